@@ -1,0 +1,181 @@
+package testenv
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+)
+
+// DynaliteURLEnv names the environment variable that points the tests at a
+// DynamoDB-compatible endpoint already running, instead of starting dynalite.
+const DynaliteURLEnv = "FLEETBOT_DYNALITE_URL"
+
+// startTimeout bounds how long dynalite may take to answer after it starts.
+const startTimeout = 30 * time.Second
+
+var dyn struct {
+	once     sync.Once
+	endpoint string
+	err      error
+	proc     *os.Process
+	exited   chan error
+	shim     *httptest.Server
+}
+
+// Dynalite returns the endpoint of a local DynamoDB for the test binary: one
+// dynalite process, started on first use (or the endpoint in
+// FLEETBOT_DYNALITE_URL), behind a shim that adds TransactWriteItems, which
+// dynalite lacks (see txshim.go). Packages that call it stop it from
+// TestMain with Stop.
+func Dynalite(t testing.TB) string {
+	t.Helper()
+	dyn.once.Do(func() { dyn.endpoint, dyn.err = startDynalite() })
+	if dyn.err != nil {
+		t.Fatal(dyn.err)
+	}
+	return dyn.endpoint
+}
+
+// DynamoDB returns a client for Dynalite's endpoint with static dummy
+// credentials in us-east-1.
+func DynamoDB(t testing.TB) *dynamodb.Client {
+	t.Helper()
+	endpoint := Dynalite(t)
+	return dynamodb.New(dynamodb.Options{
+		Region:       "us-east-1",
+		BaseEndpoint: aws.String(endpoint),
+		Credentials:  credentials.NewStaticCredentialsProvider("fleetbot-test", "fleetbot-test", ""),
+	})
+}
+
+// Stop ends what Dynalite started. Call it from TestMain after m.Run.
+func Stop() {
+	if dyn.shim != nil {
+		dyn.shim.Close()
+	}
+	if dyn.proc != nil {
+		_ = dyn.proc.Kill()
+		<-dyn.exited
+	}
+}
+
+func startDynalite() (string, error) {
+	upstream := os.Getenv(DynaliteURLEnv)
+	if upstream == "" {
+		var err error
+		if upstream, err = runDynalite(); err != nil {
+			return "", err
+		}
+	}
+	dyn.shim = httptest.NewServer(newTxShim(upstream))
+	return dyn.shim.URL, nil
+}
+
+// runDynalite starts dynalite in memory on a free loopback port and waits
+// until it answers.
+func runDynalite() (string, error) {
+	root, err := findModuleRoot()
+	if err != nil {
+		return "", err
+	}
+	dir, err := nodeModule(root, "dynalite")
+	if err != nil {
+		return "", err
+	}
+	node, err := exec.LookPath("node")
+	if err != nil {
+		return "", fmt.Errorf("start dynalite: node is not on PATH: run `make deps`")
+	}
+	port, err := freePort()
+	if err != nil {
+		return "", fmt.Errorf("start dynalite: %w", err)
+	}
+	out := &lockedWriter{}
+	cmd := exec.Command(node, filepath.Join(dir, "cli.js"),
+		"--host", "127.0.0.1", "--port", strconv.Itoa(port),
+		"--createTableMs", "0", "--deleteTableMs", "0", "--updateTableMs", "0")
+	cmd.Stdout = out
+	cmd.Stderr = out
+	dieWithParent(cmd)
+	if err := cmd.Start(); err != nil {
+		return "", fmt.Errorf("start dynalite: %w", err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait(); close(exited) }()
+	url := "http://127.0.0.1:" + strconv.Itoa(port)
+	ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
+	defer cancel()
+	for {
+		if healthy(ctx, url) {
+			dyn.proc, dyn.exited = cmd.Process, exited
+			return url, nil
+		}
+		select {
+		case err := <-exited:
+			return "", fmt.Errorf("start dynalite: exited before answering (%v): %s", err, out.String())
+		case <-ctx.Done():
+			_ = cmd.Process.Kill()
+			return "", fmt.Errorf("start dynalite: no answer on %s within %s: %s", url, startTimeout, out.String())
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+// healthy reports whether dynalite answers its health check at url.
+func healthy(ctx context.Context, url string) bool {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return false
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return false
+	}
+	defer resp.Body.Close()
+	_, _ = io.Copy(io.Discard, resp.Body)
+	return resp.StatusCode == http.StatusOK
+}
+
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, fmt.Errorf("find a free port: %w", err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// lockedWriter keeps a process's output so a failed start can show it while
+// the process may still be writing.
+type lockedWriter struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.Write(p)
+}
+
+func (l *lockedWriter) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return strings.TrimSpace(l.buf.String())
+}

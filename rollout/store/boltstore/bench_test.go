@@ -1,0 +1,22 @@
+package boltstore_test
+
+import (
+	"path/filepath"
+	"testing"
+
+	"github.com/fleetbot/fleetbot/rollout/store"
+	"github.com/fleetbot/fleetbot/rollout/store/boltstore"
+	"github.com/fleetbot/fleetbot/rollout/store/storetest"
+)
+
+// BenchmarkPut measures versioned state writes, each synced to disk.
+func BenchmarkPut(b *testing.B) {
+	storetest.BenchmarkPut(b, func(b *testing.B) store.Store {
+		s, err := boltstore.Open(filepath.Join(b.TempDir(), "state.db"))
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { _ = s.Close() })
+		return s
+	})
+}

@@ -1,0 +1,149 @@
+package boltstore_test
+
+import (
+	"bufio"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/fleetbot/fleetbot/rollout/store"
+	"github.com/fleetbot/fleetbot/rollout/store/boltstore"
+	"github.com/fleetbot/fleetbot/rollout/store/storetest"
+)
+
+func open(t *testing.T, path string, now func() time.Time) *boltstore.Store {
+	t.Helper()
+	s, err := boltstore.Open(path, boltstore.WithClock(now))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = s.Close() })
+	return s
+}
+
+func TestConformance(t *testing.T) {
+	storetest.Run(t, storetest.Backend{
+		Open: func(t *testing.T, now func() time.Time) store.Store {
+			return open(t, filepath.Join(t.TempDir(), "state.db"), now)
+		},
+		Share: func(_ *testing.T, s store.Store, _ func() time.Time) store.Store { return s },
+		Reopen: func(t *testing.T, s store.Store, now func() time.Time) store.Store {
+			bs := s.(*boltstore.Store)
+			require.NoError(t, bs.Close())
+			return open(t, bs.Path(), now)
+		},
+	})
+}
+
+func TestOpenRefusesAFileInUse(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "state.db")
+	first := open(t, path, time.Now)
+
+	_, err := boltstore.Open(path, boltstore.WithLockTimeout(50*time.Millisecond))
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), path)
+	assert.Contains(t, err.Error(), "another process holds it")
+
+	require.NoError(t, first.Close())
+	second, err := boltstore.Open(path, boltstore.WithLockTimeout(50*time.Millisecond))
+	require.NoError(t, err, "open after the holder closed")
+	require.NoError(t, second.Close())
+}
+
+func TestOpenRefusesBadInput(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	notDB := filepath.Join(dir, "not-a-db")
+	require.NoError(t, os.WriteFile(notDB, []byte(strings.Repeat("not a bbolt file\n", 512)), 0o600))
+	tests := []struct {
+		name string
+		path string
+		opts []boltstore.Option
+	}{
+		{"not a bbolt file", notDB, nil},
+		{"directory missing", filepath.Join(dir, "missing", "state.db"), nil},
+		{"zero lock timeout", filepath.Join(dir, "state.db"), []boltstore.Option{boltstore.WithLockTimeout(0)}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := boltstore.Open(tt.path, tt.opts...)
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), tt.path)
+		})
+	}
+}
+
+// crashEnv makes the test binary, run again, be the process that crashes.
+const crashEnv = "FLEETBOT_BOLTSTORE_CRASH_FILE"
+
+// TestCrash has a child process write state and then be killed without
+// closing the file; a new Open must find everything the child saw succeed.
+func TestCrash(t *testing.T) {
+	if path := os.Getenv(crashEnv); path != "" {
+		crashingWriter(t, path)
+		return
+	}
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "state.db")
+	cmd := exec.CommandContext(t.Context(), os.Args[0], "-test.run=^TestCrash$", "-test.count=1")
+	cmd.Env = append(os.Environ(), crashEnv+"="+path)
+	stdout, err := cmd.StdoutPipe()
+	require.NoError(t, err)
+	cmd.Stderr = os.Stderr
+	require.NoError(t, cmd.Start())
+	lines := bufio.NewScanner(stdout)
+	ready := false
+	for lines.Scan() {
+		if lines.Text() == "written" {
+			ready = true
+			break
+		}
+	}
+	require.True(t, ready, "child never reported its writes")
+	require.NoError(t, cmd.Process.Kill())
+	err = cmd.Wait()
+	var exit *exec.ExitError
+	require.True(t, errors.As(err, &exit), "child exited by itself: %v", err)
+
+	s := open(t, path, time.Now)
+	ctx := t.Context()
+	got, err := s.Get(ctx, "campaigns/crash")
+	require.NoError(t, err)
+	assert.Equal(t, store.Record{Value: []byte(`{"wave":3}`), Version: 3}, got)
+	locks, err := s.Locks(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, map[string]string{"dev-cpu-1": "crash"}, locks)
+	_, err = s.Acquire(ctx, "campaign/crash", "replica-b", time.Minute)
+	require.ErrorIs(t, err, store.ErrHeld)
+	pending, err := s.PendingDeliveries(ctx)
+	require.NoError(t, err)
+	require.Len(t, pending, 1)
+	assert.Equal(t, "crash-1", pending[0].ID)
+}
+
+// crashingWriter is the child of TestCrash: it writes, says so, and waits
+// to be killed with the file still open.
+func crashingWriter(t *testing.T, path string) {
+	s, err := boltstore.Open(path)
+	require.NoError(t, err)
+	ctx := t.Context()
+	var v int64
+	for _, value := range []string{`{"wave":1}`, `{"wave":2}`, `{"wave":3}`} {
+		v, err = s.Put(ctx, "campaigns/crash", []byte(value), v, store.Fence{})
+		require.NoError(t, err)
+	}
+	require.NoError(t, s.Lock(ctx, "dev-cpu-1", "crash"))
+	_, err = s.Acquire(ctx, "campaign/crash", "replica-a", time.Hour)
+	require.NoError(t, err)
+	_, err = s.PutDelivery(ctx, "crash-1", "push", []byte(`{}`), time.Now())
+	require.NoError(t, err)
+	os.Stdout.WriteString("written\n")
+	time.Sleep(time.Minute)
+	t.Fatal("not killed")
+}

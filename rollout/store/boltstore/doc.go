@@ -1,0 +1,6 @@
+// Package boltstore keeps fleetbot's state in one bbolt file, for a single
+// replica. It implements store.Store and nothing else: one bucket per
+// capability, every method one transaction that is synced to disk before it
+// returns. The file is locked while open, so a second process is refused
+// rather than sharing it.
+package boltstore

@@ -1,0 +1,570 @@
+package storetest
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/fleetbot/fleetbot/rollout/store"
+)
+
+// Backend tells the suite how to open one implementation.
+type Backend struct {
+	// Open returns a new, empty store whose lease expiry reads now. It
+	// closes the store when the test ends.
+	Open func(t *testing.T, now func() time.Time) store.Store
+	// Share returns a second store value over s's state whose lease expiry
+	// reads now, as another replica holds it; a single-replica backend
+	// returns s itself.
+	Share func(t *testing.T, s store.Store, now func() time.Time) store.Store
+	// Reopen drops s and returns a new store value over the same state, as
+	// a restarted process sees it.
+	Reopen func(t *testing.T, s store.Store, now func() time.Time) store.Store
+}
+
+// epoch is where every test's clock starts.
+var epoch = time.Date(2025, 3, 1, 9, 0, 0, 0, time.UTC)
+
+// Run runs the conformance suite against b.
+func Run(t *testing.T, b Backend) {
+	tests := []struct {
+		name string
+		run  func(t *testing.T, b Backend)
+	}{
+		{"PutGetConflict", testPutGetConflict},
+		{"PutRefusesBadInput", testPutRefusesBadInput},
+		{"ListByPrefix", testListByPrefix},
+		{"Delete", testDelete},
+		{"ConcurrentIncrements", testConcurrentIncrements},
+		{"Locks", testLocks},
+		{"Leases", testLeases},
+		{"LeaseAcquireRefusesBadInput", testLeaseBadInput},
+		{"FencedWrites", testFencedWrites},
+		{"RacingReplicas", testRacingReplicas},
+		{"Deliveries", testDeliveries},
+		{"Restart", testRestart},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			tt.run(t, b)
+		})
+	}
+}
+
+func testPutGetConflict(t *testing.T, b Backend) {
+	ctx := t.Context()
+	s := b.Open(t, NewClock(epoch).Now)
+	const key = "campaigns/put-get"
+
+	_, err := s.Get(ctx, key)
+	require.ErrorIs(t, err, store.ErrNotFound, "get before any put")
+
+	v, err := s.Put(ctx, key, []byte(`{"state":"Pending"}`), 0, store.Fence{})
+	require.NoError(t, err)
+	require.Equal(t, int64(1), v, "first version")
+
+	got, err := s.Get(ctx, key)
+	require.NoError(t, err)
+	assert.Equal(t, store.Record{Value: []byte(`{"state":"Pending"}`), Version: 1}, got)
+
+	v, err = s.Put(ctx, key, []byte(`{"state":"Running"}`), 1, store.Fence{})
+	require.NoError(t, err)
+	require.Equal(t, int64(2), v, "second version")
+
+	conflicts := []struct {
+		name   string
+		expect int64
+	}{
+		{"stale version", 1},
+		{"create over existing", 0},
+		{"version from the future", 7},
+	}
+	for _, c := range conflicts {
+		_, err := s.Put(ctx, key, []byte(`{"state":"Lost"}`), c.expect, store.Fence{})
+		assert.ErrorIs(t, err, store.ErrConflict, c.name)
+	}
+	_, err = s.Put(ctx, "campaigns/missing", []byte(`{}`), 3, store.Fence{})
+	assert.ErrorIs(t, err, store.ErrConflict, "update of a missing key")
+
+	got, err = s.Get(ctx, key)
+	require.NoError(t, err)
+	assert.Equal(t, store.Record{Value: []byte(`{"state":"Running"}`), Version: 2}, got, "refused writes changed the record")
+
+	_, err = s.Put(ctx, "campaigns/empty", nil, 0, store.Fence{})
+	require.NoError(t, err)
+	got, err = s.Get(ctx, "campaigns/empty")
+	require.NoError(t, err)
+	assert.Empty(t, got.Value, "empty value")
+	assert.Equal(t, int64(1), got.Version)
+}
+
+func testPutRefusesBadInput(t *testing.T, b Backend) {
+	ctx := t.Context()
+	s := b.Open(t, NewClock(epoch).Now)
+	tests := []struct {
+		name   string
+		key    string
+		expect int64
+		fence  store.Fence
+	}{
+		{"empty key", "", 0, store.Fence{}},
+		{"negative version", "k", -1, store.Fence{}},
+		{"fence without lease", "k", 0, store.Fence{Token: 3}},
+	}
+	for _, tt := range tests {
+		_, err := s.Put(ctx, tt.key, []byte("x"), tt.expect, tt.fence)
+		require.Error(t, err, tt.name)
+		assert.NotErrorIs(t, err, store.ErrConflict, tt.name)
+	}
+	err := s.Delete(ctx, "k", 0, store.Fence{})
+	require.Error(t, err, "delete at version 0")
+	assert.NotErrorIs(t, err, store.ErrConflict)
+}
+
+func testListByPrefix(t *testing.T, b Backend) {
+	ctx := t.Context()
+	s := b.Open(t, NewClock(epoch).Now)
+	for _, k := range []string{"list/b", "list/a/2", "list/a/1", "list/ab", "other"} {
+		_, err := s.Put(ctx, k, []byte(k), 0, store.Fence{})
+		require.NoError(t, err)
+	}
+	_, err := s.Put(ctx, "list/a/2", []byte("list/a/2 again"), 1, store.Fence{})
+	require.NoError(t, err)
+
+	tests := []struct {
+		prefix string
+		want   []store.Entry
+	}{
+		{"list/a/", []store.Entry{
+			{Key: "list/a/1", Record: store.Record{Value: []byte("list/a/1"), Version: 1}},
+			{Key: "list/a/2", Record: store.Record{Value: []byte("list/a/2 again"), Version: 2}},
+		}},
+		{"list/a", []store.Entry{
+			{Key: "list/a/1", Record: store.Record{Value: []byte("list/a/1"), Version: 1}},
+			{Key: "list/a/2", Record: store.Record{Value: []byte("list/a/2 again"), Version: 2}},
+			{Key: "list/ab", Record: store.Record{Value: []byte("list/ab"), Version: 1}},
+		}},
+		{"nothing/", nil},
+	}
+	for _, tt := range tests {
+		got, err := s.List(ctx, tt.prefix)
+		require.NoError(t, err)
+		assert.ElementsMatch(t, tt.want, got, "prefix %q", tt.prefix)
+		for i := 1; i < len(got); i++ {
+			assert.Less(t, got[i-1].Key, got[i].Key, "prefix %q: not in key order", tt.prefix)
+		}
+	}
+	all, err := s.List(ctx, "")
+	require.NoError(t, err)
+	assert.Len(t, all, 5, "empty prefix lists every record")
+}
+
+func testDelete(t *testing.T, b Backend) {
+	ctx := t.Context()
+	s := b.Open(t, NewClock(epoch).Now)
+	const key = "campaigns/delete"
+
+	err := s.Delete(ctx, key, 1, store.Fence{})
+	require.ErrorIs(t, err, store.ErrNotFound, "delete of a missing key")
+
+	_, err = s.Put(ctx, key, []byte("a"), 0, store.Fence{})
+	require.NoError(t, err)
+	_, err = s.Put(ctx, key, []byte("b"), 1, store.Fence{})
+	require.NoError(t, err)
+
+	err = s.Delete(ctx, key, 1, store.Fence{})
+	require.ErrorIs(t, err, store.ErrConflict, "delete at a stale version")
+	_, err = s.Get(ctx, key)
+	require.NoError(t, err, "a refused delete removed the record")
+
+	require.NoError(t, s.Delete(ctx, key, 2, store.Fence{}))
+	_, err = s.Get(ctx, key)
+	require.ErrorIs(t, err, store.ErrNotFound, "get after delete")
+	got, err := s.List(ctx, "campaigns/")
+	require.NoError(t, err)
+	assert.Empty(t, got, "list after delete")
+
+	v, err := s.Put(ctx, key, []byte("c"), 0, store.Fence{})
+	require.NoError(t, err, "create after delete")
+	assert.Equal(t, int64(1), v)
+}
+
+// testConcurrentIncrements has writers add to one counter by read, change,
+// write back and retry on conflict: no increment may be lost.
+func testConcurrentIncrements(t *testing.T, b Backend) {
+	ctx := t.Context()
+	clock := NewClock(epoch)
+	s := b.Open(t, clock.Now)
+	const key, writers, each = "counter", 4, 10
+	_, err := s.Put(ctx, key, []byte("0"), 0, store.Fence{})
+	require.NoError(t, err)
+
+	var wg sync.WaitGroup
+	errs := make(chan error, writers)
+	for w := range writers {
+		replica := b.Share(t, s, clock.Now)
+		wg.Go(func() {
+			for range each {
+				if err := increment(t, replica, key); err != nil {
+					errs <- fmt.Errorf("writer %d: %w", w, err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	got, err := s.Get(ctx, key)
+	require.NoError(t, err)
+	assert.Equal(t, strconv.Itoa(writers*each), string(got.Value), "increments lost")
+	assert.Equal(t, int64(writers*each+1), got.Version)
+}
+
+func increment(t *testing.T, s store.Store, key string) error {
+	for {
+		rec, err := s.Get(t.Context(), key)
+		if err != nil {
+			return err
+		}
+		n, err := strconv.Atoi(string(rec.Value))
+		if err != nil {
+			return err
+		}
+		_, err = s.Put(t.Context(), key, []byte(strconv.Itoa(n+1)), rec.Version, store.Fence{})
+		if !errors.Is(err, store.ErrConflict) {
+			return err
+		}
+	}
+}
+
+func testLocks(t *testing.T, b Backend) {
+	ctx := t.Context()
+	s := b.Open(t, NewClock(epoch).Now)
+
+	require.NoError(t, s.Lock(ctx, "dev-cpu-1", "campaign-a"))
+	require.NoError(t, s.Lock(ctx, "dev-cpu-1", "campaign-a"), "same owner again")
+	require.NoError(t, s.Lock(ctx, "dev-gpu-1", "campaign-b"))
+
+	err := s.Lock(ctx, "dev-cpu-1", "campaign-b")
+	require.ErrorIs(t, err, store.ErrLocked, "other owner")
+	var locked *store.LockedError
+	require.ErrorAs(t, err, &locked)
+	assert.Equal(t, "campaign-a", locked.Owner, "holder named")
+	assert.Contains(t, err.Error(), "campaign-a")
+
+	err = s.Unlock(ctx, "dev-cpu-1", "campaign-b")
+	require.ErrorIs(t, err, store.ErrLocked, "unlock by another owner")
+
+	locks, err := s.Locks(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, map[string]string{"dev-cpu-1": "campaign-a", "dev-gpu-1": "campaign-b"}, locks)
+
+	require.NoError(t, s.Unlock(ctx, "dev-cpu-1", "campaign-a"))
+	require.NoError(t, s.Unlock(ctx, "dev-cpu-1", "campaign-a"), "unlock of a free cluster")
+	require.NoError(t, s.Lock(ctx, "dev-cpu-1", "campaign-b"), "lock after unlock")
+
+	locks, err = s.Locks(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, map[string]string{"dev-cpu-1": "campaign-b", "dev-gpu-1": "campaign-b"}, locks)
+
+	assert.Error(t, s.Lock(ctx, "", "campaign-a"), "empty cluster")
+	assert.Error(t, s.Lock(ctx, "dev-cpu-2", ""), "empty owner")
+}
+
+func testLeases(t *testing.T, b Backend) {
+	ctx := t.Context()
+	clock := NewClock(epoch)
+	s := b.Open(t, clock.Now)
+	const name, ttl = "campaign/upgrade-1-30", 30 * time.Second
+
+	a, err := s.Acquire(ctx, name, "replica-a", ttl)
+	require.NoError(t, err)
+	assert.Equal(t, "replica-a", a.Holder)
+	assert.Positive(t, a.Token)
+	assert.True(t, a.Expires.Equal(epoch.Add(ttl)), "expires %s", a.Expires)
+
+	clock.Advance(ttl / 2)
+	_, err = s.Acquire(ctx, name, "replica-b", ttl)
+	require.ErrorIs(t, err, store.ErrHeld, "second holder before expiry")
+	var held *store.HeldError
+	require.ErrorAs(t, err, &held)
+	assert.Equal(t, "replica-a", held.Holder)
+
+	again, err := s.Acquire(ctx, name, "replica-a", ttl)
+	require.NoError(t, err, "holder acquires again")
+	assert.Equal(t, a.Token, again.Token, "acquire by the holder changed the token")
+
+	renewed, err := s.Renew(ctx, a, ttl)
+	require.NoError(t, err)
+	assert.Equal(t, a.Token, renewed.Token, "renew changed the token")
+	assert.True(t, renewed.Expires.Equal(clock.Now().Add(ttl)), "renewed expiry %s", renewed.Expires)
+
+	clock.Advance(ttl - time.Nanosecond)
+	_, err = s.Acquire(ctx, name, "replica-b", ttl)
+	require.ErrorIs(t, err, store.ErrHeld, "renewal did not extend the lease")
+
+	clock.Advance(time.Nanosecond)
+	bl, err := s.Acquire(ctx, name, "replica-b", ttl)
+	require.NoError(t, err, "acquire after expiry")
+	assert.Greater(t, bl.Token, a.Token, "token after a change of hands")
+
+	_, err = s.Renew(ctx, a, ttl)
+	require.ErrorIs(t, err, store.ErrLost, "renew by the old holder")
+	require.ErrorIs(t, s.Release(ctx, a), store.ErrLost, "release by the old holder")
+
+	require.NoError(t, s.Release(ctx, bl))
+	require.NoError(t, s.Release(ctx, bl), "second release")
+	_, err = s.Renew(ctx, bl, ttl)
+	require.ErrorIs(t, err, store.ErrLost, "renew after release")
+
+	a2, err := s.Acquire(ctx, name, "replica-a", ttl)
+	require.NoError(t, err, "acquire after release, before the old expiry")
+	assert.Greater(t, a2.Token, bl.Token, "token after release")
+
+	clock.Advance(ttl)
+	_, err = s.Renew(ctx, a2, ttl)
+	require.ErrorIs(t, err, store.ErrLost, "renew after expiry")
+	a3, err := s.Acquire(ctx, name, "replica-a", ttl)
+	require.NoError(t, err)
+	assert.Greater(t, a3.Token, a2.Token, "an expired lease taken again gets a new token")
+
+	other, err := s.Acquire(ctx, "campaign/other", "replica-b", ttl)
+	require.NoError(t, err, "leases are independent")
+	assert.Equal(t, "replica-b", other.Holder)
+}
+
+func testLeaseBadInput(t *testing.T, b Backend) {
+	ctx := t.Context()
+	s := b.Open(t, NewClock(epoch).Now)
+	tests := []struct {
+		name, lease, holder string
+		ttl                 time.Duration
+	}{
+		{"empty name", "", "replica-a", time.Minute},
+		{"empty holder", "campaign/x", "", time.Minute},
+		{"zero ttl", "campaign/x", "replica-a", 0},
+		{"negative ttl", "campaign/x", "replica-a", -time.Second},
+	}
+	for _, tt := range tests {
+		_, err := s.Acquire(ctx, tt.lease, tt.holder, tt.ttl)
+		require.Error(t, err, tt.name)
+		assert.NotErrorIs(t, err, store.ErrHeld, tt.name)
+	}
+}
+
+func testFencedWrites(t *testing.T, b Backend) {
+	ctx := t.Context()
+	clock := NewClock(epoch)
+	s := b.Open(t, clock.Now)
+	const name, key, ttl = "campaign/fenced", "campaigns/fenced", time.Minute
+
+	a, err := s.Acquire(ctx, name, "replica-a", ttl)
+	require.NoError(t, err)
+	v, err := s.Put(ctx, key, []byte("a1"), 0, a.Fence())
+	require.NoError(t, err, "write by the holder")
+
+	clock.Advance(ttl + time.Second)
+	bl, err := s.Acquire(ctx, name, "replica-b", ttl)
+	require.NoError(t, err)
+
+	_, err = s.Put(ctx, key, []byte("a2"), v, a.Fence())
+	require.ErrorIs(t, err, store.ErrFenced, "write by the stale holder")
+	err = s.Delete(ctx, key, v, a.Fence())
+	require.ErrorIs(t, err, store.ErrFenced, "delete by the stale holder")
+	_, err = s.Put(ctx, "campaigns/fenced-new", []byte("a"), 0, a.Fence())
+	require.ErrorIs(t, err, store.ErrFenced, "create by the stale holder")
+
+	got, err := s.Get(ctx, key)
+	require.NoError(t, err)
+	assert.Equal(t, store.Record{Value: []byte("a1"), Version: v}, got, "a fenced write changed the record")
+	_, err = s.Get(ctx, "campaigns/fenced-new")
+	require.ErrorIs(t, err, store.ErrNotFound, "a fenced create made the record")
+
+	v, err = s.Put(ctx, key, []byte("b1"), v, bl.Fence())
+	require.NoError(t, err, "write by the new holder")
+	_, err = s.Put(ctx, key, []byte("b2"), v-1, bl.Fence())
+	require.ErrorIs(t, err, store.ErrConflict, "fenced write at a stale version")
+
+	_, err = s.Put(ctx, key, []byte("x"), v, store.Fence{Lease: "campaign/never-taken", Token: 1})
+	require.ErrorIs(t, err, store.ErrFenced, "fence on a lease never taken")
+	_, err = s.Put(ctx, key, []byte("x"), v, store.Fence{Lease: name, Token: bl.Token + 1})
+	require.ErrorIs(t, err, store.ErrFenced, "fence with a token never granted")
+
+	require.NoError(t, s.Delete(ctx, key, v, bl.Fence()), "delete by the holder")
+}
+
+// testRacingReplicas has two replicas race, round after round, to take the
+// lease and write the campaign. The loser writes too, with the lease it held
+// in an earlier round: exactly one write must land each round.
+func testRacingReplicas(t *testing.T, b Backend) {
+	ctx := t.Context()
+	clock := NewClock(epoch)
+	s := b.Open(t, clock.Now)
+	replicas := []store.Store{s, b.Share(t, s, clock.Now)}
+	const name, key, ttl, rounds = "campaign/race", "campaigns/race", 10 * time.Second, 12
+
+	held := make([]store.Lease, len(replicas))
+	var version int64
+	var lastToken uint64
+	for round := range rounds {
+		type result struct {
+			acquired bool
+			lease    store.Lease
+			wrote    bool
+			err      error
+		}
+		results := make([]result, len(replicas))
+		start := make(chan struct{})
+		var wg sync.WaitGroup
+		for i, r := range replicas {
+			wg.Go(func() {
+				<-start
+				res := &results[i]
+				holder := fmt.Sprintf("replica-%d", i)
+				l, err := r.Acquire(ctx, name, holder, ttl)
+				switch {
+				case err == nil:
+					res.acquired, res.lease = true, l
+				case errors.Is(err, store.ErrHeld):
+					l = held[i] // a stale lease from an earlier round, if any
+				default:
+					res.err = err
+					return
+				}
+				if l.Token == 0 {
+					return
+				}
+				value := fmt.Sprintf("round %d by %s", round, holder)
+				_, err = r.Put(ctx, key, []byte(value), version, l.Fence())
+				switch {
+				case err == nil:
+					res.wrote = true
+				case !errors.Is(err, store.ErrFenced):
+					res.err = err
+				}
+			})
+		}
+		close(start)
+		wg.Wait()
+
+		acquired, wrote := 0, 0
+		for i, res := range results {
+			require.NoError(t, res.err, "round %d replica %d", round, i)
+			if res.acquired {
+				acquired++
+				held[i] = res.lease
+				assert.Greater(t, res.lease.Token, lastToken, "round %d: token did not grow", round)
+				lastToken = res.lease.Token
+			}
+			if res.wrote {
+				wrote++
+				assert.True(t, res.acquired, "round %d: replica %d wrote without the lease", round, i)
+			}
+		}
+		require.Equal(t, 1, acquired, "round %d: replicas that took the lease", round)
+		require.Equal(t, 1, wrote, "round %d: replicas whose write landed", round)
+		version++
+		clock.Advance(ttl)
+	}
+	got, err := s.Get(ctx, key)
+	require.NoError(t, err)
+	assert.Equal(t, int64(rounds), got.Version)
+}
+
+func testDeliveries(t *testing.T, b Backend) {
+	ctx := t.Context()
+	s := b.Open(t, NewClock(epoch).Now)
+	// Arrival order, not the received time, orders the pending list.
+	in := []store.Delivery{
+		{ID: "d-1", Event: "pull_request", Payload: []byte(`{"action":"closed"}`), Received: epoch.Add(2 * time.Second)},
+		{ID: "d-2", Event: "issue_comment", Payload: []byte(`{"action":"created"}`), Received: epoch},
+		{ID: "d-3", Event: "ping", Payload: []byte{}, Received: epoch.Add(time.Second)},
+	}
+	for _, d := range in {
+		isNew, err := s.PutDelivery(ctx, d.ID, d.Event, d.Payload, d.Received)
+		require.NoError(t, err)
+		assert.True(t, isNew, "first delivery %s", d.ID)
+	}
+	isNew, err := s.PutDelivery(ctx, "d-2", "issue_comment", []byte(`{"action":"edited"}`), epoch.Add(time.Hour))
+	require.NoError(t, err)
+	assert.False(t, isNew, "redelivery of d-2")
+
+	assertPending(t, s, in)
+
+	require.NoError(t, s.MarkProcessed(ctx, "d-2"))
+	require.NoError(t, s.MarkProcessed(ctx, "d-2"), "second mark")
+	assertPending(t, s, []store.Delivery{in[0], in[2]})
+
+	isNew, err = s.PutDelivery(ctx, "d-2", "issue_comment", []byte(`{}`), epoch.Add(time.Hour))
+	require.NoError(t, err)
+	assert.False(t, isNew, "redelivery of a processed delivery")
+	assertPending(t, s, []store.Delivery{in[0], in[2]})
+
+	require.ErrorIs(t, s.MarkProcessed(ctx, "d-unknown"), store.ErrNotFound)
+	_, err = s.PutDelivery(ctx, "", "ping", nil, epoch)
+	require.Error(t, err, "empty id")
+}
+
+func assertPending(t *testing.T, s store.Store, want []store.Delivery) {
+	t.Helper()
+	got, err := s.PendingDeliveries(t.Context())
+	require.NoError(t, err)
+	require.Len(t, got, len(want), "pending deliveries")
+	for i := range want {
+		assert.Equal(t, want[i].ID, got[i].ID, "pending[%d]", i)
+		assert.Equal(t, want[i].Event, got[i].Event, "pending[%d] event", i)
+		assert.Equal(t, string(want[i].Payload), string(got[i].Payload), "pending[%d] payload", i)
+		assert.True(t, want[i].Received.Equal(got[i].Received), "pending[%d] received %s, want %s", i, got[i].Received, want[i].Received)
+	}
+}
+
+func testRestart(t *testing.T, b Backend) {
+	ctx := t.Context()
+	clock := NewClock(epoch)
+	s := b.Open(t, clock.Now)
+	const ttl = time.Minute
+
+	v, err := s.Put(ctx, "campaigns/restart", []byte(`{"wave":2}`), 0, store.Fence{})
+	require.NoError(t, err)
+	require.NoError(t, s.Lock(ctx, "dev-cpu-1", "restart"))
+	lease, err := s.Acquire(ctx, "campaign/restart", "replica-a", ttl)
+	require.NoError(t, err)
+	for _, id := range []string{"r-1", "r-2"} {
+		_, err := s.PutDelivery(ctx, id, "push", []byte(id), epoch)
+		require.NoError(t, err)
+	}
+	require.NoError(t, s.MarkProcessed(ctx, "r-1"))
+
+	s = b.Reopen(t, s, clock.Now)
+
+	got, err := s.Get(ctx, "campaigns/restart")
+	require.NoError(t, err)
+	assert.Equal(t, store.Record{Value: []byte(`{"wave":2}`), Version: v}, got)
+	locks, err := s.Locks(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, map[string]string{"dev-cpu-1": "restart"}, locks)
+	_, err = s.Acquire(ctx, "campaign/restart", "replica-b", ttl)
+	require.ErrorIs(t, err, store.ErrHeld, "lease lost in the restart")
+	renewed, err := s.Renew(ctx, lease, ttl)
+	require.NoError(t, err, "renew after restart")
+	assert.Equal(t, lease.Token, renewed.Token)
+	assertPending(t, s, []store.Delivery{{ID: "r-2", Event: "push", Payload: []byte("r-2"), Received: epoch}})
+	isNew, err := s.PutDelivery(ctx, "r-1", "push", nil, epoch)
+	require.NoError(t, err)
+	assert.False(t, isNew, "dedupe forgot r-1 in the restart")
+
+	clock.Advance(2 * ttl)
+	next, err := s.Acquire(ctx, "campaign/restart", "replica-b", ttl)
+	require.NoError(t, err)
+	assert.Greater(t, next.Token, lease.Token, "token went back in the restart")
+}
