@@ -1,0 +1,164 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"maps"
+	"slices"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/fleetbot/fleetbot/gitops"
+)
+
+// inventoryOptions are the flags of `fleetbot inventory`.
+type inventoryOptions struct {
+	repos  []string
+	layout string
+	format string
+}
+
+func newInventoryCmd() *cobra.Command {
+	opts := &inventoryOptions{}
+	cmd := &cobra.Command{
+		Use:   "inventory --repo DIR [--repo DIR ...]",
+		Short: "List every cluster of the fleet with its version, labels and owners",
+		Long: `List every cluster the repositories describe: name, tenant, environment,
+region, fleet, canary flag, EKS version, owners and effective labels.
+Each repository is read with its own .fleetbot.yaml, or with --layout.
+
+The table's OVERRIDES column lists the labels whose value differs from the
+fleet-wide defaults; --format json shows every label and the file and line
+each value comes from. Problems found go to standard error; errors make the
+command fail.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runInventory(cmd, opts)
+		},
+	}
+	f := cmd.Flags()
+	f.StringArrayVar(&opts.repos, "repo", nil, "repository directory (repeatable)")
+	f.StringVar(&opts.layout, "layout", "", "layout file to apply to every repository instead of their .fleetbot.yaml")
+	f.StringVar(&opts.format, "format", "table", "output format: table or json")
+	_ = cmd.MarkFlagRequired("repo")
+	return cmd
+}
+
+func runInventory(cmd *cobra.Command, opts *inventoryOptions) error {
+	if opts.format != "table" && opts.format != "json" {
+		return &exitError{code: 2, err: fmt.Errorf("unknown --format %q: use table or json", opts.format)}
+	}
+	inv, err := loadInventory(cmd, opts.repos, opts.layout)
+	if err != nil {
+		return err
+	}
+	for _, d := range inv.Diagnostics {
+		fmt.Fprintln(cmd.ErrOrStderr(), d)
+	}
+	out := cmd.OutOrStdout()
+	if opts.format == "json" {
+		err = writeInventoryJSON(out, inv.Clusters)
+	} else {
+		err = writeInventoryTable(out, inv.Clusters)
+	}
+	if err != nil {
+		return err
+	}
+	if errs := inv.Diagnostics.Errors(); len(errs) > 0 {
+		return &exitError{code: 1, err: fmt.Errorf("%s in the inventory", plural(len(errs), "error"))}
+	}
+	return nil
+}
+
+// loadInventory loads the repositories with the optional shared layout.
+func loadInventory(cmd *cobra.Command, repos []string, layout string) (*gitops.Inventory, error) {
+	var opts []gitops.Option
+	if layout != "" {
+		opts = append(opts, gitops.WithLayout(layout))
+	}
+	inv, err := gitops.Load(cmd.Context(), repos, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("load inventory: %w", err)
+	}
+	return inv, nil
+}
+
+func writeInventoryTable(w io.Writer, cs []gitops.Cluster) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "NAME\tTENANT\tENV\tREGION\tFLEET\tCANARY\tVERSION\tOWNERS\tOVERRIDES")
+	for _, c := range cs {
+		canary := "-"
+		if c.Canary {
+			canary = "yes"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n",
+			c.Name, c.Tenant, c.Env, dash(c.Region), dash(c.Fleet), canary, dash(c.Version),
+			dash(strings.Join(c.Owners, ",")), dash(formatLabels(overrides(c))))
+	}
+	return tw.Flush()
+}
+
+// overrides returns the effective labels whose value differs from what the
+// shared levels of the hierarchy (the fleet-wide defaults) say, which is what
+// sets a cluster apart in a table of hundreds.
+func overrides(c gitops.Cluster) map[string]string {
+	shared := map[string]string{}
+	for _, lvl := range c.LabelChain {
+		if !lvl.Shared {
+			continue
+		}
+		for _, l := range lvl.Labels {
+			if l.Null {
+				delete(shared, l.Key)
+				continue
+			}
+			shared[l.Key] = l.Value
+		}
+	}
+	out := map[string]string{}
+	for k, v := range c.Labels {
+		if sv, ok := shared[k]; !ok || sv != v {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+// formatLabels writes labels as kubectl's --show-labels does: k=v, sorted,
+// comma-separated.
+func formatLabels(labels map[string]string) string {
+	parts := make([]string, 0, len(labels))
+	for _, k := range slices.Sorted(maps.Keys(labels)) {
+		parts = append(parts, k+"="+labels[k])
+	}
+	return strings.Join(parts, ",")
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func plural(n int, word string) string {
+	if n == 1 {
+		return "1 " + word
+	}
+	return fmt.Sprintf("%d %ss", n, word)
+}
+
+// writeInventoryJSON writes the clusters as a JSON array, with their sources
+// but without the label chain, which only the planner needs.
+func writeInventoryJSON(w io.Writer, cs []gitops.Cluster) error {
+	out := slices.Clone(cs)
+	for i := range out {
+		out[i].LabelChain = nil
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(out)
+}

@@ -1,0 +1,156 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"flag"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// The -update flag may be declared by another test file of this package;
+// declare it only when nobody did.
+func init() {
+	if flag.Lookup("update") == nil {
+		flag.Bool("update", false, "rewrite golden files")
+	}
+}
+
+func updateGolden() bool {
+	f := flag.Lookup("update")
+	return f != nil && f.Value.String() == "true"
+}
+
+const (
+	exampleFleet = "../../examples/fleet"
+	eksRepo      = "../../gitops/testdata/eks-fleet-management"
+	eksLayout    = "../../examples/layouts/eks-fleet-management.yaml"
+)
+
+// runCLI runs fleetbot in-process with args and returns stdout, stderr and
+// the exit code main would use.
+func runCLI(t *testing.T, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
+	root := newRootCmd()
+	var out, errOut bytes.Buffer
+	root.SetOut(&out)
+	root.SetErr(&errOut)
+	root.SetArgs(args)
+	err := root.ExecuteContext(t.Context())
+	if err != nil {
+		code = exitCode(err)
+	}
+	return out.String(), errOut.String(), code
+}
+
+func checkGoldenFile(t *testing.T, name, got string) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if updateGolden() {
+		require.NoError(t, os.MkdirAll(filepath.Dir(path), 0o755))
+		require.NoError(t, os.WriteFile(path, []byte(got), 0o644))
+		return
+	}
+	want, err := os.ReadFile(path)
+	require.NoError(t, err, "run go test -update to create %s", path)
+	assert.Equal(t, string(want), got)
+}
+
+func TestInventoryCommand(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name       string
+		args       []string
+		golden     string
+		wantStderr string
+		wantCode   int
+	}{
+		{
+			name:   "example fleet table",
+			args:   []string{"inventory", "--repo", exampleFleet},
+			golden: "inventory/example-fleet.txt",
+		},
+		{
+			name:   "example fleet json",
+			args:   []string{"inventory", "--repo", exampleFleet, "--format", "json"},
+			golden: "inventory/example-fleet.json",
+		},
+		{
+			name:       "eks-fleet-management",
+			args:       []string{"inventory", "--repo", eksRepo, "--layout", eksLayout},
+			golden:     "inventory/eks-fleet-management.txt",
+			wantStderr: eksRepo + "/addons/tenants/tenant1/environments/np/fleet/fleet-secret/values.yaml:2: warning: no label hierarchy path loads this file for any cluster: its labels have no effect\n",
+		},
+		{
+			name:       "errors fail the command",
+			args:       []string{"inventory", "--repo", "../../gitops/testdata/validate/missing-version"},
+			golden:     "inventory/missing-version.txt",
+			wantStderr: "../../gitops/testdata/validate/missing-version/tenants/tenant-a/prod.yaml:9: error: cluster prod-cpu-2 has no version (key version)\n",
+			wantCode:   1,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			out, errOut, code := runCLI(t, tt.args...)
+			assert.Equal(t, tt.wantCode, code)
+			assert.Equal(t, tt.wantStderr, errOut)
+			checkGoldenFile(t, tt.golden, out)
+		})
+	}
+}
+
+func TestInventoryJSONShape(t *testing.T) {
+	t.Parallel()
+	out, _, code := runCLI(t, "inventory", "--repo", exampleFleet, "--format", "json")
+	require.Zero(t, code)
+	var got []map[string]any
+	require.NoError(t, json.Unmarshal([]byte(out), &got))
+	require.Len(t, got, 30)
+	first := got[0]
+	for _, key := range []string{"name", "tenant", "env", "region", "fleet", "canary", "version", "labels", "owners", "sources"} {
+		assert.Contains(t, first, key)
+	}
+	assert.Equal(t, "a-dev-cpu-1", first["name"])
+	assert.Equal(t, true, first["canary"])
+	assert.Equal(t, "1.29", first["version"])
+	assert.IsType(t, map[string]any{}, first["labels"])
+	assert.IsType(t, []any{}, first["owners"])
+	version := first["sources"].(map[string]any)["version"].(map[string]any)
+	assert.Equal(t, "tenants/tenant-a/dev.yaml", version["file"])
+	assert.EqualValues(t, 20, version["line"])
+}
+
+func TestInventoryCommandUsage(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		args    []string
+		wantErr string
+		code    int
+	}{
+		{"unknown format", []string{"inventory", "--repo", exampleFleet, "--format", "yaml"}, `unknown --format "yaml": use table or json`, 2},
+		{"no repo", []string{"inventory"}, `required flag(s) "repo" not set`, 1},
+		{"repo twice", []string{"inventory", "--repo", exampleFleet, "--repo", exampleFleet + "/"}, "load inventory: repository ../../examples/fleet given twice (as ../../examples/fleet and ../../examples/fleet/)", 1},
+		{"missing repo", []string{"inventory", "--repo", "no/such/dir"}, "load inventory: repository: stat no/such/dir: no such file or directory", 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			root := newRootCmd()
+			root.SetOut(&bytes.Buffer{})
+			root.SetErr(&bytes.Buffer{})
+			root.SetArgs(tt.args)
+			err := root.ExecuteContext(t.Context())
+			require.EqualError(t, err, tt.wantErr)
+			assert.Equal(t, tt.code, exitCode(err))
+			var ee *exitError
+			assert.Equal(t, tt.code != 1, errors.As(err, &ee) && ee.code == tt.code)
+		})
+	}
+}

@@ -1,0 +1,85 @@
+package gitops
+
+import (
+	"errors"
+	"os"
+	"testing"
+)
+
+func FuzzParseLayout(f *testing.F) {
+	for _, p := range []string{"../examples/layouts/seed.yaml", "../examples/layouts/eks-fleet-management.yaml", "../examples/fleet/.fleetbot.yaml"} {
+		data, err := os.ReadFile(p)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(data)
+	}
+	f.Add([]byte(layoutHead + "blueprints:\n  paths: [a/**/b]\nlabels:\n  hierarchy: ['{x}/{tenant']\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		l, err := ParseLayout("l.yaml", data)
+		if err == nil {
+			if l == nil || (l.Blueprints == nil && l.Members == nil) {
+				t.Fatalf("valid layout without a source of clusters: %+v", l)
+			}
+			return
+		}
+		var ds Diagnostics
+		if !errors.As(err, &ds) || len(ds) == 0 {
+			t.Fatalf("error %v is not a non-empty Diagnostics", err)
+		}
+		for _, d := range ds {
+			if d.File != "l.yaml" || d.Severity != SeverityError || d.Message == "" {
+				t.Fatalf("bad diagnostic %+v", d)
+			}
+		}
+	})
+}
+
+// FuzzParseFile feeds one file to the blueprint, member and label readers:
+// whatever it holds, they report diagnostics and never panic.
+func FuzzParseFile(f *testing.F) {
+	for _, p := range []string{
+		"../examples/fleet/tenants/tenant-a/prod.yaml",
+		"../examples/fleet/addons/tenants/defaults/fleet/fleet-secret/values.yaml",
+		"testdata/eks-fleet-management/fleet/fleet-bootstrap/fleet-members/hub-cluster-np/spoke-dev-workload1.yaml",
+		"testdata/validate/numeric-version/tenants/tenant-a/dev.yaml",
+	} {
+		data, err := os.ReadFile(p)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(data)
+	}
+	def := DefaultLayout()
+	members, err := ParseLayout("l.yaml", []byte(layoutHead+"members:\n  paths: [m/*]\n  version: spec.version\n  canary: spec.canary\n"))
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		pf := &parsedFile{rel: "f.yaml"}
+		p := &fileParser{root: "r", rel: "f.yaml", file: "r/f.yaml", out: pf}
+		docs, ok := p.decode(data)
+		if !ok {
+			if len(pf.diags) != 1 {
+				t.Fatalf("invalid YAML gave %d diagnostics", len(pf.diags))
+			}
+			return
+		}
+		p.blueprint(docs, def.Blueprints)
+		p.member(docs, members.Members)
+		p.labels(docs, def.Labels)
+		for _, c := range pf.clusters {
+			if c.Name == "" || c.Tenant == "" || c.Env == "" {
+				t.Fatalf("cluster without identity: %+v", c)
+			}
+			if src, ok := c.Sources["version"]; ok && src.Line == 0 {
+				t.Fatalf("version source without a line: %+v", c)
+			}
+		}
+		for _, d := range pf.diags {
+			if d.Message == "" || d.File != "r/f.yaml" {
+				t.Fatalf("bad diagnostic %+v", d)
+			}
+		}
+	})
+}

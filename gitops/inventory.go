@@ -1,0 +1,501 @@
+package gitops
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"maps"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+)
+
+// Cluster is one EKS cluster of the fleet as the repositories describe it.
+type Cluster struct {
+	Name   string `json:"name"`
+	Tenant string `json:"tenant"`
+	Env    string `json:"env"`
+	Region string `json:"region"`
+	Fleet  string `json:"fleet"`
+	Canary bool   `json:"canary"`
+	// Version is the EKS version as written; empty when the source format
+	// has none (fleet-member files).
+	Version string `json:"version"`
+	// Owners are the tenant's GitHub users ("alice") then teams
+	// ("acme/team-a"), from the layout.
+	Owners []string `json:"owners"`
+	// Labels are the effective labels after the whole hierarchy.
+	Labels map[string]string `json:"labels"`
+	// Repo is the repository root as given to Load.
+	Repo string `json:"repo"`
+	// File is the repository-relative file that declares the cluster: its
+	// blueprint or its fleet-member file.
+	File string `json:"file"`
+	// VersionPath is the key path of the version in File, for example
+	// [services eks config dev-cpu-1 version]; nil when there is none.
+	VersionPath []string `json:"versionPath,omitempty"`
+	// Sources says where each value comes from: "name", "tenant", "env",
+	// "region", "fleet", "canary", "version" and "labels.<key>".
+	Sources map[string]Source `json:"sources"`
+	// LabelChain holds every level of the label hierarchy for this cluster,
+	// from the most general to the most specific, whether its file exists or
+	// not.
+	LabelChain []LabelLevel `json:"labelChain,omitempty"`
+}
+
+// Source is the place a value was read from: the repository as given, the
+// repository-relative file (slash-separated), and the 1-based line and
+// column of the value itself.
+type Source struct {
+	Repo   string `json:"repo"`
+	File   string `json:"file"`
+	Line   int    `json:"line"`
+	Column int    `json:"column,omitempty"`
+}
+
+// String formats s as "file:line" with the repository prefix.
+func (s Source) String() string {
+	return fmt.Sprintf("%s:%d", joinRepo(s.Repo, s.File), s.Line)
+}
+
+// LabelLevel is one level of a cluster's label hierarchy.
+type LabelLevel struct {
+	// Template is the hierarchy entry of the layout.
+	Template string `json:"template"`
+	// Path is the template filled in for the cluster, repository-relative.
+	Path string `json:"path"`
+	// Exists reports whether the file is in the repository.
+	Exists bool `json:"exists"`
+	// Shared is true for files every tenant loads (no {tenant} or {cluster}
+	// in the template): fleet admins own them.
+	Shared bool `json:"shared"`
+	// Labels are the labels set at this level, in file order.
+	Labels []Label `json:"labels,omitempty"`
+}
+
+// Label is one label set in one file.
+type Label struct {
+	Key   string `json:"key"`
+	Value string `json:"value"`
+	Line  int    `json:"line"`
+	// Null is true for an explicit null, which removes the label inherited
+	// from more general levels, as Helm does.
+	Null bool `json:"null,omitempty"`
+
+	column int
+}
+
+// Inventory is every cluster of one or more repositories, with the problems
+// found on the way.
+type Inventory struct {
+	// Clusters are sorted by name.
+	Clusters []Cluster
+	// Diagnostics are sorted by file and line.
+	Diagnostics Diagnostics
+	// Repos are the repositories as given to Load.
+	Repos []string
+	// Layouts maps each repository to the layout that was applied to it;
+	// a repository whose layout file is invalid has none.
+	Layouts map[string]*Layout
+}
+
+// Err returns the error diagnostics as a Diagnostics error, or nil. Callers
+// that act on an inventory must refuse one with errors.
+func (inv *Inventory) Err() error {
+	if errs := inv.Diagnostics.Errors(); len(errs) > 0 {
+		return errs
+	}
+	return nil
+}
+
+// Cluster returns the cluster called name.
+func (inv *Inventory) Cluster(name string) (*Cluster, bool) {
+	i, ok := slices.BinarySearchFunc(inv.Clusters, name, func(c Cluster, n string) int { return cmp.Compare(c.Name, n) })
+	if !ok {
+		return nil, false
+	}
+	return &inv.Clusters[i], true
+}
+
+// Option configures Load.
+type Option func(*loadOptions)
+
+type loadOptions struct {
+	layout  string
+	workers int
+}
+
+// WithLayout applies the layout file at path to every repository instead of
+// each repository's own .fleetbot.yaml.
+func WithLayout(path string) Option {
+	return func(o *loadOptions) { o.layout = path }
+}
+
+// WithWorkers sets how many files are parsed at once; the default is
+// GOMAXPROCS.
+func WithWorkers(n int) Option {
+	return func(o *loadOptions) { o.workers = max(1, n) }
+}
+
+// Load builds the inventory of the repositories (directories). Each file is
+// read and parsed once. Problems in the files become Diagnostics; the error
+// is for what stops loading altogether: a missing repository or layout
+// file, an unreadable directory, a cancelled context.
+func Load(ctx context.Context, repos []string, opts ...Option) (*Inventory, error) {
+	o := loadOptions{workers: runtime.GOMAXPROCS(0)}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if len(repos) == 0 {
+		return nil, errors.New("no repository given")
+	}
+	seen := map[string]string{}
+	for _, r := range repos {
+		clean := filepath.Clean(r)
+		if prev, ok := seen[clean]; ok {
+			return nil, fmt.Errorf("repository %s given twice (as %s and %s)", clean, prev, r)
+		}
+		seen[clean] = r
+	}
+	inv := &Inventory{Repos: slices.Clone(repos), Layouts: map[string]*Layout{}}
+	var shared *Layout
+	if o.layout != "" {
+		l, err := ReadLayout(o.layout)
+		var ds Diagnostics
+		switch {
+		case errors.As(err, &ds):
+			inv.Diagnostics = sortDiagnostics(ds)
+			return inv, nil
+		case err != nil:
+			return nil, err
+		}
+		shared = l
+	}
+
+	scans := make([]*repoScan, 0, len(repos))
+	for _, repo := range repos {
+		s, err := newRepoScan(ctx, repo, shared, o.workers)
+		if err != nil {
+			return nil, err
+		}
+		inv.Diagnostics = append(inv.Diagnostics, s.diags...)
+		if s.layout == nil {
+			continue
+		}
+		inv.Layouts[repo] = s.layout
+		scans = append(scans, s)
+	}
+
+	// First pass: blueprints, member files and every label file the layout
+	// lists, all in one pool.
+	var jobs []parseJob
+	for _, s := range scans {
+		jobs = append(jobs, s.firstJobs()...)
+	}
+	if err := runJobs(ctx, jobs, o.workers); err != nil {
+		return nil, err
+	}
+	for _, s := range scans {
+		s.collectClusters()
+	}
+	// Second pass: hierarchy files outside the label globs.
+	jobs = jobs[:0]
+	for _, s := range scans {
+		jobs = append(jobs, s.hierarchyJobs()...)
+	}
+	if err := runJobs(ctx, jobs, o.workers); err != nil {
+		return nil, err
+	}
+	for _, s := range scans {
+		s.resolveLabels()
+		inv.Clusters = append(inv.Clusters, s.clusters...)
+		inv.Diagnostics = append(inv.Diagnostics, s.diags...)
+	}
+	inv.Diagnostics = append(inv.Diagnostics, duplicateClusters(inv.Clusters)...)
+	slices.SortStableFunc(inv.Clusters, func(a, b Cluster) int {
+		return cmp.Or(cmp.Compare(a.Name, b.Name), cmp.Compare(a.Repo, b.Repo), cmp.Compare(a.File, b.File))
+	})
+	inv.Diagnostics = sortDiagnostics(inv.Diagnostics)
+	return inv, nil
+}
+
+// joinRepo returns the path a person opens for a repository-relative file.
+func joinRepo(repo, rel string) string {
+	return filepath.Join(repo, filepath.FromSlash(rel))
+}
+
+// repoScan is the state of one repository while it is loaded.
+type repoScan struct {
+	root   string
+	layout *Layout
+	files  map[string]bool // every regular file, repository-relative
+	parsed map[string]*parsedFile
+	diags  Diagnostics
+
+	clusters []Cluster
+}
+
+func newRepoScan(ctx context.Context, root string, shared *Layout, workers int) (*repoScan, error) {
+	info, err := os.Stat(root)
+	if err != nil {
+		return nil, fmt.Errorf("repository: %w", err)
+	}
+	if !info.IsDir() {
+		return nil, fmt.Errorf("repository %s is not a directory", root)
+	}
+	s := &repoScan{root: root, layout: shared, parsed: map[string]*parsedFile{}}
+	if s.layout == nil {
+		l, err := ReadLayout(filepath.Join(root, LayoutFile))
+		var ds Diagnostics
+		switch {
+		case errors.As(err, &ds):
+			s.diags = ds
+			return s, nil
+		case errors.Is(err, fs.ErrNotExist):
+			s.layout = DefaultLayout()
+		case err != nil:
+			return nil, err
+		default:
+			s.layout = l
+		}
+	}
+	files, err := listFiles(ctx, root, workers)
+	if err != nil {
+		return nil, fmt.Errorf("walk %s: %w", root, err)
+	}
+	s.files = files
+	return s, nil
+}
+
+// firstJobs lists the files whose role the layout's globs decide.
+func (s *repoScan) firstJobs() []parseJob {
+	l := s.layout
+	paths := slices.Sorted(maps.Keys(s.files))
+	var jobs []parseJob
+	for _, rel := range paths {
+		var roles fileRole
+		if l.Blueprints != nil && l.Blueprints.globs.match(rel) {
+			roles |= roleBlueprint
+		}
+		if l.Members != nil && l.Members.globs.match(rel) {
+			roles |= roleMember
+		}
+		if l.Labels != nil && l.Labels.globs.match(rel) {
+			roles |= roleLabels
+		}
+		if roles == 0 {
+			continue
+		}
+		pf := &parsedFile{rel: rel, roles: roles}
+		s.parsed[rel] = pf
+		jobs = append(jobs, parseJob{scan: s, file: pf})
+	}
+	return jobs
+}
+
+// collectClusters gathers the clusters and diagnostics of the first pass in
+// file order.
+func (s *repoScan) collectClusters() {
+	for _, rel := range slices.Sorted(maps.Keys(s.parsed)) {
+		pf := s.parsed[rel]
+		s.clusters = append(s.clusters, pf.clusters...)
+		s.diags = append(s.diags, pf.diags...)
+		pf.clusters, pf.diags = nil, nil
+	}
+}
+
+// hierarchyJobs lists the existing hierarchy files of the clusters that the
+// first pass did not parse as label files.
+func (s *repoScan) hierarchyJobs() []parseJob {
+	lb := s.layout.Labels
+	if lb == nil {
+		return nil
+	}
+	var jobs []parseJob
+	for i := range s.clusters {
+		c := &s.clusters[i]
+		c.LabelChain = make([]LabelLevel, len(lb.templates))
+		for j, t := range lb.templates {
+			p := t.render(c)
+			c.LabelChain[j] = LabelLevel{Template: t.text, Path: p, Exists: s.files[p], Shared: t.shared()}
+			if !s.files[p] {
+				continue
+			}
+			pf, ok := s.parsed[p]
+			if ok && pf.roles&roleLabels != 0 {
+				continue
+			}
+			if !ok {
+				pf = &parsedFile{rel: p}
+				s.parsed[p] = pf
+			}
+			pf.roles |= roleLabels
+			jobs = append(jobs, parseJob{scan: s, file: pf, labelsOnly: true})
+		}
+	}
+	return jobs
+}
+
+// template is a compiled hierarchy template: literal text and placeholders.
+type template struct {
+	text  string
+	parts []templatePart
+}
+
+type templatePart struct {
+	lit   string
+	field string // "tenant", "env" or "cluster"; empty for a literal
+}
+
+func compileTemplate(t string) template {
+	ct := template{text: t}
+	for t != "" {
+		i := strings.IndexByte(t, '{')
+		j := strings.IndexByte(t, '}')
+		if i < 0 || j < i {
+			ct.parts = append(ct.parts, templatePart{lit: t})
+			break
+		}
+		if i > 0 {
+			ct.parts = append(ct.parts, templatePart{lit: t[:i]})
+		}
+		ct.parts = append(ct.parts, templatePart{field: t[i+1 : j]})
+		t = t[j+1:]
+	}
+	return ct
+}
+
+// render fills the template for a cluster.
+func (t template) render(c *Cluster) string {
+	if len(t.parts) == 1 && t.parts[0].field == "" {
+		return t.text
+	}
+	var b strings.Builder
+	b.Grow(len(t.text) + len(c.Tenant) + len(c.Env) + len(c.Name))
+	for _, p := range t.parts {
+		switch p.field {
+		case "":
+			b.WriteString(p.lit)
+		case "tenant":
+			b.WriteString(c.Tenant)
+		case "env":
+			b.WriteString(c.Env)
+		case "cluster":
+			b.WriteString(c.Name)
+		}
+	}
+	return b.String()
+}
+
+// shared reports whether every tenant loads the template's file.
+func (t template) shared() bool {
+	for _, p := range t.parts {
+		if p.field == "tenant" || p.field == "cluster" {
+			return false
+		}
+	}
+	return true
+}
+
+// resolveLabels builds each cluster's label chain, effective labels and
+// owners, then reports label files no cluster loads and tenants without
+// owners.
+func (s *repoScan) resolveLabels() {
+	lb := s.layout.Labels
+	loaded := map[string]bool{}
+	// Files parsed in the second pass bring their own diagnostics.
+	for _, rel := range slices.Sorted(maps.Keys(s.parsed)) {
+		s.diags = append(s.diags, s.parsed[rel].diags...)
+	}
+	noOwners := map[string]bool{}
+	for i := range s.clusters {
+		c := &s.clusters[i]
+		if o, ok := s.layout.Owners[c.Tenant]; ok {
+			c.Owners = o.List()
+		} else {
+			c.Owners = []string{}
+			if len(s.layout.Owners) > 0 && !noOwners[c.Tenant] {
+				noOwners[c.Tenant] = true
+				src := c.Sources["tenant"]
+				s.diags = append(s.diags, Diagnostic{
+					Severity: SeverityWarning, File: joinRepo(s.root, src.File), Line: src.Line,
+					Message: fmt.Sprintf("tenant %s has no owners in %s: only fleet admins can approve its changes", c.Tenant, s.layoutName()),
+				})
+			}
+		}
+		c.Labels = map[string]string{}
+		if lb == nil {
+			continue
+		}
+		for j := range c.LabelChain {
+			lvl := &c.LabelChain[j]
+			p := lvl.Path
+			if pf := s.parsed[p]; lvl.Exists && pf != nil {
+				loaded[p] = true
+				lvl.Labels = pf.labels
+				for _, lab := range pf.labels {
+					if lab.Null {
+						delete(c.Labels, lab.Key)
+						delete(c.Sources, "labels."+lab.Key)
+						continue
+					}
+					c.Labels[lab.Key] = lab.Value
+					c.Sources["labels."+lab.Key] = Source{Repo: s.root, File: p, Line: lab.Line, Column: lab.column}
+				}
+			}
+		}
+	}
+	if lb == nil {
+		return
+	}
+	for _, rel := range slices.Sorted(maps.Keys(s.parsed)) {
+		pf := s.parsed[rel]
+		if pf.roles&roleLabels == 0 || loaded[rel] || !lb.globs.match(rel) {
+			continue
+		}
+		s.diags = append(s.diags, Diagnostic{
+			Severity: SeverityWarning, File: joinRepo(s.root, rel), Line: pf.labelsLine,
+			Message: "no label hierarchy path loads this file for any cluster: its labels have no effect",
+		})
+	}
+}
+
+func (s *repoScan) layoutName() string {
+	if s.layout.File != "" {
+		return s.layout.File
+	}
+	return LayoutFile
+}
+
+// duplicateClusters reports every place a cluster name is declared more
+// than once, naming the other places.
+func duplicateClusters(cs []Cluster) Diagnostics {
+	byName := map[string][]*Cluster{}
+	for i := range cs {
+		byName[cs[i].Name] = append(byName[cs[i].Name], &cs[i])
+	}
+	var ds Diagnostics
+	for name, group := range byName {
+		if len(group) < 2 {
+			continue
+		}
+		for _, c := range group {
+			var others []string
+			for _, o := range group {
+				if o != c {
+					others = append(others, o.Sources["name"].String())
+				}
+			}
+			src := c.Sources["name"]
+			ds = append(ds, Diagnostic{
+				Severity: SeverityError, File: joinRepo(c.Repo, src.File), Line: src.Line,
+				Message: fmt.Sprintf("cluster %s is declared more than once: also at %s", name, strings.Join(others, ", ")),
+			})
+		}
+	}
+	return ds
+}

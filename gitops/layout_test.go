@@ -1,0 +1,240 @@
+package gitops
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+const layoutHead = "apiVersion: fleetbot.io/v1alpha1\nkind: Layout\n"
+
+func TestParseLayoutErrors(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		in   string
+		want []string
+	}{
+		{
+			name: "unknown top-level key",
+			in:   layoutHead + "blueprints:\n  paths: [a/*.yaml]\nblueprint:\n  paths: [b]\n",
+			want: []string{`l.yaml:5: error: unknown key "blueprint" in layout (known: admins, apiVersion, blueprints, kind, labels, members, owners)`},
+		},
+		{
+			name: "unknown nested key",
+			in:   layoutHead + "members:\n  paths: [m/*.yaml]\n  clustername: name\n",
+			want: []string{`l.yaml:5: error: unknown key "clustername" in members (known: canary, cluster, env, fleet, paths, region, tenant, version)`},
+		},
+		{
+			name: "unknown owner key",
+			in:   layoutHead + "blueprints:\n  paths: [a/*.yaml]\nowners:\n  tenant-a:\n    user: [alice]\n",
+			want: []string{`l.yaml:7: error: unknown key "user" in owners.tenant-a (known: teams, users)`},
+		},
+		{
+			name: "repeated key",
+			in:   layoutHead + "blueprints:\n  paths: [a/*.yaml]\n  paths: [b/*.yaml]\n",
+			want: []string{`l.yaml:5: error: key "paths" repeated in blueprints (first at line 4)`},
+		},
+		{
+			name: "wrong apiVersion and kind",
+			in:   "apiVersion: v1\nkind: ConfigMap\nblueprints:\n  paths: [a/*.yaml]\n",
+			want: []string{
+				`l.yaml:1: error: apiVersion must be fleetbot.io/v1alpha1, not "v1"`,
+				`l.yaml:2: error: kind must be Layout, not "ConfigMap"`,
+			},
+		},
+		{
+			name: "no source of clusters",
+			in:   layoutHead + "labels:\n  hierarchy: [a/values.yaml]\n",
+			want: []string{`l.yaml:1: error: layout names neither blueprints nor members: no cluster can be found`},
+		},
+		{
+			name: "paths required",
+			in:   layoutHead + "blueprints:\n  tenant: name\n",
+			want: []string{`l.yaml:4: error: blueprints.paths is required`},
+		},
+		{
+			name: "paths not a list",
+			in:   layoutHead + "blueprints:\n  paths: tenants/*.yaml\n",
+			want: []string{
+				`l.yaml:4: error: blueprints.paths must be a list of strings, not the string "tenants/*.yaml"`,
+				`l.yaml:4: error: blueprints.paths is required`,
+			},
+		},
+		{
+			name: "bad glob",
+			in:   layoutHead + "blueprints:\n  paths:\n    - ok/*.yaml\n    - 'bad/[.yaml'\n",
+			want: []string{`l.yaml:6: error: blueprints.paths: pattern "bad/[.yaml": syntax error in pattern`},
+		},
+		{
+			name: "absolute glob",
+			in:   layoutHead + "blueprints:\n  paths: [/etc/*.yaml]\n",
+			want: []string{`l.yaml:4: error: blueprints.paths: pattern "/etc/*.yaml" is absolute: write it relative to the repository root`},
+		},
+		{
+			name: "bad key path",
+			in:   layoutHead + "blueprints:\n  paths: [a/*.yaml]\n  clusters: services..config\n",
+			want: []string{`l.yaml:5: error: blueprints.clusters: key path "services..config" has an empty segment`},
+		},
+		{
+			name: "unknown placeholder",
+			in:   layoutHead + "blueprints:\n  paths: [a/*.yaml]\nlabels:\n  hierarchy:\n    - x/{tenant}/values.yaml\n    - x/{fleet}/values.yaml\n",
+			want: []string{`l.yaml:8: error: labels.hierarchy: template "x/{fleet}/values.yaml" uses unknown placeholder {fleet} (known: {tenant}, {env}, {cluster})`},
+		},
+		{
+			name: "template leaves the repository",
+			in:   layoutHead + "blueprints:\n  paths: [a/*.yaml]\nlabels:\n  hierarchy: [../x/values.yaml]\n",
+			want: []string{`l.yaml:6: error: labels.hierarchy: template "../x/values.yaml" has a ".." path segment`},
+		},
+		{
+			name: "hierarchy required",
+			in:   layoutHead + "blueprints:\n  paths: [a/*.yaml]\nlabels:\n  files: [x/**/values.yaml]\n",
+			want: []string{`l.yaml:6: error: labels.hierarchy is required: list the label files from the most general to the most specific`},
+		},
+		{
+			name: "bad owners",
+			in:   layoutHead + "blueprints:\n  paths: [a/*.yaml]\nowners:\n  tenant-a:\n    users: [acme/team-a]\n    teams: [team-b]\n",
+			want: []string{
+				`l.yaml:7: error: owners.tenant-a.users: "acme/team-a" is not a GitHub login (write teams under teams, as org/team)`,
+				`l.yaml:8: error: owners.tenant-a.teams: "team-b" is not a GitHub team: write org/team-slug`,
+			},
+		},
+		{
+			name: "not a mapping",
+			in:   "- a\n- b\n",
+			want: []string{`l.yaml:1: error: layout must be a mapping, not a list`},
+		},
+		{
+			name: "invalid YAML",
+			in:   layoutHead + "blueprints:\n  paths: [a\n",
+			want: []string{`l.yaml:3: error: invalid YAML: did not find expected ',' or ']'`},
+		},
+		{
+			name: "empty",
+			in:   "",
+			want: []string{`l.yaml: error: layout file is empty`},
+		},
+		{
+			name: "two documents",
+			in:   layoutHead + "blueprints:\n  paths: [a/*.yaml]\n---\nkind: Layout\n",
+			want: []string{`l.yaml:5: error: layout file holds more than one YAML document`},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			l, err := ParseLayout("l.yaml", []byte(tt.in))
+			require.Error(t, err)
+			assert.Nil(t, l)
+			var ds Diagnostics
+			require.True(t, errors.As(err, &ds), "error %T is not Diagnostics", err)
+			got := make([]string, len(ds))
+			for i, d := range ds {
+				got[i] = d.String()
+			}
+			assert.Equal(t, tt.want, got)
+		})
+	}
+}
+
+func TestReadShippedLayouts(t *testing.T) {
+	t.Parallel()
+	seed, err := ReadLayout("../examples/layouts/seed.yaml")
+	require.NoError(t, err)
+	require.NotNil(t, seed.Blueprints)
+	assert.Nil(t, seed.Members)
+	assert.Equal(t, []string{"tenants/*/*.yaml"}, seed.Blueprints.Paths)
+	assert.Equal(t, "services.eks.config", seed.Blueprints.Clusters)
+	assert.Equal(t, "is_canary", seed.Blueprints.Canary)
+	assert.Equal(t, seedHierarchy, seed.Labels.Hierarchy, "seed layout and the default hierarchy differ")
+	assert.Equal(t, DefaultLabelsKey, seed.Labels.Key)
+
+	fleet, err := ReadLayout("../examples/fleet/" + LayoutFile)
+	require.NoError(t, err)
+	assert.Equal(t, seed.Blueprints.Paths, fleet.Blueprints.Paths)
+	assert.Equal(t, seed.Labels.Hierarchy, fleet.Labels.Hierarchy)
+	assert.Equal(t, Owners{Users: []string{"alice", "arjun"}, Teams: []string{"acme/payments-platform"}}, fleet.Owners["tenant-a"])
+	assert.Equal(t, Owners{Users: []string{"pat"}, Teams: []string{"acme/platform"}}, fleet.Admins)
+	assert.Len(t, fleet.Owners, 4)
+
+	eks, err := ReadLayout("../examples/layouts/eks-fleet-management.yaml")
+	require.NoError(t, err)
+	assert.Nil(t, eks.Blueprints)
+	require.NotNil(t, eks.Members)
+	assert.Equal(t, "clusterName", eks.Members.Cluster)
+	assert.Equal(t, "environment", eks.Members.Env)
+	assert.Empty(t, eks.Members.Version, "member files have no version key")
+	assert.Len(t, eks.Labels.Hierarchy, 4)
+}
+
+func TestParseLayoutDefaults(t *testing.T) {
+	t.Parallel()
+	l, err := ParseLayout("l.yaml", []byte(layoutHead+"blueprints:\n  paths: [bp/*.yaml]\nmembers:\n  paths: [m/*.yaml]\nlabels:\n  hierarchy: [a/values.yaml]\n"))
+	require.NoError(t, err)
+	assert.Equal(t, &Blueprints{
+		Paths: []string{"bp/*.yaml"}, Tenant: "tenant", Env: "env", Region: "region", Clusters: "services.eks.config",
+		Fleet: "fleet", Canary: "is_canary", Version: "version",
+	}, withoutCompiled(l.Blueprints))
+	assert.Equal(t, "clusterName", l.Members.Cluster)
+	assert.Equal(t, "tenant", l.Members.Tenant)
+	assert.Equal(t, "environment", l.Members.Env)
+	assert.Equal(t, DefaultLabelsKey, l.Labels.Key)
+	assert.Equal(t, keyPath{"externalSecret", "labels"}, l.Labels.key)
+}
+
+func withoutCompiled(b *Blueprints) *Blueprints {
+	c := *b
+	c.globs, c.keys, c.detect = nil, blueprintKeys{}, false
+	return &c
+}
+
+func TestOwnersList(t *testing.T) {
+	t.Parallel()
+	o := Owners{Users: []string{"alice"}, Teams: []string{"acme/team-a"}}
+	assert.Equal(t, []string{"alice", "acme/team-a"}, o.List())
+	assert.Empty(t, Owners{}.List())
+}
+
+func TestGlob(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		pattern, path string
+		want          bool
+	}{
+		{"tenants/*/*.yaml", "tenants/a/dev.yaml", true},
+		{"tenants/*/*.yaml", "tenants/a/b/dev.yaml", false},
+		{"tenants/*/*.yaml", "tenants/dev.yaml", false},
+		{"a/**/values.yaml", "a/values.yaml", true},
+		{"a/**/values.yaml", "a/x/y/z/values.yaml", true},
+		{"a/**/values.yaml", "b/x/values.yaml", false},
+		{"**/*.yaml", "x.yaml", true},
+		{"**/*.yaml", "deep/er/x.yaml", true},
+		{"**/*.yaml", "deep/er/x.yml", false},
+		{"a/**", "a/b/c", true},
+		{"a/**/b/**/c.yaml", "a/1/b/2/3/c.yaml", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.pattern+" "+tt.path, func(t *testing.T) {
+			t.Parallel()
+			g, err := compileGlob(tt.pattern)
+			require.NoError(t, err)
+			assert.Equal(t, tt.want, g.match(tt.path))
+		})
+	}
+}
+
+func TestDiagnosticString(t *testing.T) {
+	t.Parallel()
+	d := Diagnostic{Severity: SeverityError, File: "a.yaml", Line: 3, Message: "bad"}
+	assert.Equal(t, "a.yaml:3: error: bad", d.String())
+	d.Line = 0
+	assert.Equal(t, "a.yaml: error: bad", d.String())
+	ds := Diagnostics{d, {Severity: SeverityWarning, File: "b", Line: 1, Message: "meh"}}
+	assert.Equal(t, "a.yaml: error: bad\nb:1: warning: meh", ds.Error())
+	assert.Len(t, ds.Errors(), 1)
+	assert.Len(t, ds.Warnings(), 1)
+	assert.True(t, strings.HasPrefix(ds.Warnings()[0].String(), "b:1: warning"))
+}

@@ -1,0 +1,133 @@
+package gitops
+
+import (
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// keyPath is a path of mapping keys from a document's root, written
+// "services.eks.config" in a layout file.
+type keyPath []string
+
+func (k keyPath) String() string { return strings.Join(k, ".") }
+
+func parseKeyPath(s string) (keyPath, error) {
+	if s == "" {
+		return nil, nil
+	}
+	segs := strings.Split(s, ".")
+	for _, seg := range segs {
+		if seg == "" {
+			return nil, fmt.Errorf("key path %q has an empty segment", s)
+		}
+	}
+	return segs, nil
+}
+
+// lookup returns the key and value nodes at key in mapping m, or nils. The
+// first occurrence wins; duplicates are reported by duplicateKeys.
+func lookup(m *yaml.Node, key string) (k, v *yaml.Node) {
+	if m == nil || m.Kind != yaml.MappingNode {
+		return nil, nil
+	}
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		if m.Content[i].Value == key {
+			return m.Content[i], m.Content[i+1]
+		}
+	}
+	return nil, nil
+}
+
+// lookupPath follows p from m. It returns the key and value nodes of the last
+// segment, or the deepest node it reached and the segment where it stopped.
+func lookupPath(m *yaml.Node, p keyPath) (k, v *yaml.Node, missing string) {
+	v = m
+	for _, seg := range p {
+		if v != nil && v.Kind == yaml.AliasNode {
+			v = v.Alias
+		}
+		if v == nil || v.Kind != yaml.MappingNode {
+			return nil, nil, seg
+		}
+		k, v = lookup(v, seg)
+		if v == nil {
+			return nil, nil, seg
+		}
+	}
+	return k, v, ""
+}
+
+// duplicateKeys returns, for every key of mapping m seen a second time, the
+// repeated key node and the line of its first occurrence.
+func duplicateKeys(m *yaml.Node) []dupKey {
+	if m == nil || m.Kind != yaml.MappingNode || len(m.Content) < 4 {
+		return nil
+	}
+	first := make(map[string]int, len(m.Content)/2)
+	var dups []dupKey
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		k := m.Content[i]
+		if line, ok := first[k.Value]; ok {
+			dups = append(dups, dupKey{node: k, firstLine: line})
+			continue
+		}
+		first[k.Value] = k.Line
+	}
+	return dups
+}
+
+type dupKey struct {
+	node      *yaml.Node
+	firstLine int
+}
+
+// scalarKind names the YAML type of a scalar as a person would: "string",
+// "number", "bool", "null", or the tag itself.
+func scalarKind(n *yaml.Node) string {
+	switch n.ShortTag() {
+	case "!!str":
+		return "string"
+	case "!!int", "!!float":
+		return "number"
+	case "!!bool":
+		return "bool"
+	case "!!null":
+		return "null"
+	default:
+		return n.ShortTag()
+	}
+}
+
+// decodedNumber renders a number node as the YAML library would decode it:
+// 1.30 becomes 1.3, which is why versions must be quoted.
+func decodedNumber(n *yaml.Node) string {
+	if n.ShortTag() == "!!int" {
+		var i int64
+		if err := n.Decode(&i); err == nil {
+			return strconv.FormatInt(i, 10)
+		}
+		return n.Value
+	}
+	var f float64
+	if err := n.Decode(&f); err != nil {
+		return n.Value
+	}
+	return strconv.FormatFloat(f, 'g', -1, 64)
+}
+
+var yamlErrLine = regexp.MustCompile(`^yaml: line (\d+): `)
+
+// yamlError turns an error of the YAML library into a line and a message
+// without the library's prefix.
+func yamlError(err error) (line int, msg string) {
+	s := err.Error()
+	if m := yamlErrLine.FindStringSubmatch(s); m != nil {
+		line, _ = strconv.Atoi(m[1])
+		return line, s[len(m[0]):]
+	}
+	return 0, strings.TrimPrefix(s, "yaml: ")
+}

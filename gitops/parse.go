@@ -1,0 +1,449 @@
+package gitops
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"regexp"
+	"sync"
+	"sync/atomic"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// fileRole says what a file is to the layout; one file may be several.
+type fileRole uint8
+
+const (
+	roleBlueprint fileRole = 1 << iota
+	roleMember
+	roleLabels
+)
+
+// parsedFile is what one file contributes: clusters, labels and
+// diagnostics. Each is written by the one worker that parses the file.
+type parsedFile struct {
+	rel   string
+	roles fileRole
+
+	clusters   []Cluster
+	labels     []Label
+	labelsLine int // line of the labels key, for diagnostics about the file
+	diags      Diagnostics
+}
+
+type parseJob struct {
+	scan       *repoScan
+	file       *parsedFile
+	labelsOnly bool
+}
+
+// runJobs parses the files of jobs on workers goroutines.
+func runJobs(ctx context.Context, jobs []parseJob, workers int) error {
+	if len(jobs) == 0 {
+		return nil
+	}
+	var (
+		next    atomic.Int64
+		wg      sync.WaitGroup
+		errOnce sync.Once
+		firstEr error
+	)
+	for range min(workers, len(jobs)) {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= len(jobs) || ctx.Err() != nil {
+					return
+				}
+				if err := jobs[i].run(); err != nil {
+					errOnce.Do(func() { firstEr = err })
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return firstEr
+}
+
+func (j parseJob) run() error {
+	s, pf := j.scan, j.file
+	path := joinRepo(s.root, pf.rel)
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("read %s: %w", path, err)
+	}
+	roles := pf.roles
+	if j.labelsOnly {
+		roles = roleLabels
+	}
+	b := s.layout.Blueprints
+	if roles&roleBlueprint != 0 && b.detect && !mayBeBlueprint(data, b) {
+		roles &^= roleBlueprint
+	}
+	if roles == 0 {
+		return nil
+	}
+	p := &fileParser{root: s.root, rel: pf.rel, file: path, out: pf}
+	docs, ok := p.decode(data)
+	if !ok {
+		return nil
+	}
+	if roles&roleBlueprint != 0 {
+		p.blueprint(docs, b)
+	}
+	if roles&roleMember != 0 {
+		p.member(docs, s.layout.Members)
+	}
+	if roles&roleLabels != 0 {
+		p.labels(docs, s.layout.Labels)
+	}
+	return nil
+}
+
+// mayBeBlueprint is a cheap test that skips parsing the many YAML files of a
+// repository without a layout file that cannot be blueprints.
+func mayBeBlueprint(data []byte, b *Blueprints) bool {
+	return len(b.keys.tenant) > 0 && len(b.keys.clusters) > 0 &&
+		bytes.Contains(data, []byte(b.keys.tenant[0])) && bytes.Contains(data, []byte(b.keys.clusters[0]))
+}
+
+// fileParser extracts clusters and labels from one file's YAML.
+type fileParser struct {
+	root, rel, file string
+	out             *parsedFile
+}
+
+func (p *fileParser) diag(sev Severity, line int, format string, args ...any) {
+	p.out.diags = append(p.out.diags, Diagnostic{Severity: sev, File: p.file, Line: line, Message: fmt.Sprintf(format, args...)})
+}
+
+func (p *fileParser) errorf(n *yaml.Node, format string, args ...any) {
+	p.diag(SeverityError, nodeLine(n), format, args...)
+}
+
+func nodeLine(n *yaml.Node) int {
+	if n == nil {
+		return 0
+	}
+	return n.Line
+}
+
+func (p *fileParser) source(n *yaml.Node) Source {
+	return Source{Repo: p.root, File: p.rel, Line: n.Line, Column: n.Column}
+}
+
+// decode parses every document of the file.
+func (p *fileParser) decode(data []byte) ([]*yaml.Node, bool) {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	var docs []*yaml.Node
+	for {
+		doc := new(yaml.Node)
+		err := dec.Decode(doc)
+		if errors.Is(err, io.EOF) {
+			return docs, true
+		}
+		if err != nil {
+			line, msg := yamlError(err)
+			p.diag(SeverityError, line, "invalid YAML: %s", msg)
+			return nil, false
+		}
+		docs = append(docs, doc)
+	}
+}
+
+// single returns the root node of a one-document file, reporting files with
+// several documents; nil for an empty file.
+func (p *fileParser) single(docs []*yaml.Node, what string) *yaml.Node {
+	if len(docs) == 0 {
+		return nil
+	}
+	if len(docs) > 1 {
+		p.errorf(docs[1], "%s holds %d YAML documents: fleetbot reads one per file", what, len(docs))
+	}
+	return docs[0].Content[0]
+}
+
+func (p *fileParser) checkDuplicates(m *yaml.Node, where string) {
+	for _, d := range duplicateKeys(m) {
+		p.errorf(d.node, "key %q repeated in %s (first at line %d): fleetbot cannot tell which one counts", d.node.Value, where, d.firstLine)
+	}
+}
+
+var validName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
+
+// name reads a tenant, env or cluster name: a string that can stand for one
+// directory in a hierarchy path.
+func (p *fileParser) name(k, v *yaml.Node, what string) (string, bool) {
+	if v.Kind != yaml.ScalarNode || v.ShortTag() != "!!str" {
+		p.errorf(v, "%s (key %s) must be a string, not %s", what, k.Value, nodeKind(v))
+		return "", false
+	}
+	if !validName.MatchString(v.Value) {
+		p.errorf(v, "%s %q must be letters, digits, '.', '_' and '-', starting with a letter or digit", what, v.Value)
+		return "", false
+	}
+	return v.Value, true
+}
+
+// optString reads an optional string at key path kp of m into *into.
+func (p *fileParser) optString(m *yaml.Node, kp keyPath, what string, c *Cluster, into *string) {
+	if len(kp) == 0 {
+		return
+	}
+	_, v, _ := lookupPath(m, kp)
+	if v == nil || v.ShortTag() == "!!null" {
+		return
+	}
+	if v.Kind != yaml.ScalarNode || v.ShortTag() != "!!str" {
+		p.errorf(v, "%s must be a string, not %s", kp, nodeKind(v))
+		return
+	}
+	*into = v.Value
+	c.Sources[what] = p.source(v)
+}
+
+func (p *fileParser) optBool(m *yaml.Node, kp keyPath, what string, c *Cluster, into *bool) {
+	if len(kp) == 0 {
+		return
+	}
+	_, v, _ := lookupPath(m, kp)
+	if v == nil || v.ShortTag() == "!!null" {
+		return
+	}
+	if v.Kind != yaml.ScalarNode || v.ShortTag() != "!!bool" {
+		p.errorf(v, "%s must be true or false, not %s", kp, nodeKind(v))
+		return
+	}
+	*into = v.Value == "true" || v.Value == "True" || v.Value == "TRUE"
+	c.Sources[what] = p.source(v)
+}
+
+var eksVersion = regexp.MustCompile(`^[0-9]+\.[0-9]+$`)
+
+// version reads the EKS version at kp of m. A format that has a version key
+// requires it on every cluster.
+func (p *fileParser) version(m, at *yaml.Node, kp keyPath, c *Cluster) bool {
+	if len(kp) == 0 {
+		return false
+	}
+	_, v, _ := lookupPath(m, kp)
+	switch {
+	case v == nil || v.ShortTag() == "!!null":
+		p.errorf(at, "cluster %s has no version (key %s)", c.Name, kp)
+		return false
+	case v.Kind == yaml.AliasNode:
+		p.errorf(v, "version of cluster %s is an alias: write the version itself so it can be edited", c.Name)
+		return false
+	case v.Kind == yaml.ScalarNode && (v.ShortTag() == "!!float" || v.ShortTag() == "!!int"):
+		p.errorf(v, "version %s is a number: write %q", decodedNumber(v), v.Value)
+		c.Version = v.Value
+	case v.Kind != yaml.ScalarNode || v.ShortTag() != "!!str":
+		p.errorf(v, "version of cluster %s must be a string such as \"1.30\", not %s", c.Name, nodeKind(v))
+		return false
+	case !eksVersion.MatchString(v.Value):
+		p.errorf(v, "version %q of cluster %s is not an EKS version: write MAJOR.MINOR, such as \"1.30\"", v.Value, c.Name)
+		c.Version = v.Value
+	default:
+		c.Version = v.Value
+	}
+	c.Sources["version"] = p.source(v)
+	return true
+}
+
+// blueprint extracts the clusters of a tenant blueprint.
+func (p *fileParser) blueprint(docs []*yaml.Node, b *Blueprints) {
+	root := p.single(docs, "blueprint")
+	if b.detect {
+		// Without a layout file only files shaped like blueprints count.
+		if root == nil || root.Kind != yaml.MappingNode {
+			return
+		}
+		for _, kp := range []keyPath{b.keys.tenant, b.keys.env, b.keys.clusters} {
+			if _, v, _ := lookupPath(root, kp); v == nil {
+				return
+			}
+		}
+	}
+	if root == nil {
+		p.diag(SeverityError, 0, "blueprint is empty")
+		return
+	}
+	if root.Kind != yaml.MappingNode {
+		p.errorf(root, "blueprint must be a mapping, not %s", nodeKind(root))
+		return
+	}
+	p.checkDuplicates(root, "blueprint")
+	tk, tv, _ := lookupPath(root, b.keys.tenant)
+	ek, ev, _ := lookupPath(root, b.keys.env)
+	if tv == nil {
+		p.errorf(root, "blueprint has no tenant (key %s)", b.keys.tenant)
+	}
+	if ev == nil {
+		p.errorf(root, "blueprint has no env (key %s)", b.keys.env)
+	}
+	if tv == nil || ev == nil {
+		return
+	}
+	tenant, ok1 := p.name(tk, tv, "tenant")
+	env, ok2 := p.name(ek, ev, "env")
+	if !ok1 || !ok2 {
+		return
+	}
+	var region string
+	var regionNode *yaml.Node
+	if len(b.keys.region) > 0 {
+		if _, v, _ := lookupPath(root, b.keys.region); v != nil && v.ShortTag() != "!!null" {
+			if v.Kind != yaml.ScalarNode || v.ShortTag() != "!!str" {
+				p.errorf(v, "%s must be a string, not %s", b.keys.region, nodeKind(v))
+			} else {
+				region, regionNode = v.Value, v
+			}
+		}
+	}
+	_, cfg, _ := lookupPath(root, b.keys.clusters)
+	if cfg == nil || cfg.ShortTag() == "!!null" {
+		return
+	}
+	if cfg.Kind != yaml.MappingNode {
+		p.errorf(cfg, "clusters (key %s) must be a mapping of cluster name to settings, not %s", b.keys.clusters, nodeKind(cfg))
+		return
+	}
+	p.checkDuplicates(cfg, b.keys.clusters.String())
+	for i := 0; i+1 < len(cfg.Content); i += 2 {
+		k, v := cfg.Content[i], cfg.Content[i+1]
+		name := k.Value
+		if k.Kind != yaml.ScalarNode || !validName.MatchString(name) {
+			p.errorf(k, "cluster name %q must be letters, digits, '.', '_' and '-', starting with a letter or digit", name)
+			continue
+		}
+		if v.Kind != yaml.MappingNode {
+			p.errorf(v, "cluster %s must be a mapping of settings, not %s", name, nodeKind(v))
+			continue
+		}
+		p.checkDuplicates(v, "cluster "+name)
+		c := Cluster{
+			Name: name, Tenant: tenant, Env: env, Region: region, Repo: p.root, File: p.rel,
+			Sources: map[string]Source{"name": p.source(k), "tenant": p.source(tv), "env": p.source(ev)},
+		}
+		if regionNode != nil {
+			c.Sources["region"] = p.source(regionNode)
+		}
+		p.optString(v, b.keys.fleet, "fleet", &c, &c.Fleet)
+		p.optBool(v, b.keys.canary, "canary", &c, &c.Canary)
+		if p.version(v, k, b.keys.version, &c) {
+			c.VersionPath = append(append(append([]string{}, b.keys.clusters...), name), b.keys.version...)
+		}
+		p.out.clusters = append(p.out.clusters, c)
+	}
+}
+
+// member extracts the one cluster of an Argo CD fleet-member file.
+func (p *fileParser) member(docs []*yaml.Node, m *Members) {
+	root := p.single(docs, "fleet-member file")
+	if root == nil {
+		p.diag(SeverityError, 0, "fleet-member file is empty")
+		return
+	}
+	if root.Kind != yaml.MappingNode {
+		p.errorf(root, "fleet-member file must be a mapping, not %s", nodeKind(root))
+		return
+	}
+	p.checkDuplicates(root, "fleet-member file")
+	nodes := map[string]*yaml.Node{}
+	vals := map[string]string{}
+	for _, f := range []struct {
+		what string
+		kp   keyPath
+	}{{"cluster name", m.keys.cluster}, {"tenant", m.keys.tenant}, {"env", m.keys.env}} {
+		k, v, _ := lookupPath(root, f.kp)
+		if v == nil {
+			p.errorf(root, "fleet-member file has no %s (key %s)", f.what, f.kp)
+			return
+		}
+		s, ok := p.name(k, v, f.what)
+		if !ok {
+			return
+		}
+		nodes[f.what], vals[f.what] = v, s
+	}
+	c := Cluster{
+		Name: vals["cluster name"], Tenant: vals["tenant"], Env: vals["env"], Repo: p.root, File: p.rel,
+		Sources: map[string]Source{
+			"name": p.source(nodes["cluster name"]), "tenant": p.source(nodes["tenant"]), "env": p.source(nodes["env"]),
+		},
+	}
+	p.optString(root, m.keys.region, "region", &c, &c.Region)
+	p.optString(root, m.keys.fleet, "fleet", &c, &c.Fleet)
+	p.optBool(root, m.keys.canary, "canary", &c, &c.Canary)
+	if p.version(root, nodes["cluster name"], m.keys.version, &c) {
+		c.VersionPath = append([]string{}, m.keys.version...)
+	}
+	p.out.clusters = append(p.out.clusters, c)
+}
+
+// labels extracts the labels of a label file. A file without the labels key
+// sets none; labels that are not strings are warned about, since Argo CD
+// labels are strings.
+func (p *fileParser) labels(docs []*yaml.Node, lb *Labels) {
+	root := p.single(docs, "label file")
+	if root == nil {
+		return
+	}
+	cur := root
+	for i, seg := range lb.key {
+		if cur.ShortTag() == "!!null" {
+			return
+		}
+		if cur.Kind != yaml.MappingNode {
+			p.errorf(cur, "%s must be a mapping, not %s", keyPath(lb.key[:i]).String(), nodeKind(cur))
+			return
+		}
+		p.checkDuplicates(cur, "label file")
+		k, v := lookup(cur, seg)
+		if v == nil {
+			return
+		}
+		p.out.labelsLine = k.Line
+		cur = v
+	}
+	if cur.ShortTag() == "!!null" {
+		return
+	}
+	if cur.Kind != yaml.MappingNode {
+		p.errorf(cur, "%s must be a mapping of label to value, not %s", lb.key, nodeKind(cur))
+		return
+	}
+	p.checkDuplicates(cur, lb.key.String())
+	seen := map[string]bool{}
+	for i := 0; i+1 < len(cur.Content); i += 2 {
+		k, v := cur.Content[i], cur.Content[i+1]
+		if seen[k.Value] {
+			continue
+		}
+		seen[k.Value] = true
+		if v.Kind == yaml.AliasNode {
+			v = v.Alias
+		}
+		if v.Kind != yaml.ScalarNode {
+			p.errorf(v, "label %s must be a string, not %s", k.Value, nodeKind(v))
+			continue
+		}
+		lab := Label{Key: k.Value, Value: v.Value, Line: v.Line, column: v.Column}
+		switch v.ShortTag() {
+		case "!!str":
+		case "!!null":
+			lab.Null, lab.Value = true, ""
+		default:
+			p.diag(SeverityWarning, v.Line, "label %s: %s is a %s: write %q (Argo CD labels are strings)", k.Value, v.Value, scalarKind(v), v.Value)
+		}
+		p.out.labels = append(p.out.labels, lab)
+	}
+}

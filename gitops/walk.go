@@ -1,0 +1,95 @@
+package gitops
+
+import (
+	"context"
+	"io"
+	"os"
+	"path/filepath"
+	"sync"
+)
+
+// listFiles returns every file under root as a slash-separated relative
+// path, skipping .git directories. Directories are read concurrently: on a
+// repository with thousands of cluster directories, opening them is most of
+// the cost of a walk.
+func listFiles(ctx context.Context, root string, workers int) (map[string]bool, error) {
+	w := &walker{ctx: ctx, root: root, sem: make(chan struct{}, max(1, workers)*2), files: map[string]bool{}}
+	w.wg.Add(1)
+	w.dir("")
+	w.wg.Wait()
+	if w.err != nil {
+		return nil, w.err
+	}
+	return w.files, nil
+}
+
+type walker struct {
+	ctx  context.Context
+	root string
+	sem  chan struct{}
+	wg   sync.WaitGroup
+
+	mu    sync.Mutex
+	files map[string]bool
+	err   error
+}
+
+func (w *walker) fail(err error) {
+	w.mu.Lock()
+	if w.err == nil {
+		w.err = err
+	}
+	w.mu.Unlock()
+}
+
+// dir reads one directory (rel is slash-separated, "" for the root), records
+// its files and hands its subdirectories to other goroutines while there is
+// room, reading them itself otherwise.
+func (w *walker) dir(rel string) {
+	defer w.wg.Done()
+	if err := w.ctx.Err(); err != nil {
+		w.fail(err)
+		return
+	}
+	f, err := os.Open(filepath.Join(w.root, filepath.FromSlash(rel)))
+	if err != nil {
+		w.fail(err)
+		return
+	}
+	entries, err := f.ReadDir(-1)
+	_ = f.Close()
+	if err != nil && err != io.EOF {
+		w.fail(err)
+		return
+	}
+	prefix := rel
+	if prefix != "" {
+		prefix += "/"
+	}
+	var files []string
+	for _, e := range entries {
+		p := prefix + e.Name()
+		if !e.IsDir() {
+			files = append(files, p)
+			continue
+		}
+		if e.Name() == ".git" {
+			continue
+		}
+		w.wg.Add(1)
+		select {
+		case w.sem <- struct{}{}:
+			go func() {
+				defer func() { <-w.sem }()
+				w.dir(p)
+			}()
+		default:
+			w.dir(p)
+		}
+	}
+	w.mu.Lock()
+	for _, p := range files {
+		w.files[p] = true
+	}
+	w.mu.Unlock()
+}
