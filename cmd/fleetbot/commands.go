@@ -8,5 +8,6 @@ func commands() []*cobra.Command {
 		newInventoryCmd(),
 		newValidateCmd(),
 		newSetCmd(),
+		newPlanCmd(),
 	}
 }

@@ -1,0 +1,209 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/fleetbot/fleetbot/gitops"
+	"github.com/fleetbot/fleetbot/rollout"
+)
+
+// planOptions are the flags of `fleetbot plan`.
+type planOptions struct {
+	repos    []string
+	layout   string
+	campaign string
+	format   string
+	diff     bool
+	at       string
+	perWave  time.Duration
+}
+
+func newPlanCmd() *cobra.Command {
+	opts := &planOptions{}
+	cmd := &cobra.Command{
+		Use:   "plan --repo DIR [--repo DIR ...] --campaign FILE",
+		Short: "Show the waves and pull requests a campaign would make",
+		Long: `Plan a campaign against the fleet described by one or more repositories:
+which clusters go in which wave, in which order, and the pull request of each
+tenant with its edits. Clusters left out are listed with the reason.
+
+--diff prints the unified diff each pull request would carry, computed by
+applying the edits, wave after wave, to the files as they are now.
+--at TIME shows when each wave could start under the campaign's schedule,
+counting --per-wave (default: the bake time plus the progress deadline) for
+each wave. A refused plan exits with status 2 and the rule it breaks.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runPlan(cmd, opts)
+		},
+	}
+	f := cmd.Flags()
+	f.StringArrayVar(&opts.repos, "repo", nil, "repository directory (repeatable)")
+	f.StringVar(&opts.layout, "layout", "", "layout file to apply to every repository instead of their .fleetbot.yaml")
+	f.StringVar(&opts.campaign, "campaign", "", "campaign file")
+	f.StringVar(&opts.format, "format", "table", "output format: table, json or mermaid")
+	f.BoolVar(&opts.diff, "diff", false, "print the unified diff of every pull request")
+	f.StringVar(&opts.at, "at", "", "show when each wave could start, from this time (RFC 3339)")
+	f.DurationVar(&opts.perWave, "per-wave", 0, "time a wave is expected to take, for --at (default bake + progressDeadline)")
+	_ = cmd.MarkFlagRequired("repo")
+	_ = cmd.MarkFlagRequired("campaign")
+	return cmd
+}
+
+func runPlan(cmd *cobra.Command, opts *planOptions) error {
+	if opts.format != "table" && opts.format != "json" && opts.format != "mermaid" {
+		return fmt.Errorf("--format %q: want table, json or mermaid", opts.format)
+	}
+	var at time.Time
+	if opts.at != "" {
+		t, err := time.Parse(time.RFC3339, opts.at)
+		if err != nil {
+			return fmt.Errorf("--at %q: want an RFC 3339 time such as 2026-12-01T09:00:00Z", opts.at)
+		}
+		at = t
+	}
+	c, err := rollout.LoadCampaign(opts.campaign)
+	if err != nil {
+		return err
+	}
+	p, err := planCampaign(cmd, c, opts.repos, opts.layout)
+	var refused *rollout.RefusedError
+	if errors.As(err, &refused) {
+		return &exitError{code: 2, err: fmt.Errorf("plan refused: %w", err)}
+	}
+	if err != nil {
+		return err
+	}
+
+	out := cmd.OutOrStdout()
+	switch opts.format {
+	case "json":
+		b, err := rollout.RenderJSON(p)
+		if err != nil {
+			return err
+		}
+		if _, err := out.Write(b); err != nil {
+			return err
+		}
+	case "mermaid":
+		fmt.Fprint(out, rollout.RenderMermaid(p))
+	default:
+		fmt.Fprint(out, rollout.RenderTable(p))
+	}
+	if !at.IsZero() {
+		if err := writeWaveStarts(out, c, p, at, opts.perWave); err != nil {
+			return err
+		}
+	}
+	if opts.diff {
+		return writePlanDiff(out, p)
+	}
+	return nil
+}
+
+// planCampaign loads the inventory of the repositories and plans c on it.
+// Inventory warnings go to stderr; inventory errors stop the plan.
+func planCampaign(cmd *cobra.Command, c *rollout.Campaign, repos []string, layout string) (*rollout.Plan, error) {
+	inv, err := loadInventory(cmd, repos, layout)
+	if err != nil {
+		return nil, err
+	}
+	for _, d := range inv.Diagnostics {
+		fmt.Fprintln(cmd.ErrOrStderr(), d)
+	}
+	fleet, err := inv.Fleet()
+	if err != nil {
+		return nil, err
+	}
+	if fc := c.Spec.Change.Field; fc != nil {
+		if fleet.Fields, err = inv.FieldHits(cmd.Context(), fc.Files, fc.Path); err != nil {
+			return nil, err
+		}
+	}
+	key, err := labelsKey(inv)
+	if err != nil {
+		return nil, err
+	}
+	return rollout.PlanCampaign(c, fleet, rollout.WithLabelsKey(key...))
+}
+
+// labelsKey returns the key path of the labels, which every repository's
+// layout must agree on: one plan writes labels under one key.
+func labelsKey(inv *gitops.Inventory) ([]string, error) {
+	var key, from string
+	for _, repo := range inv.Repos {
+		l := inv.Layouts[repo]
+		if l == nil || l.Labels == nil {
+			continue
+		}
+		switch {
+		case from == "":
+			key, from = l.Labels.Key, repo
+		case l.Labels.Key != key:
+			return nil, fmt.Errorf("repositories %s and %s keep labels under different keys (%s, %s): plan them separately", from, repo, key, l.Labels.Key)
+		}
+	}
+	if key == "" {
+		key = gitops.DefaultLabelsKey
+	}
+	return strings.Split(key, "."), nil
+}
+
+// writeWaveStarts prints when each wave could start from at.
+func writeWaveStarts(w io.Writer, c *rollout.Campaign, p *rollout.Plan, at time.Time, perWave time.Duration) error {
+	cal, err := c.Spec.Schedule.Compile()
+	if err != nil {
+		return err
+	}
+	if perWave == 0 {
+		perWave = c.Spec.Strategy.Bake.Duration + c.Spec.Strategy.ProgressDeadline.Duration
+	}
+	starts, err := cal.WaveStarts(at, len(p.Waves), perWave)
+	fmt.Fprintf(w, "\nWave starts from %s, %s per wave (%s):\n", at.Format(time.RFC3339), perWave, cal.Location())
+	for i, s := range starts {
+		fmt.Fprintf(w, "  wave %d  %s\n", p.Waves[i].Index, s.In(cal.Location()).Format("Mon 2006-01-02 15:04 MST"))
+	}
+	return err
+}
+
+// writePlanDiff prints the diff of every pull request, applying the waves in
+// order on an overlay of the files, so a later wave's diff starts from what
+// the earlier waves left (a second EKS hop from the first hop's version, a
+// clean-up from the overrides the rollout created).
+func writePlanDiff(w io.Writer, p *rollout.Plan) error {
+	overlay := map[string][]byte{}
+	for _, wave := range p.Waves {
+		for _, pr := range wave.PullRequests {
+			read := func(path string) ([]byte, error) {
+				if b, ok := overlay[pr.Repo+"\x00"+path]; ok {
+					return b, nil
+				}
+				return gitops.DirReader(pr.Repo)(path)
+			}
+			files, err := gitops.Apply(read, pr)
+			if err != nil {
+				return fmt.Errorf("wave %d: %w", wave.Index, err)
+			}
+			owner := "tenant " + pr.Tenant
+			if pr.Admin {
+				owner = "fleet admins"
+			}
+			fmt.Fprintf(w, "\n# wave %d, %s (%s)\n", wave.Index, owner, pr.Repo)
+			d, err := gitops.UnifiedDiff(files)
+			if err != nil {
+				return err
+			}
+			fmt.Fprint(w, d)
+			for _, f := range files {
+				overlay[pr.Repo+"\x00"+f.Path] = f.New
+			}
+		}
+	}
+	return nil
+}

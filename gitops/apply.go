@@ -1,0 +1,144 @@
+package gitops
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/pmezard/go-difflib/difflib"
+
+	"github.com/fleetbot/fleetbot/gitops/yamledit"
+	"github.com/fleetbot/fleetbot/rollout"
+)
+
+// FileResult is one file a planned pull request changes: its bytes before
+// (nil when the pull request creates it) and after.
+type FileResult struct {
+	Path string
+	Old  []byte
+	New  []byte
+}
+
+// ReadFunc reads a repository-relative, slash-separated file. It returns an
+// error matching fs.ErrNotExist when the file does not exist.
+type ReadFunc func(path string) ([]byte, error)
+
+// DirReader reads files from a repository checked out at dir.
+func DirReader(dir string) ReadFunc {
+	return func(path string) ([]byte, error) {
+		return os.ReadFile(filepath.Join(dir, filepath.FromSlash(path)))
+	}
+}
+
+// Apply carries out the edits of one planned pull request on the files read
+// by read, through the minimal-diff editor: every byte outside the edited
+// scalars stays as it is. It checks each edit's expected old value, so a
+// file that moved since planning is refused rather than overwritten.
+func Apply(read ReadFunc, pr rollout.PullRequest) ([]FileResult, error) {
+	out := make([]FileResult, 0, len(pr.Files))
+	for _, fc := range pr.Files {
+		r, err := applyFile(read, fc)
+		if err != nil {
+			return nil, fmt.Errorf("pull request for %s: %w", prOwner(pr), err)
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+func prOwner(pr rollout.PullRequest) string {
+	if pr.Admin || pr.Tenant == "" {
+		return "fleet admins"
+	}
+	return "tenant " + pr.Tenant
+}
+
+func applyFile(read ReadFunc, fc rollout.FileChange) (FileResult, error) {
+	old, err := read(fc.Path)
+	switch {
+	case fc.Create && err == nil:
+		return FileResult{}, fmt.Errorf("%s: planned as a new file, but it exists now: plan again", fc.Path)
+	case fc.Create && errors.Is(err, fs.ErrNotExist):
+		return FileResult{Path: fc.Path, New: []byte(fc.Content)}, nil
+	case err != nil:
+		return FileResult{}, fmt.Errorf("read %s: %w", fc.Path, err)
+	}
+	cur := old
+	for _, e := range fc.Edits {
+		if cur, err = applyEdit(fc.Path, cur, e); err != nil {
+			return FileResult{}, err
+		}
+	}
+	return FileResult{Path: fc.Path, Old: old, New: cur}, nil
+}
+
+func applyEdit(file string, src []byte, e rollout.Edit) ([]byte, error) {
+	p := yamledit.Path(e.Path)
+	switch e.Op {
+	case rollout.OpSet:
+		from := e.From
+		res, err := yamledit.Set(file, src, yamledit.Edit{Path: p, Value: e.To, Expect: &from, Quote: e.Quote, Document: -1})
+		if err != nil {
+			return nil, err
+		}
+		return res.Bytes, nil
+	case rollout.OpInsert:
+		if len(p) == 0 {
+			return nil, fmt.Errorf("%s: insert with an empty key path", file)
+		}
+		return yamledit.Insert(file, src, p[:len(p)-1], p[len(p)-1], e.To)
+	case rollout.OpDelete:
+		v, err := yamledit.Lookup(file, src, p, -1)
+		if err != nil {
+			return nil, err
+		}
+		if v.Text != e.From {
+			return nil, &yamledit.Error{File: file, Line: v.Line, Column: v.Column, Path: p.String(), Kind: yamledit.KindStale,
+				Reason: fmt.Sprintf("expected %q to delete, found %q: plan again", e.From, v.Text)}
+		}
+		return yamledit.Prune(file, src, p)
+	case rollout.OpCreate:
+		return src, nil // written with the file's content
+	default:
+		return nil, fmt.Errorf("%s: unknown edit operation %q", file, e.Op)
+	}
+}
+
+// UnifiedDiff renders the changes of a pull request as a unified diff, the
+// way `git diff` shows them (a/ and b/ prefixes, /dev/null for new files).
+func UnifiedDiff(files []FileResult) (string, error) {
+	var b strings.Builder
+	for _, f := range files {
+		from := "a/" + f.Path
+		if f.Old == nil {
+			from = "/dev/null"
+		}
+		d, err := difflib.GetUnifiedDiffString(difflib.UnifiedDiff{
+			A: diffLines(f.Old), B: diffLines(f.New),
+			FromFile: from, ToFile: "b/" + f.Path, Context: 3,
+		})
+		if err != nil {
+			return "", fmt.Errorf("diff %s: %w", f.Path, err)
+		}
+		b.WriteString(d)
+	}
+	return b.String(), nil
+}
+
+// diffLines splits b into lines that keep their line break; a last line
+// without one gets one, so that it prints as a line of its own.
+func diffLines(b []byte) []string {
+	if len(b) == 0 {
+		return nil
+	}
+	lines := strings.SplitAfter(string(b), "\n")
+	if lines[len(lines)-1] == "" {
+		lines = lines[:len(lines)-1]
+	} else {
+		lines[len(lines)-1] += "\n"
+	}
+	return lines
+}

@@ -1,0 +1,81 @@
+package rollout
+
+// Fleet is the planner's view of the inventory: every cluster the bot knows,
+// the campaigns holding clusters, and the scalars a field change matched. The
+// inventory (package gitops) fills it in; the planner never reads a file.
+type Fleet struct {
+	// Clusters lists every cluster of the fleet, selected or not. Names are
+	// unique across the fleet. The order does not matter.
+	Clusters []Cluster
+	// Locks maps a cluster name to the campaign holding it. A lock held by the
+	// campaign being planned does not count.
+	Locks map[string]string
+	// Fields holds the scalars matched by a field change's glob and key path.
+	// It is empty for other kinds of change.
+	Fields []FieldHit
+}
+
+// Cluster is one EKS cluster as the files describe it.
+type Cluster struct {
+	Name   string
+	Tenant string
+	Env    string
+	Fleet  string // the class of cluster: cpu, gpu, ...
+	Region string
+	Repo   string // the repository holding the tenant's blueprint
+	Canary bool   // is_canary in the blueprint
+
+	// Version is the EKS control-plane version the blueprint asks for, as
+	// written ("1.29"). VersionAt says where it is written.
+	Version   string
+	VersionAt Location
+
+	// Labels are the cluster's effective fleet-secret labels; the selector
+	// matches them.
+	Labels map[string]string
+	// LabelChain lists the label files that apply to the cluster, from the most
+	// general to the most specific, whether they exist or not. The last entry
+	// is the cluster's own file. Label changes need it; other changes do not.
+	LabelChain []LabelLevel
+}
+
+// Location is a scalar's place: repository, file, key path inside the file,
+// and the 1-based line of the key (0 when unknown).
+type Location struct {
+	Repo string
+	File string
+	Path []string
+	Line int
+}
+
+// LabelLevel is one file of a cluster's label hierarchy.
+type LabelLevel struct {
+	Repo string
+	File string
+	// Scope names the level: "global", "tenant", "env", "cluster" or a name
+	// the layout gives.
+	Scope string
+	// Shared marks a file used by every tenant (the global defaults): only
+	// fleet admins change it, in a pull request of its own.
+	Shared bool
+	// Exists is false when the file is not in the repository yet.
+	Exists bool
+	// Labels holds the labels the file sets (under the labels key path).
+	Labels map[string]string
+	// Lines gives the 1-based line of each label key in the file.
+	Lines map[string]int
+}
+
+// FieldHit is one scalar matched by a field change.
+type FieldHit struct {
+	At    Location
+	Value string
+	// Tenant owns the file; an empty tenant means a file shared by all tenants.
+	Tenant string
+	// Env is set when the file belongs to one environment of the tenant (a
+	// blueprint is per tenant and environment).
+	Env string
+	// Cluster is set when the scalar belongs to one cluster (a key under the
+	// cluster's entry in a blueprint, or a cluster-level file).
+	Cluster string
+}

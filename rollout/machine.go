@@ -1,0 +1,383 @@
+package rollout
+
+import (
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"time"
+)
+
+// CampaignPhase is where a campaign stands. docs/state-machine.md draws the
+// transitions between phases.
+type CampaignPhase string
+
+// Campaign phases. Succeeded, Aborted and RolledBack are final.
+const (
+	CampaignPending    CampaignPhase = "Pending"    // known, not yet accepted
+	CampaignScheduled  CampaignPhase = "Scheduled"  // accepted, waiting for the schedule to allow acting
+	CampaignRunning    CampaignPhase = "Running"    // opening waves and verifying them
+	CampaignPaused     CampaignPhase = "Paused"     // a person stopped it; facts are still recorded
+	CampaignHalted     CampaignPhase = "Halted"     // over the failure budget or a wave failed
+	CampaignSucceeded  CampaignPhase = "Succeeded"  // every wave baked
+	CampaignAborted    CampaignPhase = "Aborted"    // a person ended it
+	CampaignRolledBack CampaignPhase = "RolledBack" // merged waves are being reverted
+)
+
+// Final reports whether the campaign takes no more steps forward.
+func (p CampaignPhase) Final() bool {
+	return p == CampaignSucceeded || p == CampaignAborted || p == CampaignRolledBack
+}
+
+// WavePhase is where a wave stands.
+type WavePhase string
+
+// Wave phases. At most one wave of a campaign is in Open, Merged, Verifying,
+// Baking or Failed at any time.
+const (
+	WavePending   WavePhase = "Pending"   // not opened yet
+	WaveOpen      WavePhase = "Open"      // pull requests asked for or up, not all merged
+	WaveMerged    WavePhase = "Merged"    // every pull request merged, no gate result yet
+	WaveVerifying WavePhase = "Verifying" // gates report on its clusters
+	WaveBaking    WavePhase = "Baking"    // every cluster settled; waiting out the bake
+	WaveSucceeded WavePhase = "Succeeded" // baked without a failure
+	WaveFailed    WavePhase = "Failed"    // a failure during the bake, or no cluster passed
+)
+
+// ClusterPhase is where one cluster of a campaign stands.
+type ClusterPhase string
+
+// Cluster phases. Succeeded, Failed, TimedOut and Skipped settle a cluster:
+// it no longer holds its wave back.
+const (
+	ClusterPending   ClusterPhase = "Pending"   // its pull request is not up yet
+	ClusterInPR      ClusterPhase = "InPR"      // its tenant's pull request is up, not merged
+	ClusterApplied   ClusterPhase = "Applied"   // merged, no gate result yet
+	ClusterVerifying ClusterPhase = "Verifying" // gates report on it
+	ClusterSucceeded ClusterPhase = "Succeeded" // every gate passed
+	ClusterFailed    ClusterPhase = "Failed"    // a gate failed
+	ClusterTimedOut  ClusterPhase = "TimedOut"  // not Succeeded by its progress deadline
+	ClusterSkipped   ClusterPhase = "Skipped"   // left out by a person, with a reason
+)
+
+// settled reports whether a cluster in phase p no longer holds its wave back.
+func (p ClusterPhase) settled() bool {
+	switch p {
+	case ClusterSucceeded, ClusterFailed, ClusterTimedOut, ClusterSkipped:
+		return true
+	}
+	return false
+}
+
+// failed reports whether a cluster in phase p counts against the failure
+// budget.
+func (p ClusterPhase) failed() bool { return p == ClusterFailed || p == ClusterTimedOut }
+
+// PRStatus is where one tenant's pull request of a wave stands.
+type PRStatus string
+
+// Pull request statuses.
+const (
+	PRStatusPending   PRStatus = "Pending"   // wanted; OpenWave not emitted yet (paused, or waiting to flush)
+	PRStatusRequested PRStatus = "Requested" // OpenWave emitted, not reported open yet
+	PRStatusOpen      PRStatus = "Open"
+	PRStatusMerged    PRStatus = "Merged"
+	PRStatusClosed    PRStatus = "Closed" // closed without merge: its clusters wait for a retry or a skip
+)
+
+// Outcome is a gate's verdict on one cluster.
+type Outcome string
+
+// Gate outcomes. Waiting is inconclusive and never passes.
+const (
+	GatePassed  Outcome = "passed"
+	GateFailed  Outcome = "failed"
+	GateWaiting Outcome = "waiting"
+)
+
+// Policy is what the machine needs to know of a campaign's strategy, already
+// resolved to plain values by the caller.
+type Policy struct {
+	// Bake is how long a wave waits, from the moment its last cluster
+	// settled, before the next wave may open. Zero means no wait.
+	Bake time.Duration `json:"bake"`
+	// ProgressDeadline is how long a cluster has to succeed once its gates
+	// were requested after its merge (or after a retry). Zero means no
+	// deadline.
+	ProgressDeadline time.Duration `json:"progressDeadline"`
+	// MaxFailures is the failure budget as a count: the campaign halts when
+	// more clusters than this are Failed or TimedOut at once.
+	MaxFailures int `json:"maxFailures"`
+	// Approvals holds the 1-based numbers of the waves that need an Approve
+	// before they open.
+	Approvals map[int]bool `json:"approvals,omitempty"`
+	// Gates names the gates every cluster must pass to succeed.
+	Gates []string `json:"gates"`
+	// Change is the change's kind (KindEKSVersion, KindLabel or KindField);
+	// it words the refusal of a rollback.
+	Change string `json:"change"`
+	// Revertible says whether Rollback may revert merged waves.
+	Revertible bool `json:"revertible"`
+}
+
+// ClusterRef names one cluster of a wave and the tenant whose pull request
+// carries its change.
+type ClusterRef struct {
+	Name   string `json:"name"`
+	Tenant string `json:"tenant"`
+}
+
+// State is a whole campaign at one moment. It is plain data, encoded to JSON
+// with a stable field order, and only Transition derives a new one from it.
+type State struct {
+	Campaign string        `json:"campaign"`
+	Phase    CampaignPhase `json:"phase"`
+	Policy   Policy        `json:"policy"`
+	Waves    []WaveState   `json:"waves"`
+	// PausedFrom is the phase Resume returns to; PausedAt is when the pause
+	// began, so Resume can extend deadlines and bakes by the pause.
+	PausedFrom CampaignPhase `json:"pausedFrom,omitempty"`
+	PausedAt   time.Time     `json:"pausedAt,omitzero"`
+	// HaltReason says why the campaign halted, while it is Halted.
+	HaltReason string `json:"haltReason,omitempty"`
+	// History records the campaign's own steps: schedule, pause, resume,
+	// halt, abort, rollback, the end.
+	History []Evidence `json:"history"`
+}
+
+// WaveState is one wave of a campaign.
+type WaveState struct {
+	Number   int            `json:"number"` // 1-based, in rollout order
+	Phase    WavePhase      `json:"phase"`
+	Clusters []ClusterState `json:"clusters"`
+	// PRs holds one pull request per tenant with a cluster to change,
+	// in the order the tenants first appear in Clusters; empty until the
+	// wave opens.
+	PRs               []PRState `json:"prs"`
+	ApprovalRequested bool      `json:"approvalRequested,omitempty"`
+	ApprovedBy        string    `json:"approvedBy,omitempty"`
+	ApprovedAt        time.Time `json:"approvedAt,omitzero"`
+	OpenedAt          time.Time `json:"openedAt,omitzero"`
+	// BakeStart is the moment the last cluster settled; BakeUntil is when
+	// the bake ends.
+	BakeStart  time.Time `json:"bakeStart,omitzero"`
+	BakeUntil  time.Time `json:"bakeUntil,omitzero"`
+	FinishedAt time.Time `json:"finishedAt,omitzero"`
+	RevertedAt time.Time `json:"revertedAt,omitzero"`
+}
+
+// PRState is one tenant's pull request within a wave.
+type PRState struct {
+	Tenant string   `json:"tenant"`
+	Status PRStatus `json:"status"`
+	Number int      `json:"number,omitempty"`
+	SHA    string   `json:"sha,omitempty"` // the merge commit
+	// Attempt counts the OpenWave actions that asked for this pull request:
+	// 1, then one more per retry after it was closed without merge.
+	Attempt  int       `json:"attempt"`
+	OpenedAt time.Time `json:"openedAt,omitzero"`
+	MergedAt time.Time `json:"mergedAt,omitzero"`
+	ClosedAt time.Time `json:"closedAt,omitzero"`
+}
+
+// ClusterState is one cluster of a campaign with the evidence of every step
+// it took.
+type ClusterState struct {
+	Name   string       `json:"name"`
+	Tenant string       `json:"tenant"`
+	Phase  ClusterPhase `json:"phase"`
+	// GatesDue says that RunGates must still be emitted for the cluster
+	// (held back while the campaign is paused).
+	GatesDue bool `json:"gatesDue,omitempty"`
+	// Deadline is when the cluster times out unless it succeeded first.
+	Deadline time.Time `json:"deadline,omitzero"`
+	// Gates holds the latest result of each gate since the cluster was
+	// last (re)verified.
+	Gates map[string]GateRecord `json:"gates,omitempty"`
+	// FailedGate and FailedDetail say what failed it while it is Failed
+	// or TimedOut.
+	FailedGate   string     `json:"failedGate,omitempty"`
+	FailedDetail string     `json:"failedDetail,omitempty"`
+	SkipReason   string     `json:"skipReason,omitempty"`
+	Evidence     []Evidence `json:"evidence"`
+}
+
+// GateRecord is the latest result of one gate on one cluster.
+type GateRecord struct {
+	Outcome Outcome   `json:"outcome"`
+	Detail  string    `json:"detail,omitempty"`
+	At      time.Time `json:"at"`
+}
+
+// Evidence is one recorded step: what happened, when, and the facts that
+// justified it.
+type Evidence struct {
+	At      time.Time `json:"at"`
+	Event   string    `json:"event"`
+	From    string    `json:"from,omitempty"` // phase before
+	To      string    `json:"to,omitempty"`   // phase after
+	Gate    string    `json:"gate,omitempty"`
+	Outcome Outcome   `json:"outcome,omitempty"`
+	Detail  string    `json:"detail,omitempty"`
+	PR      int       `json:"pr,omitempty"`
+	SHA     string    `json:"sha,omitempty"`
+	By      string    `json:"by,omitempty"`
+}
+
+// ErrIgnored reports an event that changes nothing, such as a duplicate
+// webhook or a gate result for a cluster that already timed out. The state is
+// unchanged; callers log it and carry on.
+var ErrIgnored = errors.New("event ignored")
+
+// ErrForwardOnly reports a rollback of a change that cannot be reverted.
+var ErrForwardOnly = errors.New("change is forward-only")
+
+// EventError reports an event the machine refused or ignored. The state
+// returned with it is the state given, unchanged.
+type EventError struct {
+	Campaign string
+	Event    string
+	Phase    CampaignPhase
+	Reason   string
+	Err      error // ErrIgnored, ErrForwardOnly or nil
+}
+
+// Error says which campaign refused which event, in which phase, and why.
+func (e *EventError) Error() string {
+	return fmt.Sprintf("campaign %s (%s): %s: %s", e.Campaign, e.Phase, e.Event, e.Reason)
+}
+
+// Unwrap returns ErrIgnored, ErrForwardOnly or nil.
+func (e *EventError) Unwrap() error { return e.Err }
+
+// NewState returns the Pending state of a campaign whose waves hold the given
+// clusters, in rollout order. Waves are numbered from 1.
+func NewState(campaign string, p Policy, waves [][]ClusterRef) (State, error) {
+	if err := checkPolicy(p, len(waves)); err != nil {
+		return State{}, fmt.Errorf("new state of campaign %q: %w", campaign, err)
+	}
+	if campaign == "" {
+		return State{}, errors.New("new state: empty campaign name")
+	}
+	s := State{Campaign: campaign, Phase: CampaignPending, Policy: p, Waves: make([]WaveState, len(waves)), History: []Evidence{}}
+	s.Policy.Gates = append([]string(nil), p.Gates...)
+	s.Policy.Approvals = nil
+	for n, ok := range p.Approvals {
+		if ok {
+			if s.Policy.Approvals == nil {
+				s.Policy.Approvals = map[int]bool{}
+			}
+			s.Policy.Approvals[n] = true
+		}
+	}
+	seen := map[string]int{}
+	for i, refs := range waves {
+		if len(refs) == 0 {
+			return State{}, fmt.Errorf("new state of campaign %q: wave %d: no clusters", campaign, i+1)
+		}
+		w := WaveState{Number: i + 1, Phase: WavePending, Clusters: make([]ClusterState, len(refs)), PRs: []PRState{}}
+		for j, r := range refs {
+			switch {
+			case r.Name == "":
+				return State{}, fmt.Errorf("new state of campaign %q: wave %d cluster %d: empty name", campaign, i+1, j+1)
+			case r.Tenant == "":
+				return State{}, fmt.Errorf("new state of campaign %q: wave %d cluster %q: empty tenant", campaign, i+1, r.Name)
+			}
+			if prev, dup := seen[r.Name]; dup {
+				return State{}, fmt.Errorf("new state of campaign %q: cluster %q is in wave %d and wave %d", campaign, r.Name, prev, i+1)
+			}
+			seen[r.Name] = i + 1
+			w.Clusters[j] = ClusterState{Name: r.Name, Tenant: r.Tenant, Phase: ClusterPending, Evidence: []Evidence{}}
+		}
+		s.Waves[i] = w
+	}
+	return s, nil
+}
+
+func checkPolicy(p Policy, waves int) error {
+	switch {
+	case p.Bake < 0:
+		return fmt.Errorf("policy: bake %s is negative", p.Bake)
+	case p.ProgressDeadline < 0:
+		return fmt.Errorf("policy: progress deadline %s is negative", p.ProgressDeadline)
+	case p.MaxFailures < 0:
+		return fmt.Errorf("policy: max failures %d is negative", p.MaxFailures)
+	case len(p.Gates) == 0:
+		return errors.New("policy: no gates: a cluster could never be shown healthy; name at least one gate")
+	}
+	gates := map[string]bool{}
+	for _, g := range p.Gates {
+		if g == "" {
+			return errors.New("policy: empty gate name")
+		}
+		if gates[g] {
+			return fmt.Errorf("policy: gate %q named twice", g)
+		}
+		gates[g] = true
+	}
+	for n, ok := range p.Approvals {
+		if ok && (n < 1 || n > waves) {
+			return fmt.Errorf("policy: approval for wave %d, but waves are numbered 1 to %d", n, waves)
+		}
+	}
+	return nil
+}
+
+// Transition applies one event to a campaign at the instant now and returns
+// the new state and the actions the caller must carry out, in order. Time
+// rules (progress deadlines, bake ends) are evaluated against now before and
+// after the event. It never changes s: on error it returns s itself, and the
+// error is an *EventError that wraps ErrIgnored when the event changes
+// nothing.
+func Transition(s State, e Event, now time.Time) (State, []Action, error) {
+	if e == nil {
+		return s, nil, &EventError{Campaign: s.Campaign, Event: "nil", Phase: s.Phase, Reason: "no event"}
+	}
+	n := s.clone()
+	m := &machine{s: &n, now: now}
+	m.advance(false)
+	if err := m.apply(e); err != nil {
+		err.Campaign, err.Event, err.Phase = s.Campaign, e.Kind(), s.Phase
+		return s, nil, err
+	}
+	tick, _ := e.(Tick)
+	m.advance(tick.CanOpen)
+	return n, m.actions, nil
+}
+
+// Failures lists the clusters that count against the failure budget, in
+// rollout order.
+func (s State) Failures() []Failure {
+	var out []Failure
+	for _, w := range s.Waves {
+		for _, c := range w.Clusters {
+			if c.Phase.failed() {
+				out = append(out, Failure{Wave: w.Number, Cluster: c.Name, Tenant: c.Tenant, Phase: c.Phase, Gate: c.FailedGate, Detail: c.FailedDetail})
+			}
+		}
+	}
+	return out
+}
+
+// clone returns a copy of s that a transition may change freely.
+func (s State) clone() State {
+	n := s
+	n.Policy.Gates = slices.Clone(s.Policy.Gates)
+	n.Policy.Approvals = maps.Clone(s.Policy.Approvals)
+	// Evidence is only ever appended. A clipped slice shares its elements
+	// with s, and the first append to it copies them away, so neither state
+	// sees the other's additions.
+	n.History = slices.Clip(s.History)
+	n.Waves = slices.Clone(s.Waves)
+	for i := range n.Waves {
+		w := &n.Waves[i]
+		w.PRs = slices.Clone(w.PRs)
+		w.Clusters = slices.Clone(w.Clusters)
+		for j := range w.Clusters {
+			c := &w.Clusters[j]
+			c.Evidence = slices.Clip(c.Evidence)
+			c.Gates = maps.Clone(c.Gates)
+		}
+	}
+	return n
+}

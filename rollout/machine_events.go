@@ -1,0 +1,268 @@
+package rollout
+
+// Event is one fact or command fed to Transition: a webhook the bot
+// translated, a `/fleet` command, or a tick of the reconcile loop.
+type Event interface {
+	// Kind names the event in evidence and errors, e.g. "pr-merged".
+	Kind() string
+	event()
+}
+
+// ScheduleCampaign accepts a Pending campaign: it becomes Scheduled and
+// starts running on the first Tick that may open a wave.
+type ScheduleCampaign struct {
+	By string `json:"by,omitempty"`
+}
+
+// Tick lets time pass. The caller sets CanOpen when the schedule (windows,
+// blackouts, open-PR and waves-per-day caps) allows a wave to open now.
+type Tick struct {
+	CanOpen bool `json:"canOpen"`
+}
+
+// PROpened reports that a tenant's pull request of a wave is up (or was
+// reopened on GitHub).
+type PROpened struct {
+	Wave   int    `json:"wave"`
+	Tenant string `json:"tenant"`
+	Number int    `json:"number"`
+}
+
+// PRMerged reports that a tenant's pull request of a wave merged as SHA.
+type PRMerged struct {
+	Wave   int    `json:"wave"`
+	Tenant string `json:"tenant"`
+	Number int    `json:"number,omitempty"`
+	SHA    string `json:"sha"`
+}
+
+// PRClosed reports that a tenant's pull request of a wave was closed without
+// being merged. Its clusters wait for a Retry or a SkipCluster.
+type PRClosed struct {
+	Wave   int    `json:"wave"`
+	Tenant string `json:"tenant"`
+	Number int    `json:"number,omitempty"`
+}
+
+// GateResult is one gate's verdict on one cluster.
+type GateResult struct {
+	Cluster string  `json:"cluster"`
+	Gate    string  `json:"gate"`
+	Outcome Outcome `json:"outcome"`
+	Detail  string  `json:"detail,omitempty"` // what the gate saw
+}
+
+// Approve lets a wave that needs an approval open.
+type Approve struct {
+	Wave int    `json:"wave"`
+	By   string `json:"by"`
+}
+
+// Pause stops the campaign from acting; facts are still recorded.
+type Pause struct {
+	By string `json:"by,omitempty"`
+}
+
+// Resume continues a paused campaign, or a halted one whose failures were
+// retried or skipped back within the budget.
+type Resume struct {
+	By string `json:"by,omitempty"`
+}
+
+// Abort ends the campaign for good and closes its unmerged pull requests.
+type Abort struct {
+	By     string `json:"by,omitempty"`
+	Reason string `json:"reason,omitempty"`
+}
+
+// Retry verifies a Failed or TimedOut cluster again, or reopens the pull
+// request of a cluster whose pull request was closed without merge. An empty
+// Cluster retries every such cluster of the campaign.
+type Retry struct {
+	Cluster string `json:"cluster,omitempty"`
+	By      string `json:"by,omitempty"`
+}
+
+// SkipCluster leaves a cluster out of the campaign; it no longer holds its
+// wave back nor counts against the budget.
+type SkipCluster struct {
+	Cluster string `json:"cluster"`
+	Reason  string `json:"reason"`
+	By      string `json:"by,omitempty"`
+}
+
+// Rollback reverts the merged waves of a revertible campaign, the last wave
+// first, and ends the campaign.
+type Rollback struct {
+	By string `json:"by,omitempty"`
+}
+
+// Kind implements Event.
+func (ScheduleCampaign) Kind() string { return "schedule" }
+
+// Kind implements Event.
+func (Tick) Kind() string { return "tick" }
+
+// Kind implements Event.
+func (PROpened) Kind() string { return "pr-opened" }
+
+// Kind implements Event.
+func (PRMerged) Kind() string { return "pr-merged" }
+
+// Kind implements Event.
+func (PRClosed) Kind() string { return "pr-closed" }
+
+// Kind implements Event.
+func (GateResult) Kind() string { return "gate-result" }
+
+// Kind implements Event.
+func (Approve) Kind() string { return "approve" }
+
+// Kind implements Event.
+func (Pause) Kind() string { return "pause" }
+
+// Kind implements Event.
+func (Resume) Kind() string { return "resume" }
+
+// Kind implements Event.
+func (Abort) Kind() string { return "abort" }
+
+// Kind implements Event.
+func (Retry) Kind() string { return "retry" }
+
+// Kind implements Event.
+func (SkipCluster) Kind() string { return "skip" }
+
+// Kind implements Event.
+func (Rollback) Kind() string { return "rollback" }
+
+func (ScheduleCampaign) event() {}
+func (Tick) event()             {}
+func (PROpened) event()         {}
+func (PRMerged) event()         {}
+func (PRClosed) event()         {}
+func (GateResult) event()       {}
+func (Approve) event()          {}
+func (Pause) event()            {}
+func (Resume) event()           {}
+func (Abort) event()            {}
+func (Retry) event()            {}
+func (SkipCluster) event()      {}
+func (Rollback) event()         {}
+
+// Action is work Transition asks the caller to carry out: it is data, and the
+// bot executes it against GitHub.
+type Action interface {
+	// Kind names the action in logs, e.g. "open-wave".
+	Kind() string
+	action()
+}
+
+// OpenWave asks for pull requests of a wave, one per tenant, each changing
+// only the clusters it lists. A PRRequest with Attempt above 1 reopens a pull
+// request that was closed without merge.
+type OpenWave struct {
+	Wave int         `json:"wave"`
+	PRs  []PRRequest `json:"prs"`
+}
+
+// PRRequest is one tenant's pull request to open.
+type PRRequest struct {
+	Tenant   string   `json:"tenant"`
+	Clusters []string `json:"clusters"`
+	Attempt  int      `json:"attempt"`
+}
+
+// RunGates asks for the gates to be run on clusters of a wave, and their
+// results fed back as GateResult events.
+type RunGates struct {
+	Wave     int      `json:"wave"`
+	Clusters []string `json:"clusters"`
+}
+
+// RequestApproval asks fleet admins to approve a wave before it opens.
+type RequestApproval struct {
+	Wave     int      `json:"wave"`
+	Clusters []string `json:"clusters"`
+}
+
+// ClosePRs asks for a wave's unmerged pull requests to be closed. A PRRef
+// without a number was asked for but not reported open yet: find it by its
+// branch.
+type ClosePRs struct {
+	Wave   int     `json:"wave"`
+	PRs    []PRRef `json:"prs"`
+	Reason string  `json:"reason"`
+}
+
+// RevertWave asks for revert pull requests of a wave's merged pull requests.
+// Rollback emits them last wave first; carry them out in that order.
+type RevertWave struct {
+	Wave int     `json:"wave"`
+	PRs  []PRRef `json:"prs"`
+}
+
+// PRRef names one tenant's pull request of a wave.
+type PRRef struct {
+	Tenant   string   `json:"tenant"`
+	Number   int      `json:"number,omitempty"`
+	SHA      string   `json:"sha,omitempty"`
+	Clusters []string `json:"clusters"`
+}
+
+// ReportKind says what a PostReport is about.
+type ReportKind string
+
+// Report kinds.
+const (
+	ReportHalted     ReportKind = "halted"
+	ReportSucceeded  ReportKind = "succeeded"
+	ReportAborted    ReportKind = "aborted"
+	ReportRolledBack ReportKind = "rolled-back"
+	ReportPRClosed   ReportKind = "pr-closed"
+)
+
+// PostReport asks for a report on the campaign's dashboard issue.
+type PostReport struct {
+	About    ReportKind `json:"about"`
+	Wave     int        `json:"wave,omitempty"`
+	Summary  string     `json:"summary"`
+	Clusters []string   `json:"clusters,omitempty"`
+	Failures []Failure  `json:"failures,omitempty"`
+}
+
+// Failure is one cluster counting against the failure budget: which cluster,
+// which gate, and what the gate saw.
+type Failure struct {
+	Wave    int          `json:"wave"`
+	Cluster string       `json:"cluster"`
+	Tenant  string       `json:"tenant"`
+	Phase   ClusterPhase `json:"phase"`
+	Gate    string       `json:"gate,omitempty"`
+	Detail  string       `json:"detail"`
+}
+
+// Kind implements Action.
+func (OpenWave) Kind() string { return "open-wave" }
+
+// Kind implements Action.
+func (RunGates) Kind() string { return "run-gates" }
+
+// Kind implements Action.
+func (RequestApproval) Kind() string { return "request-approval" }
+
+// Kind implements Action.
+func (ClosePRs) Kind() string { return "close-prs" }
+
+// Kind implements Action.
+func (RevertWave) Kind() string { return "revert-wave" }
+
+// Kind implements Action.
+func (PostReport) Kind() string { return "post-report" }
+
+func (OpenWave) action()        {}
+func (RunGates) action()        {}
+func (RequestApproval) action() {}
+func (ClosePRs) action()        {}
+func (RevertWave) action()      {}
+func (PostReport) action()      {}

@@ -1,0 +1,365 @@
+package rollout
+
+import (
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"testing"
+	"time"
+)
+
+// machineRun feeds one random campaign a random sequence of events and checks
+// the machine's promises after every step.
+type machineRun struct {
+	t     *testing.T
+	seed  uint64
+	r     *rand.Rand
+	s     State
+	now   time.Time
+	step  int
+	event Event
+
+	opened        map[string]bool // clusters named by an OpenWave so far
+	reopenAllowed map[string]bool // clusters a Retry sent back to a new pull request
+	merged        map[string]bool // clusters whose pull request ever merged
+	waveOpened    map[int]bool
+}
+
+func (p *machineRun) fail(format string, args ...any) {
+	p.t.Helper()
+	p.t.Fatalf("seed %d step %d (%s %+v at %s): %s", p.seed, p.step, p.event.Kind(), p.event, p.now.Format(time.RFC3339), fmt.Sprintf(format, args...))
+}
+
+func randomMachineInput(r *rand.Rand) (Policy, [][]ClusterRef) {
+	mins := func(opts ...int) time.Duration { return time.Duration(opts[r.IntN(len(opts))]) * time.Minute }
+	p := Policy{
+		Bake:             mins(0, 30, 60),
+		ProgressDeadline: mins(0, 20, 45),
+		MaxFailures:      r.IntN(3),
+		Gates:            []string{"argocd", "eks", "prometheus"}[:1+r.IntN(3)],
+		Change:           []string{KindEKSVersion, KindLabel, KindField}[r.IntN(3)],
+		Revertible:       r.IntN(2) == 0,
+	}
+	waves := make([][]ClusterRef, 1+r.IntN(4))
+	n := 0
+	for i := range waves {
+		for range 1 + r.IntN(4) {
+			n++
+			waves[i] = append(waves[i], ClusterRef{Name: fmt.Sprintf("c%d", n), Tenant: fmt.Sprintf("t%d", 1+r.IntN(3))})
+		}
+		if r.IntN(4) == 0 {
+			if p.Approvals == nil {
+				p.Approvals = map[int]bool{}
+			}
+			p.Approvals[i+1] = true
+		}
+	}
+	return p, waves
+}
+
+// pick returns a random element of xs, or other when xs is empty or once in
+// a while, so that unknown names are tried too.
+func pickOr[T any](r *rand.Rand, xs []T, other T) T {
+	if len(xs) == 0 || r.IntN(12) == 0 {
+		return other
+	}
+	return xs[r.IntN(len(xs))]
+}
+
+// randomEvent mostly draws plausible events from the state (pull requests
+// that exist, clusters in flight) and sometimes nonsense.
+func (p *machineRun) randomEvent() Event {
+	r, s := p.r, p.s
+	var clusters, inFlight []string
+	type prKey struct {
+		wave   int
+		tenant string
+		number int
+	}
+	var prs []prKey
+	for _, w := range s.Waves {
+		for _, c := range w.Clusters {
+			clusters = append(clusters, c.Name)
+			if c.Phase == ClusterApplied || c.Phase == ClusterVerifying || c.Phase == ClusterSucceeded {
+				inFlight = append(inFlight, c.Name)
+			}
+		}
+		for _, pr := range w.PRs {
+			prs = append(prs, prKey{w.Number, pr.Tenant, pr.Number})
+		}
+	}
+	pr := pickOr(r, prs, prKey{1 + r.IntN(len(s.Waves)+1), fmt.Sprintf("t%d", 1+r.IntN(4)), 0})
+	number := pr.number
+	if number == 0 || r.IntN(8) == 0 {
+		number = 100 + r.IntN(900)
+	}
+	who := pickOr(r, []string{"alice", "bob"}, "")
+	switch k := r.IntN(100); {
+	case k < 5 && s.Phase == CampaignPending:
+		return ScheduleCampaign{By: who}
+	case k < 25:
+		return Tick{CanOpen: r.IntN(10) < 7}
+	case k < 35:
+		return PROpened{Wave: pr.wave, Tenant: pr.tenant, Number: number}
+	case k < 45:
+		return PRMerged{Wave: pr.wave, Tenant: pr.tenant, Number: number, SHA: pickOr(r, []string{"s1", "s2"}, "")}
+	case k < 48:
+		return PRClosed{Wave: pr.wave, Tenant: pr.tenant, Number: number}
+	case k < 75:
+		outcome := GatePassed
+		if o := r.IntN(20); o < 3 {
+			outcome = GateFailed
+		} else if o < 6 {
+			outcome = GateWaiting
+		}
+		return GateResult{Cluster: pickOr(r, inFlight, pickOr(r, clusters, "nope")), Gate: pickOr(r, s.Policy.Gates, "unknown"), Outcome: outcome, Detail: pickOr(r, []string{"", "Degraded", "no data"}, "x")}
+	case k < 80:
+		return Approve{Wave: 1 + r.IntN(len(s.Waves)+1), By: who}
+	case k < 84:
+		return Pause{By: who}
+	case k < 90:
+		return Resume{By: who}
+	case k < 95:
+		return Retry{Cluster: pickOr(r, clusters, ""), By: who}
+	case k < 98:
+		return SkipCluster{Cluster: pickOr(r, clusters, "nope"), Reason: pickOr(r, []string{"broken", "decommissioned"}, ""), By: who}
+	case k < 99:
+		return Rollback{By: who}
+	default:
+		return Abort{By: who}
+	}
+}
+
+func machineStateJSON(t *testing.T, s State) string {
+	t.Helper()
+	b, err := json.Marshal(s)
+	if err != nil {
+		t.Fatalf("marshal state: %v", err)
+	}
+	return string(b)
+}
+
+// check asserts every promise of one step from old to n and returns the JSON
+// encoding of n.
+func (p *machineRun) check(old State, oldJSON string, n State, acts []Action, err error) string {
+	p.t.Helper()
+	if got := machineStateJSON(p.t, old); got != oldJSON {
+		p.fail("Transition changed its input state")
+	}
+	newJSON := machineStateJSON(p.t, n)
+	if err != nil {
+		if acts != nil {
+			p.fail("refused event returned actions %v", acts)
+		}
+		if newJSON != oldJSON {
+			p.fail("refused event (%v) changed the state", err)
+		}
+		return newJSON
+	}
+	// At most one wave in flight, and none ahead of an unfinished one.
+	active := 0
+	for i, w := range n.Waves {
+		if w.Phase != WavePending && w.Phase != WaveSucceeded {
+			active++
+		}
+		if w.Phase != WavePending && i > 0 && n.Waves[i-1].Phase != WaveSucceeded {
+			p.fail("wave %d is %s while wave %d is %s", w.Number, w.Phase, i, n.Waves[i-1].Phase)
+		}
+	}
+	if active > 1 {
+		p.fail("%d waves in flight at once", active)
+	}
+	// Over budget never runs.
+	if n.Phase == CampaignRunning && len(n.Failures()) > n.Policy.MaxFailures {
+		p.fail("running with %d failures over a budget of %d", len(n.Failures()), n.Policy.MaxFailures)
+	}
+	if n.Phase == CampaignHalted && old.Phase != CampaignHalted {
+		i := slices.IndexFunc(acts, func(a Action) bool { r, ok := a.(PostReport); return ok && r.About == ReportHalted })
+		if i < 0 {
+			p.fail("halted without a report")
+		}
+		// The halt may come from the time rules before the event, which can
+		// then change the failures (a retry); after a tick nothing follows.
+		rep := acts[i].(PostReport)
+		if _, tick := p.event.(Tick); tick && !slices.Equal(rep.Failures, n.Failures()) {
+			p.fail("halt report lists %v, want %v", rep.Failures, n.Failures())
+		}
+		if len(rep.Failures) <= n.Policy.MaxFailures && rep.Wave == 0 {
+			p.fail("halt report names neither a failed wave nor failures over the budget: %+v", rep)
+		}
+	}
+	// Final phases stay final; only a rollback follows success or abort.
+	if old.Phase.Final() && n.Phase != old.Phase && n.Phase != CampaignRolledBack {
+		p.fail("left final phase %s for %s", old.Phase, n.Phase)
+	}
+	// Evidence is only ever appended.
+	for i, w := range n.Waves {
+		for j, c := range w.Clusters {
+			prev := old.Waves[i].Clusters[j].Evidence
+			if len(c.Evidence) < len(prev) || !slices.Equal(c.Evidence[:len(prev)], prev) {
+				p.fail("evidence of %s was rewritten", c.Name)
+			}
+		}
+	}
+	if len(n.History) < len(old.History) || !slices.Equal(n.History[:len(old.History)], old.History) {
+		p.fail("campaign history was rewritten")
+	}
+	// A Retry that took a closed pull request back allows its clusters to be
+	// named by one more OpenWave.
+	for i, w := range n.Waves {
+		for j, pr := range w.PRs {
+			if j < len(old.Waves[i].PRs) && old.Waves[i].PRs[j].Status == PRStatusClosed && (pr.Status == PRStatusPending || pr.Status == PRStatusRequested) {
+				if _, ok := p.event.(Retry); !ok {
+					p.fail("pull request of %s in wave %d reopened by %s", pr.Tenant, w.Number, p.event.Kind())
+				}
+				for _, c := range w.Clusters {
+					if c.Tenant == pr.Tenant && c.Phase == ClusterPending {
+						p.reopenAllowed[c.Name] = true
+					}
+				}
+			}
+		}
+	}
+	phaseOf := func(s State, name string) ClusterPhase {
+		for _, w := range s.Waves {
+			for _, c := range w.Clusters {
+				if c.Name == name {
+					return c.Phase
+				}
+			}
+		}
+		p.fail("action names unknown cluster %s", name)
+		return ""
+	}
+	for _, a := range acts {
+		var names []string
+		switch a := a.(type) {
+		case OpenWave:
+			if !p.waveOpened[a.Wave] {
+				p.waveOpened[a.Wave] = true
+				if i := a.Wave - 1; i > 0 {
+					prev := n.Waves[i-1]
+					if prev.Phase != WaveSucceeded || (!prev.BakeStart.IsZero() && prev.FinishedAt.Before(prev.BakeStart.Add(n.Policy.Bake))) {
+						p.fail("wave %d opened before wave %d finished its bake (%s, bake from %s to %s)", a.Wave, i, prev.Phase, prev.BakeStart, prev.FinishedAt)
+					}
+				}
+			}
+			for _, pr := range a.PRs {
+				names = append(names, pr.Clusters...)
+			}
+			// "Edited twice" means named by two OpenWave actions. That is
+			// allowed only after a Retry reopened the cluster's closed pull
+			// request, and never once its pull request merged.
+			for _, c := range names {
+				if p.merged[c] {
+					p.fail("OpenWave names %s, whose pull request already merged", c)
+				}
+				if p.opened[c] && !p.reopenAllowed[c] {
+					p.fail("OpenWave names %s a second time without a Retry of its closed pull request", c)
+				}
+				p.opened[c] = true
+				delete(p.reopenAllowed, c)
+			}
+		case RunGates:
+			names = a.Clusters
+		}
+		if len(names) > 0 && n.Phase == CampaignPaused {
+			p.fail("%s while paused", a.Kind())
+		}
+		for _, c := range names {
+			if phaseOf(old, c) == ClusterSucceeded || phaseOf(n, c) == ClusterSucceeded {
+				p.fail("%s touches succeeded cluster %s", a.Kind(), c)
+			}
+		}
+	}
+	for _, w := range n.Waves {
+		for _, pr := range w.PRs {
+			if pr.Status == PRStatusMerged {
+				for _, c := range w.Clusters {
+					if c.Tenant == pr.Tenant {
+						p.merged[c.Name] = true
+					}
+				}
+			}
+		}
+	}
+	return newJSON
+}
+
+func TestTransitionProperties(t *testing.T) {
+	t.Parallel()
+	seeds, steps := 1000, 100
+	if testing.Short() {
+		seeds = 200
+	}
+	finals := map[CampaignPhase]int{}
+	for seed := range uint64(seeds) {
+		r := rand.New(rand.NewPCG(seed, 0x5eed))
+		policy, waves := randomMachineInput(r)
+		s, err := NewState("prop", policy, waves)
+		if err != nil {
+			t.Fatalf("seed %d: %v", seed, err)
+		}
+		p := &machineRun{t: t, seed: seed, r: r, s: s, now: machineT0,
+			opened: map[string]bool{}, reopenAllowed: map[string]bool{}, merged: map[string]bool{}, waveOpened: map[int]bool{}}
+		final := machineStateJSON(t, p.s)
+		for p.step = range steps {
+			p.now = p.now.Add(time.Duration(r.IntN(20)) * time.Minute)
+			p.event = p.randomEvent()
+			old, oldJSON := p.s, final
+			n, acts, err := Transition(old, p.event, p.now)
+			final = p.check(old, oldJSON, n, acts, err)
+			p.s = n
+		}
+		var back State
+		if err := json.Unmarshal([]byte(final), &back); err != nil {
+			t.Fatalf("seed %d: decode final state: %v", seed, err)
+		}
+		if again := machineStateJSON(t, back); again != final {
+			t.Fatalf("seed %d: final state does not round-trip through JSON:\n%s\n%s", seed, final, again)
+		}
+		finals[p.s.Phase]++
+	}
+	// The generator must reach every outcome, or the properties above were
+	// checked on too little.
+	for _, ph := range []CampaignPhase{CampaignRunning, CampaignHalted, CampaignSucceeded, CampaignAborted, CampaignRolledBack, CampaignPaused} {
+		if finals[ph] == 0 {
+			t.Errorf("no sequence ended %s (ends: %v)", ph, finals)
+		}
+	}
+}
+
+func BenchmarkTransition(b *testing.B) {
+	p := Policy{Bake: time.Hour, ProgressDeadline: time.Hour, MaxFailures: 5, Gates: []string{"argocd", "eks"}}
+	var waves [][]ClusterRef
+	for i := range 10 {
+		var w []ClusterRef
+		for j := range 15 {
+			w = append(w, ClusterRef{Name: fmt.Sprintf("w%d-c%d", i, j), Tenant: fmt.Sprintf("t%d", j%5)})
+		}
+		waves = append(waves, w)
+	}
+	s, err := NewState("bench", p, waves)
+	if err != nil {
+		b.Fatal(err)
+	}
+	// Add evidence to every cluster, as a long campaign would.
+	for i := range s.Waves {
+		for j := range s.Waves[i].Clusters {
+			for k := range 20 {
+				s.Waves[i].Clusters[j].Evidence = append(s.Waves[i].Clusters[j].Evidence, Evidence{At: machineT0, Event: "gate-result", Gate: "eks", Detail: fmt.Sprint(k)})
+			}
+		}
+	}
+	s, _, err = Transition(s, ScheduleCampaign{}, machineT0)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, _, err := Transition(s, Tick{CanOpen: true}, machineT0); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

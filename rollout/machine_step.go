@@ -1,0 +1,916 @@
+package rollout
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+)
+
+// machine applies one event to a private copy of a state and collects the
+// actions it asks for.
+type machine struct {
+	s       *State
+	now     time.Time
+	actions []Action
+}
+
+func refuse(format string, args ...any) *EventError {
+	return &EventError{Reason: fmt.Sprintf(format, args...)}
+}
+
+func ignore(format string, args ...any) *EventError {
+	return &EventError{Reason: fmt.Sprintf(format, args...), Err: ErrIgnored}
+}
+
+func (m *machine) emit(a Action) { m.actions = append(m.actions, a) }
+
+// note records a step of the campaign itself.
+func (m *machine) note(ev Evidence) {
+	ev.At = m.now
+	m.s.History = append(m.s.History, ev)
+}
+
+// setPhase moves the campaign and records why.
+func (m *machine) setPhase(to CampaignPhase, event, by, detail string) {
+	m.note(Evidence{Event: event, From: string(m.s.Phase), To: string(to), By: by, Detail: detail})
+	m.s.Phase = to
+}
+
+// record adds evidence to a cluster; a non-empty to moves it.
+func (m *machine) record(c *ClusterState, to ClusterPhase, ev Evidence) {
+	ev.At = m.now
+	if to != "" {
+		ev.From, ev.To = string(c.Phase), string(to)
+		c.Phase = to
+	}
+	c.Evidence = append(c.Evidence, ev)
+}
+
+func (m *machine) apply(e Event) *EventError {
+	if m.s.Phase.Final() {
+		if err, done := m.afterEnd(e); done {
+			return err
+		}
+	}
+	switch e := e.(type) {
+	case ScheduleCampaign:
+		return m.schedule(e)
+	case Tick:
+		if m.s.Phase == CampaignScheduled && e.CanOpen {
+			m.setPhase(CampaignRunning, e.Kind(), "", "the schedule allows a wave to open")
+		}
+		return nil
+	case PROpened:
+		return m.prOpened(e)
+	case PRMerged:
+		return m.prMerged(e)
+	case PRClosed:
+		return m.prClosed(e)
+	case GateResult:
+		return m.gateResult(e)
+	case Approve:
+		return m.approve(e)
+	case Pause:
+		return m.pause(e)
+	case Resume:
+		return m.resume(e)
+	case Abort:
+		return m.abort(e)
+	case Retry:
+		return m.retry(e)
+	case SkipCluster:
+		return m.skip(e)
+	case Rollback:
+		return m.rollback(e)
+	}
+	return refuse("unknown event %T", e)
+}
+
+// afterEnd decides the events a final campaign still takes: ticks (nothing to
+// do), a late PROpened (closed again), a rollback of a succeeded or aborted
+// campaign. done says the event was decided here.
+func (m *machine) afterEnd(e Event) (err *EventError, done bool) {
+	ended := m.s.Phase == CampaignAborted || m.s.Phase == CampaignRolledBack
+	switch e := e.(type) {
+	case Tick:
+		return nil, true
+	case Abort:
+		if m.s.Phase == CampaignAborted {
+			return ignore("already aborted"), true
+		}
+	case Rollback:
+		if m.s.Phase == CampaignRolledBack {
+			return ignore("already rolled back"), true
+		}
+		return nil, false
+	case PROpened:
+		if ended {
+			return nil, false
+		}
+	case PRClosed:
+		if ended {
+			return ignore("the campaign closed its pull requests when it ended"), true
+		}
+	case PRMerged:
+		if ended {
+			return refuse("the campaign has ended, so the merge of tenant %s's pull request in wave %d is not verified by it: revert the merge or start a new campaign", e.Tenant, e.Wave), true
+		}
+	}
+	return refuse("the campaign is %s and takes no more steps; start a new campaign", m.s.Phase), true
+}
+
+func (m *machine) schedule(e ScheduleCampaign) *EventError {
+	switch m.s.Phase {
+	case CampaignPending:
+		m.setPhase(CampaignScheduled, e.Kind(), e.By, "")
+		return nil
+	case CampaignScheduled:
+		return ignore("already scheduled")
+	}
+	return refuse("the campaign is already %s", m.s.Phase)
+}
+
+// wave finds a wave by its 1-based number.
+func (m *machine) wave(n int) (*WaveState, *EventError) {
+	if n < 1 || n > len(m.s.Waves) {
+		return nil, refuse("no wave %d: waves are numbered 1 to %d", n, len(m.s.Waves))
+	}
+	return &m.s.Waves[n-1], nil
+}
+
+// pr finds the pull request of a tenant in an opened wave.
+func (m *machine) pr(n int, tenant string) (*WaveState, *PRState, *EventError) {
+	if m.s.Phase == CampaignPending || m.s.Phase == CampaignScheduled {
+		return nil, nil, refuse("no wave has opened yet")
+	}
+	w, err := m.wave(n)
+	if err != nil {
+		return nil, nil, err
+	}
+	if w.Phase == WavePending {
+		return nil, nil, refuse("wave %d has not opened", n)
+	}
+	for i := range w.PRs {
+		if w.PRs[i].Tenant == tenant {
+			return w, &w.PRs[i], nil
+		}
+	}
+	return nil, nil, refuse("wave %d has no pull request for tenant %q", n, tenant)
+}
+
+// cluster finds a cluster of the campaign by name.
+func (m *machine) cluster(name string) (*WaveState, *ClusterState, *EventError) {
+	for i := range m.s.Waves {
+		w := &m.s.Waves[i]
+		for j := range w.Clusters {
+			if w.Clusters[j].Name == name {
+				return w, &w.Clusters[j], nil
+			}
+		}
+	}
+	return nil, nil, refuse("no cluster %q in this campaign", name)
+}
+
+// tenantClusters calls f for each cluster of tenant in w.
+func tenantClusters(w *WaveState, tenant string, f func(c *ClusterState)) {
+	for i := range w.Clusters {
+		if w.Clusters[i].Tenant == tenant {
+			f(&w.Clusters[i])
+		}
+	}
+}
+
+func (m *machine) prOpened(e PROpened) *EventError {
+	if e.Number <= 0 {
+		return refuse("pull request number %d is not positive", e.Number)
+	}
+	w, pr, err := m.pr(e.Wave, e.Tenant)
+	if err != nil {
+		return err
+	}
+	ev := Evidence{Event: e.Kind(), PR: e.Number}
+	switch pr.Status {
+	case PRStatusMerged:
+		return ignore("tenant %s's pull request in wave %d already merged", e.Tenant, e.Wave)
+	case PRStatusOpen:
+		if pr.Number == e.Number {
+			return ignore("pull request #%d is already recorded open", e.Number)
+		}
+		return refuse("tenant %s already has pull request #%d in wave %d", e.Tenant, pr.Number, e.Wave)
+	case PRStatusClosed:
+		// A pull request closed before it was reported open has no number yet.
+		if pr.Number != 0 && pr.Number != e.Number {
+			return refuse("tenant %s's pull request #%d in wave %d was closed; retry to reopen it", e.Tenant, pr.Number, e.Wave)
+		}
+		ev.Event = "pr-reopened"
+	}
+	if m.s.Phase.Final() {
+		pr.Status, pr.Number, pr.ClosedAt = PRStatusClosed, e.Number, m.now
+		ref := PRRef{Tenant: e.Tenant, Number: e.Number}
+		tenantClusters(w, e.Tenant, func(c *ClusterState) { ref.Clusters = append(ref.Clusters, c.Name) })
+		m.emit(ClosePRs{Wave: e.Wave, PRs: []PRRef{ref}, Reason: fmt.Sprintf("the campaign is %s", m.s.Phase)})
+		return nil
+	}
+	pr.Status, pr.Number, pr.OpenedAt, pr.ClosedAt = PRStatusOpen, e.Number, m.now, time.Time{}
+	tenantClusters(w, e.Tenant, func(c *ClusterState) {
+		switch c.Phase {
+		case ClusterPending:
+			m.record(c, ClusterInPR, ev)
+		case ClusterInPR:
+			m.record(c, "", ev)
+		}
+	})
+	return nil
+}
+
+func (m *machine) prMerged(e PRMerged) *EventError {
+	if e.SHA == "" {
+		return refuse("no merge commit for tenant %s's pull request in wave %d", e.Tenant, e.Wave)
+	}
+	w, pr, err := m.pr(e.Wave, e.Tenant)
+	if err != nil {
+		return err
+	}
+	switch pr.Status {
+	case PRStatusMerged:
+		if pr.SHA == e.SHA {
+			return ignore("pull request #%d is already recorded merged", pr.Number)
+		}
+		return refuse("tenant %s's pull request in wave %d already merged as %s, not %s", e.Tenant, e.Wave, pr.SHA, e.SHA)
+	case PRStatusPending:
+		return refuse("tenant %s's pull request in wave %d was not asked for yet", e.Tenant, e.Wave)
+	}
+	if e.Number > 0 {
+		pr.Number = e.Number
+	}
+	pr.Status, pr.SHA, pr.MergedAt = PRStatusMerged, e.SHA, m.now
+	ev := Evidence{Event: e.Kind(), PR: pr.Number, SHA: e.SHA}
+	tenantClusters(w, e.Tenant, func(c *ClusterState) {
+		switch c.Phase {
+		case ClusterPending, ClusterInPR:
+			c.GatesDue = true
+			m.record(c, ClusterApplied, ev)
+		default:
+			m.record(c, "", ev)
+		}
+	})
+	return nil
+}
+
+func (m *machine) prClosed(e PRClosed) *EventError {
+	w, pr, err := m.pr(e.Wave, e.Tenant)
+	if err != nil {
+		return err
+	}
+	switch pr.Status {
+	case PRStatusClosed:
+		return ignore("tenant %s's pull request in wave %d is already recorded closed", e.Tenant, e.Wave)
+	case PRStatusMerged:
+		return ignore("tenant %s's pull request in wave %d merged; a merged pull request is closed too", e.Tenant, e.Wave)
+	case PRStatusPending:
+		return refuse("tenant %s's pull request in wave %d was not asked for yet", e.Tenant, e.Wave)
+	}
+	if pr.Number == 0 {
+		pr.Number = e.Number
+	}
+	pr.Status, pr.ClosedAt = PRStatusClosed, m.now
+	var waiting []string
+	tenantClusters(w, e.Tenant, func(c *ClusterState) {
+		if c.Phase == ClusterPending || c.Phase == ClusterInPR {
+			waiting = append(waiting, c.Name)
+			m.record(c, "", Evidence{Event: e.Kind(), PR: pr.Number})
+		}
+	})
+	m.emit(PostReport{
+		About:    ReportPRClosed,
+		Wave:     e.Wave,
+		Summary:  fmt.Sprintf("Tenant %s closed pull request #%d of wave %d without merging it. Its clusters (%s) hold the wave back: retry to reopen it, or skip them with a reason.", e.Tenant, pr.Number, e.Wave, strings.Join(waiting, ", ")),
+		Clusters: waiting,
+	})
+	return nil
+}
+
+func (m *machine) gateResult(e GateResult) *EventError {
+	switch e.Outcome {
+	case GatePassed, GateFailed, GateWaiting:
+	default:
+		return refuse("gate outcome %q is not passed, failed or waiting", e.Outcome)
+	}
+	if !slices.Contains(m.s.Policy.Gates, e.Gate) {
+		return refuse("no gate %q in this campaign (gates: %s)", e.Gate, strings.Join(m.s.Policy.Gates, ", "))
+	}
+	w, c, err := m.cluster(e.Cluster)
+	if err != nil {
+		return err
+	}
+	ev := Evidence{Event: e.Kind(), Gate: e.Gate, Outcome: e.Outcome, Detail: e.Detail}
+	switch c.Phase {
+	case ClusterPending, ClusterInPR:
+		return refuse("cluster %s has not merged; a gate result before the merge proves nothing", e.Cluster)
+	case ClusterSkipped, ClusterFailed, ClusterTimedOut:
+		return ignore("cluster %s is %s; retry it to verify it again", e.Cluster, c.Phase)
+	case ClusterSucceeded:
+		if e.Outcome != GateFailed || w.Phase == WaveSucceeded {
+			return ignore("cluster %s already succeeded", e.Cluster)
+		}
+		m.fail(w, c, ClusterFailed, e.Gate, e.Detail, ev)
+		return nil
+	}
+	if last, ok := c.Gates[e.Gate]; ok && last.Outcome == e.Outcome && last.Detail == e.Detail {
+		return ignore("gate %s on cluster %s repeats its latest result", e.Gate, e.Cluster)
+	}
+	if c.Gates == nil {
+		c.Gates = map[string]GateRecord{}
+	}
+	c.Gates[e.Gate] = GateRecord{Outcome: e.Outcome, Detail: e.Detail, At: m.now}
+	switch {
+	case e.Outcome == GateFailed:
+		m.fail(w, c, ClusterFailed, e.Gate, e.Detail, ev)
+	case e.Outcome == GatePassed && allPassed(c, m.s.Policy.Gates):
+		c.Deadline, c.GatesDue = time.Time{}, false
+		m.record(c, ClusterSucceeded, ev)
+	default:
+		m.record(c, ClusterVerifying, ev)
+	}
+	return nil
+}
+
+func allPassed(c *ClusterState, gates []string) bool {
+	for _, g := range gates {
+		if c.Gates[g].Outcome != GatePassed {
+			return false
+		}
+	}
+	return true
+}
+
+// fail moves a cluster to Failed or TimedOut; a failure during the bake fails
+// the wave.
+func (m *machine) fail(w *WaveState, c *ClusterState, to ClusterPhase, gate, detail string, ev Evidence) {
+	c.FailedGate, c.FailedDetail = gate, detail
+	c.Deadline, c.GatesDue = time.Time{}, false
+	m.record(c, to, ev)
+	if w.Phase == WaveBaking {
+		w.Phase, w.FinishedAt = WaveFailed, m.now
+	}
+}
+
+func (m *machine) approve(e Approve) *EventError {
+	if e.By == "" {
+		return refuse("an approval needs the approver's name")
+	}
+	w, err := m.wave(e.Wave)
+	if err != nil {
+		return err
+	}
+	switch {
+	case !m.s.Policy.Approvals[e.Wave]:
+		return refuse("wave %d needs no approval", e.Wave)
+	case w.ApprovedBy != "":
+		return ignore("wave %d was already approved by %s", e.Wave, w.ApprovedBy)
+	}
+	w.ApprovedBy, w.ApprovedAt = e.By, m.now
+	for i := range w.Clusters {
+		m.record(&w.Clusters[i], "", Evidence{Event: e.Kind(), By: e.By})
+	}
+	return nil
+}
+
+func (m *machine) pause(e Pause) *EventError {
+	switch m.s.Phase {
+	case CampaignScheduled, CampaignRunning:
+		m.s.PausedFrom, m.s.PausedAt = m.s.Phase, m.now
+		m.setPhase(CampaignPaused, e.Kind(), e.By, "")
+		return nil
+	case CampaignPaused:
+		return ignore("already paused")
+	case CampaignHalted:
+		return refuse("a halted campaign opens nothing already; retry or skip its failures, then resume")
+	}
+	return refuse("a pending campaign cannot pause; schedule it first")
+}
+
+func (m *machine) resume(e Resume) *EventError {
+	switch m.s.Phase {
+	case CampaignPaused:
+		// The pause stopped the clocks: deadlines and bakes move by its length.
+		if d := m.now.Sub(m.s.PausedAt); d > 0 {
+			for i := range m.s.Waves {
+				w := &m.s.Waves[i]
+				if w.Phase == WaveBaking {
+					w.BakeUntil = w.BakeUntil.Add(d)
+				}
+				for j := range w.Clusters {
+					if c := &w.Clusters[j]; !c.Deadline.IsZero() {
+						c.Deadline = c.Deadline.Add(d)
+					}
+				}
+			}
+		}
+		to := m.s.PausedFrom
+		if to == "" {
+			to = CampaignRunning
+		}
+		m.s.PausedFrom, m.s.PausedAt = "", time.Time{}
+		m.setPhase(to, e.Kind(), e.By, "")
+		return nil
+	case CampaignHalted:
+		if f := m.s.Failures(); len(f) > m.s.Policy.MaxFailures {
+			return refuse("%s failed or timed out (%s), over the budget of %d: retry or skip them first", clusters(len(f)), failureNames(f), m.s.Policy.MaxFailures)
+		}
+		if w := m.current(); w != nil && w.Phase == WaveFailed {
+			return refuse("wave %d failed: retry or skip its failed clusters first", w.Number)
+		}
+		m.s.HaltReason = ""
+		m.setPhase(CampaignRunning, e.Kind(), e.By, "")
+		return nil
+	case CampaignRunning, CampaignScheduled:
+		return ignore("the campaign is %s, neither paused nor halted", m.s.Phase)
+	}
+	return refuse("a pending campaign cannot resume; schedule it first")
+}
+
+// clusters counts clusters in words: "1 cluster", "2 clusters".
+func clusters(n int) string {
+	if n == 1 {
+		return "1 cluster"
+	}
+	return fmt.Sprintf("%d clusters", n)
+}
+
+func failureNames(fs []Failure) string {
+	names := make([]string, len(fs))
+	for i, f := range fs {
+		names[i] = f.Cluster
+	}
+	return strings.Join(names, ", ")
+}
+
+// current is the wave in flight: the first one not Succeeded, once opened.
+func (m *machine) current() *WaveState {
+	for i := range m.s.Waves {
+		w := &m.s.Waves[i]
+		if w.Phase != WaveSucceeded {
+			if w.Phase == WavePending {
+				return nil
+			}
+			return w
+		}
+	}
+	return nil
+}
+
+// closeUnmerged asks for every pull request that is up or asked for and not
+// merged to be closed.
+func (m *machine) closeUnmerged(reason string) {
+	for i := range m.s.Waves {
+		w := &m.s.Waves[i]
+		var refs []PRRef
+		for j := range w.PRs {
+			pr := &w.PRs[j]
+			if pr.Status != PRStatusOpen && pr.Status != PRStatusRequested {
+				continue
+			}
+			ref := PRRef{Tenant: pr.Tenant, Number: pr.Number}
+			tenantClusters(w, pr.Tenant, func(c *ClusterState) { ref.Clusters = append(ref.Clusters, c.Name) })
+			refs = append(refs, ref)
+			pr.Status, pr.ClosedAt = PRStatusClosed, m.now
+		}
+		if len(refs) > 0 {
+			m.emit(ClosePRs{Wave: w.Number, PRs: refs, Reason: reason})
+		}
+	}
+}
+
+func (m *machine) abort(e Abort) *EventError {
+	reason := "aborted"
+	if e.By != "" {
+		reason += " by " + e.By
+	}
+	if e.Reason != "" {
+		reason += ": " + e.Reason
+	}
+	m.closeUnmerged("the campaign was " + reason)
+	m.s.HaltReason, m.s.PausedFrom, m.s.PausedAt = "", "", time.Time{}
+	m.setPhase(CampaignAborted, e.Kind(), e.By, e.Reason)
+	m.emit(PostReport{
+		About:    ReportAborted,
+		Summary:  fmt.Sprintf("Campaign %s was %s. Its unmerged pull requests are closed; merged changes stay.", m.s.Campaign, reason),
+		Failures: m.s.Failures(),
+	})
+	return nil
+}
+
+// retryable says whether Retry applies to c, and whether it reopens c's
+// pull request rather than verifying c again.
+func retryable(w *WaveState, c *ClusterState) (ok, reopen bool) {
+	if c.Phase.failed() {
+		return true, false
+	}
+	if c.Phase == ClusterPending || c.Phase == ClusterInPR {
+		for _, pr := range w.PRs {
+			if pr.Tenant == c.Tenant && pr.Status == PRStatusClosed {
+				return true, true
+			}
+		}
+	}
+	return false, false
+}
+
+func (m *machine) retry(e Retry) *EventError {
+	switch m.s.Phase {
+	case CampaignRunning, CampaignPaused, CampaignHalted:
+	default:
+		return refuse("nothing to retry while the campaign is %s", m.s.Phase)
+	}
+	if e.Cluster != "" {
+		w, c, err := m.cluster(e.Cluster)
+		if err != nil {
+			return err
+		}
+		ok, reopen := retryable(w, c)
+		if !ok {
+			return refuse("cluster %s is %s; only Failed or TimedOut clusters, or clusters whose pull request was closed, can be retried", e.Cluster, c.Phase)
+		}
+		m.retryOne(w, c, reopen, e)
+		return nil
+	}
+	n := 0
+	for i := range m.s.Waves {
+		w := &m.s.Waves[i]
+		for j := range w.Clusters {
+			if ok, reopen := retryable(w, &w.Clusters[j]); ok {
+				m.retryOne(w, &w.Clusters[j], reopen, e)
+				n++
+			}
+		}
+	}
+	if n == 0 {
+		return ignore("no cluster is Failed, TimedOut or waiting on a closed pull request")
+	}
+	return nil
+}
+
+func (m *machine) retryOne(w *WaveState, c *ClusterState, reopen bool, e Retry) {
+	ev := Evidence{Event: e.Kind(), By: e.By}
+	if reopen {
+		// The pull request carries every waiting cluster of the tenant, so
+		// they all go back to Pending together.
+		for j := range w.PRs {
+			if pr := &w.PRs[j]; pr.Tenant == c.Tenant {
+				ev.PR = pr.Number
+				pr.Status, pr.Number, pr.OpenedAt, pr.ClosedAt = PRStatusPending, 0, time.Time{}, time.Time{}
+			}
+		}
+		tenantClusters(w, c.Tenant, func(c *ClusterState) {
+			if c.Phase == ClusterPending || c.Phase == ClusterInPR {
+				m.record(c, ClusterPending, ev)
+			}
+		})
+		return
+	}
+	c.Gates, c.FailedGate, c.FailedDetail = nil, "", ""
+	c.GatesDue, c.Deadline = true, time.Time{}
+	m.record(c, ClusterVerifying, ev)
+	m.reopenWave(w)
+}
+
+// reopenWave takes a Failed or Baking wave back to Verifying after one of its
+// clusters was retried or skipped; the bake starts again once all settle.
+func (m *machine) reopenWave(w *WaveState) {
+	if w.Phase == WaveFailed || w.Phase == WaveBaking {
+		w.Phase = WaveVerifying
+		w.BakeStart, w.BakeUntil, w.FinishedAt = time.Time{}, time.Time{}, time.Time{}
+	}
+}
+
+func (m *machine) skip(e SkipCluster) *EventError {
+	if strings.TrimSpace(e.Reason) == "" {
+		return refuse("skipping cluster %s needs a reason", e.Cluster)
+	}
+	w, c, err := m.cluster(e.Cluster)
+	if err != nil {
+		return err
+	}
+	switch c.Phase {
+	case ClusterSkipped:
+		return ignore("cluster %s is already skipped: %s", e.Cluster, c.SkipReason)
+	case ClusterSucceeded:
+		return refuse("cluster %s already succeeded; there is nothing to skip", e.Cluster)
+	}
+	c.SkipReason, c.GatesDue, c.Deadline = e.Reason, false, time.Time{}
+	c.FailedGate, c.FailedDetail = "", ""
+	m.record(c, ClusterSkipped, Evidence{Event: e.Kind(), By: e.By, Detail: e.Reason})
+	if w.Phase == WaveFailed {
+		m.reopenWave(w)
+	}
+	return nil
+}
+
+func (m *machine) rollback(e Rollback) *EventError {
+	if m.s.Phase == CampaignPending || m.s.Phase == CampaignScheduled {
+		return refuse("nothing has merged yet; abort instead")
+	}
+	if !m.s.Policy.Revertible {
+		err := refuse("%s", forwardOnly(m.s.Policy.Change))
+		err.Err = ErrForwardOnly
+		return err
+	}
+	var reverts []RevertWave
+	for i := len(m.s.Waves) - 1; i >= 0; i-- {
+		w := &m.s.Waves[i]
+		rw := RevertWave{Wave: w.Number}
+		for _, pr := range w.PRs {
+			if pr.Status != PRStatusMerged {
+				continue
+			}
+			ref := PRRef{Tenant: pr.Tenant, Number: pr.Number, SHA: pr.SHA}
+			tenantClusters(w, pr.Tenant, func(c *ClusterState) { ref.Clusters = append(ref.Clusters, c.Name) })
+			rw.PRs = append(rw.PRs, ref)
+		}
+		if len(rw.PRs) > 0 {
+			w.RevertedAt = m.now
+			reverts = append(reverts, rw)
+		}
+	}
+	if len(reverts) == 0 {
+		return refuse("no pull request has merged, so there is nothing to revert; abort instead")
+	}
+	m.closeUnmerged("the campaign is rolled back")
+	for _, r := range reverts {
+		m.emit(r)
+	}
+	m.s.HaltReason, m.s.PausedFrom, m.s.PausedAt = "", "", time.Time{}
+	m.setPhase(CampaignRolledBack, e.Kind(), e.By, "")
+	nums := make([]string, len(reverts))
+	for i, r := range reverts {
+		nums[i] = fmt.Sprint(r.Wave)
+	}
+	m.emit(PostReport{
+		About:   ReportRolledBack,
+		Summary: fmt.Sprintf("Campaign %s is rolled back: revert pull requests open for waves %s, in that order.", m.s.Campaign, strings.Join(nums, ", ")),
+	})
+	return nil
+}
+
+// forwardOnly explains why a change cannot be rolled back and how to fix
+// forward instead.
+func forwardOnly(kind string) string {
+	if kind == KindEKSVersion {
+		return "an EKS version change cannot be rolled back: EKS cannot downgrade a control plane. Fix forward: merge a fix PR for the affected clusters, or start a new campaign to a version that carries the fix"
+	}
+	return fmt.Sprintf("the campaign declares its %s change forward-only, so it cannot be rolled back. Fix forward: merge a fix PR, or start a new campaign that sets the value you want", kind)
+}
+
+// advance applies the rules that do not wait for a person: deadlines, wave
+// progress, bakes, the failure budget, opening the next wave and asking for
+// the work that is due. It acts only while the campaign runs or is halted.
+func (m *machine) advance(canOpen bool) {
+	s := m.s
+	if s.Phase != CampaignRunning && s.Phase != CampaignHalted {
+		return
+	}
+	m.timeouts()
+	for i := range s.Waves {
+		m.derive(&s.Waves[i])
+	}
+	for i := range s.Waves {
+		if w := &s.Waves[i]; w.Phase == WaveBaking && !m.now.Before(w.BakeUntil) {
+			w.Phase, w.FinishedAt = WaveSucceeded, m.now
+		}
+	}
+	if s.Phase == CampaignRunning {
+		m.checkBudget()
+	}
+	if s.Phase == CampaignRunning {
+		m.openNext(canOpen)
+		m.checkDone()
+	}
+	m.flush()
+}
+
+// timeouts moves clusters past their deadline to TimedOut.
+func (m *machine) timeouts() {
+	for i := range m.s.Waves {
+		w := &m.s.Waves[i]
+		for j := range w.Clusters {
+			c := &w.Clusters[j]
+			if c.Deadline.IsZero() || m.now.Before(c.Deadline) || (c.Phase != ClusterApplied && c.Phase != ClusterVerifying) {
+				continue
+			}
+			var waiting []string
+			for _, g := range m.s.Policy.Gates {
+				if c.Gates[g].Outcome != GatePassed {
+					waiting = append(waiting, g)
+				}
+			}
+			gate := ""
+			if len(waiting) > 0 {
+				gate = waiting[0]
+			}
+			detail := fmt.Sprintf("not Succeeded by its deadline %s (progress deadline %s); gates not passed: %s",
+				c.Deadline.UTC().Format(time.RFC3339), m.s.Policy.ProgressDeadline, strings.Join(waiting, ", "))
+			if r, ok := c.Gates[gate]; ok && r.Detail != "" {
+				detail += "; " + gate + " last saw: " + r.Detail
+			}
+			m.fail(w, c, ClusterTimedOut, gate, detail, Evidence{Event: "deadline", Gate: gate, Detail: detail})
+		}
+	}
+}
+
+// derive sets the phase of an opened, unfinished wave from its clusters.
+func (m *machine) derive(w *WaveState) {
+	switch w.Phase {
+	case WaveOpen, WaveMerged, WaveVerifying, WaveBaking:
+	default:
+		return
+	}
+	var active, waiting, applied, verifying, succeeded int
+	for _, c := range w.Clusters {
+		switch c.Phase {
+		case ClusterSkipped:
+			continue
+		case ClusterPending, ClusterInPR:
+			waiting++
+		case ClusterApplied:
+			applied++
+		case ClusterVerifying:
+			verifying++
+		case ClusterSucceeded:
+			succeeded++
+		}
+		active++
+	}
+	to := WaveBaking
+	switch {
+	case active == 0:
+		to = WaveSucceeded
+	case waiting > 0:
+		to = WaveOpen
+	case verifying > 0:
+		to = WaveVerifying
+	case applied > 0:
+		to = WaveMerged
+	case succeeded == 0:
+		to = WaveFailed
+	}
+	switch {
+	case to == WaveBaking && w.Phase != WaveBaking:
+		w.BakeStart, w.BakeUntil = m.now, m.now.Add(m.s.Policy.Bake)
+	case to == WaveSucceeded || to == WaveFailed:
+		w.FinishedAt = m.now
+	case to != WaveBaking:
+		w.BakeStart, w.BakeUntil = time.Time{}, time.Time{}
+	}
+	w.Phase = to
+}
+
+// checkBudget halts a running campaign over its failure budget or with a
+// failed wave.
+func (m *machine) checkBudget() {
+	f := m.s.Failures()
+	var reason string
+	wave := 0
+	if w := m.current(); w != nil && w.Phase == WaveFailed {
+		wave = w.Number
+		reason = fmt.Sprintf("wave %d failed: a cluster failed during its bake, or none of its clusters passed", w.Number)
+	}
+	if len(f) > m.s.Policy.MaxFailures {
+		reason = fmt.Sprintf("%s failed or timed out, over the budget of %d", clusters(len(f)), m.s.Policy.MaxFailures)
+	}
+	if reason == "" {
+		return
+	}
+	m.s.HaltReason = reason
+	m.setPhase(CampaignHalted, "halt", "", reason)
+	m.emit(PostReport{
+		About:    ReportHalted,
+		Wave:     wave,
+		Summary:  fmt.Sprintf("Campaign %s halted: %s. No new pull requests open until failures are retried or skipped and the campaign is resumed.", m.s.Campaign, reason),
+		Failures: f,
+	})
+}
+
+// openNext opens the next wave once the one before it baked, the wave is
+// approved when it must be, and the schedule allows it. A wave whose clusters
+// were all skipped succeeds at once.
+func (m *machine) openNext(canOpen bool) {
+	for i := range m.s.Waves {
+		w := &m.s.Waves[i]
+		if w.Phase == WaveSucceeded {
+			continue
+		}
+		if w.Phase != WavePending {
+			return
+		}
+		var names []string
+		var prs []PRState
+		for _, c := range w.Clusters {
+			if c.Phase == ClusterSkipped {
+				continue
+			}
+			names = append(names, c.Name)
+			if !slices.ContainsFunc(prs, func(p PRState) bool { return p.Tenant == c.Tenant }) {
+				prs = append(prs, PRState{Tenant: c.Tenant, Status: PRStatusPending})
+			}
+		}
+		if len(names) > 0 && m.s.Policy.Approvals[w.Number] && w.ApprovedBy == "" {
+			if !w.ApprovalRequested {
+				w.ApprovalRequested = true
+				m.emit(RequestApproval{Wave: w.Number, Clusters: names})
+			}
+			return
+		}
+		if !canOpen {
+			return
+		}
+		w.OpenedAt = m.now
+		if len(names) == 0 {
+			w.Phase, w.FinishedAt = WaveSucceeded, m.now
+			continue
+		}
+		w.Phase, w.PRs = WaveOpen, prs
+		return
+	}
+}
+
+// checkDone ends a running campaign whose waves all baked and whose retried
+// clusters all settled.
+func (m *machine) checkDone() {
+	changed, skipped := 0, 0
+	for _, w := range m.s.Waves {
+		if w.Phase != WaveSucceeded {
+			return
+		}
+		for _, c := range w.Clusters {
+			switch {
+			case !c.Phase.settled():
+				return
+			case c.Phase == ClusterSucceeded:
+				changed++
+			case c.Phase == ClusterSkipped:
+				skipped++
+			}
+		}
+	}
+	f := m.s.Failures()
+	m.setPhase(CampaignSucceeded, "done", "", "")
+	m.emit(PostReport{
+		About:    ReportSucceeded,
+		Summary:  fmt.Sprintf("Campaign %s succeeded: %s changed in %d waves, %d skipped, %d failed within the budget of %d.", m.s.Campaign, clusters(changed), len(m.s.Waves), skipped, len(f), m.s.Policy.MaxFailures),
+		Failures: f,
+	})
+}
+
+// flush emits the work that is due: pull requests asked for while running,
+// gate runs while running or halted. Deadlines start when gates are asked for.
+func (m *machine) flush() {
+	for i := range m.s.Waves {
+		w := &m.s.Waves[i]
+		if m.s.Phase == CampaignRunning {
+			var reqs []PRRequest
+			for j := range w.PRs {
+				pr := &w.PRs[j]
+				if pr.Status != PRStatusPending {
+					continue
+				}
+				var names []string
+				pr.Attempt++
+				tenantClusters(w, pr.Tenant, func(c *ClusterState) {
+					if c.Phase == ClusterPending {
+						names = append(names, c.Name)
+						m.record(c, "", Evidence{Event: "pr-requested", Detail: fmt.Sprintf("attempt %d", pr.Attempt)})
+					}
+				})
+				if len(names) == 0 {
+					pr.Attempt--
+					continue
+				}
+				pr.Status = PRStatusRequested
+				reqs = append(reqs, PRRequest{Tenant: pr.Tenant, Clusters: names, Attempt: pr.Attempt})
+			}
+			if len(reqs) > 0 {
+				m.emit(OpenWave{Wave: w.Number, PRs: reqs})
+			}
+		}
+		var names []string
+		for j := range w.Clusters {
+			c := &w.Clusters[j]
+			if !c.GatesDue {
+				continue
+			}
+			c.GatesDue = false
+			ev := Evidence{Event: "gates-requested"}
+			if d := m.s.Policy.ProgressDeadline; d > 0 {
+				c.Deadline = m.now.Add(d)
+				ev.Detail = "deadline " + c.Deadline.UTC().Format(time.RFC3339)
+			}
+			m.record(c, "", ev)
+			names = append(names, c.Name)
+		}
+		if len(names) > 0 {
+			m.emit(RunGates{Wave: w.Number, Clusters: names})
+		}
+	}
+}

@@ -1,0 +1,330 @@
+package rollout
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// Plan is the whole rollout of a campaign: its waves in order, the pull
+// requests each wave opens, and the clusters left out with the reason. It is
+// computed from plain values only, so the same campaign and fleet always give
+// the same plan, byte for byte.
+type Plan struct {
+	Campaign string           `json:"campaign"`
+	Change   PlanChange       `json:"change"`
+	Waves    []Wave           `json:"waves"`
+	Skipped  []SkippedCluster `json:"skipped"`
+}
+
+// Change kinds, as they appear in PlanChange.Kind.
+const (
+	KindEKSVersion = "eksVersion"
+	KindLabel      = "label"
+	KindField      = "field"
+)
+
+// PlanChange restates the campaign's change.
+type PlanChange struct {
+	Kind       string   `json:"kind"`
+	Key        string   `json:"key,omitempty"`   // label key
+	Files      string   `json:"files,omitempty"` // field change glob
+	Path       string   `json:"path,omitempty"`  // label or field key path, dotted
+	From       string   `json:"from,omitempty"`  // the only value moved, when the campaign names one
+	To         string   `json:"to"`
+	Hops       []string `json:"hops,omitempty"` // EKS: the version each hop reaches
+	Revertible bool     `json:"revertible"`
+}
+
+// Wave is a set of clusters changed together, and the pull requests that
+// change them.
+type Wave struct {
+	Index int    `json:"index"` // 1-based, in rollout order
+	Env   string `json:"env"`   // empty for clean-up waves
+	Hop   int    `json:"hop,omitempty"`
+	// Canary waves hold only canary clusters.
+	Canary bool `json:"canary"`
+	// Approval asks fleet admins to approve before the wave opens.
+	Approval bool `json:"approval"`
+	// Cleanup waves fold a label up the hierarchy once every selected cluster
+	// carries it; they change no cluster's effective value.
+	Cleanup      bool          `json:"cleanup"`
+	Clusters     []WaveCluster `json:"clusters"`
+	PullRequests []PullRequest `json:"pullRequests"`
+}
+
+// WaveCluster is one cluster's step in a wave.
+type WaveCluster struct {
+	Name   string `json:"name"`
+	Tenant string `json:"tenant"`
+	Env    string `json:"env"`
+	Fleet  string `json:"fleet"`
+	// Canary is true when the cluster goes in a canary wave: flagged
+	// is_canary, or picked. Without strategy.canary no cluster is.
+	Canary bool `json:"canary"`
+	// PickedCanary is true when the planner chose the cluster as its fleet's
+	// canary because none was flagged.
+	PickedCanary bool   `json:"pickedCanary"`
+	From         string `json:"from"`
+	To           string `json:"to"`
+}
+
+// PullRequest is one pull request of a wave: one repository, one tenant's
+// files. Admin pull requests change files shared by all tenants.
+type PullRequest struct {
+	Repo   string       `json:"repo"`
+	Tenant string       `json:"tenant"`
+	Admin  bool         `json:"admin"`
+	Files  []FileChange `json:"files"`
+}
+
+// FileChange lists the edits to one file. Create means the file does not exist
+// yet and is written with Content.
+type FileChange struct {
+	Path    string `json:"path"`
+	Create  bool   `json:"create"`
+	Content string `json:"content,omitempty"`
+	Edits   []Edit `json:"edits"`
+}
+
+// Edit operations.
+const (
+	OpSet    = "set"    // replace the scalar at Path, which holds From
+	OpInsert = "insert" // add the key at Path, absent so far
+	OpDelete = "delete" // remove the key at Path, which holds From
+	OpCreate = "create" // the key is written by the file's creation
+)
+
+// Edit is one scalar edit. Line is the key's line when known, for messages and
+// for checking that the file did not move under the plan.
+type Edit struct {
+	Path  []string `json:"path"`
+	Op    string   `json:"op"`
+	From  string   `json:"from,omitempty"`
+	To    string   `json:"to,omitempty"`
+	Quote bool     `json:"quote,omitempty"` // write To as a quoted string
+	Line  int      `json:"line,omitempty"`
+}
+
+// Skip reasons.
+const (
+	ReasonAtTarget     = "at-target"     // already carries the target
+	ReasonExcluded     = "excluded"      // named by selector.exclude
+	ReasonLocked       = "locked"        // held by another campaign
+	ReasonAhead        = "ahead"         // above the target version: never downgraded
+	ReasonFromMismatch = "from-mismatch" // holds neither change.from nor change.to
+	ReasonNoMatch      = "no-match"      // no scalar of the field change applies to it
+)
+
+// SkippedCluster is a selected cluster the plan leaves alone, and why.
+type SkippedCluster struct {
+	Name   string `json:"name"`
+	Tenant string `json:"tenant"`
+	Env    string `json:"env"`
+	Reason string `json:"reason"`
+	Detail string `json:"detail,omitempty"`
+}
+
+// Refusal rules, as they appear in RefusedError.Rule.
+const (
+	RuleOneMinorPerHop = "one-minor-per-hop" // hops: refuse and a cluster is more than one minor behind
+	RuleEnvOrder       = "env-order"         // a cluster to change is in an environment strategy.order does not list
+	RuleFieldShared    = "field-shared"      // a field change matched a file shared by all tenants
+	RuleFieldScope     = "field-scope"       // a tenant or environment file also reaches clusters outside the plan
+)
+
+// RefusedError reports a campaign the planner will not plan, naming the rule
+// and the clusters (or files) that break it.
+type RefusedError struct {
+	Rule     string
+	Clusters []string
+	Message  string
+}
+
+// Error names the rule and says what to change.
+func (e *RefusedError) Error() string {
+	return fmt.Sprintf("plan refused (%s): %s", e.Rule, e.Message)
+}
+
+// Option tunes the planner.
+type Option func(*options)
+
+type options struct {
+	labelsKey []string
+}
+
+// WithLabelsKey sets the key path under which a label file holds its labels;
+// the default is externalSecret.labels.
+func WithLabelsKey(path ...string) Option {
+	return func(o *options) { o.labelsKey = slices.Clone(path) }
+}
+
+// DefaultLabelsKey is where fleet-secret label files hold their labels.
+var DefaultLabelsKey = []string{"externalSecret", "labels"}
+
+// step is one planned cluster and the edits that move it.
+type step struct {
+	cluster *Cluster
+	from    string
+	to      string
+	hop     int
+	canary  bool // goes in a canary wave: flagged, or picked
+	picked  bool
+	edits   []fileEdit
+}
+
+// fileEdit is one edit to one file, with the pull request it belongs to.
+type fileEdit struct {
+	repo    string
+	tenant  string
+	admin   bool
+	file    string
+	create  bool
+	content string
+	edit    Edit
+}
+
+// PlanCampaign plans campaign c over fleet f. It returns a *RefusedError when
+// the campaign breaks a safety rule and another error when the fleet's data is
+// unusable (a version that does not parse, a duplicate cluster).
+func PlanCampaign(c *Campaign, f Fleet, opts ...Option) (*Plan, error) {
+	o := options{labelsKey: DefaultLabelsKey}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if len(o.labelsKey) == 0 {
+		return nil, errors.New("plan: labels key path is empty")
+	}
+	clusters, err := sortedClusters(f.Clusters)
+	if err != nil {
+		return nil, fmt.Errorf("plan %s: %w", c.Metadata.Name, err)
+	}
+	p := &Plan{Campaign: c.Metadata.Name, Waves: []Wave{}, Skipped: []SkippedCluster{}}
+	pl := &planner{campaign: c, fleet: f, clusters: clusters, opts: o, plan: p}
+	ch := c.Spec.Change
+	switch {
+	case ch.EKSVersion != nil:
+		err = pl.planEKS(ch.EKSVersion)
+	case ch.Label != nil:
+		err = pl.planLabel(ch.Label)
+	case ch.Field != nil:
+		err = pl.planField(ch.Field)
+	default:
+		err = errors.New("spec.change names no change (eksVersion, label or field)")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("plan %s: %w", c.Metadata.Name, err)
+	}
+	slices.SortFunc(p.Skipped, func(a, b SkippedCluster) int {
+		return strings.Compare(a.Name, b.Name)
+	})
+	return p, nil
+}
+
+// planner carries one planning run.
+type planner struct {
+	campaign *Campaign
+	fleet    Fleet
+	clusters []*Cluster // sorted by name
+	opts     options
+	plan     *Plan
+}
+
+func sortedClusters(in []Cluster) ([]*Cluster, error) {
+	out := make([]*Cluster, len(in))
+	for i := range in {
+		out[i] = &in[i]
+	}
+	slices.SortFunc(out, func(a, b *Cluster) int { return strings.Compare(a.Name, b.Name) })
+	for i := 1; i < len(out); i++ {
+		if out[i].Name == out[i-1].Name {
+			return nil, fmt.Errorf("cluster %q is listed twice (tenants %q and %q)",
+				out[i].Name, out[i-1].Tenant, out[i].Tenant)
+		}
+	}
+	for _, cl := range out {
+		if cl.Name == "" {
+			return nil, fmt.Errorf("a cluster of tenant %q has no name", cl.Tenant)
+		}
+	}
+	return out, nil
+}
+
+// candidates returns the clusters the selector picks that are free to plan,
+// recording excluded and locked ones as skipped.
+func (pl *planner) candidates() []*Cluster {
+	sel := pl.campaign.Spec.Selector
+	var out []*Cluster
+	for _, cl := range pl.clusters {
+		if !selects(sel, cl) {
+			continue
+		}
+		if slices.Contains(sel.Exclude, cl.Name) {
+			pl.skip(cl, ReasonExcluded, "named by selector.exclude")
+			continue
+		}
+		if holder, ok := pl.fleet.Locks[cl.Name]; ok && holder != pl.campaign.Metadata.Name {
+			pl.skip(cl, ReasonLocked, "held by campaign "+holder)
+			continue
+		}
+		out = append(out, cl)
+	}
+	return out
+}
+
+// selects reports whether the selector's positive criteria pick the cluster.
+// Each list, when not empty, must contain the cluster's value; every selector
+// label must be among the cluster's effective labels.
+func selects(s Selector, cl *Cluster) bool {
+	in := func(list []string, v string) bool { return len(list) == 0 || slices.Contains(list, v) }
+	if !in(s.Tenants, cl.Tenant) || !in(s.Envs, cl.Env) || !in(s.Fleets, cl.Fleet) || !in(s.Clusters, cl.Name) {
+		return false
+	}
+	for k, v := range s.Labels {
+		if got, ok := cl.Labels[k]; !ok || got != v {
+			return false
+		}
+	}
+	return true
+}
+
+func (pl *planner) skip(cl *Cluster, reason, detail string) {
+	pl.plan.Skipped = append(pl.plan.Skipped, SkippedCluster{
+		Name: cl.Name, Tenant: cl.Tenant, Env: cl.Env, Reason: reason, Detail: detail,
+	})
+}
+
+// checkOrder refuses steps in environments strategy.order does not list: the
+// planner cannot guess where they go, and leaving them out silently would
+// break "every selected cluster appears".
+func (pl *planner) checkOrder(steps []*step) error {
+	order := pl.campaign.Spec.Strategy.Order
+	var names []string
+	envs := map[string]bool{}
+	for _, s := range steps {
+		if !slices.Contains(order, s.cluster.Env) {
+			names = append(names, s.cluster.Name)
+			envs[s.cluster.Env] = true
+		}
+	}
+	if len(names) == 0 {
+		return nil
+	}
+	missing := sortedKeys(envs)
+	return &RefusedError{
+		Rule:     RuleEnvOrder,
+		Clusters: names,
+		Message: fmt.Sprintf("environment(s) %s are not in strategy.order %v (clusters %s): add them to the order or narrow selector.envs",
+			strings.Join(missing, ", "), order, strings.Join(names, ", ")),
+	}
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}

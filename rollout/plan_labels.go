@@ -1,0 +1,503 @@
+package rollout
+
+import (
+	"cmp"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// slot is one label file's value for the campaign's key.
+type slot struct {
+	has   bool
+	value string
+}
+
+// level is one label file, shared by the chains of the clusters it applies to.
+type level struct {
+	repo, file string
+	shared     bool
+	exists     bool
+	tenant     string // owner; empty when shared
+	line       int    // line of the key, 0 when absent
+	clusters   []int  // indices of the clusters whose chain holds the level
+	rank       int    // smallest position in any chain: 0 is the most general
+	own        bool   // the last entry of some cluster's chain
+}
+
+// hierarchy interns the label files of the whole fleet for one key, so that
+// effective values can be computed and simulated under pending edits.
+type hierarchy struct {
+	levels []level
+	chains [][]int // per cluster (planner order), general to specific
+	index  map[string]int
+}
+
+// buildHierarchy reads every cluster's chain. A file must be either shared or
+// owned by one tenant, and a cluster's own file must belong to it alone:
+// otherwise a pull request could not stay within one tenant, or a cluster's
+// edit would move another cluster.
+func buildHierarchy(clusters []*Cluster, key string) (*hierarchy, []slot, error) {
+	h := &hierarchy{chains: make([][]int, len(clusters)), index: map[string]int{}}
+	var initial []slot
+	for ci, cl := range clusters {
+		chain := make([]int, len(cl.LabelChain))
+		for pos, ll := range cl.LabelChain {
+			repo := cmp.Or(ll.Repo, cl.Repo)
+			k := fileKey(repo, ll.File)
+			li, ok := h.index[k]
+			if !ok {
+				li = len(h.levels)
+				h.index[k] = li
+				v, has := ll.Labels[key]
+				has = has && ll.Exists
+				if !has {
+					v = ""
+				}
+				h.levels = append(h.levels, level{
+					repo: repo, file: ll.File, shared: ll.Shared, exists: ll.Exists,
+					tenant: cl.Tenant, line: ll.Lines[key], rank: pos,
+				})
+				initial = append(initial, slot{has: has, value: v})
+			}
+			lv := &h.levels[li]
+			if ll.Shared != lv.shared {
+				return nil, nil, fmt.Errorf("label file %s in %s is shared for one cluster and not for another (cluster %s)", ll.File, repo, cl.Name)
+			}
+			if !lv.shared {
+				if lv.tenant != cl.Tenant {
+					return nil, nil, fmt.Errorf("label file %s in %s applies to tenants %q and %q but is not marked shared", ll.File, repo, lv.tenant, cl.Tenant)
+				}
+			} else {
+				lv.tenant = ""
+			}
+			lv.rank = min(lv.rank, pos)
+			lv.clusters = append(lv.clusters, ci)
+			chain[pos] = li
+		}
+		if n := len(chain); n > 0 {
+			h.levels[chain[n-1]].own = true
+		}
+		h.chains[ci] = chain
+	}
+	for ci, chain := range h.chains {
+		if len(chain) == 0 {
+			continue
+		}
+		if own := h.levels[chain[len(chain)-1]]; len(own.clusters) > 1 {
+			return nil, nil, fmt.Errorf("label file %s of cluster %s also applies to cluster %s: a cluster's own file must be its alone",
+				own.file, clusters[ci].Name, clusters[otherThan(own.clusters, ci)].Name)
+		}
+	}
+	return h, initial, nil
+}
+
+func otherThan(list []int, v int) int {
+	for _, x := range list {
+		if x != v {
+			return x
+		}
+	}
+	return v
+}
+
+// effective returns a cluster's value under state st, with overlay applied on
+// top (later entries win).
+func (h *hierarchy) effective(st []slot, ci int, overlay []levelSlot) slot {
+	chain := h.chains[ci]
+	for i := len(chain) - 1; i >= 0; i-- {
+		li := chain[i]
+		s := st[li]
+		for _, o := range overlay {
+			if o.level == li {
+				s = o.slot
+			}
+		}
+		if s.has {
+			return s
+		}
+	}
+	return slot{}
+}
+
+type levelSlot struct {
+	level int
+	slot  slot
+}
+
+// labelEdit is a pending change of one label file.
+type labelEdit struct {
+	level int
+	to    slot
+}
+
+// planLabel plans a label change: each wave's clusters get the value in their
+// own file, then clean-up waves fold it up the hierarchy.
+func (pl *planner) planLabel(ch *LabelChange) error {
+	if ch.Key == "" || ch.To == "" {
+		return errors.New("spec.change.label needs a key and a value to set (to)")
+	}
+	path := append(slices.Clone(pl.opts.labelsKey), ch.Key)
+	pl.plan.Change = PlanChange{Kind: KindLabel, Key: ch.Key, Path: strings.Join(path, "."), From: ch.From, To: ch.To, Revertible: true}
+	h, initial, err := buildHierarchy(pl.clusters, ch.Key)
+	if err != nil {
+		return err
+	}
+	index := make(map[*Cluster]int, len(pl.clusters))
+	for i, cl := range pl.clusters {
+		index[cl] = i
+	}
+	want := slot{has: true, value: ch.To}
+	desired := make([]slot, len(pl.clusters))
+	for ci := range pl.clusters {
+		desired[ci] = h.effective(initial, ci, nil)
+	}
+	planned := make([]bool, len(pl.clusters))
+	var steps []*step
+	for _, cl := range pl.candidates() {
+		ci := index[cl]
+		if len(h.chains[ci]) == 0 {
+			return fmt.Errorf("cluster %s: the inventory gives no label files for it", cl.Name)
+		}
+		cur := desired[ci]
+		if cur == want {
+			pl.skip(cl, ReasonAtTarget, fmt.Sprintf("%s=%s", ch.Key, cur.value))
+			continue
+		}
+		if ch.From != "" && cur.value != ch.From {
+			pl.skip(cl, ReasonFromMismatch, fmt.Sprintf("%s is %s, the campaign moves it from %s", ch.Key, show(cur), ch.From))
+			continue
+		}
+		own := h.chains[ci][len(h.chains[ci])-1]
+		steps = append(steps, &step{
+			cluster: cl, from: cur.value, to: ch.To,
+			edits: []fileEdit{pl.labelFileEdit(h, initial, labelEdit{own, want}, path)},
+		})
+		desired[ci] = want
+		planned[ci] = true
+	}
+	if err := pl.checkOrder(steps); err != nil {
+		return err
+	}
+	drafts := pl.buildWaves(steps, 0)
+
+	after := slices.Clone(initial)
+	for ci, p := range planned {
+		if p {
+			after[h.chains[ci][len(h.chains[ci])-1]] = want
+		}
+	}
+	cleanup := pl.labelCleanup(h, after, desired, planned, want, path)
+	if len(cleanup) > 0 && len(pl.campaign.Spec.Strategy.Approvals) > 0 {
+		cleanup[0].approval = true
+	}
+	return pl.finish(append(drafts, cleanup...))
+}
+
+func show(s slot) string {
+	if !s.has {
+		return "unset"
+	}
+	return s.value
+}
+
+// labelFileEdit turns a pending change of one file, whose current value is
+// st[e.level], into a file edit: set, insert, delete, or create the file.
+func (pl *planner) labelFileEdit(h *hierarchy, st []slot, e labelEdit, path []string) fileEdit {
+	lv := h.levels[e.level]
+	cur := st[e.level]
+	fe := fileEdit{repo: lv.repo, tenant: lv.tenant, admin: lv.shared, file: lv.file}
+	ed := Edit{Path: path, To: e.to.value, Quote: e.to.has && needsQuote(e.to.value)}
+	switch {
+	case !e.to.has:
+		ed = Edit{Path: path, Op: OpDelete, From: cur.value, Line: lv.line}
+	case !lv.exists:
+		ed.Op = OpCreate
+		fe.create = true
+		fe.content = labelFile(path, e.to.value)
+	case cur.has:
+		ed.Op, ed.From, ed.Line = OpSet, cur.value, lv.line
+	default:
+		ed.Op = OpInsert
+	}
+	fe.edit = ed
+	return fe
+}
+
+// labelFile is the content of a new label file holding one label.
+func labelFile(path []string, value string) string {
+	var b strings.Builder
+	for i, k := range path {
+		b.WriteString(strings.Repeat("  ", i))
+		b.WriteString(yamlKey(k))
+		b.WriteString(":")
+		if i == len(path)-1 {
+			b.WriteString(" ")
+			b.WriteString(strconv.Quote(value))
+		}
+		b.WriteString("\n")
+	}
+	return b.String()
+}
+
+func yamlKey(k string) string {
+	if k == "" || needsQuote(k) {
+		return strconv.Quote(k)
+	}
+	return k
+}
+
+// needsQuote reports whether a plain YAML scalar would not read back as this
+// string: empty, a boolean, null, a number, or text with indicators.
+func needsQuote(v string) bool {
+	if v == "" || strings.TrimSpace(v) != v {
+		return true
+	}
+	switch strings.ToLower(v) {
+	case "true", "false", "yes", "no", "on", "off", "y", "n", "null", "~":
+		return true
+	}
+	if strings.ContainsAny(v[:1], "-?:,[]{}#&*!|>'\"%@`.+0123456789") {
+		return true
+	}
+	return strings.Contains(v, ": ") || strings.Contains(v, " #") || strings.ContainsAny(v, "\n\t\\")
+}
+
+// labelCleanup plans the clean-up waves once every planned cluster carries
+// want in its own file (state after). It raises want to the most general files
+// where every cluster either wants it or keeps a more specific value of its
+// own, then deletes the overrides below them that no longer change anything.
+// Raising never changes an effective value, so the raising wave's pull
+// requests can merge in any order; deletion waves are formed so that any
+// subset of a wave's pull requests keeps every value (see deletionWaves).
+func (pl *planner) labelCleanup(h *hierarchy, after, desired []slot, planned []bool, want slot, path []string) []waveDraft {
+	order := make([]int, len(h.levels))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortFunc(order, func(a, b int) int {
+		la, lb := h.levels[a], h.levels[b]
+		return cmp.Or(cmp.Compare(la.rank, lb.rank), strings.Compare(la.repo, lb.repo), strings.Compare(la.file, lb.file))
+	})
+	resolvedAt := func(ci int) int { // position in chain of the level giving the value
+		chain := h.chains[ci]
+		for i := len(chain) - 1; i >= 0; i-- {
+			if after[chain[i]].has {
+				return i
+			}
+		}
+		return -1
+	}
+	raisedAt := make([]int, len(h.chains))
+	for i := range raisedAt {
+		raisedAt[i] = -1
+	}
+	var raised []int
+	for _, li := range order {
+		lv := h.levels[li]
+		if lv.own || !lv.exists {
+			continue
+		}
+		useful, covered, agrees := false, true, true
+		for _, ci := range lv.clusters {
+			pos := slices.Index(h.chains[ci], li)
+			useful = useful || planned[ci]
+			covered = covered && raisedAt[ci] >= 0 && raisedAt[ci] < pos
+			if desired[ci] != want && resolvedAt(ci) <= pos {
+				agrees = false
+				break
+			}
+		}
+		if !useful || covered || !agrees {
+			continue
+		}
+		raised = append(raised, li)
+		for _, ci := range lv.clusters {
+			pos := slices.Index(h.chains[ci], li)
+			if raisedAt[ci] < 0 || pos < raisedAt[ci] {
+				raisedAt[ci] = pos
+			}
+		}
+	}
+	if len(raised) == 0 {
+		return nil
+	}
+
+	var drafts []waveDraft
+	var sets []fileEdit
+	final := slices.Clone(after)
+	for _, li := range raised {
+		if final[li] != want {
+			sets = append(sets, pl.labelFileEdit(h, after, labelEdit{li, want}, path))
+			final[li] = want
+		}
+	}
+	if len(sets) > 0 {
+		drafts = append(drafts, waveDraft{cleanup: true, extra: sets})
+	}
+
+	isRaised := make([]bool, len(h.levels))
+	for _, li := range raised {
+		isRaised[li] = true
+	}
+	var deletions []labelEdit
+	for _, li := range order {
+		lv := h.levels[li]
+		if isRaised[li] || !final[li].has || !belowRaised(h, li, raisedAt) {
+			continue
+		}
+		if lv.own && !planned[lv.clusters[0]] {
+			continue // a cluster outside the plan keeps its own file as it is
+		}
+		keep := final[li]
+		final[li] = slot{}
+		ok := true
+		for _, ci := range lv.clusters {
+			if h.effective(final, ci, nil) != desired[ci] {
+				ok = false
+				break
+			}
+		}
+		if !ok {
+			final[li] = keep
+			continue
+		}
+		deletions = append(deletions, labelEdit{li, slot{}})
+	}
+	base := slices.Clone(after)
+	for _, li := range raised {
+		base[li] = want
+	}
+	for _, group := range deletionWaves(h, base, desired, deletions) {
+		var edits []fileEdit
+		for _, e := range group {
+			edits = append(edits, pl.labelFileEdit(h, base, e, path))
+		}
+		for _, e := range group {
+			base[e.level] = e.to
+		}
+		drafts = append(drafts, waveDraft{cleanup: true, extra: edits})
+	}
+	return drafts
+}
+
+// belowRaised reports whether level li sits under a raised level in the chain
+// of one of its clusters.
+func belowRaised(h *hierarchy, li int, raisedAt []int) bool {
+	for _, ci := range h.levels[li].clusters {
+		if r := raisedAt[ci]; r >= 0 && r < slices.Index(h.chains[ci], li) {
+			return true
+		}
+	}
+	return false
+}
+
+// maxOverlap bounds how many pull requests of one wave may touch one
+// cluster's chain: each subset of them is simulated.
+const maxOverlap = 6
+
+// delGroup is the deletions of one pull request and the clusters whose chain
+// holds one of its files.
+type delGroup struct {
+	edits    []labelEdit
+	clusters []int
+	inWave   bool
+}
+
+// deletionWaves groups deletions by pull request (repository and owner) and
+// forms waves so that merging any subset of a wave's pull requests, in any
+// order, leaves every cluster at its desired value. A pull request that is
+// not safe yet waits for a later wave; deletions that never become safe are
+// dropped, leaving a redundant but harmless override.
+func deletionWaves(h *hierarchy, base, desired []slot, deletions []labelEdit) [][]labelEdit {
+	byPR := map[string]*delGroup{}
+	for _, d := range deletions {
+		lv := h.levels[d.level]
+		k := fileKey(lv.repo, lv.tenant) + "\x00" + strconv.FormatBool(lv.shared)
+		g := byPR[k]
+		if g == nil {
+			g = &delGroup{}
+			byPR[k] = g
+		}
+		g.edits = append(g.edits, d)
+		g.clusters = append(g.clusters, lv.clusters...)
+	}
+	var pending []*delGroup
+	reach := map[int][]*delGroup{} // cluster -> groups whose files it inherits from
+	for _, k := range sortedKeys(byPR) {
+		g := byPR[k]
+		slices.Sort(g.clusters)
+		g.clusters = slices.Compact(g.clusters)
+		pending = append(pending, g)
+		for _, ci := range g.clusters {
+			reach[ci] = append(reach[ci], g)
+		}
+	}
+	st := slices.Clone(base)
+	var waves [][]labelEdit
+	for len(pending) > 0 {
+		var wave, rest []*delGroup
+		for _, g := range pending {
+			if safeWith(h, st, desired, reach, g) {
+				g.inWave = true
+				wave = append(wave, g)
+			} else {
+				rest = append(rest, g)
+			}
+		}
+		if len(wave) == 0 {
+			break
+		}
+		var edits []labelEdit
+		for _, g := range wave {
+			edits = append(edits, g.edits...)
+			g.inWave = false
+		}
+		for _, e := range edits {
+			st[e.level] = e.to
+		}
+		waves = append(waves, edits)
+		pending = rest
+	}
+	return waves
+}
+
+// safeWith reports whether g can join the wave being formed (the groups
+// marked inWave): for every cluster g reaches, every subset of the wave's pull
+// requests that reach the cluster, merged together with g on top of state st,
+// leaves the cluster at its desired value. Subsets without g were checked
+// when their members joined.
+func safeWith(h *hierarchy, st, desired []slot, reach map[int][]*delGroup, g *delGroup) bool {
+	var overlay []levelSlot
+	var others []*delGroup
+	for _, ci := range g.clusters {
+		others = others[:0]
+		for _, o := range reach[ci] {
+			if o.inWave {
+				others = append(others, o)
+			}
+		}
+		if len(others) > maxOverlap {
+			return false
+		}
+		for mask := 0; mask < 1<<len(others); mask++ {
+			overlay = overlay[:0]
+			for i, o := range others {
+				if mask&(1<<i) != 0 {
+					for _, e := range o.edits {
+						overlay = append(overlay, levelSlot{e.level, e.to})
+					}
+				}
+			}
+			for _, e := range g.edits {
+				overlay = append(overlay, levelSlot{e.level, e.to})
+			}
+			if h.effective(st, ci, overlay) != desired[ci] {
+				return false
+			}
+		}
+	}
+	return true
+}

@@ -1,0 +1,288 @@
+package rollout
+
+import (
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+)
+
+// RenderJSON returns the plan as indented JSON ending in a newline. Every list
+// in a plan is sorted, so equal plans give equal bytes.
+func RenderJSON(p *Plan) ([]byte, error) {
+	b, err := json.MarshalIndent(p, "", "  ")
+	if err != nil {
+		return nil, fmt.Errorf("encode plan %s: %w", p.Campaign, err)
+	}
+	return append(b, '\n'), nil
+}
+
+// Describe says in one line what the plan's change does.
+func (c PlanChange) Describe() string {
+	switch c.Kind {
+	case KindEKSVersion:
+		s := "EKS version -> " + c.To
+		if len(c.Hops) > 1 {
+			s += fmt.Sprintf(" in %d hops (%s)", len(c.Hops), strings.Join(c.Hops, ", "))
+		}
+		return s + ", forward-only"
+	case KindLabel:
+		return fmt.Sprintf("label %s -> %s, revertible", c.Path, c.To)
+	default:
+		mode := "forward-only"
+		if c.Revertible {
+			mode = "revertible"
+		}
+		return fmt.Sprintf("field %s in %s -> %s, %s", c.Path, c.Files, c.To, mode)
+	}
+}
+
+// RenderTable shows the plan for a person: one line per cluster and wave,
+// the pull request count of each wave, then the skipped clusters and why.
+func RenderTable(p *Plan) string {
+	var b strings.Builder
+	clusters, prs := 0, 0
+	for _, w := range p.Waves {
+		clusters += len(w.Clusters)
+		prs += len(w.PullRequests)
+	}
+	fmt.Fprintf(&b, "Campaign %s: %s\n", p.Campaign, p.Change.Describe())
+	fmt.Fprintf(&b, "%s, %s, %s, %s skipped\n\n", count(len(p.Waves), "wave"),
+		count(clusters, "cluster step"), count(prs, "pull request"), strconv.Itoa(len(p.Skipped)))
+
+	hops := p.Change.Kind == KindEKSVersion
+	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
+	head := []string{"WAVE", "ENV", "FLAGS", "CLUSTER", "TENANT", "FLEET", "FROM -> TO", "PRS"}
+	if hops {
+		head = slices.Insert(head, 1, "HOP")
+	}
+	row := func(cells ...string) {
+		if !hops {
+			cells = slices.Delete(cells, 1, 2)
+		}
+		fmt.Fprintln(tw, strings.Join(cells, "\t"))
+	}
+	fmt.Fprintln(tw, strings.Join(head, "\t"))
+	picked := false
+	for _, w := range p.Waves {
+		index, hop, env, flags, nprs := strconv.Itoa(w.Index), "", w.Env, strings.Join(waveFlags(w), ","), strconv.Itoa(len(w.PullRequests))
+		if w.Hop > 0 {
+			hop = strconv.Itoa(w.Hop)
+		}
+		if env == "" {
+			env = "-"
+		}
+		if len(w.Clusters) == 0 {
+			row(index, hop, env, flags, cleanupSummary(w), "", "", "", nprs)
+			continue
+		}
+		for i, c := range w.Clusters {
+			name := c.Name
+			if c.PickedCanary {
+				name += " *"
+				picked = true
+			}
+			if i > 0 {
+				index, hop, env, flags, nprs = "", "", "", "", ""
+			}
+			row(index, hop, env, flags, name, c.Tenant, c.Fleet, orUnset(c.From)+" -> "+c.To, nprs)
+		}
+	}
+	_ = tw.Flush()
+	if picked {
+		b.WriteString("\n* canary picked by the planner: its fleet has no cluster flagged is_canary here\n")
+	}
+	if len(p.Skipped) > 0 {
+		b.WriteString("\nSkipped:\n")
+		tw = tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(tw, "CLUSTER\tTENANT\tENV\tREASON\tDETAIL")
+		for _, s := range p.Skipped {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", s.Name, s.Tenant, s.Env, s.Reason, s.Detail)
+		}
+		_ = tw.Flush()
+	}
+	return trimLines(b.String())
+}
+
+// trimLines drops the padding tabwriter leaves after a row's last cell.
+func trimLines(s string) string {
+	lines := strings.Split(s, "\n")
+	for i, l := range lines {
+		lines[i] = strings.TrimRight(l, " ")
+	}
+	return strings.Join(lines, "\n")
+}
+
+// cleanupSummary says what a wave without cluster steps does to the files.
+func cleanupSummary(w Wave) string {
+	set, del := 0, 0
+	for _, pr := range w.PullRequests {
+		for _, f := range pr.Files {
+			for _, e := range f.Edits {
+				if e.Op == OpDelete {
+					del++
+				} else {
+					set++
+				}
+			}
+		}
+	}
+	var parts []string
+	if set > 0 {
+		parts = append(parts, "raise into "+count(set, "file"))
+	}
+	if del > 0 {
+		parts = append(parts, "drop "+count(del, "redundant override"))
+	}
+	if len(parts) == 0 {
+		return "(no edits)"
+	}
+	return "(" + strings.Join(parts, ", ") + "; no value changes)"
+}
+
+func waveFlags(w Wave) []string {
+	var f []string
+	if w.Canary {
+		f = append(f, "canary")
+	}
+	if w.Approval {
+		f = append(f, "approval")
+	}
+	if w.Cleanup {
+		f = append(f, "clean-up")
+	}
+	if len(f) == 0 {
+		f = append(f, "-")
+	}
+	return f
+}
+
+func orUnset(v string) string {
+	if v == "" {
+		return "(unset)"
+	}
+	return v
+}
+
+func count(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return strconv.Itoa(n) + " " + noun + "s"
+}
+
+// mermaidNames is the most cluster names a wave's box lists; above it the box
+// gives counts.
+const mermaidNames = 4
+
+// RenderMermaid draws the plan as a Mermaid flowchart: the waves in order, an
+// approval gate before each wave that needs one, canary and clean-up waves
+// styled apart, and hops as subgraphs when there is more than one.
+func RenderMermaid(p *Plan) string {
+	var b strings.Builder
+	b.WriteString("flowchart TD\n")
+	if len(p.Waves) == 0 {
+		b.WriteString("  empty[\"" + mermaidText(p.Campaign) + ": nothing to change\"]\n")
+		return b.String()
+	}
+	subgraphs := len(p.Change.Hops) > 1 // EKS only: every wave has a hop
+	var chain []string
+	var canary, cleanup, gates []string
+	open := 0
+	for _, w := range p.Waves {
+		indent := "  "
+		if subgraphs {
+			if w.Hop != open {
+				if open > 0 {
+					b.WriteString("  end\n")
+				}
+				fmt.Fprintf(&b, "  subgraph hop%d[\"hop %d: to %s\"]\n", w.Hop, w.Hop, p.Change.Hops[w.Hop-1])
+				open = w.Hop
+			}
+			indent = "    "
+		}
+		id := "w" + strconv.Itoa(w.Index)
+		if w.Approval {
+			gate := "a" + strconv.Itoa(w.Index)
+			fmt.Fprintf(&b, "%s%s{{\"approval: %s\"}}\n", indent, gate, mermaidText(orDash(w.Env, "clean-up")))
+			chain = append(chain, gate)
+			gates = append(gates, gate)
+		}
+		fmt.Fprintf(&b, "%s%s[\"%s\"]\n", indent, id, waveBox(w))
+		chain = append(chain, id)
+		if w.Canary {
+			canary = append(canary, id)
+		}
+		if w.Cleanup {
+			cleanup = append(cleanup, id)
+		}
+	}
+	if open > 0 {
+		b.WriteString("  end\n")
+	}
+	for i := 1; i < len(chain); i++ {
+		fmt.Fprintf(&b, "  %s --> %s\n", chain[i-1], chain[i])
+	}
+	b.WriteString("  classDef canary fill:#fff4c2,stroke:#b08800\n")
+	b.WriteString("  classDef cleanup fill:#e3efff,stroke:#3b6fb6\n")
+	b.WriteString("  classDef approval fill:#fde2e2,stroke:#b03030\n")
+	for _, c := range []struct {
+		class string
+		ids   []string
+	}{{"canary", canary}, {"cleanup", cleanup}, {"approval", gates}} {
+		if len(c.ids) > 0 {
+			fmt.Fprintf(&b, "  class %s %s\n", strings.Join(c.ids, ","), c.class)
+		}
+	}
+	return b.String()
+}
+
+func orDash(v, alt string) string {
+	if v == "" {
+		return alt
+	}
+	return v
+}
+
+func waveBox(w Wave) string {
+	title := []string{"wave " + strconv.Itoa(w.Index)}
+	if w.Env != "" {
+		title = append(title, w.Env)
+	}
+	if w.Canary {
+		title = append(title, "canary")
+	}
+	if w.Cleanup {
+		title = append(title, "clean-up")
+	}
+	lines := []string{strings.Join(title, " · ")}
+	switch {
+	case len(w.Clusters) == 0:
+		lines = append(lines, strings.Trim(cleanupSummary(w), "()"), count(len(w.PullRequests), "pull request"))
+	case len(w.Clusters) <= mermaidNames:
+		for _, c := range w.Clusters {
+			name := c.Name
+			if c.PickedCanary {
+				name += " (picked)"
+			}
+			lines = append(lines, fmt.Sprintf("%s: %s → %s", name, orUnset(c.From), c.To))
+		}
+	default:
+		tenants := map[string]bool{}
+		for _, c := range w.Clusters {
+			tenants[c.Tenant] = true
+		}
+		lines = append(lines, fmt.Sprintf("%s of %s → %s", count(len(w.Clusters), "cluster"), count(len(tenants), "tenant"), w.Clusters[0].To))
+	}
+	for i := range lines {
+		lines[i] = mermaidText(lines[i])
+	}
+	return strings.Join(lines, "<br/>")
+}
+
+// mermaidText escapes text for a quoted Mermaid label.
+func mermaidText(s string) string {
+	return strings.NewReplacer(`"`, "#quot;", "<", "#lt;", ">", "#gt;").Replace(s)
+}

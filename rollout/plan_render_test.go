@@ -1,0 +1,145 @@
+package rollout
+
+import (
+	"encoding/json"
+	"fmt"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+// goldenEKS is an EKS plan with a cluster two minors behind (two hops), a
+// picked canary, and every skip reason.
+func goldenEKS(t *testing.T) *Plan {
+	b := newTestFleet()
+	b.cluster("b-staging-gpu-1").Version = "1.28"
+	b.cluster("a-prod-cpu-2").Version = "1.30"
+	b.cluster("c-prod-gpu-1").Version = "1.31"
+	b.locks["b-prod-cpu-1"] = "labels-q3"
+	c := testCampaign(eksTo("1.30"))
+	c.Metadata.Name = "eks-1-30"
+	c.Spec.Selector.Exclude = []string{"c-dev-cpu-1"}
+	return mustPlan(t, c, b.build())
+}
+
+// goldenLabel is a label plan whose clean-up raises the global defaults (an
+// admin pull request) while tenant-b keeps its pin for an excluded cluster.
+func goldenLabel(t *testing.T) *Plan {
+	c := testCampaign(labelTo("addonsRelease", "release2"))
+	c.Metadata.Name = "addons-release2"
+	c.Spec.Selector.Exclude = []string{"b-dev-cpu-1"}
+	c.Spec.Strategy.MaxConcurrency = Quantity{Percent: 50, IsSet: true}
+	return mustPlan(t, c, newTestFleet().build())
+}
+
+func TestRenderGolden(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name string
+		plan func(*testing.T) *Plan
+	}{{"eks", goldenEKS}, {"label", goldenLabel}} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			p := tt.plan(t)
+			js, err := RenderJSON(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			planGolden(t, tt.name+".json", string(js))
+			planGolden(t, tt.name+".txt", RenderTable(p))
+			mmd := RenderMermaid(p)
+			planGolden(t, tt.name+".mmd", mmd)
+			checkMermaid(t, mmd)
+			var back Plan
+			if err := json.Unmarshal(js, &back); err != nil {
+				t.Fatalf("the JSON does not read back: %v", err)
+			}
+			again, _ := RenderJSON(&back)
+			if string(again) != string(js) {
+				t.Errorf("the JSON does not round-trip")
+			}
+		})
+	}
+}
+
+var mermaidLine = []*regexp.Regexp{
+	regexp.MustCompile(`^flowchart TD$`),
+	regexp.MustCompile(`^ +[a-z][a-z0-9]*\["[^"]*"\]$`),
+	regexp.MustCompile(`^ +[a-z][a-z0-9]*\{\{"[^"]*"\}\}$`),
+	regexp.MustCompile(`^  subgraph [a-z][a-z0-9]*\["[^"]*"\]$`),
+	regexp.MustCompile(`^  end$`),
+	regexp.MustCompile(`^  [a-z][a-z0-9]* --> [a-z][a-z0-9]*$`),
+	regexp.MustCompile(`^  classDef [a-z]+ [a-z-]+:#[0-9a-f]{6}(,[a-z-]+:#[0-9a-f]{6})*$`),
+	regexp.MustCompile(`^  class [a-z0-9]+(,[a-z0-9]+)* [a-z]+$`),
+}
+
+// checkMermaid checks the diagram's shape: known statement forms only,
+// balanced subgraphs, edges between declared nodes, each node declared once.
+func checkMermaid(t *testing.T, mmd string) {
+	t.Helper()
+	declared := map[string]bool{}
+	depth := 0
+	node := regexp.MustCompile(`^ +([a-z][a-z0-9]*)(\[|\{\{)`)
+	for i, line := range strings.Split(strings.TrimSuffix(mmd, "\n"), "\n") {
+		ok := false
+		for _, re := range mermaidLine {
+			ok = ok || re.MatchString(line)
+		}
+		if !ok {
+			t.Errorf("line %d is not a statement the renderer should write: %q", i+1, line)
+		}
+		switch {
+		case strings.HasPrefix(line, "  subgraph "):
+			depth++
+		case line == "  end":
+			depth--
+		case strings.Contains(line, " --> "):
+			ends := strings.Fields(line)
+			if !declared[ends[0]] || !declared[ends[2]] {
+				t.Errorf("line %d links an undeclared node: %q", i+1, line)
+			}
+		default:
+			if m := node.FindStringSubmatch(line); m != nil && !strings.HasPrefix(line, "  subgraph") {
+				if declared[m[1]] {
+					t.Errorf("node %s declared twice", m[1])
+				}
+				declared[m[1]] = true
+			}
+		}
+		if depth < 0 || depth > 1 {
+			t.Errorf("line %d: subgraph depth %d", i+1, depth)
+		}
+	}
+	if depth != 0 {
+		t.Errorf("unclosed subgraph")
+	}
+}
+
+func TestRenderMermaidCounts(t *testing.T) {
+	t.Parallel()
+	w := Wave{Index: 3, Env: "prod"}
+	for i := range 6 {
+		w.Clusters = append(w.Clusters, WaveCluster{Name: fmt.Sprintf("c%d", i), Tenant: fmt.Sprintf("t%d", i%2), From: "1.29", To: "1.30"})
+	}
+	p := &Plan{Campaign: "x", Change: PlanChange{Kind: KindEKSVersion, To: "1.30", Hops: []string{"1.30"}}, Waves: []Wave{w}}
+	got := RenderMermaid(p)
+	if !strings.Contains(got, `w3["wave 3 · prod<br/>6 clusters of 2 tenants → 1.30"]`) {
+		t.Errorf("a wave of six clusters shows counts:\n%s", got)
+	}
+	checkMermaid(t, got)
+	empty := RenderMermaid(&Plan{Campaign: "x"})
+	if empty != "flowchart TD\n  empty[\"x: nothing to change\"]\n" {
+		t.Errorf("empty plan: %q", empty)
+	}
+	checkMermaid(t, empty)
+}
+
+func TestRenderTableEmpty(t *testing.T) {
+	t.Parallel()
+	got := RenderTable(&Plan{Campaign: "x", Change: PlanChange{Kind: KindField, Path: "a.b", Files: "*.yaml", To: "1"}})
+	want := "Campaign x: field a.b in *.yaml -> 1, forward-only\n0 waves, 0 cluster steps, 0 pull requests, 0 skipped\n\n" +
+		"WAVE  ENV  FLAGS  CLUSTER  TENANT  FLEET  FROM -> TO  PRS\n"
+	if got != want {
+		t.Errorf("got:\n%s\nwant:\n%s", got, want)
+	}
+}

@@ -1,0 +1,275 @@
+package rollout
+
+import (
+	"cmp"
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// waveDraft is a wave before its pull requests are assembled.
+type waveDraft struct {
+	env      string
+	hop      int
+	canary   bool
+	approval bool
+	cleanup  bool
+	steps    []*step
+	extra    []fileEdit // edits not tied to one cluster (field changes, clean-up)
+}
+
+// buildWaves splits one hop's steps into waves: environments in strategy
+// order, canaries first within an environment, waves packed under the size
+// and per-tenant caps.
+func (pl *planner) buildWaves(steps []*step, hop int) []waveDraft {
+	st := pl.campaign.Spec.Strategy
+	byEnv := map[string][]*step{}
+	for _, s := range steps {
+		byEnv[s.cluster.Env] = append(byEnv[s.cluster.Env], s)
+	}
+	var out []waveDraft
+	for _, env := range st.Order {
+		envSteps := byEnv[env]
+		if len(envSteps) == 0 {
+			continue
+		}
+		limit := st.MaxConcurrency.Of(len(envSteps))
+		if limit <= 0 {
+			limit = len(envSteps)
+		}
+		var canaries, rest []*step
+		if st.Canary {
+			canaries, rest = splitCanaries(envSteps)
+		} else {
+			rest = envSteps
+		}
+		first := len(out)
+		for _, group := range pack(canaries, limit, st.MaxPerTenant) {
+			out = append(out, waveDraft{env: env, hop: hop, canary: true, steps: group})
+		}
+		for _, group := range pack(rest, limit, st.MaxPerTenant) {
+			out = append(out, waveDraft{env: env, hop: hop, steps: group})
+		}
+		if slices.Contains(st.Approvals, env) {
+			out[first].approval = true
+		}
+	}
+	return out
+}
+
+// splitCanaries returns the canary steps of each fleet and the rest. A fleet
+// with no flagged canary among its steps gets one picked: the first cluster by
+// name of the tenant with the most steps in that fleet (ties go to the tenant
+// first by name).
+func splitCanaries(steps []*step) (canaries, rest []*step) {
+	byFleet := map[string][]*step{}
+	for _, s := range steps {
+		byFleet[s.cluster.Fleet] = append(byFleet[s.cluster.Fleet], s)
+	}
+	for _, fl := range sortedKeys(byFleet) {
+		group := byFleet[fl]
+		flagged := false
+		for _, s := range group {
+			if s.cluster.Canary {
+				flagged = true
+				break
+			}
+		}
+		if !flagged {
+			pickCanary(group).picked = true
+		}
+		for _, s := range group {
+			if s.cluster.Canary || s.picked {
+				s.canary = true
+				canaries = append(canaries, s)
+			} else {
+				rest = append(rest, s)
+			}
+		}
+	}
+	return canaries, rest
+}
+
+func pickCanary(group []*step) *step {
+	count := map[string]int{}
+	for _, s := range group {
+		count[s.cluster.Tenant]++
+	}
+	best := group[0]
+	for _, s := range group[1:] {
+		if cmp.Or(cmp.Compare(count[best.cluster.Tenant], count[s.cluster.Tenant]),
+			strings.Compare(s.cluster.Tenant, best.cluster.Tenant),
+			strings.Compare(s.cluster.Name, best.cluster.Name)) < 0 {
+			best = s
+		}
+	}
+	return best
+}
+
+// pack splits steps into the fewest waves that respect limit (clusters per
+// wave) and perTenant (clusters of one tenant per wave, 0 for no cap), with
+// sizes differing by at most one. Steps are laid out tenant by tenant, the
+// largest tenant first, and dealt round-robin over the waves: a tenant's run
+// of c steps lands at most ceil(c/waves) times in a wave.
+func pack(steps []*step, limit, perTenant int) [][]*step {
+	if len(steps) == 0 {
+		return nil
+	}
+	byTenant := map[string][]*step{}
+	for _, s := range steps {
+		byTenant[s.cluster.Tenant] = append(byTenant[s.cluster.Tenant], s)
+	}
+	waves := ceilDiv(len(steps), limit)
+	tenants := sortedKeys(byTenant)
+	for _, t := range tenants {
+		if perTenant > 0 {
+			waves = max(waves, ceilDiv(len(byTenant[t]), perTenant))
+		}
+	}
+	slices.SortStableFunc(tenants, func(a, b string) int {
+		return cmp.Compare(len(byTenant[b]), len(byTenant[a]))
+	})
+	out := make([][]*step, waves)
+	i := 0
+	for _, t := range tenants {
+		group := byTenant[t]
+		slices.SortFunc(group, byFleetName)
+		for _, s := range group {
+			out[i%waves] = append(out[i%waves], s)
+			i++
+		}
+	}
+	for _, w := range out {
+		slices.SortFunc(w, byTenantName)
+	}
+	return out
+}
+
+func ceilDiv(a, b int) int { return (a + b - 1) / b }
+
+func byFleetName(a, b *step) int {
+	return cmp.Or(strings.Compare(a.cluster.Fleet, b.cluster.Fleet), strings.Compare(a.cluster.Name, b.cluster.Name))
+}
+
+func byTenantName(a, b *step) int {
+	return cmp.Or(strings.Compare(a.cluster.Tenant, b.cluster.Tenant), strings.Compare(a.cluster.Name, b.cluster.Name))
+}
+
+// finish turns drafts into the plan's waves, numbering them and grouping their
+// edits into pull requests.
+func (pl *planner) finish(drafts []waveDraft) error {
+	own := owners{}
+	for _, d := range drafts {
+		w := Wave{
+			Index:    len(pl.plan.Waves) + 1,
+			Env:      d.env,
+			Hop:      d.hop,
+			Canary:   d.canary,
+			Approval: d.approval,
+			Cleanup:  d.cleanup,
+			Clusters: make([]WaveCluster, 0, len(d.steps)),
+		}
+		var edits []fileEdit
+		for _, s := range d.steps {
+			cl := s.cluster
+			w.Clusters = append(w.Clusters, WaveCluster{
+				Name: cl.Name, Tenant: cl.Tenant, Env: cl.Env, Fleet: cl.Fleet,
+				Canary: s.canary, PickedCanary: s.picked, From: s.from, To: s.to,
+			})
+			edits = append(edits, s.edits...)
+		}
+		edits = append(edits, d.extra...)
+		prs, err := own.pullRequests(edits)
+		if err != nil {
+			return fmt.Errorf("wave %d: %w", w.Index, err)
+		}
+		w.PullRequests = prs
+		pl.plan.Waves = append(pl.plan.Waves, w)
+	}
+	return nil
+}
+
+// owners remembers which tenant owns each file the plan edits, so that no pull
+// request ever carries another tenant's file.
+type owners map[string]string
+
+func fileKey(repo, file string) string { return repo + "\x00" + file }
+
+func (o owners) claim(e fileEdit) error {
+	owner := e.tenant
+	if e.admin {
+		owner = ""
+	}
+	k := fileKey(e.repo, e.file)
+	if prev, ok := o[k]; ok && prev != owner {
+		return fmt.Errorf("file %s in %s belongs to tenant %q and tenant %q: mark it shared or split it",
+			e.file, e.repo, prev, owner)
+	}
+	o[k] = owner
+	return nil
+}
+
+// pullRequests groups edits into one pull request per (repository, tenant),
+// admin pull requests apart, everything sorted.
+func (o owners) pullRequests(edits []fileEdit) ([]PullRequest, error) {
+	type prKey struct {
+		repo, tenant string
+		admin        bool
+	}
+	prs := map[prKey]map[string]*FileChange{}
+	for _, e := range edits {
+		if err := o.claim(e); err != nil {
+			return nil, err
+		}
+		k := prKey{e.repo, e.tenant, e.admin}
+		if e.admin {
+			k.tenant = ""
+		}
+		files := prs[k]
+		if files == nil {
+			files = map[string]*FileChange{}
+			prs[k] = files
+		}
+		fc := files[e.file]
+		if fc == nil {
+			fc = &FileChange{Path: e.file, Create: e.create, Content: e.content}
+			files[e.file] = fc
+		}
+		fc.Edits = append(fc.Edits, e.edit)
+	}
+	keys := make([]prKey, 0, len(prs))
+	for k := range prs {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, func(a, b prKey) int {
+		return cmp.Or(strings.Compare(a.repo, b.repo), compareBool(a.admin, b.admin), strings.Compare(a.tenant, b.tenant))
+	})
+	out := make([]PullRequest, 0, len(keys))
+	for _, k := range keys {
+		pr := PullRequest{Repo: k.repo, Tenant: k.tenant, Admin: k.admin}
+		for _, path := range sortedKeys(prs[k]) {
+			fc := prs[k][path]
+			slices.SortFunc(fc.Edits, func(a, b Edit) int { return slices.Compare(a.Path, b.Path) })
+			for i := 1; i < len(fc.Edits); i++ {
+				if slices.Equal(fc.Edits[i].Path, fc.Edits[i-1].Path) {
+					return nil, fmt.Errorf("file %s in %s: key %s is edited twice",
+						path, k.repo, strings.Join(fc.Edits[i].Path, "."))
+				}
+			}
+			pr.Files = append(pr.Files, *fc)
+		}
+		out = append(out, pr)
+	}
+	return out, nil
+}
+
+func compareBool(a, b bool) int {
+	switch {
+	case a == b:
+		return 0
+	case !a:
+		return -1
+	default:
+		return 1
+	}
+}
