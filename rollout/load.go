@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path"
 	"regexp"
 	"slices"
@@ -36,6 +35,7 @@ type FieldError struct {
 	Reason string
 }
 
+// Error writes the problem as "file:line: field: reason".
 func (e *FieldError) Error() string {
 	where := e.File
 	if e.Line > 0 {
@@ -51,6 +51,7 @@ func (e *FieldError) Error() string {
 // ParseCampaign returns one whenever it rejects a file.
 type ErrorList []*FieldError
 
+// Error writes one problem a line.
 func (l ErrorList) Error() string {
 	lines := make([]string, len(l))
 	for i, e := range l {
@@ -66,17 +67,6 @@ func (l ErrorList) Unwrap() []error {
 		errs[i] = e
 	}
 	return errs
-}
-
-// LoadCampaign reads the campaign file at path and parses it with
-// ParseCampaign. It is the one function of the package that reads a disk,
-// so that commands share one way of naming files in errors.
-func LoadCampaign(path string) (*Campaign, error) {
-	src, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("read campaign: %w", err)
-	}
-	return ParseCampaign(path, src)
 }
 
 // ParseCampaign decodes and validates a campaign file and fills in the
@@ -117,7 +107,7 @@ func (d *campaignDecoder) document(src []byte) *yaml.Node {
 			d.fail(1, "", "holds no campaign: the file is empty")
 			return nil
 		}
-		d.yamlError(err)
+		d.yamlError(err, src)
 		return nil
 	}
 	for {
@@ -127,19 +117,19 @@ func (d *campaignDecoder) document(src []byte) *yaml.Node {
 			break
 		}
 		if err != nil {
-			d.yamlError(err)
+			d.yamlError(err, src)
 			return nil
 		}
-		if len(more.Content) > 0 && !isNull(more.Content[0]) {
+		if len(more.Content) > 0 && !yamlIsNull(more.Content[0]) {
 			d.fail(more.Content[0].Line, "", "a second YAML document starts here: a campaign file holds one campaign")
 			return nil
 		}
 	}
-	if len(doc.Content) == 0 || isNull(doc.Content[0]) {
+	if len(doc.Content) == 0 || yamlIsNull(doc.Content[0]) {
 		d.fail(1, "", "holds no campaign: the file is empty")
 		return nil
 	}
-	root := deref(doc.Content[0])
+	root := yamlDeref(doc.Content[0])
 	if root.Kind != yaml.MappingNode {
 		d.fail(root.Line, "", "a campaign file is a mapping with apiVersion, kind, metadata and spec, not %s", describeNode(root))
 		return nil
@@ -147,23 +137,30 @@ func (d *campaignDecoder) document(src []byte) *yaml.Node {
 	return root
 }
 
-func (d *campaignDecoder) yamlError(err error) {
+// yamlError reports a parser error at its line, with a hint when the line
+// is indented with a tab.
+func (d *campaignDecoder) yamlError(err error, src []byte) {
 	if m := yamlErrorRE.FindStringSubmatch(err.Error()); m != nil {
 		line, _ := strconv.Atoi(m[1])
-		d.fail(line, "", "%s", m[2])
+		reason := m[2]
+		if lines := bytes.Split(src, []byte("\n")); line >= 1 && line <= len(lines) &&
+			bytes.HasPrefix(bytes.TrimLeft(lines[line-1], " "), []byte("\t")) {
+			reason += ": indent with spaces, not tabs"
+		}
+		d.fail(line, "", "%s", reason)
 		return
 	}
 	d.fail(0, "", "%s", strings.TrimPrefix(err.Error(), "yaml: "))
 }
 
-func isNull(n *yaml.Node) bool {
-	n = deref(n)
+func yamlIsNull(n *yaml.Node) bool {
+	n = yamlDeref(n)
 	return n.Kind == yaml.ScalarNode && n.ShortTag() == "!!null"
 }
 
-// deref follows aliases to the node they name, so an anchored list can be
+// yamlDeref follows aliases to the node they name, so an anchored list can be
 // reused.
-func deref(n *yaml.Node) *yaml.Node {
+func yamlDeref(n *yaml.Node) *yaml.Node {
 	for n != nil && n.Kind == yaml.AliasNode {
 		n = n.Alias
 	}
@@ -200,14 +197,14 @@ func (m *yamlMap) lineOf(key string) int {
 // mapping reads n as a mapping with the known fields. It reports unknown
 // and repeated keys and returns nil when n is not a mapping.
 func (d *campaignDecoder) mapping(field string, line int, n *yaml.Node, known ...string) *yamlMap {
-	n = deref(n)
+	n = yamlDeref(n)
 	if n.Kind != yaml.MappingNode {
 		d.fail(n.Line, field, "must be a mapping, not %s", describeNode(n))
 		return nil
 	}
 	m := &yamlMap{path: field, line: line, keys: map[string]*yaml.Node{}, values: map[string]*yaml.Node{}}
 	for i := 0; i+1 < len(n.Content); i += 2 {
-		k, v := n.Content[i], deref(n.Content[i+1])
+		k, v := n.Content[i], yamlDeref(n.Content[i+1])
 		if k.Kind != yaml.ScalarNode {
 			d.fail(k.Line, field, "a key must be a name, not %s", describeNode(k))
 			continue
@@ -275,7 +272,7 @@ func (d *campaignDecoder) required(m *yamlMap, key string) *yaml.Node {
 	case v == nil:
 		d.fail(m.line, m.field(key), "is required")
 		return nil
-	case isNull(v):
+	case yamlIsNull(v):
 		d.fail(v.Line, m.field(key), "has no value")
 		return nil
 	}
@@ -288,7 +285,7 @@ func (m *yamlMap) optional(key string) *yaml.Node {
 		return nil
 	}
 	v := m.values[key]
-	if v == nil || isNull(v) {
+	if v == nil || yamlIsNull(v) {
 		return nil
 	}
 	return v
@@ -301,7 +298,7 @@ func (d *campaignDecoder) optionalScalar(m *yamlMap, key string) *yaml.Node {
 		return nil
 	}
 	v := m.values[key]
-	if v != nil && isNull(v) {
+	if v != nil && yamlIsNull(v) {
 		d.fail(v.Line, m.field(key), "has no value: give one or remove the key")
 		return nil
 	}
@@ -373,7 +370,7 @@ func (d *campaignDecoder) list(m *yamlMap, key string) []*yaml.Node {
 	}
 	items := make([]*yaml.Node, len(n.Content))
 	for i, it := range n.Content {
-		items[i] = deref(it)
+		items[i] = yamlDeref(it)
 	}
 	return items
 }
@@ -491,14 +488,14 @@ func (d *campaignDecoder) oneOf(m *yamlMap, key, what string, allowed ...string)
 		return ""
 	}
 	if !slices.Contains(allowed, s) {
-		d.fail(n.Line, m.field(key), "%q is not a %s: use %s", s, what, orList(allowed))
+		d.fail(n.Line, m.field(key), "%q is not a %s: use %s", s, what, campaignOrList(allowed))
 		return ""
 	}
 	return s
 }
 
-// orList writes "a, b or c".
-func orList(items []string) string {
+// campaignOrList writes "a, b or c".
+func campaignOrList(items []string) string {
 	if len(items) < 2 {
 		return strings.Join(items, "")
 	}
@@ -830,7 +827,7 @@ func (d *campaignDecoder) selector(m *yamlMap, s *Selector) []listItem {
 	}
 	seen := map[string]int{}
 	for i := 0; i+1 < len(n.Content); i += 2 {
-		k, v := deref(n.Content[i]), deref(n.Content[i+1])
+		k, v := yamlDeref(n.Content[i]), yamlDeref(n.Content[i+1])
 		if k.Kind != yaml.ScalarNode {
 			d.fail(k.Line, m.field("labels"), "a key must be a label name, not %s", describeNode(k))
 			continue

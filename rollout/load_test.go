@@ -68,6 +68,10 @@ var campaignErrorCases = []campaignErrorCase{
 	{name: "empty file", src: "", want: "c.yaml:1: holds no campaign: the file is empty", schema: schemaNoJSON},
 	{name: "comments only", src: "# nothing yet\n", want: "c.yaml:1: holds no campaign: the file is empty", schema: schemaNoJSON},
 	{name: "yaml syntax", src: "apiVersion: [fleetbot.io/v1alpha1\n", want: "c.yaml:1: did not find expected ',' or ']'", schema: schemaNoJSON},
+	{name: "tab indentation", src: campaignHead + "\tchange: {}\n",
+		want: "c.yaml:5: found character that cannot start any token: indent with spaces, not tabs", schema: schemaNoJSON},
+	{name: "unknown anchor", src: campaignHead + campaignBody + "  gates: {a: *x}\n",
+		want: "c.yaml: unknown anchor 'x' referenced", schema: schemaNoJSON},
 	{name: "root is a list", src: "- apiVersion: fleetbot.io/v1alpha1\n",
 		want: "c.yaml:1: a campaign file is a mapping with apiVersion, kind, metadata and spec, not a list"},
 	{name: "two documents", src: campaignHead + campaignBody + "---\napiVersion: fleetbot.io/v1alpha1\n",
@@ -424,6 +428,19 @@ func TestParseCampaignDefaults(t *testing.T) {
 	assert.Nil(t, c.Spec.Gates, "gates")
 }
 
+// TestParseCampaignBOMAndCRLF reads a file saved by an editor that writes a
+// byte-order mark and CRLF line ends: lines still count right.
+func TestParseCampaignBOMAndCRLF(t *testing.T) {
+	t.Parallel()
+	src := "\ufeff" + strings.ReplaceAll(campaignHead+campaignBody, "\n", "\r\n")
+	c, err := rollout.ParseCampaign("c.yaml", []byte(src))
+	require.NoError(t, err)
+	assert.Equal(t, "1.30", c.Spec.Change.EKSVersion.To)
+	_, err = rollout.ParseCampaign("c.yaml", []byte(strings.Replace(src, `"1.30"`, "1.30", 1)))
+	require.Error(t, err)
+	assert.Equal(t, `c.yaml:5: spec.change.eksVersion.to: unquoted 1.30 is the number 1.3 to YAML: quote it, "1.30"`, err.Error())
+}
+
 // TestCampaignTestdata loads every file under testdata/campaigns: valid
 // ones must match their decoded golden .json, invalid ones their .err
 // golden; the schema must agree, unless an invalid file says
@@ -440,7 +457,7 @@ func TestCampaignTestdata(t *testing.T) {
 			src, err := os.ReadFile(file)
 			require.NoError(t, err)
 			valid := filepath.Base(filepath.Dir(file)) == "valid"
-			c, loadErr := rollout.LoadCampaign(file)
+			c, loadErr := loadCampaignFile(file)
 			var got []byte
 			golden := strings.TrimSuffix(file, ".yaml")
 			if valid {
@@ -495,7 +512,7 @@ func TestExampleCampaigns(t *testing.T) {
 	for _, file := range files {
 		t.Run(filepath.Base(file), func(t *testing.T) {
 			t.Parallel()
-			_, err := rollout.LoadCampaign(file)
+			_, err := loadCampaignFile(file)
 			require.NoError(t, err)
 			src, err := os.ReadFile(file)
 			require.NoError(t, err)
@@ -515,7 +532,7 @@ func TestPublishedSchemaIsTheEmbeddedOne(t *testing.T) {
 
 func TestLoadCampaignMissingFile(t *testing.T) {
 	t.Parallel()
-	_, err := rollout.LoadCampaign(filepath.Join(t.TempDir(), "none.yaml"))
+	_, err := loadCampaignFile(filepath.Join(t.TempDir(), "none.yaml"))
 	require.ErrorIs(t, err, os.ErrNotExist)
 	assert.Contains(t, err.Error(), "read campaign: ")
 }
@@ -531,7 +548,7 @@ func TestCampaignRoundTrip(t *testing.T) {
 	for _, file := range append(files, examples...) {
 		t.Run(filepath.ToSlash(file), func(t *testing.T) {
 			t.Parallel()
-			c, err := rollout.LoadCampaign(file)
+			c, err := loadCampaignFile(file)
 			require.NoError(t, err)
 			out, err := yaml.Marshal(c)
 			require.NoError(t, err)
@@ -727,4 +744,13 @@ func jsonValue(t *testing.T, b []byte) any {
 		t.Fatal(err)
 	}
 	return v
+}
+
+// loadCampaignFile reads and parses a campaign file, as the commands do.
+func loadCampaignFile(path string) (*rollout.Campaign, error) {
+	src, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read campaign: %w", err)
+	}
+	return rollout.ParseCampaign(path, src)
 }

@@ -231,7 +231,7 @@ func (c *Calendar) open(t time.Time) (bool, string) {
 		return false, "before notBefore (" + c.format(c.notBefore) + ")"
 	}
 	lt := t.In(c.loc)
-	day := dateKey(lt)
+	day := calendarDate(lt)
 	for _, b := range c.blackouts {
 		if day >= b.from && day <= b.to {
 			return false, "in the blackout " + b.text
@@ -269,10 +269,10 @@ func (c *Calendar) underDailyCap(t time.Time, st ScheduleState) (bool, string) {
 	if c.maxWavesPerDay == 0 {
 		return true, ""
 	}
-	day := dateKey(t.In(c.loc))
+	day := calendarDate(t.In(c.loc))
 	n := 0
 	for _, s := range st.WavesStarted {
-		if dateKey(s.In(c.loc)) == day {
+		if calendarDate(s.In(c.loc)) == day {
 			n++
 		}
 	}
@@ -329,7 +329,7 @@ func (c *Calendar) format(t time.Time) string {
 	return t.In(c.loc).Format("2006-01-02 15:04 MST")
 }
 
-func dateKey(t time.Time) int {
+func calendarDate(t time.Time) int {
 	return t.Year()*10000 + int(t.Month())*100 + t.Day()
 }
 
@@ -366,7 +366,7 @@ var dateRE = regexp.MustCompile(`^[0-9]{4}-[0-9]{2}-[0-9]{2}$`)
 func scheduleDate(s string) (int, error) {
 	if dateRE.MatchString(s) {
 		if t, err := time.Parse(time.DateOnly, s); err == nil {
-			return dateKey(t), nil
+			return calendarDate(t), nil
 		}
 	}
 	return 0, fmt.Errorf("%q is not a date like 2026-12-20", s)

@@ -361,7 +361,7 @@ func TestExampleSchedulesCompile(t *testing.T) {
 	for _, file := range append(files, valid...) {
 		t.Run(filepath.ToSlash(file), func(t *testing.T) {
 			t.Parallel()
-			c, err := rollout.LoadCampaign(file)
+			c, err := loadCampaignFile(file)
 			require.NoError(t, err)
 			_, err = c.Spec.Schedule.Compile()
 			require.NoError(t, err)

@@ -68,7 +68,7 @@ func runPlan(cmd *cobra.Command, opts *planOptions) error {
 		}
 		at = t
 	}
-	c, err := rollout.LoadCampaign(opts.campaign)
+	c, err := loadCampaign(opts.campaign)
 	if err != nil {
 		return err
 	}

@@ -26,6 +26,7 @@ func TestPlanCommandGoldens(t *testing.T) {
 		{"eks mermaid", "plan/eks-1-30.mmd", []string{"--campaign", eksCampaign, "--format", "mermaid"}},
 		{"eks wave starts", "plan/eks-1-30-at.txt", []string{"--campaign", eksCampaign, "--at", "2026-12-01T00:00:00Z"}},
 		{"label diff", "plan/addons-release2-diff.txt", []string{"--campaign", labelCampaign, "--diff"}},
+		{"field diff", "plan/ami-release-diff.txt", []string{"--campaign", "../../examples/campaigns/ami-release.yaml", "--diff"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -1,9 +1,12 @@
 package main
 
 import (
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 func TestValidateCommand(t *testing.T) {
@@ -57,4 +60,40 @@ func TestValidateCommand(t *testing.T) {
 			checkGoldenFile(t, tt.golden, out)
 		})
 	}
+}
+
+func TestValidateCampaign(t *testing.T) {
+	t.Parallel()
+	bad := filepath.Join(t.TempDir(), "bad.yaml")
+	require.NoError(t, os.WriteFile(bad, []byte(`apiVersion: fleetbot.io/v1alpha1
+kind: Campaign
+metadata: {name: eks-1-30}
+spec:
+  change:
+    eksVersion: {to: 1.30}
+  strategy:
+    order: [dev]
+`), 0o644))
+	tests := []struct {
+		name string
+		args []string
+		code int
+		want []string
+	}{
+		{"valid campaign alone", []string{"--campaign", eksCampaign}, 0, []string{eksCampaign + ": campaign is valid"}},
+		{"unquoted version", []string{"--campaign", bad}, 1, []string{bad + ":6: spec.change.eksVersion.to:"}},
+		{"campaign with repository", []string{"--campaign", eksCampaign, "--repo", exampleFleet}, 0, []string{"campaign is valid", "30 clusters"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			out, _, code := runCLI(t, append([]string{"validate"}, tt.args...)...)
+			assert.Equal(t, tt.code, code, out)
+			for _, w := range tt.want {
+				assert.Contains(t, out, w)
+			}
+		})
+	}
+	_, _, code := runCLI(t, "validate")
+	assert.NotEqual(t, 0, code, "validate with neither --repo nor --campaign must fail")
 }
