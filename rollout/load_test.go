@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"math"
 	"os"
@@ -23,16 +22,8 @@ import (
 	"github.com/fleetbot/fleetbot/rollout"
 )
 
-// The golden files' -update flag. Other test files of the package may
-// define it too, so it is defined once, whoever comes first.
-func init() {
-	if flag.Lookup("update") == nil {
-		flag.Bool("update", false, "rewrite golden files")
-	}
-}
-
 func updateCampaignGolden() bool {
-	return flag.Lookup("update").Value.(flag.Getter).Get().(bool)
+	return *rollout.UpdateGolden
 }
 
 // schemaVerdict says what the JSON Schema must say of a file the loader

@@ -3,7 +3,6 @@ package rollout
 import (
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -15,20 +14,12 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// The golden files' -update flag; another test file of the package may
-// define it first.
-func init() {
-	if flag.Lookup("update") == nil {
-		flag.Bool("update", false, "rewrite golden files")
-	}
-}
-
 // machineGolden compares got with testdata/machine/name, or rewrites it
 // under -update.
 func machineGolden(t *testing.T, name, got string) {
 	t.Helper()
 	path := filepath.Join("testdata", "machine", name)
-	if flag.Lookup("update").Value.(flag.Getter).Get().(bool) {
+	if *UpdateGolden {
 		require.NoError(t, os.MkdirAll(filepath.Dir(path), 0o755))
 		require.NoError(t, os.WriteFile(path, []byte(got), 0o644))
 		return

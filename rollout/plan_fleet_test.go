@@ -2,7 +2,6 @@ package rollout
 
 import (
 	"errors"
-	"flag"
 	"fmt"
 	"maps"
 	"os"
@@ -12,16 +11,8 @@ import (
 	"testing"
 )
 
-// The golden files' -update flag. Another test file of the package may define
-// it too; whoever comes first owns it.
-func init() {
-	if flag.Lookup("update") == nil {
-		flag.Bool("update", false, "rewrite golden files")
-	}
-}
-
 func planUpdating() bool {
-	return flag.Lookup("update").Value.(flag.Getter).Get().(bool)
+	return *UpdateGolden
 }
 
 // planGolden compares got with testdata/plan/name, or rewrites it under -update.
