@@ -1,4 +1,3 @@
-// Command fleetbot upgrades fleets of Amazon EKS clusters through Git.
 package main
 
 import (
