@@ -2,6 +2,7 @@ package gitops
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -197,7 +198,7 @@ func BenchmarkParseOnly10k(b *testing.B) {
 			dec := yaml.NewDecoder(bytes.NewReader(data))
 			for {
 				var n yaml.Node
-				if err := dec.Decode(&n); err == io.EOF {
+				if err := dec.Decode(&n); errors.Is(err, io.EOF) {
 					break
 				} else if err != nil {
 					b.Fatal(err)

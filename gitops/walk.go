@@ -2,6 +2,7 @@ package gitops
 
 import (
 	"context"
+	"errors"
 	"io"
 	"os"
 	"path/filepath"
@@ -58,7 +59,7 @@ func (w *walker) dir(rel string) {
 	}
 	entries, err := f.ReadDir(-1)
 	_ = f.Close()
-	if err != nil && err != io.EOF {
+	if err != nil && !errors.Is(err, io.EOF) {
 		w.fail(err)
 		return
 	}

@@ -122,7 +122,7 @@ func verifyPruned(file string, src, out []byte, removed Path) error {
 		return err
 	}
 	if err := yaml.Unmarshal(out, &after); err != nil {
-		return fmt.Errorf("the result is not valid YAML: %v", err)
+		return fmt.Errorf("the result is not valid YAML: %w", err)
 	}
 	m, ok := before.(map[string]any)
 	for _, seg := range removed[:len(removed)-1] {

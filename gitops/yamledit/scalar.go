@@ -105,7 +105,7 @@ func (s *source) span(t target, p Path) (start, end int, err error) {
 				off++
 			}
 		}
-		for off < le && !isBlank(src[off]) && !(t.flow && isFlowIndicator(src[off])) {
+		for off < le && !isBlank(src[off]) && (!t.flow || !isFlowIndicator(src[off])) {
 			off++
 		}
 		for off < le && isBlank(src[off]) {

@@ -71,7 +71,7 @@ func Stop() {
 	}
 	if dyn.proc != nil {
 		_ = dyn.proc.Kill()
-		<-dyn.exited
+		<-dyn.exited //nolint:errcheck // killed on purpose: the exit status says so and nothing more
 	}
 }
 
@@ -128,7 +128,7 @@ func runDynalite() (string, error) {
 		}
 		select {
 		case err := <-exited:
-			return "", fmt.Errorf("start dynalite: exited before answering (%v): %s", err, out.String())
+			return "", fmt.Errorf("start dynalite: exited before answering (%w): %s", err, out.String())
 		case <-ctx.Done():
 			_ = cmd.Process.Kill()
 			return "", fmt.Errorf("start dynalite: no answer on %s within %s: %s", url, startTimeout, out.String())
@@ -147,7 +147,7 @@ func healthy(ctx context.Context, url string) bool {
 	if err != nil {
 		return false
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	_, _ = io.Copy(io.Discard, resp.Body)
 	return resp.StatusCode == http.StatusOK
 }
@@ -157,7 +157,7 @@ func freePort() (int, error) {
 	if err != nil {
 		return 0, fmt.Errorf("find a free port: %w", err)
 	}
-	defer l.Close()
+	defer func() { _ = l.Close() }()
 	return l.Addr().(*net.TCPAddr).Port, nil
 }
 

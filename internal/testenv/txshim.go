@@ -67,7 +67,7 @@ func (x *txShim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, err.Error(), http.StatusBadGateway)
 		return
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	for k, v := range resp.Header {
 		w.Header()[k] = v
 	}
@@ -108,7 +108,7 @@ func (x *txShim) call(h http.Header, op string, in map[string]any) (answer, erro
 	if err != nil {
 		return answer{}, fmt.Errorf("%s: %w", op, err)
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	a := answer{status: resp.StatusCode}
 	if a.body, err = io.ReadAll(resp.Body); err != nil {
 		return answer{}, fmt.Errorf("%s: %w", op, err)

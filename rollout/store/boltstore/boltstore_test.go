@@ -143,7 +143,7 @@ func crashingWriter(t *testing.T, path string) {
 	require.NoError(t, err)
 	_, err = s.PutDelivery(ctx, "crash-1", "push", []byte(`{}`), time.Now())
 	require.NoError(t, err)
-	os.Stdout.WriteString("written\n")
+	_, _ = os.Stdout.WriteString("written\n")
 	time.Sleep(time.Minute)
 	t.Fatal("not killed")
 }
