@@ -943,16 +943,22 @@ func (d *campaignDecoder) window(m *yamlMap) Window {
 }
 
 func (d *campaignDecoder) clock(m *yamlMap, key string) (int, bool) {
+	return d.parsed(m, key, scheduleClock)
+}
+
+// parsed reads the required string at key and converts it with parse,
+// reporting a conversion error at the value's line.
+func (d *campaignDecoder) parsed(m *yamlMap, key string, parse func(string) (int, error)) (int, bool) {
 	s, n := d.requiredString(m, key)
 	if n == nil {
 		return 0, false
 	}
-	sec, err := scheduleClock(s)
+	v, err := parse(s)
 	if err != nil {
 		d.fail(n.Line, m.field(key), "%v", err)
 		return 0, false
 	}
-	return sec, true
+	return v, true
 }
 
 func (d *campaignDecoder) blackout(m *yamlMap) Blackout {
@@ -975,14 +981,5 @@ func (d *campaignDecoder) blackout(m *yamlMap) Blackout {
 }
 
 func (d *campaignDecoder) date(m *yamlMap, key string) (int, bool) {
-	s, n := d.requiredString(m, key)
-	if n == nil {
-		return 0, false
-	}
-	v, err := scheduleDate(s)
-	if err != nil {
-		d.fail(n.Line, m.field(key), "%v", err)
-		return 0, false
-	}
-	return v, true
+	return d.parsed(m, key, scheduleDate)
 }
