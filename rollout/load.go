@@ -334,20 +334,17 @@ func (d *campaignDecoder) str(n *yaml.Node, field string) (string, bool) {
 
 // requiredString reads a required string field.
 func (d *campaignDecoder) requiredString(m *yamlMap, key string) (string, *yaml.Node) {
-	n := d.required(m, key)
-	if n == nil {
-		return "", nil
-	}
-	s, ok := d.str(n, m.field(key))
-	if !ok {
-		return "", nil
-	}
-	return s, n
+	return d.stringAt(m, key, d.required(m, key))
 }
 
 // optionalString reads an optional string field.
 func (d *campaignDecoder) optionalString(m *yamlMap, key string) (string, *yaml.Node) {
-	n := d.optionalScalar(m, key)
+	return d.stringAt(m, key, d.optionalScalar(m, key))
+}
+
+// stringAt reads the string value n found at key; a nil n (absent, already
+// reported when required) or a non-string value gives a nil node.
+func (d *campaignDecoder) stringAt(m *yamlMap, key string, n *yaml.Node) (string, *yaml.Node) {
 	if n == nil {
 		return "", nil
 	}
