@@ -20,6 +20,9 @@ type Cluster struct {
 	Tenant string `json:"tenant"`
 	Env    string `json:"env"`
 	Region string `json:"region"`
+	// Account is the tenant's AWS account ID, when the layout says where it
+	// is written.
+	Account string `json:"account,omitempty"`
 	Fleet  string `json:"fleet"`
 	Canary bool   `json:"canary"`
 	// Version is the EKS version as written; empty when the source format

@@ -387,3 +387,41 @@ func checkGolden(t *testing.T, path, got string) {
 	require.NoError(t, err, "run go test -update to create it")
 	assert.Equal(t, string(want), got)
 }
+
+// The tenant's AWS account ID is read when the layout names its key; a number
+// or a malformed ID is an error at its line, since an unquoted ID loses its
+// leading zeros.
+func TestLoadAccount(t *testing.T) {
+	t.Parallel()
+	layout := "apiVersion: fleetbot.io/v1alpha1\nkind: Layout\nblueprints:\n  paths: [t/*.yaml]\n  tenant: tenant\n  env: env\n  account: account_id\n  clusters: clusters\n"
+	for _, tc := range []struct {
+		name, value, account, err string
+	}{
+		{name: "quoted", value: `"012345678901"`, account: "012345678901"},
+		{name: "absent", value: ""},
+		{name: "number", value: "12345678901", err: `t/a.yaml:3: error: account_id must be a quoted 12-digit AWS account ID: write "12345678901"`},
+		{name: "short", value: `"1234"`, err: `t/a.yaml:3: error: account_id "1234" is not a 12-digit AWS account ID`},
+		{name: "mapping", value: "{id: x}", err: `t/a.yaml:3: error: account_id must be a string, not a mapping`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			dir := t.TempDir()
+			writeFile(t, dir, ".fleetbot.yaml", layout)
+			acct := ""
+			if tc.value != "" {
+				acct = "account_id: " + tc.value
+			}
+			writeFile(t, dir, "t/a.yaml", "tenant: a\nenv: dev\n"+acct+"\nclusters:\n  c1: {version: \"1.29\"}\n")
+			inv, err := Load(t.Context(), []string{dir})
+			require.NoError(t, err)
+			if tc.err != "" {
+				require.Error(t, inv.Err())
+				assert.Contains(t, inv.Err().Error(), tc.err)
+				return
+			}
+			require.NoError(t, inv.Err())
+			require.Len(t, inv.Clusters, 1)
+			assert.Equal(t, tc.account, inv.Clusters[0].Account)
+		})
+	}
+}

@@ -48,14 +48,17 @@ type Layout struct {
 // paths are dotted ("services.eks.config"); Fleet, Canary and Version are
 // relative to each cluster's entry under Clusters.
 type Blueprints struct {
-	Paths    []string `json:"paths"`
-	Tenant   string   `json:"tenant"`
-	Env      string   `json:"env"`
-	Region   string   `json:"region,omitempty"`
-	Clusters string   `json:"clusters"`
-	Fleet    string   `json:"fleet,omitempty"`
-	Canary   string   `json:"canary,omitempty"`
-	Version  string   `json:"version,omitempty"`
+	Paths  []string `json:"paths"`
+	Tenant string   `json:"tenant"`
+	Env    string   `json:"env"`
+	Region string   `json:"region,omitempty"`
+	// Account is the key of the tenant's 12-digit AWS account ID, which the
+	// EKS gate needs; optional.
+	Account  string `json:"account,omitempty"`
+	Clusters string `json:"clusters"`
+	Fleet    string `json:"fleet,omitempty"`
+	Canary   string `json:"canary,omitempty"`
+	Version  string `json:"version,omitempty"`
 
 	// detect makes a matched file a blueprint only when it holds the tenant,
 	// env and clusters keys; other files are skipped, not reported.
@@ -65,7 +68,7 @@ type Blueprints struct {
 }
 
 type blueprintKeys struct {
-	tenant, env, region, clusters, fleet, canary, version keyPath
+	tenant, env, region, account, clusters, fleet, canary, version keyPath
 }
 
 // Members says where Argo CD fleet-member files are (one cluster per file)
@@ -77,6 +80,7 @@ type Members struct {
 	Cluster string   `json:"cluster"`
 	Env     string   `json:"env"`
 	Region  string   `json:"region,omitempty"`
+	Account string   `json:"account,omitempty"`
 	Fleet   string   `json:"fleet,omitempty"`
 	Canary  string   `json:"canary,omitempty"`
 	Version string   `json:"version,omitempty"`
@@ -86,7 +90,7 @@ type Members struct {
 }
 
 type memberKeys struct {
-	tenant, cluster, env, region, fleet, canary, version keyPath
+	tenant, cluster, env, region, account, fleet, canary, version keyPath
 }
 
 // Labels describes the label hierarchy. Hierarchy lists path templates from
@@ -340,6 +344,7 @@ func (d *layoutDecoder) blueprints(v *yaml.Node) *Blueprints {
 		"tenant":   func(_, v *yaml.Node) { d.keyField(v, "blueprints.tenant", &b.Tenant) },
 		"env":      func(_, v *yaml.Node) { d.keyField(v, "blueprints.env", &b.Env) },
 		"region":   func(_, v *yaml.Node) { d.keyField(v, "blueprints.region", &b.Region) },
+		"account":  func(_, v *yaml.Node) { d.keyField(v, "blueprints.account", &b.Account) },
 		"clusters": func(_, v *yaml.Node) { d.keyField(v, "blueprints.clusters", &b.Clusters) },
 		"fleet":    func(_, v *yaml.Node) { d.keyField(v, "blueprints.fleet", &b.Fleet) },
 		"canary":   func(_, v *yaml.Node) { d.keyField(v, "blueprints.canary", &b.Canary) },
@@ -363,6 +368,7 @@ func (d *layoutDecoder) members(v *yaml.Node) *Members {
 		"cluster": func(_, v *yaml.Node) { d.keyField(v, "members.cluster", &m.Cluster) },
 		"env":     func(_, v *yaml.Node) { d.keyField(v, "members.env", &m.Env) },
 		"region":  func(_, v *yaml.Node) { d.keyField(v, "members.region", &m.Region) },
+		"account": func(_, v *yaml.Node) { d.keyField(v, "members.account", &m.Account) },
 		"fleet":   func(_, v *yaml.Node) { d.keyField(v, "members.fleet", &m.Fleet) },
 		"canary":  func(_, v *yaml.Node) { d.keyField(v, "members.canary", &m.Canary) },
 		"version": func(_, v *yaml.Node) { d.keyField(v, "members.version", &m.Version) },
@@ -501,14 +507,14 @@ func (d *layoutDecoder) finish(l *Layout, root *yaml.Node) {
 	if b := l.Blueprints; b != nil {
 		b.globs = compile(b.Paths)
 		b.keys = blueprintKeys{
-			tenant: kp(b.Tenant), env: kp(b.Env), region: kp(b.Region), clusters: kp(b.Clusters),
+			tenant: kp(b.Tenant), env: kp(b.Env), region: kp(b.Region), account: kp(b.Account), clusters: kp(b.Clusters),
 			fleet: kp(b.Fleet), canary: kp(b.Canary), version: kp(b.Version),
 		}
 	}
 	if m := l.Members; m != nil {
 		m.globs = compile(m.Paths)
 		m.keys = memberKeys{
-			tenant: kp(m.Tenant), cluster: kp(m.Cluster), env: kp(m.Env), region: kp(m.Region),
+			tenant: kp(m.Tenant), cluster: kp(m.Cluster), env: kp(m.Env), region: kp(m.Region), account: kp(m.Account),
 			fleet: kp(m.Fleet), canary: kp(m.Canary), version: kp(m.Version),
 		}
 	}

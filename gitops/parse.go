@@ -210,6 +210,26 @@ func (p *fileParser) optString(m *yaml.Node, kp keyPath, what string, c *Cluster
 	c.Sources[what] = p.source(v)
 }
 
+// accountID checks that v is an AWS account ID written as a string of 12
+// digits. Unquoted, YAML reads it as a number and drops leading zeros.
+func (p *fileParser) accountID(v *yaml.Node, kp keyPath) bool {
+	if v.Kind != yaml.ScalarNode {
+		p.errorf(v, "%s must be a string, not %s", kp, nodeKind(v))
+		return false
+	}
+	if v.ShortTag() != "!!str" {
+		p.errorf(v, "%s must be a quoted 12-digit AWS account ID: write \"%s\"", kp, v.Value)
+		return false
+	}
+	if !awsAccount.MatchString(v.Value) {
+		p.errorf(v, "%s %q is not a 12-digit AWS account ID", kp, v.Value)
+		return false
+	}
+	return true
+}
+
+var awsAccount = regexp.MustCompile(`^[0-9]{12}$`)
+
 func (p *fileParser) optBool(m *yaml.Node, kp keyPath, what string, c *Cluster, into *bool) {
 	if len(kp) == 0 {
 		return
@@ -308,6 +328,15 @@ func (p *fileParser) blueprint(docs []*yaml.Node, b *Blueprints) {
 			}
 		}
 	}
+	var account string
+	var accountNode *yaml.Node
+	if len(b.keys.account) > 0 {
+		if _, v, _ := lookupPath(root, b.keys.account); v != nil && v.ShortTag() != "!!null" {
+			if p.accountID(v, b.keys.account) {
+				account, accountNode = v.Value, v
+			}
+		}
+	}
 	_, cfg, _ := lookupPath(root, b.keys.clusters)
 	if cfg == nil || cfg.ShortTag() == "!!null" {
 		return
@@ -335,6 +364,9 @@ func (p *fileParser) blueprint(docs []*yaml.Node, b *Blueprints) {
 		}
 		if regionNode != nil {
 			c.Sources["region"] = p.source(regionNode)
+		}
+		if accountNode != nil {
+			c.Account, c.Sources["account"] = account, p.source(accountNode)
 		}
 		p.optString(v, b.keys.fleet, "fleet", &c, &c.Fleet)
 		p.optBool(v, b.keys.canary, "canary", &c, &c.Canary)
@@ -381,6 +413,11 @@ func (p *fileParser) member(docs []*yaml.Node, m *Members) {
 		},
 	}
 	p.optString(root, m.keys.region, "region", &c, &c.Region)
+	if len(m.keys.account) > 0 {
+		if _, v, _ := lookupPath(root, m.keys.account); v != nil && v.ShortTag() != "!!null" && p.accountID(v, m.keys.account) {
+			c.Account, c.Sources["account"] = v.Value, p.source(v)
+		}
+	}
 	p.optString(root, m.keys.fleet, "fleet", &c, &c.Fleet)
 	p.optBool(root, m.keys.canary, "canary", &c, &c.Canary)
 	if p.version(root, nodes["cluster name"], m.keys.version, &c) {
