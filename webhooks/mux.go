@@ -1,0 +1,39 @@
+package webhooks
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// NewMux returns the HTTP routes of `fleetbot serve`: the intake at
+// /webhook and at / (POST), /healthz (200 while the process runs), /readyz
+// (200 once in started and until its Shutdown, while ready, when not nil,
+// returns nil; 503 with the reason otherwise) and /metrics (what reg
+// gathers, prometheus.DefaultGatherer when nil).
+func NewMux(in *Intake, ready func(context.Context) error, reg prometheus.Gatherer) *http.ServeMux {
+	if reg == nil {
+		reg = prometheus.DefaultGatherer
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/webhook", in)
+	mux.Handle("/{$}", in)
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		reply(w, http.StatusOK, "ok")
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		err := in.Ready()
+		if err == nil && ready != nil {
+			err = ready(r.Context())
+		}
+		if err != nil {
+			reply(w, http.StatusServiceUnavailable, "not ready: "+err.Error())
+			return
+		}
+		reply(w, http.StatusOK, "ready")
+	})
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	return mux
+}

@@ -1,0 +1,177 @@
+package webhooks
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/fleetbot/fleetbot/rollout/store"
+)
+
+// work is one worker: it handles queued deliveries until the queue is
+// drained after Shutdown, or until ctx ends.
+func (in *Intake) work(ctx context.Context) {
+	defer in.workers.Done()
+	for ctx.Err() == nil {
+		select {
+		case d := <-in.queue:
+			in.process(ctx, d)
+			continue
+		default:
+		}
+		// The queue is empty.
+		select {
+		case <-in.draining:
+			return
+		default:
+		}
+		if in.takeSpill() {
+			if _, err := in.load(ctx, false); err != nil {
+				in.log.Error("read pending webhook deliveries", "err", err)
+			}
+			continue
+		}
+		select {
+		case d := <-in.queue:
+			in.process(ctx, d)
+		case <-in.draining:
+		case <-ctx.Done():
+		}
+	}
+}
+
+// takeSpill reports whether deliveries were left in the store for want of
+// room in the queue, and forgets it: the caller reads them again.
+func (in *Intake) takeSpill() bool {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	s := in.spilled
+	in.spilled = false
+	return s
+}
+
+// process handles one delivery: parse, call the handler (again after a
+// backoff while attempts remain), mark it processed. A delivery that is not
+// marked stays pending in the store.
+func (in *Intake) process(ctx context.Context, d store.Delivery) {
+	in.metrics.queueDepth.Dec()
+	log := in.log.With("delivery", d.ID, "event", d.Event)
+	if ctx.Err() != nil {
+		in.release(d.ID, stopped)
+		return
+	}
+	ev, err := Parse(d.Event, d.ID, d.Payload)
+	switch {
+	case errors.Is(err, ErrUnhandled):
+		// Stored by a version of fleetbot that handled this event: there
+		// is nothing left to do with it.
+		log.Info("stored webhook no longer handled")
+		in.finish(ctx, log, d, ResultUnhandled)
+		return
+	case err != nil:
+		log.Error("stored webhook left pending: payload does not decode", "err", err)
+		in.metrics.count(d.Event, ResultFailed)
+		in.release(d.ID, gaveUp)
+		return
+	}
+	for attempt := 1; ; attempt++ {
+		err := in.handle(ctx, ev)
+		if err == nil {
+			break
+		}
+		if ctx.Err() != nil {
+			log.Info("webhook left pending: intake stopping", "attempt", attempt, "err", err)
+			in.release(d.ID, stopped)
+			return
+		}
+		if attempt >= in.cfg.Attempts {
+			log.Error("webhook left pending after its last attempt", "attempts", attempt, "err", err)
+			in.metrics.count(d.Event, ResultFailed)
+			in.release(d.ID, gaveUp)
+			return
+		}
+		wait := in.backoff(attempt)
+		log.Warn("webhook handler failed; retrying", "attempt", attempt, "retry_in", wait, "err", err)
+		if !sleep(ctx, wait) {
+			log.Info("webhook left pending: intake stopping", "attempt", attempt)
+			in.release(d.ID, stopped)
+			return
+		}
+	}
+	in.finish(ctx, log, d, ResultProcessed)
+}
+
+// finish marks d processed, even when ctx ended meanwhile: the handler's
+// work is done and should not be repeated.
+func (in *Intake) finish(ctx context.Context, log *slog.Logger, d store.Delivery, result string) {
+	mctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), storeTimeout)
+	err := in.cfg.Store.MarkProcessed(mctx, d.ID)
+	cancel()
+	if err != nil {
+		log.Error("webhook handled but not marked processed; it will be handled again", "err", err)
+		in.metrics.count(d.Event, ResultFailed)
+		in.release(d.ID, gaveUp)
+		return
+	}
+	in.metrics.count(d.Event, result)
+	in.release(d.ID, done)
+}
+
+// How a worker let go of a delivery.
+const (
+	done    = iota // marked processed
+	gaveUp         // left pending after its last attempt: only Retry queues it again
+	stopped        // left pending because the intake stopped
+)
+
+// release lets a delivery be queued again.
+func (in *Intake) release(id string, how int) {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	delete(in.active, id)
+	switch how {
+	case gaveUp:
+		in.given[id] = true
+	case stopped:
+		in.dropped++
+	}
+}
+
+// handle makes one call of the handler, bounded by HandleTimeout. A panic
+// is turned into an error so one bad event does not stop the process.
+func (in *Intake) handle(ctx context.Context, ev Event) (err error) {
+	hctx, cancel := context.WithTimeout(ctx, in.cfg.HandleTimeout)
+	defer cancel()
+	start := time.Now()
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("handler panicked: %v", p)
+		}
+		in.metrics.processing.WithLabelValues(ev.Info().Name).Observe(time.Since(start).Seconds())
+	}()
+	return in.cfg.Handler.Handle(hctx, ev)
+}
+
+// backoff is the wait after the given failed attempt: Backoff, doubled for
+// each attempt after the first, at most maxBackoff.
+func (in *Intake) backoff(attempt int) time.Duration {
+	d := in.cfg.Backoff
+	for i := 1; i < attempt && d < maxBackoff; i++ {
+		d *= 2
+	}
+	return min(d, maxBackoff)
+}
+
+// sleep waits for d and reports whether ctx was still alive after it.
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
