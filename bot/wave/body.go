@@ -1,0 +1,117 @@
+package wave
+
+import (
+	_ "embed"
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+	"text/template"
+
+	"github.com/fleetbot/fleetbot/rollout"
+)
+
+//go:embed body.md.tmpl
+var bodySource string
+
+var bodyTemplate = template.Must(template.New("body").Funcs(template.FuncMap{
+	"join": strings.Join,
+	"cell": func(s string) string { return strings.ReplaceAll(s, "|", `\|`) },
+}).Parse(bodySource))
+
+// bodyData is what the body template reads.
+type bodyData struct {
+	Campaign, Change string
+	Wave, Waves      int
+	Flags            []string
+	// For names who the pull request is for; Tenant is its branch segment.
+	For, Tenant string
+	Clusters    []rollout.WaveCluster
+	Gates       []string
+	Merge       string
+	Mermaid     string
+	Revertible  bool
+	Branch      string
+	Attempt     int
+}
+
+// Body is the description of the pull request req opens: the campaign and
+// its change, the wave with its flags, the clusters of this tenant with
+// their step, the gates, the whole plan as a Mermaid diagram, the commands
+// people can use, and the branch. It ends with a hidden marker that Ensure
+// reads back to tell attempts apart.
+func Body(req Request) (string, error) {
+	name, w, err := req.wave()
+	if err != nil {
+		return "", err
+	}
+	clusters, err := req.clusters(w)
+	if err != nil {
+		return "", err
+	}
+	d := bodyData{
+		Campaign:   name,
+		Change:     req.Plan.Change.Describe(),
+		Wave:       req.Wave,
+		Waves:      len(req.Plan.Waves),
+		Flags:      waveFlags(req.Plan, w),
+		For:        owner(req.PR),
+		Tenant:     tenantSegment(req.PR),
+		Clusters:   clusters,
+		Gates:      req.Gates,
+		Merge:      "the tenant's owners review and merge",
+		Mermaid:    rollout.RenderMermaid(req.Plan),
+		Revertible: req.Plan.Change.Revertible,
+		Branch:     Branch(name, req.Wave, tenantSegment(req.PR)),
+		Attempt:    req.attempt(),
+	}
+	if req.PR.Admin {
+		d.Merge = "fleet admins review and merge"
+	}
+	if req.Campaign != nil && req.Campaign.Spec.Merge == rollout.MergeAuto {
+		d.Merge = "fleetbot merges once the owners approve and the checks pass"
+	}
+	var b strings.Builder
+	if err := bodyTemplate.Execute(&b, d); err != nil {
+		return "", fmt.Errorf("pull request body of wave %d for %s: %w", req.Wave, d.For, err)
+	}
+	return b.String(), nil
+}
+
+// waveFlags are the words that set a wave apart, in the plan table's order.
+func waveFlags(p *rollout.Plan, w *rollout.Wave) []string {
+	var flags []string
+	if w.Env != "" {
+		flags = append(flags, w.Env)
+	}
+	if len(p.Change.Hops) > 1 && w.Hop > 0 {
+		flags = append(flags, fmt.Sprintf("hop %d of %d (to %s)", w.Hop, len(p.Change.Hops), p.Change.Hops[w.Hop-1]))
+	}
+	if w.Canary {
+		flags = append(flags, "canary")
+	}
+	if w.Approval {
+		flags = append(flags, "after fleet-admin approval")
+	}
+	if w.Cleanup {
+		flags = append(flags, "clean-up")
+	}
+	return flags
+}
+
+// markerAttempt matches the attempt in the hidden marker of a body.
+var markerAttempt = regexp.MustCompile(`<!-- fleetbot campaign=\S+ wave=\d+ tenant=\S+ attempt=(\d+) -->`)
+
+// bodyAttempt is the attempt a pull request was opened for, read from its
+// body; 1 when the marker is missing (a person edited it away).
+func bodyAttempt(body string) int {
+	m := markerAttempt.FindStringSubmatch(body)
+	if m == nil {
+		return 1
+	}
+	n, err := strconv.Atoi(m[1])
+	if err != nil || n < 1 {
+		return 1
+	}
+	return n
+}

@@ -1,0 +1,86 @@
+package wave
+
+import (
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+func TestBodyGolden(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		golden   string
+		campaign string
+		wave     int
+		tenant   string
+		clusters []string
+		gates    []string
+		attempt  int
+	}{
+		{"eks-1-30-wave-9-tenant-a.md", "eks-1-30", 9, "tenant-a", nil, []string{"terraform", "argocd", "eks"}, 0},
+		{"eks-1-30-wave-11-tenant-c-retry.md", "eks-1-30", 11, "tenant-c", []string{"c-prod-cpu-3"}, nil, 2},
+		{"addons-release2-wave-6-tenant-a.md", "addons-release2", 6, "tenant-a", nil, nil, 0},
+		{"addons-release2-wave-10-admins.md", "addons-release2", 10, AdminTenant, nil, []string{"argocd"}, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.golden, func(t *testing.T) {
+			t.Parallel()
+			p := examplePlan(t, tt.campaign)
+			req := Request{Campaign: p.campaign, Plan: p.plan, Wave: tt.wave, Clusters: tt.clusters, Gates: tt.gates, Attempt: tt.attempt}
+			for _, pr := range p.plan.Waves[tt.wave-1].PullRequests {
+				if pr.Tenant == tt.tenant || pr.Admin && tt.tenant == AdminTenant {
+					req.PR = pr
+				}
+			}
+			got, err := Body(req)
+			require.NoError(t, err)
+			assert.Equal(t, tt.attempt == 0, strings.Contains(got, "attempt=1 -->"))
+			golden(t, filepath.Join("testdata", tt.golden), got)
+		})
+	}
+}
+
+func TestBodyErrors(t *testing.T) {
+	t.Parallel()
+	p := examplePlan(t, "eks-1-30")
+	_, err := Body(Request{Plan: p.plan, Wave: 1, PR: p.plan.Waves[0].PullRequests[0], Clusters: []string{"zz"}})
+	assert.ErrorContains(t, err, "cluster zz is not in wave 1")
+	_, err = Body(Request{Wave: 1})
+	assert.ErrorContains(t, err, "plan is required")
+	other := *p.campaign
+	other.Metadata.Name = "other"
+	_, err = Body(Request{Campaign: &other, Plan: p.plan, Wave: 1})
+	assert.ErrorContains(t, err, `campaign "other" does not match the plan of "eks-1-30"`)
+}
+
+func TestBodyAttempt(t *testing.T) {
+	t.Parallel()
+	tests := map[string]int{
+		"": 1,
+		"text\n<!-- fleetbot campaign=c wave=2 tenant=t attempt=3 -->\n": 3,
+		"<!-- fleetbot campaign=c wave=2 tenant=t attempt=0 -->":         1,
+		"<!-- fleetbot campaign=c wave=2 tenant=t attempt=x -->":         1,
+	}
+	for body, want := range tests {
+		assert.Equal(t, want, bodyAttempt(body), "%q", body)
+	}
+}
+
+// golden compares got with the file, or rewrites it under -update.
+func golden(t *testing.T, file, got string) {
+	t.Helper()
+	if *update {
+		require.NoError(t, os.WriteFile(file, []byte(got), 0o644))
+		return
+	}
+	want, err := os.ReadFile(file)
+	require.NoError(t, err, "run go test -update to write %s", file)
+	assert.Equal(t, string(want), got, "%s differs; run go test -update and review the diff", file)
+}

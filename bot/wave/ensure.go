@@ -1,0 +1,656 @@
+package wave
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/fleetbot/fleetbot/bot/gh"
+	"github.com/fleetbot/fleetbot/gitops"
+	"github.com/fleetbot/fleetbot/rollout"
+)
+
+// ErrClosed reports that the wave's pull request for this attempt was closed
+// without being merged: the caller reports it and blocks the wave until a
+// person asks for a new attempt.
+var ErrClosed = errors.New("pull request closed without merge")
+
+// ErrNoChange reports that the base branch already holds every change of the
+// pull request, so there is nothing to propose.
+var ErrNoChange = errors.New("base already holds the change")
+
+// ErrForeignCommit reports that the head of the bot's branch of an open pull
+// request is a commit fleetbot did not make: moving the branch would drop
+// someone's work, so the branch is left alone for a person to sort out.
+var ErrForeignCommit = errors.New("branch has a commit fleetbot did not make")
+
+// Owners are who is asked to review: GitHub logins, and teams as "org/slug".
+type Owners struct{ Users, Teams []string }
+
+// Request is one planned pull request to put on GitHub: one repository, one
+// tenant (or the fleet admins), one wave.
+type Request struct {
+	Campaign *rollout.Campaign
+	// Plan is the whole plan, for the diagram and the wave count.
+	Plan *rollout.Plan
+	// Wave is the 1-based index of the wave in Plan.
+	Wave int
+	// PR is the plan's pull request for this repository and tenant.
+	PR rollout.PullRequest
+	// Clusters are the clusters of this tenant in this wave, as the state
+	// machine asks; empty means every cluster of the tenant in the wave.
+	Clusters []string
+	// Owner and Repo name the GitHub repository of PR.Repo.
+	Owner, Repo string
+	// BaseBranch and BaseSHA are the base branch and its head as read from
+	// GitHub just before the call.
+	BaseBranch, BaseSHA string
+	// Read reads files at BaseSHA, usually from a Mirror checkout.
+	Read gitops.ReadFunc
+	// Owns tells whether a path belongs to PR.Tenant (see TenantFiles). It is
+	// required for a tenant's pull request; for an admin pull request it is
+	// checked when set.
+	Owns func(path string) bool
+	// Reviewers are asked to review a new pull request.
+	Reviewers Owners
+	// Gates are the names of the gates that run after the merge.
+	Gates []string
+	// Attempt counts the pull requests opened for this wave and tenant: more
+	// than 1 opens a new one after an earlier one was closed without merge.
+	// Zero means 1.
+	Attempt int
+	// Labels go on the pull request; nil means "fleetbot",
+	// "campaign:<name>" and "wave:<n>".
+	Labels []string
+}
+
+// Result is what Ensure found or did.
+type Result struct {
+	Number  int
+	Branch  string
+	HeadSHA string
+	URL     string
+	// Opened is true when this call opened the pull request.
+	Opened bool
+	// Regenerated is true when this call rebuilt the branch on the new base.
+	Regenerated bool
+	// Reused is true when an existing pull request was kept as it is.
+	Reused bool
+	// Merged is true when the pull request is already merged.
+	Merged bool
+	// Recheck is true when GitHub had not yet computed whether the reused
+	// pull request conflicts with its base: call Ensure again later.
+	Recheck bool
+	// Skipped lists the reviewers not asked, each with the reason.
+	Skipped []string
+	// Calls counts the GitHub API calls made.
+	Calls int
+}
+
+// Ensure makes sure the pull request of req exists on GitHub with the right
+// content, and makes no write when it already does. In order:
+//
+//   - a tenant's pull request touching a file the tenant does not own is
+//     refused before any call;
+//   - the edits are applied to the files at BaseSHA (gitops.Apply), which
+//     refuses a base whose values moved since planning (stale);
+//   - the pull requests of the branch are listed: a merged one is returned
+//     (Reused, Merged); one closed without merge for this attempt or a later
+//     one gives ErrClosed; an open one is reused when its head is our commit
+//     of the same plan on BaseSHA, or when GitHub finds it mergeable, and is
+//     regenerated (a new commit on BaseSHA, the branch force-moved) when it
+//     conflicts or the plan changed;
+//   - otherwise the commit is written through the Git Data API, the branch
+//     created (or moved, when an earlier attempt left it), the pull request
+//     opened, reviewers requested and labels added. Labels come last, so a
+//     pull request without them is one whose setup a crash cut short, and a
+//     rerun completes it. A branch left by a crash before the pull request
+//     was opened is reused when it holds the right commit.
+//
+// Files whose content would not change are left out; when none changes,
+// Ensure returns ErrNoChange. The fewest calls for a new pull request of F
+// files are F+9: three reads (list pull requests, read the branch, read the
+// base commit for its tree), F blobs, a tree, a commit, the ref, the pull
+// request, the review request and the labels (the review request is left
+// out when there is nobody to ask). A second call finds the open pull
+// request and reads its head commit: 2 reads, or 3 when the base moved
+// (whether it is mergeable), and no write.
+func Ensure(ctx context.Context, api gh.API, req Request) (Result, error) {
+	c := &counter{API: api}
+	res, err := ensure(ctx, c, req)
+	res.Calls = c.n
+	return res, err
+}
+
+func ensure(ctx context.Context, c *counter, req Request) (Result, error) {
+	name, w, err := req.wave()
+	if err != nil {
+		return Result{}, err
+	}
+	if req.Owner == "" || req.Repo == "" || req.BaseBranch == "" || req.BaseSHA == "" || req.Read == nil {
+		return Result{}, fmt.Errorf("wave %d for %s: owner, repo, base branch, base SHA and reader are required", req.Wave, owner(req.PR))
+	}
+	e := &ensurer{c: c, req: req, name: name, wave: w, branch: Branch(name, req.Wave, tenantSegment(req.PR))}
+	e.res.Branch = e.branch
+	if err := req.checkOwnership(); err != nil {
+		return e.res, err
+	}
+	if _, err := req.clusters(w); err != nil {
+		return e.res, err
+	}
+	files, applyErr := changes(req)
+	e.files = files
+	e.content = contentHash(files)
+	e.plan = planHash(req.PR)
+
+	// GET /repos/{owner}/{repo}/pulls?head=owner:branch&state=all
+	// (https://docs.github.com/rest/pulls/pulls#list-pull-requests)
+	prs, err := c.PullRequests(ctx, req.Owner, req.Repo, gh.PullRequestFilter{State: "all", Head: req.Owner + ":" + e.branch})
+	if err != nil {
+		return e.res, fmt.Errorf("list pull requests of %s: %w", e.branch, err)
+	}
+	var open *gh.PullRequest
+	closedAttempt := 0
+	for i := range prs {
+		pr := &prs[i]
+		switch {
+		case pr.HeadRef != e.branch:
+			continue
+		case pr.Merged:
+			e.found(pr)
+			e.res.Reused, e.res.Merged = true, true
+			return e.res, nil
+		case pr.State == "open":
+			open = pr
+		default:
+			if a := bodyAttempt(pr.Body); a >= closedAttempt {
+				closedAttempt = a
+				e.found(pr)
+			}
+		}
+	}
+	if applyErr != nil {
+		return e.res, applyErr
+	}
+	if open != nil {
+		e.found(open)
+		return e.res, e.keepOpen(ctx, open)
+	}
+	if closedAttempt > 0 && req.attempt() <= closedAttempt {
+		return e.res, fmt.Errorf("pull request #%d on %s was closed on attempt %d; ask for attempt %d to open a new one: %w",
+			e.res.Number, e.branch, closedAttempt, closedAttempt+1, ErrClosed)
+	}
+	e.res, e.closed = Result{Branch: e.branch}, closedAttempt > 0
+	if len(files) == 0 {
+		return e.res, fmt.Errorf("wave %d for %s on %s: %w", req.Wave, owner(req.PR), req.BaseBranch, ErrNoChange)
+	}
+	return e.res, e.open(ctx)
+}
+
+// ensurer carries one Ensure call.
+type ensurer struct {
+	c      *counter
+	req    Request
+	name   string
+	wave   *rollout.Wave
+	branch string
+	files  []gitops.FileResult
+	// content and plan are the fingerprints written into our commits.
+	content, plan string
+	// closed is true when a pull request of the branch was closed without
+	// merge: it keeps the commits it had.
+	closed bool
+	res    Result
+}
+
+func (e *ensurer) found(pr *gh.PullRequest) {
+	e.res.Number, e.res.HeadSHA, e.res.URL = pr.Number, pr.HeadSHA, pr.HTMLURL
+}
+
+// keepOpen reuses or regenerates an open pull request.
+func (e *ensurer) keepOpen(ctx context.Context, pr *gh.PullRequest) error {
+	head, err := e.c.Commit(ctx, e.req.Owner, e.req.Repo, pr.HeadSHA)
+	if err != nil {
+		return fmt.Errorf("read head of pull request #%d: %w", pr.Number, err)
+	}
+	ours, samePlan, same := e.matches(head)
+	if !ours {
+		return fmt.Errorf("pull request #%d: %s is at %s: %w", pr.Number, e.branch, head.SHA, ErrForeignCommit)
+	}
+	if len(e.files) == 0 {
+		return fmt.Errorf("pull request #%d: %w", pr.Number, ErrNoChange)
+	}
+	regenerate := !samePlan
+	if samePlan && !same {
+		// The base moved: GitHub says whether the branch still merges.
+		// GET /repos/{owner}/{repo}/pulls/{pull_number}
+		// (https://docs.github.com/rest/pulls/pulls#get-a-pull-request)
+		full, err := e.c.PullRequest(ctx, e.req.Owner, e.req.Repo, pr.Number)
+		if err != nil {
+			return fmt.Errorf("read pull request #%d: %w", pr.Number, err)
+		}
+		switch {
+		case full.Mergeable == nil:
+			e.res.Recheck = true
+		case !*full.Mergeable:
+			regenerate = true
+		}
+	}
+	if regenerate {
+		sha, err := e.commit(ctx)
+		if err != nil {
+			return err
+		}
+		// PATCH /repos/{owner}/{repo}/git/refs/heads/{branch}, force
+		// (https://docs.github.com/rest/git/refs#update-a-reference)
+		if err := e.c.UpdateRef(ctx, e.req.Owner, e.req.Repo, e.branch, sha, true); err != nil {
+			return fmt.Errorf("move %s to %s: %w", e.branch, sha, err)
+		}
+		e.res.HeadSHA, e.res.Regenerated = sha, true
+	} else {
+		e.res.Reused = true
+	}
+	if !hasAll(pr.Labels, e.req.labels(e.name)) {
+		return e.finish(ctx, pr.Number)
+	}
+	return nil
+}
+
+// open writes the commit (or reuses a branch a crash left), then opens the
+// pull request and finishes it.
+func (e *ensurer) open(ctx context.Context) error {
+	r := e.req
+	// GET /repos/{owner}/{repo}/git/ref/heads/{branch}
+	// (https://docs.github.com/rest/git/refs#get-a-reference)
+	sha, err := e.c.Ref(ctx, r.Owner, r.Repo, e.branch)
+	exists := err == nil
+	if err != nil && !errors.Is(err, gh.ErrNotFound) {
+		return fmt.Errorf("read branch %s: %w", e.branch, err)
+	}
+	if exists {
+		head, err := e.c.Commit(ctx, r.Owner, r.Repo, sha)
+		if err != nil {
+			return fmt.Errorf("read head of %s: %w", e.branch, err)
+		}
+		ours, _, same := e.matches(head)
+		if !ours && !e.closed {
+			return fmt.Errorf("%s is at %s and no pull request holds it: %w", e.branch, sha, ErrForeignCommit)
+		}
+		if !same {
+			sha = ""
+		}
+	}
+	if sha == "" {
+		if sha, err = e.commit(ctx); err != nil {
+			return err
+		}
+		if exists {
+			// Our own commit of an earlier call, or the branch of a pull
+			// request closed without merge, which keeps its commits:
+			// moving the branch loses nothing.
+			err = e.c.UpdateRef(ctx, r.Owner, r.Repo, e.branch, sha, true)
+		} else {
+			// POST /repos/{owner}/{repo}/git/refs
+			// (https://docs.github.com/rest/git/refs#create-a-reference)
+			err = e.c.CreateRef(ctx, r.Owner, r.Repo, e.branch, sha)
+		}
+		if err != nil {
+			return fmt.Errorf("point %s at %s: %w", e.branch, sha, err)
+		}
+		e.res.Regenerated = exists
+	}
+	body, err := Body(r)
+	if err != nil {
+		return err
+	}
+	// POST /repos/{owner}/{repo}/pulls
+	// (https://docs.github.com/rest/pulls/pulls#create-a-pull-request)
+	pr, err := e.c.CreatePullRequest(ctx, r.Owner, r.Repo, gh.NewPullRequest{
+		Title: fmt.Sprintf("fleetbot: %s wave %d — %s", e.name, r.Wave, owner(r.PR)),
+		Head:  e.branch,
+		Base:  r.BaseBranch,
+		Body:  body,
+	})
+	if err != nil {
+		return fmt.Errorf("open pull request from %s: %w", e.branch, err)
+	}
+	e.found(&pr)
+	e.res.HeadSHA, e.res.Opened = sha, true
+	return e.finish(ctx, pr.Number)
+}
+
+// finish asks for reviews, then labels the pull request: the labels mark a
+// pull request whose setup is complete.
+func (e *ensurer) finish(ctx context.Context, number int) error {
+	r := e.req
+	users, teams, skipped := reviewers(r.Owner, r.Reviewers)
+	e.res.Skipped = skipped
+	if len(users)+len(teams) > 0 {
+		// POST /repos/{owner}/{repo}/pulls/{pull_number}/requested_reviewers
+		// (https://docs.github.com/rest/pulls/review-requests#request-reviewers-for-a-pull-request)
+		if err := e.c.RequestReviewers(ctx, r.Owner, r.Repo, number, users, teams); err != nil {
+			return fmt.Errorf("request reviews on pull request #%d: %w", number, err)
+		}
+	}
+	// POST /repos/{owner}/{repo}/issues/{issue_number}/labels
+	// (https://docs.github.com/rest/issues/labels#add-labels-to-an-issue)
+	if err := e.c.AddLabels(ctx, r.Owner, r.Repo, number, r.labels(e.name)); err != nil {
+		return fmt.Errorf("label pull request #%d: %w", number, err)
+	}
+	return nil
+}
+
+// commit writes the changed files as one commit on BaseSHA and returns it.
+func (e *ensurer) commit(ctx context.Context) (string, error) {
+	r := e.req
+	// GET /repos/{owner}/{repo}/git/commits/{commit_sha}
+	// (https://docs.github.com/rest/git/commits#get-a-commit-object)
+	base, err := e.c.Commit(ctx, r.Owner, r.Repo, r.BaseSHA)
+	if err != nil {
+		return "", fmt.Errorf("read base commit %s: %w", r.BaseSHA, err)
+	}
+	entries := make([]gh.TreeEntry, 0, len(e.files))
+	for _, f := range e.files {
+		if f.New == nil {
+			entries = append(entries, gh.TreeEntry{Path: f.Path, Delete: true})
+			continue
+		}
+		// POST /repos/{owner}/{repo}/git/blobs
+		// (https://docs.github.com/rest/git/blobs#create-a-blob)
+		blob, err := e.c.CreateBlob(ctx, r.Owner, r.Repo, f.New)
+		if err != nil {
+			return "", fmt.Errorf("store %s: %w", f.Path, err)
+		}
+		entries = append(entries, gh.TreeEntry{Path: f.Path, Mode: "100644", SHA: blob})
+	}
+	// POST /repos/{owner}/{repo}/git/trees
+	// (https://docs.github.com/rest/git/trees#create-a-tree)
+	tree, err := e.c.CreateTree(ctx, r.Owner, r.Repo, base.Tree, entries)
+	if err != nil {
+		return "", fmt.Errorf("write tree on %s: %w", r.BaseSHA, err)
+	}
+	msg, err := e.message()
+	if err != nil {
+		return "", err
+	}
+	// POST /repos/{owner}/{repo}/git/commits
+	// (https://docs.github.com/rest/git/commits#create-a-commit)
+	cm, err := e.c.CreateCommit(ctx, r.Owner, r.Repo, gh.NewCommit{Message: msg, Tree: tree, Parents: []string{r.BaseSHA}})
+	if err != nil {
+		return "", fmt.Errorf("write commit on %s: %w", r.BaseSHA, err)
+	}
+	return cm.SHA, nil
+}
+
+// Trailers of our commits: the plan's pull request and the written content,
+// so a later call can tell its own commit, and whether it still holds what
+// it would write, from one read of the commit.
+const (
+	trailerPlan    = "Fleetbot-Plan: "
+	trailerContent = "Fleetbot-Content: "
+)
+
+// message is the commit message: the campaign, wave and tenant, one line
+// per cluster, and the trailers.
+func (e *ensurer) message() (string, error) {
+	clusters, err := e.req.clusters(e.wave)
+	if err != nil {
+		return "", err
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s: wave %d, %s\n\n", e.name, e.req.Wave, owner(e.req.PR))
+	for _, c := range clusters {
+		fmt.Fprintf(&b, "%s: %s -> %s\n", c.Name, c.From, c.To)
+	}
+	if len(clusters) == 0 {
+		b.WriteString("Clean-up: no cluster's effective value changes.\n")
+	}
+	fmt.Fprintf(&b, "\n%s%s\n%s%s\n", trailerPlan, e.plan, trailerContent, e.content)
+	return b.String(), nil
+}
+
+// matches reads a branch head: ours when it carries our trailers, samePlan
+// when it was written for the same planned pull request, and same when its
+// tree is exactly what this call would write (same content on BaseSHA).
+func (e *ensurer) matches(head gh.Commit) (ours, samePlan, same bool) {
+	var plan, content string
+	for line := range strings.Lines(head.Message) {
+		line = strings.TrimRight(line, "\r\n")
+		if v, ok := strings.CutPrefix(line, trailerPlan); ok {
+			plan = v
+		}
+		if v, ok := strings.CutPrefix(line, trailerContent); ok {
+			content = v
+		}
+	}
+	ours = plan != "" && content != ""
+	samePlan = ours && plan == e.plan
+	same = samePlan && content == e.content && slices.Equal(head.Parents, []string{e.req.BaseSHA})
+	return ours, samePlan, same
+}
+
+// changes applies the planned edits at the base and keeps the files whose
+// bytes change.
+func changes(req Request) ([]gitops.FileResult, error) {
+	files, err := gitops.Apply(req.Read, req.PR)
+	if err != nil {
+		return nil, fmt.Errorf("wave %d at %s: %w", req.Wave, req.BaseSHA, err)
+	}
+	return slices.DeleteFunc(files, func(f gitops.FileResult) bool {
+		return f.Old != nil && f.New != nil && bytes.Equal(f.Old, f.New)
+	}), nil
+}
+
+// contentHash fingerprints the files a commit writes.
+func contentHash(files []gitops.FileResult) string {
+	h := sha256.New()
+	for _, f := range files {
+		fmt.Fprintf(h, "%s\x00%t\x00%d\x00", f.Path, f.New == nil, len(f.New))
+		h.Write(f.New)
+	}
+	return hex.EncodeToString(h.Sum(nil))[:16]
+}
+
+// planHash fingerprints a planned pull request, leaving out the local
+// directory its repository was read from.
+func planHash(pr rollout.PullRequest) string {
+	pr.Repo = ""
+	b, err := json.Marshal(pr)
+	if err != nil {
+		panic(err) // plain strings, bools and slices always encode
+	}
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])[:16]
+}
+
+// reviewers splits owners into the logins and team slugs GitHub accepts on a
+// pull request of org, and the ones skipped with the reason.
+func reviewers(org string, o Owners) (users, teams, skipped []string) {
+	for _, u := range o.Users {
+		if !slices.Contains(users, u) {
+			users = append(users, u)
+		}
+	}
+	for _, t := range o.Teams {
+		teamOrg, slug, ok := strings.Cut(t, "/")
+		switch {
+		case !ok || teamOrg == "" || slug == "":
+			skipped = append(skipped, fmt.Sprintf("team %q: want org/slug", t))
+		case !strings.EqualFold(teamOrg, org):
+			skipped = append(skipped, fmt.Sprintf("team %s: not in %s, the repository's organisation", t, org))
+		case !slices.Contains(teams, slug):
+			teams = append(teams, slug)
+		}
+	}
+	return users, teams, skipped
+}
+
+func hasAll(have, want []string) bool {
+	for _, w := range want {
+		if !slices.Contains(have, w) {
+			return false
+		}
+	}
+	return true
+}
+
+// wave checks the request's campaign and wave and returns them.
+func (r Request) wave() (string, *rollout.Wave, error) {
+	if r.Plan == nil {
+		return "", nil, errors.New("pull request request: plan is required")
+	}
+	name := r.Plan.Campaign
+	if r.Campaign != nil && r.Campaign.Metadata.Name != name {
+		return "", nil, fmt.Errorf("campaign %q does not match the plan of %q", r.Campaign.Metadata.Name, name)
+	}
+	if err := validComponent(name); err != nil {
+		return "", nil, fmt.Errorf("campaign name cannot be a branch name part: %w", err)
+	}
+	if r.Wave < 1 || r.Wave > len(r.Plan.Waves) {
+		return "", nil, fmt.Errorf("campaign %s has waves 1 to %d, not %d", name, len(r.Plan.Waves), r.Wave)
+	}
+	if !r.PR.Admin {
+		if err := validComponent(r.PR.Tenant); err != nil {
+			return "", nil, fmt.Errorf("wave %d: tenant name cannot be a branch name part: %w", r.Wave, err)
+		}
+	}
+	w := &r.Plan.Waves[r.Wave-1]
+	return name, w, nil
+}
+
+// clusters returns the wave's steps of the requested clusters, in plan
+// order; with none requested, every cluster of the tenant in the wave (all
+// of them for an admin pull request).
+func (r Request) clusters(w *rollout.Wave) ([]rollout.WaveCluster, error) {
+	var out []rollout.WaveCluster
+	for _, c := range w.Clusters {
+		if len(r.Clusters) == 0 && (r.PR.Admin || c.Tenant == r.PR.Tenant) || slices.Contains(r.Clusters, c.Name) {
+			out = append(out, c)
+		}
+	}
+	for _, name := range r.Clusters {
+		i := slices.IndexFunc(out, func(c rollout.WaveCluster) bool { return c.Name == name })
+		switch {
+		case i < 0:
+			return nil, fmt.Errorf("cluster %s is not in wave %d", name, r.Wave)
+		case !r.PR.Admin && out[i].Tenant != r.PR.Tenant:
+			return nil, fmt.Errorf("cluster %s of wave %d belongs to %s, not %s", name, r.Wave, out[i].Tenant, r.PR.Tenant)
+		}
+	}
+	return out, nil
+}
+
+// checkOwnership refuses a tenant's pull request touching a file the layout
+// does not give that tenant.
+func (r Request) checkOwnership() error {
+	if r.Owns == nil {
+		if r.PR.Admin {
+			return nil
+		}
+		return fmt.Errorf("wave %d: no rule says which files tenant %s owns: refusing to open its pull request", r.Wave, r.PR.Tenant)
+	}
+	for _, f := range r.PR.Files {
+		if !r.Owns(f.Path) {
+			return fmt.Errorf("wave %d: the pull request for %s changes %s, which the layout does not give to %s: refusing it",
+				r.Wave, owner(r.PR), f.Path, owner(r.PR))
+		}
+	}
+	return nil
+}
+
+func (r Request) attempt() int { return max(r.Attempt, 1) }
+
+func (r Request) labels(name string) []string {
+	if r.Labels != nil {
+		return r.Labels
+	}
+	return []string{"fleetbot", "campaign:" + name, fmt.Sprintf("wave:%d", r.Wave)}
+}
+
+// owner names who a pull request is for, in titles and messages.
+func owner(pr rollout.PullRequest) string {
+	if pr.Admin {
+		return "fleet admins"
+	}
+	return pr.Tenant
+}
+
+// tenantSegment is the tenant's part of the branch name.
+func tenantSegment(pr rollout.PullRequest) string {
+	if pr.Admin {
+		return AdminTenant
+	}
+	return pr.Tenant
+}
+
+// counter counts the calls Ensure makes to GitHub.
+type counter struct {
+	gh.API
+	n int
+}
+
+func (c *counter) PullRequests(ctx context.Context, owner, repo string, f gh.PullRequestFilter) ([]gh.PullRequest, error) {
+	c.n++
+	return c.API.PullRequests(ctx, owner, repo, f)
+}
+
+func (c *counter) PullRequest(ctx context.Context, owner, repo string, number int) (gh.PullRequest, error) {
+	c.n++
+	return c.API.PullRequest(ctx, owner, repo, number)
+}
+
+func (c *counter) Ref(ctx context.Context, owner, repo, branch string) (string, error) {
+	c.n++
+	return c.API.Ref(ctx, owner, repo, branch)
+}
+
+func (c *counter) CreateRef(ctx context.Context, owner, repo, branch, sha string) error {
+	c.n++
+	return c.API.CreateRef(ctx, owner, repo, branch, sha)
+}
+
+func (c *counter) UpdateRef(ctx context.Context, owner, repo, branch, sha string, force bool) error {
+	c.n++
+	return c.API.UpdateRef(ctx, owner, repo, branch, sha, force)
+}
+
+func (c *counter) Commit(ctx context.Context, owner, repo, sha string) (gh.Commit, error) {
+	c.n++
+	return c.API.Commit(ctx, owner, repo, sha)
+}
+
+func (c *counter) CreateBlob(ctx context.Context, owner, repo string, content []byte) (string, error) {
+	c.n++
+	return c.API.CreateBlob(ctx, owner, repo, content)
+}
+
+func (c *counter) CreateTree(ctx context.Context, owner, repo, baseTree string, entries []gh.TreeEntry) (string, error) {
+	c.n++
+	return c.API.CreateTree(ctx, owner, repo, baseTree, entries)
+}
+
+func (c *counter) CreateCommit(ctx context.Context, owner, repo string, nc gh.NewCommit) (gh.Commit, error) {
+	c.n++
+	return c.API.CreateCommit(ctx, owner, repo, nc)
+}
+
+func (c *counter) CreatePullRequest(ctx context.Context, owner, repo string, p gh.NewPullRequest) (gh.PullRequest, error) {
+	c.n++
+	return c.API.CreatePullRequest(ctx, owner, repo, p)
+}
+
+func (c *counter) RequestReviewers(ctx context.Context, owner, repo string, number int, users, teams []string) error {
+	c.n++
+	return c.API.RequestReviewers(ctx, owner, repo, number, users, teams)
+}
+
+func (c *counter) AddLabels(ctx context.Context, owner, repo string, number int, labels []string) error {
+	c.n++
+	return c.API.AddLabels(ctx, owner, repo, number, labels)
+}

@@ -1,0 +1,411 @@
+package wave
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"net/url"
+	"os"
+	"path"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	git "github.com/go-git/go-git/v5"
+	"github.com/go-git/go-git/v5/config"
+	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/filemode"
+	"github.com/go-git/go-git/v5/plumbing/object"
+	"github.com/go-git/go-git/v5/plumbing/transport"
+	githttp "github.com/go-git/go-git/v5/plumbing/transport/http"
+)
+
+// ErrStaleMirror reports that the mirror still lacks the wanted commit after
+// fetching: GitHub announced a commit the clone URL does not serve (yet), or
+// the SHA is wrong. The caller retries later rather than read another tree.
+var ErrStaleMirror = errors.New("stale mirror")
+
+// DefaultKeep is how many checked-out trees a Mirror keeps per repository
+// when Keep is zero.
+const DefaultKeep = 8
+
+// keepFor is how long a tree stays on disk after its last Checkout even
+// when more than Keep trees exist, so that a caller still reading it is not
+// pulled from under.
+const keepFor = 10 * time.Minute
+
+// Mirror keeps a local copy of blueprint repositories and hands out their
+// files at exact commits. Each clone URL gets one bare repository under the
+// mirror's directory, fetched over HTTPS with credentials asked for at each
+// fetch; each commit asked for is written out once into a directory of its
+// own that is never changed afterwards, so readers of one commit are not
+// disturbed by a Checkout of another. A Mirror is safe for concurrent use;
+// two processes must not share one directory at the same time, but a
+// process may reopen the directory a previous one left.
+type Mirror struct {
+	dir  string
+	auth func(ctx context.Context) (user, password string, err error)
+
+	// Keep is how many checked-out trees stay on disk per repository
+	// (DefaultKeep when zero); older ones are removed once unused for ten
+	// minutes.
+	Keep int
+
+	mu    sync.Mutex
+	repos map[string]*mirrorRepo
+}
+
+// mirrorRepo is one mirrored repository; mu serialises every use of it.
+type mirrorRepo struct {
+	mu   sync.Mutex
+	url  string
+	root string
+	repo *git.Repository
+}
+
+// NewMirror returns a mirror keeping its clones under dir. auth, when not
+// nil, gives the basic-auth credentials of an HTTP(S) fetch (for GitHub:
+// "x-access-token" and an installation token); it is called at every fetch
+// because tokens expire.
+func NewMirror(dir string, auth func(ctx context.Context) (user, password string, err error)) *Mirror {
+	return &Mirror{dir: dir, auth: auth, repos: map[string]*mirrorRepo{}}
+}
+
+// Checkout returns a directory holding exactly the files of commit wantSHA
+// of the repository at cloneURL: no file of another commit, none missing.
+// It clones on first use and fetches when the commit is not present locally;
+// if the commit is still missing after the fetch, it returns an error
+// matching ErrStaleMirror naming the repository, the commit and where
+// origin/branch stands. The directory must be treated as read-only.
+func (m *Mirror) Checkout(ctx context.Context, cloneURL, branch, wantSHA string) (string, error) {
+	if !plumbing.IsHash(wantSHA) {
+		return "", fmt.Errorf("checkout %s: commit %q is not a full SHA-1", redact(cloneURL), wantSHA)
+	}
+	wantSHA = strings.ToLower(wantSHA)
+	r := m.repo(cloneURL)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+
+	tree := filepath.Join(r.root, "trees", wantSHA)
+	if _, err := os.Stat(tree); err == nil {
+		now := time.Now()
+		if err := os.Chtimes(tree, now, now); err != nil {
+			return "", fmt.Errorf("checkout %s at %s: %w", redact(cloneURL), wantSHA, err)
+		}
+		return tree, nil
+	}
+	fetched, err := m.open(ctx, r)
+	if err != nil {
+		return "", err
+	}
+	hash := plumbing.NewHash(wantSHA)
+	commit, err := r.repo.CommitObject(hash)
+	if errors.Is(err, plumbing.ErrObjectNotFound) && !fetched {
+		if err = m.fetch(ctx, r); err != nil {
+			return "", err
+		}
+		commit, err = r.repo.CommitObject(hash)
+	}
+	if errors.Is(err, plumbing.ErrObjectNotFound) {
+		head := "missing"
+		if h, herr := r.head(branch); herr == nil {
+			head = "at " + h
+		}
+		return "", fmt.Errorf("%s has no commit %s after fetching (origin/%s is %s): %w", redact(cloneURL), wantSHA, branch, head, ErrStaleMirror)
+	}
+	if err != nil {
+		return "", fmt.Errorf("read commit %s of %s: %w", wantSHA, redact(cloneURL), err)
+	}
+	if err := writeTree(commit, r.root, tree); err != nil {
+		return "", fmt.Errorf("check out %s of %s: %w", wantSHA, redact(cloneURL), err)
+	}
+	m.prune(filepath.Join(r.root, "trees"), wantSHA)
+	return tree, nil
+}
+
+// Fetch brings the mirror of cloneURL up to date with the remote, cloning it
+// on first use. It is what a push event calls.
+func (m *Mirror) Fetch(ctx context.Context, cloneURL string) error {
+	r := m.repo(cloneURL)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	fetched, err := m.open(ctx, r)
+	if err != nil || fetched {
+		return err
+	}
+	return m.fetch(ctx, r)
+}
+
+// Head returns the commit the mirror holds for origin/branch, as of its last
+// fetch (cloning on first use); it does not fetch otherwise.
+func (m *Mirror) Head(ctx context.Context, cloneURL, branch string) (string, error) {
+	r := m.repo(cloneURL)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if _, err := m.open(ctx, r); err != nil {
+		return "", err
+	}
+	h, err := r.head(branch)
+	if err != nil {
+		return "", fmt.Errorf("mirror of %s: branch %s: %w", redact(cloneURL), branch, err)
+	}
+	return h, nil
+}
+
+// head reads refs/remotes/origin/branch.
+func (r *mirrorRepo) head(branch string) (string, error) {
+	ref, err := r.repo.Reference(plumbing.NewRemoteReferenceName(git.DefaultRemoteName, branch), true)
+	if err != nil {
+		return "", err
+	}
+	return ref.Hash().String(), nil
+}
+
+// repo returns the one mirrorRepo of cloneURL.
+func (m *Mirror) repo(cloneURL string) *mirrorRepo {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	r, ok := m.repos[cloneURL]
+	if !ok {
+		r = &mirrorRepo{url: cloneURL, root: filepath.Join(m.dir, SafeName(cloneURL))}
+		m.repos[cloneURL] = r
+	}
+	return r
+}
+
+// open opens the bare repository of r, or creates and fetches it when this
+// is the first use of the clone URL; fetched says whether it just fetched.
+// A clone interrupted earlier is completed by the fetch, since every step is
+// checked again.
+func (m *Mirror) open(ctx context.Context, r *mirrorRepo) (fetched bool, err error) {
+	if r.repo != nil {
+		return false, nil
+	}
+	// Checkouts a crashed process left half-written.
+	if tmps, err := filepath.Glob(filepath.Join(r.root, ".checkout-*")); err == nil {
+		for _, tmp := range tmps {
+			_ = os.RemoveAll(tmp)
+		}
+	}
+	gitDir := filepath.Join(r.root, "git")
+	repo, err := git.PlainOpen(gitDir)
+	fresh := errors.Is(err, git.ErrRepositoryNotExists)
+	if fresh {
+		if err := os.MkdirAll(r.root, 0o755); err != nil {
+			return false, fmt.Errorf("mirror of %s: %w", redact(r.url), err)
+		}
+		repo, err = git.PlainInit(gitDir, true)
+	}
+	if err != nil {
+		return false, fmt.Errorf("mirror of %s: open %s: %w", redact(r.url), gitDir, err)
+	}
+	if _, err := repo.Remote(git.DefaultRemoteName); errors.Is(err, git.ErrRemoteNotFound) {
+		fresh = true
+		_, err = repo.CreateRemote(&config.RemoteConfig{
+			Name:  git.DefaultRemoteName,
+			URLs:  []string{r.url},
+			Fetch: []config.RefSpec{fetchSpec},
+		})
+		if err != nil {
+			return false, fmt.Errorf("mirror of %s: add remote: %w", redact(r.url), err)
+		}
+	}
+	r.repo = repo
+	if !fresh && hasRemoteBranch(repo) {
+		return false, nil
+	}
+	if err := m.fetch(ctx, r); err != nil {
+		r.repo = nil
+		return false, err
+	}
+	return true, nil
+}
+
+// hasRemoteBranch reports whether a fetch ever brought a branch, which an
+// interrupted first clone did not.
+func hasRemoteBranch(repo *git.Repository) bool {
+	refs, err := repo.References()
+	if err != nil {
+		return false
+	}
+	defer refs.Close()
+	found := errors.New("found")
+	err = refs.ForEach(func(ref *plumbing.Reference) error {
+		if ref.Name().IsRemote() {
+			return found
+		}
+		return nil
+	})
+	return errors.Is(err, found)
+}
+
+// fetchSpec mirrors every branch as a remote-tracking branch.
+const fetchSpec = config.RefSpec("+refs/heads/*:refs/remotes/origin/*")
+
+// fetch fetches every branch of origin, pruning the deleted ones.
+func (m *Mirror) fetch(ctx context.Context, r *mirrorRepo) error {
+	var auth transport.AuthMethod
+	if m.auth != nil && isHTTP(r.url) {
+		user, password, err := m.auth(ctx)
+		if err != nil {
+			return fmt.Errorf("fetch %s: credentials: %w", redact(r.url), err)
+		}
+		auth = &githttp.BasicAuth{Username: user, Password: password}
+	}
+	err := r.repo.FetchContext(ctx, &git.FetchOptions{
+		RemoteName: git.DefaultRemoteName,
+		RefSpecs:   []config.RefSpec{fetchSpec},
+		Auth:       auth,
+		Tags:       git.NoTags,
+		Force:      true,
+		Prune:      true,
+	})
+	if err != nil && !errors.Is(err, git.NoErrAlreadyUpToDate) && !errors.Is(err, transport.ErrEmptyRemoteRepository) {
+		return fmt.Errorf("fetch %s: %w", redact(r.url), err)
+	}
+	return nil
+}
+
+// writeTree writes the files of commit into dst through a temporary
+// directory renamed into place, so dst is either absent or complete, even
+// after a crash.
+func writeTree(commit *object.Commit, root, dst string) error {
+	tree, err := commit.Tree()
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+		return err
+	}
+	tmp, err := os.MkdirTemp(root, ".checkout-")
+	if err != nil {
+		return err
+	}
+	defer func() { _ = os.RemoveAll(tmp) }() // gone after the rename
+	err = tree.Files().ForEach(func(f *object.File) error {
+		return writeFile(tmp, f)
+	})
+	if err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, dst); err != nil {
+		if _, serr := os.Stat(dst); serr == nil {
+			return nil // written meanwhile by a previous process
+		}
+		return err
+	}
+	return nil
+}
+
+// writeFile writes one file of a tree under dir, refusing paths that would
+// leave it.
+func writeFile(dir string, f *object.File) error {
+	name := path.Clean(f.Name)
+	if name != f.Name || !fs.ValidPath(name) || slices.Contains(strings.Split(name, "/"), ".git") {
+		return fmt.Errorf("tree entry %q: unsafe path", f.Name)
+	}
+	dst := filepath.Join(dir, filepath.FromSlash(name))
+	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+		return err
+	}
+	rd, err := f.Reader()
+	if err != nil {
+		return fmt.Errorf("%s: %w", f.Name, err)
+	}
+	defer func() { _ = rd.Close() }() // a read-only blob reader
+	if f.Mode == filemode.Symlink {
+		target, err := io.ReadAll(rd)
+		if err != nil {
+			return fmt.Errorf("%s: %w", f.Name, err)
+		}
+		return os.Symlink(string(target), dst)
+	}
+	perm := os.FileMode(0o644)
+	if f.Mode == filemode.Executable {
+		perm = 0o755
+	}
+	out, err := os.OpenFile(dst, os.O_CREATE|os.O_EXCL|os.O_WRONLY, perm)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, rd); err != nil {
+		_ = out.Close() // the copy error says more
+		return fmt.Errorf("%s: %w", f.Name, err)
+	}
+	return out.Close()
+}
+
+// prune removes the least recently used trees beyond Keep, sparing keep and
+// any tree used within keepFor. Failures only leave files behind.
+func (m *Mirror) prune(dir, keep string) {
+	limit := m.Keep
+	if limit <= 0 {
+		limit = DefaultKeep
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil || len(entries) <= limit {
+		return
+	}
+	type tree struct {
+		name string
+		used time.Time
+	}
+	var trees []tree
+	for _, e := range entries {
+		if info, err := e.Info(); err == nil && e.IsDir() {
+			trees = append(trees, tree{e.Name(), info.ModTime()})
+		}
+	}
+	slices.SortFunc(trees, func(a, b tree) int { return b.used.Compare(a.used) })
+	for _, t := range trees[min(limit, len(trees)):] {
+		if t.name != keep && time.Since(t.used) > keepFor {
+			_ = os.RemoveAll(filepath.Join(dir, t.name))
+		}
+	}
+}
+
+// SafeName is the directory name of a clone URL inside a mirror: readable
+// host and path, without credentials, plus a hash of the whole URL so two
+// URLs never share a directory.
+func SafeName(cloneURL string) string {
+	sum := sha256.Sum256([]byte(cloneURL))
+	readable := redact(cloneURL)
+	if u, err := url.Parse(readable); err == nil && u.Scheme != "" {
+		readable = u.Host + u.Path
+	}
+	readable = strings.TrimSuffix(strings.ToLower(readable), ".git")
+	var b strings.Builder
+	for _, c := range readable {
+		switch {
+		case c >= 'a' && c <= 'z', c >= '0' && c <= '9', c == '.', c == '_':
+			b.WriteRune(c)
+		case !strings.HasSuffix(b.String(), "-"):
+			b.WriteByte('-')
+		}
+	}
+	name := strings.Trim(b.String(), "-.")
+	if len(name) > 64 {
+		name = name[len(name)-64:]
+	}
+	return strings.TrimLeft(name, "-.") + "-" + hex.EncodeToString(sum[:6])
+}
+
+// redact drops the credentials a URL may carry, for messages and names.
+func redact(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.User == nil {
+		return raw
+	}
+	u.User = nil
+	return u.String()
+}
+
+func isHTTP(raw string) bool {
+	return strings.HasPrefix(raw, "https://") || strings.HasPrefix(raw, "http://")
+}

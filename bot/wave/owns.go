@@ -1,0 +1,25 @@
+package wave
+
+import "github.com/fleetbot/fleetbot/gitops"
+
+// TenantFiles returns the Owns rule of tenant's pull requests in repo (the
+// repository as given to gitops.Load): the files that declare the tenant's
+// clusters, and the levels of their label hierarchy that are the tenant's
+// own (not shared with other tenants), whether those files exist yet or not.
+func TenantFiles(inv *gitops.Inventory, repo, tenant string) func(path string) bool {
+	own := map[string]bool{}
+	for _, c := range inv.Clusters {
+		if c.Repo != repo || c.Tenant != tenant {
+			continue
+		}
+		if c.File != "" {
+			own[c.File] = true
+		}
+		for _, l := range c.LabelChain {
+			if !l.Shared {
+				own[l.Path] = true
+			}
+		}
+	}
+	return func(path string) bool { return own[path] }
+}
