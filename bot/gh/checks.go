@@ -1,0 +1,140 @@
+package gh
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/google/go-github/v60/github"
+)
+
+// CheckRuns lists the check runs on a commit, every page.
+// https://docs.github.com/rest/checks/runs#list-check-runs-for-a-git-reference
+func (c *Client) CheckRuns(ctx context.Context, owner, repo, ref string) ([]CheckRun, error) {
+	list, err := collect(fmt.Sprintf("list check runs of %s in %s", ref, repoPath(owner, repo)), func(o github.ListOptions) ([]*github.CheckRun, *github.Response, error) {
+		res, resp, err := c.gh.Checks.ListCheckRunsForRef(ctx, owner, repo, ref, &github.ListCheckRunsOptions{ListOptions: o})
+		if err != nil {
+			return nil, resp, err
+		}
+		return res.CheckRuns, resp, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return convert(list, checkRun), nil
+}
+
+func checkRun(r *github.CheckRun) CheckRun {
+	return CheckRun{
+		ID:         r.GetID(),
+		Name:       r.GetName(),
+		HeadSHA:    r.GetHeadSHA(),
+		Status:     r.GetStatus(),
+		Conclusion: r.GetConclusion(),
+		DetailsURL: r.GetDetailsURL(),
+		Title:      r.GetOutput().GetTitle(),
+		Summary:    r.GetOutput().GetSummary(),
+	}
+}
+
+// checkOutput is a check run's output. GitHub requires both fields once
+// output is sent, so a missing title is the run's name.
+type checkOutput struct {
+	Title   string `json:"title"`
+	Summary string `json:"summary"`
+}
+
+func output(c NewCheckRun, name string) *checkOutput {
+	if c.Title == "" && c.Summary == "" {
+		return nil
+	}
+	title := c.Title
+	if title == "" {
+		title = name
+	}
+	return &checkOutput{Title: title, Summary: c.Summary}
+}
+
+// CreateCheckRun creates a check run.
+// https://docs.github.com/rest/checks/runs#create-a-check-run
+func (c *Client) CreateCheckRun(ctx context.Context, owner, repo string, nc NewCheckRun) (CheckRun, error) {
+	opts := github.CreateCheckRunOptions{
+		Name:       nc.Name,
+		HeadSHA:    nc.HeadSHA,
+		DetailsURL: optional(nc.DetailsURL),
+		Status:     optional(nc.Status),
+		Conclusion: optional(nc.Conclusion),
+	}
+	if out := output(nc, nc.Name); out != nil {
+		opts.Output = &github.CheckRunOutput{Title: &out.Title, Summary: &out.Summary}
+	}
+	r, _, err := c.gh.Checks.CreateCheckRun(ctx, owner, repo, opts)
+	if err != nil {
+		return CheckRun{}, mapError(fmt.Sprintf("create check run %q on %s in %s", nc.Name, nc.HeadSHA, repoPath(owner, repo)), err, errorMapping{})
+	}
+	return checkRun(r), nil
+}
+
+// UpdateCheckRun updates the fields of c that are set (HeadSHA cannot change).
+// It builds its own body because go-github always sends "name", even empty.
+// https://docs.github.com/rest/checks/runs#update-a-check-run
+func (c *Client) UpdateCheckRun(ctx context.Context, owner, repo string, id int64, nc NewCheckRun) (CheckRun, error) {
+	op := fmt.Sprintf("update check run %d in %s", id, repoPath(owner, repo))
+	body := struct {
+		Name       string       `json:"name,omitempty"`
+		DetailsURL string       `json:"details_url,omitempty"`
+		Status     string       `json:"status,omitempty"`
+		Conclusion string       `json:"conclusion,omitempty"`
+		Output     *checkOutput `json:"output,omitempty"`
+	}{nc.Name, nc.DetailsURL, nc.Status, nc.Conclusion, nil}
+	body.Output = output(nc, nc.Name)
+	if body.Output != nil && body.Output.Title == "" {
+		return CheckRun{}, fmt.Errorf("%s: output needs a title (or a name to use as one)", op)
+	}
+	req, err := c.gh.NewRequest("PATCH", fmt.Sprintf("repos/%s/%s/check-runs/%d", esc(owner), esc(repo), id), body)
+	if err != nil {
+		return CheckRun{}, fmt.Errorf("%s: %w", op, err)
+	}
+	var r github.CheckRun
+	if _, err := c.gh.Do(ctx, req, &r); err != nil {
+		return CheckRun{}, mapError(op, err, errorMapping{})
+	}
+	return checkRun(&r), nil
+}
+
+// Statuses lists the commit statuses on a commit, newest first, every page.
+// https://docs.github.com/rest/commits/statuses#list-commit-statuses-for-a-reference
+func (c *Client) Statuses(ctx context.Context, owner, repo, ref string) ([]Status, error) {
+	list, err := collect(fmt.Sprintf("list statuses of %s in %s", ref, repoPath(owner, repo)), func(o github.ListOptions) ([]*github.RepoStatus, *github.Response, error) {
+		return c.gh.Repositories.ListStatuses(ctx, owner, repo, ref, &o)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return convert(list, status), nil
+}
+
+func status(s *github.RepoStatus) Status {
+	return Status{
+		Context:     s.GetContext(),
+		State:       s.GetState(),
+		Description: s.GetDescription(),
+		TargetURL:   s.GetTargetURL(),
+		CreatedAt:   s.GetCreatedAt().Time,
+	}
+}
+
+// CreateStatus posts a commit status.
+// https://docs.github.com/rest/commits/statuses#create-a-commit-status
+func (c *Client) CreateStatus(ctx context.Context, owner, repo, sha string, s Status) (Status, error) {
+	in := &github.RepoStatus{
+		State:       &s.State,
+		Context:     optional(s.Context),
+		Description: optional(s.Description),
+		TargetURL:   optional(s.TargetURL),
+	}
+	out, _, err := c.gh.Repositories.CreateStatus(ctx, owner, repo, sha, in)
+	if err != nil {
+		return Status{}, mapError(fmt.Sprintf("create status %q on %s in %s", s.Context, sha, repoPath(owner, repo)), err, errorMapping{})
+	}
+	return status(out), nil
+}

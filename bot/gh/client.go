@@ -1,0 +1,109 @@
+package gh
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+
+	"github.com/google/go-github/v60/github"
+)
+
+// Client is the API over go-github for one identity: an App installation
+// (App.Client) or a static token (NewTokenClient). It is safe for concurrent
+// use.
+type Client struct {
+	gh    *github.Client
+	token func(ctx context.Context) (string, error)
+}
+
+var _ API = (*Client)(nil)
+
+// NewTokenClient returns a Client that authenticates with a static token (a
+// personal access token, or a token a script holds). cfg.AppID and
+// cfg.PrivateKey are ignored.
+func NewTokenClient(cfg Config, token string) (*Client, error) {
+	if token == "" {
+		return nil, fmt.Errorf("github token is empty")
+	}
+	ch, base, err := newChain(cfg)
+	if err != nil {
+		return nil, err
+	}
+	hc := &http.Client{Transport: ch.transport("token")}
+	gh := newGitHub(hc, base, ch.userAgent).WithAuthToken(token)
+	return &Client{gh: gh, token: func(context.Context) (string, error) { return token, nil }}, nil
+}
+
+// newGitHub returns a go-github client rooted at base.
+func newGitHub(hc *http.Client, base *url.URL, userAgent string) *github.Client {
+	gh := github.NewClient(hc)
+	root := *base
+	gh.BaseURL = &root
+	upload := *base
+	gh.UploadURL = &upload
+	gh.UserAgent = userAgent
+	return gh
+}
+
+// Token returns the token the client sends: the current installation token,
+// minted or renewed when near expiry, or the static token. Git over HTTPS
+// accepts it as the password of user "x-access-token".
+func (c *Client) Token(ctx context.Context) (string, error) {
+	tok, err := c.token(ctx)
+	if err != nil {
+		return "", mapError("get installation token", err, errorMapping{})
+	}
+	return tok, nil
+}
+
+// perPage is the page size of every listing, GitHub's largest.
+const perPage = 100
+
+// collect follows the Link headers of a listing until its last page.
+func collect[T any](op string, page func(github.ListOptions) ([]T, *github.Response, error)) ([]T, error) {
+	opts := github.ListOptions{PerPage: perPage}
+	var all []T
+	for {
+		items, resp, err := page(opts)
+		if err != nil {
+			return nil, mapError(op, err, errorMapping{})
+		}
+		all = append(all, items...)
+		if resp == nil || resp.NextPage == 0 {
+			return all, nil
+		}
+		if resp.NextPage <= max(opts.Page, 1) {
+			return nil, fmt.Errorf("%s: next page %d does not follow page %d", op, resp.NextPage, max(opts.Page, 1))
+		}
+		opts.Page = resp.NextPage
+	}
+}
+
+// convert maps a slice.
+func convert[T, U any](in []T, f func(T) U) []U {
+	out := make([]U, len(in))
+	for i, v := range in {
+		out[i] = f(v)
+	}
+	return out
+}
+
+// optional returns nil for "", so go-github omits the field.
+func optional(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+// esc escapes one path segment.
+func esc(s string) string { return url.PathEscape(s) }
+
+// repoPath names a repository in error messages.
+func repoPath(owner, repo string) string { return owner + "/" + repo }
+
+// issuePath names an issue or pull request in error messages.
+func issuePath(owner, repo string, number int) string {
+	return fmt.Sprintf("%s/%s#%d", owner, repo, number)
+}
