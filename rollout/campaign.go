@@ -41,7 +41,7 @@ type Spec struct {
 	Change   Change    `json:"change" yaml:"change"`
 	Selector Selector  `json:"selector" yaml:"selector"`
 	Strategy Strategy  `json:"strategy" yaml:"strategy"`
-	Gates    Gates     `json:"gates,omitempty" yaml:"gates,omitempty"`
+	Gates    Gates     `json:"gates,omitzero" yaml:"gates,omitempty"`
 	Schedule Schedule  `json:"schedule" yaml:"schedule"`
 	Merge    MergeMode `json:"merge" yaml:"merge"`
 }
@@ -330,9 +330,15 @@ func durationFromNode(n *yaml.Node) (Duration, error) {
 	return ParseDuration(n.Value)
 }
 
-// Gates configures the checks run after a wave merged. The gates issue fills
-// this in; until then any mapping is kept as written.
-type Gates map[string]any
+// Gates configures the checks run on each cluster after its pull request
+// merged. A nil field is a gate the campaign does not use; Names lists the
+// others. The gates' settings and rules are in gates.go.
+type Gates struct {
+	Terraform  *TerraformGate  `json:"terraform,omitempty" yaml:"terraform,omitempty"`
+	ArgoCD     *ArgoCDGate     `json:"argocd,omitempty" yaml:"argocd,omitempty"`
+	Prometheus *PrometheusGate `json:"prometheus,omitempty" yaml:"prometheus,omitempty"`
+	EKS        *EKSGate        `json:"eks,omitempty" yaml:"eks,omitempty"`
+}
 
 // Schedule says when a campaign may start a wave. Compile turns it into a
 // Calendar.

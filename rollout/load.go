@@ -559,12 +559,8 @@ func (d *campaignDecoder) spec(m *yamlMap, s *Spec) {
 	}
 	d.inOrder(envs, s.Strategy.Order)
 	d.inOrder(approvals, s.Strategy.Order)
-	if g := m.optional("gates"); g != nil {
-		if g.Kind != yaml.MappingNode {
-			d.fail(g.Line, "spec.gates", "must be a mapping, not %s", describeNode(g))
-		} else if err := g.Decode(&s.Gates); err != nil {
-			d.fail(g.Line, "spec.gates", "%v", err)
-		}
+	if g := d.object(m, "gates", false, gateNames...); g != nil {
+		s.Gates = d.gates(g, s.Strategy.ProgressDeadline.Duration)
 	}
 	if sc := d.object(m, "schedule", false, "notBefore", "timezone", "windows", "blackouts",
 		"maxOpenPRs", "maxWavesPerDay"); sc != nil {

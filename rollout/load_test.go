@@ -416,7 +416,7 @@ func TestParseCampaignDefaults(t *testing.T) {
 	assert.Equal(t, "sequential", c.Spec.Change.EKSVersion.Hops, "hops")
 	assert.Equal(t, rollout.Schedule{}, c.Spec.Schedule, "schedule")
 	assert.Equal(t, rollout.Selector{}, c.Spec.Selector, "selector")
-	assert.Nil(t, c.Spec.Gates, "gates")
+	assert.Zero(t, c.Spec.Gates, "gates")
 }
 
 // TestParseCampaignBOMAndCRLF reads a file saved by an editor that writes a

@@ -1,0 +1,14 @@
+// Package gate checks that a cluster is really healthy after its pull
+// request merged: each Gate looks at one outside system (Terraform CI's
+// checks, Prometheus, ...) and returns a Result whose outcome the state
+// machine records as a rollout.GateResult. The Runner runs every gate on
+// every cluster of a wave, concurrently and bounded, and turns a provider's
+// error or panic into a waiting result, never a failure: an outage of a
+// monitoring system delays a rollout until its progress deadline, it does
+// not fail clusters that may be healthy.
+//
+// Gates only read; they never change a cluster, a repository or a cloud
+// resource. Each reaches its system through a narrow interface or client
+// given to its constructor, so tests run them against fakes or real local
+// servers.
+package gate

@@ -1,0 +1,742 @@
+package rollout
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"net/url"
+	"path"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"text/template"
+	"text/template/parse"
+	"time"
+	"unicode"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Gate names, as they appear under spec.gates and in Policy.Gates.
+const (
+	GateTerraform  = "terraform"
+	GateArgoCD     = "argocd"
+	GatePrometheus = "prometheus"
+	GateEKS        = "eks"
+)
+
+// gateNames lists the gates in the order the documentation gives them.
+var gateNames = []string{GateTerraform, GateArgoCD, GatePrometheus, GateEKS}
+
+// Names returns the names of the configured gates, sorted: the gates every
+// cluster must pass (Policy.Gates).
+func (g Gates) Names() []string {
+	var names []string
+	if g.Terraform != nil {
+		names = append(names, GateTerraform)
+	}
+	if g.ArgoCD != nil {
+		names = append(names, GateArgoCD)
+	}
+	if g.Prometheus != nil {
+		names = append(names, GatePrometheus)
+	}
+	if g.EKS != nil {
+		names = append(names, GateEKS)
+	}
+	slices.Sort(names)
+	return names
+}
+
+// TerraformGate passes a cluster when the Terraform CI checks on its merge
+// commit succeeded.
+type TerraformGate struct {
+	// Checks names check runs or commit-status contexts; each entry is a
+	// path.Match pattern and must match at least one of them.
+	Checks []string `json:"checks" yaml:"checks"`
+}
+
+// ArgoCDGate passes a cluster when its Argo CD applications are Synced to a
+// revision containing the merge commit and Healthy.
+type ArgoCDGate struct {
+	// Server is the Argo CD API's base URL.
+	Server string `json:"server" yaml:"server"`
+	// TokenEnv names the environment variable holding the bearer token; the
+	// token itself never appears in a campaign file.
+	TokenEnv string `json:"tokenEnv" yaml:"tokenEnv"`
+	// Selector, when set, is a label selector narrowing the cluster's
+	// applications.
+	Selector string `json:"selector,omitempty" yaml:"selector,omitempty"`
+	// Project, when set, narrows the applications to one Argo CD project.
+	Project string `json:"project,omitempty" yaml:"project,omitempty"`
+}
+
+// PrometheusGate passes a cluster when its queries met their success
+// conditions Count times, measured Interval apart.
+type PrometheusGate struct {
+	// Address is the Prometheus HTTP API's base URL.
+	Address string `json:"address" yaml:"address"`
+	// Interval is the least time between two measurements (default 1m).
+	Interval Duration `json:"interval" yaml:"interval"`
+	// Count is the number of successful measurements needed (default 3).
+	Count int `json:"count" yaml:"count"`
+	// FailureLimit is the number of failed measurements tolerated
+	// (default 0: the first one fails the cluster).
+	FailureLimit int `json:"failureLimit" yaml:"failureLimit"`
+	// InconclusiveLimit is the number of measurements without a verdict
+	// (no data) tolerated (default 0).
+	InconclusiveLimit int `json:"inconclusiveLimit" yaml:"inconclusiveLimit"`
+	// Queries are run at every measurement; all must succeed.
+	Queries []PrometheusQuery `json:"queries" yaml:"queries"`
+}
+
+// Defaults ParseCampaign fills in for a Prometheus gate.
+const (
+	DefaultPrometheusInterval = time.Minute
+	DefaultPrometheusCount    = 3
+)
+
+// PrometheusQuery is one PromQL query and what its result must be.
+type PrometheusQuery struct {
+	// Name identifies the query in details and evidence.
+	Name string `json:"name" yaml:"name"`
+	// Query is the PromQL text, a template over TemplateVars.
+	Query Template `json:"query" yaml:"query"`
+	// Success is true of a healthy result.
+	Success Condition `json:"success" yaml:"success"`
+	// Failure, when set, is true of an unhealthy result; a result neither
+	// healthy nor unhealthy is inconclusive. Without it, a result that is
+	// not healthy is unhealthy.
+	Failure *Condition `json:"failure,omitempty" yaml:"failure,omitempty"`
+}
+
+// EKSGate passes a cluster when DescribeCluster, in the tenant's account,
+// reports the target version and ACTIVE.
+type EKSGate struct {
+	// RoleARN is the role assumed per tenant, a template over TemplateVars
+	// (usually naming .Account).
+	RoleARN Template `json:"roleARN" yaml:"roleARN"`
+	// ExternalID, when set, is passed to AssumeRole.
+	ExternalID string `json:"externalID,omitempty" yaml:"externalID,omitempty"`
+	// Nodegroups says whether managed node groups must be on the control
+	// plane's version too (default true).
+	Nodegroups bool `json:"nodegroups" yaml:"nodegroups"`
+}
+
+// TemplateVars are the values a gate template may use: {{ .Cluster }},
+// {{ .Tenant }}, {{ .Env }}, {{ .Region }}, {{ .Account }}, {{ .Fleet }}.
+type TemplateVars struct {
+	Cluster string
+	Tenant  string
+	Env     string
+	Region  string
+	Account string
+	Fleet   string
+}
+
+// templateFields are the names of TemplateVars' fields.
+var templateFields = []string{"Cluster", "Tenant", "Env", "Region", "Account", "Fleet"}
+
+// sampleVars fill a template once at load time, so a template that cannot be
+// executed is refused then rather than at the first cluster.
+var sampleVars = TemplateVars{
+	Cluster: "dev-cpu-1", Tenant: "tenant-a", Env: "dev",
+	Region: "eu-west-1", Account: "123456789012", Fleet: "cpu",
+}
+
+// Template is a text/template over TemplateVars, kept with its source text.
+// The zero Template is empty and executes to "".
+type Template struct {
+	src  string
+	tmpl *template.Template
+}
+
+// ParseTemplate parses s and checks that it names only the fields of
+// TemplateVars and executes.
+func ParseTemplate(s string) (Template, error) {
+	t, err := template.New("t").Option("missingkey=error").Parse(s)
+	if err != nil {
+		return Template{}, fmt.Errorf("%q is not a template: %s", s, templateErrorText(err))
+	}
+	if p := templateFieldProblem(t.Tree.Root); p != "" {
+		return Template{}, fmt.Errorf("%q: %s", s, p)
+	}
+	out := Template{src: s, tmpl: t}
+	if _, err := out.Execute(sampleVars); err != nil {
+		return Template{}, fmt.Errorf("%q does not execute: %w", s, err)
+	}
+	return out, nil
+}
+
+// Execute fills the template with v.
+func (t Template) Execute(v TemplateVars) (string, error) {
+	if t.tmpl == nil {
+		return t.src, nil
+	}
+	var b strings.Builder
+	if err := t.tmpl.Execute(&b, v); err != nil {
+		return "", errors.New(templateErrorText(err))
+	}
+	return b.String(), nil
+}
+
+// String returns the template's source text.
+func (t Template) String() string { return t.src }
+
+// MarshalText returns the source text.
+func (t Template) MarshalText() ([]byte, error) { return []byte(t.src), nil }
+
+// UnmarshalText parses a template as ParseTemplate does.
+func (t *Template) UnmarshalText(b []byte) error {
+	v, err := ParseTemplate(string(b))
+	if err != nil {
+		return err
+	}
+	*t = v
+	return nil
+}
+
+// templateErrorRE matches the prefix text/template puts before its messages:
+// the template's name, a line, maybe a column, maybe the action executing.
+var templateErrorRE = regexp.MustCompile(`^template: t:[0-9]+(:[0-9]+)?: (executing "t" at <[^>]*>: )?`)
+
+func templateErrorText(err error) string {
+	return templateErrorRE.ReplaceAllString(err.Error(), "")
+}
+
+// templateFieldProblem walks a template's parse tree and names the first
+// field that TemplateVars does not have, or returns "".
+func templateFieldProblem(n parse.Node) string {
+	switch n := n.(type) {
+	case *parse.ListNode:
+		if n == nil {
+			return ""
+		}
+		for _, c := range n.Nodes {
+			if p := templateFieldProblem(c); p != "" {
+				return p
+			}
+		}
+	case *parse.ActionNode:
+		return templateFieldProblem(n.Pipe)
+	case *parse.PipeNode:
+		if n == nil {
+			return ""
+		}
+		for _, c := range n.Cmds {
+			if p := templateFieldProblem(c); p != "" {
+				return p
+			}
+		}
+	case *parse.CommandNode:
+		for _, a := range n.Args {
+			if p := templateFieldProblem(a); p != "" {
+				return p
+			}
+		}
+	case *parse.IfNode:
+		return branchFieldProblem(&n.BranchNode)
+	case *parse.WithNode:
+		return branchFieldProblem(&n.BranchNode)
+	case *parse.RangeNode:
+		return branchFieldProblem(&n.BranchNode)
+	case *parse.TemplateNode:
+		return templateFieldProblem(n.Pipe)
+	case *parse.ChainNode:
+		return templateFieldProblem(n.Node)
+	case *parse.FieldNode:
+		return fieldIdentProblem(n.Ident)
+	case *parse.VariableNode:
+		if len(n.Ident) > 1 && n.Ident[0] == "$" {
+			return fieldIdentProblem(n.Ident[1:])
+		}
+	}
+	return ""
+}
+
+func branchFieldProblem(b *parse.BranchNode) string {
+	for _, n := range []parse.Node{b.Pipe, b.List, b.ElseList} {
+		if p := templateFieldProblem(n); p != "" {
+			return p
+		}
+	}
+	return ""
+}
+
+func fieldIdentProblem(ident []string) string {
+	name := "." + strings.Join(ident, ".")
+	if !slices.Contains(templateFields, ident[0]) {
+		return fmt.Sprintf("%s is not a field: use %s", name, templateFieldList())
+	}
+	if len(ident) > 1 {
+		return fmt.Sprintf("%s: .%s is a string and has no fields", name, ident[0])
+	}
+	return ""
+}
+
+func templateFieldList() string {
+	dotted := make([]string, len(templateFields))
+	for i, f := range templateFields {
+		dotted[i] = "." + f
+	}
+	return campaignOrList(dotted)
+}
+
+// Condition is a test on a query's result: comparisons "result OP number",
+// OP one of < <= > >= == !=, joined by "and" and "or" ("and" binds
+// tighter). It is kept with its source text. The zero Condition is never
+// true.
+type Condition struct {
+	src string
+	// any holds the alternatives joined by "or", each the comparisons
+	// joined by "and".
+	any [][]comparison
+}
+
+type comparison struct {
+	op    string
+	value float64
+}
+
+// conditionHint ends every condition error with the grammar.
+const conditionHint = `a condition is "result OP number", OP one of <, <=, >, >=, == or !=, joined by and / or, as in "result > 0 and result < 0.5"`
+
+// ParseCondition parses a condition such as "result < 0.5" or
+// "result >= 1 and result <= 3".
+func ParseCondition(s string) (Condition, error) {
+	p := conditionParser{src: []rune(s)}
+	c, err := p.parse()
+	if err != nil {
+		return Condition{}, fmt.Errorf("%q is not a condition: %w; %s", s, err, conditionHint)
+	}
+	c.src = s
+	return c, nil
+}
+
+// Eval reports whether the condition holds of result. NaN satisfies only
+// "!=".
+func (c Condition) Eval(result float64) bool {
+	for _, all := range c.any {
+		ok := true
+		for _, cmp := range all {
+			if !cmp.holds(result) {
+				ok = false
+				break
+			}
+		}
+		if ok {
+			return true
+		}
+	}
+	return false
+}
+
+func (c comparison) holds(r float64) bool {
+	switch c.op {
+	case "<":
+		return r < c.value
+	case "<=":
+		return r <= c.value
+	case ">":
+		return r > c.value
+	case ">=":
+		return r >= c.value
+	case "==":
+		return r == c.value
+	case "!=":
+		return r != c.value
+	}
+	return false
+}
+
+// String returns the source text.
+func (c Condition) String() string { return c.src }
+
+// IsZero reports whether c was never parsed.
+func (c Condition) IsZero() bool { return c.any == nil }
+
+// MarshalText returns the source text.
+func (c Condition) MarshalText() ([]byte, error) { return []byte(c.src), nil }
+
+// UnmarshalText parses a condition as ParseCondition does.
+func (c *Condition) UnmarshalText(b []byte) error {
+	v, err := ParseCondition(string(b))
+	if err != nil {
+		return err
+	}
+	*c = v
+	return nil
+}
+
+// conditionParser reads a condition token by token; columns count
+// characters from 1.
+type conditionParser struct {
+	src []rune
+	pos int
+}
+
+type conditionToken struct {
+	text   string
+	column int
+}
+
+func (t conditionToken) found() string {
+	if t.text == "" {
+		return "found the end"
+	}
+	return "found " + strconv.Quote(t.text)
+}
+
+var (
+	conditionOps      = []string{"<", "<=", ">", ">=", "==", "!="}
+	conditionNumberRE = regexp.MustCompile(`^[-+]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][-+]?[0-9]+)?$`)
+)
+
+func (p *conditionParser) parse() (Condition, error) {
+	if strings.Trim(string(p.src), " \t\n\f\r") == "" {
+		return Condition{}, fmt.Errorf("it is empty")
+	}
+	var c Condition
+	all := []comparison{}
+	for {
+		cmp, err := p.comparison()
+		if err != nil {
+			return Condition{}, err
+		}
+		all = append(all, cmp)
+		t := p.next()
+		switch t.text {
+		case "":
+			c.any = append(c.any, all)
+			return c, nil
+		case "and":
+		case "or":
+			c.any = append(c.any, all)
+			all = []comparison{}
+		default:
+			return Condition{}, fmt.Errorf("at column %d: want and, or or the end, %s", t.column, t.found())
+		}
+	}
+}
+
+func (p *conditionParser) comparison() (comparison, error) {
+	if t := p.next(); t.text != "result" {
+		return comparison{}, fmt.Errorf("at column %d: want result, %s", t.column, t.found())
+	}
+	op := p.next()
+	if !slices.Contains(conditionOps, op.text) {
+		return comparison{}, fmt.Errorf("at column %d: want a comparison (<, <=, >, >=, == or !=), %s", op.column, op.found())
+	}
+	num := p.next()
+	if !conditionNumberRE.MatchString(num.text) {
+		return comparison{}, fmt.Errorf("at column %d: want a number, %s", num.column, num.found())
+	}
+	v, err := strconv.ParseFloat(num.text, 64)
+	if err != nil || math.IsInf(v, 0) {
+		return comparison{}, fmt.Errorf("at column %d: %s is out of range", num.column, num.text)
+	}
+	return comparison{op: op.text, value: v}, nil
+}
+
+// next returns the next token: a word, a run of comparison characters, a
+// number, or one other character; text "" at the end.
+func (p *conditionParser) next() conditionToken {
+	for p.pos < len(p.src) && strings.ContainsRune(" \t\n\f\r", p.src[p.pos]) {
+		p.pos++
+	}
+	start := p.pos
+	if p.pos == len(p.src) {
+		return conditionToken{column: start + 1}
+	}
+	r := p.src[p.pos]
+	switch {
+	case unicode.IsLetter(r) || r == '_':
+		for p.pos < len(p.src) && (unicode.IsLetter(p.src[p.pos]) || unicode.IsDigit(p.src[p.pos]) || p.src[p.pos] == '_') {
+			p.pos++
+		}
+	case strings.ContainsRune("<>=!", r):
+		for p.pos < len(p.src) && strings.ContainsRune("<>=!", p.src[p.pos]) {
+			p.pos++
+		}
+	case unicode.IsDigit(r) || strings.ContainsRune("+-.", r):
+		p.pos++
+		for p.pos < len(p.src) {
+			c := p.src[p.pos]
+			signAfterExp := (c == '+' || c == '-') && (p.src[p.pos-1] == 'e' || p.src[p.pos-1] == 'E')
+			if !unicode.IsDigit(c) && !strings.ContainsRune(".eE", c) && !signAfterExp {
+				break
+			}
+			p.pos++
+		}
+	default:
+		p.pos++
+	}
+	return conditionToken{text: string(p.src[start:p.pos]), column: start + 1}
+}
+
+// Loading spec.gates.
+
+var (
+	baseURLRE    = regexp.MustCompile(`^https?://[^\s/?#@]+(/[^\s?#]*)?$`)
+	envNameRE    = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+	roleARNRE    = regexp.MustCompile(`^arn:aws[a-z-]*:iam::[0-9]{12}:role/[\w+=,.@/-]+$`)
+	externalIDRE = regexp.MustCompile(`^[\w+=,.@:/-]+$`)
+)
+
+// gates decodes spec.gates. deadline is the strategy's progress deadline,
+// which a Prometheus gate's measurements must fit in.
+func (d *campaignDecoder) gates(m *yamlMap, deadline time.Duration) Gates {
+	var g Gates
+	present := func(key string) bool { return m.keys[key] != nil }
+	if t := d.object(m, GateTerraform, present(GateTerraform), "checks"); t != nil {
+		g.Terraform = d.terraformGate(t)
+	}
+	if a := d.object(m, GateArgoCD, present(GateArgoCD), "server", "tokenEnv", "selector", "project"); a != nil {
+		g.ArgoCD = d.argoCDGate(a)
+	}
+	if p := d.object(m, GatePrometheus, present(GatePrometheus), "address", "interval", "count",
+		"failureLimit", "inconclusiveLimit", "queries"); p != nil {
+		g.Prometheus = d.prometheusGate(p, deadline)
+	}
+	if e := d.object(m, GateEKS, present(GateEKS), "roleARN", "externalID", "nodegroups"); e != nil {
+		g.EKS = d.eksGate(e)
+	}
+	return g
+}
+
+func (d *campaignDecoder) terraformGate(m *yamlMap) *TerraformGate {
+	g := &TerraformGate{}
+	n := d.required(m, "checks")
+	if n == nil {
+		return g
+	}
+	g.Checks = itemValues(d.names(m, "checks", func(s string) string {
+		if _, err := path.Match(s, ""); err != nil {
+			return fmt.Sprintf("%q is not a valid pattern: %v", s, err)
+		}
+		return ""
+	}))
+	if n.Kind == yaml.SequenceNode && len(n.Content) == 0 {
+		d.fail(n.Line, m.field("checks"), "is empty: name the check runs or commit statuses Terraform CI reports, like [terraform-apply]")
+	}
+	return g
+}
+
+func (d *campaignDecoder) argoCDGate(m *yamlMap) *ArgoCDGate {
+	g := &ArgoCDGate{}
+	if s, n := d.requiredString(m, "server"); n != nil {
+		if p := baseURLProblem(s); p != "" {
+			d.fail(n.Line, m.field("server"), "%s", p)
+		}
+		g.Server = s
+	}
+	if s, n := d.requiredString(m, "tokenEnv"); n != nil {
+		if !envNameRE.MatchString(s) {
+			d.fail(n.Line, m.field("tokenEnv"), "%q is not an environment variable name: use letters, digits and '_', not starting with a digit (the token itself never goes in the file)", s)
+		}
+		g.TokenEnv = s
+	}
+	if s, n := d.optionalString(m, "selector"); n != nil {
+		if p := labelSelectorProblem(s); p != "" {
+			d.fail(n.Line, m.field("selector"), "%s", p)
+		}
+		g.Selector = s
+	}
+	if s, n := d.optionalString(m, "project"); n != nil {
+		g.Project = s
+	}
+	return g
+}
+
+func (d *campaignDecoder) prometheusGate(m *yamlMap, deadline time.Duration) *PrometheusGate {
+	g := &PrometheusGate{Count: DefaultPrometheusCount}
+	if s, n := d.requiredString(m, "address"); n != nil {
+		if p := baseURLProblem(s); p != "" {
+			d.fail(n.Line, m.field("address"), "%s", p)
+		}
+		g.Address = s
+	}
+	g.Interval = d.duration(m, "interval", DefaultPrometheusInterval)
+	if n := m.optional("interval"); n != nil && g.Interval.Duration == 0 {
+		d.fail(n.Line, m.field("interval"), "must be more than 0s")
+		g.Interval = Duration{DefaultPrometheusInterval}
+	}
+	if m.optional("count") != nil {
+		if c := d.integer(m, "count", 1); c > 0 {
+			g.Count = c
+		}
+	}
+	g.FailureLimit = d.integer(m, "failureLimit", 0)
+	g.InconclusiveLimit = d.integer(m, "inconclusiveLimit", 0)
+	if n := d.required(m, "queries"); n != nil {
+		if n.Kind == yaml.SequenceNode && len(n.Content) == 0 {
+			d.fail(n.Line, m.field("queries"), "is empty: give at least one query with a name, a query and a success condition")
+		}
+		seen := map[string]int{}
+		for i, it := range d.list(m, "queries") {
+			f := indexField(m.field("queries"), i)
+			if q := d.mapping(f, it.Line, it, "name", "query", "success", "failure"); q != nil {
+				g.Queries = append(g.Queries, d.prometheusQuery(q, seen))
+			}
+		}
+	}
+	if need := time.Duration(g.Count-1) * g.Interval.Duration; deadline > 0 && need >= deadline {
+		d.fail(m.line, m.path, "%d measurements %s apart take %s, not less than spec.strategy.progressDeadline (%s): the gate could never pass in time",
+			g.Count, g.Interval, Duration{need}, Duration{deadline})
+	}
+	return g
+}
+
+func (d *campaignDecoder) prometheusQuery(m *yamlMap, seen map[string]int) PrometheusQuery {
+	var q PrometheusQuery
+	if s, n := d.requiredString(m, "name"); n != nil {
+		switch first, dup := seen[s]; {
+		case !labelNameRE.MatchString(s):
+			d.fail(n.Line, m.field("name"), "%q is not a query name: use up to 63 letters, digits, '-', '_' and '.', starting and ending with a letter or digit", s)
+		case dup:
+			d.fail(n.Line, m.field("name"), "%q names another query too (line %d)", s, first)
+		default:
+			seen[s] = n.Line
+		}
+		q.Name = s
+	}
+	if s, n := d.requiredString(m, "query"); n != nil {
+		t, err := ParseTemplate(s)
+		switch {
+		case strings.TrimSpace(s) == "":
+			d.fail(n.Line, m.field("query"), "is empty: write the PromQL query")
+		case err != nil:
+			d.fail(n.Line, m.field("query"), "%v", err)
+		}
+		q.Query = t
+	}
+	if c := d.condition(m, "success", true); c != nil {
+		q.Success = *c
+	}
+	q.Failure = d.condition(m, "failure", false)
+	return q
+}
+
+// condition reads a condition at key; nil when absent or wrong.
+func (d *campaignDecoder) condition(m *yamlMap, key string, required bool) *Condition {
+	read := d.optionalString
+	if required {
+		read = d.requiredString
+	}
+	s, n := read(m, key)
+	if n == nil {
+		return nil
+	}
+	c, err := ParseCondition(s)
+	if err != nil {
+		d.fail(n.Line, m.field(key), "%v", err)
+		return nil
+	}
+	return &c
+}
+
+func (d *campaignDecoder) eksGate(m *yamlMap) *EKSGate {
+	g := &EKSGate{}
+	if s, n := d.requiredString(m, "roleARN"); n != nil {
+		t, err := ParseTemplate(s)
+		if err != nil {
+			d.fail(n.Line, m.field("roleARN"), "%v", err)
+		} else if arn, _ := t.Execute(sampleVars); !roleARNRE.MatchString(arn) {
+			d.fail(n.Line, m.field("roleARN"), "%q is not an IAM role ARN such as arn:aws:iam::{{ .Account }}:role/fleetbot-verify", s)
+		}
+		g.RoleARN = t
+	}
+	if s, n := d.optionalString(m, "externalID"); n != nil {
+		if len(s) < 2 || len(s) > 1224 || !externalIDRE.MatchString(s) {
+			d.fail(n.Line, m.field("externalID"), "is not an STS external ID: use 2 to 1224 letters, digits and any of _+=,.@:/-")
+		}
+		g.ExternalID = s
+	}
+	g.Nodegroups = d.boolean(m, "nodegroups", true)
+	return g
+}
+
+// baseURLProblem says why s is not an http(s) base URL, or "".
+func baseURLProblem(s string) string {
+	u, err := url.Parse(s)
+	switch {
+	case err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https"):
+		return fmt.Sprintf("%q is not an http or https URL such as https://prometheus.example.com", s)
+	case u.User != nil:
+		return "holds credentials: never write them in the file; the URL is the server's address alone"
+	case u.RawQuery != "" || u.Fragment != "" || strings.HasSuffix(s, "?") || strings.HasSuffix(s, "#"):
+		return fmt.Sprintf("%q is a base URL: leave out the query and fragment", s)
+	case !baseURLRE.MatchString(s):
+		return fmt.Sprintf("%q is not an http or https URL such as https://prometheus.example.com", s)
+	}
+	return ""
+}
+
+// labelSelectorProblem says why s is not a Kubernetes label selector
+// (key, !key, key=value, key==value, key!=value, key in (a,b),
+// key notin (a,b), joined by commas), or "".
+func labelSelectorProblem(s string) string {
+	if strings.TrimSpace(s) == "" {
+		return "is empty: leave selector out to use all of the cluster's applications"
+	}
+	for _, req := range splitSelector(s) {
+		if p := requirementProblem(strings.TrimSpace(req)); p != "" {
+			return fmt.Sprintf("%q is not a label selector: %s", s, p)
+		}
+	}
+	return ""
+}
+
+// splitSelector splits at the commas outside parentheses.
+func splitSelector(s string) []string {
+	var parts []string
+	depth, start := 0, 0
+	for i, r := range s {
+		switch r {
+		case '(':
+			depth++
+		case ')':
+			depth--
+		case ',':
+			if depth == 0 {
+				parts = append(parts, s[start:i])
+				start = i + 1
+			}
+		}
+	}
+	return append(parts, s[start:])
+}
+
+var setRequirementRE = regexp.MustCompile(`^(\S+)\s+(in|notin)\s*\(([^()]*)\)$`)
+
+func requirementProblem(req string) string {
+	if req == "" {
+		return "an empty requirement between commas"
+	}
+	if m := setRequirementRE.FindStringSubmatch(req); m != nil {
+		if p := labelNameProblem(m[1]); p != "" {
+			return p
+		}
+		for v := range strings.SplitSeq(m[3], ",") {
+			if v = strings.TrimSpace(v); v != "" {
+				if p := labelValueProblem(v); p != "" {
+					return p
+				}
+			}
+		}
+		return ""
+	}
+	for _, op := range []string{"!=", "==", "="} {
+		if k, v, ok := strings.Cut(req, op); ok {
+			if p := labelNameProblem(strings.TrimSpace(k)); p != "" {
+				return p
+			}
+			if v = strings.TrimSpace(v); v != "" {
+				return labelValueProblem(v)
+			}
+			return ""
+		}
+	}
+	return labelNameProblem(strings.TrimPrefix(req, "!"))
+}
