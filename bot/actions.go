@@ -1,0 +1,287 @@
+package bot
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/fleetbot/fleetbot/bot/gh"
+	"github.com/fleetbot/fleetbot/bot/wave"
+	"github.com/fleetbot/fleetbot/gitops"
+	"github.com/fleetbot/fleetbot/rollout"
+)
+
+// act carries out one action of the machine.
+func (r *run) act(ctx context.Context, a rollout.Action) error {
+	switch a := a.(type) {
+	case rollout.OpenWave:
+		var errs []error
+		for _, req := range a.PRs {
+			errs = append(errs, r.ensure(ctx, a.Wave, req))
+		}
+		return errors.Join(errs...)
+	case rollout.ClosePRs:
+		return r.closePRs(ctx, a)
+	case rollout.PostReport:
+		return r.report(ctx, a)
+	case rollout.RequestApproval:
+		return r.requestApproval(ctx, a)
+	case rollout.RunGates:
+		return r.runGates(ctx, a.Wave, a.Clusters)
+	case rollout.RevertWave:
+		r.b.log.Warn("rollback pull requests are not opened yet: the merged changes of this wave stay until reverted by hand",
+			"campaign", r.name, "wave", a.Wave, "prs", len(a.PRs))
+		return nil
+	}
+	return fmt.Errorf("unknown action %T", a)
+}
+
+// ensure makes one tenant's pull request of machine wave n exist, on the base
+// branch's head as GitHub reports it now, and feeds back what became of it.
+func (r *run) ensure(ctx context.Context, n int, req rollout.PRRequest) error {
+	c, err := r.rec.campaign()
+	if err != nil {
+		return fmt.Errorf("stored campaign file: %w", err)
+	}
+	pr, planWave, err := r.rec.pullRequest(n, req.Tenant)
+	if err != nil {
+		return err
+	}
+	repo, err := parseRepo(pr.Repo)
+	if err != nil {
+		return err
+	}
+	h, err := r.b.head(ctx, repo)
+	if err != nil {
+		return err
+	}
+	var res wave.Result
+	err = r.b.withCheckout(ctx, []headRef{h}, func(dirs []string) error {
+		inv, err := gitops.Load(ctx, dirs)
+		if err != nil {
+			return fmt.Errorf("load inventory of %s: %w", repo, err)
+		}
+		var owners gitops.Owners
+		if l := inv.Layouts[dirs[0]]; l != nil {
+			owners = l.Owners[req.Tenant]
+		}
+		res, err = r.b.cfg.Ensure(ctx, h.api, wave.Request{
+			Campaign:   c,
+			Plan:       r.rec.Plan,
+			Wave:       planWave,
+			PR:         pr,
+			Clusters:   req.Clusters,
+			Owner:      repo.Owner,
+			Repo:       repo.Name,
+			BaseBranch: h.branch,
+			BaseSHA:    h.sha,
+			Read:       gitops.DirReader(dirs[0]),
+			Owns:       wave.TenantFiles(inv, dirs[0], req.Tenant),
+			Reviewers:  wave.Owners{Users: owners.Users, Teams: owners.Teams},
+			Gates:      r.st.Policy.Gates,
+			Attempt:    req.Attempt,
+			Labels:     r.b.cfg.Labels,
+		})
+		return err
+	})
+	log := r.b.log.With("campaign", r.name, "wave", n, "tenant", req.Tenant)
+	switch {
+	case errors.Is(err, wave.ErrClosed):
+		log.Info("wave pull request was closed without merge", "number", res.Number)
+		return r.feed(ctx, rollout.PRClosed{Wave: n, Tenant: req.Tenant, Number: res.Number})
+	case errors.Is(err, wave.ErrNoChange):
+		// The base holds the change already (someone merged it by hand):
+		// that commit is where it landed.
+		log.Info("the base branch already holds the change; recorded as merged there", "sha", h.sha)
+		return r.feed(ctx, rollout.PRMerged{Wave: n, Tenant: req.Tenant, SHA: h.sha})
+	case err != nil:
+		return fmt.Errorf("wave %d, tenant %s: %w", n, req.Tenant, err)
+	case res.Merged:
+		// GET /repos/{owner}/{repo}/pulls/{pull_number}
+		// https://docs.github.com/rest/pulls/pulls#get-a-pull-request
+		p, err := h.api.PullRequest(ctx, repo.Owner, repo.Name, res.Number)
+		if err != nil {
+			return fmt.Errorf("read merged pull request #%d: %w", res.Number, err)
+		}
+		return r.feed(ctx, rollout.PRMerged{Wave: n, Tenant: req.Tenant, Number: res.Number, SHA: p.MergeCommitSHA})
+	}
+	log.Info("wave pull request up", "number", res.Number, "url", res.URL, "opened", res.Opened, "regenerated", res.Regenerated, "calls", res.Calls)
+	return r.feed(ctx, rollout.PROpened{Wave: n, Tenant: req.Tenant, Number: res.Number})
+}
+
+// prTarget is one pull request of the campaign on GitHub.
+type prTarget struct {
+	api    gh.API
+	repo   repoName
+	number int
+}
+
+// wavePRs finds the pull requests of machine wave n on GitHub: by number
+// when the state knows it, else by the branch the bot names.
+func (r *run) wavePRs(ctx context.Context, n int, refs []rollout.PRRef, state string) ([]prTarget, error) {
+	var out []prTarget
+	for _, ref := range refs {
+		pr, planWave, err := r.rec.pullRequest(n, ref.Tenant)
+		if err != nil {
+			return out, err
+		}
+		repo, err := parseRepo(pr.Repo)
+		if err != nil {
+			return out, err
+		}
+		api, err := r.b.cfg.GitHub.API(ctx, repo.Owner, repo.Name)
+		if err != nil {
+			return out, err
+		}
+		if ref.Number > 0 {
+			out = append(out, prTarget{api, repo, ref.Number})
+			continue
+		}
+		branch := wave.Branch(r.name, planWave, ref.Tenant)
+		// GET /repos/{owner}/{repo}/pulls
+		// https://docs.github.com/rest/pulls/pulls#list-pull-requests
+		prs, err := api.PullRequests(ctx, repo.Owner, repo.Name, gh.PullRequestFilter{State: state, Head: repo.Owner + ":" + branch})
+		if err != nil {
+			return out, fmt.Errorf("find the pull request of branch %s: %w", branch, err)
+		}
+		for _, p := range prs {
+			out = append(out, prTarget{api, repo, p.Number})
+		}
+	}
+	return out, nil
+}
+
+// closePRs closes a wave's unmerged pull requests with a comment saying
+// why. A pull request already closed is left alone, so a repeat is harmless.
+func (r *run) closePRs(ctx context.Context, a rollout.ClosePRs) error {
+	targets, err := r.wavePRs(ctx, a.Wave, a.PRs, "open")
+	errs := []error{err}
+	closed := "closed"
+	for _, t := range targets {
+		// GET /repos/{owner}/{repo}/pulls/{pull_number}
+		// https://docs.github.com/rest/pulls/pulls#get-a-pull-request
+		p, err := t.api.PullRequest(ctx, t.repo.Owner, t.repo.Name, t.number)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("read pull request #%d: %w", t.number, err))
+			continue
+		}
+		if p.State == "closed" {
+			continue
+		}
+		if err := r.upsertComment(ctx, t, closeComment(r.name, a)); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		// PATCH /repos/{owner}/{repo}/pulls/{pull_number}
+		// https://docs.github.com/rest/pulls/pulls#update-a-pull-request
+		if _, err := t.api.EditPullRequest(ctx, t.repo.Owner, t.repo.Name, t.number, gh.PullRequestEdit{State: &closed}); err != nil {
+			errs = append(errs, fmt.Errorf("close pull request #%d: %w", t.number, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// openedRefs lists the pull requests of a wave the state knows of.
+func openedRefs(w rollout.WaveState) []rollout.PRRef {
+	var refs []rollout.PRRef
+	for _, pr := range w.PRs {
+		if pr.Status != rollout.PRStatusPending {
+			refs = append(refs, rollout.PRRef{Tenant: pr.Tenant, Number: pr.Number})
+		}
+	}
+	return refs
+}
+
+// lastOpened is the number of the last wave that opened, 0 when none did.
+func lastOpened(st rollout.State) int {
+	n := 0
+	for _, w := range st.Waves {
+		if w.Phase != rollout.WavePending {
+			n = w.Number
+		}
+	}
+	return n
+}
+
+// report posts a report on the pull requests of its wave (the last opened
+// wave when it names none), editing the bot's status comment on each.
+func (r *run) report(ctx context.Context, a rollout.PostReport) error {
+	n := a.Wave
+	if n == 0 {
+		n = lastOpened(r.st)
+	}
+	return r.comment(ctx, n, reportComment(r.name, a))
+}
+
+// requestApproval asks for the approval of a wave that has not opened, on
+// the pull requests of the wave before it.
+func (r *run) requestApproval(ctx context.Context, a rollout.RequestApproval) error {
+	return r.comment(ctx, lastOpened(r.st), approvalComment(r.name, a))
+}
+
+// comment puts body in the bot's status comment of every pull request of
+// machine wave n.
+func (r *run) comment(ctx context.Context, n int, body string) error {
+	if n == 0 {
+		r.b.log.Info("no pull request to comment on yet; the report is in the log only", "campaign", r.name, "report", body)
+		return nil
+	}
+	targets, err := r.wavePRs(ctx, n, openedRefs(r.st.Waves[n-1]), "all")
+	errs := []error{err}
+	for _, t := range targets {
+		errs = append(errs, r.upsertComment(ctx, t, body))
+	}
+	return errors.Join(errs...)
+}
+
+// upsertComment edits the comment carrying the bot's status marker, or
+// creates it, so a pull request holds one status comment however often the
+// bot reports.
+func (r *run) upsertComment(ctx context.Context, t prTarget, body string) error {
+	marker := statusMarker(r.name)
+	// GET /repos/{owner}/{repo}/issues/{issue_number}/comments
+	// https://docs.github.com/rest/issues/comments#list-issue-comments
+	comments, err := t.api.Comments(ctx, t.repo.Owner, t.repo.Name, t.number)
+	if err != nil {
+		return fmt.Errorf("list comments of #%d: %w", t.number, err)
+	}
+	for _, c := range comments {
+		if hasMarker(c.Body, marker) {
+			if c.Body == body {
+				return nil
+			}
+			// PATCH /repos/{owner}/{repo}/issues/comments/{comment_id}
+			// https://docs.github.com/rest/issues/comments#update-an-issue-comment
+			_, err := t.api.EditComment(ctx, t.repo.Owner, t.repo.Name, c.ID, body)
+			if err != nil {
+				return fmt.Errorf("edit comment %d on #%d: %w", c.ID, t.number, err)
+			}
+			return nil
+		}
+	}
+	// POST /repos/{owner}/{repo}/issues/{issue_number}/comments
+	// https://docs.github.com/rest/issues/comments#create-an-issue-comment
+	if _, err := t.api.CreateComment(ctx, t.repo.Owner, t.repo.Name, t.number, body); err != nil {
+		return fmt.Errorf("comment on #%d: %w", t.number, err)
+	}
+	return nil
+}
+
+// runGates asks the gate runner about clusters of machine wave n and feeds
+// the results back.
+func (r *run) runGates(ctx context.Context, n int, clusters []string) error {
+	if r.b.cfg.Gates == nil {
+		r.b.warnOnce("gates/"+r.name, "no gate runner configured: merged clusters wait for gate results and time out at their progress deadline",
+			"campaign", r.name, "gates", r.st.Policy.Gates)
+		return nil
+	}
+	results, err := r.b.cfg.Gates.Run(ctx, r.st, n, clusters)
+	if err != nil {
+		return fmt.Errorf("run gates of wave %d: %w", n, err)
+	}
+	evs := make([]rollout.Event, len(results))
+	for i, res := range results {
+		evs[i] = res
+	}
+	return r.feed(ctx, evs...)
+}

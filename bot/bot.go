@@ -1,0 +1,225 @@
+package bot
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/fleetbot/fleetbot/bot/gh"
+	"github.com/fleetbot/fleetbot/bot/wave"
+	"github.com/fleetbot/fleetbot/rollout"
+	"github.com/fleetbot/fleetbot/rollout/store"
+	"github.com/fleetbot/fleetbot/webhooks"
+)
+
+// Defaults New fills in for what a Config leaves out.
+const (
+	DefaultReconcileInterval = time.Minute
+	DefaultLeaseTTL          = 2 * time.Minute
+)
+
+// GitHub gives the bot a client for the installation that covers a
+// repository, and the credentials git uses to fetch it. AppGitHub implements
+// it over a GitHub App; tests implement it with fakes.
+type GitHub interface {
+	// API returns the client of the installation that covers owner/repo.
+	API(ctx context.Context, owner, repo string) (gh.API, error)
+	// GitAuth returns the HTTP basic credentials for cloning owner/repo.
+	GitAuth(ctx context.Context, owner, repo string) (user, pass string, err error)
+}
+
+// Mirror keeps local clones of the repositories the bot plans from. The
+// mirror of package wave implements it.
+type Mirror interface {
+	// Fetch brings the mirror of cloneURL up to date.
+	Fetch(ctx context.Context, cloneURL string) error
+	// Checkout returns a directory holding branch at exactly wantSHA,
+	// fetching first when the mirror does not have it.
+	Checkout(ctx context.Context, cloneURL, branch, wantSHA string) (dir string, err error)
+}
+
+// EnsureFunc puts one tenant's pull request of a wave on GitHub and is safe
+// to call again: wave.Ensure.
+type EnsureFunc func(ctx context.Context, api gh.API, req wave.Request) (wave.Result, error)
+
+// Gates runs the checks of a wave's merged clusters. Results are fed to the
+// campaign as rollout.GateResult events; a waiting result is inconclusive and
+// asked again on the next reconcile.
+type Gates interface {
+	Run(ctx context.Context, state rollout.State, wave int, clusters []string) ([]rollout.GateResult, error)
+}
+
+// Commands carries out the `/fleet` commands of a comment.
+type Commands interface {
+	Run(ctx context.Context, c *webhooks.Comment) error
+}
+
+// Config is everything a Bot is built from: already-built parts, so a test or
+// a demo can start one in-process with fakes or a sandbox.
+type Config struct {
+	Store  store.Store
+	GitHub GitHub
+	Mirror Mirror
+	// Ensure opens wave pull requests; default wave.Ensure.
+	Ensure EnsureFunc
+	// Gates runs gates; nil leaves merged clusters waiting for results
+	// (they time out at their progress deadline).
+	Gates Gates
+	// Commands runs `/fleet` commands; nil logs and counts them.
+	Commands Commands
+
+	// CampaignRepo ("owner/name") and CampaignPath hold the campaign files:
+	// every CampaignPath/*.yaml on the default branch.
+	CampaignRepo string
+	CampaignPath string
+	// Repositories ("owner/name") hold the fleet's blueprints and label
+	// files.
+	Repositories []string
+
+	// ReplicaID names this replica in leases; default hostname-pid.
+	ReplicaID         string
+	ReconcileInterval time.Duration
+	LeaseTTL          time.Duration
+	// Labels are put on every wave pull request; nil means wave's default
+	// (fleetbot, campaign:<name>, wave:<n>).
+	Labels []string
+
+	Registerer prometheus.Registerer
+	Logger     *slog.Logger
+	// Now is the clock; default time.Now.
+	Now func() time.Time
+}
+
+// Bot turns webhook events and reconcile passes into campaign steps. It
+// implements webhooks.Handler.
+type Bot struct {
+	cfg     Config
+	log     *slog.Logger
+	now     func() time.Time
+	metrics *metrics
+	repos   []repoName
+	camps   repoName
+
+	mu      sync.Mutex
+	warned  map[string]bool // messages logged once per process
+	scanned string          // campaign repository head last scanned
+	swept   map[string]bool // final campaigns whose pull requests were closed
+}
+
+var _ webhooks.Handler = (*Bot)(nil)
+
+// repoName is a repository as "owner/name" split in two.
+type repoName struct{ Owner, Name string }
+
+func (r repoName) String() string { return r.Owner + "/" + r.Name }
+
+func parseRepo(s string) (repoName, error) {
+	owner, name, ok := strings.Cut(s, "/")
+	if !ok || owner == "" || name == "" || strings.Contains(name, "/") {
+		return repoName{}, fmt.Errorf("repository %q: want owner/name", s)
+	}
+	return repoName{owner, name}, nil
+}
+
+// New checks cfg and returns a Bot. It calls nothing outside the process.
+func New(cfg Config) (*Bot, error) {
+	switch {
+	case cfg.Store == nil:
+		return nil, errors.New("new bot: no store")
+	case cfg.GitHub == nil:
+		return nil, errors.New("new bot: no GitHub client")
+	case cfg.Mirror == nil:
+		return nil, errors.New("new bot: no mirror")
+	case cfg.CampaignPath == "" || strings.HasPrefix(cfg.CampaignPath, "/"):
+		return nil, fmt.Errorf("new bot: campaign path %q: want a repository-relative directory", cfg.CampaignPath)
+	case len(cfg.Repositories) == 0:
+		return nil, errors.New("new bot: no blueprint repositories")
+	}
+	b := &Bot{cfg: cfg, warned: map[string]bool{}, swept: map[string]bool{}}
+	var err error
+	if b.camps, err = parseRepo(cfg.CampaignRepo); err != nil {
+		return nil, fmt.Errorf("new bot: campaigns: %w", err)
+	}
+	for _, r := range cfg.Repositories {
+		rn, err := parseRepo(r)
+		if err != nil {
+			return nil, fmt.Errorf("new bot: %w", err)
+		}
+		b.repos = append(b.repos, rn)
+	}
+	b.cfg.CampaignPath = strings.Trim(cfg.CampaignPath, "/")
+	if b.cfg.ReplicaID == "" {
+		host, _ := os.Hostname()
+		b.cfg.ReplicaID = fmt.Sprintf("%s-%d", host, os.Getpid())
+	}
+	if b.cfg.Ensure == nil {
+		b.cfg.Ensure = wave.Ensure
+	}
+	if b.cfg.ReconcileInterval <= 0 {
+		b.cfg.ReconcileInterval = DefaultReconcileInterval
+	}
+	if b.cfg.LeaseTTL <= 0 {
+		b.cfg.LeaseTTL = DefaultLeaseTTL
+	}
+	b.log = cfg.Logger
+	if b.log == nil {
+		b.log = slog.New(slog.DiscardHandler)
+	}
+	b.now = cfg.Now
+	if b.now == nil {
+		b.now = time.Now
+	}
+	reg := cfg.Registerer
+	if reg == nil {
+		reg = prometheus.NewRegistry()
+	}
+	if b.metrics, err = newMetrics(reg); err != nil {
+		return nil, fmt.Errorf("new bot: %w", err)
+	}
+	return b, nil
+}
+
+// Run reconciles every ReconcileInterval until ctx ends, starting at once.
+// A failed pass is logged; the next one tries again.
+func (b *Bot) Run(ctx context.Context) error {
+	t := time.NewTicker(b.cfg.ReconcileInterval)
+	defer t.Stop()
+	for {
+		if err := b.Reconcile(ctx); err != nil && ctx.Err() == nil {
+			b.log.Error("reconcile", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+	}
+}
+
+// Ready reports whether the bot can serve: its store answers. It does not
+// call GitHub, so a GitHub outage does not take the replica out of service;
+// the reconcile loop retries.
+func (b *Bot) Ready(ctx context.Context) error {
+	if _, err := b.cfg.Store.List(ctx, "campaigns/\xff"); err != nil {
+		return fmt.Errorf("store: %w", err)
+	}
+	return nil
+}
+
+// warnOnce logs a warning the first time key is seen by this process.
+func (b *Bot) warnOnce(key, msg string, args ...any) {
+	b.mu.Lock()
+	seen := b.warned[key]
+	b.warned[key] = true
+	b.mu.Unlock()
+	if !seen {
+		b.log.Warn(msg, args...)
+	}
+}

@@ -1,0 +1,344 @@
+package bot
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/fleetbot/fleetbot/bot/wave"
+	"github.com/fleetbot/fleetbot/rollout"
+	"github.com/fleetbot/fleetbot/webhooks"
+)
+
+const campaign = "eks-1-30"
+
+func pushOf(files ...string) *webhooks.Push {
+	return &webhooks.Push{
+		Meta:          webhooks.Meta{Delivery: "d-push", Name: "push", Owner: "acme", Repo: "fleet"},
+		Ref:           "refs/heads/main",
+		DefaultBranch: "main",
+		After:         headSHA,
+		Added:         files,
+	}
+}
+
+// prWebhook is a pull_request webhook about one of the bot's branches.
+func prWebhook(action string, number int, branch, mergeSHA string) *webhooks.PullRequest {
+	return &webhooks.PullRequest{
+		Meta:           webhooks.Meta{Delivery: "d-pr", Name: "pull_request", Action: action, Owner: "acme", Repo: "fleet"},
+		Number:         number,
+		Merged:         mergeSHA != "",
+		MergeCommitSHA: mergeSHA,
+		HeadRef:        branch,
+		BaseRef:        "main",
+	}
+}
+
+// started pushes the test campaign and runs one reconcile pass, which opens
+// wave 1.
+func started(t *testing.T, w *world, b *Bot) {
+	t.Helper()
+	require.NoError(t, b.Handle(t.Context(), pushOf("campaigns/eks-1-30.yaml")))
+	require.NoError(t, b.Reconcile(t.Context()))
+}
+
+func TestPushPlansAndSchedules(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, "eks-1-30.yaml", "broken.yaml")
+	reg := prometheus.NewRegistry()
+	b := w.bot(t, "r1", reg)
+
+	require.NoError(t, b.Handle(t.Context(), pushOf("campaigns/eks-1-30.yaml", "campaigns/broken.yaml", "README.md")))
+
+	st, _ := w.state(t, campaign)
+	assert.Equal(t, rollout.CampaignScheduled, st.Phase)
+	require.Len(t, st.Waves, 2)
+	assert.Equal(t, []string{"terraform"}, st.Policy.Gates)
+	assert.Equal(t, rollout.KindEKSVersion, st.Policy.Change)
+	assert.False(t, st.Policy.Revertible, "an EKS version change is forward-only")
+	assert.Equal(t, 0, st.Policy.MaxFailures)
+	assert.Equal(t, time.Hour, st.Policy.ProgressDeadline)
+
+	rec, ok, err := b.loadRecord(t.Context(), campaign)
+	require.NoError(t, err)
+	require.True(t, ok)
+	assert.Equal(t, map[string]string{"acme/fleet": headSHA}, rec.Bases)
+	assert.Equal(t, "campaigns/eks-1-30.yaml", rec.File)
+	assert.Equal(t, headSHA, rec.SHA)
+	assert.Equal(t, []int{1, 2}, rec.Waves)
+	for _, wv := range rec.Plan.Waves {
+		for _, pr := range wv.PullRequests {
+			assert.Equal(t, "acme/fleet", pr.Repo, "plan pull requests name the GitHub repository, not the checkout")
+		}
+	}
+	assert.Empty(t, w.ensure.calls(), "a push schedules; the schedule's tick opens")
+	assert.Equal(t, 1.0, testutil.ToFloat64(b.metrics.campaignFiles.WithLabelValues("invalid")))
+	assert.Equal(t, 1.0, testutil.ToFloat64(b.metrics.campaignFiles.WithLabelValues("started")))
+
+	// The same push again changes nothing.
+	_, v1 := w.state(t, campaign)
+	require.NoError(t, b.Handle(t.Context(), pushOf("campaigns/eks-1-30.yaml")))
+	_, v2 := w.state(t, campaign)
+	assert.Equal(t, v1, v2)
+}
+
+func TestTickOpensWaveOne(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, "eks-1-30.yaml")
+	b := w.bot(t, "r1", nil)
+	started(t, w, b)
+
+	st, _ := w.state(t, campaign)
+	assert.Equal(t, rollout.CampaignRunning, st.Phase)
+	assert.Equal(t, rollout.WaveOpen, st.Waves[0].Phase)
+	assert.Equal(t, "tenant-a:Open#1 tenant-b:Open#2", prStatuses(st.Waves[0]))
+	reqs := w.ensure.calls()
+	assert.Equal(t, []string{"1/tenant-a", "1/tenant-b"}, tenants(reqs))
+	for _, r := range reqs {
+		assert.Equal(t, headSHA, r.BaseSHA)
+		assert.Equal(t, "main", r.BaseBranch)
+		assert.Equal(t, "acme", r.Owner)
+		assert.Equal(t, "fleet", r.Repo)
+		assert.Equal(t, []string{"terraform"}, r.Gates)
+		assert.Equal(t, 1, r.Attempt)
+		switch r.PR.Tenant {
+		case "tenant-a":
+			assert.Equal(t, []string{"a-dev-1", "a-dev-2"}, r.Clusters)
+			assert.Equal(t, wave.Owners{Users: []string{"alice"}, Teams: []string{"acme/payments"}}, r.Reviewers)
+			assert.True(t, r.Owns("tenants/tenant-a/dev.yaml"))
+			assert.False(t, r.Owns("tenants/tenant-b/dev.yaml"), "a tenant's pull request owns no other tenant's file")
+		case "tenant-b":
+			assert.Equal(t, []string{"b-dev-1"}, r.Clusters)
+			assert.Equal(t, wave.Owners{Users: []string{"bruno"}}, r.Reviewers)
+		}
+		src, err := r.Read("tenants/tenant-a/dev.yaml")
+		require.NoError(t, err)
+		assert.Contains(t, string(src), "a-dev-2")
+	}
+
+	// Another pass finds everything up: no new call, no new write.
+	_, v1 := w.state(t, campaign)
+	require.NoError(t, b.Reconcile(t.Context()))
+	_, v2 := w.state(t, campaign)
+	assert.Equal(t, v1, v2)
+	assert.Len(t, w.ensure.calls(), 2)
+}
+
+func TestMergedWebhookMovesTheWaveOn(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, "eks-1-30.yaml")
+	b := w.bot(t, "r1", nil)
+	started(t, w, b)
+
+	for n, sha := range map[int]string{1: "aaaa", 2: "bbbb"} {
+		p := w.api.merge(t, n, sha)
+		require.NoError(t, b.Handle(t.Context(), prWebhook("closed", n, p.HeadRef, sha)))
+	}
+	st, _ := w.state(t, campaign)
+	assert.Equal(t, rollout.WaveSucceeded, st.Waves[0].Phase, "the gates passed and the bake is 0s")
+	for _, c := range st.Waves[0].Clusters {
+		assert.Equal(t, rollout.ClusterSucceeded, c.Phase, c.Name)
+	}
+	assert.Equal(t, "tenant-a:Merged#1 tenant-b:Merged#2", prStatuses(st.Waves[0]))
+
+	require.NoError(t, b.Reconcile(t.Context()))
+	st, _ = w.state(t, campaign)
+	assert.Equal(t, rollout.WaveOpen, st.Waves[1].Phase)
+	assert.Equal(t, []string{"1/tenant-a", "1/tenant-b", "2/tenant-a", "2/tenant-b"}, tenants(w.ensure.calls()))
+}
+
+func TestDuplicateWebhookChangesNothing(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, "eks-1-30.yaml")
+	b := w.bot(t, "r1", nil)
+	started(t, w, b)
+
+	p := w.api.merge(t, 1, "aaaa")
+	ev := prWebhook("closed", 1, p.HeadRef, "aaaa")
+	require.NoError(t, b.Handle(t.Context(), ev))
+	st1, v1 := w.state(t, campaign)
+	calls := len(w.ensure.calls())
+
+	require.NoError(t, b.Handle(t.Context(), ev))
+	st2, v2 := w.state(t, campaign)
+	assert.Equal(t, v1, v2, "a duplicate delivery writes nothing")
+	assert.Equal(t, st1, st2)
+	assert.Len(t, w.ensure.calls(), calls)
+	assert.Equal(t, 1.0, testutil.ToFloat64(b.metrics.events.WithLabelValues("pr-merged", "ignored")))
+}
+
+func TestReconcileRecoversLostMerge(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, "eks-1-30.yaml")
+	b := w.bot(t, "r1", nil)
+	started(t, w, b)
+
+	w.api.merge(t, 1, "aaaa")
+	w.api.merge(t, 2, "bbbb")
+	// No webhook arrives.
+	require.NoError(t, b.Reconcile(t.Context()))
+
+	st, _ := w.state(t, campaign)
+	assert.Equal(t, "tenant-a:Merged#1 tenant-b:Merged#2", prStatuses(st.Waves[0]))
+	assert.Equal(t, rollout.WaveSucceeded, st.Waves[0].Phase)
+	assert.Equal(t, 2.0, testutil.ToFloat64(b.metrics.recovered.WithLabelValues("pr-merged")))
+	assert.Equal(t, 2.0, testutil.ToFloat64(b.metrics.reconciles))
+	assert.Equal(t, 1.0, testutil.ToFloat64(b.metrics.campaigns.WithLabelValues("Running")))
+	assert.Equal(t, 0.0, testutil.ToFloat64(b.metrics.campaigns.WithLabelValues("Scheduled")))
+}
+
+func TestRestartContinues(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, "eks-1-30.yaml")
+	b1 := w.bot(t, "r1", nil)
+	started(t, w, b1)
+	require.NoError(t, w.store.Close())
+
+	w.open(t)
+	b2 := w.bot(t, "r1", nil)
+	w.api.merge(t, 1, "aaaa")
+	w.api.merge(t, 2, "bbbb")
+	require.NoError(t, b2.Reconcile(t.Context()))
+	require.NoError(t, b2.Reconcile(t.Context()))
+
+	st, _ := w.state(t, campaign)
+	assert.Equal(t, rollout.WaveSucceeded, st.Waves[0].Phase)
+	assert.Equal(t, rollout.WaveOpen, st.Waves[1].Phase)
+	assert.Equal(t, "tenant-a:Open#3 tenant-b:Open#4", prStatuses(st.Waves[1]))
+	assert.Equal(t, []string{"1/tenant-a", "1/tenant-b", "2/tenant-a", "2/tenant-b"}, tenants(w.ensure.calls()),
+		"the restarted bot opens wave 2 and does not open wave 1 again")
+}
+
+func TestLeaseKeepsASecondBotOff(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, "eks-1-30.yaml")
+	a := w.bot(t, "replica-a", nil)
+	b := w.bot(t, "replica-b", nil)
+	require.NoError(t, a.Handle(t.Context(), pushOf("campaigns/eks-1-30.yaml")))
+
+	w.ensure.enter = make(chan struct{}, 8)
+	w.ensure.block = make(chan struct{})
+	done := make(chan error, 1)
+	go func() { done <- a.Reconcile(t.Context()) }()
+	<-w.ensure.enter // replica a is opening wave 1, holding the lease
+
+	require.NoError(t, b.Reconcile(t.Context()))
+	assert.Empty(t, w.ensure.calls(), "replica b acted on a campaign replica a holds")
+	assert.Equal(t, 1.0, testutil.ToFloat64(b.metrics.leaseHeld))
+
+	close(w.ensure.block)
+	require.NoError(t, <-done)
+	assert.Equal(t, []string{"1/tenant-a", "1/tenant-b"}, tenants(w.ensure.calls()))
+
+	// Once a let go, b may act on the campaign.
+	w.api.merge(t, 1, "aaaa")
+	w.api.merge(t, 2, "bbbb")
+	require.NoError(t, b.Reconcile(t.Context()))
+	st, _ := w.state(t, campaign)
+	assert.Equal(t, "tenant-a:Merged#1 tenant-b:Merged#2", prStatuses(st.Waves[0]))
+	assert.Len(t, w.ensure.calls(), 2, "b opened nothing that was up already")
+}
+
+func TestOutstandingPullRequestIsAskedAgain(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, "eks-1-30.yaml")
+	b := w.bot(t, "r1", nil)
+	require.NoError(t, b.Handle(t.Context(), pushOf("campaigns/eks-1-30.yaml")))
+	w.ensure.fail["tenant-b"] = errors.New("github is down")
+
+	err := b.Reconcile(t.Context())
+	require.ErrorContains(t, err, "github is down")
+	st, _ := w.state(t, campaign)
+	assert.Equal(t, "tenant-a:Open#1 tenant-b:Requested#0", prStatuses(st.Waves[0]))
+
+	require.NoError(t, b.Reconcile(t.Context()))
+	st, _ = w.state(t, campaign)
+	assert.Equal(t, "tenant-a:Open#1 tenant-b:Open#2", prStatuses(st.Waves[0]))
+	assert.Equal(t, 1.0, testutil.ToFloat64(b.metrics.recovered.WithLabelValues("open-wave")))
+}
+
+func TestClosedPullRequestIsReported(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, "eks-1-30.yaml")
+	b := w.bot(t, "r1", nil)
+	started(t, w, b)
+
+	p := w.api.close(t, 2)
+	require.NoError(t, b.Handle(t.Context(), prWebhook("closed", 2, p.HeadRef, "")))
+	st, _ := w.state(t, campaign)
+	assert.Equal(t, "tenant-a:Open#1 tenant-b:Closed#2", prStatuses(st.Waves[0]))
+
+	for _, n := range []int{1, 2} {
+		cs, err := w.api.Comments(t.Context(), "acme", "fleet", n)
+		require.NoError(t, err)
+		require.Len(t, cs, 1, "one status comment on #%d", n)
+		assert.True(t, strings.HasPrefix(cs[0].Body, statusMarker(campaign)))
+		assert.Contains(t, cs[0].Body, "closed pull request #2 of wave 1")
+	}
+
+	// Reconcile sees the same close and says nothing more.
+	require.NoError(t, b.Reconcile(t.Context()))
+	cs, err := w.api.Comments(t.Context(), "acme", "fleet", 2)
+	require.NoError(t, err)
+	assert.Len(t, cs, 1)
+}
+
+func TestIgnoresWhatIsNotTheBots(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, "eks-1-30.yaml")
+	b := w.bot(t, "r1", nil)
+	started(t, w, b)
+	_, v1 := w.state(t, campaign)
+
+	events := []webhooks.Event{
+		prWebhook("closed", 9, "feature/x", "cccc"),
+		prWebhook("closed", 9, wave.Branch("other-campaign", 1, "tenant-a"), "cccc"),
+		&webhooks.PullRequest{Meta: webhooks.Meta{Name: "pull_request", Action: "closed", Owner: "elsewhere", Repo: "fleet"}, Number: 1, Merged: true, MergeCommitSHA: "dddd", HeadRef: wave.Branch(campaign, 1, "tenant-a")},
+		prWebhook("synchronize", 1, wave.Branch(campaign, 1, "tenant-a"), ""),
+		&webhooks.Push{Meta: webhooks.Meta{Name: "push", Owner: "acme", Repo: "fleet"}, Ref: "refs/heads/feature", DefaultBranch: "main", After: headSHA},
+		&webhooks.Comment{Meta: webhooks.Meta{Name: "issue_comment", Action: "created", Owner: "acme", Repo: "fleet"}, Number: 1, Body: "/fleet status", Commands: []webhooks.Command{{Line: 1, Name: "status", Raw: "/fleet status"}}},
+		&webhooks.Status{Meta: webhooks.Meta{Name: "status", Owner: "acme", Repo: "fleet"}, SHA: "ffff", State: "success"},
+	}
+	for _, ev := range events {
+		require.NoError(t, b.Handle(t.Context(), ev), "%T %+v", ev, ev)
+	}
+	_, v2 := w.state(t, campaign)
+	assert.Equal(t, v1, v2)
+	assert.Equal(t, 1.0, testutil.ToFloat64(b.metrics.commands.WithLabelValues("status", "unhandled")))
+}
+
+func TestStatusOnMergeCommitReconciles(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, "eks-1-30.yaml")
+	b := w.bot(t, "r1", nil)
+	b.cfg.Gates = waitingGates{}
+	started(t, w, b)
+	p := w.api.merge(t, 1, "aaaa")
+	require.NoError(t, b.Handle(t.Context(), prWebhook("closed", 1, p.HeadRef, "aaaa")))
+	st, _ := w.state(t, campaign)
+	assert.Equal(t, rollout.ClusterVerifying, st.Waves[0].Clusters[0].Phase)
+
+	b.cfg.Gates = passGates{}
+	ev := &webhooks.Status{Meta: webhooks.Meta{Name: "status", Owner: "acme", Repo: "fleet"}, SHA: "aaaa", Context: "terraform-apply", State: "success"}
+	require.NoError(t, b.Handle(t.Context(), ev))
+	st, _ = w.state(t, campaign)
+	assert.Equal(t, rollout.ClusterSucceeded, st.Waves[0].Clusters[0].Phase, "the status on the merge commit made the bot ask the gates again")
+}
+
+// waitingGates answers waiting: the checks have not finished.
+type waitingGates struct{}
+
+func (waitingGates) Run(_ context.Context, st rollout.State, _ int, clusters []string) ([]rollout.GateResult, error) {
+	var out []rollout.GateResult
+	for _, c := range clusters {
+		out = append(out, rollout.GateResult{Cluster: c, Gate: "terraform", Outcome: rollout.GateWaiting, Detail: "terraform-apply is pending"})
+	}
+	return out, nil
+}

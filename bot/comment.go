@@ -1,0 +1,82 @@
+package bot
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/fleetbot/fleetbot/rollout"
+)
+
+// statusMarker is the hidden line that marks the bot's status comment of a
+// campaign on a pull request, so the bot edits it instead of adding another.
+func statusMarker(campaign string) string {
+	return "<!-- fleetbot:status campaign=" + campaign + " -->"
+}
+
+func hasMarker(body, marker string) bool {
+	first, _, _ := strings.Cut(body, "\n")
+	return strings.TrimSpace(first) == marker
+}
+
+// reportComment words a report of the machine for a pull request.
+func reportComment(campaign string, a rollout.PostReport) string {
+	var b strings.Builder
+	fmt.Fprintln(&b, statusMarker(campaign))
+	title := map[rollout.ReportKind]string{
+		rollout.ReportHalted:     "halted",
+		rollout.ReportSucceeded:  "succeeded",
+		rollout.ReportAborted:    "aborted",
+		rollout.ReportRolledBack: "rolled back",
+		rollout.ReportPRClosed:   "a pull request was closed",
+	}[a.About]
+	if title == "" {
+		title = string(a.About)
+	}
+	fmt.Fprintf(&b, "### Campaign `%s`: %s\n\n%s\n", campaign, title, a.Summary)
+	if len(a.Clusters) > 0 {
+		fmt.Fprintf(&b, "\nClusters: %s\n", codeList(a.Clusters))
+	}
+	if len(a.Failures) > 0 {
+		fmt.Fprintln(&b, "\n| Wave | Cluster | Tenant | State | Gate | What the gate saw |")
+		fmt.Fprintln(&b, "|---|---|---|---|---|---|")
+		for _, f := range a.Failures {
+			fmt.Fprintf(&b, "| %d | `%s` | %s | %s | %s | %s |\n", f.Wave, f.Cluster, f.Tenant, f.Phase, cell(f.Gate), cell(f.Detail))
+		}
+	}
+	return b.String()
+}
+
+// approvalComment asks fleet admins to approve a wave before it opens.
+func approvalComment(campaign string, a rollout.RequestApproval) string {
+	var b strings.Builder
+	fmt.Fprintln(&b, statusMarker(campaign))
+	fmt.Fprintf(&b, "### Campaign `%s`: wave %d waits for an approval\n\n", campaign, a.Wave)
+	fmt.Fprintf(&b, "Wave %d changes %s. A fleet admin approves it with `/fleet approve %d`.\n", a.Wave, codeList(a.Clusters), a.Wave)
+	return b.String()
+}
+
+// closeComment says why the bot closes a pull request.
+func closeComment(campaign string, a rollout.ClosePRs) string {
+	var b strings.Builder
+	fmt.Fprintln(&b, statusMarker(campaign))
+	fmt.Fprintf(&b, "### Campaign `%s`: closing this pull request\n\n", campaign)
+	fmt.Fprintf(&b, "fleetbot closes the unmerged pull requests of wave %d: %s.\n", a.Wave, a.Reason)
+	return b.String()
+}
+
+func codeList(names []string) string {
+	q := make([]string, len(names))
+	for i, n := range names {
+		q[i] = "`" + n + "`"
+	}
+	return strings.Join(q, ", ")
+}
+
+// cell makes text safe inside a Markdown table cell.
+func cell(s string) string {
+	if s == "" {
+		return "-"
+	}
+	s = strings.ReplaceAll(s, "|", `\|`)
+	return strings.ReplaceAll(s, "\n", " ")
+}

@@ -1,0 +1,54 @@
+package bot
+
+import (
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/fleetbot/fleetbot/rollout"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+// TestCommentsGolden keeps the texts the bot posts on pull requests in
+// testdata/comments.md.
+func TestCommentsGolden(t *testing.T) {
+	t.Parallel()
+	parts := []string{
+		reportComment("eks-1-30", rollout.PostReport{
+			About:   rollout.ReportHalted,
+			Wave:    2,
+			Summary: "Campaign eks-1-30 halted: 1 cluster failed or timed out, over the budget of 0.",
+			Failures: []rollout.Failure{{
+				Wave: 2, Cluster: "a-prod-1", Tenant: "tenant-a", Phase: rollout.ClusterFailed,
+				Gate: "terraform", Detail: "check terraform-apply | concluded failure",
+			}},
+		}),
+		reportComment("eks-1-30", rollout.PostReport{
+			About:    rollout.ReportPRClosed,
+			Wave:     1,
+			Summary:  "Tenant tenant-b closed pull request #2 of wave 1 without merging it.",
+			Clusters: []string{"b-dev-1"},
+		}),
+		approvalComment("eks-1-30", rollout.RequestApproval{Wave: 2, Clusters: []string{"a-prod-1", "b-prod-1"}}),
+		closeComment("eks-1-30", rollout.ClosePRs{Wave: 1, Reason: "the campaign was aborted by pat"}),
+	}
+	got := strings.Join(parts, "\n---\n\n")
+	path := filepath.Join("testdata", "comments.md")
+	if *update {
+		require.NoError(t, os.WriteFile(path, []byte(got), 0o644))
+		return
+	}
+	want, err := os.ReadFile(path)
+	require.NoError(t, err, "run go test -update to create %s", path)
+	assert.Equal(t, string(want), got)
+	for _, p := range parts {
+		assert.True(t, hasMarker(p, statusMarker("eks-1-30")), "every comment carries the status marker:\n%s", p)
+		assert.False(t, hasMarker(p, statusMarker("eks-1-31")))
+	}
+}

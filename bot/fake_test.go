@@ -1,0 +1,392 @@
+package bot
+
+import (
+	"context"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/stretchr/testify/require"
+
+	"github.com/fleetbot/fleetbot/bot/gh"
+	"github.com/fleetbot/fleetbot/bot/wave"
+	"github.com/fleetbot/fleetbot/rollout"
+	"github.com/fleetbot/fleetbot/rollout/store"
+	"github.com/fleetbot/fleetbot/rollout/store/boltstore"
+)
+
+// headSHA is the commit the fake repository's default branch points at.
+const headSHA = "1111111111111111111111111111111111111111"
+
+// fakeAPI is one repository on an in-memory GitHub: the calls the bot makes
+// itself. Any other call panics through the nil embedded interface, so a
+// test fails loudly when the bot starts calling something new.
+type fakeAPI struct {
+	gh.API
+
+	mu       sync.Mutex
+	files    map[string][]byte // path at headSHA
+	prs      []gh.PullRequest
+	comments map[int][]gh.Comment
+	nextID   int64
+}
+
+func newFakeAPI() *fakeAPI {
+	return &fakeAPI{files: map[string][]byte{}, comments: map[int][]gh.Comment{}}
+}
+
+func (f *fakeAPI) Repository(_ context.Context, owner, repo string) (gh.Repository, error) {
+	return gh.Repository{Owner: owner, Name: repo, DefaultBranch: "main", CloneURL: "https://github.test/" + owner + "/" + repo + ".git"}, nil
+}
+
+func (f *fakeAPI) Ref(_ context.Context, _, _, branch string) (string, error) {
+	if branch != "main" {
+		return "", fmt.Errorf("branch %s: %w", branch, gh.ErrNotFound)
+	}
+	return headSHA, nil
+}
+
+func (f *fakeAPI) Contents(_ context.Context, _, _, path, ref string) ([]byte, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	b, ok := f.files[path]
+	if !ok || ref != headSHA {
+		return nil, fmt.Errorf("%s at %s: %w", path, ref, gh.ErrNotFound)
+	}
+	return b, nil
+}
+
+func (f *fakeAPI) PullRequests(_ context.Context, owner, _ string, flt gh.PullRequestFilter) ([]gh.PullRequest, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []gh.PullRequest
+	for _, p := range f.prs {
+		state := flt.State
+		if state == "" {
+			state = "open"
+		}
+		if (state != "all" && p.State != state) || (flt.Head != "" && flt.Head != owner+":"+p.HeadRef) {
+			continue
+		}
+		out = append(out, p)
+	}
+	return out, nil
+}
+
+func (f *fakeAPI) PullRequest(_ context.Context, _, _ string, number int) (gh.PullRequest, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, p := range f.prs {
+		if p.Number == number {
+			return p, nil
+		}
+	}
+	return gh.PullRequest{}, fmt.Errorf("pull request #%d: %w", number, gh.ErrNotFound)
+}
+
+func (f *fakeAPI) EditPullRequest(_ context.Context, _, _ string, number int, e gh.PullRequestEdit) (gh.PullRequest, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for i := range f.prs {
+		if f.prs[i].Number == number {
+			if e.State != nil {
+				f.prs[i].State = *e.State
+			}
+			return f.prs[i], nil
+		}
+	}
+	return gh.PullRequest{}, fmt.Errorf("pull request #%d: %w", number, gh.ErrNotFound)
+}
+
+func (f *fakeAPI) Comments(_ context.Context, _, _ string, number int) ([]gh.Comment, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.comments[number]), nil
+}
+
+func (f *fakeAPI) CreateComment(_ context.Context, _, _ string, number int, body string) (gh.Comment, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.nextID++
+	c := gh.Comment{ID: f.nextID, User: "fleetbot[bot]", Body: body}
+	f.comments[number] = append(f.comments[number], c)
+	return c, nil
+}
+
+func (f *fakeAPI) EditComment(_ context.Context, _, _ string, id int64, body string) (gh.Comment, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for n, cs := range f.comments {
+		for i := range cs {
+			if cs[i].ID == id {
+				cs[i].Body = body
+				f.comments[n] = cs
+				return cs[i], nil
+			}
+		}
+	}
+	return gh.Comment{}, fmt.Errorf("comment %d: %w", id, gh.ErrNotFound)
+}
+
+// open adds an open pull request on branch and returns its number.
+func (f *fakeAPI) open(branch string) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	n := len(f.prs) + 1
+	f.prs = append(f.prs, gh.PullRequest{Number: n, State: "open", HeadRef: branch, BaseRef: "main"})
+	return n
+}
+
+// merge merges pull request number as sha, as a person would on GitHub.
+func (f *fakeAPI) merge(t *testing.T, number int, sha string) gh.PullRequest {
+	t.Helper()
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for i := range f.prs {
+		if f.prs[i].Number == number {
+			f.prs[i].State, f.prs[i].Merged, f.prs[i].MergeCommitSHA = "closed", true, sha
+			return f.prs[i]
+		}
+	}
+	t.Fatalf("no pull request #%d", number)
+	return gh.PullRequest{}
+}
+
+func (f *fakeAPI) close(t *testing.T, number int) gh.PullRequest {
+	t.Helper()
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for i := range f.prs {
+		if f.prs[i].Number == number {
+			f.prs[i].State = "closed"
+			return f.prs[i]
+		}
+	}
+	t.Fatalf("no pull request #%d", number)
+	return gh.PullRequest{}
+}
+
+func (f *fakeAPI) byBranch(branch string) (gh.PullRequest, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for i := len(f.prs) - 1; i >= 0; i-- {
+		if f.prs[i].HeadRef == branch {
+			return f.prs[i], true
+		}
+	}
+	return gh.PullRequest{}, false
+}
+
+// fakeHub is a GitHub with one installation covering every repository.
+type fakeHub struct{ api *fakeAPI }
+
+func (h fakeHub) API(context.Context, string, string) (gh.API, error) { return h.api, nil }
+func (h fakeHub) GitAuth(context.Context, string, string) (string, string, error) {
+	return "x-access-token", "token", nil
+}
+
+// fakeMirror checks every repository out at one directory, and refuses any
+// commit but headSHA, so a test fails if the bot plans from a commit it did
+// not read from GitHub.
+type fakeMirror struct {
+	dir     string
+	mu      sync.Mutex
+	fetches int
+}
+
+func (m *fakeMirror) Fetch(context.Context, string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.fetches++
+	return nil
+}
+
+func (m *fakeMirror) Checkout(_ context.Context, _, branch, sha string) (string, error) {
+	if branch != "main" || sha != headSHA {
+		return "", fmt.Errorf("checkout %s at %s: not the head GitHub reported", branch, sha)
+	}
+	return m.dir, nil
+}
+
+// fakeEnsure stands in for wave.Ensure: it records each request and keeps
+// one pull request per branch on the fake API, answering as wave.Ensure
+// does for an open, merged or closed one.
+type fakeEnsure struct {
+	api *fakeAPI
+
+	mu    sync.Mutex
+	reqs  []wave.Request
+	fail  map[string]error // tenant -> error of the next call
+	block chan struct{}    // when set, each call waits for it to close
+	enter chan struct{}    // when set, each call signals it started
+}
+
+func (e *fakeEnsure) ensure(ctx context.Context, _ gh.API, req wave.Request) (wave.Result, error) {
+	if e.enter != nil {
+		e.enter <- struct{}{}
+	}
+	if e.block != nil {
+		select {
+		case <-e.block:
+		case <-ctx.Done():
+			return wave.Result{}, ctx.Err()
+		}
+	}
+	e.mu.Lock()
+	e.reqs = append(e.reqs, req)
+	err := e.fail[req.PR.Tenant]
+	delete(e.fail, req.PR.Tenant)
+	e.mu.Unlock()
+	if err != nil {
+		return wave.Result{}, err
+	}
+	branch := wave.Branch(req.Campaign.Metadata.Name, req.Wave, req.PR.Tenant)
+	if p, ok := e.api.byBranch(branch); ok {
+		switch {
+		case p.Merged:
+			return wave.Result{Number: p.Number, Branch: branch, Merged: true, Reused: true}, nil
+		case p.State == "closed":
+			return wave.Result{Number: p.Number, Branch: branch}, wave.ErrClosed
+		}
+		return wave.Result{Number: p.Number, Branch: branch, Reused: true}, nil
+	}
+	return wave.Result{Number: e.api.open(branch), Branch: branch, Opened: true}, nil
+}
+
+func (e *fakeEnsure) calls() []wave.Request {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return slices.Clone(e.reqs)
+}
+
+// passGates passes every gate of every cluster asked about.
+type passGates struct{}
+
+func (passGates) Run(_ context.Context, st rollout.State, _ int, clusters []string) ([]rollout.GateResult, error) {
+	var out []rollout.GateResult
+	for _, c := range clusters {
+		for _, g := range st.Policy.Gates {
+			out = append(out, rollout.GateResult{Cluster: c, Gate: g, Outcome: rollout.GatePassed, Detail: "checks succeeded"})
+		}
+	}
+	return out, nil
+}
+
+// clock is a settable clock.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *clock) add(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+// world is everything a test bot runs against.
+type world struct {
+	api    *fakeAPI
+	mirror *fakeMirror
+	ensure *fakeEnsure
+	clock  *clock
+	store  store.Store
+	path   string // the bbolt file
+}
+
+// newWorld copies the test fleet into a checkout directory that also holds
+// campaign files, and opens a bbolt store in a temporary directory.
+func newWorld(t *testing.T, campaigns ...string) *world {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "checkout")
+	require.NoError(t, os.CopyFS(dir, os.DirFS("testdata/fleet")))
+	api := newFakeAPI()
+	require.NoError(t, os.MkdirAll(filepath.Join(dir, "campaigns"), 0o755))
+	for _, c := range campaigns {
+		b, err := fs.ReadFile(os.DirFS("testdata/campaigns"), c)
+		require.NoError(t, err)
+		require.NoError(t, os.WriteFile(filepath.Join(dir, "campaigns", c), b, 0o644))
+		api.files["campaigns/"+c] = b
+	}
+	w := &world{
+		api:    api,
+		mirror: &fakeMirror{dir: dir},
+		ensure: &fakeEnsure{api: api, fail: map[string]error{}},
+		clock:  &clock{t: time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)},
+		path:   filepath.Join(t.TempDir(), "state.db"),
+	}
+	w.open(t)
+	return w
+}
+
+// open (re)opens the bbolt store, as a restarted process would.
+func (w *world) open(t *testing.T) {
+	t.Helper()
+	s, err := boltstore.Open(w.path)
+	require.NoError(t, err)
+	w.store = s
+	t.Cleanup(func() { _ = s.Close() })
+}
+
+// bot builds a Bot on the world; each gets its own metrics registry.
+func (w *world) bot(t *testing.T, replica string, reg *prometheus.Registry) *Bot {
+	t.Helper()
+	if reg == nil {
+		reg = prometheus.NewRegistry()
+	}
+	b, err := New(Config{
+		Store:        w.store,
+		GitHub:       fakeHub{w.api},
+		Mirror:       w.mirror,
+		Ensure:       w.ensure.ensure,
+		Gates:        passGates{},
+		CampaignRepo: "acme/fleet",
+		CampaignPath: "campaigns",
+		Repositories: []string{"acme/fleet"},
+		ReplicaID:    replica,
+		Registerer:   reg,
+		Now:          w.clock.now,
+	})
+	require.NoError(t, err)
+	return b
+}
+
+// state reads a campaign's state and its version from the store.
+func (w *world) state(t *testing.T, name string) (rollout.State, int64) {
+	t.Helper()
+	var st rollout.State
+	v, err := getJSON(t.Context(), w.store, stateKey(name), &st)
+	require.NoError(t, err)
+	return st, v
+}
+
+// tenants lists the tenants of the Ensure calls made so far, by plan wave.
+func tenants(reqs []wave.Request) []string {
+	out := make([]string, len(reqs))
+	for i, r := range reqs {
+		out[i] = fmt.Sprintf("%d/%s", r.Wave, r.PR.Tenant)
+	}
+	slices.Sort(out)
+	return out
+}
+
+func prStatuses(w rollout.WaveState) string {
+	parts := make([]string, len(w.PRs))
+	for i, p := range w.PRs {
+		parts[i] = fmt.Sprintf("%s:%s#%d", p.Tenant, p.Status, p.Number)
+	}
+	return strings.Join(parts, " ")
+}

@@ -1,0 +1,185 @@
+package bot
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/fleetbot/fleetbot/bot/wave"
+	"github.com/fleetbot/fleetbot/rollout"
+	"github.com/fleetbot/fleetbot/webhooks"
+)
+
+// Handle acts on one webhook event. It is idempotent: a delivery handled
+// twice feeds the campaign the same facts, which the machine ignores the
+// second time. Events about campaigns or branches that are not the bot's
+// are ignored with a nil error; an error means a retry may succeed.
+func (b *Bot) Handle(ctx context.Context, ev webhooks.Event) error {
+	acted, err := b.handle(ctx, ev)
+	result := "ignored"
+	switch {
+	case err != nil:
+		result = "error"
+	case acted:
+		result = "acted"
+	}
+	b.metrics.webhooks.WithLabelValues(ev.Info().Name, result).Inc()
+	return err
+}
+
+func (b *Bot) handle(ctx context.Context, ev webhooks.Event) (bool, error) {
+	switch e := ev.(type) {
+	case *webhooks.Push:
+		return b.onPush(ctx, e)
+	case *webhooks.PullRequest:
+		return b.onPullRequest(ctx, e)
+	case *webhooks.Comment:
+		return b.onComment(ctx, e)
+	case *webhooks.CheckRun:
+		return b.onCommit(ctx, e.HeadSHA, "", e.PullRequests)
+	case *webhooks.CheckSuite:
+		return b.onCommit(ctx, e.HeadSHA, e.HeadBranch, nil)
+	case *webhooks.Status:
+		return b.onCommit(ctx, e.SHA, "", nil)
+	case *webhooks.Installation, *webhooks.InstallationRepositories:
+		if r, ok := b.cfg.GitHub.(interface{ RefreshInstallations() }); ok {
+			r.RefreshInstallations()
+			b.log.Info("installations changed; looking them up again", "event", ev.Info().Name, "action", ev.Info().Action)
+			return true, nil
+		}
+		return false, nil
+	}
+	return false, nil
+}
+
+// onPush starts the campaigns a push to the campaign repository's default
+// branch adds or changes, and fetches a pushed blueprint repository into the
+// mirror.
+func (b *Bot) onPush(ctx context.Context, e *webhooks.Push) (bool, error) {
+	if e.Deleted || e.DefaultBranch == "" || e.Ref != "refs/heads/"+e.DefaultBranch {
+		return false, nil
+	}
+	pushed := repoName{e.Owner, e.Repo}
+	acted := false
+	var errs []error
+	if pushed == b.camps {
+		for _, f := range slices.Concat(e.Added, e.Modified) {
+			if !b.isCampaignFile(f) {
+				continue
+			}
+			acted = true
+			errs = append(errs, b.pushedCampaign(ctx, f, e.After))
+		}
+		for _, f := range e.Removed {
+			if b.isCampaignFile(f) {
+				b.log.Warn("campaign file removed: a started campaign keeps running; abort it with /fleet abort", "file", f, "sha", e.After)
+			}
+		}
+	}
+	if slices.Contains(b.repos, pushed) {
+		acted = true
+		h, err := b.head(ctx, pushed)
+		if err == nil {
+			err = b.cfg.Mirror.Fetch(ctx, h.cloneURL)
+		}
+		if err != nil {
+			errs = append(errs, fmt.Errorf("fetch %s: %w", pushed, err))
+		}
+	}
+	return acted, errors.Join(errs...)
+}
+
+// pushedCampaign reads a campaign file at the pushed commit and considers it.
+func (b *Bot) pushedCampaign(ctx context.Context, file, sha string) error {
+	api, err := b.cfg.GitHub.API(ctx, b.camps.Owner, b.camps.Name)
+	if err != nil {
+		return err
+	}
+	// GET /repos/{owner}/{repo}/contents/{path}?ref={sha}
+	// https://docs.github.com/rest/repos/contents#get-repository-content
+	src, err := api.Contents(ctx, b.camps.Owner, b.camps.Name, file, sha)
+	if err != nil {
+		return fmt.Errorf("read %s at %s: %w", file, sha, err)
+	}
+	return b.considerCampaign(ctx, file, sha, src)
+}
+
+// onPullRequest feeds the campaign what became of one of its pull requests.
+func (b *Bot) onPullRequest(ctx context.Context, e *webhooks.PullRequest) (bool, error) {
+	camp, idx, tenant, ok := wave.ParseBranch(e.HeadRef)
+	if !ok {
+		return false, nil
+	}
+	rec, ok, err := b.loadRecord(ctx, camp)
+	if err != nil || !ok {
+		return false, err
+	}
+	n := rec.machineWave(idx)
+	if n == 0 {
+		return false, nil
+	}
+	if pr, _, err := rec.pullRequest(n, tenant); err != nil || pr.Repo != e.Owner+"/"+e.Repo {
+		return false, nil // a branch of the same name elsewhere
+	}
+	var ev rollout.Event
+	switch {
+	case e.Action == "closed" && e.Merged:
+		ev = rollout.PRMerged{Wave: n, Tenant: tenant, Number: e.Number, SHA: e.MergeCommitSHA}
+	case e.Action == "closed":
+		ev = rollout.PRClosed{Wave: n, Tenant: tenant, Number: e.Number}
+	case e.Action == "opened" || e.Action == "reopened":
+		ev = rollout.PROpened{Wave: n, Tenant: tenant, Number: e.Number}
+	default:
+		return false, nil
+	}
+	_, err = b.step(ctx, camp, func(ctx context.Context, r *run) error {
+		return errors.Join(r.feed(ctx, ev), r.tick(ctx))
+	})
+	return true, err
+}
+
+// onComment routes `/fleet` commands to the command runner.
+func (b *Bot) onComment(ctx context.Context, e *webhooks.Comment) (bool, error) {
+	if len(e.Commands) == 0 || e.Action == "deleted" {
+		return false, nil
+	}
+	if b.cfg.Commands == nil {
+		for _, c := range e.Commands {
+			b.metrics.commands.WithLabelValues(c.Name, "unhandled").Inc()
+		}
+		b.log.Info("commands received but no command runner is configured; not answered",
+			"repo", e.Owner+"/"+e.Repo, "number", e.Number, "user", e.User, "commands", len(e.Commands))
+		return false, nil
+	}
+	err := b.cfg.Commands.Run(ctx, e)
+	result := "ok"
+	if err != nil {
+		result = "error"
+	}
+	for _, c := range e.Commands {
+		b.metrics.commands.WithLabelValues(c.Name, result).Inc()
+	}
+	return true, err
+}
+
+// onCommit reconciles the campaigns waiting on a commit: a pull request of
+// theirs merged as sha, a check suite on one of their branches, or a check
+// run on one of their pull requests.
+func (b *Bot) onCommit(ctx context.Context, sha, branch string, prs []int) (bool, error) {
+	camp, _, _, onBranch := wave.ParseBranch(branch)
+	n, err := b.reconcileWhere(ctx, func(st rollout.State) bool {
+		if onBranch && st.Campaign == camp {
+			return true
+		}
+		for _, w := range st.Waves {
+			for _, pr := range w.PRs {
+				if (sha != "" && pr.SHA == sha) || (pr.Number > 0 && slices.Contains(prs, pr.Number)) {
+					return true
+				}
+			}
+		}
+		return false
+	})
+	return n > 0, err
+}

@@ -1,0 +1,328 @@
+package bot
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"maps"
+	"os"
+	"path"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/fleetbot/fleetbot/gitops"
+	"github.com/fleetbot/fleetbot/rollout"
+	"github.com/fleetbot/fleetbot/rollout/store"
+)
+
+// isCampaignFile reports whether a repository path is a campaign file: a
+// .yaml file directly in the campaign directory.
+func (b *Bot) isCampaignFile(p string) bool {
+	return path.Dir(p) == b.cfg.CampaignPath && path.Ext(p) == ".yaml"
+}
+
+// scanCampaigns reads every campaign file at the head of the campaign
+// repository's default branch and starts the new ones. It does nothing when
+// the head did not move since the last full scan, so the reconcile loop can
+// call it every pass; a push lost on the way is found on the next pass.
+func (b *Bot) scanCampaigns(ctx context.Context) error {
+	head, err := b.head(ctx, b.camps)
+	if err != nil {
+		return fmt.Errorf("scan campaigns: %w", err)
+	}
+	b.mu.Lock()
+	done := b.scanned == head.sha
+	b.mu.Unlock()
+	if done {
+		return nil
+	}
+	files := map[string][]byte{}
+	err = b.withCheckout(ctx, []headRef{head}, func(dirs []string) error {
+		matches, err := filepath.Glob(filepath.Join(dirs[0], filepath.FromSlash(b.cfg.CampaignPath), "*.yaml"))
+		if err != nil {
+			return err
+		}
+		for _, m := range matches {
+			src, err := os.ReadFile(m)
+			if err != nil {
+				return fmt.Errorf("read campaign file: %w", err)
+			}
+			files[b.cfg.CampaignPath+"/"+filepath.Base(m)] = src
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("scan campaigns: %w", err)
+	}
+	var errs []error
+	for _, f := range slices.Sorted(maps.Keys(files)) {
+		if err := b.considerCampaign(ctx, f, head.sha, files[f]); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if len(errs) == 0 {
+		b.mu.Lock()
+		b.scanned = head.sha
+		b.mu.Unlock()
+	}
+	return errors.Join(errs...)
+}
+
+// considerCampaign starts the campaign in src, read from file at commit sha,
+// unless it started before. An invalid file or a plan the planner refuses is
+// logged and counted, not returned: retrying would not fix it, a new commit
+// does. The error is for what a retry may fix (GitHub, git, the store).
+func (b *Bot) considerCampaign(ctx context.Context, file, sha string, src []byte) error {
+	c, err := rollout.ParseCampaign(b.camps.String()+"/"+file, src)
+	if err != nil {
+		b.metrics.campaignFiles.WithLabelValues("invalid").Inc()
+		b.log.Error("invalid campaign file", "repo", b.camps.String(), "file", file, "sha", sha, "err", err)
+		return nil
+	}
+	sum := sha256.Sum256(src)
+	digest := hex.EncodeToString(sum[:])
+	name := c.Metadata.Name
+	rec, ok, err := b.loadRecord(ctx, name)
+	if err != nil {
+		return err
+	}
+	if ok {
+		if rec.Digest != digest || rec.File != file {
+			b.metrics.campaignFiles.WithLabelValues("changed").Inc()
+			b.warnOnce("changed/"+name+"/"+file+"/"+digest, "campaign file changed after the campaign started; the change is not applied: start a new campaign under a new name",
+				"campaign", name, "file", file, "sha", sha, "started_from", rec.File+"@"+rec.SHA)
+		}
+		return nil
+	}
+	return b.start(ctx, c, &record{Campaign: name, Repo: b.camps.String(), File: file, SHA: sha, Digest: digest, Source: string(src)})
+}
+
+// refusal is a campaign that cannot start until its file or the fleet
+// changes.
+type refusal struct{ err error }
+
+func (r *refusal) Error() string { return r.err.Error() }
+func (r *refusal) Unwrap() error { return r.err }
+
+// start plans a new campaign from the blueprint repositories' current heads,
+// records it and schedules it, under the campaign's lease.
+func (b *Bot) start(ctx context.Context, c *rollout.Campaign, rec *record) error {
+	name := c.Metadata.Name
+	err := b.withLease(ctx, name, func(l store.Lease) error {
+		if _, ok, err := b.loadRecord(ctx, name); err != nil || ok {
+			return err // started meanwhile by another replica
+		}
+		if err := b.planRecord(ctx, c, rec); err != nil {
+			return err
+		}
+		st, err := newState(c, rec)
+		if err != nil {
+			return &refusal{err}
+		}
+		if err := b.lockClusters(ctx, name, st); err != nil {
+			return err
+		}
+		rec.StartedAt = b.now()
+		if _, err := putJSON(ctx, b.cfg.Store, recordKey(name), rec, 0, l.Fence()); err != nil {
+			return err
+		}
+		if _, err := b.createState(ctx, name, st, l.Fence()); err != nil {
+			return err
+		}
+		b.metrics.campaignFiles.WithLabelValues("started").Inc()
+		b.log.Info("campaign started", "campaign", name, "file", rec.File, "sha", rec.SHA, "waves", len(rec.Waves), "cleanup_waves_not_opened", rec.Cleanup)
+		return nil
+	})
+	var r *refusal
+	if errors.As(err, &r) {
+		b.metrics.campaignFiles.WithLabelValues("refused").Inc()
+		b.log.Error("campaign cannot start", "campaign", name, "file", rec.File, "sha", rec.SHA, "err", r.err)
+		return nil
+	}
+	if errors.Is(err, store.ErrHeld) {
+		return nil // another replica is starting it
+	}
+	return err
+}
+
+// createState schedules the campaign's first state and stores it.
+func (b *Bot) createState(ctx context.Context, name string, st rollout.State, fence store.Fence) (int64, error) {
+	st, _, err := rollout.Transition(st, rollout.ScheduleCampaign{By: "fleetbot"}, b.now())
+	if err != nil {
+		return 0, fmt.Errorf("schedule campaign %s: %w", name, err)
+	}
+	return putJSON(ctx, b.cfg.Store, stateKey(name), st, 0, fence)
+}
+
+// lockClusters takes the store's lock on every cluster of the campaign, so
+// a later campaign's plan leaves them out.
+func (b *Bot) lockClusters(ctx context.Context, name string, st rollout.State) error {
+	for _, w := range st.Waves {
+		for _, c := range w.Clusters {
+			err := b.cfg.Store.Lock(ctx, c.Name, name)
+			var le *store.LockedError
+			if errors.As(err, &le) {
+				return &refusal{fmt.Errorf("cluster %s is held by campaign %s", le.Cluster, le.Owner)}
+			}
+			if err != nil {
+				return fmt.Errorf("lock cluster %s: %w", c.Name, err)
+			}
+		}
+	}
+	return nil
+}
+
+// unlockClusters frees the clusters of a campaign that ended.
+func (b *Bot) unlockClusters(ctx context.Context, st rollout.State) error {
+	var errs []error
+	for _, w := range st.Waves {
+		for _, c := range w.Clusters {
+			if err := b.cfg.Store.Unlock(ctx, c.Name, st.Campaign); err != nil && !errors.Is(err, store.ErrLocked) {
+				errs = append(errs, fmt.Errorf("unlock cluster %s: %w", c.Name, err))
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// planRecord plans c on the blueprint repositories at the heads GitHub
+// reports now (never from what the mirror happened to hold) and fills in the
+// plan, the bases and the wave mapping of rec.
+func (b *Bot) planRecord(ctx context.Context, c *rollout.Campaign, rec *record) error {
+	heads := make([]headRef, len(b.repos))
+	for i, r := range b.repos {
+		h, err := b.head(ctx, r)
+		if err != nil {
+			return err
+		}
+		heads[i] = h
+	}
+	return b.withCheckout(ctx, heads, func(dirs []string) error {
+		inv, err := gitops.Load(ctx, dirs)
+		if err != nil {
+			return fmt.Errorf("load inventory: %w", err)
+		}
+		if err := inv.Err(); err != nil {
+			return &refusal{fmt.Errorf("the inventory has errors: %w", err)}
+		}
+		fleet, err := inv.Fleet()
+		if err != nil {
+			return &refusal{err}
+		}
+		if fleet.Locks, err = b.cfg.Store.Locks(ctx); err != nil {
+			return fmt.Errorf("read cluster locks: %w", err)
+		}
+		if fc := c.Spec.Change.Field; fc != nil {
+			if fleet.Fields, err = inv.FieldHits(ctx, fc.Files, fc.Path); err != nil {
+				return &refusal{err}
+			}
+		}
+		key, err := labelsKey(inv)
+		if err != nil {
+			return &refusal{err}
+		}
+		p, err := rollout.PlanCampaign(c, fleet, rollout.WithLabelsKey(key...))
+		if err != nil {
+			return &refusal{err}
+		}
+		byDir := map[string]string{}
+		rec.Bases = map[string]string{}
+		for i, h := range heads {
+			byDir[dirs[i]] = h.repo.String()
+			rec.Bases[h.repo.String()] = h.sha
+		}
+		for i := range p.Waves {
+			w := &p.Waves[i]
+			for j := range w.PullRequests {
+				w.PullRequests[j].Repo = byDir[w.PullRequests[j].Repo]
+			}
+			if w.Cleanup || len(w.Clusters) == 0 {
+				rec.Cleanup = append(rec.Cleanup, w.Index)
+				continue
+			}
+			if err := checkWavePRs(w); err != nil {
+				return &refusal{err}
+			}
+			rec.Waves = append(rec.Waves, w.Index)
+		}
+		rec.Plan = p
+		return nil
+	})
+}
+
+// checkWavePRs refuses what the machine cannot follow yet: a tenant's
+// clusters of one wave spread over several pull requests (several
+// repositories), or a pull request of shared files in a wave that changes
+// clusters.
+func checkWavePRs(w *rollout.Wave) error {
+	seen := map[string]string{}
+	for _, pr := range w.PullRequests {
+		if pr.Admin {
+			return fmt.Errorf("wave %d changes files shared by all tenants (%s) along with clusters: not supported yet", w.Index, pr.Repo)
+		}
+		if prev, ok := seen[pr.Tenant]; ok {
+			return fmt.Errorf("wave %d: tenant %s has pull requests in %s and %s: one repository per tenant is supported yet", w.Index, pr.Tenant, prev, pr.Repo)
+		}
+		seen[pr.Tenant] = pr.Repo
+	}
+	return nil
+}
+
+// newState builds the machine's Pending state from a campaign and its
+// record.
+func newState(c *rollout.Campaign, rec *record) (rollout.State, error) {
+	var waves [][]rollout.ClusterRef
+	selected := 0
+	approvals := map[int]bool{}
+	for i := range rec.Waves {
+		w, err := rec.planWave(i + 1)
+		if err != nil {
+			return rollout.State{}, err
+		}
+		refs := make([]rollout.ClusterRef, len(w.Clusters))
+		for j, wc := range w.Clusters {
+			refs[j] = rollout.ClusterRef{Name: wc.Name, Tenant: wc.Tenant}
+		}
+		selected += len(refs)
+		waves = append(waves, refs)
+		if w.Approval {
+			approvals[i+1] = true
+		}
+	}
+	gates := slices.Sorted(slices.Values(c.Spec.Gates.Names()))
+	p := rollout.Policy{
+		Bake:             c.Spec.Strategy.Bake.Duration,
+		ProgressDeadline: c.Spec.Strategy.ProgressDeadline.Duration,
+		MaxFailures:      c.Spec.Strategy.MaxFailures.Of(selected),
+		Approvals:        approvals,
+		Gates:            gates,
+		Change:           rec.Plan.Change.Kind,
+		Revertible:       rec.Plan.Change.Kind != rollout.KindEKSVersion && rec.Plan.Change.Revertible,
+	}
+	return rollout.NewState(c.Metadata.Name, p, waves)
+}
+
+// labelsKey returns the key path of the labels, on which every repository's
+// layout must agree: one plan writes labels under one key.
+func labelsKey(inv *gitops.Inventory) ([]string, error) {
+	var key, from string
+	for _, repo := range inv.Repos {
+		l := inv.Layouts[repo]
+		if l == nil || l.Labels == nil {
+			continue
+		}
+		switch {
+		case from == "":
+			key, from = l.Labels.Key, repo
+		case l.Labels.Key != key:
+			return nil, fmt.Errorf("repositories %s and %s keep labels under different keys (%s, %s)", from, repo, key, l.Labels.Key)
+		}
+	}
+	if key == "" {
+		key = gitops.DefaultLabelsKey
+	}
+	return strings.Split(key, "."), nil
+}

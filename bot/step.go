@@ -1,0 +1,190 @@
+package bot
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/fleetbot/fleetbot/rollout"
+	"github.com/fleetbot/fleetbot/rollout/store"
+)
+
+// run is one step on a campaign while this replica holds its lease: the
+// record, the state as last persisted, and the actions still to carry out.
+type run struct {
+	b       *Bot
+	name    string
+	fence   store.Fence
+	rec     *record
+	st      rollout.State
+	version int64
+	queue   []rollout.Action
+	// fed counts the events that changed the state, by kind.
+	fed map[string]int
+}
+
+// step acts on a campaign under its lease: pass feeds events, then the
+// actions they asked for are carried out, and so is the work the state says
+// is still outstanding (a pull request asked for but never reported open,
+// after a crash between persisting and acting). A campaign the store holds
+// no record of is ignored; one leased by another replica is left to it.
+func (b *Bot) step(ctx context.Context, name string, pass func(ctx context.Context, r *run) error) (rollout.State, error) {
+	var out rollout.State
+	err := b.withLease(ctx, name, func(l store.Lease) error {
+		rec, ok, err := b.loadRecord(ctx, name)
+		if err != nil || !ok {
+			return err
+		}
+		r := &run{b: b, name: name, fence: l.Fence(), rec: rec, fed: map[string]int{}}
+		if err := r.load(ctx); err != nil {
+			return err
+		}
+		var errs []error
+		if pass != nil {
+			errs = append(errs, pass(ctx, r))
+		}
+		r.outstanding()
+		errs = append(errs, r.drain(ctx))
+		if r.st.Phase.Final() {
+			errs = append(errs, b.unlockClusters(ctx, r.st))
+		}
+		out = r.st
+		return errors.Join(errs...)
+	})
+	if errors.Is(err, store.ErrHeld) {
+		return out, nil
+	}
+	return out, err
+}
+
+// load reads the campaign's state, creating it when the record was written
+// but the state was not (a crash between the two writes).
+func (r *run) load(ctx context.Context) error {
+	v, err := getJSON(ctx, r.b.cfg.Store, stateKey(r.name), &r.st)
+	if err == nil {
+		r.version = v
+		return nil
+	}
+	if !errors.Is(err, store.ErrNotFound) {
+		return err
+	}
+	c, err := r.rec.campaign()
+	if err != nil {
+		return fmt.Errorf("campaign %s: stored campaign file: %w", r.name, err)
+	}
+	st, err := newState(c, r.rec)
+	if err != nil {
+		return fmt.Errorf("campaign %s: %w", r.name, err)
+	}
+	if r.version, err = r.b.createState(ctx, r.name, st, r.fence); err != nil {
+		return err
+	}
+	_, err = getJSON(ctx, r.b.cfg.Store, stateKey(r.name), &r.st)
+	return err
+}
+
+// feed applies events in order, persists the state once if any changed it,
+// and queues the actions they asked for. Ignored events (duplicates) and
+// refused ones are logged, not returned: the state stays right either way.
+func (r *run) feed(ctx context.Context, events ...rollout.Event) error {
+	changed := false
+	st := r.st
+	var actions []rollout.Action
+	for _, ev := range events {
+		next, acts, err := rollout.Transition(st, ev, r.b.now())
+		if err != nil {
+			outcome := "refused"
+			if errors.Is(err, rollout.ErrIgnored) {
+				outcome = "ignored"
+				r.b.log.Debug("event ignored", "campaign", r.name, "event", ev.Kind(), "reason", err)
+			} else {
+				r.b.log.Warn("event refused", "campaign", r.name, "event", ev.Kind(), "err", err)
+			}
+			r.b.metrics.events.WithLabelValues(ev.Kind(), outcome).Inc()
+			continue
+		}
+		r.b.metrics.events.WithLabelValues(ev.Kind(), "applied").Inc()
+		r.fed[ev.Kind()]++
+		st, changed = next, true
+		actions = append(actions, acts...)
+	}
+	if !changed {
+		return nil
+	}
+	old, err1 := json.Marshal(r.st)
+	now, err2 := json.Marshal(st)
+	if err := errors.Join(err1, err2); err != nil {
+		return fmt.Errorf("campaign %s: encode state: %w", r.name, err)
+	}
+	if bytes.Equal(old, now) {
+		return nil // a tick with nothing due
+	}
+	v, err := r.b.cfg.Store.Put(ctx, stateKey(r.name), now, r.version, r.fence)
+	if err != nil {
+		return fmt.Errorf("campaign %s: write state: %w", r.name, err)
+	}
+	r.st, r.version = st, v
+	r.queue = append(r.queue, actions...)
+	return nil
+}
+
+// outstanding queues the work the state says is due but no queued action
+// covers: pull requests asked for and never reported open. Ensure is safe
+// to repeat, so asking again after a crash loses nothing.
+func (r *run) outstanding() {
+	if r.st.Phase != rollout.CampaignRunning {
+		return
+	}
+	queued := map[[2]any]bool{}
+	for _, a := range r.queue {
+		if ow, ok := a.(rollout.OpenWave); ok {
+			for _, pr := range ow.PRs {
+				queued[[2]any{ow.Wave, pr.Tenant}] = true
+			}
+		}
+	}
+	for _, w := range r.st.Waves {
+		ow := rollout.OpenWave{Wave: w.Number}
+		for _, pr := range w.PRs {
+			if pr.Status != rollout.PRStatusRequested || queued[[2]any{w.Number, pr.Tenant}] {
+				continue
+			}
+			req := rollout.PRRequest{Tenant: pr.Tenant, Attempt: pr.Attempt}
+			for _, c := range w.Clusters {
+				if c.Tenant == pr.Tenant && (c.Phase == rollout.ClusterPending || c.Phase == rollout.ClusterInPR) {
+					req.Clusters = append(req.Clusters, c.Name)
+				}
+			}
+			ow.PRs = append(ow.PRs, req)
+		}
+		if len(ow.PRs) > 0 {
+			r.b.metrics.recovered.WithLabelValues("open-wave").Inc()
+			r.b.log.Info("asking again for pull requests never reported open", "campaign", r.name, "wave", w.Number, "prs", len(ow.PRs))
+			r.queue = append(r.queue, ow)
+		}
+	}
+}
+
+// drain carries out the queued actions in order, including those the events
+// they feed back ask for. One action failing does not stop the others; the
+// state still says what is outstanding, and the next step retries it.
+func (r *run) drain(ctx context.Context) error {
+	var errs []error
+	for len(r.queue) > 0 {
+		a := r.queue[0]
+		r.queue = r.queue[1:]
+		err := r.act(ctx, a)
+		outcome := "ok"
+		if err != nil {
+			outcome = "error"
+			errs = append(errs, fmt.Errorf("campaign %s: %s: %w", r.name, a.Kind(), err))
+			if errors.Is(err, store.ErrFenced) {
+				break // the lease changed hands: stop acting at once
+			}
+		}
+		r.b.metrics.actions.WithLabelValues(a.Kind(), outcome).Inc()
+	}
+	return errors.Join(errs...)
+}

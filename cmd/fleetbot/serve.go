@@ -1,0 +1,203 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os/signal"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/spf13/cobra"
+
+	"github.com/fleetbot/fleetbot/bot"
+	"github.com/fleetbot/fleetbot/bot/gh"
+	"github.com/fleetbot/fleetbot/bot/wave"
+	"github.com/fleetbot/fleetbot/internal/config"
+	"github.com/fleetbot/fleetbot/rollout/store"
+	"github.com/fleetbot/fleetbot/rollout/store/boltstore"
+	"github.com/fleetbot/fleetbot/rollout/store/dynamostore"
+	"github.com/fleetbot/fleetbot/webhooks"
+)
+
+// shutdownTimeout bounds how long serve waits for in-flight requests and
+// deliveries when it stops.
+const shutdownTimeout = 30 * time.Second
+
+// serveOptions are the flags of `fleetbot serve`.
+type serveOptions struct {
+	config string
+}
+
+func newServeCmd() *cobra.Command {
+	opts := &serveOptions{}
+	cmd := &cobra.Command{
+		Use:   "serve --config FILE",
+		Short: "Run the GitHub App: receive webhooks and roll campaigns out",
+		Long: `Run fleetbot as a GitHub App: verify and store each webhook delivery, act on
+it, and reconcile every campaign on an interval so a lost webhook only
+delays progress. SIGINT or SIGTERM stops it gracefully: it stops accepting
+deliveries, finishes those in hand, stops the loop and closes the store.
+
+A configuration problem exits with status 2 and names the file, the line and
+the field. docs/serve.md describes the configuration file.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
+			defer stop()
+			return runServe(ctx, cmd, opts)
+		},
+	}
+	cmd.Flags().StringVar(&opts.config, "config", "", "configuration file (YAML)")
+	_ = cmd.MarkFlagRequired("config")
+	return cmd
+}
+
+func runServe(ctx context.Context, cmd *cobra.Command, opts *serveOptions) error {
+	cfg, err := config.Load(opts.config)
+	if err != nil {
+		return &exitError{code: 2, err: err}
+	}
+	log := slog.New(slog.NewJSONHandler(cmd.ErrOrStderr(), nil))
+	return serve(ctx, cfg, log, cmd.ErrOrStderr())
+}
+
+// serve wires the parts together and runs them until ctx ends.
+func serve(ctx context.Context, cfg *config.Serve, log *slog.Logger, out io.Writer) error {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+
+	st, err := openStore(ctx, cfg.Store)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err := st.Close(); err != nil {
+			log.Error("close store", "err", err)
+		}
+	}()
+
+	app, err := gh.NewApp(gh.Config{
+		BaseURL:    cfg.APIBaseURL,
+		AppID:      cfg.AppID,
+		PrivateKey: cfg.PrivateKey,
+		Metrics:    gh.NewMetrics(reg),
+		Logger:     log,
+	})
+	if err != nil {
+		return &exitError{code: 2, err: fmt.Errorf("github app: %w", err)}
+	}
+	github := bot.NewAppGitHub(app)
+	camps := strings.SplitN(cfg.Campaigns.Repository, "/", 2)
+	mirror := wave.NewMirror(cfg.MirrorDir, func(ctx context.Context) (string, string, error) {
+		// One installation covers the repositories of one organisation;
+		// the mirror fetches with the campaign repository's.
+		return github.GitAuth(ctx, camps[0], camps[1])
+	})
+	b, err := bot.New(bot.Config{
+		Store:             st,
+		GitHub:            github,
+		Mirror:            mirror,
+		CampaignRepo:      cfg.Campaigns.Repository,
+		CampaignPath:      cfg.Campaigns.Path,
+		Repositories:      cfg.Repositories,
+		ReplicaID:         cfg.ReplicaID,
+		ReconcileInterval: cfg.ReconcileInterval,
+		Registerer:        reg,
+		Logger:            log,
+	})
+	if err != nil {
+		return err
+	}
+	intake, err := webhooks.New(webhooks.Config{
+		Secret:     cfg.WebhookSecret,
+		Store:      st,
+		Handler:    b,
+		Workers:    cfg.Workers,
+		Registerer: reg,
+		Logger:     log,
+	})
+	if err != nil {
+		return &exitError{code: 2, err: err}
+	}
+
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.Listen, err)
+	}
+	srv := &http.Server{
+		Handler:           webhooks.NewMux(intake, b.Ready, reg),
+		ReadHeaderTimeout: 10 * time.Second,
+	}
+	// The intake stops when Shutdown says, not when ctx ends, so it can
+	// finish the deliveries in hand.
+	if err := intake.Start(context.WithoutCancel(ctx)); err != nil {
+		_ = ln.Close()
+		return fmt.Errorf("start webhook intake: %w", err)
+	}
+
+	loopCtx, stopLoop := context.WithCancel(context.WithoutCancel(ctx))
+	var wg sync.WaitGroup
+	wg.Go(func() { _ = b.Run(loopCtx) })
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	fmt.Fprintf(out, "fleetbot serve: listening on %s\n", ln.Addr())
+	log.Info("serving", "listen", ln.Addr().String(), "replica", cfg.ReplicaID, "campaigns", cfg.Campaigns.Repository+"/"+cfg.Campaigns.Path)
+
+	var serveErr error
+	select {
+	case <-ctx.Done():
+	case serveErr = <-served:
+	}
+	log.Info("stopping")
+	down, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownTimeout)
+	defer cancel()
+	errs := []error{}
+	if serveErr != nil && !errors.Is(serveErr, http.ErrServerClosed) {
+		errs = append(errs, fmt.Errorf("serve http: %w", serveErr))
+	}
+	if err := srv.Shutdown(down); err != nil {
+		errs = append(errs, fmt.Errorf("stop http server: %w", err))
+	}
+	if err := intake.Shutdown(down); err != nil {
+		errs = append(errs, fmt.Errorf("drain webhook intake: %w", err))
+	}
+	stopLoop()
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// openStore opens the store the configuration names.
+func openStore(ctx context.Context, s config.Store) (store.Store, error) {
+	if s.Bolt != nil {
+		st, err := boltstore.Open(s.Bolt.Path)
+		if err != nil {
+			return nil, fmt.Errorf("open store: %w", err)
+		}
+		return st, nil
+	}
+	var opts []func(*awsconfig.LoadOptions) error
+	if s.DynamoDB.Region != "" {
+		opts = append(opts, awsconfig.WithRegion(s.DynamoDB.Region))
+	}
+	aws, err := awsconfig.LoadDefaultConfig(ctx, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("aws configuration: %w", err)
+	}
+	client := dynamodb.NewFromConfig(aws, func(o *dynamodb.Options) {
+		if s.DynamoDB.Endpoint != "" {
+			o.BaseEndpoint = &s.DynamoDB.Endpoint
+		}
+	})
+	return dynamostore.New(client, s.DynamoDB.Table), nil
+}

@@ -1,0 +1,171 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/pem"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// TestServeConfigErrors runs serve on broken configuration files: each gives
+// exit status 2 and a message naming the file, the line and the field.
+func TestServeConfigErrors(t *testing.T) {
+	t.Parallel()
+	cases := []string{
+		"missing.yaml",
+		"not-yaml.yaml",
+		"missing-fields.yaml",
+		"unknown-key.yaml",
+		"bad-values.yaml",
+		"empty-secret.yaml",
+		"dynamodb-no-table.yaml",
+	}
+	var got strings.Builder
+	for _, c := range cases {
+		root := newRootCmd()
+		root.SetOut(io.Discard)
+		root.SetErr(io.Discard)
+		root.SetArgs([]string{"serve", "--config", "testdata/serve/" + c})
+		err := root.ExecuteContext(t.Context())
+		require.Error(t, err, c)
+		assert.Equal(t, 2, exitCode(err), c)
+		fmt.Fprintf(&got, "== %s\n%s\n", c, err)
+	}
+	checkGoldenFile(t, "serve/errors.txt", got.String())
+}
+
+// syncBuffer is a bytes.Buffer safe to write from the command while the
+// test reads it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// TestServeStartsAndStops starts serve against a GitHub stand-in that knows
+// no installation, checks its probes and metrics, and stops it by cancelling
+// its context.
+func TestServeStartsAndStops(t *testing.T) {
+	t.Parallel()
+	var ghCalls sync.WaitGroup
+	ghCalls.Add(1)
+	var once sync.Once
+	github := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		once.Do(ghCalls.Done)
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusNotFound)
+		_, _ = io.WriteString(w, `{"message":"Not Found","documentation_url":"https://docs.github.com/rest"}`)
+	}))
+	t.Cleanup(github.Close)
+
+	dir := t.TempDir()
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	require.NoError(t, err)
+	keyPEM := pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(key)})
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "key.pem"), keyPEM, 0o600))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "secret"), []byte("s3cret\n"), 0o600))
+	cfg := fmt.Sprintf(`appID: 42
+privateKeyFile: key.pem
+webhookSecretFile: secret
+apiBaseURL: %s/
+listen: 127.0.0.1:0
+store:
+  bolt:
+    path: state.db
+mirrorDir: mirror
+campaigns:
+  repository: acme/fleet
+  path: campaigns
+repositories: [acme/fleet]
+reconcileInterval: 1h
+replicaID: test-replica
+`, github.URL)
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "fleetbot.yaml"), []byte(cfg), 0o600))
+
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	var stderr syncBuffer
+	root := newRootCmd()
+	root.SetOut(io.Discard)
+	root.SetErr(&stderr)
+	root.SetArgs([]string{"serve", "--config", filepath.Join(dir, "fleetbot.yaml")})
+	done := make(chan error, 1)
+	go func() { done <- root.ExecuteContext(ctx) }()
+
+	listening := regexp.MustCompile(`listening on (\S+)`)
+	var addr string
+	require.Eventually(t, func() bool {
+		m := listening.FindStringSubmatch(stderr.String())
+		if m != nil {
+			addr = m[1]
+		}
+		return m != nil
+	}, 30*time.Second, 20*time.Millisecond, "serve did not start: %s", &stderr)
+
+	get := func(path string) (int, string) {
+		resp, err := http.Get("http://" + addr + path)
+		if err != nil {
+			return 0, err.Error()
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	code, _ := get("/healthz")
+	assert.Equal(t, http.StatusOK, code)
+	require.Eventually(t, func() bool { c, _ := get("/readyz"); return c == http.StatusOK }, 10*time.Second, 20*time.Millisecond)
+
+	ghCalls.Wait() // the first reconcile pass asked GitHub
+	require.Eventually(t, func() bool {
+		_, body := get("/metrics")
+		return strings.Contains(body, "fleetbot_reconcile_total 1")
+	}, 10*time.Second, 20*time.Millisecond)
+	_, body := get("/metrics")
+	for _, series := range []string{`fleetbot_campaigns{phase="Running"} 0`, "fleetbot_github_requests_total", "go_goroutines"} {
+		assert.Contains(t, body, series)
+	}
+
+	// A delivery without a valid signature is refused.
+	resp, err := http.Post("http://"+addr+"/webhook", "application/json", strings.NewReader(`{}`))
+	require.NoError(t, err)
+	_ = resp.Body.Close()
+	assert.NotEqual(t, http.StatusAccepted, resp.StatusCode)
+	assert.Less(t, resp.StatusCode, 500)
+
+	cancel()
+	select {
+	case err := <-done:
+		require.NoError(t, err, "stderr: %s", &stderr)
+	case <-time.After(40 * time.Second):
+		t.Fatal("serve did not stop after its context was cancelled")
+	}
+	_, err = http.Get("http://" + addr + "/healthz")
+	assert.Error(t, err, "serve still answers after it stopped")
+}

@@ -1,0 +1,382 @@
+// Package config reads the configuration file of `fleetbot serve`: strictly
+// (an unknown key is an error naming its line), with every problem reported
+// at once, each naming the file, the line and the field. It reads the files
+// the configuration points at (the App's key, the webhook secret) so a bad
+// path fails before anything starts; it connects to nothing.
+package config
+
+import (
+	"bytes"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Defaults Load fills in for what a file leaves out.
+const (
+	DefaultAPIBaseURL        = "https://api.github.com/"
+	DefaultListen            = ":8080"
+	DefaultReconcileInterval = time.Minute
+	DefaultWorkers           = 4
+)
+
+// Serve is the configuration of `fleetbot serve`. docs/serve.md describes
+// each field.
+type Serve struct {
+	AppID             int64
+	PrivateKeyFile    string
+	WebhookSecretFile string
+	APIBaseURL        string
+	Listen            string
+	Store             Store
+	MirrorDir         string
+	Campaigns         Campaigns
+	Repositories      []string
+	ReconcileInterval time.Duration
+	Workers           int
+	ReplicaID         string
+
+	// PrivateKey and WebhookSecret are the contents of the files named
+	// above; the secret without surrounding white space.
+	PrivateKey    []byte
+	WebhookSecret []byte
+}
+
+// Store says where state lives: exactly one of Bolt and DynamoDB is set.
+type Store struct {
+	Bolt     *Bolt
+	DynamoDB *DynamoDB
+}
+
+// Bolt is a bbolt file, for one replica.
+type Bolt struct{ Path string }
+
+// DynamoDB is a DynamoDB table, for several replicas. Region and Endpoint
+// are optional: the AWS SDK's usual sources fill the region in, and Endpoint
+// points at a local stand-in.
+type DynamoDB struct{ Table, Region, Endpoint string }
+
+// Campaigns says where campaign files live: Path/*.yaml in Repository.
+type Campaigns struct{ Repository, Path string }
+
+// Problem is one thing wrong with a configuration file.
+type Problem struct {
+	Line   int // 0 when the problem is a missing field
+	Field  string
+	Reason string
+}
+
+// Error lists every problem of one configuration file.
+type Error struct {
+	File     string
+	Problems []Problem
+}
+
+// Error writes one problem a line: "file:line: field: reason".
+func (e *Error) Error() string {
+	var b strings.Builder
+	for i, p := range e.Problems {
+		if i > 0 {
+			b.WriteByte('\n')
+		}
+		b.WriteString(e.File)
+		if p.Line > 0 {
+			fmt.Fprintf(&b, ":%d", p.Line)
+		}
+		if p.Field != "" {
+			b.WriteString(": " + p.Field)
+		}
+		b.WriteString(": " + p.Reason)
+	}
+	return b.String()
+}
+
+// loader collects the problems of one file.
+type loader struct {
+	file     string
+	dir      string
+	problems []Problem
+}
+
+func (l *loader) add(line int, field, format string, args ...any) {
+	l.problems = append(l.problems, Problem{Line: line, Field: field, Reason: fmt.Sprintf(format, args...)})
+}
+
+// Load reads and checks the configuration file at path. Relative file and
+// directory paths in it are read from the file's directory. Any problem
+// gives an *Error listing them all.
+func Load(path string) (*Serve, error) {
+	src, err := os.ReadFile(path)
+	if err != nil {
+		return nil, &Error{File: path, Problems: []Problem{{Reason: fmt.Sprintf("cannot read the configuration file: %v", unwrapPath(err))}}}
+	}
+	l := &loader{file: path, dir: filepath.Dir(path)}
+	cfg := l.parse(src)
+	if len(l.problems) > 0 {
+		slices.SortStableFunc(l.problems, func(a, b Problem) int { return a.Line - b.Line })
+		return nil, &Error{File: path, Problems: l.problems}
+	}
+	return cfg, nil
+}
+
+// unwrapPath drops the path an *os.PathError repeats.
+func unwrapPath(err error) error {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
+// lines keep the line of each field that was set, for later checks.
+type lines map[string]int
+
+func (l *loader) parse(src []byte) *Serve {
+	cfg := &Serve{}
+	var doc yaml.Node
+	dec := yaml.NewDecoder(bytes.NewReader(src))
+	if err := dec.Decode(&doc); err != nil {
+		l.add(0, "", "not YAML: %v", err)
+		return cfg
+	}
+	if len(doc.Content) == 0 || doc.Content[0].Kind != yaml.MappingNode {
+		l.add(doc.Line, "", "want a mapping of settings")
+		return cfg
+	}
+	at := lines{}
+	l.mapping(doc.Content[0], "", at, map[string]func(n *yaml.Node, field string){
+		"appID":             func(n *yaml.Node, f string) { l.decode(n, f, &cfg.AppID) },
+		"privateKeyFile":    func(n *yaml.Node, f string) { l.decode(n, f, &cfg.PrivateKeyFile) },
+		"webhookSecretFile": func(n *yaml.Node, f string) { l.decode(n, f, &cfg.WebhookSecretFile) },
+		"apiBaseURL":        func(n *yaml.Node, f string) { l.decode(n, f, &cfg.APIBaseURL) },
+		"listen":            func(n *yaml.Node, f string) { l.decode(n, f, &cfg.Listen) },
+		"mirrorDir":         func(n *yaml.Node, f string) { l.decode(n, f, &cfg.MirrorDir) },
+		"repositories":      func(n *yaml.Node, f string) { l.decode(n, f, &cfg.Repositories) },
+		"workers":           func(n *yaml.Node, f string) { l.decode(n, f, &cfg.Workers) },
+		"replicaID":         func(n *yaml.Node, f string) { l.decode(n, f, &cfg.ReplicaID) },
+		"reconcileInterval": func(n *yaml.Node, f string) {
+			var s string
+			if l.decode(n, f, &s) {
+				d, err := time.ParseDuration(s)
+				switch {
+				case err != nil:
+					l.add(n.Line, f, "%q is not a duration such as 30s or 1m", s)
+				case d <= 0:
+					l.add(n.Line, f, "must be more than 0s")
+				default:
+					cfg.ReconcileInterval = d
+				}
+			}
+		},
+		"store": func(n *yaml.Node, f string) {
+			l.mapping(n, f, at, map[string]func(n *yaml.Node, field string){
+				"bolt": func(n *yaml.Node, f string) {
+					cfg.Store.Bolt = &Bolt{}
+					l.mapping(n, f, at, map[string]func(n *yaml.Node, field string){
+						"path": func(n *yaml.Node, f string) { l.decode(n, f, &cfg.Store.Bolt.Path) },
+					})
+				},
+				"dynamodb": func(n *yaml.Node, f string) {
+					d := &DynamoDB{}
+					cfg.Store.DynamoDB = d
+					l.mapping(n, f, at, map[string]func(n *yaml.Node, field string){
+						"table":    func(n *yaml.Node, f string) { l.decode(n, f, &d.Table) },
+						"region":   func(n *yaml.Node, f string) { l.decode(n, f, &d.Region) },
+						"endpoint": func(n *yaml.Node, f string) { l.decode(n, f, &d.Endpoint) },
+					})
+				},
+			})
+		},
+		"campaigns": func(n *yaml.Node, f string) {
+			l.mapping(n, f, at, map[string]func(n *yaml.Node, field string){
+				"repository": func(n *yaml.Node, f string) { l.decode(n, f, &cfg.Campaigns.Repository) },
+				"path":       func(n *yaml.Node, f string) { l.decode(n, f, &cfg.Campaigns.Path) },
+			})
+		},
+	})
+	l.check(cfg, at)
+	return cfg
+}
+
+// mapping calls the setter of each key of n, recording its line, and
+// reports keys it does not know and keys given twice.
+func (l *loader) mapping(n *yaml.Node, prefix string, at lines, set map[string]func(n *yaml.Node, field string)) {
+	if n.Kind != yaml.MappingNode {
+		l.add(n.Line, prefix, "want a mapping")
+		return
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		field := k.Value
+		if prefix != "" {
+			field = prefix + "." + k.Value
+		}
+		f, ok := set[k.Value]
+		if !ok {
+			known := slices.Sorted(func(yield func(string) bool) {
+				for name := range set {
+					if !yield(name) {
+						return
+					}
+				}
+			})
+			l.add(k.Line, field, "unknown field (known: %s)", strings.Join(known, ", "))
+			continue
+		}
+		if _, dup := at[field]; dup {
+			l.add(k.Line, field, "set twice (first on line %d)", at[field])
+			continue
+		}
+		at[field] = k.Line
+		f(v, field)
+	}
+}
+
+// decode decodes a value into v, reporting a wrong type; ok says it worked.
+func (l *loader) decode(n *yaml.Node, field string, v any) bool {
+	if err := n.Decode(v); err != nil {
+		want := map[string]string{"*int64": "a whole number", "*int": "a whole number", "*string": "a string", "*[]string": "a list of strings"}[fmt.Sprintf("%T", v)]
+		l.add(n.Line, field, "want %s, not %q", want, n.Value)
+		return false
+	}
+	return true
+}
+
+// has reports whether a problem was found with field already.
+func (l *loader) has(field string) bool {
+	return slices.ContainsFunc(l.problems, func(p Problem) bool { return p.Field == field })
+}
+
+// check fills in defaults, checks every field and reads the files.
+func (l *loader) check(cfg *Serve, at lines) {
+	line := func(f string) int { return at[f] }
+	if _, set := at["appID"]; !set {
+		l.add(0, "appID", "missing: set the GitHub App's numeric id")
+	} else if cfg.AppID <= 0 && !l.has("appID") {
+		l.add(line("appID"), "appID", "must be a positive number, the GitHub App's id")
+	}
+	cfg.PrivateKey = l.readFile(cfg.PrivateKeyFile, "privateKeyFile", line, "the GitHub App's private key (PEM)")
+	if cfg.PrivateKey != nil {
+		if b, _ := pem.Decode(cfg.PrivateKey); b == nil {
+			l.add(line("privateKeyFile"), "privateKeyFile", "%s holds no PEM block: want the App's private key as GitHub gave it", cfg.PrivateKeyFile)
+		}
+	}
+	secret := l.readFile(cfg.WebhookSecretFile, "webhookSecretFile", line, "the webhook secret")
+	if secret != nil {
+		cfg.WebhookSecret = bytes.TrimSpace(secret)
+		if len(cfg.WebhookSecret) == 0 {
+			l.add(line("webhookSecretFile"), "webhookSecretFile", "%s is empty: fleetbot does not start without a webhook secret, since it could not tell GitHub's deliveries from forged ones", cfg.WebhookSecretFile)
+		}
+	}
+	if cfg.APIBaseURL == "" {
+		cfg.APIBaseURL = DefaultAPIBaseURL
+	} else if u, err := url.Parse(cfg.APIBaseURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		l.add(line("apiBaseURL"), "apiBaseURL", "%q is not an http(s) URL such as https://api.github.com/", cfg.APIBaseURL)
+	}
+	if cfg.Listen == "" {
+		cfg.Listen = DefaultListen
+	} else if _, _, err := net.SplitHostPort(cfg.Listen); err != nil {
+		l.add(line("listen"), "listen", "%q is not host:port such as :8080", cfg.Listen)
+	}
+	l.checkStore(cfg, line)
+	if cfg.MirrorDir == "" {
+		l.add(line("mirrorDir"), "mirrorDir", "missing: set the directory where git mirrors of the repositories are kept")
+	} else {
+		cfg.MirrorDir = l.path(cfg.MirrorDir)
+	}
+	switch {
+	case cfg.Campaigns.Repository == "":
+		l.add(line("campaigns"), "campaigns.repository", "missing: set the repository (owner/name) holding the campaign files")
+	case !isRepo(cfg.Campaigns.Repository):
+		l.add(line("campaigns.repository"), "campaigns.repository", "%q: want owner/name", cfg.Campaigns.Repository)
+	}
+	switch p := cfg.Campaigns.Path; {
+	case p == "":
+		l.add(line("campaigns"), "campaigns.path", "missing: set the directory of the campaign files in the repository, such as campaigns")
+	case strings.HasPrefix(p, "/") || slices.Contains(strings.Split(p, "/"), ".."):
+		l.add(line("campaigns.path"), "campaigns.path", "%q: want a directory inside the repository, such as campaigns", p)
+	}
+	if len(cfg.Repositories) == 0 {
+		l.add(line("repositories"), "repositories", "missing: list the repositories (owner/name) holding the blueprints and label files")
+	}
+	seen := map[string]bool{}
+	for i, r := range cfg.Repositories {
+		f := fmt.Sprintf("repositories[%d]", i)
+		switch {
+		case !isRepo(r):
+			l.add(line("repositories"), f, "%q: want owner/name", r)
+		case seen[r]:
+			l.add(line("repositories"), f, "%s is listed twice", r)
+		}
+		seen[r] = true
+	}
+	if cfg.ReconcileInterval == 0 {
+		if _, set := at["reconcileInterval"]; !set {
+			cfg.ReconcileInterval = DefaultReconcileInterval
+		}
+	}
+	if _, set := at["workers"]; !set {
+		cfg.Workers = DefaultWorkers
+	} else if cfg.Workers < 1 && !l.has("workers") {
+		l.add(line("workers"), "workers", "must be at least 1")
+	}
+}
+
+func (l *loader) checkStore(cfg *Serve, line func(string) int) {
+	s := cfg.Store
+	switch {
+	case s.Bolt == nil && s.DynamoDB == nil:
+		l.add(line("store"), "store", "missing: set store.bolt.path (one replica) or store.dynamodb.table (several replicas)")
+	case s.Bolt != nil && s.DynamoDB != nil:
+		l.add(line("store.dynamodb"), "store", "set one of bolt and dynamodb, not both")
+	case s.Bolt != nil && s.Bolt.Path == "":
+		l.add(line("store.bolt"), "store.bolt.path", "missing: set the bbolt file's path")
+	case s.Bolt != nil:
+		s.Bolt.Path = l.path(s.Bolt.Path)
+	default:
+		if s.DynamoDB.Table == "" {
+			l.add(line("store.dynamodb"), "store.dynamodb.table", "missing: set the DynamoDB table's name")
+		}
+		if e := s.DynamoDB.Endpoint; e != "" {
+			if u, err := url.Parse(e); err != nil || u.Scheme == "" || u.Host == "" {
+				l.add(line("store.dynamodb.endpoint"), "store.dynamodb.endpoint", "%q is not a URL such as http://127.0.0.1:8000", e)
+			}
+		}
+	}
+}
+
+// readFile reads a file the configuration names; nil when it could not.
+func (l *loader) readFile(name, field string, line func(string) int, what string) []byte {
+	if name == "" {
+		l.add(line(field), field, "missing: set the file holding %s", what)
+		return nil
+	}
+	b, err := os.ReadFile(l.path(name))
+	if err != nil {
+		l.add(line(field), field, "cannot read %s: %v", name, unwrapPath(err))
+		return nil
+	}
+	return b
+}
+
+// path resolves a path of the file against the file's directory.
+func (l *loader) path(p string) string {
+	if filepath.IsAbs(p) {
+		return p
+	}
+	return filepath.Join(l.dir, p)
+}
+
+func isRepo(s string) bool {
+	owner, name, ok := strings.Cut(s, "/")
+	return ok && owner != "" && name != "" && !strings.ContainsAny(name, "/ ") && !strings.Contains(owner, " ")
+}

@@ -1,0 +1,73 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func write(t *testing.T, dir, name, body string) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	require.NoError(t, os.WriteFile(p, []byte(body), 0o600))
+	return p
+}
+
+func TestLoadDefaultsAndPaths(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	write(t, dir, "key.pem", "-----BEGIN PLACEHOLDER-----\nAA==\n-----END PLACEHOLDER-----\n")
+	write(t, dir, "secret", "  s3cret \n")
+	path := write(t, dir, "fleetbot.yaml", `appID: 7
+privateKeyFile: key.pem
+webhookSecretFile: secret
+store: {bolt: {path: state.db}}
+mirrorDir: /var/lib/fleetbot/mirror
+campaigns: {repository: acme/control, path: campaigns/}
+repositories: [acme/fleet, acme/fleet-eu]
+`)
+	cfg, err := Load(path)
+	require.NoError(t, err)
+	assert.Equal(t, int64(7), cfg.AppID)
+	assert.Equal(t, []byte("s3cret"), cfg.WebhookSecret, "white space around the secret is dropped")
+	assert.Equal(t, DefaultAPIBaseURL, cfg.APIBaseURL)
+	assert.Equal(t, DefaultListen, cfg.Listen)
+	assert.Equal(t, time.Minute, cfg.ReconcileInterval)
+	assert.Equal(t, DefaultWorkers, cfg.Workers)
+	assert.Equal(t, filepath.Join(dir, "state.db"), cfg.Store.Bolt.Path, "relative paths are read from the file's directory")
+	assert.Equal(t, "/var/lib/fleetbot/mirror", cfg.MirrorDir)
+	assert.Nil(t, cfg.Store.DynamoDB)
+	assert.Equal(t, []string{"acme/fleet", "acme/fleet-eu"}, cfg.Repositories)
+}
+
+func TestLoadDynamoDB(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	write(t, dir, "key.pem", "-----BEGIN PLACEHOLDER-----\nAA==\n-----END PLACEHOLDER-----\n")
+	write(t, dir, "secret", "s3cret")
+	path := write(t, dir, "fleetbot.yaml", `appID: 7
+privateKeyFile: key.pem
+webhookSecretFile: secret
+apiBaseURL: https://ghe.example.com/api/v3/
+listen: 127.0.0.1:9000
+store:
+  dynamodb: {table: fleetbot, region: eu-west-1, endpoint: "http://127.0.0.1:8000"}
+mirrorDir: mirror
+campaigns: {repository: acme/fleet, path: campaigns}
+repositories: [acme/fleet]
+reconcileInterval: 30s
+workers: 8
+replicaID: pod-1
+`)
+	cfg, err := Load(path)
+	require.NoError(t, err)
+	assert.Equal(t, &DynamoDB{Table: "fleetbot", Region: "eu-west-1", Endpoint: "http://127.0.0.1:8000"}, cfg.Store.DynamoDB)
+	assert.Equal(t, 30*time.Second, cfg.ReconcileInterval)
+	assert.Equal(t, 8, cfg.Workers)
+	assert.Equal(t, "pod-1", cfg.ReplicaID)
+	assert.Equal(t, "127.0.0.1:9000", cfg.Listen)
+}
