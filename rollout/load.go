@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -168,6 +169,11 @@ func yamlDeref(n *yaml.Node) *yaml.Node {
 }
 
 func joinField(parent, key string) string {
+	if strings.ContainsFunc(key, func(r rune) bool { return !unicode.IsPrint(r) }) {
+		// A key that would not read as one word on one line is quoted, so
+		// each error stays one line that names its field.
+		key = strconv.Quote(key)
+	}
 	if parent == "" {
 		return key
 	}
