@@ -9,8 +9,6 @@ import (
 	"net"
 	"net/http"
 	"os/signal"
-	"strings"
-	"sync"
 	"syscall"
 	"time"
 
@@ -22,12 +20,10 @@ import (
 
 	"github.com/fleetbot/fleetbot/bot"
 	"github.com/fleetbot/fleetbot/bot/gh"
-	"github.com/fleetbot/fleetbot/bot/wave"
 	"github.com/fleetbot/fleetbot/internal/config"
 	"github.com/fleetbot/fleetbot/rollout/store"
 	"github.com/fleetbot/fleetbot/rollout/store/boltstore"
 	"github.com/fleetbot/fleetbot/rollout/store/dynamostore"
-	"github.com/fleetbot/fleetbot/webhooks"
 )
 
 // shutdownTimeout bounds how long serve waits for in-flight requests and
@@ -97,35 +93,21 @@ func serve(ctx context.Context, cfg *config.Serve, log *slog.Logger, out io.Writ
 	if err != nil {
 		return &exitError{code: 2, err: fmt.Errorf("github app: %w", err)}
 	}
-	github := bot.NewAppGitHub(app)
-	camps := strings.SplitN(cfg.Campaigns.Repository, "/", 2)
-	mirror := wave.NewMirror(cfg.MirrorDir, func(ctx context.Context) (string, string, error) {
-		// One installation covers the repositories of one organisation;
-		// the mirror fetches with the campaign repository's.
-		return github.GitAuth(ctx, camps[0], camps[1])
-	})
-	b, err := bot.New(bot.Config{
-		Store:             st,
-		GitHub:            github,
-		Mirror:            mirror,
-		CampaignRepo:      cfg.Campaigns.Repository,
-		CampaignPath:      cfg.Campaigns.Path,
-		Repositories:      cfg.Repositories,
-		ReplicaID:         cfg.ReplicaID,
-		ReconcileInterval: cfg.ReconcileInterval,
-		Registerer:        reg,
-		Logger:            log,
-	})
-	if err != nil {
-		return err
-	}
-	intake, err := webhooks.New(webhooks.Config{
-		Secret:     cfg.WebhookSecret,
-		Store:      st,
-		Handler:    b,
-		Workers:    cfg.Workers,
-		Registerer: reg,
-		Logger:     log,
+	svc, err := bot.NewService(bot.ServiceConfig{
+		Bot: bot.Config{
+			Store:             st,
+			CampaignRepo:      cfg.Campaigns.Repository,
+			CampaignPath:      cfg.Campaigns.Path,
+			Repositories:      cfg.Repositories,
+			ReplicaID:         cfg.ReplicaID,
+			ReconcileInterval: cfg.ReconcileInterval,
+			Logger:            log,
+		},
+		App:           app,
+		MirrorDir:     cfg.MirrorDir,
+		WebhookSecret: cfg.WebhookSecret,
+		Workers:       cfg.Workers,
+		Registry:      reg,
 	})
 	if err != nil {
 		return &exitError{code: 2, err: err}
@@ -136,19 +118,13 @@ func serve(ctx context.Context, cfg *config.Serve, log *slog.Logger, out io.Writ
 		return fmt.Errorf("listen on %s: %w", cfg.Listen, err)
 	}
 	srv := &http.Server{
-		Handler:           webhooks.NewMux(intake, b.Ready, reg),
+		Handler:           svc.Handler(),
 		ReadHeaderTimeout: 10 * time.Second,
 	}
-	// The intake stops when Shutdown says, not when ctx ends, so it can
-	// finish the deliveries in hand.
-	if err := intake.Start(context.WithoutCancel(ctx)); err != nil {
+	if err := svc.Start(ctx); err != nil {
 		_ = ln.Close()
-		return fmt.Errorf("start webhook intake: %w", err)
+		return err
 	}
-
-	loopCtx, stopLoop := context.WithCancel(context.WithoutCancel(ctx))
-	var wg sync.WaitGroup
-	wg.Go(func() { _ = b.Run(loopCtx) })
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	fmt.Fprintf(out, "fleetbot serve: listening on %s\n", ln.Addr())
@@ -169,11 +145,9 @@ func serve(ctx context.Context, cfg *config.Serve, log *slog.Logger, out io.Writ
 	if err := srv.Shutdown(down); err != nil {
 		errs = append(errs, fmt.Errorf("stop http server: %w", err))
 	}
-	if err := intake.Shutdown(down); err != nil {
-		errs = append(errs, fmt.Errorf("drain webhook intake: %w", err))
+	if err := svc.Shutdown(down); err != nil {
+		errs = append(errs, err)
 	}
-	stopLoop()
-	wg.Wait()
 	return errors.Join(errs...)
 }
 

@@ -1,0 +1,123 @@
+package bot
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/fleetbot/fleetbot/bot/gh"
+	"github.com/fleetbot/fleetbot/bot/wave"
+	"github.com/fleetbot/fleetbot/webhooks"
+)
+
+// ServiceConfig is what a Service is built from: the bot's Config without
+// its GitHub and mirror, which the Service derives from the App, plus what the
+// webhook intake needs.
+type ServiceConfig struct {
+	Bot Config
+	// App is the GitHub App the bot acts as.
+	App *gh.App
+	// MirrorDir holds the local clones of the fleet's repositories.
+	MirrorDir string
+	// WebhookSecret verifies X-Hub-Signature-256; empty is refused.
+	WebhookSecret []byte
+	// Workers bounds the deliveries processed at once.
+	Workers int
+	// Registry collects every metric and serves /metrics.
+	Registry *prometheus.Registry
+}
+
+// Service is the GitHub App as one process runs it: the bot, its webhook
+// intake and its HTTP endpoints (/webhook, /healthz, /readyz, /metrics).
+// `fleetbot serve` and the sandboxed demo both run one.
+type Service struct {
+	bot    *Bot
+	github *AppGitHub
+	intake *webhooks.Intake
+	mux    http.Handler
+
+	stopLoop context.CancelFunc
+	loop     sync.WaitGroup
+}
+
+// NewService wires a Service; it calls nothing outside the process.
+func NewService(cfg ServiceConfig) (*Service, error) {
+	if cfg.App == nil {
+		return nil, errors.New("service: no GitHub App")
+	}
+	if cfg.Registry == nil {
+		cfg.Registry = prometheus.NewRegistry()
+	}
+	github := NewAppGitHub(cfg.App)
+	owner, repo, ok := strings.Cut(cfg.Bot.CampaignRepo, "/")
+	if !ok {
+		return nil, fmt.Errorf("service: campaign repository %q is not owner/name", cfg.Bot.CampaignRepo)
+	}
+	bc := cfg.Bot
+	bc.GitHub = github
+	// One installation covers the repositories of one organisation; the
+	// mirror fetches with the campaign repository's.
+	bc.Mirror = wave.NewMirror(cfg.MirrorDir, func(ctx context.Context) (string, string, error) {
+		return github.GitAuth(ctx, owner, repo)
+	})
+	bc.Registerer = cfg.Registry
+	b, err := New(bc)
+	if err != nil {
+		return nil, err
+	}
+	intake, err := webhooks.New(webhooks.Config{
+		Secret:     cfg.WebhookSecret,
+		Store:      bc.Store,
+		Handler:    b,
+		Workers:    cfg.Workers,
+		Registerer: cfg.Registry,
+		Logger:     bc.Logger,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &Service{
+		bot:    b,
+		github: github,
+		intake: intake,
+		mux:    webhooks.NewMux(intake, b.Ready, cfg.Registry),
+	}, nil
+}
+
+// Bot returns the service's bot.
+func (s *Service) Bot() *Bot { return s.bot }
+
+// Handler serves the webhook and the probes.
+func (s *Service) Handler() http.Handler { return s.mux }
+
+// Start processes the deliveries stored but not processed, starts the
+// intake's workers and the reconcile loop. ctx ending does not stop them:
+// Shutdown does, so deliveries in hand are finished.
+func (s *Service) Start(ctx context.Context) error {
+	if err := s.intake.Start(context.WithoutCancel(ctx)); err != nil {
+		return fmt.Errorf("start webhook intake: %w", err)
+	}
+	loopCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
+	s.stopLoop = stop
+	s.loop.Go(func() { _ = s.bot.Run(loopCtx) })
+	return nil
+}
+
+// Shutdown stops accepting deliveries, drains the intake until ctx ends
+// (what is left stays stored for the next start) and stops the loop.
+func (s *Service) Shutdown(ctx context.Context) error {
+	err := s.intake.Shutdown(ctx)
+	if s.stopLoop != nil {
+		s.stopLoop()
+	}
+	s.loop.Wait()
+	if err != nil {
+		return fmt.Errorf("drain webhook intake: %w", err)
+	}
+	return nil
+}
