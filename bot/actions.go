@@ -4,11 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 
 	"github.com/fleetbot/fleetbot/bot/gh"
 	"github.com/fleetbot/fleetbot/bot/wave"
 	"github.com/fleetbot/fleetbot/gitops"
 	"github.com/fleetbot/fleetbot/rollout"
+	"github.com/fleetbot/fleetbot/rollout/gate"
 )
 
 // act carries out one action of the machine.
@@ -275,13 +278,85 @@ func (r *run) runGates(ctx context.Context, n int, clusters []string) error {
 			"campaign", r.name, "gates", r.st.Policy.Gates)
 		return nil
 	}
-	results, err := r.b.cfg.Gates.Run(ctx, r.st, n, clusters)
+	targets, err := r.gateTargets(n, clusters)
 	if err != nil {
-		return fmt.Errorf("run gates of wave %d: %w", n, err)
+		return err
 	}
-	evs := make([]rollout.Event, len(results))
-	for i, res := range results {
-		evs[i] = res
+	results := r.b.cfg.Gates.Run(ctx, targets)
+	evs := make([]rollout.Event, 0, len(results))
+	for _, res := range results {
+		if !slices.Contains(r.st.Policy.Gates, res.Gate) {
+			continue // a gate the runner has that this campaign does not use
+		}
+		detail := res.Detail
+		if res.Err != nil {
+			// A provider error proves nothing either way: the cluster
+			// waits, and the error is kept as what the gate saw.
+			r.b.metrics.gateErrors.WithLabelValues(res.Gate).Inc()
+			detail = "provider error: " + res.Err.Error()
+		}
+		evs = append(evs, rollout.GateResult{Cluster: res.Cluster, Gate: res.Gate, Outcome: res.Outcome, Detail: evidenceDetail(detail, res.Evidence)})
 	}
 	return r.feed(ctx, evs...)
+}
+
+// gateTargets describes the clusters of machine wave n for the gates: the
+// merge commit of each one's pull request and what it should now run.
+func (r *run) gateTargets(n int, clusters []string) ([]gate.Target, error) {
+	pw, err := r.rec.planWave(n)
+	if err != nil {
+		return nil, err
+	}
+	w := r.st.Waves[n-1]
+	change := r.rec.Plan.Change
+	var out []gate.Target
+	for _, name := range clusters {
+		i := slices.IndexFunc(pw.Clusters, func(c rollout.WaveCluster) bool { return c.Name == name })
+		if i < 0 {
+			return nil, fmt.Errorf("wave %d has no cluster %s", n, name)
+		}
+		wc := pw.Clusters[i]
+		t := gate.Target{
+			Campaign: r.name, Cluster: name, Tenant: wc.Tenant, Env: wc.Env, Fleet: wc.Fleet,
+			Region: r.rec.Clusters[name].Region, Account: r.rec.Clusters[name].Account,
+			Change: change.Kind,
+		}
+		for _, pr := range w.PRs {
+			if pr.Tenant == wc.Tenant {
+				t.MergeSHA, t.MergedAt = pr.SHA, pr.MergedAt
+			}
+		}
+		if pr, _, err := r.rec.pullRequest(n, wc.Tenant); err == nil {
+			t.Repo = pr.Repo
+		}
+		switch change.Kind {
+		case rollout.KindEKSVersion:
+			t.Version = wc.To
+		case rollout.KindLabel:
+			t.Labels = map[string]string{change.Key: change.To}
+		}
+		out = append(out, t)
+	}
+	return out, nil
+}
+
+// evidenceDetail appends what a gate saw to its detail, so the cluster's
+// evidence keeps it: which check, which revision, which value.
+func evidenceDetail(detail string, ev []gate.Evidence) string {
+	parts := []string{}
+	if detail != "" {
+		parts = append(parts, detail)
+	}
+	for _, e := range ev {
+		var kv []string
+		for _, f := range [][2]string{{"check", e.Check}, {"revision", e.Revision}, {"value", e.Value}, {"source", e.Source}} {
+			if f[1] != "" {
+				kv = append(kv, f[0]+"="+f[1])
+			}
+		}
+		if len(kv) > 0 {
+			parts = append(parts, "["+strings.Join(kv, " ")+"]")
+		}
+	}
+	return strings.Join(parts, " ")
 }

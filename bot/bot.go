@@ -14,7 +14,7 @@ import (
 
 	"github.com/fleetbot/fleetbot/bot/gh"
 	"github.com/fleetbot/fleetbot/bot/wave"
-	"github.com/fleetbot/fleetbot/rollout"
+	"github.com/fleetbot/fleetbot/rollout/gate"
 	"github.com/fleetbot/fleetbot/rollout/store"
 	"github.com/fleetbot/fleetbot/webhooks"
 )
@@ -49,11 +49,12 @@ type Mirror interface {
 // to call again: wave.Ensure.
 type EnsureFunc func(ctx context.Context, api gh.API, req wave.Request) (wave.Result, error)
 
-// Gates runs the checks of a wave's merged clusters. Results are fed to the
-// campaign as rollout.GateResult events; a waiting result is inconclusive and
-// asked again on the next reconcile.
+// Gates runs the checks of merged clusters: *gate.Runner. The bot builds one
+// target per cluster (its merge commit, its tenant's account and region,
+// what it should now run) and feeds each result to the campaign; a waiting
+// result is asked again on the next reconcile.
 type Gates interface {
-	Run(ctx context.Context, state rollout.State, wave int, clusters []string) ([]rollout.GateResult, error)
+	Run(ctx context.Context, targets []gate.Target) []gate.Result
 }
 
 // Commands carries out the `/fleet` commands of a comment.

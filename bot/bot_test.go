@@ -14,6 +14,7 @@ import (
 
 	"github.com/fleetbot/fleetbot/bot/wave"
 	"github.com/fleetbot/fleetbot/rollout"
+	"github.com/fleetbot/fleetbot/rollout/gate"
 	"github.com/fleetbot/fleetbot/webhooks"
 )
 
@@ -335,10 +336,10 @@ func TestStatusOnMergeCommitReconciles(t *testing.T) {
 // waitingGates answers waiting: the checks have not finished.
 type waitingGates struct{}
 
-func (waitingGates) Run(_ context.Context, st rollout.State, _ int, clusters []string) ([]rollout.GateResult, error) {
-	var out []rollout.GateResult
-	for _, c := range clusters {
-		out = append(out, rollout.GateResult{Cluster: c, Gate: "terraform", Outcome: rollout.GateWaiting, Detail: "terraform-apply is pending"})
+func (waitingGates) Run(_ context.Context, targets []gate.Target) []gate.Result {
+	var out []gate.Result
+	for _, t := range targets {
+		out = append(out, gate.Result{Gate: "terraform", Cluster: t.Cluster, Outcome: rollout.GateWaiting, Detail: "terraform-apply is pending"})
 	}
-	return out, nil
+	return out
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/fleetbot/fleetbot/bot/gh"
 	"github.com/fleetbot/fleetbot/bot/wave"
 	"github.com/fleetbot/fleetbot/rollout"
+	"github.com/fleetbot/fleetbot/rollout/gate"
 	"github.com/fleetbot/fleetbot/rollout/store"
 	"github.com/fleetbot/fleetbot/rollout/store/boltstore"
 )
@@ -266,17 +267,15 @@ func (e *fakeEnsure) calls() []wave.Request {
 	return slices.Clone(e.reqs)
 }
 
-// passGates passes every gate of every cluster asked about.
+// passGates passes the terraform gate of every cluster asked about.
 type passGates struct{}
 
-func (passGates) Run(_ context.Context, st rollout.State, _ int, clusters []string) ([]rollout.GateResult, error) {
-	var out []rollout.GateResult
-	for _, c := range clusters {
-		for _, g := range st.Policy.Gates {
-			out = append(out, rollout.GateResult{Cluster: c, Gate: g, Outcome: rollout.GatePassed, Detail: "checks succeeded"})
-		}
+func (passGates) Run(_ context.Context, targets []gate.Target) []gate.Result {
+	var out []gate.Result
+	for _, t := range targets {
+		out = append(out, gate.Result{Gate: "terraform", Cluster: t.Cluster, Outcome: rollout.GatePassed, Detail: "checks succeeded on " + t.MergeSHA})
 	}
-	return out, nil
+	return out
 }
 
 // clock is a settable clock.

@@ -20,6 +20,7 @@ type metrics struct {
 	webhooks      *prometheus.CounterVec
 	commands      *prometheus.CounterVec
 	leaseHeld     prometheus.Counter
+	gateErrors    *prometheus.CounterVec
 }
 
 // phases lists every campaign phase, so the gauge shows zeros too.
@@ -57,8 +58,11 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		leaseHeld: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "fleetbot_campaign_lease_held_total", Help: "Steps left to another replica that held the campaign's lease.",
 		}),
+		gateErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "fleetbot_gate_provider_errors_total", Help: "Gate checks that could not ask their provider (counted apart from failures), by gate.",
+		}, []string{"gate"}),
 	}
-	for _, c := range []prometheus.Collector{m.reconciles, m.recovered, m.campaigns, m.campaignFiles, m.events, m.actions, m.webhooks, m.commands, m.leaseHeld} {
+	for _, c := range []prometheus.Collector{m.reconciles, m.recovered, m.campaigns, m.campaignFiles, m.events, m.actions, m.webhooks, m.commands, m.leaseHeld, m.gateErrors} {
 		if err := reg.Register(c); err != nil {
 			var are prometheus.AlreadyRegisteredError
 			if errors.As(err, &are) {

@@ -40,6 +40,15 @@ type record struct {
 	// hold: they change no cluster and are not opened yet.
 	Cleanup   []int     `json:"cleanup,omitempty"`
 	StartedAt time.Time `json:"startedAt"`
+	// Clusters holds what the gates need of each planned cluster that the
+	// plan does not say: where it runs.
+	Clusters map[string]clusterInfo `json:"clusters,omitempty"`
+}
+
+// clusterInfo is where a cluster runs, from its blueprint.
+type clusterInfo struct {
+	Region  string `json:"region,omitempty"`
+	Account string `json:"account,omitempty"`
 }
 
 // planWave returns the plan's wave for machine wave n.

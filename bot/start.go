@@ -249,6 +249,10 @@ func (b *Bot) planRecord(ctx context.Context, c *rollout.Campaign, rec *record) 
 			rec.Waves = append(rec.Waves, w.Index)
 		}
 		rec.Plan = p
+		rec.Clusters = map[string]clusterInfo{}
+		for _, cl := range inv.Clusters {
+			rec.Clusters[cl.Name] = clusterInfo{Region: cl.Region, Account: cl.Account}
+		}
 		return nil
 	})
 }
