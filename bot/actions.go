@@ -273,16 +273,19 @@ func (r *run) upsertComment(ctx context.Context, t prTarget, body string) error 
 // runGates asks the gate runner about clusters of machine wave n and feeds
 // the results back.
 func (r *run) runGates(ctx context.Context, n int, clusters []string) error {
-	if r.b.cfg.Gates == nil {
-		r.b.warnOnce("gates/"+r.name, "no gate runner configured: merged clusters wait for gate results and time out at their progress deadline",
-			"campaign", r.name, "gates", r.st.Policy.Gates)
-		return nil
+	c, err := r.rec.campaign()
+	if err != nil {
+		return fmt.Errorf("stored campaign file: %w", err)
+	}
+	gates, err := r.b.gatesFor(r.name, c)
+	if err != nil {
+		return err
 	}
 	targets, err := r.gateTargets(n, clusters)
 	if err != nil {
 		return err
 	}
-	results := r.b.cfg.Gates.Run(ctx, targets)
+	results := gates.Run(ctx, targets)
 	evs := make([]rollout.Event, 0, len(results))
 	for _, res := range results {
 		if !slices.Contains(r.st.Policy.Gates, res.Gate) {

@@ -109,9 +109,10 @@ type Bot struct {
 	camps   repoName
 
 	mu      sync.Mutex
-	warned  map[string]bool // messages logged once per process
-	scanned string          // campaign repository head last scanned
-	swept   map[string]bool // final campaigns whose pull requests were closed
+	warned  map[string]bool  // messages logged once per process
+	scanned string           // campaign repository head last scanned
+	swept   map[string]bool  // final campaigns whose pull requests were closed
+	gates   map[string]Gates // each campaign's gates, built from its spec
 }
 
 var _ webhooks.Handler = (*Bot)(nil)

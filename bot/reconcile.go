@@ -169,7 +169,7 @@ func scheduleState(st rollout.State) rollout.ScheduleState {
 // gates that no queued RunGates covers: gates are polled, and a waiting
 // result is asked again on each pass.
 func (r *run) regate() {
-	if r.b.cfg.Gates == nil || (r.st.Phase != rollout.CampaignRunning && r.st.Phase != rollout.CampaignHalted) {
+	if r.st.Phase != rollout.CampaignRunning && r.st.Phase != rollout.CampaignHalted {
 		return
 	}
 	queued := map[string]bool{}
