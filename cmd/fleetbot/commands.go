@@ -9,5 +9,7 @@ func commands() []*cobra.Command {
 		newValidateCmd(),
 		newSetCmd(),
 		newPlanCmd(),
+		newServeCmd(),
+		newSandboxCmd(),
 	}
 }

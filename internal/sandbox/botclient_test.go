@@ -1,0 +1,138 @@
+package sandbox
+
+import (
+	"crypto/x509"
+	"encoding/pem"
+	"errors"
+	"net/http"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/fleetbot/fleetbot/bot/gh"
+	"github.com/fleetbot/fleetbot/internal/ghcontract"
+)
+
+// TestBotClient drives the sandbox with the bot's own GitHub client, as the
+// App, every request it sends checked against GitHub's description as well.
+func TestBotClient(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, "")
+	e.createRepo("acme", "fleet", true)
+	e.must(http.StatusCreated, req{method: "POST", path: "/orgs/acme/teams", body: map[string]any{"name": "Tenant A"}})
+	e.must(http.StatusOK, req{method: "PUT", path: "/orgs/acme/teams/tenant-a/memberships/alice", body: map[string]any{}})
+	ctx := t.Context()
+
+	spec := ghcontract.Default(t)
+	app, err := gh.NewApp(gh.Config{
+		BaseURL: e.url + "/", AppID: testAppID,
+		PrivateKey: pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(appKey())}),
+		Transport: spec.Transport(nil, func(err error) {
+			if !generalGitHubBehaviour(err) {
+				t.Errorf("client contract: %v", err)
+			}
+		}),
+	})
+	require.NoError(t, err)
+	id, err := app.InstallationFor(ctx, "acme", "fleet")
+	require.NoError(t, err)
+	c := app.Client(id)
+
+	repo, err := c.Repository(ctx, "acme", "fleet")
+	require.NoError(t, err)
+	assert.Equal(t, "main", repo.DefaultBranch)
+	main, err := c.Ref(ctx, "acme", "fleet", "main")
+	require.NoError(t, err)
+	_, err = c.Ref(ctx, "acme", "fleet", "nope")
+	assert.ErrorIs(t, err, gh.ErrNotFound)
+
+	blob, err := c.CreateBlob(ctx, "acme", "fleet", []byte("version: 1.31\n"))
+	require.NoError(t, err)
+	base, err := c.Commit(ctx, "acme", "fleet", main)
+	require.NoError(t, err)
+	tree, err := c.CreateTree(ctx, "acme", "fleet", base.Tree, []gh.TreeEntry{{Path: "cluster.yaml", SHA: blob}, {Path: "README.md", Delete: true}})
+	require.NoError(t, err)
+	commit, err := c.CreateCommit(ctx, "acme", "fleet", gh.NewCommit{Message: "Upgrade to 1.31", Tree: tree, Parents: []string{main}})
+	require.NoError(t, err)
+	assert.True(t, commit.Verified)
+	require.NoError(t, c.CreateRef(ctx, "acme", "fleet", "fleetbot/wave-1", commit.SHA))
+	assert.ErrorIs(t, c.CreateRef(ctx, "acme", "fleet", "fleetbot/wave-1", commit.SHA), gh.ErrInvalid)
+	content, err := c.Contents(ctx, "acme", "fleet", "cluster.yaml", "fleetbot/wave-1")
+	require.NoError(t, err)
+	assert.Equal(t, "version: 1.31\n", string(content))
+	cmp, err := c.Compare(ctx, "acme", "fleet", "main", "fleetbot/wave-1")
+	require.NoError(t, err)
+	assert.Equal(t, gh.Comparison{Status: "ahead", AheadBy: 1}, cmp)
+
+	pr, err := c.CreatePullRequest(ctx, "acme", "fleet", gh.NewPullRequest{Title: "Wave 1", Head: "fleetbot/wave-1", Base: "main", Body: "body"})
+	require.NoError(t, err)
+	assert.Equal(t, "fleetbot[bot]", pr.User)
+	list, err := c.PullRequests(ctx, "acme", "fleet", gh.PullRequestFilter{Head: "acme:fleetbot/wave-1"})
+	require.NoError(t, err)
+	require.Len(t, list, 1)
+	files, err := c.PullRequestFiles(ctx, "acme", "fleet", pr.Number)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"README.md", "cluster.yaml"}, files)
+	require.NoError(t, c.AddLabels(ctx, "acme", "fleet", pr.Number, []string{"fleetbot"}))
+	require.NoError(t, c.RequestReviewers(ctx, "acme", "fleet", pr.Number, []string{"alice"}, []string{"tenant-a"}))
+	cm, err := c.CreateComment(ctx, "acme", "fleet", pr.Number, "Plan")
+	require.NoError(t, err)
+	_, err = c.EditComment(ctx, "acme", "fleet", cm.ID, "Plan, edited")
+	require.NoError(t, err)
+	require.NoError(t, c.AddReaction(ctx, "acme", "fleet", cm.ID, "eyes"))
+	comments, err := c.Comments(ctx, "acme", "fleet", pr.Number)
+	require.NoError(t, err)
+	require.Len(t, comments, 1)
+	assert.Equal(t, "Plan, edited", comments[0].Body)
+
+	run, err := c.CreateCheckRun(ctx, "acme", "fleet", gh.NewCheckRun{Name: "fleetbot", HeadSHA: commit.SHA, Status: "in_progress", Title: "Wave 1", Summary: "running"})
+	require.NoError(t, err)
+	_, err = c.UpdateCheckRun(ctx, "acme", "fleet", run.ID, gh.NewCheckRun{Name: "fleetbot", Status: "completed", Conclusion: "success", Title: "Wave 1", Summary: "done"})
+	require.NoError(t, err)
+	runs, err := c.CheckRuns(ctx, "acme", "fleet", commit.SHA)
+	require.NoError(t, err)
+	require.Len(t, runs, 1)
+	assert.Equal(t, "success", runs[0].Conclusion)
+	_, err = c.CreateStatus(ctx, "acme", "fleet", commit.SHA, gh.Status{Context: "terraform", State: "success"})
+	require.NoError(t, err)
+	statuses, err := c.Statuses(ctx, "acme", "fleet", commit.SHA)
+	require.NoError(t, err)
+	require.Len(t, statuses, 1)
+
+	e.must(http.StatusOK, req{method: "POST", path: "/repos/acme/fleet/pulls/1/reviews", as: "alice", body: map[string]any{"event": "APPROVE"}})
+	reviews, err := c.Reviews(ctx, "acme", "fleet", pr.Number)
+	require.NoError(t, err)
+	require.Len(t, reviews, 1)
+	assert.Equal(t, gh.Review{ID: reviews[0].ID, User: "alice", State: "APPROVED", CommitID: commit.SHA}, reviews[0])
+	perm, err := c.CollaboratorPermission(ctx, "acme", "fleet", "alice")
+	require.NoError(t, err)
+	assert.Equal(t, "none", perm)
+	member, err := c.TeamMember(ctx, "acme", "tenant-a", "alice")
+	require.NoError(t, err)
+	assert.True(t, member)
+	member, err = c.TeamMember(ctx, "acme", "tenant-a", "mallory")
+	require.NoError(t, err)
+	assert.False(t, member)
+	repos, err := c.InstallationRepositories(ctx)
+	require.NoError(t, err)
+	require.Len(t, repos, 1)
+
+	got, err := c.PullRequest(ctx, "acme", "fleet", pr.Number)
+	require.NoError(t, err)
+	require.NotNil(t, got.Mergeable)
+	assert.True(t, *got.Mergeable)
+	_, err = c.MergePullRequest(ctx, "acme", "fleet", pr.Number, gh.MergeOptions{Method: "squash", SHA: main})
+	assert.ErrorIs(t, err, gh.ErrConflict)
+	sha, err := c.MergePullRequest(ctx, "acme", "fleet", pr.Number, gh.MergeOptions{Method: "squash", SHA: commit.SHA})
+	require.NoError(t, err)
+	after, err := c.Ref(ctx, "acme", "fleet", "main")
+	require.NoError(t, err)
+	assert.Equal(t, sha, after)
+	got, err = c.PullRequest(ctx, "acme", "fleet", pr.Number)
+	require.NoError(t, err)
+	assert.True(t, got.Merged)
+	require.NoError(t, c.DeleteRef(ctx, "acme", "fleet", "fleetbot/wave-1"))
+	err = c.DeleteRef(ctx, "acme", "fleet", "fleetbot/wave-1")
+	assert.True(t, errors.Is(err, gh.ErrNotFound) || errors.Is(err, gh.ErrInvalid), "%v", err)
+}

@@ -1,0 +1,379 @@
+package sandbox
+
+import (
+	"context"
+	"crypto/rsa"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/fleetbot/fleetbot/internal/sandbox/gitrepo"
+)
+
+// AdminLogin is the user the static token acts as: a site administrator.
+const AdminLogin = "admin"
+
+// Config configures a Server.
+type Config struct {
+	// Dir holds state.json and the bare repositories under repos/.
+	Dir string
+	// Token is the static token; it acts as AdminLogin, or as the user
+	// named by the X-Sandbox-As header.
+	Token string
+	// WebhookURL receives every event; empty disables delivery (events are
+	// still recorded).
+	WebhookURL string
+	// WebhookSecret signs deliveries (X-Hub-Signature-256).
+	WebhookSecret []byte
+	// AppID is the App's id; the iss claim of its JWTs must equal it.
+	AppID int64
+	// AppSlug names the App; its installation tokens act as
+	// "<AppSlug>[bot]". Default "fleetbot".
+	AppSlug string
+	// AppKey verifies the App's RS256 JWTs; nil refuses every JWT.
+	AppKey *rsa.PublicKey
+	// BaseURL is the address clients use, such as http://127.0.0.1:8080;
+	// url fields and clone_url start with it. Default http://127.0.0.1.
+	BaseURL string
+	// Clock tells the time; default time.Now.
+	Clock func() time.Time
+}
+
+// Server is the sandbox: a GitHub REST API and git smart HTTP over the
+// repositories in Config.Dir.
+type Server struct {
+	cfg     Config
+	mu      sync.Mutex // guards st and every multi-step change
+	st      *state
+	git     http.Handler
+	mux     *http.ServeMux
+	hooks   *hookQueue
+	limitMu sync.Mutex
+	used    map[string]int // requests per login in the current hour
+	window  int64          // the hour used counts
+}
+
+// New opens (or creates) the sandbox in cfg.Dir.
+func New(cfg Config) (*Server, error) {
+	if cfg.Dir == "" {
+		return nil, errors.New("sandbox config: dir is empty")
+	}
+	if cfg.Token == "" {
+		return nil, errors.New("sandbox config: token is empty")
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = time.Now
+	}
+	if cfg.AppSlug == "" {
+		cfg.AppSlug = "fleetbot"
+	}
+	if cfg.BaseURL == "" {
+		cfg.BaseURL = "http://127.0.0.1"
+	}
+	cfg.BaseURL = strings.TrimSuffix(cfg.BaseURL, "/")
+	if err := os.MkdirAll(filepath.Join(cfg.Dir, "repos"), 0o755); err != nil {
+		return nil, fmt.Errorf("create sandbox dir: %w", err)
+	}
+	st, err := loadState(cfg.Dir)
+	if err != nil {
+		return nil, err
+	}
+	st.account(AdminLogin, cfg.Clock()).SiteAdmin = true
+	s := &Server{cfg: cfg, st: st, used: map[string]int{}}
+	s.hooks = newHookQueue(cfg)
+	s.git = gitrepo.NewHTTP(s.reposRoot(), s.authorizeGit, s.onPush)
+	s.routes()
+	return s, nil
+}
+
+// Handler serves the REST API and git smart HTTP.
+func (s *Server) Handler() http.Handler { return http.HandlerFunc(s.serveHTTP) }
+
+// Close waits for the webhook deliveries in flight and stops delivering.
+func (s *Server) Close() { s.hooks.close() }
+
+func (s *Server) reposRoot() string { return filepath.Join(s.cfg.Dir, "repos") }
+
+func (s *Server) now() time.Time { return s.cfg.Clock().UTC().Truncate(time.Second) }
+
+// serveHTTP sends git traffic (/OWNER/REPO.git/...) to the git server and
+// the rest to the REST routes.
+func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
+	parts := strings.SplitN(strings.TrimPrefix(r.URL.Path, "/"), "/", 3)
+	if len(parts) >= 2 && strings.HasSuffix(parts[1], ".git") {
+		s.git.ServeHTTP(w, r)
+		return
+	}
+	s.mux.ServeHTTP(w, r)
+}
+
+// apiError is an error answer in GitHub's shape.
+type apiError struct {
+	status  int
+	message string
+	errors  []map[string]any
+}
+
+func (e *apiError) Error() string { return fmt.Sprintf("%d %s", e.status, e.message) }
+
+func errorf(status int, format string, args ...any) *apiError {
+	return &apiError{status: status, message: fmt.Sprintf(format, args...)}
+}
+
+var errNotFound = &apiError{status: http.StatusNotFound, message: "Not Found"}
+
+// invalid is a 422 "Validation Failed" naming the resource, field and code.
+func invalid(resource, field, code, message string) *apiError {
+	e := map[string]any{"resource": resource, "field": field, "code": code}
+	if message != "" {
+		e["message"] = message
+	}
+	return &apiError{status: http.StatusUnprocessableEntity, message: "Validation Failed", errors: []map[string]any{e}}
+}
+
+// call is one REST request being answered.
+type call struct {
+	w    http.ResponseWriter
+	r    *http.Request
+	who  *principal
+	ctx  context.Context // carries the repository's write lock on changes
+	rs   *repoState      // set on /repos/{owner}/{repo}/... routes
+	repo *gitrepo.Repo   // likewise
+}
+
+// decode reads the JSON body into v.
+func (c *call) decode(v any) error {
+	if c.r.Body == nil {
+		return nil
+	}
+	dec := json.NewDecoder(c.r.Body)
+	if err := dec.Decode(v); err != nil && !errors.Is(err, io.EOF) {
+		return errorf(http.StatusBadRequest, "Problems parsing JSON")
+	}
+	return nil
+}
+
+func (c *call) intParam(name string) (int64, error) {
+	n, err := strconv.ParseInt(c.r.PathValue(name), 10, 64)
+	if err != nil {
+		return 0, errNotFound
+	}
+	return n, nil
+}
+
+type handler func(c *call) (int, any, error)
+
+// access says which credentials a route accepts.
+type access int
+
+const (
+	accessUser access = iota // static token, installation token
+	accessApp                // App JWT only
+	accessAny                // any valid credential
+)
+
+// handle registers pattern on the mux behind authentication. Changes to a
+// repository run under its git write lock, taken before s.mu, the order
+// pushes take them in too.
+func (s *Server) handle(pattern string, acc access, h handler) {
+	repoScoped := strings.Contains(pattern, "/repos/{owner}/{repo}")
+	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+		who, err := s.authenticate(r, acc)
+		if err != nil {
+			s.writeError(w, r, "", err)
+			return
+		}
+		c := &call{w: w, r: r, who: who, ctx: r.Context()}
+		run := func() {
+			s.mu.Lock()
+			defer s.mu.Unlock()
+			status, body, err := h(c)
+			if err == nil && (r.Method != http.MethodGet || s.st.dirty) {
+				err = s.save()
+			}
+			if err != nil {
+				s.writeError(w, r, who.login, err)
+				return
+			}
+			s.writeJSON(w, r, who.login, status, body)
+		}
+		if !repoScoped {
+			run()
+			return
+		}
+		s.mu.Lock()
+		err = s.bindRepo(c)
+		s.mu.Unlock()
+		if err != nil {
+			s.writeError(w, r, who.login, err)
+			return
+		}
+		if r.Method == http.MethodGet {
+			run()
+			return
+		}
+		err = c.repo.WithLock(r.Context(), func(ctx context.Context) error {
+			c.ctx = ctx
+			run()
+			return nil
+		})
+		if err != nil {
+			s.writeError(w, r, who.login, err)
+		}
+	})
+}
+
+// bindRepo finds the repository a route names and checks the caller may see
+// it; an installation sees only its account's repositories.
+func (s *Server) bindRepo(c *call) error {
+	owner, name := c.r.PathValue("owner"), c.r.PathValue("repo")
+	rs := s.st.Repos[owner+"/"+name]
+	if rs == nil || !c.who.canSee(rs.Owner) {
+		return errNotFound
+	}
+	repo, err := gitrepo.Open(gitrepo.RepoPath(s.reposRoot(), rs.Owner, rs.Name))
+	if err != nil {
+		return fmt.Errorf("open repository %s: %w", rs.fullName(), err)
+	}
+	c.rs, c.repo = rs, repo
+	return nil
+}
+
+// save writes the state after a change; a failure is a 500.
+func (s *Server) save() error {
+	s.st.dirty = false
+	return s.st.save(s.cfg.Dir)
+}
+
+func (s *Server) writeError(w http.ResponseWriter, r *http.Request, login string, err error) {
+	var ae *apiError
+	if !errors.As(err, &ae) {
+		switch {
+		case errors.Is(err, gitrepo.ErrNotFound):
+			ae = errNotFound
+		default:
+			ae = errorf(http.StatusInternalServerError, "%v", err)
+		}
+	}
+	body := map[string]any{"message": ae.message, "documentation_url": "https://docs.github.com/rest"}
+	if len(ae.errors) > 0 {
+		body["errors"] = ae.errors
+	}
+	s.writeJSON(w, r, login, ae.status, body)
+}
+
+// writeJSON answers with body as JSON, the rate-limit headers and, for GET,
+// an ETag honouring If-None-Match.
+func (s *Server) writeJSON(w http.ResponseWriter, r *http.Request, login string, status int, body any) {
+	s.rateHeaders(w, login)
+	if status == http.StatusNoContent || body == nil {
+		w.WriteHeader(status)
+		return
+	}
+	data, err := json.Marshal(body)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("X-GitHub-Media-Type", "github.v3; format=json")
+	if r.Method == http.MethodGet && status == http.StatusOK {
+		sum := sha256.Sum256(data)
+		etag := `W/"` + hex.EncodeToString(sum[:16]) + `"`
+		w.Header().Set("ETag", etag)
+		if match := r.Header.Get("If-None-Match"); match != "" && etagMatches(match, etag) {
+			w.WriteHeader(http.StatusNotModified)
+			return
+		}
+	}
+	w.WriteHeader(status)
+	_, _ = w.Write(data)
+}
+
+func etagMatches(header, etag string) bool {
+	for _, m := range strings.Split(header, ",") {
+		m = strings.TrimSpace(m)
+		if m == "*" || m == etag || "W/"+m == etag || strings.TrimPrefix(m, "W/") == strings.TrimPrefix(etag, "W/") {
+			return true
+		}
+	}
+	return false
+}
+
+// rateLimit is the hourly budget reported to every caller; the sandbox
+// counts but never refuses.
+const rateLimit = 5000
+
+func (s *Server) rateHeaders(w http.ResponseWriter, login string) {
+	used, reset := s.countRequest(login)
+	h := w.Header()
+	h.Set("X-RateLimit-Limit", strconv.Itoa(rateLimit))
+	h.Set("X-RateLimit-Remaining", strconv.Itoa(max(rateLimit-used, 0)))
+	h.Set("X-RateLimit-Used", strconv.Itoa(used))
+	h.Set("X-RateLimit-Reset", strconv.FormatInt(reset, 10))
+	h.Set("X-RateLimit-Resource", "core")
+}
+
+// countRequest counts one request of login and returns the count and the
+// reset time of the current hour.
+func (s *Server) countRequest(login string) (used int, reset int64) {
+	s.limitMu.Lock()
+	defer s.limitMu.Unlock()
+	hour := s.cfg.Clock().Unix() / 3600
+	if hour != s.window {
+		s.window = hour
+		s.used = map[string]int{}
+	}
+	if login != "" {
+		s.used[login]++
+	}
+	return s.used[login], (hour + 1) * 3600
+}
+
+func (s *Server) peekUsed(login string) (used int, reset int64) {
+	s.limitMu.Lock()
+	defer s.limitMu.Unlock()
+	return s.used[login], (s.window + 1) * 3600
+}
+
+// paginate cuts items to the page the query asks for and sets the Link
+// header as GitHub does.
+func paginate[T any](c *call, base string, items []T) []T {
+	q := c.r.URL.Query()
+	per, _ := strconv.Atoi(q.Get("per_page"))
+	if per <= 0 {
+		per = 30
+	}
+	per = min(per, 100)
+	page, _ := strconv.Atoi(q.Get("page"))
+	page = max(page, 1)
+	last := max((len(items)+per-1)/per, 1)
+	link := func(p int, rel string) string {
+		q.Set("page", strconv.Itoa(p))
+		q.Set("per_page", strconv.Itoa(per))
+		return fmt.Sprintf("<%s%s?%s>; rel=%q", base, c.r.URL.Path, q.Encode(), rel)
+	}
+	var links []string
+	if page < last {
+		links = append(links, link(page+1, "next"), link(last, "last"))
+	}
+	if page > 1 {
+		links = append(links, link(1, "first"), link(page-1, "prev"))
+	}
+	if len(links) > 0 {
+		c.w.Header().Set("Link", strings.Join(links, ", "))
+	}
+	start := min((page-1)*per, len(items))
+	end := min(start+per, len(items))
+	return items[start:end]
+}
