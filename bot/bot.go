@@ -113,6 +113,8 @@ type Bot struct {
 	scanned string           // campaign repository head last scanned
 	swept   map[string]bool  // final campaigns whose pull requests were closed
 	gates   map[string]Gates // each campaign's gates, built from its spec
+	// stepping holds a *sync.Mutex per campaign: one step at a time.
+	stepping sync.Map
 }
 
 var _ webhooks.Handler = (*Bot)(nil)

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sync"
 
 	"github.com/fleetbot/fleetbot/rollout"
 	"github.com/fleetbot/fleetbot/rollout/store"
@@ -31,6 +32,12 @@ type run struct {
 // after a crash between persisting and acting). A campaign the store holds
 // no record of is ignored; one leased by another replica is left to it.
 func (b *Bot) step(ctx context.Context, name string, pass func(ctx context.Context, r *run) error) (rollout.State, error) {
+	// The lease keeps other replicas off; within this one, the webhook
+	// workers and the reconcile loop take turns, since they share the
+	// replica's lease.
+	mu, _ := b.stepping.LoadOrStore(name, &sync.Mutex{})
+	mu.(*sync.Mutex).Lock()
+	defer mu.(*sync.Mutex).Unlock()
 	var out rollout.State
 	err := b.withLease(ctx, name, func(l store.Lease) error {
 		rec, ok, err := b.loadRecord(ctx, name)

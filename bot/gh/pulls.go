@@ -31,11 +31,13 @@ func (c *Client) PullRequest(ctx context.Context, owner, repo string, number int
 
 func pullRequest(p *github.PullRequest) PullRequest {
 	return PullRequest{
-		Number:         p.GetNumber(),
-		State:          p.GetState(),
-		Title:          p.GetTitle(),
-		Body:           p.GetBody(),
-		Merged:         p.GetMerged(),
+		Number: p.GetNumber(),
+		State:  p.GetState(),
+		Title:  p.GetTitle(),
+		Body:   p.GetBody(),
+		// GitHub's pull request lists leave out "merged"; merged_at is
+		// set in both forms.
+		Merged:         p.GetMerged() || p.MergedAt != nil,
 		MergeCommitSHA: p.GetMergeCommitSHA(),
 		Mergeable:      p.Mergeable,
 		MergeableState: p.GetMergeableState(),

@@ -104,8 +104,12 @@ func WithConcurrency(n int) RunnerOption {
 	return func(r *Runner) { r.limit = max(n, 1) }
 }
 
-// NewRunner returns a Runner of gates that stamps results with clock.
+// NewRunner returns a Runner of gates that stamps results with clock
+// (time.Now when nil).
 func NewRunner(gates []Gate, clock func() time.Time, opts ...RunnerOption) *Runner {
+	if clock == nil {
+		clock = time.Now
+	}
 	r := &Runner{gates: gates, clock: clock, limit: DefaultConcurrency}
 	for _, o := range opts {
 		o(r)

@@ -1,0 +1,402 @@
+// Package stack runs the whole GitHub side of fleetbot in one process, with
+// no account anywhere: the sandbox (a local GitHub over real repositories)
+// holding a fleet repository, and the bot's Service receiving the sandbox's
+// signed webhooks. The end-to-end tests and the demo start one.
+package stack
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/hex"
+	"encoding/json"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/fleetbot/fleetbot/bot"
+	"github.com/fleetbot/fleetbot/bot/gh"
+	"github.com/fleetbot/fleetbot/gitops"
+	"github.com/fleetbot/fleetbot/internal/sandbox"
+	"github.com/fleetbot/fleetbot/rollout"
+	"github.com/fleetbot/fleetbot/rollout/store"
+	"github.com/fleetbot/fleetbot/rollout/store/boltstore"
+)
+
+// Options says what to run.
+type Options struct {
+	// Dir holds everything: the sandbox's state, the bot's store and mirror.
+	Dir string
+	// Fleet is a directory whose files become the fleet repository's first
+	// commit (examples/fleet).
+	Fleet string
+	// Owner and Repo name the fleet repository (default acme/fleet); it
+	// also holds the campaigns, under campaigns/.
+	Owner, Repo string
+	// ReconcileInterval is the bot's loop interval (default 1s).
+	ReconcileInterval time.Duration
+	// Gates, when set, replaces the gates the campaigns configure.
+	Gates bot.Gates
+	// Logger receives the bot's and the sandbox's logs (default: discarded).
+	Logger *slog.Logger
+}
+
+// Stack is a running sandbox and bot.
+type Stack struct {
+	opts    Options
+	Sandbox *sandbox.Server
+	// GitHubURL is the sandbox's address; Token its static token.
+	GitHubURL string
+	Token     string
+
+	key     []byte
+	secret  []byte
+	sbSrv   *http.Server
+	botSrv  *http.Server
+	handler atomic.Value // handlerBox: the running service's handler
+
+	mu    sync.Mutex
+	store store.Store
+	svc   *bot.Service
+	// metrics count the GitHub calls of each bot started.
+	metrics []*gh.Metrics
+}
+
+// AppID is the sandboxed App's id.
+const AppID = 1
+
+// Start starts the sandbox, creates the fleet repository with the fleet's
+// files and the layout's teams, and starts the bot.
+func Start(ctx context.Context, opts Options) (*Stack, error) {
+	if opts.Owner == "" {
+		opts.Owner, opts.Repo = "acme", "fleet"
+	}
+	if opts.ReconcileInterval == 0 {
+		opts.ReconcileInterval = time.Second
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	s := &Stack{opts: opts, Token: "sandbox-" + randomHex(12), secret: []byte(randomHex(20))}
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		return nil, fmt.Errorf("app key: %w", err)
+	}
+	s.key = pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(key)})
+
+	sbLn, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	botLn, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		_ = sbLn.Close()
+		return nil, err
+	}
+	s.GitHubURL = "http://" + sbLn.Addr().String()
+	s.Sandbox, err = sandbox.New(sandbox.Config{
+		Dir:           filepath.Join(opts.Dir, "sandbox"),
+		Token:         s.Token,
+		WebhookURL:    "http://" + botLn.Addr().String() + "/webhook",
+		WebhookSecret: s.secret,
+		AppID:         AppID,
+		AppKey:        &key.PublicKey,
+		BaseURL:       s.GitHubURL,
+	})
+	if err != nil {
+		_, _ = sbLn.Close(), botLn.Close()
+		return nil, fmt.Errorf("sandbox: %w", err)
+	}
+	s.sbSrv = &http.Server{Handler: s.Sandbox.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = s.sbSrv.Serve(sbLn) }()
+	s.handler.Store(handlerBox{unavailable("fleetbot is starting")})
+	s.botSrv = &http.Server{
+		Handler:           http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { s.handler.Load().(handlerBox).h.ServeHTTP(w, r) }),
+		ReadHeaderTimeout: 10 * time.Second,
+	}
+	go func() { _ = s.botSrv.Serve(botLn) }()
+
+	if err := s.seed(ctx); err != nil {
+		s.Close()
+		return nil, err
+	}
+	if err := s.StartBot(ctx); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// seed creates the fleet repository, the teams the layout names, and pushes
+// the fleet's files.
+func (s *Stack) seed(ctx context.Context) error {
+	o := s.opts
+	if _, err := s.Do(ctx, http.MethodPost, "/orgs/"+o.Owner+"/repos", "", map[string]any{"name": o.Repo}, nil); err != nil {
+		return fmt.Errorf("create repository: %w", err)
+	}
+	inv, err := gitops.Load(ctx, []string{o.Fleet})
+	if err != nil {
+		return err
+	}
+	teams := map[string]bool{}
+	for _, l := range inv.Layouts {
+		for _, ow := range l.Owners {
+			for _, t := range ow.Teams {
+				teams[t] = true
+			}
+		}
+	}
+	for t := range teams {
+		org, slug, _ := splitRepo(t)
+		if _, err := s.Do(ctx, http.MethodPost, "/orgs/"+org+"/teams", "", map[string]any{"name": slug}, nil); err != nil {
+			return fmt.Errorf("create team %s: %w", t, err)
+		}
+	}
+	work := filepath.Join(o.Dir, "seed")
+	if err := os.CopyFS(work, os.DirFS(o.Fleet)); err != nil {
+		return fmt.Errorf("copy fleet: %w", err)
+	}
+	if err := s.git(ctx, work, "init", "-q", "-b", "main"); err != nil {
+		return err
+	}
+	return s.Commit(ctx, work, "fleet: first commit")
+}
+
+// Commit commits everything in work and pushes it to the fleet repository's
+// main branch, as a person would.
+func (s *Stack) Commit(ctx context.Context, work, message string) error {
+	for _, args := range [][]string{
+		{"add", "-A"},
+		{"commit", "-q", "-m", message},
+		{"push", "-q", s.pushURL(), "HEAD:refs/heads/main"},
+	} {
+		if err := s.git(ctx, work, args...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// PushCampaign adds a campaign file under campaigns/ in a new commit.
+func (s *Stack) PushCampaign(ctx context.Context, name string, src []byte) error {
+	work := filepath.Join(s.opts.Dir, "seed")
+	if err := s.git(ctx, work, "pull", "-q", "--ff-only", s.pushURL(), "main"); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Join(work, "campaigns"), 0o755); err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(work, "campaigns", name+".yaml"), src, 0o644); err != nil {
+		return err
+	}
+	return s.Commit(ctx, work, "campaigns: "+name)
+}
+
+func (s *Stack) pushURL() string {
+	return "http://person:" + s.Token + "@" + s.GitHubURL[len("http://"):] + "/" + s.opts.Owner + "/" + s.opts.Repo + ".git"
+}
+
+func (s *Stack) git(ctx context.Context, dir string, args ...string) error {
+	cmd := exec.CommandContext(ctx, "git", args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "GIT_CONFIG_NOSYSTEM=1", "GIT_TERMINAL_PROMPT=0",
+		"GIT_AUTHOR_NAME=Fleet Admin", "GIT_AUTHOR_EMAIL=admin@example.com",
+		"GIT_COMMITTER_NAME=Fleet Admin", "GIT_COMMITTER_EMAIL=admin@example.com")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("git %s: %w: %s", args[0], err, bytes.TrimSpace(out))
+	}
+	return nil
+}
+
+// StartBot starts the bot's Service on its store, as `fleetbot serve` does.
+func (s *Stack) StartBot(ctx context.Context) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := os.MkdirAll(filepath.Join(s.opts.Dir, "bot"), 0o755); err != nil {
+		return err
+	}
+	st, err := boltstore.Open(filepath.Join(s.opts.Dir, "bot", "state.db"))
+	if err != nil {
+		return err
+	}
+	reg := prometheus.NewRegistry()
+	metrics := gh.NewMetrics(reg)
+	app, err := gh.NewApp(gh.Config{BaseURL: s.GitHubURL, AppID: AppID, PrivateKey: s.key, Metrics: metrics, Logger: s.opts.Logger})
+	if err != nil {
+		_ = st.Close()
+		return err
+	}
+	repo := s.opts.Owner + "/" + s.opts.Repo
+	svc, err := bot.NewService(bot.ServiceConfig{
+		Bot: bot.Config{
+			Store: st, Gates: s.opts.Gates,
+			CampaignRepo: repo, CampaignPath: "campaigns", Repositories: []string{repo},
+			ReplicaID: "stack", ReconcileInterval: s.opts.ReconcileInterval, Logger: s.opts.Logger,
+		},
+		App:           app,
+		MirrorDir:     filepath.Join(s.opts.Dir, "bot", "mirror"),
+		WebhookSecret: s.secret,
+		Registry:      reg,
+	})
+	if err != nil {
+		_ = st.Close()
+		return err
+	}
+	if err := svc.Start(ctx); err != nil {
+		_ = st.Close()
+		return err
+	}
+	s.store, s.svc = st, svc
+	s.metrics = append(s.metrics, metrics)
+	s.handler.Store(handlerBox{svc.Handler()})
+	return nil
+}
+
+// StopBot stops the bot as SIGTERM stops `fleetbot serve`: deliveries are
+// refused (503) until StartBot, those in hand are finished, the store is
+// closed.
+func (s *Stack) StopBot(ctx context.Context) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.svc == nil {
+		return nil
+	}
+	s.handler.Store(handlerBox{unavailable("fleetbot is stopped")})
+	err := s.svc.Shutdown(ctx)
+	err = errors.Join(err, s.store.Close())
+	s.svc, s.store = nil, nil
+	return err
+}
+
+// State reads a campaign's state from the bot's store; ok is false until
+// the campaign started.
+func (s *Stack) State(ctx context.Context, campaign string) (st rollout.State, ok bool, err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.store == nil {
+		return st, false, errors.New("the bot is stopped")
+	}
+	rec, err := s.store.Get(ctx, "campaigns/"+campaign+"/state")
+	if errors.Is(err, store.ErrNotFound) {
+		return st, false, nil
+	}
+	if err != nil {
+		return st, false, err
+	}
+	return st, true, json.Unmarshal(rec.Value, &st)
+}
+
+// Calls returns the GitHub calls of every bot started so far, by endpoint,
+// method and status.
+func (s *Stack) Calls() []gh.Call {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sum := map[[3]string]int{}
+	var keys [][3]string
+	for _, m := range s.metrics {
+		for _, c := range m.Calls() {
+			k := [3]string{c.Endpoint, c.Method, c.Status}
+			if _, ok := sum[k]; !ok {
+				keys = append(keys, k)
+			}
+			sum[k] += c.Count
+		}
+	}
+	out := make([]gh.Call, len(keys))
+	for i, k := range keys {
+		out[i] = gh.Call{Endpoint: k[0], Method: k[1], Status: k[2], Count: sum[k]}
+	}
+	return out
+}
+
+// Close stops everything.
+func (s *Stack) Close() {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	_ = s.StopBot(ctx)
+	_ = s.botSrv.Shutdown(ctx)
+	s.Sandbox.Close()
+	_ = s.sbSrv.Shutdown(ctx)
+}
+
+// Do sends a REST request to the sandbox with the static token, as the
+// user as (empty: the admin), and decodes a JSON answer into out. A status
+// of 300 or more is an error carrying GitHub's message.
+func (s *Stack) Do(ctx context.Context, method, path, as string, body, out any) (int, error) {
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return 0, err
+		}
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, s.GitHubURL+path, rd)
+	if err != nil {
+		return 0, err
+	}
+	req.Header.Set("Authorization", "Bearer "+s.Token)
+	req.Header.Set("Accept", "application/vnd.github+json")
+	if as != "" {
+		req.Header.Set(sandbox.AsHeader, as)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return resp.StatusCode, err
+	}
+	if resp.StatusCode >= 300 {
+		return resp.StatusCode, fmt.Errorf("%s %s: %d %s", method, path, resp.StatusCode, bytes.TrimSpace(data))
+	}
+	if out != nil && len(data) > 0 {
+		if err := json.Unmarshal(data, out); err != nil {
+			return resp.StatusCode, fmt.Errorf("%s %s: decode: %w", method, path, err)
+		}
+	}
+	return resp.StatusCode, nil
+}
+
+func splitRepo(s string) (string, string, bool) {
+	for i := range len(s) {
+		if s[i] == '/' {
+			return s[:i], s[i+1:], true
+		}
+	}
+	return s, "", false
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// handlerBox holds the handler the bot's address serves now; atomic.Value
+// needs one concrete type.
+type handlerBox struct{ h http.Handler }
+
+// unavailable answers 503, as a stopped server's address would refuse.
+func unavailable(msg string) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		http.Error(w, msg, http.StatusServiceUnavailable)
+	})
+}
