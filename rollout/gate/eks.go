@@ -1,0 +1,375 @@
+package gate
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
+	"github.com/aws/aws-sdk-go-v2/service/eks"
+	ekstypes "github.com/aws/aws-sdk-go-v2/service/eks/types"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"github.com/aws/smithy-go"
+
+	"github.com/fleetbot/fleetbot/rollout"
+)
+
+// RoleSessionName is the session name the eks gate gives AssumeRole, so
+// CloudTrail shows who looked.
+const RoleSessionName = "fleetbot-verify"
+
+// EKS is the eks gate. In the cluster's account, as the role cfg.RoleARN
+// renders to for the target (assumed through STS, its credentials cached
+// per role), and in the target's region, it calls DescribeCluster and,
+// when cfg.Nodegroups, ListNodegroups and DescribeNodegroup:
+//
+//   - The cluster not found fails (ResourceNotFoundException).
+//   - Status FAILED or DELETING fails; CREATING, PENDING and UPDATING wait.
+//   - A control-plane version ahead of the target fails (EKS cannot have
+//     gone there for this change); one behind waits (Terraform may still
+//     be applying; the progress deadline times it out). A change that is
+//     not an EKS version change (Target.Version empty) has no target.
+//   - Once the control plane is ACTIVE at the target, every managed node
+//     group must be ACTIVE at the control plane's version: DEGRADED,
+//     CREATE_FAILED and DELETE_FAILED fail, as does a version ahead of the
+//     control plane; CREATING, UPDATING, DELETING and a version behind wait.
+//
+// Every other error (AccessDenied from STS or EKS, throttling, a network
+// failure) is a provider error, never a pass or a failure.
+type EKS struct {
+	role       rollout.Template
+	externalID string
+	nodegroups bool
+	session    string
+
+	eksEndpoint string
+	stsEndpoint string
+	base        *aws.Config
+
+	mu      sync.Mutex
+	creds   map[string]*aws.CredentialsCache // by role ARN
+	clients map[clientKey]*eks.Client
+}
+
+type clientKey struct{ role, region string }
+
+// EKSOption configures an EKS gate.
+type EKSOption func(*EKS)
+
+// WithEKSEndpoint sends EKS calls to url instead of the regional endpoint.
+func WithEKSEndpoint(url string) EKSOption {
+	return func(g *EKS) { g.eksEndpoint = url }
+}
+
+// WithSTSEndpoint sends AssumeRole calls to url instead of the regional
+// endpoint.
+func WithSTSEndpoint(url string) EKSOption {
+	return func(g *EKS) { g.stsEndpoint = url }
+}
+
+// WithAWSConfig makes cfg the base configuration: the credentials that
+// assume the per-tenant roles (credentials.NewStaticCredentialsProvider
+// for fixed keys), the retryer and the HTTP client. Without it the gate
+// loads the default configuration (environment, Pod Identity, IRSA) at its
+// first check. The region always comes from the target.
+func WithAWSConfig(cfg aws.Config) EKSOption {
+	return func(g *EKS) { g.base = &cfg }
+}
+
+// NewEKS returns the eks gate for cfg. It errs when cfg has no role.
+func NewEKS(cfg rollout.EKSGate, opts ...EKSOption) (*EKS, error) {
+	if cfg.RoleARN.String() == "" {
+		return nil, errors.New("eks gate: no role ARN to assume")
+	}
+	g := &EKS{
+		role: cfg.RoleARN, externalID: cfg.ExternalID, nodegroups: cfg.Nodegroups, session: RoleSessionName,
+		creds: map[string]*aws.CredentialsCache{}, clients: map[clientKey]*eks.Client{},
+	}
+	for _, o := range opts {
+		o(g)
+	}
+	return g, nil
+}
+
+// Name returns rollout.GateEKS.
+func (*EKS) Name() string { return rollout.GateEKS }
+
+// client returns the EKS client for role in region, making the base
+// configuration, the role's credentials and the client on first use.
+func (g *EKS) client(ctx context.Context, role, region string) (*eks.Client, error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if c, ok := g.clients[clientKey{role, region}]; ok {
+		return c, nil
+	}
+	if g.base == nil {
+		cfg, err := config.LoadDefaultConfig(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("load the aws configuration: %w", err)
+		}
+		g.base = &cfg
+	}
+	creds, ok := g.creds[role]
+	if !ok {
+		st := sts.NewFromConfig(*g.base, func(o *sts.Options) {
+			o.Region = region
+			if g.stsEndpoint != "" {
+				o.BaseEndpoint = aws.String(g.stsEndpoint)
+			}
+		})
+		creds = aws.NewCredentialsCache(stscreds.NewAssumeRoleProvider(st, role, func(o *stscreds.AssumeRoleOptions) {
+			o.RoleSessionName = g.session
+			if g.externalID != "" {
+				o.ExternalID = aws.String(g.externalID)
+			}
+		}))
+		g.creds[role] = creds
+	}
+	c := eks.NewFromConfig(*g.base, func(o *eks.Options) {
+		o.Region = region
+		o.Credentials = creds
+		if g.eksEndpoint != "" {
+			o.BaseEndpoint = aws.String(g.eksEndpoint)
+		}
+	})
+	g.clients[clientKey{role, region}] = c
+	return c, nil
+}
+
+// Check describes the cluster and its managed node groups.
+func (g *EKS) Check(ctx context.Context, t Target) Result {
+	role, err := g.role.Execute(t.Vars())
+	if err != nil {
+		return Result{Err: fmt.Errorf("eks gate: role ARN %q for cluster %s: %w", g.role.String(), t.Cluster, err)}
+	}
+	if t.Region == "" {
+		return Result{Err: fmt.Errorf("eks gate: cluster %s has no region", t.Cluster)}
+	}
+	c, err := g.client(ctx, role, t.Region)
+	if err != nil {
+		return Result{Err: fmt.Errorf("eks gate: %w", err)}
+	}
+	where := fmt.Sprintf("in account %s, %s, as %s", t.Account, t.Region, role)
+
+	// https://docs.aws.amazon.com/eks/latest/APIReference/API_DescribeCluster.html
+	out, err := c.DescribeCluster(ctx, &eks.DescribeClusterInput{Name: aws.String(t.Cluster)})
+	if err != nil {
+		var nf *ekstypes.ResourceNotFoundException
+		if errors.As(err, &nf) {
+			return Result{
+				Outcome: rollout.GateFailed,
+				Detail:  fmt.Sprintf("EKS has no cluster %s %s", t.Cluster, where),
+				Evidence: []Evidence{{Check: "eks cluster " + t.Cluster, Value: "not found: " + aws.ToString(nf.Message),
+					Source: fmt.Sprintf("arn:aws:eks:%s:%s:cluster/%s", t.Region, t.Account, t.Cluster)}},
+			}
+		}
+		return Result{Err: awsError(fmt.Sprintf("describe cluster %s %s", t.Cluster, where), err)}
+	}
+	cl := out.Cluster
+	if cl == nil {
+		return Result{Err: fmt.Errorf("eks gate: describe cluster %s %s: the answer has no cluster", t.Cluster, where)}
+	}
+	version, status := aws.ToString(cl.Version), string(cl.Status)
+	res := Result{Evidence: []Evidence{{
+		Check: "eks cluster " + t.Cluster, Revision: aws.ToString(cl.PlatformVersion),
+		Value: fmt.Sprintf("version %s, status %s", orNone(version), orNone(status)), Source: aws.ToString(cl.Arn),
+	}}}
+	cmp := 0
+	if t.Version != "" {
+		if cmp, err = compareMinor(version, t.Version); err != nil {
+			return Result{Err: fmt.Errorf("eks gate: cluster %s: %w", t.Cluster, err), Evidence: res.Evidence}
+		}
+	}
+	switch {
+	case status == string(ekstypes.ClusterStatusFailed) || status == string(ekstypes.ClusterStatusDeleting):
+		return res.with(rollout.GateFailed, "cluster %s is %s at %s", t.Cluster, status, version)
+	case cmp > 0:
+		return res.with(rollout.GateFailed, "cluster %s is at %s, ahead of the target %s", t.Cluster, version, t.Version)
+	case cmp < 0:
+		return res.with(rollout.GateWaiting, "cluster %s is %s at %s, behind the target %s: Terraform may still be applying", t.Cluster, status, version, t.Version)
+	case status != string(ekstypes.ClusterStatusActive):
+		return res.with(rollout.GateWaiting, "cluster %s is %s at %s", t.Cluster, orNone(status), version)
+	}
+	detail := fmt.Sprintf("cluster %s is ACTIVE at %s", t.Cluster, version)
+	if !g.nodegroups {
+		return res.with(rollout.GatePassed, "%s", detail)
+	}
+
+	ngs, ngErr := g.describeNodegroups(ctx, c, t.Cluster)
+	if ngErr != nil {
+		return Result{Err: awsError(fmt.Sprintf("%s of cluster %s %s", ngErr.op, t.Cluster, where), ngErr.err), Evidence: res.Evidence}
+	}
+	var failed, waiting []string
+	for _, ng := range ngs {
+		name, ngVersion, ngStatus := aws.ToString(ng.NodegroupName), aws.ToString(ng.Version), string(ng.Status)
+		value := fmt.Sprintf("version %s, status %s", orNone(ngVersion), orNone(ngStatus))
+		var issues []string
+		if ng.Health != nil {
+			for _, is := range ng.Health.Issues {
+				issues = append(issues, fmt.Sprintf("%s: %s", is.Code, aws.ToString(is.Message)))
+			}
+		}
+		if len(issues) > 0 {
+			value += "; " + strings.Join(issues, "; ")
+		}
+		res.Evidence = append(res.Evidence, Evidence{
+			Check: "node group " + name, Revision: aws.ToString(ng.ReleaseVersion), Value: value, Source: aws.ToString(ng.NodegroupArn),
+		})
+		ngCmp, err := compareMinor(ngVersion, version)
+		if err != nil {
+			return Result{Err: fmt.Errorf("eks gate: node group %s of %s: %w", name, t.Cluster, err), Evidence: res.Evidence}
+		}
+		switch ng.Status {
+		case ekstypes.NodegroupStatusDegraded, ekstypes.NodegroupStatusCreateFailed, ekstypes.NodegroupStatusDeleteFailed:
+			reason := fmt.Sprintf("node group %s is %s", name, ngStatus)
+			if len(issues) > 0 {
+				reason += " (" + strings.Join(issues, "; ") + ")"
+			}
+			failed = append(failed, reason)
+			continue
+		}
+		switch {
+		case ngCmp > 0:
+			failed = append(failed, fmt.Sprintf("node group %s is at %s, ahead of the control plane's %s", name, ngVersion, version))
+		case ngCmp < 0:
+			waiting = append(waiting, fmt.Sprintf("node group %s is %s at %s, behind the control plane's %s", name, ngStatus, ngVersion, version))
+		case ng.Status != ekstypes.NodegroupStatusActive:
+			waiting = append(waiting, fmt.Sprintf("node group %s is %s at %s", name, orNone(ngStatus), ngVersion))
+		}
+	}
+	switch {
+	case len(failed) > 0:
+		return res.with(rollout.GateFailed, "%s", summarise(failed))
+	case len(waiting) > 0:
+		return res.with(rollout.GateWaiting, "%s", summarise(waiting))
+	case len(ngs) == 0:
+		return res.with(rollout.GatePassed, "%s; it has no managed node groups", detail)
+	}
+	return res.with(rollout.GatePassed, "%s, and its %d managed node group%s too", detail, len(ngs), plural(len(ngs)))
+}
+
+// describeNodegroups lists the cluster's managed node groups and describes
+// each.
+func (g *EKS) describeNodegroups(ctx context.Context, c *eks.Client, cluster string) ([]*ekstypes.Nodegroup, *opError) {
+	var names []string
+	// https://docs.aws.amazon.com/eks/latest/APIReference/API_ListNodegroups.html
+	p := eks.NewListNodegroupsPaginator(c, &eks.ListNodegroupsInput{ClusterName: aws.String(cluster)})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, &opError{"list node groups", err}
+		}
+		names = append(names, page.Nodegroups...)
+	}
+	out := make([]*ekstypes.Nodegroup, 0, len(names))
+	for _, n := range names {
+		// https://docs.aws.amazon.com/eks/latest/APIReference/API_DescribeNodegroup.html
+		d, err := c.DescribeNodegroup(ctx, &eks.DescribeNodegroupInput{ClusterName: aws.String(cluster), NodegroupName: aws.String(n)})
+		if err != nil {
+			return nil, &opError{"describe node group " + n, err}
+		}
+		if d.Nodegroup == nil {
+			return nil, &opError{"describe node group " + n, errors.New("the answer has no node group")}
+		}
+		out = append(out, d.Nodegroup)
+	}
+	return out, nil
+}
+
+// opError is an AWS call's error with the call it came from.
+type opError struct {
+	op  string
+	err error
+}
+
+// AWSError is an error of an AWS API, translated: which call, which
+// service answered (STS when assuming the role failed), its error code and
+// message. Unwrap gives the SDK's error.
+type AWSError struct {
+	Op      string
+	Service string
+	Code    string
+	Message string
+	Err     error
+}
+
+// Error names the call, the service's error code and its message.
+func (e *AWSError) Error() string {
+	if e.Code == "" {
+		return fmt.Sprintf("eks gate: %s: %v", e.Op, e.Err)
+	}
+	if e.Service == "STS" {
+		return fmt.Sprintf("eks gate: %s: assume the role: %s: %s", e.Op, e.Code, e.Message)
+	}
+	return fmt.Sprintf("eks gate: %s: %s %s: %s", e.Op, e.Service, e.Code, e.Message)
+}
+
+// Unwrap returns the SDK's error.
+func (e *AWSError) Unwrap() error { return e.Err }
+
+// awsError translates an SDK error: the innermost operation names the
+// service that refused (STS inside an EKS call means AssumeRole failed).
+func awsError(op string, err error) error {
+	e := &AWSError{Op: op, Err: err}
+	var api smithy.APIError
+	if !errors.As(err, &api) {
+		return e
+	}
+	e.Code, e.Message = api.ErrorCode(), api.ErrorMessage()
+	for cur := err; cur != nil; cur = errors.Unwrap(cur) {
+		if o, ok := cur.(*smithy.OperationError); ok {
+			e.Service = o.Service()
+		}
+	}
+	return e
+}
+
+// with sets the outcome and detail.
+func (r Result) with(o rollout.Outcome, format string, args ...any) Result {
+	r.Outcome, r.Detail = o, fmt.Sprintf(format, args...)
+	return r
+}
+
+// compareMinor compares two Kubernetes versions "major.minor" as numbers:
+// -1 when a is older, 0 when equal, 1 when newer.
+func compareMinor(a, b string) (int, error) {
+	pa, err := parseMinor(a)
+	if err != nil {
+		return 0, err
+	}
+	pb, err := parseMinor(b)
+	if err != nil {
+		return 0, err
+	}
+	for i := range pa {
+		if pa[i] != pb[i] {
+			if pa[i] < pb[i] {
+				return -1, nil
+			}
+			return 1, nil
+		}
+	}
+	return 0, nil
+}
+
+func parseMinor(v string) ([2]int, error) {
+	major, minor, ok := strings.Cut(v, ".")
+	ma, err1 := strconv.Atoi(major)
+	mi, err2 := strconv.Atoi(minor)
+	if !ok || err1 != nil || err2 != nil || ma < 0 || mi < 0 {
+		return [2]int{}, fmt.Errorf("version %q is not major.minor", v)
+	}
+	return [2]int{ma, mi}, nil
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "(none)"
+	}
+	return s
+}
