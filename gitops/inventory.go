@@ -23,8 +23,8 @@ type Cluster struct {
 	// Account is the tenant's AWS account ID, when the layout says where it
 	// is written.
 	Account string `json:"account,omitempty"`
-	Fleet  string `json:"fleet"`
-	Canary bool   `json:"canary"`
+	Fleet   string `json:"fleet"`
+	Canary  bool   `json:"canary"`
 	// Version is the EKS version as written; empty when the source format
 	// has none (fleet-member files).
 	Version string `json:"version"`
