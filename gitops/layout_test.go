@@ -26,7 +26,7 @@ func TestParseLayoutErrors(t *testing.T) {
 		{
 			name: "unknown nested key",
 			in:   layoutHead + "members:\n  paths: [m/*.yaml]\n  clustername: name\n",
-			want: []string{`l.yaml:5: error: unknown key "clustername" in members (known: canary, cluster, env, fleet, paths, region, tenant, version)`},
+			want: []string{`l.yaml:5: error: unknown key "clustername" in members (known: account, canary, cluster, env, fleet, paths, region, tenant, version)`},
 		},
 		{
 			name: "unknown owner key",
