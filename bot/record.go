@@ -163,3 +163,13 @@ func (b *Bot) loadRecord(ctx context.Context, name string) (*record, bool, error
 	}
 	return &r, true, nil
 }
+
+// State returns a campaign's state as last persisted; ok is false until the
+// campaign started.
+func (b *Bot) State(ctx context.Context, name string) (st rollout.State, ok bool, err error) {
+	_, err = getJSON(ctx, b.cfg.Store, stateKey(name), &st)
+	if errors.Is(err, store.ErrNotFound) {
+		return st, false, nil
+	}
+	return st, err == nil, err
+}

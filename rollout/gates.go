@@ -680,7 +680,7 @@ func labelSelectorProblem(s string) string {
 	if strings.TrimSpace(s) == "" {
 		return "is empty: leave selector out to use all of the cluster's applications"
 	}
-	for _, req := range splitSelector(s) {
+	for _, req := range SplitLabelSelector(s) {
 		if p := requirementProblem(strings.TrimSpace(req)); p != "" {
 			return fmt.Sprintf("%q is not a label selector: %s", s, p)
 		}
@@ -688,8 +688,10 @@ func labelSelectorProblem(s string) string {
 	return ""
 }
 
-// splitSelector splits at the commas outside parentheses.
-func splitSelector(s string) []string {
+// SplitLabelSelector splits a Kubernetes label selector into its
+// requirements: at the commas outside parentheses, so `env in (a,b)` stays
+// whole.
+func SplitLabelSelector(s string) []string {
 	var parts []string
 	depth, start := 0, 0
 	for i, r := range s {

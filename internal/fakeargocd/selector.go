@@ -5,6 +5,8 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+
+	"github.com/fleetbot/fleetbot/rollout"
 )
 
 // Selector is a Kubernetes label selector, as Argo CD's application list
@@ -29,7 +31,7 @@ func ParseSelector(s string) (Selector, error) {
 		return nil, nil
 	}
 	var sel Selector
-	for _, part := range splitOutsideParens(s) {
+	for _, part := range rollout.SplitLabelSelector(s) {
 		part = strings.TrimSpace(part)
 		r, err := parseRequirement(part)
 		if err != nil {
@@ -69,25 +71,6 @@ func checkKey(k string) error {
 		return fmt.Errorf("%q is not a label key", k)
 	}
 	return nil
-}
-
-func splitOutsideParens(s string) []string {
-	var parts []string
-	depth, start := 0, 0
-	for i, r := range s {
-		switch r {
-		case '(':
-			depth++
-		case ')':
-			depth--
-		case ',':
-			if depth == 0 {
-				parts = append(parts, s[start:i])
-				start = i + 1
-			}
-		}
-	}
-	return append(parts, s[start:])
 }
 
 // Matches reports whether labels satisfy every requirement. As in

@@ -22,6 +22,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -161,7 +162,7 @@ func (s *Stack) seed(ctx context.Context) error {
 		}
 	}
 	for t := range teams {
-		org, slug, _ := splitRepo(t)
+		org, slug, _ := strings.Cut(t, "/")
 		if _, err := s.Do(ctx, http.MethodPost, "/orgs/"+org+"/teams", "", map[string]any{"name": slug}, nil); err != nil {
 			return fmt.Errorf("create team %s: %w", t, err)
 		}
@@ -283,22 +284,15 @@ func (s *Stack) StopBot(ctx context.Context) error {
 	return err
 }
 
-// State reads a campaign's state from the bot's store; ok is false until
+// State reads a campaign's state from the running bot; ok is false until
 // the campaign started.
-func (s *Stack) State(ctx context.Context, campaign string) (st rollout.State, ok bool, err error) {
+func (s *Stack) State(ctx context.Context, campaign string) (rollout.State, bool, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.store == nil {
-		return st, false, errors.New("the bot is stopped")
+	if s.svc == nil {
+		return rollout.State{}, false, errors.New("the bot is stopped")
 	}
-	rec, err := s.store.Get(ctx, "campaigns/"+campaign+"/state")
-	if errors.Is(err, store.ErrNotFound) {
-		return st, false, nil
-	}
-	if err != nil {
-		return st, false, err
-	}
-	return st, true, json.Unmarshal(rec.Value, &st)
+	return s.svc.Bot().State(ctx, campaign)
 }
 
 // Calls returns the GitHub calls of every bot started so far, by endpoint,
@@ -373,15 +367,6 @@ func (s *Stack) Do(ctx context.Context, method, path, as string, body, out any) 
 		}
 	}
 	return resp.StatusCode, nil
-}
-
-func splitRepo(s string) (string, string, bool) {
-	for i := range len(s) {
-		if s[i] == '/' {
-			return s[:i], s[i+1:], true
-		}
-	}
-	return s, "", false
 }
 
 func randomHex(n int) string {
