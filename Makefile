@@ -12,7 +12,8 @@ help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 .PHONY: deps
-deps: ## Install the npm tools the tests use (dynalite, GitHub's OpenAPI description, webhook examples)
+deps: ## Install what the tests use: npm tools (dynalite, GitHub's OpenAPI description, webhook examples), Debian's prometheus
+	@tools/install-debian-packages
 	@if [ -f tools/npm/package-lock.json ]; then \
 		npm ci --prefix tools/npm --no-audit --no-fund --loglevel=error; \
 	fi
