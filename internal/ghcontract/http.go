@@ -2,6 +2,7 @@ package ghcontract
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -46,8 +47,8 @@ func (s *Spec) report(err error, report func(error)) bool {
 		return true
 	}
 	report(err)
-	mm, ok := err.(*Mismatch)
-	return !ok || mm.OperationID != ""
+	var mm *Mismatch
+	return !errors.As(err, &mm) || mm.OperationID != ""
 }
 
 // recorder buffers a handler's response; the headers go straight to the

@@ -321,10 +321,9 @@ func awsError(op string, err error) error {
 		return e
 	}
 	e.Code, e.Message = api.ErrorCode(), api.ErrorMessage()
-	for cur := err; cur != nil; cur = errors.Unwrap(cur) {
-		if o, ok := cur.(*smithy.OperationError); ok {
-			e.Service = o.Service()
-		}
+	var oe *smithy.OperationError
+	if errors.As(err, &oe) {
+		e.Service = oe.Service()
 	}
 	return e
 }
