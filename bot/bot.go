@@ -73,6 +73,9 @@ type Config struct {
 	// Gates runs gates; nil leaves merged clusters waiting for results
 	// (they time out at their progress deadline).
 	Gates Gates
+	// GateOptions tune how the gates campaigns configure reach their
+	// providers; the zero value uses the real environment.
+	GateOptions GateOptions
 	// Commands runs `/fleet` commands; nil logs and counts them.
 	Commands Commands
 

@@ -3,15 +3,30 @@ package bot
 import (
 	"context"
 	"fmt"
+	"os"
+	"strings"
+	"time"
 
 	"github.com/fleetbot/fleetbot/bot/gh"
 	"github.com/fleetbot/fleetbot/rollout"
 	"github.com/fleetbot/fleetbot/rollout/gate"
 )
 
+// GateOptions tune how gates reach their providers.
+type GateOptions struct {
+	// Getenv reads the environment variables gates name (the Argo CD
+	// token's tokenEnv); nil means os.Getenv.
+	Getenv func(string) string
+	// ArgoCD, EKS and Prometheus are passed to the gates' constructors.
+	ArgoCD     []gate.ArgoCDOption
+	EKS        []gate.EKSOption
+	Prometheus []gate.PrometheusOption
+}
+
 // gatesFor returns the gates of a campaign: Config.Gates when set (tests,
-// the demo), else the gates its spec.gates configures, built once per
-// campaign and kept, since some count measurements over time.
+// the demo), else the gates its spec.gates configures. Those are built once
+// per campaign and kept for the life of the process, since some count
+// measurements over time: asking again returns the same gates.
 func (b *Bot) gatesFor(name string, c *rollout.Campaign) (Gates, error) {
 	if b.cfg.Gates != nil {
 		return b.cfg.Gates, nil
@@ -21,9 +36,9 @@ func (b *Bot) gatesFor(name string, c *rollout.Campaign) (Gates, error) {
 	if g, ok := b.gates[name]; ok {
 		return g, nil
 	}
-	g, err := buildGates(c.Spec.Gates, installationChecks{b.cfg.GitHub})
+	g, err := buildGates(c.Spec.Gates, installationAPI{b.cfg.GitHub}, b.now, b.cfg.GateOptions)
 	if err != nil {
-		return nil, fmt.Errorf("campaign %s: gates: %w", name, err)
+		return nil, err
 	}
 	if b.gates == nil {
 		b.gates = map[string]Gates{}
@@ -32,42 +47,115 @@ func (b *Bot) gatesFor(name string, c *rollout.Campaign) (Gates, error) {
 	return g, nil
 }
 
-// buildGates builds the providers spec.gates names, in the order of
-// Gates.Names.
-func buildGates(cfg rollout.Gates, checks gate.Checks) (Gates, error) {
-	var gs []gate.Gate
-	if t := cfg.Terraform; t != nil {
-		gs = append(gs, gate.NewTerraform(*t, checks))
+// forgetGates drops the gates built for a campaign that did not start, so a
+// later file of the same name gets its own.
+func (b *Bot) forgetGates(name string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	delete(b.gates, name)
+}
+
+// buildGates builds the runner of the gates spec.gates configures. Its
+// clock stamps the results; the prometheus gate times its measurements with
+// it too, unless opts.Prometheus sets another clock.
+func buildGates(cfg rollout.Gates, api installationAPI, clock func() time.Time, opts GateOptions) (Gates, error) {
+	gs, err := newGates(cfg, api, clock, opts)
+	if err != nil {
+		return nil, err
 	}
-	if p := cfg.Prometheus; p != nil {
-		g, err := gate.NewPrometheus(*p)
+	return gate.NewRunner(gs, clock), nil
+}
+
+// newGates builds the providers of the configured gates, in the order of
+// Gates.Names. An error names the field of the campaign file at fault.
+func newGates(cfg rollout.Gates, api installationAPI, clock func() time.Time, opts GateOptions) ([]gate.Gate, error) {
+	var gs []gate.Gate
+	if a := cfg.ArgoCD; a != nil {
+		g, err := newArgoCD(*a, api, opts)
 		if err != nil {
 			return nil, err
 		}
 		gs = append(gs, g)
 	}
-	if len(gs) != len(cfg.Names()) {
-		return nil, fmt.Errorf("this build runs only the terraform and prometheus gates, not all of %v", cfg.Names())
+	if e := cfg.EKS; e != nil {
+		g, err := gate.NewEKS(*e, opts.EKS...)
+		if err != nil {
+			return nil, fmt.Errorf("spec.gates.eks: %w", err)
+		}
+		gs = append(gs, g)
 	}
-	return gate.NewRunner(gs, nil), nil
+	if p := cfg.Prometheus; p != nil {
+		popts := append([]gate.PrometheusOption{gate.WithClock(clock)}, opts.Prometheus...)
+		g, err := gate.NewPrometheus(*p, popts...)
+		if err != nil {
+			return nil, fmt.Errorf("spec.gates.prometheus: %w", err)
+		}
+		gs = append(gs, g)
+	}
+	if t := cfg.Terraform; t != nil {
+		gs = append(gs, gate.NewTerraform(*t, api))
+	}
+	return gs, nil
 }
 
-// installationChecks reads check runs and statuses through the installation
-// that covers each repository.
-type installationChecks struct{ github GitHub }
+// newArgoCD builds the argocd gate with the token its tokenEnv names,
+// comparing revisions through GitHub.
+func newArgoCD(cfg rollout.ArgoCDGate, api installationAPI, opts GateOptions) (gate.Gate, error) {
+	getenv := opts.Getenv
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	// A token read from a mounted secret often ends in a newline; no bearer
+	// token holds white space.
+	token := strings.TrimSpace(getenv(cfg.TokenEnv))
+	if token == "" {
+		return nil, fmt.Errorf("spec.gates.argocd.tokenEnv: environment variable %s is not set or empty", cfg.TokenEnv)
+	}
+	g, err := gate.NewArgoCD(cfg, token, gate.CompareAncestry{API: api}, opts.ArgoCD...)
+	if err != nil {
+		return nil, fmt.Errorf("spec.gates.argocd: %w", err)
+	}
+	return g, nil
+}
 
-func (c installationChecks) CheckRuns(ctx context.Context, owner, repo, ref string) ([]gh.CheckRun, error) {
+// installationAPI reads check runs, statuses and commit comparisons through
+// the installation that covers each repository.
+type installationAPI struct{ github GitHub }
+
+var (
+	_ gate.Checks   = installationAPI{}
+	_ gate.Comparer = installationAPI{}
+)
+
+// CheckRuns lists the check runs on ref.
+func (c installationAPI) CheckRuns(ctx context.Context, owner, repo, ref string) ([]gh.CheckRun, error) {
 	api, err := c.github.API(ctx, owner, repo)
 	if err != nil {
 		return nil, err
 	}
+	// GET /repos/{owner}/{repo}/commits/{ref}/check-runs
+	// https://docs.github.com/rest/checks/runs#list-check-runs-for-a-git-reference
 	return api.CheckRuns(ctx, owner, repo, ref)
 }
 
-func (c installationChecks) Statuses(ctx context.Context, owner, repo, ref string) ([]gh.Status, error) {
+// Statuses lists the commit statuses on ref.
+func (c installationAPI) Statuses(ctx context.Context, owner, repo, ref string) ([]gh.Status, error) {
 	api, err := c.github.API(ctx, owner, repo)
 	if err != nil {
 		return nil, err
 	}
+	// GET /repos/{owner}/{repo}/commits/{ref}/statuses
+	// https://docs.github.com/rest/commits/statuses#list-commit-statuses-for-a-reference
 	return api.Statuses(ctx, owner, repo, ref)
+}
+
+// Compare tells how head relates to base.
+func (c installationAPI) Compare(ctx context.Context, owner, repo, base, head string) (gh.Comparison, error) {
+	api, err := c.github.API(ctx, owner, repo)
+	if err != nil {
+		return gh.Comparison{}, err
+	}
+	// GET /repos/{owner}/{repo}/compare/{basehead}
+	// https://docs.github.com/rest/commits/commits#compare-two-commits
+	return api.Compare(ctx, owner, repo, base, head)
 }

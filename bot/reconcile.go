@@ -166,8 +166,9 @@ func scheduleState(st rollout.State) rollout.ScheduleState {
 }
 
 // regate queues a gate run for every merged cluster still waiting for its
-// gates that no queued RunGates covers: gates are polled, and a waiting
-// result is asked again on each pass.
+// gates, and for every succeeded cluster of a baking wave, that no queued
+// RunGates covers: gates are polled, a waiting result is asked again on each
+// pass, and a failure during the bake fails the wave.
 func (r *run) regate() {
 	if r.st.Phase != rollout.CampaignRunning && r.st.Phase != rollout.CampaignHalted {
 		return
@@ -183,7 +184,9 @@ func (r *run) regate() {
 	for _, w := range r.st.Waves {
 		var names []string
 		for _, c := range w.Clusters {
-			if (c.Phase == rollout.ClusterApplied || c.Phase == rollout.ClusterVerifying) && !c.GatesDue && !queued[c.Name] {
+			verifying := (c.Phase == rollout.ClusterApplied || c.Phase == rollout.ClusterVerifying) && !c.GatesDue
+			baking := w.Phase == rollout.WaveBaking && c.Phase == rollout.ClusterSucceeded
+			if (verifying || baking) && !queued[c.Name] {
 				names = append(names, c.Name)
 			}
 		}

@@ -108,12 +108,17 @@ func (r *refusal) Error() string { return r.err.Error() }
 func (r *refusal) Unwrap() error { return r.err }
 
 // start plans a new campaign from the blueprint repositories' current heads,
-// records it and schedules it, under the campaign's lease.
+// records it and schedules it, under the campaign's lease. Its gates are
+// built first (unless Config.Gates replaces them): a campaign whose gates
+// cannot reach their providers (an Argo CD token not set) does not start.
 func (b *Bot) start(ctx context.Context, c *rollout.Campaign, rec *record) error {
 	name := c.Metadata.Name
 	err := b.withLease(ctx, name, func(l store.Lease) error {
 		if _, ok, err := b.loadRecord(ctx, name); err != nil || ok {
 			return err // started meanwhile by another replica
+		}
+		if _, err := b.gatesFor(name, c); err != nil {
+			return &refusal{err}
 		}
 		if err := b.planRecord(ctx, c, rec); err != nil {
 			return err
@@ -136,6 +141,10 @@ func (b *Bot) start(ctx context.Context, c *rollout.Campaign, rec *record) error
 		b.log.Info("campaign started", "campaign", name, "file", rec.File, "sha", rec.SHA, "waves", len(rec.Waves), "cleanup_waves_not_opened", rec.Cleanup)
 		return nil
 	})
+	if err != nil {
+		// Not started: gates kept now would outlive a corrected file.
+		b.forgetGates(name)
+	}
 	var r *refusal
 	if errors.As(err, &r) {
 		b.metrics.campaignFiles.WithLabelValues("refused").Inc()

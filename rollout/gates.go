@@ -52,9 +52,48 @@ func (g Gates) Names() []string {
 // TerraformGate passes a cluster when the Terraform CI checks on its merge
 // commit succeeded.
 type TerraformGate struct {
-	// Checks names check runs or commit-status contexts; each entry is a
-	// path.Match pattern and must match at least one of them.
-	Checks []string `json:"checks" yaml:"checks"`
+	// Checks names check runs or commit-status contexts. Each entry is a
+	// template over TemplateVars (CI running one workspace per cluster names
+	// its checks after the cluster, as in "terraform-apply ({{ .Cluster }})")
+	// that renders, per cluster, to a path.Match pattern; every pattern must
+	// match at least one check run or status.
+	Checks []Template `json:"checks" yaml:"checks"`
+}
+
+// Patterns renders the checks for one cluster: the path.Match patterns its
+// check runs and statuses must match. The values of v are escaped, so a
+// name always stands for itself, never for a pattern.
+func (g TerraformGate) Patterns(v TemplateVars) ([]string, error) {
+	out := make([]string, len(g.Checks))
+	for i, c := range g.Checks {
+		p, err := c.Execute(v.escaped())
+		if err != nil {
+			return nil, fmt.Errorf("check %q: %w", c, err)
+		}
+		out[i] = p
+	}
+	return out, nil
+}
+
+// escaped returns v with every value escaped as by escapePattern.
+func (v TemplateVars) escaped() TemplateVars {
+	return TemplateVars{
+		Cluster: escapePattern(v.Cluster), Tenant: escapePattern(v.Tenant), Env: escapePattern(v.Env),
+		Region: escapePattern(v.Region), Account: escapePattern(v.Account), Fleet: escapePattern(v.Fleet),
+	}
+}
+
+// escapePattern escapes the characters path.Match gives a meaning (*, ?, [
+// and \), so that s as a pattern matches s alone.
+func escapePattern(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		if strings.ContainsRune(`*?[\`, r) {
+			b.WriteByte('\\')
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
 }
 
 // ArgoCDGate passes a cluster when its Argo CD applications are Synced to a
@@ -511,16 +550,46 @@ func (d *campaignDecoder) terraformGate(m *yamlMap) *TerraformGate {
 	if n == nil {
 		return g
 	}
-	g.Checks = itemValues(d.names(m, "checks", func(s string) string {
-		if _, err := path.Match(s, ""); err != nil {
-			return fmt.Sprintf("%q is not a valid pattern: %v", s, err)
+	parsed := map[string]Template{}
+	items := d.names(m, "checks", func(s string) string {
+		t, p := checkTemplate(s)
+		if p == "" {
+			parsed[s] = t
 		}
-		return ""
-	}))
+		return p
+	})
+	for _, it := range items {
+		g.Checks = append(g.Checks, parsed[it.value])
+	}
 	if n.Kind == yaml.SequenceNode && len(n.Content) == 0 {
 		d.fail(n.Line, m.field("checks"), "is empty: name the check runs or commit statuses Terraform CI reports, like [terraform-apply]")
 	}
 	return g
+}
+
+// checkTemplate parses one of the terraform gate's checks and renders it for
+// a sample cluster, or says why it is not a check: not a template, or not
+// rendering to a valid path.Match pattern.
+func checkTemplate(s string) (Template, string) {
+	t, err := ParseTemplate(s)
+	if err != nil {
+		return Template{}, err.Error()
+	}
+	patterns, err := TerraformGate{Checks: []Template{t}}.Patterns(sampleVars)
+	if err != nil {
+		return Template{}, err.Error()
+	}
+	sample := patterns[0]
+	_, err = path.Match(sample, "")
+	switch {
+	case sample == s && err != nil:
+		return Template{}, fmt.Sprintf("%q is not a valid pattern: %v", s, err)
+	case strings.TrimSpace(sample) == "":
+		return Template{}, fmt.Sprintf("%q renders to an empty name for cluster %s", s, sampleVars.Cluster)
+	case err != nil:
+		return Template{}, fmt.Sprintf("%q renders to %q for cluster %s, which is not a valid pattern: %v", s, sample, sampleVars.Cluster, err)
+	}
+	return t, ""
 }
 
 func (d *campaignDecoder) argoCDGate(m *yamlMap) *ArgoCDGate {

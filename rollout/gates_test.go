@@ -3,6 +3,7 @@ package rollout_test
 import (
 	"encoding/json"
 	"math"
+	"path"
 	"regexp"
 	"strings"
 	"testing"
@@ -47,6 +48,14 @@ var gateErrorCases = []campaignErrorCase{
 		want: `c.yaml:8: spec.gates.terraform.checks[1]: "plan" is listed twice`},
 	{name: "terraform check bad pattern", src: gatesCampaign(`terraform: {checks: ["tf/[a-"]}`),
 		want: `c.yaml:8: spec.gates.terraform.checks[0]: "tf/[a-" is not a valid pattern: syntax error in pattern`, schema: schemaAccepts},
+	{name: "terraform check bad template", src: gatesCampaign(`terraform: {checks: ["apply ({{ .Clustr }})"]}`),
+		want: `c.yaml:8: spec.gates.terraform.checks[0]: "apply ({{ .Clustr }})": .Clustr is not a field: use .Cluster, .Tenant, .Env, .Region, .Account or .Fleet`, schema: schemaAccepts},
+	{name: "terraform check template syntax", src: gatesCampaign(`terraform: {checks: [plan, "apply ({{ .Cluster )"]}`),
+		want: `c.yaml:8: spec.gates.terraform.checks[1]: "apply ({{ .Cluster )" is not a template: unexpected right paren`, schema: schemaAccepts},
+	{name: "terraform check renders a bad pattern", src: gatesCampaign(`terraform: {checks: ["apply [{{ .Cluster }}"]}`),
+		want: `c.yaml:8: spec.gates.terraform.checks[0]: "apply [{{ .Cluster }}" renders to "apply [dev-cpu-1" for cluster dev-cpu-1, which is not a valid pattern: syntax error in pattern`, schema: schemaAccepts},
+	{name: "terraform check renders empty", src: gatesCampaign(`terraform: {checks: ["{{ if eq .Env \"prod\" }}apply{{ end }}"]}`),
+		want: `c.yaml:8: spec.gates.terraform.checks[0]: "{{ if eq .Env \"prod\" }}apply{{ end }}" renders to an empty name for cluster dev-cpu-1`, schema: schemaAccepts},
 	{name: "terraform check a number", src: gatesCampaign("terraform: {checks: [42]}"),
 		want: `c.yaml:8: spec.gates.terraform.checks[0]: must be a string, not the number 42: quote it`},
 	{name: "terraform unknown key", src: gatesCampaign("terraform: {checks: [a], contexts: [b]}"),
@@ -192,6 +201,7 @@ var validGates = []struct {
 }{
 	{name: "none", gates: "{}", names: nil},
 	{name: "terraform", gates: "terraform: {checks: [terraform-apply, \"tf/*\"]}", names: []string{"terraform"}},
+	{name: "terraform per cluster", gates: "terraform: {checks: [\"terraform-apply ({{ .Cluster }})\", \"tf/{{ .Tenant }}/*\", plan]}", names: []string{"terraform"}},
 	{name: "argocd minimal", gates: "argocd: {server: \"http://argocd:8080/api-base\", tokenEnv: _T1}", names: []string{"argocd"}},
 	{name: "argocd selectors", gates: "argocd: {server: https://argocd, tokenEnv: T, selector: \"a=b, c==d,e!=f, g, !h, i in (x, y), j notin (z), k=\"}", names: []string{"argocd"}},
 	{name: "prometheus conditions", gates: promGate("query: up\n      success: result>=1 and result<=3 or result == -1.5e2\n      failure: result<.5"), names: []string{"prometheus"}},
@@ -285,6 +295,32 @@ func TestTemplate(t *testing.T) {
 	assert.Empty(t, got)
 }
 
+func TestTerraformPatterns(t *testing.T) {
+	t.Parallel()
+	c, err := rollout.ParseCampaign("c.yaml", []byte(gatesCampaign(
+		`terraform: {checks: [plan, "terraform-* ({{ .Cluster }})", "drift/{{ .Tenant }}/{{ .Region }}"]}`)))
+	require.NoError(t, err)
+	tf := c.Spec.Gates.Terraform
+	require.NotNil(t, tf)
+
+	got, err := tf.Patterns(rollout.TemplateVars{Cluster: "prod-cpu-1", Tenant: "tenant-b", Region: "us-east-1"})
+	require.NoError(t, err)
+	assert.Equal(t, []string{"plan", "terraform-* (prod-cpu-1)", "drift/tenant-b/us-east-1"}, got)
+
+	// A value is never a pattern: a cluster called "a*" matches itself only.
+	got, err = tf.Patterns(rollout.TemplateVars{Cluster: "a*[1]?", Tenant: `t\`})
+	require.NoError(t, err)
+	assert.Equal(t, `terraform-* (a\*\[1]\?)`, got[1])
+	for name, want := range map[string]bool{"terraform-apply (a*[1]?)": true, "terraform-apply (ab1x)": false} {
+		ok, err := path.Match(got[1], name)
+		require.NoError(t, err)
+		assert.Equal(t, want, ok, name)
+	}
+	ok, err := path.Match(got[2], `drift/t\/`)
+	require.NoError(t, err)
+	assert.True(t, ok, "a backslash in a value is escaped too")
+}
+
 // TestGatesJSONRoundTrip decodes a campaign's gates from JSON: templates and
 // conditions are parsed again and keep their text.
 func TestGatesJSONRoundTrip(t *testing.T) {
@@ -303,6 +339,9 @@ func TestGatesJSONRoundTrip(t *testing.T) {
 	got, err := q.Query.Execute(rollout.TemplateVars{Cluster: "prod-gpu-1"})
 	require.NoError(t, err)
 	assert.Equal(t, `sum(rate(apiserver_request_total{cluster="prod-gpu-1",code=~"5.."}[5m]))`, got)
+	checks, err := back.Terraform.Patterns(rollout.TemplateVars{Cluster: "prod-gpu-1"})
+	require.NoError(t, err)
+	assert.Equal(t, []string{"terraform-apply", "tf/*"}, checks)
 
 	bad := strings.Replace(string(js), `"result \u003c 0.5"`, `"result ~ 0.5"`, 1)
 	bad = strings.Replace(bad, `"result < 0.5"`, `"result ~ 0.5"`, 1)

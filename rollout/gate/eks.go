@@ -321,9 +321,12 @@ func awsError(op string, err error) error {
 		return e
 	}
 	e.Code, e.Message = api.ErrorCode(), api.ErrorMessage()
-	var oe *smithy.OperationError
-	if errors.As(err, &oe) {
-		e.Service = oe.Service()
+	// The innermost operation names the service that answered: a failed
+	// AssumeRole inside an EKS call's credential fetch is STS's.
+	for cur := err; cur != nil; cur = errors.Unwrap(cur) {
+		if o, ok := cur.(*smithy.OperationError); ok { //nolint:errorlint // walks the chain itself
+			e.Service = o.Service()
+		}
 	}
 	return e
 }

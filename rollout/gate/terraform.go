@@ -22,8 +22,12 @@ type Checks interface {
 // Terraform is the terraform gate: the configured check runs and commit
 // statuses on the merge commit must have succeeded.
 //
-// Every configured name (a path.Match pattern) must match at least one
-// check run or commit-status context; until one does, the gate waits.
+// Every configured name is rendered for the target's cluster
+// (rollout.TerraformGate.Patterns), so CI that runs one workspace per
+// cluster can name its checks after the cluster; a commit that changed
+// several clusters then passes or fails each on its own checks. Each
+// rendered name (a path.Match pattern) must match at least one check run or
+// commit-status context; until one does, the gate waits.
 // Of several check runs with one name (re-runs), the latest (highest ID)
 // counts; of several statuses with one context, the newest. A check run
 // passes when completed with conclusion success, neutral or skipped (GitHub
@@ -33,13 +37,14 @@ type Checks interface {
 // and error fail; pending waits. Queued and in-progress check runs wait:
 // the state machine times the cluster out at its progress deadline.
 type Terraform struct {
-	checks []string
-	src    Checks
+	cfg rollout.TerraformGate
+	src Checks
 }
 
 // NewTerraform returns the terraform gate reading src.
 func NewTerraform(cfg rollout.TerraformGate, src Checks) *Terraform {
-	return &Terraform{checks: slices.Clone(cfg.Checks), src: src}
+	cfg.Checks = slices.Clone(cfg.Checks)
+	return &Terraform{cfg: cfg, src: src}
 }
 
 // Name returns rollout.GateTerraform.
@@ -71,6 +76,10 @@ func (g *Terraform) Check(ctx context.Context, t Target) Result {
 	if t.MergeSHA == "" {
 		return Result{Err: fmt.Errorf("terraform gate: cluster %s has no merge commit", t.Cluster)}
 	}
+	patterns, err := g.cfg.Patterns(t.Vars())
+	if err != nil {
+		return Result{Err: fmt.Errorf("terraform gate: cluster %s: %w", t.Cluster, err)}
+	}
 	runs, err := g.src.CheckRuns(ctx, owner, repo, t.MergeSHA)
 	if err != nil {
 		return Result{Err: fmt.Errorf("list check runs on %s@%s: %w", t.Repo, short(t.MergeSHA), err)}
@@ -84,7 +93,7 @@ func (g *Terraform) Check(ctx context.Context, t Target) Result {
 	var matched []ciResult
 	var unseen []string
 	seen := map[string]bool{}
-	for _, pattern := range g.checks {
+	for _, pattern := range patterns {
 		found := false
 		for _, r := range all {
 			if ok, _ := path.Match(pattern, r.name); !ok {

@@ -120,7 +120,7 @@ func TestTerraformGate(t *testing.T) {
 	}
 	var golden strings.Builder
 	for _, tc := range tests {
-		g := gate.NewTerraform(rollout.TerraformGate{Checks: tc.checks}, &tc.src)
+		g := gate.NewTerraform(terraformGate(t, tc.checks...), &tc.src)
 		target := gate.Target{Campaign: "c", Cluster: "prod-cpu-1", Repo: "acme/fleet", MergeSHA: mergeSHA}
 		if tc.repo != "" {
 			target.Repo = tc.repo
@@ -139,4 +139,52 @@ func TestTerraformGate(t *testing.T) {
 		golden.WriteString("== " + tc.name + "\n" + describe(r) + "\n")
 	}
 	checkGolden(t, "terraform.golden", golden.String())
+}
+
+// terraformGate is the gate configuration of checks, each parsed as a
+// campaign file's entry is.
+func terraformGate(t *testing.T, checks ...string) rollout.TerraformGate {
+	t.Helper()
+	var cfg rollout.TerraformGate
+	for _, c := range checks {
+		tmpl, err := rollout.ParseTemplate(c)
+		require.NoError(t, err)
+		cfg.Checks = append(cfg.Checks, tmpl)
+	}
+	return cfg
+}
+
+// TestTerraformGatePerCluster runs the gate on three clusters merged by one
+// commit whose CI runs a workspace per cluster: each cluster is judged on
+// its own checks (and on the tenant's shared one) only.
+func TestTerraformGatePerCluster(t *testing.T) {
+	t.Parallel()
+	src := &fakeChecks{
+		runs: []gh.CheckRun{
+			run(1, "terraform-plan (prod-cpu-1)", "completed", "success"),
+			run(2, "terraform-apply (prod-cpu-1)", "completed", "success"),
+			run(3, "terraform-plan (prod-cpu-2)", "completed", "success"),
+			run(4, "terraform-apply (prod-cpu-2)", "completed", "failure"),
+		},
+		statuses: []gh.Status{status("drift/tenant-a", "success", 0)},
+	}
+	g := gate.NewTerraform(terraformGate(t, "terraform-* ({{ .Cluster }})", "drift/{{ .Tenant }}"), src)
+	target := func(cluster string) gate.Target {
+		return gate.Target{Campaign: "c", Cluster: cluster, Tenant: "tenant-a", Repo: "acme/fleet", MergeSHA: mergeSHA}
+	}
+	got := gate.NewRunner([]gate.Gate{g}, fixedClock).Run(t.Context(),
+		[]gate.Target{target("prod-cpu-1"), target("prod-cpu-2"), target("prod-cpu-3")})
+	require.Len(t, got, 3)
+	for _, r := range got {
+		require.NoError(t, r.Err, r.Cluster)
+	}
+
+	assert.Equal(t, rollout.GatePassed, got[0].Outcome, got[0].Detail)
+	assert.Equal(t, "terraform-plan (prod-cpu-1), terraform-apply (prod-cpu-1), drift/tenant-a succeeded on 4f1c2d3", got[0].Detail)
+
+	assert.Equal(t, rollout.GateFailed, got[1].Outcome, got[1].Detail)
+	assert.Equal(t, "check run terraform-apply (prod-cpu-2) (failure, https://ci.example.com/runs/terraform-apply (prod-cpu-2)) failed on 4f1c2d3", got[1].Detail)
+
+	assert.Equal(t, rollout.GateWaiting, got[2].Outcome)
+	assert.Equal(t, `no check run or status matches "terraform-* (prod-cpu-3)" yet on 4f1c2d3`, got[2].Detail)
 }
