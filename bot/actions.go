@@ -32,9 +32,7 @@ func (r *run) act(ctx context.Context, a rollout.Action) error {
 	case rollout.RunGates:
 		return r.runGates(ctx, a.Wave, a.Clusters)
 	case rollout.RevertWave:
-		r.b.log.Warn("rollback pull requests are not opened yet: the merged changes of this wave stay until reverted by hand",
-			"campaign", r.name, "wave", a.Wave, "prs", len(a.PRs))
-		return nil
+		return r.revertWave(ctx, a)
 	}
 	return fmt.Errorf("unknown action %T", a)
 }

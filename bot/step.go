@@ -24,6 +24,9 @@ type run struct {
 	queue   []rollout.Action
 	// fed counts the events that changed the state, by kind.
 	fed map[string]int
+	// rejected holds the machine's answer to each event it refused or
+	// ignored, in order, for callers that report it (Operate).
+	rejected []error
 }
 
 // step acts on a campaign under its lease: pass feeds events, then the
@@ -32,6 +35,16 @@ type run struct {
 // after a crash between persisting and acting). A campaign the store holds
 // no record of is ignored; one leased by another replica is left to it.
 func (b *Bot) step(ctx context.Context, name string, pass func(ctx context.Context, r *run) error) (rollout.State, error) {
+	st, err := b.stepLeased(ctx, name, pass)
+	if errors.Is(err, store.ErrHeld) {
+		return st, nil
+	}
+	return st, err
+}
+
+// stepLeased is step, returning an error matching store.ErrHeld when
+// another replica holds the campaign's lease, for callers that wait for it.
+func (b *Bot) stepLeased(ctx context.Context, name string, pass func(ctx context.Context, r *run) error) (rollout.State, error) {
 	// The lease keeps other replicas off; within this one, the webhook
 	// workers and the reconcile loop take turns, since they share the
 	// replica's lease.
@@ -60,9 +73,6 @@ func (b *Bot) step(ctx context.Context, name string, pass func(ctx context.Conte
 		out = r.st
 		return errors.Join(errs...)
 	})
-	if errors.Is(err, store.ErrHeld) {
-		return out, nil
-	}
 	return out, err
 }
 
@@ -110,6 +120,7 @@ func (r *run) feed(ctx context.Context, events ...rollout.Event) error {
 				r.b.log.Warn("event refused", "campaign", r.name, "event", ev.Kind(), "err", err)
 			}
 			r.b.metrics.events.WithLabelValues(ev.Kind(), outcome).Inc()
+			r.rejected = append(r.rejected, err)
 			continue
 		}
 		r.b.metrics.events.WithLabelValues(ev.Kind(), "applied").Inc()

@@ -23,6 +23,12 @@ func Branch(campaign string, wave int, tenant string) string {
 // ParseBranch reads a branch made by Branch, with or without "refs/heads/";
 // ok is false for any other branch.
 func ParseBranch(ref string) (campaign string, wave int, tenant string, ok bool) {
+	return parseBranch(ref, "")
+}
+
+// parseBranch reads "fleetbot/<campaign>/<prefix><n>/<tenant>", with or
+// without "refs/heads/".
+func parseBranch(ref, prefix string) (campaign string, wave int, tenant string, ok bool) {
 	rest, found := strings.CutPrefix(strings.TrimPrefix(ref, "refs/heads/"), branchPrefix)
 	if !found {
 		return "", 0, "", false
@@ -31,8 +37,9 @@ func ParseBranch(ref string) (campaign string, wave int, tenant string, ok bool)
 	if len(parts) != 3 || validComponent(parts[0]) != nil || validComponent(parts[2]) != nil {
 		return "", 0, "", false
 	}
-	n, err := strconv.Atoi(parts[1])
-	if err != nil || n < 1 || strconv.Itoa(n) != parts[1] {
+	num, found := strings.CutPrefix(parts[1], prefix)
+	n, err := strconv.Atoi(num)
+	if !found || err != nil || n < 1 || strconv.Itoa(n) != num {
 		return "", 0, "", false
 	}
 	return parts[0], n, parts[2], true

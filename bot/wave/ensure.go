@@ -348,22 +348,31 @@ func (e *ensurer) finish(ctx context.Context, number int) error {
 
 // commit writes the changed files as one commit on BaseSHA and returns it.
 func (e *ensurer) commit(ctx context.Context) (string, error) {
-	r := e.req
+	msg, err := e.message()
+	if err != nil {
+		return "", err
+	}
+	return writeCommit(ctx, e.c, e.req.Owner, e.req.Repo, e.req.BaseSHA, e.files, msg)
+}
+
+// writeCommit writes files as one commit on base through the Git Data API
+// and returns it; a file whose New is nil is deleted.
+func writeCommit(ctx context.Context, c gh.API, owner, repo, base string, files []gitops.FileResult, msg string) (string, error) {
 	// GET /repos/{owner}/{repo}/git/commits/{commit_sha}
 	// (https://docs.github.com/rest/git/commits#get-a-commit-object)
-	base, err := e.c.Commit(ctx, r.Owner, r.Repo, r.BaseSHA)
+	baseCommit, err := c.Commit(ctx, owner, repo, base)
 	if err != nil {
-		return "", fmt.Errorf("read base commit %s: %w", r.BaseSHA, err)
+		return "", fmt.Errorf("read base commit %s: %w", base, err)
 	}
-	entries := make([]gh.TreeEntry, 0, len(e.files))
-	for _, f := range e.files {
+	entries := make([]gh.TreeEntry, 0, len(files))
+	for _, f := range files {
 		if f.New == nil {
 			entries = append(entries, gh.TreeEntry{Path: f.Path, Delete: true})
 			continue
 		}
 		// POST /repos/{owner}/{repo}/git/blobs
 		// (https://docs.github.com/rest/git/blobs#create-a-blob)
-		blob, err := e.c.CreateBlob(ctx, r.Owner, r.Repo, f.New)
+		blob, err := c.CreateBlob(ctx, owner, repo, f.New)
 		if err != nil {
 			return "", fmt.Errorf("store %s: %w", f.Path, err)
 		}
@@ -371,19 +380,15 @@ func (e *ensurer) commit(ctx context.Context) (string, error) {
 	}
 	// POST /repos/{owner}/{repo}/git/trees
 	// (https://docs.github.com/rest/git/trees#create-a-tree)
-	tree, err := e.c.CreateTree(ctx, r.Owner, r.Repo, base.Tree, entries)
+	tree, err := c.CreateTree(ctx, owner, repo, baseCommit.Tree, entries)
 	if err != nil {
-		return "", fmt.Errorf("write tree on %s: %w", r.BaseSHA, err)
-	}
-	msg, err := e.message()
-	if err != nil {
-		return "", err
+		return "", fmt.Errorf("write tree on %s: %w", base, err)
 	}
 	// POST /repos/{owner}/{repo}/git/commits
 	// (https://docs.github.com/rest/git/commits#create-a-commit)
-	cm, err := e.c.CreateCommit(ctx, r.Owner, r.Repo, gh.NewCommit{Message: msg, Tree: tree, Parents: []string{r.BaseSHA}})
+	cm, err := c.CreateCommit(ctx, owner, repo, gh.NewCommit{Message: msg, Tree: tree, Parents: []string{base}})
 	if err != nil {
-		return "", fmt.Errorf("write commit on %s: %w", r.BaseSHA, err)
+		return "", fmt.Errorf("write commit on %s: %w", base, err)
 	}
 	return cm.SHA, nil
 }

@@ -83,34 +83,9 @@ func serve(ctx context.Context, cfg *config.Serve, log *slog.Logger, out io.Writ
 		}
 	}()
 
-	app, err := gh.NewApp(gh.Config{
-		BaseURL:    cfg.APIBaseURL,
-		AppID:      cfg.AppID,
-		PrivateKey: cfg.PrivateKey,
-		Metrics:    gh.NewMetrics(reg),
-		Logger:     log,
-	})
+	svc, err := newService(cfg, st, log, reg, cfg.ReplicaID, cfg.MirrorDir)
 	if err != nil {
-		return &exitError{code: 2, err: fmt.Errorf("github app: %w", err)}
-	}
-	svc, err := bot.NewService(bot.ServiceConfig{
-		Bot: bot.Config{
-			Store:             st,
-			CampaignRepo:      cfg.Campaigns.Repository,
-			CampaignPath:      cfg.Campaigns.Path,
-			Repositories:      cfg.Repositories,
-			ReplicaID:         cfg.ReplicaID,
-			ReconcileInterval: cfg.ReconcileInterval,
-			Logger:            log,
-		},
-		App:           app,
-		MirrorDir:     cfg.MirrorDir,
-		WebhookSecret: cfg.WebhookSecret,
-		Workers:       cfg.Workers,
-		Registry:      reg,
-	})
-	if err != nil {
-		return &exitError{code: 2, err: err}
+		return err
 	}
 
 	ln, err := net.Listen("tcp", cfg.Listen)
@@ -149,6 +124,42 @@ func serve(ctx context.Context, cfg *config.Serve, log *slog.Logger, out io.Writ
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
+}
+
+// newService builds the GitHub App and the bot's Service from the
+// configuration, as serve runs them; the campaign commands build theirs the
+// same way, under a replica id and a mirror directory of their own.
+func newService(cfg *config.Serve, st store.Store, log *slog.Logger, reg *prometheus.Registry, replicaID, mirrorDir string) (*bot.Service, error) {
+	app, err := gh.NewApp(gh.Config{
+		BaseURL:    cfg.APIBaseURL,
+		AppID:      cfg.AppID,
+		PrivateKey: cfg.PrivateKey,
+		Metrics:    gh.NewMetrics(reg),
+		Logger:     log,
+	})
+	if err != nil {
+		return nil, &exitError{code: 2, err: fmt.Errorf("github app: %w", err)}
+	}
+	svc, err := bot.NewService(bot.ServiceConfig{
+		Bot: bot.Config{
+			Store:             st,
+			CampaignRepo:      cfg.Campaigns.Repository,
+			CampaignPath:      cfg.Campaigns.Path,
+			Repositories:      cfg.Repositories,
+			ReplicaID:         replicaID,
+			ReconcileInterval: cfg.ReconcileInterval,
+			Logger:            log,
+		},
+		App:           app,
+		MirrorDir:     mirrorDir,
+		WebhookSecret: cfg.WebhookSecret,
+		Workers:       cfg.Workers,
+		Registry:      reg,
+	})
+	if err != nil {
+		return nil, &exitError{code: 2, err: err}
+	}
+	return svc, nil
 }
 
 // openStore opens the store the configuration names.

@@ -1,0 +1,92 @@
+package bot
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/fleetbot/fleetbot/rollout"
+	"github.com/fleetbot/fleetbot/rollout/store"
+)
+
+// ErrNoCampaign is returned for a campaign the store holds no record of.
+var ErrNoCampaign = errors.New("no such campaign")
+
+// Backoff of Operate while another replica holds the campaign's lease: a
+// step holds it for seconds at most, so the wait starts short and stays so.
+const (
+	operateFirstWait = 50 * time.Millisecond
+	operateMaxWait   = time.Second
+)
+
+// Operate feeds one operation (rollout.Pause, Resume, Retry, SkipCluster,
+// Rollback, Abort or Approve) to a campaign under its lease, waiting while
+// another replica holds the lease until ctx ends; carries out the actions
+// it asks for (closing pull requests, revert pull requests, reports); and
+// returns the new state. A refused operation returns the machine's
+// *rollout.EventError, naming why.
+//
+// An operation that changes nothing (a pause of a paused campaign) also
+// returns the machine's *rollout.EventError, matching rollout.ErrIgnored.
+// A rollback of a campaign already rolled back asks again for the revert
+// pull requests its state records: opening them is safe to repeat, so this
+// completes a rollback a crash or a GitHub outage cut short.
+func (b *Bot) Operate(ctx context.Context, name string, op rollout.Event) (rollout.State, error) {
+	if !isOperation(op) {
+		return rollout.State{}, fmt.Errorf("campaign %s: %T is not an operation", name, op)
+	}
+	var (
+		found bool
+		opErr error
+	)
+	pass := func(ctx context.Context, r *run) error {
+		found = true
+		opErr = nil
+		rejected := len(r.rejected)
+		if err := r.feed(ctx, op); err != nil {
+			return err
+		}
+		if len(r.rejected) > rejected {
+			opErr = r.rejected[rejected]
+			if _, again := op.(rollout.Rollback); again && errors.Is(opErr, rollout.ErrIgnored) {
+				r.queue = append(r.queue, revertsDue(r.st)...)
+			}
+			return nil
+		}
+		r.b.log.Info("operation applied", "campaign", name, "operation", op.Kind(), "phase", r.st.Phase)
+		return r.tick(ctx)
+	}
+	wait := operateFirstWait
+	for {
+		st, err := b.stepLeased(ctx, name, pass)
+		switch {
+		case errors.Is(err, store.ErrHeld):
+		case err == nil && !found:
+			return st, fmt.Errorf("campaign %s: %w", name, ErrNoCampaign)
+		case err == nil:
+			return st, opErr
+		case opErr == nil:
+			return st, err
+		default:
+			return st, errors.Join(opErr, err)
+		}
+		b.log.Info("waiting for another replica to let go of the campaign", "campaign", name, "operation", op.Kind(), "err", err)
+		select {
+		case <-ctx.Done():
+			return st, fmt.Errorf("%w; gave up waiting: %w", err, context.Cause(ctx))
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, operateMaxWait)
+	}
+}
+
+// isOperation tells the events people send from the events the bot feeds
+// itself (webhook facts, ticks, gate results).
+func isOperation(ev rollout.Event) bool {
+	switch ev.(type) {
+	case rollout.Pause, rollout.Resume, rollout.Retry, rollout.SkipCluster, rollout.Rollback, rollout.Abort, rollout.Approve:
+		return true
+	}
+	return false
+}

@@ -1,0 +1,445 @@
+package bot
+
+import (
+	"context"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/fleetbot/fleetbot/bot/gh"
+	"github.com/fleetbot/fleetbot/bot/wave"
+	"github.com/fleetbot/fleetbot/gitops"
+	"github.com/fleetbot/fleetbot/rollout"
+)
+
+// gitFake adds the Git Data API to the fake repository, for the revert pull
+// requests the bot writes itself: blobs, trees, commits and branches are
+// kept in memory so a test can read what a pull request's head holds.
+type gitFake struct {
+	*fakeAPI
+
+	mu        sync.Mutex
+	blobs     map[string][]byte
+	trees     map[string][]gh.TreeEntry
+	commits   map[string]gh.Commit
+	refs      map[string]string
+	reviewers map[int][]string
+	labels    map[int][]string
+}
+
+func newGitFake(api *fakeAPI) *gitFake {
+	return &gitFake{
+		fakeAPI: api, blobs: map[string][]byte{}, trees: map[string][]gh.TreeEntry{},
+		commits: map[string]gh.Commit{headSHA: {SHA: headSHA, Tree: "tree-base"}},
+		refs:    map[string]string{}, reviewers: map[int][]string{}, labels: map[int][]string{},
+	}
+}
+
+func (g *gitFake) Ref(ctx context.Context, owner, repo, branch string) (string, error) {
+	g.mu.Lock()
+	sha, ok := g.refs[branch]
+	g.mu.Unlock()
+	if ok {
+		return sha, nil
+	}
+	return g.fakeAPI.Ref(ctx, owner, repo, branch)
+}
+
+func (g *gitFake) CreateRef(_ context.Context, _, _, branch, sha string) error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if _, ok := g.refs[branch]; ok {
+		return fmt.Errorf("branch %s exists", branch)
+	}
+	g.refs[branch] = sha
+	return nil
+}
+
+func (g *gitFake) UpdateRef(_ context.Context, _, _, branch, sha string, _ bool) error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.refs[branch] = sha
+	return nil
+}
+
+func (g *gitFake) Commit(_ context.Context, _, _, sha string) (gh.Commit, error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	c, ok := g.commits[sha]
+	if !ok {
+		return gh.Commit{}, fmt.Errorf("commit %s: %w", sha, gh.ErrNotFound)
+	}
+	return c, nil
+}
+
+func (g *gitFake) CreateBlob(_ context.Context, _, _ string, content []byte) (string, error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	sha := fmt.Sprintf("blob-%d", len(g.blobs)+1)
+	g.blobs[sha] = content
+	return sha, nil
+}
+
+func (g *gitFake) CreateTree(_ context.Context, _, _, _ string, entries []gh.TreeEntry) (string, error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	sha := fmt.Sprintf("tree-%d", len(g.trees)+1)
+	g.trees[sha] = entries
+	return sha, nil
+}
+
+func (g *gitFake) CreateCommit(_ context.Context, _, _ string, nc gh.NewCommit) (gh.Commit, error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	c := gh.Commit{SHA: fmt.Sprintf("commit-%d", len(g.commits)), Tree: nc.Tree, Parents: nc.Parents, Message: nc.Message, Verified: true}
+	g.commits[c.SHA] = c
+	return c, nil
+}
+
+func (g *gitFake) CreatePullRequest(_ context.Context, _, _ string, p gh.NewPullRequest) (gh.PullRequest, error) {
+	g.mu.Lock()
+	head := g.refs[p.Head]
+	g.mu.Unlock()
+	f := g.fakeAPI
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	n := len(f.prs) + 1
+	pr := gh.PullRequest{Number: n, State: "open", Title: p.Title, Body: p.Body, HeadRef: p.Head, HeadSHA: head, BaseRef: p.Base,
+		HTMLURL: fmt.Sprintf("https://github.test/acme/fleet/pull/%d", n)}
+	f.prs = append(f.prs, pr)
+	return pr, nil
+}
+
+func (g *gitFake) RequestReviewers(_ context.Context, _, _ string, number int, users, teams []string) error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.reviewers[number] = append(append(g.reviewers[number], users...), teams...)
+	return nil
+}
+
+func (g *gitFake) AddLabels(_ context.Context, _, _ string, number int, labels []string) error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.labels[number] = append(g.labels[number], labels...)
+	return nil
+}
+
+// written returns what the head commit of branch changes: each path with
+// its new content, or nil when it deletes the file.
+func (g *gitFake) written(t *testing.T, branch string) map[string][]byte {
+	t.Helper()
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	sha, ok := g.refs[branch]
+	require.True(t, ok, "no branch %s", branch)
+	out := map[string][]byte{}
+	for _, e := range g.trees[g.commits[sha].Tree] {
+		if e.Delete {
+			out[e.Path] = nil
+			continue
+		}
+		out[e.Path] = g.blobs[e.SHA]
+	}
+	return out
+}
+
+// gitHub is a GitHub with one installation covering every repository,
+// serving the fake with the Git Data API.
+type gitHub struct{ api *gitFake }
+
+func (h gitHub) API(context.Context, string, string) (gh.API, error) { return h.api, nil }
+func (h gitHub) GitAuth(context.Context, string, string) (string, string, error) {
+	return "x-access-token", "token", nil
+}
+
+// labelWorld is a world whose fleet also has a label hierarchy, running the
+// label campaign addons-r2; its bot writes revert pull requests on git.
+func labelWorld(t *testing.T) (*world, *gitFake, *Bot) {
+	t.Helper()
+	w := newWorld(t, "addons-r2.yaml")
+	require.NoError(t, os.Remove(filepath.Join(w.mirror.dir, ".fleetbot.yaml")))
+	require.NoError(t, os.CopyFS(w.mirror.dir, os.DirFS("testdata/labelfleet")))
+	g := newGitFake(w.api)
+	b := w.bot(t, "r1", nil)
+	b.cfg.GitHub = gitHub{g}
+	return w, g, b
+}
+
+// land writes the files of the wave pull requests asked for so far into the
+// checkout, as their merge would, once per request.
+func land(t *testing.T, w *world, reqs []wave.Request) {
+	t.Helper()
+	for _, req := range reqs {
+		files, err := gitops.Apply(gitops.DirReader(w.mirror.dir), req.PR)
+		require.NoError(t, err, "wave %d %s", req.Wave, req.PR.Tenant)
+		for _, f := range files {
+			p := filepath.Join(w.mirror.dir, filepath.FromSlash(f.Path))
+			require.NoError(t, os.MkdirAll(filepath.Dir(p), 0o755))
+			require.NoError(t, os.WriteFile(p, f.New, 0o644))
+		}
+	}
+}
+
+// mergeWave merges every open wave pull request of the label world, writing
+// their content into the checkout, and reconciles.
+func mergeWave(t *testing.T, w *world, b *Bot, reqs []wave.Request, shas ...string) {
+	t.Helper()
+	land(t, w, reqs)
+	for i, req := range reqs {
+		p, ok := w.api.byBranch(wave.Branch(campaignOf(req), req.Wave, req.PR.Tenant))
+		require.True(t, ok)
+		w.api.merge(t, p.Number, shas[i])
+	}
+	// The first pass records the merges and the gates, the second lets the
+	// bake end and opens the next wave.
+	require.NoError(t, b.Reconcile(t.Context()))
+	require.NoError(t, b.Reconcile(t.Context()))
+}
+
+func campaignOf(req wave.Request) string { return req.Campaign.Metadata.Name }
+
+func readFile(t *testing.T, w *world, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(w.mirror.dir, filepath.FromSlash(path)))
+	require.NoError(t, err)
+	return string(b)
+}
+
+func TestInverse(t *testing.T) {
+	t.Parallel()
+	files := map[string]string{
+		"set.yaml":      "labels:\n  release: 'release2' # pinned\n  team: a\n",
+		"inserted.yaml": "# mine\nlabels:\n  team: a\n  release: release2\n",
+		"deleted.yaml":  "labels:\n  team: a\n",
+		"created.yaml":  "labels:\n  release: \"release2\"\n",
+		"moved.yaml":    "labels:\n  release: release3\n",
+		"grown.yaml":    "labels:\n  release: \"release2\"\n  extra: x\n",
+		"theirs.yaml":   "labels:\n  release: release2\n",
+	}
+	read := func(p string) ([]byte, error) {
+		s, ok := files[p]
+		if !ok {
+			return nil, fmt.Errorf("%s: %w", p, fs.ErrNotExist)
+		}
+		return []byte(s), nil
+	}
+	path := []string{"labels", "release"}
+	tests := []struct {
+		name   string
+		change rollout.FileChange
+		want   *string // nil: deleted; absent from files: kept
+		kept   string
+	}{
+		{name: "set goes back, quoting and comment kept",
+			change: rollout.FileChange{Path: "set.yaml", Edits: []rollout.Edit{{Path: path, Op: rollout.OpSet, From: "release1", To: "release2"}}},
+			want:   ptr("labels:\n  release: 'release1' # pinned\n  team: a\n")},
+		{name: "insert is deleted",
+			change: rollout.FileChange{Path: "inserted.yaml", Edits: []rollout.Edit{{Path: path, Op: rollout.OpInsert, To: "release2"}}},
+			want:   ptr("# mine\nlabels:\n  team: a\n")},
+		{name: "delete is inserted again",
+			change: rollout.FileChange{Path: "deleted.yaml", Edits: []rollout.Edit{{Path: path, Op: rollout.OpDelete, From: "release1"}}},
+			want:   ptr("labels:\n  team: a\n  release: release1\n")},
+		{name: "created file is deleted",
+			change: rollout.FileChange{Path: "created.yaml", Create: true, Content: files["created.yaml"], Edits: []rollout.Edit{{Path: path, Op: rollout.OpCreate, To: "release2"}}}},
+		{name: "value changed since is kept",
+			change: rollout.FileChange{Path: "moved.yaml", Edits: []rollout.Edit{{Path: path, Op: rollout.OpSet, From: "release1", To: "release2"}}},
+			kept:   `expected "release2"`},
+		{name: "created file changed since is kept",
+			change: rollout.FileChange{Path: "grown.yaml", Create: true, Content: files["created.yaml"]},
+			kept:   "changed since"},
+		{name: "file gone is kept",
+			change: rollout.FileChange{Path: "gone.yaml", Edits: []rollout.Edit{{Path: path, Op: rollout.OpSet, From: "release1", To: "release2"}}},
+			kept:   "no longer exists"},
+		{name: "file no longer the tenant's is kept",
+			change: rollout.FileChange{Path: "theirs.yaml", Edits: []rollout.Edit{{Path: path, Op: rollout.OpSet, From: "release1", To: "release2"}}},
+			kept:   "no longer gives this file to tenant-a"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			pr := rollout.PullRequest{Repo: "acme/fleet", Tenant: "tenant-a", Files: []rollout.FileChange{tt.change}}
+			got, kept := inverse(read, pr, func(p string) bool { return p != "theirs.yaml" })
+			if tt.kept != "" {
+				assert.Empty(t, got)
+				require.Len(t, kept, 1)
+				assert.Equal(t, tt.change.Path, kept[0].Path)
+				assert.Contains(t, kept[0].Reason, tt.kept)
+				return
+			}
+			assert.Empty(t, kept)
+			require.Len(t, got, 1)
+			assert.Equal(t, files[tt.change.Path], string(got[0].Old))
+			if tt.want == nil {
+				assert.Nil(t, got[0].New, "the file is deleted")
+				return
+			}
+			assert.Equal(t, *tt.want, string(got[0].New))
+		})
+	}
+}
+
+func ptr(s string) *string { return &s }
+
+var testTime = time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
+
+func TestRevertsDue(t *testing.T) {
+	t.Parallel()
+	st := rollout.State{Phase: rollout.CampaignRolledBack, Waves: []rollout.WaveState{
+		{Number: 1, RevertedAt: testTime, PRs: []rollout.PRState{{Tenant: "a", Status: rollout.PRStatusMerged, Number: 1, SHA: "s1"}, {Tenant: "b", Status: rollout.PRStatusClosed, Number: 2}},
+			Clusters: []rollout.ClusterState{{Name: "a-1", Tenant: "a"}, {Name: "b-1", Tenant: "b"}}},
+		{Number: 2, PRs: []rollout.PRState{{Tenant: "a", Status: rollout.PRStatusOpen, Number: 3}}},
+		{Number: 3, RevertedAt: testTime, PRs: []rollout.PRState{{Tenant: "b", Status: rollout.PRStatusMerged, Number: 4, SHA: "s4"}},
+			Clusters: []rollout.ClusterState{{Name: "b-2", Tenant: "b"}}},
+	}}
+	assert.Equal(t, []rollout.Action{
+		rollout.RevertWave{Wave: 3, PRs: []rollout.PRRef{{Tenant: "b", Number: 4, SHA: "s4", Clusters: []string{"b-2"}}}},
+		rollout.RevertWave{Wave: 1, PRs: []rollout.PRRef{{Tenant: "a", Number: 1, SHA: "s1", Clusters: []string{"a-1"}}}},
+	}, revertsDue(st))
+	st.Phase = rollout.CampaignAborted
+	assert.Empty(t, revertsDue(st), "only a rolled-back campaign has reverts due")
+}
+
+// TestRollbackOpensRevertPullRequests rolls the label campaign back after
+// both waves merged: one revert pull request per merged pull request, the
+// last wave first, each holding the inverse of its edits on the current
+// base; a file someone changed since is left out and named in the body.
+func TestRollbackOpensRevertPullRequests(t *testing.T) {
+	t.Parallel()
+	w, g, b := labelWorld(t)
+	const name = "addons-r2"
+	before := map[string]string{}
+	for _, p := range []string{"labels/tenant-b/clusters/b-dev-1.yaml", "labels/tenant-b/clusters/b-prod-1.yaml"} {
+		before[p] = readFile(t, w, p)
+	}
+	require.NoError(t, b.Handle(t.Context(), pushOf("campaigns/addons-r2.yaml")))
+	require.NoError(t, b.Reconcile(t.Context()))
+	mergeWave(t, w, b, w.ensure.calls(), "aaaa", "bbbb")
+	require.Len(t, w.ensure.calls(), 4, "wave 2 opened")
+	wave2 := w.ensure.calls()[2:]
+	require.Equal(t, []string{"2/tenant-a", "2/tenant-b"}, tenants(wave2))
+	mergeWave(t, w, b, wave2, "cccc", "dddd")
+	st, _ := w.state(t, name)
+	require.Equal(t, rollout.CampaignSucceeded, st.Phase)
+
+	// Someone edits a file the campaign created, after the merge.
+	edited := "labels/tenant-a/clusters/a-dev-2.yaml"
+	require.NoError(t, os.WriteFile(filepath.Join(w.mirror.dir, edited), []byte("externalSecret:\n  labels:\n    addonsRelease: release9\n"), 0o644))
+
+	st, err := b.Operate(t.Context(), name, rollout.Rollback{By: "pat"})
+	require.NoError(t, err)
+	assert.Equal(t, rollout.CampaignRolledBack, st.Phase)
+
+	var reverts []gh.PullRequest
+	for _, p := range w.api.prs {
+		if _, _, _, ok := wave.ParseRevertBranch(p.HeadRef); ok {
+			reverts = append(reverts, p)
+		}
+	}
+	branches := make([]string, len(reverts))
+	for i, p := range reverts {
+		branches[i] = p.HeadRef
+	}
+	assert.Equal(t, []string{
+		wave.RevertBranch(name, 2, "tenant-a"), wave.RevertBranch(name, 2, "tenant-b"),
+		wave.RevertBranch(name, 1, "tenant-a"), wave.RevertBranch(name, 1, "tenant-b"),
+	}, branches, "last wave first")
+
+	// Wave 2: a created file is deleted; an inserted key is removed, giving
+	// back the file as it was byte for byte.
+	assert.Equal(t, map[string][]byte{"labels/tenant-a/clusters/a-prod-1.yaml": nil}, g.written(t, branches[0]))
+	assert.Equal(t, map[string][]byte{"labels/tenant-b/clusters/b-prod-1.yaml": []byte(before["labels/tenant-b/clusters/b-prod-1.yaml"])}, g.written(t, branches[1]))
+	// Wave 1: the edited file is left out and named; the value set goes back.
+	assert.Equal(t, map[string][]byte{"labels/tenant-a/clusters/a-dev-1.yaml": nil}, g.written(t, branches[2]))
+	assert.Equal(t, map[string][]byte{"labels/tenant-b/clusters/b-dev-1.yaml": []byte(before["labels/tenant-b/clusters/b-dev-1.yaml"])}, g.written(t, branches[3]))
+
+	wave1a := reverts[2]
+	assert.Equal(t, "fleetbot: revert addons-r2 wave 1 — tenant-a", wave1a.Title)
+	merged1, _ := w.api.byBranch(wave.Branch(name, 1, "tenant-a"))
+	assert.Contains(t, wave1a.Body, fmt.Sprintf("Reverts #%d: wave **1** of campaign **addons-r2**", merged1.Number))
+	assert.Contains(t, wave1a.Body, "**Left as they are**")
+	assert.Contains(t, wave1a.Body, "`"+edited+"`: the campaign created it, and it changed since")
+	assert.Equal(t, []string{"alice", "payments"}, g.reviewers[wave1a.Number], "the tenant's owners review")
+	assert.Equal(t, []string{"bruno"}, g.reviewers[reverts[3].Number])
+	assert.Equal(t, []string{"fleetbot", "campaign:addons-r2", "revert"}, g.labels[wave1a.Number])
+
+	// A webhook about a revert pull request is no wave's news.
+	_, v1 := w.state(t, name)
+	require.NoError(t, b.Handle(t.Context(), prWebhook("closed", wave1a.Number, wave1a.HeadRef, "eeee")))
+	_, v2 := w.state(t, name)
+	assert.Equal(t, v1, v2)
+
+	// Asking again finds every revert up: no second pull request.
+	prs := len(w.api.prs)
+	st, err = b.Operate(t.Context(), name, rollout.Rollback{By: "pat"})
+	require.ErrorIs(t, err, rollout.ErrIgnored)
+	assert.Equal(t, rollout.CampaignRolledBack, st.Phase)
+	assert.Len(t, w.api.prs, prs)
+	assert.Len(t, g.refs, 4)
+}
+
+// TestRollbackCompletesAfterAFailure: a revert that GitHub refused is
+// opened when the rollback is asked for again.
+func TestRollbackCompletesAfterAFailure(t *testing.T) {
+	t.Parallel()
+	w, g, b := labelWorld(t)
+	const name = "addons-r2"
+	require.NoError(t, b.Handle(t.Context(), pushOf("campaigns/addons-r2.yaml")))
+	require.NoError(t, b.Reconcile(t.Context()))
+	mergeWave(t, w, b, w.ensure.calls(), "aaaa", "bbbb")
+
+	down := &downGit{gitFake: g, fail: true}
+	b.cfg.GitHub = downHub{down}
+	st, err := b.Operate(t.Context(), name, rollout.Rollback{})
+	require.ErrorContains(t, err, "github is down")
+	var ee *rollout.EventError
+	assert.NotErrorAs(t, err, &ee, "the machine took the rollback; carrying it out failed")
+	assert.Equal(t, rollout.CampaignRolledBack, st.Phase)
+	assert.Empty(t, g.refs)
+
+	down.fail = false
+	_, err = b.Operate(t.Context(), name, rollout.Rollback{})
+	require.ErrorIs(t, err, rollout.ErrIgnored)
+	assert.Len(t, g.refs, 2, "both reverts of wave 1 are up")
+}
+
+// downGit fails writing trees while fail is set.
+type downGit struct {
+	*gitFake
+	fail bool
+}
+
+func (d *downGit) CreateTree(ctx context.Context, owner, repo, base string, entries []gh.TreeEntry) (string, error) {
+	if d.fail {
+		return "", fmt.Errorf("create tree: github is down")
+	}
+	return d.gitFake.CreateTree(ctx, owner, repo, base, entries)
+}
+
+type downHub struct{ api *downGit }
+
+func (h downHub) API(context.Context, string, string) (gh.API, error) { return h.api, nil }
+func (h downHub) GitAuth(context.Context, string, string) (string, string, error) {
+	return "x-access-token", "token", nil
+}
+
+func TestParseRevertBranch(t *testing.T) {
+	t.Parallel()
+	b := wave.RevertBranch("addons-r2", 3, "tenant-a")
+	assert.Equal(t, "fleetbot/addons-r2/revert-3/tenant-a", b)
+	_, _, _, ok := wave.ParseBranch(b)
+	assert.False(t, ok, "a revert branch is not a wave branch")
+	c, n, tenant, ok := wave.ParseRevertBranch("refs/heads/" + b)
+	assert.True(t, ok)
+	assert.Equal(t, []any{"addons-r2", 3, "tenant-a"}, []any{c, n, tenant})
+	for _, other := range []string{wave.Branch("addons-r2", 3, "tenant-a"), "fleetbot/addons-r2/revert-03/tenant-a", "fleetbot/addons-r2/revert-/tenant-a", "fleetbot/x/revert-1/a/b"} {
+		_, _, _, ok = wave.ParseRevertBranch(other)
+		assert.False(t, ok, other)
+	}
+}

@@ -1,0 +1,237 @@
+package wave
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/fleetbot/fleetbot/bot/gh"
+	"github.com/fleetbot/fleetbot/gitops"
+)
+
+// revertPrefix starts the wave part of a revert branch. A wave branch's
+// part is a bare number, so ParseBranch never reads a revert branch as one.
+const revertPrefix = "revert-"
+
+// RevertBranch is the branch of the pull request that reverts a tenant's
+// pull request of a wave: "fleetbot/<campaign>/revert-<wave>/<tenant>".
+func RevertBranch(campaign string, wave int, tenant string) string {
+	return branchPrefix + campaign + "/" + revertPrefix + strconv.Itoa(wave) + "/" + tenant
+}
+
+// ParseRevertBranch reads a branch made by RevertBranch, with or without
+// "refs/heads/"; ok is false for any other branch, wave branches included.
+func ParseRevertBranch(ref string) (campaign string, wave int, tenant string, ok bool) {
+	return parseBranch(ref, revertPrefix)
+}
+
+// KeptFile is a file a revert leaves as it is, and why: someone changed it
+// after the campaign did, and a revert never overwrites a person's work.
+type KeptFile struct {
+	Path   string
+	Reason string
+}
+
+// RevertRequest is one revert pull request to put on GitHub: the inverse of
+// a tenant's merged pull request of a wave, computed on the base branch's
+// head.
+type RevertRequest struct {
+	// Campaign names the campaign; Wave is the plan's wave index, as in the
+	// reverted pull request's branch and title.
+	Campaign string
+	Wave     int
+	// Tenant owns the reverted pull request; Reverts is its number.
+	Tenant  string
+	Reverts int
+	// Clusters are the clusters the reverted pull request changed.
+	Clusters []string
+	// Owner and Repo name the GitHub repository; BaseBranch and BaseSHA
+	// its base branch and the head the files were read at.
+	Owner, Repo, BaseBranch, BaseSHA string
+	// Files are the files the revert writes (New nil deletes the file).
+	Files []gitops.FileResult
+	// Kept are the files left out, each with the reason; the body lists
+	// them.
+	Kept []KeptFile
+	// Reviewers are asked to review a new pull request.
+	Reviewers Owners
+	// Labels go on the pull request; nil means "fleetbot",
+	// "campaign:<name>" and "revert".
+	Labels []string
+}
+
+// Revert makes sure the revert pull request of req exists on GitHub and
+// opens it at most once: a revert pull request found on the branch, open,
+// merged or closed, is returned as it is (Reused, and Merged when merged),
+// so asking again never makes a second one and never reopens one a person
+// closed. Otherwise the files are committed on BaseSHA through the Git Data
+// API, the branch created (or moved, when a crash left it holding a commit
+// of ours), the pull request opened, reviewers requested and labels added.
+// With no file to write it returns ErrNoChange and calls nothing.
+func Revert(ctx context.Context, api gh.API, req RevertRequest) (Result, error) {
+	c := &counter{API: api}
+	res, err := revert(ctx, c, req)
+	res.Calls = c.n
+	return res, err
+}
+
+func revert(ctx context.Context, c *counter, req RevertRequest) (Result, error) {
+	if err := req.check(); err != nil {
+		return Result{}, err
+	}
+	branch := RevertBranch(req.Campaign, req.Wave, req.Tenant)
+	res := Result{Branch: branch}
+	if len(req.Files) == 0 {
+		return res, fmt.Errorf("revert of #%d: %w", req.Reverts, ErrNoChange)
+	}
+	// GET /repos/{owner}/{repo}/pulls?head=owner:branch&state=all
+	// (https://docs.github.com/rest/pulls/pulls#list-pull-requests)
+	prs, err := c.PullRequests(ctx, req.Owner, req.Repo, gh.PullRequestFilter{State: "all", Head: req.Owner + ":" + branch})
+	if err != nil {
+		return res, fmt.Errorf("list pull requests of %s: %w", branch, err)
+	}
+	for _, pr := range prs {
+		if pr.HeadRef == branch {
+			res.Number, res.HeadSHA, res.URL = pr.Number, pr.HeadSHA, pr.HTMLURL
+			res.Reused, res.Merged = true, pr.Merged
+			return res, nil
+		}
+	}
+	msg := req.message()
+	// GET /repos/{owner}/{repo}/git/ref/heads/{branch}
+	// (https://docs.github.com/rest/git/refs#get-a-reference)
+	old, err := c.Ref(ctx, req.Owner, req.Repo, branch)
+	exists := err == nil
+	if err != nil && !errors.Is(err, gh.ErrNotFound) {
+		return res, fmt.Errorf("read branch %s: %w", branch, err)
+	}
+	if exists {
+		head, err := c.Commit(ctx, req.Owner, req.Repo, old)
+		if err != nil {
+			return res, fmt.Errorf("read head of %s: %w", branch, err)
+		}
+		if !strings.Contains(head.Message, "\n"+trailerContent) {
+			return res, fmt.Errorf("%s is at %s and no pull request holds it: %w", branch, old, ErrForeignCommit)
+		}
+	}
+	sha, err := writeCommit(ctx, c, req.Owner, req.Repo, req.BaseSHA, req.Files, msg)
+	if err != nil {
+		return res, err
+	}
+	if exists {
+		// Our own commit, left by a call a crash cut short.
+		// PATCH /repos/{owner}/{repo}/git/refs/heads/{branch}, force
+		// (https://docs.github.com/rest/git/refs#update-a-reference)
+		err = c.UpdateRef(ctx, req.Owner, req.Repo, branch, sha, true)
+	} else {
+		// POST /repos/{owner}/{repo}/git/refs
+		// (https://docs.github.com/rest/git/refs#create-a-reference)
+		err = c.CreateRef(ctx, req.Owner, req.Repo, branch, sha)
+	}
+	if err != nil {
+		return res, fmt.Errorf("point %s at %s: %w", branch, sha, err)
+	}
+	// POST /repos/{owner}/{repo}/pulls
+	// (https://docs.github.com/rest/pulls/pulls#create-a-pull-request)
+	pr, err := c.CreatePullRequest(ctx, req.Owner, req.Repo, gh.NewPullRequest{
+		Title: fmt.Sprintf("fleetbot: revert %s wave %d — %s", req.Campaign, req.Wave, req.Tenant),
+		Head:  branch,
+		Base:  req.BaseBranch,
+		Body:  RevertBody(req),
+	})
+	if err != nil {
+		return res, fmt.Errorf("open pull request from %s: %w", branch, err)
+	}
+	res.Number, res.HeadSHA, res.URL, res.Opened = pr.Number, sha, pr.HTMLURL, true
+	users, teams, skipped := reviewers(req.Owner, req.Reviewers)
+	res.Skipped = skipped
+	if len(users)+len(teams) > 0 {
+		// POST /repos/{owner}/{repo}/pulls/{pull_number}/requested_reviewers
+		// (https://docs.github.com/rest/pulls/review-requests#request-reviewers-for-a-pull-request)
+		if err := c.RequestReviewers(ctx, req.Owner, req.Repo, pr.Number, users, teams); err != nil {
+			return res, fmt.Errorf("request reviews on pull request #%d: %w", pr.Number, err)
+		}
+	}
+	// POST /repos/{owner}/{repo}/issues/{issue_number}/labels
+	// (https://docs.github.com/rest/issues/labels#add-labels-to-an-issue)
+	if err := c.AddLabels(ctx, req.Owner, req.Repo, pr.Number, req.labels()); err != nil {
+		return res, fmt.Errorf("label pull request #%d: %w", pr.Number, err)
+	}
+	return res, nil
+}
+
+// check refuses a request that would name a branch badly or lacks a part.
+func (r RevertRequest) check() error {
+	if err := validComponent(r.Campaign); err != nil {
+		return fmt.Errorf("revert: campaign name cannot be a branch name part: %w", err)
+	}
+	if err := validComponent(r.Tenant); err != nil {
+		return fmt.Errorf("revert of wave %d: tenant name cannot be a branch name part: %w", r.Wave, err)
+	}
+	if r.Wave < 1 || r.Reverts < 1 {
+		return fmt.Errorf("revert of %s wave %d for %s: the wave and the reverted pull request's number are required", r.Campaign, r.Wave, r.Tenant)
+	}
+	if r.Owner == "" || r.Repo == "" || r.BaseBranch == "" || r.BaseSHA == "" {
+		return fmt.Errorf("revert of #%d: owner, repo, base branch and base SHA are required", r.Reverts)
+	}
+	return nil
+}
+
+// message is the revert commit's message; its content trailer marks the
+// commit as fleetbot's.
+func (r RevertRequest) message() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s: revert wave %d, %s\n\n", r.Campaign, r.Wave, r.Tenant)
+	fmt.Fprintf(&b, "Reverts #%d.\n", r.Reverts)
+	for _, k := range r.Kept {
+		fmt.Fprintf(&b, "Kept %s: %s\n", k.Path, k.Reason)
+	}
+	fmt.Fprintf(&b, "\n%s%s\n", trailerContent, contentHash(r.Files))
+	return b.String()
+}
+
+func (r RevertRequest) labels() []string {
+	if r.Labels != nil {
+		return r.Labels
+	}
+	return []string{"fleetbot", "campaign:" + r.Campaign, "revert"}
+}
+
+// RevertBody is the description of a revert pull request: what it reverts,
+// the clusters it takes back, the files it changes and the files it leaves
+// as they are, with the reason.
+func RevertBody(r RevertRequest) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "Reverts #%d: wave **%d** of campaign **%s** for **%s**, rolled back.\n\n", r.Reverts, r.Wave, r.Campaign, r.Tenant)
+	if len(r.Clusters) > 0 {
+		fmt.Fprintf(&b, "Clusters taken back to their value before the campaign: %s.\n\n", codeList(r.Clusters))
+	}
+	b.WriteString("| File | Change |\n| --- | --- |\n")
+	for _, f := range r.Files {
+		what := "edits undone"
+		if f.New == nil {
+			what = "deleted (the campaign created it)"
+		}
+		fmt.Fprintf(&b, "| `%s` | %s |\n", f.Path, what)
+	}
+	if len(r.Kept) > 0 {
+		b.WriteString("\n**Left as they are**, so that nothing written since the campaign is overwritten; revert these by hand if needed:\n\n")
+		for _, k := range r.Kept {
+			fmt.Fprintf(&b, "- `%s`: %s\n", k.Path, strings.ReplaceAll(k.Reason, "\n", " "))
+		}
+	}
+	fmt.Fprintf(&b, "\nThe tenant's owners review and merge. The campaign is rolled back: fleetbot opens no further pull requests for it.\n\n---\n")
+	fmt.Fprintf(&b, "<sub>Branch `%s`.</sub>\n", RevertBranch(r.Campaign, r.Wave, r.Tenant))
+	fmt.Fprintf(&b, "<!-- fleetbot revert campaign=%s wave=%d tenant=%s reverts=%d -->\n", r.Campaign, r.Wave, r.Tenant, r.Reverts)
+	return b.String()
+}
+
+func codeList(names []string) string {
+	q := make([]string, len(names))
+	for i, n := range names {
+		q[i] = "`" + n + "`"
+	}
+	return strings.Join(q, ", ")
+}
