@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/fleetbot/fleetbot/rollout"
+	"github.com/fleetbot/fleetbot/rollout/gate"
 	"github.com/fleetbot/fleetbot/rollout/store"
 )
 
@@ -44,6 +45,7 @@ func (b *Bot) Operate(ctx context.Context, name string, op rollout.Event) (rollo
 		found = true
 		opErr = nil
 		rejected := len(r.rejected)
+		before := r.st
 		if err := r.feed(ctx, op); err != nil {
 			return err
 		}
@@ -55,6 +57,11 @@ func (b *Bot) Operate(ctx context.Context, name string, op rollout.Event) (rollo
 			return nil
 		}
 		r.b.log.Info("operation applied", "campaign", name, "operation", op.Kind(), "phase", r.st.Phase)
+		if _, ok := op.(rollout.Retry); ok {
+			if err := r.resetGates(before); err != nil {
+				return err
+			}
+		}
 		return r.tick(ctx)
 	}
 	wait := operateFirstWait
@@ -89,4 +96,40 @@ func isOperation(ev rollout.Event) bool {
 		return true
 	}
 	return false
+}
+
+// resetGates makes stateful gates (Prometheus counts its measurements)
+// forget what they saw of the clusters a retry verifies again, which were
+// Failed or TimedOut before it: a retry of the same merge commit must not
+// fail at once on the measurements that failed it the first time.
+func (r *run) resetGates(before rollout.State) error {
+	c, err := r.rec.campaign()
+	if err != nil {
+		return fmt.Errorf("stored campaign file: %w", err)
+	}
+	gates, err := r.b.gatesFor(r.name, c)
+	if err != nil {
+		return err
+	}
+	resetter, ok := gates.(gate.Resetter)
+	if !ok {
+		return nil
+	}
+	failed := map[string]bool{}
+	for _, w := range before.Waves {
+		for _, c := range w.Clusters {
+			if c.Phase == rollout.ClusterFailed || c.Phase == rollout.ClusterTimedOut {
+				failed[c.Name] = true
+			}
+		}
+	}
+	for _, w := range r.st.Waves {
+		for _, c := range w.Clusters {
+			if failed[c.Name] && c.Phase != rollout.ClusterFailed && c.Phase != rollout.ClusterTimedOut {
+				resetter.Reset(c.Name)
+				r.b.log.Info("gates forget the cluster's earlier measurements", "campaign", r.name, "cluster", c.Name)
+			}
+		}
+	}
+	return nil
 }

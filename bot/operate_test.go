@@ -30,6 +30,15 @@ func (f failGates) Run(_ context.Context, targets []gate.Target) []gate.Result {
 	return out
 }
 
+// resettingGates passes every cluster and records the clusters it was told
+// to forget.
+type resettingGates struct {
+	passGates
+	reset []string
+}
+
+func (g *resettingGates) Reset(cluster string) { g.reset = append(g.reset, cluster) }
+
 // halted starts the EKS campaign and merges wave 1 with a-dev-1's gate
 // failing: over a budget of none, the campaign halts.
 func halted(t *testing.T, w *world, b *Bot) {
@@ -107,9 +116,11 @@ func TestOperateRetry(t *testing.T) {
 	var ee *rollout.EventError
 	require.ErrorAs(t, err, &ee, "a cluster that has not failed cannot be retried")
 
-	b.cfg.Gates = passGates{} // the fix landed
+	fixed := &resettingGates{} // the fix landed
+	b.cfg.Gates = fixed
 	st, err := b.Operate(t.Context(), campaign, rollout.Retry{Cluster: "a-dev-1", By: "pat"})
 	require.NoError(t, err)
+	assert.Equal(t, []string{"a-dev-1"}, fixed.reset, "the gates forget what failed the cluster before verifying it again")
 	assert.Equal(t, rollout.ClusterSucceeded, st.Waves[0].Clusters[0].Phase, "the retry asked the gates again, and they passed")
 	assert.Equal(t, rollout.CampaignHalted, st.Phase, "a halt ends with resume")
 
