@@ -44,15 +44,7 @@ func (r *run) ensure(ctx context.Context, n int, req rollout.PRRequest) error {
 	if err != nil {
 		return fmt.Errorf("stored campaign file: %w", err)
 	}
-	pr, planWave, err := r.rec.pullRequest(n, req.Tenant)
-	if err != nil {
-		return err
-	}
-	repo, err := parseRepo(pr.Repo)
-	if err != nil {
-		return err
-	}
-	h, err := r.b.head(ctx, repo)
+	pr, planWave, repo, h, err := r.tenantBase(ctx, n, req.Tenant)
 	if err != nil {
 		return err
 	}
@@ -268,14 +260,35 @@ func (r *run) upsertComment(ctx context.Context, t prTarget, body string) error 
 	return nil
 }
 
+// tenantBase finds a tenant's planned pull request of machine wave n, the
+// plan's wave index, its repository, and the base branch's head as GitHub
+// reports it now.
+func (r *run) tenantBase(ctx context.Context, n int, tenant string) (rollout.PullRequest, int, repoName, headRef, error) {
+	pr, planWave, err := r.rec.pullRequest(n, tenant)
+	if err != nil {
+		return pr, 0, repoName{}, headRef{}, err
+	}
+	repo, err := parseRepo(pr.Repo)
+	if err != nil {
+		return pr, 0, repoName{}, headRef{}, err
+	}
+	h, err := r.b.head(ctx, repo)
+	return pr, planWave, repo, h, err
+}
+
+// gates returns the campaign's gates.
+func (r *run) gates() (Gates, error) {
+	c, err := r.rec.campaign()
+	if err != nil {
+		return nil, fmt.Errorf("stored campaign file: %w", err)
+	}
+	return r.b.gatesFor(r.name, c)
+}
+
 // runGates asks the gate runner about clusters of machine wave n and feeds
 // the results back.
 func (r *run) runGates(ctx context.Context, n int, clusters []string) error {
-	c, err := r.rec.campaign()
-	if err != nil {
-		return fmt.Errorf("stored campaign file: %w", err)
-	}
-	gates, err := r.b.gatesFor(r.name, c)
+	gates, err := r.gates()
 	if err != nil {
 		return err
 	}

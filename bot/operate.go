@@ -103,11 +103,7 @@ func isOperation(ev rollout.Event) bool {
 // Failed or TimedOut before it: a retry of the same merge commit must not
 // fail at once on the measurements that failed it the first time.
 func (r *run) resetGates(before rollout.State) error {
-	c, err := r.rec.campaign()
-	if err != nil {
-		return fmt.Errorf("stored campaign file: %w", err)
-	}
-	gates, err := r.b.gatesFor(r.name, c)
+	gates, err := r.gates()
 	if err != nil {
 		return err
 	}

@@ -30,15 +30,7 @@ func (r *run) revertWave(ctx context.Context, a rollout.RevertWave) error {
 // the base branch's head as GitHub reports it now. A file changed since the
 // campaign wrote it is left out and named in the body.
 func (r *run) revertPR(ctx context.Context, n int, ref rollout.PRRef) error {
-	pr, planWave, err := r.rec.pullRequest(n, ref.Tenant)
-	if err != nil {
-		return err
-	}
-	repo, err := parseRepo(pr.Repo)
-	if err != nil {
-		return err
-	}
-	h, err := r.b.head(ctx, repo)
+	pr, planWave, repo, h, err := r.tenantBase(ctx, n, ref.Tenant)
 	if err != nil {
 		return err
 	}
