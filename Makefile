@@ -44,10 +44,8 @@ bench: deps ## Run the benchmarks (results are kept in BENCHMARKS.md)
 	$(GO) test -run '^$$' -bench . -benchmem -count=1 $(PKGS)
 
 .PHONY: demo
-demo: ## Show the example fleet's inventory and the plan of the sample EKS campaign
-	$(GO) run ./cmd/fleetbot inventory --repo examples/fleet
-	@echo
-	$(GO) run ./cmd/fleetbot plan --repo examples/fleet --campaign examples/campaigns/eks-1-30.yaml
+demo: ## Run the sample EKS 1.29 -> 1.30 campaign end to end on this machine: local GitHub, simulated fleet, the real bot
+	$(GO) run ./cmd/fleetbot demo
 
 .PHONY: tidy-check
 tidy-check: ## Check that go mod tidy leaves no diff

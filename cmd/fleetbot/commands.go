@@ -12,5 +12,6 @@ func commands() []*cobra.Command {
 		newServeCmd(),
 		newCampaignCmd(),
 		newSandboxCmd(),
+		newDemoCmd(),
 	}
 }

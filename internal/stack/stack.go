@@ -52,6 +52,12 @@ type Options struct {
 	ReconcileInterval time.Duration
 	// Gates, when set, replaces the gates the campaigns configure.
 	Gates bot.Gates
+	// GateOptions point the gates the campaigns configure at fakes (the
+	// demo's Argo CD and EKS); passed to the bot as is.
+	GateOptions bot.GateOptions
+	// Now is the bot's clock (default time.Now); the demo gives it a
+	// compressed one so bakes and deadlines pass in seconds.
+	Now func() time.Time
 	// Logger receives the bot's and the sandbox's logs (default: discarded).
 	Logger *slog.Logger
 }
@@ -245,7 +251,7 @@ func (s *Stack) StartBot(ctx context.Context) error {
 	repo := s.opts.Owner + "/" + s.opts.Repo
 	svc, err := bot.NewService(bot.ServiceConfig{
 		Bot: bot.Config{
-			Store: st, Gates: s.opts.Gates,
+			Store: st, Gates: s.opts.Gates, GateOptions: s.opts.GateOptions, Now: s.opts.Now,
 			CampaignRepo: repo, CampaignPath: "campaigns", Repositories: []string{repo},
 			ReplicaID: "stack", ReconcileInterval: s.opts.ReconcileInterval, Logger: s.opts.Logger,
 		},
@@ -282,6 +288,16 @@ func (s *Stack) StopBot(ctx context.Context) error {
 	err = errors.Join(err, s.store.Close())
 	s.svc, s.store = nil, nil
 	return err
+}
+
+// Bot returns the running bot, nil while it is stopped.
+func (s *Stack) Bot() *bot.Bot {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.svc == nil {
+		return nil
+	}
+	return s.svc.Bot()
 }
 
 // State reads a campaign's state from the running bot; ok is false until

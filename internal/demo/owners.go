@@ -1,0 +1,216 @@
+package demo
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"slices"
+	"time"
+
+	"github.com/fleetbot/fleetbot/bot/wave"
+	"github.com/fleetbot/fleetbot/rollout"
+)
+
+// haltHold is how long, in wall-clock time, the demo leaves a halted
+// campaign alone before it checks that no later wave opened: several of the
+// bot's reconcile passes, each of which would open the next wave if the
+// halt did not hold it.
+const haltHold = 800 * time.Millisecond
+
+// Pull is one pull request of the campaign as the sandbox lists it.
+type Pull struct {
+	Number int
+	Branch string
+	Wave   int
+	Tenant string
+	Merged bool
+}
+
+// Halt is what the demo saw when the campaign halted: the state and every
+// pull request of the campaign that existed then.
+type Halt struct {
+	Wave  int
+	State rollout.State
+	Pulls []Pull
+}
+
+// review approves and merges, as one of the tenant's owners, each pull
+// request of an open wave once the bot has opened all of the wave's pull
+// requests; the owners take reviewDelay (on the simulated clock) to get to
+// a wave.
+func (d *demo) review(ctx context.Context, st rollout.State) error {
+	for _, w := range st.Waves {
+		if w.Phase != rollout.WaveOpen || !allUp(w) {
+			continue
+		}
+		var todo []rollout.PRState
+		for _, pr := range w.PRs {
+			if pr.Status == rollout.PRStatusOpen && !d.merged[pr.Number] {
+				todo = append(todo, pr)
+			}
+		}
+		if len(todo) == 0 {
+			continue
+		}
+		if !d.reviewed[w.Number] {
+			if err := d.clock.Sleep(ctx, reviewDelay); err != nil {
+				return err
+			}
+			d.reviewed[w.Number] = true
+		}
+		for _, pr := range todo {
+			if err := d.merge(ctx, pr); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// allUp reports whether every pull request of an opened wave is on GitHub.
+func allUp(w rollout.WaveState) bool {
+	if len(w.PRs) == 0 {
+		return false
+	}
+	for _, pr := range w.PRs {
+		if pr.Number == 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// merge approves and merges one pull request as an owner of its tenant.
+func (d *demo) merge(ctx context.Context, pr rollout.PRState) error {
+	who := d.s.reviewer(pr.Tenant, pr.Number)
+	path := fmt.Sprintf("/repos/%s/%s/pulls/%d", owner, repo, pr.Number)
+	// https://docs.github.com/rest/pulls/reviews#create-a-review-for-a-pull-request
+	if _, err := d.stack.Do(ctx, http.MethodPost, path+"/reviews", who,
+		map[string]any{"event": "APPROVE", "body": "Looks good: one minor version, our clusters only."}, nil); err != nil {
+		return fmt.Errorf("approve #%d as %s: %w", pr.Number, who, err)
+	}
+	var merged struct {
+		SHA string `json:"sha"`
+	}
+	// https://docs.github.com/rest/pulls/pulls#merge-a-pull-request
+	if _, err := d.stack.Do(ctx, http.MethodPut, path+"/merge", who, map[string]any{"merge_method": "merge"}, &merged); err != nil {
+		return fmt.Errorf("merge #%d as %s: %w", pr.Number, who, err)
+	}
+	d.merged[pr.Number] = true
+	d.out.line(d.clock.Now(), "#%d %s: approved and merged by %s (merge commit %s)", pr.Number, pr.Tenant, who, short(merged.SHA))
+	return nil
+}
+
+// reviewer picks the owner who reviews a tenant's pull request, taking the
+// tenant's users in turn.
+func (s *setup) reviewer(tenant string, number int) string {
+	users := s.owners[tenant].Users
+	if tenant == wave.AdminTenant {
+		users = []string{s.admin}
+	}
+	return users[number%len(users)]
+}
+
+// overcome handles a halt: it must come from clusters the demo made fail.
+// It waits a few reconcile passes, checks that no pull request of a later
+// wave exists, then skips the failed clusters and resumes the campaign, as
+// a fleet admin would through `/fleet skip` and `/fleet resume`.
+func (d *demo) overcome(ctx context.Context, st rollout.State) error {
+	name := st.Campaign
+	fs := st.Failures()
+	if len(fs) == 0 {
+		return fmt.Errorf("campaign %s halted: %s", name, st.HaltReason)
+	}
+	haltWave := 0
+	for _, f := range fs {
+		if !d.s.fail[f.Cluster] {
+			return fmt.Errorf("campaign %s halted: %s: cluster %s of wave %d is %s (%s: %s)",
+				name, st.HaltReason, f.Cluster, f.Wave, f.Phase, orNone(f.Gate), orNone(f.Detail))
+		}
+		haltWave = max(haltWave, f.Wave)
+	}
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(haltHold):
+	}
+	st, _, err := d.stack.State(ctx, name)
+	if err != nil {
+		return err
+	}
+	d.out.observe(st)
+	if st.Phase != rollout.CampaignHalted {
+		return fmt.Errorf("campaign %s left its halt by itself: it is %s", name, st.Phase)
+	}
+	pulls, err := d.pulls(ctx, name)
+	if err != nil {
+		return err
+	}
+	for _, p := range pulls {
+		if p.Wave > haltWave {
+			return fmt.Errorf("campaign %s is halted at wave %d, yet pull request #%d of wave %d exists", name, haltWave, p.Number, p.Wave)
+		}
+	}
+	d.halts = append(d.halts, Halt{Wave: haltWave, State: st, Pulls: pulls})
+	d.out.line(d.clock.Now(), "halt holds: %d pull requests exist, none of a wave after %d", len(pulls), haltWave)
+
+	b := d.stack.Bot()
+	if b == nil {
+		return fmt.Errorf("campaign %s: the bot is stopped", name)
+	}
+	for _, f := range fs {
+		reason := fmt.Sprintf("demo: its Terraform apply was made to fail; %s stays on its version and is fixed outside this campaign", f.Cluster)
+		if _, err := b.Operate(ctx, name, rollout.SkipCluster{Cluster: f.Cluster, Reason: reason, By: d.s.admin}); err != nil {
+			return fmt.Errorf("skip %s: %w", f.Cluster, err)
+		}
+	}
+	if _, err := b.Operate(ctx, name, rollout.Resume{By: d.s.admin}); err != nil {
+		return fmt.Errorf("resume: %w", err)
+	}
+	return nil
+}
+
+// pulls lists every pull request of the campaign, by number.
+func (d *demo) pulls(ctx context.Context, campaign string) ([]Pull, error) {
+	var out []Pull
+	for page := 1; ; page++ {
+		var got []struct {
+			Number   int    `json:"number"`
+			MergedAt string `json:"merged_at"`
+			Head     struct {
+				Ref string `json:"ref"`
+			} `json:"head"`
+		}
+		// https://docs.github.com/rest/pulls/pulls#list-pull-requests
+		path := fmt.Sprintf("/repos/%s/%s/pulls?state=all&per_page=100&page=%d", owner, repo, page)
+		if _, err := d.stack.Do(ctx, http.MethodGet, path, "", nil, &got); err != nil {
+			return nil, fmt.Errorf("list pull requests: %w", err)
+		}
+		for _, p := range got {
+			c, w, tenant, ok := wave.ParseBranch(p.Head.Ref)
+			if ok && c == campaign {
+				out = append(out, Pull{Number: p.Number, Branch: p.Head.Ref, Wave: w, Tenant: tenant, Merged: p.MergedAt != ""})
+			}
+		}
+		if len(got) < 100 {
+			break
+		}
+	}
+	slices.SortFunc(out, func(a, b Pull) int { return a.Number - b.Number })
+	return out, nil
+}
+
+// short abbreviates a commit SHA.
+func short(sha string) string {
+	if len(sha) > 7 {
+		return sha[:7]
+	}
+	return sha
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "none"
+	}
+	return s
+}

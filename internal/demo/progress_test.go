@@ -1,0 +1,75 @@
+package demo
+
+import (
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/fleetbot/fleetbot/rollout"
+)
+
+func TestProgressBar(t *testing.T) {
+	t.Parallel()
+	p := &progress{total: 27}
+	state := func(up, skipped int) rollout.State {
+		var cs []rollout.ClusterState
+		for i := range 27 {
+			ph := rollout.ClusterPending
+			switch {
+			case i < up:
+				ph = rollout.ClusterSucceeded
+			case i < up+skipped:
+				ph = rollout.ClusterSkipped
+			}
+			cs = append(cs, rollout.ClusterState{Phase: ph})
+		}
+		return rollout.State{Waves: []rollout.WaveState{{Clusters: cs}}}
+	}
+	tests := []struct {
+		up, skipped int
+		want        string
+	}{
+		{0, 0, "[..............................] 0/27 clusters upgraded"},
+		{9, 0, "[##########....................] 9/27 clusters upgraded"},
+		{8, 1, "[########x.....................] 8/27 clusters upgraded, 1 skipped"},
+		{26, 1, "[############################x.] 26/27 clusters upgraded, 1 skipped"},
+		{27, 0, "[##############################] 27/27 clusters upgraded"},
+	}
+	for _, tt := range tests {
+		assert.Equal(t, tt.want, p.progressBar(state(tt.up, tt.skipped)))
+	}
+}
+
+func TestSummaryDropsEvidence(t *testing.T) {
+	t.Parallel()
+	assert.Equal(t, "terraform-apply (a) succeeded on 1a2b3c4",
+		summary("terraform-apply (a) succeeded on 1a2b3c4 [check=check run terraform-apply (a) revision=1a2b value=success]"))
+	assert.Equal(t, "no evidence", summary("no evidence"))
+}
+
+// TestRedirect checks that the Argo CD client reaches the campaign's
+// server through the fake, and nothing else.
+func TestRedirect(t *testing.T) {
+	t.Parallel()
+	fake := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.WriteString(w, r.URL.Path+"?"+r.URL.RawQuery)
+	}))
+	t.Cleanup(fake.Close)
+	c := &http.Client{Transport: &redirect{host: "argocd.fleet.example", to: strings.TrimPrefix(fake.URL, "http://"), next: http.DefaultTransport}}
+
+	resp, err := c.Get("https://argocd.fleet.example/api/v1/applications?selector=a%3Db")
+	require.NoError(t, err)
+	body, err := io.ReadAll(resp.Body)
+	require.NoError(t, resp.Body.Close())
+	require.NoError(t, err)
+	assert.Equal(t, "/api/v1/applications?selector=a%3Db", string(body))
+
+	_, err = c.Get("https://example.com/")
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "example.com is not served here; only argocd.fleet.example is")
+}

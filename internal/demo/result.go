@@ -1,0 +1,138 @@
+package demo
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"text/tabwriter"
+
+	"github.com/fleetbot/fleetbot/rollout"
+)
+
+// Result is the end of a demo: the campaign's final state, each cluster's
+// version as EKS reports it. Its JSON form is what `fleetbot demo --json`
+// prints.
+type Result struct {
+	Campaign string                `json:"campaign"`
+	State    rollout.CampaignPhase `json:"state"`
+	Waves    []WaveResult          `json:"waves"`
+
+	// Final is the campaign's state as the bot recorded it at the end.
+	Final rollout.State `json:"-"`
+	// Pulls are the campaign's pull requests as the sandbox lists them at
+	// the end, by number: the order they were opened in.
+	Pulls []Pull `json:"-"`
+	// Halts holds what the demo saw at each halt it overcame.
+	Halts []Halt `json:"-"`
+}
+
+// WaveResult is one wave at the end.
+type WaveResult struct {
+	Index        int                 `json:"index"`
+	State        rollout.WavePhase   `json:"state"`
+	PullRequests []PullRequestResult `json:"pullRequests"`
+	Clusters     []ClusterResult     `json:"clusters"`
+}
+
+// PullRequestResult is one tenant's pull request of a wave.
+type PullRequestResult struct {
+	Number int    `json:"number"`
+	Tenant string `json:"tenant"`
+	Merged bool   `json:"merged"`
+}
+
+// ClusterResult is one cluster at the end: its phase in the campaign and
+// the control-plane version EKS reports for it.
+type ClusterResult struct {
+	Name    string               `json:"name"`
+	State   rollout.ClusterPhase `json:"state"`
+	Version string               `json:"version"`
+}
+
+// finish reads the end of the campaign, prints the summary table and
+// returns the result.
+func (d *demo) finish(ctx context.Context, st rollout.State) (Result, error) {
+	pulls, err := d.pulls(ctx, st.Campaign)
+	if err != nil {
+		return Result{}, err
+	}
+	r := result(st, d.version)
+	r.Pulls, r.Halts = pulls, d.halts
+	fmt.Fprintln(d.opts.Out)
+	if err := writeSummary(d.opts.Out, r, d.s.plan); err != nil {
+		return Result{}, err
+	}
+	return r, nil
+}
+
+// version returns the control-plane version EKS reports for a cluster of
+// the fleet; empty when EKS has no such cluster.
+func (d *demo) version(name string) string {
+	c, ok := d.s.clusters[name]
+	if !ok {
+		return ""
+	}
+	ec, ok := d.eks.Cluster(c.Account, c.Region, name)
+	if !ok {
+		return ""
+	}
+	return ec.Version
+}
+
+// result builds the Result of a final state; version tells each cluster's
+// version.
+func result(st rollout.State, version func(cluster string) string) Result {
+	r := Result{Campaign: st.Campaign, State: st.Phase, Final: st, Waves: []WaveResult{}}
+	for _, w := range st.Waves {
+		wr := WaveResult{Index: w.Number, State: w.Phase, PullRequests: []PullRequestResult{}, Clusters: []ClusterResult{}}
+		for _, pr := range w.PRs {
+			wr.PullRequests = append(wr.PullRequests, PullRequestResult{Number: pr.Number, Tenant: pr.Tenant, Merged: pr.Status == rollout.PRStatusMerged})
+		}
+		for _, c := range w.Clusters {
+			wr.Clusters = append(wr.Clusters, ClusterResult{Name: c.Name, State: c.Phase, Version: version(c.Name)})
+		}
+		r.Waves = append(r.Waves, wr)
+	}
+	return r
+}
+
+// writeSummary prints one row per cluster: its wave (environment and
+// phase on the wave's first row), its tenant's pull request, its phase and
+// its version as EKS reports it.
+func writeSummary(w io.Writer, r Result, plan *rollout.Plan) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(tw, "WAVE\tENV\tWAVE STATE\tPR\tTENANT\tCLUSTER\tCLUSTER STATE\tEKS\n")
+	for _, wr := range r.Waves {
+		env := ""
+		if i := wr.Index - 1; i >= 0 && i < len(plan.Waves) {
+			env = plan.Waves[i].Env
+		}
+		for j, c := range wr.Clusters {
+			wave, wenv, wstate := "", "", ""
+			if j == 0 {
+				wave, wenv, wstate = fmt.Sprint(wr.Index), env, string(wr.State)
+			}
+			tenant := clusterTenant(r.Final, c.Name)
+			pr := "-"
+			for _, p := range wr.PullRequests {
+				if p.Tenant == tenant && p.Number > 0 {
+					pr = fmt.Sprintf("#%d", p.Number)
+				}
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", wave, wenv, wstate, pr, tenant, c.Name, c.State, orNone(c.Version))
+		}
+	}
+	return tw.Flush()
+}
+
+// clusterTenant returns the tenant of a cluster of st.
+func clusterTenant(st rollout.State, name string) string {
+	for _, w := range st.Waves {
+		for _, c := range w.Clusters {
+			if c.Name == name {
+				return c.Tenant
+			}
+		}
+	}
+	return ""
+}
