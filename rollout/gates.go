@@ -198,7 +198,7 @@ func ParseTemplate(s string) (Template, error) {
 	if err != nil {
 		return Template{}, fmt.Errorf("%q is not a template: %s", s, templateErrorText(err))
 	}
-	if p := templateFieldProblem(t.Tree.Root); p != "" {
+	if p := templateFieldProblem(t.Root); p != "" {
 		return Template{}, fmt.Errorf("%q: %s", s, p)
 	}
 	out := Template{src: s, tmpl: t}

@@ -236,7 +236,7 @@ func runCampaignOperation(cmd *cobra.Command, opts *campaignOptions, name string
 			return fmt.Errorf("%s refused: %s", ev.Kind(), machine.Reason)
 		case answered:
 			fmt.Fprintf(out, "Campaign %s: %s; nothing to do: %s\n", name, after.Phase, machine.Reason)
-			if err == error(machine) {
+			if err == error(machine) { //nolint:errorlint // identity: the machine's answer alone, no failed action joined to it
 				return nil
 			}
 			// A rollback asked again carried the reverts out again.

@@ -205,7 +205,11 @@ func Run(ctx context.Context, opts Options) (Result, error) {
 		if err != nil {
 			return Result{}, err
 		}
-		defer os.RemoveAll(dir)
+		defer func() {
+			if err := os.RemoveAll(dir); err != nil {
+				opts.Logger.Warn("remove the demo's directory", "dir", dir, "err", err)
+			}
+		}()
 		opts.Dir = dir
 	}
 	ctx, cancel := context.WithTimeout(ctx, opts.Timeout)
@@ -372,7 +376,9 @@ func (d *demo) run(ctx context.Context) (Result, error) {
 	go func() { simDone <- d.sim.Run(simCtx) }()
 	defer func() {
 		stopSim()
-		<-simDone
+		if err := <-simDone; err != nil {
+			d.opts.Logger.Warn("the simulated fleet stopped", "err", err)
+		}
 	}()
 
 	d.out.header(d.s, d.opts.Speed)
