@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/fleetbot/fleetbot/bot/wave"
 	"github.com/fleetbot/fleetbot/rollout"
 )
 
@@ -34,7 +35,7 @@ func reportComment(campaign string, a rollout.PostReport) string {
 	}
 	fmt.Fprintf(&b, "### Campaign `%s`: %s\n\n%s\n", campaign, title, a.Summary)
 	if len(a.Clusters) > 0 {
-		fmt.Fprintf(&b, "\nClusters: %s\n", codeList(a.Clusters))
+		fmt.Fprintf(&b, "\nClusters: %s\n", wave.CodeList(a.Clusters))
 	}
 	if len(a.Failures) > 0 {
 		fmt.Fprintln(&b, "\n| Wave | Cluster | Tenant | State | Gate | What the gate saw |")
@@ -51,7 +52,7 @@ func approvalComment(campaign string, a rollout.RequestApproval) string {
 	var b strings.Builder
 	fmt.Fprintln(&b, statusMarker(campaign))
 	fmt.Fprintf(&b, "### Campaign `%s`: wave %d waits for an approval\n\n", campaign, a.Wave)
-	fmt.Fprintf(&b, "Wave %d changes %s. A fleet admin approves it with `/fleet approve %d`.\n", a.Wave, codeList(a.Clusters), a.Wave)
+	fmt.Fprintf(&b, "Wave %d changes %s. A fleet admin approves it with `/fleet approve %d`.\n", a.Wave, wave.CodeList(a.Clusters), a.Wave)
 	return b.String()
 }
 
@@ -62,14 +63,6 @@ func closeComment(campaign string, a rollout.ClosePRs) string {
 	fmt.Fprintf(&b, "### Campaign `%s`: closing this pull request\n\n", campaign)
 	fmt.Fprintf(&b, "fleetbot closes the unmerged pull requests of wave %d: %s.\n", a.Wave, a.Reason)
 	return b.String()
-}
-
-func codeList(names []string) string {
-	q := make([]string, len(names))
-	for i, n := range names {
-		q[i] = "`" + n + "`"
-	}
-	return strings.Join(q, ", ")
 }
 
 // cell makes text safe inside a Markdown table cell.

@@ -206,7 +206,7 @@ func RevertBody(r RevertRequest) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "Reverts #%d: wave **%d** of campaign **%s** for **%s**, rolled back.\n\n", r.Reverts, r.Wave, r.Campaign, r.Tenant)
 	if len(r.Clusters) > 0 {
-		fmt.Fprintf(&b, "Clusters taken back to their value before the campaign: %s.\n\n", codeList(r.Clusters))
+		fmt.Fprintf(&b, "Clusters taken back to their value before the campaign: %s.\n\n", CodeList(r.Clusters))
 	}
 	b.WriteString("| File | Change |\n| --- | --- |\n")
 	for _, f := range r.Files {
@@ -228,7 +228,8 @@ func RevertBody(r RevertRequest) string {
 	return b.String()
 }
 
-func codeList(names []string) string {
+// CodeList writes names as a comma-separated list of Markdown code spans.
+func CodeList(names []string) string {
 	q := make([]string, len(names))
 	for i, n := range names {
 		q[i] = "`" + n + "`"
