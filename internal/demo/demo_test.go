@@ -151,6 +151,17 @@ func TestDemoHaltsAndResumes(t *testing.T) {
 	for _, p := range h.Pulls {
 		assert.LessOrEqual(t, p.Wave, failWave.Index, "pull request #%d (%s) exists while halted at wave %d", p.Number, p.Branch, failWave.Index)
 	}
+	// The bot's halt report, on each pull request of the halted wave,
+	// names the cluster, the gate and what the gate saw.
+	for _, p := range h.Pulls {
+		if p.Wave != failWave.Index {
+			continue
+		}
+		report := h.Reports[p.Number]
+		require.NotEmpty(t, report, "halt report on #%d", p.Number)
+		assert.Contains(t, report, "| `"+fail+"` |", "#%d", p.Number)
+		assert.Contains(t, report, "| "+fs[0].Gate+" |", "#%d", p.Number)
+	}
 	for _, w := range h.State.Waves[failWave.Index:] {
 		assert.Equal(t, rollout.WavePending, w.Phase, "wave %d while halted", w.Number)
 		assert.Empty(t, w.PRs, "wave %d while halted", w.Number)
@@ -180,6 +191,7 @@ func TestDemoHaltsAndResumes(t *testing.T) {
 		"HALTED: 1 cluster failed or timed out, over the budget of 0",
 		fmt.Sprintf("wave %d, %s of %s: Failed at the %s gate, which saw: ", failWave.Index, fail, failWave.Clusters[0].Tenant, fs[0].Gate),
 		fmt.Sprintf("halt holds: %d pull requests exist, none of a wave after %d", len(h.Pulls), failWave.Index),
+		"the halt report is on the wave's pull requests: #",
 		fail + "  skipped by pat: demo: ",
 		"campaign resumed by pat",
 		", 1 skipped",

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/fleetbot/fleetbot/bot/wave"
@@ -32,6 +33,9 @@ type Halt struct {
 	Wave  int
 	State rollout.State
 	Pulls []Pull
+	// Reports are the bot's halt reports on the halted wave's pull
+	// requests, by number: what the tenant owners read there.
+	Reports map[int]string
 }
 
 // review approves and merges, as one of the tenant's owners, each pull
@@ -151,8 +155,19 @@ func (d *demo) overcome(ctx context.Context, st rollout.State) error {
 			return fmt.Errorf("campaign %s is halted at wave %d, yet pull request #%d of wave %d exists", name, haltWave, p.Number, p.Wave)
 		}
 	}
-	d.halts = append(d.halts, Halt{Wave: haltWave, State: st, Pulls: pulls})
+	reports, err := d.haltReports(ctx, pulls, haltWave)
+	if err != nil {
+		return err
+	}
+	d.halts = append(d.halts, Halt{Wave: haltWave, State: st, Pulls: pulls, Reports: reports})
 	d.out.line(d.clock.Now(), "halt holds: %d pull requests exist, none of a wave after %d", len(pulls), haltWave)
+	nums := make([]string, 0, len(reports))
+	for _, p := range pulls {
+		if _, ok := reports[p.Number]; ok {
+			nums = append(nums, fmt.Sprintf("#%d", p.Number))
+		}
+	}
+	d.out.line(d.clock.Now(), "the halt report is on the wave's pull requests: %s", strings.Join(nums, ", "))
 
 	b := d.stack.Bot()
 	if b == nil {
@@ -168,6 +183,31 @@ func (d *demo) overcome(ctx context.Context, st rollout.State) error {
 		return fmt.Errorf("resume: %w", err)
 	}
 	return nil
+}
+
+// haltReports reads the bot's status comment on each pull request of the
+// halted wave, keeping those that report the halt.
+func (d *demo) haltReports(ctx context.Context, pulls []Pull, wave int) (map[int]string, error) {
+	out := map[int]string{}
+	for _, p := range pulls {
+		if p.Wave != wave {
+			continue
+		}
+		var comments []struct {
+			Body string `json:"body"`
+		}
+		// https://docs.github.com/rest/issues/comments#list-issue-comments
+		path := fmt.Sprintf("/repos/%s/%s/issues/%d/comments?per_page=100", owner, repo, p.Number)
+		if _, err := d.stack.Do(ctx, http.MethodGet, path, "", nil, &comments); err != nil {
+			return nil, fmt.Errorf("comments of #%d: %w", p.Number, err)
+		}
+		for _, c := range comments {
+			if strings.Contains(c.Body, "halted") {
+				out[p.Number] = c.Body
+			}
+		}
+	}
+	return out, nil
 }
 
 // pulls lists every pull request of the campaign, by number.
