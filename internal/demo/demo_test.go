@@ -20,9 +20,14 @@ import (
 )
 
 // testSpeed compresses the clock more than the default: the sample
-// campaign's 10m bake takes a quarter of a second, its 2h progress deadline
-// more than three seconds, far beyond what a wave's gates need.
+// campaign's 10m bake takes a quarter of a second.
 const testSpeed = 2400
+
+// testDeadline replaces the sample campaign's 2h progress deadline: at
+// testSpeed 2h is 3 seconds of wall time, which a machine busy with the
+// rest of the race-enabled suite may need for a reconcile pass or two;
+// 12h is 18 seconds, so a timeout in these tests means a stuck gate.
+const testDeadline = "progressDeadline: 12h"
 
 // scenario is the example fleet and the demo campaign, planned.
 type scenario struct {
@@ -39,13 +44,16 @@ func newScenario(t *testing.T, selector string) scenario {
 	s := scenario{fleet: filepath.Join(root, "examples", "fleet"), campaign: filepath.Join(root, "examples", "demo", "eks-1-30.yaml")}
 	src, err := os.ReadFile(s.campaign)
 	require.NoError(t, err)
+	edited := strings.Replace(string(src), "progressDeadline: 2h", testDeadline, 1)
+	require.NotEqual(t, string(src), edited, "the demo campaign's progress deadline is 2h")
 	if selector != "" {
-		narrowed := strings.Replace(string(src), "selector: {}", "selector: "+selector, 1)
-		require.NotEqual(t, string(src), narrowed, "the demo campaign selects with `selector: {}`")
-		src = []byte(narrowed)
-		s.campaign = filepath.Join(t.TempDir(), "eks-1-30.yaml")
-		require.NoError(t, os.WriteFile(s.campaign, src, 0o644))
+		narrowed := strings.Replace(edited, "selector: {}", "selector: "+selector, 1)
+		require.NotEqual(t, edited, narrowed, "the demo campaign selects with `selector: {}`")
+		edited = narrowed
 	}
+	src = []byte(edited)
+	s.campaign = filepath.Join(t.TempDir(), "eks-1-30.yaml")
+	require.NoError(t, os.WriteFile(s.campaign, src, 0o644))
 	inv, err := gitops.Load(t.Context(), []string{s.fleet})
 	require.NoError(t, err)
 	f, err := inv.Fleet()
