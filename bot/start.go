@@ -11,7 +11,6 @@ import (
 	"path"
 	"path/filepath"
 	"slices"
-	"strings"
 
 	"github.com/fleetbot/fleetbot/gitops"
 	"github.com/fleetbot/fleetbot/rollout"
@@ -229,7 +228,7 @@ func (b *Bot) planRecord(ctx context.Context, c *rollout.Campaign, rec *record) 
 				return &refusal{err}
 			}
 		}
-		key, err := labelsKey(inv)
+		key, err := inv.LabelsKey()
 		if err != nil {
 			return &refusal{err}
 		}
@@ -316,26 +315,4 @@ func newState(c *rollout.Campaign, rec *record) (rollout.State, error) {
 		Revertible:       rec.Plan.Change.Kind != rollout.KindEKSVersion && rec.Plan.Change.Revertible,
 	}
 	return rollout.NewState(c.Metadata.Name, p, waves)
-}
-
-// labelsKey returns the key path of the labels, on which every repository's
-// layout must agree: one plan writes labels under one key.
-func labelsKey(inv *gitops.Inventory) ([]string, error) {
-	var key, from string
-	for _, repo := range inv.Repos {
-		l := inv.Layouts[repo]
-		if l == nil || l.Labels == nil {
-			continue
-		}
-		switch {
-		case from == "":
-			key, from = l.Labels.Key, repo
-		case l.Labels.Key != key:
-			return nil, fmt.Errorf("repositories %s and %s keep labels under different keys (%s, %s)", from, repo, key, l.Labels.Key)
-		}
-	}
-	if key == "" {
-		key = gitops.DefaultLabelsKey
-	}
-	return strings.Split(key, "."), nil
 }

@@ -70,6 +70,28 @@ func levelScope(template string) string {
 	}
 }
 
+// LabelsKey returns the key path of the labels, on which every
+// repository's layout must agree: one plan writes labels under one key.
+func (inv *Inventory) LabelsKey() ([]string, error) {
+	var key, from string
+	for _, repo := range inv.Repos {
+		l := inv.Layouts[repo]
+		if l == nil || l.Labels == nil {
+			continue
+		}
+		switch {
+		case from == "":
+			key, from = l.Labels.Key, repo
+		case l.Labels.Key != key:
+			return nil, fmt.Errorf("repositories %s and %s keep labels under different keys (%s, %s)", from, repo, key, l.Labels.Key)
+		}
+	}
+	if key == "" {
+		key = DefaultLabelsKey
+	}
+	return strings.Split(key, "."), nil
+}
+
 // FieldHits finds the scalars a field change matches: every file of the
 // inventory's repositories matching the glob files, and in it every scalar at
 // the key path, where a "*" segment matches any key (or any sequence index).

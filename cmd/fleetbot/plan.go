@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -126,33 +125,11 @@ func planCampaign(cmd *cobra.Command, c *rollout.Campaign, repos []string, layou
 			return nil, err
 		}
 	}
-	key, err := labelsKey(inv)
+	key, err := inv.LabelsKey()
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%w: plan them separately", err)
 	}
 	return rollout.PlanCampaign(c, fleet, rollout.WithLabelsKey(key...))
-}
-
-// labelsKey returns the key path of the labels, which every repository's
-// layout must agree on: one plan writes labels under one key.
-func labelsKey(inv *gitops.Inventory) ([]string, error) {
-	var key, from string
-	for _, repo := range inv.Repos {
-		l := inv.Layouts[repo]
-		if l == nil || l.Labels == nil {
-			continue
-		}
-		switch {
-		case from == "":
-			key, from = l.Labels.Key, repo
-		case l.Labels.Key != key:
-			return nil, fmt.Errorf("repositories %s and %s keep labels under different keys (%s, %s): plan them separately", from, repo, key, l.Labels.Key)
-		}
-	}
-	if key == "" {
-		key = gitops.DefaultLabelsKey
-	}
-	return strings.Split(key, "."), nil
 }
 
 // writeWaveStarts prints when each wave could start from at.
