@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -14,20 +15,36 @@ type CampaignPhase string
 
 // Campaign phases. Succeeded, Aborted and RolledBack are final.
 const (
-	CampaignPending    CampaignPhase = "Pending"    // known, not yet accepted
-	CampaignScheduled  CampaignPhase = "Scheduled"  // accepted, waiting for the schedule to allow acting
-	CampaignRunning    CampaignPhase = "Running"    // opening waves and verifying them
-	CampaignPaused     CampaignPhase = "Paused"     // a person stopped it; facts are still recorded
-	CampaignHalted     CampaignPhase = "Halted"     // over the failure budget or a wave failed
-	CampaignSucceeded  CampaignPhase = "Succeeded"  // every wave baked
-	CampaignAborted    CampaignPhase = "Aborted"    // a person ended it
-	CampaignRolledBack CampaignPhase = "RolledBack" // merged waves are being reverted
+	CampaignPending     CampaignPhase = "Pending"     // known, not yet accepted
+	CampaignScheduled   CampaignPhase = "Scheduled"   // accepted, waiting for the schedule to allow acting
+	CampaignRunning     CampaignPhase = "Running"     // opening waves and verifying them
+	CampaignPaused      CampaignPhase = "Paused"      // a person stopped it; facts are still recorded
+	CampaignHalted      CampaignPhase = "Halted"      // over the failure budget or a wave failed
+	CampaignSucceeded   CampaignPhase = "Succeeded"   // every wave baked
+	CampaignAborted     CampaignPhase = "Aborted"     // a person ended it
+	CampaignRollingBack CampaignPhase = "RollingBack" // revert waves open one at a time, last wave first
+	CampaignRolledBack  CampaignPhase = "RolledBack"  // every revert wave merged, verified and baked
 )
 
 // Final reports whether the campaign takes no more steps forward.
 func (p CampaignPhase) Final() bool {
 	return p == CampaignSucceeded || p == CampaignAborted || p == CampaignRolledBack
 }
+
+// acting reports whether the campaign opens waves and asks for work.
+func (p CampaignPhase) acting() bool { return p == CampaignRunning || p == CampaignRollingBack }
+
+// WaveKind says what a wave does.
+type WaveKind string
+
+// Wave kinds. Every kind is a wave of the state like any other: it opens
+// when the wave before it baked, its pull requests merge, its clusters are
+// gated and it bakes.
+const (
+	WaveChange  WaveKind = ""        // moves its clusters to the campaign's target
+	WaveCleanup WaveKind = "cleanup" // folds a label up the hierarchy once every cluster carries it; no effective value changes
+	WaveRevert  WaveKind = "revert"  // reverts the merged pull requests of an earlier wave
+)
 
 // WavePhase is where a wave stands.
 type WavePhase string
@@ -42,6 +59,7 @@ const (
 	WaveBaking    WavePhase = "Baking"    // every cluster settled; waiting out the bake
 	WaveSucceeded WavePhase = "Succeeded" // baked without a failure
 	WaveFailed    WavePhase = "Failed"    // a failure during the bake, or no cluster passed
+	WaveSkipped   WavePhase = "Skipped"   // never opened, for the reason the wave records
 )
 
 // ClusterPhase is where one cluster of a campaign stands.
@@ -113,6 +131,10 @@ type Policy struct {
 	Approvals map[int]bool `json:"approvals,omitempty"`
 	// Gates names the gates every cluster must pass to succeed.
 	Gates []string `json:"gates"`
+	// CleanupGates names the gates the clusters of a clean-up wave (and of
+	// its revert) pass: a subset of Gates, possibly empty, when a clean-up
+	// merged is all there is to know.
+	CleanupGates []string `json:"cleanupGates,omitempty"`
 	// Change is the change's kind (KindEKSVersion, KindLabel or KindField);
 	// it words the refusal of a rollback.
 	Change string `json:"change"`
@@ -120,8 +142,13 @@ type Policy struct {
 	Revertible bool `json:"revertible"`
 }
 
+// SharedTenant is the tenant of a pull request of files shared by all
+// tenants (a clean-up that folds a label into a file every cluster reads).
+const SharedTenant = "_admins"
+
 // ClusterRef names one cluster of a wave and the tenant whose pull request
-// carries its change.
+// carries its change: SharedTenant when that is a pull request of shared
+// files.
 type ClusterRef struct {
 	Name   string `json:"name"`
 	Tenant string `json:"tenant"`
@@ -147,9 +174,14 @@ type State struct {
 
 // WaveState is one wave of a campaign.
 type WaveState struct {
-	Number   int            `json:"number"` // 1-based, in rollout order
-	Phase    WavePhase      `json:"phase"`
-	Clusters []ClusterState `json:"clusters"`
+	Number int       `json:"number"` // 1-based, in rollout order
+	Kind   WaveKind  `json:"kind,omitempty"`
+	Phase  WavePhase `json:"phase"`
+	// Reverts is the number of the wave a revert wave reverts.
+	Reverts int `json:"reverts,omitempty"`
+	// SkipReason says why a wave was Skipped.
+	SkipReason string         `json:"skipReason,omitempty"`
+	Clusters   []ClusterState `json:"clusters"`
 	// PRs holds one pull request per tenant with a cluster to change,
 	// in the order the tenants first appear in Clusters; empty until the
 	// wave opens.
@@ -250,9 +282,27 @@ func (e *EventError) Error() string {
 // Unwrap returns ErrIgnored, ErrForwardOnly or nil.
 func (e *EventError) Unwrap() error { return e.Err }
 
+// WaveSpec is one wave given to NewState: its clusters, and whether it is a
+// clean-up wave.
+type WaveSpec struct {
+	Clusters []ClusterRef
+	Cleanup  bool
+}
+
+// Changes makes change waves of the given clusters, for NewState.
+func Changes(waves ...[]ClusterRef) []WaveSpec {
+	out := make([]WaveSpec, len(waves))
+	for i, w := range waves {
+		out[i] = WaveSpec{Clusters: w}
+	}
+	return out
+}
+
 // NewState returns the Pending state of a campaign whose waves hold the given
-// clusters, in rollout order. Waves are numbered from 1.
-func NewState(campaign string, p Policy, waves [][]ClusterRef) (State, error) {
+// clusters, in rollout order. Waves are numbered from 1. A cluster appears
+// at most once per wave; it may appear in several waves (one per EKS hop,
+// and again in the clean-up waves that verify it).
+func NewState(campaign string, p Policy, waves []WaveSpec) (State, error) {
 	if err := checkPolicy(p, len(waves)); err != nil {
 		return State{}, fmt.Errorf("new state of campaign %q: %w", campaign, err)
 	}
@@ -261,6 +311,7 @@ func NewState(campaign string, p Policy, waves [][]ClusterRef) (State, error) {
 	}
 	s := State{Campaign: campaign, Phase: CampaignPending, Policy: p, Waves: make([]WaveState, len(waves)), History: []Evidence{}}
 	s.Policy.Gates = append([]string(nil), p.Gates...)
+	s.Policy.CleanupGates = append([]string(nil), p.CleanupGates...)
 	s.Policy.Approvals = nil
 	for n, ok := range p.Approvals {
 		if ok {
@@ -270,12 +321,16 @@ func NewState(campaign string, p Policy, waves [][]ClusterRef) (State, error) {
 			s.Policy.Approvals[n] = true
 		}
 	}
-	seen := map[string]int{}
-	for i, refs := range waves {
+	for i, spec := range waves {
+		refs := spec.Clusters
 		if len(refs) == 0 {
 			return State{}, fmt.Errorf("new state of campaign %q: wave %d: no clusters", campaign, i+1)
 		}
 		w := WaveState{Number: i + 1, Phase: WavePending, Clusters: make([]ClusterState, len(refs)), PRs: []PRState{}}
+		if spec.Cleanup {
+			w.Kind = WaveCleanup
+		}
+		seen := map[string]bool{}
 		for j, r := range refs {
 			switch {
 			case r.Name == "":
@@ -283,10 +338,10 @@ func NewState(campaign string, p Policy, waves [][]ClusterRef) (State, error) {
 			case r.Tenant == "":
 				return State{}, fmt.Errorf("new state of campaign %q: wave %d cluster %q: empty tenant", campaign, i+1, r.Name)
 			}
-			if prev, dup := seen[r.Name]; dup {
-				return State{}, fmt.Errorf("new state of campaign %q: cluster %q is in wave %d and wave %d", campaign, r.Name, prev, i+1)
+			if seen[r.Name] {
+				return State{}, fmt.Errorf("new state of campaign %q: cluster %q is twice in wave %d", campaign, r.Name, i+1)
 			}
-			seen[r.Name] = i + 1
+			seen[r.Name] = true
 			w.Clusters[j] = ClusterState{Name: r.Name, Tenant: r.Tenant, Phase: ClusterPending, Evidence: []Evidence{}}
 		}
 		s.Waves[i] = w
@@ -314,6 +369,11 @@ func checkPolicy(p Policy, waves int) error {
 			return fmt.Errorf("policy: gate %q named twice", g)
 		}
 		gates[g] = true
+	}
+	for _, g := range p.CleanupGates {
+		if !gates[g] {
+			return fmt.Errorf("policy: clean-up gate %q is not one of the gates (%s)", g, strings.Join(p.Gates, ", "))
+		}
 	}
 	for n, ok := range p.Approvals {
 		if ok && (n < 1 || n > waves) {
@@ -346,10 +406,14 @@ func Transition(s State, e Event, now time.Time) (State, []Action, error) {
 }
 
 // Failures lists the clusters that count against the failure budget, in
-// rollout order.
+// rollout order: those of the change and clean-up waves, or, once the
+// campaign rolls back, those of its revert waves.
 func (s State) Failures() []Failure {
 	var out []Failure
 	for _, w := range s.Waves {
+		if !s.live(w) {
+			continue
+		}
 		for _, c := range w.Clusters {
 			if c.Phase.failed() {
 				out = append(out, Failure{Wave: w.Number, Cluster: c.Name, Tenant: c.Tenant, Phase: c.Phase, Gate: c.FailedGate, Detail: c.FailedDetail})
@@ -359,10 +423,38 @@ func (s State) Failures() []Failure {
 	return out
 }
 
+// RollingBack reports whether the campaign has revert waves: from the
+// rollback on, only they move.
+func (s State) RollingBack() bool {
+	return slices.ContainsFunc(s.Waves, func(w WaveState) bool { return w.Kind == WaveRevert })
+}
+
+// live reports whether w is one of the waves the campaign drives now: its
+// revert waves once it rolls back, its other waves until then.
+func (s State) live(w WaveState) bool { return (w.Kind == WaveRevert) == s.RollingBack() }
+
+// WaveGates names the gates the clusters of wave n must pass: the
+// campaign's gates, or its clean-up gates for a clean-up wave and the
+// revert of one.
+func (s State) WaveGates(n int) []string {
+	if n < 1 || n > len(s.Waves) {
+		return nil
+	}
+	w := s.Waves[n-1]
+	if w.Kind == WaveRevert && w.Reverts >= 1 && w.Reverts <= len(s.Waves) {
+		w = s.Waves[w.Reverts-1]
+	}
+	if w.Kind == WaveCleanup {
+		return s.Policy.CleanupGates
+	}
+	return s.Policy.Gates
+}
+
 // clone returns a copy of s that a transition may change freely.
 func (s State) clone() State {
 	n := s
 	n.Policy.Gates = slices.Clone(s.Policy.Gates)
+	n.Policy.CleanupGates = slices.Clone(s.Policy.CleanupGates)
 	n.Policy.Approvals = maps.Clone(s.Policy.Approvals)
 	// Evidence is only ever appended. A clipped slice shares its elements
 	// with s, and the first append to it copies them away, so neither state

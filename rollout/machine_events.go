@@ -44,8 +44,10 @@ type PRClosed struct {
 	Number int    `json:"number,omitempty"`
 }
 
-// GateResult is one gate's verdict on one cluster.
+// GateResult is one gate's verdict on one cluster of a wave. Wave may be 0
+// only when the cluster is in a single wave of the campaign.
 type GateResult struct {
+	Wave    int     `json:"wave,omitempty"`
 	Cluster string  `json:"cluster"`
 	Gate    string  `json:"gate"`
 	Outcome Outcome `json:"outcome"`
@@ -91,8 +93,9 @@ type SkipCluster struct {
 	By      string `json:"by,omitempty"`
 }
 
-// Rollback reverts the merged waves of a revertible campaign, the last wave
-// first, and ends the campaign.
+// Rollback reverts the merged waves of a revertible campaign: one revert
+// wave per merged wave, last wave first, each opened, merged, gated and baked
+// before the next; the campaign is RolledBack when the last one baked.
 type Rollback struct {
 	By string `json:"by,omitempty"`
 }
@@ -195,13 +198,6 @@ type ClosePRs struct {
 	Reason string  `json:"reason"`
 }
 
-// RevertWave asks for revert pull requests of a wave's merged pull requests.
-// Rollback emits them last wave first; carry them out in that order.
-type RevertWave struct {
-	Wave int     `json:"wave"`
-	PRs  []PRRef `json:"prs"`
-}
-
 // PRRef names one tenant's pull request of a wave.
 type PRRef struct {
 	Tenant   string   `json:"tenant"`
@@ -215,11 +211,12 @@ type ReportKind string
 
 // Report kinds.
 const (
-	ReportHalted     ReportKind = "halted"
-	ReportSucceeded  ReportKind = "succeeded"
-	ReportAborted    ReportKind = "aborted"
-	ReportRolledBack ReportKind = "rolled-back"
-	ReportPRClosed   ReportKind = "pr-closed"
+	ReportHalted      ReportKind = "halted"
+	ReportSucceeded   ReportKind = "succeeded"
+	ReportAborted     ReportKind = "aborted"
+	ReportRollingBack ReportKind = "rolling-back"
+	ReportRolledBack  ReportKind = "rolled-back"
+	ReportPRClosed    ReportKind = "pr-closed"
 )
 
 // PostReport asks for a report on the campaign's dashboard issue.
@@ -255,14 +252,10 @@ func (RequestApproval) Kind() string { return "request-approval" }
 func (ClosePRs) Kind() string { return "close-prs" }
 
 // Kind implements Action.
-func (RevertWave) Kind() string { return "revert-wave" }
-
-// Kind implements Action.
 func (PostReport) Kind() string { return "post-report" }
 
 func (OpenWave) action()        {}
 func (RunGates) action()        {}
 func (RequestApproval) action() {}
 func (ClosePRs) action()        {}
-func (RevertWave) action()      {}
 func (PostReport) action()      {}

@@ -20,9 +20,9 @@ type machineRun struct {
 	step  int
 	event Event
 
-	opened        map[string]bool // clusters named by an OpenWave so far
-	reopenAllowed map[string]bool // clusters a Retry sent back to a new pull request
-	merged        map[string]bool // clusters whose pull request ever merged
+	opened        map[string]bool // "wave/cluster" named by an OpenWave so far
+	reopenAllowed map[string]bool // "wave/cluster" a Retry sent back to a new pull request
+	merged        map[string]bool // "wave/cluster" whose pull request ever merged
 	waveOpened    map[int]bool
 }
 
@@ -31,7 +31,10 @@ func (p *machineRun) fail(format string, args ...any) {
 	p.t.Fatalf("seed %d step %d (%s %+v at %s): %s", p.seed, p.step, p.event.Kind(), p.event, p.now.Format(time.RFC3339), fmt.Sprintf(format, args...))
 }
 
-func randomMachineInput(r *rand.Rand) (Policy, [][]ClusterRef) {
+// occ keys one cluster of one wave.
+func occ(wave int, cluster string) string { return fmt.Sprintf("%d/%s", wave, cluster) }
+
+func randomMachineInput(r *rand.Rand) (Policy, []WaveSpec) {
 	mins := func(opts ...int) time.Duration { return time.Duration(opts[r.IntN(len(opts))]) * time.Minute }
 	p := Policy{
 		Bake:             mins(0, 30, 60),
@@ -41,6 +44,7 @@ func randomMachineInput(r *rand.Rand) (Policy, [][]ClusterRef) {
 		Change:           []string{KindEKSVersion, KindLabel, KindField}[r.IntN(3)],
 		Revertible:       r.IntN(2) == 0,
 	}
+	p.CleanupGates = p.Gates[:r.IntN(len(p.Gates)+1)]
 	waves := make([][]ClusterRef, 1+r.IntN(4))
 	n := 0
 	for i := range waves {
@@ -55,7 +59,20 @@ func randomMachineInput(r *rand.Rand) (Policy, [][]ClusterRef) {
 			p.Approvals[i+1] = true
 		}
 	}
-	return p, waves
+	specs := Changes(waves...)
+	// A second EKS hop names the first wave's clusters again.
+	if r.IntN(4) == 0 {
+		specs = append(specs, WaveSpec{Clusters: waves[0]})
+	}
+	// A clean-up wave verifies every changed cluster once more.
+	if r.IntN(3) == 0 {
+		var all []ClusterRef
+		for _, w := range waves {
+			all = append(all, w...)
+		}
+		specs = append(specs, WaveSpec{Clusters: all, Cleanup: true})
+	}
+	return p, specs
 }
 
 // pick returns a random element of xs, or other when xs is empty or once in
@@ -71,7 +88,12 @@ func pickOr[T any](r *rand.Rand, xs []T, other T) T {
 // that exist, clusters in flight) and sometimes nonsense.
 func (p *machineRun) randomEvent() Event {
 	r, s := p.r, p.s
-	var clusters, inFlight []string
+	var clusters []string
+	type clusterKey struct {
+		wave int
+		name string
+	}
+	var inFlight []clusterKey
 	type prKey struct {
 		wave   int
 		tenant string
@@ -82,7 +104,7 @@ func (p *machineRun) randomEvent() Event {
 		for _, c := range w.Clusters {
 			clusters = append(clusters, c.Name)
 			if c.Phase == ClusterApplied || c.Phase == ClusterVerifying || c.Phase == ClusterSucceeded {
-				inFlight = append(inFlight, c.Name)
+				inFlight = append(inFlight, clusterKey{w.Number, c.Name})
 			}
 		}
 		for _, pr := range w.PRs {
@@ -113,7 +135,8 @@ func (p *machineRun) randomEvent() Event {
 		} else if o < 6 {
 			outcome = GateWaiting
 		}
-		return GateResult{Cluster: pickOr(r, inFlight, pickOr(r, clusters, "nope")), Gate: pickOr(r, s.Policy.Gates, "unknown"), Outcome: outcome, Detail: pickOr(r, []string{"", "Degraded", "no data"}, "x")}
+		target := pickOr(r, inFlight, clusterKey{r.IntN(len(s.Waves) + 1), pickOr(r, clusters, "nope")})
+		return GateResult{Wave: target.wave, Cluster: target.name, Gate: pickOr(r, s.Policy.Gates, "unknown"), Outcome: outcome, Detail: pickOr(r, []string{"", "Degraded", "no data"}, "x")}
 	case k < 80:
 		return Approve{Wave: 1 + r.IntN(len(s.Waves)+1), By: who}
 	case k < 84:
@@ -157,15 +180,21 @@ func (p *machineRun) check(old State, oldJSON string, n State, acts []Action, er
 		}
 		return newJSON
 	}
-	// At most one wave in flight, and none ahead of an unfinished one.
+	// At most one wave the campaign drives in flight, and none ahead of an
+	// unfinished one.
 	active := 0
+	var prev *WaveState
 	for i, w := range n.Waves {
-		if w.Phase != WavePending && w.Phase != WaveSucceeded {
+		if !n.live(w) {
+			continue
+		}
+		if w.Phase != WavePending && !w.Phase.done() {
 			active++
 		}
-		if w.Phase != WavePending && i > 0 && n.Waves[i-1].Phase != WaveSucceeded {
-			p.fail("wave %d is %s while wave %d is %s", w.Number, w.Phase, i, n.Waves[i-1].Phase)
+		if w.Phase != WavePending && prev != nil && !prev.Phase.done() {
+			p.fail("wave %d is %s while wave %d is %s", w.Number, w.Phase, prev.Number, prev.Phase)
 		}
+		prev = &n.Waves[i]
 	}
 	if active > 1 {
 		p.fail("%d waves in flight at once", active)
@@ -190,11 +219,11 @@ func (p *machineRun) check(old State, oldJSON string, n State, acts []Action, er
 		}
 	}
 	// Final phases stay final; only a rollback follows success or abort.
-	if old.Phase.Final() && n.Phase != old.Phase && n.Phase != CampaignRolledBack {
+	if old.Phase.Final() && n.Phase != old.Phase && n.Phase != CampaignRollingBack {
 		p.fail("left final phase %s for %s", old.Phase, n.Phase)
 	}
 	// Evidence is only ever appended.
-	for i, w := range n.Waves {
+	for i, w := range n.Waves[:len(old.Waves)] {
 		for j, c := range w.Clusters {
 			prev := old.Waves[i].Clusters[j].Evidence
 			if len(c.Evidence) < len(prev) || !slices.Equal(c.Evidence[:len(prev)], prev) {
@@ -207,7 +236,7 @@ func (p *machineRun) check(old State, oldJSON string, n State, acts []Action, er
 	}
 	// A Retry that took a closed pull request back allows its clusters to be
 	// named by one more OpenWave.
-	for i, w := range n.Waves {
+	for i, w := range n.Waves[:len(old.Waves)] {
 		for j, pr := range w.PRs {
 			if j < len(old.Waves[i].PRs) && old.Waves[i].PRs[j].Status == PRStatusClosed && (pr.Status == PRStatusPending || pr.Status == PRStatusRequested) {
 				if _, ok := p.event.(Retry); !ok {
@@ -215,30 +244,32 @@ func (p *machineRun) check(old State, oldJSON string, n State, acts []Action, er
 				}
 				for _, c := range w.Clusters {
 					if c.Tenant == pr.Tenant && c.Phase == ClusterPending {
-						p.reopenAllowed[c.Name] = true
+						p.reopenAllowed[occ(w.Number, c.Name)] = true
 					}
 				}
 			}
 		}
 	}
-	phaseOf := func(s State, name string) ClusterPhase {
-		for _, w := range s.Waves {
-			for _, c := range w.Clusters {
+	phaseOf := func(s State, wave int, name string) ClusterPhase {
+		if wave >= 1 && wave <= len(s.Waves) {
+			for _, c := range s.Waves[wave-1].Clusters {
 				if c.Name == name {
 					return c.Phase
 				}
 			}
 		}
-		p.fail("action names unknown cluster %s", name)
+		p.fail("action names unknown cluster %s of wave %d", name, wave)
 		return ""
 	}
 	for _, a := range acts {
 		var names []string
+		wave := 0
 		switch a := a.(type) {
 		case OpenWave:
+			wave = a.Wave
 			if !p.waveOpened[a.Wave] {
 				p.waveOpened[a.Wave] = true
-				if i := a.Wave - 1; i > 0 {
+				if i := a.Wave - 1; i > 0 && n.live(n.Waves[i-1]) {
 					prev := n.Waves[i-1]
 					if prev.Phase != WaveSucceeded || (!prev.BakeStart.IsZero() && prev.FinishedAt.Before(prev.BakeStart.Add(n.Policy.Bake))) {
 						p.fail("wave %d opened before wave %d finished its bake (%s, bake from %s to %s)", a.Wave, i, prev.Phase, prev.BakeStart, prev.FinishedAt)
@@ -252,23 +283,24 @@ func (p *machineRun) check(old State, oldJSON string, n State, acts []Action, er
 			// allowed only after a Retry reopened the cluster's closed pull
 			// request, and never once its pull request merged.
 			for _, c := range names {
-				if p.merged[c] {
-					p.fail("OpenWave names %s, whose pull request already merged", c)
+				k := occ(a.Wave, c)
+				if p.merged[k] {
+					p.fail("OpenWave names %s, whose pull request already merged", k)
 				}
-				if p.opened[c] && !p.reopenAllowed[c] {
-					p.fail("OpenWave names %s a second time without a Retry of its closed pull request", c)
+				if p.opened[k] && !p.reopenAllowed[k] {
+					p.fail("OpenWave names %s a second time without a Retry of its closed pull request", k)
 				}
-				p.opened[c] = true
-				delete(p.reopenAllowed, c)
+				p.opened[k] = true
+				delete(p.reopenAllowed, k)
 			}
 		case RunGates:
-			names = a.Clusters
+			names, wave = a.Clusters, a.Wave
 		}
 		if len(names) > 0 && n.Phase == CampaignPaused {
 			p.fail("%s while paused", a.Kind())
 		}
 		for _, c := range names {
-			if phaseOf(old, c) == ClusterSucceeded || phaseOf(n, c) == ClusterSucceeded {
+			if (wave <= len(old.Waves) && phaseOf(old, wave, c) == ClusterSucceeded) || phaseOf(n, wave, c) == ClusterSucceeded {
 				p.fail("%s touches succeeded cluster %s", a.Kind(), c)
 			}
 		}
@@ -278,7 +310,7 @@ func (p *machineRun) check(old State, oldJSON string, n State, acts []Action, er
 			if pr.Status == PRStatusMerged {
 				for _, c := range w.Clusters {
 					if c.Tenant == pr.Tenant {
-						p.merged[c.Name] = true
+						p.merged[occ(w.Number, c.Name)] = true
 					}
 				}
 			}
@@ -323,7 +355,7 @@ func TestTransitionProperties(t *testing.T) {
 	}
 	// The generator must reach every outcome, or the properties above were
 	// checked on too little.
-	for _, ph := range []CampaignPhase{CampaignRunning, CampaignHalted, CampaignSucceeded, CampaignAborted, CampaignRolledBack, CampaignPaused} {
+	for _, ph := range []CampaignPhase{CampaignRunning, CampaignHalted, CampaignSucceeded, CampaignAborted, CampaignRollingBack, CampaignRolledBack, CampaignPaused} {
 		if finals[ph] == 0 {
 			t.Errorf("no sequence ended %s (ends: %v)", ph, finals)
 		}
@@ -340,7 +372,7 @@ func BenchmarkTransition(b *testing.B) {
 		}
 		waves = append(waves, w)
 	}
-	s, err := NewState("bench", p, waves)
+	s, err := NewState("bench", p, Changes(waves...))
 	if err != nil {
 		b.Fatal(err)
 	}

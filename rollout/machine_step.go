@@ -159,17 +159,60 @@ func (m *machine) pr(n int, tenant string) (*WaveState, *PRState, *EventError) {
 	return nil, nil, refuse("wave %d has no pull request for tenant %q", n, tenant)
 }
 
-// cluster finds a cluster of the campaign by name.
-func (m *machine) cluster(name string) (*WaveState, *ClusterState, *EventError) {
+// occurrence is one cluster in one wave.
+type occurrence struct {
+	w *WaveState
+	c *ClusterState
+}
+
+// occurrences finds a cluster in the waves the campaign drives now, in
+// rollout order: once per EKS hop, once more per clean-up wave.
+func (m *machine) occurrences(name string) ([]occurrence, *EventError) {
+	var out []occurrence
 	for i := range m.s.Waves {
 		w := &m.s.Waves[i]
+		if !m.s.live(*w) {
+			continue
+		}
+		for j := range w.Clusters {
+			if w.Clusters[j].Name == name {
+				out = append(out, occurrence{w, &w.Clusters[j]})
+			}
+		}
+	}
+	if len(out) == 0 {
+		return nil, refuse("no cluster %q in this campaign", name)
+	}
+	return out, nil
+}
+
+// clusterIn finds a cluster in wave n, or in the only wave that holds it
+// when n is 0.
+func (m *machine) clusterIn(n int, name string) (*WaveState, *ClusterState, *EventError) {
+	if n != 0 {
+		w, err := m.wave(n)
+		if err != nil {
+			return nil, nil, err
+		}
 		for j := range w.Clusters {
 			if w.Clusters[j].Name == name {
 				return w, &w.Clusters[j], nil
 			}
 		}
+		return nil, nil, refuse("wave %d has no cluster %q", n, name)
 	}
-	return nil, nil, refuse("no cluster %q in this campaign", name)
+	occ, err := m.occurrences(name)
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(occ) > 1 {
+		waves := make([]string, len(occ))
+		for i, o := range occ {
+			waves[i] = fmt.Sprint(o.w.Number)
+		}
+		return nil, nil, refuse("cluster %q is in waves %s: name the wave", name, strings.Join(waves, ", "))
+	}
+	return occ[0].w, occ[0].c, nil
 }
 
 // tenantClusters calls f for each cluster of tenant in w.
@@ -205,11 +248,15 @@ func (m *machine) prOpened(e PROpened) *EventError {
 		}
 		ev.Event = "pr-reopened"
 	}
-	if m.s.Phase.Final() {
+	if m.s.Phase.Final() || !m.s.live(*w) {
 		pr.Status, pr.Number, pr.ClosedAt = PRStatusClosed, e.Number, m.now
 		ref := PRRef{Tenant: e.Tenant, Number: e.Number}
 		tenantClusters(w, e.Tenant, func(c *ClusterState) { ref.Clusters = append(ref.Clusters, c.Name) })
-		m.emit(ClosePRs{Wave: e.Wave, PRs: []PRRef{ref}, Reason: fmt.Sprintf("the campaign is %s", m.s.Phase)})
+		reason := fmt.Sprintf("the campaign is %s", m.s.Phase)
+		if !m.s.Phase.Final() {
+			reason = "the campaign is rolling back"
+		}
+		m.emit(ClosePRs{Wave: e.Wave, PRs: []PRRef{ref}, Reason: reason})
 		return nil
 	}
 	pr.Status, pr.Number, pr.OpenedAt, pr.ClosedAt = PRStatusOpen, e.Number, m.now, time.Time{}
@@ -232,6 +279,9 @@ func (m *machine) prMerged(e PRMerged) *EventError {
 	if err != nil {
 		return err
 	}
+	if !m.s.live(*w) && pr.Status != PRStatusMerged {
+		return refuse("the campaign is rolling back, so the merge of tenant %s's pull request in wave %d is not reverted by it: revert that merge by hand", e.Tenant, e.Wave)
+	}
 	switch pr.Status {
 	case PRStatusMerged:
 		if pr.SHA == e.SHA {
@@ -246,11 +296,15 @@ func (m *machine) prMerged(e PRMerged) *EventError {
 	}
 	pr.Status, pr.SHA, pr.MergedAt = PRStatusMerged, e.SHA, m.now
 	ev := Evidence{Event: e.Kind(), PR: pr.Number, SHA: e.SHA}
+	gated := len(m.s.WaveGates(w.Number)) > 0
 	tenantClusters(w, e.Tenant, func(c *ClusterState) {
-		switch c.Phase {
-		case ClusterPending, ClusterInPR:
+		switch {
+		case (c.Phase == ClusterPending || c.Phase == ClusterInPR) && gated:
 			c.GatesDue = true
 			m.record(c, ClusterApplied, ev)
+		case c.Phase == ClusterPending || c.Phase == ClusterInPR:
+			m.record(c, ClusterApplied, ev)
+			m.record(c, ClusterSucceeded, Evidence{Event: "no-gates", Detail: "no gate of the campaign applies to this wave: its merge is all there is to verify"})
 		default:
 			m.record(c, "", ev)
 		}
@@ -297,12 +351,13 @@ func (m *machine) gateResult(e GateResult) *EventError {
 	default:
 		return refuse("gate outcome %q is not passed, failed or waiting", e.Outcome)
 	}
-	if !slices.Contains(m.s.Policy.Gates, e.Gate) {
-		return refuse("no gate %q in this campaign (gates: %s)", e.Gate, strings.Join(m.s.Policy.Gates, ", "))
-	}
-	w, c, err := m.cluster(e.Cluster)
+	w, c, err := m.clusterIn(e.Wave, e.Cluster)
 	if err != nil {
 		return err
+	}
+	gates := m.s.WaveGates(w.Number)
+	if !slices.Contains(gates, e.Gate) {
+		return refuse("no gate %q in wave %d (gates: %s)", e.Gate, w.Number, strings.Join(gates, ", "))
 	}
 	ev := Evidence{Event: e.Kind(), Gate: e.Gate, Outcome: e.Outcome, Detail: e.Detail}
 	switch c.Phase {
@@ -327,7 +382,7 @@ func (m *machine) gateResult(e GateResult) *EventError {
 	switch {
 	case e.Outcome == GateFailed:
 		m.fail(w, c, ClusterFailed, e.Gate, e.Detail, ev)
-	case e.Outcome == GatePassed && allPassed(c, m.s.Policy.Gates):
+	case e.Outcome == GatePassed && allPassed(c, gates):
 		c.Deadline, c.GatesDue = time.Time{}, false
 		m.record(c, ClusterSucceeded, ev)
 	default:
@@ -379,7 +434,7 @@ func (m *machine) approve(e Approve) *EventError {
 
 func (m *machine) pause(e Pause) *EventError {
 	switch m.s.Phase {
-	case CampaignScheduled, CampaignRunning:
+	case CampaignScheduled, CampaignRunning, CampaignRollingBack:
 		m.s.PausedFrom, m.s.PausedAt = m.s.Phase, m.now
 		m.setPhase(CampaignPaused, e.Kind(), e.By, "")
 		return nil
@@ -423,9 +478,9 @@ func (m *machine) resume(e Resume) *EventError {
 			return refuse("wave %d failed: retry or skip its failed clusters first", w.Number)
 		}
 		m.s.HaltReason = ""
-		m.setPhase(CampaignRunning, e.Kind(), e.By, "")
+		m.setPhase(m.actingPhase(), e.Kind(), e.By, "")
 		return nil
-	case CampaignRunning, CampaignScheduled:
+	case CampaignRunning, CampaignScheduled, CampaignRollingBack:
 		return ignore("the campaign is %s, neither paused nor halted", m.s.Phase)
 	}
 	return refuse("a pending campaign cannot resume; schedule it first")
@@ -447,11 +502,26 @@ func failureNames(fs []Failure) string {
 	return strings.Join(names, ", ")
 }
 
-// current is the wave in flight: the first one not Succeeded, once opened.
+// actingPhase is the phase a campaign acts in: RollingBack once it has revert
+// waves, Running until then.
+func (m *machine) actingPhase() CampaignPhase {
+	if m.s.RollingBack() {
+		return CampaignRollingBack
+	}
+	return CampaignRunning
+}
+
+// done reports whether a wave no longer holds the waves after it back.
+func (p WavePhase) done() bool { return p == WaveSucceeded || p == WaveSkipped }
+
+// current is the wave in flight: the first live one not done, once opened.
 func (m *machine) current() *WaveState {
 	for i := range m.s.Waves {
 		w := &m.s.Waves[i]
-		if w.Phase != WaveSucceeded {
+		if !m.s.live(*w) {
+			continue
+		}
+		if !w.Phase.done() {
 			if w.Phase == WavePending {
 				return nil
 			}
@@ -525,20 +595,31 @@ func (m *machine) retry(e Retry) *EventError {
 		return refuse("nothing to retry while the campaign is %s", m.s.Phase)
 	}
 	if e.Cluster != "" {
-		w, c, err := m.cluster(e.Cluster)
+		occ, err := m.occurrences(e.Cluster)
 		if err != nil {
 			return err
 		}
-		ok, reopen := retryable(w, c)
-		if !ok {
-			return refuse("cluster %s is %s; only Failed or TimedOut clusters, or clusters whose pull request was closed, can be retried", e.Cluster, c.Phase)
+		n, phase := 0, occ[0].c.Phase
+		for _, o := range occ {
+			if o.w.Phase != WavePending {
+				phase = o.c.Phase
+			}
+			if ok, reopen := retryable(o.w, o.c); ok {
+				m.retryOne(o.w, o.c, reopen, e)
+				n++
+			}
 		}
-		m.retryOne(w, c, reopen, e)
+		if n == 0 {
+			return refuse("cluster %s is %s; only Failed or TimedOut clusters, or clusters whose pull request was closed, can be retried", e.Cluster, phase)
+		}
 		return nil
 	}
 	n := 0
 	for i := range m.s.Waves {
 		w := &m.s.Waves[i]
+		if !m.s.live(*w) {
+			continue
+		}
 		for j := range w.Clusters {
 			if ok, reopen := retryable(w, &w.Clusters[j]); ok {
 				m.retryOne(w, &w.Clusters[j], reopen, e)
@@ -589,47 +670,64 @@ func (m *machine) skip(e SkipCluster) *EventError {
 	if strings.TrimSpace(e.Reason) == "" {
 		return refuse("skipping cluster %s needs a reason", e.Cluster)
 	}
-	w, c, err := m.cluster(e.Cluster)
+	occ, err := m.occurrences(e.Cluster)
 	if err != nil {
 		return err
 	}
-	switch c.Phase {
-	case ClusterSkipped:
-		return ignore("cluster %s is already skipped: %s", e.Cluster, c.SkipReason)
-	case ClusterSucceeded:
-		return refuse("cluster %s already succeeded; there is nothing to skip", e.Cluster)
+	n, already := 0, ""
+	for _, o := range occ {
+		c := o.c
+		switch c.Phase {
+		case ClusterSkipped:
+			already = c.SkipReason
+			continue
+		case ClusterSucceeded:
+			continue
+		}
+		c.SkipReason, c.GatesDue, c.Deadline = e.Reason, false, time.Time{}
+		c.FailedGate, c.FailedDetail = "", ""
+		m.record(c, ClusterSkipped, Evidence{Event: e.Kind(), By: e.By, Detail: e.Reason})
+		if o.w.Phase == WaveFailed {
+			m.reopenWave(o.w)
+		}
+		n++
 	}
-	c.SkipReason, c.GatesDue, c.Deadline = e.Reason, false, time.Time{}
-	c.FailedGate, c.FailedDetail = "", ""
-	m.record(c, ClusterSkipped, Evidence{Event: e.Kind(), By: e.By, Detail: e.Reason})
-	if w.Phase == WaveFailed {
-		m.reopenWave(w)
+	switch {
+	case n > 0:
+		return nil
+	case already != "":
+		return ignore("cluster %s is already skipped: %s", e.Cluster, already)
 	}
-	return nil
+	return refuse("cluster %s already succeeded; there is nothing to skip", e.Cluster)
 }
 
 func (m *machine) rollback(e Rollback) *EventError {
 	if m.s.Phase == CampaignPending || m.s.Phase == CampaignScheduled {
 		return refuse("nothing has merged yet; abort instead")
 	}
+	if m.s.RollingBack() {
+		return ignore("the campaign is already rolling back")
+	}
 	if !m.s.Policy.Revertible {
 		err := refuse("%s", forwardOnly(m.s.Policy.Change))
 		err.Err = ErrForwardOnly
 		return err
 	}
-	var reverts []RevertWave
+	var reverts []WaveState
 	for i := len(m.s.Waves) - 1; i >= 0; i-- {
 		w := &m.s.Waves[i]
-		rw := RevertWave{Wave: w.Number}
+		rw := WaveState{Kind: WaveRevert, Reverts: w.Number, Phase: WavePending, PRs: []PRState{}}
 		for _, pr := range w.PRs {
 			if pr.Status != PRStatusMerged {
 				continue
 			}
-			ref := PRRef{Tenant: pr.Tenant, Number: pr.Number, SHA: pr.SHA}
-			tenantClusters(w, pr.Tenant, func(c *ClusterState) { ref.Clusters = append(ref.Clusters, c.Name) })
-			rw.PRs = append(rw.PRs, ref)
+			tenantClusters(w, pr.Tenant, func(c *ClusterState) {
+				if slices.ContainsFunc(c.Evidence, func(ev Evidence) bool { return ev.Event == "pr-requested" }) {
+					rw.Clusters = append(rw.Clusters, ClusterState{Name: c.Name, Tenant: c.Tenant, Phase: ClusterPending, Evidence: []Evidence{}})
+				}
+			})
 		}
-		if len(rw.PRs) > 0 {
+		if len(rw.Clusters) > 0 {
 			w.RevertedAt = m.now
 			reverts = append(reverts, rw)
 		}
@@ -638,18 +736,17 @@ func (m *machine) rollback(e Rollback) *EventError {
 		return refuse("no pull request has merged, so there is nothing to revert; abort instead")
 	}
 	m.closeUnmerged("the campaign is rolled back")
-	for _, r := range reverts {
-		m.emit(r)
+	plan := make([]string, len(reverts))
+	for i := range reverts {
+		reverts[i].Number = len(m.s.Waves) + 1
+		plan[i] = fmt.Sprintf("wave %d reverts wave %d", reverts[i].Number, reverts[i].Reverts)
+		m.s.Waves = append(m.s.Waves, reverts[i])
 	}
 	m.s.HaltReason, m.s.PausedFrom, m.s.PausedAt = "", "", time.Time{}
-	m.setPhase(CampaignRolledBack, e.Kind(), e.By, "")
-	nums := make([]string, len(reverts))
-	for i, r := range reverts {
-		nums[i] = fmt.Sprint(r.Wave)
-	}
+	m.setPhase(CampaignRollingBack, e.Kind(), e.By, "")
 	m.emit(PostReport{
-		About:   ReportRolledBack,
-		Summary: fmt.Sprintf("Campaign %s is rolled back: revert pull requests open for waves %s, in that order.", m.s.Campaign, strings.Join(nums, ", ")),
+		About:   ReportRollingBack,
+		Summary: fmt.Sprintf("Campaign %s is rolling back, one revert wave at a time (%s); each is merged, gated and baked before the next opens.", m.s.Campaign, strings.Join(plan, "; ")),
 	})
 	return nil
 }
@@ -668,22 +765,24 @@ func forwardOnly(kind string) string {
 // the work that is due. It acts only while the campaign runs or is halted.
 func (m *machine) advance(canOpen bool) {
 	s := m.s
-	if s.Phase != CampaignRunning && s.Phase != CampaignHalted {
+	if !s.Phase.acting() && s.Phase != CampaignHalted {
 		return
 	}
 	m.timeouts()
 	for i := range s.Waves {
-		m.derive(&s.Waves[i])
+		if s.live(s.Waves[i]) {
+			m.derive(&s.Waves[i])
+		}
 	}
 	for i := range s.Waves {
-		if w := &s.Waves[i]; w.Phase == WaveBaking && !m.now.Before(w.BakeUntil) {
+		if w := &s.Waves[i]; s.live(*w) && w.Phase == WaveBaking && !m.now.Before(w.BakeUntil) {
 			w.Phase, w.FinishedAt = WaveSucceeded, m.now
 		}
 	}
-	if s.Phase == CampaignRunning {
+	if s.Phase.acting() {
 		m.checkBudget()
 	}
-	if s.Phase == CampaignRunning {
+	if s.Phase.acting() {
 		m.openNext(canOpen)
 		m.checkDone()
 	}
@@ -694,13 +793,16 @@ func (m *machine) advance(canOpen bool) {
 func (m *machine) timeouts() {
 	for i := range m.s.Waves {
 		w := &m.s.Waves[i]
+		if !m.s.live(*w) {
+			continue
+		}
 		for j := range w.Clusters {
 			c := &w.Clusters[j]
 			if c.Deadline.IsZero() || m.now.Before(c.Deadline) || (c.Phase != ClusterApplied && c.Phase != ClusterVerifying) {
 				continue
 			}
 			var waiting []string
-			for _, g := range m.s.Policy.Gates {
+			for _, g := range m.s.WaveGates(w.Number) {
 				if c.Gates[g].Outcome != GatePassed {
 					waiting = append(waiting, g)
 				}
@@ -794,15 +896,28 @@ func (m *machine) checkBudget() {
 
 // openNext opens the next wave once the one before it baked, the wave is
 // approved when it must be, and the schedule allows it. A wave whose clusters
-// were all skipped succeeds at once.
+// were all skipped succeeds at once. A clean-up wave opens only when every
+// cluster the campaign changes carries the new value; otherwise folding the
+// value up would change the others, so it is skipped with the reason.
 func (m *machine) openNext(canOpen bool) {
 	for i := range m.s.Waves {
 		w := &m.s.Waves[i]
-		if w.Phase == WaveSucceeded {
+		if !m.s.live(*w) || w.Phase.done() {
 			continue
 		}
 		if w.Phase != WavePending {
 			return
+		}
+		if w.Kind == WaveCleanup {
+			if off := m.notCarrying(); len(off) > 0 {
+				w.Phase, w.FinishedAt = WaveSkipped, m.now
+				w.SkipReason = fmt.Sprintf("not every cluster carries the new value (%s), so the overrides stay where they are", strings.Join(off, ", "))
+				m.note(Evidence{Event: "cleanup-skipped", Detail: fmt.Sprintf("wave %d: %s", w.Number, w.SkipReason)})
+				continue
+			}
+		}
+		if w.Kind == WaveChange {
+			m.skipAfterUnfinishedHop(w)
 		}
 		var names []string
 		var prs []PRState
@@ -815,14 +930,16 @@ func (m *machine) openNext(canOpen bool) {
 				prs = append(prs, PRState{Tenant: c.Tenant, Status: PRStatusPending})
 			}
 		}
-		if len(names) > 0 && m.s.Policy.Approvals[w.Number] && w.ApprovedBy == "" {
+		if len(names) > 0 && w.Kind != WaveRevert && m.s.Policy.Approvals[w.Number] && w.ApprovedBy == "" {
 			if !w.ApprovalRequested {
 				w.ApprovalRequested = true
 				m.emit(RequestApproval{Wave: w.Number, Clusters: names})
 			}
 			return
 		}
-		if !canOpen {
+		// A revert is the way out of a bad change: it does not wait for
+		// the schedule's windows.
+		if !canOpen && w.Kind != WaveRevert {
 			return
 		}
 		w.OpenedAt = m.now
@@ -835,32 +952,97 @@ func (m *machine) openNext(canOpen bool) {
 	}
 }
 
-// checkDone ends a running campaign whose waves all baked and whose retried
-// clusters all settled.
-func (m *machine) checkDone() {
-	changed, skipped := 0, 0
+// skipAfterUnfinishedHop skips the clusters of change wave w whose change in
+// an earlier wave (an earlier EKS hop) did not succeed: a version is reached
+// one minor at a time, so the next hop of a cluster that did not make the
+// last one would ask for a skip the cluster cannot take.
+func (m *machine) skipAfterUnfinishedHop(w *WaveState) {
+	for j := range w.Clusters {
+		c := &w.Clusters[j]
+		if c.Phase != ClusterPending {
+			continue
+		}
+		for _, prev := range m.s.Waves[:w.Number-1] {
+			if prev.Kind != WaveChange {
+				continue
+			}
+			i := slices.IndexFunc(prev.Clusters, func(p ClusterState) bool { return p.Name == c.Name })
+			if i < 0 || prev.Clusters[i].Phase == ClusterSucceeded {
+				continue
+			}
+			c.SkipReason = fmt.Sprintf("its change in wave %d is %s, and a version is reached one minor at a time", prev.Number, prev.Clusters[i].Phase)
+			m.record(c, ClusterSkipped, Evidence{Event: "skip", Detail: c.SkipReason})
+			break
+		}
+	}
+}
+
+// notCarrying lists the clusters of the change waves that did not succeed:
+// they do not carry the campaign's new value.
+func (m *machine) notCarrying() []string {
+	var out []string
 	for _, w := range m.s.Waves {
-		if w.Phase != WaveSucceeded {
+		if w.Kind != WaveChange {
+			continue
+		}
+		for _, c := range w.Clusters {
+			if c.Phase != ClusterSucceeded && !slices.Contains(out, c.Name) {
+				out = append(out, c.Name)
+			}
+		}
+	}
+	return out
+}
+
+// checkDone ends an acting campaign whose live waves are all done and whose
+// retried clusters all settled: Succeeded, or RolledBack once its revert
+// waves baked.
+func (m *machine) checkDone() {
+	changed, skipped := map[string]bool{}, map[string]bool{}
+	waves := 0
+	for _, w := range m.s.Waves {
+		if !m.s.live(w) {
+			continue
+		}
+		if !w.Phase.done() {
 			return
 		}
+		if w.Phase == WaveSkipped {
+			continue
+		}
+		waves++
 		for _, c := range w.Clusters {
 			switch {
 			case !c.Phase.settled():
 				return
 			case c.Phase == ClusterSucceeded:
-				changed++
+				changed[c.Name] = true
 			case c.Phase == ClusterSkipped:
-				skipped++
+				skipped[c.Name] = true
 			}
 		}
 	}
+	for name := range skipped {
+		delete(changed, name)
+	}
 	f := m.s.Failures()
+	if m.s.Phase == CampaignRollingBack {
+		m.setPhase(CampaignRolledBack, "done", "", "")
+		m.emit(PostReport{
+			About:    ReportRolledBack,
+			Summary:  fmt.Sprintf("Campaign %s is rolled back: %s reverted and verified in %d revert waves, %d skipped.", m.s.Campaign, clusters(len(changed)), waves, len(skipped)),
+			Failures: f,
+		})
+		return
+	}
+	summary := fmt.Sprintf("Campaign %s succeeded: %s changed in %d waves, %d skipped, %d failed within the budget of %d.", m.s.Campaign, clusters(len(changed)), waves, len(skipped), len(f), m.s.Policy.MaxFailures)
+	for _, w := range m.s.Waves {
+		if w.Phase == WaveSkipped {
+			summary += fmt.Sprintf(" Clean-up wave %d did not open: %s.", w.Number, w.SkipReason)
+		}
+	}
 	m.setPhase(CampaignSucceeded, "done", "", "")
-	m.emit(PostReport{
-		About:    ReportSucceeded,
-		Summary:  fmt.Sprintf("Campaign %s succeeded: %s changed in %d waves, %d skipped, %d failed within the budget of %d.", m.s.Campaign, clusters(changed), len(m.s.Waves), skipped, len(f), m.s.Policy.MaxFailures),
-		Failures: f,
-	})
+	m.emit(PostReport{About: ReportSucceeded, Summary: summary, Failures: f})
 }
 
 // flush emits the work that is due: pull requests asked for while running,
@@ -868,7 +1050,10 @@ func (m *machine) checkDone() {
 func (m *machine) flush() {
 	for i := range m.s.Waves {
 		w := &m.s.Waves[i]
-		if m.s.Phase == CampaignRunning {
+		if !m.s.live(*w) {
+			continue
+		}
+		if m.s.Phase.acting() {
 			var reqs []PRRequest
 			for j := range w.PRs {
 				pr := &w.PRs[j]

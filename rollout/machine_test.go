@@ -57,7 +57,7 @@ var machineWaves = [][]ClusterRef{
 
 func newMachineState(t *testing.T, p Policy) State {
 	t.Helper()
-	s, err := NewState("addons-r2", p, machineWaves)
+	s, err := NewState("addons-r2", p, Changes(machineWaves...))
 	require.NoError(t, err)
 	return s
 }
@@ -406,30 +406,37 @@ func TestTransition(t *testing.T) {
 		{name: "rollback/eks refused", policy: eks, from: stBaking1, event: Rollback{}, wantErr: "EKS cannot downgrade a control plane. Fix forward", want: baking1},
 		{name: "rollback/forward-only field refused", policy: field, from: stBaking1, event: Rollback{}, wantErr: "declares its field change forward-only", want: baking1},
 		{name: "rollback/nothing merged refused", from: stInPR1, event: Rollback{}, wantErr: "nothing to revert; abort instead", want: inPR1},
-		{name: "rollback/reverts merged waves last first", from: stMerged2, at: 71, event: Rollback{By: "ops"},
-			want: "RolledBack | Succeeded Merged Pending | c1=Succeeded c2=Applied c3=Applied c4=Pending",
+		{name: "rollback/opens the first revert wave at once", from: stMerged2, at: 71, event: Rollback{By: "ops"},
+			want: "RollingBack | Succeeded Merged Pending Open Pending | c1=Succeeded c2=Applied c3=Applied c4=Pending c2=Pending c3=Pending c1=Pending",
 			actions: []Action{
-				RevertWave{Wave: 2, PRs: []PRRef{{Tenant: "t1", Number: 201, SHA: "bbb", Clusters: []string{"c2"}}, {Tenant: "t2", Number: 202, SHA: "ccc", Clusters: []string{"c3"}}}},
-				RevertWave{Wave: 1, PRs: []PRRef{{Tenant: "t1", Number: 101, SHA: "aaa", Clusters: []string{"c1"}}}},
-				PostReport{About: ReportRolledBack},
+				PostReport{About: ReportRollingBack},
+				OpenWave{Wave: 4, PRs: []PRRequest{{Tenant: "t1", Clusters: []string{"c2"}, Attempt: 1}, {Tenant: "t2", Clusters: []string{"c3"}, Attempt: 1}}},
+			},
+			check: func(t *testing.T, s State) {
+				assert.Equal(t, []WaveKind{WaveChange, WaveChange, WaveChange, WaveRevert, WaveRevert}, []WaveKind{s.Waves[0].Kind, s.Waves[1].Kind, s.Waves[2].Kind, s.Waves[3].Kind, s.Waves[4].Kind})
+				assert.Equal(t, 2, s.Waves[3].Reverts)
+				assert.Equal(t, 1, s.Waves[4].Reverts)
+				assert.Equal(t, minute(71), s.Waves[1].RevertedAt)
+				assert.True(t, s.Waves[2].RevertedAt.IsZero(), "wave 3 never merged")
 			}},
 		{name: "rollback/closes unmerged and reverts merged", from: machineSeq(stOpen2, timedEvent{65, PROpened{Wave: 2, Tenant: "t1", Number: 201}}, timedEvent{66, PRMerged{Wave: 2, Tenant: "t1", SHA: "bbb"}}), at: 70, event: Rollback{},
-			want: "RolledBack | Succeeded Open Pending | c1=Succeeded c2=Applied c3=Pending c4=Pending",
+			want: "RollingBack | Succeeded Open Pending Open Pending | c1=Succeeded c2=Applied c3=Pending c4=Pending c2=Pending c1=Pending",
 			actions: []Action{
 				ClosePRs{Wave: 2, PRs: []PRRef{{Tenant: "t2", Clusters: []string{"c3"}}}, Reason: "the campaign is rolled back"},
-				RevertWave{Wave: 2, PRs: []PRRef{{Tenant: "t1", Number: 201, SHA: "bbb", Clusters: []string{"c2"}}}},
-				RevertWave{Wave: 1, PRs: []PRRef{{Tenant: "t1", Number: 101, SHA: "aaa", Clusters: []string{"c1"}}}},
-				PostReport{About: ReportRolledBack},
+				PostReport{About: ReportRollingBack},
+				OpenWave{Wave: 4, PRs: []PRRequest{{Tenant: "t1", Clusters: []string{"c2"}, Attempt: 1}}},
 			}},
-		{name: "rollback/after success", from: stDone, at: 300, event: Rollback{}, want: strings.Replace(done, "Succeeded", "RolledBack", 1),
+		{name: "rollback/after success", from: stDone, at: 300, event: Rollback{},
+			want: "RollingBack | Succeeded Succeeded Succeeded Open Pending Pending | c1=Succeeded c2=Succeeded c3=Succeeded c4=Succeeded c4=Pending c2=Pending c3=Pending c1=Pending",
 			actions: []Action{
-				RevertWave{Wave: 3, PRs: []PRRef{{Tenant: "t2", Number: 301, SHA: "ddd", Clusters: []string{"c4"}}}},
-				RevertWave{Wave: 2, PRs: []PRRef{{Tenant: "t1", Number: 201, SHA: "bbb", Clusters: []string{"c2"}}, {Tenant: "t2", Number: 202, SHA: "ccc", Clusters: []string{"c3"}}}},
-				RevertWave{Wave: 1, PRs: []PRRef{{Tenant: "t1", Number: 101, SHA: "aaa", Clusters: []string{"c1"}}}},
-				PostReport{About: ReportRolledBack},
+				PostReport{About: ReportRollingBack},
+				OpenWave{Wave: 4, PRs: []PRRequest{{Tenant: "t2", Clusters: []string{"c4"}, Attempt: 1}}},
 			}},
-		{name: "rollback/twice ignored", from: machineSeq(stDone, timedEvent{300, Rollback{}}), event: Rollback{}, wantErr: "already rolled back", ignored: true,
-			want: strings.Replace(done, "Succeeded", "RolledBack", 1)},
+		{name: "rollback/twice ignored", from: machineSeq(stDone, timedEvent{300, Rollback{}}), event: Rollback{}, wantErr: "already rolling back", ignored: true,
+			want: "RollingBack | Succeeded Succeeded Succeeded Open Pending Pending | c1=Succeeded c2=Succeeded c3=Succeeded c4=Succeeded c4=Pending c2=Pending c3=Pending c1=Pending"},
+		{name: "rollback/a change wave's pull request merging late is news to no wave", from: machineSeq(stOpen2, timedEvent{65, PROpened{Wave: 2, Tenant: "t1", Number: 201}}, timedEvent{66, PRMerged{Wave: 2, Tenant: "t1", SHA: "bbb"}}, timedEvent{70, Rollback{}}),
+			at: 71, event: GateResult{Wave: 2, Cluster: "c2", Gate: "eks", Outcome: GatePassed},
+			want: "RollingBack | Succeeded Open Pending Open Pending | c1=Succeeded c2=Verifying c3=Pending c4=Pending c2=Pending c1=Pending"},
 
 		// Succeeded
 		{name: "succeeded/last bake ends the campaign", from: stDone[:len(stDone)-1], at: 191, event: Tick{}, want: done,
@@ -509,19 +516,20 @@ func TestNewStateRejects(t *testing.T) {
 		{"empty wave", ok, [][]ClusterRef{{{Name: "a", Tenant: "t"}}, {}}, "wave 2: no clusters"},
 		{"cluster without name", ok, [][]ClusterRef{{{Tenant: "t"}}}, "wave 1 cluster 1: empty name"},
 		{"cluster without tenant", ok, [][]ClusterRef{{{Name: "a"}}}, `wave 1 cluster "a": empty tenant`},
-		{"cluster twice", ok, [][]ClusterRef{{{Name: "a", Tenant: "t"}}, {{Name: "a", Tenant: "t"}}}, `cluster "a" is in wave 1 and wave 2`},
+		{"cluster twice in a wave", ok, [][]ClusterRef{{{Name: "a", Tenant: "t"}, {Name: "a", Tenant: "t"}}}, `cluster "a" is twice in wave 1`},
+		{"clean-up gate not a gate", Policy{Gates: []string{"eks"}, CleanupGates: []string{"argocd"}}, [][]ClusterRef{{{Name: "a", Tenant: "t"}}}, `clean-up gate "argocd" is not one of the gates (eks)`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			_, err := NewState("c", tc.policy, tc.waves)
+			_, err := NewState("c", tc.policy, Changes(tc.waves...))
 			require.Error(t, err)
 			assert.Contains(t, err.Error(), tc.wantErr)
 		})
 	}
 	t.Run("empty name", func(t *testing.T) {
 		t.Parallel()
-		_, err := NewState("", ok, machineWaves)
+		_, err := NewState("", ok, Changes(machineWaves...))
 		assert.ErrorContains(t, err, "empty campaign name")
 	})
 }
@@ -529,7 +537,7 @@ func TestNewStateRejects(t *testing.T) {
 func TestNewStateOwnsItsInput(t *testing.T) {
 	t.Parallel()
 	p := machinePolicy()
-	s, err := NewState("c", p, machineWaves)
+	s, err := NewState("c", p, Changes(machineWaves...))
 	require.NoError(t, err)
 	p.Gates[0] = "changed"
 	p.Approvals[1] = true
@@ -563,6 +571,28 @@ func TestScenarioGolden(t *testing.T) {
 		timedEvent{161, PROpened{Wave: 3, Tenant: "t2", Number: 302}},
 		timedEvent{162, Rollback{By: "ops"}},
 		timedEvent{163, PRMerged{Wave: 3, Tenant: "t2", SHA: "eee"}},
+		// The revert waves run like any other: merged, gated, baked, one
+		// at a time; a failure during one halts the rollback.
+		timedEvent{164, PROpened{Wave: 4, Tenant: "t1", Number: 401}},
+		timedEvent{164, PROpened{Wave: 4, Tenant: "t2", Number: 402}},
+		timedEvent{165, PRMerged{Wave: 4, Tenant: "t1", SHA: "r41"}},
+		timedEvent{165, PRMerged{Wave: 4, Tenant: "t2", SHA: "r42"}},
+		timedEvent{166, GateResult{Wave: 4, Cluster: "c2", Gate: "argocd", Outcome: GatePassed}},
+		timedEvent{166, GateResult{Wave: 4, Cluster: "c2", Gate: "eks", Outcome: GatePassed}},
+		timedEvent{166, GateResult{Wave: 4, Cluster: "c3", Gate: "argocd", Outcome: GateFailed, Detail: "cluster secret label addonsRelease=release2, want release1"}},
+		timedEvent{167, Resume{By: "ops"}},
+		timedEvent{168, Retry{Cluster: "c3", By: "ops"}},
+		timedEvent{169, Resume{By: "ops"}},
+		timedEvent{170, GateResult{Wave: 4, Cluster: "c3", Gate: "argocd", Outcome: GatePassed}},
+		timedEvent{170, GateResult{Wave: 4, Cluster: "c3", Gate: "eks", Outcome: GatePassed}},
+		timedEvent{200, Tick{}},
+		timedEvent{230, Tick{}},
+		timedEvent{231, PROpened{Wave: 5, Tenant: "t1", Number: 501}},
+		timedEvent{232, PRMerged{Wave: 5, Tenant: "t1", SHA: "r51"}},
+		timedEvent{233, GateResult{Wave: 5, Cluster: "c1", Gate: "argocd", Outcome: GatePassed}},
+		timedEvent{233, GateResult{Wave: 5, Cluster: "c1", Gate: "eks", Outcome: GatePassed}},
+		timedEvent{293, Tick{}},
+		timedEvent{294, Rollback{By: "ops"}},
 	)
 	var b strings.Builder
 	for _, st := range steps {

@@ -1,0 +1,61 @@
+package rollout
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestStateWaves(t *testing.T) {
+	t.Parallel()
+	wc := func(name, tenant string) WaveCluster { return WaveCluster{Name: name, Tenant: tenant} }
+	ref := func(name, tenant string) ClusterRef { return ClusterRef{Name: name, Tenant: tenant} }
+	tests := []struct {
+		name    string
+		plan    Plan
+		want    []WaveSpec
+		wantErr string
+	}{
+		{name: "hops name a cluster once per hop",
+			plan: Plan{Waves: []Wave{{Index: 1, Hop: 1, Clusters: []WaveCluster{wc("a", "t1")}}, {Index: 2, Hop: 2, Clusters: []WaveCluster{wc("a", "t1")}}}},
+			want: []WaveSpec{{Clusters: []ClusterRef{ref("a", "t1")}}, {Clusters: []ClusterRef{ref("a", "t1")}}}},
+		{name: "clean-up of shared files verifies every changed cluster",
+			plan: Plan{Waves: []Wave{
+				{Index: 1, Clusters: []WaveCluster{wc("a", "t1"), wc("b", "t2")}},
+				{Index: 2, Cleanup: true, PullRequests: []PullRequest{{Admin: true}}},
+			}},
+			want: []WaveSpec{{Clusters: []ClusterRef{ref("a", "t1"), ref("b", "t2")}}, {Cleanup: true, Clusters: []ClusterRef{ref("a", SharedTenant), ref("b", SharedTenant)}}}},
+		{name: "clean-up of tenant files verifies that tenant's clusters",
+			plan: Plan{Waves: []Wave{
+				{Index: 1, Clusters: []WaveCluster{wc("a", "t1"), wc("b", "t2")}},
+				{Index: 2, Cleanup: true, PullRequests: []PullRequest{{Tenant: "t2"}}},
+			}},
+			want: []WaveSpec{{Clusters: []ClusterRef{ref("a", "t1"), ref("b", "t2")}}, {Cleanup: true, Clusters: []ClusterRef{ref("b", "t2")}}}},
+		{name: "a tenant's own pull request wins over the shared one",
+			plan: Plan{Waves: []Wave{
+				{Index: 1, Clusters: []WaveCluster{wc("a", "t1"), wc("b", "t2")}},
+				{Index: 2, Cleanup: true, PullRequests: []PullRequest{{Admin: true}, {Tenant: "t2"}}},
+			}},
+			want: []WaveSpec{{Clusters: []ClusterRef{ref("a", "t1"), ref("b", "t2")}}, {Cleanup: true, Clusters: []ClusterRef{ref("a", SharedTenant), ref("b", "t2")}}}},
+		{name: "waves out of order", plan: Plan{Waves: []Wave{{Index: 2}}}, wantErr: "plan wave 1 is numbered 2"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			got, err := StateWaves(&tc.plan)
+			if tc.wantErr != "" {
+				require.ErrorContains(t, err, tc.wantErr)
+				return
+			}
+			require.NoError(t, err)
+			assert.Equal(t, tc.want, got)
+		})
+	}
+}
+
+func TestCleanupGates(t *testing.T) {
+	t.Parallel()
+	assert.Equal(t, []string{"argocd"}, CleanupGates([]string{"argocd", "eks", "terraform"}))
+	assert.Nil(t, CleanupGates([]string{"eks", "terraform"}))
+}
