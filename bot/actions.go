@@ -18,9 +18,14 @@ import (
 func (r *run) act(ctx context.Context, a rollout.Action) error {
 	switch a := a.(type) {
 	case rollout.OpenWave:
+		revert := a.Wave >= 1 && a.Wave <= len(r.st.Waves) && r.st.Waves[a.Wave-1].Kind == rollout.WaveRevert
 		var errs []error
 		for _, req := range a.PRs {
-			errs = append(errs, r.ensure(ctx, a.Wave, req))
+			if revert {
+				errs = append(errs, r.revertPR(ctx, a.Wave, req))
+			} else {
+				errs = append(errs, r.ensure(ctx, a.Wave, req))
+			}
 		}
 		return errors.Join(errs...)
 	case rollout.ClosePRs:
@@ -31,8 +36,6 @@ func (r *run) act(ctx context.Context, a rollout.Action) error {
 		return r.requestApproval(ctx, a)
 	case rollout.RunGates:
 		return r.runGates(ctx, a.Wave, a.Clusters)
-	case rollout.RevertWave:
-		return r.revertWave(ctx, a)
 	}
 	return fmt.Errorf("unknown action %T", a)
 }
@@ -47,6 +50,10 @@ func (r *run) ensure(ctx context.Context, n int, req rollout.PRRequest) error {
 	pr, planWave, repo, h, err := r.tenantBase(ctx, n, req.Tenant)
 	if err != nil {
 		return err
+	}
+	clusters := req.Clusters
+	if r.st.Waves[n-1].Kind == rollout.WaveCleanup {
+		clusters = nil // a clean-up changes files, not clusters: all its edits apply
 	}
 	var res wave.Result
 	err = r.b.withCheckout(ctx, []headRef{h}, func(dirs []string) error {
@@ -63,7 +70,7 @@ func (r *run) ensure(ctx context.Context, n int, req rollout.PRRequest) error {
 			Plan:       r.rec.Plan,
 			Wave:       planWave,
 			PR:         pr,
-			Clusters:   req.Clusters,
+			Clusters:   clusters,
 			Owner:      repo.Owner,
 			Repo:       repo.Name,
 			BaseBranch: h.branch,
@@ -114,7 +121,11 @@ type prTarget struct {
 func (r *run) wavePRs(ctx context.Context, n int, refs []rollout.PRRef, state string) ([]prTarget, error) {
 	var out []prTarget
 	for _, ref := range refs {
-		pr, planWave, err := r.rec.pullRequest(n, ref.Tenant)
+		pr, _, _, err := r.rec.pullRequest(r.st, n, ref.Tenant)
+		if err != nil {
+			return out, err
+		}
+		branch, err := r.rec.branch(r.st, n, ref.Tenant)
 		if err != nil {
 			return out, err
 		}
@@ -130,7 +141,6 @@ func (r *run) wavePRs(ctx context.Context, n int, refs []rollout.PRRef, state st
 			out = append(out, prTarget{api, repo, ref.Number})
 			continue
 		}
-		branch := wave.Branch(r.name, planWave, ref.Tenant)
 		// GET /repos/{owner}/{repo}/pulls
 		// https://docs.github.com/rest/pulls/pulls#list-pull-requests
 		prs, err := api.PullRequests(ctx, repo.Owner, repo.Name, gh.PullRequestFilter{State: state, Head: repo.Owner + ":" + branch})
@@ -264,7 +274,7 @@ func (r *run) upsertComment(ctx context.Context, t prTarget, body string) error 
 // plan's wave index, its repository, and the base branch's head as GitHub
 // reports it now.
 func (r *run) tenantBase(ctx context.Context, n int, tenant string) (rollout.PullRequest, int, repoName, headRef, error) {
-	pr, planWave, err := r.rec.pullRequest(n, tenant)
+	pr, planWave, _, err := r.rec.pullRequest(r.st, n, tenant)
 	if err != nil {
 		return pr, 0, repoName{}, headRef{}, err
 	}
@@ -299,8 +309,8 @@ func (r *run) runGates(ctx context.Context, n int, clusters []string) error {
 	results := gates.Run(ctx, targets)
 	evs := make([]rollout.Event, 0, len(results))
 	for _, res := range results {
-		if !slices.Contains(r.st.Policy.Gates, res.Gate) {
-			continue // a gate the runner has that this campaign does not use
+		if !slices.Contains(r.st.WaveGates(n), res.Gate) {
+			continue // a gate the runner has that this wave does not use
 		}
 		detail := res.Detail
 		if res.Err != nil {
@@ -309,15 +319,17 @@ func (r *run) runGates(ctx context.Context, n int, clusters []string) error {
 			r.b.metrics.gateErrors.WithLabelValues(res.Gate).Inc()
 			detail = "provider error: " + res.Err.Error()
 		}
-		evs = append(evs, rollout.GateResult{Cluster: res.Cluster, Gate: res.Gate, Outcome: res.Outcome, Detail: evidenceDetail(detail, res.Evidence)})
+		evs = append(evs, rollout.GateResult{Wave: n, Cluster: res.Cluster, Gate: res.Gate, Outcome: res.Outcome, Detail: evidenceDetail(detail, res.Evidence)})
 	}
 	return r.feed(ctx, evs...)
 }
 
 // gateTargets describes the clusters of machine wave n for the gates: the
-// merge commit of each one's pull request and what it should now run.
+// merge commit of each one's pull request and what it should now run (the
+// wave's target; the value before the campaign once a revert merged; the
+// value the campaign set, unchanged, after a clean-up).
 func (r *run) gateTargets(n int, clusters []string) ([]gate.Target, error) {
-	pw, err := r.rec.planWave(n)
+	pw, revert, err := r.rec.planWave(r.st, n)
 	if err != nil {
 		return nil, err
 	}
@@ -325,29 +337,34 @@ func (r *run) gateTargets(n int, clusters []string) ([]gate.Target, error) {
 	change := r.rec.Plan.Change
 	var out []gate.Target
 	for _, name := range clusters {
-		i := slices.IndexFunc(pw.Clusters, func(c rollout.WaveCluster) bool { return c.Name == name })
-		if i < 0 {
+		wc, ok := r.rec.Plan.Cluster(pw.Index, name)
+		j := slices.IndexFunc(w.Clusters, func(c rollout.ClusterState) bool { return c.Name == name })
+		if !ok || j < 0 {
 			return nil, fmt.Errorf("wave %d has no cluster %s", n, name)
 		}
-		wc := pw.Clusters[i]
+		key := w.Clusters[j].Tenant // the pull request that carries it
 		t := gate.Target{
 			Campaign: r.name, Cluster: name, Tenant: wc.Tenant, Env: wc.Env, Fleet: wc.Fleet,
 			Region: r.rec.Clusters[name].Region, Account: r.rec.Clusters[name].Account,
 			Change: change.Kind,
 		}
 		for _, pr := range w.PRs {
-			if pr.Tenant == wc.Tenant {
+			if pr.Tenant == key {
 				t.MergeSHA, t.MergedAt = pr.SHA, pr.MergedAt
 			}
 		}
-		if pr, _, err := r.rec.pullRequest(n, wc.Tenant); err == nil {
+		if pr, _, _, err := r.rec.pullRequest(r.st, n, key); err == nil {
 			t.Repo = pr.Repo
+		}
+		value := wc.To
+		if revert && !pw.Cleanup {
+			value = wc.From
 		}
 		switch change.Kind {
 		case rollout.KindEKSVersion:
-			t.Version = wc.To
+			t.Version = value
 		case rollout.KindLabel:
-			t.Labels = map[string]string{change.Key: change.To}
+			t.Labels = map[string]string{change.Key: value}
 		}
 		out = append(out, t)
 	}

@@ -73,7 +73,7 @@ func TestPushPlansAndSchedules(t *testing.T) {
 	assert.Equal(t, map[string]string{"acme/fleet": headSHA}, rec.Bases)
 	assert.Equal(t, "campaigns/eks-1-30.yaml", rec.File)
 	assert.Equal(t, headSHA, rec.SHA)
-	assert.Equal(t, []int{1, 2}, rec.Waves)
+	assert.Len(t, rec.Plan.Waves, 2)
 	for _, wv := range rec.Plan.Waves {
 		for _, pr := range wv.PullRequests {
 			assert.Equal(t, "acme/fleet", pr.Repo, "plan pull requests name the GitHub repository, not the checkout")

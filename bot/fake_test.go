@@ -248,7 +248,7 @@ func (e *fakeEnsure) ensure(ctx context.Context, _ gh.API, req wave.Request) (wa
 	if err != nil {
 		return wave.Result{}, err
 	}
-	branch := wave.Branch(req.Campaign.Metadata.Name, req.Wave, req.PR.Tenant)
+	branch := wave.BranchOf(req.Campaign.Metadata.Name, req.Wave, req.PR)
 	if p, ok := e.api.byBranch(branch); ok {
 		switch {
 		case p.Merged:

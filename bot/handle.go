@@ -107,36 +107,34 @@ func (b *Bot) pushedCampaign(ctx context.Context, file, sha string) error {
 
 // onPullRequest feeds the campaign what became of one of its pull requests.
 func (b *Bot) onPullRequest(ctx context.Context, e *webhooks.PullRequest) (bool, error) {
-	camp, idx, tenant, ok := wave.ParseBranch(e.HeadRef)
+	camp, _, _, ok := wave.ParseBranch(e.HeadRef)
+	if !ok {
+		camp, _, _, ok = wave.ParseRevertBranch(e.HeadRef)
+	}
 	if !ok {
 		return false, nil
 	}
-	rec, ok, err := b.loadRecord(ctx, camp)
-	if err != nil || !ok {
-		return false, err
-	}
-	n := rec.machineWave(idx)
-	if n == 0 {
-		return false, nil
-	}
-	if pr, _, err := rec.pullRequest(n, tenant); err != nil || pr.Repo != e.Owner+"/"+e.Repo {
-		return false, nil // a branch of the same name elsewhere
-	}
-	var ev rollout.Event
-	switch {
-	case e.Action == "closed" && e.Merged:
-		ev = rollout.PRMerged{Wave: n, Tenant: tenant, Number: e.Number, SHA: e.MergeCommitSHA}
-	case e.Action == "closed":
-		ev = rollout.PRClosed{Wave: n, Tenant: tenant, Number: e.Number}
-	case e.Action == "opened" || e.Action == "reopened":
-		ev = rollout.PROpened{Wave: n, Tenant: tenant, Number: e.Number}
-	default:
-		return false, nil
-	}
-	_, err = b.step(ctx, camp, func(ctx context.Context, r *run) error {
+	handled := false
+	_, err := b.step(ctx, camp, func(ctx context.Context, r *run) error {
+		n, tenant, ok := r.rec.branchWave(r.st, e.HeadRef, e.Owner+"/"+e.Repo)
+		if !ok {
+			return nil
+		}
+		var ev rollout.Event
+		switch {
+		case e.Action == "closed" && e.Merged:
+			ev = rollout.PRMerged{Wave: n, Tenant: tenant, Number: e.Number, SHA: e.MergeCommitSHA}
+		case e.Action == "closed":
+			ev = rollout.PRClosed{Wave: n, Tenant: tenant, Number: e.Number}
+		case e.Action == "opened" || e.Action == "reopened":
+			ev = rollout.PROpened{Wave: n, Tenant: tenant, Number: e.Number}
+		default:
+			return nil
+		}
+		handled = true
 		return errors.Join(r.feed(ctx, ev), r.tick(ctx))
 	})
-	return true, err
+	return handled, err
 }
 
 // onComment routes `/fleet` commands to the command runner.

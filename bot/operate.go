@@ -51,9 +51,6 @@ func (b *Bot) Operate(ctx context.Context, name string, op rollout.Event) (rollo
 		}
 		if len(r.rejected) > rejected {
 			opErr = r.rejected[rejected]
-			if _, again := op.(rollout.Rollback); again && errors.Is(opErr, rollout.ErrIgnored) {
-				r.queue = append(r.queue, revertsDue(r.st)...)
-			}
 			return nil
 		}
 		r.b.log.Info("operation applied", "campaign", name, "operation", op.Kind(), "phase", r.st.Phase)

@@ -10,7 +10,6 @@ import (
 	"strings"
 
 	"github.com/fleetbot/fleetbot/bot/gh"
-	"github.com/fleetbot/fleetbot/bot/wave"
 	"github.com/fleetbot/fleetbot/rollout"
 )
 
@@ -106,7 +105,7 @@ func (b *Bot) reconcileCampaign(ctx context.Context, name string, phase rollout.
 			}
 		}
 		errs = append(errs, r.tick(ctx))
-		r.regate()
+		r.queueDue(true)
 		return errors.Join(errs...)
 	})
 }
@@ -129,71 +128,11 @@ func (r *run) canOpen() bool {
 		r.b.warnOnce("schedule/"+r.name, "campaign schedule does not compile; no wave opens", "campaign", r.name, "err", err)
 		return false
 	}
-	ok, reason := cal.Allowed(r.b.now(), scheduleState(r.st))
+	ok, reason := cal.Allowed(r.b.now(), r.st.ScheduleState())
 	if !ok {
 		r.b.log.Debug("schedule holds the next wave back", "campaign", r.name, "reason", reason)
 	}
 	return ok
-}
-
-// scheduleState counts what the calendar needs from the state: pull
-// requests open or asked for, those the next wave would open, and when the
-// earlier waves started.
-func scheduleState(st rollout.State) rollout.ScheduleState {
-	var s rollout.ScheduleState
-	next := true
-	for _, w := range st.Waves {
-		if !w.OpenedAt.IsZero() {
-			s.WavesStarted = append(s.WavesStarted, w.OpenedAt)
-		}
-		for _, pr := range w.PRs {
-			if pr.Status == rollout.PRStatusOpen || pr.Status == rollout.PRStatusRequested {
-				s.OpenPRs++
-			}
-		}
-		if next && w.Phase == rollout.WavePending {
-			next = false
-			tenants := map[string]bool{}
-			for _, c := range w.Clusters {
-				if c.Phase != rollout.ClusterSkipped {
-					tenants[c.Tenant] = true
-				}
-			}
-			s.WavePRs = len(tenants)
-		}
-	}
-	return s
-}
-
-// regate queues a gate run for every merged cluster still waiting for its
-// gates, and for every succeeded cluster of a baking wave, that no queued
-// RunGates covers: gates are polled, a waiting result is asked again on each
-// pass, and a failure during the bake fails the wave.
-func (r *run) regate() {
-	if r.st.Phase != rollout.CampaignRunning && r.st.Phase != rollout.CampaignHalted {
-		return
-	}
-	queued := map[string]bool{}
-	for _, a := range r.queue {
-		if g, ok := a.(rollout.RunGates); ok {
-			for _, c := range g.Clusters {
-				queued[c] = true
-			}
-		}
-	}
-	for _, w := range r.st.Waves {
-		var names []string
-		for _, c := range w.Clusters {
-			verifying := (c.Phase == rollout.ClusterApplied || c.Phase == rollout.ClusterVerifying) && !c.GatesDue
-			baking := w.Phase == rollout.WaveBaking && c.Phase == rollout.ClusterSucceeded
-			if (verifying || baking) && !queued[c.Name] {
-				names = append(names, c.Name)
-			}
-		}
-		if len(names) > 0 {
-			r.queue = append(r.queue, rollout.RunGates{Wave: w.Number, Clusters: names})
-		}
-	}
 }
 
 // githubEvents lists the campaign's pull requests on GitHub (every branch the
@@ -243,58 +182,11 @@ func (r *run) githubEvents(ctx context.Context) ([]rollout.Event, error) {
 // prEvent returns the event a pull request on GitHub tells that the state
 // does not know yet, or nil.
 func (r *run) prEvent(repo string, p gh.PullRequest) rollout.Event {
-	camp, idx, tenant, ok := wave.ParseBranch(p.HeadRef)
-	if !ok || camp != r.name {
+	n, tenant, ok := r.rec.branchWave(r.st, p.HeadRef, repo)
+	if !ok {
 		return nil
 	}
-	n := r.rec.machineWave(idx)
-	if n == 0 || n > len(r.st.Waves) {
-		return nil
-	}
-	if pr, _, err := r.rec.pullRequest(n, tenant); err != nil || pr.Repo != repo {
-		return nil
-	}
-	w := r.st.Waves[n-1]
-	i := slices.IndexFunc(w.PRs, func(s rollout.PRState) bool { return s.Tenant == tenant })
-	if i < 0 {
-		return nil
-	}
-	s := w.PRs[i]
-	if s.Status == rollout.PRStatusPending || superseded(w, tenant, p.Number) {
-		return nil
-	}
-	switch {
-	case p.Merged:
-		if s.Status != rollout.PRStatusMerged {
-			return rollout.PRMerged{Wave: n, Tenant: tenant, Number: p.Number, SHA: p.MergeCommitSHA}
-		}
-	case p.State == "open":
-		if s.Status == rollout.PRStatusRequested || (s.Status == rollout.PRStatusClosed && (s.Number == 0 || s.Number == p.Number)) {
-			return rollout.PROpened{Wave: n, Tenant: tenant, Number: p.Number}
-		}
-	default:
-		if (s.Status == rollout.PRStatusRequested || s.Status == rollout.PRStatusOpen) && (s.Number == 0 || s.Number == p.Number) {
-			return rollout.PRClosed{Wave: n, Tenant: tenant, Number: p.Number}
-		}
-	}
-	return nil
-}
-
-// superseded reports whether pull request number of tenant in w was given up
-// by a retry, which asks for a new one: its later state says nothing about
-// the new attempt.
-func superseded(w rollout.WaveState, tenant string, number int) bool {
-	for _, c := range w.Clusters {
-		if c.Tenant != tenant {
-			continue
-		}
-		for _, ev := range c.Evidence {
-			if ev.Event == (rollout.Retry{}).Kind() && ev.PR == number {
-				return true
-			}
-		}
-	}
-	return false
+	return r.st.News(rollout.PRFact{Wave: n, Tenant: tenant, Number: p.Number, Open: p.State == "open", Merged: p.Merged, MergeSHA: p.MergeCommitSHA})
 }
 
 // reconcileWhere reconciles the campaigns whose state matches, for events

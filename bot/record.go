@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/fleetbot/fleetbot/bot/wave"
 	"github.com/fleetbot/fleetbot/rollout"
 	"github.com/fleetbot/fleetbot/rollout/store"
 )
@@ -34,11 +35,6 @@ type record struct {
 	// Bases maps each blueprint repository to the commit planned from.
 	Bases map[string]string `json:"bases"`
 	Plan  *rollout.Plan     `json:"plan"`
-	// Waves maps machine wave n (Waves[n-1]) to the plan's wave index.
-	Waves []int `json:"waves"`
-	// Cleanup lists the plan's clean-up waves, which the machine does not
-	// hold: they change no cluster and are not opened yet.
-	Cleanup   []int     `json:"cleanup,omitempty"`
 	StartedAt time.Time `json:"startedAt"`
 	// Clusters holds what the gates need of each planned cluster that the
 	// plan does not say: where it runs.
@@ -51,43 +47,85 @@ type clusterInfo struct {
 	Account string `json:"account,omitempty"`
 }
 
-// planWave returns the plan's wave for machine wave n.
-func (r *record) planWave(n int) (*rollout.Wave, error) {
-	if n < 1 || n > len(r.Waves) {
-		return nil, fmt.Errorf("campaign %s has no wave %d", r.Campaign, n)
+// planWave returns the plan's wave behind machine wave n of st: wave n
+// itself, or for a revert wave the wave it reverts (revert is then true).
+func (r *record) planWave(st rollout.State, n int) (w *rollout.Wave, revert bool, err error) {
+	if n < 1 || n > len(st.Waves) {
+		return nil, false, fmt.Errorf("campaign %s has no wave %d", r.Campaign, n)
 	}
-	idx := r.Waves[n-1]
-	for i := range r.Plan.Waves {
-		if r.Plan.Waves[i].Index == idx {
-			return &r.Plan.Waves[i], nil
-		}
+	if sw := st.Waves[n-1]; sw.Kind == rollout.WaveRevert {
+		n, revert = sw.Reverts, true
 	}
-	return nil, fmt.Errorf("campaign %s: plan has no wave %d", r.Campaign, idx)
+	if n < 1 || n > len(r.Plan.Waves) || r.Plan.Waves[n-1].Index != n {
+		return nil, false, fmt.Errorf("campaign %s: plan has no wave %d", r.Campaign, n)
+	}
+	return &r.Plan.Waves[n-1], revert, nil
 }
 
-// machineWave returns the machine's wave number for plan wave index idx, or
-// 0 when the machine does not hold it (a clean-up wave).
-func (r *record) machineWave(idx int) int {
-	for i, w := range r.Waves {
-		if w == idx {
-			return i + 1
+// machineWave returns the machine's wave for plan wave idx: the wave
+// itself, or with revert the revert wave that reverts it; 0 when there is
+// none.
+func (r *record) machineWave(st rollout.State, idx int, revert bool) int {
+	for _, w := range st.Waves {
+		switch {
+		case revert && w.Kind == rollout.WaveRevert && w.Reverts == idx:
+			return w.Number
+		case !revert && w.Kind != rollout.WaveRevert && w.Number == idx:
+			return w.Number
 		}
 	}
 	return 0
 }
 
-// pullRequest returns the plan's pull request of tenant in machine wave n.
-func (r *record) pullRequest(n int, tenant string) (rollout.PullRequest, int, error) {
-	w, err := r.planWave(n)
+// pullRequest returns the plan's pull request of tenant (rollout.SharedTenant
+// for the one of shared files) behind machine wave n, the plan's wave index,
+// and whether wave n reverts it.
+func (r *record) pullRequest(st rollout.State, n int, tenant string) (rollout.PullRequest, int, bool, error) {
+	w, revert, err := r.planWave(st, n)
 	if err != nil {
-		return rollout.PullRequest{}, 0, err
+		return rollout.PullRequest{}, 0, false, err
 	}
 	for _, pr := range w.PullRequests {
-		if pr.Tenant == tenant && !pr.Admin {
-			return pr, w.Index, nil
+		if (tenant == rollout.SharedTenant && pr.Admin) || (pr.Tenant == tenant && !pr.Admin) {
+			return pr, w.Index, revert, nil
 		}
 	}
-	return rollout.PullRequest{}, 0, fmt.Errorf("campaign %s: plan wave %d has no pull request for tenant %s", r.Campaign, w.Index, tenant)
+	return rollout.PullRequest{}, 0, false, fmt.Errorf("campaign %s: plan wave %d has no pull request for tenant %s", r.Campaign, w.Index, tenant)
+}
+
+// branch is the branch of tenant's pull request in machine wave n.
+func (r *record) branch(st rollout.State, n int, tenant string) (string, error) {
+	_, idx, revert, err := r.pullRequest(st, n, tenant)
+	switch {
+	case err != nil:
+		return "", err
+	case revert:
+		return wave.RevertBranch(r.Campaign, idx, tenant), nil
+	}
+	return wave.Branch(r.Campaign, idx, tenant), nil
+}
+
+// branchWave reads a branch the bot names for one of the campaign's pull
+// requests in repo and returns its machine wave and tenant; ok is false for
+// a branch of another campaign or repository, or one st does not hold.
+func (r *record) branchWave(st rollout.State, ref, repo string) (n int, tenant string, ok bool) {
+	camp, idx, tenant, found := wave.ParseBranch(ref)
+	revert := false
+	if !found {
+		camp, idx, tenant, found = wave.ParseRevertBranch(ref)
+		revert = true
+	}
+	if !found || camp != r.Campaign {
+		return 0, "", false
+	}
+	n = r.machineWave(st, idx, revert)
+	if n == 0 {
+		return 0, "", false
+	}
+	if pr, _, _, err := r.pullRequest(st, n, tenant); err != nil || pr.Repo != repo {
+		return 0, "", false // a branch of the same name elsewhere
+	}
+	return n, tenant, true
 }
 
 // campaign parses the stored campaign file again.

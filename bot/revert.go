@@ -6,38 +6,32 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"slices"
 
 	"github.com/fleetbot/fleetbot/bot/wave"
 	"github.com/fleetbot/fleetbot/gitops"
 	"github.com/fleetbot/fleetbot/rollout"
 )
 
-// revertWave opens a revert pull request for each merged pull request of a
-// wave, in the order the action lists them.
-func (r *run) revertWave(ctx context.Context, a rollout.RevertWave) error {
-	var errs []error
-	for _, ref := range a.PRs {
-		if err := r.revertPR(ctx, a.Wave, ref); err != nil {
-			errs = append(errs, fmt.Errorf("wave %d, tenant %s: %w", a.Wave, ref.Tenant, err))
-		}
-	}
-	return errors.Join(errs...)
-}
-
-// revertPR opens the revert pull request of one tenant's merged pull
-// request of machine wave n: the inverse of its planned edits, applied to
-// the base branch's head as GitHub reports it now. A file changed since the
-// campaign wrote it is left out and named in the body.
-func (r *run) revertPR(ctx context.Context, n int, ref rollout.PRRef) error {
-	pr, planWave, repo, h, err := r.tenantBase(ctx, n, ref.Tenant)
+// revertPR makes the revert pull request of one tenant's merged pull
+// request exist for revert wave n: the inverse of its planned edits, applied
+// to the base branch's head as GitHub reports it now, and feeds back what
+// became of it. A file changed since the campaign wrote it is left out and
+// named in the body.
+func (r *run) revertPR(ctx context.Context, n int, rq rollout.PRRequest) error {
+	pr, planWave, repo, h, err := r.tenantBase(ctx, n, rq.Tenant)
 	if err != nil {
 		return err
 	}
+	reverted := r.st.Waves[r.st.Waves[n-1].Reverts-1]
 	req := wave.RevertRequest{
-		Campaign: r.name, Wave: planWave, Tenant: ref.Tenant, Reverts: ref.Number, Clusters: ref.Clusters,
+		Campaign: r.name, Wave: planWave, Tenant: rq.Tenant, Clusters: rq.Clusters,
 		Owner: repo.Owner, Repo: repo.Name, BaseBranch: h.branch, BaseSHA: h.sha,
 		Labels: r.b.cfg.Labels,
+	}
+	for _, p := range reverted.PRs {
+		if p.Tenant == rq.Tenant {
+			req.Reverts = p.Number
+		}
 	}
 	var res wave.Result
 	err = r.b.withCheckout(ctx, []headRef{h}, func(dirs []string) error {
@@ -46,26 +40,44 @@ func (r *run) revertPR(ctx context.Context, n int, ref rollout.PRRef) error {
 			return fmt.Errorf("load inventory of %s: %w", repo, err)
 		}
 		if l := inv.Layouts[dirs[0]]; l != nil {
-			o := l.Owners[ref.Tenant]
+			o := l.Owners[rq.Tenant]
 			req.Reviewers = wave.Owners{Users: o.Users, Teams: o.Teams}
 		}
-		req.Files, req.Kept = inverse(gitops.DirReader(dirs[0]), pr, wave.TenantFiles(inv, dirs[0], ref.Tenant))
+		var owns func(string) bool
+		if !pr.Admin {
+			owns = wave.TenantFiles(inv, dirs[0], rq.Tenant)
+		}
+		req.Files, req.Kept = inverse(gitops.DirReader(dirs[0]), pr, owns)
 		res, err = wave.Revert(ctx, h.api, req)
 		return err
 	})
-	log := r.b.log.With("campaign", r.name, "wave", n, "tenant", ref.Tenant, "reverts", ref.Number)
+	log := r.b.log.With("campaign", r.name, "wave", n, "tenant", rq.Tenant, "reverts", req.Reverts)
 	for _, k := range req.Kept {
 		log.Warn("revert leaves a file as it is", "file", k.Path, "reason", k.Reason)
 	}
 	switch {
+	case errors.Is(err, wave.ErrClosed):
+		log.Info("revert pull request was closed without merge", "number", res.Number)
+		return r.feed(ctx, rollout.PRClosed{Wave: n, Tenant: rq.Tenant, Number: res.Number})
 	case errors.Is(err, wave.ErrNoChange):
-		log.Warn("nothing to revert: every file of the pull request changed since the campaign wrote it, or was reverted already", "kept", len(req.Kept))
-		return nil
+		// Every file already holds what it held before the campaign (a
+		// person reverted by hand) or changed since: the base is where
+		// the revert stands.
+		log.Warn("nothing to revert: every file of the pull request holds its old value or changed since the campaign wrote it", "kept", len(req.Kept), "sha", h.sha)
+		return r.feed(ctx, rollout.PRMerged{Wave: n, Tenant: rq.Tenant, SHA: h.sha})
 	case err != nil:
-		return err
+		return fmt.Errorf("wave %d, tenant %s: %w", n, rq.Tenant, err)
+	case res.Merged:
+		// GET /repos/{owner}/{repo}/pulls/{pull_number}
+		// https://docs.github.com/rest/pulls/pulls#get-a-pull-request
+		p, err := h.api.PullRequest(ctx, repo.Owner, repo.Name, res.Number)
+		if err != nil {
+			return fmt.Errorf("read merged pull request #%d: %w", res.Number, err)
+		}
+		return r.feed(ctx, rollout.PRMerged{Wave: n, Tenant: rq.Tenant, Number: res.Number, SHA: p.MergeCommitSHA})
 	}
-	log.Info("revert pull request up", "number", res.Number, "url", res.URL, "branch", res.Branch, "opened", res.Opened, "merged", res.Merged, "calls", res.Calls)
-	return nil
+	log.Info("revert pull request up", "number", res.Number, "url", res.URL, "branch", res.Branch, "opened", res.Opened, "calls", res.Calls)
+	return r.feed(ctx, rollout.PROpened{Wave: n, Tenant: rq.Tenant, Number: res.Number})
 }
 
 // inverse computes the revert of a planned pull request on the files read
@@ -94,33 +106,21 @@ func inverse(read gitops.ReadFunc, pr rollout.PullRequest, owns func(string) boo
 
 // inverseFile reverts one file change, or says why it cannot.
 func inverseFile(read gitops.ReadFunc, pr rollout.PullRequest, fc rollout.FileChange) (gitops.FileResult, string) {
+	back, err := rollout.Inverse(fc)
+	if err != nil {
+		return gitops.FileResult{}, err.Error()
+	}
 	cur, err := read(fc.Path)
 	switch {
+	case back.Create && err == nil:
+		return gitops.FileResult{}, "the campaign removed it, and it exists again; leave it as it is"
+	case back.Create && errors.Is(err, fs.ErrNotExist):
 	case errors.Is(err, fs.ErrNotExist):
 		return gitops.FileResult{}, "it no longer exists"
 	case err != nil:
 		return gitops.FileResult{}, err.Error()
-	}
-	if fc.Create {
-		if string(cur) != fc.Content {
-			return gitops.FileResult{}, "the campaign created it, and it changed since; delete it by hand if it is no longer wanted"
-		}
-		return gitops.FileResult{Path: fc.Path, Old: cur}, ""
-	}
-	back := rollout.FileChange{Path: fc.Path}
-	for _, e := range slices.Backward(fc.Edits) {
-		switch e.Op {
-		case rollout.OpSet:
-			back.Edits = append(back.Edits, rollout.Edit{Path: e.Path, Op: rollout.OpSet, From: e.To, To: e.From, Quote: e.Quote})
-		case rollout.OpInsert:
-			back.Edits = append(back.Edits, rollout.Edit{Path: e.Path, Op: rollout.OpDelete, From: e.To})
-		case rollout.OpDelete:
-			back.Edits = append(back.Edits, rollout.Edit{Path: e.Path, Op: rollout.OpInsert, To: e.From})
-		case rollout.OpCreate:
-			// Written with a created file, which is deleted as a whole.
-		default:
-			return gitops.FileResult{}, fmt.Sprintf("unknown edit operation %q", e.Op)
-		}
+	case back.Delete && string(cur) != fc.Content:
+		return gitops.FileResult{}, "the campaign created it, and it changed since; delete it by hand if it is no longer wanted"
 	}
 	out, err := gitops.Apply(read, rollout.PullRequest{Repo: pr.Repo, Tenant: pr.Tenant, Admin: pr.Admin, Files: []rollout.FileChange{back}})
 	if err != nil {
@@ -129,33 +129,3 @@ func inverseFile(read gitops.ReadFunc, pr rollout.PullRequest, fc rollout.FileCh
 	return out[0], ""
 }
 
-// revertsDue lists the revert actions a rolled-back campaign's state
-// records: one per reverted wave, last wave first, as Rollback emitted them.
-func revertsDue(st rollout.State) []rollout.Action {
-	if st.Phase != rollout.CampaignRolledBack {
-		return nil
-	}
-	var out []rollout.Action
-	for _, w := range slices.Backward(st.Waves) {
-		if w.RevertedAt.IsZero() {
-			continue
-		}
-		rw := rollout.RevertWave{Wave: w.Number}
-		for _, pr := range w.PRs {
-			if pr.Status != rollout.PRStatusMerged {
-				continue
-			}
-			ref := rollout.PRRef{Tenant: pr.Tenant, Number: pr.Number, SHA: pr.SHA}
-			for _, c := range w.Clusters {
-				if c.Tenant == pr.Tenant {
-					ref.Clusters = append(ref.Clusters, c.Name)
-				}
-			}
-			rw.PRs = append(rw.PRs, ref)
-		}
-		if len(rw.PRs) > 0 {
-			out = append(out, rw)
-		}
-	}
-	return out
-}

@@ -181,6 +181,10 @@ func land(t *testing.T, w *world, reqs []wave.Request) {
 		require.NoError(t, err, "wave %d %s", req.Wave, req.PR.Tenant)
 		for _, f := range files {
 			p := filepath.Join(w.mirror.dir, filepath.FromSlash(f.Path))
+			if f.New == nil {
+				require.NoError(t, os.Remove(p))
+				continue
+			}
 			require.NoError(t, os.MkdirAll(filepath.Dir(p), 0o755))
 			require.NoError(t, os.WriteFile(p, f.New, 0o644))
 		}
@@ -193,7 +197,7 @@ func mergeWave(t *testing.T, w *world, b *Bot, reqs []wave.Request, shas ...stri
 	t.Helper()
 	land(t, w, reqs)
 	for i, req := range reqs {
-		p, ok := w.api.byBranch(wave.Branch(campaignOf(req), req.Wave, req.PR.Tenant))
+		p, ok := w.api.byBranch(wave.BranchOf(campaignOf(req), req.Wave, req.PR))
 		require.True(t, ok)
 		w.api.merge(t, p.Number, shas[i])
 	}
@@ -289,27 +293,12 @@ func ptr(s string) *string { return &s }
 
 var testTime = time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
 
-func TestRevertsDue(t *testing.T) {
-	t.Parallel()
-	st := rollout.State{Phase: rollout.CampaignRolledBack, Waves: []rollout.WaveState{
-		{Number: 1, RevertedAt: testTime, PRs: []rollout.PRState{{Tenant: "a", Status: rollout.PRStatusMerged, Number: 1, SHA: "s1"}, {Tenant: "b", Status: rollout.PRStatusClosed, Number: 2}},
-			Clusters: []rollout.ClusterState{{Name: "a-1", Tenant: "a"}, {Name: "b-1", Tenant: "b"}}},
-		{Number: 2, PRs: []rollout.PRState{{Tenant: "a", Status: rollout.PRStatusOpen, Number: 3}}},
-		{Number: 3, RevertedAt: testTime, PRs: []rollout.PRState{{Tenant: "b", Status: rollout.PRStatusMerged, Number: 4, SHA: "s4"}},
-			Clusters: []rollout.ClusterState{{Name: "b-2", Tenant: "b"}}},
-	}}
-	assert.Equal(t, []rollout.Action{
-		rollout.RevertWave{Wave: 3, PRs: []rollout.PRRef{{Tenant: "b", Number: 4, SHA: "s4", Clusters: []string{"b-2"}}}},
-		rollout.RevertWave{Wave: 1, PRs: []rollout.PRRef{{Tenant: "a", Number: 1, SHA: "s1", Clusters: []string{"a-1"}}}},
-	}, revertsDue(st))
-	st.Phase = rollout.CampaignAborted
-	assert.Empty(t, revertsDue(st), "only a rolled-back campaign has reverts due")
-}
-
 // TestRollbackOpensRevertPullRequests rolls the label campaign back after
-// both waves merged: one revert pull request per merged pull request, the
-// last wave first, each holding the inverse of its edits on the current
-// base; a file someone changed since is left out and named in the body.
+// its waves and its clean-up merged: one revert wave per merged wave, the
+// last wave first, each opened only once the one before it merged, was
+// gated and baked; each revert pull request holds the inverse of its edits
+// on the current base; a file someone changed since is left out and named
+// in the body.
 func TestRollbackOpensRevertPullRequests(t *testing.T) {
 	t.Parallel()
 	w, g, b := labelWorld(t)
@@ -325,7 +314,15 @@ func TestRollbackOpensRevertPullRequests(t *testing.T) {
 	wave2 := w.ensure.calls()[2:]
 	require.Equal(t, []string{"2/tenant-a", "2/tenant-b"}, tenants(wave2))
 	mergeWave(t, w, b, wave2, "cccc", "dddd")
+	// The clean-up waves: the value folded into the shared defaults, then
+	// the overrides that became redundant removed.
 	st, _ := w.state(t, name)
+	require.Equal(t, rollout.CampaignRunning, st.Phase, "the campaign is not done before its clean-up")
+	require.Len(t, st.Waves, 4)
+	require.Equal(t, rollout.WaveCleanup, st.Waves[2].Kind)
+	mergeWave(t, w, b, w.ensure.calls()[4:], "eeee")
+	mergeWave(t, w, b, w.ensure.calls()[5:], "ffff", "gggg")
+	st, _ = w.state(t, name)
 	require.Equal(t, rollout.CampaignSucceeded, st.Phase)
 
 	// Someone edits a file the campaign created, after the merge.
@@ -334,16 +331,39 @@ func TestRollbackOpensRevertPullRequests(t *testing.T) {
 
 	st, err := b.Operate(t.Context(), name, rollout.Rollback{By: "pat"})
 	require.NoError(t, err)
-	assert.Equal(t, rollout.CampaignRolledBack, st.Phase)
+	assert.Equal(t, rollout.CampaignRollingBack, st.Phase)
+	require.Len(t, st.Waves, 8)
+	assert.Equal(t, []int{4, 3, 2, 1}, []int{st.Waves[4].Reverts, st.Waves[5].Reverts, st.Waves[6].Reverts, st.Waves[7].Reverts}, "last wave first")
 
-	var reverts []gh.PullRequest
-	for _, p := range w.api.prs {
-		if _, _, _, ok := wave.ParseRevertBranch(p.HeadRef); ok {
-			reverts = append(reverts, p)
+	reverts := func() []gh.PullRequest {
+		var out []gh.PullRequest
+		for _, p := range w.api.prs {
+			if _, _, _, ok := wave.ParseRevertBranch(p.HeadRef); ok {
+				out = append(out, p)
+			}
 		}
+		return out
 	}
-	branches := make([]string, len(reverts))
-	for i, p := range reverts {
+	// Each revert wave opens only once the one before it merged, was gated
+	// and baked.
+	seen := 0
+	for i, n := range []int{2, 1, 2, 2} {
+		open := reverts()[seen:]
+		require.Len(t, open, n, "revert wave %d", i+5)
+		shas := make([]string, n)
+		for j := range shas {
+			shas[j] = fmt.Sprintf("r%d%d", i, j)
+		}
+		mergeReverts(t, w, g, b, open, shas...)
+		seen += n
+	}
+	st, _ = w.state(t, name)
+	assert.Equal(t, rollout.CampaignRolledBack, st.Phase)
+	all := reverts()[3:]
+	require.Len(t, all, 4)
+
+	branches := make([]string, len(all))
+	for i, p := range all {
 		branches[i] = p.HeadRef
 	}
 	assert.Equal(t, []string{
@@ -355,37 +375,54 @@ func TestRollbackOpensRevertPullRequests(t *testing.T) {
 	// back the file as it was byte for byte.
 	assert.Equal(t, map[string][]byte{"labels/tenant-a/clusters/a-prod-1.yaml": nil}, g.written(t, branches[0]))
 	assert.Equal(t, map[string][]byte{"labels/tenant-b/clusters/b-prod-1.yaml": []byte(before["labels/tenant-b/clusters/b-prod-1.yaml"])}, g.written(t, branches[1]))
-	// Wave 1: the edited file is left out and named; the value set goes back.
+	// Wave 1: the edited file is left out and named; the value set goes
+	// back. The clean-up had removed that key, comment and all, and its
+	// revert wrote the key again without the comment: the value is back,
+	// the comment is not.
 	assert.Equal(t, map[string][]byte{"labels/tenant-a/clusters/a-dev-1.yaml": nil}, g.written(t, branches[2]))
-	assert.Equal(t, map[string][]byte{"labels/tenant-b/clusters/b-dev-1.yaml": []byte(before["labels/tenant-b/clusters/b-dev-1.yaml"])}, g.written(t, branches[3]))
+	assert.Equal(t, "externalSecret:\n  labels:\n    region: eu\n    addonsRelease: 'release1' # pinned by hand\n", before["labels/tenant-b/clusters/b-dev-1.yaml"])
+	assert.Equal(t, map[string][]byte{"labels/tenant-b/clusters/b-dev-1.yaml": []byte("externalSecret:\n  labels:\n    region: eu\n    addonsRelease: release1\n")}, g.written(t, branches[3]))
 
-	wave1a := reverts[2]
+	wave1a := all[2]
 	assert.Equal(t, "fleetbot: revert addons-r2 wave 1 — tenant-a", wave1a.Title)
 	merged1, _ := w.api.byBranch(wave.Branch(name, 1, "tenant-a"))
 	assert.Contains(t, wave1a.Body, fmt.Sprintf("Reverts #%d: wave **1** of campaign **addons-r2**", merged1.Number))
 	assert.Contains(t, wave1a.Body, "**Left as they are**")
 	assert.Contains(t, wave1a.Body, "`"+edited+"`: the campaign created it, and it changed since")
 	assert.Equal(t, []string{"alice", "payments"}, g.reviewers[wave1a.Number], "the tenant's owners review")
-	assert.Equal(t, []string{"bruno"}, g.reviewers[reverts[3].Number])
+	assert.Equal(t, []string{"bruno"}, g.reviewers[all[3].Number])
 	assert.Equal(t, []string{"fleetbot", "campaign:addons-r2", "revert"}, g.labels[wave1a.Number])
 
-	// A webhook about a revert pull request is no wave's news.
-	_, v1 := w.state(t, name)
-	require.NoError(t, b.Handle(t.Context(), prWebhook("closed", wave1a.Number, wave1a.HeadRef, "eeee")))
-	_, v2 := w.state(t, name)
-	assert.Equal(t, v1, v2)
-
-	// Asking again finds every revert up: no second pull request.
+	// Asking again changes nothing and opens no second pull request.
 	prs := len(w.api.prs)
 	st, err = b.Operate(t.Context(), name, rollout.Rollback{By: "pat"})
 	require.ErrorIs(t, err, rollout.ErrIgnored)
 	assert.Equal(t, rollout.CampaignRolledBack, st.Phase)
 	assert.Len(t, w.api.prs, prs)
-	assert.Len(t, g.refs, 4)
+	assert.Len(t, g.refs, 7, "one branch per reverted pull request")
+}
+
+// mergeReverts merges revert pull requests, writing what each wrote into
+// the checkout, and reconciles twice: the merges and gates, then the bake.
+func mergeReverts(t *testing.T, w *world, g *gitFake, b *Bot, prs []gh.PullRequest, shas ...string) {
+	t.Helper()
+	for i, p := range prs {
+		for path, content := range g.written(t, p.HeadRef) {
+			full := filepath.Join(w.mirror.dir, filepath.FromSlash(path))
+			if content == nil {
+				require.NoError(t, os.Remove(full))
+				continue
+			}
+			require.NoError(t, os.WriteFile(full, content, 0o644))
+		}
+		w.api.merge(t, p.Number, shas[i])
+	}
+	require.NoError(t, b.Reconcile(t.Context()))
+	require.NoError(t, b.Reconcile(t.Context()))
 }
 
 // TestRollbackCompletesAfterAFailure: a revert that GitHub refused is
-// opened when the rollback is asked for again.
+// opened on the next pass of the reconcile loop.
 func TestRollbackCompletesAfterAFailure(t *testing.T) {
 	t.Parallel()
 	w, g, b := labelWorld(t)
@@ -400,13 +437,14 @@ func TestRollbackCompletesAfterAFailure(t *testing.T) {
 	require.ErrorContains(t, err, "github is down")
 	var ee *rollout.EventError
 	assert.NotErrorAs(t, err, &ee, "the machine took the rollback; carrying it out failed")
-	assert.Equal(t, rollout.CampaignRolledBack, st.Phase)
+	assert.Equal(t, rollout.CampaignRollingBack, st.Phase)
 	assert.Empty(t, g.refs)
 
 	down.fail = false
+	require.NoError(t, b.Reconcile(t.Context()))
+	assert.Len(t, g.refs, 2, "both reverts of wave 1 are up")
 	_, err = b.Operate(t.Context(), name, rollout.Rollback{})
 	require.ErrorIs(t, err, rollout.ErrIgnored)
-	assert.Len(t, g.refs, 2, "both reverts of wave 1 are up")
 }
 
 // downGit fails writing trees while fail is set.
@@ -443,3 +481,4 @@ func TestParseRevertBranch(t *testing.T) {
 		assert.False(t, ok, other)
 	}
 }
+

@@ -137,7 +137,7 @@ func (b *Bot) start(ctx context.Context, c *rollout.Campaign, rec *record) error
 			return err
 		}
 		b.metrics.campaignFiles.WithLabelValues("started").Inc()
-		b.log.Info("campaign started", "campaign", name, "file", rec.File, "sha", rec.SHA, "waves", len(rec.Waves), "cleanup_waves_not_opened", rec.Cleanup)
+		b.log.Info("campaign started", "campaign", name, "file", rec.File, "sha", rec.SHA, "waves", len(st.Waves))
 		return nil
 	})
 	if err != nil {
@@ -247,14 +247,12 @@ func (b *Bot) planRecord(ctx context.Context, c *rollout.Campaign, rec *record) 
 			for j := range w.PullRequests {
 				w.PullRequests[j].Repo = byDir[w.PullRequests[j].Repo]
 			}
-			if w.Cleanup || len(w.Clusters) == 0 {
-				rec.Cleanup = append(rec.Cleanup, w.Index)
+			if w.Cleanup {
 				continue
 			}
 			if err := checkWavePRs(w); err != nil {
 				return &refusal{err}
 			}
-			rec.Waves = append(rec.Waves, w.Index)
 		}
 		rec.Plan = p
 		rec.Clusters = map[string]clusterInfo{}
@@ -286,31 +284,28 @@ func checkWavePRs(w *rollout.Wave) error {
 // newState builds the machine's Pending state from a campaign and its
 // record.
 func newState(c *rollout.Campaign, rec *record) (rollout.State, error) {
-	var waves [][]rollout.ClusterRef
-	selected := 0
+	waves, err := rollout.StateWaves(rec.Plan)
+	if err != nil {
+		return rollout.State{}, err
+	}
+	selected := map[string]bool{}
 	approvals := map[int]bool{}
-	for i := range rec.Waves {
-		w, err := rec.planWave(i + 1)
-		if err != nil {
-			return rollout.State{}, err
+	for _, w := range rec.Plan.Waves {
+		for _, wc := range w.Clusters {
+			selected[wc.Name] = true
 		}
-		refs := make([]rollout.ClusterRef, len(w.Clusters))
-		for j, wc := range w.Clusters {
-			refs[j] = rollout.ClusterRef{Name: wc.Name, Tenant: wc.Tenant}
-		}
-		selected += len(refs)
-		waves = append(waves, refs)
 		if w.Approval {
-			approvals[i+1] = true
+			approvals[w.Index] = true
 		}
 	}
 	gates := slices.Sorted(slices.Values(c.Spec.Gates.Names()))
 	p := rollout.Policy{
 		Bake:             c.Spec.Strategy.Bake.Duration,
 		ProgressDeadline: c.Spec.Strategy.ProgressDeadline.Duration,
-		MaxFailures:      c.Spec.Strategy.MaxFailures.Of(selected),
+		MaxFailures:      c.Spec.Strategy.MaxFailures.Of(len(selected)),
 		Approvals:        approvals,
 		Gates:            gates,
+		CleanupGates:     rollout.CleanupGates(gates),
 		Change:           rec.Plan.Change.Kind,
 		Revertible:       rec.Plan.Change.Kind != rollout.KindEKSVersion && rec.Plan.Change.Revertible,
 	}

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 
 	"github.com/fleetbot/fleetbot/rollout"
@@ -65,7 +66,7 @@ func (b *Bot) stepLeased(ctx context.Context, name string, pass func(ctx context
 		if pass != nil {
 			errs = append(errs, pass(ctx, r))
 		}
-		r.outstanding()
+		r.queueDue(false)
 		errs = append(errs, r.drain(ctx))
 		if r.st.Phase.Final() {
 			errs = append(errs, b.unlockClusters(ctx, r.st))
@@ -148,39 +149,39 @@ func (r *run) feed(ctx context.Context, events ...rollout.Event) error {
 	return nil
 }
 
-// outstanding queues the work the state says is due but no queued action
-// covers: pull requests asked for and never reported open. Ensure is safe
+// queueDue queues the work the state says is due (rollout.Due) that no
+// queued action covers: pull requests asked for and never reported open,
+// and with gates the gate runs of clusters waiting on them. Both are safe
 // to repeat, so asking again after a crash loses nothing.
-func (r *run) outstanding() {
-	if r.st.Phase != rollout.CampaignRunning {
-		return
-	}
-	queued := map[[2]any]bool{}
+func (r *run) queueDue(gates bool) {
+	queued := map[string]bool{}
+	key := func(kind string, wave int, name string) string { return fmt.Sprintf("%s/%d/%s", kind, wave, name) }
 	for _, a := range r.queue {
-		if ow, ok := a.(rollout.OpenWave); ok {
-			for _, pr := range ow.PRs {
-				queued[[2]any{ow.Wave, pr.Tenant}] = true
+		switch a := a.(type) {
+		case rollout.OpenWave:
+			for _, pr := range a.PRs {
+				queued[key("pr", a.Wave, pr.Tenant)] = true
+			}
+		case rollout.RunGates:
+			for _, c := range a.Clusters {
+				queued[key("gates", a.Wave, c)] = true
 			}
 		}
 	}
-	for _, w := range r.st.Waves {
-		ow := rollout.OpenWave{Wave: w.Number}
-		for _, pr := range w.PRs {
-			if pr.Status != rollout.PRStatusRequested || queued[[2]any{w.Number, pr.Tenant}] {
-				continue
+	for _, a := range rollout.Due(r.st, gates) {
+		switch a := a.(type) {
+		case rollout.OpenWave:
+			a.PRs = slices.DeleteFunc(a.PRs, func(pr rollout.PRRequest) bool { return queued[key("pr", a.Wave, pr.Tenant)] })
+			if len(a.PRs) > 0 {
+				r.b.metrics.recovered.WithLabelValues("open-wave").Inc()
+				r.b.log.Info("asking again for pull requests never reported open", "campaign", r.name, "wave", a.Wave, "prs", len(a.PRs))
+				r.queue = append(r.queue, a)
 			}
-			req := rollout.PRRequest{Tenant: pr.Tenant, Attempt: pr.Attempt}
-			for _, c := range w.Clusters {
-				if c.Tenant == pr.Tenant && (c.Phase == rollout.ClusterPending || c.Phase == rollout.ClusterInPR) {
-					req.Clusters = append(req.Clusters, c.Name)
-				}
+		case rollout.RunGates:
+			a.Clusters = slices.DeleteFunc(a.Clusters, func(c string) bool { return queued[key("gates", a.Wave, c)] })
+			if len(a.Clusters) > 0 {
+				r.queue = append(r.queue, a)
 			}
-			ow.PRs = append(ow.PRs, req)
-		}
-		if len(ow.PRs) > 0 {
-			r.b.metrics.recovered.WithLabelValues("open-wave").Inc()
-			r.b.log.Info("asking again for pull requests never reported open", "campaign", r.name, "wave", w.Number, "prs", len(ow.PRs))
-			r.queue = append(r.queue, ow)
 		}
 	}
 }

@@ -65,6 +65,10 @@ func applyFile(read ReadFunc, fc rollout.FileChange) (FileResult, error) {
 		return FileResult{Path: fc.Path, New: []byte(fc.Content)}, nil
 	case err != nil:
 		return FileResult{}, fmt.Errorf("read %s: %w", fc.Path, err)
+	case fc.Delete && string(old) != fc.Content:
+		return FileResult{}, fmt.Errorf("%s: planned for removal as the campaign wrote it, but it changed since: plan again", fc.Path)
+	case fc.Delete:
+		return FileResult{Path: fc.Path, Old: old}, nil
 	}
 	cur := old
 	for _, e := range fc.Edits {

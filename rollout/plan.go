@@ -80,10 +80,13 @@ type PullRequest struct {
 }
 
 // FileChange lists the edits to one file. Create means the file does not exist
-// yet and is written with Content.
+// yet and is written with Content; Delete means the file, which holds exactly
+// Content (a file the campaign created, now emptied by a clean-up), is
+// removed.
 type FileChange struct {
 	Path    string `json:"path"`
 	Create  bool   `json:"create"`
+	Delete  bool   `json:"delete,omitempty"`
 	Content string `json:"content,omitempty"`
 	Edits   []Edit `json:"edits"`
 }
@@ -181,6 +184,7 @@ type fileEdit struct {
 	admin   bool
 	file    string
 	create  bool
+	delete  bool
 	content string
 	edit    Edit
 }
@@ -327,4 +331,25 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	slices.Sort(keys)
 	return keys
+}
+
+// Cluster returns cluster name's step in wave idx of the plan, or, for a
+// clean-up wave (which changes no cluster), its step in the last wave
+// before idx that changed it.
+func (p *Plan) Cluster(idx int, name string) (WaveCluster, bool) {
+	if idx < 1 || idx > len(p.Waves) {
+		return WaveCluster{}, false
+	}
+	from := idx - 1
+	if p.Waves[from].Cleanup {
+		from = 0
+	}
+	for i := idx - 1; i >= from; i-- {
+		for _, c := range p.Waves[i].Clusters {
+			if c.Name == name {
+				return c, true
+			}
+		}
+	}
+	return WaveCluster{}, false
 }

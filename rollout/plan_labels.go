@@ -211,6 +211,12 @@ func (pl *planner) labelFileEdit(h *hierarchy, st []slot, e labelEdit, path []st
 	fe := fileEdit{repo: lv.repo, tenant: lv.tenant, admin: lv.shared, file: lv.file}
 	ed := Edit{Path: path, To: e.to.value, Quote: e.to.has && needsQuote(e.to.value)}
 	switch {
+	case !e.to.has && !lv.exists:
+		// The campaign created this file to hold the label alone: the
+		// clean-up removes the file rather than leave its keys empty.
+		ed = Edit{Path: path, Op: OpDelete, From: cur.value}
+		fe.delete = true
+		fe.content = labelFile(path, cur.value)
 	case !e.to.has:
 		ed = Edit{Path: path, Op: OpDelete, From: cur.value, Line: lv.line}
 	case !lv.exists:

@@ -232,7 +232,7 @@ func (o owners) pullRequests(edits []fileEdit) ([]PullRequest, error) {
 		}
 		fc := files[e.file]
 		if fc == nil {
-			fc = &FileChange{Path: e.file, Create: e.create, Content: e.content}
+			fc = &FileChange{Path: e.file, Create: e.create, Delete: e.delete, Content: e.content}
 			files[e.file] = fc
 		}
 		fc.Edits = append(fc.Edits, e.edit)

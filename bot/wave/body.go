@@ -62,7 +62,7 @@ func Body(req Request) (string, error) {
 		Merge:      "the tenant's owners review and merge",
 		Mermaid:    rollout.RenderMermaid(req.Plan),
 		Revertible: req.Plan.Change.Revertible,
-		Branch:     Branch(name, req.Wave, tenantSegment(req.PR)),
+		Branch:     BranchOf(name, req.Wave, req.PR),
 		Attempt:    req.attempt(),
 	}
 	if req.PR.Admin {

@@ -4,15 +4,17 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/fleetbot/fleetbot/rollout"
 )
 
 // branchPrefix is the namespace of the branches fleetbot owns.
 const branchPrefix = "fleetbot/"
 
 // AdminTenant stands for the fleet admins in a branch name, for pull requests
-// that change files all tenants share. The leading underscore keeps it apart
-// from tenant names.
-const AdminTenant = "_admins"
+// that change files all tenants share: the machine's tenant of such a pull
+// request. The leading underscore keeps it apart from tenant names.
+const AdminTenant = rollout.SharedTenant
 
 // Branch is the branch of a wave's pull request for one tenant:
 // "fleetbot/<campaign>/<wave>/<tenant>".
@@ -63,4 +65,10 @@ func validComponent(s string) error {
 		}
 	}
 	return nil
+}
+
+// BranchOf is the branch of a planned pull request of a wave: its tenant's
+// branch, or the fleet admins' for a pull request of shared files.
+func BranchOf(campaign string, wave int, pr rollout.PullRequest) string {
+	return Branch(campaign, wave, tenantSegment(pr))
 }

@@ -136,7 +136,7 @@ func ensure(ctx context.Context, c *counter, req Request) (Result, error) {
 	if req.Owner == "" || req.Repo == "" || req.BaseBranch == "" || req.BaseSHA == "" || req.Read == nil {
 		return Result{}, fmt.Errorf("wave %d for %s: owner, repo, base branch, base SHA and reader are required", req.Wave, owner(req.PR))
 	}
-	e := &ensurer{c: c, req: req, name: name, wave: w, branch: Branch(name, req.Wave, tenantSegment(req.PR))}
+	e := &ensurer{c: c, req: req, name: name, wave: w, branch: BranchOf(name, req.Wave, req.PR)}
 	e.res.Branch = e.branch
 	if err := req.checkOwnership(); err != nil {
 		return e.res, err

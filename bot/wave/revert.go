@@ -63,10 +63,10 @@ type RevertRequest struct {
 }
 
 // Revert makes sure the revert pull request of req exists on GitHub and
-// opens it at most once: a revert pull request found on the branch, open,
-// merged or closed, is returned as it is (Reused, and Merged when merged),
-// so asking again never makes a second one and never reopens one a person
-// closed. Otherwise the files are committed on BaseSHA through the Git Data
+// opens it at most once: a revert pull request found on the branch, open or
+// merged, is returned as it is (Reused, and Merged when merged), and one a
+// person closed returns ErrClosed, so asking again never makes a second one
+// and never reopens one a person closed. Otherwise the files are committed on BaseSHA through the Git Data
 // API, the branch created (or moved, when a crash left it holding a commit
 // of ours), the pull request opened, reviewers requested and labels added.
 // With no file to write it returns ErrNoChange and calls nothing.
@@ -83,9 +83,6 @@ func revert(ctx context.Context, c *counter, req RevertRequest) (Result, error) 
 	}
 	branch := RevertBranch(req.Campaign, req.Wave, req.Tenant)
 	res := Result{Branch: branch}
-	if len(req.Files) == 0 {
-		return res, fmt.Errorf("revert of #%d: %w", req.Reverts, ErrNoChange)
-	}
 	// GET /repos/{owner}/{repo}/pulls?head=owner:branch&state=all
 	// (https://docs.github.com/rest/pulls/pulls#list-pull-requests)
 	prs, err := c.PullRequests(ctx, req.Owner, req.Repo, gh.PullRequestFilter{State: "all", Head: req.Owner + ":" + branch})
@@ -96,8 +93,14 @@ func revert(ctx context.Context, c *counter, req RevertRequest) (Result, error) 
 		if pr.HeadRef == branch {
 			res.Number, res.HeadSHA, res.URL = pr.Number, pr.HeadSHA, pr.HTMLURL
 			res.Reused, res.Merged = true, pr.Merged
+			if pr.State == "closed" && !pr.Merged {
+				return res, ErrClosed
+			}
 			return res, nil
 		}
+	}
+	if len(req.Files) == 0 {
+		return res, fmt.Errorf("revert of #%d: %w", req.Reverts, ErrNoChange)
 	}
 	msg := req.message()
 	// GET /repos/{owner}/{repo}/git/ref/heads/{branch}

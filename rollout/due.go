@@ -1,0 +1,85 @@
+package rollout
+
+// Due lists the work a state says is outstanding, whatever actions were
+// emitted before: an OpenWave per wave for the pull requests asked for and
+// never reported open (a crash between persisting a state and acting on it
+// loses nothing), and, when gates is set, a RunGates per wave for the merged
+// clusters still waiting on their gates and for the succeeded clusters of a
+// baking wave (gates are polled: a waiting result is asked again, and a
+// failure during the bake fails the wave). Carrying either out again is
+// safe: a pull request is ensured, not created twice, and gates only read.
+func Due(s State, gates bool) []Action {
+	var out []Action
+	if s.Phase.acting() {
+		for _, w := range s.Waves {
+			if !s.live(w) {
+				continue
+			}
+			ow := OpenWave{Wave: w.Number}
+			for _, pr := range w.PRs {
+				if pr.Status != PRStatusRequested {
+					continue
+				}
+				req := PRRequest{Tenant: pr.Tenant, Attempt: pr.Attempt}
+				tenantClusters(&w, pr.Tenant, func(c *ClusterState) {
+					if c.Phase == ClusterPending || c.Phase == ClusterInPR {
+						req.Clusters = append(req.Clusters, c.Name)
+					}
+				})
+				ow.PRs = append(ow.PRs, req)
+			}
+			if len(ow.PRs) > 0 {
+				out = append(out, ow)
+			}
+		}
+	}
+	if !gates || (!s.Phase.acting() && s.Phase != CampaignHalted) {
+		return out
+	}
+	for _, w := range s.Waves {
+		if !s.live(w) {
+			continue
+		}
+		var names []string
+		for _, c := range w.Clusters {
+			verifying := (c.Phase == ClusterApplied || c.Phase == ClusterVerifying) && !c.GatesDue
+			baking := w.Phase == WaveBaking && c.Phase == ClusterSucceeded
+			if verifying || baking {
+				names = append(names, c.Name)
+			}
+		}
+		if len(names) > 0 {
+			out = append(out, RunGates{Wave: w.Number, Clusters: names})
+		}
+	}
+	return out
+}
+
+// ScheduleState counts what the calendar needs from a state: pull requests
+// open or asked for, those the next wave would open, and when the earlier
+// waves started.
+func (s State) ScheduleState() ScheduleState {
+	var out ScheduleState
+	next := true
+	for _, w := range s.Waves {
+		if !w.OpenedAt.IsZero() {
+			out.WavesStarted = append(out.WavesStarted, w.OpenedAt)
+		}
+		for _, pr := range w.PRs {
+			if pr.Status == PRStatusOpen || pr.Status == PRStatusRequested {
+				out.OpenPRs++
+			}
+		}
+		if next && s.live(w) && w.Phase == WavePending {
+			next = false
+			tenants := map[string]bool{}
+			for _, c := range w.Clusters {
+				if c.Phase != ClusterSkipped {
+					tenants[c.Tenant] = true
+				}
+			}
+			out.WavePRs = len(tenants)
+		}
+	}
+	return out
+}
