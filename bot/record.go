@@ -33,9 +33,9 @@ type record struct {
 	Digest string `json:"digest"`
 	Source string `json:"source"`
 	// Bases maps each blueprint repository to the commit planned from.
-	Bases map[string]string `json:"bases"`
-	Plan  *rollout.Plan     `json:"plan"`
-	StartedAt time.Time `json:"startedAt"`
+	Bases     map[string]string `json:"bases"`
+	Plan      *rollout.Plan     `json:"plan"`
+	StartedAt time.Time         `json:"startedAt"`
 	// Clusters holds what the gates need of each planned cluster that the
 	// plan does not say: where it runs.
 	Clusters map[string]clusterInfo `json:"clusters,omitempty"`

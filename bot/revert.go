@@ -128,4 +128,3 @@ func inverseFile(read gitops.ReadFunc, pr rollout.PullRequest, fc rollout.FileCh
 	}
 	return out[0], ""
 }
-

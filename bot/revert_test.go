@@ -481,4 +481,3 @@ func TestParseRevertBranch(t *testing.T) {
 		assert.False(t, ok, other)
 	}
 }
-
