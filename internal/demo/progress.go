@@ -24,8 +24,8 @@ type progress struct {
 	phase    rollout.CampaignPhase
 	opened   map[int]bool
 	waves    map[int]rollout.WavePhase
-	clusters map[string]rollout.ClusterPhase
-	gates    map[string]rollout.Outcome // by cluster + "/" + gate
+	clusters map[string]rollout.ClusterPhase // by wave + "/" + cluster
+	gates    map[string]rollout.Outcome      // by wave + "/" + cluster + "/" + gate
 	bar      string
 }
 
@@ -35,7 +35,9 @@ func newProgress(w io.Writer, start time.Time, plan *rollout.Plan) *progress {
 	p := &progress{w: w, start: start, plan: plan, opened: map[int]bool{}, waves: map[int]rollout.WavePhase{},
 		clusters: map[string]rollout.ClusterPhase{}, gates: map[string]rollout.Outcome{}}
 	for _, wv := range plan.Waves {
-		p.total += len(wv.Clusters)
+		if !wv.Cleanup {
+			p.total += len(wv.Clusters)
+		}
 	}
 	return p
 }
@@ -118,7 +120,7 @@ func (p *progress) wave(w rollout.WaveState) []event {
 		evs = append(evs, event{w.OpenedAt, p.opening(w)})
 	}
 	for _, c := range w.Clusters {
-		evs = append(evs, p.cluster(c)...)
+		evs = append(evs, p.cluster(w.Number, c)...)
 	}
 	prev := p.waves[w.Number]
 	p.waves[w.Number] = w.Phase
@@ -145,10 +147,19 @@ func (p *progress) wave(w rollout.WaveState) []event {
 // with its tenant and clusters.
 func (p *progress) opening(w rollout.WaveState) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "wave %d/%d", w.Number, len(p.plan.Waves))
-	if i := w.Number - 1; i < len(p.plan.Waves) {
+	switch i := w.Number - 1; {
+	case w.Kind == rollout.WaveRevert:
+		fmt.Fprintf(&b, "revert wave %d (reverts wave %d)", w.Number, w.Reverts)
+	case i < len(p.plan.Waves):
+		fmt.Fprintf(&b, "wave %d/%d", w.Number, len(p.plan.Waves))
 		pw := p.plan.Waves[i]
 		kind := pw.Env
+		switch {
+		case pw.Cleanup:
+			kind = "clean-up"
+		case pw.Hop > 0 && len(p.plan.Change.Hops) > 1:
+			kind += fmt.Sprintf(", hop %d to %s", pw.Hop, p.plan.Change.Hops[pw.Hop-1])
+		}
 		if pw.Canary {
 			kind += ", canary"
 		}
@@ -174,8 +185,8 @@ func (p *progress) opening(w rollout.WaveState) string {
 // syncs it, Prometheus measures it, EKS reports it.
 var gateOrder = []string{rollout.GateTerraform, rollout.GateArgoCD, rollout.GatePrometheus, rollout.GateEKS}
 
-// cluster reports a cluster's new gate verdicts and its settling.
-func (p *progress) cluster(c rollout.ClusterState) []event {
+// cluster reports a cluster's new gate verdicts in wave n and its settling.
+func (p *progress) cluster(n int, c rollout.ClusterState) []event {
 	var evs []event
 	names := slices.Clone(gateOrder)
 	for g := range c.Gates {
@@ -185,7 +196,7 @@ func (p *progress) cluster(c rollout.ClusterState) []event {
 	}
 	for _, g := range names {
 		rec, ok := c.Gates[g]
-		key := c.Name + "/" + g
+		key := fmt.Sprintf("%d/%s/%s", n, c.Name, g)
 		if !ok {
 			delete(p.gates, key)
 			continue
@@ -199,8 +210,9 @@ func (p *progress) cluster(c rollout.ClusterState) []event {
 		}
 		evs = append(evs, event{rec.At, fmt.Sprintf("%s  %-9s %s: %s", c.Name, g, rec.Outcome, summary(rec.Detail))})
 	}
-	prev := p.clusters[c.Name]
-	p.clusters[c.Name] = c.Phase
+	ckey := fmt.Sprintf("%d/%s", n, c.Name)
+	prev := p.clusters[ckey]
+	p.clusters[ckey] = c.Phase
 	if prev == c.Phase {
 		return evs
 	}
@@ -257,15 +269,25 @@ func (p *progress) campaign(st rollout.State) []event {
 	case rollout.CampaignSucceeded:
 		up, skipped := p.counts(st)
 		return []event{{at, fmt.Sprintf("campaign %s succeeded: %d clusters upgraded in %d waves, %d skipped", st.Campaign, up, len(st.Waves), skipped)}}
+	case rollout.CampaignRollingBack:
+		if by != "" {
+			by = " by " + by
+		}
+		return []event{{at, fmt.Sprintf("campaign %s rolling back%s: revert waves open one at a time, last wave first", st.Campaign, by)}}
 	case rollout.CampaignAborted, rollout.CampaignRolledBack:
 		return []event{{at, fmt.Sprintf("campaign %s %s", st.Campaign, st.Phase)}}
 	}
 	return nil
 }
 
-// counts returns how many clusters succeeded and how many were skipped.
+// counts returns how many cluster changes succeeded and how many were
+// skipped (one per EKS hop of a cluster; clean-ups and reverts change no
+// version).
 func (p *progress) counts(st rollout.State) (succeeded, skipped int) {
 	for _, w := range st.Waves {
+		if w.Kind != rollout.WaveChange {
+			continue
+		}
 		for _, c := range w.Clusters {
 			switch c.Phase {
 			case rollout.ClusterSucceeded:
