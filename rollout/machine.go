@@ -253,7 +253,7 @@ func (e *EventError) Unwrap() error { return e.Err }
 // NewState returns the Pending state of a campaign whose waves hold the given
 // clusters, in rollout order. Waves are numbered from 1.
 func NewState(campaign string, p Policy, waves [][]ClusterRef) (State, error) {
-	if err := checkPolicy(p, len(waves)); err != nil {
+	if err := CheckPolicy(p, len(waves)); err != nil {
 		return State{}, fmt.Errorf("new state of campaign %q: %w", campaign, err)
 	}
 	if campaign == "" {
@@ -294,7 +294,11 @@ func NewState(campaign string, p Policy, waves [][]ClusterRef) (State, error) {
 	return s, nil
 }
 
-func checkPolicy(p Policy, waves int) error {
+// CheckPolicy refuses a policy the machine cannot run over the given number
+// of waves: negative durations or budget, no gate (a cluster could never be
+// shown healthy), a gate named twice, an approval for a wave that does not
+// exist.
+func CheckPolicy(p Policy, waves int) error {
 	switch {
 	case p.Bake < 0:
 		return fmt.Errorf("policy: bake %s is negative", p.Bake)
