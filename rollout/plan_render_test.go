@@ -154,7 +154,7 @@ func TestRenderTableEmpty(t *testing.T) {
 	t.Parallel()
 	got := RenderTable(&Plan{Campaign: "x", Change: PlanChange{Kind: KindField, Path: "a.b", Files: "*.yaml", To: "1"}})
 	want := "Campaign x: field a.b in *.yaml -> 1, forward-only\n0 waves, 0 cluster steps, 0 pull requests, 0 skipped\n\n" +
-		"WAVE  ENV  FLAGS  CLUSTER  TENANT  FLEET  FROM -> TO  PRS\n"
+		"Nothing to do: the plan changes no cluster.\n"
 	if got != want {
 		t.Errorf("got:\n%s\nwant:\n%s", got, want)
 	}
