@@ -52,9 +52,20 @@ func NewPolicy(c *Campaign, change PlanChange, waves []*Wave) Policy {
 // repositories.
 func StartState(c *Campaign, change PlanChange, waves []*Wave) (State, error) {
 	refs := make([][]ClusterRef, len(waves))
+	first := map[string]*Wave{}
 	for i, w := range waves {
 		if err := checkWavePRs(w); err != nil {
 			return State{}, err
+		}
+		for _, wc := range w.Clusters {
+			prev, dup := first[wc.Name]
+			if dup && prev.Hop != w.Hop {
+				return State{}, fmt.Errorf("cluster %s is upgraded in hop %d (wave %d) and again in hop %d (wave %d): a rollout changes each cluster once; run one campaign per hop, spec.change.eksVersion.to %q first",
+					wc.Name, prev.Hop, prev.Index, w.Hop, w.Index, wc.From)
+			}
+			if !dup {
+				first[wc.Name] = w
+			}
 		}
 		refs[i] = make([]ClusterRef, len(w.Clusters))
 		for j, wc := range w.Clusters {

@@ -49,6 +49,12 @@ func TestStartState(t *testing.T) {
 			},
 		},
 		{
+			name:   "two hops change a cluster twice",
+			change: eksTo("1.31"),
+			edit:   func(c *Campaign, _ *Plan) { withGates(c) },
+			err:    `cluster a-dev-cpu-1 is upgraded in hop 1 (wave 1) and again in hop 2 (wave 10): a rollout changes each cluster once; run one campaign per hop, spec.change.eksVersion.to "1.30" first`,
+		},
+		{
 			name:   "shared files in a wave of clusters",
 			change: eksTo("1.30"),
 			edit: func(c *Campaign, p *Plan) {
