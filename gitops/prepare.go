@@ -150,7 +150,6 @@ func (e *ApplyError) Error() string {
 // Unwrap returns the editor's error.
 func (e *ApplyError) Unwrap() error { return e.Err }
 
-
 // StartError reports a plan the state machine cannot run (see
 // rollout.StartState): no gates, or waves it cannot follow yet.
 type StartError struct{ Err error }

@@ -81,9 +81,9 @@ func TestInventoryCommand(t *testing.T) {
 			golden: "inventory/example-fleet.json",
 		},
 		{
-			name:       "eks-fleet-management",
-			args:       []string{"inventory", "--repo", eksRepo, "--layout", eksLayout},
-			golden:     "inventory/eks-fleet-management.txt",
+			name:   "eks-fleet-management",
+			args:   []string{"inventory", "--repo", eksRepo, "--layout", eksLayout},
+			golden: "inventory/eks-fleet-management.txt",
 			wantStderr: eksLayout + `:28: warning: labels.hierarchy[2]: "addons/tenants/{tenant}/environments/{env}/defaults/fleet/fleet-secret/values.yaml" names no existing file for any cluster of ` + eksRepo + "\n" +
 				eksRepo + "/addons/tenants/tenant1/environments/np/fleet/fleet-secret/values.yaml:2: warning: no label hierarchy path loads this file for any cluster: its labels have no effect\n",
 		},
@@ -100,12 +100,12 @@ func TestInventoryCommand(t *testing.T) {
 			wantCode:   1,
 		},
 		{
-			name:       "errors fail the command",
-			args:       []string{"inventory", "--repo", "../../gitops/testdata/validate/missing-version"},
-			golden:     "inventory/missing-version.txt",
+			name:   "errors fail the command",
+			args:   []string{"inventory", "--repo", "../../gitops/testdata/validate/missing-version"},
+			golden: "inventory/missing-version.txt",
 			wantStderr: `../../gitops/testdata/validate/missing-version/.fleetbot.yaml:6: warning: labels.files[0]: "addons/tenants/**/fleet/fleet-secret/values.yaml" matches no file in ../../gitops/testdata/validate/missing-version` + "\n" +
 				"../../gitops/testdata/validate/missing-version/tenants/tenant-a/prod.yaml:9: error: cluster prod-cpu-2 has no version (key version)\n",
-			wantCode:   1,
+			wantCode: 1,
 		},
 	}
 	for _, tt := range tests {
