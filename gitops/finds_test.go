@@ -1,7 +1,6 @@
 package gitops
 
 import (
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -17,9 +16,7 @@ func writeRepo(t *testing.T, files map[string]string) string {
 	t.Helper()
 	dir := t.TempDir()
 	for rel, content := range files {
-		p := filepath.Join(dir, filepath.FromSlash(rel))
-		require.NoError(t, os.MkdirAll(filepath.Dir(p), 0o755))
-		require.NoError(t, os.WriteFile(p, []byte(content), 0o644))
+		writeFile(t, dir, rel, content)
 	}
 	return dir
 }
