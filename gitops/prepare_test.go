@@ -178,4 +178,3 @@ func TestPrepareSkips(t *testing.T) {
 	}
 	assert.True(t, locked, "skipped: %+v", prep.Plan.Skipped)
 }
-
