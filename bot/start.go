@@ -209,33 +209,20 @@ func (b *Bot) planRecord(ctx context.Context, c *rollout.Campaign, rec *record) 
 		heads[i] = h
 	}
 	return b.withCheckout(ctx, heads, func(dirs []string) error {
-		inv, err := gitops.Load(ctx, dirs)
+		locks, err := b.cfg.Store.Locks(ctx)
 		if err != nil {
-			return fmt.Errorf("load inventory: %w", err)
-		}
-		if err := inv.Err(); err != nil {
-			return &refusal{fmt.Errorf("the inventory has errors: %w", err)}
-		}
-		fleet, err := inv.Fleet()
-		if err != nil {
-			return &refusal{err}
-		}
-		if fleet.Locks, err = b.cfg.Store.Locks(ctx); err != nil {
 			return fmt.Errorf("read cluster locks: %w", err)
 		}
-		if fc := c.Spec.Change.Field; fc != nil {
-			if fleet.Fields, err = inv.FieldHits(ctx, fc.Files, fc.Path); err != nil {
-				return &refusal{err}
-			}
+		// The same checks as fleetbot plan and validate: what passes there
+		// starts here.
+		prep, err := gitops.Prepare(ctx, dirs, c, locks)
+		if prep == nil {
+			return err // the checkout could not be read: a retry may fix it
 		}
-		key, err := inv.LabelsKey()
 		if err != nil {
 			return &refusal{err}
 		}
-		p, err := rollout.PlanCampaign(c, fleet, rollout.WithLabelsKey(key...))
-		if err != nil {
-			return &refusal{err}
-		}
+		p := prep.Plan
 		byDir := map[string]string{}
 		rec.Bases = map[string]string{}
 		for i, h := range heads {
@@ -247,67 +234,18 @@ func (b *Bot) planRecord(ctx context.Context, c *rollout.Campaign, rec *record) 
 			for j := range w.PullRequests {
 				w.PullRequests[j].Repo = byDir[w.PullRequests[j].Repo]
 			}
-			if w.Cleanup {
-				continue
-			}
-			if err := checkWavePRs(w); err != nil {
-				return &refusal{err}
-			}
 		}
 		rec.Plan = p
 		rec.Clusters = map[string]clusterInfo{}
-		for _, cl := range inv.Clusters {
+		for _, cl := range prep.Inventory.Clusters {
 			rec.Clusters[cl.Name] = clusterInfo{Region: cl.Region, Account: cl.Account}
 		}
 		return nil
 	})
 }
 
-// checkWavePRs refuses what the machine cannot follow yet: a tenant's
-// clusters of one wave spread over several pull requests (several
-// repositories), or a pull request of shared files in a wave that changes
-// clusters.
-func checkWavePRs(w *rollout.Wave) error {
-	seen := map[string]string{}
-	for _, pr := range w.PullRequests {
-		if pr.Admin {
-			return fmt.Errorf("wave %d changes files shared by all tenants (%s) along with clusters: not supported yet", w.Index, pr.Repo)
-		}
-		if prev, ok := seen[pr.Tenant]; ok {
-			return fmt.Errorf("wave %d: tenant %s has pull requests in %s and %s: one repository per tenant is supported yet", w.Index, pr.Tenant, prev, pr.Repo)
-		}
-		seen[pr.Tenant] = pr.Repo
-	}
-	return nil
-}
-
 // newState builds the machine's Pending state from a campaign and its
-// record.
+// record, with the checks gitops.Prepare ran when the campaign started.
 func newState(c *rollout.Campaign, rec *record) (rollout.State, error) {
-	waves, err := rollout.StateWaves(rec.Plan)
-	if err != nil {
-		return rollout.State{}, err
-	}
-	selected := map[string]bool{}
-	approvals := map[int]bool{}
-	for _, w := range rec.Plan.Waves {
-		for _, wc := range w.Clusters {
-			selected[wc.Name] = true
-		}
-		if w.Approval {
-			approvals[w.Index] = true
-		}
-	}
-	gates := slices.Sorted(slices.Values(c.Spec.Gates.Names()))
-	p := rollout.Policy{
-		Bake:             c.Spec.Strategy.Bake.Duration,
-		ProgressDeadline: c.Spec.Strategy.ProgressDeadline.Duration,
-		MaxFailures:      c.Spec.Strategy.MaxFailures.Of(len(selected)),
-		Approvals:        approvals,
-		Gates:            gates,
-		CleanupGates:     rollout.CleanupGates(gates),
-		Change:           rec.Plan.Change.Kind,
-		Revertible:       rec.Plan.Change.Kind != rollout.KindEKSVersion && rec.Plan.Change.Revertible,
-	}
-	return rollout.NewState(c.Metadata.Name, p, waves)
+	return rollout.StartState(c, rec.Plan)
 }

@@ -29,6 +29,11 @@ func (inv *Inventory) Fleet() (rollout.Fleet, error) {
 			Repo: c.Repo, Canary: c.Canary, Version: c.Version,
 			Labels: c.Labels,
 		}
+		if c.Disabled {
+			src := c.Sources["disabled"]
+			rc.Disabled = true
+			rc.DisabledAt = rollout.Location{Repo: c.Repo, File: src.File, Path: slices.Clone(c.DisabledPath), Line: src.Line}
+		}
 		if len(c.VersionPath) > 0 {
 			src := c.Sources["version"]
 			rc.VersionAt = rollout.Location{Repo: c.Repo, File: c.File, Path: slices.Clone(c.VersionPath), Line: src.Line}

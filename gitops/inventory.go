@@ -25,6 +25,12 @@ type Cluster struct {
 	Account string `json:"account,omitempty"`
 	Fleet   string `json:"fleet"`
 	Canary  bool   `json:"canary"`
+	// Disabled is true when the files switch the cluster off (enabled:
+	// false on its entry or on its service); DisabledPath is the key path
+	// of that flag in Sources["disabled"].File. fleetbot never changes a
+	// disabled cluster.
+	Disabled     bool     `json:"disabled,omitempty"`
+	DisabledPath []string `json:"disabledPath,omitempty"`
 	// Version is the EKS version as written; empty when the source format
 	// has none (fleet-member files).
 	Version string `json:"version"`
@@ -42,7 +48,7 @@ type Cluster struct {
 	// [services eks config dev-cpu-1 version]; nil when there is none.
 	VersionPath []string `json:"versionPath,omitempty"`
 	// Sources says where each value comes from: "name", "tenant", "env",
-	// "region", "fleet", "canary", "version" and "labels.<key>".
+	// "region", "fleet", "canary", "disabled", "version" and "labels.<key>".
 	Sources map[string]Source `json:"sources"`
 	// LabelChain holds every level of the label hierarchy for this cluster,
 	// from the most general to the most specific, whether its file exists or
@@ -215,6 +221,7 @@ func Load(ctx context.Context, repos []string, opts ...Option) (*Inventory, erro
 	}
 	for _, s := range scans {
 		s.resolveLabels()
+		s.checkFinds()
 		inv.Clusters = append(inv.Clusters, s.clusters...)
 		inv.Diagnostics = append(inv.Diagnostics, s.diags...)
 	}

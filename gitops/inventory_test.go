@@ -157,10 +157,15 @@ func TestLoadEKSFleetManagement(t *testing.T) {
 	}
 	assert.Equal(t, []bool{true, true, false, true}, exists)
 
-	require.Len(t, inv.Diagnostics, 1)
+	// The repository keeps its environment's labels outside the
+	// environment level of the hierarchy: both ends of the mismatch show.
+	require.Len(t, inv.Diagnostics, 2)
+	assert.Equal(t,
+		`../examples/layouts/eks-fleet-management.yaml:28: warning: labels.hierarchy[2]: "addons/tenants/{tenant}/environments/{env}/defaults/fleet/fleet-secret/values.yaml" names no existing file for any cluster of testdata/eks-fleet-management`,
+		inv.Diagnostics[0].String())
 	assert.Equal(t,
 		"testdata/eks-fleet-management/addons/tenants/tenant1/environments/np/fleet/fleet-secret/values.yaml:2: warning: no label hierarchy path loads this file for any cluster: its labels have no effect",
-		inv.Diagnostics[0].String())
+		inv.Diagnostics[1].String())
 }
 
 // TestValidate loads each repository under testdata/validate and compares
@@ -195,7 +200,7 @@ func TestValidateMessages(t *testing.T) {
 	})
 	t.Run("duplicate names both places", func(t *testing.T) {
 		t.Parallel()
-		ds := load(t, "duplicate-cluster")
+		ds := load(t, "duplicate-cluster").Errors()
 		require.Len(t, ds, 2)
 		assert.Equal(t, "testdata/validate/duplicate-cluster/tenants/tenant-a/dev.yaml", ds[0].File)
 		assert.Equal(t, 6, ds[0].Line)

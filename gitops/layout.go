@@ -42,6 +42,10 @@ type Layout struct {
 	Owners map[string]Owners `json:"owners,omitempty"`
 	// Admins own what all tenants share (shared label files, campaigns).
 	Admins Owners `json:"admins"`
+
+	// lines maps a list entry ("blueprints.paths[0]") to its line in File,
+	// for diagnostics about what the entry finds.
+	lines map[string]int
 }
 
 // Blueprints says where tenant blueprints are and which keys hold what. Key
@@ -59,6 +63,13 @@ type Blueprints struct {
 	Fleet    string `json:"fleet,omitempty"`
 	Canary   string `json:"canary,omitempty"`
 	Version  string `json:"version,omitempty"`
+	// Enabled is the key, relative to each cluster's entry, of a boolean
+	// that switches the cluster off when false; ServiceEnabled is the key,
+	// from the blueprint's root, that switches off every cluster of the
+	// blueprint (the EKS service). Defaults: enabled, services.eks.enabled;
+	// an empty string means the format has no such key.
+	Enabled        string `json:"enabled,omitempty"`
+	ServiceEnabled string `json:"serviceEnabled,omitempty"`
 
 	// detect makes a matched file a blueprint only when it holds the tenant,
 	// env and clusters keys; other files are skipped, not reported.
@@ -68,7 +79,7 @@ type Blueprints struct {
 }
 
 type blueprintKeys struct {
-	tenant, env, region, account, clusters, fleet, canary, version keyPath
+	tenant, env, region, account, clusters, fleet, canary, version, enabled, serviceEnabled keyPath
 }
 
 // Members says where Argo CD fleet-member files are (one cluster per file)
@@ -84,13 +95,16 @@ type Members struct {
 	Fleet   string   `json:"fleet,omitempty"`
 	Canary  string   `json:"canary,omitempty"`
 	Version string   `json:"version,omitempty"`
+	// Enabled is the key of a boolean that switches the cluster off when
+	// false; default enabled.
+	Enabled string `json:"enabled,omitempty"`
 
 	globs globs
 	keys  memberKeys
 }
 
 type memberKeys struct {
-	tenant, cluster, env, region, account, fleet, canary, version keyPath
+	tenant, cluster, env, region, account, fleet, canary, version, enabled keyPath
 }
 
 // Labels describes the label hierarchy. Hierarchy lists path templates from
@@ -131,6 +145,8 @@ const (
 	seedFleet    = "fleet"
 	seedCanary   = "is_canary"
 	seedVersion  = "version"
+	seedEnabled  = "enabled"
+	seedService  = "services.eks.enabled"
 )
 
 // seedBlueprints returns a blueprints section with the seed key names.
@@ -138,6 +154,7 @@ func seedBlueprints() *Blueprints {
 	return &Blueprints{
 		Tenant: seedTenant, Env: seedEnv, Region: seedRegion, Clusters: seedClusters,
 		Fleet: seedFleet, Canary: seedCanary, Version: seedVersion,
+		Enabled: seedEnabled, ServiceEnabled: seedService,
 	}
 }
 
@@ -228,6 +245,7 @@ func ParseLayout(file string, data []byte) (*Layout, error) {
 	if len(d.diags) > 0 {
 		return nil, d.diags
 	}
+	l.lines = d.lines
 	return l, nil
 }
 
@@ -236,6 +254,25 @@ func ParseLayout(file string, data []byte) (*Layout, error) {
 type layoutDecoder struct {
 	file  string
 	diags Diagnostics
+	lines map[string]int
+}
+
+// noteLines remembers the line of each string of list v, numbered as
+// strList returns them.
+func (d *layoutDecoder) noteLines(v *yaml.Node, what string) {
+	if v.Kind != yaml.SequenceNode {
+		return
+	}
+	if d.lines == nil {
+		d.lines = map[string]int{}
+	}
+	i := 0
+	for _, item := range v.Content {
+		if item.Kind == yaml.ScalarNode && item.ShortTag() == "!!str" && item.Value != "" {
+			d.lines[fmt.Sprintf("%s[%d]", what, i)] = item.Line
+			i++
+		}
+	}
 }
 
 func (d *layoutDecoder) errorf(n *yaml.Node, format string, args ...any) {
@@ -329,6 +366,7 @@ func (d *layoutDecoder) keyField(v *yaml.Node, what string, into *string) {
 
 func (d *layoutDecoder) globList(v *yaml.Node, what string) []string {
 	pats := d.strList(v, what)
+	d.noteLines(v, what)
 	for i, p := range pats {
 		if _, err := compileGlob(p); err != nil {
 			d.errorf(v.Content[min(i, len(v.Content)-1)], "%s: %v", what, err)
@@ -349,6 +387,10 @@ func (d *layoutDecoder) blueprints(v *yaml.Node) *Blueprints {
 		"fleet":    func(_, v *yaml.Node) { d.keyField(v, "blueprints.fleet", &b.Fleet) },
 		"canary":   func(_, v *yaml.Node) { d.keyField(v, "blueprints.canary", &b.Canary) },
 		"version":  func(_, v *yaml.Node) { d.keyField(v, "blueprints.version", &b.Version) },
+		"enabled":  func(_, v *yaml.Node) { d.keyField(v, "blueprints.enabled", &b.Enabled) },
+		"serviceEnabled": func(_, v *yaml.Node) {
+			d.keyField(v, "blueprints.serviceEnabled", &b.ServiceEnabled)
+		},
 	})
 	for _, req := range []struct{ name, val string }{
 		{"paths", strings.Join(b.Paths, "")}, {"tenant", b.Tenant}, {"env", b.Env}, {"clusters", b.Clusters},
@@ -361,7 +403,7 @@ func (d *layoutDecoder) blueprints(v *yaml.Node) *Blueprints {
 }
 
 func (d *layoutDecoder) members(v *yaml.Node) *Members {
-	m := &Members{Tenant: "tenant", Cluster: "clusterName", Env: "environment"}
+	m := &Members{Tenant: "tenant", Cluster: "clusterName", Env: "environment", Enabled: seedEnabled}
 	d.fields(v, "members", map[string]func(k, v *yaml.Node){
 		"paths":   func(_, v *yaml.Node) { m.Paths = d.globList(v, "members.paths") },
 		"tenant":  func(_, v *yaml.Node) { d.keyField(v, "members.tenant", &m.Tenant) },
@@ -372,6 +414,7 @@ func (d *layoutDecoder) members(v *yaml.Node) *Members {
 		"fleet":   func(_, v *yaml.Node) { d.keyField(v, "members.fleet", &m.Fleet) },
 		"canary":  func(_, v *yaml.Node) { d.keyField(v, "members.canary", &m.Canary) },
 		"version": func(_, v *yaml.Node) { d.keyField(v, "members.version", &m.Version) },
+		"enabled": func(_, v *yaml.Node) { d.keyField(v, "members.enabled", &m.Enabled) },
 	})
 	for _, req := range []struct{ name, val string }{
 		{"paths", strings.Join(m.Paths, "")}, {"tenant", m.Tenant}, {"cluster", m.Cluster}, {"env", m.Env},
@@ -395,6 +438,7 @@ func (d *layoutDecoder) labels(v *yaml.Node) *Labels {
 		"key":   func(_, v *yaml.Node) { d.keyField(v, "labels.key", &l.Key) },
 		"hierarchy": func(_, v *yaml.Node) {
 			l.Hierarchy = d.strList(v, "labels.hierarchy")
+			d.noteLines(v, "labels.hierarchy")
 			for i, t := range l.Hierarchy {
 				if err := checkTemplate(t); err != nil {
 					d.errorf(v.Content[min(i, len(v.Content)-1)], "labels.hierarchy: %v", err)
@@ -509,13 +553,14 @@ func (d *layoutDecoder) finish(l *Layout, root *yaml.Node) {
 		b.keys = blueprintKeys{
 			tenant: kp(b.Tenant), env: kp(b.Env), region: kp(b.Region), account: kp(b.Account), clusters: kp(b.Clusters),
 			fleet: kp(b.Fleet), canary: kp(b.Canary), version: kp(b.Version),
+			enabled: kp(b.Enabled), serviceEnabled: kp(b.ServiceEnabled),
 		}
 	}
 	if m := l.Members; m != nil {
 		m.globs = compile(m.Paths)
 		m.keys = memberKeys{
 			tenant: kp(m.Tenant), cluster: kp(m.Cluster), env: kp(m.Env), region: kp(m.Region), account: kp(m.Account),
-			fleet: kp(m.Fleet), canary: kp(m.Canary), version: kp(m.Version),
+			fleet: kp(m.Fleet), canary: kp(m.Canary), version: kp(m.Version), enabled: kp(m.Enabled),
 		}
 	}
 	if lb := l.Labels; lb != nil {

@@ -26,7 +26,7 @@ func TestParseLayoutErrors(t *testing.T) {
 		{
 			name: "unknown nested key",
 			in:   layoutHead + "members:\n  paths: [m/*.yaml]\n  clustername: name\n",
-			want: []string{`l.yaml:5: error: unknown key "clustername" in members (known: account, canary, cluster, env, fleet, paths, region, tenant, version)`},
+			want: []string{`l.yaml:5: error: unknown key "clustername" in members (known: account, canary, cluster, enabled, env, fleet, paths, region, tenant, version)`},
 		},
 		{
 			name: "unknown owner key",
@@ -176,9 +176,10 @@ func TestParseLayoutDefaults(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, &Blueprints{
 		Paths: []string{"bp/*.yaml"}, Tenant: "tenant", Env: "env", Region: "region", Clusters: "services.eks.config",
-		Fleet: "fleet", Canary: "is_canary", Version: "version",
+		Fleet: "fleet", Canary: "is_canary", Version: "version", Enabled: "enabled", ServiceEnabled: "services.eks.enabled",
 	}, withoutCompiled(l.Blueprints))
 	assert.Equal(t, "clusterName", l.Members.Cluster)
+	assert.Equal(t, "enabled", l.Members.Enabled)
 	assert.Equal(t, "tenant", l.Members.Tenant)
 	assert.Equal(t, "environment", l.Members.Env)
 	assert.Equal(t, DefaultLabelsKey, l.Labels.Key)

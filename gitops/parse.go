@@ -246,6 +246,32 @@ func (p *fileParser) optBool(m *yaml.Node, kp keyPath, what string, c *Cluster, 
 	c.Sources[what] = p.source(v)
 }
 
+// disabledBy reads the boolean at kp of m; it returns the node when it is
+// false, nil when it is true, absent or not a boolean (reported).
+func (p *fileParser) disabledBy(m *yaml.Node, kp keyPath) *yaml.Node {
+	if len(kp) == 0 || m == nil {
+		return nil
+	}
+	_, v, _ := lookupPath(m, kp)
+	if v == nil || v.ShortTag() == "!!null" {
+		return nil
+	}
+	if v.Kind != yaml.ScalarNode || v.ShortTag() != "!!bool" {
+		p.errorf(v, "%s must be true or false, not %s", kp, nodeKind(v))
+		return nil
+	}
+	if v.Value == "true" || v.Value == "True" || v.Value == "TRUE" {
+		return nil
+	}
+	return v
+}
+
+// disable marks c as switched off by node v at key path at.
+func (p *fileParser) disable(c *Cluster, v *yaml.Node, at []string) {
+	c.Disabled, c.DisabledPath = true, at
+	c.Sources["disabled"] = p.source(v)
+}
+
 var eksVersion = regexp.MustCompile(`^[0-9]+\.[0-9]+$`)
 
 // version reads the EKS version at kp of m. A format that has a version key
@@ -337,6 +363,7 @@ func (p *fileParser) blueprint(docs []*yaml.Node, b *Blueprints) {
 			}
 		}
 	}
+	serviceOff := p.disabledBy(root, b.keys.serviceEnabled)
 	_, cfg, _ := lookupPath(root, b.keys.clusters)
 	if cfg == nil || cfg.ShortTag() == "!!null" {
 		return
@@ -370,6 +397,11 @@ func (p *fileParser) blueprint(docs []*yaml.Node, b *Blueprints) {
 		}
 		p.optString(v, b.keys.fleet, "fleet", &c, &c.Fleet)
 		p.optBool(v, b.keys.canary, "canary", &c, &c.Canary)
+		if off := p.disabledBy(v, b.keys.enabled); off != nil {
+			p.disable(&c, off, append(append(append([]string{}, b.keys.clusters...), name), b.keys.enabled...))
+		} else if serviceOff != nil {
+			p.disable(&c, serviceOff, append([]string{}, b.keys.serviceEnabled...))
+		}
 		if p.version(v, k, b.keys.version, &c) {
 			c.VersionPath = append(append(append([]string{}, b.keys.clusters...), name), b.keys.version...)
 		}
@@ -420,6 +452,9 @@ func (p *fileParser) member(docs []*yaml.Node, m *Members) {
 	}
 	p.optString(root, m.keys.fleet, "fleet", &c, &c.Fleet)
 	p.optBool(root, m.keys.canary, "canary", &c, &c.Canary)
+	if off := p.disabledBy(root, m.keys.enabled); off != nil {
+		p.disable(&c, off, append([]string{}, m.keys.enabled...))
+	}
 	if p.version(root, nodes["cluster name"], m.keys.version, &c) {
 		c.VersionPath = append([]string{}, m.keys.version...)
 	}

@@ -28,6 +28,10 @@ type Campaign struct {
 	Kind       string   `json:"kind" yaml:"kind"`
 	Metadata   Metadata `json:"metadata" yaml:"metadata"`
 	Spec       Spec     `json:"spec" yaml:"spec"`
+
+	// src is where ParseCampaign read the selector; nil for a campaign
+	// built in code, whose problems then name fields without a file.
+	src *campaignSource
 }
 
 // Metadata names a campaign. The name is used in branch names, so it is a DNS

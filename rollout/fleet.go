@@ -24,6 +24,11 @@ type Cluster struct {
 	Region string
 	Repo   string // the repository holding the tenant's blueprint
 	Canary bool   // is_canary in the blueprint
+	// Disabled is true when the fleet files switch the cluster off
+	// (enabled: false on its entry or on its service); DisabledAt says
+	// where. The planner never changes a disabled cluster.
+	Disabled   bool
+	DisabledAt Location
 
 	// Version is the EKS control-plane version the blueprint asks for, as
 	// written ("1.29"). VersionAt says where it is written.

@@ -42,10 +42,14 @@ func (e *FieldError) Error() string {
 	if e.Line > 0 {
 		where += ":" + strconv.Itoa(e.Line)
 	}
-	if e.Field == "" {
-		return where + ": " + e.Reason
+	what := e.Reason
+	if e.Field != "" {
+		what = e.Field + ": " + e.Reason
 	}
-	return where + ": " + e.Field + ": " + e.Reason
+	if where == "" { // a campaign built in code has no file
+		return what
+	}
+	return where + ": " + what
 }
 
 // ErrorList holds every problem found in one campaign file, in line order.
@@ -74,10 +78,15 @@ func (l ErrorList) Unwrap() []error {
 // defaults. file names the source in errors. On any problem it returns an
 // ErrorList naming every problem it found, each with file, line and field.
 func ParseCampaign(file string, src []byte) (*Campaign, error) {
-	d := &campaignDecoder{file: file}
+	d := &campaignDecoder{file: file, src: &campaignSource{
+		file: file, items: map[string][]listItem{}, labels: map[string]listItem{},
+	}}
 	var c *Campaign
 	if root := d.document(src); root != nil {
 		c = d.campaign(root)
+	}
+	if c != nil {
+		c.src = d.src
 	}
 	if len(d.errs) > 0 {
 		slices.SortStableFunc(d.errs, func(a, b *FieldError) int { return a.Line - b.Line })
@@ -90,6 +99,16 @@ func ParseCampaign(file string, src []byte) (*Campaign, error) {
 type campaignDecoder struct {
 	file string
 	errs ErrorList
+	src  *campaignSource
+}
+
+// campaignSource remembers where the selector's entries are written, so
+// that checks against a fleet (CheckSelector) name file, line and field.
+type campaignSource struct {
+	file     string
+	selector int                   // line of spec.selector, or of spec when absent
+	items    map[string][]listItem // selector list key -> its entries, in Selector order
+	labels   map[string]listItem   // selector label key -> its entry
 }
 
 func (d *campaignDecoder) fail(line int, field, format string, args ...any) {
@@ -551,6 +570,7 @@ func (d *campaignDecoder) spec(m *yamlMap, s *Spec) {
 		d.change(ch, &s.Change)
 	}
 	var envs, approvals []listItem
+	d.src.selector = m.lineOf("selector")
 	if sel := d.object(m, "selector", false, "tenants", "envs", "fleets", "clusters", "labels", "exclude"); sel != nil {
 		envs = d.selector(sel, &s.Selector)
 	}
@@ -810,12 +830,17 @@ func globProblem(s string) string {
 
 // selector decodes the selector and returns its envs for inOrder.
 func (d *campaignDecoder) selector(m *yamlMap, s *Selector) []listItem {
-	s.Tenants = itemValues(d.names(m, "tenants", nil))
-	envs := d.names(m, "envs", nil)
-	s.Envs = itemValues(envs)
-	s.Fleets = itemValues(d.names(m, "fleets", nil))
-	s.Clusters = itemValues(d.names(m, "clusters", nil))
-	s.Exclude = itemValues(d.names(m, "exclude", nil))
+	src := d.src
+	lists := []struct {
+		key  string
+		into *[]string
+	}{{"tenants", &s.Tenants}, {"envs", &s.Envs}, {"fleets", &s.Fleets}, {"clusters", &s.Clusters}, {"exclude", &s.Exclude}}
+	for _, l := range lists {
+		items := d.names(m, l.key, nil)
+		*l.into = itemValues(items)
+		src.items[l.key] = items
+	}
+	envs := src.items["envs"]
 	n := m.optional("labels")
 	if n == nil {
 		return envs
@@ -854,6 +879,7 @@ func (d *campaignDecoder) selector(m *yamlMap, s *Selector) []listItem {
 			s.Labels = map[string]string{}
 		}
 		s.Labels[key] = val
+		src.labels[key] = listItem{value: val, line: k.Line, field: f}
 	}
 	return envs
 }

@@ -303,7 +303,7 @@ func Changes(waves ...[]ClusterRef) []WaveSpec {
 // at most once per wave; it may appear in several waves (one per EKS hop,
 // and again in the clean-up waves that verify it).
 func NewState(campaign string, p Policy, waves []WaveSpec) (State, error) {
-	if err := checkPolicy(p, len(waves)); err != nil {
+	if err := CheckPolicy(p, len(waves)); err != nil {
 		return State{}, fmt.Errorf("new state of campaign %q: %w", campaign, err)
 	}
 	if campaign == "" {
@@ -349,7 +349,11 @@ func NewState(campaign string, p Policy, waves []WaveSpec) (State, error) {
 	return s, nil
 }
 
-func checkPolicy(p Policy, waves int) error {
+// CheckPolicy refuses a policy the machine cannot run over the given number
+// of waves: negative durations or budget, no gate (a cluster could never be
+// shown healthy), a gate named twice, an approval for a wave that does not
+// exist.
+func CheckPolicy(p Policy, waves int) error {
 	switch {
 	case p.Bake < 0:
 		return fmt.Errorf("policy: bake %s is negative", p.Bake)

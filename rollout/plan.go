@@ -118,6 +118,7 @@ const (
 	ReasonAhead        = "ahead"         // above the target version: never downgraded
 	ReasonFromMismatch = "from-mismatch" // holds neither change.from nor change.to
 	ReasonNoMatch      = "no-match"      // no scalar of the field change applies to it
+	ReasonDisabled     = "disabled"      // switched off in the fleet files (enabled: false)
 )
 
 // SkippedCluster is a selected cluster the plan leaves alone, and why.
@@ -268,6 +269,10 @@ func (pl *planner) candidates() []*Cluster {
 			pl.skip(cl, ReasonExcluded, "named by selector.exclude")
 			continue
 		}
+		if cl.Disabled {
+			pl.skip(cl, ReasonDisabled, disabledDetail(cl.DisabledAt))
+			continue
+		}
 		if holder, ok := pl.fleet.Locks[cl.Name]; ok && holder != pl.campaign.Metadata.Name {
 			pl.skip(cl, ReasonLocked, "held by campaign "+holder)
 			continue
@@ -275,6 +280,17 @@ func (pl *planner) candidates() []*Cluster {
 		out = append(out, cl)
 	}
 	return out
+}
+
+// disabledDetail says where a cluster is switched off.
+func disabledDetail(at Location) string {
+	switch {
+	case at.File == "":
+		return "enabled: false in the fleet files"
+	case at.Line > 0:
+		return fmt.Sprintf("%s: false at %s:%d", strings.Join(at.Path, "."), at.File, at.Line)
+	}
+	return fmt.Sprintf("%s: false in %s", strings.Join(at.Path, "."), at.File)
 }
 
 // selects reports whether the selector's positive criteria pick the cluster.

@@ -52,6 +52,11 @@ func RenderTable(p *Plan) string {
 	fmt.Fprintf(&b, "%s, %s, %s, %s skipped\n\n", count(len(p.Waves), "wave"),
 		count(clusters, "cluster step"), count(prs, "pull request"), strconv.Itoa(len(p.Skipped)))
 
+	if len(p.Waves) == 0 {
+		b.WriteString(nothingToDo(p))
+		writeSkipped(&b, p.Skipped)
+		return trimLines(b.String())
+	}
 	hops := p.Change.Kind == KindEKSVersion
 	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
 	head := []string{"WAVE", "ENV", "FLAGS", "CLUSTER", "TENANT", "FLEET", "FROM -> TO", "PRS"}
@@ -94,16 +99,38 @@ func RenderTable(p *Plan) string {
 	if picked {
 		b.WriteString("\n* canary picked by the planner: its fleet has no cluster flagged is_canary here\n")
 	}
-	if len(p.Skipped) > 0 {
-		b.WriteString("\nSkipped:\n")
-		tw = tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
-		fmt.Fprintln(tw, "CLUSTER\tTENANT\tENV\tREASON\tDETAIL")
-		for _, s := range p.Skipped {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", s.Name, s.Tenant, s.Env, s.Reason, s.Detail)
-		}
-		_ = tw.Flush()
-	}
+	writeSkipped(&b, p.Skipped)
 	return trimLines(b.String())
+}
+
+func writeSkipped(b *strings.Builder, skipped []SkippedCluster) {
+	if len(skipped) == 0 {
+		return
+	}
+	b.WriteString("\nSkipped:\n")
+	tw := tabwriter.NewWriter(b, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "CLUSTER\tTENANT\tENV\tREASON\tDETAIL")
+	for _, s := range skipped {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", s.Name, s.Tenant, s.Env, s.Reason, s.Detail)
+	}
+	_ = tw.Flush()
+}
+
+// nothingToDo says why a plan has no wave: every selected cluster is
+// skipped, counted by reason.
+func nothingToDo(p *Plan) string {
+	if len(p.Skipped) == 0 {
+		return "Nothing to do: the plan changes no cluster.\n"
+	}
+	counts := map[string]int{}
+	for _, s := range p.Skipped {
+		counts[s.Reason]++
+	}
+	parts := make([]string, 0, len(counts))
+	for _, r := range sortedKeys(counts) {
+		parts = append(parts, fmt.Sprintf("%d %s", counts[r], r))
+	}
+	return fmt.Sprintf("Nothing to do: all %s selected are skipped (%s).\n", count(len(p.Skipped), "cluster"), strings.Join(parts, ", "))
 }
 
 // trimLines drops the padding tabwriter leaves after a row's last cell.

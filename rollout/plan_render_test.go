@@ -18,7 +18,23 @@ func goldenEKS(t *testing.T) *Plan {
 	b.locks["b-prod-cpu-1"] = "labels-q3"
 	c := testCampaign(eksTo("1.30"))
 	c.Metadata.Name = "eks-1-30"
+	b.cluster("c-staging-cpu-1").Disabled = true
 	c.Spec.Selector.Exclude = []string{"c-dev-cpu-1"}
+	return mustPlan(t, c, b.build())
+}
+
+// goldenNothing is a plan with no wave: every selected cluster is at the
+// target but one, which is disabled.
+func goldenNothing(t *testing.T) *Plan {
+	b := newTestFleet()
+	for i := range b.clusters {
+		b.clusters[i].Version = "1.30"
+	}
+	b.cluster("a-dev-gpu-1").Version = "1.29"
+	b.cluster("a-dev-gpu-1").Disabled = true
+	c := testCampaign(eksTo("1.30"))
+	c.Metadata.Name = "eks-1-30"
+	c.Spec.Selector.Envs = []string{"dev"}
 	return mustPlan(t, c, b.build())
 }
 
@@ -37,7 +53,7 @@ func TestRenderGolden(t *testing.T) {
 	for _, tt := range []struct {
 		name string
 		plan func(*testing.T) *Plan
-	}{{"eks", goldenEKS}, {"label", goldenLabel}} {
+	}{{"eks", goldenEKS}, {"label", goldenLabel}, {"nothing", goldenNothing}} {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			p := tt.plan(t)
@@ -138,7 +154,7 @@ func TestRenderTableEmpty(t *testing.T) {
 	t.Parallel()
 	got := RenderTable(&Plan{Campaign: "x", Change: PlanChange{Kind: KindField, Path: "a.b", Files: "*.yaml", To: "1"}})
 	want := "Campaign x: field a.b in *.yaml -> 1, forward-only\n0 waves, 0 cluster steps, 0 pull requests, 0 skipped\n\n" +
-		"WAVE  ENV  FLAGS  CLUSTER  TENANT  FLEET  FROM -> TO  PRS\n"
+		"Nothing to do: the plan changes no cluster.\n"
 	if got != want {
 		t.Errorf("got:\n%s\nwant:\n%s", got, want)
 	}

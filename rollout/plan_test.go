@@ -123,6 +123,33 @@ func TestPlanSkips(t *testing.T) {
 			planned: 20,
 		},
 		{
+			name: "disabled",
+			edit: func(b *fleetBuilder, _ *Campaign) {
+				cl := b.cluster("c-prod-cpu-1")
+				cl.Disabled = true
+				cl.DisabledAt = Location{File: blueprintFile("tenant-c", "prod"), Path: []string{"services", "eks", "enabled"}, Line: 5}
+			},
+			skipped: map[string]string{"c-prod-cpu-1": ReasonDisabled},
+			detail:  "services.eks.enabled: false at " + blueprintFile("tenant-c", "prod") + ":5",
+			planned: 20,
+		},
+		{
+			name:    "a disabled canary is not planned, even as the canary",
+			edit:    func(b *fleetBuilder, _ *Campaign) { b.cluster("a-dev-cpu-1").Disabled = true },
+			skipped: map[string]string{"a-dev-cpu-1": ReasonDisabled},
+			detail:  "enabled: false in the fleet files",
+			planned: 20,
+		},
+		{
+			name: "excluded wins over disabled",
+			edit: func(b *fleetBuilder, c *Campaign) {
+				b.cluster("a-prod-cpu-2").Disabled = true
+				c.Spec.Selector.Exclude = []string{"a-prod-cpu-2"}
+			},
+			skipped: map[string]string{"a-prod-cpu-2": ReasonExcluded},
+			planned: 20,
+		},
+		{
 			name:    "a lock of its own does not count",
 			edit:    func(b *fleetBuilder, _ *Campaign) { b.locks["b-prod-gpu-1"] = "test-campaign" },
 			skipped: map[string]string{},

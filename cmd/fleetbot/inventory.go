@@ -27,7 +27,8 @@ func newInventoryCmd() *cobra.Command {
 		Use:   "inventory --repo DIR [--repo DIR ...]",
 		Short: "List every cluster of the fleet with its version, labels and owners",
 		Long: `List every cluster the repositories describe: name, tenant, environment,
-region, fleet, canary flag, EKS version, owners and effective labels.
+region, fleet, canary flag, whether it is disabled (enabled: false, with the
+file and line; campaigns skip it), EKS version, owners and effective labels.
 Each repository is read with its own .fleetbot.yaml, or with --layout.
 
 The table's OVERRIDES column lists the labels whose value differs from the
@@ -88,14 +89,18 @@ func loadInventory(cmd *cobra.Command, repos []string, layout string) (*gitops.I
 
 func writeInventoryTable(w io.Writer, cs []gitops.Cluster) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "NAME\tTENANT\tENV\tREGION\tFLEET\tCANARY\tVERSION\tOWNERS\tOVERRIDES")
+	fmt.Fprintln(tw, "NAME\tTENANT\tENV\tREGION\tFLEET\tCANARY\tDISABLED\tVERSION\tOWNERS\tOVERRIDES")
 	for _, c := range cs {
-		canary := "-"
+		canary, disabled := "-", "-"
 		if c.Canary {
 			canary = "yes"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n",
-			c.Name, c.Tenant, c.Env, dash(c.Region), dash(c.Fleet), canary, dash(c.Version),
+		if c.Disabled {
+			// Where it is switched off: the planner skips it as "disabled".
+			disabled = fmt.Sprintf("yes (%s:%d)", c.Sources["disabled"].File, c.Sources["disabled"].Line)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n",
+			c.Name, c.Tenant, c.Env, dash(c.Region), dash(c.Fleet), canary, disabled, dash(c.Version),
 			dash(strings.Join(c.Owners, ",")), dash(formatLabels(overrides(c))))
 	}
 	return tw.Flush()

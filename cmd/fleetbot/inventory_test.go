@@ -81,17 +81,31 @@ func TestInventoryCommand(t *testing.T) {
 			golden: "inventory/example-fleet.json",
 		},
 		{
-			name:       "eks-fleet-management",
-			args:       []string{"inventory", "--repo", eksRepo, "--layout", eksLayout},
-			golden:     "inventory/eks-fleet-management.txt",
-			wantStderr: eksRepo + "/addons/tenants/tenant1/environments/np/fleet/fleet-secret/values.yaml:2: warning: no label hierarchy path loads this file for any cluster: its labels have no effect\n",
+			name:   "eks-fleet-management",
+			args:   []string{"inventory", "--repo", eksRepo, "--layout", eksLayout},
+			golden: "inventory/eks-fleet-management.txt",
+			wantStderr: eksLayout + `:28: warning: labels.hierarchy[2]: "addons/tenants/{tenant}/environments/{env}/defaults/fleet/fleet-secret/values.yaml" names no existing file for any cluster of ` + eksRepo + "\n" +
+				eksRepo + "/addons/tenants/tenant1/environments/np/fleet/fleet-secret/values.yaml:2: warning: no label hierarchy path loads this file for any cluster: its labels have no effect\n",
 		},
 		{
-			name:       "errors fail the command",
-			args:       []string{"inventory", "--repo", "../../gitops/testdata/validate/missing-version"},
-			golden:     "inventory/missing-version.txt",
-			wantStderr: "../../gitops/testdata/validate/missing-version/tenants/tenant-a/prod.yaml:9: error: cluster prod-cpu-2 has no version (key version)\n",
+			name:   "disabled clusters",
+			args:   []string{"inventory", "--repo", "testdata/inventory/disabled-fleet"},
+			golden: "inventory/disabled-fleet.txt",
+		},
+		{
+			name:       "a directory that is not a fleet",
+			args:       []string{"inventory", "--repo", "testdata/serve"},
+			golden:     "inventory/not-a-fleet.txt",
+			wantStderr: "testdata/serve: error: no layout file (.fleetbot.yaml) and no tenant blueprint declaring a cluster (a YAML file with tenant, env and services.eks.config): is this the fleet repository? Add a layout file (docs/layout.md) or pass --layout\n",
 			wantCode:   1,
+		},
+		{
+			name:   "errors fail the command",
+			args:   []string{"inventory", "--repo", "../../gitops/testdata/validate/missing-version"},
+			golden: "inventory/missing-version.txt",
+			wantStderr: `../../gitops/testdata/validate/missing-version/.fleetbot.yaml:6: warning: labels.files[0]: "addons/tenants/**/fleet/fleet-secret/values.yaml" matches no file in ../../gitops/testdata/validate/missing-version` + "\n" +
+				"../../gitops/testdata/validate/missing-version/tenants/tenant-a/prod.yaml:9: error: cluster prod-cpu-2 has no version (key version)\n",
+			wantCode: 1,
 		},
 	}
 	for _, tt := range tests {

@@ -71,14 +71,11 @@ func runPlan(cmd *cobra.Command, opts *planOptions) error {
 	if err != nil {
 		return err
 	}
-	p, err := planCampaign(cmd, c, opts.repos, opts.layout)
-	var refused *rollout.RefusedError
-	if errors.As(err, &refused) {
-		return &exitError{code: 2, err: fmt.Errorf("plan refused: %w", err)}
-	}
+	prep, startErr, err := prepareCampaign(cmd, c, opts.repos, opts.layout)
 	if err != nil {
 		return err
 	}
+	p := prep.Plan
 
 	out := cmd.OutOrStdout()
 	switch opts.format {
@@ -101,35 +98,45 @@ func runPlan(cmd *cobra.Command, opts *planOptions) error {
 		}
 	}
 	if opts.diff {
-		return writePlanDiff(out, p)
+		if err := writePlanDiff(out, p, prep.Files); err != nil {
+			return err
+		}
+	}
+	if startErr != nil {
+		// The plan is sound and shown; serve would still refuse it.
+		return &exitError{code: 2, err: fmt.Errorf("%s: fleetbot serve would not start this campaign: %w", opts.campaign, startErr.Err)}
 	}
 	return nil
 }
 
-// planCampaign loads the inventory of the repositories and plans c on it.
-// Inventory warnings go to stderr; inventory errors stop the plan.
-func planCampaign(cmd *cobra.Command, c *rollout.Campaign, repos []string, layout string) (*rollout.Plan, error) {
-	inv, err := loadInventory(cmd, repos, layout)
-	if err != nil {
-		return nil, err
+// prepareCampaign runs every check serve runs before it starts c
+// (gitops.Prepare) on the repositories. Warnings go to stderr. A plan a
+// safety rule refuses and an edit the editor cannot make exit with status 2.
+// A plan the state machine cannot start (no gates) comes back with the
+// *gitops.StartError, so that it can be shown before the command fails.
+func prepareCampaign(cmd *cobra.Command, c *rollout.Campaign, repos []string, layout string) (*gitops.Prepared, *gitops.StartError, error) {
+	var opts []gitops.Option
+	if layout != "" {
+		opts = append(opts, gitops.WithLayout(layout))
 	}
-	for _, d := range inv.Diagnostics {
-		fmt.Fprintln(cmd.ErrOrStderr(), d)
-	}
-	fleet, err := inv.Fleet()
-	if err != nil {
-		return nil, err
-	}
-	if fc := c.Spec.Change.Field; fc != nil {
-		if fleet.Fields, err = inv.FieldHits(cmd.Context(), fc.Files, fc.Path); err != nil {
-			return nil, err
+	prep, err := gitops.Prepare(cmd.Context(), repos, c, nil, opts...)
+	if prep != nil {
+		for _, d := range append(prep.Inventory.Diagnostics.Warnings(), prep.Diagnostics...) {
+			fmt.Fprintln(cmd.ErrOrStderr(), d)
 		}
 	}
-	key, err := inv.LabelsKey()
-	if err != nil {
-		return nil, fmt.Errorf("%w: plan them separately", err)
+	var (
+		refused *rollout.RefusedError
+		apply   *gitops.ApplyError
+		start   *gitops.StartError
+	)
+	switch {
+	case errors.As(err, &start):
+		return prep, start, nil
+	case errors.As(err, &refused) || errors.As(err, &apply):
+		return nil, nil, &exitError{code: 2, err: fmt.Errorf("plan refused: %w", err)}
 	}
-	return rollout.PlanCampaign(c, fleet, rollout.WithLabelsKey(key...))
+	return prep, nil, err
 }
 
 // writeWaveStarts prints when each wave could start from at.
@@ -149,37 +156,24 @@ func writeWaveStarts(w io.Writer, c *rollout.Campaign, p *rollout.Plan, at time.
 	return err
 }
 
-// writePlanDiff prints the diff of every pull request, applying the waves in
-// order on an overlay of the files, so a later wave's diff starts from what
-// the earlier waves left (a second EKS hop from the first hop's version, a
-// clean-up from the overrides the rollout created).
-func writePlanDiff(w io.Writer, p *rollout.Plan) error {
-	overlay := map[string][]byte{}
-	for _, wave := range p.Waves {
-		for _, pr := range wave.PullRequests {
-			read := func(path string) ([]byte, error) {
-				if b, ok := overlay[pr.Repo+"\x00"+path]; ok {
-					return b, nil
-				}
-				return gitops.DirReader(pr.Repo)(path)
-			}
-			files, err := gitops.Apply(read, pr)
-			if err != nil {
-				return fmt.Errorf("wave %d: %w", wave.Index, err)
-			}
+// writePlanDiff prints the diff of every pull request: the files
+// gitops.Prepare produced when it checked that the plan's edits apply, wave
+// after wave, so a later wave's diff starts from what the earlier waves left
+// (a second EKS hop from the first hop's version, a clean-up from the
+// overrides the rollout created).
+func writePlanDiff(w io.Writer, p *rollout.Plan, files [][][]gitops.FileResult) error {
+	for i, wave := range p.Waves {
+		for j, pr := range wave.PullRequests {
 			owner := "tenant " + pr.Tenant
 			if pr.Admin {
 				owner = "fleet admins"
 			}
 			fmt.Fprintf(w, "\n# wave %d, %s (%s)\n", wave.Index, owner, pr.Repo)
-			d, err := gitops.UnifiedDiff(files)
+			d, err := gitops.UnifiedDiff(files[i][j])
 			if err != nil {
 				return err
 			}
 			fmt.Fprint(w, d)
-			for _, f := range files {
-				overlay[pr.Repo+"\x00"+f.Path] = f.New
-			}
 		}
 	}
 	return nil

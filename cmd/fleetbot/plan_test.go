@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -140,8 +141,14 @@ func TestPlanCommandRefusesSkippingAMinor(t *testing.T) {
 func TestPlanCommandTwoHops(t *testing.T) {
 	t.Parallel()
 	campaign := writeCampaign(t, "to: \"1.30\"", "to: \"1.31\"")
-	out, stderr, code := runCLI(t, "plan", "--repo", exampleFleet, "--campaign", campaign, "--format", "json", "--diff")
-	require.Equal(t, 0, code, "stderr: %s", stderr)
+	root := newRootCmd()
+	var stdout strings.Builder
+	root.SetOut(&stdout)
+	root.SetErr(io.Discard)
+	root.SetArgs([]string{"plan", "--repo", exampleFleet, "--campaign", campaign, "--format", "json", "--diff"})
+	// serve runs a cluster once per hop: the plan is what it starts.
+	require.NoError(t, root.ExecuteContext(t.Context()))
+	out := stdout.String()
 	// The diff of the second hop starts from what the first hop wrote.
 	assert.Contains(t, out, "-        version: \"1.29\"\n+        version: \"1.30\"")
 	assert.Contains(t, out, "-        version: \"1.30\"\n+        version: \"1.31\"")
@@ -162,6 +169,8 @@ spec:
     maxConcurrency: 1
     bake: 10m
     progressDeadline: 1h
+  gates:
+    argocd: {server: "https://argocd.example.com", tokenEnv: ARGOCD_TOKEN}
 `), 0o644))
 	out, stderr, code := runCLI(t, "plan", "--repo", eksRepo, "--layout", eksLayout, "--campaign", path, "--diff")
 	require.Equal(t, 0, code, "stderr: %s", stderr)

@@ -1,9 +1,13 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/spf13/cobra"
+
+	"github.com/fleetbot/fleetbot/gitops"
+	"github.com/fleetbot/fleetbot/rollout"
 )
 
 // validateOptions are the flags of `fleetbot validate`.
@@ -23,7 +27,10 @@ file:line: severity: message. Errors (a duplicate cluster name, a missing or
 unquoted version, unreadable YAML, an unknown key in a layout file) make the
 command fail; warnings (a label file no hierarchy path loads, a label that is
 not a string) do not. --campaign checks campaign files: every problem is
-printed as file:line: field: reason.`,
+printed as file:line: field: reason. With --repo too, each campaign gets
+every check fleetbot serve runs before it starts one: its selector against
+the fleet, the plan, the gates and waves the rollout needs, and that every
+edit of every wave applies to the files.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runValidate(cmd, opts)
@@ -38,16 +45,29 @@ printed as file:line: field: reason.`,
 }
 
 func runValidate(cmd *cobra.Command, opts *validateOptions) error {
+	out := cmd.OutOrStdout()
 	bad := 0
+	var campaigns []*rollout.Campaign
+	var files []string
 	for _, path := range opts.campaigns {
-		if _, err := loadCampaign(path); err != nil {
-			fmt.Fprintln(cmd.OutOrStdout(), err)
+		c, err := loadCampaign(path)
+		if err != nil {
+			fmt.Fprintln(out, err)
 			bad++
 			continue
 		}
-		fmt.Fprintf(cmd.OutOrStdout(), "%s: campaign is valid\n", path)
+		campaigns, files = append(campaigns, c), append(files, path)
 	}
 	if len(opts.repos) == 0 {
+		// Without a fleet, check what needs none: the machine's policy.
+		for i, c := range campaigns {
+			if err := rollout.CheckPolicy(rollout.NewPolicy(c, nil), 0); err != nil {
+				fmt.Fprintf(out, "%s: the campaign cannot start: %v\n", files[i], err)
+				bad++
+				continue
+			}
+			fmt.Fprintf(out, "%s: campaign is valid (give --repo to check it against the fleet)\n", files[i])
+		}
 		if bad > 0 {
 			return &exitError{code: 1, err: fmt.Errorf("%s not valid", plural(bad, "campaign file"))}
 		}
@@ -57,7 +77,6 @@ func runValidate(cmd *cobra.Command, opts *validateOptions) error {
 	if err != nil {
 		return err
 	}
-	out := cmd.OutOrStdout()
 	for _, d := range inv.Diagnostics {
 		fmt.Fprintln(out, d)
 	}
@@ -65,6 +84,13 @@ func runValidate(cmd *cobra.Command, opts *validateOptions) error {
 	fmt.Fprintf(out, "%s in %s: %s, %s\n",
 		plural(len(inv.Clusters), "cluster"), pluralRepos(len(inv.Repos)),
 		plural(errs, "error"), plural(warns, "warning"))
+	if errs == 0 {
+		for i, c := range campaigns {
+			if !validateAgainstFleet(cmd, files[i], c, opts) {
+				bad++
+			}
+		}
+	}
 	switch {
 	case errs > 0 && bad > 0:
 		return &exitError{code: 1, err: fmt.Errorf("validation found %s and %s not valid", plural(errs, "error"), plural(bad, "campaign file"))}
@@ -74,6 +100,38 @@ func runValidate(cmd *cobra.Command, opts *validateOptions) error {
 		return &exitError{code: 1, err: fmt.Errorf("%s not valid", plural(bad, "campaign file"))}
 	}
 	return nil
+}
+
+// validateAgainstFleet runs every check serve runs before it starts c
+// (gitops.Prepare) and prints the outcome; it reports whether c passed.
+func validateAgainstFleet(cmd *cobra.Command, file string, c *rollout.Campaign, opts *validateOptions) bool {
+	out := cmd.OutOrStdout()
+	var lopts []gitops.Option
+	if opts.layout != "" {
+		lopts = append(lopts, gitops.WithLayout(opts.layout))
+	}
+	prep, err := gitops.Prepare(cmd.Context(), opts.repos, c, nil, lopts...)
+	if prep != nil {
+		for _, d := range prep.Diagnostics {
+			fmt.Fprintln(out, d)
+		}
+	}
+	if err != nil {
+		var fe rollout.ErrorList
+		if errors.As(err, &fe) {
+			fmt.Fprintln(out, err) // each line names the file already
+		} else {
+			fmt.Fprintf(out, "%s: %v\n", file, err)
+		}
+		return false
+	}
+	clusters := 0
+	for _, w := range prep.Plan.Waves {
+		clusters += len(w.Clusters)
+	}
+	fmt.Fprintf(out, "%s: campaign is ready to start: %s, %s, %d skipped\n",
+		file, plural(len(prep.Plan.Waves), "wave"), plural(clusters, "cluster step"), len(prep.Plan.Skipped))
+	return true
 }
 
 func pluralRepos(n int) string {

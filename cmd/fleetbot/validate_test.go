@@ -74,15 +74,41 @@ spec:
   strategy:
     order: [dev]
 `), 0o644))
+	noGates := filepath.Join(t.TempDir(), "no-gates.yaml")
+	require.NoError(t, os.WriteFile(noGates, []byte(`apiVersion: fleetbot.io/v1alpha1
+kind: Campaign
+metadata: {name: eks-1-30}
+spec:
+  change:
+    eksVersion: {to: "1.30"}
+  strategy:
+    order: [dev]
+`), 0o644))
+	typo := filepath.Join(t.TempDir(), "typo.yaml")
+	require.NoError(t, os.WriteFile(typo, []byte(`apiVersion: fleetbot.io/v1alpha1
+kind: Campaign
+metadata: {name: eks-1-30}
+spec:
+  change:
+    eksVersion: {to: "1.30"}
+  selector:
+    tenants: [tenant-a, tenant-z]
+  strategy:
+    order: [dev, staging, prod]
+  gates:
+    terraform: {checks: [terraform-apply]}
+`), 0o644))
 	tests := []struct {
 		name string
 		args []string
 		code int
 		want []string
 	}{
-		{"valid campaign alone", []string{"--campaign", eksCampaign}, 0, []string{eksCampaign + ": campaign is valid"}},
+		{"valid campaign alone", []string{"--campaign", eksCampaign}, 0, []string{eksCampaign + ": campaign is valid (give --repo to check it against the fleet)"}},
 		{"unquoted version", []string{"--campaign", bad}, 1, []string{bad + ":6: spec.change.eksVersion.to:"}},
-		{"campaign with repository", []string{"--campaign", eksCampaign, "--repo", exampleFleet}, 0, []string{"campaign is valid", "30 clusters"}},
+		{"no gates", []string{"--campaign", noGates}, 1, []string{noGates + ": the campaign cannot start: policy: no gates"}},
+		{"campaign with repository", []string{"--campaign", eksCampaign, "--repo", exampleFleet}, 0, []string{eksCampaign + ": campaign is ready to start: 14 waves", "30 clusters"}},
+		{"unknown tenant", []string{"--campaign", typo, "--repo", exampleFleet}, 1, []string{typo + `:8: spec.selector.tenants[1]: no tenant "tenant-z" in the fleet (did you mean "tenant-a"?)`}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

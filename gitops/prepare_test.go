@@ -1,0 +1,180 @@
+package gitops
+
+import (
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/fleetbot/fleetbot/gitops/yamledit"
+	"github.com/fleetbot/fleetbot/rollout"
+)
+
+func readCampaign(t *testing.T, path string) *rollout.Campaign {
+	t.Helper()
+	src, err := os.ReadFile(path)
+	require.NoError(t, err)
+	c, err := rollout.ParseCampaign(path, src)
+	require.NoError(t, err)
+	return c
+}
+
+// TestSamplesPrepare checks that every shipped sample campaign passes every
+// check serve runs before it starts one, against the example fleet.
+func TestSamplesPrepare(t *testing.T) {
+	t.Parallel()
+	var samples []string
+	for _, dir := range []string{"../examples/campaigns", "../examples/demo"} {
+		m, err := filepath.Glob(filepath.Join(dir, "*.yaml"))
+		require.NoError(t, err)
+		samples = append(samples, m...)
+	}
+	require.GreaterOrEqual(t, len(samples), 4, "the shipped samples moved")
+	for _, path := range samples {
+		t.Run(filepath.Base(filepath.Dir(path))+"/"+filepath.Base(path), func(t *testing.T) {
+			t.Parallel()
+			c := readCampaign(t, path)
+			prep, err := Prepare(t.Context(), []string{exampleFleet}, c, nil)
+			require.NoError(t, err)
+			assert.Empty(t, prep.Diagnostics, "campaign warnings")
+			assert.NotEmpty(t, prep.State.Waves, "a sample that changes nothing shows nothing")
+			assert.NotEmpty(t, prep.State.Policy.Gates)
+		})
+	}
+}
+
+// copyFleet copies the example fleet into a temporary directory.
+func copyFleet(t *testing.T) string {
+	t.Helper()
+	dst := t.TempDir()
+	err := filepath.WalkDir(exampleFleet, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(exampleFleet, p)
+		if d.IsDir() {
+			return os.MkdirAll(filepath.Join(dst, rel), 0o755)
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(filepath.Join(dst, rel), b, 0o644)
+	})
+	require.NoError(t, err)
+	return dst
+}
+
+func TestPrepareRefuses(t *testing.T) {
+	t.Parallel()
+	const gpuFile = "addons/tenants/tenant-a/environments/prod/clusters/a-prod-gpu-1/fleet/fleet-secret/values.yaml"
+	tests := []struct {
+		name     string
+		campaign string
+		edit     func(t *testing.T, c *rollout.Campaign, repo string)
+		check    func(t *testing.T, err error)
+	}{
+		{
+			name:     "an insertion into a flow mapping",
+			campaign: "../examples/campaigns/addons-release2.yaml",
+			edit: func(t *testing.T, _ *rollout.Campaign, repo string) {
+				writeFile(t, repo, gpuFile, "externalSecret:\n  labels: {}\n  annotations:\n    owner_contact: payments-ml-oncall\n")
+			},
+			check: func(t *testing.T, err error) {
+				var ae *ApplyError
+				require.ErrorAs(t, err, &ae)
+				assert.False(t, ae.Cleanup)
+				var ye *yamledit.Error
+				require.ErrorAs(t, err, &ye)
+				assert.Equal(t, gpuFile, ye.File)
+				assert.Equal(t, 2, ye.Line)
+				assert.Contains(t, err.Error(), "cannot be applied in ")
+			},
+		},
+		{
+			name:     "an unknown tenant",
+			campaign: "../examples/campaigns/ami-release.yaml",
+			edit: func(_ *testing.T, c *rollout.Campaign, _ string) {
+				c.Spec.Selector.Tenants = []string{"tenant-a", "tenant-q"}
+			},
+			check: func(t *testing.T, err error) {
+				var el rollout.ErrorList
+				require.ErrorAs(t, err, &el)
+				// Set in code, the entry has no line; the file and field remain.
+				assert.EqualError(t, err, `../examples/campaigns/ami-release.yaml: spec.selector.tenants[1]: no tenant "tenant-q" in the fleet (did you mean "tenant-a"?)`)
+			},
+		},
+		{
+			name:     "no gates",
+			campaign: "../examples/campaigns/eks-1-30.yaml",
+			edit:     func(_ *testing.T, c *rollout.Campaign, _ string) { c.Spec.Gates = rollout.Gates{} },
+			check: func(t *testing.T, err error) {
+				var se *StartError
+				require.ErrorAs(t, err, &se)
+				assert.Contains(t, err.Error(), "policy: no gates")
+			},
+		},
+		{
+			name:     "a repository that is not a fleet",
+			campaign: "../examples/campaigns/eks-1-30.yaml",
+			edit: func(t *testing.T, _ *rollout.Campaign, repo string) {
+				require.NoError(t, os.RemoveAll(filepath.Join(repo, "tenants")))
+				require.NoError(t, os.Remove(filepath.Join(repo, LayoutFile)))
+			},
+			check: func(t *testing.T, err error) {
+				assert.ErrorContains(t, err, "the inventory has errors:")
+				assert.ErrorContains(t, err, "no layout file (.fleetbot.yaml) and no tenant blueprint")
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			repo := copyFleet(t)
+			c := readCampaign(t, tt.campaign)
+			tt.edit(t, c, repo)
+			prep, err := Prepare(t.Context(), []string{repo}, c, nil)
+			require.NotNil(t, prep)
+			require.Error(t, err)
+			tt.check(t, err)
+		})
+	}
+}
+
+// TestPrepareSkips checks that locks and disabled clusters reach the plan,
+// and that a selection whose clusters are all skipped is a plan of no wave,
+// not an error.
+func TestPrepareSkips(t *testing.T) {
+	t.Parallel()
+	repo := copyFleet(t)
+	bp := filepath.Join(repo, "tenants", "tenant-b", "dev.yaml")
+	src, err := os.ReadFile(bp)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(bp, []byte(strings.Replace(string(src), "    enabled: true", "    enabled: false", 1)), 0o644))
+	c := readCampaign(t, "../examples/campaigns/eks-1-30.yaml")
+
+	c.Spec.Selector.Tenants = []string{"tenant-b"}
+	c.Spec.Selector.Envs = []string{"dev"}
+	prep, err := Prepare(t.Context(), []string{repo}, c, nil)
+	require.NoError(t, err)
+	assert.Empty(t, prep.Plan.Waves)
+	require.NotEmpty(t, prep.Plan.Skipped)
+	for _, s := range prep.Plan.Skipped {
+		assert.Equal(t, rollout.ReasonDisabled, s.Reason, s.Name)
+		assert.Contains(t, s.Detail, "services.eks.enabled: false at tenants/tenant-b/dev.yaml:")
+	}
+	assert.Contains(t, rollout.RenderTable(prep.Plan), "Nothing to do: all ")
+
+	c.Spec.Selector.Tenants = []string{"tenant-a"}
+	prep, err = Prepare(t.Context(), []string{repo}, c, map[string]string{"a-dev-cpu-1": "other"})
+	require.NoError(t, err)
+	locked := false
+	for _, s := range prep.Plan.Skipped {
+		locked = locked || (s.Name == "a-dev-cpu-1" && s.Reason == rollout.ReasonLocked)
+	}
+	assert.True(t, locked, "skipped: %+v", prep.Plan.Skipped)
+}

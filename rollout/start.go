@@ -1,0 +1,79 @@
+package rollout
+
+import (
+	"fmt"
+	"slices"
+)
+
+// NewPolicy builds the machine's policy for campaign c planned as p (nil
+// for a policy of the campaign file alone): the failure budget counts each
+// selected cluster once however many EKS hops it takes, approvals keep the
+// plan's wave numbers (machine wave n is plan wave n), and clean-up waves
+// are verified by CleanupGates.
+func NewPolicy(c *Campaign, p *Plan) Policy {
+	gates := slices.Sorted(slices.Values(c.Spec.Gates.Names()))
+	pol := Policy{
+		Bake:             c.Spec.Strategy.Bake.Duration,
+		ProgressDeadline: c.Spec.Strategy.ProgressDeadline.Duration,
+		Gates:            gates,
+		CleanupGates:     CleanupGates(gates),
+	}
+	if p == nil {
+		return pol
+	}
+	selected := map[string]bool{}
+	for _, w := range p.Waves {
+		for _, wc := range w.Clusters {
+			selected[wc.Name] = true
+		}
+		if w.Approval {
+			if pol.Approvals == nil {
+				pol.Approvals = map[int]bool{}
+			}
+			pol.Approvals[w.Index] = true
+		}
+	}
+	pol.MaxFailures = c.Spec.Strategy.MaxFailures.Of(len(selected))
+	pol.Change = p.Change.Kind
+	pol.Revertible = p.Change.Kind != KindEKSVersion && p.Change.Revertible
+	return pol
+}
+
+// StartState builds the Pending state the machine starts campaign c from,
+// planned as p: every wave of the plan, clean-up waves included (see
+// StateWaves). It refuses what the machine cannot run: a policy CheckPolicy
+// refuses (no gates, to begin with), a wave that changes files shared by all
+// tenants along with clusters, or a tenant whose clusters of one wave are
+// spread over pull requests in several repositories.
+func StartState(c *Campaign, p *Plan) (State, error) {
+	for i := range p.Waves {
+		if w := &p.Waves[i]; !w.Cleanup {
+			if err := checkWavePRs(w); err != nil {
+				return State{}, err
+			}
+		}
+	}
+	waves, err := StateWaves(p)
+	if err != nil {
+		return State{}, err
+	}
+	return NewState(c.Metadata.Name, NewPolicy(c, p), waves)
+}
+
+// checkWavePRs refuses what the machine cannot follow yet: a tenant's
+// clusters of one wave spread over several pull requests (several
+// repositories), or a pull request of shared files in a wave that changes
+// clusters.
+func checkWavePRs(w *Wave) error {
+	seen := map[string]string{}
+	for _, pr := range w.PullRequests {
+		if pr.Admin {
+			return fmt.Errorf("wave %d changes files shared by all tenants (%s) along with clusters: not supported yet", w.Index, pr.Repo)
+		}
+		if prev, ok := seen[pr.Tenant]; ok {
+			return fmt.Errorf("wave %d: tenant %s has pull requests in %s and %s: one repository per tenant is supported yet", w.Index, pr.Tenant, prev, pr.Repo)
+		}
+		seen[pr.Tenant] = pr.Repo
+	}
+	return nil
+}
