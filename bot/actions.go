@@ -94,6 +94,12 @@ func (r *run) ensure(ctx context.Context, n int, req rollout.PRRequest) error {
 		// that commit is where it landed.
 		log.Info("the base branch already holds the change; recorded as merged there", "sha", h.sha)
 		return r.feed(ctx, rollout.PRMerged{Wave: n, Tenant: req.Tenant, SHA: h.sha})
+	case err != nil && res.Number > 0 && len(res.Kept) > 0:
+		// Every planned file of an open pull request changed by hand: it
+		// cannot be regenerated, and a person decides (skip its clusters,
+		// or close it and retry once the plan is right).
+		t := prTarget{api: h.api, repo: repo, number: res.Number}
+		return errors.Join(fmt.Errorf("wave %d, tenant %s: %w", n, req.Tenant, err), r.upsertComment(ctx, t, regeneratedComment(r.name, h.branch, h.sha, res)))
 	case err != nil:
 		return fmt.Errorf("wave %d, tenant %s: %w", n, req.Tenant, err)
 	case res.Merged:
@@ -106,7 +112,16 @@ func (r *run) ensure(ctx context.Context, n int, req rollout.PRRequest) error {
 		return r.feed(ctx, rollout.PRMerged{Wave: n, Tenant: req.Tenant, Number: res.Number, SHA: p.MergeCommitSHA})
 	}
 	log.Info("wave pull request up", "number", res.Number, "url", res.URL, "opened", res.Opened, "regenerated", res.Regenerated, "calls", res.Calls)
-	return r.feed(ctx, rollout.PROpened{Wave: n, Tenant: req.Tenant, Number: res.Number})
+	var errs []error
+	if res.Regenerated || (res.Opened && len(res.Kept) > 0) {
+		for _, k := range res.Kept {
+			log.Warn("a file changed by hand since the plan is left as it is", "file", k.Path, "reason", k.Reason)
+		}
+		t := prTarget{api: h.api, repo: repo, number: res.Number}
+		errs = append(errs, r.upsertComment(ctx, t, regeneratedComment(r.name, h.branch, h.sha, res)))
+	}
+	errs = append(errs, r.feed(ctx, rollout.PROpened{Wave: n, Tenant: req.Tenant, Number: res.Number}))
+	return errors.Join(errs...)
 }
 
 // prTarget is one pull request of the campaign on GitHub.

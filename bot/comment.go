@@ -24,11 +24,12 @@ func reportComment(campaign string, a rollout.PostReport) string {
 	var b strings.Builder
 	fmt.Fprintln(&b, statusMarker(campaign))
 	title := map[rollout.ReportKind]string{
-		rollout.ReportHalted:     "halted",
-		rollout.ReportSucceeded:  "succeeded",
-		rollout.ReportAborted:    "aborted",
-		rollout.ReportRolledBack: "rolled back",
-		rollout.ReportPRClosed:   "a pull request was closed",
+		rollout.ReportHalted:      "halted",
+		rollout.ReportSucceeded:   "succeeded",
+		rollout.ReportAborted:     "aborted",
+		rollout.ReportRollingBack: "rolling back",
+		rollout.ReportRolledBack:  "rolled back",
+		rollout.ReportPRClosed:    "a pull request was closed",
 	}[a.About]
 	if title == "" {
 		title = string(a.About)
@@ -63,6 +64,39 @@ func closeComment(campaign string, a rollout.ClosePRs) string {
 	fmt.Fprintf(&b, "### Campaign `%s`: closing this pull request\n\n", campaign)
 	fmt.Fprintf(&b, "fleetbot closes the unmerged pull requests of wave %d: %s.\n", a.Wave, a.Reason)
 	return b.String()
+}
+
+// regeneratedComment says that a wave pull request was rebuilt on its base
+// branch's new head, and names the files a person changed since the plan,
+// which it leaves as they are.
+func regeneratedComment(campaign, branch, sha string, res wave.Result) string {
+	var b strings.Builder
+	fmt.Fprintln(&b, statusMarker(campaign))
+	if res.Regenerated {
+		fmt.Fprintf(&b, "### Campaign `%s`: regenerated on `%s` at %s\n\n", campaign, branch, shortSHA(sha))
+		fmt.Fprintln(&b, "The base branch moved and this pull request no longer merged cleanly, so fleetbot applied the planned edits again on the new head, each checked against the value it expects to replace. Nothing was rebased and no second pull request was opened.")
+	} else {
+		fmt.Fprintf(&b, "### Campaign `%s`: files left as they are\n", campaign)
+		if len(res.Kept) > 0 && res.Number > 0 && !res.Opened {
+			fmt.Fprintln(&b, "\nEvery file this pull request plans to change was changed on the base branch since the plan, so it cannot be regenerated. Skip its clusters with a reason, or close it.")
+		}
+	}
+	if len(res.Kept) > 0 {
+		fmt.Fprintln(&b, "\nA person changed these files on the base branch since the plan; fleetbot does not overwrite them, and the gates show whether their clusters reach the target:")
+		fmt.Fprintln(&b)
+		for _, k := range res.Kept {
+			fmt.Fprintf(&b, "- `%s`: %s\n", k.Path, k.Reason)
+		}
+	}
+	return b.String()
+}
+
+// shortSHA is the first 7 characters of a commit id.
+func shortSHA(sha string) string {
+	if len(sha) > 7 {
+		return sha[:7]
+	}
+	return sha
 }
 
 // cell makes text safe inside a Markdown table cell.

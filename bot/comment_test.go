@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/fleetbot/fleetbot/bot/wave"
 	"github.com/fleetbot/fleetbot/rollout"
 )
 
@@ -37,6 +38,13 @@ func TestCommentsGolden(t *testing.T) {
 		}),
 		approvalComment("eks-1-30", rollout.RequestApproval{Wave: 2, Clusters: []string{"a-prod-1", "b-prod-1"}}),
 		closeComment("eks-1-30", rollout.ClosePRs{Wave: 1, Reason: "the campaign was aborted by pat"}),
+		reportComment("eks-1-30", rollout.PostReport{
+			About:   rollout.ReportRollingBack,
+			Summary: "Campaign eks-1-30 is rolling back, one revert wave at a time (wave 4 reverts wave 2; wave 5 reverts wave 1).",
+		}),
+		regeneratedComment("eks-1-30", "main", "0123456789abcdef", wave.Result{Regenerated: true, Kept: []wave.KeptFile{
+			{Path: "tenants/tenant-a/prod.yaml", Reason: `line 12: value is "1.31", expected "1.29"; the file changed since it was read`},
+		}}),
 	}
 	got := strings.Join(parts, "\n---\n\n")
 	path := filepath.Join("testdata", "comments.md")

@@ -224,6 +224,9 @@ type fakeEnsure struct {
 
 	mu    sync.Mutex
 	reqs  []wave.Request
+	// kept are the calls that found their pull request open and left it
+	// as it is: the reconcile loop's checks for a moved base.
+	kept  []wave.Request
 	fail  map[string]error // tenant -> error of the next call
 	block chan struct{}    // when set, each call waits for it to close
 	enter chan struct{}    // when set, each call signals it started
@@ -256,11 +259,17 @@ func (e *fakeEnsure) ensure(ctx context.Context, _ gh.API, req wave.Request) (wa
 		case p.State == "closed":
 			return wave.Result{Number: p.Number, Branch: branch}, wave.ErrClosed
 		}
+		e.mu.Lock()
+		e.reqs = e.reqs[:len(e.reqs)-1]
+		e.kept = append(e.kept, req)
+		e.mu.Unlock()
 		return wave.Result{Number: p.Number, Branch: branch, Reused: true}, nil
 	}
 	return wave.Result{Number: e.api.open(branch), Branch: branch, Opened: true}, nil
 }
 
+// calls lists the calls that opened a pull request or found it merged or
+// closed; kept lists those that found it open.
 func (e *fakeEnsure) calls() []wave.Request {
 	e.mu.Lock()
 	defer e.mu.Unlock()

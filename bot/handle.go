@@ -86,6 +86,10 @@ func (b *Bot) onPush(ctx context.Context, e *webhooks.Push) (bool, error) {
 		if err != nil {
 			errs = append(errs, fmt.Errorf("fetch %s: %w", pushed, err))
 		}
+		// The base of open wave pull requests moved: those that now
+		// conflict are regenerated.
+		_, err = b.reconcileWhere(ctx, func(st rollout.State) bool { return len(rollout.Refresh(st)) > 0 })
+		errs = append(errs, err)
 	}
 	return acted, errors.Join(errs...)
 }

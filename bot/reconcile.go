@@ -105,7 +105,11 @@ func (b *Bot) reconcileCampaign(ctx context.Context, name string, phase rollout.
 			}
 		}
 		errs = append(errs, r.tick(ctx))
-		r.queueDue(true)
+		// Gates are polled, and open pull requests whose base moved are
+		// regenerated when they conflict.
+		r.outstanding()
+		r.queueNew(rollout.Due(r.st, true))
+		r.queueNew(rollout.Refresh(r.st))
 		return errors.Join(errs...)
 	})
 }

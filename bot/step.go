@@ -66,7 +66,7 @@ func (b *Bot) stepLeased(ctx context.Context, name string, pass func(ctx context
 		if pass != nil {
 			errs = append(errs, pass(ctx, r))
 		}
-		r.queueDue(false)
+		r.outstanding()
 		errs = append(errs, r.drain(ctx))
 		if r.st.Phase.Final() {
 			errs = append(errs, b.unlockClusters(ctx, r.st))
@@ -149,11 +149,11 @@ func (r *run) feed(ctx context.Context, events ...rollout.Event) error {
 	return nil
 }
 
-// queueDue queues the work the state says is due (rollout.Due) that no
-// queued action covers: pull requests asked for and never reported open,
-// and with gates the gate runs of clusters waiting on them. Both are safe
-// to repeat, so asking again after a crash loses nothing.
-func (r *run) queueDue(gates bool) {
+// queueNew queues the actions no queued action covers already: the work a
+// state says is due (rollout.Due), the open pull requests to check again
+// (rollout.Refresh). Both are safe to repeat, so asking again after a crash
+// loses nothing. It returns the actions it queued.
+func (r *run) queueNew(acts []rollout.Action) []rollout.Action {
 	queued := map[string]bool{}
 	key := func(kind string, wave int, name string) string { return fmt.Sprintf("%s/%d/%s", kind, wave, name) }
 	for _, a := range r.queue {
@@ -168,13 +168,12 @@ func (r *run) queueDue(gates bool) {
 			}
 		}
 	}
-	for _, a := range rollout.Due(r.st, gates) {
+	n := len(r.queue)
+	for _, a := range acts {
 		switch a := a.(type) {
 		case rollout.OpenWave:
 			a.PRs = slices.DeleteFunc(a.PRs, func(pr rollout.PRRequest) bool { return queued[key("pr", a.Wave, pr.Tenant)] })
 			if len(a.PRs) > 0 {
-				r.b.metrics.recovered.WithLabelValues("open-wave").Inc()
-				r.b.log.Info("asking again for pull requests never reported open", "campaign", r.name, "wave", a.Wave, "prs", len(a.PRs))
 				r.queue = append(r.queue, a)
 			}
 		case rollout.RunGates:
@@ -182,6 +181,18 @@ func (r *run) queueDue(gates bool) {
 			if len(a.Clusters) > 0 {
 				r.queue = append(r.queue, a)
 			}
+		}
+	}
+	return r.queue[n:]
+}
+
+// outstanding queues the pull requests asked for and never reported open
+// (a crash between persisting a state and acting on it).
+func (r *run) outstanding() {
+	for _, a := range r.queueNew(rollout.Due(r.st, false)) {
+		if ow, ok := a.(rollout.OpenWave); ok {
+			r.b.metrics.recovered.WithLabelValues("open-wave").Inc()
+			r.b.log.Info("asking again for pull requests never reported open", "campaign", r.name, "wave", ow.Wave, "prs", len(ow.PRs))
 		}
 	}
 }

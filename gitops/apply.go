@@ -60,13 +60,13 @@ func applyFile(read ReadFunc, fc rollout.FileChange) (FileResult, error) {
 	old, err := read(fc.Path)
 	switch {
 	case fc.Create && err == nil:
-		return FileResult{}, fmt.Errorf("%s: planned as a new file, but it exists now: plan again", fc.Path)
+		return FileResult{}, &yamledit.Error{File: fc.Path, Kind: yamledit.KindStale, Reason: "planned as a new file, but it exists now: plan again"}
 	case fc.Create && errors.Is(err, fs.ErrNotExist):
 		return FileResult{Path: fc.Path, New: []byte(fc.Content)}, nil
 	case err != nil:
 		return FileResult{}, fmt.Errorf("read %s: %w", fc.Path, err)
 	case fc.Delete && string(old) != fc.Content:
-		return FileResult{}, fmt.Errorf("%s: planned for removal as the campaign wrote it, but it changed since: plan again", fc.Path)
+		return FileResult{}, &yamledit.Error{File: fc.Path, Kind: yamledit.KindStale, Reason: "planned for removal as the campaign wrote it, but it changed since: plan again"}
 	case fc.Delete:
 		return FileResult{Path: fc.Path, Old: old}, nil
 	}

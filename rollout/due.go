@@ -83,3 +83,37 @@ func (s State) ScheduleState() ScheduleState {
 	}
 	return out
 }
+
+// Refresh lists an OpenWave per wave for the pull requests up and not
+// merged in the change and clean-up waves the campaign drives: ensuring
+// them again regenerates one whose base moved and that now conflicts (the
+// planned edits applied again on the new base, never a rebase, never a
+// second pull request). Revert pull requests are left as they are.
+func Refresh(s State) []Action {
+	if !s.Phase.acting() && s.Phase != CampaignPaused && s.Phase != CampaignHalted {
+		return nil
+	}
+	var out []Action
+	for _, w := range s.Waves {
+		if !s.live(w) || w.Kind == WaveRevert {
+			continue
+		}
+		ow := OpenWave{Wave: w.Number}
+		for _, pr := range w.PRs {
+			if pr.Status != PRStatusOpen {
+				continue
+			}
+			req := PRRequest{Tenant: pr.Tenant, Attempt: pr.Attempt}
+			tenantClusters(&w, pr.Tenant, func(c *ClusterState) {
+				if c.Phase == ClusterPending || c.Phase == ClusterInPR {
+					req.Clusters = append(req.Clusters, c.Name)
+				}
+			})
+			ow.PRs = append(ow.PRs, req)
+		}
+		if len(ow.PRs) > 0 {
+			out = append(out, ow)
+		}
+	}
+	return out
+}

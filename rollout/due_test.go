@@ -56,3 +56,31 @@ func TestScheduleState(t *testing.T) {
 		})
 	}
 }
+
+func TestRefresh(t *testing.T) {
+	t.Parallel()
+	p := machinePolicy()
+	open1 := []Action{OpenWave{Wave: 1, PRs: []PRRequest{{Tenant: "t1", Clusters: []string{"c1"}, Attempt: 1}}}}
+	tests := []struct {
+		name string
+		from []timedEvent
+		want []Action
+	}{
+		{name: "asked for, not up: nothing to refresh", from: stOpen1},
+		{name: "up: refreshed", from: stInPR1, want: open1},
+		{name: "up while paused: refreshed, a conflict is fixed all the same", from: stPausedInPR1, want: open1},
+		{name: "merged: nothing", from: stMerged1},
+		{name: "closed: nothing", from: stClosed1},
+		{name: "one of two merged", from: machineSeq(stOpen2, timedEvent{65, PROpened{Wave: 2, Tenant: "t1", Number: 201}}, timedEvent{65, PROpened{Wave: 2, Tenant: "t2", Number: 202}}, timedEvent{66, PRMerged{Wave: 2, Tenant: "t1", SHA: "b"}}),
+			want: []Action{OpenWave{Wave: 2, PRs: []PRRequest{{Tenant: "t2", Clusters: []string{"c3"}, Attempt: 1}}}}},
+		{name: "aborted: nothing", from: machineSeq(stInPR1, timedEvent{5, Abort{}})},
+		{name: "revert pull requests are left alone", from: machineSeq(stBaking1, timedEvent{5, Rollback{}}, timedEvent{6, PROpened{Wave: 4, Tenant: "t1", Number: 401}})},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			s := driveMachine(t, newMachineState(t, p), tc.from)
+			assert.Equal(t, tc.want, Refresh(s))
+		})
+	}
+}

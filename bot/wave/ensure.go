@@ -13,6 +13,7 @@ import (
 
 	"github.com/fleetbot/fleetbot/bot/gh"
 	"github.com/fleetbot/fleetbot/gitops"
+	"github.com/fleetbot/fleetbot/gitops/yamledit"
 	"github.com/fleetbot/fleetbot/rollout"
 )
 
@@ -89,6 +90,10 @@ type Result struct {
 	Recheck bool
 	// Skipped lists the reviewers not asked, each with the reason.
 	Skipped []string
+	// Kept lists the planned files left out because a person changed the
+	// planned value on the base since the plan: the pull request never
+	// overwrites them.
+	Kept []KeptFile
 	// Calls counts the GitHub API calls made.
 	Calls int
 }
@@ -144,8 +149,8 @@ func ensure(ctx context.Context, c *counter, req Request) (Result, error) {
 	if _, err := req.clusters(w); err != nil {
 		return e.res, err
 	}
-	files, applyErr := changes(req)
-	e.files = files
+	files, kept, applyErr := changes(req)
+	e.files, e.res.Kept = files, kept
 	e.content = contentHash(files)
 	e.plan = planHash(req.PR)
 
@@ -176,6 +181,9 @@ func ensure(ctx context.Context, c *counter, req Request) (Result, error) {
 		}
 	}
 	if applyErr != nil {
+		if open != nil {
+			e.found(open) // the caller names the kept files on it
+		}
 		return e.res, applyErr
 	}
 	if open != nil {
@@ -441,15 +449,43 @@ func (e *ensurer) matches(head gh.Commit) (ours, samePlan, same bool) {
 }
 
 // changes applies the planned edits at the base and keeps the files whose
-// bytes change.
-func changes(req Request) ([]gitops.FileResult, error) {
-	files, err := gitops.Apply(req.Read, req.PR)
-	if err != nil {
-		return nil, fmt.Errorf("wave %d at %s: %w", req.Wave, req.BaseSHA, err)
+// bytes change. A file whose planned old value a person changed since the
+// plan is left out and returned in kept with the reason; when that leaves
+// nothing to propose, the first such refusal is the error.
+func changes(req Request) ([]gitops.FileResult, []KeptFile, error) {
+	var files []gitops.FileResult
+	var kept []KeptFile
+	var stale error
+	for _, fc := range req.PR.Files {
+		one := req.PR
+		one.Files = []rollout.FileChange{fc}
+		out, err := gitops.Apply(req.Read, one)
+		var ye *yamledit.Error
+		switch {
+		case errors.As(err, &ye) && ye.Kind == yamledit.KindStale:
+			// A person changed what the plan expected to find: their
+			// change stands, and the pull request names the file.
+			where := ""
+			if ye.Line > 0 {
+				where = fmt.Sprintf("line %d: ", ye.Line)
+			}
+			kept = append(kept, KeptFile{Path: fc.Path, Reason: where + ye.Reason})
+			if stale == nil {
+				stale = fmt.Errorf("wave %d at %s: %w", req.Wave, req.BaseSHA, err)
+			}
+			continue
+		case err != nil:
+			return nil, nil, fmt.Errorf("wave %d at %s: %w", req.Wave, req.BaseSHA, err)
+		}
+		if f := out[0]; f.Old == nil || f.New == nil || !bytes.Equal(f.Old, f.New) {
+			files = append(files, f)
+		}
 	}
-	return slices.DeleteFunc(files, func(f gitops.FileResult) bool {
-		return f.Old != nil && f.New != nil && bytes.Equal(f.Old, f.New)
-	}), nil
+	if len(files) == 0 && stale != nil {
+		// Nothing of the plan is left to propose: a person must decide.
+		return nil, kept, stale
+	}
+	return files, kept, nil
 }
 
 // contentHash fingerprints the files a commit writes.

@@ -3,6 +3,7 @@ package wave
 import (
 	"bytes"
 	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -628,4 +629,42 @@ func TestTenantFiles(t *testing.T) {
 		assert.Equal(t, want, owns(path), path)
 	}
 	assert.False(t, TenantFiles(p.inv, "elsewhere", "tenant-a")("tenants/tenant-a/dev.yaml"), "another repository's files")
+}
+
+// TestChangesKeepsWhatAPersonChanged: a file whose planned old value a
+// person changed on the base since the plan is left out and named; the
+// others are still proposed; with nothing left, the refusal is the error.
+func TestChangesKeepsWhatAPersonChanged(t *testing.T) {
+	t.Parallel()
+	files := map[string]string{
+		"a.yaml": "version: \"1.29\"\n",
+		"b.yaml": "version: \"1.31\" # set by hand\n",
+	}
+	read := func(p string) ([]byte, error) {
+		if s, ok := files[p]; ok {
+			return []byte(s), nil
+		}
+		return nil, fs.ErrNotExist
+	}
+	set := func(path string) rollout.FileChange {
+		return rollout.FileChange{Path: path, Edits: []rollout.Edit{{Path: []string{"version"}, Op: rollout.OpSet, From: "1.29", To: "1.30", Quote: true, Line: 1}}}
+	}
+	req := Request{Wave: 2, BaseSHA: "base", Read: read, PR: rollout.PullRequest{Tenant: "t", Files: []rollout.FileChange{set("a.yaml"), set("b.yaml")}}}
+	got, kept, err := changes(req)
+	require.NoError(t, err)
+	require.Len(t, got, 1)
+	assert.Equal(t, "a.yaml", got[0].Path)
+	assert.Equal(t, "version: \"1.30\"\n", string(got[0].New))
+	require.Len(t, kept, 1)
+	assert.Equal(t, "b.yaml", kept[0].Path)
+	assert.Contains(t, kept[0].Reason, "line 1: ")
+	assert.Contains(t, kept[0].Reason, `expected "1.29"`)
+
+	req.PR.Files = req.PR.Files[1:]
+	got, kept, err = changes(req)
+	var ye *yamledit.Error
+	require.ErrorAs(t, err, &ye)
+	assert.Equal(t, yamledit.KindStale, ye.Kind)
+	assert.Empty(t, got)
+	assert.Len(t, kept, 1)
 }

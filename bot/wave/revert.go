@@ -27,8 +27,9 @@ func ParseRevertBranch(ref string) (campaign string, wave int, tenant string, ok
 	return parseBranch(ref, revertPrefix)
 }
 
-// KeptFile is a file a revert leaves as it is, and why: someone changed it
-// after the campaign did, and a revert never overwrites a person's work.
+// KeptFile is a file a pull request leaves as it is, and why: someone
+// changed it since the plan (or, for a revert, since the campaign wrote it),
+// and fleetbot never overwrites a person's work.
 type KeptFile struct {
 	Path   string
 	Reason string
