@@ -1,13 +1,11 @@
 package bot
 
 import (
-	"context"
 	"fmt"
 	"os"
 	"strings"
 	"time"
 
-	"github.com/fleetbot/fleetbot/bot/gh"
 	"github.com/fleetbot/fleetbot/rollout"
 	"github.com/fleetbot/fleetbot/rollout/gate"
 )
@@ -116,46 +114,4 @@ func newArgoCD(cfg rollout.ArgoCDGate, api installationAPI, opts GateOptions) (g
 		return nil, fmt.Errorf("spec.gates.argocd: %w", err)
 	}
 	return g, nil
-}
-
-// installationAPI reads check runs, statuses and commit comparisons through
-// the installation that covers each repository.
-type installationAPI struct{ github GitHub }
-
-var (
-	_ gate.Checks   = installationAPI{}
-	_ gate.Comparer = installationAPI{}
-)
-
-// CheckRuns lists the check runs on ref.
-func (c installationAPI) CheckRuns(ctx context.Context, owner, repo, ref string) ([]gh.CheckRun, error) {
-	api, err := c.github.API(ctx, owner, repo)
-	if err != nil {
-		return nil, err
-	}
-	// GET /repos/{owner}/{repo}/commits/{ref}/check-runs
-	// https://docs.github.com/rest/checks/runs#list-check-runs-for-a-git-reference
-	return api.CheckRuns(ctx, owner, repo, ref)
-}
-
-// Statuses lists the commit statuses on ref.
-func (c installationAPI) Statuses(ctx context.Context, owner, repo, ref string) ([]gh.Status, error) {
-	api, err := c.github.API(ctx, owner, repo)
-	if err != nil {
-		return nil, err
-	}
-	// GET /repos/{owner}/{repo}/commits/{ref}/statuses
-	// https://docs.github.com/rest/commits/statuses#list-commit-statuses-for-a-reference
-	return api.Statuses(ctx, owner, repo, ref)
-}
-
-// Compare tells how head relates to base.
-func (c installationAPI) Compare(ctx context.Context, owner, repo, base, head string) (gh.Comparison, error) {
-	api, err := c.github.API(ctx, owner, repo)
-	if err != nil {
-		return gh.Comparison{}, err
-	}
-	// GET /repos/{owner}/{repo}/compare/{basehead}
-	// https://docs.github.com/rest/commits/commits#compare-two-commits
-	return api.Compare(ctx, owner, repo, base, head)
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 
@@ -54,16 +55,17 @@ func NewService(cfg ServiceConfig) (*Service, error) {
 		cfg.Registry = prometheus.NewRegistry()
 	}
 	github := NewAppGitHub(cfg.App)
-	owner, repo, ok := strings.Cut(cfg.Bot.CampaignRepo, "/")
-	if !ok {
-		return nil, fmt.Errorf("service: campaign repository %q is not owner/name", cfg.Bot.CampaignRepo)
-	}
 	bc := cfg.Bot
 	bc.GitHub = github
-	// One installation covers the repositories of one organisation; the
-	// mirror fetches with the campaign repository's.
-	bc.Mirror = wave.NewMirror(cfg.MirrorDir, func(ctx context.Context) (string, string, error) {
-		return github.GitAuth(ctx, owner, repo)
+	// One installation covers the repositories of one organisation, and a
+	// campaign may span several: each fetch uses the token of the
+	// installation that covers the repository fetched.
+	bc.Mirror = wave.NewMirror(cfg.MirrorDir, func(ctx context.Context, cloneURL string) (string, string, error) {
+		r, err := repoOfCloneURL(cloneURL)
+		if err != nil {
+			return "", "", err
+		}
+		return github.GitAuth(ctx, r.Owner, r.Name)
 	})
 	bc.Registerer = cfg.Registry
 	b, err := New(bc)
@@ -87,6 +89,24 @@ func NewService(cfg ServiceConfig) (*Service, error) {
 		intake: intake,
 		mux:    webhooks.NewMux(intake, b.Ready, cfg.Registry),
 	}, nil
+}
+
+// repoOfCloneURL reads owner/name out of a clone URL as GitHub gives it
+// (https://github.com/OWNER/REPO.git, or under a GitHub Enterprise host).
+func repoOfCloneURL(cloneURL string) (repoName, error) {
+	u, err := url.Parse(cloneURL)
+	if err != nil {
+		return repoName{}, fmt.Errorf("clone URL: %w", err)
+	}
+	parts := strings.Split(strings.Trim(u.Path, "/"), "/")
+	if len(parts) < 2 {
+		return repoName{}, fmt.Errorf("clone URL %s: want .../OWNER/REPO.git", u.Redacted())
+	}
+	r, err := parseRepo(parts[len(parts)-2] + "/" + strings.TrimSuffix(parts[len(parts)-1], ".git"))
+	if err != nil {
+		return repoName{}, fmt.Errorf("clone URL %s: %w", u.Redacted(), err)
+	}
+	return r, nil
 }
 
 // Bot returns the service's bot.

@@ -50,7 +50,7 @@ const keepFor = 10 * time.Minute
 // process may reopen the directory a previous one left.
 type Mirror struct {
 	dir  string
-	auth func(ctx context.Context) (user, password string, err error)
+	auth AuthFunc
 
 	// Keep is how many checked-out trees stay on disk per repository
 	// (DefaultKeep when zero); older ones are removed once unused for ten
@@ -69,11 +69,15 @@ type mirrorRepo struct {
 	repo *git.Repository
 }
 
+// AuthFunc gives the basic-auth credentials of an HTTP(S) fetch of cloneURL
+// (for GitHub: "x-access-token" and a token of the installation that covers
+// that repository, which may not be the one of another repository).
+type AuthFunc func(ctx context.Context, cloneURL string) (user, password string, err error)
+
 // NewMirror returns a mirror keeping its clones under dir. auth, when not
-// nil, gives the basic-auth credentials of an HTTP(S) fetch (for GitHub:
-// "x-access-token" and an installation token); it is called at every fetch
-// because tokens expire.
-func NewMirror(dir string, auth func(ctx context.Context) (user, password string, err error)) *Mirror {
+// nil, is called at every HTTP(S) fetch, because tokens expire, with the
+// clone URL being fetched.
+func NewMirror(dir string, auth AuthFunc) *Mirror {
 	return &Mirror{dir: dir, auth: auth, repos: map[string]*mirrorRepo{}}
 }
 
@@ -252,7 +256,7 @@ const fetchSpec = config.RefSpec("+refs/heads/*:refs/remotes/origin/*")
 func (m *Mirror) fetch(ctx context.Context, r *mirrorRepo) error {
 	var auth transport.AuthMethod
 	if m.auth != nil && isHTTP(r.url) {
-		user, password, err := m.auth(ctx)
+		user, password, err := m.auth(ctx, r.url)
 		if err != nil {
 			return fmt.Errorf("fetch %s: credentials: %w", redact(r.url), err)
 		}

@@ -309,10 +309,13 @@ func TestMirrorHTTPAuth(t *testing.T) {
 		// Only the latest token is valid: an expired one must not be reused.
 		return !revoked.Load() && password == fmt.Sprintf("token-%d", issued.Load())
 	})
-	auth := func(context.Context) (string, string, error) {
+	cloneURL := srv.URL + "/git/origin.git"
+	auth := func(_ context.Context, u string) (string, string, error) {
+		if u != cloneURL {
+			return "", "", fmt.Errorf("credentials asked for %s", u)
+		}
 		return "x-access-token", fmt.Sprintf("token-%d", issued.Add(1)), nil
 	}
-	cloneURL := srv.URL + "/git/origin.git"
 	m := NewMirror(t.TempDir(), auth)
 	got, err := m.Checkout(t.Context(), cloneURL, "main", sha1)
 	require.NoError(t, err)
@@ -330,11 +333,37 @@ func TestMirrorHTTPAuth(t *testing.T) {
 	require.Error(t, err)
 	assert.ErrorContains(t, err, "fetch "+cloneURL)
 
-	failing := NewMirror(t.TempDir(), func(context.Context) (string, string, error) {
+	failing := NewMirror(t.TempDir(), func(context.Context, string) (string, string, error) {
 		return "", "", errors.New("installation token: no key")
 	})
 	_, err = failing.Checkout(t.Context(), cloneURL, "main", sha1)
 	assert.ErrorContains(t, err, "credentials: installation token: no key")
+}
+
+// TestMirrorAuthPerRepository fetches two repositories that accept only
+// their own credentials, as two installations' repositories do.
+func TestMirrorAuthPerRepository(t *testing.T) {
+	t.Parallel()
+	origins := []*origin{newOrigin(t), newOrigin(t)}
+	tokens := map[string]string{} // clone URL -> the only token it accepts
+	var urls []string
+	for i, o := range origins {
+		token := fmt.Sprintf("token-of-installation-%d", i+1)
+		srv := gitHTTPServer(t, filepath.Dir(o.bare), func(password string) bool { return password == token })
+		u := srv.URL + "/git/origin.git"
+		tokens[u] = token
+		urls = append(urls, u)
+	}
+	m := NewMirror(t.TempDir(), func(_ context.Context, cloneURL string) (string, string, error) {
+		return "x-access-token", tokens[cloneURL], nil
+	})
+	for i, o := range origins {
+		files := map[string]string{"a.yaml": fmt.Sprintf("a: %d\n", i)}
+		sha := o.commit("main", files)
+		got, err := m.Checkout(t.Context(), urls[i], "main", sha)
+		require.NoError(t, err, "origin %d", i)
+		assert.Equal(t, files, readTree(t, got), "origin %d", i)
+	}
 }
 
 func TestSafeName(t *testing.T) {

@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/fleetbot/fleetbot/bot"
 	"github.com/fleetbot/fleetbot/bot/gh"
 	"github.com/fleetbot/fleetbot/gitops"
 	"github.com/fleetbot/fleetbot/gitops/yamledit"
@@ -90,10 +91,10 @@ func start(t *testing.T, mark ...string) *world {
 	require.NoError(t, err)
 	check, err := rollout.ParseTemplate(fleetsim.CheckName("terraform-apply", "{{ .Cluster }}"))
 	require.NoError(t, err)
-	w.tfGate = gate.NewTerraform(rollout.TerraformGate{Checks: []rollout.Template{check}}, w.gh)
+	w.tfGate = gate.NewTerraform(rollout.TerraformGate{Checks: []rollout.Template{check}}, bot.GateClient{API: w.gh})
 	argoSrv := httptest.NewServer(w.argo)
 	t.Cleanup(argoSrv.Close)
-	w.argoGate, err = gate.NewArgoCD(rollout.ArgoCDGate{Server: argoSrv.URL}, argoToken, gate.CompareAncestry{API: w.gh})
+	w.argoGate, err = gate.NewArgoCD(rollout.ArgoCDGate{Server: argoSrv.URL}, argoToken, gate.CompareAncestry{API: bot.GateClient{API: w.gh}})
 	require.NoError(t, err)
 	eksSrv := httptest.NewServer(w.eks)
 	t.Cleanup(eksSrv.Close)

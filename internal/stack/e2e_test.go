@@ -1,6 +1,7 @@
 package stack_test
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
@@ -26,6 +27,8 @@ import (
 )
 
 type pull struct {
+	// Repo is the repository the pull request was listed in (owner/name).
+	Repo           string `json:"-"`
 	Number         int    `json:"number"`
 	State          string `json:"state"`
 	MergedAt       string `json:"merged_at"`
@@ -49,7 +52,8 @@ func TestEndToEnd(t *testing.T) {
 	fleetDir := filepath.Join(root, "examples", "fleet")
 	src, err := os.ReadFile(filepath.Join("testdata", "eks-1-30.yaml"))
 	require.NoError(t, err)
-	plan, owners := expectedPlan(t, fleetDir, src)
+	plan, layouts := expectedPlan(t, src, fleetDir)
+	owners := layouts[fleetDir].Owners
 
 	s, err := stack.Start(ctx, stack.Options{Dir: t.TempDir(), Fleet: fleetDir, ReconcileInterval: 300 * time.Millisecond, Logger: testLogger(t)})
 	require.NoError(t, err)
@@ -62,12 +66,12 @@ func TestEndToEnd(t *testing.T) {
 
 	var opened []string
 	for i, w := range plan.Waves {
-		prs := waitForWave(t, s, w)
+		prs := waitForWave(t, s, w, "acme/fleet")
 		for _, p := range prs {
 			opened = append(opened, p.Head.Ref)
 			_, _, tenant, ok := wave.ParseBranch(p.Head.Ref)
 			require.True(t, ok, p.Head.Ref)
-			checkPull(t, s, p, w, tenant, owners[tenant])
+			checkPull(t, s, p, w, fleetDir, tenant, owners[tenant])
 		}
 		switch i {
 		case 0:
@@ -150,12 +154,14 @@ func TestEndToEnd(t *testing.T) {
 	reportCalls(t, s, wantPRs)
 }
 
-// expectedPlan plans the campaign over the fleet as the bot should, and
-// returns the owners of each tenant.
-func expectedPlan(t *testing.T, fleetDir string, src []byte) (*rollout.Plan, map[string]gitops.Owners) {
+// expectedPlan plans the campaign over the fleet's repositories as the bot
+// should, and returns the layout of each (whose owners review its pull
+// requests).
+func expectedPlan(t *testing.T, src []byte, dirs ...string) (*rollout.Plan, map[string]*gitops.Layout) {
 	t.Helper()
-	inv, err := gitops.Load(t.Context(), []string{fleetDir})
+	inv, err := gitops.Load(t.Context(), dirs)
 	require.NoError(t, err)
+	require.NoError(t, inv.Err())
 	f, err := inv.Fleet()
 	require.NoError(t, err)
 	c, err := rollout.ParseCampaign("eks-1-30.yaml", src)
@@ -163,53 +169,61 @@ func expectedPlan(t *testing.T, fleetDir string, src []byte) (*rollout.Plan, map
 	p, err := rollout.PlanCampaign(c, f)
 	require.NoError(t, err)
 	require.Greater(t, len(p.Waves), 3, "the scenario needs four waves or more")
-	return p, inv.Layouts[fleetDir].Owners
+	return p, inv.Layouts
 }
 
-// waitForWave waits until the wave's pull requests are all open and returns
-// them by tenant.
-func waitForWave(t *testing.T, s *stack.Stack, w rollout.Wave) []pull {
+// waitForWave waits until the wave's pull requests are all open in repos
+// ("owner/name") and returns them by repository and tenant. A pull request of
+// another wave open meanwhile fails the test.
+func waitForWave(t *testing.T, s *stack.Stack, w rollout.Wave, repos ...string) []pull {
 	t.Helper()
 	prefix := fmt.Sprintf("fleetbot/eks-1-30/%d/", w.Index)
 	return waitFor(t, fmt.Sprintf("the %d pull requests of wave %d", len(w.PullRequests), w.Index), func() ([]pull, bool) {
-		var open []pull
-		_, err := s.Do(t.Context(), http.MethodGet, "/repos/acme/fleet/pulls?state=open&per_page=100", "", nil, &open)
-		require.NoError(t, err)
 		var mine []pull
-		for _, p := range open {
-			if strings.HasPrefix(p.Head.Ref, prefix) {
-				mine = append(mine, p)
-			} else {
-				require.Failf(t, "a pull request of another wave is open", "%s while wave %d opens", p.Head.Ref, w.Index)
+		for _, repo := range repos {
+			var open []pull
+			_, err := s.Do(t.Context(), http.MethodGet, "/repos/"+repo+"/pulls?state=open&per_page=100", "", nil, &open)
+			require.NoError(t, err)
+			for _, p := range open {
+				p.Repo = repo
+				if strings.HasPrefix(p.Head.Ref, prefix) {
+					mine = append(mine, p)
+				} else {
+					require.Failf(t, "a pull request of another wave is open", "%s in %s while wave %d opens", p.Head.Ref, repo, w.Index)
+				}
 			}
 		}
-		slices.SortFunc(mine, func(a, b pull) int { return strings.Compare(a.Head.Ref, b.Head.Ref) })
+		slices.SortFunc(mine, func(a, b pull) int {
+			return cmp.Or(strings.Compare(a.Repo, b.Repo), strings.Compare(a.Head.Ref, b.Head.Ref))
+		})
 		return mine, len(mine) == len(w.PullRequests)
 	})
 }
 
 // checkPull checks one wave pull request: its files are the plan's for the
-// tenant, and review was asked of the tenant's owners.
-func checkPull(t *testing.T, s *stack.Stack, p pull, w rollout.Wave, tenant string, owners gitops.Owners) {
+// tenant in the repository seeded from dir, and review was asked of the
+// tenant's owners.
+func checkPull(t *testing.T, s *stack.Stack, p pull, w rollout.Wave, dir, tenant string, owners gitops.Owners) {
 	t.Helper()
 	var want []string
 	for _, pr := range w.PullRequests {
-		if pr.Tenant == tenant {
+		if pr.Tenant == tenant && pr.Repo == dir {
 			for _, f := range pr.Files {
 				want = append(want, f.Path)
 			}
 		}
 	}
+	require.NotEmpty(t, want, "the plan has a pull request for %s in %s", tenant, p.Repo)
 	var files []struct {
 		Filename string `json:"filename"`
 	}
-	_, err := s.Do(t.Context(), http.MethodGet, fmt.Sprintf("/repos/acme/fleet/pulls/%d/files", p.Number), "", nil, &files)
+	_, err := s.Do(t.Context(), http.MethodGet, fmt.Sprintf("/repos/%s/pulls/%d/files", p.Repo, p.Number), "", nil, &files)
 	require.NoError(t, err)
 	var got []string
 	for _, f := range files {
 		got = append(got, f.Filename)
 	}
-	assert.ElementsMatch(t, want, got, "files of %s", p.Head.Ref)
+	assert.ElementsMatch(t, want, got, "files of %s in %s", p.Head.Ref, p.Repo)
 
 	var rr struct {
 		Users []struct {
@@ -219,17 +233,18 @@ func checkPull(t *testing.T, s *stack.Stack, p pull, w rollout.Wave, tenant stri
 			Slug string `json:"slug"`
 		} `json:"teams"`
 	}
-	_, err = s.Do(t.Context(), http.MethodGet, fmt.Sprintf("/repos/acme/fleet/pulls/%d/requested_reviewers", p.Number), "", nil, &rr)
+	_, err = s.Do(t.Context(), http.MethodGet, fmt.Sprintf("/repos/%s/pulls/%d/requested_reviewers", p.Repo, p.Number), "", nil, &rr)
 	require.NoError(t, err)
+	org, _, _ := strings.Cut(p.Repo, "/")
 	var users, teams []string
 	for _, u := range rr.Users {
 		users = append(users, u.Login)
 	}
 	for _, tm := range rr.Teams {
-		teams = append(teams, "acme/"+tm.Slug)
+		teams = append(teams, org+"/"+tm.Slug)
 	}
-	assert.ElementsMatch(t, owners.Users, users, "users asked to review %s", p.Head.Ref)
-	assert.ElementsMatch(t, owners.Teams, teams, "teams asked to review %s", p.Head.Ref)
+	assert.ElementsMatch(t, owners.Users, users, "users asked to review %s in %s", p.Head.Ref, p.Repo)
+	assert.ElementsMatch(t, owners.Teams, teams, "teams asked to review %s in %s", p.Head.Ref, p.Repo)
 }
 
 // reportCalls logs the bot's GitHub calls per wave pull request.

@@ -48,6 +48,11 @@ type Options struct {
 	// Owner and Repo name the fleet repository (default acme/fleet); it
 	// also holds the campaigns, under campaigns/.
 	Owner, Repo string
+	// Repositories are more blueprint repositories the bot plans from,
+	// besides the fleet repository. Each is created in its owner's
+	// organisation, where the App gets an installation of its own (as on
+	// github.com), so a campaign may span organisations.
+	Repositories []Repository
 	// ReconcileInterval is the bot's loop interval (default 1s).
 	ReconcileInterval time.Duration
 	// Gates, when set, replaces the gates the campaigns configure.
@@ -61,6 +66,16 @@ type Options struct {
 	// Logger receives the bot's and the sandbox's logs (default: discarded).
 	Logger *slog.Logger
 }
+
+// Repository is a blueprint repository of the stack.
+type Repository struct {
+	Owner, Repo string
+	// Fleet is a directory whose files become the repository's first
+	// commit.
+	Fleet string
+}
+
+func (r Repository) String() string { return r.Owner + "/" + r.Repo }
 
 // Stack is a running sandbox and bot.
 type Stack struct {
@@ -148,48 +163,72 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 	return s, nil
 }
 
-// seed creates the fleet repository, the teams the layout names, and pushes
-// the fleet's files.
+// seed creates the fleet repository and the other blueprint repositories,
+// the teams their layouts name, and pushes each one's files.
 func (s *Stack) seed(ctx context.Context) error {
-	o := s.opts
-	if _, err := s.Do(ctx, http.MethodPost, "/orgs/"+o.Owner+"/repos", "", map[string]any{"name": o.Repo}, nil); err != nil {
-		return fmt.Errorf("create repository: %w", err)
-	}
-	inv, err := gitops.Load(ctx, []string{o.Fleet})
-	if err != nil {
-		return err
-	}
 	teams := map[string]bool{}
-	for _, l := range inv.Layouts {
-		for _, ow := range l.Owners {
-			for _, t := range ow.Teams {
-				teams[t] = true
+	for i, r := range s.repositories() {
+		if _, err := s.Do(ctx, http.MethodPost, "/orgs/"+r.Owner+"/repos", "", map[string]any{"name": r.Repo}, nil); err != nil {
+			return fmt.Errorf("create repository %s: %w", r, err)
+		}
+		inv, err := gitops.Load(ctx, []string{r.Fleet})
+		if err != nil {
+			return fmt.Errorf("%s: %w", r, err)
+		}
+		for _, l := range inv.Layouts {
+			for _, ow := range l.Owners {
+				for _, t := range ow.Teams {
+					if !teams[t] {
+						org, slug, _ := strings.Cut(t, "/")
+						if _, err := s.Do(ctx, http.MethodPost, "/orgs/"+org+"/teams", "", map[string]any{"name": slug}, nil); err != nil {
+							return fmt.Errorf("create team %s: %w", t, err)
+						}
+					}
+					teams[t] = true
+				}
 			}
 		}
-	}
-	for t := range teams {
-		org, slug, _ := strings.Cut(t, "/")
-		if _, err := s.Do(ctx, http.MethodPost, "/orgs/"+org+"/teams", "", map[string]any{"name": slug}, nil); err != nil {
-			return fmt.Errorf("create team %s: %w", t, err)
+		work := s.workDir(i, r)
+		if err := os.CopyFS(work, os.DirFS(r.Fleet)); err != nil {
+			return fmt.Errorf("copy fleet of %s: %w", r, err)
+		}
+		if err := s.git(ctx, work, "init", "-q", "-b", "main"); err != nil {
+			return err
+		}
+		if err := s.commit(ctx, work, r, "fleet: first commit"); err != nil {
+			return err
 		}
 	}
-	work := filepath.Join(o.Dir, "seed")
-	if err := os.CopyFS(work, os.DirFS(o.Fleet)); err != nil {
-		return fmt.Errorf("copy fleet: %w", err)
+	return nil
+}
+
+// repositories lists the fleet repository, then Options.Repositories.
+func (s *Stack) repositories() []Repository {
+	o := s.opts
+	return append([]Repository{{Owner: o.Owner, Repo: o.Repo, Fleet: o.Fleet}}, o.Repositories...)
+}
+
+// workDir is the working copy the stack seeded repository i from; the fleet
+// repository's is "seed", where PushCampaign commits.
+func (s *Stack) workDir(i int, r Repository) string {
+	if i == 0 {
+		return filepath.Join(s.opts.Dir, "seed")
 	}
-	if err := s.git(ctx, work, "init", "-q", "-b", "main"); err != nil {
-		return err
-	}
-	return s.Commit(ctx, work, "fleet: first commit")
+	return filepath.Join(s.opts.Dir, "seed-"+r.Owner+"-"+r.Repo)
 }
 
 // Commit commits everything in work and pushes it to the fleet repository's
 // main branch, as a person would.
 func (s *Stack) Commit(ctx context.Context, work, message string) error {
+	return s.commit(ctx, work, s.repositories()[0], message)
+}
+
+// commit commits everything in work and pushes it to r's main branch.
+func (s *Stack) commit(ctx context.Context, work string, r Repository, message string) error {
 	for _, args := range [][]string{
 		{"add", "-A"},
 		{"commit", "-q", "-m", message},
-		{"push", "-q", s.pushURL(), "HEAD:refs/heads/main"},
+		{"push", "-q", s.pushURL(r), "HEAD:refs/heads/main"},
 	} {
 		if err := s.git(ctx, work, args...); err != nil {
 			return err
@@ -201,7 +240,7 @@ func (s *Stack) Commit(ctx context.Context, work, message string) error {
 // PushCampaign adds a campaign file under campaigns/ in a new commit.
 func (s *Stack) PushCampaign(ctx context.Context, name string, src []byte) error {
 	work := filepath.Join(s.opts.Dir, "seed")
-	if err := s.git(ctx, work, "pull", "-q", "--ff-only", s.pushURL(), "main"); err != nil {
+	if err := s.git(ctx, work, "pull", "-q", "--ff-only", s.pushURL(s.repositories()[0]), "main"); err != nil {
 		return err
 	}
 	if err := os.MkdirAll(filepath.Join(work, "campaigns"), 0o755); err != nil {
@@ -213,8 +252,9 @@ func (s *Stack) PushCampaign(ctx context.Context, name string, src []byte) error
 	return s.Commit(ctx, work, "campaigns: "+name)
 }
 
-func (s *Stack) pushURL() string {
-	return "http://person:" + s.Token + "@" + s.GitHubURL[len("http://"):] + "/" + s.opts.Owner + "/" + s.opts.Repo + ".git"
+// pushURL is r's git URL with the static token, which may push anywhere.
+func (s *Stack) pushURL(r Repository) string {
+	return "http://person:" + s.Token + "@" + s.GitHubURL[len("http://"):] + "/" + r.String() + ".git"
 }
 
 func (s *Stack) git(ctx context.Context, dir string, args ...string) error {
@@ -248,11 +288,14 @@ func (s *Stack) StartBot(ctx context.Context) error {
 		_ = st.Close()
 		return err
 	}
-	repo := s.opts.Owner + "/" + s.opts.Repo
+	var repos []string
+	for _, r := range s.repositories() {
+		repos = append(repos, r.String())
+	}
 	svc, err := bot.NewService(bot.ServiceConfig{
 		Bot: bot.Config{
 			Store: st, Gates: s.opts.Gates, GateOptions: s.opts.GateOptions, Now: s.opts.Now,
-			CampaignRepo: repo, CampaignPath: "campaigns", Repositories: []string{repo},
+			CampaignRepo: repos[0], CampaignPath: "campaigns", Repositories: repos,
 			ReplicaID: "stack", ReconcileInterval: s.opts.ReconcileInterval, Logger: s.opts.Logger,
 		},
 		App:           app,

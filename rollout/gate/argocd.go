@@ -15,7 +15,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/fleetbot/fleetbot/bot/gh"
 	"github.com/fleetbot/fleetbot/rollout"
 )
 
@@ -25,10 +24,17 @@ type Ancestry interface {
 	Contains(ctx context.Context, repo, revision, commit string) (bool, error)
 }
 
-// Comparer compares two commits of a repository. gh.API satisfies it.
+// Comparer compares two commits of a repository: the bot adapts its GitHub
+// client to it.
 type Comparer interface {
 	// Compare tells how head relates to base (GET .../compare/base...head).
-	Compare(ctx context.Context, owner, repo, base, head string) (gh.Comparison, error)
+	Compare(ctx context.Context, owner, repo, base, head string) (Comparison, error)
+}
+
+// Comparison is what the argocd gate reads of a GitHub commit comparison:
+// Status is "ahead", "behind", "identical" or "diverged".
+type Comparison struct {
+	Status string
 }
 
 // CompareAncestry is the Ancestry of GitHub's compare API: revision

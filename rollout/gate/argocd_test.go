@@ -15,15 +15,11 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/fleetbot/fleetbot/bot/gh"
 	"github.com/fleetbot/fleetbot/internal/fakeargocd"
 	"github.com/fleetbot/fleetbot/internal/testenv"
 	"github.com/fleetbot/fleetbot/rollout"
 	"github.com/fleetbot/fleetbot/rollout/gate"
 )
-
-// gh.API is what production gives CompareAncestry.
-var _ gate.Comparer = gh.API(nil)
 
 const (
 	argoToken     = "argocd-token"
@@ -417,9 +413,9 @@ type comparer struct {
 	asked  []string
 }
 
-func (c *comparer) Compare(_ context.Context, owner, repo, base, head string) (gh.Comparison, error) {
+func (c *comparer) Compare(_ context.Context, owner, repo, base, head string) (gate.Comparison, error) {
 	c.asked = append(c.asked, fmt.Sprintf("%s/%s %s...%s", owner, repo, base, head))
-	return gh.Comparison{Status: c.status}, c.err
+	return gate.Comparison{Status: c.status}, c.err
 }
 
 func TestCompareAncestry(t *testing.T) {

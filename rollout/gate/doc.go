@@ -10,5 +10,7 @@
 // Gates only read; they never change a cluster, a repository or a cloud
 // resource. Each reaches its system through a narrow interface or client
 // given to its constructor, so tests run them against fakes or real local
-// servers.
+// servers. The GitHub-backed gates declare what they read (Checks, Comparer)
+// in their own plain types; the bot adapts its GitHub client to them, since
+// nothing under rollout/ imports bot/.
 package gate

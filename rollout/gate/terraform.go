@@ -6,17 +6,39 @@ import (
 	"path"
 	"slices"
 	"strings"
+	"time"
 
-	"github.com/fleetbot/fleetbot/bot/gh"
 	"github.com/fleetbot/fleetbot/rollout"
 )
 
-// Checks reads the CI results on a commit. gh.API satisfies it.
+// Checks reads the CI results on a commit: the bot adapts its GitHub client
+// to it.
 type Checks interface {
 	// CheckRuns lists the check runs on ref.
-	CheckRuns(ctx context.Context, owner, repo, ref string) ([]gh.CheckRun, error)
+	CheckRuns(ctx context.Context, owner, repo, ref string) ([]CheckRun, error)
 	// Statuses lists the commit statuses on ref, newest first.
-	Statuses(ctx context.Context, owner, repo, ref string) ([]gh.Status, error)
+	Statuses(ctx context.Context, owner, repo, ref string) ([]CommitStatus, error)
+}
+
+// CheckRun is what the terraform gate reads of a GitHub check run. Status
+// is queued, in_progress or completed; Conclusion is set once completed
+// (success, failure, cancelled, timed_out, neutral, skipped,
+// action_required, ...).
+type CheckRun struct {
+	ID         int64
+	Name       string
+	Status     string
+	Conclusion string
+	DetailsURL string
+}
+
+// CommitStatus is what the terraform gate reads of a GitHub commit status.
+// State is error, failure, pending or success.
+type CommitStatus struct {
+	Context   string
+	State     string
+	TargetURL string
+	CreatedAt time.Time
 }
 
 // Terraform is the terraform gate: the configured check runs and commit
@@ -149,8 +171,8 @@ func (g *Terraform) Check(ctx context.Context, t Target) Result {
 
 // latestRuns keeps the latest check run of each name: GitHub's IDs grow, so
 // a re-run has the highest.
-func latestRuns(runs []gh.CheckRun) []ciResult {
-	latest := map[string]gh.CheckRun{}
+func latestRuns(runs []CheckRun) []ciResult {
+	latest := map[string]CheckRun{}
 	var order []string
 	for _, r := range runs {
 		prev, ok := latest[r.Name]
@@ -181,8 +203,8 @@ func latestRuns(runs []gh.CheckRun) []ciResult {
 
 // latestStatuses keeps the newest status of each context. GitHub lists
 // newest first; CreatedAt decides when the order says otherwise.
-func latestStatuses(statuses []gh.Status) []ciResult {
-	latest := map[string]gh.Status{}
+func latestStatuses(statuses []CommitStatus) []ciResult {
+	latest := map[string]CommitStatus{}
 	var order []string
 	for _, s := range statuses {
 		prev, ok := latest[s.Context]

@@ -10,46 +10,42 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/fleetbot/fleetbot/bot/gh"
 	"github.com/fleetbot/fleetbot/rollout"
 	"github.com/fleetbot/fleetbot/rollout/gate"
 )
-
-// gh.API is what production passes to NewTerraform.
-var _ gate.Checks = gh.API(nil)
 
 const mergeSHA = "4f1c2d3e5a6b7c8d9e0f1a2b3c4d5e6f7a8b9c0d"
 
 // fakeChecks holds the check runs and statuses of one commit of
 // acme/fleet.
 type fakeChecks struct {
-	runs     []gh.CheckRun
-	statuses []gh.Status
+	runs     []gate.CheckRun
+	statuses []gate.CommitStatus
 	runsErr  error
 	statErr  error
 }
 
-func (f *fakeChecks) CheckRuns(_ context.Context, owner, repo, ref string) ([]gh.CheckRun, error) {
+func (f *fakeChecks) CheckRuns(_ context.Context, owner, repo, ref string) ([]gate.CheckRun, error) {
 	if owner != "acme" || repo != "fleet" || ref != mergeSHA {
 		return nil, nil
 	}
 	return f.runs, f.runsErr
 }
 
-func (f *fakeChecks) Statuses(_ context.Context, owner, repo, ref string) ([]gh.Status, error) {
+func (f *fakeChecks) Statuses(_ context.Context, owner, repo, ref string) ([]gate.CommitStatus, error) {
 	if owner != "acme" || repo != "fleet" || ref != mergeSHA {
 		return nil, nil
 	}
 	return f.statuses, f.statErr
 }
 
-func run(id int64, name, status, conclusion string) gh.CheckRun {
-	return gh.CheckRun{ID: id, Name: name, HeadSHA: mergeSHA, Status: status, Conclusion: conclusion,
+func run(id int64, name, status, conclusion string) gate.CheckRun {
+	return gate.CheckRun{ID: id, Name: name, Status: status, Conclusion: conclusion,
 		DetailsURL: "https://ci.example.com/runs/" + name}
 }
 
-func status(context, state string, at int) gh.Status {
-	return gh.Status{Context: context, State: state, TargetURL: "https://ci.example.com/status/" + context,
+func status(context, state string, at int) gate.CommitStatus {
+	return gate.CommitStatus{Context: context, State: state, TargetURL: "https://ci.example.com/status/" + context,
 		CreatedAt: epoch.Add(time.Duration(at) * time.Minute)}
 }
 
@@ -64,50 +60,50 @@ func TestTerraformGate(t *testing.T) {
 		err    bool
 	}{
 		{name: "check run succeeded", checks: []string{"terraform-apply"},
-			src:  fakeChecks{runs: []gh.CheckRun{run(1, "terraform-apply", "completed", "success"), run(2, "lint", "completed", "failure")}},
+			src:  fakeChecks{runs: []gate.CheckRun{run(1, "terraform-apply", "completed", "success"), run(2, "lint", "completed", "failure")}},
 			want: rollout.GatePassed},
 		{name: "neutral and skipped pass", checks: []string{"tf/*"},
-			src:  fakeChecks{runs: []gh.CheckRun{run(1, "tf/plan", "completed", "neutral"), run(2, "tf/apply", "completed", "skipped")}},
+			src:  fakeChecks{runs: []gate.CheckRun{run(1, "tf/plan", "completed", "neutral"), run(2, "tf/apply", "completed", "skipped")}},
 			want: rollout.GatePassed},
 		{name: "glob matches a status and a check run", checks: []string{"tf/*"},
-			src: fakeChecks{runs: []gh.CheckRun{run(1, "tf/apply", "completed", "success")},
-				statuses: []gh.Status{status("tf/drift", "success", 0)}},
+			src: fakeChecks{runs: []gate.CheckRun{run(1, "tf/apply", "completed", "success")},
+				statuses: []gate.CommitStatus{status("tf/drift", "success", 0)}},
 			want: rollout.GatePassed},
 		{name: "check run failed", checks: []string{"terraform-apply"},
-			src:  fakeChecks{runs: []gh.CheckRun{run(1, "terraform-apply", "completed", "failure")}},
+			src:  fakeChecks{runs: []gate.CheckRun{run(1, "terraform-apply", "completed", "failure")}},
 			want: rollout.GateFailed},
 		{name: "every failing conclusion", checks: []string{"*"},
-			src: fakeChecks{runs: []gh.CheckRun{run(1, "a", "completed", "cancelled"), run(2, "b", "completed", "timed_out"),
+			src: fakeChecks{runs: []gate.CheckRun{run(1, "a", "completed", "cancelled"), run(2, "b", "completed", "timed_out"),
 				run(3, "c", "completed", "action_required"), run(4, "d", "completed", "stale"), run(5, "e", "completed", "success")}},
 			want: rollout.GateFailed},
 		{name: "status error", checks: []string{"ci/terraform"},
-			src:  fakeChecks{statuses: []gh.Status{status("ci/terraform", "error", 0)}},
+			src:  fakeChecks{statuses: []gate.CommitStatus{status("ci/terraform", "error", 0)}},
 			want: rollout.GateFailed},
 		{name: "failure wins over pending", checks: []string{"plan", "apply"},
-			src:  fakeChecks{runs: []gh.CheckRun{run(1, "plan", "completed", "failure"), run(2, "apply", "in_progress", "")}},
+			src:  fakeChecks{runs: []gate.CheckRun{run(1, "plan", "completed", "failure"), run(2, "apply", "in_progress", "")}},
 			want: rollout.GateFailed},
 		{name: "in progress waits", checks: []string{"terraform-apply"},
-			src:  fakeChecks{runs: []gh.CheckRun{run(1, "terraform-apply", "in_progress", "")}},
+			src:  fakeChecks{runs: []gate.CheckRun{run(1, "terraform-apply", "in_progress", "")}},
 			want: rollout.GateWaiting},
 		{name: "queued waits", checks: []string{"terraform-apply"},
-			src:  fakeChecks{runs: []gh.CheckRun{run(1, "terraform-apply", "queued", "")}},
+			src:  fakeChecks{runs: []gate.CheckRun{run(1, "terraform-apply", "queued", "")}},
 			want: rollout.GateWaiting},
 		{name: "pending status waits", checks: []string{"ci/*"},
-			src:  fakeChecks{statuses: []gh.Status{status("ci/terraform", "pending", 0)}},
+			src:  fakeChecks{statuses: []gate.CommitStatus{status("ci/terraform", "pending", 0)}},
 			want: rollout.GateWaiting},
 		{name: "a name not seen yet waits", checks: []string{"terraform-apply", "tf/*"},
-			src:  fakeChecks{runs: []gh.CheckRun{run(1, "terraform-apply", "completed", "success")}},
+			src:  fakeChecks{runs: []gate.CheckRun{run(1, "terraform-apply", "completed", "success")}},
 			want: rollout.GateWaiting},
 		{name: "nothing reported yet waits", checks: []string{"terraform-apply"},
 			want: rollout.GateWaiting},
 		{name: "a re-run that succeeded replaces the failure", checks: []string{"terraform-apply"},
-			src:  fakeChecks{runs: []gh.CheckRun{run(9, "terraform-apply", "completed", "success"), run(3, "terraform-apply", "completed", "failure")}},
+			src:  fakeChecks{runs: []gate.CheckRun{run(9, "terraform-apply", "completed", "success"), run(3, "terraform-apply", "completed", "failure")}},
 			want: rollout.GatePassed},
 		{name: "a re-run in progress waits", checks: []string{"terraform-apply"},
-			src:  fakeChecks{runs: []gh.CheckRun{run(3, "terraform-apply", "completed", "failure"), run(9, "terraform-apply", "queued", "")}},
+			src:  fakeChecks{runs: []gate.CheckRun{run(3, "terraform-apply", "completed", "failure"), run(9, "terraform-apply", "queued", "")}},
 			want: rollout.GateWaiting},
 		{name: "the newest status counts", checks: []string{"ci/terraform"},
-			src:  fakeChecks{statuses: []gh.Status{status("ci/terraform", "pending", 1), status("ci/terraform", "success", 5), status("ci/terraform", "failure", 3)}},
+			src:  fakeChecks{statuses: []gate.CommitStatus{status("ci/terraform", "pending", 1), status("ci/terraform", "success", 5), status("ci/terraform", "failure", 3)}},
 			want: rollout.GatePassed},
 		{name: "check runs unavailable", checks: []string{"terraform-apply"},
 			src:  fakeChecks{runsErr: errors.New("502 bad gateway")},
@@ -160,13 +156,13 @@ func terraformGate(t *testing.T, checks ...string) rollout.TerraformGate {
 func TestTerraformGatePerCluster(t *testing.T) {
 	t.Parallel()
 	src := &fakeChecks{
-		runs: []gh.CheckRun{
+		runs: []gate.CheckRun{
 			run(1, "terraform-plan (prod-cpu-1)", "completed", "success"),
 			run(2, "terraform-apply (prod-cpu-1)", "completed", "success"),
 			run(3, "terraform-plan (prod-cpu-2)", "completed", "success"),
 			run(4, "terraform-apply (prod-cpu-2)", "completed", "failure"),
 		},
-		statuses: []gh.Status{status("drift/tenant-a", "success", 0)},
+		statuses: []gate.CommitStatus{status("drift/tenant-a", "success", 0)},
 	}
 	g := gate.NewTerraform(terraformGate(t, "terraform-* ({{ .Cluster }})", "drift/{{ .Tenant }}"), src)
 	target := func(cluster string) gate.Target {
