@@ -222,8 +222,8 @@ func (m *fakeMirror) Checkout(_ context.Context, _, branch, sha string) (string,
 type fakeEnsure struct {
 	api *fakeAPI
 
-	mu    sync.Mutex
-	reqs  []wave.Request
+	mu   sync.Mutex
+	reqs []wave.Request
 	// kept are the calls that found their pull request open and left it
 	// as it is: the reconcile loop's checks for a moved base.
 	kept  []wave.Request
