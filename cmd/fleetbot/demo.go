@@ -15,6 +15,7 @@ import (
 // demoOptions are the flags of `fleetbot demo`.
 type demoOptions struct {
 	fail     []string
+	rollback int
 	json     bool
 	fleet    string
 	campaign string
@@ -24,7 +25,7 @@ type demoOptions struct {
 func newDemoCmd() *cobra.Command {
 	opts := &demoOptions{}
 	cmd := &cobra.Command{
-		Use:   "demo [--fail CLUSTER] [--json] [--fleet DIR] [--campaign FILE] [--speed N]",
+		Use:   "demo [--fail CLUSTER] [--rollback-after N] [--json] [--fleet DIR] [--campaign FILE] [--speed N]",
 		Short: "Run a whole campaign on this machine: a local GitHub, a simulated fleet, the real bot",
 		Long: `Run a campaign end to end on this machine, with no account anywhere: a local
 GitHub (the sandbox) holding the fleet repository, a simulated fleet whose
@@ -35,6 +36,8 @@ with the version EKS reports.
 
 --fail CLUSTER makes that cluster's Terraform apply fail: the campaign halts,
 the demo checks that no later wave opened, skips the cluster and resumes.
+--rollback-after N rolls a revertible campaign back once wave N baked: revert
+waves open one at a time, last wave first, and the demo merges them too.
 --json prints only the final state on stdout; the progress goes to stderr.
 --speed is how many times faster than the wall clock the simulated clock runs.
 
@@ -46,6 +49,7 @@ Run it from the repository root, where the default files are.`,
 	}
 	f := cmd.Flags()
 	f.StringArrayVar(&opts.fail, "fail", nil, "cluster whose Terraform apply fails (repeatable)")
+	f.IntVar(&opts.rollback, "rollback-after", 0, "roll the campaign back once this wave baked")
 	f.BoolVar(&opts.json, "json", false, "print only the final state, as JSON, on stdout")
 	f.StringVar(&opts.fleet, "fleet", "examples/fleet", "directory of the fleet repository's files")
 	f.StringVar(&opts.campaign, "campaign", "examples/demo/eks-1-30.yaml", "campaign file to run")
@@ -69,7 +73,7 @@ func runDemo(cmd *cobra.Command, opts *demoOptions) error {
 		progress = cmd.ErrOrStderr()
 	}
 	res, err := demo.Run(cmd.Context(), demo.Options{
-		FleetDir: opts.fleet, CampaignFile: opts.campaign, Fail: opts.fail, Out: progress, Speed: opts.speed,
+		FleetDir: opts.fleet, CampaignFile: opts.campaign, Fail: opts.fail, RollbackAfter: opts.rollback, Out: progress, Speed: opts.speed,
 	})
 	var unknown *demo.UnknownClusterError
 	if errors.As(err, &unknown) {

@@ -64,6 +64,11 @@ type Options struct {
 	// version and Argo CD turns Degraded. The demo shows the halt, checks
 	// that no later wave opened, skips them and resumes.
 	Fail []string
+	// RollbackAfter, when above 0, rolls the campaign back, as a fleet
+	// admin would with `/fleet rollback`, once wave RollbackAfter baked;
+	// the demo then plays the owners of the revert pull requests and ends
+	// when the campaign is RolledBack.
+	RollbackAfter int
 	// Out receives the live progress; nil discards it.
 	Out io.Writer
 	// Speed is how much faster than the wall clock the simulated clock runs
@@ -147,6 +152,14 @@ func prepare(ctx context.Context, opts Options) (*setup, error) {
 	}
 	for _, cl := range inv.Clusters {
 		s.clusters[cl.Name] = cl
+	}
+	if n := opts.RollbackAfter; n != 0 {
+		switch pol := rollout.NewPolicy(c, p); {
+		case n < 0 || n > len(p.Waves):
+			return nil, fmt.Errorf("roll back after wave %d: the plan has waves 1 to %d", n, len(p.Waves))
+		case !pol.Revertible:
+			return nil, fmt.Errorf("roll back after wave %d: the campaign's %s change is forward-only and cannot be rolled back", n, p.Change.Kind)
+		}
 	}
 	changed := s.changed()
 	for _, name := range opts.Fail {
@@ -237,9 +250,10 @@ type demo struct {
 	sim     *fleetsim.Sim
 	out     *progress
 
-	merged   map[int]bool // pull requests approved and merged
-	reviewed map[int]bool // waves whose review delay passed
-	halts    []Halt
+	merged     map[int]bool // pull requests approved and merged
+	reviewed   map[int]bool // waves whose review delay passed
+	halts      []Halt
+	rolledBack bool // the demo asked for the rollback
 }
 
 // start starts the fakes, the stack and the simulator; the returned demo,
@@ -423,8 +437,16 @@ func (d *demo) run(ctx context.Context) (Result, error) {
 				return Result{}, err
 			}
 			continue
-		case rollout.CampaignAborted, rollout.CampaignRolledBack:
+		case rollout.CampaignRolledBack:
+			if d.rolledBack {
+				return d.finish(ctx, st)
+			}
 			return Result{}, fmt.Errorf("campaign %s ended %s", name, st.Phase)
+		case rollout.CampaignAborted:
+			return Result{}, fmt.Errorf("campaign %s ended %s", name, st.Phase)
+		}
+		if err := d.rollback(ctx, st); err != nil {
+			return Result{}, err
 		}
 		if err := d.review(ctx, st); err != nil {
 			return Result{}, err

@@ -22,7 +22,10 @@ const haltHold = 800 * time.Millisecond
 type Pull struct {
 	Number int
 	Branch string
+	// Wave is the plan's wave the pull request changes, or, for a revert,
+	// the wave it reverts (Revert is then true).
 	Wave   int
+	Revert bool
 	Tenant string
 	Merged bool
 }
@@ -228,8 +231,13 @@ func (d *demo) pulls(ctx context.Context, campaign string) ([]Pull, error) {
 		}
 		for _, p := range got {
 			c, w, tenant, ok := wave.ParseBranch(p.Head.Ref)
+			revert := false
+			if !ok {
+				c, w, tenant, ok = wave.ParseRevertBranch(p.Head.Ref)
+				revert = true
+			}
 			if ok && c == campaign {
-				out = append(out, Pull{Number: p.Number, Branch: p.Head.Ref, Wave: w, Tenant: tenant, Merged: p.MergedAt != ""})
+				out = append(out, Pull{Number: p.Number, Branch: p.Head.Ref, Wave: w, Revert: revert, Tenant: tenant, Merged: p.MergedAt != ""})
 			}
 		}
 		if len(got) < 100 {
@@ -238,6 +246,21 @@ func (d *demo) pulls(ctx context.Context, campaign string) ([]Pull, error) {
 	}
 	slices.SortFunc(out, func(a, b Pull) int { return a.Number - b.Number })
 	return out, nil
+}
+
+// rollback asks, once, for the rollback Options.RollbackAfter wants: when
+// that wave has baked and the campaign runs.
+func (d *demo) rollback(ctx context.Context, st rollout.State) error {
+	n := d.opts.RollbackAfter
+	if n <= 0 || d.rolledBack || st.Phase != rollout.CampaignRunning || n > len(st.Waves) || st.Waves[n-1].Phase != rollout.WaveSucceeded {
+		return nil
+	}
+	d.rolledBack = true
+	d.out.line(d.clock.Now(), "%s: /fleet rollback, after wave %d baked", d.s.admin, n)
+	if _, err := d.stack.Bot().Operate(ctx, st.Campaign, rollout.Rollback{By: d.s.admin}); err != nil {
+		return fmt.Errorf("roll back %s: %w", st.Campaign, err)
+	}
+	return nil
 }
 
 // short abbreviates a commit SHA.

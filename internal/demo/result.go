@@ -41,12 +41,14 @@ type PullRequestResult struct {
 	Merged bool   `json:"merged"`
 }
 
-// ClusterResult is one cluster at the end: its phase in the campaign and
-// the control-plane version EKS reports for it.
+// ClusterResult is one cluster at the end: its phase in the campaign, the
+// control-plane version EKS reports for it and, for a label change, the
+// label's value on its Argo CD cluster secret.
 type ClusterResult struct {
 	Name    string               `json:"name"`
 	State   rollout.ClusterPhase `json:"state"`
 	Version string               `json:"version"`
+	Label   string               `json:"label,omitempty"`
 }
 
 // finish reads the end of the campaign, prints the summary table and
@@ -56,7 +58,7 @@ func (d *demo) finish(ctx context.Context, st rollout.State) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
-	r := result(st, d.version)
+	r := result(st, d.version, d.label)
 	r.Pulls, r.Halts = pulls, d.halts
 	fmt.Fprintln(d.opts.Out)
 	if err := writeSummary(d.opts.Out, r, d.s.plan); err != nil {
@@ -79,9 +81,22 @@ func (d *demo) version(name string) string {
 	return ec.Version
 }
 
-// result builds the Result of a final state; version tells each cluster's
-// version.
-func result(st rollout.State, version func(cluster string) string) Result {
+// label returns the changed label's value on a cluster's Argo CD cluster
+// secret; empty for a change of another kind.
+func (d *demo) label(name string) string {
+	if d.s.plan.Change.Kind != rollout.KindLabel {
+		return ""
+	}
+	c, ok := d.argo.Cluster(name)
+	if !ok {
+		return ""
+	}
+	return c.Labels[d.s.plan.Change.Key]
+}
+
+// result builds the Result of a final state; version and label tell what
+// each cluster runs.
+func result(st rollout.State, version, label func(cluster string) string) Result {
 	r := Result{Campaign: st.Campaign, State: st.Phase, Final: st, Waves: []WaveResult{}}
 	for _, w := range st.Waves {
 		wr := WaveResult{Index: w.Number, State: w.Phase, PullRequests: []PullRequestResult{}, Clusters: []ClusterResult{}}
@@ -89,7 +104,7 @@ func result(st rollout.State, version func(cluster string) string) Result {
 			wr.PullRequests = append(wr.PullRequests, PullRequestResult{Number: pr.Number, Tenant: pr.Tenant, Merged: pr.Status == rollout.PRStatusMerged})
 		}
 		for _, c := range w.Clusters {
-			wr.Clusters = append(wr.Clusters, ClusterResult{Name: c.Name, State: c.Phase, Version: version(c.Name)})
+			wr.Clusters = append(wr.Clusters, ClusterResult{Name: c.Name, State: c.Phase, Version: version(c.Name), Label: label(c.Name)})
 		}
 		r.Waves = append(r.Waves, wr)
 	}
@@ -101,38 +116,40 @@ func result(st rollout.State, version func(cluster string) string) Result {
 // its version as EKS reports it.
 func writeSummary(w io.Writer, r Result, plan *rollout.Plan) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintf(tw, "WAVE\tENV\tWAVE STATE\tPR\tTENANT\tCLUSTER\tCLUSTER STATE\tEKS\n")
+	observed := "EKS"
+	if plan.Change.Kind == rollout.KindLabel {
+		observed = "ARGO CD " + plan.Change.Key
+	}
+	fmt.Fprintf(tw, "WAVE\tENV\tWAVE STATE\tPR\tTENANT\tCLUSTER\tCLUSTER STATE\t%s\n", observed)
 	for _, wr := range r.Waves {
 		env := ""
 		if i := wr.Index - 1; i >= 0 && i < len(plan.Waves) {
 			env = plan.Waves[i].Env
+		}
+		switch k := r.Final.Waves[wr.Index-1]; k.Kind {
+		case rollout.WaveCleanup:
+			env = "clean-up"
+		case rollout.WaveRevert:
+			env = fmt.Sprintf("revert %d", k.Reverts)
 		}
 		for j, c := range wr.Clusters {
 			wave, wenv, wstate := "", "", ""
 			if j == 0 {
 				wave, wenv, wstate = fmt.Sprint(wr.Index), env, string(wr.State)
 			}
-			tenant := clusterTenant(r.Final, c.Name)
+			tenant := r.Final.Waves[wr.Index-1].Clusters[j].Tenant
 			pr := "-"
 			for _, p := range wr.PullRequests {
 				if p.Tenant == tenant && p.Number > 0 {
 					pr = fmt.Sprintf("#%d", p.Number)
 				}
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", wave, wenv, wstate, pr, tenant, c.Name, c.State, orNone(c.Version))
+			seen := c.Version
+			if plan.Change.Kind == rollout.KindLabel {
+				seen = c.Label
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", wave, wenv, wstate, pr, tenant, c.Name, c.State, orNone(seen))
 		}
 	}
 	return tw.Flush()
-}
-
-// clusterTenant returns the tenant of a cluster of st.
-func clusterTenant(st rollout.State, name string) string {
-	for _, w := range st.Waves {
-		for _, c := range w.Clusters {
-			if c.Name == name {
-				return c.Tenant
-			}
-		}
-	}
-	return ""
 }

@@ -150,6 +150,15 @@ func (s *Server) SetCluster(c Cluster) {
 	s.clusters[c.Name] = c
 }
 
+// Cluster returns the cluster registered as name.
+func (s *Server) Cluster(name string) (Cluster, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c, ok := s.clusters[name]
+	c.Labels = maps.Clone(c.Labels)
+	return c, ok
+}
+
 // Sync simulates Argo CD syncing every application bound for cluster (by
 // destination name, or by the server URL the cluster is registered with)
 // to revision, ending with health: sync status Synced, the sync operation
