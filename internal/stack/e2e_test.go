@@ -53,6 +53,7 @@ func TestEndToEnd(t *testing.T) {
 	src, err := os.ReadFile(filepath.Join("testdata", "eks-1-30.yaml"))
 	require.NoError(t, err)
 	plan, layouts := expectedPlan(t, src, fleetDir)
+	require.Greater(t, len(plan.Waves), 3, "the scenario needs four waves or more")
 	owners := layouts[fleetDir].Owners
 
 	s, err := stack.Start(ctx, stack.Options{Dir: t.TempDir(), Fleet: fleetDir, ReconcileInterval: 300 * time.Millisecond, Logger: testLogger(t)})
@@ -66,7 +67,7 @@ func TestEndToEnd(t *testing.T) {
 
 	var opened []string
 	for i, w := range plan.Waves {
-		prs := waitForWave(t, s, w, "acme/fleet")
+		prs := waitForWave(t, s, plan.Campaign, w, "acme/fleet")
 		for _, p := range prs {
 			opened = append(opened, p.Head.Ref)
 			_, _, tenant, ok := wave.ParseBranch(p.Head.Ref)
@@ -166,18 +167,23 @@ func expectedPlan(t *testing.T, src []byte, dirs ...string) (*rollout.Plan, map[
 	require.NoError(t, err)
 	c, err := rollout.ParseCampaign("eks-1-30.yaml", src)
 	require.NoError(t, err)
-	p, err := rollout.PlanCampaign(c, f)
+	key, err := inv.LabelsKey()
 	require.NoError(t, err)
-	require.Greater(t, len(p.Waves), 3, "the scenario needs four waves or more")
+	if fc := c.Spec.Change.Field; fc != nil {
+		f.Fields, err = inv.FieldHits(t.Context(), fc.Files, fc.Path)
+		require.NoError(t, err)
+	}
+	p, err := rollout.PlanCampaign(c, f, rollout.WithLabelsKey(key...))
+	require.NoError(t, err)
 	return p, inv.Layouts
 }
 
 // waitForWave waits until the wave's pull requests are all open in repos
 // ("owner/name") and returns them by repository and tenant. A pull request of
 // another wave open meanwhile fails the test.
-func waitForWave(t *testing.T, s *stack.Stack, w rollout.Wave, repos ...string) []pull {
+func waitForWave(t *testing.T, s *stack.Stack, campaign string, w rollout.Wave, repos ...string) []pull {
 	t.Helper()
-	prefix := fmt.Sprintf("fleetbot/eks-1-30/%d/", w.Index)
+	prefix := fmt.Sprintf("fleetbot/%s/%d/", campaign, w.Index)
 	return waitFor(t, fmt.Sprintf("the %d pull requests of wave %d", len(w.PullRequests), w.Index), func() ([]pull, bool) {
 		var mine []pull
 		for _, repo := range repos {

@@ -52,7 +52,7 @@ func TestEndToEndTwoOrganisations(t *testing.T) {
 
 	opened := map[string][]string{} // repository -> branches
 	for _, w := range plan.Waves {
-		prs := waitForWave(t, s, w, "acme/fleet", "globex/fleet")
+		prs := waitForWave(t, s, plan.Campaign, w, "acme/fleet", "globex/fleet")
 		for _, p := range prs {
 			opened[p.Repo] = append(opened[p.Repo], p.Head.Ref)
 			_, _, tenant, ok := wave.ParseBranch(p.Head.Ref)
