@@ -103,13 +103,7 @@ func (r *run) ensure(ctx context.Context, n int, req rollout.PRRequest) error {
 	case err != nil:
 		return fmt.Errorf("wave %d, tenant %s: %w", n, req.Tenant, err)
 	case res.Merged:
-		// GET /repos/{owner}/{repo}/pulls/{pull_number}
-		// https://docs.github.com/rest/pulls/pulls#get-a-pull-request
-		p, err := h.api.PullRequest(ctx, repo.Owner, repo.Name, res.Number)
-		if err != nil {
-			return fmt.Errorf("read merged pull request #%d: %w", res.Number, err)
-		}
-		return r.feed(ctx, rollout.PRMerged{Wave: n, Tenant: req.Tenant, Number: res.Number, SHA: p.MergeCommitSHA})
+		return r.feedMerged(ctx, h, n, req.Tenant, res.Number)
 	}
 	log.Info("wave pull request up", "number", res.Number, "url", res.URL, "opened", res.Opened, "regenerated", res.Regenerated, "calls", res.Calls)
 	var errs []error
@@ -122,6 +116,18 @@ func (r *run) ensure(ctx context.Context, n int, req rollout.PRRequest) error {
 	}
 	errs = append(errs, r.feed(ctx, rollout.PROpened{Wave: n, Tenant: req.Tenant, Number: res.Number}))
 	return errors.Join(errs...)
+}
+
+// feedMerged feeds the merge of pull request number, found merged on
+// GitHub, with its merge commit.
+func (r *run) feedMerged(ctx context.Context, h headRef, n int, tenant string, number int) error {
+	// GET /repos/{owner}/{repo}/pulls/{pull_number}
+	// https://docs.github.com/rest/pulls/pulls#get-a-pull-request
+	p, err := h.api.PullRequest(ctx, h.repo.Owner, h.repo.Name, number)
+	if err != nil {
+		return fmt.Errorf("read merged pull request #%d: %w", number, err)
+	}
+	return r.feed(ctx, rollout.PRMerged{Wave: n, Tenant: tenant, Number: number, SHA: p.MergeCommitSHA})
 }
 
 // prTarget is one pull request of the campaign on GitHub.

@@ -68,13 +68,7 @@ func (r *run) revertPR(ctx context.Context, n int, rq rollout.PRRequest) error {
 	case err != nil:
 		return fmt.Errorf("wave %d, tenant %s: %w", n, rq.Tenant, err)
 	case res.Merged:
-		// GET /repos/{owner}/{repo}/pulls/{pull_number}
-		// https://docs.github.com/rest/pulls/pulls#get-a-pull-request
-		p, err := h.api.PullRequest(ctx, repo.Owner, repo.Name, res.Number)
-		if err != nil {
-			return fmt.Errorf("read merged pull request #%d: %w", res.Number, err)
-		}
-		return r.feed(ctx, rollout.PRMerged{Wave: n, Tenant: rq.Tenant, Number: res.Number, SHA: p.MergeCommitSHA})
+		return r.feedMerged(ctx, h, n, rq.Tenant, res.Number)
 	}
 	log.Info("revert pull request up", "number", res.Number, "url", res.URL, "branch", res.Branch, "opened", res.Opened, "calls", res.Calls)
 	return r.feed(ctx, rollout.PROpened{Wave: n, Tenant: rq.Tenant, Number: res.Number})

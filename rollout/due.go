@@ -11,27 +11,7 @@ package rollout
 func Due(s State, gates bool) []Action {
 	var out []Action
 	if s.Phase.acting() {
-		for _, w := range s.Waves {
-			if !s.live(w) {
-				continue
-			}
-			ow := OpenWave{Wave: w.Number}
-			for _, pr := range w.PRs {
-				if pr.Status != PRStatusRequested {
-					continue
-				}
-				req := PRRequest{Tenant: pr.Tenant, Attempt: pr.Attempt}
-				tenantClusters(&w, pr.Tenant, func(c *ClusterState) {
-					if c.Phase == ClusterPending || c.Phase == ClusterInPR {
-						req.Clusters = append(req.Clusters, c.Name)
-					}
-				})
-				ow.PRs = append(ow.PRs, req)
-			}
-			if len(ow.PRs) > 0 {
-				out = append(out, ow)
-			}
-		}
+		out = s.openWaves(PRStatusRequested, true)
 	}
 	if !gates || (!s.Phase.acting() && s.Phase != CampaignHalted) {
 		return out
@@ -93,14 +73,21 @@ func Refresh(s State) []Action {
 	if !s.Phase.acting() && s.Phase != CampaignPaused && s.Phase != CampaignHalted {
 		return nil
 	}
+	return s.openWaves(PRStatusOpen, false)
+}
+
+// openWaves asks again for the pull requests in status of the waves the
+// campaign drives, revert waves included or not, each with the clusters
+// still waiting on it.
+func (s State) openWaves(status PRStatus, reverts bool) []Action {
 	var out []Action
 	for _, w := range s.Waves {
-		if !s.live(w) || w.Kind == WaveRevert {
+		if !s.live(w) || (w.Kind == WaveRevert && !reverts) {
 			continue
 		}
 		ow := OpenWave{Wave: w.Number}
 		for _, pr := range w.PRs {
-			if pr.Status != PRStatusOpen {
+			if pr.Status != status {
 				continue
 			}
 			req := PRRequest{Tenant: pr.Tenant, Attempt: pr.Attempt}
