@@ -312,8 +312,17 @@ func printStatus(out io.Writer, st rollout.State) error {
 			}
 			if i == 0 {
 				cells[0], cells[1] = strconv.Itoa(w.Number), string(w.Phase)
+				switch w.Kind {
+				case rollout.WaveCleanup:
+					cells[0] += " clean-up"
+				case rollout.WaveRevert:
+					cells[0] += fmt.Sprintf(" revert of %d", w.Reverts)
+				}
 				if !w.RevertedAt.IsZero() {
 					cells[1] += " (reverted)"
+				}
+				if w.SkipReason != "" {
+					cells[8] = "skipped: " + oneLine(w.SkipReason)
 				}
 			} else {
 				cells[0], cells[1] = "", ""
