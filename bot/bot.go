@@ -47,7 +47,7 @@ type Mirror interface {
 
 // EnsureFunc puts one tenant's pull request of a wave on GitHub and is safe
 // to call again: wave.Ensure.
-type EnsureFunc func(ctx context.Context, api gh.API, req wave.Request) (wave.Result, error)
+type EnsureFunc func(ctx context.Context, api wave.EnsureClient, req wave.Request) (wave.Result, error)
 
 // Gates runs the checks of merged clusters: *gate.Runner. The bot builds one
 // target per cluster (its merge commit, its tenant's account and region,

@@ -232,7 +232,7 @@ type fakeEnsure struct {
 	enter chan struct{}    // when set, each call signals it started
 }
 
-func (e *fakeEnsure) ensure(ctx context.Context, _ gh.API, req wave.Request) (wave.Result, error) {
+func (e *fakeEnsure) ensure(ctx context.Context, _ wave.EnsureClient, req wave.Request) (wave.Result, error) {
 	if e.enter != nil {
 		e.enter <- struct{}{}
 	}
