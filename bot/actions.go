@@ -126,7 +126,7 @@ func (r *run) ensure(ctx context.Context, n int, req rollout.PRRequest) error {
 
 // prTarget is one pull request of the campaign on GitHub.
 type prTarget struct {
-	api    gh.API
+	api    prClient
 	repo   repoName
 	number int
 }
