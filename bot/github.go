@@ -34,8 +34,8 @@ type contentReader interface {
 	Contents(ctx context.Context, owner, repo, path, ref string) ([]byte, error)
 }
 
-// pullRequestEditor reads a pull request and closes it: closePRs, and a
-// merged pull request's merge commit, in actions.go and revert.go.
+// pullRequestEditor reads a pull request and closes it: closePRs, in
+// actions.go.
 type pullRequestEditor interface {
 	PullRequest(ctx context.Context, owner, repo string, number int) (gh.PullRequest, error)
 	EditPullRequest(ctx context.Context, owner, repo string, number int, e gh.PullRequestEdit) (gh.PullRequest, error)
