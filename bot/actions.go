@@ -132,7 +132,7 @@ func (r *run) feedMerged(ctx context.Context, h headRef, n int, tenant string, n
 
 // prTarget is one pull request of the campaign on GitHub.
 type prTarget struct {
-	api    gh.API
+	api    prClient
 	repo   repoName
 	number int
 }

@@ -24,7 +24,7 @@ func NewAppGitHub(app *gh.App) *AppGitHub {
 }
 
 // API returns the client of the installation that covers owner/repo.
-func (a *AppGitHub) API(ctx context.Context, owner, repo string) (gh.API, error) {
+func (a *AppGitHub) API(ctx context.Context, owner, repo string) (Client, error) {
 	c, err := a.client(ctx, owner, repo)
 	if err != nil {
 		return nil, err

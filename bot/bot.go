@@ -12,7 +12,6 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/fleetbot/fleetbot/bot/gh"
 	"github.com/fleetbot/fleetbot/bot/wave"
 	"github.com/fleetbot/fleetbot/rollout/gate"
 	"github.com/fleetbot/fleetbot/rollout/store"
@@ -25,14 +24,12 @@ const (
 	DefaultLeaseTTL          = 2 * time.Minute
 )
 
-// GitHub gives the bot a client for the installation that covers a
-// repository, and the credentials git uses to fetch it. AppGitHub implements
-// it over a GitHub App; tests implement it with fakes.
+// GitHub gives the bot the client of the installation that covers a
+// repository. AppGitHub implements it over a GitHub App; tests implement it
+// with fakes.
 type GitHub interface {
 	// API returns the client of the installation that covers owner/repo.
-	API(ctx context.Context, owner, repo string) (gh.API, error)
-	// GitAuth returns the HTTP basic credentials for cloning owner/repo.
-	GitAuth(ctx context.Context, owner, repo string) (user, pass string, err error)
+	API(ctx context.Context, owner, repo string) (Client, error)
 }
 
 // Mirror keeps local clones of the repositories the bot plans from. The
@@ -47,7 +44,7 @@ type Mirror interface {
 
 // EnsureFunc puts one tenant's pull request of a wave on GitHub and is safe
 // to call again: wave.Ensure.
-type EnsureFunc func(ctx context.Context, api gh.API, req wave.Request) (wave.Result, error)
+type EnsureFunc func(ctx context.Context, api wave.EnsureClient, req wave.Request) (wave.Result, error)
 
 // Gates runs the checks of merged clusters: *gate.Runner. The bot builds one
 // target per cluster (its merge commit, its tenant's account and region,

@@ -30,7 +30,7 @@ const headSHA = "1111111111111111111111111111111111111111"
 // itself. Any other call panics through the nil embedded interface, so a
 // test fails loudly when the bot starts calling something new.
 type fakeAPI struct {
-	gh.API
+	Client
 
 	mu       sync.Mutex
 	files    map[string][]byte // path at headSHA
@@ -188,10 +188,7 @@ func (f *fakeAPI) byBranch(branch string) (gh.PullRequest, bool) {
 // fakeHub is a GitHub with one installation covering every repository.
 type fakeHub struct{ api *fakeAPI }
 
-func (h fakeHub) API(context.Context, string, string) (gh.API, error) { return h.api, nil }
-func (h fakeHub) GitAuth(context.Context, string, string) (string, string, error) {
-	return "x-access-token", "token", nil
-}
+func (h fakeHub) API(context.Context, string, string) (Client, error) { return h.api, nil }
 
 // fakeMirror checks every repository out at one directory, and refuses any
 // commit but headSHA, so a test fails if the bot plans from a commit it did
@@ -232,7 +229,7 @@ type fakeEnsure struct {
 	enter chan struct{}    // when set, each call signals it started
 }
 
-func (e *fakeEnsure) ensure(ctx context.Context, _ gh.API, req wave.Request) (wave.Result, error) {
+func (e *fakeEnsure) ensure(ctx context.Context, _ wave.EnsureClient, req wave.Request) (wave.Result, error) {
 	if e.enter != nil {
 		e.enter <- struct{}{}
 	}

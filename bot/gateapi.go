@@ -7,12 +7,21 @@ import (
 	"github.com/fleetbot/fleetbot/rollout/gate"
 )
 
+// GateAPI is what the gates read of GitHub: the check runs and commit
+// statuses on a commit (gate.Checks) and how two commits relate
+// (gate.Comparer). *gh.Client implements it.
+type GateAPI interface {
+	CheckRuns(ctx context.Context, owner, repo, ref string) ([]gh.CheckRun, error)
+	Statuses(ctx context.Context, owner, repo, ref string) ([]gh.Status, error)
+	Compare(ctx context.Context, owner, repo, base, head string) (gh.Comparison, error)
+}
+
 // GateClient adapts one GitHub client to what the gates read of GitHub
 // (check runs, commit statuses, commit comparisons), in the gates' own
 // types: rollout/gate does not import bot/. The bot reaches each repository
 // through its installation (installationAPI); a test or a tool holding one
 // client that covers every repository uses a GateClient as it is.
-type GateClient struct{ API gh.API }
+type GateClient struct{ API GateAPI }
 
 var (
 	_ gate.Checks   = GateClient{}
@@ -63,12 +72,25 @@ func (c GateClient) Compare(ctx context.Context, owner, repo, base, head string)
 }
 
 // installationAPI is GateClient through the installation that covers each
-// repository.
-type installationAPI struct{ github GitHub }
+// repository, which client looks up.
+type installationAPI struct {
+	client func(ctx context.Context, owner, repo string) (GateAPI, error)
+}
+
+// gateInstallations is installationAPI over the installations of g.
+func gateInstallations(g GitHub) installationAPI {
+	return installationAPI{func(ctx context.Context, owner, repo string) (GateAPI, error) {
+		c, err := g.API(ctx, owner, repo)
+		if err != nil {
+			return nil, err
+		}
+		return c, nil
+	}}
+}
 
 // CheckRuns lists the check runs on ref, as GateClient.CheckRuns.
 func (c installationAPI) CheckRuns(ctx context.Context, owner, repo, ref string) ([]gate.CheckRun, error) {
-	api, err := c.github.API(ctx, owner, repo)
+	api, err := c.client(ctx, owner, repo)
 	if err != nil {
 		return nil, err
 	}
@@ -77,7 +99,7 @@ func (c installationAPI) CheckRuns(ctx context.Context, owner, repo, ref string)
 
 // Statuses lists the commit statuses on ref, as GateClient.Statuses.
 func (c installationAPI) Statuses(ctx context.Context, owner, repo, ref string) ([]gate.CommitStatus, error) {
-	api, err := c.github.API(ctx, owner, repo)
+	api, err := c.client(ctx, owner, repo)
 	if err != nil {
 		return nil, err
 	}
@@ -86,7 +108,7 @@ func (c installationAPI) Statuses(ctx context.Context, owner, repo, ref string) 
 
 // Compare tells how head relates to base, as GateClient.Compare.
 func (c installationAPI) Compare(ctx context.Context, owner, repo, base, head string) (gate.Comparison, error) {
-	api, err := c.github.API(ctx, owner, repo)
+	api, err := c.client(ctx, owner, repo)
 	if err != nil {
 		return gate.Comparison{}, err
 	}

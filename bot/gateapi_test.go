@@ -14,10 +14,8 @@ import (
 	"github.com/fleetbot/fleetbot/rollout/gate"
 )
 
-// ciAPI answers what the gates read for one repository; any other call
-// panics on the nil gh.API it embeds.
+// ciAPI answers what the gates read for one repository.
 type ciAPI struct {
-	gh.API
 	repo     string
 	runs     []gh.CheckRun
 	statuses []gh.Status
@@ -46,17 +44,13 @@ func (a *ciAPI) Compare(_ context.Context, owner, repo, _, _ string) (gh.Compari
 
 // installations is a GitHub of one client per repository, as an App
 // installed in several organisations.
-type installations map[string]gh.API
+type installations map[string]GateAPI
 
-func (h installations) API(_ context.Context, owner, repo string) (gh.API, error) {
+func (h installations) client(_ context.Context, owner, repo string) (GateAPI, error) {
 	if api, ok := h[owner+"/"+repo]; ok {
 		return api, nil
 	}
 	return nil, fmt.Errorf("no installation covers %s/%s", owner, repo)
-}
-
-func (h installations) GitAuth(context.Context, string, string) (string, string, error) {
-	return "", "", errors.New("no git here")
 }
 
 // TestInstallationAPI checks that the gates read each repository through its
@@ -71,7 +65,7 @@ func TestInstallationAPI(t *testing.T) {
 		compare:  gh.Comparison{Status: "diverged", AheadBy: 1, BehindBy: 2},
 	}
 	failing := &ciAPI{repo: "globex/fleet", err: errors.New("502 bad gateway")}
-	api := installationAPI{installations{"acme/fleet": acme, "globex/fleet": failing}}
+	api := installationAPI{installations{"acme/fleet": acme, "globex/fleet": failing}.client}
 	ctx := t.Context()
 
 	runs, err := api.CheckRuns(ctx, "acme", "fleet", "abc")

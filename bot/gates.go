@@ -34,7 +34,7 @@ func (b *Bot) gatesFor(name string, c *rollout.Campaign) (Gates, error) {
 	if g, ok := b.gates[name]; ok {
 		return g, nil
 	}
-	g, err := buildGates(c.Spec.Gates, installationAPI{b.cfg.GitHub}, b.now, b.cfg.GateOptions)
+	g, err := buildGates(c.Spec.Gates, gateInstallations(b.cfg.GitHub), b.now, b.cfg.GateOptions)
 	if err != nil {
 		return nil, err
 	}

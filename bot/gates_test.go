@@ -126,15 +126,11 @@ type gateHub struct {
 	asked []string
 }
 
-func (h *gateHub) API(_ context.Context, owner, repo string) (gh.API, error) {
+func (h *gateHub) API(_ context.Context, owner, repo string) (Client, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.asked = append(h.asked, owner+"/"+repo)
 	return h.api, nil
-}
-
-func (h *gateHub) GitAuth(context.Context, string, string) (string, string, error) {
-	return "x-access-token", "token", nil
 }
 
 // querier answers every PromQL query with one sample of value.
@@ -203,7 +199,7 @@ func TestBuildGates(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			c := parseCampaign(t, campaignSrc(t, tc.gates))
-			gs, err := newGates(c.Spec.Gates, installationAPI{fakeHub{newFakeAPI()}}, time.Now, GateOptions{Getenv: tokenEnv(tc.token)})
+			gs, err := newGates(c.Spec.Gates, gateInstallations(fakeHub{newFakeAPI()}), time.Now, GateOptions{Getenv: tokenEnv(tc.token)})
 			if tc.err != "" {
 				require.EqualError(t, err, tc.err)
 				return
@@ -303,7 +299,7 @@ func TestPrometheusClockCanBeOverridden(t *testing.T) {
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	own := func() time.Time { return now }
 	frozen := func() time.Time { return time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC) }
-	gs, err := newGates(c.Spec.Gates, installationAPI{fakeHub{newFakeAPI()}}, frozen,
+	gs, err := newGates(c.Spec.Gates, gateInstallations(fakeHub{newFakeAPI()}), frozen,
 		GateOptions{Prometheus: []gate.PrometheusOption{gate.WithQuerier(prom), gate.WithClock(own)}})
 	require.NoError(t, err)
 	require.Len(t, gs, 1)

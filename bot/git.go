@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/fleetbot/fleetbot/bot/gh"
 	"github.com/fleetbot/fleetbot/rollout/store"
 )
 
@@ -13,7 +12,7 @@ import (
 // GitHub reported them.
 type headRef struct {
 	repo     repoName
-	api      gh.API
+	api      Client
 	branch   string
 	sha      string
 	cloneURL string

@@ -154,10 +154,7 @@ func (g *gitFake) written(t *testing.T, branch string) map[string][]byte {
 // serving the fake with the Git Data API.
 type gitHub struct{ api *gitFake }
 
-func (h gitHub) API(context.Context, string, string) (gh.API, error) { return h.api, nil }
-func (h gitHub) GitAuth(context.Context, string, string) (string, string, error) {
-	return "x-access-token", "token", nil
-}
+func (h gitHub) API(context.Context, string, string) (Client, error) { return h.api, nil }
 
 // labelWorld is a world whose fleet also has a label hierarchy, running the
 // label campaign addons-r2; its bot writes revert pull requests on git.
@@ -462,10 +459,7 @@ func (d *downGit) CreateTree(ctx context.Context, owner, repo, base string, entr
 
 type downHub struct{ api *downGit }
 
-func (h downHub) API(context.Context, string, string) (gh.API, error) { return h.api, nil }
-func (h downHub) GitAuth(context.Context, string, string) (string, string, error) {
-	return "x-access-token", "token", nil
-}
+func (h downHub) API(context.Context, string, string) (Client, error) { return h.api, nil }
 
 func TestParseRevertBranch(t *testing.T) {
 	t.Parallel()

@@ -111,7 +111,7 @@ func (a *App) Installations(ctx context.Context) ([]Installation, error) {
 func (a *App) InstallationFor(ctx context.Context, owner, repo string) (int64, error) {
 	inst, _, err := a.gh.Apps.FindRepositoryInstallation(ctx, owner, repo)
 	if err != nil {
-		return 0, mapError("find installation for "+repoPath(owner, repo), err, errorMapping{})
+		return 0, mapError("find installation for "+repoPath(owner, repo), err)
 	}
 	return inst.GetID(), nil
 }

@@ -69,7 +69,7 @@ func (c *Client) CreateCheckRun(ctx context.Context, owner, repo string, nc NewC
 	}
 	r, _, err := c.gh.Checks.CreateCheckRun(ctx, owner, repo, opts)
 	if err != nil {
-		return CheckRun{}, mapError(fmt.Sprintf("create check run %q on %s in %s", nc.Name, nc.HeadSHA, repoPath(owner, repo)), err, errorMapping{})
+		return CheckRun{}, mapError(fmt.Sprintf("create check run %q on %s in %s", nc.Name, nc.HeadSHA, repoPath(owner, repo)), err)
 	}
 	return checkRun(r), nil
 }
@@ -96,7 +96,7 @@ func (c *Client) UpdateCheckRun(ctx context.Context, owner, repo string, id int6
 	}
 	var r github.CheckRun
 	if _, err := c.gh.Do(ctx, req, &r); err != nil {
-		return CheckRun{}, mapError(op, err, errorMapping{})
+		return CheckRun{}, mapError(op, err)
 	}
 	return checkRun(&r), nil
 }
@@ -121,20 +121,4 @@ func status(s *github.RepoStatus) Status {
 		TargetURL:   s.GetTargetURL(),
 		CreatedAt:   s.GetCreatedAt().Time,
 	}
-}
-
-// CreateStatus posts a commit status.
-// https://docs.github.com/rest/commits/statuses#create-a-commit-status
-func (c *Client) CreateStatus(ctx context.Context, owner, repo, sha string, s Status) (Status, error) {
-	in := &github.RepoStatus{
-		State:       &s.State,
-		Context:     optional(s.Context),
-		Description: optional(s.Description),
-		TargetURL:   optional(s.TargetURL),
-	}
-	out, _, err := c.gh.Repositories.CreateStatus(ctx, owner, repo, sha, in)
-	if err != nil {
-		return Status{}, mapError(fmt.Sprintf("create status %q on %s in %s", s.Context, sha, repoPath(owner, repo)), err, errorMapping{})
-	}
-	return status(out), nil
 }

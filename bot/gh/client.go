@@ -9,15 +9,14 @@ import (
 	"github.com/google/go-github/v60/github"
 )
 
-// Client is the API over go-github for one identity: an App installation
-// (App.Client) or a static token (NewTokenClient). It is safe for concurrent
-// use.
+// Client makes the GitHub calls fleetbot needs, over go-github, for one
+// identity: an App installation (App.Client) or a static token
+// (NewTokenClient). Its users declare the few methods each needs where they
+// use them. It is safe for concurrent use.
 type Client struct {
 	gh    *github.Client
 	token func(ctx context.Context) (string, error)
 }
-
-var _ API = (*Client)(nil)
 
 // NewTokenClient returns a Client that authenticates with a static token (a
 // personal access token, or a token a script holds). cfg.AppID and
@@ -52,7 +51,7 @@ func newGitHub(hc *http.Client, base *url.URL, userAgent string) *github.Client 
 func (c *Client) Token(ctx context.Context) (string, error) {
 	tok, err := c.token(ctx)
 	if err != nil {
-		return "", mapError("get installation token", err, errorMapping{})
+		return "", mapError("get installation token", err)
 	}
 	return tok, nil
 }
@@ -67,7 +66,7 @@ func collect[T any](op string, page func(github.ListOptions) ([]T, *github.Respo
 	for {
 		items, resp, err := page(opts)
 		if err != nil {
-			return nil, mapError(op, err, errorMapping{})
+			return nil, mapError(op, err)
 		}
 		all = append(all, items...)
 		if resp == nil || resp.NextPage == 0 {

@@ -1,6 +1,8 @@
-// Package gh is fleetbot's thin GitHub client: the API interface the bot codes
-// against, and *Client, its implementation over go-github. The bot reaches
-// GitHub only through it, and nothing it exports exposes go-github's types.
+// Package gh is fleetbot's thin GitHub client: *Client, the calls the bot
+// makes, over go-github. It declares no interface of them: each user declares
+// the few methods it calls (bot.Client, wave.EnsureClient, bot.GateAPI). The
+// bot reaches GitHub only through it, and nothing it exports exposes
+// go-github's types.
 //
 // Every request, whether signed with the App's JWT, an installation token or a
 // static token, runs through one chain of http.RoundTrippers, outermost first:

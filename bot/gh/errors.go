@@ -60,18 +60,9 @@ func (e *Error) Unwrap() []error {
 	return errs
 }
 
-// errorMapping says how one call maps statuses that GitHub uses in more than
-// one sense.
-type errorMapping struct {
-	// merge: a 405 means the pull request cannot be merged.
-	merge bool
-	// deleteRef: a 422 "Reference does not exist" means not found.
-	deleteRef bool
-}
-
 // mapError translates an error of go-github or ghinstallation into this
 // package's terms, naming op.
-func mapError(op string, err error, m errorMapping) error {
+func mapError(op string, err error) error {
 	if err == nil {
 		return nil
 	}
@@ -84,29 +75,25 @@ func mapError(op string, err error, m errorMapping) error {
 	var resp *github.ErrorResponse
 	if errors.As(err, &resp) && resp.Response != nil {
 		msg := responseMessage(resp)
-		return &Error{Op: op, Status: resp.Response.StatusCode, Message: msg, kind: kindOf(resp.Response.StatusCode, msg, m), cause: err}
+		return &Error{Op: op, Status: resp.Response.StatusCode, Message: msg, kind: kindOf(resp.Response.StatusCode), cause: err}
 	}
 	var token *ghinstallation.HTTPError
 	if errors.As(err, &token) && token.Response != nil {
 		status := token.Response.StatusCode
 		msg := fmt.Sprintf("installation %d token: %s", token.InstallationID, token.Response.Status)
-		return &Error{Op: op, Status: status, Message: msg, kind: kindOf(status, "", m), cause: err}
+		return &Error{Op: op, Status: status, Message: msg, kind: kindOf(status), cause: err}
 	}
 	return fmt.Errorf("%s: %w", op, err)
 }
 
-// kindOf returns the sentinel a status means for one call.
-func kindOf(status int, msg string, m errorMapping) error {
-	switch {
-	case status == http.StatusNotFound:
+// kindOf returns the sentinel a status means.
+func kindOf(status int) error {
+	switch status {
+	case http.StatusNotFound:
 		return ErrNotFound
-	case status == http.StatusConflict:
+	case http.StatusConflict:
 		return ErrConflict
-	case status == http.StatusMethodNotAllowed && m.merge:
-		return ErrConflict
-	case status == http.StatusUnprocessableEntity && m.deleteRef && strings.EqualFold(msg, "Reference does not exist"):
-		return ErrNotFound
-	case status == http.StatusUnprocessableEntity:
+	case http.StatusUnprocessableEntity:
 		return ErrInvalid
 	}
 	return nil

@@ -13,10 +13,6 @@ import (
 func TestErrorMapping(t *testing.T) {
 	t.Parallel()
 	createRef := func(ctx context.Context, c *Client) error { return c.CreateRef(ctx, "acme", "fleet", "x", "abc") }
-	merge := func(ctx context.Context, c *Client) error {
-		_, err := c.MergePullRequest(ctx, "acme", "fleet", 7, MergeOptions{SHA: "h1"})
-		return err
-	}
 	cases := []struct {
 		name     string
 		call     func(ctx context.Context, c *Client) error
@@ -65,30 +61,6 @@ func TestErrorMapping(t *testing.T) {
 			text: "get ref refs/heads/x in acme/fleet: not found",
 		},
 		{
-			name: "delete of a missing ref", call: func(ctx context.Context, c *Client) error { return c.DeleteRef(ctx, "acme", "fleet", "x") },
-			status: 422, answer: `{"message":"Reference does not exist"}`,
-			sentinel: ErrNotFound, notIs: []error{ErrInvalid},
-			text: "delete ref refs/heads/x in acme/fleet: not found: Reference does not exist",
-		},
-		{
-			name: "delete refused otherwise", call: func(ctx context.Context, c *Client) error { return c.DeleteRef(ctx, "acme", "fleet", "main") },
-			status: 422, answer: `{"message":"Cannot delete protected branch"}`,
-			sentinel: ErrInvalid, notIs: []error{ErrNotFound},
-			text: "delete ref refs/heads/main in acme/fleet: validation failed: Cannot delete protected branch",
-		},
-		{
-			name: "merge not mergeable", call: merge, status: 405,
-			answer:   `{"message":"Pull Request is not mergeable"}`,
-			sentinel: ErrConflict,
-			text:     "merge pull request acme/fleet#7: conflict: Pull Request is not mergeable",
-		},
-		{
-			name: "merge head moved", call: merge, status: 409,
-			answer:   `{"message":"Head branch was modified. Review and try the merge again."}`,
-			sentinel: ErrConflict,
-			text:     "merge pull request acme/fleet#7: conflict: Head branch was modified. Review and try the merge again.",
-		},
-		{
 			name: "update ref conflict",
 			call: func(ctx context.Context, c *Client) error {
 				return c.UpdateRef(ctx, "acme", "fleet", "x", "abc", false)
@@ -98,7 +70,7 @@ func TestErrorMapping(t *testing.T) {
 			text:     "update ref refs/heads/x in acme/fleet: conflict: Git Repository is empty.",
 		},
 		{
-			name: "405 outside merge is no conflict",
+			name: "405 is no conflict",
 			call: func(ctx context.Context, c *Client) error {
 				_, err := c.CreateComment(ctx, "acme", "fleet", 7, "hi")
 				return err

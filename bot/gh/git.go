@@ -13,7 +13,7 @@ import (
 func (c *Client) Repository(ctx context.Context, owner, repo string) (Repository, error) {
 	r, _, err := c.gh.Repositories.Get(ctx, owner, repo)
 	if err != nil {
-		return Repository{}, mapError("get repository "+repoPath(owner, repo), err, errorMapping{})
+		return Repository{}, mapError("get repository "+repoPath(owner, repo), err)
 	}
 	return repository(r), nil
 }
@@ -34,7 +34,7 @@ func repository(r *github.Repository) Repository {
 func (c *Client) Ref(ctx context.Context, owner, repo, branch string) (string, error) {
 	ref, _, err := c.gh.Git.GetRef(ctx, owner, repo, "heads/"+branch)
 	if err != nil {
-		return "", mapError(fmt.Sprintf("get ref refs/heads/%s in %s", branch, repoPath(owner, repo)), err, errorMapping{})
+		return "", mapError(fmt.Sprintf("get ref refs/heads/%s in %s", branch, repoPath(owner, repo)), err)
 	}
 	return ref.GetObject().GetSHA(), nil
 }
@@ -45,7 +45,7 @@ func (c *Client) Ref(ctx context.Context, owner, repo, branch string) (string, e
 func (c *Client) CreateRef(ctx context.Context, owner, repo, branch, sha string) error {
 	ref := "refs/heads/" + branch
 	_, _, err := c.gh.Git.CreateRef(ctx, owner, repo, &github.Reference{Ref: &ref, Object: &github.GitObject{SHA: &sha}})
-	return mapError(fmt.Sprintf("create ref %s in %s", ref, repoPath(owner, repo)), err, errorMapping{})
+	return mapError(fmt.Sprintf("create ref %s in %s", ref, repoPath(owner, repo)), err)
 }
 
 // UpdateRef moves refs/heads/branch to sha; a move that is not a fast
@@ -54,15 +54,7 @@ func (c *Client) CreateRef(ctx context.Context, owner, repo, branch, sha string)
 func (c *Client) UpdateRef(ctx context.Context, owner, repo, branch, sha string, force bool) error {
 	ref := "refs/heads/" + branch
 	_, _, err := c.gh.Git.UpdateRef(ctx, owner, repo, &github.Reference{Ref: &ref, Object: &github.GitObject{SHA: &sha}}, force)
-	return mapError(fmt.Sprintf("update ref %s in %s", ref, repoPath(owner, repo)), err, errorMapping{})
-}
-
-// DeleteRef deletes refs/heads/branch. A branch already gone gives an error
-// matching ErrNotFound (GitHub answers 422 "Reference does not exist").
-// https://docs.github.com/rest/git/refs#delete-a-reference
-func (c *Client) DeleteRef(ctx context.Context, owner, repo, branch string) error {
-	_, err := c.gh.Git.DeleteRef(ctx, owner, repo, "heads/"+branch)
-	return mapError(fmt.Sprintf("delete ref refs/heads/%s in %s", branch, repoPath(owner, repo)), err, errorMapping{deleteRef: true})
+	return mapError(fmt.Sprintf("update ref %s in %s", ref, repoPath(owner, repo)), err)
 }
 
 // Commit returns one commit of the Git database.
@@ -70,7 +62,7 @@ func (c *Client) DeleteRef(ctx context.Context, owner, repo, branch string) erro
 func (c *Client) Commit(ctx context.Context, owner, repo, sha string) (Commit, error) {
 	cm, _, err := c.gh.Git.GetCommit(ctx, owner, repo, sha)
 	if err != nil {
-		return Commit{}, mapError(fmt.Sprintf("get commit %s in %s", sha, repoPath(owner, repo)), err, errorMapping{})
+		return Commit{}, mapError(fmt.Sprintf("get commit %s in %s", sha, repoPath(owner, repo)), err)
 	}
 	return commit(cm), nil
 }
@@ -92,7 +84,7 @@ func (c *Client) CreateBlob(ctx context.Context, owner, repo string, content []b
 	encoding := "base64"
 	b, _, err := c.gh.Git.CreateBlob(ctx, owner, repo, &github.Blob{Content: &encoded, Encoding: &encoding})
 	if err != nil {
-		return "", mapError("create blob in "+repoPath(owner, repo), err, errorMapping{})
+		return "", mapError("create blob in "+repoPath(owner, repo), err)
 	}
 	return b.GetSHA(), nil
 }
@@ -103,7 +95,7 @@ func (c *Client) CreateBlob(ctx context.Context, owner, repo string, content []b
 func (c *Client) CreateTree(ctx context.Context, owner, repo, baseTree string, entries []TreeEntry) (string, error) {
 	tree, _, err := c.gh.Git.CreateTree(ctx, owner, repo, baseTree, convert(entries, treeEntry))
 	if err != nil {
-		return "", mapError("create tree in "+repoPath(owner, repo), err, errorMapping{})
+		return "", mapError("create tree in "+repoPath(owner, repo), err)
 	}
 	return tree.GetSHA(), nil
 }
@@ -140,7 +132,7 @@ func (c *Client) CreateCommit(ctx context.Context, owner, repo string, nc NewCom
 	}
 	cm, _, err := c.gh.Git.CreateCommit(ctx, owner, repo, in, nil)
 	if err != nil {
-		return Commit{}, mapError("create commit in "+repoPath(owner, repo), err, errorMapping{})
+		return Commit{}, mapError("create commit in "+repoPath(owner, repo), err)
 	}
 	return commit(cm), nil
 }
@@ -151,7 +143,7 @@ func (c *Client) CreateCommit(ctx context.Context, owner, repo string, nc NewCom
 func (c *Client) Compare(ctx context.Context, owner, repo, base, head string) (Comparison, error) {
 	cmp, _, err := c.gh.Repositories.CompareCommits(ctx, owner, repo, base, head, &github.ListOptions{PerPage: 1})
 	if err != nil {
-		return Comparison{}, mapError(fmt.Sprintf("compare %s...%s in %s", base, head, repoPath(owner, repo)), err, errorMapping{})
+		return Comparison{}, mapError(fmt.Sprintf("compare %s...%s in %s", base, head, repoPath(owner, repo)), err)
 	}
 	return Comparison{Status: cmp.GetStatus(), AheadBy: cmp.GetAheadBy(), BehindBy: cmp.GetBehindBy()}, nil
 }
@@ -167,7 +159,7 @@ func (c *Client) Contents(ctx context.Context, owner, repo, path, ref string) ([
 	}
 	file, _, _, err := c.gh.Repositories.GetContents(ctx, owner, repo, path, opts)
 	if err != nil {
-		return nil, mapError(op, err, errorMapping{})
+		return nil, mapError(op, err)
 	}
 	if file == nil {
 		return nil, fmt.Errorf("%s: is a directory", op)

@@ -24,7 +24,7 @@ func (c *Client) AddLabels(ctx context.Context, owner, repo string, number int, 
 		return fmt.Errorf("%s: %w", op, err)
 	}
 	_, err = c.gh.Do(ctx, req, nil)
-	return mapError(op, err, errorMapping{})
+	return mapError(op, err)
 }
 
 // Comments lists an issue's or pull request's comments, oldest first, every
@@ -49,7 +49,7 @@ func comment(c *github.IssueComment) Comment {
 func (c *Client) CreateComment(ctx context.Context, owner, repo string, number int, body string) (Comment, error) {
 	cm, _, err := c.gh.Issues.CreateComment(ctx, owner, repo, number, &github.IssueComment{Body: &body})
 	if err != nil {
-		return Comment{}, mapError("comment on "+issuePath(owner, repo, number), err, errorMapping{})
+		return Comment{}, mapError("comment on "+issuePath(owner, repo, number), err)
 	}
 	return comment(cm), nil
 }
@@ -59,15 +59,7 @@ func (c *Client) CreateComment(ctx context.Context, owner, repo string, number i
 func (c *Client) EditComment(ctx context.Context, owner, repo string, id int64, body string) (Comment, error) {
 	cm, _, err := c.gh.Issues.EditComment(ctx, owner, repo, id, &github.IssueComment{Body: &body})
 	if err != nil {
-		return Comment{}, mapError(fmt.Sprintf("edit comment %d in %s", id, repoPath(owner, repo)), err, errorMapping{})
+		return Comment{}, mapError(fmt.Sprintf("edit comment %d in %s", id, repoPath(owner, repo)), err)
 	}
 	return comment(cm), nil
-}
-
-// AddReaction reacts to an issue comment. GitHub answers 200 when the same
-// reaction is already there, so reacting twice is harmless.
-// https://docs.github.com/rest/reactions/reactions#create-reaction-for-an-issue-comment
-func (c *Client) AddReaction(ctx context.Context, owner, repo string, commentID int64, content string) error {
-	_, _, err := c.gh.Reactions.CreateIssueCommentReaction(ctx, owner, repo, commentID, content)
-	return mapError(fmt.Sprintf("react %q to comment %d in %s", content, commentID, repoPath(owner, repo)), err, errorMapping{})
 }

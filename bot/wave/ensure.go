@@ -126,14 +126,14 @@ type Result struct {
 // out when there is nobody to ask). A second call finds the open pull
 // request and reads its head commit: 2 reads, or 3 when the base moved
 // (whether it is mergeable), and no write.
-func Ensure(ctx context.Context, api gh.API, req Request) (Result, error) {
-	c := &counter{API: api}
-	res, err := ensure(ctx, c, req)
+func Ensure(ctx context.Context, api EnsureClient, req Request) (Result, error) {
+	c := &counter{api: api}
+	res, err := ensure(ctx, ensureCounter{c, api}, req)
 	res.Calls = c.n
 	return res, err
 }
 
-func ensure(ctx context.Context, c *counter, req Request) (Result, error) {
+func ensure(ctx context.Context, c EnsureClient, req Request) (Result, error) {
 	name, w, err := req.wave()
 	if err != nil {
 		return Result{}, err
@@ -203,7 +203,7 @@ func ensure(ctx context.Context, c *counter, req Request) (Result, error) {
 
 // ensurer carries one Ensure call.
 type ensurer struct {
-	c      *counter
+	c      EnsureClient
 	req    Request
 	name   string
 	wave   *rollout.Wave
@@ -365,7 +365,7 @@ func (e *ensurer) commit(ctx context.Context) (string, error) {
 
 // writeCommit writes files as one commit on base through the Git Data API
 // and returns it; a file whose New is nil is deleted.
-func writeCommit(ctx context.Context, c gh.API, owner, repo, base string, files []gitops.FileResult, msg string) (string, error) {
+func writeCommit(ctx context.Context, c committer, owner, repo, base string, files []gitops.FileResult, msg string) (string, error) {
 	// GET /repos/{owner}/{repo}/git/commits/{commit_sha}
 	// (https://docs.github.com/rest/git/commits#get-a-commit-object)
 	baseCommit, err := c.Commit(ctx, owner, repo, base)
@@ -630,68 +630,81 @@ func tenantSegment(pr rollout.PullRequest) string {
 	return pr.Tenant
 }
 
-// counter counts the calls Ensure makes to GitHub.
+// counter counts the calls Revert makes to GitHub; ensureCounter adds the
+// one call only Ensure makes. It implements every method itself, so a call
+// added to RevertClient cannot go uncounted.
 type counter struct {
-	gh.API
-	n int
+	api RevertClient
+	n   int
 }
+
+var (
+	_ RevertClient = (*counter)(nil)
+	_ EnsureClient = ensureCounter{}
+)
 
 func (c *counter) PullRequests(ctx context.Context, owner, repo string, f gh.PullRequestFilter) ([]gh.PullRequest, error) {
 	c.n++
-	return c.API.PullRequests(ctx, owner, repo, f)
-}
-
-func (c *counter) PullRequest(ctx context.Context, owner, repo string, number int) (gh.PullRequest, error) {
-	c.n++
-	return c.API.PullRequest(ctx, owner, repo, number)
+	return c.api.PullRequests(ctx, owner, repo, f)
 }
 
 func (c *counter) Ref(ctx context.Context, owner, repo, branch string) (string, error) {
 	c.n++
-	return c.API.Ref(ctx, owner, repo, branch)
+	return c.api.Ref(ctx, owner, repo, branch)
 }
 
 func (c *counter) CreateRef(ctx context.Context, owner, repo, branch, sha string) error {
 	c.n++
-	return c.API.CreateRef(ctx, owner, repo, branch, sha)
+	return c.api.CreateRef(ctx, owner, repo, branch, sha)
 }
 
 func (c *counter) UpdateRef(ctx context.Context, owner, repo, branch, sha string, force bool) error {
 	c.n++
-	return c.API.UpdateRef(ctx, owner, repo, branch, sha, force)
+	return c.api.UpdateRef(ctx, owner, repo, branch, sha, force)
 }
 
 func (c *counter) Commit(ctx context.Context, owner, repo, sha string) (gh.Commit, error) {
 	c.n++
-	return c.API.Commit(ctx, owner, repo, sha)
+	return c.api.Commit(ctx, owner, repo, sha)
 }
 
 func (c *counter) CreateBlob(ctx context.Context, owner, repo string, content []byte) (string, error) {
 	c.n++
-	return c.API.CreateBlob(ctx, owner, repo, content)
+	return c.api.CreateBlob(ctx, owner, repo, content)
 }
 
 func (c *counter) CreateTree(ctx context.Context, owner, repo, baseTree string, entries []gh.TreeEntry) (string, error) {
 	c.n++
-	return c.API.CreateTree(ctx, owner, repo, baseTree, entries)
+	return c.api.CreateTree(ctx, owner, repo, baseTree, entries)
 }
 
 func (c *counter) CreateCommit(ctx context.Context, owner, repo string, nc gh.NewCommit) (gh.Commit, error) {
 	c.n++
-	return c.API.CreateCommit(ctx, owner, repo, nc)
+	return c.api.CreateCommit(ctx, owner, repo, nc)
 }
 
 func (c *counter) CreatePullRequest(ctx context.Context, owner, repo string, p gh.NewPullRequest) (gh.PullRequest, error) {
 	c.n++
-	return c.API.CreatePullRequest(ctx, owner, repo, p)
+	return c.api.CreatePullRequest(ctx, owner, repo, p)
 }
 
 func (c *counter) RequestReviewers(ctx context.Context, owner, repo string, number int, users, teams []string) error {
 	c.n++
-	return c.API.RequestReviewers(ctx, owner, repo, number, users, teams)
+	return c.api.RequestReviewers(ctx, owner, repo, number, users, teams)
 }
 
 func (c *counter) AddLabels(ctx context.Context, owner, repo string, number int, labels []string) error {
 	c.n++
-	return c.API.AddLabels(ctx, owner, repo, number, labels)
+	return c.api.AddLabels(ctx, owner, repo, number, labels)
+}
+
+// ensureCounter is counter with the pull request read of Ensure.
+type ensureCounter struct {
+	*counter
+	get PullRequestReader
+}
+
+func (c ensureCounter) PullRequest(ctx context.Context, owner, repo string, number int) (gh.PullRequest, error) {
+	c.n++
+	return c.get.PullRequest(ctx, owner, repo, number)
 }

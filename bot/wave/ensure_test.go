@@ -14,7 +14,6 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/fleetbot/fleetbot/bot/gh"
 	"github.com/fleetbot/fleetbot/gitops"
 	"github.com/fleetbot/fleetbot/gitops/yamledit"
 	"github.com/fleetbot/fleetbot/rollout"
@@ -608,8 +607,6 @@ func FuzzParseBranch(f *testing.F) {
 		}
 	})
 }
-
-var _ gh.API = (*fakeGitHub)(nil)
 
 func TestTenantFiles(t *testing.T) {
 	t.Parallel()

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha1"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"io/fs"
 	"maps"
@@ -16,81 +15,10 @@ import (
 	"github.com/fleetbot/fleetbot/gitops"
 )
 
-var errUnimplemented = errors.New("not implemented by the fake")
-
-// unimplemented answers every API call with an error, so the fake below
-// only has to model the calls Ensure makes.
-type unimplemented struct{}
-
-func (unimplemented) Repository(context.Context, string, string) (gh.Repository, error) {
-	return gh.Repository{}, errUnimplemented
-}
-func (unimplemented) DeleteRef(context.Context, string, string, string) error {
-	return errUnimplemented
-}
-func (unimplemented) Compare(context.Context, string, string, string, string) (gh.Comparison, error) {
-	return gh.Comparison{}, errUnimplemented
-}
-func (unimplemented) Contents(context.Context, string, string, string, string) ([]byte, error) {
-	return nil, errUnimplemented
-}
-func (unimplemented) PullRequestFiles(context.Context, string, string, int) ([]string, error) {
-	return nil, errUnimplemented
-}
-func (unimplemented) EditPullRequest(context.Context, string, string, int, gh.PullRequestEdit) (gh.PullRequest, error) {
-	return gh.PullRequest{}, errUnimplemented
-}
-func (unimplemented) MergePullRequest(context.Context, string, string, int, gh.MergeOptions) (string, error) {
-	return "", errUnimplemented
-}
-func (unimplemented) Reviews(context.Context, string, string, int) ([]gh.Review, error) {
-	return nil, errUnimplemented
-}
-func (unimplemented) CreateReview(context.Context, string, string, int, string, string) (gh.Review, error) {
-	return gh.Review{}, errUnimplemented
-}
-func (unimplemented) Comments(context.Context, string, string, int) ([]gh.Comment, error) {
-	return nil, errUnimplemented
-}
-func (unimplemented) CreateComment(context.Context, string, string, int, string) (gh.Comment, error) {
-	return gh.Comment{}, errUnimplemented
-}
-func (unimplemented) EditComment(context.Context, string, string, int64, string) (gh.Comment, error) {
-	return gh.Comment{}, errUnimplemented
-}
-func (unimplemented) AddReaction(context.Context, string, string, int64, string) error {
-	return errUnimplemented
-}
-func (unimplemented) CheckRuns(context.Context, string, string, string) ([]gh.CheckRun, error) {
-	return nil, errUnimplemented
-}
-func (unimplemented) CreateCheckRun(context.Context, string, string, gh.NewCheckRun) (gh.CheckRun, error) {
-	return gh.CheckRun{}, errUnimplemented
-}
-func (unimplemented) UpdateCheckRun(context.Context, string, string, int64, gh.NewCheckRun) (gh.CheckRun, error) {
-	return gh.CheckRun{}, errUnimplemented
-}
-func (unimplemented) Statuses(context.Context, string, string, string) ([]gh.Status, error) {
-	return nil, errUnimplemented
-}
-func (unimplemented) CreateStatus(context.Context, string, string, string, gh.Status) (gh.Status, error) {
-	return gh.Status{}, errUnimplemented
-}
-func (unimplemented) CollaboratorPermission(context.Context, string, string, string) (string, error) {
-	return "", errUnimplemented
-}
-func (unimplemented) TeamMember(context.Context, string, string, string) (bool, error) {
-	return false, errUnimplemented
-}
-func (unimplemented) InstallationRepositories(context.Context) ([]gh.Repository, error) {
-	return nil, errUnimplemented
-}
-
 // fakeGitHub is one repository's Git database and pull requests, in memory:
 // blobs and trees are content-addressed as git does; commits get a serial
 // in their hash because GitHub stamps them with the time.
 type fakeGitHub struct {
-	unimplemented
 	owner, repo string
 
 	mu      sync.Mutex

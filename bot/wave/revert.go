@@ -71,14 +71,14 @@ type RevertRequest struct {
 // API, the branch created (or moved, when a crash left it holding a commit
 // of ours), the pull request opened, reviewers requested and labels added.
 // With no file to write it returns ErrNoChange and calls nothing.
-func Revert(ctx context.Context, api gh.API, req RevertRequest) (Result, error) {
-	c := &counter{API: api}
+func Revert(ctx context.Context, api RevertClient, req RevertRequest) (Result, error) {
+	c := &counter{api: api}
 	res, err := revert(ctx, c, req)
 	res.Calls = c.n
 	return res, err
 }
 
-func revert(ctx context.Context, c *counter, req RevertRequest) (Result, error) {
+func revert(ctx context.Context, c RevertClient, req RevertRequest) (Result, error) {
 	if err := req.check(); err != nil {
 		return Result{}, err
 	}

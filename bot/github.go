@@ -1,0 +1,57 @@
+package bot
+
+import (
+	"context"
+
+	"github.com/fleetbot/fleetbot/bot/gh"
+	"github.com/fleetbot/fleetbot/bot/wave"
+)
+
+// Client is every GitHub call the bot makes through one installation: the
+// small interfaces below, each declared for the code that calls it, and
+// those of wave.Ensure and wave.Revert (through which reconcile.go also lists
+// a repository's pull requests). *gh.Client implements it.
+type Client interface {
+	repoReader
+	contentReader
+	prClient
+	wave.EnsureClient
+	GateAPI
+}
+
+var _ Client = (*gh.Client)(nil)
+
+// repoReader reads a repository's default branch and the commit it points
+// at: head, in git.go.
+type repoReader interface {
+	Repository(ctx context.Context, owner, repo string) (gh.Repository, error)
+	Ref(ctx context.Context, owner, repo, branch string) (string, error)
+}
+
+// contentReader reads one file at a commit: a pushed campaign file, in
+// handle.go.
+type contentReader interface {
+	Contents(ctx context.Context, owner, repo, path, ref string) ([]byte, error)
+}
+
+// pullRequestEditor reads a pull request and closes it: closePRs, in
+// actions.go.
+type pullRequestEditor interface {
+	PullRequest(ctx context.Context, owner, repo string, number int) (gh.PullRequest, error)
+	EditPullRequest(ctx context.Context, owner, repo string, number int, e gh.PullRequestEdit) (gh.PullRequest, error)
+}
+
+// commenter keeps the bot's one status comment on a pull request:
+// upsertComment, in actions.go.
+type commenter interface {
+	Comments(ctx context.Context, owner, repo string, number int) ([]gh.Comment, error)
+	CreateComment(ctx context.Context, owner, repo string, number int, body string) (gh.Comment, error)
+	EditComment(ctx context.Context, owner, repo string, id int64, body string) (gh.Comment, error)
+}
+
+// prClient is what the bot does to a pull request of a campaign once it is
+// up: prTarget, in actions.go.
+type prClient interface {
+	pullRequestEditor
+	commenter
+}
