@@ -213,3 +213,24 @@ func TestCampaignCommands(t *testing.T) {
 	assert.Equal(t, 1, exitCode(err))
 	assert.Contains(t, err.Error(), "resume refused: ")
 }
+
+// TestPrintStatusWaveKinds: the status table names clean-up and revert
+// waves and says why a wave was skipped.
+func TestPrintStatusWaveKinds(t *testing.T) {
+	t.Parallel()
+	st := rollout.State{Campaign: "addons-r2", Phase: rollout.CampaignRollingBack, Policy: rollout.Policy{Change: rollout.KindLabel, Revertible: true}, Waves: []rollout.WaveState{
+		{Number: 1, Phase: rollout.WaveSucceeded, Clusters: []rollout.ClusterState{{Name: "a-1", Tenant: "t1", Phase: rollout.ClusterSucceeded}}},
+		{Number: 2, Kind: rollout.WaveCleanup, Phase: rollout.WaveSkipped, SkipReason: "not every cluster carries the new value (b-1)",
+			Clusters: []rollout.ClusterState{{Name: "a-1", Tenant: rollout.SharedTenant, Phase: rollout.ClusterPending}}},
+		{Number: 3, Kind: rollout.WaveRevert, Reverts: 1, Phase: rollout.WaveOpen,
+			PRs:      []rollout.PRState{{Tenant: "t1", Status: rollout.PRStatusOpen, Number: 7}},
+			Clusters: []rollout.ClusterState{{Name: "a-1", Tenant: "t1", Phase: rollout.ClusterInPR}}},
+	}}
+	var out strings.Builder
+	require.NoError(t, printStatus(&out, st))
+	assert.Contains(t, out.String(), "Campaign addons-r2: RollingBack\n")
+	assert.Contains(t, out.String(), "2 clean-up")
+	assert.Contains(t, out.String(), "skipped: not every cluster carries the new value (b-1)")
+	assert.Contains(t, out.String(), "3 revert of 1")
+	assert.Contains(t, out.String(), "#7")
+}
