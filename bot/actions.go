@@ -358,7 +358,7 @@ func (r *run) gateTargets(n int, clusters []string) ([]gate.Target, error) {
 	change := r.rec.Plan.Change
 	var out []gate.Target
 	for _, name := range clusters {
-		wc, ok := r.rec.Plan.Cluster(pw.Index, name)
+		wc, value, ok := r.rec.Plan.Expected(pw.Index, name, revert)
 		j := slices.IndexFunc(w.Clusters, func(c rollout.ClusterState) bool { return c.Name == name })
 		if !ok || j < 0 {
 			return nil, fmt.Errorf("wave %d has no cluster %s", n, name)
@@ -376,10 +376,6 @@ func (r *run) gateTargets(n int, clusters []string) ([]gate.Target, error) {
 		}
 		if pr, _, _, err := r.rec.pullRequest(r.st, n, key); err == nil {
 			t.Repo = pr.Repo
-		}
-		value := wc.To
-		if revert && !pw.Cleanup {
-			value = wc.From
 		}
 		switch change.Kind {
 		case rollout.KindEKSVersion:

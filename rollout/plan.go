@@ -349,23 +349,30 @@ func sortedKeys[V any](m map[string]V) []string {
 	return keys
 }
 
-// Cluster returns cluster name's step in wave idx of the plan, or, for a
-// clean-up wave (which changes no cluster), its step in the last wave
-// before idx that changed it.
-func (p *Plan) Cluster(idx int, name string) (WaveCluster, bool) {
+// Expected returns cluster name's step behind plan wave idx and the value
+// the cluster carries once the wave merged: the step's target, or, when the
+// wave is reverted, the value before the campaign. A clean-up wave changes
+// no cluster, so its step is the cluster's last change before it, and
+// neither it nor its revert moves the value away from that change's target.
+func (p *Plan) Expected(idx int, name string, revert bool) (WaveCluster, string, bool) {
 	if idx < 1 || idx > len(p.Waves) {
-		return WaveCluster{}, false
+		return WaveCluster{}, "", false
 	}
+	cleanup := p.Waves[idx-1].Cleanup
 	from := idx - 1
-	if p.Waves[from].Cleanup {
+	if cleanup {
 		from = 0
 	}
 	for i := idx - 1; i >= from; i-- {
 		for _, c := range p.Waves[i].Clusters {
-			if c.Name == name {
-				return c, true
+			if c.Name != name {
+				continue
 			}
+			if revert && !cleanup {
+				return c, c.From, true
+			}
+			return c, c.To, true
 		}
 	}
-	return WaveCluster{}, false
+	return WaveCluster{}, "", false
 }

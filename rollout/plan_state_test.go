@@ -59,3 +59,37 @@ func TestCleanupGates(t *testing.T) {
 	assert.Equal(t, []string{"argocd"}, CleanupGates([]string{"argocd", "eks", "terraform"}))
 	assert.Nil(t, CleanupGates([]string{"eks", "terraform"}))
 }
+
+func TestPlanExpected(t *testing.T) {
+	t.Parallel()
+	wc := func(name, from, to string) WaveCluster { return WaveCluster{Name: name, Tenant: "t", From: from, To: to} }
+	p := Plan{Waves: []Wave{
+		{Index: 1, Hop: 1, Clusters: []WaveCluster{wc("a", "1.29", "1.30")}},
+		{Index: 2, Hop: 2, Clusters: []WaveCluster{wc("a", "1.30", "1.31"), wc("b", "1.30", "1.31")}},
+		{Index: 3, Cleanup: true},
+	}}
+	tests := []struct {
+		name    string
+		idx     int
+		cluster string
+		revert  bool
+		want    string
+		ok      bool
+	}{
+		{"a change wave's target", 1, "a", false, "1.30", true},
+		{"the next hop's target", 2, "a", false, "1.31", true},
+		{"a reverted wave: the value before it", 2, "b", true, "1.30", true},
+		{"a clean-up: the last change's target", 3, "a", false, "1.31", true},
+		{"a clean-up's revert moves no value", 3, "b", true, "1.31", true},
+		{"not in the wave", 1, "b", false, "", false},
+		{"no such wave", 4, "a", false, "", false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			_, got, ok := p.Expected(tc.idx, tc.cluster, tc.revert)
+			assert.Equal(t, tc.ok, ok)
+			assert.Equal(t, tc.want, got)
+		})
+	}
+}
