@@ -355,6 +355,9 @@ func (m *machine) gateResult(e GateResult) *EventError {
 	if err != nil {
 		return err
 	}
+	if !m.s.live(*w) {
+		return ignore("the campaign rolls back: wave %d is no longer verified", w.Number)
+	}
 	gates := m.s.WaveGates(w.Number)
 	if !slices.Contains(gates, e.Gate) {
 		return refuse("no gate %q in wave %d (gates: %s)", e.Gate, w.Number, strings.Join(gates, ", "))

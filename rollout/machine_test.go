@@ -434,9 +434,9 @@ func TestTransition(t *testing.T) {
 			}},
 		{name: "rollback/twice ignored", from: machineSeq(stDone, timedEvent{300, Rollback{}}), event: Rollback{}, wantErr: "already rolling back", ignored: true,
 			want: "RollingBack | Succeeded Succeeded Succeeded Open Pending Pending | c1=Succeeded c2=Succeeded c3=Succeeded c4=Succeeded c4=Pending c2=Pending c3=Pending c1=Pending"},
-		{name: "rollback/a change wave's pull request merging late is news to no wave", from: machineSeq(stOpen2, timedEvent{65, PROpened{Wave: 2, Tenant: "t1", Number: 201}}, timedEvent{66, PRMerged{Wave: 2, Tenant: "t1", SHA: "bbb"}}, timedEvent{70, Rollback{}}),
-			at: 71, event: GateResult{Wave: 2, Cluster: "c2", Gate: "eks", Outcome: GatePassed},
-			want: "RollingBack | Succeeded Open Pending Open Pending | c1=Succeeded c2=Verifying c3=Pending c4=Pending c2=Pending c1=Pending"},
+		{name: "rollback/a gate result of a change wave is no longer news", from: machineSeq(stOpen2, timedEvent{65, PROpened{Wave: 2, Tenant: "t1", Number: 201}}, timedEvent{66, PRMerged{Wave: 2, Tenant: "t1", SHA: "bbb"}}, timedEvent{70, Rollback{}}),
+			at: 71, event: GateResult{Wave: 2, Cluster: "c2", Gate: "eks", Outcome: GatePassed}, wantErr: "wave 2 is no longer verified", ignored: true,
+			want: "RollingBack | Succeeded Open Pending Open Pending | c1=Succeeded c2=Applied c3=Pending c4=Pending c2=Pending c1=Pending"},
 
 		// Succeeded
 		{name: "succeeded/last bake ends the campaign", from: stDone[:len(stDone)-1], at: 191, event: Tick{}, want: done,
