@@ -62,7 +62,9 @@ func TestCleanupGates(t *testing.T) {
 
 func TestPlanExpected(t *testing.T) {
 	t.Parallel()
-	wc := func(name, from, to string) WaveCluster { return WaveCluster{Name: name, Tenant: "t", From: from, To: to} }
+	wc := func(name, from, to string) WaveCluster {
+		return WaveCluster{Name: name, Tenant: "t", From: from, To: to}
+	}
 	p := Plan{Waves: []Wave{
 		{Index: 1, Hop: 1, Clusters: []WaveCluster{wc("a", "1.29", "1.30")}},
 		{Index: 2, Hop: 2, Clusters: []WaveCluster{wc("a", "1.30", "1.31"), wc("b", "1.30", "1.31")}},
