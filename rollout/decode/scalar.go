@@ -217,7 +217,7 @@ func suggest(name string, known []string) string {
 	for _, k := range known {
 		score := -1
 		kn := fold(k)
-		switch dist := editDistance(n, kn); {
+		switch dist := EditDistance(n, kn); {
 		case dist <= 2:
 			score = dist
 		case min(len(n), len(kn)) >= 3 && (strings.HasPrefix(n, kn) || strings.HasPrefix(kn, n)):
@@ -244,7 +244,9 @@ func fold(s string) string {
 	}, strings.ToLower(s))
 }
 
-func editDistance(a, b string) int {
+// EditDistance is the Levenshtein distance between a and b, in bytes: what
+// tells a typo from another name.
+func EditDistance(a, b string) int {
 	prev := make([]int, len(b)+1)
 	cur := make([]int, len(b)+1)
 	for j := range prev {
