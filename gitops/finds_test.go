@@ -56,7 +56,7 @@ func TestLoadDisabled(t *testing.T) {
 				"dev-cpu-2": "bp.yaml:10 services.eks.config.dev-cpu-2.enabled",
 			}},
 		{name: "not a boolean", service: `"no"`, second: "true", disabled: map[string]string{},
-			errs: `bp.yaml:5: error: services.eks.enabled must be true or false, not the string "no"`},
+			errs: `bp.yaml:5: error: services.eks.enabled must be true or false, not "no"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

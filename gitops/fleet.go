@@ -13,6 +13,7 @@ import (
 
 	"github.com/fleetbot/fleetbot/gitops/yamledit"
 	"github.com/fleetbot/fleetbot/rollout"
+	"github.com/fleetbot/fleetbot/rollout/decode"
 )
 
 // Fleet turns the inventory into the planner's input: each cluster with where
@@ -133,15 +134,15 @@ func (inv *Inventory) FieldHits(ctx context.Context, files, path string) ([]roll
 			if err != nil {
 				return nil, err
 			}
-			var doc yaml.Node
-			if err := yaml.Unmarshal(data, &doc); err != nil {
-				line, msg := yamlError(err)
-				return nil, fmt.Errorf("%s:%d: %s", name, line, msg)
+			d := decode.New(name)
+			docs, ok := d.Documents(data)
+			if !ok {
+				return nil, d.Err()
 			}
-			if len(doc.Content) == 0 {
+			if len(docs) == 0 {
 				continue
 			}
-			for _, m := range matchPath(doc.Content[0], kp, nil) {
+			for _, m := range matchPath(docs[0], kp, nil) {
 				h := rollout.FieldHit{
 					At:    rollout.Location{Repo: repo, File: name, Path: m.path, Line: m.node.Line},
 					Value: m.node.Value,

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"os"
 	"testing"
+
+	"github.com/fleetbot/fleetbot/rollout/decode"
 )
 
 func FuzzParseLayout(f *testing.F) {
@@ -57,9 +59,10 @@ func FuzzParseFile(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		pf := &parsedFile{rel: "f.yaml"}
-		p := &fileParser{root: "r", rel: "f.yaml", file: "r/f.yaml", out: pf}
-		docs, ok := p.decode(data)
+		p := &fileParser{root: "r", rel: "f.yaml", file: "r/f.yaml", out: pf, d: decode.New("r/f.yaml")}
+		docs, ok := p.d.Documents(data)
 		if !ok {
+			p.flush()
 			if len(pf.diags) != 1 {
 				t.Fatalf("invalid YAML gave %d diagnostics", len(pf.diags))
 			}
@@ -68,6 +71,7 @@ func FuzzParseFile(f *testing.F) {
 		p.blueprint(docs, def.Blueprints)
 		p.member(docs, members.Members)
 		p.labels(docs, def.Labels)
+		p.flush()
 		for _, c := range pf.clusters {
 			if c.Name == "" || c.Tenant == "" || c.Env == "" {
 				t.Fatalf("cluster without identity: %+v", c)

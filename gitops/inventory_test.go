@@ -364,7 +364,7 @@ func TestLoadErrors(t *testing.T) {
 		require.NoError(t, err)
 		assert.Empty(t, inv.Clusters)
 		require.Error(t, inv.Err())
-		assert.Contains(t, inv.Err().Error(), `l.yaml:1: error: apiVersion must be fleetbot.io/v1alpha1, not ""`)
+		assert.Contains(t, inv.Err().Error(), `l.yaml:1: error: apiVersion: is required`)
 	})
 	t.Run("cancelled", func(t *testing.T) {
 		t.Parallel()

@@ -1,9 +1,7 @@
 package gitops
 
 import (
-	"errors"
 	"fmt"
-	"io"
 	"maps"
 	"os"
 	"regexp"
@@ -11,6 +9,8 @@ import (
 	"strings"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/fleetbot/fleetbot/rollout/decode"
 )
 
 // LayoutFile is the name of the layout file fleetbot looks for at the root of
@@ -204,42 +204,25 @@ func ReadLayout(path string) (*Layout, error) {
 // bad patterns are errors naming file, line and key. The error, if any, is
 // of type Diagnostics.
 func ParseLayout(file string, data []byte) (*Layout, error) {
-	d := &layoutDecoder{file: file}
-	var doc yaml.Node
-	dec := yaml.NewDecoder(strings.NewReader(string(data)))
-	if err := dec.Decode(&doc); err != nil {
-		if errors.Is(err, io.EOF) {
-			return nil, Diagnostics{{Severity: SeverityError, File: file, Message: "layout file is empty"}}
-		}
-		line, msg := yamlError(err)
-		return nil, Diagnostics{{Severity: SeverityError, File: file, Line: line, Message: "invalid YAML: " + msg}}
+	d := &layoutDecoder{Decoder: decode.New(file), lines: map[string]int{}}
+	root, ok := d.Document(data, "layout file")
+	if ok && root == nil {
+		d.Failf(0, "", "layout file is empty")
 	}
-	var extra yaml.Node
-	if err := dec.Decode(&extra); err == nil {
-		d.errorf(&extra, "layout file holds more than one YAML document")
-	}
-	root := doc.Content[0]
 	l := &Layout{File: file}
-	var apiVersion, kind string
-	d.fields(root, "layout", map[string]func(k, v *yaml.Node){
-		"apiVersion": func(_, v *yaml.Node) { apiVersion = d.str(v, "apiVersion") },
-		"kind":       func(_, v *yaml.Node) { kind = d.str(v, "kind") },
-		"blueprints": func(_, v *yaml.Node) { l.Blueprints = d.blueprints(v) },
-		"members":    func(_, v *yaml.Node) { l.Members = d.members(v) },
-		"labels":     func(_, v *yaml.Node) { l.Labels = d.labels(v) },
-		"owners":     func(_, v *yaml.Node) { l.Owners = d.owners(v) },
-		"admins":     func(_, v *yaml.Node) { l.Admins = d.ownerSet(v, "admins") },
-	})
-	if root.Kind == yaml.MappingNode {
-		if apiVersion != LayoutAPIVersion {
-			d.errorf(d.keyOr(root, "apiVersion"), "apiVersion must be %s, not %q", LayoutAPIVersion, apiVersion)
+	if m := d.layout(root, l); m != nil {
+		if v, n := m.RequiredString("apiVersion"); n != nil && v != LayoutAPIVersion {
+			d.Failf(n.Line, "apiVersion", "must be %s, not %q", LayoutAPIVersion, v)
 		}
-		if kind != LayoutKind {
-			d.errorf(d.keyOr(root, "kind"), "kind must be %s, not %q", LayoutKind, kind)
+		if v, n := m.RequiredString("kind"); n != nil && v != LayoutKind {
+			d.Failf(n.Line, "kind", "must be %s, not %q", LayoutKind, v)
 		}
 		if l.Blueprints == nil && l.Members == nil {
-			d.errorf(root, "layout names neither blueprints nor members: no cluster can be found")
+			d.Failf(m.Line, "", "layout names neither blueprints nor members: no cluster can be found")
 		}
+	}
+	if errs := d.Errors(); len(errs) > 0 {
+		return nil, decodeDiagnostics(errs, SeverityError)
 	}
 	d.finish(l, root)
 	if len(d.diags) > 0 {
@@ -249,181 +232,118 @@ func ParseLayout(file string, data []byte) (*Layout, error) {
 	return l, nil
 }
 
-// layoutDecoder decodes yaml.Node trees by hand so that every problem keeps
-// its line; KnownFields alone would lose it.
-type layoutDecoder struct {
-	file  string
-	diags Diagnostics
-	lines map[string]int
-}
-
-// noteLines remembers the line of each string of list v, numbered as
-// strList returns them.
-func (d *layoutDecoder) noteLines(v *yaml.Node, what string) {
-	if v.Kind != yaml.SequenceNode {
-		return
-	}
-	if d.lines == nil {
-		d.lines = map[string]int{}
-	}
-	i := 0
-	for _, item := range v.Content {
-		if item.Kind == yaml.ScalarNode && item.ShortTag() == "!!str" && item.Value != "" {
-			d.lines[fmt.Sprintf("%s[%d]", what, i)] = item.Line
-			i++
-		}
-	}
-}
-
-func (d *layoutDecoder) errorf(n *yaml.Node, format string, args ...any) {
-	line := 0
-	if n != nil {
-		line = n.Line
-	}
-	d.diags = append(d.diags, Diagnostic{Severity: SeverityError, File: d.file, Line: line, Message: fmt.Sprintf(format, args...)})
-}
-
-// keyOr returns the key node named key in m, or m itself when absent, to
-// point a diagnostic at the best line there is.
-func (d *layoutDecoder) keyOr(m *yaml.Node, key string) *yaml.Node {
-	if k, _ := lookup(m, key); k != nil {
-		return k
-	}
-	return m
-}
-
-// fields walks mapping n, calling the handler of each known key and
-// reporting unknown and repeated keys.
-func (d *layoutDecoder) fields(n *yaml.Node, what string, handlers map[string]func(k, v *yaml.Node)) {
-	if n.Kind != yaml.MappingNode {
-		d.errorf(n, "%s must be a mapping, not %s", what, nodeKind(n))
-		return
-	}
-	seen := map[string]int{}
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		k, v := n.Content[i], n.Content[i+1]
-		if line, ok := seen[k.Value]; ok {
-			d.errorf(k, "key %q repeated in %s (first at line %d)", k.Value, what, line)
-			continue
-		}
-		seen[k.Value] = k.Line
-		h, ok := handlers[k.Value]
-		if !ok {
-			d.errorf(k, "unknown key %q in %s (known: %s)", k.Value, what, strings.Join(slices.Sorted(maps.Keys(handlers)), ", "))
-			continue
-		}
-		h(k, v)
-	}
-}
-
-func nodeKind(n *yaml.Node) string {
-	switch n.Kind {
-	case yaml.MappingNode:
-		return "a mapping"
-	case yaml.SequenceNode:
-		return "a list"
-	case yaml.AliasNode:
-		return "an alias"
-	case yaml.ScalarNode:
-		return "the " + scalarKind(n) + " " + strconvQuote(n.Value)
-	}
-	return "empty"
-}
-
-func strconvQuote(s string) string { return fmt.Sprintf("%q", s) }
-
-func (d *layoutDecoder) str(v *yaml.Node, what string) string {
-	if v.Kind != yaml.ScalarNode || v.ShortTag() != "!!str" {
-		d.errorf(v, "%s must be a string, not %s", what, nodeKind(v))
-		return ""
-	}
-	return v.Value
-}
-
-func (d *layoutDecoder) strList(v *yaml.Node, what string) []string {
-	if v.Kind != yaml.SequenceNode {
-		d.errorf(v, "%s must be a list of strings, not %s", what, nodeKind(v))
-		return nil
-	}
-	out := make([]string, 0, len(v.Content))
-	for _, item := range v.Content {
-		if s := d.str(item, what+" item"); s != "" {
-			out = append(out, s)
-		}
+// decodeDiagnostics turns the decoder's problems into diagnostics.
+func decodeDiagnostics(errs decode.Errors, sev Severity) Diagnostics {
+	out := make(Diagnostics, len(errs))
+	for i, e := range errs {
+		out[i] = Diagnostic{Severity: sev, File: e.File, Line: e.Line, Message: e.Message()}
 	}
 	return out
 }
 
-// keyField decodes a key path setting, checking its syntax at its line.
-func (d *layoutDecoder) keyField(v *yaml.Node, what string, into *string) {
-	s := d.str(v, what)
-	if _, err := parseKeyPath(s); err != nil {
-		d.errorf(v, "%s: %v", what, err)
-		return
-	}
-	*into = s
+// layoutDecoder reads a layout file with the shared strict decoder, and
+// keeps the line of each list entry for diagnostics about what it finds.
+type layoutDecoder struct {
+	*decode.Decoder
+	diags Diagnostics // of compiling what decoded well: none expected
+	lines map[string]int
 }
 
-func (d *layoutDecoder) globList(v *yaml.Node, what string) []string {
-	pats := d.strList(v, what)
-	d.noteLines(v, what)
-	for i, p := range pats {
-		if _, err := compileGlob(p); err != nil {
-			d.errorf(v.Content[min(i, len(v.Content)-1)], "%s: %v", what, err)
+// layout decodes the sections of root into l and returns its mapping.
+func (d *layoutDecoder) layout(root *yaml.Node, l *Layout) *decode.Map {
+	if root == nil {
+		return nil
+	}
+	if root.Kind != yaml.MappingNode {
+		d.Failf(root.Line, "", "a layout file is a mapping with apiVersion, kind and blueprints or members, not %s", decode.Describe(root))
+		return nil
+	}
+	m := d.Fields(root, "", root.Line, "apiVersion", "kind", "blueprints", "members", "labels", "owners", "admins")
+	if m == nil {
+		return nil
+	}
+	if b := m.Object("blueprints", false, "paths", "tenant", "env", "region", "account", "clusters",
+		"fleet", "canary", "version", "enabled", "serviceEnabled"); b != nil {
+		l.Blueprints = d.blueprints(b)
+	}
+	if mm := m.Object("members", false, "paths", "tenant", "cluster", "env", "region", "account",
+		"fleet", "canary", "version", "enabled"); mm != nil {
+		l.Members = d.members(mm)
+	}
+	if lb := m.Object("labels", false, "files", "key", "hierarchy"); lb != nil {
+		l.Labels = d.labels(lb)
+	}
+	if n := m.Optional("owners"); n != nil {
+		l.Owners = d.owners(d.Entries(n, "owners", m.LineOf("owners")))
+	}
+	l.Admins = d.ownerSet(m.Object("admins", false, "users", "teams"))
+	return m
+}
+
+// list reads the list of strings under key, checking each with check and
+// remembering its line by its index among those kept.
+func (d *layoutDecoder) list(m *decode.Map, key string, check func(string) string) []string {
+	items := m.Names(key, check)
+	for i, it := range items {
+		d.lines[decode.Index(m.Field(key), i)] = it.Line
+	}
+	return decode.Values(items)
+}
+
+// globProblem says why p is not a glob of the layout, or "".
+func globProblem(p string) string {
+	if _, err := compileGlob(p); err != nil {
+		return err.Error()
+	}
+	return ""
+}
+
+// keyField reads the key path setting under key into *into, when given.
+func keyField(m *decode.Map, key string, into *string) {
+	if s, n := decode.Text(m, key, false, func(s string) (string, error) {
+		_, err := parseKeyPath(s)
+		return s, err
+	}); n != nil {
+		*into = s
+	}
+}
+
+// requireFields reports the fields of m whose value is still empty.
+func (d *layoutDecoder) requireFields(m *decode.Map, fields map[string]string) {
+	for _, k := range slices.Sorted(maps.Keys(fields)) {
+		if k == "paths" && m.Has(k) && !decode.IsNull(m.Value(k)) {
+			continue // a list given is reported for what is wrong with it
+		}
+		if fields[k] == "" {
+			d.Failf(m.Line, m.Field(k), "is required")
 		}
 	}
-	return pats
 }
 
-func (d *layoutDecoder) blueprints(v *yaml.Node) *Blueprints {
+func (d *layoutDecoder) blueprints(m *decode.Map) *Blueprints {
 	b := seedBlueprints()
-	d.fields(v, "blueprints", map[string]func(k, v *yaml.Node){
-		"paths":    func(_, v *yaml.Node) { b.Paths = d.globList(v, "blueprints.paths") },
-		"tenant":   func(_, v *yaml.Node) { d.keyField(v, "blueprints.tenant", &b.Tenant) },
-		"env":      func(_, v *yaml.Node) { d.keyField(v, "blueprints.env", &b.Env) },
-		"region":   func(_, v *yaml.Node) { d.keyField(v, "blueprints.region", &b.Region) },
-		"account":  func(_, v *yaml.Node) { d.keyField(v, "blueprints.account", &b.Account) },
-		"clusters": func(_, v *yaml.Node) { d.keyField(v, "blueprints.clusters", &b.Clusters) },
-		"fleet":    func(_, v *yaml.Node) { d.keyField(v, "blueprints.fleet", &b.Fleet) },
-		"canary":   func(_, v *yaml.Node) { d.keyField(v, "blueprints.canary", &b.Canary) },
-		"version":  func(_, v *yaml.Node) { d.keyField(v, "blueprints.version", &b.Version) },
-		"enabled":  func(_, v *yaml.Node) { d.keyField(v, "blueprints.enabled", &b.Enabled) },
-		"serviceEnabled": func(_, v *yaml.Node) {
-			d.keyField(v, "blueprints.serviceEnabled", &b.ServiceEnabled)
-		},
-	})
-	for _, req := range []struct{ name, val string }{
-		{"paths", strings.Join(b.Paths, "")}, {"tenant", b.Tenant}, {"env", b.Env}, {"clusters", b.Clusters},
+	b.Paths = d.list(m, "paths", globProblem)
+	for key, into := range map[string]*string{
+		"tenant": &b.Tenant, "env": &b.Env, "region": &b.Region, "account": &b.Account, "clusters": &b.Clusters,
+		"fleet": &b.Fleet, "canary": &b.Canary, "version": &b.Version, "enabled": &b.Enabled, "serviceEnabled": &b.ServiceEnabled,
 	} {
-		if req.val == "" && v.Kind == yaml.MappingNode {
-			d.errorf(v, "blueprints.%s is required", req.name)
-		}
+		keyField(m, key, into)
 	}
+	d.requireFields(m, map[string]string{"paths": strings.Join(b.Paths, ""), "tenant": b.Tenant, "env": b.Env, "clusters": b.Clusters})
 	return b
 }
 
-func (d *layoutDecoder) members(v *yaml.Node) *Members {
-	m := &Members{Tenant: "tenant", Cluster: "clusterName", Env: "environment", Enabled: seedEnabled}
-	d.fields(v, "members", map[string]func(k, v *yaml.Node){
-		"paths":   func(_, v *yaml.Node) { m.Paths = d.globList(v, "members.paths") },
-		"tenant":  func(_, v *yaml.Node) { d.keyField(v, "members.tenant", &m.Tenant) },
-		"cluster": func(_, v *yaml.Node) { d.keyField(v, "members.cluster", &m.Cluster) },
-		"env":     func(_, v *yaml.Node) { d.keyField(v, "members.env", &m.Env) },
-		"region":  func(_, v *yaml.Node) { d.keyField(v, "members.region", &m.Region) },
-		"account": func(_, v *yaml.Node) { d.keyField(v, "members.account", &m.Account) },
-		"fleet":   func(_, v *yaml.Node) { d.keyField(v, "members.fleet", &m.Fleet) },
-		"canary":  func(_, v *yaml.Node) { d.keyField(v, "members.canary", &m.Canary) },
-		"version": func(_, v *yaml.Node) { d.keyField(v, "members.version", &m.Version) },
-		"enabled": func(_, v *yaml.Node) { d.keyField(v, "members.enabled", &m.Enabled) },
-	})
-	for _, req := range []struct{ name, val string }{
-		{"paths", strings.Join(m.Paths, "")}, {"tenant", m.Tenant}, {"cluster", m.Cluster}, {"env", m.Env},
+func (d *layoutDecoder) members(m *decode.Map) *Members {
+	mm := &Members{Tenant: "tenant", Cluster: "clusterName", Env: "environment", Enabled: seedEnabled}
+	mm.Paths = d.list(m, "paths", globProblem)
+	for key, into := range map[string]*string{
+		"tenant": &mm.Tenant, "cluster": &mm.Cluster, "env": &mm.Env, "region": &mm.Region, "account": &mm.Account,
+		"fleet": &mm.Fleet, "canary": &mm.Canary, "version": &mm.Version, "enabled": &mm.Enabled,
 	} {
-		if req.val == "" && v.Kind == yaml.MappingNode {
-			d.errorf(v, "members.%s is required", req.name)
-		}
+		keyField(m, key, into)
 	}
-	return m
+	d.requireFields(m, map[string]string{"paths": strings.Join(mm.Paths, ""), "tenant": mm.Tenant, "cluster": mm.Cluster, "env": mm.Env})
+	return mm
 }
 
 var placeholder = regexp.MustCompile(`\{[^{}]*\}`)
@@ -431,26 +351,21 @@ var placeholder = regexp.MustCompile(`\{[^{}]*\}`)
 // placeholders are the names a hierarchy template may use.
 var placeholders = map[string]bool{"{tenant}": true, "{env}": true, "{cluster}": true}
 
-func (d *layoutDecoder) labels(v *yaml.Node) *Labels {
+func (d *layoutDecoder) labels(m *decode.Map) *Labels {
 	l := &Labels{Key: DefaultLabelsKey}
-	d.fields(v, "labels", map[string]func(k, v *yaml.Node){
-		"files": func(_, v *yaml.Node) { l.Files = d.globList(v, "labels.files") },
-		"key":   func(_, v *yaml.Node) { d.keyField(v, "labels.key", &l.Key) },
-		"hierarchy": func(_, v *yaml.Node) {
-			l.Hierarchy = d.strList(v, "labels.hierarchy")
-			d.noteLines(v, "labels.hierarchy")
-			for i, t := range l.Hierarchy {
-				if err := checkTemplate(t); err != nil {
-					d.errorf(v.Content[min(i, len(v.Content)-1)], "labels.hierarchy: %v", err)
-				}
-			}
-		},
+	l.Files = d.list(m, "files", globProblem)
+	keyField(m, "key", &l.Key)
+	l.Hierarchy = d.list(m, "hierarchy", func(t string) string {
+		if err := checkTemplate(t); err != nil {
+			return err.Error()
+		}
+		return ""
 	})
-	if len(l.Hierarchy) == 0 && v.Kind == yaml.MappingNode {
-		d.errorf(v, "labels.hierarchy is required: list the label files from the most general to the most specific")
+	if len(l.Hierarchy) == 0 && !m.Has("hierarchy") {
+		d.Failf(m.Line, m.Field("hierarchy"), "is required: list the label files from the most general to the most specific")
 	}
-	if l.Key == "" && v.Kind == yaml.MappingNode {
-		d.errorf(v, "labels.key must not be empty")
+	if l.Key == "" {
+		d.Failf(m.LineOf("key"), m.Field("key"), "must not be empty")
 	}
 	return l
 }
@@ -480,47 +395,35 @@ var (
 	githubTeam  = regexp.MustCompile(`^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/[A-Za-z0-9][A-Za-z0-9_.-]*$`)
 )
 
-func (d *layoutDecoder) owners(v *yaml.Node) map[string]Owners {
-	if v.Kind != yaml.MappingNode {
-		d.errorf(v, "owners must be a mapping of tenant to users and teams, not %s", nodeKind(v))
+func (d *layoutDecoder) owners(m *decode.Map) map[string]Owners {
+	if m == nil {
 		return nil
 	}
 	out := map[string]Owners{}
-	seen := map[string]int{}
-	for i := 0; i+1 < len(v.Content); i += 2 {
-		k, val := v.Content[i], v.Content[i+1]
-		tenant := d.str(k, "tenant name")
-		if line, ok := seen[tenant]; ok {
-			d.errorf(k, "owners of tenant %q repeated (first at line %d)", tenant, line)
-			continue
-		}
-		seen[tenant] = k.Line
-		out[tenant] = d.ownerSet(val, "owners."+tenant)
+	for _, tenant := range m.Keys() {
+		out[tenant] = d.ownerSet(d.Fields(m.Value(tenant), m.Field(tenant), m.LineOf(tenant), "users", "teams"))
 	}
 	return out
 }
 
-func (d *layoutDecoder) ownerSet(v *yaml.Node, what string) Owners {
-	var o Owners
-	d.fields(v, what, map[string]func(k, v *yaml.Node){
-		"users": func(_, v *yaml.Node) {
-			o.Users = d.strList(v, what+".users")
-			for i, u := range o.Users {
-				if !githubLogin.MatchString(u) {
-					d.errorf(v.Content[min(i, len(v.Content)-1)], "%s.users: %q is not a GitHub login (write teams under teams, as org/team)", what, u)
-				}
+func (d *layoutDecoder) ownerSet(m *decode.Map) Owners {
+	if m == nil {
+		return Owners{}
+	}
+	return Owners{
+		Users: decode.Values(m.Names("users", func(u string) string {
+			if !githubLogin.MatchString(u) {
+				return fmt.Sprintf("%q is not a GitHub login (write teams under teams, as org/team)", u)
 			}
-		},
-		"teams": func(_, v *yaml.Node) {
-			o.Teams = d.strList(v, what+".teams")
-			for i, t := range o.Teams {
-				if !githubTeam.MatchString(t) {
-					d.errorf(v.Content[min(i, len(v.Content)-1)], "%s.teams: %q is not a GitHub team: write org/team-slug", what, t)
-				}
+			return ""
+		})),
+		Teams: decode.Values(m.Names("teams", func(t string) string {
+			if !githubTeam.MatchString(t) {
+				return fmt.Sprintf("%q is not a GitHub team: write org/team-slug", t)
 			}
-		},
-	})
-	return o
+			return ""
+		})),
+	}
 }
 
 // finish compiles patterns and key paths once decoding found no error in
@@ -529,12 +432,15 @@ func (d *layoutDecoder) finish(l *Layout, root *yaml.Node) {
 	if len(d.diags) > 0 {
 		return
 	}
+	fail := func(err error) {
+		d.diags = append(d.diags, Diagnostic{Severity: SeverityError, File: l.File, Line: nodeLine(root), Message: err.Error()})
+	}
 	compile := func(pats []string) globs {
 		gs := make(globs, 0, len(pats))
 		for _, p := range pats {
 			g, err := compileGlob(p)
 			if err != nil {
-				d.errorf(root, "%v", err)
+				fail(err)
 				continue
 			}
 			gs = append(gs, g)
@@ -544,7 +450,7 @@ func (d *layoutDecoder) finish(l *Layout, root *yaml.Node) {
 	kp := func(s string) keyPath {
 		p, err := parseKeyPath(s)
 		if err != nil {
-			d.errorf(root, "%v", err)
+			fail(err)
 		}
 		return p
 	}

@@ -21,29 +21,29 @@ func TestParseLayoutErrors(t *testing.T) {
 		{
 			name: "unknown top-level key",
 			in:   layoutHead + "blueprints:\n  paths: [a/*.yaml]\nblueprint:\n  paths: [b]\n",
-			want: []string{`l.yaml:5: error: unknown key "blueprint" in layout (known: admins, apiVersion, blueprints, kind, labels, members, owners)`},
+			want: []string{`l.yaml:5: error: blueprint: unknown field (did you mean "blueprints"?)`},
 		},
 		{
 			name: "unknown nested key",
 			in:   layoutHead + "members:\n  paths: [m/*.yaml]\n  clustername: name\n",
-			want: []string{`l.yaml:5: error: unknown key "clustername" in members (known: account, canary, cluster, enabled, env, fleet, paths, region, tenant, version)`},
+			want: []string{`l.yaml:5: error: members.clustername: unknown field (did you mean "cluster"?)`},
 		},
 		{
 			name: "unknown owner key",
 			in:   layoutHead + "blueprints:\n  paths: [a/*.yaml]\nowners:\n  tenant-a:\n    user: [alice]\n",
-			want: []string{`l.yaml:7: error: unknown key "user" in owners.tenant-a (known: teams, users)`},
+			want: []string{`l.yaml:7: error: owners.tenant-a.user: unknown field (did you mean "users"?)`},
 		},
 		{
 			name: "repeated key",
 			in:   layoutHead + "blueprints:\n  paths: [a/*.yaml]\n  paths: [b/*.yaml]\n",
-			want: []string{`l.yaml:5: error: key "paths" repeated in blueprints (first at line 4)`},
+			want: []string{`l.yaml:5: error: blueprints.paths: is given twice (first on line 4)`},
 		},
 		{
 			name: "wrong apiVersion and kind",
 			in:   "apiVersion: v1\nkind: ConfigMap\nblueprints:\n  paths: [a/*.yaml]\n",
 			want: []string{
-				`l.yaml:1: error: apiVersion must be fleetbot.io/v1alpha1, not "v1"`,
-				`l.yaml:2: error: kind must be Layout, not "ConfigMap"`,
+				`l.yaml:1: error: apiVersion: must be fleetbot.io/v1alpha1, not "v1"`,
+				`l.yaml:2: error: kind: must be Layout, not "ConfigMap"`,
 			},
 		},
 		{
@@ -54,25 +54,24 @@ func TestParseLayoutErrors(t *testing.T) {
 		{
 			name: "paths required",
 			in:   layoutHead + "blueprints:\n  tenant: name\n",
-			want: []string{`l.yaml:4: error: blueprints.paths is required`},
+			want: []string{`l.yaml:3: error: blueprints.paths: is required`},
 		},
 		{
 			name: "paths not a list",
 			in:   layoutHead + "blueprints:\n  paths: tenants/*.yaml\n",
 			want: []string{
-				`l.yaml:4: error: blueprints.paths must be a list of strings, not the string "tenants/*.yaml"`,
-				`l.yaml:4: error: blueprints.paths is required`,
+				`l.yaml:4: error: blueprints.paths: must be a list, not "tenants/*.yaml"`,
 			},
 		},
 		{
 			name: "bad glob",
 			in:   layoutHead + "blueprints:\n  paths:\n    - ok/*.yaml\n    - 'bad/[.yaml'\n",
-			want: []string{`l.yaml:6: error: blueprints.paths: pattern "bad/[.yaml": syntax error in pattern`},
+			want: []string{`l.yaml:6: error: blueprints.paths[1]: pattern "bad/[.yaml": syntax error in pattern`},
 		},
 		{
 			name: "absolute glob",
 			in:   layoutHead + "blueprints:\n  paths: [/etc/*.yaml]\n",
-			want: []string{`l.yaml:4: error: blueprints.paths: pattern "/etc/*.yaml" is absolute: write it relative to the repository root`},
+			want: []string{`l.yaml:4: error: blueprints.paths[0]: pattern "/etc/*.yaml" is absolute: write it relative to the repository root`},
 		},
 		{
 			name: "bad key path",
@@ -82,30 +81,30 @@ func TestParseLayoutErrors(t *testing.T) {
 		{
 			name: "unknown placeholder",
 			in:   layoutHead + "blueprints:\n  paths: [a/*.yaml]\nlabels:\n  hierarchy:\n    - x/{tenant}/values.yaml\n    - x/{fleet}/values.yaml\n",
-			want: []string{`l.yaml:8: error: labels.hierarchy: template "x/{fleet}/values.yaml" uses unknown placeholder {fleet} (known: {tenant}, {env}, {cluster})`},
+			want: []string{`l.yaml:8: error: labels.hierarchy[1]: template "x/{fleet}/values.yaml" uses unknown placeholder {fleet} (known: {tenant}, {env}, {cluster})`},
 		},
 		{
 			name: "template leaves the repository",
 			in:   layoutHead + "blueprints:\n  paths: [a/*.yaml]\nlabels:\n  hierarchy: [../x/values.yaml]\n",
-			want: []string{`l.yaml:6: error: labels.hierarchy: template "../x/values.yaml" has a ".." path segment`},
+			want: []string{`l.yaml:6: error: labels.hierarchy[0]: template "../x/values.yaml" has a ".." path segment`},
 		},
 		{
 			name: "hierarchy required",
 			in:   layoutHead + "blueprints:\n  paths: [a/*.yaml]\nlabels:\n  files: [x/**/values.yaml]\n",
-			want: []string{`l.yaml:6: error: labels.hierarchy is required: list the label files from the most general to the most specific`},
+			want: []string{`l.yaml:5: error: labels.hierarchy: is required: list the label files from the most general to the most specific`},
 		},
 		{
 			name: "bad owners",
 			in:   layoutHead + "blueprints:\n  paths: [a/*.yaml]\nowners:\n  tenant-a:\n    users: [acme/team-a]\n    teams: [team-b]\n",
 			want: []string{
-				`l.yaml:7: error: owners.tenant-a.users: "acme/team-a" is not a GitHub login (write teams under teams, as org/team)`,
-				`l.yaml:8: error: owners.tenant-a.teams: "team-b" is not a GitHub team: write org/team-slug`,
+				`l.yaml:7: error: owners.tenant-a.users[0]: "acme/team-a" is not a GitHub login (write teams under teams, as org/team)`,
+				`l.yaml:8: error: owners.tenant-a.teams[0]: "team-b" is not a GitHub team: write org/team-slug`,
 			},
 		},
 		{
 			name: "not a mapping",
 			in:   "- a\n- b\n",
-			want: []string{`l.yaml:1: error: layout must be a mapping, not a list`},
+			want: []string{`l.yaml:1: error: a layout file is a mapping with apiVersion, kind and blueprints or members, not a list`},
 		},
 		{
 			name: "invalid YAML",
@@ -120,7 +119,7 @@ func TestParseLayoutErrors(t *testing.T) {
 		{
 			name: "two documents",
 			in:   layoutHead + "blueprints:\n  paths: [a/*.yaml]\n---\nkind: Layout\n",
-			want: []string{`l.yaml:5: error: layout file holds more than one YAML document`},
+			want: []string{`l.yaml:6: error: a second YAML document starts here: a layout file holds one document`},
 		},
 	}
 	for _, tt := range tests {

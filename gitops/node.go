@@ -2,7 +2,6 @@ package gitops
 
 import (
 	"fmt"
-	"regexp"
 	"strconv"
 	"strings"
 
@@ -29,7 +28,7 @@ func parseKeyPath(s string) (keyPath, error) {
 }
 
 // lookup returns the key and value nodes at key in mapping m, or nils. The
-// first occurrence wins; duplicates are reported by duplicateKeys.
+// first occurrence wins; the decoder reports repeated keys.
 func lookup(m *yaml.Node, key string) (k, v *yaml.Node) {
 	if m == nil || m.Kind != yaml.MappingNode {
 		return nil, nil
@@ -59,30 +58,6 @@ func lookupPath(m *yaml.Node, p keyPath) (k, v *yaml.Node, missing string) {
 		}
 	}
 	return k, v, ""
-}
-
-// duplicateKeys returns, for every key of mapping m seen a second time, the
-// repeated key node and the line of its first occurrence.
-func duplicateKeys(m *yaml.Node) []dupKey {
-	if m == nil || m.Kind != yaml.MappingNode || len(m.Content) < 4 {
-		return nil
-	}
-	first := make(map[string]int, len(m.Content)/2)
-	var dups []dupKey
-	for i := 0; i+1 < len(m.Content); i += 2 {
-		k := m.Content[i]
-		if line, ok := first[k.Value]; ok {
-			dups = append(dups, dupKey{node: k, firstLine: line})
-			continue
-		}
-		first[k.Value] = k.Line
-	}
-	return dups
-}
-
-type dupKey struct {
-	node      *yaml.Node
-	firstLine int
 }
 
 // scalarKind names the YAML type of a scalar as a person would: "string",
@@ -117,17 +92,4 @@ func decodedNumber(n *yaml.Node) string {
 		return n.Value
 	}
 	return strconv.FormatFloat(f, 'g', -1, 64)
-}
-
-var yamlErrLine = regexp.MustCompile(`^yaml: line (\d+): `)
-
-// yamlError turns an error of the YAML library into a line and a message
-// without the library's prefix.
-func yamlError(err error) (line int, msg string) {
-	s := err.Error()
-	if m := yamlErrLine.FindStringSubmatch(s); m != nil {
-		line, _ = strconv.Atoi(m[1])
-		return line, s[len(m[0]):]
-	}
-	return 0, strings.TrimPrefix(s, "yaml: ")
 }

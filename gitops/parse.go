@@ -3,15 +3,15 @@ package gitops
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
-	"io"
 	"os"
 	"regexp"
 	"sync"
 	"sync/atomic"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/fleetbot/fleetbot/rollout/decode"
 )
 
 // fileRole says what a file is to the layout; one file may be several.
@@ -91,8 +91,9 @@ func (j parseJob) run() error {
 	if roles == 0 {
 		return nil
 	}
-	p := &fileParser{root: s.root, rel: pf.rel, file: path, out: pf}
-	docs, ok := p.decode(data)
+	p := &fileParser{root: s.root, rel: pf.rel, file: path, out: pf, d: decode.New(path)}
+	defer p.flush()
+	docs, ok := p.d.Documents(data)
 	if !ok {
 		return nil
 	}
@@ -119,6 +120,12 @@ func mayBeBlueprint(data []byte, b *Blueprints) bool {
 type fileParser struct {
 	root, rel, file string
 	out             *parsedFile
+	d               *decode.Decoder // the file's YAML: syntax, documents, repeated keys
+}
+
+// flush adds the decoder's problems to the file's diagnostics.
+func (p *fileParser) flush() {
+	p.out.diags = append(p.out.diags, decodeDiagnostics(p.d.Errors(), SeverityError)...)
 }
 
 func (p *fileParser) diag(sev Severity, line int, format string, args ...any) {
@@ -140,41 +147,16 @@ func (p *fileParser) source(n *yaml.Node) Source {
 	return Source{Repo: p.root, File: p.rel, Line: n.Line, Column: n.Column}
 }
 
-// decode parses every document of the file.
-func (p *fileParser) decode(data []byte) ([]*yaml.Node, bool) {
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	var docs []*yaml.Node
-	for {
-		doc := new(yaml.Node)
-		err := dec.Decode(doc)
-		if errors.Is(err, io.EOF) {
-			return docs, true
-		}
-		if err != nil {
-			line, msg := yamlError(err)
-			p.diag(SeverityError, line, "invalid YAML: %s", msg)
-			return nil, false
-		}
-		docs = append(docs, doc)
-	}
-}
-
-// single returns the root node of a one-document file, reporting files with
-// several documents; nil for an empty file.
+// single returns the root node of a one-document file, reporting a file
+// with several documents; nil for an empty file.
 func (p *fileParser) single(docs []*yaml.Node, what string) *yaml.Node {
-	if len(docs) == 0 {
-		return nil
-	}
-	if len(docs) > 1 {
-		p.errorf(docs[1], "%s holds %d YAML documents: fleetbot reads one per file", what, len(docs))
-	}
-	return docs[0].Content[0]
+	return p.d.One(docs, what)
 }
 
-func (p *fileParser) checkDuplicates(m *yaml.Node, where string) {
-	for _, d := range duplicateKeys(m) {
-		p.errorf(d.node, "key %q repeated in %s (first at line %d): fleetbot cannot tell which one counts", d.node.Value, where, d.firstLine)
-	}
+// checkDuplicates reports the repeated keys of mapping m at field path
+// path. Fleet files are shared with other tools: any other key is theirs.
+func (p *fileParser) checkDuplicates(m *yaml.Node, path string) {
+	p.d.Open(m, path)
 }
 
 var validName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
@@ -183,7 +165,7 @@ var validName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
 // directory in a hierarchy path.
 func (p *fileParser) name(k, v *yaml.Node, what string) (string, bool) {
 	if v.Kind != yaml.ScalarNode || v.ShortTag() != "!!str" {
-		p.errorf(v, "%s (key %s) must be a string, not %s", what, k.Value, nodeKind(v))
+		p.errorf(v, "%s (key %s) must be a string, not %s", what, k.Value, decode.Describe(v))
 		return "", false
 	}
 	if !validName.MatchString(v.Value) {
@@ -203,7 +185,7 @@ func (p *fileParser) optString(m *yaml.Node, kp keyPath, what string, c *Cluster
 		return
 	}
 	if v.Kind != yaml.ScalarNode || v.ShortTag() != "!!str" {
-		p.errorf(v, "%s must be a string, not %s", kp, nodeKind(v))
+		p.errorf(v, "%s must be a string, not %s", kp, decode.Describe(v))
 		return
 	}
 	*into = v.Value
@@ -214,7 +196,7 @@ func (p *fileParser) optString(m *yaml.Node, kp keyPath, what string, c *Cluster
 // digits. Unquoted, YAML reads it as a number and drops leading zeros.
 func (p *fileParser) accountID(v *yaml.Node, kp keyPath) bool {
 	if v.Kind != yaml.ScalarNode {
-		p.errorf(v, "%s must be a string, not %s", kp, nodeKind(v))
+		p.errorf(v, "%s must be a string, not %s", kp, decode.Describe(v))
 		return false
 	}
 	if v.ShortTag() != "!!str" {
@@ -239,7 +221,7 @@ func (p *fileParser) optBool(m *yaml.Node, kp keyPath, what string, c *Cluster, 
 		return
 	}
 	if v.Kind != yaml.ScalarNode || v.ShortTag() != "!!bool" {
-		p.errorf(v, "%s must be true or false, not %s", kp, nodeKind(v))
+		p.errorf(v, "%s must be true or false, not %s", kp, decode.Describe(v))
 		return
 	}
 	*into = v.Value == "true" || v.Value == "True" || v.Value == "TRUE"
@@ -257,7 +239,7 @@ func (p *fileParser) disabledBy(m *yaml.Node, kp keyPath) *yaml.Node {
 		return nil
 	}
 	if v.Kind != yaml.ScalarNode || v.ShortTag() != "!!bool" {
-		p.errorf(v, "%s must be true or false, not %s", kp, nodeKind(v))
+		p.errorf(v, "%s must be true or false, not %s", kp, decode.Describe(v))
 		return nil
 	}
 	if v.Value == "true" || v.Value == "True" || v.Value == "TRUE" {
@@ -292,7 +274,7 @@ func (p *fileParser) version(m, at *yaml.Node, kp keyPath, c *Cluster) bool {
 		p.errorf(v, "version %s is a number: write %q", decodedNumber(v), v.Value)
 		c.Version = v.Value
 	case v.Kind != yaml.ScalarNode || v.ShortTag() != "!!str":
-		p.errorf(v, "version of cluster %s must be a string such as \"1.30\", not %s", c.Name, nodeKind(v))
+		p.errorf(v, "version of cluster %s must be a string such as \"1.30\", not %s", c.Name, decode.Describe(v))
 		return false
 	case !eksVersion.MatchString(v.Value):
 		p.errorf(v, "version %q of cluster %s is not an EKS version: write MAJOR.MINOR, such as \"1.30\"", v.Value, c.Name)
@@ -323,10 +305,10 @@ func (p *fileParser) blueprint(docs []*yaml.Node, b *Blueprints) {
 		return
 	}
 	if root.Kind != yaml.MappingNode {
-		p.errorf(root, "blueprint must be a mapping, not %s", nodeKind(root))
+		p.errorf(root, "blueprint must be a mapping, not %s", decode.Describe(root))
 		return
 	}
-	p.checkDuplicates(root, "blueprint")
+	p.checkDuplicates(root, "")
 	tk, tv, _ := lookupPath(root, b.keys.tenant)
 	ek, ev, _ := lookupPath(root, b.keys.env)
 	if tv == nil {
@@ -348,7 +330,7 @@ func (p *fileParser) blueprint(docs []*yaml.Node, b *Blueprints) {
 	if len(b.keys.region) > 0 {
 		if _, v, _ := lookupPath(root, b.keys.region); v != nil && v.ShortTag() != "!!null" {
 			if v.Kind != yaml.ScalarNode || v.ShortTag() != "!!str" {
-				p.errorf(v, "%s must be a string, not %s", b.keys.region, nodeKind(v))
+				p.errorf(v, "%s must be a string, not %s", b.keys.region, decode.Describe(v))
 			} else {
 				region, regionNode = v.Value, v
 			}
@@ -369,7 +351,7 @@ func (p *fileParser) blueprint(docs []*yaml.Node, b *Blueprints) {
 		return
 	}
 	if cfg.Kind != yaml.MappingNode {
-		p.errorf(cfg, "clusters (key %s) must be a mapping of cluster name to settings, not %s", b.keys.clusters, nodeKind(cfg))
+		p.errorf(cfg, "clusters (key %s) must be a mapping of cluster name to settings, not %s", b.keys.clusters, decode.Describe(cfg))
 		return
 	}
 	p.checkDuplicates(cfg, b.keys.clusters.String())
@@ -381,10 +363,10 @@ func (p *fileParser) blueprint(docs []*yaml.Node, b *Blueprints) {
 			continue
 		}
 		if v.Kind != yaml.MappingNode {
-			p.errorf(v, "cluster %s must be a mapping of settings, not %s", name, nodeKind(v))
+			p.errorf(v, "cluster %s must be a mapping of settings, not %s", name, decode.Describe(v))
 			continue
 		}
-		p.checkDuplicates(v, "cluster "+name)
+		p.checkDuplicates(v, decode.Join(b.keys.clusters.String(), name))
 		c := Cluster{
 			Name: name, Tenant: tenant, Env: env, Region: region, Repo: p.root, File: p.rel,
 			Sources: map[string]Source{"name": p.source(k), "tenant": p.source(tv), "env": p.source(ev)},
@@ -417,10 +399,10 @@ func (p *fileParser) member(docs []*yaml.Node, m *Members) {
 		return
 	}
 	if root.Kind != yaml.MappingNode {
-		p.errorf(root, "fleet-member file must be a mapping, not %s", nodeKind(root))
+		p.errorf(root, "fleet-member file must be a mapping, not %s", decode.Describe(root))
 		return
 	}
-	p.checkDuplicates(root, "fleet-member file")
+	p.checkDuplicates(root, "")
 	nodes := map[string]*yaml.Node{}
 	vals := map[string]string{}
 	for _, f := range []struct {
@@ -475,10 +457,10 @@ func (p *fileParser) labels(docs []*yaml.Node, lb *Labels) {
 			return
 		}
 		if cur.Kind != yaml.MappingNode {
-			p.errorf(cur, "%s must be a mapping, not %s", keyPath(lb.key[:i]).String(), nodeKind(cur))
+			p.errorf(cur, "%s must be a mapping, not %s", keyPath(lb.key[:i]).String(), decode.Describe(cur))
 			return
 		}
-		p.checkDuplicates(cur, "label file")
+		p.checkDuplicates(cur, keyPath(lb.key[:i]).String())
 		k, v := lookup(cur, seg)
 		if v == nil {
 			return
@@ -490,7 +472,7 @@ func (p *fileParser) labels(docs []*yaml.Node, lb *Labels) {
 		return
 	}
 	if cur.Kind != yaml.MappingNode {
-		p.errorf(cur, "%s must be a mapping of label to value, not %s", lb.key, nodeKind(cur))
+		p.errorf(cur, "%s must be a mapping of label to value, not %s", lb.key, decode.Describe(cur))
 		return
 	}
 	p.checkDuplicates(cur, lb.key.String())
@@ -505,7 +487,7 @@ func (p *fileParser) labels(docs []*yaml.Node, lb *Labels) {
 			v = v.Alias
 		}
 		if v.Kind != yaml.ScalarNode {
-			p.errorf(v, "label %s must be a string, not %s", k.Value, nodeKind(v))
+			p.errorf(v, "label %s must be a string, not %s", k.Value, decode.Describe(v))
 			continue
 		}
 		lab := Label{Key: k.Value, Value: v.Value, Line: v.Line, column: v.Column}

@@ -89,11 +89,7 @@ func Prepare(ctx context.Context, repos []string, c *rollout.Campaign, locks map
 
 // campaignDiagnostic turns a campaign problem into a warning diagnostic.
 func campaignDiagnostic(e *rollout.FieldError) Diagnostic {
-	msg := e.Reason
-	if e.Field != "" {
-		msg = e.Field + ": " + msg
-	}
-	return Diagnostic{Severity: SeverityWarning, File: e.File, Line: e.Line, Message: msg}
+	return Diagnostic{Severity: SeverityWarning, File: e.File, Line: e.Line, Message: e.Message()}
 }
 
 // ApplyPlan applies every pull request of p to the files of its repository

@@ -3,13 +3,14 @@ package rollout
 import (
 	"encoding/json"
 	"fmt"
-	"math"
 	"regexp"
 	"strconv"
 	"strings"
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/fleetbot/fleetbot/rollout/decode"
 )
 
 // CampaignAPIVersion and CampaignKind are the only apiVersion and kind a
@@ -254,12 +255,12 @@ func quantityFromNode(n *yaml.Node) (Quantity, error) {
 		case "!!str":
 			return ParseQuantity(n.Value)
 		case "!!int", "!!float":
-			if v, ok := yamlInt(n); ok {
+			if v, ok := decode.Int(n); ok {
 				return Quantity{Count: v, IsSet: true}, nil
 			}
 		}
 	}
-	return Quantity{}, fmt.Errorf("%s is neither a count nor a percentage", describeNode(n))
+	return Quantity{}, fmt.Errorf("%s is neither a count nor a percentage", decode.Describe(n))
 }
 
 var durationRE = regexp.MustCompile(`^([0-9]+(\.[0-9]+)?(h|m|s|ms|us|µs|ns))+$`)
@@ -329,7 +330,7 @@ func durationFromNode(n *yaml.Node) (Duration, error) {
 		if n.Kind == yaml.ScalarNode && (n.ShortTag() == "!!int" || n.ShortTag() == "!!float") {
 			return Duration{}, fmt.Errorf("%s is a number, not a duration: write it with a unit, like 30m or 2h", n.Value)
 		}
-		return Duration{}, fmt.Errorf("must be a duration like 30m or 2h, not %s", describeNode(n))
+		return Duration{}, fmt.Errorf("must be a duration like 30m or 2h, not %s", decode.Describe(n))
 	}
 	return ParseDuration(n.Value)
 }
@@ -387,43 +388,3 @@ const (
 	MergeOwners MergeMode = "owners" // the tenant's owners merge
 	MergeAuto   MergeMode = "auto"   // the bot merges once owners approved and checks pass
 )
-
-// yamlInt reads an integer scalar, or a float scalar with no fraction.
-func yamlInt(n *yaml.Node) (int, bool) {
-	switch n.ShortTag() {
-	case "!!int":
-		var v int
-		if n.Decode(&v) == nil {
-			return v, true
-		}
-	case "!!float":
-		var f float64
-		if n.Decode(&f) == nil && f == math.Trunc(f) && math.Abs(f) <= 1<<53 {
-			return int(f), true
-		}
-	}
-	return 0, false
-}
-
-// describeNode names what a YAML node holds, for error messages.
-func describeNode(n *yaml.Node) string {
-	switch n.Kind {
-	case yaml.MappingNode:
-		return "a mapping"
-	case yaml.SequenceNode:
-		return "a list"
-	case yaml.ScalarNode:
-		switch n.ShortTag() {
-		case "!!null":
-			return "empty"
-		case "!!int", "!!float":
-			return "the number " + n.Value
-		case "!!bool":
-			return "the boolean " + n.Value
-		case "!!str", "!!timestamp":
-			return strconv.Quote(n.Value)
-		}
-		return fmt.Sprintf("a value tagged %s", n.Tag)
-	}
-	return "an unsupported YAML node"
-}

@@ -16,6 +16,8 @@ import (
 	"unicode"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/fleetbot/fleetbot/rollout/decode"
 )
 
 // Gate names, as they appear under spec.gates and in Policy.Gates.
@@ -319,7 +321,7 @@ func templateFieldList() string {
 	for i, f := range templateFields {
 		dotted[i] = "." + f
 	}
-	return campaignOrList(dotted)
+	return decode.OrList(dotted)
 }
 
 // Condition is a test on a query's result: comparisons "result OP number",
@@ -525,33 +527,33 @@ var (
 
 // gates decodes spec.gates. deadline is the strategy's progress deadline,
 // which a Prometheus gate's measurements must fit in.
-func (d *campaignDecoder) gates(m *yamlMap, deadline time.Duration) Gates {
+func (d *campaignDecoder) gates(m *decode.Map, deadline time.Duration) Gates {
 	var g Gates
-	present := func(key string) bool { return m.keys[key] != nil }
-	if t := d.object(m, GateTerraform, present(GateTerraform), "checks"); t != nil {
+	present := func(key string) bool { return m.Has(key) }
+	if t := m.Object(GateTerraform, present(GateTerraform), "checks"); t != nil {
 		g.Terraform = d.terraformGate(t)
 	}
-	if a := d.object(m, GateArgoCD, present(GateArgoCD), "server", "tokenEnv", "selector", "project"); a != nil {
+	if a := m.Object(GateArgoCD, present(GateArgoCD), "server", "tokenEnv", "selector", "project"); a != nil {
 		g.ArgoCD = d.argoCDGate(a)
 	}
-	if p := d.object(m, GatePrometheus, present(GatePrometheus), "address", "interval", "count",
+	if p := m.Object(GatePrometheus, present(GatePrometheus), "address", "interval", "count",
 		"failureLimit", "inconclusiveLimit", "queries"); p != nil {
 		g.Prometheus = d.prometheusGate(p, deadline)
 	}
-	if e := d.object(m, GateEKS, present(GateEKS), "roleARN", "externalID", "nodegroups"); e != nil {
+	if e := m.Object(GateEKS, present(GateEKS), "roleARN", "externalID", "nodegroups"); e != nil {
 		g.EKS = d.eksGate(e)
 	}
 	return g
 }
 
-func (d *campaignDecoder) terraformGate(m *yamlMap) *TerraformGate {
+func (d *campaignDecoder) terraformGate(m *decode.Map) *TerraformGate {
 	g := &TerraformGate{}
-	n := d.required(m, "checks")
+	n := m.Required("checks")
 	if n == nil {
 		return g
 	}
 	parsed := map[string]Template{}
-	items := d.names(m, "checks", func(s string) string {
+	items := m.Names("checks", func(s string) string {
 		t, p := checkTemplate(s)
 		if p == "" {
 			parsed[s] = t
@@ -559,10 +561,10 @@ func (d *campaignDecoder) terraformGate(m *yamlMap) *TerraformGate {
 		return p
 	})
 	for _, it := range items {
-		g.Checks = append(g.Checks, parsed[it.value])
+		g.Checks = append(g.Checks, parsed[it.Value])
 	}
 	if n.Kind == yaml.SequenceNode && len(n.Content) == 0 {
-		d.fail(n.Line, m.field("checks"), "is empty: name the check runs or commit statuses Terraform CI reports, like [terraform-apply]")
+		d.Failf(n.Line, m.Field("checks"), "is empty: name the check runs or commit statuses Terraform CI reports, like [terraform-apply]")
 	}
 	return g
 }
@@ -592,91 +594,91 @@ func checkTemplate(s string) (Template, string) {
 	return t, ""
 }
 
-func (d *campaignDecoder) argoCDGate(m *yamlMap) *ArgoCDGate {
+func (d *campaignDecoder) argoCDGate(m *decode.Map) *ArgoCDGate {
 	g := &ArgoCDGate{}
-	if s, n := d.requiredString(m, "server"); n != nil {
+	if s, n := m.RequiredString("server"); n != nil {
 		if p := baseURLProblem(s); p != "" {
-			d.fail(n.Line, m.field("server"), "%s", p)
+			d.Failf(n.Line, m.Field("server"), "%s", p)
 		}
 		g.Server = s
 	}
-	if s, n := d.requiredString(m, "tokenEnv"); n != nil {
+	if s, n := m.RequiredString("tokenEnv"); n != nil {
 		if !envNameRE.MatchString(s) {
-			d.fail(n.Line, m.field("tokenEnv"), "%q is not an environment variable name: use letters, digits and '_', not starting with a digit (the token itself never goes in the file)", s)
+			d.Failf(n.Line, m.Field("tokenEnv"), "%q is not an environment variable name: use letters, digits and '_', not starting with a digit (the token itself never goes in the file)", s)
 		}
 		g.TokenEnv = s
 	}
-	if s, n := d.optionalString(m, "selector"); n != nil {
+	if s, n := m.OptionalString("selector"); n != nil {
 		if p := labelSelectorProblem(s); p != "" {
-			d.fail(n.Line, m.field("selector"), "%s", p)
+			d.Failf(n.Line, m.Field("selector"), "%s", p)
 		}
 		g.Selector = s
 	}
-	if s, n := d.optionalString(m, "project"); n != nil {
+	if s, n := m.OptionalString("project"); n != nil {
 		g.Project = s
 	}
 	return g
 }
 
-func (d *campaignDecoder) prometheusGate(m *yamlMap, deadline time.Duration) *PrometheusGate {
+func (d *campaignDecoder) prometheusGate(m *decode.Map, deadline time.Duration) *PrometheusGate {
 	g := &PrometheusGate{Count: DefaultPrometheusCount}
-	if s, n := d.requiredString(m, "address"); n != nil {
+	if s, n := m.RequiredString("address"); n != nil {
 		if p := baseURLProblem(s); p != "" {
-			d.fail(n.Line, m.field("address"), "%s", p)
+			d.Failf(n.Line, m.Field("address"), "%s", p)
 		}
 		g.Address = s
 	}
-	g.Interval = d.duration(m, "interval", DefaultPrometheusInterval)
-	if n := m.optional("interval"); n != nil && g.Interval.Duration == 0 {
-		d.fail(n.Line, m.field("interval"), "must be more than 0s")
+	g.Interval = duration(m, "interval", DefaultPrometheusInterval)
+	if n := m.Optional("interval"); n != nil && g.Interval.Duration == 0 {
+		d.Failf(n.Line, m.Field("interval"), "must be more than 0s")
 		g.Interval = Duration{DefaultPrometheusInterval}
 	}
-	if m.optional("count") != nil {
-		if c := d.integer(m, "count", 1); c > 0 {
+	if m.Optional("count") != nil {
+		if c := integer(m, "count", 1); c > 0 {
 			g.Count = c
 		}
 	}
-	g.FailureLimit = d.integer(m, "failureLimit", 0)
-	g.InconclusiveLimit = d.integer(m, "inconclusiveLimit", 0)
-	if n := d.required(m, "queries"); n != nil {
+	g.FailureLimit = integer(m, "failureLimit", 0)
+	g.InconclusiveLimit = integer(m, "inconclusiveLimit", 0)
+	if n := m.Required("queries"); n != nil {
 		if n.Kind == yaml.SequenceNode && len(n.Content) == 0 {
-			d.fail(n.Line, m.field("queries"), "is empty: give at least one query with a name, a query and a success condition")
+			d.Failf(n.Line, m.Field("queries"), "is empty: give at least one query with a name, a query and a success condition")
 		}
 		seen := map[string]int{}
-		for i, it := range d.list(m, "queries") {
-			f := indexField(m.field("queries"), i)
-			if q := d.mapping(f, it.Line, it, "name", "query", "success", "failure"); q != nil {
+		for i, it := range m.List("queries") {
+			f := decode.Index(m.Field("queries"), i)
+			if q := d.Fields(it, f, it.Line, "name", "query", "success", "failure"); q != nil {
 				g.Queries = append(g.Queries, d.prometheusQuery(q, seen))
 			}
 		}
 	}
 	if need := time.Duration(g.Count-1) * g.Interval.Duration; deadline > 0 && need >= deadline {
-		d.fail(m.line, m.path, "%d measurements %s apart take %s, not less than spec.strategy.progressDeadline (%s): the gate could never pass in time",
+		d.Failf(m.Line, m.Path, "%d measurements %s apart take %s, not less than spec.strategy.progressDeadline (%s): the gate could never pass in time",
 			g.Count, g.Interval, Duration{need}, Duration{deadline})
 	}
 	return g
 }
 
-func (d *campaignDecoder) prometheusQuery(m *yamlMap, seen map[string]int) PrometheusQuery {
+func (d *campaignDecoder) prometheusQuery(m *decode.Map, seen map[string]int) PrometheusQuery {
 	var q PrometheusQuery
-	if s, n := d.requiredString(m, "name"); n != nil {
+	if s, n := m.RequiredString("name"); n != nil {
 		switch first, dup := seen[s]; {
 		case !labelNameRE.MatchString(s):
-			d.fail(n.Line, m.field("name"), "%q is not a query name: use up to 63 letters, digits, '-', '_' and '.', starting and ending with a letter or digit", s)
+			d.Failf(n.Line, m.Field("name"), "%q is not a query name: use up to 63 letters, digits, '-', '_' and '.', starting and ending with a letter or digit", s)
 		case dup:
-			d.fail(n.Line, m.field("name"), "%q names another query too (line %d)", s, first)
+			d.Failf(n.Line, m.Field("name"), "%q names another query too (line %d)", s, first)
 		default:
 			seen[s] = n.Line
 		}
 		q.Name = s
 	}
-	if s, n := d.requiredString(m, "query"); n != nil {
+	if s, n := m.RequiredString("query"); n != nil {
 		t, err := ParseTemplate(s)
 		switch {
 		case strings.TrimSpace(s) == "":
-			d.fail(n.Line, m.field("query"), "is empty: write the PromQL query")
+			d.Failf(n.Line, m.Field("query"), "is empty: write the PromQL query")
 		case err != nil:
-			d.fail(n.Line, m.field("query"), "%v", err)
+			d.Failf(n.Line, m.Field("query"), "%v", err)
 		}
 		q.Query = t
 	}
@@ -688,41 +690,32 @@ func (d *campaignDecoder) prometheusQuery(m *yamlMap, seen map[string]int) Prome
 }
 
 // condition reads a condition at key; nil when absent or wrong.
-func (d *campaignDecoder) condition(m *yamlMap, key string, required bool) *Condition {
-	read := d.optionalString
-	if required {
-		read = d.requiredString
-	}
-	s, n := read(m, key)
+func (d *campaignDecoder) condition(m *decode.Map, key string, required bool) *Condition {
+	c, n := decode.Text(m, key, required, ParseCondition)
 	if n == nil {
-		return nil
-	}
-	c, err := ParseCondition(s)
-	if err != nil {
-		d.fail(n.Line, m.field(key), "%v", err)
 		return nil
 	}
 	return &c
 }
 
-func (d *campaignDecoder) eksGate(m *yamlMap) *EKSGate {
+func (d *campaignDecoder) eksGate(m *decode.Map) *EKSGate {
 	g := &EKSGate{}
-	if s, n := d.requiredString(m, "roleARN"); n != nil {
+	if s, n := m.RequiredString("roleARN"); n != nil {
 		t, err := ParseTemplate(s)
 		if err != nil {
-			d.fail(n.Line, m.field("roleARN"), "%v", err)
+			d.Failf(n.Line, m.Field("roleARN"), "%v", err)
 		} else if arn, _ := t.Execute(sampleVars); !roleARNRE.MatchString(arn) {
-			d.fail(n.Line, m.field("roleARN"), "%q is not an IAM role ARN such as arn:aws:iam::{{ .Account }}:role/fleetbot-verify", s)
+			d.Failf(n.Line, m.Field("roleARN"), "%q is not an IAM role ARN such as arn:aws:iam::{{ .Account }}:role/fleetbot-verify", s)
 		}
 		g.RoleARN = t
 	}
-	if s, n := d.optionalString(m, "externalID"); n != nil {
+	if s, n := m.OptionalString("externalID"); n != nil {
 		if len(s) < 2 || len(s) > 1224 || !externalIDRE.MatchString(s) {
-			d.fail(n.Line, m.field("externalID"), "is not an STS external ID: use 2 to 1224 letters, digits and any of _+=,.@:/-")
+			d.Failf(n.Line, m.Field("externalID"), "is not an STS external ID: use 2 to 1224 letters, digits and any of _+=,.@:/-")
 		}
 		g.ExternalID = s
 	}
-	g.Nodegroups = d.boolean(m, "nodegroups", true)
+	g.Nodegroups = m.Bool("nodegroups", true)
 	return g
 }
 

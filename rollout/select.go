@@ -5,6 +5,8 @@ import (
 	"maps"
 	"slices"
 	"strings"
+
+	"github.com/fleetbot/fleetbot/rollout/decode"
 )
 
 // CheckSelector compares the selector of c with the clusters of fleet f,
@@ -27,15 +29,15 @@ func CheckSelector(c *Campaign, f Fleet) (errs, warnings ErrorList) {
 	if src == nil {
 		src = &campaignSource{}
 	}
-	fail := func(list *ErrorList, it listItem, format string, args ...any) {
-		*list = append(*list, &FieldError{File: src.file, Line: it.line, Field: it.field, Reason: fmt.Sprintf(format, args...)})
+	fail := func(list *ErrorList, it decode.Item, format string, args ...any) {
+		*list = append(*list, &FieldError{File: src.file, Line: it.Line, Field: it.Field, Reason: fmt.Sprintf(format, args...)})
 	}
 	// item returns where the i-th value of a selector list is written.
-	item := func(key string, i int, v string) listItem {
-		if items := src.items[key]; i < len(items) && items[i].value == v {
+	item := func(key string, i int, v string) decode.Item {
+		if items := src.items[key]; i < len(items) && items[i].Value == v {
 			return items[i]
 		}
-		return listItem{value: v, field: indexField("spec.selector."+key, i)}
+		return decode.Item{Value: v, Field: decode.Index("spec.selector."+key, i)}
 	}
 
 	known := map[string]map[string]bool{"tenants": {}, "envs": {}, "fleets": {}, "clusters": {}}
@@ -86,7 +88,7 @@ func CheckSelector(c *Campaign, f Fleet) (errs, warnings ErrorList) {
 		v := sel.Labels[k]
 		it, ok := src.labels[k]
 		if !ok {
-			it = listItem{value: v, field: joinField("spec.selector.labels", k)}
+			it = decode.Item{Value: v, Field: decode.Join("spec.selector.labels", k)}
 		}
 		switch vals := labelValues[k]; {
 		case vals == nil:
@@ -105,7 +107,7 @@ func CheckSelector(c *Campaign, f Fleet) (errs, warnings ErrorList) {
 		}
 	}
 	if len(errs) == 0 && !anySelected(sel, f.Clusters) {
-		at := listItem{line: src.selector, field: "spec.selector"}
+		at := decode.Item{Line: src.selector, Field: "spec.selector"}
 		fail(&errs, at, "matches none of the fleet's %d clusters: every name it uses exists, but no cluster meets all its criteria at once", len(f.Clusters))
 	}
 	return errs, warnings
@@ -152,7 +154,7 @@ func keySet[V any](m map[string]V) map[string]bool {
 func suggest(v string, known map[string]bool) string {
 	best, bestDist := "", max(2, len(v)/3)+1
 	for _, k := range slices.Sorted(maps.Keys(known)) {
-		if d := editDistance(strings.ToLower(v), strings.ToLower(k)); d < bestDist {
+		if d := decode.EditDistance(strings.ToLower(v), strings.ToLower(k)); d < bestDist {
 			best, bestDist = k, d
 		}
 	}

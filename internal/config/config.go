@@ -10,6 +10,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"math"
 	"net"
 	"net/url"
 	"os"
@@ -19,6 +20,8 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/fleetbot/fleetbot/rollout/decode"
 )
 
 // Defaults Load fills in for what a file leaves out.
@@ -102,13 +105,12 @@ func (e *Error) Error() string {
 
 // loader collects the problems of one file.
 type loader struct {
-	file     string
-	dir      string
-	problems []Problem
+	d   *decode.Decoder
+	dir string
 }
 
 func (l *loader) add(line int, field, format string, args ...any) {
-	l.problems = append(l.problems, Problem{Line: line, Field: field, Reason: fmt.Sprintf(format, args...)})
+	l.d.Failf(line, field, format, args...)
 }
 
 // Load reads and checks the configuration file at path. Relative file and
@@ -119,11 +121,14 @@ func Load(path string) (*Serve, error) {
 	if err != nil {
 		return nil, &Error{File: path, Problems: []Problem{{Reason: fmt.Sprintf("cannot read the configuration file: %v", unwrapPath(err))}}}
 	}
-	l := &loader{file: path, dir: filepath.Dir(path)}
+	l := &loader{d: decode.New(path), dir: filepath.Dir(path)}
 	cfg := l.parse(src)
-	if len(l.problems) > 0 {
-		slices.SortStableFunc(l.problems, func(a, b Problem) int { return a.Line - b.Line })
-		return nil, &Error{File: path, Problems: l.problems}
+	if errs := l.d.Errors(); len(errs) > 0 {
+		e := &Error{File: path}
+		for _, p := range errs {
+			e.Problems = append(e.Problems, Problem{Line: p.Line, Field: p.Field, Reason: p.Reason})
+		}
+		return nil, e
 	}
 	return cfg, nil
 }
@@ -140,120 +145,92 @@ func unwrapPath(err error) error {
 // lines keep the line of each field that was set, for later checks.
 type lines map[string]int
 
+// fields reads mapping n with the fields names, recording the line of each
+// field it holds.
+func (l *loader) fields(n *yaml.Node, path string, line int, at lines, names ...string) *decode.Map {
+	m := l.d.Fields(n, path, line, names...)
+	if m != nil {
+		for _, k := range m.Keys() {
+			at[m.Field(k)] = m.LineOf(k)
+		}
+	}
+	return m
+}
+
+// object reads the mapping under key of m, as fields does; nil when absent.
+func (l *loader) object(m *decode.Map, key string, at lines, names ...string) *decode.Map {
+	if m == nil || m.Optional(key) == nil {
+		return nil
+	}
+	return l.fields(m.Value(key), m.Field(key), m.LineOf(key), at, names...)
+}
+
 func (l *loader) parse(src []byte) *Serve {
 	cfg := &Serve{}
-	var doc yaml.Node
-	dec := yaml.NewDecoder(bytes.NewReader(src))
-	if err := dec.Decode(&doc); err != nil {
-		l.add(0, "", "not YAML: %v", err)
+	root, ok := l.d.Document(src, "configuration file")
+	if !ok {
 		return cfg
 	}
-	if len(doc.Content) == 0 || doc.Content[0].Kind != yaml.MappingNode {
-		l.add(doc.Line, "", "want a mapping of settings")
+	if root == nil || root.Kind != yaml.MappingNode {
+		line := 0
+		if root != nil {
+			line = root.Line
+		}
+		l.add(line, "", "want a mapping of settings")
 		return cfg
 	}
 	at := lines{}
-	l.mapping(doc.Content[0], "", at, map[string]func(n *yaml.Node, field string){
-		"appID":             func(n *yaml.Node, f string) { l.decode(n, f, &cfg.AppID) },
-		"privateKeyFile":    func(n *yaml.Node, f string) { l.decode(n, f, &cfg.PrivateKeyFile) },
-		"webhookSecretFile": func(n *yaml.Node, f string) { l.decode(n, f, &cfg.WebhookSecretFile) },
-		"apiBaseURL":        func(n *yaml.Node, f string) { l.decode(n, f, &cfg.APIBaseURL) },
-		"listen":            func(n *yaml.Node, f string) { l.decode(n, f, &cfg.Listen) },
-		"mirrorDir":         func(n *yaml.Node, f string) { l.decode(n, f, &cfg.MirrorDir) },
-		"repositories":      func(n *yaml.Node, f string) { l.decode(n, f, &cfg.Repositories) },
-		"workers":           func(n *yaml.Node, f string) { l.decode(n, f, &cfg.Workers) },
-		"replicaID":         func(n *yaml.Node, f string) { l.decode(n, f, &cfg.ReplicaID) },
-		"reconcileInterval": func(n *yaml.Node, f string) {
-			var s string
-			if l.decode(n, f, &s) {
-				d, err := time.ParseDuration(s)
-				switch {
-				case err != nil:
-					l.add(n.Line, f, "%q is not a duration such as 30s or 1m", s)
-				case d <= 0:
-					l.add(n.Line, f, "must be more than 0s")
-				default:
-					cfg.ReconcileInterval = d
-				}
-			}
-		},
-		"store": func(n *yaml.Node, f string) {
-			l.mapping(n, f, at, map[string]func(n *yaml.Node, field string){
-				"bolt": func(n *yaml.Node, f string) {
-					cfg.Store.Bolt = &Bolt{}
-					l.mapping(n, f, at, map[string]func(n *yaml.Node, field string){
-						"path": func(n *yaml.Node, f string) { l.decode(n, f, &cfg.Store.Bolt.Path) },
-					})
-				},
-				"dynamodb": func(n *yaml.Node, f string) {
-					d := &DynamoDB{}
-					cfg.Store.DynamoDB = d
-					l.mapping(n, f, at, map[string]func(n *yaml.Node, field string){
-						"table":    func(n *yaml.Node, f string) { l.decode(n, f, &d.Table) },
-						"region":   func(n *yaml.Node, f string) { l.decode(n, f, &d.Region) },
-						"endpoint": func(n *yaml.Node, f string) { l.decode(n, f, &d.Endpoint) },
-					})
-				},
-			})
-		},
-		"campaigns": func(n *yaml.Node, f string) {
-			l.mapping(n, f, at, map[string]func(n *yaml.Node, field string){
-				"repository": func(n *yaml.Node, f string) { l.decode(n, f, &cfg.Campaigns.Repository) },
-				"path":       func(n *yaml.Node, f string) { l.decode(n, f, &cfg.Campaigns.Path) },
-			})
-		},
+	m := l.fields(root, "", root.Line, at, "appID", "privateKeyFile", "webhookSecretFile", "apiBaseURL", "listen",
+		"store", "mirrorDir", "campaigns", "repositories", "reconcileInterval", "workers", "replicaID")
+	if v, ok := m.Int("appID", math.MinInt); ok {
+		cfg.AppID = int64(v)
+	}
+	cfg.PrivateKeyFile, _ = m.OptionalString("privateKeyFile")
+	cfg.WebhookSecretFile, _ = m.OptionalString("webhookSecretFile")
+	cfg.APIBaseURL, _ = m.OptionalString("apiBaseURL")
+	cfg.Listen, _ = m.OptionalString("listen")
+	cfg.MirrorDir, _ = m.OptionalString("mirrorDir")
+	cfg.ReplicaID, _ = m.OptionalString("replicaID")
+	cfg.Workers, _ = m.Int("workers", math.MinInt)
+	for i, n := range m.List("repositories") {
+		if s, ok := l.d.String(n, decode.Index(m.Field("repositories"), i)); ok {
+			cfg.Repositories = append(cfg.Repositories, s)
+		}
+	}
+	cfg.ReconcileInterval, _ = decode.Text(m, "reconcileInterval", false, func(s string) (time.Duration, error) {
+		d, err := time.ParseDuration(s)
+		switch {
+		case err != nil:
+			return 0, fmt.Errorf("%q is not a duration such as 30s or 1m", s)
+		case d <= 0:
+			return 0, errors.New("must be more than 0s")
+		}
+		return d, nil
 	})
+	if store := l.object(m, "store", at, "bolt", "dynamodb"); store != nil {
+		if b := l.object(store, "bolt", at, "path"); b != nil {
+			cfg.Store.Bolt = &Bolt{}
+			cfg.Store.Bolt.Path, _ = b.OptionalString("path")
+		}
+		if db := l.object(store, "dynamodb", at, "table", "region", "endpoint"); db != nil {
+			d := &DynamoDB{}
+			d.Table, _ = db.OptionalString("table")
+			d.Region, _ = db.OptionalString("region")
+			d.Endpoint, _ = db.OptionalString("endpoint")
+			cfg.Store.DynamoDB = d
+		}
+	}
+	if c := l.object(m, "campaigns", at, "repository", "path"); c != nil {
+		cfg.Campaigns.Repository, _ = c.OptionalString("repository")
+		cfg.Campaigns.Path, _ = c.OptionalString("path")
+	}
 	l.check(cfg, at)
 	return cfg
 }
 
-// mapping calls the setter of each key of n, recording its line, and
-// reports keys it does not know and keys given twice.
-func (l *loader) mapping(n *yaml.Node, prefix string, at lines, set map[string]func(n *yaml.Node, field string)) {
-	if n.Kind != yaml.MappingNode {
-		l.add(n.Line, prefix, "want a mapping")
-		return
-	}
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		k, v := n.Content[i], n.Content[i+1]
-		field := k.Value
-		if prefix != "" {
-			field = prefix + "." + k.Value
-		}
-		f, ok := set[k.Value]
-		if !ok {
-			known := slices.Sorted(func(yield func(string) bool) {
-				for name := range set {
-					if !yield(name) {
-						return
-					}
-				}
-			})
-			l.add(k.Line, field, "unknown field (known: %s)", strings.Join(known, ", "))
-			continue
-		}
-		if _, dup := at[field]; dup {
-			l.add(k.Line, field, "set twice (first on line %d)", at[field])
-			continue
-		}
-		at[field] = k.Line
-		f(v, field)
-	}
-}
-
-// decode decodes a value into v, reporting a wrong type; ok says it worked.
-func (l *loader) decode(n *yaml.Node, field string, v any) bool {
-	if err := n.Decode(v); err != nil {
-		want := map[string]string{"*int64": "a whole number", "*int": "a whole number", "*string": "a string", "*[]string": "a list of strings"}[fmt.Sprintf("%T", v)]
-		l.add(n.Line, field, "want %s, not %q", want, n.Value)
-		return false
-	}
-	return true
-}
-
 // has reports whether a problem was found with field already.
 func (l *loader) has(field string) bool {
-	return slices.ContainsFunc(l.problems, func(p Problem) bool { return p.Field == field })
+	return slices.ContainsFunc(l.d.Errors(), func(p *decode.Error) bool { return p.Field == field })
 }
 
 // check fills in defaults, checks every field and reads the files.
