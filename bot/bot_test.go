@@ -117,7 +117,8 @@ func TestTickOpensWaveOne(t *testing.T) {
 			assert.False(t, r.Owns("tenants/tenant-b/dev.yaml"), "a tenant's pull request owns no other tenant's file")
 		case "tenant-b":
 			assert.Equal(t, []string{"b-dev-1"}, r.Clusters)
-			assert.Equal(t, wave.Owners{Users: []string{"bruno"}}, r.Reviewers)
+			assert.Equal(t, []string{"bruno"}, r.Reviewers.Users)
+			assert.Empty(t, r.Reviewers.Teams)
 		}
 		src, err := r.Read("tenants/tenant-a/dev.yaml")
 		require.NoError(t, err)
