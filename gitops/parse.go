@@ -156,7 +156,7 @@ func (p *fileParser) single(docs []*yaml.Node, what string) *yaml.Node {
 // checkDuplicates reports the repeated keys of mapping m at field path
 // path. Fleet files are shared with other tools: any other key is theirs.
 func (p *fileParser) checkDuplicates(m *yaml.Node, path string) {
-	p.d.Open(m, path)
+	p.d.Repeated(m, path, "")
 }
 
 var validName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
@@ -366,7 +366,7 @@ func (p *fileParser) blueprint(docs []*yaml.Node, b *Blueprints) {
 			p.errorf(v, "cluster %s must be a mapping of settings, not %s", name, decode.Describe(v))
 			continue
 		}
-		p.checkDuplicates(v, decode.Join(b.keys.clusters.String(), name))
+		p.d.Repeated(v, b.keys.clusters.String(), name)
 		c := Cluster{
 			Name: name, Tenant: tenant, Env: env, Region: region, Repo: p.root, File: p.rel,
 			Sources: map[string]Source{"name": p.source(k), "tenant": p.source(tv), "env": p.source(ev)},

@@ -234,6 +234,9 @@ type planner struct {
 	clusters []*Cluster // sorted by name
 	opts     options
 	plan     *Plan
+	// files caches the content of a new label file by value: every file
+	// the campaign creates for one label holds the same bytes.
+	files map[string]string
 }
 
 func sortedClusters(in []Cluster) ([]*Cluster, error) {

@@ -216,13 +216,13 @@ func (pl *planner) labelFileEdit(h *hierarchy, st []slot, e labelEdit, path []st
 		// clean-up removes the file rather than leave its keys empty.
 		ed = Edit{Path: path, Op: OpDelete, From: cur.value}
 		fe.delete = true
-		fe.content = labelFile(path, cur.value)
+		fe.content = pl.labelFile(path, cur.value)
 	case !e.to.has:
 		ed = Edit{Path: path, Op: OpDelete, From: cur.value, Line: lv.line}
 	case !lv.exists:
 		ed.Op = OpCreate
 		fe.create = true
-		fe.content = labelFile(path, e.to.value)
+		fe.content = pl.labelFile(path, e.to.value)
 	case cur.has:
 		ed.Op, ed.From, ed.Line = OpSet, cur.value, lv.line
 	default:
@@ -232,8 +232,22 @@ func (pl *planner) labelFileEdit(h *hierarchy, st []slot, e labelEdit, path []st
 	return fe
 }
 
-// labelFile is the content of a new label file holding one label.
-func labelFile(path []string, value string) string {
+// labelFile is the content of a new label file holding one label, made
+// once per value.
+func (pl *planner) labelFile(path []string, value string) string {
+	if c, ok := pl.files[value]; ok {
+		return c
+	}
+	if pl.files == nil {
+		pl.files = map[string]string{}
+	}
+	c := newLabelFile(path, value)
+	pl.files[value] = c
+	return c
+}
+
+// newLabelFile is the content of a new label file holding one label.
+func newLabelFile(path []string, value string) string {
 	var b strings.Builder
 	for i, k := range path {
 		b.WriteString(strings.Repeat("  ", i))

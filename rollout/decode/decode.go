@@ -137,7 +137,7 @@ func Join(parent, key string) string {
 }
 
 // Index is the field path of item i of the list at parent.
-func Index(parent string, i int) string { return fmt.Sprintf("%s[%d]", parent, i) }
+func Index(parent string, i int) string { return parent + "[" + strconv.Itoa(i) + "]" }
 
 // Describe names what a node holds, for problems: "a mapping", "a list",
 // "empty", "the number 1.30", "the boolean yes", "\"text\"".

@@ -2,6 +2,7 @@ package decode_test
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -134,20 +135,34 @@ func TestDecodeValues(t *testing.T) {
 	assert.True(t, s.Canary, "an absent boolean keeps its default")
 }
 
-// TestOpen checks the lenient mapping of files fleetbot shares: any key and
-// merge keys pass, a repeated key does not, and the first of two counts.
-func TestOpen(t *testing.T) {
+// TestRepeated checks the lenient check of files fleetbot shares: any key
+// and merge keys pass, a repeated key does not, in a small mapping and in a
+// large one, and its field path is built only for the report.
+func TestRepeated(t *testing.T) {
 	t.Parallel()
 	src := "tenant: a\nbase: &b {x: 1}\nmine:\n  <<: *b\n  [odd]: 2\ntenant: b\n"
 	d := decode.New("bp.yaml")
 	root, ok := d.Document([]byte(src), "blueprint")
 	require.True(t, ok)
-	m := d.Open(root, "")
+	d.Repeated(root, "", "")
 	assert.Equal(t, "bp.yaml:6: tenant: is given twice (first on line 1)", d.Err().Error())
-	assert.Equal(t, "a", m.Value("tenant").Value)
-	assert.Equal(t, []string{"tenant", "base", "mine"}, m.Keys())
-	d.Open(m.Value("mine"), m.Field("mine"))
+	d.Repeated(root.Content[5], "", "mine")
 	assert.Len(t, d.Errors(), 1, "merge keys and odd keys are the file's business")
+
+	var big strings.Builder
+	for i := range 20 {
+		fmt.Fprintf(&big, "k%d: %d\n", i, i)
+	}
+	big.WriteString("k3: again\n")
+	d = decode.New("big.yaml")
+	root, ok = d.Document([]byte("config:\n"+indent(big.String())), "blueprint")
+	require.True(t, ok)
+	d.Repeated(root.Content[1], "services", "config")
+	assert.Equal(t, "big.yaml:22: services.config.k3: is given twice (first on line 5)", d.Err().Error())
+}
+
+func indent(s string) string {
+	return "  " + strings.ReplaceAll(strings.TrimSuffix(s, "\n"), "\n", "\n  ") + "\n"
 }
 
 func TestDescribe(t *testing.T) {

@@ -15,8 +15,37 @@ type Map struct {
 	Path string
 	Line int
 
-	keys, values map[string]*yaml.Node
-	order        []string
+	// entries are the keys in file order; index finds one by name in a
+	// large mapping (a small one is searched in order).
+	entries []entry
+	index   map[string]int
+}
+
+// entry is one key of a mapping and its value, aliases followed.
+type entry struct {
+	key, value *yaml.Node
+}
+
+// indexFrom is the size from which a mapping's keys are found through a map.
+const indexFrom = 16
+
+// find returns the entry of key, or nil.
+func (m *Map) find(key string) *entry {
+	if m == nil {
+		return nil
+	}
+	if m.index != nil {
+		if i, ok := m.index[key]; ok {
+			return &m.entries[i]
+		}
+		return nil
+	}
+	for i := range m.entries {
+		if m.entries[i].key.Value == key {
+			return &m.entries[i]
+		}
+	}
+	return nil
 }
 
 // strictness says which keys a mapping takes.
@@ -25,7 +54,6 @@ type strictness int
 const (
 	known   strictness = iota // only the names given, nothing YAML-clever
 	anyName                   // any name, nothing YAML-clever
-	open                      // whatever a file shared with other tools holds
 )
 
 // Fields reads n as a mapping of the fields named by names: it reports an
@@ -43,12 +71,47 @@ func (d *Decoder) Entries(n *yaml.Node, path string, line int) *Map {
 	return d.mapping(n, path, line, anyName, nil)
 }
 
-// Open reads n, which the caller checked is a mapping, as part of a file
-// fleetbot shares with other tools: any key and any YAML feature is theirs to
-// use, and only a repeated key is reported, since nobody can tell which of
-// the two counts. The first of repeated keys is the one the Map holds.
-func (d *Decoder) Open(n *yaml.Node, path string) *Map {
-	return d.mapping(n, path, Deref(n).Line, open, nil)
+// Repeated reports the repeated keys of mapping n, whose field path is
+// Join(parent, key) (parent alone when key is empty), without building a Map: a file
+// fleetbot shares with other tools may use any key and any YAML feature,
+// but of two equal keys nobody can tell which counts.
+func (d *Decoder) Repeated(n *yaml.Node, parent, key string) {
+	n = Deref(n)
+	if n.Kind != yaml.MappingNode {
+		return
+	}
+	var seen map[string]int // from indexFrom keys on
+	if len(n.Content)/2 >= indexFrom {
+		seen = make(map[string]int, len(n.Content)/2)
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k := Deref(n.Content[i])
+		if k.Kind != yaml.ScalarNode {
+			continue
+		}
+		first := -1
+		if seen != nil {
+			if j, ok := seen[k.Value]; ok {
+				first = j
+			} else {
+				seen[k.Value] = i
+			}
+		} else {
+			for j := 0; j < i; j += 2 {
+				if p := Deref(n.Content[j]); p.Kind == yaml.ScalarNode && p.Value == k.Value {
+					first = j
+					break
+				}
+			}
+		}
+		if first >= 0 {
+			path := parent
+			if key != "" {
+				path = Join(parent, key)
+			}
+			d.Failf(k.Line, Join(path, k.Value), "is given twice (first on line %d)", Deref(n.Content[first]).Line)
+		}
+	}
 }
 
 func (d *Decoder) mapping(n *yaml.Node, path string, line int, s strictness, names []string) *Map {
@@ -57,30 +120,32 @@ func (d *Decoder) mapping(n *yaml.Node, path string, line int, s strictness, nam
 		d.Failf(n.Line, path, "must be a mapping, not %s", Describe(n))
 		return nil
 	}
-	m := &Map{d: d, Path: path, Line: line, keys: map[string]*yaml.Node{}, values: map[string]*yaml.Node{}}
+	m := &Map{d: d, Path: path, Line: line, entries: make([]entry, 0, len(n.Content)/2)}
+	if len(n.Content)/2 >= indexFrom {
+		m.index = make(map[string]int, len(n.Content)/2)
+	}
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := Deref(n.Content[i]), Deref(n.Content[i+1])
 		if k.Kind != yaml.ScalarNode {
-			if s != open {
-				d.Failf(k.Line, path, "a key must be a name, not %s", Describe(k))
-			}
+			d.Failf(k.Line, path, "a key must be a name, not %s", Describe(k))
 			continue
 		}
-		f := Join(path, k.Value)
-		if k.ShortTag() == "!!merge" && s != open {
-			d.Failf(k.Line, f, "merge keys are not supported: write the fields out")
+		if k.ShortTag() == "!!merge" {
+			d.Failf(k.Line, Join(path, k.Value), "merge keys are not supported: write the fields out")
 			continue
 		}
-		if first, ok := m.keys[k.Value]; ok {
-			d.Failf(k.Line, f, "is given twice (first on line %d)", first.Line)
+		if first := m.find(k.Value); first != nil {
+			d.Failf(k.Line, Join(path, k.Value), "is given twice (first on line %d)", first.key.Line)
 			continue
 		}
 		if s == known && !slices.Contains(names, k.Value) {
-			d.Failf(k.Line, f, "unknown field%s", suggest(k.Value, names))
+			d.Failf(k.Line, Join(path, k.Value), "unknown field%s", suggest(k.Value, names))
 			continue
 		}
-		m.keys[k.Value], m.values[k.Value] = k, v
-		m.order = append(m.order, k.Value)
+		if m.index != nil {
+			m.index[k.Value] = len(m.entries)
+		}
+		m.entries = append(m.entries, entry{k, v})
 	}
 	return m
 }
@@ -89,21 +154,37 @@ func (d *Decoder) mapping(n *yaml.Node, path string, line int, s strictness, nam
 func (m *Map) Field(key string) string { return Join(m.Path, key) }
 
 // Keys returns the keys the mapping holds, in file order.
-func (m *Map) Keys() []string { return slices.Clone(m.order) }
+func (m *Map) Keys() []string {
+	out := make([]string, len(m.entries))
+	for i, e := range m.entries {
+		out[i] = e.key.Value
+	}
+	return out
+}
 
 // Has reports whether the mapping holds key.
-func (m *Map) Has(key string) bool { _, ok := m.keys[key]; return ok }
+func (m *Map) Has(key string) bool { return m.find(key) != nil }
 
 // Key returns the node of key, or nil.
-func (m *Map) Key(key string) *yaml.Node { return m.keys[key] }
+func (m *Map) Key(key string) *yaml.Node {
+	if e := m.find(key); e != nil {
+		return e.key
+	}
+	return nil
+}
 
 // Value returns the value of key with aliases followed, or nil when absent.
-func (m *Map) Value(key string) *yaml.Node { return m.values[key] }
+func (m *Map) Value(key string) *yaml.Node {
+	if e := m.find(key); e != nil {
+		return e.value
+	}
+	return nil
+}
 
 // LineOf returns the line of key, or of the mapping when key is absent.
 func (m *Map) LineOf(key string) int {
-	if k, ok := m.keys[key]; ok {
-		return k.Line
+	if e := m.find(key); e != nil {
+		return e.key.Line
 	}
 	return m.Line
 }
@@ -113,7 +194,7 @@ func (m *Map) Required(key string) *yaml.Node {
 	if m == nil {
 		return nil
 	}
-	v := m.values[key]
+	v := m.Value(key)
 	switch {
 	case v == nil:
 		m.d.Failf(m.Line, m.Field(key), "is required")
@@ -130,7 +211,7 @@ func (m *Map) Optional(key string) *yaml.Node {
 	if m == nil {
 		return nil
 	}
-	v := m.values[key]
+	v := m.Value(key)
 	if v == nil || IsNull(v) {
 		return nil
 	}
@@ -143,7 +224,7 @@ func (m *Map) OptionalScalar(key string) *yaml.Node {
 	if m == nil {
 		return nil
 	}
-	v := m.values[key]
+	v := m.Value(key)
 	if v != nil && IsNull(v) {
 		m.d.Failf(v.Line, m.Field(key), "has no value: give one or remove the key")
 		return nil

@@ -82,8 +82,9 @@ func Values(items []Item) []string {
 func (m *Map) Names(key string, check func(string) string) []Item {
 	var out []Item
 	seen := map[string]bool{}
+	list := m.Field(key)
 	for i, it := range m.List(key) {
-		f := Index(m.Field(key), i)
+		f := Index(list, i)
 		s, ok := m.d.String(it, f)
 		switch {
 		case !ok:
