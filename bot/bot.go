@@ -54,11 +54,6 @@ type Gates interface {
 	Run(ctx context.Context, targets []gate.Target) []gate.Result
 }
 
-// Commands carries out the `/fleet` commands of a comment.
-type Commands interface {
-	Run(ctx context.Context, c *webhooks.Comment) error
-}
-
 // Config is everything a Bot is built from: already-built parts, so a test or
 // a demo can start one in-process with fakes or a sandbox.
 type Config struct {
@@ -73,8 +68,6 @@ type Config struct {
 	// GateOptions tune how the gates campaigns configure reach their
 	// providers; the zero value uses the real environment.
 	GateOptions GateOptions
-	// Commands runs `/fleet` commands; nil logs and counts them.
-	Commands Commands
 
 	// CampaignRepo ("owner/name") and CampaignPath hold the campaign files:
 	// every CampaignPath/*.yaml on the default branch.

@@ -313,7 +313,7 @@ func TestIgnoresWhatIsNotTheBots(t *testing.T) {
 	}
 	_, v2 := w.state(t, campaign)
 	assert.Equal(t, v1, v2)
-	assert.Equal(t, 1.0, testutil.ToFloat64(b.metrics.commands.WithLabelValues("status", "unhandled")))
+	assert.Equal(t, 0.0, testutil.ToFloat64(b.metrics.commands.WithLabelValues("status", "shown")), "a comment on an issue that is no pull request runs no command")
 }
 
 func TestStatusOnMergeCommitReconciles(t *testing.T) {

@@ -42,6 +42,11 @@ func TestCommentsGolden(t *testing.T) {
 			About:   rollout.ReportRollingBack,
 			Summary: "Campaign eks-1-30 is rolling back, one revert wave at a time (wave 4 reverts wave 2; wave 5 reverts wave 1).",
 		}),
+		commandsComment("eks-1-30", commandRecord{By: "pat", Commands: []commandResult{
+			{Line: 2, Raw: "/fleet pause", Outcome: rollout.CommandTaken, Detail: "the campaign went from Running to Paused"},
+			{Line: 3, Raw: "/fleet rollbak", Outcome: rollout.CommandRefused, Detail: `"rollbak" is not a command (did you mean "rollback"?); usage: /fleet rollback`},
+			{Line: 4, Raw: "/fleet help", Outcome: rollout.CommandShown, Detail: "below", Show: rollout.Help()},
+		}}),
 		regeneratedComment("eks-1-30", "main", "0123456789abcdef", wave.Result{Regenerated: true, Kept: []wave.KeptFile{
 			{Path: "tenants/tenant-a/prod.yaml", Reason: `line 12: value is "1.31", expected "1.29"; the file changed since it was read`},
 		}}),

@@ -15,6 +15,7 @@ type Client interface {
 	repoReader
 	contentReader
 	prClient
+	commandClient
 	wave.EnsureClient
 	GateAPI
 }
@@ -47,6 +48,14 @@ type commenter interface {
 	Comments(ctx context.Context, owner, repo string, number int) ([]gh.Comment, error)
 	CreateComment(ctx context.Context, owner, repo string, number int, body string) (gh.Comment, error)
 	EditComment(ctx context.Context, owner, repo string, id int64, body string) (gh.Comment, error)
+}
+
+// commandClient answers `/fleet` commands: it reacts to the comment and
+// asks GitHub whether the commenter is in a team the layout names:
+// commands.go.
+type commandClient interface {
+	AddReaction(ctx context.Context, owner, repo string, commentID int64, content string) error
+	TeamMember(ctx context.Context, org, team, user string) (bool, error)
 }
 
 // prClient is what the bot does to a pull request of a campaign once it is

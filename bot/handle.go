@@ -141,28 +141,14 @@ func (b *Bot) onPullRequest(ctx context.Context, e *webhooks.PullRequest) (bool,
 	return handled, err
 }
 
-// onComment routes `/fleet` commands to the command runner.
+// onComment runs the `/fleet` commands of a new comment on one of the
+// bot's pull requests (commands.go). An edited or deleted comment runs
+// nothing: what a person typed once is done once.
 func (b *Bot) onComment(ctx context.Context, e *webhooks.Comment) (bool, error) {
-	if len(e.Commands) == 0 || e.Action == "deleted" {
+	if len(e.Commands) == 0 || e.Action != "created" {
 		return false, nil
 	}
-	if b.cfg.Commands == nil {
-		for _, c := range e.Commands {
-			b.metrics.commands.WithLabelValues(c.Name, "unhandled").Inc()
-		}
-		b.log.Info("commands received but no command runner is configured; not answered",
-			"repo", e.Owner+"/"+e.Repo, "number", e.Number, "user", e.User, "commands", len(e.Commands))
-		return false, nil
-	}
-	err := b.cfg.Commands.Run(ctx, e)
-	result := "ok"
-	if err != nil {
-		result = "error"
-	}
-	for _, c := range e.Commands {
-		b.metrics.commands.WithLabelValues(c.Name, result).Inc()
-	}
-	return true, err
+	return b.runCommands(ctx, e)
 }
 
 // onCommit reconciles the campaigns waiting on a commit: a pull request of

@@ -233,6 +233,38 @@ var apiCases = []apiCase{
 		want:   Comment{ID: 12, User: "fleetbot[bot]", Body: "Resumed."},
 	},
 	{
+		name: "AddReaction", method: "POST", path: "/repos/acme/fleet/issues/comments/11/reactions", status: 201,
+		body: `{"content":"eyes"}`,
+		call: func(ctx context.Context, c *Client) (any, error) {
+			return noResult(c.AddReaction(ctx, "acme", "fleet", 11, "eyes"))
+		},
+		answer: `{"id":1,"content":"eyes"}`,
+	},
+	{
+		name: "TeamMember active", method: "GET", path: "/orgs/acme/teams/fleet-admins/memberships/alice", status: 200,
+		call: func(ctx context.Context, c *Client) (any, error) {
+			return c.TeamMember(ctx, "acme", "fleet-admins", "alice")
+		},
+		answer: `{"state":"active","role":"member"}`,
+		want:   true,
+	},
+	{
+		name: "TeamMember pending", method: "GET", path: "/orgs/acme/teams/fleet-admins/memberships/eve", status: 200,
+		call: func(ctx context.Context, c *Client) (any, error) {
+			return c.TeamMember(ctx, "acme", "fleet-admins", "eve")
+		},
+		answer: `{"state":"pending","role":"member"}`,
+		want:   false,
+	},
+	{
+		name: "TeamMember not found", method: "GET", path: "/orgs/acme/teams/fleet-admins/memberships/mallory", status: 404,
+		call: func(ctx context.Context, c *Client) (any, error) {
+			return c.TeamMember(ctx, "acme", "fleet-admins", "mallory")
+		},
+		answer: `{"message":"Not Found"}`,
+		want:   false,
+	},
+	{
 		name: "CheckRuns", method: "GET", path: "/repos/acme/fleet/commits/h1/check-runs", query: "per_page=100", status: 200,
 		call:   func(ctx context.Context, c *Client) (any, error) { return c.CheckRuns(ctx, "acme", "fleet", "h1") },
 		answer: `{"total_count":1,"check_runs":[` + checkRunJSON + `]}`,

@@ -1,0 +1,329 @@
+package bot
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/fleetbot/fleetbot/bot/wave"
+	"github.com/fleetbot/fleetbot/gitops"
+	"github.com/fleetbot/fleetbot/rollout"
+	"github.com/fleetbot/fleetbot/rollout/store"
+	"github.com/fleetbot/fleetbot/webhooks"
+)
+
+// Reactions the bot puts on a comment with commands: one when every command
+// was taken (or shown), another when one was refused.
+const (
+	reactionTaken   = "+1"
+	reactionRefused = "confused"
+)
+
+// commandsKey is where the answer to one comment's commands is kept: the
+// comment's commands run once, however often its delivery arrives.
+func commandsKey(campaign string, commentID int64) string {
+	return fmt.Sprintf("campaigns/%s/commands/%d", campaign, commentID)
+}
+
+// commandRecord is what became of one comment's commands, with who ran them.
+type commandRecord struct {
+	Comment  int64           `json:"comment"`
+	PR       string          `json:"pr"`
+	By       string          `json:"by"`
+	At       time.Time       `json:"at"`
+	Commands []commandResult `json:"commands"`
+}
+
+// commandResult is one `/fleet` line and its outcome.
+type commandResult struct {
+	Line    int                    `json:"line"`
+	Raw     string                 `json:"raw"`
+	Outcome rollout.CommandOutcome `json:"outcome"`
+	Detail  string                 `json:"detail"`
+	// Show is what a status, plan or help command shows.
+	Show string `json:"show,omitempty"`
+}
+
+// runCommands runs the commands of a comment on one of the campaign's pull
+// requests: it reads who the commenter is from the layout on the base branch
+// (never the pull request's head) and GitHub's teams, lets rollout decide
+// what each command may do, carries the taken ones out through Operate
+// under the campaign's lease, reacts to the comment and answers in the
+// bot's status comment on the pull request. A comment elsewhere is not the
+// bot's business.
+func (b *Bot) runCommands(ctx context.Context, e *webhooks.Comment) (bool, error) {
+	if !e.PullRequest {
+		b.log.Info("commands on an issue that is not a pull request are not read yet", "repo", e.Owner+"/"+e.Repo, "number", e.Number, "user", e.User)
+		return false, nil
+	}
+	api, err := b.cfg.GitHub.API(ctx, e.Owner, e.Repo)
+	if err != nil {
+		return false, err
+	}
+	// GET /repos/{owner}/{repo}/pulls/{pull_number}
+	// https://docs.github.com/rest/pulls/pulls#get-a-pull-request
+	pr, err := api.PullRequest(ctx, e.Owner, e.Repo, e.Number)
+	if err != nil {
+		return false, fmt.Errorf("read pull request #%d: %w", e.Number, err)
+	}
+	name, _, _, ok := wave.ParseBranch(pr.HeadRef)
+	if !ok {
+		name, _, _, ok = wave.ParseRevertBranch(pr.HeadRef)
+	}
+	if !ok {
+		return false, nil // not a pull request of the bot's
+	}
+	rec, ok, err := b.loadRecord(ctx, name)
+	if err != nil || !ok {
+		return false, err
+	}
+	key := commandsKey(name, e.CommentID)
+	claim := commandRecord{Comment: e.CommentID, PR: fmt.Sprintf("%s/%s#%d", e.Owner, e.Repo, e.Number), By: e.User, At: b.now()}
+	version, err := putJSON(ctx, b.cfg.Store, key, claim, 0, store.Fence{})
+	if errors.Is(err, store.ErrConflict) {
+		b.log.Info("commands of this comment ran already", "campaign", name, "comment", e.CommentID)
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	actor, err := b.actor(ctx, api, rec, e.User)
+	if err != nil {
+		return true, err
+	}
+	var errs []error
+	refused := false
+	for _, line := range e.Commands {
+		res := b.runCommand(ctx, name, rec, actor, line)
+		if res.Outcome == rollout.CommandRefused {
+			refused = true
+		}
+		b.metrics.commands.WithLabelValues(metricName(line.Name), string(res.Outcome)).Inc()
+		b.log.Info("command", "campaign", name, "by", e.User, "line", line.Raw, "outcome", res.Outcome, "detail", res.Detail)
+		claim.Commands = append(claim.Commands, res)
+	}
+	if _, err := putJSON(ctx, b.cfg.Store, key, claim, version, store.Fence{}); err != nil {
+		errs = append(errs, err)
+	}
+	reaction := reactionTaken
+	if refused {
+		reaction = reactionRefused
+	}
+	// POST /repos/{owner}/{repo}/issues/comments/{comment_id}/reactions
+	// https://docs.github.com/rest/reactions/reactions#create-reaction-for-an-issue-comment
+	if err := api.AddReaction(ctx, e.Owner, e.Repo, e.CommentID, reaction); err != nil {
+		errs = append(errs, err)
+	}
+	t := prTarget{api: api, repo: repoName{e.Owner, e.Repo}, number: e.Number}
+	r := &run{b: b, name: name}
+	errs = append(errs, r.upsertComment(ctx, t, commandsComment(name, claim)))
+	return true, errors.Join(errs...)
+}
+
+// metricName keeps the commands metric's label to the known commands.
+func metricName(name string) string {
+	if rollout.IsCommand(name) {
+		return name
+	}
+	return "unknown"
+}
+
+// runCommand decides and carries out one `/fleet` line.
+func (b *Bot) runCommand(ctx context.Context, name string, rec *record, actor rollout.Actor, line webhooks.Command) commandResult {
+	res := commandResult{Line: line.Line, Raw: line.Raw}
+	refuse := func(err error) commandResult {
+		res.Outcome, res.Detail = rollout.CommandRefused, err.Error()
+		return res
+	}
+	c, err := rollout.ParseCommand(line.Name, line.Args)
+	if err != nil {
+		return refuse(err)
+	}
+	st, ok, err := b.State(ctx, name)
+	if err != nil {
+		return refuse(fmt.Errorf("the campaign's state cannot be read now: %w", err))
+	}
+	if !ok {
+		return refuse(fmt.Errorf("campaign %s has not started yet", name))
+	}
+	if err := rollout.Authorize(c, actor, st); err != nil {
+		return refuse(err)
+	}
+	if c.ReadOnly() {
+		res.Outcome, res.Detail = rollout.CommandShown, "below"
+		switch c.Name {
+		case "help":
+			res.Show = rollout.Help()
+		case "status":
+			res.Show = statusTable(st)
+		case "plan":
+			res.Show = planTable(rec.Plan)
+		}
+		return res
+	}
+	ev, err := c.Event(actor.Login, st)
+	if err != nil {
+		return refuse(err)
+	}
+	before := st.Phase
+	after, err := b.Operate(ctx, name, ev)
+	var ee *rollout.EventError
+	switch {
+	case errors.As(err, &ee) && errors.Is(err, rollout.ErrIgnored):
+		res.Outcome, res.Detail = rollout.CommandTaken, "nothing to do: "+ee.Reason
+	case errors.As(err, &ee):
+		return refuse(errors.New(ee.Reason))
+	case err != nil:
+		res.Outcome, res.Detail = rollout.CommandTaken, fmt.Sprintf("taken, but carrying it out on GitHub failed (the next pass tries again): %v", err)
+	default:
+		res.Outcome, res.Detail = rollout.CommandTaken, fmt.Sprintf("the campaign is %s", after.Phase)
+		if after.Phase != before {
+			res.Detail = fmt.Sprintf("the campaign went from %s to %s", before, after.Phase)
+		}
+	}
+	return res
+}
+
+// actor reads who login is for the campaign: a fleet admin or a tenant's
+// owner, by the layout of the repository the campaign's pull requests go
+// to, read at its base branch's head (never a pull request's head), and by
+// the teams GitHub says login is an active member of.
+func (b *Bot) actor(ctx context.Context, api commandClient, rec *record, login string) (rollout.Actor, error) {
+	a := rollout.Actor{Login: login, Bot: strings.HasSuffix(login, "[bot]")}
+	member := map[string]bool{}
+	isMember := func(team string) (bool, error) {
+		if v, ok := member[team]; ok {
+			return v, nil
+		}
+		org, slug, ok := strings.Cut(team, "/")
+		if !ok {
+			return false, nil
+		}
+		// GET /orgs/{org}/teams/{team_slug}/memberships/{username}
+		// https://docs.github.com/rest/teams/members#get-team-membership-for-a-user
+		v, err := api.TeamMember(ctx, org, slug, login)
+		member[team] = v
+		return v, err
+	}
+	in := func(o gitops.Owners) (bool, error) {
+		if slices.Contains(o.Users, login) {
+			return true, nil
+		}
+		for _, t := range o.Teams {
+			ok, err := isMember(t)
+			if ok || err != nil {
+				return ok, err
+			}
+		}
+		return false, nil
+	}
+	for _, full := range rec.repos() {
+		repo, err := parseRepo(full)
+		if err != nil {
+			return a, err
+		}
+		h, err := b.head(ctx, repo)
+		if err != nil {
+			return a, err
+		}
+		err = b.withCheckout(ctx, []headRef{h}, func(dirs []string) error {
+			inv, err := gitops.Load(ctx, dirs)
+			if err != nil {
+				return fmt.Errorf("load the layout of %s: %w", repo, err)
+			}
+			l := inv.Layouts[dirs[0]]
+			if l == nil {
+				return nil
+			}
+			if ok, err := in(l.Admins); err != nil || ok {
+				a.Admin = a.Admin || ok
+				return err
+			}
+			for tenant, o := range l.Owners {
+				ok, err := in(o)
+				if err != nil {
+					return err
+				}
+				if ok && !slices.Contains(a.Tenants, tenant) {
+					a.Tenants = append(a.Tenants, tenant)
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return a, err
+		}
+	}
+	slices.Sort(a.Tenants)
+	return a, nil
+}
+
+// commandsComment is the bot's answer to one comment's commands, in its
+// status comment on the pull request.
+func commandsComment(campaign string, rec commandRecord) string {
+	var b strings.Builder
+	fmt.Fprintln(&b, statusMarker(campaign))
+	fmt.Fprintf(&b, "### Campaign `%s`: commands of @%s\n\n", campaign, rec.By)
+	fmt.Fprintln(&b, "| command | result |")
+	fmt.Fprintln(&b, "|---|---|")
+	for _, c := range rec.Commands {
+		fmt.Fprintf(&b, "| `%s` | %s: %s |\n", cell(strings.TrimSpace(c.Raw)), c.Outcome, cell(c.Detail))
+	}
+	for _, c := range rec.Commands {
+		if c.Show != "" {
+			fmt.Fprintf(&b, "\n`%s`:\n\n%s", strings.TrimSpace(c.Raw), c.Show)
+		}
+	}
+	return b.String()
+}
+
+// statusTable shows a campaign's waves for /fleet status.
+func statusTable(st rollout.State) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "Campaign **%s** is **%s**", st.Campaign, st.Phase)
+	if st.HaltReason != "" {
+		fmt.Fprintf(&b, ": %s", st.HaltReason)
+	}
+	b.WriteString(".\n\n| wave | kind | phase | pull requests | clusters |\n|---|---|---|---|---|\n")
+	for _, w := range st.Waves {
+		kind := "change"
+		switch w.Kind {
+		case rollout.WaveCleanup:
+			kind = "clean-up"
+		case rollout.WaveRevert:
+			kind = fmt.Sprintf("revert of %d", w.Reverts)
+		}
+		var prs, clusters []string
+		for _, pr := range w.PRs {
+			if pr.Number > 0 {
+				prs = append(prs, fmt.Sprintf("#%d %s (%s)", pr.Number, pr.Tenant, pr.Status))
+			}
+		}
+		for _, c := range w.Clusters {
+			clusters = append(clusters, fmt.Sprintf("`%s` %s", c.Name, c.Phase))
+		}
+		fmt.Fprintf(&b, "| %d | %s | %s | %s | %s |\n", w.Number, kind, w.Phase, cell(strings.Join(prs, ", ")), cell(strings.Join(clusters, ", ")))
+	}
+	return b.String()
+}
+
+// planTable shows a campaign's plan for /fleet plan.
+func planTable(p *rollout.Plan) string {
+	var b strings.Builder
+	b.WriteString("| wave | environment | clusters | pull requests |\n|---|---|---|---|\n")
+	for _, w := range p.Waves {
+		env := w.Env
+		if w.Cleanup {
+			env = "clean-up"
+		}
+		var names []string
+		for _, c := range w.Clusters {
+			names = append(names, fmt.Sprintf("`%s` %s → %s", c.Name, c.From, c.To))
+		}
+		fmt.Fprintf(&b, "| %d | %s | %s | %d |\n", w.Index, cell(env), cell(strings.Join(names, ", ")), len(w.PullRequests))
+	}
+	return b.String()
+}

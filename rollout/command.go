@@ -1,0 +1,268 @@
+package rollout
+
+import (
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/fleetbot/fleetbot/rollout/decode"
+)
+
+// Command is one `/fleet` line, read: its name and what it names.
+type Command struct {
+	Name    string
+	Wave    int    // approve: the wave to release; 0 for the one waiting
+	Cluster string // retry (optional) and skip
+	Reason  string // skip (required) and abort (optional)
+}
+
+// commandSpec is what one command takes and who may run it.
+type commandSpec struct {
+	usage string
+	help  string
+	// who: "anyone", "admins", or "owners" (fleet admins, and the owners
+	// of the named cluster's tenant).
+	who string
+}
+
+// commands are the `/fleet` commands, by name.
+var commands = map[string]commandSpec{
+	"help":     {"/fleet help", "lists the commands and who may run them", "anyone"},
+	"status":   {"/fleet status", "shows the campaign's waves, pull requests and clusters", "anyone"},
+	"plan":     {"/fleet plan", "shows the campaign's plan: its waves and the clusters of each", "anyone"},
+	"approve":  {"/fleet approve [WAVE]", "releases a wave that waits for an approval (the waiting one when no wave is named)", "admins"},
+	"pause":    {"/fleet pause", "stops the campaign from opening pull requests and asking for gates", "admins"},
+	"resume":   {"/fleet resume", "continues a paused campaign, or a halted one back within its failure budget", "admins"},
+	"abort":    {`/fleet abort [--reason "..."]`, "ends the campaign and closes its unmerged pull requests", "admins"},
+	"retry":    {"/fleet retry [CLUSTER]", "verifies a failed or timed-out cluster again, or reopens a closed pull request (every such cluster when none is named)", "owners"},
+	"skip":     {`/fleet skip CLUSTER --reason "..."`, "leaves a cluster out of the campaign, with a reason", "owners"},
+	"rollback": {"/fleet rollback", "reverts the merged waves, last first, one revert wave at a time", "admins"},
+}
+
+// commandOrder lists the commands as help shows them.
+var commandOrder = []string{"help", "status", "plan", "approve", "pause", "resume", "abort", "retry", "skip", "rollback"}
+
+// UsageError is a `/fleet` line that is not a command as written: it says
+// why, how the command is written, and the closest command for an unknown
+// name.
+type UsageError struct {
+	Line   string
+	Reason string
+	Usage  string
+}
+
+// Error says what is wrong and how to write it.
+func (e *UsageError) Error() string {
+	if e.Usage == "" {
+		return e.Reason
+	}
+	return fmt.Sprintf("%s; usage: %s", e.Reason, e.Usage)
+}
+
+// IsCommand reports whether name is a `/fleet` command.
+func IsCommand(name string) bool { _, ok := commands[name]; return ok }
+
+// ParseCommand reads the words after `/fleet` (name first) as a command.
+func ParseCommand(name string, args []string) (Command, error) {
+	spec, ok := commands[name]
+	if !ok {
+		reason := fmt.Sprintf("%q is not a command", name)
+		if name == "" {
+			reason = "no command after /fleet"
+		}
+		usage := "/fleet help"
+		if best := closestCommand(name); best != "" {
+			reason += fmt.Sprintf(" (did you mean %q?)", best)
+			usage = commands[best].usage
+		}
+		return Command{}, &UsageError{Reason: reason, Usage: usage}
+	}
+	bad := func(format string, a ...any) (Command, error) {
+		return Command{}, &UsageError{Reason: fmt.Sprintf(format, a...), Usage: spec.usage}
+	}
+	c := Command{Name: name}
+	var pos []string
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		flag, value, hasValue := strings.Cut(a, "=")
+		if !strings.HasPrefix(flag, "--") {
+			pos = append(pos, a)
+			continue
+		}
+		if flag != "--reason" || (name != "skip" && name != "abort") {
+			return bad("%s takes no flag %s", name, flag)
+		}
+		if !hasValue {
+			if i+1 >= len(args) {
+				return bad("--reason needs a text")
+			}
+			i++
+			value = args[i]
+		}
+		c.Reason = strings.TrimSpace(value)
+	}
+	switch name {
+	case "approve":
+		if len(pos) > 1 {
+			return bad("approve takes one wave")
+		}
+		if len(pos) == 1 {
+			n, err := strconv.Atoi(pos[0])
+			if err != nil || n < 1 {
+				return bad("wave %q is not a wave number", pos[0])
+			}
+			c.Wave = n
+		}
+	case "retry":
+		if len(pos) > 1 {
+			return bad("retry takes one cluster")
+		}
+		if len(pos) == 1 {
+			c.Cluster = pos[0]
+		}
+	case "skip":
+		switch {
+		case len(pos) != 1:
+			return bad("skip takes one cluster")
+		case c.Reason == "":
+			return bad("skip needs --reason: say why the cluster is left out")
+		}
+		c.Cluster = pos[0]
+	default:
+		if len(pos) > 0 {
+			return bad("%s takes no argument %q", name, pos[0])
+		}
+	}
+	return c, nil
+}
+
+// closestCommand is the command name nearest to name, or "".
+func closestCommand(name string) string {
+	best, dist := "", 3
+	for _, c := range commandOrder {
+		if d := decode.EditDistance(strings.ToLower(name), c); d < dist {
+			best, dist = c, d
+		}
+	}
+	return best
+}
+
+// Actor is who runs a command: a login, whether they are a fleet admin, the
+// tenants they own, and whether the login is an App (the bot itself).
+type Actor struct {
+	Login   string
+	Admin   bool
+	Tenants []string
+	Bot     bool
+}
+
+// ReadOnly reports whether the command only shows something.
+func (c Command) ReadOnly() bool {
+	return c.Name == "help" || c.Name == "status" || c.Name == "plan"
+}
+
+// Authorize decides whether a may run c on the campaign in state s. The
+// refusal names who may.
+func Authorize(c Command, a Actor, s State) error {
+	spec := commands[c.Name]
+	switch {
+	case a.Bot:
+		return fmt.Errorf("@%s is an app: fleetbot takes commands from people only", a.Login)
+	case spec.who == "anyone", a.Admin:
+		return nil
+	case spec.who == "admins":
+		return fmt.Errorf("@%s may not run %s: only fleet admins may", a.Login, c.Name)
+	}
+	// owners: a cluster of a tenant a owns must be named.
+	if c.Cluster == "" {
+		return fmt.Errorf("@%s may not run %s on the whole campaign: fleet admins may; a tenant's owners may name one of their tenant's clusters", a.Login, c.Name)
+	}
+	tenant := s.TenantOf(c.Cluster)
+	if tenant == "" {
+		return fmt.Errorf("no cluster %q in campaign %s", c.Cluster, s.Campaign)
+	}
+	if !slices.Contains(a.Tenants, tenant) {
+		return fmt.Errorf("@%s may not run %s on %s: fleet admins and the owners of %s may", a.Login, c.Name, c.Cluster, tenant)
+	}
+	return nil
+}
+
+// Event is the event c feeds the campaign, run by by; nil for a command
+// that only shows something. Approve without a wave names the wave that
+// waits for an approval in s.
+func (c Command) Event(by string, s State) (Event, error) {
+	switch c.Name {
+	case "approve":
+		n := c.Wave
+		if n == 0 {
+			n = s.AwaitingApproval()
+			if n == 0 {
+				return nil, fmt.Errorf("no wave of campaign %s waits for an approval: name one, /fleet approve WAVE", s.Campaign)
+			}
+		}
+		return Approve{Wave: n, By: by}, nil
+	case "pause":
+		return Pause{By: by}, nil
+	case "resume":
+		return Resume{By: by}, nil
+	case "abort":
+		return Abort{By: by, Reason: c.Reason}, nil
+	case "retry":
+		return Retry{Cluster: c.Cluster, By: by}, nil
+	case "skip":
+		return SkipCluster{Cluster: c.Cluster, Reason: c.Reason, By: by}, nil
+	case "rollback":
+		return Rollback{By: by}, nil
+	}
+	return nil, nil
+}
+
+// Help is the text of /fleet help: every command, what it does, who may.
+func Help() string {
+	var b strings.Builder
+	b.WriteString("| command | what it does | who may |\n|---|---|---|\n")
+	who := map[string]string{"anyone": "anyone", "admins": "fleet admins", "owners": "fleet admins; a tenant's owners, on their tenant's clusters"}
+	for _, name := range commandOrder {
+		s := commands[name]
+		fmt.Fprintf(&b, "| `%s` | %s | %s |\n", s.usage, s.help, who[s.who])
+	}
+	return b.String()
+}
+
+// TenantOf returns the tenant of a cluster of the campaign, or "".
+func (s State) TenantOf(cluster string) string {
+	for _, w := range s.Waves {
+		if w.Kind != WaveChange {
+			continue
+		}
+		for _, c := range w.Clusters {
+			if c.Name == cluster {
+				return c.Tenant
+			}
+		}
+	}
+	return ""
+}
+
+// AwaitingApproval returns the number of the wave that asked for an
+// approval and has none yet, or 0.
+func (s State) AwaitingApproval() int {
+	for _, w := range s.Waves {
+		if w.Phase == WavePending && w.ApprovalRequested && w.ApprovedBy == "" {
+			return w.Number
+		}
+	}
+	return 0
+}
+
+// CommandOutcome is what became of one command: taken, refused (with why),
+// or shown.
+type CommandOutcome string
+
+// Command outcomes.
+const (
+	CommandTaken   CommandOutcome = "taken"
+	CommandRefused CommandOutcome = "refused"
+	CommandShown   CommandOutcome = "shown"
+)

@@ -1,0 +1,116 @@
+package rollout
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestParseCommand(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		line    []string
+		want    Command
+		wantErr string
+	}{
+		{line: []string{"help"}, want: Command{Name: "help"}},
+		{line: []string{"approve"}, want: Command{Name: "approve"}},
+		{line: []string{"approve", "3"}, want: Command{Name: "approve", Wave: 3}},
+		{line: []string{"approve", "three"}, wantErr: `wave "three" is not a wave number; usage: /fleet approve [WAVE]`},
+		{line: []string{"retry"}, want: Command{Name: "retry"}},
+		{line: []string{"retry", "a-dev-1"}, want: Command{Name: "retry", Cluster: "a-dev-1"}},
+		{line: []string{"skip", "a-dev-1", "--reason", "decommissioned next week"}, want: Command{Name: "skip", Cluster: "a-dev-1", Reason: "decommissioned next week"}},
+		{line: []string{"skip", "--reason=broken", "a-dev-1"}, want: Command{Name: "skip", Cluster: "a-dev-1", Reason: "broken"}},
+		{line: []string{"skip", "a-dev-1"}, wantErr: `skip needs --reason: say why the cluster is left out; usage: /fleet skip CLUSTER --reason "..."`},
+		{line: []string{"skip", "a-dev-1", "--reason"}, wantErr: "--reason needs a text"},
+		{line: []string{"skip", "--reason", "x"}, wantErr: "skip takes one cluster"},
+		{line: []string{"abort", "--reason", "wrong version"}, want: Command{Name: "abort", Reason: "wrong version"}},
+		{line: []string{"pause", "now"}, wantErr: `pause takes no argument "now"; usage: /fleet pause`},
+		{line: []string{"pause", "--force"}, wantErr: "pause takes no flag --force"},
+		{line: []string{"rollbak"}, wantErr: `"rollbak" is not a command (did you mean "rollback"?); usage: /fleet rollback`},
+		{line: []string{"deploy"}, wantErr: `"deploy" is not a command; usage: /fleet help`},
+		{line: []string{""}, wantErr: "no command after /fleet; usage: /fleet help"},
+	}
+	for _, tc := range tests {
+		got, err := ParseCommand(tc.line[0], tc.line[1:])
+		if tc.wantErr != "" {
+			var ue *UsageError
+			require.ErrorAs(t, err, &ue, "%v", tc.line)
+			assert.Contains(t, err.Error(), tc.wantErr, "%v", tc.line)
+			continue
+		}
+		require.NoError(t, err, "%v", tc.line)
+		assert.Equal(t, tc.want, got, "%v", tc.line)
+	}
+}
+
+func TestAuthorize(t *testing.T) {
+	t.Parallel()
+	s := driveMachine(t, newMachineState(t, machinePolicy()), stBaking1)
+	admin := Actor{Login: "pat", Admin: true}
+	owner1 := Actor{Login: "alice", Tenants: []string{"t1"}}
+	stranger := Actor{Login: "eve"}
+	app := Actor{Login: "fleetbot[bot]", Bot: true, Admin: true}
+	tests := []struct {
+		name    string
+		c       Command
+		a       Actor
+		wantErr string
+	}{
+		{"anyone may ask for help", Command{Name: "help"}, stranger, ""},
+		{"anyone may see the status", Command{Name: "status"}, stranger, ""},
+		{"an admin may pause", Command{Name: "pause"}, admin, ""},
+		{"an owner may not pause", Command{Name: "pause"}, owner1, "@alice may not run pause: only fleet admins may"},
+		{"a stranger may not roll back", Command{Name: "rollback"}, stranger, "@eve may not run rollback: only fleet admins may"},
+		{"an owner may skip their cluster", Command{Name: "skip", Cluster: "c1", Reason: "r"}, owner1, ""},
+		{"an owner may retry their cluster", Command{Name: "retry", Cluster: "c2"}, owner1, ""},
+		{"an owner may not skip another tenant's", Command{Name: "skip", Cluster: "c3", Reason: "r"}, owner1, "@alice may not run skip on c3: fleet admins and the owners of t2 may"},
+		{"an owner may not retry everything", Command{Name: "retry"}, owner1, "fleet admins may; a tenant's owners may name one of their tenant's clusters"},
+		{"an unknown cluster", Command{Name: "skip", Cluster: "zz", Reason: "r"}, owner1, `no cluster "zz" in campaign addons-r2`},
+		{"an admin may approve", Command{Name: "approve", Wave: 3}, admin, ""},
+		{"an owner may not approve a wave", Command{Name: "approve", Wave: 3}, owner1, "only fleet admins may"},
+		{"the bot itself is refused", Command{Name: "status"}, app, "fleetbot takes commands from people only"},
+	}
+	for _, tc := range tests {
+		err := Authorize(tc.c, tc.a, s)
+		if tc.wantErr == "" {
+			assert.NoError(t, err, tc.name)
+		} else {
+			assert.ErrorContains(t, err, tc.wantErr, tc.name)
+		}
+	}
+}
+
+func TestCommandEvent(t *testing.T) {
+	t.Parallel()
+	waiting := driveMachine(t, newMachineState(t, machinePolicy()), stAwaitApproval)
+	running := driveMachine(t, newMachineState(t, machinePolicy()), stBaking1)
+	tests := []struct {
+		c       Command
+		s       State
+		want    Event
+		wantErr string
+	}{
+		{Command{Name: "approve"}, waiting, Approve{Wave: 3, By: "pat"}, ""},
+		{Command{Name: "approve"}, running, nil, "no wave of campaign addons-r2 waits for an approval"},
+		{Command{Name: "approve", Wave: 2}, running, Approve{Wave: 2, By: "pat"}, ""},
+		{Command{Name: "skip", Cluster: "c1", Reason: "r"}, running, SkipCluster{Cluster: "c1", Reason: "r", By: "pat"}, ""},
+		{Command{Name: "retry"}, running, Retry{By: "pat"}, ""},
+		{Command{Name: "abort", Reason: "x"}, running, Abort{By: "pat", Reason: "x"}, ""},
+		{Command{Name: "pause"}, running, Pause{By: "pat"}, ""},
+		{Command{Name: "resume"}, running, Resume{By: "pat"}, ""},
+		{Command{Name: "rollback"}, running, Rollback{By: "pat"}, ""},
+		{Command{Name: "status"}, running, nil, ""},
+	}
+	for _, tc := range tests {
+		got, err := tc.c.Event("pat", tc.s)
+		if tc.wantErr != "" {
+			assert.ErrorContains(t, err, tc.wantErr, tc.c.Name)
+			continue
+		}
+		require.NoError(t, err, tc.c.Name)
+		assert.Equal(t, tc.want, got, tc.c.Name)
+	}
+	assert.Contains(t, Help(), "| `/fleet skip CLUSTER --reason \"...\"` |")
+}
