@@ -132,7 +132,17 @@ type Strategy struct {
 	// Approvals names the environments whose first wave waits for an
 	// approval.
 	Approvals []string `json:"approvals,omitempty" yaml:"approvals,omitempty"`
+	// UnapprovedMerge says what a wave pull request merged without an
+	// approval by an owner of its tenant does: UnapprovedHalt (default)
+	// halts the campaign, UnapprovedRecord records it and goes on.
+	UnapprovedMerge string `json:"unapprovedMerge,omitempty" yaml:"unapprovedMerge,omitempty"`
 }
+
+// What an unapproved merge does (Strategy.UnapprovedMerge).
+const (
+	UnapprovedHalt   = "halt"
+	UnapprovedRecord = "record"
+)
 
 // Defaults ParseCampaign fills in for what a campaign file leaves out.
 const (

@@ -167,7 +167,7 @@ func (d *campaignDecoder) spec(m *decode.Map, s *Spec) {
 		ProgressDeadline: Duration{DefaultProgressDeadline},
 	}
 	if st := m.Object("strategy", true, "order", "canary", "maxConcurrency", "maxPerTenant",
-		"maxFailures", "bake", "progressDeadline", "approvals"); st != nil {
+		"maxFailures", "bake", "progressDeadline", "approvals", "unapprovedMerge"); st != nil {
 		approvals = d.strategy(st, &s.Strategy)
 	}
 	d.inOrder(envs, s.Strategy.Order)
@@ -491,6 +491,10 @@ func (d *campaignDecoder) strategy(m *decode.Map, s *Strategy) []decode.Item {
 	}
 	approvals := m.Names("approvals", nil)
 	s.Approvals = decode.Values(approvals)
+	s.UnapprovedMerge = m.OneOf("unapprovedMerge", "choice for an unapproved merge", UnapprovedHalt, UnapprovedRecord)
+	if s.UnapprovedMerge == "" {
+		s.UnapprovedMerge = UnapprovedHalt
+	}
 	return approvals
 }
 

@@ -140,6 +140,10 @@ type Policy struct {
 	Change string `json:"change"`
 	// Revertible says whether Rollback may revert merged waves.
 	Revertible bool `json:"revertible"`
+	// HaltUnapproved halts the campaign when a pull request merges without
+	// an approval by an owner of its tenant; otherwise the merge is only
+	// recorded.
+	HaltUnapproved bool `json:"haltUnapproved,omitempty"`
 }
 
 // SharedTenant is the tenant of a pull request of files shared by all

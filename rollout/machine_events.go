@@ -29,11 +29,14 @@ type PROpened struct {
 }
 
 // PRMerged reports that a tenant's pull request of a wave merged as SHA.
+// Unapproved says why the merge had no approval by an owner of the tenant
+// (empty when it had one, or when no pull request carried the change).
 type PRMerged struct {
-	Wave   int    `json:"wave"`
-	Tenant string `json:"tenant"`
-	Number int    `json:"number,omitempty"`
-	SHA    string `json:"sha"`
+	Wave       int    `json:"wave"`
+	Tenant     string `json:"tenant"`
+	Number     int    `json:"number,omitempty"`
+	SHA        string `json:"sha"`
+	Unapproved string `json:"unapproved,omitempty"`
 }
 
 // PRClosed reports that a tenant's pull request of a wave was closed without

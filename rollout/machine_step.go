@@ -296,6 +296,10 @@ func (m *machine) prMerged(e PRMerged) *EventError {
 	}
 	pr.Status, pr.SHA, pr.MergedAt = PRStatusMerged, e.SHA, m.now
 	ev := Evidence{Event: e.Kind(), PR: pr.Number, SHA: e.SHA}
+	if e.Unapproved != "" {
+		ev.Event, ev.Detail = "pr-merged-unapproved", e.Unapproved
+		m.unapproved(w, e)
+	}
 	gated := len(m.s.WaveGates(w.Number)) > 0
 	tenantClusters(w, e.Tenant, func(c *ClusterState) {
 		switch {
@@ -310,6 +314,23 @@ func (m *machine) prMerged(e PRMerged) *EventError {
 		}
 	})
 	return nil
+}
+
+// unapproved halts an acting campaign whose pull request merged without an
+// approval by an owner of its tenant, when the policy says so: a change went
+// out that nobody responsible for it reviewed.
+func (m *machine) unapproved(w *WaveState, e PRMerged) {
+	if !m.s.Policy.HaltUnapproved || !m.s.Phase.acting() {
+		return
+	}
+	reason := fmt.Sprintf("tenant %s's pull request #%d of wave %d merged without an approval by an owner of %s (%s)", e.Tenant, e.Number, w.Number, e.Tenant, e.Unapproved)
+	m.s.HaltReason = reason
+	m.setPhase(CampaignHalted, "halt", "", reason)
+	m.emit(PostReport{
+		About:   ReportHalted,
+		Wave:    w.Number,
+		Summary: fmt.Sprintf("Campaign %s halted: %s. Its clusters are verified as usual; resume once the change is reviewed, or roll back.", m.s.Campaign, reason),
+	})
 }
 
 func (m *machine) prClosed(e PRClosed) *EventError {

@@ -35,6 +35,7 @@ func NewPolicy(c *Campaign, p *Plan) Policy {
 	}
 	pol.MaxFailures = c.Spec.Strategy.MaxFailures.Of(len(selected))
 	pol.Change = p.Change.Kind
+	pol.HaltUnapproved = c.Spec.Strategy.UnapprovedMerge != UnapprovedRecord
 	pol.Revertible = p.Change.Kind != KindEKSVersion && p.Change.Revertible
 	return pol
 }

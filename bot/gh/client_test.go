@@ -233,6 +233,30 @@ var apiCases = []apiCase{
 		want:   Comment{ID: 12, User: "fleetbot[bot]", Body: "Resumed."},
 	},
 	{
+		name: "Reviews", method: "GET", path: "/repos/acme/fleet/pulls/7/reviews", query: "per_page=100", status: 200,
+		call:   func(ctx context.Context, c *Client) (any, error) { return c.Reviews(ctx, "acme", "fleet", 7) },
+		answer: `[{"id":1,"user":{"login":"alice"},"state":"APPROVED","commit_id":"h1","body":"ok"}]`,
+		want:   []Review{{ID: 1, User: "alice", State: "APPROVED", CommitID: "h1", Body: "ok"}},
+	},
+	{
+		name: "CreateStatus", method: "POST", path: "/repos/acme/fleet/statuses/h1", status: 201,
+		body: `{"state":"pending","context":"fleetbot/approval","description":"waiting for an owner of tenant-a","target_url":"https://fleetbot.example/w/1"}`,
+		call: func(ctx context.Context, c *Client) (any, error) {
+			return c.CreateStatus(ctx, "acme", "fleet", "h1", Status{State: "pending", Context: "fleetbot/approval", Description: "waiting for an owner of tenant-a", TargetURL: "https://fleetbot.example/w/1"})
+		},
+		answer: `{"context":"fleetbot/approval","state":"pending","description":"waiting for an owner of tenant-a","target_url":"https://fleetbot.example/w/1","created_at":"2026-03-01T09:00:00Z"}`,
+		want:   Status{Context: "fleetbot/approval", State: "pending", Description: "waiting for an owner of tenant-a", TargetURL: "https://fleetbot.example/w/1", CreatedAt: at("2026-03-01T09:00:00Z")},
+	},
+	{
+		name: "MergePullRequest", method: "PUT", path: "/repos/acme/fleet/pulls/7/merge", status: 200,
+		body: `{"merge_method":"squash","sha":"h1"}`,
+		call: func(ctx context.Context, c *Client) (any, error) {
+			return c.MergePullRequest(ctx, "acme", "fleet", 7, MergeOptions{Method: "squash", SHA: "h1"})
+		},
+		answer: `{"sha":"merge1","merged":true,"message":"Pull Request successfully merged"}`,
+		want:   "merge1",
+	},
+	{
 		name: "AddReaction", method: "POST", path: "/repos/acme/fleet/issues/comments/11/reactions", status: 201,
 		body: `{"content":"eyes"}`,
 		call: func(ctx context.Context, c *Client) (any, error) {
