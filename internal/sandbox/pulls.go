@@ -66,8 +66,11 @@ func (s *Server) pullJSON(ctx context.Context, rs *repoState, repo *gitrepo.Repo
 	if is.State == "open" {
 		if _, conflicts, err := repo.MergeTree(ctx, base, head); err == nil {
 			mergeable, state = len(conflicts) == 0, "clean"
-			if len(conflicts) > 0 {
+			switch {
+			case len(conflicts) > 0:
 				state = "dirty"
+			case len(s.unmetChecks(rs, p.Base, head)) > 0:
+				state = "blocked"
 			}
 		}
 	}
@@ -365,6 +368,9 @@ func (s *Server) mergePull(c *call) (int, any, error) {
 		return 0, nil, errNotMergeable
 	}
 	p := is.Pull
+	if unmet := s.unmetChecks(c.rs, p.Base, head); len(unmet) > 0 {
+		return 0, nil, requiredChecksError(unmet, len(c.rs.Protections[p.Base].Checks.Checks))
+	}
 	sig := s.signature(c.who)
 	web := gitrepo.Signature{Name: "GitHub", Email: webFlowEmail, When: sig.When}
 	ci := gitrepo.CommitInfo{Tree: tree, Author: sig, Committer: web}
@@ -390,7 +396,9 @@ func (s *Server) mergePull(c *call) (int, any, error) {
 		}
 		ci.Parents, ci.Message = []string{base}, strings.TrimRight(title+"\n\n"+body, "\n")
 	case "rebase":
-		return 0, nil, invalid("PullRequest", "merge_method", "invalid", "the sandbox merges with merge or squash only")
+		// The repository reports allow_rebase_merge false: the sandbox
+		// does not replay commits.
+		return 0, nil, errorf(http.StatusMethodNotAllowed, "Rebase merges are not allowed on this repository.")
 	default:
 		return 0, nil, invalid("PullRequest", "merge_method", "invalid", "merge_method must be merge, squash or rebase")
 	}

@@ -45,6 +45,7 @@ func (s *Server) routes() {
 	s.handle("DELETE /repos/{owner}/{repo}/git/refs/{ref...}", accessUser, s.deleteRef)
 	s.handle("GET /repos/{owner}/{repo}/branches/{branch...}", accessUser, s.getBranch)
 	s.handle("GET /repos/{owner}/{repo}/compare/{basehead...}", accessUser, s.compare)
+	s.protectionRoutes()
 	s.pullRoutes()
 	s.issueRoutes()
 	s.checkRoutes()
@@ -639,8 +640,8 @@ func (s *Server) getBranch(c *call) (int, any, error) {
 	}
 	self := s.api("/repos/%s/branches/%s", c.rs.fullName(), branch)
 	return http.StatusOK, obj{
-		"name": branch, "commit": s.commitJSON(c.rs, ci), "protected": false,
-		"protection":     obj{"enabled": false, "required_status_checks": obj{"enforcement_level": "off", "contexts": []string{}, "checks": []obj{}}},
+		"name": branch, "commit": s.commitJSON(c.rs, ci), "protected": c.rs.Protections[branch] != nil,
+		"protection":     branchProtectionJSON(c.rs.Protections[branch]),
 		"protection_url": self + "/protection",
 		"_links":         obj{"self": self, "html": s.api("/%s/tree/%s", c.rs.fullName(), branch)},
 	}, nil

@@ -54,6 +54,8 @@ type repoState struct {
 	CheckRuns     []*checkRun       `json:"check_runs"`
 	Statuses      []*commitStatus   `json:"statuses"`
 	Collaborators map[string]string `json:"collaborators"` // login -> permission
+	// Protections are the protected branches' rules, by branch name.
+	Protections map[string]*protection `json:"protections,omitempty"`
 }
 
 // issue is an issue or, when Pull is set, a pull request.
