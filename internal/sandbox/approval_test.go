@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // openPull makes a repository acme/fleet with one pull request (#1, opened
@@ -26,6 +27,58 @@ func message(t *testing.T, r resp) string {
 	t.Helper()
 	m, _ := r.obj(t)["message"].(string)
 	return m
+}
+
+// TestReviewDismissal: an approval names its reviewer and the head it
+// approved, can be read alone, and once dismissed reads DISMISSED; the
+// webhooks say submitted then dismissed, in lower case as GitHub's do.
+func TestReviewDismissal(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, "")
+	head := e.openPull()
+	const reviews = "/repos/acme/fleet/pulls/1/reviews"
+
+	own := e.must(http.StatusUnprocessableEntity, req{method: "POST", path: reviews, body: map[string]any{"event": "APPROVE"}})
+	assert.Contains(t, message(t, own), "Can not approve your own pull request")
+
+	approval := e.must(http.StatusOK, req{method: "POST", path: reviews, as: "alice",
+		body: map[string]any{"event": "APPROVE"}}).obj(t)
+	id := strconv.Itoa(int(approval["id"].(float64)))
+	got := e.must(http.StatusOK, req{method: "GET", path: reviews + "/" + id}).obj(t)
+	assert.Equal(t, "APPROVED", got["state"])
+	assert.Equal(t, head, got["commit_id"])
+	assert.Equal(t, "alice", got["user"].(map[string]any)["login"])
+	e.must(http.StatusNotFound, req{method: "GET", path: reviews + "/999999"})
+	e.must(http.StatusNotFound, req{method: "GET", path: "/repos/acme/fleet/pulls/2/reviews/" + id})
+
+	dismissed := e.must(http.StatusOK, req{method: "PUT", path: reviews + "/" + id + "/dismissals",
+		body: map[string]any{"message": "the head moved", "event": "DISMISS"}}).obj(t)
+	assert.Equal(t, "DISMISSED", dismissed["state"])
+	assert.Equal(t, head, dismissed["commit_id"])
+	listed := e.must(http.StatusOK, req{method: "GET", path: reviews}).list(t)
+	require.Len(t, listed, 1)
+	assert.Equal(t, "DISMISSED", listed[0]["state"])
+	again := e.must(http.StatusUnprocessableEntity, req{method: "PUT", path: reviews + "/" + id + "/dismissals",
+		body: map[string]any{"message": "twice"}})
+	assert.Contains(t, message(t, again), "Can not dismiss a dismissed pull request review")
+
+	comment := e.must(http.StatusOK, req{method: "POST", path: reviews, as: "bob",
+		body: map[string]any{"event": "COMMENT", "body": "looks fine"}}).obj(t)
+	cid := strconv.Itoa(int(comment["id"].(float64)))
+	refused := e.must(http.StatusUnprocessableEntity, req{method: "PUT", path: reviews + "/" + cid + "/dismissals",
+		body: map[string]any{"message": "no"}})
+	assert.Contains(t, message(t, refused), "Can not dismiss a commented pull request review")
+
+	e.waitHooks()
+	var states []string
+	for _, ev := range e.hooks.all() {
+		if ev.Event == "pull_request_review" {
+			r := ev.Payload["review"].(map[string]any)
+			states = append(states, ev.Action+":"+r["state"].(string)+":"+r["user"].(map[string]any)["login"].(string))
+		}
+	}
+	assert.Equal(t, []string{"submitted:approved:alice", "dismissed:dismissed:alice", "submitted:commented:bob"}, states)
+	checkWebhookShapes(t, e.hooks.all())
 }
 
 // TestRequiredStatusChecks: a protected branch reports its required
