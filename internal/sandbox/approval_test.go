@@ -232,3 +232,35 @@ func TestCombinedStatusOfPullHead(t *testing.T) {
 	}
 	assert.Equal(t, map[string]any{"lint": "success", "plan": "success", "terraform": "success"}, states)
 }
+
+// TestMergeMethods: the repository's allow_merge_commit and
+// allow_squash_merge decide which merge methods are refused with 405, the
+// default method being merge; one of them must stay allowed, and rebase
+// cannot be turned on.
+func TestMergeMethods(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, "")
+	e.openPull()
+	const repo = "/repos/acme/fleet"
+	const merge = repo + "/pulls/1/merge"
+
+	r := e.must(http.StatusOK, req{method: "PATCH", path: repo, body: map[string]any{"allow_merge_commit": false}}).obj(t)
+	assert.Equal(t, false, r["allow_merge_commit"])
+	assert.Equal(t, true, r["allow_squash_merge"])
+	for _, body := range []map[string]any{{}, {"merge_method": "merge"}} {
+		refused := e.must(http.StatusMethodNotAllowed, req{method: "PUT", path: merge, body: body})
+		assert.Equal(t, "Merge commits are not allowed on this repository.", message(t, refused), "body %v", body)
+	}
+	e.must(http.StatusUnprocessableEntity, req{method: "PATCH", path: repo, body: map[string]any{"allow_squash_merge": false}})
+	e.must(http.StatusUnprocessableEntity, req{method: "PATCH", path: repo, body: map[string]any{"allow_rebase_merge": true}})
+
+	r = e.must(http.StatusOK, req{method: "PATCH", path: repo,
+		body: map[string]any{"allow_merge_commit": true, "allow_squash_merge": false}}).obj(t)
+	assert.Equal(t, true, r["allow_merge_commit"])
+	assert.Equal(t, false, e.must(http.StatusOK, req{method: "GET", path: repo}).obj(t)["allow_squash_merge"])
+	squash := e.must(http.StatusMethodNotAllowed, req{method: "PUT", path: merge, body: map[string]any{"merge_method": "squash"}})
+	assert.Equal(t, "Squash merges are not allowed on this repository.", message(t, squash))
+	done := e.must(http.StatusOK, req{method: "PUT", path: merge, body: map[string]any{"merge_method": "merge"}}).obj(t)
+	ci := e.must(http.StatusOK, req{method: "GET", path: repo + "/git/commits/" + done["sha"].(string)}).obj(t)
+	assert.Len(t, ci["parents"], 2)
+}

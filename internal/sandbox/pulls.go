@@ -376,6 +376,12 @@ func (s *Server) mergePull(c *call) (int, any, error) {
 	sig := s.signature(c.who)
 	web := gitrepo.Signature{Name: "GitHub", Email: webFlowEmail, When: sig.When}
 	ci := gitrepo.CommitInfo{Tree: tree, Author: sig, Committer: web}
+	switch {
+	case (in.MergeMethod == "" || in.MergeMethod == "merge") && c.rs.NoMergeCommit:
+		return 0, nil, errorf(http.StatusMethodNotAllowed, "Merge commits are not allowed on this repository.")
+	case in.MergeMethod == "squash" && c.rs.NoSquashMerge:
+		return 0, nil, errorf(http.StatusMethodNotAllowed, "Squash merges are not allowed on this repository.")
+	}
 	switch in.MergeMethod {
 	case "", "merge":
 		title := in.CommitTitle
