@@ -368,7 +368,7 @@ func (s *Server) createStatus(c *call) (int, any, error) {
 		for _, ref := range refs {
 			if ref.SHA == sha {
 				name := ref.Name[len("refs/heads/"):]
-				branches = append(branches, obj{"name": name, "protected": false,
+				branches = append(branches, obj{"name": name, "protected": c.rs.Protections[name] != nil,
 					"commit": obj{"sha": sha, "url": s.api("/repos/%s/commits/%s", c.rs.fullName(), sha)}})
 			}
 		}

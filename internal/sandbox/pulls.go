@@ -24,6 +24,8 @@ func (s *Server) pullRoutes() {
 	s.handle("DELETE /repos/{owner}/{repo}/pulls/{number}/requested_reviewers", accessUser, s.removeReviewers)
 	s.handle("GET /repos/{owner}/{repo}/pulls/{number}/reviews", accessUser, s.listReviews)
 	s.handle("POST /repos/{owner}/{repo}/pulls/{number}/reviews", accessUser, s.createReview)
+	s.handle("GET /repos/{owner}/{repo}/pulls/{number}/reviews/{id}", accessUser, s.getReview)
+	s.handle("PUT /repos/{owner}/{repo}/pulls/{number}/reviews/{id}/dismissals", accessUser, s.dismissReview)
 }
 
 // pull returns the pull request the route's {number} names.
@@ -66,8 +68,11 @@ func (s *Server) pullJSON(ctx context.Context, rs *repoState, repo *gitrepo.Repo
 	if is.State == "open" {
 		if _, conflicts, err := repo.MergeTree(ctx, base, head); err == nil {
 			mergeable, state = len(conflicts) == 0, "clean"
-			if len(conflicts) > 0 {
+			switch {
+			case len(conflicts) > 0:
 				state = "dirty"
+			case len(s.unmetChecks(rs, p.Base, head)) > 0:
+				state = "blocked"
 			}
 		}
 	}
@@ -365,9 +370,18 @@ func (s *Server) mergePull(c *call) (int, any, error) {
 		return 0, nil, errNotMergeable
 	}
 	p := is.Pull
+	if unmet := s.unmetChecks(c.rs, p.Base, head); len(unmet) > 0 {
+		return 0, nil, requiredChecksError(unmet, len(c.rs.Protections[p.Base].Checks.Checks))
+	}
 	sig := s.signature(c.who)
 	web := gitrepo.Signature{Name: "GitHub", Email: webFlowEmail, When: sig.When}
 	ci := gitrepo.CommitInfo{Tree: tree, Author: sig, Committer: web}
+	switch {
+	case (in.MergeMethod == "" || in.MergeMethod == "merge") && c.rs.NoMergeCommit:
+		return 0, nil, errorf(http.StatusMethodNotAllowed, "Merge commits are not allowed on this repository.")
+	case in.MergeMethod == "squash" && c.rs.NoSquashMerge:
+		return 0, nil, errorf(http.StatusMethodNotAllowed, "Squash merges are not allowed on this repository.")
+	}
 	switch in.MergeMethod {
 	case "", "merge":
 		title := in.CommitTitle
@@ -390,7 +404,9 @@ func (s *Server) mergePull(c *call) (int, any, error) {
 		}
 		ci.Parents, ci.Message = []string{base}, strings.TrimRight(title+"\n\n"+body, "\n")
 	case "rebase":
-		return 0, nil, invalid("PullRequest", "merge_method", "invalid", "the sandbox merges with merge or squash only")
+		// The repository reports allow_rebase_merge false: the sandbox
+		// does not replay commits.
+		return 0, nil, errorf(http.StatusMethodNotAllowed, "Rebase merges are not allowed on this repository.")
 	default:
 		return 0, nil, invalid("PullRequest", "merge_method", "invalid", "merge_method must be merge, squash or rebase")
 	}
@@ -602,8 +618,72 @@ func (s *Server) createReview(c *call) (int, any, error) {
 	if i := slices.Index(p.Reviewers, c.who.login); i >= 0 {
 		p.Reviewers = slices.Delete(p.Reviewers, i, i+1)
 	}
+	s.emitReview(c, "submitted", is, r)
+	return http.StatusOK, s.reviewJSON(c.rs, is, r), nil
+}
+
+// emitReview sends the pull_request_review webhook of action. Webhooks spell
+// the review's state in lower case, the REST API in upper case.
+func (s *Server) emitReview(c *call, action string, is *issue, r *review) {
 	o := s.reviewJSON(c.rs, is, r)
-	s.emit("pull_request_review", "submitted", c.rs, c.who.login, obj{"review": o,
+	o["state"] = strings.ToLower(r.State)
+	s.emit("pull_request_review", action, c.rs, c.who.login, obj{"review": o,
 		"pull_request": s.pullSimpleJSON(c.ctx, c.rs, c.repo, is)})
-	return http.StatusOK, o, nil
+}
+
+// review returns the pull request and the review the route's {number} and
+// {id} name.
+func (c *call) review() (*issue, *review, error) {
+	is, err := c.pull()
+	if err != nil {
+		return nil, nil, err
+	}
+	id, err := c.intParam("id")
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, r := range is.Pull.Reviews {
+		if r.ID == id {
+			return is, r, nil
+		}
+	}
+	return nil, nil, errNotFound
+}
+
+// getReview: GET .../pulls/{pull_number}/reviews/{review_id} (docs: pulls/reviews#get-a-review-for-a-pull-request).
+func (s *Server) getReview(c *call) (int, any, error) {
+	is, r, err := c.review()
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusOK, s.reviewJSON(c.rs, is, r), nil
+}
+
+// dismissReview: PUT .../pulls/{pull_number}/reviews/{review_id}/dismissals
+// (docs: pulls/reviews#dismiss-a-review-for-a-pull-request). Only an
+// approval or a request for changes can be dismissed; the review keeps its
+// body and commit and its state becomes DISMISSED.
+func (s *Server) dismissReview(c *call) (int, any, error) {
+	is, r, err := c.review()
+	if err != nil {
+		return 0, nil, err
+	}
+	var in struct {
+		Message string `json:"message"`
+		Event   string `json:"event"`
+	}
+	if err := c.decode(&in); err != nil {
+		return 0, nil, err
+	}
+	if in.Message == "" {
+		return 0, nil, invalid("PullRequestReview", "message", "missing_field", "")
+	}
+	if r.State != "APPROVED" && r.State != "CHANGES_REQUESTED" {
+		return 0, nil, errorf(http.StatusUnprocessableEntity, "Unprocessable Entity: Can not dismiss a %s pull request review",
+			strings.ToLower(r.State))
+	}
+	r.State = "DISMISSED"
+	is.UpdatedAt = s.now()
+	s.emitReview(c, "dismissed", is, r)
+	return http.StatusOK, s.reviewJSON(c.rs, is, r), nil
 }

@@ -31,6 +31,7 @@ func (s *Server) routes() {
 	s.handle("POST /orgs/{org}/repos", accessUser, s.createOrgRepo)
 	s.handle("POST /user/repos", accessUser, s.createUserRepo)
 	s.handle("GET /repos/{owner}/{repo}", accessUser, s.getRepo)
+	s.handle("PATCH /repos/{owner}/{repo}", accessUser, s.editRepo)
 	s.handle("GET /repos/{owner}/{repo}/contents/{path...}", accessUser, s.getContents)
 	s.handle("GET /repos/{owner}/{repo}/git/blobs/{sha}", accessUser, s.getBlob)
 	s.handle("POST /repos/{owner}/{repo}/git/blobs", accessUser, s.createBlob)
@@ -45,6 +46,7 @@ func (s *Server) routes() {
 	s.handle("DELETE /repos/{owner}/{repo}/git/refs/{ref...}", accessUser, s.deleteRef)
 	s.handle("GET /repos/{owner}/{repo}/branches/{branch...}", accessUser, s.getBranch)
 	s.handle("GET /repos/{owner}/{repo}/compare/{basehead...}", accessUser, s.compare)
+	s.protectionRoutes()
 	s.pullRoutes()
 	s.issueRoutes()
 	s.checkRoutes()
@@ -178,6 +180,40 @@ func (s *Server) ensureInstallation(account string) *installation {
 
 // getRepo: GET /repos/{owner}/{repo} (docs: repos#get-a-repository).
 func (s *Server) getRepo(c *call) (int, any, error) {
+	return http.StatusOK, s.repoJSON(c.rs), nil
+}
+
+// editRepo: PATCH /repos/{owner}/{repo} (docs: repos#update-a-repository).
+// The sandbox changes the description and the merge methods a pull request
+// may use; other fields are ignored. Rebase merges cannot be turned on.
+func (s *Server) editRepo(c *call) (int, any, error) {
+	var in struct {
+		Description *string `json:"description"`
+		AllowMerge  *bool   `json:"allow_merge_commit"`
+		AllowSquash *bool   `json:"allow_squash_merge"`
+		AllowRebase *bool   `json:"allow_rebase_merge"`
+	}
+	if err := c.decode(&in); err != nil {
+		return 0, nil, err
+	}
+	if in.AllowRebase != nil && *in.AllowRebase {
+		return 0, nil, invalid("Repository", "allow_rebase_merge", "invalid", "the sandbox does not rebase: allow_rebase_merge must be false")
+	}
+	noMerge, noSquash := c.rs.NoMergeCommit, c.rs.NoSquashMerge
+	if in.AllowMerge != nil {
+		noMerge = !*in.AllowMerge
+	}
+	if in.AllowSquash != nil {
+		noSquash = !*in.AllowSquash
+	}
+	if noMerge && noSquash {
+		return 0, nil, invalid("Repository", "merge_commit_allowed", "invalid", "Sorry, you need to allow at least one merge strategy.")
+	}
+	c.rs.NoMergeCommit, c.rs.NoSquashMerge = noMerge, noSquash
+	if in.Description != nil {
+		c.rs.Description = *in.Description
+	}
+	c.rs.UpdatedAt = s.now()
 	return http.StatusOK, s.repoJSON(c.rs), nil
 }
 
@@ -639,8 +675,8 @@ func (s *Server) getBranch(c *call) (int, any, error) {
 	}
 	self := s.api("/repos/%s/branches/%s", c.rs.fullName(), branch)
 	return http.StatusOK, obj{
-		"name": branch, "commit": s.commitJSON(c.rs, ci), "protected": false,
-		"protection":     obj{"enabled": false, "required_status_checks": obj{"enforcement_level": "off", "contexts": []string{}, "checks": []obj{}}},
+		"name": branch, "commit": s.commitJSON(c.rs, ci), "protected": c.rs.Protections[branch] != nil,
+		"protection":     branchProtectionJSON(c.rs.Protections[branch]),
 		"protection_url": self + "/protection",
 		"_links":         obj{"self": self, "html": s.api("/%s/tree/%s", c.rs.fullName(), branch)},
 	}, nil

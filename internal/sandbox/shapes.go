@@ -117,7 +117,7 @@ func (s *Server) repoJSON(rs *repoState) obj {
 		"license": nil, "topics": []string{}, "is_template": false,
 		"pushed_at": ts(rs.PushedAt), "created_at": ts(rs.CreatedAt), "updated_at": ts(rs.UpdatedAt),
 		"network_count": 0, "subscribers_count": 0,
-		"allow_merge_commit": true, "allow_squash_merge": true, "allow_rebase_merge": false,
+		"allow_merge_commit": !rs.NoMergeCommit, "allow_squash_merge": !rs.NoSquashMerge, "allow_rebase_merge": false,
 		"delete_branch_on_merge": false, "custom_properties": obj{}, "web_commit_signoff_required": false,
 		"permissions": obj{"admin": true, "maintain": true, "push": true, "triage": true, "pull": true},
 	}

@@ -54,6 +54,12 @@ type repoState struct {
 	CheckRuns     []*checkRun       `json:"check_runs"`
 	Statuses      []*commitStatus   `json:"statuses"`
 	Collaborators map[string]string `json:"collaborators"` // login -> permission
+	// NoMergeCommit and NoSquashMerge turn off allow_merge_commit and
+	// allow_squash_merge; rebase merges are never allowed.
+	NoMergeCommit bool `json:"no_merge_commit,omitempty"`
+	NoSquashMerge bool `json:"no_squash_merge,omitempty"`
+	// Protections are the protected branches' rules, by branch name.
+	Protections map[string]*protection `json:"protections,omitempty"`
 }
 
 // issue is an issue or, when Pull is set, a pull request.
