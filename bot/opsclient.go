@@ -19,6 +19,12 @@ import (
 // treat it as a configuration problem.
 var ErrAPIUnusable = errors.New("operations API unusable")
 
+// ErrUnanswered reports a request the server answered with no result of an
+// operation: it could not be reached, or answered something the client has
+// no meaning for. An operation sent may or may not have been taken; asking
+// again is safe.
+var ErrUnanswered = errors.New("no answer from the operations API")
+
 // OpsClient calls the operations API of a running `fleetbot serve`, and
 // answers as Bot.State and Bot.Operate do, so a caller tells a refusal, an
 // unknown campaign and a failed action apart in the same way.
@@ -56,7 +62,7 @@ func (c *OpsClient) State(ctx context.Context, name string) (rollout.State, bool
 		return st, false, c.unexpected(code, body)
 	}
 	if err := json.Unmarshal(body, &st); err != nil {
-		return st, false, fmt.Errorf("campaign %s: server's state: %w", name, err)
+		return st, false, fmt.Errorf("campaign %s: %w: state: %w", name, ErrUnanswered, err)
 	}
 	return st, true, nil
 }
@@ -87,7 +93,7 @@ func (c *OpsClient) Operate(ctx context.Context, name string, ev rollout.Event) 
 	}
 	var res OperationResult
 	if err := json.Unmarshal(body, &res); err != nil {
-		return before, after, fmt.Errorf("campaign %s: server's answer: %w", name, err)
+		return before, after, fmt.Errorf("campaign %s: %w: result: %w", name, ErrUnanswered, err)
 	}
 	if res.Before != nil {
 		before = *res.Before
@@ -121,7 +127,7 @@ func (c *OpsClient) do(ctx context.Context, method, name, suffix string, payload
 	}
 	req, err := http.NewRequestWithContext(ctx, method, u.String(), rd)
 	if err != nil {
-		return 0, nil, fmt.Errorf("operations API: %w", err)
+		return 0, nil, fmt.Errorf("%w: %w", ErrUnanswered, err)
 	}
 	req.Header.Set("Authorization", "Bearer "+string(c.token))
 	if payload != nil {
@@ -129,12 +135,12 @@ func (c *OpsClient) do(ctx context.Context, method, name, suffix string, payload
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return 0, nil, fmt.Errorf("operations API: %w", err)
+		return 0, nil, fmt.Errorf("%w: %w", ErrUnanswered, err)
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
 	if err != nil {
-		return 0, nil, fmt.Errorf("operations API: read answer: %w", err)
+		return 0, nil, fmt.Errorf("%w: read answer: %w", ErrUnanswered, err)
 	}
 	return resp.StatusCode, body, nil
 }
@@ -151,5 +157,5 @@ func (c *OpsClient) unexpected(code int, body []byte) error {
 	case http.StatusUnauthorized, http.StatusServiceUnavailable:
 		return fmt.Errorf("%w: %s answered %d: %s", ErrAPIUnusable, c.base.Redacted(), code, msg)
 	}
-	return fmt.Errorf("operations API: %s answered %d: %s", c.base.Redacted(), code, msg)
+	return fmt.Errorf("%w: %s answered %d: %s", ErrUnanswered, c.base.Redacted(), code, msg)
 }
