@@ -41,7 +41,7 @@ func Markdown(out io.Writer, r Report) error {
 	w.linef("| Time | Event | Phase | Detail | By |")
 	w.linef("| --- | --- | --- | --- | --- |")
 	for _, e := range r.History {
-		w.linef("| %s | %s | %s | %s | %s |", stamp(e.At), cell(e.Event), phases(e), cell(e.Detail), cell(e.By))
+		w.linef("| %s | %s | %s | %s | %s |", stamp(e.At), cell(e.Event), phases(e), orDash(e.Detail), orDash(e.By))
 	}
 	return w.err
 }
@@ -101,7 +101,7 @@ func (w *writer) wave(wv Wave) {
 		case c.FailedGate != "":
 			phase += " (" + c.FailedGate + ")"
 		case c.SkipReason != "":
-			phase += " (skipped: " + c.SkipReason + ")"
+			phase += ": " + c.SkipReason
 		}
 		if len(c.Evidence) == 0 {
 			w.linef("| %s | %s | %s | - | - | - | - | - | - | - | - | - |", cell(c.Name), cell(c.Tenant), cell(phase))
