@@ -31,10 +31,14 @@ type ServiceConfig struct {
 	Workers int
 	// Registry collects every metric and serves /metrics.
 	Registry *prometheus.Registry
+	// APIToken is the bearer token of the operations API
+	// (/api/v1/campaigns/...); empty turns the API off.
+	APIToken []byte
 }
 
 // Service is the GitHub App as one process runs it: the bot, its webhook
-// intake and its HTTP endpoints (/webhook, /healthz, /readyz, /metrics).
+// intake and its HTTP endpoints (/webhook, /healthz, /readyz, /metrics,
+// and the operations API under /api/v1/).
 // `fleetbot serve` and the sandboxed demo both run one.
 type Service struct {
 	bot    *Bot
@@ -83,11 +87,13 @@ func NewService(cfg ServiceConfig) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
+	mux := webhooks.NewMux(intake, b.Ready, cfg.Registry)
+	registerOpsAPI(mux, b, cfg.APIToken)
 	return &Service{
 		bot:    b,
 		github: github,
 		intake: intake,
-		mux:    webhooks.NewMux(intake, b.Ready, cfg.Registry),
+		mux:    mux,
 	}, nil
 }
 
@@ -112,7 +118,7 @@ func repoOfCloneURL(cloneURL string) (repoName, error) {
 // Bot returns the service's bot.
 func (s *Service) Bot() *Bot { return s.bot }
 
-// Handler serves the webhook and the probes.
+// Handler serves the webhook, the probes, the metrics and the operations API.
 func (s *Service) Handler() http.Handler { return s.mux }
 
 // Start processes the deliveries stored but not processed, starts the

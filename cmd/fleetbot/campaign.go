@@ -39,33 +39,42 @@ const exitActionsFailed = 3
 
 // campaignOptions are the flags of `fleetbot campaign ...`.
 type campaignOptions struct {
-	config string
-	by     string
-	reason string
-	json   bool
+	config    string
+	server    string
+	tokenFile string
+	by        string
+	reason    string
+	json      bool
+	format    string
 }
 
 func newCampaignCmd() *cobra.Command {
 	opts := &campaignOptions{}
 	cmd := &cobra.Command{
 		Use:   "campaign",
-		Short: "Show and steer a running campaign: status, pause, resume, retry, skip, rollback, abort",
-		Long: `Show a campaign's state, or operate on it as the /fleet commands do, from the
-serve configuration: the same store and GitHub App, under the replica id of
-the configuration with "-cli" appended. An operation waits while a replica
-holds the campaign's lease, then acts and prints the new phase and what
-changed; the bot's log on stderr says what it did on GitHub.
+		Short: "Show, steer and export a running campaign: status, pause, resume, retry, skip, approve, rollback, abort, export",
+		Long: `Show a campaign's state, or operate on it as the /fleet commands do.
+
+With --server URL (or api.url in the configuration) the command asks the
+running fleetbot serve at URL through its operations API, with the bearer
+token of --token-file (or api.tokenFile); --config is then optional.
+Otherwise it opens the store of the serve configuration itself and acts as
+the same GitHub App, under the replica id of the configuration with "-cli"
+appended. An operation waits while a replica holds the campaign's lease,
+then acts and prints the new phase and what changed; the bot's log (on
+stderr, or serve's) says what it did on GitHub.
 
 Exit status: 0 done (or nothing to do), 1 refused, unknown campaign or bad
 input, 2 configuration problem, 3 the operation was taken but carrying it
 out on GitHub failed (run it again: it is safe to repeat).
 
-With the bbolt store the file is locked while serve runs: stop serve first,
-or use DynamoDB.`,
+With the bbolt store the file is locked while serve runs: go through serve
+(--server, or api.url), stop serve first, or use DynamoDB.`,
 	}
 	cmd.PersistentFlags().StringVar(&opts.config, "config", "", "serve configuration file (YAML)")
+	cmd.PersistentFlags().StringVar(&opts.server, "server", "", "URL of a running fleetbot serve to operate through (default: api.url of --config)")
+	cmd.PersistentFlags().StringVar(&opts.tokenFile, "token-file", "", "file holding the bearer token of --server (default: api.tokenFile of --config)")
 	cmd.PersistentFlags().StringVar(&opts.by, "by", defaultActor(), "who operates, recorded as evidence")
-	_ = cmd.MarkPersistentFlagRequired("config")
 
 	status := &cobra.Command{
 		Use:   "status --config FILE NAME",
@@ -130,6 +139,7 @@ or use DynamoDB.`,
 		op("rollback --config FILE NAME", "Open revert pull requests for the merged waves, last wave first",
 			[]string{"NAME"}, 0, func([]string) (rollout.Event, error) { return rollout.Rollback{By: opts.by}, nil }),
 		abort,
+		newCampaignExportCmd(opts),
 	)
 	return cmd
 }
@@ -165,11 +175,7 @@ func defaultActor() string {
 // withBot opens the store and builds a bot as serve does, under its own
 // replica id and a mirror directory of its own (two processes must not
 // share one), and calls f with it.
-func withBot(cmd *cobra.Command, opts *campaignOptions, f func(ctx context.Context, b *bot.Bot) error) error {
-	cfg, err := config.Load(opts.config)
-	if err != nil {
-		return &exitError{code: 2, err: err}
-	}
+func withBot(cmd *cobra.Command, cfg *config.Serve, f func(ctx context.Context, b *bot.Bot) error) error {
 	ctx := cmd.Context()
 	log := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), nil))
 	st, err := openStore(ctx, cfg.Store)
@@ -203,8 +209,8 @@ func cliReplica(serve string) string {
 }
 
 func runCampaignStatus(cmd *cobra.Command, opts *campaignOptions, name string) error {
-	return withBot(cmd, opts, func(ctx context.Context, b *bot.Bot) error {
-		st, ok, err := b.State(ctx, name)
+	return withCampaigns(cmd, opts, func(ctx context.Context, c campaigns) error {
+		st, ok, err := c.State(ctx, name)
 		switch {
 		case err != nil:
 			return err
@@ -220,16 +226,14 @@ func runCampaignStatus(cmd *cobra.Command, opts *campaignOptions, name string) e
 }
 
 func runCampaignOperation(cmd *cobra.Command, opts *campaignOptions, name string, ev rollout.Event) error {
-	return withBot(cmd, opts, func(ctx context.Context, b *bot.Bot) error {
-		before, _, err := b.State(ctx, name)
-		if err != nil {
-			return err
-		}
-		after, err := b.Operate(ctx, name, ev)
+	return withCampaigns(cmd, opts, func(ctx context.Context, c campaigns) error {
+		before, after, err := c.Operate(ctx, name, ev)
 		out := cmd.OutOrStdout()
 		var machine *rollout.EventError
 		answered := errors.As(err, &machine)
 		switch {
+		case errors.Is(err, bot.ErrAPIUnusable), errors.Is(err, bot.ErrUnanswered), errors.As(err, new(*notTaken)):
+			return err
 		case errors.Is(err, bot.ErrNoCampaign):
 			return fmt.Errorf("no campaign %s in the store", name)
 		case answered && !errors.Is(err, rollout.ErrIgnored):

@@ -36,6 +36,10 @@ type campaignEnv struct {
 	sandbox *httptest.Server
 	token   string
 	config  string
+	// apiToken is the token of the serve's operations API, in the file
+	// apiTokenFile that the configuration names.
+	apiToken     string
+	apiTokenFile string
 }
 
 func newCampaignEnv(t *testing.T) *campaignEnv {
@@ -44,7 +48,7 @@ func newCampaignEnv(t *testing.T) *campaignEnv {
 	dir := t.TempDir()
 	key, err := rsa.GenerateKey(rand.Reader, 2048)
 	require.NoError(t, err)
-	e := &campaignEnv{token: "sandbox-token"}
+	e := &campaignEnv{token: "sandbox-token", apiToken: "api-token-0123456789abcdef"}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	sb, err := sandbox.New(sandbox.Config{Dir: filepath.Join(dir, "sandbox"), Token: e.token, AppID: 7, AppKey: &key.PublicKey, BaseURL: "http://" + ln.Addr().String()})
@@ -74,6 +78,8 @@ func newCampaignEnv(t *testing.T) *campaignEnv {
 	keyPEM := pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(key)})
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "key.pem"), keyPEM, 0o600))
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "secret"), []byte("s3cret\n"), 0o600))
+	e.apiTokenFile = filepath.Join(dir, "api-token")
+	require.NoError(t, os.WriteFile(e.apiTokenFile, []byte(e.apiToken+"\n"), 0o600))
 	e.config = filepath.Join(dir, "fleetbot.yaml")
 	require.NoError(t, os.WriteFile(e.config, fmt.Appendf(nil, `appID: 7
 privateKeyFile: key.pem
@@ -88,6 +94,8 @@ campaigns:
   path: campaigns
 repositories: [acme/fleet]
 replicaID: test
+api:
+  tokenFile: api-token
 `, e.sandbox.URL), 0o600))
 
 	// The bot starts the campaign as serve's first pass would.

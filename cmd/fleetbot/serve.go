@@ -155,6 +155,7 @@ func newService(cfg *config.Serve, st store.Store, log *slog.Logger, reg *promet
 		WebhookSecret: cfg.WebhookSecret,
 		Workers:       cfg.Workers,
 		Registry:      reg,
+		APIToken:      cfg.API.Token,
 	})
 	if err != nil {
 		return nil, &exitError{code: 2, err: err}

@@ -47,6 +47,7 @@ type Serve struct {
 	ReconcileInterval time.Duration
 	Workers           int
 	ReplicaID         string
+	API               API
 
 	// PrivateKey and WebhookSecret are the contents of the files named
 	// above; the secret without surrounding white space.
@@ -67,6 +68,22 @@ type Bolt struct{ Path string }
 // are optional: the AWS SDK's usual sources fill the region in, and Endpoint
 // points at a local stand-in.
 type DynamoDB struct{ Table, Region, Endpoint string }
+
+// MinAPITokenLength is the shortest bearer token the operations API
+// accepts: a token short enough to guess would let anyone abort a campaign.
+const MinAPITokenLength = 16
+
+// API configures the operations API of serve (/api/v1/campaigns/...), and
+// tells the campaign commands where a running serve answers it. TokenFile
+// names the file holding the bearer token; without it the API is off. URL,
+// when set, makes the campaign commands talk to that serve instead of
+// opening the store; serve itself does not read it.
+type API struct {
+	TokenFile string
+	URL       string
+	// Token is the content of TokenFile without surrounding white space.
+	Token []byte
+}
 
 // Campaigns says where campaign files live: Path/*.yaml in Repository.
 type Campaigns struct{ Repository, Path string }
@@ -181,7 +198,7 @@ func (l *loader) parse(src []byte) *Serve {
 	}
 	at := lines{}
 	m := l.fields(root, "", root.Line, at, "appID", "privateKeyFile", "webhookSecretFile", "apiBaseURL", "listen",
-		"store", "mirrorDir", "campaigns", "repositories", "reconcileInterval", "workers", "replicaID")
+		"store", "mirrorDir", "campaigns", "repositories", "reconcileInterval", "workers", "replicaID", "api")
 	if v, ok := m.Int("appID", math.MinInt); ok {
 		cfg.AppID = int64(v)
 	}
@@ -224,6 +241,10 @@ func (l *loader) parse(src []byte) *Serve {
 		cfg.Campaigns.Repository, _ = c.OptionalString("repository")
 		cfg.Campaigns.Path, _ = c.OptionalString("path")
 	}
+	if a := l.object(m, "api", at, "tokenFile", "url"); a != nil {
+		cfg.API.TokenFile, _ = a.OptionalString("tokenFile")
+		cfg.API.URL, _ = a.OptionalString("url")
+	}
 	l.check(cfg, at)
 	return cfg
 }
@@ -265,6 +286,7 @@ func (l *loader) check(cfg *Serve, at lines) {
 		l.add(line("listen"), "listen", "%q is not host:port such as :8080", cfg.Listen)
 	}
 	l.checkStore(cfg, line)
+	l.checkAPI(cfg, line)
 	if cfg.MirrorDir == "" {
 		l.add(line("mirrorDir"), "mirrorDir", "missing: set the directory where git mirrors of the repositories are kept")
 	} else {
@@ -328,6 +350,31 @@ func (l *loader) checkStore(cfg *Serve, line func(string) int) {
 				l.add(line("store.dynamodb.endpoint"), "store.dynamodb.endpoint", "%q is not a URL such as http://127.0.0.1:8000", e)
 			}
 		}
+	}
+}
+
+func (l *loader) checkAPI(cfg *Serve, line func(string) int) {
+	a := &cfg.API
+	if a.URL != "" {
+		if u, err := url.Parse(a.URL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			l.add(line("api.url"), "api.url", "%q is not an http(s) URL such as https://fleetbot.example.com/", a.URL)
+		}
+	}
+	if a.TokenFile == "" {
+		if a.URL != "" {
+			l.add(line("api"), "api.tokenFile", "missing: api.url needs the file holding the API's bearer token")
+		}
+		return
+	}
+	token := l.readFile(a.TokenFile, "api.tokenFile", line, "the operations API's bearer token")
+	if token == nil {
+		return
+	}
+	// The file's content is never quoted in a problem: it is a secret.
+	a.Token = bytes.TrimSpace(token)
+	if len(a.Token) < MinAPITokenLength {
+		l.add(line("api.tokenFile"), "api.tokenFile", "%s holds fewer than %d characters: use a long random token, such as the output of openssl rand -hex 32", a.TokenFile, MinAPITokenLength)
+		a.Token = nil
 	}
 }
 

@@ -71,3 +71,53 @@ replicaID: pod-1
 	assert.Equal(t, "pod-1", cfg.ReplicaID)
 	assert.Equal(t, "127.0.0.1:9000", cfg.Listen)
 }
+
+func TestLoadAPI(t *testing.T) {
+	t.Parallel()
+	base := `appID: 7
+privateKeyFile: key.pem
+webhookSecretFile: secret
+store: {bolt: {path: state.db}}
+mirrorDir: mirror
+campaigns: {repository: acme/fleet, path: campaigns}
+repositories: [acme/fleet]
+`
+	tests := []struct {
+		name      string
+		api       string
+		token     string
+		wantToken string
+		wantURL   string
+		wantErr   string
+	}{
+		{name: "off", api: ""},
+		{name: "token", api: "api: {tokenFile: token}\n", token: " 0123456789abcdef0123 \n", wantToken: "0123456789abcdef0123"},
+		{name: "token and url", api: "api: {tokenFile: token, url: \"http://127.0.0.1:8080\"}\n", token: "0123456789abcdef0123", wantToken: "0123456789abcdef0123", wantURL: "http://127.0.0.1:8080"},
+		{name: "short token", api: "api: {tokenFile: token}\n", token: "hunter2", wantErr: "fleetbot.yaml:8: api.tokenFile: token holds fewer than 16 characters"},
+		{name: "missing token file", api: "api: {tokenFile: nope}\n", wantErr: "fleetbot.yaml:8: api.tokenFile: cannot read nope"},
+		{name: "url without token", api: "api: {url: \"http://127.0.0.1:8080\"}\n", wantErr: "fleetbot.yaml:8: api.tokenFile: missing: api.url needs"},
+		{name: "bad url", api: "api: {tokenFile: token, url: \"127.0.0.1:8080\"}\n", token: "0123456789abcdef0123", wantErr: `fleetbot.yaml:8: api.url: "127.0.0.1:8080" is not an http(s) URL`},
+		{name: "unknown key", api: "api: {token: x}\n", wantErr: "fleetbot.yaml:8: api.token"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			dir := t.TempDir()
+			write(t, dir, "key.pem", "-----BEGIN PLACEHOLDER-----\nAA==\n-----END PLACEHOLDER-----\n")
+			write(t, dir, "secret", "s3cret")
+			if tt.token != "" {
+				write(t, dir, "token", tt.token)
+			}
+			cfg, err := Load(write(t, dir, "fleetbot.yaml", base+tt.api))
+			if tt.wantErr != "" {
+				require.Error(t, err)
+				assert.Contains(t, err.Error(), tt.wantErr)
+				assert.NotContains(t, err.Error(), "hunter2", "the token is never quoted")
+				return
+			}
+			require.NoError(t, err)
+			assert.Equal(t, tt.wantToken, string(cfg.API.Token))
+			assert.Equal(t, tt.wantURL, cfg.API.URL)
+		})
+	}
+}
