@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/fleetbot/fleetbot/bot/gh"
 	"github.com/fleetbot/fleetbot/bot/wave"
 	"github.com/fleetbot/fleetbot/rollout"
 	"github.com/fleetbot/fleetbot/rollout/gate"
@@ -343,4 +344,46 @@ func (waitingGates) Run(_ context.Context, targets []gate.Target) []gate.Result 
 		out = append(out, gate.Result{Gate: "terraform", Cluster: t.Cluster, Outcome: rollout.GateWaiting, Detail: "terraform-apply is pending"})
 	}
 	return out
+}
+
+// TestApprovalStatusAndUnapprovedMerge: each open wave pull request carries
+// fleetbot/approval, green once an owner of its tenant approved its head and
+// pending before; a pull request merged without such an approval halts the
+// campaign with the reason in its history.
+func TestApprovalStatusAndUnapprovedMerge(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, "eks-1-30.yaml")
+	b := w.bot(t, "r1", nil)
+	w.api.mu.Lock()
+	w.api.reviews[1] = []gh.Review{{User: "alice", State: "APPROVED", CommitID: "head-1"}}
+	w.api.reviews[2] = []gh.Review{{User: "eve", State: "APPROVED", CommitID: "head-2"}}
+	w.api.mu.Unlock()
+	started(t, w, b)
+	require.NoError(t, b.Reconcile(t.Context()))
+
+	w.api.mu.Lock()
+	s1, s2 := w.api.statuses["head-1"], w.api.statuses["head-2"]
+	w.api.mu.Unlock()
+	require.Len(t, s1, 1, "one status, posted once however often the loop passes")
+	assert.Equal(t, gh.Status{Context: ApprovalContext, State: "success", Description: "approved by @alice, an owner of tenant-a"}, s1[0])
+	require.Len(t, s2, 1)
+	assert.Equal(t, "pending", s2[0].State)
+	assert.Equal(t, "no approval by an owner of the tenant (@eve approved, not an owner): waiting for an approval by tenant tenant-b", s2[0].Description)
+
+	w.api.merge(t, 1, "aaaa")
+	w.api.merge(t, 2, "bbbb")
+	require.NoError(t, b.Reconcile(t.Context()))
+	st, _ := w.state(t, campaign)
+	assert.Equal(t, rollout.CampaignHalted, st.Phase)
+	assert.Contains(t, st.HaltReason, "tenant tenant-b's pull request #2 of wave 1 merged without an approval by an owner of tenant-b (no approval by an owner of the tenant (@eve approved, not an owner))")
+	ev := st.Waves[0].Clusters
+	var unapproved int
+	for _, c := range ev {
+		for _, e := range c.Evidence {
+			if e.Event == "pr-merged-unapproved" {
+				unapproved++
+			}
+		}
+	}
+	assert.Equal(t, 1, unapproved, "b-dev-1's merge is recorded unapproved, a-dev's are not")
 }

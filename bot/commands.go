@@ -4,12 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 	"time"
 
 	"github.com/fleetbot/fleetbot/bot/wave"
-	"github.com/fleetbot/fleetbot/gitops"
 	"github.com/fleetbot/fleetbot/rollout"
 	"github.com/fleetbot/fleetbot/rollout/store"
 	"github.com/fleetbot/fleetbot/webhooks"
@@ -90,7 +88,11 @@ func (b *Bot) runCommands(ctx context.Context, e *webhooks.Comment) (bool, error
 	if err != nil {
 		return false, err
 	}
-	actor, err := b.actor(ctx, api, rec, e.User)
+	roles, err := b.roles(ctx, api, rec)
+	if err != nil {
+		return true, err
+	}
+	actor, err := roles.actor(ctx, e.User)
 	if err != nil {
 		return true, err
 	}
@@ -185,80 +187,6 @@ func (b *Bot) runCommand(ctx context.Context, name string, rec *record, actor ro
 		}
 	}
 	return res
-}
-
-// actor reads who login is for the campaign: a fleet admin or a tenant's
-// owner, by the layout of the repository the campaign's pull requests go
-// to, read at its base branch's head (never a pull request's head), and by
-// the teams GitHub says login is an active member of.
-func (b *Bot) actor(ctx context.Context, api commandClient, rec *record, login string) (rollout.Actor, error) {
-	a := rollout.Actor{Login: login, Bot: strings.HasSuffix(login, "[bot]")}
-	member := map[string]bool{}
-	isMember := func(team string) (bool, error) {
-		if v, ok := member[team]; ok {
-			return v, nil
-		}
-		org, slug, ok := strings.Cut(team, "/")
-		if !ok {
-			return false, nil
-		}
-		// GET /orgs/{org}/teams/{team_slug}/memberships/{username}
-		// https://docs.github.com/rest/teams/members#get-team-membership-for-a-user
-		v, err := api.TeamMember(ctx, org, slug, login)
-		member[team] = v
-		return v, err
-	}
-	in := func(o gitops.Owners) (bool, error) {
-		if slices.Contains(o.Users, login) {
-			return true, nil
-		}
-		for _, t := range o.Teams {
-			ok, err := isMember(t)
-			if ok || err != nil {
-				return ok, err
-			}
-		}
-		return false, nil
-	}
-	for _, full := range rec.repos() {
-		repo, err := parseRepo(full)
-		if err != nil {
-			return a, err
-		}
-		h, err := b.head(ctx, repo)
-		if err != nil {
-			return a, err
-		}
-		err = b.withCheckout(ctx, []headRef{h}, func(dirs []string) error {
-			inv, err := gitops.Load(ctx, dirs)
-			if err != nil {
-				return fmt.Errorf("load the layout of %s: %w", repo, err)
-			}
-			l := inv.Layouts[dirs[0]]
-			if l == nil {
-				return nil
-			}
-			if ok, err := in(l.Admins); err != nil || ok {
-				a.Admin = a.Admin || ok
-				return err
-			}
-			for tenant, o := range l.Owners {
-				ok, err := in(o)
-				if err != nil {
-					return err
-				}
-				if ok && !slices.Contains(a.Tenants, tenant) {
-					a.Tenants = append(a.Tenants, tenant)
-				}
-			}
-			return nil
-		})
-		if err != nil {
-			return a, err
-		}
-	}
-	slices.Sort(a.Tenants)
-	return a, nil
 }
 
 // commandsComment is the bot's answer to one comment's commands, in its

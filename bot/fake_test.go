@@ -37,10 +37,14 @@ type fakeAPI struct {
 	prs      []gh.PullRequest
 	comments map[int][]gh.Comment
 	nextID   int64
+	// reviews, by pull request: when a pull request has none listed, its
+	// tenant's owners (alice, bruno) and the fleet admin (pat) approved it.
+	reviews  map[int][]gh.Review
+	statuses map[string][]gh.Status // by commit, newest first
 }
 
 func newFakeAPI() *fakeAPI {
-	return &fakeAPI{files: map[string][]byte{}, comments: map[int][]gh.Comment{}}
+	return &fakeAPI{files: map[string][]byte{}, comments: map[int][]gh.Comment{}, reviews: map[int][]gh.Review{}, statuses: map[string][]gh.Status{}}
 }
 
 func (f *fakeAPI) Repository(_ context.Context, owner, repo string) (gh.Repository, error) {
@@ -137,11 +141,39 @@ func (f *fakeAPI) EditComment(_ context.Context, _, _ string, id int64, body str
 }
 
 // open adds an open pull request on branch and returns its number.
+func (f *fakeAPI) Reviews(_ context.Context, _, _ string, number int) ([]gh.Review, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if rs, ok := f.reviews[number]; ok {
+		return slices.Clone(rs), nil
+	}
+	var out []gh.Review
+	for _, u := range []string{"alice", "bruno", "pat"} {
+		out = append(out, gh.Review{User: u, State: "APPROVED"})
+	}
+	return out, nil
+}
+
+func (f *fakeAPI) Statuses(_ context.Context, _, _, ref string) ([]gh.Status, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.statuses[ref]), nil
+}
+
+func (f *fakeAPI) CreateStatus(_ context.Context, _, _, sha string, s gh.Status) (gh.Status, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.statuses[sha] = append([]gh.Status{s}, f.statuses[sha]...)
+	return s, nil
+}
+
+func (f *fakeAPI) TeamMember(context.Context, string, string, string) (bool, error) { return false, nil }
+
 func (f *fakeAPI) open(branch string) int {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	n := len(f.prs) + 1
-	f.prs = append(f.prs, gh.PullRequest{Number: n, State: "open", HeadRef: branch, BaseRef: "main"})
+	f.prs = append(f.prs, gh.PullRequest{Number: n, State: "open", HeadRef: branch, BaseRef: "main", HeadSHA: fmt.Sprintf("head-%d", n), User: "fleetbot[bot]"})
 	return n
 }
 

@@ -16,6 +16,7 @@ type Client interface {
 	contentReader
 	prClient
 	commandClient
+	approvalClient
 	wave.EnsureClient
 	GateAPI
 }

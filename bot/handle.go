@@ -36,6 +36,9 @@ func (b *Bot) handle(ctx context.Context, ev webhooks.Event) (bool, error) {
 		return b.onPullRequest(ctx, e)
 	case *webhooks.Comment:
 		return b.onComment(ctx, e)
+	case *webhooks.Review:
+		// A review moves the approval status of its pull request.
+		return b.onCommit(ctx, "", e.HeadRef, []int{e.Number})
 	case *webhooks.CheckRun:
 		return b.onCommit(ctx, e.HeadSHA, "", e.PullRequests)
 	case *webhooks.CheckSuite:

@@ -110,6 +110,7 @@ func (b *Bot) reconcileCampaign(ctx context.Context, name string, phase rollout.
 		r.outstanding()
 		r.queueNew(rollout.Due(r.st, true))
 		r.queueNew(rollout.Refresh(r.st))
+		errs = append(errs, r.approvalStatuses(ctx))
 		return errors.Join(errs...)
 	})
 }

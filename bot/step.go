@@ -16,8 +16,10 @@ import (
 // run is one step on a campaign while this replica holds its lease: the
 // record, the state as last persisted, and the actions still to carry out.
 type run struct {
-	b       *Bot
-	name    string
+	b    *Bot
+	name string
+	// roles says who owns what, read once per step when asked (approval.go).
+	roles   *roles
 	fence   store.Fence
 	rec     *record
 	st      rollout.State
@@ -107,6 +109,15 @@ func (r *run) load(ctx context.Context) error {
 // and queues the actions they asked for. Ignored events (duplicates) and
 // refused ones are logged, not returned: the state stays right either way.
 func (r *run) feed(ctx context.Context, events ...rollout.Event) error {
+	events, unread := r.unapproved(ctx, events)
+	if err := r.feedChecked(ctx, events...); err != nil {
+		return errors.Join(unread, err)
+	}
+	return unread
+}
+
+// feedChecked is feed, once the merges carry their approval.
+func (r *run) feedChecked(ctx context.Context, events ...rollout.Event) error {
 	changed := false
 	st := r.st
 	var actions []rollout.Action

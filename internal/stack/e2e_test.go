@@ -93,6 +93,7 @@ func TestEndToEnd(t *testing.T) {
 			var merged struct {
 				SHA string `json:"sha"`
 			}
+			approve(t, s, "acme/fleet", p.Number, owners[tenant].Users[0])
 			_, err := s.Do(ctx, http.MethodPut, fmt.Sprintf("/repos/acme/fleet/pulls/%d/merge", p.Number), owners[tenant].Users[0], map[string]any{}, &merged)
 			require.NoError(t, err)
 			_, err = s.Do(ctx, http.MethodPost, "/repos/acme/fleet/check-runs", "", map[string]any{
@@ -251,6 +252,15 @@ func checkPull(t *testing.T, s *stack.Stack, p pull, w rollout.Wave, dir, tenant
 	}
 	assert.ElementsMatch(t, owners.Users, users, "users asked to review %s in %s", p.Head.Ref, p.Repo)
 	assert.ElementsMatch(t, owners.Teams, teams, "teams asked to review %s in %s", p.Head.Ref, p.Repo)
+}
+
+// approve submits an approving review of pull request number of repo as
+// login, as a tenant's owner does before merging.
+func approve(t *testing.T, s *stack.Stack, repo string, number int, login string) {
+	t.Helper()
+	_, err := s.Do(t.Context(), http.MethodPost, fmt.Sprintf("/repos/%s/pulls/%d/reviews", repo, number), login,
+		map[string]any{"event": "APPROVE", "body": "Reviewed: our clusters only."}, nil)
+	require.NoError(t, err)
 }
 
 // reportCalls logs the bot's GitHub calls per wave pull request.

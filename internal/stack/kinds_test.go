@@ -20,13 +20,14 @@ import (
 	"github.com/fleetbot/fleetbot/rollout"
 )
 
-// mergeAsOwner merges a pull request as the tenant's first owner and reports
-// Terraform CI's success on the merge commit.
+// mergeAsOwner approves and merges a pull request as one of the tenant's
+// owners and reports Terraform CI's success on the merge commit.
 func mergeAsOwner(t *testing.T, s *stack.Stack, number int, owner string) {
 	t.Helper()
 	var merged struct {
 		SHA string `json:"sha"`
 	}
+	approve(t, s, "acme/fleet", number, owner)
 	_, err := s.Do(t.Context(), http.MethodPut, fmt.Sprintf("/repos/acme/fleet/pulls/%d/merge", number), owner, map[string]any{}, &merged)
 	require.NoError(t, err)
 	_, err = s.Do(t.Context(), http.MethodPost, "/repos/acme/fleet/check-runs", "", map[string]any{

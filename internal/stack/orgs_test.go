@@ -63,6 +63,7 @@ func TestEndToEndTwoOrganisations(t *testing.T) {
 			var merged struct {
 				SHA string `json:"sha"`
 			}
+			approve(t, s, p.Repo, p.Number, owners.Users[0])
 			_, err := s.Do(ctx, http.MethodPut, fmt.Sprintf("/repos/%s/pulls/%d/merge", p.Repo, p.Number), owners.Users[0], map[string]any{}, &merged)
 			require.NoError(t, err)
 			_, err = s.Do(ctx, http.MethodPost, "/repos/"+p.Repo+"/check-runs", "", map[string]any{

@@ -1,0 +1,127 @@
+package stack_test
+
+import (
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/fleetbot/fleetbot/bot"
+	"github.com/fleetbot/fleetbot/bot/wave"
+	"github.com/fleetbot/fleetbot/internal/stack"
+	"github.com/fleetbot/fleetbot/internal/testenv"
+	"github.com/fleetbot/fleetbot/rollout"
+)
+
+// approvalStatus returns the latest fleetbot/approval status on a commit.
+func approvalStatus(t *testing.T, s *stack.Stack, sha string) (state, description string) {
+	t.Helper()
+	var list []struct {
+		Context     string `json:"context"`
+		State       string `json:"state"`
+		Description string `json:"description"`
+	}
+	_, err := s.Do(t.Context(), http.MethodGet, "/repos/acme/fleet/commits/"+sha+"/statuses", "", nil, &list)
+	require.NoError(t, err)
+	for _, st := range list {
+		if st.Context == bot.ApprovalContext {
+			return st.State, st.Description
+		}
+	}
+	return "", ""
+}
+
+// waitApproval waits for the approval status of a pull request's head to
+// be state, and returns its description.
+func waitApproval(t *testing.T, s *stack.Stack, number int, state string) string {
+	t.Helper()
+	return waitFor(t, fmt.Sprintf("#%d's approval status to be %s", number, state), func() (string, bool) {
+		got, desc := approvalStatus(t, s, prHead(t, s, number).SHA)
+		return desc, got == state
+	})
+}
+
+// TestEndToEndApproval: each wave pull request carries fleetbot/approval on
+// its head. A stranger's approval leaves it pending; an owner's turns it
+// green; a change of the tenant's files after the approval (a regeneration
+// on a moved base) makes it pending again; and a pull request merged with
+// no owner's approval halts the campaign.
+func TestEndToEndApproval(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	fleetDir := filepath.Join(testenv.ModuleRoot(t), "examples", "fleet")
+	src, err := os.ReadFile(filepath.Join("testdata", "eks-approvals.yaml"))
+	require.NoError(t, err)
+	plan, _ := expectedPlan(t, src, fleetDir)
+	dir := t.TempDir()
+	s, err := stack.Start(ctx, stack.Options{Dir: dir, Fleet: fleetDir, ReconcileInterval: 300 * time.Millisecond, Logger: testLogger(t)})
+	require.NoError(t, err)
+	t.Cleanup(s.Close)
+	require.NoError(t, s.PushCampaign(ctx, plan.Campaign, src))
+	byTenant := map[string]int{}
+	for _, p := range waitForWave(t, s, plan.Campaign, plan.Waves[0], "acme/fleet") {
+		_, _, tenant, _ := wave.ParseBranch(p.Head.Ref)
+		byTenant[tenant] = p.Number
+	}
+	a, b := byTenant["tenant-a"], byTenant["tenant-b"]
+	require.NotZero(t, a)
+	require.NotZero(t, b)
+
+	desc := waitApproval(t, s, a, "pending")
+	assert.Equal(t, "no approval by an owner of the tenant: waiting for an approval by tenant tenant-a", desc)
+
+	approve(t, s, "acme/fleet", a, "eve")
+	waitFor(t, "the stranger's approval to be read", func() (string, bool) {
+		_, d := approvalStatus(t, s, prHead(t, s, a).SHA)
+		return d, strings.Contains(d, "@eve approved, not an owner")
+	})
+	approve(t, s, "acme/fleet", a, "arjun")
+	desc = waitApproval(t, s, a, "success")
+	assert.Equal(t, "approved by @arjun, an owner of tenant-a", desc)
+
+	// A person edits the line next to the planned one on main: the pull
+	// request conflicts and is regenerated, and its tenant file changed
+	// since the approval, which no longer counts.
+	before := prHead(t, s, a).SHA
+	work := filepath.Join(dir, "seed")
+	path := filepath.Join(work, "tenants", "tenant-a", "dev.yaml")
+	src2, err := os.ReadFile(path)
+	require.NoError(t, err)
+	edited := strings.Replace(string(src2), "        version: \"1.29\"\n        vpc_name: shared\n", "        version: \"1.29\"\n        vpc_name: shared-dev\n", 1)
+	require.NotEqual(t, string(src2), edited)
+	require.NoError(t, os.WriteFile(path, []byte(edited), 0o644))
+	require.NoError(t, s.Commit(ctx, work, "tenant-a: another VPC"))
+	waitFor(t, "the regeneration", func() (string, bool) { h := prHead(t, s, a).SHA; return h, h != before })
+	desc = waitApproval(t, s, a, "pending")
+	assert.Equal(t, "the approval by @arjun was of files that changed since: waiting for an approval by tenant tenant-a", desc)
+
+	// Tenant b's pull request is merged with no owner's approval.
+	mergeUnreviewed(t, s, b, "bruno")
+	st := waitFor(t, "the campaign to halt", func() (rollout.State, bool) {
+		st := phase(t, s, plan.Campaign)
+		return st, st.Phase == rollout.CampaignHalted
+	})
+	assert.Contains(t, st.HaltReason, fmt.Sprintf("tenant tenant-b's pull request #%d of wave 1 merged without an approval by an owner of tenant-b", b))
+	assert.Contains(t, statusComment(t, s, b), "halted")
+}
+
+// mergeUnreviewed merges a pull request with no review, as an admin bypass
+// would, and reports Terraform CI's success on the merge commit.
+func mergeUnreviewed(t *testing.T, s *stack.Stack, number int, login string) {
+	t.Helper()
+	var merged struct {
+		SHA string `json:"sha"`
+	}
+	_, err := s.Do(t.Context(), http.MethodPut, fmt.Sprintf("/repos/acme/fleet/pulls/%d/merge", number), login, map[string]any{}, &merged)
+	require.NoError(t, err)
+	_, err = s.Do(t.Context(), http.MethodPost, "/repos/acme/fleet/check-runs", "", map[string]any{
+		"name": "terraform-apply", "head_sha": merged.SHA, "status": "completed", "conclusion": "success",
+	}, nil)
+	require.NoError(t, err)
+}

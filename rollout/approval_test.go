@@ -1,0 +1,38 @@
+package rollout
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+)
+
+func TestApprove(t *testing.T) {
+	t.Parallel()
+	owners := map[string]bool{"alice": true, "arjun": true}
+	owner := func(u string) bool { return owners[u] }
+	sameAs := map[string]bool{"h1": true} // h1's tenant files equal h2's
+	same := func(c string) bool { return sameAs[c] }
+	tests := []struct {
+		name    string
+		reviews []Review
+		head    string
+		want    Approval
+	}{
+		{"nobody reviewed", nil, "h2", Approval{Why: "no approval by an owner of the tenant"}},
+		{"an owner approved the head", []Review{{"alice", "APPROVED", "h2"}}, "h2", Approval{Approved: true, By: "alice", Why: "approved by @alice"}},
+		{"webhook case", []Review{{"alice", "approved", "h2"}}, "h2", Approval{Approved: true, By: "alice", Why: "approved by @alice"}},
+		{"a stranger's approval does not count", []Review{{"eve", "APPROVED", "h2"}}, "h2", Approval{Why: "no approval by an owner of the tenant (@eve approved, not an owner)"}},
+		{"the author's does not count", []Review{{"fleetbot[bot]", "APPROVED", "h2"}}, "h2", Approval{Why: "no approval by an owner of the tenant (@fleetbot[bot] approved, not an owner)"}},
+		{"kept across a regeneration that changed no tenant file", []Review{{"alice", "APPROVED", "h1"}}, "h2", Approval{Approved: true, By: "alice", Why: "approved by @alice"}},
+		{"lost across one that did", []Review{{"alice", "APPROVED", "h0"}}, "h2", Approval{Why: "the approval by @alice was of files that changed since"}},
+		{"dismissed", []Review{{"alice", "APPROVED", "h2"}, {"alice", "DISMISSED", "h2"}}, "h2", Approval{Why: "no approval by an owner of the tenant"}},
+		{"a comment changes nothing", []Review{{"alice", "APPROVED", "h2"}, {"alice", "COMMENTED", "h2"}}, "h2", Approval{Approved: true, By: "alice", Why: "approved by @alice"}},
+		{"an owner's request for changes holds it back", []Review{{"alice", "APPROVED", "h2"}, {"arjun", "CHANGES_REQUESTED", "h2"}}, "h2", Approval{Why: "changes requested by @arjun"}},
+		{"a request for changes then an approval", []Review{{"arjun", "CHANGES_REQUESTED", "h1"}, {"arjun", "APPROVED", "h2"}}, "h2", Approval{Approved: true, By: "arjun", Why: "approved by @arjun"}},
+		{"a stranger's request for changes is noted by GitHub, not by the rule", []Review{{"eve", "CHANGES_REQUESTED", "h2"}, {"alice", "APPROVED", "h2"}}, "h2", Approval{Approved: true, By: "alice", Why: "approved by @alice"}},
+	}
+	for _, tc := range tests {
+		got := ApprovalOf(tc.reviews, "fleetbot[bot]", tc.head, owner, same)
+		assert.Equal(t, tc.want, got, tc.name)
+	}
+}
