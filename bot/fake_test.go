@@ -167,7 +167,9 @@ func (f *fakeAPI) CreateStatus(_ context.Context, _, _, sha string, s gh.Status)
 	return s, nil
 }
 
-func (f *fakeAPI) TeamMember(context.Context, string, string, string) (bool, error) { return false, nil }
+func (f *fakeAPI) TeamMember(context.Context, string, string, string) (bool, error) {
+	return false, nil
+}
 
 func (f *fakeAPI) open(branch string) int {
 	f.mu.Lock()
