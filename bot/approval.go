@@ -92,10 +92,10 @@ func (r *run) approval(ctx context.Context, n int, tenant string, number int) (r
 // approvalStatus puts the approval verdict of tenant's open pull request
 // number in machine wave n on its head as the fleetbot/approval status,
 // unless the head carries that very status already.
-func (r *run) approvalStatus(ctx context.Context, n int, tenant string, number int) error {
+func (r *run) approvalStatus(ctx context.Context, n int, tenant string, number int) (rollout.Approval, gh.PullRequest, error) {
 	a, p, err := r.approval(ctx, n, tenant, number)
 	if err != nil {
-		return err
+		return a, p, err
 	}
 	owner := "tenant " + tenant
 	if tenant == rollout.SharedTenant {
@@ -110,22 +110,22 @@ func (r *run) approvalStatus(ctx context.Context, n int, tenant string, number i
 	}
 	repo, err := r.prRepo(n, tenant)
 	if err != nil {
-		return err
+		return a, p, err
 	}
 	api, err := r.b.cfg.GitHub.API(ctx, repo.Owner, repo.Name)
 	if err != nil {
-		return err
+		return a, p, err
 	}
 	// GET /repos/{owner}/{repo}/commits/{ref}/statuses
 	// https://docs.github.com/rest/commits/statuses#list-commit-statuses-for-a-reference
 	have, err := api.Statuses(ctx, repo.Owner, repo.Name, p.HeadSHA)
 	if err != nil {
-		return fmt.Errorf("read the statuses of #%d: %w", number, err)
+		return a, p, fmt.Errorf("read the statuses of #%d: %w", number, err)
 	}
 	for _, s := range have { // newest first
 		if s.Context == ApprovalContext {
 			if s.State == want.State && s.Description == want.Description {
-				return nil
+				return a, p, nil
 			}
 			break
 		}
@@ -133,15 +133,20 @@ func (r *run) approvalStatus(ctx context.Context, n int, tenant string, number i
 	// POST /repos/{owner}/{repo}/statuses/{sha}
 	// https://docs.github.com/rest/commits/statuses#create-a-commit-status
 	if _, err := api.CreateStatus(ctx, repo.Owner, repo.Name, p.HeadSHA, want); err != nil {
-		return fmt.Errorf("post %s on #%d: %w", ApprovalContext, number, err)
+		return a, p, fmt.Errorf("post %s on #%d: %w", ApprovalContext, number, err)
 	}
 	r.b.log.Info("approval status", "campaign", r.name, "wave", n, "tenant", tenant, "number", number, "state", want.State, "why", a.Why)
-	return nil
+	return a, p, nil
 }
 
 // approvalStatuses puts the approval status on every open pull request of
-// the change and clean-up waves the campaign drives.
+// the change and clean-up waves the campaign drives and, under `merge:
+// auto`, merges those that are ready.
 func (r *run) approvalStatuses(ctx context.Context) error {
+	c, err := r.rec.campaign()
+	if err != nil {
+		return fmt.Errorf("stored campaign file: %w", err)
+	}
 	var errs []error
 	for _, a := range rollout.Refresh(r.st) {
 		ow, ok := a.(rollout.OpenWave)
@@ -150,9 +155,14 @@ func (r *run) approvalStatuses(ctx context.Context) error {
 		}
 		for _, req := range ow.PRs {
 			for _, pr := range r.st.Waves[ow.Wave-1].PRs {
-				if pr.Tenant == req.Tenant && pr.Number > 0 {
-					errs = append(errs, r.approvalStatus(ctx, ow.Wave, pr.Tenant, pr.Number))
+				if pr.Tenant != req.Tenant || pr.Number == 0 {
+					continue
 				}
+				a, p, err := r.approvalStatus(ctx, ow.Wave, pr.Tenant, pr.Number)
+				if err == nil && c.Spec.Merge == rollout.MergeAuto && r.st.Phase == rollout.CampaignRunning {
+					err = r.autoMerge(ctx, ow.Wave, pr.Tenant, a, p, c.Spec.MergeMethod)
+				}
+				errs = append(errs, err)
 			}
 		}
 	}

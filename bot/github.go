@@ -17,6 +17,7 @@ type Client interface {
 	prClient
 	commandClient
 	approvalClient
+	mergeClient
 	wave.EnsureClient
 	GateAPI
 }

@@ -85,3 +85,33 @@ func ApprovalOf(reviews []Review, author, head string, owner func(login string) 
 	}
 	return Approval{Why: why}
 }
+
+// MergeReady decides whether the bot merges a pull request under `merge:
+// auto`: its approval counts, and every check the base branch requires
+// passed on its head. checks maps each check the head carries to its latest
+// outcome: "success", "pending" or "failure"; approvalCheck, the name of
+// the bot's own approval status, passes with the approval itself (its
+// status may not have been posted yet). The reason says what is missing.
+func MergeReady(a Approval, approvalCheck string, required []string, checks map[string]string) (bool, string) {
+	if !a.Approved {
+		return false, a.Why
+	}
+	var missing, failed []string
+	for _, name := range required {
+		switch {
+		case name == approvalCheck:
+		case checks[name] == "success":
+		case checks[name] == "failure":
+			failed = append(failed, name)
+		default:
+			missing = append(missing, name)
+		}
+	}
+	switch {
+	case len(failed) > 0:
+		return false, fmt.Sprintf("required checks failed: %s", strings.Join(failed, ", "))
+	case len(missing) > 0:
+		return false, fmt.Sprintf("waiting for required checks: %s", strings.Join(missing, ", "))
+	}
+	return true, a.Why + "; every required check passed"
+}

@@ -36,3 +36,29 @@ func TestApprove(t *testing.T) {
 		assert.Equal(t, tc.want, got, tc.name)
 	}
 }
+
+func TestMergeReady(t *testing.T) {
+	t.Parallel()
+	ok := Approval{Approved: true, By: "alice", Why: "approved by @alice"}
+	tests := []struct {
+		name     string
+		a        Approval
+		required []string
+		checks   map[string]string
+		want     bool
+		why      string
+	}{
+		{"not approved", Approval{Why: "no approval by an owner of the tenant"}, nil, nil, false, "no approval by an owner of the tenant"},
+		{"approved, nothing required", ok, nil, nil, true, "approved by @alice; every required check passed"},
+		{"the approval check passes with the approval", ok, []string{"fleetbot/approval"}, nil, true, "approved by @alice; every required check passed"},
+		{"a required check pending", ok, []string{"fleetbot/approval", "ci/lint"}, map[string]string{"ci/lint": "pending"}, false, "waiting for required checks: ci/lint"},
+		{"a required check missing", ok, []string{"ci/lint"}, nil, false, "waiting for required checks: ci/lint"},
+		{"a required check failed", ok, []string{"ci/lint", "ci/test"}, map[string]string{"ci/lint": "failure", "ci/test": "success"}, false, "required checks failed: ci/lint"},
+		{"all passed", ok, []string{"ci/lint", "ci/test"}, map[string]string{"ci/lint": "success", "ci/test": "success"}, true, "approved by @alice; every required check passed"},
+	}
+	for _, tc := range tests {
+		got, why := MergeReady(tc.a, "fleetbot/approval", tc.required, tc.checks)
+		assert.Equal(t, tc.want, got, tc.name)
+		assert.Equal(t, tc.why, why, tc.name)
+	}
+}

@@ -49,6 +49,9 @@ type Spec struct {
 	Gates    Gates     `json:"gates,omitzero" yaml:"gates,omitempty"`
 	Schedule Schedule  `json:"schedule" yaml:"schedule"`
 	Merge    MergeMode `json:"merge" yaml:"merge"`
+	// MergeMethod is how the bot merges with Merge auto: merge (default),
+	// squash or rebase, within what the repository allows.
+	MergeMethod string `json:"mergeMethod,omitempty" yaml:"mergeMethod,omitempty"`
 }
 
 // Change holds exactly one kind of change.

@@ -146,7 +146,7 @@ func (d *campaignDecoder) campaign(root *yaml.Node) *Campaign {
 			c.Metadata.Name = s
 		}
 	}
-	if spec := m.Object("spec", true, "change", "selector", "strategy", "gates", "schedule", "merge"); spec != nil {
+	if spec := m.Object("spec", true, "change", "selector", "strategy", "gates", "schedule", "merge", "mergeMethod"); spec != nil {
 		d.spec(spec, &c.Spec)
 	}
 	return c
@@ -182,6 +182,10 @@ func (d *campaignDecoder) spec(m *decode.Map, s *Spec) {
 	s.Merge = MergeMode(m.OneOf("merge", "merge mode", string(MergeOwners), string(MergeAuto)))
 	if s.Merge == "" {
 		s.Merge = MergeOwners
+	}
+	s.MergeMethod = m.OneOf("mergeMethod", "merge method", "merge", "squash", "rebase")
+	if s.MergeMethod == "" {
+		s.MergeMethod = "merge"
 	}
 }
 

@@ -2,7 +2,9 @@ package gh
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/google/go-github/v60/github"
 )
@@ -66,4 +68,32 @@ func (c *Client) MergePullRequest(ctx context.Context, owner, repo string, numbe
 		return "", mapError("merge pull request "+issuePath(owner, repo, number), err)
 	}
 	return res.GetSHA(), nil
+}
+
+// RequiredStatusChecks lists the checks branch protection requires on
+// branch before a merge (its contexts, and its checks by name); none when
+// the branch is not protected or requires none.
+// https://docs.github.com/rest/branches/branch-protection#get-status-checks-protection
+func (c *Client) RequiredStatusChecks(ctx context.Context, owner, repo, branch string) ([]string, error) {
+	rc, _, err := c.gh.Repositories.GetRequiredStatusChecks(ctx, owner, repo, branch)
+	if errors.Is(err, github.ErrBranchNotProtected) {
+		return nil, nil // go-github's reading of GitHub's 404 "Branch not protected"
+	}
+	if err != nil {
+		return nil, mapError(fmt.Sprintf("get required status checks of %s in %s", branch, repoPath(owner, repo)), err)
+	}
+	var out []string
+	for _, ctx := range rc.GetContexts() {
+		if !slices.Contains(out, ctx) {
+			out = append(out, ctx)
+		}
+	}
+	if rc.Checks != nil {
+		for _, ch := range *rc.Checks {
+			if !slices.Contains(out, ch.Context) {
+				out = append(out, ch.Context)
+			}
+		}
+	}
+	return out, nil
 }

@@ -233,6 +233,20 @@ var apiCases = []apiCase{
 		want:   Comment{ID: 12, User: "fleetbot[bot]", Body: "Resumed."},
 	},
 	{
+		name: "RequiredStatusChecks", method: "GET", path: "/repos/acme/fleet/branches/main/protection/required_status_checks", status: 200,
+		call: func(ctx context.Context, c *Client) (any, error) { return c.RequiredStatusChecks(ctx, "acme", "fleet", "main") },
+		answer: `{"url":"https://api.github.com/repos/acme/fleet/branches/main/protection/required_status_checks","strict":false,
+		 "contexts":["fleetbot/approval","ci/lint"],"contexts_url":"https://api.github.com/repos/acme/fleet/branches/main/protection/required_status_checks/contexts",
+		 "checks":[{"context":"fleetbot/approval","app_id":-1},{"context":"terraform-plan","app_id":1}]}`,
+		want: []string{"fleetbot/approval", "ci/lint", "terraform-plan"},
+	},
+	{
+		name: "RequiredStatusChecks unprotected", method: "GET", path: "/repos/acme/fleet/branches/main/protection/required_status_checks", status: 404,
+		call:   func(ctx context.Context, c *Client) (any, error) { return c.RequiredStatusChecks(ctx, "acme", "fleet", "main") },
+		answer: `{"message":"Branch not protected"}`,
+		want:   []string(nil),
+	},
+	{
 		name: "Reviews", method: "GET", path: "/repos/acme/fleet/pulls/7/reviews", query: "per_page=100", status: 200,
 		call:   func(ctx context.Context, c *Client) (any, error) { return c.Reviews(ctx, "acme", "fleet", 7) },
 		answer: `[{"id":1,"user":{"login":"alice"},"state":"APPROVED","commit_id":"h1","body":"ok"}]`,

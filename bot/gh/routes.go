@@ -32,6 +32,7 @@ var routes = compileRoutes(
 	"/repos/{owner}/{repo}/compare/{basehead+}",
 	"/repos/{owner}/{repo}/contents/{path+}",
 	"/repos/{owner}/{repo}/contents",
+	"/repos/{owner}/{repo}/branches/{branch}/protection/required_status_checks",
 	"/repos/{owner}/{repo}/branches/{branch+}",
 	"/repos/{owner}/{repo}/commits/{ref+}/check-runs",
 	"/repos/{owner}/{repo}/commits/{ref+}/status",

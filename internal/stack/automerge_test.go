@@ -1,0 +1,89 @@
+package stack_test
+
+import (
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/fleetbot/fleetbot/internal/stack"
+	"github.com/fleetbot/fleetbot/internal/testenv"
+	"github.com/fleetbot/fleetbot/rollout"
+)
+
+// TestEndToEndAutoMerge: with `merge: auto` and a base branch that requires
+// fleetbot/approval and ci/lint, the bot merges a wave pull request only
+// once an owner approved it and ci/lint passed on its head, with the
+// campaign's merge method, and the campaign goes on from that merge.
+func TestEndToEndAutoMerge(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	fleetDir := filepath.Join(testenv.ModuleRoot(t), "examples", "fleet")
+	src, err := os.ReadFile(filepath.Join("testdata", "eks-automerge.yaml"))
+	require.NoError(t, err)
+	plan, _ := expectedPlan(t, src, fleetDir)
+	require.Len(t, plan.Waves, 1)
+	s, err := stack.Start(ctx, stack.Options{Dir: t.TempDir(), Fleet: fleetDir, ReconcileInterval: 200 * time.Millisecond, Logger: testLogger(t)})
+	require.NoError(t, err)
+	t.Cleanup(s.Close)
+	_, err = s.Do(ctx, http.MethodPut, "/repos/acme/fleet/branches/main/protection", "", map[string]any{
+		"required_status_checks":        map[string]any{"strict": false, "contexts": []string{"fleetbot/approval", "ci/lint"}},
+		"enforce_admins":                true,
+		"required_pull_request_reviews": nil,
+		"restrictions":                  nil,
+	}, nil)
+	require.NoError(t, err)
+	require.NoError(t, s.PushCampaign(ctx, plan.Campaign, src))
+	pr := waitForWave(t, s, plan.Campaign, plan.Waves[0], "acme/fleet")[0]
+	merged := func() bool {
+		var p struct {
+			Merged bool `json:"merged"`
+		}
+		_, err := s.Do(ctx, http.MethodGet, fmt.Sprintf("/repos/acme/fleet/pulls/%d", pr.Number), "", nil, &p)
+		require.NoError(t, err)
+		return p.Merged
+	}
+	lint := func(state string) {
+		_, err := s.Do(ctx, http.MethodPost, "/repos/acme/fleet/statuses/"+prHead(t, s, pr.Number).SHA, "", map[string]any{"state": state, "context": "ci/lint"}, nil)
+		require.NoError(t, err)
+	}
+	settle := func() { time.Sleep(1500 * time.Millisecond) } // several passes of the loop
+
+	// Green checks alone do not merge it.
+	lint("success")
+	settle()
+	assert.False(t, merged(), "not merged before an owner approved")
+
+	// An approval with a failing required check does not either.
+	lint("failure")
+	approve(t, s, "acme/fleet", pr.Number, "alice")
+	waitApproval(t, s, pr.Number, "success")
+	settle()
+	assert.False(t, merged(), "not merged while ci/lint fails")
+
+	// Approved and green: merged by the bot, squashed.
+	lint("success")
+	waitFor(t, "the bot to merge", func() (bool, bool) { m := merged(); return m, m })
+	st := waitFor(t, "the campaign to record the merge", func() (rollout.State, bool) {
+		st := phase(t, s, plan.Campaign)
+		return st, st.Waves[0].PRs[0].Status == rollout.PRStatusMerged
+	})
+	var commit struct {
+		Parents []struct {
+			SHA string `json:"sha"`
+		} `json:"parents"`
+	}
+	_, err = s.Do(ctx, http.MethodGet, "/repos/acme/fleet/git/commits/"+st.Waves[0].PRs[0].SHA, "", nil, &commit)
+	require.NoError(t, err)
+	assert.Len(t, commit.Parents, 1, "squashed")
+	for _, c := range st.Waves[0].Clusters {
+		for _, e := range c.Evidence {
+			assert.NotEqual(t, "pr-merged-unapproved", e.Event, "%s: the bot merged an approved pull request", c.Name)
+		}
+	}
+}
