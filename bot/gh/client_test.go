@@ -234,7 +234,9 @@ var apiCases = []apiCase{
 	},
 	{
 		name: "RequiredStatusChecks", method: "GET", path: "/repos/acme/fleet/branches/main/protection/required_status_checks", status: 200,
-		call: func(ctx context.Context, c *Client) (any, error) { return c.RequiredStatusChecks(ctx, "acme", "fleet", "main") },
+		call: func(ctx context.Context, c *Client) (any, error) {
+			return c.RequiredStatusChecks(ctx, "acme", "fleet", "main")
+		},
 		answer: `{"url":"https://api.github.com/repos/acme/fleet/branches/main/protection/required_status_checks","strict":false,
 		 "contexts":["fleetbot/approval","ci/lint"],"contexts_url":"https://api.github.com/repos/acme/fleet/branches/main/protection/required_status_checks/contexts",
 		 "checks":[{"context":"fleetbot/approval","app_id":-1},{"context":"terraform-plan","app_id":1}]}`,
@@ -242,7 +244,9 @@ var apiCases = []apiCase{
 	},
 	{
 		name: "RequiredStatusChecks unprotected", method: "GET", path: "/repos/acme/fleet/branches/main/protection/required_status_checks", status: 404,
-		call:   func(ctx context.Context, c *Client) (any, error) { return c.RequiredStatusChecks(ctx, "acme", "fleet", "main") },
+		call: func(ctx context.Context, c *Client) (any, error) {
+			return c.RequiredStatusChecks(ctx, "acme", "fleet", "main")
+		},
 		answer: `{"message":"Branch not protected"}`,
 		want:   []string(nil),
 	},
