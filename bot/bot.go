@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/fleetbot/fleetbot/bot/wave"
+	"github.com/fleetbot/fleetbot/gitops"
 	"github.com/fleetbot/fleetbot/rollout/gate"
 	"github.com/fleetbot/fleetbot/rollout/store"
 	"github.com/fleetbot/fleetbot/webhooks"
@@ -106,6 +107,9 @@ type Bot struct {
 	scanned string           // campaign repository head last scanned
 	swept   map[string]bool  // final campaigns whose pull requests were closed
 	gates   map[string]Gates // each campaign's gates, built from its spec
+	// layouts holds the layout of a repository at a commit, read once:
+	// who owns what is asked on every reconcile pass (roles.go).
+	layouts map[string]*gitops.Layout
 	// stepping holds a *sync.Mutex per campaign: one step at a time.
 	stepping sync.Map
 }

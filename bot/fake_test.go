@@ -147,9 +147,15 @@ func (f *fakeAPI) Reviews(_ context.Context, _, _ string, number int) ([]gh.Revi
 	if rs, ok := f.reviews[number]; ok {
 		return slices.Clone(rs), nil
 	}
+	head := ""
+	for _, p := range f.prs {
+		if p.Number == number {
+			head = p.HeadSHA
+		}
+	}
 	var out []gh.Review
 	for _, u := range []string{"alice", "bruno", "pat"} {
-		out = append(out, gh.Review{User: u, State: "APPROVED"})
+		out = append(out, gh.Review{User: u, State: "APPROVED", CommitID: head})
 	}
 	return out, nil
 }

@@ -37,21 +37,48 @@ func (b *Bot) roles(ctx context.Context, api teamReader, rec *record) (*roles, e
 		if err != nil {
 			return nil, err
 		}
-		err = b.withCheckout(ctx, []headRef{h}, func(dirs []string) error {
-			inv, err := gitops.Load(ctx, dirs)
-			if err != nil {
-				return fmt.Errorf("load the layout of %s: %w", repo, err)
-			}
-			if l := inv.Layouts[dirs[0]]; l != nil {
-				r.layouts = append(r.layouts, l)
-			}
-			return nil
-		})
+		l, err := b.layoutAt(ctx, h)
 		if err != nil {
 			return nil, err
 		}
+		if l != nil {
+			r.layouts = append(r.layouts, l)
+		}
 	}
 	return r, nil
+}
+
+// layoutsKept is how many (repository, commit) layouts the bot keeps.
+const layoutsKept = 64
+
+// layoutAt returns the layout of a repository at a head (nil when it has
+// none), reading each commit once.
+func (b *Bot) layoutAt(ctx context.Context, h headRef) (*gitops.Layout, error) {
+	key := h.repo.String() + "@" + h.sha
+	b.mu.Lock()
+	l, ok := b.layouts[key]
+	b.mu.Unlock()
+	if ok {
+		return l, nil
+	}
+	err := b.withCheckout(ctx, []headRef{h}, func(dirs []string) error {
+		inv, err := gitops.Load(ctx, dirs)
+		if err != nil {
+			return fmt.Errorf("load the layout of %s: %w", h.repo, err)
+		}
+		l = inv.Layouts[dirs[0]]
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	b.mu.Lock()
+	if b.layouts == nil || len(b.layouts) >= layoutsKept {
+		b.layouts = map[string]*gitops.Layout{}
+	}
+	b.layouts[key] = l
+	b.mu.Unlock()
+	return l, nil
 }
 
 // in reports whether login is one of o: a listed user, or an active member
