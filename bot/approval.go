@@ -182,12 +182,15 @@ func (r *run) unapproved(ctx context.Context, events []rollout.Event) ([]rollout
 			out = append(out, ev)
 			continue
 		}
-		a, _, err := r.approval(ctx, m.Wave, m.Tenant, m.Number)
+		a, p, err := r.approval(ctx, m.Wave, m.Tenant, m.Number)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("the approval of #%d: %w", m.Number, err))
 			continue
 		}
-		if !a.Approved {
+		m.By = p.MergedBy
+		if a.Approved {
+			m.ApprovedBy = a.By
+		} else {
 			m.Unapproved = a.Why
 		}
 		out = append(out, m)

@@ -37,6 +37,10 @@ type PRMerged struct {
 	Number     int    `json:"number,omitempty"`
 	SHA        string `json:"sha"`
 	Unapproved string `json:"unapproved,omitempty"`
+	// By merged the pull request; ApprovedBy is the tenant owner whose
+	// approval counted. Both are evidence, when GitHub tells them.
+	By         string `json:"by,omitempty"`
+	ApprovedBy string `json:"approvedBy,omitempty"`
 }
 
 // PRClosed reports that a tenant's pull request of a wave was closed without

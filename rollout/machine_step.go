@@ -295,7 +295,10 @@ func (m *machine) prMerged(e PRMerged) *EventError {
 		pr.Number = e.Number
 	}
 	pr.Status, pr.SHA, pr.MergedAt = PRStatusMerged, e.SHA, m.now
-	ev := Evidence{Event: e.Kind(), PR: pr.Number, SHA: e.SHA}
+	ev := Evidence{Event: e.Kind(), PR: pr.Number, SHA: e.SHA, By: e.By}
+	if e.ApprovedBy != "" {
+		ev.Detail = "approved by " + e.ApprovedBy
+	}
 	if e.Unapproved != "" {
 		ev.Event, ev.Detail = "pr-merged-unapproved", e.Unapproved
 		m.unapproved(w, e)

@@ -83,6 +83,7 @@ type PullRequest struct {
 	BaseSHA        string
 	Labels         []string
 	User           string
+	MergedBy       string
 	HTMLURL        string
 	CreatedAt      time.Time
 	MergedAt       time.Time

@@ -47,6 +47,7 @@ func pullRequest(p *github.PullRequest) PullRequest {
 		BaseSHA:        p.GetBase().GetSHA(),
 		Labels:         convert(p.Labels, func(l *github.Label) string { return l.GetName() }),
 		User:           p.GetUser().GetLogin(),
+		MergedBy:       p.GetMergedBy().GetLogin(),
 		HTMLURL:        p.GetHTMLURL(),
 		CreatedAt:      p.GetCreatedAt().Time,
 		MergedAt:       p.GetMergedAt().Time,

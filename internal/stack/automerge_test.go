@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -82,8 +84,9 @@ func TestEndToEndAutoMerge(t *testing.T) {
 	require.NoError(t, err)
 	assert.Len(t, commit.Parents, 1, "squashed")
 	for _, c := range st.Waves[0].Clusters {
-		for _, e := range c.Evidence {
-			assert.NotEqual(t, "pr-merged-unapproved", e.Event, "%s: the bot merged an approved pull request", c.Name)
-		}
+		i := slices.IndexFunc(c.Evidence, func(e rollout.Evidence) bool { return e.Event == "pr-merged" })
+		require.GreaterOrEqual(t, i, 0, "%s: the merge is in the evidence", c.Name)
+		assert.Equal(t, "approved by alice", c.Evidence[i].Detail, "%s: who approved is evidence", c.Name)
+		assert.True(t, strings.HasSuffix(c.Evidence[i].By, "[bot]"), "%s: the bot merged: %q", c.Name, c.Evidence[i].By)
 	}
 }
