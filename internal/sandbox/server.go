@@ -182,9 +182,10 @@ const (
 	accessAny                // any valid credential
 )
 
-// handle registers pattern on the mux behind authentication. Changes to a
-// repository run under its git write lock, taken before s.mu, the order
-// pushes take them in too.
+// handle registers pattern on the mux behind authentication. Every call on
+// a repository runs under its git write lock, taken before s.mu, the order
+// pushes take them in too: a read may write objects (a pull request's
+// mergeability), so reads take it as well.
 func (s *Server) handle(pattern string, acc access, h handler) {
 	repoScoped := strings.Contains(pattern, "/repos/{owner}/{repo}")
 	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
@@ -218,10 +219,9 @@ func (s *Server) handle(pattern string, acc access, h handler) {
 			s.writeError(w, r, who.login, err)
 			return
 		}
-		if r.Method == http.MethodGet {
-			run()
-			return
-		}
+		// Reads take the repository's lock too: answering one may write to
+		// the object store (a pull request's mergeability runs a merge),
+		// and the lock comes before s.mu, whatever the method.
 		err = c.repo.WithLock(r.Context(), func(ctx context.Context) error {
 			c.ctx = ctx
 			run()
