@@ -110,6 +110,10 @@ func (b *Bot) runCommands(ctx context.Context, e *webhooks.Comment) (bool, error
 	if _, err := putJSON(ctx, b.cfg.Store, key, claim, version, store.Fence{}); err != nil {
 		errs = append(errs, err)
 	}
+	// The answer first, then the reaction that says it is there.
+	t := prTarget{api: api, repo: repoName{e.Owner, e.Repo}, number: e.Number}
+	r := &run{b: b, name: name}
+	errs = append(errs, r.upsertComment(ctx, t, commandsComment(name, claim)))
 	reaction := reactionTaken
 	if refused {
 		reaction = reactionRefused
@@ -119,9 +123,6 @@ func (b *Bot) runCommands(ctx context.Context, e *webhooks.Comment) (bool, error
 	if err := api.AddReaction(ctx, e.Owner, e.Repo, e.CommentID, reaction); err != nil {
 		errs = append(errs, err)
 	}
-	t := prTarget{api: api, repo: repoName{e.Owner, e.Repo}, number: e.Number}
-	r := &run{b: b, name: name}
-	errs = append(errs, r.upsertComment(ctx, t, commandsComment(name, claim)))
 	return true, errors.Join(errs...)
 }
 

@@ -15,7 +15,6 @@ import (
 	"github.com/fleetbot/fleetbot/bot"
 	"github.com/fleetbot/fleetbot/bot/wave"
 	"github.com/fleetbot/fleetbot/internal/stack"
-	"github.com/fleetbot/fleetbot/internal/testenv"
 	"github.com/fleetbot/fleetbot/rollout"
 )
 
@@ -55,15 +54,8 @@ func waitApproval(t *testing.T, s *stack.Stack, number int, state string) string
 func TestEndToEndApproval(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
-	fleetDir := filepath.Join(testenv.ModuleRoot(t), "examples", "fleet")
-	src, err := os.ReadFile(filepath.Join("testdata", "eks-approvals.yaml"))
-	require.NoError(t, err)
-	plan, _ := expectedPlan(t, src, fleetDir)
 	dir := t.TempDir()
-	s, err := stack.Start(ctx, stack.Options{Dir: dir, Fleet: fleetDir, ReconcileInterval: 300 * time.Millisecond, Logger: testLogger(t)})
-	require.NoError(t, err)
-	t.Cleanup(s.Close)
-	require.NoError(t, s.PushCampaign(ctx, plan.Campaign, src))
+	s, plan := running(t, "eks-approvals.yaml", dir, 300*time.Millisecond)
 	byTenant := map[string]int{}
 	for _, p := range waitForWave(t, s, plan.Campaign, plan.Waves[0], "acme/fleet") {
 		_, _, tenant, _ := wave.ParseBranch(p.Head.Ref)

@@ -3,8 +3,6 @@ package stack_test
 import (
 	"fmt"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -13,7 +11,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/fleetbot/fleetbot/internal/stack"
-	"github.com/fleetbot/fleetbot/internal/testenv"
 	"github.com/fleetbot/fleetbot/rollout"
 )
 
@@ -79,16 +76,9 @@ func phase(t *testing.T, s *stack.Stack, name string) rollout.State {
 func TestEndToEndCommands(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
-	fleetDir := filepath.Join(testenv.ModuleRoot(t), "examples", "fleet")
-	src, err := os.ReadFile(filepath.Join("testdata", "eks-approvals.yaml"))
-	require.NoError(t, err)
-	plan, _ := expectedPlan(t, src, fleetDir)
+	s, plan := running(t, "eks-approvals.yaml", t.TempDir(), 300*time.Millisecond)
 	require.Len(t, plan.Waves, 2)
 	require.True(t, plan.Waves[1].Approval)
-	s, err := stack.Start(ctx, stack.Options{Dir: t.TempDir(), Fleet: fleetDir, ReconcileInterval: 300 * time.Millisecond, Logger: testLogger(t)})
-	require.NoError(t, err)
-	t.Cleanup(s.Close)
-	require.NoError(t, s.PushCampaign(ctx, plan.Campaign, src))
 	prs := waitForWave(t, s, plan.Campaign, plan.Waves[0], "acme/fleet")
 	pr := prs[0].Number
 
@@ -117,7 +107,7 @@ func TestEndToEndCommands(t *testing.T) {
 	assert.Contains(t, answer, "@alice may not run resume: only fleet admins may")
 
 	// A member of the admins' team (read from GitHub) may.
-	_, err = s.Do(ctx, http.MethodPost, "/orgs/acme/teams", "", map[string]any{"name": "platform"}, nil)
+	_, err := s.Do(ctx, http.MethodPost, "/orgs/acme/teams", "", map[string]any{"name": "platform"}, nil)
 	require.NoError(t, err)
 	_, err = s.Do(ctx, http.MethodPut, "/orgs/acme/teams/platform/memberships/tara", "", map[string]any{"role": "member"}, nil)
 	require.NoError(t, err)

@@ -36,6 +36,22 @@ func mergeAsOwner(t *testing.T, s *stack.Stack, number int, owner string) {
 	require.NoError(t, err)
 }
 
+// running starts the stack over examples/fleet in dir, with a reconcile
+// loop of every, and pushes the campaign of testdata/file; it returns the
+// stack and the plan the bot should follow.
+func running(t *testing.T, file, dir string, every time.Duration) (*stack.Stack, *rollout.Plan) {
+	t.Helper()
+	fleetDir := filepath.Join(testenv.ModuleRoot(t), "examples", "fleet")
+	src, err := os.ReadFile(filepath.Join("testdata", file))
+	require.NoError(t, err)
+	plan, _ := expectedPlan(t, src, fleetDir)
+	s, err := stack.Start(t.Context(), stack.Options{Dir: dir, Fleet: fleetDir, ReconcileInterval: every, Logger: testLogger(t)})
+	require.NoError(t, err)
+	t.Cleanup(s.Close)
+	require.NoError(t, s.PushCampaign(t.Context(), plan.Campaign, src))
+	return s, plan
+}
+
 // cloneMain clones the fleet repository's main branch as it is now.
 func cloneMain(t *testing.T, s *stack.Stack) string {
 	t.Helper()
@@ -119,15 +135,8 @@ func TestEndToEndFieldChange(t *testing.T) {
 func TestEndToEndConflictingBase(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
-	fleetDir := filepath.Join(testenv.ModuleRoot(t), "examples", "fleet")
-	src, err := os.ReadFile(filepath.Join("testdata", "eks-1-30.yaml"))
-	require.NoError(t, err)
-	plan, _ := expectedPlan(t, src, fleetDir)
 	dir := t.TempDir()
-	s, err := stack.Start(ctx, stack.Options{Dir: dir, Fleet: fleetDir, ReconcileInterval: 300 * time.Millisecond, Logger: testLogger(t)})
-	require.NoError(t, err)
-	t.Cleanup(s.Close)
-	require.NoError(t, s.PushCampaign(ctx, plan.Campaign, src))
+	s, plan := running(t, "eks-1-30.yaml", dir, 300*time.Millisecond)
 
 	prs := waitForWave(t, s, plan.Campaign, plan.Waves[0], "acme/fleet")
 	byTenant := map[string]pull{}
@@ -169,7 +178,7 @@ func TestEndToEndConflictingBase(t *testing.T) {
 			SHA string `json:"sha"`
 		} `json:"parents"`
 	}
-	_, err = s.Do(ctx, http.MethodGet, "/repos/acme/fleet/git/commits/"+head.SHA, "", nil, &commit)
+	_, err := s.Do(ctx, http.MethodGet, "/repos/acme/fleet/git/commits/"+head.SHA, "", nil, &commit)
 	require.NoError(t, err)
 	require.Len(t, commit.Parents, 1)
 	assert.Equal(t, newMain, commit.Parents[0].SHA, "built on the new head, not rebased")
