@@ -100,7 +100,10 @@ func TestEndToEndApproval(t *testing.T) {
 		return st, st.Phase == rollout.CampaignHalted
 	})
 	assert.Contains(t, st.HaltReason, fmt.Sprintf("tenant tenant-b's pull request #%d of wave 1 merged without an approval by an owner of tenant-b", b))
-	assert.Contains(t, statusComment(t, s, b), "halted")
+	waitFor(t, "the halt report on the pull request", func() (string, bool) {
+		c := statusComment(t, s, b)
+		return c, strings.Contains(c, "halted")
+	})
 }
 
 // mergeUnreviewed merges a pull request with no review, as an admin bypass
