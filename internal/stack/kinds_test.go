@@ -183,7 +183,10 @@ func TestEndToEndConflictingBase(t *testing.T) {
 	require.Len(t, commit.Parents, 1)
 	assert.Equal(t, newMain, commit.Parents[0].SHA, "built on the new head, not rebased")
 	assert.Equal(t, true, head.Mergeable, "the regenerated pull request merges")
-	assert.Contains(t, statusComment(t, s, byTenant["tenant-a"].Number), "regenerated on `main`")
+	waitFor(t, "the bot to say it regenerated tenant a's pull request", func() (string, bool) {
+		c := statusComment(t, s, byTenant["tenant-a"].Number)
+		return c, strings.Contains(c, "regenerated on `main`")
+	})
 
 	// Tenant b: the hand edit stands and is named.
 	comment := waitFor(t, "the bot to name tenant b's changed file", func() (string, bool) {
