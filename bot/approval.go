@@ -80,6 +80,13 @@ func (r *run) approval(ctx context.Context, n int, tenant string, number int) (r
 	for i, rv := range list {
 		reviews[i] = rollout.Review{User: rv.User, State: rv.State, Commit: rv.CommitID}
 	}
+	// Approvals given with `/fleet approve` count as reviews given after
+	// GitHub's.
+	byCommand, err := r.b.commandApprovals(ctx, r.name, repo, number)
+	if err != nil {
+		return rollout.Approval{}, p, err
+	}
+	reviews = append(reviews, byCommand...)
 	a := rollout.ApprovalOf(reviews, p.User, p.HeadSHA, owner, same)
 	for _, err := range errs {
 		if err != nil {

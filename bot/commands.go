@@ -43,6 +43,30 @@ type commandResult struct {
 	Detail  string                 `json:"detail"`
 	// Show is what a status, plan or help command shows.
 	Show string `json:"show,omitempty"`
+	// approved says the command approved its pull request.
+	approved bool
+}
+
+// commandPR is the pull request a comment with commands was written on.
+type commandPR struct {
+	repo   repoName
+	number int
+	tenant string // as its branch names it
+	head   string
+}
+
+// approvalsKey is where the approvals given with `/fleet approve` on a pull
+// request are kept; the approval rule reads them with its reviews.
+func approvalsKey(campaign string, repo repoName, number int) string {
+	return fmt.Sprintf("campaigns/%s/approvals/%s/%s/%d", campaign, repo.Owner, repo.Name, number)
+}
+
+// commandApproval is one `/fleet approve` of a pull request: who, of which
+// head, when.
+type commandApproval struct {
+	User   string    `json:"user"`
+	Commit string    `json:"commit"`
+	At     time.Time `json:"at"`
 }
 
 // runCommands runs the commands of a comment on one of the campaign's pull
@@ -67,9 +91,9 @@ func (b *Bot) runCommands(ctx context.Context, e *webhooks.Comment) (bool, error
 	if err != nil {
 		return false, fmt.Errorf("read pull request #%d: %w", e.Number, err)
 	}
-	name, _, _, ok := wave.ParseBranch(pr.HeadRef)
+	name, _, tenant, ok := wave.ParseBranch(pr.HeadRef)
 	if !ok {
-		name, _, _, ok = wave.ParseRevertBranch(pr.HeadRef)
+		name, _, tenant, ok = wave.ParseRevertBranch(pr.HeadRef)
 	}
 	if !ok {
 		return false, nil // not a pull request of the bot's
@@ -97,9 +121,11 @@ func (b *Bot) runCommands(ctx context.Context, e *webhooks.Comment) (bool, error
 		return true, err
 	}
 	var errs []error
-	refused := false
+	refused, approved := false, false
+	on := commandPR{repo: repoName{e.Owner, e.Repo}, number: e.Number, tenant: tenant, head: pr.HeadSHA}
 	for _, line := range e.Commands {
-		res := b.runCommand(ctx, name, rec, actor, line)
+		res := b.runCommand(ctx, name, rec, actor, on, line)
+		approved = approved || res.approved
 		if res.Outcome == rollout.CommandRefused {
 			refused = true
 		}
@@ -123,6 +149,11 @@ func (b *Bot) runCommands(ctx context.Context, e *webhooks.Comment) (bool, error
 	if err := api.AddReaction(ctx, e.Owner, e.Repo, e.CommentID, reaction); err != nil {
 		errs = append(errs, err)
 	}
+	if approved {
+		// The approval status moves now rather than on the next pass.
+		_, err := b.reconcileWhere(ctx, func(st rollout.State) bool { return st.Campaign == name })
+		errs = append(errs, err)
+	}
 	return true, errors.Join(errs...)
 }
 
@@ -135,7 +166,7 @@ func metricName(name string) string {
 }
 
 // runCommand decides and carries out one `/fleet` line.
-func (b *Bot) runCommand(ctx context.Context, name string, rec *record, actor rollout.Actor, line webhooks.Command) commandResult {
+func (b *Bot) runCommand(ctx context.Context, name string, rec *record, actor rollout.Actor, on commandPR, line webhooks.Command) commandResult {
 	res := commandResult{Line: line.Line, Raw: line.Raw}
 	refuse := func(err error) commandResult {
 		res.Outcome, res.Detail = rollout.CommandRefused, err.Error()
@@ -145,6 +176,7 @@ func (b *Bot) runCommand(ctx context.Context, name string, rec *record, actor ro
 	if err != nil {
 		return refuse(err)
 	}
+	c.Tenant = on.tenant
 	st, ok, err := b.State(ctx, name)
 	if err != nil {
 		return refuse(fmt.Errorf("the campaign's state cannot be read now: %w", err))
@@ -154,6 +186,14 @@ func (b *Bot) runCommand(ctx context.Context, name string, rec *record, actor ro
 	}
 	if err := rollout.Authorize(c, actor, st); err != nil {
 		return refuse(err)
+	}
+	if c.ApprovesPR(actor) {
+		if err := b.recordApproval(ctx, name, on, actor.Login); err != nil {
+			return refuse(fmt.Errorf("the approval could not be recorded now: %w", err))
+		}
+		res.Outcome, res.approved = rollout.CommandTaken, true
+		res.Detail = fmt.Sprintf("approved #%d at %s for %s", on.number, shortSHA(on.head), on.tenant)
+		return res
 	}
 	if c.ReadOnly() {
 		res.Outcome, res.Detail = rollout.CommandShown, "below"
@@ -255,4 +295,40 @@ func planTable(p *rollout.Plan) string {
 		fmt.Fprintf(&b, "| %d | %s | %s | %d |\n", w.Index, cell(env), cell(strings.Join(names, ", ")), len(w.PullRequests))
 	}
 	return b.String()
+}
+
+// recordApproval adds login's approval of pull request on, at its head, to
+// those the store keeps for it.
+func (b *Bot) recordApproval(ctx context.Context, name string, on commandPR, login string) error {
+	key := approvalsKey(name, on.repo, on.number)
+	for range 5 { // another approval of the same pull request may race this one
+		var list []commandApproval
+		version, err := getJSON(ctx, b.cfg.Store, key, &list)
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+		list = append(list, commandApproval{User: login, Commit: on.head, At: b.now()})
+		_, err = putJSON(ctx, b.cfg.Store, key, list, version, store.Fence{})
+		if !errors.Is(err, store.ErrConflict) {
+			return err
+		}
+	}
+	return fmt.Errorf("%s kept changing", key)
+}
+
+// commandApprovals returns the approvals given with `/fleet approve` on a
+// pull request, as reviews.
+func (b *Bot) commandApprovals(ctx context.Context, name string, repo repoName, number int) ([]rollout.Review, error) {
+	var list []commandApproval
+	if _, err := getJSON(ctx, b.cfg.Store, approvalsKey(name, repo, number), &list); err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return nil, nil
+		}
+		return nil, err
+	}
+	out := make([]rollout.Review, len(list))
+	for i, a := range list {
+		out[i] = rollout.Review{User: a.User, State: "APPROVED", Commit: a.Commit}
+	}
+	return out, nil
 }

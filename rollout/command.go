@@ -15,6 +15,10 @@ type Command struct {
 	Wave    int    // approve: the wave to release; 0 for the one waiting
 	Cluster string // retry (optional) and skip
 	Reason  string // skip (required) and abort (optional)
+	// Tenant is the tenant of the pull request the command was written on
+	// (SharedTenant for one of shared files); set by the caller, "" off a
+	// pull request.
+	Tenant string
 }
 
 // commandSpec is what one command takes and who may run it.
@@ -31,7 +35,7 @@ var commands = map[string]commandSpec{
 	"help":     {"/fleet help", "lists the commands and who may run them", "anyone"},
 	"status":   {"/fleet status", "shows the campaign's waves, pull requests and clusters", "anyone"},
 	"plan":     {"/fleet plan", "shows the campaign's plan: its waves and the clusters of each", "anyone"},
-	"approve":  {"/fleet approve [WAVE]", "releases a wave that waits for an approval (the waiting one when no wave is named)", "admins"},
+	"approve":  {"/fleet approve [WAVE]", "without a wave, approves this pull request for its tenant (its owners), or releases the wave waiting for an approval (fleet admins); with one, releases that wave (fleet admins)", "approvers"},
 	"pause":    {"/fleet pause", "stops the campaign from opening pull requests and asking for gates", "admins"},
 	"resume":   {"/fleet resume", "continues a paused campaign, or a halted one back within its failure budget", "admins"},
 	"abort":    {`/fleet abort [--reason "..."]`, "ends the campaign and closes its unmerged pull requests", "admins"},
@@ -162,6 +166,20 @@ func (c Command) ReadOnly() bool {
 	return c.Name == "help" || c.Name == "status" || c.Name == "plan"
 }
 
+// ApprovesPR reports whether c, run by a, approves the pull request it was
+// written on for its tenant: `/fleet approve` with no wave, by an owner of
+// the pull request's tenant (a fleet admin for a pull request of shared
+// files). A number always names a wave to release.
+func (c Command) ApprovesPR(a Actor) bool {
+	if c.Name != "approve" || c.Wave != 0 || c.Tenant == "" {
+		return false
+	}
+	if c.Tenant == SharedTenant {
+		return a.Admin
+	}
+	return slices.Contains(a.Tenants, c.Tenant)
+}
+
 // Authorize decides whether a may run c on the campaign in state s. The
 // refusal names who may.
 func Authorize(c Command, a Actor, s State) error {
@@ -173,6 +191,14 @@ func Authorize(c Command, a Actor, s State) error {
 		return nil
 	case spec.who == "admins":
 		return fmt.Errorf("@%s may not run %s: only fleet admins may", a.Login, c.Name)
+	case spec.who == "approvers":
+		if c.ApprovesPR(a) {
+			return nil
+		}
+		if c.Wave == 0 && c.Tenant != "" {
+			return fmt.Errorf("@%s may not approve this pull request: the owners of %s may; fleet admins release waves", a.Login, c.Tenant)
+		}
+		return fmt.Errorf("@%s may not release a wave: only fleet admins may", a.Login)
 	}
 	// owners: a cluster of a tenant a owns must be named.
 	if c.Cluster == "" {
@@ -222,7 +248,8 @@ func (c Command) Event(by string, s State) (Event, error) {
 func Help() string {
 	var b strings.Builder
 	b.WriteString("| command | what it does | who may |\n|---|---|---|\n")
-	who := map[string]string{"anyone": "anyone", "admins": "fleet admins", "owners": "fleet admins; a tenant's owners, on their tenant's clusters"}
+	who := map[string]string{"anyone": "anyone", "admins": "fleet admins", "owners": "fleet admins; a tenant's owners, on their tenant's clusters",
+		"approvers": "a tenant's owners, on their tenant's pull request; fleet admins, on waves"}
 	for _, name := range commandOrder {
 		s := commands[name]
 		fmt.Fprintf(&b, "| `%s` | %s | %s |\n", s.usage, s.help, who[s.who])

@@ -71,6 +71,9 @@ func TestAuthorize(t *testing.T) {
 		{"an admin may approve", Command{Name: "approve", Wave: 3}, admin, ""},
 		{"an owner may not approve a wave", Command{Name: "approve", Wave: 3}, owner1, "only fleet admins may"},
 		{"the bot itself is refused", Command{Name: "status"}, app, "fleetbot takes commands from people only"},
+		{"an owner approves their tenant's pull request", Command{Name: "approve", Tenant: "t1"}, owner1, ""},
+		{"an owner may not approve another tenant's", Command{Name: "approve", Tenant: "t2"}, owner1, "@alice may not approve this pull request: the owners of t2 may; fleet admins release waves"},
+		{"a stranger may not approve a pull request", Command{Name: "approve", Tenant: "t1"}, stranger, "the owners of t1 may"},
 	}
 	for _, tc := range tests {
 		err := Authorize(tc.c, tc.a, s)
@@ -113,4 +116,10 @@ func TestCommandEvent(t *testing.T) {
 		assert.Equal(t, tc.want, got, tc.c.Name)
 	}
 	assert.Contains(t, Help(), "| `/fleet skip CLUSTER --reason \"...\"` |")
+	owner := Actor{Login: "alice", Tenants: []string{"t1"}}
+	assert.True(t, Command{Name: "approve", Tenant: "t1"}.ApprovesPR(owner))
+	assert.False(t, Command{Name: "approve", Tenant: "t1", Wave: 2}.ApprovesPR(owner), "a number names a wave")
+	assert.False(t, Command{Name: "approve", Tenant: SharedTenant}.ApprovesPR(owner))
+	assert.True(t, Command{Name: "approve", Tenant: SharedTenant}.ApprovesPR(Actor{Login: "pat", Admin: true}))
+	assert.False(t, Command{Name: "approve"}.ApprovesPR(owner), "off a pull request")
 }

@@ -135,6 +135,19 @@ func TestEndToEndCommands(t *testing.T) {
 	assert.Equal(t, rollout.CampaignRunning, phase(t, s, plan.Campaign).Phase, "the redelivered pause ran once, and the abort in code was not run")
 	assert.Equal(t, map[string]int{"+1": 1}, reactions(t, s, pauseID))
 
+	// An owner approves their tenant's pull request with a command; another
+	// tenant's owner may not.
+	require.True(t, strings.HasSuffix(prs[0].Head.Ref, "/tenant-a"), prs[0].Head.Ref)
+	id = comment(t, s, pr, "bruno", "/fleet approve")
+	reaction, answer = answered(t, s, pr, id)
+	assert.Equal(t, "confused", reaction)
+	assert.Contains(t, answer, "@bruno may not approve this pull request: the owners of tenant-a may")
+	id = comment(t, s, pr, "alice", "/fleet approve")
+	reaction, answer = answered(t, s, pr, id)
+	assert.Equal(t, "+1", reaction)
+	assert.Contains(t, answer, fmt.Sprintf("| `/fleet approve` | taken: approved #%d at ", pr))
+	assert.Equal(t, "approved by @alice, an owner of tenant-a", waitApproval(t, s, pr, "success"))
+
 	// An owner may skip their own tenant's cluster, not another's.
 	id = comment(t, s, pr, "alice", "/fleet skip b-dev-gpu-1 --reason \"not ours\"")
 	reaction, answer = answered(t, s, pr, id)
@@ -151,9 +164,10 @@ func TestEndToEndCommands(t *testing.T) {
 		st := phase(t, s, plan.Campaign)
 		return st, st.AwaitingApproval() == 2
 	})
-	id = comment(t, s, pr, "alice", "/fleet approve")
-	reaction, _ = answered(t, s, pr, id)
+	id = comment(t, s, pr, "alice", "/fleet approve 2")
+	reaction, answer = answered(t, s, pr, id)
 	assert.Equal(t, "confused", reaction)
+	assert.Contains(t, answer, "@alice may not release a wave: only fleet admins may")
 	id = comment(t, s, pr, "pat", "/fleet approve")
 	reaction, answer = answered(t, s, pr, id)
 	assert.Equal(t, "+1", reaction)
