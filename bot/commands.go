@@ -2,8 +2,10 @@ package bot
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -26,17 +28,18 @@ func commandsKey(campaign string, commentID int64) string {
 	return fmt.Sprintf("campaigns/%s/commands/%d", campaign, commentID)
 }
 
-// commandRecord is what became of one comment's commands, with who ran them.
-type commandRecord struct {
+// CommandRecord is what became of one comment's commands, with who ran them:
+// the audit report lists them.
+type CommandRecord struct {
 	Comment  int64           `json:"comment"`
 	PR       string          `json:"pr"`
 	By       string          `json:"by"`
 	At       time.Time       `json:"at"`
-	Commands []commandResult `json:"commands"`
+	Commands []CommandResult `json:"commands"`
 }
 
-// commandResult is one `/fleet` line and its outcome.
-type commandResult struct {
+// CommandResult is one `/fleet` line and its outcome.
+type CommandResult struct {
 	Line    int                    `json:"line"`
 	Raw     string                 `json:"raw"`
 	Outcome rollout.CommandOutcome `json:"outcome"`
@@ -103,7 +106,7 @@ func (b *Bot) runCommands(ctx context.Context, e *webhooks.Comment) (bool, error
 		return false, err
 	}
 	key := commandsKey(name, e.CommentID)
-	claim := commandRecord{Comment: e.CommentID, PR: fmt.Sprintf("%s/%s#%d", e.Owner, e.Repo, e.Number), By: e.User, At: b.now()}
+	claim := CommandRecord{Comment: e.CommentID, PR: fmt.Sprintf("%s/%s#%d", e.Owner, e.Repo, e.Number), By: e.User, At: b.now()}
 	version, err := putJSON(ctx, b.cfg.Store, key, claim, 0, store.Fence{})
 	if errors.Is(err, store.ErrConflict) {
 		b.log.Info("commands of this comment ran already", "campaign", name, "comment", e.CommentID)
@@ -166,9 +169,9 @@ func metricName(name string) string {
 }
 
 // runCommand decides and carries out one `/fleet` line.
-func (b *Bot) runCommand(ctx context.Context, name string, rec *record, actor rollout.Actor, on commandPR, line webhooks.Command) commandResult {
-	res := commandResult{Line: line.Line, Raw: line.Raw}
-	refuse := func(err error) commandResult {
+func (b *Bot) runCommand(ctx context.Context, name string, rec *record, actor rollout.Actor, on commandPR, line webhooks.Command) CommandResult {
+	res := CommandResult{Line: line.Line, Raw: line.Raw}
+	refuse := func(err error) CommandResult {
 		res.Outcome, res.Detail = rollout.CommandRefused, err.Error()
 		return res
 	}
@@ -232,7 +235,7 @@ func (b *Bot) runCommand(ctx context.Context, name string, rec *record, actor ro
 
 // commandsComment is the bot's answer to one comment's commands, in its
 // status comment on the pull request.
-func commandsComment(campaign string, rec commandRecord) string {
+func commandsComment(campaign string, rec CommandRecord) string {
 	var b strings.Builder
 	fmt.Fprintln(&b, statusMarker(campaign))
 	fmt.Fprintf(&b, "### Campaign `%s`: commands of @%s\n\n", campaign, rec.By)
@@ -330,5 +333,24 @@ func (b *Bot) commandApprovals(ctx context.Context, name string, repo repoName, 
 	for i, a := range list {
 		out[i] = rollout.Review{User: a.User, State: "APPROVED", Commit: a.Commit}
 	}
+	return out, nil
+}
+
+// Commands lists what became of the `/fleet` commands run on a campaign, in
+// the order they were run.
+func (b *Bot) Commands(ctx context.Context, name string) ([]CommandRecord, error) {
+	entries, err := b.cfg.Store.List(ctx, "campaigns/"+name+"/commands/")
+	if err != nil {
+		return nil, fmt.Errorf("list the commands of %s: %w", name, err)
+	}
+	out := make([]CommandRecord, 0, len(entries))
+	for _, e := range entries {
+		var r CommandRecord
+		if err := json.Unmarshal(e.Value, &r); err != nil {
+			return nil, fmt.Errorf("decode %s: %w", e.Key, err)
+		}
+		out = append(out, r)
+	}
+	slices.SortStableFunc(out, func(a, b CommandRecord) int { return a.At.Compare(b.At) })
 	return out, nil
 }

@@ -42,7 +42,7 @@ func TestCommentsGolden(t *testing.T) {
 			About:   rollout.ReportRollingBack,
 			Summary: "Campaign eks-1-30 is rolling back, one revert wave at a time (wave 4 reverts wave 2; wave 5 reverts wave 1).",
 		}),
-		commandsComment("eks-1-30", commandRecord{By: "pat", Commands: []commandResult{
+		commandsComment("eks-1-30", CommandRecord{By: "pat", Commands: []CommandResult{
 			{Line: 2, Raw: "/fleet pause", Outcome: rollout.CommandTaken, Detail: "the campaign went from Running to Paused"},
 			{Line: 3, Raw: "/fleet rollbak", Outcome: rollout.CommandRefused, Detail: `"rollbak" is not a command (did you mean "rollback"?); usage: /fleet rollback`},
 			{Line: 4, Raw: "/fleet help", Outcome: rollout.CommandShown, Detail: "below", Show: rollout.Help()},

@@ -18,6 +18,7 @@ import (
 const (
 	stateRoute     = "GET /api/v1/campaigns/{name}"
 	operationRoute = "POST /api/v1/campaigns/{name}/operations"
+	commandsRoute  = "GET /api/v1/campaigns/{name}/commands"
 	// maxOperationBody bounds an operation's body: a few short strings.
 	maxOperationBody = 64 << 10
 )
@@ -148,6 +149,7 @@ func registerOpsAPI(mux *http.ServeMux, b *Bot, token []byte) {
 	}
 	mux.Handle(stateRoute, a.guard(a.state))
 	mux.Handle(operationRoute, a.guard(a.operate))
+	mux.Handle(commandsRoute, a.guard(a.commands))
 }
 
 // guard answers 503 while the API is off and 401 without the right bearer
@@ -183,6 +185,23 @@ func (a *opsAPI) state(w http.ResponseWriter, r *http.Request) {
 	default:
 		writeJSON(w, http.StatusOK, st)
 	}
+}
+
+// commands answers GET /api/v1/campaigns/{name}/commands: what became of
+// the `/fleet` commands run on the campaign.
+func (a *opsAPI) commands(w http.ResponseWriter, r *http.Request) {
+	name := r.PathValue("name")
+	if _, ok, err := a.bot.State(r.Context(), name); err == nil && !ok {
+		writeJSON(w, http.StatusNotFound, apiError{fmt.Sprintf("campaign %s: %v", name, ErrNoCampaign)})
+		return
+	}
+	list, err := a.bot.Commands(r.Context(), name)
+	if err != nil {
+		a.log.Error("operations API: read commands", "campaign", name, "err", err)
+		writeJSON(w, http.StatusInternalServerError, apiError{err.Error()})
+		return
+	}
+	writeJSON(w, http.StatusOK, list)
 }
 
 // operate answers POST /api/v1/campaigns/{name}/operations.

@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/fleetbot/fleetbot/rollout"
+	"github.com/fleetbot/fleetbot/rollout/store"
 )
 
 const testToken = "0123456789abcdef-test-token"
@@ -256,4 +257,30 @@ func TestOpsAPIActionsFailed(t *testing.T) {
 	assert.Contains(t, res.ActionsError, "github is down")
 	require.NotNil(t, res.State)
 	assert.Equal(t, 2, res.State.Waves[0].PRs[0].Attempt, "the machine took the retry")
+}
+
+// TestOpsAPICommands: the commands run on a campaign are listed through the
+// API as the store holds them; an unknown campaign is an error.
+func TestOpsAPICommands(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, "eks-1-30.yaml")
+	b := w.bot(t, "r1", nil)
+	started(t, w, b)
+	rec := CommandRecord{Comment: 7, PR: "acme/fleet#1", By: "pat", At: testTime, Commands: []CommandResult{{Line: 1, Raw: "/fleet pause", Outcome: rollout.CommandTaken, Detail: "the campaign went from Running to Paused"}}}
+	_, err := putJSON(t.Context(), w.store, commandsKey(campaign, 7), rec, 0, store.Fence{})
+	require.NoError(t, err)
+	url, _ := opsServer(t, b, testToken)
+	c, err := NewOpsClient(url+"/", []byte(testToken), nil)
+	require.NoError(t, err)
+
+	got, err := c.Commands(t.Context(), campaign)
+	require.NoError(t, err)
+	direct, err := b.Commands(t.Context(), campaign)
+	require.NoError(t, err)
+	assert.Equal(t, []CommandRecord{rec}, direct)
+	assert.Equal(t, direct, got)
+	_, err = c.Commands(t.Context(), "nope")
+	require.ErrorIs(t, err, ErrNoCampaign)
+	code, _ := call(t, "GET", url+"/api/v1/campaigns/"+campaign+"/commands", "", "")
+	assert.Equal(t, 401, code)
 }

@@ -67,6 +67,24 @@ func (c *OpsClient) State(ctx context.Context, name string) (rollout.State, bool
 	return st, true, nil
 }
 
+// Commands is Bot.Commands through the API.
+func (c *OpsClient) Commands(ctx context.Context, name string) ([]CommandRecord, error) {
+	code, body, err := c.do(ctx, http.MethodGet, name, "/commands", nil)
+	switch {
+	case err != nil:
+		return nil, err
+	case code == http.StatusNotFound:
+		return nil, fmt.Errorf("campaign %s: %w", name, ErrNoCampaign)
+	case code != http.StatusOK:
+		return nil, c.unexpected(code, body)
+	}
+	var list []CommandRecord
+	if err := json.Unmarshal(body, &list); err != nil {
+		return nil, fmt.Errorf("campaign %s: %w: commands: %w", name, ErrUnanswered, err)
+	}
+	return list, nil
+}
+
 // Operate is Bot.Operate through the API, also returning the state before
 // the operation: a refused or ignored operation returns a
 // *rollout.EventError with the machine's reason (matching rollout.ErrIgnored

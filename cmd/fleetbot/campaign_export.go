@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/fleetbot/fleetbot/bot"
 	"github.com/fleetbot/fleetbot/internal/audit"
 	"github.com/fleetbot/fleetbot/rollout"
 )
@@ -43,13 +44,17 @@ func runCampaignExport(cmd *cobra.Command, opts *campaignOptions, name string) e
 		case !ok:
 			return fmt.Errorf("no campaign %s in the store", name)
 		}
-		return writeExport(cmd.OutOrStdout(), st, opts.format)
+		cmds, err := c.Commands(ctx, name)
+		if err != nil {
+			return err
+		}
+		return writeExport(cmd.OutOrStdout(), st, cmds, opts.format)
 	})
 }
 
-// writeExport writes the audit report of st in format.
-func writeExport(out io.Writer, st rollout.State, format string) error {
-	report := audit.New(st)
+// writeExport writes the audit report of st and its commands in format.
+func writeExport(out io.Writer, st rollout.State, cmds []bot.CommandRecord, format string) error {
+	report := audit.New(st, cmds)
 	if format == exportMarkdown {
 		return audit.Markdown(out, report)
 	}

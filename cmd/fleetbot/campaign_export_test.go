@@ -7,6 +7,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/fleetbot/fleetbot/bot"
 	"github.com/fleetbot/fleetbot/rollout"
 )
 
@@ -49,6 +50,18 @@ func auditState() rollout.State {
 	}
 }
 
+// auditCommands are the commands run on the audited campaign: one taken,
+// one refused.
+func auditCommands() []bot.CommandRecord {
+	at := func(m int) time.Time { return time.Date(2026, 12, 1, 9, m, 0, 0, time.UTC) }
+	return []bot.CommandRecord{
+		{Comment: 11, PR: "acme/fleet#1", By: "eve", At: at(8), Commands: []bot.CommandResult{
+			{Line: 1, Raw: "/fleet skip a-dev-1 --reason x", Outcome: rollout.CommandRefused, Detail: "@eve may not run skip on a-dev-1: fleet admins and the owners of tenant-a may"}}},
+		{Comment: 12, PR: "acme/fleet#1", By: "pat", At: at(21), Commands: []bot.CommandResult{
+			{Line: 1, Raw: "/fleet resume", Outcome: rollout.CommandTaken, Detail: "the campaign went from Halted to Running"}}},
+	}
+}
+
 func TestCampaignExportGolden(t *testing.T) {
 	t.Parallel()
 	for _, tt := range []struct{ format, golden string }{
@@ -58,7 +71,7 @@ func TestCampaignExportGolden(t *testing.T) {
 		t.Run(tt.format, func(t *testing.T) {
 			t.Parallel()
 			var out strings.Builder
-			require.NoError(t, writeExport(&out, auditState(), tt.format))
+			require.NoError(t, writeExport(&out, auditState(), auditCommands(), tt.format))
 			checkGoldenFile(t, tt.golden, out.String())
 		})
 	}

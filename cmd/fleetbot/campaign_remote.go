@@ -21,6 +21,7 @@ import (
 type campaigns interface {
 	State(ctx context.Context, name string) (rollout.State, bool, error)
 	Operate(ctx context.Context, name string, ev rollout.Event) (before, after rollout.State, err error)
+	Commands(ctx context.Context, name string) ([]bot.CommandRecord, error)
 }
 
 // storeCampaigns operates on the store directly.
@@ -28,6 +29,10 @@ type storeCampaigns struct{ b *bot.Bot }
 
 func (s storeCampaigns) State(ctx context.Context, name string) (rollout.State, bool, error) {
 	return s.b.State(ctx, name)
+}
+
+func (s storeCampaigns) Commands(ctx context.Context, name string) ([]bot.CommandRecord, error) {
+	return s.b.Commands(ctx, name)
 }
 
 func (s storeCampaigns) Operate(ctx context.Context, name string, ev rollout.Event) (before, after rollout.State, err error) {

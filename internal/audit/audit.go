@@ -1,7 +1,10 @@
 package audit
 
 import (
+	"strings"
 	"time"
+
+	"github.com/fleetbot/fleetbot/bot"
 
 	"github.com/fleetbot/fleetbot/rollout"
 )
@@ -26,6 +29,19 @@ type Report struct {
 	// History is the campaign's own steps: schedule, pause, resume, halt,
 	// abort, rollback, the end, each with who asked.
 	History []Entry `json:"history"`
+	// Commands are the `/fleet` commands run on the campaign's pull
+	// requests, taken, refused or shown, each with who ran it.
+	Commands []Command `json:"commands"`
+}
+
+// Command is one `/fleet` line run on a pull request of the campaign.
+type Command struct {
+	At      time.Time `json:"at"`
+	By      string    `json:"by"`
+	PR      string    `json:"pr"`
+	Line    string    `json:"line"`
+	Outcome string    `json:"outcome"`
+	Detail  string    `json:"detail,omitempty"`
 }
 
 // Wave is one wave of the report.
@@ -87,8 +103,9 @@ type Entry struct {
 	By      string    `json:"by,omitempty"`
 }
 
-// New builds the report of a campaign's state.
-func New(st rollout.State) Report {
+// New builds the report of a campaign's state and of the commands run on
+// it.
+func New(st rollout.State, cmds []bot.CommandRecord) Report {
 	r := Report{
 		Schema:        Schema,
 		Campaign:      st.Campaign,
@@ -100,6 +117,12 @@ func New(st rollout.State) Report {
 		HaltReason:    st.HaltReason,
 		Waves:         make([]Wave, 0, len(st.Waves)),
 		History:       entries(st.History),
+		Commands:      []Command{},
+	}
+	for _, rec := range cmds {
+		for _, c := range rec.Commands {
+			r.Commands = append(r.Commands, Command{At: rec.At, By: rec.By, PR: rec.PR, Line: strings.TrimSpace(c.Raw), Outcome: string(c.Outcome), Detail: c.Detail})
+		}
 	}
 	for _, w := range st.Waves {
 		kind := string(w.Kind)

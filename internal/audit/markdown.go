@@ -36,12 +36,24 @@ func Markdown(out io.Writer, r Report) error {
 	w.linef("")
 	if len(r.History) == 0 {
 		w.linef("Nothing recorded.")
+	} else {
+		w.linef("| Time | Event | Phase | Detail | By |")
+		w.linef("| --- | --- | --- | --- | --- |")
+		for _, e := range r.History {
+			w.linef("| %s | %s | %s | %s | %s |", stamp(e.At), cell(e.Event), phases(e), orDash(e.Detail), orDash(e.By))
+		}
+	}
+	w.linef("")
+	w.linef("## Commands")
+	w.linef("")
+	if len(r.Commands) == 0 {
+		w.linef("None were run.")
 		return w.err
 	}
-	w.linef("| Time | Event | Phase | Detail | By |")
-	w.linef("| --- | --- | --- | --- | --- |")
-	for _, e := range r.History {
-		w.linef("| %s | %s | %s | %s | %s |", stamp(e.At), cell(e.Event), phases(e), orDash(e.Detail), orDash(e.By))
+	w.linef("| Time | By | Pull request | Command | Outcome | Detail |")
+	w.linef("| --- | --- | --- | --- | --- | --- |")
+	for _, c := range r.Commands {
+		w.linef("| %s | %s | %s | `%s` | %s | %s |", stamp(c.At), cell(c.By), cell(c.PR), cell(c.Line), cell(c.Outcome), orDash(c.Detail))
 	}
 	return w.err
 }
