@@ -5,6 +5,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"time"
 
 	"github.com/fleetbot/fleetbot/bot/gh"
 	"github.com/fleetbot/fleetbot/rollout"
@@ -76,17 +78,28 @@ func (r *run) approval(ctx context.Context, n int, tenant string, number int) (r
 		}
 		return true
 	}
-	reviews := make([]rollout.Review, len(list))
-	for i, rv := range list {
-		reviews[i] = rollout.Review{User: rv.User, State: rv.State, Commit: rv.CommitID}
+	type given struct {
+		at time.Time
+		r  rollout.Review
 	}
-	// Approvals given with `/fleet approve` count as reviews given after
-	// GitHub's.
+	var all []given
+	for _, rv := range list {
+		all = append(all, given{rv.SubmittedAt, rollout.Review{User: rv.User, State: rv.State, Commit: rv.CommitID}})
+	}
+	// Approvals given with `/fleet approve` count like reviews, in the
+	// order everything was given.
 	byCommand, err := r.b.commandApprovals(ctx, r.name, repo, number)
 	if err != nil {
 		return rollout.Approval{}, p, err
 	}
-	reviews = append(reviews, byCommand...)
+	for _, a := range byCommand {
+		all = append(all, given{a.At, rollout.Review{User: a.User, State: "APPROVED", Commit: a.Commit}})
+	}
+	slices.SortStableFunc(all, func(a, b given) int { return a.at.Compare(b.at) })
+	reviews := make([]rollout.Review, len(all))
+	for i, g := range all {
+		reviews[i] = g.r
+	}
 	a := rollout.ApprovalOf(reviews, p.User, p.HeadSHA, owner, same)
 	for _, err := range errs {
 		if err != nil {

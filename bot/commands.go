@@ -320,20 +320,13 @@ func (b *Bot) recordApproval(ctx context.Context, name string, on commandPR, log
 }
 
 // commandApprovals returns the approvals given with `/fleet approve` on a
-// pull request, as reviews.
-func (b *Bot) commandApprovals(ctx context.Context, name string, repo repoName, number int) ([]rollout.Review, error) {
+// pull request.
+func (b *Bot) commandApprovals(ctx context.Context, name string, repo repoName, number int) ([]commandApproval, error) {
 	var list []commandApproval
-	if _, err := getJSON(ctx, b.cfg.Store, approvalsKey(name, repo, number), &list); err != nil {
-		if errors.Is(err, store.ErrNotFound) {
-			return nil, nil
-		}
+	if _, err := getJSON(ctx, b.cfg.Store, approvalsKey(name, repo, number), &list); err != nil && !errors.Is(err, store.ErrNotFound) {
 		return nil, err
 	}
-	out := make([]rollout.Review, len(list))
-	for i, a := range list {
-		out[i] = rollout.Review{User: a.User, State: "APPROVED", Commit: a.Commit}
-	}
-	return out, nil
+	return list, nil
 }
 
 // Commands lists what became of the `/fleet` commands run on a campaign, in

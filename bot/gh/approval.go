@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/google/go-github/v60/github"
 )
@@ -12,11 +13,12 @@ import (
 // Review is a pull request review. State is APPROVED, CHANGES_REQUESTED,
 // COMMENTED, DISMISSED or PENDING; CommitID is the head it reviewed.
 type Review struct {
-	ID       int64
-	User     string
-	State    string
-	CommitID string
-	Body     string
+	ID          int64
+	User        string
+	State       string
+	CommitID    string
+	Body        string
+	SubmittedAt time.Time
 }
 
 // MergeOptions says how to merge a pull request: the method (merge, squash
@@ -37,7 +39,7 @@ func (c *Client) Reviews(ctx context.Context, owner, repo string, number int) ([
 		return nil, err
 	}
 	return convert(list, func(r *github.PullRequestReview) Review {
-		return Review{ID: r.GetID(), User: r.GetUser().GetLogin(), State: r.GetState(), CommitID: r.GetCommitID(), Body: r.GetBody()}
+		return Review{ID: r.GetID(), User: r.GetUser().GetLogin(), State: r.GetState(), CommitID: r.GetCommitID(), Body: r.GetBody(), SubmittedAt: r.GetSubmittedAt().Time}
 	}), nil
 }
 
