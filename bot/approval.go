@@ -27,37 +27,47 @@ type approvalClient interface {
 	Contents(ctx context.Context, owner, repo, path, ref string) ([]byte, error)
 }
 
+// prView is one of the campaign's pull requests as GitHub shows it now,
+// with the client and repository it was read through.
+type prView struct {
+	api  Client
+	repo repoName
+	gh.PullRequest
+}
+
 // approval reads what rollout.ApprovalOf needs of tenant's pull request
 // number in machine wave n and returns the verdict at its head, and the pull
 // request.
-func (r *run) approval(ctx context.Context, n int, tenant string, number int) (rollout.Approval, gh.PullRequest, error) {
+func (r *run) approval(ctx context.Context, n int, tenant string, number int) (rollout.Approval, prView, error) {
+	var v prView
 	planned, _, _, err := r.rec.pullRequest(r.st, n, tenant)
 	if err != nil {
-		return rollout.Approval{}, gh.PullRequest{}, err
+		return rollout.Approval{}, v, err
 	}
 	repo, err := parseRepo(planned.Repo)
 	if err != nil {
-		return rollout.Approval{}, gh.PullRequest{}, err
+		return rollout.Approval{}, v, err
 	}
 	api, err := r.b.cfg.GitHub.API(ctx, repo.Owner, repo.Name)
 	if err != nil {
-		return rollout.Approval{}, gh.PullRequest{}, err
+		return rollout.Approval{}, v, err
 	}
+	v.api, v.repo = api, repo
 	// GET /repos/{owner}/{repo}/pulls/{pull_number}
 	// https://docs.github.com/rest/pulls/pulls#get-a-pull-request
-	p, err := api.PullRequest(ctx, repo.Owner, repo.Name, number)
-	if err != nil {
-		return rollout.Approval{}, p, fmt.Errorf("read pull request #%d: %w", number, err)
+	if v.PullRequest, err = api.PullRequest(ctx, repo.Owner, repo.Name, number); err != nil {
+		return rollout.Approval{}, v, fmt.Errorf("read pull request #%d: %w", number, err)
 	}
+	p := v.PullRequest
 	// GET /repos/{owner}/{repo}/pulls/{pull_number}/reviews
 	// https://docs.github.com/rest/pulls/reviews#list-reviews-for-a-pull-request
 	list, err := api.Reviews(ctx, repo.Owner, repo.Name, number)
 	if err != nil {
-		return rollout.Approval{}, p, fmt.Errorf("list reviews of #%d: %w", number, err)
+		return rollout.Approval{}, v, fmt.Errorf("list reviews of #%d: %w", number, err)
 	}
 	if r.roles == nil {
 		if r.roles, err = r.b.roles(ctx, api, r.rec); err != nil {
-			return rollout.Approval{}, p, err
+			return rollout.Approval{}, v, err
 		}
 	}
 	var errs []error
@@ -90,7 +100,7 @@ func (r *run) approval(ctx context.Context, n int, tenant string, number int) (r
 	// order everything was given.
 	byCommand, err := r.b.commandApprovals(ctx, r.name, repo, number)
 	if err != nil {
-		return rollout.Approval{}, p, err
+		return rollout.Approval{}, v, err
 	}
 	for _, a := range byCommand {
 		all = append(all, given{a.At, rollout.Review{User: a.User, State: "APPROVED", Commit: a.Commit}})
@@ -103,19 +113,19 @@ func (r *run) approval(ctx context.Context, n int, tenant string, number int) (r
 	a := rollout.ApprovalOf(reviews, p.User, p.HeadSHA, owner, same)
 	for _, err := range errs {
 		if err != nil {
-			return a, p, fmt.Errorf("who owns %s: %w", tenant, err)
+			return a, v, fmt.Errorf("who owns %s: %w", tenant, err)
 		}
 	}
-	return a, p, nil
+	return a, v, nil
 }
 
 // approvalStatus puts the approval verdict of tenant's open pull request
 // number in machine wave n on its head as the fleetbot/approval status,
 // unless the head carries that very status already.
-func (r *run) approvalStatus(ctx context.Context, n int, tenant string, number int) (rollout.Approval, gh.PullRequest, error) {
-	a, p, err := r.approval(ctx, n, tenant, number)
+func (r *run) approvalStatus(ctx context.Context, n int, tenant string, number int) (rollout.Approval, prView, error) {
+	a, v, err := r.approval(ctx, n, tenant, number)
 	if err != nil {
-		return a, p, err
+		return a, v, err
 	}
 	owner := "tenant " + tenant
 	if tenant == rollout.SharedTenant {
@@ -128,35 +138,27 @@ func (r *run) approvalStatus(ctx context.Context, n int, tenant string, number i
 			want.Description = clip(a.Why+", a fleet admin", 140)
 		}
 	}
-	repo, err := r.prRepo(n, tenant)
-	if err != nil {
-		return a, p, err
-	}
-	api, err := r.b.cfg.GitHub.API(ctx, repo.Owner, repo.Name)
-	if err != nil {
-		return a, p, err
-	}
 	// GET /repos/{owner}/{repo}/commits/{ref}/statuses
 	// https://docs.github.com/rest/commits/statuses#list-commit-statuses-for-a-reference
-	have, err := api.Statuses(ctx, repo.Owner, repo.Name, p.HeadSHA)
+	have, err := v.api.Statuses(ctx, v.repo.Owner, v.repo.Name, v.HeadSHA)
 	if err != nil {
-		return a, p, fmt.Errorf("read the statuses of #%d: %w", number, err)
+		return a, v, fmt.Errorf("read the statuses of #%d: %w", number, err)
 	}
 	for _, s := range have { // newest first
 		if s.Context == ApprovalContext {
 			if s.State == want.State && s.Description == want.Description {
-				return a, p, nil
+				return a, v, nil
 			}
 			break
 		}
 	}
 	// POST /repos/{owner}/{repo}/statuses/{sha}
 	// https://docs.github.com/rest/commits/statuses#create-a-commit-status
-	if _, err := api.CreateStatus(ctx, repo.Owner, repo.Name, p.HeadSHA, want); err != nil {
-		return a, p, fmt.Errorf("post %s on #%d: %w", ApprovalContext, number, err)
+	if _, err := v.api.CreateStatus(ctx, v.repo.Owner, v.repo.Name, v.HeadSHA, want); err != nil {
+		return a, v, fmt.Errorf("post %s on #%d: %w", ApprovalContext, number, err)
 	}
 	r.b.log.Info("approval status", "campaign", r.name, "wave", n, "tenant", tenant, "number", number, "state", want.State, "why", a.Why)
-	return a, p, nil
+	return a, v, nil
 }
 
 // approvalStatuses puts the approval status on every open pull request of
@@ -178,9 +180,9 @@ func (r *run) approvalStatuses(ctx context.Context) error {
 				if pr.Tenant != req.Tenant || pr.Number == 0 {
 					continue
 				}
-				a, p, err := r.approvalStatus(ctx, ow.Wave, pr.Tenant, pr.Number)
+				a, v, err := r.approvalStatus(ctx, ow.Wave, pr.Tenant, pr.Number)
 				if err == nil && c.Spec.Merge == rollout.MergeAuto && r.st.Phase == rollout.CampaignRunning {
-					err = r.autoMerge(ctx, ow.Wave, pr.Tenant, a, p, c.Spec.MergeMethod)
+					err = r.autoMerge(ctx, ow.Wave, pr.Tenant, a, v, c.Spec.MergeMethod)
 				}
 				errs = append(errs, err)
 			}
@@ -202,12 +204,12 @@ func (r *run) unapproved(ctx context.Context, events []rollout.Event) ([]rollout
 			out = append(out, ev)
 			continue
 		}
-		a, p, err := r.approval(ctx, m.Wave, m.Tenant, m.Number)
+		a, v, err := r.approval(ctx, m.Wave, m.Tenant, m.Number)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("the approval of #%d: %w", m.Number, err))
 			continue
 		}
-		m.By = p.MergedBy
+		m.By = v.MergedBy
 		if a.Approved {
 			m.ApprovedBy = a.By
 		} else {
@@ -226,15 +228,6 @@ func (r *run) merged(m rollout.PRMerged) bool {
 		}
 	}
 	return false
-}
-
-// prRepo is the repository of tenant's pull request in machine wave n.
-func (r *run) prRepo(n int, tenant string) (repoName, error) {
-	pr, _, _, err := r.rec.pullRequest(r.st, n, tenant)
-	if err != nil {
-		return repoName{}, err
-	}
-	return parseRepo(pr.Repo)
 }
 
 // clip cuts s to n bytes, GitHub's limit on a status description.

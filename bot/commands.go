@@ -94,10 +94,7 @@ func (b *Bot) runCommands(ctx context.Context, e *webhooks.Comment) (bool, error
 	if err != nil {
 		return false, fmt.Errorf("read pull request #%d: %w", e.Number, err)
 	}
-	name, _, tenant, ok := wave.ParseBranch(pr.HeadRef)
-	if !ok {
-		name, _, tenant, ok = wave.ParseRevertBranch(pr.HeadRef)
-	}
+	name, _, tenant, _, ok := wave.ParseAnyBranch(pr.HeadRef)
 	if !ok {
 		return false, nil // not a pull request of the bot's
 	}

@@ -114,10 +114,7 @@ func (b *Bot) pushedCampaign(ctx context.Context, file, sha string) error {
 
 // onPullRequest feeds the campaign what became of one of its pull requests.
 func (b *Bot) onPullRequest(ctx context.Context, e *webhooks.PullRequest) (bool, error) {
-	camp, _, _, ok := wave.ParseBranch(e.HeadRef)
-	if !ok {
-		camp, _, _, ok = wave.ParseRevertBranch(e.HeadRef)
-	}
+	camp, _, _, _, ok := wave.ParseAnyBranch(e.HeadRef)
 	if !ok {
 		return false, nil
 	}

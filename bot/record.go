@@ -109,12 +109,7 @@ func (r *record) branch(st rollout.State, n int, tenant string) (string, error) 
 // requests in repo and returns its machine wave and tenant; ok is false for
 // a branch of another campaign or repository, or one st does not hold.
 func (r *record) branchWave(st rollout.State, ref, repo string) (n int, tenant string, ok bool) {
-	camp, idx, tenant, found := wave.ParseBranch(ref)
-	revert := false
-	if !found {
-		camp, idx, tenant, found = wave.ParseRevertBranch(ref)
-		revert = true
-	}
+	camp, idx, tenant, revert, found := wave.ParseAnyBranch(ref)
 	if !found || camp != r.Campaign {
 		return 0, "", false
 	}

@@ -293,15 +293,6 @@ type WaveSpec struct {
 	Cleanup  bool
 }
 
-// Changes makes change waves of the given clusters, for NewState.
-func Changes(waves ...[]ClusterRef) []WaveSpec {
-	out := make([]WaveSpec, len(waves))
-	for i, w := range waves {
-		out[i] = WaveSpec{Clusters: w}
-	}
-	return out
-}
-
 // NewState returns the Pending state of a campaign whose waves hold the given
 // clusters, in rollout order. Waves are numbered from 1. A cluster appears
 // at most once per wave; it may appear in several waves (one per EKS hop,

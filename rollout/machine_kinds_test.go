@@ -79,7 +79,7 @@ func TestWaveKinds(t *testing.T) {
 			event: SkipCluster{Cluster: "c1", Reason: "decommissioned"},
 			want:  "Running | Succeeded Succeeded Succeeded Pending | c1=Succeeded c2=Succeeded c1=Skipped c2=Pending"},
 		{name: "hops/a cluster that did not make hop 1 is skipped in hop 2", policy: Policy{Bake: 10 * time.Minute, MaxFailures: 1, Gates: gates, Change: KindEKSVersion},
-			waves: Changes([]ClusterRef{{Name: "c1", Tenant: "t1"}, {Name: "c2", Tenant: "t2"}}, []ClusterRef{{Name: "c1", Tenant: "t1"}, {Name: "c2", Tenant: "t2"}}),
+			waves: changeWaves([]ClusterRef{{Name: "c1", Tenant: "t1"}, {Name: "c2", Tenant: "t2"}}, []ClusterRef{{Name: "c1", Tenant: "t1"}, {Name: "c2", Tenant: "t2"}}),
 			from: machineSeq(start, timedEvent{1, PRMerged{Wave: 1, Tenant: "t1", SHA: "a"}}, timedEvent{1, PRMerged{Wave: 1, Tenant: "t2", SHA: "b"}},
 				timedEvent{2, GateResult{Wave: 1, Cluster: "c1", Gate: "eks", Outcome: GatePassed}},
 				timedEvent{2, GateResult{Wave: 1, Cluster: "c2", Gate: "eks", Outcome: GateFailed, Detail: "update failed"}}),

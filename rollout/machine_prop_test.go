@@ -59,7 +59,7 @@ func randomMachineInput(r *rand.Rand) (Policy, []WaveSpec) {
 			p.Approvals[i+1] = true
 		}
 	}
-	specs := Changes(waves...)
+	specs := changeWaves(waves...)
 	// A second EKS hop names the first wave's clusters again.
 	if r.IntN(4) == 0 {
 		specs = append(specs, WaveSpec{Clusters: waves[0]})
@@ -372,7 +372,7 @@ func BenchmarkTransition(b *testing.B) {
 		}
 		waves = append(waves, w)
 	}
-	s, err := NewState("bench", p, Changes(waves...))
+	s, err := NewState("bench", p, changeWaves(waves...))
 	if err != nil {
 		b.Fatal(err)
 	}

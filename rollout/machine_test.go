@@ -55,9 +55,18 @@ var machineWaves = [][]ClusterRef{
 	{{Name: "c4", Tenant: "t2"}},
 }
 
+// changeWaves makes change waves of the given clusters, for NewState.
+func changeWaves(waves ...[]ClusterRef) []WaveSpec {
+	out := make([]WaveSpec, len(waves))
+	for i, w := range waves {
+		out[i] = WaveSpec{Clusters: w}
+	}
+	return out
+}
+
 func newMachineState(t *testing.T, p Policy) State {
 	t.Helper()
-	s, err := NewState("addons-r2", p, Changes(machineWaves...))
+	s, err := NewState("addons-r2", p, changeWaves(machineWaves...))
 	require.NoError(t, err)
 	return s
 }
@@ -522,14 +531,14 @@ func TestNewStateRejects(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			_, err := NewState("c", tc.policy, Changes(tc.waves...))
+			_, err := NewState("c", tc.policy, changeWaves(tc.waves...))
 			require.Error(t, err)
 			assert.Contains(t, err.Error(), tc.wantErr)
 		})
 	}
 	t.Run("empty name", func(t *testing.T) {
 		t.Parallel()
-		_, err := NewState("", ok, Changes(machineWaves...))
+		_, err := NewState("", ok, changeWaves(machineWaves...))
 		assert.ErrorContains(t, err, "empty campaign name")
 	})
 }
@@ -537,7 +546,7 @@ func TestNewStateRejects(t *testing.T) {
 func TestNewStateOwnsItsInput(t *testing.T) {
 	t.Parallel()
 	p := machinePolicy()
-	s, err := NewState("c", p, Changes(machineWaves...))
+	s, err := NewState("c", p, changeWaves(machineWaves...))
 	require.NoError(t, err)
 	p.Gates[0] = "changed"
 	p.Approvals[1] = true

@@ -27,6 +27,16 @@ func ParseRevertBranch(ref string) (campaign string, wave int, tenant string, ok
 	return parseBranch(ref, revertPrefix)
 }
 
+// ParseAnyBranch reads a wave branch or a revert branch, with or without
+// "refs/heads/"; revert says which it is.
+func ParseAnyBranch(ref string) (campaign string, wave int, tenant string, revert, ok bool) {
+	if campaign, wave, tenant, ok = ParseBranch(ref); ok {
+		return campaign, wave, tenant, false, true
+	}
+	campaign, wave, tenant, ok = ParseRevertBranch(ref)
+	return campaign, wave, tenant, ok, ok
+}
+
 // KeptFile is a file a pull request leaves as it is, and why: someone
 // changed it since the plan (or, for a revert, since the campaign wrote it),
 // and fleetbot never overwrites a person's work.

@@ -230,12 +230,7 @@ func (d *demo) pulls(ctx context.Context, campaign string) ([]Pull, error) {
 			return nil, fmt.Errorf("list pull requests: %w", err)
 		}
 		for _, p := range got {
-			c, w, tenant, ok := wave.ParseBranch(p.Head.Ref)
-			revert := false
-			if !ok {
-				c, w, tenant, ok = wave.ParseRevertBranch(p.Head.Ref)
-				revert = true
-			}
+			c, w, tenant, revert, ok := wave.ParseAnyBranch(p.Head.Ref)
 			if ok && c == campaign {
 				out = append(out, Pull{Number: p.Number, Branch: p.Head.Ref, Wave: w, Revert: revert, Tenant: tenant, Merged: p.MergedAt != ""})
 			}

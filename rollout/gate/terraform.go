@@ -169,6 +169,20 @@ func (g *Terraform) Check(ctx context.Context, t Target) Result {
 	return res
 }
 
+// States returns, for each commit status context and check run name on a
+// commit, the outcome of its latest one: "success", "pending" or "failure".
+// A status and a check run of one name: the status counts.
+func States(runs []CheckRun, statuses []CommitStatus) map[string]string {
+	word := map[ciState]string{ciPassed: "success", ciPending: "pending", ciFailed: "failure"}
+	out := map[string]string{}
+	for _, r := range append(latestStatuses(statuses), latestRuns(runs)...) {
+		if _, seen := out[r.name]; !seen {
+			out[r.name] = word[r.state]
+		}
+	}
+	return out
+}
+
 // latestRuns keeps the latest check run of each name: GitHub's IDs grow, so
 // a re-run has the highest.
 func latestRuns(runs []CheckRun) []ciResult {

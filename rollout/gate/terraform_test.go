@@ -184,3 +184,25 @@ func TestTerraformGatePerCluster(t *testing.T) {
 	assert.Equal(t, rollout.GateWaiting, got[2].Outcome)
 	assert.Equal(t, `no check run or status matches "terraform-* (prod-cpu-3)" yet on 4f1c2d3`, got[2].Detail)
 }
+
+func TestStates(t *testing.T) {
+	t.Parallel()
+	at := func(m int) time.Time { return time.Date(2026, 12, 1, 9, m, 0, 0, time.UTC) }
+	runs := []gate.CheckRun{
+		{ID: 1, Name: "lint", Status: "completed", Conclusion: "failure"},
+		{ID: 2, Name: "lint", Status: "completed", Conclusion: "success"}, // the re-run counts
+		{ID: 3, Name: "test", Status: "in_progress"},
+		{ID: 4, Name: "docs", Status: "completed", Conclusion: "skipped"},
+		{ID: 5, Name: "ci/both", Status: "completed", Conclusion: "failure"},
+	}
+	statuses := []gate.CommitStatus{
+		{Context: "fleetbot/approval", State: "pending", CreatedAt: at(1)},
+		{Context: "fleetbot/approval", State: "success", CreatedAt: at(2)},
+		{Context: "ci/both", State: "success", CreatedAt: at(1)},
+		{Context: "ci/old", State: "error", CreatedAt: at(1)},
+	}
+	assert.Equal(t, map[string]string{
+		"lint": "success", "test": "pending", "docs": "success",
+		"fleetbot/approval": "success", "ci/both": "success", "ci/old": "failure",
+	}, gate.States(runs, statuses))
+}
