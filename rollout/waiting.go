@@ -1,0 +1,180 @@
+package rollout
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+)
+
+// WaitKind names what a campaign waits for next.
+type WaitKind string
+
+// Wait kinds, from a campaign that has not started to one that ended.
+const (
+	WaitNothing  WaitKind = ""         // the campaign ended
+	WaitStart    WaitKind = "start"    // known, not yet scheduled
+	WaitWindow   WaitKind = "window"   // the schedule holds the next wave back
+	WaitApproval WaitKind = "approval" // a wave approval gate: a fleet admin's /fleet approve
+	WaitOpen     WaitKind = "open"     // pull requests asked for, not reported open yet
+	WaitMerge    WaitKind = "merge"    // pull requests up: the tenant owners' review and merge
+	WaitRetry    WaitKind = "retry"    // a pull request closed without merge: a retry or a skip
+	WaitGates    WaitKind = "gates"    // merged clusters the gates have not passed yet
+	WaitBake     WaitKind = "bake"     // every cluster settled; the bake runs out
+	WaitResume   WaitKind = "resume"   // paused by a person
+	WaitPerson   WaitKind = "person"   // halted: a person resumes, retries, skips, rolls back or aborts
+)
+
+// Wait is what a campaign waits for next, since when and, when known, until
+// when, with the wave, pull requests and clusters it concerns and the
+// commands that move it on.
+type Wait struct {
+	Kind     WaitKind  `json:"kind"`
+	Wave     int       `json:"wave,omitempty"`
+	Since    time.Time `json:"since,omitzero"`
+	Until    time.Time `json:"until,omitzero"`
+	PRs      []int     `json:"prs,omitempty"`
+	Clusters []string  `json:"clusters,omitempty"`
+	// Text says it in a sentence.
+	Text string `json:"text"`
+	// Commands lists the /fleet commands that apply now.
+	Commands []string `json:"commands,omitempty"`
+}
+
+// haltCommands are what a person does about a halted campaign.
+var haltCommands = []string{"/fleet retry [cluster]", "/fleet skip <cluster> --reason \"...\"", "/fleet resume", "/fleet rollback", "/fleet abort"}
+
+// Waiting says what the campaign waits for next. nextWindow is when the
+// schedule next lets a wave open, zero when it allows one now (the caller
+// asks its calendar; the state does not know the schedule).
+func (s State) Waiting(nextWindow time.Time) Wait {
+	since := time.Time{}
+	if len(s.History) > 0 {
+		since = s.History[len(s.History)-1].At
+	}
+	switch s.Phase {
+	case CampaignSucceeded, CampaignAborted, CampaignRolledBack:
+		return Wait{Kind: WaitNothing, Since: since, Text: fmt.Sprintf("nothing: the campaign %s", strings.ToLower(string(s.Phase)))}
+	case CampaignPending:
+		return Wait{Kind: WaitStart, Text: "the campaign to be scheduled"}
+	case CampaignScheduled:
+		return s.windowWait(1, since, nextWindow)
+	case CampaignPaused:
+		return Wait{Kind: WaitResume, Since: s.PausedAt, Text: "a person to resume it (paused)", Commands: []string{"/fleet resume", "/fleet abort"}}
+	case CampaignHalted:
+		return Wait{Kind: WaitPerson, Since: since, Text: "a person: " + s.HaltReason, Commands: haltCommands}
+	}
+	for _, w := range s.Waves {
+		if !s.live(w) || w.Phase == WaveSucceeded || w.Phase == WaveSkipped {
+			continue
+		}
+		return s.waveWait(w, nextWindow, since)
+	}
+	return Wait{Kind: WaitNothing, Since: since, Text: "nothing: every wave settled"}
+}
+
+// windowWait is the wait for the schedule before wave n opens.
+func (s State) windowWait(n int, since, next time.Time) Wait {
+	text := fmt.Sprintf("wave %d to open", n)
+	if !next.IsZero() {
+		text = fmt.Sprintf("the maintenance window at %s to open wave %d", next.UTC().Format(time.RFC3339), n)
+	}
+	return Wait{Kind: WaitWindow, Wave: n, Since: since, Until: next, Text: text, Commands: []string{"/fleet pause", "/fleet abort"}}
+}
+
+// waveWait is what a live wave that has not settled waits for.
+func (s State) waveWait(w WaveState, nextWindow, since time.Time) Wait {
+	if w.Phase == WavePending {
+		if prev := s.previousLive(w.Number); prev != nil && !prev.FinishedAt.IsZero() {
+			since = prev.FinishedAt
+		}
+		if w.ApprovalRequested && w.ApprovedBy == "" {
+			return Wait{Kind: WaitApproval, Wave: w.Number, Since: since,
+				Text:     fmt.Sprintf("a fleet admin to approve wave %d", w.Number),
+				Commands: []string{fmt.Sprintf("/fleet approve %d", w.Number), "/fleet pause", "/fleet abort"}}
+		}
+		return s.windowWait(w.Number, since, nextWindow)
+	}
+	byStatus := map[PRStatus][]PRState{}
+	for _, pr := range w.PRs {
+		byStatus[pr.Status] = append(byStatus[pr.Status], pr)
+	}
+	if closed := byStatus[PRStatusClosed]; len(closed) > 0 {
+		out := Wait{Kind: WaitRetry, Wave: w.Number, Since: closed[0].ClosedAt, PRs: prNumbers(closed),
+			Commands: []string{"/fleet retry [cluster]", "/fleet skip <cluster> --reason \"...\"", "/fleet abort"}}
+		out.Clusters = waveClusters(w, func(c ClusterState) bool { return slices.ContainsFunc(closed, func(p PRState) bool { return p.Tenant == c.Tenant }) && !c.Phase.settled() })
+		out.Text = fmt.Sprintf("wave %d: %s closed without merge; a retry opens it again, a skip leaves its clusters out", w.Number, prList(closed))
+		return out
+	}
+	if asked := append(byStatus[PRStatusPending], byStatus[PRStatusRequested]...); len(asked) > 0 {
+		tenants := make([]string, len(asked))
+		for i, pr := range asked {
+			tenants[i] = pr.Tenant
+		}
+		return Wait{Kind: WaitOpen, Wave: w.Number, Since: w.OpenedAt,
+			Text: fmt.Sprintf("wave %d: the pull requests of %s to open", w.Number, strings.Join(tenants, ", ")), Commands: []string{"/fleet pause", "/fleet abort"}}
+	}
+	if open := byStatus[PRStatusOpen]; len(open) > 0 {
+		return Wait{Kind: WaitMerge, Wave: w.Number, Since: earliest(open, func(p PRState) time.Time { return p.OpenedAt }), PRs: prNumbers(open),
+			Text:     fmt.Sprintf("wave %d: %s to be approved by the tenant's owners and merged", w.Number, prList(open)),
+			Commands: []string{"/fleet approve", "/fleet pause", "/fleet abort"}}
+	}
+	if w.Phase == WaveBaking {
+		return Wait{Kind: WaitBake, Wave: w.Number, Since: w.BakeStart, Until: w.BakeUntil,
+			Text:     fmt.Sprintf("wave %d to bake until %s", w.Number, w.BakeUntil.UTC().Format(time.RFC3339)),
+			Commands: []string{"/fleet pause", "/fleet rollback", "/fleet abort"}}
+	}
+	pending := waveClusters(w, func(c ClusterState) bool { return !c.Phase.settled() })
+	merged := earliest(w.PRs, func(p PRState) time.Time { return p.MergedAt })
+	return Wait{Kind: WaitGates, Wave: w.Number, Since: merged, Clusters: pending,
+		Text:     fmt.Sprintf("wave %d: the gates (%s) to pass on %s", w.Number, strings.Join(s.WaveGates(w.Number), ", "), strings.Join(pending, ", ")),
+		Commands: []string{"/fleet pause", "/fleet rollback", "/fleet abort"}}
+}
+
+// previousLive returns the live wave before wave n, or nil.
+func (s State) previousLive(n int) *WaveState {
+	for i := n - 2; i >= 0; i-- {
+		if s.live(s.Waves[i]) {
+			return &s.Waves[i]
+		}
+	}
+	return nil
+}
+
+func waveClusters(w WaveState, keep func(ClusterState) bool) []string {
+	var out []string
+	for _, c := range w.Clusters {
+		if keep(c) {
+			out = append(out, c.Name)
+		}
+	}
+	return out
+}
+
+func prNumbers(prs []PRState) []int {
+	out := make([]int, len(prs))
+	for i, pr := range prs {
+		out[i] = pr.Number
+	}
+	return out
+}
+
+// prList names pull requests as "#12 (tenant-a), #13 (tenant-b)".
+func prList(prs []PRState) string {
+	parts := make([]string, len(prs))
+	for i, pr := range prs {
+		parts[i] = fmt.Sprintf("#%d (%s)", pr.Number, pr.Tenant)
+	}
+	return strings.Join(parts, ", ")
+}
+
+// earliest returns the earliest non-zero time f gives of prs, or zero.
+func earliest(prs []PRState, f func(PRState) time.Time) time.Time {
+	var out time.Time
+	for _, pr := range prs {
+		if t := f(pr); !t.IsZero() && (out.IsZero() || t.Before(out)) {
+			out = t
+		}
+	}
+	return out
+}
