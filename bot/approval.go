@@ -162,37 +162,26 @@ func (r *run) approvalStatus(ctx context.Context, n int, tenant string, number i
 }
 
 // approvalStatuses puts the approval status on every open pull request of
-// the change and clean-up waves the campaign drives and, under `merge:
-// auto`, merges those that are ready.
+// the waves the campaign drives, revert waves included, and, under `merge:
+// auto`, merges those that are ready while the campaign runs or rolls back.
 func (r *run) approvalStatuses(ctx context.Context) error {
 	c, err := r.rec.campaign()
 	if err != nil {
 		return fmt.Errorf("stored campaign file: %w", err)
 	}
 	var errs []error
-	for _, a := range rollout.Refresh(r.st) {
-		ow, ok := a.(rollout.OpenWave)
-		if !ok {
-			continue
+	for _, pr := range rollout.AwaitingMerge(r.st) {
+		a, v, err := r.approvalStatus(ctx, pr.Wave, pr.Tenant, pr.Number)
+		if err == nil && c.Spec.Merge == rollout.MergeAuto && (r.st.Phase == rollout.CampaignRunning || r.st.Phase == rollout.CampaignRollingBack) {
+			err = r.autoMerge(ctx, pr.Wave, pr.Tenant, a, v, c.Spec.MergeMethod)
 		}
-		for _, req := range ow.PRs {
-			for _, pr := range r.st.Waves[ow.Wave-1].PRs {
-				if pr.Tenant != req.Tenant || pr.Number == 0 {
-					continue
-				}
-				a, v, err := r.approvalStatus(ctx, ow.Wave, pr.Tenant, pr.Number)
-				if err == nil && c.Spec.Merge == rollout.MergeAuto && r.st.Phase == rollout.CampaignRunning {
-					err = r.autoMerge(ctx, ow.Wave, pr.Tenant, a, v, c.Spec.MergeMethod)
-				}
-				errs = append(errs, err)
-			}
-		}
+		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
 }
 
-// unapproved fills in why each merge of a change or clean-up wave's pull
-// request the state has not recorded had no approval by an owner of its
+// unapproved fills in why each merge of a wave's pull request (a revert's
+// too) the state has not recorded had no approval by an owner of its
 // tenant. A merge whose approval cannot be read now is held back (the next
 // pass feeds it) and the error returned.
 func (r *run) unapproved(ctx context.Context, events []rollout.Event) ([]rollout.Event, error) {
@@ -200,7 +189,7 @@ func (r *run) unapproved(ctx context.Context, events []rollout.Event) ([]rollout
 	var errs []error
 	for _, ev := range events {
 		m, ok := ev.(rollout.PRMerged)
-		if !ok || m.Number == 0 || m.Unapproved != "" || m.Wave < 1 || m.Wave > len(r.st.Waves) || r.st.Waves[m.Wave-1].Kind == rollout.WaveRevert || r.merged(m) {
+		if !ok || m.Number == 0 || m.Unapproved != "" || m.Wave < 1 || m.Wave > len(r.st.Waves) || r.merged(m) {
 			out = append(out, ev)
 			continue
 		}

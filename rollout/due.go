@@ -104,3 +104,32 @@ func (s State) openWaves(status PRStatus, reverts bool) []Action {
 	}
 	return out
 }
+
+// WavePR names one tenant's pull request of machine wave Wave.
+type WavePR struct {
+	Wave   int    `json:"wave"`
+	Tenant string `json:"tenant"`
+	Number int    `json:"number"`
+}
+
+// AwaitingMerge lists the pull requests up and not merged in the waves the
+// campaign drives, revert waves included: each needs an approval by the
+// owners of its tenant before it merges, and under `merge: auto` the bot
+// merges it once it has one. Nothing is listed once the campaign ended.
+func AwaitingMerge(s State) []WavePR {
+	if !s.Phase.acting() && s.Phase != CampaignPaused && s.Phase != CampaignHalted {
+		return nil
+	}
+	var out []WavePR
+	for _, w := range s.Waves {
+		if !s.live(w) {
+			continue
+		}
+		for _, pr := range w.PRs {
+			if pr.Status == PRStatusOpen && pr.Number != 0 {
+				out = append(out, WavePR{Wave: w.Number, Tenant: pr.Tenant, Number: pr.Number})
+			}
+		}
+	}
+	return out
+}

@@ -84,3 +84,30 @@ func TestRefresh(t *testing.T) {
 		})
 	}
 }
+
+func TestAwaitingMerge(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		from []timedEvent
+		want []WavePR
+	}{
+		{name: "asked for, not up", from: stOpen1},
+		{name: "up", from: stInPR1, want: []WavePR{{Wave: 1, Tenant: "t1", Number: 101}}},
+		{name: "up while paused", from: stPausedInPR1, want: []WavePR{{Wave: 1, Tenant: "t1", Number: 101}}},
+		{name: "merged", from: stMerged1},
+		{name: "closed", from: stClosed1},
+		{name: "one of two merged", from: machineSeq(stOpen2, timedEvent{65, PROpened{Wave: 2, Tenant: "t1", Number: 201}}, timedEvent{65, PROpened{Wave: 2, Tenant: "t2", Number: 202}}, timedEvent{66, PRMerged{Wave: 2, Tenant: "t1", SHA: "b"}}),
+			want: []WavePR{{Wave: 2, Tenant: "t2", Number: 202}}},
+		{name: "aborted", from: machineSeq(stInPR1, timedEvent{5, Abort{}})},
+		{name: "a revert pull request needs its approval too", from: machineSeq(stBaking1, timedEvent{5, Rollback{}}, timedEvent{6, PROpened{Wave: 4, Tenant: "t1", Number: 401}}),
+			want: []WavePR{{Wave: 4, Tenant: "t1", Number: 401}}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			s := driveMachine(t, newMachineState(t, machinePolicy()), tc.from)
+			assert.Equal(t, tc.want, AwaitingMerge(s))
+		})
+	}
+}

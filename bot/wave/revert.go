@@ -236,7 +236,12 @@ func RevertBody(r RevertRequest) string {
 			fmt.Fprintf(&b, "- `%s`: %s\n", k.Path, strings.ReplaceAll(k.Reason, "\n", " "))
 		}
 	}
-	fmt.Fprintf(&b, "\nThe tenant's owners review and merge. The campaign is rolled back: fleetbot opens no further pull requests for it.\n\n---\n")
+	who := "An owner of **" + r.Tenant + "**"
+	if r.Tenant == AdminTenant {
+		who = "A fleet admin"
+	}
+	fmt.Fprintf(&b, "\n%s approves (the `fleetbot/approval` status turns green) and merges, or fleetbot merges once approved when the campaign says `merge: auto`. "+
+		"Once merged, the clusters are verified at their old values and the wave bakes; then the revert of the wave before it opens. A merge without an approval is recorded and, unless the campaign says `unapprovedMerge: record`, halts the rollback.\n\n---\n", who)
 	fmt.Fprintf(&b, "<sub>Branch `%s`.</sub>\n", RevertBranch(r.Campaign, r.Wave, r.Tenant))
 	fmt.Fprintf(&b, "<!-- fleetbot revert campaign=%s wave=%d tenant=%s reverts=%d -->\n", r.Campaign, r.Wave, r.Tenant, r.Reverts)
 	return b.String()

@@ -49,8 +49,9 @@ func waitApproval(t *testing.T, s *stack.Stack, number int, state string) string
 // TestEndToEndApproval: each wave pull request carries fleetbot/approval on
 // its head. A stranger's approval leaves it pending; an owner's turns it
 // green; a change of the tenant's files after the approval (a regeneration
-// on a moved base) makes it pending again; and a pull request merged with
-// no owner's approval halts the campaign.
+// on a moved base) makes it pending again, and a regeneration that brings
+// back the approved files makes it green again; and a pull request merged
+// with no owner's approval halts the campaign.
 func TestEndToEndApproval(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
@@ -93,6 +94,16 @@ func TestEndToEndApproval(t *testing.T) {
 	desc = waitApproval(t, s, a, "pending")
 	assert.Equal(t, "the approval by @arjun was of files that changed since: waiting for an approval by tenant tenant-a", desc)
 
+	// The person takes the edit back: the pull request conflicts again and
+	// is regenerated, now with the very files @arjun approved, so the
+	// approval counts again with no new review.
+	regenerated := prHead(t, s, a).SHA
+	require.NoError(t, os.WriteFile(path, src2, 0o644))
+	require.NoError(t, s.Commit(ctx, work, "tenant-a: back to the shared VPC"))
+	waitFor(t, "the second regeneration", func() (string, bool) { h := prHead(t, s, a).SHA; return h, h != regenerated && h != before })
+	desc = waitApproval(t, s, a, "success")
+	assert.Equal(t, "approved by @arjun, an owner of tenant-a", desc)
+
 	// Tenant b's pull request is merged with no owner's approval.
 	mergeUnreviewed(t, s, b, "bruno")
 	st := waitFor(t, "the campaign to halt", func() (rollout.State, bool) {
@@ -119,4 +130,68 @@ func mergeUnreviewed(t *testing.T, s *stack.Stack, number int, login string) {
 		"name": "terraform-apply", "head_sha": merged.SHA, "status": "completed", "conclusion": "success",
 	}, nil)
 	require.NoError(t, err)
+}
+
+// TestEndToEndRevertApproval rolls a field campaign back after its first
+// two waves merged: each revert pull request carries fleetbot/approval like
+// any wave pull request, pending until an owner of its tenant approves it;
+// and a revert merged with no owner's approval halts the rollback.
+func TestEndToEndRevertApproval(t *testing.T) {
+	t.Parallel()
+	s, plan := running(t, "gpu-ami.yaml", t.TempDir(), 300*time.Millisecond)
+	owners := map[string]string{"tenant-a": "arjun", "tenant-b": "bruno"}
+	require.Greater(t, len(plan.Waves), 2)
+	var merged []pull
+	for i := range 2 {
+		prs := waitForWave(t, s, plan.Campaign, plan.Waves[i], "acme/fleet")
+		require.Len(t, prs, 1, "one cluster per wave")
+		_, _, tenant, _ := wave.ParseBranch(prs[0].Head.Ref)
+		mergeAsOwner(t, s, prs[0].Number, owners[tenant])
+		merged = append(merged, prs[0])
+		waitFor(t, fmt.Sprintf("wave %d to be verified", i+1), func() (rollout.WavePhase, bool) {
+			w := phase(t, s, plan.Campaign).Waves[i]
+			return w.Phase, w.Phase == rollout.WaveSucceeded
+		})
+	}
+	id := comment(t, s, merged[1].Number, "pat", "/fleet rollback")
+	reaction, _ := answered(t, s, merged[1].Number, id)
+	require.Equal(t, "+1", reaction)
+
+	// revertOf waits for the revert pull request of plan wave n.
+	revertOf := func(n int) (int, string) {
+		_, _, tenant, _ := wave.ParseBranch(merged[n-1].Head.Ref)
+		number := waitFor(t, fmt.Sprintf("the revert pull request of wave %d", n), func() (int, bool) {
+			var open []pull
+			_, err := s.Do(t.Context(), http.MethodGet, "/repos/acme/fleet/pulls?state=open&per_page=100", "", nil, &open)
+			require.NoError(t, err)
+			for _, p := range open {
+				if p.Head.Ref == wave.RevertBranch(plan.Campaign, n, tenant) {
+					return p.Number, true
+				}
+			}
+			return 0, false
+		})
+		return number, tenant
+	}
+
+	// Wave 2 is reverted first: a stranger's approval leaves its status
+	// pending, its owner's turns it green, and its owner merges it.
+	second, tenant := revertOf(2)
+	assert.Equal(t, "no approval by an owner of the tenant: waiting for an approval by tenant "+tenant, waitApproval(t, s, second, "pending"))
+	approve(t, s, "acme/fleet", second, "eve")
+	approve(t, s, "acme/fleet", second, owners[tenant])
+	assert.Equal(t, fmt.Sprintf("approved by @%s, an owner of %s", owners[tenant], tenant), waitApproval(t, s, second, "success"))
+	mergeAsOwner(t, s, second, owners[tenant])
+
+	// Wave 1's revert opens next and is merged with no review: the
+	// rollback halts.
+	first, tenant := revertOf(1)
+	waitApproval(t, s, first, "pending")
+	mergeUnreviewed(t, s, first, owners[tenant])
+	st := waitFor(t, "the rollback to halt", func() (rollout.State, bool) {
+		st := phase(t, s, plan.Campaign)
+		return st, st.Phase == rollout.CampaignHalted
+	})
+	assert.Contains(t, st.HaltReason, fmt.Sprintf("tenant %s's pull request #%d of wave %d merged without an approval by an owner of %s", tenant, first, len(st.Waves), tenant))
+	assert.True(t, st.RollingBack(), "the halt is of the rollback; resume continues it")
 }
