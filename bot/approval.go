@@ -198,7 +198,7 @@ func (r *run) unapproved(ctx context.Context, events []rollout.Event) ([]rollout
 			errs = append(errs, fmt.Errorf("the approval of #%d: %w", m.Number, err))
 			continue
 		}
-		m.By = v.MergedBy
+		m.By, m.Reviews = v.MergedBy, a.Reviews
 		if a.Approved {
 			m.ApprovedBy = a.By
 		} else {

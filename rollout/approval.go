@@ -23,6 +23,23 @@ type Approval struct {
 	// Why says what the verdict rests on, for the status's description and
 	// the evidence of an unapproved merge.
 	Why string
+	// Reviews is each reviewer's standing review, in the order the
+	// reviewers first gave one, with whether it counted.
+	Reviews []ReviewVerdict
+}
+
+// ReviewVerdict is one reviewer's standing review of a pull request (their
+// latest approval, request for changes or dismissal) and what the approval
+// rule made of it.
+type ReviewVerdict struct {
+	User   string `json:"user"`
+	State  string `json:"state"`
+	Commit string `json:"commit,omitempty"`
+	// Counted says the review decided the verdict: an owner's approval of
+	// this head (or of the same files), or an owner's request for changes.
+	Counted bool `json:"counted"`
+	// Note says why a review did not count.
+	Note string `json:"note,omitempty"`
 }
 
 // Review states.
@@ -54,26 +71,44 @@ func ApprovalOf(reviews []Review, author, head string, owner func(login string) 
 		r.State = strings.ToUpper(r.State)
 		latest[r.User] = r
 	}
-	var approvedBy []string
-	var stale, others []string
+	var approvedBy, changesBy, stale, others []string
+	verdicts := make([]ReviewVerdict, 0, len(order))
 	for _, user := range order {
 		r := latest[user]
+		v := ReviewVerdict{User: user, State: r.State, Commit: r.Commit}
 		switch {
+		case r.State == reviewDismiss:
+			v.Note = "dismissed"
 		case r.State == reviewChanges && owner(user):
-			return Approval{Why: fmt.Sprintf("changes requested by @%s", user)}
-		case r.State != reviewApproved:
+			v.Counted = true
+			changesBy = append(changesBy, user)
+		case r.State == reviewChanges:
+			v.Note = "not an owner of the tenant"
 		case user == author:
+			v.Note = "the pull request's author"
 			others = append(others, user)
 		case !owner(user):
+			v.Note = "not an owner of the tenant"
 			others = append(others, user)
 		case r.Commit != head && !same(r.Commit):
+			v.Note = "of files that changed since"
 			stale = append(stale, user)
 		default:
+			v.Counted = true
 			approvedBy = append(approvedBy, user)
 		}
+		verdicts = append(verdicts, v)
+	}
+	if len(changesBy) > 0 {
+		for i := range verdicts {
+			if verdicts[i].State == reviewApproved && verdicts[i].Counted {
+				verdicts[i].Counted, verdicts[i].Note = false, "held back by the request for changes of @"+changesBy[0]
+			}
+		}
+		return Approval{Why: fmt.Sprintf("changes requested by @%s", changesBy[0]), Reviews: verdicts}
 	}
 	if len(approvedBy) > 0 {
-		return Approval{Approved: true, By: approvedBy[0], Why: fmt.Sprintf("approved by @%s", approvedBy[0])}
+		return Approval{Approved: true, By: approvedBy[0], Why: fmt.Sprintf("approved by @%s", approvedBy[0]), Reviews: verdicts}
 	}
 	why := "no approval by an owner of the tenant"
 	switch {
@@ -83,7 +118,7 @@ func ApprovalOf(reviews []Review, author, head string, owner func(login string) 
 	case len(others) > 0:
 		why += fmt.Sprintf(" (@%s approved, not an owner)", strings.Join(others, ", @"))
 	}
-	return Approval{Why: why}
+	return Approval{Why: why, Reviews: verdicts}
 }
 
 // MergeReady decides whether the bot merges a pull request under `merge:

@@ -18,18 +18,35 @@ func TestApprove(t *testing.T) {
 		head    string
 		want    Approval
 	}{
-		{"nobody reviewed", nil, "h2", Approval{Why: "no approval by an owner of the tenant"}},
-		{"an owner approved the head", []Review{{"alice", "APPROVED", "h2"}}, "h2", Approval{Approved: true, By: "alice", Why: "approved by @alice"}},
-		{"webhook case", []Review{{"alice", "approved", "h2"}}, "h2", Approval{Approved: true, By: "alice", Why: "approved by @alice"}},
-		{"a stranger's approval does not count", []Review{{"eve", "APPROVED", "h2"}}, "h2", Approval{Why: "no approval by an owner of the tenant (@eve approved, not an owner)"}},
-		{"the author's does not count", []Review{{"fleetbot[bot]", "APPROVED", "h2"}}, "h2", Approval{Why: "no approval by an owner of the tenant (@fleetbot[bot] approved, not an owner)"}},
-		{"kept across a regeneration that changed no tenant file", []Review{{"alice", "APPROVED", "h1"}}, "h2", Approval{Approved: true, By: "alice", Why: "approved by @alice"}},
-		{"lost across one that did", []Review{{"alice", "APPROVED", "h0"}}, "h2", Approval{Why: "the approval by @alice was of files that changed since"}},
-		{"dismissed", []Review{{"alice", "APPROVED", "h2"}, {"alice", "DISMISSED", "h2"}}, "h2", Approval{Why: "no approval by an owner of the tenant"}},
-		{"a comment changes nothing", []Review{{"alice", "APPROVED", "h2"}, {"alice", "COMMENTED", "h2"}}, "h2", Approval{Approved: true, By: "alice", Why: "approved by @alice"}},
-		{"an owner's request for changes holds it back", []Review{{"alice", "APPROVED", "h2"}, {"arjun", "CHANGES_REQUESTED", "h2"}}, "h2", Approval{Why: "changes requested by @arjun"}},
-		{"a request for changes then an approval", []Review{{"arjun", "CHANGES_REQUESTED", "h1"}, {"arjun", "APPROVED", "h2"}}, "h2", Approval{Approved: true, By: "arjun", Why: "approved by @arjun"}},
-		{"a stranger's request for changes is noted by GitHub, not by the rule", []Review{{"eve", "CHANGES_REQUESTED", "h2"}, {"alice", "APPROVED", "h2"}}, "h2", Approval{Approved: true, By: "alice", Why: "approved by @alice"}},
+		{"nobody reviewed", nil, "h2", Approval{Why: "no approval by an owner of the tenant", Reviews: []ReviewVerdict{}}},
+		{"an owner approved the head", []Review{{"alice", "APPROVED", "h2"}}, "h2", Approval{Approved: true, By: "alice", Why: "approved by @alice",
+			Reviews: []ReviewVerdict{{User: "alice", State: "APPROVED", Commit: "h2", Counted: true}}}},
+		{"webhook case", []Review{{"alice", "approved", "h2"}}, "h2", Approval{Approved: true, By: "alice", Why: "approved by @alice",
+			Reviews: []ReviewVerdict{{User: "alice", State: "APPROVED", Commit: "h2", Counted: true}}}},
+		{"a stranger's approval does not count", []Review{{"eve", "APPROVED", "h2"}}, "h2", Approval{Why: "no approval by an owner of the tenant (@eve approved, not an owner)",
+			Reviews: []ReviewVerdict{{User: "eve", State: "APPROVED", Commit: "h2", Note: "not an owner of the tenant"}}}},
+		{"the author's does not count", []Review{{"fleetbot[bot]", "APPROVED", "h2"}}, "h2", Approval{Why: "no approval by an owner of the tenant (@fleetbot[bot] approved, not an owner)",
+			Reviews: []ReviewVerdict{{User: "fleetbot[bot]", State: "APPROVED", Commit: "h2", Note: "the pull request's author"}}}},
+		{"kept across a regeneration that changed no tenant file", []Review{{"alice", "APPROVED", "h1"}}, "h2", Approval{Approved: true, By: "alice", Why: "approved by @alice",
+			Reviews: []ReviewVerdict{{User: "alice", State: "APPROVED", Commit: "h1", Counted: true}}}},
+		{"lost across one that did", []Review{{"alice", "APPROVED", "h0"}}, "h2", Approval{Why: "the approval by @alice was of files that changed since",
+			Reviews: []ReviewVerdict{{User: "alice", State: "APPROVED", Commit: "h0", Note: "of files that changed since"}}}},
+		{"dismissed", []Review{{"alice", "APPROVED", "h2"}, {"alice", "DISMISSED", "h2"}}, "h2", Approval{Why: "no approval by an owner of the tenant",
+			Reviews: []ReviewVerdict{{User: "alice", State: "DISMISSED", Commit: "h2", Note: "dismissed"}}}},
+		{"a comment changes nothing", []Review{{"alice", "APPROVED", "h2"}, {"alice", "COMMENTED", "h2"}}, "h2", Approval{Approved: true, By: "alice", Why: "approved by @alice",
+			Reviews: []ReviewVerdict{{User: "alice", State: "APPROVED", Commit: "h2", Counted: true}}}},
+		{"an owner's request for changes holds it back", []Review{{"alice", "APPROVED", "h2"}, {"arjun", "CHANGES_REQUESTED", "h2"}}, "h2", Approval{Why: "changes requested by @arjun",
+			Reviews: []ReviewVerdict{
+				{User: "alice", State: "APPROVED", Commit: "h2", Note: "held back by the request for changes of @arjun"},
+				{User: "arjun", State: "CHANGES_REQUESTED", Commit: "h2", Counted: true},
+			}}},
+		{"a request for changes then an approval", []Review{{"arjun", "CHANGES_REQUESTED", "h1"}, {"arjun", "APPROVED", "h2"}}, "h2", Approval{Approved: true, By: "arjun", Why: "approved by @arjun",
+			Reviews: []ReviewVerdict{{User: "arjun", State: "APPROVED", Commit: "h2", Counted: true}}}},
+		{"a stranger's request for changes is noted by GitHub, not by the rule", []Review{{"eve", "CHANGES_REQUESTED", "h2"}, {"alice", "APPROVED", "h2"}}, "h2", Approval{Approved: true, By: "alice", Why: "approved by @alice",
+			Reviews: []ReviewVerdict{
+				{User: "eve", State: "CHANGES_REQUESTED", Commit: "h2", Note: "not an owner of the tenant"},
+				{User: "alice", State: "APPROVED", Commit: "h2", Counted: true},
+			}}},
 	}
 	for _, tc := range tests {
 		got := ApprovalOf(tc.reviews, "fleetbot[bot]", tc.head, owner, same)

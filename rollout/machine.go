@@ -214,6 +214,12 @@ type PRState struct {
 	OpenedAt time.Time `json:"openedAt,omitzero"`
 	MergedAt time.Time `json:"mergedAt,omitzero"`
 	ClosedAt time.Time `json:"closedAt,omitzero"`
+	// MergedBy merged it; ApprovedBy is the owner whose approval counted;
+	// Reviews is every reviewer's standing review at the merge. Each is
+	// known when GitHub told it.
+	MergedBy   string          `json:"mergedBy,omitempty"`
+	ApprovedBy string          `json:"approvedBy,omitempty"`
+	Reviews    []ReviewVerdict `json:"reviews,omitempty"`
 }
 
 // ClusterState is one cluster of a campaign with the evidence of every step

@@ -41,6 +41,9 @@ type PRMerged struct {
 	// approval counted. Both are evidence, when GitHub tells them.
 	By         string `json:"by,omitempty"`
 	ApprovedBy string `json:"approvedBy,omitempty"`
+	// Reviews is every reviewer's standing review at the merge, with
+	// whether it counted.
+	Reviews []ReviewVerdict `json:"reviews,omitempty"`
 }
 
 // PRClosed reports that a tenant's pull request of a wave was closed without

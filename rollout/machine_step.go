@@ -295,6 +295,7 @@ func (m *machine) prMerged(e PRMerged) *EventError {
 		pr.Number = e.Number
 	}
 	pr.Status, pr.SHA, pr.MergedAt = PRStatusMerged, e.SHA, m.now
+	pr.MergedBy, pr.ApprovedBy, pr.Reviews = e.By, e.ApprovedBy, slices.Clone(e.Reviews)
 	ev := Evidence{Event: e.Kind(), PR: pr.Number, SHA: e.SHA, By: e.By}
 	if e.ApprovedBy != "" {
 		ev.Detail = "approved by " + e.ApprovedBy

@@ -23,7 +23,11 @@ func auditState() rollout.State {
 			{
 				Number: 1, Phase: rollout.WaveSucceeded, ApprovedBy: "pat", ApprovedAt: at(1), OpenedAt: at(2),
 				BakeStart: at(20), BakeUntil: at(50), FinishedAt: at(50),
-				PRs: []rollout.PRState{{Tenant: "tenant-a", Status: rollout.PRStatusMerged, Number: 1, SHA: "aaaa111", Attempt: 1, OpenedAt: at(2), MergedAt: at(5)}},
+				PRs: []rollout.PRState{{Tenant: "tenant-a", Status: rollout.PRStatusMerged, Number: 1, SHA: "aaaa111", Attempt: 1, OpenedAt: at(2), MergedAt: at(5),
+					MergedBy: "alex", ApprovedBy: "alex", Reviews: []rollout.ReviewVerdict{
+						{User: "eve", State: "APPROVED", Commit: "bbbb222", Note: "not an owner of the tenant"},
+						{User: "alex", State: "APPROVED", Commit: "bbbb222", Counted: true},
+					}}},
 				Clusters: []rollout.ClusterState{
 					{Name: "a-dev-1", Tenant: "tenant-a", Phase: rollout.ClusterSucceeded, Evidence: []rollout.Evidence{
 						{At: at(2), Event: "pr-opened", From: "Pending", To: "InPR", PR: 1},

@@ -75,6 +75,21 @@ type PR struct {
 	OpenedAt *time.Time `json:"openedAt,omitempty"`
 	MergedAt *time.Time `json:"mergedAt,omitempty"`
 	ClosedAt *time.Time `json:"closedAt,omitempty"`
+	// MergedBy merged it and ApprovedBy is the tenant owner whose approval
+	// counted; Reviews is every reviewer's standing review at the merge,
+	// each with whether it counted and why not.
+	MergedBy   string   `json:"mergedBy,omitempty"`
+	ApprovedBy string   `json:"approvedBy,omitempty"`
+	Reviews    []Review `json:"reviews,omitempty"`
+}
+
+// Review is one reviewer's standing review of a pull request at its merge.
+type Review struct {
+	User    string `json:"user"`
+	State   string `json:"state"`
+	Commit  string `json:"commit,omitempty"`
+	Counted bool   `json:"counted"`
+	Note    string `json:"note,omitempty"`
 }
 
 // Cluster is one cluster of a wave with the evidence of every step it took.
@@ -139,6 +154,7 @@ func New(st rollout.State, cmds []bot.CommandRecord) Report {
 			rw.PRs = append(rw.PRs, PR{
 				Tenant: p.Tenant, Status: string(p.Status), Number: p.Number, MergeSHA: p.SHA, Attempt: p.Attempt,
 				OpenedAt: when(p.OpenedAt), MergedAt: when(p.MergedAt), ClosedAt: when(p.ClosedAt),
+				MergedBy: p.MergedBy, ApprovedBy: p.ApprovedBy, Reviews: reviews(p.Reviews),
 			})
 		}
 		for _, c := range w.Clusters {
@@ -151,6 +167,14 @@ func New(st rollout.State, cmds []bot.CommandRecord) Report {
 		r.Waves = append(r.Waves, rw)
 	}
 	return r
+}
+
+func reviews(rs []rollout.ReviewVerdict) []Review {
+	var out []Review
+	for _, r := range rs {
+		out = append(out, Review{User: r.User, State: r.State, Commit: r.Commit, Counted: r.Counted, Note: r.Note})
+	}
+	return out
 }
 
 func entries(evs []rollout.Evidence) []Entry {

@@ -93,15 +93,15 @@ func (w *writer) wave(wv Wave) {
 	if len(wv.PRs) == 0 {
 		w.linef("No pull request opened.")
 	} else {
-		w.linef("| Pull request | Tenant | Status | Merge commit | Opened | Merged | Closed |")
-		w.linef("| --- | --- | --- | --- | --- | --- | --- |")
+		w.linef("| Pull request | Tenant | Status | Merge commit | Opened | Merged | Merged by | Approved by | Reviews | Closed |")
+		w.linef("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
 		for _, p := range wv.PRs {
 			number := "-"
 			if p.Number > 0 {
 				number = "#" + strconv.Itoa(p.Number)
 			}
-			w.linef("| %s | %s | %s | %s | %s | %s | %s |", number, cell(p.Tenant), cell(p.Status), orDash(p.MergeSHA),
-				stampOf(p.OpenedAt), stampOf(p.MergedAt), stampOf(p.ClosedAt))
+			w.linef("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |", number, cell(p.Tenant), cell(p.Status), orDash(p.MergeSHA),
+				stampOf(p.OpenedAt), stampOf(p.MergedAt), orDash(p.MergedBy), orDash(p.ApprovedBy), reviewList(p.Reviews), stampOf(p.ClosedAt))
 		}
 	}
 	w.linef("")
@@ -132,6 +132,26 @@ func (w *writer) wave(wv Wave) {
 				orDash(e.Gate), orDash(e.Outcome), orDash(e.Detail), pr, orDash(e.SHA), orDash(e.By))
 		}
 	}
+}
+
+// reviewList writes each standing review as "@user approved (counted)" or
+// with why it did not count.
+func reviewList(rs []Review) string {
+	if len(rs) == 0 {
+		return "-"
+	}
+	parts := make([]string, len(rs))
+	for i, r := range rs {
+		what := "@" + r.User + " " + strings.ToLower(strings.ReplaceAll(r.State, "_", " "))
+		switch {
+		case r.Counted:
+			what += " (counted)"
+		case r.Note != "":
+			what += " (" + r.Note + ")"
+		}
+		parts[i] = what
+	}
+	return cell(strings.Join(parts, "; "))
 }
 
 // writer keeps the first write error, so the report is written without a

@@ -14,6 +14,7 @@ import (
 
 	"github.com/fleetbot/fleetbot/bot"
 	"github.com/fleetbot/fleetbot/bot/wave"
+	"github.com/fleetbot/fleetbot/internal/audit"
 	"github.com/fleetbot/fleetbot/internal/stack"
 	"github.com/fleetbot/fleetbot/rollout"
 )
@@ -194,4 +195,38 @@ func TestEndToEndRevertApproval(t *testing.T) {
 	})
 	assert.Contains(t, st.HaltReason, fmt.Sprintf("tenant %s's pull request #%d of wave %d merged without an approval by an owner of %s", tenant, first, len(st.Waves), tenant))
 	assert.True(t, st.RollingBack(), "the halt is of the rollback; resume continues it")
+
+	// The audit report names who merged each pull request, whose approval
+	// counted, every review and why it did not count, and the rollback's
+	// command.
+	cmds, err := s.Bot().Commands(t.Context(), plan.Campaign)
+	require.NoError(t, err)
+	report := audit.New(st, cmds)
+	byNumber := map[int]audit.PR{}
+	for _, w := range report.Waves {
+		for _, p := range w.PRs {
+			byNumber[p.Number] = p
+		}
+	}
+	for _, p := range merged {
+		_, _, tenant, _ := wave.ParseBranch(p.Head.Ref)
+		got := byNumber[p.Number]
+		assert.Equal(t, owners[tenant], got.MergedBy, "#%d", p.Number)
+		assert.Equal(t, owners[tenant], got.ApprovedBy, "#%d", p.Number)
+		assert.Equal(t, []audit.Review{{User: owners[tenant], State: "APPROVED", Commit: p.Head.SHA, Counted: true}}, got.Reviews, "#%d", p.Number)
+	}
+	r2 := byNumber[second]
+	require.Len(t, r2.Reviews, 2)
+	assert.Equal(t, audit.Review{User: "eve", State: "APPROVED", Commit: r2.Reviews[0].Commit, Note: "not an owner of the tenant"}, r2.Reviews[0])
+	assert.True(t, r2.Reviews[1].Counted)
+	assert.Equal(t, r2.Reviews[1].User, r2.ApprovedBy)
+	r1 := byNumber[first]
+	assert.Equal(t, owners[tenant], r1.MergedBy)
+	assert.Empty(t, r1.ApprovedBy)
+	assert.Empty(t, r1.Reviews)
+	require.NotEmpty(t, report.Commands)
+	assert.Equal(t, audit.Command{At: report.Commands[0].At, By: "pat", PR: fmt.Sprintf("acme/fleet#%d", merged[1].Number), Line: "/fleet rollback", Outcome: "taken", Detail: report.Commands[0].Detail}, report.Commands[0])
+	var md strings.Builder
+	require.NoError(t, audit.Markdown(&md, report))
+	assert.Contains(t, md.String(), "@eve approved (not an owner of the tenant)")
 }
