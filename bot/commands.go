@@ -22,8 +22,9 @@ const (
 	reactionRefused = "confused"
 )
 
-// commandsKey is where the answer to one comment's commands is kept: the
-// comment's commands run once, however often its delivery arrives.
+// commandsKey is where the answer to one comment's commands is kept: each
+// command of the comment runs at most once, however often its delivery
+// arrives, and the answer is posted until it is on GitHub.
 func commandsKey(campaign string, commentID int64) string {
 	return fmt.Sprintf("campaigns/%s/commands/%d", campaign, commentID)
 }
@@ -36,7 +37,23 @@ type CommandRecord struct {
 	By       string          `json:"by"`
 	At       time.Time       `json:"at"`
 	Commands []CommandResult `json:"commands"`
+	// Running is the line being carried out when the record was written,
+	// WrittenAt when. A record found with Running set long after is of a
+	// run cut short: that line may or may not have taken effect, and it
+	// is not run again.
+	Running   int       `json:"running,omitempty"`
+	WrittenAt time.Time `json:"writtenAt,omitzero"`
+	// Answered says the answer and the reaction are on GitHub.
+	Answered bool `json:"answered,omitempty"`
 }
+
+// commandStall is how long a command may run before another attempt at
+// its comment takes its run for one cut short.
+const commandStall = 5 * time.Minute
+
+// errCommandsRunning reports that another attempt is carrying out a
+// comment's commands; the delivery is tried again later.
+var errCommandsRunning = errors.New("another attempt is running this comment's commands")
 
 // CommandResult is one `/fleet` line and its outcome.
 type CommandResult struct {
@@ -103,14 +120,27 @@ func (b *Bot) runCommands(ctx context.Context, e *webhooks.Comment) (bool, error
 		return false, err
 	}
 	key := commandsKey(name, e.CommentID)
-	claim := CommandRecord{Comment: e.CommentID, PR: fmt.Sprintf("%s/%s#%d", e.Owner, e.Repo, e.Number), By: e.User, At: b.now()}
+	claim := CommandRecord{Comment: e.CommentID, PR: fmt.Sprintf("%s/%s#%d", e.Owner, e.Repo, e.Number), By: e.User, At: b.now(), WrittenAt: b.now()}
 	version, err := putJSON(ctx, b.cfg.Store, key, claim, 0, store.Fence{})
 	if errors.Is(err, store.ErrConflict) {
-		b.log.Info("commands of this comment ran already", "campaign", name, "comment", e.CommentID)
-		return false, nil
-	}
-	if err != nil {
+		if version, err = getJSON(ctx, b.cfg.Store, key, &claim); err != nil {
+			return false, err
+		}
+		switch {
+		case claim.Answered:
+			b.log.Info("commands of this comment ran already", "campaign", name, "comment", e.CommentID)
+			return false, nil
+		case claim.Running != 0 && b.now().Sub(claim.WrittenAt) < commandStall:
+			return false, fmt.Errorf("comment %d: %w", e.CommentID, errCommandsRunning)
+		}
+		b.log.Info("finishing the commands of a comment whose run was cut short", "campaign", name, "comment", e.CommentID, "done", len(claim.Commands), "running", claim.Running)
+	} else if err != nil {
 		return false, err
+	}
+	save := func() error {
+		claim.WrittenAt = b.now()
+		version, err = putJSON(ctx, b.cfg.Store, key, claim, version, store.Fence{})
+		return err
 	}
 	roles, err := b.roles(ctx, api, rec)
 	if err != nil {
@@ -120,22 +150,35 @@ func (b *Bot) runCommands(ctx context.Context, e *webhooks.Comment) (bool, error
 	if err != nil {
 		return true, err
 	}
-	var errs []error
-	refused, approved := false, false
+	approved := false
 	on := commandPR{repo: repoName{e.Owner, e.Repo}, number: e.Number, tenant: tenant, head: pr.HeadSHA}
-	for _, line := range e.Commands {
-		res := b.runCommand(ctx, name, rec, actor, on, line)
+	for i, line := range e.Commands {
+		if i < len(claim.Commands) {
+			continue // carried out by an earlier attempt
+		}
+		var res CommandResult
+		if claim.Running == line.Line {
+			res = CommandResult{Line: line.Line, Raw: line.Raw, Outcome: rollout.CommandUnknown,
+				Detail: "fleetbot stopped while carrying it out, so whether it took effect is not known: see `/fleet status`, and run it again if it did not"}
+		} else {
+			claim.Running = line.Line
+			if err := save(); err != nil {
+				return true, err
+			}
+			res = b.runCommand(ctx, name, rec, actor, on, line)
+		}
 		approved = approved || res.approved
-		if res.Outcome == rollout.CommandRefused {
-			refused = true
+		claim.Running, claim.Commands = 0, append(claim.Commands, res)
+		if err := save(); err != nil {
+			return true, err
 		}
 		b.metrics.commands.WithLabelValues(metricName(line.Name), string(res.Outcome)).Inc()
 		b.log.Info("command", "campaign", name, "by", e.User, "line", line.Raw, "outcome", res.Outcome, "detail", res.Detail)
-		claim.Commands = append(claim.Commands, res)
 	}
-	if _, err := putJSON(ctx, b.cfg.Store, key, claim, version, store.Fence{}); err != nil {
-		errs = append(errs, err)
-	}
+	refused := slices.ContainsFunc(claim.Commands, func(c CommandResult) bool {
+		return c.Outcome == rollout.CommandRefused || c.Outcome == rollout.CommandUnknown
+	})
+	var errs []error
 	// The answer first, then the reaction that says it is there.
 	t := prTarget{api: api, repo: repoName{e.Owner, e.Repo}, number: e.Number}
 	r := &run{b: b, name: name}
@@ -148,6 +191,10 @@ func (b *Bot) runCommands(ctx context.Context, e *webhooks.Comment) (bool, error
 	// https://docs.github.com/rest/reactions/reactions#create-reaction-for-an-issue-comment
 	if err := api.AddReaction(ctx, e.Owner, e.Repo, e.CommentID, reaction); err != nil {
 		errs = append(errs, err)
+	}
+	if errors.Join(errs...) == nil {
+		claim.Answered = true
+		errs = append(errs, save())
 	}
 	if approved {
 		// The approval status moves now rather than on the next pass.

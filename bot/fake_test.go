@@ -39,12 +39,13 @@ type fakeAPI struct {
 	nextID   int64
 	// reviews, by pull request: when a pull request has none listed, its
 	// tenant's owners (alice, bruno) and the fleet admin (pat) approved it.
-	reviews  map[int][]gh.Review
-	statuses map[string][]gh.Status // by commit, newest first
+	reviews   map[int][]gh.Review
+	statuses  map[string][]gh.Status // by commit, newest first
+	reactions map[int64][]string     // by comment
 }
 
 func newFakeAPI() *fakeAPI {
-	return &fakeAPI{files: map[string][]byte{}, comments: map[int][]gh.Comment{}, reviews: map[int][]gh.Review{}, statuses: map[string][]gh.Status{}}
+	return &fakeAPI{files: map[string][]byte{}, comments: map[int][]gh.Comment{}, reviews: map[int][]gh.Review{}, statuses: map[string][]gh.Status{}, reactions: map[int64][]string{}}
 }
 
 func (f *fakeAPI) Repository(_ context.Context, owner, repo string) (gh.Repository, error) {
@@ -138,6 +139,13 @@ func (f *fakeAPI) EditComment(_ context.Context, _, _ string, id int64, body str
 		}
 	}
 	return gh.Comment{}, fmt.Errorf("comment %d: %w", id, gh.ErrNotFound)
+}
+
+func (f *fakeAPI) AddReaction(_ context.Context, _, _ string, id int64, content string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.reactions[id] = append(f.reactions[id], content)
+	return nil
 }
 
 // open adds an open pull request on branch and returns its number.

@@ -292,4 +292,8 @@ const (
 	CommandTaken   CommandOutcome = "taken"
 	CommandRefused CommandOutcome = "refused"
 	CommandShown   CommandOutcome = "shown"
+	// CommandUnknown is a command whose run was cut short (the process
+	// stopped while carrying it out): it is not run again, since it may
+	// have taken effect, and the person is told to look.
+	CommandUnknown CommandOutcome = "unknown"
 )

@@ -1,0 +1,76 @@
+package bot
+
+import (
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/fleetbot/fleetbot/rollout"
+	"github.com/fleetbot/fleetbot/rollout/store"
+	"github.com/fleetbot/fleetbot/webhooks"
+)
+
+// commentOf is an issue_comment webhook with `/fleet` lines on pull request
+// number.
+func commentOf(number int, id int64, user string, lines ...string) *webhooks.Comment {
+	body := strings.Join(lines, "\n")
+	return &webhooks.Comment{
+		Meta:   webhooks.Meta{Delivery: "d-comment", Name: "issue_comment", Action: "created", Owner: "acme", Repo: "fleet"},
+		Number: number, PullRequest: true, CommentID: id, User: user, Body: body, Commands: webhooks.ParseCommands(body),
+	}
+}
+
+// TestCommandsCutShort: a comment's commands run at most once each. A run
+// cut short after its first command and while carrying out its second is
+// finished by the next delivery: the first is not run again, the second
+// is answered as unknown (it may have taken effect) and not run again, the
+// third runs; the answer and the reaction are posted once. An attempt that
+// finds another one running the comment leaves the delivery for later.
+func TestCommandsCutShort(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, "eks-1-30.yaml")
+	b := w.bot(t, "r1", nil)
+	started(t, w, b)
+	st, _ := w.state(t, "eks-1-30")
+	number := st.Waves[0].PRs[0].Number
+	require.NotZero(t, number)
+	ev := commentOf(number, 77, "pat", "/fleet status", "/fleet pause", "/fleet abort")
+
+	cut := CommandRecord{Comment: 77, PR: "acme/fleet#" + strconv.Itoa(number), By: "pat", At: w.clock.now(), WrittenAt: w.clock.now(), Running: 2,
+		Commands: []CommandResult{{Line: 1, Raw: "/fleet status", Outcome: rollout.CommandShown, Detail: "below"}}}
+	_, err := putJSON(t.Context(), w.store, commandsKey("eks-1-30", 77), cut, 0, store.Fence{})
+	require.NoError(t, err)
+
+	// Written a moment ago: another attempt may be running it.
+	_, err = b.onComment(t.Context(), ev)
+	require.ErrorIs(t, err, errCommandsRunning)
+	assert.Empty(t, w.api.reactions[77])
+
+	// Long after: the run was cut short.
+	w.clock.add(commandStall + time.Second)
+	_, err = b.onComment(t.Context(), ev)
+	require.NoError(t, err)
+	var rec CommandRecord
+	_, err = getJSON(t.Context(), w.store, commandsKey("eks-1-30", 77), &rec)
+	require.NoError(t, err)
+	require.Len(t, rec.Commands, 3)
+	assert.Equal(t, rollout.CommandShown, rec.Commands[0].Outcome)
+	assert.Equal(t, rollout.CommandUnknown, rec.Commands[1].Outcome)
+	assert.Equal(t, rollout.CommandTaken, rec.Commands[2].Outcome)
+	assert.True(t, rec.Answered)
+	assert.Zero(t, rec.Running)
+	st, _ = w.state(t, "eks-1-30")
+	assert.Equal(t, rollout.CampaignAborted, st.Phase, "the third command ran; the pause, cut short, was not run again")
+	assert.Equal(t, []string{reactionRefused}, w.api.reactions[77])
+	answer := w.api.comments[number][len(w.api.comments[number])-1].Body
+	assert.Contains(t, answer, "| `/fleet pause` | unknown: fleetbot stopped while carrying it out")
+
+	// Delivered again: nothing runs, nothing is posted.
+	_, err = b.onComment(t.Context(), ev)
+	require.NoError(t, err)
+	assert.Len(t, w.api.reactions[77], 1)
+}
