@@ -10,6 +10,7 @@ func commands() []*cobra.Command {
 		newSetCmd(),
 		newPlanCmd(),
 		newServeCmd(),
+		newStoreCmd(),
 		newCampaignCmd(),
 		newSandboxCmd(),
 		newDemoCmd(),

@@ -172,18 +172,28 @@ func openStore(ctx context.Context, s config.Store) (store.Store, error) {
 		}
 		return st, nil
 	}
+	client, err := dynamoClient(ctx, *s.DynamoDB)
+	if err != nil {
+		return nil, err
+	}
+	return dynamostore.New(client, s.DynamoDB.Table), nil
+}
+
+// dynamoClient is the DynamoDB client for the configured table: the AWS
+// SDK's default chain (Pod Identity, IRSA, the environment), in the
+// configured region and at the configured endpoint when set.
+func dynamoClient(ctx context.Context, d config.DynamoDB) (*dynamodb.Client, error) {
 	var opts []func(*awsconfig.LoadOptions) error
-	if s.DynamoDB.Region != "" {
-		opts = append(opts, awsconfig.WithRegion(s.DynamoDB.Region))
+	if d.Region != "" {
+		opts = append(opts, awsconfig.WithRegion(d.Region))
 	}
 	aws, err := awsconfig.LoadDefaultConfig(ctx, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("aws configuration: %w", err)
 	}
-	client := dynamodb.NewFromConfig(aws, func(o *dynamodb.Options) {
-		if s.DynamoDB.Endpoint != "" {
-			o.BaseEndpoint = &s.DynamoDB.Endpoint
+	return dynamodb.NewFromConfig(aws, func(o *dynamodb.Options) {
+		if d.Endpoint != "" {
+			o.BaseEndpoint = &d.Endpoint
 		}
-	})
-	return dynamostore.New(client, s.DynamoDB.Table), nil
+	}), nil
 }

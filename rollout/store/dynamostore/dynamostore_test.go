@@ -32,7 +32,9 @@ func newTable(t testing.TB) string {
 		name = name[:200]
 	}
 	client := testenv.DynamoDB(t)
-	require.NoError(t, dynamostore.CreateTable(t.Context(), client, name))
+	created, err := dynamostore.CreateTable(t.Context(), client, name)
+	require.NoError(t, err)
+	require.True(t, created)
 	t.Cleanup(func() {
 		_, err := client.DeleteTable(context.Background(), &dynamodb.DeleteTableInput{TableName: aws.String(name)})
 		assert.NoError(t, err, "delete table %s", name)
@@ -59,17 +61,19 @@ func TestCreateTable(t *testing.T) {
 	t.Parallel()
 	client := testenv.DynamoDB(t)
 	name := newTable(t)
-	require.NoError(t, dynamostore.CreateTable(t.Context(), client, name), "create an existing table again")
+	created, err := dynamostore.CreateTable(t.Context(), client, name)
+	require.NoError(t, err, "create an existing table again")
+	assert.False(t, created)
 
 	other := name + "-other-keys"
-	_, err := client.CreateTable(t.Context(), &dynamodb.CreateTableInput{
+	_, err = client.CreateTable(t.Context(), &dynamodb.CreateTableInput{
 		TableName:            aws.String(other),
 		AttributeDefinitions: []types.AttributeDefinition{{AttributeName: aws.String("id"), AttributeType: types.ScalarAttributeTypeS}},
 		KeySchema:            []types.KeySchemaElement{{AttributeName: aws.String("id"), KeyType: types.KeyTypeHash}},
 		BillingMode:          types.BillingModePayPerRequest,
 	})
 	require.NoError(t, err)
-	err = dynamostore.CreateTable(t.Context(), client, other)
+	_, err = dynamostore.CreateTable(t.Context(), client, other)
 	require.Error(t, err, "a table with other keys")
 	assert.Contains(t, err.Error(), other)
 	assert.Contains(t, err.Error(), "want pk (hash) and sk (range)")

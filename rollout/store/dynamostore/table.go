@@ -12,9 +12,10 @@ import (
 )
 
 // CreateTable creates the state table (partition key pk, sort key sk, both
-// strings, billed per request) and waits until it is active. A table that
-// already exists with that key schema is left as it is.
-func CreateTable(ctx context.Context, client *dynamodb.Client, table string) error {
+// strings, billed per request) and waits until it is active; it reports
+// whether it created it. A table that already exists with that key schema
+// is left as it is.
+func CreateTable(ctx context.Context, client *dynamodb.Client, table string) (bool, error) {
 	_, err := client.CreateTable(ctx, &dynamodb.CreateTableInput{
 		TableName: aws.String(table),
 		AttributeDefinitions: []types.AttributeDefinition{
@@ -29,9 +30,9 @@ func CreateTable(ctx context.Context, client *dynamodb.Client, table string) err
 	})
 	var inUse *types.ResourceInUseException
 	if err != nil && !errors.As(err, &inUse) {
-		return fmt.Errorf("create table %s: %w", table, err)
+		return false, fmt.Errorf("create table %s: %w", table, err)
 	}
-	return waitActive(ctx, client, table)
+	return err == nil, waitActive(ctx, client, table)
 }
 
 // waitActive polls the table until it is active and checks its key schema.
