@@ -85,6 +85,9 @@ type Config struct {
 	// Labels are put on every wave pull request; nil means wave's default
 	// (fleetbot, campaign:<name>, wave:<n>).
 	Labels []string
+	// Retention says how long the store keeps what the bot no longer
+	// needs; the zero value keeps everything.
+	Retention Retention
 
 	Registerer prometheus.Registerer
 	Logger     *slog.Logger
@@ -106,6 +109,7 @@ type Bot struct {
 	warned  map[string]bool  // messages logged once per process
 	scanned string           // campaign repository head last scanned
 	swept   map[string]bool  // final campaigns whose pull requests were closed
+	pruned  time.Time        // when the last retention pass ran
 	gates   map[string]Gates // each campaign's gates, built from its spec
 	// layouts holds the layout of a repository at a commit, read once:
 	// who owns what is asked on every reconcile pass (roles.go).

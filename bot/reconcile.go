@@ -46,6 +46,9 @@ func (b *Bot) Reconcile(ctx context.Context) error {
 		count[p]++
 	}
 	b.metrics.setPhases(count)
+	if err := b.prune(ctx); err != nil {
+		errs = append(errs, err)
+	}
 	return errors.Join(errs...)
 }
 

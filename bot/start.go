@@ -38,21 +38,7 @@ func (b *Bot) scanCampaigns(ctx context.Context) error {
 	if done {
 		return nil
 	}
-	files := map[string][]byte{}
-	err = b.withCheckout(ctx, []headRef{head}, func(dirs []string) error {
-		matches, err := filepath.Glob(filepath.Join(dirs[0], filepath.FromSlash(b.cfg.CampaignPath), "*.yaml"))
-		if err != nil {
-			return err
-		}
-		for _, m := range matches {
-			src, err := os.ReadFile(m)
-			if err != nil {
-				return fmt.Errorf("read campaign file: %w", err)
-			}
-			files[b.cfg.CampaignPath+"/"+filepath.Base(m)] = src
-		}
-		return nil
-	})
+	files, err := b.campaignFiles(ctx, head)
 	if err != nil {
 		return fmt.Errorf("scan campaigns: %w", err)
 	}
@@ -68,6 +54,27 @@ func (b *Bot) scanCampaigns(ctx context.Context) error {
 		b.mu.Unlock()
 	}
 	return errors.Join(errs...)
+}
+
+// campaignFiles reads every campaign file of the campaign repository at
+// head, by path.
+func (b *Bot) campaignFiles(ctx context.Context, head headRef) (map[string][]byte, error) {
+	files := map[string][]byte{}
+	err := b.withCheckout(ctx, []headRef{head}, func(dirs []string) error {
+		matches, err := filepath.Glob(filepath.Join(dirs[0], filepath.FromSlash(b.cfg.CampaignPath), "*.yaml"))
+		if err != nil {
+			return err
+		}
+		for _, m := range matches {
+			src, err := os.ReadFile(m)
+			if err != nil {
+				return fmt.Errorf("read campaign file: %w", err)
+			}
+			files[b.cfg.CampaignPath+"/"+filepath.Base(m)] = src
+		}
+		return nil
+	})
+	return files, err
 }
 
 // considerCampaign starts the campaign in src, read from file at commit sha,

@@ -30,6 +30,10 @@ const (
 	DefaultListen            = ":8080"
 	DefaultReconcileInterval = time.Minute
 	DefaultWorkers           = 4
+	// DefaultDeliveryRetention keeps deliveries longer than GitHub lets
+	// anyone redeliver one (three days), so a redelivery is still known.
+	DefaultDeliveryRetention = 7 * 24 * time.Hour
+	DefaultCampaignRetention = 90 * 24 * time.Hour
 )
 
 // Serve is the configuration of `fleetbot serve`. docs/serve.md describes
@@ -48,12 +52,17 @@ type Serve struct {
 	Workers           int
 	ReplicaID         string
 	API               API
+	Retention         Retention
 
 	// PrivateKey and WebhookSecret are the contents of the files named
 	// above; the secret without surrounding white space.
 	PrivateKey    []byte
 	WebhookSecret []byte
 }
+
+// Retention says how long the store keeps webhook deliveries and the
+// records of ended campaigns whose file is gone; zero keeps them for ever.
+type Retention struct{ Deliveries, Campaigns time.Duration }
 
 // Store says where state lives: exactly one of Bolt and DynamoDB is set.
 type Store struct {
@@ -198,7 +207,7 @@ func (l *loader) parse(src []byte) *Serve {
 	}
 	at := lines{}
 	m := l.fields(root, "", root.Line, at, "appID", "privateKeyFile", "webhookSecretFile", "apiBaseURL", "listen",
-		"store", "mirrorDir", "campaigns", "repositories", "reconcileInterval", "workers", "replicaID", "api")
+		"store", "mirrorDir", "campaigns", "repositories", "reconcileInterval", "workers", "replicaID", "api", "retention")
 	if v, ok := m.Int("appID", math.MinInt); ok {
 		cfg.AppID = int64(v)
 	}
@@ -214,16 +223,16 @@ func (l *loader) parse(src []byte) *Serve {
 			cfg.Repositories = append(cfg.Repositories, s)
 		}
 	}
-	cfg.ReconcileInterval, _ = decode.Text(m, "reconcileInterval", false, func(s string) (time.Duration, error) {
-		d, err := time.ParseDuration(s)
-		switch {
-		case err != nil:
-			return 0, fmt.Errorf("%q is not a duration such as 30s or 1m", s)
-		case d <= 0:
-			return 0, errors.New("must be more than 0s")
+	cfg.ReconcileInterval, _ = decode.Text(m, "reconcileInterval", false, duration(false))
+	cfg.Retention = Retention{Deliveries: DefaultDeliveryRetention, Campaigns: DefaultCampaignRetention}
+	if r := l.object(m, "retention", at, "deliveries", "campaigns"); r != nil {
+		if d, n := decode.Text(r, "deliveries", false, duration(true)); n != nil {
+			cfg.Retention.Deliveries = d
 		}
-		return d, nil
-	})
+		if d, n := decode.Text(r, "campaigns", false, duration(true)); n != nil {
+			cfg.Retention.Campaigns = d
+		}
+	}
 	if store := l.object(m, "store", at, "bolt", "dynamodb"); store != nil {
 		if b := l.object(store, "bolt", at, "path"); b != nil {
 			cfg.Store.Bolt = &Bolt{}
@@ -247,6 +256,24 @@ func (l *loader) parse(src []byte) *Serve {
 	}
 	l.check(cfg, at)
 	return cfg
+}
+
+// duration parses a Go duration such as 30s, 1m or 168h: more than zero,
+// or zero too when zero is allowed.
+func duration(zero bool) func(string) (time.Duration, error) {
+	return func(s string) (time.Duration, error) {
+		d, err := time.ParseDuration(s)
+		switch {
+		case err != nil:
+			return 0, fmt.Errorf("%q is not a duration such as 30s, 1m or 168h", s)
+		case d < 0 || (d == 0 && !zero):
+			if zero {
+				return 0, errors.New("must not be negative (0s keeps everything)")
+			}
+			return 0, errors.New("must be more than 0s")
+		}
+		return d, nil
+	}
 }
 
 // has reports whether a problem was found with field already.

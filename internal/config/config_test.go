@@ -42,6 +42,26 @@ repositories: [acme/fleet, acme/fleet-eu]
 	assert.Equal(t, "/var/lib/fleetbot/mirror", cfg.MirrorDir)
 	assert.Nil(t, cfg.Store.DynamoDB)
 	assert.Equal(t, []string{"acme/fleet", "acme/fleet-eu"}, cfg.Repositories)
+	assert.Equal(t, Retention{Deliveries: 7 * 24 * time.Hour, Campaigns: 90 * 24 * time.Hour}, cfg.Retention)
+}
+
+func TestLoadRetention(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	write(t, dir, "key.pem", "-----BEGIN PLACEHOLDER-----\nAA==\n-----END PLACEHOLDER-----\n")
+	write(t, dir, "secret", "s3cret")
+	path := write(t, dir, "fleetbot.yaml", `appID: 7
+privateKeyFile: key.pem
+webhookSecretFile: secret
+store: {bolt: {path: state.db}}
+mirrorDir: mirror
+campaigns: {repository: acme/control, path: campaigns}
+repositories: [acme/fleet]
+retention: {deliveries: 72h, campaigns: 0s}
+`)
+	cfg, err := Load(path)
+	require.NoError(t, err)
+	assert.Equal(t, Retention{Deliveries: 72 * time.Hour}, cfg.Retention, "0s keeps ended campaigns for ever")
 }
 
 func TestLoadDynamoDB(t *testing.T) {

@@ -105,6 +105,10 @@ type Deliveries interface {
 	// MarkProcessed takes a delivery off the pending list; marking it twice
 	// succeeds. It returns ErrNotFound for an unknown id.
 	MarkProcessed(ctx context.Context, id string) error
+	// PruneDeliveries removes the deliveries received before before,
+	// processed or not, and returns how many it removed. A delivery pruned
+	// is forgotten: the same id stored again is new.
+	PruneDeliveries(ctx context.Context, before time.Time) (int, error)
 }
 
 // Store is all of fleetbot's state. Every method has persisted its effect

@@ -496,3 +496,45 @@ func (s *Store) MarkProcessed(ctx context.Context, id string) error {
 	}
 	return nil
 }
+
+// PruneDeliveries implements store.Deliveries.
+func (s *Store) PruneDeliveries(ctx context.Context, before time.Time) (int, error) {
+	n := 0
+	err := s.update(ctx, func(tx *bolt.Tx) error {
+		b, pending := tx.Bucket(deliveriesBucket), tx.Bucket(pendingBucket)
+		var old [][]byte
+		var seqs []uint64
+		err := b.ForEach(func(id, raw []byte) error {
+			var sd storedDelivery
+			if err := json.Unmarshal(raw, &sd); err != nil {
+				return fmt.Errorf("decode delivery %s: %w", id, err)
+			}
+			if sd.Received.Before(before) {
+				old = append(old, append([]byte(nil), id...))
+				if !sd.Processed {
+					seqs = append(seqs, sd.Seq)
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		for _, id := range old {
+			if err := b.Delete(id); err != nil {
+				return err
+			}
+		}
+		for _, seq := range seqs {
+			if err := pending.Delete(seqKey(seq)); err != nil {
+				return err
+			}
+		}
+		n = len(old)
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("prune deliveries received before %s: %w", before.UTC().Format(time.RFC3339), err)
+	}
+	return n, nil
+}

@@ -128,3 +128,41 @@ func (s *Store) MarkProcessed(ctx context.Context, id string) error {
 	}
 	return nil
 }
+
+// PruneDeliveries implements store.Deliveries: it reads the deliveries'
+// keys and times (not their payloads) and deletes the old ones with their
+// pending items.
+func (s *Store) PruneDeliveries(ctx context.Context, before time.Time) (int, error) {
+	fail := func(err error) (int, error) {
+		return 0, fmt.Errorf("prune deliveries received before %s: %w", before.UTC().Format(time.RFC3339), err)
+	}
+	items, err := s.query(ctx, partDelivery, "", attrSK, attrReceived, attrSeq, attrProcessed)
+	if err != nil {
+		return fail(err)
+	}
+	n := 0
+	for _, item := range items {
+		received, err := getN(item, attrReceived)
+		if err != nil {
+			return fail(err)
+		}
+		if !time.Unix(0, received).Before(before) {
+			continue
+		}
+		id := getS(item, attrSK)
+		if v, ok := item[attrProcessed].(*types.AttributeValueMemberBOOL); !ok || !v.Value {
+			seq, err := getN(item, attrSeq)
+			if err != nil {
+				return fail(err)
+			}
+			if _, err := s.client.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: aws.String(s.table), Key: key(partPending, seqKey(seq))}); err != nil {
+				return fail(err)
+			}
+		}
+		if _, err := s.client.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: aws.String(s.table), Key: key(partDelivery, id)}); err != nil {
+			return fail(err)
+		}
+		n++
+	}
+	return n, nil
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -192,8 +193,9 @@ func (s *Store) get(ctx context.Context, part, sk string) (map[string]types.Attr
 	return out.Item, nil
 }
 
-// query reads a whole partition in sort-key order, from sk prefix on.
-func (s *Store) query(ctx context.Context, part, prefix string) ([]map[string]types.AttributeValue, error) {
+// query reads a whole partition in sort-key order, from sk prefix on; with
+// project, only those attributes of each item.
+func (s *Store) query(ctx context.Context, part, prefix string, project ...string) ([]map[string]types.AttributeValue, error) {
 	in := &dynamodb.QueryInput{
 		TableName:                 aws.String(s.table),
 		KeyConditionExpression:    aws.String("#pk = :pk"),
@@ -205,6 +207,14 @@ func (s *Store) query(ctx context.Context, part, prefix string) ([]map[string]ty
 		in.KeyConditionExpression = aws.String("#pk = :pk AND begins_with(#sk, :prefix)")
 		in.ExpressionAttributeNames = names(attrPK, attrSK)
 		in.ExpressionAttributeValues[":prefix"] = str(prefix)
+	}
+	if len(project) > 0 {
+		refs := make([]string, len(project))
+		for i, a := range project {
+			refs[i] = "#" + a
+			in.ExpressionAttributeNames["#"+a] = a
+		}
+		in.ProjectionExpression = aws.String(strings.Join(refs, ", "))
 	}
 	var items []map[string]types.AttributeValue
 	p := dynamodb.NewQueryPaginator(s.client, in)

@@ -48,6 +48,7 @@ func Run(t *testing.T, b Backend) {
 		{"FencedWrites", testFencedWrites},
 		{"RacingReplicas", testRacingReplicas},
 		{"Deliveries", testDeliveries},
+		{"PruneDeliveries", testPruneDeliveries},
 		{"Restart", testRestart},
 	}
 	for _, tt := range tests {
@@ -513,6 +514,45 @@ func testDeliveries(t *testing.T, b Backend) {
 	require.ErrorIs(t, s.MarkProcessed(ctx, "d-unknown"), store.ErrNotFound)
 	_, err = s.PutDelivery(ctx, "", "ping", nil, epoch)
 	require.Error(t, err, "empty id")
+}
+
+func testPruneDeliveries(t *testing.T, b Backend) {
+	ctx := t.Context()
+	s := b.Open(t, NewClock(epoch).Now)
+	in := []store.Delivery{
+		{ID: "p-1", Event: "push", Payload: []byte(`{}`), Received: epoch},
+		{ID: "p-2", Event: "push", Payload: []byte(`{}`), Received: epoch.Add(time.Hour)},
+		{ID: "p-3", Event: "push", Payload: []byte(`{}`), Received: epoch.Add(2 * time.Hour)},
+		{ID: "p-4", Event: "push", Payload: []byte(`{}`), Received: epoch.Add(3 * time.Hour)},
+	}
+	for _, d := range in {
+		_, err := s.PutDelivery(ctx, d.ID, d.Event, d.Payload, d.Received)
+		require.NoError(t, err)
+	}
+	require.NoError(t, s.MarkProcessed(ctx, "p-1"))
+	require.NoError(t, s.MarkProcessed(ctx, "p-3"))
+
+	n, err := s.PruneDeliveries(ctx, epoch)
+	require.NoError(t, err)
+	assert.Zero(t, n, "nothing was received before the first")
+
+	// p-1 (processed) and p-2 (pending) are older than the cut.
+	n, err = s.PruneDeliveries(ctx, epoch.Add(90*time.Minute))
+	require.NoError(t, err)
+	assert.Equal(t, 2, n)
+	assertPending(t, s, []store.Delivery{in[3]})
+	require.ErrorIs(t, s.MarkProcessed(ctx, "p-2"), store.ErrNotFound, "a pruned delivery is forgotten")
+	isNew, err := s.PutDelivery(ctx, "p-1", "push", []byte(`{}`), epoch.Add(4*time.Hour))
+	require.NoError(t, err)
+	assert.True(t, isNew, "a pruned id stored again is new")
+	isNew, err = s.PutDelivery(ctx, "p-3", "push", []byte(`{}`), epoch.Add(4*time.Hour))
+	require.NoError(t, err)
+	assert.False(t, isNew, "a kept id is still deduplicated")
+
+	n, err = s.PruneDeliveries(ctx, epoch.Add(5*time.Hour))
+	require.NoError(t, err)
+	assert.Equal(t, 3, n)
+	assertPending(t, s, nil)
 }
 
 func assertPending(t *testing.T, s store.Store, want []store.Delivery) {
