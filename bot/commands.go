@@ -157,10 +157,13 @@ func (b *Bot) runCommands(ctx context.Context, e *webhooks.Comment) (bool, error
 			continue // carried out by an earlier attempt
 		}
 		var res CommandResult
-		if claim.Running == line.Line {
+		switch {
+		case i >= rollout.MaxCommands:
+			res = CommandResult{Line: line.Line, Raw: line.Raw, Outcome: rollout.CommandRefused, Detail: rollout.TooManyCommands}
+		case claim.Running == line.Line:
 			res = CommandResult{Line: line.Line, Raw: line.Raw, Outcome: rollout.CommandUnknown,
 				Detail: "fleetbot stopped while carrying it out, so whether it took effect is not known: see `/fleet status`, and run it again if it did not"}
-		} else {
+		default:
 			claim.Running = line.Line
 			if err := save(); err != nil {
 				return true, err
@@ -169,8 +172,10 @@ func (b *Bot) runCommands(ctx context.Context, e *webhooks.Comment) (bool, error
 		}
 		approved = approved || res.approved
 		claim.Running, claim.Commands = 0, append(claim.Commands, res)
-		if err := save(); err != nil {
-			return true, err
+		if i < rollout.MaxCommands || i == len(e.Commands)-1 {
+			if err := save(); err != nil {
+				return true, err
+			}
 		}
 		b.metrics.commands.WithLabelValues(metricName(line.Name), string(res.Outcome)).Inc()
 		b.log.Info("command", "campaign", name, "by", e.User, "line", line.Raw, "outcome", res.Outcome, "detail", res.Detail)
@@ -285,7 +290,11 @@ func commandsComment(campaign string, rec CommandRecord) string {
 	fmt.Fprintf(&b, "### Campaign `%s`: commands of @%s\n\n", campaign, rec.By)
 	fmt.Fprintln(&b, "| command | result |")
 	fmt.Fprintln(&b, "|---|---|")
-	for _, c := range rec.Commands {
+	for i, c := range rec.Commands {
+		if i == rollout.MaxCommands {
+			fmt.Fprintf(&b, "| %d more lines | refused: %s |\n", len(rec.Commands)-i, cell(rollout.TooManyCommands))
+			break
+		}
 		fmt.Fprintf(&b, "| `%s` | %s: %s |\n", cell(strings.TrimSpace(c.Raw)), c.Outcome, cell(c.Detail))
 	}
 	for _, c := range rec.Commands {

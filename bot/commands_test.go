@@ -1,11 +1,13 @@
 package bot
 
 import (
+	"fmt"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -73,4 +75,69 @@ func TestCommandsCutShort(t *testing.T) {
 	_, err = b.onComment(t.Context(), ev)
 	require.NoError(t, err)
 	assert.Len(t, w.api.reactions[77], 1)
+}
+
+// TestMadeUpCommandsAddNoSeries: a comment of 2,000 made-up `/fleet`
+// commands counts them all under one label value.
+func TestMadeUpCommandsAddNoSeries(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, "eks-1-30.yaml")
+	reg := prometheus.NewRegistry()
+	b := w.bot(t, "r1", reg)
+	started(t, w, b)
+	st, _ := w.state(t, "eks-1-30")
+	lines := make([]string, 2000)
+	for i := range lines {
+		lines[i] = fmt.Sprintf("/fleet x%08x", i*7919)
+	}
+	_, err := b.onComment(t.Context(), commentOf(st.Waves[0].PRs[0].Number, 90, "eve", lines...))
+	require.NoError(t, err)
+	families, err := reg.Gather()
+	require.NoError(t, err)
+	for _, f := range families {
+		if f.GetName() != "fleetbot_commands_total" {
+			continue
+		}
+		require.Len(t, f.GetMetric(), 1, "one series for every made-up command")
+		m := f.GetMetric()[0]
+		assert.Equal(t, 2000.0, m.GetCounter().GetValue())
+		for _, l := range m.GetLabel() {
+			if l.GetName() == "command" {
+				assert.Equal(t, "unknown", l.GetValue())
+			}
+		}
+		return
+	}
+	t.Fatal("no fleetbot_commands_total series")
+}
+
+// TestCommandsPerComment: the first rollout.MaxCommands lines of a comment
+// run; the rest are refused, and the answer names them in one row.
+func TestCommandsPerComment(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, "eks-1-30.yaml")
+	b := w.bot(t, "r1", nil)
+	started(t, w, b)
+	st, _ := w.state(t, "eks-1-30")
+	number := st.Waves[0].PRs[0].Number
+	lines := make([]string, rollout.MaxCommands+5)
+	for i := range lines {
+		lines[i] = "/fleet status"
+	}
+	_, err := b.onComment(t.Context(), commentOf(number, 91, "pat", lines...))
+	require.NoError(t, err)
+	var rec CommandRecord
+	_, err = getJSON(t.Context(), w.store, commandsKey("eks-1-30", 91), &rec)
+	require.NoError(t, err)
+	require.Len(t, rec.Commands, len(lines))
+	for i, c := range rec.Commands {
+		if i < rollout.MaxCommands {
+			assert.Equal(t, rollout.CommandShown, c.Outcome, "line %d", i+1)
+		} else {
+			assert.Equal(t, rollout.CommandRefused, c.Outcome, "line %d", i+1)
+			assert.Equal(t, rollout.TooManyCommands, c.Detail)
+		}
+	}
+	answer := w.api.comments[number][len(w.api.comments[number])-1].Body
+	assert.Contains(t, answer, "| 5 more lines | refused: a comment runs at most 10 commands; put this one in a comment of its own |")
 }

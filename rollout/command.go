@@ -283,6 +283,14 @@ func (s State) AwaitingApproval() int {
 	return 0
 }
 
+// MaxCommands is how many `/fleet` lines of one comment run; the lines
+// after them are refused, so one comment cannot make the bot work without
+// end.
+const MaxCommands = 10
+
+// TooManyCommands is the refusal of a line past MaxCommands.
+var TooManyCommands = fmt.Sprintf("a comment runs at most %d commands; put this one in a comment of its own", MaxCommands)
+
 // CommandOutcome is what became of one command: taken, refused (with why),
 // or shown.
 type CommandOutcome string

@@ -7,7 +7,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"hash"
 	"io"
 	"log/slog"
 	"net/http"
@@ -77,6 +76,16 @@ type Config struct {
 	// Backoff is the wait after the first failed attempt; it doubles after
 	// each further one, up to a minute (DefaultBackoff when 0).
 	Backoff time.Duration
+	// BodyTimeout is how long one request's body may take to arrive
+	// (DefaultBodyTimeout when 0); a slower one answers 408 and its
+	// connection is closed.
+	BodyTimeout time.Duration
+	// MaxReads is how many bodies are read at once (DefaultMaxReads when
+	// 0); a request beyond it answers 503 at once.
+	MaxReads int
+	// SpoolDir holds the part of a large body past what is kept in memory
+	// until its signature is checked (os.TempDir() when empty).
+	SpoolDir string
 }
 
 // withDefaults checks c and fills in what it leaves out.
@@ -98,6 +107,8 @@ func (c Config) withDefaults() (Config, error) {
 		{"handle timeout", int64(c.HandleTimeout)},
 		{"attempts", int64(c.Attempts)},
 		{"backoff", int64(c.Backoff)},
+		{"body timeout", int64(c.BodyTimeout)},
+		{"max reads", int64(c.MaxReads)},
 	} {
 		if f.v < 0 {
 			return c, fmt.Errorf("webhook intake: %s %d is negative", f.name, f.v)
@@ -118,6 +129,12 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.Backoff == 0 {
 		c.Backoff = DefaultBackoff
+	}
+	if c.BodyTimeout == 0 {
+		c.BodyTimeout = DefaultBodyTimeout
+	}
+	if c.MaxReads == 0 {
+		c.MaxReads = DefaultMaxReads
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
@@ -145,6 +162,7 @@ type Intake struct {
 	log     *slog.Logger
 	metrics *metrics
 	queue   chan store.Delivery
+	reads   chan struct{} // one token per body being read
 
 	mu       sync.Mutex
 	state    int
@@ -176,6 +194,7 @@ func New(cfg Config) (*Intake, error) {
 		log:      cfg.Logger,
 		metrics:  m,
 		queue:    make(chan store.Delivery, cfg.QueueSize),
+		reads:    make(chan struct{}, cfg.MaxReads),
 		active:   map[string]bool{},
 		given:    map[string]bool{},
 		draining: make(chan struct{}),
@@ -234,21 +253,44 @@ func (in *Intake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		in.tooLarge(w, log, event)
 		return
 	}
-	mac := hmac.New(sha256.New, in.cfg.Secret)
-	body, err := readBody(w, r, mac)
-	if err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			in.tooLarge(w, log, event)
-			return
-		}
-		reply(w, http.StatusBadRequest, "read body: "+err.Error())
+	select {
+	case in.reads <- struct{}{}:
+		defer func() { <-in.reads }()
+	default:
+		in.metrics.count(unverifiedLabel(event), ResultBusy)
+		log.Warn("webhook refused: too many bodies being read at once", "max", in.cfg.MaxReads, "remote", r.RemoteAddr)
+		w.Header().Set("Connection", "close")
+		reply(w, http.StatusServiceUnavailable, "too many requests being read; redeliver it")
 		return
 	}
+	mac := hmac.New(sha256.New, in.cfg.Secret)
+	spool, err := readBody(w, r, mac, time.Now().Add(in.cfg.BodyTimeout), in.cfg.SpoolDir)
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		switch {
+		case errors.As(err, &tooBig):
+			in.tooLarge(w, log, event)
+		case errors.Is(err, errBodyTimeout):
+			in.metrics.count(unverifiedLabel(event), ResultTimeout)
+			log.Warn("webhook refused: body not received in time", "timeout", in.cfg.BodyTimeout, "remote", r.RemoteAddr)
+			w.Header().Set("Connection", "close")
+			reply(w, http.StatusRequestTimeout, fmt.Sprintf("the body did not arrive within %s", in.cfg.BodyTimeout))
+		default:
+			reply(w, http.StatusBadRequest, "read body: "+err.Error())
+		}
+		return
+	}
+	defer spool.close()
 	if !hmac.Equal(mac.Sum(nil), sig) {
 		in.metrics.count(unverifiedLabel(event), ResultBadSignature)
 		log.Warn("webhook refused: signature does not match the body", "remote", r.RemoteAddr)
 		reply(w, http.StatusUnauthorized, "signature does not match")
+		return
+	}
+	body, err := spool.bytes()
+	if err != nil {
+		log.Error("webhook body not read back", "err", err)
+		reply(w, http.StatusInternalServerError, "delivery not read; redeliver it")
 		return
 	}
 
@@ -258,7 +300,7 @@ func (in *Intake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		reply(w, http.StatusOK, answerPong)
 		return
 	case !Handles(event):
-		in.metrics.count(event, ResultUnhandled)
+		in.metrics.count(otherEvent, ResultUnhandled)
 		log.Debug("webhook not handled")
 		reply(w, http.StatusAccepted, answerUnhandled)
 		return
@@ -315,31 +357,6 @@ func parseSignature(h string) ([]byte, bool) {
 	}
 	sum, err := hex.DecodeString(hexSum)
 	return sum, err == nil
-}
-
-// readBody reads at most MaxBody bytes of r's body, writing them to mac as
-// it goes; a longer body returns an *http.MaxBytesError as soon as the limit
-// is passed.
-func readBody(w http.ResponseWriter, r *http.Request, mac hash.Hash) ([]byte, error) {
-	size := 512
-	if r.ContentLength > 0 {
-		size = int(r.ContentLength) + 1 // room to read EOF without growing
-	}
-	buf := make([]byte, 0, size)
-	body := io.TeeReader(http.MaxBytesReader(w, r.Body, MaxBody), mac)
-	for {
-		if len(buf) == cap(buf) {
-			buf = append(buf, 0)[:len(buf)]
-		}
-		n, err := body.Read(buf[len(buf):cap(buf)])
-		buf = buf[:len(buf)+n]
-		if errors.Is(err, io.EOF) {
-			return buf, nil
-		}
-		if err != nil {
-			return nil, err
-		}
-	}
 }
 
 // reply answers with a one-line text body.

@@ -14,6 +14,8 @@ const (
 	ResultUnhandled    = "unhandled"     // an event fleetbot does not act on (ping included)
 	ResultBadSignature = "bad_signature" // X-Hub-Signature-256 missing or wrong
 	ResultTooLarge     = "too_large"     // body over MaxBody
+	ResultTimeout      = "timeout"       // body not received within the body timeout
+	ResultBusy         = "busy"          // too many bodies being read at once
 	ResultMalformed    = "malformed"     // signed, but the payload does not decode
 	ResultProcessed    = "processed"     // Handle succeeded and the delivery was marked processed
 	ResultFailed       = "failed"        // left pending after its last attempt
@@ -34,7 +36,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	m := &metrics{
 		deliveries: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "fleetbot_webhook_deliveries_total",
-			Help: "Webhook deliveries by event and result: accepted, duplicate, unhandled, bad_signature, too_large, malformed, processed, failed.",
+			Help: "Webhook deliveries by event and result: accepted, duplicate, unhandled, bad_signature, too_large, timeout, busy, malformed, processed, failed.",
 		}, []string{"event", "result"}),
 		queueDepth: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "fleetbot_webhook_queue_depth",

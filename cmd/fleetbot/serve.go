@@ -93,8 +93,14 @@ func serve(ctx context.Context, cfg *config.Serve, log *slog.Logger, out io.Writ
 		return fmt.Errorf("listen on %s: %w", cfg.Listen, err)
 	}
 	srv := &http.Server{
-		Handler:           svc.Handler(),
+		Handler: svc.Handler(),
+		// The headers within 10 s and at most 64 KiB of them; the
+		// webhook intake bounds the body (its size, its time, how many at
+		// once); an idle keep-alive connection is closed after two
+		// minutes.
 		ReadHeaderTimeout: 10 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		IdleTimeout:       2 * time.Minute,
 	}
 	if err := svc.Start(ctx); err != nil {
 		_ = ln.Close()
