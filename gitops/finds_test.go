@@ -55,8 +55,10 @@ func TestLoadDisabled(t *testing.T) {
 				"dev-cpu-1": "bp.yaml:5 services.eks.enabled",
 				"dev-cpu-2": "bp.yaml:10 services.eks.config.dev-cpu-2.enabled",
 			}},
+		{name: "the strings Argo CD labels hold", service: `"true"`, second: `"false"`,
+			disabled: map[string]string{"dev-cpu-2": "bp.yaml:10 services.eks.config.dev-cpu-2.enabled"}},
 		{name: "not a boolean", service: `"no"`, second: "true", disabled: map[string]string{},
-			errs: `bp.yaml:5: error: services.eks.enabled must be true or false, not "no"`},
+			errs: `bp.yaml:5: error: services.eks.enabled must be true or false (or the string "true" or "false"), not "no"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -95,7 +95,11 @@ func (inv *Inventory) LabelsKey() ([]string, error) {
 	if key == "" {
 		key = DefaultLabelsKey
 	}
-	return strings.Split(key, "."), nil
+	p, err := parseKeyPath(key)
+	if err != nil {
+		return nil, fmt.Errorf("labels key %q: %w", key, err)
+	}
+	return p, nil
 }
 
 // FieldHits finds the scalars a field change matches: every file of the

@@ -76,7 +76,7 @@ func TestParseLayoutErrors(t *testing.T) {
 		{
 			name: "bad key path",
 			in:   layoutHead + "blueprints:\n  paths: [a/*.yaml]\n  clusters: services..config\n",
-			want: []string{`l.yaml:5: error: blueprints.clusters: key path "services..config" has an empty segment`},
+			want: []string{`l.yaml:5: error: blueprints.clusters: key path "services..config": empty key at byte 10`},
 		},
 		{
 			name: "unknown placeholder",
@@ -237,4 +237,25 @@ func TestDiagnosticString(t *testing.T) {
 	assert.Len(t, ds.Errors(), 1)
 	assert.Len(t, ds.Warnings(), 1)
 	assert.True(t, strings.HasPrefix(ds.Warnings()[0].String(), "b:1: warning"))
+}
+
+// TestKeyPathEscapes: a layout's key paths write a dot inside a key as \.
+// and a backslash as \\, as `fleetbot set` and campaign files do.
+func TestKeyPathEscapes(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		in   string
+		want keyPath
+	}{
+		{"services.eks.config", keyPath{"services", "eks", "config"}},
+		{`metadata.labels.addons\.fleetbot\.io/argo`, keyPath{"metadata", "labels", "addons.fleetbot.io/argo"}},
+		{`a\\.b`, keyPath{`a\`, "b"}},
+	} {
+		got, err := parseKeyPath(tc.in)
+		require.NoError(t, err, tc.in)
+		assert.Equal(t, tc.want, got, tc.in)
+		assert.Equal(t, tc.in, got.String(), "written back as read")
+	}
+	_, err := parseKeyPath(`a\b`)
+	require.Error(t, err)
 }

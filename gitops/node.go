@@ -1,30 +1,29 @@
 package gitops
 
 import (
-	"fmt"
 	"strconv"
-	"strings"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/fleetbot/fleetbot/gitops/yamledit"
 )
 
 // keyPath is a path of mapping keys from a document's root, written
-// "services.eks.config" in a layout file.
+// "services.eks.config" in a layout file; a dot inside a key is written
+// "\.", a backslash "\\" (yamledit.ParsePath).
 type keyPath []string
 
-func (k keyPath) String() string { return strings.Join(k, ".") }
+func (k keyPath) String() string { return yamledit.Path(k).String() }
 
 func parseKeyPath(s string) (keyPath, error) {
 	if s == "" {
 		return nil, nil
 	}
-	segs := strings.Split(s, ".")
-	for _, seg := range segs {
-		if seg == "" {
-			return nil, fmt.Errorf("key path %q has an empty segment", s)
-		}
+	p, err := yamledit.ParsePath(s)
+	if err != nil {
+		return nil, err
 	}
-	return segs, nil
+	return keyPath(p), nil
 }
 
 // lookup returns the key and value nodes at key in mapping m, or nils. The

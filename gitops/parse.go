@@ -212,40 +212,45 @@ func (p *fileParser) accountID(v *yaml.Node, kp keyPath) bool {
 
 var awsAccount = regexp.MustCompile(`^[0-9]{12}$`)
 
-func (p *fileParser) optBool(m *yaml.Node, kp keyPath, what string, c *Cluster, into *bool) {
-	if len(kp) == 0 {
-		return
+// boolAt reads the flag at kp of m: a YAML boolean, or the string "true"
+// or "false" (Argo CD labels and annotations are strings). It returns the
+// node and the value; nil when the key is absent or null, or the value is
+// neither (reported).
+func (p *fileParser) boolAt(m *yaml.Node, kp keyPath) (*yaml.Node, bool) {
+	if len(kp) == 0 || m == nil {
+		return nil, false
 	}
 	_, v, _ := lookupPath(m, kp)
 	if v == nil || v.ShortTag() == "!!null" {
-		return
+		return nil, false
 	}
-	if v.Kind != yaml.ScalarNode || v.ShortTag() != "!!bool" {
-		p.errorf(v, "%s must be true or false, not %s", kp, decode.Describe(v))
-		return
+	if v.Kind == yaml.ScalarNode {
+		switch {
+		case v.ShortTag() == "!!bool":
+			return v, v.Value == "true" || v.Value == "True" || v.Value == "TRUE"
+		case v.ShortTag() == "!!str" && (v.Value == "true" || v.Value == "false"):
+			return v, v.Value == "true"
+		}
 	}
-	*into = v.Value == "true" || v.Value == "True" || v.Value == "TRUE"
-	c.Sources[what] = p.source(v)
+	p.errorf(v, "%s must be true or false (or the string \"true\" or \"false\"), not %s", kp, decode.Describe(v))
+	return nil, false
 }
 
-// disabledBy reads the boolean at kp of m; it returns the node when it is
-// false, nil when it is true, absent or not a boolean (reported).
+// optBool reads the flag at kp of m into into, with its source.
+func (p *fileParser) optBool(m *yaml.Node, kp keyPath, what string, c *Cluster, into *bool) {
+	if v, on := p.boolAt(m, kp); v != nil {
+		*into = on
+		c.Sources[what] = p.source(v)
+	}
+}
+
+// disabledBy reads the flag at kp of m; it returns the node when it is
+// false, nil when it is true, absent or not a flag (reported).
 func (p *fileParser) disabledBy(m *yaml.Node, kp keyPath) *yaml.Node {
-	if len(kp) == 0 || m == nil {
-		return nil
+	if v, on := p.boolAt(m, kp); v != nil && !on {
+		return v
 	}
-	_, v, _ := lookupPath(m, kp)
-	if v == nil || v.ShortTag() == "!!null" {
-		return nil
-	}
-	if v.Kind != yaml.ScalarNode || v.ShortTag() != "!!bool" {
-		p.errorf(v, "%s must be true or false, not %s", kp, decode.Describe(v))
-		return nil
-	}
-	if v.Value == "true" || v.Value == "True" || v.Value == "TRUE" {
-		return nil
-	}
-	return v
+	return nil
 }
 
 // disable marks c as switched off by node v at key path at.
