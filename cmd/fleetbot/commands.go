@@ -13,5 +13,6 @@ func commands() []*cobra.Command {
 		newCampaignCmd(),
 		newSandboxCmd(),
 		newDemoCmd(),
+		newAppCmd(),
 	}
 }
