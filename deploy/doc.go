@@ -4,6 +4,7 @@
 // the HTML form of GitHub's manifest flow. Its tests prove the manifest and
 // the code agree: every event the webhook intake handles is subscribed,
 // every REST operation the GitHub client calls is open to GitHub Apps, and
-// the permissions granted are exactly those the calls and events need. It
-// must not talk to GitHub, and nothing of the module imports it but the CLI.
+// the permissions granted are exactly those the calls and events need. The
+// CLI prints the manifest, and the sandbox GitHub reports its permissions and
+// events for its App. It must not talk to GitHub.
 package deploy
