@@ -20,6 +20,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/fleetbot/fleetbot/bot"
 	"github.com/fleetbot/fleetbot/bot/gh"
 	"github.com/fleetbot/fleetbot/internal/ghcontract"
 	"github.com/fleetbot/fleetbot/internal/testenv"
@@ -63,8 +64,6 @@ var installationNeeds = map[string]string{
 	"POST /repos/{owner}/{repo}/issues/{issue_number}/comments":                     "issues:write | pull_requests:write",
 	"PATCH /repos/{owner}/{repo}/issues/comments/{comment_id}":                      "issues:write | pull_requests:write",
 	"POST /repos/{owner}/{repo}/issues/comments/{comment_id}/reactions":             "issues:write",
-	"POST /repos/{owner}/{repo}/check-runs":                                         "checks:write",
-	"PATCH /repos/{owner}/{repo}/check-runs/{check_run_id}":                         "checks:write",
 	"GET /repos/{owner}/{repo}/commits/{ref}/check-runs":                            "checks:read",
 	"GET /repos/{owner}/{repo}/commits/{ref}/statuses":                              "statuses:read",
 	"POST /repos/{owner}/{repo}/statuses/{sha}":                                     "statuses:write",
@@ -148,11 +147,12 @@ func githubEvents(t *testing.T) []string {
 	return names
 }
 
-// TestCalledOperationsAreOpenToApps runs every call of the GitHub client
-// and checks what GitHub's description says of each operation it sent: one
-// made with the App's JWT is one GitHub says takes that JWT, every other is
-// open to installation tokens and has its permission in installationNeeds,
-// and installationNeeds holds no operation the client does not call.
+// TestCalledOperationsAreOpenToApps runs every GitHub call the bot can make
+// (see botCalls) and checks what GitHub's description says of each
+// operation sent: one made with the App's JWT is one GitHub says takes that
+// JWT, every other is open to installation tokens and has its permission in
+// installationNeeds, and installationNeeds holds no operation the bot does
+// not call.
 func TestCalledOperationsAreOpenToApps(t *testing.T) {
 	t.Parallel()
 	calls := botCalls(t)
@@ -171,7 +171,7 @@ func TestCalledOperationsAreOpenToApps(t *testing.T) {
 	}
 	for key := range installationNeeds {
 		if !slices.Contains(installation, key) {
-			t.Errorf("installationNeeds holds %s, which the client does not call", key)
+			t.Errorf("installationNeeds holds %s, which the bot does not call", key)
 		}
 	}
 }
@@ -305,10 +305,12 @@ var calls struct {
 // was made as the installation, any other as the App.
 const installationToken = "ghs_fleetbotdeploytest"
 
-// botCalls calls every method of gh.App and gh.Client that takes a
-// context, with sample arguments, against a fake GitHub, and returns the
-// operations they sent, keyed "METHOD template", as GitHub's description
-// routes them.
+// botCalls runs every GitHub call the bot can make against a fake GitHub
+// and returns the operations they sent, keyed "METHOD template" as GitHub's
+// description routes them. The bot reaches GitHub only through
+// bot.AppGitHub: API, which finds the repository's installation and returns
+// its bot.Client (every method of which is called with sample arguments),
+// and GitAuth, the installation token the mirror fetches with.
 func botCalls(t *testing.T) map[string]call {
 	t.Helper()
 	spec := ghcontract.Default(t)
@@ -324,22 +326,29 @@ type sent struct{ method, path, auth string }
 
 func collectCalls(spec *ghcontract.Spec) (map[string]call, []string) {
 	var (
-		mu   sync.Mutex
-		reqs []sent
-		errs []string
+		mu            sync.Mutex
+		reqs          []sent
+		installations int
+		errs          []string
 	)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		mu.Lock()
+		defer mu.Unlock()
 		reqs = append(reqs, sent{r.Method, r.URL.EscapedPath(), r.Header.Get("Authorization")})
-		mu.Unlock()
 		w.Header().Set("Content-Type", "application/json")
-		if r.Method == http.MethodPost && strings.HasPrefix(r.URL.Path, "/app/installations/") && strings.HasSuffix(r.URL.Path, "/access_tokens") {
+		switch {
+		case r.Method == http.MethodGet && strings.HasPrefix(r.URL.Path, "/repos/") && strings.HasSuffix(r.URL.Path, "/installation"):
+			// Each repository is an installation of its own, so each call
+			// below mints its own token.
+			installations++
+			fmt.Fprintf(w, `{"id":%d}`, installations)
+		case r.Method == http.MethodPost && strings.HasPrefix(r.URL.Path, "/app/installations/") && strings.HasSuffix(r.URL.Path, "/access_tokens"):
 			w.WriteHeader(http.StatusCreated)
 			fmt.Fprintf(w, `{"token":%q,"expires_at":%q}`, installationToken, time.Now().Add(time.Hour).UTC().Format(time.RFC3339))
-			return
+		default:
+			// Any answer will do: the calls are made for the requests they send.
+			fmt.Fprint(w, `{}`)
 		}
-		// Any answer will do: the calls are made for the requests they send.
-		fmt.Fprint(w, `{}`)
 	}))
 	defer srv.Close()
 
@@ -356,35 +365,38 @@ func collectCalls(spec *ghcontract.Spec) (map[string]call, []string) {
 	if err != nil {
 		return nil, []string{err.Error()}
 	}
-	record := func(recv reflect.Value, name string) []sent {
+	github := bot.NewAppGitHub(app)
+	record := func(f func() error) []sent {
 		mu.Lock()
 		before := len(reqs)
 		mu.Unlock()
-		if err := callWithSamples(recv, name); err != nil {
+		if err := f(); err != nil {
 			errs = append(errs, err.Error())
 		}
 		mu.Lock()
 		defer mu.Unlock()
 		return slices.Clone(reqs[before:])
 	}
-	for _, name := range contextMethods(reflect.TypeOf(app)) {
-		if len(record(reflect.ValueOf(app), name)) == 0 {
-			errs = append(errs, "gh.App."+name+" sent no request with sample arguments: make sample give it arguments that call GitHub")
-		}
+
+	own := record(func() error {
+		_, _, err := github.GitAuth(context.Background(), "acme", "git")
+		return err
+	})
+	if !slices.ContainsFunc(own, isMint) {
+		errs = append(errs, fmt.Sprintf("bot.AppGitHub.GitAuth minted no installation token: %v", own))
 	}
-	// Each method of Client runs on an installation of its own, so each
-	// mints the installation's token first. Token's whole job is that
-	// minting; every other method must send a request of its own besides.
-	for i, name := range contextMethods(reflect.TypeOf(&gh.Client{})) {
-		own := record(reflect.ValueOf(app.Client(int64(i+1))), name)
-		mints := 0
-		for _, r := range own {
-			if strings.HasSuffix(r.path, "/access_tokens") {
-				mints++
+	client := reflect.TypeOf((*bot.Client)(nil)).Elem()
+	for i := range client.NumMethod() {
+		name := client.Method(i).Name
+		own := record(func() error {
+			api, err := github.API(context.Background(), "acme", "repo-"+name)
+			if err != nil {
+				return fmt.Errorf("bot.AppGitHub.API: %w", err)
 			}
-		}
-		if mints == 0 || (name != "Token" && len(own) == mints) {
-			errs = append(errs, fmt.Sprintf("gh.Client.%s sent %d requests, %d of them minting its token: make sample give it arguments that call GitHub", name, len(own), mints))
+			return callWithSamples(reflect.ValueOf(api), name)
+		})
+		if !slices.ContainsFunc(own, func(r sent) bool { return !isMint(r) && !isFind(r) }) {
+			errs = append(errs, fmt.Sprintf("bot.Client.%s sent no request of its own with sample arguments: make sample give it arguments that call GitHub", name))
 		}
 	}
 
@@ -405,20 +417,10 @@ func collectCalls(spec *ghcontract.Spec) (map[string]call, []string) {
 	return got, errs
 }
 
-var contextType = reflect.TypeOf((*context.Context)(nil)).Elem()
-
-// contextMethods names the exported methods of t whose first parameter is a
-// context.Context: those that may call GitHub.
-func contextMethods(t reflect.Type) []string {
-	var names []string
-	for i := range t.NumMethod() {
-		m := t.Method(i)
-		if m.Type.NumIn() > 1 && m.Type.In(1) == contextType {
-			names = append(names, m.Name)
-		}
-	}
-	return names
-}
+// isMint and isFind tell the App's own requests: minting an installation
+// token, and finding a repository's installation.
+func isMint(r sent) bool { return strings.HasSuffix(r.path, "/access_tokens") }
+func isFind(r sent) bool { return strings.HasSuffix(r.path, "/installation") }
 
 // callWithSamples calls recv's method name with a background context and a
 // sample of every other argument. Its results are not looked at.
