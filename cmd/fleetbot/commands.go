@@ -14,5 +14,6 @@ func commands() []*cobra.Command {
 		newCampaignCmd(),
 		newSandboxCmd(),
 		newDemoCmd(),
+		newAppCmd(),
 	}
 }

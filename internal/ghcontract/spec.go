@@ -30,6 +30,13 @@ type Operation struct {
 	// Template is the documented path, such as
 	// "/repos/{owner}/{repo}/pulls/{pull_number}".
 	Template string
+	// ForGitHubApps is GitHub's x-github.enabledForGitHubApps: a GitHub
+	// App's installation token may call the operation.
+	ForGitHubApps bool
+	// Description is GitHub's description of the operation (Markdown). It
+	// is where GitHub says that an operation takes the App's own JWT ("You
+	// must use a [JWT](...)"), which x-github does not record.
+	Description string
 
 	raw rawOperation
 }
@@ -114,9 +121,13 @@ type rawParameter struct {
 
 type rawOperation struct {
 	OperationID string                     `json:"operationId"`
+	Description string                     `json:"description"`
 	Parameters  []json.RawMessage          `json:"parameters"`
 	RequestBody json.RawMessage            `json:"requestBody"`
 	Responses   map[string]json.RawMessage `json:"responses"`
+	XGitHub     struct {
+		EnabledForGitHubApps bool `json:"enabledForGitHubApps"`
+	} `json:"x-github"`
 }
 
 var methods = map[string]string{
@@ -178,6 +189,8 @@ func parse(path string, data []byte) (*document, error) {
 					path, t, key, op.raw.OperationID, prev.Method, prev.Template)
 			}
 			op.ID = op.raw.OperationID
+			op.ForGitHubApps = op.raw.XGitHub.EnabledForGitHubApps
+			op.Description = op.raw.Description
 			for i, rp := range op.raw.Parameters {
 				par, err := doc.parameter(rp)
 				if err != nil {

@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"sync"
 	"testing"
 
@@ -112,4 +113,29 @@ func TestBrokenSchema(t *testing.T) {
 	assert.False(t, IsMismatch(err), "%v", err)
 	assert.Contains(t, err.Error(), "things/get response 200")
 	assert.Contains(t, err.Error(), "#/components/schemas/missing is not in")
+}
+
+// TestAppAvailability reads who may call an operation: x-github's flag for
+// installation tokens, and the description for the calls that take the App's
+// own JWT (GitHub's flag is false on most of those).
+func TestAppAvailability(t *testing.T) {
+	t.Parallel()
+	s := Default(t)
+	cases := []struct {
+		id        string
+		forApps   bool
+		jwtInDesc bool
+	}{
+		{"pulls/get", true, false},
+		{"repos/get-status-checks-protection", true, false},
+		{"apps/get-repo-installation", false, true},
+		{"apps/create-installation-access-token", true, true},
+		{"users/get-authenticated", false, false},
+	}
+	for _, tc := range cases {
+		op, ok := s.Operation(tc.id)
+		require.True(t, ok, tc.id)
+		assert.Equal(t, tc.forApps, op.ForGitHubApps, "%s: x-github.enabledForGitHubApps", tc.id)
+		assert.Equal(t, tc.jwtInDesc, strings.Contains(op.Description, "You must use a [JWT]"), "%s: description", tc.id)
+	}
 }

@@ -83,7 +83,7 @@ func (s *Server) createToken(c *call) (int, any, error) {
 			delete(s.st.Tokens, t)
 		}
 	}
-	return http.StatusCreated, obj{"token": token, "expires_at": ts(expires), "permissions": appPermissions(),
+	return http.StatusCreated, obj{"token": token, "expires_at": ts(expires), "permissions": s.appPermissions(),
 		"repository_selection": "all"}, nil
 }
 

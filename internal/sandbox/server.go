@@ -17,6 +17,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/fleetbot/fleetbot/deploy"
 	"github.com/fleetbot/fleetbot/internal/sandbox/gitrepo"
 )
 
@@ -58,6 +59,7 @@ type Server struct {
 	git     http.Handler
 	mux     *http.ServeMux
 	hooks   *hookQueue
+	app     deploy.Manifest // the App's permissions and events, as registered
 	limitMu sync.Mutex
 	used    map[string]int // requests per login in the current hour
 	window  int64          // the hour used counts
@@ -89,7 +91,11 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	st.account(AdminLogin, cfg.Clock()).SiteAdmin = true
-	s := &Server{cfg: cfg, st: st, used: map[string]int{}}
+	app, err := deploy.AppManifest()
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{cfg: cfg, st: st, app: app, used: map[string]int{}}
 	s.hooks = newHookQueue(cfg)
 	s.git = gitrepo.NewHTTP(s.reposRoot(), s.authorizeGit, s.onPush)
 	s.routes()

@@ -3,6 +3,7 @@ package sandbox
 import (
 	"encoding/base64"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -286,19 +287,22 @@ func (s *Server) appJSON() obj {
 		"owner": s.userJSON(owner), "name": s.cfg.AppSlug, "description": "fleetbot sandbox App",
 		"external_url": s.cfg.BaseURL, "html_url": s.api("/apps/%s", s.cfg.AppSlug),
 		"created_at": ts(time.Unix(0, 0)), "updated_at": ts(time.Unix(0, 0)),
-		"permissions": appPermissions(), "events": appEvents(),
+		"permissions": s.appPermissions(), "events": s.appEvents(),
 	}
 }
 
-func appPermissions() obj {
-	return obj{"contents": "write", "pull_requests": "write", "issues": "write", "checks": "write",
-		"statuses": "write", "metadata": "read", "members": "read"}
+// appPermissions are the permissions the App's manifest grants
+// (deploy/github-app.json): the sandbox's App is the one fleetbot registers.
+func (s *Server) appPermissions() obj {
+	out := obj{}
+	for perm, level := range s.app.DefaultPermissions {
+		out[perm] = level
+	}
+	return out
 }
 
-func appEvents() []string {
-	return []string{"check_run", "check_suite", "issue_comment", "issues", "pull_request",
-		"pull_request_review", "push", "status"}
-}
+// appEvents are the events the App's manifest subscribes to.
+func (s *Server) appEvents() []string { return slices.Clone(s.app.DefaultEvents) }
 
 // installationJSON is an installation.
 func (s *Server) installationJSON(inst *installation) obj {
@@ -313,7 +317,7 @@ func (s *Server) installationJSON(inst *installation) obj {
 		"target_id": acct.ID, "target_type": acct.Type, "account": account,
 		"repository_selection": "all", "access_tokens_url": s.api("/app/installations/%d/access_tokens", inst.ID),
 		"repositories_url": s.api("/installation/repositories"), "html_url": s.api("/settings/installations/%d", inst.ID),
-		"permissions": appPermissions(), "events": appEvents(), "single_file_name": nil,
+		"permissions": s.appPermissions(), "events": s.appEvents(), "single_file_name": nil,
 		"has_multiple_single_files": false, "single_file_paths": []string{},
 		"created_at": ts(inst.CreatedAt), "updated_at": ts(inst.CreatedAt),
 		"suspended_by": nil, "suspended_at": nil,
