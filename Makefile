@@ -4,6 +4,14 @@ GO ?= go
 GOLANGCI_LINT_VERSION := v2.15.0
 BIN := bin/fleetbot
 PKGS := ./...
+IMAGE ?= ghcr.io/fleetbot/fleetbot
+
+# The version built into the binary and the image. `fleetbot version` prints
+# it with the commit and the build's date.
+VERSION := $(shell cat VERSION)
+COMMIT ?= $(shell git rev-parse HEAD 2>/dev/null)$(if $(shell git status --porcelain --untracked-files=no 2>/dev/null),-modified)
+BUILD_DATE ?= $(shell date -u +%Y-%m-%dT%H:%M:%SZ)
+LDFLAGS := -X main.version=$(VERSION) -X main.commit=$(COMMIT) -X main.date=$(BUILD_DATE)
 
 .DEFAULT_GOAL := help
 
@@ -19,8 +27,12 @@ deps: ## Install what the tests use: npm tools (dynalite, GitHub's OpenAPI descr
 	fi
 
 .PHONY: build
-build: ## Build bin/fleetbot
-	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN) ./cmd/fleetbot
+build: ## Build bin/fleetbot, with its version, commit and build date
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/fleetbot
+
+.PHONY: image
+image: ## Build the container image ghcr.io/fleetbot/fleetbot:VERSION (IMAGE= to rename it)
+	docker build --build-arg COMMIT=$(COMMIT) --build-arg BUILD_DATE=$(BUILD_DATE) -t $(IMAGE):$(VERSION) .
 
 .PHONY: fmt-check
 fmt-check:
