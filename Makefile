@@ -4,6 +4,15 @@ GO ?= go
 GOLANGCI_LINT_VERSION := v2.15.0
 BIN := bin/fleetbot
 PKGS := ./...
+IMAGE ?= ghcr.io/fleetbot/fleetbot
+
+# The version built into the binary and the image, and the Helm chart's
+# appVersion (a test in charts/ holds them equal). `fleetbot version` prints
+# it with the commit and the build's date.
+VERSION := $(shell cat VERSION)
+COMMIT ?= $(shell git rev-parse HEAD 2>/dev/null)$(if $(shell git status --porcelain --untracked-files=no 2>/dev/null),-modified)
+BUILD_DATE ?= $(shell date -u +%Y-%m-%dT%H:%M:%SZ)
+LDFLAGS := -X main.version=$(VERSION) -X main.commit=$(COMMIT) -X main.date=$(BUILD_DATE)
 
 .DEFAULT_GOAL := help
 
@@ -19,8 +28,12 @@ deps: ## Install what the tests use: npm tools (dynalite, GitHub's OpenAPI descr
 	fi
 
 .PHONY: build
-build: ## Build bin/fleetbot
-	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN) ./cmd/fleetbot
+build: ## Build bin/fleetbot, with its version, commit and build date
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/fleetbot
+
+.PHONY: image
+image: ## Build the container image ghcr.io/fleetbot/fleetbot:VERSION (IMAGE= to rename it)
+	docker build --build-arg COMMIT=$(COMMIT) --build-arg BUILD_DATE=$(BUILD_DATE) -t $(IMAGE):$(VERSION) .
 
 .PHONY: fmt-check
 fmt-check:
@@ -30,14 +43,24 @@ fmt-check:
 .PHONY: vet
 vet:
 	$(GO) vet $(PKGS)
+	$(GO) -C charts vet ./...
 
 .PHONY: test
-test: deps fmt-check vet ## Check formatting, vet, and run every test with the race detector
+test: deps fmt-check vet ## Check formatting, vet, and run every test with the race detector, then the chart's
 	$(GO) test -race -count=1 $(PKGS)
+	$(MAKE) --no-print-directory chart
+
+# The chart's tests are a module of their own (charts/go.mod), with Helm
+# pinned as a Go tool; they start Helm and build fleetbot, and have no
+# concurrency of their own for the race detector to watch.
+.PHONY: chart
+chart: ## Test the Helm chart: helm lint and template over the value sets, the schema, the versions
+	$(GO) -C charts test -count=1 ./...
 
 .PHONY: lint
 lint: ## Run golangci-lint at a pinned version
 	$(GO) run github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_LINT_VERSION) run $(PKGS)
+	cd charts && $(GO) run github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_LINT_VERSION) run ./...
 
 .PHONY: bench
 bench: deps ## Run the benchmarks (results are kept in BENCHMARKS.md)
@@ -48,5 +71,6 @@ demo: ## Run the sample EKS 1.29 -> 1.30 campaign end to end on this machine: lo
 	$(GO) run ./cmd/fleetbot demo
 
 .PHONY: tidy-check
-tidy-check: ## Check that go mod tidy leaves no diff
+tidy-check: ## Check that go mod tidy leaves no diff, in both modules
 	$(GO) mod tidy -diff
+	$(GO) -C charts mod tidy -diff

@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"runtime/debug"
 
 	"github.com/spf13/cobra"
 )
@@ -26,12 +27,18 @@ func exitCode(err error) int {
 }
 
 func newRootCmd() *cobra.Command {
+	info := readBuildInfo(debug.ReadBuildInfo)
 	root := &cobra.Command{
 		Use:           "fleetbot",
 		Short:         "Upgrade fleets of EKS clusters through Git, wave by wave",
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		// --version prints what `fleetbot version` prints.
+		Version: info.String(),
 	}
+	root.SetVersionTemplate("{{.Version}}")
+	root.Flags().BoolP("version", "v", false, "print the version, commit, build date and Go version")
 	root.AddCommand(commands()...)
+	root.AddCommand(newVersionCmd(info))
 	return root
 }
