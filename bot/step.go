@@ -73,6 +73,7 @@ func (b *Bot) stepLeased(ctx context.Context, name string, pass func(ctx context
 		if r.st.Phase.Final() {
 			errs = append(errs, b.unlockClusters(ctx, r.st))
 		}
+		b.observe(name, r.st, r.rec)
 		out = r.st
 		return errors.Join(errs...)
 	})
@@ -122,7 +123,8 @@ func (r *run) feedChecked(ctx context.Context, events ...rollout.Event) error {
 	st := r.st
 	var actions []rollout.Action
 	for _, ev := range events {
-		next, acts, err := rollout.Transition(st, ev, r.b.now())
+		at := r.b.now()
+		next, acts, err := rollout.Transition(st, ev, at)
 		if err != nil {
 			outcome := "refused"
 			if errors.Is(err, rollout.ErrIgnored) {
@@ -136,6 +138,9 @@ func (r *run) feedChecked(ctx context.Context, events ...rollout.Event) error {
 			continue
 		}
 		r.b.metrics.events.WithLabelValues(ev.Kind(), "applied").Inc()
+		if gr, ok := ev.(rollout.GateResult); ok {
+			r.b.metrics.verdict(st, next, gr, at)
+		}
 		r.fed[ev.Kind()]++
 		st, changed = next, true
 		actions = append(actions, acts...)

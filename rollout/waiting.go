@@ -105,7 +105,9 @@ func (s State) waveWait(w WaveState, nextWindow, since time.Time) Wait {
 	if closed := byStatus[PRStatusClosed]; len(closed) > 0 {
 		out := Wait{Kind: WaitRetry, Wave: w.Number, Since: closed[0].ClosedAt, PRs: prNumbers(closed),
 			Commands: []string{"/fleet retry [cluster]", "/fleet skip <cluster> --reason \"...\"", "/fleet abort"}}
-		out.Clusters = waveClusters(w, func(c ClusterState) bool { return slices.ContainsFunc(closed, func(p PRState) bool { return p.Tenant == c.Tenant }) && !c.Phase.settled() })
+		out.Clusters = waveClusters(w, func(c ClusterState) bool {
+			return slices.ContainsFunc(closed, func(p PRState) bool { return p.Tenant == c.Tenant }) && !c.Phase.settled()
+		})
 		out.Text = fmt.Sprintf("wave %d: %s closed without merge; a retry opens it again, a skip leaves its clusters out", w.Number, prList(closed))
 		return out
 	}
