@@ -161,25 +161,26 @@ func scrape(t *testing.T, s *stack.Stack) metrics {
 	return metrics(v)
 }
 
-// value returns the value of the series name whose labels include the
-// label/value pairs given, and whether there is one; more than one fails
-// the test.
-func (m metrics) value(name string, labels ...string) (float64, bool) {
-	var found []float64
+// values returns the values of the series name whose labels include the
+// label/value pairs given.
+func (m metrics) values(name string, labels ...string) []float64 {
+	var out []float64
 	for _, s := range m {
-		if string(s.Metric[model.MetricNameLabel]) != name {
-			continue
-		}
-		match := true
-		for i := 0; i+1 < len(labels); i += 2 {
-			if string(s.Metric[model.LabelName(labels[i])]) != labels[i+1] {
-				match = false
-			}
+		match := string(s.Metric[model.MetricNameLabel]) == name
+		for i := 0; match && i+1 < len(labels); i += 2 {
+			match = string(s.Metric[model.LabelName(labels[i])]) == labels[i+1]
 		}
 		if match {
-			found = append(found, float64(s.Value))
+			out = append(out, float64(s.Value))
 		}
 	}
+	return out
+}
+
+// value returns the value of the one series values finds, and false when
+// there is none or more than one.
+func (m metrics) value(name string, labels ...string) (float64, bool) {
+	found := m.values(name, labels...)
 	if len(found) != 1 {
 		return 0, false
 	}
@@ -194,22 +195,12 @@ func (m metrics) assert(t *testing.T, want float64, name string, labels ...strin
 	}
 }
 
+// atLeast checks the sum of the series values finds.
 func (m metrics) atLeast(t *testing.T, want float64, name string, labels ...string) {
 	t.Helper()
 	var total float64
-	for _, s := range m {
-		if string(s.Metric[model.MetricNameLabel]) != name {
-			continue
-		}
-		match := true
-		for i := 0; i+1 < len(labels); i += 2 {
-			if string(s.Metric[model.LabelName(labels[i])]) != labels[i+1] {
-				match = false
-			}
-		}
-		if match {
-			total += float64(s.Value)
-		}
+	for _, v := range m.values(name, labels...) {
+		total += v
 	}
 	assert.GreaterOrEqual(t, total, want, "%s%v summed over its series", name, labels)
 }
