@@ -129,11 +129,25 @@ func (m *metrics) gatesConfigured(gates []string) {
 	}
 }
 
-// verdict observes the time from merge to verdict of the cluster a gate
-// result settled, if it settled one.
-func (m *metrics) verdict(before, after rollout.State, ev rollout.GateResult, at time.Time) {
-	if v, merged, ok := settledBy(before, after, ev.Cluster); ok {
-		m.verdicts.WithLabelValues(string(v)).Observe(at.Sub(merged).Seconds())
+// verdict is a cluster the gates settled: their verdict, and how long after
+// its merge it came.
+type verdict struct {
+	outcome rollout.Outcome
+	took    time.Duration
+}
+
+// verdictOf returns the verdict on the cluster a gate result at time at
+// settled between before and after, if it settled one.
+func verdictOf(before, after rollout.State, ev rollout.GateResult, at time.Time) (verdict, bool) {
+	v, merged, ok := settledBy(before, after, ev.Cluster)
+	return verdict{v, at.Sub(merged)}, ok
+}
+
+// observeVerdicts observes the time from merge to verdict of clusters
+// settled in a state now stored.
+func (m *metrics) observeVerdicts(vs []verdict) {
+	for _, v := range vs {
+		m.verdicts.WithLabelValues(string(v.outcome)).Observe(v.took.Seconds())
 	}
 }
 

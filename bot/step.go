@@ -122,6 +122,7 @@ func (r *run) feedChecked(ctx context.Context, events ...rollout.Event) error {
 	changed := false
 	st := r.st
 	var actions []rollout.Action
+	var verdicts []verdict // observed once the state is stored
 	for _, ev := range events {
 		at := r.b.now()
 		next, acts, err := rollout.Transition(st, ev, at)
@@ -139,7 +140,9 @@ func (r *run) feedChecked(ctx context.Context, events ...rollout.Event) error {
 		}
 		r.b.metrics.events.WithLabelValues(ev.Kind(), "applied").Inc()
 		if gr, ok := ev.(rollout.GateResult); ok {
-			r.b.metrics.verdict(st, next, gr, at)
+			if v, ok := verdictOf(st, next, gr, at); ok {
+				verdicts = append(verdicts, v)
+			}
 		}
 		r.fed[ev.Kind()]++
 		st, changed = next, true
@@ -162,6 +165,7 @@ func (r *run) feedChecked(ctx context.Context, events ...rollout.Event) error {
 	}
 	r.st, r.version = st, v
 	r.queue = append(r.queue, actions...)
+	r.b.metrics.observeVerdicts(verdicts)
 	return nil
 }
 
