@@ -333,6 +333,7 @@ func (r *run) runGates(ctx context.Context, n int, clusters []string) error {
 		if !slices.Contains(r.st.WaveGates(n), res.Gate) {
 			continue // a gate the runner has that this wave does not use
 		}
+		r.b.metrics.gateResults.WithLabelValues(res.Gate, string(res.Outcome)).Inc()
 		detail := res.Detail
 		if res.Err != nil {
 			// A provider error proves nothing either way: the cluster

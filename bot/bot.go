@@ -185,7 +185,7 @@ func New(cfg Config) (*Bot, error) {
 	if reg == nil {
 		reg = prometheus.NewRegistry()
 	}
-	if b.metrics, err = newMetrics(reg); err != nil {
+	if b.metrics, err = newMetrics(reg, b.now); err != nil {
 		return nil, fmt.Errorf("new bot: %w", err)
 	}
 	return b, nil

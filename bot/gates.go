@@ -1,10 +1,13 @@
 package bot
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"strings"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/fleetbot/fleetbot/rollout"
 	"github.com/fleetbot/fleetbot/rollout/gate"
@@ -34,7 +37,7 @@ func (b *Bot) gatesFor(name string, c *rollout.Campaign) (Gates, error) {
 	if g, ok := b.gates[name]; ok {
 		return g, nil
 	}
-	g, err := buildGates(c.Spec.Gates, gateInstallations(b.cfg.GitHub), b.now, b.cfg.GateOptions)
+	g, err := buildGates(c.Spec.Gates, gateInstallations(b.cfg.GitHub), b.now, b.cfg.GateOptions, b.metrics.gateDuration)
 	if err != nil {
 		return nil, err
 	}
@@ -53,15 +56,42 @@ func (b *Bot) forgetGates(name string) {
 	delete(b.gates, name)
 }
 
-// buildGates builds the runner of the gates spec.gates configures. Its
-// clock stamps the results; the prometheus gate times its measurements with
-// it too, unless opts.Prometheus sets another clock.
-func buildGates(cfg rollout.Gates, api installationAPI, clock func() time.Time, opts GateOptions) (Gates, error) {
+// buildGates builds the runner of the gates spec.gates configures, each
+// check timed into took by gate. Its clock stamps the results; the
+// prometheus gate times its measurements with it too, unless
+// opts.Prometheus sets another clock.
+func buildGates(cfg rollout.Gates, api installationAPI, clock func() time.Time, opts GateOptions, took *prometheus.HistogramVec) (Gates, error) {
 	gs, err := newGates(cfg, api, clock, opts)
 	if err != nil {
 		return nil, err
 	}
+	for i, g := range gs {
+		gs[i] = timedGate{Gate: g, took: took.WithLabelValues(g.Name())}
+	}
 	return gate.NewRunner(gs, clock), nil
+}
+
+// timedGate observes how long each check of its gate takes, on the wall
+// clock: the time a provider took to answer, whatever clock the campaign
+// runs on.
+type timedGate struct {
+	gate.Gate
+	took prometheus.Observer
+}
+
+// Check checks t with the gate, timing it; a check that panics is timed
+// too (the runner turns the panic into an error).
+func (g timedGate) Check(ctx context.Context, t gate.Target) gate.Result {
+	start := time.Now()
+	defer func() { g.took.Observe(time.Since(start).Seconds()) }()
+	return g.Gate.Check(ctx, t)
+}
+
+// Reset passes on to a gate that keeps state per cluster.
+func (g timedGate) Reset(cluster string) {
+	if r, ok := g.Gate.(gate.Resetter); ok {
+		r.Reset(cluster)
+	}
 }
 
 // newGates builds the providers of the configured gates, in the order of

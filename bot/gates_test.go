@@ -282,6 +282,7 @@ func TestGatesReachTheirProviders(t *testing.T) {
 	again, err := b.gatesFor(campaign, c)
 	require.NoError(t, err)
 	assert.Same(t, g.(*gate.Runner), again.(*gate.Runner), "gates are built once per campaign")
+	assert.Equal(t, 4, testutil.CollectAndCount(b.metrics.gateDuration, "fleetbot_gate_check_duration_seconds"), "each gate's checks are timed")
 
 	// The terraform gate names each cluster's own checks.
 	target.Cluster = "a-dev-2"

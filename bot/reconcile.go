@@ -8,6 +8,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/fleetbot/fleetbot/bot/gh"
 	"github.com/fleetbot/fleetbot/rollout"
@@ -19,13 +20,18 @@ import (
 // GitHub with the state, feeds what the state does not know yet, lets time
 // pass (bakes, deadlines, the schedule), and asks again for work left
 // outstanding.
+//
+// Each pass also sets the gauges of /metrics that are read off the stored
+// states, for the campaigns it did not step too (ended, or stepped by
+// another replica), and drops those of campaigns the store no longer holds.
 func (b *Bot) Reconcile(ctx context.Context) error {
 	b.metrics.reconciles.Inc()
 	var errs []error
 	if err := b.scanCampaigns(ctx); err != nil {
 		errs = append(errs, err)
 	}
-	byName, err := b.phases(ctx)
+	mark := b.metrics.fleet.mark()
+	byName, err := b.storedStates(ctx)
 	if err != nil {
 		return errors.Join(append(errs, err)...)
 	}
@@ -33,35 +39,40 @@ func (b *Bot) Reconcile(ctx context.Context) error {
 		if ctx.Err() != nil {
 			break
 		}
-		st, err := b.reconcileCampaign(ctx, name, byName[name])
+		st, err := b.reconcileCampaign(ctx, name, byName[name].Phase)
 		if err != nil {
 			errs = append(errs, err)
 		}
 		if st.Campaign != "" {
-			byName[name] = st.Phase
+			byName[name] = st // its step showed it on /metrics
+			continue
 		}
+		errs = append(errs, b.observeStored(ctx, name, byName[name]))
 	}
 	count := map[rollout.CampaignPhase]int{}
-	for _, p := range byName {
-		count[p]++
+	names := map[string]bool{}
+	for name, st := range byName {
+		count[st.Phase]++
+		names[name] = true
 	}
 	b.metrics.setPhases(count)
+	b.metrics.fleet.keep(names, mark)
 	if err := b.prune(ctx); err != nil {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
 }
 
-// phases returns the phase of every campaign the store holds a record of;
-// a campaign whose state is not written yet is Pending.
-func (b *Bot) phases(ctx context.Context) (map[string]rollout.CampaignPhase, error) {
+// storedStates returns the state of every campaign the store holds a record
+// of; a campaign whose state is not written yet is Pending, with no waves.
+func (b *Bot) storedStates(ctx context.Context) (map[string]rollout.State, error) {
 	names, err := b.campaignNames(ctx)
 	if err != nil {
 		return nil, err
 	}
-	out := make(map[string]rollout.CampaignPhase, len(names))
+	out := make(map[string]rollout.State, len(names))
 	for _, n := range names {
-		out[n] = rollout.CampaignPending
+		out[n] = rollout.State{Phase: rollout.CampaignPending}
 	}
 	entries, err := b.cfg.Store.List(ctx, "campaigns/")
 	if err != nil {
@@ -72,15 +83,40 @@ func (b *Bot) phases(ctx context.Context) (map[string]rollout.CampaignPhase, err
 		if _, known := out[name]; !ok || !known {
 			continue
 		}
-		var st struct {
-			Phase rollout.CampaignPhase `json:"phase"`
-		}
+		var st rollout.State
 		if err := json.Unmarshal(e.Value, &st); err != nil {
 			return nil, fmt.Errorf("decode %s: %w", e.Key, err)
 		}
-		out[name] = st.Phase
+		out[name] = st
 	}
 	return out, nil
+}
+
+// observeStored shows a campaign this pass did not step on /metrics, as its
+// stored state says; its record is read only when it waits for its
+// schedule, whose next window the record's calendar tells.
+func (b *Bot) observeStored(ctx context.Context, name string, st rollout.State) error {
+	var rec *record
+	if st.Waiting(time.Time{}).Kind == rollout.WaitWindow {
+		var err error
+		if rec, _, err = b.loadRecord(ctx, name); err != nil {
+			return err
+		}
+	}
+	b.observe(name, st, rec)
+	return nil
+}
+
+// observe shows campaign name on /metrics as st: its phase, its waves and
+// clusters by phase, and what it waits for. rec, when not nil, gives the
+// campaign's calendar, which says until when a wait for the schedule lasts.
+func (b *Bot) observe(name string, st rollout.State, rec *record) {
+	w := st.Waiting(time.Time{})
+	if w.Kind == rollout.WaitWindow && rec != nil {
+		w = st.Waiting(b.nextWindow(rec, st))
+	}
+	b.metrics.fleet.set(name, st, w)
+	b.metrics.gatesConfigured(st.Policy.Gates)
 }
 
 // reconcileCampaign brings one campaign up to date with GitHub and the
@@ -126,14 +162,9 @@ func (r *run) tick(ctx context.Context) error {
 
 // canOpen asks the campaign's calendar whether a wave may start now.
 func (r *run) canOpen() bool {
-	c, err := r.rec.campaign()
+	cal, err := r.rec.calendar()
 	if err != nil {
-		r.b.warnOnce("campaign/"+r.name, "stored campaign file no longer parses; no wave opens", "campaign", r.name, "err", err)
-		return false
-	}
-	cal, err := c.Spec.Schedule.Compile()
-	if err != nil {
-		r.b.warnOnce("schedule/"+r.name, "campaign schedule does not compile; no wave opens", "campaign", r.name, "err", err)
+		r.b.warnOnce("schedule/"+r.name, "campaign schedule cannot be read; no wave opens", "campaign", r.name, "err", err)
 		return false
 	}
 	ok, reason := cal.Allowed(r.b.now(), r.st.ScheduleState())
@@ -141,6 +172,26 @@ func (r *run) canOpen() bool {
 		r.b.log.Debug("schedule holds the next wave back", "campaign", r.name, "reason", reason)
 	}
 	return ok
+}
+
+// nextWindow is when the campaign's calendar next lets a wave open: zero
+// when it lets one open now, and when it cannot say (the cap on open pull
+// requests holds the wave back, no window within the calendar's horizon,
+// or a schedule that cannot be read, which canOpen reports).
+func (b *Bot) nextWindow(rec *record, st rollout.State) time.Time {
+	cal, err := rec.calendar()
+	if err != nil {
+		return time.Time{}
+	}
+	now, ss := b.now(), st.ScheduleState()
+	if ok, _ := cal.Allowed(now, ss); ok {
+		return time.Time{}
+	}
+	next, err := cal.Next(now, ss)
+	if err != nil {
+		return time.Time{}
+	}
+	return next
 }
 
 // githubEvents lists the campaign's pull requests on GitHub (every branch the

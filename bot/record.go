@@ -128,6 +128,19 @@ func (r *record) campaign() (*rollout.Campaign, error) {
 	return rollout.ParseCampaign(r.Repo+"/"+r.File, []byte(r.Source))
 }
 
+// calendar compiles the stored campaign file's schedule.
+func (r *record) calendar() (*rollout.Calendar, error) {
+	c, err := r.campaign()
+	if err != nil {
+		return nil, fmt.Errorf("stored campaign file: %w", err)
+	}
+	cal, err := c.Spec.Schedule.Compile()
+	if err != nil {
+		return nil, fmt.Errorf("schedule: %w", err)
+	}
+	return cal, nil
+}
+
 // repos lists the repositories the plan's pull requests go to.
 func (r *record) repos() []string {
 	seen := map[string]bool{}

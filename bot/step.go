@@ -73,6 +73,7 @@ func (b *Bot) stepLeased(ctx context.Context, name string, pass func(ctx context
 		if r.st.Phase.Final() {
 			errs = append(errs, b.unlockClusters(ctx, r.st))
 		}
+		b.observe(name, r.st, r.rec)
 		out = r.st
 		return errors.Join(errs...)
 	})
@@ -121,8 +122,10 @@ func (r *run) feedChecked(ctx context.Context, events ...rollout.Event) error {
 	changed := false
 	st := r.st
 	var actions []rollout.Action
+	var verdicts []verdict // observed once the state is stored
 	for _, ev := range events {
-		next, acts, err := rollout.Transition(st, ev, r.b.now())
+		at := r.b.now()
+		next, acts, err := rollout.Transition(st, ev, at)
 		if err != nil {
 			outcome := "refused"
 			if errors.Is(err, rollout.ErrIgnored) {
@@ -136,6 +139,11 @@ func (r *run) feedChecked(ctx context.Context, events ...rollout.Event) error {
 			continue
 		}
 		r.b.metrics.events.WithLabelValues(ev.Kind(), "applied").Inc()
+		if gr, ok := ev.(rollout.GateResult); ok {
+			if v, ok := verdictOf(st, next, gr, at); ok {
+				verdicts = append(verdicts, v)
+			}
+		}
 		r.fed[ev.Kind()]++
 		st, changed = next, true
 		actions = append(actions, acts...)
@@ -157,6 +165,7 @@ func (r *run) feedChecked(ctx context.Context, events ...rollout.Event) error {
 	}
 	r.st, r.version = st, v
 	r.queue = append(r.queue, actions...)
+	r.b.metrics.observeVerdicts(verdicts)
 	return nil
 }
 

@@ -27,7 +27,10 @@ const (
 
 // Wait is what a campaign waits for next, since when and, when known, until
 // when, with the wave, pull requests and clusters it concerns and the
-// commands that move it on.
+// commands that move it on. Until is when the campaign moves on by itself:
+// the schedule's next window, the end of the bake, the progress deadline of
+// the last cluster the gates have not settled (it times out then). A wait
+// for a person has none.
 type Wait struct {
 	Kind     WaitKind  `json:"kind"`
 	Wave     int       `json:"wave,omitempty"`
@@ -128,9 +131,29 @@ func (s State) waveWait(w WaveState, nextWindow, since time.Time) Wait {
 	}
 	pending := waveClusters(w, func(c ClusterState) bool { return !c.Phase.settled() })
 	merged := earliest(w.PRs, func(p PRState) time.Time { return p.MergedAt })
-	return Wait{Kind: WaitGates, Wave: w.Number, Since: merged, Clusters: pending,
+	return Wait{Kind: WaitGates, Wave: w.Number, Since: merged, Until: gatesDeadline(w), Clusters: pending,
 		Text:     fmt.Sprintf("wave %d: the gates (%s) to pass on %s", w.Number, strings.Join(s.WaveGates(w.Number), ", "), strings.Join(pending, ", ")),
 		Commands: []string{"/fleet pause", "/fleet rollback", "/fleet abort"}}
+}
+
+// gatesDeadline is when the last cluster of w that the gates have not
+// settled times out: the latest deadline among them, zero when one of them
+// has none (no progress deadline, or its gates not asked for yet while the
+// campaign is paused).
+func gatesDeadline(w WaveState) time.Time {
+	var out time.Time
+	for _, c := range w.Clusters {
+		if c.Phase.settled() {
+			continue
+		}
+		if c.Deadline.IsZero() {
+			return time.Time{}
+		}
+		if c.Deadline.After(out) {
+			out = c.Deadline
+		}
+	}
+	return out
 }
 
 // previousLive returns the live wave before wave n, or nil.

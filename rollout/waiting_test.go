@@ -27,7 +27,7 @@ func TestWaiting(t *testing.T) {
 		{name: "closed without merge", from: stClosed1, want: Wait{Kind: WaitRetry, Wave: 1, Since: minute(2), PRs: []int{101}, Clusters: []string{"c1"},
 			Text:     "wave 1: #101 (t1) closed without merge; a retry opens it again, a skip leaves its clusters out",
 			Commands: []string{"/fleet retry [cluster]", "/fleet skip <cluster> --reason \"...\"", "/fleet abort"}}},
-		{name: "merged: gates", from: stVerify1, want: Wait{Kind: WaitGates, Wave: 1, Since: minute(2), Clusters: []string{"c1"},
+		{name: "merged: gates", from: stVerify1, want: Wait{Kind: WaitGates, Wave: 1, Since: minute(2), Until: minute(32), Clusters: []string{"c1"},
 			Text: "wave 1: the gates (argocd, eks) to pass on c1", Commands: []string{"/fleet pause", "/fleet rollback", "/fleet abort"}}},
 		{name: "baking", from: stBaking1, want: Wait{Kind: WaitBake, Wave: 1, Since: minute(4), Until: minute(64),
 			Text: "wave 1 to bake until 2025-01-06T11:04:00Z", Commands: []string{"/fleet pause", "/fleet rollback", "/fleet abort"}}},
@@ -56,4 +56,42 @@ func TestWaitingHalted(t *testing.T) {
 	assert.Contains(t, w.Text, s.HaltReason)
 	assert.Equal(t, minute(5), w.Since)
 	assert.Equal(t, haltCommands, w.Commands)
+}
+
+// TestWaitingGatesUntil checks when a wait for the gates ends by itself:
+// the progress deadline of the last cluster the gates have not settled.
+func TestWaitingGatesUntil(t *testing.T) {
+	t.Parallel()
+	noDeadline := machinePolicy()
+	noDeadline.ProgressDeadline = 0
+	merged2 := machineSeq(stOpen2,
+		timedEvent{65, PROpened{Wave: 2, Tenant: "t1", Number: 201}},
+		timedEvent{65, PROpened{Wave: 2, Tenant: "t2", Number: 202}},
+		timedEvent{66, PRMerged{Wave: 2, Tenant: "t1", Number: 201, SHA: "bbb"}},
+		timedEvent{70, PRMerged{Wave: 2, Tenant: "t2", Number: 202, SHA: "ccc"}})
+	tests := []struct {
+		name     string
+		policy   Policy
+		from     []timedEvent
+		since    time.Time
+		until    time.Time
+		clusters []string
+	}{
+		{name: "one cluster", policy: machinePolicy(), from: stVerify1, since: minute(2), until: minute(32), clusters: []string{"c1"}},
+		{name: "the later of two deadlines", policy: machinePolicy(), from: merged2, since: minute(66), until: minute(100), clusters: []string{"c2", "c3"}},
+		{name: "the one left", policy: machinePolicy(), from: machineSeq(merged2,
+			timedEvent{71, GateResult{Cluster: "c3", Gate: "argocd", Outcome: GatePassed}},
+			timedEvent{71, GateResult{Cluster: "c3", Gate: "eks", Outcome: GatePassed}}), since: minute(66), until: minute(96), clusters: []string{"c2"}},
+		{name: "no progress deadline", policy: noDeadline, from: stVerify1, since: minute(2), clusters: []string{"c1"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			w := driveMachine(t, newMachineState(t, tc.policy), tc.from).Waiting(time.Time{})
+			require.Equal(t, WaitGates, w.Kind, w.Text)
+			assert.Equal(t, tc.since, w.Since, "since")
+			assert.Equal(t, tc.until, w.Until, "until")
+			assert.Equal(t, tc.clusters, w.Clusters)
+		})
+	}
 }

@@ -218,6 +218,7 @@ const (
 // then answered 202 and queued; a delivery id stored before answers 200
 // "duplicate" and is not handled again. After Shutdown it answers 503.
 func (in *Intake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
 		reply(w, http.StatusMethodNotAllowed, "method "+r.Method+" not allowed: webhooks are POSTed")
@@ -297,12 +298,12 @@ func (in *Intake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case event == "ping":
 		in.metrics.count(event, ResultUnhandled)
-		reply(w, http.StatusOK, answerPong)
+		in.ack(w, start, ResultUnhandled, http.StatusOK, answerPong)
 		return
 	case !Handles(event):
 		in.metrics.count(otherEvent, ResultUnhandled)
 		log.Debug("webhook not handled")
-		reply(w, http.StatusAccepted, answerUnhandled)
+		in.ack(w, start, ResultUnhandled, http.StatusAccepted, answerUnhandled)
 		return
 	}
 	if _, err := Parse(event, id, body); err != nil {
@@ -317,6 +318,7 @@ func (in *Intake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	isNew, err := in.cfg.Store.PutDelivery(ctx, id, event, body, received)
 	cancel()
 	if err != nil {
+		in.metrics.count(event, ResultStoreError)
 		log.Error("webhook not stored", "err", err)
 		reply(w, http.StatusInternalServerError, "delivery not stored; redeliver it")
 		return
@@ -324,13 +326,20 @@ func (in *Intake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !isNew {
 		in.metrics.count(event, ResultDuplicate)
 		log.Info("webhook already received")
-		reply(w, http.StatusOK, answerDuplicate)
+		in.ack(w, start, ResultDuplicate, http.StatusOK, answerDuplicate)
 		return
 	}
 	in.metrics.count(event, ResultAccepted)
 	log.Debug("webhook stored")
 	in.enqueue(store.Delivery{ID: id, Event: event, Payload: body, Received: received})
-	reply(w, http.StatusAccepted, answerAccepted)
+	in.ack(w, start, ResultAccepted, http.StatusAccepted, answerAccepted)
+}
+
+// ack answers a delivery GitHub counts as delivered (a 2xx) and observes
+// how long the answer took from the request's arrival at start.
+func (in *Intake) ack(w http.ResponseWriter, start time.Time, result string, status int, msg string) {
+	reply(w, status, msg)
+	in.metrics.ack.WithLabelValues(result).Observe(time.Since(start).Seconds())
 }
 
 func (in *Intake) tooLarge(w http.ResponseWriter, log *slog.Logger, event string) {

@@ -336,6 +336,12 @@ func TestStoredBeforeAnswer(t *testing.T) {
 		if got := counted(in, "push", ResultAccepted); got != 0 {
 			t.Errorf("accepted count = %v, want 0", got)
 		}
+		if got := counted(in, "push", ResultStoreError); got != 1 {
+			t.Errorf("store_error count = %v, want 1", got)
+		}
+		if n := testutil.CollectAndCount(in.metrics.ack); n != 0 {
+			t.Errorf("a 500 was observed as an acknowledgement (%d histograms)", n)
+		}
 	})
 	t.Run("stored, then answered", func(t *testing.T) {
 		t.Parallel()
@@ -698,7 +704,7 @@ func TestMetrics(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := `
-# HELP fleetbot_webhook_deliveries_total Webhook deliveries by event and result: accepted, duplicate, unhandled, bad_signature, too_large, timeout, busy, malformed, processed, failed.
+# HELP fleetbot_webhook_deliveries_total Webhook deliveries by event and result: accepted, duplicate, unhandled, bad_signature, too_large, timeout, busy, malformed, store_error, processed, failed.
 # TYPE fleetbot_webhook_deliveries_total counter
 fleetbot_webhook_deliveries_total{event="other",result="bad_signature"} 1
 fleetbot_webhook_deliveries_total{event="other",result="unhandled"} 1
@@ -721,15 +727,26 @@ fleetbot_webhook_queue_depth 0
 	if n := testutil.CollectAndCount(in.metrics.processing, "fleetbot_webhook_processing_seconds"); n != 1 {
 		t.Errorf("processing histograms = %d, want 1 (push)", n)
 	}
-	count, err := histogramCount(reg, "fleetbot_webhook_processing_seconds", "push")
+	count, err := histogramCount(reg, "fleetbot_webhook_processing_seconds", "event", "push")
 	if err != nil || count != 3 {
 		t.Errorf("processing observations of push = %d, %v; want 3", count, err)
+	}
+	// Answered 2xx: three accepted, one duplicate, the ping and the
+	// workflow_job unhandled; the refusals are not acknowledgements.
+	if n := testutil.CollectAndCount(in.metrics.ack, "fleetbot_webhook_ack_seconds"); n != 3 {
+		t.Errorf("acknowledgement histograms = %d, want 3 (accepted, duplicate, unhandled)", n)
+	}
+	for result, want := range map[string]uint64{ResultAccepted: 3, ResultDuplicate: 1, ResultUnhandled: 2} {
+		count, err := histogramCount(reg, "fleetbot_webhook_ack_seconds", "result", result)
+		if err != nil || count != want {
+			t.Errorf("acknowledgements of %s = %d, %v; want %d", result, count, err, want)
+		}
 	}
 }
 
 // histogramCount returns how many observations the histogram name holds
-// for event.
-func histogramCount(g prometheus.Gatherer, name, event string) (uint64, error) {
+// where label is value.
+func histogramCount(g prometheus.Gatherer, name, label, value string) (uint64, error) {
 	families, err := g.Gather()
 	if err != nil {
 		return 0, err
@@ -740,13 +757,13 @@ func histogramCount(g prometheus.Gatherer, name, event string) (uint64, error) {
 		}
 		for _, m := range f.GetMetric() {
 			for _, l := range m.GetLabel() {
-				if l.GetName() == "event" && l.GetValue() == event {
+				if l.GetName() == label && l.GetValue() == value {
 					return m.GetHistogram().GetSampleCount(), nil
 				}
 			}
 		}
 	}
-	return 0, fmt.Errorf("no %s{event=%q}", name, event)
+	return 0, fmt.Errorf("no %s{%s=%q}", name, label, value)
 }
 
 func TestStartTwice(t *testing.T) {

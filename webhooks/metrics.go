@@ -17,6 +17,7 @@ const (
 	ResultTimeout      = "timeout"       // body not received within the body timeout
 	ResultBusy         = "busy"          // too many bodies being read at once
 	ResultMalformed    = "malformed"     // signed, but the payload does not decode
+	ResultStoreError   = "store_error"   // the store refused it; answered 500, GitHub may redeliver
 	ResultProcessed    = "processed"     // Handle succeeded and the delivery was marked processed
 	ResultFailed       = "failed"        // left pending after its last attempt
 )
@@ -30,13 +31,14 @@ type metrics struct {
 	deliveries *prometheus.CounterVec
 	queueDepth prometheus.Gauge
 	processing *prometheus.HistogramVec
+	ack        *prometheus.HistogramVec
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	m := &metrics{
 		deliveries: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "fleetbot_webhook_deliveries_total",
-			Help: "Webhook deliveries by event and result: accepted, duplicate, unhandled, bad_signature, too_large, timeout, busy, malformed, processed, failed.",
+			Help: "Webhook deliveries by event and result: accepted, duplicate, unhandled, bad_signature, too_large, timeout, busy, malformed, store_error, processed, failed.",
 		}, []string{"event", "result"}),
 		queueDepth: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "fleetbot_webhook_queue_depth",
@@ -47,6 +49,12 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Help:    "Time one call of the event handler took, by event.",
 			Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60},
 		}, []string{"event"}),
+		ack: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "fleetbot_webhook_ack_seconds",
+			Help: "Time from a delivery's arrival to its 2xx answer written, by result (accepted, duplicate, unhandled); GitHub gives up after 10 s.",
+			// GitHub times a delivery out after 10 s.
+			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
+		}, []string{"result"}),
 	}
 	if reg == nil {
 		return m, nil
@@ -59,6 +67,9 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		return nil, err
 	}
 	if m.processing, err = register(reg, m.processing); err != nil {
+		return nil, err
+	}
+	if m.ack, err = register(reg, m.ack); err != nil {
 		return nil, err
 	}
 	return m, nil

@@ -17,6 +17,7 @@ import (
 type Metrics struct {
 	requests  *prometheus.CounterVec
 	remaining *prometheus.GaugeVec
+	limit     *prometheus.GaugeVec
 
 	mu    sync.Mutex
 	calls map[callKey]int
@@ -36,8 +37,9 @@ type Call struct {
 }
 
 // NewMetrics returns counters registered with reg as
-// fleetbot_github_requests_total{endpoint,method,status} and
-// fleetbot_github_rate_limit_remaining{installation}. A nil reg registers
+// fleetbot_github_requests_total{endpoint,method,status},
+// fleetbot_github_rate_limit_remaining{installation} and
+// fleetbot_github_rate_limit_limit{installation}. A nil reg registers
 // nothing; collectors reg already holds under those names are reused. It
 // panics on any other registration error, as prometheus.MustRegister does.
 func NewMetrics(reg prometheus.Registerer) *Metrics {
@@ -50,6 +52,10 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "fleetbot_github_rate_limit_remaining",
 			Help: "X-RateLimit-Remaining of the last GitHub answer, by installation id (\"app\" for the App's own calls, \"token\" for static tokens).",
 		}, []string{"installation"}),
+		limit: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "fleetbot_github_rate_limit_limit",
+			Help: "X-RateLimit-Limit of the last GitHub answer: the requests an hour allows, by installation id (\"app\", \"token\" as for the remaining gauge).",
+		}, []string{"installation"}),
 		calls: make(map[callKey]int),
 		left:  make(map[string]int),
 	}
@@ -58,6 +64,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	}
 	m.requests = register(reg, m.requests)
 	m.remaining = register(reg, m.remaining)
+	m.limit = register(reg, m.limit)
 	return m
 }
 
@@ -84,9 +91,13 @@ func (m *Metrics) observe(endpoint, method, status string) {
 	m.mu.Unlock()
 }
 
-// setRemaining records the rate limit an identity has left.
-func (m *Metrics) setRemaining(identity string, n int) {
+// setRemaining records the rate limit an identity has left, and the limit
+// itself when the answer gave it (limit < 0 when not).
+func (m *Metrics) setRemaining(identity string, n, limit int) {
 	m.remaining.WithLabelValues(identity).Set(float64(n))
+	if limit >= 0 {
+		m.limit.WithLabelValues(identity).Set(float64(limit))
+	}
 	m.mu.Lock()
 	m.left[identity] = n
 	m.mu.Unlock()
@@ -135,7 +146,11 @@ func (t *countTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		// Only the core limit governs the REST calls the bot makes.
 		resource := resp.Header.Get(headerResource)
 		if n, ok := headerInt(resp.Header, headerRemaining); ok && (resource == "" || resource == "core") {
-			t.c.metrics.setRemaining(t.c.identity(t.label, endpoint), int(n))
+			limit, ok := headerInt(resp.Header, headerLimit)
+			if !ok {
+				limit = -1
+			}
+			t.c.metrics.setRemaining(t.c.identity(t.label, endpoint), int(n), int(limit))
 		}
 	}
 	t.c.metrics.observe(endpoint, req.Method, status)

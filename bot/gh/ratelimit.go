@@ -17,6 +17,7 @@ import (
 // GitHub's rate-limit headers.
 // https://docs.github.com/rest/using-the-rest-api/rate-limits-for-the-rest-api
 const (
+	headerLimit      = "X-RateLimit-Limit"
 	headerRemaining  = "X-RateLimit-Remaining"
 	headerReset      = "X-RateLimit-Reset"
 	headerResource   = "X-RateLimit-Resource"

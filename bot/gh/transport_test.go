@@ -209,6 +209,7 @@ func TestPrimaryRateLimitWaitsForReset(t *testing.T) {
 	assert.Equal(t, []time.Duration{90 * time.Second}, clock.sleeps())
 	assert.Len(t, f.requests(), 2)
 	assert.Equal(t, map[string]int{"token": 4999}, m.RateLimitRemaining())
+	assert.Zero(t, testutil.CollectAndCount(m.limit), "answers without X-RateLimit-Limit leave the limit gauge out")
 }
 
 func TestPrimaryRateLimitRefusalIsResent(t *testing.T) {
@@ -470,14 +471,15 @@ func TestMetricsRegistered(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	m := NewMetrics(reg)
 	again := NewMetrics(reg) // a second App on the same registry shares the series
-	f := newFake(t, answer(200, `{}`, "X-RateLimit-Remaining", "17"))
+	f := newFake(t, answer(200, `{}`, "X-RateLimit-Remaining", "17", "X-RateLimit-Limit", "5000"))
 	for _, metrics := range []*Metrics{m, again} {
 		c, _, _ := tokenClient(t, f, func(cfg *Config) { cfg.Metrics = metrics })
 		require.NoError(t, getRepo(t.Context(), c))
 	}
 	assert.InDelta(t, 2, testutil.ToFloat64(m.requests.WithLabelValues("/repos/{owner}/{repo}", "GET", "200")), 0)
 	assert.InDelta(t, 17, testutil.ToFloat64(m.remaining.WithLabelValues("token")), 0)
-	n, err := testutil.GatherAndCount(reg, "fleetbot_github_requests_total", "fleetbot_github_rate_limit_remaining")
+	assert.InDelta(t, 5000, testutil.ToFloat64(m.limit.WithLabelValues("token")), 0)
+	n, err := testutil.GatherAndCount(reg, "fleetbot_github_requests_total", "fleetbot_github_rate_limit_remaining", "fleetbot_github_rate_limit_limit")
 	require.NoError(t, err)
-	assert.Equal(t, 2, n)
+	assert.Equal(t, 3, n)
 }

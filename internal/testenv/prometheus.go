@@ -28,6 +28,25 @@ type Prometheus struct {
 	once   sync.Once
 }
 
+// Promtool runs the promtool of the Debian package (the same package as
+// prometheus) with args in dir and returns what it printed; a non-zero exit
+// fails the test with that output. It fails the test, with the command that
+// installs it, when promtool is missing.
+func Promtool(t testing.TB, dir string, args ...string) string {
+	t.Helper()
+	bin, err := exec.LookPath("promtool")
+	if err != nil {
+		t.Fatalf("promtool is not installed: run `apt-get install prometheus` (%v)", err)
+	}
+	cmd := exec.Command(bin, args...)
+	cmd.Dir = dir
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("promtool %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return string(out)
+}
+
 // StartPrometheus starts the prometheus binary of the Debian package on a
 // free loopback port, with its storage in a temporary directory, scraping
 // targets (host:port, path /metrics) every PrometheusScrapeInterval as job
