@@ -48,6 +48,7 @@ type Serve struct {
 	Workers           int
 	ReplicaID         string
 	API               API
+	Status            Status
 
 	// PrivateKey and WebhookSecret are the contents of the files named
 	// above; the secret without surrounding white space.
@@ -83,6 +84,19 @@ type API struct {
 	URL       string
 	// Token is the content of TokenFile without surrounding white space.
 	Token []byte
+}
+
+// DefaultStatusRefresh is how often the status page reloads itself unless
+// status.refresh says otherwise.
+const DefaultStatusRefresh = 30 * time.Second
+
+// Status configures the status page of serve (GET /) and its read-only
+// API (GET /api/v1/campaigns and GET /api/v1/campaigns/NAME). Enabled
+// (default true) turns both on; Refresh is how often the page reloads
+// itself.
+type Status struct {
+	Enabled bool
+	Refresh time.Duration
 }
 
 // Campaigns says where campaign files live: Path/*.yaml in Repository.
@@ -198,7 +212,7 @@ func (l *loader) parse(src []byte) *Serve {
 	}
 	at := lines{}
 	m := l.fields(root, "", root.Line, at, "appID", "privateKeyFile", "webhookSecretFile", "apiBaseURL", "listen",
-		"store", "mirrorDir", "campaigns", "repositories", "reconcileInterval", "workers", "replicaID", "api")
+		"store", "mirrorDir", "campaigns", "repositories", "reconcileInterval", "workers", "replicaID", "api", "status")
 	if v, ok := m.Int("appID", math.MinInt); ok {
 		cfg.AppID = int64(v)
 	}
@@ -214,16 +228,7 @@ func (l *loader) parse(src []byte) *Serve {
 			cfg.Repositories = append(cfg.Repositories, s)
 		}
 	}
-	cfg.ReconcileInterval, _ = decode.Text(m, "reconcileInterval", false, func(s string) (time.Duration, error) {
-		d, err := time.ParseDuration(s)
-		switch {
-		case err != nil:
-			return 0, fmt.Errorf("%q is not a duration such as 30s or 1m", s)
-		case d <= 0:
-			return 0, errors.New("must be more than 0s")
-		}
-		return d, nil
-	})
+	cfg.ReconcileInterval, _ = decode.Text(m, "reconcileInterval", false, positiveDuration)
 	if store := l.object(m, "store", at, "bolt", "dynamodb"); store != nil {
 		if b := l.object(store, "bolt", at, "path"); b != nil {
 			cfg.Store.Bolt = &Bolt{}
@@ -245,8 +250,27 @@ func (l *loader) parse(src []byte) *Serve {
 		cfg.API.TokenFile, _ = a.OptionalString("tokenFile")
 		cfg.API.URL, _ = a.OptionalString("url")
 	}
+	cfg.Status = Status{Enabled: true, Refresh: DefaultStatusRefresh}
+	if st := l.object(m, "status", at, "enabled", "refresh"); st != nil {
+		cfg.Status.Enabled = st.Bool("enabled", true)
+		if d, n := decode.Text(st, "refresh", false, positiveDuration); n != nil {
+			cfg.Status.Refresh = d
+		}
+	}
 	l.check(cfg, at)
 	return cfg
+}
+
+// positiveDuration reads a Go duration of more than 0s.
+func positiveDuration(s string) (time.Duration, error) {
+	d, err := time.ParseDuration(s)
+	switch {
+	case err != nil:
+		return 0, fmt.Errorf("%q is not a duration such as 30s or 1m", s)
+	case d <= 0:
+		return 0, errors.New("must be more than 0s")
+	}
+	return d, nil
 }
 
 // has reports whether a problem was found with field already.
