@@ -84,6 +84,9 @@ type Stack struct {
 	// GitHubURL is the sandbox's address; Token its static token.
 	GitHubURL string
 	Token     string
+	// BotURL is the bot's address, where `fleetbot serve` would listen:
+	// the webhook, the status page, the APIs.
+	BotURL string
 
 	key     []byte
 	secret  []byte
@@ -130,10 +133,11 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 		return nil, err
 	}
 	s.GitHubURL = "http://" + sbLn.Addr().String()
+	s.BotURL = "http://" + botLn.Addr().String()
 	s.Sandbox, err = sandbox.New(sandbox.Config{
 		Dir:           filepath.Join(opts.Dir, "sandbox"),
 		Token:         s.Token,
-		WebhookURL:    "http://" + botLn.Addr().String() + "/webhook",
+		WebhookURL:    s.BotURL + "/webhook",
 		WebhookSecret: s.secret,
 		AppID:         AppID,
 		AppKey:        &key.PublicKey,
