@@ -54,6 +54,17 @@ func getStatus(t *testing.T, url string) (*http.Response, string) {
 	return resp, string(b)
 }
 
+// viewOf reads the view at url (GET /api/v1/campaigns).
+func viewOf(t *testing.T, url string) statuspage.View {
+	t.Helper()
+	resp, body := getStatus(t, url+"/api/v1/campaigns")
+	require.Equal(t, http.StatusOK, resp.StatusCode, body)
+	assert.Equal(t, "application/json", resp.Header.Get("Content-Type"))
+	var v statuspage.View
+	require.NoError(t, json.Unmarshal([]byte(body), &v))
+	return v
+}
+
 // storeDump is every record of the store, to tell that nothing wrote.
 func storeDump(t *testing.T, w *world) map[string]string {
 	t.Helper()
@@ -81,11 +92,7 @@ func TestStatusView(t *testing.T) {
 	url := statusServer(t, b, StatusConfig{Refresh: 10 * time.Second})
 	before := storeDump(t, w)
 
-	resp, body := getStatus(t, url+"/api/v1/campaigns")
-	require.Equal(t, http.StatusOK, resp.StatusCode, body)
-	assert.Equal(t, "application/json", resp.Header.Get("Content-Type"))
-	var v statuspage.View
-	require.NoError(t, json.Unmarshal([]byte(body), &v))
+	v := viewOf(t, url)
 	assert.Empty(t, v.Problems)
 	assert.Equal(t, w.clock.now(), v.At)
 
@@ -137,7 +144,7 @@ func TestStatusView(t *testing.T) {
 	require.Equal(t, http.StatusOK, resp.StatusCode)
 	assert.Equal(t, int64(2), calls.Load(), "read again once the refresh passed")
 
-	resp, body = getStatus(t, url+"/api/v1/campaigns/eks-1-30")
+	resp, body := getStatus(t, url+"/api/v1/campaigns/eks-1-30")
 	require.Equal(t, http.StatusOK, resp.StatusCode, body)
 	var one statuspage.Campaign
 	require.NoError(t, json.Unmarshal([]byte(body), &one))
@@ -157,11 +164,7 @@ func TestStatusViewProblems(t *testing.T) {
 	b := w.bot(t, "r1", nil)
 	started(t, w, b)
 	w.mirror.dir = t.TempDir() // the checkout holds no fleet: no layout
-	url := statusServer(t, b, StatusConfig{})
-	resp, body := getStatus(t, url+"/api/v1/campaigns")
-	require.Equal(t, http.StatusOK, resp.StatusCode, body)
-	var v statuspage.View
-	require.NoError(t, json.Unmarshal([]byte(body), &v))
+	v := viewOf(t, statusServer(t, b, StatusConfig{}))
 	require.NotEmpty(t, v.Problems)
 	assert.True(t, strings.HasPrefix(v.Problems[0], "acme/fleet: error: no layout file"), "a problem names the repository, not the mirror's directory: %s", v.Problems[0])
 	assert.NotContains(t, v.Problems[0], w.mirror.dir)
@@ -194,14 +197,7 @@ func TestStatusViewGitHubDown(t *testing.T) {
 	down.Store(true)
 	b.cfg.GitHub = flakyHub{fakeHub{w.api}, &down}
 	url := statusServer(t, b, StatusConfig{Refresh: 10 * time.Second})
-	view := func() statuspage.View {
-		resp, body := getStatus(t, url+"/api/v1/campaigns")
-		require.Equal(t, http.StatusOK, resp.StatusCode, body)
-		var v statuspage.View
-		require.NoError(t, json.Unmarshal([]byte(body), &v))
-		return v
-	}
-	v := view()
+	v := viewOf(t, url)
 	assert.Equal(t, []string{"the fleet could not be read (acme/fleet: github is down); the grid shows it as read never"}, v.Problems)
 	assert.Equal(t, []statuspage.Cluster{{Name: "b-prod-1", State: "Pending", Campaign: "eks-1-30", Wave: 2, Target: "1.30"}}, v.Fleet.Tenants[1].Cells[1].Clusters,
 		"the campaign's clusters, none known to be missing before the fleet was read")
@@ -210,14 +206,14 @@ func TestStatusViewGitHubDown(t *testing.T) {
 
 	down.Store(false)
 	w.clock.add(10 * time.Second)
-	v = view()
+	v = viewOf(t, url)
 	assert.Empty(t, v.Problems)
 	assert.Len(t, v.Fleet.Tenants, 2)
 	assert.Equal(t, "https://github.test/acme/fleet/pull/1", v.Campaigns[0].Waves[0].PullRequests[0].URL)
 
 	down.Store(true)
 	w.clock.add(10 * time.Second)
-	v = view()
+	v = viewOf(t, url)
 	require.Len(t, v.Problems, 1)
 	assert.Contains(t, v.Problems[0], "the grid shows it as read at 2026-12-01T09:00:10Z")
 	assert.Len(t, v.Fleet.Tenants, 2, "the grid as last read")
