@@ -18,10 +18,10 @@ LDFLAGS := -X main.version=$(VERSION) -X main.commit=$(COMMIT) -X main.date=$(BU
 
 .PHONY: help
 help: ## List the targets
-	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-11s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 .PHONY: deps
-deps: ## Install what the tests use: npm tools (dynalite, GitHub's OpenAPI description, webhook examples), Debian's prometheus
+deps: ## Install what the tests use: npm tools (dynalite, GitHub's OpenAPI description, webhook examples), Debian's prometheus and chromium
 	@tools/install-debian-packages
 	@if [ -f tools/npm/package-lock.json ]; then \
 		npm ci --prefix tools/npm --no-audit --no-fund --loglevel=error; \
@@ -65,6 +65,10 @@ lint: ## Run golangci-lint at a pinned version
 .PHONY: bench
 bench: deps ## Run the benchmarks (results are kept in BENCHMARKS.md)
 	$(GO) test -run '^$$' -bench . -benchmem -count=1 $(PKGS)
+
+.PHONY: screenshots
+screenshots: ## Rewrite docs/img/status-page*.png: the status page after two waves of the end-to-end campaign, in headless Chromium
+	$(GO) test ./internal/stack -run '^TestEndToEndStatusPage$$' -count=1 -args -screenshots=$(CURDIR)/docs/img
 
 .PHONY: demo
 demo: ## Run the sample EKS 1.29 -> 1.30 campaign end to end on this machine: local GitHub, simulated fleet, the real bot

@@ -49,7 +49,7 @@ func newFakeAPI() *fakeAPI {
 }
 
 func (f *fakeAPI) Repository(_ context.Context, owner, repo string) (gh.Repository, error) {
-	return gh.Repository{Owner: owner, Name: repo, DefaultBranch: "main", CloneURL: "https://github.test/" + owner + "/" + repo + ".git"}, nil
+	return gh.Repository{Owner: owner, Name: repo, DefaultBranch: "main", CloneURL: "https://github.test/" + owner + "/" + repo + ".git", HTMLURL: "https://github.test/" + owner + "/" + repo}, nil
 }
 
 func (f *fakeAPI) Ref(_ context.Context, _, _, branch string) (string, error) {

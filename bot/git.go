@@ -16,6 +16,8 @@ type headRef struct {
 	branch   string
 	sha      string
 	cloneURL string
+	// htmlURL is the repository's page.
+	htmlURL string
 }
 
 // head reads a repository's default branch and its head from GitHub.
@@ -36,7 +38,7 @@ func (b *Bot) head(ctx context.Context, r repoName) (headRef, error) {
 	if err != nil {
 		return headRef{}, fmt.Errorf("read %s of %s: %w", meta.DefaultBranch, r, err)
 	}
-	return headRef{repo: r, api: api, branch: meta.DefaultBranch, sha: sha, cloneURL: meta.CloneURL}, nil
+	return headRef{repo: r, api: api, branch: meta.DefaultBranch, sha: sha, cloneURL: meta.CloneURL, htmlURL: meta.HTMLURL}, nil
 }
 
 // withCheckout checks each head out in the mirror and calls f with the

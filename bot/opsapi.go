@@ -16,7 +16,7 @@ import (
 // Routes of the operations API, served by `fleetbot serve` next to the
 // webhook; docs/serve.md describes them.
 const (
-	stateRoute     = "GET /api/v1/campaigns/{name}"
+	stateRoute     = "GET /api/v1/campaigns/{name}/state"
 	operationRoute = "POST /api/v1/campaigns/{name}/operations"
 	commandsRoute  = "GET /api/v1/campaigns/{name}/commands"
 	// maxOperationBody bounds an operation's body: a few short strings.
@@ -172,7 +172,9 @@ func (a *opsAPI) guard(next http.HandlerFunc) http.Handler {
 	})
 }
 
-// state answers GET /api/v1/campaigns/{name}: the state as the store holds it.
+// state answers GET /api/v1/campaigns/{name}/state: the state as the store
+// holds it. GET /api/v1/campaigns/{name}, without the token, is the status
+// page's view of the campaign.
 func (a *opsAPI) state(w http.ResponseWriter, r *http.Request) {
 	name := r.PathValue("name")
 	st, ok, err := a.bot.State(r.Context(), name)

@@ -76,7 +76,7 @@ func TestOpsAPIOffSaysSo(t *testing.T) {
 	w := newWorld(t, "eks-1-30.yaml")
 	url, _ := opsServer(t, w.bot(t, "r1", nil), "")
 	for _, r := range []struct{ method, path string }{
-		{http.MethodGet, "/api/v1/campaigns/eks-1-30"},
+		{http.MethodGet, "/api/v1/campaigns/eks-1-30/state"},
 		{http.MethodPost, "/api/v1/campaigns/eks-1-30/operations"},
 	} {
 		code, body := call(t, r.method, url+r.path, "Bearer anything", `{"kind":"pause","by":"pat"}`)
@@ -106,7 +106,7 @@ func TestOpsAPIAuthentication(t *testing.T) {
 	}
 	for _, tt := range tests {
 		for _, r := range []struct{ method, path, body string }{
-			{http.MethodGet, "/api/v1/campaigns/eks-1-30", ""},
+			{http.MethodGet, "/api/v1/campaigns/eks-1-30/state", ""},
 			{http.MethodPost, "/api/v1/campaigns/eks-1-30/operations", `{"kind":"nope","by":"pat"}`},
 		} {
 			code, body := call(t, r.method, url+r.path, tt.auth, r.body)
@@ -206,6 +206,20 @@ func TestOpsAPIOperations(t *testing.T) {
 	assert.Equal(t, rollout.CampaignAborted, after.Phase)
 	_, _, err = c.Operate(ctx, campaign, rollout.Resume{By: "pat"})
 	refused(t, err, "")
+}
+
+// TestOpsClientOlderServer: a server without the state route (a serve
+// older than the client) is no answer, not an unknown campaign.
+func TestOpsClientOlderServer(t *testing.T) {
+	t.Parallel()
+	srv := httptest.NewServer(http.NotFoundHandler())
+	t.Cleanup(srv.Close)
+	c, err := NewOpsClient(srv.URL+"/", []byte(testToken), nil)
+	require.NoError(t, err)
+	_, ok, err := c.State(t.Context(), campaign)
+	require.ErrorIs(t, err, ErrUnanswered)
+	assert.False(t, ok)
+	assert.Contains(t, err.Error(), "answered 404")
 }
 
 func TestOpsAPIBadOperations(t *testing.T) {

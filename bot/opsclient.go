@@ -52,11 +52,11 @@ func NewOpsClient(baseURL string, token []byte, hc *http.Client) (*OpsClient, er
 // does not know.
 func (c *OpsClient) State(ctx context.Context, name string) (rollout.State, bool, error) {
 	var st rollout.State
-	code, body, err := c.do(ctx, http.MethodGet, name, "", nil)
+	code, body, err := c.do(ctx, http.MethodGet, name, "/state", nil)
 	switch {
 	case err != nil:
 		return st, false, err
-	case code == http.StatusNotFound:
+	case code == http.StatusNotFound && answered(body):
 		return st, false, nil
 	case code != http.StatusOK:
 		return st, false, c.unexpected(code, body)
@@ -161,6 +161,14 @@ func (c *OpsClient) do(ctx context.Context, method, name, suffix string, payload
 		return 0, nil, fmt.Errorf("%w: read answer: %w", ErrUnanswered, err)
 	}
 	return resp.StatusCode, body, nil
+}
+
+// answered reports whether body is an answer of the API ({"error": ...}),
+// telling an unknown campaign from a route the server does not have (a
+// serve older than the client).
+func answered(body []byte) bool {
+	var e apiError
+	return json.Unmarshal(body, &e) == nil && e.Error != ""
 }
 
 // unexpected turns an answer the client has no meaning for into an error

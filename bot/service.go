@@ -34,11 +34,14 @@ type ServiceConfig struct {
 	// APIToken is the bearer token of the operations API
 	// (/api/v1/campaigns/...); empty turns the API off.
 	APIToken []byte
+	// Status configures the status page at / and its read-only API.
+	Status StatusConfig
 }
 
 // Service is the GitHub App as one process runs it: the bot, its webhook
 // intake and its HTTP endpoints (/webhook, /healthz, /readyz, /metrics,
-// and the operations API under /api/v1/).
+// the status page at / with its read-only API, and the operations API
+// under /api/v1/).
 // `fleetbot serve` and the sandboxed demo both run one.
 type Service struct {
 	bot    *Bot
@@ -89,6 +92,7 @@ func NewService(cfg ServiceConfig) (*Service, error) {
 	}
 	mux := webhooks.NewMux(intake, b.Ready, cfg.Registry)
 	registerOpsAPI(mux, b, cfg.APIToken)
+	registerStatus(mux, b, cfg.Status)
 	return &Service{
 		bot:    b,
 		github: github,
@@ -118,7 +122,8 @@ func repoOfCloneURL(cloneURL string) (repoName, error) {
 // Bot returns the service's bot.
 func (s *Service) Bot() *Bot { return s.bot }
 
-// Handler serves the webhook, the probes, the metrics and the operations API.
+// Handler serves the webhook, the probes, the metrics, the status page and
+// the operations API.
 func (s *Service) Handler() http.Handler { return s.mux }
 
 // Start processes the deliveries stored but not processed, starts the

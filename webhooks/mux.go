@@ -9,7 +9,7 @@ import (
 )
 
 // NewMux returns the HTTP routes of `fleetbot serve`: the intake at
-// /webhook and at / (POST), /healthz (200 while the process runs), /readyz
+// /webhook and at POST / (GET / is the bot's status page), /healthz (200 while the process runs), /readyz
 // (200 once in started and until its Shutdown, while ready, when not nil,
 // returns nil; 503 with the reason otherwise) and /metrics (what reg
 // gathers, prometheus.DefaultGatherer when nil).
@@ -19,7 +19,7 @@ func NewMux(in *Intake, ready func(context.Context) error, reg prometheus.Gather
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/webhook", in)
-	mux.Handle("/{$}", in)
+	mux.Handle("POST /{$}", in)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		reply(w, http.StatusOK, "ok")
 	})

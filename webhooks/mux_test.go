@@ -116,6 +116,10 @@ func TestMuxRoutes(t *testing.T) {
 	if code, _ := get(t, srv, "/webhook"); code != http.StatusMethodNotAllowed {
 		t.Errorf("GET /webhook = %d, want 405", code)
 	}
+	// GET / is left to the bot's status page.
+	if code, _ := get(t, srv, "/"); code != http.StatusMethodNotAllowed {
+		t.Errorf("GET / = %d, want 405", code)
+	}
 	if got := pendingIDs(t, s); strings.Join(got, ",") != "via-webhook,via-root" {
 		t.Errorf("stored %v, want via-webhook and via-root", got)
 	}

@@ -23,7 +23,10 @@ type Repository struct {
 	Name          string
 	DefaultBranch string
 	CloneURL      string
-	Private       bool
+	// HTMLURL is the repository's page (https://github.com/OWNER/REPO);
+	// its pull requests are under HTMLURL/pull/NUMBER.
+	HTMLURL string
+	Private bool
 }
 
 // TreeEntry is one path of a new tree: a blob SHA to write, or Delete to

@@ -58,8 +58,9 @@ var apiCases = []apiCase{
 		name: "Repository", method: "GET", path: "/repos/acme/fleet", status: 200,
 		call: func(ctx context.Context, c *Client) (any, error) { return c.Repository(ctx, "acme", "fleet") },
 		answer: `{"id":1,"name":"fleet","owner":{"login":"acme"},"default_branch":"main",
-		 "clone_url":"https://github.com/acme/fleet.git","private":true}`,
-		want: Repository{ID: 1, Owner: "acme", Name: "fleet", DefaultBranch: "main", CloneURL: "https://github.com/acme/fleet.git", Private: true},
+		 "clone_url":"https://github.com/acme/fleet.git","html_url":"https://github.com/acme/fleet","private":true}`,
+		want: Repository{ID: 1, Owner: "acme", Name: "fleet", DefaultBranch: "main", CloneURL: "https://github.com/acme/fleet.git",
+			HTMLURL: "https://github.com/acme/fleet", Private: true},
 	},
 	{
 		name: "Ref with slashes", method: "GET", path: "/repos/acme/fleet/git/ref/heads/fleetbot/k8s-1.31/team-a", status: 200,

@@ -25,6 +25,7 @@ func repository(r *github.Repository) Repository {
 		Name:          r.GetName(),
 		DefaultBranch: r.GetDefaultBranch(),
 		CloneURL:      r.GetCloneURL(),
+		HTMLURL:       r.GetHTMLURL(),
 		Private:       r.GetPrivate(),
 	}
 }

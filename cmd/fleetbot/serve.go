@@ -163,6 +163,7 @@ func newService(cfg *config.Serve, st store.Store, log *slog.Logger, reg *promet
 		Workers:       cfg.Workers,
 		Registry:      reg,
 		APIToken:      cfg.API.Token,
+		Status:        bot.StatusConfig{Off: !cfg.Status.Enabled, Refresh: cfg.Status.Refresh},
 	})
 	if err != nil {
 		return nil, &exitError{code: 2, err: err}

@@ -152,6 +152,15 @@ replicaID: test-replica
 		assert.Contains(t, body, series)
 	}
 
+	// The status page answers, naming what it could not read.
+	code, body = get("/")
+	assert.Equal(t, http.StatusOK, code)
+	assert.Contains(t, body, "<h1>Fleet status</h1>")
+	assert.Contains(t, body, "the fleet could not be read")
+	code, body = get("/api/v1/campaigns")
+	assert.Equal(t, http.StatusOK, code)
+	assert.Contains(t, body, `"campaigns": []`)
+
 	// A delivery without a valid signature is refused.
 	resp, err := http.Post("http://"+addr+"/webhook", "application/json", strings.NewReader(`{}`))
 	require.NoError(t, err)

@@ -53,6 +53,7 @@ type Serve struct {
 	ReplicaID         string
 	API               API
 	Retention         Retention
+	Status            Status
 
 	// PrivateKey and WebhookSecret are the contents of the files named
 	// above; the secret without surrounding white space.
@@ -92,6 +93,19 @@ type API struct {
 	URL       string
 	// Token is the content of TokenFile without surrounding white space.
 	Token []byte
+}
+
+// DefaultStatusRefresh is how often the status page reloads itself unless
+// status.refresh says otherwise.
+const DefaultStatusRefresh = 30 * time.Second
+
+// Status configures the status page of serve (GET /) and its read-only
+// API (GET /api/v1/campaigns and GET /api/v1/campaigns/NAME). Enabled
+// (default true) turns both on; Refresh is how often the page reloads
+// itself.
+type Status struct {
+	Enabled bool
+	Refresh time.Duration
 }
 
 // Campaigns says where campaign files live: Path/*.yaml in Repository.
@@ -207,7 +221,7 @@ func (l *loader) parse(src []byte) *Serve {
 	}
 	at := lines{}
 	m := l.fields(root, "", root.Line, at, "appID", "privateKeyFile", "webhookSecretFile", "apiBaseURL", "listen",
-		"store", "mirrorDir", "campaigns", "repositories", "reconcileInterval", "workers", "replicaID", "api", "retention")
+		"store", "mirrorDir", "campaigns", "repositories", "reconcileInterval", "workers", "replicaID", "api", "retention", "status")
 	if v, ok := m.Int("appID", math.MinInt); ok {
 		cfg.AppID = int64(v)
 	}
@@ -253,6 +267,13 @@ func (l *loader) parse(src []byte) *Serve {
 	if a := l.object(m, "api", at, "tokenFile", "url"); a != nil {
 		cfg.API.TokenFile, _ = a.OptionalString("tokenFile")
 		cfg.API.URL, _ = a.OptionalString("url")
+	}
+	cfg.Status = Status{Enabled: true, Refresh: DefaultStatusRefresh}
+	if st := l.object(m, "status", at, "enabled", "refresh"); st != nil {
+		cfg.Status.Enabled = st.Bool("enabled", true)
+		if d, n := decode.Text(st, "refresh", false, duration(false)); n != nil {
+			cfg.Status.Refresh = d
+		}
 	}
 	l.check(cfg, at)
 	return cfg

@@ -141,3 +141,45 @@ repositories: [acme/fleet]
 		})
 	}
 }
+
+func TestLoadStatus(t *testing.T) {
+	t.Parallel()
+	base := `appID: 7
+privateKeyFile: key.pem
+webhookSecretFile: secret
+store: {bolt: {path: state.db}}
+mirrorDir: mirror
+campaigns: {repository: acme/fleet, path: campaigns}
+repositories: [acme/fleet]
+`
+	tests := []struct {
+		name    string
+		status  string
+		want    Status
+		wantErr string
+	}{
+		{name: "default: on", want: Status{Enabled: true, Refresh: DefaultStatusRefresh}},
+		{name: "off", status: "status: {enabled: false}\n", want: Status{Refresh: DefaultStatusRefresh}},
+		{name: "refresh", status: "status: {refresh: 1m}\n", want: Status{Enabled: true, Refresh: time.Minute}},
+		{name: "not a bool", status: "status: {enabled: maybe}\n", wantErr: "fleetbot.yaml:8: status.enabled: must be true or false"},
+		{name: "not a duration", status: "status: {refresh: soon}\n", wantErr: `fleetbot.yaml:8: status.refresh: "soon" is not a duration`},
+		{name: "zero refresh", status: "status: {refresh: 0s}\n", wantErr: "fleetbot.yaml:8: status.refresh: must be more than 0s"},
+		{name: "unknown key", status: "status:\n  public: true\n", wantErr: "fleetbot.yaml:9: status.public"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			dir := t.TempDir()
+			write(t, dir, "key.pem", "-----BEGIN PLACEHOLDER-----\nAA==\n-----END PLACEHOLDER-----\n")
+			write(t, dir, "secret", "s3cret")
+			cfg, err := Load(write(t, dir, "fleetbot.yaml", base+tt.status))
+			if tt.wantErr != "" {
+				require.Error(t, err)
+				assert.Contains(t, err.Error(), tt.wantErr)
+				return
+			}
+			require.NoError(t, err)
+			assert.Equal(t, tt.want, cfg.Status)
+		})
+	}
+}

@@ -84,8 +84,8 @@ type Stack struct {
 	// GitHubURL is the sandbox's address; Token its static token.
 	GitHubURL string
 	Token     string
-	// BotURL is the bot's address, where the sandbox sends its webhooks and
-	// /metrics is served.
+	// BotURL is the bot's address, where `fleetbot serve` would listen: the
+	// webhook, the status page, the APIs and /metrics.
 	BotURL string
 
 	key     []byte
