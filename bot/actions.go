@@ -105,6 +105,7 @@ func (r *run) ensure(ctx context.Context, n int, req rollout.PRRequest) error {
 	case res.Merged:
 		return r.feedMerged(ctx, h, n, req.Tenant, res.Number)
 	}
+	r.sawHead(n, req.Tenant, res.Number, res.HeadSHA)
 	log.Info("wave pull request up", "number", res.Number, "url", res.URL, "opened", res.Opened, "regenerated", res.Regenerated, "calls", res.Calls)
 	var errs []error
 	if res.Regenerated || (res.Opened && len(res.Kept) > 0) {

@@ -41,6 +41,18 @@ type fakeAPI struct {
 	// tenant's owners (alice, bruno) and the fleet admin (pat) approved it.
 	reviews  map[int][]gh.Review
 	statuses map[string][]gh.Status // by commit, newest first
+	// checks are the check runs written, in order of creation; checkWrites
+	// counts the creations and updates.
+	checks      []*fakeCheck
+	checkWrites int
+}
+
+// fakeCheck is one check run on the fake GitHub: as last written, and the
+// annotations every write added.
+type fakeCheck struct {
+	ID          int64
+	Run         gh.NewCheckRun
+	Annotations []gh.Annotation
 }
 
 func newFakeAPI() *fakeAPI {
@@ -171,6 +183,62 @@ func (f *fakeAPI) CreateStatus(_ context.Context, _, _, sha string, s gh.Status)
 	defer f.mu.Unlock()
 	f.statuses[sha] = append([]gh.Status{s}, f.statuses[sha]...)
 	return s, nil
+}
+
+func (f *fakeAPI) CheckRuns(_ context.Context, _, _, ref string) ([]gh.CheckRun, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []gh.CheckRun
+	for _, c := range f.checks {
+		if c.Run.HeadSHA == ref {
+			out = append(out, gh.CheckRun{ID: c.ID, Name: c.Run.Name, HeadSHA: ref, Status: c.Run.Status, Conclusion: c.Run.Conclusion, Title: c.Run.Title, Summary: c.Run.Summary})
+		}
+	}
+	return out, nil
+}
+
+func (f *fakeAPI) CreateCheckRun(_ context.Context, _, _ string, c gh.NewCheckRun) (gh.CheckRun, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.nextID++
+	f.checkWrites++
+	f.checks = append(f.checks, &fakeCheck{ID: f.nextID, Run: c, Annotations: c.Annotations})
+	return gh.CheckRun{ID: f.nextID, Name: c.Name, HeadSHA: c.HeadSHA, Status: c.Status, Conclusion: c.Conclusion}, nil
+}
+
+func (f *fakeAPI) UpdateCheckRun(_ context.Context, _, _ string, id int64, c gh.NewCheckRun) (gh.CheckRun, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, fc := range f.checks {
+		if fc.ID == id {
+			f.checkWrites++
+			head := fc.Run.HeadSHA
+			fc.Run, fc.Run.HeadSHA = c, head
+			fc.Annotations = append(fc.Annotations, c.Annotations...)
+			return gh.CheckRun{ID: id, Name: c.Name, HeadSHA: head, Status: c.Status, Conclusion: c.Conclusion}, nil
+		}
+	}
+	return gh.CheckRun{}, fmt.Errorf("check run %d: %w", id, gh.ErrNotFound)
+}
+
+// checkRunsOn returns the check runs named name on head, oldest first.
+func (f *fakeAPI) checkRunsOn(head, name string) []fakeCheck {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []fakeCheck
+	for _, c := range f.checks {
+		if c.Run.HeadSHA == head && c.Run.Name == name {
+			out = append(out, *c)
+		}
+	}
+	return out
+}
+
+// writes counts the check runs created and updated so far.
+func (f *fakeAPI) writes() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.checkWrites
 }
 
 func (f *fakeAPI) TeamMember(context.Context, string, string, string) (bool, error) {

@@ -18,6 +18,7 @@ type Client interface {
 	commandClient
 	approvalClient
 	mergeClient
+	checkClient
 	wave.EnsureClient
 	GateAPI
 }

@@ -40,6 +40,9 @@ func (b *Bot) handle(ctx context.Context, ev webhooks.Event) (bool, error) {
 		// A review moves the approval status of its pull request.
 		return b.onCommit(ctx, "", e.HeadRef, []int{e.Number})
 	case *webhooks.CheckRun:
+		if e.Name == CheckName {
+			return false, nil // the bot's own check run says nothing new
+		}
 		return b.onCommit(ctx, e.HeadSHA, "", e.PullRequests)
 	case *webhooks.CheckSuite:
 		return b.onCommit(ctx, e.HeadSHA, e.HeadBranch, nil)
@@ -124,6 +127,9 @@ func (b *Bot) onPullRequest(ctx context.Context, e *webhooks.PullRequest) (bool,
 		if !ok {
 			return nil
 		}
+		// A head that moved (synchronize) gets its check run when the
+		// step ends.
+		r.sawHead(n, tenant, e.Number, e.HeadSHA)
 		var ev rollout.Event
 		switch {
 		case e.Action == "closed" && e.Merged:
