@@ -263,7 +263,13 @@ func (r *run) comment(ctx context.Context, n int, body string) error {
 // creates it, so a pull request holds one status comment however often the
 // bot reports.
 func (r *run) upsertComment(ctx context.Context, t prTarget, body string) error {
-	marker := statusMarker(r.name)
+	return upsertMarked(ctx, t, statusMarker(r.name), body, true)
+}
+
+// upsertMarked edits the comment whose first line is marker to say body,
+// or, when there is none and create says so, posts it. body starts with
+// marker.
+func upsertMarked(ctx context.Context, t prTarget, marker, body string, create bool) error {
 	// GET /repos/{owner}/{repo}/issues/{issue_number}/comments
 	// https://docs.github.com/rest/issues/comments#list-issue-comments
 	comments, err := t.api.Comments(ctx, t.repo.Owner, t.repo.Name, t.number)
@@ -283,6 +289,9 @@ func (r *run) upsertComment(ctx context.Context, t prTarget, body string) error 
 			}
 			return nil
 		}
+	}
+	if !create {
+		return nil
 	}
 	// POST /repos/{owner}/{repo}/issues/{issue_number}/comments
 	// https://docs.github.com/rest/issues/comments#create-an-issue-comment

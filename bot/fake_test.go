@@ -45,6 +45,10 @@ type fakeAPI struct {
 	// counts the creations and updates.
 	checks      []*fakeCheck
 	checkWrites int
+	// prFiles are the files each pull request changes; atRef the files of
+	// commits other than headSHA (a pull request's head).
+	prFiles map[int][]gh.ChangedFile
+	atRef   map[string]map[string][]byte
 }
 
 // fakeCheck is one check run on the fake GitHub: as last written, and the
@@ -73,6 +77,12 @@ func (f *fakeAPI) Ref(_ context.Context, _, _, branch string) (string, error) {
 func (f *fakeAPI) Contents(_ context.Context, _, _, path, ref string) ([]byte, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if files, ok := f.atRef[ref]; ok {
+		if b, ok := files[path]; ok {
+			return b, nil
+		}
+		return nil, fmt.Errorf("%s at %s: %w", path, ref, gh.ErrNotFound)
+	}
 	b, ok := f.files[path]
 	if !ok || ref != headSHA {
 		return nil, fmt.Errorf("%s at %s: %w", path, ref, gh.ErrNotFound)
@@ -219,6 +229,24 @@ func (f *fakeAPI) UpdateCheckRun(_ context.Context, _, _ string, id int64, c gh.
 		}
 	}
 	return gh.CheckRun{}, fmt.Errorf("check run %d: %w", id, gh.ErrNotFound)
+}
+
+func (f *fakeAPI) CommitPullRequests(_ context.Context, _, _, sha string) ([]gh.PullRequest, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []gh.PullRequest
+	for _, p := range f.prs {
+		if p.MergeCommitSHA == sha || (p.State == "open" && p.HeadSHA == sha) {
+			out = append(out, p)
+		}
+	}
+	return out, nil
+}
+
+func (f *fakeAPI) PullRequestFiles(_ context.Context, _, _ string, number int) ([]gh.ChangedFile, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.prFiles[number]), nil
 }
 
 // checkRunsOn returns the check runs named name on head, oldest first.
