@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 func TestCampaignProblems(t *testing.T) {
@@ -26,13 +27,15 @@ spec:
       tokenEnv: ARGOCD_TOKEN
 `)
 	_, parseErr := ParseCampaign(file, []byte("apiVersion: v9\n"))
+	var parsed ErrorList
+	require.ErrorAs(t, parseErr, &parsed)
 	tests := []struct {
 		name string
 		err  error
 		want ErrorList
 	}{
 		{name: "none"},
-		{name: "invalid file", err: parseErr, want: parseErr.(ErrorList)},
+		{name: "invalid file", err: parseErr, want: parsed},
 		{name: "a gate without a place", err: fmt.Errorf("gates: %w", &FieldError{Field: "spec.gates.argocd.tokenEnv", Reason: "environment variable ARGOCD_TOKEN is not set or empty"}),
 			want: ErrorList{{File: file, Line: 13, Field: "spec.gates.argocd.tokenEnv", Reason: "environment variable ARGOCD_TOKEN is not set or empty"}}},
 		{name: "the planner's rule", err: fmt.Errorf("plan: %w", &RefusedError{Rule: RuleEnvOrder, Message: "environment(s) prod are not in strategy.order"}),

@@ -56,16 +56,16 @@ func child(n *yaml.Node, seg string) (*yaml.Node, int) {
 func pathSegments(field string) []string {
 	var out []string
 	for field != "" {
-		switch {
-		case field[0] == '.':
+		switch field[0] {
+		case '.':
 			field = field[1:]
-		case field[0] == '[':
+		case '[':
 			end := strings.IndexByte(field, ']')
 			if end < 0 {
 				return append(out, field)
 			}
 			out, field = append(out, field[:end+1]), field[end+1:]
-		case field[0] == '"':
+		case '"':
 			if q, err := strconv.QuotedPrefix(field); err == nil {
 				key, _ := strconv.Unquote(q)
 				out, field = append(out, key), field[len(q):]
