@@ -105,7 +105,9 @@ func (r *run) ensure(ctx context.Context, n int, req rollout.PRRequest) error {
 	case res.Merged:
 		return r.feedMerged(ctx, h, n, req.Tenant, res.Number)
 	}
-	r.sawHead(n, req.Tenant, res.Number, res.HeadSHA)
+	// A new commit, or the first pull request of its branch: no check run
+	// can be on the head yet (a retry's may reuse its branch's commit).
+	r.sawHead(n, req.Tenant, res.Number, res.HeadSHA, res.Regenerated || (res.Opened && req.Attempt <= 1))
 	log.Info("wave pull request up", "number", res.Number, "url", res.URL, "opened", res.Opened, "regenerated", res.Regenerated, "calls", res.Calls)
 	var errs []error
 	if res.Regenerated || (res.Opened && len(res.Kept) > 0) {

@@ -68,6 +68,41 @@ func (b *Bot) unreported(ctx context.Context, vs []fileVerdict) ([]fileVerdict, 
 // edited once they all can. Files of the default branch (pr nil) are
 // remembered as reported.
 func (b *Bot) reportCampaignFiles(ctx context.Context, sha string, vs []fileVerdict, pr *prTarget) error {
+	return b.reportingOn(ctx, sha, func(fence store.Fence) error { return b.report(ctx, sha, vs, pr, fence) })
+}
+
+// reportUnreported reports, as reportCampaignFiles does, the verdicts of
+// default branch files at sha that no check run reported yet.
+func (b *Bot) reportUnreported(ctx context.Context, sha string, vs []fileVerdict) error {
+	return b.reportingOn(ctx, sha, func(fence store.Fence) error {
+		news, err := b.unreported(ctx, vs)
+		if err != nil || len(news) == 0 {
+			return err
+		}
+		return b.report(ctx, sha, news, nil, fence)
+	})
+}
+
+// reportingOn runs f while no other report on commit sha runs: in this
+// process (a push and the reconcile loop's scan of the same commit) and in
+// another replica (the commit's lease, whose fence f's writes carry).
+func (b *Bot) reportingOn(ctx context.Context, sha string, f func(store.Fence) error) error {
+	b.reporting.Lock()
+	defer b.reporting.Unlock()
+	l, err := b.cfg.Store.Acquire(ctx, campaignCheckKey(sha), b.cfg.ReplicaID, b.cfg.LeaseTTL)
+	if err != nil {
+		return fmt.Errorf("lease the report on %s: %w", sha, err)
+	}
+	defer func() {
+		if err := b.cfg.Store.Release(context.WithoutCancel(ctx), l); err != nil {
+			b.log.Warn("release the report's lease", "sha", sha, "err", err)
+		}
+	}()
+	return f(l.Fence())
+}
+
+// report is reportCampaignFiles under the commit's lease.
+func (b *Bot) report(ctx context.Context, sha string, vs []fileVerdict, pr *prTarget, fence store.Fence) error {
 	api, err := b.cfg.GitHub.API(ctx, b.camps.Owner, b.camps.Name)
 	if err != nil {
 		return err
@@ -83,12 +118,12 @@ func (b *Bot) reportCampaignFiles(ctx context.Context, sha string, vs []fileVerd
 	if have.ID != 0 && have.Digest == digest {
 		return nil
 	}
-	id, err := putCheck(ctx, api, b.camps, have.ID, out)
+	id, err := putCheck(ctx, api, b.camps, have.ID, true, out)
 	if err != nil {
 		return fmt.Errorf("check run %s on %s: %w", CampaignCheckName, sha, err)
 	}
 	rec := checkRecord{Repo: b.camps.String(), Head: sha, ID: id, Digest: digest}
-	if _, err := putJSON(ctx, b.cfg.Store, campaignCheckKey(sha), rec, version, store.Fence{}); err != nil {
+	if _, err := putJSON(ctx, b.cfg.Store, campaignCheckKey(sha), rec, version, fence); err != nil {
 		return err
 	}
 	b.log.Info("campaign files check run", "sha", sha, "conclusion", out.Conclusion, "title", out.Title)
@@ -119,7 +154,7 @@ func (b *Bot) reportCampaignFiles(ctx context.Context, sha string, vs []fileVerd
 	}
 	if pr == nil {
 		for _, v := range vs {
-			_, err := b.putFileReport(ctx, v, sha)
+			_, err := b.putFileReport(ctx, v, sha, fence)
 			errs = append(errs, err)
 		}
 	}
@@ -127,14 +162,14 @@ func (b *Bot) reportCampaignFiles(ctx context.Context, sha string, vs []fileVerd
 }
 
 // putFileReport remembers what was reported of a default branch's file.
-func (b *Bot) putFileReport(ctx context.Context, v fileVerdict, sha string) (int64, error) {
+func (b *Bot) putFileReport(ctx context.Context, v fileVerdict, sha string, fence store.Fence) (int64, error) {
 	key := campaignFileKey(v.File)
 	var last fileReport
 	version, err := getJSON(ctx, b.cfg.Store, key, &last)
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return 0, err
 	}
-	return putJSON(ctx, b.cfg.Store, key, fileReport{Digest: v.Digest, Result: v.Result, SHA: sha}, version, store.Fence{})
+	return putJSON(ctx, b.cfg.Store, key, fileReport{Digest: v.Digest, Result: v.Result, SHA: sha}, version, fence)
 }
 
 // campaignCheck renders what became of campaign files as a check run:

@@ -56,20 +56,23 @@ func prKey(n int, tenant string) string { return fmt.Sprintf("%d/%s", n, tenant)
 // sawHead records the head of pull request number of tenant in machine
 // wave n, as GitHub reported it during this step (Ensure's result, a
 // pull_request webhook): a head that moved gets a check run of its own.
-func (r *run) sawHead(n int, tenant string, number int, sha string) {
+// fresh says the bot made the commit in this step, so no check run of its
+// can be on it yet.
+func (r *run) sawHead(n int, tenant string, number int, sha string, fresh bool) {
 	if sha == "" || number == 0 {
 		return
 	}
 	if r.heads == nil {
 		r.heads = map[string]headSeen{}
 	}
-	r.heads[prKey(n, tenant)] = headSeen{number, sha}
+	r.heads[prKey(n, tenant)] = headSeen{number, sha, fresh}
 }
 
 // headSeen is a pull request's head as GitHub reported it.
 type headSeen struct {
 	number int
 	sha    string
+	fresh  bool
 }
 
 // checkRuns brings the check run on the head of each of the campaign's pull
@@ -105,7 +108,7 @@ func (r *run) checkRuns(ctx context.Context) error {
 			if have.ID != 0 && have.Digest == digest && (seen.sha == "" || seen.sha == have.Head) {
 				continue
 			}
-			rec, err := r.writeCheck(ctx, w.Number, pr, have, seen.sha, out)
+			rec, err := r.writeCheck(ctx, w.Number, pr, have, seen, out)
 			if err != nil {
 				errs = append(errs, fmt.Errorf("check run of #%d: %w", pr.Number, err))
 				continue
@@ -126,7 +129,7 @@ func (r *run) checkRuns(ctx context.Context) error {
 // the head seen in this step, else the one the check run was last written
 // on, else the one GitHub reports. A check run already there (the bot's,
 // named CheckName; one a crash left unrecorded) is updated, never doubled.
-func (r *run) writeCheck(ctx context.Context, n int, pr rollout.PRState, have checkRecord, head string, out gh.NewCheckRun) (checkRecord, error) {
+func (r *run) writeCheck(ctx context.Context, n int, pr rollout.PRState, have checkRecord, seen headSeen, out gh.NewCheckRun) (checkRecord, error) {
 	planned, _, _, err := r.rec.pullRequest(r.st, n, pr.Tenant)
 	if err != nil {
 		return checkRecord{}, err
@@ -139,6 +142,7 @@ func (r *run) writeCheck(ctx context.Context, n int, pr rollout.PRState, have ch
 	if err != nil {
 		return checkRecord{}, err
 	}
+	head := seen.sha
 	if head == "" {
 		head = have.Head
 	}
@@ -156,7 +160,7 @@ func (r *run) writeCheck(ctx context.Context, n int, pr rollout.PRState, have ch
 		rec.ID = have.ID
 	}
 	out.Name, out.HeadSHA, out.Status = CheckName, head, "completed"
-	rec.ID, err = putCheck(ctx, api, repo, rec.ID, out)
+	rec.ID, err = putCheck(ctx, api, repo, rec.ID, !(seen.fresh && seen.sha == head), out)
 	if err == nil {
 		r.b.log.Info("check run", "campaign", r.name, "wave", n, "tenant", pr.Tenant, "number", pr.Number, "head", head, "conclusion", out.Conclusion, "title", out.Title)
 	}
@@ -164,10 +168,10 @@ func (r *run) writeCheck(ctx context.Context, n int, pr rollout.PRState, have ch
 }
 
 // putCheck updates check run id with c, or, when id is 0, the check run
-// of c's name on c's head (one a crash left unrecorded), or creates it. It
-// returns the run's id.
-func putCheck(ctx context.Context, api checkClient, repo repoName, id int64, c gh.NewCheckRun) (int64, error) {
-	if id == 0 {
+// of c's name on c's head (one a crash left unrecorded; looked for when
+// lookup says it may be there), or creates it. It returns the run's id.
+func putCheck(ctx context.Context, api checkClient, repo repoName, id int64, lookup bool, c gh.NewCheckRun) (int64, error) {
+	if id == 0 && lookup {
 		// GET /repos/{owner}/{repo}/commits/{ref}/check-runs
 		// https://docs.github.com/rest/checks/runs#list-check-runs-for-a-git-reference
 		runs, err := api.CheckRuns(ctx, repo.Owner, repo.Name, c.HeadSHA)

@@ -57,6 +57,9 @@ func TestWaveCheckRuns(t *testing.T) {
 		assert.Equal(t, rollout.CheckNeutral, c.Run.Conclusion)
 		assert.Equal(t, "Waiting for wave 1: #1 (tenant-a), #2 (tenant-b) to be approved by the tenant's owners and merged", c.Run.Title)
 	}
+	w.api.mu.Lock()
+	assert.Equal(t, []string{headSHA}, w.api.lookedAt, "a pull request just opened has no check run to look for (the campaign file's commit has)")
+	w.api.mu.Unlock()
 	a := onlyCheck(t, w, "head-1")
 	assert.Contains(t, a.Run.Summary, "| `a-dev-1` | 1.29 → 1.30 | InPR |")
 	assert.Contains(t, a.Run.Summary, "| `a-dev-1` | terraform | after the merge | - | - |")
@@ -134,6 +137,9 @@ func TestWaveCheckRunIsFoundAgain(t *testing.T) {
 	require.NoError(t, b2.Reconcile(t.Context()))
 	onlyCheck(t, w, "head-1")
 	onlyCheck(t, w, "head-2")
+	w.api.mu.Lock()
+	assert.Subset(t, w.api.lookedAt, []string{"head-1", "head-2"}, "each head's check runs were looked at")
+	w.api.mu.Unlock()
 
 	// Tenant a's branch is regenerated: GitHub reports the new head.
 	w.api.mu.Lock()

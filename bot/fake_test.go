@@ -45,6 +45,7 @@ type fakeAPI struct {
 	// counts the creations and updates.
 	checks      []*fakeCheck
 	checkWrites int
+	lookedAt    []string // the commits CheckRuns was asked about
 	// prFiles are the files each pull request changes; atRef the files of
 	// commits other than headSHA (a pull request's head).
 	prFiles map[int][]gh.ChangedFile
@@ -198,6 +199,7 @@ func (f *fakeAPI) CreateStatus(_ context.Context, _, _, sha string, s gh.Status)
 func (f *fakeAPI) CheckRuns(_ context.Context, _, _, ref string) ([]gh.CheckRun, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.lookedAt = append(f.lookedAt, ref)
 	var out []gh.CheckRun
 	for _, c := range f.checks {
 		if c.Run.HeadSHA == ref {
@@ -398,7 +400,8 @@ func (e *fakeEnsure) ensure(ctx context.Context, _ wave.EnsureClient, req wave.R
 		e.mu.Unlock()
 		return wave.Result{Number: p.Number, Branch: branch, Reused: true}, nil
 	}
-	return wave.Result{Number: e.api.open(branch), Branch: branch, Opened: true}, nil
+	n := e.api.open(branch)
+	return wave.Result{Number: n, Branch: branch, HeadSHA: fmt.Sprintf("head-%d", n), Opened: true}, nil
 }
 
 // calls lists the calls that opened a pull request or found it merged or

@@ -137,7 +137,7 @@ func (b *Bot) onPullRequest(ctx context.Context, e *webhooks.PullRequest) (bool,
 		}
 		// A head that moved (synchronize) gets its check run when the
 		// step ends.
-		r.sawHead(n, tenant, e.Number, e.HeadSHA)
+		r.sawHead(n, tenant, e.Number, e.HeadSHA, false)
 		var ev rollout.Event
 		switch {
 		case e.Action == "closed" && e.Merged:

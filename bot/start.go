@@ -69,11 +69,7 @@ func (b *Bot) scanCampaigns(ctx context.Context) error {
 	}
 	// A file no push reported (a push lost on the way, a file refused
 	// before that starts now) is reported on the head.
-	news, err := b.unreported(ctx, verdicts)
-	errs = append(errs, err)
-	if len(news) > 0 {
-		errs = append(errs, b.reportCampaignFiles(ctx, head.sha, news, nil))
-	}
+	errs = append(errs, b.reportUnreported(ctx, head.sha, verdicts))
 	if err := errors.Join(errs...); err != nil {
 		return err
 	}
