@@ -79,8 +79,9 @@ func (b *Bot) scanCampaigns(ctx context.Context) error {
 	return nil
 }
 
-// Results of a campaign file, as fleetbot_campaign_files_total counts them
-// and the check run on its commit reports them.
+// Results of a campaign file, as the check run on its commit reports them;
+// fleetbot_campaign_files_total counts those of the default branch's files
+// by the same names.
 const (
 	fileStarted = "started"   // the campaign started from it
 	fileRunning = "running"   // its campaign started from it before

@@ -215,28 +215,33 @@ func (s *Server) checkRunCompleted(c *call, cr *checkRun) {
 	}
 }
 
-// getCheckRun: GET /repos/{owner}/{repo}/check-runs/{check_run_id} (docs: checks/runs#get-a-check-run).
-func (s *Server) getCheckRun(c *call) (int, any, error) {
+// checkRun returns the check run the route's {id} names.
+func (c *call) checkRun() (*checkRun, error) {
 	id, err := c.intParam("id")
 	if err != nil {
-		return 0, nil, err
+		return nil, err
 	}
 	cr := c.rs.checkRun(id)
 	if cr == nil {
-		return 0, nil, errNotFound
+		return nil, errNotFound
+	}
+	return cr, nil
+}
+
+// getCheckRun: GET /repos/{owner}/{repo}/check-runs/{check_run_id} (docs: checks/runs#get-a-check-run).
+func (s *Server) getCheckRun(c *call) (int, any, error) {
+	cr, err := c.checkRun()
+	if err != nil {
+		return 0, nil, err
 	}
 	return http.StatusOK, s.checkRunJSON(c, cr), nil
 }
 
 // listAnnotations: GET /repos/{owner}/{repo}/check-runs/{check_run_id}/annotations (docs: checks/runs#list-check-run-annotations).
 func (s *Server) listAnnotations(c *call) (int, any, error) {
-	id, err := c.intParam("id")
+	cr, err := c.checkRun()
 	if err != nil {
 		return 0, nil, err
-	}
-	cr := c.rs.checkRun(id)
-	if cr == nil {
-		return 0, nil, errNotFound
 	}
 	ci, _ := c.repo.Commit(c.ctx, cr.HeadSHA)
 	page := paginate(c, s.cfg.BaseURL, cr.Annotations)
@@ -252,13 +257,9 @@ func (s *Server) listAnnotations(c *call) (int, any, error) {
 
 // updateCheckRun: PATCH /repos/{owner}/{repo}/check-runs/{check_run_id} (docs: checks/runs#update-a-check-run).
 func (s *Server) updateCheckRun(c *call) (int, any, error) {
-	id, err := c.intParam("id")
+	cr, err := c.checkRun()
 	if err != nil {
 		return 0, nil, err
-	}
-	cr := c.rs.checkRun(id)
-	if cr == nil {
-		return 0, nil, errNotFound
 	}
 	var in checkRunIn
 	if err := c.decode(&in); err != nil {
