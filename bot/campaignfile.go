@@ -174,8 +174,8 @@ func (b *Bot) putFileReport(ctx context.Context, v fileVerdict, sha string, fenc
 
 // campaignCheck renders what became of campaign files as a check run:
 // a failure when one cannot start, neutral when a change is not applied,
-// success otherwise; each problem in the summary and, on the campaign
-// repository's lines, as an annotation.
+// success otherwise; each problem in the summary and, when it is in the
+// campaign file itself, as an annotation on its line.
 func (b *Bot) campaignCheck(vs []fileVerdict) gh.NewCheckRun {
 	var out gh.NewCheckRun
 	failed, changed := 0, 0
@@ -210,41 +210,29 @@ func (b *Bot) campaignCheck(vs []fileVerdict) gh.NewCheckRun {
 		}
 	}
 	var s strings.Builder
+	n := 0
 	for _, v := range vs {
 		b.writeFileVerdict(&s, v)
 		for _, p := range v.Problems {
-			path, ok := strings.CutPrefix(p.File, b.camps.String()+"/")
-			if !ok {
-				continue
+			if p.File != b.camps.String()+"/"+v.File {
+				continue // a blueprint's: its line is not this commit's
 			}
+			n++
 			if len(out.Annotations) == gh.MaxAnnotations {
 				continue
 			}
 			title := p.Field
 			if title == "" {
-				title = path
+				title = v.File
 			}
-			out.Annotations = append(out.Annotations, gh.Annotation{Path: path, StartLine: max(p.Line, 1), Level: "failure", Title: title, Message: p.Reason})
+			out.Annotations = append(out.Annotations, gh.Annotation{Path: v.File, StartLine: max(p.Line, 1), Level: "failure", Title: title, Message: p.Reason})
 		}
 	}
-	if n := annotatable(b.camps, vs); n > gh.MaxAnnotations {
+	if n > gh.MaxAnnotations {
 		fmt.Fprintf(&s, "\nThe first %d of %d problems are annotated on their lines; the list above has every one.\n", gh.MaxAnnotations, n)
 	}
 	out.Summary = clipOutput(s.String())
 	return out
-}
-
-// annotatable counts the problems on the campaign repository's lines.
-func annotatable(camps repoName, vs []fileVerdict) int {
-	n := 0
-	for _, v := range vs {
-		for _, p := range v.Problems {
-			if strings.HasPrefix(p.File, camps.String()+"/") {
-				n++
-			}
-		}
-	}
-	return n
 }
 
 // fileSentence says in a few words what became of a campaign file.

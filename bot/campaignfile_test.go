@@ -2,6 +2,8 @@ package bot
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -9,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/fleetbot/fleetbot/bot/gh"
+	"github.com/fleetbot/fleetbot/gitops"
 	"github.com/fleetbot/fleetbot/rollout"
 	"github.com/fleetbot/fleetbot/webhooks"
 )
@@ -172,4 +175,56 @@ func annotationLines(c fakeCheck) []int {
 		out = append(out, a.StartLine)
 	}
 	return out
+}
+
+// TestRefusedInventoryNamesRepositoryFiles: a campaign refused because a
+// blueprint does not parse lists that file by its path in the repository,
+// never the checkout it was read from, and annotates only the campaign
+// file's own lines.
+func TestRefusedInventoryNamesRepositoryFiles(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, "eks-1-30.yaml")
+	require.NoError(t, os.WriteFile(filepath.Join(w.mirror.dir, "tenants", "tenant-b", "dev.yaml"), []byte("tenant: [tenant-b\n"), 0o644))
+	b := w.bot(t, "r1", nil)
+
+	require.NoError(t, b.Handle(t.Context(), pushOf("campaigns/eks-1-30.yaml")))
+	c := onlyCheckNamed(t, w, headSHA, CampaignCheckName)
+	assert.Equal(t, rollout.CheckFailure, c.Run.Conclusion)
+	assert.Contains(t, c.Run.Summary, "- `tenants/tenant-b/dev.yaml:1`: invalid YAML")
+	assert.NotContains(t, c.Run.Summary, w.mirror.dir)
+	assert.Empty(t, c.Annotations, "a blueprint's line is not on the campaign's commit")
+}
+
+// TestCampaignCheckAnnotatesFifty: GitHub takes 50 annotations a request;
+// the rest are in the summary, which says so.
+func TestCampaignCheckAnnotatesFifty(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	b := w.bot(t, "r1", nil)
+	v := fileVerdict{File: "campaigns/big.yaml", Result: fileInvalid}
+	for i := range 60 {
+		v.Problems = append(v.Problems, &rollout.FieldError{File: "acme/fleet/campaigns/big.yaml", Line: i + 1, Field: fmt.Sprintf("spec.k%d", i), Reason: "is not a field"})
+	}
+	out := b.campaignCheck([]fileVerdict{v})
+	assert.Len(t, out.Annotations, gh.MaxAnnotations)
+	assert.Contains(t, out.Summary, "- `campaigns/big.yaml:60` `spec.k59`: is not a field")
+	assert.Contains(t, out.Summary, "The first 50 of 60 problems are annotated on their lines")
+	assert.Equal(t, "campaigns/big.yaml cannot start: 60 problems", out.Title)
+}
+
+func TestInReposNamesRepositories(t *testing.T) {
+	t.Parallel()
+	dirs := map[string]string{filepath.Join("/m", "a1"): "acme/fleet", filepath.Join("/m", "b2"): "other/blueprints"}
+	err := inRepos(fmt.Errorf("the inventory has errors:\n%w", gitops.Diagnostics{
+		{Severity: gitops.SeverityError, File: filepath.Join("/m", "b2", "tenants", "x.yaml"), Line: 3, Message: "no tenant"},
+		{Severity: gitops.SeverityWarning, File: filepath.Join("/m", "a1", "y.yaml"), Message: "unused"},
+	}), dirs)
+	assert.Equal(t, rollout.CampaignProblems("acme/fleet/campaigns/c.yaml", nil, err),
+		rollout.ErrorList{{File: "other/blueprints/tenants/x.yaml", Line: 3, Reason: "no tenant"}}, "errors only, in their repository")
+	assert.Contains(t, err.Error(), "the inventory has errors")
+
+	applyErr := inRepos(&gitops.ApplyError{Wave: 2, Repo: filepath.Join("/m", "b2"), Err: fmt.Errorf("line 4: stale")}, dirs)
+	assert.EqualError(t, applyErr, "wave 2 cannot be applied in other/blueprints: line 4: stale")
+	other := fmt.Errorf("plan: no cluster")
+	assert.Equal(t, other, inRepos(other, dirs))
 }
