@@ -145,6 +145,7 @@ func TestCampaignPullRequestIsVetted(t *testing.T) {
 	body, n := campaignsCommentOf(w, 1)
 	require.Equal(t, 1, n)
 	assert.Contains(t, body, "spec.strategy.order")
+	checkGolden(t, "refused-campaign.md", render(c)+"\n---- comment ----\n\n"+body)
 
 	require.NoError(t, b.Handle(t.Context(), event("synchronize", "pr-head-2")))
 	c = onlyCheckNamed(t, w, "pr-head-2", CampaignCheckName)
