@@ -105,6 +105,9 @@ func (r *run) ensure(ctx context.Context, n int, req rollout.PRRequest) error {
 	case res.Merged:
 		return r.feedMerged(ctx, h, n, req.Tenant, res.Number)
 	}
+	// A new commit, or the first pull request of its branch: no check run
+	// can be on the head yet (a retry's may reuse its branch's commit).
+	r.sawHead(n, req.Tenant, res.Number, res.HeadSHA, res.Regenerated || (res.Opened && req.Attempt <= 1))
 	log.Info("wave pull request up", "number", res.Number, "url", res.URL, "opened", res.Opened, "regenerated", res.Regenerated, "calls", res.Calls)
 	var errs []error
 	if res.Regenerated || (res.Opened && len(res.Kept) > 0) {
@@ -262,7 +265,13 @@ func (r *run) comment(ctx context.Context, n int, body string) error {
 // creates it, so a pull request holds one status comment however often the
 // bot reports.
 func (r *run) upsertComment(ctx context.Context, t prTarget, body string) error {
-	marker := statusMarker(r.name)
+	return upsertMarked(ctx, t, statusMarker(r.name), body, true)
+}
+
+// upsertMarked edits the comment whose first line is marker to say body,
+// or, when there is none and create says so, posts it. body starts with
+// marker.
+func upsertMarked(ctx context.Context, t prTarget, marker, body string, create bool) error {
 	// GET /repos/{owner}/{repo}/issues/{issue_number}/comments
 	// https://docs.github.com/rest/issues/comments#list-issue-comments
 	comments, err := t.api.Comments(ctx, t.repo.Owner, t.repo.Name, t.number)
@@ -282,6 +291,9 @@ func (r *run) upsertComment(ctx context.Context, t prTarget, body string) error 
 			}
 			return nil
 		}
+	}
+	if !create {
+		return nil
 	}
 	// POST /repos/{owner}/{repo}/issues/{issue_number}/comments
 	// https://docs.github.com/rest/issues/comments#create-an-issue-comment

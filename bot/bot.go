@@ -116,6 +116,9 @@ type Bot struct {
 	layouts map[string]*gitops.Layout
 	// stepping holds a *sync.Mutex per campaign: one step at a time.
 	stepping sync.Map
+	// reporting lets one report on campaign files run at a time
+	// (campaignfile.go).
+	reporting sync.Mutex
 }
 
 var _ webhooks.Handler = (*Bot)(nil)

@@ -39,13 +39,20 @@ func reportComment(campaign string, a rollout.PostReport) string {
 		fmt.Fprintf(&b, "\nClusters: %s\n", wave.CodeList(a.Clusters))
 	}
 	if len(a.Failures) > 0 {
-		fmt.Fprintln(&b, "\n| Wave | Cluster | Tenant | State | Gate | What the gate saw |")
-		fmt.Fprintln(&b, "|---|---|---|---|---|---|")
-		for _, f := range a.Failures {
-			fmt.Fprintf(&b, "| %d | `%s` | %s | %s | %s | %s |\n", f.Wave, f.Cluster, f.Tenant, f.Phase, cell(f.Gate), cell(f.Detail))
-		}
+		fmt.Fprintln(&b)
+		writeFailures(&b, a.Failures)
 	}
 	return b.String()
+}
+
+// writeFailures writes the clusters that count against the failure budget
+// as a table: a halt report's core.
+func writeFailures(b *strings.Builder, fs []rollout.Failure) {
+	fmt.Fprintln(b, "| Wave | Cluster | Tenant | State | Gate | What the gate saw |")
+	fmt.Fprintln(b, "|---|---|---|---|---|---|")
+	for _, f := range fs {
+		fmt.Fprintf(b, "| %d | `%s` | %s | %s | %s | %s |\n", f.Wave, f.Cluster, f.Tenant, f.Phase, cell(f.Gate), cell(f.Detail))
+	}
 }
 
 // approvalComment asks fleet admins to approve a wave before it opens.

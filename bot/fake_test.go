@@ -42,6 +42,23 @@ type fakeAPI struct {
 	reviews   map[int][]gh.Review
 	statuses  map[string][]gh.Status // by commit, newest first
 	reactions map[int64][]string     // by comment
+	// checks are the check runs written, in order of creation; checkWrites
+	// counts the creations and updates.
+	checks      []*fakeCheck
+	checkWrites int
+	lookedAt    []string // the commits CheckRuns was asked about
+	// prFiles are the files each pull request changes; atRef the files of
+	// commits other than headSHA (a pull request's head).
+	prFiles map[int][]gh.ChangedFile
+	atRef   map[string]map[string][]byte
+}
+
+// fakeCheck is one check run on the fake GitHub: as last written, and the
+// annotations every write added.
+type fakeCheck struct {
+	ID          int64
+	Run         gh.NewCheckRun
+	Annotations []gh.Annotation
 }
 
 func newFakeAPI() *fakeAPI {
@@ -62,6 +79,12 @@ func (f *fakeAPI) Ref(_ context.Context, _, _, branch string) (string, error) {
 func (f *fakeAPI) Contents(_ context.Context, _, _, path, ref string) ([]byte, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if files, ok := f.atRef[ref]; ok {
+		if b, ok := files[path]; ok {
+			return b, nil
+		}
+		return nil, fmt.Errorf("%s at %s: %w", path, ref, gh.ErrNotFound)
+	}
 	b, ok := f.files[path]
 	if !ok || ref != headSHA {
 		return nil, fmt.Errorf("%s at %s: %w", path, ref, gh.ErrNotFound)
@@ -179,6 +202,81 @@ func (f *fakeAPI) CreateStatus(_ context.Context, _, _, sha string, s gh.Status)
 	defer f.mu.Unlock()
 	f.statuses[sha] = append([]gh.Status{s}, f.statuses[sha]...)
 	return s, nil
+}
+
+func (f *fakeAPI) CheckRuns(_ context.Context, _, _, ref string) ([]gh.CheckRun, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.lookedAt = append(f.lookedAt, ref)
+	var out []gh.CheckRun
+	for _, c := range f.checks {
+		if c.Run.HeadSHA == ref {
+			out = append(out, gh.CheckRun{ID: c.ID, Name: c.Run.Name, HeadSHA: ref, Status: c.Run.Status, Conclusion: c.Run.Conclusion, Title: c.Run.Title, Summary: c.Run.Summary})
+		}
+	}
+	return out, nil
+}
+
+func (f *fakeAPI) CreateCheckRun(_ context.Context, _, _ string, c gh.NewCheckRun) (gh.CheckRun, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.nextID++
+	f.checkWrites++
+	f.checks = append(f.checks, &fakeCheck{ID: f.nextID, Run: c, Annotations: c.Annotations})
+	return gh.CheckRun{ID: f.nextID, Name: c.Name, HeadSHA: c.HeadSHA, Status: c.Status, Conclusion: c.Conclusion}, nil
+}
+
+func (f *fakeAPI) UpdateCheckRun(_ context.Context, _, _ string, id int64, c gh.NewCheckRun) (gh.CheckRun, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, fc := range f.checks {
+		if fc.ID == id {
+			f.checkWrites++
+			head := fc.Run.HeadSHA
+			fc.Run, fc.Run.HeadSHA = c, head
+			fc.Annotations = append(fc.Annotations, c.Annotations...)
+			return gh.CheckRun{ID: id, Name: c.Name, HeadSHA: head, Status: c.Status, Conclusion: c.Conclusion}, nil
+		}
+	}
+	return gh.CheckRun{}, fmt.Errorf("check run %d: %w", id, gh.ErrNotFound)
+}
+
+func (f *fakeAPI) CommitPullRequests(_ context.Context, _, _, sha string) ([]gh.PullRequest, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []gh.PullRequest
+	for _, p := range f.prs {
+		if p.MergeCommitSHA == sha || (p.State == "open" && p.HeadSHA == sha) {
+			out = append(out, p)
+		}
+	}
+	return out, nil
+}
+
+func (f *fakeAPI) PullRequestFiles(_ context.Context, _, _ string, number int) ([]gh.ChangedFile, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.prFiles[number]), nil
+}
+
+// checkRunsOn returns the check runs named name on head, oldest first.
+func (f *fakeAPI) checkRunsOn(head, name string) []fakeCheck {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []fakeCheck
+	for _, c := range f.checks {
+		if c.Run.HeadSHA == head && c.Run.Name == name {
+			out = append(out, *c)
+		}
+	}
+	return out
+}
+
+// writes counts the check runs created and updated so far.
+func (f *fakeAPI) writes() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.checkWrites
 }
 
 func (f *fakeAPI) TeamMember(context.Context, string, string, string) (bool, error) {
@@ -310,7 +408,8 @@ func (e *fakeEnsure) ensure(ctx context.Context, _ wave.EnsureClient, req wave.R
 		e.mu.Unlock()
 		return wave.Result{Number: p.Number, Branch: branch, Reused: true}, nil
 	}
-	return wave.Result{Number: e.api.open(branch), Branch: branch, Opened: true}, nil
+	n := e.api.open(branch)
+	return wave.Result{Number: n, Branch: branch, HeadSHA: fmt.Sprintf("head-%d", n), Opened: true}, nil
 }
 
 // calls lists the calls that opened a pull request or found it merged or

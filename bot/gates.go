@@ -95,7 +95,8 @@ func (g timedGate) Reset(cluster string) {
 }
 
 // newGates builds the providers of the configured gates, in the order of
-// Gates.Names. An error names the field of the campaign file at fault.
+// Gates.Names. An error is a *rollout.FieldError naming the field of the
+// campaign file at fault.
 func newGates(cfg rollout.Gates, api installationAPI, clock func() time.Time, opts GateOptions) ([]gate.Gate, error) {
 	var gs []gate.Gate
 	if a := cfg.ArgoCD; a != nil {
@@ -108,7 +109,7 @@ func newGates(cfg rollout.Gates, api installationAPI, clock func() time.Time, op
 	if e := cfg.EKS; e != nil {
 		g, err := gate.NewEKS(*e, opts.EKS...)
 		if err != nil {
-			return nil, fmt.Errorf("spec.gates.eks: %w", err)
+			return nil, gateError("spec.gates.eks", err)
 		}
 		gs = append(gs, g)
 	}
@@ -116,7 +117,7 @@ func newGates(cfg rollout.Gates, api installationAPI, clock func() time.Time, op
 		popts := append([]gate.PrometheusOption{gate.WithClock(clock)}, opts.Prometheus...)
 		g, err := gate.NewPrometheus(*p, popts...)
 		if err != nil {
-			return nil, fmt.Errorf("spec.gates.prometheus: %w", err)
+			return nil, gateError("spec.gates.prometheus", err)
 		}
 		gs = append(gs, g)
 	}
@@ -137,11 +138,16 @@ func newArgoCD(cfg rollout.ArgoCDGate, api installationAPI, opts GateOptions) (g
 	// token holds white space.
 	token := strings.TrimSpace(getenv(cfg.TokenEnv))
 	if token == "" {
-		return nil, fmt.Errorf("spec.gates.argocd.tokenEnv: environment variable %s is not set or empty", cfg.TokenEnv)
+		return nil, &rollout.FieldError{Field: "spec.gates.argocd.tokenEnv", Reason: fmt.Sprintf("environment variable %s is not set or empty", cfg.TokenEnv)}
 	}
 	g, err := gate.NewArgoCD(cfg, token, gate.CompareAncestry{API: api}, opts.ArgoCD...)
 	if err != nil {
-		return nil, fmt.Errorf("spec.gates.argocd: %w", err)
+		return nil, gateError("spec.gates.argocd", err)
 	}
 	return g, nil
+}
+
+// gateError names the field of the gate a provider could not be built for.
+func gateError(field string, err error) error {
+	return &rollout.FieldError{Field: field, Reason: err.Error()}
 }

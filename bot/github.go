@@ -18,6 +18,8 @@ type Client interface {
 	commandClient
 	approvalClient
 	mergeClient
+	checkClient
+	campaignPRClient
 	wave.EnsureClient
 	GateAPI
 }
@@ -65,4 +67,11 @@ type commandClient interface {
 type prClient interface {
 	pullRequestEditor
 	commenter
+}
+
+// campaignPRClient finds the pull request of a commit on the campaign
+// repository and the files a pull request changes: campaignfile.go.
+type campaignPRClient interface {
+	CommitPullRequests(ctx context.Context, owner, repo, sha string) ([]gh.PullRequest, error)
+	PullRequestFiles(ctx context.Context, owner, repo string, number int) ([]gh.ChangedFile, error)
 }

@@ -40,6 +40,9 @@ func (b *Bot) handle(ctx context.Context, ev webhooks.Event) (bool, error) {
 		// A review moves the approval status of its pull request.
 		return b.onCommit(ctx, "", e.HeadRef, []int{e.Number})
 	case *webhooks.CheckRun:
+		if e.Name == CheckName || e.Name == CampaignCheckName {
+			return false, nil // the bot's own check runs say nothing new
+		}
 		return b.onCommit(ctx, e.HeadSHA, "", e.PullRequests)
 	case *webhooks.CheckSuite:
 		return b.onCommit(ctx, e.HeadSHA, e.HeadBranch, nil)
@@ -67,12 +70,20 @@ func (b *Bot) onPush(ctx context.Context, e *webhooks.Push) (bool, error) {
 	acted := false
 	var errs []error
 	if pushed == b.camps {
+		var vs []fileVerdict
 		for _, f := range slices.Concat(e.Added, e.Modified) {
 			if !b.isCampaignFile(f) {
 				continue
 			}
 			acted = true
-			errs = append(errs, b.pushedCampaign(ctx, f, e.After))
+			v, err := b.pushedCampaign(ctx, f, e.After)
+			errs = append(errs, err)
+			if err == nil && v.Result != "" {
+				vs = append(vs, v)
+			}
+		}
+		if len(vs) > 0 {
+			errs = append(errs, b.reportCampaignFiles(ctx, e.After, vs, nil))
 		}
 		for _, f := range e.Removed {
 			if b.isCampaignFile(f) {
@@ -98,16 +109,16 @@ func (b *Bot) onPush(ctx context.Context, e *webhooks.Push) (bool, error) {
 }
 
 // pushedCampaign reads a campaign file at the pushed commit and considers it.
-func (b *Bot) pushedCampaign(ctx context.Context, file, sha string) error {
+func (b *Bot) pushedCampaign(ctx context.Context, file, sha string) (fileVerdict, error) {
 	api, err := b.cfg.GitHub.API(ctx, b.camps.Owner, b.camps.Name)
 	if err != nil {
-		return err
+		return fileVerdict{}, err
 	}
 	// GET /repos/{owner}/{repo}/contents/{path}?ref={sha}
 	// https://docs.github.com/rest/repos/contents#get-repository-content
 	src, err := api.Contents(ctx, b.camps.Owner, b.camps.Name, file, sha)
 	if err != nil {
-		return fmt.Errorf("read %s at %s: %w", file, sha, err)
+		return fileVerdict{}, fmt.Errorf("read %s at %s: %w", file, sha, err)
 	}
 	return b.considerCampaign(ctx, file, sha, src)
 }
@@ -116,7 +127,7 @@ func (b *Bot) pushedCampaign(ctx context.Context, file, sha string) error {
 func (b *Bot) onPullRequest(ctx context.Context, e *webhooks.PullRequest) (bool, error) {
 	camp, _, _, _, ok := wave.ParseAnyBranch(e.HeadRef)
 	if !ok {
-		return false, nil
+		return b.onCampaignPR(ctx, e)
 	}
 	handled := false
 	_, err := b.step(ctx, camp, func(ctx context.Context, r *run) error {
@@ -124,6 +135,9 @@ func (b *Bot) onPullRequest(ctx context.Context, e *webhooks.PullRequest) (bool,
 		if !ok {
 			return nil
 		}
+		// A head that moved (synchronize) gets its check run when the
+		// step ends.
+		r.sawHead(n, tenant, e.Number, e.HeadSHA, false)
 		var ev rollout.Event
 		switch {
 		case e.Action == "closed" && e.Merged:

@@ -120,17 +120,21 @@ func (b *Bot) observe(name string, st rollout.State, rec *record) {
 }
 
 // reconcileCampaign brings one campaign up to date with GitHub and the
-// clock. A campaign that ended is left alone, except that an aborted or
-// rolled-back one has its pull requests looked at once per process, to close
-// any that a crash left open.
+// clock. A campaign that ended is looked at once per process, then left
+// alone: an aborted or rolled-back one has its pull requests looked at, to
+// close any that a crash left open; the check runs of any catch up with
+// its end (a write that failed as it ended).
 func (b *Bot) reconcileCampaign(ctx context.Context, name string, phase rollout.CampaignPhase) (rollout.State, error) {
 	if phase.Final() {
 		b.mu.Lock()
 		swept := b.swept[name]
 		b.swept[name] = true
 		b.mu.Unlock()
-		if swept || phase == rollout.CampaignSucceeded {
+		switch {
+		case swept:
 			return rollout.State{}, nil
+		case phase == rollout.CampaignSucceeded:
+			return b.step(ctx, name, nil)
 		}
 	}
 	return b.step(ctx, name, func(ctx context.Context, r *run) error {

@@ -70,6 +70,7 @@ func (r *run) revertPR(ctx context.Context, n int, rq rollout.PRRequest) error {
 	case res.Merged:
 		return r.feedMerged(ctx, h, n, rq.Tenant, res.Number)
 	}
+	r.sawHead(n, rq.Tenant, res.Number, res.HeadSHA, res.Opened && rq.Attempt <= 1)
 	log.Info("revert pull request up", "number", res.Number, "url", res.URL, "branch", res.Branch, "opened", res.Opened, "calls", res.Calls)
 	return r.feed(ctx, rollout.PROpened{Wave: n, Tenant: rq.Tenant, Number: res.Number})
 }

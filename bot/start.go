@@ -11,6 +11,7 @@ import (
 	"path"
 	"path/filepath"
 	"slices"
+	"strings"
 
 	"github.com/fleetbot/fleetbot/gitops"
 	"github.com/fleetbot/fleetbot/rollout"
@@ -43,17 +44,25 @@ func (b *Bot) scanCampaigns(ctx context.Context) error {
 		return fmt.Errorf("scan campaigns: %w", err)
 	}
 	var errs []error
+	var verdicts []fileVerdict
 	for _, f := range slices.Sorted(maps.Keys(files)) {
-		if err := b.considerCampaign(ctx, f, head.sha, files[f]); err != nil {
+		v, err := b.considerCampaign(ctx, f, head.sha, files[f])
+		if err != nil {
 			errs = append(errs, err)
+			continue
 		}
+		verdicts = append(verdicts, v)
 	}
-	if len(errs) == 0 {
-		b.mu.Lock()
-		b.scanned = head.sha
-		b.mu.Unlock()
+	// A file no push reported (a push lost on the way, a file refused
+	// before that starts now) is reported on the head.
+	errs = append(errs, b.reportUnreported(ctx, head.sha, verdicts))
+	if err := errors.Join(errs...); err != nil {
+		return err
 	}
-	return errors.Join(errs...)
+	b.mu.Lock()
+	b.scanned = head.sha
+	b.mu.Unlock()
+	return nil
 }
 
 // campaignFiles reads every campaign file of the campaign repository at
@@ -77,33 +86,100 @@ func (b *Bot) campaignFiles(ctx context.Context, head headRef) (map[string][]byt
 	return files, err
 }
 
+// Results of a campaign file, as the check run on its commit reports them;
+// fleetbot_campaign_files_total counts those of the default branch's files
+// by the same names.
+const (
+	fileStarted = "started"   // the campaign started from it
+	fileRunning = "running"   // its campaign started from it before
+	fileChanged = "changed"   // changed after its campaign started; not applied
+	fileInvalid = "invalid"   // it does not parse
+	fileRefused = "refused"   // the planner, the machine's policy or the gates refused it
+	fileCanRun  = "can start" // a pull request's file, vetted: it would start once merged
+)
+
+// fileVerdict is what serve makes of one campaign file at a commit.
+type fileVerdict struct {
+	File     string // repository-relative
+	Digest   string // SHA-256 of the file as written
+	Campaign string // metadata.name, once it parses
+	Result   string
+	// From is where a running or changed campaign started from: file@sha.
+	From string
+	// Problems say why an invalid or refused file cannot start, each with
+	// file, line and field.
+	Problems rollout.ErrorList
+}
+
+// failed reports whether the file cannot start.
+func (v fileVerdict) failed() bool { return v.Result == fileInvalid || v.Result == fileRefused }
+
 // considerCampaign starts the campaign in src, read from file at commit sha,
-// unless it started before. An invalid file or a plan the planner refuses is
-// logged and counted, not returned: retrying would not fix it, a new commit
-// does. The error is for what a retry may fix (GitHub, git, the store).
-func (b *Bot) considerCampaign(ctx context.Context, file, sha string, src []byte) error {
+// unless it started before, and says what became of the file. An invalid
+// file or one that is refused is logged and counted, and its problems
+// returned in the verdict, not as an error: retrying would not fix it, a new
+// commit does. The error is for what a retry may fix (GitHub, git, the
+// store); a verdict without a result is a file another replica is starting.
+func (b *Bot) considerCampaign(ctx context.Context, file, sha string, src []byte) (fileVerdict, error) {
+	v, err := b.readCampaign(ctx, file, src, func(c *rollout.Campaign, v fileVerdict) (fileVerdict, error) {
+		err := b.start(ctx, c, &record{Campaign: c.Metadata.Name, Repo: b.camps.String(), File: file, SHA: sha, Digest: v.Digest, Source: string(src)})
+		var r *refusal
+		switch {
+		case errors.As(err, &r):
+			b.metrics.campaignFiles.WithLabelValues(fileRefused).Inc()
+			b.log.Error("campaign cannot start", "campaign", c.Metadata.Name, "file", file, "sha", sha, "err", r.err)
+			v.Result, v.Problems = fileRefused, b.problems(file, src, r.err)
+		case errors.Is(err, store.ErrHeld):
+			// Another replica is starting it, and reports it.
+		case err == nil:
+			v.Result = fileStarted
+		default:
+			return v, err
+		}
+		return v, nil
+	})
+	switch v.Result {
+	case fileInvalid:
+		b.metrics.campaignFiles.WithLabelValues(fileInvalid).Inc()
+		b.log.Error("invalid campaign file", "repo", b.camps.String(), "file", file, "sha", sha, "err", v.Problems)
+	case fileChanged:
+		b.metrics.campaignFiles.WithLabelValues(fileChanged).Inc()
+		b.warnOnce("changed/"+v.Campaign+"/"+file+"/"+v.Digest, "campaign file changed after the campaign started; the change is not applied: start a new campaign under a new name",
+			"campaign", v.Campaign, "file", file, "sha", sha, "started_from", v.From)
+	}
+	return v, err
+}
+
+// readCampaign parses a campaign file and, when it parses and its campaign
+// has not started, hands it to next; it says what became of a file that
+// does not parse, or whose campaign started before.
+func (b *Bot) readCampaign(ctx context.Context, file string, src []byte, next func(*rollout.Campaign, fileVerdict) (fileVerdict, error)) (fileVerdict, error) {
+	sum := sha256.Sum256(src)
+	v := fileVerdict{File: file, Digest: hex.EncodeToString(sum[:])}
 	c, err := rollout.ParseCampaign(b.camps.String()+"/"+file, src)
 	if err != nil {
-		b.metrics.campaignFiles.WithLabelValues("invalid").Inc()
-		b.log.Error("invalid campaign file", "repo", b.camps.String(), "file", file, "sha", sha, "err", err)
-		return nil
+		v.Result, v.Problems = fileInvalid, b.problems(file, src, err)
+		return v, nil
 	}
-	sum := sha256.Sum256(src)
-	digest := hex.EncodeToString(sum[:])
-	name := c.Metadata.Name
-	rec, ok, err := b.loadRecord(ctx, name)
-	if err != nil {
-		return err
+	v.Campaign = c.Metadata.Name
+	rec, ok, err := b.loadRecord(ctx, c.Metadata.Name)
+	switch {
+	case err != nil:
+		return v, err
+	case !ok:
+		return next(c, v)
 	}
-	if ok {
-		if rec.Digest != digest || rec.File != file {
-			b.metrics.campaignFiles.WithLabelValues("changed").Inc()
-			b.warnOnce("changed/"+name+"/"+file+"/"+digest, "campaign file changed after the campaign started; the change is not applied: start a new campaign under a new name",
-				"campaign", name, "file", file, "sha", sha, "started_from", rec.File+"@"+rec.SHA)
-		}
-		return nil
+	v.Result, v.From = fileRunning, rec.File+"@"+shortSHA(rec.SHA)
+	if rec.Digest != v.Digest || rec.File != file {
+		v.Result = fileChanged
 	}
-	return b.start(ctx, c, &record{Campaign: name, Repo: b.camps.String(), File: file, SHA: sha, Digest: digest, Source: string(src)})
+	return v, nil
+}
+
+// problems places each problem err reports about campaign file file
+// (repository-relative) at a file, line and field.
+func (b *Bot) problems(file string, src []byte, err error) rollout.ErrorList {
+	return rollout.CampaignProblems(b.camps.String()+"/"+file, src, err)
 }
 
 // refusal is a campaign that cannot start until its file or the fleet
@@ -117,6 +193,8 @@ func (r *refusal) Unwrap() error { return r.err }
 // records it and schedules it, under the campaign's lease. Its gates are
 // built first (unless Config.Gates replaces them): a campaign whose gates
 // cannot reach their providers (an Argo CD token not set) does not start.
+// A campaign that cannot start returns a *refusal; one another replica
+// holds the lease of, an error matching store.ErrHeld.
 func (b *Bot) start(ctx context.Context, c *rollout.Campaign, rec *record) error {
 	name := c.Metadata.Name
 	err := b.withLease(ctx, name, func(l store.Lease) error {
@@ -126,12 +204,9 @@ func (b *Bot) start(ctx context.Context, c *rollout.Campaign, rec *record) error
 		if _, err := b.gatesFor(name, c); err != nil {
 			return &refusal{err}
 		}
-		if err := b.planRecord(ctx, c, rec); err != nil {
-			return err
-		}
-		st, err := newState(c, rec)
+		st, err := b.plan(ctx, c, rec)
 		if err != nil {
-			return &refusal{err}
+			return err
 		}
 		if err := b.lockClusters(ctx, name, st); err != nil {
 			return err
@@ -143,7 +218,7 @@ func (b *Bot) start(ctx context.Context, c *rollout.Campaign, rec *record) error
 		if _, err := b.createState(ctx, name, st, l.Fence()); err != nil {
 			return err
 		}
-		b.metrics.campaignFiles.WithLabelValues("started").Inc()
+		b.metrics.campaignFiles.WithLabelValues(fileStarted).Inc()
 		b.log.Info("campaign started", "campaign", name, "file", rec.File, "sha", rec.SHA, "waves", len(st.Waves))
 		return nil
 	})
@@ -151,15 +226,33 @@ func (b *Bot) start(ctx context.Context, c *rollout.Campaign, rec *record) error
 		// Not started: gates kept now would outlive a corrected file.
 		b.forgetGates(name)
 	}
-	var r *refusal
-	if errors.As(err, &r) {
-		b.metrics.campaignFiles.WithLabelValues("refused").Inc()
-		b.log.Error("campaign cannot start", "campaign", name, "file", rec.File, "sha", rec.SHA, "err", r.err)
-		return nil
+	return err
+}
+
+// plan plans c into rec and builds the machine's first state from it: the
+// checks a campaign passes before it starts, but its gates and its locks.
+func (b *Bot) plan(ctx context.Context, c *rollout.Campaign, rec *record) (rollout.State, error) {
+	if err := b.planRecord(ctx, c, rec); err != nil {
+		return rollout.State{}, err
 	}
-	if errors.Is(err, store.ErrHeld) {
-		return nil // another replica is starting it
+	st, err := newState(c, rec)
+	if err != nil {
+		return rollout.State{}, &refusal{err}
 	}
+	return st, nil
+}
+
+// vet runs the checks start runs on a campaign that has not started,
+// starting nothing: its gates are built and dropped, it is planned on the
+// blueprint repositories' heads with the clusters other campaigns hold left
+// out. A campaign start would refuse returns a *refusal.
+func (b *Bot) vet(ctx context.Context, c *rollout.Campaign) error {
+	if b.cfg.Gates == nil {
+		if _, err := buildGates(c.Spec.Gates, gateInstallations(b.cfg.GitHub), b.now, b.cfg.GateOptions, b.metrics.gateDuration); err != nil {
+			return &refusal{err}
+		}
+	}
+	_, err := b.plan(ctx, c, &record{Campaign: c.Metadata.Name})
 	return err
 }
 
@@ -180,7 +273,7 @@ func (b *Bot) lockClusters(ctx context.Context, name string, st rollout.State) e
 			err := b.cfg.Store.Lock(ctx, c.Name, name)
 			var le *store.LockedError
 			if errors.As(err, &le) {
-				return &refusal{fmt.Errorf("cluster %s is held by campaign %s", le.Cluster, le.Owner)}
+				return &refusal{&rollout.FieldError{Field: "spec.selector", Reason: fmt.Sprintf("cluster %s is held by campaign %s", le.Cluster, le.Owner)}}
 			}
 			if err != nil {
 				return fmt.Errorf("lock cluster %s: %w", c.Name, err)
@@ -220,6 +313,12 @@ func (b *Bot) planRecord(ctx context.Context, c *rollout.Campaign, rec *record) 
 		if err != nil {
 			return fmt.Errorf("read cluster locks: %w", err)
 		}
+		byDir := map[string]string{}
+		rec.Bases = map[string]string{}
+		for i, h := range heads {
+			byDir[dirs[i]] = h.repo.String()
+			rec.Bases[h.repo.String()] = h.sha
+		}
 		// The same checks as fleetbot plan and validate: what passes there
 		// starts here.
 		prep, err := gitops.Prepare(ctx, dirs, c, locks)
@@ -227,15 +326,9 @@ func (b *Bot) planRecord(ctx context.Context, c *rollout.Campaign, rec *record) 
 			return err // the checkout could not be read: a retry may fix it
 		}
 		if err != nil {
-			return &refusal{err}
+			return &refusal{inRepos(err, byDir)}
 		}
 		p := prep.Plan
-		byDir := map[string]string{}
-		rec.Bases = map[string]string{}
-		for i, h := range heads {
-			byDir[dirs[i]] = h.repo.String()
-			rec.Bases[h.repo.String()] = h.sha
-		}
 		for i := range p.Waves {
 			w := &p.Waves[i]
 			for j := range w.PullRequests {
@@ -255,4 +348,36 @@ func (b *Bot) planRecord(ctx context.Context, c *rollout.Campaign, rec *record) 
 // record, with the checks gitops.Prepare ran when the campaign started.
 func newState(c *rollout.Campaign, rec *record) (rollout.State, error) {
 	return rollout.StartState(c, rec.Plan)
+}
+
+// inRepos names the files err's problems are in after their repositories
+// (owner/name/path), not the checkouts in byDir they were read from: each
+// error of an inventory's diagnostics becomes a problem of its file, and a
+// plan that cannot be applied names its repository.
+func inRepos(err error, byDir map[string]string) error {
+	repoPath := func(file string) string {
+		for dir, repo := range byDir {
+			if rel, ok := strings.CutPrefix(file, dir+string(filepath.Separator)); ok {
+				return repo + "/" + filepath.ToSlash(rel)
+			}
+		}
+		return file
+	}
+	var ds gitops.Diagnostics
+	if errors.As(err, &ds) {
+		var out rollout.ErrorList
+		for _, d := range ds.Errors() {
+			out = append(out, &rollout.FieldError{File: repoPath(d.File), Line: d.Line, Reason: d.Message})
+		}
+		if len(out) > 0 {
+			return fmt.Errorf("the inventory has errors:\n%w", out)
+		}
+	}
+	var ae *gitops.ApplyError
+	if errors.As(err, &ae) {
+		if repo, ok := byDir[ae.Repo]; ok {
+			ae.Repo = repo
+		}
+	}
+	return err
 }

@@ -30,6 +30,9 @@ type run struct {
 	// rejected holds the machine's answer to each event it refused or
 	// ignored, in order, for callers that report it (Operate).
 	rejected []error
+	// heads holds the pull request heads GitHub reported during the step,
+	// by prKey: where their check runs go (checkrun.go).
+	heads map[string]headSeen
 }
 
 // step acts on a campaign under its lease: pass feeds events, then the
@@ -70,6 +73,8 @@ func (b *Bot) stepLeased(ctx context.Context, name string, pass func(ctx context
 		}
 		r.outstanding()
 		errs = append(errs, r.drain(ctx))
+		// The check runs show the state the step leaves, whatever moved it.
+		errs = append(errs, r.checkRuns(ctx))
 		if r.st.Phase.Final() {
 			errs = append(errs, b.unlockClusters(ctx, r.st))
 		}

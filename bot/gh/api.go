@@ -130,15 +130,39 @@ type CheckRun struct {
 	Summary    string
 }
 
-// NewCheckRun is a check run to create or the fields to update.
+// NewCheckRun is a check run to create or the fields to update. Title,
+// Summary and Text (Markdown) are its output. GitHub adds Annotations to
+// those the run has already, on every update that sends any: send each
+// once.
 type NewCheckRun struct {
-	Name       string
-	HeadSHA    string
-	Status     string
-	Conclusion string
-	DetailsURL string
-	Title      string
-	Summary    string
+	Name        string
+	HeadSHA     string
+	Status      string
+	Conclusion  string
+	DetailsURL  string
+	Title       string
+	Summary     string
+	Text        string
+	Annotations []Annotation
+}
+
+// Annotation points a check run at a line of a file of the repository.
+// Level is notice, warning or failure; Path is repository-relative and
+// StartLine 1-based.
+type Annotation struct {
+	Path      string
+	StartLine int
+	EndLine   int
+	Level     string
+	Title     string
+	Message   string
+}
+
+// ChangedFile is one file a pull request changes. Status is added,
+// removed, modified, renamed, copied, changed or unchanged.
+type ChangedFile struct {
+	Filename string
+	Status   string
 }
 
 // Status is a commit status. State is error, failure, pending or success.

@@ -36,22 +36,43 @@ func checkRun(r *github.CheckRun) CheckRun {
 	}
 }
 
-// checkOutput is a check run's output. GitHub requires both fields once
-// output is sent, so a missing title is the run's name.
+// checkOutput is a check run's output. GitHub requires a title and a
+// summary once output is sent, so a missing title is the run's name.
 type checkOutput struct {
-	Title   string `json:"title"`
-	Summary string `json:"summary"`
+	Title       string            `json:"title"`
+	Summary     string            `json:"summary"`
+	Text        string            `json:"text,omitempty"`
+	Annotations []checkAnnotation `json:"annotations,omitempty"`
 }
 
+// checkAnnotation is one annotation as GitHub's API spells it.
+type checkAnnotation struct {
+	Path            string `json:"path"`
+	StartLine       int    `json:"start_line"`
+	EndLine         int    `json:"end_line"`
+	AnnotationLevel string `json:"annotation_level"`
+	Title           string `json:"title,omitempty"`
+	Message         string `json:"message"`
+}
+
+// MaxAnnotations is how many annotations GitHub takes in one request.
+const MaxAnnotations = 50
+
 func output(c NewCheckRun, name string) *checkOutput {
-	if c.Title == "" && c.Summary == "" {
+	if c.Title == "" && c.Summary == "" && c.Text == "" && len(c.Annotations) == 0 {
 		return nil
 	}
 	title := c.Title
 	if title == "" {
 		title = name
 	}
-	return &checkOutput{Title: title, Summary: c.Summary}
+	out := &checkOutput{Title: title, Summary: c.Summary, Text: c.Text}
+	for _, a := range c.Annotations {
+		end := max(a.EndLine, a.StartLine)
+		out.Annotations = append(out.Annotations, checkAnnotation{Path: a.Path, StartLine: a.StartLine, EndLine: end,
+			AnnotationLevel: a.Level, Title: a.Title, Message: a.Message})
+	}
+	return out
 }
 
 // CreateCheckRun creates a check run.
@@ -64,8 +85,17 @@ func (c *Client) CreateCheckRun(ctx context.Context, owner, repo string, nc NewC
 		Status:     optional(nc.Status),
 		Conclusion: optional(nc.Conclusion),
 	}
+	if len(nc.Annotations) > MaxAnnotations {
+		return CheckRun{}, fmt.Errorf("create check run %q on %s in %s: %d annotations, GitHub takes %d at a time", nc.Name, nc.HeadSHA, repoPath(owner, repo), len(nc.Annotations), MaxAnnotations)
+	}
 	if out := output(nc, nc.Name); out != nil {
-		opts.Output = &github.CheckRunOutput{Title: &out.Title, Summary: &out.Summary}
+		opts.Output = &github.CheckRunOutput{Title: &out.Title, Summary: &out.Summary, Text: optional(out.Text)}
+		for _, a := range out.Annotations {
+			opts.Output.Annotations = append(opts.Output.Annotations, &github.CheckRunAnnotation{
+				Path: github.String(a.Path), StartLine: github.Int(a.StartLine), EndLine: github.Int(a.EndLine),
+				AnnotationLevel: github.String(a.AnnotationLevel), Title: optional(a.Title), Message: github.String(a.Message),
+			})
+		}
 	}
 	r, _, err := c.gh.Checks.CreateCheckRun(ctx, owner, repo, opts)
 	if err != nil {
@@ -89,6 +119,9 @@ func (c *Client) UpdateCheckRun(ctx context.Context, owner, repo string, id int6
 	body.Output = output(nc, nc.Name)
 	if body.Output != nil && body.Output.Title == "" {
 		return CheckRun{}, fmt.Errorf("%s: output needs a title (or a name to use as one)", op)
+	}
+	if len(nc.Annotations) > MaxAnnotations {
+		return CheckRun{}, fmt.Errorf("%s: %d annotations, GitHub takes %d at a time", op, len(nc.Annotations), MaxAnnotations)
 	}
 	req, err := c.gh.NewRequest("PATCH", fmt.Sprintf("repos/%s/%s/check-runs/%d", esc(owner), esc(repo), id), body)
 	if err != nil {

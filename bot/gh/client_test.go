@@ -352,6 +352,43 @@ var apiCases = []apiCase{
 		want:   wantCheckRun,
 	},
 	{
+		name: "CreateCheckRun with text and annotations", method: "POST", path: "/repos/acme/fleet/check-runs", status: 201,
+		body: `{"name":"fleetbot/campaigns","head_sha":"h1","status":"completed","conclusion":"failure",
+			"output":{"title":"1 campaign file cannot start","summary":"campaigns/eks.yaml","text":"details",
+			"annotations":[{"path":"campaigns/eks.yaml","start_line":4,"end_line":4,"annotation_level":"failure","title":"spec.gates","message":"is required"}]}}`,
+		call: func(ctx context.Context, c *Client) (any, error) {
+			return c.CreateCheckRun(ctx, "acme", "fleet", NewCheckRun{Name: "fleetbot/campaigns", HeadSHA: "h1", Status: "completed", Conclusion: "failure",
+				Title: "1 campaign file cannot start", Summary: "campaigns/eks.yaml", Text: "details",
+				Annotations: []Annotation{{Path: "campaigns/eks.yaml", StartLine: 4, Level: "failure", Title: "spec.gates", Message: "is required"}}})
+		},
+		answer: checkRunJSON,
+		want:   wantCheckRun,
+	},
+	{
+		name: "UpdateCheckRun text", method: "PATCH", path: "/repos/acme/fleet/check-runs/42", status: 200,
+		body: `{"conclusion":"neutral","output":{"title":"Wave 1","summary":"s","text":"t"}}`,
+		call: func(ctx context.Context, c *Client) (any, error) {
+			return c.UpdateCheckRun(ctx, "acme", "fleet", 42, NewCheckRun{Conclusion: "neutral", Title: "Wave 1", Summary: "s", Text: "t"})
+		},
+		answer: checkRunJSON,
+		want:   wantCheckRun,
+	},
+	{
+		name: "CommitPullRequests", method: "GET", path: "/repos/acme/fleet/commits/m1/pulls", query: "per_page=100", status: 200,
+		call: func(ctx context.Context, c *Client) (any, error) {
+			return c.CommitPullRequests(ctx, "acme", "fleet", "m1")
+		},
+		answer: `[` + prJSON + `]`,
+		want:   []PullRequest{wantPR},
+	},
+	{
+		name: "PullRequestFiles", method: "GET", path: "/repos/acme/fleet/pulls/7/files", query: "per_page=100", status: 200,
+		call: func(ctx context.Context, c *Client) (any, error) { return c.PullRequestFiles(ctx, "acme", "fleet", 7) },
+		answer: `[{"sha":"b1","filename":"campaigns/eks.yaml","status":"added","additions":20,"deletions":0,"changes":20},
+		 {"sha":"b2","filename":"README.md","status":"modified","additions":1,"deletions":1,"changes":2}]`,
+		want: []ChangedFile{{Filename: "campaigns/eks.yaml", Status: "added"}, {Filename: "README.md", Status: "modified"}},
+	},
+	{
 		name: "Statuses", method: "GET", path: "/repos/acme/fleet/commits/h1/statuses", query: "per_page=100", status: 200,
 		call: func(ctx context.Context, c *Client) (any, error) { return c.Statuses(ctx, "acme", "fleet", "h1") },
 		answer: `[{"context":"ci/build","state":"success","description":"ok","target_url":"https://ci.example/1",
@@ -416,6 +453,21 @@ func TestCallsThatSendNothing(t *testing.T) {
 	c, _, _ := tokenClient(t, f)
 	require.NoError(t, c.AddLabels(t.Context(), "acme", "fleet", 1, nil))
 	require.NoError(t, c.RequestReviewers(t.Context(), "acme", "fleet", 1, nil, nil))
+	assert.Empty(t, f.requests())
+}
+
+func TestTooManyAnnotationsSendNothing(t *testing.T) {
+	t.Parallel()
+	f := newFake(t, func(w http.ResponseWriter, r *http.Request) { reply(w, 500, `{}`) })
+	c, _, _ := tokenClient(t, f)
+	many := make([]Annotation, MaxAnnotations+1)
+	for i := range many {
+		many[i] = Annotation{Path: "campaigns/a.yaml", StartLine: i + 1, Level: "failure", Message: "bad"}
+	}
+	_, err := c.CreateCheckRun(t.Context(), "acme", "fleet", NewCheckRun{Name: "n", HeadSHA: "h", Annotations: many})
+	require.ErrorContains(t, err, "51 annotations, GitHub takes 50 at a time")
+	_, err = c.UpdateCheckRun(t.Context(), "acme", "fleet", 1, NewCheckRun{Name: "n", Annotations: many})
+	require.ErrorContains(t, err, "51 annotations, GitHub takes 50 at a time")
 	assert.Empty(t, f.requests())
 }
 

@@ -188,7 +188,8 @@ var knownBadExamples = map[string]string{
 	"pulls/create":                            "team examples lack the required property type",
 	"pulls/update":                            "team examples lack the required property type",
 	"pulls/request-reviewers":                 "team examples lack the required property type",
-	"repos/get-status-checks-protection":      "the example omits checks, which the schema requires",
+	"repos/list-pull-requests-associated-with-commit": "team examples lack the required property type",
+	"repos/get-status-checks-protection":              "the example omits checks, which the schema requires",
 }
 
 // sameRoute lists GitHub templates that name one route twice; labels use the

@@ -90,3 +90,30 @@ func (c *Client) RequestReviewers(ctx context.Context, owner, repo string, numbe
 	_, _, err := c.gh.PullRequests.RequestReviewers(ctx, owner, repo, number, github.ReviewersRequest{Reviewers: users, TeamReviewers: teams})
 	return mapError("request reviewers on "+issuePath(owner, repo, number), err)
 }
+
+// CommitPullRequests lists the pull requests a commit belongs to: the one
+// merged as it, or those whose head holds it. Every page.
+// https://docs.github.com/rest/commits/commits#list-pull-requests-associated-with-a-commit
+func (c *Client) CommitPullRequests(ctx context.Context, owner, repo, sha string) ([]PullRequest, error) {
+	list, err := collect(fmt.Sprintf("list pull requests of %s in %s", sha, repoPath(owner, repo)), func(o github.ListOptions) ([]*github.PullRequest, *github.Response, error) {
+		return c.gh.PullRequests.ListPullRequestsWithCommit(ctx, owner, repo, sha, &o)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return convert(list, pullRequest), nil
+}
+
+// PullRequestFiles lists the files a pull request changes, every page.
+// https://docs.github.com/rest/pulls/pulls#list-pull-requests-files
+func (c *Client) PullRequestFiles(ctx context.Context, owner, repo string, number int) ([]ChangedFile, error) {
+	list, err := collect("list files of "+issuePath(owner, repo, number), func(o github.ListOptions) ([]*github.CommitFile, *github.Response, error) {
+		return c.gh.PullRequests.ListFiles(ctx, owner, repo, number, &o)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return convert(list, func(f *github.CommitFile) ChangedFile {
+		return ChangedFile{Filename: f.GetFilename(), Status: f.GetStatus()}
+	}), nil
+}

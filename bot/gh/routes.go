@@ -34,6 +34,7 @@ var routes = compileRoutes(
 	"/repos/{owner}/{repo}/contents",
 	"/repos/{owner}/{repo}/branches/{branch}/protection/required_status_checks",
 	"/repos/{owner}/{repo}/branches/{branch+}",
+	"/repos/{owner}/{repo}/commits/{commit_sha}/pulls",
 	"/repos/{owner}/{repo}/commits/{ref+}/check-runs",
 	"/repos/{owner}/{repo}/commits/{ref+}/status",
 	"/repos/{owner}/{repo}/commits/{ref+}/statuses",

@@ -90,6 +90,17 @@ func TestBotClient(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, runs, 1)
 	assert.Equal(t, "success", runs[0].Conclusion)
+	_, err = c.CreateCheckRun(ctx, "acme", "fleet", gh.NewCheckRun{Name: "fleetbot/campaigns", HeadSHA: commit.SHA, Status: "completed",
+		Conclusion: "failure", Title: "1 campaign file cannot start", Summary: "cluster.yaml", Text: "details",
+		Annotations: []gh.Annotation{{Path: "cluster.yaml", StartLine: 1, Level: "failure", Title: "version", Message: "is old"}}})
+	require.NoError(t, err)
+	files, err := c.PullRequestFiles(ctx, "acme", "fleet", pr.Number)
+	require.NoError(t, err)
+	assert.ElementsMatch(t, []gh.ChangedFile{{Filename: "cluster.yaml", Status: "added"}, {Filename: "README.md", Status: "removed"}}, files)
+	open, err := c.CommitPullRequests(ctx, "acme", "fleet", commit.SHA)
+	require.NoError(t, err)
+	require.Len(t, open, 1)
+	assert.Equal(t, pr.Number, open[0].Number)
 	e.must(http.StatusCreated, req{method: "POST", path: "/repos/acme/fleet/statuses/" + commit.SHA, body: map[string]any{"context": "terraform", "state": "success"}})
 	statuses, err := c.Statuses(ctx, "acme", "fleet", commit.SHA)
 	require.NoError(t, err)
@@ -109,4 +120,8 @@ func TestBotClient(t *testing.T) {
 	require.NoError(t, err)
 	assert.True(t, got.Merged)
 	assert.Equal(t, after, got.MergeCommitSHA)
+	byMerge, err := c.CommitPullRequests(ctx, "acme", "fleet", after)
+	require.NoError(t, err)
+	require.Len(t, byMerge, 1)
+	assert.True(t, byMerge[0].Merged)
 }

@@ -11,6 +11,7 @@ func (s *Server) checkRoutes() {
 	s.handle("POST /repos/{owner}/{repo}/check-runs", accessUser, s.createCheckRun)
 	s.handle("PATCH /repos/{owner}/{repo}/check-runs/{id}", accessUser, s.updateCheckRun)
 	s.handle("GET /repos/{owner}/{repo}/check-runs/{id}", accessUser, s.getCheckRun)
+	s.handle("GET /repos/{owner}/{repo}/check-runs/{id}/annotations", accessUser, s.listAnnotations)
 	s.handle("GET /repos/{owner}/{repo}/commits/{ref}/check-runs", accessUser, s.listCheckRuns)
 	s.handle("GET /repos/{owner}/{repo}/commits/{ref}/check-suites", accessUser, s.listCheckSuites)
 	s.handle("POST /repos/{owner}/{repo}/statuses/{sha}", accessUser, s.createStatus)
@@ -35,11 +36,24 @@ type checkRunIn struct {
 	StartedAt   *string `json:"started_at"`
 	CompletedAt *string `json:"completed_at"`
 	Output      *struct {
-		Title   string `json:"title"`
-		Summary string `json:"summary"`
-		Text    string `json:"text"`
+		Title       string `json:"title"`
+		Summary     string `json:"summary"`
+		Text        string `json:"text"`
+		Annotations []struct {
+			Path      string `json:"path"`
+			StartLine int    `json:"start_line"`
+			EndLine   int    `json:"end_line"`
+			Level     string `json:"annotation_level"`
+			Title     string `json:"title"`
+			Message   string `json:"message"`
+		} `json:"annotations"`
 	} `json:"output"`
 }
+
+var annotationLevels = []string{"notice", "warning", "failure"}
+
+// maxAnnotations is how many annotations one request may add.
+const maxAnnotations = 50
 
 // apply copies the set fields of in to cr, checking values as GitHub does.
 func (in *checkRunIn) apply(cr *checkRun, now time.Time) error {
@@ -86,7 +100,28 @@ func (in *checkRunIn) apply(cr *checkRun, now time.Time) error {
 		cr.CompletedAt = t
 	}
 	if in.Output != nil {
+		switch {
+		case in.Output.Title == "":
+			return invalid("CheckRun", "output.title", "missing_field", "")
+		case in.Output.Summary == "":
+			return invalid("CheckRun", "output.summary", "missing_field", "")
+		case len(in.Output.Annotations) > maxAnnotations:
+			return invalid("CheckRun", "output.annotations", "invalid", "Only 50 annotations are allowed per request")
+		}
+		added := make([]annotation, 0, len(in.Output.Annotations))
+		for _, a := range in.Output.Annotations {
+			switch {
+			case a.Path == "" || a.Message == "":
+				return invalid("CheckRun", "output.annotations", "missing_field", "an annotation needs a path and a message")
+			case a.StartLine < 1 || a.EndLine < a.StartLine:
+				return invalid("CheckRun", "output.annotations", "invalid", "start_line must be at least 1 and end_line at least start_line")
+			case !slices.Contains(annotationLevels, a.Level):
+				return invalid("CheckRun", "output.annotations", "invalid", "annotation_level is not included in the list")
+			}
+			added = append(added, annotation{Path: a.Path, StartLine: a.StartLine, EndLine: a.EndLine, Level: a.Level, Title: a.Title, Message: a.Message})
+		}
 		cr.Title, cr.Summary, cr.Text = in.Output.Title, in.Output.Summary, in.Output.Text
+		cr.Annotations = append(slices.Clip(cr.Annotations), added...)
 	}
 	if cr.Status == "completed" {
 		if cr.Conclusion == "" {
@@ -110,7 +145,7 @@ func (s *Server) checkRunJSON(c *call, cr *checkRun) obj {
 		"details_url": nullable(cr.DetailsURL), "status": cr.Status, "conclusion": nullable(cr.Conclusion),
 		"started_at": tsPtr(cr.StartedAt), "completed_at": tsPtr(cr.CompletedAt),
 		"output": obj{"title": nullable(cr.Title), "summary": nullable(cr.Summary), "text": nullable(cr.Text),
-			"annotations_count": 0, "annotations_url": u + "/annotations"},
+			"annotations_count": len(cr.Annotations), "annotations_url": u + "/annotations"},
 		"check_suite": obj{"id": cr.SuiteID}, "app": s.appJSON(), "pull_requests": s.pullsAt(c, cr.HeadSHA),
 	}
 }
@@ -180,28 +215,51 @@ func (s *Server) checkRunCompleted(c *call, cr *checkRun) {
 	}
 }
 
-// getCheckRun: GET /repos/{owner}/{repo}/check-runs/{check_run_id} (docs: checks/runs#get-a-check-run).
-func (s *Server) getCheckRun(c *call) (int, any, error) {
+// checkRun returns the check run the route's {id} names.
+func (c *call) checkRun() (*checkRun, error) {
 	id, err := c.intParam("id")
 	if err != nil {
-		return 0, nil, err
+		return nil, err
 	}
 	cr := c.rs.checkRun(id)
 	if cr == nil {
-		return 0, nil, errNotFound
+		return nil, errNotFound
+	}
+	return cr, nil
+}
+
+// getCheckRun: GET /repos/{owner}/{repo}/check-runs/{check_run_id} (docs: checks/runs#get-a-check-run).
+func (s *Server) getCheckRun(c *call) (int, any, error) {
+	cr, err := c.checkRun()
+	if err != nil {
+		return 0, nil, err
 	}
 	return http.StatusOK, s.checkRunJSON(c, cr), nil
 }
 
-// updateCheckRun: PATCH /repos/{owner}/{repo}/check-runs/{check_run_id} (docs: checks/runs#update-a-check-run).
-func (s *Server) updateCheckRun(c *call) (int, any, error) {
-	id, err := c.intParam("id")
+// listAnnotations: GET /repos/{owner}/{repo}/check-runs/{check_run_id}/annotations (docs: checks/runs#list-check-run-annotations).
+func (s *Server) listAnnotations(c *call) (int, any, error) {
+	cr, err := c.checkRun()
 	if err != nil {
 		return 0, nil, err
 	}
-	cr := c.rs.checkRun(id)
-	if cr == nil {
-		return 0, nil, errNotFound
+	ci, _ := c.repo.Commit(c.ctx, cr.HeadSHA)
+	page := paginate(c, s.cfg.BaseURL, cr.Annotations)
+	out := make([]obj, 0, len(page))
+	for _, a := range page {
+		out = append(out, obj{"path": a.Path, "start_line": a.StartLine, "end_line": a.EndLine,
+			"start_column": nil, "end_column": nil, "annotation_level": a.Level,
+			"title": nullable(a.Title), "message": a.Message, "raw_details": nil,
+			"blob_href": s.api("/%s/blob/%s/%s", c.rs.fullName(), ci.SHA, a.Path)})
+	}
+	return http.StatusOK, out, nil
+}
+
+// updateCheckRun: PATCH /repos/{owner}/{repo}/check-runs/{check_run_id} (docs: checks/runs#update-a-check-run).
+func (s *Server) updateCheckRun(c *call) (int, any, error) {
+	cr, err := c.checkRun()
+	if err != nil {
+		return 0, nil, err
 	}
 	var in checkRunIn
 	if err := c.decode(&in); err != nil {

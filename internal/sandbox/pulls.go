@@ -18,6 +18,7 @@ func (s *Server) pullRoutes() {
 	s.handle("GET /repos/{owner}/{repo}/pulls/{number}", accessUser, s.getPull)
 	s.handle("PATCH /repos/{owner}/{repo}/pulls/{number}", accessUser, s.editPull)
 	s.handle("GET /repos/{owner}/{repo}/pulls/{number}/files", accessUser, s.pullFiles)
+	s.handle("GET /repos/{owner}/{repo}/commits/{sha}/pulls", accessUser, s.commitPulls)
 	s.handle("PUT /repos/{owner}/{repo}/pulls/{number}/merge", accessUser, s.mergePull)
 	s.handle("GET /repos/{owner}/{repo}/pulls/{number}/requested_reviewers", accessUser, s.getReviewers)
 	s.handle("POST /repos/{owner}/{repo}/pulls/{number}/requested_reviewers", accessUser, s.requestReviewers)
@@ -333,6 +334,54 @@ func (s *Server) pullFiles(c *call) (int, any, error) {
 		return 0, nil, err
 	}
 	return http.StatusOK, paginate(c, s.cfg.BaseURL, s.filesJSON(c, head, files)), nil
+}
+
+// commitPulls: GET /repos/{owner}/{repo}/commits/{commit_sha}/pulls (docs:
+// commits/commits#list-pull-requests-associated-with-a-commit). A commit
+// on the default branch belongs to the merged pull requests that brought
+// it there (merged as it, or holding it); any other commit to the open pull
+// requests that hold it.
+func (s *Server) commitPulls(c *call) (int, any, error) {
+	ci, err := c.repo.Commit(c.ctx, c.r.PathValue("sha"))
+	if err != nil {
+		return 0, nil, invalid("Commit", "sha", "invalid", "No commit found for SHA: "+c.r.PathValue("sha"))
+	}
+	sha := ci.SHA
+	onDefault := false
+	if tip, err := c.repo.ResolveRef(c.ctx, "refs/heads/"+c.rs.DefaultBranch); err == nil {
+		onDefault, _ = c.repo.IsAncestor(c.ctx, sha, tip)
+	}
+	var matched []*issue
+	for _, is := range c.rs.Issues {
+		p := is.Pull
+		if p == nil || (onDefault && !p.Merged) || (!onDefault && is.State != "open") {
+			continue
+		}
+		if (p.Merged && p.MergeCommitSHA == sha) || s.pullHolds(c, is, sha) {
+			matched = append(matched, is)
+		}
+	}
+	page := paginate(c, s.cfg.BaseURL, matched)
+	out := make([]obj, 0, len(page))
+	for _, is := range page {
+		out = append(out, s.pullSimpleJSON(c.ctx, c.rs, c.repo, is))
+	}
+	return http.StatusOK, out, nil
+}
+
+// pullHolds reports whether sha is one of the commits of pull request is:
+// reachable from its head, not from where it left its base.
+func (s *Server) pullHolds(c *call, is *issue, sha string) bool {
+	base, head := s.heads(c.ctx, c.repo, is)
+	if in, err := c.repo.IsAncestor(c.ctx, sha, head); err != nil || !in {
+		return false
+	}
+	mb, err := c.repo.MergeBase(c.ctx, base, head)
+	if err != nil {
+		return true
+	}
+	before, err := c.repo.IsAncestor(c.ctx, sha, mb)
+	return err == nil && !before
 }
 
 var errNotMergeable = errorf(http.StatusMethodNotAllowed, "Pull Request is not mergeable")

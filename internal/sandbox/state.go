@@ -146,6 +146,18 @@ type checkRun struct {
 	Title       string     `json:"title"`
 	Summary     string     `json:"summary"`
 	Text        string     `json:"text"`
+	// Annotations accumulate: each create or update adds those it sends.
+	Annotations []annotation `json:"annotations,omitempty"`
+}
+
+// annotation is one check run annotation.
+type annotation struct {
+	Path      string `json:"path"`
+	StartLine int    `json:"start_line"`
+	EndLine   int    `json:"end_line"`
+	Level     string `json:"annotation_level"`
+	Title     string `json:"title,omitempty"`
+	Message   string `json:"message"`
 }
 
 // commitStatus is a commit status.

@@ -1,0 +1,231 @@
+package bot
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/fleetbot/fleetbot/bot/gh"
+	"github.com/fleetbot/fleetbot/gitops"
+	"github.com/fleetbot/fleetbot/rollout"
+	"github.com/fleetbot/fleetbot/webhooks"
+)
+
+// mergedPR adds a merged pull request of a person whose merge commit is sha,
+// and returns its number.
+func (f *fakeAPI) mergedPR(branch, sha string) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	n := len(f.prs) + 1
+	f.prs = append(f.prs, gh.PullRequest{Number: n, State: "closed", Merged: true, MergeCommitSHA: sha, HeadRef: branch, BaseRef: "main", HeadSHA: branch + "-head", User: "pat"})
+	return n
+}
+
+// campaignsCommentOf returns the bot's comment about campaign files on
+// pull request number, and how many there are.
+func campaignsCommentOf(w *world, number int) (string, int) {
+	w.api.mu.Lock()
+	defer w.api.mu.Unlock()
+	body, n := "", 0
+	for _, c := range w.api.comments[number] {
+		if hasMarker(c.Body, campaignsMarker) {
+			body, n = c.Body, n+1
+		}
+	}
+	return body, n
+}
+
+// TestInvalidCampaignFileCheckRun: a pushed campaign file that does not
+// parse gets a failing check run on the pushed commit, each problem listed
+// with file, line and field and annotated on its line, and a comment on
+// the pull request that merged it. The same push again, and the reconcile
+// loop's scan of the same commit, add nothing.
+func TestInvalidCampaignFileCheckRun(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, "broken.yaml")
+	b := w.bot(t, "r1", nil)
+	pr := w.api.mergedPR("add-broken", headSHA)
+
+	require.NoError(t, b.Handle(t.Context(), pushOf("campaigns/broken.yaml")))
+	c := onlyCheckNamed(t, w, headSHA, CampaignCheckName)
+	assert.Equal(t, rollout.CheckFailure, c.Run.Conclusion)
+	assert.Equal(t, "completed", c.Run.Status)
+	assert.Regexp(t, `^campaigns/broken.yaml cannot start: \d+ problems$`, c.Run.Title)
+	assert.Contains(t, c.Run.Summary, "- `campaigns/broken.yaml:4` `metadata.name`: ")
+	require.NotEmpty(t, c.Annotations)
+	for _, a := range c.Annotations {
+		assert.Equal(t, "campaigns/broken.yaml", a.Path)
+		assert.Equal(t, "failure", a.Level)
+		assert.Positive(t, a.StartLine)
+		assert.Contains(t, c.Run.Summary, a.Message, "every annotation is in the list too")
+	}
+	assert.Contains(t, annotationLines(c), 4, "metadata.name is on line 4")
+	checkGolden(t, "invalid-campaign.md", render(c))
+
+	body, n := campaignsCommentOf(w, pr)
+	require.Equal(t, 1, n, "one comment on the pull request that merged the file")
+	assert.Contains(t, body, "### fleetbot: 1 campaign file of 1111111 cannot start")
+	assert.Contains(t, body, "- `campaigns/broken.yaml:4` `metadata.name`: ")
+
+	writes := w.api.writes()
+	require.NoError(t, b.Handle(t.Context(), pushOf("campaigns/broken.yaml")))
+	require.NoError(t, b.Reconcile(t.Context()))
+	assert.Equal(t, writes, w.api.writes(), "reported once")
+	_, n = campaignsCommentOf(w, pr)
+	assert.Equal(t, 1, n)
+}
+
+// TestRefusedCampaignFileIsReportedByTheScan: a campaign whose gates
+// cannot be built, found by the reconcile loop's scan (no push arrived),
+// gets a failing check run on the head naming the field and its line;
+// once the token is there, the next scan starts it and says so on the
+// same check run.
+func TestRefusedCampaignFileIsReportedByTheScan(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	src := campaignSrc(t, fmt.Sprintf(testGates.argocd, "https://argocd.example.com"))
+	writeCampaign(t, w, "eks-1-30.yaml", src)
+	b, _ := gateBot(t, w, tokenEnv(""))
+
+	require.NoError(t, b.Reconcile(t.Context()))
+	c := onlyCheckNamed(t, w, headSHA, CampaignCheckName)
+	assert.Equal(t, rollout.CheckFailure, c.Run.Conclusion)
+	assert.Equal(t, "campaigns/eks-1-30.yaml cannot start: 1 problem", c.Run.Title)
+	line := 1 + strings.Count(string(src[:strings.Index(string(src), "tokenEnv")]), "\n")
+	assert.Contains(t, c.Run.Summary, fmt.Sprintf("- `campaigns/eks-1-30.yaml:%d` `spec.gates.argocd.tokenEnv`: environment variable ARGOCD_TOKEN is not set or empty", line))
+	require.Len(t, c.Annotations, 1)
+	assert.Equal(t, gh.Annotation{Path: "campaigns/eks-1-30.yaml", StartLine: line, Level: "failure", Title: "spec.gates.argocd.tokenEnv",
+		Message: "environment variable ARGOCD_TOKEN is not set or empty"}, c.Annotations[0])
+
+	b2, _ := gateBot(t, w, tokenEnv(argoToken))
+	require.NoError(t, b2.Reconcile(t.Context()))
+	_, ok, err := b2.loadRecord(t.Context(), campaign)
+	require.NoError(t, err)
+	require.True(t, ok, "the campaign started")
+	c = onlyCheckNamed(t, w, headSHA, CampaignCheckName)
+	assert.Equal(t, rollout.CheckSuccess, c.Run.Conclusion)
+	assert.Equal(t, "campaigns/eks-1-30.yaml: campaign eks-1-30 started", c.Run.Title)
+	assert.Len(t, c.Annotations, 1, "an update adds no annotation")
+}
+
+// TestCampaignPullRequestIsVetted: a pull request that adds a campaign
+// file gets the check run on its head before it merges, with a comment
+// listing the problems; once a new head fixes them, the check run on that
+// head passes and the comment says so. Nothing starts before the merge.
+func TestCampaignPullRequestIsVetted(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	b := w.bot(t, "r1", nil)
+	good := campaignSrc(t, testGates.terraform)
+	bad := []byte(strings.Replace(string(good), "order: [dev, prod]", "order: [dev]", 1))
+	require.NotEqual(t, string(good), string(bad))
+	w.api.mu.Lock()
+	w.api.prs = append(w.api.prs, gh.PullRequest{Number: 1, State: "open", HeadRef: "eks-campaign", BaseRef: "main", HeadSHA: "pr-head-1", User: "pat"})
+	w.api.prFiles = map[int][]gh.ChangedFile{1: {{Filename: "campaigns/eks-1-30.yaml", Status: "added"}, {Filename: "README.md", Status: "modified"}}}
+	w.api.atRef = map[string]map[string][]byte{
+		"pr-head-1": {"campaigns/eks-1-30.yaml": bad},
+		"pr-head-2": {"campaigns/eks-1-30.yaml": good},
+	}
+	w.api.mu.Unlock()
+	event := func(action, head string) *webhooks.PullRequest {
+		return &webhooks.PullRequest{Meta: webhooks.Meta{Name: "pull_request", Action: action, Owner: "acme", Repo: "fleet"},
+			Number: 1, State: "open", HeadRef: "eks-campaign", HeadSHA: head, BaseRef: "main"}
+	}
+
+	require.NoError(t, b.Handle(t.Context(), event("opened", "pr-head-1")))
+	c := onlyCheckNamed(t, w, "pr-head-1", CampaignCheckName)
+	assert.Equal(t, rollout.CheckFailure, c.Run.Conclusion)
+	assert.Contains(t, c.Run.Summary, "`campaigns/eks-1-30.yaml:12` `spec.strategy.order`: plan refused (env-order): environment(s) prod are not in strategy.order")
+	assert.Equal(t, []int{12}, annotationLines(c))
+	body, n := campaignsCommentOf(w, 1)
+	require.Equal(t, 1, n)
+	assert.Contains(t, body, "spec.strategy.order")
+	checkGolden(t, "refused-campaign.md", render(c)+"\n---- comment ----\n\n"+body)
+
+	require.NoError(t, b.Handle(t.Context(), event("synchronize", "pr-head-2")))
+	c = onlyCheckNamed(t, w, "pr-head-2", CampaignCheckName)
+	assert.Equal(t, rollout.CheckSuccess, c.Run.Conclusion)
+	assert.Equal(t, "campaigns/eks-1-30.yaml: campaign eks-1-30 can start once this is merged", c.Run.Title)
+	body, n = campaignsCommentOf(w, 1)
+	require.Equal(t, 1, n, "the comment is edited, not doubled")
+	assert.Contains(t, body, "### fleetbot: the campaign files of pr-head can start")
+
+	_, started, err := b.loadRecord(t.Context(), campaign)
+	require.NoError(t, err)
+	assert.False(t, started, "a pull request's campaign starts once merged, not before")
+	assert.Empty(t, w.ensure.calls())
+}
+
+// onlyCheckNamed returns the one check run named name on head.
+func onlyCheckNamed(t *testing.T, w *world, head, name string) fakeCheck {
+	t.Helper()
+	runs := w.api.checkRunsOn(head, name)
+	require.Len(t, runs, 1, "one %s check run on %s", name, head)
+	return runs[0]
+}
+
+// annotationLines lists the lines a check run's annotations point at.
+func annotationLines(c fakeCheck) []int {
+	var out []int
+	for _, a := range c.Annotations {
+		out = append(out, a.StartLine)
+	}
+	return out
+}
+
+// TestRefusedInventoryNamesRepositoryFiles: a campaign refused because a
+// blueprint does not parse lists that file by its path in the repository,
+// never the checkout it was read from, and annotates only the campaign
+// file's own lines.
+func TestRefusedInventoryNamesRepositoryFiles(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, "eks-1-30.yaml")
+	require.NoError(t, os.WriteFile(filepath.Join(w.mirror.dir, "tenants", "tenant-b", "dev.yaml"), []byte("tenant: [tenant-b\n"), 0o644))
+	b := w.bot(t, "r1", nil)
+
+	require.NoError(t, b.Handle(t.Context(), pushOf("campaigns/eks-1-30.yaml")))
+	c := onlyCheckNamed(t, w, headSHA, CampaignCheckName)
+	assert.Equal(t, rollout.CheckFailure, c.Run.Conclusion)
+	assert.Contains(t, c.Run.Summary, "- `tenants/tenant-b/dev.yaml:1`: invalid YAML")
+	assert.NotContains(t, c.Run.Summary, w.mirror.dir)
+	assert.Empty(t, c.Annotations, "a blueprint's line is not on the campaign's commit")
+}
+
+// TestCampaignCheckAnnotatesFifty: GitHub takes 50 annotations a request;
+// the rest are in the summary, which says so.
+func TestCampaignCheckAnnotatesFifty(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	b := w.bot(t, "r1", nil)
+	v := fileVerdict{File: "campaigns/big.yaml", Result: fileInvalid}
+	for i := range 60 {
+		v.Problems = append(v.Problems, &rollout.FieldError{File: "acme/fleet/campaigns/big.yaml", Line: i + 1, Field: fmt.Sprintf("spec.k%d", i), Reason: "is not a field"})
+	}
+	out := b.campaignCheck([]fileVerdict{v})
+	assert.Len(t, out.Annotations, gh.MaxAnnotations)
+	assert.Contains(t, out.Summary, "- `campaigns/big.yaml:60` `spec.k59`: is not a field")
+	assert.Contains(t, out.Summary, "The first 50 of 60 problems are annotated on their lines")
+	assert.Equal(t, "campaigns/big.yaml cannot start: 60 problems", out.Title)
+}
+
+func TestInReposNamesRepositories(t *testing.T) {
+	t.Parallel()
+	dirs := map[string]string{filepath.Join("/m", "a1"): "acme/fleet", filepath.Join("/m", "b2"): "other/blueprints"}
+	err := inRepos(fmt.Errorf("the inventory has errors:\n%w", gitops.Diagnostics{
+		{Severity: gitops.SeverityError, File: filepath.Join("/m", "b2", "tenants", "x.yaml"), Line: 3, Message: "no tenant"},
+		{Severity: gitops.SeverityWarning, File: filepath.Join("/m", "a1", "y.yaml"), Message: "unused"},
+	}), dirs)
+	assert.Equal(t, rollout.CampaignProblems("acme/fleet/campaigns/c.yaml", nil, err),
+		rollout.ErrorList{{File: "other/blueprints/tenants/x.yaml", Line: 3, Reason: "no tenant"}}, "errors only, in their repository")
+	assert.Contains(t, err.Error(), "the inventory has errors")
+
+	applyErr := inRepos(&gitops.ApplyError{Wave: 2, Repo: filepath.Join("/m", "b2"), Err: fmt.Errorf("line 4: stale")}, dirs)
+	assert.EqualError(t, applyErr, "wave 2 cannot be applied in other/blueprints: line 4: stale")
+	other := fmt.Errorf("plan: no cluster")
+	assert.Equal(t, other, inRepos(other, dirs))
+}
