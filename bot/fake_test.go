@@ -41,6 +41,8 @@ type fakeAPI struct {
 	// tenant's owners (alice, bruno) and the fleet admin (pat) approved it.
 	reviews  map[int][]gh.Review
 	statuses map[string][]gh.Status // by commit, newest first
+	// issues are the repository's plain issues (dashboard_test.go).
+	issues fakeIssues
 }
 
 func newFakeAPI() *fakeAPI {

@@ -8,6 +8,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/fleetbot/fleetbot/bot/gh"
 	"github.com/fleetbot/fleetbot/rollout"
@@ -83,7 +84,8 @@ func (b *Bot) phases(ctx context.Context) (map[string]rollout.CampaignPhase, err
 // reconcileCampaign brings one campaign up to date with GitHub and the
 // clock. A campaign that ended is left alone, except that an aborted or
 // rolled-back one has its pull requests looked at once per process, to close
-// any that a crash left open.
+// any that a crash left open, and one whose dashboard issue a failure left
+// open is stepped until it is closed.
 func (b *Bot) reconcileCampaign(ctx context.Context, name string, phase rollout.CampaignPhase) (rollout.State, error) {
 	if phase.Final() {
 		b.mu.Lock()
@@ -91,7 +93,11 @@ func (b *Bot) reconcileCampaign(ctx context.Context, name string, phase rollout.
 		b.swept[name] = true
 		b.mu.Unlock()
 		if swept || phase == rollout.CampaignSucceeded {
-			return rollout.State{}, nil
+			open, err := b.dashboardOpen(ctx, name)
+			if err != nil || !open {
+				return rollout.State{}, err
+			}
+			return b.step(ctx, name, nil)
 		}
 	}
 	return b.step(ctx, name, func(ctx context.Context, r *run) error {
@@ -123,21 +129,60 @@ func (r *run) tick(ctx context.Context) error {
 
 // canOpen asks the campaign's calendar whether a wave may start now.
 func (r *run) canOpen() bool {
-	c, err := r.rec.campaign()
-	if err != nil {
-		r.b.warnOnce("campaign/"+r.name, "stored campaign file no longer parses; no wave opens", "campaign", r.name, "err", err)
-		return false
-	}
-	cal, err := c.Spec.Schedule.Compile()
-	if err != nil {
-		r.b.warnOnce("schedule/"+r.name, "campaign schedule does not compile; no wave opens", "campaign", r.name, "err", err)
-		return false
-	}
-	ok, reason := cal.Allowed(r.b.now(), r.st.ScheduleState())
+	ok, reason := r.schedule()
 	if !ok {
 		r.b.log.Debug("schedule holds the next wave back", "campaign", r.name, "reason", reason)
 	}
 	return ok
+}
+
+// schedule asks the campaign's calendar whether a wave may start now, and
+// if not, why. A stored campaign file that no longer parses, or whose
+// schedule does not compile, opens no wave (warned once).
+func (r *run) schedule() (ok bool, reason string) {
+	cal := r.calendar()
+	if cal == nil {
+		return false, "the campaign's schedule cannot be read"
+	}
+	return cal.Allowed(r.b.now(), r.st.ScheduleState())
+}
+
+// nextWindow is when the campaign's calendar next lets a wave start: zero
+// when it lets one start now, and when it names no time (the cap on open
+// pull requests holds the wave back until one closes, or nothing allows a
+// wave within rollout.ScheduleHorizon; schedule says which).
+func (r *run) nextWindow() time.Time {
+	cal := r.calendar()
+	if cal == nil {
+		return time.Time{}
+	}
+	now := r.b.now()
+	next, err := cal.Next(now, r.st.ScheduleState())
+	if err != nil {
+		r.b.log.Debug("no time when the schedule lets the next wave start", "campaign", r.name, "err", err)
+		return time.Time{}
+	}
+	if !next.After(now) {
+		return time.Time{}
+	}
+	return next
+}
+
+// calendar compiles the campaign's schedule from the stored campaign file;
+// nil (warned once) when the file no longer parses or the schedule does
+// not compile.
+func (r *run) calendar() *rollout.Calendar {
+	c, err := r.rec.campaign()
+	if err != nil {
+		r.b.warnOnce("campaign/"+r.name, "stored campaign file no longer parses; no wave opens", "campaign", r.name, "err", err)
+		return nil
+	}
+	cal, err := c.Spec.Schedule.Compile()
+	if err != nil {
+		r.b.warnOnce("schedule/"+r.name, "campaign schedule does not compile; no wave opens", "campaign", r.name, "err", err)
+		return nil
+	}
+	return cal
 }
 
 // githubEvents lists the campaign's pull requests on GitHub (every branch the
