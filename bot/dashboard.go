@@ -199,11 +199,27 @@ func isDashboard(is gh.Issue, name string) bool {
 	return ok && marked == name && !is.PullRequest && strings.HasSuffix(is.User, "[bot]")
 }
 
-// dashboardOpen reports whether a campaign has a dashboard issue not
-// closed yet.
+// dashboardOpen reports whether a campaign that ended has a dashboard
+// issue not closed yet. Once it has none open it never will again, so the
+// answer is kept for the process: the reconcile loop asks on every pass.
 func (b *Bot) dashboardOpen(ctx context.Context, name string) (bool, error) {
+	b.mu.Lock()
+	settled := b.settled[name]
+	b.mu.Unlock()
+	if settled {
+		return false, nil
+	}
 	d, _, ok, err := b.loadDashboard(ctx, name)
-	return ok && !d.Closed, err
+	if err != nil {
+		return false, err
+	}
+	if open := ok && !d.Closed; open {
+		return true, nil
+	}
+	b.mu.Lock()
+	b.settled[name] = true
+	b.mu.Unlock()
+	return false, nil
 }
 
 // dashboardDigest is what the store keeps of a body and state written.

@@ -74,7 +74,11 @@ func (b *Bot) stepLeased(ctx context.Context, name string, pass func(ctx context
 		if r.st.Phase.Final() {
 			errs = append(errs, b.unlockClusters(ctx, r.st))
 		}
-		r.dashboard(ctx)
+		if err := errors.Join(errs...); !errors.Is(err, store.ErrFenced) {
+			// A replica that lost the lease shows nothing: the new
+			// holder's state is newer than its own.
+			r.dashboard(ctx)
+		}
 		out = r.st
 		return errors.Join(errs...)
 	})
