@@ -127,8 +127,9 @@ func (v dashboardView) summary() string {
 	if len(st.History) > 0 {
 		last = st.History[len(st.History)-1]
 	}
+	ended := map[rollout.CampaignPhase]string{rollout.CampaignSucceeded: "Succeeded", rollout.CampaignAborted: "Aborted", rollout.CampaignRolledBack: "Rolled back"}[st.Phase]
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s on %s", st.Phase, stamp(last.At))
+	fmt.Fprintf(&b, "%s on %s", ended, stamp(last.At))
 	if !v.Rec.StartedAt.IsZero() && last.At.After(v.Rec.StartedAt) {
 		fmt.Fprintf(&b, ", %s after it started", span(last.At.Sub(v.Rec.StartedAt)))
 	}
@@ -172,10 +173,11 @@ func tallyClusters(st rollout.State) string {
 	if rest := len(names) - count[rollout.ClusterSucceeded] - count[rollout.ClusterSkipped] - count[rollout.ClusterFailed] - count[rollout.ClusterTimedOut]; rest > 0 {
 		parts = append(parts, fmt.Sprintf("%d not reached", rest))
 	}
+	out := fmt.Sprintf("%s of %d", strings.Join(parts, ", "), len(names))
 	if reverted := revertedWaves(st); reverted != "" {
-		parts = append(parts, "reverted in "+reverted)
+		out += "; " + reverted + " reverted"
 	}
-	return fmt.Sprintf("%s of %d", strings.Join(parts, ", "), len(names))
+	return out
 }
 
 // revertedWaves names the waves a rollback reverted, "" when none.

@@ -314,6 +314,55 @@ func TestMarkedCampaign(t *testing.T) {
 	}
 }
 
+// FuzzMarkedCampaign: whatever an issue's body holds, a campaign read from
+// its marker is one whose marker is that first line, and every campaign
+// name the marker can carry reads back.
+func FuzzMarkedCampaign(f *testing.F) {
+	for _, s := range []string{dashboardMarker("eks-1-30") + "\nbody", "<!-- fleetbot:dashboard campaign= -->", "<!-- fleetbot:dashboard campaign=a -->\r\n", "x"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, body string) {
+		name, ok := markedCampaign(body)
+		if !ok {
+			if name != "" {
+				t.Fatalf("%q: no marker, but campaign %q", body, name)
+			}
+			return
+		}
+		first, _, _ := strings.Cut(body, "\n")
+		if strings.TrimSpace(first) != dashboardMarker(name) {
+			t.Fatalf("%q: campaign %q from a first line that is not its marker", body, name)
+		}
+		if again, ok := markedCampaign(dashboardMarker(name)); !ok || again != name {
+			t.Fatalf("campaign %q does not read back from its marker: %q", name, again)
+		}
+	})
+}
+
+// TestDashboardSummaryOfARollback: a rolled-back campaign's summary names
+// the waves its revert waves took back.
+func TestDashboardSummaryOfARollback(t *testing.T) {
+	t.Parallel()
+	start := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
+	ok, failed := rollout.ClusterSucceeded, rollout.ClusterFailed
+	st := rollout.State{Campaign: "addons-r2", Phase: rollout.CampaignRolledBack,
+		Waves: []rollout.WaveState{
+			{Number: 1, Phase: rollout.WaveSucceeded, Clusters: []rollout.ClusterState{{Name: "a-dev-1", Phase: ok}, {Name: "b-dev-1", Phase: ok}},
+				PRs: []rollout.PRState{{Tenant: "tenant-a", Number: 1, Status: rollout.PRStatusMerged}, {Tenant: "tenant-b", Number: 2, Status: rollout.PRStatusMerged}}},
+			{Number: 2, Phase: rollout.WaveFailed, Clusters: []rollout.ClusterState{{Name: "a-prod-1", Phase: failed}},
+				PRs: []rollout.PRState{{Tenant: "tenant-a", Number: 3, Status: rollout.PRStatusMerged}}},
+			{Number: 3, Kind: rollout.WaveRevert, Reverts: 2, Phase: rollout.WaveSucceeded, Clusters: []rollout.ClusterState{{Name: "a-prod-1", Phase: ok}},
+				PRs: []rollout.PRState{{Tenant: "tenant-a", Number: 4, Status: rollout.PRStatusMerged}}},
+			{Number: 4, Kind: rollout.WaveRevert, Reverts: 1, Phase: rollout.WaveSucceeded, Clusters: []rollout.ClusterState{{Name: "a-dev-1", Phase: ok}, {Name: "b-dev-1", Phase: ok}},
+				PRs: []rollout.PRState{{Tenant: "tenant-a", Number: 5, Status: rollout.PRStatusMerged}, {Tenant: "tenant-b", Number: 6, Status: rollout.PRStatusClosed}}},
+		},
+		History: []rollout.Evidence{{At: start.Add(4*time.Hour + 30*time.Minute), Event: "rolled-back", By: "fleetbot"}},
+	}
+	v := dashboardView{Rec: &record{StartedAt: start}, St: st}
+	assert.Equal(t, "Rolled back on 2026-12-01 13:30 UTC, 4h30m after it started.\n\n"+
+		"Clusters: 2 succeeded, 1 failed of 3; waves 2, 1 reverted. Pull requests: 5 merged, 1 closed.", v.summary())
+}
+
 // dashboardComment is a person's comment with commands on issue number.
 func dashboardComment(id int64, number int, user, body string) *webhooks.Comment {
 	return &webhooks.Comment{
