@@ -34,8 +34,9 @@ type dashboardView struct {
 // and change, what it waits for next and the commands that apply (or, once
 // it ended, its summary), a table of its waves with their pull requests,
 // and one of their clusters with their gates' verdicts. Times are UTC. When
-// the body would be longer than GitHub takes, the clusters of settled waves
-// are left out first, then the last rows, each time with a note saying so.
+// the body would be longer than GitHub takes, the clusters of waves not
+// under way (done, skipped or not opened yet) are left out first, failed
+// ones kept, then the last rows, each time with a note saying so.
 func renderDashboard(v dashboardView) (string, error) {
 	waves, err := v.waves()
 	if err != nil {
@@ -49,17 +50,23 @@ func renderDashboard(v dashboardView) (string, error) {
 		return body, nil
 	}
 	open := v.clusterRows(true)
-	note := fmt.Sprintf("The clusters of settled waves are left out to fit GitHub's limit on an issue's length (%d of %d rows shown); `/fleet status` shows every wave.\n", len(open), len(rows))
+	note := fmt.Sprintf("The clusters of waves not under way are left out to fit GitHub's limit on an issue's length (%d of %d rows shown); `/fleet status` shows every wave.\n", len(open), len(rows))
 	if body = head + clusterTable(open, note) + foot; len(body) <= maxIssueBody {
 		return body, nil
 	}
-	for n := len(open) - 1; n >= 0; n-- {
-		note = fmt.Sprintf("Only the first %d of %d rows fit GitHub's limit on an issue's length; `/fleet status` shows every wave.\n", n, len(rows))
-		if body = head + clusterTable(open[:n], note) + foot; len(body) <= maxIssueBody {
-			return body, nil
-		}
+	cut := func(n int) string {
+		return fmt.Sprintf("Only the first %d of %d rows fit GitHub's limit on an issue's length; `/fleet status` shows every wave.\n", n, len(rows))
 	}
-	return body, fmt.Errorf("dashboard of campaign %s: %d characters without a cluster, over GitHub's limit of %d", v.St.Campaign, len(body), maxIssueBody)
+	// As many rows as fit beside a note no shorter than the one written.
+	size, n := len(head)+len(clusterTable(nil, cut(len(open))))+len(foot), 0
+	for n < len(open) && size+len(open[n])+1 <= maxIssueBody {
+		size += len(open[n]) + 1
+		n++
+	}
+	if body = head + clusterTable(open[:n], cut(n)) + foot; len(body) > maxIssueBody {
+		return "", fmt.Errorf("dashboard of campaign %s: %d characters without a cluster, over GitHub's limit of %d", v.St.Campaign, len(body), maxIssueBody)
+	}
+	return body, nil
 }
 
 // head is the marker, the campaign's phase and its change.
@@ -329,15 +336,16 @@ func (v dashboardView) linkPRs(text string) string {
 }
 
 // clusterRows are the rows of the clusters table, in rollout order; with
-// openOnly, only those of waves that have not settled, and failed clusters.
-func (v dashboardView) clusterRows(openOnly bool) []string {
+// underWay, only those of waves under way (opened, not done), and failed
+// clusters.
+func (v dashboardView) clusterRows(underWay bool) []string {
 	var rows []string
 	for _, w := range v.St.Waves {
-		settled := w.Phase == rollout.WaveSucceeded || w.Phase == rollout.WaveSkipped || w.Phase == rollout.WavePending
+		quiet := w.Phase == rollout.WaveSucceeded || w.Phase == rollout.WaveSkipped || w.Phase == rollout.WavePending
 		pw, revert, err := v.Rec.planWave(v.St, w.Number)
 		for _, c := range w.Clusters {
 			failed := c.Phase == rollout.ClusterFailed || c.Phase == rollout.ClusterTimedOut
-			if openOnly && settled && !failed {
+			if underWay && quiet && !failed {
 				continue
 			}
 			step := "-"

@@ -240,7 +240,7 @@ func TestDashboardLinksOtherRepositories(t *testing.T) {
 }
 
 // TestDashboardFitsGitHub: a fleet too large for one issue shows the
-// clusters of the waves that have not settled, then as many rows as fit,
+// clusters of the waves under way, then as many rows as fit,
 // each time saying so; the body stays within GitHub's limit.
 func TestDashboardFitsGitHub(t *testing.T) {
 	t.Parallel()
@@ -274,7 +274,7 @@ func TestDashboardFitsGitHub(t *testing.T) {
 		first, missing string
 	}{
 		{"everything fits", 10, 10, "", "`cluster-1-0000`", ""},
-		{"settled waves left out", 1000, 20, "The clusters of settled waves are left out to fit GitHub's limit on an issue's length (20 of 1020 rows shown)", "`cluster-2-0000`", "`cluster-1-0000`"},
+		{"waves done left out", 1000, 20, "The clusters of waves not under way are left out to fit GitHub's limit on an issue's length (20 of 1020 rows shown)", "`cluster-2-0000`", "`cluster-1-0000`"},
 		{"rows cut", 10, 1000, "Only the first ", "`cluster-2-0000`", "`cluster-2-0999`"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -290,6 +290,9 @@ func TestDashboardFitsGitHub(t *testing.T) {
 			}
 			if tc.missing != "" {
 				assert.NotContains(t, body, tc.missing)
+			}
+			if strings.HasPrefix(tc.note, "Only the first") {
+				assert.Greater(t, len(body), maxIssueBody-200, "as many rows as fit")
 			}
 			assert.True(t, strings.HasSuffix(body, "</sub>\n"), "the footer is kept")
 		})
