@@ -121,29 +121,7 @@ func (r *run) syncDashboard(ctx context.Context) error {
 	}
 	log := r.b.log.With("campaign", r.name, "repo", repo.String())
 	if !found {
-		d = dashboardIssue{Repo: repo.String()}
-		if d.Number, err = findDashboard(ctx, api, repo, r.name); err != nil {
-			return err
-		}
-		if d.Number > 0 {
-			log.Info("dashboard issue found again by its marker", "number", d.Number)
-		} else {
-			// POST /repos/{owner}/{repo}/issues
-			// https://docs.github.com/rest/issues/issues#create-an-issue
-			is, err := api.CreateIssue(ctx, repo.Owner, repo.Name, gh.NewIssue{Title: dashboardTitle(r.rec), Body: body, Labels: r.dashboardLabels()})
-			if status(err) == http.StatusGone {
-				r.b.turnIssuesOff(repo)
-				r.b.warnOnce("issues-off/"+repo.String(), "the campaign repository has issues turned off: no dashboard issue", "repo", repo.String(), "err", err)
-				return nil
-			}
-			if err != nil {
-				return fmt.Errorf("open the dashboard issue: %w", err)
-			}
-			d.Number, d.Digest = is.Number, dashboardDigest(body, false)
-			log.Info("dashboard issue opened", "number", is.Number, "url", is.HTMLURL)
-		}
-		// Kept at once, so a failure below never opens a second one.
-		if version, err = putJSON(ctx, r.b.cfg.Store, dashboardKey(r.name), d, 0, r.fence); err != nil {
+		if d, version, err = r.openDashboard(ctx, api, repo, body); err != nil || d.Number == 0 {
 			return err
 		}
 		if d.Digest == digest {
@@ -171,6 +149,39 @@ func (r *run) syncDashboard(ctx context.Context) error {
 	d.Digest, d.Closed = digest, d.Closed || final
 	_, err = putJSON(ctx, r.b.cfg.Store, dashboardKey(r.name), d, version, r.fence)
 	return err
+}
+
+// openDashboard finds the campaign's dashboard issue by its marker, or
+// opens it with body, and keeps its number in the store at once, so a
+// failure after it never opens a second one. The issue's number is 0 when
+// the repository has issues turned off.
+func (r *run) openDashboard(ctx context.Context, api issueClient, repo repoName, body string) (dashboardIssue, int64, error) {
+	log := r.b.log.With("campaign", r.name, "repo", repo.String())
+	d := dashboardIssue{Repo: repo.String()}
+	n, err := findDashboard(ctx, api, repo, r.name)
+	switch {
+	case err != nil:
+		return d, 0, err
+	case n > 0:
+		d.Number = n
+		log.Info("dashboard issue found again by its marker", "number", n)
+	default:
+		// POST /repos/{owner}/{repo}/issues
+		// https://docs.github.com/rest/issues/issues#create-an-issue
+		is, err := api.CreateIssue(ctx, repo.Owner, repo.Name, gh.NewIssue{Title: dashboardTitle(r.rec), Body: body, Labels: r.dashboardLabels()})
+		if status(err) == http.StatusGone {
+			r.b.turnIssuesOff(repo)
+			r.b.warnOnce("issues-off/"+repo.String(), "the campaign repository has issues turned off: no dashboard issue", "repo", repo.String(), "err", err)
+			return d, 0, nil
+		}
+		if err != nil {
+			return d, 0, fmt.Errorf("open the dashboard issue: %w", err)
+		}
+		d.Number, d.Digest = is.Number, dashboardDigest(body, false)
+		log.Info("dashboard issue opened", "number", is.Number, "url", is.HTMLURL)
+	}
+	version, err := putJSON(ctx, r.b.cfg.Store, dashboardKey(r.name), d, 0, r.fence)
+	return d, version, err
 }
 
 // findDashboard looks for a campaign's dashboard issue among the campaign
