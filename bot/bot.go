@@ -106,10 +106,16 @@ type Bot struct {
 	camps   repoName
 
 	mu      sync.Mutex
-	warned  map[string]bool  // messages logged once per process
-	scanned string           // campaign repository head last scanned
-	swept   map[string]bool  // final campaigns whose pull requests were closed
-	pruned  time.Time        // when the last retention pass ran
+	warned  map[string]bool // messages logged once per process
+	scanned string          // campaign repository head last scanned
+	swept   map[string]bool // final campaigns whose pull requests were closed
+	pruned  time.Time       // when the last retention pass ran
+	// noIssues holds the repositories found with their issues turned
+	// off: no dashboard issue is asked for there again (dashboard.go).
+	noIssues map[string]bool
+	// settled holds the ended campaigns whose dashboard issue is closed,
+	// or that have none (dashboard.go).
+	settled map[string]bool
 	gates   map[string]Gates // each campaign's gates, built from its spec
 	// layouts holds the layout of a repository at a commit, read once:
 	// who owns what is asked on every reconcile pass (roles.go).
@@ -150,7 +156,7 @@ func New(cfg Config) (*Bot, error) {
 	case len(cfg.Repositories) == 0:
 		return nil, errors.New("new bot: no blueprint repositories")
 	}
-	b := &Bot{cfg: cfg, warned: map[string]bool{}, swept: map[string]bool{}}
+	b := &Bot{cfg: cfg, warned: map[string]bool{}, swept: map[string]bool{}, noIssues: map[string]bool{}, settled: map[string]bool{}}
 	var err error
 	if b.camps, err = parseRepo(cfg.CampaignRepo); err != nil {
 		return nil, fmt.Errorf("new bot: campaigns: %w", err)

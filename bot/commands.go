@@ -67,7 +67,8 @@ type CommandResult struct {
 	approved bool
 }
 
-// commandPR is the pull request a comment with commands was written on.
+// commandPR is the pull request a comment with commands was written on,
+// or the campaign's dashboard issue (tenant and head empty).
 type commandPR struct {
 	repo   repoName
 	number int
@@ -90,30 +91,29 @@ type commandApproval struct {
 }
 
 // runCommands runs the commands of a comment on one of the campaign's pull
-// requests: it reads who the commenter is from the layout on the base branch
-// (never the pull request's head) and GitHub's teams, lets rollout decide
-// what each command may do, carries the taken ones out through Operate
-// under the campaign's lease, reacts to the comment and answers in the
-// bot's status comment on the pull request. A comment elsewhere is not the
-// bot's business.
+// requests or on its dashboard issue: it reads who the commenter is from
+// the layout on the base branch (never the pull request's head) and
+// GitHub's teams, lets rollout decide what each command may do, carries the
+// taken ones out through Operate under the campaign's lease, reacts to the
+// comment and answers in the bot's status comment on the pull request or
+// issue. A comment elsewhere is not the bot's business.
 func (b *Bot) runCommands(ctx context.Context, e *webhooks.Comment) (bool, error) {
-	if !e.PullRequest {
-		b.log.Info("commands on an issue that is not a pull request are not read yet", "repo", e.Owner+"/"+e.Repo, "number", e.Number, "user", e.User)
-		return false, nil
-	}
 	api, err := b.cfg.GitHub.API(ctx, e.Owner, e.Repo)
 	if err != nil {
 		return false, err
 	}
-	// GET /repos/{owner}/{repo}/pulls/{pull_number}
-	// https://docs.github.com/rest/pulls/pulls#get-a-pull-request
-	pr, err := api.PullRequest(ctx, e.Owner, e.Repo, e.Number)
-	if err != nil {
-		return false, fmt.Errorf("read pull request #%d: %w", e.Number, err)
+	var (
+		name string
+		on   commandPR
+		ok   bool
+	)
+	if e.PullRequest {
+		name, on, ok, err = commandOnPR(ctx, api, e)
+	} else {
+		name, on, ok, err = b.commandOnDashboard(ctx, api, e)
 	}
-	name, _, tenant, _, ok := wave.ParseAnyBranch(pr.HeadRef)
-	if !ok {
-		return false, nil // not a pull request of the bot's
+	if err != nil || !ok {
+		return false, err
 	}
 	rec, ok, err := b.loadRecord(ctx, name)
 	if err != nil || !ok {
@@ -151,7 +151,6 @@ func (b *Bot) runCommands(ctx context.Context, e *webhooks.Comment) (bool, error
 		return true, err
 	}
 	approved := false
-	on := commandPR{repo: repoName{e.Owner, e.Repo}, number: e.Number, tenant: tenant, head: pr.HeadSHA}
 	for i, line := range e.Commands {
 		if i < len(claim.Commands) {
 			continue // carried out by an earlier attempt
@@ -207,6 +206,50 @@ func (b *Bot) runCommands(ctx context.Context, e *webhooks.Comment) (bool, error
 		errs = append(errs, err)
 	}
 	return true, errors.Join(errs...)
+}
+
+// commandOnPR reads the pull request a comment was written on: the
+// campaign its branch names, its tenant and head; ok is false for a pull
+// request that is not the bot's.
+func commandOnPR(ctx context.Context, api Client, e *webhooks.Comment) (string, commandPR, bool, error) {
+	// GET /repos/{owner}/{repo}/pulls/{pull_number}
+	// https://docs.github.com/rest/pulls/pulls#get-a-pull-request
+	pr, err := api.PullRequest(ctx, e.Owner, e.Repo, e.Number)
+	if err != nil {
+		return "", commandPR{}, false, fmt.Errorf("read pull request #%d: %w", e.Number, err)
+	}
+	name, _, tenant, _, ok := wave.ParseAnyBranch(pr.HeadRef)
+	on := commandPR{repo: repoName{e.Owner, e.Repo}, number: e.Number, tenant: tenant, head: pr.HeadSHA}
+	return name, on, ok, nil
+}
+
+// commandOnDashboard reads the issue a comment was written on and returns
+// the campaign whose dashboard it is: the campaign its marker names, when
+// the store keeps this issue as that campaign's dashboard or, when the store
+// lost it, the issue is in the campaign's repository and the bot opened it.
+// ok is false for any other issue.
+func (b *Bot) commandOnDashboard(ctx context.Context, api issueClient, e *webhooks.Comment) (string, commandPR, bool, error) {
+	repo := repoName{e.Owner, e.Repo}
+	on := commandPR{repo: repo, number: e.Number}
+	// GET /repos/{owner}/{repo}/issues/{issue_number}
+	// https://docs.github.com/rest/issues/issues#get-an-issue
+	is, err := api.Issue(ctx, e.Owner, e.Repo, e.Number)
+	if err != nil {
+		return "", on, false, fmt.Errorf("read issue #%d: %w", e.Number, err)
+	}
+	name, marked := markedCampaign(is.Body)
+	if !marked || !isDashboard(is, name) {
+		return "", on, false, nil
+	}
+	d, _, found, err := b.loadDashboard(ctx, name)
+	if err != nil {
+		return "", on, false, err
+	}
+	if found {
+		return name, on, d.Repo == repo.String() && d.Number == e.Number, nil
+	}
+	rec, ok, err := b.loadRecord(ctx, name)
+	return name, on, ok && rec.Repo == repo.String(), err
 }
 
 // metricName keeps the commands metric's label to the known commands.

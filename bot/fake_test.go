@@ -51,6 +51,8 @@ type fakeAPI struct {
 	// commits other than headSHA (a pull request's head).
 	prFiles map[int][]gh.ChangedFile
 	atRef   map[string]map[string][]byte
+	// issues are the repository's plain issues (dashboard_test.go).
+	issues fakeIssues
 }
 
 // fakeCheck is one check run on the fake GitHub: as last written, and the
@@ -167,6 +169,9 @@ func (f *fakeAPI) EditComment(_ context.Context, _, _ string, id int64, body str
 func (f *fakeAPI) AddReaction(_ context.Context, _, _ string, id int64, content string) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if err := f.call("AddReaction"); err != nil {
+		return err
+	}
 	f.reactions[id] = append(f.reactions[id], content)
 	return nil
 }

@@ -16,6 +16,7 @@ type Client interface {
 	contentReader
 	prClient
 	commandClient
+	issueClient
 	approvalClient
 	mergeClient
 	checkClient

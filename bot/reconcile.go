@@ -113,7 +113,8 @@ func (b *Bot) observeStored(ctx context.Context, name string, st rollout.State) 
 func (b *Bot) observe(name string, st rollout.State, rec *record) {
 	w := st.Waiting(time.Time{})
 	if w.Kind == rollout.WaitWindow && rec != nil {
-		w = st.Waiting(b.nextWindow(rec, st))
+		next, _ := nextWindow(rec, st, b.now()) // a schedule that cannot be read names no time; canOpen warns
+		w = st.Waiting(next)
 	}
 	b.metrics.fleet.set(name, st, w)
 	b.metrics.gatesConfigured(st.Policy.Gates)
@@ -123,7 +124,8 @@ func (b *Bot) observe(name string, st rollout.State, rec *record) {
 // clock. A campaign that ended is looked at once per process, then left
 // alone: an aborted or rolled-back one has its pull requests looked at, to
 // close any that a crash left open; the check runs of any catch up with
-// its end (a write that failed as it ended).
+// its end (a write that failed as it ended); one whose dashboard issue a
+// failure left open is stepped until it is closed.
 func (b *Bot) reconcileCampaign(ctx context.Context, name string, phase rollout.CampaignPhase) (rollout.State, error) {
 	if phase.Final() {
 		b.mu.Lock()
@@ -132,7 +134,11 @@ func (b *Bot) reconcileCampaign(ctx context.Context, name string, phase rollout.
 		b.mu.Unlock()
 		switch {
 		case swept:
-			return rollout.State{}, nil
+			open, err := b.dashboardOpen(ctx, name)
+			if err != nil || !open {
+				return rollout.State{}, err
+			}
+			return b.step(ctx, name, nil)
 		case phase == rollout.CampaignSucceeded:
 			return b.step(ctx, name, nil)
 		}
@@ -166,36 +172,23 @@ func (r *run) tick(ctx context.Context) error {
 
 // canOpen asks the campaign's calendar whether a wave may start now.
 func (r *run) canOpen() bool {
-	cal, err := r.rec.calendar()
-	if err != nil {
-		r.b.warnOnce("schedule/"+r.name, "campaign schedule cannot be read; no wave opens", "campaign", r.name, "err", err)
-		return false
-	}
-	ok, reason := cal.Allowed(r.b.now(), r.st.ScheduleState())
+	ok, reason := r.schedule()
 	if !ok {
 		r.b.log.Debug("schedule holds the next wave back", "campaign", r.name, "reason", reason)
 	}
 	return ok
 }
 
-// nextWindow is when the campaign's calendar next lets a wave open: zero
-// when it lets one open now, and when it cannot say (the cap on open pull
-// requests holds the wave back, no window within the calendar's horizon,
-// or a schedule that cannot be read, which canOpen reports).
-func (b *Bot) nextWindow(rec *record, st rollout.State) time.Time {
-	cal, err := rec.calendar()
+// schedule asks the campaign's calendar whether a wave may start now, and
+// if not, why. A stored campaign file that no longer parses, or whose
+// schedule does not compile, opens no wave (warned once).
+func (r *run) schedule() (ok bool, reason string) {
+	cal, err := r.rec.calendar()
 	if err != nil {
-		return time.Time{}
+		r.b.warnOnce("schedule/"+r.name, "campaign schedule cannot be read; no wave opens", "campaign", r.name, "err", err)
+		return false, "the campaign's schedule cannot be read"
 	}
-	now, ss := b.now(), st.ScheduleState()
-	if ok, _ := cal.Allowed(now, ss); ok {
-		return time.Time{}
-	}
-	next, err := cal.Next(now, ss)
-	if err != nil {
-		return time.Time{}
-	}
-	return next
+	return cal.Allowed(r.b.now(), r.st.ScheduleState())
 }
 
 // githubEvents lists the campaign's pull requests on GitHub (every branch the

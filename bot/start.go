@@ -225,6 +225,10 @@ func (b *Bot) start(ctx context.Context, c *rollout.Campaign, rec *record) error
 	if err != nil {
 		// Not started: gates kept now would outlive a corrected file.
 		b.forgetGates(name)
+	} else {
+		// Its dashboard issue opens now; a step carries nothing else out
+		// for a campaign just scheduled.
+		_, err = b.step(ctx, name, nil)
 	}
 	return err
 }

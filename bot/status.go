@@ -250,13 +250,9 @@ func (a *statusAPI) campaignInput(rec *record, st rollout.State, now time.Time) 
 // holds it back (a pull request closing lifts it, which no calendar
 // foresees).
 func nextWindow(rec *record, st rollout.State, now time.Time) (time.Time, error) {
-	c, err := rec.campaign()
+	cal, err := rec.calendar()
 	if err != nil {
-		return time.Time{}, fmt.Errorf("stored campaign file: %w", err)
-	}
-	cal, err := c.Spec.Schedule.Compile()
-	if err != nil {
-		return time.Time{}, fmt.Errorf("schedule: %w", err)
+		return time.Time{}, err
 	}
 	next, err := cal.Next(now, st.ScheduleState())
 	switch {

@@ -38,8 +38,9 @@ type run struct {
 // step acts on a campaign under its lease: pass feeds events, then the
 // actions they asked for are carried out, and so is the work the state says
 // is still outstanding (a pull request asked for but never reported open,
-// after a crash between persisting and acting). A campaign the store holds
-// no record of is ignored; one leased by another replica is left to it.
+// after a crash between persisting and acting); last, the dashboard issue
+// shows where the campaign stands. A campaign the store holds no record of
+// is ignored; one leased by another replica is left to it.
 func (b *Bot) step(ctx context.Context, name string, pass func(ctx context.Context, r *run) error) (rollout.State, error) {
 	st, err := b.stepLeased(ctx, name, pass)
 	if errors.Is(err, store.ErrHeld) {
@@ -79,6 +80,11 @@ func (b *Bot) stepLeased(ctx context.Context, name string, pass func(ctx context
 			errs = append(errs, b.unlockClusters(ctx, r.st))
 		}
 		b.observe(name, r.st, r.rec)
+		if err := errors.Join(errs...); !errors.Is(err, store.ErrFenced) {
+			// A replica that lost the lease shows nothing: the new
+			// holder's state is newer than its own.
+			r.dashboard(ctx)
+		}
 		out = r.st
 		return errors.Join(errs...)
 	})

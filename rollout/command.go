@@ -35,7 +35,7 @@ var commands = map[string]commandSpec{
 	"help":     {"/fleet help", "lists the commands and who may run them", "anyone"},
 	"status":   {"/fleet status", "shows the campaign's waves, pull requests and clusters", "anyone"},
 	"plan":     {"/fleet plan", "shows the campaign's plan: its waves and the clusters of each", "anyone"},
-	"approve":  {"/fleet approve [WAVE]", "without a wave, approves this pull request for its tenant (its owners), or releases the wave waiting for an approval (fleet admins); with one, releases that wave (fleet admins)", "approvers"},
+	"approve":  {"/fleet approve [WAVE]", "with a wave, releases that wave (fleet admins); without one, on a pull request, approves it for its tenant (its owners) or releases the wave waiting for an approval (fleet admins)", "approvers"},
 	"pause":    {"/fleet pause", "stops the campaign from opening pull requests and asking for gates", "admins"},
 	"resume":   {"/fleet resume", "continues a paused campaign, or a halted one back within its failure budget", "admins"},
 	"abort":    {`/fleet abort [--reason "..."]`, "ends the campaign and closes its unmerged pull requests", "admins"},
@@ -198,6 +198,9 @@ func Authorize(c Command, a Actor, s State) error {
 		if c.Wave == 0 && c.Tenant != "" {
 			return fmt.Errorf("@%s may not approve this pull request: the owners of %s may; fleet admins release waves", a.Login, c.Tenant)
 		}
+		if c.Wave == 0 && len(a.Tenants) > 0 {
+			return fmt.Errorf("@%s may not release a wave: only fleet admins may; a tenant's owners approve their tenant's pull request with /fleet approve on it", a.Login)
+		}
 		return fmt.Errorf("@%s may not release a wave: only fleet admins may", a.Login)
 	}
 	// owners: a cluster of a tenant a owns must be named.
@@ -215,12 +218,16 @@ func Authorize(c Command, a Actor, s State) error {
 }
 
 // Event is the event c feeds the campaign, run by by; nil for a command
-// that only shows something. Approve without a wave names the wave that
-// waits for an approval in s.
+// that only shows something. Approve without a wave, on a pull request,
+// names the wave that waits for an approval in s; off a pull request (on
+// the campaign's dashboard issue) it must name its wave.
 func (c Command) Event(by string, s State) (Event, error) {
 	switch c.Name {
 	case "approve":
 		n := c.Wave
+		if n == 0 && c.Tenant == "" {
+			return nil, &UsageError{Reason: "off a pull request, approve names the wave it releases", Usage: "/fleet approve WAVE"}
+		}
 		if n == 0 {
 			n = s.AwaitingApproval()
 			if n == 0 {

@@ -74,6 +74,10 @@ func TestAuthorize(t *testing.T) {
 		{"an owner approves their tenant's pull request", Command{Name: "approve", Tenant: "t1"}, owner1, ""},
 		{"an owner may not approve another tenant's", Command{Name: "approve", Tenant: "t2"}, owner1, "@alice may not approve this pull request: the owners of t2 may; fleet admins release waves"},
 		{"a stranger may not approve a pull request", Command{Name: "approve", Tenant: "t1"}, stranger, "the owners of t1 may"},
+		{"off a pull request, an owner is told where to approve", Command{Name: "approve"}, owner1,
+			"@alice may not release a wave: only fleet admins may; a tenant's owners approve their tenant's pull request with /fleet approve on it"},
+		{"off a pull request, a stranger may not release a wave", Command{Name: "approve"}, stranger, "@eve may not release a wave: only fleet admins may"},
+		{"off a pull request, an admin may release a wave", Command{Name: "approve", Wave: 3}, admin, ""},
 	}
 	for _, tc := range tests {
 		err := Authorize(tc.c, tc.a, s)
@@ -95,9 +99,11 @@ func TestCommandEvent(t *testing.T) {
 		want    Event
 		wantErr string
 	}{
-		{Command{Name: "approve"}, waiting, Approve{Wave: 3, By: "pat"}, ""},
-		{Command{Name: "approve"}, running, nil, "no wave of campaign addons-r2 waits for an approval"},
+		{Command{Name: "approve", Tenant: "t1"}, waiting, Approve{Wave: 3, By: "pat"}, ""},
+		{Command{Name: "approve", Tenant: "t1"}, running, nil, "no wave of campaign addons-r2 waits for an approval"},
+		{Command{Name: "approve"}, waiting, nil, "off a pull request, approve names the wave it releases; usage: /fleet approve WAVE"},
 		{Command{Name: "approve", Wave: 2}, running, Approve{Wave: 2, By: "pat"}, ""},
+		{Command{Name: "approve", Wave: 3}, waiting, Approve{Wave: 3, By: "pat"}, ""},
 		{Command{Name: "skip", Cluster: "c1", Reason: "r"}, running, SkipCluster{Cluster: "c1", Reason: "r", By: "pat"}, ""},
 		{Command{Name: "retry"}, running, Retry{By: "pat"}, ""},
 		{Command{Name: "abort", Reason: "x"}, running, Abort{By: "pat", Reason: "x"}, ""},

@@ -109,6 +109,45 @@ type PullRequestEdit struct {
 	State *string
 }
 
+// Issue is an issue as the bot needs it. GitHub reads pull requests as
+// issues too; PullRequest says the issue is one.
+type Issue struct {
+	Number int
+	State  string // open or closed
+	// StateReason says why a closed issue was closed (completed,
+	// not_planned) or that it was reopened; empty when GitHub gives none.
+	StateReason string
+	Title       string
+	Body        string
+	User        string
+	Labels      []string
+	PullRequest bool
+	HTMLURL     string
+}
+
+// NewIssue is an issue to open.
+type NewIssue struct {
+	Title  string
+	Body   string
+	Labels []string
+}
+
+// IssueEdit holds the fields to change; nil fields stay as they are.
+// StateReason goes with State: completed or not_planned to close, reopened
+// to open.
+type IssueEdit struct {
+	Title       *string
+	Body        *string
+	State       *string
+	StateReason *string
+}
+
+// IssueFilter narrows an issue listing. State is "open" (default),
+// "closed" or "all".
+type IssueFilter struct {
+	State string
+}
+
 // Comment is an issue or pull request comment.
 type Comment struct {
 	ID   int64

@@ -45,6 +45,13 @@ var wantPR = PullRequest{
 	HTMLURL: "https://github.com/acme/fleet/pull/7", CreatedAt: at("2026-03-01T10:00:00Z"),
 }
 
+const issueJSON = `{"number":5,"state":"open","state_reason":null,"title":"Campaign eks-1-30","body":"<!-- marker -->",
+ "user":{"login":"fleetbot[bot]"},"labels":[{"name":"fleetbot"},{"name":"campaign:eks-1-30"}],
+ "html_url":"https://github.com/acme/fleet/issues/5"}`
+
+var wantIssue = Issue{Number: 5, State: "open", Title: "Campaign eks-1-30", Body: "<!-- marker -->", User: "fleetbot[bot]",
+	Labels: []string{"fleetbot", "campaign:eks-1-30"}, HTMLURL: "https://github.com/acme/fleet/issues/5"}
+
 const checkRunJSON = `{"id":42,"name":"fleetbot/gates","head_sha":"h1","status":"completed","conclusion":"success",
  "details_url":"https://fleetbot.example/c/1","output":{"title":"Gates passed","summary":"3 of 3"}}`
 
@@ -274,6 +281,59 @@ var apiCases = []apiCase{
 		},
 		answer: `{"sha":"merge1","merged":true,"message":"Pull Request successfully merged"}`,
 		want:   "merge1",
+	},
+	{
+		name: "Issues", method: "GET", path: "/repos/acme/fleet/issues", query: "direction=asc&per_page=100&sort=created&state=all", status: 200,
+		call: func(ctx context.Context, c *Client) (any, error) {
+			return c.Issues(ctx, "acme", "fleet", IssueFilter{State: "all"})
+		},
+		answer: `[` + issueJSON + `,{"number":8,"state":"open","title":"Upgrade","user":{"login":"fleetbot[bot]"},"labels":[],
+		 "pull_request":{"url":"https://api.github.com/repos/acme/fleet/pulls/8"}}]`,
+		want: []Issue{wantIssue, {Number: 8, State: "open", Title: "Upgrade", User: "fleetbot[bot]", Labels: []string{}, PullRequest: true}},
+	},
+	{
+		name: "Issue", method: "GET", path: "/repos/acme/fleet/issues/5", status: 200,
+		call:   func(ctx context.Context, c *Client) (any, error) { return c.Issue(ctx, "acme", "fleet", 5) },
+		answer: issueJSON,
+		want:   wantIssue,
+	},
+	{
+		name: "CreateIssue", method: "POST", path: "/repos/acme/fleet/issues", status: 201,
+		body: `{"title":"Campaign eks-1-30","body":"<!-- marker -->","labels":["fleetbot","campaign:eks-1-30"]}`,
+		call: func(ctx context.Context, c *Client) (any, error) {
+			return c.CreateIssue(ctx, "acme", "fleet", NewIssue{Title: "Campaign eks-1-30", Body: "<!-- marker -->", Labels: []string{"fleetbot", "campaign:eks-1-30"}})
+		},
+		answer: issueJSON,
+		want:   wantIssue,
+	},
+	{
+		name: "CreateIssue without labels", method: "POST", path: "/repos/acme/fleet/issues", status: 201,
+		body: `{"title":"Campaign eks-1-30"}`,
+		call: func(ctx context.Context, c *Client) (any, error) {
+			return c.CreateIssue(ctx, "acme", "fleet", NewIssue{Title: "Campaign eks-1-30"})
+		},
+		answer: issueJSON,
+		want:   wantIssue,
+	},
+	{
+		name: "EditIssue close", method: "PATCH", path: "/repos/acme/fleet/issues/5", status: 200,
+		body: `{"body":"done","state":"closed","state_reason":"completed"}`,
+		call: func(ctx context.Context, c *Client) (any, error) {
+			return c.EditIssue(ctx, "acme", "fleet", 5, IssueEdit{Body: strPtr("done"), State: strPtr("closed"), StateReason: strPtr("completed")})
+		},
+		answer: `{"number":5,"state":"closed","state_reason":"completed","title":"Campaign eks-1-30","body":"done",
+		 "user":{"login":"fleetbot[bot]"},"labels":[],"html_url":"https://github.com/acme/fleet/issues/5"}`,
+		want: Issue{Number: 5, State: "closed", StateReason: "completed", Title: "Campaign eks-1-30", Body: "done", User: "fleetbot[bot]",
+			Labels: []string{}, HTMLURL: "https://github.com/acme/fleet/issues/5"},
+	},
+	{
+		name: "EditIssue only body", method: "PATCH", path: "/repos/acme/fleet/issues/5", status: 200,
+		body: `{"body":"<!-- marker -->"}`,
+		call: func(ctx context.Context, c *Client) (any, error) {
+			return c.EditIssue(ctx, "acme", "fleet", 5, IssueEdit{Body: strPtr("<!-- marker -->")})
+		},
+		answer: issueJSON,
+		want:   wantIssue,
 	},
 	{
 		name: "AddReaction", method: "POST", path: "/repos/acme/fleet/issues/comments/11/reactions", status: 201,

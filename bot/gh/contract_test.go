@@ -107,7 +107,12 @@ func (o *openapi) example(op map[string]any, prefer string) (int, []byte, bool) 
 			names[0], names[i] = names[i], names[0]
 		}
 		if len(names) > 0 {
-			body, _ := json.Marshal(o.resolve(examples[names[0]])["value"])
+			value := o.resolve(examples[names[0]])["value"]
+			if ref, ok := value.(map[string]any); ok && ref["$ref"] != nil {
+				// The value names a shared example, whose own value it is.
+				value = o.resolve(ref)["value"]
+			}
+			body, _ := json.Marshal(value)
 			return status, body, true
 		}
 	}

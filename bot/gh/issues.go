@@ -63,3 +63,67 @@ func (c *Client) EditComment(ctx context.Context, owner, repo string, id int64, 
 	}
 	return comment(cm), nil
 }
+
+// Issues lists a repository's issues matching f, every page, oldest first.
+// GitHub lists pull requests among issues; their PullRequest is true.
+// https://docs.github.com/rest/issues/issues#list-repository-issues
+func (c *Client) Issues(ctx context.Context, owner, repo string, f IssueFilter) ([]Issue, error) {
+	list, err := collect("list issues in "+repoPath(owner, repo), func(o github.ListOptions) ([]*github.Issue, *github.Response, error) {
+		return c.gh.Issues.ListByRepo(ctx, owner, repo, &github.IssueListByRepoOptions{
+			State: f.State, Sort: "created", Direction: "asc", ListOptions: o,
+		})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return convert(list, issue), nil
+}
+
+// Issue returns one issue (or pull request, read as an issue).
+// https://docs.github.com/rest/issues/issues#get-an-issue
+func (c *Client) Issue(ctx context.Context, owner, repo string, number int) (Issue, error) {
+	is, _, err := c.gh.Issues.Get(ctx, owner, repo, number)
+	if err != nil {
+		return Issue{}, mapError("get issue "+issuePath(owner, repo, number), err)
+	}
+	return issue(is), nil
+}
+
+// CreateIssue opens an issue.
+// https://docs.github.com/rest/issues/issues#create-an-issue
+func (c *Client) CreateIssue(ctx context.Context, owner, repo string, n NewIssue) (Issue, error) {
+	in := &github.IssueRequest{Title: &n.Title, Body: optional(n.Body)}
+	if len(n.Labels) > 0 {
+		in.Labels = &n.Labels
+	}
+	is, _, err := c.gh.Issues.Create(ctx, owner, repo, in)
+	if err != nil {
+		return Issue{}, mapError(fmt.Sprintf("create issue %q in %s", n.Title, repoPath(owner, repo)), err)
+	}
+	return issue(is), nil
+}
+
+// EditIssue changes the fields of e that are set: the title, the body, the
+// state, and with a state the reason for it.
+// https://docs.github.com/rest/issues/issues#update-an-issue
+func (c *Client) EditIssue(ctx context.Context, owner, repo string, number int, e IssueEdit) (Issue, error) {
+	is, _, err := c.gh.Issues.Edit(ctx, owner, repo, number, &github.IssueRequest{Title: e.Title, Body: e.Body, State: e.State, StateReason: e.StateReason})
+	if err != nil {
+		return Issue{}, mapError("edit issue "+issuePath(owner, repo, number), err)
+	}
+	return issue(is), nil
+}
+
+func issue(is *github.Issue) Issue {
+	return Issue{
+		Number:      is.GetNumber(),
+		State:       is.GetState(),
+		StateReason: is.GetStateReason(),
+		Title:       is.GetTitle(),
+		Body:        is.GetBody(),
+		User:        is.GetUser().GetLogin(),
+		Labels:      convert(is.Labels, func(l *github.Label) string { return l.GetName() }),
+		PullRequest: is.IsPullRequest(),
+		HTMLURL:     is.GetHTMLURL(),
+	}
+}

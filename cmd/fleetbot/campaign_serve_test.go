@@ -101,7 +101,7 @@ func TestCampaignCommandsThroughServe(t *testing.T) {
 	assert.Equal(t, audit.Schema, report.Schema)
 	assert.Equal(t, "Paused", report.Phase)
 	require.Len(t, report.Waves, 2)
-	assert.Equal(t, 1, report.Waves[0].PRs[0].Number)
+	assert.Equal(t, 2, report.Waves[0].PRs[0].Number, "#1 is the campaign's dashboard issue")
 	require.NotEmpty(t, report.History)
 	assert.Equal(t, "pat", report.History[len(report.History)-1].By, "who paused is in the report")
 
@@ -119,8 +119,8 @@ func TestCampaignCommandsThroughServe(t *testing.T) {
 	require.NoError(t, err, stderr)
 	assert.Equal(t, strings.Join([]string{
 		"Campaign eks-1-30: Paused -> Aborted (abort)",
-		"  wave 1, tenant-a pull request #1: Open -> Closed",
-		"  wave 1, tenant-b pull request #2: Open -> Closed",
+		"  wave 1, tenant-a pull request #2: Open -> Closed",
+		"  wave 1, tenant-b pull request #3: Open -> Closed",
 		"",
 	}, "\n"), out)
 

@@ -204,11 +204,11 @@ func TestCampaignCommands(t *testing.T) {
 	require.NoError(t, err, stderr)
 	assert.Equal(t, strings.Join([]string{
 		"Campaign eks-1-30: Paused -> Aborted (abort)",
-		"  wave 1, tenant-a pull request #1: Open -> Closed",
-		"  wave 1, tenant-b pull request #2: Open -> Closed",
+		"  wave 1, tenant-a pull request #2: Open -> Closed",
+		"  wave 1, tenant-b pull request #3: Open -> Closed",
 		"",
 	}, "\n"), out)
-	for _, n := range []int{1, 2} {
+	for _, n := range []int{2, 3} { // #1 is the campaign's dashboard issue
 		var pr struct {
 			State string `json:"state"`
 		}

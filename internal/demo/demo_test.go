@@ -114,7 +114,7 @@ func TestDemoRollsOut(t *testing.T) {
 	checkMain(t, s, dir)
 
 	for _, want := range []string{
-		"wave 1/" + fmt.Sprint(len(s.plan.Waves)) + " (dev, canary) opens: #1 ",
+		"wave 1/" + fmt.Sprint(len(s.plan.Waves)) + " (dev, canary) opens: #2 ", // #1 is the campaign's dashboard issue
 		"approved and merged by ",
 		"terraform passed: terraform-apply (a-dev-cpu-1) succeeded",
 		"argocd    passed: 2 applications Synced and Healthy",

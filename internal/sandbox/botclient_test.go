@@ -23,21 +23,7 @@ func TestBotClient(t *testing.T) {
 	e.must(http.StatusCreated, req{method: "POST", path: "/orgs/acme/teams", body: map[string]any{"name": "Tenant A"}})
 	e.must(http.StatusOK, req{method: "PUT", path: "/orgs/acme/teams/tenant-a/memberships/alice", body: map[string]any{}})
 	ctx := t.Context()
-
-	spec := ghcontract.Default(t)
-	app, err := gh.NewApp(gh.Config{
-		BaseURL: e.url + "/", AppID: testAppID,
-		PrivateKey: pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(appKey())}),
-		Transport: spec.Transport(nil, func(err error) {
-			if !generalGitHubBehaviour(err) {
-				t.Errorf("client contract: %v", err)
-			}
-		}),
-	})
-	require.NoError(t, err)
-	id, err := app.InstallationFor(ctx, "acme", "fleet")
-	require.NoError(t, err)
-	c := app.Client(id)
+	c := e.botClient("acme", "fleet")
 
 	repo, err := c.Repository(ctx, "acme", "fleet")
 	require.NoError(t, err)
@@ -124,4 +110,26 @@ func TestBotClient(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, byMerge, 1)
 	assert.True(t, byMerge[0].Merged)
+}
+
+// botClient is the bot's own GitHub client, as the App's installation that
+// covers owner/repo, every request it sends checked against GitHub's
+// description.
+func (e *env) botClient(owner, repo string) *gh.Client {
+	t := e.t
+	t.Helper()
+	spec := ghcontract.Default(t)
+	app, err := gh.NewApp(gh.Config{
+		BaseURL: e.url + "/", AppID: testAppID,
+		PrivateKey: pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(appKey())}),
+		Transport: spec.Transport(nil, func(err error) {
+			if !generalGitHubBehaviour(err) {
+				t.Errorf("client contract: %v", err)
+			}
+		}),
+	})
+	require.NoError(t, err)
+	id, err := app.InstallationFor(t.Context(), owner, repo)
+	require.NoError(t, err)
+	return app.Client(id)
 }

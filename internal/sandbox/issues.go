@@ -4,9 +4,12 @@ import (
 	"encoding/json"
 	"net/http"
 	"slices"
+	"sort"
+	"strings"
 )
 
 func (s *Server) issueRoutes() {
+	s.handle("GET /repos/{owner}/{repo}/issues", accessUser, s.listIssues)
 	s.handle("POST /repos/{owner}/{repo}/issues", accessUser, s.createIssue)
 	s.handle("GET /repos/{owner}/{repo}/issues/{number}", accessUser, s.getIssue)
 	s.handle("PATCH /repos/{owner}/{repo}/issues/{number}", accessUser, s.editIssue)
@@ -76,6 +79,65 @@ func (s *Server) createIssue(c *call) (int, any, error) {
 	return http.StatusCreated, o, nil
 }
 
+// listIssues: GET /repos/{owner}/{repo}/issues (docs: issues/issues#list-repository-issues).
+// Pull requests are listed too, as GitHub lists them; state, labels (every
+// one named), creator, sort and direction filter and order them.
+func (s *Server) listIssues(c *call) (int, any, error) {
+	q := c.r.URL.Query()
+	state := q.Get("state")
+	switch state {
+	case "":
+		state = "open"
+	case "open", "closed", "all":
+	default:
+		return 0, nil, invalid("Issue", "state", "invalid", "state must be open, closed or all")
+	}
+	var labels []string
+	if l := q.Get("labels"); l != "" {
+		labels = strings.Split(l, ",")
+	}
+	creator := q.Get("creator")
+	var matched []*issue
+	for _, is := range c.rs.Issues {
+		if (state != "all" && is.State != state) || (creator != "" && !equalFold(creator, is.User)) {
+			continue
+		}
+		if !slices.ContainsFunc(labels, func(want string) bool {
+			return !slices.ContainsFunc(is.Labels, func(have string) bool { return equalFold(have, strings.TrimSpace(want)) })
+		}) {
+			matched = append(matched, is)
+		}
+	}
+	sortIssues(matched, q.Get("sort"), q.Get("direction"))
+	page := paginate(c, s.cfg.BaseURL, matched)
+	out := make([]obj, 0, len(page))
+	for _, is := range page {
+		out = append(out, s.issueJSON(c.rs, is))
+	}
+	return http.StatusOK, out, nil
+}
+
+// sortIssues orders issues or pull requests as GitHub's lists do: by
+// creation (the default) or last update, newest first unless direction is
+// asc; a sort other than by creation is newest first by default.
+func sortIssues(list []*issue, key, direction string) {
+	desc := direction != "asc"
+	if direction == "" && key != "" && key != "created" {
+		desc = true
+	}
+	sort.SliceStable(list, func(i, j int) bool {
+		a, b := list[i], list[j]
+		less := a.Number < b.Number
+		if key == "updated" {
+			less = a.UpdatedAt.Before(b.UpdatedAt) || a.UpdatedAt.Equal(b.UpdatedAt) && a.Number < b.Number
+		}
+		if desc {
+			return !less
+		}
+		return less
+	})
+}
+
 // getIssue: GET /repos/{owner}/{repo}/issues/{issue_number} (docs: issues/issues#get-an-issue).
 func (s *Server) getIssue(c *call) (int, any, error) {
 	is, err := c.issue()
@@ -92,12 +154,20 @@ func (s *Server) editIssue(c *call) (int, any, error) {
 		return 0, nil, err
 	}
 	var in struct {
-		Title *string `json:"title"`
-		Body  *string `json:"body"`
-		State *string `json:"state"`
+		Title       *string `json:"title"`
+		Body        *string `json:"body"`
+		State       *string `json:"state"`
+		StateReason *string `json:"state_reason"`
 	}
 	if err := c.decode(&in); err != nil {
 		return 0, nil, err
+	}
+	reason := ""
+	if in.StateReason != nil {
+		reason = *in.StateReason
+		if !slices.Contains([]string{"completed", "not_planned", "duplicate", "reopened"}, reason) {
+			return 0, nil, invalid("Issue", "state_reason", "invalid", "state_reason must be completed, not_planned, duplicate or reopened")
+		}
 	}
 	event := "issues"
 	if is.Pull != nil {
@@ -111,10 +181,19 @@ func (s *Server) editIssue(c *call) (int, any, error) {
 			now := s.now()
 			if is.Pull != nil {
 				is.Pull.BaseSHA, is.Pull.HeadSHA = s.heads(c.ctx, c.repo, is)
+			} else {
+				// GitHub closes an issue as completed unless told otherwise.
+				is.StateReason = reason
+				if reason == "" || reason == "reopened" {
+					is.StateReason = "completed"
+				}
 			}
 			is.State, is.ClosedAt, action = "closed", &now, "closed"
 		case *in.State == "open" && (is.Pull == nil || !is.Pull.Merged):
 			is.State, is.ClosedAt, action = "open", nil, "reopened"
+			if is.Pull == nil {
+				is.StateReason = "reopened"
+			}
 		default:
 			return 0, nil, invalid("Issue", "state", "invalid", "state must be open or closed")
 		}

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
-	"sort"
 	"strings"
 
 	"github.com/fleetbot/fleetbot/internal/sandbox/gitrepo"
@@ -176,22 +175,7 @@ func (s *Server) listPulls(c *call) (int, any, error) {
 		}
 		matched = append(matched, is)
 	}
-	sortKey := q.Get("sort")
-	desc := q.Get("direction") != "asc"
-	if q.Get("direction") == "" && sortKey != "" && sortKey != "created" {
-		desc = true
-	}
-	sort.SliceStable(matched, func(i, j int) bool {
-		a, b := matched[i], matched[j]
-		less := a.Number < b.Number
-		if sortKey == "updated" {
-			less = a.UpdatedAt.Before(b.UpdatedAt) || a.UpdatedAt.Equal(b.UpdatedAt) && a.Number < b.Number
-		}
-		if desc {
-			return !less
-		}
-		return less
-	})
+	sortIssues(matched, q.Get("sort"), q.Get("direction"))
 	page := paginate(c, s.cfg.BaseURL, matched)
 	out := make([]obj, 0, len(page))
 	for _, is := range page {

@@ -226,7 +226,7 @@ func (s *Server) issueJSON(rs *repoState, is *issue) obj {
 		"labels": s.labelsJSON(rs, is.Labels), "assignee": nil, "assignees": []obj{}, "milestone": nil,
 		"locked": false, "active_lock_reason": nil, "comments": comments,
 		"closed_at": tsPtr(is.ClosedAt), "created_at": ts(is.CreatedAt), "updated_at": ts(is.UpdatedAt),
-		"author_association": s.association(rs, is.User), "state_reason": nil,
+		"author_association": s.association(rs, is.User), "state_reason": nullable(is.StateReason),
 		"reactions": reactionRollup(u+"/reactions", nil), "draft": false, "performed_via_github_app": nil,
 		"timeline_url": u + "/timeline",
 	}

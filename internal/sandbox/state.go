@@ -74,7 +74,10 @@ type issue struct {
 	CreatedAt time.Time  `json:"created_at"`
 	UpdatedAt time.Time  `json:"updated_at"`
 	ClosedAt  *time.Time `json:"closed_at,omitempty"`
-	Pull      *pull      `json:"pull,omitempty"`
+	// StateReason is why an issue was closed or that it was reopened;
+	// empty for one never closed, and for pull requests.
+	StateReason string `json:"state_reason,omitempty"`
+	Pull        *pull  `json:"pull,omitempty"`
 }
 
 // pull is the pull-request part of an issue.

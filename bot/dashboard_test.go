@@ -1,0 +1,516 @@
+package bot
+
+import (
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/fleetbot/fleetbot/bot/gh"
+	"github.com/fleetbot/fleetbot/rollout"
+	"github.com/fleetbot/fleetbot/rollout/store"
+	"github.com/fleetbot/fleetbot/webhooks"
+)
+
+// dashboardOf returns the world's one dashboard issue.
+func dashboardOf(t *testing.T, w *world) gh.Issue {
+	t.Helper()
+	var found []gh.Issue
+	for _, is := range w.api.dashboards() {
+		if isDashboard(is, campaign) {
+			found = append(found, is)
+		}
+	}
+	require.Len(t, found, 1, "one dashboard issue")
+	return found[0]
+}
+
+// mergeNumbers merges pull requests of the test campaign, each
+// with a webhook, as the tenants' owners would.
+func mergeNumbers(t *testing.T, w *world, b *Bot, numbers ...int) {
+	t.Helper()
+	for _, n := range numbers {
+		p := w.api.merge(t, n, fmt.Sprintf("merge-%d", n))
+		require.NoError(t, b.Handle(t.Context(), prWebhook("closed", n, p.HeadRef, p.MergeCommitSHA)))
+	}
+}
+
+// TestDashboardFollowsTheCampaign: the campaign's dashboard issue opens when
+// the campaign starts, is edited only when what it shows changes, and is
+// closed as completed with a summary when the campaign succeeds.
+func TestDashboardFollowsTheCampaign(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, "eks-1-30.yaml")
+	b := w.bot(t, "r1", nil)
+
+	require.NoError(t, b.Handle(t.Context(), pushOf("campaigns/eks-1-30.yaml")))
+	is := dashboardOf(t, w)
+	assert.Equal(t, "Campaign eks-1-30: EKS version -> 1.30, forward-only", is.Title)
+	assert.Equal(t, []string{"fleetbot", "campaign:eks-1-30"}, is.Labels)
+	assert.True(t, strings.HasPrefix(is.Body, "<!-- fleetbot:dashboard campaign=eks-1-30 -->\n## Campaign `eks-1-30` is Scheduled\n"), is.Body)
+	assert.Contains(t, is.Body, "Wave 1 to open, since 2026-12-01 09:00 UTC.")
+	assert.Equal(t, 1, w.api.issueCalls("Issues"), "looked for before it is opened")
+	assert.Equal(t, 0, w.api.issueCalls("EditIssue"))
+
+	require.NoError(t, b.Reconcile(t.Context()))
+	is = dashboardOf(t, w)
+	assert.Contains(t, is.Body, "## Campaign `eks-1-30` is Running")
+	assert.Contains(t, is.Body, "| 1 | dev | Open | #1 tenant-a: open<br>#2 tenant-b: open | 2026-12-01 09:00 UTC | - |")
+	assert.Contains(t, is.Body, "Wave 1: #1 (tenant-a), #2 (tenant-b) to be approved by the tenant's owners and merged")
+	assert.Contains(t, is.Body, "**Commands that apply now:** `/fleet approve` · `/fleet pause` · `/fleet abort`")
+
+	// Passes that change nothing send nothing.
+	edits := w.api.issueCalls("EditIssue")
+	for range 3 {
+		w.clock.add(time.Minute)
+		require.NoError(t, b.Reconcile(t.Context()))
+	}
+	assert.Equal(t, edits, w.api.issueCalls("EditIssue"), "the body did not change")
+
+	w.clock.add(10 * time.Minute)
+	mergeNumbers(t, w, b, 1, 2)
+	require.NoError(t, b.Reconcile(t.Context()))
+	is = dashboardOf(t, w)
+	assert.Contains(t, is.Body, "| 1 | dev | Succeeded | #1 tenant-a: merged<br>#2 tenant-b: merged | 2026-12-01 09:00 UTC | 2026-12-01 09:13 UTC |")
+	assert.Contains(t, is.Body, "| 1 | `a-dev-1` | tenant-a | 1.29 → 1.30 | Succeeded | ✅ terraform | 2026-12-01 09:13 UTC |")
+	assert.Contains(t, is.Body, "| 2 | prod | Open | #3 tenant-a: open<br>#4 tenant-b: open |")
+	assert.Equal(t, "open", is.State)
+
+	w.clock.add(time.Hour)
+	mergeNumbers(t, w, b, 3, 4)
+	st, _ := w.state(t, campaign)
+	require.Equal(t, rollout.CampaignSucceeded, st.Phase)
+	is = dashboardOf(t, w)
+	assert.Equal(t, "closed", is.State)
+	assert.Equal(t, "completed", is.StateReason)
+	assert.Contains(t, is.Body, "## Campaign `eks-1-30` succeeded\n")
+	assert.Contains(t, is.Body, "### Summary\n\nSucceeded on 2026-12-01 10:13 UTC, 1h13m after it started.\n\nClusters: 5 succeeded of 5. Pull requests: 4 merged.")
+	assert.NotContains(t, is.Body, "Waiting for")
+	d, _, ok, err := b.loadDashboard(t.Context(), campaign)
+	require.NoError(t, err)
+	require.True(t, ok)
+	assert.Equal(t, dashboardIssue{Repo: "acme/fleet", Number: is.Number, Digest: d.Digest, Closed: true}, d)
+
+	// An ended campaign's dashboard is left alone.
+	calls := w.api.issueCalls("EditIssue") + w.api.issueCalls("Issues") + w.api.issueCalls("CreateIssue")
+	require.NoError(t, b.Reconcile(t.Context()))
+	require.NoError(t, w.bot(t, "r2", nil).Reconcile(t.Context()))
+	assert.Equal(t, calls, w.api.issueCalls("EditIssue")+w.api.issueCalls("Issues")+w.api.issueCalls("CreateIssue"))
+}
+
+// TestDashboardFoundAgainByItsMarker: when the store lost the dashboard's
+// number, the issue the bot opened is found by its marker, never a second
+// one opened, and a person's issue carrying the same marker is not taken
+// for it.
+func TestDashboardFoundAgainByItsMarker(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, "eks-1-30.yaml")
+	b := w.bot(t, "r1", nil)
+	w.api.addIssue("mallory", dashboardMarker(campaign)+"\nmine now")
+	started(t, w, b)
+	is := dashboardOf(t, w)
+	require.NotEqual(t, fakeIssueBase+1, is.Number, "the person's issue is not the dashboard")
+
+	d, version, ok, err := b.loadDashboard(t.Context(), campaign)
+	require.NoError(t, err)
+	require.True(t, ok)
+	require.NoError(t, w.store.Delete(t.Context(), dashboardKey(campaign), version, store.Fence{}))
+	mergeNumbers(t, w, b, 1)
+	assert.Equal(t, 1, w.api.issueCalls("CreateIssue"), "no second dashboard issue")
+	assert.Equal(t, 2, w.api.issueCalls("Issues"))
+	again, _, ok, err := b.loadDashboard(t.Context(), campaign)
+	require.NoError(t, err)
+	require.True(t, ok)
+	assert.Equal(t, d.Number, again.Number)
+	assert.Contains(t, dashboardOf(t, w).Body, "#1 tenant-a: merged")
+	assert.Equal(t, "mine now", strings.SplitN(w.api.dashboards()[0].Body, "\n", 2)[1], "the person's issue is left as it is")
+}
+
+// TestDashboardGoneOrTurnedOff: a deleted dashboard issue is replaced by a
+// new one; a campaign repository with issues turned off gets none, is not
+// asked again, and the campaign goes on.
+func TestDashboardGoneOrTurnedOff(t *testing.T) {
+	t.Parallel()
+	t.Run("deleted", func(t *testing.T) {
+		t.Parallel()
+		w := newWorld(t, "eks-1-30.yaml")
+		b := w.bot(t, "r1", nil)
+		started(t, w, b)
+		first := dashboardOf(t, w).Number
+		w.api.failNext("EditIssue", &gh.Error{Op: "edit issue", Status: http.StatusGone, Message: "This issue was deleted"})
+		w.api.mu.Lock()
+		w.api.issues.list = nil
+		w.api.mu.Unlock()
+		mergeNumbers(t, w, b, 1)
+		_, _, ok, err := b.loadDashboard(t.Context(), campaign)
+		require.NoError(t, err)
+		assert.False(t, ok, "forgotten")
+		mergeNumbers(t, w, b, 2)
+		is := dashboardOf(t, w)
+		assert.NotEqual(t, first, is.Number)
+		assert.Contains(t, is.Body, "#2 tenant-b: merged")
+	})
+	t.Run("issues off", func(t *testing.T) {
+		t.Parallel()
+		w := newWorld(t, "eks-1-30.yaml")
+		b := w.bot(t, "r1", nil)
+		w.api.failNext("CreateIssue", &gh.Error{Op: "create issue", Status: http.StatusGone, Message: "Issues are disabled for this repo"})
+		started(t, w, b)
+		mergeNumbers(t, w, b, 1, 2)
+		require.NoError(t, b.Reconcile(t.Context()))
+		assert.Equal(t, 1, w.api.issueCalls("CreateIssue"), "asked once")
+		assert.Empty(t, w.api.dashboards())
+		st, _ := w.state(t, campaign)
+		assert.Equal(t, rollout.WaveOpen, st.Waves[1].Phase, "the campaign goes on")
+	})
+}
+
+// TestDashboardClosedOnALaterPass: when closing the dashboard fails as the
+// campaign succeeds, the reconcile loop closes it on a later pass.
+func TestDashboardClosedOnALaterPass(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, "eks-1-30.yaml")
+	b := w.bot(t, "r1", nil)
+	started(t, w, b)
+	mergeNumbers(t, w, b, 1, 2)
+	require.NoError(t, b.Reconcile(t.Context()))
+	mergeNumbers(t, w, b, 3)
+	w.api.failNext("EditIssue", &gh.Error{Op: "edit issue", Status: http.StatusBadGateway})
+	mergeNumbers(t, w, b, 4)
+	st, _ := w.state(t, campaign)
+	require.Equal(t, rollout.CampaignSucceeded, st.Phase)
+	assert.Equal(t, "open", dashboardOf(t, w).State)
+
+	require.NoError(t, b.Reconcile(t.Context()))
+	is := dashboardOf(t, w)
+	assert.Equal(t, "closed", is.State)
+	assert.Equal(t, "completed", is.StateReason)
+}
+
+// TestDashboardAbortedAndScheduled: an aborted campaign's dashboard closes
+// as not planned, naming who aborted it and why; a campaign the schedule
+// holds back says until when, and why.
+func TestDashboardAbortedAndScheduled(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	src := strings.Replace(string(campaignSrc(t, testGates.terraform)), "    timezone: UTC\n",
+		"    timezone: UTC\n    windows: [{days: [Tue], start: \"22:00\", end: \"23:00\"}]\n", 1)
+	writeCampaign(t, w, "eks-1-30.yaml", []byte(src))
+	b := w.bot(t, "r1", nil)
+	started(t, w, b)
+	body := dashboardOf(t, w).Body
+	assert.Contains(t, body, "## Campaign `eks-1-30` is Scheduled")
+	assert.Contains(t, body, "The maintenance window at 2026-12-01T22:00:00Z to open wave 1, since 2026-12-01 09:00 UTC.\n"+
+		"The schedule holds it back: outside the maintenance windows.\n")
+	assert.Contains(t, body, "**Commands that apply now:** `/fleet pause` · `/fleet abort`")
+
+	w.clock.add(time.Hour)
+	_, err := b.Operate(t.Context(), campaign, rollout.Abort{By: "pat", Reason: "wrong version"})
+	require.NoError(t, err)
+	is := dashboardOf(t, w)
+	assert.Equal(t, "closed", is.State)
+	assert.Equal(t, "not_planned", is.StateReason)
+	assert.Contains(t, is.Body, "## Campaign `eks-1-30` was aborted\n")
+	assert.Contains(t, is.Body, "Aborted on 2026-12-01 10:00 UTC, 1h after it started, by @pat: wrong version.")
+	assert.Contains(t, is.Body, "Clusters: 5 not reached of 5. Pull requests: none opened.")
+}
+
+// TestDashboardLinksOtherRepositories: a pull request in another repository
+// than the dashboard's is named owner/name#N, in the table and in what the
+// campaign waits for.
+func TestDashboardLinksOtherRepositories(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, "eks-1-30.yaml")
+	b := w.bot(t, "r1", nil)
+	started(t, w, b)
+	rec, ok, err := b.loadRecord(t.Context(), campaign)
+	require.NoError(t, err)
+	require.True(t, ok)
+	st, _ := w.state(t, campaign)
+	body, err := renderDashboard(dashboardView{Repo: "acme/campaigns", Rec: rec, St: st, Wait: st.Waiting(time.Time{})})
+	require.NoError(t, err)
+	assert.Contains(t, body, "| 1 | dev | Open | acme/fleet#1 tenant-a: open<br>acme/fleet#2 tenant-b: open |")
+	assert.Contains(t, body, "Wave 1: acme/fleet#1 (tenant-a), acme/fleet#2 (tenant-b) to be approved")
+}
+
+// TestDashboardFitsGitHub: a fleet too large for one issue shows the
+// clusters of the waves under way, then as many rows as fit,
+// each time saying so; the body stays within GitHub's limit.
+func TestDashboardFitsGitHub(t *testing.T) {
+	t.Parallel()
+	view := func(settled, open int) dashboardView {
+		rec := &record{Campaign: "big", Repo: "acme/fleet", File: "campaigns/big.yaml", SHA: headSHA,
+			Plan: &rollout.Plan{Campaign: "big", Change: rollout.PlanChange{Kind: rollout.KindEKSVersion, To: "1.30"}}}
+		var specs []rollout.WaveSpec
+		for i, n := range []int{settled, open} {
+			pw := rollout.Wave{Index: i + 1, Env: fmt.Sprintf("env-%d", i+1)}
+			var refs []rollout.ClusterRef
+			for j := range n {
+				name := fmt.Sprintf("cluster-%d-%04d", i+1, j)
+				refs = append(refs, rollout.ClusterRef{Name: name, Tenant: "tenant-a"})
+				pw.Clusters = append(pw.Clusters, rollout.WaveCluster{Name: name, Tenant: "tenant-a", From: "1.29", To: "1.30"})
+			}
+			rec.Plan.Waves = append(rec.Plan.Waves, pw)
+			specs = append(specs, rollout.WaveSpec{Clusters: refs})
+		}
+		st, err := rollout.NewState("big", rollout.Policy{Gates: []string{"terraform"}}, specs)
+		require.NoError(t, err)
+		st.Phase, st.Waves[0].Phase, st.Waves[1].Phase = rollout.CampaignRunning, rollout.WaveSucceeded, rollout.WaveOpen
+		for i := range st.Waves[0].Clusters {
+			st.Waves[0].Clusters[i].Phase = rollout.ClusterSucceeded
+		}
+		return dashboardView{Repo: "acme/fleet", Rec: rec, St: st, Wait: st.Waiting(time.Time{})}
+	}
+	for _, tc := range []struct {
+		name           string
+		settled, open  int
+		note           string
+		first, missing string
+	}{
+		{"everything fits", 10, 10, "", "`cluster-1-0000`", ""},
+		{"waves done left out", 1000, 20, "The clusters of waves not under way are left out to fit GitHub's limit on an issue's length (20 of 1020 rows shown)", "`cluster-2-0000`", "`cluster-1-0000`"},
+		{"rows cut", 10, 1000, "Only the first ", "`cluster-2-0000`", "`cluster-2-0999`"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			body, err := renderDashboard(view(tc.settled, tc.open))
+			require.NoError(t, err)
+			assert.LessOrEqual(t, len(body), maxIssueBody)
+			assert.Contains(t, body, tc.first)
+			if tc.note == "" {
+				assert.NotContains(t, body, "GitHub's limit")
+			} else {
+				assert.Contains(t, body, tc.note)
+			}
+			if tc.missing != "" {
+				assert.NotContains(t, body, tc.missing)
+			}
+			if strings.HasPrefix(tc.note, "Only the first") {
+				assert.Greater(t, len(body), maxIssueBody-200, "as many rows as fit")
+			}
+			assert.True(t, strings.HasSuffix(body, "</sub>\n"), "the footer is kept")
+		})
+	}
+}
+
+// TestMarkedCampaign reads the dashboard marker back.
+func TestMarkedCampaign(t *testing.T) {
+	t.Parallel()
+	for body, want := range map[string]string{
+		dashboardMarker("eks-1-30") + "\n## Campaign":  "eks-1-30",
+		"  " + dashboardMarker("eks-1-30") + "  \r\nx": "eks-1-30",
+		dashboardMarker(""):                            "",
+		dashboardMarker("a b"):                         "",
+		"text\n" + dashboardMarker("eks-1-30"):         "",
+		"<!-- fleetbot:dashboard campaign=eks-1-30":    "",
+		statusMarker("eks-1-30"):                       "",
+	} {
+		got, ok := markedCampaign(body)
+		assert.Equal(t, want, got, "%q", body)
+		assert.Equal(t, want != "", ok, "%q", body)
+	}
+}
+
+// FuzzMarkedCampaign: whatever an issue's body holds, a campaign read from
+// its marker is one whose marker is that first line, and every campaign
+// name the marker can carry reads back.
+func FuzzMarkedCampaign(f *testing.F) {
+	for _, s := range []string{dashboardMarker("eks-1-30") + "\nbody", "<!-- fleetbot:dashboard campaign= -->", "<!-- fleetbot:dashboard campaign=a -->\r\n", "x"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, body string) {
+		name, ok := markedCampaign(body)
+		if !ok {
+			if name != "" {
+				t.Fatalf("%q: no marker, but campaign %q", body, name)
+			}
+			return
+		}
+		first, _, _ := strings.Cut(body, "\n")
+		if strings.TrimSpace(first) != dashboardMarker(name) {
+			t.Fatalf("%q: campaign %q from a first line that is not its marker", body, name)
+		}
+		if again, ok := markedCampaign(dashboardMarker(name)); !ok || again != name {
+			t.Fatalf("campaign %q does not read back from its marker: %q", name, again)
+		}
+	})
+}
+
+// TestDashboardSummaryOfARollback: a rolled-back campaign's summary names
+// the waves its revert waves took back.
+func TestDashboardSummaryOfARollback(t *testing.T) {
+	t.Parallel()
+	start := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
+	ok, failed := rollout.ClusterSucceeded, rollout.ClusterFailed
+	st := rollout.State{Campaign: "addons-r2", Phase: rollout.CampaignRolledBack,
+		Waves: []rollout.WaveState{
+			{Number: 1, Phase: rollout.WaveSucceeded, Clusters: []rollout.ClusterState{{Name: "a-dev-1", Phase: ok}, {Name: "b-dev-1", Phase: ok}},
+				PRs: []rollout.PRState{{Tenant: "tenant-a", Number: 1, Status: rollout.PRStatusMerged}, {Tenant: "tenant-b", Number: 2, Status: rollout.PRStatusMerged}}},
+			{Number: 2, Phase: rollout.WaveFailed, Clusters: []rollout.ClusterState{{Name: "a-prod-1", Phase: failed}},
+				PRs: []rollout.PRState{{Tenant: "tenant-a", Number: 3, Status: rollout.PRStatusMerged}}},
+			{Number: 3, Kind: rollout.WaveRevert, Reverts: 2, Phase: rollout.WaveSucceeded, Clusters: []rollout.ClusterState{{Name: "a-prod-1", Phase: ok}},
+				PRs: []rollout.PRState{{Tenant: "tenant-a", Number: 4, Status: rollout.PRStatusMerged}}},
+			{Number: 4, Kind: rollout.WaveRevert, Reverts: 1, Phase: rollout.WaveSucceeded, Clusters: []rollout.ClusterState{{Name: "a-dev-1", Phase: ok}, {Name: "b-dev-1", Phase: ok}},
+				PRs: []rollout.PRState{{Tenant: "tenant-a", Number: 5, Status: rollout.PRStatusMerged}, {Tenant: "tenant-b", Number: 6, Status: rollout.PRStatusClosed}}},
+		},
+		History: []rollout.Evidence{{At: start.Add(4*time.Hour + 30*time.Minute), Event: "rolled-back", By: "fleetbot"}},
+	}
+	v := dashboardView{Rec: &record{StartedAt: start}, St: st}
+	assert.Equal(t, "Rolled back on 2026-12-01 13:30 UTC, 4h30m after it started.\n\n"+
+		"Clusters: 2 succeeded, 1 failed of 3; waves 2, 1 reverted. Pull requests: 5 merged, 1 closed.", v.summary())
+}
+
+// dashboardComment is a person's comment with commands on issue number.
+func dashboardComment(id int64, number int, user, body string) *webhooks.Comment {
+	return &webhooks.Comment{
+		Meta:   webhooks.Meta{Delivery: fmt.Sprintf("d-c%d", id), Name: "issue_comment", Action: "created", Owner: "acme", Repo: "fleet"},
+		Number: number, CommentID: id, User: user, Body: body, Commands: webhooks.ParseCommands(body),
+	}
+}
+
+// statusOn returns the bot's status comment on issue number.
+func statusOn(t *testing.T, w *world, number int) string {
+	t.Helper()
+	w.api.mu.Lock()
+	defer w.api.mu.Unlock()
+	for _, c := range w.api.comments[number] {
+		if hasMarker(c.Body, statusMarker(campaign)) {
+			return c.Body
+		}
+	}
+	return ""
+}
+
+// TestCommandsOnTheDashboard: `/fleet` commands on the dashboard issue are
+// the campaign's: a fleet admin's are taken, a stranger's refused, an
+// owner may skip a cluster of their tenant, approve there names its wave;
+// each answered in the issue's status comment, with a reaction. Commands
+// on other issues are not the bot's.
+func TestCommandsOnTheDashboard(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, "eks-1-30.yaml")
+	b := w.bot(t, "r1", nil)
+	started(t, w, b)
+	dash := dashboardOf(t, w).Number
+
+	acted, err := b.onComment(t.Context(), dashboardComment(1, dash, "eve", "/fleet pause"))
+	require.NoError(t, err)
+	assert.True(t, acted)
+	assert.Equal(t, []string{reactionRefused}, w.api.reactionsTo(1))
+	assert.Contains(t, statusOn(t, w, dash), "| `/fleet pause` | refused: @eve may not run pause: only fleet admins may |")
+
+	_, err = b.onComment(t.Context(), dashboardComment(2, dash, "pat", "/fleet approve\n/fleet status\n/fleet pause"))
+	require.NoError(t, err)
+	assert.Equal(t, []string{reactionRefused}, w.api.reactionsTo(2), "the approve was refused")
+	answer := statusOn(t, w, dash)
+	assert.Contains(t, answer, "| `/fleet approve` | refused: off a pull request, approve names the wave it releases; usage: /fleet approve WAVE |")
+	assert.Contains(t, answer, "| `/fleet pause` | taken: the campaign went from Running to Paused |")
+	assert.Contains(t, answer, "Campaign **eks-1-30** is **Running**")
+	st, _ := w.state(t, campaign)
+	assert.Equal(t, rollout.CampaignPaused, st.Phase)
+	assert.Contains(t, dashboardOf(t, w).Body, "## Campaign `eks-1-30` is Paused", "the dashboard follows")
+
+	_, err = b.onComment(t.Context(), dashboardComment(3, dash, "alice", "/fleet skip a-dev-1 --reason \"decommissioned\""))
+	require.NoError(t, err)
+	assert.Equal(t, []string{reactionTaken}, w.api.reactionsTo(3))
+	st, _ = w.state(t, campaign)
+	assert.Equal(t, rollout.ClusterSkipped, st.Waves[0].Clusters[0].Phase)
+	records, err := b.Commands(t.Context(), campaign)
+	require.NoError(t, err)
+	require.Len(t, records, 3)
+	assert.Equal(t, fmt.Sprintf("acme/fleet#%d", dash), records[2].PR)
+
+	// Elsewhere: a plain issue, and a person's issue carrying the marker.
+	other := w.api.addIssue("dave", "a question")
+	copied := w.api.addIssue("mallory", dashboardMarker(campaign)+"\ncopied")
+	for i, n := range []int{other, copied} {
+		id := int64(10 + i)
+		acted, err := b.onComment(t.Context(), dashboardComment(id, n, "pat", "/fleet resume"))
+		require.NoError(t, err)
+		assert.False(t, acted, "issue #%d", n)
+		assert.Empty(t, w.api.reactionsTo(id))
+	}
+	st, _ = w.state(t, campaign)
+	assert.Equal(t, rollout.CampaignPaused, st.Phase)
+
+	// The store lost the dashboard: its marker still names the campaign.
+	_, version, _, err := b.loadDashboard(t.Context(), campaign)
+	require.NoError(t, err)
+	require.NoError(t, w.store.Delete(t.Context(), dashboardKey(campaign), version, store.Fence{}))
+	_, err = b.onComment(t.Context(), dashboardComment(20, dash, "pat", "/fleet resume"))
+	require.NoError(t, err)
+	assert.Equal(t, []string{reactionTaken}, w.api.reactionsTo(20))
+	st, _ = w.state(t, campaign)
+	assert.Equal(t, rollout.CampaignRunning, st.Phase)
+}
+
+// dashboardGolden renders the dashboards of the test campaign along its
+// way, with the clock, gates and commands of a test, for the golden files.
+func dashboardGolden(t *testing.T) (examples []string, docs string) {
+	t.Helper()
+	w := newWorld(t)
+	writeCampaign(t, w, "eks-1-30.yaml", campaignSrc(t, testGates.terraform, "bake: 30m", "approvals: [prod]", "maxFailures: 1"))
+	b := w.bot(t, "r1", nil)
+	gates := &scriptedGates{outcome: map[string]rollout.Outcome{}}
+	b.cfg.Gates = gates
+	body := func() string { return dashboardOf(t, w).Body }
+
+	started(t, w, b)
+	examples = append(examples, body())
+	w.clock.add(25 * time.Minute)
+	gates.set("a-dev-2", rollout.GateWaiting)
+	mergeNumbers(t, w, b, 1, 2)
+	examples = append(examples, body())
+	w.clock.add(5 * time.Minute)
+	gates.set("a-dev-2", rollout.GatePassed)
+	require.NoError(t, b.Reconcile(t.Context()))
+	w.clock.add(30 * time.Minute)
+	require.NoError(t, b.Reconcile(t.Context()))
+	examples = append(examples, body())
+	_, err := b.Operate(t.Context(), campaign, rollout.Approve{Wave: 2, By: "pat"})
+	require.NoError(t, err)
+	w.clock.add(40 * time.Minute)
+	mergeNumbers(t, w, b, 3)
+	examples = append(examples, body())
+	w.clock.add(15 * time.Minute)
+	gates.set("b-prod-1", rollout.GateWaiting)
+	mergeNumbers(t, w, b, 4)
+	docs = body()
+	w.clock.add(10 * time.Minute)
+	gates.set("b-prod-1", rollout.GateFailed)
+	require.NoError(t, b.Reconcile(t.Context()))
+	examples = append(examples, docs, body())
+	_, err = b.Operate(t.Context(), campaign, rollout.SkipCluster{Cluster: "b-prod-1", Reason: "replaced next week", By: "pat"})
+	require.NoError(t, err)
+	w.clock.add(30 * time.Minute)
+	require.NoError(t, b.Reconcile(t.Context()))
+	examples = append(examples, body())
+	return examples, docs
+}
+
+// TestDashboardGolden keeps the dashboard issue's body along a campaign in
+// testdata/dashboard.md, and the example the documentation shows in
+// docs/img/dashboard-issue.md.
+func TestDashboardGolden(t *testing.T) {
+	t.Parallel()
+	examples, docs := dashboardGolden(t)
+	for path, got := range map[string]string{
+		filepath.Join("testdata", "dashboard.md"):                strings.Join(examples, "\n=====\n\n"),
+		filepath.Join("..", "docs", "img", "dashboard-issue.md"): docs,
+	} {
+		if *update {
+			require.NoError(t, os.MkdirAll(filepath.Dir(path), 0o755))
+			require.NoError(t, os.WriteFile(path, []byte(got), 0o644))
+			continue
+		}
+		want, err := os.ReadFile(path)
+		require.NoError(t, err, "run go test -update to create %s", path)
+		assert.Equal(t, string(want), got, path)
+	}
+}

@@ -1,0 +1,157 @@
+package sandbox
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/fleetbot/fleetbot/bot/gh"
+)
+
+// TestIssues walks a plain issue's life as a bot's dashboard issue lives it:
+// opened by the App, listed (pull requests among issues, as GitHub lists
+// them) with each filter, commented on by a person, closed as not planned,
+// reopened and closed again; with the webhooks that tell it.
+func TestIssues(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, "")
+	e.createRepo("acme", "fleet", true)
+	main := e.branchSHA("acme/fleet", "main")
+	e.branchFrom("acme/fleet", "topic", e.commitFile("acme/fleet", main, "t.txt", "t\n", "t", ""))
+	e.must(http.StatusCreated, req{method: "POST", path: "/repos/acme/fleet/pulls", body: map[string]any{"title": "t", "head": "topic", "base": "main"}})
+	bot := "token " + e.installationToken("acme")
+	is := e.must(http.StatusCreated, req{method: "POST", path: "/repos/acme/fleet/issues", auth: bot,
+		body: map[string]any{"title": "Campaign", "body": "<!-- marker -->\ntable", "labels": []string{"fleetbot", "campaign:x"}}}).obj(t)
+	require.EqualValues(t, 2, is["number"], "issues and pull requests share numbers")
+	assert.Nil(t, is["state_reason"])
+	login := is["user"].(map[string]any)["login"].(string)
+	assert.Regexp(t, `\[bot\]$`, login)
+	e.must(http.StatusCreated, req{method: "POST", path: "/repos/acme/fleet/issues", as: "dave", body: map[string]any{"title": "Question"}})
+
+	numbers := func(path string) []float64 {
+		var out []float64
+		for _, o := range e.must(http.StatusOK, req{method: "GET", path: path}).list(t) {
+			out = append(out, o["number"].(float64))
+		}
+		return out
+	}
+	assert.Equal(t, []float64{3, 2, 1}, numbers("/repos/acme/fleet/issues"), "newest first, pull requests included")
+	assert.Equal(t, []float64{1, 2, 3}, numbers("/repos/acme/fleet/issues?direction=asc"))
+	assert.Equal(t, []float64{2}, numbers("/repos/acme/fleet/issues?labels=campaign:x,fleetbot"))
+	assert.Empty(t, numbers("/repos/acme/fleet/issues?labels=campaign:x,other"))
+	assert.Equal(t, []float64{2}, numbers("/repos/acme/fleet/issues?creator="+login))
+	page := e.must(http.StatusOK, req{method: "GET", path: "/repos/acme/fleet/issues?per_page=2&direction=asc"})
+	assert.Len(t, page.list(t), 2)
+	assert.Contains(t, page.header.Get("Link"), `rel="next"`)
+	listed := e.must(http.StatusOK, req{method: "GET", path: "/repos/acme/fleet/issues?per_page=2&page=2&direction=asc"}).list(t)
+	require.Len(t, listed, 1)
+	_, isPull := e.must(http.StatusOK, req{method: "GET", path: "/repos/acme/fleet/issues?direction=asc"}).list(t)[0]["pull_request"]
+	assert.True(t, isPull, "a pull request listed among issues says so")
+
+	// A person's comment on the plain issue is an issue_comment without a
+	// pull request.
+	e.must(http.StatusCreated, req{method: "POST", path: "/repos/acme/fleet/issues/2/comments", as: "dave", body: map[string]any{"body": "/fleet status"}})
+
+	// Closed as not planned, reopened, closed with GitHub's default reason.
+	closed := e.must(http.StatusOK, req{method: "PATCH", path: "/repos/acme/fleet/issues/2", auth: bot,
+		body: map[string]any{"body": "<!-- marker -->\nsummary", "state": "closed", "state_reason": "not_planned"}}).obj(t)
+	assert.Equal(t, "closed", closed["state"])
+	assert.Equal(t, "not_planned", closed["state_reason"])
+	assert.NotNil(t, closed["closed_at"])
+	assert.Equal(t, []float64{2}, numbers("/repos/acme/fleet/issues?state=closed"))
+	assert.Equal(t, []float64{1, 3}, numbers("/repos/acme/fleet/issues?direction=asc"), "open ones only by default")
+	reopened := e.must(http.StatusOK, req{method: "PATCH", path: "/repos/acme/fleet/issues/2", body: map[string]any{"state": "open"}}).obj(t)
+	assert.Equal(t, "reopened", reopened["state_reason"])
+	again := e.must(http.StatusOK, req{method: "PATCH", path: "/repos/acme/fleet/issues/2", body: map[string]any{"state": "closed"}}).obj(t)
+	assert.Equal(t, "completed", again["state_reason"])
+	pr := e.must(http.StatusOK, req{method: "GET", path: "/repos/acme/fleet/issues/1"}).obj(t)
+	assert.Nil(t, pr["state_reason"], "a pull request read as an issue")
+
+	e.waitHooks()
+	var comment *hookEvent
+	events := e.hooks.all()
+	for i, ev := range events {
+		if ev.Event == "issue_comment" && ev.Action == "created" {
+			comment = &events[i]
+		}
+	}
+	require.NotNil(t, comment, "issue_comment.created delivered")
+	issue := comment.Payload["issue"].(map[string]any)
+	assert.EqualValues(t, 2, issue["number"])
+	assert.NotContains(t, issue, "pull_request")
+	seen := e.hooks.seen()
+	for _, want := range []string{"issues.opened", "issues.edited", "issues.closed", "issues.reopened", "issue_comment.created"} {
+		assert.Contains(t, seen, want)
+	}
+	checkWebhookShapes(t, events)
+}
+
+// TestIssueValuesGitHubRefuses is outside the contract middleware, which
+// refuses these requests before the sandbox sees them: the sandbox refuses
+// them too, as GitHub does.
+func TestIssueValuesGitHubRefuses(t *testing.T) {
+	t.Parallel()
+	srv, err := New(Config{Dir: t.TempDir(), Token: testToken})
+	require.NoError(t, err)
+	t.Cleanup(srv.Close)
+	send := func(method, path, body string) *httptest.ResponseRecorder {
+		r := httptest.NewRequest(method, path, strings.NewReader(body))
+		r.Header.Set("Authorization", "Bearer "+testToken)
+		rec := httptest.NewRecorder()
+		srv.Handler().ServeHTTP(rec, r)
+		return rec
+	}
+	require.Equal(t, http.StatusCreated, send("POST", "/orgs/acme/repos", `{"name":"fleet"}`).Code)
+	require.Equal(t, http.StatusCreated, send("POST", "/repos/acme/fleet/issues", `{"title":"q"}`).Code)
+	rec := send("GET", "/repos/acme/fleet/issues?state=merged", "")
+	assert.Equal(t, http.StatusUnprocessableEntity, rec.Code)
+	assert.Contains(t, rec.Body.String(), "state must be open, closed or all")
+	rec = send("PATCH", "/repos/acme/fleet/issues/1", `{"state":"closed","state_reason":"abandoned"}`)
+	assert.Equal(t, http.StatusUnprocessableEntity, rec.Code)
+	assert.Contains(t, rec.Body.String(), "state_reason must be")
+	rec = send("GET", "/repos/acme/fleet/issues/1", "")
+	assert.Contains(t, rec.Body.String(), `"state":"open"`, "a refused edit changes nothing")
+}
+
+// TestBotClientIssues drives the sandbox's issues with the bot's own client:
+// open, find among the pull requests, read, edit, close with a reason.
+func TestBotClientIssues(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, "")
+	e.createRepo("acme", "fleet", true)
+	ctx := t.Context()
+	c := e.botClient("acme", "fleet")
+
+	opened, err := c.CreateIssue(ctx, "acme", "fleet", gh.NewIssue{Title: "Campaign x", Body: "<!-- m -->\nfirst", Labels: []string{"fleetbot"}})
+	require.NoError(t, err)
+	assert.Equal(t, gh.Issue{Number: 1, State: "open", Title: "Campaign x", Body: "<!-- m -->\nfirst", User: "fleetbot[bot]",
+		Labels: []string{"fleetbot"}, HTMLURL: opened.HTMLURL}, opened)
+	assert.NotEmpty(t, opened.HTMLURL)
+	e.must(http.StatusCreated, req{method: "POST", path: "/repos/acme/fleet/issues", as: "dave", body: map[string]any{"title": "Question"}})
+	list, err := c.Issues(ctx, "acme", "fleet", gh.IssueFilter{State: "all"})
+	require.NoError(t, err)
+	require.Len(t, list, 2)
+	assert.Equal(t, 1, list[0].Number, "oldest first")
+	assert.Equal(t, "dave", list[1].User)
+
+	body := "<!-- m -->\nsecond"
+	_, err = c.EditIssue(ctx, "acme", "fleet", 1, gh.IssueEdit{Body: &body})
+	require.NoError(t, err)
+	closed, reason := "closed", "not_planned"
+	_, err = c.EditIssue(ctx, "acme", "fleet", 1, gh.IssueEdit{State: &closed, StateReason: &reason})
+	require.NoError(t, err)
+	got, err := c.Issue(ctx, "acme", "fleet", 1)
+	require.NoError(t, err)
+	assert.Equal(t, "second", strings.SplitN(got.Body, "\n", 2)[1])
+	assert.Equal(t, "closed", got.State)
+	assert.Equal(t, "not_planned", got.StateReason)
+	open, err := c.Issues(ctx, "acme", "fleet", gh.IssueFilter{})
+	require.NoError(t, err)
+	require.Len(t, open, 1, "open issues by default")
+	_, err = c.Issue(ctx, "acme", "fleet", 9)
+	assert.ErrorIs(t, err, gh.ErrNotFound)
+}
