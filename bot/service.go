@@ -31,6 +31,9 @@ type ServiceConfig struct {
 	Workers int
 	// Registry collects every metric and serves /metrics.
 	Registry *prometheus.Registry
+	// MetricsApart leaves /metrics out of Handler: MetricsHandler serves
+	// it, on a listen address of its own.
+	MetricsApart bool
 	// APIToken is the bearer token of the operations API
 	// (/api/v1/campaigns/...); empty turns the API off.
 	APIToken []byte
@@ -48,6 +51,8 @@ type Service struct {
 	github *AppGitHub
 	intake *webhooks.Intake
 	mux    http.Handler
+	// metrics serves /metrics alone.
+	metrics http.Handler
 
 	stopLoop context.CancelFunc
 	loop     sync.WaitGroup
@@ -90,14 +95,19 @@ func NewService(cfg ServiceConfig) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	mux := webhooks.NewMux(intake, b.Ready, cfg.Registry)
+	var onMux prometheus.Gatherer = cfg.Registry
+	if cfg.MetricsApart {
+		onMux = nil
+	}
+	mux := webhooks.NewMux(intake, b.Ready, onMux)
 	registerOpsAPI(mux, b, cfg.APIToken)
 	registerStatus(mux, b, cfg.Status)
 	return &Service{
-		bot:    b,
-		github: github,
-		intake: intake,
-		mux:    mux,
+		bot:     b,
+		github:  github,
+		intake:  intake,
+		mux:     mux,
+		metrics: webhooks.MetricsMux(cfg.Registry),
 	}, nil
 }
 
@@ -122,9 +132,12 @@ func repoOfCloneURL(cloneURL string) (repoName, error) {
 // Bot returns the service's bot.
 func (s *Service) Bot() *Bot { return s.bot }
 
-// Handler serves the webhook, the probes, the metrics, the status page and
-// the operations API.
+// Handler serves the webhook, the probes, the metrics (unless
+// ServiceConfig.MetricsApart), the status page and the operations API.
 func (s *Service) Handler() http.Handler { return s.mux }
+
+// MetricsHandler serves /metrics alone.
+func (s *Service) MetricsHandler() http.Handler { return s.metrics }
 
 // Start processes the deliveries stored but not processed, starts the
 // intake's workers and the reconcile loop. ctx ending does not stop them:

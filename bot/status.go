@@ -136,6 +136,11 @@ func (a *statusAPI) campaign(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	in, problems := a.campaignInput(rec, st, a.bot.now())
+	if d, _, ok, err := a.bot.loadDashboard(ctx, name); err != nil {
+		problems = append(problems, fmt.Sprintf("campaign %s: its dashboard issue: %v", name, err))
+	} else if ok {
+		in.Dashboard = statuspage.Issue{Repo: d.Repo, Number: d.Number}
+	}
 	for _, p := range problems {
 		a.bot.warnOnce("status/"+p, "status API", "problem", p)
 	}
@@ -164,7 +169,7 @@ func (a *statusAPI) campaignInputs(ctx context.Context, now time.Time) ([]status
 	if err != nil {
 		return nil, nil, fmt.Errorf("list campaigns: %w", err)
 	}
-	recs, states := map[string]*record{}, map[string]rollout.State{}
+	recs, states, dashboards := map[string]*record{}, map[string]rollout.State{}, map[string]statuspage.Issue{}
 	var names, problems []string
 	for _, e := range entries {
 		rest := strings.TrimPrefix(e.Key, "campaigns/")
@@ -189,6 +194,13 @@ func (a *statusAPI) campaignInputs(ctx context.Context, now time.Time) ([]status
 				continue
 			}
 			states[name] = st
+		case "dashboard":
+			var d dashboardIssue
+			if err := json.Unmarshal(e.Value, &d); err != nil {
+				problems = append(problems, fmt.Sprintf("campaign %s: the dashboard record %s does not decode: %v", name, e.Key, err))
+				continue
+			}
+			dashboards[name] = statuspage.Issue{Repo: d.Repo, Number: d.Number}
 		}
 	}
 	var out []statuspage.CampaignInput
@@ -199,6 +211,7 @@ func (a *statusAPI) campaignInputs(ctx context.Context, now time.Time) ([]status
 			continue
 		}
 		in, ps := a.campaignInput(recs[name], st, now)
+		in.Dashboard = dashboards[name]
 		out = append(out, in)
 		problems = append(problems, ps...)
 	}
@@ -374,6 +387,9 @@ func (a *statusAPI) resolveURLs(ctx context.Context, inputs []statuspage.Campaig
 	var want []string
 	for _, in := range inputs {
 		want = append(want, in.File.Repo)
+		if in.Dashboard.Repo != "" {
+			want = append(want, in.Dashboard.Repo)
+		}
 		for _, w := range in.Waves {
 			for _, r := range w.Repos {
 				want = append(want, r)

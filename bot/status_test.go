@@ -106,7 +106,7 @@ func TestStatusView(t *testing.T) {
 	assert.Equal(t, rollout.WaitMerge, c.Waiting.Kind)
 	assert.Equal(t, []int{1, 2}, c.Waiting.PRs)
 	assert.Equal(t, rollout.Progress{Waves: 2, Clusters: 5, ByPhase: map[rollout.ClusterPhase]int{rollout.ClusterInPR: 3, rollout.ClusterPending: 2}}, c.Progress)
-	assert.Empty(t, c.DashboardIssue)
+	assert.Equal(t, "https://github.test/acme/fleet/issues/1001", c.DashboardIssue, "the dashboard issue the bot opened")
 	require.Len(t, c.Waves, 2)
 	assert.Equal(t, "dev", c.Waves[0].Env)
 	assert.Equal(t, "prod", c.Waves[1].Env)

@@ -66,7 +66,7 @@ func valueSets() []valueSet {
 		name:     "dynamodb",
 		setFiles: []string{"privateKey", "webhookSecret"},
 		want: rendered{
-			objects:        []string{"ConfigMap/fleetbot", "Deployment/fleetbot", "PodDisruptionBudget/fleetbot", "Secret/fleetbot", "Service/fleetbot", "ServiceAccount/fleetbot"},
+			objects:        []string{"ConfigMap/fleetbot", "Deployment/fleetbot", "PodDisruptionBudget/fleetbot", "Secret/fleetbot", "Service/fleetbot", "ServiceAccount/fleetbot", "ServiceMonitor/fleetbot"},
 			workload:       "Deployment",
 			replicas:       3,
 			image:          image,
@@ -394,6 +394,12 @@ func checkConfig(t *testing.T, objs []object, pod corev1.PodTemplateSpec, claims
 	if _, port, _ := strings.Cut(cfg.Listen, ":"); port != strconv.Itoa(int(containerPort(c, "http"))) {
 		t.Errorf("serve listens on %s, the container port http is %d", cfg.Listen, containerPort(c, "http"))
 	}
+	if _, port, _ := strings.Cut(cfg.MetricsListen, ":"); port != "" && port != strconv.Itoa(int(containerPort(c, "metrics"))) {
+		t.Errorf("serve serves /metrics on %s, the container port metrics is %d", cfg.MetricsListen, containerPort(c, "metrics"))
+	}
+	if cfg.MetricsListen == "" && containerPort(c, "metrics") != 0 {
+		t.Errorf("the container port metrics is %d, but serve serves /metrics on http", containerPort(c, "metrics"))
+	}
 	// The root file system is read-only: what serve writes must be on a
 	// writable volume.
 	if m := mount(c, cfg.MirrorDir); m == nil || m.ReadOnly || volume(spec, m.Name) == nil || volume(spec, m.Name).EmptyDir == nil {
@@ -449,6 +455,13 @@ func checkService(t *testing.T, objs []object, pod corev1.PodTemplateSpec, want 
 		for _, e := range sm.Spec.Endpoints {
 			if !svcPort(e.Port) || e.Path != "/metrics" {
 				t.Errorf("ServiceMonitor endpoint %s %s: want /metrics on a port of the Service", e.Port, e.Path)
+			}
+			port := "http"
+			if containerPort(c, "metrics") != 0 {
+				port = "metrics"
+			}
+			if e.Port != port {
+				t.Errorf("ServiceMonitor endpoint on port %s, want %s: the container port /metrics is served on", e.Port, port)
 			}
 		}
 	}

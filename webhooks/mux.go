@@ -9,14 +9,13 @@ import (
 )
 
 // NewMux returns the HTTP routes of `fleetbot serve`: the intake at
-// /webhook and at POST / (GET / is the bot's status page), /healthz (200 while the process runs), /readyz
-// (200 once in started and until its Shutdown, while ready, when not nil,
-// returns nil; 503 with the reason otherwise) and /metrics (what reg
-// gathers, prometheus.DefaultGatherer when nil).
+// /webhook and at POST / (GET / is the bot's status page), /healthz (200
+// while the process runs), /readyz (200 once in started and until its
+// Shutdown, while ready, when not nil, returns nil; 503 with the reason
+// otherwise) and, when reg is not nil, /metrics (what reg gathers). serve
+// leaves reg nil when /metrics has a listen address of its own
+// (MetricsMux).
 func NewMux(in *Intake, ready func(context.Context) error, reg prometheus.Gatherer) *http.ServeMux {
-	if reg == nil {
-		reg = prometheus.DefaultGatherer
-	}
 	mux := http.NewServeMux()
 	mux.Handle("/webhook", in)
 	mux.Handle("POST /{$}", in)
@@ -34,6 +33,20 @@ func NewMux(in *Intake, ready func(context.Context) error, reg prometheus.Gather
 		}
 		reply(w, http.StatusOK, "ready")
 	})
-	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	if reg != nil {
+		mux.Handle("GET /metrics", metricsHandler(reg))
+	}
 	return mux
+}
+
+// MetricsMux serves only /metrics, what reg gathers: the routes of serve's
+// metrics listen address, apart from the public webhook port.
+func MetricsMux(reg prometheus.Gatherer) *http.ServeMux {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", metricsHandler(reg))
+	return mux
+}
+
+func metricsHandler(reg prometheus.Gatherer) http.Handler {
+	return promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
 }

@@ -198,8 +198,15 @@ type CampaignInput struct {
 	Waves []PlannedWave
 	// NextWindow is when the schedule next lets a wave open, zero when it
 	// lets one open now.
-	NextWindow     time.Time
-	DashboardIssue string
+	NextWindow time.Time
+	// Dashboard is the campaign's dashboard issue, when it has one.
+	Dashboard Issue
+}
+
+// Issue is an issue of a repository (owner/name); Number 0 is none.
+type Issue struct {
+	Repo   string
+	Number int
 }
 
 // Source is a file of a repository (owner/name) at a commit.
@@ -243,20 +250,22 @@ func Build(in Input) View {
 func BuildCampaign(c CampaignInput, repoURL func(string) string) Campaign {
 	st := c.State
 	out := Campaign{
-		Name:           st.Campaign,
-		Phase:          st.Phase,
-		Running:        !st.Phase.Final(),
-		Change:         c.Change.Describe(),
-		StartedAt:      c.StartedAt,
-		File:           Link{Text: c.File.Repo + "/" + c.File.Path},
-		Progress:       st.Progress(),
-		Waiting:        st.Waiting(c.NextWindow),
-		HaltReason:     st.HaltReason,
-		DashboardIssue: c.DashboardIssue,
-		Waves:          make([]Wave, len(st.Waves)),
+		Name:       st.Campaign,
+		Phase:      st.Phase,
+		Running:    !st.Phase.Final(),
+		Change:     c.Change.Describe(),
+		StartedAt:  c.StartedAt,
+		File:       Link{Text: c.File.Repo + "/" + c.File.Path},
+		Progress:   st.Progress(),
+		Waiting:    st.Waiting(c.NextWindow),
+		HaltReason: st.HaltReason,
+		Waves:      make([]Wave, len(st.Waves)),
 	}
 	if base := repoURL(c.File.Repo); base != "" {
 		out.File.URL = base + "/blob/" + c.File.SHA + "/" + c.File.Path
+	}
+	if base := repoURL(c.Dashboard.Repo); base != "" && c.Dashboard.Number > 0 {
+		out.DashboardIssue = fmt.Sprintf("%s/issues/%d", base, c.Dashboard.Number)
 	}
 	for i, w := range st.Waves {
 		var plan PlannedWave

@@ -92,24 +92,32 @@ func serve(ctx context.Context, cfg *config.Serve, log *slog.Logger, out io.Writ
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Listen, err)
 	}
-	srv := &http.Server{
-		Handler: svc.Handler(),
-		// The headers within 10 s and at most 64 KiB of them; the
-		// webhook intake bounds the body (its size, its time, how many at
-		// once); an idle keep-alive connection is closed after two
-		// minutes.
-		ReadHeaderTimeout: 10 * time.Second,
-		MaxHeaderBytes:    64 << 10,
-		IdleTimeout:       2 * time.Minute,
+	servers := []*http.Server{newHTTPServer(svc.Handler())}
+	listeners := []net.Listener{ln}
+	if cfg.MetricsListen != "" {
+		mln, err := net.Listen("tcp", cfg.MetricsListen)
+		if err != nil {
+			_ = ln.Close()
+			return fmt.Errorf("metricsListen on %s: %w", cfg.MetricsListen, err)
+		}
+		servers = append(servers, newHTTPServer(svc.MetricsHandler()))
+		listeners = append(listeners, mln)
 	}
 	if err := svc.Start(ctx); err != nil {
-		_ = ln.Close()
+		for _, l := range listeners {
+			_ = l.Close()
+		}
 		return err
 	}
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
+	served := make(chan error, len(servers))
+	for i, srv := range servers {
+		go func() { served <- srv.Serve(listeners[i]) }()
+	}
 	fmt.Fprintf(out, "fleetbot serve: listening on %s\n", ln.Addr())
-	log.Info("serving", "listen", ln.Addr().String(), "replica", cfg.ReplicaID, "campaigns", cfg.Campaigns.Repository+"/"+cfg.Campaigns.Path)
+	if len(listeners) > 1 {
+		fmt.Fprintf(out, "fleetbot serve: /metrics on %s\n", listeners[1].Addr())
+	}
+	log.Info("serving", "listen", ln.Addr().String(), "metrics", listeners[len(listeners)-1].Addr().String(), "replica", cfg.ReplicaID, "campaigns", cfg.Campaigns.Repository+"/"+cfg.Campaigns.Path)
 
 	var serveErr error
 	select {
@@ -123,13 +131,28 @@ func serve(ctx context.Context, cfg *config.Serve, log *slog.Logger, out io.Writ
 	if serveErr != nil && !errors.Is(serveErr, http.ErrServerClosed) {
 		errs = append(errs, fmt.Errorf("serve http: %w", serveErr))
 	}
-	if err := srv.Shutdown(down); err != nil {
-		errs = append(errs, fmt.Errorf("stop http server: %w", err))
+	for _, srv := range servers {
+		if err := srv.Shutdown(down); err != nil {
+			errs = append(errs, fmt.Errorf("stop http server: %w", err))
+		}
 	}
 	if err := svc.Shutdown(down); err != nil {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
+}
+
+// newHTTPServer serves h with serve's limits: the headers within 10 s and
+// at most 64 KiB of them (the webhook intake bounds the body: its size, its
+// time, how many at once); an idle keep-alive connection is closed after
+// two minutes.
+func newHTTPServer(h http.Handler) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		IdleTimeout:       2 * time.Minute,
+	}
 }
 
 // newService builds the GitHub App and the bot's Service from the
@@ -162,6 +185,7 @@ func newService(cfg *config.Serve, st store.Store, log *slog.Logger, reg *promet
 		WebhookSecret: cfg.WebhookSecret,
 		Workers:       cfg.Workers,
 		Registry:      reg,
+		MetricsApart:  cfg.MetricsListen != "",
 		APIToken:      cfg.API.Token,
 		Status:        bot.StatusConfig{Off: !cfg.Status.Enabled, Refresh: cfg.Status.Refresh},
 	})

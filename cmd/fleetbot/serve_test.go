@@ -9,6 +9,7 @@ import (
 	"encoding/pem"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -72,13 +73,36 @@ func (s *syncBuffer) String() string {
 // TestServeStartsAndStops starts serve against a GitHub stand-in that knows
 // no installation, checks its probes and metrics, and stops it by cancelling
 // its context.
-func TestServeStartsAndStops(t *testing.T) {
-	t.Parallel()
-	var ghCalls sync.WaitGroup
-	ghCalls.Add(1)
-	var once sync.Once
+// servedProcess is `fleetbot serve` started by startServe.
+type servedProcess struct {
+	addr   string // the listen address
+	stderr *syncBuffer
+	done   chan error // serve's result
+	cancel context.CancelFunc
+}
+
+// get asks the listen address for path.
+func (p servedProcess) get(path string) (int, string) {
+	return httpGetAt("http://" + p.addr + path)
+}
+
+func httpGetAt(url string) (int, string) {
+	resp, err := http.Get(url)
+	if err != nil {
+		return 0, err.Error()
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+// startServe runs `fleetbot serve` on a bbolt store against a GitHub that
+// answers 404 to everything (calling onGitHub on each request), with extra
+// appended to its configuration, and waits until it listens.
+func startServe(t *testing.T, extra string, onGitHub func()) servedProcess {
+	t.Helper()
 	github := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		once.Do(ghCalls.Done)
+		onGitHub()
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(http.StatusNotFound)
 		_, _ = io.WriteString(w, `{"message":"Not Found","documentation_url":"https://docs.github.com/rest"}`)
@@ -106,38 +130,37 @@ campaigns:
 repositories: [acme/fleet]
 reconcileInterval: 1h
 replicaID: test-replica
-`, github.URL)
+`, github.URL) + extra
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "fleetbot.yaml"), []byte(cfg), 0o600))
 
 	ctx, cancel := context.WithCancel(t.Context())
-	defer cancel()
-	var stderr syncBuffer
+	t.Cleanup(cancel)
+	p := servedProcess{stderr: &syncBuffer{}, done: make(chan error, 1), cancel: cancel}
 	root := newRootCmd()
 	root.SetOut(io.Discard)
-	root.SetErr(&stderr)
+	root.SetErr(p.stderr)
 	root.SetArgs([]string{"serve", "--config", filepath.Join(dir, "fleetbot.yaml")})
-	done := make(chan error, 1)
-	go func() { done <- root.ExecuteContext(ctx) }()
+	go func() { p.done <- root.ExecuteContext(ctx) }()
 
 	listening := regexp.MustCompile(`listening on (\S+)`)
-	var addr string
 	require.Eventually(t, func() bool {
-		m := listening.FindStringSubmatch(stderr.String())
+		m := listening.FindStringSubmatch(p.stderr.String())
 		if m != nil {
-			addr = m[1]
+			p.addr = m[1]
 		}
 		return m != nil
-	}, 30*time.Second, 20*time.Millisecond, "serve did not start: %s", &stderr)
+	}, 30*time.Second, 20*time.Millisecond, "serve did not start: %s", p.stderr)
+	return p
+}
 
-	get := func(path string) (int, string) {
-		resp, err := http.Get("http://" + addr + path)
-		if err != nil {
-			return 0, err.Error()
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, string(b)
-	}
+func TestServeStartsAndStops(t *testing.T) {
+	t.Parallel()
+	var ghCalls sync.WaitGroup
+	ghCalls.Add(1)
+	var once sync.Once
+	srv := startServe(t, "", func() { once.Do(ghCalls.Done) })
+	addr, stderr, done, cancel := srv.addr, srv.stderr, srv.done, srv.cancel
+	get := srv.get
 	code, _ := get("/healthz")
 	assert.Equal(t, http.StatusOK, code)
 	require.Eventually(t, func() bool { c, _ := get("/readyz"); return c == http.StatusOK }, 10*time.Second, 20*time.Millisecond)
@@ -171,10 +194,57 @@ replicaID: test-replica
 	cancel()
 	select {
 	case err := <-done:
-		require.NoError(t, err, "stderr: %s", &stderr)
+		require.NoError(t, err, "stderr: %s", stderr)
 	case <-time.After(40 * time.Second):
 		t.Fatal("serve did not stop after its context was cancelled")
 	}
 	_, err = http.Get("http://" + addr + "/healthz")
 	assert.Error(t, err, "serve still answers after it stopped")
+}
+
+// TestServeMetricsOnItsOwnAddress: with metricsListen, /metrics answers
+// there and not on the public listen address, whose other routes stay.
+func TestServeMetricsOnItsOwnAddress(t *testing.T) {
+	t.Parallel()
+	port := freePort(t)
+	p := startServe(t, "metricsListen: 127.0.0.1:"+port+"\n", func() {})
+	require.Contains(t, p.stderr.String(), "/metrics on 127.0.0.1:"+port)
+
+	code, _ := p.get("/metrics")
+	assert.Equal(t, http.StatusNotFound, code, "/metrics is not on the webhook port")
+	code, _ = p.get("/healthz")
+	assert.Equal(t, http.StatusOK, code)
+
+	metrics := "http://127.0.0.1:" + port
+	require.Eventually(t, func() bool {
+		_, body := httpGetAt(metrics + "/metrics")
+		return strings.Contains(body, "fleetbot_reconcile_total 1")
+	}, 10*time.Second, 20*time.Millisecond)
+	for _, path := range []string{"/", "/healthz", "/api/v1/campaigns"} {
+		code, _ := httpGetAt(metrics + path)
+		assert.Equal(t, http.StatusNotFound, code, "%s is not on the metrics port", path)
+	}
+	code, _ = httpGetAt(metrics + "/webhook")
+	assert.Equal(t, http.StatusNotFound, code, "no webhook on the metrics port")
+
+	p.cancel()
+	select {
+	case err := <-p.done:
+		require.NoError(t, err, "stderr: %s", p.stderr)
+	case <-time.After(40 * time.Second):
+		t.Fatal("serve did not stop after its context was cancelled")
+	}
+	_, err := http.Get(metrics + "/metrics")
+	assert.Error(t, err, "the metrics port still answers after serve stopped")
+}
+
+// freePort returns a loopback port nothing listens on now.
+func freePort(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	_, port, err := net.SplitHostPort(ln.Addr().String())
+	require.NoError(t, err)
+	require.NoError(t, ln.Close())
+	return port
 }

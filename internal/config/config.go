@@ -44,6 +44,9 @@ type Serve struct {
 	WebhookSecretFile string
 	APIBaseURL        string
 	Listen            string
+	// MetricsListen, when set, is where /metrics is served instead of
+	// Listen, so it need not share the public webhook port.
+	MetricsListen     string
 	Store             Store
 	MirrorDir         string
 	Campaigns         Campaigns
@@ -220,7 +223,7 @@ func (l *loader) parse(src []byte) *Serve {
 		return cfg
 	}
 	at := lines{}
-	m := l.fields(root, "", root.Line, at, "appID", "privateKeyFile", "webhookSecretFile", "apiBaseURL", "listen",
+	m := l.fields(root, "", root.Line, at, "appID", "privateKeyFile", "webhookSecretFile", "apiBaseURL", "listen", "metricsListen",
 		"store", "mirrorDir", "campaigns", "repositories", "reconcileInterval", "workers", "replicaID", "api", "retention", "status")
 	if v, ok := m.Int("appID", math.MinInt); ok {
 		cfg.AppID = int64(v)
@@ -229,6 +232,7 @@ func (l *loader) parse(src []byte) *Serve {
 	cfg.WebhookSecretFile, _ = m.OptionalString("webhookSecretFile")
 	cfg.APIBaseURL, _ = m.OptionalString("apiBaseURL")
 	cfg.Listen, _ = m.OptionalString("listen")
+	cfg.MetricsListen, _ = m.OptionalString("metricsListen")
 	cfg.MirrorDir, _ = m.OptionalString("mirrorDir")
 	cfg.ReplicaID, _ = m.OptionalString("replicaID")
 	cfg.Workers, _ = m.Int("workers", math.MinInt)
@@ -332,6 +336,13 @@ func (l *loader) check(cfg *Serve, at lines) {
 		cfg.Listen = DefaultListen
 	} else if _, _, err := net.SplitHostPort(cfg.Listen); err != nil {
 		l.add(line("listen"), "listen", "%q is not host:port such as :8080", cfg.Listen)
+	}
+	if cfg.MetricsListen != "" {
+		if _, _, err := net.SplitHostPort(cfg.MetricsListen); err != nil {
+			l.add(line("metricsListen"), "metricsListen", "%q is not host:port such as :9090", cfg.MetricsListen)
+		} else if cfg.MetricsListen == cfg.Listen {
+			l.add(line("metricsListen"), "metricsListen", "%q is listen's address too: give /metrics another port, or leave metricsListen out to serve it on listen", cfg.MetricsListen)
+		}
 	}
 	l.checkStore(cfg, line)
 	l.checkAPI(cfg, line)

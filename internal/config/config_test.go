@@ -183,3 +183,42 @@ repositories: [acme/fleet]
 		})
 	}
 }
+
+func TestLoadMetricsListen(t *testing.T) {
+	t.Parallel()
+	base := `appID: 7
+privateKeyFile: key.pem
+webhookSecretFile: secret
+store: {bolt: {path: state.db}}
+mirrorDir: mirror
+campaigns: {repository: acme/fleet, path: campaigns}
+repositories: [acme/fleet]
+`
+	tests := []struct {
+		name    string
+		extra   string
+		want    string
+		wantErr string
+	}{
+		{name: "default: on listen", want: ""},
+		{name: "its own port", extra: "metricsListen: :9090\n", want: ":9090"},
+		{name: "not host:port", extra: "metricsListen: \"9090\"\n", wantErr: `fleetbot.yaml:8: metricsListen: "9090" is not host:port such as :9090`},
+		{name: "listen's address", extra: "listen: :9000\nmetricsListen: :9000\n", wantErr: `fleetbot.yaml:9: metricsListen: ":9000" is listen's address too`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			dir := t.TempDir()
+			write(t, dir, "key.pem", "-----BEGIN PLACEHOLDER-----\nAA==\n-----END PLACEHOLDER-----\n")
+			write(t, dir, "secret", "s3cret")
+			cfg, err := Load(write(t, dir, "fleetbot.yaml", base+tt.extra))
+			if tt.wantErr != "" {
+				require.Error(t, err)
+				assert.Contains(t, err.Error(), tt.wantErr)
+				return
+			}
+			require.NoError(t, err)
+			assert.Equal(t, tt.want, cfg.MetricsListen)
+		})
+	}
+}

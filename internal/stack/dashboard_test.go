@@ -22,6 +22,7 @@ type issue struct {
 	StateReason string `json:"state_reason"`
 	Title       string `json:"title"`
 	Body        string `json:"body"`
+	HTMLURL     string `json:"html_url"`
 	User        struct {
 		Login string `json:"login"`
 	} `json:"user"`

@@ -120,6 +120,11 @@ func TestEndToEndStatusPage(t *testing.T) {
 		require.NotNil(t, link, "a link to #%d", p.Number)
 		assert.Equal(t, pr.HTMLURL, attr(link, "href"), "#%d links to its page on GitHub", p.Number)
 	}
+	issues := dashboards(t, s, plan.Campaign)
+	require.Len(t, issues, 1, "the campaign's dashboard issue")
+	dash := find(campaign, func(n *html.Node) bool { return n.Data == "a" && text(n) == "Dashboard issue" })
+	require.NotNil(t, dash, "a link to the dashboard issue")
+	assert.Equal(t, issues[0].HTMLURL, attr(dash, "href"), "the link is the dashboard issue's page on GitHub")
 	assert.Nil(t, find(doc, func(n *html.Node) bool { return n.Data == "form" || n.Data == "button" || n.Data == "input" }), "nothing on the page acts")
 
 	phone := browser.Layout(t, s.BotURL+"/", 390, 844, ".grid")

@@ -64,6 +64,7 @@ configuration are relative to it.
 {{- define "fleetbot.stateDir" -}}/var/lib/fleetbot{{- end }}
 {{- define "fleetbot.mirrorDir" -}}/var/cache/fleetbot{{- end }}
 {{- define "fleetbot.containerPort" -}}8080{{- end }}
+{{- define "fleetbot.metricsPort" -}}9090{{- end }}
 
 {{/* serve's configuration file: config from the values, with the places in the pod set by the chart. */}}
 {{- define "fleetbot.config" -}}
@@ -72,6 +73,9 @@ configuration are relative to it.
 {{- $_ = set $c "webhookSecretFile" "webhook-secret" }}
 {{- $_ = set $c "listen" (printf ":%s" (include "fleetbot.containerPort" .)) }}
 {{- $_ = set $c "mirrorDir" (include "fleetbot.mirrorDir" .) }}
+{{- if .Values.metrics.separatePort }}
+{{- $_ = set $c "metricsListen" (printf ":%s" (include "fleetbot.metricsPort" .)) }}
+{{- end }}
 {{- if include "fleetbot.dynamodb" . }}
 {{- $_ = set $c "store" (dict "dynamodb" .Values.config.store.dynamodb) }}
 {{- else }}
