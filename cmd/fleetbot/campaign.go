@@ -178,7 +178,7 @@ func defaultActor() string {
 func withBot(cmd *cobra.Command, cfg *config.Serve, f func(ctx context.Context, b *bot.Bot) error) error {
 	ctx := cmd.Context()
 	log := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), nil))
-	st, err := openStore(ctx, cfg.Store)
+	st, err := openStore(ctx, cfg)
 	if err != nil {
 		return err
 	}

@@ -26,7 +26,7 @@ func (e *campaignEnv) serve(t *testing.T) (url string, stop func()) {
 	t.Helper()
 	cfg, err := config.Load(e.config)
 	require.NoError(t, err)
-	st, err := openStore(t.Context(), cfg.Store)
+	st, err := openStore(t.Context(), cfg)
 	require.NoError(t, err)
 	svc, err := newService(cfg, st, slog.New(slog.DiscardHandler), prometheus.NewRegistry(), cfg.ReplicaID, cfg.MirrorDir)
 	require.NoError(t, err)

@@ -101,7 +101,7 @@ api:
 	// The bot starts the campaign as serve's first pass would.
 	cfg, err := config.Load(e.config)
 	require.NoError(t, err)
-	st, err := openStore(ctx, cfg.Store)
+	st, err := openStore(ctx, cfg)
 	require.NoError(t, err)
 	svc, err := newService(cfg, st, slog.New(slog.DiscardHandler), prometheus.NewRegistry(), cfg.ReplicaID, cfg.MirrorDir)
 	require.NoError(t, err)

@@ -73,7 +73,7 @@ func serve(ctx context.Context, cfg *config.Serve, log *slog.Logger, out io.Writ
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
-	st, err := openStore(ctx, cfg.Store)
+	st, err := openStore(ctx, cfg)
 	if err != nil {
 		return err
 	}
@@ -195,8 +195,11 @@ func newService(cfg *config.Serve, st store.Store, log *slog.Logger, reg *promet
 	return svc, nil
 }
 
-// openStore opens the store the configuration names.
-func openStore(ctx context.Context, s config.Store) (store.Store, error) {
+// openStore opens the store the configuration names. On DynamoDB each
+// delivery is stamped with when its retention ends, for the table's time
+// to live (`fleetbot store init` turns it on).
+func openStore(ctx context.Context, cfg *config.Serve) (store.Store, error) {
+	s := cfg.Store
 	if s.Bolt != nil {
 		st, err := boltstore.Open(s.Bolt.Path)
 		if err != nil {
@@ -208,7 +211,7 @@ func openStore(ctx context.Context, s config.Store) (store.Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	return dynamostore.New(client, s.DynamoDB.Table), nil
+	return dynamostore.New(client, s.DynamoDB.Table, dynamostore.WithDeliveryTTL(cfg.Retention.Deliveries)), nil
 }
 
 // dynamoClient is the DynamoDB client for the configured table: the AWS

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/spf13/cobra"
@@ -20,9 +21,11 @@ func newStoreCmd() *cobra.Command {
 		Use:   "init --config FILE",
 		Short: "Create the DynamoDB table the configuration names, unless it exists",
 		Long: `Create the DynamoDB table serve's configuration names (partition key pk and
-sort key sk, both strings, billed per request) and wait until it is active. A
-table that exists with those keys is left as it is; one with other keys is an
-error that names them. The bbolt store needs nothing: serve creates its file.
+sort key sk, both strings, billed per request), wait until it is active, and
+turn its time to live on (attribute ttl), so webhook deliveries expire once
+retention.deliveries passed even while no serve prunes them. A table that
+exists with those keys is left as it is, but for its time to live; one with
+other keys is an error that names them. The bbolt store needs nothing: serve creates its file.
 docs/iam.md lists the permissions it needs.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -47,7 +50,18 @@ docs/iam.md lists the permissions it needs.`,
 			if created {
 				fmt.Fprintf(out, "Created DynamoDB table %s; it is active.\n", d.Table)
 			} else {
-				fmt.Fprintf(out, "DynamoDB table %s exists with the right keys; nothing to do.\n", d.Table)
+				fmt.Fprintf(out, "DynamoDB table %s exists with the right keys.\n", d.Table)
+			}
+			enabled, err := dynamostore.EnableTTL(cmd.Context(), client, d.Table)
+			switch {
+			case errors.Is(err, dynamostore.ErrNoTTL):
+				fmt.Fprintf(out, "Time to live: %v; serve's retention pass deletes old deliveries itself.\n", err)
+			case err != nil:
+				return err
+			case enabled:
+				fmt.Fprintf(out, "Turned time to live on for attribute %s: deliveries expire %s after they arrive (retention.deliveries).\n", dynamostore.AttrTTL, cfg.Retention.Deliveries)
+			default:
+				fmt.Fprintf(out, "Time to live is on for attribute %s already.\n", dynamostore.AttrTTL)
 			}
 			return nil
 		},

@@ -52,6 +52,9 @@ func (s *Store) PutDelivery(ctx context.Context, id, event string, payload []byt
 		it[attrEvent] = str(event)
 		it[attrReceived] = num(received.UnixNano())
 		it[attrSeq] = num(seq)
+		if s.deliveryTTL > 0 {
+			it[AttrTTL] = num(received.Add(s.deliveryTTL).Unix())
+		}
 		setBinary(it, attrPayload, payload)
 		return it
 	}

@@ -32,6 +32,10 @@ const (
 	attrSeq       = "seq"
 	attrProcessed = "processed"
 	attrCount     = "n"
+	// AttrTTL is the attribute DynamoDB's time to live reads: when (Unix
+	// seconds) an item may be deleted. Only deliveries carry it, and only
+	// when the store was given their retention (WithDeliveryTTL).
+	AttrTTL = "ttl"
 
 	partRecord   = "record"
 	partLock     = "lock"
@@ -51,6 +55,9 @@ type Store struct {
 	client *dynamodb.Client
 	table  string
 	now    func() time.Time
+	// deliveryTTL is how long after its arrival a delivery may expire; 0
+	// sets no expiry.
+	deliveryTTL time.Duration
 }
 
 var _ store.Store = (*Store)(nil)
@@ -63,6 +70,13 @@ type Option func(*Store)
 // lease's ttl.
 func WithClock(now func() time.Time) Option {
 	return func(s *Store) { s.now = now }
+}
+
+// WithDeliveryTTL stamps each delivery's items with the time, d after its
+// arrival, when DynamoDB's time to live (EnableTTL) may delete them: the
+// table stays bounded even while no serve prunes it. 0 stamps nothing.
+func WithDeliveryTTL(d time.Duration) Option {
+	return func(s *Store) { s.deliveryTTL = d }
 }
 
 // New returns a store over table, which CreateTable made.

@@ -9,6 +9,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/smithy-go"
 )
 
 // CreateTable creates the state table (partition key pk, sort key sk, both
@@ -70,4 +71,42 @@ func checkSchema(t *types.TableDescription) error {
 		}
 	}
 	return nil
+}
+
+// ErrNoTTL reports an endpoint that does not implement DynamoDB's time to
+// live (a local test server); serve's retention pass still prunes.
+var ErrNoTTL = errors.New("the endpoint does not implement time to live")
+
+// EnableTTL turns DynamoDB's time to live on for the table, on AttrTTL,
+// unless it is on already; enabled says it was turned on now. TTL on
+// another attribute is an error naming it: it would delete other items.
+func EnableTTL(ctx context.Context, client *dynamodb.Client, table string) (enabled bool, err error) {
+	out, err := client.DescribeTimeToLive(ctx, &dynamodb.DescribeTimeToLiveInput{TableName: aws.String(table)})
+	if err != nil {
+		return false, fmt.Errorf("describe time to live of %s: %w", table, err)
+	}
+	if d := out.TimeToLiveDescription; d != nil {
+		attr := aws.ToString(d.AttributeName)
+		switch d.TimeToLiveStatus {
+		case types.TimeToLiveStatusEnabled, types.TimeToLiveStatusEnabling:
+			if attr == AttrTTL {
+				return false, nil
+			}
+			return false, fmt.Errorf("table %s: time to live is on attribute %q; fleetbot needs it on %q (turn it off first)", table, attr, AttrTTL)
+		case types.TimeToLiveStatusDisabling:
+			return false, fmt.Errorf("table %s: time to live is being turned off; run this again in an hour, once DynamoDB lets it be turned on", table)
+		}
+	}
+	_, err = client.UpdateTimeToLive(ctx, &dynamodb.UpdateTimeToLiveInput{
+		TableName:               aws.String(table),
+		TimeToLiveSpecification: &types.TimeToLiveSpecification{AttributeName: aws.String(AttrTTL), Enabled: aws.Bool(true)},
+	})
+	var api smithy.APIError
+	if errors.As(err, &api) && api.ErrorCode() == "UnknownOperationException" {
+		return false, fmt.Errorf("table %s: %w", table, ErrNoTTL)
+	}
+	if err != nil {
+		return false, fmt.Errorf("turn time to live on for %s: %w", table, err)
+	}
+	return true, nil
 }
