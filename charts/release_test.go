@@ -82,3 +82,44 @@ func TestBinaryVersion(t *testing.T) {
 		}
 	}
 }
+
+// TestDockerfileBuildsTheVersion runs the build step of the Dockerfile (its
+// RUN line with go build, as the image's build stage runs it in a copy of
+// the repository, with the commit and date `make image` passes) and asks
+// the binary its version: the VERSION file's, with that commit and date.
+// The image itself needs a container engine; this holds the step that
+// stamps the version.
+func TestDockerfileBuildsTheVersion(t *testing.T) {
+	t.Parallel()
+	b, err := os.ReadFile(filepath.Join("..", "Dockerfile"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Instructions, with their continuation lines joined.
+	joined := regexp.MustCompile(`\\\n\s*`).ReplaceAllString(string(b), "")
+	var run string
+	for line := range strings.SplitSeq(joined, "\n") {
+		if cmd, ok := strings.CutPrefix(line, "RUN "); ok && strings.Contains(cmd, "go build") {
+			run = cmd
+		}
+	}
+	if run == "" || !strings.Contains(run, "-o /out/fleetbot") {
+		t.Fatalf("the Dockerfile has no RUN step building /out/fleetbot:\n%s", b)
+	}
+	bin := filepath.Join(t.TempDir(), "fleetbot")
+	run = strings.Replace(run, "-o /out/fleetbot", "-o "+bin, 1)
+	build := exec.CommandContext(t.Context(), "sh", "-c", run)
+	build.Dir = ".." // the build stage's WORKDIR holds the repository
+	build.Env = append(os.Environ(), "COMMIT=0123abc", "BUILD_DATE=2026-12-04T10:00:00Z")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("%s: %v\n%s", run, err, out)
+	}
+	out, err := exec.CommandContext(t.Context(), bin, "version").Output()
+	if err != nil {
+		t.Fatalf("fleetbot version: %v", err)
+	}
+	want := "fleetbot " + appVersion + "\ncommit: 0123abc\nbuilt:  2026-12-04T10:00:00Z\n"
+	if !strings.HasPrefix(string(out), want) {
+		t.Errorf("the image's fleetbot says:\n%s\nwant it to begin:\n%s", out, want)
+	}
+}
