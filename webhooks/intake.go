@@ -169,6 +169,11 @@ type Intake struct {
 	active   map[string]bool // queued or being handled: never twice at once
 	given    map[string]bool // left pending after the last attempt; only Retry queues them again
 	spilled  bool            // a pending delivery did not fit in the queue
+	loads    int             // loads reading the store's pending deliveries now
+	// finished holds the deliveries marked processed while a load was
+	// running: its list of pending deliveries, read before, may still
+	// name them, and they must not be handled again.
+	finished map[string]bool
 	dropped  int             // deliveries let go unprocessed because the intake stopped
 	requests int             // ServeHTTP calls in progress
 	idle     chan struct{}   // closed when requests drops to 0 while stopping
@@ -197,6 +202,7 @@ func New(cfg Config) (*Intake, error) {
 		reads:    make(chan struct{}, cfg.MaxReads),
 		active:   map[string]bool{},
 		given:    map[string]bool{},
+		finished: map[string]bool{},
 		draining: make(chan struct{}),
 	}, nil
 }
@@ -397,13 +403,15 @@ func (in *Intake) leave() {
 	}
 }
 
-// enqueue queues d unless it is queued or being handled already. A delivery
-// that does not fit stays pending in the store; the workers read the store
-// again once the queue runs dry.
+// enqueue queues d unless it is queued or being handled already, was given
+// up on (until Retry), or was marked processed while a load ran (a load's
+// list may be older than that mark). A delivery that does not fit stays
+// pending in the store; the workers read the store again once the queue
+// runs dry.
 func (in *Intake) enqueue(d store.Delivery) bool {
 	in.mu.Lock()
 	defer in.mu.Unlock()
-	if in.active[d.ID] {
+	if in.active[d.ID] || in.given[d.ID] || in.finished[d.ID] {
 		return false
 	}
 	in.metrics.queueDepth.Inc()
@@ -466,6 +474,16 @@ func (in *Intake) Retry(ctx context.Context) (int, error) {
 // load queues the store's pending deliveries that are not queued or being
 // handled already; those given up on only when retry is set.
 func (in *Intake) load(ctx context.Context, retry bool) (int, error) {
+	in.mu.Lock()
+	in.loads++
+	in.mu.Unlock()
+	defer func() {
+		in.mu.Lock()
+		if in.loads--; in.loads == 0 {
+			clear(in.finished)
+		}
+		in.mu.Unlock()
+	}()
 	pending, err := in.cfg.Store.PendingDeliveries(ctx)
 	if err != nil {
 		return 0, err
@@ -477,12 +495,6 @@ func (in *Intake) load(ctx context.Context, retry bool) (int, error) {
 	}
 	n := 0
 	for _, d := range pending {
-		in.mu.Lock()
-		skip := in.given[d.ID]
-		in.mu.Unlock()
-		if skip {
-			continue
-		}
 		if in.enqueue(d) {
 			n++
 		}

@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -801,5 +802,98 @@ func TestStartContextDoesNotStopWorkers(t *testing.T) {
 	}
 	if got := pendingIDs(t, s); len(got) != 0 {
 		t.Errorf("pending = %v, want none: the handlers' contexts ended with Start's", got)
+	}
+}
+
+// gatedHandler counts its calls by delivery and holds the deliveries it has
+// a gate for until the gate closes.
+type gatedHandler struct {
+	gates map[string]chan struct{}
+	mu    sync.Mutex
+	calls map[string]int
+}
+
+func (h *gatedHandler) Handle(ctx context.Context, ev Event) error {
+	id := ev.Info().Delivery
+	h.mu.Lock()
+	h.calls[id]++
+	h.mu.Unlock()
+	if g, ok := h.gates[id]; ok {
+		select {
+		case <-g:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return nil
+}
+
+func (h *gatedHandler) callsOf(id string) int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.calls[id]
+}
+
+// staleStore answers the workers' first read of the pending deliveries, once
+// armed, with the list as it was before race ran.
+type staleStore struct {
+	store.Deliveries
+	armed atomic.Bool
+	race  func()
+}
+
+func (s *staleStore) PendingDeliveries(ctx context.Context) ([]store.Delivery, error) {
+	pending, err := s.Deliveries.PendingDeliveries(ctx)
+	if s.armed.CompareAndSwap(true, false) {
+		s.race()
+	}
+	return pending, err
+}
+
+// TestOverflowWhileHandling overflows the queue while a delivery is being
+// handled, and lets it finish between the workers' read of the pending
+// deliveries and their queueing of what they read: it is handled once.
+func TestOverflowWhileHandling(t *testing.T) {
+	t.Parallel()
+	h := &gatedHandler{gates: map[string]chan struct{}{"x": make(chan struct{}), "y": make(chan struct{})}, calls: map[string]int{}}
+	s := &staleStore{Deliveries: tempStore(t)}
+	cfg := testConfig(t, s, h)
+	cfg.Workers = 2
+	cfg.QueueSize = 1
+	in := startIntake(t, cfg)
+	s.race = func() {
+		// x, still pending in the list just read, finishes now.
+		close(h.gates["x"])
+		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(time.Millisecond) {
+			in.mu.Lock()
+			active := in.active["x"]
+			in.mu.Unlock()
+			if !active {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Error("x was not let go within 10 s")
+				return
+			}
+		}
+	}
+
+	postAll(t, in, []string{"x"})
+	waitFor(t, "x is being handled", func() bool { return h.callsOf("x") == 1 })
+	postAll(t, in, []string{"y"})
+	waitFor(t, "y is being handled", func() bool { return h.callsOf("y") == 1 })
+	postAll(t, in, []string{"z", "w"}) // z fills the queue, w is left in the store
+	s.armed.Store(true)
+	close(h.gates["y"]) // the worker takes z, then reads the store for w
+
+	waitFor(t, "every delivery is processed", func() bool { return len(pendingIDs(t, s.Deliveries)) == 0 && h.callsOf("w") == 1 })
+	waitFor(t, "the workers are idle", func() bool { in.mu.Lock(); defer in.mu.Unlock(); return len(in.active) == 0 })
+	for _, id := range []string{"x", "y", "z", "w"} {
+		if n := h.callsOf(id); n != 1 {
+			t.Errorf("Handle called %d times for %s, want 1", n, id)
+		}
+	}
+	if s.armed.Load() {
+		t.Error("the workers did not read the store while x was being handled")
 	}
 }

@@ -132,6 +132,10 @@ func (in *Intake) release(id string, how int) {
 	defer in.mu.Unlock()
 	delete(in.active, id)
 	switch how {
+	case done:
+		if in.loads > 0 {
+			in.finished[id] = true
+		}
 	case gaveUp:
 		in.given[id] = true
 	case stopped:
