@@ -164,19 +164,19 @@ type Intake struct {
 	queue   chan store.Delivery
 	reads   chan struct{} // one token per body being read
 
-	mu       sync.Mutex
-	state    int
-	active   map[string]bool // queued or being handled: never twice at once
-	given    map[string]bool // left pending after the last attempt; only Retry queues them again
-	spilled  bool            // a pending delivery did not fit in the queue
-	loads    int             // loads reading the store's pending deliveries now
+	mu      sync.Mutex
+	state   int
+	active  map[string]bool // queued or being handled: never twice at once
+	given   map[string]bool // left pending after the last attempt; only Retry queues them again
+	spilled bool            // a pending delivery did not fit in the queue
+	loads   int             // loads reading the store's pending deliveries now
 	// finished holds the deliveries marked processed while a load was
 	// running: its list of pending deliveries, read before, may still
 	// name them, and they must not be handled again.
 	finished map[string]bool
-	dropped  int             // deliveries let go unprocessed because the intake stopped
-	requests int             // ServeHTTP calls in progress
-	idle     chan struct{}   // closed when requests drops to 0 while stopping
+	dropped  int           // deliveries let go unprocessed because the intake stopped
+	requests int           // ServeHTTP calls in progress
+	idle     chan struct{} // closed when requests drops to 0 while stopping
 
 	draining chan struct{} // closed by Shutdown: take what is queued, then stop
 	cancel   context.CancelFunc
