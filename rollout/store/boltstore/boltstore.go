@@ -26,9 +26,10 @@ var (
 
 // Store is a store.Store in one bbolt file.
 type Store struct {
-	db   *bolt.DB
-	path string
-	now  func() time.Time
+	db    *bolt.DB
+	path  string
+	now   func() time.Time
+	group group // the deliveries' writes, committed together
 }
 
 var _ store.Store = (*Store)(nil)
@@ -403,11 +404,17 @@ func (s *Store) Release(ctx context.Context, lease store.Lease) error {
 // storedDelivery is a delivery as the deliveries bucket holds it. Seq is its
 // key in the pending bucket, which it leaves once processed.
 type storedDelivery struct {
-	Event     string    `json:"event"`
-	Payload   []byte    `json:"payload"`
-	Received  time.Time `json:"received"`
-	Seq       uint64    `json:"seq"`
-	Processed bool      `json:"processed,omitempty"`
+	Event    string    `json:"event"`
+	Payload  []byte    `json:"payload"`
+	Received time.Time `json:"received"`
+	Seq      uint64    `json:"seq"`
+}
+
+// deliveryHead is a stored delivery without its payload, which decoding
+// skips.
+type deliveryHead struct {
+	Received time.Time `json:"received"`
+	Seq      uint64    `json:"seq"`
 }
 
 func seqKey(seq uint64) []byte {
@@ -420,7 +427,8 @@ func (s *Store) PutDelivery(ctx context.Context, id, event string, payload []byt
 		return false, fmt.Errorf("put delivery of event %s: id is empty", event)
 	}
 	isNew := false
-	err := s.update(ctx, func(tx *bolt.Tx) error {
+	err := s.batch(ctx, func(tx *bolt.Tx) error {
+		isNew = false
 		b := tx.Bucket(deliveriesBucket)
 		if b.Get([]byte(id)) != nil {
 			return nil
@@ -466,28 +474,19 @@ func (s *Store) PendingDeliveries(ctx context.Context) ([]store.Delivery, error)
 	return out, nil
 }
 
-// MarkProcessed implements store.Deliveries.
+// MarkProcessed implements store.Deliveries. It takes the delivery off the
+// pending list and leaves its record as it is: a delivery is processed when
+// the pending list no longer holds it (records of earlier versions say
+// processed in the record too), so the payload is never written again.
 func (s *Store) MarkProcessed(ctx context.Context, id string) error {
-	err := s.update(ctx, func(tx *bolt.Tx) error {
-		b := tx.Bucket(deliveriesBucket)
-		raw := b.Get([]byte(id))
+	err := s.batch(ctx, func(tx *bolt.Tx) error {
+		raw := tx.Bucket(deliveriesBucket).Get([]byte(id))
 		if raw == nil {
 			return store.ErrNotFound
 		}
-		var sd storedDelivery
+		var sd deliveryHead
 		if err := json.Unmarshal(raw, &sd); err != nil {
 			return fmt.Errorf("decode delivery: %w", err)
-		}
-		if sd.Processed {
-			return nil
-		}
-		sd.Processed = true
-		raw, err := json.Marshal(sd)
-		if err != nil {
-			return err
-		}
-		if err := b.Put([]byte(id), raw); err != nil {
-			return err
 		}
 		return tx.Bucket(pendingBucket).Delete(seqKey(sd.Seq))
 	})
@@ -505,15 +504,13 @@ func (s *Store) PruneDeliveries(ctx context.Context, before time.Time) (int, err
 		var old [][]byte
 		var seqs []uint64
 		err := b.ForEach(func(id, raw []byte) error {
-			var sd storedDelivery
+			var sd deliveryHead
 			if err := json.Unmarshal(raw, &sd); err != nil {
 				return fmt.Errorf("decode delivery %s: %w", id, err)
 			}
 			if sd.Received.Before(before) {
 				old = append(old, append([]byte(nil), id...))
-				if !sd.Processed {
-					seqs = append(seqs, sd.Seq)
-				}
+				seqs = append(seqs, sd.Seq) // on the pending list unless processed
 			}
 			return nil
 		})

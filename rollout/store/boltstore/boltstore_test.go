@@ -3,10 +3,13 @@ package boltstore_test
 import (
 	"bufio"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -146,4 +149,66 @@ func crashingWriter(t *testing.T, path string) {
 	_, _ = os.Stdout.WriteString("written\n")
 	time.Sleep(time.Minute)
 	t.Fatal("not killed")
+}
+
+// TestConcurrentDeliveryWrites writes deliveries from many goroutines at
+// once, so that they share transactions, with marks of unknown deliveries
+// among them: each failing mark fails alone, every delivery is stored once
+// and the marks of the known ones take.
+func TestConcurrentDeliveryWrites(t *testing.T) {
+	t.Parallel()
+	s := open(t, filepath.Join(t.TempDir(), "state.db"), time.Now)
+	at := time.Date(2026, 12, 4, 10, 0, 0, 0, time.UTC)
+	const n = 200
+	var wg sync.WaitGroup
+	news := make([]bool, 2*n)
+	errs := make([]error, 2*n)
+	for i := range n {
+		wg.Go(func() {
+			news[i], errs[i] = s.PutDelivery(t.Context(), fmt.Sprintf("d-%03d", i), "push", []byte(`{}`), at)
+		})
+		wg.Go(func() {
+			// A redelivery of the same id, racing the first.
+			news[n+i], errs[n+i] = s.PutDelivery(t.Context(), fmt.Sprintf("d-%03d", i), "push", []byte(`{}`), at)
+		})
+	}
+	var unknown sync.WaitGroup
+	marks := make([]error, 20)
+	for i := range marks {
+		unknown.Go(func() { marks[i] = s.MarkProcessed(t.Context(), fmt.Sprintf("nowhere-%d", i)) })
+	}
+	wg.Wait()
+	unknown.Wait()
+	for i, err := range errs {
+		require.NoError(t, err, "put %d", i)
+	}
+	for _, err := range marks {
+		require.ErrorIs(t, err, store.ErrNotFound)
+	}
+	for i := range n {
+		assert.True(t, news[i] != news[n+i], "d-%03d: exactly one of its two puts is new", i)
+	}
+	pending, err := s.PendingDeliveries(t.Context())
+	require.NoError(t, err)
+	assert.Len(t, pending, n, "each delivery stored once")
+
+	for i := range n / 2 {
+		wg.Go(func() { errs[i] = s.MarkProcessed(t.Context(), fmt.Sprintf("d-%03d", i)) })
+	}
+	wg.Wait()
+	for i := range n / 2 {
+		require.NoError(t, errs[i])
+	}
+	pending, err = s.PendingDeliveries(t.Context())
+	require.NoError(t, err)
+	var left []string
+	for _, d := range pending {
+		left = append(left, d.ID)
+	}
+	slices.Sort(left)
+	var want []string
+	for i := n / 2; i < n; i++ {
+		want = append(want, fmt.Sprintf("d-%03d", i))
+	}
+	assert.Equal(t, want, left, "the unmarked ones stay pending")
 }
