@@ -126,7 +126,7 @@ func TestLargeBodies(t *testing.T) {
 	assert.Equal(t, http.StatusUnauthorized, status)
 
 	assert.Equal(t, http.StatusAccepted, post(t, srv.URL, "push", "d-big", big))
-	pending, err := s.PendingDeliveries(t.Context())
+	pending, err := s.PendingDeliveries(t.Context(), 0, 0)
 	require.NoError(t, err)
 	require.Len(t, pending, 1)
 	assert.Equal(t, big, pending[0].Payload, "the spooled body is stored byte for byte")

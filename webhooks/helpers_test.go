@@ -203,7 +203,7 @@ func waitFor(t testing.TB, what string, cond func() bool) {
 
 func pendingIDs(t testing.TB, s store.Deliveries) []string {
 	t.Helper()
-	pending, err := s.PendingDeliveries(context.Background())
+	pending, err := s.PendingDeliveries(context.Background(), 0, 0)
 	if err != nil {
 		t.Fatal(err)
 	}

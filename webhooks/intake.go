@@ -484,23 +484,45 @@ func (in *Intake) load(ctx context.Context, retry bool) (int, error) {
 		}
 		in.mu.Unlock()
 	}()
-	pending, err := in.cfg.Store.PendingDeliveries(ctx)
-	if err != nil {
-		return 0, err
-	}
 	if retry {
 		in.mu.Lock()
 		clear(in.given)
 		in.mu.Unlock()
 	}
+	// Page by page, oldest first, until the queue is full: the store may
+	// hold far more pending deliveries than memory should.
+	// A page need not be larger than what can be queued and handled.
+	size := min(loadPage, cap(in.queue)+in.cfg.Workers)
 	n := 0
-	for _, d := range pending {
-		if in.enqueue(d) {
-			n++
+	var after uint64
+	for {
+		page, err := in.cfg.Store.PendingDeliveries(ctx, after, size)
+		if err != nil {
+			return n, err
+		}
+		for _, d := range page {
+			after = d.Seq
+			if in.enqueue(d) {
+				n++
+			}
+		}
+		if len(page) < size {
+			return n, nil
+		}
+		if len(in.queue) == cap(in.queue) {
+			// More may be pending: the workers read again once the
+			// queue runs dry.
+			in.mu.Lock()
+			in.spilled = true
+			in.mu.Unlock()
+			return n, nil
 		}
 	}
-	return n, nil
 }
+
+// loadPage is the most pending deliveries load reads from the store at a
+// time.
+const loadPage = 128
 
 // Ready reports whether the intake takes and handles deliveries: nil once
 // Start ran and until Shutdown begins.

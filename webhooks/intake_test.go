@@ -842,8 +842,8 @@ type staleStore struct {
 	race  func()
 }
 
-func (s *staleStore) PendingDeliveries(ctx context.Context) ([]store.Delivery, error) {
-	pending, err := s.Deliveries.PendingDeliveries(ctx)
+func (s *staleStore) PendingDeliveries(ctx context.Context, after uint64, limit int) ([]store.Delivery, error) {
+	pending, err := s.Deliveries.PendingDeliveries(ctx, after, limit)
 	if s.armed.CompareAndSwap(true, false) {
 		s.race()
 	}
@@ -896,4 +896,55 @@ func TestOverflowWhileHandling(t *testing.T) {
 	if s.armed.Load() {
 		t.Error("the workers did not read the store while x was being handled")
 	}
+}
+
+// pagingStore records the largest list of pending deliveries it returned.
+type pagingStore struct {
+	store.Deliveries
+	mu      sync.Mutex
+	largest int
+	reads   int
+}
+
+func (s *pagingStore) PendingDeliveries(ctx context.Context, after uint64, limit int) ([]store.Delivery, error) {
+	pending, err := s.Deliveries.PendingDeliveries(ctx, after, limit)
+	s.mu.Lock()
+	s.largest = max(s.largest, len(pending))
+	s.reads++
+	s.mu.Unlock()
+	return pending, err
+}
+
+// TestBacklogReadByPage starts the intake on a store holding a backlog of
+// 600 deliveries, with a queue of 4: they are handled once each, and the
+// store is never asked for more than a page of them at once.
+func TestBacklogReadByPage(t *testing.T) {
+	t.Parallel()
+	inner := tempStore(t)
+	const backlog = 600
+	at := time.Date(2026, 12, 4, 10, 0, 0, 0, time.UTC)
+	for i := range backlog {
+		_, err := inner.PutDelivery(t.Context(), fmt.Sprintf("b-%03d", i), "push", pushPayload(i), at)
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	s := &pagingStore{Deliveries: inner}
+	h := newFakeHandler()
+	cfg := testConfig(t, s, h)
+	cfg.Workers = 2
+	cfg.QueueSize = 4
+	startIntake(t, cfg)
+	waitFor(t, "the backlog is processed", func() bool { return len(pendingIDs(t, inner)) == 0 })
+	for i := range backlog {
+		if n := h.callsOf(fmt.Sprintf("b-%03d", i)); n != 1 {
+			t.Errorf("Handle called %d times for b-%03d, want 1", n, i)
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.largest > loadPage {
+		t.Errorf("the store returned %d pending deliveries at once, more than a page (%d)", s.largest, loadPage)
+	}
+	t.Logf("%d reads of the store, at most %d deliveries each", s.reads, s.largest)
 }

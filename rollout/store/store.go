@@ -46,6 +46,8 @@ type Delivery struct {
 	Event    string
 	Payload  []byte
 	Received time.Time
+	// Seq is its arrival number: later deliveries have larger ones.
+	Seq uint64
 }
 
 // Records keeps versioned values with optimistic concurrency.
@@ -99,9 +101,11 @@ type Deliveries interface {
 	// PutDelivery stores a delivery unless one with the same id was stored
 	// before, and reports whether it was new.
 	PutDelivery(ctx context.Context, id, event string, payload []byte, received time.Time) (isNew bool, err error)
-	// PendingDeliveries returns the unprocessed deliveries in the order they
-	// were stored.
-	PendingDeliveries(ctx context.Context) ([]Delivery, error)
+	// PendingDeliveries returns, in the order they were stored, at most
+	// limit unprocessed deliveries stored after the one whose Seq is after
+	// (0: from the first); limit 0 returns them all. A caller pages through
+	// them without holding every payload at once.
+	PendingDeliveries(ctx context.Context, after uint64, limit int) ([]Delivery, error)
 	// MarkProcessed takes a delivery off the pending list; marking it twice
 	// succeeds. It returns ErrNotFound for an unknown id.
 	MarkProcessed(ctx context.Context, id string) error

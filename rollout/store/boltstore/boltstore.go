@@ -455,18 +455,19 @@ func (s *Store) PutDelivery(ctx context.Context, id, event string, payload []byt
 }
 
 // PendingDeliveries implements store.Deliveries.
-func (s *Store) PendingDeliveries(ctx context.Context) ([]store.Delivery, error) {
+func (s *Store) PendingDeliveries(ctx context.Context, after uint64, limit int) ([]store.Delivery, error) {
 	var out []store.Delivery
 	err := s.view(ctx, func(tx *bolt.Tx) error {
 		b := tx.Bucket(deliveriesBucket)
-		return tx.Bucket(pendingBucket).ForEach(func(_, id []byte) error {
+		c := tx.Bucket(pendingBucket).Cursor()
+		for k, id := c.Seek(seqKey(after + 1)); k != nil && (limit <= 0 || len(out) < limit); k, id = c.Next() {
 			var sd storedDelivery
 			if err := json.Unmarshal(b.Get(id), &sd); err != nil {
 				return fmt.Errorf("decode delivery %s: %w", id, err)
 			}
-			out = append(out, store.Delivery{ID: string(id), Event: sd.Event, Payload: sd.Payload, Received: sd.Received})
-			return nil
-		})
+			out = append(out, store.Delivery{ID: string(id), Event: sd.Event, Payload: sd.Payload, Received: sd.Received, Seq: binary.BigEndian.Uint64(k)})
+		}
+		return nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("list pending deliveries: %w", err)

@@ -124,7 +124,7 @@ func TestCrash(t *testing.T) {
 	assert.Equal(t, map[string]string{"dev-cpu-1": "crash"}, locks)
 	_, err = s.Acquire(ctx, "campaign/crash", "replica-b", time.Minute)
 	require.ErrorIs(t, err, store.ErrHeld)
-	pending, err := s.PendingDeliveries(ctx)
+	pending, err := s.PendingDeliveries(ctx, 0, 0)
 	require.NoError(t, err)
 	require.Len(t, pending, 1)
 	assert.Equal(t, "crash-1", pending[0].ID)
@@ -188,7 +188,7 @@ func TestConcurrentDeliveryWrites(t *testing.T) {
 	for i := range n {
 		assert.True(t, news[i] != news[n+i], "d-%03d: exactly one of its two puts is new", i)
 	}
-	pending, err := s.PendingDeliveries(t.Context())
+	pending, err := s.PendingDeliveries(t.Context(), 0, 0)
 	require.NoError(t, err)
 	assert.Len(t, pending, n, "each delivery stored once")
 
@@ -199,7 +199,7 @@ func TestConcurrentDeliveryWrites(t *testing.T) {
 	for i := range n / 2 {
 		require.NoError(t, errs[i])
 	}
-	pending, err = s.PendingDeliveries(t.Context())
+	pending, err = s.PendingDeliveries(t.Context(), 0, 0)
 	require.NoError(t, err)
 	var left []string
 	for _, d := range pending {

@@ -78,23 +78,44 @@ func (s *Store) PutDelivery(ctx context.Context, id, event string, payload []byt
 }
 
 // PendingDeliveries implements store.Deliveries.
-func (s *Store) PendingDeliveries(ctx context.Context) ([]store.Delivery, error) {
-	items, err := s.query(ctx, partPending, "")
-	if err != nil {
-		return nil, fmt.Errorf("list pending deliveries: %w", err)
+func (s *Store) PendingDeliveries(ctx context.Context, after uint64, limit int) ([]store.Delivery, error) {
+	in := &dynamodb.QueryInput{
+		TableName:                 aws.String(s.table),
+		KeyConditionExpression:    aws.String("#pk = :pk AND #sk > :after"),
+		ExpressionAttributeNames:  names(attrPK, attrSK),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": str(partPending), ":after": str(seqKey(int64(after)))},
+		ConsistentRead:            aws.Bool(true),
 	}
-	out := make([]store.Delivery, 0, len(items))
-	for _, item := range items {
-		received, err := getN(item, attrReceived)
+	if limit > 0 {
+		in.Limit = aws.Int32(int32(min(limit, 1000)))
+	}
+	var out []store.Delivery
+	p := dynamodb.NewQueryPaginator(s.client, in)
+	for p.HasMorePages() && (limit <= 0 || len(out) < limit) {
+		page, err := p.NextPage(ctx)
 		if err != nil {
-			return nil, fmt.Errorf("list pending deliveries: %s: %w", getS(item, attrID), err)
+			return nil, fmt.Errorf("list pending deliveries: %w", err)
 		}
-		out = append(out, store.Delivery{
-			ID:       getS(item, attrID),
-			Event:    getS(item, attrEvent),
-			Payload:  getB(item, attrPayload),
-			Received: time.Unix(0, received),
-		})
+		for _, item := range page.Items {
+			if limit > 0 && len(out) == limit {
+				break
+			}
+			received, err := getN(item, attrReceived)
+			if err != nil {
+				return nil, fmt.Errorf("list pending deliveries: %s: %w", getS(item, attrID), err)
+			}
+			seq, err := getN(item, attrSeq)
+			if err != nil {
+				return nil, fmt.Errorf("list pending deliveries: %s: %w", getS(item, attrID), err)
+			}
+			out = append(out, store.Delivery{
+				ID:       getS(item, attrID),
+				Event:    getS(item, attrEvent),
+				Payload:  getB(item, attrPayload),
+				Received: time.Unix(0, received),
+				Seq:      uint64(seq),
+			})
+		}
 	}
 	return out, nil
 }

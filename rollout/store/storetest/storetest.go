@@ -49,6 +49,7 @@ func Run(t *testing.T, b Backend) {
 		{"RacingReplicas", testRacingReplicas},
 		{"Deliveries", testDeliveries},
 		{"PruneDeliveries", testPruneDeliveries},
+		{"PendingDeliveriesByPage", testPendingByPage},
 		{"Restart", testRestart},
 	}
 	for _, tt := range tests {
@@ -555,9 +556,55 @@ func testPruneDeliveries(t *testing.T, b Backend) {
 	assertPending(t, s, nil)
 }
 
+// testPendingByPage pages through the pending deliveries: each page in
+// arrival order after the last one seen, processed ones left out, and the
+// arrival numbers growing.
+func testPendingByPage(t *testing.T, b Backend) {
+	ctx := t.Context()
+	s := b.Open(t, NewClock(epoch).Now)
+	var ids []string
+	for i := range 7 {
+		id := fmt.Sprintf("page-%d", i)
+		ids = append(ids, id)
+		_, err := s.PutDelivery(ctx, id, "push", []byte(id), epoch.Add(time.Duration(i)*time.Second))
+		require.NoError(t, err)
+	}
+	require.NoError(t, s.MarkProcessed(ctx, "page-2"))
+	require.NoError(t, s.MarkProcessed(ctx, "page-5"))
+
+	var got []string
+	var pages []int
+	var after uint64
+	for {
+		page, err := s.PendingDeliveries(ctx, after, 2)
+		require.NoError(t, err)
+		if len(page) == 0 {
+			break
+		}
+		require.LessOrEqual(t, len(page), 2, "a page holds at most its limit")
+		pages = append(pages, len(page))
+		for _, d := range page {
+			require.Greater(t, d.Seq, after, "%s: arrival numbers grow", d.ID)
+			after = d.Seq
+			assert.Equal(t, d.ID, string(d.Payload))
+			got = append(got, d.ID)
+		}
+	}
+	assert.Equal(t, []string{"page-0", "page-1", "page-3", "page-4", "page-6"}, got)
+	assert.Equal(t, []int{2, 2, 1}, pages)
+
+	all, err := s.PendingDeliveries(ctx, 0, 0)
+	require.NoError(t, err)
+	assert.Len(t, all, 5, "limit 0 returns them all")
+	rest, err := s.PendingDeliveries(ctx, all[2].Seq, 0)
+	require.NoError(t, err)
+	require.Len(t, rest, 2)
+	assert.Equal(t, "page-4", rest[0].ID, "after page-3")
+}
+
 func assertPending(t *testing.T, s store.Store, want []store.Delivery) {
 	t.Helper()
-	got, err := s.PendingDeliveries(t.Context())
+	got, err := s.PendingDeliveries(t.Context(), 0, 0)
 	require.NoError(t, err)
 	require.Len(t, got, len(want), "pending deliveries")
 	for i := range want {
