@@ -19,8 +19,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"runtime"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -30,6 +28,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/fleetbot/fleetbot/internal/testenv"
 	"github.com/fleetbot/fleetbot/webhooks"
 )
 
@@ -40,9 +39,6 @@ import (
 // resident memory (VmHWM) stays under 100 MiB, and every signed delivery
 // is acknowledged.
 func TestServeRSSUnderStalledBodies(t *testing.T) {
-	if runtime.GOOS != "linux" {
-		t.Skip("reads the process's memory from /proc") // CI runs on Linux
-	}
 	t.Parallel()
 	bin := filepath.Join(t.TempDir(), "fleetbot")
 	build := exec.CommandContext(t.Context(), "go", "build", "-o", bin, ".")
@@ -91,7 +87,7 @@ reconcileInterval: 1h
 		}
 		return addr != ""
 	}, time.Minute, 20*time.Millisecond, "serve did not start: %s", &stderr)
-	before := procStatus(t, cmd.Process.Pid, "VmRSS")
+	before := testenv.ProcStatus(t, cmd.Process.Pid, "VmRSS")
 
 	// 50 connections that announce a small body and send a few bytes.
 	for i := range 50 {
@@ -142,7 +138,7 @@ reconcileInterval: 1h
 	forged.Wait() // each forged body was answered (or its connection closed)
 	require.Equal(t, int32(24), whole.Load(), "serve read each forged body up to its stall")
 
-	peak := procStatus(t, cmd.Process.Pid, "VmHWM")
+	peak := testenv.ProcStatus(t, cmd.Process.Pid, "VmHWM")
 	t.Logf("serve's resident memory: %d MiB at start, %d MiB at its peak under 74 stalled requests (24 x 24 MiB forged)", before>>10, peak>>10)
 	assert.Less(t, peak, int64(100<<10), "peak RSS in KiB: stalled bodies are not held in memory")
 }
@@ -158,20 +154,4 @@ func openDelivery(t *testing.T, addr, id, signature string, length int64) net.Co
 		id, signature, length)
 	require.NoError(t, err)
 	return c
-}
-
-// procStatus reads a memory figure of /proc/PID/status, in KiB.
-func procStatus(t *testing.T, pid int, field string) int64 {
-	t.Helper()
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	require.NoError(t, err)
-	for line := range strings.SplitSeq(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, field+":"); ok {
-			n, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
-			require.NoError(t, err)
-			return n
-		}
-	}
-	t.Fatalf("/proc/%d/status has no %s", pid, field)
-	return 0
 }

@@ -1,0 +1,326 @@
+// Package loadtest drives `fleetbot serve`, built as it ships and run as its
+// own process on the bbolt store, with signed webhook deliveries at a fixed
+// rate from a load generator on loopback, and reports what GitHub would see:
+// how fast each delivery was acknowledged, how many were not within GitHub's
+// ten seconds, and the server's peak resident memory. It checks that every
+// delivery was stored and handled exactly once.
+//
+// CI runs it at a small scale; `make loadtest` runs the table of
+// BENCHMARKS.md.
+package loadtest
+
+import (
+	"bufio"
+	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/hex"
+	"encoding/json"
+	"encoding/pem"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/fleetbot/fleetbot/internal/testenv"
+)
+
+var (
+	rates    = flag.String("loadtest.rates", "200", "deliveries per second, comma-separated: one run each")
+	duration = flag.Duration("loadtest.duration", 3*time.Second, "how long each run sends")
+	report   = flag.String("loadtest.report", "", "file to write the Markdown table to")
+)
+
+// githubTimeout is how long GitHub waits for an answer before it counts a
+// delivery as failed (and does not send it again).
+const githubTimeout = 10 * time.Second
+
+// events are the deliveries sent, in turn: events serve stores and hands to
+// the bot, which finds no campaign they concern.
+var events = []string{"issue_comment", "check_run"}
+
+func TestLoad(t *testing.T) {
+	payloads := examplePayloads(t)
+	bin := buildFleetbot(t)
+	var rows []string
+	for _, field := range strings.Split(*rates, ",") {
+		rate, err := strconv.Atoi(strings.TrimSpace(field))
+		if err != nil || rate <= 0 {
+			t.Fatalf("-loadtest.rates: %q is not a positive number", field)
+		}
+		t.Run(fmt.Sprintf("%d/s", rate), func(t *testing.T) {
+			r := run(t, bin, payloads, rate, *duration)
+			rows = append(rows, r.row())
+			t.Log(r.row())
+		})
+	}
+	table := "| load | deliveries | ack p50 / p99 (`issue_comment`) | ack p50 / p99 (`check_run`) | not acknowledged within 10 s | serve peak RSS |\n| --- | --- | --- | --- | --- | --- |\n" + strings.Join(rows, "\n") + "\n"
+	t.Log("\n" + table)
+	if *report != "" {
+		if err := os.WriteFile(*report, []byte(table), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// result is what one run measured.
+type result struct {
+	rate, sent int
+	acks       map[string][]time.Duration // by event, of the acknowledged ones
+	late       int                        // not acknowledged within githubTimeout
+	peakRSS    int64                      // KiB
+}
+
+func (r result) row() string {
+	cell := func(event string) string {
+		d := r.acks[event]
+		if len(d) == 0 {
+			return "none"
+		}
+		slices.Sort(d)
+		return fmt.Sprintf("%s / %s", quantile(d, 0.50), quantile(d, 0.99))
+	}
+	return fmt.Sprintf("| %d/s | %d | %s | %s | %d (%.1f%%) | %d MiB |", r.rate, r.sent, cell("issue_comment"), cell("check_run"),
+		r.late, 100*float64(r.late)/float64(max(r.sent, 1)), r.peakRSS>>10)
+}
+
+func quantile(sorted []time.Duration, q float64) time.Duration {
+	i := min(int(q*float64(len(sorted))), len(sorted)-1)
+	return sorted[i].Round(100 * time.Microsecond)
+}
+
+// run starts serve, sends rate deliveries a second for d, waits until each
+// is handled, and checks none was lost or handled twice.
+func run(t *testing.T, bin string, payloads map[string][]byte, rate int, d time.Duration) result {
+	srv := startServe(t, bin)
+	client := &http.Client{
+		Timeout:   githubTimeout,
+		Transport: &http.Transport{MaxIdleConnsPerHost: 4096, MaxConnsPerHost: 0},
+	}
+	total := int(float64(rate) * d.Seconds())
+	res := result{rate: rate, sent: total, acks: map[string][]time.Duration{}}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	statuses := map[int]int{}
+	start := time.Now()
+	for i := range total {
+		// Open loop: each delivery leaves at its time, whatever the
+		// answers to the earlier ones.
+		if wait := time.Until(start.Add(time.Duration(i) * time.Second / time.Duration(rate))); wait > 0 {
+			time.Sleep(wait)
+		}
+		event := events[i%len(events)]
+		wg.Go(func() {
+			took, status, err := deliver(t.Context(), client, srv.url, event, fmt.Sprintf("load-%d-%d", rate, i), srv.secret, payloads[event])
+			mu.Lock()
+			defer mu.Unlock()
+			statuses[status]++
+			if err != nil || took > githubTimeout || status/100 != 2 {
+				res.late++
+				return
+			}
+			res.acks[event] = append(res.acks[event], took)
+		})
+	}
+	wg.Wait()
+	accepted := statuses[http.StatusAccepted]
+	if accepted != total {
+		t.Errorf("%d of %d deliveries accepted; answers by status: %v", accepted, total, statuses)
+	}
+	// Every accepted delivery is handled, once.
+	deadline := time.Now().Add(2 * time.Minute)
+	var processed, failed int
+	for {
+		processed, failed = srv.handled(t)
+		if processed+failed >= accepted || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	time.Sleep(500 * time.Millisecond) // a delivery handled twice would show by now
+	processed, failed = srv.handled(t)
+	if processed != accepted || failed != 0 {
+		t.Errorf("%d deliveries accepted, %d handled (processed) and %d failed: each must be handled once", accepted, processed, failed)
+	}
+	res.peakRSS = testenv.ProcStatus(t, srv.pid, "VmHWM")
+	return res
+}
+
+// deliver sends one signed delivery and returns how long its answer took.
+func deliver(ctx context.Context, client *http.Client, url, event, id string, secret, body []byte) (time.Duration, int, error) {
+	mac := hmac.New(sha256.New, secret)
+	mac.Write(body)
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url+"/webhook", strings.NewReader(string(body)))
+	if err != nil {
+		return 0, 0, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-GitHub-Event", event)
+	req.Header.Set("X-GitHub-Delivery", id)
+	req.Header.Set("X-Hub-Signature-256", "sha256="+hex.EncodeToString(mac.Sum(nil)))
+	start := time.Now()
+	resp, err := client.Do(req)
+	if err != nil {
+		return time.Since(start), 0, err
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	_ = resp.Body.Close()
+	return time.Since(start), resp.StatusCode, nil
+}
+
+// served is a running `fleetbot serve`.
+type served struct {
+	url    string
+	secret []byte
+	pid    int
+}
+
+// handled reads from /metrics how many deliveries were handled and marked
+// processed, and how many failed for good.
+func (s served) handled(t *testing.T) (processed, failed int) {
+	t.Helper()
+	resp, err := http.Get(s.url + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	series := regexp.MustCompile(`^fleetbot_webhook_deliveries_total\{event="[^"]+",result="(processed|failed)"\} (\d+)$`)
+	for sc.Scan() {
+		if m := series.FindStringSubmatch(sc.Text()); m != nil {
+			n, _ := strconv.Atoi(m[2])
+			if m[1] == "processed" {
+				processed += n
+			} else {
+				failed += n
+			}
+		}
+	}
+	return processed, failed
+}
+
+// startServe runs serve on a bbolt store against a GitHub that answers 404
+// to everything, and waits until it listens.
+func startServe(t *testing.T, bin string) served {
+	t.Helper()
+	github := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusNotFound)
+		_, _ = io.WriteString(w, `{"message":"Not Found"}`)
+	}))
+	t.Cleanup(github.Close)
+	dir := t.TempDir()
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyPEM := pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(key)})
+	secret := []byte("load-test-secret")
+	cfg := fmt.Sprintf(`appID: 42
+privateKeyFile: key.pem
+webhookSecretFile: secret
+apiBaseURL: %s/
+listen: 127.0.0.1:0
+store: {bolt: {path: state.db}}
+mirrorDir: mirror
+campaigns: {repository: acme/fleet, path: campaigns}
+repositories: [acme/fleet]
+reconcileInterval: 1h
+`, github.URL)
+	for name, b := range map[string][]byte{"key.pem": keyPEM, "secret": secret, "fleetbot.yaml": []byte(cfg)} {
+		if err := os.WriteFile(filepath.Join(dir, name), b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cmd := exec.CommandContext(ctx, bin, "serve", "--config", filepath.Join(dir, "fleetbot.yaml"))
+	cmd.Env = append(os.Environ(), "TMPDIR="+dir)
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cancel(); _ = cmd.Wait() })
+	addr := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		sc.Buffer(make([]byte, 1<<20), 1<<20)
+		listening := regexp.MustCompile(`listening on (\S+)`)
+		for sc.Scan() {
+			if m := listening.FindStringSubmatch(sc.Text()); m != nil {
+				addr <- m[1]
+			}
+		}
+	}()
+	select {
+	case a := <-addr:
+		return served{url: "http://" + a, secret: secret, pid: cmd.Process.Pid}
+	case <-time.After(time.Minute):
+		t.Fatal("serve did not start within a minute")
+		return served{}
+	}
+}
+
+// buildFleetbot builds the binary as it ships: no race detector.
+func buildFleetbot(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "fleetbot")
+	build := exec.CommandContext(t.Context(), "go", "build", "-o", bin, "./cmd/fleetbot")
+	build.Dir = testenv.ModuleRoot(t)
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// examplePayloads returns, for each event sent, the largest example payload
+// GitHub's Octokit project publishes for it.
+func examplePayloads(t *testing.T) map[string][]byte {
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join(testenv.NodeModule(t, "@octokit/webhooks-examples"), "api.github.com", "index.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var all []struct {
+		Name     string            `json:"name"`
+		Examples []json.RawMessage `json:"examples"`
+	}
+	if err := json.Unmarshal(raw, &all); err != nil {
+		t.Fatal(err)
+	}
+	out := map[string][]byte{}
+	for _, group := range all {
+		if !slices.Contains(events, group.Name) {
+			continue
+		}
+		for _, e := range group.Examples {
+			if len(e) > len(out[group.Name]) {
+				out[group.Name] = e
+			}
+		}
+	}
+	for _, e := range events {
+		if out[e] == nil {
+			t.Fatalf("no example payload of %s", e)
+		}
+		t.Logf("%s: %d bytes", e, len(out[e]))
+	}
+	return out
+}
