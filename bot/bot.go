@@ -92,7 +92,10 @@ type Config struct {
 	Registerer prometheus.Registerer
 	Logger     *slog.Logger
 	// Now is the clock; default time.Now.
-	Now func() time.Time
+	// Real says how long the wall clock takes while Now moves by d (Now
+	// may run faster, as the demo's does); default d.
+	Now  func() time.Time
+	Real func(d time.Duration) time.Duration
 }
 
 // Bot turns webhook events and reconcile passes into campaign steps. It
@@ -110,6 +113,13 @@ type Bot struct {
 	scanned string          // campaign repository head last scanned
 	swept   map[string]bool // final campaigns whose pull requests were closed
 	pruned  time.Time       // when the last retention pass ran
+	// waitsEnd holds, by campaign, when what it waits for ends by the
+	// clock (a bake, a window, a gate's deadline); zero when nothing
+	// does.
+	waitsEnd map[string]time.Time
+	// sooner is signalled when a campaign's wait gets an end earlier than
+	// the one it had.
+	sooner chan struct{}
 	// noIssues holds the repositories found with their issues turned
 	// off: no dashboard issue is asked for there again (dashboard.go).
 	noIssues map[string]bool
@@ -156,7 +166,7 @@ func New(cfg Config) (*Bot, error) {
 	case len(cfg.Repositories) == 0:
 		return nil, errors.New("new bot: no blueprint repositories")
 	}
-	b := &Bot{cfg: cfg, warned: map[string]bool{}, swept: map[string]bool{}, noIssues: map[string]bool{}, settled: map[string]bool{}}
+	b := &Bot{cfg: cfg, warned: map[string]bool{}, swept: map[string]bool{}, noIssues: map[string]bool{}, settled: map[string]bool{}, waitsEnd: map[string]time.Time{}, sooner: make(chan struct{}, 1)}
 	var err error
 	if b.camps, err = parseRepo(cfg.CampaignRepo); err != nil {
 		return nil, fmt.Errorf("new bot: campaigns: %w", err)
@@ -190,6 +200,9 @@ func New(cfg Config) (*Bot, error) {
 	if b.now == nil {
 		b.now = time.Now
 	}
+	if b.cfg.Real == nil {
+		b.cfg.Real = func(d time.Duration) time.Duration { return d }
+	}
 	reg := cfg.Registerer
 	if reg == nil {
 		reg = prometheus.NewRegistry()
@@ -203,18 +216,50 @@ func New(cfg Config) (*Bot, error) {
 // Run reconciles every ReconcileInterval until ctx ends, starting at once.
 // A failed pass is logged; the next one tries again.
 func (b *Bot) Run(ctx context.Context) error {
-	t := time.NewTicker(b.cfg.ReconcileInterval)
-	defer t.Stop()
 	for {
 		if err := b.Reconcile(ctx); err != nil && ctx.Err() == nil {
 			b.log.Error("reconcile", "err", err)
 		}
-		select {
-		case <-ctx.Done():
+		if !b.waitForPass(ctx) {
 			return nil
-		case <-t.C:
 		}
 	}
+}
+
+// waitForPass waits until the next pass is due, and reports false when ctx
+// ended first. A step between passes that makes a wait end sooner (a
+// webhook starts a bake) brings the pass forward.
+func (b *Bot) waitForPass(ctx context.Context) bool {
+	t := time.NewTimer(b.untilNextPass())
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return false
+		case <-t.C:
+			return true
+		case <-b.sooner:
+			t.Reset(b.untilNextPass())
+		}
+	}
+}
+
+// untilNextPass is how long the loop waits before its next pass: the
+// reconcile interval, or less when a campaign's wait ends sooner (a bake
+// runs out, a maintenance window opens, a gate's deadline passes), so the
+// campaign moves on at that time rather than at the next interval.
+func (b *Bot) untilNextPass() time.Duration {
+	wait := b.cfg.ReconcileInterval
+	now := b.now()
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for _, until := range b.waitsEnd {
+		if until.After(now) {
+			// A millisecond past the end, so the pass sees it ended.
+			wait = min(wait, b.cfg.Real(until.Sub(now))+time.Millisecond)
+		}
+	}
+	return wait
 }
 
 // Ready reports whether the bot can serve: its store answers. It does not

@@ -509,3 +509,33 @@ func TestBakeEndsAndGatesStop(t *testing.T) {
 	assert.Equal(t, rollout.WaveOpen, st.Waves[1].Phase)
 	assert.Empty(t, gates.takeAsked(), "a wave that finished baking is not gated again")
 }
+
+// TestNextPassWhenTheBakeEnds: the loop's next pass comes when the bake
+// runs out, not at the next reconcile interval: with an interval of a day
+// and the bot's clock running 3,600 times faster than the wall clock, the
+// next wave opens a second of wall-clock time after the bake began.
+func TestNextPassWhenTheBakeEnds(t *testing.T) {
+	t.Parallel()
+	w, b, _ := baking(t)
+	b.cfg.ReconcileInterval = 24 * time.Hour
+	select {
+	case <-b.sooner:
+	default:
+		t.Fatal("the bake, started by a webhook, did not bring the next pass forward")
+	}
+	assert.Equal(t, time.Hour+time.Millisecond, b.untilNextPass(), "the bake's end, then a millisecond")
+
+	base, start := w.clock.now(), time.Now()
+	b.now = func() time.Time { return base.Add(time.Since(start) * 3600) }
+	b.cfg.Real = func(d time.Duration) time.Duration { return d / 3600 }
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- b.Run(ctx) }()
+	require.Eventually(t, func() bool {
+		st, _ := w.state(t, campaign)
+		return st.Waves[1].Phase == rollout.WaveOpen
+	}, 10*time.Second, 10*time.Millisecond, "the next wave opens at the bake's end, not a day later")
+	cancel()
+	require.NoError(t, <-done)
+}

@@ -57,6 +57,9 @@ func (b *Bot) Reconcile(ctx context.Context) error {
 	}
 	b.metrics.setPhases(count)
 	b.metrics.fleet.keep(names, mark)
+	b.mu.Lock()
+	maps.DeleteFunc(b.waitsEnd, func(name string, _ time.Time) bool { return !names[name] })
+	b.mu.Unlock()
 	if err := b.prune(ctx); err != nil {
 		errs = append(errs, err)
 	}
@@ -118,6 +121,16 @@ func (b *Bot) observe(name string, st rollout.State, rec *record) {
 	}
 	b.metrics.fleet.set(name, st, w)
 	b.metrics.gatesConfigured(st.Policy.Gates)
+	b.mu.Lock()
+	prev := b.waitsEnd[name]
+	b.waitsEnd[name] = w.Until
+	b.mu.Unlock()
+	if !w.Until.IsZero() && (prev.IsZero() || w.Until.Before(prev)) {
+		select {
+		case b.sooner <- struct{}{}:
+		default: // a signal is waiting already
+		}
+	}
 }
 
 // reconcileCampaign brings one campaign up to date with GitHub and the

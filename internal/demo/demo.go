@@ -281,7 +281,7 @@ func start(ctx context.Context, opts Options, s *setup) (*demo, error) {
 	}
 	d.stack, err = stack.Start(ctx, stack.Options{
 		Dir: opts.Dir, Fleet: opts.FleetDir, Owner: owner, Repo: repo,
-		ReconcileInterval: 200 * time.Millisecond, GateOptions: gates, Now: clock.Now, Logger: opts.Logger,
+		ReconcileInterval: 200 * time.Millisecond, GateOptions: gates, Now: clock.Now, Real: clock.Real, Logger: opts.Logger,
 	})
 	if err != nil {
 		return d, fmt.Errorf("start the sandbox and the bot: %w", err)

@@ -63,6 +63,9 @@ type Options struct {
 	// Now is the bot's clock (default time.Now); the demo gives it a
 	// compressed one so bakes and deadlines pass in seconds.
 	Now func() time.Time
+	// Real says how long the wall clock takes while Now moves by d
+	// (default d).
+	Real func(d time.Duration) time.Duration
 	// Logger receives the bot's and the sandbox's logs (default: discarded).
 	Logger *slog.Logger
 }
@@ -298,7 +301,7 @@ func (s *Stack) StartBot(ctx context.Context) error {
 	}
 	svc, err := bot.NewService(bot.ServiceConfig{
 		Bot: bot.Config{
-			Store: st, Gates: s.opts.Gates, GateOptions: s.opts.GateOptions, Now: s.opts.Now,
+			Store: st, Gates: s.opts.Gates, GateOptions: s.opts.GateOptions, Now: s.opts.Now, Real: s.opts.Real,
 			CampaignRepo: repos[0], CampaignPath: "campaigns", Repositories: repos,
 			ReplicaID: "stack", ReconcileInterval: s.opts.ReconcileInterval, Logger: s.opts.Logger,
 		},
