@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/fleetbot/fleetbot/internal/argocontract"
 	"github.com/fleetbot/fleetbot/internal/fakeargocd"
 	"github.com/fleetbot/fleetbot/internal/testenv"
 )
@@ -21,14 +22,14 @@ const token = "secret-token"
 
 var loaded struct {
 	once     sync.Once
-	contract *fakeargocd.Contract
+	contract *argocontract.Contract
 	err      error
 }
 
-func contract(t *testing.T) *fakeargocd.Contract {
+func contract(t *testing.T) *argocontract.Contract {
 	t.Helper()
-	path := filepath.Join(testenv.ModuleRoot(t), fakeargocd.SwaggerPath)
-	loaded.once.Do(func() { loaded.contract, loaded.err = fakeargocd.LoadContract(path) })
+	path := filepath.Join(testenv.ModuleRoot(t), argocontract.SwaggerPath)
+	loaded.once.Do(func() { loaded.contract, loaded.err = argocontract.LoadContract(path) })
 	require.NoError(t, loaded.err)
 	return loaded.contract
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/fleetbot/fleetbot/internal/argocontract"
 	"github.com/fleetbot/fleetbot/internal/fakeargocd"
 	"github.com/fleetbot/fleetbot/internal/testenv"
 	"github.com/fleetbot/fleetbot/rollout"
@@ -61,7 +62,7 @@ func (h *history) Contains(_ context.Context, repo, revision, commit string) (bo
 
 var argoContract struct {
 	once     sync.Once
-	contract *fakeargocd.Contract
+	contract *argocontract.Contract
 	err      error
 }
 
@@ -69,8 +70,8 @@ var argoContract struct {
 // sends and every response h gives must match swagger.json.
 func startArgoCD(t *testing.T, h http.Handler) *httptest.Server {
 	t.Helper()
-	path := filepath.Join(testenv.ModuleRoot(t), fakeargocd.SwaggerPath)
-	argoContract.once.Do(func() { argoContract.contract, argoContract.err = fakeargocd.LoadContract(path) })
+	path := filepath.Join(testenv.ModuleRoot(t), argocontract.SwaggerPath)
+	argoContract.once.Do(func() { argoContract.contract, argoContract.err = argocontract.LoadContract(path) })
 	require.NoError(t, argoContract.err)
 	srv := httptest.NewServer(argoContract.contract.Wrap(h, func(err error) { t.Errorf("argo cd contract: %v", err) }))
 	t.Cleanup(srv.Close)

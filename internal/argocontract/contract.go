@@ -1,4 +1,7 @@
-package fakeargocd
+// Package argocontract checks HTTP exchanges with an Argo CD API against
+// Argo CD's Swagger 2.0 description: the tests of the fake Argo CD and of
+// the argocd gate hold both sides to it. Only tests import it.
+package argocontract
 
 import (
 	"bytes"
