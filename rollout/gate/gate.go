@@ -122,6 +122,7 @@ func NewRunner(gates []Gate, clock func() time.Time, opts ...RunnerOption) *Runn
 // becomes a waiting Result with Err set; a cancelled ctx makes the checks not
 // yet started waiting with ctx's error.
 func (r *Runner) Run(ctx context.Context, targets []Target) []Result {
+	ctx = withSharedReads(ctx)
 	results := make([]Result, len(targets)*len(r.gates))
 	sem := make(chan struct{}, r.limit)
 	var wg sync.WaitGroup

@@ -102,15 +102,22 @@ func (g *Terraform) Check(ctx context.Context, t Target) Result {
 	if err != nil {
 		return Result{Err: fmt.Errorf("terraform gate: cluster %s: %w", t.Cluster, err)}
 	}
-	runs, err := g.src.CheckRuns(ctx, owner, repo, t.MergeSHA)
+	// The clusters of one pull request share its merge commit: its checks
+	// are read once per Run.
+	all, err := shared(ctx, "terraform\x00"+t.Repo+"@"+t.MergeSHA, func() ([]ciResult, error) {
+		runs, err := g.src.CheckRuns(ctx, owner, repo, t.MergeSHA)
+		if err != nil {
+			return nil, fmt.Errorf("list check runs on %s@%s: %w", t.Repo, short(t.MergeSHA), err)
+		}
+		statuses, err := g.src.Statuses(ctx, owner, repo, t.MergeSHA)
+		if err != nil {
+			return nil, fmt.Errorf("list commit statuses on %s@%s: %w", t.Repo, short(t.MergeSHA), err)
+		}
+		return append(latestRuns(runs), latestStatuses(statuses)...), nil
+	})
 	if err != nil {
-		return Result{Err: fmt.Errorf("list check runs on %s@%s: %w", t.Repo, short(t.MergeSHA), err)}
+		return Result{Err: err}
 	}
-	statuses, err := g.src.Statuses(ctx, owner, repo, t.MergeSHA)
-	if err != nil {
-		return Result{Err: fmt.Errorf("list commit statuses on %s@%s: %w", t.Repo, short(t.MergeSHA), err)}
-	}
-	all := append(latestRuns(runs), latestStatuses(statuses)...)
 
 	var matched []ciResult
 	var unseen []string

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -205,4 +206,56 @@ func TestStates(t *testing.T) {
 		"lint": "success", "test": "pending", "docs": "success",
 		"fleetbot/approval": "success", "ci/both": "success", "ci/old": "failure",
 	}, gate.States(runs, statuses))
+}
+
+// countingChecks counts the reads of each commit's checks.
+type countingChecks struct {
+	fakeChecks
+	mu    sync.Mutex
+	reads map[string]int
+}
+
+func (c *countingChecks) CheckRuns(ctx context.Context, owner, repo, ref string) ([]gate.CheckRun, error) {
+	c.mu.Lock()
+	c.reads["runs "+ref]++
+	c.mu.Unlock()
+	return c.fakeChecks.CheckRuns(ctx, owner, repo, ref)
+}
+
+func (c *countingChecks) Statuses(ctx context.Context, owner, repo, ref string) ([]gate.CommitStatus, error) {
+	c.mu.Lock()
+	c.reads["statuses "+ref]++
+	c.mu.Unlock()
+	return c.fakeChecks.Statuses(ctx, owner, repo, ref)
+}
+
+// TestTerraformReadsEachMergeCommitOnce: the clusters of one pull request
+// share its merge commit, whose checks one Run reads once; a cluster of
+// another commit has its own read, and each cluster its own verdict.
+func TestTerraformReadsEachMergeCommitOnce(t *testing.T) {
+	t.Parallel()
+	src := &countingChecks{fakeChecks: fakeChecks{runs: []gate.CheckRun{
+		{ID: 1, Name: "plan-a-dev-1", Status: "completed", Conclusion: "success"},
+		{ID: 2, Name: "plan-a-dev-2", Status: "completed", Conclusion: "failure"},
+		{ID: 3, Name: "plan-a-dev-3", Status: "completed", Conclusion: "success"},
+	}}, reads: map[string]int{}}
+	g := gate.NewTerraform(terraformGate(t, "plan-{{.Cluster}}"), src)
+	r := gate.NewRunner([]gate.Gate{g}, nil)
+	targets := []gate.Target{
+		{Cluster: "a-dev-1", Repo: "acme/fleet", MergeSHA: mergeSHA},
+		{Cluster: "a-dev-2", Repo: "acme/fleet", MergeSHA: mergeSHA},
+		{Cluster: "a-dev-3", Repo: "acme/fleet", MergeSHA: mergeSHA},
+		{Cluster: "b-dev-1", Repo: "acme/fleet", MergeSHA: "other"},
+	}
+	results := r.Run(t.Context(), targets)
+	outcomes := make([]rollout.Outcome, len(results))
+	for i, res := range results {
+		outcomes[i] = res.Outcome
+	}
+	assert.Equal(t, []rollout.Outcome{rollout.GatePassed, rollout.GateFailed, rollout.GatePassed, rollout.GateWaiting}, outcomes)
+	assert.Equal(t, map[string]int{"runs " + mergeSHA: 1, "statuses " + mergeSHA: 1, "runs other": 1, "statuses other": 1}, src.reads)
+
+	// A second Run reads again: checks move between passes.
+	r.Run(t.Context(), targets[:1])
+	assert.Equal(t, 2, src.reads["runs "+mergeSHA])
 }
