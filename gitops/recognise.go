@@ -319,6 +319,7 @@ func Recognise(ctx context.Context, dir string) (*Recognition, error) {
 	}
 	r.classify()
 	if len(r.blueprints) == 0 && len(r.members) == 0 {
+		r.reportNameless(nil)
 		return nil, &NotRecognisedError{Dir: dir, Files: r.rec.Files, YAML: r.rec.YAML, Unplaced: r.rec.Unplaced}
 	}
 	var b layoutText
@@ -470,7 +471,7 @@ func (r *recogniser) optional(records []record, fields []string, taken []keyPath
 				if !fits(f, l.node) {
 					if !slices.Contains(bad, key) {
 						bad = append(bad, key)
-						r.unplaced(rec.file, key, "%s is not a %s value: %s", l.node.Value, f, fieldWant[f])
+						r.unplaced(rec.file, key, "%s looks like the %s but is not one: %s", l.node.Value, f, fieldWant[f])
 					}
 					continue
 				}
@@ -824,12 +825,7 @@ func (r *recogniser) labelSection(b *layoutText) {
 			isLabels[c.d.rel] = true
 		}
 	}
-	for _, n := range r.nameless {
-		if !isLabels[n.d.rel] {
-			r.unplaced(n.d.rel, "", "holds a tenant (%s) and an env (%s) but no key with the cluster's name: a layout reads the name from a key, not from the file's path; add one (such as name: %s) to each such file",
-				n.s.tenant, n.s.env, path.Base(path.Dir(n.d.rel)))
-		}
-	}
+	r.reportNameless(isLabels)
 	if len(levels) == 0 {
 		return
 	}
@@ -858,6 +854,17 @@ func (r *recogniser) labelSection(b *layoutText) {
 	for i := 1; i < len(hier); i++ {
 		if specificity(hier[i]) == specificity(hier[i-1]) {
 			r.rec.Found = append(r.rec.Found, fmt.Sprintf("levels %s and %s are equally specific: their order is a guess", hier[i-1], hier[i]))
+		}
+	}
+}
+
+// reportNameless reports the files with a tenant and an env but no
+// cluster name that are not label files.
+func (r *recogniser) reportNameless(isLabels map[string]bool) {
+	for _, n := range r.nameless {
+		if !isLabels[n.d.rel] {
+			r.unplaced(n.d.rel, "", "holds a tenant (%s) and an env (%s) but no key with the cluster's name: a layout reads the name from a key, not from the file's path; add one (such as name: %s) to each such file",
+				n.s.tenant, n.s.env, path.Base(path.Dir(n.d.rel)))
 		}
 	}
 }
