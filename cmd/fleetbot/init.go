@@ -73,16 +73,8 @@ func runInit(cmd *cobra.Command, opts *initOptions) error {
 		_, err := cmd.OutOrStdout().Write(rec.Layout)
 		return err
 	}
-	f, err := os.OpenFile(target, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
-	if err != nil {
-		return fmt.Errorf("write layout: %w", err)
-	}
-	if _, err := f.Write(rec.Layout); err != nil {
-		_ = f.Close()
-		return fmt.Errorf("write %s: %w", target, err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("write %s: %w", target, err)
+	if err := writeNew(target, rec.Layout); err != nil {
+		return err
 	}
 	fmt.Fprintf(cmd.OutOrStdout(), "wrote %s: check it, fill in the owners, then run fleetbot validate --repo %s\n", target, opts.repo)
 	return nil
