@@ -262,3 +262,25 @@ func TestMemberFilesErrors(t *testing.T) {
 		})
 	}
 }
+
+// FuzzReadRecords: any input is read or refused with an error; what is read
+// has the names a member file needs.
+func FuzzReadRecords(f *testing.F) {
+	for _, name := range []string{"terraform-output.json", "eks-describe.json"} {
+		data, err := os.ReadFile(adoptFixtures + name)
+		require.NoError(f, err)
+		f.Add(data)
+	}
+	f.Add([]byte(`{"a": {"tenant": "t", "env": "dev"}}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		recs, err := ReadRecords("in.json", data)
+		if err != nil {
+			return
+		}
+		for _, r := range recs.Clusters {
+			if !validName.MatchString(r.Name) || !validName.MatchString(r.Tenant) || !validName.MatchString(r.Env) {
+				t.Fatalf("read a cluster without valid names: %+v", r)
+			}
+		}
+	})
+}
