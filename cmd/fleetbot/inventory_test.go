@@ -36,16 +36,24 @@ const (
 // the exit code main would use.
 func runCLI(t *testing.T, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
+	stdout, stderr, err := execCLI(t, args...)
+	if err != nil {
+		code = exitCode(err)
+	}
+	return stdout, stderr, code
+}
+
+// execCLI runs fleetbot in-process with args and returns stdout, stderr and
+// the error the command returned.
+func execCLI(t *testing.T, args ...string) (stdout, stderr string, err error) {
+	t.Helper()
 	root := newRootCmd()
 	var out, errOut bytes.Buffer
 	root.SetOut(&out)
 	root.SetErr(&errOut)
 	root.SetArgs(args)
-	err := root.ExecuteContext(t.Context())
-	if err != nil {
-		code = exitCode(err)
-	}
-	return out.String(), errOut.String(), code
+	err = root.ExecuteContext(t.Context())
+	return out.String(), errOut.String(), err
 }
 
 func checkGoldenFile(t *testing.T, name, got string) {
