@@ -387,3 +387,34 @@ func TestApprovalStatusAndUnapprovedMerge(t *testing.T) {
 	}
 	assert.Equal(t, 1, unapproved, "b-dev-1's merge is recorded unapproved, a-dev's are not")
 }
+
+// TestReconcileListsWhatChanged: the first pass lists every pull request;
+// later ones only those updated since a minute before the latest update
+// the pass before saw, and still find a merge no webhook reported.
+func TestReconcileListsWhatChanged(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, "eks-1-30.yaml")
+	b := w.bot(t, "r1", nil)
+	started(t, w, b) // the pass opened wave 1's pull requests
+	require.NoError(t, b.Reconcile(t.Context())) // lists them all: the one before saw none
+	require.NoError(t, b.Reconcile(t.Context()))
+	w.api.mu.Lock()
+	first, last := w.api.listed[0], w.api.listed[len(w.api.listed)-1]
+	opened := w.api.prs[1].UpdatedAt
+	w.api.mu.Unlock()
+	assert.True(t, first.UpdatedSince.IsZero(), "the first pass lists them all")
+	assert.Equal(t, opened.Add(-time.Minute), last.UpdatedSince, "a minute before the latest update seen")
+
+	w.api.merge(t, 1, "aaaa")
+	w.api.merge(t, 2, "bbbb")
+	require.NoError(t, b.Reconcile(t.Context())) // no webhook
+	st, _ := w.state(t, campaign)
+	assert.Equal(t, "tenant-a:Merged#1 tenant-b:Merged#2", prStatuses(st.Waves[0]))
+
+	// A restarted bot lists them all again once.
+	b2 := w.bot(t, "r1", nil)
+	require.NoError(t, b2.Reconcile(t.Context()))
+	w.api.mu.Lock()
+	defer w.api.mu.Unlock()
+	assert.True(t, w.api.listed[len(w.api.listed)-1].UpdatedSince.IsZero())
+}

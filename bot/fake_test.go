@@ -53,6 +53,19 @@ type fakeAPI struct {
 	atRef   map[string]map[string][]byte
 	// issues are the repository's plain issues (dashboard_test.go).
 	issues fakeIssues
+	// updated is GitHub's clock of pull request updates: each change of
+	// one moves it a second on. listed holds the filters of the listings.
+	updated time.Time
+	listed  []gh.PullRequestFilter
+}
+
+// touch stamps pull request i as updated now, by GitHub's clock.
+func (f *fakeAPI) touch(i int) {
+	if f.updated.IsZero() {
+		f.updated = time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
+	}
+	f.updated = f.updated.Add(time.Second)
+	f.prs[i].UpdatedAt = f.updated
 }
 
 // fakeCheck is one check run on the fake GitHub: as last written, and the
@@ -103,11 +116,12 @@ func (f *fakeAPI) PullRequests(_ context.Context, owner, _ string, flt gh.PullRe
 		if state == "" {
 			state = "open"
 		}
-		if (state != "all" && p.State != state) || (flt.Head != "" && flt.Head != owner+":"+p.HeadRef) {
+		if (state != "all" && p.State != state) || (flt.Head != "" && flt.Head != owner+":"+p.HeadRef) || p.UpdatedAt.Before(flt.UpdatedSince) {
 			continue
 		}
 		out = append(out, p)
 	}
+	f.listed = append(f.listed, flt)
 	return out, nil
 }
 
@@ -129,6 +143,7 @@ func (f *fakeAPI) EditPullRequest(_ context.Context, _, _ string, number int, e 
 		if f.prs[i].Number == number {
 			if e.State != nil {
 				f.prs[i].State = *e.State
+				f.touch(i)
 			}
 			return f.prs[i], nil
 		}
@@ -293,6 +308,7 @@ func (f *fakeAPI) open(branch string) int {
 	defer f.mu.Unlock()
 	n := len(f.prs) + 1
 	f.prs = append(f.prs, gh.PullRequest{Number: n, State: "open", HeadRef: branch, BaseRef: "main", HeadSHA: fmt.Sprintf("head-%d", n), User: "fleetbot[bot]"})
+	f.touch(len(f.prs) - 1)
 	return n
 }
 
@@ -304,6 +320,7 @@ func (f *fakeAPI) merge(t *testing.T, number int, sha string) gh.PullRequest {
 	for i := range f.prs {
 		if f.prs[i].Number == number {
 			f.prs[i].State, f.prs[i].Merged, f.prs[i].MergeCommitSHA = "closed", true, sha
+			f.touch(i)
 			return f.prs[i]
 		}
 	}
@@ -318,6 +335,7 @@ func (f *fakeAPI) close(t *testing.T, number int) gh.PullRequest {
 	for i := range f.prs {
 		if f.prs[i].Number == number {
 			f.prs[i].State = "closed"
+			f.touch(i)
 			return f.prs[i]
 		}
 	}

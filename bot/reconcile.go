@@ -156,8 +156,10 @@ func (b *Bot) reconcileCampaign(ctx context.Context, name string, phase rollout.
 			return b.step(ctx, name, nil)
 		}
 	}
-	return b.step(ctx, name, func(ctx context.Context, r *run) error {
-		evs, err := r.githubEvents(ctx)
+	var listed map[string]time.Time
+	st, err := b.step(ctx, name, func(ctx context.Context, r *run) error {
+		evs, cursors, err := r.githubEvents(ctx)
+		listed = cursors
 		before := maps.Clone(r.fed)
 		errs := []error{err, r.feed(ctx, evs...)}
 		for kind, n := range r.fed {
@@ -175,6 +177,14 @@ func (b *Bot) reconcileCampaign(ctx context.Context, name string, phase rollout.
 		errs = append(errs, r.approvalStatuses(ctx))
 		return errors.Join(errs...)
 	})
+	if err == nil {
+		// What the pass saw is in the stored state: the next pass lists
+		// only what changed since.
+		b.mu.Lock()
+		maps.Copy(b.prsListed, listed)
+		b.mu.Unlock()
+	}
+	return st, err
 }
 
 // tick lets time pass, telling the machine whether the campaign's schedule
@@ -206,11 +216,16 @@ func (r *run) schedule() (ok bool, reason string) {
 
 // githubEvents lists the campaign's pull requests on GitHub (every branch the
 // bot names for it) and returns the events the state has not seen: merges,
-// closes and opens.
-func (r *run) githubEvents(ctx context.Context) ([]rollout.Event, error) {
+// closes and opens. After a first full listing, each repository is listed
+// from the pull requests updated since a minute before the latest update
+// the last pass saw, newest first: a pull request not updated since was
+// seen. cursors holds those times, for the caller to keep once the events
+// are stored.
+func (r *run) githubEvents(ctx context.Context) (evs []rollout.Event, cursors map[string]time.Time, err error) {
 	prefix := "fleetbot/" + r.name + "/"
 	var merged, opened, closed []rollout.Event
 	var errs []error
+	cursors = map[string]time.Time{}
 	for _, full := range r.rec.repos() {
 		repo, err := parseRepo(full)
 		if err != nil {
@@ -222,13 +237,24 @@ func (r *run) githubEvents(ctx context.Context) ([]rollout.Event, error) {
 			errs = append(errs, err)
 			continue
 		}
-		// GET /repos/{owner}/{repo}/pulls?state=all
+		key := r.name + "\x00" + full
+		r.b.mu.Lock()
+		since := r.b.prsListed[key]
+		r.b.mu.Unlock()
+		// GET /repos/{owner}/{repo}/pulls?state=all[&sort=updated&direction=desc]
 		// https://docs.github.com/rest/pulls/pulls#list-pull-requests
-		prs, err := api.PullRequests(ctx, repo.Owner, repo.Name, gh.PullRequestFilter{State: "all"})
+		prs, err := api.PullRequests(ctx, repo.Owner, repo.Name, gh.PullRequestFilter{State: "all", UpdatedSince: since})
 		if err != nil {
 			errs = append(errs, fmt.Errorf("list pull requests of %s: %w", repo, err))
 			continue
 		}
+		latest := since
+		for _, p := range prs {
+			if at := p.UpdatedAt.Add(-prListSlack); at.After(latest) {
+				latest = at
+			}
+		}
+		cursors[key] = latest
 		slices.SortFunc(prs, func(a, b gh.PullRequest) int { return a.Number - b.Number })
 		for _, p := range prs {
 			if !strings.HasPrefix(p.HeadRef, prefix) {
@@ -245,8 +271,13 @@ func (r *run) githubEvents(ctx context.Context) ([]rollout.Event, error) {
 			}
 		}
 	}
-	return slices.Concat(merged, opened, closed), errors.Join(errs...)
+	return slices.Concat(merged, opened, closed), cursors, errors.Join(errs...)
 }
+
+// prListSlack is how far before the latest update a pass saw the next one
+// lists from: updates within the same second, and GitHub's own ordering,
+// are not missed.
+const prListSlack = time.Minute
 
 // prEvent returns the event a pull request on GitHub tells that the state
 // does not know yet, or nil.

@@ -68,6 +68,12 @@ type PullRequestFilter struct {
 	State string
 	Head  string
 	Base  string
+	// UpdatedSince, when set, lists only the pull requests updated at or
+	// after it, most recently updated first (sort=updated, direction=desc),
+	// and stops paging at the first older one: a listing that repeats
+	// costs what changed since, not every pull request the repository
+	// ever had. It is GitHub's time, as UpdatedAt gives it.
+	UpdatedSince time.Time
 }
 
 // PullRequest is a pull request as the bot needs it.
@@ -89,6 +95,7 @@ type PullRequest struct {
 	MergedBy       string
 	HTMLURL        string
 	CreatedAt      time.Time
+	UpdatedAt      time.Time
 	MergedAt       time.Time
 	ClosedAt       time.Time
 }

@@ -61,12 +61,24 @@ const perPage = 100
 
 // collect follows the Link headers of a listing until its last page.
 func collect[T any](op string, page func(github.ListOptions) ([]T, *github.Response, error)) ([]T, error) {
+	return collectUntil(op, page, func(T) bool { return false })
+}
+
+// collectUntil follows the Link headers of a listing until its last page,
+// or until stop is true for an item: that item and the rest are left out
+// and no further page is read.
+func collectUntil[T any](op string, page func(github.ListOptions) ([]T, *github.Response, error), stop func(T) bool) ([]T, error) {
 	opts := github.ListOptions{PerPage: perPage}
 	var all []T
 	for {
 		items, resp, err := page(opts)
 		if err != nil {
 			return nil, mapError(op, err)
+		}
+		for i, it := range items {
+			if stop(it) {
+				return append(all, items[:i]...), nil
+			}
 		}
 		all = append(all, items...)
 		if resp == nil || resp.NextPage == 0 {

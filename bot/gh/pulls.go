@@ -10,9 +10,16 @@ import (
 // PullRequests lists the pull requests matching f, every page.
 // https://docs.github.com/rest/pulls/pulls#list-pull-requests
 func (c *Client) PullRequests(ctx context.Context, owner, repo string, f PullRequestFilter) ([]PullRequest, error) {
-	list, err := collect("list pull requests in "+repoPath(owner, repo), func(o github.ListOptions) ([]*github.PullRequest, *github.Response, error) {
-		return c.gh.PullRequests.List(ctx, owner, repo, &github.PullRequestListOptions{State: f.State, Head: f.Head, Base: f.Base, ListOptions: o})
-	})
+	opts := github.PullRequestListOptions{State: f.State, Head: f.Head, Base: f.Base}
+	older := func(*github.PullRequest) bool { return false }
+	if !f.UpdatedSince.IsZero() {
+		opts.Sort, opts.Direction = "updated", "desc"
+		older = func(p *github.PullRequest) bool { return p.GetUpdatedAt().Before(f.UpdatedSince) }
+	}
+	list, err := collectUntil("list pull requests in "+repoPath(owner, repo), func(o github.ListOptions) ([]*github.PullRequest, *github.Response, error) {
+		opts.ListOptions = o
+		return c.gh.PullRequests.List(ctx, owner, repo, &opts)
+	}, older)
 	if err != nil {
 		return nil, err
 	}
@@ -50,6 +57,7 @@ func pullRequest(p *github.PullRequest) PullRequest {
 		MergedBy:       p.GetMergedBy().GetLogin(),
 		HTMLURL:        p.GetHTMLURL(),
 		CreatedAt:      p.GetCreatedAt().Time,
+		UpdatedAt:      p.GetUpdatedAt().Time,
 		MergedAt:       p.GetMergedAt().Time,
 		ClosedAt:       p.GetClosedAt().Time,
 	}
