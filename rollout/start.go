@@ -79,17 +79,17 @@ func checkWavePRs(w *Wave) error {
 			tenant = SharedTenant
 		}
 		if prev, ok := seen[tenant]; ok {
-			return fmt.Errorf("wave %d: %s has pull requests in %s and %s: one repository per tenant is supported yet", w.Index, prOwner(pr), prev, pr.Repo)
+			return fmt.Errorf("wave %d: %s pull requests in %s and %s: one repository per tenant is supported yet", w.Index, prOwner(pr), prev, pr.Repo)
 		}
 		seen[tenant] = pr.Repo
 	}
 	return nil
 }
 
-// prOwner names who a pull request is for, in messages.
+// prOwner names who a pull request is for, with the verb that follows.
 func prOwner(pr PullRequest) string {
 	if pr.Admin {
-		return "the fleet admins"
+		return "the fleet admins have"
 	}
-	return "tenant " + pr.Tenant
+	return "tenant " + pr.Tenant + " has"
 }
