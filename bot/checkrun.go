@@ -290,14 +290,20 @@ func waveSentence(w rollout.WaveState, pw *rollout.Wave, change rollout.PlanChan
 	case rollout.WaveCleanup:
 		return "This clean-up wave folds the new value up the hierarchy; no cluster's value changes."
 	}
-	where := pw.Env
+	var where []string
+	if pw.Env != "" {
+		where = append(where, pw.Env)
+	}
 	if pw.Canary {
-		where += ", canary"
+		where = append(where, "canary")
+	}
+	if pw.Shared {
+		where = append(where, "shared files")
 	}
 	if len(change.Hops) > 1 {
-		where += fmt.Sprintf(", hop %d", pw.Hop)
+		where = append(where, fmt.Sprintf("hop %d", pw.Hop))
 	}
-	return fmt.Sprintf("This wave (%s) makes the change: %s.", where, change.Describe())
+	return fmt.Sprintf("This wave (%s) makes the change: %s.", strings.Join(where, ", "), change.Describe())
 }
 
 // clusterChange says what a cluster goes from and to in a wave: the

@@ -156,3 +156,19 @@ func TestWaveCheckRunIsFoundAgain(t *testing.T) {
 	require.NoError(t, b2.Handle(t.Context(), ev))
 	assert.Equal(t, writes, w.api.writes(), "the same head again writes nothing")
 }
+
+func TestWaveSentence(t *testing.T) {
+	t.Parallel()
+	change := rollout.PlanChange{Kind: rollout.KindField, Files: "environments/**/*.yaml", Path: "amiRelease", To: "v2", Revertible: true}
+	tests := []struct {
+		wave rollout.Wave
+		want string
+	}{
+		{rollout.Wave{Env: "prod", Canary: true}, "This wave (prod, canary) makes the change"},
+		{rollout.Wave{Env: "prod", Shared: true}, "This wave (prod, shared files) makes the change"},
+		{rollout.Wave{Shared: true}, "This wave (shared files) makes the change: field amiRelease in environments/**/*.yaml -> v2, revertible."},
+	}
+	for _, tt := range tests {
+		assert.Contains(t, waveSentence(rollout.WaveState{}, &tt.wave, change), tt.want)
+	}
+}

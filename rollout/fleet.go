@@ -78,9 +78,15 @@ type FieldHit struct {
 	// Tenant owns the file; an empty tenant means a file shared by all tenants.
 	Tenant string
 	// Env is set when the file belongs to one environment of the tenant (a
-	// blueprint is per tenant and environment).
+	// blueprint is per tenant and environment), or, with Tenant empty, to one
+	// environment of every tenant.
 	Env string
 	// Cluster is set when the scalar belongs to one cluster (a key under the
 	// cluster's entry in a blueprint, or a cluster-level file).
 	Cluster string
+	// Reach lists every cluster the file serves: the one cluster of a cluster
+	// file or entry, every cluster of a tenant's, an environment's, or a
+	// record value's (a Kubernetes version stack's) file, every cluster of
+	// the fleet for a global file.
+	Reach []string
 }

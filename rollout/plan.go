@@ -49,7 +49,12 @@ type Wave struct {
 	Approval bool `json:"approval"`
 	// Cleanup waves fold a label up the hierarchy once every selected cluster
 	// carries it; they change no cluster's effective value.
-	Cleanup      bool          `json:"cleanup"`
+	Cleanup bool `json:"cleanup"`
+	// Shared waves change a file that serves many clusters at once (one
+	// environment of every tenant, or the whole fleet) through the fleet
+	// admins' pull request alone; they hold every planned cluster the file
+	// serves, whatever the wave size.
+	Shared       bool          `json:"shared,omitempty"`
 	Clusters     []WaveCluster `json:"clusters"`
 	PullRequests []PullRequest `json:"pullRequests"`
 }
@@ -89,6 +94,9 @@ type FileChange struct {
 	Delete  bool   `json:"delete,omitempty"`
 	Content string `json:"content,omitempty"`
 	Edits   []Edit `json:"edits"`
+	// Reach names, sorted, every cluster a file serving many clusters (an
+	// environment's or a global file) serves; empty for other files.
+	Reach []string `json:"reach,omitempty"`
 }
 
 // Edit operations.
@@ -134,8 +142,9 @@ type SkippedCluster struct {
 const (
 	RuleOneMinorPerHop = "one-minor-per-hop" // hops: refuse and a cluster is more than one minor behind
 	RuleEnvOrder       = "env-order"         // a cluster to change is in an environment strategy.order does not list
-	RuleFieldShared    = "field-shared"      // a field change matched a file shared by all tenants
-	RuleFieldScope     = "field-scope"       // a tenant or environment file also reaches clusters outside the plan
+	RuleFieldShared    = "field-shared"      // a field change matched a file shared by all tenants whose clusters the inventory does not list
+	RuleFieldScope     = "field-scope"       // a tenant, environment or global file also reaches clusters outside the plan
+	RuleFieldCanary    = "field-canary"      // a canary is moved only by a file serving many clusters, so it cannot go first
 )
 
 // RefusedError reports a campaign the planner will not plan, naming the rule
@@ -175,7 +184,13 @@ type step struct {
 	hop     int
 	canary  bool // goes in a canary wave: flagged, or picked
 	picked  bool
-	edits   []fileEdit
+	// shared is true when only files serving many clusters move the
+	// cluster: their shared wave carries it, not the environment's waves.
+	shared bool
+	// late is true when a file serving many clusters moves the cluster: it
+	// cannot go first as a canary.
+	late  bool
+	edits []fileEdit
 }
 
 // fileEdit is one edit to one file, with the pull request it belongs to.
@@ -187,6 +202,7 @@ type fileEdit struct {
 	create  bool
 	delete  bool
 	content string
+	reach   []string
 	edit    Edit
 }
 

@@ -96,7 +96,7 @@ func (pl *planner) planEKS(ch *EKSVersionChange) error {
 			}
 			steps = append(steps, eksStep(t.cluster, from, formatMinor(v), h))
 		}
-		drafts = append(drafts, pl.buildWaves(steps, h)...)
+		drafts = append(drafts, pl.buildWaves(steps, h, nil)...)
 	}
 	return pl.finish(drafts)
 }

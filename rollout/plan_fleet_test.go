@@ -255,6 +255,9 @@ func waveNames(p *Plan) []string {
 		if w.Canary {
 			tag += "(canary)"
 		}
+		if w.Shared {
+			tag += "(shared)"
+		}
 		if w.Cleanup {
 			tag = "cleanup"
 		}

@@ -181,7 +181,7 @@ func (pl *planner) planLabel(ch *LabelChange) error {
 	if err := pl.checkOrder(steps); err != nil {
 		return err
 	}
-	drafts := pl.buildWaves(steps, 0)
+	drafts := pl.buildWaves(steps, 0, nil)
 
 	after := slices.Clone(initial)
 	for ci, p := range planned {

@@ -40,7 +40,8 @@ func (c PlanChange) Describe() string {
 }
 
 // RenderTable shows the plan for a person: one line per cluster and wave,
-// the pull request count of each wave, then the skipped clusters and why.
+// the pull request count of each wave, the files serving many clusters with
+// the clusters each reaches, then the skipped clusters and why.
 func RenderTable(p *Plan) string {
 	var b strings.Builder
 	clusters, prs := 0, 0
@@ -99,8 +100,40 @@ func RenderTable(p *Plan) string {
 	if picked {
 		b.WriteString("\n* canary picked by the planner: its fleet has no cluster flagged is_canary here\n")
 	}
+	writeReach(&b, p.Waves)
 	writeSkipped(&b, p.Skipped)
 	return trimLines(b.String())
+}
+
+// DescribeReach says which clusters a file serving many clusters reaches,
+// in one line; it is empty for other files.
+func (f FileChange) DescribeReach() string {
+	if len(f.Reach) == 0 {
+		return ""
+	}
+	return fmt.Sprintf("%s reaches %s: %s", f.Path, count(len(f.Reach), "cluster"), strings.Join(f.Reach, ", "))
+}
+
+// writeReach lists, wave by wave, the files serving many clusters that the
+// plan changes and the clusters each one reaches.
+func writeReach(b *strings.Builder, waves []Wave) {
+	var lines []string
+	for _, w := range waves {
+		for _, pr := range w.PullRequests {
+			for _, f := range pr.Files {
+				if r := f.DescribeReach(); r != "" {
+					lines = append(lines, fmt.Sprintf("  wave %d: %s\n", w.Index, r))
+				}
+			}
+		}
+	}
+	if len(lines) == 0 {
+		return
+	}
+	b.WriteString("\nShared files, changed by the fleet admins' pull request of their wave:\n")
+	for _, l := range lines {
+		b.WriteString(l)
+	}
 }
 
 func writeSkipped(b *strings.Builder, skipped []SkippedCluster) {
@@ -180,6 +213,9 @@ func waveFlags(w Wave) []string {
 	if w.Cleanup {
 		f = append(f, "clean-up")
 	}
+	if w.Shared {
+		f = append(f, "shared")
+	}
 	if len(f) == 0 {
 		f = append(f, "-")
 	}
@@ -205,8 +241,10 @@ func count(n int, noun string) string {
 const mermaidNames = 4
 
 // RenderMermaid draws the plan as a Mermaid flowchart: the waves in order, an
-// approval gate before each wave that needs one, canary and clean-up waves
-// styled apart, and hops as subgraphs when there is more than one.
+// approval gate before each wave that needs one, canary, clean-up and shared
+// waves styled apart (the shared class is declared only when used, so plans
+// without shared waves draw as before), and hops as subgraphs when there is
+// more than one.
 func RenderMermaid(p *Plan) string {
 	var b strings.Builder
 	b.WriteString("flowchart TD\n")
@@ -216,7 +254,7 @@ func RenderMermaid(p *Plan) string {
 	}
 	subgraphs := len(p.Change.Hops) > 1 // EKS only: every wave has a hop
 	var chain []string
-	var canary, cleanup, gates []string
+	var canary, cleanup, gates, shared []string
 	open := 0
 	for _, w := range p.Waves {
 		indent := "  "
@@ -233,7 +271,7 @@ func RenderMermaid(p *Plan) string {
 		id := "w" + strconv.Itoa(w.Index)
 		if w.Approval {
 			gate := "a" + strconv.Itoa(w.Index)
-			fmt.Fprintf(&b, "%s%s{{\"approval: %s\"}}\n", indent, gate, mermaidText(orDash(w.Env, "clean-up")))
+			fmt.Fprintf(&b, "%s%s{{\"approval: %s\"}}\n", indent, gate, mermaidText(gateName(w)))
 			chain = append(chain, gate)
 			gates = append(gates, gate)
 		}
@@ -245,6 +283,9 @@ func RenderMermaid(p *Plan) string {
 		if w.Cleanup {
 			cleanup = append(cleanup, id)
 		}
+		if w.Shared {
+			shared = append(shared, id)
+		}
 	}
 	if open > 0 {
 		b.WriteString("  end\n")
@@ -255,15 +296,30 @@ func RenderMermaid(p *Plan) string {
 	b.WriteString("  classDef canary fill:#fff4c2,stroke:#b08800\n")
 	b.WriteString("  classDef cleanup fill:#e3efff,stroke:#3b6fb6\n")
 	b.WriteString("  classDef approval fill:#fde2e2,stroke:#b03030\n")
+	if len(shared) > 0 {
+		b.WriteString("  classDef shared fill:#e8f5e9,stroke:#2e7d32\n")
+	}
 	for _, c := range []struct {
 		class string
 		ids   []string
-	}{{"canary", canary}, {"cleanup", cleanup}, {"approval", gates}} {
+	}{{"canary", canary}, {"cleanup", cleanup}, {"approval", gates}, {"shared", shared}} {
 		if len(c.ids) > 0 {
 			fmt.Fprintf(&b, "  class %s %s\n", strings.Join(c.ids, ","), c.class)
 		}
 	}
 	return b.String()
+}
+
+// gateName says what an approval gate opens: an environment, the shared
+// files of every environment, or a clean-up.
+func gateName(w Wave) string {
+	switch {
+	case w.Env != "":
+		return w.Env
+	case w.Shared:
+		return "every environment"
+	}
+	return "clean-up"
 }
 
 func orDash(v, alt string) string {
@@ -284,7 +340,17 @@ func waveBox(w Wave) string {
 	if w.Cleanup {
 		title = append(title, "clean-up")
 	}
+	if w.Shared {
+		title = append(title, "shared")
+	}
 	lines := []string{strings.Join(title, " · ")}
+	for _, pr := range w.PullRequests {
+		for _, f := range pr.Files {
+			if len(f.Reach) > 0 {
+				lines = append(lines, fmt.Sprintf("%s: reaches %s", f.Path, count(len(f.Reach), "cluster")))
+			}
+		}
+	}
 	switch {
 	case len(w.Clusters) == 0:
 		lines = append(lines, strings.Trim(cleanupSummary(w), "()"), count(len(w.PullRequests), "pull request"))

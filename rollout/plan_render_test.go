@@ -48,12 +48,31 @@ func goldenLabel(t *testing.T) *Plan {
 	return mustPlan(t, c, newTestFleet().build())
 }
 
+// goldenField is a field plan over files serving many clusters: each
+// environment's add-on configuration after that environment's canaries,
+// which go first through values of their own, then a version stack's file
+// last; an excluded cluster keeps its own pinned value.
+func goldenField(t *testing.T) *Plan {
+	f := newTestFleet().build()
+	for _, env := range []string{"dev", "staging", "prod"} {
+		f.Fields = append(f.Fields, sharedHit(envConfig(env), env, "v1", envClusters(f, env)))
+	}
+	f.Fields = append(f.Fields, sharedHit(stackConfig, "", "v1", envClusters(f, "")))
+	for _, name := range []string{"a-dev-cpu-1", "b-dev-gpu-1", "a-staging-cpu-1", "a-staging-gpu-1", "a-prod-cpu-1", "c-prod-gpu-1", "b-prod-cpu-1"} {
+		f.Fields = append(f.Fields, ownHit(f, name, "v1"))
+	}
+	c := testCampaign(Change{Field: &FieldChange{Files: "environments/**/*.yaml", Path: "amiRelease", To: "v2", Revertible: true}})
+	c.Metadata.Name = "ami-v2"
+	c.Spec.Selector.Exclude = []string{"b-prod-cpu-1"}
+	return mustPlan(t, c, f)
+}
+
 func TestRenderGolden(t *testing.T) {
 	t.Parallel()
 	for _, tt := range []struct {
 		name string
 		plan func(*testing.T) *Plan
-	}{{"eks", goldenEKS}, {"label", goldenLabel}, {"nothing", goldenNothing}} {
+	}{{"eks", goldenEKS}, {"label", goldenLabel}, {"nothing", goldenNothing}, {"field", goldenField}} {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			p := tt.plan(t)

@@ -7,7 +7,8 @@ import (
 
 // StateWaves turns a plan's waves into the machine's, in the plan's order,
 // so machine wave n is plan wave n. A change wave holds its clusters under
-// their tenants. A clean-up wave changes no cluster's value, so it holds the
+// their tenants; a shared wave, whose one pull request is the fleet
+// admins', under SharedTenant. A clean-up wave changes no cluster's value, so it holds the
 // clusters it must verify again: every cluster of the change waves, under
 // its tenant when the tenant has a pull request in the wave, else under
 // SharedTenant when a pull request of shared files carries the clean-up;
@@ -23,7 +24,11 @@ func StateWaves(p *Plan) ([]WaveSpec, error) {
 			spec := WaveSpec{}
 			for _, c := range w.Clusters {
 				ref := ClusterRef{Name: c.Name, Tenant: c.Tenant}
-				spec.Clusters = append(spec.Clusters, ref)
+				if w.Shared {
+					spec.Clusters = append(spec.Clusters, ClusterRef{Name: c.Name, Tenant: SharedTenant})
+				} else {
+					spec.Clusters = append(spec.Clusters, ref)
+				}
 				if !slices.Contains(changed, ref) {
 					changed = append(changed, ref)
 				}

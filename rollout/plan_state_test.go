@@ -38,6 +38,17 @@ func TestStateWaves(t *testing.T) {
 				{Index: 2, Cleanup: true, PullRequests: []PullRequest{{Admin: true}, {Tenant: "t2"}}},
 			}},
 			want: []WaveSpec{{Clusters: []ClusterRef{ref("a", "t1"), ref("b", "t2")}}, {Cleanup: true, Clusters: []ClusterRef{ref("a", SharedTenant), ref("b", "t2")}}}},
+		{name: "a shared wave holds its clusters under the fleet admins' pull request",
+			plan: Plan{Waves: []Wave{
+				{Index: 1, Clusters: []WaveCluster{wc("a", "t1")}},
+				{Index: 2, Shared: true, Clusters: []WaveCluster{wc("a", "t1"), wc("b", "t2")}, PullRequests: []PullRequest{{Admin: true}}},
+				{Index: 3, Cleanup: true, PullRequests: []PullRequest{{Tenant: "t2"}}},
+			}},
+			want: []WaveSpec{
+				{Clusters: []ClusterRef{ref("a", "t1")}},
+				{Clusters: []ClusterRef{ref("a", SharedTenant), ref("b", SharedTenant)}},
+				{Cleanup: true, Clusters: []ClusterRef{ref("b", "t2")}},
+			}},
 		{name: "waves out of order", plan: Plan{Waves: []Wave{{Index: 2}}}, wantErr: "plan wave 1 is numbered 2"},
 	}
 	for _, tc := range tests {

@@ -14,14 +14,17 @@ type waveDraft struct {
 	canary   bool
 	approval bool
 	cleanup  bool
+	shared   bool // changes files serving many clusters, in an admin pull request
 	steps    []*step
 	extra    []fileEdit // edits not tied to one cluster (field changes, clean-up)
 }
 
 // buildWaves splits one hop's steps into waves: environments in strategy
 // order, canaries first within an environment, waves packed under the size
-// and per-tenant caps.
-func (pl *planner) buildWaves(steps []*step, hop int) []waveDraft {
+// and per-tenant caps, then the environment's tail (the shared waves of a
+// field change; nil for other changes). Steps marked shared are carried by
+// the tail and packed only as canaries, which the caller refuses.
+func (pl *planner) buildWaves(steps []*step, hop int, tail map[string][]waveDraft) []waveDraft {
 	st := pl.campaign.Spec.Strategy
 	byEnv := map[string][]*step{}
 	for _, s := range steps {
@@ -30,18 +33,20 @@ func (pl *planner) buildWaves(steps []*step, hop int) []waveDraft {
 	var out []waveDraft
 	for _, env := range st.Order {
 		envSteps := byEnv[env]
-		if len(envSteps) == 0 {
+		if len(envSteps) == 0 && len(tail[env]) == 0 {
 			continue
 		}
-		limit := st.MaxConcurrency.Of(len(envSteps))
-		if limit <= 0 {
-			limit = len(envSteps)
-		}
 		var canaries, rest []*step
-		if st.Canary {
+		if st.Canary && len(envSteps) > 0 {
 			canaries, rest = splitCanaries(envSteps)
 		} else {
 			rest = envSteps
+		}
+		rest = slices.DeleteFunc(rest, func(s *step) bool { return s.shared })
+		n := len(canaries) + len(rest)
+		limit := st.MaxConcurrency.Of(n)
+		if limit <= 0 {
+			limit = n
 		}
 		first := len(out)
 		for _, group := range pack(canaries, limit, st.MaxPerTenant) {
@@ -50,7 +55,8 @@ func (pl *planner) buildWaves(steps []*step, hop int) []waveDraft {
 		for _, group := range pack(rest, limit, st.MaxPerTenant) {
 			out = append(out, waveDraft{env: env, hop: hop, steps: group})
 		}
-		if slices.Contains(st.Approvals, env) {
+		out = append(out, tail[env]...)
+		if slices.Contains(st.Approvals, env) && len(out) > first {
 			out[first].approval = true
 		}
 	}
@@ -60,7 +66,7 @@ func (pl *planner) buildWaves(steps []*step, hop int) []waveDraft {
 // splitCanaries returns the canary steps of each fleet and the rest. A fleet
 // with no flagged canary among its steps gets one picked: the first cluster by
 // name of the tenant with the most steps in that fleet (ties go to the tenant
-// first by name).
+// first by name), among the steps that can go first when there are any.
 func splitCanaries(steps []*step) (canaries, rest []*step) {
 	byFleet := map[string][]*step{}
 	for _, s := range steps {
@@ -91,6 +97,10 @@ func splitCanaries(steps []*step) (canaries, rest []*step) {
 }
 
 func pickCanary(group []*step) *step {
+	// A cluster a shared file moves cannot go first: prefer one that can.
+	if own := slices.DeleteFunc(slices.Clone(group), func(s *step) bool { return s.late }); len(own) > 0 {
+		group = own
+	}
 	count := map[string]int{}
 	for _, s := range group {
 		count[s.cluster.Tenant]++
@@ -167,6 +177,7 @@ func (pl *planner) finish(drafts []waveDraft) error {
 			Canary:   d.canary,
 			Approval: d.approval,
 			Cleanup:  d.cleanup,
+			Shared:   d.shared,
 			Clusters: make([]WaveCluster, 0, len(d.steps)),
 		}
 		var edits []fileEdit
@@ -232,7 +243,7 @@ func (o owners) pullRequests(edits []fileEdit) ([]PullRequest, error) {
 		}
 		fc := files[e.file]
 		if fc == nil {
-			fc = &FileChange{Path: e.file, Create: e.create, Delete: e.delete, Content: e.content}
+			fc = &FileChange{Path: e.file, Create: e.create, Delete: e.delete, Content: e.content, Reach: e.reach}
 			files[e.file] = fc
 		}
 		fc.Edits = append(fc.Edits, e.edit)

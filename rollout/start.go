@@ -63,18 +63,33 @@ func StartState(c *Campaign, p *Plan) (State, error) {
 
 // checkWavePRs refuses what the machine cannot follow yet: a tenant's
 // clusters of one wave spread over several pull requests (several
-// repositories), or a pull request of shared files in a wave that changes
-// clusters.
+// repositories), a pull request of shared files in a wave that changes
+// clusters through tenants' pull requests, or a tenant's pull request in a
+// shared wave (whose clusters wait on the fleet admins' one).
 func checkWavePRs(w *Wave) error {
 	seen := map[string]string{}
 	for _, pr := range w.PullRequests {
-		if pr.Admin {
+		tenant := pr.Tenant
+		switch {
+		case pr.Admin && !w.Shared:
 			return fmt.Errorf("wave %d changes files shared by all tenants (%s) along with clusters: not supported yet", w.Index, pr.Repo)
+		case !pr.Admin && w.Shared:
+			return fmt.Errorf("wave %d changes files shared by all tenants along with tenant %s's files: not supported yet", w.Index, pr.Tenant)
+		case pr.Admin:
+			tenant = SharedTenant
 		}
-		if prev, ok := seen[pr.Tenant]; ok {
-			return fmt.Errorf("wave %d: tenant %s has pull requests in %s and %s: one repository per tenant is supported yet", w.Index, pr.Tenant, prev, pr.Repo)
+		if prev, ok := seen[tenant]; ok {
+			return fmt.Errorf("wave %d: %s pull requests in %s and %s: one repository per tenant is supported yet", w.Index, prOwner(pr), prev, pr.Repo)
 		}
-		seen[pr.Tenant] = pr.Repo
+		seen[tenant] = pr.Repo
 	}
 	return nil
+}
+
+// prOwner names who a pull request is for, with the verb that follows.
+func prOwner(pr PullRequest) string {
+	if pr.Admin {
+		return "the fleet admins have"
+	}
+	return "tenant " + pr.Tenant + " has"
 }

@@ -89,6 +89,25 @@ func TestStartState(t *testing.T) {
 			},
 			err: "wave 2: tenant tenant-a has pull requests in " + testRepo + " and other",
 		},
+		{
+			name:   "a tenant's files in a shared wave",
+			change: eksTo("1.30"),
+			edit: func(c *Campaign, p *Plan) {
+				withGates(c)
+				p.Waves[0].Shared = true
+			},
+			err: "wave 1 changes files shared by all tenants along with tenant tenant-a's files",
+		},
+		{
+			name:   "a shared wave in two repositories",
+			change: eksTo("1.30"),
+			edit: func(c *Campaign, p *Plan) {
+				withGates(c)
+				p.Waves[0].Shared = true
+				p.Waves[0].PullRequests = []PullRequest{{Repo: "fleet", Admin: true}, {Repo: "other", Admin: true}}
+			},
+			err: "wave 1: the fleet admins have pull requests in fleet and other",
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -27,17 +27,21 @@ type bodyData struct {
 	// For names who the pull request is for; Tenant is its branch segment.
 	For, Tenant string
 	Clusters    []rollout.WaveCluster
-	Gates       []string
-	Merge       string
-	Mermaid     string
-	Revertible  bool
-	Branch      string
-	Attempt     int
+	// Reach says, for each file serving many clusters, which ones it
+	// reaches.
+	Reach      []string
+	Gates      []string
+	Merge      string
+	Mermaid    string
+	Revertible bool
+	Branch     string
+	Attempt    int
 }
 
 // Body is the description of the pull request req opens: the campaign and
 // its change, the wave with its flags, the clusters of this tenant with
-// their step, the gates, the whole plan as a Mermaid diagram, the commands
+// their step, the clusters each file serving many clusters reaches, the
+// gates, the whole plan as a Mermaid diagram, the commands
 // people can use, and the branch. It ends with a hidden marker that Ensure
 // reads back to tell attempts apart.
 func Body(req Request) (string, error) {
@@ -64,6 +68,11 @@ func Body(req Request) (string, error) {
 		Revertible: req.Plan.Change.Revertible,
 		Branch:     BranchOf(name, req.Wave, req.PR),
 		Attempt:    req.attempt(),
+	}
+	for _, f := range req.PR.Files {
+		if r := f.DescribeReach(); r != "" {
+			d.Reach = append(d.Reach, r)
+		}
 	}
 	if req.PR.Admin {
 		d.Merge = "fleet admins review and merge"
@@ -95,6 +104,9 @@ func waveFlags(p *rollout.Plan, w *rollout.Wave) []string {
 	}
 	if w.Cleanup {
 		flags = append(flags, "clean-up")
+	}
+	if w.Shared {
+		flags = append(flags, "shared files")
 	}
 	return flags
 }

@@ -9,6 +9,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/fleetbot/fleetbot/rollout"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -83,4 +85,35 @@ func golden(t *testing.T, file, got string) {
 	want, err := os.ReadFile(file)
 	require.NoError(t, err, "run go test -update to write %s", file)
 	assert.Equal(t, string(want), got, "%s differs; run go test -update and review the diff", file)
+}
+
+// TestBodySharedGolden is the body of a shared wave: the fleet admins'
+// pull request changing one environment's file, which says the clusters it
+// reaches.
+func TestBodySharedGolden(t *testing.T) {
+	t.Parallel()
+	reach := []string{"a-prod-1", "b-prod-1", "b-prod-2", "c-prod-1"}
+	file := rollout.FileChange{
+		Path:  "environments/prod/addons/addons-config.yaml",
+		Edits: []rollout.Edit{{Path: []string{"amiRelease"}, Op: rollout.OpSet, From: "v1", To: "v2", Line: 3}},
+		Reach: reach,
+	}
+	pr := rollout.PullRequest{Repo: "org/fleet", Admin: true, Files: []rollout.FileChange{file}}
+	shared := rollout.Wave{Index: 2, Env: "prod", Approval: true, Shared: true, PullRequests: []rollout.PullRequest{pr}}
+	for _, name := range reach {
+		shared.Clusters = append(shared.Clusters, rollout.WaveCluster{Name: name, Tenant: "tenant-" + name[:1], Env: "prod", Fleet: "cpu", From: "v1", To: "v2"})
+	}
+	shared.Clusters[0].From = "v2" // the canary, moved by its own value in wave 1
+	canary := rollout.Wave{Index: 1, Env: "prod", Canary: true,
+		Clusters:     []rollout.WaveCluster{{Name: "a-prod-1", Tenant: "tenant-a", Env: "prod", Fleet: "cpu", Canary: true, From: "v1", To: "v2"}},
+		PullRequests: []rollout.PullRequest{{Repo: "org/fleet", Tenant: "tenant-a"}}}
+	p := &rollout.Plan{
+		Campaign: "ami-v2",
+		Change:   rollout.PlanChange{Kind: rollout.KindField, Files: "environments/**/*.yaml", Path: "amiRelease", To: "v2", Revertible: true},
+		Waves:    []rollout.Wave{canary, shared},
+	}
+	got, err := Body(Request{Plan: p, Wave: 2, PR: pr, Gates: []string{"terraform", "argocd"}})
+	require.NoError(t, err)
+	assert.Contains(t, got, "- environments/prod/addons/addons-config.yaml reaches 4 clusters: a-prod-1, b-prod-1, b-prod-2, c-prod-1\n")
+	golden(t, filepath.Join("testdata", "ami-v2-wave-2-admins.md"), got)
 }

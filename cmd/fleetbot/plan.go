@@ -160,7 +160,8 @@ func writeWaveStarts(w io.Writer, c *rollout.Campaign, p *rollout.Plan, at time.
 // gitops.Prepare produced when it checked that the plan's edits apply, wave
 // after wave, so a later wave's diff starts from what the earlier waves left
 // (a second EKS hop from the first hop's version, a clean-up from the
-// overrides the rollout created).
+// overrides the rollout created). A file serving many clusters is preceded
+// by the clusters it reaches.
 func writePlanDiff(w io.Writer, p *rollout.Plan, files [][][]gitops.FileResult) error {
 	for i, wave := range p.Waves {
 		for j, pr := range wave.PullRequests {
@@ -169,6 +170,11 @@ func writePlanDiff(w io.Writer, p *rollout.Plan, files [][][]gitops.FileResult) 
 				owner = "fleet admins"
 			}
 			fmt.Fprintf(w, "\n# wave %d, %s (%s)\n", wave.Index, owner, pr.Repo)
+			for _, f := range pr.Files {
+				if r := f.DescribeReach(); r != "" {
+					fmt.Fprintf(w, "# %s\n", r)
+				}
+			}
 			d, err := gitops.UnifiedDiff(files[i][j])
 			if err != nil {
 				return err

@@ -10,6 +10,9 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/fleetbot/fleetbot/gitops"
+	"github.com/fleetbot/fleetbot/rollout"
 )
 
 const (
@@ -186,4 +189,30 @@ func TestPlanCommandBadFlags(t *testing.T) {
 	assert.NotEqual(t, 0, code)
 	_, _, code = runCLI(t, "plan", "--repo", exampleFleet, "--campaign", eksCampaign, "--at", "tomorrow")
 	assert.NotEqual(t, 0, code)
+}
+
+// TestWritePlanDiffReach checks that the diff of a shared wave's pull
+// request names the clusters its file reaches, and that other pull
+// requests name none.
+func TestWritePlanDiffReach(t *testing.T) {
+	t.Parallel()
+	path := "environments/prod/addons/addons-config.yaml"
+	shared := rollout.PullRequest{Repo: "org/fleet", Admin: true, Files: []rollout.FileChange{{
+		Path: path, Reach: []string{"a-prod-1", "b-prod-1"},
+		Edits: []rollout.Edit{{Path: []string{"amiRelease"}, Op: rollout.OpSet, From: "v1", To: "v2"}},
+	}}}
+	own := rollout.PullRequest{Repo: "org/fleet", Tenant: "tenant-a", Files: []rollout.FileChange{{Path: "clusters/a-prod-1.yaml"}}}
+	p := &rollout.Plan{Waves: []rollout.Wave{
+		{Index: 1, PullRequests: []rollout.PullRequest{own}},
+		{Index: 2, Shared: true, PullRequests: []rollout.PullRequest{shared}},
+	}}
+	files := [][][]gitops.FileResult{
+		{{{Path: "clusters/a-prod-1.yaml", Old: []byte("amiRelease: v1\n"), New: []byte("amiRelease: v2\n")}}},
+		{{{Path: path, Old: []byte("amiRelease: v1\n"), New: []byte("amiRelease: v2\n")}}},
+	}
+	var b strings.Builder
+	require.NoError(t, writePlanDiff(&b, p, files))
+	want := "\n# wave 2, fleet admins (org/fleet)\n# " + path + " reaches 2 clusters: a-prod-1, b-prod-1\n--- a/" + path
+	assert.Contains(t, b.String(), want)
+	assert.Equal(t, 1, strings.Count(b.String(), " reaches "), b.String())
 }
