@@ -395,7 +395,7 @@ func TestReconcileListsWhatChanged(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t, "eks-1-30.yaml")
 	b := w.bot(t, "r1", nil)
-	started(t, w, b) // the pass opened wave 1's pull requests
+	started(t, w, b)                             // the pass opened wave 1's pull requests
 	require.NoError(t, b.Reconcile(t.Context())) // lists them all: the one before saw none
 	require.NoError(t, b.Reconcile(t.Context()))
 	w.api.mu.Lock()
