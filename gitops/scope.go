@@ -51,7 +51,8 @@ func clusterOwner(c *Cluster) *fileOwner {
 }
 
 // widen makes o the owner of what o and other both own: a field kept only
-// where they agree, the clusters of both.
+// where they agree, the clusters of both (sorted by fileOwners once all are
+// in).
 func (o *fileOwner) widen(other *fileOwner) {
 	if o.tenant != other.tenant {
 		o.tenant = ""
@@ -62,7 +63,7 @@ func (o *fileOwner) widen(other *fileOwner) {
 	if o.cluster != other.cluster {
 		o.cluster = ""
 	}
-	o.reach = slices.Compact(slices.Sorted(slices.Values(slices.Concat(o.reach, other.reach))))
+	o.reach = append(o.reach, other.reach...)
 }
 
 // fileOwners indexes by owner the files the inventory knows: blueprints and
@@ -131,6 +132,10 @@ func (inv *Inventory) fileOwners() map[fileKey]*fileOwner {
 				}
 			}
 		}
+	}
+	for _, o := range out {
+		slices.Sort(o.reach)
+		o.reach = slices.Compact(o.reach)
 	}
 	return out
 }
