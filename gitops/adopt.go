@@ -392,7 +392,12 @@ func MemberFiles(l *Layout, recs []Record, dir, from string) ([]MemberFile, []st
 	var out []MemberFile
 	for _, rec := range recs {
 		c := Cluster{Name: rec.Name, Tenant: rec.Tenant, Env: rec.Env}
-		p := path.Clean(tmpl.render(&c))
+		rendered, ok := tmpl.render(&c)
+		if !ok {
+			errs = append(errs, fmt.Errorf("cluster %s: the path template %s names a value the cluster lacks", rec.Name, tmpl.text))
+			continue
+		}
+		p := path.Clean(rendered)
 		if !m.globs.match(p) {
 			errs = append(errs, fmt.Errorf("cluster %s: %s is not matched by members.paths (%s) of %s: fleetbot inventory would not read it",
 				rec.Name, p, strings.Join(m.Paths, ", "), layoutName(l)))
@@ -462,7 +467,7 @@ func layoutName(l *Layout) string {
 // template, or a directory) or the members glob with one wildcard segment.
 func memberTemplate(m *Members, dir string) (template, error) {
 	if dir != "" {
-		if err := checkTemplate(dir); err != nil {
+		if err := checkTemplate(dir, labelPlaceholders, false); err != nil {
 			return template{}, fmt.Errorf("--dir: %w", err)
 		}
 		if ext := path.Ext(dir); ext != ".yaml" && ext != ".yml" {

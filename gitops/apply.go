@@ -84,7 +84,7 @@ func applyEdit(file string, src []byte, e rollout.Edit) ([]byte, error) {
 	switch e.Op {
 	case rollout.OpSet:
 		from := e.From
-		res, err := yamledit.Set(file, src, yamledit.Edit{Path: p, Value: e.To, Expect: &from, Quote: e.Quote, Document: -1})
+		res, err := yamledit.Set(file, src, yamledit.Edit{Path: p, Value: e.To, Expect: &from, Quote: e.Quote, Document: e.Document})
 		if err != nil {
 			return nil, err
 		}
@@ -95,7 +95,7 @@ func applyEdit(file string, src []byte, e rollout.Edit) ([]byte, error) {
 		}
 		return yamledit.Insert(file, src, p[:len(p)-1], p[len(p)-1], e.To)
 	case rollout.OpDelete:
-		v, err := yamledit.Lookup(file, src, p, -1)
+		v, err := yamledit.Lookup(file, src, p, e.Document)
 		if err != nil {
 			return nil, err
 		}

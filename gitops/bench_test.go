@@ -26,37 +26,68 @@ const (
 	benchClustersPerTenant = benchEnvs * benchClustersPerEnv
 )
 
+// benchRepo is a generated repository, made once per test binary.
+type benchRepo struct {
+	once sync.Once
+	dir  string
+	err  error
+}
+
 var (
-	benchOnce sync.Once
-	benchDir  string
-	benchErr  error
+	benchPlain       benchRepo // the label hierarchy only
+	benchHierarchies benchRepo // and two hierarchies of add-on values
 )
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if benchDir != "" {
-		_ = os.RemoveAll(benchDir)
+	for _, r := range []*benchRepo{&benchPlain, &benchHierarchies} {
+		if r.dir != "" {
+			_ = os.RemoveAll(r.dir)
+		}
 	}
 	os.Exit(code)
 }
 
-// benchFleet generates, once per test binary, a seed-format repository of
-// 10,000 clusters with the full label hierarchy.
-func benchFleet(b *testing.B) string {
+func (r *benchRepo) get(b *testing.B, hierarchies bool) string {
 	b.Helper()
-	benchOnce.Do(func() {
-		benchDir, benchErr = os.MkdirTemp("", "fleetbot-bench-")
-		if benchErr == nil {
-			benchErr = generateFleet(benchDir)
+	r.once.Do(func() {
+		r.dir, r.err = os.MkdirTemp("", "fleetbot-bench-")
+		if r.err == nil {
+			r.err = generateFleet(r.dir, hierarchies)
 		}
 	})
-	if benchErr != nil {
-		b.Fatal(benchErr)
+	if r.err != nil {
+		b.Fatal(r.err)
 	}
-	return benchDir
+	return r.dir
 }
 
-func generateFleet(dir string) error {
+// benchFleet generates, once per test binary, a seed-format repository of
+// 10,000 clusters with the full label hierarchy.
+func benchFleet(b *testing.B) string { return benchPlain.get(b, false) }
+
+// benchHierarchyFleet is benchFleet with two hierarchies of add-on values
+// in the layout: a five-level one (defaults, Kubernetes version,
+// environment, tenant, one cluster in five) and an environment-wide one
+// (environment, environment and fleet).
+func benchHierarchyFleet(b *testing.B) string { return benchHierarchies.get(b, true) }
+
+const benchHierarchiesLayout = `hierarchies:
+  addons:
+    key: addons
+    paths:
+      - addons/defaults/values.yaml
+      - addons/versions/{record.version}/values.yaml
+      - addons/environments/{env}/values.yaml
+      - addons/tenants/{tenant}/values.yaml
+      - addons/tenants/{tenant}/clusters/{cluster}/values.yaml
+  addons-config:
+    paths:
+      - environments/{env}/addons/addons-config.yaml
+      - environments/{env}/addons/{fleet}/addons-config.yaml
+`
+
+func generateFleet(dir string, hierarchies bool) error {
 	write := func(rel, content string) error {
 		p := filepath.Join(dir, filepath.FromSlash(rel))
 		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
@@ -71,10 +102,23 @@ func generateFleet(dir string) error {
 		"addons/tenants/defaults/fleet/fleet-secret/values.yaml": "externalSecret:\n  labels:\n    fleetRelease: default\n    addonsRelease: release1\n    monitoringRelease: default\n    enable_metrics_server: \"true\"\n",
 	}
 	envs := []string{"dev", "prod"}
+	if hierarchies {
+		files[LayoutFile] += benchHierarchiesLayout
+		files["addons/defaults/values.yaml"] = "addons:\n  metricsServer:\n    version: \"3.12.0\"\n"
+		files["addons/versions/1.29/values.yaml"] = "addons:\n  metricsServer:\n    version: \"3.12.1\"\n"
+		for _, env := range envs {
+			files["addons/environments/"+env+"/values.yaml"] = "addons:\n  karpenter:\n    version: \"1.0.0\"\n"
+			files["environments/"+env+"/addons/addons-config.yaml"] = "externalDns:\n  version: \"1.14.0\"\n"
+			files["environments/"+env+"/addons/gpu/addons-config.yaml"] = "nvidia:\n  version: \"0.15.0\"\n"
+		}
+	}
 	n := 0
 	for t := range benchTenants {
 		tenant := fmt.Sprintf("tenant-%03d", t)
 		files["addons/tenants/"+tenant+"/defaults/fleet/fleet-secret/values.yaml"] = "externalSecret:\n  labels:\n    monitoringRelease: " + tenant + "\n"
+		if hierarchies {
+			files["addons/tenants/"+tenant+"/values.yaml"] = "addons:\n  karpenter:\n    version: \"1.0.1\"\n"
+		}
 		for _, env := range envs {
 			var bp strings.Builder
 			fmt.Fprintf(&bp, "# %s %s\ntenant: %s\nenv: %s\nregion: eu-west-1\nservices:\n  eks:\n    enabled: true\n    config:\n", tenant, env, tenant, env)
@@ -90,6 +134,9 @@ func generateFleet(dir string) error {
 				if n%benchOverrideEveryNth == 0 {
 					files["addons/tenants/"+tenant+"/environments/"+env+"/clusters/"+name+"/fleet/fleet-secret/values.yaml"] =
 						"externalSecret:\n  labels:\n    addonsRelease: release2\n"
+					if hierarchies {
+						files["addons/tenants/"+tenant+"/clusters/"+name+"/values.yaml"] = "addons:\n  metricsServer:\n    version: \"3.13.0\"\n"
+					}
 				}
 				n++
 			}
@@ -139,8 +186,44 @@ func (h *heapSampler) Stop() uint64 {
 	return h.peak
 }
 
-func BenchmarkInventory10k(b *testing.B) {
-	dir := benchFleet(b)
+func BenchmarkInventory10k(b *testing.B) { benchmarkInventory(b, benchFleet(b)) }
+
+// BenchmarkInventoryHierarchies10k loads the fleet whose layout also has two
+// hierarchies of add-on values: Load renders and checks every level of them.
+func BenchmarkInventoryHierarchies10k(b *testing.B) {
+	benchmarkInventory(b, benchHierarchyFleet(b))
+}
+
+// BenchmarkFieldHitsHierarchies10k finds a field in the five-level add-on
+// hierarchy of the same fleet and attributes every hit to the clusters its
+// file serves.
+func BenchmarkFieldHitsHierarchies10k(b *testing.B) {
+	dir := benchHierarchyFleet(b)
+	inv, err := Load(b.Context(), []string{dir})
+	if err != nil {
+		b.Fatal(err)
+	}
+	runtime.GC()
+	b.ReportAllocs()
+	b.ResetTimer()
+	cpu := startCPU()
+	var hits int
+	for b.Loop() {
+		hs, err := inv.FieldHits(b.Context(), "addons/**/values.yaml", "addons.metricsServer.version")
+		if err != nil {
+			b.Fatal(err)
+		}
+		hits = len(hs)
+	}
+	cpu.report(b)
+	b.StopTimer()
+	// defaults, one version file and one file in five clusters
+	if want := 2 + benchTenants*benchClustersPerTenant/benchOverrideEveryNth; hits != want {
+		b.Fatalf("got %d hits, want %d", hits, want)
+	}
+}
+
+func benchmarkInventory(b *testing.B, dir string) {
 	runtime.GC()
 	b.ReportAllocs()
 	b.ResetTimer()

@@ -2,6 +2,8 @@ package gitops
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 )
 
@@ -60,6 +62,13 @@ func (s *repoScan) checkFinds() {
 		}
 		return
 	}
+	for _, name := range slices.Sorted(maps.Keys(l.Hierarchies)) {
+		for i, t := range l.Hierarchies[name].templates {
+			if !t.uses(fieldCluster) && !s.anyRendered(t) {
+				warn(fmt.Sprintf("hierarchies.%s.paths[%d]", name, i), "%q names no existing file for any cluster of %s", t.text, s.root)
+			}
+		}
+	}
 	lb := l.Labels
 	if lb == nil || noLabelFiles {
 		return // said above: one warning is enough
@@ -79,6 +88,16 @@ func (s *repoScan) checkFinds() {
 			warn(fmt.Sprintf("labels.hierarchy[%d]", i), "%q names no existing file for any cluster of %s", t.text, s.root)
 		}
 	}
+}
+
+// anyRendered reports whether t names an existing file for some cluster.
+func (s *repoScan) anyRendered(t template) bool {
+	for i := range s.clusters {
+		if p, ok := t.render(&s.clusters[i]); ok && s.files[p] {
+			return true
+		}
+	}
+	return false
 }
 
 // anyFile reports whether g matches a file of the repository.

@@ -33,11 +33,11 @@ func (inv *Inventory) Fleet() (rollout.Fleet, error) {
 		if c.Disabled {
 			src := c.Sources["disabled"]
 			rc.Disabled = true
-			rc.DisabledAt = rollout.Location{Repo: c.Repo, File: src.File, Path: slices.Clone(c.DisabledPath), Line: src.Line}
+			rc.DisabledAt = rollout.Location{Repo: c.Repo, File: src.File, Path: slices.Clone(c.DisabledPath), Line: src.Line, Document: c.Document}
 		}
 		if len(c.VersionPath) > 0 {
 			src := c.Sources["version"]
-			rc.VersionAt = rollout.Location{Repo: c.Repo, File: c.File, Path: slices.Clone(c.VersionPath), Line: src.Line}
+			rc.VersionAt = rollout.Location{Repo: c.Repo, File: c.File, Path: slices.Clone(c.VersionPath), Line: src.Line, Document: c.Document}
 		}
 		for _, lv := range c.LabelChain {
 			rl := rollout.LabelLevel{
@@ -103,12 +103,14 @@ func (inv *Inventory) LabelsKey() ([]string, error) {
 }
 
 // FieldHits finds the scalars a field change matches: every file of the
-// inventory's repositories matching the glob files, and in it every scalar at
-// the key path, where a "*" segment matches any key (or any sequence index).
-// Each hit is attributed to the cluster, tenant and environment that own it:
-// a key under a cluster's entry in a blueprint belongs to that cluster, the
-// rest of a blueprint to its tenant and environment, a label file to its
-// level of the hierarchy, and any other file to all tenants.
+// inventory's repositories matching the glob files, and in it, in every YAML
+// document, every scalar at the key path, where a "*" segment matches any key
+// (or any sequence index). Each hit is attributed to the clusters its file
+// serves (see fileOwners): a key under a cluster's entry in a blueprint, a
+// fleet-member document and a cluster-level hierarchy file belong to that
+// cluster; the rest of a blueprint to its tenant and environment; a
+// hierarchy file to the scope its template gives it. A file nothing in the
+// layout gives an owner is shared by all tenants.
 func (inv *Inventory) FieldHits(ctx context.Context, files, path string) ([]rollout.FieldHit, error) {
 	g, err := compileGlob(files)
 	if err != nil {
@@ -139,76 +141,23 @@ func (inv *Inventory) FieldHits(ctx context.Context, files, path string) ([]roll
 				return nil, err
 			}
 			d := decode.New(name)
-			docs, ok := d.Documents(data)
+			docs, index, ok := d.Stream(data)
 			if !ok {
 				return nil, d.Err()
 			}
-			if len(docs) == 0 {
-				continue
-			}
-			for _, m := range matchPath(docs[0], kp, nil) {
-				h := rollout.FieldHit{
-					At:    rollout.Location{Repo: repo, File: name, Path: m.path, Line: m.node.Line},
-					Value: m.node.Value,
+			for i, doc := range docs {
+				for _, m := range matchPath(doc, kp, nil) {
+					h := rollout.FieldHit{
+						At:    rollout.Location{Repo: repo, File: name, Path: m.path, Line: m.node.Line, Document: index[i]},
+						Value: m.node.Value,
+					}
+					owners[fileKey{repo, name}].attribute(&h)
+					hits = append(hits, h)
 				}
-				owners[fileKey{repo, name}].attribute(&h)
-				hits = append(hits, h)
 			}
 		}
 	}
 	return hits, nil
-}
-
-type fileKey struct{ repo, file string }
-
-// fileOwner says whom the scalars of one file belong to.
-type fileOwner struct {
-	tenant, env, cluster string
-	// clusterPrefixes maps a blueprint's per-cluster key path prefix
-	// (services.eks.config.<name>) to the cluster's name.
-	clusterPrefixes map[string]string
-}
-
-func (o *fileOwner) attribute(h *rollout.FieldHit) {
-	if o == nil {
-		return // a file no tenant owns: shared by all
-	}
-	h.Tenant, h.Env, h.Cluster = o.tenant, o.env, o.cluster
-	for i := len(h.At.Path); i > 0 && h.Cluster == ""; i-- {
-		if name, ok := o.clusterPrefixes[strings.Join(h.At.Path[:i], "\x00")]; ok {
-			h.Cluster = name
-		}
-	}
-}
-
-// fileOwners indexes the blueprint and label files of the inventory by owner.
-func (inv *Inventory) fileOwners() map[fileKey]*fileOwner {
-	out := map[fileKey]*fileOwner{}
-	for _, c := range inv.Clusters {
-		if len(c.VersionPath) > 0 {
-			k := fileKey{c.Repo, c.File}
-			o := out[k]
-			if o == nil {
-				o = &fileOwner{tenant: c.Tenant, env: c.Env, clusterPrefixes: map[string]string{}}
-				out[k] = o
-			}
-			o.clusterPrefixes[strings.Join(c.VersionPath[:len(c.VersionPath)-1], "\x00")] = c.Name
-		}
-		for _, lv := range c.LabelChain {
-			if lv.Shared {
-				continue
-			}
-			o := &fileOwner{tenant: c.Tenant}
-			switch levelScope(lv.Template) {
-			case "cluster":
-				o.env, o.cluster = c.Env, c.Name
-			case "env":
-				o.env = c.Env
-			}
-			out[fileKey{c.Repo, lv.Path}] = o
-		}
-	}
-	return out
 }
 
 type pathMatch struct {

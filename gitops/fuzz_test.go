@@ -60,7 +60,7 @@ func FuzzParseFile(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		pf := &parsedFile{rel: "f.yaml"}
 		p := &fileParser{root: "r", rel: "f.yaml", file: "r/f.yaml", out: pf, d: decode.New("r/f.yaml")}
-		docs, ok := p.d.Documents(data)
+		docs, index, ok := p.d.Stream(data)
 		if !ok {
 			p.flush()
 			if len(pf.diags) != 1 {
@@ -69,7 +69,7 @@ func FuzzParseFile(f *testing.F) {
 			return
 		}
 		p.blueprint(docs, def.Blueprints)
-		p.member(docs, members.Members)
+		p.member(docs, index, members.Members)
 		p.labels(docs, def.Labels)
 		p.flush()
 		for _, c := range pf.clusters {

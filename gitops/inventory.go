@@ -25,6 +25,9 @@ type Cluster struct {
 	Account string `json:"account,omitempty"`
 	Fleet   string `json:"fleet"`
 	Canary  bool   `json:"canary"`
+	// Hub is the Argo CD hub that manages the cluster, when the layout
+	// says where it is written.
+	Hub string `json:"hub,omitempty"`
 	// Disabled is true when the files switch the cluster off (enabled:
 	// false on its entry or on its service); DisabledPath is the key path
 	// of that flag in Sources["disabled"].File. fleetbot never changes a
@@ -44,6 +47,14 @@ type Cluster struct {
 	// File is the repository-relative file that declares the cluster: its
 	// blueprint or its fleet-member file.
 	File string `json:"file"`
+	// Document is the index of the YAML document of File that declares the
+	// cluster, counted from 0: a fleet-member file may hold one cluster per
+	// document.
+	Document int `json:"document,omitempty"`
+	// Record holds the values of the cluster's own record (its blueprint
+	// entry or its fleet-member document) that the layout's hierarchy
+	// templates name as {record.KEY}, by key path.
+	Record map[string]string `json:"record,omitempty"`
 	// VersionPath is the key path of the version in File, for example
 	// [services eks config dev-cpu-1 version]; nil when there is none.
 	VersionPath []string `json:"versionPath,omitempty"`
@@ -54,6 +65,10 @@ type Cluster struct {
 	// from the most general to the most specific, whether its file exists or
 	// not.
 	LabelChain []LabelLevel `json:"labelChain,omitempty"`
+
+	// entry is the key path of the cluster's entry in its blueprint; nil
+	// for a fleet-member cluster, whose whole document is its own.
+	entry []string
 }
 
 // Source is the place a value was read from: the repository as given, the
@@ -330,7 +345,7 @@ func (s *repoScan) hierarchyJobs() []parseJob {
 		c := &s.clusters[i]
 		c.LabelChain = make([]LabelLevel, len(lb.templates))
 		for j, t := range lb.templates {
-			p := t.render(c)
+			p, _ := t.render(c) // labels use tenant, env and cluster: always set
 			c.LabelChain[j] = LabelLevel{Template: t.text, Path: p, Exists: s.files[p], Shared: t.shared()}
 			if !s.files[p] {
 				continue
@@ -348,67 +363,6 @@ func (s *repoScan) hierarchyJobs() []parseJob {
 		}
 	}
 	return jobs
-}
-
-// template is a compiled hierarchy template: literal text and placeholders.
-type template struct {
-	text  string
-	parts []templatePart
-}
-
-type templatePart struct {
-	lit   string
-	field string // "tenant", "env" or "cluster"; empty for a literal
-}
-
-func compileTemplate(t string) template {
-	ct := template{text: t}
-	for t != "" {
-		i := strings.IndexByte(t, '{')
-		j := strings.IndexByte(t, '}')
-		if i < 0 || j < i {
-			ct.parts = append(ct.parts, templatePart{lit: t})
-			break
-		}
-		if i > 0 {
-			ct.parts = append(ct.parts, templatePart{lit: t[:i]})
-		}
-		ct.parts = append(ct.parts, templatePart{field: t[i+1 : j]})
-		t = t[j+1:]
-	}
-	return ct
-}
-
-// render fills the template for a cluster.
-func (t template) render(c *Cluster) string {
-	if len(t.parts) == 1 && t.parts[0].field == "" {
-		return t.text
-	}
-	var b strings.Builder
-	b.Grow(len(t.text) + len(c.Tenant) + len(c.Env) + len(c.Name))
-	for _, p := range t.parts {
-		switch p.field {
-		case "":
-			b.WriteString(p.lit)
-		case "tenant":
-			b.WriteString(c.Tenant)
-		case "env":
-			b.WriteString(c.Env)
-		case "cluster":
-			b.WriteString(c.Name)
-		}
-	}
-	return b.String()
-}
-
-// shared reports whether every tenant loads the template's file.
-func (t template) shared() bool {
-	for _, p := range t.parts {
-		if p.field == "tenant" || p.field == "cluster" {
-			return false
-		}
-	}
-	return true
 }
 
 // resolveLabels builds each cluster's label chain, effective labels and

@@ -36,8 +36,12 @@ type Layout struct {
 	Blueprints *Blueprints `json:"blueprints,omitempty"`
 	// Members, when set, lists clusters from Argo CD fleet-member files.
 	Members *Members `json:"members,omitempty"`
-	// Labels, when set, describes the fleet-secret label hierarchy.
+	// Labels, when set, describes the fleet-secret label hierarchy; it is
+	// also the hierarchy named "labels".
 	Labels *Labels `json:"labels,omitempty"`
+	// Hierarchies maps a name to a hierarchy of values files, such as the
+	// Helm values of an add-on.
+	Hierarchies map[string]*Hierarchy `json:"hierarchies,omitempty"`
 	// Owners maps a tenant to the people who review and merge its changes.
 	Owners map[string]Owners `json:"owners,omitempty"`
 	// Admins own what all tenants share (shared label files, campaigns).
@@ -46,6 +50,38 @@ type Layout struct {
 	// lines maps a list entry ("blueprints.paths[0]") to its line in File,
 	// for diagnostics about what the entry finds.
 	lines map[string]int
+	// all holds every hierarchy by name, the label hierarchy as "labels";
+	// records lists the key paths of {record.KEY} placeholders they use.
+	all     map[string]*Hierarchy
+	records []keyPath
+}
+
+// LabelsHierarchy is the name of the label hierarchy among the layout's
+// hierarchies.
+const LabelsHierarchy = "labels"
+
+// Hierarchy is a named hierarchy of values files: path templates from the
+// most general to the most specific (a later file overrides an earlier one,
+// as Helm does with valueFiles), and the key path inside each file under
+// which the values sit (empty: the file's root).
+type Hierarchy struct {
+	Paths []string `json:"paths"`
+	Key   string   `json:"key,omitempty"`
+
+	templates []template
+	key       keyPath
+}
+
+// Hierarchy returns the hierarchy called name; "labels" is the label
+// hierarchy.
+func (l *Layout) Hierarchy(name string) (*Hierarchy, bool) {
+	h, ok := l.all[name]
+	return h, ok
+}
+
+// HierarchyNames returns the names of the layout's hierarchies, sorted.
+func (l *Layout) HierarchyNames() []string {
+	return slices.Sorted(maps.Keys(l.all))
 }
 
 // Blueprints says where tenant blueprints are and which keys hold what. Key
@@ -70,6 +106,9 @@ type Blueprints struct {
 	// an empty string means the format has no such key.
 	Enabled        string `json:"enabled,omitempty"`
 	ServiceEnabled string `json:"serviceEnabled,omitempty"`
+	// Hub is the key, inside each cluster's entry, of the Argo CD hub that
+	// manages the cluster; optional.
+	Hub string `json:"hub,omitempty"`
 
 	// detect makes a matched file a blueprint only when it holds the tenant,
 	// env and clusters keys; other files are skipped, not reported.
@@ -79,11 +118,11 @@ type Blueprints struct {
 }
 
 type blueprintKeys struct {
-	tenant, env, region, account, clusters, fleet, canary, version, enabled, serviceEnabled keyPath
+	tenant, env, region, account, clusters, fleet, canary, version, enabled, serviceEnabled, hub keyPath
 }
 
-// Members says where Argo CD fleet-member files are (one cluster per file)
-// and which keys hold what. Optional keys left empty are absent from the
+// Members says where Argo CD fleet-member files are (one cluster per file,
+// or one per document of a multi-document file) and which keys hold what. Optional keys left empty are absent from the
 // format: a cluster then has no region, fleet, canary flag or version.
 type Members struct {
 	Paths   []string `json:"paths"`
@@ -98,13 +137,15 @@ type Members struct {
 	// Enabled is the key of a boolean that switches the cluster off when
 	// false; default enabled.
 	Enabled string `json:"enabled,omitempty"`
+	// Hub is the key of the Argo CD hub that manages the cluster; optional.
+	Hub string `json:"hub,omitempty"`
 
 	globs globs
 	keys  memberKeys
 }
 
 type memberKeys struct {
-	tenant, cluster, env, region, account, fleet, canary, version, enabled keyPath
+	tenant, cluster, env, region, account, fleet, canary, version, enabled, hub keyPath
 }
 
 // Labels describes the label hierarchy. Hierarchy lists path templates from
@@ -258,20 +299,23 @@ func (d *layoutDecoder) layout(root *yaml.Node, l *Layout) *decode.Map {
 		d.Failf(root.Line, "", "a layout file is a mapping with apiVersion, kind and blueprints or members, not %s", decode.Describe(root))
 		return nil
 	}
-	m := d.Fields(root, "", root.Line, "apiVersion", "kind", "blueprints", "members", "labels", "owners", "admins")
+	m := d.Fields(root, "", root.Line, "apiVersion", "kind", "blueprints", "members", "labels", "hierarchies", "owners", "admins")
 	if m == nil {
 		return nil
 	}
 	if b := m.Object("blueprints", false, "paths", "tenant", "env", "region", "account", "clusters",
-		"fleet", "canary", "version", "enabled", "serviceEnabled"); b != nil {
+		"fleet", "canary", "version", "enabled", "serviceEnabled", "hub"); b != nil {
 		l.Blueprints = d.blueprints(b)
 	}
 	if mm := m.Object("members", false, "paths", "tenant", "cluster", "env", "region", "account",
-		"fleet", "canary", "version", "enabled"); mm != nil {
+		"fleet", "canary", "version", "enabled", "hub"); mm != nil {
 		l.Members = d.members(mm)
 	}
 	if lb := m.Object("labels", false, "files", "key", "hierarchy"); lb != nil {
 		l.Labels = d.labels(lb)
+	}
+	if n := m.Optional("hierarchies"); n != nil {
+		l.Hierarchies = d.hierarchies(d.Entries(n, "hierarchies", m.LineOf("hierarchies")))
 	}
 	if n := m.Optional("owners"); n != nil {
 		l.Owners = d.owners(d.Entries(n, "owners", m.LineOf("owners")))
@@ -326,6 +370,7 @@ func (d *layoutDecoder) blueprints(m *decode.Map) *Blueprints {
 	for key, into := range map[string]*string{
 		"tenant": &b.Tenant, "env": &b.Env, "region": &b.Region, "account": &b.Account, "clusters": &b.Clusters,
 		"fleet": &b.Fleet, "canary": &b.Canary, "version": &b.Version, "enabled": &b.Enabled, "serviceEnabled": &b.ServiceEnabled,
+		"hub": &b.Hub,
 	} {
 		keyField(m, key, into)
 	}
@@ -338,7 +383,7 @@ func (d *layoutDecoder) members(m *decode.Map) *Members {
 	mm.Paths = d.list(m, "paths", globProblem)
 	for key, into := range map[string]*string{
 		"tenant": &mm.Tenant, "cluster": &mm.Cluster, "env": &mm.Env, "region": &mm.Region, "account": &mm.Account,
-		"fleet": &mm.Fleet, "canary": &mm.Canary, "version": &mm.Version, "enabled": &mm.Enabled,
+		"fleet": &mm.Fleet, "canary": &mm.Canary, "version": &mm.Version, "enabled": &mm.Enabled, "hub": &mm.Hub,
 	} {
 		keyField(m, key, into)
 	}
@@ -348,19 +393,23 @@ func (d *layoutDecoder) members(m *decode.Map) *Members {
 
 var placeholder = regexp.MustCompile(`\{[^{}]*\}`)
 
-// placeholders are the names a hierarchy template may use.
-var placeholders = map[string]bool{"{tenant}": true, "{env}": true, "{cluster}": true}
+// labelPlaceholders are the names a label hierarchy template may use; the
+// templates of hierarchies may also use hierarchyPlaceholders and
+// {record.KEY}.
+var (
+	labelPlaceholders     = []string{"tenant", "env", "cluster"}
+	hierarchyPlaceholders = []string{"tenant", "env", "cluster", "fleet", "region", "hub"}
+)
+
+// recordPrefix starts a placeholder naming a key of the cluster's own
+// record: its entry in a blueprint, or its fleet-member document.
+const recordPrefix = "record."
 
 func (d *layoutDecoder) labels(m *decode.Map) *Labels {
 	l := &Labels{Key: DefaultLabelsKey}
 	l.Files = d.list(m, "files", globProblem)
 	keyField(m, "key", &l.Key)
-	l.Hierarchy = d.list(m, "hierarchy", func(t string) string {
-		if err := checkTemplate(t); err != nil {
-			return err.Error()
-		}
-		return ""
-	})
+	l.Hierarchy = d.list(m, "hierarchy", templateProblem(labelPlaceholders, false))
 	if len(l.Hierarchy) == 0 && !m.Has("hierarchy") {
 		d.Failf(m.Line, m.Field("hierarchy"), "is required: list the label files from the most general to the most specific")
 	}
@@ -370,7 +419,52 @@ func (d *layoutDecoder) labels(m *decode.Map) *Labels {
 	return l
 }
 
-func checkTemplate(t string) error {
+// hierarchies decodes the hierarchies section: name to paths and key.
+func (d *layoutDecoder) hierarchies(m *decode.Map) map[string]*Hierarchy {
+	if m == nil {
+		return nil
+	}
+	out := map[string]*Hierarchy{}
+	for _, name := range m.Keys() {
+		field := m.Field(name)
+		if name == LabelsHierarchy {
+			d.Failf(m.LineOf(name), field, "is the label hierarchy: describe it under labels")
+			continue
+		}
+		if !validName.MatchString(name) {
+			d.Failf(m.LineOf(name), field, "a hierarchy name is letters, digits, '.', '_' and '-', starting with a letter or digit")
+			continue
+		}
+		hm := d.Fields(m.Value(name), field, m.LineOf(name), "paths", "key")
+		if hm == nil {
+			continue
+		}
+		h := &Hierarchy{}
+		h.Paths = d.list(hm, "paths", templateProblem(hierarchyPlaceholders, true))
+		keyField(hm, "key", &h.Key)
+		switch v := hm.Value("paths"); {
+		case v == nil || decode.IsNull(v):
+			d.Failf(hm.LineOf("paths"), hm.Field("paths"), "is required: list the values files from the most general to the most specific")
+		case v.Kind == yaml.SequenceNode && len(v.Content) == 0:
+			d.Failf(v.Line, hm.Field("paths"), "is empty: list the values files from the most general to the most specific")
+		}
+		out[name] = h
+	}
+	return out
+}
+
+// templateProblem returns a check of path templates that may use the
+// placeholders known, and {record.KEY} when records is true.
+func templateProblem(known []string, records bool) func(string) string {
+	return func(t string) string {
+		if err := checkTemplate(t, known, records); err != nil {
+			return err.Error()
+		}
+		return ""
+	}
+}
+
+func checkTemplate(t string, known []string, records bool) error {
 	if strings.HasPrefix(t, "/") {
 		return fmt.Errorf("template %q is absolute: write it relative to the repository root", t)
 	}
@@ -380,9 +474,24 @@ func checkTemplate(t string) error {
 		}
 	}
 	for _, p := range placeholder.FindAllString(t, -1) {
-		if !placeholders[p] {
-			return fmt.Errorf("template %q uses unknown placeholder %s (known: {tenant}, {env}, {cluster})", t, p)
+		name := p[1 : len(p)-1]
+		if slices.Contains(known, name) {
+			continue
 		}
+		if key, ok := strings.CutPrefix(name, recordPrefix); ok && records {
+			if kp, err := parseKeyPath(key); err != nil || len(kp) == 0 {
+				return fmt.Errorf("template %q: placeholder %s needs a key path after %q", t, p, recordPrefix)
+			}
+			continue
+		}
+		names := make([]string, 0, len(known)+1)
+		for _, k := range known {
+			names = append(names, "{"+k+"}")
+		}
+		if records {
+			names = append(names, "{"+recordPrefix+"KEY}")
+		}
+		return fmt.Errorf("template %q uses unknown placeholder %s (known: %s)", t, p, strings.Join(names, ", "))
 	}
 	if rest := placeholder.ReplaceAllString(t, ""); strings.ContainsAny(rest, "{}") {
 		return fmt.Errorf("template %q has an unmatched brace", t)
@@ -459,16 +568,17 @@ func (d *layoutDecoder) finish(l *Layout, root *yaml.Node) {
 		b.keys = blueprintKeys{
 			tenant: kp(b.Tenant), env: kp(b.Env), region: kp(b.Region), account: kp(b.Account), clusters: kp(b.Clusters),
 			fleet: kp(b.Fleet), canary: kp(b.Canary), version: kp(b.Version),
-			enabled: kp(b.Enabled), serviceEnabled: kp(b.ServiceEnabled),
+			enabled: kp(b.Enabled), serviceEnabled: kp(b.ServiceEnabled), hub: kp(b.Hub),
 		}
 	}
 	if m := l.Members; m != nil {
 		m.globs = compile(m.Paths)
 		m.keys = memberKeys{
 			tenant: kp(m.Tenant), cluster: kp(m.Cluster), env: kp(m.Env), region: kp(m.Region), account: kp(m.Account),
-			fleet: kp(m.Fleet), canary: kp(m.Canary), version: kp(m.Version), enabled: kp(m.Enabled),
+			fleet: kp(m.Fleet), canary: kp(m.Canary), version: kp(m.Version), enabled: kp(m.Enabled), hub: kp(m.Hub),
 		}
 	}
+	l.all = map[string]*Hierarchy{}
 	if lb := l.Labels; lb != nil {
 		lb.globs = compile(lb.Files)
 		lb.key = kp(lb.Key)
@@ -476,5 +586,22 @@ func (d *layoutDecoder) finish(l *Layout, root *yaml.Node) {
 		for i, t := range lb.Hierarchy {
 			lb.templates[i] = compileTemplate(t)
 		}
+		l.all[LabelsHierarchy] = &Hierarchy{Paths: lb.Hierarchy, Key: lb.Key, templates: lb.templates, key: lb.key}
+	}
+	seen := map[string]bool{}
+	for _, name := range slices.Sorted(maps.Keys(l.Hierarchies)) {
+		h := l.Hierarchies[name]
+		h.key = kp(h.Key)
+		h.templates = make([]template, len(h.Paths))
+		for i, t := range h.Paths {
+			h.templates[i] = compileTemplate(t)
+			for _, p := range h.templates[i].parts {
+				if p.field == fieldRecord && !seen[p.record.String()] {
+					seen[p.record.String()] = true
+					l.records = append(l.records, p.record)
+				}
+			}
+		}
+		l.all[name] = h
 	}
 }

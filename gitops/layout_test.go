@@ -94,6 +94,54 @@ func TestParseLayoutErrors(t *testing.T) {
 			want: []string{`l.yaml:5: error: labels.hierarchy: is required: list the label files from the most general to the most specific`},
 		},
 		{
+			name: "hierarchy unknown placeholder",
+			in:   layoutHead + "blueprints:\n  paths: [a/*.yaml]\nhierarchies:\n  addons:\n    paths:\n      - x/{env}/values.yaml\n      - x/{k8s}/values.yaml\n",
+			want: []string{`l.yaml:9: error: hierarchies.addons.paths[1]: template "x/{k8s}/values.yaml" uses unknown placeholder {k8s} (known: {tenant}, {env}, {cluster}, {fleet}, {region}, {hub}, {record.KEY})`},
+		},
+		{
+			name: "hierarchy record without a key",
+			in:   layoutHead + "blueprints:\n  paths: [a/*.yaml]\nhierarchies:\n  addons:\n    paths:\n      - x/{record.}/values.yaml\n",
+			want: []string{`l.yaml:8: error: hierarchies.addons.paths[0]: template "x/{record.}/values.yaml": placeholder {record.} needs a key path after "record."`},
+		},
+		{
+			name: "record placeholder in the label hierarchy",
+			in:   layoutHead + "blueprints:\n  paths: [a/*.yaml]\nlabels:\n  hierarchy:\n    - x/{record.version}/values.yaml\n",
+			want: []string{`l.yaml:7: error: labels.hierarchy[0]: template "x/{record.version}/values.yaml" uses unknown placeholder {record.version} (known: {tenant}, {env}, {cluster})`},
+		},
+		{
+			name: "hierarchy unknown key",
+			in:   layoutHead + "blueprints:\n  paths: [a/*.yaml]\nhierarchies:\n  addons:\n    path: [x/values.yaml]\n",
+			want: []string{
+				`l.yaml:6: error: hierarchies.addons.paths: is required: list the values files from the most general to the most specific`,
+				`l.yaml:7: error: hierarchies.addons.path: unknown field (did you mean "paths"?)`,
+			},
+		},
+		{
+			name: "hierarchy empty paths",
+			in:   layoutHead + "blueprints:\n  paths: [a/*.yaml]\nhierarchies:\n  addons:\n    paths: []\n",
+			want: []string{`l.yaml:7: error: hierarchies.addons.paths: is empty: list the values files from the most general to the most specific`},
+		},
+		{
+			name: "hierarchy bad key path",
+			in:   layoutHead + "blueprints:\n  paths: [a/*.yaml]\nhierarchies:\n  addons:\n    paths: [x/values.yaml]\n    key: a..b\n",
+			want: []string{`l.yaml:8: error: hierarchies.addons.key: key path "a..b": empty key at byte 3`},
+		},
+		{
+			name: "hierarchy named labels",
+			in:   layoutHead + "blueprints:\n  paths: [a/*.yaml]\nhierarchies:\n  labels:\n    paths: [x/values.yaml]\n",
+			want: []string{`l.yaml:6: error: hierarchies.labels: is the label hierarchy: describe it under labels`},
+		},
+		{
+			name: "hierarchy not a mapping",
+			in:   layoutHead + "blueprints:\n  paths: [a/*.yaml]\nhierarchies:\n  addons: [x/values.yaml]\n",
+			want: []string{`l.yaml:6: error: hierarchies.addons: must be a mapping, not a list`},
+		},
+		{
+			name: "hub key path",
+			in:   layoutHead + "members:\n  paths: [m/*.yaml]\n  hub: a..b\n",
+			want: []string{`l.yaml:5: error: members.hub: key path "a..b": empty key at byte 3`},
+		},
+		{
 			name: "bad owners",
 			in:   layoutHead + "blueprints:\n  paths: [a/*.yaml]\nowners:\n  tenant-a:\n    users: [acme/team-a]\n    teams: [team-b]\n",
 			want: []string{
@@ -183,6 +231,54 @@ func TestParseLayoutDefaults(t *testing.T) {
 	assert.Equal(t, "environment", l.Members.Env)
 	assert.Equal(t, DefaultLabelsKey, l.Labels.Key)
 	assert.Equal(t, keyPath{"externalSecret", "labels"}, l.Labels.key)
+}
+
+func TestParseLayoutHierarchies(t *testing.T) {
+	t.Parallel()
+	l, err := ParseLayout("l.yaml", []byte(layoutHead+`blueprints:
+  paths: [bp/*.yaml]
+  hub: spec.hub
+labels:
+  hierarchy:
+    - l/{tenant}.yaml
+hierarchies:
+  addons:
+    key: 'addons\.fleetbot\.io.values'
+    paths:
+      - a/defaults.yaml
+      - a/{record.spec.k8s}/{fleet}-{region}.yaml
+      - a/{hub}/{tenant}/{env}/{cluster}.yaml
+  config:
+    paths:
+      - c/{env}.yaml
+`))
+	require.NoError(t, err)
+	assert.Equal(t, "spec.hub", l.Blueprints.Hub)
+	assert.Equal(t, keyPath{"spec", "hub"}, l.Blueprints.keys.hub)
+	assert.Equal(t, []string{"addons", "config", "labels"}, l.HierarchyNames())
+	h, ok := l.Hierarchy("addons")
+	require.True(t, ok)
+	assert.Equal(t, keyPath{"addons.fleetbot.io", "values"}, h.key)
+	assert.Equal(t, []string{"a/defaults.yaml", "a/{record.spec.k8s}/{fleet}-{region}.yaml", "a/{hub}/{tenant}/{env}/{cluster}.yaml"}, h.Paths)
+	assert.Equal(t, []keyPath{{"spec", "k8s"}}, l.records)
+	labels, ok := l.Hierarchy(LabelsHierarchy)
+	require.True(t, ok)
+	assert.Equal(t, []string{"l/{tenant}.yaml"}, labels.Paths)
+	assert.Equal(t, DefaultLabelsKey, labels.Key)
+	cfg, _ := l.Hierarchy("config")
+	assert.Empty(t, cfg.key, "no key: the file's root")
+
+	c := &Cluster{Name: "c1", Tenant: "t", Env: "dev", Fleet: "gpu", Region: "eu-west-1", Hub: "hub-1", Record: map[string]string{"spec.k8s": "1.30"}}
+	var got []string
+	for _, tpl := range h.templates {
+		p, ok := tpl.render(c)
+		require.True(t, ok, tpl.text)
+		got = append(got, p)
+	}
+	assert.Equal(t, []string{"a/defaults.yaml", "a/1.30/gpu-eu-west-1.yaml", "a/hub-1/t/dev/c1.yaml"}, got)
+	c.Fleet = ""
+	_, ok = h.templates[1].render(c)
+	assert.False(t, ok, "a cluster without a fleet has no file at a {fleet} level")
 }
 
 func withoutCompiled(b *Blueprints) *Blueprints {

@@ -91,9 +91,9 @@ func (j parseJob) run() error {
 	if roles == 0 {
 		return nil
 	}
-	p := &fileParser{root: s.root, rel: pf.rel, file: path, out: pf, d: decode.New(path)}
+	p := &fileParser{root: s.root, rel: pf.rel, file: path, out: pf, d: decode.New(path), records: s.layout.records}
 	defer p.flush()
-	docs, ok := p.d.Documents(data)
+	docs, index, ok := p.d.Stream(data)
 	if !ok {
 		return nil
 	}
@@ -101,7 +101,7 @@ func (j parseJob) run() error {
 		p.blueprint(docs, b)
 	}
 	if roles&roleMember != 0 {
-		p.member(docs, s.layout.Members)
+		p.member(docs, index, s.layout.Members)
 	}
 	if roles&roleLabels != 0 {
 		p.labels(docs, s.layout.Labels)
@@ -121,6 +121,7 @@ type fileParser struct {
 	root, rel, file string
 	out             *parsedFile
 	d               *decode.Decoder // the file's YAML: syntax, documents, repeated keys
+	records         []keyPath       // the {record.KEY} keys of the layout's hierarchies
 }
 
 // flush adds the decoder's problems to the file's diagnostics.
@@ -190,6 +191,31 @@ func (p *fileParser) optString(m *yaml.Node, kp keyPath, what string, c *Cluster
 	}
 	*into = v.Value
 	c.Sources[what] = p.source(v)
+}
+
+// record reads the keys of the cluster's own record m that the layout's
+// hierarchy templates name as {record.KEY}. Each value stands for one
+// directory or file name in a path, so it must be a scalar that reads as a
+// name; an absent or null key leaves the templates that use it out of the
+// cluster's hierarchies.
+func (p *fileParser) record(m *yaml.Node, c *Cluster) {
+	for _, kp := range p.records {
+		_, v, _ := lookupPath(m, kp)
+		v = decode.Deref(v)
+		if v == nil || v.ShortTag() == "!!null" {
+			continue
+		}
+		if v.Kind != yaml.ScalarNode || !validName.MatchString(v.Value) {
+			p.errorf(v, "%s of cluster %s stands for a path segment ({%s%s} in the layout): it must be a scalar of letters, digits, '.', '_' and '-', not %s",
+				kp, c.Name, recordPrefix, kp, decode.Describe(v))
+			continue
+		}
+		if c.Record == nil {
+			c.Record = map[string]string{}
+		}
+		c.Record[kp.String()] = v.Value
+		c.Sources[recordPrefix+kp.String()] = p.source(v)
+	}
 }
 
 // accountID checks that v is an AWS account ID written as a string of 12
@@ -382,7 +408,10 @@ func (p *fileParser) blueprint(docs []*yaml.Node, b *Blueprints) {
 		if accountNode != nil {
 			c.Account, c.Sources["account"] = account, p.source(accountNode)
 		}
+		c.entry = append(append([]string{}, b.keys.clusters...), name)
 		p.optString(v, b.keys.fleet, "fleet", &c, &c.Fleet)
+		p.optString(v, b.keys.hub, "hub", &c, &c.Hub)
+		p.record(v, &c)
 		p.optBool(v, b.keys.canary, "canary", &c, &c.Canary)
 		if off := p.disabledBy(v, b.keys.enabled); off != nil {
 			p.disable(&c, off, append(append(append([]string{}, b.keys.clusters...), name), b.keys.enabled...))
@@ -396,13 +425,44 @@ func (p *fileParser) blueprint(docs []*yaml.Node, b *Blueprints) {
 	}
 }
 
-// member extracts the one cluster of an Argo CD fleet-member file.
-func (p *fileParser) member(docs []*yaml.Node, m *Members) {
-	root := p.single(docs, "fleet-member file")
-	if root == nil {
+// member extracts the clusters of an Argo CD fleet-member file: one per
+// file, or one per document of a multi-document stream. In a stream, a
+// document holding none of the cluster name, tenant and environment keys is
+// another tool's and is left alone; index gives each document's place in the
+// stream.
+func (p *fileParser) member(docs []*yaml.Node, index []int, m *Members) {
+	if len(docs) == 0 {
 		p.diag(SeverityError, 0, "fleet-member file is empty")
 		return
 	}
+	var mine []int
+	for i, doc := range docs {
+		root := decode.Deref(doc)
+		if len(docs) == 1 || root.Kind != yaml.MappingNode || holdsAny(root, m.keys.cluster, m.keys.tenant, m.keys.env) {
+			mine = append(mine, i)
+		}
+	}
+	if len(mine) == 0 {
+		mine = []int{0} // reports what the first document lacks
+	}
+	for _, i := range mine {
+		p.memberDoc(decode.Deref(docs[i]), index[i], m)
+	}
+}
+
+// holdsAny reports whether mapping root has a value at any of the key paths.
+func holdsAny(root *yaml.Node, kps ...keyPath) bool {
+	for _, kp := range kps {
+		if _, v, _ := lookupPath(root, kp); v != nil {
+			return true
+		}
+	}
+	return false
+}
+
+// memberDoc extracts the cluster of one fleet-member document, the
+// document-th of its file's stream.
+func (p *fileParser) memberDoc(root *yaml.Node, document int, m *Members) {
 	if root.Kind != yaml.MappingNode {
 		p.errorf(root, "fleet-member file must be a mapping, not %s", decode.Describe(root))
 		return
@@ -426,7 +486,7 @@ func (p *fileParser) member(docs []*yaml.Node, m *Members) {
 		nodes[f.what], vals[f.what] = v, s
 	}
 	c := Cluster{
-		Name: vals["cluster name"], Tenant: vals["tenant"], Env: vals["env"], Repo: p.root, File: p.rel,
+		Name: vals["cluster name"], Tenant: vals["tenant"], Env: vals["env"], Repo: p.root, File: p.rel, Document: document,
 		Sources: map[string]Source{
 			"name": p.source(nodes["cluster name"]), "tenant": p.source(nodes["tenant"]), "env": p.source(nodes["env"]),
 		},
@@ -438,6 +498,8 @@ func (p *fileParser) member(docs []*yaml.Node, m *Members) {
 		}
 	}
 	p.optString(root, m.keys.fleet, "fleet", &c, &c.Fleet)
+	p.optString(root, m.keys.hub, "hub", &c, &c.Hub)
+	p.record(root, &c)
 	p.optBool(root, m.keys.canary, "canary", &c, &c.Canary)
 	if off := p.disabledBy(root, m.keys.enabled); off != nil {
 		p.disable(&c, off, append([]string{}, m.keys.enabled...))

@@ -45,12 +45,15 @@ type Cluster struct {
 }
 
 // Location is a scalar's place: repository, file, key path inside the file,
-// and the 1-based line of the key (0 when unknown).
+// and the 1-based line of the key (0 when unknown). Document is the index of
+// the YAML document holding it, counted from 0 in the file's stream (a
+// fleet-member file may list one cluster per document).
 type Location struct {
-	Repo string
-	File string
-	Path []string
-	Line int
+	Repo     string
+	File     string
+	Path     []string
+	Line     int
+	Document int
 }
 
 // LabelLevel is one file of a cluster's label hierarchy.
@@ -82,11 +85,15 @@ type FieldHit struct {
 	// environment of every tenant.
 	Env string
 	// Cluster is set when the scalar belongs to one cluster (a key under the
-	// cluster's entry in a blueprint, or a cluster-level file).
+	// cluster's entry in a blueprint, the cluster's fleet-member file, or a
+	// cluster-level file).
 	Cluster string
-	// Reach lists every cluster the file serves: the one cluster of a cluster
-	// file or entry, every cluster of a tenant's, an environment's, or a
-	// record value's (a Kubernetes version stack's) file, every cluster of
-	// the fleet for a global file.
+	// Reach names, sorted, every cluster the scalar's file serves: the one
+	// cluster of a cluster-level file or of a key under a cluster's entry,
+	// the clusters of a tenant, of a tenant's environment, of an
+	// environment (an environment-wide file has Env set and Tenant empty),
+	// of a record value (one Kubernetes version), or of the whole fleet. It
+	// is empty for a file nothing in the layout gives an owner: such a file
+	// is shared by all tenants.
 	Reach []string
 }

@@ -22,11 +22,11 @@ func Inverse(fc FileChange) (FileChange, error) {
 	for _, e := range slices.Backward(fc.Edits) {
 		switch e.Op {
 		case OpSet:
-			back.Edits = append(back.Edits, Edit{Path: e.Path, Op: OpSet, From: e.To, To: e.From, Quote: e.Quote})
+			back.Edits = append(back.Edits, Edit{Path: e.Path, Op: OpSet, From: e.To, To: e.From, Quote: e.Quote, Document: e.Document})
 		case OpInsert:
-			back.Edits = append(back.Edits, Edit{Path: e.Path, Op: OpDelete, From: e.To})
+			back.Edits = append(back.Edits, Edit{Path: e.Path, Op: OpDelete, From: e.To, Document: e.Document})
 		case OpDelete:
-			back.Edits = append(back.Edits, Edit{Path: e.Path, Op: OpInsert, To: e.From, Quote: e.Quote})
+			back.Edits = append(back.Edits, Edit{Path: e.Path, Op: OpInsert, To: e.From, Quote: e.Quote, Document: e.Document})
 		case OpCreate:
 			// Written with a created file, which is deleted as a whole.
 		default:

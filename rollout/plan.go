@@ -116,6 +116,9 @@ type Edit struct {
 	To    string   `json:"to,omitempty"`
 	Quote bool     `json:"quote,omitempty"` // write To as a quoted string
 	Line  int      `json:"line,omitempty"`
+	// Document is the index of the YAML document to edit in a file that
+	// holds several, counted from 0 (the first).
+	Document int `json:"document,omitempty"`
 }
 
 // Skip reasons.

@@ -111,7 +111,7 @@ func eksStep(cl *Cluster, from, to string, hop int) *step {
 		cluster: cl, from: from, to: to, hop: hop,
 		edits: []fileEdit{{
 			repo: repo, tenant: cl.Tenant, file: at.File,
-			edit: Edit{Path: at.Path, Op: OpSet, From: from, To: to, Quote: true, Line: at.Line},
+			edit: Edit{Path: at.Path, Op: OpSet, From: from, To: to, Quote: true, Line: at.Line, Document: at.Document},
 		}},
 	}
 }

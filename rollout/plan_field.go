@@ -310,6 +310,6 @@ func canariesFirst(ch *FieldChange, steps []*step, wide []FieldHit, reachOf map[
 func fieldEdit(hit FieldHit, to string) fileEdit {
 	return fileEdit{
 		repo: hit.At.Repo, tenant: hit.Tenant, file: hit.At.File,
-		edit: Edit{Path: hit.At.Path, Op: OpSet, From: hit.Value, To: to, Line: hit.At.Line},
+		edit: Edit{Path: hit.At.Path, Op: OpSet, From: hit.Value, To: to, Line: hit.At.Line, Document: hit.At.Document},
 	}
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"maps"
@@ -16,15 +17,17 @@ import (
 
 // inventoryOptions are the flags of `fleetbot inventory`.
 type inventoryOptions struct {
-	repos  []string
-	layout string
-	format string
+	repos     []string
+	layout    string
+	format    string
+	hierarchy string
+	key       string
 }
 
 func newInventoryCmd() *cobra.Command {
 	opts := &inventoryOptions{}
 	cmd := &cobra.Command{
-		Use:   "inventory --repo DIR [--repo DIR ...]",
+		Use:   "inventory --repo DIR [--repo DIR ...] [--hierarchy NAME --key KEYPATH]",
 		Short: "List every cluster of the fleet with its version, labels and owners",
 		Long: `List every cluster the repositories describe: name, tenant, environment,
 region, fleet, canary flag, whether it is disabled (enabled: false, with the
@@ -34,7 +37,12 @@ Each repository is read with its own .fleetbot.yaml, or with --layout.
 The table's OVERRIDES column lists the labels whose value differs from the
 fleet-wide defaults; --format json shows every label and the file and line
 each value comes from. Problems found go to standard error; errors make the
-command fail.`,
+command fail.
+
+With --hierarchy and --key, it lists instead, for each cluster, the value
+the key path takes in that hierarchy of the layout (labels, or one of its
+hierarchies): the most specific file that sets it wins, as Helm merges
+valueFiles; the file and line it comes from are shown.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runInventory(cmd, opts)
@@ -44,6 +52,8 @@ command fail.`,
 	f.StringArrayVar(&opts.repos, "repo", nil, "repository directory (repeatable)")
 	f.StringVar(&opts.layout, "layout", "", "layout file to apply to every repository instead of their .fleetbot.yaml")
 	f.StringVar(&opts.format, "format", "table", "output format: table or json")
+	f.StringVar(&opts.hierarchy, "hierarchy", "", "hierarchy of the layout whose effective values to show (labels, or a name under hierarchies); needs --key")
+	f.StringVar(&opts.key, "key", "", "key path, under the hierarchy's key, of the value to show (dotted; a dot inside a key is written \\.)")
 	_ = cmd.MarkFlagRequired("repo")
 	return cmd
 }
@@ -51,6 +61,9 @@ command fail.`,
 func runInventory(cmd *cobra.Command, opts *inventoryOptions) error {
 	if opts.format != "table" && opts.format != "json" {
 		return &exitError{code: 2, err: fmt.Errorf("unknown --format %q: use table or json", opts.format)}
+	}
+	if (opts.hierarchy == "") != (opts.key == "") {
+		return &exitError{code: 2, err: errors.New("--hierarchy and --key go together: name the hierarchy and the key path of the value")}
 	}
 	inv, err := loadInventory(cmd, opts.repos, opts.layout)
 	if err != nil {
@@ -60,9 +73,20 @@ func runInventory(cmd *cobra.Command, opts *inventoryOptions) error {
 		fmt.Fprintln(cmd.ErrOrStderr(), d)
 	}
 	out := cmd.OutOrStdout()
-	if opts.format == "json" {
+	switch {
+	case opts.hierarchy != "":
+		vs, verr := inv.Effective(opts.hierarchy, opts.key)
+		if verr != nil {
+			return verr
+		}
+		if opts.format == "json" {
+			err = writeJSON(out, vs)
+		} else {
+			err = writeEffectiveTable(out, vs)
+		}
+	case opts.format == "json":
 		err = writeInventoryJSON(out, inv.Clusters)
-	} else {
+	default:
 		err = writeInventoryTable(out, inv.Clusters)
 	}
 	if err != nil {
@@ -102,6 +126,27 @@ func writeInventoryTable(w io.Writer, cs []gitops.Cluster) error {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n",
 			c.Name, c.Tenant, c.Env, dash(c.Region), dash(c.Fleet), canary, disabled, dash(c.Version),
 			dash(strings.Join(c.Owners, ",")), dash(formatLabels(overrides(c))))
+	}
+	return tw.Flush()
+}
+
+// writeEffectiveTable lists each cluster's effective value with the file and
+// line it comes from.
+func writeEffectiveTable(w io.Writer, vs []gitops.EffectiveValue) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "NAME\tTENANT\tENV\tVALUE\tFROM")
+	for _, v := range vs {
+		value, from := "-", "-"
+		switch {
+		case v.Null:
+			value = "null (removed)"
+		case v.Set:
+			value = v.Value
+		}
+		if v.Source != nil {
+			from = fmt.Sprintf("%s:%d", v.Source.File, v.Source.Line)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", v.Cluster, v.Tenant, v.Env, value, from)
 	}
 	return tw.Flush()
 }
@@ -163,7 +208,12 @@ func writeInventoryJSON(w io.Writer, cs []gitops.Cluster) error {
 	for i := range out {
 		out[i].LabelChain = nil
 	}
+	return writeJSON(w, out)
+}
+
+// writeJSON writes v as indented JSON.
+func writeJSON(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
-	return enc.Encode(out)
+	return enc.Encode(v)
 }

@@ -29,6 +29,7 @@ func updateGolden() bool {
 const (
 	exampleFleet = "../../examples/fleet"
 	eksRepo      = "../../gitops/testdata/eks-fleet-management"
+	scopesRepo   = "../../gitops/testdata/scopes"
 	eksLayout    = "../../examples/layouts/eks-fleet-management.yaml"
 )
 
@@ -101,6 +102,16 @@ func TestInventoryCommand(t *testing.T) {
 			golden: "inventory/disabled-fleet.txt",
 		},
 		{
+			name:   "effective values of a hierarchy",
+			args:   []string{"inventory", "--repo", scopesRepo, "--hierarchy", "addons", "--key", "karpenter.version"},
+			golden: "inventory/effective-values.txt",
+		},
+		{
+			name:   "effective values of a hierarchy as json",
+			args:   []string{"inventory", "--repo", scopesRepo, "--hierarchy", "addons", "--key", "metricsServer.version", "--format", "json"},
+			golden: "inventory/effective-values.json",
+		},
+		{
 			name:       "a directory that is not a fleet",
 			args:       []string{"inventory", "--repo", "testdata/serve"},
 			golden:     "inventory/not-a-fleet.txt",
@@ -158,6 +169,8 @@ func TestInventoryCommandUsage(t *testing.T) {
 	}{
 		{"unknown format", []string{"inventory", "--repo", exampleFleet, "--format", "yaml"}, `unknown --format "yaml": use table or json`, 2},
 		{"no repo", []string{"inventory"}, `required flag(s) "repo" not set`, 1},
+		{"unknown hierarchy", []string{"inventory", "--repo", scopesRepo, "--hierarchy", "addon", "--key", "a"}, `unknown hierarchy "addon" in the layout of ` + scopesRepo + ` (known: addons, addons-config, labels)`, 1},
+		{"hierarchy without key", []string{"inventory", "--repo", scopesRepo, "--hierarchy", "addons"}, "--hierarchy and --key go together: name the hierarchy and the key path of the value", 2},
 		{"repo twice", []string{"inventory", "--repo", exampleFleet, "--repo", exampleFleet + "/"}, "load inventory: repository ../../examples/fleet given twice (as ../../examples/fleet and ../../examples/fleet/)", 1},
 		{"missing repo", []string{"inventory", "--repo", "no/such/dir"}, "load inventory: repository: stat no/such/dir: no such file or directory", 1},
 	}

@@ -51,19 +51,28 @@ var yamlErrorRE = regexp.MustCompile(`^yaml: line ([0-9]+): (.*)$`)
 // that holds something; empty documents are skipped. A syntax error is
 // reported at its line, and then ok is false.
 func (d *Decoder) Documents(src []byte) (docs []*yaml.Node, ok bool) {
+	docs, _, ok = d.Stream(src)
+	return docs, ok
+}
+
+// Stream is Documents that also returns, for each document kept, its index
+// in the stream counted from 0, empty documents included: the index an
+// editor addresses a document by (yamledit's Document).
+func (d *Decoder) Stream(src []byte) (docs []*yaml.Node, index []int, ok bool) {
 	dec := yaml.NewDecoder(bytes.NewReader(src))
-	for {
+	for i := 0; ; i++ {
 		var doc yaml.Node
 		err := dec.Decode(&doc)
 		if errors.Is(err, io.EOF) {
-			return docs, true
+			return docs, index, true
 		}
 		if err != nil {
 			d.syntax(err, src)
-			return nil, false
+			return nil, nil, false
 		}
 		if len(doc.Content) > 0 && !IsNull(doc.Content[0]) {
 			docs = append(docs, doc.Content[0])
+			index = append(index, i)
 		}
 	}
 }

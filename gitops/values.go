@@ -1,0 +1,144 @@
+package gitops
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"slices"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/fleetbot/fleetbot/rollout/decode"
+)
+
+// EffectiveValue is the value a key path takes for one cluster once every
+// file of a hierarchy is applied, the most specific file that sets it
+// winning, as Helm merges valueFiles.
+type EffectiveValue struct {
+	Cluster string `json:"cluster"`
+	Tenant  string `json:"tenant"`
+	Env     string `json:"env"`
+	// Set is false when no file of the cluster's hierarchy sets the key, or
+	// when the most specific file that mentions it sets it to null, which
+	// removes what more general files set (Null is then true).
+	Set  bool `json:"set"`
+	Null bool `json:"null,omitempty"`
+	// Value is the scalar as written; a mapping or a list is shown in YAML
+	// flow style.
+	Value string `json:"value,omitempty"`
+	// Source is the file and line of the value (or of the null); nil when
+	// no file mentions the key.
+	Source *Source `json:"source,omitempty"`
+}
+
+// Effective returns, for every cluster, the effective value of the key path
+// key (dotted, as yamledit.ParsePath reads it) under the key of the
+// hierarchy called name, reading each file of the hierarchy once. An unknown
+// hierarchy is an error naming the known ones; so is a file that is not
+// YAML.
+func (inv *Inventory) Effective(name, key string) ([]EffectiveValue, error) {
+	kp, err := parseKeyPath(key)
+	if err != nil {
+		return nil, fmt.Errorf("key %q: %w", key, err)
+	}
+	if len(kp) == 0 {
+		return nil, errors.New("key path is empty")
+	}
+	hs := map[string]*Hierarchy{}
+	for _, repo := range inv.Repos {
+		l := inv.Layouts[repo]
+		if l == nil {
+			continue
+		}
+		h, ok := l.Hierarchy(name)
+		if !ok {
+			return nil, fmt.Errorf("unknown hierarchy %q in the layout of %s (known: %s)", name, repo, knownHierarchies(l))
+		}
+		hs[repo] = h
+	}
+	files := map[fileKey]*yaml.Node{}
+	out := make([]EffectiveValue, 0, len(inv.Clusters))
+	for i := range inv.Clusters {
+		c := &inv.Clusters[i]
+		h := hs[c.Repo]
+		if h == nil {
+			continue
+		}
+		full := append(slices.Clone(h.key), kp...)
+		ev := EffectiveValue{Cluster: c.Name, Tenant: c.Tenant, Env: c.Env}
+		for _, t := range h.templates {
+			p, ok := t.render(c)
+			if !ok {
+				continue
+			}
+			root, err := readValues(files, c.Repo, p)
+			if err != nil {
+				return nil, err
+			}
+			_, v, _ := lookupPath(root, full)
+			if v = decode.Deref(v); v == nil {
+				continue
+			}
+			ev.Source = &Source{Repo: c.Repo, File: p, Line: v.Line, Column: v.Column}
+			ev.Null = v.ShortTag() == "!!null"
+			ev.Set = !ev.Null
+			ev.Value = ""
+			if ev.Set {
+				ev.Value = valueText(v)
+			}
+		}
+		out = append(out, ev)
+	}
+	return out, nil
+}
+
+// knownHierarchies lists the hierarchies of l for a message.
+func knownHierarchies(l *Layout) string {
+	names := l.HierarchyNames()
+	if len(names) == 0 {
+		return "none: the layout has no labels and no hierarchies section"
+	}
+	return strings.Join(names, ", ")
+}
+
+// readValues returns the root of the values file rel of repo, parsing it
+// once; nil when the file does not exist or is empty.
+func readValues(cache map[fileKey]*yaml.Node, repo, rel string) (*yaml.Node, error) {
+	k := fileKey{repo, rel}
+	if root, ok := cache[k]; ok {
+		return root, nil
+	}
+	path := joinRepo(repo, rel)
+	data, err := os.ReadFile(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		cache[k] = nil
+		return nil, nil
+	case err != nil:
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	d := decode.New(path)
+	root, _ := d.Document(data, "values file")
+	if err := d.Err(); err != nil {
+		return nil, err
+	}
+	cache[k] = root
+	return root, nil
+}
+
+// valueText writes a scalar as it is, and a mapping or a list on one line in
+// YAML flow style.
+func valueText(v *yaml.Node) string {
+	if v.Kind == yaml.ScalarNode {
+		return v.Value
+	}
+	flow := *v
+	flow.Style = yaml.FlowStyle
+	b, err := yaml.Marshal(&flow)
+	if err != nil {
+		return decode.Describe(v)
+	}
+	return strings.TrimSpace(string(b))
+}
