@@ -204,3 +204,37 @@ spec:
 	_, err = Apply(read, pr)
 	assert.ErrorContains(t, err, `expected "1.30"`)
 }
+
+// TestMemberDocumentFieldChange: a field change of one spoke of a
+// multi-document member file edits that spoke's document, although the
+// document before it holds the same key with the same value.
+func TestMemberDocumentFieldChange(t *testing.T) {
+	t.Parallel()
+	c, err := rollout.ParseCampaign("c.yaml", []byte(`apiVersion: fleetbot.io/v1alpha1
+kind: Campaign
+metadata: {name: argocd-off}
+spec:
+  change: {field: {files: "fleet/members/**/*.yaml", path: addons.argocd, to: disabled, revertible: true}}
+  selector: {clusters: [b-dev-2]}
+  strategy: {order: [dev, prod]}
+  gates: {terraform: {checks: [plan]}}
+`))
+	require.NoError(t, err)
+	p, err := Prepare(t.Context(), []string{scopesRepo}, c, nil)
+	require.NoError(t, err)
+	require.Len(t, p.Plan.Waves, 1)
+	pr := p.Plan.Waves[0].PullRequests[0]
+	require.Len(t, pr.Files, 1)
+	require.Len(t, pr.Files[0].Edits, 1)
+	assert.Equal(t, 1, pr.Files[0].Edits[0].Document, "b-dev-2 is the second document")
+
+	read := DirReader(scopesRepo)
+	res, err := Apply(read, pr)
+	require.NoError(t, err)
+	old, err := read("fleet/members/hub-1/b-dev.yaml")
+	require.NoError(t, err)
+	first, rest, ok := strings.Cut(string(old), "---\n")
+	require.True(t, ok)
+	want := first + "---\n" + strings.Replace(rest, "argocd: enabled", "argocd: disabled", 1)
+	assert.Equal(t, want, string(res[0].New), "b-dev-1's document is left as it is")
+}
