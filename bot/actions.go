@@ -62,8 +62,17 @@ func (r *run) ensure(ctx context.Context, n int, req rollout.PRRequest) error {
 			return fmt.Errorf("load inventory of %s: %w", repo, err)
 		}
 		var owners gitops.Owners
+		owns := wave.TenantFiles(inv, dirs[0], req.Tenant)
 		if l := inv.Layouts[dirs[0]]; l != nil {
 			owners = l.Owners[req.Tenant]
+		}
+		if pr.Admin {
+			// The fleet admins' pull request: the files no single tenant
+			// owns, reviewed by the admins.
+			owns = wave.AdminFiles(inv, dirs[0])
+			if l := inv.Layouts[dirs[0]]; l != nil {
+				owners = l.Admins
+			}
 		}
 		res, err = r.b.cfg.Ensure(ctx, h.api, wave.Request{
 			Campaign:   c,
@@ -76,7 +85,7 @@ func (r *run) ensure(ctx context.Context, n int, req rollout.PRRequest) error {
 			BaseBranch: h.branch,
 			BaseSHA:    h.sha,
 			Read:       gitops.DirReader(dirs[0]),
-			Owns:       wave.TenantFiles(inv, dirs[0], req.Tenant),
+			Owns:       owns,
 			Reviewers:  wave.Owners{Users: owners.Users, Teams: owners.Teams},
 			Gates:      r.st.Policy.Gates,
 			Attempt:    req.Attempt,

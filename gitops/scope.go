@@ -187,3 +187,17 @@ func templateOwners(t template, cs []*Cluster) map[string]*fileOwner {
 	}
 	return out
 }
+
+// SharedFiles returns the files of repo that the layout gives to no single
+// tenant, whether they exist yet or not: the hierarchy files (the labels'
+// included) that serve an environment of every tenant, several tenants or
+// the whole fleet. Fleet admins own them.
+func (inv *Inventory) SharedFiles(repo string) map[string]bool {
+	out := map[string]bool{}
+	for k, o := range inv.fileOwners() {
+		if k.repo == repo && o.tenant == "" && !o.declares {
+			out[k.file] = true
+		}
+	}
+	return out
+}

@@ -238,3 +238,21 @@ spec:
 	want := first + "---\n" + strings.Replace(rest, "argocd: enabled", "argocd: disabled", 1)
 	assert.Equal(t, want, string(res[0].New), "b-dev-1's document is left as it is")
 }
+
+// TestSharedFiles: the files fleet admins own are those no single tenant
+// does: a fleet-wide default, an environment's file of every tenant, a
+// Kubernetes version's; not a tenant's or a cluster's file, nor a member
+// file.
+func TestSharedFiles(t *testing.T) {
+	t.Parallel()
+	inv, err := Load(t.Context(), []string{scopesRepo})
+	require.NoError(t, err)
+	shared := inv.SharedFiles(scopesRepo)
+	for _, f := range []string{"addons/defaults/values.yaml", "addons/environments/dev/values.yaml", "environments/prod/addons/addons-config.yaml", "addons/versions/1.30/values.yaml"} {
+		assert.True(t, shared[f], "%s is the admins'", f)
+	}
+	for _, f := range []string{"addons/tenants/tenant-b/values.yaml", "fleet/members/hub-1/b-dev.yaml"} {
+		assert.False(t, shared[f], "%s is a tenant's", f)
+	}
+	assert.False(t, shared["addons/defaults/values.yaml-not-a-file"])
+}

@@ -23,3 +23,12 @@ func TenantFiles(inv *gitops.Inventory, repo, tenant string) func(path string) b
 	}
 	return func(path string) bool { return own[path] }
 }
+
+// AdminFiles returns the Owns rule of the fleet admins' pull requests in repo
+// (the repository as given to gitops.Load): the files the layout gives to no
+// single tenant, such as the shared label defaults and a values file of an
+// environment of every tenant.
+func AdminFiles(inv *gitops.Inventory, repo string) func(path string) bool {
+	shared := inv.SharedFiles(repo)
+	return func(path string) bool { return shared[path] }
+}

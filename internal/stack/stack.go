@@ -17,11 +17,13 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -183,7 +185,7 @@ func (s *Stack) seed(ctx context.Context) error {
 			return fmt.Errorf("%s: %w", r, err)
 		}
 		for _, l := range inv.Layouts {
-			for _, ow := range l.Owners {
+			for _, ow := range append(slices.Collect(maps.Values(l.Owners)), l.Admins) {
 				for _, t := range ow.Teams {
 					if !teams[t] {
 						org, slug, _ := strings.Cut(t, "/")

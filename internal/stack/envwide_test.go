@@ -1,0 +1,132 @@
+package stack_test
+
+import (
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/fleetbot/fleetbot/internal/stack"
+	"github.com/fleetbot/fleetbot/internal/testenv"
+	"github.com/fleetbot/fleetbot/rollout"
+)
+
+// envWideFleet is the example fleet with an add-on's values kept in one
+// file per environment, serving every tenant's clusters of it, as the
+// layout's hierarchy "addons" says.
+func envWideFleet(t *testing.T) string {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "fleet")
+	require.NoError(t, os.CopyFS(dir, os.DirFS(filepath.Join(testenv.ModuleRoot(t), "examples", "fleet"))))
+	layout := filepath.Join(dir, ".fleetbot.yaml")
+	b, err := os.ReadFile(layout)
+	require.NoError(t, err)
+	b = append(b, []byte(`
+# Add-on values: one file per environment, for every tenant.
+hierarchies:
+  addons:
+    paths:
+      - environments/{env}/addons/addons-config.yaml
+`)...)
+	require.NoError(t, os.WriteFile(layout, b, 0o644))
+	for _, env := range []string{"dev", "staging", "prod"} {
+		p := filepath.Join(dir, "environments", env, "addons", "addons-config.yaml")
+		require.NoError(t, os.MkdirAll(filepath.Dir(p), 0o755))
+		require.NoError(t, os.WriteFile(p, fmt.Appendf(nil, "# Add-ons of every %s cluster.\nmetricsServer:\n  enabled: true\n  version: \"3.11.0\"   # chart version\n", env), 0o644))
+	}
+	return dir
+}
+
+const envWideCampaign = `apiVersion: fleetbot.io/v1alpha1
+kind: Campaign
+metadata:
+  name: metrics-server
+spec:
+  change:
+    field:
+      files: "environments/*/addons/addons-config.yaml"
+      path: metricsServer.version
+      from: "3.11.0"
+      to: "3.12.2"
+      revertible: true
+  selector: {}
+  strategy:
+    order: [dev, staging, prod]
+    canary: false
+    maxFailures: 0
+    bake: 0s
+    progressDeadline: 1h
+  gates:
+    terraform:
+      checks: [terraform-apply]
+  schedule: {}
+  merge: owners
+`
+
+// TestEndToEndEnvironmentWideFile changes a file that serves one
+// environment of every tenant: each environment's file moves in a wave of
+// its own, in the environment order, as one pull request the fleet admins
+// review, which says which clusters it reaches; the campaign succeeds with
+// every environment's file at the new version and nothing else changed.
+func TestEndToEndEnvironmentWideFile(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	fleetDir := envWideFleet(t)
+	src := []byte(envWideCampaign)
+	plan, layouts := expectedPlan(t, src, fleetDir)
+	require.Len(t, plan.Waves, 3, "one wave per environment")
+	admins := layouts[fleetDir].Admins
+
+	s, err := stack.Start(ctx, stack.Options{Dir: t.TempDir(), Fleet: fleetDir, ReconcileInterval: 300 * time.Millisecond, Logger: testLogger(t)})
+	require.NoError(t, err)
+	t.Cleanup(s.Close)
+	require.NoError(t, s.PushCampaign(ctx, plan.Campaign, src))
+
+	for i, w := range plan.Waves {
+		require.Len(t, w.PullRequests, 1, "wave %d: one pull request", w.Index)
+		require.Len(t, w.PullRequests[0].Files, 1)
+		file := w.PullRequests[0].Files[0]
+		env := []string{"dev", "staging", "prod"}[i]
+		assert.Equal(t, "environments/"+env+"/addons/addons-config.yaml", file.Path, "the environment order")
+		prs := waitForWave(t, s, plan.Campaign, w, "acme/fleet")
+		require.Len(t, prs, 1)
+		p := prs[0]
+		checkPull(t, s, p, w, fleetDir, w.PullRequests[0].Tenant, admins)
+		var body struct {
+			Body string `json:"body"`
+		}
+		_, err := s.Do(ctx, http.MethodGet, fmt.Sprintf("/repos/acme/fleet/pulls/%d", p.Number), "", nil, &body)
+		require.NoError(t, err)
+		assert.Contains(t, body.Body, fmt.Sprintf("reaches %d clusters", len(file.Reach)), "the body says which clusters the file reaches")
+		for _, c := range file.Reach {
+			assert.Contains(t, body.Body, c)
+		}
+		mergeAsOwner(t, s, p.Number, admins.Users[0])
+	}
+	st := waitFor(t, "the campaign to succeed", func() (rollout.State, bool) {
+		st, ok, err := s.State(ctx, plan.Campaign)
+		require.NoError(t, err)
+		return st, ok && st.Phase == rollout.CampaignSucceeded
+	})
+	clusters := 0
+	for _, w := range st.Waves {
+		clusters += len(w.Clusters)
+	}
+	assert.Equal(t, 30, clusters, "every cluster of the fleet, gated")
+
+	clone := cloneMain(t, s)
+	for _, env := range []string{"dev", "staging", "prod"} {
+		rel := filepath.Join("environments", env, "addons", "addons-config.yaml")
+		got, err := os.ReadFile(filepath.Join(clone, rel))
+		require.NoError(t, err)
+		before, err := os.ReadFile(filepath.Join(fleetDir, rel))
+		require.NoError(t, err)
+		assert.Equal(t, strings.Replace(string(before), `"3.11.0"`, `"3.12.2"`, 1), string(got), "%s: only the version moved", rel)
+	}
+}
