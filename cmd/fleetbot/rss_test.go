@@ -2,23 +2,12 @@ package main
 
 import (
 	"bufio"
-	"context"
 	"crypto/hmac"
-	"crypto/rand"
-	"crypto/rsa"
 	"crypto/sha256"
-	"crypto/x509"
 	"encoding/hex"
-	"encoding/pem"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
-	"net/http/httptest"
-	"os"
-	"os/exec"
-	"path/filepath"
-	"regexp"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -40,54 +29,9 @@ import (
 // is acknowledged.
 func TestServeRSSUnderStalledBodies(t *testing.T) {
 	t.Parallel()
-	bin := filepath.Join(t.TempDir(), "fleetbot")
-	build := exec.CommandContext(t.Context(), "go", "build", "-o", bin, ".")
-	out, err := build.CombinedOutput()
-	require.NoError(t, err, "go build: %s", out)
-
-	github := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(http.StatusNotFound)
-		_, _ = io.WriteString(w, `{"message":"Not Found"}`)
-	}))
-	t.Cleanup(github.Close)
-	dir := t.TempDir()
-	key, err := rsa.GenerateKey(rand.Reader, 2048)
-	require.NoError(t, err)
-	keyPEM := pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(key)})
-	require.NoError(t, os.WriteFile(filepath.Join(dir, "key.pem"), keyPEM, 0o600))
-	secret := []byte("s3cret")
-	require.NoError(t, os.WriteFile(filepath.Join(dir, "secret"), secret, 0o600))
-	cfg := fmt.Sprintf(`appID: 42
-privateKeyFile: key.pem
-webhookSecretFile: secret
-apiBaseURL: %s/
-listen: 127.0.0.1:0
-store: {bolt: {path: state.db}}
-mirrorDir: mirror
-campaigns: {repository: acme/fleet, path: campaigns}
-repositories: [acme/fleet]
-reconcileInterval: 1h
-`, github.URL)
-	require.NoError(t, os.WriteFile(filepath.Join(dir, "fleetbot.yaml"), []byte(cfg), 0o600))
-
-	ctx, cancel := context.WithCancel(t.Context())
-	defer cancel()
-	cmd := exec.CommandContext(ctx, bin, "serve", "--config", filepath.Join(dir, "fleetbot.yaml"))
-	cmd.Env = append(os.Environ(), "TMPDIR="+dir) // the spooled bodies
-	var stderr syncBuffer
-	cmd.Stderr = &stderr
-	require.NoError(t, cmd.Start())
-	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	listening := regexp.MustCompile(`listening on (\S+)`)
-	var addr string
-	require.Eventually(t, func() bool {
-		if m := listening.FindStringSubmatch(stderr.String()); m != nil {
-			addr = m[1]
-		}
-		return addr != ""
-	}, time.Minute, 20*time.Millisecond, "serve did not start: %s", &stderr)
-	before := testenv.ProcStatus(t, cmd.Process.Pid, "VmRSS")
+	srv := testenv.StartServe(t, testenv.BuildFleetbot(t), "")
+	addr, secret := srv.Addr, srv.Secret
+	before := testenv.ProcStatus(t, srv.PID, "VmRSS")
 
 	// 50 connections that announce a small body and send a few bytes.
 	for i := range 50 {
@@ -138,7 +82,7 @@ reconcileInterval: 1h
 	forged.Wait() // each forged body was answered (or its connection closed)
 	require.Equal(t, int32(24), whole.Load(), "serve read each forged body up to its stall")
 
-	peak := testenv.ProcStatus(t, cmd.Process.Pid, "VmHWM")
+	peak := testenv.ProcStatus(t, srv.PID, "VmHWM")
 	t.Logf("serve's resident memory: %d MiB at start, %d MiB at its peak under 74 stalled requests (24 x 24 MiB forged)", before>>10, peak>>10)
 	assert.Less(t, peak, int64(100<<10), "peak RSS in KiB: stalled bodies are not held in memory")
 }

@@ -13,20 +13,14 @@ import (
 	"bufio"
 	"context"
 	"crypto/hmac"
-	"crypto/rand"
-	"crypto/rsa"
 	"crypto/sha256"
-	"crypto/x509"
 	"encoding/hex"
 	"encoding/json"
-	"encoding/pem"
 	"flag"
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -55,7 +49,7 @@ var events = []string{"issue_comment", "check_run"}
 
 func TestLoad(t *testing.T) {
 	payloads := examplePayloads(t)
-	bin := buildFleetbot(t)
+	bin := testenv.BuildFleetbot(t)
 	var rows []string
 	for _, field := range strings.Split(*rates, ",") {
 		rate, err := strconv.Atoi(strings.TrimSpace(field))
@@ -214,80 +208,11 @@ func (s served) handled(t *testing.T) (processed, failed int) {
 	return processed, failed
 }
 
-// startServe runs serve on a bbolt store against a GitHub that answers 404
-// to everything, and waits until it listens.
+// startServe runs serve as its own process and waits until it listens.
 func startServe(t *testing.T, bin string) served {
 	t.Helper()
-	github := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(http.StatusNotFound)
-		_, _ = io.WriteString(w, `{"message":"Not Found"}`)
-	}))
-	t.Cleanup(github.Close)
-	dir := t.TempDir()
-	key, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		t.Fatal(err)
-	}
-	keyPEM := pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(key)})
-	secret := []byte("load-test-secret")
-	cfg := fmt.Sprintf(`appID: 42
-privateKeyFile: key.pem
-webhookSecretFile: secret
-apiBaseURL: %s/
-listen: 127.0.0.1:0
-store: {bolt: {path: state.db}}
-mirrorDir: mirror
-campaigns: {repository: acme/fleet, path: campaigns}
-repositories: [acme/fleet]
-reconcileInterval: 1h
-`, github.URL)
-	for name, b := range map[string][]byte{"key.pem": keyPEM, "secret": secret, "fleetbot.yaml": []byte(cfg)} {
-		if err := os.WriteFile(filepath.Join(dir, name), b, 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	cmd := exec.CommandContext(ctx, bin, "serve", "--config", filepath.Join(dir, "fleetbot.yaml"))
-	cmd.Env = append(os.Environ(), "TMPDIR="+dir)
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cancel(); _ = cmd.Wait() })
-	addr := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(stderr)
-		sc.Buffer(make([]byte, 1<<20), 1<<20)
-		listening := regexp.MustCompile(`listening on (\S+)`)
-		for sc.Scan() {
-			if m := listening.FindStringSubmatch(sc.Text()); m != nil {
-				addr <- m[1]
-			}
-		}
-	}()
-	select {
-	case a := <-addr:
-		return served{url: "http://" + a, secret: secret, pid: cmd.Process.Pid}
-	case <-time.After(time.Minute):
-		t.Fatal("serve did not start within a minute")
-		return served{}
-	}
-}
-
-// buildFleetbot builds the binary as it ships: no race detector.
-func buildFleetbot(t *testing.T) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "fleetbot")
-	build := exec.CommandContext(t.Context(), "go", "build", "-o", bin, "./cmd/fleetbot")
-	build.Dir = testenv.ModuleRoot(t)
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
+	s := testenv.StartServe(t, bin, "")
+	return served{url: "http://" + s.Addr, secret: s.Secret, pid: s.PID}
 }
 
 // examplePayloads returns, for each event sent, the largest example payload
