@@ -562,10 +562,8 @@ func testPruneDeliveries(t *testing.T, b Backend) {
 func testPendingByPage(t *testing.T, b Backend) {
 	ctx := t.Context()
 	s := b.Open(t, NewClock(epoch).Now)
-	var ids []string
 	for i := range 7 {
 		id := fmt.Sprintf("page-%d", i)
-		ids = append(ids, id)
 		_, err := s.PutDelivery(ctx, id, "push", []byte(id), epoch.Add(time.Duration(i)*time.Second))
 		require.NoError(t, err)
 	}
