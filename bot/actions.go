@@ -57,23 +57,11 @@ func (r *run) ensure(ctx context.Context, n int, req rollout.PRRequest) error {
 	}
 	var res wave.Result
 	err = r.b.withCheckout(ctx, []headRef{h}, func(dirs []string) error {
-		inv, err := gitops.Load(ctx, dirs)
+		inv, err := r.b.inventory(ctx, dirs)
 		if err != nil {
 			return fmt.Errorf("load inventory of %s: %w", repo, err)
 		}
-		var owners gitops.Owners
-		owns := wave.TenantFiles(inv, dirs[0], req.Tenant)
-		if l := inv.Layouts[dirs[0]]; l != nil {
-			owners = l.Owners[req.Tenant]
-		}
-		if pr.Admin {
-			// The fleet admins' pull request: the files no single tenant
-			// owns, reviewed by the admins.
-			owns = wave.AdminFiles(inv, dirs[0])
-			if l := inv.Layouts[dirs[0]]; l != nil {
-				owners = l.Admins
-			}
-		}
+		owns, owners := prOwners(inv, dirs[0], pr)
 		res, err = r.b.cfg.Ensure(ctx, h.api, wave.Request{
 			Campaign:   c,
 			Plan:       r.rec.Plan,
@@ -86,7 +74,7 @@ func (r *run) ensure(ctx context.Context, n int, req rollout.PRRequest) error {
 			BaseSHA:    h.sha,
 			Read:       gitops.DirReader(dirs[0]),
 			Owns:       owns,
-			Reviewers:  wave.Owners{Users: owners.Users, Teams: owners.Teams},
+			Reviewers:  owners,
 			Gates:      r.st.Policy.Gates,
 			Attempt:    req.Attempt,
 			Labels:     r.b.cfg.Labels,
@@ -430,3 +418,50 @@ func evidenceDetail(detail string, ev []gate.Evidence) string {
 	}
 	return strings.Join(parts, " ")
 }
+
+// prOwners returns who owns pull request pr in repo (a checkout given to
+// gitops.Load) by the layout there: the files it may change and who
+// reviews it. A tenant's pull request may change the tenant's files, its
+// owners review it; the fleet admins' may change the files no single tenant
+// owns, and they review it.
+func prOwners(inv *gitops.Inventory, repo string, pr rollout.PullRequest) (func(path string) bool, wave.Owners) {
+	var o gitops.Owners
+	l := inv.Layouts[repo]
+	if pr.Admin {
+		if l != nil {
+			o = l.Admins
+		}
+		return wave.AdminFiles(inv, repo), wave.Owners{Users: o.Users, Teams: o.Teams}
+	}
+	if l != nil {
+		o = l.Owners[pr.Tenant]
+	}
+	return wave.TenantFiles(inv, repo, pr.Tenant), wave.Owners{Users: o.Users, Teams: o.Teams}
+}
+
+// inventory loads the inventory of checkouts dirs, once for each set of
+// them: a checkout is one commit's tree, so the pull requests of a wave,
+// opened on one head, share one load.
+func (b *Bot) inventory(ctx context.Context, dirs []string) (*gitops.Inventory, error) {
+	key := strings.Join(dirs, "\x00")
+	b.mu.Lock()
+	inv, ok := b.inventories[key]
+	b.mu.Unlock()
+	if ok {
+		return inv, nil
+	}
+	inv, err := gitops.Load(ctx, dirs)
+	if err != nil {
+		return nil, err
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if len(b.inventories) >= maxInventories {
+		clear(b.inventories) // the heads moved on; the next loads refill it
+	}
+	b.inventories[key] = inv
+	return inv, nil
+}
+
+// maxInventories bounds the inventories kept: a few heads' worth.
+const maxInventories = 8

@@ -117,6 +117,8 @@ type Bot struct {
 	// clock (a bake, a window, a gate's deadline); zero when nothing
 	// does.
 	waitsEnd map[string]time.Time
+	// inventories holds the inventories of checkouts (actions.go).
+	inventories map[string]*gitops.Inventory
 	// prsListed holds, by campaign and repository, the time (GitHub's)
 	// from which the next pass lists pull requests (reconcile.go).
 	prsListed map[string]time.Time
@@ -169,7 +171,7 @@ func New(cfg Config) (*Bot, error) {
 	case len(cfg.Repositories) == 0:
 		return nil, errors.New("new bot: no blueprint repositories")
 	}
-	b := &Bot{cfg: cfg, warned: map[string]bool{}, swept: map[string]bool{}, noIssues: map[string]bool{}, settled: map[string]bool{}, waitsEnd: map[string]time.Time{}, sooner: make(chan struct{}, 1), prsListed: map[string]time.Time{}}
+	b := &Bot{cfg: cfg, warned: map[string]bool{}, swept: map[string]bool{}, noIssues: map[string]bool{}, settled: map[string]bool{}, waitsEnd: map[string]time.Time{}, sooner: make(chan struct{}, 1), prsListed: map[string]time.Time{}, inventories: map[string]*gitops.Inventory{}}
 	var err error
 	if b.camps, err = parseRepo(cfg.CampaignRepo); err != nil {
 		return nil, fmt.Errorf("new bot: campaigns: %w", err)

@@ -418,3 +418,16 @@ func TestReconcileListsWhatChanged(t *testing.T) {
 	defer w.api.mu.Unlock()
 	assert.True(t, w.api.listed[len(w.api.listed)-1].UpdatedSince.IsZero())
 }
+
+// TestWaveLoadsTheInventoryOnce: the pull requests of a wave are opened on
+// one head, whose inventory is loaded once for all of them.
+func TestWaveLoadsTheInventoryOnce(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, "eks-1-30.yaml")
+	b := w.bot(t, "r1", nil)
+	started(t, w, b)
+	require.Equal(t, []string{"1/tenant-a", "1/tenant-b"}, tenants(w.ensure.calls()), "two pull requests")
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	assert.Len(t, b.inventories, 1, "one checkout, one load")
+}

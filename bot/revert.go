@@ -35,18 +35,12 @@ func (r *run) revertPR(ctx context.Context, n int, rq rollout.PRRequest) error {
 	}
 	var res wave.Result
 	err = r.b.withCheckout(ctx, []headRef{h}, func(dirs []string) error {
-		inv, err := gitops.Load(ctx, dirs)
+		inv, err := r.b.inventory(ctx, dirs)
 		if err != nil {
 			return fmt.Errorf("load inventory of %s: %w", repo, err)
 		}
-		if l := inv.Layouts[dirs[0]]; l != nil {
-			o := l.Owners[rq.Tenant]
-			req.Reviewers = wave.Owners{Users: o.Users, Teams: o.Teams}
-		}
 		var owns func(string) bool
-		if !pr.Admin {
-			owns = wave.TenantFiles(inv, dirs[0], rq.Tenant)
-		}
+		owns, req.Reviewers = prOwners(inv, dirs[0], pr)
 		req.Files, req.Kept = inverse(gitops.DirReader(dirs[0]), pr, owns)
 		res, err = wave.Revert(ctx, h.api, req)
 		return err
