@@ -22,6 +22,7 @@ var (
 	leasesBucket     = []byte("leases")
 	deliveriesBucket = []byte("deliveries")
 	pendingBucket    = []byte("pending")
+	payloadsBucket   = []byte("payloads")
 )
 
 // Store is a store.Store in one bbolt file.
@@ -70,7 +71,7 @@ func Open(path string, opts ...Option) (*Store, error) {
 		return nil, fmt.Errorf("open state file %s: %w", path, err)
 	}
 	err = db.Update(func(tx *bolt.Tx) error {
-		for _, name := range [][]byte{recordsBucket, locksBucket, leasesBucket, deliveriesBucket, pendingBucket} {
+		for _, name := range [][]byte{recordsBucket, locksBucket, leasesBucket, deliveriesBucket, pendingBucket, payloadsBucket} {
 			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 				return fmt.Errorf("create bucket %s: %w", name, err)
 			}
@@ -402,10 +403,12 @@ func (s *Store) Release(ctx context.Context, lease store.Lease) error {
 // Deliveries.
 
 // storedDelivery is a delivery as the deliveries bucket holds it. Seq is its
-// key in the pending bucket, which it leaves once processed.
+// key in the pending bucket, which it leaves once processed. Its payload is
+// in the payloads bucket until then (files of earlier versions keep it
+// here, in Payload).
 type storedDelivery struct {
 	Event    string    `json:"event"`
-	Payload  []byte    `json:"payload"`
+	Payload  []byte    `json:"payload,omitempty"`
 	Received time.Time `json:"received"`
 	Seq      uint64    `json:"seq"`
 }
@@ -438,11 +441,14 @@ func (s *Store) PutDelivery(ctx context.Context, id, event string, payload []byt
 		if err != nil {
 			return err
 		}
-		raw, err := json.Marshal(storedDelivery{Event: event, Payload: payload, Received: received, Seq: seq})
+		raw, err := json.Marshal(storedDelivery{Event: event, Received: received, Seq: seq})
 		if err != nil {
 			return err
 		}
 		if err := b.Put([]byte(id), raw); err != nil {
+			return err
+		}
+		if err := tx.Bucket(payloadsBucket).Put([]byte(id), payload); err != nil {
 			return err
 		}
 		isNew = true
@@ -458,12 +464,15 @@ func (s *Store) PutDelivery(ctx context.Context, id, event string, payload []byt
 func (s *Store) PendingDeliveries(ctx context.Context, after uint64, limit int) ([]store.Delivery, error) {
 	var out []store.Delivery
 	err := s.view(ctx, func(tx *bolt.Tx) error {
-		b := tx.Bucket(deliveriesBucket)
+		b, payloads := tx.Bucket(deliveriesBucket), tx.Bucket(payloadsBucket)
 		c := tx.Bucket(pendingBucket).Cursor()
 		for k, id := c.Seek(seqKey(after + 1)); k != nil && (limit <= 0 || len(out) < limit); k, id = c.Next() {
 			var sd storedDelivery
 			if err := json.Unmarshal(b.Get(id), &sd); err != nil {
 				return fmt.Errorf("decode delivery %s: %w", id, err)
+			}
+			if p := payloads.Get(id); p != nil {
+				sd.Payload = bytes.Clone(p)
 			}
 			out = append(out, store.Delivery{ID: string(id), Event: sd.Event, Payload: sd.Payload, Received: sd.Received, Seq: binary.BigEndian.Uint64(k)})
 		}
@@ -476,9 +485,10 @@ func (s *Store) PendingDeliveries(ctx context.Context, after uint64, limit int) 
 }
 
 // MarkProcessed implements store.Deliveries. It takes the delivery off the
-// pending list and leaves its record as it is: a delivery is processed when
-// the pending list no longer holds it (records of earlier versions say
-// processed in the record too), so the payload is never written again.
+// pending list and drops its payload, and leaves its record (the id, for
+// recognising a redelivery) as it is: a delivery is processed when the
+// pending list no longer holds it (records of earlier versions say processed
+// in the record too).
 func (s *Store) MarkProcessed(ctx context.Context, id string) error {
 	err := s.batch(ctx, func(tx *bolt.Tx) error {
 		raw := tx.Bucket(deliveriesBucket).Get([]byte(id))
@@ -488,6 +498,11 @@ func (s *Store) MarkProcessed(ctx context.Context, id string) error {
 		var sd deliveryHead
 		if err := json.Unmarshal(raw, &sd); err != nil {
 			return fmt.Errorf("decode delivery: %w", err)
+		}
+		// The payload is not needed any more: its pages are free for the
+		// next deliveries, and the file stays as large as the backlog.
+		if err := tx.Bucket(payloadsBucket).Delete([]byte(id)); err != nil {
+			return err
 		}
 		return tx.Bucket(pendingBucket).Delete(seqKey(sd.Seq))
 	})
@@ -518,8 +533,12 @@ func (s *Store) PruneDeliveries(ctx context.Context, before time.Time) (int, err
 		if err != nil {
 			return err
 		}
+		payloads := tx.Bucket(payloadsBucket)
 		for _, id := range old {
 			if err := b.Delete(id); err != nil {
+				return err
+			}
+			if err := payloads.Delete(id); err != nil {
 				return err
 			}
 		}

@@ -2,6 +2,7 @@ package boltstore_test
 
 import (
 	"bufio"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"os"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	bolt "go.etcd.io/bbolt"
 
 	"github.com/fleetbot/fleetbot/rollout/store"
 	"github.com/fleetbot/fleetbot/rollout/store/boltstore"
@@ -211,4 +213,64 @@ func TestConcurrentDeliveryWrites(t *testing.T) {
 		want = append(want, fmt.Sprintf("d-%03d", i))
 	}
 	assert.Equal(t, want, left, "the unmarked ones stay pending")
+}
+
+// TestProcessedPayloadsFreeTheirPages: a processed delivery's payload is
+// dropped and its pages reused: 2,000 deliveries of 16 KiB each, each
+// processed before the next arrives, leave the file a fraction of their
+// 31 MiB; their ids are still recognised.
+func TestProcessedPayloadsFreeTheirPages(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "state.db")
+	s := open(t, path, time.Now)
+	payload := []byte(strings.Repeat("x", 16<<10))
+	at := time.Date(2026, 12, 4, 10, 0, 0, 0, time.UTC)
+	for i := range 2000 {
+		id := fmt.Sprintf("d-%d", i)
+		_, err := s.PutDelivery(t.Context(), id, "check_run", payload, at)
+		require.NoError(t, err)
+		require.NoError(t, s.MarkProcessed(t.Context(), id))
+	}
+	info, err := os.Stat(path)
+	require.NoError(t, err)
+	t.Logf("state file after 2,000 processed deliveries of 16 KiB: %d KiB", info.Size()>>10)
+	assert.Less(t, info.Size(), int64(4<<20), "the payloads' pages are reused")
+	isNew, err := s.PutDelivery(t.Context(), "d-7", "check_run", payload, at)
+	require.NoError(t, err)
+	assert.False(t, isNew, "a processed delivery is still recognised")
+}
+
+// TestDeliveriesOfEarlierFiles: a file written before payloads had a bucket
+// of their own keeps them in the delivery's record; they are read from there.
+func TestDeliveriesOfEarlierFiles(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "state.db")
+	s := open(t, path, time.Now)
+	require.NoError(t, s.Close())
+	db, err := bolt.Open(path, 0o600, nil)
+	require.NoError(t, err)
+	require.NoError(t, db.Update(func(tx *bolt.Tx) error {
+		seq := binary.BigEndian.AppendUint64(nil, 1)
+		if err := tx.Bucket([]byte("deliveries")).Put([]byte("old-1"), []byte(`{"event":"push","payload":"eyJyZWYiOiJtYWluIn0=","received":"2026-12-01T10:00:00Z","seq":1}`)); err != nil {
+			return err
+		}
+		if err := tx.Bucket([]byte("deliveries")).Put([]byte("old-0"), []byte(`{"event":"push","payload":"e30=","received":"2026-12-01T09:00:00Z","seq":0,"processed":true}`)); err != nil {
+			return err
+		}
+		return tx.Bucket([]byte("pending")).Put(seq, []byte("old-1"))
+	}))
+	require.NoError(t, db.Close())
+	s = open(t, path, time.Now)
+	pending, err := s.PendingDeliveries(t.Context(), 0, 0)
+	require.NoError(t, err)
+	require.Len(t, pending, 1)
+	assert.Equal(t, "old-1", pending[0].ID)
+	assert.JSONEq(t, `{"ref":"main"}`, string(pending[0].Payload))
+	require.NoError(t, s.MarkProcessed(t.Context(), "old-1"))
+	pending, err = s.PendingDeliveries(t.Context(), 0, 0)
+	require.NoError(t, err)
+	assert.Empty(t, pending)
+	n, err := s.PruneDeliveries(t.Context(), time.Date(2026, 12, 2, 0, 0, 0, 0, time.UTC))
+	require.NoError(t, err)
+	assert.Equal(t, 2, n)
 }
