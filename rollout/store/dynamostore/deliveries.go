@@ -120,8 +120,9 @@ func (s *Store) PendingDeliveries(ctx context.Context, after uint64, limit int) 
 	return out, nil
 }
 
-// MarkProcessed implements store.Deliveries: the delivery is kept, flagged,
-// and its pending item goes.
+// MarkProcessed implements store.Deliveries: the delivery is kept, flagged
+// and without its payload (the id recognises a redelivery), and its pending
+// item goes.
 func (s *Store) MarkProcessed(ctx context.Context, id string) error {
 	item, err := s.get(ctx, partDelivery, id)
 	if err != nil {
@@ -141,8 +142,8 @@ func (s *Store) MarkProcessed(ctx context.Context, id string) error {
 		{Update: &types.Update{
 			TableName:                 aws.String(s.table),
 			Key:                       key(partDelivery, id),
-			UpdateExpression:          aws.String("SET #processed = :true"),
-			ExpressionAttributeNames:  names(attrProcessed),
+			UpdateExpression:          aws.String("SET #processed = :true REMOVE #payload"),
+			ExpressionAttributeNames:  names(attrProcessed, attrPayload),
 			ExpressionAttributeValues: map[string]types.AttributeValue{":true": &types.AttributeValueMemberBOOL{Value: true}},
 		}},
 		{Delete: &types.Delete{TableName: aws.String(s.table), Key: key(partPending, seqKey(seq))}},
