@@ -7,7 +7,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
-	"strings"
 
 	"go.yaml.in/yaml/v3"
 
@@ -61,19 +60,10 @@ func (inv *Inventory) Fleet() (rollout.Fleet, error) {
 	return f, nil
 }
 
-// levelScope names a hierarchy level by the most specific placeholder of its
-// template.
-func levelScope(template string) string {
-	switch {
-	case strings.Contains(template, "{cluster}"):
-		return "cluster"
-	case strings.Contains(template, "{env}"):
-		return "env"
-	case strings.Contains(template, "{tenant}"):
-		return "tenant"
-	default:
-		return "global"
-	}
+// levelScope names a label hierarchy level by its template (see
+// template.scope).
+func levelScope(t string) string {
+	return compileTemplate(t).scope()
 }
 
 // LabelsKey returns the key path of the labels, on which every
