@@ -23,6 +23,7 @@ func (inv *Inventory) Fleet() (rollout.Fleet, error) {
 		return rollout.Fleet{}, fmt.Errorf("inventory has errors: %w", err)
 	}
 	f := rollout.Fleet{Clusters: make([]rollout.Cluster, 0, len(inv.Clusters))}
+	scopes := map[string]string{} // label template -> its scope
 	for _, c := range inv.Clusters {
 		rc := rollout.Cluster{
 			Name: c.Name, Tenant: c.Tenant, Env: c.Env, Fleet: c.Fleet, Region: c.Region,
@@ -40,7 +41,7 @@ func (inv *Inventory) Fleet() (rollout.Fleet, error) {
 		}
 		for _, lv := range c.LabelChain {
 			rl := rollout.LabelLevel{
-				Repo: c.Repo, File: lv.Path, Scope: levelScope(lv.Template), Shared: lv.Shared, Exists: lv.Exists,
+				Repo: c.Repo, File: lv.Path, Scope: levelScope(scopes, lv.Template), Shared: lv.Shared, Exists: lv.Exists,
 				Labels: map[string]string{}, Lines: map[string]int{},
 			}
 			for _, l := range lv.Labels {
@@ -61,9 +62,14 @@ func (inv *Inventory) Fleet() (rollout.Fleet, error) {
 }
 
 // levelScope names a label hierarchy level by its template (see
-// template.scope).
-func levelScope(t string) string {
-	return compileTemplate(t).scope()
+// template.scope), compiling each template once.
+func levelScope(cache map[string]string, t string) string {
+	s, ok := cache[t]
+	if !ok {
+		s = compileTemplate(t).scope()
+		cache[t] = s
+	}
+	return s
 }
 
 // LabelsKey returns the key path of the labels, on which every
