@@ -202,6 +202,24 @@ func TestHierarchyFieldLevels(t *testing.T) {
 		_, err := Prepare(t.Context(), []string{"testdata/scopes"}, c, nil)
 		assert.EqualError(t, err, `unknown hierarchy "addon" in the layout of testdata/scopes (known: addons, addons-config, labels)`)
 	})
+	t.Run("mapping", func(t *testing.T) {
+		t.Parallel()
+		c := campaign(t, func(f *rollout.FieldChange) { f.Path = "metricsServer" })
+		_, err := Prepare(t.Context(), []string{"testdata/scopes"}, c, nil)
+		assert.EqualError(t, err, "addons/defaults/values.yaml:3: addons.metricsServer holds a mapping, not a single value")
+	})
+	t.Run("a scalar where the key's mapping goes", func(t *testing.T) {
+		t.Parallel()
+		repo := copyTree(t, "testdata/scopes")
+		require.NoError(t, os.WriteFile(filepath.Join(repo, "addons/tenants/tenant-a/values.yaml"),
+			[]byte("addons:\n  karpenter:\n    version: \"1.0.0\"\n  metricsServer: disabled\n"), 0o644))
+		c := campaign(t, func(f *rollout.FieldChange) { f.Level = rollout.LevelTenant })
+		_, err := Prepare(t.Context(), []string{repo}, c, nil)
+		var ae *ApplyError
+		require.ErrorAs(t, err, &ae)
+		assert.Equal(t, 1, ae.Wave)
+		assert.ErrorContains(t, err, "addons/tenants/tenant-a/values.yaml:4:18: addons.metricsServer.version: addons.metricsServer is not a block mapping; cannot add a key under it")
+	})
 	t.Run("null", func(t *testing.T) {
 		t.Parallel()
 		c := campaign(t, func(f *rollout.FieldChange) { f.Path = "karpenter.version" })

@@ -52,6 +52,7 @@ func (inv *Inventory) Effective(name, key string) ([]EffectiveValue, error) {
 		return nil, err
 	}
 	files := map[fileKey]*yaml.Node{}
+	var levels []levelValue
 	out := make([]EffectiveValue, 0, len(inv.Clusters))
 	for i := range inv.Clusters {
 		c := &inv.Clusters[i]
@@ -61,20 +62,15 @@ func (inv *Inventory) Effective(name, key string) ([]EffectiveValue, error) {
 		}
 		full := append(slices.Clone(h.key), kp...)
 		ev := EffectiveValue{Cluster: c.Name, Tenant: c.Tenant, Env: c.Env}
-		for _, t := range h.templates {
-			p, ok := t.render(c)
-			if !ok {
+		if levels, err = clusterLevels(files, h, c, full, levels[:0]); err != nil {
+			return nil, err
+		}
+		for _, lv := range levels {
+			v := lv.value
+			if v == nil {
 				continue
 			}
-			root, err := readValues(files, c.Repo, p)
-			if err != nil {
-				return nil, err
-			}
-			_, v, _ := lookupPath(root, full)
-			if v = decode.Deref(v); v == nil {
-				continue
-			}
-			ev.Source = &Source{Repo: c.Repo, File: p, Line: v.Line, Column: v.Column}
+			ev.Source = &Source{Repo: c.Repo, File: lv.path, Line: v.Line, Column: v.Column}
 			ev.Null = v.ShortTag() == "!!null"
 			ev.Set = !ev.Null
 			ev.Value = ""
@@ -148,6 +144,7 @@ func (inv *Inventory) Chains(f *rollout.Fleet, name, path string) ([]string, err
 	}
 	files := map[fileKey]*yaml.Node{}
 	exists := map[fileKey]bool{}
+	var levels []levelValue
 	for i := range inv.Clusters {
 		c := &inv.Clusters[i]
 		h := hs[c.Repo]
@@ -155,25 +152,20 @@ func (inv *Inventory) Chains(f *rollout.Fleet, name, path string) ([]string, err
 		if h == nil || !ok {
 			continue
 		}
-		chain := make([]rollout.LabelLevel, 0, len(h.templates))
-		for _, t := range h.templates {
-			p, ok := t.render(c)
-			if !ok {
-				continue
-			}
-			root, err := readValues(files, c.Repo, p)
-			if err != nil {
-				return nil, err
-			}
+		if levels, err = clusterLevels(files, h, c, full, levels[:0]); err != nil {
+			return nil, err
+		}
+		chain := make([]rollout.LabelLevel, 0, len(levels))
+		for _, lv := range levels {
+			p, k, v := lv.path, lv.key, lv.value
 			fk := fileKey{c.Repo, p}
 			there, seen := exists[fk]
 			if !seen {
-				there = root != nil || fileExists(joinRepo(c.Repo, p))
+				there = lv.root != nil || fileExists(joinRepo(c.Repo, p))
 				exists[fk] = there
 			}
-			lvl := rollout.LabelLevel{Repo: c.Repo, File: p, Scope: t.scope(), Shared: t.shared(), Exists: there}
-			k, v, _ := lookupPath(root, full)
-			if v = decode.Deref(v); v != nil {
+			lvl := rollout.LabelLevel{Repo: c.Repo, File: p, Scope: lv.t.scope(), Shared: lv.t.shared(), Exists: there}
+			if v != nil {
 				switch {
 				case v.ShortTag() == "!!null":
 					return nil, fmt.Errorf("%s:%d: %s is null: fleetbot cannot plan around a value removed by null; give it a value or delete the key", p, k.Line, full)
@@ -188,6 +180,33 @@ func (inv *Inventory) Chains(f *rollout.Fleet, name, path string) ([]string, err
 		f.Clusters[fi].Chain = chain
 	}
 	return full, nil
+}
+
+// levelValue is one file of a cluster's hierarchy: its template, its path,
+// its root (nil when it does not exist or is empty), and the key and value
+// nodes at a key path (nil when the file lacks it; aliases followed).
+type levelValue struct {
+	t                template
+	path             string
+	root, key, value *yaml.Node
+}
+
+// clusterLevels appends to out the files of h that apply to c, from the
+// most general, with their nodes at full; files caches the parsed files.
+func clusterLevels(files map[fileKey]*yaml.Node, h *Hierarchy, c *Cluster, full keyPath, out []levelValue) ([]levelValue, error) {
+	for _, t := range h.templates {
+		p, ok := t.render(c)
+		if !ok {
+			continue
+		}
+		root, err := readValues(files, c.Repo, p)
+		if err != nil {
+			return nil, err
+		}
+		k, v, _ := lookupPath(root, full)
+		out = append(out, levelValue{t: t, path: p, root: root, key: k, value: decode.Deref(v)})
+	}
+	return out, nil
 }
 
 // fileExists reports whether path names an existing file.

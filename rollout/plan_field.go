@@ -180,19 +180,25 @@ func (pl *planner) planField(ch *FieldChange) error {
 		}
 	}
 	if len(files) > 0 {
-		slices.Sort(outside)
-		outside = slices.Compact(outside)
-		return &RefusedError{
-			Rule:     RuleFieldScope,
-			Clusters: outside,
-			Message: fmt.Sprintf("%s in %s also applies to clusters the plan leaves alone (%s): select them too, or give them a value of their own (cluster entries or cluster-level files)",
-				ch.Path, strings.Join(files, ", "), strings.Join(outside, ", ")),
-		}
+		return scopeRefusal(ch.Path, files, outside, "give them a value of their own (cluster entries or cluster-level files)")
 	}
 	if len(last) > 0 && len(pl.campaign.Spec.Strategy.Approvals) > 0 {
 		last[0].approval = true
 	}
 	return pl.finish(append(drafts, last...))
+}
+
+// scopeRefusal refuses files that would move clusters outside the plan
+// (rule field-scope); hint says what else than selecting them would do.
+func scopeRefusal(path string, files, outside []string, hint string) error {
+	slices.Sort(outside)
+	outside = slices.Compact(outside)
+	return &RefusedError{
+		Rule:     RuleFieldScope,
+		Clusters: outside,
+		Message: fmt.Sprintf("%s in %s also applies to clusters the plan leaves alone (%s): select them too, or %s",
+			path, strings.Join(files, ", "), strings.Join(outside, ", "), hint),
+	}
 }
 
 // checkReach returns the sorted reach of a file serving many tenants, after

@@ -364,14 +364,7 @@ func checkTargets(h *hierarchy, initial []slot, planned []bool, clusters []*Clus
 	if len(files) == 0 {
 		return nil
 	}
-	slices.Sort(outside)
-	outside = slices.Compact(outside)
-	return &RefusedError{
-		Rule:     RuleFieldScope,
-		Clusters: outside,
-		Message: fmt.Sprintf("%s in %s also applies to clusters the plan leaves alone (%s): select them too, or name a more specific level",
-			key, strings.Join(files, ", "), strings.Join(outside, ", ")),
-	}
+	return scopeRefusal(key, files, outside, "name a more specific level")
 }
 
 // sharedTargets plans the files every tenant shares that the change waves
