@@ -54,6 +54,8 @@ func TestHierarchyFieldChange(t *testing.T) {
 			for _, f := range pr.Files {
 				for _, e := range f.Edits {
 					assert.Equal(t, []string{"addons", "metricsServer", "version"}, e.Path, "wave %d %s", w.Index, f.Path)
+					// A field keeps the file's quoting, where a label is always quoted.
+					assert.False(t, e.Quote, "wave %d %s", w.Index, f.Path)
 				}
 			}
 		}

@@ -266,6 +266,9 @@ type planner struct {
 	// files caches the content of a new label file by value: every file
 	// the campaign creates for one label holds the same bytes.
 	files map[string]string
+	// keepQuoting leaves the quoting of a set value to the file (a field
+	// of a hierarchy), where a label is always written as a string.
+	keepQuoting bool
 }
 
 func sortedClusters(in []Cluster) ([]*Cluster, error) {

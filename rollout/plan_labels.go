@@ -179,6 +179,7 @@ func (pl *planner) planHierarchyField(ch *FieldChange) error {
 		return fmt.Errorf("field %s of hierarchy %s: the planner was given no key path to edit (WithFieldKey)", ch.Path, ch.Hierarchy)
 	}
 	level := cmp.Or(ch.Level, LevelCluster)
+	pl.keepQuoting = true // a field is no label: a value in a file keeps its type
 	pl.plan.Change = PlanChange{Kind: KindField, Hierarchy: ch.Hierarchy, Level: level, Path: ch.Path, From: ch.From, To: ch.To, Revertible: ch.Revertible}
 	return pl.planHierarchy(&hierChange{
 		key: ch.Path, path: slices.Clone(pl.opts.fieldKey), from: ch.From, to: ch.To, level: level,
@@ -422,7 +423,7 @@ func (pl *planner) labelFileEdit(h *hierarchy, st []slot, e labelEdit, path []st
 	lv := h.levels[e.level]
 	cur := st[e.level]
 	fe := fileEdit{repo: lv.repo, tenant: lv.tenant, admin: lv.shared, file: lv.file}
-	ed := Edit{Path: path, To: e.to.value, Quote: e.to.has && needsQuote(e.to.value)}
+	ed := Edit{Path: path, To: e.to.value, Quote: e.to.has && !pl.keepQuoting && needsQuote(e.to.value)}
 	switch {
 	case !e.to.has && !lv.exists:
 		// The campaign created this file to hold the label alone: the
