@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/fleetbot/fleetbot/rollout"
 )
 
 const (
@@ -221,6 +223,59 @@ func BenchmarkFieldHitsHierarchies10k(b *testing.B) {
 	if want := 2 + benchTenants*benchClustersPerTenant/benchOverrideEveryNth; hits != want {
 		b.Fatalf("got %d hits, want %d", hits, want)
 	}
+}
+
+// BenchmarkHierarchyFieldPlan10k plans a field of the five-level add-on
+// hierarchy on the 10,000 clusters at the cluster level, as Prepare does
+// once the inventory is loaded: the planner's fleet, every cluster's chain
+// of add-on files with its value (Chains), and the plan with its fold-up.
+func BenchmarkHierarchyFieldPlan10k(b *testing.B) {
+	dir := benchHierarchyFleet(b)
+	inv, err := Load(b.Context(), []string{dir})
+	if err != nil {
+		b.Fatal(err)
+	}
+	c := &rollout.Campaign{
+		Metadata: rollout.Metadata{Name: "metrics-server"},
+		Spec: rollout.Spec{
+			Change: rollout.Change{Field: &rollout.FieldChange{Hierarchy: "addons", Path: "metricsServer.version", To: "3.14.0", Revertible: true}},
+			Strategy: rollout.Strategy{
+				Order: []string{"dev", "prod"}, Canary: true, MaxPerTenant: 2,
+				MaxConcurrency: rollout.Quantity{Percent: 10, IsSet: true},
+			},
+		},
+	}
+	runtime.GC()
+	b.ReportAllocs()
+	b.ResetTimer()
+	h := startHeapSampler()
+	cpu := startCPU()
+	var p *rollout.Plan
+	for b.Loop() {
+		f, err := inv.Fleet()
+		if err != nil {
+			b.Fatal(err)
+		}
+		key, err := inv.Chains(&f, "addons", "metricsServer.version")
+		if err != nil {
+			b.Fatal(err)
+		}
+		if p, err = rollout.PlanCampaign(c, f, rollout.WithFieldKey(key...)); err != nil {
+			b.Fatal(err)
+		}
+	}
+	peak := h.Stop()
+	cpu.report(b)
+	b.StopTimer()
+	steps := 0
+	for _, w := range p.Waves {
+		steps += len(w.Clusters)
+	}
+	if steps != benchTenants*benchClustersPerTenant {
+		b.Fatalf("got %d cluster steps, want %d", steps, benchTenants*benchClustersPerTenant)
+	}
+	b.ReportMetric(float64(peak)/(1<<20), "peak-heap-MiB")
+	b.ReportMetric(float64(len(p.Waves)), "waves")
 }
 
 func benchmarkInventory(b *testing.B, dir string) {

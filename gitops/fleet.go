@@ -7,7 +7,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
-	"strings"
 
 	"go.yaml.in/yaml/v3"
 
@@ -24,6 +23,7 @@ func (inv *Inventory) Fleet() (rollout.Fleet, error) {
 		return rollout.Fleet{}, fmt.Errorf("inventory has errors: %w", err)
 	}
 	f := rollout.Fleet{Clusters: make([]rollout.Cluster, 0, len(inv.Clusters))}
+	scopes := map[string]string{} // label template -> its scope
 	for _, c := range inv.Clusters {
 		rc := rollout.Cluster{
 			Name: c.Name, Tenant: c.Tenant, Env: c.Env, Fleet: c.Fleet, Region: c.Region,
@@ -41,7 +41,7 @@ func (inv *Inventory) Fleet() (rollout.Fleet, error) {
 		}
 		for _, lv := range c.LabelChain {
 			rl := rollout.LabelLevel{
-				Repo: c.Repo, File: lv.Path, Scope: levelScope(lv.Template), Shared: lv.Shared, Exists: lv.Exists,
+				Repo: c.Repo, File: lv.Path, Scope: levelScope(scopes, lv.Template), Shared: lv.Shared, Exists: lv.Exists,
 				Labels: map[string]string{}, Lines: map[string]int{},
 			}
 			for _, l := range lv.Labels {
@@ -61,19 +61,15 @@ func (inv *Inventory) Fleet() (rollout.Fleet, error) {
 	return f, nil
 }
 
-// levelScope names a hierarchy level by the most specific placeholder of its
-// template.
-func levelScope(template string) string {
-	switch {
-	case strings.Contains(template, "{cluster}"):
-		return "cluster"
-	case strings.Contains(template, "{env}"):
-		return "env"
-	case strings.Contains(template, "{tenant}"):
-		return "tenant"
-	default:
-		return "global"
+// levelScope names a label hierarchy level by its template (see
+// template.scope), compiling each template once.
+func levelScope(cache map[string]string, t string) string {
+	s, ok := cache[t]
+	if !ok {
+		s = compileTemplate(t).scope()
+		cache[t] = s
 	}
+	return s
 }
 
 // LabelsKey returns the key path of the labels, on which every

@@ -29,7 +29,8 @@ type Prepared struct {
 
 // Prepare runs every check a campaign must pass before it starts, in the
 // order a person would fix them: the inventory of repos (errors refuse),
-// the fleet built from it, the scalars a field change matches, the labels
+// the fleet built from it, the scalars a field change matches (or, for a
+// field of a hierarchy, each cluster's chain of its files), the labels
 // key the repositories agree on, the selector against the fleet
 // (rollout.CheckSelector), the plan (a *rollout.RefusedError when a safety
 // rule refuses it), the state machine's policy and waves
@@ -57,7 +58,13 @@ func Prepare(ctx context.Context, repos []string, c *rollout.Campaign, locks map
 		return prep, err
 	}
 	fleet.Locks = maps.Clone(locks)
-	if fc := c.Spec.Change.Field; fc != nil {
+	var fieldKey []string
+	switch fc := c.Spec.Change.Field; {
+	case fc != nil && fc.Hierarchy != "":
+		if fieldKey, err = inv.Chains(&fleet, fc.Hierarchy, fc.Path); err != nil {
+			return prep, err
+		}
+	case fc != nil:
 		if fleet.Fields, err = inv.FieldHits(ctx, fc.Files, fc.Path); err != nil {
 			return prep, err
 		}
@@ -73,7 +80,7 @@ func Prepare(ctx context.Context, repos []string, c *rollout.Campaign, locks map
 	if len(errs) > 0 {
 		return prep, errs
 	}
-	p, err := rollout.PlanCampaign(c, fleet, rollout.WithLabelsKey(key...))
+	p, err := rollout.PlanCampaign(c, fleet, rollout.WithLabelsKey(key...), rollout.WithFieldKey(fieldKey...))
 	if err != nil {
 		return prep, err
 	}

@@ -50,12 +50,18 @@ func TestSamplesPrepare(t *testing.T) {
 // copyFleet copies the example fleet into a temporary directory.
 func copyFleet(t *testing.T) string {
 	t.Helper()
+	return copyTree(t, exampleFleet)
+}
+
+// copyTree copies the files under src into a temporary directory.
+func copyTree(t *testing.T, src string) string {
+	t.Helper()
 	dst := t.TempDir()
-	err := filepath.WalkDir(exampleFleet, func(p string, d fs.DirEntry, err error) error {
+	err := filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
-		rel, _ := filepath.Rel(exampleFleet, p)
+		rel, _ := filepath.Rel(src, p)
 		if d.IsDir() {
 			return os.MkdirAll(filepath.Join(dst, rel), 0o755)
 		}

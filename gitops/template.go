@@ -111,3 +111,28 @@ func (t template) narrows() bool {
 	}
 	return false
 }
+
+// scope names the level of the template's files for a campaign's level
+// (rollout.LabelLevel.Scope): "cluster" when it uses {cluster}; the value
+// it narrows by ("fleet", "region", "hub" or "record.KEY") when it uses one;
+// else "env", "tenant" or, with no placeholder, "global".
+func (t template) scope() string {
+	switch {
+	case t.uses(fieldCluster):
+		return "cluster"
+	case t.narrows():
+		for _, p := range t.parts {
+			switch p.field {
+			case fieldFleet, fieldRegion, fieldHub:
+				return p.field
+			case fieldRecord:
+				return recordPrefix + p.record.String()
+			}
+		}
+	case t.uses(fieldEnv):
+		return "env"
+	case t.uses(fieldTenant):
+		return "tenant"
+	}
+	return "global"
+}

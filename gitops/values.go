@@ -10,6 +10,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/fleetbot/fleetbot/rollout"
 	"github.com/fleetbot/fleetbot/rollout/decode"
 )
 
@@ -46,6 +47,45 @@ func (inv *Inventory) Effective(name, key string) ([]EffectiveValue, error) {
 	if len(kp) == 0 {
 		return nil, errors.New("key path is empty")
 	}
+	hs, err := inv.hierarchies(name)
+	if err != nil {
+		return nil, err
+	}
+	files := map[fileKey]*yaml.Node{}
+	var levels []levelValue
+	out := make([]EffectiveValue, 0, len(inv.Clusters))
+	for i := range inv.Clusters {
+		c := &inv.Clusters[i]
+		h := hs[c.Repo]
+		if h == nil {
+			continue
+		}
+		full := append(slices.Clone(h.key), kp...)
+		ev := EffectiveValue{Cluster: c.Name, Tenant: c.Tenant, Env: c.Env}
+		if levels, err = clusterLevels(files, h, c, full, levels[:0]); err != nil {
+			return nil, err
+		}
+		for _, lv := range levels {
+			v := lv.value
+			if v == nil {
+				continue
+			}
+			ev.Source = &Source{Repo: c.Repo, File: lv.path, Line: v.Line, Column: v.Column}
+			ev.Null = v.ShortTag() == "!!null"
+			ev.Set = !ev.Null
+			ev.Value = ""
+			if ev.Set {
+				ev.Value = valueText(v)
+			}
+		}
+		out = append(out, ev)
+	}
+	return out, nil
+}
+
+// hierarchies returns the hierarchy called name of each repository's
+// layout; one without it is an error naming the known ones.
+func (inv *Inventory) hierarchies(name string) (map[string]*Hierarchy, error) {
 	hs := map[string]*Hierarchy{}
 	for _, repo := range inv.Repos {
 		l := inv.Layouts[repo]
@@ -58,40 +98,121 @@ func (inv *Inventory) Effective(name, key string) ([]EffectiveValue, error) {
 		}
 		hs[repo] = h
 	}
-	files := map[fileKey]*yaml.Node{}
-	out := make([]EffectiveValue, 0, len(inv.Clusters))
-	for i := range inv.Clusters {
-		c := &inv.Clusters[i]
-		h := hs[c.Repo]
+	return hs, nil
+}
+
+// Chains fills in the chain of every cluster of f (rollout.Cluster.Chain)
+// for a field change of the hierarchy called name at key path path (under
+// the hierarchy's key, dotted as yamledit.ParsePath reads it): each file its
+// templates name for the cluster, from the most general, with its scope,
+// whether every tenant loads it, whether it exists, and the scalar it holds
+// at the key path with the key's line, under the key path as written. It
+// returns the key path the planner edits in each file (rollout.WithFieldKey):
+// the hierarchy's key, then path, on which every repository must agree. An
+// unknown hierarchy is an error naming the known ones; so is a null (the
+// planner's model has no removal) or a mapping at the key path.
+func (inv *Inventory) Chains(f *rollout.Fleet, name, path string) ([]string, error) {
+	kp, err := parseKeyPath(path)
+	if err != nil {
+		return nil, fmt.Errorf("field path %q: %w", path, err)
+	}
+	if len(kp) == 0 {
+		return nil, errors.New("field path is empty")
+	}
+	hs, err := inv.hierarchies(name)
+	if err != nil {
+		return nil, err
+	}
+	var full keyPath
+	from := ""
+	for _, repo := range inv.Repos {
+		h := hs[repo]
 		if h == nil {
 			continue
 		}
-		full := append(slices.Clone(h.key), kp...)
-		ev := EffectiveValue{Cluster: c.Name, Tenant: c.Tenant, Env: c.Env}
-		for _, t := range h.templates {
-			p, ok := t.render(c)
-			if !ok {
-				continue
-			}
-			root, err := readValues(files, c.Repo, p)
-			if err != nil {
-				return nil, err
-			}
-			_, v, _ := lookupPath(root, full)
-			if v = decode.Deref(v); v == nil {
-				continue
-			}
-			ev.Source = &Source{Repo: c.Repo, File: p, Line: v.Line, Column: v.Column}
-			ev.Null = v.ShortTag() == "!!null"
-			ev.Set = !ev.Null
-			ev.Value = ""
-			if ev.Set {
-				ev.Value = valueText(v)
-			}
+		k := append(slices.Clone(h.key), kp...)
+		switch {
+		case from == "":
+			full, from = k, repo
+		case !slices.Equal(k, full):
+			return nil, fmt.Errorf("repositories %s and %s keep hierarchy %s under different keys (%s, %s)", from, repo, name, full, k)
 		}
-		out = append(out, ev)
+	}
+	index := make(map[string]int, len(f.Clusters))
+	for i := range f.Clusters {
+		index[f.Clusters[i].Name] = i
+	}
+	files := map[fileKey]*yaml.Node{}
+	exists := map[fileKey]bool{}
+	var levels []levelValue
+	for i := range inv.Clusters {
+		c := &inv.Clusters[i]
+		h := hs[c.Repo]
+		fi, ok := index[c.Name]
+		if h == nil || !ok {
+			continue
+		}
+		if levels, err = clusterLevels(files, h, c, full, levels[:0]); err != nil {
+			return nil, err
+		}
+		chain := make([]rollout.LabelLevel, 0, len(levels))
+		for _, lv := range levels {
+			p, k, v := lv.path, lv.key, lv.value
+			fk := fileKey{c.Repo, p}
+			there, seen := exists[fk]
+			if !seen {
+				there = lv.root != nil || fileExists(joinRepo(c.Repo, p))
+				exists[fk] = there
+			}
+			lvl := rollout.LabelLevel{Repo: c.Repo, File: p, Scope: lv.t.scope(), Shared: lv.t.shared(), Exists: there}
+			if v != nil {
+				switch {
+				case v.ShortTag() == "!!null":
+					return nil, fmt.Errorf("%s:%d: %s is null: fleetbot cannot plan around a value removed by null; give it a value or delete the key", p, k.Line, full)
+				case v.Kind != yaml.ScalarNode:
+					return nil, fmt.Errorf("%s:%d: %s holds %s, not a single value", p, k.Line, full, decode.Describe(v))
+				}
+				lvl.Labels = map[string]string{path: v.Value}
+				lvl.Lines = map[string]int{path: k.Line}
+			}
+			chain = append(chain, lvl)
+		}
+		f.Clusters[fi].Chain = chain
+	}
+	return full, nil
+}
+
+// levelValue is one file of a cluster's hierarchy: its template, its path,
+// its root (nil when it does not exist or is empty), and the key and value
+// nodes at a key path (nil when the file lacks it; aliases followed).
+type levelValue struct {
+	t                template
+	path             string
+	root, key, value *yaml.Node
+}
+
+// clusterLevels appends to out the files of h that apply to c, from the
+// most general, with their nodes at full; files caches the parsed files.
+func clusterLevels(files map[fileKey]*yaml.Node, h *Hierarchy, c *Cluster, full keyPath, out []levelValue) ([]levelValue, error) {
+	for _, t := range h.templates {
+		p, ok := t.render(c)
+		if !ok {
+			continue
+		}
+		root, err := readValues(files, c.Repo, p)
+		if err != nil {
+			return nil, err
+		}
+		k, v, _ := lookupPath(root, full)
+		out = append(out, levelValue{t: t, path: p, root: root, key: k, value: decode.Deref(v)})
 	}
 	return out, nil
+}
+
+// fileExists reports whether path names an existing file.
+func fileExists(path string) bool {
+	info, err := os.Stat(path)
+	return err == nil && info.Mode().IsRegular()
 }
 
 // knownHierarchies lists the hierarchies of l for a message.

@@ -80,15 +80,40 @@ type LabelChange struct {
 	// From, when set, is the value every selected cluster must carry now.
 	From string `json:"from,omitempty" yaml:"from,omitempty"`
 	To   string `json:"to" yaml:"to"`
+	// Level, when set, is the level of the label hierarchy whose files get
+	// the value in the change waves (LevelCluster, LevelEnv, LevelTenant or
+	// LevelGlobal); empty means each cluster's own, most specific file.
+	Level string `json:"level,omitempty" yaml:"level,omitempty"`
 }
 
-// FieldChange sets any scalar at a key path in files matched by a glob.
+// Levels of a hierarchy a label or hierarchy field change edits in its
+// change waves, before the clean-up waves fold the value up.
+const (
+	LevelCluster = "cluster" // each cluster's own file
+	LevelEnv     = "env"     // the environment's file
+	LevelTenant  = "tenant"  // the tenant's file
+	LevelGlobal  = "global"  // the file every tenant shares
+)
+
+// Levels lists the levels a campaign may name, from the most specific.
+var Levels = []string{LevelCluster, LevelEnv, LevelTenant, LevelGlobal}
+
+// FieldChange sets a scalar: at a key path in files matched by a glob
+// (Files), or at a key path of a hierarchy the layout declares (Hierarchy),
+// the way a label change sets a label.
 type FieldChange struct {
 	// Files is a slash-separated glob relative to the repository root: each
 	// segment follows path.Match, and a segment "**" matches any number of
-	// directories.
-	Files string `json:"files" yaml:"files"`
-	// Path is a dot-separated key path; a segment "*" matches any key.
+	// directories. Files and Hierarchy exclude each other.
+	Files string `json:"files,omitempty" yaml:"files,omitempty"`
+	// Hierarchy names a hierarchy of the layout ("labels" is the label
+	// hierarchy); Path is then the key path under the hierarchy's key, and
+	// Level the level whose files get the value (default LevelCluster).
+	Hierarchy string `json:"hierarchy,omitempty" yaml:"hierarchy,omitempty"`
+	Level     string `json:"level,omitempty" yaml:"level,omitempty"`
+	// Path is a dot-separated key path. With Files, a segment "*" matches
+	// any key; with Hierarchy, it names one key and "\." is a dot inside a
+	// key.
 	Path string `json:"path" yaml:"path"`
 	// From, when set, is the value each matched scalar must hold now. From
 	// and To keep the text the campaign wrote (2.10 stays "2.10").

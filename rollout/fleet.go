@@ -42,6 +42,11 @@ type Cluster struct {
 	// general to the most specific, whether they exist or not. The last entry
 	// is the cluster's own file. Label changes need it; other changes do not.
 	LabelChain []LabelLevel
+	// Chain lists, the same way, the files of the hierarchy a field change
+	// names (FieldChange.Hierarchy), each file's value of the field under
+	// the field's path as written in the campaign (FieldChange.Path). Only
+	// such a change needs it.
+	Chain []LabelLevel
 }
 
 // Location is a scalar's place: repository, file, key path inside the file,
@@ -61,7 +66,8 @@ type LabelLevel struct {
 	Repo string
 	File string
 	// Scope names the level: "global", "tenant", "env", "cluster" or a name
-	// the layout gives.
+	// the layout gives ("fleet", "record.version": a file serving the
+	// clusters with one value). A campaign's level picks the file by it.
 	Scope string
 	// Shared marks a file used by every tenant (the global defaults): only
 	// fleet admins change it, in a pull request of its own.

@@ -2,6 +2,7 @@ package rollout
 
 import (
 	"bytes"
+	"cmp"
 	_ "embed" // the campaign JSON Schema
 	"fmt"
 	"path"
@@ -112,12 +113,13 @@ func duration(m *decode.Map, key string, def time.Duration) Duration {
 }
 
 var (
-	campaignNameRE = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$`)
-	eksVersionRE   = regexp.MustCompile(`^1\.[0-9]{2}$`)
-	labelNameRE    = regexp.MustCompile(`^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$`)
-	dnsSubdomainRE = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`)
-	keyPathRE      = regexp.MustCompile(`^([^.*]+|\*)(\.([^.*]+|\*))*$`)
-	rfc3339RE      = regexp.MustCompile(`^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?(Z|[+-][0-9]{2}:[0-9]{2})$`)
+	campaignNameRE  = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$`)
+	eksVersionRE    = regexp.MustCompile(`^1\.[0-9]{2}$`)
+	labelNameRE     = regexp.MustCompile(`^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$`)
+	dnsSubdomainRE  = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`)
+	keyPathRE       = regexp.MustCompile(`^([^.*]+|\*)(\.([^.*]+|\*))*$`)
+	hierarchyNameRE = regexp.MustCompile(`^[A-Za-z0-9][-A-Za-z0-9._]*$`)
+	rfc3339RE       = regexp.MustCompile(`^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?(Z|[+-][0-9]{2}:[0-9]{2})$`)
 )
 
 func (d *campaignDecoder) campaign(root *yaml.Node) *Campaign {
@@ -218,10 +220,10 @@ func (d *campaignDecoder) change(m *decode.Map, c *Change) {
 	if e := m.Object("eksVersion", m.Has("eksVersion"), "to", "hops"); e != nil {
 		c.EKSVersion = d.eksVersion(e)
 	}
-	if l := m.Object("label", m.Has("label"), "key", "from", "to"); l != nil {
+	if l := m.Object("label", m.Has("label"), "key", "from", "to", "level"); l != nil {
 		c.Label = d.label(l)
 	}
-	if f := m.Object("field", m.Has("field"), "files", "path", "from", "to", "revertible"); f != nil {
+	if f := m.Object("field", m.Has("field"), "files", "hierarchy", "level", "path", "from", "to", "revertible"); f != nil {
 		c.Field = d.field(f)
 	}
 }
@@ -274,6 +276,7 @@ func (d *campaignDecoder) label(m *decode.Map) *LabelChange {
 			d.Failf(n.Line, m.Field("to"), "equals from (%s): the change would do nothing", s)
 		}
 	}
+	l.Level = m.OneOf("level", "level", Levels...)
 	return l
 }
 
@@ -351,14 +354,35 @@ func labelValueProblem(s string) string {
 
 func (d *campaignDecoder) field(m *decode.Map) *FieldChange {
 	f := &FieldChange{}
-	if s, n := m.RequiredString("files"); n != nil {
+	switch {
+	case m.Has("files") && m.Has("hierarchy"):
+		d.Failf(m.LineOf("hierarchy"), m.Field("hierarchy"), "and files exclude each other: a field change edits the files a glob matches or a hierarchy of the layout, not both")
+	case !m.Has("files") && !m.Has("hierarchy"):
+		d.Failf(m.Line, m.Path, "names no files: write files (a glob) or hierarchy (a hierarchy of the layout)")
+	}
+	if m.Has("level") && !m.Has("hierarchy") {
+		d.Failf(m.LineOf("level"), m.Field("level"), "needs hierarchy: a level is a level of a hierarchy of the layout")
+	}
+	if s, n := m.OptionalString("files"); n != nil {
 		if p := globProblem(s); p != "" {
 			d.Failf(n.Line, m.Field("files"), "%s", p)
 		}
 		f.Files = s
 	}
+	if s, n := m.OptionalString("hierarchy"); n != nil {
+		if !hierarchyNameRE.MatchString(s) {
+			d.Failf(n.Line, m.Field("hierarchy"), "%q is not a hierarchy name: letters, digits, '.', '_' and '-', starting with a letter or digit", s)
+		}
+		f.Hierarchy = s
+		f.Level = cmp.Or(m.OneOf("level", "level", Levels...), LevelCluster)
+	}
 	if s, n := m.RequiredString("path"); n != nil {
-		if !keyPathRE.MatchString(s) {
+		switch {
+		case f.Hierarchy != "":
+			if p := hierarchyPathProblem(s); p != "" {
+				d.Failf(n.Line, m.Field("path"), "%s", p)
+			}
+		case !keyPathRE.MatchString(s):
 			d.Failf(n.Line, m.Field("path"), "%q is not a key path like services.eks.config.*.version: keys are separated by single dots, and * stands alone for any key", s)
 		}
 		f.Path = s
@@ -383,6 +407,19 @@ func (d *campaignDecoder) field(m *decode.Map) *FieldChange {
 		f.Revertible = m.Bool("revertible", false)
 	}
 	return f
+}
+
+// hierarchyPathProblem says why s is not the key path of one value in a
+// hierarchy, or "".
+func hierarchyPathProblem(s string) string {
+	p, err := decode.KeyPath(s)
+	if err != nil {
+		return fmt.Sprintf("%v: write keys separated by dots, with \\. for a dot inside a key", err)
+	}
+	if slices.Contains(p, "*") {
+		return fmt.Sprintf("%q: * matches no key here: a field of a hierarchy is one key path", s)
+	}
+	return ""
 }
 
 // scalar reads any scalar but null, keeping the text as written.

@@ -135,6 +135,22 @@ var campaignErrorCases = []campaignErrorCase{
 		want: `c.yaml:6: spec.change.field.path: "services..eks" is not a key path like services.eks.config.*.version: keys are separated by single dots, and * stands alone for any key`},
 	{name: "key path star in a key", src: campaignHead + "  change:\n    field: {files: x.yaml, path: \"services.eks*\", to: x, revertible: true}\n  strategy: {order: [dev]}\n",
 		want: `c.yaml:6: spec.change.field.path: "services.eks*" is not a key path like services.eks.config.*.version: keys are separated by single dots, and * stands alone for any key`},
+	{name: "field files and hierarchy", src: campaignHead + "  change:\n    field: {files: x.yaml, hierarchy: addons, path: a, to: x, revertible: true}\n  strategy: {order: [dev]}\n",
+		want: `c.yaml:6: spec.change.field.hierarchy: and files exclude each other: a field change edits the files a glob matches or a hierarchy of the layout, not both`},
+	{name: "field neither files nor hierarchy", src: campaignHead + "  change:\n    field: {path: a, to: x, revertible: true}\n  strategy: {order: [dev]}\n",
+		want: `c.yaml:6: spec.change.field: names no files: write files (a glob) or hierarchy (a hierarchy of the layout)`},
+	{name: "field level without hierarchy", src: campaignHead + "  change:\n    field: {files: x.yaml, level: env, path: a, to: x, revertible: true}\n  strategy: {order: [dev]}\n",
+		want: `c.yaml:6: spec.change.field.level: needs hierarchy: a level is a level of a hierarchy of the layout`},
+	{name: "field unknown level", src: campaignHead + "  change:\n    field: {hierarchy: addons, level: region, path: a, to: x, revertible: true}\n  strategy: {order: [dev]}\n",
+		want: `c.yaml:6: spec.change.field.level: "region" is not a level: use cluster, env, tenant or global`},
+	{name: "label unknown level", src: campaignHead + "  change:\n    label: {key: a, to: b, level: fleet}\n  strategy: {order: [dev]}\n",
+		want: `c.yaml:6: spec.change.label.level: "fleet" is not a level: use cluster, env, tenant or global`},
+	{name: "hierarchy name", src: campaignHead + "  change:\n    field: {hierarchy: \"-x\", path: a, to: x, revertible: true}\n  strategy: {order: [dev]}\n",
+		want: `c.yaml:6: spec.change.field.hierarchy: "-x" is not a hierarchy name: letters, digits, '.', '_' and '-', starting with a letter or digit`},
+	{name: "hierarchy key path star", src: campaignHead + "  change:\n    field: {hierarchy: addons, path: a.*.version, to: x, revertible: true}\n  strategy: {order: [dev]}\n",
+		want: `c.yaml:6: spec.change.field.path: "a.*.version": * matches no key here: a field of a hierarchy is one key path`, schema: schemaAccepts},
+	{name: "hierarchy key path escape", src: campaignHead + "  change:\n    field: {hierarchy: addons, path: 'a\\b', to: x, revertible: true}\n  strategy: {order: [dev]}\n",
+		want: `c.yaml:6: spec.change.field.path: key path "a\\b": backslash at byte 2 must be followed by '.' or '\': write keys separated by dots, with \. for a dot inside a key`, schema: schemaAccepts},
 	{name: "field to a list", src: campaignHead + "  change:\n    field: {files: x.yaml, path: a, to: [x], revertible: true}\n  strategy: {order: [dev]}\n",
 		want: `c.yaml:6: spec.change.field.to: must be a single value, not a list`},
 	{name: "field does nothing", src: campaignHead + "  change:\n    field: {files: x.yaml, path: a, from: 3, to: 3, revertible: true}\n  strategy: {order: [dev]}\n",
@@ -421,6 +437,34 @@ func TestParseCampaignDefaults(t *testing.T) {
 
 // TestParseCampaignBOMAndCRLF reads a file saved by an editor that writes a
 // byte-order mark and CRLF line ends: lines still count right.
+func TestParseCampaignHierarchyField(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name, change string
+		want         rollout.Change
+	}{
+		{name: "default level", change: `{field: {hierarchy: addons, path: 'metricsServer.chart\.version', to: "3.13.0", revertible: true}}`,
+			want: rollout.Change{Field: &rollout.FieldChange{Hierarchy: "addons", Level: rollout.LevelCluster, Path: `metricsServer.chart\.version`, To: "3.13.0", Revertible: true}}},
+		{name: "env level", change: `{field: {hierarchy: labels, level: env, path: team, from: a, to: b, revertible: false}}`,
+			want: rollout.Change{Field: &rollout.FieldChange{Hierarchy: "labels", Level: rollout.LevelEnv, Path: "team", From: "a", To: "b"}}},
+		{name: "label level", change: `{label: {key: addonsRelease, to: release2, level: tenant}}`,
+			want: rollout.Change{Label: &rollout.LabelChange{Key: "addonsRelease", To: "release2", Level: rollout.LevelTenant}}},
+		{name: "label without level", change: `{label: {key: addonsRelease, to: release2}}`,
+			want: rollout.Change{Label: &rollout.LabelChange{Key: "addonsRelease", To: "release2"}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			src := campaignHead + "  change: " + tc.change + "\n  strategy: {order: [dev]}\n"
+			c, err := rollout.ParseCampaign("c.yaml", []byte(src))
+			require.NoError(t, err)
+			assert.Equal(t, tc.want, c.Spec.Change)
+			doc, err := campaignJSON([]byte(src))
+			require.NoError(t, err)
+			assert.NoError(t, compileCampaignSchema(t).Validate(doc))
+		})
+	}
+}
+
 func TestParseCampaignBOMAndCRLF(t *testing.T) {
 	t.Parallel()
 	src := "\ufeff" + strings.ReplaceAll(campaignHead+campaignBody, "\n", "\r\n")

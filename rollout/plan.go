@@ -28,10 +28,12 @@ const (
 // PlanChange restates the campaign's change.
 type PlanChange struct {
 	Kind       string   `json:"kind"`
-	Key        string   `json:"key,omitempty"`   // label key
-	Files      string   `json:"files,omitempty"` // field change glob
-	Path       string   `json:"path,omitempty"`  // label or field key path, dotted
-	From       string   `json:"from,omitempty"`  // the only value moved, when the campaign names one
+	Key        string   `json:"key,omitempty"`       // label key
+	Files      string   `json:"files,omitempty"`     // field change glob
+	Hierarchy  string   `json:"hierarchy,omitempty"` // field change of a hierarchy: its name
+	Level      string   `json:"level,omitempty"`     // the level the change waves edit, when named
+	Path       string   `json:"path,omitempty"`      // label or field key path, dotted
+	From       string   `json:"from,omitempty"`      // the only value moved, when the campaign names one
 	To         string   `json:"to"`
 	Hops       []string `json:"hops,omitempty"` // EKS: the version each hop reaches
 	Revertible bool     `json:"revertible"`
@@ -148,6 +150,7 @@ const (
 	RuleFieldShared    = "field-shared"      // a field change matched a file shared by all tenants whose clusters the inventory does not list
 	RuleFieldScope     = "field-scope"       // a tenant, environment or global file also reaches clusters outside the plan
 	RuleFieldCanary    = "field-canary"      // a canary is moved only by a file serving many clusters, so it cannot go first
+	RuleHierarchyLevel = "hierarchy-level"   // a cluster has no file at the campaign's level, or a more specific file overrides it
 )
 
 // RefusedError reports a campaign the planner will not plan, naming the rule
@@ -168,12 +171,19 @@ type Option func(*options)
 
 type options struct {
 	labelsKey []string
+	fieldKey  []string
 }
 
 // WithLabelsKey sets the key path under which a label file holds its labels;
 // the default is externalSecret.labels.
 func WithLabelsKey(path ...string) Option {
 	return func(o *options) { o.labelsKey = slices.Clone(path) }
+}
+
+// WithFieldKey sets the key path a hierarchy field change edits in each
+// file of the hierarchy: the hierarchy's key, then the field's path.
+func WithFieldKey(path ...string) Option {
+	return func(o *options) { o.fieldKey = slices.Clone(path) }
 }
 
 // DefaultLabelsKey is where fleet-secret label files hold their labels.
@@ -256,6 +266,9 @@ type planner struct {
 	// files caches the content of a new label file by value: every file
 	// the campaign creates for one label holds the same bytes.
 	files map[string]string
+	// keepQuoting leaves the quoting of a set value to the file (a field
+	// of a hierarchy), where a label is always written as a string.
+	keepQuoting bool
 }
 
 func sortedClusters(in []Cluster) ([]*Cluster, error) {

@@ -33,12 +33,17 @@ func bigFleet() Fleet {
 
 func BenchmarkPlan10k(b *testing.B) {
 	f := bigFleet()
+	for i := range f.Clusters {
+		f.Clusters[i].Chain = f.Clusters[i].LabelChain
+	}
 	for _, bc := range []struct {
 		name   string
 		change Change
 	}{
 		{"eks", eksTo("1.30")},
 		{"label", labelTo("addonsRelease", "release2")},
+		// The same files as a hierarchy, at the cluster level.
+		{"field-hierarchy", fieldOf(LevelCluster, "", "release2")},
 	} {
 		c := testCampaign(bc.change)
 		c.Spec.Strategy.MaxConcurrency = Quantity{Percent: 10, IsSet: true}
@@ -46,7 +51,7 @@ func BenchmarkPlan10k(b *testing.B) {
 		b.Run(bc.name, func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
-				if _, err := PlanCampaign(c, f); err != nil {
+				if _, err := PlanCampaign(c, f, WithFieldKey(hierarchyKey...)); err != nil {
 					b.Fatal(err)
 				}
 			}

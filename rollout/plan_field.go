@@ -27,6 +27,9 @@ import (
 // first, and the plan is refused: the canary needs a scalar of its own. A
 // file whose Reach is empty is refused: nothing says which clusters it moves.
 func (pl *planner) planField(ch *FieldChange) error {
+	if ch.Hierarchy != "" {
+		return pl.planHierarchyField(ch)
+	}
 	if ch.Files == "" || ch.Path == "" {
 		return errors.New("spec.change.field needs files and path")
 	}
@@ -135,7 +138,15 @@ func (pl *planner) planField(ch *FieldChange) error {
 
 	tail, last, outside, files := sharedWaves(ch, wide, byName, byCluster, planned)
 	drafts := pl.buildWaves(steps, 0, tail)
-	if err := canariesFirst(ch, steps, wide, reachOf); err != nil {
+	err := canariesFirst(ch.Path, steps, func(s *step) string {
+		for _, i := range reachOf[s.cluster.Name] {
+			if wide[i].Value != ch.To {
+				return wide[i].At.File
+			}
+		}
+		return ""
+	})
+	if err != nil {
 		return err
 	}
 
@@ -169,19 +180,25 @@ func (pl *planner) planField(ch *FieldChange) error {
 		}
 	}
 	if len(files) > 0 {
-		slices.Sort(outside)
-		outside = slices.Compact(outside)
-		return &RefusedError{
-			Rule:     RuleFieldScope,
-			Clusters: outside,
-			Message: fmt.Sprintf("%s in %s also applies to clusters the plan leaves alone (%s): select them too, or give them a value of their own (cluster entries or cluster-level files)",
-				ch.Path, strings.Join(files, ", "), strings.Join(outside, ", ")),
-		}
+		return scopeRefusal(ch.Path, files, outside, "give them a value of their own (cluster entries or cluster-level files)")
 	}
 	if len(last) > 0 && len(pl.campaign.Spec.Strategy.Approvals) > 0 {
 		last[0].approval = true
 	}
 	return pl.finish(append(drafts, last...))
+}
+
+// scopeRefusal refuses files that would move clusters outside the plan
+// (rule field-scope); hint says what else than selecting them would do.
+func scopeRefusal(path string, files, outside []string, hint string) error {
+	slices.Sort(outside)
+	outside = slices.Compact(outside)
+	return &RefusedError{
+		Rule:     RuleFieldScope,
+		Clusters: outside,
+		Message: fmt.Sprintf("%s in %s also applies to clusters the plan leaves alone (%s): select them too, or %s",
+			path, strings.Join(files, ", "), strings.Join(outside, ", "), hint),
+	}
 }
 
 // checkReach returns the sorted reach of a file serving many tenants, after
@@ -273,24 +290,18 @@ func sharedWaves(ch *FieldChange, wide []FieldHit, byName map[string]*Cluster, b
 	return tail, last, outside, files
 }
 
-// canariesFirst refuses canaries that a file serving many clusters moves:
-// the file moves them with every other cluster it serves, so they cannot be
-// verified first. Only a scalar of their own lets them go first.
-func canariesFirst(ch *FieldChange, steps []*step, wide []FieldHit, reachOf map[string][]int) error {
+// canariesFirst refuses canaries that a file serving many clusters moves
+// (file names it): the file moves them with every other cluster it serves,
+// so they cannot be verified first. Only a value of their own lets them go
+// first.
+func canariesFirst(path string, steps []*step, file func(*step) string) error {
 	var names, details []string
 	for _, s := range steps {
 		if !s.canary || !s.late {
 			continue
 		}
-		file := ""
-		for _, i := range reachOf[s.cluster.Name] {
-			if wide[i].Value != ch.To {
-				file = wide[i].At.File
-				break
-			}
-		}
 		names = append(names, s.cluster.Name)
-		details = append(details, fmt.Sprintf("%s (%s, only %s moves it)", s.cluster.Name, s.cluster.Env, file))
+		details = append(details, fmt.Sprintf("%s (%s, only %s moves it)", s.cluster.Name, s.cluster.Env, file(s)))
 	}
 	if len(names) == 0 {
 		return nil
@@ -303,7 +314,7 @@ func canariesFirst(ch *FieldChange, steps []*step, wide []FieldHit, reachOf map[
 		Rule:     RuleFieldCanary,
 		Clusters: names,
 		Message: fmt.Sprintf("strategy.canary puts canaries first, but %s %s no %s of %s own: give %s a cluster-level override of %s (a key in its cluster entry or a file of cluster scope) so it can go first, or set strategy.canary: false",
-			strings.Join(details, ", "), verb, ch.Path, own, obj, ch.Path),
+			strings.Join(details, ", "), verb, path, own, obj, path),
 	}
 }
 

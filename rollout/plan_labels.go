@@ -18,6 +18,7 @@ type slot struct {
 // level is one label file, shared by the chains of the clusters it applies to.
 type level struct {
 	repo, file string
+	scope      string
 	shared     bool
 	exists     bool
 	tenant     string // owner; empty when shared
@@ -35,16 +36,20 @@ type hierarchy struct {
 	index  map[string]int
 }
 
-// buildHierarchy reads every cluster's chain. A file must be either shared or
-// owned by one tenant, and a cluster's own file must belong to it alone:
-// otherwise a pull request could not stay within one tenant, or a cluster's
-// edit would move another cluster.
-func buildHierarchy(clusters []*Cluster, key string) (*hierarchy, []slot, error) {
+// buildHierarchy reads every cluster's chain of hc (the label files, or
+// the files of a hierarchy). A file must be either shared or owned by one
+// tenant, and a cluster's own file must belong to it alone: otherwise a pull
+// request could not stay within one tenant, or a cluster's edit would move
+// another cluster. The last file of a label chain is the cluster's own; in
+// another hierarchy, only a file of cluster scope is.
+func buildHierarchy(clusters []*Cluster, hc *hierChange) (*hierarchy, []slot, error) {
 	h := &hierarchy{chains: make([][]int, len(clusters)), index: map[string]int{}}
 	var initial []slot
+	key := hc.key
 	for ci, cl := range clusters {
-		chain := make([]int, len(cl.LabelChain))
-		for pos, ll := range cl.LabelChain {
+		levels := hc.chain(cl)
+		chain := make([]int, len(levels))
+		for pos, ll := range levels {
 			repo := cmp.Or(ll.Repo, cl.Repo)
 			k := fileKey(repo, ll.File)
 			li, ok := h.index[k]
@@ -57,18 +62,18 @@ func buildHierarchy(clusters []*Cluster, key string) (*hierarchy, []slot, error)
 					v = ""
 				}
 				h.levels = append(h.levels, level{
-					repo: repo, file: ll.File, shared: ll.Shared, exists: ll.Exists,
+					repo: repo, file: ll.File, scope: ll.Scope, shared: ll.Shared, exists: ll.Exists,
 					tenant: cl.Tenant, line: ll.Lines[key], rank: pos,
 				})
 				initial = append(initial, slot{has: has, value: v})
 			}
 			lv := &h.levels[li]
 			if ll.Shared != lv.shared {
-				return nil, nil, fmt.Errorf("label file %s in %s is shared for one cluster and not for another (cluster %s)", ll.File, repo, cl.Name)
+				return nil, nil, fmt.Errorf("%s %s in %s is shared for one cluster and not for another (cluster %s)", hc.fileWord, ll.File, repo, cl.Name)
 			}
 			if !lv.shared {
 				if lv.tenant != cl.Tenant {
-					return nil, nil, fmt.Errorf("label file %s in %s applies to tenants %q and %q but is not marked shared", ll.File, repo, lv.tenant, cl.Tenant)
+					return nil, nil, fmt.Errorf("%s %s in %s applies to tenants %q and %q but is not marked shared", hc.fileWord, ll.File, repo, lv.tenant, cl.Tenant)
 				}
 			} else {
 				lv.tenant = ""
@@ -77,7 +82,7 @@ func buildHierarchy(clusters []*Cluster, key string) (*hierarchy, []slot, error)
 			lv.clusters = append(lv.clusters, ci)
 			chain[pos] = li
 		}
-		if n := len(chain); n > 0 {
+		if n := len(chain); n > 0 && (hc.lastIsOwn || levels[n-1].Scope == LevelCluster) {
 			h.levels[chain[n-1]].own = true
 		}
 		h.chains[ci] = chain
@@ -86,9 +91,9 @@ func buildHierarchy(clusters []*Cluster, key string) (*hierarchy, []slot, error)
 		if len(chain) == 0 {
 			continue
 		}
-		if own := h.levels[chain[len(chain)-1]]; len(own.clusters) > 1 {
-			return nil, nil, fmt.Errorf("label file %s of cluster %s also applies to cluster %s: a cluster's own file must be its alone",
-				own.file, clusters[ci].Name, clusters[otherThan(own.clusters, ci)].Name)
+		if own := h.levels[chain[len(chain)-1]]; own.own && len(own.clusters) > 1 {
+			return nil, nil, fmt.Errorf("%s %s of cluster %s also applies to cluster %s: a cluster's own file must be its alone",
+				hc.fileWord, own.file, clusters[ci].Name, clusters[otherThan(own.clusters, ci)].Name)
 		}
 	}
 	return h, initial, nil
@@ -133,15 +138,70 @@ type labelEdit struct {
 	to    slot
 }
 
+// hierChange is what the planner of a hierarchy needs from a label change
+// or a hierarchy field change.
+type hierChange struct {
+	key      string                      // the value's key in each LabelLevel's Labels and Lines
+	path     []string                    // the key path the edits write
+	from, to string                      // from may be empty
+	level    string                      // the level the change waves edit; empty: each cluster's own file
+	name     string                      // the hierarchy, for messages
+	fileWord string                      // what messages call one of its files
+	chain    func(*Cluster) []LabelLevel // a cluster's files, general to specific
+	// lastIsOwn makes the last file of every chain its cluster's own, as
+	// label chains are; otherwise only a file of cluster scope is.
+	lastIsOwn bool
+}
+
 // planLabel plans a label change: each wave's clusters get the value in their
-// own file, then clean-up waves fold it up the hierarchy.
+// own file (or in their file at the level the campaign names), then clean-up
+// waves fold it up the hierarchy.
 func (pl *planner) planLabel(ch *LabelChange) error {
 	if ch.Key == "" || ch.To == "" {
 		return errors.New("spec.change.label needs a key and a value to set (to)")
 	}
 	path := append(slices.Clone(pl.opts.labelsKey), ch.Key)
-	pl.plan.Change = PlanChange{Kind: KindLabel, Key: ch.Key, Path: strings.Join(path, "."), From: ch.From, To: ch.To, Revertible: true}
-	h, initial, err := buildHierarchy(pl.clusters, ch.Key)
+	pl.plan.Change = PlanChange{Kind: KindLabel, Key: ch.Key, Path: strings.Join(path, "."), Level: ch.Level, From: ch.From, To: ch.To, Revertible: true}
+	return pl.planHierarchy(&hierChange{
+		key: ch.Key, path: path, from: ch.From, to: ch.To, level: ch.Level,
+		name: "labels", fileWord: "label file", lastIsOwn: true,
+		chain: func(cl *Cluster) []LabelLevel { return cl.LabelChain },
+	})
+}
+
+// planHierarchyField plans a field change of a hierarchy (Cluster.Chain) as
+// a label change is planned.
+func (pl *planner) planHierarchyField(ch *FieldChange) error {
+	if ch.Path == "" || ch.To == "" {
+		return errors.New("spec.change.field needs a path and a value to set (to)")
+	}
+	if len(pl.opts.fieldKey) == 0 {
+		return fmt.Errorf("field %s of hierarchy %s: the planner was given no key path to edit (WithFieldKey)", ch.Path, ch.Hierarchy)
+	}
+	level := cmp.Or(ch.Level, LevelCluster)
+	pl.keepQuoting = true // a field is no label: a value in a file keeps its type
+	pl.plan.Change = PlanChange{Kind: KindField, Hierarchy: ch.Hierarchy, Level: level, Path: ch.Path, From: ch.From, To: ch.To, Revertible: ch.Revertible}
+	return pl.planHierarchy(&hierChange{
+		key: ch.Path, path: slices.Clone(pl.opts.fieldKey), from: ch.From, to: ch.To, level: level,
+		name: ch.Hierarchy, fileWord: "file of hierarchy " + ch.Hierarchy,
+		chain: func(cl *Cluster) []LabelLevel { return cl.Chain },
+	})
+}
+
+// planHierarchy plans hc: each planned cluster's file at hc's level gets the
+// value in the change waves, then clean-up waves fold it up the hierarchy.
+//
+// A cluster's own file moves in its own wave. A tenant's or a tenant's
+// environment's file moves with the first wave holding one of the clusters
+// it serves, as a field change's tenant files do; a file every tenant shares
+// (an environment's, or the global one) moves in a shared wave of its own,
+// the fleet admins' pull request, after the other waves of its environment
+// or after every environment. Such a file must move no cluster outside the
+// plan (rule field-scope), and a cluster whose value comes from a more
+// specific file than the level is refused: the level's file would not move
+// it.
+func (pl *planner) planHierarchy(hc *hierChange) error {
+	h, initial, err := buildHierarchy(pl.clusters, hc)
 	if err != nil {
 		return err
 	}
@@ -149,51 +209,205 @@ func (pl *planner) planLabel(ch *LabelChange) error {
 	for i, cl := range pl.clusters {
 		index[cl] = i
 	}
-	want := slot{has: true, value: ch.To}
+	want := slot{has: true, value: hc.to}
 	desired := make([]slot, len(pl.clusters))
 	for ci := range pl.clusters {
 		desired[ci] = h.effective(initial, ci, nil)
 	}
 	planned := make([]bool, len(pl.clusters))
+	targets := map[int][]*step{} // a level the change waves edit once -> its steps
 	var steps []*step
+	var noLevel []string
 	for _, cl := range pl.candidates() {
 		ci := index[cl]
-		if len(h.chains[ci]) == 0 {
-			return fmt.Errorf("cluster %s: the inventory gives no label files for it", cl.Name)
+		chain := h.chains[ci]
+		if len(chain) == 0 {
+			if hc.lastIsOwn {
+				return fmt.Errorf("cluster %s: the inventory gives no label files for it", cl.Name)
+			}
+			return fmt.Errorf("cluster %s: the inventory gives no files of hierarchy %s for it", cl.Name, hc.name)
 		}
 		cur := desired[ci]
 		if cur == want {
-			pl.skip(cl, ReasonAtTarget, fmt.Sprintf("%s=%s", ch.Key, cur.value))
+			pl.skip(cl, ReasonAtTarget, fmt.Sprintf("%s=%s", hc.key, cur.value))
 			continue
 		}
-		if ch.From != "" && cur.value != ch.From {
-			pl.skip(cl, ReasonFromMismatch, fmt.Sprintf("%s is %s, the campaign moves it from %s", ch.Key, show(cur), ch.From))
+		if hc.from != "" && cur.value != hc.from {
+			pl.skip(cl, ReasonFromMismatch, fmt.Sprintf("%s is %s, the campaign moves it from %s", hc.key, show(cur), hc.from))
 			continue
 		}
-		own := h.chains[ci][len(h.chains[ci])-1]
-		steps = append(steps, &step{
-			cluster: cl, from: cur.value, to: ch.To,
-			edits: []fileEdit{pl.labelFileEdit(h, initial, labelEdit{own, want}, path)},
-		})
+		pos := levelPosition(h, chain, hc.level)
+		if pos < 0 {
+			noLevel = append(noLevel, cl.Name)
+			continue
+		}
+		for _, li := range chain[pos+1:] {
+			if initial[li].has {
+				lv := h.levels[li]
+				return &RefusedError{
+					Rule: RuleHierarchyLevel, Clusters: []string{cl.Name},
+					Message: fmt.Sprintf("cluster %s takes %s from %s (line %d), more specific than its %s file %s: editing the %s level would not move it; exclude it or name a more specific level",
+						cl.Name, hc.key, lv.file, lv.line, hc.level, h.levels[chain[pos]].file, hc.level),
+				}
+			}
+		}
+		li := chain[pos]
+		s := &step{cluster: cl, from: cur.value, to: hc.to}
+		if h.levels[li].own {
+			s.edits = []fileEdit{pl.labelFileEdit(h, initial, labelEdit{li, want}, hc.path)}
+		} else {
+			s.shared = h.levels[li].shared
+			s.late = s.shared
+			targets[li] = append(targets[li], s)
+		}
+		steps = append(steps, s)
 		desired[ci] = want
 		planned[ci] = true
+	}
+	if len(noLevel) > 0 {
+		return &RefusedError{
+			Rule: RuleHierarchyLevel, Clusters: noLevel,
+			Message: fmt.Sprintf("hierarchy %s has no file at level %s for cluster(s) %s: add that level to the hierarchy, name another level, or leave them out",
+				hc.name, hc.level, strings.Join(noLevel, ", ")),
+		}
 	}
 	if err := pl.checkOrder(steps); err != nil {
 		return err
 	}
-	drafts := pl.buildWaves(steps, 0, nil)
-
+	if err := checkTargets(h, initial, planned, pl.clusters, targets, want, hc.key); err != nil {
+		return err
+	}
 	after := slices.Clone(initial)
 	for ci, p := range planned {
 		if p {
-			after[h.chains[ci][len(h.chains[ci])-1]] = want
+			after[h.chains[ci][levelPosition(h, h.chains[ci], hc.level)]] = want
 		}
 	}
-	cleanup := pl.labelCleanup(h, after, desired, planned, want, path)
-	if len(cleanup) > 0 && len(pl.campaign.Spec.Strategy.Approvals) > 0 {
+	tail, last := pl.sharedTargets(h, initial, targets, want, hc.path)
+	drafts := pl.buildWaves(steps, 0, tail)
+	err = canariesFirst(hc.key, steps, func(s *step) string {
+		ci := index[s.cluster]
+		return h.levels[h.chains[ci][levelPosition(h, h.chains[ci], hc.level)]].file
+	})
+	if err != nil {
+		return err
+	}
+	for _, li := range sortedLevels(h, targets) {
+		if h.levels[li].shared {
+			continue
+		}
+		i := slices.IndexFunc(drafts, func(d waveDraft) bool {
+			return !d.shared && slices.ContainsFunc(d.steps, func(s *step) bool { return slices.Contains(targets[li], s) })
+		})
+		drafts[i].extra = append(drafts[i].extra, pl.labelFileEdit(h, initial, labelEdit{li, want}, hc.path))
+	}
+	approvals := len(pl.campaign.Spec.Strategy.Approvals) > 0
+	if len(last) > 0 && approvals {
+		last[0].approval = true
+	}
+	cleanup := pl.labelCleanup(h, after, desired, planned, want, hc.path)
+	if len(cleanup) > 0 && approvals {
 		cleanup[0].approval = true
 	}
-	return pl.finish(append(drafts, cleanup...))
+	return pl.finish(slices.Concat(drafts, last, cleanup))
+}
+
+// levelPosition returns the position in chain of the file at level: the
+// last one for no level (a label chain's own file), the most specific file
+// of that scope for cluster, env and tenant, the most general global file
+// for global; -1 when the chain has none.
+func levelPosition(h *hierarchy, chain []int, level string) int {
+	switch level {
+	case "":
+		return len(chain) - 1
+	case LevelGlobal:
+		return slices.IndexFunc(chain, func(li int) bool { return h.levels[li].scope == LevelGlobal })
+	}
+	for i := len(chain) - 1; i >= 0; i-- {
+		if h.levels[chain[i]].scope == level {
+			return i
+		}
+	}
+	return -1
+}
+
+// sortedLevels returns the keys of targets in file order.
+func sortedLevels(h *hierarchy, targets map[int][]*step) []int {
+	out := make([]int, 0, len(targets))
+	for li := range targets {
+		out = append(out, li)
+	}
+	slices.SortFunc(out, func(a, b int) int {
+		return cmp.Or(strings.Compare(h.levels[a].repo, h.levels[b].repo), strings.Compare(h.levels[a].file, h.levels[b].file))
+	})
+	return out
+}
+
+// checkTargets refuses a file the change waves edit for several clusters
+// when the edit would also move a cluster outside the plan.
+func checkTargets(h *hierarchy, initial []slot, planned []bool, clusters []*Cluster, targets map[int][]*step, want slot, key string) error {
+	var files, outside []string
+	for _, li := range sortedLevels(h, targets) {
+		moved := false
+		for _, ci := range h.levels[li].clusters {
+			if planned[ci] {
+				continue
+			}
+			if h.effective(initial, ci, []levelSlot{{li, want}}) != h.effective(initial, ci, nil) {
+				outside = append(outside, clusters[ci].Name)
+				moved = true
+			}
+		}
+		if moved {
+			files = append(files, h.levels[li].file)
+		}
+	}
+	if len(files) == 0 {
+		return nil
+	}
+	return scopeRefusal(key, files, outside, "name a more specific level")
+}
+
+// sharedTargets plans the files every tenant shares that the change waves
+// edit: one shared wave per environment and repository for an
+// environment's files, in tail, and one per repository for global files,
+// in last, each holding every planned cluster the file serves.
+func (pl *planner) sharedTargets(h *hierarchy, initial []slot, targets map[int][]*step, want slot, path []string) (tail map[string][]waveDraft, last []waveDraft) {
+	groups := map[string]*waveDraft{}
+	for _, li := range sortedLevels(h, targets) {
+		lv := h.levels[li]
+		if !lv.shared {
+			continue
+		}
+		env := ""
+		if lv.scope != LevelGlobal {
+			env = targets[li][0].cluster.Env
+		}
+		k := env + "\x00" + lv.repo
+		d := groups[k]
+		if d == nil {
+			d = &waveDraft{env: env, shared: true}
+			groups[k] = d
+		}
+		e := pl.labelFileEdit(h, initial, labelEdit{li, want}, path)
+		for _, ci := range lv.clusters {
+			e.reach = append(e.reach, pl.clusters[ci].Name)
+		}
+		slices.Sort(e.reach)
+		d.extra = append(d.extra, e)
+		d.steps = append(d.steps, targets[li]...)
+	}
+	tail = map[string][]waveDraft{}
+	for _, k := range sortedKeys(groups) {
+		d := groups[k]
+		slices.SortFunc(d.steps, byTenantName)
+		if d.env == "" {
+			last = append(last, *d)
+		} else {
+			tail[d.env] = append(tail[d.env], *d)
+		}
+	}
+	return tail, last
 }
 
 func show(s slot) string {
@@ -209,7 +423,7 @@ func (pl *planner) labelFileEdit(h *hierarchy, st []slot, e labelEdit, path []st
 	lv := h.levels[e.level]
 	cur := st[e.level]
 	fe := fileEdit{repo: lv.repo, tenant: lv.tenant, admin: lv.shared, file: lv.file}
-	ed := Edit{Path: path, To: e.to.value, Quote: e.to.has && needsQuote(e.to.value)}
+	ed := Edit{Path: path, To: e.to.value, Quote: e.to.has && !pl.keepQuoting && needsQuote(e.to.value)}
 	switch {
 	case !e.to.has && !lv.exists:
 		// The campaign created this file to hold the label alone: the

@@ -29,11 +29,17 @@ func (c PlanChange) Describe() string {
 		}
 		return s + ", forward-only"
 	case KindLabel:
+		if c.Level != "" {
+			return fmt.Sprintf("label %s -> %s at level %s, revertible", c.Path, c.To, c.Level)
+		}
 		return fmt.Sprintf("label %s -> %s, revertible", c.Path, c.To)
 	default:
 		mode := "forward-only"
 		if c.Revertible {
 			mode = "revertible"
+		}
+		if c.Hierarchy != "" {
+			return fmt.Sprintf("field %s of hierarchy %s -> %s at level %s, %s", c.Path, c.Hierarchy, c.To, c.Level, mode)
 		}
 		return fmt.Sprintf("field %s in %s -> %s, %s", c.Path, c.Files, c.To, mode)
 	}

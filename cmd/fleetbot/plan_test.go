@@ -216,3 +216,14 @@ func TestWritePlanDiffReach(t *testing.T) {
 	assert.Contains(t, b.String(), want)
 	assert.Equal(t, 1, strings.Count(b.String(), " reaches "), b.String())
 }
+
+// A field of a hierarchy (the scopes fixture's add-on values) is planned at
+// the cluster level and folded up into the defaults; --diff shows each pull
+// request.
+func TestPlanCommandHierarchyField(t *testing.T) {
+	t.Parallel()
+	out, stderr, code := runCLI(t, "plan", "--repo", scopesRepo, "--campaign", "../../gitops/testdata/scopes-metrics-server.yaml", "--diff")
+	require.Equal(t, 0, code, "stderr: %s", stderr)
+	checkGoldenFile(t, "plan/scopes-metrics-server.txt", out)
+	assert.Contains(t, out, "field metricsServer.version of hierarchy addons -> 3.13.0 at level cluster, revertible")
+}

@@ -1,9 +1,9 @@
 package yamledit
 
 import (
-	"errors"
-	"fmt"
 	"strings"
+
+	"github.com/fleetbot/fleetbot/rollout/decode"
 )
 
 // Path is a key path into a YAML document, one element per level. An element
@@ -16,35 +16,8 @@ type Path []string
 // part of a key ("annotations.example\.com/owner") and a backslash itself
 // ("\\"); no element may be empty.
 func ParsePath(s string) (Path, error) {
-	if s == "" {
-		return nil, errors.New("key path is empty")
-	}
-	var (
-		p   Path
-		cur strings.Builder
-	)
-	for i := 0; i < len(s); i++ {
-		switch c := s[i]; c {
-		case '\\':
-			if i+1 == len(s) || (s[i+1] != '.' && s[i+1] != '\\') {
-				return nil, fmt.Errorf("key path %q: backslash at byte %d must be followed by '.' or '\\'", s, i+1)
-			}
-			i++
-			cur.WriteByte(s[i])
-		case '.':
-			if cur.Len() == 0 {
-				return nil, fmt.Errorf("key path %q: empty key at byte %d", s, i+1)
-			}
-			p = append(p, cur.String())
-			cur.Reset()
-		default:
-			cur.WriteByte(c)
-		}
-	}
-	if cur.Len() == 0 {
-		return nil, fmt.Errorf("key path %q: ends with an empty key", s)
-	}
-	return append(p, cur.String()), nil
+	p, err := decode.KeyPath(s)
+	return Path(p), err
 }
 
 // String writes the path back in the form ParsePath reads.
