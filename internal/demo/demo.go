@@ -126,21 +126,12 @@ func prepare(ctx context.Context, opts Options) (*setup, error) {
 	if err != nil {
 		return nil, err
 	}
-	inv, err := gitops.Load(ctx, []string{opts.FleetDir})
+	// The checks and the plan serve makes before it starts a campaign.
+	prep, err := gitops.Prepare(ctx, []string{opts.FleetDir}, c, nil)
 	if err != nil {
-		return nil, fmt.Errorf("fleet %s: %w", opts.FleetDir, err)
+		return nil, fmt.Errorf("plan %s over %s: %w", opts.CampaignFile, opts.FleetDir, err)
 	}
-	if err := inv.Err(); err != nil {
-		return nil, fmt.Errorf("fleet %s: %w", opts.FleetDir, err)
-	}
-	f, err := inv.Fleet()
-	if err != nil {
-		return nil, fmt.Errorf("fleet %s: %w", opts.FleetDir, err)
-	}
-	p, err := rollout.PlanCampaign(c, f)
-	if err != nil {
-		return nil, fmt.Errorf("plan %s: %w", opts.CampaignFile, err)
-	}
+	inv, p := prep.Inventory, prep.Plan
 	layout := inv.Layouts[opts.FleetDir]
 	if layout == nil {
 		return nil, fmt.Errorf("fleet %s: no layout", opts.FleetDir)
