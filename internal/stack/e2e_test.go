@@ -162,22 +162,11 @@ func TestEndToEnd(t *testing.T) {
 // requests).
 func expectedPlan(t *testing.T, src []byte, dirs ...string) (*rollout.Plan, map[string]*gitops.Layout) {
 	t.Helper()
-	inv, err := gitops.Load(t.Context(), dirs)
-	require.NoError(t, err)
-	require.NoError(t, inv.Err())
-	f, err := inv.Fleet()
-	require.NoError(t, err)
 	c, err := rollout.ParseCampaign("eks-1-30.yaml", src)
 	require.NoError(t, err)
-	key, err := inv.LabelsKey()
+	prep, err := gitops.Prepare(t.Context(), dirs, c, nil)
 	require.NoError(t, err)
-	if fc := c.Spec.Change.Field; fc != nil {
-		f.Fields, err = inv.FieldHits(t.Context(), fc.Files, fc.Path)
-		require.NoError(t, err)
-	}
-	p, err := rollout.PlanCampaign(c, f, rollout.WithLabelsKey(key...))
-	require.NoError(t, err)
-	return p, inv.Layouts
+	return prep.Plan, prep.Inventory.Layouts
 }
 
 // waitForWave waits until the wave's pull requests are all open in repos

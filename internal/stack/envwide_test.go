@@ -43,6 +43,8 @@ hierarchies:
 	return dir
 }
 
+// envWideCampaign moves metrics-server's version; field says where: the
+// files by a glob, or a hierarchy of the layout and its level.
 const envWideCampaign = `apiVersion: fleetbot.io/v1alpha1
 kind: Campaign
 metadata:
@@ -50,8 +52,7 @@ metadata:
 spec:
   change:
     field:
-      files: "environments/*/addons/addons-config.yaml"
-      path: metricsServer.version
+%s      path: metricsServer.version
       from: "3.11.0"
       to: "3.12.2"
       revertible: true
@@ -76,9 +77,22 @@ spec:
 // every environment's file at the new version and nothing else changed.
 func TestEndToEndEnvironmentWideFile(t *testing.T) {
 	t.Parallel()
+	for name, field := range map[string]string{
+		"files":               "      files: \"environments/*/addons/addons-config.yaml\"\n",
+		"hierarchy env level": "      hierarchy: addons\n      level: env\n",
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			runEnvWide(t, []byte(fmt.Sprintf(envWideCampaign, field)))
+		})
+	}
+}
+
+// runEnvWide runs the campaign src over envWideFleet through serve, as a
+// fleet admin reviews and merges each environment's pull request.
+func runEnvWide(t *testing.T, src []byte) {
 	ctx := t.Context()
 	fleetDir := envWideFleet(t)
-	src := []byte(envWideCampaign)
 	plan, layouts := expectedPlan(t, src, fleetDir)
 	require.Len(t, plan.Waves, 3, "one wave per environment")
 	admins := layouts[fleetDir].Admins
