@@ -169,8 +169,14 @@ func (r *run) approvalStatuses(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("stored campaign file: %w", err)
 	}
+	return r.approvalsOf(ctx, c, rollout.AwaitingMerge(r.st))
+}
+
+// approvalsOf brings the approval status of prs up to date and, under
+// `merge: auto`, merges those that are ready.
+func (r *run) approvalsOf(ctx context.Context, c *rollout.Campaign, prs []rollout.WavePR) error {
 	var errs []error
-	for _, pr := range rollout.AwaitingMerge(r.st) {
+	for _, pr := range prs {
 		a, v, err := r.approvalStatus(ctx, pr.Wave, pr.Tenant, pr.Number)
 		if err == nil && c.Spec.Merge == rollout.MergeAuto && (r.st.Phase == rollout.CampaignRunning || r.st.Phase == rollout.CampaignRollingBack) {
 			err = r.autoMerge(ctx, pr.Wave, pr.Tenant, a, v, c.Spec.MergeMethod)

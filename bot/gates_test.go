@@ -25,6 +25,7 @@ import (
 	"github.com/fleetbot/fleetbot/internal/fakeeks"
 	"github.com/fleetbot/fleetbot/rollout"
 	"github.com/fleetbot/fleetbot/rollout/gate"
+	"github.com/fleetbot/fleetbot/webhooks"
 )
 
 const (
@@ -538,4 +539,40 @@ func TestNextPassWhenTheBakeEnds(t *testing.T) {
 	}, 10*time.Second, 10*time.Millisecond, "the next wave opens at the bake's end, not a day later")
 	cancel()
 	require.NoError(t, <-done)
+}
+
+// TestCheckEventAsksOnlyItsWave: a check run on a wave's merge commit runs
+// the gates of that wave's merged clusters, and nothing else of the
+// campaign: no listing of pull requests, no other wave's gates.
+func TestCheckEventAsksOnlyItsWave(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	writeCampaign(t, w, "eks-1-30.yaml", campaignSrc(t, testGates.terraform, "bake: 1h"))
+	b := w.bot(t, "r1", nil)
+	gates := &scriptedGates{outcome: map[string]rollout.Outcome{"a-dev-1": rollout.GateWaiting, "a-dev-2": rollout.GateWaiting}}
+	b.cfg.Gates = gates
+	started(t, w, b)
+	p := w.api.merge(t, 1, "aaaa")
+	require.NoError(t, b.Handle(t.Context(), prWebhook("closed", 1, p.HeadRef, "aaaa")))
+	assert.ElementsMatch(t, []string{"a-dev-1", "a-dev-2"}, gates.takeAsked(), "the merge asks its clusters")
+	w.api.mu.Lock()
+	listings := len(w.api.listed)
+	w.api.mu.Unlock()
+
+	gates.set("a-dev-1", rollout.GatePassed)
+	require.NoError(t, b.Handle(t.Context(), &webhooks.CheckRun{Name: "terraform-apply", Status: "completed", Conclusion: "success", HeadSHA: "aaaa"}))
+	assert.ElementsMatch(t, []string{"a-dev-1", "a-dev-2"}, gates.takeAsked(), "the check asks wave 1's merged clusters again")
+	w.api.mu.Lock()
+	assert.Equal(t, listings, len(w.api.listed), "no pull request listing")
+	w.api.mu.Unlock()
+	st, _ := w.state(t, campaign)
+	for _, c := range st.Waves[0].Clusters {
+		if c.Name == "a-dev-1" {
+			assert.Equal(t, rollout.ClusterSucceeded, c.Phase, "its gate passed")
+		}
+	}
+
+	// A check on a commit no campaign waits on asks nothing.
+	require.NoError(t, b.Handle(t.Context(), &webhooks.CheckRun{Name: "lint", Status: "completed", Conclusion: "success", HeadSHA: "ffff"}))
+	assert.Empty(t, gates.takeAsked())
 }

@@ -165,23 +165,37 @@ func (b *Bot) onComment(ctx context.Context, e *webhooks.Comment) (bool, error) 
 	return b.runCommands(ctx, e)
 }
 
-// onCommit reconciles the campaigns waiting on a commit: a pull request of
-// theirs merged as sha, a check suite on one of their branches, or a check
-// run on one of their pull requests.
+// onCommit acts on what a check run, check suite, status or review says to
+// the campaigns it concerns (rollout.Concerns): the gates of the waves one
+// of whose pull requests merged as sha run again, and the approval and
+// merge readiness of the pull requests it names (by number, or by a
+// campaign branch) are read again. Nothing else: the reconcile loop lists
+// pull requests and lets time pass.
 func (b *Bot) onCommit(ctx context.Context, sha, branch string, prs []int) (bool, error) {
-	camp, _, _, onBranch := wave.ParseBranch(branch)
-	n, err := b.reconcileWhere(ctx, func(st rollout.State) bool {
-		if onBranch && st.Campaign == camp {
-			return true
-		}
-		for _, w := range st.Waves {
-			for _, pr := range w.PRs {
-				if (sha != "" && pr.SHA == sha) || (pr.Number > 0 && slices.Contains(prs, pr.Number)) {
-					return true
-				}
-			}
-		}
-		return false
+	news := rollout.CommitNews{SHA: sha, PRs: prs}
+	camp, n, tenant, onBranch := wave.ParseBranch(branch)
+	if onBranch {
+		news.Wave, news.Tenant = n, tenant
+	}
+	names, err := b.campaignsWhere(ctx, func(st rollout.State) bool {
+		return (!onBranch || st.Campaign == camp) && !rollout.Concerns(st, news).Empty()
 	})
-	return n > 0, err
+	var errs []error
+	errs = append(errs, err)
+	for _, name := range names {
+		_, err := b.step(ctx, name, func(ctx context.Context, r *run) error {
+			c := rollout.Concerns(r.st, news) // the state under the lease
+			r.queueNew(rollout.GatesDue(r.st, c.Waves))
+			if len(c.PRs) == 0 {
+				return nil
+			}
+			camp, err := r.rec.campaign()
+			if err != nil {
+				return fmt.Errorf("stored campaign file: %w", err)
+			}
+			return r.approvalsOf(ctx, camp, c.PRs)
+		})
+		errs = append(errs, err)
+	}
+	return len(names) > 0, errors.Join(errs...)
 }

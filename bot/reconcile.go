@@ -289,15 +289,26 @@ func (r *run) prEvent(repo string, p gh.PullRequest) rollout.Event {
 	return r.st.News(rollout.PRFact{Wave: n, Tenant: tenant, Number: p.Number, Open: p.State == "open", Merged: p.Merged, MergeSHA: p.MergeCommitSHA})
 }
 
-// reconcileWhere reconciles the campaigns whose state matches, for events
-// that say something changed on a commit (checks, statuses).
+// reconcileWhere reconciles the campaigns whose state matches.
 func (b *Bot) reconcileWhere(ctx context.Context, match func(st rollout.State) bool) (int, error) {
+	names, err := b.campaignsWhere(ctx, match)
+	errs := []error{err}
+	for _, name := range names {
+		if _, err := b.reconcileCampaign(ctx, name, rollout.CampaignRunning); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return len(names), errors.Join(errs...)
+}
+
+// campaignsWhere names the campaigns not ended whose stored state matches.
+func (b *Bot) campaignsWhere(ctx context.Context, match func(st rollout.State) bool) ([]string, error) {
 	entries, err := b.cfg.Store.List(ctx, "campaigns/")
 	if err != nil {
-		return 0, fmt.Errorf("list campaigns: %w", err)
+		return nil, fmt.Errorf("list campaigns: %w", err)
 	}
 	var errs []error
-	n := 0
+	var names []string
 	for _, e := range entries {
 		name, ok := strings.CutSuffix(strings.TrimPrefix(e.Key, "campaigns/"), "/state")
 		if !ok {
@@ -308,13 +319,9 @@ func (b *Bot) reconcileWhere(ctx context.Context, match func(st rollout.State) b
 			errs = append(errs, fmt.Errorf("decode %s: %w", e.Key, err))
 			continue
 		}
-		if st.Phase.Final() || !match(st) {
-			continue
-		}
-		n++
-		if _, err := b.reconcileCampaign(ctx, name, st.Phase); err != nil {
-			errs = append(errs, err)
+		if !st.Phase.Final() && match(st) {
+			names = append(names, name)
 		}
 	}
-	return n, errors.Join(errs...)
+	return names, errors.Join(errs...)
 }
