@@ -141,11 +141,14 @@ func (g *gitFake) written(t *testing.T, branch string) map[string][]byte {
 	require.True(t, ok, "no branch %s", branch)
 	out := map[string][]byte{}
 	for _, e := range g.trees[g.commits[sha].Tree] {
-		if e.Delete {
+		switch {
+		case e.Delete:
 			out[e.Path] = nil
-			continue
+		case e.Content != "":
+			out[e.Path] = []byte(e.Content) // GitHub writes its blob
+		default:
+			out[e.Path] = g.blobs[e.SHA]
 		}
-		out[e.Path] = g.blobs[e.SHA]
 	}
 	return out
 }

@@ -32,10 +32,13 @@ type Repository struct {
 // TreeEntry is one path of a new tree: a blob SHA to write, or Delete to
 // remove the path from the base tree. Mode defaults to "100644".
 type TreeEntry struct {
-	Path   string
-	Mode   string
-	SHA    string
-	Delete bool
+	Path string
+	Mode string
+	SHA  string
+	// Content, when set, is the file's content (valid UTF-8, not empty),
+	// which GitHub stores as a blob itself: no blob of its own to write.
+	Content string
+	Delete  bool
 }
 
 // Commit is a commit of the Git database.

@@ -115,7 +115,12 @@ func treeEntry(e TreeEntry) *github.TreeEntry {
 	}
 	path := e.Path
 	out := &github.TreeEntry{Path: &path, Mode: &mode, Type: &kind}
-	if !e.Delete {
+	switch {
+	case e.Delete:
+	case e.Content != "":
+		content := e.Content
+		out.Content = &content
+	default:
 		sha := e.SHA
 		out.SHA = &sha
 	}

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/fleetbot/fleetbot/bot/gh"
 	"github.com/fleetbot/fleetbot/gitops"
@@ -376,6 +377,12 @@ func writeCommit(ctx context.Context, c committer, owner, repo, base string, fil
 	for _, f := range files {
 		if f.New == nil {
 			entries = append(entries, gh.TreeEntry{Path: f.Path, Delete: true})
+			continue
+		}
+		if len(f.New) > 0 && utf8.Valid(f.New) {
+			// Text, as fleet files are: the tree carries it, and
+			// GitHub writes its blob (one call fewer per file).
+			entries = append(entries, gh.TreeEntry{Path: f.Path, Mode: "100644", Content: string(f.New)})
 			continue
 		}
 		// POST /repos/{owner}/{repo}/git/blobs

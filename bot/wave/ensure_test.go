@@ -174,13 +174,13 @@ func TestEnsureOpensThenIsIdempotent(t *testing.T) {
 	calls := f.take()
 	assert.Equal(t, []string{
 		"PullRequests", "Ref", "Commit",
-		"CreateBlob", "CreateTree", "CreateCommit", "CreateRef",
+		"CreateTree", "CreateCommit", "CreateRef",
 		"CreatePullRequest", "RequestReviewers", "AddLabels",
-	}, calls, "the fewest calls for one file: 3 reads and 7 writes")
+	}, calls, "the fewest calls for one file: 3 reads and 6 writes, its content in the tree")
 	assert.Equal(t, len(calls), res.Calls)
 	assert.Equal(t, Result{
 		Number: 1, Branch: "fleetbot/eks-1-30/1/tenant-a", HeadSHA: f.refs["fleetbot/eks-1-30/1/tenant-a"],
-		URL: "https://github.com/acme/fleet/pull/1", Opened: true, Skipped: nil, Calls: 10,
+		URL: "https://github.com/acme/fleet/pull/1", Opened: true, Skipped: nil, Calls: 9,
 	}, res)
 
 	head := f.commits[res.HeadSHA]
@@ -235,7 +235,7 @@ func TestEnsureBaseMoved(t *testing.T) {
 			b := f.files(f.refs["main"])[tenantA]
 			f.push("main", "tenant-a edit", map[string][]byte{tenantA: bytes.Replace(b, []byte("min_size: 2"), []byte("min_size: 3"), 1)})
 		},
-		wantCalls: []string{"PullRequests", "Commit", "PullRequest", "Commit", "CreateBlob", "CreateTree", "CreateCommit", "UpdateRef"},
+		wantCalls: []string{"PullRequests", "Commit", "PullRequest", "Commit", "CreateTree", "CreateCommit", "UpdateRef"},
 		want: func(t *testing.T, f *fakeGitHub, first, res Result) {
 			assert.True(t, res.Regenerated)
 			assert.Equal(t, first.Number, res.Number, "the same pull request")
@@ -325,7 +325,7 @@ func TestEnsureNewAttemptOnMovedBase(t *testing.T) {
 	req.Attempt = 2
 	res, err := Ensure(t.Context(), f, req)
 	require.NoError(t, err)
-	assert.Equal(t, []string{"PullRequests", "Ref", "Commit", "Commit", "CreateBlob", "CreateTree", "CreateCommit", "UpdateRef",
+	assert.Equal(t, []string{"PullRequests", "Ref", "Commit", "Commit", "CreateTree", "CreateCommit", "UpdateRef",
 		"CreatePullRequest", "RequestReviewers", "AddLabels"}, f.take(), "the old branch is moved to a commit on the new base")
 	assert.True(t, res.Opened)
 	assert.True(t, res.Regenerated)
@@ -473,7 +473,7 @@ func TestEnsureCrashes(t *testing.T) {
 		failAt    string
 		wantCalls []string
 	}{
-		{"CreateRef", []string{"PullRequests", "Ref", "Commit", "CreateBlob", "CreateTree", "CreateCommit", "CreateRef", "CreatePullRequest", "RequestReviewers", "AddLabels"}},
+		{"CreateRef", []string{"PullRequests", "Ref", "Commit", "CreateTree", "CreateCommit", "CreateRef", "CreatePullRequest", "RequestReviewers", "AddLabels"}},
 		{"CreatePullRequest", []string{"PullRequests", "Ref", "Commit", "CreatePullRequest", "RequestReviewers", "AddLabels"}},
 		{"RequestReviewers", []string{"PullRequests", "Commit", "RequestReviewers", "AddLabels"}},
 		{"AddLabels", []string{"PullRequests", "Commit", "RequestReviewers", "AddLabels"}},
@@ -533,7 +533,7 @@ func TestEnsureLabelCampaign(t *testing.T) {
 	req := p.request(t, f, 6, "tenant-a")
 	res, err := Ensure(t.Context(), f, req)
 	require.NoError(t, err)
-	assert.Equal(t, 11, res.Calls, "two files: two blobs")
+	assert.Equal(t, 9, res.Calls, "two files in one tree: no blob of their own")
 	var paths []string
 	for _, fc := range req.PR.Files {
 		paths = append(paths, fc.Path)
@@ -664,4 +664,28 @@ func TestChangesKeepsWhatAPersonChanged(t *testing.T) {
 	assert.Equal(t, yamledit.KindStale, ye.Kind)
 	assert.Empty(t, got)
 	assert.Len(t, kept, 1)
+}
+
+// TestWriteCommitInlinesText: text files travel in the tree (GitHub writes
+// their blobs); a file that is not valid UTF-8, or empty, gets a blob of
+// its own; a deletion needs none. Every file reads back as written.
+func TestWriteCommitInlinesText(t *testing.T) {
+	t.Parallel()
+	f := newFakeGitHub("acme", "fleet", map[string][]byte{"gone.yaml": []byte("a: 1\n")})
+	files := []gitops.FileResult{
+		{Path: "text.yaml", New: []byte("\ufeffversion: \"1.30\"\r\n")},
+		{Path: "latin1.yaml", New: []byte{'a', ':', ' ', 0xe9, '\n'}},
+		{Path: "empty.yaml", New: []byte{}},
+		{Path: "gone.yaml"},
+	}
+	sha, err := writeCommit(t.Context(), f, "acme", "fleet", f.refs["main"], files, "m")
+	require.NoError(t, err)
+	assert.Equal(t, []string{"Commit", "CreateBlob", "CreateBlob", "CreateTree", "CreateCommit"}, f.take())
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	tree := f.trees[f.commits[sha].Tree]
+	for _, file := range files[:3] {
+		assert.Equal(t, file.New, f.blobs[tree[file.Path]], file.Path)
+	}
+	assert.NotContains(t, tree, "gone.yaml")
 }

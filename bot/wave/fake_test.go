@@ -186,6 +186,9 @@ func (f *fakeGitHub) CreateTree(_ context.Context, owner, repo, baseTree string,
 			delete(t, e.Path)
 		case e.Mode != "" && e.Mode != "100644":
 			return "", fmt.Errorf("mode %s: %w", e.Mode, gh.ErrInvalid)
+		case e.Content != "":
+			// GitHub writes the blob of inline content itself.
+			t[e.Path] = f.putBlob([]byte(e.Content))
 		default:
 			if _, ok := f.blobs[e.SHA]; !ok {
 				return "", fmt.Errorf("blob %s: %w", e.SHA, gh.ErrInvalid)
