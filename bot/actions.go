@@ -72,6 +72,7 @@ func (r *run) ensure(ctx context.Context, n int, req rollout.PRRequest) error {
 			Repo:       repo.Name,
 			BaseBranch: h.branch,
 			BaseSHA:    h.sha,
+			BaseTree:   r.b.baseTree(ctx, h),
 			Read:       gitops.DirReader(dirs[0]),
 			Owns:       owns,
 			Reviewers:  owners,

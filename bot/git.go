@@ -56,6 +56,27 @@ func (b *Bot) withCheckout(ctx context.Context, heads []headRef, f func(dirs []s
 	return f(dirs)
 }
 
+// treeReader is a Mirror that can tell a commit's tree (wave.Mirror).
+type treeReader interface {
+	Tree(ctx context.Context, cloneURL, sha string) (string, error)
+}
+
+// baseTree returns the tree of h's commit as the mirror holds it, or "" when
+// the mirror cannot say: the pull request's writer then reads it from
+// GitHub, one call more.
+func (b *Bot) baseTree(ctx context.Context, h headRef) string {
+	m, ok := b.cfg.Mirror.(treeReader)
+	if !ok {
+		return ""
+	}
+	t, err := m.Tree(ctx, h.cloneURL, h.sha)
+	if err != nil {
+		b.log.Debug("the mirror cannot tell the base tree; GitHub will", "repo", h.repo.String(), "sha", h.sha, "err", err)
+		return ""
+	}
+	return t
+}
+
 // withLease runs f while this replica holds the campaign's lease. A lease
 // another replica holds returns an error matching store.ErrHeld; callers
 // leave the campaign to it.

@@ -53,6 +53,9 @@ type Request struct {
 	// BaseBranch and BaseSHA are the base branch and its head as read from
 	// GitHub just before the call.
 	BaseBranch, BaseSHA string
+	// BaseTree, when set, is BaseSHA's tree (from the Mirror): the new
+	// commit is written on it without reading BaseSHA from GitHub.
+	BaseTree string
 	// Read reads files at BaseSHA, usually from a Mirror checkout.
 	Read gitops.ReadFunc
 	// Owns tells whether a path belongs to PR.Tenant (see TenantFiles). It is
@@ -361,17 +364,21 @@ func (e *ensurer) commit(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return writeCommit(ctx, e.c, e.req.Owner, e.req.Repo, e.req.BaseSHA, e.files, msg)
+	return writeCommit(ctx, e.c, e.req.Owner, e.req.Repo, e.req.BaseSHA, e.req.BaseTree, e.files, msg)
 }
 
 // writeCommit writes files as one commit on base through the Git Data API
-// and returns it; a file whose New is nil is deleted.
-func writeCommit(ctx context.Context, c committer, owner, repo, base string, files []gitops.FileResult, msg string) (string, error) {
-	// GET /repos/{owner}/{repo}/git/commits/{commit_sha}
-	// (https://docs.github.com/rest/git/commits#get-a-commit-object)
-	baseCommit, err := c.Commit(ctx, owner, repo, base)
-	if err != nil {
-		return "", fmt.Errorf("read base commit %s: %w", base, err)
+// and returns it; a file whose New is nil is deleted. baseTree is base's
+// tree, read from GitHub when empty.
+func writeCommit(ctx context.Context, c committer, owner, repo, base, baseTree string, files []gitops.FileResult, msg string) (string, error) {
+	if baseTree == "" {
+		// GET /repos/{owner}/{repo}/git/commits/{commit_sha}
+		// (https://docs.github.com/rest/git/commits#get-a-commit-object)
+		baseCommit, err := c.Commit(ctx, owner, repo, base)
+		if err != nil {
+			return "", fmt.Errorf("read base commit %s: %w", base, err)
+		}
+		baseTree = baseCommit.Tree
 	}
 	entries := make([]gh.TreeEntry, 0, len(files))
 	for _, f := range files {
@@ -395,7 +402,7 @@ func writeCommit(ctx context.Context, c committer, owner, repo, base string, fil
 	}
 	// POST /repos/{owner}/{repo}/git/trees
 	// (https://docs.github.com/rest/git/trees#create-a-tree)
-	tree, err := c.CreateTree(ctx, owner, repo, baseCommit.Tree, entries)
+	tree, err := c.CreateTree(ctx, owner, repo, baseTree, entries)
 	if err != nil {
 		return "", fmt.Errorf("write tree on %s: %w", base, err)
 	}

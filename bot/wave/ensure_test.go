@@ -678,7 +678,7 @@ func TestWriteCommitInlinesText(t *testing.T) {
 		{Path: "empty.yaml", New: []byte{}},
 		{Path: "gone.yaml"},
 	}
-	sha, err := writeCommit(t.Context(), f, "acme", "fleet", f.refs["main"], files, "m")
+	sha, err := writeCommit(t.Context(), f, "acme", "fleet", f.refs["main"], "", files, "m")
 	require.NoError(t, err)
 	assert.Equal(t, []string{"Commit", "CreateBlob", "CreateBlob", "CreateTree", "CreateCommit"}, f.take())
 	f.mu.Lock()
@@ -688,4 +688,25 @@ func TestWriteCommitInlinesText(t *testing.T) {
 		assert.Equal(t, file.New, f.blobs[tree[file.Path]], file.Path)
 	}
 	assert.NotContains(t, tree, "gone.yaml")
+}
+
+// TestEnsureWithBaseTree: given the base commit's tree (from the mirror),
+// a pull request of one file opens in 8 calls: the base commit is not read.
+func TestEnsureWithBaseTree(t *testing.T) {
+	t.Parallel()
+	p := examplePlan(t, "eks-1-30")
+	f := newFakeGitHub("acme", "fleet", exampleFiles(t))
+	req := p.request(t, f, 1, "tenant-a")
+	f.mu.Lock()
+	req.BaseTree = f.commits[req.BaseSHA].Tree
+	f.mu.Unlock()
+	res, err := Ensure(t.Context(), f, req)
+	require.NoError(t, err)
+	assert.Equal(t, []string{
+		"PullRequests", "Ref",
+		"CreateTree", "CreateCommit", "CreateRef",
+		"CreatePullRequest", "RequestReviewers", "AddLabels",
+	}, f.take())
+	assert.Equal(t, 8, res.Calls)
+	assertNoWrite(t, f, req)
 }

@@ -162,6 +162,26 @@ func (m *Mirror) Head(ctx context.Context, cloneURL, branch string) (string, err
 	return h, nil
 }
 
+// Tree returns the tree of commit sha, which the mirror holds (a Checkout
+// of it put it there): the base a new commit on sha is written on, known
+// without asking GitHub.
+func (m *Mirror) Tree(ctx context.Context, cloneURL, sha string) (string, error) {
+	if !plumbing.IsHash(sha) {
+		return "", fmt.Errorf("tree of %s: commit %q is not a full SHA-1", redact(cloneURL), sha)
+	}
+	r := m.repo(cloneURL)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if _, err := m.open(ctx, r); err != nil {
+		return "", err
+	}
+	c, err := r.repo.CommitObject(plumbing.NewHash(strings.ToLower(sha)))
+	if err != nil {
+		return "", fmt.Errorf("tree of commit %s of %s: %w", sha, redact(cloneURL), err)
+	}
+	return c.TreeHash.String(), nil
+}
+
 // head reads refs/remotes/origin/branch.
 func (r *mirrorRepo) head(branch string) (string, error) {
 	ref, err := r.repo.Reference(plumbing.NewRemoteReferenceName(git.DefaultRemoteName, branch), true)

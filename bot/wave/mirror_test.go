@@ -387,3 +387,18 @@ func TestSafeName(t *testing.T) {
 }
 
 func timeAgo(d time.Duration) time.Time { return time.Now().Add(-d) }
+
+// TestMirrorTree: the mirror tells a commit's tree, as GitHub would.
+func TestMirrorTree(t *testing.T) {
+	t.Parallel()
+	o := newOrigin(t)
+	sha := o.commit("main", map[string]string{"a.yaml": "a: 1\n"})
+	m := NewMirror(t.TempDir(), nil)
+	_, err := m.Checkout(t.Context(), o.url(), "main", sha)
+	require.NoError(t, err)
+	tree, err := m.Tree(t.Context(), o.url(), sha)
+	require.NoError(t, err)
+	assert.Equal(t, o.git(o.work, "rev-parse", sha+"^{tree}"), tree)
+	_, err = m.Tree(t.Context(), o.url(), "not-a-sha")
+	assert.Error(t, err)
+}

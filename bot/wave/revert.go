@@ -61,6 +61,8 @@ type RevertRequest struct {
 	// Owner and Repo name the GitHub repository; BaseBranch and BaseSHA
 	// its base branch and the head the files were read at.
 	Owner, Repo, BaseBranch, BaseSHA string
+	// BaseTree, when set, is BaseSHA's tree, as Request.BaseTree.
+	BaseTree string
 	// Files are the files the revert writes (New nil deletes the file).
 	Files []gitops.FileResult
 	// Kept are the files left out, each with the reason; the body lists
@@ -130,7 +132,7 @@ func revert(ctx context.Context, c RevertClient, req RevertRequest) (Result, err
 			return res, fmt.Errorf("%s is at %s and no pull request holds it: %w", branch, old, ErrForeignCommit)
 		}
 	}
-	sha, err := writeCommit(ctx, c, req.Owner, req.Repo, req.BaseSHA, req.Files, msg)
+	sha, err := writeCommit(ctx, c, req.Owner, req.Repo, req.BaseSHA, req.BaseTree, req.Files, msg)
 	if err != nil {
 		return res, err
 	}
