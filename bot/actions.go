@@ -19,6 +19,9 @@ func (r *run) act(ctx context.Context, a rollout.Action) error {
 	switch a := a.(type) {
 	case rollout.OpenWave:
 		revert := a.Wave >= 1 && a.Wave <= len(r.st.Waves) && r.st.Waves[a.Wave-1].Kind == rollout.WaveRevert
+		// The wave's pull requests are opened on one head of each
+		// repository, read once; the next wave's reads it again.
+		clear(r.bases)
 		var errs []error
 		for _, req := range a.PRs {
 			if revert {
@@ -313,8 +316,17 @@ func (r *run) tenantBase(ctx context.Context, n int, tenant string) (rollout.Pul
 	if err != nil {
 		return pr, 0, repoName{}, headRef{}, err
 	}
-	h, err := r.b.head(ctx, repo)
-	return pr, planWave, repo, h, err
+	h, ok := r.bases[repo]
+	if !ok {
+		if h, err = r.b.head(ctx, repo); err != nil {
+			return pr, planWave, repo, h, err
+		}
+		if r.bases == nil {
+			r.bases = map[repoName]headRef{}
+		}
+		r.bases[repo] = h
+	}
+	return pr, planWave, repo, h, nil
 }
 
 // gates returns the campaign's gates.

@@ -431,3 +431,20 @@ func TestWaveLoadsTheInventoryOnce(t *testing.T) {
 	defer b.mu.Unlock()
 	assert.Len(t, b.inventories, 1, "one checkout, one load")
 }
+
+// TestWaveReadsItsBaseOnce: a wave's pull requests are opened on one head
+// of the base branch, read once for the wave, not once per pull request.
+func TestWaveReadsItsBaseOnce(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, "eks-1-30.yaml")
+	b := w.bot(t, "r1", nil)
+	require.NoError(t, b.Handle(t.Context(), pushOf("campaigns/eks-1-30.yaml")))
+	w.api.mu.Lock()
+	before := w.api.refReads
+	w.api.mu.Unlock()
+	require.NoError(t, b.Reconcile(t.Context())) // opens wave 1: two pull requests
+	require.Equal(t, []string{"1/tenant-a", "1/tenant-b"}, tenants(w.ensure.calls()))
+	w.api.mu.Lock()
+	defer w.api.mu.Unlock()
+	assert.Equal(t, 2, w.api.refReads-before, "the campaign repository's head for the pass, the base for the wave")
+}

@@ -57,6 +57,8 @@ type fakeAPI struct {
 	// one moves it a second on. listed holds the filters of the listings.
 	updated time.Time
 	listed  []gh.PullRequestFilter
+	// refReads counts the reads of a branch's head.
+	refReads int
 }
 
 // touch stamps pull request i as updated now, by GitHub's clock.
@@ -85,6 +87,9 @@ func (f *fakeAPI) Repository(_ context.Context, owner, repo string) (gh.Reposito
 }
 
 func (f *fakeAPI) Ref(_ context.Context, _, _, branch string) (string, error) {
+	f.mu.Lock()
+	f.refReads++
+	f.mu.Unlock()
 	if branch != "main" {
 		return "", fmt.Errorf("branch %s: %w", branch, gh.ErrNotFound)
 	}

@@ -33,6 +33,10 @@ type run struct {
 	// heads holds the pull request heads GitHub reported during the step,
 	// by prKey: where their check runs go (checkrun.go).
 	heads map[string]headSeen
+	// bases holds the head of each repository's default branch as read
+	// for the wave being opened: its pull requests are opened on one head,
+	// read once (actions.go).
+	bases map[repoName]headRef
 }
 
 // step acts on a campaign under its lease: pass feeds events, then the
