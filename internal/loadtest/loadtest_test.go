@@ -31,12 +31,14 @@ import (
 	"time"
 
 	"github.com/fleetbot/fleetbot/internal/testenv"
+	"github.com/fleetbot/fleetbot/rollout/store/boltstore"
 )
 
 var (
 	rates    = flag.String("loadtest.rates", "200", "deliveries per second, comma-separated: one run each")
 	duration = flag.Duration("loadtest.duration", 3*time.Second, "how long each run sends")
 	report   = flag.String("loadtest.report", "", "file to write the Markdown table to")
+	backlog  = flag.Int("loadtest.backlog", 2000, "deliveries left in the store for TestBacklogDrain")
 )
 
 // githubTimeout is how long GitHub waits for an answer before it counts a
@@ -69,6 +71,50 @@ func TestLoad(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+}
+
+// TestBacklogDrain starts serve on a store holding a backlog of deliveries
+// that concern no campaign (as after an outage, or a burst the workers
+// have not caught up with) and measures how fast it handles them: each once.
+func TestBacklogDrain(t *testing.T) {
+	payloads := examplePayloads(t)
+	bin := testenv.BuildFleetbot(t)
+	n := *backlog
+	s := testenv.StartServeWith(t, bin, "", func(dir string) {
+		st, err := boltstore.Open(filepath.Join(dir, "state.db"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		at := time.Now()
+		for i := range n {
+			event := events[i%len(events)]
+			if _, err := st.PutDelivery(t.Context(), fmt.Sprintf("backlog-%d", i), event, payloads[event], at); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := st.Close(); err != nil {
+			t.Fatal(err)
+		}
+	})
+	start := time.Now()
+	srv := served{url: "http://" + s.Addr, secret: s.Secret, pid: s.PID}
+	deadline := start.Add(5 * time.Minute)
+	var processed, failed int
+	for {
+		processed, failed = srv.handled(t)
+		if processed+failed >= n || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	took := time.Since(start)
+	time.Sleep(500 * time.Millisecond) // a delivery handled twice would show by now
+	processed, failed = srv.handled(t)
+	if processed != n || failed != 0 {
+		t.Errorf("%d deliveries in the backlog, %d handled and %d failed: each must be handled once", n, processed, failed)
+	}
+	t.Logf("backlog of %d deliveries concerning no campaign handled in %s: %.0f a second; serve peak RSS %d MiB",
+		n, took.Round(time.Millisecond), float64(n)/took.Seconds(), testenv.ProcStatus(t, s.PID, "VmHWM")>>10)
 }
 
 // result is what one run measured.

@@ -46,6 +46,13 @@ type Served struct {
 // end kills it.
 func StartServe(t testing.TB, bin, extra string) Served {
 	t.Helper()
+	return StartServeWith(t, bin, extra, nil)
+}
+
+// StartServeWith is StartServe, calling prepare (when not nil) with serve's
+// directory before serve starts: its bbolt store is state.db there.
+func StartServeWith(t testing.TB, bin, extra string, prepare func(dir string)) Served {
+	t.Helper()
 	github := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(http.StatusNotFound)
@@ -78,6 +85,9 @@ reconcileInterval: 1h
 		if err := os.WriteFile(filepath.Join(dir, name), b, 0o600); err != nil {
 			t.Fatal(err)
 		}
+	}
+	if prepare != nil {
+		prepare(dir)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cmd := exec.CommandContext(ctx, bin, "serve", "--config", filepath.Join(dir, "fleetbot.yaml"))
