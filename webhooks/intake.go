@@ -25,7 +25,7 @@ const MaxBody = 25 << 20
 
 // Defaults of Config.
 const (
-	DefaultWorkers       = 4
+	DefaultWorkers       = 16
 	DefaultQueueSize     = 1024
 	DefaultHandleTimeout = 2 * time.Minute
 	DefaultAttempts      = 3

@@ -29,7 +29,7 @@ const (
 	DefaultAPIBaseURL        = "https://api.github.com/"
 	DefaultListen            = ":8080"
 	DefaultReconcileInterval = time.Minute
-	DefaultWorkers           = 4
+	DefaultWorkers           = 16
 	// DefaultDeliveryRetention keeps deliveries longer than GitHub lets
 	// anyone redeliver one (three days), so a redelivery is still known.
 	DefaultDeliveryRetention = 7 * 24 * time.Hour

@@ -35,10 +35,11 @@ import (
 )
 
 var (
-	rates    = flag.String("loadtest.rates", "200", "deliveries per second, comma-separated: one run each")
-	duration = flag.Duration("loadtest.duration", 3*time.Second, "how long each run sends")
-	report   = flag.String("loadtest.report", "", "file to write the Markdown table to")
-	backlog  = flag.Int("loadtest.backlog", 2000, "deliveries left in the store for TestBacklogDrain")
+	rates      = flag.String("loadtest.rates", "200", "deliveries per second, comma-separated: one run each")
+	duration   = flag.Duration("loadtest.duration", 3*time.Second, "how long each run sends")
+	report     = flag.String("loadtest.report", "", "file to write the Markdown table to")
+	backlog    = flag.Int("loadtest.backlog", 2000, "deliveries left in the store for TestBacklogDrain")
+	serveExtra = flag.String("loadtest.config", "", "lines added to serve's configuration, such as \"workers: 16\"")
 )
 
 // githubTimeout is how long GitHub waits for an answer before it counts a
@@ -80,7 +81,7 @@ func TestBacklogDrain(t *testing.T) {
 	payloads := examplePayloads(t)
 	bin := testenv.BuildFleetbot(t)
 	n := *backlog
-	s := testenv.StartServeWith(t, bin, "", func(dir string) {
+	s := testenv.StartServeWith(t, bin, *serveExtra, func(dir string) {
 		st, err := boltstore.Open(filepath.Join(dir, "state.db"))
 		if err != nil {
 			t.Fatal(err)
