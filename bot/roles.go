@@ -62,7 +62,7 @@ func (b *Bot) layoutAt(ctx context.Context, h headRef) (*gitops.Layout, error) {
 		return l, nil
 	}
 	err := b.withCheckout(ctx, []headRef{h}, func(dirs []string) error {
-		inv, err := gitops.Load(ctx, dirs)
+		inv, err := b.inventory(ctx, dirs)
 		if err != nil {
 			return fmt.Errorf("load the layout of %s: %w", h.repo, err)
 		}

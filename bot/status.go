@@ -337,7 +337,7 @@ func (a *statusAPI) loadFleet(ctx context.Context, now time.Time) error {
 			byDir[d] = heads[i].repo.String()
 		}
 		var err error
-		inv, err = gitops.Load(ctx, dirs)
+		inv, err = a.bot.inventory(ctx, dirs)
 		return err
 	})
 	if err != nil {
