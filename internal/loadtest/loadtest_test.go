@@ -97,23 +97,7 @@ func TestBacklogDrain(t *testing.T) {
 			t.Fatal(err)
 		}
 	})
-	start := time.Now()
-	srv := served{url: "http://" + s.Addr, secret: s.Secret, pid: s.PID}
-	deadline := start.Add(5 * time.Minute)
-	var processed, failed int
-	for {
-		processed, failed = srv.handled(t)
-		if processed+failed >= n || time.Now().After(deadline) {
-			break
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	took := time.Since(start)
-	time.Sleep(500 * time.Millisecond) // a delivery handled twice would show by now
-	processed, failed = srv.handled(t)
-	if processed != n || failed != 0 {
-		t.Errorf("%d deliveries in the backlog, %d handled and %d failed: each must be handled once", n, processed, failed)
-	}
+	took := handledOnce(t, s, n, 5*time.Minute, "deliveries in the backlog")
 	t.Logf("backlog of %d deliveries concerning no campaign handled in %s: %.0f a second; serve peak RSS %d MiB",
 		n, took.Round(time.Millisecond), float64(n)/took.Seconds(), testenv.ProcStatus(t, s.PID, "VmHWM")>>10)
 }
@@ -147,7 +131,8 @@ func quantile(sorted []time.Duration, q float64) time.Duration {
 // run starts serve, sends rate deliveries a second for d, waits until each
 // is handled, and checks none was lost or handled twice.
 func run(t *testing.T, bin string, payloads map[string][]byte, rate int, d time.Duration) result {
-	srv := startServe(t, bin)
+	srv := testenv.StartServe(t, bin, "")
+	url := "http://" + srv.Addr
 	client := &http.Client{
 		Timeout:   githubTimeout,
 		Transport: &http.Transport{MaxIdleConnsPerHost: 4096, MaxConnsPerHost: 0},
@@ -166,7 +151,7 @@ func run(t *testing.T, bin string, payloads map[string][]byte, rate int, d time.
 		}
 		event := events[i%len(events)]
 		wg.Go(func() {
-			took, status, err := deliver(t.Context(), client, srv.url, event, fmt.Sprintf("load-%d-%d", rate, i), srv.secret, payloads[event])
+			took, status, err := deliver(t.Context(), client, url, event, fmt.Sprintf("load-%d-%d", rate, i), srv.Secret, payloads[event])
 			mu.Lock()
 			defer mu.Unlock()
 			statuses[status]++
@@ -182,22 +167,8 @@ func run(t *testing.T, bin string, payloads map[string][]byte, rate int, d time.
 	if accepted != total {
 		t.Errorf("%d of %d deliveries accepted; answers by status: %v", accepted, total, statuses)
 	}
-	// Every accepted delivery is handled, once.
-	deadline := time.Now().Add(2 * time.Minute)
-	var processed, failed int
-	for {
-		processed, failed = srv.handled(t)
-		if processed+failed >= accepted || time.Now().After(deadline) {
-			break
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	time.Sleep(500 * time.Millisecond) // a delivery handled twice would show by now
-	processed, failed = srv.handled(t)
-	if processed != accepted || failed != 0 {
-		t.Errorf("%d deliveries accepted, %d handled (processed) and %d failed: each must be handled once", accepted, processed, failed)
-	}
-	res.peakRSS = testenv.ProcStatus(t, srv.pid, "VmHWM")
+	handledOnce(t, srv, accepted, 2*time.Minute, "deliveries accepted")
+	res.peakRSS = testenv.ProcStatus(t, srv.PID, "VmHWM")
 	return res
 }
 
@@ -223,18 +194,33 @@ func deliver(ctx context.Context, client *http.Client, url, event, id string, se
 	return time.Since(start), resp.StatusCode, nil
 }
 
-// served is a running `fleetbot serve`.
-type served struct {
-	url    string
-	secret []byte
-	pid    int
+// handledOnce waits (at most wait) until serve reports n deliveries handled,
+// and returns how long that took from the call; then it checks, a moment
+// later, that each was handled once and none failed (what says n).
+func handledOnce(t *testing.T, s testenv.Served, n int, wait time.Duration, what string) time.Duration {
+	t.Helper()
+	start := time.Now()
+	var processed, failed int
+	for {
+		processed, failed = handled(t, s)
+		if processed+failed >= n || time.Since(start) > wait {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	took := time.Since(start)
+	time.Sleep(500 * time.Millisecond) // a delivery handled twice would show by now
+	if processed, failed = handled(t, s); processed != n || failed != 0 {
+		t.Errorf("%d %s, %d handled (processed) and %d failed: each must be handled once", n, what, processed, failed)
+	}
+	return took
 }
 
-// handled reads from /metrics how many deliveries were handled and marked
-// processed, and how many failed for good.
-func (s served) handled(t *testing.T) (processed, failed int) {
+// handled reads from serve's /metrics how many deliveries were handled and
+// marked processed, and how many failed for good.
+func handled(t *testing.T, s testenv.Served) (processed, failed int) {
 	t.Helper()
-	resp, err := http.Get(s.url + "/metrics")
+	resp, err := http.Get("http://" + s.Addr + "/metrics")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -253,13 +239,6 @@ func (s served) handled(t *testing.T) (processed, failed int) {
 		}
 	}
 	return processed, failed
-}
-
-// startServe runs serve as its own process and waits until it listens.
-func startServe(t *testing.T, bin string) served {
-	t.Helper()
-	s := testenv.StartServe(t, bin, "")
-	return served{url: "http://" + s.Addr, secret: s.Secret, pid: s.PID}
 }
 
 // examplePayloads returns, for each event sent, the largest example payload
