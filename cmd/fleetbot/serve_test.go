@@ -3,16 +3,10 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"crypto/rsa"
-	"crypto/x509"
-	"encoding/pem"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
-	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -22,6 +16,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/fleetbot/fleetbot/internal/testenv"
 )
 
 // TestServeConfigErrors runs serve on broken configuration files: each gives
@@ -101,38 +97,7 @@ func httpGetAt(url string) (int, string) {
 // appended to its configuration, and waits until it listens.
 func startServe(t *testing.T, extra string, onGitHub func()) servedProcess {
 	t.Helper()
-	github := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		onGitHub()
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(http.StatusNotFound)
-		_, _ = io.WriteString(w, `{"message":"Not Found","documentation_url":"https://docs.github.com/rest"}`)
-	}))
-	t.Cleanup(github.Close)
-
-	dir := t.TempDir()
-	key, err := rsa.GenerateKey(rand.Reader, 2048)
-	require.NoError(t, err)
-	keyPEM := pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(key)})
-	require.NoError(t, os.WriteFile(filepath.Join(dir, "key.pem"), keyPEM, 0o600))
-	require.NoError(t, os.WriteFile(filepath.Join(dir, "secret"), []byte("s3cret\n"), 0o600))
-	cfg := fmt.Sprintf(`appID: 42
-privateKeyFile: key.pem
-webhookSecretFile: secret
-apiBaseURL: %s/
-listen: 127.0.0.1:0
-store:
-  bolt:
-    path: state.db
-mirrorDir: mirror
-campaigns:
-  repository: acme/fleet
-  path: campaigns
-repositories: [acme/fleet]
-reconcileInterval: 1h
-replicaID: test-replica
-`, github.URL) + extra
-	require.NoError(t, os.WriteFile(filepath.Join(dir, "fleetbot.yaml"), []byte(cfg), 0o600))
-
+	dir, _ := testenv.ServeDir(t, "replicaID: test-replica\n"+extra, onGitHub)
 	ctx, cancel := context.WithCancel(t.Context())
 	t.Cleanup(cancel)
 	p := servedProcess{stderr: &syncBuffer{}, done: make(chan error, 1), cancel: cancel}

@@ -19,6 +19,52 @@ import (
 	"time"
 )
 
+// ServeDir writes a directory for `fleetbot serve`: an App key, a webhook
+// secret and fleetbot.yaml (bbolt store state.db, listen on a free loopback
+// port, an hour between reconcile passes, extra appended), against a GitHub
+// that answers 404 to everything, calling onGitHub (when not nil) on each
+// request. It returns the directory and the secret.
+func ServeDir(t testing.TB, extra string, onGitHub func()) (string, []byte) {
+	t.Helper()
+	github := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		if onGitHub != nil {
+			onGitHub()
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusNotFound)
+		_, _ = io.WriteString(w, `{"message":"Not Found","documentation_url":"https://docs.github.com/rest"}`)
+	}))
+	t.Cleanup(github.Close)
+	dir := t.TempDir()
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	secret := []byte("serve-test-secret")
+	cfg := fmt.Sprintf(`appID: 42
+privateKeyFile: key.pem
+webhookSecretFile: secret
+apiBaseURL: %s/
+listen: 127.0.0.1:0
+store: {bolt: {path: state.db}}
+mirrorDir: mirror
+campaigns: {repository: acme/fleet, path: campaigns}
+repositories: [acme/fleet]
+reconcileInterval: 1h
+`, github.URL) + extra
+	files := map[string][]byte{
+		"key.pem":       pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(key)}),
+		"secret":        secret,
+		"fleetbot.yaml": []byte(cfg),
+	}
+	for name, b := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir, secret
+}
+
 // BuildFleetbot builds cmd/fleetbot as it ships (no race detector, whatever
 // the test runs with) and returns the binary's path.
 func BuildFleetbot(t testing.TB) string {
@@ -53,39 +99,7 @@ func StartServe(t testing.TB, bin, extra string) Served {
 // directory before serve starts: its bbolt store is state.db there.
 func StartServeWith(t testing.TB, bin, extra string, prepare func(dir string)) Served {
 	t.Helper()
-	github := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(http.StatusNotFound)
-		_, _ = io.WriteString(w, `{"message":"Not Found"}`)
-	}))
-	t.Cleanup(github.Close)
-	dir := t.TempDir()
-	key, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		t.Fatal(err)
-	}
-	secret := []byte("serve-test-secret")
-	cfg := fmt.Sprintf(`appID: 42
-privateKeyFile: key.pem
-webhookSecretFile: secret
-apiBaseURL: %s/
-listen: 127.0.0.1:0
-store: {bolt: {path: state.db}}
-mirrorDir: mirror
-campaigns: {repository: acme/fleet, path: campaigns}
-repositories: [acme/fleet]
-reconcileInterval: 1h
-`, github.URL) + extra
-	files := map[string][]byte{
-		"key.pem":       pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(key)}),
-		"secret":        secret,
-		"fleetbot.yaml": []byte(cfg),
-	}
-	for name, b := range files {
-		if err := os.WriteFile(filepath.Join(dir, name), b, 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
+	dir, secret := ServeDir(t, extra, nil)
 	if prepare != nil {
 		prepare(dir)
 	}
