@@ -21,7 +21,7 @@ help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-11s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 .PHONY: deps
-deps: ## Install what the tests use: npm tools (dynalite, GitHub's OpenAPI description, webhook examples), Debian's prometheus and chromium
+deps: ## Install what the tests use: npm tools (dynalite, GitHub's OpenAPI description and GraphQL schema, webhook examples), Debian's prometheus and chromium
 	@tools/install-debian-packages
 	@if [ -f tools/npm/package-lock.json ]; then \
 		npm ci --prefix tools/npm --no-audit --no-fund --loglevel=error; \

@@ -38,10 +38,16 @@ func (s *Spec) CheckRequest(r *http.Request, body []byte) error {
 // schema. A body where GitHub documents none, and no body where it
 // documents one, are mismatches too; 204, 304 and HEAD carry no body.
 func (s *Spec) CheckResponse(r *http.Request, status int, h http.Header, body []byte) error {
-	return s.checkResponse(r.Method, r.URL, status, h, body)
+	if s.isGraphQL(r.Method, r.URL.EscapedPath()) {
+		return fmt.Errorf("%s %s: a GraphQL answer is checked against its document: use Middleware or Transport", r.Method, r.URL.EscapedPath())
+	}
+	return s.checkResponse(r.Method, r.URL, nil, status, h, body)
 }
 
 func (s *Spec) checkRequest(method string, u *url.URL, h http.Header, body []byte) error {
+	if s.isGraphQL(method, u.EscapedPath()) {
+		return s.opts.graphql.checkRequest(u.EscapedPath(), body)
+	}
 	op, params, err := s.Match(method, u.EscapedPath())
 	if err != nil {
 		return err
@@ -71,7 +77,10 @@ func (s *Spec) checkRequest(method string, u *url.URL, h http.Header, body []byt
 	return mm.orNil()
 }
 
-func (s *Spec) checkResponse(method string, u *url.URL, status int, h http.Header, body []byte) error {
+func (s *Spec) checkResponse(method string, u *url.URL, reqBody []byte, status int, h http.Header, body []byte) error {
+	if s.isGraphQL(method, u.EscapedPath()) {
+		return s.opts.graphql.checkResponse(u.EscapedPath(), reqBody, status, body)
+	}
 	op, _, err := s.Match(method, u.EscapedPath())
 	if err != nil {
 		return err

@@ -33,7 +33,7 @@ func (s *Spec) Middleware(next http.Handler, report func(error)) http.Handler {
 			rec.status = http.StatusOK
 		}
 		if routed {
-			s.report(s.checkResponse(method, &u, rec.status, rec.header, rec.body.Bytes()), report)
+			s.report(s.checkResponse(method, &u, body, rec.status, rec.header, rec.body.Bytes()), report)
 		}
 		w.WriteHeader(rec.status)
 		_, _ = w.Write(rec.body.Bytes()) //nolint:errcheck // a client gone away is the handler's business, not the check's
@@ -113,7 +113,7 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	resp.Body = io.NopCloser(bytes.NewReader(data))
 	if routed {
-		t.spec.report(t.spec.checkResponse(req.Method, &u, resp.StatusCode, resp.Header, data), t.report)
+		t.spec.report(t.spec.checkResponse(req.Method, &u, body, resp.StatusCode, resp.Header, data), t.report)
 	}
 	return resp, nil
 }

@@ -45,8 +45,9 @@ type Operation struct {
 type Option func(*options)
 
 type options struct {
-	prefix string
-	skips  []func(*http.Request) bool
+	prefix  string
+	skips   []func(*http.Request) bool
+	graphql *GraphQL
 }
 
 // WithPrefix strips an API prefix, such as "/api/v3" on GitHub Enterprise
