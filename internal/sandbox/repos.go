@@ -52,6 +52,7 @@ func (s *Server) routes() {
 	s.checkRoutes()
 	s.orgRoutes()
 	s.appRoutes()
+	s.graphqlRoutes()
 }
 
 type newRepo struct {
