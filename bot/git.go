@@ -18,6 +18,8 @@ type headRef struct {
 	cloneURL string
 	// htmlURL is the repository's page.
 	htmlURL string
+	// nodeID is the repository's GraphQL id.
+	nodeID string
 }
 
 // head reads a repository's default branch and its head from GitHub.
@@ -38,7 +40,7 @@ func (b *Bot) head(ctx context.Context, r repoName) (headRef, error) {
 	if err != nil {
 		return headRef{}, fmt.Errorf("read %s of %s: %w", meta.DefaultBranch, r, err)
 	}
-	return headRef{repo: r, api: api, branch: meta.DefaultBranch, sha: sha, cloneURL: meta.CloneURL, htmlURL: meta.HTMLURL}, nil
+	return headRef{repo: r, api: api, branch: meta.DefaultBranch, sha: sha, cloneURL: meta.CloneURL, htmlURL: meta.HTMLURL, nodeID: meta.NodeID}, nil
 }
 
 // withCheckout checks each head out in the mirror and calls f with the

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"fmt"
+	"io"
 	"maps"
 	"net/http"
 	"net/http/httptest"
@@ -27,6 +28,8 @@ import (
 	"github.com/fleetbot/fleetbot/webhooks"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"github.com/vektah/gqlparser/v2/ast"
+	"github.com/vektah/gqlparser/v2/parser"
 )
 
 // What each call and event of the bot needs from the App's permissions.
@@ -77,6 +80,15 @@ var installationNeeds = map[string]string{
 	"POST /repos/{owner}/{repo}/statuses/{sha}":                                     "statuses:write",
 	"GET /repos/{owner}/{repo}/branches/{branch}/protection/required_status_checks": "administration:read",
 	"GET /orgs/{org}/teams/{team_slug}/memberships/{username}":                      "members:read",
+}
+
+// graphqlNeeds maps each GraphQL mutation the bot sends, as "mutation
+// NAME", to the permission it needs (GitHub's GraphQL reference names none
+// per mutation: these are the permissions of the REST operations that do
+// the same: creating a ref, writing a commit).
+var graphqlNeeds = map[string]string{
+	"mutation createRef":            "contents:write",
+	"mutation createCommitOnBranch": "contents:write",
 }
 
 // eventNeeds maps each event the App subscribes to to the permission GitHub
@@ -172,6 +184,12 @@ func TestCalledOperationsAreOpenToApps(t *testing.T) {
 			continue
 		}
 		installation = append(installation, key)
+		if c.op == nil {
+			if _, ok := graphqlNeeds[key]; !ok {
+				t.Errorf("%s is sent with an installation token: add the permission it needs to graphqlNeeds", key)
+			}
+			continue
+		}
 		assert.True(t, c.op.ForGitHubApps, "%s (%s): GitHub's description says an installation token may not call it", key, c.op.ID)
 		if _, ok := installationNeeds[key]; !ok {
 			t.Errorf("%s (%s) is called with an installation token: add the permission it needs to installationNeeds", key, c.op.ID)
@@ -180,6 +198,11 @@ func TestCalledOperationsAreOpenToApps(t *testing.T) {
 	for key := range installationNeeds {
 		if !slices.Contains(installation, key) {
 			t.Errorf("installationNeeds holds %s, which the bot does not call", key)
+		}
+	}
+	for key := range graphqlNeeds {
+		if !slices.Contains(installation, key) {
+			t.Errorf("graphqlNeeds holds %s, which the bot does not send", key)
 		}
 	}
 }
@@ -199,7 +222,11 @@ func TestPermissionsAreWhatTheCallsAndEventsNeed(t *testing.T) {
 
 	var needs []need
 	for key, c := range botCalls(t) {
-		if !c.jwt {
+		switch {
+		case c.jwt:
+		case c.op == nil:
+			needs = append(needs, parseNeed(t, key, graphqlNeeds[key]))
+		default:
 			needs = append(needs, parseNeed(t, key, installationNeeds[key]))
 		}
 	}
@@ -298,6 +325,7 @@ func (n need) metBy(granted map[string]level) bool {
 
 // call is one operation the client sent, and whether it was signed with
 // the App's JWT rather than an installation token.
+// call is one operation the bot calls: op is nil for a GraphQL mutation.
 type call struct {
 	op  *ghcontract.Operation
 	jwt bool
@@ -330,7 +358,7 @@ func botCalls(t *testing.T) map[string]call {
 	return calls.got
 }
 
-type sent struct{ method, path, auth string }
+type sent struct{ method, path, auth, body string }
 
 func collectCalls(spec *ghcontract.Spec) (map[string]call, []string) {
 	var (
@@ -342,7 +370,8 @@ func collectCalls(spec *ghcontract.Spec) (map[string]call, []string) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		mu.Lock()
 		defer mu.Unlock()
-		reqs = append(reqs, sent{r.Method, r.URL.EscapedPath(), r.Header.Get("Authorization")})
+		body, _ := io.ReadAll(r.Body)
+		reqs = append(reqs, sent{r.Method, r.URL.EscapedPath(), r.Header.Get("Authorization"), string(body)})
 		w.Header().Set("Content-Type", "application/json")
 		switch {
 		case r.Method == http.MethodGet && strings.HasPrefix(r.URL.Path, "/repos/") && strings.HasSuffix(r.URL.Path, "/installation"):
@@ -410,6 +439,16 @@ func collectCalls(spec *ghcontract.Spec) (map[string]call, []string) {
 
 	got := map[string]call{}
 	for _, r := range reqs {
+		if r.path == "/graphql" {
+			names, err := mutations(r.body)
+			if err != nil {
+				errs = append(errs, err.Error())
+			}
+			for _, name := range names {
+				got["mutation "+name] = call{jwt: !strings.Contains(r.auth, installationToken)}
+			}
+			continue
+		}
 		op, _, err := spec.Match(r.method, r.path)
 		if err != nil {
 			errs = append(errs, err.Error())
@@ -423,6 +462,32 @@ func collectCalls(spec *ghcontract.Spec) (map[string]call, []string) {
 		got[key] = call{op: op, jwt: jwt}
 	}
 	return got, errs
+}
+
+// mutations names the top-level fields of a GraphQL request's mutation.
+func mutations(body string) ([]string, error) {
+	var in struct {
+		Query string `json:"query"`
+	}
+	if err := json.Unmarshal([]byte(body), &in); err != nil {
+		return nil, fmt.Errorf("graphql request: %w", err)
+	}
+	doc, err := parser.ParseQuery(&ast.Source{Input: in.Query})
+	if err != nil {
+		return nil, fmt.Errorf("graphql request: %w", err)
+	}
+	var names []string
+	for _, op := range doc.Operations {
+		if op.Operation != ast.Mutation {
+			return nil, fmt.Errorf("graphql request: a %s; the bot sends mutations only", op.Operation)
+		}
+		for _, sel := range op.SelectionSet {
+			if f, ok := sel.(*ast.Field); ok {
+				names = append(names, f.Name)
+			}
+		}
+	}
+	return names, nil
 }
 
 // isMint and isFind tell the App's own requests: minting an installation

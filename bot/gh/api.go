@@ -18,7 +18,9 @@ var (
 
 // Repository is a repository's metadata.
 type Repository struct {
-	ID            int64
+	ID int64
+	// NodeID is the repository's GraphQL id.
+	NodeID        string
 	Owner         string
 	Name          string
 	DefaultBranch string

@@ -2,6 +2,7 @@ package gh
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"reflect"
@@ -26,7 +27,10 @@ type apiCase struct {
 	want   any
 }
 
-func boolPtr(b bool) *bool            { return &b }
+func boolPtr(b bool) *bool { return &b }
+
+// jsonString is s as a JSON string, quotes included.
+func jsonString(s string) string      { b, _ := json.Marshal(s); return string(b) }
 func strPtr(s string) *string         { return &s }
 func at(s string) time.Time           { t, _ := time.Parse(time.RFC3339, s); return t }
 func noResult(err error) (any, error) { return nil, err }
@@ -76,6 +80,16 @@ var apiCases = []apiCase{
 		},
 		answer: `{"ref":"refs/heads/fleetbot/k8s-1.31/team-a","object":{"type":"commit","sha":"abc123"}}`,
 		want:   "abc123",
+	},
+	{
+		name: "CommitOnNewBranch", method: "POST", path: "/graphql", status: 200,
+		body: `{"query":` + jsonString(commitOnNewBranch) + `,"variables":{"commit":{"branch":{"branchName":"fleetbot/x","repositoryNameWithOwner":"acme/fleet"},"expectedHeadOid":"b1","fileChanges":{"additions":[{"contents":"dmVyc2lvbjogMQo=","path":"a.yaml"}],"deletions":[{"path":"b.yaml"}]},"message":{"body":"Fleetbot-Plan: p","headline":"eks: wave 1"}},"ref":{"name":"refs/heads/fleetbot/x","oid":"b1","repositoryId":"R_1"}}}`,
+		call: func(ctx context.Context, c *Client) (any, error) {
+			return c.CommitOnNewBranch(ctx, "acme", "fleet", "R_1", "fleetbot/x", "b1", "eks: wave 1\n\nFleetbot-Plan: p",
+				[]FileChange{{Path: "a.yaml", Content: []byte("version: 1\n")}, {Path: "b.yaml", Delete: true}})
+		},
+		answer: `{"data":{"createRef":{"ref":{"name":"fleetbot/x"}},"createCommitOnBranch":{"commit":{"oid":"c9"}}}}`,
+		want:   BranchCommit{SHA: "c9", Created: true},
 	},
 	{
 		name: "CreateRef", method: "POST", path: "/repos/acme/fleet/git/refs", status: 201,

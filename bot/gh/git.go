@@ -21,6 +21,7 @@ func (c *Client) Repository(ctx context.Context, owner, repo string) (Repository
 func repository(r *github.Repository) Repository {
 	return Repository{
 		ID:            r.GetID(),
+		NodeID:        r.GetNodeID(),
 		Owner:         r.GetOwner().GetLogin(),
 		Name:          r.GetName(),
 		DefaultBranch: r.GetDefaultBranch(),

@@ -16,6 +16,7 @@ var routes = compileRoutes(
 	"/app/installations/{installation_id}/access_tokens",
 	"/installation/repositories",
 	"/rate_limit",
+	"/graphql",
 	"/orgs/{org}/teams/{team_slug}/memberships/{username}",
 	"/repos/{owner}/{repo}",
 	"/repos/{owner}/{repo}/installation",

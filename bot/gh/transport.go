@@ -205,6 +205,9 @@ func (c *chain) transport(label string) http.RoundTripper {
 // endpoint returns the route template of a request URL.
 func (c *chain) endpoint(u *url.URL) string {
 	p := u.EscapedPath()
+	if p == graphqlPath(c.basePath) {
+		return "/graphql"
+	}
 	if c.basePath != "" {
 		rest, ok := strings.CutPrefix(p, c.basePath)
 		if !ok || (rest != "" && rest[0] != '/') {

@@ -56,6 +56,9 @@ type Request struct {
 	// BaseTree, when set, is BaseSHA's tree (from the Mirror): the new
 	// commit is written on it without reading BaseSHA from GitHub.
 	BaseTree string
+	// RepoID, when set, is the repository's GraphQL node id: a new branch
+	// and its commit are then written in one call (CommitOnNewBranch).
+	RepoID string
 	// Read reads files at BaseSHA, usually from a Mirror checkout.
 	Read gitops.ReadFunc
 	// Owns tells whether a path belongs to PR.Tenant (see TenantFiles). It is
@@ -73,6 +76,10 @@ type Request struct {
 	// Labels go on the pull request; nil means "fleetbot",
 	// "campaign:<name>" and "wave:<n>".
 	Labels []string
+	// InTurn, when set, runs the call that opens the pull request: the
+	// caller opening several at once makes their numbers follow its
+	// order. It is called at most once per Ensure.
+	InTurn func(open func() error) error
 }
 
 // Result is what Ensure found or did.
@@ -115,21 +122,23 @@ type Result struct {
 //     of the same plan on BaseSHA, or when GitHub finds it mergeable, and is
 //     regenerated (a new commit on BaseSHA, the branch force-moved) when it
 //     conflicts or the plan changed;
-//   - otherwise the commit is written through the Git Data API, the branch
-//     created (or moved, when an earlier attempt left it), the pull request
-//     opened, reviewers requested and labels added. Labels come last, so a
-//     pull request without them is one whose setup a crash cut short, and a
-//     rerun completes it. A branch left by a crash before the pull request
-//     was opened is reused when it holds the right commit.
+//   - otherwise the branch is created with the commit on it in one call
+//     (GraphQL's createRef and createCommitOnBranch, with RepoID), the
+//     pull request opened, reviewers requested and labels added. Labels
+//     come last, so a pull request without them is one whose setup a
+//     crash cut short, and a rerun completes it. A branch that is there
+//     already (left by a crash before the pull request was opened, or by
+//     an attempt closed without merge) is read: reused when it holds the
+//     right commit, else the commit is written through the Git Data API
+//     and the branch moved.
 //
 // Files whose content would not change are left out; when none changes,
-// Ensure returns ErrNoChange. The fewest calls for a new pull request of F
-// files are F+9: three reads (list pull requests, read the branch, read the
-// base commit for its tree), F blobs, a tree, a commit, the ref, the pull
-// request, the review request and the labels (the review request is left
-// out when there is nobody to ask). A second call finds the open pull
-// request and reads its head commit: 2 reads, or 3 when the base moved
-// (whether it is mergeable), and no write.
+// Ensure returns ErrNoChange. A new pull request, whatever its number of
+// files, takes 5 calls: list the branch's pull requests, write the branch
+// and its commit, open the pull request, ask for reviews and label it (4
+// when there is nobody to ask). A second call finds the open pull request
+// and reads its head commit: 2 reads, or 3 when the base moved (whether it
+// is mergeable), and no write.
 func Ensure(ctx context.Context, api EnsureClient, req Request) (Result, error) {
 	c := &counter{api: api}
 	res, err := ensure(ctx, ensureCounter{c, api}, req)
@@ -278,63 +287,118 @@ func (e *ensurer) keepOpen(ctx context.Context, pr *gh.PullRequest) error {
 // pull request and finishes it.
 func (e *ensurer) open(ctx context.Context) error {
 	r := e.req
-	// GET /repos/{owner}/{repo}/git/ref/heads/{branch}
-	// (https://docs.github.com/rest/git/refs#get-a-reference)
-	sha, err := e.c.Ref(ctx, r.Owner, r.Repo, e.branch)
-	exists := err == nil
-	if err != nil && !errors.Is(err, gh.ErrNotFound) {
-		return fmt.Errorf("read branch %s: %w", e.branch, err)
+	msg, err := e.message()
+	if err != nil {
+		return err
 	}
-	if exists {
-		head, err := e.c.Commit(ctx, r.Owner, r.Repo, sha)
-		if err != nil {
-			return fmt.Errorf("read head of %s: %w", e.branch, err)
-		}
-		ours, _, same := e.matches(head)
-		if !ours && !e.closed {
-			return fmt.Errorf("%s is at %s and no pull request holds it: %w", e.branch, sha, ErrForeignCommit)
-		}
-		if !same {
-			sha = ""
-		}
+	sha, err := newBranch(ctx, e.c, r.Owner, r.Repo, r.RepoID, e.branch, r.BaseSHA, msg, e.files)
+	if err != nil {
+		return err
 	}
 	if sha == "" {
-		if sha, err = e.commit(ctx); err != nil {
+		if sha, err = e.existingBranch(ctx, msg); err != nil {
 			return err
 		}
-		if exists {
-			// Our own commit of an earlier call, or the branch of a pull
-			// request closed without merge, which keeps its commits:
-			// moving the branch loses nothing.
-			err = e.c.UpdateRef(ctx, r.Owner, r.Repo, e.branch, sha, true)
-		} else {
-			// POST /repos/{owner}/{repo}/git/refs
-			// (https://docs.github.com/rest/git/refs#create-a-reference)
-			err = e.c.CreateRef(ctx, r.Owner, r.Repo, e.branch, sha)
-		}
-		if err != nil {
-			return fmt.Errorf("point %s at %s: %w", e.branch, sha, err)
-		}
-		e.res.Regenerated = exists
 	}
 	body, err := Body(r)
 	if err != nil {
 		return err
 	}
-	// POST /repos/{owner}/{repo}/pulls
-	// (https://docs.github.com/rest/pulls/pulls#create-a-pull-request)
-	pr, err := e.c.CreatePullRequest(ctx, r.Owner, r.Repo, gh.NewPullRequest{
-		Title: fmt.Sprintf("fleetbot: %s wave %d — %s", e.name, r.Wave, owner(r.PR)),
-		Head:  e.branch,
-		Base:  r.BaseBranch,
-		Body:  body,
-	})
+	var pr gh.PullRequest
+	create := func() error {
+		// POST /repos/{owner}/{repo}/pulls
+		// (https://docs.github.com/rest/pulls/pulls#create-a-pull-request)
+		pr, err = e.c.CreatePullRequest(ctx, r.Owner, r.Repo, gh.NewPullRequest{
+			Title: fmt.Sprintf("fleetbot: %s wave %d — %s", e.name, r.Wave, owner(r.PR)),
+			Head:  e.branch,
+			Base:  r.BaseBranch,
+			Body:  body,
+		})
+		return err
+	}
+	if r.InTurn != nil {
+		err = r.InTurn(create)
+	} else {
+		err = create()
+	}
 	if err != nil {
 		return fmt.Errorf("open pull request from %s: %w", e.branch, err)
 	}
 	e.found(&pr)
 	e.res.HeadSHA, e.res.Opened = sha, true
 	return e.finish(ctx, pr.Number)
+}
+
+// existingBranch points the branch, which is there already (or cannot be
+// written in one call), at the commit of this call and returns it: a
+// branch holding our commit of the same content is kept (a call cut short
+// before the pull request opened); a commit of ours otherwise, or the
+// branch of a pull request closed without merge, is replaced; anything
+// else is someone's work and left alone.
+func (e *ensurer) existingBranch(ctx context.Context, msg string) (string, error) {
+	r := e.req
+	// GET /repos/{owner}/{repo}/git/ref/heads/{branch}
+	// (https://docs.github.com/rest/git/refs#get-a-reference)
+	sha, err := e.c.Ref(ctx, r.Owner, r.Repo, e.branch)
+	exists := err == nil
+	if err != nil && !errors.Is(err, gh.ErrNotFound) {
+		return "", fmt.Errorf("read branch %s: %w", e.branch, err)
+	}
+	if exists {
+		head, err := e.c.Commit(ctx, r.Owner, r.Repo, sha)
+		if err != nil {
+			return "", fmt.Errorf("read head of %s: %w", e.branch, err)
+		}
+		ours, _, same := e.matches(head)
+		if !ours && !e.closed {
+			return "", fmt.Errorf("%s is at %s and no pull request holds it: %w", e.branch, sha, ErrForeignCommit)
+		}
+		if same {
+			return sha, nil
+		}
+	}
+	sha, err = writeCommit(ctx, e.c, r.Owner, r.Repo, r.BaseSHA, r.BaseTree, e.files, msg)
+	if err != nil {
+		return "", err
+	}
+	if exists {
+		// Our own commit of an earlier call, or the branch of a pull
+		// request closed without merge, which keeps its commits:
+		// moving the branch loses nothing.
+		err = e.c.UpdateRef(ctx, r.Owner, r.Repo, e.branch, sha, true)
+	} else {
+		// POST /repos/{owner}/{repo}/git/refs
+		// (https://docs.github.com/rest/git/refs#create-a-reference)
+		err = e.c.CreateRef(ctx, r.Owner, r.Repo, e.branch, sha)
+	}
+	if err != nil {
+		return "", fmt.Errorf("point %s at %s: %w", e.branch, sha, err)
+	}
+	e.res.Regenerated = exists
+	return sha, nil
+}
+
+// newBranch creates branch at base holding files as one commit, in one
+// call, and returns the commit; "" when repoID is unknown or the branch is
+// there already pointing elsewhere, which the caller then reads.
+func newBranch(ctx context.Context, c BranchCommitter, owner, repo, repoID, branch, base, msg string, files []gitops.FileResult) (string, error) {
+	if repoID == "" {
+		return "", nil
+	}
+	changes := make([]gh.FileChange, 0, len(files))
+	for _, f := range files {
+		changes = append(changes, gh.FileChange{Path: f.Path, Content: f.New, Delete: f.New == nil})
+	}
+	// POST /graphql: createRef, then createCommitOnBranch
+	// (https://docs.github.com/graphql/reference/mutations#createcommitonbranch)
+	res, err := c.CommitOnNewBranch(ctx, owner, repo, repoID, branch, base, msg, changes)
+	switch {
+	case errors.Is(err, gh.ErrConflict):
+		return "", nil
+	case err != nil:
+		return "", fmt.Errorf("write %s on %s: %w", branch, base, err)
+	}
+	return res.SHA, nil
 }
 
 // finish asks for reviews, then labels the pull request: the labels mark a
@@ -695,6 +759,11 @@ func (c *counter) CreateTree(ctx context.Context, owner, repo, baseTree string, 
 func (c *counter) CreateCommit(ctx context.Context, owner, repo string, nc gh.NewCommit) (gh.Commit, error) {
 	c.n++
 	return c.api.CreateCommit(ctx, owner, repo, nc)
+}
+
+func (c *counter) CommitOnNewBranch(ctx context.Context, owner, repo, repoID, branch, base, message string, files []gh.FileChange) (gh.BranchCommit, error) {
+	c.n++
+	return c.api.CommitOnNewBranch(ctx, owner, repo, repoID, branch, base, message, files)
 }
 
 func (c *counter) CreatePullRequest(ctx context.Context, owner, repo string, p gh.NewPullRequest) (gh.PullRequest, error) {

@@ -2,6 +2,7 @@ package wave
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"io/fs"
 	"os"
@@ -709,4 +710,103 @@ func TestEnsureWithBaseTree(t *testing.T) {
 	}, f.take())
 	assert.Equal(t, 8, res.Calls)
 	assertNoWrite(t, f, req)
+}
+
+// TestEnsureOpensInFiveCalls: with the repository's GraphQL id, a new pull
+// request takes 5 calls whatever its number of files: the listing, the
+// branch and its commit in one call, the pull request, the review request
+// and the labels.
+func TestEnsureOpensInFiveCalls(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		campaign string
+		wave     int
+	}{{"eks-1-30", 1}, {"addons-release2", 6}} {
+		t.Run(tc.campaign, func(t *testing.T) {
+			t.Parallel()
+			p := examplePlan(t, tc.campaign)
+			f := newFakeGitHub("acme", "fleet", exampleFiles(t))
+			base := f.refs["main"]
+			req := p.request(t, f, tc.wave, "tenant-a")
+			req.RepoID = f.repoID()
+			res, err := Ensure(t.Context(), f, req)
+			require.NoError(t, err)
+			assert.Equal(t, []string{"PullRequests", "CommitOnNewBranch", "CreatePullRequest", "RequestReviewers", "AddLabels"}, f.take())
+			assert.Equal(t, 5, res.Calls)
+			assert.True(t, res.Opened)
+			head := f.commits[res.HeadSHA]
+			assert.Equal(t, []string{base}, head.Parents, "one commit on the base")
+			assert.Equal(t, f.refs[res.Branch], res.HeadSHA)
+			assert.Equal(t, res.HeadSHA, f.prs[0].HeadSHA)
+			files, _, err := changes(req)
+			require.NoError(t, err)
+			require.NotEmpty(t, files)
+			for _, fr := range files {
+				assert.Equal(t, string(fr.New), string(f.files(res.HeadSHA)[fr.Path]), "%s as planned, byte for byte", fr.Path)
+			}
+			assert.Len(t, changedPaths(f, base, res.HeadSHA), len(files), "nothing else changes")
+
+			// The same request, made again (Git Data or GraphQL), finds
+			// the pull request and writes nothing.
+			assertNoWrite(t, f, req)
+		})
+	}
+}
+
+// TestEnsureNewBranchLeftovers: what a call cut short leaves on the branch
+// is taken up by the next one, never written twice, and a branch holding
+// someone's commit is left alone.
+func TestEnsureNewBranchLeftovers(t *testing.T) {
+	t.Parallel()
+	p := examplePlan(t, "eks-1-30")
+	tests := []struct {
+		name      string
+		leave     func(f *fakeGitHub, req Request)
+		wantCalls []string
+		wantErr   error
+	}{{
+		name:      "branch created at the base, no commit",
+		leave:     func(f *fakeGitHub, req Request) { f.refs["fleetbot/eks-1-30/1/tenant-a"] = req.BaseSHA },
+		wantCalls: []string{"PullRequests", "CommitOnNewBranch", "CreatePullRequest", "RequestReviewers", "AddLabels"},
+	}, {
+		name: "commit written, pull request not opened",
+		leave: func(f *fakeGitHub, req Request) {
+			f.fail["CreatePullRequest"] = errors.New("connection reset")
+			_, err := Ensure(context.Background(), f, req)
+			if err == nil {
+				panic("the planned failure did not happen")
+			}
+		},
+		wantCalls: []string{"PullRequests", "CommitOnNewBranch", "Ref", "Commit", "CreatePullRequest", "RequestReviewers", "AddLabels"},
+	}, {
+		name: "someone's commit on the branch",
+		leave: func(f *fakeGitHub, req Request) {
+			f.refs["fleetbot/eks-1-30/1/tenant-a"] = req.BaseSHA
+			f.push("fleetbot/eks-1-30/1/tenant-a", "mine", map[string][]byte{"x.yaml": []byte("a: 1\n")})
+		},
+		wantCalls: []string{"PullRequests", "CommitOnNewBranch", "Ref", "Commit"},
+		wantErr:   ErrForeignCommit,
+	}}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			f := newFakeGitHub("acme", "fleet", exampleFiles(t))
+			req := p.request(t, f, 1, "tenant-a")
+			req.RepoID = f.repoID()
+			tt.leave(f, req)
+			f.take()
+			res, err := Ensure(t.Context(), f, req)
+			assert.Equal(t, tt.wantCalls, f.take())
+			if tt.wantErr != nil {
+				require.ErrorIs(t, err, tt.wantErr)
+				assert.Empty(t, f.prs)
+				return
+			}
+			require.NoError(t, err)
+			require.Len(t, f.prs, 1)
+			assert.Equal(t, f.refs[res.Branch], f.prs[0].HeadSHA)
+			assert.Equal(t, []string{req.BaseSHA}, f.commits[res.HeadSHA].Parents, "one commit on the base")
+			assertNoWrite(t, f, req)
+		})
+	}
 }

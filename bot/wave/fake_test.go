@@ -38,7 +38,7 @@ type fakeGitHub struct {
 }
 
 // writes are the methods that change something on GitHub.
-var writes = []string{"CreateBlob", "CreateTree", "CreateCommit", "CreateRef", "UpdateRef", "CreatePullRequest", "AddLabels", "RequestReviewers"}
+var writes = []string{"CreateBlob", "CreateTree", "CreateCommit", "CreateRef", "UpdateRef", "CommitOnNewBranch", "CreatePullRequest", "AddLabels", "RequestReviewers"}
 
 func newFakeGitHub(owner, repo string, files map[string][]byte) *fakeGitHub {
 	f := &fakeGitHub{
@@ -215,6 +215,45 @@ func (f *fakeGitHub) CreateCommit(_ context.Context, owner, repo string, c gh.Ne
 	}
 	return f.commits[f.putCommit(c)], nil
 }
+
+// CommitOnNewBranch does what GitHub does with createRef then
+// createCommitOnBranch in one document: the branch is created at base
+// unless it exists, and the commit goes on it only if it is at base.
+func (f *fakeGitHub) CommitOnNewBranch(_ context.Context, owner, repo, repoID, branch, base, message string, files []gh.FileChange) (gh.BranchCommit, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.call("CommitOnNewBranch", owner, repo); err != nil {
+		return gh.BranchCommit{}, err
+	}
+	if repoID != f.repoID() {
+		return gh.BranchCommit{}, fmt.Errorf("repository %s: %w", repoID, gh.ErrNotFound)
+	}
+	head, exists := f.refs[branch]
+	if !exists {
+		if _, ok := f.commits[base]; !ok {
+			return gh.BranchCommit{}, fmt.Errorf("commit %s: %w", base, gh.ErrInvalid)
+		}
+		head = base
+		f.refs[branch] = base
+	}
+	if head != base {
+		return gh.BranchCommit{}, fmt.Errorf("expected branch to point to %s: %w", base, gh.ErrConflict)
+	}
+	t := maps.Clone(f.trees[f.commits[base].Tree])
+	for _, fc := range files {
+		if fc.Delete {
+			delete(t, fc.Path)
+			continue
+		}
+		t[fc.Path] = f.putBlob(fc.Content)
+	}
+	sha := f.putCommit(gh.NewCommit{Message: message, Tree: f.putTree(t), Parents: []string{base}})
+	f.refs[branch] = sha
+	return gh.BranchCommit{SHA: sha, Created: !exists}, nil
+}
+
+// repoID is the repository's GraphQL id.
+func (f *fakeGitHub) repoID() string { return "R_" + f.owner + "/" + f.repo }
 
 // pr returns a copy of a pull request as GitHub shows it: an open one's
 // head follows its branch.

@@ -60,12 +60,21 @@ type Opener interface {
 	AddLabels(ctx context.Context, owner, repo string, number int, labels []string) error
 }
 
+// BranchCommitter creates a branch and writes one commit on it in one call.
+type BranchCommitter interface {
+	// CommitOnNewBranch creates branch at base and commits files on it; a
+	// branch already elsewhere gives an error matching gh.ErrConflict and
+	// writes nothing.
+	CommitOnNewBranch(ctx context.Context, owner, repo, repoID, branch, base, message string, files []gh.FileChange) (gh.BranchCommit, error)
+}
+
 // RevertClient is every GitHub call Revert makes; *gh.Client implements it.
 type RevertClient interface {
 	PullRequestLister
 	GitReader
 	GitWriter
 	BranchWriter
+	BranchCommitter
 	Opener
 }
 

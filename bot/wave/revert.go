@@ -63,6 +63,9 @@ type RevertRequest struct {
 	Owner, Repo, BaseBranch, BaseSHA string
 	// BaseTree, when set, is BaseSHA's tree, as Request.BaseTree.
 	BaseTree string
+	// RepoID, when set, is the repository's GraphQL node id, as
+	// Request.RepoID.
+	RepoID string
 	// Files are the files the revert writes (New nil deletes the file).
 	Files []gitops.FileResult
 	// Kept are the files left out, each with the reason; the body lists
@@ -116,38 +119,14 @@ func revert(ctx context.Context, c RevertClient, req RevertRequest) (Result, err
 		return res, fmt.Errorf("revert of #%d: %w", req.Reverts, ErrNoChange)
 	}
 	msg := req.message()
-	// GET /repos/{owner}/{repo}/git/ref/heads/{branch}
-	// (https://docs.github.com/rest/git/refs#get-a-reference)
-	old, err := c.Ref(ctx, req.Owner, req.Repo, branch)
-	exists := err == nil
-	if err != nil && !errors.Is(err, gh.ErrNotFound) {
-		return res, fmt.Errorf("read branch %s: %w", branch, err)
-	}
-	if exists {
-		head, err := c.Commit(ctx, req.Owner, req.Repo, old)
-		if err != nil {
-			return res, fmt.Errorf("read head of %s: %w", branch, err)
-		}
-		if !strings.Contains(head.Message, "\n"+trailerContent) {
-			return res, fmt.Errorf("%s is at %s and no pull request holds it: %w", branch, old, ErrForeignCommit)
-		}
-	}
-	sha, err := writeCommit(ctx, c, req.Owner, req.Repo, req.BaseSHA, req.BaseTree, req.Files, msg)
+	sha, err := newBranch(ctx, c, req.Owner, req.Repo, req.RepoID, branch, req.BaseSHA, msg, req.Files)
 	if err != nil {
 		return res, err
 	}
-	if exists {
-		// Our own commit, left by a call a crash cut short.
-		// PATCH /repos/{owner}/{repo}/git/refs/heads/{branch}, force
-		// (https://docs.github.com/rest/git/refs#update-a-reference)
-		err = c.UpdateRef(ctx, req.Owner, req.Repo, branch, sha, true)
-	} else {
-		// POST /repos/{owner}/{repo}/git/refs
-		// (https://docs.github.com/rest/git/refs#create-a-reference)
-		err = c.CreateRef(ctx, req.Owner, req.Repo, branch, sha)
-	}
-	if err != nil {
-		return res, fmt.Errorf("point %s at %s: %w", branch, sha, err)
+	if sha == "" {
+		if sha, err = revertBranch(ctx, c, req, branch, msg); err != nil {
+			return res, err
+		}
 	}
 	// POST /repos/{owner}/{repo}/pulls
 	// (https://docs.github.com/rest/pulls/pulls#create-a-pull-request)
@@ -256,4 +235,44 @@ func CodeList(names []string) string {
 		q[i] = "`" + n + "`"
 	}
 	return strings.Join(q, ", ")
+}
+
+// revertBranch points the revert branch, which is there already (or cannot
+// be written in one call), at a new commit of the files and returns it; a
+// branch holding a commit fleetbot did not make is left alone.
+func revertBranch(ctx context.Context, c RevertClient, req RevertRequest, branch, msg string) (string, error) {
+	// GET /repos/{owner}/{repo}/git/ref/heads/{branch}
+	// (https://docs.github.com/rest/git/refs#get-a-reference)
+	old, err := c.Ref(ctx, req.Owner, req.Repo, branch)
+	exists := err == nil
+	if err != nil && !errors.Is(err, gh.ErrNotFound) {
+		return "", fmt.Errorf("read branch %s: %w", branch, err)
+	}
+	if exists {
+		head, err := c.Commit(ctx, req.Owner, req.Repo, old)
+		if err != nil {
+			return "", fmt.Errorf("read head of %s: %w", branch, err)
+		}
+		if !strings.Contains(head.Message, "\n"+trailerContent) {
+			return "", fmt.Errorf("%s is at %s and no pull request holds it: %w", branch, old, ErrForeignCommit)
+		}
+	}
+	sha, err := writeCommit(ctx, c, req.Owner, req.Repo, req.BaseSHA, req.BaseTree, req.Files, msg)
+	if err != nil {
+		return "", err
+	}
+	if exists {
+		// Our own commit, left by a call a crash cut short.
+		// PATCH /repos/{owner}/{repo}/git/refs/heads/{branch}, force
+		// (https://docs.github.com/rest/git/refs#update-a-reference)
+		err = c.UpdateRef(ctx, req.Owner, req.Repo, branch, sha, true)
+	} else {
+		// POST /repos/{owner}/{repo}/git/refs
+		// (https://docs.github.com/rest/git/refs#create-a-reference)
+		err = c.CreateRef(ctx, req.Owner, req.Repo, branch, sha)
+	}
+	if err != nil {
+		return "", fmt.Errorf("point %s at %s: %w", branch, sha, err)
+	}
+	return sha, nil
 }
