@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/fleetbot/fleetbot/bot/gh"
 	"github.com/fleetbot/fleetbot/bot/wave"
@@ -22,13 +23,12 @@ func (r *run) act(ctx context.Context, a rollout.Action) error {
 		// The wave's pull requests are opened on one head of each
 		// repository, read once; the next wave's reads it again.
 		clear(r.bases)
+		if !revert {
+			return r.openWave(ctx, a.Wave, a.PRs)
+		}
 		var errs []error
 		for _, req := range a.PRs {
-			if revert {
-				errs = append(errs, r.revertPR(ctx, a.Wave, req))
-			} else {
-				errs = append(errs, r.ensure(ctx, a.Wave, req))
-			}
+			errs = append(errs, r.revertPR(ctx, a.Wave, req))
 		}
 		return errors.Join(errs...)
 	case rollout.ClosePRs:
@@ -43,26 +43,93 @@ func (r *run) act(ctx context.Context, a rollout.Action) error {
 	return fmt.Errorf("unknown action %T", a)
 }
 
-// ensure makes one tenant's pull request of machine wave n exist, on the base
-// branch's head as GitHub reports it now, and feeds back what became of it.
-func (r *run) ensure(ctx context.Context, n int, req rollout.PRRequest) error {
+// opened is what became of one tenant's pull request of a wave on GitHub.
+type opened struct {
+	req  rollout.PRRequest
+	h    headRef
+	repo repoName
+	res  wave.Result
+	err  error
+	// unsent is true when err came before anything was asked of GitHub.
+	unsent bool
+}
+
+// openWave makes the pull requests of machine wave n exist, on each base
+// branch's head as GitHub reports it now, and feeds back what became of
+// them. Up to OpenConcurrency are put on GitHub at once, from one checkout
+// and one inventory per repository; each opens its pull request in its
+// turn, so their numbers follow the plan's order; what became of them is
+// fed in that order too.
+func (r *run) openWave(ctx context.Context, n int, reqs []rollout.PRRequest) error {
 	c, err := r.rec.campaign()
 	if err != nil {
 		return fmt.Errorf("stored campaign file: %w", err)
 	}
-	pr, planWave, repo, h, err := r.tenantBase(ctx, n, req.Tenant)
-	if err != nil {
-		return err
+	out := make([]opened, len(reqs))
+	turns := newTurns(len(reqs))
+	limit := make(chan struct{}, r.b.cfg.OpenConcurrency)
+	warm := map[string]bool{}
+	var wg sync.WaitGroup
+	for i, req := range reqs {
+		out[i].req = req
+		// The heads are read here, one at a time, before anything is
+		// put on GitHub: the opening ones share them.
+		var pr rollout.PullRequest
+		var planWave int
+		pr, planWave, out[i].repo, out[i].h, out[i].err = r.tenantBase(ctx, n, req.Tenant)
+		if out[i].err == nil {
+			select {
+			case limit <- struct{}{}:
+			case <-ctx.Done():
+				out[i].err = ctx.Err()
+			}
+		}
+		if out[i].err != nil {
+			out[i].unsent = true
+			turns.pass(i)
+			continue
+		}
+		if h := out[i].h; !warm[h.cloneURL+"@"+h.sha] {
+			// One checkout and inventory load per head, before the
+			// pull requests that share it (a failure is theirs to tell).
+			warm[h.cloneURL+"@"+h.sha] = true
+			_ = r.b.withCheckout(ctx, []headRef{h}, func(dirs []string) error {
+				_, err := r.b.inventory(ctx, dirs)
+				return err
+			})
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-limit }()
+			defer turns.pass(i)
+			o := &out[i]
+			o.res, o.err = r.ensure(ctx, c, n, planWave, pr, req, o.h, turns.in(i))
+		}()
 	}
+	wg.Wait()
+	errs := make([]error, 0, len(out))
+	for _, o := range out {
+		if o.unsent {
+			errs = append(errs, o.err)
+			continue
+		}
+		errs = append(errs, r.record(ctx, n, o))
+	}
+	return errors.Join(errs...)
+}
+
+// ensure puts one tenant's pull request of machine wave n on GitHub on h.
+func (r *run) ensure(ctx context.Context, c *rollout.Campaign, n, planWave int, pr rollout.PullRequest, req rollout.PRRequest, h headRef, inTurn func(func() error) error) (wave.Result, error) {
 	clusters := req.Clusters
 	if r.st.Waves[n-1].Kind == rollout.WaveCleanup {
 		clusters = nil // a clean-up changes files, not clusters: all its edits apply
 	}
 	var res wave.Result
-	err = r.b.withCheckout(ctx, []headRef{h}, func(dirs []string) error {
+	err := r.b.withCheckout(ctx, []headRef{h}, func(dirs []string) error {
 		inv, err := r.b.inventory(ctx, dirs)
 		if err != nil {
-			return fmt.Errorf("load inventory of %s: %w", repo, err)
+			return fmt.Errorf("load inventory of %s: %w", h.repo, err)
 		}
 		owns, owners := prOwners(inv, dirs[0], pr)
 		res, err = r.b.cfg.Ensure(ctx, h.api, wave.Request{
@@ -71,20 +138,28 @@ func (r *run) ensure(ctx context.Context, n int, req rollout.PRRequest) error {
 			Wave:       planWave,
 			PR:         pr,
 			Clusters:   clusters,
-			Owner:      repo.Owner,
-			Repo:       repo.Name,
+			Owner:      h.repo.Owner,
+			Repo:       h.repo.Name,
 			BaseBranch: h.branch,
 			BaseSHA:    h.sha,
 			BaseTree:   r.b.baseTree(ctx, h),
+			RepoID:     h.nodeID,
 			Read:       gitops.DirReader(dirs[0]),
 			Owns:       owns,
 			Reviewers:  owners,
 			Gates:      r.st.Policy.Gates,
 			Attempt:    req.Attempt,
 			Labels:     r.b.cfg.Labels,
+			InTurn:     inTurn,
 		})
 		return err
 	})
+	return res, err
+}
+
+// record feeds back what became of one tenant's pull request.
+func (r *run) record(ctx context.Context, n int, o opened) error {
+	req, h, repo, res, err := o.req, o.h, o.repo, o.res, o.err
 	log := r.b.log.With("campaign", r.name, "wave", n, "tenant", req.Tenant)
 	switch {
 	case errors.Is(err, wave.ErrClosed):
@@ -120,6 +195,36 @@ func (r *run) ensure(ctx context.Context, n int, req rollout.PRRequest) error {
 	}
 	errs = append(errs, r.feed(ctx, rollout.PROpened{Wave: n, Tenant: req.Tenant, Number: res.Number}))
 	return errors.Join(errs...)
+}
+
+// turns orders the opening of a wave's pull requests: the i-th opens
+// once every earlier one has opened its own or given up.
+type turns struct {
+	done []chan struct{}
+	once []sync.Once
+}
+
+func newTurns(n int) *turns {
+	t := &turns{done: make([]chan struct{}, n), once: make([]sync.Once, n)}
+	for i := range t.done {
+		t.done[i] = make(chan struct{})
+	}
+	return t
+}
+
+// pass ends the i-th turn; passing it again does nothing.
+func (t *turns) pass(i int) { t.once[i].Do(func() { close(t.done[i]) }) }
+
+// in returns the i-th request's wave.Request.InTurn: it waits for the
+// turn before, runs open, and passes the turn on.
+func (t *turns) in(i int) func(open func() error) error {
+	return func(open func() error) error {
+		if i > 0 {
+			<-t.done[i-1]
+		}
+		defer t.pass(i)
+		return open()
+	}
 }
 
 // feedMerged feeds the merge of pull request number, found merged on

@@ -23,6 +23,10 @@ import (
 const (
 	DefaultReconcileInterval = time.Minute
 	DefaultLeaseTTL          = 2 * time.Minute
+	// DefaultOpenConcurrency keeps a wave's pull requests few at once on
+	// GitHub, which asks for little concurrency from one App: its
+	// secondary rate limits count requests in flight.
+	DefaultOpenConcurrency = 4
 )
 
 // GitHub gives the bot the client of the installation that covers a
@@ -63,6 +67,9 @@ type Config struct {
 	Mirror Mirror
 	// Ensure opens wave pull requests; default wave.Ensure.
 	Ensure EnsureFunc
+	// OpenConcurrency is how many pull requests of a wave are put on
+	// GitHub at once; default DefaultOpenConcurrency.
+	OpenConcurrency int
 	// Gates runs gates; nil leaves merged clusters waiting for results
 	// (they time out at their progress deadline).
 	Gates Gates
@@ -190,6 +197,9 @@ func New(cfg Config) (*Bot, error) {
 	}
 	if b.cfg.Ensure == nil {
 		b.cfg.Ensure = wave.Ensure
+	}
+	if b.cfg.OpenConcurrency <= 0 {
+		b.cfg.OpenConcurrency = DefaultOpenConcurrency
 	}
 	if b.cfg.ReconcileInterval <= 0 {
 		b.cfg.ReconcileInterval = DefaultReconcileInterval

@@ -414,6 +414,20 @@ func (e *fakeEnsure) ensure(ctx context.Context, _ wave.EnsureClient, req wave.R
 			return wave.Result{}, ctx.Err()
 		}
 	}
+	if req.InTurn == nil {
+		return e.ensureNow(req)
+	}
+	// As wave.Ensure does, in the caller's order.
+	var res wave.Result
+	err := req.InTurn(func() error {
+		var err error
+		res, err = e.ensureNow(req)
+		return err
+	})
+	return res, err
+}
+
+func (e *fakeEnsure) ensureNow(req wave.Request) (wave.Result, error) {
 	e.mu.Lock()
 	e.reqs = append(e.reqs, req)
 	err := e.fail[req.PR.Tenant]

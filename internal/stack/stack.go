@@ -57,6 +57,9 @@ type Options struct {
 	Repositories []Repository
 	// ReconcileInterval is the bot's loop interval (default 1s).
 	ReconcileInterval time.Duration
+	// OpenConcurrency is the bot's bot.Config.OpenConcurrency (default
+	// the bot's).
+	OpenConcurrency int
 	// Gates, when set, replaces the gates the campaigns configure.
 	Gates bot.Gates
 	// GateOptions point the gates the campaigns configure at fakes (the
@@ -306,6 +309,7 @@ func (s *Stack) StartBot(ctx context.Context) error {
 			Store: st, Gates: s.opts.Gates, GateOptions: s.opts.GateOptions, Now: s.opts.Now, Real: s.opts.Real,
 			CampaignRepo: repos[0], CampaignPath: "campaigns", Repositories: repos,
 			ReplicaID: "stack", ReconcileInterval: s.opts.ReconcileInterval, Logger: s.opts.Logger,
+			OpenConcurrency: s.opts.OpenConcurrency,
 		},
 		App:           app,
 		MirrorDir:     filepath.Join(s.opts.Dir, "bot", "mirror"),
