@@ -61,6 +61,10 @@ func (in *Intake) process(ctx context.Context, d store.Delivery) {
 		in.release(d.ID, stopped)
 		return
 	}
+	if s, ok := in.cfg.Handler.(Screener); ok && s.Ignores(ctx, d.Event, d.Payload) {
+		in.finish(ctx, d, ResultProcessed)
+		return
+	}
 	ev, err := Parse(d.Event, d.ID, d.Payload)
 	switch {
 	case errors.Is(err, ErrUnhandled):
