@@ -61,6 +61,7 @@ func (in *Intake) process(ctx context.Context, d store.Delivery) {
 		in.release(d.ID, stopped)
 		return
 	}
+	in.trace(ctx, "webhook handling", d)
 	if s, ok := in.cfg.Handler.(Screener); ok && s.Ignores(ctx, d.Event, d.Payload) {
 		in.finish(ctx, d, ResultProcessed)
 		return
@@ -136,7 +137,16 @@ func (in *Intake) finish(ctx context.Context, d store.Delivery, result string) {
 		}
 		in.metrics.count(d.Event, result)
 		in.release(d.ID, done)
+		in.trace(ctx, "webhook processed", d)
 	}()
+}
+
+// trace logs, at debug level, a step of d's handling: across restarts the
+// records say how often each delivery was taken up, and that it was done.
+func (in *Intake) trace(ctx context.Context, msg string, d store.Delivery) {
+	if in.log.Enabled(ctx, slog.LevelDebug) {
+		in.log.LogAttrs(ctx, slog.LevelDebug, msg, slog.String("delivery", d.ID), slog.String("event", d.Event))
+	}
 }
 
 // marksPerWorker bounds the marks being written per worker: enough that
