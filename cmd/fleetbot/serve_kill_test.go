@@ -22,7 +22,7 @@ import (
 )
 
 var (
-	killDeliveries = flag.Int("killtest.deliveries", 300, "deliveries waiting when TestServeKilled starts serve (make killtest: 1000)")
+	killDeliveries = flag.Int("killtest.deliveries", 300, "deliveries waiting when TestServeKilled starts serve (make killtest: 1,000)")
 	killSeeds      = flag.Int("killtest.seeds", 2, "runs of TestServeKilled, each with its own seed")
 	killKills      = flag.Int("killtest.kills", 2, "times serve is killed in each run of TestServeKilled")
 )
@@ -225,7 +225,7 @@ func killed(t *testing.T, bin string, seed uint64, n, kills int) {
 
 	st, err = boltstore.Open(filepath.Join(dir, "state.db"))
 	require.NoError(t, err)
-	defer st.Close()
+	defer func() { require.NoError(t, st.Close()) }()
 	pending, err := st.PendingDeliveries(t.Context(), 0, 0)
 	require.NoError(t, err)
 	assert.Empty(t, pending, "every delivery processed")
@@ -310,7 +310,7 @@ func ageClaims(t *testing.T, path string) {
 	t.Helper()
 	st, err := boltstore.Open(path)
 	require.NoError(t, err)
-	defer st.Close()
+	defer func() { require.NoError(t, st.Close()) }()
 	entries, err := st.List(t.Context(), "campaigns/eks-1-30/commands/")
 	require.NoError(t, err)
 	for _, en := range entries {
