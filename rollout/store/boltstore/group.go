@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sync"
 
 	bolt "go.etcd.io/bbolt"
@@ -72,10 +73,17 @@ func (s *Store) commitGroups() {
 		}
 		s.group.mu.Unlock()
 		if err := s.spoolPayloads(calls); err != nil {
-			for _, c := range calls {
-				c.done <- err
+			// The payloads are not on disk: their calls fail, the
+			// others go on.
+			calls = slices.DeleteFunc(calls, func(c *groupCall) bool {
+				if c.payload != nil {
+					c.done <- err
+				}
+				return c.payload != nil
+			})
+			if len(calls) == 0 {
+				continue
 			}
-			continue
 		}
 		err := s.db.Update(func(tx *bolt.Tx) error {
 			for _, c := range calls {
