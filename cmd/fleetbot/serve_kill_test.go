@@ -199,7 +199,8 @@ func killed(t *testing.T, bin string, seed uint64, n, kills int) {
 			require.NoError(t, p.Stop(t, time.Minute))
 			break
 		}
-		at := 1 + rng.IntN(max(first.pending-1, 1))
+		// Between a tenth and nine tenths of the way.
+		at := first.pending/10 + rng.IntN(max(first.pending*8/10, 1))
 		waitRun(t, p, fmt.Sprintf("%d of %d deliveries processed", at, first.pending), func(r killedRun) bool { return r.processed >= at })
 		p.Kill(t)
 		r := readRun(t, p)
