@@ -34,10 +34,12 @@ var (
 // comments without commands, and check runs of other commits. It kills
 // serve with SIGKILL at a random moment while they are being handled,
 // several times, starts it again on the same directory each time, and lets
-// the last one finish. Then every delivery is processed, and each command
-// took effect once, as GitHub and the store show it: each approving owner
-// is on the pull request's approvals at most once (once unless the command
-// was cut short), each comment has one answer and one reaction, a command
+// the last one finish. One approval's record says, before the first start,
+// that a kill cut it short while it was carried out. Then every delivery
+// is processed, and each command took effect once, as GitHub and the store
+// show it: each approving owner is on the pull request's approvals at most
+// once (once unless the command was cut short; the one cut short before the
+// start, never), each comment has one answer and one reaction, a command
 // cut short is answered unknown, and no command is logged as run twice.
 // Deliveries taken up again after a kill (handled twice, in part or whole)
 // are counted and reported.
@@ -188,6 +190,14 @@ func killed(t *testing.T, bin string, seed uint64, n, kills int) {
 		require.NoError(t, err)
 		require.True(t, isNew, d.id)
 	}
+	// The first approval was cut short by an earlier kill while it was
+	// being carried out, as its record says: whatever the kills below
+	// do, it is answered unknown and never run again.
+	cut := cmds[0]
+	raw, err := json.Marshal(bot.CommandRecord{Comment: cut.id, PR: "acme/fleet#2", By: cut.user, At: at, WrittenAt: at, Running: 1})
+	require.NoError(t, err)
+	_, err = st.Put(t.Context(), fmt.Sprintf("campaigns/eks-1-30/commands/%d", cut.id), raw, 0, store.Fence{})
+	require.NoError(t, err)
 	require.NoError(t, st.Close())
 
 	// Killed at a random moment of its work, again and again.
@@ -255,6 +265,10 @@ func killed(t *testing.T, bin string, seed uint64, n, kills int) {
 		if outcome == "unknown" {
 			unknown++
 			want = "confused"
+		}
+		if c == cut {
+			assert.Equal(t, "unknown", outcome, "the command cut short")
+			assert.Zero(t, approvedBy[c.user], "the approval cut short is not run again")
 		}
 		if c.body == "/fleet approve" {
 			if outcome == "unknown" {
