@@ -286,8 +286,8 @@ func segments(t *testing.T, path string) []string {
 
 // TestPayloadsOutsideTheFile: payloads are kept beside the state file, not
 // in it, in segments that go once every delivery they hold is processed
-// (the one being written to excepted), after a reopen too; the pending ones
-// read back whole.
+// (the one being written to excepted), after a reopen too, or once they are
+// pruned; the pending ones read back whole.
 func TestPayloadsOutsideTheFile(t *testing.T) {
 	t.Parallel()
 	path := filepath.Join(t.TempDir(), "state.db")
@@ -321,12 +321,18 @@ func TestPayloadsOutsideTheFile(t *testing.T) {
 		assert.Equal(t, fmt.Sprintf("d-%03d", i), d.ID)
 		assert.Equal(t, payload(i), d.Payload, d.ID)
 	}
-	for _, d := range pending {
+	for _, d := range pending[:n/4] {
 		require.NoError(t, s.MarkProcessed(t.Context(), d.ID))
 	}
 	require.NoError(t, s.Close())
-	open(t, path, time.Now)
-	assert.Empty(t, segments(t, path), "nothing pending: every segment goes when the store opens")
+	s = open(t, path, time.Now)
+	assert.Len(t, segments(t, path), all-3*n/4/4, "the segments of the processed three quarters are gone")
+
+	// Pruned, pending or not: the payloads go with the deliveries.
+	pruned, err := s.PruneDeliveries(t.Context(), at.Add(time.Second))
+	require.NoError(t, err)
+	assert.Equal(t, n, pruned)
+	assert.Empty(t, segments(t, path), "nothing pending: every segment goes")
 }
 
 // TestDamagedPayload: a payload whose bytes changed on disk, or whose

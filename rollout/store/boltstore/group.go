@@ -93,21 +93,24 @@ func (s *Store) commitGroups() {
 			}
 			return nil
 		})
-		if err == nil || len(calls) == 1 {
-			for _, c := range calls {
-				c.done <- err
-			}
-		} else {
+		errs := make([]error, len(calls))
+		for i := range calls {
+			errs[i] = err
+		}
+		if err != nil && len(calls) > 1 {
 			// One call failed and took the others down with it: each
 			// runs again alone, so only the failing one fails.
-			for _, c := range calls {
-				c.done <- s.db.Update(func(tx *bolt.Tx) error { return c.fn(tx, c.ref) })
+			for i, c := range calls {
+				errs[i] = s.db.Update(func(tx *bolt.Tx) error { return c.fn(tx, c.ref) })
 			}
 		}
-		// What the group processed may let old segments go. Only this
-		// goroutine writes to the spool, so no payload is being written
-		// to a segment while it looks.
+		// What the group processed may let old segments go, before its
+		// callers hear back. Only this goroutine writes to the spool, so
+		// no payload is being written to a segment while it looks.
 		s.removeSegments()
+		for i, c := range calls {
+			c.done <- errs[i]
+		}
 	}
 }
 
