@@ -333,6 +333,14 @@ func TestPayloadsOutsideTheFile(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, n, pruned)
 	assert.Empty(t, segments(t, path), "nothing pending: every segment goes")
+
+	// A segment left behind, as by a crash between a commit and the
+	// removal it allowed, goes when the store opens.
+	require.NoError(t, s.Close())
+	stray := filepath.Join(boltstore.PayloadDir(path), "00000000000000ff.seg")
+	require.NoError(t, os.WriteFile(stray, []byte("left"), 0o600))
+	s = open(t, path, time.Now)
+	assert.NoFileExists(t, stray)
 }
 
 // TestDamagedPayload: a payload whose bytes changed on disk, or whose
