@@ -339,7 +339,7 @@ func TestPayloadsOutsideTheFile(t *testing.T) {
 	require.NoError(t, s.Close())
 	stray := filepath.Join(boltstore.PayloadDir(path), "00000000000000ff.seg")
 	require.NoError(t, os.WriteFile(stray, []byte("left"), 0o600))
-	s = open(t, path, time.Now)
+	open(t, path, time.Now)
 	assert.NoFileExists(t, stray)
 }
 
