@@ -453,6 +453,9 @@ func (s *Store) PutDelivery(ctx context.Context, id, event string, payload []byt
 	if id == "" {
 		return false, fmt.Errorf("put delivery of event %s: id is empty", event)
 	}
+	if payload == nil {
+		payload = []byte{} // spooled too, so that its reference names a segment
+	}
 	isNew := false
 	err := s.batchPayload(ctx, payload, func(tx *bolt.Tx, ref payloadRef) error {
 		isNew = false

@@ -369,3 +369,26 @@ func TestDamagedPayload(t *testing.T) {
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), segs[0]+" is missing")
 }
+
+// TestEmptyPayload: a delivery stored without a payload reads back with an
+// empty one, after the segments before it went too.
+func TestEmptyPayload(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "state.db")
+	s, err := boltstore.Open(path, boltstore.WithSegmentSize(1))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = s.Close() })
+	for _, id := range []string{"d-1", "d-2"} {
+		_, err := s.PutDelivery(t.Context(), id, "push", []byte(`{"ref":"main"}`), time.Now())
+		require.NoError(t, err)
+	}
+	require.NoError(t, s.MarkProcessed(t.Context(), "d-1"))
+	_, err = s.PutDelivery(t.Context(), "empty", "push", nil, time.Now())
+	require.NoError(t, err)
+	require.NoError(t, s.MarkProcessed(t.Context(), "d-2"))
+	pending, err := s.PendingDeliveries(t.Context(), 0, 0)
+	require.NoError(t, err)
+	require.Len(t, pending, 1)
+	assert.Equal(t, "empty", pending[0].ID)
+	assert.Empty(t, pending[0].Payload)
+}
