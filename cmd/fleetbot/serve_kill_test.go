@@ -53,8 +53,10 @@ func TestServeKilled(t *testing.T) {
 	}
 }
 
-// killedRun is what the logs of one serve process said.
+// killedRun is what the logs of one serve process said, read up to line
+// read.
 type killedRun struct {
+	read      int
 	pending   int            // deliveries pending when its intake started
 	handling  map[string]int // handlings started, by delivery id
 	processed int            // deliveries marked processed
@@ -74,10 +76,19 @@ type logRecord struct {
 	Outcome  string `json:"outcome"`
 }
 
+// readRun reads what the logs of p say.
 func readRun(t *testing.T, p *testenv.Serve) killedRun {
 	t.Helper()
 	r := killedRun{pending: -1, handling: map[string]int{}}
-	for _, line := range p.Lines() {
+	r.readOn(t, p)
+	return r
+}
+
+// readOn reads the lines p wrote since r was read last.
+func (r *killedRun) readOn(t *testing.T, p *testenv.Serve) {
+	t.Helper()
+	lines := p.Lines()
+	for _, line := range lines[r.read:] {
 		if !strings.HasPrefix(line, "{") {
 			continue
 		}
@@ -96,22 +107,24 @@ func readRun(t *testing.T, p *testenv.Serve) killedRun {
 			r.commands = append(r.commands, rec)
 		}
 	}
-	return r
+	r.read = len(lines)
 }
 
 // waitRun waits until the run's logs satisfy done, at most two minutes.
 func waitRun(t *testing.T, p *testenv.Serve, what string, done func(killedRun) bool) killedRun {
 	t.Helper()
 	deadline := time.Now().Add(2 * time.Minute)
+	r := readRun(t, p)
 	for {
-		r := readRun(t, p)
 		if r.pending >= 0 && done(r) {
 			return r
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("serve did not get %s within two minutes: %+v", what, r)
+			t.Fatalf("serve did not get %s within two minutes: pending %d at start, %d processed, %d given up on",
+				what, r.pending, r.processed, r.gaveUp)
 		}
 		time.Sleep(2 * time.Millisecond)
+		r.readOn(t, p)
 	}
 }
 
@@ -207,6 +220,7 @@ func killed(t *testing.T, bin string, seed uint64, n, kills int) {
 		first := waitRun(t, p, "its intake started", func(killedRun) bool { return true })
 		if first.pending == 0 {
 			require.NoError(t, p.Stop(t, time.Minute))
+			runs = append(runs, readRun(t, p))
 			break
 		}
 		// Between a tenth and nine tenths of the way.
