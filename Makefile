@@ -68,6 +68,10 @@ loadtest: ## Send signed webhooks to fleetbot serve at 500, 1,000 and 2,000 a se
 	@cat loadtest.md
 	$(GO) test -count=1 -timeout 30m -run '^TestBacklogDrain$$' -v ./internal/loadtest -args -loadtest.backlog=30000
 
+.PHONY: killtest
+killtest: ## Kill fleetbot serve with SIGKILL while 1,000 deliveries are handled, 3 times in each of 5 runs; prints what was taken up again after a kill
+	$(GO) test -count=1 -timeout 30m -run '^TestServeKilled$$' -v ./cmd/fleetbot -args -killtest.deliveries=1000 -killtest.seeds=5 -killtest.kills=3
+
 .PHONY: bench
 bench: deps ## Run the benchmarks (results are kept in BENCHMARKS.md)
 	$(GO) test -run '^$$' -bench . -benchmem -count=1 $(PKGS)

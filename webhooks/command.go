@@ -1,9 +1,92 @@
 package webhooks
 
-import "strings"
+import (
+	"bytes"
+	"strings"
+)
 
 // commandPrefix is the first word of every command line.
 const commandPrefix = "/fleet"
+
+// MayHoldCommand reports whether the raw JSON payload of a comment may hold
+// a `/fleet` line, without decoding it. It answers false only when no JSON
+// string of the payload can decode to a line whose first word is /fleet:
+// wherever the bytes "/fleet" appear they do not both start a line (after
+// blanks) and end a word, and no escape (`\/`, or `\u` of "/", a letter of
+// "fleet", a blank or a line end) could spell one. Where it cannot tell, it
+// answers true.
+func MayHoldCommand(payload []byte) bool {
+	for at := 0; ; {
+		i := bytes.Index(payload[at:], []byte(commandPrefix))
+		if i < 0 {
+			break
+		}
+		i += at
+		if startsLine(payload[:i]) && endsWord(payload[i+len(commandPrefix):]) {
+			return true
+		}
+		at = i + 1
+	}
+	if bytes.Contains(payload, []byte(`\/`)) {
+		return true
+	}
+	for rest := payload; ; {
+		i := bytes.Index(rest, []byte(`\u`))
+		if i < 0 {
+			return false
+		}
+		rest = rest[i+2:]
+		if len(rest) < 4 {
+			return true // not JSON; let the decoder say so
+		}
+		r, ok := hexRune(rest[:4])
+		if !ok || strings.ContainsRune(commandPrefix+" \t\r\n", r) {
+			return true
+		}
+	}
+}
+
+// startsLine reports whether the raw JSON before a "/fleet" may end, past
+// spaces and tabs, where a string or a line starts: `"` or `\n`. An escaped
+// quote or backslash before them only makes it answer true more often.
+func startsLine(before []byte) bool {
+	for {
+		switch {
+		case bytes.HasSuffix(before, []byte(" ")):
+			before = before[:len(before)-1]
+		case bytes.HasSuffix(before, []byte(`\t`)):
+			before = before[:len(before)-2]
+		default:
+			return bytes.HasSuffix(before, []byte(`"`)) || bytes.HasSuffix(before, []byte(`\n`))
+		}
+	}
+}
+
+// endsWord reports whether the raw JSON after a "/fleet" may end its first
+// word: the string's end, a space, or an escape (a tab or a line end among
+// them).
+func endsWord(after []byte) bool {
+	return len(after) == 0 || after[0] == '"' || after[0] == ' ' || after[0] == '\\'
+}
+
+// hexRune decodes the four hex digits of a JSON \u escape.
+func hexRune(h []byte) (rune, bool) {
+	var r rune
+	for _, c := range h {
+		switch {
+		case '0' <= c && c <= '9':
+			c -= '0'
+		case 'a' <= c && c <= 'f':
+			c -= 'a' - 10
+		case 'A' <= c && c <= 'F':
+			c -= 'A' - 10
+		default:
+			return 0, false
+		}
+		r = r<<4 | rune(c)
+	}
+	return r, true
+}
 
 // ParseCommands returns the `/fleet` lines of a comment body, in order. A
 // line is a command when its first word, after any leading spaces or tabs,

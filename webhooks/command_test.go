@@ -1,6 +1,7 @@
 package webhooks
 
 import (
+	"encoding/json"
 	"reflect"
 	"strings"
 	"testing"
@@ -189,6 +190,57 @@ func FuzzParseCommands(f *testing.F) {
 					t.Fatalf("words %q, want fields %q of %q", words, fields, rest)
 				}
 			}
+		}
+	})
+}
+
+func TestMayHoldCommand(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		payload string
+		want    bool
+	}{
+		{"no command", `{"comment":{"body":"looks good to me"},"repository":{"full_name":"acme/fleet"}}`, false},
+		{"a command", `{"comment":{"body":"LGTM\n/fleet approve"}}`, true},
+		{"slash escaped", `{"comment":{"body":"\/fleet approve"}}`, true},
+		{"slash as \\u002f", `{"comment":{"body":"\u002ffleet approve"}}`, true},
+		{"a letter as \\u0065, upper-case hex", `{"comment":{"body":"/fl\u0065et approve"}}`, true},
+		{"other characters escaped", `{"comment":{"body":"caf\u00e9 \u003cb\u003e"}}`, false},
+		{"a broken escape", `{"comment":{"body":"\u00zz"}}`, true},
+		{"an escape cut short", `{"comment":{"body":"\u00`, true},
+		{"the words apart", `{"comment":{"body":"/ fleet"}}`, false},
+		{"the repository's name", `{"comment":{"body":"see https://github.com/acme/fleet/pull/2"},"repository":{"full_name":"acme/fleet"}}`, false},
+		{"a longer word", `{"comment":{"body":"/fleetbot status\n/fleet-status"}}`, false},
+		{"not the first word", `{"comment":{"body":"please /fleet approve"}}`, false},
+		{"after blanks on a later line", `{"comment":{"body":"LGTM\r\n \t /fleet approve"}}`, true},
+		{"alone", `{"comment":{"body":"/fleet"}}`, true},
+		{"before a tab", `{"comment":{"body":"/fleet\tstatus"}}`, true},
+	}
+	for _, tt := range tests {
+		if got := MayHoldCommand([]byte(tt.payload)); got != tt.want {
+			t.Errorf("%s: MayHoldCommand(%s) = %v, want %v", tt.name, tt.payload, got, tt.want)
+		}
+	}
+}
+
+// FuzzMayHoldCommand: whatever the JSON of a comment, MayHoldCommand never
+// says no to one whose decoded body holds a command.
+func FuzzMayHoldCommand(f *testing.F) {
+	for _, body := range []string{`"/fleet approve"`, `"\/fleet"`, `"\u002Ffleet status"`, `"x\n/fl\u0065et\tpause"`, `"hello"`} {
+		f.Add([]byte(`{"comment":{"body":` + body + `}}`))
+	}
+	f.Fuzz(func(t *testing.T, payload []byte) {
+		var p struct {
+			Comment struct {
+				Body string `json:"body"`
+			} `json:"comment"`
+		}
+		if json.Unmarshal(payload, &p) != nil {
+			return
+		}
+		if len(ParseCommands(p.Comment.Body)) > 0 && !MayHoldCommand(payload) {
+			t.Fatalf("body %q holds a command, MayHoldCommand(%s) = false", p.Comment.Body, payload)
 		}
 	})
 }

@@ -10,6 +10,16 @@ type Handler interface {
 	Handle(ctx context.Context, ev Event) error
 }
 
+// Screener is a Handler that can tell from a delivery's event and raw
+// payload, before it is decoded, that handling it would do nothing. The
+// intake marks such a delivery processed without decoding it: most of what
+// an organisation's App receives concerns nothing the handler keeps, and
+// decoding it is most of what handling it costs. Ignores must answer false
+// whenever it is not sure.
+type Screener interface {
+	Ignores(ctx context.Context, event string, payload []byte) bool
+}
+
 // Event is one parsed delivery: a pointer to one of the types below
 // (*PullRequest, *Review, ...), all of which embed Meta.
 type Event interface {

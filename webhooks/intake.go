@@ -163,6 +163,7 @@ type Intake struct {
 	metrics *metrics
 	queue   chan store.Delivery
 	reads   chan struct{} // one token per body being read
+	marks   chan struct{} // one token per processed mark being written
 
 	mu      sync.Mutex
 	state   int
@@ -200,6 +201,7 @@ func New(cfg Config) (*Intake, error) {
 		metrics:  m,
 		queue:    make(chan store.Delivery, cfg.QueueSize),
 		reads:    make(chan struct{}, cfg.MaxReads),
+		marks:    make(chan struct{}, marksPerWorker*cfg.Workers),
 		active:   map[string]bool{},
 		given:    map[string]bool{},
 		finished: map[string]bool{},

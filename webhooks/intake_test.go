@@ -948,3 +948,41 @@ func TestBacklogReadByPage(t *testing.T) {
 	}
 	t.Logf("%d reads of the store, at most %d deliveries each", s.reads, s.largest)
 }
+
+// screeningHandler ignores, before decoding, the deliveries of one event.
+type screeningHandler struct {
+	*fakeHandler
+	ignore string
+}
+
+func (h screeningHandler) Ignores(_ context.Context, event string, _ []byte) bool {
+	return event == h.ignore
+}
+
+// TestScreenedDeliveries: a delivery the handler screens out is marked
+// processed without being decoded or handled; the others are handled.
+func TestScreenedDeliveries(t *testing.T) {
+	t.Parallel()
+	s := tempStore(t)
+	h := screeningHandler{newFakeHandler(), "push"}
+	in := startIntake(t, testConfig(t, s, h))
+	if w := serve(in, request("push", "screened", pushPayload(1))); w.Code != http.StatusAccepted {
+		t.Fatalf("push answered %d %q", w.Code, w.Body)
+	}
+	if w := serve(in, request("status", "handled", []byte(`{"sha":"abc","state":"success","context":"ci","repository":{"name":"fleet","owner":{"login":"acme"}}}`))); w.Code != http.StatusAccepted {
+		t.Fatalf("status answered %d %q", w.Code, w.Body)
+	}
+	waitFor(t, "both are processed", func() bool { return len(pendingIDs(t, s)) == 0 })
+	if err := in.Shutdown(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if n := h.callsOf("screened"); n != 0 {
+		t.Errorf("the screened delivery was handled %d times", n)
+	}
+	if n := h.callsOf("handled"); n != 1 {
+		t.Errorf("the other delivery was handled %d times, want 1", n)
+	}
+	if got := counted(in, "push", ResultProcessed); got != 1 {
+		t.Errorf("processed count of push = %v, want 1", got)
+	}
+}

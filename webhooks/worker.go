@@ -57,9 +57,13 @@ func (in *Intake) takeSpill() bool {
 // marked stays pending in the store.
 func (in *Intake) process(ctx context.Context, d store.Delivery) {
 	in.metrics.queueDepth.Dec()
-	log := in.log.With("delivery", d.ID, "event", d.Event)
 	if ctx.Err() != nil {
 		in.release(d.ID, stopped)
+		return
+	}
+	in.trace(ctx, "webhook handling", d)
+	if s, ok := in.cfg.Handler.(Screener); ok && s.Ignores(ctx, d.Event, d.Payload) {
+		in.finish(ctx, d, ResultProcessed)
 		return
 	}
 	ev, err := Parse(d.Event, d.ID, d.Payload)
@@ -67,11 +71,11 @@ func (in *Intake) process(ctx context.Context, d store.Delivery) {
 	case errors.Is(err, ErrUnhandled):
 		// Stored by a version of fleetbot that handled this event: there
 		// is nothing left to do with it.
-		log.Info("stored webhook no longer handled")
-		in.finish(ctx, log, d, ResultUnhandled)
+		in.logOf(d).Info("stored webhook no longer handled")
+		in.finish(ctx, d, ResultUnhandled)
 		return
 	case err != nil:
-		log.Error("stored webhook left pending: payload does not decode", "err", err)
+		in.logOf(d).Error("stored webhook left pending: payload does not decode", "err", err)
 		in.metrics.count(d.Event, ResultFailed)
 		in.release(d.ID, gaveUp)
 		return
@@ -82,42 +86,73 @@ func (in *Intake) process(ctx context.Context, d store.Delivery) {
 			break
 		}
 		if ctx.Err() != nil {
-			log.Info("webhook left pending: intake stopping", "attempt", attempt, "err", err)
+			in.logOf(d).Info("webhook left pending: intake stopping", "attempt", attempt, "err", err)
 			in.release(d.ID, stopped)
 			return
 		}
 		if attempt >= in.cfg.Attempts {
-			log.Error("webhook left pending after its last attempt", "attempts", attempt, "err", err)
+			in.logOf(d).Error("webhook left pending after its last attempt", "attempts", attempt, "err", err)
 			in.metrics.count(d.Event, ResultFailed)
 			in.release(d.ID, gaveUp)
 			return
 		}
 		wait := in.backoff(attempt)
-		log.Warn("webhook handler failed; retrying", "attempt", attempt, "retry_in", wait, "err", err)
+		in.logOf(d).Warn("webhook handler failed; retrying", "attempt", attempt, "retry_in", wait, "err", err)
 		if !sleep(ctx, wait) {
-			log.Info("webhook left pending: intake stopping", "attempt", attempt)
+			in.logOf(d).Info("webhook left pending: intake stopping", "attempt", attempt)
 			in.release(d.ID, stopped)
 			return
 		}
 	}
-	in.finish(ctx, log, d, ResultProcessed)
+	in.finish(ctx, d, ResultProcessed)
+}
+
+// logOf is the intake's logger naming d. Only a delivery that has
+// something to say pays for it: the many that do not are handled without
+// formatting a logger each.
+func (in *Intake) logOf(d store.Delivery) *slog.Logger {
+	return in.log.With("delivery", d.ID, "event", d.Event)
 }
 
 // finish marks d processed, even when ctx ended meanwhile: the handler's
-// work is done and should not be repeated.
-func (in *Intake) finish(ctx context.Context, log *slog.Logger, d store.Delivery, result string) {
-	mctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), storeTimeout)
-	err := in.cfg.Store.MarkProcessed(mctx, d.ID)
-	cancel()
-	if err != nil {
-		log.Error("webhook handled but not marked processed; it will be handled again", "err", err)
-		in.metrics.count(d.Event, ResultFailed)
-		in.release(d.ID, gaveUp)
-		return
-	}
-	in.metrics.count(d.Event, result)
-	in.release(d.ID, done)
+// work is done and should not be repeated. The mark is written while the
+// worker goes on to its next delivery, so the marks of many deliveries
+// share one synced write and no worker waits for the disk; d stays active,
+// never queued again, until its mark is written. At most marksPerWorker
+// marks per worker are being written at once.
+func (in *Intake) finish(ctx context.Context, d store.Delivery, result string) {
+	in.marks <- struct{}{}
+	in.workers.Add(1) // Shutdown waits for the mark as for a worker
+	go func() {
+		defer in.workers.Done()
+		defer func() { <-in.marks }()
+		mctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), storeTimeout)
+		err := in.cfg.Store.MarkProcessed(mctx, d.ID)
+		cancel()
+		if err != nil {
+			in.logOf(d).Error("webhook handled but not marked processed; it will be handled again", "err", err)
+			in.metrics.count(d.Event, ResultFailed)
+			in.release(d.ID, gaveUp)
+			return
+		}
+		in.metrics.count(d.Event, result)
+		in.release(d.ID, done)
+		in.trace(ctx, "webhook processed", d)
+	}()
 }
+
+// trace logs, at debug level, a step of d's handling: across restarts the
+// records say how often each delivery was taken up, and that it was done.
+func (in *Intake) trace(ctx context.Context, msg string, d store.Delivery) {
+	if in.log.Enabled(ctx, slog.LevelDebug) {
+		in.log.LogAttrs(ctx, slog.LevelDebug, msg, slog.String("delivery", d.ID), slog.String("event", d.Event))
+	}
+}
+
+// marksPerWorker bounds the marks being written per worker: enough that
+// the workers keep handling deliveries while one synced write carries the
+// marks of those just handled.
+const marksPerWorker = 4
 
 // How a worker let go of a delivery.
 const (

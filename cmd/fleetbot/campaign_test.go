@@ -34,6 +34,7 @@ import (
 // filled: the campaign started and wave 1's pull requests are open.
 type campaignEnv struct {
 	sandbox *httptest.Server
+	gh      *sandbox.Server // what sandbox serves
 	token   string
 	config  string
 	// apiToken is the token of the serve's operations API, in the file
@@ -54,6 +55,7 @@ func newCampaignEnv(t *testing.T) *campaignEnv {
 	sb, err := sandbox.New(sandbox.Config{Dir: filepath.Join(dir, "sandbox"), Token: e.token, AppID: 7, AppKey: &key.PublicKey, BaseURL: "http://" + ln.Addr().String()})
 	require.NoError(t, err)
 	t.Cleanup(sb.Close)
+	e.gh = sb
 	e.sandbox = httptest.NewUnstartedServer(sb.Handler())
 	_ = e.sandbox.Listener.Close()
 	e.sandbox.Listener = ln
@@ -117,6 +119,12 @@ api:
 // rest calls the sandbox as its admin.
 func (e *campaignEnv) rest(t *testing.T, method, path string, body, out any) {
 	t.Helper()
+	e.restAs(t, "", method, path, body, out)
+}
+
+// restAs calls the sandbox as user, or as its admin when user is empty.
+func (e *campaignEnv) restAs(t *testing.T, user, method, path string, body, out any) {
+	t.Helper()
 	var rd io.Reader
 	if body != nil {
 		b, err := json.Marshal(body)
@@ -126,6 +134,9 @@ func (e *campaignEnv) rest(t *testing.T, method, path string, body, out any) {
 	req, err := http.NewRequestWithContext(t.Context(), method, e.sandbox.URL+path, rd)
 	require.NoError(t, err)
 	req.Header.Set("Authorization", "Bearer "+e.token)
+	if user != "" {
+		req.Header.Set(sandbox.AsHeader, user)
+	}
 	resp, err := http.DefaultClient.Do(req)
 	require.NoError(t, err)
 	defer resp.Body.Close()

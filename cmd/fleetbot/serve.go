@@ -64,7 +64,7 @@ func runServe(ctx context.Context, cmd *cobra.Command, opts *serveOptions) error
 	if err != nil {
 		return &exitError{code: 2, err: err}
 	}
-	log := slog.New(slog.NewJSONHandler(cmd.ErrOrStderr(), nil))
+	log := slog.New(slog.NewJSONHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: cfg.LogLevel}))
 	return serve(ctx, cfg, log, cmd.ErrOrStderr())
 }
 

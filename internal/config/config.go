@@ -10,6 +10,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math"
 	"net"
 	"net/url"
@@ -53,10 +54,13 @@ type Serve struct {
 	Repositories      []string
 	ReconcileInterval time.Duration
 	Workers           int
-	ReplicaID         string
-	API               API
-	Retention         Retention
-	Status            Status
+	// LogLevel is the least severe log record written (info unless
+	// logLevel says otherwise).
+	LogLevel  slog.Level
+	ReplicaID string
+	API       API
+	Retention Retention
+	Status    Status
 
 	// PrivateKey and WebhookSecret are the contents of the files named
 	// above; the secret without surrounding white space.
@@ -224,7 +228,7 @@ func (l *loader) parse(src []byte) *Serve {
 	}
 	at := lines{}
 	m := l.fields(root, "", root.Line, at, "appID", "privateKeyFile", "webhookSecretFile", "apiBaseURL", "listen", "metricsListen",
-		"store", "mirrorDir", "campaigns", "repositories", "reconcileInterval", "workers", "replicaID", "api", "retention", "status")
+		"store", "mirrorDir", "campaigns", "repositories", "reconcileInterval", "workers", "logLevel", "replicaID", "api", "retention", "status")
 	if v, ok := m.Int("appID", math.MinInt); ok {
 		cfg.AppID = int64(v)
 	}
@@ -236,6 +240,7 @@ func (l *loader) parse(src []byte) *Serve {
 	cfg.MirrorDir, _ = m.OptionalString("mirrorDir")
 	cfg.ReplicaID, _ = m.OptionalString("replicaID")
 	cfg.Workers, _ = m.Int("workers", math.MinInt)
+	cfg.LogLevel, _ = decode.Text(m, "logLevel", false, logLevel)
 	for i, n := range m.List("repositories") {
 		if s, ok := l.d.String(n, decode.Index(m.Field("repositories"), i)); ok {
 			cfg.Repositories = append(cfg.Repositories, s)
@@ -281,6 +286,16 @@ func (l *loader) parse(src []byte) *Serve {
 	}
 	l.check(cfg, at)
 	return cfg
+}
+
+// logLevel parses a log level: debug, info, warn or error.
+func logLevel(s string) (slog.Level, error) {
+	for _, l := range []slog.Level{slog.LevelDebug, slog.LevelInfo, slog.LevelWarn, slog.LevelError} {
+		if strings.EqualFold(s, l.String()) {
+			return l, nil
+		}
+	}
+	return 0, fmt.Errorf("%q is not one of debug, info, warn, error", s)
 }
 
 // duration parses a Go duration such as 30s, 1m or 168h: more than zero,

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"log/slog"
 	"os"
 	"path/filepath"
 	"testing"
@@ -38,6 +39,7 @@ repositories: [acme/fleet, acme/fleet-eu]
 	assert.Equal(t, DefaultListen, cfg.Listen)
 	assert.Equal(t, time.Minute, cfg.ReconcileInterval)
 	assert.Equal(t, DefaultWorkers, cfg.Workers)
+	assert.Equal(t, slog.LevelInfo, cfg.LogLevel)
 	assert.Equal(t, filepath.Join(dir, "state.db"), cfg.Store.Bolt.Path, "relative paths are read from the file's directory")
 	assert.Equal(t, "/var/lib/fleetbot/mirror", cfg.MirrorDir)
 	assert.Nil(t, cfg.Store.DynamoDB)
@@ -81,6 +83,7 @@ campaigns: {repository: acme/fleet, path: campaigns}
 repositories: [acme/fleet]
 reconcileInterval: 30s
 workers: 8
+logLevel: debug
 replicaID: pod-1
 `)
 	cfg, err := Load(path)
@@ -88,8 +91,27 @@ replicaID: pod-1
 	assert.Equal(t, &DynamoDB{Table: "fleetbot", Region: "eu-west-1", Endpoint: "http://127.0.0.1:8000"}, cfg.Store.DynamoDB)
 	assert.Equal(t, 30*time.Second, cfg.ReconcileInterval)
 	assert.Equal(t, 8, cfg.Workers)
+	assert.Equal(t, slog.LevelDebug, cfg.LogLevel)
 	assert.Equal(t, "pod-1", cfg.ReplicaID)
 	assert.Equal(t, "127.0.0.1:9000", cfg.Listen)
+}
+
+func TestLoadLogLevel(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	write(t, dir, "key.pem", "-----BEGIN PLACEHOLDER-----\nAA==\n-----END PLACEHOLDER-----\n")
+	write(t, dir, "secret", "s3cret")
+	_, err := Load(write(t, dir, "fleetbot.yaml", `appID: 7
+privateKeyFile: key.pem
+webhookSecretFile: secret
+store: {bolt: {path: state.db}}
+mirrorDir: mirror
+campaigns: {repository: acme/fleet, path: campaigns}
+repositories: [acme/fleet]
+logLevel: verbose
+`))
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), `fleetbot.yaml:8: logLevel: "verbose" is not one of debug, info, warn, error`)
 }
 
 func TestLoadAPI(t *testing.T) {

@@ -86,13 +86,7 @@ func TestBacklogDrain(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		at := time.Now()
-		for i := range n {
-			event := events[i%len(events)]
-			if _, err := st.PutDelivery(t.Context(), fmt.Sprintf("backlog-%d", i), event, payloads[event], at); err != nil {
-				t.Fatal(err)
-			}
-		}
+		fill(t, st, n, payloads)
 		if err := st.Close(); err != nil {
 			t.Fatal(err)
 		}
@@ -101,6 +95,35 @@ func TestBacklogDrain(t *testing.T) {
 	t.Logf("backlog of %d deliveries concerning no campaign handled in %s: %.0f a second; serve peak RSS %d MiB",
 		n, took.Round(time.Millisecond), float64(n)/took.Seconds(), testenv.ProcStatus(t, s.PID, "VmHWM")>>10)
 }
+
+// fill stores n deliveries of the events in turn, ids backlog-0 to
+// backlog-(n-1), from many writers at once as the intake does: their
+// writes share synced transactions.
+func fill(t *testing.T, st *boltstore.Store, n int, payloads map[string][]byte) {
+	t.Helper()
+	at := time.Now()
+	errs := make(chan error, fillWriters)
+	for w := range fillWriters {
+		go func() {
+			for i := w; i < n; i += fillWriters {
+				event := events[i%len(events)]
+				if _, err := st.PutDelivery(t.Context(), fmt.Sprintf("backlog-%d", i), event, payloads[event], at); err != nil {
+					errs <- err
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for range fillWriters {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// fillWriters is how many writers fill a backlog at once.
+const fillWriters = 32
 
 // result is what one run measured.
 type result struct {

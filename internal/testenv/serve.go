@@ -15,6 +15,10 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
+	"strings"
+	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -103,8 +107,29 @@ func StartServeWith(t testing.TB, bin, extra string, prepare func(dir string)) S
 	if prepare != nil {
 		prepare(dir)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	cmd := exec.CommandContext(ctx, bin, "serve", "--config", filepath.Join(dir, "fleetbot.yaml"))
+	p := RunServe(t, bin, filepath.Join(dir, "fleetbot.yaml"), dir)
+	return Served{Addr: p.Addr, PID: p.PID, Secret: secret, Dir: dir}
+}
+
+// Serve is a `fleetbot serve` process RunServe started.
+type Serve struct {
+	Addr string // host:port it listens on
+	PID  int
+
+	cmd    *exec.Cmd
+	exited chan struct{} // closed once it exited and its output was read
+	err    error         // how it exited
+
+	mu    sync.Mutex
+	lines []string // its standard error so far, a line each
+}
+
+// RunServe runs bin (BuildFleetbot's) as `fleetbot serve --config config`,
+// with TMPDIR (spooled bodies) in dir, and waits until it listens. It keeps
+// what serve writes to standard error (its logs). The test's end kills it.
+func RunServe(t testing.TB, bin, config, dir string) *Serve {
+	t.Helper()
+	cmd := exec.CommandContext(context.Background(), bin, "serve", "--config", config)
 	cmd.Env = append(os.Environ(), "TMPDIR="+dir)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
@@ -114,26 +139,71 @@ func StartServeWith(t testing.TB, bin, extra string, prepare func(dir string)) S
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { cancel(); _ = cmd.Wait() })
+	s := &Serve{PID: cmd.Process.Pid, cmd: cmd, exited: make(chan struct{})}
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		<-s.exited
+	})
 	addr := make(chan string, 1)
 	go func() {
 		sc := bufio.NewScanner(stderr)
 		sc.Buffer(make([]byte, 1<<20), 1<<20)
 		listening := regexp.MustCompile(`listening on (\S+)`)
 		for sc.Scan() {
-			if m := listening.FindStringSubmatch(sc.Text()); m != nil {
+			line := sc.Text()
+			s.mu.Lock()
+			s.lines = append(s.lines, line)
+			s.mu.Unlock()
+			if m := listening.FindStringSubmatch(line); m != nil {
 				select {
 				case addr <- m[1]:
 				default:
 				}
 			}
 		}
+		s.err = cmd.Wait()
+		close(s.exited)
 	}()
 	select {
-	case a := <-addr:
-		return Served{Addr: a, PID: cmd.Process.Pid, Secret: secret, Dir: dir}
+	case s.Addr = <-addr:
+		return s
+	case <-s.exited:
+		t.Fatalf("serve exited before it listened: %v\n%s", s.err, strings.Join(s.Lines(), "\n"))
 	case <-time.After(time.Minute):
 		t.Fatal("serve did not start within a minute")
-		return Served{}
+	}
+	return nil
+}
+
+// Lines returns what serve wrote to standard error so far, a line each.
+func (s *Serve) Lines() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.lines)
+}
+
+// Kill kills serve with SIGKILL, as a crash or the OOM killer would, and
+// waits until it is gone.
+func (s *Serve) Kill(t testing.TB) {
+	t.Helper()
+	if err := s.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatalf("kill serve: %v", err)
+	}
+	<-s.exited
+}
+
+// Stop asks serve to stop with SIGTERM, waits (at most wait) until it
+// exited, and returns how it exited: nil when it stopped cleanly.
+func (s *Serve) Stop(t testing.TB, wait time.Duration) error {
+	t.Helper()
+	if err := s.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatalf("stop serve: %v", err)
+	}
+	select {
+	case <-s.exited:
+		return s.err
+	case <-time.After(wait):
+		t.Fatalf("serve did not stop within %s", wait)
+		return nil
 	}
 }

@@ -30,7 +30,8 @@ type Store struct {
 	db    *bolt.DB
 	path  string
 	now   func() time.Time
-	group group // the deliveries' writes, committed together
+	group group  // the deliveries' writes, committed together
+	spool *spool // the payloads of pending deliveries, in PayloadDir
 }
 
 var _ store.Store = (*Store)(nil)
@@ -41,6 +42,7 @@ type Option func(*options)
 type options struct {
 	now         func() time.Time
 	lockTimeout time.Duration
+	segmentSize int64
 }
 
 // WithClock makes the store judge lease expiry by now instead of time.Now.
@@ -54,9 +56,14 @@ func WithLockTimeout(d time.Duration) Option {
 	return func(o *options) { o.lockTimeout = d }
 }
 
-// Open opens or creates the state file at path.
+// PayloadDir is the directory beside the state file at path where the
+// payloads of pending deliveries are kept, outside the file.
+func PayloadDir(path string) string { return path + ".payloads" }
+
+// Open opens or creates the state file at path, and the payloads beside it
+// (PayloadDir), removing those no pending delivery needs any more.
 func Open(path string, opts ...Option) (*Store, error) {
-	o := options{now: time.Now, lockTimeout: time.Second}
+	o := options{now: time.Now, lockTimeout: time.Second, segmentSize: segmentSize}
 	for _, opt := range opts {
 		opt(&o)
 	}
@@ -81,15 +88,30 @@ func Open(path string, opts ...Option) (*Store, error) {
 	if err != nil {
 		return nil, errors.Join(fmt.Errorf("open state file %s: %w", path, err), db.Close())
 	}
-	return &Store{db: db, path: path, now: o.now}, nil
+	sp, err := openSpool(PayloadDir(path), o.segmentSize)
+	if err != nil {
+		return nil, errors.Join(fmt.Errorf("open state file %s: %w", path, err), db.Close())
+	}
+	s := &Store{db: db, path: path, now: o.now, spool: sp}
+	s.removeSegments()
+	if err := s.group.removeErr; err != nil {
+		return nil, errors.Join(fmt.Errorf("open state file %s: %w", path, err), s.spool.close(), db.Close())
+	}
+	return s, nil
 }
 
 // Path returns the file the store lives in.
 func (s *Store) Path() string { return s.path }
 
-// Close closes the file; everything written is already on disk.
+// Close closes the file and the payloads; everything written is already on
+// disk. It reports too why payloads no longer needed could not be removed,
+// if they could not the last time.
 func (s *Store) Close() error {
-	if err := s.db.Close(); err != nil {
+	s.group.mu.Lock()
+	removeErr := s.group.removeErr
+	s.group.mu.Unlock()
+	err := errors.Join(s.db.Close(), s.spool.close(), removeErr)
+	if err != nil {
 		return fmt.Errorf("close state file %s: %w", s.path, err)
 	}
 	return nil
@@ -404,20 +426,22 @@ func (s *Store) Release(ctx context.Context, lease store.Lease) error {
 
 // storedDelivery is a delivery as the deliveries bucket holds it. Seq is its
 // key in the pending bucket, which it leaves once processed. Its payload is
-// in the payloads bucket until then (files of earlier versions keep it
-// here, in Payload).
+// in the spool, where Spool says, until then (files of earlier versions
+// keep it in the payloads bucket, or here in Payload).
 type storedDelivery struct {
-	Event    string    `json:"event"`
-	Payload  []byte    `json:"payload,omitempty"`
-	Received time.Time `json:"received"`
-	Seq      uint64    `json:"seq"`
+	Event    string      `json:"event"`
+	Payload  []byte      `json:"payload,omitempty"`
+	Spool    *payloadRef `json:"spool,omitempty"`
+	Received time.Time   `json:"received"`
+	Seq      uint64      `json:"seq"`
 }
 
 // deliveryHead is a stored delivery without its payload, which decoding
 // skips.
 type deliveryHead struct {
-	Received time.Time `json:"received"`
-	Seq      uint64    `json:"seq"`
+	Spool    *payloadRef `json:"spool,omitempty"`
+	Received time.Time   `json:"received"`
+	Seq      uint64      `json:"seq"`
 }
 
 func seqKey(seq uint64) []byte {
@@ -429,8 +453,11 @@ func (s *Store) PutDelivery(ctx context.Context, id, event string, payload []byt
 	if id == "" {
 		return false, fmt.Errorf("put delivery of event %s: id is empty", event)
 	}
+	if payload == nil {
+		payload = []byte{} // spooled too, so that its reference names a segment
+	}
 	isNew := false
-	err := s.batch(ctx, func(tx *bolt.Tx) error {
+	err := s.batchPayload(ctx, payload, func(tx *bolt.Tx, ref payloadRef) error {
 		isNew = false
 		b := tx.Bucket(deliveriesBucket)
 		if b.Get([]byte(id)) != nil {
@@ -441,14 +468,11 @@ func (s *Store) PutDelivery(ctx context.Context, id, event string, payload []byt
 		if err != nil {
 			return err
 		}
-		raw, err := json.Marshal(storedDelivery{Event: event, Received: received, Seq: seq})
+		raw, err := json.Marshal(storedDelivery{Event: event, Spool: &ref, Received: received, Seq: seq})
 		if err != nil {
 			return err
 		}
 		if err := b.Put([]byte(id), raw); err != nil {
-			return err
-		}
-		if err := tx.Bucket(payloadsBucket).Put([]byte(id), payload); err != nil {
 			return err
 		}
 		isNew = true
@@ -471,7 +495,17 @@ func (s *Store) PendingDeliveries(ctx context.Context, after uint64, limit int) 
 			if err := json.Unmarshal(b.Get(id), &sd); err != nil {
 				return fmt.Errorf("decode delivery %s: %w", id, err)
 			}
-			if p := payloads.Get(id); p != nil {
+			switch p := payloads.Get(id); {
+			case sd.Spool != nil:
+				var err error
+				sd.Payload, err = s.spool.read(*sd.Spool)
+				if errors.Is(err, errPayloadGone) {
+					continue // processed since this transaction began
+				}
+				if err != nil {
+					return fmt.Errorf("delivery %s: %w", id, err)
+				}
+			case p != nil:
 				sd.Payload = bytes.Clone(p)
 			}
 			out = append(out, store.Delivery{ID: string(id), Event: sd.Event, Payload: sd.Payload, Received: sd.Received, Seq: binary.BigEndian.Uint64(k)})
@@ -499,8 +533,9 @@ func (s *Store) MarkProcessed(ctx context.Context, id string) error {
 		if err := json.Unmarshal(raw, &sd); err != nil {
 			return fmt.Errorf("decode delivery: %w", err)
 		}
-		// The payload is not needed any more: its pages are free for the
-		// next deliveries, and the file stays as large as the backlog.
+		// The payload is not needed any more. One in the file (as
+		// earlier versions stored it) frees its pages; one in the
+		// spool goes with its segment.
 		if err := tx.Bucket(payloadsBucket).Delete([]byte(id)); err != nil {
 			return err
 		}
@@ -515,7 +550,10 @@ func (s *Store) MarkProcessed(ctx context.Context, id string) error {
 // PruneDeliveries implements store.Deliveries.
 func (s *Store) PruneDeliveries(ctx context.Context, before time.Time) (int, error) {
 	n := 0
-	err := s.update(ctx, func(tx *bolt.Tx) error {
+	// In a group, so that the segments it lets go are removed by the one
+	// goroutine that writes them.
+	err := s.batch(ctx, func(tx *bolt.Tx) error {
+		n = 0
 		b, pending := tx.Bucket(deliveriesBucket), tx.Bucket(pendingBucket)
 		var old [][]byte
 		var seqs []uint64

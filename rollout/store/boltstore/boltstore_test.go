@@ -130,6 +130,7 @@ func TestCrash(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, pending, 1)
 	assert.Equal(t, "crash-1", pending[0].ID)
+	assert.Equal(t, `{}`, string(pending[0].Payload), "the payload was synced before PutDelivery returned")
 }
 
 // crashingWriter is the child of TestCrash: it writes, says so, and waits
@@ -273,4 +274,121 @@ func TestDeliveriesOfEarlierFiles(t *testing.T) {
 	n, err := s.PruneDeliveries(t.Context(), time.Date(2026, 12, 2, 0, 0, 0, 0, time.UTC))
 	require.NoError(t, err)
 	assert.Equal(t, 2, n)
+}
+
+// segments lists the payload segments beside the state file at path.
+func segments(t *testing.T, path string) []string {
+	t.Helper()
+	names, err := filepath.Glob(filepath.Join(boltstore.PayloadDir(path), "*.seg"))
+	require.NoError(t, err)
+	return names
+}
+
+// TestPayloadsOutsideTheFile: payloads are kept beside the state file, not
+// in it, in segments that go once every delivery they hold is processed
+// (the one being written to excepted), after a reopen too, or once they are
+// pruned; the pending ones read back whole.
+func TestPayloadsOutsideTheFile(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "state.db")
+	s, err := boltstore.Open(path, boltstore.WithSegmentSize(64<<10))
+	require.NoError(t, err)
+	at := time.Date(2026, 12, 4, 10, 0, 0, 0, time.UTC)
+	payload := func(i int) []byte { return []byte(fmt.Sprintf("%05d%s", i, strings.Repeat("x", 16<<10))) }
+	const n = 100
+	for i := range n {
+		_, err := s.PutDelivery(t.Context(), fmt.Sprintf("d-%03d", i), "check_run", payload(i), at)
+		require.NoError(t, err)
+	}
+	info, err := os.Stat(path)
+	require.NoError(t, err)
+	assert.Less(t, info.Size(), int64(512<<10), "1.6 MiB of payloads are not in the state file")
+	all := len(segments(t, path))
+	assert.Equal(t, 25, all, "four payloads of 16 KiB to a segment of 64 KiB")
+
+	for i := range n / 2 {
+		require.NoError(t, s.MarkProcessed(t.Context(), fmt.Sprintf("d-%03d", i)))
+	}
+	assert.Len(t, segments(t, path), all-n/2/4, "the segments of the processed half are gone")
+	require.NoError(t, s.Close())
+
+	s = open(t, path, time.Now)
+	pending, err := s.PendingDeliveries(t.Context(), 0, 0)
+	require.NoError(t, err)
+	require.Len(t, pending, n/2)
+	for j, d := range pending {
+		i := n/2 + j
+		assert.Equal(t, fmt.Sprintf("d-%03d", i), d.ID)
+		assert.Equal(t, payload(i), d.Payload, d.ID)
+	}
+	for _, d := range pending[:n/4] {
+		require.NoError(t, s.MarkProcessed(t.Context(), d.ID))
+	}
+	require.NoError(t, s.Close())
+	s = open(t, path, time.Now)
+	assert.Len(t, segments(t, path), all-3*n/4/4, "the segments of the processed three quarters are gone")
+
+	// Pruned, pending or not: the payloads go with the deliveries.
+	pruned, err := s.PruneDeliveries(t.Context(), at.Add(time.Second))
+	require.NoError(t, err)
+	assert.Equal(t, n, pruned)
+	assert.Empty(t, segments(t, path), "nothing pending: every segment goes")
+
+	// A segment left behind, as by a crash between a commit and the
+	// removal it allowed, goes when the store opens.
+	require.NoError(t, s.Close())
+	stray := filepath.Join(boltstore.PayloadDir(path), "00000000000000ff.seg")
+	require.NoError(t, os.WriteFile(stray, []byte("left"), 0o600))
+	open(t, path, time.Now)
+	assert.NoFileExists(t, stray)
+}
+
+// TestDamagedPayload: a payload whose bytes changed on disk, or whose
+// segment is gone, is an error naming the segment, not a payload handed on.
+func TestDamagedPayload(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "state.db")
+	s := open(t, path, time.Now)
+	_, err := s.PutDelivery(t.Context(), "d-1", "push", []byte(`{"ref":"refs/heads/main"}`), time.Now())
+	require.NoError(t, err)
+	segs := segments(t, path)
+	require.Len(t, segs, 1)
+	raw, err := os.ReadFile(segs[0])
+	require.NoError(t, err)
+	raw[3] ^= 0xff
+	require.NoError(t, os.WriteFile(segs[0], raw, 0o600))
+	_, err = s.PendingDeliveries(t.Context(), 0, 0)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), segs[0])
+	assert.Contains(t, err.Error(), "do not match their checksum")
+
+	require.NoError(t, s.Close())
+	require.NoError(t, os.Remove(segs[0]))
+	s = open(t, path, time.Now)
+	_, err = s.PendingDeliveries(t.Context(), 0, 0)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), segs[0]+" is missing")
+}
+
+// TestEmptyPayload: a delivery stored without a payload reads back with an
+// empty one, after the segments before it went too.
+func TestEmptyPayload(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "state.db")
+	s, err := boltstore.Open(path, boltstore.WithSegmentSize(1))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = s.Close() })
+	for _, id := range []string{"d-1", "d-2"} {
+		_, err := s.PutDelivery(t.Context(), id, "push", []byte(`{"ref":"main"}`), time.Now())
+		require.NoError(t, err)
+	}
+	require.NoError(t, s.MarkProcessed(t.Context(), "d-1"))
+	_, err = s.PutDelivery(t.Context(), "empty", "push", nil, time.Now())
+	require.NoError(t, err)
+	require.NoError(t, s.MarkProcessed(t.Context(), "d-2"))
+	pending, err := s.PendingDeliveries(t.Context(), 0, 0)
+	require.NoError(t, err)
+	require.Len(t, pending, 1)
+	assert.Equal(t, "empty", pending[0].ID)
+	assert.Empty(t, pending[0].Payload)
 }
