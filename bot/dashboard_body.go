@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/fleetbot/fleetbot/rollout"
@@ -314,13 +315,13 @@ func (v dashboardView) prRef(n int, pr rollout.PRState) (string, error) {
 
 // prMention matches a pull request as rollout names one in a text:
 // "#12 (tenant-a)".
-var prMention = regexp.MustCompile(`#(\d+) \(([^)]+)\)`)
+var prMention = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`#(\d+) \(([^)]+)\)`) })
 
 // linkPRs names the pull requests of another repository in text as GitHub
 // links them there (owner/name#N).
 func (v dashboardView) linkPRs(text string) string {
-	return prMention.ReplaceAllStringFunc(text, func(m string) string {
-		sub := prMention.FindStringSubmatch(m)
+	return prMention().ReplaceAllStringFunc(text, func(m string) string {
+		sub := prMention().FindStringSubmatch(m)
 		number, _ := strconv.Atoi(sub[1])
 		for _, w := range v.St.Waves {
 			for _, pr := range w.PRs {

@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"sync"
 	"unicode/utf8"
 )
 
@@ -166,7 +167,8 @@ func RegisterURL(web, org, state string) (string, error) {
 
 // form is the page that starts the manifest flow: GitHub takes the manifest
 // only as the "manifest" field of a form POSTed from the browser.
-var form = template.Must(template.New("form").Parse(`<!DOCTYPE html>
+var form = sync.OnceValue(func() *template.Template {
+	return template.Must(template.New("form").Parse(`<!DOCTYPE html>
 <html lang="en">
 <head><meta charset="utf-8"><title>Register {{.Name}}</title></head>
 <body>
@@ -178,6 +180,7 @@ var form = template.Must(template.New("form").Parse(`<!DOCTYPE html>
 </body>
 </html>
 `))
+})
 
 // WriteForm writes an HTML page whose button POSTs the manifest to action
 // (a RegisterURL).
@@ -186,7 +189,7 @@ func (m Manifest) WriteForm(w io.Writer, action string) error {
 	if err != nil {
 		return fmt.Errorf("encode app manifest: %w", err)
 	}
-	return form.Execute(w, struct{ Name, Hook, Manifest, Action string }{
+	return form().Execute(w, struct{ Name, Hook, Manifest, Action string }{
 		m.Name, m.HookAttributes.URL, string(data), action,
 	})
 }

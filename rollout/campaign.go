@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"go.yaml.in/yaml/v3"
@@ -210,21 +211,21 @@ func (q Quantity) String() string {
 }
 
 var (
-	quantityCountRE   = regexp.MustCompile(`^(0|[1-9][0-9]*)$`)
-	quantityPercentRE = regexp.MustCompile(`^(0|[1-9][0-9]*)%$`)
+	quantityCountRE   = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^(0|[1-9][0-9]*)$`) })
+	quantityPercentRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^(0|[1-9][0-9]*)%$`) })
 )
 
 // ParseQuantity reads a count ("3", at least 0) or a percentage ("25%", 1%
 // to 100%). Callers check a count's lower bound where it matters.
 func ParseQuantity(s string) (Quantity, error) {
-	if m := quantityCountRE.FindStringSubmatch(s); m != nil {
+	if m := quantityCountRE().FindStringSubmatch(s); m != nil {
 		n, err := strconv.Atoi(m[1])
 		if err != nil {
 			return Quantity{}, fmt.Errorf("%s is too large", s)
 		}
 		return Quantity{Count: n, IsSet: true}, nil
 	}
-	if m := quantityPercentRE.FindStringSubmatch(s); m != nil {
+	if m := quantityPercentRE().FindStringSubmatch(s); m != nil {
 		n, err := strconv.Atoi(m[1])
 		switch {
 		case err != nil || n > 100:
@@ -301,7 +302,7 @@ func quantityFromNode(n *yaml.Node) (Quantity, error) {
 	return Quantity{}, fmt.Errorf("%s is neither a count nor a percentage", decode.Describe(n))
 }
 
-var durationRE = regexp.MustCompile(`^([0-9]+(\.[0-9]+)?(h|m|s|ms|us|µs|ns))+$`)
+var durationRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^([0-9]+(\.[0-9]+)?(h|m|s|ms|us|µs|ns))+$`) })
 
 // Duration is a time.Duration written as "30m", "2h" or "1h30m".
 type Duration struct {
@@ -311,7 +312,7 @@ type Duration struct {
 // ParseDuration reads a non-negative duration with units: "30m", "2h",
 // "1h30m", "0s".
 func ParseDuration(s string) (Duration, error) {
-	if !durationRE.MatchString(s) {
+	if !durationRE().MatchString(s) {
 		return Duration{}, fmt.Errorf("%q is not a duration like 30m, 2h or 1h30m (units h, m, s, ms)", s)
 	}
 	d, err := time.ParseDuration(s)

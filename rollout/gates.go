@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"text/template"
 	"text/template/parse"
 	"time"
@@ -240,10 +241,12 @@ func (t *Template) UnmarshalText(b []byte) error {
 
 // templateErrorRE matches the prefix text/template puts before its messages:
 // the template's name, a line, maybe a column, maybe the action executing.
-var templateErrorRE = regexp.MustCompile(`^template: t:[0-9]+(:[0-9]+)?: (executing "t" at <[^>]*>: )?`)
+var templateErrorRE = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^template: t:[0-9]+(:[0-9]+)?: (executing "t" at <[^>]*>: )?`)
+})
 
 func templateErrorText(err error) string {
-	return templateErrorRE.ReplaceAllString(err.Error(), "")
+	return templateErrorRE().ReplaceAllString(err.Error(), "")
 }
 
 // templateFieldProblem walks a template's parse tree and names the first
@@ -431,7 +434,9 @@ func (t conditionToken) found() string {
 
 var (
 	conditionOps      = []string{"<", "<=", ">", ">=", "==", "!="}
-	conditionNumberRE = regexp.MustCompile(`^[-+]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][-+]?[0-9]+)?$`)
+	conditionNumberRE = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`^[-+]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][-+]?[0-9]+)?$`)
+	})
 )
 
 func (p *conditionParser) parse() (Condition, error) {
@@ -470,7 +475,7 @@ func (p *conditionParser) comparison() (comparison, error) {
 		return comparison{}, fmt.Errorf("at column %d: want a comparison (<, <=, >, >=, == or !=), %s", op.column, op.found())
 	}
 	num := p.next()
-	if !conditionNumberRE.MatchString(num.text) {
+	if !conditionNumberRE().MatchString(num.text) {
 		return comparison{}, fmt.Errorf("at column %d: want a number, %s", num.column, num.found())
 	}
 	v, err := strconv.ParseFloat(num.text, 64)
@@ -519,10 +524,10 @@ func (p *conditionParser) next() conditionToken {
 // Loading spec.gates.
 
 var (
-	baseURLRE    = regexp.MustCompile(`^https?://[^\s/?#@]+(/[^\s?#]*)?$`)
-	envNameRE    = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
-	roleARNRE    = regexp.MustCompile(`^arn:aws[a-z-]*:iam::[0-9]{12}:role/[\w+=,.@/-]+$`)
-	externalIDRE = regexp.MustCompile(`^[\w+=,.@:/-]+$`)
+	baseURLRE    = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^https?://[^\s/?#@]+(/[^\s?#]*)?$`) })
+	envNameRE    = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`) })
+	roleARNRE    = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^arn:aws[a-z-]*:iam::[0-9]{12}:role/[\w+=,.@/-]+$`) })
+	externalIDRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[\w+=,.@:/-]+$`) })
 )
 
 // gates decodes spec.gates. deadline is the strategy's progress deadline,
@@ -603,7 +608,7 @@ func (d *campaignDecoder) argoCDGate(m *decode.Map) *ArgoCDGate {
 		g.Server = s
 	}
 	if s, n := m.RequiredString("tokenEnv"); n != nil {
-		if !envNameRE.MatchString(s) {
+		if !envNameRE().MatchString(s) {
 			d.Failf(n.Line, m.Field("tokenEnv"), "%q is not an environment variable name: use letters, digits and '_', not starting with a digit (the token itself never goes in the file)", s)
 		}
 		g.TokenEnv = s
@@ -663,7 +668,7 @@ func (d *campaignDecoder) prometheusQuery(m *decode.Map, seen map[string]int) Pr
 	var q PrometheusQuery
 	if s, n := m.RequiredString("name"); n != nil {
 		switch first, dup := seen[s]; {
-		case !labelNameRE.MatchString(s):
+		case !labelNameRE().MatchString(s):
 			d.Failf(n.Line, m.Field("name"), "%q is not a query name: use up to 63 letters, digits, '-', '_' and '.', starting and ending with a letter or digit", s)
 		case dup:
 			d.Failf(n.Line, m.Field("name"), "%q names another query too (line %d)", s, first)
@@ -704,13 +709,13 @@ func (d *campaignDecoder) eksGate(m *decode.Map) *EKSGate {
 		t, err := ParseTemplate(s)
 		if err != nil {
 			d.Failf(n.Line, m.Field("roleARN"), "%v", err)
-		} else if arn, _ := t.Execute(sampleVars); !roleARNRE.MatchString(arn) {
+		} else if arn, _ := t.Execute(sampleVars); !roleARNRE().MatchString(arn) {
 			d.Failf(n.Line, m.Field("roleARN"), "%q is not an IAM role ARN such as arn:aws:iam::{{ .Account }}:role/fleetbot-verify", s)
 		}
 		g.RoleARN = t
 	}
 	if s, n := m.OptionalString("externalID"); n != nil {
-		if len(s) < 2 || len(s) > 1224 || !externalIDRE.MatchString(s) {
+		if len(s) < 2 || len(s) > 1224 || !externalIDRE().MatchString(s) {
 			d.Failf(n.Line, m.Field("externalID"), "is not an STS external ID: use 2 to 1224 letters, digits and any of _+=,.@:/-")
 		}
 		g.ExternalID = s
@@ -729,7 +734,7 @@ func baseURLProblem(s string) string {
 		return "holds credentials: never write them in the file; the URL is the server's address alone"
 	case u.RawQuery != "" || u.Fragment != "" || strings.HasSuffix(s, "?") || strings.HasSuffix(s, "#"):
 		return fmt.Sprintf("%q is a base URL: leave out the query and fragment", s)
-	case !baseURLRE.MatchString(s):
+	case !baseURLRE().MatchString(s):
 		return fmt.Sprintf("%q is not an http or https URL such as https://prometheus.example.com", s)
 	}
 	return ""
@@ -772,13 +777,13 @@ func SplitLabelSelector(s string) []string {
 	return append(parts, s[start:])
 }
 
-var setRequirementRE = regexp.MustCompile(`^(\S+)\s+(in|notin)\s*\(([^()]*)\)$`)
+var setRequirementRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^(\S+)\s+(in|notin)\s*\(([^()]*)\)$`) })
 
 func requirementProblem(req string) string {
 	if req == "" {
 		return "an empty requirement between commas"
 	}
-	if m := setRequirementRE.FindStringSubmatch(req); m != nil {
+	if m := setRequirementRE().FindStringSubmatch(req); m != nil {
 		if p := labelNameProblem(m[1]); p != "" {
 			return p
 		}

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"go.yaml.in/yaml/v3"
@@ -112,14 +113,21 @@ func duration(m *decode.Map, key string, def time.Duration) Duration {
 	return v
 }
 
+// The regular expressions of rollout compile on first use, not when the
+// program starts: every command of the CLI links this package, and `fleetbot
+// set`, which uses none of them, would pay for them all.
 var (
-	campaignNameRE  = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$`)
-	eksVersionRE    = regexp.MustCompile(`^1\.[0-9]{2}$`)
-	labelNameRE     = regexp.MustCompile(`^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$`)
-	dnsSubdomainRE  = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`)
-	keyPathRE       = regexp.MustCompile(`^([^.*]+|\*)(\.([^.*]+|\*))*$`)
-	hierarchyNameRE = regexp.MustCompile(`^[A-Za-z0-9][-A-Za-z0-9._]*$`)
-	rfc3339RE       = regexp.MustCompile(`^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?(Z|[+-][0-9]{2}:[0-9]{2})$`)
+	campaignNameRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$`) })
+	eksVersionRE   = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^1\.[0-9]{2}$`) })
+	labelNameRE    = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$`) })
+	dnsSubdomainRE = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`)
+	})
+	keyPathRE       = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^([^.*]+|\*)(\.([^.*]+|\*))*$`) })
+	hierarchyNameRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9][-A-Za-z0-9._]*$`) })
+	rfc3339RE       = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?(Z|[+-][0-9]{2}:[0-9]{2})$`)
+	})
 )
 
 func (d *campaignDecoder) campaign(root *yaml.Node) *Campaign {
@@ -142,7 +150,7 @@ func (d *campaignDecoder) campaign(root *yaml.Node) *Campaign {
 	}
 	if meta := m.Object("metadata", true, "name"); meta != nil {
 		if s, n := meta.RequiredString("name"); n != nil {
-			if !campaignNameRE.MatchString(s) {
+			if !campaignNameRE().MatchString(s) {
 				d.Failf(n.Line, meta.Field("name"), "%q is not a DNS label (it names branches): use up to 63 lower-case letters, digits and '-', starting and ending with a letter or digit", s)
 			}
 			c.Metadata.Name = s
@@ -236,7 +244,7 @@ func (d *campaignDecoder) eksVersion(m *decode.Map) *EKSVersionChange {
 			d.Failf(n.Line, m.Field("to"), "%s", unquotedVersion(n.Value))
 		default:
 			if s, ok := d.String(n, m.Field("to")); ok {
-				if !eksVersionRE.MatchString(s) {
+				if !eksVersionRE().MatchString(s) {
 					d.Failf(n.Line, m.Field("to"), "%q is not an EKS version of the form \"1.NN\", like \"1.30\"", s)
 				}
 				e.To = s
@@ -333,12 +341,12 @@ func (d *campaignDecoder) labelValue(m *decode.Map, key string, required bool) (
 func labelNameProblem(s string) string {
 	name := s
 	if prefix, rest, ok := strings.Cut(s, "/"); ok {
-		if len(prefix) > 253 || !dnsSubdomainRE.MatchString(prefix) {
+		if len(prefix) > 253 || !dnsSubdomainRE().MatchString(prefix) {
 			return fmt.Sprintf("%q is not a Kubernetes label name: the prefix %q is not a DNS subdomain", s, prefix)
 		}
 		name = rest
 	}
-	if !labelNameRE.MatchString(name) {
+	if !labelNameRE().MatchString(name) {
 		return fmt.Sprintf("%q is not a Kubernetes label name: use up to 63 letters, digits, '-', '_' and '.', starting and ending with a letter or digit, after an optional DNS prefix and '/'", s)
 	}
 	return ""
@@ -346,7 +354,7 @@ func labelNameProblem(s string) string {
 
 // labelValueProblem says why s is not a Kubernetes label value, or "".
 func labelValueProblem(s string) string {
-	if !labelNameRE.MatchString(s) {
+	if !labelNameRE().MatchString(s) {
 		return fmt.Sprintf("%q is not a Kubernetes label value: use up to 63 letters, digits, '-', '_' and '.', starting and ending with a letter or digit", s)
 	}
 	return ""
@@ -370,7 +378,7 @@ func (d *campaignDecoder) field(m *decode.Map) *FieldChange {
 		f.Files = s
 	}
 	if s, n := m.OptionalString("hierarchy"); n != nil {
-		if !hierarchyNameRE.MatchString(s) {
+		if !hierarchyNameRE().MatchString(s) {
 			d.Failf(n.Line, m.Field("hierarchy"), "%q is not a hierarchy name: letters, digits, '.', '_' and '-', starting with a letter or digit", s)
 		}
 		f.Hierarchy = s
@@ -382,7 +390,7 @@ func (d *campaignDecoder) field(m *decode.Map) *FieldChange {
 			if p := hierarchyPathProblem(s); p != "" {
 				d.Failf(n.Line, m.Field("path"), "%s", p)
 			}
-		case !keyPathRE.MatchString(s):
+		case !keyPathRE().MatchString(s):
 			d.Failf(n.Line, m.Field("path"), "%q is not a key path like services.eks.config.*.version: keys are separated by single dots, and * stands alone for any key", s)
 		}
 		f.Path = s
@@ -543,7 +551,7 @@ func (d *campaignDecoder) schedule(m *decode.Map, s *Schedule) {
 	if n := m.OptionalScalar("notBefore"); n != nil {
 		if v, ok := d.String(n, m.Field("notBefore")); ok {
 			t, err := time.Parse(time.RFC3339Nano, v)
-			if err != nil || !rfc3339RE.MatchString(v) {
+			if err != nil || !rfc3339RE().MatchString(v) {
 				d.Failf(n.Line, m.Field("notBefore"), "%q is not a time with a zone offset, like 2026-12-01T02:00:00+01:00 or 2026-12-01T01:00:00Z", v)
 			} else {
 				s.NotBefore = &t

@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"slices"
 	"strconv"
+	"sync"
 	"time"
 	_ "time/tzdata" // IANA zones on images without /usr/share/zoneinfo
 )
@@ -346,12 +347,12 @@ func scheduleDay(s string) (time.Weekday, error) {
 	return 0, fmt.Errorf("%q is not a day: use Mon, Tue, Wed, Thu, Fri, Sat or Sun", s)
 }
 
-var clockRE = regexp.MustCompile(`^([01]?[0-9]|2[0-3]):([0-5][0-9])$`)
+var clockRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^([01]?[0-9]|2[0-3]):([0-5][0-9])$`) })
 
 // scheduleClock reads a wall-clock time "HH:MM" (or "H:MM") as seconds of
 // the day.
 func scheduleClock(s string) (int, error) {
-	m := clockRE.FindStringSubmatch(s)
+	m := clockRE().FindStringSubmatch(s)
 	if m == nil {
 		return 0, fmt.Errorf("%q is not a time of day like \"02:00\"", s)
 	}
@@ -360,11 +361,11 @@ func scheduleClock(s string) (int, error) {
 	return h*3600 + mi*60, nil
 }
 
-var dateRE = regexp.MustCompile(`^[0-9]{4}-[0-9]{2}-[0-9]{2}$`)
+var dateRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[0-9]{4}-[0-9]{2}-[0-9]{2}$`) })
 
 // scheduleDate reads a calendar date "YYYY-MM-DD" as YYYYMMDD.
 func scheduleDate(s string) (int, error) {
-	if dateRE.MatchString(s) {
+	if dateRE().MatchString(s) {
 		if t, err := time.Parse(time.DateOnly, s); err == nil {
 			return calendarDate(t), nil
 		}
@@ -372,7 +373,7 @@ func scheduleDate(s string) (int, error) {
 	return 0, fmt.Errorf("%q is not a date like 2026-12-20", s)
 }
 
-var zoneRE = regexp.MustCompile(`^[A-Za-z][-A-Za-z0-9_+]*(/[-A-Za-z0-9_+]+)*$`)
+var zoneRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z][-A-Za-z0-9_+]*(/[-A-Za-z0-9_+]+)*$`) })
 
 // scheduleZone loads an IANA time zone; "Local" is refused, since it names
 // whatever machine runs fleetbot.
@@ -383,7 +384,7 @@ func scheduleZone(s string) (*time.Location, error) {
 	case "Local":
 		return nil, errors.New(`"Local" depends on the machine fleetbot runs on: name an IANA time zone such as Europe/Berlin`)
 	}
-	if zoneRE.MatchString(s) {
+	if zoneRE().MatchString(s) {
 		if loc, err := time.LoadLocation(s); err == nil {
 			return loc, nil
 		}

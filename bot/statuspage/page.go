@@ -6,6 +6,7 @@ import (
 	"html/template"
 	"io"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -16,13 +17,17 @@ const DefaultRefresh = 30 * time.Second
 //go:embed page.html.tmpl
 var pageSource string
 
-var pageTemplate = template.Must(template.New("page").Funcs(template.FuncMap{
-	// class names a state or phase as a CSS class: "InPR" is inpr.
-	"class": func(v any) string { return strings.ToLower(fmt.Sprint(v)) },
-	"iso":   func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
-	"when":  func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") },
-	"short": func(sha string) string { return sha[:min(len(sha), 7)] },
-}).Parse(pageSource))
+// pageTemplate is parsed on first use, not when the program starts: every
+// command of the CLI links this package, and only serve renders the page.
+var pageTemplate = sync.OnceValue(func() *template.Template {
+	return template.Must(template.New("page").Funcs(template.FuncMap{
+		// class names a state or phase as a CSS class: "InPR" is inpr.
+		"class": func(v any) string { return strings.ToLower(fmt.Sprint(v)) },
+		"iso":   func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
+		"when":  func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") },
+		"short": func(sha string) string { return sha[:min(len(sha), 7)] },
+	}).Parse(pageSource))
+})
 
 // pageData is what the page template reads.
 type pageData struct {
@@ -48,7 +53,7 @@ func Render(w io.Writer, v View, refresh time.Duration) error {
 	for _, s := range Legend {
 		d.Legend = append(d.Legend, Count{State: s, N: n[s]})
 	}
-	if err := pageTemplate.Execute(w, d); err != nil {
+	if err := pageTemplate().Execute(w, d); err != nil {
 		return fmt.Errorf("render the status page: %w", err)
 	}
 	return nil

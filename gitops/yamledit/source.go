@@ -7,6 +7,7 @@ import (
 	"io"
 	"regexp"
 	"strconv"
+	"sync"
 	"unicode/utf8"
 
 	"go.yaml.in/yaml/v3"
@@ -23,7 +24,7 @@ type source struct {
 
 var utf8BOM = []byte("\xEF\xBB\xBF")
 
-var yamlLine = regexp.MustCompile(`line (\d+)`)
+var yamlLine = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`line (\d+)`) })
 
 // parse reads every document of src. The parser strips a leading byte-order
 // mark and counts CR LF, CR, LF, NEL, LS and PS as line breaks; the line index
@@ -42,7 +43,7 @@ func parse(file string, src []byte) (*source, error) {
 		}
 		if err != nil {
 			e := &Error{File: file, Kind: KindSyntax, Reason: "not valid YAML: " + err.Error()}
-			if m := yamlLine.FindStringSubmatch(err.Error()); m != nil {
+			if m := yamlLine().FindStringSubmatch(err.Error()); m != nil {
 				e.Line, _ = strconv.Atoi(m[1])
 			}
 			return nil, e

@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/fleetbot/fleetbot/rollout"
 )
@@ -21,8 +22,10 @@ type requirement struct {
 }
 
 var (
-	setRE = regexp.MustCompile(`^([^\s=!(),]+)\s+(in|notin)\s*\(([^()]*)\)$`)
-	keyRE = regexp.MustCompile(`^([A-Za-z0-9]([-A-Za-z0-9.]*[A-Za-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$`)
+	setRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^([^\s=!(),]+)\s+(in|notin)\s*\(([^()]*)\)$`) })
+	keyRE = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`^([A-Za-z0-9]([-A-Za-z0-9.]*[A-Za-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$`)
+	})
 )
 
 // ParseSelector parses s; the empty selector matches everything.
@@ -43,7 +46,7 @@ func ParseSelector(s string) (Selector, error) {
 }
 
 func parseRequirement(part string) (requirement, error) {
-	if m := setRE.FindStringSubmatch(part); m != nil {
+	if m := setRE().FindStringSubmatch(part); m != nil {
 		var values []string
 		for v := range strings.SplitSeq(m[3], ",") {
 			values = append(values, strings.TrimSpace(v))
@@ -67,7 +70,7 @@ func parseRequirement(part string) (requirement, error) {
 }
 
 func checkKey(k string) error {
-	if !keyRE.MatchString(k) {
+	if !keyRE().MatchString(k) {
 		return fmt.Errorf("%q is not a label key", k)
 	}
 	return nil

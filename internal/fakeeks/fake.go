@@ -242,12 +242,16 @@ type signature struct {
 	accessKey, region, service string
 }
 
-var authRE = regexp.MustCompile(`^AWS4-HMAC-SHA256 Credential=([^/]+)/(\d{8})/([^/]+)/([^/]+)/aws4_request, ?SignedHeaders=([^,]+), ?Signature=([0-9a-f]{64})$`)
+// authRE compiles on first use: the fake is linked into the CLI for `fleetbot
+// demo`, and every other command would pay for it at start.
+var authRE = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^AWS4-HMAC-SHA256 Credential=([^/]+)/(\d{8})/([^/]+)/([^/]+)/aws4_request, ?SignedHeaders=([^,]+), ?Signature=([0-9a-f]{64})$`)
+})
 
 // verify checks r's Signature Version 4 by signing it again with the
 // secret of its access key.
 func (s *Server) verify(r *http.Request, body []byte) (signature, error) {
-	m := authRE.FindStringSubmatch(r.Header.Get("Authorization"))
+	m := authRE().FindStringSubmatch(r.Header.Get("Authorization"))
 	if m == nil {
 		return signature{}, fmt.Errorf("no AWS4-HMAC-SHA256 Authorization header")
 	}
@@ -286,13 +290,15 @@ func (s *Server) verify(r *http.Request, body []byte) (signature, error) {
 	if err := v4.NewSigner().SignHTTP(context.Background(), creds, again, hash, sig.service, sig.region, at); err != nil {
 		return sig, err
 	}
-	if got := authRE.FindStringSubmatch(again.Header.Get("Authorization")); got == nil || got[6] != m[6] {
+	if got := authRE().FindStringSubmatch(again.Header.Get("Authorization")); got == nil || got[6] != m[6] {
 		return sig, fmt.Errorf("the signature does not match")
 	}
 	return sig, nil
 }
 
-var roleARNRE = regexp.MustCompile(`^arn:aws[a-z-]*:iam::([0-9]{12}):role/[\w+=,.@/-]+$`)
+var roleARNRE = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^arn:aws[a-z-]*:iam::([0-9]{12}):role/[\w+=,.@/-]+$`)
+})
 
 // assumeRoleResponse is STS's AssumeRole answer.
 type assumeRoleResponse struct {
@@ -350,7 +356,7 @@ func (s *Server) sts(w http.ResponseWriter, r *http.Request, body []byte, sig si
 		fail(http.StatusBadRequest, "ValidationError", "RoleSessionName is required")
 		return
 	}
-	m := roleARNRE.FindStringSubmatch(req.Role)
+	m := roleARNRE().FindStringSubmatch(req.Role)
 	if m == nil {
 		fail(http.StatusBadRequest, "ValidationError", fmt.Sprintf("%q is not a role ARN", req.Role))
 		return

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode"
 
 	"go.yaml.in/yaml/v3"
@@ -45,7 +46,7 @@ func (d *Decoder) Err() error {
 	return d.Errors()
 }
 
-var yamlErrorRE = regexp.MustCompile(`^yaml: line ([0-9]+): (.*)$`)
+var yamlErrorRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^yaml: line ([0-9]+): (.*)$`) })
 
 // Documents parses every document of src and returns the root node of each
 // that holds something; empty documents are skipped. A syntax error is
@@ -104,7 +105,7 @@ func (d *Decoder) Document(src []byte, what string) (root *yaml.Node, ok bool) {
 // syntax reports a parser error at its line, with a hint when the line is
 // indented with a tab.
 func (d *Decoder) syntax(err error, src []byte) {
-	m := yamlErrorRE.FindStringSubmatch(err.Error())
+	m := yamlErrorRE().FindStringSubmatch(err.Error())
 	if m == nil {
 		d.Failf(0, "", "invalid YAML: %s", strings.TrimPrefix(err.Error(), "yaml: "))
 		return

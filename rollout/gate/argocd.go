@@ -416,16 +416,16 @@ func (g *ArgoCD) trackedRevisions(repo string, a argoApp) []string {
 // repoPathRE takes owner/name from the end of a Git URL, in any of its
 // forms: https://host/owner/name(.git), ssh://git@host/owner/name.git,
 // git@host:owner/name.git.
-var repoPathRE = regexp.MustCompile(`[:/]([^/:]+)/([^/]+?)(\.git)?/?$`)
+var repoPathRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`[:/]([^/:]+)/([^/]+?)(\.git)?/?$`) })
 
 // sameRepo reports whether the Git URL names repo ("owner/name"). GitHub
 // compares names without regard to case.
 func sameRepo(repoURL, repo string) bool {
-	m := repoPathRE.FindStringSubmatch(repoURL)
+	m := repoPathRE().FindStringSubmatch(repoURL)
 	return m != nil && strings.EqualFold(m[1]+"/"+m[2], repo)
 }
 
-var fullSHARE = regexp.MustCompile(`^[0-9a-f]{40}$`)
+var fullSHARE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[0-9a-f]{40}$`) })
 
 // revisionContains asks ancestry, remembering the answers about full commit
 // SHAs, which cannot change.
@@ -444,7 +444,7 @@ func (g *ArgoCD) revisionContains(ctx context.Context, repo, revision, commit st
 	if err != nil {
 		return false, err
 	}
-	if fullSHARE.MatchString(revision) && fullSHARE.MatchString(commit) {
+	if fullSHARE().MatchString(revision) && fullSHARE().MatchString(commit) {
 		g.mu.Lock()
 		g.contains[key] = ok
 		g.mu.Unlock()
