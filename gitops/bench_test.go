@@ -273,3 +273,33 @@ func startCPU() cpuClock { return cpuClock{start: processCPU()} }
 func (c cpuClock) report(b *testing.B) {
 	b.ReportMetric(float64(processCPU()-c.start)/float64(time.Millisecond)/float64(b.N), "cpu-ms/op")
 }
+
+// BenchmarkPrepare100k runs every check `fleetbot plan` runs (Prepare:
+// inventory, fleet, plan, every edit applied in plan order, the state
+// machine's start) for an EKS upgrade of the 100,000 clusters.
+func BenchmarkPrepare100k(b *testing.B) {
+	dir := benchDir(b, benchTenants100k, false)
+	c := &rollout.Campaign{
+		Metadata: rollout.Metadata{Name: "eks-1-30"},
+		Spec: rollout.Spec{
+			Change: rollout.Change{EKSVersion: &rollout.EKSVersionChange{To: "1.30"}},
+			Strategy: rollout.Strategy{
+				Order: []string{"dev", "prod"}, Canary: true, MaxPerTenant: 2,
+				MaxConcurrency: rollout.Quantity{Percent: 10, IsSet: true},
+			},
+		},
+	}
+	runtime.GC()
+	b.ReportAllocs()
+	b.ResetTimer()
+	cpu := startCPU()
+	for b.Loop() {
+		if _, err := Prepare(b.Context(), []string{dir}, c, nil); err != nil {
+			var start *StartError
+			if !errors.As(err, &start) {
+				b.Fatal(err)
+			}
+		}
+	}
+	cpu.report(b)
+}
