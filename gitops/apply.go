@@ -40,7 +40,7 @@ func DirReader(dir string) ReadFunc {
 func Apply(read ReadFunc, pr rollout.PullRequest) ([]FileResult, error) {
 	out := make([]FileResult, 0, len(pr.Files))
 	for _, fc := range pr.Files {
-		r, err := applyFile(read, fc)
+		r, _, err := applyFile(read, fc, nil)
 		if err != nil {
 			return nil, fmt.Errorf("pull request for %s: %w", prOwner(pr), err)
 		}
@@ -56,35 +56,102 @@ func prOwner(pr rollout.PullRequest) string {
 	return "tenant " + pr.Tenant
 }
 
-func applyFile(read ReadFunc, fc rollout.FileChange) (FileResult, error) {
+// applyFile carries out fc on the file read gives. doc, when not nil, is
+// that file already parsed; the returned Doc is the result parsed, when the
+// last edits were sets (nil otherwise), for the file's next change.
+func applyFile(read ReadFunc, fc rollout.FileChange, doc *yamledit.Doc) (FileResult, *yamledit.Doc, error) {
 	old, err := read(fc.Path)
 	switch {
 	case fc.Create && err == nil:
-		return FileResult{}, &yamledit.Error{File: fc.Path, Kind: yamledit.KindStale, Reason: "planned as a new file, but it exists now: plan again"}
+		return FileResult{}, nil, &yamledit.Error{File: fc.Path, Kind: yamledit.KindStale, Reason: "planned as a new file, but it exists now: plan again"}
 	case fc.Create && errors.Is(err, fs.ErrNotExist):
-		return FileResult{Path: fc.Path, New: []byte(fc.Content)}, nil
+		return FileResult{Path: fc.Path, New: []byte(fc.Content)}, nil, nil
 	case err != nil:
-		return FileResult{}, fmt.Errorf("read %s: %w", fc.Path, err)
+		return FileResult{}, nil, fmt.Errorf("read %s: %w", fc.Path, err)
 	case fc.Delete && string(old) != fc.Content:
-		return FileResult{}, &yamledit.Error{File: fc.Path, Kind: yamledit.KindStale, Reason: "planned for removal as the campaign wrote it, but it changed since: plan again"}
+		return FileResult{}, nil, &yamledit.Error{File: fc.Path, Kind: yamledit.KindStale, Reason: "planned for removal as the campaign wrote it, but it changed since: plan again"}
 	case fc.Delete:
-		return FileResult{Path: fc.Path, Old: old}, nil
+		return FileResult{Path: fc.Path, Old: old}, nil, nil
 	}
 	cur := old
-	for _, e := range fc.Edits {
-		if cur, err = applyEdit(fc.Path, cur, e); err != nil {
-			return FileResult{}, err
+	for i := 0; i < len(fc.Edits); {
+		n := setRun(fc.Edits[i:])
+		if n == 0 {
+			if cur, err = applyEdit(fc.Path, cur, fc.Edits[i]); err != nil {
+				return FileResult{}, nil, err
+			}
+			doc = nil
+			i++
+			continue
+		}
+		if cur, doc, err = applySets(fc.Path, cur, doc, fc.Edits[i:i+n]); err != nil {
+			return FileResult{}, nil, err
+		}
+		i += n
+	}
+	return FileResult{Path: fc.Path, Old: old, New: cur}, doc, nil
+}
+
+// setRun returns how many of the edits, from the first, are sets of
+// different key paths or documents: they are made together, in one pass
+// of the editor.
+func setRun(edits []rollout.Edit) int {
+	type target struct {
+		path string
+		doc  int
+	}
+	seen := map[target]bool{}
+	n := 0
+	for _, e := range edits {
+		t := target{yamledit.Path(e.Path).String(), e.Document}
+		if e.Op != rollout.OpSet || seen[t] {
+			break
+		}
+		seen[t] = true
+		n++
+	}
+	return n
+}
+
+// applySets makes the set edits on src, which doc holds parsed when it is
+// not nil, in one pass of the editor. Should the editor refuse them
+// together, they are made one at a time, so that the refusal is the one
+// making them in turn gives.
+func applySets(file string, src []byte, doc *yamledit.Doc, edits []rollout.Edit) ([]byte, *yamledit.Doc, error) {
+	if doc == nil {
+		d, err := yamledit.Parse(file, src)
+		if err != nil {
+			return nil, nil, err
+		}
+		doc = d
+	}
+	sets := make([]yamledit.Edit, len(edits))
+	for i, e := range edits {
+		sets[i] = setEdit(e)
+	}
+	if res, d, err := doc.Set(sets...); err == nil {
+		return res.Bytes, d, nil
+	}
+	for _, e := range edits {
+		var err error
+		if src, err = applyEdit(file, src, e); err != nil {
+			return nil, nil, err
 		}
 	}
-	return FileResult{Path: fc.Path, Old: old, New: cur}, nil
+	return src, nil, nil
+}
+
+// setEdit is the editor's edit for a set.
+func setEdit(e rollout.Edit) yamledit.Edit {
+	from := e.From
+	return yamledit.Edit{Path: yamledit.Path(e.Path), Value: e.To, Expect: &from, Quote: e.Quote, Document: e.Document}
 }
 
 func applyEdit(file string, src []byte, e rollout.Edit) ([]byte, error) {
 	p := yamledit.Path(e.Path)
 	switch e.Op {
 	case rollout.OpSet:
-		from := e.From
-		res, err := yamledit.Set(file, src, yamledit.Edit{Path: p, Value: e.To, Expect: &from, Quote: e.Quote, Document: e.Document})
+		res, err := yamledit.Set(file, src, setEdit(e))
 		if err != nil {
 			return nil, err
 		}

@@ -276,30 +276,45 @@ func (c cpuClock) report(b *testing.B) {
 
 // BenchmarkPrepare100k runs every check `fleetbot plan` runs (Prepare:
 // inventory, fleet, plan, every edit applied in plan order, the state
-// machine's start) for an EKS upgrade of the 100,000 clusters.
+// machine's start), keeping no files as plan without --diff does, on the
+// 100,000 clusters: an EKS upgrade of every cluster, and a label every
+// cluster carries moved to a new value.
 func BenchmarkPrepare100k(b *testing.B) {
 	dir := benchDir(b, benchTenants100k, false)
-	c := &rollout.Campaign{
-		Metadata: rollout.Metadata{Name: "eks-1-30"},
-		Spec: rollout.Spec{
-			Change: rollout.Change{EKSVersion: &rollout.EKSVersionChange{To: "1.30"}},
-			Strategy: rollout.Strategy{
-				Order: []string{"dev", "prod"}, Canary: true, MaxPerTenant: 2,
-				MaxConcurrency: rollout.Quantity{Percent: 10, IsSet: true},
+	for _, bc := range []struct {
+		name   string
+		change rollout.Change
+	}{
+		{"eks", rollout.Change{EKSVersion: &rollout.EKSVersionChange{To: "1.30"}}},
+		{"label", rollout.Change{Label: &rollout.LabelChange{Key: "addonsRelease", To: "release3"}}},
+	} {
+		c := &rollout.Campaign{
+			Metadata: rollout.Metadata{Name: bc.name},
+			Spec: rollout.Spec{
+				Change: bc.change,
+				Strategy: rollout.Strategy{
+					Order: []string{"dev", "prod"}, Canary: true, MaxPerTenant: 2,
+					MaxConcurrency: rollout.Quantity{Percent: 10, IsSet: true},
+				},
 			},
-		},
-	}
-	runtime.GC()
-	b.ReportAllocs()
-	b.ResetTimer()
-	cpu := startCPU()
-	for b.Loop() {
-		if _, err := Prepare(b.Context(), []string{dir}, c, nil); err != nil {
-			var start *StartError
-			if !errors.As(err, &start) {
-				b.Fatal(err)
-			}
 		}
+		b.Run(bc.name, func(b *testing.B) {
+			runtime.GC()
+			b.ReportAllocs()
+			b.ResetTimer()
+			h := startHeapSampler()
+			cpu := startCPU()
+			for b.Loop() {
+				if _, err := Prepare(b.Context(), []string{dir}, c, nil, WithoutFiles()); err != nil {
+					var start *StartError
+					if !errors.As(err, &start) {
+						b.Fatal(err)
+					}
+				}
+			}
+			peak := h.Stop()
+			cpu.report(b)
+			b.ReportMetric(float64(peak)/(1<<20), "peak-heap-MiB")
+		})
 	}
-	cpu.report(b)
 }

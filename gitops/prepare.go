@@ -1,10 +1,15 @@
 package gitops
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"maps"
+	"runtime"
+	"sync"
+	"sync/atomic"
 
+	"github.com/fleetbot/fleetbot/gitops/yamledit"
 	"github.com/fleetbot/fleetbot/rollout"
 )
 
@@ -18,7 +23,8 @@ type Prepared struct {
 	Plan *rollout.Plan
 	// Files holds what each pull request of the plan makes of its files,
 	// by wave then pull request, in plan order: each wave's edits applied
-	// on top of the earlier waves' results. It is what --diff shows.
+	// on top of the earlier waves' results. It is what --diff shows; nil
+	// with WithoutFiles.
 	Files [][][]FileResult
 	// State is the state machine's Pending state for the campaign.
 	State rollout.State
@@ -85,7 +91,11 @@ func Prepare(ctx context.Context, repos []string, c *rollout.Campaign, locks map
 		return prep, err
 	}
 	prep.Plan = p
-	if prep.Files, err = ApplyPlan(p); err != nil {
+	var o loadOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if prep.Files, err = applyPlan(p, !o.dropFiles); err != nil {
 		return prep, err
 	}
 	if prep.State, err = rollout.StartState(c, p); err != nil {
@@ -106,30 +116,109 @@ func campaignDiagnostic(e *rollout.FieldError) Diagnostic {
 // request by wave, or the first edit the editor refuses, naming the wave,
 // the repository, the file and the line.
 func ApplyPlan(p *rollout.Plan) ([][][]FileResult, error) {
+	return applyPlan(p, true)
+}
+
+// applyPlan is ApplyPlan; with keep false it only checks that every edit
+// applies and returns no files. A file's edits depend only on the edits
+// made to it by earlier pull requests, so each file goes through its
+// pull requests in plan order on a goroutine of its own, carrying its
+// parsed YAML from one edit to the next; the first refusal in plan order
+// is the one returned, as if the pull requests had been applied one after
+// the other.
+func applyPlan(p *rollout.Plan, keep bool) ([][][]FileResult, error) {
 	type fileID struct{ repo, path string }
-	overlay := map[fileID][]byte{}
-	out := make([][][]FileResult, len(p.Waves))
+	var (
+		out   [][][]FileResult
+		files []fileID
+		steps = map[fileID][]planStep{}
+	)
+	if keep {
+		out = make([][][]FileResult, len(p.Waves))
+	}
 	for i, w := range p.Waves {
-		out[i] = make([][]FileResult, len(w.PullRequests))
+		if keep {
+			out[i] = make([][]FileResult, len(w.PullRequests))
+		}
 		for j, pr := range w.PullRequests {
-			dir := DirReader(pr.Repo)
-			read := func(path string) ([]byte, error) {
-				if b, ok := overlay[fileID{pr.Repo, path}]; ok {
-					return b, nil
+			if keep {
+				out[i][j] = make([]FileResult, len(pr.Files))
+			}
+			for k, fc := range pr.Files {
+				id := fileID{pr.Repo, fc.Path}
+				if _, ok := steps[id]; !ok {
+					files = append(files, id)
 				}
-				return dir(path)
+				steps[id] = append(steps[id], planStep{wave: i, pr: j, file: k})
 			}
-			files, err := Apply(read, pr)
-			if err != nil {
-				return nil, &ApplyError{Wave: w.Index, Cleanup: w.Cleanup, Repo: pr.Repo, Err: err}
-			}
-			for _, f := range files {
-				overlay[fileID{pr.Repo, f.Path}] = f.New
-			}
-			out[i][j] = files
 		}
 	}
+	fails := make([]*planFailure, len(files))
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), len(files)) {
+		wg.Go(func() {
+			for {
+				n := int(next.Add(1) - 1)
+				if n >= len(files) {
+					return
+				}
+				id := files[n]
+				var (
+					cur  []byte
+					doc  *yamledit.Doc
+					seen bool // cur holds what earlier pull requests left
+				)
+				dir := DirReader(id.repo)
+				read := func(path string) ([]byte, error) {
+					if seen {
+						return cur, nil
+					}
+					return dir(path)
+				}
+				for _, st := range steps[id] {
+					pr := p.Waves[st.wave].PullRequests[st.pr]
+					r, d, err := applyFile(read, pr.Files[st.file], doc)
+					if err != nil {
+						fails[n] = &planFailure{at: st, err: err}
+						break
+					}
+					cur, doc, seen = r.New, d, true
+					if keep {
+						out[st.wave][st.pr][st.file] = r
+					}
+				}
+			}
+		})
+	}
+	wg.Wait()
+	var first *planFailure
+	for _, f := range fails {
+		if f != nil && (first == nil || f.at.before(first.at)) {
+			first = f
+		}
+	}
+	if first != nil {
+		w := p.Waves[first.at.wave]
+		pr := w.PullRequests[first.at.pr]
+		return nil, &ApplyError{Wave: w.Index, Cleanup: w.Cleanup, Repo: pr.Repo, Err: fmt.Errorf("pull request for %s: %w", prOwner(pr), first.err)}
+	}
 	return out, nil
+}
+
+// planStep is one file change of a plan: wave, pull request and file, by
+// index.
+type planStep struct{ wave, pr, file int }
+
+// before reports whether s comes before o in plan order.
+func (s planStep) before(o planStep) bool {
+	return cmp.Or(cmp.Compare(s.wave, o.wave), cmp.Compare(s.pr, o.pr), cmp.Compare(s.file, o.file)) < 0
+}
+
+// planFailure is the edit that refused a file's change.
+type planFailure struct {
+	at  planStep
+	err error
 }
 
 // ApplyError reports a planned edit the editor cannot make. Err is the
