@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"os"
 	"regexp"
 	"sync"
 	"sync/atomic"
@@ -76,7 +75,7 @@ func runJobs(ctx context.Context, jobs []parseJob, workers int) error {
 func (j parseJob) run() error {
 	s, pf := j.scan, j.file
 	path := joinRepo(s.root, pf.rel)
-	data, err := os.ReadFile(path)
+	data, err := readFile(path)
 	if err != nil {
 		return fmt.Errorf("read %s: %w", path, err)
 	}
