@@ -253,6 +253,13 @@ func Load(ctx context.Context, repos []string, opts ...Option) (*Inventory, erro
 	if err := runJobs(ctx, jobs, o.workers); err != nil {
 		return nil, err
 	}
+	n := 0
+	for _, s := range scans {
+		n += len(s.clusters)
+	}
+	if n > 0 {
+		inv.Clusters = make([]Cluster, 0, n)
+	}
 	for _, s := range scans {
 		s.resolveLabels()
 		s.checkFinds()
@@ -361,6 +368,11 @@ func (s *repoScan) firstJobs() []parseJob {
 // collectClusters gathers the clusters and diagnostics of the first pass in
 // file order.
 func (s *repoScan) collectClusters() {
+	n := 0
+	for _, pf := range s.parsed {
+		n += len(pf.clusters)
+	}
+	s.clusters = slices.Grow(s.clusters, n)
 	for _, rel := range slices.Sorted(maps.Keys(s.parsed)) {
 		pf := s.parsed[rel]
 		s.clusters = append(s.clusters, pf.clusters...)

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"regexp"
+	"slices"
 	"sync"
 	"sync/atomic"
 
@@ -385,6 +386,7 @@ func (p *fileParser) blueprint(docs []*yaml.Node, b *Blueprints) {
 		return
 	}
 	p.checkDuplicates(cfg, b.keys.clusters.String())
+	p.out.clusters = slices.Grow(p.out.clusters, len(cfg.Content)/2)
 	for i := 0; i+1 < len(cfg.Content); i += 2 {
 		k, v := cfg.Content[i], cfg.Content[i+1]
 		name := k.Value
