@@ -56,6 +56,97 @@ func prOwner(pr rollout.PullRequest) string {
 	return "tenant " + pr.Tenant
 }
 
+// applyChanges makes the changes of one file in order, each on what the
+// earlier ones left, the first on the file read gives. It returns the
+// result of each change up to the first the editor refuses, that one's
+// index and the refusal (-1 and nil when none is refused).
+//
+// A run of changes made only of sets goes through the editor in one pass
+// (yamledit.Doc.SetEach: the file is parsed at the start and once more at
+// the end, not once per change). Should that pass fail, the run's changes
+// are made one at a time, so that the refusal is the one that gives.
+func applyChanges(read ReadFunc, fcs []rollout.FileChange) ([]FileResult, int, error) {
+	out := make([]FileResult, 0, len(fcs))
+	var (
+		cur  []byte
+		doc  *yamledit.Doc // cur parsed, when known
+		seen bool          // cur holds what the earlier changes left
+		slow int           // changes before it are made one at a time
+	)
+	readCur := func(path string) ([]byte, error) {
+		if seen {
+			return cur, nil
+		}
+		return read(path)
+	}
+	for i := 0; i < len(fcs); {
+		if n := setChanges(fcs[i:]); n > 1 && i >= slow {
+			if rs, d, ok := applySetChanges(readCur, fcs[i:i+n], doc); ok {
+				out = append(out, rs...)
+				cur, doc, seen = rs[n-1].New, d, true
+				i += n
+				continue
+			}
+			slow = i + n
+		}
+		r, d, err := applyFile(readCur, fcs[i], doc)
+		if err != nil {
+			return out, i, err
+		}
+		out = append(out, r)
+		cur, doc, seen = r.New, d, true
+		i++
+	}
+	return out, -1, nil
+}
+
+// setChanges returns how many of the changes, from the first, edit an
+// existing file with sets alone, each of different values.
+func setChanges(fcs []rollout.FileChange) int {
+	n := 0
+	for _, fc := range fcs {
+		if fc.Create || fc.Delete || len(fc.Edits) == 0 || setRun(fc.Edits) != len(fc.Edits) {
+			break
+		}
+		n++
+	}
+	return n
+}
+
+// applySetChanges makes changes of sets alone in one pass of the editor
+// on the file read gives (doc, when not nil, is that file parsed). It
+// reports false when the file cannot be read or parsed or the editor
+// refuses: the caller then makes them one at a time.
+func applySetChanges(read ReadFunc, fcs []rollout.FileChange, doc *yamledit.Doc) ([]FileResult, *yamledit.Doc, bool) {
+	path := fcs[0].Path
+	old, err := read(path)
+	if err != nil {
+		return nil, nil, false
+	}
+	if doc == nil {
+		if doc, err = yamledit.Parse(path, old); err != nil {
+			return nil, nil, false
+		}
+	}
+	steps := make([][]yamledit.Edit, len(fcs))
+	for i, fc := range fcs {
+		steps[i] = make([]yamledit.Edit, len(fc.Edits))
+		for j, e := range fc.Edits {
+			steps[i][j] = setEdit(e)
+		}
+	}
+	after, last, err := doc.SetEach(steps)
+	if err != nil {
+		return nil, nil, false
+	}
+	out := make([]FileResult, len(fcs))
+	for i := range fcs {
+		out[i] = FileResult{Path: path, Old: old, New: after[i]}
+		old = after[i]
+	}
+	return out, last, true
+}
+
 // applyFile carries out fc on the file read gives. doc, when not nil, is
 // that file already parsed; the returned Doc is the result parsed, when the
 // last edits were sets (nil otherwise), for the file's next change.

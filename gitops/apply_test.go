@@ -225,3 +225,87 @@ func TestUnifiedDiff(t *testing.T) {
 	assert.Equal(t, "--- a/a.yaml\n+++ b/a.yaml\n@@ -1,2 +1,2 @@\n x: 1\n-y: 2\n+y: 3\n"+
 		"--- /dev/null\n+++ b/b.yaml\n@@ -0,0 +1 @@\n+z: 1\n", d)
 }
+
+func TestSetChanges(t *testing.T) {
+	t.Parallel()
+	set := rollout.Edit{Path: []string{"a"}, Op: rollout.OpSet}
+	sets := func(es ...rollout.Edit) rollout.FileChange { return rollout.FileChange{Path: "f.yaml", Edits: es} }
+	tests := []struct {
+		name string
+		fcs  []rollout.FileChange
+		want int
+	}{
+		{name: "none", want: 0},
+		{name: "sets", fcs: []rollout.FileChange{sets(set), sets(set, rollout.Edit{Path: []string{"b"}, Op: rollout.OpSet}), sets(set)}, want: 3},
+		{name: "up to a creation", fcs: []rollout.FileChange{sets(set), {Path: "f.yaml", Create: true}, sets(set)}, want: 1},
+		{name: "up to a removal", fcs: []rollout.FileChange{sets(set), sets(set), {Path: "f.yaml", Delete: true}}, want: 2},
+		{name: "up to an insert", fcs: []rollout.FileChange{sets(set), sets(rollout.Edit{Path: []string{"b"}, Op: rollout.OpInsert})}, want: 1},
+		{name: "up to a change without edits", fcs: []rollout.FileChange{sets(set), sets()}, want: 1},
+		{name: "up to one value set twice", fcs: []rollout.FileChange{sets(set), sets(set, set)}, want: 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			assert.Equal(t, tt.want, setChanges(tt.fcs))
+		})
+	}
+}
+
+// TestApplyChanges makes a file's changes with applyChanges and one at a
+// time with Apply, each on what the last left: the same files, and the
+// same refusal at the same change.
+func TestApplyChanges(t *testing.T) {
+	t.Parallel()
+	const bp = "clusters:\n  c1:\n    version: \"1.28\"\n  c2:\n    version: \"1.28\"\n  c3: {version: '1.28'}\n"
+	ver := func(c, from, to string) rollout.Edit {
+		return rollout.Edit{Path: []string{"clusters", c, "version"}, Op: rollout.OpSet, From: from, To: to, Quote: true}
+	}
+	change := func(es ...rollout.Edit) rollout.FileChange { return rollout.FileChange{Path: "bp.yaml", Edits: es} }
+	tests := []struct {
+		name    string
+		fcs     []rollout.FileChange
+		wantAt  int
+		wantErr string
+	}{
+		{name: "sets in turn, a cluster twice", wantAt: -1, fcs: []rollout.FileChange{
+			change(ver("c1", "1.28", "1.29")), change(ver("c2", "1.28", "1.29"), ver("c3", "1.28", "1.29")), change(ver("c1", "1.29", "1.30")),
+		}},
+		{name: "sets around an insert and a removal", wantAt: -1, fcs: []rollout.FileChange{
+			change(ver("c1", "1.28", "1.29")), change(ver("c2", "1.28", "1.29")),
+			change(rollout.Edit{Path: []string{"clusters", "c1", "pinned"}, Op: rollout.OpInsert, To: "yes"}),
+			change(ver("c3", "1.28", "1.29")), change(ver("c1", "1.29", "1.30")),
+			change(rollout.Edit{Path: []string{"clusters", "c1", "pinned"}, Op: rollout.OpDelete, From: "yes"}),
+		}},
+		{name: "a stale set in the middle of a run", wantAt: 2, wantErr: `value is "1.29", expected "1.28"`, fcs: []rollout.FileChange{
+			change(ver("c1", "1.28", "1.29")), change(ver("c2", "1.28", "1.29")), change(ver("c1", "1.28", "1.30")), change(ver("c3", "1.28", "1.29")),
+		}},
+		{name: "a missing key", wantAt: 1, wantErr: "c9", fcs: []rollout.FileChange{
+			change(ver("c1", "1.28", "1.29")), change(ver("c9", "1.28", "1.29")),
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			got, at, err := applyChanges(memReader(map[string]string{"bp.yaml": bp}), tt.fcs)
+			assert.Equal(t, tt.wantAt, at)
+			if tt.wantErr != "" {
+				assert.ErrorContains(t, err, tt.wantErr)
+			} else {
+				require.NoError(t, err)
+			}
+			cur := bp
+			for i, fc := range tt.fcs {
+				want, err := Apply(memReader(map[string]string{"bp.yaml": cur}), rollout.PullRequest{Tenant: "t", Files: []rollout.FileChange{fc}})
+				if i == tt.wantAt {
+					require.Error(t, err, "change %d one at a time", i)
+					break
+				}
+				require.NoError(t, err, "change %d one at a time", i)
+				require.Greater(t, len(got), i)
+				assert.Equal(t, string(want[0].Old), string(got[i].Old), "change %d: before", i)
+				assert.Equal(t, string(want[0].New), string(got[i].New), "change %d: after", i)
+				cur = string(want[0].New)
+			}
+		})
+	}
+}

@@ -9,7 +9,6 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"github.com/fleetbot/fleetbot/gitops/yamledit"
 	"github.com/fleetbot/fleetbot/rollout"
 )
 
@@ -164,27 +163,17 @@ func applyPlan(p *rollout.Plan, keep bool) ([][][]FileResult, error) {
 					return
 				}
 				id := files[n]
-				var (
-					cur  []byte
-					doc  *yamledit.Doc
-					seen bool // cur holds what earlier pull requests left
-				)
-				dir := DirReader(id.repo)
-				read := func(path string) ([]byte, error) {
-					if seen {
-						return cur, nil
-					}
-					return dir(path)
+				fcs := make([]rollout.FileChange, len(steps[id]))
+				for k, st := range steps[id] {
+					fcs[k] = p.Waves[st.wave].PullRequests[st.pr].Files[st.file]
 				}
-				for _, st := range steps[id] {
-					pr := p.Waves[st.wave].PullRequests[st.pr]
-					r, d, err := applyFile(read, pr.Files[st.file], doc)
-					if err != nil {
-						fails[n] = &planFailure{at: st, err: err}
-						break
-					}
-					cur, doc, seen = r.New, d, true
-					if keep {
+				rs, at, err := applyChanges(DirReader(id.repo), fcs)
+				if err != nil {
+					fails[n] = &planFailure{at: steps[id][at], err: err}
+				}
+				if keep {
+					for k, r := range rs {
+						st := steps[id][k]
 						out[st.wave][st.pr][st.file] = r
 					}
 				}
