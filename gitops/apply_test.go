@@ -309,3 +309,27 @@ func TestApplyChanges(t *testing.T) {
 		})
 	}
 }
+
+// TestApplyPlanOneFileTwiceInAPullRequest: two changes of one file in one
+// pull request both start from the file as the earlier pull requests left
+// it, and the next pull request reads what the second made.
+func TestApplyPlanOneFileTwiceInAPullRequest(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "a.yaml"), []byte("c1: \"1.28\"\nc2: \"1.28\"\n"), 0o600))
+	set := func(key, from, to string) rollout.FileChange {
+		return rollout.FileChange{Path: "a.yaml", Edits: []rollout.Edit{{Path: []string{key}, Op: rollout.OpSet, From: from, To: to, Quote: true}}}
+	}
+	plan := &rollout.Plan{Waves: []rollout.Wave{
+		{Index: 1, PullRequests: []rollout.PullRequest{{Tenant: "t", Repo: dir, Files: []rollout.FileChange{set("c1", "1.28", "1.29"), set("c2", "1.28", "1.29")}}}},
+		{Index: 2, PullRequests: []rollout.PullRequest{{Tenant: "t", Repo: dir, Files: []rollout.FileChange{set("c2", "1.29", "1.30")}}}},
+	}}
+	files, err := ApplyPlan(plan)
+	require.NoError(t, err)
+	assert.Equal(t, "c1: \"1.29\"\nc2: \"1.28\"\n", string(files[0][0][0].New))
+	assert.Equal(t, "c1: \"1.28\"\nc2: \"1.29\"\n", string(files[0][0][1].New), "from the file before the pull request")
+	assert.Equal(t, "c1: \"1.28\"\nc2: \"1.30\"\n", string(files[1][0][0].New), "from what the second change made")
+	none, err := applyPlan(plan, false)
+	require.NoError(t, err)
+	assert.Nil(t, none)
+}

@@ -145,10 +145,15 @@ func applyPlan(p *rollout.Plan, keep bool) ([][][]FileResult, error) {
 			}
 			for k, fc := range pr.Files {
 				id := fileID{pr.Repo, fc.Path}
-				if _, ok := steps[id]; !ok {
+				prev := steps[id]
+				if len(prev) == 0 {
 					files = append(files, id)
+				} else if last := prev[len(prev)-1]; last.wave == i && last.pr == j {
+					// Two changes of one file in one pull request both
+					// start from the file before it.
+					return applyPlanInTurn(p, keep)
 				}
-				steps[id] = append(steps[id], planStep{wave: i, pr: j, file: k})
+				steps[id] = append(prev, planStep{wave: i, pr: j, file: k})
 			}
 		}
 	}
@@ -191,6 +196,42 @@ func applyPlan(p *rollout.Plan, keep bool) ([][][]FileResult, error) {
 		w := p.Waves[first.at.wave]
 		pr := w.PullRequests[first.at.pr]
 		return nil, &ApplyError{Wave: w.Index, Cleanup: w.Cleanup, Repo: pr.Repo, Err: fmt.Errorf("pull request for %s: %w", prOwner(pr), first.err)}
+	}
+	return out, nil
+}
+
+// applyPlanInTurn is applyPlan one pull request after the other, each
+// reading the files as the earlier ones left them.
+func applyPlanInTurn(p *rollout.Plan, keep bool) ([][][]FileResult, error) {
+	type fileID struct{ repo, path string }
+	overlay := map[fileID][]byte{}
+	var out [][][]FileResult
+	if keep {
+		out = make([][][]FileResult, len(p.Waves))
+	}
+	for i, w := range p.Waves {
+		if keep {
+			out[i] = make([][]FileResult, len(w.PullRequests))
+		}
+		for j, pr := range w.PullRequests {
+			dir := DirReader(pr.Repo)
+			read := func(path string) ([]byte, error) {
+				if b, ok := overlay[fileID{pr.Repo, path}]; ok {
+					return b, nil
+				}
+				return dir(path)
+			}
+			files, err := Apply(read, pr)
+			if err != nil {
+				return nil, &ApplyError{Wave: w.Index, Cleanup: w.Cleanup, Repo: pr.Repo, Err: err}
+			}
+			for _, f := range files {
+				overlay[fileID{pr.Repo, f.Path}] = f.New
+			}
+			if keep {
+				out[i][j] = files
+			}
+		}
 	}
 	return out, nil
 }
