@@ -128,21 +128,12 @@ func ApplyPlan(p *rollout.Plan) ([][][]FileResult, error) {
 func applyPlan(p *rollout.Plan, keep bool) ([][][]FileResult, error) {
 	type fileID struct{ repo, path string }
 	var (
-		out   [][][]FileResult
+		out   = planResults(p, keep)
 		files []fileID
 		steps = map[fileID][]planStep{}
 	)
-	if keep {
-		out = make([][][]FileResult, len(p.Waves))
-	}
 	for i, w := range p.Waves {
-		if keep {
-			out[i] = make([][]FileResult, len(w.PullRequests))
-		}
 		for j, pr := range w.PullRequests {
-			if keep {
-				out[i][j] = make([]FileResult, len(pr.Files))
-			}
 			for k, fc := range pr.Files {
 				id := fileID{pr.Repo, fc.Path}
 				prev := steps[id]
@@ -200,19 +191,29 @@ func applyPlan(p *rollout.Plan, keep bool) ([][][]FileResult, error) {
 	return out, nil
 }
 
+// planResults makes room for the file results of every pull request of p,
+// by wave, pull request and file; nil without keep.
+func planResults(p *rollout.Plan, keep bool) [][][]FileResult {
+	if !keep {
+		return nil
+	}
+	out := make([][][]FileResult, len(p.Waves))
+	for i, w := range p.Waves {
+		out[i] = make([][]FileResult, len(w.PullRequests))
+		for j, pr := range w.PullRequests {
+			out[i][j] = make([]FileResult, len(pr.Files))
+		}
+	}
+	return out
+}
+
 // applyPlanInTurn is applyPlan one pull request after the other, each
 // reading the files as the earlier ones left them.
 func applyPlanInTurn(p *rollout.Plan, keep bool) ([][][]FileResult, error) {
 	type fileID struct{ repo, path string }
 	overlay := map[fileID][]byte{}
-	var out [][][]FileResult
-	if keep {
-		out = make([][][]FileResult, len(p.Waves))
-	}
+	out := planResults(p, keep)
 	for i, w := range p.Waves {
-		if keep {
-			out[i] = make([][]FileResult, len(w.PullRequests))
-		}
 		for j, pr := range w.PullRequests {
 			dir := DirReader(pr.Repo)
 			read := func(path string) ([]byte, error) {
@@ -229,7 +230,7 @@ func applyPlanInTurn(p *rollout.Plan, keep bool) ([][][]FileResult, error) {
 				overlay[fileID{pr.Repo, f.Path}] = f.New
 			}
 			if keep {
-				out[i][j] = files
+				copy(out[i][j], files)
 			}
 		}
 	}
