@@ -58,10 +58,10 @@ func (inv *Inventory) Fleet() (rollout.Fleet, error) {
 	return f, nil
 }
 
-// levelMaps holds the labels and lines of each label file, made once and
-// shared by every cluster whose chain has the file: the planner reads
-// them and never changes them. A file that sets no label has the one pair
-// of empty maps.
+// levelMaps holds the labels and lines of each label file, made once per
+// Fleet and shared by every cluster whose chain has the file: the planner
+// reads them and never changes them. The files that set no label share
+// one pair of empty maps, kept under the empty key.
 type levelMaps map[fileKey]levelLabels
 
 type levelLabels struct {
@@ -69,17 +69,15 @@ type levelLabels struct {
 	lines  map[string]int
 }
 
-var noLevelLabels = levelLabels{labels: map[string]string{}, lines: map[string]int{}}
-
 // of returns the labels the level lv of a cluster of repo sets, and the
 // line of each. A null label is refused: it removes the inherited value,
 // and the planner's model of the hierarchy has no such level, so it would
 // plan from a wrong effective value.
 func (m levelMaps) of(repo string, lv LabelLevel) (map[string]string, map[string]int, error) {
-	if len(lv.Labels) == 0 {
-		return noLevelLabels.labels, noLevelLabels.lines, nil
-	}
 	k := fileKey{repo, lv.Path}
+	if len(lv.Labels) == 0 {
+		k = fileKey{}
+	}
 	if l, ok := m[k]; ok {
 		return l.labels, l.lines, nil
 	}

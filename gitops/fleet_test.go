@@ -136,4 +136,10 @@ func TestLevelMapsOf(t *testing.T) {
 			assert.Equal(t, tt.sameAsTen, reflect.ValueOf(labels).Pointer() == reflect.ValueOf(first).Pointer(), "shared with the first")
 		})
 	}
+	m := levelMaps{}
+	a, _, err := m.of("r", LabelLevel{Path: "a/values.yaml"})
+	require.NoError(t, err)
+	b, _, err := m.of("r", LabelLevel{Path: "b/values.yaml", Exists: true})
+	require.NoError(t, err)
+	assert.Equal(t, reflect.ValueOf(a).Pointer(), reflect.ValueOf(b).Pointer(), "files without labels share the empty maps")
 }
