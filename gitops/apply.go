@@ -40,7 +40,7 @@ func DirReader(dir string) ReadFunc {
 func Apply(read ReadFunc, pr rollout.PullRequest) ([]FileResult, error) {
 	out := make([]FileResult, 0, len(pr.Files))
 	for _, fc := range pr.Files {
-		r, err := applyFile(read, fc)
+		r, _, err := applyFile(read, fc, nil)
 		if err != nil {
 			return nil, fmt.Errorf("pull request for %s: %w", prOwner(pr), err)
 		}
@@ -56,35 +56,193 @@ func prOwner(pr rollout.PullRequest) string {
 	return "tenant " + pr.Tenant
 }
 
-func applyFile(read ReadFunc, fc rollout.FileChange) (FileResult, error) {
+// applyChanges makes the changes of one file in order, each on what the
+// earlier ones left, the first on the file read gives. It returns the
+// result of each change up to the first the editor refuses, that one's
+// index and the refusal (-1 and nil when none is refused).
+//
+// A run of changes made only of sets goes through the editor in one pass
+// (yamledit.Doc.SetEach: the file is parsed at the start and once more at
+// the end, not once per change). Should that pass fail, the run's changes
+// are made one at a time, so that the refusal is the one that gives.
+func applyChanges(read ReadFunc, fcs []rollout.FileChange) ([]FileResult, int, error) {
+	out := make([]FileResult, 0, len(fcs))
+	var (
+		cur  []byte
+		doc  *yamledit.Doc // cur parsed, when known
+		seen bool          // cur holds what the earlier changes left
+		slow int           // changes before it are made one at a time
+	)
+	readCur := func(path string) ([]byte, error) {
+		if seen {
+			return cur, nil
+		}
+		return read(path)
+	}
+	for i := 0; i < len(fcs); {
+		if n := setChanges(fcs[i:]); n > 1 && i >= slow {
+			if rs, d, ok := applySetChanges(readCur, fcs[i:i+n], doc); ok {
+				out = append(out, rs...)
+				cur, doc, seen = rs[n-1].New, d, true
+				i += n
+				continue
+			}
+			slow = i + n
+		}
+		r, d, err := applyFile(readCur, fcs[i], doc)
+		if err != nil {
+			return out, i, err
+		}
+		out = append(out, r)
+		cur, doc, seen = r.New, d, true
+		i++
+	}
+	return out, -1, nil
+}
+
+// setChanges returns how many of the changes, from the first, edit an
+// existing file with sets alone, each of different values.
+func setChanges(fcs []rollout.FileChange) int {
+	n := 0
+	for _, fc := range fcs {
+		if fc.Create || fc.Delete || len(fc.Edits) == 0 || setRun(fc.Edits) != len(fc.Edits) {
+			break
+		}
+		n++
+	}
+	return n
+}
+
+// applySetChanges makes changes of sets alone in one pass of the editor
+// on the file read gives (doc, when not nil, is that file parsed). It
+// reports false when the file cannot be read or parsed or the editor
+// refuses: the caller then makes them one at a time.
+func applySetChanges(read ReadFunc, fcs []rollout.FileChange, doc *yamledit.Doc) ([]FileResult, *yamledit.Doc, bool) {
+	path := fcs[0].Path
+	old, err := read(path)
+	if err != nil {
+		return nil, nil, false
+	}
+	if doc == nil {
+		if doc, err = yamledit.Parse(path, old); err != nil {
+			return nil, nil, false
+		}
+	}
+	steps := make([][]yamledit.Edit, len(fcs))
+	for i, fc := range fcs {
+		steps[i] = make([]yamledit.Edit, len(fc.Edits))
+		for j, e := range fc.Edits {
+			steps[i][j] = setEdit(e)
+		}
+	}
+	after, last, err := doc.SetEach(steps)
+	if err != nil {
+		return nil, nil, false
+	}
+	out := make([]FileResult, len(fcs))
+	for i := range fcs {
+		out[i] = FileResult{Path: path, Old: old, New: after[i]}
+		old = after[i]
+	}
+	return out, last, true
+}
+
+// applyFile carries out fc on the file read gives. doc, when not nil, is
+// that file already parsed; the returned Doc is the result parsed, when the
+// last edits were sets (nil otherwise), for the file's next change.
+func applyFile(read ReadFunc, fc rollout.FileChange, doc *yamledit.Doc) (FileResult, *yamledit.Doc, error) {
 	old, err := read(fc.Path)
 	switch {
 	case fc.Create && err == nil:
-		return FileResult{}, &yamledit.Error{File: fc.Path, Kind: yamledit.KindStale, Reason: "planned as a new file, but it exists now: plan again"}
+		return FileResult{}, nil, &yamledit.Error{File: fc.Path, Kind: yamledit.KindStale, Reason: "planned as a new file, but it exists now: plan again"}
 	case fc.Create && errors.Is(err, fs.ErrNotExist):
-		return FileResult{Path: fc.Path, New: []byte(fc.Content)}, nil
+		return FileResult{Path: fc.Path, New: []byte(fc.Content)}, nil, nil
 	case err != nil:
-		return FileResult{}, fmt.Errorf("read %s: %w", fc.Path, err)
+		return FileResult{}, nil, fmt.Errorf("read %s: %w", fc.Path, err)
 	case fc.Delete && string(old) != fc.Content:
-		return FileResult{}, &yamledit.Error{File: fc.Path, Kind: yamledit.KindStale, Reason: "planned for removal as the campaign wrote it, but it changed since: plan again"}
+		return FileResult{}, nil, &yamledit.Error{File: fc.Path, Kind: yamledit.KindStale, Reason: "planned for removal as the campaign wrote it, but it changed since: plan again"}
 	case fc.Delete:
-		return FileResult{Path: fc.Path, Old: old}, nil
+		return FileResult{Path: fc.Path, Old: old}, nil, nil
 	}
 	cur := old
-	for _, e := range fc.Edits {
-		if cur, err = applyEdit(fc.Path, cur, e); err != nil {
-			return FileResult{}, err
+	for i := 0; i < len(fc.Edits); {
+		n := setRun(fc.Edits[i:])
+		if n == 0 {
+			if cur, err = applyEdit(fc.Path, cur, fc.Edits[i]); err != nil {
+				return FileResult{}, nil, err
+			}
+			doc = nil
+			i++
+			continue
+		}
+		if cur, doc, err = applySets(fc.Path, cur, doc, fc.Edits[i:i+n]); err != nil {
+			return FileResult{}, nil, err
+		}
+		i += n
+	}
+	return FileResult{Path: fc.Path, Old: old, New: cur}, doc, nil
+}
+
+// setRun returns how many of the edits, from the first, are sets of
+// different key paths or documents: they are made together, in one pass
+// of the editor.
+func setRun(edits []rollout.Edit) int {
+	type target struct {
+		path string
+		doc  int
+	}
+	seen := map[target]bool{}
+	n := 0
+	for _, e := range edits {
+		t := target{yamledit.Path(e.Path).String(), e.Document}
+		if e.Op != rollout.OpSet || seen[t] {
+			break
+		}
+		seen[t] = true
+		n++
+	}
+	return n
+}
+
+// applySets makes the set edits on src, which doc holds parsed when it is
+// not nil, in one pass of the editor. Should the editor refuse them
+// together, they are made one at a time, so that the refusal is the one
+// making them in turn gives.
+func applySets(file string, src []byte, doc *yamledit.Doc, edits []rollout.Edit) ([]byte, *yamledit.Doc, error) {
+	if doc == nil {
+		d, err := yamledit.Parse(file, src)
+		if err != nil {
+			return nil, nil, err
+		}
+		doc = d
+	}
+	sets := make([]yamledit.Edit, len(edits))
+	for i, e := range edits {
+		sets[i] = setEdit(e)
+	}
+	if res, d, err := doc.Set(sets...); err == nil {
+		return res.Bytes, d, nil
+	}
+	for _, e := range edits {
+		var err error
+		if src, err = applyEdit(file, src, e); err != nil {
+			return nil, nil, err
 		}
 	}
-	return FileResult{Path: fc.Path, Old: old, New: cur}, nil
+	return src, nil, nil
+}
+
+// setEdit is the editor's edit for a set.
+func setEdit(e rollout.Edit) yamledit.Edit {
+	from := e.From
+	return yamledit.Edit{Path: yamledit.Path(e.Path), Value: e.To, Expect: &from, Quote: e.Quote, Document: e.Document}
 }
 
 func applyEdit(file string, src []byte, e rollout.Edit) ([]byte, error) {
 	p := yamledit.Path(e.Path)
 	switch e.Op {
 	case rollout.OpSet:
-		from := e.From
-		res, err := yamledit.Set(file, src, yamledit.Edit{Path: p, Value: e.To, Expect: &from, Quote: e.Quote, Document: e.Document})
+		res, err := yamledit.Set(file, src, setEdit(e))
 		if err != nil {
 			return nil, err
 		}

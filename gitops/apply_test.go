@@ -2,6 +2,8 @@ package gitops
 
 import (
 	"io/fs"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -25,6 +27,7 @@ func TestApply(t *testing.T) {
 	files := map[string]string{
 		"bp.yaml":     "services:\n  eks:\n    config:\n      c1:\n        version: \"1.29\" # pinned\n",
 		"labels.yaml": "externalSecret:\n  labels:\n    a: x\n    addonsRelease: release1\n",
+		"two.yaml":    "c1:\n  version: \"1.29\"\nc2:\n  version: '1.29'\n",
 	}
 	pr := func(fc ...rollout.FileChange) rollout.PullRequest {
 		return rollout.PullRequest{Tenant: "t", Files: fc}
@@ -71,6 +74,32 @@ func TestApply(t *testing.T) {
 			wantErr: "bp.yaml: planned as a new file, but it exists now",
 		},
 		{
+			name: "sets of several clusters in one pass",
+			pr: pr(rollout.FileChange{Path: "two.yaml", Edits: []rollout.Edit{
+				{Path: []string{"c1", "version"}, Op: rollout.OpSet, From: "1.29", To: "1.30", Quote: true},
+				{Path: []string{"c2", "version"}, Op: rollout.OpSet, From: "1.29", To: "1.30", Quote: true},
+			}}),
+			want: map[string]string{"two.yaml": "c1:\n  version: \"1.30\"\nc2:\n  version: '1.30'\n"},
+		},
+		{
+			// Together the editor refuses to edit one value twice; one
+			// after the other, the second finds the value already set.
+			name: "the same value named twice is set once",
+			pr: pr(rollout.FileChange{Path: "two.yaml", Edits: []rollout.Edit{
+				{Path: []string{"c1", "version"}, Op: rollout.OpSet, From: "1.29", To: "1.30", Quote: true, Document: -1},
+				{Path: []string{"c1", "version"}, Op: rollout.OpSet, From: "1.29", To: "1.30", Quote: true, Document: 0},
+			}}),
+			want: map[string]string{"two.yaml": "c1:\n  version: \"1.30\"\nc2:\n  version: '1.29'\n"},
+		},
+		{
+			name: "a stale set among several is refused",
+			pr: pr(rollout.FileChange{Path: "two.yaml", Edits: []rollout.Edit{
+				{Path: []string{"c1", "version"}, Op: rollout.OpSet, From: "1.29", To: "1.30", Quote: true},
+				{Path: []string{"c2", "version"}, Op: rollout.OpSet, From: "1.28", To: "1.30", Quote: true},
+			}}),
+			wantErr: "pull request for tenant t: two.yaml:4:",
+		},
+		{
 			name:    "missing file",
 			pr:      pr(rollout.FileChange{Path: "gone.yaml", Edits: []rollout.Edit{{Path: release, Op: rollout.OpSet, From: "a", To: "b"}}}),
 			wantErr: "read gone.yaml",
@@ -94,6 +123,98 @@ func TestApply(t *testing.T) {
 	}
 }
 
+func TestSetRun(t *testing.T) {
+	t.Parallel()
+	set := func(doc int, path ...string) rollout.Edit {
+		return rollout.Edit{Path: path, Op: rollout.OpSet, Document: doc}
+	}
+	tests := []struct {
+		name  string
+		edits []rollout.Edit
+		want  int
+	}{
+		{name: "none", want: 0},
+		{name: "an insert first", edits: []rollout.Edit{{Path: []string{"a"}, Op: rollout.OpInsert}, set(0, "b")}, want: 0},
+		{name: "sets of different paths", edits: []rollout.Edit{set(0, "a"), set(0, "b"), set(0, "a", "b")}, want: 3},
+		{name: "up to a delete", edits: []rollout.Edit{set(0, "a"), {Path: []string{"b"}, Op: rollout.OpDelete}, set(0, "c")}, want: 1},
+		{name: "up to a path named again", edits: []rollout.Edit{set(0, "a"), set(0, "b"), set(0, "a")}, want: 2},
+		{name: "one path in two documents", edits: []rollout.Edit{set(0, "a"), set(1, "a")}, want: 2},
+		{name: "a dot inside a key is not a separator", edits: []rollout.Edit{set(0, "a.b"), set(0, "a", "b")}, want: 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			assert.Equal(t, tt.want, setRun(tt.edits))
+		})
+	}
+}
+
+func TestPlanStepBefore(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		a, b planStep
+		want bool
+	}{
+		{planStep{0, 0, 0}, planStep{0, 0, 0}, false},
+		{planStep{0, 5, 5}, planStep{1, 0, 0}, true},
+		{planStep{1, 0, 0}, planStep{0, 5, 5}, false},
+		{planStep{2, 1, 9}, planStep{2, 2, 0}, true},
+		{planStep{2, 2, 1}, planStep{2, 2, 0}, false},
+		{planStep{2, 2, 0}, planStep{2, 2, 1}, true},
+	}
+	for _, tt := range tests {
+		assert.Equal(t, tt.want, tt.a.before(tt.b), "%v before %v", tt.a, tt.b)
+	}
+}
+
+// TestApplyPlanFirstRefusal applies a plan whose files are refused in two
+// waves: ApplyPlan, which edits each file on its own, names the refusal
+// that comes first in plan order, as applying the waves in turn does, and
+// keeps no files with WithoutFiles' applyPlan.
+func TestApplyPlanFirstRefusal(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	for name, content := range map[string]string{
+		"a.yaml": "c1:\n  version: \"1.29\"\nc2:\n  version: \"1.29\"\n",
+		"b.yaml": "c3:\n  version: \"1.29\"\n",
+	} {
+		require.NoError(t, os.WriteFile(filepath.Join(dir, name), []byte(content), 0o600))
+	}
+	set := func(file, cluster, from string) rollout.FileChange {
+		return rollout.FileChange{Path: file, Edits: []rollout.Edit{{Path: []string{cluster, "version"}, Op: rollout.OpSet, From: from, To: "1.30", Quote: true}}}
+	}
+	wave := func(i int, fcs ...rollout.FileChange) rollout.Wave {
+		return rollout.Wave{Index: i, PullRequests: []rollout.PullRequest{{Tenant: "t", Repo: dir, Files: fcs}}}
+	}
+	good := &rollout.Plan{Waves: []rollout.Wave{
+		wave(1, set("a.yaml", "c1", "1.29")),
+		wave(2, set("a.yaml", "c2", "1.29"), set("b.yaml", "c3", "1.29")),
+	}}
+	files, err := ApplyPlan(good)
+	require.NoError(t, err)
+	require.Len(t, files, 2)
+	assert.Equal(t, "c1:\n  version: \"1.30\"\nc2:\n  version: \"1.29\"\n", string(files[0][0][0].New))
+	assert.Equal(t, string(files[0][0][0].New), string(files[1][0][0].Old), "wave 2 starts from what wave 1 left")
+	assert.Equal(t, "c1:\n  version: \"1.30\"\nc2:\n  version: \"1.30\"\n", string(files[1][0][0].New))
+	assert.Equal(t, "c3:\n  version: \"1.30\"\n", string(files[1][0][1].New))
+	none, err := applyPlan(good, false)
+	require.NoError(t, err)
+	assert.Nil(t, none)
+
+	// a.yaml is refused in wave 3 (c1 is 1.30 since wave 1), b.yaml in
+	// wave 2; a.yaml comes first in the plan.
+	bad := &rollout.Plan{Waves: []rollout.Wave{
+		wave(1, set("a.yaml", "c1", "1.29")),
+		wave(2, set("b.yaml", "c3", "1.28")),
+		wave(3, set("a.yaml", "c1", "1.28")),
+	}}
+	_, err = ApplyPlan(bad)
+	var ae *ApplyError
+	require.ErrorAs(t, err, &ae)
+	assert.Equal(t, 2, ae.Wave)
+	assert.ErrorContains(t, err, "wave 2 cannot be applied in "+dir+": pull request for tenant t: b.yaml:2:")
+}
+
 func TestUnifiedDiff(t *testing.T) {
 	t.Parallel()
 	d, err := UnifiedDiff([]FileResult{
@@ -103,4 +224,112 @@ func TestUnifiedDiff(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "--- a/a.yaml\n+++ b/a.yaml\n@@ -1,2 +1,2 @@\n x: 1\n-y: 2\n+y: 3\n"+
 		"--- /dev/null\n+++ b/b.yaml\n@@ -0,0 +1 @@\n+z: 1\n", d)
+}
+
+func TestSetChanges(t *testing.T) {
+	t.Parallel()
+	set := rollout.Edit{Path: []string{"a"}, Op: rollout.OpSet}
+	sets := func(es ...rollout.Edit) rollout.FileChange { return rollout.FileChange{Path: "f.yaml", Edits: es} }
+	tests := []struct {
+		name string
+		fcs  []rollout.FileChange
+		want int
+	}{
+		{name: "none", want: 0},
+		{name: "sets", fcs: []rollout.FileChange{sets(set), sets(set, rollout.Edit{Path: []string{"b"}, Op: rollout.OpSet}), sets(set)}, want: 3},
+		{name: "up to a creation", fcs: []rollout.FileChange{sets(set), {Path: "f.yaml", Create: true}, sets(set)}, want: 1},
+		{name: "up to a removal", fcs: []rollout.FileChange{sets(set), sets(set), {Path: "f.yaml", Delete: true}}, want: 2},
+		{name: "up to an insert", fcs: []rollout.FileChange{sets(set), sets(rollout.Edit{Path: []string{"b"}, Op: rollout.OpInsert})}, want: 1},
+		{name: "up to a change without edits", fcs: []rollout.FileChange{sets(set), sets()}, want: 1},
+		{name: "up to one value set twice", fcs: []rollout.FileChange{sets(set), sets(set, set)}, want: 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			assert.Equal(t, tt.want, setChanges(tt.fcs))
+		})
+	}
+}
+
+// TestApplyChanges makes a file's changes with applyChanges and one at a
+// time with Apply, each on what the last left: the same files, and the
+// same refusal at the same change.
+func TestApplyChanges(t *testing.T) {
+	t.Parallel()
+	const bp = "clusters:\n  c1:\n    version: \"1.28\"\n  c2:\n    version: \"1.28\"\n  c3: {version: '1.28'}\n"
+	ver := func(c, from, to string) rollout.Edit {
+		return rollout.Edit{Path: []string{"clusters", c, "version"}, Op: rollout.OpSet, From: from, To: to, Quote: true}
+	}
+	change := func(es ...rollout.Edit) rollout.FileChange { return rollout.FileChange{Path: "bp.yaml", Edits: es} }
+	tests := []struct {
+		name    string
+		fcs     []rollout.FileChange
+		wantAt  int
+		wantErr string
+	}{
+		{name: "sets in turn, a cluster twice", wantAt: -1, fcs: []rollout.FileChange{
+			change(ver("c1", "1.28", "1.29")), change(ver("c2", "1.28", "1.29"), ver("c3", "1.28", "1.29")), change(ver("c1", "1.29", "1.30")),
+		}},
+		{name: "sets around an insert and a removal", wantAt: -1, fcs: []rollout.FileChange{
+			change(ver("c1", "1.28", "1.29")), change(ver("c2", "1.28", "1.29")),
+			change(rollout.Edit{Path: []string{"clusters", "c1", "pinned"}, Op: rollout.OpInsert, To: "yes"}),
+			change(ver("c3", "1.28", "1.29")), change(ver("c1", "1.29", "1.30")),
+			change(rollout.Edit{Path: []string{"clusters", "c1", "pinned"}, Op: rollout.OpDelete, From: "yes"}),
+		}},
+		{name: "a stale set in the middle of a run", wantAt: 2, wantErr: `value is "1.29", expected "1.28"`, fcs: []rollout.FileChange{
+			change(ver("c1", "1.28", "1.29")), change(ver("c2", "1.28", "1.29")), change(ver("c1", "1.28", "1.30")), change(ver("c3", "1.28", "1.29")),
+		}},
+		{name: "a missing key", wantAt: 1, wantErr: "c9", fcs: []rollout.FileChange{
+			change(ver("c1", "1.28", "1.29")), change(ver("c9", "1.28", "1.29")),
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			got, at, err := applyChanges(memReader(map[string]string{"bp.yaml": bp}), tt.fcs)
+			assert.Equal(t, tt.wantAt, at)
+			if tt.wantErr != "" {
+				assert.ErrorContains(t, err, tt.wantErr)
+			} else {
+				require.NoError(t, err)
+			}
+			cur := bp
+			for i, fc := range tt.fcs {
+				want, err := Apply(memReader(map[string]string{"bp.yaml": cur}), rollout.PullRequest{Tenant: "t", Files: []rollout.FileChange{fc}})
+				if i == tt.wantAt {
+					require.Error(t, err, "change %d one at a time", i)
+					break
+				}
+				require.NoError(t, err, "change %d one at a time", i)
+				require.Greater(t, len(got), i)
+				assert.Equal(t, string(want[0].Old), string(got[i].Old), "change %d: before", i)
+				assert.Equal(t, string(want[0].New), string(got[i].New), "change %d: after", i)
+				cur = string(want[0].New)
+			}
+		})
+	}
+}
+
+// TestApplyPlanOneFileTwiceInAPullRequest: two changes of one file in one
+// pull request both start from the file as the earlier pull requests left
+// it, and the next pull request reads what the second made.
+func TestApplyPlanOneFileTwiceInAPullRequest(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "a.yaml"), []byte("c1: \"1.28\"\nc2: \"1.28\"\n"), 0o600))
+	set := func(key, from, to string) rollout.FileChange {
+		return rollout.FileChange{Path: "a.yaml", Edits: []rollout.Edit{{Path: []string{key}, Op: rollout.OpSet, From: from, To: to, Quote: true}}}
+	}
+	plan := &rollout.Plan{Waves: []rollout.Wave{
+		{Index: 1, PullRequests: []rollout.PullRequest{{Tenant: "t", Repo: dir, Files: []rollout.FileChange{set("c1", "1.28", "1.29"), set("c2", "1.28", "1.29")}}}},
+		{Index: 2, PullRequests: []rollout.PullRequest{{Tenant: "t", Repo: dir, Files: []rollout.FileChange{set("c2", "1.29", "1.30")}}}},
+	}}
+	files, err := ApplyPlan(plan)
+	require.NoError(t, err)
+	assert.Equal(t, "c1: \"1.29\"\nc2: \"1.28\"\n", string(files[0][0][0].New))
+	assert.Equal(t, "c1: \"1.28\"\nc2: \"1.29\"\n", string(files[0][0][1].New), "from the file before the pull request")
+	assert.Equal(t, "c1: \"1.28\"\nc2: \"1.30\"\n", string(files[1][0][0].New), "from what the second change made")
+	none, err := applyPlan(plan, false)
+	require.NoError(t, err)
+	assert.Nil(t, none)
 }

@@ -3,156 +3,51 @@ package gitops
 import (
 	"bytes"
 	"errors"
-	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"runtime"
 	"runtime/metrics"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/fleetbot/fleetbot/internal/benchfleet"
 	"github.com/fleetbot/fleetbot/rollout"
 )
 
 const (
-	benchTenants           = 500
-	benchEnvs              = 2
-	benchClustersPerEnv    = 10 // 500 tenants x 20 clusters = 10,000
-	benchOverrideEveryNth  = 5  // one cluster in five has a cluster-level label file
-	benchClustersPerTenant = benchEnvs * benchClustersPerEnv
+	benchTenants           = 500 // 500 tenants x 20 clusters = 10,000
+	benchTenants100k       = 5000
+	benchClustersPerTenant = benchfleet.ClustersPerTenant
+	benchOverrideEveryNth  = benchfleet.OverrideEveryNth
 )
 
-// benchRepo is a generated repository, made once per test binary.
-type benchRepo struct {
-	once sync.Once
-	dir  string
-	err  error
-}
-
-var (
-	benchPlain       benchRepo // the label hierarchy only
-	benchHierarchies benchRepo // and two hierarchies of add-on values
-)
-
-func TestMain(m *testing.M) {
-	code := m.Run()
-	for _, r := range []*benchRepo{&benchPlain, &benchHierarchies} {
-		if r.dir != "" {
-			_ = os.RemoveAll(r.dir)
-		}
-	}
-	os.Exit(code)
-}
-
-func (r *benchRepo) get(b *testing.B, hierarchies bool) string {
+// benchDir returns the generated fleet of tenants tenants, with two
+// hierarchies of add-on values in its layout when hierarchies is true,
+// generating it on first use; generated fleets are kept in the temporary
+// directory across runs (see benchfleet.Cached).
+func benchDir(b *testing.B, tenants int, hierarchies bool) string {
 	b.Helper()
-	r.once.Do(func() {
-		r.dir, r.err = os.MkdirTemp("", "fleetbot-bench-")
-		if r.err == nil {
-			r.err = generateFleet(r.dir, hierarchies)
-		}
-	})
-	if r.err != nil {
-		b.Fatal(r.err)
+	dir, err := benchfleet.Cached("", benchfleet.Options{Tenants: tenants, Hierarchies: hierarchies})
+	if err != nil {
+		b.Fatal(err)
 	}
-	return r.dir
+	return dir
 }
 
-// benchFleet generates, once per test binary, a seed-format repository of
-// 10,000 clusters with the full label hierarchy.
-func benchFleet(b *testing.B) string { return benchPlain.get(b, false) }
+// benchFleet is a seed-format repository of 10,000 clusters with the full
+// label hierarchy.
+func benchFleet(b *testing.B) string { return benchDir(b, benchTenants, false) }
 
 // benchHierarchyFleet is benchFleet with two hierarchies of add-on values
 // in the layout: a five-level one (defaults, Kubernetes version,
 // environment, tenant, one cluster in five) and an environment-wide one
 // (environment, environment and fleet).
-func benchHierarchyFleet(b *testing.B) string { return benchHierarchies.get(b, true) }
-
-const benchHierarchiesLayout = `hierarchies:
-  addons:
-    key: addons
-    paths:
-      - addons/defaults/values.yaml
-      - addons/versions/{record.version}/values.yaml
-      - addons/environments/{env}/values.yaml
-      - addons/tenants/{tenant}/values.yaml
-      - addons/tenants/{tenant}/clusters/{cluster}/values.yaml
-  addons-config:
-    paths:
-      - environments/{env}/addons/addons-config.yaml
-      - environments/{env}/addons/{fleet}/addons-config.yaml
-`
-
-func generateFleet(dir string, hierarchies bool) error {
-	write := func(rel, content string) error {
-		p := filepath.Join(dir, filepath.FromSlash(rel))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			return err
-		}
-		return os.WriteFile(p, []byte(content), 0o644)
-	}
-	files := map[string]string{
-		LayoutFile: "apiVersion: fleetbot.io/v1alpha1\nkind: Layout\nblueprints:\n  paths: [tenants/*/*.yaml]\n" +
-			"labels:\n  files: [addons/tenants/**/fleet/fleet-secret/values.yaml]\n  hierarchy:\n" +
-			"    - " + strings.Join(seedHierarchy, "\n    - ") + "\n",
-		"addons/tenants/defaults/fleet/fleet-secret/values.yaml": "externalSecret:\n  labels:\n    fleetRelease: default\n    addonsRelease: release1\n    monitoringRelease: default\n    enable_metrics_server: \"true\"\n",
-	}
-	envs := []string{"dev", "prod"}
-	if hierarchies {
-		files[LayoutFile] += benchHierarchiesLayout
-		files["addons/defaults/values.yaml"] = "addons:\n  metricsServer:\n    version: \"3.12.0\"\n"
-		files["addons/versions/1.29/values.yaml"] = "addons:\n  metricsServer:\n    version: \"3.12.1\"\n"
-		for _, env := range envs {
-			files["addons/environments/"+env+"/values.yaml"] = "addons:\n  karpenter:\n    version: \"1.0.0\"\n"
-			files["environments/"+env+"/addons/addons-config.yaml"] = "externalDns:\n  version: \"1.14.0\"\n"
-			files["environments/"+env+"/addons/gpu/addons-config.yaml"] = "nvidia:\n  version: \"0.15.0\"\n"
-		}
-	}
-	n := 0
-	for t := range benchTenants {
-		tenant := fmt.Sprintf("tenant-%03d", t)
-		files["addons/tenants/"+tenant+"/defaults/fleet/fleet-secret/values.yaml"] = "externalSecret:\n  labels:\n    monitoringRelease: " + tenant + "\n"
-		if hierarchies {
-			files["addons/tenants/"+tenant+"/values.yaml"] = "addons:\n  karpenter:\n    version: \"1.0.1\"\n"
-		}
-		for _, env := range envs {
-			var bp strings.Builder
-			fmt.Fprintf(&bp, "# %s %s\ntenant: %s\nenv: %s\nregion: eu-west-1\nservices:\n  eks:\n    enabled: true\n    config:\n", tenant, env, tenant, env)
-			for c := range benchClustersPerEnv {
-				name := fmt.Sprintf("t%03d-%s-%02d", t, env, c)
-				fleet := "cpu"
-				if c%4 == 3 {
-					fleet = "gpu"
-				}
-				fmt.Fprintf(&bp, "      %s:\n        fleet: %s\n        is_canary: %t\n        version: \"1.29\"\n        vpc_name: shared\n"+
-					"        nodegroups:\n          system:\n            instance_types: [m6i.large]\n            min_size: 2\n            max_size: 4\n            ami_release_version: \"1.29.3-20240531\"\n",
-					name, fleet, c == 0)
-				if n%benchOverrideEveryNth == 0 {
-					files["addons/tenants/"+tenant+"/environments/"+env+"/clusters/"+name+"/fleet/fleet-secret/values.yaml"] =
-						"externalSecret:\n  labels:\n    addonsRelease: release2\n"
-					if hierarchies {
-						files["addons/tenants/"+tenant+"/clusters/"+name+"/values.yaml"] = "addons:\n  metricsServer:\n    version: \"3.13.0\"\n"
-					}
-				}
-				n++
-			}
-			files["tenants/"+tenant+"/"+env+".yaml"] = bp.String()
-			files["addons/tenants/"+tenant+"/environments/"+env+"/defaults/fleet/fleet-secret/values.yaml"] = "externalSecret:\n  labels:\n    fleetRelease: " + env + "\n"
-		}
-	}
-	for rel, content := range files {
-		if err := write(rel, content); err != nil {
-			return err
-		}
-	}
-	return nil
-}
+func benchHierarchyFleet(b *testing.B) string { return benchDir(b, benchTenants, true) }
 
 // heapSampler records the largest heap seen while it runs, through
 // runtime/metrics, which does not stop the world.
@@ -188,12 +83,18 @@ func (h *heapSampler) Stop() uint64 {
 	return h.peak
 }
 
-func BenchmarkInventory10k(b *testing.B) { benchmarkInventory(b, benchFleet(b)) }
+func BenchmarkInventory10k(b *testing.B) { benchmarkInventory(b, benchFleet(b), benchTenants) }
+
+// BenchmarkInventory100k loads the same fleet ten times larger: 5,000
+// tenants, 100,000 clusters, 45,001 YAML files.
+func BenchmarkInventory100k(b *testing.B) {
+	benchmarkInventory(b, benchDir(b, benchTenants100k, false), benchTenants100k)
+}
 
 // BenchmarkInventoryHierarchies10k loads the fleet whose layout also has two
 // hierarchies of add-on values: Load renders and checks every level of them.
 func BenchmarkInventoryHierarchies10k(b *testing.B) {
-	benchmarkInventory(b, benchHierarchyFleet(b))
+	benchmarkInventory(b, benchHierarchyFleet(b), benchTenants)
 }
 
 // BenchmarkFieldHitsHierarchies10k finds a field in the five-level add-on
@@ -278,7 +179,7 @@ func BenchmarkHierarchyFieldPlan10k(b *testing.B) {
 	b.ReportMetric(float64(len(p.Waves)), "waves")
 }
 
-func benchmarkInventory(b *testing.B, dir string) {
+func benchmarkInventory(b *testing.B, dir string, tenants int) {
 	runtime.GC()
 	b.ReportAllocs()
 	b.ResetTimer()
@@ -295,8 +196,8 @@ func benchmarkInventory(b *testing.B, dir string) {
 	peak := h.Stop()
 	cpu.report(b)
 	b.StopTimer()
-	if len(inv.Clusters) != benchTenants*benchClustersPerTenant {
-		b.Fatalf("got %d clusters, want %d", len(inv.Clusters), benchTenants*benchClustersPerTenant)
+	if len(inv.Clusters) != tenants*benchClustersPerTenant {
+		b.Fatalf("got %d clusters, want %d", len(inv.Clusters), tenants*benchClustersPerTenant)
 	}
 	if len(inv.Diagnostics) > 0 {
 		b.Fatalf("unexpected diagnostics: %v", inv.Diagnostics[0])
@@ -310,9 +211,16 @@ func benchmarkInventory(b *testing.B, dir string) {
 }
 
 // BenchmarkParseOnly10k reads and parses the same files with the YAML
-// library and nothing else: the floor Load is measured against.
-func BenchmarkParseOnly10k(b *testing.B) {
-	dir := benchFleet(b)
+// library and nothing else, on one goroutine: the floor Load is measured
+// against.
+func BenchmarkParseOnly10k(b *testing.B) { benchmarkParseOnly(b, benchFleet(b)) }
+
+// BenchmarkParseOnly100k is the floor of BenchmarkInventory100k.
+func BenchmarkParseOnly100k(b *testing.B) {
+	benchmarkParseOnly(b, benchDir(b, benchTenants100k, false))
+}
+
+func benchmarkParseOnly(b *testing.B, dir string) {
 	var paths []string
 	err := filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
 		if err == nil && !d.IsDir() && strings.HasSuffix(p, ".yaml") && filepath.Base(p) != LayoutFile {
@@ -364,4 +272,49 @@ func startCPU() cpuClock { return cpuClock{start: processCPU()} }
 
 func (c cpuClock) report(b *testing.B) {
 	b.ReportMetric(float64(processCPU()-c.start)/float64(time.Millisecond)/float64(b.N), "cpu-ms/op")
+}
+
+// BenchmarkPrepare100k runs every check `fleetbot plan` runs (Prepare:
+// inventory, fleet, plan, every edit applied in plan order, the state
+// machine's start), keeping no files as plan without --diff does, on the
+// 100,000 clusters: an EKS upgrade of every cluster, and a label every
+// cluster carries moved to a new value.
+func BenchmarkPrepare100k(b *testing.B) {
+	dir := benchDir(b, benchTenants100k, false)
+	for _, bc := range []struct {
+		name   string
+		change rollout.Change
+	}{
+		{"eks", rollout.Change{EKSVersion: &rollout.EKSVersionChange{To: "1.30"}}},
+		{"label", rollout.Change{Label: &rollout.LabelChange{Key: "addonsRelease", To: "release3"}}},
+	} {
+		c := &rollout.Campaign{
+			Metadata: rollout.Metadata{Name: bc.name},
+			Spec: rollout.Spec{
+				Change: bc.change,
+				Strategy: rollout.Strategy{
+					Order: []string{"dev", "prod"}, Canary: true, MaxPerTenant: 2,
+					MaxConcurrency: rollout.Quantity{Percent: 10, IsSet: true},
+				},
+			},
+		}
+		b.Run(bc.name, func(b *testing.B) {
+			runtime.GC()
+			b.ReportAllocs()
+			b.ResetTimer()
+			h := startHeapSampler()
+			cpu := startCPU()
+			for b.Loop() {
+				if _, err := Prepare(b.Context(), []string{dir}, c, nil, WithoutFiles()); err != nil {
+					var start *StartError
+					if !errors.As(err, &start) {
+						b.Fatal(err)
+					}
+				}
+			}
+			peak := h.Stop()
+			cpu.report(b)
+			b.ReportMetric(float64(peak)/(1<<20), "peak-heap-MiB")
+		})
+	}
 }

@@ -24,6 +24,7 @@ func (inv *Inventory) Fleet() (rollout.Fleet, error) {
 	}
 	f := rollout.Fleet{Clusters: make([]rollout.Cluster, 0, len(inv.Clusters))}
 	scopes := map[string]string{} // label template -> its scope
+	levels := levelMaps{}
 	for _, c := range inv.Clusters {
 		rc := rollout.Cluster{
 			Name: c.Name, Tenant: c.Tenant, Env: c.Env, Fleet: c.Fleet, Region: c.Region,
@@ -39,26 +40,57 @@ func (inv *Inventory) Fleet() (rollout.Fleet, error) {
 			src := c.Sources["version"]
 			rc.VersionAt = rollout.Location{Repo: c.Repo, File: c.File, Path: slices.Clone(c.VersionPath), Line: src.Line, Document: c.Document}
 		}
+		if len(c.LabelChain) > 0 {
+			rc.LabelChain = make([]rollout.LabelLevel, 0, len(c.LabelChain))
+		}
 		for _, lv := range c.LabelChain {
-			rl := rollout.LabelLevel{
+			labels, lines, err := levels.of(c.Repo, lv)
+			if err != nil {
+				return rollout.Fleet{}, err
+			}
+			rc.LabelChain = append(rc.LabelChain, rollout.LabelLevel{
 				Repo: c.Repo, File: lv.Path, Scope: levelScope(scopes, lv.Template), Shared: lv.Shared, Exists: lv.Exists,
-				Labels: map[string]string{}, Lines: map[string]int{},
-			}
-			for _, l := range lv.Labels {
-				if l.Null {
-					// A null removes the inherited value; the planner's model of
-					// the hierarchy has no such level, so refuse rather than
-					// plan from a wrong effective value.
-					return rollout.Fleet{}, fmt.Errorf("%s:%d: label %s is null: fleetbot cannot plan around a label removed by null; give it a value or delete the key", lv.Path, l.Line, l.Key)
-				}
-				rl.Labels[l.Key] = l.Value
-				rl.Lines[l.Key] = l.Line
-			}
-			rc.LabelChain = append(rc.LabelChain, rl)
+				Labels: labels, Lines: lines,
+			})
 		}
 		f.Clusters = append(f.Clusters, rc)
 	}
 	return f, nil
+}
+
+// levelMaps holds the labels and lines of each label file, made once per
+// Fleet and shared by every cluster whose chain has the file: the planner
+// reads them and never changes them. The files that set no label share
+// one pair of empty maps, kept under the empty key.
+type levelMaps map[fileKey]levelLabels
+
+type levelLabels struct {
+	labels map[string]string
+	lines  map[string]int
+}
+
+// of returns the labels the level lv of a cluster of repo sets, and the
+// line of each. A null label is refused: it removes the inherited value,
+// and the planner's model of the hierarchy has no such level, so it would
+// plan from a wrong effective value.
+func (m levelMaps) of(repo string, lv LabelLevel) (map[string]string, map[string]int, error) {
+	k := fileKey{repo, lv.Path}
+	if len(lv.Labels) == 0 {
+		k = fileKey{}
+	}
+	if l, ok := m[k]; ok {
+		return l.labels, l.lines, nil
+	}
+	l := levelLabels{labels: make(map[string]string, len(lv.Labels)), lines: make(map[string]int, len(lv.Labels))}
+	for _, lab := range lv.Labels {
+		if lab.Null {
+			return nil, nil, fmt.Errorf("%s:%d: label %s is null: fleetbot cannot plan around a label removed by null; give it a value or delete the key", lv.Path, lab.Line, lab.Key)
+		}
+		l.labels[lab.Key] = lab.Value
+		l.lines[lab.Key] = lab.Line
+	}
+	m[k] = l
+	return l.labels, l.lines, nil
 }
 
 // levelScope names a label hierarchy level by its template (see

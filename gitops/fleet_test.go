@@ -1,6 +1,8 @@
 package gitops
 
 import (
+	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -66,4 +68,78 @@ func TestFieldHitsErrors(t *testing.T) {
 	assert.ErrorContains(t, err, "field files")
 	_, err = inv.FieldHits(t.Context(), "tenants/**/*.yaml", "a..b")
 	assert.ErrorContains(t, err, "field path")
+}
+
+// TestLoadWithoutLabelSources loads the example fleet with and without
+// the labels' sources: only Sources' "labels.KEY" entries differ, and the
+// planner's fleet is the same.
+func TestLoadWithoutLabelSources(t *testing.T) {
+	t.Parallel()
+	full, err := Load(t.Context(), []string{"../examples/fleet"})
+	require.NoError(t, err)
+	lean, err := Load(t.Context(), []string{"../examples/fleet"}, WithoutLabelSources())
+	require.NoError(t, err)
+	require.Len(t, lean.Clusters, len(full.Clusters))
+	withLabels := 0
+	for i := range full.Clusters {
+		want := full.Clusters[i]
+		want.Sources = map[string]Source{}
+		for k, v := range full.Clusters[i].Sources {
+			if strings.HasPrefix(k, "labels.") {
+				withLabels++
+				continue
+			}
+			want.Sources[k] = v
+		}
+		assert.Equal(t, want, lean.Clusters[i])
+	}
+	assert.Positive(t, withLabels, "the full inventory has the labels' sources")
+	ff, err := full.Fleet()
+	require.NoError(t, err)
+	lf, err := lean.Fleet()
+	require.NoError(t, err)
+	assert.Equal(t, ff, lf)
+}
+
+func TestLevelMapsOf(t *testing.T) {
+	t.Parallel()
+	tenantFile := LabelLevel{Path: "t/values.yaml", Exists: true, Labels: []Label{{Key: "a", Value: "1", Line: 3}, {Key: "b", Value: "2", Line: 4}}}
+	tests := []struct {
+		name      string
+		repo      string
+		level     LabelLevel
+		labels    map[string]string
+		lines     map[string]int
+		wantErr   string
+		sameAsTen bool // the maps are the tenant file's, made earlier
+	}{
+		{name: "a file with labels", repo: "r", level: tenantFile, labels: map[string]string{"a": "1", "b": "2"}, lines: map[string]int{"a": 3, "b": 4}, sameAsTen: true},
+		{name: "a missing file", repo: "r", level: LabelLevel{Path: "c/values.yaml"}, labels: map[string]string{}, lines: map[string]int{}},
+		{name: "the same path in another repository", repo: "other", level: tenantFile, labels: map[string]string{"a": "1", "b": "2"}, lines: map[string]int{"a": 3, "b": 4}},
+		{name: "a null label", repo: "r", level: LabelLevel{Path: "n/values.yaml", Exists: true, Labels: []Label{{Key: "a", Null: true, Line: 7}}},
+			wantErr: "n/values.yaml:7: label a is null"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			m := levelMaps{}
+			first, _, err := m.of("r", tenantFile)
+			require.NoError(t, err)
+			labels, lines, err := m.of(tt.repo, tt.level)
+			if tt.wantErr != "" {
+				assert.ErrorContains(t, err, tt.wantErr)
+				return
+			}
+			require.NoError(t, err)
+			assert.Equal(t, tt.labels, labels)
+			assert.Equal(t, tt.lines, lines)
+			assert.Equal(t, tt.sameAsTen, reflect.ValueOf(labels).Pointer() == reflect.ValueOf(first).Pointer(), "shared with the first")
+		})
+	}
+	m := levelMaps{}
+	a, _, err := m.of("r", LabelLevel{Path: "a/values.yaml"})
+	require.NoError(t, err)
+	b, _, err := m.of("r", LabelLevel{Path: "b/values.yaml", Exists: true})
+	require.NoError(t, err)
+	assert.Equal(t, reflect.ValueOf(a).Pointer(), reflect.ValueOf(b).Pointer(), "files without labels share the empty maps")
 }

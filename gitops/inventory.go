@@ -149,8 +149,10 @@ func (inv *Inventory) Cluster(name string) (*Cluster, bool) {
 type Option func(*loadOptions)
 
 type loadOptions struct {
-	layout  string
-	workers int
+	layout         string
+	workers        int
+	dropFiles      bool
+	noLabelSources bool
 }
 
 // WithLayout applies the layout file at path to every repository instead of
@@ -163,6 +165,22 @@ func WithLayout(path string) Option {
 // GOMAXPROCS.
 func WithWorkers(n int) Option {
 	return func(o *loadOptions) { o.workers = max(1, n) }
+}
+
+// WithoutLabelSources makes Load leave out of each cluster's Sources where
+// each of its labels comes from ("labels.KEY"): the effective labels and
+// every level's labels with their lines stay. On a large fleet those
+// sources are most of the inventory's memory, and planning does not read
+// them.
+func WithoutLabelSources() Option {
+	return func(o *loadOptions) { o.noLabelSources = true }
+}
+
+// WithoutFiles makes Prepare check that every edit of the plan applies
+// without keeping what it makes of the files: Prepared.Files stays nil.
+// Load ignores it.
+func WithoutFiles() Option {
+	return func(o *loadOptions) { o.dropFiles = true }
 }
 
 // Load builds the inventory of the repositories (directories). Each file is
@@ -206,6 +224,7 @@ func Load(ctx context.Context, repos []string, opts ...Option) (*Inventory, erro
 		if err != nil {
 			return nil, err
 		}
+		s.labelSources = !o.noLabelSources
 		inv.Diagnostics = append(inv.Diagnostics, s.diags...)
 		if s.layout == nil {
 			continue
@@ -233,6 +252,13 @@ func Load(ctx context.Context, repos []string, opts ...Option) (*Inventory, erro
 	}
 	if err := runJobs(ctx, jobs, o.workers); err != nil {
 		return nil, err
+	}
+	n := 0
+	for _, s := range scans {
+		n += len(s.clusters)
+	}
+	if n > 0 {
+		inv.Clusters = make([]Cluster, 0, n)
 	}
 	for _, s := range scans {
 		s.resolveLabels()
@@ -262,6 +288,23 @@ type repoScan struct {
 	diags  Diagnostics
 
 	clusters []Cluster
+	// labelSources records in each cluster's Sources the file and line of
+	// each effective label.
+	labelSources bool
+	sourceKeys   map[string]string // label key -> "labels.KEY"
+}
+
+// labelSource returns the key of Sources for label key, making each once.
+func (s *repoScan) labelSource(key string) string {
+	k, ok := s.sourceKeys[key]
+	if !ok {
+		if s.sourceKeys == nil {
+			s.sourceKeys = map[string]string{}
+		}
+		k = "labels." + key
+		s.sourceKeys[key] = k
+	}
+	return k
 }
 
 func newRepoScan(ctx context.Context, root string, shared *Layout, workers int) (*repoScan, error) {
@@ -325,6 +368,11 @@ func (s *repoScan) firstJobs() []parseJob {
 // collectClusters gathers the clusters and diagnostics of the first pass in
 // file order.
 func (s *repoScan) collectClusters() {
+	n := 0
+	for _, pf := range s.parsed {
+		n += len(pf.clusters)
+	}
+	s.clusters = slices.Grow(s.clusters, n)
 	for _, rel := range slices.Sorted(maps.Keys(s.parsed)) {
 		pf := s.parsed[rel]
 		s.clusters = append(s.clusters, pf.clusters...)
@@ -351,6 +399,10 @@ func (s *repoScan) hierarchyJobs() []parseJob {
 				continue
 			}
 			pf, ok := s.parsed[p]
+			if ok {
+				// The clusters that share a file share its path's bytes.
+				c.LabelChain[j].Path = pf.rel
+			}
 			if ok && pf.roles&roleLabels != 0 {
 				continue
 			}
@@ -404,11 +456,15 @@ func (s *repoScan) resolveLabels() {
 				for _, lab := range pf.labels {
 					if lab.Null {
 						delete(c.Labels, lab.Key)
-						delete(c.Sources, "labels."+lab.Key)
+						if s.labelSources {
+							delete(c.Sources, s.labelSource(lab.Key))
+						}
 						continue
 					}
 					c.Labels[lab.Key] = lab.Value
-					c.Sources["labels."+lab.Key] = Source{Repo: s.root, File: p, Line: lab.Line, Column: lab.column}
+					if s.labelSources {
+						c.Sources[s.labelSource(lab.Key)] = Source{Repo: s.root, File: p, Line: lab.Line, Column: lab.column}
+					}
 				}
 			}
 		}

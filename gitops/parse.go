@@ -4,8 +4,8 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"os"
 	"regexp"
+	"slices"
 	"sync"
 	"sync/atomic"
 
@@ -76,7 +76,7 @@ func runJobs(ctx context.Context, jobs []parseJob, workers int) error {
 func (j parseJob) run() error {
 	s, pf := j.scan, j.file
 	path := joinRepo(s.root, pf.rel)
-	data, err := os.ReadFile(path)
+	data, err := readFile(path)
 	if err != nil {
 		return fmt.Errorf("read %s: %w", path, err)
 	}
@@ -386,6 +386,7 @@ func (p *fileParser) blueprint(docs []*yaml.Node, b *Blueprints) {
 		return
 	}
 	p.checkDuplicates(cfg, b.keys.clusters.String())
+	p.out.clusters = slices.Grow(p.out.clusters, len(cfg.Content)/2)
 	for i := 0; i+1 < len(cfg.Content); i += 2 {
 		k, v := cfg.Content[i], cfg.Content[i+1]
 		name := k.Value

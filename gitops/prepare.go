@@ -1,9 +1,13 @@
 package gitops
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"maps"
+	"runtime"
+	"sync"
+	"sync/atomic"
 
 	"github.com/fleetbot/fleetbot/rollout"
 )
@@ -18,7 +22,8 @@ type Prepared struct {
 	Plan *rollout.Plan
 	// Files holds what each pull request of the plan makes of its files,
 	// by wave then pull request, in plan order: each wave's edits applied
-	// on top of the earlier waves' results. It is what --diff shows.
+	// on top of the earlier waves' results. It is what --diff shows; nil
+	// with WithoutFiles.
 	Files [][][]FileResult
 	// State is the state machine's Pending state for the campaign.
 	State rollout.State
@@ -85,7 +90,11 @@ func Prepare(ctx context.Context, repos []string, c *rollout.Campaign, locks map
 		return prep, err
 	}
 	prep.Plan = p
-	if prep.Files, err = ApplyPlan(p); err != nil {
+	var o loadOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if prep.Files, err = applyPlan(p, !o.dropFiles); err != nil {
 		return prep, err
 	}
 	if prep.State, err = rollout.StartState(c, p); err != nil {
@@ -106,11 +115,105 @@ func campaignDiagnostic(e *rollout.FieldError) Diagnostic {
 // request by wave, or the first edit the editor refuses, naming the wave,
 // the repository, the file and the line.
 func ApplyPlan(p *rollout.Plan) ([][][]FileResult, error) {
+	return applyPlan(p, true)
+}
+
+// applyPlan is ApplyPlan; with keep false it only checks that every edit
+// applies and returns no files. A file's edits depend only on the edits
+// made to it by earlier pull requests, so each file goes through its
+// pull requests in plan order on a goroutine of its own, carrying its
+// parsed YAML from one edit to the next; the first refusal in plan order
+// is the one returned, as if the pull requests had been applied one after
+// the other.
+func applyPlan(p *rollout.Plan, keep bool) ([][][]FileResult, error) {
 	type fileID struct{ repo, path string }
-	overlay := map[fileID][]byte{}
+	var (
+		out   = planResults(p, keep)
+		files []fileID
+		steps = map[fileID][]planStep{}
+	)
+	for i, w := range p.Waves {
+		for j, pr := range w.PullRequests {
+			for k, fc := range pr.Files {
+				id := fileID{pr.Repo, fc.Path}
+				prev := steps[id]
+				if len(prev) == 0 {
+					files = append(files, id)
+				} else if last := prev[len(prev)-1]; last.wave == i && last.pr == j {
+					// Two changes of one file in one pull request both
+					// start from the file before it.
+					return applyPlanInTurn(p, keep)
+				}
+				steps[id] = append(prev, planStep{wave: i, pr: j, file: k})
+			}
+		}
+	}
+	fails := make([]*planFailure, len(files))
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), len(files)) {
+		wg.Go(func() {
+			for {
+				n := int(next.Add(1) - 1)
+				if n >= len(files) {
+					return
+				}
+				id := files[n]
+				fcs := make([]rollout.FileChange, len(steps[id]))
+				for k, st := range steps[id] {
+					fcs[k] = p.Waves[st.wave].PullRequests[st.pr].Files[st.file]
+				}
+				rs, at, err := applyChanges(DirReader(id.repo), fcs)
+				if err != nil {
+					fails[n] = &planFailure{at: steps[id][at], err: err}
+				}
+				if keep {
+					for k, r := range rs {
+						st := steps[id][k]
+						out[st.wave][st.pr][st.file] = r
+					}
+				}
+			}
+		})
+	}
+	wg.Wait()
+	var first *planFailure
+	for _, f := range fails {
+		if f != nil && (first == nil || f.at.before(first.at)) {
+			first = f
+		}
+	}
+	if first != nil {
+		w := p.Waves[first.at.wave]
+		pr := w.PullRequests[first.at.pr]
+		return nil, &ApplyError{Wave: w.Index, Cleanup: w.Cleanup, Repo: pr.Repo, Err: fmt.Errorf("pull request for %s: %w", prOwner(pr), first.err)}
+	}
+	return out, nil
+}
+
+// planResults makes room for the file results of every pull request of p,
+// by wave, pull request and file; nil without keep.
+func planResults(p *rollout.Plan, keep bool) [][][]FileResult {
+	if !keep {
+		return nil
+	}
 	out := make([][][]FileResult, len(p.Waves))
 	for i, w := range p.Waves {
 		out[i] = make([][]FileResult, len(w.PullRequests))
+		for j, pr := range w.PullRequests {
+			out[i][j] = make([]FileResult, len(pr.Files))
+		}
+	}
+	return out
+}
+
+// applyPlanInTurn is applyPlan one pull request after the other, each
+// reading the files as the earlier ones left them.
+func applyPlanInTurn(p *rollout.Plan, keep bool) ([][][]FileResult, error) {
+	type fileID struct{ repo, path string }
+	overlay := map[fileID][]byte{}
+	out := planResults(p, keep)
+	for i, w := range p.Waves {
 		for j, pr := range w.PullRequests {
 			dir := DirReader(pr.Repo)
 			read := func(path string) ([]byte, error) {
@@ -126,10 +229,27 @@ func ApplyPlan(p *rollout.Plan) ([][][]FileResult, error) {
 			for _, f := range files {
 				overlay[fileID{pr.Repo, f.Path}] = f.New
 			}
-			out[i][j] = files
+			if keep {
+				copy(out[i][j], files)
+			}
 		}
 	}
 	return out, nil
+}
+
+// planStep is one file change of a plan: wave, pull request and file, by
+// index.
+type planStep struct{ wave, pr, file int }
+
+// before reports whether s comes before o in plan order.
+func (s planStep) before(o planStep) bool {
+	return cmp.Or(cmp.Compare(s.wave, o.wave), cmp.Compare(s.pr, o.pr), cmp.Compare(s.file, o.file)) < 0
+}
+
+// planFailure is the edit that refused a file's change.
+type planFailure struct {
+	at  planStep
+	err error
 }
 
 // ApplyError reports a planned edit the editor cannot make. Err is the

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"io"
-	"os"
 	"path/filepath"
 	"sync"
 )
@@ -22,6 +21,13 @@ func listFiles(ctx context.Context, root string, workers int) (map[string]bool, 
 		return nil, w.err
 	}
 	return w.files, nil
+}
+
+// dirEntry is one entry of a directory: a name and whether it is a
+// directory (a symbolic link is not, whatever it points to).
+type dirEntry struct {
+	name string
+	dir  bool
 }
 
 type walker struct {
@@ -52,13 +58,7 @@ func (w *walker) dir(rel string) {
 		w.fail(err)
 		return
 	}
-	f, err := os.Open(filepath.Join(w.root, filepath.FromSlash(rel)))
-	if err != nil {
-		w.fail(err)
-		return
-	}
-	entries, err := f.ReadDir(-1)
-	_ = f.Close()
+	entries, err := readDir(filepath.Join(w.root, filepath.FromSlash(rel)))
 	if err != nil && !errors.Is(err, io.EOF) {
 		w.fail(err)
 		return
@@ -69,12 +69,12 @@ func (w *walker) dir(rel string) {
 	}
 	var files []string
 	for _, e := range entries {
-		p := prefix + e.Name()
-		if !e.IsDir() {
+		p := prefix + e.name
+		if !e.dir {
 			files = append(files, p)
 			continue
 		}
-		if e.Name() == ".git" {
+		if e.name == ".git" {
 			continue
 		}
 		w.wg.Add(1)

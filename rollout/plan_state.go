@@ -2,7 +2,6 @@ package rollout
 
 import (
 	"fmt"
-	"slices"
 )
 
 // StateWaves turns a plan's waves into the machine's, in the plan's order,
@@ -14,7 +13,8 @@ import (
 // SharedTenant when a pull request of shared files carries the clean-up;
 // a cluster neither touches is not in the wave.
 func StateWaves(p *Plan) ([]WaveSpec, error) {
-	var changed []ClusterRef
+	var changed []ClusterRef // in the order they first change
+	seen := map[ClusterRef]bool{}
 	out := make([]WaveSpec, 0, len(p.Waves))
 	for i, w := range p.Waves {
 		if w.Index != i+1 {
@@ -29,7 +29,8 @@ func StateWaves(p *Plan) ([]WaveSpec, error) {
 				} else {
 					spec.Clusters = append(spec.Clusters, ref)
 				}
-				if !slices.Contains(changed, ref) {
+				if !seen[ref] {
+					seen[ref] = true
 					changed = append(changed, ref)
 				}
 			}

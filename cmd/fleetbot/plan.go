@@ -71,7 +71,7 @@ func runPlan(cmd *cobra.Command, opts *planOptions) error {
 	if err != nil {
 		return err
 	}
-	prep, startErr, err := prepareCampaign(cmd, c, opts.repos, opts.layout)
+	prep, startErr, err := prepareCampaign(cmd, c, opts.repos, opts.layout, opts.diff)
 	if err != nil {
 		return err
 	}
@@ -114,10 +114,17 @@ func runPlan(cmd *cobra.Command, opts *planOptions) error {
 // safety rule refuses and an edit the editor cannot make exit with status 2.
 // A plan the state machine cannot start (no gates) comes back with the
 // *gitops.StartError, so that it can be shown before the command fails.
-func prepareCampaign(cmd *cobra.Command, c *rollout.Campaign, repos []string, layout string) (*gitops.Prepared, *gitops.StartError, error) {
-	var opts []gitops.Option
+// Prepared.Files, what each pull request makes of its files, is kept only
+// when diff asks for it.
+func prepareCampaign(cmd *cobra.Command, c *rollout.Campaign, repos []string, layout string, diff bool) (*gitops.Prepared, *gitops.StartError, error) {
+	// The plan reads each cluster's effective labels, not the file and
+	// line each comes from.
+	opts := []gitops.Option{gitops.WithoutLabelSources()}
 	if layout != "" {
 		opts = append(opts, gitops.WithLayout(layout))
+	}
+	if !diff {
+		opts = append(opts, gitops.WithoutFiles())
 	}
 	prep, err := gitops.Prepare(cmd.Context(), repos, c, nil, opts...)
 	if prep != nil {

@@ -74,20 +74,46 @@ type plan struct {
 // original before it is returned. A refusal is an *Error naming file, line
 // and reason, and src is never modified.
 func Set(file string, src []byte, edits ...Edit) (Result, error) {
-	s, err := parse(file, src)
+	d, err := Parse(file, src)
 	if err != nil {
 		return Result{}, err
 	}
+	res, _, err := d.Set(edits...)
+	return res, err
+}
+
+// Doc is a parsed file that can be edited again and again, parsing each
+// result once: the parse that verifies an edit is the next edit's
+// starting point. A Doc is never modified; Set returns a new one.
+type Doc struct{ s *source }
+
+// Parse reads every document of src for Set. A file that is not valid
+// UTF-8 or not valid YAML is an *Error of kind KindSyntax.
+func Parse(file string, src []byte) (*Doc, error) {
+	s, err := parse(file, src)
+	if err != nil {
+		return nil, err
+	}
+	return &Doc{s: s}, nil
+}
+
+// Bytes returns the file's bytes, which the caller must not modify.
+func (d *Doc) Bytes() []byte { return d.s.src }
+
+// Set is the package's Set on d's bytes; it also returns the edited file
+// as a Doc (d itself when nothing changed).
+func (d *Doc) Set(edits ...Edit) (Result, *Doc, error) {
+	s := d.s
 	plans := make([]*plan, 0, len(edits))
-	res := Result{Bytes: src, Outcomes: make([]Outcome, 0, len(edits))}
+	res := Result{Bytes: s.src, Outcomes: make([]Outcome, 0, len(edits))}
 	for _, e := range edits {
 		pl, err := s.plan(e)
 		if err != nil {
-			return Result{}, err
+			return Result{}, nil, err
 		}
 		for _, other := range plans {
 			if other.t.node == pl.t.node {
-				return Result{}, s.fail(pl.t.node, e.Path, KindConflict, "the same value is edited twice in one change")
+				return Result{}, nil, s.fail(pl.t.node, e.Path, KindConflict, "the same value is edited twice in one change")
 			}
 		}
 		plans = append(plans, pl)
@@ -97,14 +123,15 @@ func Set(file string, src []byte, edits ...Edit) (Result, error) {
 		})
 	}
 	if !res.Changed() {
-		return res, nil
+		return res, d, nil
 	}
-	out := splice(src, plans)
-	if err := s.verifySet(out, plans); err != nil {
-		return Result{}, err
+	out := splice(s.src, plans)
+	ns, err := s.verifySet(out, plans)
+	if err != nil {
+		return Result{}, nil, err
 	}
 	res.Bytes = out
-	return res, nil
+	return res, &Doc{s: ns}, nil
 }
 
 // splice replaces the changed plans' bytes; plans never overlap because each
@@ -235,15 +262,15 @@ func isCoreTag(tag string) bool {
 }
 
 // verifySet parses the edited bytes and checks that they differ from the
-// original only in the planned values.
-func (s *source) verifySet(out []byte, plans []*plan) error {
+// original only in the planned values; it returns their parse.
+func (s *source) verifySet(out []byte, plans []*plan) (*source, error) {
 	ns, err := parse(s.file, out)
 	if err != nil {
 		var e *Error
 		if asError(err, &e) {
 			e.Kind, e.Reason = KindVerify, "the edit would break the file: "+e.Reason
 		}
-		return err
+		return nil, err
 	}
 	want := make(map[*yaml.Node]*plan, len(plans))
 	byLine := make(map[int][]*plan)
@@ -268,7 +295,10 @@ func (s *source) verifySet(out []byte, plans []*plan) error {
 		},
 		comments: true,
 	}
-	return c.documents(s.docs, ns.docs)
+	if err := c.documents(s.docs, ns.docs); err != nil {
+		return nil, err
+	}
+	return ns, nil
 }
 
 // comparer walks an original and an edited tree side by side.
