@@ -48,6 +48,7 @@ func TestSchemaRefuses(t *testing.T) {
 		{"a repository twice", []string{"--set-json", `config.repositories=["acme/fleet","acme/fleet"]`}, "/config/repositories", "are equal"},
 		{"reconcileInterval in words", []string{"--set-json", `config.reconcileInterval="1 minute"`}, "/config/reconcileInterval", "does not match"},
 		{"no worker", []string{"--set-json", "config.workers=0"}, "/config/workers", "minimum"},
+		{"no pull request at once", []string{"--set-json", "config.openConcurrency=0"}, "/config/openConcurrency", "minimum"},
 		{"a retention in days", []string{"--set-json", `config.retention.deliveries="7d"`}, "/config/retention/deliveries", "does not match"},
 		{"a typo in retention", []string{"--set-json", `config.retention.campaign="720h"`}, "/config/retention", "'campaign' not allowed"},
 		{"the status page on as a word", []string{"--set-json", `config.status.enabled="yes"`}, "/config/status/enabled", "want boolean"},

@@ -177,6 +177,7 @@ func newService(cfg *config.Serve, st store.Store, log *slog.Logger, reg *promet
 			Repositories:      cfg.Repositories,
 			ReplicaID:         replicaID,
 			ReconcileInterval: cfg.ReconcileInterval,
+			OpenConcurrency:   cfg.OpenConcurrency,
 			Retention:         bot.Retention{Deliveries: cfg.Retention.Deliveries, Campaigns: cfg.Retention.Campaigns},
 			Logger:            log,
 		},

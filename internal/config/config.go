@@ -31,6 +31,9 @@ const (
 	DefaultListen            = ":8080"
 	DefaultReconcileInterval = time.Minute
 	DefaultWorkers           = 16
+	// DefaultOpenConcurrency is how many pull requests of a wave go to
+	// GitHub at once.
+	DefaultOpenConcurrency = 4
 	// DefaultDeliveryRetention keeps deliveries longer than GitHub lets
 	// anyone redeliver one (three days), so a redelivery is still known.
 	DefaultDeliveryRetention = 7 * 24 * time.Hour
@@ -54,6 +57,9 @@ type Serve struct {
 	Repositories      []string
 	ReconcileInterval time.Duration
 	Workers           int
+	// OpenConcurrency is how many pull requests of a wave go to GitHub at
+	// once.
+	OpenConcurrency int
 	// LogLevel is the least severe log record written (info unless
 	// logLevel says otherwise).
 	LogLevel  slog.Level
@@ -228,7 +234,7 @@ func (l *loader) parse(src []byte) *Serve {
 	}
 	at := lines{}
 	m := l.fields(root, "", root.Line, at, "appID", "privateKeyFile", "webhookSecretFile", "apiBaseURL", "listen", "metricsListen",
-		"store", "mirrorDir", "campaigns", "repositories", "reconcileInterval", "workers", "logLevel", "replicaID", "api", "retention", "status")
+		"store", "mirrorDir", "campaigns", "repositories", "reconcileInterval", "workers", "openConcurrency", "logLevel", "replicaID", "api", "retention", "status")
 	if v, ok := m.Int("appID", math.MinInt); ok {
 		cfg.AppID = int64(v)
 	}
@@ -240,6 +246,7 @@ func (l *loader) parse(src []byte) *Serve {
 	cfg.MirrorDir, _ = m.OptionalString("mirrorDir")
 	cfg.ReplicaID, _ = m.OptionalString("replicaID")
 	cfg.Workers, _ = m.Int("workers", math.MinInt)
+	cfg.OpenConcurrency, _ = m.Int("openConcurrency", math.MinInt)
 	cfg.LogLevel, _ = decode.Text(m, "logLevel", false, logLevel)
 	for i, n := range m.List("repositories") {
 		if s, ok := l.d.String(n, decode.Index(m.Field("repositories"), i)); ok {
@@ -401,6 +408,11 @@ func (l *loader) check(cfg *Serve, at lines) {
 		cfg.Workers = DefaultWorkers
 	} else if cfg.Workers < 1 && !l.has("workers") {
 		l.add(line("workers"), "workers", "must be at least 1")
+	}
+	if _, set := at["openConcurrency"]; !set {
+		cfg.OpenConcurrency = DefaultOpenConcurrency
+	} else if cfg.OpenConcurrency < 1 && !l.has("openConcurrency") {
+		l.add(line("openConcurrency"), "openConcurrency", "must be at least 1")
 	}
 }
 

@@ -244,3 +244,42 @@ repositories: [acme/fleet]
 		})
 	}
 }
+
+func TestLoadOpenConcurrency(t *testing.T) {
+	t.Parallel()
+	base := `appID: 7
+privateKeyFile: key.pem
+webhookSecretFile: secret
+store: {bolt: {path: state.db}}
+mirrorDir: mirror
+campaigns: {repository: acme/fleet, path: campaigns}
+repositories: [acme/fleet]
+`
+	tests := []struct {
+		name    string
+		extra   string
+		want    int
+		wantErr string
+	}{
+		{name: "default", want: DefaultOpenConcurrency},
+		{name: "one at a time", extra: "openConcurrency: 1\n", want: 1},
+		{name: "none", extra: "openConcurrency: 0\n", wantErr: "fleetbot.yaml:8: openConcurrency: must be at least 1"},
+		{name: "not a number", extra: "openConcurrency: many\n", wantErr: "fleetbot.yaml:8: openConcurrency"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			dir := t.TempDir()
+			write(t, dir, "key.pem", "-----BEGIN PLACEHOLDER-----\nAA==\n-----END PLACEHOLDER-----\n")
+			write(t, dir, "secret", "s3cret")
+			cfg, err := Load(write(t, dir, "fleetbot.yaml", base+tt.extra))
+			if tt.wantErr != "" {
+				require.Error(t, err)
+				assert.Contains(t, err.Error(), tt.wantErr)
+				return
+			}
+			require.NoError(t, err)
+			assert.Equal(t, tt.want, cfg.OpenConcurrency)
+		})
+	}
+}
