@@ -31,13 +31,38 @@ type Options struct {
 	// one cluster in five) and an environment-wide one (environment,
 	// environment and fleet).
 	Hierarchies bool
+	// PerEnv is the number of clusters of each tenant's environment; 0
+	// means ClustersPerEnv.
+	PerEnv int
+	// Owners gives each tenant an owner in the layout, Owner(tenant),
+	// and the fleet an admin, Admin: what serve asks to review.
+	Owners bool
+}
+
+// Owner is the login that owns a tenant in a fleet generated with Owners.
+func Owner(tenant string) string { return "owner-" + tenant }
+
+// Admin is the fleet admin of a fleet generated with Owners.
+const Admin = "platform-admin"
+
+func (o Options) perEnv() int {
+	if o.PerEnv > 0 {
+		return o.PerEnv
+	}
+	return ClustersPerEnv
 }
 
 // Clusters is the number of clusters the fleet has.
-func (o Options) Clusters() int { return o.Tenants * ClustersPerTenant }
+func (o Options) Clusters() int { return o.Tenants * Envs * o.perEnv() }
 
 func (o Options) name() string {
 	n := fmt.Sprintf("fleetbot-benchfleet-g%s-%dt", generation, o.Tenants)
+	if o.PerEnv > 0 && o.PerEnv != ClustersPerEnv {
+		n += fmt.Sprintf("-%dc", o.PerEnv)
+	}
+	if o.Owners {
+		n += "-owners"
+	}
 	if o.Hierarchies {
 		n += "-hierarchies"
 	}
@@ -119,6 +144,13 @@ func Generate(dir string, o Options) error {
 	if o.Hierarchies {
 		layout += hierarchiesLayout
 	}
+	if o.Owners {
+		layout += "admins:\n  users: [" + Admin + "]\nowners:\n"
+		for t := range o.Tenants {
+			tenant := fmt.Sprintf("tenant-%03d", t)
+			layout += "  " + tenant + ":\n    users: [" + Owner(tenant) + "]\n"
+		}
+	}
 	files := map[string]string{
 		LayoutFile: layout,
 		"addons/tenants/defaults/fleet/fleet-secret/values.yaml": "externalSecret:\n  labels:\n    fleetRelease: default\n    addonsRelease: release1\n    monitoringRelease: default\n    enable_metrics_server: \"true\"\n",
@@ -150,7 +182,7 @@ func Generate(dir string, o Options) error {
 		for _, env := range envs {
 			var bp strings.Builder
 			fmt.Fprintf(&bp, "# %s %s\ntenant: %s\nenv: %s\nregion: eu-west-1\nservices:\n  eks:\n    enabled: true\n    config:\n", tenant, env, tenant, env)
-			for c := range ClustersPerEnv {
+			for c := range o.perEnv() {
 				name := fmt.Sprintf("t%03d-%s-%02d", t, env, c)
 				fleet := "cpu"
 				if c%4 == 3 {

@@ -26,6 +26,8 @@ func TestCached(t *testing.T) {
 		// and: two add-on defaults, per environment three files; per tenant
 		// one file and one cluster file in five
 		{"hierarchies", Options{Tenants: 3, Hierarchies: true}, 2 + 2 + 2*3 + 3*(1+2+2+1) + 2*3*ClustersPerTenant/OverrideEveryNth, 60},
+		// owners in the layout; 4 clusters an environment, 24 in all
+		{"owners", Options{Tenants: 3, PerEnv: 4, Owners: true}, 2 + 3*(1+2+2) + 24/OverrideEveryNth + 1, 24},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -52,6 +54,8 @@ func TestCached(t *testing.T) {
 			layout, err := os.ReadFile(filepath.Join(dir, LayoutFile))
 			require.NoError(t, err)
 			assert.Equal(t, tt.o.Hierarchies, strings.Contains(string(layout), "hierarchies:"))
+			assert.Equal(t, tt.o.Owners, strings.Contains(string(layout), "  tenant-002:\n    users: ["+Owner("tenant-002")+"]\n"))
+			assert.Equal(t, tt.o.Owners, strings.Contains(string(layout), "admins:\n  users: ["+Admin+"]\n"))
 
 			// Found again, not written again; nothing left beside it.
 			require.NoError(t, os.WriteFile(filepath.Join(dir, "marker"), nil, 0o600))

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"cmp"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -206,7 +207,9 @@ repositories: [acme/fleet]
 	}
 }
 
-func TestLoadMetricsListen(t *testing.T) {
+// TestLoadServeSettings: metricsListen and openConcurrency, each with its
+// default, a value and the errors that name the line.
+func TestLoadServeSettings(t *testing.T) {
 	t.Parallel()
 	base := `appID: 7
 privateKeyFile: key.pem
@@ -219,11 +222,15 @@ repositories: [acme/fleet]
 	tests := []struct {
 		name    string
 		extra   string
-		want    string
+		want    string // metricsListen
+		open    int    // openConcurrency; 0 for the default
 		wantErr string
 	}{
 		{name: "default: on listen", want: ""},
 		{name: "its own port", extra: "metricsListen: :9090\n", want: ":9090"},
+		{name: "one pull request at a time", extra: "openConcurrency: 1\n", open: 1},
+		{name: "no pull request at once", extra: "openConcurrency: 0\n", wantErr: "fleetbot.yaml:8: openConcurrency: must be at least 1"},
+		{name: "openConcurrency not a number", extra: "openConcurrency: many\n", wantErr: "fleetbot.yaml:8: openConcurrency"},
 		{name: "not host:port", extra: "metricsListen: \"9090\"\n", wantErr: `fleetbot.yaml:8: metricsListen: "9090" is not host:port such as :9090`},
 		{name: "listen's address", extra: "listen: :9000\nmetricsListen: :9000\n", wantErr: `fleetbot.yaml:9: metricsListen: ":9000" is listen's address too`},
 	}
@@ -241,45 +248,7 @@ repositories: [acme/fleet]
 			}
 			require.NoError(t, err)
 			assert.Equal(t, tt.want, cfg.MetricsListen)
-		})
-	}
-}
-
-func TestLoadOpenConcurrency(t *testing.T) {
-	t.Parallel()
-	base := `appID: 7
-privateKeyFile: key.pem
-webhookSecretFile: secret
-store: {bolt: {path: state.db}}
-mirrorDir: mirror
-campaigns: {repository: acme/fleet, path: campaigns}
-repositories: [acme/fleet]
-`
-	tests := []struct {
-		name    string
-		extra   string
-		want    int
-		wantErr string
-	}{
-		{name: "default", want: DefaultOpenConcurrency},
-		{name: "one at a time", extra: "openConcurrency: 1\n", want: 1},
-		{name: "none", extra: "openConcurrency: 0\n", wantErr: "fleetbot.yaml:8: openConcurrency: must be at least 1"},
-		{name: "not a number", extra: "openConcurrency: many\n", wantErr: "fleetbot.yaml:8: openConcurrency"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			dir := t.TempDir()
-			write(t, dir, "key.pem", "-----BEGIN PLACEHOLDER-----\nAA==\n-----END PLACEHOLDER-----\n")
-			write(t, dir, "secret", "s3cret")
-			cfg, err := Load(write(t, dir, "fleetbot.yaml", base+tt.extra))
-			if tt.wantErr != "" {
-				require.Error(t, err)
-				assert.Contains(t, err.Error(), tt.wantErr)
-				return
-			}
-			require.NoError(t, err)
-			assert.Equal(t, tt.want, cfg.OpenConcurrency)
+			assert.Equal(t, cmp.Or(tt.open, DefaultOpenConcurrency), cfg.OpenConcurrency)
 		})
 	}
 }

@@ -12,7 +12,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/fleetbot/fleetbot/internal/fleetgen"
+	"github.com/fleetbot/fleetbot/internal/benchfleet"
 	"github.com/fleetbot/fleetbot/internal/stack"
 )
 
@@ -60,8 +60,8 @@ func TestOpenWaveAtScale(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
 	fleetDir := filepath.Join(t.TempDir(), "fleet")
-	f, err := fleetgen.Generate(fleetDir, fleetgen.Options{Tenants: *openTenants, ClustersPerEnv: *openClusters})
-	require.NoError(t, err)
+	fo := benchfleet.Options{Tenants: *openTenants, PerEnv: *openClusters, Owners: true}
+	require.NoError(t, benchfleet.Generate(fleetDir, fo))
 	s, err := stack.Start(ctx, stack.Options{Dir: t.TempDir(), Fleet: fleetDir, ReconcileInterval: time.Second,
 		OpenConcurrency: *openConcurrency, Logger: testLogger(t)})
 	require.NoError(t, err)
@@ -99,14 +99,14 @@ func TestOpenWaveAtScale(t *testing.T) {
 		if first == 0 && len(prs) > 0 {
 			first = time.Since(pushed)
 		}
-		if ready >= len(f.Tenants) {
+		if ready >= *openTenants {
 			break
 		}
-		require.True(t, time.Now().Before(deadline), "%d of %d pull requests open after 5 minutes", len(prs), len(f.Tenants))
+		require.True(t, time.Now().Before(deadline), "%d of %d pull requests open after 5 minutes", len(prs), *openTenants)
 		time.Sleep(20 * time.Millisecond)
 	}
 	all := time.Since(pushed)
-	require.Len(t, prs, len(f.Tenants), "one pull request per tenant, none twice")
+	require.Len(t, prs, *openTenants, "one pull request per tenant, none twice")
 	for _, p := range prs {
 		// Numbered in the plan's order: tenant-000 first (the dashboard
 		// issue takes #1).
@@ -120,12 +120,12 @@ func TestOpenWaveAtScale(t *testing.T) {
 		"POST /repos/{owner}/{repo}/pulls/{pull_number}/requested_reviewers", "POST /repos/{owner}/{repo}/issues/{issue_number}/labels"} {
 		per[ep] = after[ep] - before[ep]
 	}
-	n := len(f.Tenants)
+	n := *openTenants
 	assert.Equal(t, n, per["POST /graphql"], "one call writes each branch and its commit")
 	assert.Equal(t, n, per["POST /repos/{owner}/{repo}/pulls"])
 	assert.Equal(t, n, per["POST /repos/{owner}/{repo}/issues/{issue_number}/labels"])
 	t.Logf("%d clusters, %d tenants: wave 1's %d pull requests open %.1f s after the campaign was pushed (the first at %.1f s): %.2f s a pull request after the first",
-		f.Clusters, n, len(prs), all.Seconds(), first.Seconds(), (all-first).Seconds()/float64(max(n-1, 1)))
+		fo.Clusters(), n, len(prs), all.Seconds(), first.Seconds(), (all-first).Seconds()/float64(max(n-1, 1)))
 	var lines []string
 	for ep, c := range per {
 		lines = append(lines, fmt.Sprintf("  %-70s %5d (%.2f a pull request)", ep, c, float64(c)/float64(n)))
