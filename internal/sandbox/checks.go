@@ -154,11 +154,12 @@ func (s *Server) checkRunJSON(c *call, cr *checkRun) obj {
 // is sha.
 func (s *Server) pullsAt(c *call, sha string) []obj {
 	out := []obj{}
+	ctx := withRefs(c.ctx, c.repo)
 	for _, is := range c.rs.Issues {
 		if is.Pull == nil || is.State != "open" {
 			continue
 		}
-		base, head := s.heads(c.ctx, c.repo, is)
+		base, head := s.heads(ctx, c.repo, is)
 		if head != sha {
 			continue
 		}
@@ -348,9 +349,10 @@ func (s *Server) suiteJSON(c *call, id int64) obj {
 			"committer": obj{"name": ci.Committer.Name, "email": ci.Committer.Email}}
 	}
 	var branch any
+	ctx := withRefs(c.ctx, c.repo)
 	for _, is := range c.rs.Issues {
 		if is.Pull != nil && is.State == "open" {
-			if _, head := s.heads(c.ctx, c.repo, is); head == sha {
+			if _, head := s.heads(ctx, c.repo, is); head == sha {
 				branch = is.Pull.Head
 			}
 		}

@@ -49,13 +49,35 @@ func (s *Server) heads(ctx context.Context, repo *gitrepo.Repo, is *issue) (base
 	if is.State != "open" {
 		return base, head
 	}
-	if sha, err := repo.ResolveRef(ctx, "refs/heads/"+p.Base); err == nil {
+	resolve := func(branch string) (string, bool) {
+		if refs, ok := ctx.Value(refsKey{}).(map[string]string); ok {
+			sha, found := refs["refs/heads/"+branch]
+			return sha, found
+		}
+		sha, err := repo.ResolveRef(ctx, "refs/heads/"+branch)
+		return sha, err == nil
+	}
+	if sha, ok := resolve(p.Base); ok {
 		base = sha
 	}
-	if sha, err := repo.ResolveRef(ctx, "refs/heads/"+p.Head); err == nil {
+	if sha, ok := resolve(p.Head); ok {
 		head = sha
 	}
 	return base, head
+}
+
+// refsKey carries a snapshot of a repository's refs in a context.
+type refsKey struct{}
+
+// withRefs returns ctx carrying repo's refs as they are now, for reads that
+// go over every pull request and change no ref: one git call, not two per
+// pull request. On error ctx comes back as it is.
+func withRefs(ctx context.Context, repo *gitrepo.Repo) context.Context {
+	refs, err := repo.Snapshot(ctx)
+	if err != nil {
+		return ctx
+	}
+	return context.WithValue(ctx, refsKey{}, refs)
 }
 
 // pullJSON is a pull-request with mergeability and diff statistics.
@@ -178,8 +200,12 @@ func (s *Server) listPulls(c *call) (int, any, error) {
 	sortIssues(matched, q.Get("sort"), q.Get("direction"))
 	page := paginate(c, s.cfg.BaseURL, matched)
 	out := make([]obj, 0, len(page))
+	ctx := c.ctx
+	if len(page) > 1 {
+		ctx = withRefs(ctx, c.repo)
+	}
 	for _, is := range page {
-		out = append(out, s.pullSimpleJSON(c.ctx, c.rs, c.repo, is))
+		out = append(out, s.pullSimpleJSON(ctx, c.rs, c.repo, is))
 	}
 	return http.StatusOK, out, nil
 }
