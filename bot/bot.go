@@ -126,6 +126,8 @@ type Bot struct {
 	waitsEnd map[string]time.Time
 	// inventories holds the inventories of checkouts (actions.go).
 	inventories map[string]*gitops.Inventory
+	// records holds the last decoded record of each campaign (record.go).
+	records map[string]decodedRecord
 	// prsListed holds, by campaign and repository, the time (GitHub's)
 	// from which the next pass lists pull requests (reconcile.go).
 	prsListed map[string]time.Time
@@ -178,7 +180,7 @@ func New(cfg Config) (*Bot, error) {
 	case len(cfg.Repositories) == 0:
 		return nil, errors.New("new bot: no blueprint repositories")
 	}
-	b := &Bot{cfg: cfg, warned: map[string]bool{}, swept: map[string]bool{}, noIssues: map[string]bool{}, settled: map[string]bool{}, waitsEnd: map[string]time.Time{}, sooner: make(chan struct{}, 1), prsListed: map[string]time.Time{}, inventories: map[string]*gitops.Inventory{}}
+	b := &Bot{cfg: cfg, warned: map[string]bool{}, swept: map[string]bool{}, noIssues: map[string]bool{}, settled: map[string]bool{}, waitsEnd: map[string]time.Time{}, sooner: make(chan struct{}, 1), prsListed: map[string]time.Time{}, inventories: map[string]*gitops.Inventory{}, records: map[string]decodedRecord{}}
 	var err error
 	if b.camps, err = parseRepo(cfg.CampaignRepo); err != nil {
 		return nil, fmt.Errorf("new bot: campaigns: %w", err)

@@ -2,6 +2,7 @@ package bot
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -197,17 +198,49 @@ func (b *Bot) campaignNames(ctx context.Context) ([]string, error) {
 
 // loadRecord reads a campaign's record; ok is false when there is none.
 func (b *Bot) loadRecord(ctx context.Context, name string) (*record, bool, error) {
-	var r record
-	if _, err := getJSON(ctx, b.cfg.Store, recordKey(name), &r); err != nil {
-		if errors.Is(err, store.ErrNotFound) {
-			return nil, false, nil
-		}
+	key := recordKey(name)
+	stored, err := b.cfg.Store.Get(ctx, key)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, false, nil
+	}
+	if err != nil {
 		return nil, false, err
+	}
+	// A record is written once, when its campaign starts, and never
+	// changed; its plan may hold every cluster of the fleet. The last
+	// one decoded of each campaign is kept, known by its bytes' digest
+	// (a campaign of the same name started again has other bytes).
+	sum := sha256.Sum256(stored.Value)
+	b.mu.Lock()
+	c, ok := b.records[name]
+	b.mu.Unlock()
+	if ok && c.sum == sum {
+		return c.rec, true, nil
+	}
+	var r record
+	if err := json.Unmarshal(stored.Value, &r); err != nil {
+		return nil, false, fmt.Errorf("decode %s: %w", key, err)
 	}
 	if r.Plan == nil {
 		return nil, false, fmt.Errorf("record of campaign %s holds no plan", name)
 	}
+	b.mu.Lock()
+	if len(b.records) >= maxRecords {
+		clear(b.records) // campaigns ended and pruned leave theirs; the next loads refill it
+	}
+	b.records[name] = decodedRecord{sum: sum, rec: &r}
+	b.mu.Unlock()
 	return &r, true, nil
+}
+
+// maxRecords bounds the decoded records kept.
+const maxRecords = 64
+
+// decodedRecord is a campaign's record as decoded, with the digest of the
+// stored bytes it came from. Callers only read it.
+type decodedRecord struct {
+	sum [sha256.Size]byte
+	rec *record
 }
 
 // State returns a campaign's state as last persisted; ok is false until the
