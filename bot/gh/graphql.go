@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/url"
 	"strings"
@@ -144,8 +145,8 @@ func graphqlFailure(op string, errs []graphqlError) error {
 	var kind error
 	for _, e := range errs {
 		msgs = append(msgs, e.Message)
-		switch k := graphqlKind(e.Type); {
-		case k == ErrConflict, kind == nil:
+		// The branch having moved says most; else the first kind.
+		if k := graphqlKind(e.Type); kind == nil || errors.Is(k, ErrConflict) {
 			kind = k
 		}
 	}

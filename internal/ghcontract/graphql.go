@@ -2,6 +2,7 @@ package ghcontract
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -11,6 +12,7 @@ import (
 	"github.com/vektah/gqlparser/v2/gqlerror"
 	"github.com/vektah/gqlparser/v2/parser"
 	"github.com/vektah/gqlparser/v2/validator"
+	"github.com/vektah/gqlparser/v2/validator/rules"
 )
 
 // GraphQL is GitHub's GraphQL schema, ready to check the documents sent to
@@ -90,7 +92,7 @@ func (g *GraphQL) document(body []byte, mm *Mismatch) (*ast.QueryDocument, *ast.
 		mm.add(Problem{Where: "request body", Message: "not a GraphQL request: " + err.Error()})
 		return nil, nil
 	}
-	doc, errs := gqlparser.LoadQuery(g.schema, in.Query)
+	doc, errs := gqlparser.LoadQueryWithRules(g.schema, in.Query, rules.NewDefaultRules())
 	for _, e := range errs {
 		mm.add(Problem{Where: "request body", Pointer: "/query", Message: gqlMessage(e)})
 	}
@@ -110,7 +112,8 @@ func (g *GraphQL) document(body []byte, mm *Mismatch) (*ast.QueryDocument, *ast.
 
 // gqlMessage reads a gqlparser error with its path and location.
 func gqlMessage(err error) string {
-	if e, ok := err.(*gqlerror.Error); ok {
+	var e *gqlerror.Error
+	if errors.As(err, &e) {
 		msg := e.Message
 		if len(e.Path) > 0 {
 			msg = e.Path.String() + ": " + msg
