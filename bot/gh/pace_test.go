@@ -201,3 +201,52 @@ func TestPacingHonoursContext(t *testing.T) {
 	assert.True(t, errors.Is(err, context.Canceled), "%v", err)
 	assert.Len(t, b.sent, 8)
 }
+
+// TestPacingConcurrentNeverRefused: requests sent at once by many
+// goroutines count against the budget as they are sent, before their
+// answers come back, so together they never overrun it.
+func TestPacingConcurrentNeverRefused(t *testing.T) {
+	t.Parallel()
+	c, m, b, _ := budgetClient(t, 100, 5*time.Minute)
+	var wg sync.WaitGroup
+	errs := make(chan error, 8*20)
+	for range 8 {
+		wg.Go(func() {
+			for range 20 {
+				errs <- getRepo(t.Context(), c)
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		require.NoError(t, err)
+	}
+	assert.Zero(t, b.refused)
+	assert.Len(t, b.sent, 160)
+	assert.Positive(t, m.Paced()["token"])
+}
+
+// TestPacerBackgroundWaitsFirst: with 5 of 100 left, the share kept for
+// other work, a background request waits for the reset while another
+// request goes within the window.
+func TestPacerBackgroundWaitsFirst(t *testing.T) {
+	t.Parallel()
+	p := newPacer()
+	now := time.Unix(1_800_000_000, 0)
+	reset := now.Add(30 * time.Minute)
+	h := http.Header{}
+	h.Set(headerLimit, "100")
+	h.Set(headerRemaining, "5")
+	h.Set(headerReset, strconv.FormatInt(reset.Unix(), 10))
+	p.learn("1", &http.Response{StatusCode: http.StatusOK, Header: h})
+	pol := RetryPolicy{MaxWait: time.Hour}.withDefaults()
+	wait, _, started := p.reserve("1", now, true, pol)
+	assert.Equal(t, 30*time.Minute, wait, "background: until the reset")
+	assert.True(t, started)
+	wait, b, _ := p.reserve("1", now, false, pol)
+	assert.Zero(t, wait, "events: the first spaced request goes at once")
+	assert.Equal(t, 4, b.remaining)
+	wait, _, _ = p.reserve("1", now, false, pol)
+	assert.Equal(t, 6*time.Minute, wait, "the next follows by the time left shared among the 4 left, plus one")
+}
