@@ -12,6 +12,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/fleetbot/fleetbot/bot/gh"
 	"github.com/fleetbot/fleetbot/bot/wave"
 	"github.com/fleetbot/fleetbot/gitops"
 	"github.com/fleetbot/fleetbot/rollout/gate"
@@ -231,8 +232,11 @@ func New(cfg Config) (*Bot, error) {
 }
 
 // Run reconciles every ReconcileInterval until ctx ends, starting at once.
-// A failed pass is logged; the next one tries again.
+// A failed pass is logged; the next one tries again. The passes only back
+// webhooks up: their GitHub requests are background work, held back first
+// when an installation's rate limit runs low (gh.Background).
 func (b *Bot) Run(ctx context.Context) error {
+	ctx = gh.Background(ctx)
 	for {
 		if err := b.Reconcile(ctx); err != nil && ctx.Err() == nil {
 			b.log.Error("reconcile", "err", err)

@@ -28,7 +28,13 @@
 //     request GitHub refused for either reason (a refusal means GitHub did
 //     not act, so even a POST is sent again). A wait longer than
 //     RetryPolicy.MaxWait, or a refusal on the last attempt, is returned as
-//     a *RateLimitError;
+//     a *RateLimitError. It also paces each identity before GitHub has to
+//     refuse: it learns the limit, what is left and the reset from every
+//     answer, and once less than RetryPolicy.PaceReserve of the limit is
+//     left it spaces the requests so the rest lasts until the reset (Pace).
+//     Requests of a context marked Background (the reconcile loop's
+//     polling) leave the last RetryPolicy.PaceKeep of the limit to the work
+//     webhooks ask for;
 //   - count: counts every attempt that reaches the network by route template,
 //     method and status, and records X-RateLimit-Remaining per identity.
 //

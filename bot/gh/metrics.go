@@ -3,10 +3,12 @@ package gh
 import (
 	"cmp"
 	"errors"
+	"maps"
 	"net/http"
 	"slices"
 	"strconv"
 	"sync"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -18,10 +20,13 @@ type Metrics struct {
 	requests  *prometheus.CounterVec
 	remaining *prometheus.GaugeVec
 	limit     *prometheus.GaugeVec
+	spaced    *prometheus.CounterVec
+	spacedFor *prometheus.CounterVec
 
-	mu    sync.Mutex
-	calls map[callKey]int
-	left  map[string]int
+	mu     sync.Mutex
+	calls  map[callKey]int
+	left   map[string]int
+	slowed map[string]int
 }
 
 // callKey names one series of Calls.
@@ -38,8 +43,10 @@ type Call struct {
 
 // NewMetrics returns counters registered with reg as
 // fleetbot_github_requests_total{endpoint,method,status},
-// fleetbot_github_rate_limit_remaining{installation} and
-// fleetbot_github_rate_limit_limit{installation}. A nil reg registers
+// fleetbot_github_rate_limit_remaining{installation},
+// fleetbot_github_rate_limit_limit{installation},
+// fleetbot_github_paced_requests_total{installation,work} and
+// fleetbot_github_paced_seconds_total{installation,work}. A nil reg registers
 // nothing; collectors reg already holds under those names are reused. It
 // panics on any other registration error, as prometheus.MustRegister does.
 func NewMetrics(reg prometheus.Registerer) *Metrics {
@@ -56,8 +63,17 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "fleetbot_github_rate_limit_limit",
 			Help: "X-RateLimit-Limit of the last GitHub answer: the requests an hour allows, by installation id (\"app\", \"token\" as for the remaining gauge).",
 		}, []string{"installation"}),
-		calls: make(map[callKey]int),
-		left:  make(map[string]int),
+		spaced: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "fleetbot_github_paced_requests_total",
+			Help: "GitHub requests held back so an installation's rate limit lasts until it resets, by installation id and work (\"background\" for the reconcile loop's polling, \"events\" for the rest).",
+		}, []string{"installation", "work"}),
+		spacedFor: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "fleetbot_github_paced_seconds_total",
+			Help: "Time GitHub requests were held back so the rate limit lasts until it resets, by installation id and work.",
+		}, []string{"installation", "work"}),
+		calls:  make(map[callKey]int),
+		left:   make(map[string]int),
+		slowed: make(map[string]int),
 	}
 	if reg == nil {
 		return m
@@ -65,6 +81,8 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	m.requests = register(reg, m.requests)
 	m.remaining = register(reg, m.remaining)
 	m.limit = register(reg, m.limit)
+	m.spaced = register(reg, m.spaced)
+	m.spacedFor = register(reg, m.spacedFor)
 	return m
 }
 
@@ -101,6 +119,27 @@ func (m *Metrics) setRemaining(identity string, n, limit int) {
 	m.mu.Lock()
 	m.left[identity] = n
 	m.mu.Unlock()
+}
+
+// paced counts one request held back for d so identity's budget lasts.
+func (m *Metrics) paced(identity string, background bool, d time.Duration) {
+	work := "events"
+	if background {
+		work = "background"
+	}
+	m.spaced.WithLabelValues(identity, work).Inc()
+	m.spacedFor.WithLabelValues(identity, work).Add(d.Seconds())
+	m.mu.Lock()
+	m.slowed[identity]++
+	m.mu.Unlock()
+}
+
+// Paced returns how many requests of each identity were held back so its
+// rate limit would last until the reset.
+func (m *Metrics) Paced() map[string]int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return maps.Clone(m.slowed)
 }
 
 // Calls returns the requests counted so far, sorted by endpoint, method and

@@ -91,6 +91,10 @@ func (t *limitTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 			closeRequestBody(req)
 			return nil, err
 		}
+		if err := t.pace(req, id); err != nil {
+			closeRequestBody(req)
+			return nil, err
+		}
 		r, err := attemptOf(req, attempt)
 		if err != nil {
 			return nil, err
@@ -127,11 +131,36 @@ func (t *limitTransport) wait(req *http.Request, id string) error {
 	return t.c.clock.Sleep(req.Context(), d)
 }
 
+// pace waits as long as id's budget asks before sending req (Pace), or
+// fails when that is beyond MaxWait. It logs when it starts spacing an
+// identity's requests, and counts each wait.
+func (t *limitTransport) pace(req *http.Request, id string) error {
+	ctx := req.Context()
+	now := t.c.clock.Now()
+	background := isBackground(ctx)
+	d, b, started := t.c.pacer.reserve(id, now, background, t.c.policy)
+	if started {
+		t.c.log.WarnContext(ctx, "slowing github requests so the rate limit lasts until it resets",
+			"identity", id, "remaining", b.remaining, "limit", b.limit, "reset", b.reset, "wait", d)
+	}
+	switch {
+	case d <= 0:
+		return nil
+	case d > t.c.policy.MaxWait:
+		return &RateLimitError{Reset: b.reset}
+	}
+	t.c.metrics.paced(id, background, d)
+	return t.c.clock.Sleep(ctx, d)
+}
+
 // inspect reads the rate-limit headers of resp, closes id's gate when they
 // say so, and reports whether GitHub refused the request for a rate limit,
 // until when, and whether the limit is a secondary one.
 func (t *limitTransport) inspect(id string, resp *http.Response) (limited bool, until time.Time, secondary bool) {
 	now := t.c.clock.Now()
+	if core := resp.Header.Get(headerResource); core == "" || core == "core" {
+		t.c.pacer.learn(id, resp)
+	}
 	remaining, hasRemaining := headerInt(resp.Header, headerRemaining)
 	reset, hasReset := headerInt(resp.Header, headerReset)
 	// Only the core limit governs the REST calls the bot makes; a spent

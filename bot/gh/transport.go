@@ -55,6 +55,14 @@ type RetryPolicy struct {
 	// MaxWait is the longest the chain waits for a rate limit to reset;
 	// longer waits fail at once with a *RateLimitError (default 10m).
 	MaxWait time.Duration
+	// PaceReserve is the share of an identity's hourly limit below which
+	// the chain spaces its requests so what is left lasts until the reset
+	// (see Pace; default 0.2, negative never spaces them).
+	PaceReserve float64
+	// PaceKeep is the share of the limit background requests (Background)
+	// leave to other work: they are spaced as if it were spent already
+	// (default 0.05, negative none).
+	PaceKeep float64
 }
 
 func (p RetryPolicy) withDefaults() RetryPolicy {
@@ -73,6 +81,13 @@ func (p RetryPolicy) withDefaults() RetryPolicy {
 	if p.MaxWait <= 0 {
 		p.MaxWait = 10 * time.Minute
 	}
+	if p.PaceReserve == 0 {
+		p.PaceReserve = defaultPaceReserve
+	}
+	if p.PaceKeep == 0 {
+		p.PaceKeep = defaultPaceKeep
+	}
+	p.PaceReserve, p.PaceKeep = max(p.PaceReserve, 0), max(p.PaceKeep, 0)
 	return p
 }
 
@@ -120,6 +135,7 @@ type chain struct {
 	metrics   *Metrics
 	cache     *etagCache
 	gates     *gates
+	pacer     *pacer
 	policy    RetryPolicy
 	clock     Clock
 	log       *slog.Logger
@@ -137,6 +153,7 @@ func newChain(cfg Config) (*chain, *url.URL, error) {
 		basePath:  strings.TrimSuffix(base.Path, "/"),
 		metrics:   cfg.Metrics,
 		gates:     newGates(),
+		pacer:     newPacer(),
 		policy:    cfg.Retry.withDefaults(),
 		clock:     cfg.Clock,
 		log:       cfg.Logger,

@@ -82,6 +82,12 @@ type Options struct {
 	// Logger receives the logs of the bot, the sandbox and the simulator
 	// (default: discarded).
 	Logger *slog.Logger
+	// RateLimit is the sandbox's hourly budget of GitHub requests per
+	// installation, counted in simulated hours (default 5,000, GitHub's).
+	RateLimit int
+	// ReconcileInterval is the bot's reconcile interval on the simulated
+	// clock (default: 200 ms of wall time, whatever the speed).
+	ReconcileInterval time.Duration
 }
 
 // UnknownClusterError reports an Options.Fail name that is not a cluster
@@ -270,9 +276,14 @@ func start(ctx context.Context, opts Options, s *setup) (*demo, error) {
 	if err != nil {
 		return d, err
 	}
+	interval := 200 * time.Millisecond
+	if opts.ReconcileInterval > 0 {
+		interval = clock.Real(opts.ReconcileInterval)
+	}
 	d.stack, err = stack.Start(ctx, stack.Options{
 		Dir: opts.Dir, Fleet: opts.FleetDir, Owner: owner, Repo: repo,
-		ReconcileInterval: 200 * time.Millisecond, GateOptions: gates, Now: clock.Now, Real: clock.Real, Logger: opts.Logger,
+		ReconcileInterval: interval, GateOptions: gates, Now: clock.Now, Real: clock.Real, Logger: opts.Logger,
+		RateLimit: opts.RateLimit,
 	})
 	if err != nil {
 		return d, fmt.Errorf("start the sandbox and the bot: %w", err)

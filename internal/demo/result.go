@@ -6,6 +6,8 @@ import (
 	"io"
 	"text/tabwriter"
 
+	"github.com/fleetbot/fleetbot/bot/gh"
+	"github.com/fleetbot/fleetbot/internal/sandbox"
 	"github.com/fleetbot/fleetbot/rollout"
 )
 
@@ -24,6 +26,22 @@ type Result struct {
 	Pulls []Pull `json:"-"`
 	// Halts holds what the demo saw at each halt it overcame.
 	Halts []Halt `json:"-"`
+	// GitHub is what the bot asked of GitHub over the run.
+	GitHub GitHubUse `json:"-"`
+}
+
+// GitHubUse is what the bot asked of GitHub over a run.
+type GitHubUse struct {
+	// Hours are the requests the sandbox counted, and refused, per budget
+	// (an installation, a user) per simulated hour.
+	Hours []sandbox.Usage
+	// Calls are the bot's requests by endpoint, method and status.
+	Calls []gh.Call
+	// Paced is how many requests the bot held back, per identity, so an
+	// installation's budget would last until it resets.
+	Paced map[string]int
+	// Passes is how many reconcile passes the bot's loop started.
+	Passes int
 }
 
 // WaveResult is one wave at the end.
@@ -60,6 +78,11 @@ func (d *demo) finish(ctx context.Context, st rollout.State) (Result, error) {
 	}
 	r := result(st, d.version, d.label)
 	r.Pulls, r.Halts = pulls, d.halts
+	passes, err := d.stack.Counter("fleetbot_reconcile_total")
+	if err != nil {
+		return Result{}, err
+	}
+	r.GitHub = GitHubUse{Hours: d.stack.Sandbox.RateUsage(), Calls: d.stack.Calls(), Paced: d.stack.Paced(), Passes: int(passes)}
 	fmt.Fprintln(d.opts.Out)
 	if err := writeSummary(d.opts.Out, r, d.s.plan); err != nil {
 		return Result{}, err

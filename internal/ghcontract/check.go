@@ -92,6 +92,17 @@ func (s *Spec) checkResponse(method string, u *url.URL, reqBody []byte, status i
 func (d *document) checkResponse(op *Operation, path string, status int, h http.Header, body []byte) error {
 	mm := &Mismatch{Method: op.Method, Path: path, OperationID: op.ID, Status: status}
 	key, raw, ok := responseFor(op, status)
+	if !ok && rateLimited(status, h) {
+		// GitHub refuses any request this way once the primary rate limit
+		// is spent, and documents it once for the whole API, not per
+		// operation.
+		// https://docs.github.com/rest/using-the-rest-api/rate-limits-for-the-rest-api#exceeding-the-rate-limit
+		content := map[string]rawMedia{"application/json": {Schema: json.RawMessage(`{"$ref":"#/components/schemas/basic-error"}`)}}
+		if err := d.checkBody(op, "rate limit "+strconv.Itoa(status), response, "response body", content, h.Get("Content-Type"), body, mm); err != nil {
+			return err
+		}
+		return mm.orNil()
+	}
 	if !ok {
 		mm.add(Problem{Where: "status", Message: fmt.Sprintf("%d is not documented; GitHub documents %s",
 			status, strings.Join(sortedKeys(op.raw.Responses), ", "))})
@@ -126,6 +137,12 @@ func (d *document) checkResponse(op *Operation, path string, status int, h http.
 		return err
 	}
 	return mm.orNil()
+}
+
+// rateLimited reports whether a response is GitHub's refusal of a request
+// over the primary rate limit: 403 or 429 with X-RateLimit-Remaining 0.
+func rateLimited(status int, h http.Header) bool {
+	return (status == http.StatusForbidden || status == http.StatusTooManyRequests) && h.Get("X-RateLimit-Remaining") == "0"
 }
 
 // responseFor picks the documented response for status: its own code, then

@@ -99,6 +99,42 @@ func assertMismatch(t *testing.T, err error, want []problem) {
 	}
 }
 
+// TestCheckRateLimitRefusal: GitHub may refuse any operation for its
+// primary rate limit, documented once for the whole API: 403 or 429 with
+// X-RateLimit-Remaining 0 and an error body.
+func TestCheckRateLimitRefusal(t *testing.T) {
+	t.Parallel()
+	s := Default(t)
+	refusal := []byte(`{"message":"API rate limit exceeded for installation ID 1.","documentation_url":"https://docs.github.com/rest/overview/rate-limits-for-the-rest-api"}`)
+	tests := []struct {
+		name      string
+		status    int
+		remaining string
+		body      []byte
+		want      []problem
+	}{
+		{"403 refusal", 403, "0", refusal, nil},
+		{"429 refusal", 429, "0", refusal, nil},
+		{"refusal with a bad body", 403, "0", []byte(`{"message":5}`),
+			[]problem{{"response body", "/message", "got number, want string"}}},
+		{"403 with budget left", 403, "12", refusal,
+			[]problem{{"status", "", "403 is not documented; GitHub documents 200, 304, 404, 406, 500, 503"}}},
+		{"403 without the header", 403, "", refusal,
+			[]problem{{"status", "", "403 is not documented; GitHub documents 200, 304, 404, 406, 500, 503"}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			r := httptest.NewRequestWithContext(t.Context(), "GET", "/repos/o/r/pulls/1", nil)
+			h := http.Header{"Content-Type": {"application/json; charset=utf-8"}}
+			if tt.remaining != "" {
+				h.Set("X-RateLimit-Remaining", tt.remaining)
+			}
+			assertMismatch(t, s.CheckResponse(r, tt.status, h, tt.body), tt.want)
+		})
+	}
+}
+
 func TestCheckResponse(t *testing.T) {
 	t.Parallel()
 	s := Default(t)

@@ -13,7 +13,7 @@ func (s *Server) appRoutes() {
 	s.handle("GET /repos/{owner}/{repo}/installation", accessApp, s.repoInstallation)
 	s.handle("GET /installation/repositories", accessUser, s.installationRepos)
 	s.handle("GET /user", accessUser, s.getUser)
-	s.handle("GET /rate_limit", accessAny, s.rateLimit)
+	s.handle(rateLimitRoute, accessAny, s.rateLimit)
 }
 
 // getApp: GET /app (docs: apps/apps#get-the-authenticated-app).
@@ -136,8 +136,9 @@ func (s *Server) getUser(c *call) (int, any, error) {
 // rateLimit: GET /rate_limit (docs: rate-limit/rate-limit#get-rate-limit-status-for-the-authenticated-user).
 // Calling it does not count against the limit, as on GitHub.
 func (s *Server) rateLimit(c *call) (int, any, error) {
-	used, reset := s.peekUsed(c.who.login)
-	rate := obj{"limit": rateLimit, "remaining": max(rateLimit-used, 0), "reset": reset, "used": used, "resource": "core"}
+	used, reset := s.limits.status(c.who.budget())
+	limit := s.limits.limit
+	rate := obj{"limit": limit, "remaining": max(limit-used, 0), "reset": reset.Unix(), "used": used, "resource": "core"}
 	return http.StatusOK, obj{"rate": rate, "resources": obj{"core": rate, "search": obj{"limit": 30, "remaining": 30,
-		"reset": reset, "used": 0, "resource": "search"}}}, nil
+		"reset": reset.Unix(), "used": 0, "resource": "search"}}}, nil
 }

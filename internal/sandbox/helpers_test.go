@@ -131,6 +131,12 @@ type env struct {
 // newEnv starts a sandbox on dir (a new temporary directory when empty).
 func newEnv(t *testing.T, dir string) *env {
 	t.Helper()
+	return newEnvWith(t, dir, func(*Config) {})
+}
+
+// newEnvWith is newEnv with edit applied to the sandbox's configuration.
+func newEnvWith(t *testing.T, dir string, edit func(*Config)) *env {
+	t.Helper()
 	if dir == "" {
 		dir = t.TempDir()
 	}
@@ -141,8 +147,10 @@ func newEnv(t *testing.T, dir string) *env {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	base := "http://" + ln.Addr().String()
-	srv, err := New(Config{Dir: dir, Token: testToken, WebhookURL: hookSrv.URL, WebhookSecret: []byte(testSecret),
-		AppID: testAppID, AppKey: &appKey().PublicKey, BaseURL: base})
+	cfg := Config{Dir: dir, Token: testToken, WebhookURL: hookSrv.URL, WebhookSecret: []byte(testSecret),
+		AppID: testAppID, AppKey: &appKey().PublicKey, BaseURL: base}
+	edit(&cfg)
+	srv, err := New(cfg)
 	require.NoError(t, err)
 	spec := ghcontract.Default(t, ghcontract.WithSkip(isGitRequest))
 	h := spec.Middleware(srv.Handler(), func(err error) {

@@ -25,7 +25,7 @@ func noreplyEmail(id int64, login string) string {
 func (s *Server) routes() {
 	s.mux = http.NewServeMux()
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		s.writeError(w, r, "", errNotFound)
+		s.writeError(w, r, meter{}, errNotFound)
 	})
 	// Repositories and git data.
 	s.handle("POST /orgs/{org}/repos", accessUser, s.createOrgRepo)

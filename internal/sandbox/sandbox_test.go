@@ -7,7 +7,9 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -594,4 +596,58 @@ func TestEditsAndReads(t *testing.T) {
 		assert.Contains(t, seen, want)
 	}
 	checkWebhookShapes(t, e.hooks.all())
+}
+
+// TestRateLimitRefuses: each installation has its own hourly budget; once
+// it is spent the sandbox refuses as GitHub does (403, remaining 0, the
+// reset, an error body) and counts the refusal, until the rate clock's hour
+// ends. 304 answers and GET /rate_limit are free.
+func TestRateLimitRefuses(t *testing.T) {
+	t.Parallel()
+	var now atomic.Int64
+	now.Store(time.Date(2026, 5, 4, 10, 30, 0, 0, time.UTC).Unix())
+	e := newEnvWith(t, "", func(c *Config) {
+		c.RateLimit = 3
+		c.RateClock = func() time.Time { return time.Unix(now.Load(), 0) }
+	})
+	e.createRepo("acme", "fleet", true)
+	auth := "token " + e.installationToken("acme")
+	reset := strconv.FormatInt(time.Date(2026, 5, 4, 11, 0, 0, 0, time.UTC).Unix(), 10)
+
+	r := e.must(http.StatusOK, req{method: "GET", path: "/repos/acme/fleet", auth: auth})
+	assert.Equal(t, "3", r.header.Get("X-RateLimit-Limit"))
+	assert.Equal(t, "2", r.header.Get("X-RateLimit-Remaining"))
+	assert.Equal(t, reset, r.header.Get("X-RateLimit-Reset"))
+	cond := req{method: "GET", path: "/repos/acme/fleet", auth: auth, header: map[string]string{"If-None-Match": r.header.Get("ETag")}}
+	assert.Equal(t, "2", e.must(http.StatusNotModified, cond).header.Get("X-RateLimit-Remaining"), "a 304 is free")
+	rl := e.must(http.StatusOK, req{method: "GET", path: "/rate_limit", auth: auth}).obj(t)["rate"].(map[string]any)
+	assert.EqualValues(t, 1, rl["used"], "GET /rate_limit is free")
+	e.must(http.StatusOK, req{method: "GET", path: "/repos/acme/fleet/issues?state=all", auth: auth})
+	assert.Equal(t, "0", e.must(http.StatusOK, req{method: "GET", path: "/repos/acme/fleet", auth: auth}).header.Get("X-RateLimit-Remaining"))
+
+	refused := e.must(http.StatusForbidden, req{method: "GET", path: "/repos/acme/fleet/issues/1", auth: auth})
+	assert.Equal(t, "0", refused.header.Get("X-RateLimit-Remaining"))
+	assert.Equal(t, reset, refused.header.Get("X-RateLimit-Reset"))
+	installations := func() []Usage {
+		var out []Usage
+		for _, u := range e.srv.RateUsage() {
+			if strings.HasPrefix(u.Budget, "installation ") {
+				out = append(out, u)
+			}
+		}
+		return out
+	}
+	require.Len(t, installations(), 1)
+	inst := strings.TrimPrefix(installations()[0].Budget, "installation ")
+	assert.Equal(t, "API rate limit exceeded for installation ID "+inst+".", refused.obj(t)["message"])
+	e.must(http.StatusForbidden, cond)
+	e.must(http.StatusOK, req{method: "GET", path: "/repos/acme/fleet"}) // the static token has a budget of its own
+
+	now.Add(1800) // the next hour
+	e.must(http.StatusOK, req{method: "GET", path: "/repos/acme/fleet", auth: auth})
+	hour := func(h int) time.Time { return time.Date(2026, 5, 4, h, 0, 0, 0, time.UTC) }
+	assert.Equal(t, []Usage{
+		{Budget: "installation " + inst, Hour: hour(10), Requests: 3, Refused: 2},
+		{Budget: "installation " + inst, Hour: hour(11), Requests: 1},
+	}, installations())
 }

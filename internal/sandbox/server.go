@@ -48,21 +48,27 @@ type Config struct {
 	BaseURL string
 	// Clock tells the time; default time.Now.
 	Clock func() time.Time
+	// RateLimit is how many requests an hour each installation, user and
+	// the App may make (X-RateLimit-Limit); past it the sandbox refuses
+	// requests as GitHub does. Default DefaultRateLimit.
+	RateLimit int
+	// RateClock is the clock whose hours RateLimit counts; default Clock.
+	// A stack whose bot runs on compressed time gives it that clock, while
+	// tokens and JWTs keep the wall clock the libraries minting them read.
+	RateClock func() time.Time
 }
 
 // Server is the sandbox: a GitHub REST API and git smart HTTP over the
 // repositories in Config.Dir.
 type Server struct {
-	cfg     Config
-	mu      sync.Mutex // guards st and every multi-step change
-	st      *state
-	git     http.Handler
-	mux     *http.ServeMux
-	hooks   *hookQueue
-	app     deploy.Manifest // the App's permissions and events, as registered
-	limitMu sync.Mutex
-	used    map[string]int // requests per login in the current hour
-	window  int64          // the hour used counts
+	cfg    Config
+	mu     sync.Mutex // guards st and every multi-step change
+	st     *state
+	git    http.Handler
+	mux    *http.ServeMux
+	hooks  *hookQueue
+	app    deploy.Manifest // the App's permissions and events, as registered
+	limits *limits
 }
 
 // New opens (or creates) the sandbox in cfg.Dir.
@@ -75,6 +81,15 @@ func New(cfg Config) (*Server, error) {
 	}
 	if cfg.Clock == nil {
 		cfg.Clock = time.Now
+	}
+	if cfg.RateClock == nil {
+		cfg.RateClock = cfg.Clock
+	}
+	if cfg.RateLimit < 0 {
+		return nil, fmt.Errorf("sandbox config: rate limit %d is negative", cfg.RateLimit)
+	}
+	if cfg.RateLimit == 0 {
+		cfg.RateLimit = DefaultRateLimit
 	}
 	if cfg.AppSlug == "" {
 		cfg.AppSlug = "fleetbot"
@@ -95,7 +110,7 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, st: st, app: app, used: map[string]int{}}
+	s := &Server{cfg: cfg, st: st, app: app, limits: newLimits(cfg.RateLimit, cfg.RateClock)}
 	s.hooks = newHookQueue(cfg)
 	s.git = gitrepo.NewHTTP(s.reposRoot(), s.authorizeGit, s.onPush)
 	s.routes()
@@ -197,7 +212,13 @@ func (s *Server) handle(pattern string, acc access, h handler) {
 	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 		who, err := s.authenticate(r, acc)
 		if err != nil {
-			s.writeError(w, r, "", err)
+			s.writeError(w, r, meter{}, err)
+			return
+		}
+		// Asking for the limit is free, as on GitHub.
+		budget := meter{key: who.budget(), counted: pattern != rateLimitRoute}
+		if budget.counted && !s.limits.admit(budget.key) {
+			s.refuse(w, r, who, budget.key)
 			return
 		}
 		c := &call{w: w, r: r, who: who, ctx: r.Context()}
@@ -209,10 +230,10 @@ func (s *Server) handle(pattern string, acc access, h handler) {
 				err = s.save()
 			}
 			if err != nil {
-				s.writeError(w, r, who.login, err)
+				s.writeError(w, r, budget, err)
 				return
 			}
-			s.writeJSON(w, r, who.login, status, body)
+			s.writeJSON(w, r, budget, status, body)
 		}
 		if !repoScoped {
 			run()
@@ -222,7 +243,7 @@ func (s *Server) handle(pattern string, acc access, h handler) {
 		err = s.bindRepo(c)
 		s.mu.Unlock()
 		if err != nil {
-			s.writeError(w, r, who.login, err)
+			s.writeError(w, r, budget, err)
 			return
 		}
 		// Reads take the repository's lock too: answering one may write to
@@ -234,7 +255,7 @@ func (s *Server) handle(pattern string, acc access, h handler) {
 			return nil
 		})
 		if err != nil {
-			s.writeError(w, r, who.login, err)
+			s.writeError(w, r, budget, err)
 		}
 	})
 }
@@ -261,7 +282,9 @@ func (s *Server) save() error {
 	return s.st.save(s.cfg.Dir)
 }
 
-func (s *Server) writeError(w http.ResponseWriter, r *http.Request, login string, err error) {
+// writeError answers err in GitHub's shape; budget names whose rate limit
+// the request counted against, if any.
+func (s *Server) writeError(w http.ResponseWriter, r *http.Request, budget meter, err error) {
 	var ae *apiError
 	if !errors.As(err, &ae) {
 		switch {
@@ -275,14 +298,15 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, login string
 	if len(ae.errors) > 0 {
 		body["errors"] = ae.errors
 	}
-	s.writeJSON(w, r, login, ae.status, body)
+	s.writeJSON(w, r, budget, ae.status, body)
 }
 
-// writeJSON answers with body as JSON, the rate-limit headers and, for GET,
-// an ETag honouring If-None-Match.
-func (s *Server) writeJSON(w http.ResponseWriter, r *http.Request, login string, status int, body any) {
-	s.rateHeaders(w, login)
+// writeJSON answers with body as JSON, the rate-limit headers of budget and,
+// for GET, an ETag honouring If-None-Match. A 304 answer is given back to
+// budget: GitHub does not count it.
+func (s *Server) writeJSON(w http.ResponseWriter, r *http.Request, budget meter, status int, body any) {
 	if status == http.StatusNoContent || body == nil {
+		s.rateHeaders(w, budget.key)
 		w.WriteHeader(status)
 		return
 	}
@@ -298,10 +322,15 @@ func (s *Server) writeJSON(w http.ResponseWriter, r *http.Request, login string,
 		etag := `W/"` + hex.EncodeToString(sum[:16]) + `"`
 		w.Header().Set("ETag", etag)
 		if match := r.Header.Get("If-None-Match"); match != "" && etagMatches(match, etag) {
+			if budget.counted {
+				s.limits.giveBack(budget.key)
+			}
+			s.rateHeaders(w, budget.key)
 			w.WriteHeader(http.StatusNotModified)
 			return
 		}
 	}
+	s.rateHeaders(w, budget.key)
 	w.WriteHeader(status)
 	_, _ = w.Write(data)
 }
@@ -314,42 +343,6 @@ func etagMatches(header, etag string) bool {
 		}
 	}
 	return false
-}
-
-// rateLimit is the hourly budget reported to every caller; the sandbox
-// counts but never refuses.
-const rateLimit = 5000
-
-func (s *Server) rateHeaders(w http.ResponseWriter, login string) {
-	used, reset := s.countRequest(login)
-	h := w.Header()
-	h.Set("X-RateLimit-Limit", strconv.Itoa(rateLimit))
-	h.Set("X-RateLimit-Remaining", strconv.Itoa(max(rateLimit-used, 0)))
-	h.Set("X-RateLimit-Used", strconv.Itoa(used))
-	h.Set("X-RateLimit-Reset", strconv.FormatInt(reset, 10))
-	h.Set("X-RateLimit-Resource", "core")
-}
-
-// countRequest counts one request of login and returns the count and the
-// reset time of the current hour.
-func (s *Server) countRequest(login string) (used int, reset int64) {
-	s.limitMu.Lock()
-	defer s.limitMu.Unlock()
-	hour := s.cfg.Clock().Unix() / 3600
-	if hour != s.window {
-		s.window = hour
-		s.used = map[string]int{}
-	}
-	if login != "" {
-		s.used[login]++
-	}
-	return s.used[login], (hour + 1) * 3600
-}
-
-func (s *Server) peekUsed(login string) (used int, reset int64) {
-	s.limitMu.Lock()
-	defer s.limitMu.Unlock()
-	return s.used[login], (s.window + 1) * 3600
 }
 
 // paginate cuts items to the page the query asks for and sets the Link

@@ -73,6 +73,10 @@ type Options struct {
 	Real func(d time.Duration) time.Duration
 	// Logger receives the bot's and the sandbox's logs (default: discarded).
 	Logger *slog.Logger
+	// RateLimit is the sandbox's hourly budget per installation (default
+	// sandbox.DefaultRateLimit). The sandbox counts it in hours of Now, and
+	// the bot's GitHub client reads and waits on Now too.
+	RateLimit int
 }
 
 // Repository is a blueprint repository of the stack.
@@ -105,8 +109,10 @@ type Stack struct {
 	mu    sync.Mutex
 	store store.Store
 	svc   *bot.Service
-	// metrics count the GitHub calls of each bot started.
+	// metrics count the GitHub calls of each bot started; regs hold each
+	// one's /metrics.
 	metrics []*gh.Metrics
+	regs    []*prometheus.Registry
 }
 
 // AppID is the sandboxed App's id.
@@ -123,6 +129,12 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Real == nil {
+		opts.Real = func(d time.Duration) time.Duration { return d }
 	}
 	s := &Stack{opts: opts, Token: "sandbox-" + randomHex(12), secret: []byte(randomHex(20))}
 	key, err := rsa.GenerateKey(rand.Reader, 2048)
@@ -150,6 +162,8 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 		AppID:         AppID,
 		AppKey:        &key.PublicKey,
 		BaseURL:       s.GitHubURL,
+		RateLimit:     opts.RateLimit,
+		RateClock:     opts.Now,
 	})
 	if err != nil {
 		_, _ = sbLn.Close(), botLn.Close()
@@ -295,7 +309,8 @@ func (s *Stack) StartBot(ctx context.Context) error {
 	}
 	reg := prometheus.NewRegistry()
 	metrics := gh.NewMetrics(reg)
-	app, err := gh.NewApp(gh.Config{BaseURL: s.GitHubURL, AppID: AppID, PrivateKey: s.key, Metrics: metrics, Logger: s.opts.Logger})
+	app, err := gh.NewApp(gh.Config{BaseURL: s.GitHubURL, AppID: AppID, PrivateKey: s.key, Metrics: metrics, Logger: s.opts.Logger,
+		Clock: clock{now: s.opts.Now, real: s.opts.Real}})
 	if err != nil {
 		_ = st.Close()
 		return err
@@ -326,6 +341,7 @@ func (s *Stack) StartBot(ctx context.Context) error {
 	}
 	s.store, s.svc = st, svc
 	s.metrics = append(s.metrics, metrics)
+	s.regs = append(s.regs, reg)
 	s.handler.Store(handlerBox{svc.Handler()})
 	return nil
 }
@@ -388,6 +404,66 @@ func (s *Stack) Calls() []gh.Call {
 		out[i] = gh.Call{Endpoint: k[0], Method: k[1], Status: k[2], Count: sum[k]}
 	}
 	return out
+}
+
+// Paced returns how many GitHub requests the bots started so far held back
+// so an installation's rate limit would last until it resets, by identity.
+func (s *Stack) Paced() map[string]int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := map[string]int{}
+	for _, m := range s.metrics {
+		for id, n := range m.Paced() {
+			out[id] += n
+		}
+	}
+	return out
+}
+
+// Counter returns the sum, over the bots started so far and all labels, of
+// the counter of /metrics named name (such as fleetbot_reconcile_total).
+func (s *Stack) Counter(name string) (float64, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var sum float64
+	for _, reg := range s.regs {
+		families, err := reg.Gather()
+		if err != nil {
+			return 0, err
+		}
+		for _, f := range families {
+			if f.GetName() != name {
+				continue
+			}
+			for _, m := range f.GetMetric() {
+				sum += m.GetCounter().GetValue()
+			}
+		}
+	}
+	return sum, nil
+}
+
+// clock is the bot's time as the GitHub client reads it: Options.Now, with
+// sleeps of d on it taking Options.Real(d) of wall time.
+type clock struct {
+	now  func() time.Time
+	real func(time.Duration) time.Duration
+}
+
+func (c clock) Now() time.Time { return c.now() }
+
+func (c clock) Sleep(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(c.real(d))
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
 }
 
 // Close stops everything.
