@@ -45,7 +45,15 @@ func (s *Server) graphqlRoutes() {
 func (s *Server) serveGraphQL(w http.ResponseWriter, r *http.Request) {
 	who, err := s.authenticate(r, accessUser)
 	if err != nil {
-		s.writeError(w, r, "", err)
+		s.writeError(w, r, meter{}, err)
+		return
+	}
+	// GitHub keeps a budget of its own for GraphQL; the sandbox counts
+	// these calls against the installation's one budget, which only
+	// makes a budget test stricter.
+	budget := meter{key: who.budget(), counted: true}
+	if !s.limits.admit(budget.key) {
+		s.refuse(w, r, who, budget.key)
 		return
 	}
 	var in struct {
@@ -54,7 +62,7 @@ func (s *Server) serveGraphQL(w http.ResponseWriter, r *http.Request) {
 		OperationName string         `json:"operationName"`
 	}
 	if err := json.NewDecoder(r.Body).Decode(&in); err != nil {
-		s.writeError(w, r, who.login, errorf(http.StatusBadRequest, "Problems parsing JSON"))
+		s.writeError(w, r, budget, errorf(http.StatusBadRequest, "Problems parsing JSON"))
 		return
 	}
 	data, errs := s.runGraphQL(r.Context(), who, in.Query, in.OperationName, in.Variables)
@@ -65,7 +73,7 @@ func (s *Server) serveGraphQL(w http.ResponseWriter, r *http.Request) {
 	if len(errs) > 0 {
 		out["errors"] = errs
 	}
-	s.writeJSON(w, r, who.login, http.StatusOK, out)
+	s.writeJSON(w, r, budget, http.StatusOK, out)
 }
 
 // runGraphQL parses the document and runs its mutation's fields in order.
