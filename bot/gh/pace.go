@@ -59,6 +59,10 @@ type budget struct {
 	reset     time.Time // X-RateLimit-Reset
 	last      time.Time // when the last spaced request went
 	slowing   bool      // requests are being spaced in this window
+	// blind counts the requests sent while no window was known (none
+	// yet, or the last one over): the first answer of the next window
+	// does not count those still in flight.
+	blind int
 }
 
 // pacer spaces each identity's requests as Pace says, shared by every chain
@@ -79,7 +83,12 @@ func (p *pacer) reserve(id string, now time.Time, background bool, pol RetryPoli
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	bu := p.m[id]
-	if bu == nil || bu.limit == 0 || !now.Before(bu.reset) {
+	if bu == nil {
+		bu = &budget{}
+		p.m[id] = bu
+	}
+	if bu.limit == 0 || !now.Before(bu.reset) {
+		bu.blind++
 		return 0, budget{}, false
 	}
 	reserve, remaining := int(pol.PaceReserve*float64(bu.limit)), bu.remaining
@@ -137,7 +146,9 @@ func (p *pacer) learn(id string, resp *http.Response) {
 	at := time.Unix(reset, 0)
 	switch {
 	case at.After(bu.reset):
-		*bu = budget{limit: int(limit), remaining: int(remaining), reset: at}
+		// The requests sent blind, this one aside, may still be in
+		// flight: counted as spent, so the window never overruns.
+		*bu = budget{limit: int(limit), remaining: int(remaining) - max(bu.blind-1, 0), reset: at}
 	case at.Equal(bu.reset):
 		if resp.StatusCode == http.StatusNotModified {
 			bu.remaining++

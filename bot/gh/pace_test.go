@@ -250,3 +250,24 @@ func TestPacerBackgroundWaitsFirst(t *testing.T) {
 	wait, _, _ = p.reserve("1", now, false, pol)
 	assert.Equal(t, 6*time.Minute, wait, "the next follows by the time left shared among the 4 left, plus one")
 }
+
+// TestPacerCountsBlindRequests: requests sent before any answer told the
+// budget are counted as spent when the first answer comes, all but the one
+// it answers.
+func TestPacerCountsBlindRequests(t *testing.T) {
+	t.Parallel()
+	p := newPacer()
+	now := time.Unix(1_800_000_000, 0)
+	pol := RetryPolicy{MaxWait: time.Hour}.withDefaults()
+	for range 3 {
+		wait, _, _ := p.reserve("1", now, false, pol)
+		assert.Zero(t, wait, "nothing known: sent at once")
+	}
+	h := http.Header{}
+	h.Set(headerLimit, "100")
+	h.Set(headerRemaining, "90")
+	h.Set(headerReset, strconv.FormatInt(now.Add(time.Hour).Unix(), 10))
+	p.learn("1", &http.Response{StatusCode: http.StatusOK, Header: h})
+	_, b, _ := p.reserve("1", now, false, pol)
+	assert.Equal(t, 90-2-1, b.remaining, "two still in flight, and this one")
+}
