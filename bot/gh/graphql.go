@@ -34,10 +34,9 @@ type graphqlError struct {
 // for the caller to read with the data.
 // https://docs.github.com/graphql/guides/forming-calls-with-graphql
 func (c *Client) graphql(ctx context.Context, op, query string, vars map[string]any, out any) ([]graphqlError, error) {
-	u := *c.gh.BaseURL
-	u.Path = graphqlPath(u.Path)
-	u.RawPath = ""
-	req, err := c.gh.NewRequest("POST", (&url.URL{Scheme: u.Scheme, Host: u.Host, Path: u.Path}).String(), map[string]any{"query": query, "variables": vars})
+	base := c.gh.BaseURL
+	u := url.URL{Scheme: base.Scheme, Host: base.Host, Path: graphqlPath(base.Path)}
+	req, err := c.gh.NewRequest("POST", u.String(), map[string]any{"query": query, "variables": vars})
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", op, err)
 	}
