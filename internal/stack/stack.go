@@ -77,6 +77,13 @@ type Options struct {
 	// sandbox.DefaultRateLimit). The sandbox counts it in hours of Now, and
 	// the bot's GitHub client reads and waits on Now too.
 	RateLimit int
+	// External leaves the bot out: the caller runs it (as `fleetbot serve`
+	// processes, with ServeConfig) and says where webhooks go with
+	// SetBot. Until then the bot's address answers 503.
+	External bool
+	// WrapSandbox, when set, wraps the sandbox's handler: tests watch or
+	// interrupt requests with it.
+	WrapSandbox func(http.Handler) http.Handler
 }
 
 // Repository is a blueprint repository of the stack.
@@ -169,7 +176,11 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 		_, _ = sbLn.Close(), botLn.Close()
 		return nil, fmt.Errorf("sandbox: %w", err)
 	}
-	s.sbSrv = &http.Server{Handler: s.Sandbox.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	sbHandler := s.Sandbox.Handler()
+	if opts.WrapSandbox != nil {
+		sbHandler = opts.WrapSandbox(sbHandler)
+	}
+	s.sbSrv = &http.Server{Handler: sbHandler, ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = s.sbSrv.Serve(sbLn) }()
 	s.handler.Store(handlerBox{unavailable("fleetbot is starting")})
 	s.botSrv = &http.Server{
@@ -182,11 +193,59 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 		s.Close()
 		return nil, err
 	}
+	if opts.External {
+		return s, nil
+	}
 	if err := s.StartBot(ctx); err != nil {
 		s.Close()
 		return nil, err
 	}
 	return s, nil
+}
+
+// SetBot makes the bot's address (BotURL: webhooks, the status page, the
+// APIs) served by h, for a stack started with Options.External; nil
+// answers 503, as a stopped server's address would refuse.
+func (s *Stack) SetBot(h http.Handler) {
+	if h == nil {
+		h = unavailable("fleetbot is stopped")
+	}
+	s.handler.Store(handlerBox{h})
+}
+
+// ServeConfig returns, for a stack started with Options.External, the
+// configuration of a `fleetbot serve` against the sandbox, with its files
+// written to dir: the App's key (key.pem), the webhook secret (secret) and
+// fleetbot.yaml, which lists the fleet repositories, the campaigns'
+// repository and store (a YAML mapping, such as `{bolt: {path:
+// state.db}}`), and ends with extra. serve listens on a free loopback
+// port; the caller sends the webhooks of BotURL there. It returns the
+// configuration file's path.
+func (s *Stack) ServeConfig(dir, storeYAML, extra string) (string, error) {
+	var repos []string
+	for _, r := range s.repositories() {
+		repos = append(repos, r.String())
+	}
+	cfg := fmt.Sprintf(`appID: %d
+privateKeyFile: key.pem
+webhookSecretFile: secret
+apiBaseURL: %s/
+listen: 127.0.0.1:0
+store: %s
+mirrorDir: mirror
+campaigns: {repository: %s, path: campaigns}
+repositories: [%s]
+`, AppID, s.GitHubURL, storeYAML, repos[0], strings.Join(repos, ", ")) + extra
+	files := map[string][]byte{"key.pem": s.key, "secret": s.secret, "fleetbot.yaml": []byte(cfg)}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", err
+	}
+	for name, b := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), b, 0o600); err != nil {
+			return "", err
+		}
+	}
+	return filepath.Join(dir, "fleetbot.yaml"), nil
 }
 
 // seed creates the fleet repository and the other blueprint repositories,

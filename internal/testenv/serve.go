@@ -129,8 +129,15 @@ type Serve struct {
 // what serve writes to standard error (its logs). The test's end kills it.
 func RunServe(t testing.TB, bin, config, dir string) *Serve {
 	t.Helper()
+	return RunServeEnv(t, bin, config, dir)
+}
+
+// RunServeEnv is RunServe with env (NAME=value each) added to serve's
+// environment.
+func RunServeEnv(t testing.TB, bin, config, dir string, env ...string) *Serve {
+	t.Helper()
 	cmd := exec.CommandContext(context.Background(), bin, "serve", "--config", config)
-	cmd.Env = append(os.Environ(), "TMPDIR="+dir)
+	cmd.Env = append(append(os.Environ(), "TMPDIR="+dir), env...)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -191,6 +198,26 @@ func (s *Serve) Kill(t testing.TB) {
 	}
 	<-s.exited
 }
+
+// Pause freezes serve with SIGSTOP, as a stalled machine or a long
+// garbage-collection pause would; Resume lets it go on.
+func (s *Serve) Pause(t testing.TB) {
+	t.Helper()
+	if err := s.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
+		t.Fatalf("pause serve: %v", err)
+	}
+}
+
+// Resume lets a paused serve go on with SIGCONT.
+func (s *Serve) Resume(t testing.TB) {
+	t.Helper()
+	if err := s.cmd.Process.Signal(syscall.SIGCONT); err != nil {
+		t.Fatalf("resume serve: %v", err)
+	}
+}
+
+// Exited is closed once serve exited and its output was read.
+func (s *Serve) Exited() <-chan struct{} { return s.exited }
 
 // Stop asks serve to stop with SIGTERM, waits (at most wait) until it
 // exited, and returns how it exited: nil when it stopped cleanly.
