@@ -68,6 +68,10 @@ loadtest: ## Send signed webhooks to fleetbot serve at 500, 1,000 and 2,000 a se
 	@cat loadtest.md
 	$(GO) test -count=1 -timeout 30m -run '^TestBacklogDrain$$' -v ./internal/loadtest -args -loadtest.backlog=30000
 
+.PHONY: crashtest
+crashtest: ## Run a three-wave campaign through fleetbot serve killed 40 times in each of 5 runs (200 kills), and once with no kill; prints each run's wall time
+	$(GO) test -count=1 -timeout 60m -run '^TestCrashBolt$$' -v ./internal/crashtest -args -crashtest.kills=40 -crashtest.seeds=5 -crashtest.baseline
+
 .PHONY: killtest
 killtest: ## Kill fleetbot serve with SIGKILL while 1,000 deliveries are handled, 3 times in each of 5 runs; prints what was taken up again after a kill
 	$(GO) test -count=1 -timeout 30m -run '^TestServeKilled$$' -v ./cmd/fleetbot -args -killtest.deliveries=1000 -killtest.seeds=5 -killtest.kills=3

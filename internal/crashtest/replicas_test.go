@@ -1,0 +1,68 @@
+package crashtest
+
+import (
+	crand "crypto/rand"
+	"encoding/hex"
+	"flag"
+	"fmt"
+	"math/rand/v2"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/fleetbot/fleetbot/internal/testenv"
+	"github.com/fleetbot/fleetbot/rollout/store/dynamostore"
+)
+
+var (
+	replicaKills = flag.Int("replicas.kills", 12, "kills of replica a in TestReplicas")
+	replicaSeed  = flag.Uint64("replicas.seed", 1, "seed of TestReplicas")
+)
+
+// paused is the moment of a blow that freezes a replica instead.
+const paused moment = "pause"
+
+// TestReplicas runs two campaigns (tenant a; tenants b, c and d; three
+// waves each) with two `fleetbot serve` replicas on one DynamoDB table
+// (dynalite). Replica a is killed with SIGKILL at random moments and
+// started again; replica b is frozen with SIGSTOP past its leases' expiry,
+// twice, and resumed. At the end both campaigns Succeeded with exactly one
+// pull request per tenant per wave and no cluster edited twice.
+func TestReplicas(t *testing.T) {
+	bin := testenv.BuildFleetbot(t)
+	endpoint := testenv.Dynalite(t)
+	b := make([]byte, 6)
+	_, _ = crand.Read(b)
+	table := "crashtest-" + hex.EncodeToString(b)
+	_, err := dynamostore.CreateTable(t.Context(), testenv.DynamoDB(t), table)
+	require.NoError(t, err)
+	storeYAML := fmt.Sprintf("{dynamodb: {table: %s, region: us-east-1, endpoint: %q}}", table, endpoint)
+
+	l := startLive(t, map[string]string{
+		"eks-1-30-a":   "{tenants: [tenant-a]}",
+		"eks-1-30-bcd": "{tenants: [tenant-b, tenant-c, tenant-d]}",
+	})
+	a := l.addReplica(bin, "a", storeYAML, "")
+	rb := l.addReplica(bin, "b", storeYAML, "")
+	kills := *replicaKills
+	pauseAt := map[int]bool{kills / 3: true, 2 * kills / 3: true}
+	blow := 0
+	killA := l.killing(a)
+	res := l.run(kills+len(pauseAt), *replicaSeed, func(rng *rand.Rand) moment {
+		blow++
+		if !pauseAt[blow] {
+			return killA(rng)
+		}
+		rb.proc.Pause(t)
+		time.Sleep(pauseFor)
+		rb.proc.Resume(t)
+		return paused
+	})
+	l.checkEnd()
+	t.Logf("%d kills of a (%d at random, %d inside a fetch, %d inside the opening of a pull request), b paused %d times for %s: both campaigns succeeded in %s",
+		kills, res.kills[atRandom], res.kills[inFetch], res.kills[inOpen], res.kills[paused], pauseFor, res.wall.Round(100*time.Millisecond))
+}
+
+// pauseFor is how long replica b stays frozen.
+const pauseFor = 3 * time.Second
