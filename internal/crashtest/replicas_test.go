@@ -30,6 +30,7 @@ const paused moment = "pause"
 // twice, and resumed. At the end both campaigns Succeeded with exactly one
 // pull request per tenant per wave and no cluster edited twice.
 func TestReplicas(t *testing.T) {
+	t.Parallel()
 	bin := testenv.BuildFleetbot(t)
 	endpoint := testenv.Dynalite(t)
 	b := make([]byte, 6)
