@@ -3,6 +3,7 @@ package crashtest
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -109,4 +110,75 @@ func (rec *recorder) all() []write {
 	rec.mu.Lock()
 	defer rec.mu.Unlock()
 	return append([]write(nil), rec.writes...)
+}
+
+// number returns the number attribute name of a write's item, or of its
+// values under ":"+name; ok is false when it has none.
+func (w write) number(name string) (uint64, bool) {
+	v, ok := w.Item[name]
+	if !ok {
+		v, ok = w.Values[":"+name]
+	}
+	if !ok {
+		return 0, false
+	}
+	s, _ := v["N"].(string)
+	var n uint64
+	if _, err := fmt.Sscan(s, &n); err != nil {
+		return 0, false
+	}
+	return n, true
+}
+
+// fenceReport is what checkFences found.
+type fenceReport struct {
+	fenced int // successful fenced writes of records
+	// late are the successful fenced writes made with a token older than
+	// one already granted for their lease (the writer had lost it and did
+	// not know yet), accepted because the newer holder had not yet written
+	// that record.
+	late int
+}
+
+// checkFences checks, over every write recorded, that the fencing held:
+// once a record was written with a token, no write with an older token
+// succeeded afterwards (sent after the newer one was answered).
+func checkFences(t *testing.T, writes []write) fenceReport {
+	t.Helper()
+	var rep fenceReport
+	granted := map[string][]write{} // lease name -> successful grants
+	for _, w := range writes {
+		if w.OK && w.PK == "lease" && w.Op == "PutItem" {
+			granted[w.SK] = append(granted[w.SK], w)
+		}
+	}
+	for _, w := range writes {
+		if !w.OK || w.PK != "record" {
+			continue
+		}
+		tok, ok := w.number("fence")
+		if !ok {
+			continue
+		}
+		rep.fenced++
+		// Every write answered before this one was sent, with a higher
+		// token, must not exist.
+		for _, o := range writes {
+			if !o.OK || o.PK != "record" || o.SK != w.SK || !o.Done.Before(w.Sent) {
+				continue
+			}
+			if ot, ok := o.number("fence"); ok && ot > tok {
+				t.Errorf("%s wrote %s with token %d at %s, after %s had written it with token %d at %s",
+					w.Replica, w.SK, tok, w.Sent.Format(time.StampMicro), o.Replica, ot, o.Done.Format(time.StampMicro))
+			}
+		}
+		lease, _ := w.Item["lease"]["S"].(string)
+		for _, g := range granted[lease] {
+			if gt, ok := g.number("token"); ok && gt > tok && g.Done.Before(w.Sent) {
+				rep.late++
+				break
+			}
+		}
+	}
+	return rep
 }
