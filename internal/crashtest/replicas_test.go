@@ -38,14 +38,19 @@ func TestReplicas(t *testing.T) {
 	table := "crashtest-" + hex.EncodeToString(b)
 	_, err := dynamostore.CreateTable(t.Context(), testenv.DynamoDB(t), table)
 	require.NoError(t, err)
-	storeYAML := fmt.Sprintf("{dynamodb: {table: %s, region: us-east-1, endpoint: %q}}", table, endpoint)
+	// Each replica reaches the table through a recorder of its own, which
+	// keeps every write it makes.
+	rec := &recorder{upstream: endpoint}
+	storeYAML := func(replica string) string {
+		return fmt.Sprintf("{dynamodb: {table: %s, region: us-east-1, endpoint: %q}}", table, rec.endpoint(t, replica))
+	}
 
 	l := startLive(t, map[string]string{
 		"eks-1-30-a":   "{tenants: [tenant-a]}",
 		"eks-1-30-bcd": "{tenants: [tenant-b, tenant-c, tenant-d]}",
 	})
-	a := l.addReplica(bin, "a", storeYAML, "")
-	rb := l.addReplica(bin, "b", storeYAML, "")
+	a := l.addReplica(bin, "a", storeYAML("a"), "")
+	rb := l.addReplica(bin, "b", storeYAML("b"), "")
 	kills := *replicaKills
 	pauseAt := map[int]bool{kills / 3: true, 2 * kills / 3: true}
 	blow := 0
@@ -61,6 +66,8 @@ func TestReplicas(t *testing.T) {
 		return paused
 	})
 	l.checkEnd()
+	fences := checkFences(t, rec.all())
+	t.Logf("%d writes, %d of them fenced writes of records; %d fenced writes from a replica whose lease had passed to another before the other wrote the record", len(rec.all()), fences.fenced, fences.late)
 	t.Logf("%d kills of a (%d at random, %d inside a fetch, %d inside the opening of a pull request), b paused %d times for %s: both campaigns succeeded in %s",
 		kills, res.kills[atRandom], res.kills[inFetch], res.kills[inOpen], res.kills[paused], pauseFor, res.wall.Round(100*time.Millisecond))
 }
