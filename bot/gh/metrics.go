@@ -112,6 +112,18 @@ func (m *Metrics) observe(endpoint, method, status string) {
 // setRemaining records the rate limit an identity has left, and the limit
 // itself when the answer gave it (limit < 0 when not).
 func (m *Metrics) setRemaining(identity string, n, limit int) {
+	m.mu.Lock()
+	_, known := m.left[identity]
+	m.mu.Unlock()
+	if !known {
+		// The pacing counters of an identity start at 0 when it is first
+		// seen, so that a rate over them reads 0, not nothing, until the
+		// bot first holds a request back.
+		for _, work := range []string{"events", "background"} {
+			m.spaced.WithLabelValues(identity, work)
+			m.spacedFor.WithLabelValues(identity, work)
+		}
+	}
 	m.remaining.WithLabelValues(identity).Set(float64(n))
 	if limit >= 0 {
 		m.limit.WithLabelValues(identity).Set(float64(limit))
