@@ -7,7 +7,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -35,13 +34,12 @@ var dyn struct {
 	err      error
 	proc     *os.Process
 	exited   chan error
-	shim     *httptest.Server
 }
 
 // Dynalite returns the endpoint of a local DynamoDB for the test binary: one
 // dynalite process, started on first use (or the endpoint in
-// FLEETBOT_DYNALITE_URL), behind a shim that adds TransactWriteItems, which
-// dynalite lacks (see txshim.go). Packages that call it stop it from
+// FLEETBOT_DYNALITE_URL). The store uses only DynamoDB's single-item
+// operations, which dynalite implements. Packages that call it stop it from
 // TestMain with Stop.
 func Dynalite(t testing.TB) string {
 	t.Helper()
@@ -66,9 +64,6 @@ func DynamoDB(t testing.TB) *dynamodb.Client {
 
 // Stop ends what Dynalite started. Call it from TestMain after m.Run.
 func Stop() {
-	if dyn.shim != nil {
-		dyn.shim.Close()
-	}
 	if dyn.proc != nil {
 		_ = dyn.proc.Kill()
 		<-dyn.exited //nolint:errcheck // killed on purpose: the exit status says so and nothing more
@@ -76,15 +71,10 @@ func Stop() {
 }
 
 func startDynalite() (string, error) {
-	upstream := os.Getenv(DynaliteURLEnv)
-	if upstream == "" {
-		var err error
-		if upstream, err = runDynalite(); err != nil {
-			return "", err
-		}
+	if url := os.Getenv(DynaliteURLEnv); url != "" {
+		return url, nil
 	}
-	dyn.shim = httptest.NewServer(newTxShim(upstream))
-	return dyn.shim.URL, nil
+	return runDynalite()
 }
 
 // runDynalite starts dynalite in memory on a free loopback port and waits

@@ -2,7 +2,6 @@ package testenv
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -48,8 +47,8 @@ func itemKey(pk string) map[string]types.AttributeValue {
 
 var tableCount atomic.Int64
 
-// shimTable creates a table with a hash key pk for one test.
-func shimTable(t *testing.T, client *dynamodb.Client) string {
+// testTable creates a table with a hash key pk for one test.
+func testTable(t *testing.T, client *dynamodb.Client) string {
 	t.Helper()
 	name := fmt.Sprintf("testenv-%d", tableCount.Add(1))
 	_, err := client.CreateTable(t.Context(), &dynamodb.CreateTableInput{
@@ -76,68 +75,29 @@ func getItem(t *testing.T, client *dynamodb.Client, table, pk string) map[string
 	return out.Item
 }
 
-// TestTransactWriteItems checks the shim against DynamoDB's documented
-// behaviour: all writes or none, and one cancellation reason per item.
-func TestTransactWriteItems(t *testing.T) {
+// TestDynaliteConditions checks what the DynamoDB store's fencing rests
+// on, straight against dynalite: a conditional write is refused with
+// ConditionalCheckFailedException and changes nothing, and a condition
+// comparing a number attribute holds or not as DynamoDB documents.
+func TestDynaliteConditions(t *testing.T) {
 	t.Parallel()
 	client := DynamoDB(t)
-	table := shimTable(t, client)
-	ctx := t.Context()
-	_, err := client.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(table), Item: map[string]types.AttributeValue{
-		"pk": s("guard"), "token": &types.AttributeValueMemberN{Value: "2"},
-	}})
-	require.NoError(t, err)
-
-	write := func(token string) error {
-		_, err := client.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
-			{ConditionCheck: &types.ConditionCheck{
-				TableName: aws.String(table), Key: itemKey("guard"),
-				ConditionExpression:       aws.String("#t = :t"),
-				ExpressionAttributeNames:  map[string]string{"#t": "token"},
-				ExpressionAttributeValues: map[string]types.AttributeValue{":t": &types.AttributeValueMemberN{Value: token}},
-			}},
-			{Put: &types.Put{
-				TableName: aws.String(table), Item: map[string]types.AttributeValue{"pk": s("a"), "v": s(token)},
-				ConditionExpression: aws.String("attribute_not_exists(pk)"),
-			}},
-			{Update: &types.Update{
-				TableName: aws.String(table), Key: itemKey("b"),
-				UpdateExpression:          aws.String("SET #v = :v"),
-				ExpressionAttributeNames:  map[string]string{"#v": "v"},
-				ExpressionAttributeValues: map[string]types.AttributeValue{":v": s(token)},
-			}},
-		}})
+	table := testTable(t, client)
+	fenced := func(token string) error {
+		_, err := client.UpdateItem(t.Context(), &dynamodb.UpdateItemInput{
+			TableName:                 aws.String(table),
+			Key:                       itemKey("a"),
+			UpdateExpression:          aws.String("SET #f = :t"),
+			ConditionExpression:       aws.String("attribute_not_exists(#f) OR #f <= :t"),
+			ExpressionAttributeNames:  map[string]string{"#f": "fence"},
+			ExpressionAttributeValues: map[string]types.AttributeValue{":t": &types.AttributeValueMemberN{Value: token}},
+		})
 		return err
 	}
-
-	err = write("1")
-	var cancelled *types.TransactionCanceledException
-	require.True(t, errors.As(err, &cancelled), "stale guard: %v", err)
-	require.Len(t, cancelled.CancellationReasons, 3)
-	assert.Equal(t, "ConditionalCheckFailed", aws.ToString(cancelled.CancellationReasons[0].Code))
-	assert.Equal(t, "None", aws.ToString(cancelled.CancellationReasons[1].Code))
-	assert.Empty(t, getItem(t, client, table, "a"), "a cancelled transaction wrote a")
-	assert.Empty(t, getItem(t, client, table, "b"), "a cancelled transaction wrote b")
-	assert.NotContains(t, getItem(t, client, table, "guard"), probeAttr, "the condition probe was not undone")
-
-	require.NoError(t, write("2"))
-	assert.Equal(t, s("2"), getItem(t, client, table, "a")["v"])
-	assert.Equal(t, s("2"), getItem(t, client, table, "b")["v"])
-	assert.Len(t, getItem(t, client, table, "guard"), 2, "the condition probe was not undone")
-
-	err = write("2")
-	require.True(t, errors.As(err, &cancelled), "existing a: %v", err)
-	assert.Equal(t, "None", aws.ToString(cancelled.CancellationReasons[0].Code))
-	assert.Equal(t, "ConditionalCheckFailed", aws.ToString(cancelled.CancellationReasons[1].Code))
-}
-
-func TestTransactWriteItemsRefusesTwoWritesToOneItem(t *testing.T) {
-	t.Parallel()
-	client := DynamoDB(t)
-	table := shimTable(t, client)
-	put := types.TransactWriteItem{Put: &types.Put{TableName: aws.String(table), Item: map[string]types.AttributeValue{"pk": s("a")}}}
-	_, err := client.TransactWriteItems(t.Context(), &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{put, put}})
-	require.Error(t, err)
-	assert.Contains(t, err.Error(), "multiple operations on one item")
-	assert.Empty(t, getItem(t, client, table, "a"))
+	require.NoError(t, fenced("5"), "first write")
+	require.NoError(t, fenced("5"), "same token")
+	require.NoError(t, fenced("12"), "later token (compared as a number, not as text)")
+	var ccf *types.ConditionalCheckFailedException
+	require.ErrorAs(t, fenced("9"), &ccf, "earlier token")
+	assert.Equal(t, "12", getItem(t, client, table, "a")["fence"].(*types.AttributeValueMemberN).Value)
 }

@@ -57,7 +57,8 @@ type Records interface {
 	// Put writes value at key if the stored version is expectVersion (0: the
 	// key must not exist) and returns the new version. It returns ErrConflict
 	// when the version differs and ErrFenced when fence is set and its token
-	// is no longer the lease's current one.
+	// is no longer the lease's current one (docs/store.md says how each
+	// store judges that).
 	Put(ctx context.Context, key string, value []byte, expectVersion int64, fence Fence) (int64, error)
 	// Delete removes key if its version is expectVersion. It returns
 	// ErrNotFound when key does not exist, ErrConflict when the version

@@ -16,21 +16,52 @@ import (
 // order is arrival order.
 func seqKey(seq int64) string { return fmt.Sprintf("%020d", seq) }
 
-// PutDelivery implements store.Deliveries. A delivery is two items written
-// together: the delivery itself, keyed by id so a second copy is refused, and
-// a pending item keyed by an arrival number taken from a counter.
+// Delivery states, in the delivery item's state attribute.
+const (
+	// stateStoring: the delivery item is written, its pending item may
+	// not be yet (a process stopped between the two).
+	stateStoring = "storing"
+	// statePending: both items are written.
+	statePending = "pending"
+)
+
+// PutDelivery implements store.Deliveries. A delivery is two items, each
+// written on its own with a condition: the delivery itself, keyed by id so
+// a second copy is refused, then a pending item keyed by an arrival number
+// taken from a counter; last the delivery is marked pending. A process
+// stopped between the writes leaves a delivery in state storing, which was
+// never answered: the next PutDelivery of the same id completes it and
+// reports it new. Two replicas completing it at once are told apart by the
+// pending item's condition: one of them reports it new.
 func (s *Store) PutDelivery(ctx context.Context, id, event string, payload []byte, received time.Time) (bool, error) {
 	if id == "" {
 		return false, fmt.Errorf("put delivery of event %s: id is empty", event)
 	}
-	// Seen before: answer without spending an arrival number.
 	item, err := s.get(ctx, partDelivery, id)
 	if err != nil {
 		return false, fmt.Errorf("put delivery %s: %w", id, err)
 	}
-	if item != nil {
+	if item == nil {
+		if item, err = s.newDelivery(ctx, id, event, payload, received); err != nil {
+			return false, fmt.Errorf("put delivery %s: %w", id, err)
+		}
+		if item == nil {
+			return false, nil // another replica stored it since the read
+		}
+	}
+	if _, processed := item[attrProcessed]; processed || getS(item, attrState) != stateStoring {
 		return false, nil
 	}
+	isNew, err := s.completeDelivery(ctx, id, item)
+	if err != nil {
+		return false, fmt.Errorf("put delivery %s: %w", id, err)
+	}
+	return isNew, nil
+}
+
+// newDelivery takes an arrival number and writes the delivery item in
+// state storing; nil when it exists already.
+func (s *Store) newDelivery(ctx context.Context, id, event string, payload []byte, received time.Time) (map[string]types.AttributeValue, error) {
 	out, err := s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:                 aws.String(s.table),
 		Key:                       key(partMeta, metaSeq),
@@ -40,40 +71,74 @@ func (s *Store) PutDelivery(ctx context.Context, id, event string, payload []byt
 		ReturnValues:              types.ReturnValueUpdatedNew,
 	})
 	if err != nil {
-		return false, fmt.Errorf("put delivery %s: take arrival number: %w", id, err)
+		return nil, fmt.Errorf("take arrival number: %w", err)
 	}
 	seq, err := getN(out.Attributes, attrCount)
 	if err != nil {
-		return false, fmt.Errorf("put delivery %s: arrival number: %w", id, err)
+		return nil, fmt.Errorf("arrival number: %w", err)
 	}
-	body := func(part, sk string) map[string]types.AttributeValue {
-		it := key(part, sk)
-		it[attrID] = str(id)
-		it[attrEvent] = str(event)
-		it[attrReceived] = num(received.UnixNano())
-		it[attrSeq] = num(seq)
-		if s.deliveryTTL > 0 {
-			it[AttrTTL] = num(received.Add(s.deliveryTTL).Unix())
+	it := key(partDelivery, id)
+	it[attrID] = str(id)
+	it[attrEvent] = str(event)
+	it[attrReceived] = num(received.UnixNano())
+	it[attrSeq] = num(seq)
+	it[attrState] = str(stateStoring)
+	if s.deliveryTTL > 0 {
+		it[AttrTTL] = num(received.Add(s.deliveryTTL).Unix())
+	}
+	setBinary(it, attrPayload, payload)
+	_, err = s.client.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName:                aws.String(s.table),
+		Item:                     it,
+		ConditionExpression:      aws.String("attribute_not_exists(#pk)"),
+		ExpressionAttributeNames: names(attrPK),
+	})
+	if conditionFailed(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return it, nil
+}
+
+// completeDelivery writes the pending item of a delivery in state storing
+// and marks it pending; isNew is false when another process wrote the
+// pending item first.
+func (s *Store) completeDelivery(ctx context.Context, id string, delivery map[string]types.AttributeValue) (isNew bool, err error) {
+	seq, err := getN(delivery, attrSeq)
+	if err != nil {
+		return false, err
+	}
+	pending := key(partPending, seqKey(seq))
+	for _, a := range []string{attrID, attrEvent, attrReceived, attrSeq, attrPayload, AttrTTL} {
+		if v, ok := delivery[a]; ok {
+			pending[a] = v
 		}
-		setBinary(it, attrPayload, payload)
-		return it
 	}
-	_, err = s.client.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
-		{Put: &types.Put{
-			TableName:                aws.String(s.table),
-			Item:                     body(partDelivery, id),
-			ConditionExpression:      aws.String("attribute_not_exists(#pk)"),
-			ExpressionAttributeNames: names(attrPK),
-		}},
-		{Put: &types.Put{TableName: aws.String(s.table), Item: body(partPending, seqKey(seq))}},
-	}})
-	if reasons := cancelReasons(err); len(reasons) == 2 && reasons[0] == codeConditionFailed {
-		// Another replica stored the same delivery since the read.
+	_, err = s.client.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName:                aws.String(s.table),
+		Item:                     pending,
+		ConditionExpression:      aws.String("attribute_not_exists(#pk)"),
+		ExpressionAttributeNames: names(attrPK),
+	})
+	if conditionFailed(err) {
 		return false, nil
 	}
 	if err != nil {
-		return false, fmt.Errorf("put delivery %s: %w", id, err)
+		return false, fmt.Errorf("pending item %d: %w", seq, err)
 	}
+	// The delivery is stored once its pending item is: the state only
+	// spares a redelivery the pending item's write, which would be refused
+	// (not new), so a failure to set it loses nothing.
+	_, _ = s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:                 aws.String(s.table),
+		Key:                       key(partDelivery, id),
+		UpdateExpression:          aws.String("SET #state = :pending"),
+		ConditionExpression:       aws.String("#state = :storing"),
+		ExpressionAttributeNames:  names(attrState),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":pending": str(statePending), ":storing": str(stateStoring)},
+	})
 	return true, nil
 }
 
@@ -96,9 +161,20 @@ func (s *Store) PendingDeliveries(ctx context.Context, after uint64, limit int) 
 		if err != nil {
 			return nil, fmt.Errorf("list pending deliveries: %w", err)
 		}
+		done, err := s.processed(ctx, page.Items)
+		if err != nil {
+			return nil, fmt.Errorf("list pending deliveries: %w", err)
+		}
 		for _, item := range page.Items {
 			if limit > 0 && len(out) == limit {
 				break
+			}
+			if done[getS(item, attrID)] {
+				// Left by a process stopped inside MarkProcessed.
+				if _, err := s.client.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: aws.String(s.table), Key: key(partPending, getS(item, attrSK))}); err != nil {
+					return nil, fmt.Errorf("list pending deliveries: remove the pending item of processed %s: %w", getS(item, attrID), err)
+				}
+				continue
 			}
 			received, err := getN(item, attrReceived)
 			if err != nil {
@@ -120,9 +196,47 @@ func (s *Store) PendingDeliveries(ctx context.Context, after uint64, limit int) 
 	return out, nil
 }
 
+// processed returns which of the deliveries the pending items name are
+// processed, reading their delivery items a hundred at a time.
+func (s *Store) processed(ctx context.Context, pending []map[string]types.AttributeValue) (map[string]bool, error) {
+	done := map[string]bool{}
+	for start := 0; start < len(pending); start += 100 {
+		var keys []map[string]types.AttributeValue
+		for _, item := range pending[start:min(start+100, len(pending))] {
+			keys = append(keys, key(partDelivery, getS(item, attrID)))
+		}
+		for len(keys) > 0 {
+			out, err := s.client.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: map[string]types.KeysAndAttributes{
+				s.table: {Keys: keys, ConsistentRead: aws.Bool(true), ProjectionExpression: aws.String("#sk, #processed"),
+					ExpressionAttributeNames: names(attrSK, attrProcessed)},
+			}})
+			if err != nil {
+				return nil, err
+			}
+			for _, item := range out.Responses[s.table] {
+				if v, ok := item[attrProcessed].(*types.AttributeValueMemberBOOL); ok && v.Value {
+					done[getS(item, attrSK)] = true
+				}
+			}
+			keys = out.UnprocessedKeys[s.table].Keys
+			if len(keys) > 0 {
+				// Throttled: DynamoDB asks to try the rest again later.
+				select {
+				case <-ctx.Done():
+					return nil, ctx.Err()
+				case <-time.After(50 * time.Millisecond):
+				}
+			}
+		}
+	}
+	return done, nil
+}
+
 // MarkProcessed implements store.Deliveries: the delivery is kept, flagged
-// and without its payload (the id recognises a redelivery), and its pending
-// item goes.
+// and without its payload (the id recognises a redelivery), then its
+// pending item goes. A process stopped between the two leaves a pending
+// item whose delivery is processed, which PendingDeliveries does not list
+// and removes.
 func (s *Store) MarkProcessed(ctx context.Context, id string) error {
 	item, err := s.get(ctx, partDelivery, id)
 	if err != nil {
@@ -131,25 +245,24 @@ func (s *Store) MarkProcessed(ctx context.Context, id string) error {
 	if item == nil {
 		return fmt.Errorf("mark delivery %s processed: %w", id, store.ErrNotFound)
 	}
-	if v, ok := item[attrProcessed].(*types.AttributeValueMemberBOOL); ok && v.Value {
-		return nil
-	}
 	seq, err := getN(item, attrSeq)
 	if err != nil {
 		return fmt.Errorf("mark delivery %s processed: %w", id, err)
 	}
-	_, err = s.client.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
-		{Update: &types.Update{
+	if v, ok := item[attrProcessed].(*types.AttributeValueMemberBOOL); !ok || !v.Value {
+		_, err = s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 			TableName:                 aws.String(s.table),
 			Key:                       key(partDelivery, id),
 			UpdateExpression:          aws.String("SET #processed = :true REMOVE #payload"),
 			ExpressionAttributeNames:  names(attrProcessed, attrPayload),
 			ExpressionAttributeValues: map[string]types.AttributeValue{":true": &types.AttributeValueMemberBOOL{Value: true}},
-		}},
-		{Delete: &types.Delete{TableName: aws.String(s.table), Key: key(partPending, seqKey(seq))}},
-	}})
-	if err != nil {
-		return fmt.Errorf("mark delivery %s processed: %w", id, err)
+		})
+		if err != nil {
+			return fmt.Errorf("mark delivery %s processed: %w", id, err)
+		}
+	}
+	if _, err := s.client.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: aws.String(s.table), Key: key(partPending, seqKey(seq))}); err != nil {
+		return fmt.Errorf("mark delivery %s processed: remove its pending item: %w", id, err)
 	}
 	return nil
 }

@@ -31,6 +31,10 @@ const (
 	attrReceived  = "received"
 	attrSeq       = "seq"
 	attrProcessed = "processed"
+	attrFence     = "fence"
+	attrLease     = "lease"
+	attrDeleted   = "deleted"
+	attrState     = "state"
 	attrCount     = "n"
 	// AttrTTL is the attribute DynamoDB's time to live reads: when (Unix
 	// seconds) an item may be deleted. Only deliveries carry it, and only
@@ -172,27 +176,6 @@ func conditionFailed(err error) bool {
 	var ccf *types.ConditionalCheckFailedException
 	return errors.As(err, &ccf)
 }
-
-// cancelReasons returns the per-item reason codes of a cancelled transaction
-// ("" where the item was fine), or nil when err is not a cancellation.
-func cancelReasons(err error) []string {
-	var tce *types.TransactionCanceledException
-	if !errors.As(err, &tce) {
-		return nil
-	}
-	codes := make([]string, len(tce.CancellationReasons))
-	for i, r := range tce.CancellationReasons {
-		if c := aws.ToString(r.Code); c != "None" {
-			codes[i] = c
-		}
-	}
-	return codes
-}
-
-const (
-	codeConditionFailed     = "ConditionalCheckFailed"
-	codeTransactionConflict = "TransactionConflict"
-)
 
 // get reads one item with a strongly consistent read; nil when absent.
 func (s *Store) get(ctx context.Context, part, sk string) (map[string]types.AttributeValue, error) {

@@ -3,6 +3,7 @@ package dynamostore
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -17,7 +18,7 @@ func (s *Store) Get(ctx context.Context, k string) (store.Record, error) {
 	if err != nil {
 		return store.Record{}, fmt.Errorf("get %s: %w", k, err)
 	}
-	if item == nil {
+	if item == nil || deleted(item) {
 		return store.Record{}, fmt.Errorf("get %s: %w", k, store.ErrNotFound)
 	}
 	rec, err := decodeRecord(item)
@@ -35,133 +36,183 @@ func decodeRecord(item map[string]types.AttributeValue) (store.Record, error) {
 	return store.Record{Value: getB(item, attrValue), Version: v}, nil
 }
 
-// versionCondition is the condition under which a record at version expect
-// may be written: absent for 0, at that version otherwise.
-func versionCondition(expect int64) (string, map[string]string, map[string]types.AttributeValue) {
-	if expect == 0 {
-		return "attribute_not_exists(#pk)", names(attrPK), nil
-	}
-	return "#ver = :expect", names(attrVersion), map[string]types.AttributeValue{":expect": num(expect)}
+// deleted reports whether a record item is the tombstone a fenced Delete
+// leaves: the record is gone, its fence stays.
+func deleted(item map[string]types.AttributeValue) bool {
+	v, ok := item[attrDeleted].(*types.AttributeValueMemberBOOL)
+	return ok && v.Value
 }
 
-// Put implements store.Records.
+// condition builds a condition expression and its names and values.
+type condition struct {
+	parts  []string
+	names  map[string]string
+	values map[string]types.AttributeValue
+}
+
+func (c *condition) add(expr string, names map[string]string, values map[string]types.AttributeValue) {
+	c.parts = append(c.parts, "("+expr+")")
+	if c.names == nil {
+		c.names, c.values = map[string]string{}, map[string]types.AttributeValue{}
+	}
+	for k, v := range names {
+		c.names[k] = v
+	}
+	for k, v := range values {
+		c.values[k] = v
+	}
+}
+
+func (c *condition) expr() *string { return aws.String(strings.Join(c.parts, " AND ")) }
+
+// writeCondition is the condition under which a record at version expect
+// may be written by fence: absent or a tombstone for 0, at that version
+// otherwise; and, fenced, never written by a later token.
+func writeCondition(expect int64, fence store.Fence) *condition {
+	c := &condition{}
+	if expect == 0 {
+		c.add("attribute_not_exists(#pk) OR #deleted = :true", names(attrPK, attrDeleted),
+			map[string]types.AttributeValue{":true": &types.AttributeValueMemberBOOL{Value: true}})
+	} else {
+		c.add("#ver = :expect AND attribute_not_exists(#deleted)", names(attrVersion, attrDeleted),
+			map[string]types.AttributeValue{":expect": num(expect)})
+	}
+	if fence != (store.Fence{}) {
+		c.add("attribute_not_exists(#fence) OR #fence <= :token", names(attrFence),
+			map[string]types.AttributeValue{":token": unum(fence.Token)})
+	}
+	return c
+}
+
+// Put implements store.Records. The record is one item, written with
+// UpdateItem so that the fence it carries stays through unfenced writes. A
+// fenced write first reads the lease and is refused unless its token is the
+// lease's; the item's condition then refuses it if a later token wrote the
+// record meanwhile, and records the token (docs/store.md).
 func (s *Store) Put(ctx context.Context, k string, value []byte, expectVersion int64, fence store.Fence) (int64, error) {
 	if err := store.CheckPut(k, expectVersion, fence); err != nil {
 		return 0, err
 	}
-	next := expectVersion + 1
-	item := key(partRecord, k)
-	item[attrVersion] = num(next)
-	setBinary(item, attrValue, value)
-	cond, n, v := versionCondition(expectVersion)
-	w := types.TransactWriteItem{Put: &types.Put{
-		TableName:                 aws.String(s.table),
-		Item:                      item,
-		ConditionExpression:       aws.String(cond),
-		ExpressionAttributeNames:  n,
-		ExpressionAttributeValues: v,
-	}}
-	failed, err := s.write(ctx, fence, w)
-	switch {
-	case err != nil:
+	if err := s.checkFence(ctx, fence); err != nil {
 		return 0, fmt.Errorf("put %s: %w", k, err)
-	case failed:
-		return 0, fmt.Errorf("put %s at version %d: %w", k, expectVersion, store.ErrConflict)
+	}
+	next := expectVersion + 1
+	c := writeCondition(expectVersion, fence)
+	set := []string{"#ver = :next"}
+	c.names["#ver"] = attrVersion
+	c.values[":next"] = num(next)
+	remove := []string{"#deleted"}
+	c.names["#deleted"] = attrDeleted
+	if len(value) > 0 {
+		set = append(set, "#val = :val")
+		c.values[":val"] = &types.AttributeValueMemberB{Value: value}
+	} else {
+		remove = append(remove, "#val")
+	}
+	c.names["#val"] = attrValue
+	if fence != (store.Fence{}) {
+		set = append(set, "#fence = :token", "#lease = :lease")
+		c.names["#lease"] = attrLease
+		c.values[":lease"] = str(fence.Lease)
+	}
+	_, err := s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:                 aws.String(s.table),
+		Key:                       key(partRecord, k),
+		UpdateExpression:          aws.String("SET " + strings.Join(set, ", ") + " REMOVE " + strings.Join(remove, ", ")),
+		ConditionExpression:       c.expr(),
+		ExpressionAttributeNames:  c.names,
+		ExpressionAttributeValues: c.values,
+	})
+	if conditionFailed(err) {
+		return 0, s.whyRefused(ctx, "put", k, expectVersion, fence)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("put %s: %w", k, err)
 	}
 	return next, nil
 }
 
-// Delete implements store.Records.
+// Delete implements store.Records. Unfenced, the item goes; fenced, it
+// stays as a tombstone that keeps the fence, so a holder whose lease
+// passed on cannot write the record again.
 func (s *Store) Delete(ctx context.Context, k string, expectVersion int64, fence store.Fence) error {
 	if err := store.CheckDelete(k, expectVersion, fence); err != nil {
 		return err
 	}
-	cond, n, v := versionCondition(expectVersion)
-	w := types.TransactWriteItem{Delete: &types.Delete{
-		TableName:                 aws.String(s.table),
-		Key:                       key(partRecord, k),
-		ConditionExpression:       aws.String(cond),
-		ExpressionAttributeNames:  n,
-		ExpressionAttributeValues: v,
-	}}
-	failed, err := s.write(ctx, fence, w)
+	if err := s.checkFence(ctx, fence); err != nil {
+		return fmt.Errorf("delete %s: %w", k, err)
+	}
+	c := writeCondition(expectVersion, fence)
+	var err error
+	if fence == (store.Fence{}) {
+		_, err = s.client.DeleteItem(ctx, &dynamodb.DeleteItemInput{
+			TableName:                 aws.String(s.table),
+			Key:                       key(partRecord, k),
+			ConditionExpression:       c.expr(),
+			ExpressionAttributeNames:  c.names,
+			ExpressionAttributeValues: c.values,
+		})
+	} else {
+		c.names["#val"], c.names["#lease"] = attrValue, attrLease
+		c.values[":true"] = &types.AttributeValueMemberBOOL{Value: true}
+		c.values[":lease"] = str(fence.Lease)
+		_, err = s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+			TableName:                 aws.String(s.table),
+			Key:                       key(partRecord, k),
+			UpdateExpression:          aws.String("SET #deleted = :true, #fence = :token, #lease = :lease REMOVE #val"),
+			ConditionExpression:       c.expr(),
+			ExpressionAttributeNames:  c.names,
+			ExpressionAttributeValues: c.values,
+		})
+	}
+	if conditionFailed(err) {
+		return s.whyRefused(ctx, "delete", k, expectVersion, fence)
+	}
 	if err != nil {
 		return fmt.Errorf("delete %s: %w", k, err)
 	}
-	if !failed {
+	return nil
+}
+
+// checkFence refuses a fenced write whose token is not the lease's
+// current one, as far as a read can tell: a lease that changes hands
+// between this read and the write is caught by the record's own fence
+// once the new holder wrote it.
+func (s *Store) checkFence(ctx context.Context, fence store.Fence) error {
+	if fence == (store.Fence{}) {
 		return nil
 	}
-	// The condition does not say whether the record was missing or at
-	// another version; a read does, for the error only.
-	if _, err := s.Get(ctx, k); err != nil {
-		return fmt.Errorf("delete %s: %w", k, err)
+	cur, _, err := s.readLease(ctx, fence.Lease)
+	if err != nil {
+		return fmt.Errorf("read lease %s: %w", fence.Lease, err)
 	}
-	return fmt.Errorf("delete %s at version %d: %w", k, expectVersion, store.ErrConflict)
+	if cur.Token != fence.Token {
+		return fmt.Errorf("lease %s token %d is not current (%d is): %w", fence.Lease, fence.Token, cur.Token, store.ErrFenced)
+	}
+	return nil
 }
 
-// write makes one conditional Put or Delete. Unfenced, it is a single
-// PutItem or DeleteItem; fenced, it is a transaction that also checks that
-// the lease's token is still the fence's. failed reports that w's own
-// condition did not hold; a stale fence returns store.ErrFenced.
-func (s *Store) write(ctx context.Context, fence store.Fence, w types.TransactWriteItem) (failed bool, err error) {
-	if fence == (store.Fence{}) {
-		err = s.writeOne(ctx, w)
-		if conditionFailed(err) {
-			return true, nil
+// whyRefused reads the record after its condition failed and says why: a
+// later token wrote it (store.ErrFenced), it is missing (store.ErrNotFound,
+// for a delete or an update), or it is at another version
+// (store.ErrConflict).
+func (s *Store) whyRefused(ctx context.Context, op, k string, expect int64, fence store.Fence) error {
+	item, err := s.get(ctx, partRecord, k)
+	if err != nil {
+		return fmt.Errorf("%s %s: %w", op, k, err)
+	}
+	if fence != (store.Fence{}) && item != nil {
+		if f, err := getU(item, attrFence); err == nil && f > fence.Token {
+			return fmt.Errorf("%s %s: written by lease %s token %d, after token %d: %w", op, k, getS(item, attrLease), f, fence.Token, store.ErrFenced)
 		}
-		return false, err
 	}
-	check := types.TransactWriteItem{ConditionCheck: &types.ConditionCheck{
-		TableName:                 aws.String(s.table),
-		Key:                       key(partLease, fence.Lease),
-		ConditionExpression:       aws.String("#token = :token"),
-		ExpressionAttributeNames:  names(attrToken),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":token": unum(fence.Token)},
-	}}
-	_, err = s.client.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{
-		TransactItems: []types.TransactWriteItem{check, w},
-	})
-	reasons := cancelReasons(err)
-	switch {
-	case err == nil:
-		return false, nil
-	case len(reasons) != 2:
-		return false, err
-	case reasons[0] == codeConditionFailed:
-		return false, fmt.Errorf("lease %s token %d is not current: %w", fence.Lease, fence.Token, store.ErrFenced)
-	case reasons[1] == codeConditionFailed, reasons[1] == codeTransactionConflict, reasons[0] == codeTransactionConflict:
-		// Another transaction on the same items raced this one: the caller
-		// reads again and retries, as after any version conflict.
-		return true, nil
+	if op == "delete" && (item == nil || deleted(item)) {
+		return fmt.Errorf("%s %s: %w", op, k, store.ErrNotFound)
 	}
-	return false, err
+	return fmt.Errorf("%s %s at version %d: %w", op, k, expect, store.ErrConflict)
 }
 
-func (s *Store) writeOne(ctx context.Context, w types.TransactWriteItem) error {
-	switch {
-	case w.Put != nil:
-		_, err := s.client.PutItem(ctx, &dynamodb.PutItemInput{
-			TableName:                 w.Put.TableName,
-			Item:                      w.Put.Item,
-			ConditionExpression:       w.Put.ConditionExpression,
-			ExpressionAttributeNames:  w.Put.ExpressionAttributeNames,
-			ExpressionAttributeValues: w.Put.ExpressionAttributeValues,
-		})
-		return err
-	case w.Delete != nil:
-		_, err := s.client.DeleteItem(ctx, &dynamodb.DeleteItemInput{
-			TableName:                 w.Delete.TableName,
-			Key:                       w.Delete.Key,
-			ConditionExpression:       w.Delete.ConditionExpression,
-			ExpressionAttributeNames:  w.Delete.ExpressionAttributeNames,
-			ExpressionAttributeValues: w.Delete.ExpressionAttributeValues,
-		})
-		return err
-	}
-	return fmt.Errorf("write holds neither a put nor a delete")
-}
-
-// List implements store.Records.
+// List implements store.Records; tombstones are left out.
 func (s *Store) List(ctx context.Context, prefix string) ([]store.Entry, error) {
 	items, err := s.query(ctx, partRecord, prefix)
 	if err != nil {
@@ -169,6 +220,9 @@ func (s *Store) List(ctx context.Context, prefix string) ([]store.Entry, error) 
 	}
 	entries := make([]store.Entry, 0, len(items))
 	for _, item := range items {
+		if deleted(item) {
+			continue
+		}
 		k := getS(item, attrSK)
 		rec, err := decodeRecord(item)
 		if err != nil {
