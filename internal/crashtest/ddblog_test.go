@@ -112,12 +112,13 @@ func (rec *recorder) all() []write {
 	return append([]write(nil), rec.writes...)
 }
 
-// number returns the number attribute name of a write's item, or of its
-// values under ":"+name; ok is false when it has none.
+// number returns the number attribute name of a PutItem's item, or the
+// number value name (":token") of a condition or update; ok is false when
+// it has none.
 func (w write) number(name string) (uint64, bool) {
 	v, ok := w.Item[name]
 	if !ok {
-		v, ok = w.Values[":"+name]
+		v, ok = w.Values[name]
 	}
 	if !ok {
 		return 0, false
@@ -156,7 +157,7 @@ func checkFences(t *testing.T, writes []write) fenceReport {
 		if !w.OK || w.PK != "record" {
 			continue
 		}
-		tok, ok := w.number("fence")
+		tok, ok := w.number(":token") // the fence of the record write
 		if !ok {
 			continue
 		}
@@ -167,12 +168,12 @@ func checkFences(t *testing.T, writes []write) fenceReport {
 			if !o.OK || o.PK != "record" || o.SK != w.SK || !o.Done.Before(w.Sent) {
 				continue
 			}
-			if ot, ok := o.number("fence"); ok && ot > tok {
+			if ot, ok := o.number(":token"); ok && ot > tok {
 				t.Errorf("%s wrote %s with token %d at %s, after %s had written it with token %d at %s",
 					w.Replica, w.SK, tok, w.Sent.Format(time.StampMicro), o.Replica, ot, o.Done.Format(time.StampMicro))
 			}
 		}
-		lease, _ := w.Item["lease"]["S"].(string)
+		lease, _ := w.Values[":lease"]["S"].(string)
 		for _, g := range granted[lease] {
 			if gt, ok := g.number("token"); ok && gt > tok && g.Done.Before(w.Sent) {
 				rep.late++

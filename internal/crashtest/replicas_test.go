@@ -67,6 +67,7 @@ func TestReplicas(t *testing.T) {
 	})
 	l.checkEnd()
 	fences := checkFences(t, rec.all())
+	require.Positive(t, fences.fenced, "no fenced write of a record was recorded")
 	t.Logf("%d writes, %d of them fenced writes of records; %d fenced writes from a replica whose lease had passed to another before the other wrote the record", len(rec.all()), fences.fenced, fences.late)
 	t.Logf("%d kills of a (%d at random, %d inside a fetch, %d inside the opening of a pull request), b paused %d times for %s: both campaigns succeeded in %s",
 		kills, res.kills[atRandom], res.kills[inFetch], res.kills[inOpen], res.kills[paused], pauseFor, res.wall.Round(100*time.Millisecond))
