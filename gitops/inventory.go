@@ -40,7 +40,9 @@ type Cluster struct {
 	// Owners are the tenant's GitHub users ("alice") then teams
 	// ("acme/team-a"), from the layout.
 	Owners []string `json:"owners"`
-	// Labels are the effective labels after the whole hierarchy.
+	// Labels are the effective labels after the whole hierarchy. Clusters
+	// whose chains load the same label files share one map: read it, never
+	// change it.
 	Labels map[string]string `json:"labels"`
 	// Repo is the repository root as given to Load.
 	Repo string `json:"repo"`
@@ -307,6 +309,53 @@ func (s *repoScan) labelSource(key string) string {
 	return k
 }
 
+// chainLabels holds the effective labels of each chain of label files,
+// made once and shared by the clusters whose chains load the same files:
+// most clusters of a tenant and environment have no file of their own.
+type chainLabels map[string]map[string]string
+
+// of returns the effective labels of chain, whose levels hold the labels of
+// the files they load: each level's labels over the more general ones', an
+// explicit null removing the inherited value.
+func (m chainLabels) of(chain []LabelLevel) map[string]string {
+	var key strings.Builder
+	for _, lv := range chain {
+		if len(lv.Labels) > 0 {
+			key.WriteString(lv.Path)
+			key.WriteByte(0)
+		}
+	}
+	if labels, ok := m[key.String()]; ok {
+		return labels
+	}
+	labels := map[string]string{}
+	for _, lv := range chain {
+		for _, lab := range lv.Labels {
+			if lab.Null {
+				delete(labels, lab.Key)
+				continue
+			}
+			labels[lab.Key] = lab.Value
+		}
+	}
+	m[key.String()] = labels
+	return labels
+}
+
+// recordLabelSources records in c's Sources the file, line and column of
+// each of its effective labels.
+func (s *repoScan) recordLabelSources(c *Cluster) {
+	for _, lv := range c.LabelChain {
+		for _, lab := range lv.Labels {
+			if lab.Null {
+				delete(c.Sources, s.labelSource(lab.Key))
+				continue
+			}
+			c.Sources[s.labelSource(lab.Key)] = Source{Repo: s.root, File: lv.Path, Line: lab.Line, Column: lab.column}
+		}
+	}
+}
+
 func newRepoScan(ctx context.Context, root string, shared *Layout, workers int) (*repoScan, error) {
 	info, err := os.Stat(root)
 	if err != nil {
@@ -428,6 +477,7 @@ func (s *repoScan) resolveLabels() {
 		s.diags = append(s.diags, s.parsed[rel].diags...)
 	}
 	noOwners := map[string]bool{}
+	effective := chainLabels{}
 	for i := range s.clusters {
 		c := &s.clusters[i]
 		if o, ok := s.layout.Owners[c.Tenant]; ok {
@@ -443,30 +493,20 @@ func (s *repoScan) resolveLabels() {
 				})
 			}
 		}
-		c.Labels = map[string]string{}
 		if lb == nil {
+			c.Labels = map[string]string{}
 			continue
 		}
 		for j := range c.LabelChain {
 			lvl := &c.LabelChain[j]
-			p := lvl.Path
-			if pf := s.parsed[p]; lvl.Exists && pf != nil {
-				loaded[p] = true
+			if pf := s.parsed[lvl.Path]; lvl.Exists && pf != nil {
+				loaded[lvl.Path] = true
 				lvl.Labels = pf.labels
-				for _, lab := range pf.labels {
-					if lab.Null {
-						delete(c.Labels, lab.Key)
-						if s.labelSources {
-							delete(c.Sources, s.labelSource(lab.Key))
-						}
-						continue
-					}
-					c.Labels[lab.Key] = lab.Value
-					if s.labelSources {
-						c.Sources[s.labelSource(lab.Key)] = Source{Repo: s.root, File: p, Line: lab.Line, Column: lab.column}
-					}
-				}
 			}
+		}
+		c.Labels = effective.of(c.LabelChain)
+		if s.labelSources {
+			s.recordLabelSources(c)
 		}
 	}
 	if lb == nil {

@@ -409,7 +409,11 @@ func (p *fileParser) blueprint(docs []*yaml.Node, b *Blueprints) {
 		if accountNode != nil {
 			c.Account, c.Sources["account"] = account, p.source(accountNode)
 		}
-		c.entry = append(append([]string{}, b.keys.clusters...), name)
+		// The entry's key path and the version's, which goes on from it,
+		// share one array.
+		n := len(b.keys.clusters) + 1
+		path := append(append(append(make([]string, 0, n+len(b.keys.version)), b.keys.clusters...), name), b.keys.version...)
+		c.entry = path[:n:n]
 		p.optString(v, b.keys.fleet, "fleet", &c, &c.Fleet)
 		p.optString(v, b.keys.hub, "hub", &c, &c.Hub)
 		p.record(v, &c)
@@ -420,7 +424,7 @@ func (p *fileParser) blueprint(docs []*yaml.Node, b *Blueprints) {
 			p.disable(&c, serviceOff, append([]string{}, b.keys.serviceEnabled...))
 		}
 		if p.version(v, k, b.keys.version, &c) {
-			c.VersionPath = append(append(append([]string{}, b.keys.clusters...), name), b.keys.version...)
+			c.VersionPath = path
 		}
 		p.out.clusters = append(p.out.clusters, c)
 	}
