@@ -32,12 +32,12 @@ func (inv *Inventory) Fleet() (rollout.Fleet, error) {
 			Labels: c.Labels,
 		}
 		if c.Disabled {
-			src := c.Sources["disabled"]
+			src := c.Sources.Get("disabled")
 			rc.Disabled = true
 			rc.DisabledAt = rollout.Location{Repo: c.Repo, File: src.File, Path: slices.Clone(c.DisabledPath), Line: src.Line, Document: c.Document}
 		}
 		if len(c.VersionPath) > 0 {
-			src := c.Sources["version"]
+			src := c.Sources.Get("version")
 			rc.VersionAt = rollout.Location{Repo: c.Repo, File: c.File, Path: slices.Clone(c.VersionPath), Line: src.Line, Document: c.Document}
 		}
 		if len(c.LabelChain) > 0 {

@@ -30,7 +30,7 @@ type Cluster struct {
 	Hub string `json:"hub,omitempty"`
 	// Disabled is true when the files switch the cluster off (enabled:
 	// false on its entry or on its service); DisabledPath is the key path
-	// of that flag in Sources["disabled"].File. fleetbot never changes a
+	// of that flag in Sources.Get("disabled").File. fleetbot never changes a
 	// disabled cluster.
 	Disabled     bool     `json:"disabled,omitempty"`
 	DisabledPath []string `json:"disabledPath,omitempty"`
@@ -62,7 +62,7 @@ type Cluster struct {
 	VersionPath []string `json:"versionPath,omitempty"`
 	// Sources says where each value comes from: "name", "tenant", "env",
 	// "region", "fleet", "canary", "disabled", "version" and "labels.<key>".
-	Sources map[string]Source `json:"sources"`
+	Sources Sources `json:"sources"`
 	// LabelChain holds every level of the label hierarchy for this cluster,
 	// from the most general to the most specific, whether its file exists or
 	// not.
@@ -348,10 +348,10 @@ func (s *repoScan) recordLabelSources(c *Cluster) {
 	for _, lv := range c.LabelChain {
 		for _, lab := range lv.Labels {
 			if lab.Null {
-				delete(c.Sources, s.labelSource(lab.Key))
+				c.Sources.Delete(s.labelSource(lab.Key))
 				continue
 			}
-			c.Sources[s.labelSource(lab.Key)] = Source{Repo: s.root, File: lv.Path, Line: lab.Line, Column: lab.column}
+			c.Sources.Set(s.labelSource(lab.Key), Source{Repo: s.root, File: lv.Path, Line: lab.Line, Column: lab.column})
 		}
 	}
 }
@@ -486,7 +486,7 @@ func (s *repoScan) resolveLabels() {
 			c.Owners = []string{}
 			if len(s.layout.Owners) > 0 && !noOwners[c.Tenant] {
 				noOwners[c.Tenant] = true
-				src := c.Sources["tenant"]
+				src := c.Sources.Get("tenant")
 				s.diags = append(s.diags, Diagnostic{
 					Severity: SeverityWarning, File: joinRepo(s.root, src.File), Line: src.Line,
 					Message: fmt.Sprintf("tenant %s has no owners in %s: only fleet admins can approve its changes", c.Tenant, s.layoutName()),
@@ -547,10 +547,10 @@ func duplicateClusters(cs []Cluster) Diagnostics {
 			var others []string
 			for _, o := range group {
 				if o != c {
-					others = append(others, o.Sources["name"].String())
+					others = append(others, o.Sources.Get("name").String())
 				}
 			}
-			src := c.Sources["name"]
+			src := c.Sources.Get("name")
 			ds = append(ds, Diagnostic{
 				Severity: SeverityError, File: joinRepo(c.Repo, src.File), Line: src.Line,
 				Message: fmt.Sprintf("cluster %s is declared more than once: also at %s", name, strings.Join(others, ", ")),
