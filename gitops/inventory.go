@@ -154,6 +154,7 @@ type loadOptions struct {
 	layout         string
 	workers        int
 	dropFiles      bool
+	dropClusters   bool
 	noLabelSources bool
 }
 
@@ -183,6 +184,16 @@ func WithoutLabelSources() Option {
 // Load ignores it.
 func WithoutFiles() Option {
 	return func(o *loadOptions) { o.dropFiles = true }
+}
+
+// WithoutClusters makes Prepare let go of the inventory's clusters once it
+// has made the planner's fleet from them: Prepared.Inventory keeps its
+// diagnostics, repositories and layouts, and its Clusters is nil. For
+// callers that show the plan, not the inventory: on a large fleet the
+// clusters are most of the memory held beside the fleet while the plan is
+// made and its edits are checked. Load ignores it.
+func WithoutClusters() Option {
+	return func(o *loadOptions) { o.dropClusters = true }
 }
 
 // Load builds the inventory of the repositories (directories). Each file is

@@ -27,14 +27,7 @@ func readCampaign(t *testing.T, path string) *rollout.Campaign {
 // check serve runs before it starts one, against the example fleet.
 func TestSamplesPrepare(t *testing.T) {
 	t.Parallel()
-	var samples []string
-	for _, dir := range []string{"../examples/campaigns", "../examples/demo"} {
-		m, err := filepath.Glob(filepath.Join(dir, "*.yaml"))
-		require.NoError(t, err)
-		samples = append(samples, m...)
-	}
-	require.GreaterOrEqual(t, len(samples), 4, "the shipped samples moved")
-	for _, path := range samples {
+	for _, path := range sampleCampaigns(t) {
 		t.Run(filepath.Base(filepath.Dir(path))+"/"+filepath.Base(path), func(t *testing.T) {
 			t.Parallel()
 			c := readCampaign(t, path)
@@ -43,6 +36,44 @@ func TestSamplesPrepare(t *testing.T) {
 			assert.Empty(t, prep.Diagnostics, "campaign warnings")
 			assert.NotEmpty(t, prep.State.Waves, "a sample that changes nothing shows nothing")
 			assert.NotEmpty(t, prep.State.Policy.Gates)
+		})
+	}
+}
+
+// sampleCampaigns lists the shipped sample campaigns.
+func sampleCampaigns(t *testing.T) []string {
+	t.Helper()
+	var samples []string
+	for _, dir := range []string{"../examples/campaigns", "../examples/demo"} {
+		m, err := filepath.Glob(filepath.Join(dir, "*.yaml"))
+		require.NoError(t, err)
+		samples = append(samples, m...)
+	}
+	require.GreaterOrEqual(t, len(samples), 4, "the shipped samples moved")
+	return samples
+}
+
+// TestPrepareLean checks that Prepare with the options fleetbot plan
+// passes (no label sources, no files, no clusters kept) makes the same
+// plan and state from each sample campaign, and keeps the inventory's
+// diagnostics but not its clusters.
+func TestPrepareLean(t *testing.T) {
+	t.Parallel()
+	for _, path := range sampleCampaigns(t) {
+		t.Run(filepath.Base(filepath.Dir(path))+"/"+filepath.Base(path), func(t *testing.T) {
+			t.Parallel()
+			c := readCampaign(t, path)
+			full, err := Prepare(t.Context(), []string{exampleFleet}, c, nil)
+			require.NoError(t, err)
+			lean, err := Prepare(t.Context(), []string{exampleFleet}, c, nil, WithoutLabelSources(), WithoutFiles(), WithoutClusters())
+			require.NoError(t, err)
+			assert.Equal(t, full.Plan, lean.Plan)
+			assert.Equal(t, full.State, lean.State)
+			assert.Equal(t, full.Inventory.Diagnostics, lean.Inventory.Diagnostics)
+			assert.NotEmpty(t, full.Inventory.Clusters)
+			assert.Nil(t, lean.Inventory.Clusters, "clusters kept")
+			assert.NotNil(t, full.Files)
+			assert.Nil(t, lean.Files, "files kept")
 		})
 	}
 }
