@@ -19,13 +19,22 @@ import (
 // its version is written and the chain of label files that applies to it. An
 // inventory with errors is refused, since a plan from it could not be trusted.
 func (inv *Inventory) Fleet() (rollout.Fleet, error) {
+	return inv.fleet(false)
+}
+
+// fleet is Fleet; with consume, it lets go of each cluster of the inventory
+// once it has made the planner's cluster from it, and leaves Clusters nil
+// (on an error too), so that the inventory's clusters and the fleet are
+// never held whole at once.
+func (inv *Inventory) fleet(consume bool) (rollout.Fleet, error) {
 	if err := inv.Err(); err != nil {
 		return rollout.Fleet{}, fmt.Errorf("inventory has errors: %w", err)
 	}
 	f := rollout.Fleet{Clusters: make([]rollout.Cluster, 0, len(inv.Clusters))}
 	scopes := map[string]string{} // label template -> its scope
 	levels := levelMaps{}
-	for _, c := range inv.Clusters {
+	for i := range inv.Clusters {
+		c := &inv.Clusters[i]
 		rc := rollout.Cluster{
 			Name: c.Name, Tenant: c.Tenant, Env: c.Env, Fleet: c.Fleet, Region: c.Region,
 			Repo: c.Repo, Canary: c.Canary, Version: c.Version,
@@ -38,7 +47,11 @@ func (inv *Inventory) Fleet() (rollout.Fleet, error) {
 		}
 		if len(c.VersionPath) > 0 {
 			src := c.Sources.Get("version")
-			rc.VersionAt = rollout.Location{Repo: c.Repo, File: c.File, Path: slices.Clone(c.VersionPath), Line: src.Line, Document: c.Document}
+			path := c.VersionPath
+			if !consume {
+				path = slices.Clone(path) // the inventory's stays its own
+			}
+			rc.VersionAt = rollout.Location{Repo: c.Repo, File: c.File, Path: path, Line: src.Line, Document: c.Document}
 		}
 		if len(c.LabelChain) > 0 {
 			rc.LabelChain = make([]rollout.LabelLevel, 0, len(c.LabelChain))
@@ -46,6 +59,9 @@ func (inv *Inventory) Fleet() (rollout.Fleet, error) {
 		for _, lv := range c.LabelChain {
 			labels, lines, err := levels.of(c.Repo, lv)
 			if err != nil {
+				if consume {
+					inv.Clusters = nil
+				}
 				return rollout.Fleet{}, err
 			}
 			rc.LabelChain = append(rc.LabelChain, rollout.LabelLevel{
@@ -54,6 +70,12 @@ func (inv *Inventory) Fleet() (rollout.Fleet, error) {
 			})
 		}
 		f.Clusters = append(f.Clusters, rc)
+		if consume {
+			*c = Cluster{}
+		}
+	}
+	if consume {
+		inv.Clusters = nil
 	}
 	return f, nil
 }

@@ -59,7 +59,13 @@ func Prepare(ctx context.Context, repos []string, c *rollout.Campaign, locks map
 	if err := inv.Err(); err != nil {
 		return prep, fmt.Errorf("the inventory has errors:\n%w", err)
 	}
-	fleet, err := inv.Fleet()
+	var o loadOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
+	// A field change reads the inventory's clusters after the fleet is
+	// made; otherwise, without clusters, they go as the fleet is made.
+	fleet, err := inv.fleet(o.dropClusters && c.Spec.Change.Field == nil)
 	if err != nil {
 		return prep, err
 	}
@@ -78,10 +84,6 @@ func Prepare(ctx context.Context, repos []string, c *rollout.Campaign, locks map
 	key, err := inv.LabelsKey()
 	if err != nil {
 		return prep, fmt.Errorf("%w: plan them separately", err)
-	}
-	var o loadOptions
-	for _, opt := range opts {
-		opt(&o)
 	}
 	if o.dropClusters {
 		inv.Clusters = nil
