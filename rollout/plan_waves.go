@@ -180,7 +180,11 @@ func (pl *planner) finish(drafts []waveDraft) error {
 			Shared:   d.shared,
 			Clusters: make([]WaveCluster, 0, len(d.steps)),
 		}
-		var edits []fileEdit
+		n := len(d.extra)
+		for _, s := range d.steps {
+			n += len(s.edits)
+		}
+		edits := make([]fileEdit, 0, n)
 		for _, s := range d.steps {
 			cl := s.cluster
 			w.Clusters = append(w.Clusters, WaveCluster{
@@ -202,7 +206,11 @@ func (pl *planner) finish(drafts []waveDraft) error {
 
 // owners remembers which tenant owns each file the plan edits, so that no pull
 // request ever carries another tenant's file.
-type owners map[string]string
+type owners map[fileID]string
+
+// fileID names a file of a repository as a map key, without joining the
+// two into a new string for each look-up.
+type fileID struct{ repo, file string }
 
 func fileKey(repo, file string) string { return repo + "\x00" + file }
 
@@ -211,7 +219,7 @@ func (o owners) claim(e fileEdit) error {
 	if e.admin {
 		owner = ""
 	}
-	k := fileKey(e.repo, e.file)
+	k := fileID{e.repo, e.file}
 	if prev, ok := o[k]; ok && prev != owner {
 		return fmt.Errorf("file %s in %s belongs to tenant %q and tenant %q: mark it shared or split it",
 			e.file, e.repo, prev, owner)
@@ -257,7 +265,7 @@ func (o owners) pullRequests(edits []fileEdit) ([]PullRequest, error) {
 	})
 	out := make([]PullRequest, 0, len(keys))
 	for _, k := range keys {
-		pr := PullRequest{Repo: k.repo, Tenant: k.tenant, Admin: k.admin}
+		pr := PullRequest{Repo: k.repo, Tenant: k.tenant, Admin: k.admin, Files: make([]FileChange, 0, len(prs[k]))}
 		for _, path := range sortedKeys(prs[k]) {
 			fc := prs[k][path]
 			slices.SortFunc(fc.Edits, func(a, b Edit) int { return slices.Compare(a.Path, b.Path) })
