@@ -15,10 +15,10 @@ import (
 //
 // The values that come from the file of the first value recorded (Load
 // records the cluster's name first: all but the labels come from its file)
-// are kept as a name, a line and a column each: a map of Sources for each
-// of 100,000 clusters held 59 MiB. Two Sources are deeply equal
-// (reflect.DeepEqual, as tests compare them) when they hold the same values
-// and their first values came from the same file.
+// are kept as a name, a line and a column each, when those fit in 32 bits: a
+// map of Sources for each of 100,000 clusters held 59 MiB. Two Sources are
+// deeply equal (reflect.DeepEqual, as tests compare them) when they hold the
+// same values and their first values came from the same file.
 type Sources struct {
 	repo, file string      // of the sources in own: the first one's
 	own        []ownSource // by name
@@ -28,8 +28,12 @@ type Sources struct {
 // ownSource is the place of a value in the file of the first one.
 type ownSource struct {
 	name         string
-	line, column int
+	line, column int32
 }
+
+// ownRoom is the room made for own values at the first: a cluster has
+// about seven (name, tenant, env, region, fleet, canary, version).
+const ownRoom = 8
 
 // SourcesOf returns the sources of m, recording "name" first as Load does.
 func SourcesOf(m map[string]Source) Sources {
@@ -55,7 +59,7 @@ func (s Sources) Get(name string) Source {
 func (s Sources) Lookup(name string) (Source, bool) {
 	if i, ok := s.find(name); ok {
 		o := s.own[i]
-		return Source{Repo: s.repo, File: s.file, Line: o.line, Column: o.column}, true
+		return Source{Repo: s.repo, File: s.file, Line: int(o.line), Column: int(o.column)}, true
 	}
 	src, ok := s.other[name]
 	return src, ok
@@ -67,9 +71,12 @@ func (s *Sources) Set(name string, src Source) {
 	if len(s.own) == 0 && len(s.other) == 0 {
 		s.repo, s.file = src.Repo, src.File
 	}
-	if src.Repo == s.repo && src.File == s.file {
+	if src.Repo == s.repo && src.File == s.file && src.Line == int(int32(src.Line)) && src.Column == int(int32(src.Column)) {
+		if s.own == nil {
+			s.own = make([]ownSource, 0, ownRoom)
+		}
 		i, _ := s.find(name)
-		s.own = slices.Insert(s.own, i, ownSource{name: name, line: src.Line, column: src.Column})
+		s.own = slices.Insert(s.own, i, ownSource{name: name, line: int32(src.Line), column: int32(src.Column)})
 		return
 	}
 	if s.other == nil {

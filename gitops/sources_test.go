@@ -40,6 +40,10 @@ func TestSources(t *testing.T) {
 	// A value of the first file recorded again from another one moves.
 	s.Set("env", label)
 	assert.Equal(t, label, s.Get("env"))
+	// So does one whose line does not fit in 32 bits.
+	far := own(1<<31, 5)
+	s.Set("region", far)
+	assert.Equal(t, far, s.Get("region"))
 
 	b, err := json.Marshal(s)
 	require.NoError(t, err)
