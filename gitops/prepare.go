@@ -64,8 +64,9 @@ func Prepare(ctx context.Context, repos []string, c *rollout.Campaign, locks map
 		opt(&o)
 	}
 	// A field change reads the inventory's clusters after the fleet is
-	// made; otherwise, without clusters, they go as the fleet is made.
-	fleet, err := inv.fleet(o.dropClusters && c.Spec.Change.Field == nil)
+	// made; otherwise, without clusters, they go as the fleet is made. Only
+	// a label change reads the clusters' label chains.
+	fleet, err := inv.fleet(o.dropClusters && c.Spec.Change.Field == nil, c.Spec.Change.Label != nil)
 	if err != nil {
 		return prep, err
 	}
