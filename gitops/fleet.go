@@ -19,34 +19,64 @@ import (
 // its version is written and the chain of label files that applies to it. An
 // inventory with errors is refused, since a plan from it could not be trusted.
 func (inv *Inventory) Fleet() (rollout.Fleet, error) {
+	return inv.fleet(false, true)
+}
+
+// fleet is Fleet; with consume, it lets go of each cluster of the inventory
+// once it has made the planner's cluster from it, and leaves Clusters nil
+// (on an error too), so that the inventory's clusters and the fleet are
+// never held whole at once. Without chains the clusters' label chains are
+// left out (only a label change reads them), a null label refused all the
+// same.
+func (inv *Inventory) fleet(consume, chains bool) (rollout.Fleet, error) {
 	if err := inv.Err(); err != nil {
 		return rollout.Fleet{}, fmt.Errorf("inventory has errors: %w", err)
 	}
 	f := rollout.Fleet{Clusters: make([]rollout.Cluster, 0, len(inv.Clusters))}
 	scopes := map[string]string{} // label template -> its scope
 	levels := levelMaps{}
-	for _, c := range inv.Clusters {
+	for i := range inv.Clusters {
+		c := &inv.Clusters[i]
 		rc := rollout.Cluster{
 			Name: c.Name, Tenant: c.Tenant, Env: c.Env, Fleet: c.Fleet, Region: c.Region,
 			Repo: c.Repo, Canary: c.Canary, Version: c.Version,
 			Labels: c.Labels,
 		}
 		if c.Disabled {
-			src := c.Sources["disabled"]
+			src := c.Sources.Get("disabled")
 			rc.Disabled = true
 			rc.DisabledAt = rollout.Location{Repo: c.Repo, File: src.File, Path: slices.Clone(c.DisabledPath), Line: src.Line, Document: c.Document}
 		}
 		if len(c.VersionPath) > 0 {
-			src := c.Sources["version"]
-			rc.VersionAt = rollout.Location{Repo: c.Repo, File: c.File, Path: slices.Clone(c.VersionPath), Line: src.Line, Document: c.Document}
+			src := c.Sources.Get("version")
+			path := c.VersionPath
+			if !consume {
+				path = slices.Clone(path) // the inventory's stays its own
+			}
+			rc.VersionAt = rollout.Location{Repo: c.Repo, File: c.File, Path: path, Line: src.Line, Document: c.Document}
 		}
-		if len(c.LabelChain) > 0 {
+		if len(c.LabelChain) > 0 && chains {
 			rc.LabelChain = make([]rollout.LabelLevel, 0, len(c.LabelChain))
 		}
 		for _, lv := range c.LabelChain {
-			labels, lines, err := levels.of(c.Repo, lv)
+			var (
+				labels map[string]string
+				lines  map[string]int
+				err    error
+			)
+			if chains {
+				labels, lines, err = levels.of(c.Repo, lv)
+			} else {
+				err = nullLabel(lv)
+			}
 			if err != nil {
+				if consume {
+					inv.Clusters = nil
+				}
 				return rollout.Fleet{}, err
+			}
+			if !chains {
+				continue
 			}
 			rc.LabelChain = append(rc.LabelChain, rollout.LabelLevel{
 				Repo: c.Repo, File: lv.Path, Scope: levelScope(scopes, lv.Template), Shared: lv.Shared, Exists: lv.Exists,
@@ -54,6 +84,12 @@ func (inv *Inventory) Fleet() (rollout.Fleet, error) {
 			})
 		}
 		f.Clusters = append(f.Clusters, rc)
+		if consume {
+			*c = Cluster{}
+		}
+	}
+	if consume {
+		inv.Clusters = nil
 	}
 	return f, nil
 }
@@ -70,9 +106,7 @@ type levelLabels struct {
 }
 
 // of returns the labels the level lv of a cluster of repo sets, and the
-// line of each. A null label is refused: it removes the inherited value,
-// and the planner's model of the hierarchy has no such level, so it would
-// plan from a wrong effective value.
+// line of each; a null label is refused (nullLabel).
 func (m levelMaps) of(repo string, lv LabelLevel) (map[string]string, map[string]int, error) {
 	k := fileKey{repo, lv.Path}
 	if len(lv.Labels) == 0 {
@@ -81,16 +115,28 @@ func (m levelMaps) of(repo string, lv LabelLevel) (map[string]string, map[string
 	if l, ok := m[k]; ok {
 		return l.labels, l.lines, nil
 	}
+	if err := nullLabel(lv); err != nil {
+		return nil, nil, err
+	}
 	l := levelLabels{labels: make(map[string]string, len(lv.Labels)), lines: make(map[string]int, len(lv.Labels))}
 	for _, lab := range lv.Labels {
-		if lab.Null {
-			return nil, nil, fmt.Errorf("%s:%d: label %s is null: fleetbot cannot plan around a label removed by null; give it a value or delete the key", lv.Path, lab.Line, lab.Key)
-		}
 		l.labels[lab.Key] = lab.Value
 		l.lines[lab.Key] = lab.Line
 	}
 	m[k] = l
 	return l.labels, l.lines, nil
+}
+
+// nullLabel refuses a null label of level lv: it removes the inherited
+// value, and the planner's model of the hierarchy has no such level, so it
+// would plan from a wrong effective value.
+func nullLabel(lv LabelLevel) error {
+	for _, lab := range lv.Labels {
+		if lab.Null {
+			return fmt.Errorf("%s:%d: label %s is null: fleetbot cannot plan around a label removed by null; give it a value or delete the key", lv.Path, lab.Line, lab.Key)
+		}
+	}
+	return nil
 }
 
 // levelScope names a label hierarchy level by its template (see

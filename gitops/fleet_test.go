@@ -20,7 +20,7 @@ func TestFleetCarriesVersionsAndLabelChains(t *testing.T) {
 		ic := inv.Clusters[i]
 		assert.Equal(t, ic.Name, c.Name)
 		assert.Equal(t, ic.File, c.VersionAt.File, c.Name)
-		assert.Equal(t, ic.Sources["version"].Line, c.VersionAt.Line, c.Name)
+		assert.Equal(t, ic.Sources.Get("version").Line, c.VersionAt.Line, c.Name)
 		assert.Equal(t, []string{"services", "eks", "config", c.Name, "version"}, c.VersionAt.Path)
 		require.Len(t, c.LabelChain, 4, c.Name)
 		assert.Equal(t, []string{"global", "tenant", "env", "cluster"},
@@ -44,7 +44,7 @@ func TestFieldHitsAttribution(t *testing.T) {
 		assert.Equal(t, c.Tenant, h.Tenant)
 		assert.Equal(t, c.Env, h.Env)
 		assert.Equal(t, c.Version, h.Value)
-		assert.Equal(t, c.Sources["version"].Line, h.At.Line)
+		assert.Equal(t, c.Sources.Get("version").Line, h.At.Line)
 	}
 
 	// Label files belong to the level of the hierarchy they sit at: the
@@ -83,14 +83,15 @@ func TestLoadWithoutLabelSources(t *testing.T) {
 	withLabels := 0
 	for i := range full.Clusters {
 		want := full.Clusters[i]
-		want.Sources = map[string]Source{}
-		for k, v := range full.Clusters[i].Sources {
+		sources := map[string]Source{}
+		for k, v := range full.Clusters[i].Sources.All() {
 			if strings.HasPrefix(k, "labels.") {
 				withLabels++
 				continue
 			}
-			want.Sources[k] = v
+			sources[k] = v
 		}
+		want.Sources = SourcesOf(sources)
 		assert.Equal(t, want, lean.Clusters[i])
 	}
 	assert.Positive(t, withLabels, "the full inventory has the labels' sources")

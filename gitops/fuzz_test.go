@@ -76,7 +76,7 @@ func FuzzParseFile(f *testing.F) {
 			if c.Name == "" || c.Tenant == "" || c.Env == "" {
 				t.Fatalf("cluster without identity: %+v", c)
 			}
-			if src, ok := c.Sources["version"]; ok && src.Line == 0 {
+			if src, ok := c.Sources.Lookup("version"); ok && src.Line == 0 {
 				t.Fatalf("version source without a line: %+v", c)
 			}
 		}

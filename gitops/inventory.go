@@ -30,7 +30,7 @@ type Cluster struct {
 	Hub string `json:"hub,omitempty"`
 	// Disabled is true when the files switch the cluster off (enabled:
 	// false on its entry or on its service); DisabledPath is the key path
-	// of that flag in Sources["disabled"].File. fleetbot never changes a
+	// of that flag in Sources.Get("disabled").File. fleetbot never changes a
 	// disabled cluster.
 	Disabled     bool     `json:"disabled,omitempty"`
 	DisabledPath []string `json:"disabledPath,omitempty"`
@@ -40,7 +40,9 @@ type Cluster struct {
 	// Owners are the tenant's GitHub users ("alice") then teams
 	// ("acme/team-a"), from the layout.
 	Owners []string `json:"owners"`
-	// Labels are the effective labels after the whole hierarchy.
+	// Labels are the effective labels after the whole hierarchy. Clusters
+	// whose chains load the same label files share one map: read it, never
+	// change it.
 	Labels map[string]string `json:"labels"`
 	// Repo is the repository root as given to Load.
 	Repo string `json:"repo"`
@@ -60,7 +62,7 @@ type Cluster struct {
 	VersionPath []string `json:"versionPath,omitempty"`
 	// Sources says where each value comes from: "name", "tenant", "env",
 	// "region", "fleet", "canary", "disabled", "version" and "labels.<key>".
-	Sources map[string]Source `json:"sources"`
+	Sources Sources `json:"sources"`
 	// LabelChain holds every level of the label hierarchy for this cluster,
 	// from the most general to the most specific, whether its file exists or
 	// not.
@@ -152,6 +154,7 @@ type loadOptions struct {
 	layout         string
 	workers        int
 	dropFiles      bool
+	dropClusters   bool
 	noLabelSources bool
 }
 
@@ -181,6 +184,16 @@ func WithoutLabelSources() Option {
 // Load ignores it.
 func WithoutFiles() Option {
 	return func(o *loadOptions) { o.dropFiles = true }
+}
+
+// WithoutClusters makes Prepare let go of the inventory's clusters once it
+// has made the planner's fleet from them: Prepared.Inventory keeps its
+// diagnostics, repositories and layouts, and its Clusters is nil. For
+// callers that show the plan, not the inventory: on a large fleet the
+// clusters are most of the memory held beside the fleet while the plan is
+// made and its edits are checked. Load ignores it.
+func WithoutClusters() Option {
+	return func(o *loadOptions) { o.dropClusters = true }
 }
 
 // Load builds the inventory of the repositories (directories). Each file is
@@ -253,25 +266,39 @@ func Load(ctx context.Context, repos []string, opts ...Option) (*Inventory, erro
 	if err := runJobs(ctx, jobs, o.workers); err != nil {
 		return nil, err
 	}
-	n := 0
-	for _, s := range scans {
-		n += len(s.clusters)
-	}
-	if n > 0 {
-		inv.Clusters = make([]Cluster, 0, n)
-	}
 	for _, s := range scans {
 		s.resolveLabels()
 		s.checkFinds()
-		inv.Clusters = append(inv.Clusters, s.clusters...)
 		inv.Diagnostics = append(inv.Diagnostics, s.diags...)
 	}
+	inv.Clusters = allClusters(scans)
 	inv.Diagnostics = append(inv.Diagnostics, duplicateClusters(inv.Clusters)...)
 	slices.SortStableFunc(inv.Clusters, func(a, b Cluster) int {
 		return cmp.Or(cmp.Compare(a.Name, b.Name), cmp.Compare(a.Repo, b.Repo), cmp.Compare(a.File, b.File))
 	})
 	inv.Diagnostics = sortDiagnostics(inv.Diagnostics)
 	return inv, nil
+}
+
+// allClusters returns the clusters of every scan, nil when there are none:
+// the one scan's own (the clusters of 100,000 are 37 MB: not copied), or
+// all of them in a list of their own.
+func allClusters(scans []*repoScan) []Cluster {
+	if len(scans) == 1 && len(scans[0].clusters) > 0 {
+		return scans[0].clusters
+	}
+	n := 0
+	for _, s := range scans {
+		n += len(s.clusters)
+	}
+	if n == 0 {
+		return nil
+	}
+	all := make([]Cluster, 0, n)
+	for _, s := range scans {
+		all = append(all, s.clusters...)
+	}
+	return all
 }
 
 // joinRepo returns the path a person opens for a repository-relative file.
@@ -305,6 +332,53 @@ func (s *repoScan) labelSource(key string) string {
 		s.sourceKeys[key] = k
 	}
 	return k
+}
+
+// chainLabels holds the effective labels of each chain of label files,
+// made once and shared by the clusters whose chains load the same files:
+// most clusters of a tenant and environment have no file of their own.
+type chainLabels map[string]map[string]string
+
+// of returns the effective labels of chain, whose levels hold the labels of
+// the files they load: each level's labels over the more general ones', an
+// explicit null removing the inherited value.
+func (m chainLabels) of(chain []LabelLevel) map[string]string {
+	var key strings.Builder
+	for _, lv := range chain {
+		if len(lv.Labels) > 0 {
+			key.WriteString(lv.Path)
+			key.WriteByte(0)
+		}
+	}
+	if labels, ok := m[key.String()]; ok {
+		return labels
+	}
+	labels := map[string]string{}
+	for _, lv := range chain {
+		for _, lab := range lv.Labels {
+			if lab.Null {
+				delete(labels, lab.Key)
+				continue
+			}
+			labels[lab.Key] = lab.Value
+		}
+	}
+	m[key.String()] = labels
+	return labels
+}
+
+// recordLabelSources records in c's Sources the file, line and column of
+// each of its effective labels.
+func (s *repoScan) recordLabelSources(c *Cluster) {
+	for _, lv := range c.LabelChain {
+		for _, lab := range lv.Labels {
+			if lab.Null {
+				c.Sources.Delete(s.labelSource(lab.Key))
+				continue
+			}
+			c.Sources.Set(s.labelSource(lab.Key), Source{Repo: s.root, File: lv.Path, Line: lab.Line, Column: lab.column})
+		}
+	}
 }
 
 func newRepoScan(ctx context.Context, root string, shared *Layout, workers int) (*repoScan, error) {
@@ -428,6 +502,7 @@ func (s *repoScan) resolveLabels() {
 		s.diags = append(s.diags, s.parsed[rel].diags...)
 	}
 	noOwners := map[string]bool{}
+	effective := chainLabels{}
 	for i := range s.clusters {
 		c := &s.clusters[i]
 		if o, ok := s.layout.Owners[c.Tenant]; ok {
@@ -436,37 +511,27 @@ func (s *repoScan) resolveLabels() {
 			c.Owners = []string{}
 			if len(s.layout.Owners) > 0 && !noOwners[c.Tenant] {
 				noOwners[c.Tenant] = true
-				src := c.Sources["tenant"]
+				src := c.Sources.Get("tenant")
 				s.diags = append(s.diags, Diagnostic{
 					Severity: SeverityWarning, File: joinRepo(s.root, src.File), Line: src.Line,
 					Message: fmt.Sprintf("tenant %s has no owners in %s: only fleet admins can approve its changes", c.Tenant, s.layoutName()),
 				})
 			}
 		}
-		c.Labels = map[string]string{}
 		if lb == nil {
+			c.Labels = map[string]string{}
 			continue
 		}
 		for j := range c.LabelChain {
 			lvl := &c.LabelChain[j]
-			p := lvl.Path
-			if pf := s.parsed[p]; lvl.Exists && pf != nil {
-				loaded[p] = true
+			if pf := s.parsed[lvl.Path]; lvl.Exists && pf != nil {
+				loaded[lvl.Path] = true
 				lvl.Labels = pf.labels
-				for _, lab := range pf.labels {
-					if lab.Null {
-						delete(c.Labels, lab.Key)
-						if s.labelSources {
-							delete(c.Sources, s.labelSource(lab.Key))
-						}
-						continue
-					}
-					c.Labels[lab.Key] = lab.Value
-					if s.labelSources {
-						c.Sources[s.labelSource(lab.Key)] = Source{Repo: s.root, File: p, Line: lab.Line, Column: lab.column}
-					}
-				}
 			}
+		}
+		c.Labels = effective.of(c.LabelChain)
+		if s.labelSources {
+			s.recordLabelSources(c)
 		}
 	}
 	if lb == nil {
@@ -507,10 +572,10 @@ func duplicateClusters(cs []Cluster) Diagnostics {
 			var others []string
 			for _, o := range group {
 				if o != c {
-					others = append(others, o.Sources["name"].String())
+					others = append(others, o.Sources.Get("name").String())
 				}
 			}
-			src := c.Sources["name"]
+			src := c.Sources.Get("name")
 			ds = append(ds, Diagnostic{
 				Severity: SeverityError, File: joinRepo(c.Repo, src.File), Line: src.Line,
 				Message: fmt.Sprintf("cluster %s is declared more than once: also at %s", name, strings.Join(others, ", ")),

@@ -66,8 +66,8 @@ func TestLoadExampleFleet(t *testing.T) {
 		"enable_aws_load_balancer_controller": "true",
 	}, c.Labels)
 	assert.Equal(t, Source{Repo: exampleFleet, File: "addons/tenants/tenant-a/environments/dev/defaults/fleet/fleet-secret/values.yaml", Line: 4, Column: 20},
-		c.Sources["labels.addonsRelease"])
-	assert.Equal(t, "addons/tenants/defaults/fleet/fleet-secret/values.yaml", c.Sources["labels.fleetRelease"].File)
+		c.Sources.Get("labels.addonsRelease"))
+	assert.Equal(t, "addons/tenants/defaults/fleet/fleet-secret/values.yaml", c.Sources.Get("labels.fleetRelease").File)
 
 	chain := c.LabelChain
 	assert.True(t, chain[0].Shared && chain[0].Exists)
@@ -84,7 +84,7 @@ func TestLoadExampleFleet(t *testing.T) {
 	assert.Equal(t, "false", d.Labels["enable_gpu_operator"], "the cluster-level file overrides the tenant default")
 	assert.Equal(t, "gpu-dcgm", d.Labels["monitoringRelease"])
 	assert.False(t, d.Canary)
-	_, hasCanary := d.Sources["canary"]
+	_, hasCanary := d.Sources.Lookup("canary")
 	assert.False(t, hasCanary, "no is_canary key, no source")
 
 	b, ok := inv.Cluster("b-dev-cpu-1")
@@ -113,15 +113,15 @@ func TestSourcesPointAtValues(t *testing.T) {
 		return lines[src.Line-1]
 	}
 	for _, c := range inv.Clusters {
-		v := c.Sources["version"]
+		v := c.Sources.Get("version")
 		assert.Equal(t, c.File, v.File)
 		line := lineOf(v)
 		assert.Equal(t, `"`+c.Version+`"`, line[v.Column-1:v.Column-1+len(c.Version)+2], "version of %s at %s", c.Name, v)
 		assert.Equal(t, "version:", strings.TrimSpace(line[:v.Column-1]), "version of %s at %s", c.Name, v)
-		n := c.Sources["name"]
+		n := c.Sources.Get("name")
 		assert.Equal(t, c.Name+":", strings.TrimSpace(lineOf(n)), "name of %s at %s", c.Name, n)
 		for k, val := range c.Labels {
-			src := c.Sources["labels."+k]
+			src := c.Sources.Get("labels." + k)
 			l := lineOf(src)
 			assert.Equal(t, val, strings.Trim(l[src.Column-1:], `"`), "label %s of %s at %s", k, c.Name, src)
 			assert.True(t, strings.HasPrefix(strings.TrimSpace(l), k+":"), "label %s of %s at %s", k, c.Name, src)
@@ -146,10 +146,10 @@ func TestLoadEKSFleetManagement(t *testing.T) {
 	assert.Equal(t, Source{
 		Repo: repo, Line: 3, Column: 20,
 		File: "addons/tenants/tenant1/environments/np/clusters/spoke-dev-workload1/fleet/fleet-secret/values.yaml",
-	}, c.Sources["labels.addonsRelease"])
+	}, c.Sources.Get("labels.addonsRelease"))
 	assert.Equal(t, "default", c.Labels["fleetRelease"])
-	assert.Equal(t, "addons/tenants/tenant1/defaults/fleet/fleet-secret/values.yaml", c.Sources["labels.fleetRelease"].File)
-	assert.Equal(t, Source{Repo: repo, File: "fleet/fleet-bootstrap/fleet-members/hub-cluster-np/spoke-dev-workload1.yaml", Line: 9, Column: 14}, c.Sources["name"])
+	assert.Equal(t, "addons/tenants/tenant1/defaults/fleet/fleet-secret/values.yaml", c.Sources.Get("labels.fleetRelease").File)
+	assert.Equal(t, Source{Repo: repo, File: "fleet/fleet-bootstrap/fleet-members/hub-cluster-np/spoke-dev-workload1.yaml", Line: 9, Column: 14}, c.Sources.Get("name"))
 	assert.Equal(t, []string{"example-org/tenant1-admins"}, c.Owners)
 	exists := []bool{}
 	for _, l := range c.LabelChain {
@@ -286,10 +286,10 @@ labels:
 	assert.Empty(t, inv.Diagnostics)
 	require.Len(t, inv.Clusters, 2)
 	assert.Equal(t, map[string]string{"a": "one", "c": "three"}, inv.Clusters[0].Labels, "null removes an inherited label")
-	_, hasB := inv.Clusters[0].Sources["labels.b"]
+	_, hasB := inv.Clusters[0].Sources.Lookup("labels.b")
 	assert.False(t, hasB)
 	assert.Equal(t, map[string]string{"a": "one", "b": "back", "c": "three"}, inv.Clusters[1].Labels)
-	assert.Equal(t, "l/t/dev/c2.yaml", inv.Clusters[1].Sources["labels.b"].File)
+	assert.Equal(t, "l/t/dev/c2.yaml", inv.Clusters[1].Sources.Get("labels.b").File)
 }
 
 func TestLoadMembersWithVersion(t *testing.T) {
@@ -314,7 +314,7 @@ func TestLoadMembersWithVersion(t *testing.T) {
 		Name: "one", Tenant: "t", Env: "prod", Region: "us-east-1", Fleet: "gpu", Canary: true, Version: "1.31",
 		Owners: []string{}, Labels: map[string]string{}, Repo: dir, File: "members/one.yaml",
 		VersionPath: []string{"spec", "version"},
-		Sources: map[string]Source{
+		Sources: SourcesOf(map[string]Source{
 			"name":    {Repo: dir, File: "members/one.yaml", Line: 2, Column: 14},
 			"tenant":  {Repo: dir, File: "members/one.yaml", Line: 1, Column: 9},
 			"env":     {Repo: dir, File: "members/one.yaml", Line: 3, Column: 14},
@@ -322,7 +322,7 @@ func TestLoadMembersWithVersion(t *testing.T) {
 			"fleet":   {Repo: dir, File: "members/one.yaml", Line: 6, Column: 10},
 			"canary":  {Repo: dir, File: "members/one.yaml", Line: 7, Column: 11},
 			"version": {Repo: dir, File: "members/one.yaml", Line: 8, Column: 12},
-		},
+		}),
 	}, one)
 	got := []string{}
 	for _, d := range inv.Diagnostics {

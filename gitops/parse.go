@@ -190,7 +190,7 @@ func (p *fileParser) optString(m *yaml.Node, kp keyPath, what string, c *Cluster
 		return
 	}
 	*into = v.Value
-	c.Sources[what] = p.source(v)
+	c.Sources.Set(what, p.source(v))
 }
 
 // record reads the keys of the cluster's own record m that the layout's
@@ -214,7 +214,7 @@ func (p *fileParser) record(m *yaml.Node, c *Cluster) {
 			c.Record = map[string]string{}
 		}
 		c.Record[kp.String()] = v.Value
-		c.Sources[recordPrefix+kp.String()] = p.source(v)
+		c.Sources.Set(recordPrefix+kp.String(), p.source(v))
 	}
 }
 
@@ -266,7 +266,7 @@ func (p *fileParser) boolAt(m *yaml.Node, kp keyPath) (*yaml.Node, bool) {
 func (p *fileParser) optBool(m *yaml.Node, kp keyPath, what string, c *Cluster, into *bool) {
 	if v, on := p.boolAt(m, kp); v != nil {
 		*into = on
-		c.Sources[what] = p.source(v)
+		c.Sources.Set(what, p.source(v))
 	}
 }
 
@@ -282,7 +282,7 @@ func (p *fileParser) disabledBy(m *yaml.Node, kp keyPath) *yaml.Node {
 // disable marks c as switched off by node v at key path at.
 func (p *fileParser) disable(c *Cluster, v *yaml.Node, at []string) {
 	c.Disabled, c.DisabledPath = true, at
-	c.Sources["disabled"] = p.source(v)
+	c.Sources.Set("disabled", p.source(v))
 }
 
 var eksVersion = regexp.MustCompile(`^[0-9]+\.[0-9]+$`)
@@ -313,7 +313,7 @@ func (p *fileParser) version(m, at *yaml.Node, kp keyPath, c *Cluster) bool {
 	default:
 		c.Version = v.Value
 	}
-	c.Sources["version"] = p.source(v)
+	c.Sources.Set("version", p.source(v))
 	return true
 }
 
@@ -401,15 +401,22 @@ func (p *fileParser) blueprint(docs []*yaml.Node, b *Blueprints) {
 		p.d.Repeated(v, b.keys.clusters.String(), name)
 		c := Cluster{
 			Name: name, Tenant: tenant, Env: env, Region: region, Repo: p.root, File: p.rel,
-			Sources: map[string]Source{"name": p.source(k), "tenant": p.source(tv), "env": p.source(ev)},
 		}
+		c.Sources.Set("name", p.source(k))
+		c.Sources.Set("tenant", p.source(tv))
+		c.Sources.Set("env", p.source(ev))
 		if regionNode != nil {
-			c.Sources["region"] = p.source(regionNode)
+			c.Sources.Set("region", p.source(regionNode))
 		}
 		if accountNode != nil {
-			c.Account, c.Sources["account"] = account, p.source(accountNode)
+			c.Account = account
+			c.Sources.Set("account", p.source(accountNode))
 		}
-		c.entry = append(append([]string{}, b.keys.clusters...), name)
+		// The entry's key path and the version's, which goes on from it,
+		// share one array.
+		n := len(b.keys.clusters) + 1
+		path := append(append(append(make([]string, 0, n+len(b.keys.version)), b.keys.clusters...), name), b.keys.version...)
+		c.entry = path[:n:n]
 		p.optString(v, b.keys.fleet, "fleet", &c, &c.Fleet)
 		p.optString(v, b.keys.hub, "hub", &c, &c.Hub)
 		p.record(v, &c)
@@ -420,7 +427,7 @@ func (p *fileParser) blueprint(docs []*yaml.Node, b *Blueprints) {
 			p.disable(&c, serviceOff, append([]string{}, b.keys.serviceEnabled...))
 		}
 		if p.version(v, k, b.keys.version, &c) {
-			c.VersionPath = append(append(append([]string{}, b.keys.clusters...), name), b.keys.version...)
+			c.VersionPath = path
 		}
 		p.out.clusters = append(p.out.clusters, c)
 	}
@@ -488,14 +495,15 @@ func (p *fileParser) memberDoc(root *yaml.Node, document int, m *Members) {
 	}
 	c := Cluster{
 		Name: vals["cluster name"], Tenant: vals["tenant"], Env: vals["env"], Repo: p.root, File: p.rel, Document: document,
-		Sources: map[string]Source{
-			"name": p.source(nodes["cluster name"]), "tenant": p.source(nodes["tenant"]), "env": p.source(nodes["env"]),
-		},
 	}
+	c.Sources.Set("name", p.source(nodes["cluster name"]))
+	c.Sources.Set("tenant", p.source(nodes["tenant"]))
+	c.Sources.Set("env", p.source(nodes["env"]))
 	p.optString(root, m.keys.region, "region", &c, &c.Region)
 	if len(m.keys.account) > 0 {
 		if _, v, _ := lookupPath(root, m.keys.account); v != nil && v.ShortTag() != "!!null" && p.accountID(v, m.keys.account) {
-			c.Account, c.Sources["account"] = v.Value, p.source(v)
+			c.Account = v.Value
+			c.Sources.Set("account", p.source(v))
 		}
 	}
 	p.optString(root, m.keys.fleet, "fleet", &c, &c.Fleet)

@@ -15,7 +15,8 @@ import (
 // Prepared is a campaign checked against the fleet exactly as `fleetbot
 // serve` checks it before starting it.
 type Prepared struct {
-	// Inventory is the fleet the plan was made from.
+	// Inventory is the fleet the plan was made from; its Clusters are nil
+	// with WithoutClusters.
 	Inventory *Inventory
 	// Plan is the campaign's plan. Its pull requests name repositories as
 	// given to Prepare.
@@ -58,7 +59,14 @@ func Prepare(ctx context.Context, repos []string, c *rollout.Campaign, locks map
 	if err := inv.Err(); err != nil {
 		return prep, fmt.Errorf("the inventory has errors:\n%w", err)
 	}
-	fleet, err := inv.Fleet()
+	var o loadOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
+	// A field change reads the inventory's clusters after the fleet is
+	// made; otherwise, without clusters, they go as the fleet is made. Only
+	// a label change reads the clusters' label chains.
+	fleet, err := inv.fleet(o.dropClusters && c.Spec.Change.Field == nil, c.Spec.Change.Label != nil)
 	if err != nil {
 		return prep, err
 	}
@@ -78,6 +86,9 @@ func Prepare(ctx context.Context, repos []string, c *rollout.Campaign, locks map
 	if err != nil {
 		return prep, fmt.Errorf("%w: plan them separately", err)
 	}
+	if o.dropClusters {
+		inv.Clusters = nil
+	}
 	errs, warnings := rollout.CheckSelector(c, fleet)
 	for _, w := range warnings {
 		prep.Diagnostics = append(prep.Diagnostics, campaignDiagnostic(w))
@@ -90,10 +101,6 @@ func Prepare(ctx context.Context, repos []string, c *rollout.Campaign, locks map
 		return prep, err
 	}
 	prep.Plan = p
-	var o loadOptions
-	for _, opt := range opts {
-		opt(&o)
-	}
 	if prep.Files, err = applyPlan(p, !o.dropFiles); err != nil {
 		return prep, err
 	}

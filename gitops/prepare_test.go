@@ -27,14 +27,7 @@ func readCampaign(t *testing.T, path string) *rollout.Campaign {
 // check serve runs before it starts one, against the example fleet.
 func TestSamplesPrepare(t *testing.T) {
 	t.Parallel()
-	var samples []string
-	for _, dir := range []string{"../examples/campaigns", "../examples/demo"} {
-		m, err := filepath.Glob(filepath.Join(dir, "*.yaml"))
-		require.NoError(t, err)
-		samples = append(samples, m...)
-	}
-	require.GreaterOrEqual(t, len(samples), 4, "the shipped samples moved")
-	for _, path := range samples {
+	for _, path := range sampleCampaigns(t) {
 		t.Run(filepath.Base(filepath.Dir(path))+"/"+filepath.Base(path), func(t *testing.T) {
 			t.Parallel()
 			c := readCampaign(t, path)
@@ -43,6 +36,44 @@ func TestSamplesPrepare(t *testing.T) {
 			assert.Empty(t, prep.Diagnostics, "campaign warnings")
 			assert.NotEmpty(t, prep.State.Waves, "a sample that changes nothing shows nothing")
 			assert.NotEmpty(t, prep.State.Policy.Gates)
+		})
+	}
+}
+
+// sampleCampaigns lists the shipped sample campaigns.
+func sampleCampaigns(t *testing.T) []string {
+	t.Helper()
+	var samples []string
+	for _, dir := range []string{"../examples/campaigns", "../examples/demo"} {
+		m, err := filepath.Glob(filepath.Join(dir, "*.yaml"))
+		require.NoError(t, err)
+		samples = append(samples, m...)
+	}
+	require.GreaterOrEqual(t, len(samples), 4, "the shipped samples moved")
+	return samples
+}
+
+// TestPrepareLean checks that Prepare with the options fleetbot plan
+// passes (no label sources, no files, no clusters kept) makes the same
+// plan and state from each sample campaign, and keeps the inventory's
+// diagnostics but not its clusters.
+func TestPrepareLean(t *testing.T) {
+	t.Parallel()
+	for _, path := range sampleCampaigns(t) {
+		t.Run(filepath.Base(filepath.Dir(path))+"/"+filepath.Base(path), func(t *testing.T) {
+			t.Parallel()
+			c := readCampaign(t, path)
+			full, err := Prepare(t.Context(), []string{exampleFleet}, c, nil)
+			require.NoError(t, err)
+			lean, err := Prepare(t.Context(), []string{exampleFleet}, c, nil, WithoutLabelSources(), WithoutFiles(), WithoutClusters())
+			require.NoError(t, err)
+			assert.Equal(t, full.Plan, lean.Plan)
+			assert.Equal(t, full.State, lean.State)
+			assert.Equal(t, full.Inventory.Diagnostics, lean.Inventory.Diagnostics)
+			assert.NotEmpty(t, full.Inventory.Clusters)
+			assert.Nil(t, lean.Inventory.Clusters, "clusters kept")
+			assert.NotNil(t, full.Files)
+			assert.Nil(t, lean.Files, "files kept")
 		})
 	}
 }
@@ -183,4 +214,58 @@ func TestPrepareSkips(t *testing.T) {
 		locked = locked || (s.Name == "a-dev-cpu-1" && s.Reason == rollout.ReasonLocked)
 	}
 	assert.True(t, locked, "skipped: %+v", prep.Plan.Skipped)
+}
+
+// TestPlanWithoutLabelChains checks what lets Prepare leave the clusters'
+// label chains out of the fleet of any change but a label change: the
+// plan of each such sample campaign is the same without them.
+func TestPlanWithoutLabelChains(t *testing.T) {
+	t.Parallel()
+	inv, err := Load(t.Context(), []string{exampleFleet})
+	require.NoError(t, err)
+	planned := 0
+	for _, path := range sampleCampaigns(t) {
+		c := readCampaign(t, path)
+		if c.Spec.Change.Label != nil || (c.Spec.Change.Field != nil && c.Spec.Change.Field.Hierarchy != "") {
+			continue
+		}
+		t.Run(filepath.Base(filepath.Dir(path))+"/"+filepath.Base(path), func(t *testing.T) {
+			full, err := inv.fleet(false, true)
+			require.NoError(t, err)
+			lean, err := inv.fleet(false, false)
+			require.NoError(t, err)
+			if fc := c.Spec.Change.Field; fc != nil {
+				hits, err := inv.FieldHits(t.Context(), fc.Files, fc.Path)
+				require.NoError(t, err)
+				full.Fields, lean.Fields = hits, hits
+			}
+			for _, cl := range lean.Clusters {
+				require.Nil(t, cl.LabelChain, cl.Name)
+			}
+			want, err := rollout.PlanCampaign(c, full)
+			require.NoError(t, err)
+			got, err := rollout.PlanCampaign(c, lean)
+			require.NoError(t, err)
+			assert.Equal(t, want, got)
+		})
+		planned++
+	}
+	assert.GreaterOrEqual(t, planned, 2, "no sample campaign to plan")
+}
+
+// TestPrepareRefusesNullLabel checks that a null label refuses the plan of
+// any change, a label change or not, with or without the inventory's
+// clusters kept.
+func TestPrepareRefusesNullLabel(t *testing.T) {
+	t.Parallel()
+	dir := copyFleet(t)
+	const file = "addons/tenants/tenant-a/defaults/fleet/fleet-secret/values.yaml"
+	writeFile(t, dir, file, "externalSecret:\n  labels:\n    enable_aws_load_balancer_controller: null\n")
+	for _, sample := range []string{"../examples/campaigns/eks-1-30.yaml", "../examples/campaigns/addons-release2.yaml"} {
+		c := readCampaign(t, sample)
+		for _, opts := range [][]Option{nil, {WithoutClusters()}} {
+			_, err := Prepare(t.Context(), []string{dir}, c, nil, opts...)
+			assert.ErrorContains(t, err, file+":3: label enable_aws_load_balancer_controller is null", "%s, %d options", sample, len(opts))
+		}
+	}
 }

@@ -142,7 +142,7 @@ func TestFleetMemberDocuments(t *testing.T) {
 	assert.Equal(t, "1.30", c.Version)
 	assert.Equal(t, "hub-1", c.Hub)
 	assert.Equal(t, map[string]string{"version": "1.30"}, c.Record)
-	assert.Equal(t, 13, c.Sources["version"].Line)
+	assert.Equal(t, 13, c.Sources.Get("version").Line)
 	a, _ := inv.Cluster("a-dev-1")
 	assert.Equal(t, map[string]string{"version": "1.29", "slug": "ad1"}, a.Record)
 	assert.Equal(t, "hub-1", a.Hub)

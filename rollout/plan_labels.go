@@ -33,7 +33,7 @@ type level struct {
 type hierarchy struct {
 	levels []level
 	chains [][]int // per cluster (planner order), general to specific
-	index  map[string]int
+	index  map[fileID]int
 }
 
 // buildHierarchy reads every cluster's chain of hc (the label files, or
@@ -43,15 +43,17 @@ type hierarchy struct {
 // another cluster. The last file of a label chain is the cluster's own; in
 // another hierarchy, only a file of cluster scope is.
 func buildHierarchy(clusters []*Cluster, hc *hierChange) (*hierarchy, []slot, error) {
-	h := &hierarchy{chains: make([][]int, len(clusters)), index: map[string]int{}}
-	var initial []slot
+	// Most chains end in a file of the cluster's own: about one level a
+	// cluster, made room for at once rather than grown.
+	h := &hierarchy{levels: make([]level, 0, len(clusters)), chains: make([][]int, len(clusters)), index: make(map[fileID]int, len(clusters))}
+	initial := make([]slot, 0, len(clusters))
 	key := hc.key
 	for ci, cl := range clusters {
 		levels := hc.chain(cl)
 		chain := make([]int, len(levels))
 		for pos, ll := range levels {
 			repo := cmp.Or(ll.Repo, cl.Repo)
-			k := fileKey(repo, ll.File)
+			k := fileID{repo, ll.File}
 			li, ok := h.index[k]
 			if !ok {
 				li = len(h.levels)
@@ -605,7 +607,7 @@ func (pl *planner) labelCleanup(h *hierarchy, after, desired []slot, planned []b
 		base[li] = want
 	}
 	for _, group := range deletionWaves(h, base, desired, deletions) {
-		var edits []fileEdit
+		edits := make([]fileEdit, 0, len(group))
 		for _, e := range group {
 			edits = append(edits, pl.labelFileEdit(h, base, e, path))
 		}

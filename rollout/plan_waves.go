@@ -180,7 +180,11 @@ func (pl *planner) finish(drafts []waveDraft) error {
 			Shared:   d.shared,
 			Clusters: make([]WaveCluster, 0, len(d.steps)),
 		}
-		var edits []fileEdit
+		n := len(d.extra)
+		for _, s := range d.steps {
+			n += len(s.edits)
+		}
+		edits := make([]fileEdit, 0, n)
 		for _, s := range d.steps {
 			cl := s.cluster
 			w.Clusters = append(w.Clusters, WaveCluster{
@@ -202,7 +206,11 @@ func (pl *planner) finish(drafts []waveDraft) error {
 
 // owners remembers which tenant owns each file the plan edits, so that no pull
 // request ever carries another tenant's file.
-type owners map[string]string
+type owners map[fileID]string
+
+// fileID names a file of a repository as a map key, without joining the
+// two into a new string for each look-up.
+type fileID struct{ repo, file string }
 
 func fileKey(repo, file string) string { return repo + "\x00" + file }
 
@@ -211,7 +219,7 @@ func (o owners) claim(e fileEdit) error {
 	if e.admin {
 		owner = ""
 	}
-	k := fileKey(e.repo, e.file)
+	k := fileID{e.repo, e.file}
 	if prev, ok := o[k]; ok && prev != owner {
 		return fmt.Errorf("file %s in %s belongs to tenant %q and tenant %q: mark it shared or split it",
 			e.file, e.repo, prev, owner)
@@ -221,57 +229,67 @@ func (o owners) claim(e fileEdit) error {
 }
 
 // pullRequests groups edits into one pull request per (repository, tenant),
-// admin pull requests apart, everything sorted.
+// admin pull requests apart, everything sorted. The edits are put in that
+// order, each pull request's files and each file's edits then lie side by
+// side: no map of files for each pull request.
 func (o owners) pullRequests(edits []fileEdit) ([]PullRequest, error) {
-	type prKey struct {
-		repo, tenant string
-		admin        bool
-	}
-	prs := map[prKey]map[string]*FileChange{}
 	for _, e := range edits {
 		if err := o.claim(e); err != nil {
 			return nil, err
 		}
-		k := prKey{e.repo, e.tenant, e.admin}
-		if e.admin {
-			k.tenant = ""
-		}
-		files := prs[k]
-		if files == nil {
-			files = map[string]*FileChange{}
-			prs[k] = files
-		}
-		fc := files[e.file]
-		if fc == nil {
-			fc = &FileChange{Path: e.file, Create: e.create, Delete: e.delete, Content: e.content, Reach: e.reach}
-			files[e.file] = fc
-		}
-		fc.Edits = append(fc.Edits, e.edit)
 	}
-	keys := make([]prKey, 0, len(prs))
-	for k := range prs {
-		keys = append(keys, k)
+	order := make([]*fileEdit, len(edits))
+	for i := range edits {
+		order[i] = &edits[i]
 	}
-	slices.SortFunc(keys, func(a, b prKey) int {
-		return cmp.Or(strings.Compare(a.repo, b.repo), compareBool(a.admin, b.admin), strings.Compare(a.tenant, b.tenant))
+	// Stable: a file's first edit says whether it is created, and with
+	// what content.
+	slices.SortStableFunc(order, func(a, b *fileEdit) int {
+		return cmp.Or(comparePR(a, b), strings.Compare(a.file, b.file))
 	})
-	out := make([]PullRequest, 0, len(keys))
-	for _, k := range keys {
-		pr := PullRequest{Repo: k.repo, Tenant: k.tenant, Admin: k.admin}
-		for _, path := range sortedKeys(prs[k]) {
-			fc := prs[k][path]
+	n := 0
+	for i, e := range order {
+		if i == 0 || comparePR(order[i-1], e) != 0 {
+			n++
+		}
+	}
+	out := make([]PullRequest, 0, n)
+	for i := 0; i < len(order); {
+		first := order[i]
+		pr := PullRequest{Repo: first.repo, Tenant: first.prTenant(), Admin: first.admin}
+		for i < len(order) && comparePR(order[i], first) == 0 {
+			e := order[i]
+			fc := FileChange{Path: e.file, Create: e.create, Delete: e.delete, Content: e.content, Reach: e.reach}
+			for ; i < len(order) && comparePR(order[i], first) == 0 && order[i].file == fc.Path; i++ {
+				fc.Edits = append(fc.Edits, order[i].edit)
+			}
 			slices.SortFunc(fc.Edits, func(a, b Edit) int { return slices.Compare(a.Path, b.Path) })
-			for i := 1; i < len(fc.Edits); i++ {
-				if slices.Equal(fc.Edits[i].Path, fc.Edits[i-1].Path) {
+			for j := 1; j < len(fc.Edits); j++ {
+				if slices.Equal(fc.Edits[j].Path, fc.Edits[j-1].Path) {
 					return nil, fmt.Errorf("file %s in %s: key %s is edited twice",
-						path, k.repo, strings.Join(fc.Edits[i].Path, "."))
+						fc.Path, pr.Repo, strings.Join(fc.Edits[j].Path, "."))
 				}
 			}
-			pr.Files = append(pr.Files, *fc)
+			pr.Files = append(pr.Files, fc)
 		}
 		out = append(out, pr)
 	}
 	return out, nil
+}
+
+// prTenant is the tenant of the pull request carrying e: none for an
+// admin one.
+func (e *fileEdit) prTenant() string {
+	if e.admin {
+		return ""
+	}
+	return e.tenant
+}
+
+// comparePR orders edits by their pull request: by repository, a tenant's
+// before the admins', then by tenant.
+func comparePR(a, b *fileEdit) int {
+	return cmp.Or(strings.Compare(a.repo, b.repo), compareBool(a.admin, b.admin), strings.Compare(a.prTenant(), b.prTenant()))
 }
 
 func compareBool(a, b bool) int {

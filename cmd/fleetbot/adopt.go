@@ -133,7 +133,7 @@ func declaredClusters(cmd *cobra.Command, repo, layout string) (map[string]strin
 	}
 	out := map[string]string{}
 	for _, c := range inv.Clusters {
-		out[c.Name] = c.Sources["name"].String()
+		out[c.Name] = c.Sources.Get("name").String()
 	}
 	return out, nil
 }

@@ -121,7 +121,7 @@ func writeInventoryTable(w io.Writer, cs []gitops.Cluster) error {
 		}
 		if c.Disabled {
 			// Where it is switched off: the planner skips it as "disabled".
-			disabled = fmt.Sprintf("yes (%s:%d)", c.Sources["disabled"].File, c.Sources["disabled"].Line)
+			disabled = fmt.Sprintf("yes (%s:%d)", c.Sources.Get("disabled").File, c.Sources.Get("disabled").Line)
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n",
 			c.Name, c.Tenant, c.Env, dash(c.Region), dash(c.Fleet), canary, disabled, dash(c.Version),

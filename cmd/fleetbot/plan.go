@@ -118,8 +118,9 @@ func runPlan(cmd *cobra.Command, opts *planOptions) error {
 // when diff asks for it.
 func prepareCampaign(cmd *cobra.Command, c *rollout.Campaign, repos []string, layout string, diff bool) (*gitops.Prepared, *gitops.StartError, error) {
 	// The plan reads each cluster's effective labels, not the file and
-	// line each comes from.
-	opts := []gitops.Option{gitops.WithoutLabelSources()}
+	// line each comes from, and shows the inventory's warnings, not its
+	// clusters.
+	opts := []gitops.Option{gitops.WithoutLabelSources(), gitops.WithoutClusters()}
 	if layout != "" {
 		opts = append(opts, gitops.WithLayout(layout))
 	}
