@@ -20,3 +20,15 @@ func BenchmarkPut(b *testing.B) {
 		return s
 	})
 }
+
+// BenchmarkDelivery measures storing a delivery and marking it processed.
+func BenchmarkDelivery(b *testing.B) {
+	storetest.BenchmarkDelivery(b, func(b *testing.B) store.Store {
+		s, err := boltstore.Open(filepath.Join(b.TempDir(), "state.db"))
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { _ = s.Close() })
+		return s
+	})
+}

@@ -16,3 +16,11 @@ func BenchmarkPut(b *testing.B) {
 		return dynamostore.New(testenv.DynamoDB(b), newTable(b))
 	})
 }
+
+// BenchmarkDelivery measures storing a delivery and marking it processed
+// against dynalite on loopback.
+func BenchmarkDelivery(b *testing.B) {
+	storetest.BenchmarkDelivery(b, func(b *testing.B) store.Store {
+		return dynamostore.New(testenv.DynamoDB(b), newTable(b))
+	})
+}
