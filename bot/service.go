@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
@@ -72,13 +73,17 @@ func NewService(cfg ServiceConfig) (*Service, error) {
 	// One installation covers the repositories of one organisation, and a
 	// campaign may span several: each fetch uses the token of the
 	// installation that covers the repository fetched.
-	bc.Mirror = wave.NewMirror(cfg.MirrorDir, func(ctx context.Context, cloneURL string) (string, string, error) {
+	mirror := wave.NewMirror(cfg.MirrorDir, func(ctx context.Context, cloneURL string) (string, string, error) {
 		r, err := repoOfCloneURL(cloneURL)
 		if err != nil {
 			return "", "", err
 		}
 		return github.GitAuth(ctx, r.Owner, r.Name)
 	})
+	if err := watchRepairs(mirror, cfg.Registry, bc.Logger); err != nil {
+		return nil, err
+	}
+	bc.Mirror = mirror
 	bc.Registerer = cfg.Registry
 	b, err := New(bc)
 	if err != nil {
@@ -162,6 +167,29 @@ func (s *Service) Shutdown(ctx context.Context) error {
 	s.loop.Wait()
 	if err != nil {
 		return fmt.Errorf("drain webhook intake: %w", err)
+	}
+	return nil
+}
+
+// watchRepairs logs and counts (fleetbot_mirror_repairs_total{step}) each
+// repository the mirror found damaged and cloned again.
+func watchRepairs(m *wave.Mirror, reg prometheus.Registerer, log *slog.Logger) error {
+	repairs := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "fleetbot_mirror_repairs_total",
+		Help: "Repositories the git mirror found damaged (a ref, an object, a pack or the configuration that does not read, as a process killed during a fetch may leave) and cloned again, by the step that found it: open, fetch or read.",
+	}, []string{"step"})
+	if err := reg.Register(repairs); err != nil {
+		return fmt.Errorf("register mirror metrics: %w", err)
+	}
+	for _, step := range wave.RepairSteps {
+		repairs.WithLabelValues(step)
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	m.OnRepair = func(repo, step string, err error) {
+		repairs.WithLabelValues(step).Inc()
+		log.Warn("git mirror damaged: removed the repository's copy and cloned it again", "repo", repo, "step", step, "err", err)
 	}
 	return nil
 }

@@ -56,6 +56,12 @@ type Mirror struct {
 	// (DefaultKeep when zero); older ones are removed once unused for ten
 	// minutes.
 	Keep int
+	// OnRepair, when set, is told of each repository the mirror found
+	// damaged (an empty or garbled ref, a corrupt object or pack, an
+	// unreadable configuration: what a process killed in the middle of a
+	// fetch may leave) and cloned again: the clone URL without
+	// credentials, the step that found it (RepairSteps) and the error.
+	OnRepair func(repo, step string, err error)
 
 	mu    sync.Mutex
 	repos map[string]*mirrorRepo
@@ -104,30 +110,41 @@ func (m *Mirror) Checkout(ctx context.Context, cloneURL, branch, wantSHA string)
 		}
 		return tree, nil
 	}
-	fetched, err := m.open(ctx, r)
+	err := m.recovering(r, func() error {
+		fetched, err := m.open(ctx, r)
+		if err != nil {
+			return err
+		}
+		hash := plumbing.NewHash(wantSHA)
+		commit, err := r.repo.CommitObject(hash)
+		if errors.Is(err, plumbing.ErrObjectNotFound) && !fetched {
+			if err = m.fetch(ctx, r); err != nil {
+				return err
+			}
+			commit, err = r.repo.CommitObject(hash)
+		}
+		if errors.Is(err, plumbing.ErrObjectNotFound) && verify(r.repo) != nil {
+			// A fetch cut short can leave a ref at a commit whose objects
+			// never arrived: the copy is damaged, not merely behind.
+			return &fetchError{err: fmt.Errorf("%s: after fetching, a ref names a commit the mirror lacks: %w", redact(cloneURL), verify(r.repo)), repo: r.repo}
+		}
+		if errors.Is(err, plumbing.ErrObjectNotFound) {
+			head := "missing"
+			if h, herr := r.head(branch); herr == nil {
+				head = "at " + h
+			}
+			return fmt.Errorf("%s has no commit %s after fetching (origin/%s is %s): %w", redact(cloneURL), wantSHA, branch, head, ErrStaleMirror)
+		}
+		if err != nil {
+			return &readError{fmt.Errorf("read commit %s of %s: %w", wantSHA, redact(cloneURL), err)}
+		}
+		if err := writeTree(commit, r.root, tree); err != nil {
+			return &readError{fmt.Errorf("check out %s of %s: %w", wantSHA, redact(cloneURL), err)}
+		}
+		return nil
+	})
 	if err != nil {
 		return "", err
-	}
-	hash := plumbing.NewHash(wantSHA)
-	commit, err := r.repo.CommitObject(hash)
-	if errors.Is(err, plumbing.ErrObjectNotFound) && !fetched {
-		if err = m.fetch(ctx, r); err != nil {
-			return "", err
-		}
-		commit, err = r.repo.CommitObject(hash)
-	}
-	if errors.Is(err, plumbing.ErrObjectNotFound) {
-		head := "missing"
-		if h, herr := r.head(branch); herr == nil {
-			head = "at " + h
-		}
-		return "", fmt.Errorf("%s has no commit %s after fetching (origin/%s is %s): %w", redact(cloneURL), wantSHA, branch, head, ErrStaleMirror)
-	}
-	if err != nil {
-		return "", fmt.Errorf("read commit %s of %s: %w", wantSHA, redact(cloneURL), err)
-	}
-	if err := writeTree(commit, r.root, tree); err != nil {
-		return "", fmt.Errorf("check out %s of %s: %w", wantSHA, redact(cloneURL), err)
 	}
 	m.prune(filepath.Join(r.root, "trees"), wantSHA)
 	return tree, nil
@@ -139,11 +156,13 @@ func (m *Mirror) Fetch(ctx context.Context, cloneURL string) error {
 	r := m.repo(cloneURL)
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	fetched, err := m.open(ctx, r)
-	if err != nil || fetched {
-		return err
-	}
-	return m.fetch(ctx, r)
+	return m.recovering(r, func() error {
+		fetched, err := m.open(ctx, r)
+		if err != nil || fetched {
+			return err
+		}
+		return m.fetch(ctx, r)
+	})
 }
 
 // Head returns the commit the mirror holds for origin/branch, as of its last
@@ -152,14 +171,21 @@ func (m *Mirror) Head(ctx context.Context, cloneURL, branch string) (string, err
 	r := m.repo(cloneURL)
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if _, err := m.open(ctx, r); err != nil {
-		return "", err
-	}
-	h, err := r.head(branch)
-	if err != nil {
-		return "", fmt.Errorf("mirror of %s: branch %s: %w", redact(cloneURL), branch, err)
-	}
-	return h, nil
+	var h string
+	err := m.recovering(r, func() error {
+		if _, err := m.open(ctx, r); err != nil {
+			return err
+		}
+		var err error
+		if h, err = r.head(branch); err != nil {
+			err = fmt.Errorf("mirror of %s: branch %s: %w", redact(cloneURL), branch, err)
+			if !errors.Is(err, plumbing.ErrReferenceNotFound) {
+				err = &readError{err}
+			}
+		}
+		return err
+	})
+	return h, err
 }
 
 // Tree returns the tree of commit sha, which the mirror holds (a Checkout
@@ -172,14 +198,23 @@ func (m *Mirror) Tree(ctx context.Context, cloneURL, sha string) (string, error)
 	r := m.repo(cloneURL)
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if _, err := m.open(ctx, r); err != nil {
-		return "", err
-	}
-	c, err := r.repo.CommitObject(plumbing.NewHash(strings.ToLower(sha)))
-	if err != nil {
-		return "", fmt.Errorf("tree of commit %s of %s: %w", sha, redact(cloneURL), err)
-	}
-	return c.TreeHash.String(), nil
+	var tree string
+	err := m.recovering(r, func() error {
+		if _, err := m.open(ctx, r); err != nil {
+			return err
+		}
+		c, err := r.repo.CommitObject(plumbing.NewHash(strings.ToLower(sha)))
+		if err != nil {
+			err = fmt.Errorf("tree of commit %s of %s: %w", sha, redact(cloneURL), err)
+			if !errors.Is(err, plumbing.ErrObjectNotFound) {
+				err = &readError{err}
+			}
+			return err
+		}
+		tree = c.TreeHash.String()
+		return nil
+	})
+	return tree, err
 }
 
 // head reads refs/remotes/origin/branch.
@@ -227,7 +262,7 @@ func (m *Mirror) open(ctx context.Context, r *mirrorRepo) (fetched bool, err err
 		repo, err = git.PlainInit(gitDir, true)
 	}
 	if err != nil {
-		return false, fmt.Errorf("mirror of %s: open %s: %w", redact(r.url), gitDir, err)
+		return false, &readError{fmt.Errorf("mirror of %s: open %s: %w", redact(r.url), gitDir, err)}
 	}
 	if _, err := repo.Remote(git.DefaultRemoteName); errors.Is(err, git.ErrRemoteNotFound) {
 		fresh = true
@@ -237,7 +272,7 @@ func (m *Mirror) open(ctx context.Context, r *mirrorRepo) (fetched bool, err err
 			Fetch: []config.RefSpec{fetchSpec},
 		})
 		if err != nil {
-			return false, fmt.Errorf("mirror of %s: add remote: %w", redact(r.url), err)
+			return false, &readError{fmt.Errorf("mirror of %s: add remote: %w", redact(r.url), err)}
 		}
 	}
 	r.repo = repo
@@ -291,9 +326,94 @@ func (m *Mirror) fetch(ctx context.Context, r *mirrorRepo) error {
 		Prune:      true,
 	})
 	if err != nil && !errors.Is(err, git.NoErrAlreadyUpToDate) && !errors.Is(err, transport.ErrEmptyRemoteRepository) {
-		return fmt.Errorf("fetch %s: %w", redact(r.url), err)
+		return &fetchError{err: fmt.Errorf("fetch %s: %w", redact(r.url), err), repo: r.repo}
 	}
 	return nil
+}
+
+// RepairSteps are the steps at which the mirror may find a repository
+// damaged: opening it, fetching into it, or reading from it.
+var RepairSteps = []string{"open", "fetch", "read"}
+
+// readError is a failure to read the local copy: damage, unless the
+// request itself was wrong.
+type readError struct{ err error }
+
+func (e *readError) Error() string { return e.err.Error() }
+func (e *readError) Unwrap() error { return e.err }
+
+// fetchError is a failed fetch: the network, the credentials or the
+// remote, unless the local copy proves damaged (verify).
+type fetchError struct {
+	err  error
+	repo *git.Repository // the local copy fetched into
+}
+
+func (e *fetchError) Error() string { return e.err.Error() }
+func (e *fetchError) Unwrap() error { return e.err }
+
+// recovering runs op on r; when op fails on damage to the local copy,
+// the bare repository is removed, OnRepair told, and op run again, which
+// clones it anew. A failed fetch is damage only when the local copy does
+// not verify; a stale mirror, a missing branch, a cancelled context and
+// the network are not. The trees checked out stay: each was written whole
+// before it was renamed into place.
+func (m *Mirror) recovering(r *mirrorRepo, op func() error) error {
+	err := op()
+	step := m.damage(r, err)
+	if step == "" {
+		return err
+	}
+	if m.OnRepair != nil {
+		m.OnRepair(redact(r.url), step, err)
+	}
+	r.repo = nil
+	if rmErr := os.RemoveAll(filepath.Join(r.root, "git")); rmErr != nil {
+		return fmt.Errorf("%w; removing the damaged mirror failed: %w", err, rmErr)
+	}
+	return op()
+}
+
+// damage returns the step at which err shows the local copy of r damaged,
+// "" when it does not.
+func (m *Mirror) damage(r *mirrorRepo, err error) string {
+	var fe *fetchError
+	var re *readError
+	switch {
+	case err == nil, errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return ""
+	case errors.As(err, &fe):
+		if verify(fe.repo) == nil {
+			return ""
+		}
+		return "fetch"
+	case errors.As(err, &re):
+		if r.repo == nil {
+			return "open"
+		}
+		return "read"
+	}
+	return ""
+}
+
+// verify reads what a fetch relies on: the configuration, and every
+// reference with the commit it points at.
+func verify(repo *git.Repository) error {
+	if _, err := repo.Config(); err != nil {
+		return err
+	}
+	refs, err := repo.References()
+	if err != nil {
+		return err
+	}
+	defer refs.Close()
+	return refs.ForEach(func(ref *plumbing.Reference) error {
+		if ref.Type() != plumbing.HashReference {
+			return nil
+		}
+		_, err := repo.CommitObject(ref.Hash())
+		return err
+	})
 }
 
 // writeTree writes the files of commit into dst through a temporary
