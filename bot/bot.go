@@ -116,6 +116,11 @@ type Bot struct {
 	repos   []repoName
 	camps   repoName
 
+	// readyMu guards the outcome of the last heartbeat (Ready).
+	readyMu  sync.Mutex
+	readyAt  time.Time
+	readyErr error
+
 	mu      sync.Mutex
 	warned  map[string]bool // messages logged once per process
 	scanned string          // campaign repository head last scanned
@@ -283,12 +288,53 @@ func (b *Bot) untilNextPass() time.Duration {
 	return wait
 }
 
-// Ready reports whether the bot can serve: its store answers. It does not
-// call GitHub, so a GitHub outage does not take the replica out of service;
-// the reconcile loop retries.
+// heartbeatEvery is how often Ready writes the replica's heartbeat at
+// most; probes in between are answered with the last write's outcome.
+const heartbeatEvery = 5 * time.Second
+
+// heartbeatKey is where a replica's heartbeat is kept.
+func heartbeatKey(replica string) string { return "replicas/" + replica }
+
+// heartbeat is a replica's last sign of life in the store.
+type heartbeat struct {
+	Replica string    `json:"replica"`
+	At      time.Time `json:"at"`
+}
+
+// Ready reports whether the bot can serve: it can write to its store (a
+// replica that can only read would take deliveries it cannot record and
+// act on nothing). The write is the replica's heartbeat, made at most every
+// heartbeatEvery. It does not call GitHub, so a GitHub outage does not take
+// the replica out of service; the reconcile loop retries.
 func (b *Bot) Ready(ctx context.Context) error {
-	if _, err := b.cfg.Store.List(ctx, "campaigns/\xff"); err != nil {
+	b.readyMu.Lock()
+	defer b.readyMu.Unlock()
+	if !b.readyAt.IsZero() && time.Since(b.readyAt) < heartbeatEvery {
+		return b.readyErr
+	}
+	b.readyAt = time.Now()
+	b.readyErr = b.beat(ctx)
+	return b.readyErr
+}
+
+// beat writes the replica's heartbeat.
+func (b *Bot) beat(ctx context.Context) error {
+	var last heartbeat
+	version, err := getJSON(ctx, b.cfg.Store, heartbeatKey(b.cfg.ReplicaID), &last)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return fmt.Errorf("store: %w", err)
+	}
+	return b.beatAt(ctx, version)
+}
+
+// beatAt writes the heartbeat over the version read.
+func (b *Bot) beatAt(ctx context.Context, version int64) error {
+	_, err := putJSON(ctx, b.cfg.Store, heartbeatKey(b.cfg.ReplicaID), heartbeat{Replica: b.cfg.ReplicaID, At: b.now()}, version, store.Fence{})
+	if errors.Is(err, store.ErrConflict) {
+		return fmt.Errorf("store: another process writes the heartbeat of replica %q: give each replica an id of its own (replicaID): %w", b.cfg.ReplicaID, err)
+	}
+	if err != nil {
+		return fmt.Errorf("store: cannot write: %w", err)
 	}
 	return nil
 }

@@ -60,6 +60,7 @@ func (b *Bot) prune(ctx context.Context) error {
 	if r.Campaigns > 0 {
 		errs = append(errs, b.pruneCampaigns(ctx, now, r.Campaigns))
 	}
+	errs = append(errs, b.pruneHeartbeats(ctx, now))
 	if err := errors.Join(errs...); err != nil {
 		b.mu.Lock()
 		b.pruned = time.Time{} // try again on the next pass
@@ -123,4 +124,30 @@ func (b *Bot) pruneCampaigns(ctx context.Context, now time.Time, keep time.Durat
 		b.log.Info("pruned an ended campaign's records", "campaign", name, "records", len(byName[name]), "why", why)
 	}
 	return errors.Join(errs...)
+}
+
+// staleHeartbeat is how long a replica's heartbeat stays once it stopped:
+// replicas named after their host and process leave one per start.
+const staleHeartbeat = 24 * time.Hour
+
+// pruneHeartbeats removes the heartbeats of replicas silent for longer
+// than staleHeartbeat.
+func (b *Bot) pruneHeartbeats(ctx context.Context, now time.Time) error {
+	entries, err := b.cfg.Store.List(ctx, heartbeatKey(""))
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		var h heartbeat
+		if err := json.Unmarshal(e.Value, &h); err != nil {
+			return fmt.Errorf("decode %s: %w", e.Key, err)
+		}
+		if now.Sub(h.At) <= staleHeartbeat {
+			continue
+		}
+		if err := b.cfg.Store.Delete(ctx, e.Key, e.Version, store.Fence{}); err != nil && !errors.Is(err, store.ErrConflict) && !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+	}
+	return nil
 }
