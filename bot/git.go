@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/fleetbot/fleetbot/rollout/store"
 )
@@ -79,10 +80,14 @@ func (b *Bot) baseTree(ctx context.Context, h headRef) string {
 	return t
 }
 
-// withLease runs f while this replica holds the campaign's lease. A lease
-// another replica holds returns an error matching store.ErrHeld; callers
-// leave the campaign to it.
-func (b *Bot) withLease(ctx context.Context, name string, f func(l store.Lease) error) error {
+// withLease runs f while this replica holds the campaign's lease,
+// renewing it every third of its duration. A lease another replica holds
+// returns an error matching store.ErrHeld; callers leave the campaign to
+// it. A renewal that finds the lease lost (this replica froze past its
+// expiry and another took it) cancels f's context at once, and f's error
+// then matches store.ErrLost; the fenced writes f makes meanwhile are
+// refused.
+func (b *Bot) withLease(ctx context.Context, name string, f func(ctx context.Context, l store.Lease) error) error {
 	l, err := b.cfg.Store.Acquire(ctx, leaseName(name), b.cfg.ReplicaID, b.cfg.LeaseTTL)
 	if err != nil {
 		if errors.Is(err, store.ErrHeld) {
@@ -91,12 +96,62 @@ func (b *Bot) withLease(ctx context.Context, name string, f func(l store.Lease) 
 		}
 		return fmt.Errorf("lease campaign %s: %w", name, err)
 	}
+	leased, lose := context.WithCancelCause(ctx)
+	stop := make(chan struct{})
+	kept := make(chan struct{})
+	go func() {
+		defer close(kept)
+		b.keepLease(leased, l, lose, stop)
+	}()
 	defer func() {
+		close(stop)
+		<-kept
+		lost := context.Cause(leased)
+		lose(nil)
+		if errors.Is(lost, store.ErrLost) {
+			return // another replica holds it now
+		}
 		// Release on a context of its own: the caller's may have ended,
 		// and a lease left behind holds the campaign back until it expires.
 		if err := b.cfg.Store.Release(context.WithoutCancel(ctx), l); err != nil {
 			b.log.Warn("release campaign lease", "campaign", name, "err", err)
 		}
 	}()
-	return f(l)
+	err = f(leased, l)
+	if lost := context.Cause(leased); errors.Is(lost, store.ErrLost) {
+		err = errors.Join(err, lost)
+	}
+	return err
+}
+
+// keepLease renews l every third of the lease's duration until stop is
+// closed; a renewal that finds it lost cancels ctx with the cause. Other
+// renewal errors are logged and tried again: until the lease expires, it
+// is still this replica's.
+func (b *Bot) keepLease(ctx context.Context, l store.Lease, lose context.CancelCauseFunc, stop <-chan struct{}) {
+	every := b.cfg.LeaseTTL / 3
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		renewed, err := b.cfg.Store.Renew(ctx, l, b.cfg.LeaseTTL)
+		switch {
+		case errors.Is(err, store.ErrLost):
+			b.log.Warn("campaign lease lost: another replica took it; this replica stops acting on the campaign", "lease", l.Name, "token", l.Token, "err", err)
+			lose(fmt.Errorf("campaign lease %s: %w", l.Name, err))
+			return
+		case err != nil:
+			if ctx.Err() == nil {
+				b.log.Warn("renew campaign lease", "lease", l.Name, "err", err)
+			}
+		default:
+			l = renewed
+		}
+	}
 }

@@ -197,7 +197,7 @@ func (r *refusal) Unwrap() error { return r.err }
 // holds the lease of, an error matching store.ErrHeld.
 func (b *Bot) start(ctx context.Context, c *rollout.Campaign, rec *record) error {
 	name := c.Metadata.Name
-	err := b.withLease(ctx, name, func(l store.Lease) error {
+	err := b.withLease(ctx, name, func(ctx context.Context, l store.Lease) error {
 		if _, ok, err := b.loadRecord(ctx, name); err != nil || ok {
 			return err // started meanwhile by another replica
 		}

@@ -63,7 +63,7 @@ func (b *Bot) stepLeased(ctx context.Context, name string, pass func(ctx context
 	mu.(*sync.Mutex).Lock()
 	defer mu.(*sync.Mutex).Unlock()
 	var out rollout.State
-	err := b.withLease(ctx, name, func(l store.Lease) error {
+	err := b.withLease(ctx, name, func(ctx context.Context, l store.Lease) error {
 		rec, ok, err := b.loadRecord(ctx, name)
 		if err != nil || !ok {
 			return err

@@ -1,0 +1,83 @@
+package bot
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/fleetbot/fleetbot/rollout/store"
+)
+
+// frozenRenewals is a store whose renewals wait while frozen is open, as
+// a replica stopped with SIGSTOP would: its lease then expires.
+type frozenRenewals struct {
+	store.Store
+	frozen chan struct{}
+}
+
+func (s *frozenRenewals) Renew(ctx context.Context, l store.Lease, ttl time.Duration) (store.Lease, error) {
+	select {
+	case <-s.frozen:
+	case <-ctx.Done():
+		return store.Lease{}, ctx.Err()
+	}
+	return s.Store.Renew(ctx, l, ttl)
+}
+
+// TestLeaseRenewedDuringAStep: a step longer than the lease keeps it, so
+// no other replica takes the campaign meanwhile.
+func TestLeaseRenewedDuringAStep(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	b := w.bot(t, "r1", nil)
+	b.cfg.LeaseTTL = 300 * time.Millisecond
+	err := b.withLease(t.Context(), "c", func(ctx context.Context, l store.Lease) error {
+		deadline := time.Now().Add(time.Second)
+		for time.Now().Before(deadline) {
+			_, err := w.store.Acquire(ctx, leaseName("c"), "r2", time.Second)
+			require.ErrorIs(t, err, store.ErrHeld, "the lease changed hands during the step")
+			time.Sleep(50 * time.Millisecond)
+		}
+		return ctx.Err()
+	})
+	require.NoError(t, err)
+	l, err := w.store.Acquire(t.Context(), leaseName("c"), "r2", time.Second)
+	require.NoError(t, err, "released at the end of the step")
+	assert.Equal(t, "r2", l.Holder)
+}
+
+// TestLeaseLostStopsTheStep: a replica whose renewals stop (it froze)
+// loses the lease once it expires; another replica takes it; when the
+// first goes on, its step's context is cancelled at the first renewal,
+// the step ends with store.ErrLost, and its fenced writes are refused.
+func TestLeaseLostStopsTheStep(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	frozen := &frozenRenewals{Store: w.store, frozen: make(chan struct{})}
+	w.store = frozen
+	b := w.bot(t, "r1", nil)
+	b.cfg.LeaseTTL = 300 * time.Millisecond
+	taken := make(chan store.Lease, 1)
+	var writeAfter error
+	err := b.withLease(t.Context(), "c", func(ctx context.Context, l store.Lease) error {
+		time.Sleep(400 * time.Millisecond) // past the lease: frozen, it was not renewed
+		other, err := frozen.Store.Acquire(t.Context(), leaseName("c"), "r2", time.Minute)
+		require.NoError(t, err, "another replica takes the expired lease")
+		taken <- other
+		close(frozen.frozen) // the first replica goes on
+		select {
+		case <-ctx.Done():
+		case <-time.After(5 * time.Second):
+			t.Error("the step's context was not cancelled once the lease was lost")
+		}
+		_, writeAfter = w.store.Put(t.Context(), stateKey("c"), []byte("late"), 0, l.Fence())
+		return ctx.Err()
+	})
+	require.ErrorIs(t, err, store.ErrLost)
+	require.ErrorIs(t, writeAfter, store.ErrFenced, "a write after the lease was lost")
+	other := <-taken
+	require.NoError(t, frozen.Store.Release(t.Context(), other), "the new holder still holds it: the loser did not release it")
+}
