@@ -178,6 +178,7 @@ func newService(cfg *config.Serve, st store.Store, log *slog.Logger, reg *promet
 			ReplicaID:         replicaID,
 			ReconcileInterval: cfg.ReconcileInterval,
 			OpenConcurrency:   cfg.OpenConcurrency,
+			LeaseTTL:          cfg.LeaseDuration,
 			Retention:         bot.Retention{Deliveries: cfg.Retention.Deliveries, Campaigns: cfg.Retention.Campaigns},
 			Logger:            log,
 		},

@@ -34,6 +34,12 @@ const (
 	// DefaultOpenConcurrency is how many pull requests of a wave go to
 	// GitHub at once.
 	DefaultOpenConcurrency = 4
+	// DefaultLeaseDuration is how long a replica holds a campaign's lease
+	// without renewing it; MinLeaseDuration the shortest allowed, so that
+	// a store's round trips and clock skew between replicas stay well
+	// within it.
+	DefaultLeaseDuration = 2 * time.Minute
+	MinLeaseDuration     = 5 * time.Second
 	// DefaultDeliveryRetention keeps deliveries longer than GitHub lets
 	// anyone redeliver one (three days), so a redelivery is still known.
 	DefaultDeliveryRetention = 7 * 24 * time.Hour
@@ -60,6 +66,9 @@ type Serve struct {
 	// OpenConcurrency is how many pull requests of a wave go to GitHub at
 	// once.
 	OpenConcurrency int
+	// LeaseDuration is how long a campaign's lease lasts without renewal:
+	// how long a replica that froze holds its campaigns back.
+	LeaseDuration time.Duration
 	// LogLevel is the least severe log record written (info unless
 	// logLevel says otherwise).
 	LogLevel  slog.Level
@@ -234,7 +243,7 @@ func (l *loader) parse(src []byte) *Serve {
 	}
 	at := lines{}
 	m := l.fields(root, "", root.Line, at, "appID", "privateKeyFile", "webhookSecretFile", "apiBaseURL", "listen", "metricsListen",
-		"store", "mirrorDir", "campaigns", "repositories", "reconcileInterval", "workers", "openConcurrency", "logLevel", "replicaID", "api", "retention", "status")
+		"store", "mirrorDir", "campaigns", "repositories", "reconcileInterval", "leaseDuration", "workers", "openConcurrency", "logLevel", "replicaID", "api", "retention", "status")
 	if v, ok := m.Int("appID", math.MinInt); ok {
 		cfg.AppID = int64(v)
 	}
@@ -254,6 +263,7 @@ func (l *loader) parse(src []byte) *Serve {
 		}
 	}
 	cfg.ReconcileInterval, _ = decode.Text(m, "reconcileInterval", false, duration(false))
+	cfg.LeaseDuration, _ = decode.Text(m, "leaseDuration", false, duration(false))
 	cfg.Retention = Retention{Deliveries: DefaultDeliveryRetention, Campaigns: DefaultCampaignRetention}
 	if r := l.object(m, "retention", at, "deliveries", "campaigns"); r != nil {
 		if d, n := decode.Text(r, "deliveries", false, duration(true)); n != nil {
@@ -403,6 +413,11 @@ func (l *loader) check(cfg *Serve, at lines) {
 		if _, set := at["reconcileInterval"]; !set {
 			cfg.ReconcileInterval = DefaultReconcileInterval
 		}
+	}
+	if _, set := at["leaseDuration"]; !set {
+		cfg.LeaseDuration = DefaultLeaseDuration
+	} else if cfg.LeaseDuration > 0 && cfg.LeaseDuration < MinLeaseDuration {
+		l.add(line("leaseDuration"), "leaseDuration", "%s is shorter than %s: a lease must outlast the store's round trips and the replicas' clock skew", cfg.LeaseDuration, MinLeaseDuration)
 	}
 	if _, set := at["workers"]; !set {
 		cfg.Workers = DefaultWorkers

@@ -222,10 +222,15 @@ repositories: [acme/fleet]
 	tests := []struct {
 		name    string
 		extra   string
-		want    string // metricsListen
-		open    int    // openConcurrency; 0 for the default
+		want    string        // metricsListen
+		open    int           // openConcurrency; 0 for the default
+		lease   time.Duration // leaseDuration; 0 for the default
 		wantErr string
 	}{
+		{name: "a lease of 20 seconds", extra: "leaseDuration: 20s\n", lease: 20 * time.Second},
+		{name: "a lease too short", extra: "leaseDuration: 2s\n", wantErr: "fleetbot.yaml:8: leaseDuration: 2s is shorter than 5s"},
+		{name: "a lease of nothing", extra: "leaseDuration: 0s\n", wantErr: "fleetbot.yaml:8: leaseDuration: must be more than 0s"},
+		{name: "a lease not a duration", extra: "leaseDuration: long\n", wantErr: `fleetbot.yaml:8: leaseDuration: "long" is not a duration`},
 		{name: "default: on listen", want: ""},
 		{name: "its own port", extra: "metricsListen: :9090\n", want: ":9090"},
 		{name: "one pull request at a time", extra: "openConcurrency: 1\n", open: 1},
@@ -249,6 +254,7 @@ repositories: [acme/fleet]
 			require.NoError(t, err)
 			assert.Equal(t, tt.want, cfg.MetricsListen)
 			assert.Equal(t, cmp.Or(tt.open, DefaultOpenConcurrency), cfg.OpenConcurrency)
+			assert.Equal(t, cmp.Or(tt.lease, DefaultLeaseDuration), cfg.LeaseDuration)
 		})
 	}
 }
