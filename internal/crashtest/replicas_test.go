@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"testing"
 	"time"
 
@@ -28,7 +29,9 @@ const paused moment = "pause"
 // (dynalite). Replica a is killed with SIGKILL at random moments and
 // started again; replica b is frozen with SIGSTOP past its leases' expiry,
 // twice, and resumed. At the end both campaigns Succeeded with exactly one
-// pull request per tenant per wave and no cluster edited twice.
+// pull request per tenant per wave and no cluster edited twice, and the
+// writes the replicas sent to the table show that no record was written
+// with a token older than one that had written it.
 func TestReplicas(t *testing.T) {
 	t.Parallel()
 	bin := testenv.BuildFleetbot(t)
@@ -49,8 +52,9 @@ func TestReplicas(t *testing.T) {
 		"eks-1-30-a":   "{tenants: [tenant-a]}",
 		"eks-1-30-bcd": "{tenants: [tenant-b, tenant-c, tenant-d]}",
 	})
-	a := l.addReplica(bin, "a", storeYAML("a"), "")
-	rb := l.addReplica(bin, "b", storeYAML("b"), "")
+	lease := fmt.Sprintf("leaseDuration: %s\n", leaseDuration)
+	a := l.addReplica(bin, "a", storeYAML("a"), lease)
+	rb := l.addReplica(bin, "b", storeYAML("b"), lease)
 	kills := *replicaKills
 	pauseAt := map[int]bool{kills / 3: true, 2 * kills / 3: true}
 	blow := 0
@@ -69,9 +73,20 @@ func TestReplicas(t *testing.T) {
 	fences := checkFences(t, rec.all())
 	require.Positive(t, fences.fenced, "no fenced write of a record was recorded")
 	t.Logf("%d writes, %d of them fenced writes of records; %d fenced writes from a replica whose lease had passed to another before the other wrote the record", len(rec.all()), fences.fenced, fences.late)
+	lost := 0
+	for _, line := range rb.logs() {
+		if strings.Contains(line, "campaign lease lost") {
+			lost++
+		}
+	}
+	t.Logf("replica b found a lease lost %d times after a pause", lost)
 	t.Logf("%d kills of a (%d at random, %d inside a fetch, %d inside the opening of a pull request), b paused %d times for %s: both campaigns succeeded in %s",
 		kills, res.kills[atRandom], res.kills[inFetch], res.kills[inOpen], res.kills[paused], pauseFor, res.wall.Round(100*time.Millisecond))
 }
 
-// pauseFor is how long replica b stays frozen.
-const pauseFor = 3 * time.Second
+// The replicas' lease, and how long replica b stays frozen: past it, so
+// that a lease b held expires and a takes the campaign over.
+const (
+	leaseDuration = 5 * time.Second
+	pauseFor      = 8 * time.Second
+)
