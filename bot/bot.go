@@ -121,6 +121,11 @@ type Bot struct {
 	readyAt  time.Time
 	readyErr error
 
+	// ownMu guards owned: the ownership leases of the campaigns this
+	// replica owns (ownership.go).
+	ownMu sync.Mutex
+	owned map[string]store.Lease
+
 	mu      sync.Mutex
 	warned  map[string]bool // messages logged once per process
 	scanned string          // campaign repository head last scanned
@@ -186,7 +191,7 @@ func New(cfg Config) (*Bot, error) {
 	case len(cfg.Repositories) == 0:
 		return nil, errors.New("new bot: no blueprint repositories")
 	}
-	b := &Bot{cfg: cfg, warned: map[string]bool{}, swept: map[string]bool{}, noIssues: map[string]bool{}, settled: map[string]bool{}, waitsEnd: map[string]time.Time{}, sooner: make(chan struct{}, 1), prsListed: map[string]time.Time{}, inventories: map[string]*gitops.Inventory{}, records: map[string]decodedRecord{}}
+	b := &Bot{cfg: cfg, owned: map[string]store.Lease{}, warned: map[string]bool{}, swept: map[string]bool{}, noIssues: map[string]bool{}, settled: map[string]bool{}, waitsEnd: map[string]time.Time{}, sooner: make(chan struct{}, 1), prsListed: map[string]time.Time{}, inventories: map[string]*gitops.Inventory{}, records: map[string]decodedRecord{}}
 	var err error
 	if b.camps, err = parseRepo(cfg.CampaignRepo); err != nil {
 		return nil, fmt.Errorf("new bot: campaigns: %w", err)
@@ -240,14 +245,47 @@ func New(cfg Config) (*Bot, error) {
 // A failed pass is logged; the next one tries again. The passes only back
 // webhooks up: their GitHub requests are background work, held back first
 // when an installation's rate limit runs low (gh.Background).
+//
+// Between passes it renews the campaigns this replica owns every third of
+// the lease's duration, and lets go of them all when ctx ends.
 func (b *Bot) Run(ctx context.Context) error {
 	ctx = gh.Background(ctx)
+	owning := make(chan struct{})
+	go func() {
+		defer close(owning)
+		b.keepOwning(ctx)
+	}()
+	defer func() {
+		<-owning
+		b.disown(context.WithoutCancel(ctx))
+	}()
 	for {
 		if err := b.Reconcile(ctx); err != nil && ctx.Err() == nil {
 			b.log.Error("reconcile", "err", err)
 		}
 		if !b.waitForPass(ctx) {
 			return nil
+		}
+	}
+}
+
+// keepOwning claims (renews and takes) the campaigns' ownership every
+// third of the lease's duration until ctx ends.
+func (b *Bot) keepOwning(ctx context.Context) {
+	t := time.NewTicker(b.cfg.LeaseTTL / 3)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		names, err := b.campaignNames(ctx)
+		if err == nil {
+			err = b.claim(ctx, names)
+		}
+		if err != nil && ctx.Err() == nil {
+			b.log.Warn("campaign ownership", "err", err)
 		}
 	}
 }
@@ -312,6 +350,15 @@ func (b *Bot) Ready(ctx context.Context) error {
 	if !b.readyAt.IsZero() && time.Since(b.readyAt) < heartbeatEvery {
 		return b.readyErr
 	}
+	b.readyAt = time.Now()
+	b.readyErr = b.beat(ctx)
+	return b.readyErr
+}
+
+// beatNow writes the heartbeat now, as a probe would, whenever the last.
+func (b *Bot) beatNow(ctx context.Context) error {
+	b.readyMu.Lock()
+	defer b.readyMu.Unlock()
 	b.readyAt = time.Now()
 	b.readyErr = b.beat(ctx)
 	return b.readyErr

@@ -232,7 +232,8 @@ func TestLeaseKeepsASecondBotOff(t *testing.T) {
 	go func() { done <- a.Reconcile(t.Context()) }()
 	<-w.ensure.enter // replica a is opening wave 1, holding the lease
 
-	require.NoError(t, b.Reconcile(t.Context()))
+	// A webhook reaches b meanwhile: the step is left to a.
+	require.NoError(t, b.Handle(t.Context(), prWebhook("closed", 1, wave.Branch(campaign, 1, "tenant-a"), "aaaa")))
 	assert.Empty(t, w.ensure.calls(), "replica b acted on a campaign replica a holds")
 	assert.Equal(t, 1.0, testutil.ToFloat64(b.metrics.leaseHeld))
 
@@ -240,11 +241,24 @@ func TestLeaseKeepsASecondBotOff(t *testing.T) {
 	require.NoError(t, <-done)
 	assert.Equal(t, []string{"1/tenant-a", "1/tenant-b"}, tenants(w.ensure.calls()))
 
-	// Once a let go, b may act on the campaign.
+	// Replica a owns the campaign: b's reconcile passes leave it to a.
+	assert.True(t, a.owns(campaign))
 	w.api.merge(t, 1, "aaaa")
 	w.api.merge(t, 2, "bbbb")
 	require.NoError(t, b.Reconcile(t.Context()))
+	assert.False(t, b.owns(campaign))
 	st, _ := w.state(t, campaign)
+	assert.Equal(t, "tenant-a:Open#1 tenant-b:Open#2", prStatuses(st.Waves[0]), "b reconciled a campaign a owns")
+
+	// Once a let go, b may act on the campaign: a webhook's step, then
+	// its own passes once it owns it.
+	require.NoError(t, b.Handle(t.Context(), prWebhook("closed", 1, wave.Branch(campaign, 1, "tenant-a"), "aaaa")))
+	st, _ = w.state(t, campaign)
+	assert.Equal(t, "tenant-a:Merged#1 tenant-b:Open#2", prStatuses(st.Waves[0]))
+	a.disown(t.Context())
+	require.NoError(t, b.Reconcile(t.Context()))
+	assert.True(t, b.owns(campaign), "b takes the campaign a let go of")
+	st, _ = w.state(t, campaign)
 	assert.Equal(t, "tenant-a:Merged#1 tenant-b:Merged#2", prStatuses(st.Waves[0]))
 	assert.Len(t, w.ensure.calls(), 2, "b opened nothing that was up already")
 }

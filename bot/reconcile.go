@@ -35,9 +35,17 @@ func (b *Bot) Reconcile(ctx context.Context) error {
 	if err != nil {
 		return errors.Join(append(errs, err)...)
 	}
+	if err := b.claim(ctx, slices.Sorted(maps.Keys(byName))); err != nil {
+		errs = append(errs, err)
+	}
 	for _, name := range slices.Sorted(maps.Keys(byName)) {
 		if ctx.Err() != nil {
 			break
+		}
+		if !b.owns(name) {
+			// Another replica owns it and reconciles it.
+			errs = append(errs, b.observeStored(ctx, name, byName[name]))
+			continue
 		}
 		st, err := b.reconcileCampaign(ctx, name, byName[name].Phase)
 		if err != nil {
