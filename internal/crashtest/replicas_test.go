@@ -73,13 +73,21 @@ func TestReplicas(t *testing.T) {
 	fences := checkFences(t, rec.all())
 	require.Positive(t, fences.fenced, "no fenced write of a record was recorded")
 	t.Logf("%d writes, %d of them fenced writes of records; %d fenced writes from a replica whose lease had passed to another before the other wrote the record", len(rec.all()), fences.fenced, fences.late)
-	lost := 0
-	for _, line := range rb.logs() {
-		if strings.Contains(line, "campaign lease lost") {
-			lost++
+	count := func(r *replica, msg string) int {
+		n := 0
+		for _, line := range r.logs() {
+			if strings.Contains(line, msg) {
+				n++
+			}
 		}
+		return n
 	}
-	t.Logf("replica b found a lease lost %d times after a pause", lost)
+	// The campaigns were spread: each replica owned one at some time.
+	ownedA, ownedB := count(a, "campaign owned"), count(rb, "campaign owned")
+	require.Positive(t, ownedA, "replica a never owned a campaign")
+	require.Positive(t, ownedB, "replica b never owned a campaign")
+	t.Logf("campaigns taken: %d times by a, %d by b; b found a step's lease lost %d times and an ownership lost %d times after a pause",
+		ownedA, ownedB, count(rb, "campaign lease lost"), count(rb, "campaign ownership lost"))
 	t.Logf("%d kills of a (%d at random, %d inside a fetch, %d inside the opening of a pull request), b paused %d times for %s: both campaigns succeeded in %s",
 		kills, res.kills[atRandom], res.kills[inFetch], res.kills[inOpen], res.kills[paused], pauseFor, res.wall.Round(100*time.Millisecond))
 }
