@@ -123,24 +123,50 @@ func TestFenceOnTheRecord(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "b1", string(got.Value))
 
-	// A fenced delete leaves a tombstone that keeps the fence: the old
-	// holder cannot make the record again, the new one can, from version 1.
-	require.NoError(t, other.Delete(ctx, key, got.Version, b.Fence()))
-	_, err = other.Get(ctx, key)
-	require.ErrorIs(t, err, store.ErrNotFound)
+	// A fenced delete leaves a tombstone that keeps the fence: an older
+	// holder cannot make the record again. b writes a second record; a,
+	// after its read of the lease, finds it deleted by c, the next holder,
+	// and its create on the tombstone is refused by the record's fence.
+	const key2 = "campaigns/c/dashboard"
+	v2, err := other.Put(ctx, key2, []byte("b"), 0, b.Fence())
+	require.NoError(t, err)
+	stale := dynamostore.New(x.client(t), table, dynamostore.WithClock(clock.Now))
+	x.set(func(op string, body []byte) bool {
+		if op != "UpdateItem" || !bytes.Contains(body, []byte(key2)) {
+			return false
+		}
+		x.set(nil)
+		clock.Advance(ttl + time.Second)
+		c, err := other.Acquire(ctx, lease, "replica-c", ttl)
+		require.NoError(t, err)
+		require.NoError(t, other.Delete(ctx, key2, v2, c.Fence()))
+		return false
+	})
+	_, err = stale.Put(ctx, key2, []byte("b again"), 0, b.Fence())
+	require.ErrorIs(t, err, store.ErrFenced, "re-create by an older holder on the tombstone")
+	_, err = other.Get(ctx, key2)
+	require.ErrorIs(t, err, store.ErrNotFound, "a tombstone reads as no record")
 	list, err := other.List(ctx, "campaigns/c/")
 	require.NoError(t, err)
-	assert.Empty(t, list, "a tombstone is listed")
-	// A fence whose read of its lease passes (another lease's first token)
-	// but is older than the tombstone's: the item's condition refuses it.
-	stale, err := old.Acquire(ctx, "campaign/other", "replica-a", ttl)
+	assert.Len(t, list, 1, "a tombstone is listed")
+
+	// A record another lease wrote last takes any lease's token: tokens
+	// of two leases are not compared.
+	report := dynamostore.New(testenv.DynamoDB(t), table, dynamostore.WithClock(clock.Now))
+	first, err := report.Acquire(ctx, "campaign-checks/one", "replica-a", ttl)
 	require.NoError(t, err)
-	require.Less(t, stale.Token, b.Token)
-	_, err = old.Put(ctx, key, []byte("a3"), 0, stale.Fence())
-	require.ErrorIs(t, err, store.ErrFenced, "re-create under an older token")
-	nv, err := other.Put(ctx, key, []byte("b2"), 0, b.Fence())
-	require.NoError(t, err, "re-create by the holder")
-	assert.Equal(t, int64(1), nv)
+	for range 3 { // the first commit's lease changes hands: its token grows
+		clock.Advance(ttl + time.Second)
+		first, err = report.Acquire(ctx, "campaign-checks/one", "replica-a", ttl)
+		require.NoError(t, err)
+	}
+	second, err := report.Acquire(ctx, "campaign-checks/two", "replica-a", ttl)
+	require.NoError(t, err)
+	require.Greater(t, first.Token, second.Token)
+	rv, err := report.Put(ctx, "campaign-files/a.yaml", []byte("one"), 0, first.Fence())
+	require.NoError(t, err)
+	_, err = report.Put(ctx, "campaign-files/a.yaml", []byte("two"), rv, second.Fence())
+	require.NoError(t, err, "a write under another lease with a smaller token")
 }
 
 // TestFencedRace: holders of successive tokens write one record at once,

@@ -78,8 +78,11 @@ func writeCondition(expect int64, fence store.Fence) *condition {
 			map[string]types.AttributeValue{":expect": num(expect)})
 	}
 	if fence != (store.Fence{}) {
-		c.add("attribute_not_exists(#fence) OR #fence <= :token", names(attrFence),
-			map[string]types.AttributeValue{":token": unum(fence.Token)})
+		// Tokens of one lease only are compared: a record another
+		// lease wrote last (a report written under each commit's lease)
+		// takes this one's.
+		c.add("attribute_not_exists(#fence) OR #lease <> :lease OR #fence <= :token", names(attrFence, attrLease),
+			map[string]types.AttributeValue{":token": unum(fence.Token), ":lease": str(fence.Lease)})
 	}
 	return c
 }
@@ -112,8 +115,6 @@ func (s *Store) Put(ctx context.Context, k string, value []byte, expectVersion i
 	c.names["#val"] = attrValue
 	if fence != (store.Fence{}) {
 		set = append(set, "#fence = :token", "#lease = :lease")
-		c.names["#lease"] = attrLease
-		c.values[":lease"] = str(fence.Lease)
 	}
 	_, err := s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:                 aws.String(s.table),
@@ -153,9 +154,8 @@ func (s *Store) Delete(ctx context.Context, k string, expectVersion int64, fence
 			ExpressionAttributeValues: c.values,
 		})
 	} else {
-		c.names["#val"], c.names["#lease"] = attrValue, attrLease
+		c.names["#val"] = attrValue
 		c.values[":true"] = &types.AttributeValueMemberBOOL{Value: true}
-		c.values[":lease"] = str(fence.Lease)
 		_, err = s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 			TableName:                 aws.String(s.table),
 			Key:                       key(partRecord, k),
@@ -202,7 +202,7 @@ func (s *Store) whyRefused(ctx context.Context, op, k string, expect int64, fenc
 		return fmt.Errorf("%s %s: %w", op, k, err)
 	}
 	if fence != (store.Fence{}) && item != nil {
-		if f, err := getU(item, attrFence); err == nil && f > fence.Token {
+		if f, err := getU(item, attrFence); err == nil && f > fence.Token && getS(item, attrLease) == fence.Lease {
 			return fmt.Errorf("%s %s: written by lease %s token %d, after token %d: %w", op, k, getS(item, attrLease), f, fence.Token, store.ErrFenced)
 		}
 	}
