@@ -1,10 +1,13 @@
 package storetest
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -46,7 +49,9 @@ func Run(t *testing.T, b Backend) {
 		{"Leases", testLeases},
 		{"LeaseAcquireRefusesBadInput", testLeaseBadInput},
 		{"FencedWrites", testFencedWrites},
+		{"FencedDelete", testFencedDelete},
 		{"RacingReplicas", testRacingReplicas},
+		{"StaleHoldersRace", testStaleHoldersRace},
 		{"Deliveries", testDeliveries},
 		{"PruneDeliveries", testPruneDeliveries},
 		{"PendingDeliveriesByPage", testPendingByPage},
@@ -403,6 +408,129 @@ func testFencedWrites(t *testing.T, b Backend) {
 	require.ErrorIs(t, err, store.ErrFenced, "fence with a token never granted")
 
 	require.NoError(t, s.Delete(ctx, key, v, bl.Fence()), "delete by the holder")
+}
+
+// testFencedDelete: a record that a later holder deleted cannot be made
+// again by the holder before it, while writes without a fence still can.
+func testFencedDelete(t *testing.T, b Backend) {
+	ctx := t.Context()
+	clock := NewClock(epoch)
+	s := b.Open(t, clock.Now)
+	const name, key, ttl = "campaign/fenced-delete", "campaigns/fenced-delete", time.Minute
+
+	a, err := s.Acquire(ctx, name, "replica-a", ttl)
+	require.NoError(t, err)
+	v, err := s.Put(ctx, key, []byte("a1"), 0, a.Fence())
+	require.NoError(t, err)
+	clock.Advance(ttl)
+	bl, err := s.Acquire(ctx, name, "replica-b", ttl)
+	require.NoError(t, err)
+	require.NoError(t, s.Delete(ctx, key, v, bl.Fence()), "delete by the new holder")
+
+	_, err = s.Put(ctx, key, []byte("a2"), 0, a.Fence())
+	require.ErrorIs(t, err, store.ErrFenced, "the stale holder makes the deleted record again")
+	_, err = s.Get(ctx, key)
+	require.ErrorIs(t, err, store.ErrNotFound)
+	got, err := s.List(ctx, "campaigns/")
+	require.NoError(t, err)
+	assert.Empty(t, got, "a deleted record listed")
+
+	v, err = s.Put(ctx, key, []byte("unfenced"), 0, store.Fence{})
+	require.NoError(t, err, "a write without a fence makes it again")
+	assert.Equal(t, int64(1), v)
+	_, err = s.Put(ctx, key, []byte("a3"), v, a.Fence())
+	require.ErrorIs(t, err, store.ErrFenced, "the stale holder after an unfenced write")
+	v, err = s.Put(ctx, key, []byte("b1"), v, bl.Fence())
+	require.NoError(t, err, "the holder after an unfenced write")
+	require.NoError(t, s.Delete(ctx, key, v, store.Fence{}), "delete without a fence")
+	_, err = s.Put(ctx, key, []byte("a4"), 0, a.Fence())
+	require.ErrorIs(t, err, store.ErrFenced, "the stale holder after an unfenced delete")
+	_, err = s.Put(ctx, key, []byte("b2"), 0, bl.Fence())
+	require.NoError(t, err, "the holder makes it again")
+}
+
+// testStaleHoldersRace has the lease change hands, holder after holder, while
+// every holder so far keeps writing the record from several goroutines
+// (read, write back, read again on a conflict) until it is fenced. In the
+// order of the versions they made, the writes that landed never go back to
+// an older holder's token, and none is lost. It is part of Run; a backend
+// runs it alone to test a variant of itself.
+func testStaleHoldersRace(t *testing.T, b Backend) {
+	ctx := t.Context()
+	clock := NewClock(epoch)
+	s := b.Open(t, clock.Now)
+	const name, key, ttl = "campaign/stale-race", "campaigns/stale-race", time.Minute
+	const holders, writers, writesEach = 6, 3, 4
+	_, err := s.Put(ctx, key, []byte("0"), 0, store.Fence{})
+	require.NoError(t, err)
+
+	type write struct {
+		version int64
+		token   uint64
+	}
+	var mu sync.Mutex
+	var landed []write
+	var wg sync.WaitGroup
+	errs := make(chan error, holders*writers)
+	for h := range holders {
+		replica := b.Share(t, s, clock.Now)
+		clock.Advance(ttl)
+		l, err := replica.Acquire(ctx, name, fmt.Sprintf("replica-%d", h), ttl)
+		require.NoError(t, err)
+		var count atomic.Int64
+		progress := make(chan struct{}, writesEach)
+		for range writers {
+			wg.Go(func() {
+				for {
+					rec, err := replica.Get(ctx, key)
+					if err != nil {
+						errs <- err
+						return
+					}
+					v, err := replica.Put(ctx, key, []byte(strconv.FormatUint(l.Token, 10)), rec.Version, l.Fence())
+					switch {
+					case errors.Is(err, store.ErrFenced):
+						return
+					case errors.Is(err, store.ErrConflict):
+						continue
+					case err != nil:
+						errs <- err
+						return
+					}
+					mu.Lock()
+					landed = append(landed, write{v, l.Token})
+					mu.Unlock()
+					select {
+					case progress <- struct{}{}:
+					default:
+					}
+					if count.Add(1) >= writesEach && h == holders-1 {
+						return // the last holder stops on its own
+					}
+				}
+			})
+		}
+		// The next holder takes over once this one has written a few
+		// times, while its writers and the earlier ones still write.
+		for range writesEach {
+			<-progress
+		}
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	slices.SortFunc(landed, func(a, b write) int { return cmp.Compare(a.version, b.version) })
+	for i := 1; i < len(landed); i++ {
+		require.Equal(t, landed[i-1].version+1, landed[i].version, "two writes made one version")
+		require.GreaterOrEqual(t, landed[i].token, landed[i-1].token, "version %d went back to an older holder's write", landed[i].version)
+	}
+	got, err := s.Get(ctx, key)
+	require.NoError(t, err)
+	require.NotEmpty(t, landed)
+	assert.Equal(t, landed[len(landed)-1].version, got.Version, "a write that landed is missing")
+	assert.Equal(t, strconv.FormatUint(landed[len(landed)-1].token, 10), string(got.Value))
 }
 
 // testRacingReplicas has two replicas race, round after round, to take the
