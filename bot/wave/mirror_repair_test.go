@@ -18,6 +18,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/fleetbot/fleetbot/internal/testenv"
 )
 
 // childEnv, when set, makes the test binary a child that checks out one
@@ -164,7 +166,7 @@ func newFaultyGit(t *testing.T, root string) *faultyGit {
 		case "cut":
 			if strings.HasSuffix(r.URL.Path, "/git-upload-pack") {
 				rec := httptest.NewRecorder()
-				forward(inner.URL, rec, r)
+				testenv.Forward(rec, r, inner.URL)
 				for k, v := range rec.Header() {
 					w.Header()[k] = v
 				}
@@ -180,34 +182,10 @@ func newFaultyGit(t *testing.T, root string) *faultyGit {
 				return
 			}
 		}
-		forward(inner.URL, w, r)
+		testenv.Forward(w, r, inner.URL)
 	}))
 	t.Cleanup(f.srv.Close)
 	return f
-}
-
-// forward passes r on to base and copies the answer to w.
-func forward(base string, w http.ResponseWriter, r *http.Request) {
-	req, err := http.NewRequestWithContext(r.Context(), r.Method, base+r.URL.RequestURI(), r.Body)
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusBadGateway)
-		return
-	}
-	req.Header = r.Header.Clone()
-	req.ContentLength = r.ContentLength
-	res, err := http.DefaultTransport.RoundTrip(req)
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusBadGateway)
-		return
-	}
-	defer res.Body.Close()
-	for k, v := range res.Header {
-		w.Header()[k] = v
-	}
-	w.WriteHeader(res.StatusCode)
-	var buf bytes.Buffer
-	_, _ = buf.ReadFrom(res.Body)
-	_, _ = w.Write(buf.Bytes())
 }
 
 // TestMirrorNetworkFaults: a remote that refuses fails the fetch, which is
@@ -265,11 +243,11 @@ func TestMirrorKilledInFetch(t *testing.T) {
 			var hold atomic.Bool // the child's fetch: half the pack, then the rest or nothing
 			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				if !hold.Load() || !strings.HasSuffix(r.URL.Path, "/git-upload-pack") {
-					forward(inner.URL, w, r)
+					testenv.Forward(w, r, inner.URL)
 					return
 				}
 				rec := httptest.NewRecorder()
-				forward(inner.URL, rec, r)
+				testenv.Forward(rec, r, inner.URL)
 				for k, v := range rec.Header() {
 					w.Header()[k] = v
 				}

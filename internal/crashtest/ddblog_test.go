@@ -11,6 +11,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/fleetbot/fleetbot/internal/testenv"
 )
 
 // write is one write a replica sent to DynamoDB, as the recorder saw it.
@@ -57,31 +59,19 @@ func (rec *recorder) pass(w http.ResponseWriter, r *http.Request, replica string
 	op := r.Header.Get("X-Amz-Target")
 	op = op[strings.LastIndex(op, ".")+1:]
 	sent := time.Now()
-	req, err := http.NewRequestWithContext(r.Context(), r.Method, rec.upstream+r.URL.RequestURI(), bytes.NewReader(body))
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusBadGateway)
-		return
-	}
-	req.Header = r.Header.Clone()
-	res, err := http.DefaultTransport.RoundTrip(req)
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusBadGateway)
-		return
-	}
-	defer res.Body.Close()
-	answer, err := io.ReadAll(res.Body)
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusBadGateway)
-		return
-	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	answer := httptest.NewRecorder()
+	status := testenv.Forward(answer, r, rec.upstream)
+	// Recorded before the replica reads the answer: a write it sends
+	// after it is sent after the recorded time.
 	if op == "PutItem" || op == "UpdateItem" || op == "DeleteItem" {
-		rec.record(replica, op, body, res.StatusCode == http.StatusOK, sent)
+		rec.record(replica, op, body, status == http.StatusOK, sent)
 	}
-	for k, v := range res.Header {
+	for k, v := range answer.Header() {
 		w.Header()[k] = v
 	}
-	w.WriteHeader(res.StatusCode)
-	_, _ = w.Write(answer)
+	w.WriteHeader(answer.Code)
+	_, _ = w.Write(answer.Body.Bytes())
 }
 
 // record keeps one write; a body it cannot read is kept without its keys,

@@ -58,23 +58,8 @@ func (x *interceptor) client(t *testing.T) *dynamodb.Client {
 			_, _ = io.WriteString(w, `{"__type":"com.amazon.coral.validate#ValidationException","message":"injected: the process stopped here"}`)
 			return
 		}
-		req, err := http.NewRequestWithContext(r.Context(), r.Method, upstream+r.URL.RequestURI(), bytes.NewReader(body))
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusBadGateway)
-			return
-		}
-		req.Header = r.Header.Clone()
-		res, err := http.DefaultTransport.RoundTrip(req)
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusBadGateway)
-			return
-		}
-		defer res.Body.Close()
-		for k, v := range res.Header {
-			w.Header()[k] = v
-		}
-		w.WriteHeader(res.StatusCode)
-		_, _ = io.Copy(w, res.Body)
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		testenv.Forward(w, r, upstream)
 	}))
 	t.Cleanup(srv.Close)
 	base := testenv.DynamoDB(t).Options()
