@@ -64,7 +64,7 @@ func TestLeaseLostStopsTheStep(t *testing.T) {
 	var writeAfter error
 	err := b.withLease(t.Context(), "c", func(ctx context.Context, l store.Lease) error {
 		time.Sleep(400 * time.Millisecond) // past the lease: frozen, it was not renewed
-		other, err := frozen.Store.Acquire(t.Context(), leaseName("c"), "r2", time.Minute)
+		other, err := frozen.Acquire(t.Context(), leaseName("c"), "r2", time.Minute)
 		require.NoError(t, err, "another replica takes the expired lease")
 		taken <- other
 		close(frozen.frozen) // the first replica goes on
@@ -79,5 +79,5 @@ func TestLeaseLostStopsTheStep(t *testing.T) {
 	require.ErrorIs(t, err, store.ErrLost)
 	require.ErrorIs(t, writeAfter, store.ErrFenced, "a write after the lease was lost")
 	other := <-taken
-	require.NoError(t, frozen.Store.Release(t.Context(), other), "the new holder still holds it: the loser did not release it")
+	require.NoError(t, frozen.Release(t.Context(), other), "the new holder still holds it: the loser did not release it")
 }

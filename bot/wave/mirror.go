@@ -264,7 +264,13 @@ func (m *Mirror) open(ctx context.Context, r *mirrorRepo) (fetched bool, err err
 	if err != nil {
 		return false, &readError{fmt.Errorf("mirror of %s: open %s: %w", redact(r.url), gitDir, err)}
 	}
-	if _, err := repo.Remote(git.DefaultRemoteName); errors.Is(err, git.ErrRemoteNotFound) {
+	remote, err := repo.Remote(git.DefaultRemoteName)
+	switch {
+	case err == nil && !slices.Equal(remote.Config().URLs, []string{r.url}):
+		return false, &readError{fmt.Errorf("mirror of %s: its origin is another repository", redact(r.url))}
+	case err != nil && !errors.Is(err, git.ErrRemoteNotFound):
+		return false, &readError{fmt.Errorf("mirror of %s: read its origin: %w", redact(r.url), err)}
+	case errors.Is(err, git.ErrRemoteNotFound):
 		fresh = true
 		_, err = repo.CreateRemote(&config.RemoteConfig{
 			Name:  git.DefaultRemoteName,

@@ -110,6 +110,20 @@ func TestMirrorRepairsDamage(t *testing.T) {
 				require.NoError(t, os.Truncate(p, info.Size()/2))
 			}
 		}, true},
+		{"truncated pack index", func(t *testing.T, gitDir string) {
+			idx, err := filepath.Glob(filepath.Join(gitDir, "objects", "pack", "*.idx"))
+			require.NoError(t, err)
+			require.NotEmpty(t, idx)
+			for _, p := range idx {
+				require.NoError(t, os.Truncate(p, 100))
+			}
+		}, true},
+		{"origin of another repository", func(t *testing.T, gitDir string) {
+			cmd := exec.Command("git", "remote", "set-url", "origin", "file:///elsewhere.git")
+			cmd.Dir = gitDir
+			out, err := cmd.CombinedOutput()
+			require.NoError(t, err, "%s", out)
+		}, true},
 		{"corrupt config", func(t *testing.T, gitDir string) {
 			require.NoError(t, os.WriteFile(filepath.Join(gitDir, "config"), []byte("[remote \"origin\"\n\turl = \x00\n"), 0o644))
 		}, true},
