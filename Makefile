@@ -47,7 +47,7 @@ vet:
 
 .PHONY: test
 test: deps fmt-check vet ## Check formatting, vet, and run every test with the race detector, then the chart's
-	$(GO) test -race -count=1 $(PKGS)
+	$(GO) test -race -count=1 -timeout 20m $(PKGS)
 	$(MAKE) --no-print-directory chart
 
 # The chart's tests are a module of their own (charts/go.mod), with Helm

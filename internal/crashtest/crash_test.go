@@ -23,7 +23,6 @@ var (
 // pull request per tenant per wave, each cluster was edited by one merge,
 // and EKS reports every cluster upgraded.
 func TestCrashBolt(t *testing.T) {
-	t.Parallel()
 	bin := testenv.BuildFleetbot(t)
 	var base time.Duration
 	if *crashBase {

@@ -33,7 +33,6 @@ const paused moment = "pause"
 // writes the replicas sent to the table show that no record was written
 // with a token older than one that had written it.
 func TestReplicas(t *testing.T) {
-	t.Parallel()
 	bin := testenv.BuildFleetbot(t)
 	endpoint := testenv.Dynalite(t)
 	b := make([]byte, 6)
