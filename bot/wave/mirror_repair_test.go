@@ -317,3 +317,26 @@ func TestMirrorKilledInFetch(t *testing.T) {
 		})
 	}
 }
+
+// TestMirrorHalfWrittenCheckout: a checkout a killed process was writing
+// (a temporary directory, never renamed into place) is removed when the
+// repository is next opened, and the commit is checked out whole.
+func TestMirrorHalfWrittenCheckout(t *testing.T) {
+	t.Parallel()
+	o := newOrigin(t)
+	v1 := map[string]string{"a.yaml": "a: 1\n", "b/c.yaml": "c: 1\n"}
+	sha1 := o.commit("main", v1)
+	dir := t.TempDir()
+	_, err := NewMirror(dir, nil).Checkout(t.Context(), o.url(), "main", sha1)
+	require.NoError(t, err)
+	root := filepath.Join(dir, SafeName(o.url()))
+	require.NoError(t, os.RemoveAll(filepath.Join(root, "trees")))
+	half := filepath.Join(root, ".checkout-4242")
+	require.NoError(t, os.MkdirAll(filepath.Join(half, "b"), 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(half, "a.yaml"), []byte("a: "), 0o644))
+
+	got, err := NewMirror(dir, nil).Checkout(t.Context(), o.url(), "main", sha1)
+	require.NoError(t, err)
+	assert.Equal(t, v1, readTree(t, got))
+	assert.NoDirExists(t, half, "the half-written checkout stays")
+}
