@@ -246,10 +246,13 @@ func (m *Mirror) open(ctx context.Context, r *mirrorRepo) (fetched bool, err err
 	if r.repo != nil {
 		return false, nil
 	}
-	// Checkouts a crashed process left half-written.
-	if tmps, err := filepath.Glob(filepath.Join(r.root, ".checkout-*")); err == nil {
-		for _, tmp := range tmps {
-			_ = os.RemoveAll(tmp)
+	// Checkouts a crashed process left half-written, and packs a fetch
+	// cut short left behind.
+	for _, pattern := range []string{filepath.Join(r.root, ".checkout-*"), filepath.Join(r.root, "git", "objects", "pack", "tmp_pack_*")} {
+		if tmps, err := filepath.Glob(pattern); err == nil {
+			for _, tmp := range tmps {
+				_ = os.RemoveAll(tmp)
+			}
 		}
 	}
 	gitDir := filepath.Join(r.root, "git")

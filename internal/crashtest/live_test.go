@@ -484,14 +484,7 @@ func (l *live) merge(ctx context.Context, pr rollout.PRState) error {
 	if len(users) == 0 {
 		return fmt.Errorf("tenant %s has no owner among users", pr.Tenant)
 	}
-	who := users[0]
-	path := fmt.Sprintf("/repos/%s/%s/pulls/%d", owner, repo, pr.Number)
-	// https://docs.github.com/rest/pulls/reviews#create-a-review-for-a-pull-request
-	if _, err := l.stack.Do(ctx, http.MethodPost, path+"/reviews", who, map[string]any{"event": "APPROVE"}, nil); err != nil {
-		return err
-	}
-	// https://docs.github.com/rest/pulls/pulls#merge-a-pull-request
-	_, err := l.stack.Do(ctx, http.MethodPut, path+"/merge", who, map[string]any{"merge_method": "merge"}, nil)
+	_, err := l.stack.MergeAsOwner(ctx, pr.Number, users[0], "")
 	return err
 }
 

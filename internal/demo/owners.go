@@ -90,21 +90,12 @@ func allUp(w rollout.WaveState) bool {
 // merge approves and merges one pull request as an owner of its tenant.
 func (d *demo) merge(ctx context.Context, pr rollout.PRState) error {
 	who := d.s.reviewer(pr.Tenant, pr.Number)
-	path := fmt.Sprintf("/repos/%s/%s/pulls/%d", owner, repo, pr.Number)
-	// https://docs.github.com/rest/pulls/reviews#create-a-review-for-a-pull-request
-	if _, err := d.stack.Do(ctx, http.MethodPost, path+"/reviews", who,
-		map[string]any{"event": "APPROVE", "body": "Looks good: one minor version, our clusters only."}, nil); err != nil {
-		return fmt.Errorf("approve #%d as %s: %w", pr.Number, who, err)
-	}
-	var merged struct {
-		SHA string `json:"sha"`
-	}
-	// https://docs.github.com/rest/pulls/pulls#merge-a-pull-request
-	if _, err := d.stack.Do(ctx, http.MethodPut, path+"/merge", who, map[string]any{"merge_method": "merge"}, &merged); err != nil {
-		return fmt.Errorf("merge #%d as %s: %w", pr.Number, who, err)
+	sha, err := d.stack.MergeAsOwner(ctx, pr.Number, who, "Looks good: one minor version, our clusters only.")
+	if err != nil {
+		return err
 	}
 	d.merged[pr.Number] = true
-	d.out.line(d.clock.Now(), "#%d %s: approved and merged by %s (merge commit %s)", pr.Number, pr.Tenant, who, short(merged.SHA))
+	d.out.line(d.clock.Now(), "#%d %s: approved and merged by %s (merge commit %s)", pr.Number, pr.Tenant, who, short(sha))
 	return nil
 }
 

@@ -576,6 +576,25 @@ func (s *Stack) Do(ctx context.Context, method, path, as string, body, out any) 
 	return resp.StatusCode, nil
 }
 
+// MergeAsOwner approves pull request number of the fleet repository as
+// user who, with body as the review's text, and merges it as who; it
+// returns the merge commit.
+func (s *Stack) MergeAsOwner(ctx context.Context, number int, who, body string) (string, error) {
+	path := fmt.Sprintf("/repos/%s/%s/pulls/%d", s.opts.Owner, s.opts.Repo, number)
+	// https://docs.github.com/rest/pulls/reviews#create-a-review-for-a-pull-request
+	if _, err := s.Do(ctx, http.MethodPost, path+"/reviews", who, map[string]any{"event": "APPROVE", "body": body}, nil); err != nil {
+		return "", fmt.Errorf("approve #%d as %s: %w", number, who, err)
+	}
+	var merged struct {
+		SHA string `json:"sha"`
+	}
+	// https://docs.github.com/rest/pulls/pulls#merge-a-pull-request
+	if _, err := s.Do(ctx, http.MethodPut, path+"/merge", who, map[string]any{"merge_method": "merge"}, &merged); err != nil {
+		return "", fmt.Errorf("merge #%d as %s: %w", number, who, err)
+	}
+	return merged.SHA, nil
+}
+
 func randomHex(n int) string {
 	b := make([]byte, n)
 	_, _ = rand.Read(b)
