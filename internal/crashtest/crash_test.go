@@ -3,6 +3,7 @@ package crashtest
 import (
 	"flag"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -45,8 +46,14 @@ func TestCrashBolt(t *testing.T) {
 			if base > 0 {
 				than = fmt.Sprintf(" (no kill: %s)", base.Round(100*time.Millisecond))
 			}
-			t.Logf("%d kills (%d at random, %d inside a fetch, %d inside the opening of a pull request): campaign succeeded in %s%s",
-				*crashKills, res.kills[atRandom], res.kills[inFetch], res.kills[inOpen], res.wall.Round(100*time.Millisecond), than)
+			repairs := 0
+			for _, line := range r.logs() {
+				if strings.Contains(line, "git mirror damaged") {
+					repairs++
+				}
+			}
+			t.Logf("%d kills (%d at random, %d inside a fetch, %d inside the opening of a pull request): campaign succeeded in %s%s; the mirror repaired itself %d times",
+				*crashKills, res.kills[atRandom], res.kills[inFetch], res.kills[inOpen], res.wall.Round(100*time.Millisecond), than, repairs)
 		})
 	}
 }
