@@ -95,3 +95,17 @@ func (s State) Progress() Progress {
 	}
 	return p
 }
+
+// AllUp reports whether every pull request of an opened wave is on
+// GitHub: it has some, and each has its number.
+func (w WaveState) AllUp() bool {
+	if len(w.PRs) == 0 {
+		return false
+	}
+	for _, pr := range w.PRs {
+		if pr.Number == 0 {
+			return false
+		}
+	}
+	return true
+}

@@ -86,3 +86,18 @@ func TestStepsCleanupKeepsTheTenant(t *testing.T) {
 	}, s.Steps())
 	assert.Equal(t, 2, s.Progress().WavesDone)
 }
+
+func TestWaveStateAllUp(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name string
+		prs  []PRState
+		want bool
+	}{
+		{"no pull request yet", nil, false},
+		{"one asked for, not on GitHub", []PRState{{Tenant: "a", Number: 1}, {Tenant: "b"}}, false},
+		{"all on GitHub", []PRState{{Tenant: "a", Number: 1}, {Tenant: "b", Number: 2}}, true},
+	} {
+		assert.Equal(t, tt.want, WaveState{PRs: tt.prs}.AllUp(), tt.name)
+	}
+}

@@ -446,7 +446,7 @@ func (l *live) playOwners(ctx context.Context, mayMerge func(wave int) bool, las
 // that mayMerge lets go and are not in merged yet.
 func (l *live) mergeOpen(ctx context.Context, st rollout.State, mayMerge func(wave int) bool, merged map[int]bool) {
 	for _, w := range st.Waves {
-		if w.Phase != rollout.WaveOpen || !allUp(w) || !mayMerge(w.Number) {
+		if w.Phase != rollout.WaveOpen || !w.AllUp() || !mayMerge(w.Number) {
 			continue
 		}
 		for _, pr := range w.PRs {
@@ -462,19 +462,6 @@ func (l *live) mergeOpen(ctx context.Context, st rollout.State, mayMerge func(wa
 			merged[pr.Number] = true
 		}
 	}
-}
-
-// allUp reports whether every pull request of an opened wave is on GitHub.
-func allUp(w rollout.WaveState) bool {
-	if len(w.PRs) == 0 {
-		return false
-	}
-	for _, pr := range w.PRs {
-		if pr.Number == 0 {
-			return false
-		}
-	}
-	return true
 }
 
 // merge approves and merges a pull request as the first owner of its

@@ -47,7 +47,7 @@ type Halt struct {
 // a wave.
 func (d *demo) review(ctx context.Context, st rollout.State) error {
 	for _, w := range st.Waves {
-		if w.Phase != rollout.WaveOpen || !allUp(w) {
+		if w.Phase != rollout.WaveOpen || !w.AllUp() {
 			continue
 		}
 		var todo []rollout.PRState
@@ -72,19 +72,6 @@ func (d *demo) review(ctx context.Context, st rollout.State) error {
 		}
 	}
 	return nil
-}
-
-// allUp reports whether every pull request of an opened wave is on GitHub.
-func allUp(w rollout.WaveState) bool {
-	if len(w.PRs) == 0 {
-		return false
-	}
-	for _, pr := range w.PRs {
-		if pr.Number == 0 {
-			return false
-		}
-	}
-	return true
 }
 
 // merge approves and merges one pull request as an owner of its tenant.

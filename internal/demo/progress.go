@@ -115,7 +115,7 @@ func (p *progress) observe(st rollout.State) {
 // its bake.
 func (p *progress) wave(w rollout.WaveState) []event {
 	var evs []event
-	if !p.opened[w.Number] && allUp(w) {
+	if !p.opened[w.Number] && w.AllUp() {
 		p.opened[w.Number] = true
 		evs = append(evs, event{w.OpenedAt, p.opening(w)})
 	}
