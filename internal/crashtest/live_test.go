@@ -489,31 +489,19 @@ type pull struct {
 // pulls lists every pull request of the fleet repository, each of which
 // must belong to a campaign of the run.
 func (l *live) pulls(ctx context.Context) ([]pull, error) {
-	var out []pull
-	for page := 1; ; page++ {
-		var got []struct {
-			Number   int    `json:"number"`
-			MergedAt string `json:"merged_at"`
-			Head     struct {
-				Ref string `json:"ref"`
-			} `json:"head"`
-		}
-		// https://docs.github.com/rest/pulls/pulls#list-pull-requests
-		path := fmt.Sprintf("/repos/%s/%s/pulls?state=all&per_page=100&page=%d", owner, repo, page)
-		if _, err := l.stack.Do(ctx, http.MethodGet, path, "", nil, &got); err != nil {
-			return nil, err
-		}
-		for _, p := range got {
-			c, w, tenant, revert, ok := wave.ParseAnyBranch(p.Head.Ref)
-			if !ok || !slices.ContainsFunc(l.campaigns, func(x campaign) bool { return x.name == c }) {
-				return nil, fmt.Errorf("pull request #%d from %s is not one of the run's campaigns", p.Number, p.Head.Ref)
-			}
-			out = append(out, pull{Number: p.Number, Campaign: c, Branch: p.Head.Ref, Wave: w, Tenant: tenant, Revert: revert, Merged: p.MergedAt != ""})
-		}
-		if len(got) < 100 {
-			return out, nil
-		}
+	all, err := l.stack.PullRequests(ctx)
+	if err != nil {
+		return nil, err
 	}
+	var out []pull
+	for _, p := range all {
+		c, w, tenant, revert, ok := wave.ParseAnyBranch(p.HeadRef)
+		if !ok || !slices.ContainsFunc(l.campaigns, func(x campaign) bool { return x.name == c }) {
+			return nil, fmt.Errorf("pull request #%d from %s is not one of the run's campaigns", p.Number, p.HeadRef)
+		}
+		out = append(out, pull{Number: p.Number, Campaign: c, Branch: p.HeadRef, Wave: w, Tenant: tenant, Revert: revert, Merged: p.Merged})
+	}
+	return out, nil
 }
 
 // runResult is what one run saw.

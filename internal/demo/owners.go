@@ -193,28 +193,15 @@ func (d *demo) haltReports(ctx context.Context, pulls []Pull, wave int) (map[int
 
 // pulls lists every pull request of the campaign, by number.
 func (d *demo) pulls(ctx context.Context, campaign string) ([]Pull, error) {
+	all, err := d.stack.PullRequests(ctx)
+	if err != nil {
+		return nil, err
+	}
 	var out []Pull
-	for page := 1; ; page++ {
-		var got []struct {
-			Number   int    `json:"number"`
-			MergedAt string `json:"merged_at"`
-			Head     struct {
-				Ref string `json:"ref"`
-			} `json:"head"`
-		}
-		// https://docs.github.com/rest/pulls/pulls#list-pull-requests
-		path := fmt.Sprintf("/repos/%s/%s/pulls?state=all&per_page=100&page=%d", owner, repo, page)
-		if _, err := d.stack.Do(ctx, http.MethodGet, path, "", nil, &got); err != nil {
-			return nil, fmt.Errorf("list pull requests: %w", err)
-		}
-		for _, p := range got {
-			c, w, tenant, revert, ok := wave.ParseAnyBranch(p.Head.Ref)
-			if ok && c == campaign {
-				out = append(out, Pull{Number: p.Number, Branch: p.Head.Ref, Wave: w, Revert: revert, Tenant: tenant, Merged: p.MergedAt != ""})
-			}
-		}
-		if len(got) < 100 {
-			break
+	for _, p := range all {
+		c, w, tenant, revert, ok := wave.ParseAnyBranch(p.HeadRef)
+		if ok && c == campaign {
+			out = append(out, Pull{Number: p.Number, Branch: p.HeadRef, Wave: w, Revert: revert, Tenant: tenant, Merged: p.Merged})
 		}
 	}
 	slices.SortFunc(out, func(a, b Pull) int { return a.Number - b.Number })

@@ -576,6 +576,40 @@ func (s *Stack) Do(ctx context.Context, method, path, as string, body, out any) 
 	return resp.StatusCode, nil
 }
 
+// PullRequest is a pull request of the fleet repository as the REST API
+// lists it.
+type PullRequest struct {
+	Number  int
+	HeadRef string
+	Merged  bool
+}
+
+// PullRequests lists every pull request of the fleet repository, open or
+// closed, in the order GitHub lists them.
+func (s *Stack) PullRequests(ctx context.Context) ([]PullRequest, error) {
+	var out []PullRequest
+	for page := 1; ; page++ {
+		var got []struct {
+			Number   int    `json:"number"`
+			MergedAt string `json:"merged_at"`
+			Head     struct {
+				Ref string `json:"ref"`
+			} `json:"head"`
+		}
+		// https://docs.github.com/rest/pulls/pulls#list-pull-requests
+		path := fmt.Sprintf("/repos/%s/%s/pulls?state=all&per_page=100&page=%d", s.opts.Owner, s.opts.Repo, page)
+		if _, err := s.Do(ctx, http.MethodGet, path, "", nil, &got); err != nil {
+			return nil, fmt.Errorf("list pull requests: %w", err)
+		}
+		for _, p := range got {
+			out = append(out, PullRequest{Number: p.Number, HeadRef: p.Head.Ref, Merged: p.MergedAt != ""})
+		}
+		if len(got) < 100 {
+			return out, nil
+		}
+	}
+}
+
 // MergeAsOwner approves pull request number of the fleet repository as
 // user who, with body as the review's text, and merges it as who; it
 // returns the merge commit.
