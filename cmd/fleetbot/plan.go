@@ -76,6 +76,11 @@ func runPlan(cmd *cobra.Command, opts *planOptions) error {
 		return err
 	}
 	p := prep.Plan
+	// Clusters whose version is past EKS's standard support, by the
+	// release calendar fleetbot ships (docs/planner.md).
+	for _, w := range rollout.SupportWarnings(p, rollout.EKSReleases, time.Now()) {
+		fmt.Fprintf(cmd.ErrOrStderr(), "%s: warning: %s\n", opts.campaign, w)
+	}
 
 	out := cmd.OutOrStdout()
 	switch opts.format {

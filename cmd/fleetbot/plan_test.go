@@ -227,3 +227,20 @@ func TestPlanCommandHierarchyField(t *testing.T) {
 	checkGoldenFile(t, "plan/scopes-metrics-server.txt", out)
 	assert.Contains(t, out, "field metricsServer.version of hierarchy addons -> 3.13.0 at level cluster, revertible")
 }
+
+// TestPlanWarnsPastStandardSupport: the example fleet runs EKS 1.29,
+// whose standard support ended on 2025-03-23 by the release calendar
+// fleetbot ships; plan says so on standard error, and the plan itself is
+// unchanged.
+func TestPlanWarnsPastStandardSupport(t *testing.T) {
+	t.Parallel()
+	out, stderr, code := runCLI(t, "plan", "--repo", exampleFleet, "--campaign", eksCampaign)
+	require.Equal(t, 0, code, "stderr: %s", stderr)
+	assert.Contains(t, stderr, "warning: 27 cluster(s) run EKS 1.29 (a-dev-cpu-1, ")
+	assert.Contains(t, stderr, "whose standard support ended on 2025-03-23")
+	checkGoldenFile(t, "plan/eks-1-30.txt", out)
+
+	_, stderr, code = runCLI(t, "plan", "--repo", exampleFleet, "--campaign", labelCampaign)
+	require.Equal(t, 0, code, "stderr: %s", stderr)
+	assert.NotContains(t, stderr, "standard support", "a label campaign")
+}
