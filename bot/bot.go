@@ -344,21 +344,19 @@ type heartbeat struct {
 // act on nothing). The write is the replica's heartbeat, made at most every
 // heartbeatEvery. It does not call GitHub, so a GitHub outage does not take
 // the replica out of service; the reconcile loop retries.
-func (b *Bot) Ready(ctx context.Context) error {
-	b.readyMu.Lock()
-	defer b.readyMu.Unlock()
-	if !b.readyAt.IsZero() && time.Since(b.readyAt) < heartbeatEvery {
-		return b.readyErr
-	}
-	b.readyAt = time.Now()
-	b.readyErr = b.beat(ctx)
-	return b.readyErr
-}
+func (b *Bot) Ready(ctx context.Context) error { return b.heartbeat(ctx, heartbeatEvery) }
 
 // beatNow writes the heartbeat now, as a probe would, whenever the last.
-func (b *Bot) beatNow(ctx context.Context) error {
+func (b *Bot) beatNow(ctx context.Context) error { return b.heartbeat(ctx, 0) }
+
+// heartbeat writes the replica's heartbeat unless the last write is more
+// recent than within, and returns the last write's outcome.
+func (b *Bot) heartbeat(ctx context.Context, within time.Duration) error {
 	b.readyMu.Lock()
 	defer b.readyMu.Unlock()
+	if !b.readyAt.IsZero() && time.Since(b.readyAt) < within {
+		return b.readyErr
+	}
 	b.readyAt = time.Now()
 	b.readyErr = b.beat(ctx)
 	return b.readyErr

@@ -74,6 +74,17 @@ type pacer struct {
 
 func newPacer() *pacer { return &pacer{m: make(map[string]*budget)} }
 
+// budgetOf returns id's budget, made empty on first use; the caller holds
+// p.mu.
+func (p *pacer) budgetOf(id string) *budget {
+	bu := p.m[id]
+	if bu == nil {
+		bu = &budget{}
+		p.m[id] = bu
+	}
+	return bu
+}
+
 // reserve takes a slot for one request of id and returns how long to wait
 // before sending it. A background request sees its budget less the share it
 // leaves to other work. A wait beyond maxWait takes no slot: the caller
@@ -82,11 +93,7 @@ func newPacer() *pacer { return &pacer{m: make(map[string]*budget)} }
 func (p *pacer) reserve(id string, now time.Time, background bool, pol RetryPolicy) (wait time.Duration, b budget, started bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	bu := p.m[id]
-	if bu == nil {
-		bu = &budget{}
-		p.m[id] = bu
-	}
+	bu := p.budgetOf(id)
 	if bu.limit == 0 || !now.Before(bu.reset) {
 		bu.blind++
 		return 0, budget{}, false
@@ -138,11 +145,7 @@ func (p *pacer) learn(id string, resp *http.Response) {
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	bu := p.m[id]
-	if bu == nil {
-		bu = &budget{}
-		p.m[id] = bu
-	}
+	bu := p.budgetOf(id)
 	at := time.Unix(reset, 0)
 	switch {
 	case at.After(bu.reset):

@@ -123,12 +123,13 @@ func (m *Mirror) Checkout(ctx context.Context, cloneURL, branch, wantSHA string)
 			}
 			commit, err = r.repo.CommitObject(hash)
 		}
-		if errors.Is(err, plumbing.ErrObjectNotFound) && verify(r.repo) != nil {
-			// A fetch cut short can leave a ref at a commit whose objects
-			// never arrived: the copy is damaged, not merely behind.
-			return &fetchError{err: fmt.Errorf("%s: after fetching, a ref names a commit the mirror lacks: %w", redact(cloneURL), verify(r.repo)), repo: r.repo}
-		}
 		if errors.Is(err, plumbing.ErrObjectNotFound) {
+			if verr := verify(r.repo); verr != nil {
+				// A fetch cut short can leave a ref at a commit whose
+				// objects never arrived: the copy is damaged, not merely
+				// behind.
+				return &fetchError{err: fmt.Errorf("%s: after fetching, a ref names a commit the mirror lacks: %w", redact(cloneURL), verr), repo: r.repo}
+			}
 			head := "missing"
 			if h, herr := r.head(branch); herr == nil {
 				head = "at " + h

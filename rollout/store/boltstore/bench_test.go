@@ -9,26 +9,18 @@ import (
 	"github.com/fleetbot/fleetbot/rollout/store/storetest"
 )
 
-// BenchmarkPut measures versioned state writes, each synced to disk.
-func BenchmarkPut(b *testing.B) {
-	storetest.BenchmarkPut(b, func(b *testing.B) store.Store {
-		s, err := boltstore.Open(filepath.Join(b.TempDir(), "state.db"))
-		if err != nil {
-			b.Fatal(err)
-		}
-		b.Cleanup(func() { _ = s.Close() })
-		return s
-	})
+// openBench opens a fresh store for a benchmark, closed at its end.
+func openBench(b *testing.B) store.Store {
+	s, err := boltstore.Open(filepath.Join(b.TempDir(), "state.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = s.Close() })
+	return s
 }
 
+// BenchmarkPut measures versioned state writes, each synced to disk.
+func BenchmarkPut(b *testing.B) { storetest.BenchmarkPut(b, openBench) }
+
 // BenchmarkDelivery measures storing a delivery and marking it processed.
-func BenchmarkDelivery(b *testing.B) {
-	storetest.BenchmarkDelivery(b, func(b *testing.B) store.Store {
-		s, err := boltstore.Open(filepath.Join(b.TempDir(), "state.db"))
-		if err != nil {
-			b.Fatal(err)
-		}
-		b.Cleanup(func() { _ = s.Close() })
-		return s
-	})
-}
+func BenchmarkDelivery(b *testing.B) { storetest.BenchmarkDelivery(b, openBench) }

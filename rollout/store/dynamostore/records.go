@@ -3,6 +3,7 @@ package dynamostore
 import (
 	"context"
 	"fmt"
+	"maps"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -55,12 +56,8 @@ func (c *condition) add(expr string, names map[string]string, values map[string]
 	if c.names == nil {
 		c.names, c.values = map[string]string{}, map[string]types.AttributeValue{}
 	}
-	for k, v := range names {
-		c.names[k] = v
-	}
-	for k, v := range values {
-		c.values[k] = v
-	}
+	maps.Copy(c.names, names)
+	maps.Copy(c.values, values)
 }
 
 func (c *condition) expr() *string { return aws.String(strings.Join(c.parts, " AND ")) }
