@@ -27,6 +27,11 @@ const (
 	GateArgoCD     = "argocd"
 	GatePrometheus = "prometheus"
 	GateEKS        = "eks"
+	// GatePreflight is not a gate a cluster passes after its merge: it is
+	// asked before a cluster of an EKS version wave goes into a pull request
+	// (EKSGate.Preflight), and its results are fed back as gate results
+	// under this name.
+	GatePreflight = "preflight"
 )
 
 // gateNames lists the gates in the order the documentation gives them.
@@ -164,6 +169,10 @@ type EKSGate struct {
 	// Nodegroups says whether managed node groups must be on the control
 	// plane's version too (default true).
 	Nodegroups bool `json:"nodegroups" yaml:"nodegroups"`
+	// Preflight asks EKS, before a cluster of an EKS version wave is put in
+	// a pull request, whether it is ready for the target minor: upgrade
+	// insights, add-on versions and node groups (default false).
+	Preflight bool `json:"preflight,omitempty" yaml:"preflight,omitempty"`
 }
 
 // TemplateVars are the values a gate template may use: {{ .Cluster }},
@@ -545,7 +554,7 @@ func (d *campaignDecoder) gates(m *decode.Map, deadline time.Duration) Gates {
 		"failureLimit", "inconclusiveLimit", "queries"); p != nil {
 		g.Prometheus = d.prometheusGate(p, deadline)
 	}
-	if e := m.Object(GateEKS, present(GateEKS), "roleARN", "externalID", "nodegroups"); e != nil {
+	if e := m.Object(GateEKS, present(GateEKS), "roleARN", "externalID", "nodegroups", "preflight"); e != nil {
 		g.EKS = d.eksGate(e)
 	}
 	return g
@@ -721,6 +730,7 @@ func (d *campaignDecoder) eksGate(m *decode.Map) *EKSGate {
 		g.ExternalID = s
 	}
 	g.Nodegroups = m.Bool("nodegroups", true)
+	g.Preflight = m.Bool("preflight", false)
 	return g
 }
 
