@@ -5,7 +5,8 @@ package rollout
 // never reported open (a crash between persisting a state and acting on it
 // loses nothing), and, when gates is set, a RunGates per wave for the merged
 // clusters still waiting on their gates and for the succeeded clusters of a
-// baking wave (gates are polled: a waiting result is asked again, and a
+// baking wave, and a RunPreflight per wave for the clusters whose pre-flight
+// check has no verdict yet (gates are polled: a waiting result is asked again, and a
 // failure during the bake fails the wave). Carrying either out again is
 // safe: a pull request is ensured, not created twice, and gates only read.
 func Due(s State, gates bool) []Action {
@@ -20,8 +21,11 @@ func Due(s State, gates bool) []Action {
 		if !s.live(w) {
 			continue
 		}
-		var names []string
+		var names, preflight []string
 		for _, c := range w.Clusters {
+			if c.Phase == ClusterPreflight {
+				preflight = append(preflight, c.Name)
+			}
 			verifying := (c.Phase == ClusterApplied || c.Phase == ClusterVerifying) && !c.GatesDue
 			baking := w.Phase == WaveBaking && c.Phase == ClusterSucceeded
 			if verifying || baking {
@@ -30,6 +34,9 @@ func Due(s State, gates bool) []Action {
 		}
 		if len(names) > 0 {
 			out = append(out, RunGates{Wave: w.Number, Clusters: names})
+		}
+		if len(preflight) > 0 {
+			out = append(out, RunPreflight{Wave: w.Number, Clusters: preflight})
 		}
 	}
 	return out

@@ -731,6 +731,7 @@ func (d *campaignDecoder) eksGate(m *decode.Map) *EKSGate {
 	}
 	g.Nodegroups = m.Bool("nodegroups", true)
 	g.Preflight = m.Bool("preflight", false)
+	d.preflightLine = m.LineOf("preflight")
 	return g
 }
 

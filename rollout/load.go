@@ -59,6 +59,8 @@ func ParseCampaign(file string, src []byte) (*Campaign, error) {
 type campaignDecoder struct {
 	*decode.Decoder
 	src *campaignSource
+	// preflightLine is the line of spec.gates.eks.preflight, once read.
+	preflightLine int
 }
 
 // campaignSource remembers where the selector's entries are written, so
@@ -184,6 +186,9 @@ func (d *campaignDecoder) spec(m *decode.Map, s *Spec) {
 	d.inOrder(approvals, s.Strategy.Order)
 	if g := m.Object("gates", false, gateNames...); g != nil {
 		s.Gates = d.gates(g, s.Strategy.ProgressDeadline.Duration)
+		if e := s.Gates.EKS; e != nil && e.Preflight && s.Change.EKSVersion == nil && (s.Change.Label != nil || s.Change.Field != nil) {
+			d.Failf(d.preflightLine, "spec.gates.eks.preflight", "asks EKS whether a cluster is ready for the next minor version: only an eksVersion change has one")
+		}
 	}
 	if sc := m.Object("schedule", false, "notBefore", "timezone", "windows", "blackouts",
 		"maxOpenPRs", "maxWavesPerDay"); sc != nil {

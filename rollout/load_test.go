@@ -257,6 +257,8 @@ var campaignErrorCases = []campaignErrorCase{
 		want: `c.yaml:7: spec.schedule.maxWavesPerDay: must be a whole number, not "4"`},
 	{name: "merge", src: campaignHead + campaignBody + "  merge: bot\n",
 		want: `c.yaml:7: spec.merge: "bot" is not a merge mode: use owners or auto`},
+	{name: "preflight of a label change", src: campaignHead + "  change: {label: {key: a, to: b}}\n  strategy: {order: [dev]}\n  gates:\n    eks:\n      roleARN: \"arn:aws:iam::{{ .Account }}:role/r\"\n      preflight: true\n",
+		want: `c.yaml:10: spec.gates.eks.preflight: asks EKS whether a cluster is ready for the next minor version: only an eksVersion change has one`, schema: schemaAccepts},
 	{name: "gates a list", src: campaignHead + campaignBody + "  gates: [argocd]\n",
 		want: `c.yaml:7: spec.gates: must be a mapping, not a list`},
 	{name: "several problems in line order",

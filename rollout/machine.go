@@ -69,6 +69,7 @@ type ClusterPhase string
 // it no longer holds its wave back.
 const (
 	ClusterPending   ClusterPhase = "Pending"   // its pull request is not up yet
+	ClusterPreflight ClusterPhase = "Preflight" // EKS is asked whether it is ready for the target minor; not in a pull request yet
 	ClusterInPR      ClusterPhase = "InPR"      // its tenant's pull request is up, not merged
 	ClusterApplied   ClusterPhase = "Applied"   // merged, no gate result yet
 	ClusterVerifying ClusterPhase = "Verifying" // gates report on it
@@ -144,6 +145,11 @@ type Policy struct {
 	// an approval by an owner of its tenant; otherwise the merge is only
 	// recorded.
 	HaltUnapproved bool `json:"haltUnapproved,omitempty"`
+	// Preflight asks EKS about each cluster of a change wave before the
+	// cluster goes into a pull request (an EKS version campaign whose eks
+	// gate sets preflight): a cluster that fails is held back, Failed by
+	// GatePreflight, and counts against the failure budget.
+	Preflight bool `json:"preflight,omitempty"`
 }
 
 // SharedTenant is the tenant of a pull request of files shared by all
@@ -231,6 +237,9 @@ type ClusterState struct {
 	// GatesDue says that RunGates must still be emitted for the cluster
 	// (held back while the campaign is paused).
 	GatesDue bool `json:"gatesDue,omitempty"`
+	// PreflightDue says that RunPreflight must still be emitted for the
+	// cluster.
+	PreflightDue bool `json:"preflightDue,omitempty"`
 	// Deadline is when the cluster times out unless it succeeded first.
 	Deadline time.Time `json:"deadline,omitzero"`
 	// Gates holds the latest result of each gate since the cluster was

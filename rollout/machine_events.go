@@ -193,6 +193,14 @@ type RunGates struct {
 	Clusters []string `json:"clusters"`
 }
 
+// RunPreflight asks EKS whether clusters of a wave are ready for the wave's
+// target minor, before they go into a pull request; the answers are fed
+// back as GateResult events of GatePreflight.
+type RunPreflight struct {
+	Wave     int      `json:"wave"`
+	Clusters []string `json:"clusters"`
+}
+
 // RequestApproval asks fleet admins to approve a wave before it opens.
 type RequestApproval struct {
 	Wave     int      `json:"wave"`
@@ -256,6 +264,9 @@ func (OpenWave) Kind() string { return "open-wave" }
 func (RunGates) Kind() string { return "run-gates" }
 
 // Kind implements Action.
+func (RunPreflight) Kind() string { return "run-preflight" }
+
+// Kind implements Action.
 func (RequestApproval) Kind() string { return "request-approval" }
 
 // Kind implements Action.
@@ -266,6 +277,7 @@ func (PostReport) Kind() string { return "post-report" }
 
 func (OpenWave) action()        {}
 func (RunGates) action()        {}
+func (RunPreflight) action()    {}
 func (RequestApproval) action() {}
 func (ClosePRs) action()        {}
 func (PostReport) action()      {}

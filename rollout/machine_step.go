@@ -383,6 +383,9 @@ func (m *machine) gateResult(e GateResult) *EventError {
 	if !m.s.live(*w) {
 		return ignore("the campaign rolls back: wave %d is no longer verified", w.Number)
 	}
+	if e.Gate == GatePreflight {
+		return m.preflightResult(w, c, e)
+	}
 	gates := m.s.WaveGates(w.Number)
 	if !slices.Contains(gates, e.Gate) {
 		return refuse("no gate %q in wave %d (gates: %s)", e.Gate, w.Number, strings.Join(gates, ", "))
@@ -415,6 +418,34 @@ func (m *machine) gateResult(e GateResult) *EventError {
 		m.record(c, ClusterSucceeded, ev)
 	default:
 		m.record(c, ClusterVerifying, ev)
+	}
+	return nil
+}
+
+// preflightResult records EKS's answer on whether cluster c of wave w is
+// ready for the wave's target: passed puts it back among the clusters
+// waiting for their pull request (warnings kept in its evidence), failed
+// holds it back, Failed by GatePreflight, counting against the failure
+// budget, and waiting keeps it asking.
+func (m *machine) preflightResult(w *WaveState, c *ClusterState, e GateResult) *EventError {
+	if c.Phase != ClusterPreflight {
+		return ignore("cluster %s is %s, not waiting on its pre-flight check", c.Name, c.Phase)
+	}
+	if last, ok := c.Gates[e.Gate]; ok && last.Outcome == e.Outcome && last.Detail == e.Detail {
+		return ignore("pre-flight of cluster %s repeats its latest result", c.Name)
+	}
+	if c.Gates == nil {
+		c.Gates = map[string]GateRecord{}
+	}
+	c.Gates[e.Gate] = GateRecord{Outcome: e.Outcome, Detail: e.Detail, At: m.now}
+	ev := Evidence{Event: "preflight", Gate: e.Gate, Outcome: e.Outcome, Detail: e.Detail}
+	switch e.Outcome {
+	case GatePassed:
+		m.record(c, ClusterPending, ev)
+	case GateFailed:
+		m.fail(w, c, ClusterFailed, e.Gate, e.Detail, ev)
+	default:
+		m.record(c, "", ev)
 	}
 	return nil
 }
@@ -603,6 +634,11 @@ func (m *machine) abort(e Abort) *EventError {
 // retryable says whether Retry applies to c, and whether it reopens c's
 // pull request rather than verifying c again.
 func retryable(w *WaveState, c *ClusterState) (ok, reopen bool) {
+	if c.Phase.failed() && c.FailedGate == GatePreflight {
+		// A cluster held back by pre-flight can only join its tenant's
+		// pull request while that is not asked for yet, or closed.
+		return heldBackRetryable(w, c), false
+	}
 	if c.Phase.failed() {
 		return true, false
 	}
@@ -638,6 +674,11 @@ func (m *machine) retry(e Retry) *EventError {
 			}
 		}
 		if n == 0 {
+			for _, o := range occ {
+				if o.c.Phase.failed() && o.c.FailedGate == GatePreflight {
+					return refuse("cluster %s was held back by its pre-flight check and its tenant's pull request %s of wave %d is already up or merged, so it cannot join it: skip it with a reason and upgrade it in a later campaign", e.Cluster, heldBackPR(o.w, o.c), o.w.Number)
+				}
+			}
 			return refuse("cluster %s is %s; only Failed or TimedOut clusters, or clusters whose pull request was closed, can be retried", e.Cluster, phase)
 		}
 		return nil
@@ -661,8 +702,52 @@ func (m *machine) retry(e Retry) *EventError {
 	return nil
 }
 
+// heldBackRetryable says whether cluster c, held back by pre-flight, may be
+// asked again: its tenant's pull request of wave w has not been asked for
+// (every cluster of the tenant was held back, or the campaign halted before
+// it opened) or was closed without merge.
+func heldBackRetryable(w *WaveState, c *ClusterState) bool {
+	for _, pr := range w.PRs {
+		if pr.Tenant == c.Tenant {
+			return pr.Status == PRStatusPending || pr.Status == PRStatusClosed
+		}
+	}
+	return false
+}
+
+// heldBackPR names the pull request that keeps held-back cluster c of wave w
+// from being retried, for the refusal.
+func heldBackPR(w *WaveState, c *ClusterState) string {
+	for _, pr := range w.PRs {
+		if pr.Tenant == c.Tenant && pr.Number > 0 {
+			return fmt.Sprintf("#%d", pr.Number)
+		}
+	}
+	return "of tenant " + c.Tenant
+}
+
 func (m *machine) retryOne(w *WaveState, c *ClusterState, reopen bool, e Retry) {
 	ev := Evidence{Event: e.Kind(), By: e.By}
+	if c.FailedGate == GatePreflight && c.Phase.failed() {
+		// Asked again; a pass puts it in its tenant's pull request, which
+		// a closed one is asked for again with.
+		for j := range w.PRs {
+			if pr := &w.PRs[j]; pr.Tenant == c.Tenant && pr.Status == PRStatusClosed {
+				ev.PR = pr.Number
+				pr.Status, pr.Number, pr.OpenedAt, pr.ClosedAt = PRStatusPending, 0, time.Time{}, time.Time{}
+				tenantClusters(w, c.Tenant, func(c *ClusterState) {
+					if c.Phase == ClusterInPR {
+						m.record(c, ClusterPending, ev)
+					}
+				})
+			}
+		}
+		delete(c.Gates, GatePreflight)
+		c.FailedGate, c.FailedDetail, c.PreflightDue = "", "", true
+		m.record(c, ClusterPending, ev)
+		m.reopenWave(w)
+		return
+	}
 	if reopen {
 		// The pull request carries every waiting cluster of the tenant, so
 		// they all go back to Pending together.
@@ -861,7 +946,7 @@ func (m *machine) derive(w *WaveState) {
 		switch c.Phase {
 		case ClusterSkipped:
 			continue
-		case ClusterPending, ClusterInPR:
+		case ClusterPending, ClusterPreflight, ClusterInPR:
 			waiting++
 		case ClusterApplied:
 			applied++
@@ -976,6 +1061,13 @@ func (m *machine) openNext(canOpen bool) {
 			continue
 		}
 		w.Phase, w.PRs = WaveOpen, prs
+		if m.s.Policy.Preflight && w.Kind == WaveChange {
+			for j := range w.Clusters {
+				if w.Clusters[j].Phase == ClusterPending {
+					w.Clusters[j].PreflightDue = true
+				}
+			}
+		}
 		return
 	}
 }
@@ -1081,7 +1173,23 @@ func (m *machine) flush() {
 		if !m.s.live(*w) {
 			continue
 		}
-		if m.s.Phase.acting() {
+		// A wave's pull requests wait for the pre-flight answers of all
+		// its clusters: the budget counts the held ones before any opens.
+		var preflight []string
+		checking := false
+		for j := range w.Clusters {
+			c := &w.Clusters[j]
+			if c.PreflightDue {
+				c.PreflightDue = false
+				m.record(c, ClusterPreflight, Evidence{Event: "preflight-requested"})
+				preflight = append(preflight, c.Name)
+			}
+			checking = checking || c.Phase == ClusterPreflight
+		}
+		if len(preflight) > 0 {
+			m.emit(RunPreflight{Wave: w.Number, Clusters: preflight})
+		}
+		if m.s.Phase.acting() && !checking {
 			var reqs []PRRequest
 			for j := range w.PRs {
 				pr := &w.PRs[j]

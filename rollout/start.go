@@ -37,6 +37,7 @@ func NewPolicy(c *Campaign, p *Plan) Policy {
 	pol.Change = p.Change.Kind
 	pol.HaltUnapproved = c.Spec.Strategy.UnapprovedMerge != UnapprovedRecord
 	pol.Revertible = p.Change.Kind != KindEKSVersion && p.Change.Revertible
+	pol.Preflight = p.Change.Kind == KindEKSVersion && c.Spec.Gates.EKS != nil && c.Spec.Gates.EKS.Preflight
 	return pol
 }
 
