@@ -9,6 +9,7 @@ import (
 	"encoding/xml"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -40,6 +41,17 @@ const (
 	CreateFailed = "CREATE_FAILED"
 )
 
+// Insight categories and statuses as EKS reports them.
+const (
+	UpgradeReadiness = "UPGRADE_READINESS"
+	Misconfiguration = "MISCONFIGURATION"
+
+	InsightPassing = "PASSING"
+	InsightWarning = "WARNING"
+	InsightError   = "ERROR"
+	InsightUnknown = "UNKNOWN"
+)
+
 // Cluster is an EKS cluster: its control plane and managed node groups.
 type Cluster struct {
 	Name            string
@@ -47,6 +59,63 @@ type Cluster struct {
 	Status          string // default ACTIVE
 	PlatformVersion string
 	Nodegroups      []Nodegroup
+	Addons          []Addon
+	Insights        []Insight
+}
+
+// Addon is an installed EKS add-on.
+type Addon struct {
+	Name    string
+	Version string
+	Status  string // default ACTIVE
+	// Issues are health issues, "code: message" each.
+	Issues []string
+}
+
+// Insight is one of a cluster's insights, as EKS's upgrade readiness
+// checks report them.
+type Insight struct {
+	ID                string
+	Name              string
+	Category          string // default UPGRADE_READINESS
+	KubernetesVersion string // the version the insight is about, "1.30"
+	Status            string // InsightPassing, InsightWarning, InsightError or InsightUnknown
+	Reason            string
+	Description       string
+	// Recommendation, AdditionalInfo, Resources and Deprecations are told
+	// by DescribeInsight only.
+	Recommendation string
+	AdditionalInfo map[string]string
+	// Resources are the Kubernetes resources the insight names, by URI,
+	// each with the insight's status.
+	Resources    []string
+	Deprecations []Deprecation
+}
+
+// Deprecation is an API an upgrade stops serving, and who still calls it.
+type Deprecation struct {
+	Usage                          string // the deprecated API, a path
+	ReplacedWith                   string
+	StopServingVersion             string
+	StartServingReplacementVersion string
+	Clients                        []ClientStat
+}
+
+// ClientStat is a client that called a deprecated API.
+type ClientStat struct {
+	UserAgent string
+	// Requests is the number of requests in the last 30 days.
+	Requests    int
+	LastRequest time.Time
+}
+
+// AddonVersion is one version of an add-on in the fake's catalogue.
+type AddonVersion struct {
+	Version string
+	// Compatible are the cluster versions ("1.30") the version runs on.
+	Compatible []string
+	// DefaultFor are the cluster versions of which it is the default.
+	DefaultFor []string
 }
 
 // Nodegroup is a managed node group.
@@ -61,8 +130,9 @@ type Nodegroup struct {
 
 // Request is one call the fake answered.
 type Request struct {
-	// Action is AssumeRole, DescribeCluster, ListNodegroups or
-	// DescribeNodegroup.
+	// Action is AssumeRole, DescribeCluster, ListNodegroups,
+	// DescribeNodegroup, ListAddons, DescribeAddon, DescribeAddonVersions,
+	// ListInsights or DescribeInsight.
 	Action string
 	// AccessKey signed the request.
 	AccessKey string
@@ -76,6 +146,10 @@ type Request struct {
 	Cluster string
 	// Nodegroup is the node group of DescribeNodegroup.
 	Nodegroup string
+	// Addon is the add-on of DescribeAddon and DescribeAddonVersions.
+	Addon string
+	// Insight is the insight id of DescribeInsight.
+	Insight string
 	// ExternalID and SessionName are AssumeRole's parameters.
 	ExternalID  string
 	SessionName string
@@ -95,6 +169,8 @@ type Server struct {
 	mu       sync.Mutex
 	clusters map[clusterKey]Cluster
 	errors   map[clusterKey]string
+	failing  map[string]string // error code by action
+	catalog  map[string][]AddonVersion
 	denied   map[string]bool
 	issued   map[string]issued // by access key
 	requests []Request
@@ -120,6 +196,7 @@ func New(opts ...Option) *Server {
 	s := &Server{
 		clock:    time.Now,
 		clusters: map[clusterKey]Cluster{}, errors: map[clusterKey]string{},
+		failing: map[string]string{}, catalog: map[string][]AddonVersion{},
 		denied: map[string]bool{}, issued: map[string]issued{},
 	}
 	for _, o := range opts {
@@ -136,7 +213,7 @@ func BaseCredentials() aws.CredentialsProvider {
 // SetCluster adds c to account and region, or replaces the cluster of that
 // name there.
 func (s *Server) SetCluster(account, region string, c Cluster) {
-	c.Nodegroups = slices.Clone(c.Nodegroups)
+	c = c.clone()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.clusters[clusterKey{account, region, c.Name}] = c
@@ -147,20 +224,60 @@ func (s *Server) Cluster(account, region, name string) (Cluster, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	c, ok := s.clusters[clusterKey{account, region, name}]
-	c.Nodegroups = slices.Clone(c.Nodegroups)
-	return c, ok
+	return c.clone(), ok
+}
+
+// clone copies the cluster's lists, so a caller's changes stay its own.
+func (c Cluster) clone() Cluster {
+	c.Nodegroups, c.Addons, c.Insights = slices.Clone(c.Nodegroups), slices.Clone(c.Addons), slices.Clone(c.Insights)
+	return c
 }
 
 // SetNodegroup adds ng to a cluster, or replaces its node group of that
 // name. It reports whether the cluster exists.
 func (s *Server) SetNodegroup(account, region, cluster string, ng Nodegroup) bool {
 	return s.update(account, region, cluster, func(c *Cluster) {
-		if i := slices.IndexFunc(c.Nodegroups, func(n Nodegroup) bool { return n.Name == ng.Name }); i >= 0 {
-			c.Nodegroups[i] = ng
-		} else {
-			c.Nodegroups = append(c.Nodegroups, ng)
-		}
+		c.Nodegroups = replace(c.Nodegroups, ng, func(n Nodegroup) bool { return n.Name == ng.Name })
 	})
+}
+
+// SetAddon installs a on a cluster, or replaces its add-on of that name.
+// It reports whether the cluster exists.
+func (s *Server) SetAddon(account, region, cluster string, a Addon) bool {
+	return s.update(account, region, cluster, func(c *Cluster) {
+		c.Addons = replace(c.Addons, a, func(b Addon) bool { return b.Name == a.Name })
+	})
+}
+
+// SetInsight adds in to a cluster's insights, or replaces its insight of
+// that id. It reports whether the cluster exists.
+func (s *Server) SetInsight(account, region, cluster string, in Insight) bool {
+	return s.update(account, region, cluster, func(c *Cluster) {
+		c.Insights = replace(c.Insights, in, func(o Insight) bool { return o.ID == in.ID })
+	})
+}
+
+// replace puts v in place of the first element same matches, or appends
+// it.
+func replace[T any](list []T, v T, same func(T) bool) []T {
+	if i := slices.IndexFunc(list, same); i >= 0 {
+		list[i] = v
+		return list
+	}
+	return append(list, v)
+}
+
+// SetAddonVersions sets the catalogue's versions of the add-on name, which
+// DescribeAddonVersions answers for any account and region, in the order
+// given (EKS lists the newest first). No versions removes the add-on.
+func (s *Server) SetAddonVersions(name string, versions []AddonVersion) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(versions) == 0 {
+		delete(s.catalog, name)
+		return
+	}
+	s.catalog[name] = slices.Clone(versions)
 }
 
 // Upgrade simulates Terraform finishing an upgrade: the control plane and
@@ -202,6 +319,18 @@ func (s *Server) FailCluster(account, region, cluster, code string) {
 	s.errors[clusterKey{account, region, cluster}] = code
 }
 
+// FailAction makes every call of the EKS action (ListInsights,
+// DescribeAddonVersions, ...) answer with the error code; "" stops it.
+func (s *Server) FailAction(action, code string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if code == "" {
+		delete(s.failing, action)
+		return
+	}
+	s.failing[action] = code
+}
+
 // DenyRole makes AssumeRole of arn answer AccessDenied.
 func (s *Server) DenyRole(arn string) {
 	s.mu.Lock()
@@ -222,7 +351,7 @@ func (s *Server) record(r Request) {
 	s.requests = append(s.requests, r)
 }
 
-// ServeHTTP answers STS (POST /) and EKS (GET /clusters/...) calls.
+// ServeHTTP answers STS (POST /) and EKS (/clusters/..., /addons/...) calls.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
 	if err != nil {
@@ -234,7 +363,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.sts(w, r, body, sig, err)
 		return
 	}
-	s.eks(w, r, sig, err)
+	s.eks(w, r, body, sig, err)
 }
 
 // signature is what a request's Authorization header says.
@@ -406,8 +535,54 @@ var errorStatus = map[string]int{
 	"ServiceUnavailableException": http.StatusServiceUnavailable,
 }
 
-func (s *Server) eks(w http.ResponseWriter, r *http.Request, sig signature, sigErr error) {
-	req := Request{AccessKey: sig.accessKey, Region: sig.region}
+// route finds the EKS operation of a request, as the SDK's models bind
+// them to methods and paths.
+func route(method string, parts []string) (req Request, ok bool) {
+	n := len(parts)
+	if n == 2 && parts[0] == "addons" && parts[1] == "supported-versions" && method == http.MethodGet {
+		return Request{Action: "DescribeAddonVersions"}, true
+	}
+	if n < 2 || n > 4 || parts[0] != "clusters" {
+		return req, false
+	}
+	req.Cluster = parts[1]
+	sub := ""
+	if n > 2 {
+		sub = parts[2]
+	}
+	switch {
+	case method == http.MethodGet && n == 2:
+		req.Action = "DescribeCluster"
+	case method == http.MethodGet && n == 3 && sub == "node-groups":
+		req.Action = "ListNodegroups"
+	case method == http.MethodGet && n == 4 && sub == "node-groups":
+		req.Action, req.Nodegroup = "DescribeNodegroup", parts[3]
+	case method == http.MethodGet && n == 3 && sub == "addons":
+		req.Action = "ListAddons"
+	case method == http.MethodGet && n == 4 && sub == "addons":
+		req.Action, req.Addon = "DescribeAddon", parts[3]
+	case method == http.MethodPost && n == 3 && sub == "insights":
+		req.Action = "ListInsights"
+	case method == http.MethodGet && n == 4 && sub == "insights":
+		req.Action, req.Insight = "DescribeInsight", parts[3]
+	default:
+		return req, false
+	}
+	return req, true
+}
+
+// apiError is an EKS error answer: its code and message.
+type apiError struct{ code, msg string }
+
+func (e *apiError) Error() string { return e.code + ": " + e.msg }
+
+func invalid(format string, args ...any) *apiError {
+	return &apiError{"InvalidParameterException", fmt.Sprintf(format, args...)}
+}
+
+func (s *Server) eks(w http.ResponseWriter, r *http.Request, body []byte, sig signature, sigErr error) {
+	req, known := route(r.Method, strings.Split(strings.Trim(r.URL.Path, "/"), "/"))
+	req.AccessKey, req.Region = sig.accessKey, sig.region
 	fail := func(code, msg string) {
 		status, ok := errorStatus[code]
 		if !ok {
@@ -420,19 +595,10 @@ func (s *Server) eks(w http.ResponseWriter, r *http.Request, sig signature, sigE
 		w.WriteHeader(status)
 		_ = json.NewEncoder(w).Encode(map[string]any{"message": msg})
 	}
-	parts := strings.Split(strings.Trim(r.URL.Path, "/"), "/")
 	switch {
-	case r.Method == http.MethodGet && len(parts) == 2 && parts[0] == "clusters":
-		req.Action, req.Cluster = "DescribeCluster", parts[1]
-	case r.Method == http.MethodGet && len(parts) == 3 && parts[0] == "clusters" && parts[2] == "node-groups":
-		req.Action, req.Cluster = "ListNodegroups", parts[1]
-	case r.Method == http.MethodGet && len(parts) == 4 && parts[0] == "clusters" && parts[2] == "node-groups":
-		req.Action, req.Cluster, req.Nodegroup = "DescribeNodegroup", parts[1], parts[3]
-	default:
+	case !known:
 		fail("UnknownOperationException", fmt.Sprintf("the fake does not answer %s %s", r.Method, r.URL.Path))
 		return
-	}
-	switch {
 	case sigErr != nil:
 		fail("InvalidSignatureException", sigErr.Error())
 		return
@@ -448,66 +614,49 @@ func (s *Server) eks(w http.ResponseWriter, r *http.Request, sig signature, sigE
 	req.Role, req.Account = is.role, is.account
 	key := clusterKey{is.account, sig.region, req.Cluster}
 	c, found := s.clusters[key]
+	c = c.clone()
 	code := s.errors[key]
-	c.Nodegroups = slices.Clone(c.Nodegroups)
+	if req.Cluster == "" {
+		code = ""
+	}
+	if code == "" {
+		code = s.failing[req.Action]
+	}
+	catalog := maps.Clone(s.catalog)
 	s.mu.Unlock()
 	switch {
 	case code != "":
 		fail(code, "the fake was told to answer "+code)
 		return
-	case !found:
+	case req.Cluster != "" && !found:
 		fail("ResourceNotFoundException", fmt.Sprintf("No cluster found for name: %s.", req.Cluster))
 		return
 	}
-	arn := fmt.Sprintf("arn:aws:eks:%s:%s:cluster/%s", sig.region, is.account, c.Name)
-	created := float64(s.clock().Add(-24 * time.Hour).Unix())
+	at := view{Cluster: c, region: sig.region, account: is.account, now: s.clock()}
 	var out map[string]any
+	var err *apiError
 	switch req.Action {
 	case "DescribeCluster":
-		cl := map[string]any{
-			"name": c.Name, "arn": arn, "version": c.Version, "status": orActive(c.Status), "createdAt": created,
-			"endpoint": fmt.Sprintf("https://%s.gr7.%s.eks.amazonaws.com", strings.ToUpper(c.Name), sig.region),
-		}
-		if c.PlatformVersion != "" {
-			cl["platformVersion"] = c.PlatformVersion
-		}
-		out = map[string]any{"cluster": cl}
+		out = at.describeCluster()
 	case "ListNodegroups":
-		names := make([]string, len(c.Nodegroups))
-		for i, ng := range c.Nodegroups {
-			names[i] = ng.Name
-		}
-		slices.Sort(names)
-		page, next, err := paginate(names, r.URL.Query())
-		if err != nil {
-			fail("InvalidParameterException", err.Error())
-			return
-		}
-		out = map[string]any{"nodegroups": page}
-		if next != "" {
-			out["nextToken"] = next
-		}
+		out, err = at.listNodegroups(r.URL.Query())
 	case "DescribeNodegroup":
-		i := slices.IndexFunc(c.Nodegroups, func(n Nodegroup) bool { return n.Name == req.Nodegroup })
-		if i < 0 {
-			fail("ResourceNotFoundException", fmt.Sprintf("No node group found for name: %s.", req.Nodegroup))
-			return
-		}
-		ng := c.Nodegroups[i]
-		issues := []any{}
-		for _, is := range ng.Issues {
-			code, msg, _ := strings.Cut(is, ": ")
-			issues = append(issues, map[string]any{"code": code, "message": msg, "resourceIds": []string{}})
-		}
-		n := map[string]any{
-			"nodegroupName": ng.Name, "clusterName": c.Name, "version": ng.Version, "status": orActive(ng.Status),
-			"nodegroupArn": fmt.Sprintf("arn:aws:eks:%s:%s:nodegroup/%s/%s/fake", sig.region, is.account, c.Name, ng.Name),
-			"createdAt":    created, "health": map[string]any{"issues": issues},
-		}
-		if ng.ReleaseVersion != "" {
-			n["releaseVersion"] = ng.ReleaseVersion
-		}
-		out = map[string]any{"nodegroup": n}
+		out, err = at.describeNodegroup(req.Nodegroup)
+	case "ListAddons":
+		out, err = at.listAddons(r.URL.Query())
+	case "DescribeAddon":
+		out, err = at.describeAddon(req.Addon)
+	case "ListInsights":
+		out, err = at.listInsights(body)
+	case "DescribeInsight":
+		out, err = at.describeInsight(req.Insight)
+	case "DescribeAddonVersions":
+		req.Addon = r.URL.Query().Get("addonName")
+		out, err = describeAddonVersions(catalog, r.URL.Query())
+	}
+	if err != nil {
+		fail(err.code, err.msg)
+		return
 	}
 	req.Status = http.StatusOK
 	s.record(req)
@@ -515,31 +664,292 @@ func (s *Server) eks(w http.ResponseWriter, r *http.Request, sig signature, sigE
 	_ = json.NewEncoder(w).Encode(out)
 }
 
-// paginate returns the page of names that maxResults and nextToken (an
+// view is a cluster as one EKS call sees it: in the caller's account and
+// region, at the fake's time.
+type view struct {
+	Cluster
+	region, account string
+	now             time.Time
+}
+
+func (v view) arn(kind, rest string) string {
+	return fmt.Sprintf("arn:aws:eks:%s:%s:%s/%s", v.region, v.account, kind, rest)
+}
+
+// created is when every resource of the fake was made: a day ago.
+func (v view) created() float64 { return float64(v.now.Add(-24 * time.Hour).Unix()) }
+
+// https://docs.aws.amazon.com/eks/latest/APIReference/API_DescribeCluster.html
+func (v view) describeCluster() map[string]any {
+	cl := map[string]any{
+		"name": v.Name, "arn": v.arn("cluster", v.Name), "version": v.Version, "status": orActive(v.Status), "createdAt": v.created(),
+		"endpoint": fmt.Sprintf("https://%s.gr7.%s.eks.amazonaws.com", strings.ToUpper(v.Name), v.region),
+	}
+	if v.PlatformVersion != "" {
+		cl["platformVersion"] = v.PlatformVersion
+	}
+	return map[string]any{"cluster": cl}
+}
+
+// https://docs.aws.amazon.com/eks/latest/APIReference/API_ListNodegroups.html
+func (v view) listNodegroups(q url.Values) (map[string]any, *apiError) {
+	names := make([]string, len(v.Nodegroups))
+	for i, ng := range v.Nodegroups {
+		names[i] = ng.Name
+	}
+	slices.Sort(names)
+	return listPage("nodegroups", names, q.Get("maxResults"), q.Get("nextToken"))
+}
+
+// https://docs.aws.amazon.com/eks/latest/APIReference/API_DescribeNodegroup.html
+func (v view) describeNodegroup(name string) (map[string]any, *apiError) {
+	i := slices.IndexFunc(v.Nodegroups, func(n Nodegroup) bool { return n.Name == name })
+	if i < 0 {
+		return nil, &apiError{"ResourceNotFoundException", fmt.Sprintf("No node group found for name: %s.", name)}
+	}
+	ng := v.Nodegroups[i]
+	n := map[string]any{
+		"nodegroupName": ng.Name, "clusterName": v.Name, "version": ng.Version, "status": orActive(ng.Status),
+		"nodegroupArn": v.arn("nodegroup", v.Name+"/"+ng.Name+"/fake"),
+		"createdAt":    v.created(), "health": map[string]any{"issues": issues(ng.Issues)},
+	}
+	if ng.ReleaseVersion != "" {
+		n["releaseVersion"] = ng.ReleaseVersion
+	}
+	return map[string]any{"nodegroup": n}, nil
+}
+
+// issues are health issues as EKS reports them, from "code: message".
+func issues(list []string) []any {
+	out := []any{}
+	for _, is := range list {
+		code, msg, _ := strings.Cut(is, ": ")
+		out = append(out, map[string]any{"code": code, "message": msg, "resourceIds": []string{}})
+	}
+	return out
+}
+
+// https://docs.aws.amazon.com/eks/latest/APIReference/API_ListAddons.html
+func (v view) listAddons(q url.Values) (map[string]any, *apiError) {
+	names := make([]string, len(v.Addons))
+	for i, a := range v.Addons {
+		names[i] = a.Name
+	}
+	slices.Sort(names)
+	return listPage("addons", names, q.Get("maxResults"), q.Get("nextToken"))
+}
+
+// https://docs.aws.amazon.com/eks/latest/APIReference/API_DescribeAddon.html
+func (v view) describeAddon(name string) (map[string]any, *apiError) {
+	i := slices.IndexFunc(v.Addons, func(a Addon) bool { return a.Name == name })
+	if i < 0 {
+		return nil, &apiError{"ResourceNotFoundException", fmt.Sprintf("No addon: %s found in cluster: %s", name, v.Name)}
+	}
+	a := v.Addons[i]
+	return map[string]any{"addon": map[string]any{
+		"addonName": a.Name, "clusterName": v.Name, "addonVersion": a.Version, "status": orActive(a.Status),
+		"addonArn":  v.arn("addon", v.Name+"/"+a.Name+"/fake"),
+		"createdAt": v.created(), "modifiedAt": v.created(), "health": map[string]any{"issues": issues(a.Issues)},
+	}}, nil
+}
+
+// insightsFilter is ListInsights' body.
+type insightsFilter struct {
+	Filter *struct {
+		Categories         []string `json:"categories"`
+		KubernetesVersions []string `json:"kubernetesVersions"`
+		Statuses           []string `json:"statuses"`
+	} `json:"filter"`
+	MaxResults *int   `json:"maxResults"`
+	NextToken  string `json:"nextToken"`
+}
+
+// https://docs.aws.amazon.com/eks/latest/APIReference/API_ListInsights.html
+func (v view) listInsights(body []byte) (map[string]any, *apiError) {
+	var in insightsFilter
+	if len(bytes.TrimSpace(body)) > 0 {
+		dec := json.NewDecoder(bytes.NewReader(body))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&in); err != nil {
+			return nil, invalid("the ListInsights body: %v", err)
+		}
+	}
+	var cats, versions, statuses []string
+	if in.Filter != nil {
+		cats, versions, statuses = in.Filter.Categories, in.Filter.KubernetesVersions, in.Filter.Statuses
+	}
+	for _, c := range cats {
+		if c != UpgradeReadiness && c != Misconfiguration {
+			return nil, invalid("category %q is not UPGRADE_READINESS or MISCONFIGURATION", c)
+		}
+	}
+	for _, st := range statuses {
+		if !slices.Contains([]string{InsightPassing, InsightWarning, InsightError, InsightUnknown}, st) {
+			return nil, invalid("status %q is not PASSING, WARNING, ERROR or UNKNOWN", st)
+		}
+	}
+	keep := func(list []string, v string) bool { return len(list) == 0 || slices.Contains(list, v) }
+	var summaries []any
+	for _, in := range v.Insights {
+		if keep(cats, orUpgrade(in.Category)) && keep(versions, in.KubernetesVersion) && keep(statuses, in.Status) {
+			summaries = append(summaries, v.insight(in, false))
+		}
+	}
+	size := ""
+	if in.MaxResults != nil {
+		size = strconv.Itoa(*in.MaxResults)
+	}
+	return listPage("insights", summaries, size, in.NextToken)
+}
+
+// https://docs.aws.amazon.com/eks/latest/APIReference/API_DescribeInsight.html
+func (v view) describeInsight(id string) (map[string]any, *apiError) {
+	i := slices.IndexFunc(v.Insights, func(in Insight) bool { return in.ID == id })
+	if i < 0 {
+		return nil, &apiError{"ResourceNotFoundException", fmt.Sprintf("No insight found for id: %s.", id)}
+	}
+	return map[string]any{"insight": v.insight(v.Insights[i], true)}, nil
+}
+
+// insight is an Insight as EKS answers it: its summary, or all of it.
+func (v view) insight(in Insight, full bool) map[string]any {
+	status := map[string]any{"status": in.Status}
+	if in.Reason != "" {
+		status["reason"] = in.Reason
+	}
+	out := map[string]any{
+		"id": in.ID, "name": in.Name, "category": orUpgrade(in.Category), "kubernetesVersion": in.KubernetesVersion,
+		"lastRefreshTime": float64(v.now.Unix()), "lastTransitionTime": float64(v.now.Add(-time.Hour).Unix()),
+		"description": in.Description, "insightStatus": status,
+	}
+	if !full {
+		return out
+	}
+	out["recommendation"] = in.Recommendation
+	out["additionalInfo"] = map[string]string{}
+	if in.AdditionalInfo != nil {
+		out["additionalInfo"] = in.AdditionalInfo
+	}
+	resources := []any{}
+	for _, uri := range in.Resources {
+		resources = append(resources, map[string]any{"insightStatus": status, "kubernetesResourceUri": uri})
+	}
+	out["resources"] = resources
+	deprecations := []any{}
+	for _, d := range in.Deprecations {
+		clients := []any{}
+		for _, c := range d.Clients {
+			clients = append(clients, map[string]any{
+				"userAgent": c.UserAgent, "numberOfRequestsLast30Days": c.Requests, "lastRequestTime": float64(c.LastRequest.Unix()),
+			})
+		}
+		deprecations = append(deprecations, map[string]any{
+			"usage": d.Usage, "replacedWith": d.ReplacedWith, "stopServingVersion": d.StopServingVersion,
+			"startServingReplacementVersion": d.StartServingReplacementVersion, "clientStats": clients,
+		})
+	}
+	out["categorySpecificSummary"] = map[string]any{"deprecationDetails": deprecations}
+	return out
+}
+
+// addonTypes are the types EKS gives the add-ons it publishes itself.
+var addonTypes = map[string]string{
+	"vpc-cni": "networking", "coredns": "networking", "kube-proxy": "networking",
+	"aws-ebs-csi-driver": "storage", "aws-efs-csi-driver": "storage", "eks-pod-identity-agent": "security",
+}
+
+// https://docs.aws.amazon.com/eks/latest/APIReference/API_DescribeAddonVersions.html
+// The fake filters by addonName and kubernetesVersion; with
+// kubernetesVersion, only the versions compatible with it are listed, each
+// with that compatibility alone, and an add-on with none is left out.
+func describeAddonVersions(catalog map[string][]AddonVersion, q url.Values) (map[string]any, *apiError) {
+	for _, p := range []string{"types", "publishers", "owners"} {
+		if q.Has(p) {
+			return nil, invalid("the fake does not filter by %s", p)
+		}
+	}
+	name, kube := q.Get("addonName"), q.Get("kubernetesVersion")
+	var addons []any
+	for _, n := range slices.Sorted(maps.Keys(catalog)) {
+		if name != "" && n != name {
+			continue
+		}
+		versions := []any{}
+		for _, av := range catalog[n] {
+			var compat []any
+			for _, cv := range av.Compatible {
+				if kube != "" && cv != kube {
+					continue
+				}
+				compat = append(compat, map[string]any{
+					"clusterVersion": cv, "platformVersions": []string{"*"}, "defaultVersion": slices.Contains(av.DefaultFor, cv),
+				})
+			}
+			if len(compat) == 0 && kube != "" {
+				continue
+			}
+			if compat == nil {
+				compat = []any{}
+			}
+			versions = append(versions, map[string]any{
+				"addonVersion": av.Version, "architecture": []string{"amd64", "arm64"}, "computeTypes": []string{"ec2"},
+				"compatibilities": compat, "requiresConfiguration": false, "requiresIamPermissions": false,
+			})
+		}
+		if len(versions) == 0 && kube != "" {
+			continue
+		}
+		info := map[string]any{"addonName": n, "addonVersions": versions, "publisher": "eks", "owner": "aws"}
+		if t, ok := addonTypes[n]; ok {
+			info["type"] = t
+		}
+		addons = append(addons, info)
+	}
+	return listPage("addons", addons, q.Get("maxResults"), q.Get("nextToken"))
+}
+
+// listPage answers one page of a list under key, with the next token when
+// there is more.
+func listPage[T any](key string, items []T, maxResults, nextToken string) (map[string]any, *apiError) {
+	page, next, err := paginate(items, maxResults, nextToken)
+	if err != nil {
+		return nil, invalid("%v", err)
+	}
+	if page == nil {
+		page = []T{}
+	}
+	out := map[string]any{key: page}
+	if next != "" {
+		out["nextToken"] = next
+	}
+	return out, nil
+}
+
+// paginate returns the page of items that maxResults and nextToken (an
 // offset) select, and the next token.
-func paginate(names []string, q url.Values) ([]string, string, error) {
+func paginate[T any](items []T, maxResults, nextToken string) ([]T, string, error) {
 	size := 100
-	if m := q.Get("maxResults"); m != "" {
-		n, err := strconv.Atoi(m)
+	if maxResults != "" {
+		n, err := strconv.Atoi(maxResults)
 		if err != nil || n < 1 || n > 100 {
-			return nil, "", fmt.Errorf("maxResults %q is not 1 to 100", m)
+			return nil, "", fmt.Errorf("maxResults %q is not 1 to 100", maxResults)
 		}
 		size = n
 	}
 	start := 0
-	if t := q.Get("nextToken"); t != "" {
-		n, err := strconv.Atoi(t)
-		if err != nil || n < 0 || n > len(names) {
-			return nil, "", fmt.Errorf("nextToken %q is not valid", t)
+	if nextToken != "" {
+		n, err := strconv.Atoi(nextToken)
+		if err != nil || n < 0 || n > len(items) {
+			return nil, "", fmt.Errorf("nextToken %q is not valid", nextToken)
 		}
 		start = n
 	}
-	end := min(start+size, len(names))
+	end := min(start+size, len(items))
 	next := ""
-	if end < len(names) {
+	if end < len(items) {
 		next = strconv.Itoa(end)
 	}
-	return names[start:end], next, nil
+	return items[start:end], next, nil
 }
 
 func orActive(s string) string {
@@ -547,4 +957,11 @@ func orActive(s string) string {
 		return Active
 	}
 	return s
+}
+
+func orUpgrade(category string) string {
+	if category == "" {
+		return UpgradeReadiness
+	}
+	return category
 }
