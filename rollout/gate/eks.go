@@ -42,9 +42,18 @@ const RoleSessionName = "fleetbot-verify"
 // Every other error (AccessDenied from STS or EKS, throttling, a network
 // failure) is a provider error, never a pass or a failure.
 type EKS struct {
+	*roleClients
+	nodegroups bool
+}
+
+// roleClients makes the EKS clients of a gate that reads each cluster as
+// its tenant's role: the role cfg.RoleARN renders to for the target,
+// assumed through STS with the base configuration's credentials (cached
+// per role), in the target's region.
+type roleClients struct {
+	gate       string // the gate's name, in errors
 	role       rollout.Template
 	externalID string
-	nodegroups bool
 	session    string
 
 	eksEndpoint string
@@ -58,18 +67,19 @@ type EKS struct {
 
 type clientKey struct{ role, region string }
 
-// EKSOption configures an EKS gate.
-type EKSOption func(*EKS)
+// EKSOption configures a gate that reads EKS: the eks gate or the
+// preflight gate.
+type EKSOption func(*roleClients)
 
 // WithEKSEndpoint sends EKS calls to url instead of the regional endpoint.
 func WithEKSEndpoint(url string) EKSOption {
-	return func(g *EKS) { g.eksEndpoint = url }
+	return func(g *roleClients) { g.eksEndpoint = url }
 }
 
 // WithSTSEndpoint sends AssumeRole calls to url instead of the regional
 // endpoint.
 func WithSTSEndpoint(url string) EKSOption {
-	return func(g *EKS) { g.stsEndpoint = url }
+	return func(g *roleClients) { g.stsEndpoint = url }
 }
 
 // WithAWSConfig makes cfg the base configuration: the credentials that
@@ -78,22 +88,32 @@ func WithSTSEndpoint(url string) EKSOption {
 // loads the default configuration (environment, Pod Identity, IRSA) at its
 // first check. The region always comes from the target.
 func WithAWSConfig(cfg aws.Config) EKSOption {
-	return func(g *EKS) { g.base = &cfg }
+	return func(g *roleClients) { g.base = &cfg }
+}
+
+// newRoleClients returns the clients of the gate name for cfg. It errs
+// when cfg has no role.
+func newRoleClients(name string, cfg rollout.EKSGate, opts []EKSOption) (*roleClients, error) {
+	if cfg.RoleARN.String() == "" {
+		return nil, fmt.Errorf("%s gate: no role ARN to assume", name)
+	}
+	rc := &roleClients{
+		gate: name, role: cfg.RoleARN, externalID: cfg.ExternalID, session: RoleSessionName,
+		creds: map[string]*aws.CredentialsCache{}, clients: map[clientKey]*eks.Client{},
+	}
+	for _, o := range opts {
+		o(rc)
+	}
+	return rc, nil
 }
 
 // NewEKS returns the eks gate for cfg. It errs when cfg has no role.
 func NewEKS(cfg rollout.EKSGate, opts ...EKSOption) (*EKS, error) {
-	if cfg.RoleARN.String() == "" {
-		return nil, errors.New("eks gate: no role ARN to assume")
+	rc, err := newRoleClients(rollout.GateEKS, cfg, opts)
+	if err != nil {
+		return nil, err
 	}
-	g := &EKS{
-		role: cfg.RoleARN, externalID: cfg.ExternalID, nodegroups: cfg.Nodegroups, session: RoleSessionName,
-		creds: map[string]*aws.CredentialsCache{}, clients: map[clientKey]*eks.Client{},
-	}
-	for _, o := range opts {
-		o(g)
-	}
-	return g, nil
+	return &EKS{roleClients: rc, nodegroups: cfg.Nodegroups}, nil
 }
 
 // Name returns rollout.GateEKS.
@@ -101,7 +121,7 @@ func (*EKS) Name() string { return rollout.GateEKS }
 
 // client returns the EKS client for role in region, making the base
 // configuration, the role's credentials and the client on first use.
-func (g *EKS) client(ctx context.Context, role, region string) (*eks.Client, error) {
+func (g *roleClients) client(ctx context.Context, role, region string) (*eks.Client, error) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if c, ok := g.clients[clientKey{role, region}]; ok {
@@ -141,44 +161,62 @@ func (g *EKS) client(ctx context.Context, role, region string) (*eks.Client, err
 	return c, nil
 }
 
-// Check describes the cluster and its managed node groups.
-func (g *EKS) Check(ctx context.Context, t Target) Result {
+// connect returns the EKS client for t, as its tenant's role in its
+// region, and where it looks, for details.
+func (g *roleClients) connect(ctx context.Context, t Target) (*eks.Client, string, error) {
 	role, err := g.role.Execute(t.Vars())
 	if err != nil {
-		return Result{Err: fmt.Errorf("eks gate: role ARN %q for cluster %s: %w", g.role.String(), t.Cluster, err)}
+		return nil, "", fmt.Errorf("%s gate: role ARN %q for cluster %s: %w", g.gate, g.role.String(), t.Cluster, err)
 	}
 	if t.Region == "" {
-		return Result{Err: fmt.Errorf("eks gate: cluster %s has no region", t.Cluster)}
+		return nil, "", fmt.Errorf("%s gate: cluster %s has no region", g.gate, t.Cluster)
 	}
 	c, err := g.client(ctx, role, t.Region)
 	if err != nil {
-		return Result{Err: fmt.Errorf("eks gate: %w", err)}
+		return nil, "", fmt.Errorf("%s gate: %w", g.gate, err)
 	}
-	where := fmt.Sprintf("in account %s, %s, as %s", t.Account, t.Region, role)
+	return c, fmt.Sprintf("in account %s, %s, as %s", t.Account, t.Region, role), nil
+}
 
+// describeCluster describes t's cluster and records it as evidence. When
+// there is no verdict to form on it (EKS has no such cluster: failed; a
+// provider error), it returns that Result and false.
+func (g *roleClients) describeCluster(ctx context.Context, c *eks.Client, t Target, where string) (*ekstypes.Cluster, Result, bool) {
 	// https://docs.aws.amazon.com/eks/latest/APIReference/API_DescribeCluster.html
 	out, err := c.DescribeCluster(ctx, &eks.DescribeClusterInput{Name: aws.String(t.Cluster)})
 	if err != nil {
 		var nf *ekstypes.ResourceNotFoundException
 		if errors.As(err, &nf) {
-			return Result{
+			return nil, Result{
 				Outcome: rollout.GateFailed,
 				Detail:  fmt.Sprintf("EKS has no cluster %s %s", t.Cluster, where),
 				Evidence: []Evidence{{Check: "eks cluster " + t.Cluster, Value: "not found: " + aws.ToString(nf.Message),
 					Source: fmt.Sprintf("arn:aws:eks:%s:%s:cluster/%s", t.Region, t.Account, t.Cluster)}},
-			}
+			}, false
 		}
-		return Result{Err: awsError(fmt.Sprintf("describe cluster %s %s", t.Cluster, where), err)}
+		return nil, Result{Err: awsError(g.gate, fmt.Sprintf("describe cluster %s %s", t.Cluster, where), err)}, false
 	}
 	cl := out.Cluster
 	if cl == nil {
-		return Result{Err: fmt.Errorf("eks gate: describe cluster %s %s: the answer has no cluster", t.Cluster, where)}
+		return nil, Result{Err: fmt.Errorf("%s gate: describe cluster %s %s: the answer has no cluster", g.gate, t.Cluster, where)}, false
+	}
+	return cl, Result{Evidence: []Evidence{{
+		Check: "eks cluster " + t.Cluster, Revision: aws.ToString(cl.PlatformVersion),
+		Value: fmt.Sprintf("version %s, status %s", orNone(aws.ToString(cl.Version)), orNone(string(cl.Status))), Source: aws.ToString(cl.Arn),
+	}}}, true
+}
+
+// Check describes the cluster and its managed node groups.
+func (g *EKS) Check(ctx context.Context, t Target) Result {
+	c, where, err := g.connect(ctx, t)
+	if err != nil {
+		return Result{Err: err}
+	}
+	cl, res, ok := g.describeCluster(ctx, c, t, where)
+	if !ok {
+		return res
 	}
 	version, status := aws.ToString(cl.Version), string(cl.Status)
-	res := Result{Evidence: []Evidence{{
-		Check: "eks cluster " + t.Cluster, Revision: aws.ToString(cl.PlatformVersion),
-		Value: fmt.Sprintf("version %s, status %s", orNone(version), orNone(status)), Source: aws.ToString(cl.Arn),
-	}}}
 	cmp := 0
 	if t.Version != "" {
 		if cmp, err = compareMinor(version, t.Version); err != nil {
@@ -200,37 +238,21 @@ func (g *EKS) Check(ctx context.Context, t Target) Result {
 		return res.with(rollout.GatePassed, "%s", detail)
 	}
 
-	ngs, ngErr := g.describeNodegroups(ctx, c, t.Cluster)
+	ngs, ngErr := describeNodegroups(ctx, c, t.Cluster)
 	if ngErr != nil {
-		return Result{Err: awsError(fmt.Sprintf("%s of cluster %s %s", ngErr.op, t.Cluster, where), ngErr.err), Evidence: res.Evidence}
+		return Result{Err: awsError(g.gate, fmt.Sprintf("%s of cluster %s %s", ngErr.op, t.Cluster, where), ngErr.err), Evidence: res.Evidence}
 	}
 	var failed, waiting []string
 	for _, ng := range ngs {
 		name, ngVersion, ngStatus := aws.ToString(ng.NodegroupName), aws.ToString(ng.Version), string(ng.Status)
-		value := fmt.Sprintf("version %s, status %s", orNone(ngVersion), orNone(ngStatus))
-		var issues []string
-		if ng.Health != nil {
-			for _, is := range ng.Health.Issues {
-				issues = append(issues, fmt.Sprintf("%s: %s", is.Code, aws.ToString(is.Message)))
-			}
-		}
-		if len(issues) > 0 {
-			value += "; " + strings.Join(issues, "; ")
-		}
-		res.Evidence = append(res.Evidence, Evidence{
-			Check: "node group " + name, Revision: aws.ToString(ng.ReleaseVersion), Value: value, Source: aws.ToString(ng.NodegroupArn),
-		})
+		ev, broken := nodegroupEvidence(ng)
+		res.Evidence = append(res.Evidence, ev)
 		ngCmp, err := compareMinor(ngVersion, version)
 		if err != nil {
 			return Result{Err: fmt.Errorf("eks gate: node group %s of %s: %w", name, t.Cluster, err), Evidence: res.Evidence}
 		}
-		switch ng.Status {
-		case ekstypes.NodegroupStatusDegraded, ekstypes.NodegroupStatusCreateFailed, ekstypes.NodegroupStatusDeleteFailed:
-			reason := fmt.Sprintf("node group %s is %s", name, ngStatus)
-			if len(issues) > 0 {
-				reason += " (" + strings.Join(issues, "; ") + ")"
-			}
-			failed = append(failed, reason)
+		if broken != "" {
+			failed = append(failed, broken)
 			continue
 		}
 		switch {
@@ -253,9 +275,36 @@ func (g *EKS) Check(ctx context.Context, t Target) Result {
 	return res.with(rollout.GatePassed, "%s, and its %d managed node group%s too", detail, len(ngs), plural(len(ngs)))
 }
 
+// nodegroupEvidence records a managed node group, and says why it is
+// broken when it is DEGRADED, CREATE_FAILED or DELETE_FAILED ("" when it is
+// not).
+func nodegroupEvidence(ng *ekstypes.Nodegroup) (Evidence, string) {
+	name, version, status := aws.ToString(ng.NodegroupName), aws.ToString(ng.Version), string(ng.Status)
+	value := fmt.Sprintf("version %s, status %s", orNone(version), orNone(status))
+	var issues []string
+	if ng.Health != nil {
+		for _, is := range ng.Health.Issues {
+			issues = append(issues, fmt.Sprintf("%s: %s", is.Code, aws.ToString(is.Message)))
+		}
+	}
+	if len(issues) > 0 {
+		value += "; " + strings.Join(issues, "; ")
+	}
+	ev := Evidence{Check: "node group " + name, Revision: aws.ToString(ng.ReleaseVersion), Value: value, Source: aws.ToString(ng.NodegroupArn)}
+	switch ng.Status {
+	case ekstypes.NodegroupStatusDegraded, ekstypes.NodegroupStatusCreateFailed, ekstypes.NodegroupStatusDeleteFailed:
+		reason := fmt.Sprintf("node group %s is %s", name, status)
+		if len(issues) > 0 {
+			reason += " (" + strings.Join(issues, "; ") + ")"
+		}
+		return ev, reason
+	}
+	return ev, ""
+}
+
 // describeNodegroups lists the cluster's managed node groups and describes
 // each.
-func (g *EKS) describeNodegroups(ctx context.Context, c *eks.Client, cluster string) ([]*ekstypes.Nodegroup, *opError) {
+func describeNodegroups(ctx context.Context, c *eks.Client, cluster string) ([]*ekstypes.Nodegroup, *opError) {
 	var names []string
 	// https://docs.aws.amazon.com/eks/latest/APIReference/API_ListNodegroups.html
 	p := eks.NewListNodegroupsPaginator(c, &eks.ListNodegroupsInput{ClusterName: aws.String(cluster)})
@@ -291,6 +340,8 @@ type opError struct {
 // service answered (STS when assuming the role failed), its error code and
 // message. Unwrap gives the SDK's error.
 type AWSError struct {
+	// Gate is the gate that called (rollout.GateEKS, GatePreflight).
+	Gate    string
 	Op      string
 	Service string
 	Code    string
@@ -301,12 +352,12 @@ type AWSError struct {
 // Error names the call, the service's error code and its message.
 func (e *AWSError) Error() string {
 	if e.Code == "" {
-		return fmt.Sprintf("eks gate: %s: %v", e.Op, e.Err)
+		return fmt.Sprintf("%s gate: %s: %v", e.Gate, e.Op, e.Err)
 	}
 	if e.Service == "STS" {
-		return fmt.Sprintf("eks gate: %s: assume the role: %s: %s", e.Op, e.Code, e.Message)
+		return fmt.Sprintf("%s gate: %s: assume the role: %s: %s", e.Gate, e.Op, e.Code, e.Message)
 	}
-	return fmt.Sprintf("eks gate: %s: %s %s: %s", e.Op, e.Service, e.Code, e.Message)
+	return fmt.Sprintf("%s gate: %s: %s %s: %s", e.Gate, e.Op, e.Service, e.Code, e.Message)
 }
 
 // Unwrap returns the SDK's error.
@@ -314,8 +365,8 @@ func (e *AWSError) Unwrap() error { return e.Err }
 
 // awsError translates an SDK error: the innermost operation names the
 // service that refused (STS inside an EKS call means AssumeRole failed).
-func awsError(op string, err error) error {
-	e := &AWSError{Op: op, Err: err}
+func awsError(gate, op string, err error) error {
+	e := &AWSError{Gate: gate, Op: op, Err: err}
 	var api smithy.APIError
 	if !errors.As(err, &api) {
 		return e
