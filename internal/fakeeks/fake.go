@@ -693,12 +693,17 @@ func (v view) describeCluster() map[string]any {
 
 // https://docs.aws.amazon.com/eks/latest/APIReference/API_ListNodegroups.html
 func (v view) listNodegroups(q url.Values) (map[string]any, *apiError) {
-	names := make([]string, len(v.Nodegroups))
-	for i, ng := range v.Nodegroups {
-		names[i] = ng.Name
+	return listPage("nodegroups", sortedNames(v.Nodegroups, func(ng Nodegroup) string { return ng.Name }), q.Get("maxResults"), q.Get("nextToken"))
+}
+
+// sortedNames returns the names of list's elements, sorted.
+func sortedNames[T any](list []T, name func(T) string) []string {
+	names := make([]string, len(list))
+	for i, e := range list {
+		names[i] = name(e)
 	}
 	slices.Sort(names)
-	return listPage("nodegroups", names, q.Get("maxResults"), q.Get("nextToken"))
+	return names
 }
 
 // https://docs.aws.amazon.com/eks/latest/APIReference/API_DescribeNodegroup.html
@@ -731,12 +736,7 @@ func issues(list []string) []any {
 
 // https://docs.aws.amazon.com/eks/latest/APIReference/API_ListAddons.html
 func (v view) listAddons(q url.Values) (map[string]any, *apiError) {
-	names := make([]string, len(v.Addons))
-	for i, a := range v.Addons {
-		names[i] = a.Name
-	}
-	slices.Sort(names)
-	return listPage("addons", names, q.Get("maxResults"), q.Get("nextToken"))
+	return listPage("addons", sortedNames(v.Addons, func(a Addon) string { return a.Name }), q.Get("maxResults"), q.Get("nextToken"))
 }
 
 // https://docs.aws.amazon.com/eks/latest/APIReference/API_DescribeAddon.html

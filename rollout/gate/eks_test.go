@@ -133,36 +133,14 @@ func TestEKSGate(t *testing.T) {
 	}
 	var golden strings.Builder
 	for _, tc := range tests {
-		fake := fakeeks.New()
-		if tc.cluster != nil {
-			c := *tc.cluster
-			c.Name = "prod-cpu-1"
-			fake.SetCluster(accountA, region, c)
-		}
-		if tc.fail != "" {
-			fake.FailCluster(accountA, region, "prod-cpu-1", tc.fail)
-		}
-		if tc.deny {
-			fake.DenyRole("arn:aws:iam::111111111111:role/fleetbot-verify-tenant-a")
-		}
-		g := startEKS(t, fake, tc.nodegroups)
+		g := startEKS(t, clusterFake(tc.cluster, tc.fail, tc.deny), tc.nodegroups)
 		target := eksTarget(accountA, "tenant-a", "prod-cpu-1", tc.version)
 		if tc.region != "" {
 			target.Region = tc.region
 		}
-		got := gate.NewRunner([]gate.Gate{g}, fixedClock).Run(t.Context(), []gate.Target{target})
-		require.Len(t, got, 1)
-		r := got[0]
+		r := runOne(t, g, target)
 		t.Run(tc.name, func(t *testing.T) {
-			assert.Equal(t, tc.want, r.Outcome, "detail: %s", r.Detail)
-			assert.Equal(t, tc.err, r.Err != nil, "provider error: %v", r.Err)
-			assert.Contains(t, r.Detail, tc.detail)
-			assert.Equal(t, rollout.GateEKS, r.Gate)
-			if tc.code != "" {
-				var awsErr *gate.AWSError
-				require.ErrorAs(t, r.Err, &awsErr)
-				assert.Equal(t, tc.code, awsErr.Service+" "+awsErr.Code)
-			}
+			checkAWSResult(t, r, rollout.GateEKS, tc.want, tc.err, tc.code, tc.detail)
 		})
 		golden.WriteString("== " + tc.name + "\n" + describe(r) + "\n")
 	}
@@ -233,6 +211,50 @@ func TestNewEKSNeedsARole(t *testing.T) {
 	target.Region = ""
 	r := g.Check(t.Context(), target)
 	assert.ErrorContains(t, r.Err, "cluster prod-cpu-1 has no region")
+}
+
+// clusterFake returns a fake that holds cluster, when not nil, as
+// prod-cpu-1 in tenant-a's account, answers every call about it with the
+// error code failCode, when set, and refuses tenant-a's role when deny.
+func clusterFake(cluster *fakeeks.Cluster, failCode string, deny bool) *fakeeks.Server {
+	fake := fakeeks.New()
+	if cluster != nil {
+		c := *cluster
+		c.Name = "prod-cpu-1"
+		fake.SetCluster(accountA, region, c)
+	}
+	if failCode != "" {
+		fake.FailCluster(accountA, region, "prod-cpu-1", failCode)
+	}
+	if deny {
+		fake.DenyRole("arn:aws:iam::111111111111:role/fleetbot-verify-tenant-a")
+	}
+	return fake
+}
+
+// runOne checks target with g as a Runner does and returns the result.
+func runOne(t *testing.T, g gate.Gate, target gate.Target) gate.Result {
+	t.Helper()
+	got := gate.NewRunner([]gate.Gate{g}, fixedClock).Run(t.Context(), []gate.Target{target})
+	require.Len(t, got, 1)
+	return got[0]
+}
+
+// checkAWSResult checks a result of a gate that reads AWS: its outcome,
+// whether it is a provider error, and if so the AWSError's gate, service
+// and code ("EKS ThrottlingException"), and that its detail holds detail.
+func checkAWSResult(t *testing.T, r gate.Result, name string, want rollout.Outcome, err bool, code, detail string) {
+	t.Helper()
+	assert.Equal(t, want, r.Outcome, "detail: %s", r.Detail)
+	assert.Equal(t, err, r.Err != nil, "provider error: %v", r.Err)
+	assert.Contains(t, r.Detail, detail)
+	assert.Equal(t, name, r.Gate)
+	if code != "" {
+		var awsErr *gate.AWSError
+		require.ErrorAs(t, r.Err, &awsErr)
+		assert.Equal(t, code, awsErr.Service+" "+awsErr.Code)
+		assert.Equal(t, name, awsErr.Gate)
+	}
 }
 
 func mustTemplate(t *testing.T, s string) rollout.Template {

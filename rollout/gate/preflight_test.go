@@ -192,21 +192,10 @@ func TestPreflightGate(t *testing.T) {
 	}
 	var golden strings.Builder
 	for _, tc := range tests {
-		fake := fakeeks.New()
+		fake := clusterFake(tc.cluster, tc.failAll, tc.deny)
 		catalogue(fake)
-		if tc.cluster != nil {
-			c := *tc.cluster
-			c.Name = "prod-cpu-1"
-			fake.SetCluster(accountA, region, c)
-		}
 		if tc.fail[0] != "" {
 			fake.FailAction(tc.fail[0], tc.fail[1])
-		}
-		if tc.failAll != "" {
-			fake.FailCluster(accountA, region, "prod-cpu-1", tc.failAll)
-		}
-		if tc.deny {
-			fake.DenyRole("arn:aws:iam::111111111111:role/fleetbot-verify-tenant-a")
 		}
 		version := "1.30"
 		switch tc.version {
@@ -216,21 +205,9 @@ func TestPreflightGate(t *testing.T) {
 		default:
 			version = tc.version
 		}
-		g := startPreflight(t, fake)
-		got := gate.NewRunner([]gate.Gate{g}, fixedClock).Run(t.Context(), []gate.Target{eksTarget(accountA, "tenant-a", "prod-cpu-1", version)})
-		require.Len(t, got, 1)
-		r := got[0]
+		r := runOne(t, startPreflight(t, fake), eksTarget(accountA, "tenant-a", "prod-cpu-1", version))
 		t.Run(tc.name, func(t *testing.T) {
-			assert.Equal(t, tc.want, r.Outcome, "detail: %s", r.Detail)
-			assert.Equal(t, tc.err, r.Err != nil, "provider error: %v", r.Err)
-			assert.Contains(t, r.Detail, tc.detail)
-			assert.Equal(t, rollout.GatePreflight, r.Gate)
-			if tc.code != "" {
-				var awsErr *gate.AWSError
-				require.ErrorAs(t, r.Err, &awsErr)
-				assert.Equal(t, tc.code, awsErr.Service+" "+awsErr.Code)
-				assert.Equal(t, rollout.GatePreflight, awsErr.Gate)
-			}
+			checkAWSResult(t, r, rollout.GatePreflight, tc.want, tc.err, tc.code, tc.detail)
 		})
 		golden.WriteString("== " + tc.name + "\n" + describe(r) + "\n")
 	}
