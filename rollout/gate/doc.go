@@ -5,7 +5,9 @@
 // every cluster of a wave, concurrently and bounded, and turns a provider's
 // error or panic into a waiting result, never a failure: an outage of a
 // monitoring system delays a rollout until its progress deadline, it does
-// not fail clusters that may be healthy.
+// not fail clusters that may be healthy. One gate looks before the merge
+// instead: Preflight asks EKS whether a cluster is ready for the next
+// minor before it is put in a version pull request.
 //
 // Gates only read; they never change a cluster, a repository or a cloud
 // resource. Each reaches its system through a narrow interface or client
