@@ -180,7 +180,7 @@ spec:
 	require.Len(t, plan.Waves[0].PullRequests, 1)
 	pr := plan.Waves[0].PullRequests[0]
 	require.Len(t, pr.Files, 1)
-	assert.Equal(t, []rollout.Edit{{Path: []string{"version"}, Op: rollout.OpSet, From: "1.30", To: "1.31", Quote: true, Line: 13, Document: 1}}, pr.Files[0].Edits)
+	assert.Equal(t, []rollout.Edit{{Path: []string{"version"}, Op: rollout.OpSet, From: "1.30", To: "1.31", Quote: true, Line: 13, Document: 1, Cluster: "b-dev-2"}}, pr.Files[0].Edits)
 
 	read := DirReader(scopesRepo)
 	res, err := Apply(read, pr)

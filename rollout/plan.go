@@ -121,6 +121,35 @@ type Edit struct {
 	// Document is the index of the YAML document to edit in a file that
 	// holds several, counted from 0 (the first).
 	Document int `json:"document,omitempty"`
+	// Cluster is the cluster the edit moves, when it moves that one alone
+	// (its entry's key, its own label file); empty for an edit of a file
+	// that serves many clusters.
+	Cluster string `json:"cluster,omitempty"`
+}
+
+// For returns the pull request with only the edits that clusters ask for:
+// an edit made for one other cluster (held back by pre-flight, skipped)
+// stays out, and so does a file left with no edit. Edits of files that
+// serve many clusters all stay. No clusters keeps every edit.
+func (pr PullRequest) For(clusters []string) PullRequest {
+	if len(clusters) == 0 {
+		return pr
+	}
+	out := pr
+	out.Files = make([]FileChange, 0, len(pr.Files))
+	for _, f := range pr.Files {
+		kept := f
+		kept.Edits = make([]Edit, 0, len(f.Edits))
+		for _, e := range f.Edits {
+			if e.Cluster == "" || slices.Contains(clusters, e.Cluster) {
+				kept.Edits = append(kept.Edits, e)
+			}
+		}
+		if len(kept.Edits) > 0 || len(f.Edits) == 0 {
+			out.Files = append(out.Files, kept)
+		}
+	}
+	return out
 }
 
 // Skip reasons.

@@ -1,6 +1,7 @@
 package rollout
 
 import (
+	"cmp"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -103,6 +104,42 @@ func TestPlanExpected(t *testing.T) {
 			_, got, ok := p.Expected(tc.idx, tc.cluster, tc.revert)
 			assert.Equal(t, tc.ok, ok)
 			assert.Equal(t, tc.want, got)
+		})
+	}
+}
+
+func TestPullRequestFor(t *testing.T) {
+	pr := PullRequest{Repo: "fleet", Tenant: "t1", Files: []FileChange{
+		{Path: "t1/dev.yaml", Edits: []Edit{
+			{Path: []string{"clusters", "c1", "version"}, Op: OpSet, From: "1.29", To: "1.30", Cluster: "c1"},
+			{Path: []string{"clusters", "c2", "version"}, Op: OpSet, From: "1.29", To: "1.30", Cluster: "c2"},
+		}},
+		{Path: "t1/c2.yaml", Edits: []Edit{{Path: []string{"release"}, Op: OpSet, From: "r1", To: "r2", Cluster: "c2"}}},
+		{Path: "t1/env.yaml", Edits: []Edit{{Path: []string{"release"}, Op: OpSet, From: "r1", To: "r2"}}},
+		{Path: "t1/new.yaml", Create: true, Content: "a: 1\n"},
+	}}
+	tests := []struct {
+		name     string
+		clusters []string
+		want     []string // "path: edit clusters"
+	}{
+		{name: "none asked keeps every edit", want: []string{"t1/dev.yaml: c1 c2", "t1/c2.yaml: c2", "t1/env.yaml: -", "t1/new.yaml:"}},
+		{name: "every cluster", clusters: []string{"c1", "c2"}, want: []string{"t1/dev.yaml: c1 c2", "t1/c2.yaml: c2", "t1/env.yaml: -", "t1/new.yaml:"}},
+		{name: "c2 held back", clusters: []string{"c1"}, want: []string{"t1/dev.yaml: c1", "t1/env.yaml: -", "t1/new.yaml:"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := pr.For(tt.clusters)
+			var files []string
+			for _, f := range got.Files {
+				line := f.Path + ":"
+				for _, e := range f.Edits {
+					line += " " + cmp.Or(e.Cluster, "-")
+				}
+				files = append(files, line)
+			}
+			assert.Equal(t, tt.want, files)
+			assert.Len(t, pr.Files[0].Edits, 2, "the plan's pull request is left as it was")
 		})
 	}
 }

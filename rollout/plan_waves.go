@@ -191,7 +191,12 @@ func (pl *planner) finish(drafts []waveDraft) error {
 				Name: cl.Name, Tenant: cl.Tenant, Env: cl.Env, Fleet: cl.Fleet,
 				Canary: s.canary, PickedCanary: s.picked, From: s.from, To: s.to,
 			})
-			edits = append(edits, s.edits...)
+			for _, e := range s.edits {
+				if len(e.reach) == 0 {
+					e.edit.Cluster = cl.Name
+				}
+				edits = append(edits, e)
+			}
 		}
 		edits = append(edits, d.extra...)
 		prs, err := own.pullRequests(edits)
