@@ -39,6 +39,8 @@ func (r *run) act(ctx context.Context, a rollout.Action) error {
 		return r.requestApproval(ctx, a)
 	case rollout.RunGates:
 		return r.runGates(ctx, a.Wave, a.Clusters)
+	case rollout.RunPreflight:
+		return r.runPreflight(ctx, a.Wave, a.Clusters)
 	}
 	return fmt.Errorf("unknown action %T", a)
 }
@@ -136,7 +138,7 @@ func (r *run) ensure(ctx context.Context, c *rollout.Campaign, n, planWave int, 
 			Campaign:   c,
 			Plan:       r.rec.Plan,
 			Wave:       planWave,
-			PR:         pr,
+			PR:         pr.For(clusters), // a held-back or skipped cluster's edits stay out
 			Clusters:   clusters,
 			Owner:      h.repo.Owner,
 			Repo:       h.repo.Name,
@@ -454,10 +456,35 @@ func (r *run) runGates(ctx context.Context, n int, clusters []string) error {
 	if err != nil {
 		return err
 	}
-	results := gates.Run(ctx, targets)
+	return r.feed(ctx, r.gateEvents(n, gates.Run(ctx, targets), r.st.WaveGates(n))...)
+}
+
+// runPreflight asks EKS whether clusters of machine wave n are ready for
+// the wave's target, before they go into a pull request, and feeds the
+// answers back.
+func (r *run) runPreflight(ctx context.Context, n int, clusters []string) error {
+	c, err := r.rec.campaign()
+	if err != nil {
+		return fmt.Errorf("stored campaign file: %w", err)
+	}
+	check, err := r.b.preflightFor(r.name, c)
+	if err != nil {
+		return err
+	}
+	targets, err := r.gateTargets(n, clusters)
+	if err != nil {
+		return err
+	}
+	return r.feed(ctx, r.gateEvents(n, check.Run(ctx, targets), []string{rollout.GatePreflight})...)
+}
+
+// gateEvents turns the results of the gates named in use into the
+// machine's events, counting them; a provider error is a waiting result
+// that keeps the error as what the gate saw.
+func (r *run) gateEvents(n int, results []gate.Result, use []string) []rollout.Event {
 	evs := make([]rollout.Event, 0, len(results))
 	for _, res := range results {
-		if !slices.Contains(r.st.WaveGates(n), res.Gate) {
+		if !slices.Contains(use, res.Gate) {
 			continue // a gate the runner has that this wave does not use
 		}
 		r.b.metrics.gateResults.WithLabelValues(res.Gate, string(res.Outcome)).Inc()
@@ -470,7 +497,7 @@ func (r *run) runGates(ctx context.Context, n int, clusters []string) error {
 		}
 		evs = append(evs, rollout.GateResult{Wave: n, Cluster: res.Cluster, Gate: res.Gate, Outcome: res.Outcome, Detail: evidenceDetail(detail, res.Evidence)})
 	}
-	return r.feed(ctx, evs...)
+	return evs
 }
 
 // gateTargets describes the clusters of machine wave n for the gates: the

@@ -152,6 +152,9 @@ type Bot struct {
 	// or that have none (dashboard.go).
 	settled map[string]bool
 	gates   map[string]Gates // each campaign's gates, built from its spec
+	// preflights holds each campaign's pre-flight check, built from its
+	// eks gate.
+	preflights map[string]Gates
 	// layouts holds the layout of a repository at a commit, read once:
 	// who owns what is asked on every reconcile pass (roles.go).
 	layouts map[string]*gitops.Layout

@@ -253,7 +253,7 @@ func (r *run) waveCheck(n int, tenant string) (gh.NewCheckRun, error) {
 				switch {
 				case ok:
 					fmt.Fprintf(&b, "| `%s` | %s | %s | %s | %s |\n", c.Name, g, rec.Outcome, cell(rec.Detail), rec.At.UTC().Format(time.RFC3339))
-				case c.Phase == rollout.ClusterPending || c.Phase == rollout.ClusterInPR:
+				case c.Phase == rollout.ClusterPending || c.Phase == rollout.ClusterPreflight || c.Phase == rollout.ClusterInPR:
 					fmt.Fprintf(&b, "| `%s` | %s | after the merge | - | - |\n", c.Name, g)
 				default:
 					fmt.Fprintf(&b, "| `%s` | %s | not reported yet | - | - |\n", c.Name, g)

@@ -54,6 +54,32 @@ func (b *Bot) forgetGates(name string) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	delete(b.gates, name)
+	delete(b.preflights, name)
+}
+
+// preflightFor returns the pre-flight check of a campaign whose eks gate
+// asks for one (spec.gates.eks.preflight), built once per campaign, in the
+// eks gate's role and with its options.
+func (b *Bot) preflightFor(name string, c *rollout.Campaign) (Gates, error) {
+	e := c.Spec.Gates.EKS
+	if e == nil || !e.Preflight {
+		return nil, fmt.Errorf("campaign %s asks for no pre-flight check (spec.gates.eks.preflight)", name)
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if g, ok := b.preflights[name]; ok {
+		return g, nil
+	}
+	p, err := gate.NewPreflight(*e, b.cfg.GateOptions.EKS...)
+	if err != nil {
+		return nil, gateError("spec.gates.eks", err)
+	}
+	g := gate.NewRunner([]gate.Gate{timedGate{Gate: p, took: b.metrics.gateDuration.WithLabelValues(p.Name())}}, b.now)
+	if b.preflights == nil {
+		b.preflights = map[string]Gates{}
+	}
+	b.preflights[name] = g
+	return g, nil
 }
 
 // buildGates builds the runner of the gates spec.gates configures, each

@@ -47,7 +47,7 @@ var (
 		rollout.WaveBaking, rollout.WaveSucceeded, rollout.WaveFailed, rollout.WaveSkipped,
 	}
 	clusterPhases = []rollout.ClusterPhase{
-		rollout.ClusterPending, rollout.ClusterInPR, rollout.ClusterApplied, rollout.ClusterVerifying,
+		rollout.ClusterPending, rollout.ClusterPreflight, rollout.ClusterInPR, rollout.ClusterApplied, rollout.ClusterVerifying,
 		rollout.ClusterSucceeded, rollout.ClusterFailed, rollout.ClusterTimedOut, rollout.ClusterSkipped,
 	}
 	// outcomes are the gates' verdicts.

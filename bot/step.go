@@ -201,6 +201,10 @@ func (r *run) queueNew(acts []rollout.Action) []rollout.Action {
 			for _, c := range a.Clusters {
 				queued[key("gates", a.Wave, c)] = true
 			}
+		case rollout.RunPreflight:
+			for _, c := range a.Clusters {
+				queued[key("preflight", a.Wave, c)] = true
+			}
 		}
 	}
 	n := len(r.queue)
@@ -213,6 +217,11 @@ func (r *run) queueNew(acts []rollout.Action) []rollout.Action {
 			}
 		case rollout.RunGates:
 			a.Clusters = slices.DeleteFunc(a.Clusters, func(c string) bool { return queued[key("gates", a.Wave, c)] })
+			if len(a.Clusters) > 0 {
+				r.queue = append(r.queue, a)
+			}
+		case rollout.RunPreflight:
+			a.Clusters = slices.DeleteFunc(a.Clusters, func(c string) bool { return queued[key("preflight", a.Wave, c)] })
 			if len(a.Clusters) > 0 {
 				r.queue = append(r.queue, a)
 			}

@@ -12,17 +12,18 @@ type WaitKind string
 
 // Wait kinds, from a campaign that has not started to one that ended.
 const (
-	WaitNothing  WaitKind = ""         // the campaign ended
-	WaitStart    WaitKind = "start"    // known, not yet scheduled
-	WaitWindow   WaitKind = "window"   // the schedule holds the next wave back
-	WaitApproval WaitKind = "approval" // a wave approval gate: a fleet admin's /fleet approve
-	WaitOpen     WaitKind = "open"     // pull requests asked for, not reported open yet
-	WaitMerge    WaitKind = "merge"    // pull requests up: the tenant owners' review and merge
-	WaitRetry    WaitKind = "retry"    // a pull request closed without merge: a retry or a skip
-	WaitGates    WaitKind = "gates"    // merged clusters the gates have not passed yet
-	WaitBake     WaitKind = "bake"     // every cluster settled; the bake runs out
-	WaitResume   WaitKind = "resume"   // paused by a person
-	WaitPerson   WaitKind = "person"   // halted: a person resumes, retries, skips, rolls back or aborts
+	WaitNothing   WaitKind = ""          // the campaign ended
+	WaitStart     WaitKind = "start"     // known, not yet scheduled
+	WaitWindow    WaitKind = "window"    // the schedule holds the next wave back
+	WaitApproval  WaitKind = "approval"  // a wave approval gate: a fleet admin's /fleet approve
+	WaitPreflight WaitKind = "preflight" // EKS asked whether clusters are ready for the target, before their pull requests
+	WaitOpen      WaitKind = "open"      // pull requests asked for, not reported open yet
+	WaitMerge     WaitKind = "merge"     // pull requests up: the tenant owners' review and merge
+	WaitRetry     WaitKind = "retry"     // a pull request closed without merge: a retry or a skip
+	WaitGates     WaitKind = "gates"     // merged clusters the gates have not passed yet
+	WaitBake      WaitKind = "bake"      // every cluster settled; the bake runs out
+	WaitResume    WaitKind = "resume"    // paused by a person
+	WaitPerson    WaitKind = "person"    // halted: a person resumes, retries, skips, rolls back or aborts
 )
 
 // Wait is what a campaign waits for next, since when and, when known, until
@@ -98,8 +99,19 @@ func (s State) waveWait(w WaveState, nextWindow, since time.Time) Wait {
 		}
 		return s.windowWait(w.Number, since, nextWindow)
 	}
+	if asked := waveClusters(w, func(c ClusterState) bool { return c.Phase == ClusterPreflight }); len(asked) > 0 {
+		return Wait{Kind: WaitPreflight, Wave: w.Number, Since: w.OpenedAt, Clusters: asked,
+			Text:     fmt.Sprintf("wave %d: EKS's pre-flight answers on %s, before its pull requests open", w.Number, strings.Join(asked, ", ")),
+			Commands: []string{"/fleet pause", "/fleet abort"}}
+	}
 	byStatus := map[PRStatus][]PRState{}
 	for _, pr := range w.PRs {
+		held := pr.Status == PRStatusPending && !slices.ContainsFunc(w.Clusters, func(c ClusterState) bool {
+			return c.Tenant == pr.Tenant && c.Phase == ClusterPending
+		})
+		if held {
+			continue // every cluster of the tenant was held back by pre-flight
+		}
 		byStatus[pr.Status] = append(byStatus[pr.Status], pr)
 	}
 	if closed := byStatus[PRStatusClosed]; len(closed) > 0 {

@@ -106,7 +106,7 @@ type Count struct {
 // Legend lists the grid's states in the order a cluster goes through
 // them, then the states of no campaign.
 var Legend = []string{
-	string(rollout.ClusterPending), string(rollout.ClusterInPR), string(rollout.ClusterApplied),
+	string(rollout.ClusterPending), string(rollout.ClusterPreflight), string(rollout.ClusterInPR), string(rollout.ClusterApplied),
 	string(rollout.ClusterVerifying), string(rollout.ClusterSucceeded), string(rollout.ClusterFailed),
 	string(rollout.ClusterTimedOut), string(rollout.ClusterSkipped), StateIdle, StateDisabled,
 }
