@@ -14,13 +14,14 @@ import (
 
 // planOptions are the flags of `fleetbot plan`.
 type planOptions struct {
-	repos    []string
-	layout   string
-	campaign string
-	format   string
-	diff     bool
-	at       string
-	perWave  time.Duration
+	repos     []string
+	layout    string
+	campaign  string
+	format    string
+	diff      bool
+	at        string
+	perWave   time.Duration
+	preflight bool
 }
 
 func newPlanCmd() *cobra.Command {
@@ -36,7 +37,14 @@ tenant with its edits. Clusters left out are listed with the reason.
 applying the edits, wave after wave, to the files as they are now.
 --at TIME shows when each wave could start under the campaign's schedule,
 counting --per-wave (default: the bake time plus the progress deadline) for
-each wave. A refused plan exits with status 2 and the rule it breaks.`,
+each wave. A refused plan exits with status 2 and the rule it breaks.
+
+--preflight asks EKS, for an eksVersion campaign, whether each cluster is
+ready for its first hop, in the tenant's account through spec.gates.eks's
+role (AWS credentials and endpoints from the environment, as serve takes
+them): upgrade insights, add-on versions and node groups. The clusters it
+would hold back are listed after the plan with the reason; serve asks again
+before each wave's pull requests (spec.gates.eks.preflight).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runPlan(cmd, opts)
@@ -50,6 +58,7 @@ each wave. A refused plan exits with status 2 and the rule it breaks.`,
 	f.BoolVar(&opts.diff, "diff", false, "print the unified diff of every pull request")
 	f.StringVar(&opts.at, "at", "", "show when each wave could start, from this time (RFC 3339)")
 	f.DurationVar(&opts.perWave, "per-wave", 0, "time a wave is expected to take, for --at (default bake + progressDeadline)")
+	f.BoolVar(&opts.preflight, "preflight", false, "ask EKS whether each cluster is ready for its first hop (eksVersion campaigns)")
 	_ = cmd.MarkFlagRequired("repo")
 	_ = cmd.MarkFlagRequired("campaign")
 	return cmd
@@ -71,7 +80,11 @@ func runPlan(cmd *cobra.Command, opts *planOptions) error {
 	if err != nil {
 		return err
 	}
-	prep, startErr, err := prepareCampaign(cmd, c, opts.repos, opts.layout, opts.diff)
+	if opts.preflight && (c.Spec.Change.EKSVersion == nil || c.Spec.Gates.EKS == nil) {
+		return fmt.Errorf("--preflight: %s: pre-flight asks EKS about an eksVersion change through spec.gates.eks's role; this campaign has no %s",
+			opts.campaign, map[bool]string{true: "eksVersion change", false: "spec.gates.eks"}[c.Spec.Change.EKSVersion == nil])
+	}
+	prep, startErr, err := prepareCampaign(cmd, c, opts.repos, opts.layout, opts.diff, opts.preflight)
 	if err != nil {
 		return err
 	}
@@ -107,6 +120,16 @@ func runPlan(cmd *cobra.Command, opts *planOptions) error {
 			return err
 		}
 	}
+	if opts.preflight {
+		// The table is read by people; json and mermaid stay parseable.
+		w := out
+		if opts.format != "table" {
+			w = cmd.ErrOrStderr()
+		}
+		if err := writePreflight(cmd.Context(), w, c, p, prep.Inventory.Clusters); err != nil {
+			return err
+		}
+	}
 	if startErr != nil {
 		// The plan is sound and shown; serve would still refuse it.
 		return &exitError{code: 2, err: fmt.Errorf("%s: fleetbot serve would not start this campaign: %w", opts.campaign, startErr.Err)}
@@ -121,11 +144,14 @@ func runPlan(cmd *cobra.Command, opts *planOptions) error {
 // *gitops.StartError, so that it can be shown before the command fails.
 // Prepared.Files, what each pull request makes of its files, is kept only
 // when diff asks for it.
-func prepareCampaign(cmd *cobra.Command, c *rollout.Campaign, repos []string, layout string, diff bool) (*gitops.Prepared, *gitops.StartError, error) {
+func prepareCampaign(cmd *cobra.Command, c *rollout.Campaign, repos []string, layout string, diff, clusters bool) (*gitops.Prepared, *gitops.StartError, error) {
 	// The plan reads each cluster's effective labels, not the file and
 	// line each comes from, and shows the inventory's warnings, not its
-	// clusters.
-	opts := []gitops.Option{gitops.WithoutLabelSources(), gitops.WithoutClusters()}
+	// clusters (unless clusters asks for them).
+	opts := []gitops.Option{gitops.WithoutLabelSources()}
+	if !clusters {
+		opts = append(opts, gitops.WithoutClusters())
+	}
 	if layout != "" {
 		opts = append(opts, gitops.WithLayout(layout))
 	}
