@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"slices"
 
 	"github.com/spf13/cobra"
 
@@ -15,6 +16,7 @@ import (
 // demoOptions are the flags of `fleetbot demo`.
 type demoOptions struct {
 	fail     []string
+	hold     []string
 	rollback int
 	json     bool
 	fleet    string
@@ -25,7 +27,7 @@ type demoOptions struct {
 func newDemoCmd() *cobra.Command {
 	opts := &demoOptions{}
 	cmd := &cobra.Command{
-		Use:   "demo [--fail CLUSTER] [--rollback-after N] [--json] [--fleet DIR] [--campaign FILE] [--speed N]",
+		Use:   "demo [--fail CLUSTER] [--hold CLUSTER] [--rollback-after N] [--json] [--fleet DIR] [--campaign FILE] [--speed N]",
 		Short: "Run a whole campaign on this machine: a local GitHub, a simulated fleet, the real bot",
 		Long: `Run a campaign end to end on this machine, with no account anywhere: a local
 GitHub (the sandbox) holding the fleet repository, a simulated fleet whose
@@ -36,6 +38,9 @@ with the version EKS reports.
 
 --fail CLUSTER makes that cluster's Terraform apply fail: the campaign halts,
 the demo checks that no later wave opened, skips the cluster and resumes.
+--hold CLUSTER gives that cluster an EKS upgrade insight in ERROR (a removed
+API still called): the pre-flight check holds it out of its pull request; if
+that halts the campaign, the demo fixes the cause, retries it and resumes.
 --rollback-after N rolls a revertible campaign back once wave N baked: revert
 waves open one at a time, last wave first, and the demo merges them too.
 --json prints only the final state on stdout; the progress goes to stderr.
@@ -49,6 +54,7 @@ Run it from the repository root, where the default files are.`,
 	}
 	f := cmd.Flags()
 	f.StringArrayVar(&opts.fail, "fail", nil, "cluster whose Terraform apply fails (repeatable)")
+	f.StringArrayVar(&opts.hold, "hold", nil, "cluster the pre-flight check holds back with an upgrade insight in ERROR (repeatable)")
 	f.IntVar(&opts.rollback, "rollback-after", 0, "roll the campaign back once this wave baked")
 	f.BoolVar(&opts.json, "json", false, "print only the final state, as JSON, on stdout")
 	f.StringVar(&opts.fleet, "fleet", "examples/fleet", "directory of the fleet repository's files")
@@ -73,11 +79,15 @@ func runDemo(cmd *cobra.Command, opts *demoOptions) error {
 		progress = cmd.ErrOrStderr()
 	}
 	res, err := demo.Run(cmd.Context(), demo.Options{
-		FleetDir: opts.fleet, CampaignFile: opts.campaign, Fail: opts.fail, RollbackAfter: opts.rollback, Out: progress, Speed: opts.speed,
+		FleetDir: opts.fleet, CampaignFile: opts.campaign, Fail: opts.fail, Hold: opts.hold, RollbackAfter: opts.rollback, Out: progress, Speed: opts.speed,
 	})
 	var unknown *demo.UnknownClusterError
 	if errors.As(err, &unknown) {
-		return fmt.Errorf("--fail %q: %w", unknown.Cluster, err)
+		flag := "--fail"
+		if slices.Contains(opts.hold, unknown.Cluster) {
+			flag = "--hold"
+		}
+		return fmt.Errorf("%s %q: %w", flag, unknown.Cluster, err)
 	}
 	if err != nil {
 		return err

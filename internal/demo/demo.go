@@ -64,6 +64,13 @@ type Options struct {
 	// version and Argo CD turns Degraded. The demo shows the halt, checks
 	// that no later wave opened, skips them and resumes.
 	Fail []string
+	// Hold names clusters to which the simulated EKS gives an upgrade
+	// insight in ERROR for their target (a removed API still called), so
+	// the pre-flight check holds them back; the campaign's eks gate must
+	// set preflight. A halt they cause is overcome as their owners would:
+	// the callers move to the new API (the insight passes), `/fleet retry`
+	// asks EKS again, and the campaign is resumed.
+	Hold []string
 	// RollbackAfter, when above 0, rolls the campaign back, as a fleet
 	// admin would with `/fleet rollback`, once wave RollbackAfter baked;
 	// the demo then plays the owners of the revert pull requests and ends
@@ -118,6 +125,7 @@ type setup struct {
 	owners   map[string]gitops.Owners
 	admin    string
 	fail     map[string]bool
+	hold     map[string]string // cluster -> the version of its first hop
 }
 
 // prepare reads the campaign and the fleet and plans the campaign, as the
@@ -143,7 +151,7 @@ func prepare(ctx context.Context, opts Options) (*setup, error) {
 		return nil, fmt.Errorf("fleet %s: no layout", opts.FleetDir)
 	}
 	s := &setup{src: src, campaign: c, plan: p, clusters: map[string]gitops.Cluster{},
-		owners: layout.Owners, admin: "fleet-admin", fail: map[string]bool{}}
+		owners: layout.Owners, admin: "fleet-admin", fail: map[string]bool{}, hold: map[string]string{}}
 	if len(layout.Admins.Users) > 0 {
 		s.admin = layout.Admins.Users[0]
 	}
@@ -165,6 +173,15 @@ func prepare(ctx context.Context, opts Options) (*setup, error) {
 		}
 		s.fail[name] = true
 	}
+	if len(opts.Hold) > 0 && (c.Spec.Gates.EKS == nil || !c.Spec.Gates.EKS.Preflight) {
+		return nil, fmt.Errorf("hold %s: campaign %s does not ask EKS before a pull request: its spec.gates.eks has no preflight: true", opts.Hold[0], opts.CampaignFile)
+	}
+	for _, name := range opts.Hold {
+		if !slices.Contains(changed, name) {
+			return nil, &UnknownClusterError{Cluster: name, Valid: changed}
+		}
+		s.hold[name] = s.firstHop(name)
+	}
 	for _, w := range p.Waves {
 		for _, pr := range w.PullRequests {
 			if o := s.owners[pr.Tenant]; len(o.Users) == 0 {
@@ -173,6 +190,18 @@ func prepare(ctx context.Context, opts Options) (*setup, error) {
 		}
 	}
 	return s, nil
+}
+
+// firstHop is the version the plan first moves cluster name to.
+func (s *setup) firstHop(name string) string {
+	for _, w := range s.plan.Waves {
+		for _, c := range w.Clusters {
+			if c.Name == name {
+				return c.To
+			}
+		}
+	}
+	return ""
 }
 
 // changed lists the clusters the plan changes, in rollout order.
@@ -301,6 +330,12 @@ func start(ctx context.Context, opts Options, s *setup) (*demo, error) {
 	}
 	for name := range s.fail {
 		d.sim.Fail(name)
+	}
+	for name, to := range s.hold {
+		cl := s.clusters[name]
+		if !d.eks.SetInsight(cl.Account, cl.Region, name, holdInsight(to, insightError)) {
+			return d, fmt.Errorf("hold %s: the simulated EKS has no such cluster", name)
+		}
 	}
 	return d, nil
 }

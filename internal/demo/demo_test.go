@@ -278,8 +278,8 @@ func pullsOf(pulls []demo.Pull, wave int) []demo.Pull {
 
 // checkMain clones the sandbox's fleet repository and checks each
 // cluster's version on main: 1.30 for those the plan changes, as in the
-// example fleet for every other one.
-func checkMain(t *testing.T, s scenario, dir string) {
+// example fleet for every other one and for those kept back.
+func checkMain(t *testing.T, s scenario, dir string, kept ...string) {
 	t.Helper()
 	before, err := gitops.Load(t.Context(), []string{s.fleet})
 	require.NoError(t, err)
@@ -289,7 +289,9 @@ func checkMain(t *testing.T, s scenario, dir string) {
 	}
 	for _, w := range s.plan.Waves {
 		for _, c := range w.Clusters {
-			want[c.Name] = "1.30"
+			if !slices.Contains(kept, c.Name) {
+				want[c.Name] = "1.30"
+			}
 		}
 	}
 	clone := t.TempDir()

@@ -5,10 +5,12 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/fleetbot/fleetbot/bot/wave"
+	"github.com/fleetbot/fleetbot/internal/fakeeks"
 	"github.com/fleetbot/fleetbot/rollout"
 )
 
@@ -96,10 +98,11 @@ func (s *setup) reviewer(tenant string, number int) string {
 	return users[number%len(users)]
 }
 
-// overcome handles a halt: it must come from clusters the demo made fail.
-// It waits a few reconcile passes, checks that no pull request of a later
-// wave exists, then skips the failed clusters and resumes the campaign, as
-// a fleet admin would through `/fleet skip` and `/fleet resume`.
+// overcome handles a halt: it must come from clusters the demo made fail
+// or held back. It waits a few reconcile passes, checks that no pull
+// request of a later wave exists, then skips the failed clusters, fixes and
+// retries the held ones, and resumes the campaign, as a fleet admin would
+// through `/fleet skip`, `/fleet retry` and `/fleet resume`.
 func (d *demo) overcome(ctx context.Context, st rollout.State) error {
 	name := st.Campaign
 	fs := st.Failures()
@@ -108,7 +111,8 @@ func (d *demo) overcome(ctx context.Context, st rollout.State) error {
 	}
 	haltWave := 0
 	for _, f := range fs {
-		if !d.s.fail[f.Cluster] {
+		held := d.s.hold[f.Cluster] != "" && f.Gate == rollout.GatePreflight
+		if !d.s.fail[f.Cluster] && !held {
 			return fmt.Errorf("campaign %s halted: %s: cluster %s of wave %d is %s (%s: %s)",
 				name, st.HaltReason, f.Cluster, f.Wave, f.Phase, orNone(f.Gate), orNone(f.Detail))
 		}
@@ -155,6 +159,17 @@ func (d *demo) overcome(ctx context.Context, st rollout.State) error {
 		return fmt.Errorf("campaign %s: the bot is stopped", name)
 	}
 	for _, f := range fs {
+		if to := d.s.hold[f.Cluster]; to != "" && f.Gate == rollout.GatePreflight {
+			// The owners move their controller to the served API; EKS's
+			// next look at the cluster finds no deprecated call.
+			cl := d.s.clusters[f.Cluster]
+			d.eks.SetInsight(cl.Account, cl.Region, f.Cluster, holdInsight(to, insightPassing))
+			d.out.line(d.clock.Now(), "%s: its callers moved off the removed API; retried by %s", f.Cluster, d.s.admin)
+			if _, err := b.Operate(ctx, name, rollout.Retry{Cluster: f.Cluster, By: d.s.admin}); err != nil {
+				return fmt.Errorf("retry %s: %w", f.Cluster, err)
+			}
+			continue
+		}
 		reason := fmt.Sprintf("demo: its Terraform apply was made to fail; %s stays on its version and is fixed outside this campaign", f.Cluster)
 		if _, err := b.Operate(ctx, name, rollout.SkipCluster{Cluster: f.Cluster, Reason: reason, By: d.s.admin}); err != nil {
 			return fmt.Errorf("skip %s: %w", f.Cluster, err)
@@ -236,4 +251,44 @@ func orNone(s string) string {
 		return "none"
 	}
 	return s
+}
+
+// The statuses of the insight Hold puts on a cluster: before and after its
+// callers moved to the new API.
+const (
+	insightError   = "ERROR"
+	insightPassing = "PASSING"
+)
+
+// holdInsight is the upgrade insight Options.Hold gives a cluster: a
+// FlowSchema API that Kubernetes 1.29 stopped serving, still called, as EKS
+// reports it for the target version to.
+func holdInsight(to, status string) fakeeks.Insight {
+	in := fakeeks.Insight{
+		ID: "demo-deprecated-apis", Name: "Deprecated APIs removed in Kubernetes v" + to,
+		Category: "UPGRADE_READINESS", KubernetesVersion: to, Status: status,
+		Description:    "Checks for usage of deprecated APIs that are scheduled for removal in Kubernetes v" + to + ".",
+		Recommendation: "Update manifests and API clients to use newer Kubernetes APIs if applicable before upgrading to Kubernetes v" + to + ".",
+	}
+	if status == insightError {
+		in.Reason = "Deprecated API usage detected within last 30 days and your cluster is on Kubernetes v" + previousMinor(to) + "."
+		in.Deprecations = []fakeeks.Deprecation{{
+			Usage: "/apis/flowcontrol.apiserver.k8s.io/v1beta2/flowschemas", ReplacedWith: "/apis/flowcontrol.apiserver.k8s.io/v1/flowschemas",
+			StopServingVersion: to,
+			Clients:            []fakeeks.ClientStat{{UserAgent: "demo-controller/v0.9", Requests: 412}},
+		}}
+	} else {
+		in.Reason = "No deprecated API usage detected within the last 30 days."
+	}
+	return in
+}
+
+// previousMinor is the minor before version v ("1.30" -> "1.29").
+func previousMinor(v string) string {
+	major, minor, ok := strings.Cut(v, ".")
+	n, err := strconv.Atoi(minor)
+	if !ok || err != nil || n == 0 {
+		return v
+	}
+	return major + "." + strconv.Itoa(n-1)
 }

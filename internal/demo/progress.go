@@ -172,7 +172,8 @@ func (p *progress) opening(w rollout.WaveState) string {
 		}
 		var names []string
 		for _, c := range w.Clusters {
-			if c.Tenant == pr.Tenant && c.Phase != rollout.ClusterSkipped {
+			// A cluster pre-flight held back is in no pull request.
+			if c.Tenant == pr.Tenant && c.Phase != rollout.ClusterSkipped && c.FailedGate != rollout.GatePreflight {
 				names = append(names, c.Name)
 			}
 		}
@@ -268,7 +269,11 @@ func (p *progress) campaign(st rollout.State) []event {
 		}
 	case rollout.CampaignSucceeded:
 		up, skipped := p.counts(st)
-		return []event{{at, fmt.Sprintf("campaign %s succeeded: %d clusters upgraded in %d waves, %d skipped", st.Campaign, up, len(st.Waves), skipped)}}
+		line := fmt.Sprintf("campaign %s succeeded: %d clusters upgraded in %d waves, %d skipped", st.Campaign, up, len(st.Waves), skipped)
+		if f := st.Failures(); len(f) > 0 {
+			line += fmt.Sprintf(", %d failed within the budget of %d (%s)", len(f), st.Policy.MaxFailures, failureNames(f))
+		}
+		return []event{{at, line}}
 	case rollout.CampaignRollingBack:
 		if by != "" {
 			by = " by " + by
@@ -342,4 +347,17 @@ func sortedKeys(m map[string]bool) []string {
 	}
 	slices.Sort(out)
 	return out
+}
+
+// failureNames names failed clusters with the gate that failed them:
+// "a-dev-gpu-1 at preflight, b-dev-1 at terraform".
+func failureNames(fs []rollout.Failure) string {
+	parts := make([]string, len(fs))
+	for i, f := range fs {
+		parts[i] = f.Cluster
+		if f.Gate != "" {
+			parts[i] += " at " + f.Gate
+		}
+	}
+	return strings.Join(parts, ", ")
 }
