@@ -79,10 +79,14 @@ func closeComment(campaign string, a rollout.ClosePRs) string {
 func regeneratedComment(campaign, branch, sha string, res wave.Result) string {
 	var b strings.Builder
 	fmt.Fprintln(&b, statusMarker(campaign))
-	if res.Regenerated {
+	switch {
+	case res.Replanned:
+		fmt.Fprintf(&b, "### Campaign `%s`: regenerated on `%s` at %s\n\n", campaign, branch, shortSHA(sha))
+		fmt.Fprintln(&b, "A cluster held back by its pre-flight check passed it on a retry and joins this pull request, so fleetbot applied the planned edits of every cluster it now carries again on the head, each checked against the value it expects to replace, and rewrote the description. Nothing was rebased and no second pull request was opened; approve the new commit.")
+	case res.Regenerated:
 		fmt.Fprintf(&b, "### Campaign `%s`: regenerated on `%s` at %s\n\n", campaign, branch, shortSHA(sha))
 		fmt.Fprintln(&b, "The base branch moved and this pull request no longer merged cleanly, so fleetbot applied the planned edits again on the new head, each checked against the value it expects to replace. Nothing was rebased and no second pull request was opened.")
-	} else {
+	default:
 		fmt.Fprintf(&b, "### Campaign `%s`: files left as they are\n", campaign)
 		if len(res.Kept) > 0 && res.Number > 0 && !res.Opened {
 			fmt.Fprintln(&b, "\nEvery file this pull request plans to change was changed on the base branch since the plan, so it cannot be regenerated. Skip its clusters with a reason, or close it.")

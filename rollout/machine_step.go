@@ -261,10 +261,13 @@ func (m *machine) prOpened(e PROpened) *EventError {
 	}
 	pr.Status, pr.Number, pr.OpenedAt, pr.ClosedAt = PRStatusOpen, e.Number, m.now, time.Time{}
 	tenantClusters(w, e.Tenant, func(c *ClusterState) {
-		switch c.Phase {
-		case ClusterPending:
+		switch {
+		case c.Phase == ClusterPending && c.JoinDue:
+			// passed its retry after this request went out: it joins next
+		case c.Phase == ClusterPending:
+			c.Joins = 0
 			m.record(c, ClusterInPR, ev)
-		case ClusterInPR:
+		case c.Phase == ClusterInPR:
 			m.record(c, "", ev)
 		}
 	})
@@ -307,6 +310,11 @@ func (m *machine) prMerged(e PRMerged) *EventError {
 	gated := len(m.s.WaveGates(w.Number)) > 0
 	tenantClusters(w, e.Tenant, func(c *ClusterState) {
 		switch {
+		case c.Phase == ClusterPending && (c.JoinDue || c.Joins > 0):
+			// It was to join the pull request, which merged without it.
+			detail := fmt.Sprintf("passed pre-flight on a retry, but tenant %s's pull request #%d merged before the cluster joined it: its change is in no pull request; skip it and upgrade it in a later campaign", e.Tenant, pr.Number)
+			c.JoinDue, c.Joins = false, 0
+			m.fail(w, c, ClusterFailed, GatePreflight, detail, ev)
 		case (c.Phase == ClusterPending || c.Phase == ClusterInPR) && gated:
 			c.GatesDue = true
 			m.record(c, ClusterApplied, ev)
@@ -422,6 +430,33 @@ func (m *machine) gateResult(e GateResult) *EventError {
 	return nil
 }
 
+// join asks again for open pull request pr of wave w when a held-back
+// cluster of its tenant passed its retry and waits, Pending and JoinDue, to
+// be added:
+// the request names every cluster the pull request carries, the new one
+// included, at the same attempt, and the pull request is Requested until
+// it is reported open again.
+func (m *machine) join(w *WaveState, pr *PRState) (PRRequest, bool) {
+	var names []string
+	joins := false
+	tenantClusters(w, pr.Tenant, func(c *ClusterState) {
+		switch {
+		case c.Phase == ClusterPending && c.JoinDue:
+			joins = true
+			c.JoinDue, c.Joins = false, pr.Number
+			names = append(names, c.Name)
+			m.record(c, "", Evidence{Event: "pr-requested", PR: pr.Number, Detail: fmt.Sprintf("joins #%d", pr.Number)})
+		case c.Phase == ClusterInPR:
+			names = append(names, c.Name)
+		}
+	})
+	if !joins {
+		return PRRequest{}, false
+	}
+	pr.Status = PRStatusRequested
+	return PRRequest{Tenant: pr.Tenant, Clusters: names, Attempt: pr.Attempt}, true
+}
+
 // preflightResult records EKS's answer on whether cluster c of wave w is
 // ready for the wave's target: passed puts it back among the clusters
 // waiting for their pull request (warnings kept in its evidence), failed
@@ -442,6 +477,16 @@ func (m *machine) preflightResult(w *WaveState, c *ClusterState, e GateResult) *
 	switch e.Outcome {
 	case GatePassed:
 		m.record(c, ClusterPending, ev)
+		for _, pr := range w.PRs {
+			switch {
+			case pr.Tenant != c.Tenant:
+			case pr.Status == PRStatusMerged:
+				detail := fmt.Sprintf("passed pre-flight on a retry, but tenant %s's pull request #%d merged meanwhile: its change is in no pull request; skip it and upgrade it in a later campaign", c.Tenant, pr.Number)
+				m.fail(w, c, ClusterFailed, GatePreflight, detail, Evidence{Event: "preflight", Gate: GatePreflight, Detail: detail, PR: pr.Number})
+			case pr.Status == PRStatusOpen || pr.Status == PRStatusRequested:
+				c.JoinDue = true
+			}
+		}
 	case GateFailed:
 		m.fail(w, c, ClusterFailed, e.Gate, e.Detail, ev)
 	default:
@@ -676,7 +721,8 @@ func (m *machine) retry(e Retry) *EventError {
 		if n == 0 {
 			for _, o := range occ {
 				if o.c.Phase.failed() && o.c.FailedGate == GatePreflight {
-					return refuse("cluster %s was held back by its pre-flight check and its tenant's pull request %s of wave %d is already up or merged, so it cannot join it: skip it with a reason and upgrade it in a later campaign", e.Cluster, heldBackPR(o.w, o.c), o.w.Number)
+					return refuse("cluster %s was held back by its pre-flight check and its tenant's pull request %s of wave %d is merged, so it cannot join it: skip it with a reason and upgrade it in a later campaign",
+						e.Cluster, heldBackPR(o.w, o.c), o.w.Number)
 				}
 			}
 			return refuse("cluster %s is %s; only Failed or TimedOut clusters, or clusters whose pull request was closed, can be retried", e.Cluster, phase)
@@ -705,11 +751,12 @@ func (m *machine) retry(e Retry) *EventError {
 // heldBackRetryable says whether cluster c, held back by pre-flight, may be
 // asked again: its tenant's pull request of wave w has not been asked for
 // (every cluster of the tenant was held back, or the campaign halted before
-// it opened) or was closed without merge.
+// it opened), is asked for or open (a pass adds the cluster to it once it
+// is up) or was closed without merge. A merged one cannot take it.
 func heldBackRetryable(w *WaveState, c *ClusterState) bool {
 	for _, pr := range w.PRs {
 		if pr.Tenant == c.Tenant {
-			return pr.Status == PRStatusPending || pr.Status == PRStatusClosed
+			return pr.Status != PRStatusMerged
 		}
 	}
 	return false
@@ -1193,6 +1240,12 @@ func (m *machine) flush() {
 			var reqs []PRRequest
 			for j := range w.PRs {
 				pr := &w.PRs[j]
+				if pr.Status == PRStatusOpen {
+					if r, ok := m.join(w, pr); ok {
+						reqs = append(reqs, r)
+					}
+					continue
+				}
 				if pr.Status != PRStatusPending {
 					continue
 				}

@@ -92,6 +92,10 @@ type Result struct {
 	Opened bool
 	// Regenerated is true when this call rebuilt the branch on the new base.
 	Regenerated bool
+	// Replanned is true when the branch was rebuilt because the pull
+	// request now carries other clusters (one held back by pre-flight
+	// joined it after a retry); its body was rewritten to name them.
+	Replanned bool
 	// Reused is true when an existing pull request was kept as it is.
 	Reused bool
 	// Merged is true when the pull request is already merged.
@@ -268,6 +272,12 @@ func (e *ensurer) keepOpen(ctx context.Context, pr *gh.PullRequest) error {
 		if err != nil {
 			return err
 		}
+		if !samePlan {
+			if err := e.rewriteBody(ctx, pr.Number); err != nil {
+				return err
+			}
+			e.res.Replanned = true
+		}
 		// PATCH /repos/{owner}/{repo}/git/refs/heads/{branch}, force
 		// (https://docs.github.com/rest/git/refs#update-a-reference)
 		if err := e.c.UpdateRef(ctx, e.req.Owner, e.req.Repo, e.branch, sha, true); err != nil {
@@ -279,6 +289,21 @@ func (e *ensurer) keepOpen(ctx context.Context, pr *gh.PullRequest) error {
 	}
 	if !hasAll(pr.Labels, e.req.labels(e.name)) {
 		return e.finish(ctx, pr.Number)
+	}
+	return nil
+}
+
+// rewriteBody makes the body of open pull request number say what it
+// carries now.
+func (e *ensurer) rewriteBody(ctx context.Context, number int) error {
+	body, err := Body(e.req)
+	if err != nil {
+		return err
+	}
+	// PATCH /repos/{owner}/{repo}/pulls/{pull_number}
+	// (https://docs.github.com/rest/pulls/pulls#update-a-pull-request)
+	if _, err := e.c.EditPullRequest(ctx, e.req.Owner, e.req.Repo, number, gh.PullRequestEdit{Body: &body}); err != nil {
+		return fmt.Errorf("rewrite the body of pull request #%d: %w", number, err)
 	}
 	return nil
 }
@@ -781,10 +806,18 @@ func (c *counter) AddLabels(ctx context.Context, owner, repo string, number int,
 	return c.api.AddLabels(ctx, owner, repo, number, labels)
 }
 
-// ensureCounter is counter with the pull request read of Ensure.
+// ensureCounter is counter with the pull request read and edit of Ensure.
 type ensureCounter struct {
 	*counter
-	get PullRequestReader
+	get interface {
+		PullRequestReader
+		PullRequestEditor
+	}
+}
+
+func (c ensureCounter) EditPullRequest(ctx context.Context, owner, repo string, number int, e gh.PullRequestEdit) (gh.PullRequest, error) {
+	c.n++
+	return c.get.EditPullRequest(ctx, owner, repo, number, e)
 }
 
 func (c ensureCounter) PullRequest(ctx context.Context, owner, repo string, number int) (gh.PullRequest, error) {

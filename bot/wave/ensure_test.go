@@ -810,3 +810,53 @@ func TestEnsureNewBranchLeftovers(t *testing.T) {
 		})
 	}
 }
+
+// TestEnsureClusterJoins: a pull request opened without a cluster held back
+// by pre-flight takes it once it passed on a retry: the branch is rebuilt
+// with its edit and the body rewritten to name it, on the same pull
+// request.
+func TestEnsureClusterJoins(t *testing.T) {
+	t.Parallel()
+	file := "../../examples/demo/eks-1-30.yaml"
+	src, err := os.ReadFile(file)
+	require.NoError(t, err)
+	c, err := rollout.ParseCampaign(file, src)
+	require.NoError(t, err)
+	base := examplePlan(t, "eks-1-30")
+	fleet, err := base.inv.Fleet()
+	require.NoError(t, err)
+	plan, err := rollout.PlanCampaign(c, fleet)
+	require.NoError(t, err)
+	p := &planned{campaign: c, plan: plan, inv: base.inv}
+	// Wave 2 of the demo campaign carries two clusters of tenant-a.
+	w := plan.Waves[1]
+	require.Len(t, w.PullRequests, 1)
+	require.Equal(t, []string{"a-dev-cpu-2", "a-dev-gpu-1"}, []string{w.Clusters[0].Name, w.Clusters[1].Name})
+
+	f := newFakeGitHub("acme", "fleet", exampleFiles(t))
+	req := p.request(t, f, 2, "tenant-a")
+	full := req.PR
+	req.Clusters, req.PR = []string{"a-dev-cpu-2"}, full.For([]string{"a-dev-cpu-2"})
+	first, err := Ensure(t.Context(), f, req)
+	require.NoError(t, err)
+	require.True(t, first.Opened)
+	files := f.files(first.HeadSHA)
+	assert.Equal(t, "1.30", lookup(t, tenantA, files[tenantA], "services", "eks", "config", "a-dev-cpu-2", "version"))
+	assert.Equal(t, "1.29", lookup(t, tenantA, files[tenantA], "services", "eks", "config", "a-dev-gpu-1", "version"), "the held-back cluster stays out")
+	body := f.prs[0].Body
+	assert.Contains(t, body, "| a-dev-cpu-2 | dev |")
+	assert.NotContains(t, body, "| a-dev-gpu-1 | dev |")
+	f.take()
+
+	req.Clusters, req.PR = []string{"a-dev-cpu-2", "a-dev-gpu-1"}, full.For([]string{"a-dev-cpu-2", "a-dev-gpu-1"})
+	res, err := Ensure(t.Context(), f, req)
+	require.NoError(t, err)
+	assert.True(t, res.Regenerated)
+	assert.True(t, res.Replanned)
+	assert.Equal(t, first.Number, res.Number)
+	assert.Contains(t, f.take(), "EditPullRequest")
+	files = f.files(res.HeadSHA)
+	assert.Equal(t, "1.30", lookup(t, tenantA, files[tenantA], "services", "eks", "config", "a-dev-gpu-1", "version"))
+	assert.Contains(t, f.prs[0].Body, "| a-dev-gpu-1 | dev |")
+	assertNoWrite(t, f, req)
+}

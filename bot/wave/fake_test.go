@@ -309,6 +309,26 @@ func (f *fakeGitHub) PullRequest(_ context.Context, owner, repo string, number i
 	return gh.PullRequest{}, fmt.Errorf("pull request %d: %w", number, gh.ErrNotFound)
 }
 
+func (f *fakeGitHub) EditPullRequest(_ context.Context, owner, repo string, number int, e gh.PullRequestEdit) (gh.PullRequest, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.call("EditPullRequest", owner, repo); err != nil {
+		return gh.PullRequest{}, err
+	}
+	for _, pr := range f.prs {
+		if pr.Number == number {
+			if e.Body != nil {
+				pr.Body = *e.Body
+			}
+			if e.Title != nil {
+				pr.Title = *e.Title
+			}
+			return f.view(pr), nil
+		}
+	}
+	return gh.PullRequest{}, fmt.Errorf("pull request %d: %w", number, gh.ErrNotFound)
+}
+
 func (f *fakeGitHub) CreatePullRequest(_ context.Context, owner, repo string, p gh.NewPullRequest) (gh.PullRequest, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()

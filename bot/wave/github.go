@@ -78,12 +78,19 @@ type RevertClient interface {
 	Opener
 }
 
-// EnsureClient is every GitHub call Ensure makes: those of Revert, and
-// reading one pull request to learn whether it conflicts with its base.
+// EnsureClient is every GitHub call Ensure makes: those of Revert, reading
+// one pull request to learn whether it conflicts with its base, and
+// rewriting its body when the clusters it carries changed.
 // *gh.Client implements it.
 type EnsureClient interface {
 	RevertClient
 	PullRequestReader
+	PullRequestEditor
+}
+
+// PullRequestEditor rewrites a pull request's fields, such as its body.
+type PullRequestEditor interface {
+	EditPullRequest(ctx context.Context, owner, repo string, number int, e gh.PullRequestEdit) (gh.PullRequest, error)
 }
 
 // committer is what writeCommit calls: the base commit's tree, then the

@@ -71,6 +71,10 @@ type Options struct {
 	// the callers move to the new API (the insight passes), `/fleet retry`
 	// asks EKS again, and the campaign is resumed.
 	Hold []string
+	// RetryHeld makes the owners of a cluster held back within the failure
+	// budget fix the cause and comment `/fleet retry CLUSTER` on their open
+	// pull request of the wave before they review it: the cluster joins it.
+	RetryHeld bool
 	// RollbackAfter, when above 0, rolls the campaign back, as a fleet
 	// admin would with `/fleet rollback`, once wave RollbackAfter baked;
 	// the demo then plays the owners of the revert pull requests and ends
@@ -276,8 +280,9 @@ type demo struct {
 	sim     *fleetsim.Sim
 	out     *progress
 
-	merged     map[int]bool // pull requests approved and merged
-	reviewed   map[int]bool // waves whose review delay passed
+	merged     map[int]bool    // pull requests approved and merged
+	retried    map[string]bool // held clusters whose owners asked for a retry
+	reviewed   map[int]bool    // waves whose review delay passed
 	halts      []Halt
 	rolledBack bool // the demo asked for the rollback
 }
@@ -290,7 +295,7 @@ func start(ctx context.Context, opts Options, s *setup) (*demo, error) {
 		opts: opts, s: s, clock: clock,
 		argo:   fakeargocd.New(argoToken, fakeargocd.WithClock(clock.Now)),
 		eks:    fakeeks.New(fakeeks.WithClock(clock.Now)),
-		merged: map[int]bool{}, reviewed: map[int]bool{},
+		merged: map[int]bool{}, reviewed: map[int]bool{}, retried: map[string]bool{},
 	}
 	d.out = newProgress(opts.Out, clock.Now(), s.plan)
 	argoURL, err := d.serve(d.argo)

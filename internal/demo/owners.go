@@ -54,7 +54,14 @@ func (d *demo) review(ctx context.Context, st rollout.State) error {
 		}
 		var todo []rollout.PRState
 		for _, pr := range w.PRs {
-			if pr.Status == rollout.PRStatusOpen && !d.merged[pr.Number] {
+			if pr.Status != rollout.PRStatusOpen || d.merged[pr.Number] {
+				continue
+			}
+			asked, err := d.retryHeld(ctx, w, pr)
+			if err != nil {
+				return err
+			}
+			if !asked {
 				todo = append(todo, pr)
 			}
 		}
@@ -74,6 +81,44 @@ func (d *demo) review(ctx context.Context, st rollout.State) error {
 		}
 	}
 	return nil
+}
+
+// retryHeld, under Options.RetryHeld, fixes the cause of each cluster of
+// pr's tenant that pre-flight held back in wave w and asks for its retry
+// with a `/fleet retry` comment on pr, as the tenant's owner. It reports
+// whether the owners wait: they review pr once every such cluster joined
+// it.
+func (d *demo) retryHeld(ctx context.Context, w rollout.WaveState, pr rollout.PRState) (bool, error) {
+	if !d.opts.RetryHeld {
+		return false, nil
+	}
+	asked := false
+	for _, c := range w.Clusters {
+		to := d.s.hold[c.Name]
+		if c.Tenant != pr.Tenant || to == "" {
+			continue
+		}
+		if d.retried[c.Name] {
+			// The owners review once the cluster is in the pull request.
+			asked = asked || c.Phase != rollout.ClusterInPR
+			continue
+		}
+		if c.FailedGate != rollout.GatePreflight {
+			continue
+		}
+		cl := d.s.clusters[c.Name]
+		d.eks.SetInsight(cl.Account, cl.Region, c.Name, holdInsight(to, insightPassing))
+		who := d.s.reviewer(pr.Tenant, pr.Number)
+		// https://docs.github.com/rest/issues/comments#create-an-issue-comment
+		path := fmt.Sprintf("/repos/%s/%s/issues/%d/comments", owner, repo, pr.Number)
+		if _, err := d.stack.Do(ctx, http.MethodPost, path, who, map[string]any{"body": "/fleet retry " + c.Name}, nil); err != nil {
+			return false, fmt.Errorf("comment /fleet retry %s on #%d: %w", c.Name, pr.Number, err)
+		}
+		d.retried[c.Name] = true
+		asked = true
+		d.out.line(d.clock.Now(), "%s: its callers moved off the removed API; %s asked `/fleet retry %s` on #%d", c.Name, who, c.Name, pr.Number)
+	}
+	return asked, nil
 }
 
 // merge approves and merges one pull request as an owner of its tenant.

@@ -124,3 +124,34 @@ func TestDemoPreflightRetry(t *testing.T) {
 	checkMain(t, s, dir)
 	assert.Contains(t, out, held.Name+": its callers moved off the removed API; retried by")
 }
+
+// TestDemoPreflightJoins holds one cluster back within the budget; its
+// owners fix the cause and comment `/fleet retry` on their open pull
+// request of the wave: pre-flight passes, the cluster joins that pull
+// request (the branch rebuilt, the description rewritten), and it is
+// upgraded with its wave.
+func TestDemoPreflightJoins(t *testing.T) {
+	t.Parallel()
+	s := newScenario(t, "{envs: [dev, staging]}")
+	s.withBudget(t, "1")
+	w, held := sharedWaveCluster(t, s.plan)
+	dir := t.TempDir()
+	var out bytes.Buffer
+	res, err := demo.Run(t.Context(), demo.Options{FleetDir: s.fleet, CampaignFile: s.campaign, Hold: []string{held.Name}, RetryHeld: true, Out: &out, Speed: testSpeed, Dir: dir})
+	require.NoError(t, err, "output so far:\n%s", out.String())
+	t.Logf("demo output:\n%s", out.String())
+
+	assert.Equal(t, rollout.CampaignSucceeded, res.State)
+	assert.Empty(t, res.Halts)
+	c := clusterState(t, res.Final, held.Name)
+	assert.Equal(t, rollout.ClusterSucceeded, c.Phase)
+	var joined bool
+	for _, ev := range c.Evidence {
+		joined = joined || ev.Event == "pr-requested" && strings.HasPrefix(ev.Detail, "joins #")
+	}
+	assert.True(t, joined, "%s joined its tenant's pull request: %+v", held.Name, c.Evidence)
+	checkPulls(t, s.plan, res.Pulls)
+	assert.Len(t, pullsOf(res.Pulls, w.Index), len(w.PullRequests), "no second pull request for the tenant")
+	checkMain(t, s, dir)
+	assert.Contains(t, out.String(), "asked `/fleet retry "+held.Name+"` on #")
+}
