@@ -116,6 +116,8 @@ func TestDemoRollsOut(t *testing.T) {
 	for _, want := range []string{
 		"wave 1/" + fmt.Sprint(len(s.plan.Waves)) + " (dev, canary) opens: #2 ", // #1 is the campaign's dashboard issue
 		"approved and merged by ",
+		// Pre-flight before each wave: kube-proxy has a build per minor.
+		"a-dev-cpu-1  preflight passed: cluster a-dev-cpu-1 passed pre-flight for 1.30 with 1 warning: add-on kube-proxy v1.29.0-eksbuild.1 must move to v1.30.0-eksbuild.1 for 1.30",
 		"terraform passed: terraform-apply (a-dev-cpu-1) succeeded",
 		"argocd    passed: 2 applications Synced and Healthy",
 		"eks       passed: cluster a-dev-cpu-1 is ACTIVE at 1.30",

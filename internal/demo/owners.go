@@ -41,6 +41,9 @@ type Halt struct {
 	// Reports are the bot's halt reports on the halted wave's pull
 	// requests, by number: what the tenant owners read there.
 	Reports map[int]string
+	// Dashboard is the body of the campaign's dashboard issue at the halt:
+	// what a fleet admin reads there.
+	Dashboard string
 }
 
 // review approves and merges, as one of the tenant's owners, each pull
@@ -189,7 +192,11 @@ func (d *demo) overcome(ctx context.Context, st rollout.State) error {
 	if err != nil {
 		return err
 	}
-	d.halts = append(d.halts, Halt{Wave: haltWave, State: st, Pulls: pulls, Reports: reports})
+	dashboard, err := d.dashboard(ctx, name)
+	if err != nil {
+		return err
+	}
+	d.halts = append(d.halts, Halt{Wave: haltWave, State: st, Pulls: pulls, Reports: reports, Dashboard: dashboard})
 	d.out.line(d.clock.Now(), "halt holds: %d pull requests exist, none of a wave after %d", len(pulls), haltWave)
 	nums := make([]string, 0, len(reports))
 	for _, p := range pulls {
@@ -224,6 +231,31 @@ func (d *demo) overcome(ctx context.Context, st rollout.State) error {
 		return fmt.Errorf("resume: %w", err)
 	}
 	return nil
+}
+
+// dashboard reads the body of campaign's dashboard issue: the plain issue
+// whose first line is the campaign's dashboard marker.
+func (d *demo) dashboard(ctx context.Context, campaign string) (string, error) {
+	marker := "<!-- fleetbot:dashboard campaign=" + campaign + " -->\n"
+	for page := 1; ; page++ {
+		var list []struct {
+			Body        string    `json:"body"`
+			PullRequest *struct{} `json:"pull_request"`
+		}
+		// https://docs.github.com/rest/issues/issues#list-repository-issues
+		path := fmt.Sprintf("/repos/%s/%s/issues?state=all&per_page=100&page=%d", owner, repo, page)
+		if _, err := d.stack.Do(ctx, http.MethodGet, path, "", nil, &list); err != nil {
+			return "", fmt.Errorf("issues: %w", err)
+		}
+		for _, is := range list {
+			if is.PullRequest == nil && strings.HasPrefix(is.Body, marker) {
+				return is.Body, nil
+			}
+		}
+		if len(list) < 100 {
+			return "", fmt.Errorf("campaign %s has no dashboard issue", campaign)
+		}
+	}
 }
 
 // haltReports reads the bot's status comment on each pull request of the

@@ -110,6 +110,10 @@ func TestDemoPreflightRetry(t *testing.T) {
 	assert.Equal(t, held.Name, fs[0].Cluster)
 	assert.Equal(t, rollout.GatePreflight, fs[0].Gate)
 	assert.Empty(t, pullsOf(h.Pulls, w.Index), "no pull request of wave %d opened before its pre-flight answers", w.Index)
+	// The dashboard issue says why, and what the check saw.
+	assert.Contains(t, h.Dashboard, "**Halted:** 1 cluster failed or timed out, over the budget of 0")
+	assert.Contains(t, h.Dashboard, "Failed (preflight)")
+	assert.Contains(t, h.Dashboard, `insight "Deprecated APIs removed in Kubernetes v1.30" is ERROR`)
 
 	assert.Equal(t, rollout.CampaignSucceeded, res.State)
 	c := clusterState(t, res.Final, held.Name)

@@ -155,6 +155,40 @@ func eksCluster(c gitops.Cluster) fakeeks.Cluster {
 	return fakeeks.Cluster{
 		Name: c.Name, Version: c.Version, Status: fakeeks.Active, PlatformVersion: "eks.1",
 		Nodegroups: []fakeeks.Nodegroup{{Name: NodegroupName, Version: c.Version, Status: fakeeks.Active}},
+		Addons: []fakeeks.Addon{
+			{Name: "coredns", Version: corednsBuild},
+			{Name: "kube-proxy", Version: kubeProxyBuild(c.Version)},
+			{Name: "vpc-cni", Version: vpcCNIBuild},
+		},
+	}
+}
+
+// The managed add-ons of every simulated cluster: vpc-cni and coredns have
+// one build for every minor the catalogue spans, kube-proxy one build per
+// minor, which Terraform moves with the control plane.
+const (
+	vpcCNIBuild  = "v1.18.3-eksbuild.2"
+	corednsBuild = "v1.11.1-eksbuild.9"
+)
+
+// catalogueMinors are the Kubernetes minors the simulated add-on catalogue
+// has builds for.
+var catalogueMinors = []string{"1.27", "1.28", "1.29", "1.30", "1.31", "1.32", "1.33", "1.34", "1.35"}
+
+// kubeProxyBuild is the kube-proxy build of Kubernetes version v.
+func kubeProxyBuild(v string) string { return "v" + v + ".0-eksbuild.1" }
+
+// addonCatalogue is what DescribeAddonVersions answers for the simulated
+// add-ons, newest first, as EKS lists them.
+func addonCatalogue() map[string][]fakeeks.AddonVersion {
+	proxy := make([]fakeeks.AddonVersion, 0, len(catalogueMinors))
+	for _, m := range slices.Backward(catalogueMinors) {
+		proxy = append(proxy, fakeeks.AddonVersion{Version: kubeProxyBuild(m), Compatible: []string{m}, DefaultFor: []string{m}})
+	}
+	return map[string][]fakeeks.AddonVersion{
+		"coredns":    {{Version: corednsBuild, Compatible: catalogueMinors, DefaultFor: catalogueMinors}},
+		"kube-proxy": proxy,
+		"vpc-cni":    {{Version: vpcCNIBuild, Compatible: catalogueMinors, DefaultFor: catalogueMinors}},
 	}
 }
 

@@ -232,6 +232,9 @@ func (s *Sim) Seed(ctx context.Context) error {
 	if err := inv.Err(); err != nil {
 		return fmt.Errorf("fleetsim: the fleet at %s: %w", short(head), err)
 	}
+	for name, versions := range addonCatalogue() {
+		s.cfg.EKS.SetAddonVersions(name, versions)
+	}
 	for _, c := range inv.Clusters {
 		s.register(c, head)
 	}
@@ -467,7 +470,10 @@ func (s *Sim) carryOut(commit string, ch change) {
 		return
 	}
 	if ch.version() && inEKS(c) {
-		if !s.cfg.EKS.Upgrade(c.Account, c.Region, c.Name, c.Version) {
+		if s.cfg.EKS.Upgrade(c.Account, c.Region, c.Name, c.Version) {
+			// The blueprint's Terraform moves kube-proxy with the control plane.
+			s.cfg.EKS.SetAddon(c.Account, c.Region, c.Name, fakeeks.Addon{Name: "kube-proxy", Version: kubeProxyBuild(c.Version)})
+		} else {
 			s.cfg.EKS.SetCluster(c.Account, c.Region, eksCluster(c))
 		}
 		s.event(commit, c.Name, "eks "+c.Version)

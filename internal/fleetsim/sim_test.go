@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -267,6 +268,10 @@ func TestRunCarriesOutAMergeAndFailsTheMarkedCluster(t *testing.T) {
 		assert.Equal(t, want, got.Version, name)
 		require.Len(t, got.Nodegroups, 1, name)
 		assert.Equal(t, want, got.Nodegroups[0].Version, name)
+		// Terraform moves kube-proxy with the control plane.
+		i := slices.IndexFunc(got.Addons, func(a fakeeks.Addon) bool { return a.Name == "kube-proxy" })
+		require.GreaterOrEqual(t, i, 0, name)
+		assert.Equal(t, "v"+want+".0-eksbuild.1", got.Addons[i].Version, name)
 	}
 
 	for name, health := range map[string]string{
