@@ -150,6 +150,7 @@ func (r *run) ensure(ctx context.Context, c *rollout.Campaign, n, planWave int, 
 			Owns:       owns,
 			Reviewers:  owners,
 			Gates:      r.st.Policy.Gates,
+			Preflight:  r.preflightSaid(n, clusters),
 			Attempt:    req.Attempt,
 			Labels:     r.b.cfg.Labels,
 			InTurn:     inTurn,
@@ -541,6 +542,27 @@ func (r *run) gateTargets(n int, clusters []string) ([]gate.Target, error) {
 		out = append(out, t)
 	}
 	return out, nil
+}
+
+// preflightSaid returns what the pre-flight check last said of each of
+// clusters in machine wave n that it answered, without the evidence.
+func (r *run) preflightSaid(n int, clusters []string) map[string]string {
+	out := map[string]string{}
+	for _, c := range r.st.Waves[n-1].Clusters {
+		if rec, ok := c.Gates[rollout.GatePreflight]; ok && slices.Contains(clusters, c.Name) {
+			out[c.Name] = gateSummary(rec.Detail)
+		}
+	}
+	return out
+}
+
+// gateSummary is a gate's detail without the evidence evidenceDetail
+// appended: the sentence alone.
+func gateSummary(detail string) string {
+	if i := strings.Index(detail, " [check="); i >= 0 {
+		return detail[:i]
+	}
+	return detail
 }
 
 // evidenceDetail appends what a gate saw to its detail, so the cluster's

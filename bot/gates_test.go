@@ -576,3 +576,14 @@ func TestCheckEventAsksOnlyItsWave(t *testing.T) {
 	require.NoError(t, b.Handle(t.Context(), &webhooks.CheckRun{Name: "lint", Status: "completed", Conclusion: "success", HeadSHA: "ffff"}))
 	assert.Empty(t, gates.takeAsked())
 }
+
+func TestGateSummary(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct{ detail, want string }{
+		{evidenceDetail("cluster c-1 is ready for 1.30 (0 insights)", []gate.Evidence{{Check: "eks cluster c-1", Value: "version 1.29"}}), "cluster c-1 is ready for 1.30 (0 insights)"},
+		{evidenceDetail("provider error: throttled", nil), "provider error: throttled"},
+		{"", ""},
+	} {
+		assert.Equal(t, tc.want, gateSummary(tc.detail), tc.detail)
+	}
+}

@@ -31,6 +31,7 @@ type bodyData struct {
 	// reaches.
 	Reach      []string
 	Gates      []string
+	Preflight  []string
 	Merge      string
 	Mermaid    string
 	Revertible bool
@@ -68,6 +69,11 @@ func Body(req Request) (string, error) {
 		Revertible: req.Plan.Change.Revertible,
 		Branch:     BranchOf(name, req.Wave, req.PR),
 		Attempt:    req.attempt(),
+	}
+	for _, c := range clusters {
+		if p, ok := req.Preflight[c.Name]; ok {
+			d.Preflight = append(d.Preflight, fmt.Sprintf("`%s`: %s", c.Name, p))
+		}
 	}
 	for _, f := range req.PR.Files {
 		if r := f.DescribeReach(); r != "" {

@@ -69,6 +69,10 @@ type Request struct {
 	Reviewers Owners
 	// Gates are the names of the gates that run after the merge.
 	Gates []string
+	// Preflight holds, by cluster, what EKS's pre-flight check said before
+	// the cluster went into the pull request (its warnings, such as an
+	// add-on to move); the body shows it.
+	Preflight map[string]string
 	// Attempt counts the pull requests opened for this wave and tenant: more
 	// than 1 opens a new one after an earlier one was closed without merge.
 	// Zero means 1.

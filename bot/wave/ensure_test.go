@@ -837,6 +837,7 @@ func TestEnsureClusterJoins(t *testing.T) {
 	req := p.request(t, f, 2, "tenant-a")
 	full := req.PR
 	req.Clusters, req.PR = []string{"a-dev-cpu-2"}, full.For([]string{"a-dev-cpu-2"})
+	req.Preflight = map[string]string{"a-dev-cpu-2": "passed with 1 warning: add-on kube-proxy must move", "a-dev-gpu-1": "not ready"}
 	first, err := Ensure(t.Context(), f, req)
 	require.NoError(t, err)
 	require.True(t, first.Opened)
@@ -846,6 +847,8 @@ func TestEnsureClusterJoins(t *testing.T) {
 	body := f.prs[0].Body
 	assert.Contains(t, body, "| a-dev-cpu-2 | dev |")
 	assert.NotContains(t, body, "| a-dev-gpu-1 | dev |")
+	assert.Contains(t, body, "**Pre-flight**: EKS said, before this pull request opened:\n- `a-dev-cpu-2`: passed with 1 warning: add-on kube-proxy must move\n")
+	assert.NotContains(t, body, "not ready", "only the clusters it carries")
 	f.take()
 
 	req.Clusters, req.PR = []string{"a-dev-cpu-2", "a-dev-gpu-1"}, full.For([]string{"a-dev-cpu-2", "a-dev-gpu-1"})

@@ -30,6 +30,8 @@ type Pull struct {
 	Revert bool
 	Tenant string
 	Merged bool
+	// Body is the pull request's description.
+	Body string
 }
 
 // Halt is what the demo saw when the campaign halted: the state and every
@@ -293,7 +295,7 @@ func (d *demo) pulls(ctx context.Context, campaign string) ([]Pull, error) {
 	for _, p := range all {
 		c, w, tenant, revert, ok := wave.ParseAnyBranch(p.HeadRef)
 		if ok && c == campaign {
-			out = append(out, Pull{Number: p.Number, Branch: p.HeadRef, Wave: w, Revert: revert, Tenant: tenant, Merged: p.Merged})
+			out = append(out, Pull{Number: p.Number, Branch: p.HeadRef, Wave: w, Revert: revert, Tenant: tenant, Merged: p.Merged, Body: p.Body})
 		}
 	}
 	slices.SortFunc(out, func(a, b Pull) int { return a.Number - b.Number })

@@ -156,6 +156,14 @@ func TestDemoPreflightJoins(t *testing.T) {
 	assert.True(t, joined, "%s joined its tenant's pull request: %+v", held.Name, c.Evidence)
 	checkPulls(t, s.plan, res.Pulls)
 	assert.Len(t, pullsOf(res.Pulls, w.Index), len(w.PullRequests), "no second pull request for the tenant")
+	// Its description, rewritten, lists the cluster and what pre-flight said.
+	for _, p := range pullsOf(res.Pulls, w.Index) {
+		if p.Tenant == held.Tenant {
+			assert.Contains(t, p.Body, "| "+held.Name+" | "+held.Env+" |")
+			assert.Contains(t, p.Body, "**Pre-flight**: EKS said, before this pull request opened:\n")
+			assert.Contains(t, p.Body, "- `"+held.Name+"`: cluster "+held.Name+" passed pre-flight for 1.30 with 1 warning: add-on kube-proxy")
+		}
+	}
 	checkMain(t, s, dir)
 	assert.Contains(t, out.String(), "asked `/fleet retry "+held.Name+"` on #")
 }

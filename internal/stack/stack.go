@@ -582,6 +582,7 @@ type PullRequest struct {
 	Number  int
 	HeadRef string
 	Merged  bool
+	Body    string
 }
 
 // PullRequests lists every pull request of the fleet repository, open or
@@ -592,6 +593,7 @@ func (s *Stack) PullRequests(ctx context.Context) ([]PullRequest, error) {
 		var got []struct {
 			Number   int    `json:"number"`
 			MergedAt string `json:"merged_at"`
+			Body     string `json:"body"`
 			Head     struct {
 				Ref string `json:"ref"`
 			} `json:"head"`
@@ -602,7 +604,7 @@ func (s *Stack) PullRequests(ctx context.Context) ([]PullRequest, error) {
 			return nil, fmt.Errorf("list pull requests: %w", err)
 		}
 		for _, p := range got {
-			out = append(out, PullRequest{Number: p.Number, HeadRef: p.Head.Ref, Merged: p.MergedAt != ""})
+			out = append(out, PullRequest{Number: p.Number, HeadRef: p.Head.Ref, Merged: p.MergedAt != "", Body: p.Body})
 		}
 		if len(got) < 100 {
 			return out, nil
