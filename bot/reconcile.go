@@ -129,6 +129,9 @@ func (b *Bot) observe(name string, st rollout.State, rec *record) {
 	}
 	b.metrics.fleet.set(name, st, w)
 	b.metrics.gatesConfigured(st.Policy.Gates)
+	if st.Policy.Preflight {
+		b.metrics.gatesConfigured([]string{rollout.GatePreflight})
+	}
 	b.mu.Lock()
 	prev := b.waitsEnd[name]
 	b.waitsEnd[name] = w.Until
