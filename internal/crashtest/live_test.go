@@ -83,6 +83,7 @@ spec:
     eks:
       roleARN: "arn:aws:iam::{{"{{"}} .Account {{"}}"}}:role/fleetbot-verify"
       nodegroups: true
+      preflight: true
   merge: owners
 `))
 
