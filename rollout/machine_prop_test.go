@@ -24,6 +24,8 @@ type machineRun struct {
 	reopenAllowed map[string]bool // "wave/cluster" a Retry sent back to a new pull request
 	merged        map[string]bool // "wave/cluster" whose pull request ever merged
 	waveOpened    map[int]bool
+	// seen counts, over every run, the pre-flight paths taken.
+	seen map[string]int
 }
 
 func (p *machineRun) fail(format string, args ...any) {
@@ -45,6 +47,7 @@ func randomMachineInput(r *rand.Rand) (Policy, []WaveSpec) {
 		Revertible:       r.IntN(2) == 0,
 	}
 	p.CleanupGates = p.Gates[:r.IntN(len(p.Gates)+1)]
+	p.Preflight = p.Change == KindEKSVersion && r.IntN(2) == 0
 	waves := make([][]ClusterRef, 1+r.IntN(4))
 	n := 0
 	for i := range waves {
@@ -93,7 +96,7 @@ func (p *machineRun) randomEvent() Event {
 		wave int
 		name string
 	}
-	var inFlight []clusterKey
+	var inFlight, asked []clusterKey
 	type prKey struct {
 		wave   int
 		tenant string
@@ -105,6 +108,9 @@ func (p *machineRun) randomEvent() Event {
 			clusters = append(clusters, c.Name)
 			if c.Phase == ClusterApplied || c.Phase == ClusterVerifying || c.Phase == ClusterSucceeded {
 				inFlight = append(inFlight, clusterKey{w.Number, c.Name})
+			}
+			if c.Phase == ClusterPreflight {
+				asked = append(asked, clusterKey{w.Number, c.Name})
 			}
 		}
 		for _, pr := range w.PRs {
@@ -134,6 +140,10 @@ func (p *machineRun) randomEvent() Event {
 			outcome = GateFailed
 		} else if o < 6 {
 			outcome = GateWaiting
+		}
+		if s.Policy.Preflight && (len(asked) > 0 && r.IntN(2) == 0 || r.IntN(20) == 0) {
+			target := pickOr(r, asked, clusterKey{r.IntN(len(s.Waves) + 1), pickOr(r, clusters, "nope")})
+			return GateResult{Wave: target.wave, Cluster: target.name, Gate: GatePreflight, Outcome: outcome, Detail: pickOr(r, []string{"ready", "insight in ERROR"}, "x")}
 		}
 		target := pickOr(r, inFlight, clusterKey{r.IntN(len(s.Waves) + 1), pickOr(r, clusters, "nope")})
 		return GateResult{Wave: target.wave, Cluster: target.name, Gate: pickOr(r, s.Policy.Gates, "unknown"), Outcome: outcome, Detail: pickOr(r, []string{"", "Degraded", "no data"}, "x")}
@@ -278,6 +288,31 @@ func (p *machineRun) check(old State, oldJSON string, n State, acts []Action, er
 			}
 			for _, pr := range a.PRs {
 				names = append(names, pr.Clusters...)
+				// A held-back cluster joining an open pull request asks for
+				// it again with every cluster it carries.
+				joins := false
+				if a.Wave <= len(old.Waves) {
+					for _, c := range old.Waves[a.Wave-1].Clusters {
+						joins = joins || c.JoinDue && slices.Contains(pr.Clusters, c.Name)
+					}
+				}
+				if joins {
+					p.seen["join"]++
+				}
+				for _, c := range pr.Clusters {
+					if joins {
+						p.reopenAllowed[occ(a.Wave, c)] = true
+					}
+					// Pre-flight answered every cluster of the wave first.
+					for _, wc := range n.Waves[a.Wave-1].Clusters {
+						if wc.Phase == ClusterPreflight {
+							p.fail("OpenWave of wave %d while %s waits on pre-flight", a.Wave, wc.Name)
+						}
+						if wc.Name == c && wc.Phase != ClusterPending && wc.Phase != ClusterInPR {
+							p.fail("OpenWave names %s, which is %s", c, wc.Phase)
+						}
+					}
+				}
 			}
 			// "Edited twice" means named by two OpenWave actions. That is
 			// allowed only after a Retry reopened the cluster's closed pull
@@ -295,6 +330,17 @@ func (p *machineRun) check(old State, oldJSON string, n State, acts []Action, er
 			}
 		case RunGates:
 			names, wave = a.Clusters, a.Wave
+		case RunPreflight:
+			names, wave = a.Clusters, a.Wave
+			if !n.Policy.Preflight {
+				p.fail("RunPreflight without pre-flight in the policy")
+			}
+			p.seen["ask"]++
+			for _, c := range a.Clusters {
+				if ph := phaseOf(n, a.Wave, c); ph != ClusterPreflight {
+					p.fail("RunPreflight names %s, which is %s", c, ph)
+				}
+			}
 		}
 		if len(names) > 0 && n.Phase == CampaignPaused {
 			p.fail("%s while paused", a.Kind())
@@ -326,6 +372,7 @@ func TestTransitionProperties(t *testing.T) {
 		seeds = 200
 	}
 	finals := map[CampaignPhase]int{}
+	seen := map[string]int{}
 	for seed := range uint64(seeds) {
 		r := rand.New(rand.NewPCG(seed, 0x5eed))
 		policy, waves := randomMachineInput(r)
@@ -334,7 +381,7 @@ func TestTransitionProperties(t *testing.T) {
 			t.Fatalf("seed %d: %v", seed, err)
 		}
 		p := &machineRun{t: t, seed: seed, r: r, s: s, now: machineT0,
-			opened: map[string]bool{}, reopenAllowed: map[string]bool{}, merged: map[string]bool{}, waveOpened: map[int]bool{}}
+			opened: map[string]bool{}, reopenAllowed: map[string]bool{}, merged: map[string]bool{}, waveOpened: map[int]bool{}, seen: seen}
 		final := machineStateJSON(t, p.s)
 		for p.step = range steps {
 			p.now = p.now.Add(time.Duration(r.IntN(20)) * time.Minute)
@@ -343,6 +390,11 @@ func TestTransitionProperties(t *testing.T) {
 			n, acts, err := Transition(old, p.event, p.now)
 			final = p.check(old, oldJSON, n, acts, err)
 			p.s = n
+		}
+		for _, f := range p.s.Failures() {
+			if f.Gate == GatePreflight {
+				seen["held"]++
+			}
 		}
 		var back State
 		if err := json.Unmarshal([]byte(final), &back); err != nil {
@@ -360,6 +412,12 @@ func TestTransitionProperties(t *testing.T) {
 			t.Errorf("no sequence ended %s (ends: %v)", ph, finals)
 		}
 	}
+	for _, path := range []string{"ask", "held", "join"} {
+		if seen[path] == 0 {
+			t.Errorf("no sequence took the pre-flight path %q (%v)", path, seen)
+		}
+	}
+	t.Logf("pre-flight paths: %v", seen)
 }
 
 func BenchmarkTransition(b *testing.B) {
