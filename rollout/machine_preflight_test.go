@@ -24,10 +24,19 @@ func preflight(cluster string, o Outcome, detail string) GateResult {
 	return GateResult{Wave: 1, Cluster: cluster, Gate: GatePreflight, Outcome: o, Detail: detail}
 }
 
-var preflightOpen = []timedEvent{{0, ScheduleCampaign{By: "ops"}}, {0, Tick{CanOpen: true}}}
+var (
+	preflightOpen = []timedEvent{{0, ScheduleCampaign{By: "ops"}}, {0, Tick{CanOpen: true}}}
+	// c2's answer holds it back.
+	preflightHeldAnswer = preflight("c2", GateFailed, `insight "Deprecated APIs removed in Kubernetes v1.30" is ERROR`)
+	// preflightHeld is wave 1 answered: c1 and c3 ready, c2 held back.
+	preflightHeld = machineSeq(preflightOpen,
+		timedEvent{1, preflight("c1", GatePassed, "ready")},
+		timedEvent{1, preflight("c3", GatePassed, "ready")},
+		timedEvent{1, preflightHeldAnswer})
+)
 
 func TestPreflight(t *testing.T) {
-	held := preflight("c2", GateFailed, `insight "Deprecated APIs removed in Kubernetes v1.30" is ERROR`)
+	held := preflightHeldAnswer
 	tests := []struct {
 		name   string
 		budget int
@@ -90,10 +99,7 @@ func TestPreflight(t *testing.T) {
 		},
 		{
 			name: "retry while halted asks again", budget: 0,
-			steps: machineSeq(preflightOpen,
-				timedEvent{1, preflight("c1", GatePassed, "ready")},
-				timedEvent{1, preflight("c3", GatePassed, "ready")},
-				timedEvent{1, held}),
+			steps:  preflightHeld,
 			last:   Retry{Cluster: "c2", By: "alice"},
 			want:   []Action{RunPreflight{Wave: 1, Clusters: []string{"c2"}}},
 			phases: map[string]ClusterPhase{"c2": ClusterPreflight},
@@ -101,10 +107,7 @@ func TestPreflight(t *testing.T) {
 		},
 		{
 			name: "after a passing retry, resume opens every pull request with the cluster", budget: 0,
-			steps: machineSeq(preflightOpen,
-				timedEvent{1, preflight("c1", GatePassed, "ready")},
-				timedEvent{1, preflight("c3", GatePassed, "ready")},
-				timedEvent{1, held},
+			steps: machineSeq(preflightHeld,
 				timedEvent{2, Retry{Cluster: "c2", By: "alice"}},
 				timedEvent{3, preflight("c2", GatePassed, "ready")}),
 			last: Resume{By: "alice"},
@@ -129,10 +132,7 @@ func TestPreflight(t *testing.T) {
 		},
 		{
 			name: "a held cluster retried joins its tenant's open pull request", budget: 1,
-			steps: machineSeq(preflightOpen,
-				timedEvent{1, preflight("c1", GatePassed, "ready")},
-				timedEvent{1, preflight("c3", GatePassed, "ready")},
-				timedEvent{1, held},
+			steps: machineSeq(preflightHeld,
 				timedEvent{2, PROpened{Wave: 1, Tenant: "t1", Number: 11}},
 				timedEvent{3, Retry{Cluster: "c2", By: "alice"}}),
 			last:   preflight("c2", GatePassed, "ready"),
@@ -142,10 +142,7 @@ func TestPreflight(t *testing.T) {
 		},
 		{
 			name: "the joined pull request reported open carries the cluster", budget: 1,
-			steps: machineSeq(preflightOpen,
-				timedEvent{1, preflight("c1", GatePassed, "ready")},
-				timedEvent{1, preflight("c3", GatePassed, "ready")},
-				timedEvent{1, held},
+			steps: machineSeq(preflightHeld,
 				timedEvent{2, PROpened{Wave: 1, Tenant: "t1", Number: 11}},
 				timedEvent{3, Retry{Cluster: "c2", By: "alice"}},
 				timedEvent{4, preflight("c2", GatePassed, "ready")}),
@@ -155,10 +152,7 @@ func TestPreflight(t *testing.T) {
 		},
 		{
 			name: "a held cluster whose tenant's pull request merged cannot join it", budget: 1,
-			steps: machineSeq(preflightOpen,
-				timedEvent{1, preflight("c1", GatePassed, "ready")},
-				timedEvent{1, preflight("c3", GatePassed, "ready")},
-				timedEvent{1, held},
+			steps: machineSeq(preflightHeld,
 				timedEvent{2, PROpened{Wave: 1, Tenant: "t1", Number: 11}},
 				timedEvent{3, PRMerged{Wave: 1, Tenant: "t1", Number: 11, SHA: "aaa"}}),
 			last:    Retry{Cluster: "c2", By: "alice"},
@@ -166,10 +160,7 @@ func TestPreflight(t *testing.T) {
 		},
 		{
 			name: "a held cluster passing while its tenant's pull request is being opened joins it once up", budget: 1,
-			steps: machineSeq(preflightOpen,
-				timedEvent{1, preflight("c1", GatePassed, "ready")},
-				timedEvent{1, preflight("c3", GatePassed, "ready")},
-				timedEvent{1, held},
+			steps: machineSeq(preflightHeld,
 				timedEvent{2, Retry{Cluster: "c2", By: "alice"}},
 				timedEvent{3, preflight("c2", GatePassed, "ready")}),
 			last:   PROpened{Wave: 1, Tenant: "t1", Number: 11},
@@ -179,10 +170,7 @@ func TestPreflight(t *testing.T) {
 		},
 		{
 			name: "the pull request merging before the cluster joined fails it", budget: 1,
-			steps: machineSeq(preflightOpen,
-				timedEvent{1, preflight("c1", GatePassed, "ready")},
-				timedEvent{1, preflight("c3", GatePassed, "ready")},
-				timedEvent{1, held},
+			steps: machineSeq(preflightHeld,
 				timedEvent{2, PROpened{Wave: 1, Tenant: "t1", Number: 11}},
 				timedEvent{3, Retry{Cluster: "c2", By: "alice"}},
 				timedEvent{4, preflight("c2", GatePassed, "ready")}),
@@ -193,10 +181,7 @@ func TestPreflight(t *testing.T) {
 		},
 		{
 			name: "a pass after the pull request merged fails it again", budget: 1,
-			steps: machineSeq(preflightOpen,
-				timedEvent{1, preflight("c1", GatePassed, "ready")},
-				timedEvent{1, preflight("c3", GatePassed, "ready")},
-				timedEvent{1, held},
+			steps: machineSeq(preflightHeld,
 				timedEvent{2, PROpened{Wave: 1, Tenant: "t1", Number: 11}},
 				timedEvent{3, Retry{Cluster: "c2", By: "alice"}},
 				timedEvent{4, PRMerged{Wave: 1, Tenant: "t1", Number: 11, SHA: "aaa"}}),
