@@ -126,21 +126,7 @@ func (s *source) span(t target, p Path) (start, end int, err error) {
 		if src[off] != q {
 			return 0, 0, s.fail(n, p, KindVerify, "expected a %s scalar at line %d column %d", style, n.Line, n.Column)
 		}
-		for i := off + 1; i < le; i++ {
-			if style == DoubleQuoted && src[i] == '\\' {
-				i++
-				continue
-			}
-			if src[i] == q {
-				if style == SingleQuoted && i+1 < le && src[i+1] == q {
-					i++
-					continue
-				}
-				end = i + 1
-				break
-			}
-		}
-		if end < 0 {
+		if end = quotedEnd(src, off, le, style); end < 0 {
 			return 0, 0, s.fail(n, p, KindMultiline, "%s value continues on the next line; edit it by hand", style)
 		}
 		got, ok := decodeQuoted(src[start:end])
@@ -158,6 +144,30 @@ func (s *source) span(t target, p Path) (start, end int, err error) {
 		}
 	}
 	return start, end, nil
+}
+
+// quotedEnd returns where the quoted scalar of style whose opening quote
+// is at off ends on its line (after its closing quote), or -1 when it goes
+// on past le.
+func quotedEnd(src []byte, off, le int, style Style) int {
+	q := byte('"')
+	if style == SingleQuoted {
+		q = '\''
+	}
+	for i := off + 1; i < le; i++ {
+		if style == DoubleQuoted && src[i] == '\\' {
+			i++
+			continue
+		}
+		if src[i] == q {
+			if style == SingleQuoted && i+1 < le && src[i+1] == q {
+				i++
+				continue
+			}
+			return i + 1
+		}
+	}
+	return -1
 }
 
 // plainEnd returns where a plain scalar starting at off ends on its line,
