@@ -65,7 +65,10 @@ func prOwner(pr rollout.PullRequest) string {
 // (yamledit.Doc.SetEach: the file is parsed at the start and once more at
 // the end, not once per change). Should that pass fail, the run's changes
 // are made one at a time, so that the refusal is the one that gives.
-func applyChanges(read ReadFunc, fcs []rollout.FileChange) ([]FileResult, int, error) {
+// known, when not nil, are the spots Load's parse of the file found: a
+// first run of sets whose every scalar has one is made without parsing
+// the file at all (applySpotChanges), when it still holds those bytes.
+func applyChanges(read ReadFunc, fcs []rollout.FileChange, known *fileSpots) ([]FileResult, int, error) {
 	out := make([]FileResult, 0, len(fcs))
 	var (
 		cur  []byte
@@ -79,7 +82,14 @@ func applyChanges(read ReadFunc, fcs []rollout.FileChange) ([]FileResult, int, e
 		}
 		return read(path)
 	}
-	for i := 0; i < len(fcs); {
+	i := 0
+	if n := setChanges(fcs); n > 0 && known != nil {
+		if rs, ok := applySpotChanges(read, fcs[:n], known); ok {
+			out = append(out, rs...)
+			cur, seen, i = rs[n-1].New, true, n
+		}
+	}
+	for i < len(fcs) {
 		if n := setChanges(fcs[i:]); n > 1 && i >= slow {
 			if rs, d, ok := applySetChanges(readCur, fcs[i:i+n], doc); ok {
 				out = append(out, rs...)
@@ -128,6 +138,15 @@ func applySetChanges(read ReadFunc, fcs []rollout.FileChange, doc *yamledit.Doc)
 			return nil, nil, false
 		}
 	}
+	after, last, err := doc.SetEach(setSteps(fcs))
+	if err != nil {
+		return nil, nil, false
+	}
+	return setResults(path, old, after), last, true
+}
+
+// setSteps are the editor's edits of changes of sets alone, a step each.
+func setSteps(fcs []rollout.FileChange) [][]yamledit.Edit {
 	steps := make([][]yamledit.Edit, len(fcs))
 	for i, fc := range fcs {
 		steps[i] = make([]yamledit.Edit, len(fc.Edits))
@@ -135,16 +154,18 @@ func applySetChanges(read ReadFunc, fcs []rollout.FileChange, doc *yamledit.Doc)
 			steps[i][j] = setEdit(e)
 		}
 	}
-	after, last, err := doc.SetEach(steps)
-	if err != nil {
-		return nil, nil, false
-	}
-	out := make([]FileResult, len(fcs))
-	for i := range fcs {
+	return steps
+}
+
+// setResults are the results of the changes of file path that made after
+// of old, one after the other.
+func setResults(path string, old []byte, after [][]byte) []FileResult {
+	out := make([]FileResult, len(after))
+	for i := range after {
 		out[i] = FileResult{Path: path, Old: old, New: after[i]}
 		old = after[i]
 	}
-	return out, last, true
+	return out
 }
 
 // applyFile carries out fc on the file read gives. doc, when not nil, is

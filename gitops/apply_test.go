@@ -1,6 +1,7 @@
 package gitops
 
 import (
+	"crypto/sha256"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -8,7 +9,9 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.yaml.in/yaml/v3"
 
+	"github.com/fleetbot/fleetbot/gitops/yamledit"
 	"github.com/fleetbot/fleetbot/rollout"
 )
 
@@ -197,7 +200,7 @@ func TestApplyPlanFirstRefusal(t *testing.T) {
 	assert.Equal(t, string(files[0][0][0].New), string(files[1][0][0].Old), "wave 2 starts from what wave 1 left")
 	assert.Equal(t, "c1:\n  version: \"1.30\"\nc2:\n  version: \"1.30\"\n", string(files[1][0][0].New))
 	assert.Equal(t, "c3:\n  version: \"1.30\"\n", string(files[1][0][1].New))
-	none, err := applyPlan(good, false)
+	none, err := applyPlan(good, false, nil)
 	require.NoError(t, err)
 	assert.Nil(t, none)
 
@@ -283,10 +286,25 @@ func TestApplyChanges(t *testing.T) {
 			change(ver("c1", "1.28", "1.29")), change(ver("c9", "1.28", "1.29")),
 		}},
 	}
+	// The spots a parse of bp finds: c3's version, in a flow mapping, has none.
+	var root yaml.Node
+	require.NoError(t, yaml.Unmarshal([]byte(bp), &root))
+	known := &fileSpots{sum: sha256.Sum256([]byte(bp))}
+	for _, c := range []string{"c1", "c2", "c3"} {
+		path := []string{"clusters", c, "version"}
+		if sp, ok := yamledit.Locate(root.Content[0], path); ok {
+			known.at = append(known.at, pathSpot{path: path, spot: sp})
+		}
+	}
+	require.Len(t, known.at, 2)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			got, at, err := applyChanges(memReader(map[string]string{"bp.yaml": bp}), tt.fcs)
+			got, at, err := applyChanges(memReader(map[string]string{"bp.yaml": bp}), tt.fcs, nil)
+			spotGot, spotAt, spotErr := applyChanges(memReader(map[string]string{"bp.yaml": bp}), tt.fcs, known)
+			assert.Equal(t, got, spotGot, "from the spots")
+			assert.Equal(t, at, spotAt, "from the spots")
+			assert.Equal(t, err, spotErr, "from the spots")
 			assert.Equal(t, tt.wantAt, at)
 			if tt.wantErr != "" {
 				assert.ErrorContains(t, err, tt.wantErr)
@@ -329,7 +347,7 @@ func TestApplyPlanOneFileTwiceInAPullRequest(t *testing.T) {
 	assert.Equal(t, "c1: \"1.29\"\nc2: \"1.28\"\n", string(files[0][0][0].New))
 	assert.Equal(t, "c1: \"1.28\"\nc2: \"1.29\"\n", string(files[0][0][1].New), "from the file before the pull request")
 	assert.Equal(t, "c1: \"1.28\"\nc2: \"1.30\"\n", string(files[1][0][0].New), "from what the second change made")
-	none, err := applyPlan(plan, false)
+	none, err := applyPlan(plan, false, nil)
 	require.NoError(t, err)
 	assert.Nil(t, none)
 }

@@ -127,6 +127,10 @@ type Inventory struct {
 	// Layouts maps each repository to the layout that was applied to it;
 	// a repository whose layout file is invalid has none.
 	Layouts map[string]*Layout
+
+	// spots are where the parse found the scalars a plan may edit (the
+	// clusters' versions), by file, for checking the plan's edits.
+	spots map[repoFile]*fileSpots
 }
 
 // Err returns the error diagnostics as a Diagnostics error, or nil. Callers
@@ -257,6 +261,15 @@ func Load(ctx context.Context, repos []string, opts ...Option) (*Inventory, erro
 	}
 	for _, s := range scans {
 		s.collectClusters()
+		for rel, pf := range s.parsed {
+			if pf.spots != nil {
+				if inv.spots == nil {
+					inv.spots = map[repoFile]*fileSpots{}
+				}
+				inv.spots[repoFile{s.root, rel}] = pf.spots
+				pf.spots = nil
+			}
+		}
 	}
 	// Second pass: hierarchy files outside the label globs.
 	jobs = jobs[:0]

@@ -3,6 +3,7 @@ package gitops
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"fmt"
 	"regexp"
 	"slices"
@@ -11,6 +12,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/fleetbot/fleetbot/gitops/yamledit"
 	"github.com/fleetbot/fleetbot/rollout/decode"
 )
 
@@ -30,6 +32,7 @@ type parsedFile struct {
 	roles fileRole
 
 	clusters   []Cluster
+	spots      *fileSpots // where its clusters' versions sit, when known
 	labels     []Label
 	labelsLine int // line of the labels key, for diagnostics about the file
 	diags      Diagnostics
@@ -91,11 +94,14 @@ func (j parseJob) run() error {
 	if roles == 0 {
 		return nil
 	}
-	p := &fileParser{root: s.root, rel: pf.rel, file: path, out: pf, d: decode.New(path), records: s.layout.records}
+	p := &fileParser{root: s.root, rel: pf.rel, file: path, out: pf, d: decode.New(path), records: s.layout.records, data: data}
 	defer p.flush()
 	docs, index, ok := p.d.Stream(data)
 	if !ok {
 		return nil
+	}
+	if len(docs) == 1 {
+		p.one = docs[0]
 	}
 	if roles&roleBlueprint != 0 {
 		p.blueprint(docs, b)
@@ -122,6 +128,26 @@ type fileParser struct {
 	out             *parsedFile
 	d               *decode.Decoder // the file's YAML: syntax, documents, repeated keys
 	records         []keyPath       // the {record.KEY} keys of the layout's hierarchies
+	data            []byte          // the file's bytes
+	one             *yaml.Node      // the root of the file's only document, if it has one
+}
+
+// spot records where the scalar at path sits in the file's only document,
+// when an edit there can be checked without parsing the file again
+// (yamledit.Locate): checking that a plan's edits apply then starts from
+// this parse, for the same bytes.
+func (p *fileParser) spot(path []string) {
+	if p.one == nil {
+		return
+	}
+	sp, ok := yamledit.Locate(p.one, yamledit.Path(path))
+	if !ok {
+		return
+	}
+	if p.out.spots == nil {
+		p.out.spots = &fileSpots{sum: sha256.Sum256(p.data)}
+	}
+	p.out.spots.at = append(p.out.spots.at, pathSpot{path: path, spot: sp})
 }
 
 // flush adds the decoder's problems to the file's diagnostics.
@@ -428,6 +454,7 @@ func (p *fileParser) blueprint(docs []*yaml.Node, b *Blueprints) {
 		}
 		if p.version(v, k, b.keys.version, &c) {
 			c.VersionPath = path
+			p.spot(path)
 		}
 		p.out.clusters = append(p.out.clusters, c)
 	}
@@ -515,6 +542,7 @@ func (p *fileParser) memberDoc(root *yaml.Node, document int, m *Members) {
 	}
 	if p.version(root, nodes["cluster name"], m.keys.version, &c) {
 		c.VersionPath = append([]string{}, m.keys.version...)
+		p.spot(c.VersionPath)
 	}
 	p.out.clusters = append(p.out.clusters, c)
 }

@@ -101,7 +101,7 @@ func Prepare(ctx context.Context, repos []string, c *rollout.Campaign, locks map
 		return prep, err
 	}
 	prep.Plan = p
-	if prep.Files, err = applyPlan(p, !o.dropFiles); err != nil {
+	if prep.Files, err = applyPlan(p, !o.dropFiles, inv.spots); err != nil {
 		return prep, err
 	}
 	if prep.State, err = rollout.StartState(c, p); err != nil {
@@ -122,7 +122,7 @@ func campaignDiagnostic(e *rollout.FieldError) Diagnostic {
 // request by wave, or the first edit the editor refuses, naming the wave,
 // the repository, the file and the line.
 func ApplyPlan(p *rollout.Plan) ([][][]FileResult, error) {
-	return applyPlan(p, true)
+	return applyPlan(p, true, nil)
 }
 
 // applyPlan is ApplyPlan; with keep false it only checks that every edit
@@ -131,18 +131,18 @@ func ApplyPlan(p *rollout.Plan) ([][][]FileResult, error) {
 // pull requests in plan order on a goroutine of its own, carrying its
 // parsed YAML from one edit to the next; the first refusal in plan order
 // is the one returned, as if the pull requests had been applied one after
-// the other.
-func applyPlan(p *rollout.Plan, keep bool) ([][][]FileResult, error) {
-	type fileID struct{ repo, path string }
+// the other. spots are Load's, by file: where it found the scalars the
+// plan may edit.
+func applyPlan(p *rollout.Plan, keep bool, spots map[repoFile]*fileSpots) ([][][]FileResult, error) {
 	var (
 		out   = planResults(p, keep)
-		files []fileID
-		steps = map[fileID][]planStep{}
+		files []repoFile
+		steps = map[repoFile][]planStep{}
 	)
 	for i, w := range p.Waves {
 		for j, pr := range w.PullRequests {
 			for k, fc := range pr.Files {
-				id := fileID{pr.Repo, fc.Path}
+				id := repoFile{pr.Repo, fc.Path}
 				prev := steps[id]
 				if len(prev) == 0 {
 					files = append(files, id)
@@ -170,7 +170,7 @@ func applyPlan(p *rollout.Plan, keep bool) ([][][]FileResult, error) {
 				for k, st := range steps[id] {
 					fcs[k] = p.Waves[st.wave].PullRequests[st.pr].Files[st.file]
 				}
-				rs, at, err := applyChanges(DirReader(id.repo), fcs)
+				rs, at, err := applyChanges(DirReader(id.repo), fcs, spots[id])
 				if err != nil {
 					fails[n] = &planFailure{at: steps[id][at], err: err}
 				}
@@ -217,14 +217,13 @@ func planResults(p *rollout.Plan, keep bool) [][][]FileResult {
 // applyPlanInTurn is applyPlan one pull request after the other, each
 // reading the files as the earlier ones left them.
 func applyPlanInTurn(p *rollout.Plan, keep bool) ([][][]FileResult, error) {
-	type fileID struct{ repo, path string }
-	overlay := map[fileID][]byte{}
+	overlay := map[repoFile][]byte{}
 	out := planResults(p, keep)
 	for i, w := range p.Waves {
 		for j, pr := range w.PullRequests {
 			dir := DirReader(pr.Repo)
 			read := func(path string) ([]byte, error) {
-				if b, ok := overlay[fileID{pr.Repo, path}]; ok {
+				if b, ok := overlay[repoFile{pr.Repo, path}]; ok {
 					return b, nil
 				}
 				return dir(path)
@@ -234,7 +233,7 @@ func applyPlanInTurn(p *rollout.Plan, keep bool) ([][][]FileResult, error) {
 				return nil, &ApplyError{Wave: w.Index, Cleanup: w.Cleanup, Repo: pr.Repo, Err: err}
 			}
 			for _, f := range files {
-				overlay[fileID{pr.Repo, f.Path}] = f.New
+				overlay[repoFile{pr.Repo, f.Path}] = f.New
 			}
 			if keep {
 				copy(out[i][j], files)
