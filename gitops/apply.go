@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"strings"
 
@@ -29,7 +28,7 @@ type ReadFunc func(path string) ([]byte, error)
 // DirReader reads files from a repository checked out at dir.
 func DirReader(dir string) ReadFunc {
 	return func(path string) ([]byte, error) {
-		return os.ReadFile(filepath.Join(dir, filepath.FromSlash(path)))
+		return readFile(filepath.Join(dir, filepath.FromSlash(path)))
 	}
 }
 
@@ -274,7 +273,11 @@ func applyEdit(file string, src []byte, e rollout.Edit) ([]byte, error) {
 		}
 		return yamledit.Insert(file, src, p[:len(p)-1], p[len(p)-1], e.To)
 	case rollout.OpDelete:
-		v, err := yamledit.Lookup(file, src, p, e.Document)
+		d, err := yamledit.Parse(file, src)
+		if err != nil {
+			return nil, err
+		}
+		v, err := d.Lookup(p, e.Document)
 		if err != nil {
 			return nil, err
 		}
@@ -282,7 +285,7 @@ func applyEdit(file string, src []byte, e rollout.Edit) ([]byte, error) {
 			return nil, &yamledit.Error{File: file, Line: v.Line, Column: v.Column, Path: p.String(), Kind: yamledit.KindStale,
 				Reason: fmt.Sprintf("expected %q to delete, found %q: plan again", e.From, v.Text)}
 		}
-		return yamledit.Prune(file, src, p)
+		return d.Prune(p)
 	case rollout.OpCreate:
 		return src, nil // written with the file's content
 	default:

@@ -26,10 +26,16 @@ type Value struct {
 // keys, aliases, merge-key inheritance) and a target that is not a scalar,
 // but reads block and multi-line scalars and null values.
 func Lookup(file string, src []byte, path Path, doc int) (Value, error) {
-	s, err := parse(file, src)
+	d, err := Parse(file, src)
 	if err != nil {
 		return Value{}, err
 	}
+	return d.Lookup(path, doc)
+}
+
+// Lookup is the package's Lookup on d's bytes.
+func (d *Doc) Lookup(path Path, doc int) (Value, error) {
+	s := d.s
 	t, err := s.pick(path, doc)
 	if err != nil {
 		return Value{}, err

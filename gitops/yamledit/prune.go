@@ -17,10 +17,17 @@ import (
 // empty document. The result is checked by decoding both files: they must
 // differ by exactly the removed entry.
 func Prune(file string, src []byte, path Path) ([]byte, error) {
-	s, err := parse(file, src)
+	d, err := Parse(file, src)
 	if err != nil {
 		return nil, err
 	}
+	return d.Prune(path)
+}
+
+// Prune is the package's Prune on d's bytes.
+func (d *Doc) Prune(path Path) ([]byte, error) {
+	s := d.s
+	file, src := s.file, s.src
 	t, err := s.pick(path, -1)
 	if err != nil {
 		return nil, err
@@ -78,7 +85,7 @@ func Prune(file string, src []byte, path Path) ([]byte, error) {
 	out := make([]byte, 0, len(src)-(to-from))
 	out = append(append(out, src[:from]...), src[to:]...)
 
-	if err := verifyPruned(file, src, out, path[:top+1]); err != nil {
+	if err := verifyPruned(s.docs[0], out, path[:top+1]); err != nil {
 		return nil, s.fail(k, path, KindVerify, "%v", err)
 	}
 	return out, nil
@@ -114,11 +121,12 @@ func breakLenBefore(src []byte, i int) int {
 	return 0
 }
 
-// verifyPruned decodes both files and checks that out is src without the
-// entry at removed (and nothing else).
-func verifyPruned(file string, src, out []byte, removed Path) error {
+// verifyPruned decodes both files, the original from its parse doc, and
+// checks that out is the original without the entry at removed (and
+// nothing else).
+func verifyPruned(doc *yaml.Node, out []byte, removed Path) error {
 	var before, after any
-	if err := yaml.Unmarshal(src, &before); err != nil {
+	if err := doc.Decode(&before); err != nil {
 		return err
 	}
 	if err := yaml.Unmarshal(out, &after); err != nil {
