@@ -129,7 +129,8 @@ type Inventory struct {
 	Layouts map[string]*Layout
 
 	// spots are where the parse found the scalars a plan may edit (the
-	// clusters' versions), by file, for checking the plan's edits.
+	// clusters' versions), by file, for checking the plan's edits; only
+	// Prepare has Load record them, for an EKS change.
 	spots map[repoFile]*fileSpots
 }
 
@@ -160,6 +161,7 @@ type loadOptions struct {
 	dropFiles      bool
 	dropClusters   bool
 	noLabelSources bool
+	spots          bool // record where each cluster's version sits (Prepare, for an EKS change)
 }
 
 // WithLayout applies the layout file at path to every repository instead of
@@ -242,6 +244,7 @@ func Load(ctx context.Context, repos []string, opts ...Option) (*Inventory, erro
 			return nil, err
 		}
 		s.labelSources = !o.noLabelSources
+		s.spots = o.spots
 		inv.Diagnostics = append(inv.Diagnostics, s.diags...)
 		if s.layout == nil {
 			continue
@@ -331,7 +334,9 @@ type repoScan struct {
 	// labelSources records in each cluster's Sources the file and line of
 	// each effective label.
 	labelSources bool
-	sourceKeys   map[string]string // label key -> "labels.KEY"
+	// spots records where each cluster's version sits in its file.
+	spots      bool
+	sourceKeys map[string]string // label key -> "labels.KEY"
 }
 
 // labelSource returns the key of Sources for label key, making each once.

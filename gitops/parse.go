@@ -100,7 +100,7 @@ func (j parseJob) run() error {
 	if !ok {
 		return nil
 	}
-	if len(docs) == 1 {
+	if len(docs) == 1 && s.spots {
 		p.one = docs[0]
 	}
 	if roles&roleBlueprint != 0 {
@@ -129,7 +129,8 @@ type fileParser struct {
 	d               *decode.Decoder // the file's YAML: syntax, documents, repeated keys
 	records         []keyPath       // the {record.KEY} keys of the layout's hierarchies
 	data            []byte          // the file's bytes
-	one             *yaml.Node      // the root of the file's only document, if it has one
+	one             *yaml.Node      // the root of the file's only document, when its spots are recorded
+	clusters        int             // how many clusters the file may hold
 }
 
 // spot records where the scalar at path sits in the file's only document,
@@ -145,7 +146,7 @@ func (p *fileParser) spot(path []string) {
 		return
 	}
 	if p.out.spots == nil {
-		p.out.spots = &fileSpots{sum: sha256.Sum256(p.data)}
+		p.out.spots = &fileSpots{sum: sha256.Sum256(p.data), at: make([]pathSpot, 0, max(1, p.clusters))}
 	}
 	p.out.spots.at = append(p.out.spots.at, pathSpot{path: path, spot: sp})
 }
@@ -412,7 +413,8 @@ func (p *fileParser) blueprint(docs []*yaml.Node, b *Blueprints) {
 		return
 	}
 	p.checkDuplicates(cfg, b.keys.clusters.String())
-	p.out.clusters = slices.Grow(p.out.clusters, len(cfg.Content)/2)
+	p.clusters = len(cfg.Content) / 2
+	p.out.clusters = slices.Grow(p.out.clusters, p.clusters)
 	for i := 0; i+1 < len(cfg.Content); i += 2 {
 		k, v := cfg.Content[i], cfg.Content[i+1]
 		name := k.Value

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"runtime"
+	"slices"
 	"sync"
 	"sync/atomic"
 
@@ -51,6 +52,11 @@ type Prepared struct {
 // otherwise it holds what was found so far, with the warnings to show even
 // when the error is not nil.
 func Prepare(ctx context.Context, repos []string, c *rollout.Campaign, locks map[string]string, opts ...Option) (*Prepared, error) {
+	if c.Spec.Change.EKSVersion != nil {
+		// Checking the edits of the clusters' versions starts from where
+		// Load's parse found them.
+		opts = append(slices.Clip(opts), func(o *loadOptions) { o.spots = true })
+	}
 	inv, err := Load(ctx, repos, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("load inventory: %w", err)

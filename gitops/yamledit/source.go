@@ -237,7 +237,11 @@ func (s *source) resolve(doc int, p Path) (target, error) {
 // lookupKey finds key seg in mapping m after checking the mapping is safe to
 // address by key.
 func (s *source) lookupKey(m *yaml.Node, p Path, seg string) (key, val *yaml.Node, err error) {
-	seen := make(map[string]*yaml.Node, len(m.Content)/2)
+	// A short mapping is searched for a repeated key without a map.
+	var seen map[string]*yaml.Node
+	if len(m.Content) > 2*shortMapping {
+		seen = make(map[string]*yaml.Node, len(m.Content)/2)
+	}
 	var merge *yaml.Node
 	for i := 0; i+1 < len(m.Content); i += 2 {
 		k := m.Content[i]
@@ -252,10 +256,12 @@ func (s *source) lookupKey(m *yaml.Node, p Path, seg string) (key, val *yaml.Nod
 			merge = k
 			continue
 		}
-		if prev, ok := seen[k.Value]; ok {
+		if prev := earlierKey(m.Content[:i], k.Value, seen); prev != nil {
 			return nil, nil, s.fail(k, p, KindDuplicateKey, "key %q is defined twice (lines %d and %d)", k.Value, prev.Line, k.Line)
 		}
-		seen[k.Value] = k
+		if seen != nil {
+			seen[k.Value] = k
+		}
 		if k.Value == seg {
 			key, val = k, m.Content[i+1]
 		}
@@ -267,6 +273,25 @@ func (s *source) lookupKey(m *yaml.Node, p Path, seg string) (key, val *yaml.Nod
 		return nil, nil, s.fail(merge, p, KindMerge, "key %q is not set here but may be inherited through the merge key << on line %d; edit the merged node instead", seg, merge.Line)
 	}
 	return nil, nil, s.fail(m, p, KindNotFound, "key %q not found", seg)
+}
+
+// shortMapping is the most keys a mapping has for lookupKey to search it
+// for a repeated key without a map.
+const shortMapping = 16
+
+// earlierKey returns the first of the scalar keys (merge keys aside) of
+// content, a mapping's keys and values before a key, that is key: from
+// seen when it is not nil, which holds them.
+func earlierKey(content []*yaml.Node, key string, seen map[string]*yaml.Node) *yaml.Node {
+	if seen != nil {
+		return seen[key]
+	}
+	for i := 0; i+1 < len(content); i += 2 {
+		if k := content[i]; k.Kind == yaml.ScalarNode && k.Tag != "!!merge" && k.Value == key {
+			return k
+		}
+	}
+	return nil
 }
 
 func describe(p Path) string {
