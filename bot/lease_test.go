@@ -27,15 +27,17 @@ func (s *frozenRenewals) Renew(ctx context.Context, l store.Lease, ttl time.Dura
 	return s.Store.Renew(ctx, l, ttl)
 }
 
-// TestLeaseRenewedDuringAStep: a step longer than the lease keeps it, so
-// no other replica takes the campaign meanwhile.
+// TestLeaseRenewedDuringAStep: a step three times longer than the lease
+// keeps it, so no other replica takes the campaign meanwhile. The lease is
+// renewed every third of its length: 1.5 s leaves a renewal a second of
+// slack on a machine busy with the race-enabled suite (300 ms did not).
 func TestLeaseRenewedDuringAStep(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t)
 	b := w.bot(t, "r1", nil)
-	b.cfg.LeaseTTL = 300 * time.Millisecond
+	b.cfg.LeaseTTL = 1500 * time.Millisecond
 	err := b.withLease(t.Context(), "c", func(ctx context.Context, l store.Lease) error {
-		deadline := time.Now().Add(time.Second)
+		deadline := time.Now().Add(3 * b.cfg.LeaseTTL)
 		for time.Now().Before(deadline) {
 			_, err := w.store.Acquire(ctx, leaseName("c"), "r2", time.Second)
 			require.ErrorIs(t, err, store.ErrHeld, "the lease changed hands during the step")
