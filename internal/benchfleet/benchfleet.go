@@ -37,7 +37,22 @@ type Options struct {
 	// Owners gives each tenant an owner in the layout, Owner(tenant),
 	// and the fleet an admin, Admin: what serve asks to review.
 	Owners bool
+	// Accounts gives each tenant an AWS account, Account(t), in its
+	// blueprints and the layout: what the EKS gate's role ARN names.
+	Accounts bool
+	// CanaryTenants is how many tenants, from the first, start each
+	// environment with a canary; 0 means every tenant. A campaign over
+	// the fleet puts every canary of a fleet in its first wave, so 1
+	// makes that wave one cluster of one tenant.
+	CanaryTenants int
+	// OneFleet puts every cluster in the cpu fleet; by default one in four
+	// is in the gpu fleet, which a campaign canaries on its own.
+	OneFleet bool
 }
+
+// Account is the AWS account of tenant t in a fleet generated with
+// Accounts.
+func Account(t int) string { return fmt.Sprintf("%012d", 100000000000+t) }
 
 // Owner is the login that owns a tenant in a fleet generated with Owners.
 func Owner(tenant string) string { return "owner-" + tenant }
@@ -65,6 +80,15 @@ func (o Options) name() string {
 	}
 	if o.Hierarchies {
 		n += "-hierarchies"
+	}
+	if o.Accounts {
+		n += "-accounts"
+	}
+	if o.CanaryTenants > 0 {
+		n += fmt.Sprintf("-%dcanary", o.CanaryTenants)
+	}
+	if o.OneFleet {
+		n += "-onefleet"
 	}
 	return n
 }
@@ -129,7 +153,8 @@ const hierarchiesLayout = `hierarchies:
 
 // Generate writes the fleet o describes into dir. Tenant t is
 // "tenant-%03d"; its clusters are "t%03d-ENV-%02d", the first of each
-// environment a canary, one in four of the gpu fleet, every one on 1.29.
+// environment a canary (of the first CanaryTenants tenants), one in four
+// of the gpu fleet (unless OneFleet), every one on 1.29.
 func Generate(dir string, o Options) error {
 	write := func(rel, content string) error {
 		p := filepath.Join(dir, filepath.FromSlash(rel))
@@ -138,8 +163,11 @@ func Generate(dir string, o Options) error {
 		}
 		return os.WriteFile(p, []byte(content), 0o644)
 	}
-	layout := "apiVersion: fleetbot.io/v1alpha1\nkind: Layout\nblueprints:\n  paths: [tenants/*/*.yaml]\n" +
-		"labels:\n  files: [addons/tenants/**/fleet/fleet-secret/values.yaml]\n  hierarchy:\n" +
+	layout := "apiVersion: fleetbot.io/v1alpha1\nkind: Layout\nblueprints:\n  paths: [tenants/*/*.yaml]\n"
+	if o.Accounts {
+		layout += "  account: account_id\n"
+	}
+	layout += "labels:\n  files: [addons/tenants/**/fleet/fleet-secret/values.yaml]\n  hierarchy:\n" +
 		"    - " + strings.Join(Hierarchy, "\n    - ") + "\n"
 	if o.Hierarchies {
 		layout += hierarchiesLayout
@@ -181,16 +209,20 @@ func Generate(dir string, o Options) error {
 		}
 		for _, env := range envs {
 			var bp strings.Builder
-			fmt.Fprintf(&bp, "# %s %s\ntenant: %s\nenv: %s\nregion: eu-west-1\nservices:\n  eks:\n    enabled: true\n    config:\n", tenant, env, tenant, env)
+			fmt.Fprintf(&bp, "# %s %s\ntenant: %s\nenv: %s\nregion: eu-west-1\n", tenant, env, tenant, env)
+			if o.Accounts {
+				fmt.Fprintf(&bp, "account_id: \"%s\"\n", Account(t))
+			}
+			bp.WriteString("services:\n  eks:\n    enabled: true\n    config:\n")
 			for c := range o.perEnv() {
 				name := fmt.Sprintf("t%03d-%s-%02d", t, env, c)
 				fleet := "cpu"
-				if c%4 == 3 {
+				if c%4 == 3 && !o.OneFleet {
 					fleet = "gpu"
 				}
 				fmt.Fprintf(&bp, "      %s:\n        fleet: %s\n        is_canary: %t\n        version: \"1.29\"\n        vpc_name: shared\n"+
 					"        nodegroups:\n          system:\n            instance_types: [m6i.large]\n            min_size: 2\n            max_size: 4\n            ami_release_version: \"1.29.3-20240531\"\n",
-					name, fleet, c == 0)
+					name, fleet, c == 0 && (o.CanaryTenants == 0 || t < o.CanaryTenants))
 				if n%OverrideEveryNth == 0 {
 					files["addons/tenants/"+tenant+"/environments/"+env+"/clusters/"+name+"/fleet/fleet-secret/values.yaml"] =
 						"externalSecret:\n  labels:\n    addonsRelease: release2\n"

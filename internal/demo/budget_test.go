@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -15,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/fleetbot/fleetbot/bot"
+	"github.com/fleetbot/fleetbot/internal/benchfleet"
 	"github.com/fleetbot/fleetbot/internal/demo"
 	"github.com/fleetbot/fleetbot/internal/sandbox"
 	"github.com/fleetbot/fleetbot/internal/testenv"
@@ -77,7 +79,7 @@ type budgetUse struct {
 func runBudget(t *testing.T, limit int) (demo.Result, budgetUse) {
 	t.Helper()
 	fleet := filepath.Join(t.TempDir(), "fleet")
-	require.NoError(t, generateFleet(fleet, *budgetClusters, *budgetTenants))
+	require.NoError(t, benchfleet.Generate(fleet, budgetFleet(t)))
 	campaign := budgetCampaign(t)
 	var out bytes.Buffer
 	started := time.Now()
@@ -125,12 +127,11 @@ func runBudget(t *testing.T, limit int) (demo.Result, budgetUse) {
 	}
 	var report strings.Builder
 	fmt.Fprintf(&report, "%d clusters, %d tenants, budget %d/h, speed %gx, %s of wall time, %d simulated hours\n",
-		*budgetClusters, *budgetTenants, limit, *budgetSpeed, time.Since(started).Round(time.Second), len(use.hours))
-	fmt.Fprintf(&report, "peak hour %d requests (%s), refused %d, held back %d\n", use.peak.Requests, use.peak.Hour.Format("15:04"), use.refused, use.paced)
+		*budgetClusters, *budgetTenants, limit, *budgetSpeed, time.Since(started).Round(time.Second),
+		int(use.hours[len(use.hours)-1].Hour.Sub(use.hours[0].Hour)/time.Hour)+1)
+	fmt.Fprintf(&report, "peak hour %d requests (%s), refused %d, held back %d\n", use.peak.Requests, use.peak.Hour.Format(hourFormat), use.refused, use.paced)
 	fmt.Fprintf(&report, "calls %d (%d of them free 304s), reconcile passes %d, pull requests opened %d\n", use.calls, notModified, res.GitHub.Passes, pulls)
-	for _, u := range use.hours {
-		fmt.Fprintf(&report, "  hour %s: %d requests, %d refused\n", u.Hour.Format("15:04"), u.Requests, u.Refused)
-	}
+	writeHours(&report, use.hours)
 	endpoints := make([]string, 0, len(byEndpoint))
 	for e := range byEndpoint {
 		endpoints = append(endpoints, e)
@@ -141,6 +142,43 @@ func runBudget(t *testing.T, limit int) (demo.Result, budgetUse) {
 	}
 	t.Logf("API budget:\n%s", report.String())
 	return res, use
+}
+
+// hourFormat names a simulated hour in the report: the run starts at the
+// wall clock's time and spans more than a day at 1,000 clusters.
+const hourFormat = "Jan 2 15:04"
+
+// writeHours writes one line per simulated hour from the first the sandbox
+// counted to the last, an hour it does not list (nothing counted) as 0,
+// numbered from the first.
+func writeHours(w io.Writer, hours []sandbox.Usage) {
+	if len(hours) == 0 {
+		return
+	}
+	counted := make(map[time.Time]sandbox.Usage, len(hours))
+	for _, u := range hours {
+		counted[u.Hour] = u
+	}
+	first, last := hours[0].Hour, hours[len(hours)-1].Hour
+	for i, h := 0, first; !h.After(last); i, h = i+1, h.Add(time.Hour) {
+		u := counted[h]
+		fmt.Fprintf(w, "  hour %2d (%s): %d requests, %d refused\n", i+1, h.Format(hourFormat), u.Requests, u.Refused)
+	}
+}
+
+// budgetFleet describes the generated fleet of -budget.clusters shared
+// evenly among -budget.tenants, each tenant with a dev and a prod
+// blueprint, an owner and an AWS account, every cluster in the cpu fleet
+// and the first tenant's first cluster of each environment its canary:
+// the campaign's first wave of an environment is one cluster.
+func budgetFleet(t *testing.T) benchfleet.Options {
+	t.Helper()
+	clusters, tenants := *budgetClusters, *budgetTenants
+	if tenants <= 0 || clusters <= 0 || clusters%(benchfleet.Envs*tenants) != 0 {
+		t.Fatalf("-budget.clusters=%d do not share evenly among -budget.tenants=%d of %d environments", clusters, tenants, benchfleet.Envs)
+	}
+	return benchfleet.Options{Tenants: tenants, PerEnv: clusters / tenants / benchfleet.Envs,
+		Owners: true, Accounts: true, CanaryTenants: 1, OneFleet: true}
 }
 
 // budgetCampaign is the demo campaign with a progress deadline long enough
@@ -154,45 +192,4 @@ func budgetCampaign(t *testing.T) string {
 	path := filepath.Join(t.TempDir(), "eks-1-30.yaml")
 	require.NoError(t, os.WriteFile(path, []byte(edited), 0o644))
 	return path
-}
-
-// generateFleet writes a fleet repository of clusters EKS clusters at 1.29
-// shared evenly among tenants, each tenant with a dev and a prod blueprint
-// and one owner; the first cluster of each tenant's environments is a
-// canary of the cpu fleet.
-func generateFleet(dir string, clusters, tenants int) error {
-	if tenants <= 0 || clusters < 2*tenants || clusters%(2*tenants) != 0 {
-		return fmt.Errorf("generate a fleet: %d clusters do not share evenly among %d tenants of two environments", clusters, tenants)
-	}
-	perEnv := clusters / tenants / 2
-	var owners strings.Builder
-	files := map[string]string{}
-	for ti := range tenants {
-		tenant := fmt.Sprintf("tenant-%03d", ti)
-		fmt.Fprintf(&owners, "  %s:\n    users: [owner-%03d]\n", tenant, ti)
-		for _, env := range []string{"dev", "prod"} {
-			var bp strings.Builder
-			fmt.Fprintf(&bp, "tenant: %s\nenv: %s\nregion: eu-west-1\naccount_id: \"%012d\"\nservices:\n  eks:\n    enabled: true\n    config:\n",
-				tenant, env, 100000000000+ti)
-			for ci := range perEnv {
-				fmt.Fprintf(&bp, "      t%03d-%s-%02d:\n        fleet: cpu\n        is_canary: %t\n        version: \"1.29\"\n"+
-					"        nodegroups:\n          system:\n            instance_types: [m6i.large]\n            min_size: 2\n            max_size: 4\n",
-					ti, env, ci, ti == 0 && ci == 0)
-			}
-			files["tenants/"+tenant+"/"+env+".yaml"] = bp.String()
-		}
-	}
-	files[".fleetbot.yaml"] = "apiVersion: fleetbot.io/v1alpha1\nkind: Layout\nblueprints:\n  paths:\n    - tenants/*/*.yaml\n" +
-		"  tenant: tenant\n  env: env\n  region: region\n  account: account_id\n  clusters: services.eks.config\n" +
-		"  fleet: fleet\n  canary: is_canary\n  version: version\nowners:\n" + owners.String() + "admins:\n  users: [pat]\n"
-	for rel, content := range files {
-		p := filepath.Join(dir, filepath.FromSlash(rel))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			return err
-		}
-		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-			return err
-		}
-	}
-	return nil
 }
