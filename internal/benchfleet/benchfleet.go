@@ -48,6 +48,10 @@ type Options struct {
 	// OneFleet puts every cluster in the cpu fleet; by default one in four
 	// is in the gpu fleet, which a campaign canaries on its own.
 	OneFleet bool
+	// NoLabels leaves out the label files and the layout's labels: a
+	// fleet of blueprints only, whose every commit costs the bot less to
+	// read.
+	NoLabels bool
 }
 
 // Account is the AWS account of tenant t in a fleet generated with
@@ -89,6 +93,9 @@ func (o Options) name() string {
 	}
 	if o.OneFleet {
 		n += "-onefleet"
+	}
+	if o.NoLabels {
+		n += "-nolabels"
 	}
 	return n
 }
@@ -167,8 +174,10 @@ func Generate(dir string, o Options) error {
 	if o.Accounts {
 		layout += "  account: account_id\n"
 	}
-	layout += "labels:\n  files: [addons/tenants/**/fleet/fleet-secret/values.yaml]\n  hierarchy:\n" +
-		"    - " + strings.Join(Hierarchy, "\n    - ") + "\n"
+	if !o.NoLabels {
+		layout += "labels:\n  files: [addons/tenants/**/fleet/fleet-secret/values.yaml]\n  hierarchy:\n" +
+			"    - " + strings.Join(Hierarchy, "\n    - ") + "\n"
+	}
 	if o.Hierarchies {
 		layout += hierarchiesLayout
 	}
@@ -179,10 +188,14 @@ func Generate(dir string, o Options) error {
 			layout += "  " + tenant + ":\n    users: [" + Owner(tenant) + "]\n"
 		}
 	}
-	files := map[string]string{
-		LayoutFile: layout,
-		"addons/tenants/defaults/fleet/fleet-secret/values.yaml": "externalSecret:\n  labels:\n    fleetRelease: default\n    addonsRelease: release1\n    monitoringRelease: default\n    enable_metrics_server: \"true\"\n",
+	files := map[string]string{LayoutFile: layout}
+	// labels adds a label file to files unless o leaves them out.
+	labels := func(files map[string]string, rel, content string) {
+		if !o.NoLabels {
+			files[rel] = content
+		}
 	}
+	labels(files, "addons/tenants/defaults/fleet/fleet-secret/values.yaml", "externalSecret:\n  labels:\n    fleetRelease: default\n    addonsRelease: release1\n    monitoringRelease: default\n    enable_metrics_server: \"true\"\n")
 	envs := []string{"dev", "prod"}
 	if o.Hierarchies {
 		files["addons/defaults/values.yaml"] = "addons:\n  metricsServer:\n    version: \"3.12.0\"\n"
@@ -201,9 +214,8 @@ func Generate(dir string, o Options) error {
 	n := 0
 	for t := range o.Tenants {
 		tenant := fmt.Sprintf("tenant-%03d", t)
-		files := map[string]string{
-			"addons/tenants/" + tenant + "/defaults/fleet/fleet-secret/values.yaml": "externalSecret:\n  labels:\n    monitoringRelease: " + tenant + "\n",
-		}
+		files := map[string]string{}
+		labels(files, "addons/tenants/"+tenant+"/defaults/fleet/fleet-secret/values.yaml", "externalSecret:\n  labels:\n    monitoringRelease: "+tenant+"\n")
 		if o.Hierarchies {
 			files["addons/tenants/"+tenant+"/values.yaml"] = "addons:\n  karpenter:\n    version: \"1.0.1\"\n"
 		}
@@ -224,8 +236,8 @@ func Generate(dir string, o Options) error {
 					"        nodegroups:\n          system:\n            instance_types: [m6i.large]\n            min_size: 2\n            max_size: 4\n            ami_release_version: \"1.29.3-20240531\"\n",
 					name, fleet, c == 0 && (o.CanaryTenants == 0 || t < o.CanaryTenants))
 				if n%OverrideEveryNth == 0 {
-					files["addons/tenants/"+tenant+"/environments/"+env+"/clusters/"+name+"/fleet/fleet-secret/values.yaml"] =
-						"externalSecret:\n  labels:\n    addonsRelease: release2\n"
+					labels(files, "addons/tenants/"+tenant+"/environments/"+env+"/clusters/"+name+"/fleet/fleet-secret/values.yaml",
+						"externalSecret:\n  labels:\n    addonsRelease: release2\n")
 					if o.Hierarchies {
 						files["addons/tenants/"+tenant+"/clusters/"+name+"/values.yaml"] = "addons:\n  metricsServer:\n    version: \"3.13.0\"\n"
 					}
@@ -233,7 +245,7 @@ func Generate(dir string, o Options) error {
 				n++
 			}
 			files["tenants/"+tenant+"/"+env+".yaml"] = bp.String()
-			files["addons/tenants/"+tenant+"/environments/"+env+"/defaults/fleet/fleet-secret/values.yaml"] = "externalSecret:\n  labels:\n    fleetRelease: " + env + "\n"
+			labels(files, "addons/tenants/"+tenant+"/environments/"+env+"/defaults/fleet/fleet-secret/values.yaml", "externalSecret:\n  labels:\n    fleetRelease: "+env+"\n")
 		}
 		for rel, content := range files {
 			if err := write(rel, content); err != nil {
