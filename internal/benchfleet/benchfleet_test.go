@@ -33,6 +33,8 @@ func TestCached(t *testing.T) {
 		// the same files; an account per tenant, the first tenant's
 		// canaries only, no gpu fleet
 		{"accounts", Options{Tenants: 3, PerEnv: 4, Accounts: true, CanaryTenants: 1, OneFleet: true}, 2 + 3*(1+2+2) + 24/OverrideEveryNth + 1, 24, 2, 0},
+		// the layout and two blueprints a tenant, no label file
+		{"no labels", Options{Tenants: 3, PerEnv: 4, NoLabels: true}, 1 + 3*2, 24, 6, 6},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -75,6 +77,7 @@ func TestCached(t *testing.T) {
 			assert.Equal(t, tt.o.Owners, strings.Contains(string(layout), "  tenant-002:\n    users: ["+Owner("tenant-002")+"]\n"))
 			assert.Equal(t, tt.o.Owners, strings.Contains(string(layout), "admins:\n  users: ["+Admin+"]\n"))
 			assert.Equal(t, tt.o.Accounts, strings.Contains(string(layout), "\n  account: account_id\n"))
+			assert.Equal(t, !tt.o.NoLabels, strings.Contains(string(layout), "\nlabels:\n"))
 
 			// Found again, not written again; nothing left beside it.
 			require.NoError(t, os.WriteFile(filepath.Join(dir, "marker"), nil, 0o600))
