@@ -24,7 +24,11 @@ func readCampaign(t *testing.T, path string) *rollout.Campaign {
 }
 
 // TestSamplesPrepare checks that every shipped sample campaign passes every
-// check serve runs before it starts one, against the example fleet.
+// check serve runs before it starts one, against the example fleet; and
+// that its edits, checked from the spots Load found, make the same files
+// as the editor makes them from the files alone, every version of the
+// fleet having a spot for an EKS change (no other change has Load record
+// them).
 func TestSamplesPrepare(t *testing.T) {
 	t.Parallel()
 	for _, path := range sampleCampaigns(t) {
@@ -36,6 +40,19 @@ func TestSamplesPrepare(t *testing.T) {
 			assert.Empty(t, prep.Diagnostics, "campaign warnings")
 			assert.NotEmpty(t, prep.State.Waves, "a sample that changes nothing shows nothing")
 			assert.NotEmpty(t, prep.State.Policy.Gates)
+
+			spots := 0
+			for _, f := range prep.Inventory.spots {
+				spots += len(f.at)
+			}
+			if c.Spec.Change.EKSVersion != nil {
+				assert.Equal(t, len(prep.Inventory.Clusters), spots, "clusters with a version and its spot")
+			} else {
+				assert.Zero(t, spots, "spots of a change that edits no version")
+			}
+			plain, err := applyPlan(prep.Plan, true, nil)
+			require.NoError(t, err)
+			assert.Equal(t, plain, prep.Files)
 		})
 	}
 }

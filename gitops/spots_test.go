@@ -12,34 +12,6 @@ import (
 	"github.com/fleetbot/fleetbot/gitops/yamledit"
 )
 
-// TestPrepareSpots checks that the edits of every sample campaign, checked
-// from the spots Load found, make the same files as the editor makes
-// them from the files alone, and that for an EKS change the example
-// fleet's versions all have a spot (no other change has Load record them).
-func TestPrepareSpots(t *testing.T) {
-	t.Parallel()
-	for _, path := range sampleCampaigns(t) {
-		t.Run(filepath.Base(filepath.Dir(path))+"/"+filepath.Base(path), func(t *testing.T) {
-			t.Parallel()
-			c := readCampaign(t, path)
-			prep, err := Prepare(t.Context(), []string{exampleFleet}, c, nil)
-			require.NoError(t, err)
-			spots := 0
-			for _, f := range prep.Inventory.spots {
-				spots += len(f.at)
-			}
-			if c.Spec.Change.EKSVersion != nil {
-				assert.Equal(t, len(prep.Inventory.Clusters), spots, "clusters with a version and its spot")
-			} else {
-				assert.Zero(t, spots, "spots of a change that edits no version")
-			}
-			plain, err := applyPlan(prep.Plan, true, nil)
-			require.NoError(t, err)
-			assert.Equal(t, plain, prep.Files)
-		})
-	}
-}
-
 // TestApplyPlanSpotsOfOtherBytes changes a blueprint after Load has found
 // its spots: two clusters trade names, so that each version's spot leads
 // to the other's. The edits are checked by the editor, not from the
