@@ -151,10 +151,7 @@ type Bot struct {
 	// settled holds the ended campaigns whose dashboard issue is closed,
 	// or that have none (dashboard.go).
 	settled map[string]bool
-	gates   map[string]Gates // each campaign's gates, built from its spec
-	// preflights holds each campaign's pre-flight check, built from its
-	// eks gate.
-	preflights map[string]Gates
+	gates   map[gatesKey]Gates // each campaign's gates and pre-flight check, built from its spec
 	// layouts holds the layout of a repository at a commit, read once:
 	// who owns what is asked on every reconcile pass (roles.go).
 	layouts map[string]*gitops.Layout

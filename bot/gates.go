@@ -24,6 +24,13 @@ type GateOptions struct {
 	Prometheus []gate.PrometheusOption
 }
 
+// gatesKey names what gates were built for: a campaign's gates, or its
+// pre-flight check.
+type gatesKey struct {
+	campaign  string
+	preflight bool
+}
+
 // gatesFor returns the gates of a campaign: Config.Gates when set (tests,
 // the demo), else the gates its spec.gates configures. Those are built once
 // per campaign and kept for the life of the process, since some count
@@ -32,29 +39,9 @@ func (b *Bot) gatesFor(name string, c *rollout.Campaign) (Gates, error) {
 	if b.cfg.Gates != nil {
 		return b.cfg.Gates, nil
 	}
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if g, ok := b.gates[name]; ok {
-		return g, nil
-	}
-	g, err := buildGates(c.Spec.Gates, gateInstallations(b.cfg.GitHub), b.now, b.cfg.GateOptions, b.metrics.gateDuration)
-	if err != nil {
-		return nil, err
-	}
-	if b.gates == nil {
-		b.gates = map[string]Gates{}
-	}
-	b.gates[name] = g
-	return g, nil
-}
-
-// forgetGates drops the gates built for a campaign that did not start, so a
-// later file of the same name gets its own.
-func (b *Bot) forgetGates(name string) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	delete(b.gates, name)
-	delete(b.preflights, name)
+	return b.builtGates(gatesKey{campaign: name}, func() (Gates, error) {
+		return buildGates(c.Spec.Gates, gateInstallations(b.cfg.GitHub), b.now, b.cfg.GateOptions, b.metrics.gateDuration)
+	})
 }
 
 // preflightFor returns the pre-flight check of a campaign whose eks gate
@@ -65,21 +52,40 @@ func (b *Bot) preflightFor(name string, c *rollout.Campaign) (Gates, error) {
 	if e == nil || !e.Preflight {
 		return nil, fmt.Errorf("campaign %s asks for no pre-flight check (spec.gates.eks.preflight)", name)
 	}
+	return b.builtGates(gatesKey{campaign: name, preflight: true}, func() (Gates, error) {
+		p, err := gate.NewPreflight(*e, b.cfg.GateOptions.EKS...)
+		if err != nil {
+			return nil, gateError("spec.gates.eks", err)
+		}
+		return gate.NewRunner([]gate.Gate{timedGate{Gate: p, took: b.metrics.gateDuration.WithLabelValues(p.Name())}}, b.now), nil
+	})
+}
+
+// builtGates returns the gates built for key, building them on first use.
+func (b *Bot) builtGates(key gatesKey, build func() (Gates, error)) (Gates, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if g, ok := b.preflights[name]; ok {
+	if g, ok := b.gates[key]; ok {
 		return g, nil
 	}
-	p, err := gate.NewPreflight(*e, b.cfg.GateOptions.EKS...)
+	g, err := build()
 	if err != nil {
-		return nil, gateError("spec.gates.eks", err)
+		return nil, err
 	}
-	g := gate.NewRunner([]gate.Gate{timedGate{Gate: p, took: b.metrics.gateDuration.WithLabelValues(p.Name())}}, b.now)
-	if b.preflights == nil {
-		b.preflights = map[string]Gates{}
+	if b.gates == nil {
+		b.gates = map[gatesKey]Gates{}
 	}
-	b.preflights[name] = g
+	b.gates[key] = g
 	return g, nil
+}
+
+// forgetGates drops the gates built for a campaign that did not start, so a
+// later file of the same name gets its own.
+func (b *Bot) forgetGates(name string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	delete(b.gates, gatesKey{campaign: name})
+	delete(b.gates, gatesKey{campaign: name, preflight: true})
 }
 
 // buildGates builds the runner of the gates spec.gates configures, each

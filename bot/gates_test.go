@@ -368,7 +368,7 @@ func TestStartRefusesGatesThatCannotBeBuilt(t *testing.T) {
 	assert.Equal(t, rollout.CampaignScheduled, st.Phase)
 	assert.Equal(t, []string{"argocd"}, st.Policy.Gates)
 	b2.mu.Lock()
-	built := b2.gates[campaign]
+	built := b2.gates[gatesKey{campaign: campaign}]
 	b2.mu.Unlock()
 	require.NotNil(t, built, "the start built the gates")
 	c := parseCampaign(t, campaignSrc(t, fmt.Sprintf(testGates.argocd, "https://argocd.example.com")))
@@ -390,7 +390,7 @@ func TestStartForgetsGatesOfARefusedCampaign(t *testing.T) {
 	assert.Contains(t, logs.String(), "campaign cannot start")
 	assert.Contains(t, logs.String(), "the inventory has errors")
 	b.mu.Lock()
-	_, kept := b.gates[campaign]
+	_, kept := b.gates[gatesKey{campaign: campaign}]
 	b.mu.Unlock()
 	assert.False(t, kept)
 }

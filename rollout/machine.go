@@ -242,10 +242,10 @@ type ClusterState struct {
 	PreflightDue bool `json:"preflightDue,omitempty"`
 	// JoinDue says that the cluster, held back by pre-flight and passed on
 	// a retry, must be added to its tenant's pull request, which was up
-	// already; Joins is that pull request's number once it was asked for
-	// again with the cluster, until it is reported open with it.
+	// already; Joining, that the pull request was asked for again with the
+	// cluster, until it is reported open with it.
 	JoinDue bool `json:"joinDue,omitempty"`
-	Joins   int  `json:"joins,omitempty"`
+	Joining bool `json:"joining,omitempty"`
 	// Deadline is when the cluster times out unless it succeeded first.
 	Deadline time.Time `json:"deadline,omitzero"`
 	// Gates holds the latest result of each gate since the cluster was

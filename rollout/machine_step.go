@@ -265,7 +265,7 @@ func (m *machine) prOpened(e PROpened) *EventError {
 		case c.Phase == ClusterPending && c.JoinDue:
 			// passed its retry after this request went out: it joins next
 		case c.Phase == ClusterPending:
-			c.Joins = 0
+			c.Joining = false
 			m.record(c, ClusterInPR, ev)
 		case c.Phase == ClusterInPR:
 			m.record(c, "", ev)
@@ -310,11 +310,8 @@ func (m *machine) prMerged(e PRMerged) *EventError {
 	gated := len(m.s.WaveGates(w.Number)) > 0
 	tenantClusters(w, e.Tenant, func(c *ClusterState) {
 		switch {
-		case c.Phase == ClusterPending && (c.JoinDue || c.Joins > 0):
-			// It was to join the pull request, which merged without it.
-			detail := fmt.Sprintf("passed pre-flight on a retry, but tenant %s's pull request #%d merged before the cluster joined it: its change is in no pull request; skip it and upgrade it in a later campaign", e.Tenant, pr.Number)
-			c.JoinDue, c.Joins = false, 0
-			m.fail(w, c, ClusterFailed, GatePreflight, detail, ev)
+		case c.Phase == ClusterPending && (c.JoinDue || c.Joining):
+			m.joinLost(w, c, pr, ev) // it was to join the pull request, which merged without it
 		case (c.Phase == ClusterPending || c.Phase == ClusterInPR) && gated:
 			c.GatesDue = true
 			m.record(c, ClusterApplied, ev)
@@ -411,13 +408,9 @@ func (m *machine) gateResult(e GateResult) *EventError {
 		m.fail(w, c, ClusterFailed, e.Gate, e.Detail, ev)
 		return nil
 	}
-	if last, ok := c.Gates[e.Gate]; ok && last.Outcome == e.Outcome && last.Detail == e.Detail {
+	if !m.keepResult(c, e) {
 		return ignore("gate %s on cluster %s repeats its latest result", e.Gate, e.Cluster)
 	}
-	if c.Gates == nil {
-		c.Gates = map[string]GateRecord{}
-	}
-	c.Gates[e.Gate] = GateRecord{Outcome: e.Outcome, Detail: e.Detail, At: m.now}
 	switch {
 	case e.Outcome == GateFailed:
 		m.fail(w, c, ClusterFailed, e.Gate, e.Detail, ev)
@@ -443,7 +436,7 @@ func (m *machine) join(w *WaveState, pr *PRState) (PRRequest, bool) {
 		switch {
 		case c.Phase == ClusterPending && c.JoinDue:
 			joins = true
-			c.JoinDue, c.Joins = false, pr.Number
+			c.JoinDue, c.Joining = false, true
 			names = append(names, c.Name)
 			m.record(c, "", Evidence{Event: "pr-requested", PR: pr.Number, Detail: fmt.Sprintf("joins #%d", pr.Number)})
 		case c.Phase == ClusterInPR:
@@ -466,23 +459,18 @@ func (m *machine) preflightResult(w *WaveState, c *ClusterState, e GateResult) *
 	if c.Phase != ClusterPreflight {
 		return ignore("cluster %s is %s, not waiting on its pre-flight check", c.Name, c.Phase)
 	}
-	if last, ok := c.Gates[e.Gate]; ok && last.Outcome == e.Outcome && last.Detail == e.Detail {
+	if !m.keepResult(c, e) {
 		return ignore("pre-flight of cluster %s repeats its latest result", c.Name)
 	}
-	if c.Gates == nil {
-		c.Gates = map[string]GateRecord{}
-	}
-	c.Gates[e.Gate] = GateRecord{Outcome: e.Outcome, Detail: e.Detail, At: m.now}
 	ev := Evidence{Event: "preflight", Gate: e.Gate, Outcome: e.Outcome, Detail: e.Detail}
 	switch e.Outcome {
 	case GatePassed:
 		m.record(c, ClusterPending, ev)
-		for _, pr := range w.PRs {
-			switch {
+		for j := range w.PRs {
+			switch pr := &w.PRs[j]; {
 			case pr.Tenant != c.Tenant:
 			case pr.Status == PRStatusMerged:
-				detail := fmt.Sprintf("passed pre-flight on a retry, but tenant %s's pull request #%d merged meanwhile: its change is in no pull request; skip it and upgrade it in a later campaign", c.Tenant, pr.Number)
-				m.fail(w, c, ClusterFailed, GatePreflight, detail, Evidence{Event: "preflight", Gate: GatePreflight, Detail: detail, PR: pr.Number})
+				m.joinLost(w, c, pr, Evidence{Event: "preflight", Gate: GatePreflight, PR: pr.Number})
 			case pr.Status == PRStatusOpen || pr.Status == PRStatusRequested:
 				c.JoinDue = true
 			}
@@ -493,6 +481,31 @@ func (m *machine) preflightResult(w *WaveState, c *ClusterState, e GateResult) *
 		m.record(c, "", ev)
 	}
 	return nil
+}
+
+// keepResult records e as its gate's latest result on c; false when it
+// repeats that result, which changes nothing.
+func (m *machine) keepResult(c *ClusterState, e GateResult) bool {
+	if last, ok := c.Gates[e.Gate]; ok && last.Outcome == e.Outcome && last.Detail == e.Detail {
+		return false
+	}
+	if c.Gates == nil {
+		c.Gates = map[string]GateRecord{}
+	}
+	c.Gates[e.Gate] = GateRecord{Outcome: e.Outcome, Detail: e.Detail, At: m.now}
+	return true
+}
+
+// joinLost fails cluster c of wave w, which passed pre-flight on a retry
+// but whose tenant's pull request pr merged before c could join it: its
+// change is in no pull request.
+func (m *machine) joinLost(w *WaveState, c *ClusterState, pr *PRState, ev Evidence) {
+	detail := fmt.Sprintf("passed pre-flight on a retry, but tenant %s's pull request #%d merged before the cluster joined it: its change is in no pull request; skip it and upgrade it in a later campaign", c.Tenant, pr.Number)
+	c.JoinDue, c.Joining = false, false
+	if ev.Detail == "" {
+		ev.Detail = detail // the merge's evidence keeps its own detail
+	}
+	m.fail(w, c, ClusterFailed, GatePreflight, detail, ev)
 }
 
 func allPassed(c *ClusterState, gates []string) bool {

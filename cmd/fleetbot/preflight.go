@@ -30,17 +30,15 @@ func writePreflight(ctx context.Context, w io.Writer, c *rollout.Campaign, p *ro
 		byName[clusters[i].Name] = &clusters[i]
 	}
 	var targets []gate.Target
-	wave := map[string]int{}
-	seen := map[string]bool{}
+	wave := map[string]int{} // each cluster's first wave
 	for _, pw := range p.Waves {
 		if pw.Cleanup {
 			continue
 		}
 		for _, wc := range pw.Clusters {
-			if seen[wc.Name] {
+			if _, ok := wave[wc.Name]; ok {
 				continue // a later hop: asked once the cluster made the first
 			}
-			seen[wc.Name] = true
 			cl, ok := byName[wc.Name]
 			if !ok {
 				return fmt.Errorf("--preflight: cluster %s of wave %d is not in the inventory", wc.Name, pw.Index)

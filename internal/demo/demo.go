@@ -336,9 +336,8 @@ func start(ctx context.Context, opts Options, s *setup) (*demo, error) {
 	for name := range s.fail {
 		d.sim.Fail(name)
 	}
-	for name, to := range s.hold {
-		cl := s.clusters[name]
-		if !d.eks.SetInsight(cl.Account, cl.Region, name, holdInsight(to, insightError)) {
+	for name := range s.hold {
+		if !d.setHold(name, insightError) {
 			return d, fmt.Errorf("hold %s: the simulated EKS has no such cluster", name)
 		}
 	}

@@ -111,8 +111,7 @@ func (d *demo) retryHeld(ctx context.Context, w rollout.WaveState, pr rollout.PR
 		if c.FailedGate != rollout.GatePreflight {
 			continue
 		}
-		cl := d.s.clusters[c.Name]
-		d.eks.SetInsight(cl.Account, cl.Region, c.Name, holdInsight(to, insightPassing))
+		d.setHold(c.Name, insightPassing)
 		who := d.s.reviewer(pr.Tenant, pr.Number)
 		// https://docs.github.com/rest/issues/comments#create-an-issue-comment
 		path := fmt.Sprintf("/repos/%s/%s/issues/%d/comments", owner, repo, pr.Number)
@@ -213,11 +212,10 @@ func (d *demo) overcome(ctx context.Context, st rollout.State) error {
 		return fmt.Errorf("campaign %s: the bot is stopped", name)
 	}
 	for _, f := range fs {
-		if to := d.s.hold[f.Cluster]; to != "" && f.Gate == rollout.GatePreflight {
+		if d.s.hold[f.Cluster] != "" && f.Gate == rollout.GatePreflight {
 			// The owners move their controller to the served API; EKS's
 			// next look at the cluster finds no deprecated call.
-			cl := d.s.clusters[f.Cluster]
-			d.eks.SetInsight(cl.Account, cl.Region, f.Cluster, holdInsight(to, insightPassing))
+			d.setHold(f.Cluster, insightPassing)
 			d.out.line(d.clock.Now(), "%s: its callers moved off the removed API; retried by %s", f.Cluster, d.s.admin)
 			if _, err := b.Operate(ctx, name, rollout.Retry{Cluster: f.Cluster, By: d.s.admin}); err != nil {
 				return fmt.Errorf("retry %s: %w", f.Cluster, err)
@@ -338,6 +336,13 @@ const (
 	insightError   = "ERROR"
 	insightPassing = "PASSING"
 )
+
+// setHold gives held cluster name the insight Options.Hold puts on it, in
+// status; false when the simulated EKS has no such cluster.
+func (d *demo) setHold(name, status string) bool {
+	cl := d.s.clusters[name]
+	return d.eks.SetInsight(cl.Account, cl.Region, name, holdInsight(d.s.hold[name], status))
+}
 
 // holdInsight is the upgrade insight Options.Hold gives a cluster: a
 // FlowSchema API that Kubernetes 1.29 stopped serving, still called, as EKS
