@@ -57,6 +57,11 @@ type Cluster struct {
 	// entry or its fleet-member document) that the layout's hierarchy
 	// templates name as {record.KEY}, by key path.
 	Record map[string]string `json:"record,omitempty"`
+	// Traffic is the value of the scalar that carries the cluster's share
+	// of traffic, when the layout's blueGreen section names its key
+	// (blueprints.blueGreen.traffic); TrafficPath is its key path in File.
+	Traffic     string   `json:"traffic,omitempty"`
+	TrafficPath []string `json:"trafficPath,omitempty"`
 	// VersionPath is the key path of the version in File, for example
 	// [services eks config dev-cpu-1 version]; nil when there is none.
 	VersionPath []string `json:"versionPath,omitempty"`

@@ -87,14 +87,19 @@ type PullRequest struct {
 }
 
 // FileChange lists the edits to one file. Create means the file does not exist
-// yet and is written with Content; Delete means the file, which holds exactly
-// Content (a file the campaign created, now emptied by a clean-up), is
-// removed.
+// yet and is written with Content, or, when CopyOf is set, with the bytes of
+// that file of the same repository as they are when the change is made (a
+// green cluster's own label file, copied from its blue one's). Delete means
+// the file, which holds exactly Content (a file the campaign created, now
+// emptied by a clean-up), is removed; with Content empty it is removed
+// whatever it holds (a retired blue cluster's own file, which the pull
+// request's diff shows whole).
 type FileChange struct {
 	Path    string `json:"path"`
 	Create  bool   `json:"create"`
 	Delete  bool   `json:"delete,omitempty"`
 	Content string `json:"content,omitempty"`
+	CopyOf  string `json:"copyOf,omitempty"`
 	Edits   []Edit `json:"edits"`
 	// Reach names, sorted, every cluster a file serving many clusters (an
 	// environment's or a global file) serves; empty for other files.
@@ -107,6 +112,13 @@ const (
 	OpInsert = "insert" // add the key at Path, absent so far
 	OpDelete = "delete" // remove the key at Path, which holds From
 	OpCreate = "create" // the key is written by the file's creation
+	// OpCopy adds the mapping entry at Path (absent so far) as a copy of
+	// its sibling entry From: the keys Keys name (every key when Keys is
+	// empty), byte for byte. A green cluster's entry is written this way.
+	OpCopy = "copy"
+	// OpRemove removes the mapping entry at Path with everything under it
+	// (a retired blue cluster's entry).
+	OpRemove = "remove"
 )
 
 // Edit is one scalar edit. Line is the key's line when known, for messages and
@@ -118,6 +130,9 @@ type Edit struct {
 	To    string   `json:"to,omitempty"`
 	Quote bool     `json:"quote,omitempty"` // write To as a quoted string
 	Line  int      `json:"line,omitempty"`
+	// Keys names the keys of the source entry an OpCopy copies, in the
+	// source's order; empty copies every key.
+	Keys []string `json:"keys,omitempty"`
 	// Document is the index of the YAML document to edit in a file that
 	// holds several, counted from 0 (the first).
 	Document int `json:"document,omitempty"`

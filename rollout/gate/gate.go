@@ -33,6 +33,10 @@ type Target struct {
 	Version string
 	// Labels are the label values a label change wants on the cluster.
 	Labels map[string]string
+	// Gone says the change removes the cluster (a blue cluster retired, a
+	// green one rolled back): the gate passes once the cluster is gone
+	// from what it watches, or on its way out.
+	Gone bool
 }
 
 // Vars returns the values gate templates may use.
