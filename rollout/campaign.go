@@ -165,6 +165,31 @@ type Strategy struct {
 	// approval by an owner of its tenant does: UnapprovedHalt (default)
 	// halts the campaign, UnapprovedRecord records it and goes on.
 	UnapprovedMerge string `json:"unapprovedMerge,omitempty" yaml:"unapprovedMerge,omitempty"`
+	// Method maps an environment to how its clusters change: MethodInPlace
+	// (the default for an environment not named) or MethodBlueGreen, which
+	// only an eksVersion change may ask for.
+	Method map[string]string `json:"method,omitempty" yaml:"method,omitempty"`
+	// Traffic lists the shares of traffic, in percent, a blue-green
+	// cluster's green successor takes one pull request after the other
+	// (default [100]); the last is 100.
+	Traffic []int `json:"traffic,omitempty" yaml:"traffic,omitempty"`
+}
+
+// How an environment's clusters change (Strategy.Method).
+const (
+	MethodInPlace   = "inPlace"
+	MethodBlueGreen = "blueGreen"
+)
+
+// BlueGreen reports whether env's clusters are replaced blue-green.
+func (s Strategy) BlueGreen(env string) bool { return s.Method[env] == MethodBlueGreen }
+
+// TrafficSteps returns the blue-green traffic steps: Traffic, or [100].
+func (s Strategy) TrafficSteps() []int {
+	if len(s.Traffic) == 0 {
+		return []int{100}
+	}
+	return s.Traffic
 }
 
 // What an unapproved merge does (Strategy.UnapprovedMerge).

@@ -47,6 +47,26 @@ type Cluster struct {
 	// the field's path as written in the campaign (FieldChange.Path). Only
 	// such a change needs it.
 	Chain []LabelLevel
+	// BlueGreen says how the cluster is replaced blue-green, when the layout
+	// says how (nil otherwise).
+	BlueGreen *Replacement
+}
+
+// Replacement says how a cluster (blue) is replaced by a new one (green).
+type Replacement struct {
+	Green     string   // the green cluster's name, from the layout's template
+	Entry     Location // the cluster's entry in its blueprint: File, Repo, Path (the entry's key path, e.g. services.eks.config.a-prod-cpu-1), Line of the key, Document
+	Copy      []string // the keys the green entry copies; empty: every key
+	Traffic   string   // the traffic scalar's value as written; empty when the entry has none
+	TrafficAt Location // where it is (File empty when the entry has none)
+	// GreenLabels is the green cluster's own label file (the label
+	// hierarchy's most specific level rendered for Green), empty when the
+	// layout has no label hierarchy.
+	GreenLabels string
+	// BlueLabels is the cluster's own label file when it exists (the label
+	// hierarchy's most specific level): it is copied to GreenLabels, and
+	// removed with the cluster.
+	BlueLabels string
 }
 
 // Location is a scalar's place: repository, file, key path inside the file,

@@ -179,8 +179,10 @@ func (d *campaignDecoder) spec(m *decode.Map, s *Spec) {
 		ProgressDeadline: Duration{DefaultProgressDeadline},
 	}
 	if st := m.Object("strategy", true, "order", "canary", "maxConcurrency", "maxPerTenant",
-		"maxFailures", "bake", "progressDeadline", "approvals", "unapprovedMerge"); st != nil {
+		"maxFailures", "bake", "progressDeadline", "approvals", "unapprovedMerge", "method", "traffic"); st != nil {
 		approvals = d.strategy(st, &s.Strategy)
+		methods := d.methods(st, &s.Strategy, s.Change.EKSVersion != nil)
+		d.inOrder(methods, s.Strategy.Order)
 	}
 	d.inOrder(envs, s.Strategy.Order)
 	d.inOrder(approvals, s.Strategy.Order)
@@ -550,6 +552,61 @@ func (d *campaignDecoder) strategy(m *decode.Map, s *Strategy) []decode.Item {
 		s.UnapprovedMerge = UnapprovedHalt
 	}
 	return approvals
+}
+
+// methods decodes strategy.method and strategy.traffic and returns the
+// environments method names, for inOrder. Blue-green replaces clusters, so
+// only an eksVersion change (eks) may ask for it; traffic steps rise to 100
+// and mean something only then.
+func (d *campaignDecoder) methods(m *decode.Map, s *Strategy, eks bool) []decode.Item {
+	var envs []decode.Item
+	blueGreen := false
+	if n := m.Optional("method"); n != nil {
+		if mm := d.Entries(n, m.Field("method"), m.LineOf("method")); mm != nil {
+			for _, env := range mm.Keys() {
+				f := mm.Field(env)
+				v := mm.OneOf(env, "change method", MethodInPlace, MethodBlueGreen)
+				if v == "" {
+					continue
+				}
+				line := mm.LineOf(env)
+				envs = append(envs, decode.Item{Value: env, Line: line, Field: f})
+				if v == MethodBlueGreen && !eks {
+					d.Failf(line, f, "blueGreen replaces a cluster by a new one at the new version: only an eksVersion change may ask for it")
+					continue
+				}
+				if s.Method == nil {
+					s.Method = map[string]string{}
+				}
+				s.Method[env] = v
+				blueGreen = blueGreen || v == MethodBlueGreen
+			}
+		}
+	}
+	items := m.List("traffic")
+	if len(items) > 0 && !blueGreen {
+		d.Failf(m.LineOf("traffic"), m.Field("traffic"), "gives the traffic steps of blue-green environments, and spec.strategy.method names none")
+		return envs
+	}
+	last := 0
+	for i, it := range items {
+		f := decode.Index(m.Field("traffic"), i)
+		v, ok := decode.Int(it)
+		switch {
+		case !ok:
+			d.Failf(it.Line, f, "must be a whole number of percent, not %s", decode.Describe(it))
+			return envs
+		case v <= last || v > 100:
+			d.Failf(it.Line, f, "%d: the steps must rise, each from 1 to 100", v)
+			return envs
+		}
+		last = v
+		s.Traffic = append(s.Traffic, v)
+	}
+	if len(items) > 0 && last != 100 {
+		d.Failf(items[len(items)-1].Line, m.Field("traffic"), "ends at %d: the last step gives the green cluster all of the traffic (100), before the blue one is removed", last)
+	}
+	return envs
 }
 
 func (d *campaignDecoder) schedule(m *decode.Map, s *Schedule) {

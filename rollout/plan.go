@@ -56,7 +56,13 @@ type Wave struct {
 	// environment of every tenant, or the whole fleet) through the fleet
 	// admins' pull request alone; they hold every planned cluster the file
 	// serves, whatever the wave size.
-	Shared       bool          `json:"shared,omitempty"`
+	Shared bool `json:"shared,omitempty"`
+	// Step names the blue-green step the wave takes (StepGreen,
+	// StepTraffic, StepRetire); empty for a change made in place. Traffic
+	// is the green clusters' share of traffic, in percent, after a traffic
+	// step.
+	Step         string        `json:"step,omitempty"`
+	Traffic      int           `json:"traffic,omitempty"`
 	Clusters     []WaveCluster `json:"clusters"`
 	PullRequests []PullRequest `json:"pullRequests"`
 }
@@ -75,7 +81,19 @@ type WaveCluster struct {
 	PickedCanary bool   `json:"pickedCanary"`
 	From         string `json:"from"`
 	To           string `json:"to"`
+	// Green names the cluster that replaces this one in a blue-green
+	// step; empty for a change made in place.
+	Green string `json:"green,omitempty"`
 }
+
+// The steps of a blue-green replacement, each a wave of its own: the
+// green cluster added at the target version, each share of traffic moved
+// to it, the blue cluster removed.
+const (
+	StepGreen   = "green"
+	StepTraffic = "traffic"
+	StepRetire  = "retire"
+)
 
 // PullRequest is one pull request of a wave: one repository, one tenant's
 // files. Admin pull requests change files shared by all tenants.
@@ -195,6 +213,7 @@ const (
 	RuleFieldScope     = "field-scope"       // a tenant, environment or global file also reaches clusters outside the plan
 	RuleFieldCanary    = "field-canary"      // a canary is moved only by a file serving many clusters, so it cannot go first
 	RuleHierarchyLevel = "hierarchy-level"   // a cluster has no file at the campaign's level, or a more specific file overrides it
+	RuleBlueGreen      = "blue-green"        // a cluster of a blue-green environment cannot be replaced as the layout writes it
 )
 
 // RefusedError reports a campaign the planner will not plan, naming the rule
@@ -239,7 +258,8 @@ type step struct {
 	from    string
 	to      string
 	hop     int
-	canary  bool // goes in a canary wave: flagged, or picked
+	green   string // the cluster replacing this one, in a blue-green step
+	canary  bool   // goes in a canary wave: flagged, or picked
 	picked  bool
 	// shared is true when only files serving many clusters move the
 	// cluster: their shared wave carries it, not the environment's waves.
@@ -259,6 +279,7 @@ type fileEdit struct {
 	create  bool
 	delete  bool
 	content string
+	copyOf  string
 	reach   []string
 	edit    Edit
 }

@@ -31,11 +31,13 @@ func (pl *planner) planEKS(ch *EKSVersionChange) error {
 	pl.plan.Change = PlanChange{Kind: KindEKSVersion, To: ch.To}
 
 	type pending struct {
-		cluster *Cluster
-		minor   int
+		cluster   *Cluster
+		minor     int
+		blueGreen bool // replaced by a green cluster at the target, in the last hop
 	}
 	var todo []pending
 	var behind []string
+	var blueGreen []*Cluster
 	lowest := target
 	for _, cl := range pl.candidates() {
 		m, ok := parseMinor(cl.Version)
@@ -54,11 +56,17 @@ func (pl *planner) planEKS(ch *EKSVersionChange) error {
 		if cl.VersionAt.File == "" {
 			return fmt.Errorf("cluster %s: the inventory gives no file for its version", cl.Name)
 		}
+		if pl.campaign.Spec.Strategy.BlueGreen(cl.Env) {
+			// A green cluster starts at the target: no hop to wait for.
+			blueGreen = append(blueGreen, cl)
+			todo = append(todo, pending{cl, m, true})
+			continue
+		}
 		if target-m > 1 {
 			behind = append(behind, fmt.Sprintf("%s (%s)", cl.Name, cl.Version))
 		}
 		lowest = min(lowest, m)
-		todo = append(todo, pending{cl, m})
+		todo = append(todo, pending{cl, m, false})
 	}
 	if mode == HopsRefuse && len(behind) > 0 {
 		names := make([]string, len(behind))
@@ -80,6 +88,12 @@ func (pl *planner) planEKS(ch *EKSVersionChange) error {
 	if err := pl.checkOrder(all); err != nil {
 		return err
 	}
+	if err := pl.checkBlueGreen(blueGreen); err != nil {
+		return err
+	}
+	if len(blueGreen) > 0 && lowest == target {
+		lowest = target - 1
+	}
 	hops := target - lowest
 	var drafts []waveDraft
 	for h := 1; h <= hops; h++ {
@@ -87,6 +101,12 @@ func (pl *planner) planEKS(ch *EKSVersionChange) error {
 		pl.plan.Change.Hops = append(pl.plan.Change.Hops, formatMinor(v))
 		var steps []*step
 		for _, t := range todo {
+			if t.blueGreen {
+				if h == hops {
+					steps = append(steps, eksStep(t.cluster, t.cluster.Version, ch.To, h))
+				}
+				continue
+			}
 			if t.minor >= v {
 				continue
 			}
@@ -96,7 +116,7 @@ func (pl *planner) planEKS(ch *EKSVersionChange) error {
 			}
 			steps = append(steps, eksStep(t.cluster, from, formatMinor(v), h))
 		}
-		drafts = append(drafts, pl.buildWaves(steps, h, nil)...)
+		drafts = append(drafts, pl.blueGreenWaves(pl.buildWaves(steps, h, nil), ch.To)...)
 	}
 	return pl.finish(drafts)
 }

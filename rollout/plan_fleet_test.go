@@ -206,6 +206,11 @@ func fileOwners(f Fleet) map[string]string {
 	for _, h := range f.Fields {
 		own[fileKey(h.At.Repo, h.At.File)] = h.Tenant
 	}
+	for _, c := range f.Clusters {
+		if r := c.BlueGreen; r != nil && r.GreenLabels != "" {
+			own[fileKey(c.Repo, r.GreenLabels)] = c.Tenant
+		}
+	}
 	return own
 }
 

@@ -15,6 +15,8 @@ type waveDraft struct {
 	approval bool
 	cleanup  bool
 	shared   bool // changes files serving many clusters, in an admin pull request
+	step     string // the blue-green step (StepGreen, ...); empty in place
+	traffic  int    // the green clusters' share after a traffic step
 	steps    []*step
 	extra    []fileEdit // edits not tied to one cluster (field changes, clean-up)
 }
@@ -178,6 +180,8 @@ func (pl *planner) finish(drafts []waveDraft) error {
 			Approval: d.approval,
 			Cleanup:  d.cleanup,
 			Shared:   d.shared,
+			Step:     d.step,
+			Traffic:  d.traffic,
 			Clusters: make([]WaveCluster, 0, len(d.steps)),
 		}
 		n := len(d.extra)
@@ -189,7 +193,7 @@ func (pl *planner) finish(drafts []waveDraft) error {
 			cl := s.cluster
 			w.Clusters = append(w.Clusters, WaveCluster{
 				Name: cl.Name, Tenant: cl.Tenant, Env: cl.Env, Fleet: cl.Fleet,
-				Canary: s.canary, PickedCanary: s.picked, From: s.from, To: s.to,
+				Canary: s.canary, PickedCanary: s.picked, From: s.from, To: s.to, Green: s.green,
 			})
 			for _, e := range s.edits {
 				if len(e.reach) == 0 {
@@ -264,7 +268,7 @@ func (o owners) pullRequests(edits []fileEdit) ([]PullRequest, error) {
 		pr := PullRequest{Repo: first.repo, Tenant: first.prTenant(), Admin: first.admin}
 		for i < len(order) && comparePR(order[i], first) == 0 {
 			e := order[i]
-			fc := FileChange{Path: e.file, Create: e.create, Delete: e.delete, Content: e.content, Reach: e.reach}
+			fc := FileChange{Path: e.file, Create: e.create, Delete: e.delete, Content: e.content, CopyOf: e.copyOf, Reach: e.reach}
 			for ; i < len(order) && comparePR(order[i], first) == 0 && order[i].file == fc.Path; i++ {
 				fc.Edits = append(fc.Edits, order[i].edit)
 			}
