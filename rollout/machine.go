@@ -189,6 +189,11 @@ type WaveState struct {
 	Phase  WavePhase `json:"phase"`
 	// Reverts is the number of the wave a revert wave reverts.
 	Reverts int `json:"reverts,omitempty"`
+	// Step is the blue-green step of a change wave (StepGreen, StepTraffic,
+	// StepRetire); empty for a change made in place. The green and traffic
+	// steps can be reverted until the retire step of their clusters
+	// merged, whatever the change's kind; a retire step never can.
+	Step string `json:"step,omitempty"`
 	// SkipReason says why a wave was Skipped.
 	SkipReason string         `json:"skipReason,omitempty"`
 	Clusters   []ClusterState `json:"clusters"`
@@ -312,6 +317,8 @@ func (e *EventError) Unwrap() error { return e.Err }
 type WaveSpec struct {
 	Clusters []ClusterRef
 	Cleanup  bool
+	// Step is the blue-green step the wave takes; empty in place.
+	Step string
 }
 
 // NewState returns the Pending state of a campaign whose waves hold the given
@@ -342,7 +349,15 @@ func NewState(campaign string, p Policy, waves []WaveSpec) (State, error) {
 		if len(refs) == 0 {
 			return State{}, fmt.Errorf("new state of campaign %q: wave %d: no clusters", campaign, i+1)
 		}
-		w := WaveState{Number: i + 1, Phase: WavePending, Clusters: make([]ClusterState, len(refs)), PRs: []PRState{}}
+		w := WaveState{Number: i + 1, Phase: WavePending, Step: spec.Step, Clusters: make([]ClusterState, len(refs)), PRs: []PRState{}}
+		switch spec.Step {
+		case "", StepGreen, StepTraffic, StepRetire:
+		default:
+			return State{}, fmt.Errorf("new state of campaign %q: wave %d: unknown step %q", campaign, i+1, spec.Step)
+		}
+		if spec.Step != "" && spec.Cleanup {
+			return State{}, fmt.Errorf("new state of campaign %q: wave %d: a clean-up wave takes no blue-green step", campaign, i+1)
+		}
 		if spec.Cleanup {
 			w.Kind = WaveCleanup
 		}
@@ -454,8 +469,9 @@ func (s State) RollingBack() bool {
 func (s State) live(w WaveState) bool { return (w.Kind == WaveRevert) == s.RollingBack() }
 
 // WaveGates names the gates the clusters of wave n must pass: the
-// campaign's gates, or its clean-up gates for a clean-up wave and the
-// revert of one.
+// campaign's gates, its clean-up gates for a clean-up wave and the revert
+// of one, or its lifecycle gates for a blue-green step that adds or
+// removes a cluster and the revert of one.
 func (s State) WaveGates(n int) []string {
 	if n < 1 || n > len(s.Waves) {
 		return nil
@@ -464,8 +480,11 @@ func (s State) WaveGates(n int) []string {
 	if w.Kind == WaveRevert && w.Reverts >= 1 && w.Reverts <= len(s.Waves) {
 		w = s.Waves[w.Reverts-1]
 	}
-	if w.Kind == WaveCleanup {
+	switch {
+	case w.Kind == WaveCleanup:
 		return s.Policy.CleanupGates
+	case w.Step == StepGreen || w.Step == StepRetire:
+		return LifecycleGates(s.Policy.Gates)
 	}
 	return s.Policy.Gates
 }

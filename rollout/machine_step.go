@@ -2,7 +2,9 @@ package rollout
 
 import (
 	"fmt"
+	"maps"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -881,29 +883,52 @@ func (m *machine) rollback(e Rollback) *EventError {
 	if m.s.RollingBack() {
 		return ignore("the campaign is already rolling back")
 	}
-	if !m.s.Policy.Revertible {
+	steps := slices.ContainsFunc(m.s.Waves, func(w WaveState) bool { return w.Step == StepGreen || w.Step == StepTraffic })
+	if !m.s.Policy.Revertible && !steps {
 		err := refuse("%s", forwardOnly(m.s.Policy.Change))
 		err.Err = ErrForwardOnly
 		return err
 	}
+	retired := m.retired()
 	var reverts []WaveState
+	var stay []string // merged waves that stay as they are
 	for i := len(m.s.Waves) - 1; i >= 0; i-- {
 		w := &m.s.Waves[i]
+		revertible := w.Step == StepGreen || w.Step == StepTraffic || (w.Step == "" && m.s.Policy.Revertible)
 		rw := WaveState{Kind: WaveRevert, Reverts: w.Number, Phase: WavePending, PRs: []PRState{}}
+		kept := false
 		for _, pr := range w.PRs {
 			if pr.Status != PRStatusMerged {
 				continue
 			}
 			tenantClusters(w, pr.Tenant, func(c *ClusterState) {
-				if slices.ContainsFunc(c.Evidence, func(ev Evidence) bool { return ev.Event == "pr-requested" }) {
-					rw.Clusters = append(rw.Clusters, ClusterState{Name: c.Name, Tenant: c.Tenant, Phase: ClusterPending, Evidence: []Evidence{}})
+				if !slices.ContainsFunc(c.Evidence, func(ev Evidence) bool { return ev.Event == "pr-requested" }) {
+					return
 				}
+				if !revertible || retired[c.Name] > 0 {
+					kept = true
+					return
+				}
+				rw.Clusters = append(rw.Clusters, ClusterState{Name: c.Name, Tenant: c.Tenant, Phase: ClusterPending, Evidence: []Evidence{}})
 			})
+		}
+		if kept && w.Kind == WaveChange {
+			stay = append(stay, strconv.Itoa(w.Number))
 		}
 		if len(rw.Clusters) > 0 {
 			w.RevertedAt = m.now
 			reverts = append(reverts, rw)
 		}
+	}
+	if len(reverts) == 0 && len(retired) > 0 {
+		err := refuse("%s", retiredForwardOnly(retired))
+		err.Err = ErrForwardOnly
+		return err
+	}
+	if len(reverts) == 0 && !m.s.Policy.Revertible {
+		err := refuse("%s", forwardOnly(m.s.Policy.Change))
+		err.Err = ErrForwardOnly
+		return err
 	}
 	if len(reverts) == 0 {
 		return refuse("no pull request has merged, so there is nothing to revert; abort instead")
@@ -917,11 +942,55 @@ func (m *machine) rollback(e Rollback) *EventError {
 	}
 	m.s.HaltReason, m.s.PausedFrom, m.s.PausedAt = "", "", time.Time{}
 	m.setPhase(CampaignRollingBack, e.Kind(), e.By, "")
-	m.emit(PostReport{
-		About:   ReportRollingBack,
-		Summary: fmt.Sprintf("Campaign %s is rolling back, one revert wave at a time (%s); each is merged, gated and baked before the next opens.", m.s.Campaign, strings.Join(plan, "; ")),
-	})
+	summary := fmt.Sprintf("Campaign %s is rolling back, one revert wave at a time (%s); each is merged, gated and baked before the next opens.", m.s.Campaign, strings.Join(plan, "; "))
+	if len(stay) > 0 {
+		slices.Reverse(stay)
+		summary += fmt.Sprintf(" Waves %s stay as they are: %s.", strings.Join(stay, ", "), stayReason(m.s.Policy.Change, retired))
+	}
+	m.emit(PostReport{About: ReportRollingBack, Summary: summary})
 	return nil
+}
+
+// retired maps each cluster whose blue-green retire step merged (its blue
+// cluster removed) to the number of that wave.
+func (m *machine) retired() map[string]int {
+	out := map[string]int{}
+	for _, w := range m.s.Waves {
+		if w.Step != StepRetire {
+			continue
+		}
+		for _, pr := range w.PRs {
+			if pr.Status == PRStatusMerged {
+				tenantClusters(&w, pr.Tenant, func(c *ClusterState) { out[c.Name] = w.Number })
+			}
+		}
+	}
+	return out
+}
+
+// retiredForwardOnly explains why clusters whose blue one was removed
+// cannot be rolled back, and how to fix forward.
+func retiredForwardOnly(retired map[string]int) string {
+	var names []string
+	for _, name := range slices.Sorted(maps.Keys(retired)) {
+		names = append(names, fmt.Sprintf("%s (wave %d)", name, retired[name]))
+	}
+	return fmt.Sprintf("the blue clusters of %s were removed, and a removed cluster cannot come back: their green clusters carry all of the traffic. Fix forward: merge a fix PR for the green clusters, or start a new campaign that replaces them", strings.Join(names, ", "))
+}
+
+// stayReason says why merged waves stay as they are in a rollback.
+func stayReason(kind string, retired map[string]int) string {
+	var why []string
+	if kind == KindEKSVersion {
+		why = append(why, "a cluster upgraded in place keeps its version, as EKS cannot downgrade a control plane")
+	}
+	if len(retired) > 0 {
+		why = append(why, "a cluster whose blue one was removed keeps its green one")
+	}
+	if len(why) == 0 {
+		return "they cannot be reverted"
+	}
+	return strings.Join(why, "; ")
 }
 
 // forwardOnly explains why a change cannot be rolled back and how to fix
@@ -1121,7 +1190,9 @@ func (m *machine) openNext(canOpen bool) {
 			continue
 		}
 		w.Phase, w.PRs = WaveOpen, prs
-		if m.s.Policy.Preflight && w.Kind == WaveChange {
+		// A blue-green step asks nothing of EKS first: its green cluster
+		// is new at the target, and the blue one is not upgraded.
+		if m.s.Policy.Preflight && w.Kind == WaveChange && w.Step == "" {
 			for j := range w.Clusters {
 				if w.Clusters[j].Phase == ClusterPending {
 					w.Clusters[j].PreflightDue = true
@@ -1151,6 +1222,9 @@ func (m *machine) skipAfterUnfinishedHop(w *WaveState) {
 				continue
 			}
 			c.SkipReason = fmt.Sprintf("its change in wave %d is %s, and a version is reached one minor at a time", prev.Number, prev.Clusters[i].Phase)
+			if w.Step != "" {
+				c.SkipReason = fmt.Sprintf("its blue-green step in wave %d is %s, and each step follows the one before", prev.Number, prev.Clusters[i].Phase)
+			}
 			m.record(c, ClusterSkipped, Evidence{Event: "skip", Detail: c.SkipReason})
 			break
 		}

@@ -21,7 +21,7 @@ func StateWaves(p *Plan) ([]WaveSpec, error) {
 			return nil, fmt.Errorf("plan wave %d is numbered %d", i+1, w.Index)
 		}
 		if !w.Cleanup {
-			spec := WaveSpec{}
+			spec := WaveSpec{Step: w.Step}
 			for _, c := range w.Clusters {
 				ref := ClusterRef{Name: c.Name, Tenant: c.Tenant}
 				if w.Shared {
@@ -67,6 +67,21 @@ func CleanupGates(gates []string) []string {
 	var out []string
 	for _, g := range gates {
 		if g == GateArgoCD {
+			out = append(out, g)
+		}
+	}
+	return out
+}
+
+// LifecycleGates picks, of a campaign's gates, those that verify a
+// blue-green step that adds or removes a cluster: Terraform's apply, Argo
+// CD's cluster secret and applications, EKS's cluster. Prometheus judges a
+// cluster carrying traffic, which a green cluster does not yet and a
+// removed one no longer does; it verifies the traffic steps.
+func LifecycleGates(gates []string) []string {
+	var out []string
+	for _, g := range gates {
+		if g != GatePrometheus {
 			out = append(out, g)
 		}
 	}

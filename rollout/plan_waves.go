@@ -14,7 +14,7 @@ type waveDraft struct {
 	canary   bool
 	approval bool
 	cleanup  bool
-	shared   bool // changes files serving many clusters, in an admin pull request
+	shared   bool   // changes files serving many clusters, in an admin pull request
 	step     string // the blue-green step (StepGreen, ...); empty in place
 	traffic  int    // the green clusters' share after a traffic step
 	steps    []*step
