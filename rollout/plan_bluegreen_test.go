@@ -262,3 +262,41 @@ func TestPlanBlueGreenRefusals(t *testing.T) {
 		})
 	}
 }
+
+func TestInverseBlueGreenSteps(t *testing.T) {
+	t.Parallel()
+	p := mustPlan(t, blueGreenCampaign(50, 100), blueGreenFleet())
+	files := func(wave int) []FileChange { return p.Waves[wave-1].PullRequests[0].Files }
+	entry := func(name string, rest ...string) []string {
+		return append([]string{"services", "eks", "config", name}, rest...)
+	}
+
+	// The green step: the label file copied is deleted, the entry
+	// removed with the values set in it.
+	green := files(7)
+	back, err := Inverse(green[0])
+	if err != nil || !back.Delete || back.Content != "" || back.Path != green[0].Path {
+		t.Errorf("inverse of the green label file: %+v, %v; want it deleted", back, err)
+	}
+	back, err = Inverse(green[1])
+	want := FileChange{Path: green[1].Path, Edits: []Edit{
+		{Path: entry("a-prod-gpu-1-g1"), Op: OpRemove, From: "a-prod-gpu-1-g1"},
+		{Path: entry("a-prod-cpu-1-g1"), Op: OpRemove, From: "a-prod-cpu-1-g1"},
+	}}
+	if err != nil || !equalFile(back, want) {
+		t.Errorf("inverse of the green entries:\n got %+v, %v\nwant %+v", back, err, want)
+	}
+
+	// A traffic step: the shares go back.
+	back, err = Inverse(files(8)[0])
+	if err != nil || len(back.Edits) != 4 || back.Edits[0].From != "50" || back.Edits[0].To != "0" || back.Edits[3].To != "100" {
+		t.Errorf("inverse of the traffic step: %+v, %v", back, err)
+	}
+
+	// The retire step cannot be written back.
+	for _, fc := range files(10) {
+		if _, err := Inverse(fc); err == nil || !strings.Contains(err.Error(), "cannot be written back") {
+			t.Errorf("inverse of %s in the retire step: %v, want a refusal", fc.Path, err)
+		}
+	}
+}
