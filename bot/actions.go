@@ -453,11 +453,11 @@ func (r *run) runGates(ctx context.Context, n int, clusters []string) error {
 	if err != nil {
 		return err
 	}
-	targets, err := r.gateTargets(n, clusters)
+	targets, of, err := r.gateTargets(n, clusters)
 	if err != nil {
 		return err
 	}
-	return r.feed(ctx, r.gateEvents(n, gates.Run(ctx, targets), r.st.WaveGates(n))...)
+	return r.feed(ctx, r.gateEvents(n, of, gates.Run(ctx, targets), r.st.WaveGates(n))...)
 }
 
 // runPreflight asks EKS whether clusters of machine wave n are ready for
@@ -472,17 +472,19 @@ func (r *run) runPreflight(ctx context.Context, n int, clusters []string) error 
 	if err != nil {
 		return err
 	}
-	targets, err := r.gateTargets(n, clusters)
+	targets, of, err := r.gateTargets(n, clusters)
 	if err != nil {
 		return err
 	}
-	return r.feed(ctx, r.gateEvents(n, check.Run(ctx, targets), []string{rollout.GatePreflight})...)
+	return r.feed(ctx, r.gateEvents(n, of, check.Run(ctx, targets), []string{rollout.GatePreflight})...)
 }
 
 // gateEvents turns the results of the gates named in use into the
 // machine's events, counting them; a provider error is a waiting result
-// that keeps the error as what the gate saw.
-func (r *run) gateEvents(n int, results []gate.Result, use []string) []rollout.Event {
+// that keeps the error as what the gate saw. of maps the cluster a gate
+// looked at to the wave's cluster it speaks for (a green cluster to its
+// blue one).
+func (r *run) gateEvents(n int, of map[string]string, results []gate.Result, use []string) []rollout.Event {
 	evs := make([]rollout.Event, 0, len(results))
 	for _, res := range results {
 		if !slices.Contains(use, res.Gate) {
@@ -496,34 +498,45 @@ func (r *run) gateEvents(n int, results []gate.Result, use []string) []rollout.E
 			r.b.metrics.gateErrors.WithLabelValues(res.Gate).Inc()
 			detail = "provider error: " + res.Err.Error()
 		}
-		evs = append(evs, rollout.GateResult{Wave: n, Cluster: res.Cluster, Gate: res.Gate, Outcome: res.Outcome, Detail: evidenceDetail(detail, res.Evidence)})
+		cluster := res.Cluster
+		if c, ok := of[cluster]; ok && c != cluster {
+			cluster = c
+			detail = res.Cluster + ": " + detail
+		}
+		evs = append(evs, rollout.GateResult{Wave: n, Cluster: cluster, Gate: res.Gate, Outcome: res.Outcome, Detail: evidenceDetail(detail, res.Evidence)})
 	}
 	return evs
 }
 
 // gateTargets describes the clusters of machine wave n for the gates: the
-// merge commit of each one's pull request and what it should now run (the
-// wave's target; the value before the campaign once a revert merged; the
-// value the campaign set, unchanged, after a clean-up).
-func (r *run) gateTargets(n int, clusters []string) ([]gate.Target, error) {
+// merge commit of each one's pull request, the cluster to look at (the
+// green one of a blue-green step) and what it should now run (the wave's
+// target; the value before the campaign once a revert merged; the value
+// the campaign set, unchanged, after a clean-up) or that it should be
+// gone. of maps each cluster looked at to the wave's cluster.
+func (r *run) gateTargets(n int, clusters []string) (targets []gate.Target, of map[string]string, err error) {
 	pw, revert, err := r.rec.planWave(r.st, n)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	w := r.st.Waves[n-1]
 	change := r.rec.Plan.Change
+	of = map[string]string{}
 	var out []gate.Target
 	for _, name := range clusters {
-		wc, value, ok := r.rec.Plan.Expected(pw.Index, name, revert)
+		wc, _, _ := r.rec.Plan.Expected(pw.Index, name, revert)
+		sub, ok := r.rec.Plan.GateSubject(pw.Index, name, revert)
 		j := slices.IndexFunc(w.Clusters, func(c rollout.ClusterState) bool { return c.Name == name })
 		if !ok || j < 0 {
-			return nil, fmt.Errorf("wave %d has no cluster %s", n, name)
+			return nil, nil, fmt.Errorf("wave %d has no cluster %s", n, name)
 		}
+		value := sub.Value
+		of[sub.Cluster] = name
 		key := w.Clusters[j].Tenant // the pull request that carries it
 		t := gate.Target{
-			Campaign: r.name, Cluster: name, Tenant: wc.Tenant, Env: wc.Env, Fleet: wc.Fleet,
+			Campaign: r.name, Cluster: sub.Cluster, Tenant: wc.Tenant, Env: wc.Env, Fleet: wc.Fleet,
 			Region: r.rec.Clusters[name].Region, Account: r.rec.Clusters[name].Account,
-			Change: change.Kind,
+			Change: change.Kind, Gone: sub.Gone,
 		}
 		for _, pr := range w.PRs {
 			if pr.Tenant == key {
@@ -541,7 +554,7 @@ func (r *run) gateTargets(n int, clusters []string) ([]gate.Target, error) {
 		}
 		out = append(out, t)
 	}
-	return out, nil
+	return out, of, nil
 }
 
 // preflightSaid returns what the pre-flight check last said of each of

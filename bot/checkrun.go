@@ -303,6 +303,9 @@ func waveSentence(w rollout.WaveState, pw *rollout.Wave, change rollout.PlanChan
 	if len(change.Hops) > 1 {
 		where = append(where, fmt.Sprintf("hop %d", pw.Hop))
 	}
+	if pw.Step != "" {
+		where = append(where, "blue-green "+pw.StepName())
+	}
 	return fmt.Sprintf("This wave (%s) makes the change: %s.", strings.Join(where, ", "), change.Describe())
 }
 
@@ -316,6 +319,10 @@ func (r *run) clusterChange(pw *rollout.Wave, name string, revert, cleanup bool)
 		return "-"
 	case cleanup:
 		return value + " (unchanged)"
+	case pw.Step != "" && !revert:
+		return pw.ClusterChange(wc)
+	case pw.Step != "":
+		return "undo: " + pw.ClusterChange(wc)
 	case revert:
 		return unsetOr(wc.To) + " → " + unsetOr(value)
 	}

@@ -387,9 +387,16 @@ func planTable(p *rollout.Plan) string {
 		if w.Cleanup {
 			env = "clean-up"
 		}
+		if w.Step != "" {
+			env += " · " + w.StepName()
+		}
 		var names []string
 		for _, c := range w.Clusters {
-			names = append(names, fmt.Sprintf("`%s` %s → %s", c.Name, c.From, c.To))
+			change := c.From + " → " + c.To
+			if w.Step != "" {
+				change = w.ClusterChange(c)
+			}
+			names = append(names, fmt.Sprintf("`%s` %s", c.Name, change))
 		}
 		fmt.Fprintf(&b, "| %d | %s | %s | %d |\n", w.Index, cell(env), cell(strings.Join(names, ", ")), len(w.PullRequests))
 	}

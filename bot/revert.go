@@ -108,6 +108,10 @@ func inverseFile(read gitops.ReadFunc, pr rollout.PullRequest, fc rollout.FileCh
 		return gitops.FileResult{}, "it no longer exists"
 	case err != nil:
 		return gitops.FileResult{}, err.Error()
+	case back.Delete && fc.CopyOf != "":
+		if src, err := read(fc.CopyOf); err != nil || !bytes.Equal(src, cur) {
+			return gitops.FileResult{}, fmt.Sprintf("the campaign copied it from %s, and the two differ now; delete it by hand if it is no longer wanted", fc.CopyOf)
+		}
 	case back.Delete && string(cur) != fc.Content:
 		return gitops.FileResult{}, "the campaign created it, and it changed since; delete it by hand if it is no longer wanted"
 	}

@@ -476,3 +476,39 @@ func (p *Plan) Expected(idx int, name string, revert bool) (WaveCluster, string,
 	}
 	return WaveCluster{}, "", false
 }
+
+// Subject is the cluster a wave's gates look at for one of its clusters,
+// and what they should find there.
+type Subject struct {
+	// Cluster is the cluster to look at: the wave's cluster, or in a
+	// blue-green step the green one that replaces it.
+	Cluster string
+	// Value is what it should run (Expected's value).
+	Value string
+	// Gone says it should be gone: the blue cluster once retired, the
+	// green one once its step is reverted.
+	Gone bool
+}
+
+// GateSubject returns what the gates of plan wave idx (reverted, when
+// revert) look at for its cluster name: the cluster itself at Expected's
+// value for a change in place. In a blue-green step: the green cluster
+// at the target once it is added and while traffic moves to it; the blue
+// one, at its own version, once a traffic step is reverted; the green one
+// gone once its addition is reverted; the blue one gone once retired.
+func (p *Plan) GateSubject(idx int, name string, revert bool) (Subject, bool) {
+	wc, value, ok := p.Expected(idx, name, revert)
+	if !ok {
+		return Subject{}, false
+	}
+	sub := Subject{Cluster: name, Value: value}
+	switch step := p.Waves[idx-1].Step; {
+	case step == StepGreen && revert:
+		sub.Cluster, sub.Gone = wc.Green, true
+	case step == StepGreen, step == StepTraffic && !revert:
+		sub.Cluster = wc.Green
+	case step == StepRetire:
+		sub.Gone = true
+	}
+	return sub, true
+}

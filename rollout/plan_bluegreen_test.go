@@ -300,3 +300,30 @@ func TestInverseBlueGreenSteps(t *testing.T) {
 		}
 	}
 }
+
+func TestGateSubject(t *testing.T) {
+	t.Parallel()
+	p := mustPlan(t, blueGreenCampaign(50, 100), blueGreenFleet())
+	for _, tc := range []struct {
+		wave    int
+		cluster string
+		revert  bool
+		want    Subject
+	}{
+		{1, "a-dev-cpu-1", false, Subject{Cluster: "a-dev-cpu-1", Value: "1.30"}},
+		{7, "a-prod-cpu-1", false, Subject{Cluster: "a-prod-cpu-1-g1", Value: "1.30"}},
+		{7, "a-prod-cpu-1", true, Subject{Cluster: "a-prod-cpu-1-g1", Value: "1.29", Gone: true}},
+		{8, "a-prod-cpu-1", false, Subject{Cluster: "a-prod-cpu-1-g1", Value: "1.30"}},
+		{8, "a-prod-cpu-1", true, Subject{Cluster: "a-prod-cpu-1", Value: "1.29"}},
+		{9, "a-prod-gpu-1", true, Subject{Cluster: "a-prod-gpu-1", Value: "1.29"}},
+		{10, "a-prod-cpu-1", false, Subject{Cluster: "a-prod-cpu-1", Value: "1.30", Gone: true}},
+	} {
+		got, ok := p.GateSubject(tc.wave, tc.cluster, tc.revert)
+		if !ok || got != tc.want {
+			t.Errorf("wave %d %s revert %v: %+v %v, want %+v", tc.wave, tc.cluster, tc.revert, got, ok, tc.want)
+		}
+	}
+	if _, ok := p.GateSubject(7, "a-dev-cpu-1", false); ok {
+		t.Error("a cluster outside the wave has no subject")
+	}
+}

@@ -99,7 +99,7 @@ func RenderTable(p *Plan) string {
 			if i > 0 {
 				index, hop, env, flags, nprs = "", "", "", "", ""
 			}
-			row(index, hop, env, flags, name, c.Tenant, c.Fleet, orUnset(c.From)+" -> "+c.To, nprs)
+			row(index, hop, env, flags, name, c.Tenant, c.Fleet, w.ClusterChange(c), nprs)
 		}
 	}
 	_ = tw.Flush()
@@ -222,10 +222,70 @@ func waveFlags(w Wave) []string {
 	if w.Shared {
 		f = append(f, "shared")
 	}
+	if w.Step != "" {
+		f = append(f, w.StepName())
+	}
 	if len(f) == 0 {
 		f = append(f, "-")
 	}
 	return f
+}
+
+// StepName names a blue-green step in a word or two ("green", "traffic
+// 50%", "retire"); empty in place.
+func (w Wave) StepName() string {
+	if w.Step == StepTraffic {
+		return fmt.Sprintf("traffic %d%%", w.Traffic)
+	}
+	return w.Step
+}
+
+// ClusterChange says what the wave does to cluster c: its value from ->
+// to, or its blue-green step.
+func (w Wave) ClusterChange(c WaveCluster) string {
+	switch w.Step {
+	case StepGreen:
+		return fmt.Sprintf("%s -> %s: add %s", orUnset(c.From), c.To, c.Green)
+	case StepTraffic:
+		return fmt.Sprintf("%d%% of traffic to %s", w.Traffic, c.Green)
+	case StepRetire:
+		return "remove, replaced by " + c.Green
+	}
+	return orUnset(c.From) + " -> " + c.To
+}
+
+// DescribeStep says in a sentence what a blue-green step does; empty in
+// place.
+func (w Wave) DescribeStep() string {
+	switch {
+	case w.Step == StepGreen:
+		return "add each green cluster at the target version, with none of the traffic, and its labels copied from its blue cluster"
+	case StepTraffic && w.Traffic == 100:
+		return "give the green clusters all of the traffic, and their blue clusters none"
+	case StepTraffic:
+		return fmt.Sprintf("give the green clusters %d%% of the traffic, and their blue clusters the rest", w.Traffic)
+	case w.Step == StepRetire:
+		return "remove the blue clusters, which carry none of the traffic now, and their own label files"
+	}
+	return ""
+}
+
+// Steps returns the waves of the blue-green replacement wave idx takes a
+// step of, in order: the consecutive waves from its green step to its
+// retire step. It is nil for a wave changed in place.
+func (p *Plan) Steps(idx int) []Wave {
+	if idx < 1 || idx > len(p.Waves) || p.Waves[idx-1].Step == "" {
+		return nil
+	}
+	first := idx
+	for first > 1 && p.Waves[first-1].Step != StepGreen {
+		first--
+	}
+	last := first
+	for last < len(p.Waves) && p.Waves[last-1].Step != StepRetire {
+		last++
+	}
+	return p.Waves[first-1 : last]
 }
 
 func orUnset(v string) string {
@@ -349,6 +409,9 @@ func waveBox(w Wave) string {
 	if w.Shared {
 		title = append(title, "shared")
 	}
+	if w.Step != "" {
+		title = append(title, w.StepName())
+	}
 	lines := []string{strings.Join(title, " · ")}
 	for _, pr := range w.PullRequests {
 		for _, f := range pr.Files {
@@ -366,7 +429,11 @@ func waveBox(w Wave) string {
 			if c.PickedCanary {
 				name += " (picked)"
 			}
-			lines = append(lines, fmt.Sprintf("%s: %s → %s", name, orUnset(c.From), c.To))
+			change := orUnset(c.From) + " → " + c.To
+			if w.Step != "" {
+				change = w.ClusterChange(c)
+			}
+			lines = append(lines, name+": "+change)
 		}
 	default:
 		tenants := map[string]bool{}

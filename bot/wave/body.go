@@ -26,7 +26,11 @@ type bodyData struct {
 	Flags            []string
 	// For names who the pull request is for; Tenant is its branch segment.
 	For, Tenant string
-	Clusters    []rollout.WaveCluster
+	Clusters    []bodyCluster
+	// Step says what a blue-green step does; Steps lists the steps of the
+	// replacement, this one marked.
+	Step  string
+	Steps []string
 	// Reach says, for each file serving many clusters, which ones it
 	// reaches.
 	Reach      []string
@@ -38,6 +42,9 @@ type bodyData struct {
 	Branch     string
 	Attempt    int
 }
+
+// bodyCluster is one row of the body's cluster table.
+type bodyCluster struct{ Name, Env, Change string }
 
 // Body is the description of the pull request req opens: the campaign and
 // its change, the wave with its flags, the clusters of this tenant with
@@ -62,13 +69,23 @@ func Body(req Request) (string, error) {
 		Flags:      waveFlags(req.Plan, w),
 		For:        owner(req.PR),
 		Tenant:     tenantSegment(req.PR),
-		Clusters:   clusters,
+		Step:       w.DescribeStep(),
 		Gates:      req.Gates,
 		Merge:      "the tenant's owners review and merge",
 		Mermaid:    rollout.RenderMermaid(req.Plan),
 		Revertible: req.Plan.Change.Revertible,
 		Branch:     BranchOf(name, req.Wave, req.PR),
 		Attempt:    req.attempt(),
+	}
+	for _, c := range clusters {
+		d.Clusters = append(d.Clusters, bodyCluster{Name: c.Name, Env: c.Env, Change: w.ClusterChange(c)})
+	}
+	for i, s := range req.Plan.Steps(req.Wave) {
+		line := fmt.Sprintf("%d. wave %d: %s", i+1, s.Index, s.DescribeStep())
+		if s.Index == req.Wave {
+			line = fmt.Sprintf("%d. **wave %d: %s** (this pull request)", i+1, s.Index, s.DescribeStep())
+		}
+		d.Steps = append(d.Steps, line)
 	}
 	for _, c := range clusters {
 		if p, ok := req.Preflight[c.Name]; ok {

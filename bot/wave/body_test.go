@@ -4,6 +4,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -116,4 +117,39 @@ func TestBodySharedGolden(t *testing.T) {
 	require.NoError(t, err)
 	assert.Contains(t, got, "- environments/prod/addons/addons-config.yaml reaches 4 clusters: a-prod-1, b-prod-1, b-prod-2, c-prod-1\n")
 	golden(t, filepath.Join("testdata", "ami-v2-wave-2-admins.md"), got)
+}
+
+// TestBodyBlueGreen is the body of each step of a blue-green replacement
+// of tenant-a's prod canaries: the example fleet with a traffic weight in
+// every prod entry, replaced blue-green with traffic in two steps.
+func TestBodyBlueGreen(t *testing.T) {
+	t.Parallel()
+	p := examplePlan(t, "eks-1-30")
+	fleet, err := p.inv.Fleet()
+	require.NoError(t, err)
+	for i := range fleet.Clusters {
+		c := &fleet.Clusters[i]
+		if c.Env != "prod" {
+			continue
+		}
+		entry := c.VersionAt
+		entry.Path = entry.Path[:len(entry.Path)-1]
+		traffic := entry
+		traffic.Path = append(append([]string(nil), entry.Path...), "traffic_weight")
+		c.BlueGreen = &rollout.Replacement{Green: c.Name + "-g1", Entry: entry, Traffic: "100", TrafficAt: traffic}
+	}
+	c := *p.campaign
+	c.Spec.Strategy.Method = map[string]string{"prod": rollout.MethodBlueGreen}
+	c.Spec.Strategy.Traffic = []int{50, 100}
+	plan, err := rollout.PlanCampaign(&c, fleet)
+	require.NoError(t, err)
+	first := slices.IndexFunc(plan.Waves, func(w rollout.Wave) bool { return w.Step == rollout.StepGreen })
+	require.GreaterOrEqual(t, first, 0)
+	for i, step := range []string{"green", "traffic-50", "traffic-100", "retire"} {
+		w := plan.Waves[first+i]
+		req := Request{Campaign: &c, Plan: plan, Wave: w.Index, PR: w.PullRequests[0], Gates: []string{"terraform", "argocd", "eks"}}
+		got, err := Body(req)
+		require.NoError(t, err)
+		golden(t, filepath.Join("testdata", "eks-1-30-blue-green-"+step+".md"), got)
+	}
 }

@@ -526,7 +526,7 @@ func (e *ensurer) message() (string, error) {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s: wave %d, %s\n\n", e.name, e.req.Wave, owner(e.req.PR))
 	for _, c := range clusters {
-		fmt.Fprintf(&b, "%s: %s -> %s\n", c.Name, c.From, c.To)
+		fmt.Fprintf(&b, "%s: %s\n", c.Name, e.wave.ClusterChange(c))
 	}
 	if len(clusters) == 0 {
 		b.WriteString("Clean-up: no cluster's effective value changes.\n")
