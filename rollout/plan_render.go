@@ -260,9 +260,9 @@ func (w Wave) DescribeStep() string {
 	switch {
 	case w.Step == StepGreen:
 		return "add each green cluster at the target version, with none of the traffic, and its labels copied from its blue cluster"
-	case StepTraffic && w.Traffic == 100:
+	case w.Step == StepTraffic && w.Traffic == 100:
 		return "give the green clusters all of the traffic, and their blue clusters none"
-	case StepTraffic:
+	case w.Step == StepTraffic:
 		return fmt.Sprintf("give the green clusters %d%% of the traffic, and their blue clusters the rest", w.Traffic)
 	case w.Step == StepRetire:
 		return "remove the blue clusters, which carry none of the traffic now, and their own label files"
