@@ -163,6 +163,9 @@ func (p *progress) opening(w rollout.WaveState) string {
 		if pw.Canary {
 			kind += ", canary"
 		}
+		if pw.Step != "" {
+			kind += ", blue-green " + pw.StepName()
+		}
 		fmt.Fprintf(&b, " (%s)", kind)
 	}
 	b.WriteString(" opens:")

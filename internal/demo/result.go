@@ -60,13 +60,17 @@ type PullRequestResult struct {
 }
 
 // ClusterResult is one cluster at the end: its phase in the campaign, the
-// control-plane version EKS reports for it and, for a label change, the
-// label's value on its Argo CD cluster secret.
+// control-plane version EKS reports for it (empty once it is gone) and, for
+// a label change, the label's value on its Argo CD cluster secret. In a
+// blue-green step, Green names the cluster replacing it and GreenVersion
+// is what EKS reports for that one (empty when it is not there).
 type ClusterResult struct {
-	Name    string               `json:"name"`
-	State   rollout.ClusterPhase `json:"state"`
-	Version string               `json:"version"`
-	Label   string               `json:"label,omitempty"`
+	Name         string               `json:"name"`
+	State        rollout.ClusterPhase `json:"state"`
+	Version      string               `json:"version"`
+	Label        string               `json:"label,omitempty"`
+	Green        string               `json:"green,omitempty"`
+	GreenVersion string               `json:"greenVersion,omitempty"`
 }
 
 // finish reads the end of the campaign, prints the summary table and
@@ -76,7 +80,7 @@ func (d *demo) finish(ctx context.Context, st rollout.State) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
-	r := result(st, d.version, d.label)
+	r := result(st, d.s.plan, d.version, d.label)
 	r.Pulls, r.Halts = pulls, d.halts
 	passes, err := d.stack.Counter("fleetbot_reconcile_total")
 	if err != nil {
@@ -90,10 +94,11 @@ func (d *demo) finish(ctx context.Context, st rollout.State) (Result, error) {
 	return r, nil
 }
 
-// version returns the control-plane version EKS reports for a cluster of
-// the fleet; empty when EKS has no such cluster.
-func (d *demo) version(name string) string {
-	c, ok := d.s.clusters[name]
+// version returns the control-plane version EKS reports for cluster name,
+// which is of the fleet or replaces one of the fleet (of, in the same
+// account and region); empty when EKS has no such cluster.
+func (d *demo) version(of, name string) string {
+	c, ok := d.s.clusters[of]
 	if !ok {
 		return ""
 	}
@@ -117,17 +122,25 @@ func (d *demo) label(name string) string {
 	return c.Labels[d.s.plan.Change.Key]
 }
 
-// result builds the Result of a final state; version and label tell what
-// each cluster runs.
-func result(st rollout.State, version, label func(cluster string) string) Result {
+// result builds the Result of a final state planned as plan; version and
+// label tell what each cluster runs.
+func result(st rollout.State, plan *rollout.Plan, version func(of, cluster string) string, label func(cluster string) string) Result {
 	r := Result{Campaign: st.Campaign, State: st.Phase, Final: st, Waves: []WaveResult{}}
 	for _, w := range st.Waves {
 		wr := WaveResult{Index: w.Number, State: w.Phase, PullRequests: []PullRequestResult{}, Clusters: []ClusterResult{}}
 		for _, pr := range w.PRs {
 			wr.PullRequests = append(wr.PullRequests, PullRequestResult{Number: pr.Number, Tenant: pr.Tenant, Merged: pr.Status == rollout.PRStatusMerged})
 		}
+		pw := w.Number
+		if w.Kind == rollout.WaveRevert {
+			pw = w.Reverts
+		}
 		for _, c := range w.Clusters {
-			wr.Clusters = append(wr.Clusters, ClusterResult{Name: c.Name, State: c.Phase, Version: version(c.Name), Label: label(c.Name)})
+			cr := ClusterResult{Name: c.Name, State: c.Phase, Version: version(c.Name, c.Name), Label: label(c.Name)}
+			if wc, _, ok := plan.Expected(pw, c.Name, false); ok && wc.Green != "" {
+				cr.Green, cr.GreenVersion = wc.Green, version(c.Name, wc.Green)
+			}
+			wr.Clusters = append(wr.Clusters, cr)
 		}
 		r.Waves = append(r.Waves, wr)
 	}
@@ -148,6 +161,9 @@ func writeSummary(w io.Writer, r Result, plan *rollout.Plan) error {
 		env := ""
 		if i := wr.Index - 1; i >= 0 && i < len(plan.Waves) {
 			env = plan.Waves[i].Env
+			if plan.Waves[i].Step != "" {
+				env += " " + plan.Waves[i].StepName()
+			}
 		}
 		switch k := r.Final.Waves[wr.Index-1]; k.Kind {
 		case rollout.WaveCleanup:
@@ -167,12 +183,23 @@ func writeSummary(w io.Writer, r Result, plan *rollout.Plan) error {
 					pr = fmt.Sprintf("#%d", p.Number)
 				}
 			}
-			seen := c.Version
-			if plan.Change.Kind == rollout.KindLabel {
-				seen = c.Label
+			seen := orNone(c.Version)
+			switch {
+			case plan.Change.Kind == rollout.KindLabel:
+				seen = orNone(c.Label)
+			case c.Green != "":
+				seen = orGone(c.Version) + ", " + c.Green + " " + orGone(c.GreenVersion)
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", wave, wenv, wstate, pr, tenant, c.Name, c.State, orNone(seen))
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", wave, wenv, wstate, pr, tenant, c.Name, c.State, seen)
 		}
 	}
 	return tw.Flush()
+}
+
+// orGone is a version EKS reports, or "gone" when it has no such cluster.
+func orGone(v string) string {
+	if v == "" {
+		return "gone"
+	}
+	return v
 }
