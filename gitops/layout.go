@@ -109,6 +109,9 @@ type Blueprints struct {
 	// Hub is the key, inside each cluster's entry, of the Argo CD hub that
 	// manages the cluster; optional.
 	Hub string `json:"hub,omitempty"`
+	// BlueGreen, when set, says how a cluster is replaced blue-green: the
+	// green cluster's name and the key of its share of traffic.
+	BlueGreen *BlueGreen `json:"blueGreen,omitempty"`
 
 	// detect makes a matched file a blueprint only when it holds the tenant,
 	// env and clusters keys; other files are skipped, not reported.
@@ -304,7 +307,7 @@ func (d *layoutDecoder) layout(root *yaml.Node, l *Layout) *decode.Map {
 		return nil
 	}
 	if b := m.Object("blueprints", false, "paths", "tenant", "env", "region", "account", "clusters",
-		"fleet", "canary", "version", "enabled", "serviceEnabled", "hub"); b != nil {
+		"fleet", "canary", "version", "enabled", "serviceEnabled", "hub", "blueGreen"); b != nil {
 		l.Blueprints = d.blueprints(b)
 	}
 	if mm := m.Object("members", false, "paths", "tenant", "cluster", "env", "region", "account",
@@ -375,6 +378,9 @@ func (d *layoutDecoder) blueprints(m *decode.Map) *Blueprints {
 		keyField(m, key, into)
 	}
 	d.requireFields(m, map[string]string{"paths": strings.Join(b.Paths, ""), "tenant": b.Tenant, "env": b.Env, "clusters": b.Clusters})
+	if bg := m.Object("blueGreen", false, "name", "traffic", "copy"); bg != nil {
+		b.BlueGreen = d.blueGreen(bg, b.Version)
+	}
 	return b
 }
 
@@ -564,6 +570,10 @@ func (d *layoutDecoder) finish(l *Layout, root *yaml.Node) {
 		return p
 	}
 	if b := l.Blueprints; b != nil {
+		if bg := b.BlueGreen; bg != nil {
+			bg.traffic = kp(bg.Traffic)
+			bg.name = compileGreenName(bg.Name)
+		}
 		b.globs = compile(b.Paths)
 		b.keys = blueprintKeys{
 			tenant: kp(b.Tenant), env: kp(b.Env), region: kp(b.Region), account: kp(b.Account), clusters: kp(b.Clusters),

@@ -1,0 +1,214 @@
+package gitops
+
+import (
+	"errors"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// blueGreenLayout is a layout with blueprints at line 3 and the lines
+// given after blueprints' own keys (lines 4 and 5), from line 6 on.
+func blueGreenLayout(lines string) string {
+	return layoutHead + "blueprints:\n  paths: [t/*.yaml]\n  version: settings.version\n" + lines
+}
+
+func TestParseBlueGreen(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		in   string
+		want BlueGreen
+	}{
+		{
+			name: "every key copied",
+			in:   blueGreenLayout("  blueGreen:\n    name: \"{cluster}-g{n}\"\n    traffic: traffic_weight\n"),
+			want: BlueGreen{Name: "{cluster}-g{n}", Traffic: "traffic_weight"},
+		},
+		{
+			name: "copy gets the version and traffic keys",
+			in:   blueGreenLayout("  blueGreen:\n    name: \"{cluster}-g{n}\"\n    traffic: routing.weight\n    copy: [fleet, nodegroups]\n"),
+			want: BlueGreen{Name: "{cluster}-g{n}", Traffic: "routing.weight", Copy: []string{"fleet", "nodegroups", "settings", "routing"}},
+		},
+		{
+			name: "copy already has them",
+			in:   blueGreenLayout("  blueGreen:\n    name: \"g{n}-{cluster}\"\n    traffic: weight\n    copy: [weight, settings, fleet]\n"),
+			want: BlueGreen{Name: "g{n}-{cluster}", Traffic: "weight", Copy: []string{"weight", "settings", "fleet"}},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			l, err := ParseLayout("l.yaml", []byte(tt.in))
+			require.NoError(t, err)
+			bg := l.Blueprints.BlueGreen
+			require.NotNil(t, bg)
+			assert.Equal(t, tt.want.Name, bg.Name)
+			assert.Equal(t, tt.want.Traffic, bg.Traffic)
+			assert.Equal(t, tt.want.Copy, bg.Copy)
+			kp, err := parseKeyPath(tt.want.Traffic)
+			require.NoError(t, err)
+			assert.Equal(t, kp, bg.traffic)
+		})
+	}
+
+	l, err := ParseLayout("l.yaml", []byte(blueGreenLayout("")))
+	require.NoError(t, err)
+	assert.Nil(t, l.Blueprints.BlueGreen, "a layout without blueGreen has none")
+}
+
+func TestParseBlueGreenErrors(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		in   string
+		want []string
+	}{
+		{
+			name: "name and traffic required",
+			in:   blueGreenLayout("  blueGreen:\n    copy: [fleet]\n"),
+			want: []string{
+				`l.yaml:6: error: blueprints.blueGreen.name: is required`,
+				`l.yaml:6: error: blueprints.blueGreen.traffic: is required`,
+			},
+		},
+		{
+			name: "no generation",
+			in:   blueGreenLayout("  blueGreen:\n    name: \"{cluster}-green\"\n    traffic: w\n"),
+			want: []string{`l.yaml:7: error: blueprints.blueGreen.name: "{cluster}-green" must use {n} exactly once, not 0 times`},
+		},
+		{
+			name: "cluster twice",
+			in:   blueGreenLayout("  blueGreen:\n    name: \"{cluster}-{cluster}-{n}\"\n    traffic: w\n"),
+			want: []string{`l.yaml:7: error: blueprints.blueGreen.name: "{cluster}-{cluster}-{n}" must use {cluster} exactly once, not 2 times`},
+		},
+		{
+			name: "unknown placeholder",
+			in:   blueGreenLayout("  blueGreen:\n    name: \"{tenant}-{cluster}-g{n}\"\n    traffic: w\n"),
+			want: []string{`l.yaml:7: error: blueprints.blueGreen.name: "{tenant}-{cluster}-g{n}" uses unknown placeholder {tenant} (known: {cluster}, {n})`},
+		},
+		{
+			name: "unmatched brace",
+			in:   blueGreenLayout("  blueGreen:\n    name: \"{cluster}-g{n}}\"\n    traffic: w\n"),
+			want: []string{`l.yaml:7: error: blueprints.blueGreen.name: "{cluster}-g{n}}" has an unmatched brace`},
+		},
+		{
+			name: "placeholders touch",
+			in:   blueGreenLayout("  blueGreen:\n    name: \"{cluster}{n}\"\n    traffic: w\n"),
+			want: []string{`l.yaml:7: error: blueprints.blueGreen.name: "{cluster}{n}" must put text between {cluster} and {n}: a name ending in digits would read as a generation`},
+		},
+		{
+			name: "digit next to the generation",
+			in:   blueGreenLayout("  blueGreen:\n    name: \"{cluster}-v2{n}\"\n    traffic: w\n"),
+			want: []string{`l.yaml:7: error: blueprints.blueGreen.name: "{cluster}-v2{n}" has a digit next to {n}: the generation would not read back`},
+		},
+		{
+			name: "upper case and underscore",
+			in:   blueGreenLayout("  blueGreen:\n    name: \"{cluster}_G{n}\"\n    traffic: w\n"),
+			want: []string{`l.yaml:7: error: blueprints.blueGreen.name: "{cluster}_G{n}" adds "_G" to the cluster's name: write lower-case letters, digits and '-'`},
+		},
+		{
+			name: "starts with a dash",
+			in:   blueGreenLayout("  blueGreen:\n    name: \"-{cluster}-g{n}\"\n    traffic: w\n"),
+			want: []string{`l.yaml:7: error: blueprints.blueGreen.name: "-{cluster}-g{n}" makes names such as "-a-g1": a cluster name starts with a letter or digit`},
+		},
+		{
+			name: "name not a string",
+			in:   blueGreenLayout("  blueGreen:\n    name: [a]\n    traffic: w\n"),
+			want: []string{`l.yaml:7: error: blueprints.blueGreen.name: must be a string, not a list`},
+		},
+		{
+			name: "empty traffic",
+			in:   blueGreenLayout("  blueGreen:\n    name: \"{cluster}-g{n}\"\n    traffic: \"\"\n"),
+			want: []string{`l.yaml:8: error: blueprints.blueGreen.traffic: must not be empty`},
+		},
+		{
+			name: "bad traffic key path",
+			in:   blueGreenLayout("  blueGreen:\n    name: \"{cluster}-g{n}\"\n    traffic: a..b\n"),
+			want: []string{`l.yaml:8: error: blueprints.blueGreen.traffic: key path "a..b": empty key at byte 3`},
+		},
+		{
+			name: "traffic is the version",
+			in:   blueGreenLayout("  blueGreen:\n    name: \"{cluster}-g{n}\"\n    traffic: settings\n"),
+			want: []string{`l.yaml:8: error: blueprints.blueGreen.traffic: "settings" overlaps the version's key "settings.version": the traffic needs a scalar of its own`},
+		},
+		{
+			name: "no version key",
+			in:   layoutHead + "blueprints:\n  paths: [t/*.yaml]\n  version: \"\"\n  blueGreen:\n    name: \"{cluster}-g{n}\"\n    traffic: w\n",
+			want: []string{`l.yaml:6: error: blueprints.blueGreen: needs blueprints.version: the green entry's version is written there`},
+		},
+		{
+			name: "copy repeated, empty and a key path",
+			in:   blueGreenLayout("  blueGreen:\n    name: \"{cluster}-g{n}\"\n    traffic: w\n    copy:\n      - fleet\n      - fleet\n      - \"\"\n      - nodegroups.default\n"),
+			want: []string{
+				`l.yaml:11: error: blueprints.blueGreen.copy[1]: "fleet" is listed twice`,
+				`l.yaml:12: error: blueprints.blueGreen.copy[2]: is empty`,
+				`l.yaml:13: error: blueprints.blueGreen.copy[3]: "nodegroups.default" is a key path: copy names keys of the cluster's entry itself, such as "nodegroups"`,
+			},
+		},
+		{
+			name: "copy empty",
+			in:   blueGreenLayout("  blueGreen:\n    name: \"{cluster}-g{n}\"\n    traffic: w\n    copy: []\n"),
+			want: []string{`l.yaml:9: error: blueprints.blueGreen.copy: is empty: list the keys the green entry copies, or leave copy out to copy every key`},
+		},
+		{
+			name: "copy not a list",
+			in:   blueGreenLayout("  blueGreen:\n    name: \"{cluster}-g{n}\"\n    traffic: w\n    copy: fleet\n"),
+			want: []string{`l.yaml:9: error: blueprints.blueGreen.copy: must be a list, not "fleet"`},
+		},
+		{
+			name: "unknown key",
+			in:   blueGreenLayout("  blueGreen:\n    name: \"{cluster}-g{n}\"\n    traffic: w\n    copies: [fleet]\n"),
+			want: []string{`l.yaml:9: error: blueprints.blueGreen.copies: unknown field (known: copy, name, traffic)`},
+		},
+		{
+			name: "members have none",
+			in:   layoutHead + "members:\n  paths: [m/*.yaml]\n  blueGreen:\n    name: \"{cluster}-g{n}\"\n    traffic: w\n",
+			want: []string{`l.yaml:5: error: members.blueGreen: unknown field (known: account, canary, cluster, enabled, env, fleet, hub, paths, region, tenant, version)`},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			l, err := ParseLayout("l.yaml", []byte(tt.in))
+			require.Error(t, err)
+			assert.Nil(t, l)
+			var ds Diagnostics
+			require.True(t, errors.As(err, &ds), "error %T is not Diagnostics", err)
+			got := make([]string, len(ds))
+			for i, d := range ds {
+				got[i] = d.String()
+			}
+			assert.Equal(t, tt.want, got)
+		})
+	}
+}
+
+func TestGreenName(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		template, blue, green string
+	}{
+		{"{cluster}-g{n}", "a-prod-cpu-1", "a-prod-cpu-1-g1"},
+		{"{cluster}-g{n}", "a-prod-cpu-1-g1", "a-prod-cpu-1-g2"},
+		{"{cluster}-g{n}", "a-prod-cpu-1-g9", "a-prod-cpu-1-g10"},
+		{"{cluster}-g{n}", "a-prod-cpu-1-g1-g2", "a-prod-cpu-1-g1-g3"},
+		{"{cluster}-g{n}", "a-prod-cpu-1-g", "a-prod-cpu-1-g-g1"},
+		{"{cluster}-g{n}", "-g1", "-g1-g1"}, // no base: not the template's
+		{"{cluster}-g{n}", "a-g99999999999999999999", "a-g99999999999999999999-g1"},
+		{"g{n}-{cluster}", "a-prod-cpu-1", "g1-a-prod-cpu-1"},
+		{"g{n}-{cluster}", "g4-a-prod-cpu-1", "g5-a-prod-cpu-1"},
+		{"{cluster}-v{n}-green", "b-dev", "b-dev-v1-green"},
+		{"{cluster}-v{n}-green", "b-dev-v3-green", "b-dev-v4-green"},
+		{"{cluster}-v{n}-green", "b-dev-v3", "b-dev-v3-v1-green"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.template+" "+tt.blue, func(t *testing.T) {
+			t.Parallel()
+			require.NoError(t, checkGreenName(tt.template))
+			bg := &BlueGreen{Name: tt.template, name: compileGreenName(tt.template)}
+			assert.Equal(t, tt.green, bg.GreenName(tt.blue))
+		})
+	}
+}
