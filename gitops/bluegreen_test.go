@@ -212,3 +212,46 @@ func TestGreenName(t *testing.T) {
 		})
 	}
 }
+
+func TestLoadTraffic(t *testing.T) {
+	t.Parallel()
+	const repo = "testdata/bluegreen"
+	inv, err := Load(t.Context(), []string{repo})
+	require.NoError(t, err)
+	require.NoError(t, inv.Err())
+	entry := func(name string) []string { return []string{"services", "eks", "config", name} }
+	tests := []struct {
+		cluster, traffic string
+		path             []string
+		line             int
+		entry            []string
+	}{
+		{cluster: "a-prod-cpu-1", traffic: "100", path: append(entry("a-prod-cpu-1"), "routing", "weight"), line: 12, entry: entry("a-prod-cpu-1")},
+		{cluster: "a-prod-cpu-2-g1", traffic: "60", path: append(entry("a-prod-cpu-2-g1"), "routing", "weight"), line: 17, entry: entry("a-prod-cpu-2-g1")},
+		{cluster: "a-prod-gpu-1", entry: entry("a-prod-gpu-1")},
+		{cluster: "a-prod-spoke-1"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.cluster, func(t *testing.T) {
+			t.Parallel()
+			c, ok := inv.Cluster(tt.cluster)
+			require.True(t, ok)
+			assert.Equal(t, tt.traffic, c.Traffic)
+			assert.Equal(t, tt.path, c.TrafficPath)
+			assert.Equal(t, tt.entry, c.EntryPath())
+			src, ok := c.Sources.Lookup("traffic")
+			assert.Equal(t, tt.line != 0, ok, "a traffic source only for a traffic scalar")
+			if tt.line != 0 {
+				assert.Equal(t, Source{Repo: repo, File: "tenants/tenant-a/prod.yaml", Line: tt.line, Column: 19}, src)
+			}
+		})
+	}
+
+	// Without blueGreen in the layout, no cluster has a traffic scalar.
+	plain, err := Load(t.Context(), []string{"../examples/fleet"})
+	require.NoError(t, err)
+	for _, c := range plain.Clusters {
+		assert.Empty(t, c.Traffic, c.Name)
+		assert.Nil(t, c.TrafficPath, c.Name)
+	}
+}

@@ -66,7 +66,8 @@ type Cluster struct {
 	// [services eks config dev-cpu-1 version]; nil when there is none.
 	VersionPath []string `json:"versionPath,omitempty"`
 	// Sources says where each value comes from: "name", "tenant", "env",
-	// "region", "fleet", "canary", "disabled", "version" and "labels.<key>".
+	// "region", "fleet", "canary", "disabled", "version", "traffic" and
+	// "labels.<key>".
 	Sources Sources `json:"sources"`
 	// LabelChain holds every level of the label hierarchy for this cluster,
 	// from the most general to the most specific, whether its file exists or
@@ -76,6 +77,13 @@ type Cluster struct {
 	// entry is the key path of the cluster's entry in its blueprint; nil
 	// for a fleet-member cluster, whose whole document is its own.
 	entry []string
+}
+
+// EntryPath returns the key path of the cluster's entry in its blueprint,
+// for example [services eks config dev-cpu-1]; nil for a fleet-member
+// cluster, whose whole document is its own.
+func (c *Cluster) EntryPath() []string {
+	return slices.Clone(c.entry)
 }
 
 // Source is the place a value was read from: the repository as given, the

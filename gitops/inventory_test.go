@@ -174,7 +174,7 @@ func TestValidate(t *testing.T) {
 	t.Parallel()
 	for _, name := range []string{
 		"bad-yaml", "blueprint-shape", "duplicate-cluster", "layout-unknown-key",
-		"missing-version", "non-string-label", "numeric-version", "unloaded-label",
+		"missing-version", "non-string-label", "numeric-version", "unloaded-label", "bad-traffic",
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"regexp"
 	"slices"
+	"strconv"
 	"sync"
 	"sync/atomic"
 
@@ -344,6 +345,34 @@ func (p *fileParser) version(m, at *yaml.Node, kp keyPath, c *Cluster) bool {
 	return true
 }
 
+// traffic reads the cluster's share of traffic at kp of its entry m, when
+// the entry has one: a whole number from 0 to 100, which a blue-green
+// replacement edits.
+func (p *fileParser) traffic(m *yaml.Node, kp keyPath, c *Cluster) {
+	_, v, _ := lookupPath(m, kp)
+	switch {
+	case v == nil:
+		return
+	case v.Kind == yaml.AliasNode:
+		p.errorf(v, "traffic of cluster %s is an alias: write the share itself so it can be edited", c.Name)
+		return
+	case v.ShortTag() == "!!null":
+		p.errorf(v, "traffic of cluster %s (key %s) has no value: write its share of traffic, 0 to 100, or remove the key", c.Name, kp)
+		return
+	case v.Kind != yaml.ScalarNode || (v.ShortTag() != "!!int" && v.ShortTag() != "!!str"):
+		p.errorf(v, "traffic of cluster %s must be a whole number from 0 to 100, not %s", c.Name, decode.Describe(v))
+		return
+	}
+	if n, err := strconv.Atoi(v.Value); err != nil || n < 0 || n > 100 {
+		p.errorf(v, "traffic %q of cluster %s is not a share of traffic: write a whole number from 0 to 100", v.Value, c.Name)
+		return
+	}
+	c.Traffic = v.Value
+	c.TrafficPath = append(slices.Clone(c.entry), kp...)
+	c.Sources.Set("traffic", p.source(v))
+	p.spot(c.TrafficPath)
+}
+
 // blueprint extracts the clusters of a tenant blueprint.
 func (p *fileParser) blueprint(docs []*yaml.Node, b *Blueprints) {
 	root := p.single(docs, "blueprint")
@@ -457,6 +486,9 @@ func (p *fileParser) blueprint(docs []*yaml.Node, b *Blueprints) {
 		if p.version(v, k, b.keys.version, &c) {
 			c.VersionPath = path
 			p.spot(path)
+		}
+		if bg := b.BlueGreen; bg != nil {
+			p.traffic(v, bg.traffic, &c)
 		}
 		p.out.clusters = append(p.out.clusters, c)
 	}
