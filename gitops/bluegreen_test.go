@@ -6,6 +6,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/fleetbot/fleetbot/rollout"
 )
 
 // blueGreenLayout is a layout with blueprints at line 3 and the lines
@@ -253,5 +255,98 @@ func TestLoadTraffic(t *testing.T) {
 	for _, c := range plain.Clusters {
 		assert.Empty(t, c.Traffic, c.Name)
 		assert.Nil(t, c.TrafficPath, c.Name)
+	}
+}
+
+func TestFleetBlueGreen(t *testing.T) {
+	t.Parallel()
+	const (
+		repo = "testdata/bluegreen"
+		file = "tenants/tenant-a/prod.yaml"
+	)
+	inv, err := Load(t.Context(), []string{repo})
+	require.NoError(t, err)
+	f, err := inv.Fleet()
+	require.NoError(t, err)
+	got := map[string]*rollout.Replacement{}
+	for _, c := range f.Clusters {
+		got[c.Name] = c.BlueGreen
+	}
+	entry := func(name string, line int) rollout.Location {
+		return rollout.Location{Repo: repo, File: file, Path: []string{"services", "eks", "config", name}, Line: line}
+	}
+	labels := func(name string) string {
+		return "addons/tenants/tenant-a/environments/prod/clusters/" + name + "/fleet/fleet-secret/values.yaml"
+	}
+	copied := []string{"fleet", "vpc_name", "nodegroups", "version", "routing"}
+	want := map[string]*rollout.Replacement{
+		"a-prod-cpu-1": {
+			Green: "a-prod-cpu-1-g1", Entry: entry("a-prod-cpu-1", 7), Copy: copied, Traffic: "100",
+			TrafficAt:   rollout.Location{Repo: repo, File: file, Path: []string{"services", "eks", "config", "a-prod-cpu-1", "routing", "weight"}, Line: 12},
+			GreenLabels: labels("a-prod-cpu-1-g1"),
+		},
+		"a-prod-cpu-2-g1": {
+			Green: "a-prod-cpu-2-g2", Entry: entry("a-prod-cpu-2-g1", 13), Copy: copied, Traffic: "60",
+			TrafficAt:   rollout.Location{Repo: repo, File: file, Path: []string{"services", "eks", "config", "a-prod-cpu-2-g1", "routing", "weight"}, Line: 17},
+			GreenLabels: labels("a-prod-cpu-2-g2"),
+		},
+		"a-prod-gpu-1": {
+			Green: "a-prod-gpu-1-g1", Entry: entry("a-prod-gpu-1", 18), Copy: copied,
+			GreenLabels: labels("a-prod-gpu-1-g1"),
+		},
+		"a-prod-spoke-1": nil, // a fleet-member cluster has no blueprint entry
+	}
+	assert.Equal(t, want, got)
+
+	// Letting go of the inventory's clusters gives the same replacements.
+	consumed, err := inv.fleet(true, false)
+	require.NoError(t, err)
+	for _, c := range consumed.Clusters {
+		assert.Equal(t, want[c.Name], c.BlueGreen, c.Name)
+	}
+
+	t.Run("no blueGreen", func(t *testing.T) {
+		t.Parallel()
+		inv, err := Load(t.Context(), []string{"../examples/fleet"})
+		require.NoError(t, err)
+		f, err := inv.Fleet()
+		require.NoError(t, err)
+		for _, c := range f.Clusters {
+			assert.Nil(t, c.BlueGreen, c.Name)
+		}
+	})
+
+	for _, tc := range []struct {
+		name, labels, green string
+	}{
+		{name: "no label hierarchy"},
+		{
+			name:   "cluster level not the last",
+			labels: "labels:\n  hierarchy: [defaults.yaml, \"clusters/{env}/{cluster}.yaml\", \"tenants/{tenant}.yaml\"]\n",
+			green:  "clusters/dev/c1-g1.yaml",
+		},
+		{
+			name:   "no cluster level",
+			labels: "labels:\n  hierarchy: [defaults.yaml, \"tenants/{tenant}.yaml\"]\n",
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			dir := t.TempDir()
+			writeFile(t, dir, LayoutFile, layoutHead+"blueprints:\n  paths: [t/*.yaml]\n  tenant: tenant\n  env: env\n  clusters: clusters\n"+
+				"  blueGreen:\n    name: \"{cluster}-g{n}\"\n    traffic: weight\n"+tc.labels)
+			writeFile(t, dir, "t/a.yaml", "tenant: a\nenv: dev\nclusters:\n  c1: {version: \"1.29\", weight: 0}\n")
+			inv, err := Load(t.Context(), []string{dir})
+			require.NoError(t, err)
+			f, err := inv.Fleet()
+			require.NoError(t, err)
+			require.Len(t, f.Clusters, 1)
+			r := f.Clusters[0].BlueGreen
+			require.NotNil(t, r)
+			assert.Equal(t, "c1-g1", r.Green)
+			assert.Equal(t, "0", r.Traffic)
+			assert.Empty(t, r.Copy)
+			assert.Equal(t, tc.green, r.GreenLabels)
+		})
 	}
 }

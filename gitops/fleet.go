@@ -55,6 +55,7 @@ func (inv *Inventory) fleet(consume, chains bool) (rollout.Fleet, error) {
 			}
 			rc.VersionAt = rollout.Location{Repo: c.Repo, File: c.File, Path: path, Line: src.Line, Document: c.Document}
 		}
+		rc.BlueGreen = inv.replacement(c, consume)
 		if len(c.LabelChain) > 0 && chains {
 			rc.LabelChain = make([]rollout.LabelLevel, 0, len(c.LabelChain))
 		}
@@ -92,6 +93,46 @@ func (inv *Inventory) fleet(consume, chains bool) (rollout.Fleet, error) {
 		inv.Clusters = nil
 	}
 	return f, nil
+}
+
+// replacement says how c is replaced blue-green, when the layout of its
+// repository has a blueGreen section and c is a blueprint cluster; nil
+// otherwise. With consume, it takes c's traffic path instead of copying it.
+func (inv *Inventory) replacement(c *Cluster, consume bool) *rollout.Replacement {
+	l := inv.Layouts[c.Repo]
+	if l == nil || l.Blueprints == nil || l.Blueprints.BlueGreen == nil || c.entry == nil {
+		return nil
+	}
+	bg := l.Blueprints.BlueGreen
+	r := &rollout.Replacement{
+		Green: bg.GreenName(c.Name),
+		Entry: rollout.Location{
+			Repo: c.Repo, File: c.File, Path: c.EntryPath(), Line: c.Sources.Get("name").Line, Document: c.Document,
+		},
+		Copy:    slices.Clip(bg.Copy),
+		Traffic: c.Traffic,
+	}
+	if len(c.TrafficPath) > 0 {
+		path := c.TrafficPath
+		if !consume {
+			path = slices.Clone(path) // the inventory's stays its own
+		}
+		r.TrafficAt = rollout.Location{Repo: c.Repo, File: c.File, Path: path, Line: c.Sources.Get("traffic").Line, Document: c.Document}
+	}
+	if lb := l.Labels; lb != nil {
+		// The green's own file is at the most specific level of one
+		// cluster's files, rendered with the green's name and the blue's
+		// other values (tenant, environment).
+		for _, t := range slices.Backward(lb.templates) {
+			if t.uses(fieldCluster) {
+				green := *c
+				green.Name = r.Green
+				r.GreenLabels, _ = t.render(&green) // labels use tenant, env and cluster: always set
+				break
+			}
+		}
+	}
+	return r
 }
 
 // levelMaps holds the labels and lines of each label file, made once per

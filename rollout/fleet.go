@@ -52,20 +52,31 @@ type Cluster struct {
 	BlueGreen *Replacement
 }
 
-// Replacement says how a cluster (blue) is replaced by a new one (green).
+// Replacement is what replacing a cluster blue-green needs: a green cluster
+// is added to the blueprint as a copy of the blue one's entry, traffic moves
+// to it in steps through the scalar of each entry, then the blue entry is
+// removed.
 type Replacement struct {
-	Green     string   // the green cluster's name, from the layout's template
-	Entry     Location // the cluster's entry in its blueprint: File, Repo, Path (the entry's key path, e.g. services.eks.config.a-prod-cpu-1), Line of the key, Document
-	Copy      []string // the keys the green entry copies; empty: every key
-	Traffic   string   // the traffic scalar's value as written; empty when the entry has none
-	TrafficAt Location // where it is (File empty when the entry has none)
-	// GreenLabels is the green cluster's own label file (the label
-	// hierarchy's most specific level rendered for Green), empty when the
-	// layout has no label hierarchy.
+	// Green is the green cluster's name, from the layout's template.
+	Green string
+	// Entry is the cluster's entry in its blueprint: its key path (such as
+	// services.eks.config.a-prod-cpu-1) and the line of its key.
+	Entry Location
+	// Copy names the keys of the entry the green entry copies; empty: every
+	// key. Clusters of one layout share it: read it, never change it.
+	Copy []string
+	// Traffic is the cluster's share of traffic as written (a whole number);
+	// empty when its entry has none. TrafficAt says where it is (File empty
+	// when the entry has none).
+	Traffic   string
+	TrafficAt Location
+	// GreenLabels is the green cluster's own label file: the label
+	// hierarchy's most specific level of one cluster's own files (its
+	// template names the cluster) rendered for Green. It is empty when the
+	// layout has no label hierarchy or no such level.
 	GreenLabels string
-	// BlueLabels is the cluster's own label file when it exists (the label
-	// hierarchy's most specific level): it is copied to GreenLabels, and
-	// removed with the cluster.
+	// BlueLabels is the cluster's own label file when it exists: it is
+	// copied to GreenLabels, and removed with the cluster.
 	BlueLabels string
 }
 
