@@ -1,7 +1,6 @@
 package gitops
 
 import (
-	"errors"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -173,16 +172,7 @@ func TestParseBlueGreenErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			l, err := ParseLayout("l.yaml", []byte(tt.in))
-			require.Error(t, err)
-			assert.Nil(t, l)
-			var ds Diagnostics
-			require.True(t, errors.As(err, &ds), "error %T is not Diagnostics", err)
-			got := make([]string, len(ds))
-			for i, d := range ds {
-				got[i] = d.String()
-			}
-			assert.Equal(t, tt.want, got)
+			assert.Equal(t, tt.want, layoutProblems(t, tt.in))
 		})
 	}
 }

@@ -173,18 +173,25 @@ func TestParseLayoutErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			l, err := ParseLayout("l.yaml", []byte(tt.in))
-			require.Error(t, err)
-			assert.Nil(t, l)
-			var ds Diagnostics
-			require.True(t, errors.As(err, &ds), "error %T is not Diagnostics", err)
-			got := make([]string, len(ds))
-			for i, d := range ds {
-				got[i] = d.String()
-			}
-			assert.Equal(t, tt.want, got)
+			assert.Equal(t, tt.want, layoutProblems(t, tt.in))
 		})
 	}
+}
+
+// layoutProblems parses the layout in, which must be refused, and returns
+// its diagnostics as "file:line: severity: message".
+func layoutProblems(t *testing.T, in string) []string {
+	t.Helper()
+	l, err := ParseLayout("l.yaml", []byte(in))
+	require.Error(t, err)
+	assert.Nil(t, l)
+	var ds Diagnostics
+	require.True(t, errors.As(err, &ds), "error %T is not Diagnostics", err)
+	got := make([]string, len(ds))
+	for i, d := range ds {
+		got[i] = d.String()
+	}
+	return got
 }
 
 func TestReadShippedLayouts(t *testing.T) {
