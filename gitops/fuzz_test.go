@@ -9,7 +9,7 @@ import (
 )
 
 func FuzzParseLayout(f *testing.F) {
-	for _, p := range []string{"../examples/layouts/seed.yaml", "../examples/layouts/eks-fleet-management.yaml", "../examples/fleet/.fleetbot.yaml"} {
+	for _, p := range []string{"../examples/layouts/seed.yaml", "../examples/layouts/eks-fleet-management.yaml", "../examples/fleet/.fleetbot.yaml", "testdata/bluegreen/.fleetbot.yaml"} {
 		data, err := os.ReadFile(p)
 		if err != nil {
 			f.Fatal(err)
@@ -23,6 +23,9 @@ func FuzzParseLayout(f *testing.F) {
 			if l == nil || (l.Blueprints == nil && l.Members == nil) {
 				t.Fatalf("valid layout without a source of clusters: %+v", l)
 			}
+			if l.Blueprints != nil && l.Blueprints.BlueGreen != nil {
+				checkGreenNames(t, l.Blueprints.BlueGreen)
+			}
 			return
 		}
 		var ds Diagnostics
@@ -35,6 +38,23 @@ func FuzzParseLayout(f *testing.F) {
 			}
 		}
 	})
+}
+
+// checkGreenNames checks that the green of a blue cluster is a valid
+// cluster name that reads back as the next generation of the same base.
+func checkGreenNames(t *testing.T, bg *BlueGreen) {
+	t.Helper()
+	for _, blue := range []string{"a", "a-prod-cpu-1", "a-prod-cpu-1-g1", "g7-b", "c_1.x"} {
+		green := bg.GreenName(blue)
+		if !validName.MatchString(green) {
+			t.Fatalf("template %q: green %q of %q is not a cluster name", bg.Name, green, blue)
+		}
+		base, n := bg.name.parse(blue)
+		gb, gn := bg.name.parse(green)
+		if gb != base || gn != n+1 {
+			t.Fatalf("template %q: green %q of %q reads as %q generation %d, not %q generation %d", bg.Name, green, blue, gb, gn, base, n+1)
+		}
+	}
 }
 
 // FuzzParseFile feeds one file to the blueprint, member and label readers:
@@ -85,5 +105,19 @@ func FuzzParseFile(f *testing.F) {
 				t.Fatalf("bad diagnostic %+v", d)
 			}
 		}
+	})
+}
+
+// FuzzGreenName feeds name templates to the blueGreen check: a template it
+// accepts makes valid green names that read back as the next generation.
+func FuzzGreenName(f *testing.F) {
+	for _, t := range []string{"{cluster}-g{n}", "g{n}-{cluster}", "{cluster}-v{n}-green", "{cluster}{n}", "{n}-{cluster}"} {
+		f.Add(t)
+	}
+	f.Fuzz(func(t *testing.T, tmpl string) {
+		if checkGreenName(tmpl) != nil {
+			return
+		}
+		checkGreenNames(t, &BlueGreen{Name: tmpl, name: compileGreenName(tmpl)})
 	})
 }
