@@ -23,7 +23,7 @@ type BlueGreen struct {
 	// once (see GreenName).
 	Name string `json:"name"`
 	// Traffic is the key path, relative to each cluster's entry, of the
-	// scalar holding the cluster's share of traffic, 0 to 100.
+	// scalar holding the cluster's share of traffic: a whole number, a percentage or a weight.
 	Traffic string `json:"traffic"`
 	// Copy lists the keys of the blue entry the green entry gets; empty:
 	// every key. When the layout lists them, the first keys of the version's

@@ -273,7 +273,7 @@ func TestFleetBlueGreen(t *testing.T) {
 		"a-prod-cpu-1": {
 			Green: "a-prod-cpu-1-g1", Entry: entry("a-prod-cpu-1", 7), Copy: copied, Traffic: "100",
 			TrafficAt:   rollout.Location{Repo: repo, File: file, Path: []string{"services", "eks", "config", "a-prod-cpu-1", "routing", "weight"}, Line: 12},
-			GreenLabels: labels("a-prod-cpu-1-g1"),
+			GreenLabels: labels("a-prod-cpu-1-g1"), BlueLabels: labels("a-prod-cpu-1"), // it has a label file of its own
 		},
 		"a-prod-cpu-2-g1": {
 			Green: "a-prod-cpu-2-g2", Entry: entry("a-prod-cpu-2-g1", 13), Copy: copied, Traffic: "60",

@@ -128,6 +128,11 @@ func (inv *Inventory) replacement(c *Cluster, consume bool) *rollout.Replacement
 				green := *c
 				green.Name = r.Green
 				r.GreenLabels, _ = t.render(&green) // labels use tenant, env and cluster: always set
+				for _, lv := range c.LabelChain {
+					if lv.Template == t.text && lv.Exists {
+						r.BlueLabels = lv.Path
+					}
+				}
 				break
 			}
 		}

@@ -346,8 +346,9 @@ func (p *fileParser) version(m, at *yaml.Node, kp keyPath, c *Cluster) bool {
 }
 
 // traffic reads the cluster's share of traffic at kp of its entry m, when
-// the entry has one: a whole number from 0 to 100, which a blue-green
-// replacement edits.
+// the entry has one: a whole number, 0 or more (a percentage, or a weight
+// such as a Route 53 record's, 0 to 255), which a blue-green replacement
+// edits.
 func (p *fileParser) traffic(m *yaml.Node, kp keyPath, c *Cluster) {
 	_, v, _ := lookupPath(m, kp)
 	switch {
@@ -357,14 +358,14 @@ func (p *fileParser) traffic(m *yaml.Node, kp keyPath, c *Cluster) {
 		p.errorf(v, "traffic of cluster %s is an alias: write the share itself so it can be edited", c.Name)
 		return
 	case v.ShortTag() == "!!null":
-		p.errorf(v, "traffic of cluster %s (key %s) has no value: write its share of traffic, 0 to 100, or remove the key", c.Name, kp)
+		p.errorf(v, "traffic of cluster %s (key %s) has no value: write its share of traffic, a whole number, or remove the key", c.Name, kp)
 		return
 	case v.Kind != yaml.ScalarNode || (v.ShortTag() != "!!int" && v.ShortTag() != "!!str"):
-		p.errorf(v, "traffic of cluster %s must be a whole number from 0 to 100, not %s", c.Name, decode.Describe(v))
+		p.errorf(v, "traffic of cluster %s must be a whole number, 0 or more, not %s", c.Name, decode.Describe(v))
 		return
 	}
-	if n, err := strconv.Atoi(v.Value); err != nil || n < 0 || n > 100 {
-		p.errorf(v, "traffic %q of cluster %s is not a share of traffic: write a whole number from 0 to 100", v.Value, c.Name)
+	if n, err := strconv.Atoi(v.Value); err != nil || n < 0 {
+		p.errorf(v, "traffic %q of cluster %s is not a share of traffic: write a whole number, 0 or more", v.Value, c.Name)
 		return
 	}
 	c.Traffic = v.Value
