@@ -32,8 +32,8 @@ func writePreflight(ctx context.Context, w io.Writer, c *rollout.Campaign, p *ro
 	var targets []gate.Target
 	wave := map[string]int{} // each cluster's first wave
 	for _, pw := range p.Waves {
-		if pw.Cleanup {
-			continue
+		if pw.Cleanup || pw.Step != "" {
+			continue // a blue-green step asks nothing: its green cluster is new
 		}
 		for _, wc := range pw.Clusters {
 			if _, ok := wave[wc.Name]; ok {
