@@ -270,6 +270,9 @@ func (v dashboardView) environment(w rollout.WaveState) (string, error) {
 	if v.St.Policy.Approvals[w.Number] {
 		flags = append(flags, "approval")
 	}
+	if pw.Step != "" {
+		flags = append(flags, "blue-green "+pw.StepName())
+	}
 	if len(flags) > 0 {
 		env += " (" + strings.Join(flags, ", ") + ")"
 	}
@@ -385,6 +388,12 @@ func clusterStep(pw *rollout.Wave, revert bool, name string) string {
 	i := slices.IndexFunc(pw.Clusters, func(c rollout.WaveCluster) bool { return c.Name == name })
 	if i < 0 {
 		return "-"
+	}
+	if pw.Step != "" && revert {
+		return "undo: " + pw.ClusterChange(pw.Clusters[i])
+	}
+	if pw.Step != "" {
+		return pw.ClusterChange(pw.Clusters[i])
 	}
 	from, to := orNone(pw.Clusters[i].From), orNone(pw.Clusters[i].To)
 	if revert {

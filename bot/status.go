@@ -238,7 +238,7 @@ func (a *statusAPI) campaignInput(rec *record, st rollout.State, now time.Time) 
 			problems = append(problems, err.Error())
 			continue
 		}
-		planned := statuspage.PlannedWave{Env: pw.Env, Canary: pw.Canary, Repos: map[string]string{}}
+		planned := statuspage.PlannedWave{Env: pw.Env, Canary: pw.Canary, Step: pw.StepName(), Repos: map[string]string{}}
 		for _, pr := range pw.PullRequests {
 			tenant := pr.Tenant
 			if pr.Admin {

@@ -148,6 +148,7 @@ type Wave struct {
 	Reverts int               `json:"reverts,omitempty"`
 	Env     string            `json:"env,omitempty"`
 	Canary  bool              `json:"canary,omitempty"`
+	Step    string            `json:"step,omitempty"` // the blue-green step, such as "traffic 50%"
 	Phase   rollout.WavePhase `json:"phase"`
 	// Approval is "asked" while the wave waits for a fleet admin's
 	// approval and "approved by LOGIN" once given; empty when the wave
@@ -216,6 +217,9 @@ type Source struct{ Repo, Path, SHA string }
 type PlannedWave struct {
 	Env    string
 	Canary bool
+	// Step names the blue-green step the wave takes ("green", "traffic
+	// 50%", "retire"); empty in place.
+	Step string
 	// Repos maps a tenant (rollout.SharedTenant for shared files) to the
 	// repository of its pull request.
 	Repos map[string]string
@@ -272,7 +276,7 @@ func BuildCampaign(c CampaignInput, repoURL func(string) string) Campaign {
 		if i < len(c.Waves) {
 			plan = c.Waves[i]
 		}
-		wv := Wave{Number: w.Number, Kind: w.Kind, Reverts: w.Reverts, Env: plan.Env, Canary: plan.Canary,
+		wv := Wave{Number: w.Number, Kind: w.Kind, Reverts: w.Reverts, Env: plan.Env, Canary: plan.Canary, Step: plan.Step,
 			Phase: w.Phase, SkipReason: w.SkipReason, PullRequests: make([]PullRequest, len(w.PRs))}
 		switch {
 		case w.ApprovedBy != "":

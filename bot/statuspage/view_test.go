@@ -124,7 +124,7 @@ func fixture(t *testing.T) Input {
 				Waves: []PlannedWave{{Env: "dev", Repos: map[string]string{"ml": "acme/fleet"}}}},
 			{State: running, Change: rollout.PlanChange{Kind: rollout.KindEKSVersion, To: "1.30", Hops: []string{"1.30"}}, StartedAt: at(0),
 				File:  Source{Repo: "acme/fleet", Path: "campaigns/eks-1-30.yaml", SHA: "beef"},
-				Waves: []PlannedWave{{Env: "dev", Canary: true, Repos: repos}, {Env: "staging", Repos: repos}, {Env: "prod", Repos: repos}}},
+				Waves: []PlannedWave{{Env: "dev", Canary: true, Repos: repos}, {Env: "staging", Repos: repos}, {Env: "prod", Step: "green", Repos: repos}}},
 		},
 		RepoURL: repoURL,
 	}
@@ -148,6 +148,7 @@ func TestBuild(t *testing.T) {
 		{Tenant: "search", Repo: "acme/fleet", Number: 22, Status: rollout.PRStatusMerged, URL: "https://github.example/acme/fleet/pull/22"},
 	}, c.Waves[1].PullRequests)
 	assert.Equal(t, []Count{{State: "InPR", N: 1}, {State: "Succeeded", N: 1}, {State: "Failed", N: 1}}, c.Waves[1].Clusters)
+	assert.Equal(t, "green", c.Waves[2].Step, "a blue-green step says which")
 
 	f := v.Fleet
 	assert.Equal(t, []string{"dev", "staging", "prod", "sandbox"}, f.Envs, "the campaigns' order, then the others by name")
