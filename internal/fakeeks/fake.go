@@ -292,6 +292,37 @@ func (s *Server) Upgrade(account, region, cluster, version string) bool {
 	})
 }
 
+// DeleteCluster simulates Terraform destroying a cluster, in two calls:
+// the first puts the control plane, its managed node groups and its
+// add-ons in DELETING (EKS still describes it); the next removes the
+// cluster with its node groups and add-ons, so DescribeCluster answers
+// ResourceNotFoundException. It reports whether the cluster is gone after
+// the call, and whether there was a cluster to delete (false, false when
+// there is none).
+func (s *Server) DeleteCluster(account, region, name string) (gone, ok bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	k := clusterKey{account, region, name}
+	c, ok := s.clusters[k]
+	if !ok {
+		return false, false
+	}
+	if c.Status == Deleting {
+		delete(s.clusters, k)
+		return true, true
+	}
+	c = c.clone()
+	c.Status = Deleting
+	for i := range c.Nodegroups {
+		c.Nodegroups[i].Status = Deleting
+	}
+	for i := range c.Addons {
+		c.Addons[i].Status = Deleting
+	}
+	s.clusters[k] = c
+	return false, true
+}
+
 // update changes a cluster in place; false when there is none.
 func (s *Server) update(account, region, cluster string, change func(*Cluster)) bool {
 	s.mu.Lock()

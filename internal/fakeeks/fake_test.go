@@ -437,3 +437,49 @@ func TestAddonsThroughTheSDK(t *testing.T) {
 		}
 	}
 }
+
+// TestDeleteClusterThroughTheSDK: a deleted cluster is DELETING, with its
+// node groups and add-ons, until the next call removes it; then EKS has no
+// such cluster, as the SDK decodes it.
+func TestDeleteClusterThroughTheSDK(t *testing.T) {
+	t.Parallel()
+	s := fakeeks.New()
+	s.SetCluster(account, region, fakeeks.Cluster{Name: "blue", Version: "1.29",
+		Nodegroups: []fakeeks.Nodegroup{{Name: "workers", Version: "1.29"}},
+		Addons:     []fakeeks.Addon{{Name: "vpc-cni", Version: "v1.18.3-eksbuild.2"}}})
+	s.SetCluster(account, region, fakeeks.Cluster{Name: "green", Version: "1.30"})
+	c, _ := eksAs(start(t, s), role)
+	ctx := t.Context()
+
+	gone, ok := s.DeleteCluster(account, region, "blue")
+	assert.Equal(t, []bool{false, true}, []bool{gone, ok}, "the first call starts the deletion")
+	out, err := c.DescribeCluster(ctx, &eks.DescribeClusterInput{Name: aws.String("blue")})
+	require.NoError(t, err)
+	assert.Equal(t, ekstypes.ClusterStatusDeleting, out.Cluster.Status)
+	assert.Equal(t, "1.29", aws.ToString(out.Cluster.Version))
+	ng, err := c.DescribeNodegroup(ctx, &eks.DescribeNodegroupInput{ClusterName: aws.String("blue"), NodegroupName: aws.String("workers")})
+	require.NoError(t, err)
+	assert.Equal(t, ekstypes.NodegroupStatusDeleting, ng.Nodegroup.Status)
+	a, err := c.DescribeAddon(ctx, &eks.DescribeAddonInput{ClusterName: aws.String("blue"), AddonName: aws.String("vpc-cni")})
+	require.NoError(t, err)
+	assert.Equal(t, ekstypes.AddonStatusDeleting, a.Addon.Status)
+
+	gone, ok = s.DeleteCluster(account, region, "blue")
+	assert.Equal(t, []bool{true, true}, []bool{gone, ok}, "the next call removes it")
+	_, err = c.DescribeCluster(ctx, &eks.DescribeClusterInput{Name: aws.String("blue")})
+	var nf *ekstypes.ResourceNotFoundException
+	require.ErrorAs(t, err, &nf)
+	assert.Equal(t, "No cluster found for name: blue.", aws.ToString(nf.Message))
+	_, err = c.ListNodegroups(ctx, &eks.ListNodegroupsInput{ClusterName: aws.String("blue")})
+	require.ErrorAs(t, err, &nf, "its node groups went with it")
+	_, err = c.ListAddons(ctx, &eks.ListAddonsInput{ClusterName: aws.String("blue")})
+	require.ErrorAs(t, err, &nf, "its add-ons went with it")
+	_, found := s.Cluster(account, region, "blue")
+	assert.False(t, found)
+
+	gone, ok = s.DeleteCluster(account, region, "blue")
+	assert.Equal(t, []bool{false, false}, []bool{gone, ok}, "nothing is left to delete")
+	out, err = c.DescribeCluster(ctx, &eks.DescribeClusterInput{Name: aws.String("green")})
+	require.NoError(t, err, "the other cluster stays")
+	assert.Equal(t, ekstypes.ClusterStatusActive, out.Cluster.Status)
+}
