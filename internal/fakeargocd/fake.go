@@ -159,6 +159,32 @@ func (s *Server) Cluster(name string) (Cluster, bool) {
 	return c, ok
 }
 
+// RemoveCluster simulates a cluster taken out of the fleet: its cluster
+// secret goes, and with it every application bound for it (by destination
+// name, or by the server URL it was registered with), as an
+// ApplicationSet's cluster generator prunes them. It returns the number of
+// applications removed, and whether the cluster was registered.
+func (s *Server) RemoveCluster(name string) (int, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c, ok := s.clusters[name]
+	delete(s.clusters, name)
+	n := 0
+	for key, a := range s.apps {
+		if a.boundFor(name, c.Server) {
+			delete(s.apps, key)
+			n++
+		}
+	}
+	return n, ok
+}
+
+// boundFor reports whether a's destination is the cluster name, or server
+// when not empty.
+func (a Application) boundFor(name, server string) bool {
+	return a.DestName == name || server != "" && a.DestServer == server
+}
+
 // Sync simulates Argo CD syncing every application bound for cluster (by
 // destination name, or by the server URL the cluster is registered with)
 // to revision, ending with health: sync status Synced, the sync operation
@@ -169,7 +195,7 @@ func (s *Server) Sync(cluster, revision, health string) int {
 	server := s.clusters[cluster].Server
 	n := 0
 	for key, a := range s.apps {
-		if a.DestName != cluster && (server == "" || a.DestServer != server) {
+		if !a.boundFor(cluster, server) {
 			continue
 		}
 		a.SyncStatus, a.Health, a.HealthMessage = Synced, health, ""

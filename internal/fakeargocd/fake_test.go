@@ -194,6 +194,40 @@ func TestSync(t *testing.T) {
 	assert.Positive(t, s.Requests())
 }
 
+// TestRemoveCluster: a removed cluster's secret and its applications, by
+// name and by server URL, are gone from the API; the others stay.
+func TestRemoveCluster(t *testing.T) {
+	t.Parallel()
+	s := fleet()
+	base := start(t, s)
+	n, ok := s.RemoveCluster("dev-1")
+	assert.True(t, ok)
+	assert.Equal(t, 2, n, "metrics-dev-1 by name, logging-dev-1 by server URL")
+
+	status, body := get(t, base+"/api/v1/clusters", token)
+	require.Equal(t, http.StatusOK, status)
+	assert.Equal(t, []string{"dev-2"}, names(body))
+	status, body = get(t, base+"/api/v1/clusters?name=dev-1", token)
+	require.Equal(t, http.StatusOK, status)
+	assert.Empty(t, names(body))
+	status, body = get(t, base+"/api/v1/applications", token)
+	require.Equal(t, http.StatusOK, status)
+	assert.Equal(t, []string{"web-dev-2"}, names(body))
+	status, _ = get(t, base+"/api/v1/applications/metrics-dev-1", token)
+	assert.Equal(t, http.StatusNotFound, status)
+	_, found := s.Cluster("dev-1")
+	assert.False(t, found)
+
+	n, ok = s.RemoveCluster("dev-1")
+	assert.False(t, ok, "nothing is left to remove")
+	assert.Zero(t, n)
+	// Applications bound by name go even when no secret was registered.
+	s.SetApplication(fakeargocd.Application{Name: "orphan", DestName: "dev-9", RepoURL: "https://github.com/acme/fleet.git"})
+	n, ok = s.RemoveCluster("dev-9")
+	assert.False(t, ok)
+	assert.Equal(t, 1, n)
+}
+
 func TestSelectorParse(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
