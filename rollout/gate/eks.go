@@ -39,6 +39,10 @@ const RoleSessionName = "fleetbot-verify"
 //     CREATE_FAILED and DELETE_FAILED fail, as does a version ahead of the
 //     control plane; CREATING, UPDATING, DELETING and a version behind wait.
 //
+// A change that removes the cluster (Target.Gone) turns the first two rules
+// around: the cluster not found passes, and so does DELETING (it is on its
+// way out); any other status waits, and node groups are not asked.
+//
 // Every other error (AccessDenied from STS or EKS, throttling, a network
 // failure) is a provider error, never a pass or a failure.
 type EKS struct {
@@ -179,8 +183,8 @@ func (g *roleClients) connect(ctx context.Context, t Target) (*eks.Client, strin
 }
 
 // describeCluster describes t's cluster and records it as evidence. When
-// there is no verdict to form on it (EKS has no such cluster: failed; a
-// provider error), it returns that Result and false.
+// there is no verdict to form on it (EKS has no such cluster: failed, with
+// no Err; a provider error), it returns that Result and false.
 func (g *roleClients) describeCluster(ctx context.Context, c *eks.Client, t Target, where string) (*ekstypes.Cluster, Result, bool) {
 	// https://docs.aws.amazon.com/eks/latest/APIReference/API_DescribeCluster.html
 	out, err := c.DescribeCluster(ctx, &eks.DescribeClusterInput{Name: aws.String(t.Cluster)})
@@ -213,6 +217,9 @@ func (g *EKS) Check(ctx context.Context, t Target) Result {
 		return Result{Err: err}
 	}
 	cl, res, ok := g.describeCluster(ctx, c, t, where)
+	if t.Gone {
+		return gone(t, cl, res, ok, where)
+	}
 	if !ok {
 		return res
 	}
@@ -273,6 +280,22 @@ func (g *EKS) Check(ctx context.Context, t Target) Result {
 		return res.with(rollout.GatePassed, "%s; it has no managed node groups", detail)
 	}
 	return res.with(rollout.GatePassed, "%s, and its %d managed node group%s too", detail, len(ngs), plural(len(ngs)))
+}
+
+// gone judges a cluster the change removes, from what describeCluster
+// returned: not found passes, DELETING passes, any other status waits.
+func gone(t Target, cl *ekstypes.Cluster, res Result, ok bool, where string) Result {
+	switch {
+	case !ok && res.Err == nil:
+		return res.with(rollout.GatePassed, "cluster %s is gone: EKS has no cluster of that name %s", t.Cluster, where)
+	case !ok:
+		return res
+	}
+	version, status := orNone(aws.ToString(cl.Version)), string(cl.Status)
+	if cl.Status == ekstypes.ClusterStatusDeleting {
+		return res.with(rollout.GatePassed, "cluster %s is DELETING at %s: on its way out", t.Cluster, version)
+	}
+	return res.with(rollout.GateWaiting, "cluster %s is still %s at %s: Terraform has not destroyed it yet", t.Cluster, orNone(status), version)
 }
 
 // nodegroupEvidence records a managed node group, and says why it is

@@ -56,6 +56,7 @@ func TestEKSGate(t *testing.T) {
 		deny       bool   // AssumeRole is refused
 		nodegroups bool
 		version    string // the target; "" for a change that is not a version change
+		gone       bool   // the change removes the cluster
 		region     string
 		want       rollout.Outcome
 		err        bool
@@ -130,17 +131,43 @@ func TestEKSGate(t *testing.T) {
 		{name: "a version that is not major.minor is a provider error", nodegroups: true, version: "1.30",
 			cluster: &fakeeks.Cluster{Version: "latest"},
 			want:    rollout.GateWaiting, err: true, detail: `version "latest" is not major.minor`},
+		{name: "gone: not found passes", nodegroups: true, gone: true,
+			want: rollout.GatePassed, detail: "cluster prod-cpu-1 is gone: EKS has no cluster of that name in account 111111111111, eu-west-1"},
+		{name: "gone: DELETING passes", nodegroups: true, gone: true,
+			cluster: &fakeeks.Cluster{Version: "1.29", Status: fakeeks.Deleting, Nodegroups: []fakeeks.Nodegroup{ng("workers", "1.29", fakeeks.Deleting)}},
+			want:    rollout.GatePassed, detail: "cluster prod-cpu-1 is DELETING at 1.29: on its way out"},
+		{name: "gone: ACTIVE waits", nodegroups: true, gone: true,
+			cluster: &fakeeks.Cluster{Version: "1.29", Status: fakeeks.Active, Nodegroups: []fakeeks.Nodegroup{ng("workers", "1.29", fakeeks.Active)}},
+			want:    rollout.GateWaiting, detail: "cluster prod-cpu-1 is still ACTIVE at 1.29: Terraform has not destroyed it yet"},
+		{name: "gone: FAILED waits", nodegroups: true, gone: true,
+			cluster: &fakeeks.Cluster{Version: "1.29", Status: fakeeks.Failed},
+			want:    rollout.GateWaiting, detail: "cluster prod-cpu-1 is still FAILED at 1.29"},
+		{name: "gone: a target version does not matter", nodegroups: true, gone: true, version: "1.30",
+			cluster: &fakeeks.Cluster{Version: "1.31", Status: fakeeks.Updating},
+			want:    rollout.GateWaiting, detail: "cluster prod-cpu-1 is still UPDATING at 1.31"},
+		{name: "gone: throttling is a provider error", nodegroups: true, gone: true, fail: "ThrottlingException",
+			cluster: &fakeeks.Cluster{Version: "1.29"},
+			want:    rollout.GateWaiting, err: true, code: "EKS ThrottlingException", detail: "ThrottlingException"},
+		{name: "gone: AccessDenied assuming the role is a provider error", nodegroups: true, gone: true, deny: true,
+			want: rollout.GateWaiting, err: true, code: "STS AccessDenied", detail: "assume the role: AccessDenied"},
 	}
 	var golden strings.Builder
 	for _, tc := range tests {
-		g := startEKS(t, clusterFake(tc.cluster, tc.fail, tc.deny), tc.nodegroups)
+		fake := clusterFake(tc.cluster, tc.fail, tc.deny)
+		g := startEKS(t, fake, tc.nodegroups)
 		target := eksTarget(accountA, "tenant-a", "prod-cpu-1", tc.version)
+		target.Gone = tc.gone
 		if tc.region != "" {
 			target.Region = tc.region
 		}
 		r := runOne(t, g, target)
 		t.Run(tc.name, func(t *testing.T) {
 			checkAWSResult(t, r, rollout.GateEKS, tc.want, tc.err, tc.code, tc.detail)
+			if tc.gone {
+				for _, req := range fake.Requests() {
+					assert.NotContains(t, req.Action, "Nodegroup", "the node groups of a cluster on its way out are not asked")
+				}
+			}
 		})
 		golden.WriteString("== " + tc.name + "\n" + describe(r) + "\n")
 	}
