@@ -35,6 +35,10 @@ type Querier interface {
 // measurement: the result carries Err, waits, and its Detail counts the
 // consecutive errors; the progress deadline bounds how long that may last.
 //
+// A cluster the change removes (Target.Gone) has no metrics to judge: the
+// rollout never asks this gate about one, and the gate fails it so that a
+// misuse is loud rather than a pass on no data.
+//
 // The measurements are kept in memory, per campaign, cluster and merge
 // commit, so a restarted fleetbot counts again from zero. That is safe:
 // a restart can only delay a pass (more measurements are taken), never
@@ -126,6 +130,10 @@ func (g *Prometheus) Reset(cluster string) {
 // returns the running verdict.
 func (g *Prometheus) Check(ctx context.Context, t Target) Result {
 	now := g.clock()
+	if t.Gone {
+		return Result{Outcome: rollout.GateFailed, At: now, Detail: fmt.Sprintf(
+			"the prometheus gate cannot verify cluster %s: the change removes it, and a removed cluster has no metrics to judge", t.Cluster)}
+	}
 	key := runKey{t.Campaign, t.Cluster}
 	g.mu.Lock()
 	m := g.runs[key]

@@ -305,6 +305,29 @@ func TestPrometheusGatePassedSurvivesProviderErrors(t *testing.T) {
 	assert.Equal(t, rollout.GateFailed, g.Check(t.Context(), target).Outcome, "a failure after passing still fails")
 }
 
+// TestPrometheusGateFailsAClusterThatIsGone: a removed cluster has no
+// metrics; the gate says so with a failure and measures nothing.
+func TestPrometheusGateFailsAClusterThatIsGone(t *testing.T) {
+	t.Parallel()
+	q := &fakeQuerier{value: model.Vector{{Value: 0.1}}}
+	clock := &stepClock{now: epoch}
+	cfg := rollout.PrometheusGate{Address: "http://unused", Interval: rollout.Duration{Duration: interval}, Count: 1,
+		Queries: []rollout.PrometheusQuery{promQuery(t, "api-errors", errorsQuery, "result < 0.5", "")}}
+	g, err := gate.NewPrometheus(cfg, gate.WithQuerier(q), gate.WithClock(clock.Now))
+	require.NoError(t, err)
+	target := gate.Target{Campaign: "c", Cluster: "healthy", MergeSHA: mergeSHA, Gone: true}
+	r := runOne(t, g, target)
+	assert.Equal(t, rollout.GateFailed, r.Outcome)
+	require.NoError(t, r.Err)
+	assert.Equal(t, "the prometheus gate cannot verify cluster healthy: the change removes it, and a removed cluster has no metrics to judge", r.Detail)
+	assert.Empty(t, r.Evidence)
+
+	target.Gone = false
+	r = g.Check(t.Context(), target)
+	assert.Equal(t, rollout.GatePassed, r.Outcome, "the cluster's own measurements start afresh: %s", r.Detail)
+	assert.Contains(t, r.Detail, "1 of 1 successful measurements")
+}
+
 func TestNewPrometheusBadAddress(t *testing.T) {
 	t.Parallel()
 	_, err := gate.NewPrometheus(rollout.PrometheusGate{Address: "http://[::1"})
