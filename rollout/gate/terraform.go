@@ -58,6 +58,10 @@ type CommitStatus struct {
 // other conclusion fails the cluster. A status passes when success; failure
 // and error fail; pending waits. Queued and in-progress check runs wait:
 // the state machine times the cluster out at its progress deadline.
+//
+// A change that removes a cluster (Target.Gone) is judged the same way: the
+// checks named for the cluster report Terraform's destroy, and nothing the
+// gate reads needs the cluster to exist.
 type Terraform struct {
 	cfg rollout.TerraformGate
 	src Checks

@@ -186,6 +186,36 @@ func TestTerraformGatePerCluster(t *testing.T) {
 	assert.Equal(t, `no check run or status matches "terraform-* (prod-cpu-3)" yet on 4f1c2d3`, got[2].Detail)
 }
 
+// TestTerraformGateJudgesADestroyAsAnApply: for a cluster the merge
+// removes, the check run named for it reports Terraform's destroy, and the
+// gate judges it as any other: nothing it reads needs the cluster to exist.
+func TestTerraformGateJudgesADestroyAsAnApply(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		run    gate.CheckRun
+		want   rollout.Outcome
+		detail string
+	}{
+		{run(1, "terraform-apply (prod-cpu-1-blue)", "in_progress", ""), rollout.GateWaiting,
+			"check run terraform-apply (prod-cpu-1-blue) (in_progress) not finished on 4f1c2d3"},
+		{run(2, "terraform-apply (prod-cpu-1-blue)", "completed", "success"), rollout.GatePassed,
+			"terraform-apply (prod-cpu-1-blue) succeeded on 4f1c2d3"},
+		{run(3, "terraform-apply (prod-cpu-1-blue)", "completed", "failure"), rollout.GateFailed,
+			"check run terraform-apply (prod-cpu-1-blue) (failure, https://ci.example.com/runs/terraform-apply (prod-cpu-1-blue)) failed on 4f1c2d3"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.run.Status+" "+tc.run.Conclusion, func(t *testing.T) {
+			t.Parallel()
+			g := gate.NewTerraform(terraformGate(t, "terraform-apply ({{ .Cluster }})"), &fakeChecks{runs: []gate.CheckRun{tc.run}})
+			r := runOne(t, g, gate.Target{Campaign: "c", Cluster: "prod-cpu-1-blue", Tenant: "tenant-a", Repo: "acme/fleet",
+				MergeSHA: mergeSHA, Change: rollout.KindField, Gone: true})
+			require.NoError(t, r.Err)
+			assert.Equal(t, tc.want, r.Outcome)
+			assert.Equal(t, tc.detail, r.Detail)
+		})
+	}
+}
+
 func TestStates(t *testing.T) {
 	t.Parallel()
 	at := func(m int) time.Time { return time.Date(2026, 12, 1, 9, m, 0, 0, time.UTC) }
