@@ -99,6 +99,15 @@ func splitRepo(repo string) (owner, name string, err error) {
 // The cluster fails when any application fails; waits when any waits, when
 // it has no application at all, or, for a label change, while the Argo CD
 // cluster of its name lacks any wanted label value; and passes otherwise.
+//
+// A change that removes the cluster (Target.Gone) passes once Argo CD has
+// no cluster of its name and no application (among those the selector and
+// project let it see) is bound for it, and waits while either is left,
+// naming what is. An application bound by server URL is recognised after
+// the cluster secret went only when this gate saw the secret before, since
+// the secret is what maps the name to the URL; the gate remembers the
+// server URL of every cluster it read.
+//
 // An answer Argo CD or GitHub cannot give (401, 5xx, network) is a provider
 // error, never a pass or a failure.
 type ArgoCD struct {
@@ -111,6 +120,7 @@ type ArgoCD struct {
 
 	mu       sync.Mutex
 	contains map[ancestryKey]bool // answers about full commit SHAs never change
+	servers  map[string]string    // the server URL of each cluster seen, by name
 }
 
 type ancestryKey struct{ repo, revision, commit string }
@@ -140,7 +150,7 @@ func NewArgoCD(cfg rollout.ArgoCDGate, token string, ancestry Ancestry, opts ...
 	}
 	g := &ArgoCD{
 		base: u, token: token, selector: cfg.Selector, project: cfg.Project,
-		ancestry: ancestry, client: http.DefaultClient, contains: map[ancestryKey]bool{},
+		ancestry: ancestry, client: http.DefaultClient, contains: map[ancestryKey]bool{}, servers: map[string]string{},
 	}
 	for _, o := range opts {
 		o(g)
@@ -203,49 +213,24 @@ type appVerdict struct {
 }
 
 // Check reads the cluster's applications and, for a label change, its
-// Argo CD cluster secret's labels.
+// Argo CD cluster secret's labels; for a change that removes the cluster,
+// what is left of it.
 func (g *ArgoCD) Check(ctx context.Context, t Target) Result {
+	if t.Gone {
+		return g.checkGone(ctx, t)
+	}
 	if _, _, err := splitRepo(t.Repo); err != nil {
 		return Result{Err: fmt.Errorf("argocd gate: %w", err)}
 	}
 	if t.MergeSHA == "" {
 		return Result{Err: fmt.Errorf("argocd gate: cluster %s has no merge commit", t.Cluster)}
 	}
-	// https://argo-cd.readthedocs.io/en/stable/developer-guide/api-docs/ (ClusterService_List)
-	var clusters struct {
-		Items []argoCluster `json:"items"`
-	}
-	if err := g.get(ctx, "/api/v1/clusters", url.Values{"name": {t.Cluster}}, &clusters); err != nil {
+	cluster, apps, err := g.read(ctx, t.Cluster)
+	if err != nil {
 		return Result{Err: err}
 	}
-	var cluster *argoCluster
-	for i, c := range clusters.Items {
-		if c.Name == t.Cluster {
-			cluster = &clusters.Items[i]
-			break
-		}
-	}
-	// https://argo-cd.readthedocs.io/en/stable/developer-guide/api-docs/ (ApplicationService_List)
-	q := url.Values{}
-	if g.selector != "" {
-		q.Set("selector", g.selector)
-	}
-	if g.project != "" {
-		q.Set("projects", g.project)
-	}
-	var apps struct {
-		Items []argoApp `json:"items"`
-	}
-	if err := g.get(ctx, "/api/v1/applications", q, &apps); err != nil {
-		return Result{Err: err}
-	}
-
 	var verdicts []appVerdict
-	for _, a := range apps.Items {
-		d := a.Spec.Destination
-		if d.Name != t.Cluster && (cluster == nil || cluster.Server == "" || d.Server != cluster.Server) {
-			continue
-		}
+	for _, a := range apps {
 		v, err := g.judge(ctx, t, a)
 		if err != nil {
 			return Result{Err: err}
@@ -305,6 +290,83 @@ func (g *ArgoCD) Check(ctx context.Context, t Target) Result {
 	return res
 }
 
+// read returns the Argo CD cluster named name (nil when there is none) and
+// the applications bound for it: spec.destination.name is name, or
+// spec.destination.server is the cluster's server URL (the one remembered
+// from an earlier read when the cluster is no longer registered).
+func (g *ArgoCD) read(ctx context.Context, name string) (*argoCluster, []argoApp, error) {
+	// https://argo-cd.readthedocs.io/en/stable/developer-guide/api-docs/ (ClusterService_List)
+	var clusters struct {
+		Items []argoCluster `json:"items"`
+	}
+	if err := g.get(ctx, "/api/v1/clusters", url.Values{"name": {name}}, &clusters); err != nil {
+		return nil, nil, err
+	}
+	var cluster *argoCluster
+	for i, c := range clusters.Items {
+		if c.Name == name {
+			cluster = &clusters.Items[i]
+			break
+		}
+	}
+	g.mu.Lock()
+	if cluster != nil && cluster.Server != "" {
+		g.servers[name] = cluster.Server
+	}
+	server := g.servers[name]
+	g.mu.Unlock()
+	// https://argo-cd.readthedocs.io/en/stable/developer-guide/api-docs/ (ApplicationService_List)
+	q := url.Values{}
+	if g.selector != "" {
+		q.Set("selector", g.selector)
+	}
+	if g.project != "" {
+		q.Set("projects", g.project)
+	}
+	var apps struct {
+		Items []argoApp `json:"items"`
+	}
+	if err := g.get(ctx, "/api/v1/applications", q, &apps); err != nil {
+		return nil, nil, err
+	}
+	var bound []argoApp
+	for _, a := range apps.Items {
+		if d := a.Spec.Destination; d.Name == name || server != "" && d.Server == server {
+			bound = append(bound, a)
+		}
+	}
+	return cluster, bound, nil
+}
+
+// checkGone judges a cluster the change removes: it passes once Argo CD
+// has neither its cluster secret nor an application bound for it.
+func (g *ArgoCD) checkGone(ctx context.Context, t Target) Result {
+	cluster, apps, err := g.read(ctx, t.Cluster)
+	if err != nil {
+		return Result{Err: err}
+	}
+	res := Result{}
+	var left []string
+	if cluster != nil {
+		res.Evidence = append(res.Evidence, Evidence{Check: "cluster " + t.Cluster, Value: "registered at " + cluster.Server,
+			Source: g.clusterURL(cluster.Server)})
+		left = append(left, fmt.Sprintf("Argo CD still has cluster %s (%s)", t.Cluster, cluster.Server))
+	} else {
+		res.Evidence = append(res.Evidence, Evidence{Check: "cluster " + t.Cluster, Value: "not registered in Argo CD"})
+	}
+	slices.SortFunc(apps, func(a, b argoApp) int { return strings.Compare(a.Metadata.Name, b.Metadata.Name) })
+	for _, a := range apps {
+		ev, _ := g.appEvidence(a)
+		ev.Value = "still bound for " + t.Cluster + ": " + ev.Value
+		res.Evidence = append(res.Evidence, ev)
+		left = append(left, fmt.Sprintf("application %s still targets %s", a.Metadata.Name, t.Cluster))
+	}
+	if len(left) > 0 {
+		return res.with(rollout.GateWaiting, "%s", summarise(left))
+	}
+	return res.with(rollout.GatePassed, "Argo CD has no cluster %s and no application bound for it%s", t.Cluster, g.narrowing())
+}
+
 // narrowing says how the listing was narrowed, for details.
 func (g *ArgoCD) narrowing() string {
 	var parts []string
@@ -320,9 +382,9 @@ func (g *ArgoCD) narrowing() string {
 	return " (" + strings.Join(parts, ", ") + ")"
 }
 
-// judge applies the rules to one application.
-func (g *ArgoCD) judge(ctx context.Context, t Target, a argoApp) (appVerdict, error) {
-	name := a.Metadata.Name
+// appEvidence records an application's sync, health and operation, and
+// returns its operation's phase ("" when it has none).
+func (g *ArgoCD) appEvidence(a argoApp) (Evidence, string) {
 	st := a.Status
 	rev := st.Sync.Revision
 	if len(a.Spec.Sources) > 0 {
@@ -340,10 +402,20 @@ func (g *ArgoCD) judge(ctx context.Context, t Target, a argoApp) (appVerdict, er
 	if st.Health.Message != "" {
 		value += "; " + st.Health.Message
 	}
-	v := appVerdict{evidence: Evidence{Check: "application " + name, Revision: rev, Value: value, Source: g.appURL(a)}}
+	ev := Evidence{Check: "application " + a.Metadata.Name, Revision: rev, Value: value, Source: g.appURL(a)}
 	if st.ReconciledAt != nil {
-		v.evidence.At = st.ReconciledAt.UTC()
+		ev.At = st.ReconciledAt.UTC()
 	}
+	return ev, phase
+}
+
+// judge applies the rules to one application.
+func (g *ArgoCD) judge(ctx context.Context, t Target, a argoApp) (appVerdict, error) {
+	name := a.Metadata.Name
+	st := a.Status
+	ev, phase := g.appEvidence(a)
+	rev := ev.Revision
+	v := appVerdict{evidence: ev}
 	wait := func(format string, args ...any) (appVerdict, error) {
 		v.outcome, v.reason = rollout.GateWaiting, fmt.Sprintf("application %s ", name)+fmt.Sprintf(format, args...)
 		return v, nil
@@ -475,7 +547,7 @@ func (g *ArgoCD) labels(t Target, c *argoCluster) ([]Evidence, []string) {
 		case got != want:
 			missing = append(missing, fmt.Sprintf("cluster %s has label %s=%s, not %s yet", t.Cluster, k, got, want))
 		}
-		ev = append(ev, Evidence{Check: "cluster label " + k, Value: value, Source: g.base.JoinPath("/settings/clusters", url.PathEscape(c.Server)).String()})
+		ev = append(ev, Evidence{Check: "cluster label " + k, Value: value, Source: g.clusterURL(c.Server)})
 	}
 	return ev, missing
 }
@@ -520,6 +592,12 @@ func shortRevisions(rev string) string {
 		parts[i] = short(p)
 	}
 	return strings.Join(parts, ",")
+}
+
+// clusterURL is the page of the cluster registered at server in the Argo
+// CD UI.
+func (g *ArgoCD) clusterURL(server string) string {
+	return g.base.JoinPath("/settings/clusters", url.PathEscape(server)).String()
 }
 
 // appURL is the application's page in the Argo CD UI.

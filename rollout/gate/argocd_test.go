@@ -122,6 +122,7 @@ func TestArgoCDGate(t *testing.T) {
 		apps     []fakeargocd.Application
 		clusters []fakeargocd.Cluster
 		labels   map[string]string
+		gone     bool // the change removes the cluster
 		token    string
 		ancestry *history
 		want     rollout.Outcome
@@ -252,6 +253,24 @@ func TestArgoCDGate(t *testing.T) {
 			apps:     []fakeargocd.Application{app("metrics", func(a *fakeargocd.Application) { a.Revision = newerSHA })},
 			ancestry: &history{err: errors.New("GET /repos/acme/fleet/compare: 502 Bad Gateway")},
 			want:     rollout.GateWaiting, err: true, detail: "502 Bad Gateway"},
+		{name: "gone: no cluster secret and no application passes", gone: true, clusters: []fakeargocd.Cluster{},
+			apps: []fakeargocd.Application{app("other", func(a *fakeargocd.Application) { a.DestName = "prod-cpu-2" })},
+			want: rollout.GatePassed, detail: "Argo CD has no cluster prod-cpu-1 and no application bound for it"},
+		{name: "gone: the cluster secret left waits", gone: true,
+			want: rollout.GateWaiting, detail: "Argo CD still has cluster prod-cpu-1 (https://prod-cpu-1.eks.example.com)"},
+		{name: "gone: an application left waits", gone: true, clusters: []fakeargocd.Cluster{},
+			apps: []fakeargocd.Application{app("metrics", func(a *fakeargocd.Application) { a.Health = fakeargocd.Missing })},
+			want: rollout.GateWaiting, detail: "application metrics still targets prod-cpu-1"},
+		{name: "gone: the secret and applications by name and by server left wait", gone: true,
+			apps: []fakeargocd.Application{app("metrics", nil), app("logging", func(a *fakeargocd.Application) { a.DestName, a.DestServer = "", argoServerURL })},
+			want: rollout.GateWaiting, detail: "Argo CD still has cluster prod-cpu-1 (https://prod-cpu-1.eks.example.com); " +
+				"application logging still targets prod-cpu-1; application metrics still targets prod-cpu-1"},
+		{name: "gone: the selector's narrowing is named", gone: true, clusters: []fakeargocd.Cluster{},
+			cfg:  rollout.ArgoCDGate{Selector: "team=platform"},
+			apps: []fakeargocd.Application{app("payments", func(a *fakeargocd.Application) { a.Labels["team"] = "payments" })},
+			want: rollout.GatePassed, detail: `no application bound for it (selector "team=platform")`},
+		{name: "gone: bad token is a provider error", gone: true, token: "stale-token",
+			want: rollout.GateWaiting, err: true, detail: "401 Unauthorized"},
 	}
 	var golden strings.Builder
 	for _, tc := range tests {
@@ -279,7 +298,9 @@ func TestArgoCDGate(t *testing.T) {
 		}
 		g, err := gate.NewArgoCD(cfg, token, anc)
 		require.NoError(t, err)
-		r := checkArgo(t, g, argoTarget(tc.labels))
+		target := argoTarget(tc.labels)
+		target.Gone = tc.gone
+		r := checkArgo(t, g, target)
 		t.Run(tc.name, func(t *testing.T) {
 			assert.Equal(t, tc.want, r.Outcome, "detail: %s", r.Detail)
 			assert.Equal(t, tc.err, r.Err != nil, "provider error: %v", r.Err)
@@ -321,6 +342,45 @@ func TestArgoCDGateFollowsASync(t *testing.T) {
 	calls := anc.calls.Load()
 	checkArgo(t, g, argoTarget(nil))
 	assert.Equal(t, calls, anc.calls.Load())
+}
+
+// TestArgoCDGateFollowsARemoval: a cluster the change removes waits while
+// its secret and applications are there, including an application bound by
+// server URL that outlives the secret, and passes once nothing is left.
+func TestArgoCDGateFollowsARemoval(t *testing.T) {
+	t.Parallel()
+	fake := fakeargocd.New(argoToken)
+	fake.SetCluster(registered(nil))
+	fake.SetApplication(app("metrics", nil))
+	byServer := app("logging", func(a *fakeargocd.Application) { a.DestName, a.DestServer = "", argoServerURL })
+	fake.SetApplication(byServer)
+	fake.SetApplication(app("other", func(a *fakeargocd.Application) { a.DestName = "prod-cpu-2" }))
+	srv := startArgoCD(t, fake)
+	g, err := gate.NewArgoCD(rollout.ArgoCDGate{Server: srv.URL}, argoToken, &history{})
+	require.NoError(t, err)
+	target := argoTarget(nil)
+	target.Gone = true
+
+	r := checkArgo(t, g, target)
+	require.Equal(t, rollout.GateWaiting, r.Outcome, r.Detail)
+	assert.Contains(t, r.Detail, "Argo CD still has cluster prod-cpu-1")
+
+	n, ok := fake.RemoveCluster(argoCluster)
+	require.True(t, ok)
+	require.Equal(t, 2, n)
+	fake.SetApplication(byServer) // an application not pruned yet
+	r = checkArgo(t, g, target)
+	require.Equal(t, rollout.GateWaiting, r.Outcome, r.Detail)
+	assert.Equal(t, "application logging still targets prod-cpu-1", r.Detail, "the server URL seen before still binds it")
+
+	// The fake prunes by the secret's server URL: register it to remove it
+	// with the application.
+	fake.SetCluster(registered(nil))
+	fake.RemoveCluster(argoCluster)
+	r = checkArgo(t, g, target)
+	assert.Equal(t, rollout.GatePassed, r.Outcome, r.Detail)
+	_, ok = fake.Application("", "other")
+	assert.True(t, ok, "another cluster's application stays")
 }
 
 // TestArgoCDGateLabelArrives: a label change waits until the Argo CD
