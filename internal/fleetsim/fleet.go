@@ -13,27 +13,41 @@ import (
 
 // change is what one commit changed for one cluster.
 type change struct {
-	// Cluster is the cluster at the commit.
+	// Cluster is the cluster at the commit; for a removed one, as it was
+	// before.
 	Cluster gitops.Cluster
-	// From is the cluster before it; nil for a cluster the commit adds.
+	// From is the cluster before it; nil for a cluster the commit adds or
+	// removes.
 	From *gitops.Cluster
+	// Removed says the commit removes the cluster from the fleet: Terraform
+	// destroys it.
+	Removed bool
 }
 
 // version reports whether the EKS version changed (or the cluster is new).
 func (c change) version() bool {
-	return c.From == nil || c.From.Version != c.Cluster.Version
+	return !c.Removed && (c.From == nil || c.From.Version != c.Cluster.Version)
 }
 
 // labels reports whether the effective labels changed (or the cluster is
 // new).
 func (c change) labels() bool {
-	return c.From == nil || !maps.Equal(c.From.Labels, c.Cluster.Labels)
+	return !c.Removed && (c.From == nil || !maps.Equal(c.From.Labels, c.Cluster.Labels))
+}
+
+// traffic reports whether the cluster's share of traffic changed.
+func (c change) traffic() bool {
+	return c.From != nil && c.From.Traffic != c.Cluster.Traffic
 }
 
 // String says what changed: "version 1.29 -> 1.30", "labels
-// addonsRelease=release1 -> release2", "new at 1.30".
+// addonsRelease=release1 -> release2", "traffic 100 -> 50", "new at 1.30",
+// "removed at 1.29".
 func (c change) String() string {
-	if c.From == nil {
+	switch {
+	case c.Removed:
+		return "removed at " + orNone(c.Cluster.Version)
+	case c.From == nil:
 		return "new at " + orNone(c.Cluster.Version)
 	}
 	var parts []string
@@ -42,6 +56,9 @@ func (c change) String() string {
 	}
 	if c.labels() {
 		parts = append(parts, "labels "+labelDiff(c.From.Labels, c.Cluster.Labels))
+	}
+	if c.traffic() {
+		parts = append(parts, fmt.Sprintf("traffic %s -> %s", orNone(c.From.Traffic), orNone(c.Cluster.Traffic)))
 	}
 	return strings.Join(parts, "; ")
 }
@@ -78,9 +95,9 @@ func orNone(s string) string {
 	return s
 }
 
-// changes compares two inventories of the fleet and returns the clusters
-// whose version or labels changed and those added, by name. Clusters
-// removed are not changes: Terraform CI does not delete them here.
+// changes compares two inventories of the fleet and returns, by name, the
+// clusters whose version, labels or traffic changed, those added, and
+// those removed (Terraform CI destroys them).
 func changes(before, after *gitops.Inventory) []change {
 	var out []change
 	for _, c := range after.Clusters {
@@ -90,10 +107,18 @@ func changes(before, after *gitops.Inventory) []change {
 				ch.From = b
 			}
 		}
-		if ch.version() || ch.labels() {
+		if ch.version() || ch.labels() || ch.traffic() {
 			out = append(out, ch)
 		}
 	}
+	if before != nil {
+		for _, b := range before.Clusters {
+			if _, ok := after.Cluster(b.Name); !ok {
+				out = append(out, change{Cluster: b, Removed: true})
+			}
+		}
+	}
+	slices.SortStableFunc(out, func(a, b change) int { return strings.Compare(a.Cluster.Name, b.Cluster.Name) })
 	return out
 }
 

@@ -1,6 +1,7 @@
 package fleetsim
 
 import (
+	"slices"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -10,6 +11,12 @@ import (
 
 func cluster(name, version string, labels map[string]string) gitops.Cluster {
 	return gitops.Cluster{Name: name, Tenant: "tenant-a", Env: "dev", Region: "ap-south-1", Account: "111111111111", Version: version, Labels: labels}
+}
+
+// withTraffic returns c carrying the traffic share v.
+func withTraffic(c gitops.Cluster, v string) gitops.Cluster {
+	c.Traffic, c.TrafficPath = v, []string{"services", "eks", "config", c.Name, "traffic"}
+	return c
 }
 
 // inventory lists clusters already sorted by name, as gitops.Load does.
@@ -51,10 +58,30 @@ func TestChanges(t *testing.T) {
 			before: inventory(cluster("a", "1.29", nil)),
 			after:  inventory(cluster("a", "1.29", nil), cluster("b", "1.30", nil)),
 			want:   map[string]string{"b": "new at 1.30"}},
-		{name: "a removed cluster is no change",
-			before: inventory(cluster("a", "1.29", nil), cluster("b", "1.29", nil)),
+		{name: "a removed cluster",
+			before: inventory(cluster("a", "1.29", nil), cluster("b", "1.29", rel("release1"))),
 			after:  inventory(cluster("a", "1.29", nil)),
+			want:   map[string]string{"b": "removed at 1.29"}},
+		{name: "blue removed and green added",
+			before: inventory(withTraffic(cluster("a-blue", "1.29", nil), "0")),
+			after:  inventory(withTraffic(cluster("a-green", "1.30", nil), "100")),
+			want:   map[string]string{"a-blue": "removed at 1.29", "a-green": "new at 1.30"}},
+		{name: "traffic",
+			before: inventory(withTraffic(cluster("a", "1.29", nil), "100"), withTraffic(cluster("b", "1.30", nil), "0")),
+			after:  inventory(withTraffic(cluster("a", "1.29", nil), "50"), withTraffic(cluster("b", "1.30", nil), "50")),
+			want:   map[string]string{"a": "traffic 100 -> 50", "b": "traffic 0 -> 50"}},
+		{name: "traffic given for the first time",
+			before: inventory(cluster("a", "1.29", nil)),
+			after:  inventory(withTraffic(cluster("a", "1.29", nil), "100")),
+			want:   map[string]string{"a": "traffic (none) -> 100"}},
+		{name: "the same traffic is no change",
+			before: inventory(withTraffic(cluster("a", "1.29", nil), "100")),
+			after:  inventory(withTraffic(cluster("a", "1.29", nil), "100")),
 			want:   map[string]string{}},
+		{name: "version and traffic",
+			before: inventory(withTraffic(cluster("a", "1.29", rel("release1")), "100")),
+			after:  inventory(withTraffic(cluster("a", "1.30", rel("release1")), "0")),
+			want:   map[string]string{"a": "version 1.29 -> 1.30; traffic 100 -> 0"}},
 		{name: "no fleet before",
 			before: nil,
 			after:  inventory(cluster("a", "", nil)),
@@ -64,10 +91,18 @@ func TestChanges(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			got := map[string]string{}
+			var names []string
 			for _, ch := range changes(tc.before, tc.after) {
 				got[ch.Cluster.Name] = ch.String()
+				names = append(names, ch.Cluster.Name)
+				_, stays := tc.after.Cluster(ch.Cluster.Name)
+				assert.Equal(t, !stays, ch.Removed, ch.Cluster.Name)
+				if ch.Removed {
+					assert.False(t, ch.version() || ch.labels() || ch.traffic(), "a removal is nothing else: %s", ch.Cluster.Name)
+				}
 			}
 			assert.Equal(t, tc.want, got)
+			assert.True(t, slices.IsSorted(names), "by name: %v", names)
 		})
 	}
 }

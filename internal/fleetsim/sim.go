@@ -186,10 +186,14 @@ func (s *Sim) errorEvent(commit, cluster string, err error) {
 	s.event(commit, cluster, "error: "+err.Error())
 }
 
-// prepare makes the mirror and learns the repository's clone URL, once.
+// prepare makes the mirror, learns the repository's clone URL and gives
+// EKS the add-on catalogue of the simulated clusters, once.
 func (s *Sim) prepare(ctx context.Context) error {
 	if s.ready {
 		return nil
+	}
+	for name, versions := range addonCatalogue() {
+		s.cfg.EKS.SetAddonVersions(name, versions)
 	}
 	if err := s.mirror.open(ctx); err != nil {
 		return fmt.Errorf("fleetsim: %w", err)
@@ -232,9 +236,6 @@ func (s *Sim) Seed(ctx context.Context) error {
 	if err := inv.Err(); err != nil {
 		return fmt.Errorf("fleetsim: the fleet at %s: %w", short(head), err)
 	}
-	for name, versions := range addonCatalogue() {
-		s.cfg.EKS.SetAddonVersions(name, versions)
-	}
 	for _, c := range inv.Clusters {
 		s.register(c, head)
 	}
@@ -257,14 +258,18 @@ func (s *Sim) register(c gitops.Cluster, revision string) {
 }
 
 // Run follows the branch until ctx ends: for each new commit (first-parent
-// chain) it finds the clusters whose version or labels changed (compare the
-// fleet inventory at the commit with the one before) and puts an
-// in-progress check run per changed cluster on the commit. After
-// ApplyDelay it completes those check runs (success, or failure for a
-// marked cluster) and applies: EKS control plane and node groups to the
-// new version, Argo CD cluster labels to the new labels. After SyncDelay
-// more, every cluster's applications report Synced to the latest head and
-// Healthy (Degraded for marked clusters whose apply failed).
+// chain) it finds the clusters whose version, labels or traffic changed,
+// those added and those removed (compare the fleet inventory at the commit
+// with the one before) and puts an in-progress check run per changed
+// cluster on the commit. After ApplyDelay it completes those check runs
+// (success, or failure for a marked cluster) and applies: EKS control plane
+// and node groups to the new version, Argo CD cluster labels to the new
+// labels, a new cluster registered in both as Seed does, a removed one
+// DELETING in EKS (a traffic change has nothing more to apply). After
+// SyncDelay more, every cluster's applications report Synced to the latest
+// head and Healthy (Degraded for marked clusters whose apply failed), and a
+// removed cluster is gone from EKS and, with its applications, from Argo
+// CD; one whose destroy failed stays as it was.
 //
 // Without Seed, the head when Run starts is where it begins. Trouble with
 // git, the fakes or GitHub is logged, recorded as an "error: ..." event and
@@ -374,14 +379,22 @@ func (s *Sim) take(ctx context.Context, commit string) error {
 		s.errorEvent(commit, "", fmt.Errorf("the fleet at %s has errors: %w", short(commit), after.Err()))
 	}
 	chs := changes(before, after)
+	if after.Err() != nil {
+		// A cluster of a file that does not load is not removed: Terraform
+		// CI destroys nothing on a fleet it cannot read.
+		chs = slices.DeleteFunc(chs, func(ch change) bool { return ch.Removed })
+	}
 	runs := map[string]int64{}
 	for _, ch := range chs {
 		name := ch.Cluster.Name
 		s.event(commit, name, "changed "+ch.String())
+		title, summary := "Terraform is applying "+name, "Applying "+ch.String()+"."
+		if ch.Removed {
+			title, summary = "Terraform is destroying "+name, "Destroying "+removal(ch)+"."
+		}
 		// https://docs.github.com/rest/checks/runs#create-a-check-run
 		run, err := s.gh.CreateCheckRun(ctx, s.cfg.Owner, s.cfg.Repo, gh.NewCheckRun{
-			Name: CheckName(s.cfg.Check, name), HeadSHA: commit, Status: "in_progress",
-			Title: "Terraform is applying " + name, Summary: "Applying " + ch.String() + ".",
+			Name: CheckName(s.cfg.Check, name), HeadSHA: commit, Status: "in_progress", Title: title, Summary: summary,
 		})
 		if err != nil {
 			s.errorEvent(commit, name, err)
@@ -433,13 +446,21 @@ func (s *Sim) apply(ctx context.Context, a action, ch change) {
 	failed := s.isMarked(c.Name)
 	s.failed[c.Name] = failed
 	conclusion, title, summary := "success", "Terraform applied "+c.Name, "Applied "+ch.String()+"."
-	if failed {
+	switch {
+	case failed && ch.Removed:
+		conclusion, title = "failure", "Terraform failed to destroy "+c.Name
+		summary = fmt.Sprintf("Error: waiting for EKS Cluster (%s) delete: unexpected state 'FAILED', wanted target ''. %s was not destroyed.", c.Name, c.Name)
+		s.event(a.commit, c.Name, "eks stays at "+orNone(c.Version))
+	case failed:
 		conclusion, title = "failure", "Terraform failed to apply "+c.Name
 		summary = fmt.Sprintf("Error: waiting for EKS Cluster (%s) update: unexpected state 'Failed', wanted target 'Successful'. Nothing of %s was applied.", c.Name, ch.String())
 		if ch.From != nil && ch.version() {
 			s.event(a.commit, c.Name, "eks stays at "+orNone(ch.From.Version))
 		}
-	} else {
+	case ch.Removed:
+		title, summary = "Terraform destroyed "+c.Name, "Destroyed "+removal(ch)+"."
+		s.destroy(a.commit, c)
+	default:
 		s.carryOut(a.commit, ch)
 	}
 	nc := gh.NewCheckRun{
@@ -459,6 +480,45 @@ func (s *Sim) apply(ctx context.Context, a action, ch change) {
 		return
 	}
 	s.event(a.commit, c.Name, s.cfg.Check+" "+conclusion)
+}
+
+// removal describes a removed cluster for its check run.
+func removal(ch change) string {
+	return fmt.Sprintf("cluster %s, removed from the fleet (it was at %s)", ch.Cluster.Name, orNone(ch.Cluster.Version))
+}
+
+// destroy starts the deletion of a removed cluster in EKS: DELETING until
+// the sync that follows (gone, in retire).
+func (s *Sim) destroy(commit string, c gitops.Cluster) {
+	delete(s.failed, c.Name)
+	s.event(commit, c.Name, "destroyed")
+	if _, ok := s.cfg.EKS.DeleteCluster(c.Account, c.Region, c.Name); !ok {
+		s.event(commit, c.Name, "eks has no such cluster to delete")
+		return
+	}
+	s.event(commit, c.Name, "eks deleting")
+}
+
+// retire ends a destroyed cluster: gone from EKS, and its cluster secret
+// and applications gone from Argo CD, as the ApplicationSet prunes them once
+// the fleet no longer names it.
+func (s *Sim) retire(commit string, c gitops.Cluster) {
+	if gone, _ := s.cfg.EKS.DeleteCluster(c.Account, c.Region, c.Name); gone {
+		s.event(commit, c.Name, "eks gone")
+	}
+	apps, ok := s.cfg.ArgoCD.RemoveCluster(c.Name)
+	what := "cluster secret"
+	if !ok {
+		what = "no cluster secret"
+	}
+	s.event(commit, c.Name, fmt.Sprintf("argocd removed %s and %d application%s", what, apps, plural(apps)))
+}
+
+func plural(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
 }
 
 // carryOut puts what Terraform applied into the fakes.
@@ -500,6 +560,13 @@ func (s *Sim) sync(a action) {
 	}
 	s.event(a.commit, "", fmt.Sprintf("argocd synced %d applications of %d clusters to %s", apps, len(s.inv.Clusters), short(s.head)))
 	for _, ch := range a.changes {
+		if ch.Removed {
+			// A cluster whose destroy failed stays as it was.
+			if !s.failed[ch.Cluster.Name] {
+				s.retire(a.commit, ch.Cluster)
+			}
+			continue
+		}
 		health := fakeargocd.Healthy
 		if s.failed[ch.Cluster.Name] {
 			health = fakeargocd.Degraded
