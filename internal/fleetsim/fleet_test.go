@@ -5,8 +5,11 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/fleetbot/fleetbot/gitops"
+	"github.com/fleetbot/fleetbot/internal/fakeargocd"
+	"github.com/fleetbot/fleetbot/internal/fakeeks"
 )
 
 func cluster(name, version string, labels map[string]string) gitops.Cluster {
@@ -125,4 +128,35 @@ func TestApplicationsTrackTheBranch(t *testing.T) {
 func TestCheckName(t *testing.T) {
 	t.Parallel()
 	assert.Equal(t, "terraform-apply (a-dev-cpu-1)", CheckName("terraform-apply", "a-dev-cpu-1"))
+}
+
+// TestATrafficChangeLeavesEKSAndArgoCDAlone: Terraform has nothing to do
+// in EKS or Argo CD for a new traffic share; with a version change, only
+// the version moves.
+func TestATrafficChangeLeavesEKSAndArgoCDAlone(t *testing.T) {
+	t.Parallel()
+	s, err := New(Config{GitHubURL: "http://127.0.0.1:1", Token: "t", Owner: "acme", Repo: "fleet", Dir: t.TempDir(),
+		ArgoCD: fakeargocd.New("x"), EKS: fakeeks.New()})
+	require.NoError(t, err)
+	before := withTraffic(cluster("a-dev-cpu-1", "1.29", map[string]string{"addonsRelease": "release1"}), "100")
+	s.register(before, "abc")
+	eksBefore, _ := s.cfg.EKS.Cluster(before.Account, before.Region, before.Name)
+	argoBefore, _ := s.cfg.ArgoCD.Cluster(before.Name)
+
+	s.carryOut("c1", change{Cluster: withTraffic(before, "50"), From: &before})
+	assert.Empty(t, s.Events(), "nothing to carry out")
+	eksAfter, _ := s.cfg.EKS.Cluster(before.Account, before.Region, before.Name)
+	argoAfter, _ := s.cfg.ArgoCD.Cluster(before.Name)
+	assert.Equal(t, eksBefore, eksAfter)
+	assert.Equal(t, argoBefore, argoAfter)
+
+	next := withTraffic(cluster("a-dev-cpu-1", "1.30", map[string]string{"addonsRelease": "release1"}), "0")
+	s.carryOut("c2", change{Cluster: next, From: &before})
+	var whats []string
+	for _, e := range s.Events() {
+		whats = append(whats, e.What)
+	}
+	assert.Equal(t, []string{"eks 1.30"}, whats)
+	argoAfter, _ = s.cfg.ArgoCD.Cluster(before.Name)
+	assert.Equal(t, argoBefore, argoAfter)
 }

@@ -2,6 +2,7 @@ package fleetsim_test
 
 import (
 	"context"
+	"fmt"
 	"net/http/httptest"
 	"os"
 	"os/exec"
@@ -395,4 +396,178 @@ func TestEventString(t *testing.T) {
 	e := fleetsim.Event{At: epoch.Add(90 * time.Second), Commit: strings.Repeat("ab", 20), Cluster: "a-dev-cpu-1", What: "eks 1.30"}
 	assert.Equal(t, "02:01:30 abababa a-dev-cpu-1: eks 1.30", e.String())
 	assert.Equal(t, "02:00:00 ------- fleet: seeded 3 clusters", fleetsim.Event{At: epoch, What: "seeded 3 clusters"}.String())
+}
+
+// removeEntry removes the mapping entry key, with everything under it and
+// the blank lines after it, from file in the person's checkout.
+func (w *world) removeEntry(t *testing.T, file, key string) {
+	t.Helper()
+	path := filepath.Join(w.work, file)
+	src, err := os.ReadFile(path)
+	require.NoError(t, err)
+	lines := strings.SplitAfter(string(src), "\n")
+	start := slices.IndexFunc(lines, func(l string) bool { return strings.TrimSpace(l) == key+":" })
+	require.GreaterOrEqual(t, start, 0, "%s has no entry %s", file, key)
+	indent := len(lines[start]) - len(strings.TrimLeft(lines[start], " "))
+	end := start + 1
+	for end < len(lines) {
+		l := lines[end]
+		if strings.TrimSpace(l) != "" && len(l)-len(strings.TrimLeft(l, " ")) <= indent {
+			break
+		}
+		end++
+	}
+	require.NoError(t, os.WriteFile(path, []byte(strings.Join(slices.Delete(lines, start, end), "")), 0o644))
+}
+
+// insertAfter writes text into file in the person's checkout after the
+// line that reads after (spaces around it aside).
+func (w *world) insertAfter(t *testing.T, file, after, text string) {
+	t.Helper()
+	path := filepath.Join(w.work, file)
+	src, err := os.ReadFile(path)
+	require.NoError(t, err)
+	lines := strings.SplitAfter(string(src), "\n")
+	i := slices.IndexFunc(lines, func(l string) bool { return strings.TrimSpace(l) == after })
+	require.GreaterOrEqual(t, i, 0, "%s has no line %q", file, after)
+	require.NoError(t, os.WriteFile(path, []byte(strings.Join(slices.Insert(lines, i+1, text), "")), 0o644))
+}
+
+// greenEntry is a new cluster's blueprint entry, a-dev-cpu-3 at 1.30.
+const greenEntry = `      a-dev-cpu-3:
+        fleet: cpu
+        version: "1.30"
+        vpc_name: shared
+        nodegroups:
+          workers:
+            instance_types: [m6i.xlarge]
+            min_size: 2
+            max_size: 10
+            ami_release_version: "1.30.0-20240703"
+
+`
+
+func TestRunRegistersANewClusterAsTheGatesLookItUp(t *testing.T) {
+	t.Parallel()
+	w := start(t)
+	const blueprint = "tenants/tenant-a/dev.yaml"
+	w.insertAfter(t, blueprint, "config:", greenEntry)
+	inv, err := gitops.Load(t.Context(), []string{w.work})
+	require.NoError(t, err)
+	require.NoError(t, inv.Err())
+	green, ok := inv.Cluster("a-dev-cpu-3")
+	require.True(t, ok, "the checkout's fleet has the new cluster")
+	require.NotEmpty(t, green.Labels)
+	merge := w.commit(t, "tenant-a dev: a-dev-cpu-3, the green cluster of a-dev-cpu-2, at 1.30")
+	w.waitFor(t, merge, "a-dev-cpu-3: changed new at 1.30", "a-dev-cpu-3: created at 1.30",
+		"a-dev-cpu-3: terraform-apply success", "a-dev-cpu-3: argocd Synced Healthy")
+	assert.Equal(t, map[string]string{"terraform-apply (a-dev-cpu-3)": "completed/success"}, checkRuns(t, w, merge))
+
+	got, ok := w.eks.Cluster(green.Account, green.Region, green.Name)
+	require.True(t, ok, "EKS has the new cluster")
+	assert.Equal(t, []string{"1.30", fakeeks.Active}, []string{got.Version, got.Status})
+	require.Len(t, got.Nodegroups, 1)
+	assert.Equal(t, "1.30", got.Nodegroups[0].Version)
+	blue, _ := w.eks.Cluster(green.Account, green.Region, "a-dev-cpu-2")
+	assert.Equal(t, sortedAddons(blue.Addons, "1.29"), sortedAddons(got.Addons, "1.30"), "the add-ons of its peers, kube-proxy at its minor")
+	secret, ok := w.argo.Cluster(green.Name)
+	require.True(t, ok, "Argo CD has the new cluster")
+	assert.Equal(t, green.Labels, secret.Labels)
+
+	tg := gate.Target{Campaign: "sim", Cluster: green.Name, Tenant: green.Tenant, Env: green.Env, Region: green.Region,
+		Account: green.Account, Fleet: green.Fleet, Repo: repo, MergeSHA: merge, Change: rollout.KindLabel, Labels: green.Labels}
+	for _, g := range []gate.Gate{w.tfGate, w.argoGate, w.eksGate} {
+		o, detail := outcome(t, g, tg)
+		assert.Equal(t, rollout.GatePassed, o, "%s gate: %s", g.Name(), detail)
+	}
+	o, detail := outcome(t, w.argoGate, tg)
+	require.Equal(t, rollout.GatePassed, o)
+	assert.Contains(t, detail, "2 applications Synced and Healthy at revisions containing "+merge[:7])
+	tg.Change, tg.Labels, tg.Version = rollout.KindEKSVersion, nil, "1.30"
+	o, detail = outcome(t, w.eksGate, tg)
+	assert.Equal(t, rollout.GatePassed, o)
+	assert.Equal(t, "cluster a-dev-cpu-3 is ACTIVE at 1.30, and its 1 managed node group too", detail)
+}
+
+// sortedAddons lists add-ons as "name version", kube-proxy's build with its
+// minor written as M, sorted.
+func sortedAddons(list []fakeeks.Addon, minor string) []string {
+	out := make([]string, len(list))
+	for i, a := range list {
+		out[i] = a.Name + " " + strings.ReplaceAll(a.Version, minor, "M")
+	}
+	slices.Sort(out)
+	return out
+}
+
+func TestRunDestroysARemovedClusterAndKeepsOneWhoseDestroyFails(t *testing.T) {
+	t.Parallel()
+	w := start(t, "a-dev-gpu-1")
+	const blueprint = "tenants/tenant-a/dev.yaml"
+	w.removeEntry(t, blueprint, "a-dev-cpu-2")
+	w.removeEntry(t, blueprint, "a-dev-gpu-1")
+	merge := w.commit(t, "tenant-a dev: retire a-dev-cpu-2 and a-dev-gpu-1")
+	w.waitFor(t, merge,
+		"a-dev-cpu-2: changed removed at 1.29", "a-dev-cpu-2: destroyed", "a-dev-cpu-2: eks deleting",
+		"a-dev-cpu-2: terraform-apply success", "a-dev-cpu-2: eks gone",
+		"a-dev-cpu-2: argocd removed cluster secret and 2 applications",
+		"a-dev-gpu-1: changed removed at 1.29", "a-dev-gpu-1: eks stays at 1.29", "a-dev-gpu-1: terraform-apply failure",
+		fmt.Sprintf(": argocd synced %d applications of %d clusters to %s", 2*(len(w.inv.Clusters)-2), len(w.inv.Clusters)-2, merge[:7]))
+	for _, e := range w.sim.Events() {
+		if e.Commit == merge && e.Cluster == "a-dev-gpu-1" {
+			assert.NotContains(t, e.What, "argocd", "a cluster whose destroy failed is left in Argo CD")
+		}
+	}
+
+	runs, err := w.gh.CheckRuns(t.Context(), "acme", "fleet", merge)
+	require.NoError(t, err)
+	got := map[string][]string{}
+	for _, r := range runs {
+		got[r.Name] = []string{r.Status + "/" + r.Conclusion, r.Title, r.Summary}
+	}
+	assert.Equal(t, map[string][]string{
+		"terraform-apply (a-dev-cpu-2)": {"completed/success", "Terraform destroyed a-dev-cpu-2",
+			"Destroyed cluster a-dev-cpu-2, removed from the fleet (it was at 1.29)."},
+		"terraform-apply (a-dev-gpu-1)": {"completed/failure", "Terraform failed to destroy a-dev-gpu-1",
+			"Error: waiting for EKS Cluster (a-dev-gpu-1) delete: unexpected state 'FAILED', wanted target ''. a-dev-gpu-1 was not destroyed."},
+	}, got)
+
+	removed, _ := w.inv.Cluster("a-dev-cpu-2")
+	_, ok := w.eks.Cluster(removed.Account, removed.Region, removed.Name)
+	assert.False(t, ok, "EKS has no a-dev-cpu-2")
+	_, ok = w.argo.Cluster(removed.Name)
+	assert.False(t, ok, "Argo CD has no a-dev-cpu-2")
+	for _, app := range []string{"a-dev-cpu-2-addons", "a-dev-cpu-2-workloads"} {
+		_, ok := w.argo.Application("", app)
+		assert.False(t, ok, app)
+	}
+	kept, _ := w.inv.Cluster("a-dev-gpu-1")
+	c, ok := w.eks.Cluster(kept.Account, kept.Region, kept.Name)
+	require.True(t, ok, "a-dev-gpu-1 stays in EKS")
+	assert.Equal(t, []string{"1.29", fakeeks.Active}, []string{c.Version, c.Status})
+	_, ok = w.argo.Cluster(kept.Name)
+	assert.True(t, ok, "a-dev-gpu-1 stays in Argo CD")
+	_, ok = w.argo.Application("", "a-dev-gpu-1-addons")
+	assert.True(t, ok, "a-dev-gpu-1's applications stay")
+
+	tests := []struct {
+		cluster string
+		gate    gate.Gate
+		want    rollout.Outcome
+		detail  string
+	}{
+		{"a-dev-cpu-2", w.tfGate, rollout.GatePassed, "terraform-apply (a-dev-cpu-2) succeeded on " + merge[:7]},
+		{"a-dev-cpu-2", w.argoGate, rollout.GatePassed, "Argo CD has no cluster a-dev-cpu-2 and no application bound for it"},
+		{"a-dev-cpu-2", w.eksGate, rollout.GatePassed, "cluster a-dev-cpu-2 is gone: EKS has no cluster of that name"},
+		{"a-dev-gpu-1", w.tfGate, rollout.GateFailed, "check run terraform-apply (a-dev-gpu-1) (failure) failed on " + merge[:7]},
+		{"a-dev-gpu-1", w.argoGate, rollout.GateWaiting, "Argo CD still has cluster a-dev-gpu-1"},
+		{"a-dev-gpu-1", w.eksGate, rollout.GateWaiting, "cluster a-dev-gpu-1 is still ACTIVE at 1.29"},
+	}
+	for _, tc := range tests {
+		tg := w.target(t, tc.cluster, merge)
+		tg.Change, tg.Version, tg.Gone = rollout.KindField, "", true
+		got, detail := outcome(t, tc.gate, tg)
+		assert.Equal(t, tc.want, got, "%s gate on %s: %s", tc.gate.Name(), tc.cluster, detail)
+		assert.Contains(t, detail, tc.detail, "%s gate on %s", tc.gate.Name(), tc.cluster)
+	}
 }
