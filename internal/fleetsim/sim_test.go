@@ -210,6 +210,14 @@ func outcome(t *testing.T, g gate.Gate, tg gate.Target) (rollout.Outcome, string
 	return res.Outcome, res.Detail
 }
 
+// gateCase is what a gate should say about a cluster.
+type gateCase struct {
+	cluster string
+	gate    gate.Gate
+	want    rollout.Outcome
+	detail  string
+}
+
 func checkRuns(t *testing.T, w *world, commit string) map[string]string {
 	t.Helper()
 	runs, err := w.gh.CheckRuns(t.Context(), "acme", "fleet", commit)
@@ -287,12 +295,7 @@ func TestRunCarriesOutAMergeAndFailsTheMarkedCluster(t *testing.T) {
 		assert.Equal(t, []string{fakeargocd.Synced, health, merge}, []string{workloads.SyncStatus, workloads.Health, workloads.Revisions[1]}, name)
 	}
 
-	tests := []struct {
-		cluster string
-		gate    gate.Gate
-		want    rollout.Outcome
-		detail  string
-	}{
+	tests := []gateCase{
 		{"a-dev-cpu-1", w.tfGate, rollout.GatePassed, "terraform-apply (a-dev-cpu-1) succeeded on " + merge[:7]},
 		{"a-dev-cpu-1", w.argoGate, rollout.GatePassed, "2 applications Synced and Healthy at revisions containing " + merge[:7]},
 		{"a-dev-cpu-1", w.eksGate, rollout.GatePassed, "cluster a-dev-cpu-1 is ACTIVE at 1.30, and its 1 managed node group too"},
@@ -550,12 +553,7 @@ func TestRunDestroysARemovedClusterAndKeepsOneWhoseDestroyFails(t *testing.T) {
 	_, ok = w.argo.Application("", "a-dev-gpu-1-addons")
 	assert.True(t, ok, "a-dev-gpu-1's applications stay")
 
-	tests := []struct {
-		cluster string
-		gate    gate.Gate
-		want    rollout.Outcome
-		detail  string
-	}{
+	tests := []gateCase{
 		{"a-dev-cpu-2", w.tfGate, rollout.GatePassed, "terraform-apply (a-dev-cpu-2) succeeded on " + merge[:7]},
 		{"a-dev-cpu-2", w.argoGate, rollout.GatePassed, "Argo CD has no cluster a-dev-cpu-2 and no application bound for it"},
 		{"a-dev-cpu-2", w.eksGate, rollout.GatePassed, "cluster a-dev-cpu-2 is gone: EKS has no cluster of that name"},

@@ -250,12 +250,7 @@ func TestPrometheusGateAgainstPrometheus(t *testing.T) {
 // start the count again, and campaigns count apart.
 func TestPrometheusGateRestartsCounting(t *testing.T) {
 	t.Parallel()
-	q := &fakeQuerier{value: model.Vector{{Value: 0.1}}}
-	clock := &stepClock{now: epoch}
-	cfg := rollout.PrometheusGate{Address: "http://unused", Interval: rollout.Duration{Duration: interval}, Count: 2,
-		Queries: []rollout.PrometheusQuery{promQuery(t, "api-errors", errorsQuery, "result < 0.5", "")}}
-	g, err := gate.NewPrometheus(cfg, gate.WithQuerier(q), gate.WithClock(clock.Now))
-	require.NoError(t, err)
+	g, _, clock := errorRateGate(t, 2)
 	target := gate.Target{Campaign: "c", Cluster: "healthy", MergeSHA: mergeSHA}
 	measure := func(tg gate.Target) gate.Result {
 		clock.Advance(interval)
@@ -284,12 +279,7 @@ func TestPrometheusGateRestartsCounting(t *testing.T) {
 // of Prometheus does not turn the verdict to waiting.
 func TestPrometheusGatePassedSurvivesProviderErrors(t *testing.T) {
 	t.Parallel()
-	q := &fakeQuerier{value: model.Vector{{Value: 0.1}}}
-	clock := &stepClock{now: epoch}
-	cfg := rollout.PrometheusGate{Address: "http://unused", Interval: rollout.Duration{Duration: interval}, Count: 1,
-		Queries: []rollout.PrometheusQuery{promQuery(t, "api-errors", errorsQuery, "result < 0.5", "")}}
-	g, err := gate.NewPrometheus(cfg, gate.WithQuerier(q), gate.WithClock(clock.Now))
-	require.NoError(t, err)
+	g, q, clock := errorRateGate(t, 1)
 	target := gate.Target{Campaign: "c", Cluster: "healthy", MergeSHA: mergeSHA}
 	require.Equal(t, rollout.GatePassed, g.Check(t.Context(), target).Outcome)
 
@@ -309,12 +299,7 @@ func TestPrometheusGatePassedSurvivesProviderErrors(t *testing.T) {
 // metrics; the gate says so with a failure and measures nothing.
 func TestPrometheusGateFailsAClusterThatIsGone(t *testing.T) {
 	t.Parallel()
-	q := &fakeQuerier{value: model.Vector{{Value: 0.1}}}
-	clock := &stepClock{now: epoch}
-	cfg := rollout.PrometheusGate{Address: "http://unused", Interval: rollout.Duration{Duration: interval}, Count: 1,
-		Queries: []rollout.PrometheusQuery{promQuery(t, "api-errors", errorsQuery, "result < 0.5", "")}}
-	g, err := gate.NewPrometheus(cfg, gate.WithQuerier(q), gate.WithClock(clock.Now))
-	require.NoError(t, err)
+	g, _, _ := errorRateGate(t, 1)
 	target := gate.Target{Campaign: "c", Cluster: "healthy", MergeSHA: mergeSHA, Gone: true}
 	r := runOne(t, g, target)
 	assert.Equal(t, rollout.GateFailed, r.Outcome)
@@ -326,6 +311,20 @@ func TestPrometheusGateFailsAClusterThatIsGone(t *testing.T) {
 	r = g.Check(t.Context(), target)
 	assert.Equal(t, rollout.GatePassed, r.Outcome, "the cluster's own measurements start afresh: %s", r.Detail)
 	assert.Contains(t, r.Detail, "1 of 1 successful measurements")
+}
+
+// errorRateGate is a prometheus gate passing a cluster on count API error
+// rates below 0.5, measured once a minute of clock through q, which
+// answers 0.1 until told otherwise.
+func errorRateGate(t *testing.T, count int) (*gate.Prometheus, *fakeQuerier, *stepClock) {
+	t.Helper()
+	q := &fakeQuerier{value: model.Vector{{Value: 0.1}}}
+	clock := &stepClock{now: epoch}
+	cfg := rollout.PrometheusGate{Address: "http://unused", Interval: rollout.Duration{Duration: interval}, Count: count,
+		Queries: []rollout.PrometheusQuery{promQuery(t, "api-errors", errorsQuery, "result < 0.5", "")}}
+	g, err := gate.NewPrometheus(cfg, gate.WithQuerier(q), gate.WithClock(clock.Now))
+	require.NoError(t, err)
+	return g, q, clock
 }
 
 func TestNewPrometheusBadAddress(t *testing.T) {
