@@ -65,7 +65,10 @@ type Event struct {
 	Cluster string
 	// What is, for example, "changed version 1.29 -> 1.30",
 	// "terraform-apply success", "eks 1.30", "argocd labels
-	// addonsRelease=release2", "argocd Synced Healthy" or "error: ...".
+	// addonsRelease=release2", "argocd Synced Healthy", for a removed
+	// cluster "changed removed at 1.29", "destroyed", "eks deleting", "eks
+	// gone" and "argocd removed cluster secret and 2 applications", or
+	// "error: ...".
 	What string
 }
 
@@ -507,11 +510,11 @@ func (s *Sim) retire(commit string, c gitops.Cluster) {
 		s.event(commit, c.Name, "eks gone")
 	}
 	apps, ok := s.cfg.ArgoCD.RemoveCluster(c.Name)
-	what := "cluster secret"
+	what := fmt.Sprintf("argocd removed cluster secret and %d application%s", apps, plural(apps))
 	if !ok {
-		what = "no cluster secret"
+		what = fmt.Sprintf("argocd removed %d application%s (it had no cluster secret)", apps, plural(apps))
 	}
-	s.event(commit, c.Name, fmt.Sprintf("argocd removed %s and %d application%s", what, apps, plural(apps)))
+	s.event(commit, c.Name, what)
 }
 
 func plural(n int) string {
