@@ -7,7 +7,9 @@
 // monitoring system delays a rollout until its progress deadline, it does
 // not fail clusters that may be healthy. One gate looks before the merge
 // instead: Preflight asks EKS whether a cluster is ready for the next
-// minor before it is put in a version pull request.
+// minor before it is put in a version pull request. A cluster the change
+// removes (Target.Gone) is checked for being gone, or on its way out,
+// instead of healthy.
 //
 // Gates only read; they never change a cluster, a repository or a cloud
 // resource. Each reaches its system through a narrow interface or client
