@@ -26,8 +26,8 @@ const (
 	KindStyle                        // the scalar's quoting style cannot hold the new value
 	KindStale                        // the file does not hold the expected old value
 	KindConflict                     // two edits of one call touch the same scalar
-	KindExists                       // Insert found the key already present
-	KindLayout                       // Insert or Delete cannot place or remove the entry safely
+	KindExists                       // Insert or CopyEntry found the key already present
+	KindLayout                       // the entry cannot be placed, copied or removed safely
 	KindVerify                       // the edited file would differ somewhere else
 )
 

@@ -5,7 +5,10 @@ import (
 	"errors"
 	"io"
 	"path/filepath"
+	"reflect"
+	"slices"
 	"strconv"
+	"strings"
 	"testing"
 
 	"go.yaml.in/yaml/v3"
@@ -195,4 +198,112 @@ func checkRefusal(t *testing.T, err error) {
 	if !errors.As(err, &e) || e.File != "fuzz.yaml" || e.Reason == "" {
 		t.Fatalf("refusal is not a complete *Error: %#v", err)
 	}
+}
+
+// FuzzCopyRemove checks CopyEntry and RemoveEntry: each is either refused
+// with an *Error, or the file gained (lost) one run of bytes and decodes as
+// before plus the copy (minus the entry); removing a copy gives the file
+// back byte for byte.
+func FuzzCopyRemove(f *testing.F) {
+	dirs, _ := filepath.Glob(filepath.Join("testdata", "golden", "*"))
+	for _, dir := range dirs {
+		input, op := readCase(f, dir)
+		switch {
+		case op.Copy != nil:
+			f.Add(input, op.Copy.Mapping, op.Copy.From, op.Copy.To, strings.Join(op.Copy.Keys, ","))
+		case op.Remove != "":
+			p := mustPath(f, op.Remove)
+			f.Add(input, Path(p[:len(p)-1]).String(), p[len(p)-1], p[len(p)-1]+"-green", "")
+		}
+	}
+	f.Fuzz(func(t *testing.T, src []byte, mapping, from, to, keys string) {
+		var mp Path
+		if mapping != "" {
+			p, err := ParsePath(mapping)
+			if err != nil {
+				return
+			}
+			mp = p
+		}
+		var ks []string
+		if keys != "" {
+			ks = strings.Split(keys, ",")
+		}
+		before := bytes.Clone(src)
+		removed, err := RemoveEntry("fuzz.yaml", src, append(slices.Clone(mp), from))
+		if !bytes.Equal(src, before) {
+			t.Fatal("RemoveEntry modified its input")
+		}
+		if err != nil {
+			checkRefusal(t, err)
+		} else {
+			oneRun(t, removed, src)
+			want := decodeValue(t, src)
+			delete(decodedMapping(t, want, mp), from)
+			if got := decodeValue(t, removed); !reflect.DeepEqual(got, want) {
+				t.Fatalf("removing %s left %v, want %v\n%q", from, got, want, removed)
+			}
+		}
+		out, err := CopyEntry("fuzz.yaml", src, mp, from, to, ks)
+		if !bytes.Equal(src, before) {
+			t.Fatal("CopyEntry modified its input")
+		}
+		if err != nil {
+			checkRefusal(t, err)
+			return
+		}
+		oneRun(t, src, out)
+		want := decodeValue(t, src)
+		m := decodedMapping(t, want, mp)
+		value, _ := m[from].(map[string]any)
+		if len(ks) > 0 {
+			part := map[string]any{}
+			for _, k := range ks {
+				part[k] = value[k]
+			}
+			value = part
+		}
+		m[to] = value
+		if got := decodeValue(t, out); !reflect.DeepEqual(got, want) {
+			t.Fatalf("copying %s as %s gave %v, want %v\n%q", from, to, got, want, out)
+		}
+		back, err := RemoveEntry("fuzz.yaml", out, append(slices.Clone(mp), to))
+		if err != nil || !bytes.Equal(back, src) {
+			t.Fatalf("removing the copy gave %q, %v; want the input back\n in: %q\nout: %q", back, err, src, out)
+		}
+	})
+}
+
+// oneRun fails unless long is short with one run of bytes added.
+func oneRun(t *testing.T, short, long []byte) {
+	t.Helper()
+	pre := 0
+	for pre < len(short) && short[pre] == long[pre] {
+		pre++
+	}
+	if len(long) <= len(short) || !bytes.Equal(short[pre:], long[len(long)-(len(short)-pre):]) {
+		t.Fatalf("more than one run of bytes changed:\nshort: %q\n long: %q", short, long)
+	}
+}
+
+func decodeValue(t *testing.T, src []byte) any {
+	t.Helper()
+	var v any
+	if err := yaml.Unmarshal(src, &v); err != nil {
+		t.Fatalf("decode: %v\n%q", err, src)
+	}
+	return v
+}
+
+// decodedMapping returns the decoded mapping at p in v.
+func decodedMapping(t *testing.T, v any, p Path) map[string]any {
+	t.Helper()
+	m, ok := v.(map[string]any)
+	for _, seg := range p {
+		m, ok = m[seg].(map[string]any)
+	}
+	if !ok {
+		t.Fatalf("%s does not decode as a mapping", p)
+	}
+	return m
 }

@@ -29,6 +29,13 @@ type goldenOp struct {
 		Value   string `json:"value"`
 	} `json:"insert"`
 	Delete string `json:"delete"`
+	Copy   *struct {
+		Mapping string   `json:"mapping"`
+		From    string   `json:"from"`
+		To      string   `json:"to"`
+		Keys    []string `json:"keys"`
+	} `json:"copy"`
+	Remove string `json:"remove"`
 }
 
 // runGolden applies the case's operation to input and returns the new bytes
@@ -44,6 +51,12 @@ func runGolden(t *testing.T, input []byte, op goldenOp) ([]byte, string, error) 
 		}
 		out, err := Insert(file, input, mp, op.Insert.Key, op.Insert.Value)
 		return out, "inserted\n", err
+	case op.Copy != nil:
+		out, err := CopyEntry(file, input, mustPath(t, op.Copy.Mapping), op.Copy.From, op.Copy.To, op.Copy.Keys)
+		return out, "copied\n", err
+	case op.Remove != "":
+		out, err := RemoveEntry(file, input, mustPath(t, op.Remove))
+		return out, "removed\n", err
 	case op.Delete != "":
 		out, err := Delete(file, input, mustPath(t, op.Delete))
 		return out, "deleted\n", err
@@ -68,7 +81,7 @@ func runGolden(t *testing.T, input []byte, op goldenOp) ([]byte, string, error) 
 	return res.Bytes, b.String(), err
 }
 
-func mustPath(t *testing.T, s string) Path {
+func mustPath(t testing.TB, s string) Path {
 	t.Helper()
 	p, err := ParsePath(s)
 	if err != nil {

@@ -164,31 +164,9 @@ func (s *source) nextLine(off int) int {
 // sequence written at the keys' indentation) belong to it; blank and comment
 // lines after it stay after the new entry.
 func (s *source) entryEnd(m *yaml.Node) int {
-	indent := m.Content[0].Column - 1
 	lastKey := m.Content[len(m.Content)-2]
 	lastVal := m.Content[len(m.Content)-1]
-	end := s.nextLine(mustOffset(s, lastKey))
-	for l := lastKey.Line; l < len(s.lines); l++ {
-		start := s.lines[l]
-		if start >= len(s.src) {
-			break
-		}
-		text := s.src[start:s.lineEnd(start)]
-		trimmed := bytes.TrimLeft(text, " ")
-		ind := len(text) - len(trimmed)
-		switch {
-		case len(bytes.TrimSpace(trimmed)) == 0 || trimmed[0] == '#':
-			continue
-		case ind > indent, ind == indent && lastVal.Kind == yaml.SequenceNode && trimmed[0] == '-' && (len(trimmed) == 1 || isBlank(trimmed[1])):
-			if ind == 0 && (bytes.HasPrefix(trimmed, []byte("---")) || bytes.HasPrefix(trimmed, []byte("..."))) {
-				return end
-			}
-			end = s.nextLine(start)
-			continue
-		}
-		break
-	}
-	return end
+	return s.lineAfter(s.entryLast(lastKey, lastVal.Kind == yaml.SequenceNode, false))
 }
 
 // indentStep guesses the file's indentation step from its first nested block

@@ -125,22 +125,13 @@ func breakLenBefore(src []byte, i int) int {
 // checks that out is the original without the entry at removed (and
 // nothing else).
 func verifyPruned(doc *yaml.Node, out []byte, removed Path) error {
-	var before, after any
-	if err := doc.Decode(&before); err != nil {
+	before, after, err := decodeBoth(doc, out)
+	if err != nil {
 		return err
 	}
-	if err := yaml.Unmarshal(out, &after); err != nil {
-		return fmt.Errorf("the result is not valid YAML: %w", err)
-	}
-	m, ok := before.(map[string]any)
-	for _, seg := range removed[:len(removed)-1] {
-		if !ok {
-			return fmt.Errorf("%s is not a mapping", removed.String())
-		}
-		m, ok = m[seg].(map[string]any)
-	}
-	if !ok {
-		return fmt.Errorf("%s is not a mapping", removed.String())
+	m, err := mappingAt(before, removed[:len(removed)-1])
+	if err != nil {
+		return err
 	}
 	delete(m, removed[len(removed)-1])
 	if root, _ := before.(map[string]any); len(root) == 0 {
@@ -150,4 +141,30 @@ func verifyPruned(doc *yaml.Node, out []byte, removed Path) error {
 		return fmt.Errorf("removing %s changed more than that entry; delete it by hand", removed.String())
 	}
 	return nil
+}
+
+// decodeBoth decodes the original, from its parse doc, and the edited file.
+func decodeBoth(doc *yaml.Node, out []byte) (before, after any, err error) {
+	if err := doc.Decode(&before); err != nil {
+		return nil, nil, err
+	}
+	if err := yaml.Unmarshal(out, &after); err != nil {
+		return nil, nil, fmt.Errorf("the result is not valid YAML: %w", err)
+	}
+	return before, after, nil
+}
+
+// mappingAt returns the decoded mapping at p in v.
+func mappingAt(v any, p Path) (map[string]any, error) {
+	m, ok := v.(map[string]any)
+	for _, seg := range p {
+		if !ok {
+			break
+		}
+		m, ok = m[seg].(map[string]any)
+	}
+	if !ok {
+		return nil, fmt.Errorf("%s is not a mapping", describe(p))
+	}
+	return m, nil
 }
