@@ -75,11 +75,16 @@ func applyChanges(read ReadFunc, fcs []rollout.FileChange, known *fileSpots) ([]
 		seen bool          // cur holds what the earlier changes left
 		slow int           // changes before it are made one at a time
 	)
+	// The file as the earlier changes left it (gone when they removed it);
+	// another file (the one a copy is made of) as read gives it.
 	readCur := func(path string) ([]byte, error) {
-		if seen {
-			return cur, nil
+		switch {
+		case !seen || path != fcs[0].Path:
+			return read(path)
+		case cur == nil:
+			return nil, &fs.PathError{Op: "read", Path: path, Err: fs.ErrNotExist}
 		}
-		return read(path)
+		return cur, nil
 	}
 	i := 0
 	if n := setChanges(fcs); n > 0 && known != nil {
@@ -169,22 +174,35 @@ func setResults(path string, old []byte, after [][]byte) []FileResult {
 
 // applyFile carries out fc on the file read gives. doc, when not nil, is
 // that file already parsed; the returned Doc is the result parsed, when the
-// last edits were sets (nil otherwise), for the file's next change.
+// last edits were sets (nil otherwise), for the file's next change. A file
+// created as a copy (CopyOf) starts from the bytes read gives for the file
+// it copies, and gets fc's edits made on them.
 func applyFile(read ReadFunc, fc rollout.FileChange, doc *yamledit.Doc) (FileResult, *yamledit.Doc, error) {
 	old, err := read(fc.Path)
+	var cur []byte
 	switch {
+	case fc.CopyOf != "" && (!fc.Create || fc.Content != ""):
+		return FileResult{}, nil, fmt.Errorf("%s: planned as a copy of %s, which only a new file without content of its own can be", fc.Path, fc.CopyOf)
 	case fc.Create && err == nil:
 		return FileResult{}, nil, &yamledit.Error{File: fc.Path, Kind: yamledit.KindStale, Reason: "planned as a new file, but it exists now: plan again"}
-	case fc.Create && errors.Is(err, fs.ErrNotExist):
+	case fc.Create && errors.Is(err, fs.ErrNotExist) && fc.CopyOf == "":
 		return FileResult{Path: fc.Path, New: []byte(fc.Content)}, nil, nil
+	case fc.Create && errors.Is(err, fs.ErrNotExist):
+		if cur, err = copied(read, fc); err != nil {
+			return FileResult{}, nil, err
+		}
+		old, doc = nil, nil
+	case fc.Delete && errors.Is(err, fs.ErrNotExist):
+		return FileResult{}, nil, &yamledit.Error{File: fc.Path, Kind: yamledit.KindStale, Reason: "planned for removal, but it no longer exists: plan again"}
 	case err != nil:
 		return FileResult{}, nil, fmt.Errorf("read %s: %w", fc.Path, err)
-	case fc.Delete && string(old) != fc.Content:
+	case fc.Delete && fc.Content != "" && string(old) != fc.Content:
 		return FileResult{}, nil, &yamledit.Error{File: fc.Path, Kind: yamledit.KindStale, Reason: "planned for removal as the campaign wrote it, but it changed since: plan again"}
 	case fc.Delete:
 		return FileResult{Path: fc.Path, Old: old}, nil, nil
+	default:
+		cur = old
 	}
-	cur := old
 	for i := 0; i < len(fc.Edits); {
 		n := setRun(fc.Edits[i:])
 		if n == 0 {
@@ -201,6 +219,20 @@ func applyFile(read ReadFunc, fc rollout.FileChange, doc *yamledit.Doc) (FileRes
 		i += n
 	}
 	return FileResult{Path: fc.Path, Old: old, New: cur}, doc, nil
+}
+
+// copied returns the bytes of the file fc copies, as read gives them,
+// never nil: a FileResult whose New is nil removes its file.
+func copied(read ReadFunc, fc rollout.FileChange) ([]byte, error) {
+	b, err := read(fc.CopyOf)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil, &yamledit.Error{File: fc.Path, Kind: yamledit.KindStale,
+			Reason: fmt.Sprintf("planned as a copy of %s, which no longer exists: plan again", fc.CopyOf)}
+	case err != nil:
+		return nil, fmt.Errorf("read %s, which %s copies: %w", fc.CopyOf, fc.Path, err)
+	}
+	return append(make([]byte, 0, len(b)), b...), nil
 }
 
 // setRun returns how many of the edits, from the first, are sets of
@@ -286,11 +318,33 @@ func applyEdit(file string, src []byte, e rollout.Edit) ([]byte, error) {
 				Reason: fmt.Sprintf("expected %q to delete, found %q: plan again", e.From, v.Text)}
 		}
 		return d.Prune(p)
+	case rollout.OpCopy:
+		if len(p) == 0 {
+			return nil, fmt.Errorf("%s: copy with an empty key path", file)
+		}
+		out, err := yamledit.CopyEntry(file, src, p[:len(p)-1], e.From, p[len(p)-1], e.Keys)
+		return out, moved(err, "planned as a copy of "+e.From)
+	case rollout.OpRemove:
+		out, err := yamledit.RemoveEntry(file, src, p)
+		return out, moved(err, "planned for removal")
 	case rollout.OpCreate:
 		return src, nil // written with the file's content
 	default:
 		return nil, fmt.Errorf("%s: unknown edit operation %q", file, e.Op)
 	}
+}
+
+// moved makes the editor's refusal of an entry's copy or removal stale when
+// it says the file moved since the plan was made (the entry to add is there
+// already, one to copy or remove is gone), so that a pull request leaves
+// the file as a person left it and names it. what is what the plan meant.
+func moved(err error, what string) error {
+	var e *yamledit.Error
+	if errors.As(err, &e) && (e.Kind == yamledit.KindExists || e.Kind == yamledit.KindNotFound) {
+		e.Kind = yamledit.KindStale
+		e.Reason = what + ", but " + e.Reason + ": plan again"
+	}
+	return err
 }
 
 // UnifiedDiff renders the changes of a pull request as a unified diff, the

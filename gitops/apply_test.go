@@ -2,9 +2,12 @@ package gitops
 
 import (
 	"crypto/sha256"
+	"errors"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -227,6 +230,9 @@ func TestUnifiedDiff(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "--- a/a.yaml\n+++ b/a.yaml\n@@ -1,2 +1,2 @@\n x: 1\n-y: 2\n+y: 3\n"+
 		"--- /dev/null\n+++ b/b.yaml\n@@ -0,0 +1 @@\n+z: 1\n", d)
+	d, err = UnifiedDiff([]FileResult{{Path: "c.yaml", Old: []byte("z: 1\n")}})
+	require.NoError(t, err)
+	assert.Equal(t, "--- a/c.yaml\n+++ b/c.yaml\n@@ -1 +0,0 @@\n-z: 1\n", d, "a removed file shows whole")
 }
 
 func TestSetChanges(t *testing.T) {
@@ -245,6 +251,9 @@ func TestSetChanges(t *testing.T) {
 		{name: "up to an insert", fcs: []rollout.FileChange{sets(set), sets(rollout.Edit{Path: []string{"b"}, Op: rollout.OpInsert})}, want: 1},
 		{name: "up to a change without edits", fcs: []rollout.FileChange{sets(set), sets()}, want: 1},
 		{name: "up to one value set twice", fcs: []rollout.FileChange{sets(set), sets(set, set)}, want: 1},
+		{name: "up to a copy of a file", fcs: []rollout.FileChange{sets(set), {Path: "f.yaml", Create: true, CopyOf: "g.yaml"}}, want: 1},
+		{name: "up to an entry copied", fcs: []rollout.FileChange{sets(set), sets(rollout.Edit{Path: []string{"b"}, Op: rollout.OpCopy, From: "a"}, set)}, want: 1},
+		{name: "up to an entry removed", fcs: []rollout.FileChange{sets(rollout.Edit{Path: []string{"b"}, Op: rollout.OpRemove})}, want: 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -278,6 +287,17 @@ func TestApplyChanges(t *testing.T) {
 			change(rollout.Edit{Path: []string{"clusters", "c1", "pinned"}, Op: rollout.OpInsert, To: "yes"}),
 			change(ver("c3", "1.28", "1.29")), change(ver("c1", "1.29", "1.30")),
 			change(rollout.Edit{Path: []string{"clusters", "c1", "pinned"}, Op: rollout.OpDelete, From: "yes"}),
+		}},
+		{name: "sets around an entry copied and one removed", wantAt: -1, fcs: []rollout.FileChange{
+			change(ver("c1", "1.28", "1.29")),
+			change(rollout.Edit{Path: []string{"clusters", "c4"}, Op: rollout.OpCopy, From: "c1"}, ver("c4", "1.29", "1.30")),
+			change(ver("c2", "1.28", "1.29")),
+			change(rollout.Edit{Path: []string{"clusters", "c1"}, Op: rollout.OpRemove}),
+			change(ver("c4", "1.30", "1.31"), ver("c2", "1.29", "1.30")),
+		}},
+		{name: "a copy of an entry that is there already", wantAt: 1, wantErr: "planned as a copy of c1, but key already present", fcs: []rollout.FileChange{
+			change(ver("c1", "1.28", "1.29")),
+			change(rollout.Edit{Path: []string{"clusters", "c2"}, Op: rollout.OpCopy, From: "c1"}),
 		}},
 		{name: "a stale set in the middle of a run", wantAt: 2, wantErr: `value is "1.29", expected "1.28"`, fcs: []rollout.FileChange{
 			change(ver("c1", "1.28", "1.29")), change(ver("c2", "1.28", "1.29")), change(ver("c1", "1.28", "1.30")), change(ver("c3", "1.28", "1.29")),
@@ -350,4 +370,207 @@ func TestApplyPlanOneFileTwiceInAPullRequest(t *testing.T) {
 	none, err := applyPlan(plan, false, nil)
 	require.NoError(t, err)
 	assert.Nil(t, none)
+}
+
+// blueGreen is a tenant's blueprint with a blue cluster whose green one a
+// blue-green upgrade adds, and the label file of each.
+const blueGreen = `# tenant-a, prod.
+services:
+  eks:
+    config:
+      a-prod-cpu-1:
+        fleet: cpu
+        version: "1.29"   # pinned by the platform team
+        traffic: 100
+        nodegroups:
+          # Sized for the payments peak.
+          workers:
+            instance_types: [m6i.2xlarge]
+            min_size: 6
+
+      a-prod-cpu-2:
+        fleet: cpu
+        version: "1.29"
+        traffic: 100
+`
+
+// TestApplyBlueGreen carries out the changes of a blue-green upgrade: the
+// green cluster's entry copied from the blue one's with its version and
+// traffic set, the blue entry removed, the green label file copied from the
+// blue one's, the blue label file removed whatever it holds; and refuses
+// them as stale when the files moved since the plan.
+func TestApplyBlueGreen(t *testing.T) {
+	t.Parallel()
+	files := map[string]string{
+		"prod.yaml":                      blueGreen,
+		"labels/a-prod-cpu-1.yaml":       "externalSecret:\n  labels:\n    addonsRelease: release1\n",
+		"labels/a-prod-cpu-1-green.yaml": "stale: true\n",
+	}
+	config := []string{"services", "eks", "config"}
+	at := func(p ...string) []string { return append(slices.Clone(config), p...) }
+	copyGreen := rollout.Edit{Path: at("a-prod-cpu-1-green"), Op: rollout.OpCopy, From: "a-prod-cpu-1"}
+	green := rollout.FileChange{Path: "prod.yaml", Edits: []rollout.Edit{
+		copyGreen,
+		{Path: at("a-prod-cpu-1-green", "traffic"), Op: rollout.OpSet, From: "100", To: "0"},
+		{Path: at("a-prod-cpu-1-green", "version"), Op: rollout.OpSet, From: "1.29", To: "1.30", Quote: true},
+	}}
+	tests := []struct {
+		name      string
+		fc        rollout.FileChange
+		want      string
+		wantGone  bool
+		wantErr   string
+		wantStale bool
+	}{
+		{
+			name: "copy the blue entry, then set the green one's traffic and version",
+			fc:   green,
+			want: strings.Replace(blueGreen, "\n      a-prod-cpu-2:", `
+      a-prod-cpu-1-green:
+        fleet: cpu
+        version: "1.30"   # pinned by the platform team
+        traffic: 0
+        nodegroups:
+          # Sized for the payments peak.
+          workers:
+            instance_types: [m6i.2xlarge]
+            min_size: 6
+
+      a-prod-cpu-2:`, 1),
+		},
+		{
+			name: "copy some keys",
+			fc: rollout.FileChange{Path: "prod.yaml", Edits: []rollout.Edit{
+				{Path: at("a-prod-cpu-2-green"), Op: rollout.OpCopy, From: "a-prod-cpu-2", Keys: []string{"fleet", "version"}},
+			}},
+			want: blueGreen + "\n      a-prod-cpu-2-green:\n        fleet: cpu\n        version: \"1.29\"\n",
+		},
+		{
+			name: "remove the blue entry",
+			fc:   rollout.FileChange{Path: "prod.yaml", Edits: []rollout.Edit{{Path: at("a-prod-cpu-1"), Op: rollout.OpRemove}}},
+			want: "# tenant-a, prod.\nservices:\n  eks:\n    config:\n      a-prod-cpu-2:\n        fleet: cpu\n        version: \"1.29\"\n        traffic: 100\n",
+		},
+		{
+			name: "copy a label file",
+			fc:   rollout.FileChange{Path: "labels/a-prod-cpu-2-green.yaml", Create: true, CopyOf: "labels/a-prod-cpu-1.yaml"},
+			want: files["labels/a-prod-cpu-1.yaml"],
+		},
+		{
+			name:     "remove a label file whatever it holds",
+			fc:       rollout.FileChange{Path: "labels/a-prod-cpu-1.yaml", Delete: true},
+			wantGone: true,
+		},
+		{
+			name:    "a copy with content of its own is a plan error",
+			fc:      rollout.FileChange{Path: "labels/x.yaml", Create: true, CopyOf: "labels/a-prod-cpu-1.yaml", Content: "x: 1\n"},
+			wantErr: "labels/x.yaml: planned as a copy of labels/a-prod-cpu-1.yaml, which only a new file without content of its own can be",
+		},
+		{
+			name:      "the file a copy is made of is gone",
+			fc:        rollout.FileChange{Path: "labels/a-prod-cpu-2-green.yaml", Create: true, CopyOf: "labels/a-prod-cpu-2.yaml"},
+			wantErr:   "labels/a-prod-cpu-2-green.yaml: planned as a copy of labels/a-prod-cpu-2.yaml, which no longer exists: plan again",
+			wantStale: true,
+		},
+		{
+			name:      "the copy exists already",
+			fc:        rollout.FileChange{Path: "labels/a-prod-cpu-1-green.yaml", Create: true, CopyOf: "labels/a-prod-cpu-1.yaml"},
+			wantErr:   "labels/a-prod-cpu-1-green.yaml: planned as a new file, but it exists now: plan again",
+			wantStale: true,
+		},
+		{
+			name:      "the file to remove is gone",
+			fc:        rollout.FileChange{Path: "labels/a-prod-cpu-2.yaml", Delete: true},
+			wantErr:   "labels/a-prod-cpu-2.yaml: planned for removal, but it no longer exists: plan again",
+			wantStale: true,
+		},
+		{
+			name: "the green entry exists already",
+			fc: rollout.FileChange{Path: "prod.yaml", Edits: []rollout.Edit{
+				{Path: at("a-prod-cpu-2"), Op: rollout.OpCopy, From: "a-prod-cpu-1"},
+			}},
+			wantErr:   "prod.yaml:15:7: services.eks.config.a-prod-cpu-2: planned as a copy of a-prod-cpu-1, but key already present; it cannot be added as a copy of a-prod-cpu-1: plan again",
+			wantStale: true,
+		},
+		{
+			name: "the blue entry to copy is gone",
+			fc: rollout.FileChange{Path: "prod.yaml", Edits: []rollout.Edit{
+				{Path: at("a-prod-cpu-3-green"), Op: rollout.OpCopy, From: "a-prod-cpu-3"},
+			}},
+			wantErr:   `prod.yaml:5:7: services.eks.config.a-prod-cpu-3: planned as a copy of a-prod-cpu-3, but key "a-prod-cpu-3" not found: plan again`,
+			wantStale: true,
+		},
+		{
+			name:      "the blue entry to remove is gone",
+			fc:        rollout.FileChange{Path: "prod.yaml", Edits: []rollout.Edit{{Path: at("a-prod-cpu-3"), Op: rollout.OpRemove}}},
+			wantErr:   `prod.yaml:5:7: services.eks.config.a-prod-cpu-3: planned for removal, but key "a-prod-cpu-3" not found: plan again`,
+			wantStale: true,
+		},
+		{
+			name:    "a refusal that is not about the file moving stays what it is",
+			fc:      rollout.FileChange{Path: "prod.yaml", Edits: []rollout.Edit{{Path: []string{"services", "eks"}, Op: rollout.OpRemove}}},
+			wantErr: "prod.yaml:3:3: services.eks: entry is the only one in its mapping",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			got, err := Apply(memReader(files), rollout.PullRequest{Tenant: "t", Files: []rollout.FileChange{tt.fc}})
+			if tt.wantErr != "" {
+				assert.ErrorContains(t, err, tt.wantErr)
+				var e *yamledit.Error
+				assert.Equal(t, tt.wantStale, errors.As(err, &e) && e.Kind == yamledit.KindStale, "stale")
+				return
+			}
+			require.NoError(t, err)
+			require.Len(t, got, 1)
+			if tt.wantGone {
+				assert.Equal(t, files[tt.fc.Path], string(got[0].Old))
+				assert.Nil(t, got[0].New)
+				return
+			}
+			require.NotNil(t, got[0].New, "a file written, not removed")
+			assert.Equal(t, tt.want, string(got[0].New))
+		})
+	}
+}
+
+// TestApplyPlanBlueGreen applies a blue-green plan wave after wave: the
+// green label file is a copy of the blue one as the wave before left it,
+// the blue one is removed, and a later wave can create it again.
+func TestApplyPlanBlueGreen(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	require.NoError(t, os.MkdirAll(filepath.Join(dir, "labels"), 0o750))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "labels", "blue.yaml"), []byte("release: r1\n"), 0o600))
+	wave := func(i int, fcs ...rollout.FileChange) rollout.Wave {
+		return rollout.Wave{Index: i, PullRequests: []rollout.PullRequest{{Tenant: "t", Repo: dir, Files: fcs}}}
+	}
+	plan := &rollout.Plan{Waves: []rollout.Wave{
+		wave(1, rollout.FileChange{Path: "labels/blue.yaml", Edits: []rollout.Edit{{Path: []string{"release"}, Op: rollout.OpSet, From: "r1", To: "r2"}}}),
+		wave(2, rollout.FileChange{Path: "labels/green.yaml", Create: true, CopyOf: "labels/blue.yaml"}),
+		wave(3, rollout.FileChange{Path: "labels/blue.yaml", Delete: true}),
+		wave(4, rollout.FileChange{Path: "labels/blue.yaml", Create: true, Content: "release: r3\n"}),
+	}}
+	files, err := ApplyPlan(plan)
+	require.NoError(t, err)
+	assert.Equal(t, "release: r2\n", string(files[1][0][0].New), "a copy of what wave 1 left")
+	assert.Nil(t, files[1][0][0].Old)
+	assert.Equal(t, "release: r2\n", string(files[2][0][0].Old))
+	assert.Nil(t, files[2][0][0].New, "removed")
+	assert.Equal(t, "release: r3\n", string(files[3][0][0].New), "created again")
+
+	// Without the copy, each file goes on its own; a removed file is gone
+	// for the waves after.
+	plan.Waves = slices.Delete(plan.Waves, 1, 2)
+	files, err = ApplyPlan(plan)
+	require.NoError(t, err)
+	assert.Nil(t, files[1][0][0].New, "removed")
+	assert.Equal(t, "release: r3\n", string(files[2][0][0].New), "created again")
+
+	plan.Waves = append(plan.Waves, wave(5, rollout.FileChange{Path: "labels/green.yaml", Create: true, CopyOf: "labels/gone.yaml"}))
+	_, err = ApplyPlan(plan)
+	var e *yamledit.Error
+	require.ErrorAs(t, err, &e)
+	assert.Equal(t, yamledit.KindStale, e.Kind)
+	assert.ErrorContains(t, err, "wave 5 cannot be applied in "+dir+": pull request for tenant t: labels/green.yaml: planned as a copy of labels/gone.yaml, which no longer exists: plan again")
 }

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"io/fs"
 	"maps"
 	"runtime"
 	"slices"
@@ -133,21 +134,26 @@ func ApplyPlan(p *rollout.Plan) ([][][]FileResult, error) {
 
 // applyPlan is ApplyPlan; with keep false it only checks that every edit
 // applies and returns no files. A file's edits depend only on the edits
-// made to it by earlier pull requests, so each file goes through its
-// pull requests in plan order on a goroutine of its own, carrying its
+// made to it by earlier pull requests (a plan that creates a file as a copy
+// of one it changes is applied in turn instead), so each file goes through
+// its pull requests in plan order on a goroutine of its own, carrying its
 // parsed YAML from one edit to the next; the first refusal in plan order
 // is the one returned, as if the pull requests had been applied one after
 // the other. spots are Load's, by file: where it found the scalars the
 // plan may edit.
 func applyPlan(p *rollout.Plan, keep bool, spots map[repoFile]*fileSpots) ([][][]FileResult, error) {
 	var (
-		out   = planResults(p, keep)
-		files []repoFile
-		steps = map[repoFile][]planStep{}
+		out    = planResults(p, keep)
+		files  []repoFile
+		steps  = map[repoFile][]planStep{}
+		copies []repoFile
 	)
 	for i, w := range p.Waves {
 		for j, pr := range w.PullRequests {
 			for k, fc := range pr.Files {
+				if fc.CopyOf != "" {
+					copies = append(copies, repoFile{pr.Repo, fc.CopyOf})
+				}
 				id := repoFile{pr.Repo, fc.Path}
 				prev := steps[id]
 				if len(prev) == 0 {
@@ -159,6 +165,13 @@ func applyPlan(p *rollout.Plan, keep bool, spots map[repoFile]*fileSpots) ([][][
 				}
 				steps[id] = append(prev, planStep{wave: i, pr: j, file: k})
 			}
+		}
+	}
+	for _, c := range copies {
+		if len(steps[c]) > 0 {
+			// A file copied from one the plan changes is a copy of it as
+			// the earlier pull requests leave it.
+			return applyPlanInTurn(p, keep)
 		}
 	}
 	fails := make([]*planFailure, len(files))
@@ -229,10 +242,14 @@ func applyPlanInTurn(p *rollout.Plan, keep bool) ([][][]FileResult, error) {
 		for j, pr := range w.PullRequests {
 			dir := DirReader(pr.Repo)
 			read := func(path string) ([]byte, error) {
-				if b, ok := overlay[repoFile{pr.Repo, path}]; ok {
-					return b, nil
+				b, ok := overlay[repoFile{pr.Repo, path}]
+				switch {
+				case !ok:
+					return dir(path)
+				case b == nil: // removed by an earlier pull request
+					return nil, &fs.PathError{Op: "read", Path: path, Err: fs.ErrNotExist}
 				}
-				return dir(path)
+				return b, nil
 			}
 			files, err := Apply(read, pr)
 			if err != nil {
