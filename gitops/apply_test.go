@@ -408,9 +408,8 @@ func TestApplyBlueGreen(t *testing.T) {
 	}
 	config := []string{"services", "eks", "config"}
 	at := func(p ...string) []string { return append(slices.Clone(config), p...) }
-	copyGreen := rollout.Edit{Path: at("a-prod-cpu-1-green"), Op: rollout.OpCopy, From: "a-prod-cpu-1"}
 	green := rollout.FileChange{Path: "prod.yaml", Edits: []rollout.Edit{
-		copyGreen,
+		{Path: at("a-prod-cpu-1-green"), Op: rollout.OpCopy, From: "a-prod-cpu-1"},
 		{Path: at("a-prod-cpu-1-green", "traffic"), Op: rollout.OpSet, From: "100", To: "0"},
 		{Path: at("a-prod-cpu-1-green", "version"), Op: rollout.OpSet, From: "1.29", To: "1.30", Quote: true},
 	}}

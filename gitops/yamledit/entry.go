@@ -26,26 +26,16 @@ import (
 // result is checked by decoding both files: the new one must be the old one
 // plus to, holding from's value reduced to keys.
 func CopyEntry(file string, src []byte, mapping Path, from, to string, keys []string) ([]byte, error) {
-	s, err := parse(file, src)
-	if err != nil {
-		return nil, err
-	}
 	full := append(slices.Clone(mapping), to)
 	orig := append(slices.Clone(mapping), from)
 	if to == "" || !utf8.ValidString(to) {
-		return nil, s.fail(nil, full, KindPath, "the new key must be a non-empty UTF-8 string")
+		return nil, &Error{File: file, Path: full.String(), Kind: KindPath, Reason: "the new key must be a non-empty UTF-8 string"}
 	}
-	if len(s.docs) > 1 {
-		return nil, s.fail(s.docs[1], full, KindAmbiguous, "file has %d documents (the second starts here); entries are copied only in single-document files", len(s.docs))
-	}
-	t, err := s.pick(orig, -1)
+	s, t, err := wholeEntry(file, src, orig, "copied")
 	if err != nil {
 		return nil, err
 	}
 	m, k, v := t.parent, t.key, t.node
-	if err := s.blockEntryOf(t, orig, "copied"); err != nil {
-		return nil, err
-	}
 	if other, _, err := s.lookupKey(m, full, to); err == nil {
 		return nil, s.fail(other, full, KindExists, "key already present; it cannot be added as a copy of %s", from)
 	} else if e := (*Error)(nil); !errors.As(err, &e) || e.Kind != KindNotFound {
@@ -163,21 +153,11 @@ func (s *source) copiedKeys(v *yaml.Node, orig Path, keys []string) (map[int]boo
 // not define an anchor. The result is checked by decoding both files: the
 // new one must be the old one without the entry.
 func RemoveEntry(file string, src []byte, path Path) ([]byte, error) {
-	s, err := parse(file, src)
-	if err != nil {
-		return nil, err
-	}
-	if len(s.docs) > 1 {
-		return nil, s.fail(s.docs[1], path, KindAmbiguous, "file has %d documents (the second starts here); entries are removed only from single-document files", len(s.docs))
-	}
-	t, err := s.pick(path, -1)
+	s, t, err := wholeEntry(file, src, path, "removed")
 	if err != nil {
 		return nil, err
 	}
 	m, k, v := t.parent, t.key, t.node
-	if err := s.blockEntryOf(t, path, "removed"); err != nil {
-		return nil, err
-	}
 	if len(m.Content) <= 2 {
 		return nil, s.fail(k, path, KindLayout, "entry is the only one in its mapping; removing it would leave the mapping null")
 	}
@@ -211,18 +191,29 @@ func RemoveEntry(file string, src []byte, path Path) ([]byte, error) {
 	return out, nil
 }
 
-// blockEntryOf checks that t is an entry of a block mapping whose key starts
-// its line, so that it can be copied or removed as whole lines.
-func (s *source) blockEntryOf(t target, p Path, done string) error {
-	switch {
-	case t.key == nil:
-		return s.fail(t.node, p, KindLayout, "%s is a sequence; only mapping entries can be %s", describe(p[:len(p)-1]), done)
-	case t.flow:
-		return s.fail(t.parent, p, KindLayout, "%s is written in flow style; only entries of block mappings can be %s", describe(p[:len(p)-1]), done)
-	case !onlySpaces(s.src[s.lines[t.key.Line-1]:mustOffset(s, t.key)]):
-		return s.fail(t.key, p, KindLayout, "entry shares its line with another node; it cannot be %s as whole lines", done)
+// wholeEntry parses src and finds the entry at p, to be copied or removed
+// (done) as whole lines: the file must hold one document, and the entry
+// belong to a block mapping and start its line.
+func wholeEntry(file string, src []byte, p Path, done string) (*source, target, error) {
+	s, err := parse(file, src)
+	if err != nil {
+		return nil, target{}, err
 	}
-	return nil
+	if len(s.docs) > 1 {
+		return nil, target{}, s.fail(s.docs[1], p, KindAmbiguous, "file has %d documents (the second starts here); only entries of single-document files can be %s", len(s.docs), done)
+	}
+	t, err := s.pick(p, -1)
+	switch {
+	case err != nil:
+		return nil, target{}, err
+	case t.key == nil:
+		err = s.fail(t.node, p, KindLayout, "%s is a sequence; only mapping entries can be %s", describe(p[:len(p)-1]), done)
+	case t.flow:
+		err = s.fail(t.parent, p, KindLayout, "%s is written in flow style; only entries of block mappings can be %s", describe(p[:len(p)-1]), done)
+	case !onlySpaces(s.src[s.lines[t.key.Line-1]:mustOffset(s, t.key)]):
+		err = s.fail(t.key, p, KindLayout, "entry shares its line with another node; it cannot be %s as whole lines", done)
+	}
+	return s, t, err
 }
 
 // anchored returns the first node under n (n included) that defines an
