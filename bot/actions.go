@@ -536,7 +536,7 @@ func (r *run) gateTargets(n int, clusters []string) (targets []gate.Target, of m
 		t := gate.Target{
 			Campaign: r.name, Cluster: sub.Cluster, Tenant: wc.Tenant, Env: wc.Env, Fleet: wc.Fleet,
 			Region: r.rec.Clusters[name].Region, Account: r.rec.Clusters[name].Account,
-			Change: change.Kind, Gone: sub.Gone,
+			Change: change.Kind, Gone: sub.Gone, New: sub.New,
 		}
 		for _, pr := range w.PRs {
 			if pr.Tenant == key {
@@ -549,6 +549,9 @@ func (r *run) gateTargets(n int, clusters []string) (targets []gate.Target, of m
 		switch change.Kind {
 		case rollout.KindEKSVersion:
 			t.Version = value
+			if sub.New {
+				t.Labels = r.rec.Clusters[name].Labels // the green one carries the blue one's
+			}
 		case rollout.KindLabel:
 			t.Labels = map[string]string{change.Key: value}
 		}

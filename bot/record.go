@@ -46,6 +46,10 @@ type record struct {
 type clusterInfo struct {
 	Region  string `json:"region,omitempty"`
 	Account string `json:"account,omitempty"`
+	// Labels, kept only for a cluster the plan replaces blue-green, are
+	// its effective fleet-secret labels: its green cluster must carry
+	// them on Argo CD.
+	Labels map[string]string `json:"labels,omitempty"`
 }
 
 // planWave returns the plan's wave behind machine wave n of st: wave n

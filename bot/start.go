@@ -340,9 +340,19 @@ func (b *Bot) planRecord(ctx context.Context, c *rollout.Campaign, rec *record) 
 			}
 		}
 		rec.Plan = p
+		replaced := map[string]bool{}
+		for _, w := range p.Waves {
+			for _, c := range w.Clusters {
+				replaced[c.Name] = replaced[c.Name] || w.Step == rollout.StepGreen
+			}
+		}
 		rec.Clusters = map[string]clusterInfo{}
 		for _, cl := range prep.Inventory.Clusters {
-			rec.Clusters[cl.Name] = clusterInfo{Region: cl.Region, Account: cl.Account}
+			info := clusterInfo{Region: cl.Region, Account: cl.Account}
+			if replaced[cl.Name] {
+				info.Labels = cl.Labels
+			}
+			rec.Clusters[cl.Name] = info
 		}
 		return nil
 	})

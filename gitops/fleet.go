@@ -95,6 +95,12 @@ func (inv *Inventory) fleet(consume, chains bool) (rollout.Fleet, error) {
 	return f, nil
 }
 
+// Replacement says how cluster c is replaced blue-green, as Fleet gives it
+// to the planner; nil when c's layout says no way.
+func (inv *Inventory) Replacement(c *Cluster) *rollout.Replacement {
+	return inv.replacement(c, false)
+}
+
 // replacement says how c is replaced blue-green, when the layout of its
 // repository has a blueGreen section and c is a blueprint cluster; nil
 // otherwise. With consume, it takes c's traffic path instead of copying it.

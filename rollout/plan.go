@@ -486,8 +486,9 @@ type Subject struct {
 	// Value is what it should run (Expected's value).
 	Value string
 	// Gone says it should be gone: the blue cluster once retired, the
-	// green one once its step is reverted.
-	Gone bool
+	// green one once its step is reverted. New says the wave creates it
+	// (the green cluster added): not there yet is not a failure.
+	Gone, New bool
 }
 
 // GateSubject returns what the gates of plan wave idx (reverted, when
@@ -505,7 +506,9 @@ func (p *Plan) GateSubject(idx int, name string, revert bool) (Subject, bool) {
 	switch step := p.Waves[idx-1].Step; {
 	case step == StepGreen && revert:
 		sub.Cluster, sub.Gone = wc.Green, true
-	case step == StepGreen, step == StepTraffic && !revert:
+	case step == StepGreen:
+		sub.Cluster, sub.New = wc.Green, true
+	case step == StepTraffic && !revert:
 		sub.Cluster = wc.Green
 	case step == StepRetire:
 		sub.Gone = true

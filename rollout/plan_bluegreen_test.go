@@ -311,7 +311,7 @@ func TestGateSubject(t *testing.T) {
 		want    Subject
 	}{
 		{1, "a-dev-cpu-1", false, Subject{Cluster: "a-dev-cpu-1", Value: "1.30"}},
-		{7, "a-prod-cpu-1", false, Subject{Cluster: "a-prod-cpu-1-g1", Value: "1.30"}},
+		{7, "a-prod-cpu-1", false, Subject{Cluster: "a-prod-cpu-1-g1", Value: "1.30", New: true}},
 		{7, "a-prod-cpu-1", true, Subject{Cluster: "a-prod-cpu-1-g1", Value: "1.29", Gone: true}},
 		{8, "a-prod-cpu-1", false, Subject{Cluster: "a-prod-cpu-1-g1", Value: "1.30"}},
 		{8, "a-prod-cpu-1", true, Subject{Cluster: "a-prod-cpu-1", Value: "1.29"}},

@@ -20,6 +20,9 @@ func TenantFiles(inv *gitops.Inventory, repo, tenant string) func(path string) b
 				own[l.Path] = true
 			}
 		}
+		if r := inv.Replacement(&c); r != nil && r.GreenLabels != "" {
+			own[r.GreenLabels] = true // created by a blue-green replacement
+		}
 	}
 	return func(path string) bool { return own[path] }
 }

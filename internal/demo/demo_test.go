@@ -1,7 +1,6 @@
 package demo_test
 
 import (
-	"bytes"
 	"fmt"
 	"os"
 	"os/exec"
@@ -54,25 +53,29 @@ func newScenario(t *testing.T, selector string) scenario {
 	src = []byte(edited)
 	s.campaign = filepath.Join(t.TempDir(), "eks-1-30.yaml")
 	require.NoError(t, os.WriteFile(s.campaign, src, 0o644))
+	s.replan(t)
+	return s
+}
+
+// replan plans the scenario's campaign file over its fleet directory.
+func (s *scenario) replan(t *testing.T) {
+	t.Helper()
+	src, err := os.ReadFile(s.campaign)
+	require.NoError(t, err)
 	inv, err := gitops.Load(t.Context(), []string{s.fleet})
 	require.NoError(t, err)
+	require.NoError(t, inv.Err())
 	f, err := inv.Fleet()
 	require.NoError(t, err)
 	c, err := rollout.ParseCampaign(s.campaign, src)
 	require.NoError(t, err)
 	s.plan, err = rollout.PlanCampaign(c, f)
 	require.NoError(t, err)
-	return s
 }
 
 func (s scenario) run(t *testing.T, fail ...string) (demo.Result, string, string) {
 	t.Helper()
-	dir := t.TempDir()
-	var out bytes.Buffer
-	res, err := demo.Run(t.Context(), demo.Options{FleetDir: s.fleet, CampaignFile: s.campaign, Fail: fail, Out: &out, Speed: testSpeed, Dir: dir})
-	require.NoError(t, err, "output so far:\n%s", out.String())
-	t.Logf("demo output:\n%s", out.String())
-	return res, out.String(), dir
+	return s.runWith(t, demo.Options{Fail: fail})
 }
 
 // TestDemoRollsOut runs the demo campaign to the end: every cluster the

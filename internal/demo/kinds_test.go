@@ -36,7 +36,9 @@ func kindScenario(t *testing.T, file string) scenario {
 	return s
 }
 
-func (s scenario) runWith(t *testing.T, opts demo.Options) (demo.Result, string) {
+// runWith runs the scenario with opts, their fleet, campaign, output, speed
+// and directory set; it returns the result, the output and the directory.
+func (s scenario) runWith(t *testing.T, opts demo.Options) (demo.Result, string, string) {
 	t.Helper()
 	dir := t.TempDir()
 	var out bytes.Buffer
@@ -44,7 +46,7 @@ func (s scenario) runWith(t *testing.T, opts demo.Options) (demo.Result, string)
 	res, err := demo.Run(t.Context(), opts)
 	require.NoError(t, err, "output so far:\n%s", out.String())
 	t.Logf("demo output:\n%s", out.String())
-	return res, dir
+	return res, out.String(), dir
 }
 
 // mainOf loads the fleet as the sandbox's main branch holds it at the end.
@@ -70,7 +72,7 @@ func TestDemoTwoHops(t *testing.T) {
 	fleet, err := gitops.Load(t.Context(), []string{s.fleet})
 	require.NoError(t, err)
 	hops := map[string]int{"1.29": 2, "1.30": 1}
-	res, dir := s.runWith(t, demo.Options{})
+	res, _, dir := s.runWith(t, demo.Options{})
 
 	require.Equal(t, rollout.CampaignSucceeded, res.State)
 	require.Len(t, res.Final.Waves, len(s.plan.Waves))
@@ -147,7 +149,7 @@ func TestDemoLabelWithCleanup(t *testing.T) {
 		}
 	}
 	require.Positive(t, cleanups, "the plan folds the value up")
-	res, dir := s.runWith(t, demo.Options{})
+	res, _, dir := s.runWith(t, demo.Options{})
 
 	require.Equal(t, rollout.CampaignSucceeded, res.State)
 	require.Len(t, res.Final.Waves, len(s.plan.Waves))
@@ -220,7 +222,7 @@ func TestDemoLabelRollback(t *testing.T) {
 	s := kindScenario(t, "addons-release2.yaml")
 	before, err := gitops.Load(t.Context(), []string{s.fleet})
 	require.NoError(t, err)
-	res, dir := s.runWith(t, demo.Options{RollbackAfter: 3})
+	res, _, dir := s.runWith(t, demo.Options{RollbackAfter: 3})
 
 	require.Equal(t, rollout.CampaignRolledBack, res.State)
 	st := res.Final

@@ -28,7 +28,8 @@ const RoleSessionName = "fleetbot-verify"
 // per role), and in the target's region, it calls DescribeCluster and,
 // when cfg.Nodegroups, ListNodegroups and DescribeNodegroup:
 //
-//   - The cluster not found fails (ResourceNotFoundException).
+//   - The cluster not found fails (ResourceNotFoundException), unless the
+//     change creates it (Target.New): then it waits.
 //   - Status FAILED or DELETING fails; CREATING, PENDING and UPDATING wait.
 //   - A control-plane version ahead of the target fails (EKS cannot have
 //     gone there for this change); one behind waits (Terraform may still
@@ -190,6 +191,14 @@ func (g *roleClients) describeCluster(ctx context.Context, c *eks.Client, t Targ
 	out, err := c.DescribeCluster(ctx, &eks.DescribeClusterInput{Name: aws.String(t.Cluster)})
 	if err != nil {
 		var nf *ekstypes.ResourceNotFoundException
+		if errors.As(err, &nf) && t.New {
+			return nil, Result{
+				Outcome: rollout.GateWaiting,
+				Detail:  fmt.Sprintf("EKS has no cluster %s %s yet: Terraform has not created it", t.Cluster, where),
+				Evidence: []Evidence{{Check: "eks cluster " + t.Cluster, Value: "not found yet: " + aws.ToString(nf.Message),
+					Source: fmt.Sprintf("arn:aws:eks:%s:%s:cluster/%s", t.Region, t.Account, t.Cluster)}},
+			}, false
+		}
 		if errors.As(err, &nf) {
 			return nil, Result{
 				Outcome: rollout.GateFailed,

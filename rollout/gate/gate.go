@@ -37,6 +37,10 @@ type Target struct {
 	// green one rolled back): the gate passes once the cluster is gone
 	// from what it watches, or on its way out.
 	Gone bool
+	// New says the change creates the cluster (a green cluster added):
+	// while the gate finds none of its name yet, it waits rather than
+	// fails, and the progress deadline times it out.
+	New bool
 }
 
 // Vars returns the values gate templates may use.

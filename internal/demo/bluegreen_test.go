@@ -1,0 +1,218 @@
+package demo_test
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/fleetbot/fleetbot/gitops"
+	"github.com/fleetbot/fleetbot/internal/demo"
+	"github.com/fleetbot/fleetbot/rollout"
+)
+
+// blueGreenScenario is the demo campaign on tenant-c's environments envs,
+// prod replaced blue-green with traffic in the given steps, on a copy of
+// the example fleet whose layout says how a green cluster is written and
+// whose prod entries carry a traffic weight of 100.
+func blueGreenScenario(t *testing.T, envs string, traffic string) scenario {
+	t.Helper()
+	s := newScenario(t, "{tenants: [tenant-c], envs: "+envs+"}")
+	s.fleet = blueGreenFleet(t, s.fleet)
+	src, err := os.ReadFile(s.campaign)
+	require.NoError(t, err)
+	edited := strings.Replace(string(src), "    bake: 10m\n", "    bake: 10m\n    method: {prod: blueGreen}\n    traffic: "+traffic+"\n", 1)
+	require.NotEqual(t, string(src), edited, "the demo campaign bakes 10m")
+	require.NoError(t, os.WriteFile(s.campaign, []byte(edited), 0o644))
+	s.replan(t)
+	return s
+}
+
+// versionLine is a cluster's version in an example blueprint.
+var versionLine = regexp.MustCompile(`(?m)^( {8})version: "1\.29"\n`)
+
+// blueGreenFleet copies the example fleet at from and makes it blue-green
+// ready: the layout's blueGreen section, and a traffic weight after each
+// prod cluster's version.
+func blueGreenFleet(t *testing.T, from string) string {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "fleet")
+	out, err := exec.CommandContext(t.Context(), "cp", "-r", from, dir).CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	edit := func(rel string, f func(string) string) {
+		p := filepath.Join(dir, rel)
+		b, err := os.ReadFile(p)
+		require.NoError(t, err)
+		after := f(string(b))
+		require.NotEqual(t, string(b), after, "%s unchanged", rel)
+		require.NoError(t, os.WriteFile(p, []byte(after), 0o644))
+	}
+	edit(gitops.LayoutFile, func(s string) string {
+		return strings.Replace(s, "  version: version\n", "  version: version\n  blueGreen:\n    name: \"{cluster}-g{n}\"\n    traffic: traffic_weight\n", 1)
+	})
+	prods, err := filepath.Glob(filepath.Join(dir, "tenants", "*", "prod.yaml"))
+	require.NoError(t, err)
+	for _, p := range prods {
+		rel, _ := filepath.Rel(dir, p)
+		edit(rel, func(s string) string { return versionLine.ReplaceAllString(s, "${0}${1}traffic_weight: 100\n") })
+	}
+	return dir
+}
+
+// mainFiles is the fleet as the sandbox's main branch holds it at the
+// end, and a reader of its files ("(missing)" for one that is not there).
+func mainFiles(t *testing.T, dir string) (*gitops.Inventory, func(string) string) {
+	t.Helper()
+	inv, clone := mainOf(t, dir)
+	return inv, func(rel string) string {
+		b, err := os.ReadFile(filepath.Join(clone, rel))
+		if os.IsNotExist(err) {
+			return "(missing)"
+		}
+		require.NoError(t, err)
+		return string(b)
+	}
+}
+
+// TestDemoBlueGreen upgrades tenant-c's staging in place and its prod
+// blue-green, traffic in two steps: each prod wave takes four pull requests
+// (green, 50%, 100%, retire), each merged, gated and baked before the
+// next; at the end every green cluster runs 1.30 in EKS and Argo CD, with
+// all of the traffic and its blue one's labels, and every blue cluster is
+// gone from EKS, Argo CD and the blueprint.
+func TestDemoBlueGreen(t *testing.T) {
+	t.Parallel()
+	s := blueGreenScenario(t, "[staging, prod]", "[50, 100]")
+	var steps []string
+	var blues []rollout.WaveCluster
+	for _, w := range s.plan.Waves {
+		if w.Env == "prod" {
+			steps = append(steps, w.StepName())
+			if w.Step == rollout.StepGreen {
+				blues = append(blues, w.Clusters...)
+			}
+		} else {
+			require.Empty(t, w.Step, "wave %d (%s) is in place", w.Index, w.Env)
+		}
+	}
+	require.NotEmpty(t, blues)
+	require.Equal(t, 0, len(steps)%4)
+	for i := 0; i < len(steps); i += 4 {
+		assert.Equal(t, []string{"green", "traffic 50%", "traffic 100%", "retire"}, steps[i:i+4])
+	}
+	seed := map[string]string{}
+	for _, rel := range []string{"tenants/tenant-c/prod.yaml", "addons/tenants/tenant-c/environments/prod/clusters/c-prod-cpu-1/fleet/fleet-secret/values.yaml"} {
+		b, err := os.ReadFile(filepath.Join(s.fleet, rel))
+		require.NoError(t, err)
+		seed[rel] = string(b)
+	}
+
+	res, out, dir := s.run(t)
+
+	assert.Equal(t, rollout.CampaignSucceeded, res.State)
+	assert.Empty(t, res.Halts)
+	require.Len(t, res.Waves, len(s.plan.Waves))
+	for i, pw := range s.plan.Waves {
+		w := res.Waves[i]
+		assert.Equal(t, rollout.WaveSucceeded, w.State, "wave %d", w.Index)
+		require.Len(t, w.PullRequests, len(pw.PullRequests), "wave %d: one pull request per tenant", w.Index)
+		for _, pr := range w.PullRequests {
+			assert.True(t, pr.Merged, "wave %d pull request #%d merged", w.Index, pr.Number)
+		}
+		for _, c := range w.Clusters {
+			assert.Equal(t, rollout.ClusterSucceeded, c.State, "wave %d %s", w.Index, c.Name)
+			if pw.Step == "" {
+				assert.Equal(t, "1.30", c.Version, "%s upgraded in place", c.Name)
+				continue
+			}
+			assert.Empty(t, c.Version, "blue %s is gone from EKS at the end", c.Name)
+			assert.Equal(t, "1.30", c.GreenVersion, "green %s of %s", c.Green, c.Name)
+		}
+	}
+	checkPulls(t, s.plan, res.Pulls)
+	checkSequential(t, res)
+
+	// On main: the green entries in place of the blue ones, with all of the
+	// traffic; the canary's label file copied, the blue one's removed.
+	inv, read := mainFiles(t, dir)
+	for _, b := range blues {
+		_, blueThere := inv.Cluster(b.Name)
+		assert.False(t, blueThere, "blue %s is out of the blueprint", b.Name)
+		g, ok := inv.Cluster(b.Green)
+		require.True(t, ok, "green %s is in the blueprint", b.Green)
+		assert.Equal(t, "1.30", g.Version, b.Green)
+		assert.Equal(t, "100", g.Traffic, b.Green)
+	}
+	bp := read("tenants/tenant-c/prod.yaml")
+	assert.Equal(t, seed["tenants/tenant-c/prod.yaml"], strings.NewReplacer(
+		`-g1:`, `:`, `version: "1.30"`, `version: "1.29"`).Replace(bp),
+		"the blueprint is the seed with each entry renamed green, at 1.30: every other byte kept")
+	assert.Equal(t, "(missing)", read("addons/tenants/tenant-c/environments/prod/clusters/c-prod-cpu-1/fleet/fleet-secret/values.yaml"))
+	assert.Equal(t, seed["addons/tenants/tenant-c/environments/prod/clusters/c-prod-cpu-1/fleet/fleet-secret/values.yaml"],
+		read("addons/tenants/tenant-c/environments/prod/clusters/c-prod-cpu-1-g1/fleet/fleet-secret/values.yaml"))
+
+	for _, want := range []string{
+		"(prod, canary, blue-green green) opens:",
+		"(prod, canary, blue-green traffic 50%) opens:",
+		"(prod, canary, blue-green retire) opens:",
+		"eks       passed: c-prod-cpu-1-g1: cluster c-prod-cpu-1-g1 is ACTIVE at 1.30",
+		"argocd    passed: c-prod-cpu-1-g1: 2 applications Synced and Healthy",
+		"argocd    passed: Argo CD has no cluster c-prod-cpu-1 and no application bound for it",
+		"eks       passed: cluster c-prod-cpu-1 is DELETING at 1.29: on its way out",
+		"3     prod green",
+		"6     prod retire",
+		"c-prod-cpu-1  Succeeded      gone, c-prod-cpu-1-g1 1.30",
+	} {
+		assert.Contains(t, out, want)
+	}
+}
+
+// TestDemoBlueGreenRollback rolls tenant-c's prod back after its canaries'
+// first traffic step: the traffic goes back to the blue clusters, then the
+// green ones are removed, and the blueprint is byte for byte what it was.
+func TestDemoBlueGreenRollback(t *testing.T) {
+	t.Parallel()
+	s := blueGreenScenario(t, "[prod]", "[50, 100]")
+	require.Equal(t, rollout.StepGreen, s.plan.Waves[0].Step)
+	require.Equal(t, rollout.StepTraffic, s.plan.Waves[1].Step)
+	seed, err := os.ReadFile(filepath.Join(s.fleet, "tenants/tenant-c/prod.yaml"))
+	require.NoError(t, err)
+
+	res, _, dir := s.runWith(t, demo.Options{RollbackAfter: 2})
+
+	assert.Equal(t, rollout.CampaignRolledBack, res.State)
+	var reverts []int
+	for _, w := range res.Final.Waves {
+		if w.Kind == rollout.WaveRevert {
+			reverts = append(reverts, w.Reverts)
+			assert.Equal(t, rollout.WaveSucceeded, w.Phase, "revert wave %d", w.Number)
+		}
+	}
+	assert.Equal(t, []int{2, 1}, reverts, "traffic back first, then green removed")
+	greens := slices.Collect(func(yield func(string) bool) {
+		for _, c := range s.plan.Waves[0].Clusters {
+			if !yield(c.Green) {
+				return
+			}
+		}
+	})
+	for _, w := range res.Waves {
+		for _, c := range w.Clusters {
+			assert.Equal(t, "1.29", c.Version, "blue %s stays at 1.29 in EKS", c.Name)
+			assert.Empty(t, c.GreenVersion, "green %s is gone from EKS", c.Green)
+		}
+	}
+	inv, read := mainFiles(t, dir)
+	for _, g := range greens {
+		_, there := inv.Cluster(g)
+		assert.False(t, there, "green %s is out of the blueprint", g)
+	}
+	assert.Equal(t, string(seed), read("tenants/tenant-c/prod.yaml"), "the blueprint is back, byte for byte")
+	assert.Equal(t, "(missing)", read("addons/tenants/tenant-c/environments/prod/clusters/c-prod-cpu-1-g1/fleet/fleet-secret/values.yaml"))
+}
