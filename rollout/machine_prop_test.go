@@ -67,6 +67,25 @@ func randomMachineInput(r *rand.Rand) (Policy, []WaveSpec) {
 	if r.IntN(4) == 0 {
 		specs = append(specs, WaveSpec{Clusters: waves[0]})
 	}
+	// Blue-green steps replace new clusters of an EKS change: green,
+	// traffic, retire, each its own wave.
+	if p.Change == KindEKSVersion && r.IntN(3) == 0 {
+		var blues []ClusterRef
+		for range 1 + r.IntN(3) {
+			n++
+			blues = append(blues, ClusterRef{Name: fmt.Sprintf("c%d", n), Tenant: fmt.Sprintf("t%d", 1+r.IntN(3))})
+		}
+		steps := []WaveSpec{{Clusters: blues, Step: StepGreen}, {Clusters: blues, Step: StepTraffic}, {Clusters: blues, Step: StepRetire}}
+		if r.IntN(2) == 0 {
+			specs = append(steps, specs...) // first, so that short runs reach them
+			for w := range p.Approvals {
+				delete(p.Approvals, w)
+				p.Approvals[w+len(steps)] = true
+			}
+		} else {
+			specs = append(specs, steps...)
+		}
+	}
 	// A clean-up wave verifies every changed cluster once more.
 	if r.IntN(3) == 0 {
 		var all []ClusterRef
@@ -226,6 +245,41 @@ func (p *machineRun) check(old State, oldJSON string, n State, acts []Action, er
 		}
 		if len(rep.Failures) <= n.Policy.MaxFailures && rep.Wave == 0 {
 			p.fail("halt report names neither a failed wave nor failures over the budget: %+v", rep)
+		}
+	}
+	// A blue-green step waits for the one before: a cluster enters a
+	// pull request of a step only when its earlier steps succeeded, and a
+	// rollback never reverts a retire step, nor an in-place wave of a
+	// forward-only change.
+	for _, a := range acts {
+		ow, ok := a.(OpenWave)
+		if !ok || n.Waves[ow.Wave-1].Step == "" || n.Waves[ow.Wave-1].Kind == WaveRevert {
+			continue
+		}
+		for _, pr := range ow.PRs {
+			for _, c := range pr.Clusters {
+				for _, w := range n.Waves[:ow.Wave-1] {
+					if i := slices.IndexFunc(w.Clusters, func(x ClusterState) bool { return x.Name == c }); i >= 0 && w.Kind == WaveChange && w.Clusters[i].Phase != ClusterSucceeded {
+						p.fail("step wave %d puts %s in a pull request while its step in wave %d is %s", ow.Wave, c, w.Number, w.Clusters[i].Phase)
+					}
+				}
+			}
+		}
+		if n.Waves[ow.Wave-1].Step != StepGreen {
+			p.seen["later step"]++
+		}
+	}
+	for _, w := range n.Waves[len(old.Waves):] {
+		if w.Kind != WaveRevert {
+			continue
+		}
+		switch reverted := n.Waves[w.Reverts-1]; {
+		case reverted.Step == StepRetire:
+			p.fail("revert wave %d reverts the retire step of wave %d", w.Number, reverted.Number)
+		case reverted.Step == "" && !n.Policy.Revertible:
+			p.fail("revert wave %d reverts wave %d of a forward-only change", w.Number, reverted.Number)
+		case reverted.Step != "":
+			p.seen["step reverted"]++
 		}
 	}
 	// Final phases stay final; only a rollback follows success or abort.
@@ -412,12 +466,12 @@ func TestTransitionProperties(t *testing.T) {
 			t.Errorf("no sequence ended %s (ends: %v)", ph, finals)
 		}
 	}
-	for _, path := range []string{"ask", "held", "join"} {
+	for _, path := range []string{"ask", "held", "join", "later step", "step reverted"} {
 		if seen[path] == 0 {
-			t.Errorf("no sequence took the pre-flight path %q (%v)", path, seen)
+			t.Errorf("no sequence took the path %q (%v)", path, seen)
 		}
 	}
-	t.Logf("pre-flight paths: %v", seen)
+	t.Logf("pre-flight and blue-green paths: %v", seen)
 }
 
 func BenchmarkTransition(b *testing.B) {
