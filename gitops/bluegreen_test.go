@@ -240,7 +240,7 @@ func TestLoadTraffic(t *testing.T) {
 	}
 
 	// Without blueGreen in the layout, no cluster has a traffic scalar.
-	plain, err := Load(t.Context(), []string{"../examples/fleet"})
+	plain, err := Load(t.Context(), []string{"testdata/scopes"})
 	require.NoError(t, err)
 	for _, c := range plain.Clusters {
 		assert.Empty(t, c.Traffic, c.Name)
@@ -297,7 +297,7 @@ func TestFleetBlueGreen(t *testing.T) {
 
 	t.Run("no blueGreen", func(t *testing.T) {
 		t.Parallel()
-		inv, err := Load(t.Context(), []string{"../examples/fleet"})
+		inv, err := Load(t.Context(), []string{"testdata/scopes"})
 		require.NoError(t, err)
 		f, err := inv.Fleet()
 		require.NoError(t, err)

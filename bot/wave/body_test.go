@@ -120,24 +120,13 @@ func TestBodySharedGolden(t *testing.T) {
 }
 
 // TestBodyBlueGreen is the body of each step of a blue-green replacement
-// of tenant-a's prod canaries: the example fleet with a traffic weight in
-// every prod entry, replaced blue-green with traffic in two steps.
+// of tenant-a's prod canaries: the example fleet, whose layout says how a
+// green cluster is written, replaced blue-green with traffic in two steps.
 func TestBodyBlueGreen(t *testing.T) {
 	t.Parallel()
 	p := examplePlan(t, "eks-1-30")
 	fleet, err := p.inv.Fleet()
 	require.NoError(t, err)
-	for i := range fleet.Clusters {
-		c := &fleet.Clusters[i]
-		if c.Env != "prod" {
-			continue
-		}
-		entry := c.VersionAt
-		entry.Path = entry.Path[:len(entry.Path)-1]
-		traffic := entry
-		traffic.Path = append(append([]string(nil), entry.Path...), "traffic_weight")
-		c.BlueGreen = &rollout.Replacement{Green: c.Name + "-g1", Entry: entry, Traffic: "100", TrafficAt: traffic}
-	}
 	c := *p.campaign
 	c.Spec.Strategy.Method = map[string]string{"prod": rollout.MethodBlueGreen}
 	c.Spec.Strategy.Traffic = []int{50, 100}

@@ -2,9 +2,7 @@ package demo_test
 
 import (
 	"os"
-	"os/exec"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -17,52 +15,12 @@ import (
 	"github.com/fleetbot/fleetbot/rollout"
 )
 
-// blueGreenScenario is the demo campaign on tenant-c's environments envs,
-// prod replaced blue-green with traffic in the given steps, on a copy of
-// the example fleet whose layout says how a green cluster is written and
-// whose prod entries carry a traffic weight of 100.
-func blueGreenScenario(t *testing.T, envs string, traffic string) scenario {
+// blueGreenScenario is the demo's blue-green campaign
+// (examples/demo/eks-1-30-blue-green.yaml: prod replaced blue-green,
+// traffic in two steps) on tenant-c's environments envs.
+func blueGreenScenario(t *testing.T, envs string) scenario {
 	t.Helper()
-	s := newScenario(t, "{tenants: [tenant-c], envs: "+envs+"}")
-	s.fleet = blueGreenFleet(t, s.fleet)
-	src, err := os.ReadFile(s.campaign)
-	require.NoError(t, err)
-	edited := strings.Replace(string(src), "    bake: 10m\n", "    bake: 10m\n    method: {prod: blueGreen}\n    traffic: "+traffic+"\n", 1)
-	require.NotEqual(t, string(src), edited, "the demo campaign bakes 10m")
-	require.NoError(t, os.WriteFile(s.campaign, []byte(edited), 0o644))
-	s.replan(t)
-	return s
-}
-
-// versionLine is a cluster's version in an example blueprint.
-var versionLine = regexp.MustCompile(`(?m)^( {8})version: "1\.29"\n`)
-
-// blueGreenFleet copies the example fleet at from and makes it blue-green
-// ready: the layout's blueGreen section, and a traffic weight after each
-// prod cluster's version.
-func blueGreenFleet(t *testing.T, from string) string {
-	t.Helper()
-	dir := filepath.Join(t.TempDir(), "fleet")
-	out, err := exec.CommandContext(t.Context(), "cp", "-r", from, dir).CombinedOutput()
-	require.NoError(t, err, "%s", out)
-	edit := func(rel string, f func(string) string) {
-		p := filepath.Join(dir, rel)
-		b, err := os.ReadFile(p)
-		require.NoError(t, err)
-		after := f(string(b))
-		require.NotEqual(t, string(b), after, "%s unchanged", rel)
-		require.NoError(t, os.WriteFile(p, []byte(after), 0o644))
-	}
-	edit(gitops.LayoutFile, func(s string) string {
-		return strings.Replace(s, "  version: version\n", "  version: version\n  blueGreen:\n    name: \"{cluster}-g{n}\"\n    traffic: traffic_weight\n", 1)
-	})
-	prods, err := filepath.Glob(filepath.Join(dir, "tenants", "*", "prod.yaml"))
-	require.NoError(t, err)
-	for _, p := range prods {
-		rel, _ := filepath.Rel(dir, p)
-		edit(rel, func(s string) string { return versionLine.ReplaceAllString(s, "${0}${1}traffic_weight: 100\n") })
-	}
-	return dir
+	return newScenarioOf(t, "eks-1-30-blue-green.yaml", "{tenants: [tenant-c], envs: "+envs+"}")
 }
 
 // mainFiles is the fleet as the sandbox's main branch holds it at the
@@ -88,7 +46,7 @@ func mainFiles(t *testing.T, dir string) (*gitops.Inventory, func(string) string
 // gone from EKS, Argo CD and the blueprint.
 func TestDemoBlueGreen(t *testing.T) {
 	t.Parallel()
-	s := blueGreenScenario(t, "[staging, prod]", "[50, 100]")
+	s := blueGreenScenario(t, "[staging, prod]")
 	var steps []string
 	var blues []rollout.WaveCluster
 	for _, w := range s.plan.Waves {
@@ -178,7 +136,7 @@ func TestDemoBlueGreen(t *testing.T) {
 // green ones are removed, and the blueprint is byte for byte what it was.
 func TestDemoBlueGreenRollback(t *testing.T) {
 	t.Parallel()
-	s := blueGreenScenario(t, "[prod]", "[50, 100]")
+	s := blueGreenScenario(t, "[prod]")
 	require.Equal(t, rollout.StepGreen, s.plan.Waves[0].Step)
 	require.Equal(t, rollout.StepTraffic, s.plan.Waves[1].Step)
 	seed, err := os.ReadFile(filepath.Join(s.fleet, "tenants/tenant-c/prod.yaml"))

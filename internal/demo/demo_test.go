@@ -39,8 +39,14 @@ type scenario struct {
 // test can run a shorter rollout of the same campaign.
 func newScenario(t *testing.T, selector string) scenario {
 	t.Helper()
+	return newScenarioOf(t, "eks-1-30.yaml", selector)
+}
+
+// newScenarioOf is newScenario with campaign file examples/demo/file.
+func newScenarioOf(t *testing.T, file, selector string) scenario {
+	t.Helper()
 	root := testenv.ModuleRoot(t)
-	s := scenario{fleet: filepath.Join(root, "examples", "fleet"), campaign: filepath.Join(root, "examples", "demo", "eks-1-30.yaml")}
+	s := scenario{fleet: filepath.Join(root, "examples", "fleet"), campaign: filepath.Join(root, "examples", "demo", file)}
 	src, err := os.ReadFile(s.campaign)
 	require.NoError(t, err)
 	edited := strings.Replace(string(src), "progressDeadline: 2h", testDeadline, 1)
