@@ -44,54 +44,31 @@ func blueGreenCampaign(traffic ...int) *Campaign {
 	return c
 }
 
-// stepNames lists each wave as "env step[traffic] clusters".
-func stepNames(p *Plan) []string {
-	var out []string
-	for _, w := range p.Waves {
-		var names []string
-		for _, c := range w.Clusters {
-			names = append(names, c.Name)
-		}
-		tag := w.Env
-		if w.Canary {
-			tag += "(canary)"
-		}
-		if w.Step != "" {
-			tag += " " + w.Step
-		}
-		if w.Traffic > 0 {
-			tag += fmt.Sprintf("%d", w.Traffic)
-		}
-		out = append(out, tag+" "+strings.Join(names, ","))
-	}
-	return out
-}
-
 func TestPlanBlueGreenWaves(t *testing.T) {
 	t.Parallel()
 	f := blueGreenFleet()
 	p := mustPlan(t, blueGreenCampaign(50, 100), f)
 	want := []string{
-		"dev(canary) a-dev-cpu-1,a-dev-gpu-1",
-		"dev a-dev-cpu-2,b-dev-cpu-1,c-dev-cpu-1",
-		"dev b-dev-gpu-1,c-dev-gpu-1",
-		"staging(canary) a-staging-cpu-1,a-staging-gpu-1",
-		"staging a-staging-cpu-2,b-staging-cpu-1,c-staging-cpu-1",
-		"staging b-staging-gpu-1,c-staging-gpu-1",
-		"prod(canary) green a-prod-cpu-1,a-prod-gpu-1",
-		"prod(canary) traffic50 a-prod-cpu-1,a-prod-gpu-1",
-		"prod(canary) traffic100 a-prod-cpu-1,a-prod-gpu-1",
-		"prod(canary) retire a-prod-cpu-1,a-prod-gpu-1",
-		"prod green a-prod-cpu-2,b-prod-cpu-1,c-prod-cpu-1",
-		"prod traffic50 a-prod-cpu-2,b-prod-cpu-1,c-prod-cpu-1",
-		"prod traffic100 a-prod-cpu-2,b-prod-cpu-1,c-prod-cpu-1",
-		"prod retire a-prod-cpu-2,b-prod-cpu-1,c-prod-cpu-1",
-		"prod green b-prod-gpu-1,c-prod-gpu-1",
-		"prod traffic50 b-prod-gpu-1,c-prod-gpu-1",
-		"prod traffic100 b-prod-gpu-1,c-prod-gpu-1",
-		"prod retire b-prod-gpu-1,c-prod-gpu-1",
+		"1:dev(canary) a-dev-cpu-1,a-dev-gpu-1",
+		"1:dev a-dev-cpu-2,b-dev-cpu-1,c-dev-cpu-1",
+		"1:dev b-dev-gpu-1,c-dev-gpu-1",
+		"1:staging(canary) a-staging-cpu-1,a-staging-gpu-1",
+		"1:staging a-staging-cpu-2,b-staging-cpu-1,c-staging-cpu-1",
+		"1:staging b-staging-gpu-1,c-staging-gpu-1",
+		"1:prod(canary) green a-prod-cpu-1,a-prod-gpu-1",
+		"1:prod(canary) traffic 50% a-prod-cpu-1,a-prod-gpu-1",
+		"1:prod(canary) traffic 100% a-prod-cpu-1,a-prod-gpu-1",
+		"1:prod(canary) retire a-prod-cpu-1,a-prod-gpu-1",
+		"1:prod green a-prod-cpu-2,b-prod-cpu-1,c-prod-cpu-1",
+		"1:prod traffic 50% a-prod-cpu-2,b-prod-cpu-1,c-prod-cpu-1",
+		"1:prod traffic 100% a-prod-cpu-2,b-prod-cpu-1,c-prod-cpu-1",
+		"1:prod retire a-prod-cpu-2,b-prod-cpu-1,c-prod-cpu-1",
+		"1:prod green b-prod-gpu-1,c-prod-gpu-1",
+		"1:prod traffic 50% b-prod-gpu-1,c-prod-gpu-1",
+		"1:prod traffic 100% b-prod-gpu-1,c-prod-gpu-1",
+		"1:prod retire b-prod-gpu-1,c-prod-gpu-1",
 	}
-	if got := stepNames(p); !slices.Equal(got, want) {
+	if got := waveNames(p); !slices.Equal(got, want) {
 		t.Fatalf("waves:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 	for _, w := range p.Waves {

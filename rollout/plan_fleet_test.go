@@ -263,6 +263,9 @@ func waveNames(p *Plan) []string {
 		if w.Shared {
 			tag += "(shared)"
 		}
+		if w.Step != "" {
+			tag += " " + w.StepName()
+		}
 		if w.Cleanup {
 			tag = "cleanup"
 		}
