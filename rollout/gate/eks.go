@@ -191,19 +191,16 @@ func (g *roleClients) describeCluster(ctx context.Context, c *eks.Client, t Targ
 	out, err := c.DescribeCluster(ctx, &eks.DescribeClusterInput{Name: aws.String(t.Cluster)})
 	if err != nil {
 		var nf *ekstypes.ResourceNotFoundException
-		if errors.As(err, &nf) && t.New {
-			return nil, Result{
-				Outcome: rollout.GateWaiting,
-				Detail:  fmt.Sprintf("EKS has no cluster %s %s yet: Terraform has not created it", t.Cluster, where),
-				Evidence: []Evidence{{Check: "eks cluster " + t.Cluster, Value: "not found yet: " + aws.ToString(nf.Message),
-					Source: fmt.Sprintf("arn:aws:eks:%s:%s:cluster/%s", t.Region, t.Account, t.Cluster)}},
-			}, false
-		}
 		if errors.As(err, &nf) {
+			// A cluster the change creates may not be there yet.
+			outcome, detail, value := rollout.GateFailed, fmt.Sprintf("EKS has no cluster %s %s", t.Cluster, where), "not found: "
+			if t.New {
+				outcome, detail, value = rollout.GateWaiting, detail+" yet: Terraform has not created it", "not found yet: "
+			}
 			return nil, Result{
-				Outcome: rollout.GateFailed,
-				Detail:  fmt.Sprintf("EKS has no cluster %s %s", t.Cluster, where),
-				Evidence: []Evidence{{Check: "eks cluster " + t.Cluster, Value: "not found: " + aws.ToString(nf.Message),
+				Outcome: outcome,
+				Detail:  detail,
+				Evidence: []Evidence{{Check: "eks cluster " + t.Cluster, Value: value + aws.ToString(nf.Message),
 					Source: fmt.Sprintf("arn:aws:eks:%s:%s:cluster/%s", t.Region, t.Account, t.Cluster)}},
 			}, false
 		}

@@ -57,6 +57,7 @@ func TestEKSGate(t *testing.T) {
 		nodegroups bool
 		version    string // the target; "" for a change that is not a version change
 		gone       bool   // the change removes the cluster
+		isNew      bool   // the change creates the cluster
 		region     string
 		want       rollout.Outcome
 		err        bool
@@ -131,6 +132,8 @@ func TestEKSGate(t *testing.T) {
 		{name: "a version that is not major.minor is a provider error", nodegroups: true, version: "1.30",
 			cluster: &fakeeks.Cluster{Version: "latest"},
 			want:    rollout.GateWaiting, err: true, detail: `version "latest" is not major.minor`},
+		{name: "new: not found yet waits", nodegroups: true, version: "1.30", isNew: true,
+			want: rollout.GateWaiting, detail: "EKS has no cluster prod-cpu-1 in account 111111111111, eu-west-1, as arn:aws:iam::111111111111:role/fleetbot-verify-tenant-a yet: Terraform has not created it"},
 		{name: "gone: not found passes", nodegroups: true, gone: true,
 			want: rollout.GatePassed, detail: "cluster prod-cpu-1 is gone: EKS has no cluster of that name in account 111111111111, eu-west-1"},
 		{name: "gone: DELETING passes", nodegroups: true, gone: true,
@@ -156,7 +159,7 @@ func TestEKSGate(t *testing.T) {
 		fake := clusterFake(tc.cluster, tc.fail, tc.deny)
 		g := startEKS(t, fake, tc.nodegroups)
 		target := eksTarget(accountA, "tenant-a", "prod-cpu-1", tc.version)
-		target.Gone = tc.gone
+		target.Gone, target.New = tc.gone, tc.isNew
 		if tc.region != "" {
 			target.Region = tc.region
 		}
