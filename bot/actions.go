@@ -457,7 +457,11 @@ func (r *run) runGates(ctx context.Context, n int, clusters []string) error {
 	if err != nil {
 		return err
 	}
-	return r.feed(ctx, r.gateEvents(n, of, gates.Run(ctx, targets), r.st.WaveGates(n))...)
+	use := r.st.WaveGates(n)
+	for i := range targets {
+		targets[i].Gates = use // a clean-up's or a blue-green step's gates alone are asked
+	}
+	return r.feed(ctx, r.gateEvents(n, of, gates.Run(ctx, targets), use)...)
 }
 
 // runPreflight asks EKS whether clusters of machine wave n are ready for

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"runtime/debug"
+	"slices"
 	"sync"
 	"time"
 
@@ -37,6 +38,9 @@ type Target struct {
 	// green one rolled back): the gate passes once the cluster is gone
 	// from what it watches, or on its way out.
 	Gone bool
+	// Gates names the gates to ask about the target (a clean-up wave's,
+	// a blue-green step's); empty asks every gate of the runner.
+	Gates []string
 	// New says the change creates the cluster (a green cluster added):
 	// while the gate finds none of its name yet, it waits rather than
 	// fails, and the progress deadline times it out.
@@ -125,29 +129,40 @@ func NewRunner(gates []Gate, clock func() time.Time, opts ...RunnerOption) *Runn
 	return r
 }
 
-// Run checks every target with every gate and returns one Result per
-// (target, gate), in target order, then gate order. A gate's panic or error
+// Run checks every target with every gate it names (every gate when it
+// names none) and returns one Result per (target, gate), in target order,
+// then gate order. A gate's panic or error
 // becomes a waiting Result with Err set; a cancelled ctx makes the checks not
 // yet started waiting with ctx's error.
 func (r *Runner) Run(ctx context.Context, targets []Target) []Result {
 	ctx = withSharedReads(ctx)
-	results := make([]Result, len(targets)*len(r.gates))
+	type pair struct {
+		t Target
+		g Gate
+	}
+	var pairs []pair
+	for _, t := range targets {
+		for _, g := range r.gates {
+			if len(t.Gates) == 0 || slices.Contains(t.Gates, g.Name()) {
+				pairs = append(pairs, pair{t, g})
+			}
+		}
+	}
+	results := make([]Result, len(pairs))
 	sem := make(chan struct{}, r.limit)
 	var wg sync.WaitGroup
-	for i, t := range targets {
-		for j, g := range r.gates {
-			slot := &results[i*len(r.gates)+j]
-			select {
-			case sem <- struct{}{}:
-			case <-ctx.Done():
-				*slot = r.settle(g, t, Result{Err: ctx.Err()})
-				continue
-			}
-			wg.Go(func() {
-				defer func() { <-sem }()
-				*slot = r.settle(g, t, r.check(ctx, g, t))
-			})
+	for i, p := range pairs {
+		t, g, slot := p.t, p.g, &results[i]
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
+			*slot = r.settle(g, t, Result{Err: ctx.Err()})
+			continue
 		}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			*slot = r.settle(g, t, r.check(ctx, g, t))
+		})
 	}
 	wg.Wait()
 	return results

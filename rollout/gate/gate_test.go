@@ -71,6 +71,29 @@ func TestRunnerResultsInOrder(t *testing.T) {
 	assert.Equal(t, want, got)
 }
 
+// TestRunnerAsksTheGatesATargetNames: a target naming gates is checked by
+// those alone (a blue-green step's); one naming none by every gate.
+func TestRunnerAsksTheGatesATargetNames(t *testing.T) {
+	t.Parallel()
+	var asked sync.Map
+	mk := func(name string) gate.Gate {
+		return &funcGate{name: name, check: func(_ context.Context, t gate.Target) gate.Result {
+			asked.Store(name+"/"+t.Cluster, true)
+			return gate.Result{Outcome: rollout.GatePassed}
+		}}
+	}
+	ts := targets("green", "any")
+	ts[0].Gates = []string{"eks", "terraform"}
+	got := gate.NewRunner([]gate.Gate{mk("eks"), mk("prometheus"), mk("terraform")}, fixedClock).Run(t.Context(), ts)
+	var pairs []string
+	for _, r := range got {
+		pairs = append(pairs, r.Gate+"/"+r.Cluster)
+	}
+	assert.Equal(t, []string{"eks/green", "terraform/green", "eks/any", "prometheus/any", "terraform/any"}, pairs)
+	_, asked1 := asked.Load("prometheus/green")
+	assert.False(t, asked1, "prometheus was not asked about green")
+}
+
 // TestRunnerIsolatesProviderTrouble: a panic, an error and a made-up
 // outcome each give a waiting result with Err, and touch no other result.
 func TestRunnerIsolatesProviderTrouble(t *testing.T) {
