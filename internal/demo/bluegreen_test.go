@@ -1,6 +1,8 @@
 package demo_test
 
 import (
+	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"slices"
@@ -12,6 +14,7 @@ import (
 
 	"github.com/fleetbot/fleetbot/gitops"
 	"github.com/fleetbot/fleetbot/internal/demo"
+	"github.com/fleetbot/fleetbot/internal/testenv"
 	"github.com/fleetbot/fleetbot/rollout"
 )
 
@@ -173,4 +176,56 @@ func TestDemoBlueGreenRollback(t *testing.T) {
 	}
 	assert.Equal(t, string(seed), read("tenants/tenant-c/prod.yaml"), "the blueprint is back, byte for byte")
 	assert.Equal(t, "(missing)", read("addons/tenants/tenant-c/environments/prod/clusters/c-prod-cpu-1-g1/fleet/fleet-secret/values.yaml"))
+}
+
+// TestDemoBlueGreenPrometheus upgrades tenant-c's prod blue-green with the
+// prometheus gate between traffic steps, asking a real Prometheus that
+// scrapes what the simulated fleet's services report: each green cluster
+// passes a traffic step only once it carries traffic and answers without
+// errors, and the steps that add or remove a cluster do not ask it.
+func TestDemoBlueGreenPrometheus(t *testing.T) {
+	t.Parallel()
+	metrics, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	prom := testenv.StartPrometheus(t, metrics.Addr().String())
+	s := blueGreenScenario(t, "[prod]")
+	src, err := os.ReadFile(s.campaign)
+	require.NoError(t, err)
+	gate := fmt.Sprintf(`  gates:
+    prometheus:
+      address: %s
+      interval: 1m
+      count: 3
+      inconclusiveLimit: 500
+      queries:
+        - name: carries-traffic
+          query: 'fleetsim_traffic_share{cluster="{{ .Cluster }}"}'
+          success: result > 0
+          failure: result < 0
+        - name: error-ratio
+          query: 'fleetsim_error_ratio{cluster="{{ .Cluster }}"}'
+          success: result < 0.01
+          failure: result >= 0.05
+`, prom.URL)
+	edited := strings.Replace(string(src), "  gates:\n", gate, 1)
+	require.NotEqual(t, string(src), edited)
+	require.NoError(t, os.WriteFile(s.campaign, []byte(edited), 0o644))
+	s.replan(t)
+
+	res, out, _ := s.runWith(t, demo.Options{SimMetrics: metrics, Speed: 600})
+
+	assert.Equal(t, rollout.CampaignSucceeded, res.State)
+	for _, w := range res.Final.Waves {
+		step := s.plan.Waves[w.Number-1].Step
+		for _, c := range w.Clusters {
+			rec, asked := c.Gates[rollout.GatePrometheus]
+			if step != rollout.StepTraffic {
+				assert.False(t, asked, "wave %d (%s) asked prometheus about %s", w.Number, step, c.Name)
+				continue
+			}
+			require.True(t, asked, "wave %d (traffic) did not ask prometheus about %s", w.Number, c.Name)
+			assert.Equal(t, rollout.GatePassed, rec.Outcome, "wave %d %s: %s", w.Number, c.Name, rec.Detail)
+		}
+	}
+	assert.Contains(t, out, "prometheus passed: c-prod-cpu-1-g1: ")
 }

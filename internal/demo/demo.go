@@ -80,6 +80,12 @@ type Options struct {
 	// the demo then plays the owners of the revert pull requests and ends
 	// when the campaign is RolledBack.
 	RollbackAfter int
+	// SimMetrics, when set, serves what the simulated fleet's services
+	// report (fleetsim.Sim.Metrics: each cluster's share of traffic and
+	// error ratio) on this listener while the campaign runs, for a
+	// Prometheus that the campaign's prometheus gate asks; the demo closes
+	// it at the end.
+	SimMetrics net.Listener
 	// Out receives the live progress; nil discards it.
 	Out io.Writer
 	// Speed is how much faster than the wall clock the simulated clock runs
@@ -438,6 +444,15 @@ func (d *demo) run(ctx context.Context) (Result, error) {
 			d.opts.Logger.Warn("the simulated fleet stopped", "err", err)
 		}
 	}()
+	if l := d.opts.SimMetrics; l != nil {
+		srv := &http.Server{Handler: d.sim.Metrics(), ReadHeaderTimeout: 10 * time.Second}
+		go func() {
+			if err := srv.Serve(l); !errors.Is(err, http.ErrServerClosed) {
+				d.opts.Logger.Warn("the simulated fleet's metrics stopped", "err", err)
+			}
+		}()
+		defer srv.Close()
+	}
 
 	d.out.header(d.s, d.opts.Speed)
 	d.out.begin(d.clock.Now())

@@ -2,6 +2,7 @@ package demo_test
 
 import (
 	"bytes"
+	"cmp"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -42,7 +43,8 @@ func (s scenario) runWith(t *testing.T, opts demo.Options) (demo.Result, string,
 	t.Helper()
 	dir := t.TempDir()
 	var out bytes.Buffer
-	opts.FleetDir, opts.CampaignFile, opts.Out, opts.Speed, opts.Dir = s.fleet, s.campaign, &out, testSpeed, dir
+	opts.FleetDir, opts.CampaignFile, opts.Out, opts.Dir = s.fleet, s.campaign, &out, dir
+	opts.Speed = cmp.Or(opts.Speed, testSpeed)
 	res, err := demo.Run(t.Context(), opts)
 	require.NoError(t, err, "output so far:\n%s", out.String())
 	t.Logf("demo output:\n%s", out.String())

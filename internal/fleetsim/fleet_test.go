@@ -1,7 +1,10 @@
 package fleetsim
 
 import (
+	"net/http"
+	"net/http/httptest"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -140,6 +143,7 @@ func TestATrafficChangeLeavesEKSAndArgoCDAlone(t *testing.T) {
 	require.NoError(t, err)
 	before := withTraffic(cluster("a-dev-cpu-1", "1.29", map[string]string{"addonsRelease": "release1"}), "100")
 	s.register(before, "abc")
+	assert.Equal(t, []string{`fleetsim_error_ratio{cluster="a-dev-cpu-1"} 0`, `fleetsim_traffic_share{cluster="a-dev-cpu-1"} 100`}, scrape(t, s))
 	eksBefore, _ := s.cfg.EKS.Cluster(before.Account, before.Region, before.Name)
 	argoBefore, _ := s.cfg.ArgoCD.Cluster(before.Name)
 
@@ -149,6 +153,8 @@ func TestATrafficChangeLeavesEKSAndArgoCDAlone(t *testing.T) {
 	argoAfter, _ := s.cfg.ArgoCD.Cluster(before.Name)
 	assert.Equal(t, eksBefore, eksAfter)
 	assert.Equal(t, argoBefore, argoAfter)
+	assert.Equal(t, []string{`fleetsim_error_ratio{cluster="a-dev-cpu-1"} 0`, `fleetsim_traffic_share{cluster="a-dev-cpu-1"} 50`}, scrape(t, s),
+		"the services report the new share")
 
 	next := withTraffic(cluster("a-dev-cpu-1", "1.30", map[string]string{"addonsRelease": "release1"}), "0")
 	s.carryOut("c2", change{Cluster: next, From: &before})
@@ -159,4 +165,27 @@ func TestATrafficChangeLeavesEKSAndArgoCDAlone(t *testing.T) {
 	assert.Equal(t, []string{"eks 1.30"}, whats)
 	argoAfter, _ = s.cfg.ArgoCD.Cluster(before.Name)
 	assert.Equal(t, argoBefore, argoAfter)
+
+	// A failing cluster answers a fifth of its requests with errors; a
+	// destroyed one reports nothing.
+	s.metrics.running(next, true)
+	assert.Equal(t, []string{`fleetsim_error_ratio{cluster="a-dev-cpu-1"} 0.2`, `fleetsim_traffic_share{cluster="a-dev-cpu-1"} 0`}, scrape(t, s))
+	s.metrics.gone(next.Name)
+	assert.Empty(t, scrape(t, s))
+}
+
+// scrape returns the samples the simulated services report, one line each
+// without the help and type comments.
+func scrape(t *testing.T, s *Sim) []string {
+	t.Helper()
+	rec := httptest.NewRecorder()
+	s.Metrics().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+	require.Equal(t, http.StatusOK, rec.Code)
+	var out []string
+	for line := range strings.Lines(rec.Body.String()) {
+		if !strings.HasPrefix(line, "#") {
+			out = append(out, strings.TrimSpace(line))
+		}
+	}
+	return out
 }

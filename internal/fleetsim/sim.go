@@ -101,6 +101,7 @@ type Sim struct {
 	inv     *gitops.Inventory
 	failed  map[string]bool // clusters whose last apply failed
 	pending []action
+	metrics *metrics
 }
 
 // action is work due at a simulated time: Terraform's result for a
@@ -149,7 +150,7 @@ func New(cfg Config) (*Sim, error) {
 			dir: filepath.Join(cfg.Dir, "fleet.git"), trees: filepath.Join(cfg.Dir, "trees"),
 			token: cfg.Token, branch: cfg.Branch,
 		},
-		marked: map[string]bool{}, failed: map[string]bool{},
+		marked: map[string]bool{}, failed: map[string]bool{}, metrics: newMetrics(),
 	}, nil
 }
 
@@ -258,6 +259,7 @@ func (s *Sim) register(c gitops.Cluster, revision string) {
 	for _, a := range applications(c, s.repoURL, s.cfg.Branch, revision) {
 		s.cfg.ArgoCD.SetApplication(a)
 	}
+	s.metrics.running(c, false)
 }
 
 // Run follows the branch until ctx ends: for each new commit (first-parent
@@ -455,6 +457,9 @@ func (s *Sim) apply(ctx context.Context, a action, ch change) {
 		summary = fmt.Sprintf("Error: waiting for EKS Cluster (%s) delete: unexpected state 'FAILED', wanted target ''. %s was not destroyed.", c.Name, c.Name)
 		s.event(a.commit, c.Name, "eks stays at "+orNone(c.Version))
 	case failed:
+		if ch.From != nil {
+			s.metrics.running(*ch.From, true) // what it ran before, now failing
+		}
 		conclusion, title = "failure", "Terraform failed to apply "+c.Name
 		summary = fmt.Sprintf("Error: waiting for EKS Cluster (%s) update: unexpected state 'Failed', wanted target 'Successful'. Nothing of %s was applied.", c.Name, ch.String())
 		if ch.From != nil && ch.version() {
@@ -509,6 +514,7 @@ func (s *Sim) retire(commit string, c gitops.Cluster) {
 	if gone, _ := s.cfg.EKS.DeleteCluster(c.Account, c.Region, c.Name); gone {
 		s.event(commit, c.Name, "eks gone")
 	}
+	s.metrics.gone(c.Name)
 	apps, ok := s.cfg.ArgoCD.RemoveCluster(c.Name)
 	what := fmt.Sprintf("argocd removed cluster secret and %d application%s", apps, plural(apps))
 	if !ok {
@@ -545,6 +551,7 @@ func (s *Sim) carryOut(commit string, ch change) {
 		s.cfg.ArgoCD.SetCluster(argoCluster(c))
 		s.event(commit, c.Name, "argocd labels "+labelDiff(ch.From.Labels, c.Labels))
 	}
+	s.metrics.running(c, false)
 }
 
 // sync makes every cluster's applications Synced to the head, Healthy or,
