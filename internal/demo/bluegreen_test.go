@@ -125,13 +125,15 @@ func TestDemoBlueGreen(t *testing.T) {
 		"eks       passed: c-prod-cpu-1-g1: cluster c-prod-cpu-1-g1 is ACTIVE at 1.30",
 		"argocd    passed: c-prod-cpu-1-g1: 2 applications Synced and Healthy",
 		"argocd    passed: Argo CD has no cluster c-prod-cpu-1 and no application bound for it",
-		"eks       passed: cluster c-prod-cpu-1 is DELETING at 1.29: on its way out",
 		"3     prod green",
 		"6     prod retire",
 		"c-prod-cpu-1  Succeeded      gone, c-prod-cpu-1-g1 1.30",
 	} {
 		assert.Contains(t, out, want)
 	}
+	// EKS reports the blue cluster DELETING, or already gone on a slow
+	// machine whose gate asked late: either passes.
+	assert.Regexp(t, `eks       passed: cluster c-prod-cpu-1 is (DELETING at 1\.29: on its way out|gone: EKS has no cluster of that name)`, out)
 }
 
 // TestDemoBlueGreenRollback rolls tenant-c's prod back after its canaries'

@@ -7,6 +7,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/fleetbot/fleetbot/bot/gh"
+	"github.com/fleetbot/fleetbot/internal/fakeeks"
 	"github.com/fleetbot/fleetbot/internal/sandbox"
 	"github.com/fleetbot/fleetbot/rollout"
 )
@@ -60,10 +61,11 @@ type PullRequestResult struct {
 }
 
 // ClusterResult is one cluster at the end: its phase in the campaign, the
-// control-plane version EKS reports for it (empty once it is gone) and, for
-// a label change, the label's value on its Argo CD cluster secret. In a
-// blue-green step, Green names the cluster replacing it and GreenVersion
-// is what EKS reports for that one (empty when it is not there).
+// control-plane version EKS reports for it (empty once it is gone or being
+// deleted) and, for a label change, the label's value on its Argo CD
+// cluster secret. In a blue-green step, Green names the cluster replacing
+// it and GreenVersion is what EKS reports for that one (empty the same
+// way).
 type ClusterResult struct {
 	Name         string               `json:"name"`
 	State        rollout.ClusterPhase `json:"state"`
@@ -96,7 +98,8 @@ func (d *demo) finish(ctx context.Context, st rollout.State) (Result, error) {
 
 // version returns the control-plane version EKS reports for cluster name,
 // which is of the fleet or replaces one of the fleet (of, in the same
-// account and region); empty when EKS has no such cluster.
+// account and region); empty when EKS has no such cluster, or one being
+// deleted.
 func (d *demo) version(of, name string) string {
 	c, ok := d.s.clusters[of]
 	if !ok {
@@ -104,6 +107,9 @@ func (d *demo) version(of, name string) string {
 	}
 	ec, ok := d.eks.Cluster(c.Account, c.Region, name)
 	if !ok {
+		return ""
+	}
+	if ec.Status == fakeeks.Deleting {
 		return ""
 	}
 	return ec.Version
