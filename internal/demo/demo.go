@@ -451,7 +451,11 @@ func (d *demo) run(ctx context.Context) (Result, error) {
 				d.opts.Logger.Warn("the simulated fleet's metrics stopped", "err", err)
 			}
 		}()
-		defer srv.Close()
+		defer func() {
+			if err := srv.Close(); err != nil {
+				d.opts.Logger.Warn("close the simulated fleet's metrics", "err", err)
+			}
+		}()
 	}
 
 	d.out.header(d.s, d.opts.Speed)
