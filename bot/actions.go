@@ -528,8 +528,7 @@ func (r *run) gateTargets(n int, clusters []string) (targets []gate.Target, of m
 	of = map[string]string{}
 	var out []gate.Target
 	for _, name := range clusters {
-		wc, _, _ := r.rec.Plan.Expected(pw.Index, name, revert)
-		sub, ok := r.rec.Plan.GateSubject(pw.Index, name, revert)
+		wc, sub, ok := r.rec.Plan.GateSubject(pw.Index, name, revert)
 		j := slices.IndexFunc(w.Clusters, func(c rollout.ClusterState) bool { return c.Name == name })
 		if !ok || j < 0 {
 			return nil, nil, fmt.Errorf("wave %d has no cluster %s", n, name)

@@ -163,7 +163,7 @@ func (d *layoutDecoder) blueGreen(m *decode.Map, version string) *BlueGreen {
 			return nil, err
 		case len(kp) == 0:
 			return nil, errors.New("must not be empty")
-		case len(vp) > 0 && (prefixOf(kp, vp) || prefixOf(vp, kp)):
+		case len(vp) > 0 && (hasPrefix(vp, kp) || hasPrefix(kp, vp)):
 			return nil, fmt.Errorf("%q overlaps the version's key %q: the traffic needs a scalar of its own", s, version)
 		}
 		return kp, nil
@@ -191,9 +191,4 @@ func (d *layoutDecoder) blueGreen(m *decode.Map, version string) *BlueGreen {
 		}
 	}
 	return bg
-}
-
-// prefixOf reports whether p is a prefix of q.
-func prefixOf(p, q keyPath) bool {
-	return len(p) <= len(q) && slices.Equal(p, q[:len(p)])
 }

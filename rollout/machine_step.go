@@ -894,7 +894,7 @@ func (m *machine) rollback(e Rollback) *EventError {
 	var stay []string // merged waves that stay as they are
 	for i := len(m.s.Waves) - 1; i >= 0; i-- {
 		w := &m.s.Waves[i]
-		revertible := w.Step == StepGreen || w.Step == StepTraffic || (w.Step == "" && m.s.Policy.Revertible)
+		revertible := Revertible(w.Step, m.s.Policy)
 		rw := WaveState{Kind: WaveRevert, Reverts: w.Number, Phase: WavePending, PRs: []PRState{}}
 		kept := false
 		for _, pr := range w.PRs {
@@ -949,6 +949,14 @@ func (m *machine) rollback(e Rollback) *EventError {
 	}
 	m.emit(PostReport{About: ReportRollingBack, Summary: summary})
 	return nil
+}
+
+// Revertible reports whether a rollback may revert a merged wave taking
+// blue-green step step ("" for a change made in place) under policy p: a
+// green or traffic step always (until its clusters' retire step merged),
+// a retire step never, a change in place when the change is revertible.
+func Revertible(step string, p Policy) bool {
+	return step == StepGreen || step == StepTraffic || (step == "" && p.Revertible)
 }
 
 // retired maps each cluster whose blue-green retire step merged (its blue

@@ -497,10 +497,11 @@ type Subject struct {
 // at the target once it is added and while traffic moves to it; the blue
 // one, at its own version, once a traffic step is reverted; the green one
 // gone once its addition is reverted; the blue one gone once retired.
-func (p *Plan) GateSubject(idx int, name string, revert bool) (Subject, bool) {
+// It also returns the cluster's step, as Expected does.
+func (p *Plan) GateSubject(idx int, name string, revert bool) (WaveCluster, Subject, bool) {
 	wc, value, ok := p.Expected(idx, name, revert)
 	if !ok {
-		return Subject{}, false
+		return WaveCluster{}, Subject{}, false
 	}
 	sub := Subject{Cluster: name, Value: value}
 	switch step := p.Waves[idx-1].Step; {
@@ -513,5 +514,5 @@ func (p *Plan) GateSubject(idx int, name string, revert bool) (Subject, bool) {
 	case step == StepRetire:
 		sub.Gone = true
 	}
-	return sub, true
+	return wc, sub, true
 }

@@ -295,12 +295,12 @@ func TestGateSubject(t *testing.T) {
 		{9, "a-prod-gpu-1", true, Subject{Cluster: "a-prod-gpu-1", Value: "1.29"}},
 		{10, "a-prod-cpu-1", false, Subject{Cluster: "a-prod-cpu-1", Value: "1.30", Gone: true}},
 	} {
-		got, ok := p.GateSubject(tc.wave, tc.cluster, tc.revert)
+		_, got, ok := p.GateSubject(tc.wave, tc.cluster, tc.revert)
 		if !ok || got != tc.want {
 			t.Errorf("wave %d %s revert %v: %+v %v, want %+v", tc.wave, tc.cluster, tc.revert, got, ok, tc.want)
 		}
 	}
-	if _, ok := p.GateSubject(7, "a-dev-cpu-1", false); ok {
+	if _, _, ok := p.GateSubject(7, "a-dev-cpu-1", false); ok {
 		t.Error("a cluster outside the wave has no subject")
 	}
 }

@@ -172,10 +172,7 @@ func prepare(ctx context.Context, opts Options) (*setup, error) {
 		switch pol := rollout.NewPolicy(c, p); {
 		case n < 0 || n > len(p.Waves):
 			return nil, fmt.Errorf("roll back after wave %d: the plan has waves 1 to %d", n, len(p.Waves))
-		case pol.Revertible:
-		case p.Waves[n-1].Step == rollout.StepGreen || p.Waves[n-1].Step == rollout.StepTraffic:
-			// A blue-green step can be reverted until its blue cluster is removed.
-		default:
+		case !rollout.Revertible(p.Waves[n-1].Step, pol):
 			return nil, fmt.Errorf("roll back after wave %d: the campaign's %s change is forward-only and cannot be rolled back", n, p.Change.Kind)
 		}
 	}
