@@ -322,7 +322,7 @@ func (r *recordReader) fill(rec *Record, m map[string]any, what string, fields [
 // where its values come from ("tag" or "field").
 func (r *recordReader) check(rec *Record, src string) {
 	n := len(r.errs)
-	if !validName.MatchString(rec.Name) {
+	if !isName(rec.Name) {
 		r.failf(rec.From, "cluster name %q must be letters, digits, '.', '_' and '-'", rec.Name)
 	}
 	for _, f := range []struct {
@@ -331,14 +331,14 @@ func (r *recordReader) check(rec *Record, src string) {
 		switch {
 		case f.value == "":
 			r.failf(rec.From, "no %s: add a %s %s (one of %s)", f.name, src, f.name, strings.Join(fieldNames[f.name], ", "))
-		case !validName.MatchString(f.value):
+		case !isName(f.value):
 			r.failf(rec.From, "%s %q must be letters, digits, '.', '_' and '-'", f.name, f.value)
 		}
 	}
-	if rec.Version != "" && !eksVersion.MatchString(rec.Version) {
+	if rec.Version != "" && !isEKSVersion(rec.Version) {
 		r.failf(rec.From, "version %q is not an EKS version MAJOR.MINOR, such as \"1.30\"", rec.Version)
 	}
-	if rec.Account != "" && !awsAccount.MatchString(rec.Account) {
+	if rec.Account != "" && !isAccount(rec.Account) {
 		r.failf(rec.From, "account %q is not a 12-digit AWS account ID", rec.Account)
 	}
 	if len(r.errs) == n {

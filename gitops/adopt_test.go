@@ -278,7 +278,7 @@ func FuzzReadRecords(f *testing.F) {
 			return
 		}
 		for _, r := range recs.Clusters {
-			if !validName.MatchString(r.Name) || !validName.MatchString(r.Tenant) || !validName.MatchString(r.Env) {
+			if !isName(r.Name) || !isName(r.Tenant) || !isName(r.Env) {
 				t.Fatalf("read a cluster without valid names: %+v", r)
 			}
 		}

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"go.yaml.in/yaml/v3"
 
@@ -105,16 +106,16 @@ func (g greenTemplate) parse(name string) (string, int) {
 }
 
 // greenLiteral is what a name template may add to the blue cluster's name.
-var greenLiteral = regexp.MustCompile(`^[a-z0-9-]*$`)
+var greenLiteral = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-z0-9-]*$`) })
 
 // checkGreenName says what is wrong with a name template, or nil.
 func checkGreenName(t string) error {
-	for _, p := range placeholder.FindAllString(t, -1) {
+	for _, p := range placeholder().FindAllString(t, -1) {
 		if p != greenCluster && p != greenGen {
 			return fmt.Errorf("%q uses unknown placeholder %s (known: %s, %s)", t, p, greenCluster, greenGen)
 		}
 	}
-	if rest := placeholder.ReplaceAllString(t, ""); strings.ContainsAny(rest, "{}") {
+	if rest := placeholder().ReplaceAllString(t, ""); strings.ContainsAny(rest, "{}") {
 		return fmt.Errorf("%q has an unmatched brace", t)
 	}
 	for _, p := range []string{greenCluster, greenGen} {
@@ -130,10 +131,10 @@ func checkGreenName(t string) error {
 	if isDigit(before, len(before)-1) || isDigit(after, 0) {
 		return fmt.Errorf("%q has a digit next to %s: the generation would not read back", t, greenGen)
 	}
-	if lit := placeholder.ReplaceAllString(t, ""); !greenLiteral.MatchString(lit) {
+	if lit := placeholder().ReplaceAllString(t, ""); !greenLiteral().MatchString(lit) {
 		return fmt.Errorf("%q adds %q to the cluster's name: write lower-case letters, digits and '-'", t, lit)
 	}
-	if sample := compileGreenName(t).render("a", 1); !validName.MatchString(sample) {
+	if sample := compileGreenName(t).render("a", 1); !isName(sample) {
 		return fmt.Errorf("%q makes names such as %q: a cluster name starts with a letter or digit", t, sample)
 	}
 	return nil

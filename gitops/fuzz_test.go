@@ -46,7 +46,7 @@ func checkGreenNames(t *testing.T, bg *BlueGreen) {
 	t.Helper()
 	for _, blue := range []string{"a", "a-prod-cpu-1", "a-prod-cpu-1-g1", "g7-b", "c_1.x"} {
 		green := bg.GreenName(blue)
-		if !validName.MatchString(green) {
+		if !isName(green) {
 			t.Fatalf("template %q: green %q of %q is not a cluster name", bg.Name, green, blue)
 		}
 		base, n := bg.name.parse(blue)

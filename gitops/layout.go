@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 
 	"go.yaml.in/yaml/v3"
 
@@ -397,7 +398,7 @@ func (d *layoutDecoder) members(m *decode.Map) *Members {
 	return mm
 }
 
-var placeholder = regexp.MustCompile(`\{[^{}]*\}`)
+var placeholder = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`\{[^{}]*\}`) })
 
 // labelPlaceholders are the names a label hierarchy template may use; the
 // templates of hierarchies may also use hierarchyPlaceholders and
@@ -437,7 +438,7 @@ func (d *layoutDecoder) hierarchies(m *decode.Map) map[string]*Hierarchy {
 			d.Failf(m.LineOf(name), field, "is the label hierarchy: describe it under labels")
 			continue
 		}
-		if !validName.MatchString(name) {
+		if !isName(name) {
 			d.Failf(m.LineOf(name), field, "a hierarchy name is letters, digits, '.', '_' and '-', starting with a letter or digit")
 			continue
 		}
@@ -479,7 +480,7 @@ func checkTemplate(t string, known []string, records bool) error {
 			return fmt.Errorf("template %q has a %q path segment", t, seg)
 		}
 	}
-	for _, p := range placeholder.FindAllString(t, -1) {
+	for _, p := range placeholder().FindAllString(t, -1) {
 		name := p[1 : len(p)-1]
 		if slices.Contains(known, name) {
 			continue
@@ -499,15 +500,17 @@ func checkTemplate(t string, known []string, records bool) error {
 		}
 		return fmt.Errorf("template %q uses unknown placeholder %s (known: %s)", t, p, strings.Join(names, ", "))
 	}
-	if rest := placeholder.ReplaceAllString(t, ""); strings.ContainsAny(rest, "{}") {
+	if rest := placeholder().ReplaceAllString(t, ""); strings.ContainsAny(rest, "{}") {
 		return fmt.Errorf("template %q has an unmatched brace", t)
 	}
 	return nil
 }
 
 var (
-	githubLogin = regexp.MustCompile(`^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$`)
-	githubTeam  = regexp.MustCompile(`^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/[A-Za-z0-9][A-Za-z0-9_.-]*$`)
+	githubLogin = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$`) })
+	githubTeam  = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/[A-Za-z0-9][A-Za-z0-9_.-]*$`)
+	})
 )
 
 func (d *layoutDecoder) owners(m *decode.Map) map[string]Owners {
@@ -527,13 +530,13 @@ func (d *layoutDecoder) ownerSet(m *decode.Map) Owners {
 	}
 	return Owners{
 		Users: decode.Values(m.Names("users", func(u string) string {
-			if !githubLogin.MatchString(u) {
+			if !githubLogin().MatchString(u) {
 				return fmt.Sprintf("%q is not a GitHub login (write teams under teams, as org/team)", u)
 			}
 			return ""
 		})),
 		Teams: decode.Values(m.Names("teams", func(t string) string {
-			if !githubTeam.MatchString(t) {
+			if !githubTeam().MatchString(t) {
 				return fmt.Sprintf("%q is not a GitHub team: write org/team-slug", t)
 			}
 			return ""

@@ -5,9 +5,9 @@ import (
 	"context"
 	"crypto/sha256"
 	"fmt"
-	"regexp"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -188,7 +188,35 @@ func (p *fileParser) checkDuplicates(m *yaml.Node, path string) {
 	p.d.Repeated(m, path, "")
 }
 
-var validName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
+// isName reports whether s can be a tenant, env or cluster name: a letter or
+// digit, then letters, digits, '.', '_' and '-' (^[A-Za-z0-9][A-Za-z0-9._-]*$).
+// It is checked for every cluster of the fleet, so it is a loop, not a
+// regular expression.
+func isName(s string) bool {
+	if s == "" || !isAlnum(s[0]) {
+		return false
+	}
+	for i := 1; i < len(s); i++ {
+		if c := s[i]; !isAlnum(c) && c != '.' && c != '_' && c != '-' {
+			return false
+		}
+	}
+	return true
+}
+
+func isAlnum(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z'
+}
+
+// isDigits reports whether s is one digit or more.
+func isDigits(s string) bool {
+	for i := range len(s) {
+		if !isDigit(s, i) {
+			return false
+		}
+	}
+	return s != ""
+}
 
 // name reads a tenant, env or cluster name: a string that can stand for one
 // directory in a hierarchy path.
@@ -197,7 +225,7 @@ func (p *fileParser) name(k, v *yaml.Node, what string) (string, bool) {
 		p.errorf(v, "%s (key %s) must be a string, not %s", what, k.Value, decode.Describe(v))
 		return "", false
 	}
-	if !validName.MatchString(v.Value) {
+	if !isName(v.Value) {
 		p.errorf(v, "%s %q must be letters, digits, '.', '_' and '-', starting with a letter or digit", what, v.Value)
 		return "", false
 	}
@@ -233,7 +261,7 @@ func (p *fileParser) record(m *yaml.Node, c *Cluster) {
 		if v == nil || v.ShortTag() == "!!null" {
 			continue
 		}
-		if v.Kind != yaml.ScalarNode || !validName.MatchString(v.Value) {
+		if v.Kind != yaml.ScalarNode || !isName(v.Value) {
 			p.errorf(v, "%s of cluster %s stands for a path segment ({%s%s} in the layout): it must be a scalar of letters, digits, '.', '_' and '-', not %s",
 				kp, c.Name, recordPrefix, kp, decode.Describe(v))
 			continue
@@ -257,14 +285,15 @@ func (p *fileParser) accountID(v *yaml.Node, kp keyPath) bool {
 		p.errorf(v, "%s must be a quoted 12-digit AWS account ID: write \"%s\"", kp, v.Value)
 		return false
 	}
-	if !awsAccount.MatchString(v.Value) {
+	if !isAccount(v.Value) {
 		p.errorf(v, "%s %q is not a 12-digit AWS account ID", kp, v.Value)
 		return false
 	}
 	return true
 }
 
-var awsAccount = regexp.MustCompile(`^[0-9]{12}$`)
+// isAccount reports whether s is an AWS account ID: twelve digits.
+func isAccount(s string) bool { return len(s) == 12 && isDigits(s) }
 
 // boolAt reads the flag at kp of m: a YAML boolean, or the string "true"
 // or "false" (Argo CD labels and annotations are strings). It returns the
@@ -313,7 +342,12 @@ func (p *fileParser) disable(c *Cluster, v *yaml.Node, at []string) {
 	c.Sources.Set("disabled", p.source(v))
 }
 
-var eksVersion = regexp.MustCompile(`^[0-9]+\.[0-9]+$`)
+// isEKSVersion reports whether s reads as an EKS version: digits, a dot,
+// digits (^[0-9]+\.[0-9]+$).
+func isEKSVersion(s string) bool {
+	major, minor, ok := strings.Cut(s, ".")
+	return ok && isDigits(major) && isDigits(minor)
+}
 
 // version reads the EKS version at kp of m. A format that has a version key
 // requires it on every cluster.
@@ -335,7 +369,7 @@ func (p *fileParser) version(m, at *yaml.Node, kp keyPath, c *Cluster) bool {
 	case v.Kind != yaml.ScalarNode || v.ShortTag() != "!!str":
 		p.errorf(v, "version of cluster %s must be a string such as \"1.30\", not %s", c.Name, decode.Describe(v))
 		return false
-	case !eksVersion.MatchString(v.Value):
+	case !isEKSVersion(v.Value):
 		p.errorf(v, "version %q of cluster %s is not an EKS version: write MAJOR.MINOR, such as \"1.30\"", v.Value, c.Name)
 		c.Version = v.Value
 	default:
@@ -448,7 +482,7 @@ func (p *fileParser) blueprint(docs []*yaml.Node, b *Blueprints) {
 	for i := 0; i+1 < len(cfg.Content); i += 2 {
 		k, v := cfg.Content[i], cfg.Content[i+1]
 		name := k.Value
-		if k.Kind != yaml.ScalarNode || !validName.MatchString(name) {
+		if k.Kind != yaml.ScalarNode || !isName(name) {
 			p.errorf(k, "cluster name %q must be letters, digits, '.', '_' and '-', starting with a letter or digit", name)
 			continue
 		}

@@ -138,11 +138,11 @@ func isFlag(n *yaml.Node) bool {
 func fits(field string, n *yaml.Node) bool {
 	switch field {
 	case fieldTenant, fieldEnv, fieldCluster:
-		return isString(n) && validName.MatchString(n.Value)
+		return isString(n) && isName(n.Value)
 	case fieldVersion:
-		return isString(n) && eksVersion.MatchString(n.Value)
+		return isString(n) && isEKSVersion(n.Value)
 	case fieldAccount:
-		return isString(n) && awsAccount.MatchString(n.Value)
+		return isString(n) && isAccount(n.Value)
 	case fieldCanary, fieldEnabled:
 		return isFlag(n)
 	default:
@@ -233,7 +233,7 @@ func clusterEntries(m *yaml.Node) ([]blueprintEntry, bool) {
 	versioned := false
 	for i := 0; i+1 < len(m.Content); i += 2 {
 		k, v := m.Content[i], m.Content[i+1]
-		if v.Kind != yaml.MappingNode || !validName.MatchString(k.Value) {
+		if v.Kind != yaml.MappingNode || !isName(k.Value) {
 			return nil, false
 		}
 		e := blueprintEntry{name: k.Value, leaves: collectLeaves(v, nil, nil)}

@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"text/template"
 
 	"github.com/fleetbot/fleetbot/rollout"
@@ -14,10 +15,14 @@ import (
 //go:embed body.md.tmpl
 var bodySource string
 
-var bodyTemplate = template.Must(template.New("body").Funcs(template.FuncMap{
-	"join": strings.Join,
-	"cell": func(s string) string { return strings.ReplaceAll(s, "|", `\|`) },
-}).Parse(bodySource))
+// bodyTemplate parses on first use: every command links this package, few
+// open pull requests.
+var bodyTemplate = sync.OnceValue(func() *template.Template {
+	return template.Must(template.New("body").Funcs(template.FuncMap{
+		"join": strings.Join,
+		"cell": func(s string) string { return strings.ReplaceAll(s, "|", `\|`) },
+	}).Parse(bodySource))
+})
 
 // bodyData is what the body template reads.
 type bodyData struct {
@@ -104,7 +109,7 @@ func Body(req Request) (string, error) {
 		d.Merge = "fleetbot merges once the owners approve and the checks pass"
 	}
 	var b strings.Builder
-	if err := bodyTemplate.Execute(&b, d); err != nil {
+	if err := bodyTemplate().Execute(&b, d); err != nil {
 		return "", fmt.Errorf("pull request body of wave %d for %s: %w", req.Wave, d.For, err)
 	}
 	return b.String(), nil
@@ -135,12 +140,14 @@ func waveFlags(p *rollout.Plan, w *rollout.Wave) []string {
 }
 
 // markerAttempt matches the attempt in the hidden marker of a body.
-var markerAttempt = regexp.MustCompile(`<!-- fleetbot campaign=\S+ wave=\d+ tenant=\S+ attempt=(\d+) -->`)
+var markerAttempt = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`<!-- fleetbot campaign=\S+ wave=\d+ tenant=\S+ attempt=(\d+) -->`)
+})
 
 // bodyAttempt is the attempt a pull request was opened for, read from its
 // body; 1 when the marker is missing (a person edited it away).
 func bodyAttempt(body string) int {
-	m := markerAttempt.FindStringSubmatch(body)
+	m := markerAttempt().FindStringSubmatch(body)
 	if m == nil {
 		return 1
 	}

@@ -50,7 +50,9 @@ type payloadRef struct {
 	CRC uint32 `json:"crc"`
 }
 
-var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+// castagnoli is the CRC table of the spool's checksums, made on first use:
+// every command links this package, only serve writes a spool.
+var castagnoli = sync.OnceValue(func() *crc32.Table { return crc32.MakeTable(crc32.Castagnoli) })
 
 // errPayloadGone reports that a payload's segment was removed: its delivery
 // was processed or pruned since the caller read its reference.
@@ -117,7 +119,7 @@ func (sp *spool) append(payloads [][]byte) ([]payloadRef, error) {
 	refs := make([]payloadRef, len(payloads))
 	buf := make([]byte, 0, sumLen(payloads))
 	for i, p := range payloads {
-		refs[i] = payloadRef{Seg: sp.num, Off: sp.size + int64(len(buf)), Len: len(p), CRC: crc32.Checksum(p, castagnoli)}
+		refs[i] = payloadRef{Seg: sp.num, Off: sp.size + int64(len(buf)), Len: len(p), CRC: crc32.Checksum(p, castagnoli())}
 		buf = append(buf, p...)
 	}
 	if _, err := sp.cur.WriteAt(buf, sp.size); err != nil {
@@ -193,7 +195,7 @@ func (sp *spool) read(ref payloadRef) ([]byte, error) {
 	if _, err := f.ReadAt(p, ref.Off); err != nil {
 		return nil, fmt.Errorf("read payload segment %s at byte %d: %w", f.Name(), ref.Off, err)
 	}
-	if crc32.Checksum(p, castagnoli) != ref.CRC {
+	if crc32.Checksum(p, castagnoli()) != ref.CRC {
 		return nil, fmt.Errorf("payload segment %s at byte %d: %d bytes do not match their checksum", f.Name(), ref.Off, ref.Len)
 	}
 	return p, nil
