@@ -15,6 +15,7 @@ import (
 	"github.com/fleetbot/fleetbot/bot/gh"
 	"github.com/fleetbot/fleetbot/bot/wave"
 	"github.com/fleetbot/fleetbot/gitops"
+	"github.com/fleetbot/fleetbot/rollout"
 	"github.com/fleetbot/fleetbot/rollout/gate"
 	"github.com/fleetbot/fleetbot/rollout/store"
 	"github.com/fleetbot/fleetbot/webhooks"
@@ -137,8 +138,10 @@ type Bot struct {
 	waitsEnd map[string]time.Time
 	// inventories holds the inventories of checkouts (actions.go).
 	inventories map[string]*gitops.Inventory
-	// records holds the last decoded record of each campaign (record.go).
-	records map[string]decodedRecord
+	// records and states hold the last decoded record and state of each
+	// campaign, by store key (record.go).
+	records map[string]decoded[record]
+	states  map[string]decoded[rollout.State]
 	// prsListed holds, by campaign and repository, the time (GitHub's)
 	// from which the next pass lists pull requests (reconcile.go).
 	prsListed map[string]time.Time
@@ -191,7 +194,7 @@ func New(cfg Config) (*Bot, error) {
 	case len(cfg.Repositories) == 0:
 		return nil, errors.New("new bot: no blueprint repositories")
 	}
-	b := &Bot{cfg: cfg, owned: map[string]store.Lease{}, warned: map[string]bool{}, swept: map[string]bool{}, noIssues: map[string]bool{}, settled: map[string]bool{}, waitsEnd: map[string]time.Time{}, sooner: make(chan struct{}, 1), prsListed: map[string]time.Time{}, inventories: map[string]*gitops.Inventory{}, records: map[string]decodedRecord{}}
+	b := &Bot{cfg: cfg, owned: map[string]store.Lease{}, warned: map[string]bool{}, swept: map[string]bool{}, noIssues: map[string]bool{}, settled: map[string]bool{}, waitsEnd: map[string]time.Time{}, sooner: make(chan struct{}, 1), prsListed: map[string]time.Time{}, inventories: map[string]*gitops.Inventory{}, records: map[string]decoded[record]{}, states: map[string]decoded[rollout.State]{}}
 	var err error
 	if b.camps, err = parseRepo(cfg.CampaignRepo); err != nil {
 		return nil, fmt.Errorf("new bot: campaigns: %w", err)

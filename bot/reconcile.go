@@ -2,7 +2,6 @@ package bot
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
@@ -94,9 +93,9 @@ func (b *Bot) storedStates(ctx context.Context) (map[string]rollout.State, error
 		if _, known := out[name]; !ok || !known {
 			continue
 		}
-		var st rollout.State
-		if err := json.Unmarshal(e.Value, &st); err != nil {
-			return nil, fmt.Errorf("decode %s: %w", e.Key, err)
+		st, err := b.storedState(e.Key, e.Value)
+		if err != nil {
+			return nil, err
 		}
 		out[name] = st
 	}
@@ -325,9 +324,9 @@ func (b *Bot) campaignsWhere(ctx context.Context, match func(st rollout.State) b
 		if !ok {
 			continue
 		}
-		var st rollout.State
-		if err := json.Unmarshal(e.Value, &st); err != nil {
-			errs = append(errs, fmt.Errorf("decode %s: %w", e.Key, err))
+		st, err := b.storedState(e.Key, e.Value)
+		if err != nil {
+			errs = append(errs, err)
 			continue
 		}
 		if !st.Phase.Final() && match(st) {

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/fleetbot/fleetbot/bot/wave"
@@ -211,40 +212,63 @@ func (b *Bot) loadRecord(ctx context.Context, name string) (*record, bool, error
 		return nil, false, err
 	}
 	// A record is written once, when its campaign starts, and never
-	// changed; its plan may hold every cluster of the fleet. The last
-	// one decoded of each campaign is kept, known by its bytes' digest
-	// (a campaign of the same name started again has other bytes).
-	sum := sha256.Sum256(stored.Value)
-	b.mu.Lock()
-	c, ok := b.records[name]
-	b.mu.Unlock()
-	if ok && c.sum == sum {
-		return c.rec, true, nil
-	}
-	var r record
-	if err := json.Unmarshal(stored.Value, &r); err != nil {
-		return nil, false, fmt.Errorf("decode %s: %w", key, err)
+	// changed; its plan may hold every cluster of the fleet.
+	r, err := decodeShared(&b.mu, b.records, key, stored.Value)
+	if err != nil {
+		return nil, false, err
 	}
 	if r.Plan == nil {
 		return nil, false, fmt.Errorf("record of campaign %s holds no plan", name)
 	}
-	b.mu.Lock()
-	if len(b.records) >= maxRecords {
-		clear(b.records) // campaigns ended and pruned leave theirs; the next loads refill it
-	}
-	b.records[name] = decodedRecord{sum: sum, rec: &r}
-	b.mu.Unlock()
-	return &r, true, nil
+	return r, true, nil
 }
 
-// maxRecords bounds the decoded records kept.
-const maxRecords = 64
+// storedState decodes a campaign's stored state (its key's value) for a
+// look-up that only reads it: which campaigns an event concerns, which
+// are running. Every check run, status and pull request event asks, and
+// the state of a campaign of 1,000 clusters is megabytes of JSON; it is
+// decoded again only when its bytes changed. The state is shared: read
+// it, never change it.
+func (b *Bot) storedState(key string, value []byte) (rollout.State, error) {
+	st, err := decodeShared(&b.mu, b.states, key, value)
+	if err != nil {
+		return rollout.State{}, err
+	}
+	return *st, nil
+}
 
-// decodedRecord is a campaign's record as decoded, with the digest of the
-// stored bytes it came from. Callers only read it.
-type decodedRecord struct {
+// maxDecoded bounds the decoded values kept of each kind.
+const maxDecoded = 64
+
+// decoded is a value as decoded, with the digest of the stored bytes it
+// came from. Callers only read it.
+type decoded[T any] struct {
 	sum [sha256.Size]byte
-	rec *record
+	v   *T
+}
+
+// decodeShared decodes value, stored under key, as JSON, or returns what
+// it gave the last time the key held the same bytes (a campaign of the
+// same name started again has other bytes). cache is guarded by mu.
+func decodeShared[T any](mu *sync.Mutex, cache map[string]decoded[T], key string, value []byte) (*T, error) {
+	sum := sha256.Sum256(value)
+	mu.Lock()
+	c, ok := cache[key]
+	mu.Unlock()
+	if ok && c.sum == sum {
+		return c.v, nil
+	}
+	v := new(T)
+	if err := json.Unmarshal(value, v); err != nil {
+		return nil, fmt.Errorf("decode %s: %w", key, err)
+	}
+	mu.Lock()
+	if len(cache) >= maxDecoded {
+		clear(cache) // campaigns ended and pruned leave theirs; the next decodes refill it
+	}
+	cache[key] = decoded[T]{sum: sum, v: v}
+	mu.Unlock()
+	return v, nil
 }
 
 // State returns a campaign's state as last persisted; ok is false until the
