@@ -47,6 +47,7 @@ const (
 	partDelivery = "delivery"
 	partPending  = "pending"
 	partMeta     = "meta"
+	partPart     = "part"
 	metaSeq      = "delivery-seq"
 )
 

@@ -2,6 +2,7 @@ package dynamostore
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"strings"
@@ -15,26 +16,36 @@ import (
 
 // Get implements store.Records.
 func (s *Store) Get(ctx context.Context, k string) (store.Record, error) {
-	item, err := s.get(ctx, partRecord, k)
-	if err != nil {
-		return store.Record{}, fmt.Errorf("get %s: %w", k, err)
+	for attempt := 1; ; attempt++ {
+		item, err := s.get(ctx, partRecord, k)
+		if err != nil {
+			return store.Record{}, fmt.Errorf("get %s: %w", k, err)
+		}
+		if item == nil || deleted(item) {
+			return store.Record{}, fmt.Errorf("get %s: %w", k, store.ErrNotFound)
+		}
+		rec, err := s.decodeRecord(ctx, k, item)
+		if errors.Is(err, errPartGone) && attempt < maxAttempts {
+			continue // written again meanwhile: read the new one
+		}
+		if err != nil {
+			return store.Record{}, fmt.Errorf("get %s: %w", k, err)
+		}
+		return rec, nil
 	}
-	if item == nil || deleted(item) {
-		return store.Record{}, fmt.Errorf("get %s: %w", k, store.ErrNotFound)
-	}
-	rec, err := decodeRecord(item)
-	if err != nil {
-		return store.Record{}, fmt.Errorf("get %s: %w", k, err)
-	}
-	return rec, nil
 }
 
-func decodeRecord(item map[string]types.AttributeValue) (store.Record, error) {
+// decodeRecord reads the record that item, the record item of k, holds.
+func (s *Store) decodeRecord(ctx context.Context, k string, item map[string]types.AttributeValue) (store.Record, error) {
 	v, err := getN(item, attrVersion)
 	if err != nil {
 		return store.Record{}, err
 	}
-	return store.Record{Value: getB(item, attrValue), Version: v}, nil
+	value, err := s.value(ctx, k, item)
+	if err != nil {
+		return store.Record{}, err
+	}
+	return store.Record{Value: value, Version: v}, nil
 }
 
 // deleted reports whether a record item is the tombstone a fenced Delete
@@ -103,31 +114,56 @@ func (s *Store) Put(ctx context.Context, k string, value []byte, expectVersion i
 	c.values[":next"] = num(next)
 	remove := []string{"#deleted"}
 	c.names["#deleted"] = attrDeleted
-	if len(value) > 0 {
+	maps.Copy(c.names, names(attrPartID, attrPartCount, attrPartSum))
+	var parts partRef
+	switch {
+	case len(value) > maxInline:
+		var err error
+		if parts, err = s.writeParts(ctx, k, value); err != nil {
+			return 0, fmt.Errorf("put %s: %w", k, err)
+		}
+		set = append(set, "#pid = :pid", "#pcount = :pcount", "#psum = :psum")
+		c.values[":pid"], c.values[":pcount"], c.values[":psum"] = str(parts.id), num(int64(parts.count)), str(parts.sum)
+		remove = append(remove, "#val")
+	case len(value) > 0:
 		set = append(set, "#val = :val")
 		c.values[":val"] = &types.AttributeValueMemberB{Value: value}
-	} else {
-		remove = append(remove, "#val")
+		remove = append(remove, "#pid", "#pcount", "#psum")
+	default:
+		remove = append(remove, "#val", "#pid", "#pcount", "#psum")
 	}
 	c.names["#val"] = attrValue
 	if fence != (store.Fence{}) {
 		set = append(set, "#fence = :token", "#lease = :lease")
 	}
-	_, err := s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+	out, err := s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:                 aws.String(s.table),
 		Key:                       key(partRecord, k),
 		UpdateExpression:          aws.String("SET " + strings.Join(set, ", ") + " REMOVE " + strings.Join(remove, ", ")),
 		ConditionExpression:       c.expr(),
 		ExpressionAttributeNames:  c.names,
 		ExpressionAttributeValues: c.values,
+		ReturnValues:              types.ReturnValueAllOld,
 	})
 	if conditionFailed(err) {
+		// Refused: no item names the parts. (After any other error the
+		// write may have been made: its parts stay.)
+		s.deleteParts(ctx, k, parts)
 		return 0, s.whyRefused(ctx, "put", k, expectVersion, fence)
 	}
 	if err != nil {
 		return 0, fmt.Errorf("put %s: %w", k, err)
 	}
+	s.deleteReplaced(ctx, k, out.Attributes)
 	return next, nil
+}
+
+// deleteReplaced deletes the parts of the record item old that a write
+// just replaced.
+func (s *Store) deleteReplaced(ctx context.Context, k string, old map[string]types.AttributeValue) {
+	if ref, ok, err := partsOf(old); err == nil && ok {
+		s.deleteParts(ctx, k, ref)
+	}
 }
 
 // Delete implements store.Records. Unfenced, the item goes; fenced, it
@@ -141,26 +177,39 @@ func (s *Store) Delete(ctx context.Context, k string, expectVersion int64, fence
 		return fmt.Errorf("delete %s: %w", k, err)
 	}
 	c := writeCondition(expectVersion, fence)
-	var err error
+	var (
+		old map[string]types.AttributeValue
+		err error
+	)
 	if fence == (store.Fence{}) {
-		_, err = s.client.DeleteItem(ctx, &dynamodb.DeleteItemInput{
+		var out *dynamodb.DeleteItemOutput
+		out, err = s.client.DeleteItem(ctx, &dynamodb.DeleteItemInput{
 			TableName:                 aws.String(s.table),
 			Key:                       key(partRecord, k),
 			ConditionExpression:       c.expr(),
 			ExpressionAttributeNames:  c.names,
 			ExpressionAttributeValues: c.values,
+			ReturnValues:              types.ReturnValueAllOld,
 		})
+		if err == nil {
+			old = out.Attributes
+		}
 	} else {
-		c.names["#val"] = attrValue
+		maps.Copy(c.names, names(attrValue, attrPartID, attrPartCount, attrPartSum))
 		c.values[":true"] = &types.AttributeValueMemberBOOL{Value: true}
-		_, err = s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		var out *dynamodb.UpdateItemOutput
+		out, err = s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 			TableName:                 aws.String(s.table),
 			Key:                       key(partRecord, k),
-			UpdateExpression:          aws.String("SET #deleted = :true, #fence = :token, #lease = :lease REMOVE #val"),
+			UpdateExpression:          aws.String("SET #deleted = :true, #fence = :token, #lease = :lease REMOVE #val, #pid, #pcount, #psum"),
 			ConditionExpression:       c.expr(),
 			ExpressionAttributeNames:  c.names,
 			ExpressionAttributeValues: c.values,
+			ReturnValues:              types.ReturnValueAllOld,
 		})
+		if err == nil {
+			old = out.Attributes
+		}
 	}
 	if conditionFailed(err) {
 		return s.whyRefused(ctx, "delete", k, expectVersion, fence)
@@ -168,6 +217,7 @@ func (s *Store) Delete(ctx context.Context, k string, expectVersion int64, fence
 	if err != nil {
 		return fmt.Errorf("delete %s: %w", k, err)
 	}
+	s.deleteReplaced(ctx, k, old)
 	return nil
 }
 
@@ -209,7 +259,8 @@ func (s *Store) whyRefused(ctx context.Context, op, k string, expect int64, fenc
 	return fmt.Errorf("%s %s at version %d: %w", op, k, expect, store.ErrConflict)
 }
 
-// List implements store.Records; tombstones are left out.
+// List implements store.Records; tombstones are left out. A record written
+// again while it is listed is read again on its own.
 func (s *Store) List(ctx context.Context, prefix string) ([]store.Entry, error) {
 	items, err := s.query(ctx, partRecord, prefix)
 	if err != nil {
@@ -221,7 +272,13 @@ func (s *Store) List(ctx context.Context, prefix string) ([]store.Entry, error) 
 			continue
 		}
 		k := getS(item, attrSK)
-		rec, err := decodeRecord(item)
+		rec, err := s.decodeRecord(ctx, k, item)
+		if errors.Is(err, errPartGone) {
+			rec, err = s.Get(ctx, k)
+			if errors.Is(err, store.ErrNotFound) {
+				continue // deleted since
+			}
+		}
 		if err != nil {
 			return nil, fmt.Errorf("list %q: record %s: %w", prefix, k, err)
 		}

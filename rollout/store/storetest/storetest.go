@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"bytes"
 	"cmp"
 	"errors"
 	"fmt"
@@ -44,6 +45,7 @@ func Run(t *testing.T, b Backend) {
 		{"PutRefusesBadInput", testPutRefusesBadInput},
 		{"ListByPrefix", testListByPrefix},
 		{"Delete", testDelete},
+		{"LargeRecords", testLargeRecords},
 		{"ConcurrentIncrements", testConcurrentIncrements},
 		{"Locks", testLocks},
 		{"Leases", testLeases},
@@ -171,6 +173,69 @@ func testListByPrefix(t *testing.T, b Backend) {
 	all, err := s.List(ctx, "")
 	require.NoError(t, err)
 	assert.Len(t, all, 5, "empty prefix lists every record")
+}
+
+// LargeValue returns n bytes of a campaign state's kind: JSON that
+// repeats itself, with a run of bytes that does not (seed picks them).
+func LargeValue(n int, seed byte) []byte {
+	var b bytes.Buffer
+	for i := 0; b.Len() < n; i++ {
+		fmt.Fprintf(&b, `{"name":"t%03d-prod-%02d","phase":"Succeeded","detail":"terraform-apply succeeded on %08x"},`, i%500, i%20, uint32(i)*2654435761+uint32(seed))
+	}
+	v := b.Bytes()[:n]
+	x := uint32(seed) + 1
+	for i := n / 2; i < n/2+n/8; i++ { // xorshift: not compressible
+		x ^= x << 13
+		x ^= x >> 17
+		x ^= x << 5
+		v[i] = byte(x)
+	}
+	return v
+}
+
+// testLargeRecords: records of megabytes (a DynamoDB item holds 400 KB)
+// are written, read, listed, replaced by small and large values,
+// refused at a stale version without a change, and deleted.
+func testLargeRecords(t *testing.T, b Backend) {
+	ctx := t.Context()
+	s := b.Open(t, NewClock(epoch).Now)
+	const key = "campaigns/large/state"
+	big, bigger := LargeValue(3<<20, 1), LargeValue(5<<20, 2)
+
+	v, err := s.Put(ctx, key, big, 0, store.Fence{})
+	require.NoError(t, err)
+	got, err := s.Get(ctx, key)
+	require.NoError(t, err)
+	require.Equal(t, int64(1), got.Version)
+	require.True(t, bytes.Equal(big, got.Value), "3 MiB read back as written")
+
+	_, err = s.Put(ctx, "campaigns/large/plan", []byte(`{}`), 0, store.Fence{})
+	require.NoError(t, err)
+	entries, err := s.List(ctx, "campaigns/large/")
+	require.NoError(t, err)
+	require.Len(t, entries, 2)
+	assert.Equal(t, "campaigns/large/state", entries[1].Key)
+	assert.True(t, bytes.Equal(big, entries[1].Value), "listed as written")
+
+	v, err = s.Put(ctx, key, bigger, v, store.Fence{})
+	require.NoError(t, err)
+	_, err = s.Put(ctx, key, big, v-1, store.Fence{})
+	require.ErrorIs(t, err, store.ErrConflict)
+	got, err = s.Get(ctx, key)
+	require.NoError(t, err)
+	require.True(t, bytes.Equal(bigger, got.Value), "5 MiB replaced 3 MiB; the stale write changed nothing")
+
+	v, err = s.Put(ctx, key, []byte(`{"phase":"Succeeded"}`), v, store.Fence{})
+	require.NoError(t, err)
+	got, err = s.Get(ctx, key)
+	require.NoError(t, err)
+	assert.Equal(t, store.Record{Value: []byte(`{"phase":"Succeeded"}`), Version: v}, got, "a small value replaced a large one")
+
+	v, err = s.Put(ctx, key, big, v, store.Fence{})
+	require.NoError(t, err)
+	require.NoError(t, s.Delete(ctx, key, v, store.Fence{}))
+	_, err = s.Get(ctx, key)
+	require.ErrorIs(t, err, store.ErrNotFound)
 }
 
 func testDelete(t *testing.T, b Backend) {
