@@ -25,6 +25,7 @@ import (
 	"github.com/fleetbot/fleetbot/internal/stack"
 	"github.com/fleetbot/fleetbot/rollout"
 	"github.com/fleetbot/fleetbot/rollout/gate"
+	"github.com/fleetbot/fleetbot/rollout/store"
 )
 
 // Defaults Run fills in for what Options leave out.
@@ -102,6 +103,8 @@ type Options struct {
 	// RateLimit is the sandbox's hourly budget of GitHub requests per
 	// installation, counted in simulated hours (default 5,000, GitHub's).
 	RateLimit int
+	// OpenStore opens the bot's store (default: a bbolt file in Dir).
+	OpenStore func() (store.Store, error)
 	// ReconcileInterval is the bot's reconcile interval on the simulated
 	// clock (default: 200 ms of wall time, whatever the speed).
 	ReconcileInterval time.Duration
@@ -323,7 +326,7 @@ func start(ctx context.Context, opts Options, s *setup) (*demo, error) {
 	d.stack, err = stack.Start(ctx, stack.Options{
 		Dir: opts.Dir, Fleet: opts.FleetDir, Owner: owner, Repo: repo,
 		ReconcileInterval: interval, GateOptions: gates, Now: clock.Now, Real: clock.Real, Logger: opts.Logger,
-		RateLimit: opts.RateLimit,
+		RateLimit: opts.RateLimit, OpenStore: opts.OpenStore,
 	})
 	if err != nil {
 		return d, fmt.Errorf("start the sandbox and the bot: %w", err)

@@ -60,6 +60,9 @@ type Options struct {
 	// OpenConcurrency is the bot's bot.Config.OpenConcurrency (default
 	// the bot's).
 	OpenConcurrency int
+	// OpenStore opens the bot's store each time the bot starts (default:
+	// a bbolt file in Dir); the stack closes it when the bot stops.
+	OpenStore func() (store.Store, error)
 	// Gates, when set, replaces the gates the campaigns configure.
 	Gates bot.Gates
 	// GateOptions point the gates the campaigns configure at fakes (the
@@ -362,7 +365,15 @@ func (s *Stack) StartBot(ctx context.Context) error {
 	if err := os.MkdirAll(filepath.Join(s.opts.Dir, "bot"), 0o755); err != nil {
 		return err
 	}
-	st, err := boltstore.Open(filepath.Join(s.opts.Dir, "bot", "state.db"))
+	var (
+		st  store.Store
+		err error
+	)
+	if s.opts.OpenStore != nil {
+		st, err = s.opts.OpenStore()
+	} else {
+		st, err = boltstore.Open(filepath.Join(s.opts.Dir, "bot", "state.db"))
+	}
 	if err != nil {
 		return err
 	}
