@@ -24,3 +24,6 @@ func BenchmarkPut(b *testing.B) { storetest.BenchmarkPut(b, openBench) }
 
 // BenchmarkDelivery measures storing a delivery and marking it processed.
 func BenchmarkDelivery(b *testing.B) { storetest.BenchmarkDelivery(b, openBench) }
+
+// BenchmarkLargeState measures large states written, synced and read back.
+func BenchmarkLargeState(b *testing.B) { storetest.BenchmarkLargeState(b, openBench) }

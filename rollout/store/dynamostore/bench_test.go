@@ -24,3 +24,11 @@ func BenchmarkDelivery(b *testing.B) {
 		return dynamostore.New(testenv.DynamoDB(b), newTable(b))
 	})
 }
+
+// BenchmarkLargeState measures large states written and read back against
+// dynalite on loopback; those over 300 KB go in parts.
+func BenchmarkLargeState(b *testing.B) {
+	storetest.BenchmarkLargeState(b, func(b *testing.B) store.Store {
+		return dynamostore.New(testenv.DynamoDB(b), newTable(b))
+	})
+}

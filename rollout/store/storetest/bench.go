@@ -63,3 +63,26 @@ func BenchmarkDelivery(b *testing.B, open func(b *testing.B) store.Store) {
 		}
 	}
 }
+
+// BenchmarkLargeState measures a campaign state of hundreds of clusters
+// (several KB of evidence each) written at its next version and read
+// back, one key, at sizes below and above what one DynamoDB item holds.
+func BenchmarkLargeState(b *testing.B, open func(b *testing.B) store.Store) {
+	for _, size := range []int{256 << 10, 1 << 20, 8 << 20} {
+		b.Run(fmt.Sprintf("size=%dKiB", size>>10), func(b *testing.B) {
+			s := open(b)
+			value := LargeValue(size, 1)
+			b.SetBytes(int64(size))
+			var v int64
+			for b.Loop() {
+				var err error
+				if v, err = s.Put(b.Context(), "campaigns/large/state", value, v, store.Fence{}); err != nil {
+					b.Fatal(err)
+				}
+				if _, err := s.Get(b.Context(), "campaigns/large/state"); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
