@@ -272,11 +272,18 @@ func decodeShared[T any](mu *sync.Mutex, cache map[string]decoded[T], key string
 }
 
 // State returns a campaign's state as last persisted; ok is false until the
-// campaign started.
-func (b *Bot) State(ctx context.Context, name string) (st rollout.State, ok bool, err error) {
-	_, err = getJSON(ctx, b.cfg.Store, stateKey(name), &st)
+// campaign started. The state is decoded only when its bytes changed since
+// the last read (see storedState) and may be shared with other readers:
+// read it, never change it (the state machine's functions never do).
+func (b *Bot) State(ctx context.Context, name string) (rollout.State, bool, error) {
+	key := stateKey(name)
+	rec, err := b.cfg.Store.Get(ctx, key)
 	if errors.Is(err, store.ErrNotFound) {
-		return st, false, nil
+		return rollout.State{}, false, nil
 	}
+	if err != nil {
+		return rollout.State{}, false, err
+	}
+	st, err := b.storedState(key, rec.Value)
 	return st, err == nil, err
 }
