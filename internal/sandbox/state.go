@@ -229,8 +229,10 @@ func loadState(dir string) (*state, error) {
 }
 
 // save writes the state atomically: a temporary file renamed over the old.
+// It is written after every change, so it is not indented (indenting took
+// two thirds of the time of a save in a 1,000-cluster campaign).
 func (st *state) save(dir string) error {
-	data, err := json.MarshalIndent(st, "", " ")
+	data, err := json.Marshal(st)
 	if err != nil {
 		return fmt.Errorf("encode sandbox state: %w", err)
 	}
