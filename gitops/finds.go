@@ -77,14 +77,7 @@ func (s *repoScan) checkFinds() {
 		if strings.Contains(t.text, "{cluster}") {
 			continue // cluster-level files are created by label campaigns
 		}
-		found := false
-		for j := range s.clusters {
-			if lc := s.clusters[j].LabelChain; i < len(lc) && lc[i].Exists {
-				found = true
-				break
-			}
-		}
-		if !found {
+		if !s.levelFound[i] {
 			warn(fmt.Sprintf("labels.hierarchy[%d]", i), "%q names no existing file for any cluster of %s", t.text, s.root)
 		}
 	}

@@ -68,7 +68,7 @@ func (inv *Inventory) fleet(consume, chains bool) (rollout.Fleet, error) {
 			if chains {
 				labels, lines, err = levels.of(c.Repo, lv)
 			} else {
-				err = nullLabel(lv)
+				err = nullLabel(lv.Path, lv.Labels)
 			}
 			if err != nil {
 				if consume {
@@ -83,6 +83,16 @@ func (inv *Inventory) fleet(consume, chains bool) (rollout.Fleet, error) {
 				Repo: c.Repo, File: lv.Path, Scope: levelScope(scopes, lv.Template), Shared: lv.Shared, Exists: lv.Exists,
 				Labels: labels, Lines: lines,
 			})
+		}
+		if cf := c.files; cf != nil {
+			for _, pf := range cf.files {
+				if err := nullLabel(pf.rel, pf.labels); err != nil {
+					if consume {
+						inv.Clusters = nil
+					}
+					return rollout.Fleet{}, err
+				}
+			}
 		}
 		f.Clusters = append(f.Clusters, rc)
 		if consume {
@@ -129,16 +139,12 @@ func (inv *Inventory) replacement(c *Cluster, consume bool) *rollout.Replacement
 		// The green's own file is at the most specific level of one
 		// cluster's files, rendered with the green's name and the blue's
 		// other values (tenant, environment).
-		for _, t := range slices.Backward(lb.templates) {
+		for level, t := range slices.Backward(lb.templates) {
 			if t.uses(fieldCluster) {
 				green := *c
 				green.Name = r.Green
 				r.GreenLabels, _ = t.render(&green) // labels use tenant, env and cluster: always set
-				for _, lv := range c.LabelChain {
-					if lv.Template == t.text && lv.Exists {
-						r.BlueLabels = lv.Path
-					}
-				}
+				r.BlueLabels, _ = c.levelFile(level)
 				break
 			}
 		}
@@ -167,7 +173,7 @@ func (m levelMaps) of(repo string, lv LabelLevel) (map[string]string, map[string
 	if l, ok := m[k]; ok {
 		return l.labels, l.lines, nil
 	}
-	if err := nullLabel(lv); err != nil {
+	if err := nullLabel(lv.Path, lv.Labels); err != nil {
 		return nil, nil, err
 	}
 	l := levelLabels{labels: make(map[string]string, len(lv.Labels)), lines: make(map[string]int, len(lv.Labels))}
@@ -179,13 +185,13 @@ func (m levelMaps) of(repo string, lv LabelLevel) (map[string]string, map[string
 	return l.labels, l.lines, nil
 }
 
-// nullLabel refuses a null label of level lv: it removes the inherited
-// value, and the planner's model of the hierarchy has no such level, so it
-// would plan from a wrong effective value.
-func nullLabel(lv LabelLevel) error {
-	for _, lab := range lv.Labels {
+// nullLabel refuses a null label of the label file at path: it removes the
+// inherited value, and the planner's model of the hierarchy has no such
+// level, so it would plan from a wrong effective value.
+func nullLabel(path string, labels []Label) error {
+	for _, lab := range labels {
 		if lab.Null {
-			return fmt.Errorf("%s:%d: label %s is null: fleetbot cannot plan around a label removed by null; give it a value or delete the key", lv.Path, lab.Line, lab.Key)
+			return fmt.Errorf("%s:%d: label %s is null: fleetbot cannot plan around a label removed by null; give it a value or delete the key", path, lab.Line, lab.Key)
 		}
 	}
 	return nil

@@ -77,6 +77,35 @@ type Cluster struct {
 	// entry is the key path of the cluster's entry in its blueprint; nil
 	// for a fleet-member cluster, whose whole document is its own.
 	entry []string
+	// files are the existing files of the cluster's label chain, kept
+	// instead of LabelChain when Load was told no one reads the chains.
+	files *chainFiles
+}
+
+// chainFiles are the label files that exist along a cluster's chain, by
+// level. Load keeps them instead of each cluster's LabelChain when Prepare
+// plans a change other than a label's and lets the clusters go (plan
+// without --clusters): the clusters of a tenant and environment without a
+// file of their own share one, and a chain of 100,000 clusters is 36 MB.
+type chainFiles struct {
+	levels []int // the index in the hierarchy of each of files
+	files  []*parsedFile
+	labels map[string]string // effective, made by resolveLabels
+}
+
+// levelFile returns the path of the cluster's label file at level (of
+// the hierarchy's templates) and whether it exists.
+func (c *Cluster) levelFile(level int) (string, bool) {
+	if c.files != nil {
+		if i := slices.Index(c.files.levels, level); i >= 0 {
+			return c.files.files[i].rel, true
+		}
+		return "", false
+	}
+	if level < len(c.LabelChain) && c.LabelChain[level].Exists {
+		return c.LabelChain[level].Path, true
+	}
+	return "", false
 }
 
 // EntryPath returns the key path of the cluster's entry in its blueprint,
@@ -175,6 +204,7 @@ type loadOptions struct {
 	dropClusters   bool
 	noLabelSources bool
 	spots          bool // record where each cluster's version sits (Prepare, for an EKS change)
+	noChains       bool // keep each cluster's chainFiles, not its LabelChain (Prepare)
 }
 
 // WithLayout applies the layout file at path to every repository instead of
@@ -258,6 +288,7 @@ func Load(ctx context.Context, repos []string, opts ...Option) (*Inventory, erro
 		}
 		s.labelSources = !o.noLabelSources
 		s.spots = o.spots
+		s.noChains = o.noChains && o.noLabelSources
 		inv.Diagnostics = append(inv.Diagnostics, s.diags...)
 		if s.layout == nil {
 			continue
@@ -349,6 +380,11 @@ type repoScan struct {
 	labelSources bool
 	// spots records where each cluster's version sits in its file.
 	spots      bool
+	// noChains keeps each cluster's chainFiles instead of its LabelChain.
+	noChains bool
+	// levelFound says, by level of the label hierarchy, whether the level
+	// names an existing file for some cluster.
+	levelFound []bool
 	sourceKeys map[string]string // label key -> "labels.KEY"
 }
 
@@ -384,9 +420,31 @@ func (m chainLabels) of(chain []LabelLevel) map[string]string {
 	if labels, ok := m[key.String()]; ok {
 		return labels
 	}
+	levels := make([][]Label, len(chain))
+	for i, lv := range chain {
+		levels[i] = lv.Labels
+	}
+	labels := mergeLabels(levels)
+	m[key.String()] = labels
+	return labels
+}
+
+// effectiveLabels returns the effective labels of the files of a chain.
+func effectiveLabels(files []*parsedFile) map[string]string {
+	levels := make([][]Label, len(files))
+	for i, pf := range files {
+		levels[i] = pf.labels
+	}
+	return mergeLabels(levels)
+}
+
+// mergeLabels returns the effective labels of the levels of a chain, from
+// the most general: each level's labels over the more general ones', an
+// explicit null removing the inherited value.
+func mergeLabels(levels [][]Label) map[string]string {
 	labels := map[string]string{}
-	for _, lv := range chain {
-		for _, lab := range lv.Labels {
+	for _, level := range levels {
+		for _, lab := range level {
 			if lab.Null {
 				delete(labels, lab.Key)
 				continue
@@ -394,7 +452,6 @@ func (m chainLabels) of(chain []LabelLevel) map[string]string {
 			labels[lab.Key] = lab.Value
 		}
 	}
-	m[key.String()] = labels
 	return labels
 }
 
@@ -493,30 +550,52 @@ func (s *repoScan) hierarchyJobs() []parseJob {
 	if lb == nil {
 		return nil
 	}
-	var jobs []parseJob
+	s.levelFound = make([]bool, len(lb.templates))
+	var (
+		jobs   []parseJob
+		shared = map[string]*chainFiles{} // by the files' paths, NUL-separated
+		key    []byte
+		cf     chainFiles
+	)
 	for i := range s.clusters {
 		c := &s.clusters[i]
-		c.LabelChain = make([]LabelLevel, len(lb.templates))
+		if !s.noChains {
+			c.LabelChain = make([]LabelLevel, len(lb.templates))
+		}
+		key, cf = key[:0], chainFiles{levels: cf.levels[:0], files: cf.files[:0]}
 		for j, t := range lb.templates {
 			p, _ := t.render(c) // labels use tenant, env and cluster: always set
-			c.LabelChain[j] = LabelLevel{Template: t.text, Path: p, Exists: s.files[p], Shared: t.shared()}
-			if !s.files[p] {
+			exists := s.files[p]
+			if !s.noChains {
+				c.LabelChain[j] = LabelLevel{Template: t.text, Path: p, Exists: exists, Shared: t.shared()}
+			}
+			if !exists {
 				continue
 			}
+			s.levelFound[j] = true
 			pf, ok := s.parsed[p]
-			if ok {
-				// The clusters that share a file share its path's bytes.
-				c.LabelChain[j].Path = pf.rel
-			}
-			if ok && pf.roles&roleLabels != 0 {
-				continue
-			}
 			if !ok {
 				pf = &parsedFile{rel: p}
 				s.parsed[p] = pf
 			}
+			if s.noChains {
+				cf.levels, cf.files = append(cf.levels, j), append(cf.files, pf)
+				key = append(append(key, pf.rel...), 0)
+			} else {
+				// The clusters that share a file share its path's bytes.
+				c.LabelChain[j].Path = pf.rel
+			}
+			if pf.roles&roleLabels != 0 {
+				continue
+			}
 			pf.roles |= roleLabels
 			jobs = append(jobs, parseJob{scan: s, file: pf, labelsOnly: true})
+		}
+		if s.noChains {
+			if c.files = shared[string(key)]; c.files == nil {
+				c.files = &chainFiles{levels: slices.Clone(cf.levels), files: slices.Clone(cf.files)}
+				shared[string(key)] = c.files
+			}
 		}
 	}
 	return jobs
@@ -551,6 +630,16 @@ func (s *repoScan) resolveLabels() {
 		}
 		if lb == nil {
 			c.Labels = map[string]string{}
+			continue
+		}
+		if cf := c.files; cf != nil {
+			if cf.labels == nil {
+				for _, pf := range cf.files {
+					loaded[pf.rel] = true
+				}
+				cf.labels = effectiveLabels(cf.files)
+			}
+			c.Labels = cf.labels
 			continue
 		}
 		for j := range c.LabelChain {

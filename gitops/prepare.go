@@ -53,10 +53,20 @@ type Prepared struct {
 // otherwise it holds what was found so far, with the warnings to show even
 // when the error is not nil.
 func Prepare(ctx context.Context, repos []string, c *rollout.Campaign, locks map[string]string, opts ...Option) (*Prepared, error) {
+	var o loadOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
+	opts = slices.Clip(opts)
 	if c.Spec.Change.EKSVersion != nil {
 		// Checking the edits of the clusters' versions starts from where
 		// Load's parse found them.
-		opts = append(slices.Clip(opts), func(o *loadOptions) { o.spots = true })
+		opts = append(opts, func(o *loadOptions) { o.spots = true })
+	}
+	if o.dropClusters && c.Spec.Change.Label == nil {
+		// Only a label change's planner reads the clusters' label chains,
+		// and no one reads the inventory's clusters after the fleet.
+		opts = append(opts, func(o *loadOptions) { o.noChains = true })
 	}
 	inv, err := Load(ctx, repos, opts...)
 	if err != nil {
@@ -65,10 +75,6 @@ func Prepare(ctx context.Context, repos []string, c *rollout.Campaign, locks map
 	prep := &Prepared{Inventory: inv}
 	if err := inv.Err(); err != nil {
 		return prep, fmt.Errorf("the inventory has errors:\n%w", err)
-	}
-	var o loadOptions
-	for _, opt := range opts {
-		opt(&o)
 	}
 	// A field change reads the inventory's clusters after the fleet is
 	// made; otherwise, without clusters, they go as the fleet is made. Only

@@ -280,7 +280,7 @@ func TestPrepareRefusesNullLabel(t *testing.T) {
 	writeFile(t, dir, file, "externalSecret:\n  labels:\n    enable_aws_load_balancer_controller: null\n")
 	for _, sample := range []string{"../examples/campaigns/eks-1-30.yaml", "../examples/campaigns/addons-release2.yaml"} {
 		c := readCampaign(t, sample)
-		for _, opts := range [][]Option{nil, {WithoutClusters()}} {
+		for _, opts := range [][]Option{nil, {WithoutClusters()}, {WithoutLabelSources(), WithoutClusters(), WithoutFiles()}} {
 			_, err := Prepare(t.Context(), []string{dir}, c, nil, opts...)
 			assert.ErrorContains(t, err, file+":3: label enable_aws_load_balancer_controller is null", "%s, %d options", sample, len(opts))
 		}
