@@ -303,11 +303,10 @@ func Load(ctx context.Context, repos []string, opts ...Option) (*Inventory, erro
 	for _, s := range scans {
 		jobs = append(jobs, s.firstJobs()...)
 	}
-	if err := runJobs(ctx, jobs, o.workers); err != nil {
+	if err := runJobs(ctx, jobs, o.workers, func(j parseJob) { j.scan.take(j.file) }); err != nil {
 		return nil, err
 	}
 	for _, s := range scans {
-		s.collectClusters()
 		for rel, pf := range s.parsed {
 			if pf.spots != nil {
 				if inv.spots == nil {
@@ -323,7 +322,7 @@ func Load(ctx context.Context, repos []string, opts ...Option) (*Inventory, erro
 	for _, s := range scans {
 		jobs = append(jobs, s.hierarchyJobs()...)
 	}
-	if err := runJobs(ctx, jobs, o.workers); err != nil {
+	if err := runJobs(ctx, jobs, o.workers, nil); err != nil {
 		return nil, err
 	}
 	for _, s := range scans {
@@ -375,6 +374,9 @@ type repoScan struct {
 	diags  Diagnostics
 
 	clusters []Cluster
+	// clusterFiles counts the files of the first pass that may declare
+	// clusters, and took those of them that take gathered.
+	clusterFiles, took int
 	// labelSources records in each cluster's Sources the file and line of
 	// each effective label.
 	labelSources bool
@@ -523,24 +525,29 @@ func (s *repoScan) firstJobs() []parseJob {
 		pf := &parsedFile{rel: rel, roles: roles}
 		s.parsed[rel] = pf
 		jobs = append(jobs, parseJob{scan: s, file: pf})
+		if roles&(roleBlueprint|roleMember) != 0 {
+			s.clusterFiles++
+		}
 	}
 	return jobs
 }
 
-// collectClusters gathers the clusters and diagnostics of the first pass in
-// file order.
-func (s *repoScan) collectClusters() {
-	n := 0
-	for _, pf := range s.parsed {
-		n += len(pf.clusters)
+// take gathers the clusters and diagnostics of a file of the first pass,
+// called in file order as the files are parsed: the clusters of a file are
+// not held in it and in the scan's list at once (on 100,000 clusters each
+// list is 41 MB). The list is made room for once, for as many clusters a
+// file as the files so far hold, and grows by that estimate if need be.
+func (s *repoScan) take(pf *parsedFile) {
+	s.diags = append(s.diags, pf.diags...)
+	if pf.roles&(roleBlueprint|roleMember) != 0 {
+		s.took++
 	}
-	s.clusters = slices.Grow(s.clusters, n)
-	for _, rel := range slices.Sorted(maps.Keys(s.parsed)) {
-		pf := s.parsed[rel]
-		s.clusters = append(s.clusters, pf.clusters...)
-		s.diags = append(s.diags, pf.diags...)
-		pf.clusters, pf.diags = nil, nil
+	if n := len(s.clusters) + len(pf.clusters); n > cap(s.clusters) {
+		estimate := n * s.clusterFiles / s.took
+		s.clusters = slices.Grow(s.clusters, max(n, estimate)-len(s.clusters))
 	}
+	s.clusters = append(s.clusters, pf.clusters...)
+	pf.clusters, pf.diags = nil, nil
 }
 
 // hierarchyJobs lists the existing hierarchy files of the clusters that the

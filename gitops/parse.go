@@ -45,8 +45,10 @@ type parseJob struct {
 	labelsOnly bool
 }
 
-// runJobs parses the files of jobs on workers goroutines.
-func runJobs(ctx context.Context, jobs []parseJob, workers int) error {
+// runJobs parses the files of jobs on workers goroutines. With done, it
+// calls done for each job in the jobs' order as soon as that job and every
+// one before it are parsed, one call at a time.
+func runJobs(ctx context.Context, jobs []parseJob, workers int, done func(parseJob)) error {
 	if len(jobs) == 0 {
 		return nil
 	}
@@ -55,6 +57,10 @@ func runJobs(ctx context.Context, jobs []parseJob, workers int) error {
 		wg      sync.WaitGroup
 		errOnce sync.Once
 		firstEr error
+
+		mu       sync.Mutex
+		finished = make([]bool, len(jobs))
+		cursor   int
 	)
 	for range min(workers, len(jobs)) {
 		wg.Go(func() {
@@ -67,6 +73,14 @@ func runJobs(ctx context.Context, jobs []parseJob, workers int) error {
 					errOnce.Do(func() { firstEr = err })
 					return
 				}
+				if done == nil {
+					continue
+				}
+				mu.Lock()
+				for finished[i] = true; cursor < len(jobs) && finished[cursor]; cursor++ {
+					done(jobs[cursor])
+				}
+				mu.Unlock()
 			}
 		})
 	}
