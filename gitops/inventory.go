@@ -381,7 +381,7 @@ type repoScan struct {
 	// each effective label.
 	labelSources bool
 	// spots records where each cluster's version sits in its file.
-	spots      bool
+	spots bool
 	// noChains keeps each cluster's chainFiles instead of its LabelChain.
 	noChains bool
 	// levelFound says, by level of the label hierarchy, whether the level
