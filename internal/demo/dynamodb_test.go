@@ -45,7 +45,7 @@ func TestDemoDynamoDB(t *testing.T) {
 	var out bytes.Buffer
 	res, err := demo.Run(t.Context(), demo.Options{
 		FleetDir: fleet, CampaignFile: budgetCampaign(t), Out: &out, Speed: 600, Dir: t.TempDir(),
-		Timeout: 10 * time.Minute,
+		Timeout:   10 * time.Minute,
 		OpenStore: func() (store.Store, error) { return dynamostore.New(client, table), nil },
 	})
 	require.NoError(t, err, "output so far:\n%s", out.String())
