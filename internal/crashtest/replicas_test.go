@@ -1,8 +1,6 @@
 package crashtest
 
 import (
-	crand "crypto/rand"
-	"encoding/hex"
 	"flag"
 	"fmt"
 	"math/rand/v2"
@@ -13,7 +11,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/fleetbot/fleetbot/internal/testenv"
-	"github.com/fleetbot/fleetbot/rollout/store/dynamostore"
 )
 
 var (
@@ -35,11 +32,7 @@ const paused moment = "pause"
 func TestReplicas(t *testing.T) {
 	bin := testenv.BuildFleetbot(t)
 	endpoint := testenv.Dynalite(t)
-	b := make([]byte, 6)
-	_, _ = crand.Read(b)
-	table := "crashtest-" + hex.EncodeToString(b)
-	_, err := dynamostore.CreateTable(t.Context(), testenv.DynamoDB(t), table)
-	require.NoError(t, err)
+	table := testenv.DynamoDBTable(t, "crashtest")
 	// Each replica reaches the table through a recorder of its own, which
 	// keeps every write it makes.
 	rec := &recorder{upstream: endpoint}

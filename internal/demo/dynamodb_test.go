@@ -2,15 +2,10 @@ package demo_test
 
 import (
 	"bytes"
-	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"path/filepath"
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -28,16 +23,7 @@ import (
 // before the end, and the campaign still succeeds, every cluster at 1.30.
 func TestDemoDynamoDB(t *testing.T) {
 	t.Parallel()
-	client := testenv.DynamoDB(t)
-	suffix := make([]byte, 6)
-	_, _ = rand.Read(suffix)
-	table := "demo-" + hex.EncodeToString(suffix)
-	_, err := dynamostore.CreateTable(t.Context(), client, table)
-	require.NoError(t, err)
-	t.Cleanup(func() {
-		_, err := client.DeleteTable(context.Background(), &dynamodb.DeleteTableInput{TableName: aws.String(table)})
-		assert.NoError(t, err, "delete table %s", table)
-	})
+	client, table := testenv.DynamoDB(t), testenv.DynamoDBTable(t, "demo")
 
 	fleet := filepath.Join(t.TempDir(), "fleet")
 	require.NoError(t, benchfleet.Generate(fleet, benchfleet.Options{Tenants: 4, PerEnv: 10,

@@ -3,6 +3,8 @@ package testenv
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"net"
@@ -19,6 +21,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
+	"github.com/fleetbot/fleetbot/rollout/store/dynamostore"
 )
 
 // DynaliteURLEnv names the environment variable that points the tests at a
@@ -168,4 +172,24 @@ func (l *lockedWriter) String() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return strings.TrimSpace(l.buf.String())
+}
+
+// DynamoDBTable creates a table of the DynamoDB store's shape, named
+// prefix and random characters, on the local DynamoDB, and deletes it when
+// the test ends.
+func DynamoDBTable(t testing.TB, prefix string) string {
+	t.Helper()
+	client := DynamoDB(t)
+	b := make([]byte, 6)
+	_, _ = rand.Read(b) // crypto/rand.Read never fails
+	table := prefix + "-" + hex.EncodeToString(b)
+	if _, err := dynamostore.CreateTable(context.Background(), client, table); err != nil {
+		t.Fatalf("create table %s: %v", table, err)
+	}
+	t.Cleanup(func() {
+		if _, err := client.DeleteTable(context.Background(), &dynamodb.DeleteTableInput{TableName: aws.String(table)}); err != nil {
+			t.Errorf("delete table %s: %v", table, err)
+		}
+	})
+	return table
 }
