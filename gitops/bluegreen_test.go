@@ -289,7 +289,7 @@ func TestFleetBlueGreen(t *testing.T) {
 	assert.Equal(t, want, got)
 
 	// Letting go of the inventory's clusters gives the same replacements.
-	consumed, err := inv.fleet(true, false)
+	consumed, err := inv.fleet(true, false, "")
 	require.NoError(t, err)
 	for _, c := range consumed.Clusters {
 		assert.Equal(t, want[c.Name], c.BlueGreen, c.Name)

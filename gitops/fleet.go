@@ -19,7 +19,7 @@ import (
 // its version is written and the chain of label files that applies to it. An
 // inventory with errors is refused, since a plan from it could not be trusted.
 func (inv *Inventory) Fleet() (rollout.Fleet, error) {
-	return inv.fleet(false, true)
+	return inv.fleet(false, true, "")
 }
 
 // fleet is Fleet; with consume, it lets go of each cluster of the inventory
@@ -27,14 +27,15 @@ func (inv *Inventory) Fleet() (rollout.Fleet, error) {
 // (on an error too), so that the inventory's clusters and the fleet are
 // never held whole at once. Without chains the clusters' label chains are
 // left out (only a label change reads them), a null label refused all the
-// same.
-func (inv *Inventory) fleet(consume, chains bool) (rollout.Fleet, error) {
+// same. With only set, each level of the chains carries the label only
+// of its labels (the label change's key: the planner reads no other).
+func (inv *Inventory) fleet(consume, chains bool, only string) (rollout.Fleet, error) {
 	if err := inv.Err(); err != nil {
 		return rollout.Fleet{}, fmt.Errorf("inventory has errors: %w", err)
 	}
 	f := rollout.Fleet{Clusters: make([]rollout.Cluster, 0, len(inv.Clusters))}
 	scopes := map[string]string{} // label template -> its scope
-	levels := levelMaps{}
+	levels := levelMaps{files: map[fileKey]levelLabels{}, only: only}
 	for i := range inv.Clusters {
 		c := &inv.Clusters[i]
 		rc := rollout.Cluster{
@@ -154,9 +155,13 @@ func (inv *Inventory) replacement(c *Cluster, consume bool) *rollout.Replacement
 
 // levelMaps holds the labels and lines of each label file, made once per
 // Fleet and shared by every cluster whose chain has the file: the planner
-// reads them and never changes them. The files that set no label share
-// one pair of empty maps, kept under the empty key.
-type levelMaps map[fileKey]levelLabels
+// reads them and never changes them. The files that set no label (or, with
+// only, not that one) share one pair of empty maps, kept under the empty
+// key.
+type levelMaps struct {
+	files map[fileKey]levelLabels
+	only  string
+}
 
 type levelLabels struct {
 	labels map[string]string
@@ -170,18 +175,34 @@ func (m levelMaps) of(repo string, lv LabelLevel) (map[string]string, map[string
 	if len(lv.Labels) == 0 {
 		k = fileKey{}
 	}
-	if l, ok := m[k]; ok {
+	if l, ok := m.files[k]; ok {
 		return l.labels, l.lines, nil
 	}
 	if err := nullLabel(lv.Path, lv.Labels); err != nil {
 		return nil, nil, err
 	}
-	l := levelLabels{labels: make(map[string]string, len(lv.Labels)), lines: make(map[string]int, len(lv.Labels))}
-	for _, lab := range lv.Labels {
+	labels := lv.Labels
+	if m.only != "" {
+		labels = nil
+		if i := slices.IndexFunc(lv.Labels, func(l Label) bool { return l.Key == m.only }); i >= 0 {
+			labels = lv.Labels[i : i+1]
+		}
+	}
+	if len(labels) == 0 {
+		l, ok := m.files[fileKey{}]
+		if !ok {
+			l = levelLabels{labels: map[string]string{}, lines: map[string]int{}}
+			m.files[fileKey{}] = l
+		}
+		m.files[k] = l
+		return l.labels, l.lines, nil
+	}
+	l := levelLabels{labels: make(map[string]string, len(labels)), lines: make(map[string]int, len(labels))}
+	for _, lab := range labels {
 		l.labels[lab.Key] = lab.Value
 		l.lines[lab.Key] = lab.Line
 	}
-	m[k] = l
+	m.files[k] = l
 	return l.labels, l.lines, nil
 }
 

@@ -111,6 +111,7 @@ func TestLevelMapsOf(t *testing.T) {
 		level     LabelLevel
 		labels    map[string]string
 		lines     map[string]int
+		only      string
 		wantErr   string
 		sameAsTen bool // the maps are the tenant file's, made earlier
 	}{
@@ -119,11 +120,15 @@ func TestLevelMapsOf(t *testing.T) {
 		{name: "the same path in another repository", repo: "other", level: tenantFile, labels: map[string]string{"a": "1", "b": "2"}, lines: map[string]int{"a": 3, "b": 4}},
 		{name: "a null label", repo: "r", level: LabelLevel{Path: "n/values.yaml", Exists: true, Labels: []Label{{Key: "a", Null: true, Line: 7}}},
 			wantErr: "n/values.yaml:7: label a is null"},
+		{name: "only one label", repo: "other", level: tenantFile, only: "b", labels: map[string]string{"b": "2"}, lines: map[string]int{"b": 4}},
+		{name: "only a label the file does not set", repo: "other", level: tenantFile, only: "z", labels: map[string]string{}, lines: map[string]int{}, sameAsTen: true},
+		{name: "only one label, another null", repo: "r", level: LabelLevel{Path: "n/values.yaml", Exists: true, Labels: []Label{{Key: "a", Null: true, Line: 7}, {Key: "b", Value: "2", Line: 8}}},
+			only: "b", wantErr: "n/values.yaml:7: label a is null"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			m := levelMaps{}
+			m := levelMaps{files: map[fileKey]levelLabels{}, only: tt.only}
 			first, _, err := m.of("r", tenantFile)
 			require.NoError(t, err)
 			labels, lines, err := m.of(tt.repo, tt.level)
@@ -137,7 +142,7 @@ func TestLevelMapsOf(t *testing.T) {
 			assert.Equal(t, tt.sameAsTen, reflect.ValueOf(labels).Pointer() == reflect.ValueOf(first).Pointer(), "shared with the first")
 		})
 	}
-	m := levelMaps{}
+	m := levelMaps{files: map[fileKey]levelLabels{}}
 	a, _, err := m.of("r", LabelLevel{Path: "a/values.yaml"})
 	require.NoError(t, err)
 	b, _, err := m.of("r", LabelLevel{Path: "b/values.yaml", Exists: true})

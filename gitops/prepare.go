@@ -79,7 +79,11 @@ func Prepare(ctx context.Context, repos []string, c *rollout.Campaign, locks map
 	// A field change reads the inventory's clusters after the fleet is
 	// made; otherwise, without clusters, they go as the fleet is made. Only
 	// a label change reads the clusters' label chains.
-	fleet, err := inv.fleet(o.dropClusters && c.Spec.Change.Field == nil, c.Spec.Change.Label != nil)
+	var only string
+	if lc := c.Spec.Change.Label; lc != nil {
+		only = lc.Key // the planner reads no other label of the files
+	}
+	fleet, err := inv.fleet(o.dropClusters && c.Spec.Change.Field == nil, c.Spec.Change.Label != nil, only)
 	if err != nil {
 		return prep, err
 	}

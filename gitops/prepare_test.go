@@ -247,9 +247,9 @@ func TestPlanWithoutLabelChains(t *testing.T) {
 			continue
 		}
 		t.Run(filepath.Base(filepath.Dir(path))+"/"+filepath.Base(path), func(t *testing.T) {
-			full, err := inv.fleet(false, true)
+			full, err := inv.fleet(false, true, "")
 			require.NoError(t, err)
-			lean, err := inv.fleet(false, false)
+			lean, err := inv.fleet(false, false, "")
 			require.NoError(t, err)
 			if fc := c.Spec.Change.Field; fc != nil {
 				hits, err := inv.FieldHits(t.Context(), fc.Files, fc.Path)
@@ -268,6 +268,41 @@ func TestPlanWithoutLabelChains(t *testing.T) {
 		planned++
 	}
 	assert.GreaterOrEqual(t, planned, 2, "no sample campaign to plan")
+}
+
+// TestFleetOnlyTheLabel checks that the fleet of a label change, whose
+// levels carry only the change's label, plans each sample label campaign
+// as the fleet with every label does.
+func TestFleetOnlyTheLabel(t *testing.T) {
+	t.Parallel()
+	inv, err := Load(t.Context(), []string{exampleFleet})
+	require.NoError(t, err)
+	planned := 0
+	for _, path := range sampleCampaigns(t) {
+		c := readCampaign(t, path)
+		lc := c.Spec.Change.Label
+		if lc == nil {
+			continue
+		}
+		full, err := inv.fleet(false, true, "")
+		require.NoError(t, err)
+		only, err := inv.fleet(false, true, lc.Key)
+		require.NoError(t, err)
+		for _, cl := range only.Clusters {
+			for _, lv := range cl.LabelChain {
+				assert.LessOrEqual(t, len(lv.Labels), 1, "%s: %s", cl.Name, lv.File)
+			}
+		}
+		key, err := inv.LabelsKey()
+		require.NoError(t, err)
+		want, err := rollout.PlanCampaign(c, full, rollout.WithLabelsKey(key...))
+		require.NoError(t, err)
+		got, err := rollout.PlanCampaign(c, only, rollout.WithLabelsKey(key...))
+		require.NoError(t, err)
+		assert.Equal(t, want, got, path)
+		planned++
+	}
+	assert.GreaterOrEqual(t, planned, 1, "no sample label campaign")
 }
 
 // TestPrepareRefusesNullLabel checks that a null label refuses the plan of
