@@ -113,7 +113,8 @@ func Prepare(ctx context.Context, repos []string, c *rollout.Campaign, locks map
 	if len(errs) > 0 {
 		return prep, errs
 	}
-	p, err := rollout.PlanCampaign(c, fleet, rollout.WithLabelsKey(key...), rollout.WithFieldKey(fieldKey...))
+	// The fleet is not read after the plan is made.
+	p, err := rollout.PlanCampaign(c, fleet, rollout.WithLabelsKey(key...), rollout.WithFieldKey(fieldKey...), rollout.WithChainsReleased())
 	if err != nil {
 		return prep, err
 	}

@@ -233,8 +233,18 @@ func (e *RefusedError) Error() string {
 type Option func(*options)
 
 type options struct {
-	labelsKey []string
-	fieldKey  []string
+	labelsKey     []string
+	fieldKey      []string
+	releaseChains bool
+}
+
+// WithChainsReleased lets the planner let go of each cluster's label chain
+// (or hierarchy chain, for a field of a hierarchy) once it has read it:
+// PlanCampaign then sets Cluster.LabelChain (Cluster.Chain) of the fleet's
+// clusters to nil. For a caller that reads the fleet no more: on 100,000
+// clusters the chains are 29 MB of the memory held while the plan is made.
+func WithChainsReleased() Option {
+	return func(o *options) { o.releaseChains = true }
 }
 
 // WithLabelsKey sets the key path under which a label file holds its labels;

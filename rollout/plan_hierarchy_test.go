@@ -309,3 +309,48 @@ func TestPlanHierarchyFieldNeedsItsKey(t *testing.T) {
 		t.Errorf("err = %v, want the missing key path named", err)
 	}
 }
+
+// TestPlanChainsReleased: with WithChainsReleased the planner makes the
+// same plan of a label change and of a field of a hierarchy, and leaves
+// the fleet's clusters without the chains it read; without it the fleet
+// is as given.
+func TestPlanChainsReleased(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name     string
+		campaign *Campaign
+		opts     []Option
+		chain    func(c *Cluster) []LabelLevel
+	}{
+		{"label", testCampaign(labelTo("addonsRelease", "release2")), nil, func(c *Cluster) []LabelLevel { return c.LabelChain }},
+		{"field of a hierarchy", testCampaign(fieldOf(LevelCluster, "", "release2")), []Option{WithFieldKey(hierarchyKey...)}, func(c *Cluster) []LabelLevel { return c.Chain }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			kept := hierarchyFleet(newTestFleet())
+			want, err := PlanCampaign(tt.campaign, kept, tt.opts...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, c := range kept.Clusters {
+				if len(tt.chain(&c)) == 0 {
+					t.Errorf("%s: the chain was released without the option", c.Name)
+				}
+			}
+			released := hierarchyFleet(newTestFleet())
+			got, err := PlanCampaign(tt.campaign, released, append(slices.Clone(tt.opts), WithChainsReleased())...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(got, want) {
+				t.Errorf("plan with the chains released:\n%s\nwant:\n%s", strings.Join(planLines(got), "\n"), strings.Join(planLines(want), "\n"))
+			}
+			for _, c := range released.Clusters {
+				if tt.chain(&c) != nil {
+					t.Errorf("%s: chain kept", c.Name)
+				}
+			}
+		})
+	}
+}

@@ -33,7 +33,6 @@ type level struct {
 type hierarchy struct {
 	levels []level
 	chains [][]int // per cluster (planner order), general to specific
-	index  map[fileID]int
 }
 
 // buildHierarchy reads every cluster's chain of hc (the label files, or
@@ -45,7 +44,8 @@ type hierarchy struct {
 func buildHierarchy(clusters []*Cluster, hc *hierChange) (*hierarchy, []slot, error) {
 	// Most chains end in a file of the cluster's own: about one level a
 	// cluster, made room for at once rather than grown.
-	h := &hierarchy{levels: make([]level, 0, len(clusters)), chains: make([][]int, len(clusters)), index: make(map[fileID]int, len(clusters))}
+	h := &hierarchy{levels: make([]level, 0, len(clusters)), chains: make([][]int, len(clusters))}
+	index := make(map[fileID]int, len(clusters))
 	initial := make([]slot, 0, len(clusters))
 	key := hc.key
 	for ci, cl := range clusters {
@@ -54,10 +54,10 @@ func buildHierarchy(clusters []*Cluster, hc *hierChange) (*hierarchy, []slot, er
 		for pos, ll := range levels {
 			repo := cmp.Or(ll.Repo, cl.Repo)
 			k := fileID{repo, ll.File}
-			li, ok := h.index[k]
+			li, ok := index[k]
 			if !ok {
 				li = len(h.levels)
-				h.index[k] = li
+				index[k] = li
 				v, has := ll.Labels[key]
 				has = has && ll.Exists
 				if !has {
@@ -88,6 +88,9 @@ func buildHierarchy(clusters []*Cluster, hc *hierChange) (*hierarchy, []slot, er
 			h.levels[chain[n-1]].own = true
 		}
 		h.chains[ci] = chain
+		if hc.release != nil {
+			hc.release(cl)
+		}
 	}
 	for ci, chain := range h.chains {
 		if len(chain) == 0 {
@@ -150,6 +153,9 @@ type hierChange struct {
 	name     string                      // the hierarchy, for messages
 	fileWord string                      // what messages call one of its files
 	chain    func(*Cluster) []LabelLevel // a cluster's files, general to specific
+	// release, when set, lets go of a cluster's chain once it is read
+	// (WithChainsReleased).
+	release func(*Cluster)
 	// lastIsOwn makes the last file of every chain its cluster's own, as
 	// label chains are; otherwise only a file of cluster scope is.
 	lastIsOwn bool
@@ -164,11 +170,15 @@ func (pl *planner) planLabel(ch *LabelChange) error {
 	}
 	path := append(slices.Clone(pl.opts.labelsKey), ch.Key)
 	pl.plan.Change = PlanChange{Kind: KindLabel, Key: ch.Key, Path: strings.Join(path, "."), Level: ch.Level, From: ch.From, To: ch.To, Revertible: true}
-	return pl.planHierarchy(&hierChange{
+	hc := &hierChange{
 		key: ch.Key, path: path, from: ch.From, to: ch.To, level: ch.Level,
 		name: "labels", fileWord: "label file", lastIsOwn: true,
 		chain: func(cl *Cluster) []LabelLevel { return cl.LabelChain },
-	})
+	}
+	if pl.opts.releaseChains {
+		hc.release = func(cl *Cluster) { cl.LabelChain = nil }
+	}
+	return pl.planHierarchy(hc)
 }
 
 // planHierarchyField plans a field change of a hierarchy (Cluster.Chain) as
@@ -183,11 +193,15 @@ func (pl *planner) planHierarchyField(ch *FieldChange) error {
 	level := cmp.Or(ch.Level, LevelCluster)
 	pl.keepQuoting = true // a field is no label: a value in a file keeps its type
 	pl.plan.Change = PlanChange{Kind: KindField, Hierarchy: ch.Hierarchy, Level: level, Path: ch.Path, From: ch.From, To: ch.To, Revertible: ch.Revertible}
-	return pl.planHierarchy(&hierChange{
+	hc := &hierChange{
 		key: ch.Path, path: slices.Clone(pl.opts.fieldKey), from: ch.From, to: ch.To, level: level,
 		name: ch.Hierarchy, fileWord: "file of hierarchy " + ch.Hierarchy,
 		chain: func(cl *Cluster) []LabelLevel { return cl.Chain },
-	})
+	}
+	if pl.opts.releaseChains {
+		hc.release = func(cl *Cluster) { cl.Chain = nil }
+	}
+	return pl.planHierarchy(hc)
 }
 
 // planHierarchy plans hc: each planned cluster's file at hc's level gets the
