@@ -11,6 +11,8 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -28,6 +30,10 @@ import (
 const (
 	maxInline = 300 << 10
 	partSize  = 300 << 10
+	// orphanAge is how old a part no record item names must be before a
+	// write of its record deletes it: a write that is still under way
+	// names its parts within seconds.
+	orphanAge = time.Hour
 )
 
 // partRef is where a record's parts are: their id, how many, and the
@@ -38,11 +44,13 @@ type partRef struct {
 	sum   string
 }
 
-// Attributes of a record item that keeps its value in parts.
+// Attributes of a record item that keeps its value in parts, and of a
+// part (attrWritten: when, Unix ns).
 const (
 	attrPartID    = "pid"
 	attrPartCount = "pcount"
 	attrPartSum   = "psum"
+	attrWritten   = "written"
 )
 
 // partsOf returns where the record item's parts are; ok is false for a
@@ -63,6 +71,9 @@ func partsOf(item map[string]types.AttributeValue) (partRef, bool, error) {
 func partKey(k, id string, i int) string {
 	return k + "\x00" + id + "\x00" + strconv.Itoa(i)
 }
+
+// partPrefix is the start of the sort keys of every part of record k.
+func partPrefix(k string) string { return k + "\x00" }
 
 // writeParts compresses value and writes it as the parts of a new write
 // of record k.
@@ -89,7 +100,7 @@ func (s *Store) writeParts(ctx context.Context, k string, value []byte) (partRef
 			TableName: aws.String(s.table),
 			Item: map[string]types.AttributeValue{
 				attrPK: str(partPart), attrSK: str(partKey(k, ref.id, i)),
-				attrValue: &types.AttributeValueMemberB{Value: chunk},
+				attrValue: &types.AttributeValueMemberB{Value: chunk}, attrWritten: num(s.now().UnixNano()),
 			},
 		})
 		if err != nil {
@@ -151,4 +162,28 @@ func (s *Store) value(ctx context.Context, k string, item map[string]types.Attri
 		return getB(item, attrValue), err
 	}
 	return s.readParts(ctx, k, ref)
+}
+
+// sweepParts deletes the parts of record k that no record item names, when
+// they are older than orphanAge: those a process stopped before writing
+// the record item that would have named them, or before deleting them once
+// replaced, left behind. keep is the id the record item names now. A part
+// that cannot be read or deleted stays for the next write.
+func (s *Store) sweepParts(ctx context.Context, k, keep string) {
+	items, err := s.query(ctx, partPart, partPrefix(k), attrSK, attrWritten)
+	if err != nil {
+		return
+	}
+	before := s.now().Add(-orphanAge).UnixNano()
+	for _, item := range items {
+		sk := getS(item, attrSK)
+		id, _, _ := strings.Cut(strings.TrimPrefix(sk, partPrefix(k)), "\x00")
+		if written, err := getN(item, attrWritten); id == keep || err != nil || written > before {
+			continue
+		}
+		_, _ = s.client.DeleteItem(context.WithoutCancel(ctx), &dynamodb.DeleteItemInput{
+			TableName: aws.String(s.table),
+			Key:       key(partPart, sk),
+		})
+	}
 }

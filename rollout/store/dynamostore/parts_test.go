@@ -2,6 +2,7 @@ package dynamostore_test
 
 import (
 	"bytes"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -96,4 +97,42 @@ func TestLargeRecordParts(t *testing.T) {
 	assert.Zero(t, partItems(t, table))
 	_, err = s.Get(ctx, key)
 	require.ErrorIs(t, err, store.ErrNotFound)
+}
+
+// TestOrphanPartsSwept: parts no record item names, left by a process
+// stopped in the middle of a write, are deleted by the next large write
+// or the delete of their record once they are an hour old; younger ones,
+// which a write under way may still name, stay.
+func TestOrphanPartsSwept(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	table := newTable(t)
+	client := testenv.DynamoDB(t)
+	s := dynamostore.New(client, table)
+	const key = "campaigns/orphans/state"
+	orphan := func(id string, written time.Time) {
+		_, err := client.PutItem(ctx, &dynamodb.PutItemInput{
+			TableName: aws.String(table),
+			Item: map[string]types.AttributeValue{
+				"pk": &types.AttributeValueMemberS{Value: "part"}, "sk": &types.AttributeValueMemberS{Value: key + "\x00" + id + "\x000"},
+				"val":     &types.AttributeValueMemberB{Value: []byte("left behind")},
+				"written": &types.AttributeValueMemberN{Value: strconv.FormatInt(written.UnixNano(), 10)},
+			},
+		})
+		require.NoError(t, err)
+	}
+	orphan("old", time.Now().Add(-2*time.Hour))
+	orphan("young", time.Now().Add(-time.Minute))
+	value := storetest.LargeValue(1<<20, 7)
+	v, err := s.Put(ctx, key, value, 0, store.Fence{})
+	require.NoError(t, err)
+	got, err := s.Get(ctx, key)
+	require.NoError(t, err)
+	require.True(t, bytes.Equal(value, got.Value))
+	parts := partItems(t, table)
+	assert.Equal(t, 2, parts, "the record's own part and the young orphan")
+
+	orphan("old-again", time.Now().Add(-2*time.Hour))
+	require.NoError(t, s.Delete(ctx, key, v, store.Fence{}))
+	assert.Equal(t, 1, partItems(t, table), "the young orphan stays")
 }

@@ -155,6 +155,9 @@ func (s *Store) Put(ctx context.Context, k string, value []byte, expectVersion i
 		return 0, fmt.Errorf("put %s: %w", k, err)
 	}
 	s.deleteReplaced(ctx, k, out.Attributes)
+	if parts.count > 0 {
+		s.sweepParts(ctx, k, parts.id)
+	}
 	return next, nil
 }
 
@@ -218,6 +221,7 @@ func (s *Store) Delete(ctx context.Context, k string, expectVersion int64, fence
 		return fmt.Errorf("delete %s: %w", k, err)
 	}
 	s.deleteReplaced(ctx, k, old)
+	s.sweepParts(ctx, k, "")
 	return nil
 }
 
