@@ -46,7 +46,7 @@ func (inv *Inventory) fleet(consume, chains bool, only string) (rollout.Fleet, e
 		if c.Disabled {
 			src := c.Sources.Get("disabled")
 			rc.Disabled = true
-			rc.DisabledAt = rollout.Location{Repo: c.Repo, File: src.File, Path: slices.Clone(c.DisabledPath), Line: src.Line, Document: c.Document}
+			rc.DisabledAt = &rollout.Location{Repo: c.Repo, File: src.File, Path: slices.Clone(c.DisabledPath), Line: src.Line, Document: c.Document}
 		}
 		if len(c.VersionPath) > 0 {
 			src := c.Sources.Get("version")

@@ -26,9 +26,11 @@ type Cluster struct {
 	Canary bool   // is_canary in the blueprint
 	// Disabled is true when the fleet files switch the cluster off
 	// (enabled: false on its entry or on its service); DisabledAt says
-	// where. The planner never changes a disabled cluster.
+	// where (nil when not known, and for a cluster not disabled: a fleet of
+	// 100,000 clusters holds no empty location for each). The planner never
+	// changes a disabled cluster.
 	Disabled   bool
-	DisabledAt Location
+	DisabledAt *Location
 
 	// Version is the EKS control-plane version the blueprint asks for, as
 	// written ("1.29"). VersionAt says where it is written.

@@ -393,9 +393,9 @@ func (pl *planner) candidates() []*Cluster {
 }
 
 // disabledDetail says where a cluster is switched off.
-func disabledDetail(at Location) string {
+func disabledDetail(at *Location) string {
 	switch {
-	case at.File == "":
+	case at == nil || at.File == "":
 		return "enabled: false in the fleet files"
 	case at.Line > 0:
 		return fmt.Sprintf("%s: false at %s:%d", strings.Join(at.Path, "."), at.File, at.Line)

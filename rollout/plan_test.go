@@ -127,7 +127,7 @@ func TestPlanSkips(t *testing.T) {
 			edit: func(b *fleetBuilder, _ *Campaign) {
 				cl := b.cluster("c-prod-cpu-1")
 				cl.Disabled = true
-				cl.DisabledAt = Location{File: blueprintFile("tenant-c", "prod"), Path: []string{"services", "eks", "enabled"}, Line: 5}
+				cl.DisabledAt = &Location{File: blueprintFile("tenant-c", "prod"), Path: []string{"services", "eks", "enabled"}, Line: 5}
 			},
 			skipped: map[string]string{"c-prod-cpu-1": ReasonDisabled},
 			detail:  "services.eks.enabled: false at " + blueprintFile("tenant-c", "prod") + ":5",
