@@ -32,6 +32,7 @@ var principal = map[string]map[string]string{ // file -> service -> policy file
 	"rollout/store/dynamostore/dynamostore.go": {"dynamodb": "fleetbot-policy.json"},
 	"rollout/store/dynamostore/leases.go":      {"dynamodb": "fleetbot-policy.json"},
 	"rollout/store/dynamostore/locks.go":       {"dynamodb": "fleetbot-policy.json"},
+	"rollout/store/dynamostore/parts.go":       {"dynamodb": "fleetbot-policy.json"},
 	"rollout/store/dynamostore/records.go":     {"dynamodb": "fleetbot-policy.json"},
 	"rollout/store/dynamostore/table.go":       {"dynamodb": "store-init-policy.json"},
 	// The eks gate assumes each tenant's role with the bot's own
