@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -116,7 +117,7 @@ func runBudget(t *testing.T, limit int) (demo.Result, budgetUse) {
 	for _, n := range res.GitHub.Paced {
 		use.paced += n
 	}
-	byEndpoint := map[string]int{}
+	byEndpoint, byStatus := map[string]int{}, map[string]int{}
 	pulls := 0
 	notModified := 0
 	for _, c := range res.GitHub.Calls {
@@ -125,6 +126,7 @@ func runBudget(t *testing.T, limit int) (demo.Result, budgetUse) {
 			notModified += c.Count
 		}
 		byEndpoint[c.Method+" "+c.Endpoint] += c.Count
+		byStatus[c.Status] += c.Count
 		if c.Method == "POST" && c.Endpoint == "/repos/{owner}/{repo}/pulls" && c.Status == "201" {
 			pulls += c.Count
 		}
@@ -137,6 +139,11 @@ func runBudget(t *testing.T, limit int) (demo.Result, budgetUse) {
 	fmt.Fprintf(&report, "calls %d (%d of them free 304s), reconcile passes %d, pull requests opened %d\n", use.calls, notModified, res.GitHub.Passes, pulls)
 	fmt.Fprintf(&report, "the installation's budget counted %d of the %d calls that are not 304s; other budgets counted %d requests (the App's own JWT calls, the owners the demo plays, the simulated Terraform CI)\n",
 		sumRequests(use.hours), use.calls-notModified, use.others)
+	fmt.Fprint(&report, "calls by status:")
+	for _, st := range slices.Sorted(maps.Keys(byStatus)) {
+		fmt.Fprintf(&report, " %s %d", st, byStatus[st])
+	}
+	fmt.Fprintln(&report)
 	writeHours(&report, use.hours)
 	endpoints := make([]string, 0, len(byEndpoint))
 	for e := range byEndpoint {
