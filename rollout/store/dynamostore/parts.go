@@ -147,11 +147,18 @@ func (s *Store) readParts(ctx context.Context, k string, ref partRef) ([]byte, e
 // room, and nothing reads it.
 func (s *Store) deleteParts(ctx context.Context, k string, ref partRef) {
 	for i := range ref.count {
-		_, _ = s.client.DeleteItem(context.WithoutCancel(ctx), &dynamodb.DeleteItemInput{
-			TableName: aws.String(s.table),
-			Key:       key(partPart, partKey(k, ref.id, i)),
-		})
+		s.deletePart(ctx, partKey(k, ref.id, i))
 	}
+}
+
+// deletePart deletes the part at sort key sk, even when ctx is cancelled
+// (the write it follows is made); one that cannot be deleted stays for a
+// later sweep (sweepParts).
+func (s *Store) deletePart(ctx context.Context, sk string) {
+	_, _ = s.client.DeleteItem(context.WithoutCancel(ctx), &dynamodb.DeleteItemInput{
+		TableName: aws.String(s.table),
+		Key:       key(partPart, sk),
+	})
 }
 
 // value returns the value of a record item, reading its parts when it has
@@ -181,9 +188,6 @@ func (s *Store) sweepParts(ctx context.Context, k, keep string) {
 		if written, err := getN(item, attrWritten); id == keep || err != nil || written > before {
 			continue
 		}
-		_, _ = s.client.DeleteItem(context.WithoutCancel(ctx), &dynamodb.DeleteItemInput{
-			TableName: aws.String(s.table),
-			Key:       key(partPart, sk),
-		})
+		s.deletePart(ctx, sk)
 	}
 }
