@@ -36,6 +36,7 @@ func (inv *Inventory) fleet(consume, chains bool, only string) (rollout.Fleet, e
 	f := rollout.Fleet{Clusters: make([]rollout.Cluster, 0, len(inv.Clusters))}
 	scopes := map[string]string{} // label template -> its scope
 	levels := levelMaps{files: map[fileKey]levelLabels{}, only: only}
+	var buf []LabelLevel // a chain made from a cluster's files (Cluster.chain)
 	for i := range inv.Clusters {
 		c := &inv.Clusters[i]
 		rc := rollout.Cluster{
@@ -57,10 +58,15 @@ func (inv *Inventory) fleet(consume, chains bool, only string) (rollout.Fleet, e
 			rc.VersionAt = rollout.Location{Repo: c.Repo, File: c.File, Path: path, Line: src.Line, Document: c.Document}
 		}
 		rc.BlueGreen = inv.replacement(c, consume)
-		if len(c.LabelChain) > 0 && chains {
-			rc.LabelChain = make([]rollout.LabelLevel, 0, len(c.LabelChain))
+		chain := c.LabelChain
+		if chains {
+			chain = c.chain(inv.Layouts[c.Repo], buf)
+			buf = chain[:0]
 		}
-		for _, lv := range c.LabelChain {
+		if len(chain) > 0 && chains {
+			rc.LabelChain = make([]rollout.LabelLevel, 0, len(chain))
+		}
+		for _, lv := range chain {
 			var (
 				labels map[string]string
 				lines  map[string]int
@@ -85,7 +91,7 @@ func (inv *Inventory) fleet(consume, chains bool, only string) (rollout.Fleet, e
 				Labels: labels, Lines: lines,
 			})
 		}
-		if cf := c.files; cf != nil {
+		if cf := c.files; cf != nil && !chains {
 			for _, pf := range cf.files {
 				if err := nullLabel(pf.rel, pf.labels); err != nil {
 					if consume {

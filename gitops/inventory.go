@@ -78,15 +78,17 @@ type Cluster struct {
 	// for a fleet-member cluster, whose whole document is its own.
 	entry []string
 	// files are the existing files of the cluster's label chain, kept
-	// instead of LabelChain when Load was told no one reads the chains.
+	// instead of LabelChain when Load was told no one reads the
+	// inventory's chains.
 	files *chainFiles
 }
 
 // chainFiles are the label files that exist along a cluster's chain, by
 // level. Load keeps them instead of each cluster's LabelChain when Prepare
-// plans a change other than a label's and lets the clusters go (plan
-// without --clusters): the clusters of a tenant and environment without a
-// file of their own share one, and a chain of 100,000 clusters is 36 MB.
+// lets the clusters go (plan without --clusters): the clusters of a tenant
+// and environment without a file of their own share one, and the chains of
+// 100,000 clusters are 36 MB. A label change's fleet makes each cluster's
+// chain from them as it goes (Cluster.chain).
 type chainFiles struct {
 	levels []int // the index in the hierarchy of each of files
 	files  []*parsedFile
@@ -537,6 +539,28 @@ func (s *repoScan) firstJobs() []parseJob {
 // not held in it and in the scan's list at once (on 100,000 clusters each
 // list is 41 MB). The list is made room for once, for as many clusters a
 // file as the files so far hold, and grows by that estimate if need be.
+// chain returns the cluster's label chain: its LabelChain, or, when Load
+// kept its chainFiles instead, the chain made from them and the layout's
+// label hierarchy (the paths of the files that do not exist rendered
+// anew), in buf's room.
+func (c *Cluster) chain(l *Layout, buf []LabelLevel) []LabelLevel {
+	if c.files == nil || l == nil || l.Labels == nil {
+		return c.LabelChain
+	}
+	out := buf[:0]
+	for j, t := range l.Labels.templates {
+		lv := LabelLevel{Template: t.text, Shared: t.shared()}
+		if i := slices.Index(c.files.levels, j); i >= 0 {
+			pf := c.files.files[i]
+			lv.Path, lv.Exists, lv.Labels = pf.rel, true, pf.labels
+		} else {
+			lv.Path, _ = t.render(c) // labels use tenant, env and cluster: always set
+		}
+		out = append(out, lv)
+	}
+	return out
+}
+
 func (s *repoScan) take(pf *parsedFile) {
 	s.diags = append(s.diags, pf.diags...)
 	if pf.roles&(roleBlueprint|roleMember) != 0 {

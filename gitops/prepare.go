@@ -63,9 +63,10 @@ func Prepare(ctx context.Context, repos []string, c *rollout.Campaign, locks map
 		// Load's parse found them.
 		opts = append(opts, func(o *loadOptions) { o.spots = true })
 	}
-	if o.dropClusters && c.Spec.Change.Label == nil {
-		// Only a label change's planner reads the clusters' label chains,
-		// and no one reads the inventory's clusters after the fleet.
+	if o.dropClusters {
+		// No one reads the inventory's clusters after the fleet: Load
+		// keeps the label files along each chain, shared, and a label
+		// change's fleet makes each chain from them.
 		opts = append(opts, func(o *loadOptions) { o.noChains = true })
 	}
 	inv, err := Load(ctx, repos, opts...)

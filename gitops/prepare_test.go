@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/fleetbot/fleetbot/gitops/yamledit"
+	"github.com/fleetbot/fleetbot/internal/benchfleet"
 	"github.com/fleetbot/fleetbot/rollout"
 )
 
@@ -92,6 +93,45 @@ func TestPrepareLean(t *testing.T) {
 			assert.NotNil(t, full.Files)
 			assert.Nil(t, lean.Files, "files kept")
 		})
+	}
+}
+
+// TestPrepareLeanGenerated checks the same on a generated fleet of 20
+// tenants, where one cluster in five has a label file of its own and the
+// rest share their tenant's and environment's: the lean Prepare keeps only
+// the label files along each chain and makes a label change's chains from
+// them, and its plan is the full one's.
+func TestPrepareLeanGenerated(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	require.NoError(t, benchfleet.Generate(dir, benchfleet.Options{Tenants: 20}))
+	for _, change := range []rollout.Change{
+		{Label: &rollout.LabelChange{Key: "addonsRelease", To: "release3"}},
+		{EKSVersion: &rollout.EKSVersionChange{To: "1.30"}},
+	} {
+		c := &rollout.Campaign{
+			Metadata: rollout.Metadata{Name: "lean"},
+			Spec: rollout.Spec{
+				Change: change,
+				Strategy: rollout.Strategy{
+					Order: []string{"dev", "prod"}, Canary: true, MaxPerTenant: 2,
+					MaxConcurrency: rollout.Quantity{Percent: 10, IsSet: true},
+				},
+			},
+		}
+		full, err := Prepare(t.Context(), []string{dir}, c, nil)
+		var start *StartError
+		if err != nil {
+			require.ErrorAs(t, err, &start)
+		}
+		lean, err := Prepare(t.Context(), []string{dir}, c, nil, WithoutLabelSources(), WithoutFiles(), WithoutClusters())
+		if err != nil {
+			require.ErrorAs(t, err, &start)
+		}
+		require.NotNil(t, full.Plan)
+		assert.NotEmpty(t, full.Plan.Waves)
+		assert.Equal(t, full.Plan, lean.Plan)
+		assert.Equal(t, full.State, lean.State)
 	}
 }
 
