@@ -94,11 +94,23 @@ func TestSetAtAgreesWithSetEach(t *testing.T) {
 			{{Path: Path{"a", "b"}, Value: "xyz", Document: 0}, {Path: Path{"a", "c"}, Value: "é", Document: -1}},
 		}, true},
 		{"a sequence item", "a:\n  - \"x\"\n  - 'y'\n", [][]Edit{{{Path: Path{"a", "1"}, Value: "z", Document: -1}}}, true},
+		{"plain strings, a comment after one, the last line without a break", "labels:\n  release: release2 # pinned\n  team: a-b\nnext:\n  c: x", [][]Edit{
+			{{Path: Path{"labels", "release"}, Value: "release3", Expect: str("release2"), Document: -1}, {Path: Path{"labels", "team"}, Value: "longer one:x", Document: -1}},
+			{{Path: Path{"labels", "release"}, Value: "r", Document: 0}, {Path: Path{"next", "c"}, Value: "y-z", Document: -1}},
+		}, true},
+		{"a plain string in a sequence, a blank line after it", "a:\n  - x\n\n  - y\n", [][]Edit{{{Path: Path{"a", "0"}, Value: "z", Document: -1}}}, true},
 
 		{"a stale value", blueprint, [][]Edit{{set(v("c1"), "1.27", "1.29")}}, false},
 		{"a stale value in a later step", blueprint, [][]Edit{{set(v("c1"), "1.28", "1.29")}, {set(v("c1"), "1.28", "1.30")}}, false},
 		{"one value twice in a step", blueprint, [][]Edit{{set(v("c1"), "1.28", "1.29"), set(v("c1"), "1.28", "1.29")}}, false},
 		{"a plain scalar", blueprint, [][]Edit{{set(v("c5"), "1.29", "1.30")}}, false},
+		{"a plain string that would become a number", "a: x\n", [][]Edit{{{Path: Path{"a"}, Value: "1.30", Document: -1}}}, false},
+		{"a plain string that would need quotes", "a: x\n", [][]Edit{{{Path: Path{"a"}, Value: "y # z", Document: -1}}}, false},
+		{"a plain string that would become a mapping", "a: x\n", [][]Edit{{{Path: Path{"a"}, Value: "k: v", Document: -1}}}, false},
+		{"a plain string over two lines", "a: x\n  y\nb: 1\n", [][]Edit{{{Path: Path{"a"}, Value: "z", Document: -1}}}, false},
+		{"a plain string, a line after it indented more", "a:\n  - x\n    # c\n", [][]Edit{{{Path: Path{"a", "0"}, Value: "z", Document: -1}}}, false},
+		{"a plain string, a tab before the next line", "a: x\n\tb: 1\n", [][]Edit{{{Path: Path{"a"}, Value: "z", Document: -1}}}, false},
+		{"a tagged plain string", "a: !!str x\n", [][]Edit{{{Path: Path{"a"}, Value: "y", Document: -1}}}, false},
 		{"a flow mapping", blueprint, [][]Edit{{set(v("c3"), "1.28", "1.29")}}, false},
 		{"a line break single quotes cannot hold", blueprint, [][]Edit{{set(v("c2"), "1.28", "a\nb")}}, false},
 		{"a missing key", blueprint, [][]Edit{{set(v("c9"), "1.28", "1.29")}}, false},
@@ -126,6 +138,34 @@ func TestSetAtAgreesWithSetEach(t *testing.T) {
 	}
 }
 
+// TestSetAtOtherBytesPlain is TestSetAtOtherBytes for a plain scalar's
+// Spot: bytes where another scalar, an alias, a longer or folded scalar or
+// no scalar sits there are declined.
+func TestSetAtOtherBytesPlain(t *testing.T) {
+	t.Parallel()
+	edit := [][]Edit{{{Path: Path{"a", "v"}, Value: "y", Document: -1}}}
+	find := spotsOf(t, []byte("a:\n  v: xy\n"), edit)
+	for _, tt := range []struct {
+		src  string
+		made bool
+	}{
+		{"a:\n  v: xy\n", true},
+		{"a:\n  v: zz # c\n", true},
+		{"a:\n  v: *b\n", false},
+		{"a:\n  v: \"x\"\n", false},
+		{"a:\n  v: xyz\n", false},
+		{"a:\n  v: xy\n   z\n", false},
+		{"a:\n  v: x y\n", false},
+		{"a:\n  v: xy : 1\n", false},
+		{"a:\n  v: - \n", false},
+		{"a:\n  v:\n", false},
+	} {
+		if _, made := SetAt([]byte(tt.src), find, edit); made != tt.made {
+			t.Errorf("%q: SetAt made the edit: %v, want %v", tt.src, made, tt.made)
+		}
+	}
+}
+
 // TestSetAtOtherBytes gives SetAt Spots found in other bytes than its
 // own: it declines wherever they do not lead to the quoted scalar it can
 // replace, and agrees with the editor wherever they do.
@@ -139,6 +179,7 @@ func TestSetAtOtherBytes(t *testing.T) {
 	}{
 		{"a:\n  v: \"x\"\n", true},
 		{"a:\n  v: x\n", false},
+		{"a:\n  v: \"x\" # y\n", true},
 		{"a:\n  v: \"x\": 1\n", false},
 		{"a:\n  v: \"x\" y\n", false},
 		{"a:\n  v: \"x\"#y\n", false},
@@ -163,6 +204,8 @@ func FuzzSetAt(f *testing.F) {
 	}
 	f.Add([]byte("a:\n  b: \"1.29\" # c\n  d: 'x'\n"), "a.b", "1.30", "1.29")
 	f.Add([]byte("a: ['x', \"y\"]\n"), "a.1", "z", "w")
+	f.Add([]byte("l:\n  r: release2 # c\n  s: x\n"), "l.r", "release3", "a b")
+	f.Add([]byte("- a: x\n  b: y\n"), "0.a", "z", "-z")
 	f.Fuzz(func(t *testing.T, src []byte, path, value, again string) {
 		p, err := ParsePath(path)
 		if err != nil {
