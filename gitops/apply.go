@@ -1,6 +1,7 @@
 package gitops
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -206,7 +207,7 @@ func applyFile(read ReadFunc, fc rollout.FileChange, doc *yamledit.Doc) (FileRes
 	for i := 0; i < len(fc.Edits); {
 		n := setRun(fc.Edits[i:])
 		if n == 0 {
-			if cur, err = applyEdit(fc.Path, cur, fc.Edits[i]); err != nil {
+			if cur, err = applyEdit(fc.Path, cur, doc, fc.Edits[i]); err != nil {
 				return FileResult{}, nil, err
 			}
 			doc = nil
@@ -277,7 +278,7 @@ func applySets(file string, src []byte, doc *yamledit.Doc, edits []rollout.Edit)
 	}
 	for _, e := range edits {
 		var err error
-		if src, err = applyEdit(file, src, e); err != nil {
+		if src, err = applyEdit(file, src, nil, e); err != nil {
 			return nil, nil, err
 		}
 	}
@@ -290,7 +291,9 @@ func setEdit(e rollout.Edit) yamledit.Edit {
 	return yamledit.Edit{Path: yamledit.Path(e.Path), Value: e.To, Expect: &from, Quote: e.Quote, Document: e.Document}
 }
 
-func applyEdit(file string, src []byte, e rollout.Edit) ([]byte, error) {
+// applyEdit makes one edit of src, the bytes of file; doc, when not nil,
+// is src parsed (what the edit before left), which a delete starts from.
+func applyEdit(file string, src []byte, doc *yamledit.Doc, e rollout.Edit) ([]byte, error) {
 	p := yamledit.Path(e.Path)
 	switch e.Op {
 	case rollout.OpSet:
@@ -305,9 +308,12 @@ func applyEdit(file string, src []byte, e rollout.Edit) ([]byte, error) {
 		}
 		return yamledit.Insert(file, src, p[:len(p)-1], p[len(p)-1], e.To)
 	case rollout.OpDelete:
-		d, err := yamledit.Parse(file, src)
-		if err != nil {
-			return nil, err
+		d := doc
+		if d == nil || !bytes.Equal(d.Bytes(), src) {
+			var err error
+			if d, err = yamledit.Parse(file, src); err != nil {
+				return nil, err
+			}
 		}
 		v, err := d.Lookup(p, e.Document)
 		if err != nil {

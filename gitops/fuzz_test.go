@@ -79,7 +79,7 @@ func FuzzParseFile(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		pf := &parsedFile{rel: "f.yaml"}
-		p := &fileParser{root: "r", rel: "f.yaml", file: "r/f.yaml", out: pf, d: decode.New("r/f.yaml")}
+		p := &fileParser{root: "r", rel: "f.yaml", file: "r/f.yaml", out: pf, d: decode.New("r/f.yaml"), data: data}
 		docs, index, ok := p.d.Stream(data)
 		if !ok {
 			p.flush()
@@ -88,9 +88,12 @@ func FuzzParseFile(f *testing.F) {
 			}
 			return
 		}
+		if len(docs) == 1 {
+			p.one = docs[0] // the spots of versions and of a label's values recorded
+		}
 		p.blueprint(docs, def.Blueprints)
 		p.member(docs, index, members.Members)
-		p.labels(docs, def.Labels)
+		p.labels(docs, def.Labels, "addonsRelease")
 		p.flush()
 		for _, c := range pf.clusters {
 			if c.Name == "" || c.Tenant == "" || c.Env == "" {

@@ -173,8 +173,9 @@ type Inventory struct {
 	Layouts map[string]*Layout
 
 	// spots are where the parse found the scalars a plan may edit (the
-	// clusters' versions), by file, for checking the plan's edits; only
-	// Prepare has Load record them, for an EKS change.
+	// clusters' versions, or a label's values), by file, for checking the
+	// plan's edits; only Prepare has Load record them, for an EKS or a
+	// label change.
 	spots map[repoFile]*fileSpots
 }
 
@@ -205,8 +206,9 @@ type loadOptions struct {
 	dropFiles      bool
 	dropClusters   bool
 	noLabelSources bool
-	spots          bool // record where each cluster's version sits (Prepare, for an EKS change)
-	noChains       bool // keep each cluster's chainFiles, not its LabelChain (Prepare)
+	spots          bool   // record where each cluster's version sits (Prepare, for an EKS change)
+	spotLabel      string // record where this label's values sit in the label files (Prepare, for its change)
+	noChains       bool   // keep each cluster's chainFiles, not its LabelChain (Prepare)
 }
 
 // WithLayout applies the layout file at path to every repository instead of
@@ -289,7 +291,7 @@ func Load(ctx context.Context, repos []string, opts ...Option) (*Inventory, erro
 			return nil, err
 		}
 		s.labelSources = !o.noLabelSources
-		s.spots = o.spots
+		s.spots, s.spotLabel = o.spots, o.spotLabel
 		s.noChains = o.noChains && o.noLabelSources
 		inv.Diagnostics = append(inv.Diagnostics, s.diags...)
 		if s.layout == nil {
@@ -308,6 +310,14 @@ func Load(ctx context.Context, repos []string, opts ...Option) (*Inventory, erro
 	if err := runJobs(ctx, jobs, o.workers, func(j parseJob) { j.scan.take(j.file) }); err != nil {
 		return nil, err
 	}
+	// Second pass: hierarchy files outside the label globs.
+	jobs = jobs[:0]
+	for _, s := range scans {
+		jobs = append(jobs, s.hierarchyJobs()...)
+	}
+	if err := runJobs(ctx, jobs, o.workers, nil); err != nil {
+		return nil, err
+	}
 	for _, s := range scans {
 		for rel, pf := range s.parsed {
 			if pf.spots != nil {
@@ -318,14 +328,6 @@ func Load(ctx context.Context, repos []string, opts ...Option) (*Inventory, erro
 				pf.spots = nil
 			}
 		}
-	}
-	// Second pass: hierarchy files outside the label globs.
-	jobs = jobs[:0]
-	for _, s := range scans {
-		jobs = append(jobs, s.hierarchyJobs()...)
-	}
-	if err := runJobs(ctx, jobs, o.workers, nil); err != nil {
-		return nil, err
 	}
 	for _, s := range scans {
 		s.resolveLabels()
@@ -384,6 +386,9 @@ type repoScan struct {
 	labelSources bool
 	// spots records where each cluster's version sits in its file.
 	spots bool
+	// spotLabel, when set, records where the values of this label sit in
+	// the label files.
+	spotLabel string
 	// noChains keeps each cluster's chainFiles instead of its LabelChain.
 	noChains bool
 	// levelFound says, by level of the label hierarchy, whether the level

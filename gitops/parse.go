@@ -115,7 +115,7 @@ func (j parseJob) run() error {
 	if !ok {
 		return nil
 	}
-	if len(docs) == 1 && s.spots {
+	if len(docs) == 1 && (s.spots && roles&(roleBlueprint|roleMember) != 0 || s.spotLabel != "" && roles&roleLabels != 0) {
 		p.one = docs[0]
 	}
 	if roles&roleBlueprint != 0 {
@@ -125,7 +125,7 @@ func (j parseJob) run() error {
 		p.member(docs, index, s.layout.Members)
 	}
 	if roles&roleLabels != 0 {
-		p.labels(docs, s.layout.Labels)
+		p.labels(docs, s.layout.Labels, s.spotLabel)
 	}
 	return nil
 }
@@ -632,8 +632,9 @@ func (p *fileParser) memberDoc(root *yaml.Node, document int, m *Members) {
 
 // labels extracts the labels of a label file. A file without the labels key
 // sets none; labels that are not strings are warned about, since Argo CD
-// labels are strings.
-func (p *fileParser) labels(docs []*yaml.Node, lb *Labels) {
+// labels are strings. The spot of label spot's value is recorded, when the
+// file's spots are.
+func (p *fileParser) labels(docs []*yaml.Node, lb *Labels, spot string) {
 	root := p.single(docs, "label file")
 	if root == nil {
 		return
@@ -678,6 +679,9 @@ func (p *fileParser) labels(docs []*yaml.Node, lb *Labels) {
 			continue
 		}
 		lab := Label{Key: k.Value, Value: v.Value, Line: v.Line, column: v.Column}
+		if k.Value == spot && v == cur.Content[i+1] {
+			p.spot(append(slices.Clip(lb.key), k.Value))
+		}
 		switch v.ShortTag() {
 		case "!!str":
 		case "!!null":

@@ -63,6 +63,11 @@ func Prepare(ctx context.Context, repos []string, c *rollout.Campaign, locks map
 		// Load's parse found them.
 		opts = append(opts, func(o *loadOptions) { o.spots = true })
 	}
+	if lc := c.Spec.Change.Label; lc != nil {
+		// And the edits of the label's values, from where Load's parse
+		// found them in the label files.
+		opts = append(opts, func(o *loadOptions) { o.spotLabel = lc.Key })
+	}
 	if o.dropClusters {
 		// No one reads the inventory's clusters after the fleet: Load
 		// keeps the label files along each chain, shared, and a label

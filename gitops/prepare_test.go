@@ -28,7 +28,8 @@ func readCampaign(t *testing.T, path string) *rollout.Campaign {
 // check serve runs before it starts one, against the example fleet; and
 // that its edits, checked from the spots Load found, make the same files
 // as the editor makes them from the files alone, every version of the
-// fleet having a spot for an EKS change (no other change has Load record
+// fleet having a spot for an EKS change, and every value of the label in
+// the label files for a label change (no other change has Load record
 // them).
 func TestSamplesPrepare(t *testing.T) {
 	t.Parallel()
@@ -46,9 +47,20 @@ func TestSamplesPrepare(t *testing.T) {
 			for _, f := range prep.Inventory.spots {
 				spots += len(f.at)
 			}
-			if c.Spec.Change.EKSVersion != nil {
+			switch lc := c.Spec.Change.Label; {
+			case c.Spec.Change.EKSVersion != nil:
 				assert.Equal(t, len(prep.Inventory.Clusters), spots, "clusters with a version and its spot")
-			} else {
+			case lc != nil:
+				files := 0
+				for _, f := range prep.Inventory.spots {
+					for _, at := range f.at {
+						assert.Equal(t, lc.Key, at.path[len(at.path)-1])
+					}
+					files++
+				}
+				assert.Equal(t, files, spots, "one spot a label file")
+				assert.Positive(t, spots, "label files with a spot of the label's value")
+			default:
 				assert.Zero(t, spots, "spots of a change that edits no version")
 			}
 			plain, err := applyPlan(prep.Plan, true, nil)
