@@ -4,6 +4,7 @@ import (
 	"math"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"go.yaml.in/yaml/v3"
@@ -222,6 +223,52 @@ func plainTag(v string, flow bool) (string, bool) {
 	if flow && strings.ContainsAny(v, ",?[]{}") {
 		return "", false
 	}
+	return plainTags.of(v)
+}
+
+// plainTags remembers what short plain texts resolve to: a campaign writes
+// one value into thousands of files, and parsing it alone each time costs
+// more than the edit.
+var plainTags = &tagMemo{m: map[string]memoTag{}}
+
+// tagMemo is plainTag's memory, of at most memoSize texts of at most
+// memoText bytes each; the texts past it are parsed each time.
+type tagMemo struct {
+	mu sync.Mutex
+	m  map[string]memoTag
+}
+
+type memoTag struct {
+	tag string
+	ok  bool
+}
+
+const (
+	memoSize = 1024
+	memoText = 128
+)
+
+func (t *tagMemo) of(v string) (string, bool) {
+	if len(v) > memoText {
+		return resolvePlain(v)
+	}
+	t.mu.Lock()
+	r, hit := t.m[v]
+	t.mu.Unlock()
+	if hit {
+		return r.tag, r.ok
+	}
+	r.tag, r.ok = resolvePlain(v)
+	t.mu.Lock()
+	if len(t.m) < memoSize {
+		t.m[v] = r
+	}
+	t.mu.Unlock()
+	return r.tag, r.ok
+}
+
+// resolvePlain is plainTag's parse of v on its own.
+func resolvePlain(v string) (string, bool) {
 	var doc yaml.Node
 	if err := yaml.Unmarshal([]byte(v), &doc); err != nil || len(doc.Content) != 1 {
 		return "", false
