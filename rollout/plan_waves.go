@@ -265,13 +265,24 @@ func (o owners) pullRequests(edits []fileEdit) ([]PullRequest, error) {
 	out := make([]PullRequest, 0, n)
 	for i := 0; i < len(order); {
 		first := order[i]
-		pr := PullRequest{Repo: first.repo, Tenant: first.prTenant(), Admin: first.admin}
-		for i < len(order) && comparePR(order[i], first) == 0 {
+		// The pull request's files and their edits are made room for
+		// once: a wave of a large fleet has a hundred thousand.
+		end, files := i, 0
+		for ; end < len(order) && comparePR(order[end], first) == 0; end++ {
+			if end == i || order[end].file != order[end-1].file {
+				files++
+			}
+		}
+		pr := PullRequest{Repo: first.repo, Tenant: first.prTenant(), Admin: first.admin, Files: make([]FileChange, 0, files)}
+		edits := make([]Edit, 0, end-i)
+		for i < end {
 			e := order[i]
 			fc := FileChange{Path: e.file, Create: e.create, Delete: e.delete, Content: e.content, CopyOf: e.copyOf, Reach: e.reach}
-			for ; i < len(order) && comparePR(order[i], first) == 0 && order[i].file == fc.Path; i++ {
-				fc.Edits = append(fc.Edits, order[i].edit)
+			from := len(edits)
+			for ; i < end && order[i].file == fc.Path; i++ {
+				edits = append(edits, order[i].edit)
 			}
+			fc.Edits = edits[from:len(edits):len(edits)]
 			slices.SortFunc(fc.Edits, func(a, b Edit) int { return slices.Compare(a.Path, b.Path) })
 			for j := 1; j < len(fc.Edits); j++ {
 				if slices.Equal(fc.Edits[j].Path, fc.Edits[j-1].Path) {
