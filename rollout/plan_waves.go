@@ -168,10 +168,15 @@ func byTenantName(a, b *step) int {
 }
 
 // finish turns drafts into the plan's waves, numbering them and grouping their
-// edits into pull requests.
+// edits into pull requests. It consumes drafts: a step's edits are in the
+// one draft that holds it with them, and each draft's steps and edits, its
+// steps' too, are let go once its pull requests are made (a label plan of
+// 100,000 clusters has two edits a cluster, 256 bytes each, which the pull
+// requests would otherwise hold a second time until the plan is made: 202
+// MiB live at the last wave, 144 MiB with them let go).
 func (pl *planner) finish(drafts []waveDraft) error {
 	own := owners{}
-	for _, d := range drafts {
+	for i, d := range drafts {
 		w := Wave{
 			Index:    len(pl.plan.Waves) + 1,
 			Env:      d.env,
@@ -209,6 +214,10 @@ func (pl *planner) finish(drafts []waveDraft) error {
 		}
 		w.PullRequests = prs
 		pl.plan.Waves = append(pl.plan.Waves, w)
+		for _, s := range d.steps {
+			s.edits = nil
+		}
+		drafts[i].steps, drafts[i].extra = nil, nil
 	}
 	return nil
 }
