@@ -138,56 +138,40 @@ func TestSetAtAgreesWithSetEach(t *testing.T) {
 	}
 }
 
-// TestSetAtOtherBytesPlain is TestSetAtOtherBytes for a plain scalar's
-// Spot: bytes where another scalar, an alias, a longer or folded scalar or
-// no scalar sits there are declined.
-func TestSetAtOtherBytesPlain(t *testing.T) {
-	t.Parallel()
-	edit := [][]Edit{{{Path: Path{"a", "v"}, Value: "y", Document: -1}}}
-	find := spotsOf(t, []byte("a:\n  v: xy\n"), edit)
-	for _, tt := range []struct {
-		src  string
-		made bool
-	}{
-		{"a:\n  v: xy\n", true},
-		{"a:\n  v: zz # c\n", true},
-		{"a:\n  v: *b\n", false},
-		{"a:\n  v: \"x\"\n", false},
-		{"a:\n  v: xyz\n", false},
-		{"a:\n  v: xy\n   z\n", false},
-		{"a:\n  v: x y\n", false},
-		{"a:\n  v: xy : 1\n", false},
-		{"a:\n  v: - \n", false},
-		{"a:\n  v:\n", false},
-	} {
-		if _, made := SetAt([]byte(tt.src), find, edit); made != tt.made {
-			t.Errorf("%q: SetAt made the edit: %v, want %v", tt.src, made, tt.made)
-		}
-	}
-}
-
 // TestSetAtOtherBytes gives SetAt Spots found in other bytes than its
-// own: it declines wherever they do not lead to the quoted scalar it can
-// replace, and agrees with the editor wherever they do.
+// own, a quoted scalar's and a plain one's: it declines wherever they do
+// not lead to a scalar of that kind it can replace (another kind, an
+// alias, a longer or folded scalar, none), and agrees with the editor
+// wherever they do.
 func TestSetAtOtherBytes(t *testing.T) {
 	t.Parallel()
 	edit := [][]Edit{{{Path: Path{"a", "v"}, Value: "y", Document: -1}}}
-	find := spotsOf(t, []byte("a:\n  v: \"x\"\n"), edit)
 	for _, tt := range []struct {
-		src  string
-		made bool
+		found, src string
+		made       bool
 	}{
-		{"a:\n  v: \"x\"\n", true},
-		{"a:\n  v: x\n", false},
-		{"a:\n  v: \"x\" # y\n", true},
-		{"a:\n  v: \"x\": 1\n", false},
-		{"a:\n  v: \"x\" y\n", false},
-		{"a:\n  v: \"x\"#y\n", false},
-		{"a:\n", false},
-		{"a:\n  v: \"x\n  \"\n", false},
+		{"a:\n  v: \"x\"\n", "a:\n  v: \"x\"\n", true},
+		{"a:\n  v: \"x\"\n", "a:\n  v: x\n", false},
+		{"a:\n  v: \"x\"\n", "a:\n  v: \"x\" # y\n", true},
+		{"a:\n  v: \"x\"\n", "a:\n  v: \"x\": 1\n", false},
+		{"a:\n  v: \"x\"\n", "a:\n  v: \"x\" y\n", false},
+		{"a:\n  v: \"x\"\n", "a:\n  v: \"x\"#y\n", false},
+		{"a:\n  v: \"x\"\n", "a:\n", false},
+		{"a:\n  v: \"x\"\n", "a:\n  v: \"x\n  \"\n", false},
+		{"a:\n  v: xy\n", "a:\n  v: xy\n", true},
+		{"a:\n  v: xy\n", "a:\n  v: zz # c\n", true},
+		{"a:\n  v: xy\n", "a:\n  v: *b\n", false},
+		{"a:\n  v: xy\n", "a:\n  v: \"x\"\n", false},
+		{"a:\n  v: xy\n", "a:\n  v: xyz\n", false},
+		{"a:\n  v: xy\n", "a:\n  v: xy\n   z\n", false},
+		{"a:\n  v: xy\n", "a:\n  v: x y\n", false},
+		{"a:\n  v: xy\n", "a:\n  v: xy : 1\n", false},
+		{"a:\n  v: xy\n", "a:\n  v: - \n", false},
+		{"a:\n  v: xy\n", "a:\n  v:\n", false},
 	} {
+		find := spotsOf(t, []byte(tt.found), edit)
 		if _, made := SetAt([]byte(tt.src), find, edit); made != tt.made {
-			t.Errorf("%q: SetAt made the edit: %v, want %v", tt.src, made, tt.made)
+			t.Errorf("%q, Spot found in %q: SetAt made the edit: %v, want %v", tt.src, tt.found, made, tt.made)
 		}
 	}
 }
