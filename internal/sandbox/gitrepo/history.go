@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // FileChange is one file that differs between two trees. Status is "added",
@@ -234,18 +235,61 @@ func (r *Repo) ChangedFiles(ctx context.Context, from, to string) ([]FileChange,
 	if from != "" {
 		fromTree = objs[1].sha
 	}
+	if files, ok := diffs.get(fromTree, toTree); ok {
+		return files, nil
+	}
+	files, err := r.diffTrees(ctx, fromTree, toTree)
+	if err != nil {
+		return nil, r.errorf(op, err)
+	}
+	diffs.put(fromTree, toTree, files)
+	return slices.Clone(files), nil
+}
+
+// diffMemo remembers ChangedFiles' answers by their two trees: a tree is
+// named by its content, so the answer never changes, and the sandbox lists
+// a pull request's files for each listing, event and merge. It keeps at
+// most diffMemoSize answers and starts over when full.
+type diffMemo struct {
+	mu sync.Mutex
+	m  map[[2]string][]FileChange
+}
+
+const diffMemoSize = 512
+
+var diffs = &diffMemo{m: map[[2]string][]FileChange{}}
+
+func (d *diffMemo) get(from, to string) ([]FileChange, bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	files, ok := d.m[[2]string{from, to}]
+	return slices.Clone(files), ok
+}
+
+func (d *diffMemo) put(from, to string, files []FileChange) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if len(d.m) >= diffMemoSize {
+		clear(d.m)
+	}
+	d.m[[2]string{from, to}] = files
+}
+
+// diffTrees lists the files that differ from the tree from to the tree to,
+// with their patches, as git diff-tree finds them.
+func (r *Repo) diffTrees(ctx context.Context, fromTree, toTree string) ([]FileChange, error) {
 	common := []string{"diff-tree", "-r", "--find-renames", "--no-ext-diff", "--no-textconv", fromTree, toTree}
 	raw, err := r.git(ctx, nil, append([]string{common[0], "-z", "--raw"}, common[1:]...)...)
 	if err != nil {
-		return nil, r.errorf(op, err)
+		return nil, err
 	}
 	files, err := parseRawDiff(raw)
 	if err != nil {
-		return nil, r.errorf(op, err)
+		return nil, err
 	}
 	patch, err := r.git(ctx, nil, append([]string{common[0], "--patch", "--no-color"}, common[1:]...)...)
 	if err != nil {
-		return nil, r.errorf(op, err)
+		return nil, err
 	}
 	parts := splitPatch(patch)
 	for i := range files {
@@ -255,7 +299,7 @@ func (r *Repo) ChangedFiles(ctx context.Context, from, to string) ([]FileChange,
 			n = 2
 		}
 		if len(parts) < n {
-			return nil, r.errorf(op, fmt.Errorf("git diff-tree gave too few patches for %d files", len(files)))
+			return nil, fmt.Errorf("git diff-tree gave too few patches for %d files", len(files))
 		}
 		var patches []string
 		for _, part := range parts[:n] {
@@ -270,7 +314,7 @@ func (r *Repo) ChangedFiles(ctx context.Context, from, to string) ([]FileChange,
 		parts = parts[n:]
 	}
 	if len(parts) != 0 {
-		return nil, r.errorf(op, fmt.Errorf("git diff-tree gave %d patches more than files", len(parts)))
+		return nil, fmt.Errorf("git diff-tree gave %d patches more than files", len(parts))
 	}
 	return files, nil
 }

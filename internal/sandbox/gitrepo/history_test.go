@@ -246,6 +246,22 @@ func TestChangedFiles(t *testing.T) {
 	}
 	golden(t, "changed_files.golden", b.String())
 
+	// Asked again, the answer is the remembered one, and the caller's copy
+	// is its own.
+	first, err := r.ChangedFiles(ctx, from, to)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := slices.Clone(first)
+	first[0].Path, first[0].Patch = "changed by the caller", ""
+	again, err := r.ChangedFiles(ctx, from, to)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(again, want) {
+		t.Errorf("ChangedFiles asked again = %v, want %v", again, want)
+	}
+
 	_, err = r.ChangedFiles(ctx, "nope", to)
 	wantErr(t, err, ErrNotFound)
 	_, err = r.ChangedFiles(ctx, from, "--cached")

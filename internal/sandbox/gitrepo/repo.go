@@ -96,14 +96,36 @@ func Open(path string) (*Repo, error) {
 		}
 		return nil, fmt.Errorf("open repository %s: %w", abs, err)
 	}
-	out, err := runGit(context.Background(), "", nil, nil, "--git-dir="+abs, "rev-parse", "--is-bare-repository")
-	if err != nil {
-		return nil, fmt.Errorf("open repository %s: %w", abs, err)
-	}
-	if strings.TrimSpace(string(out)) != "true" {
-		return nil, fmt.Errorf("open repository %s: not a bare repository", abs)
+	key, known := bareKey(abs)
+	if _, ok := bares.Load(key); !known || !ok {
+		out, err := runGit(context.Background(), "", nil, nil, "--git-dir="+abs, "rev-parse", "--is-bare-repository")
+		if err != nil {
+			return nil, fmt.Errorf("open repository %s: %w", abs, err)
+		}
+		if strings.TrimSpace(string(out)) != "true" {
+			return nil, fmt.Errorf("open repository %s: not a bare repository", abs)
+		}
+		if known {
+			bares.Store(key, true)
+		}
 	}
 	return &Repo{path: abs, lock: lockFor(abs)}, nil
+}
+
+// bares remembers the repositories git said were bare, each by bareKey: the
+// sandbox opens its repository for every request, and asking git each time
+// was a process per request.
+var bares sync.Map // bareKey -> true
+
+// bareKey names what git's answer rests on: the directory and its config
+// file as it is now (a config written since, or one removed, is asked
+// again). known is false when there is no config file to go by.
+func bareKey(abs string) (key string, known bool) {
+	fi, err := os.Stat(filepath.Join(abs, "config"))
+	if err != nil || !fi.Mode().IsRegular() {
+		return "", false
+	}
+	return fmt.Sprintf("%s\x00%d\x00%d", abs, fi.Size(), fi.ModTime().UnixNano()), true
 }
 
 // Path returns the absolute path of the repository's directory.

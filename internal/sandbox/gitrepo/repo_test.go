@@ -135,6 +135,22 @@ func TestInitOpen(t *testing.T) {
 			t.Fatalf("Open of a work tree: %v, want 'not a bare repository'", err)
 		}
 	})
+	t.Run("a repository opened before, no longer bare", func(t *testing.T) {
+		path := RepoPath(root, "acme", "was-bare")
+		if _, err := Init(path, "main"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := Open(path); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := runGit(ctx, "", nil, nil, "--git-dir="+path, "config", "core.bare", "false"); err != nil {
+			t.Fatal(err)
+		}
+		_, err := Open(path)
+		if err == nil || !strings.Contains(err.Error(), "not a bare repository") {
+			t.Fatalf("Open after core.bare false: %v, want 'not a bare repository'", err)
+		}
+	})
 }
 
 func TestGitEnvIsClean(t *testing.T) {
