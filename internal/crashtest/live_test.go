@@ -570,12 +570,28 @@ func (l *live) run(blows int, seed uint64, strike disturbance) runResult {
 		}
 		select {
 		case <-ctx.Done():
+			l.logTrouble()
 			t.Fatalf("the campaigns did not end: %v; last states %s", ctx.Err(), describe(last))
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
 	res.wall = time.Since(began)
 	return res
+}
+
+// logTrouble logs the last warnings and errors of each replica, which say
+// why a campaign did not move.
+func (l *live) logTrouble() {
+	for i, r := range l.replicas {
+		var trouble []string
+		for _, line := range r.logs() {
+			if strings.Contains(line, `"level":"WARN"`) || strings.Contains(line, `"level":"ERROR"`) {
+				trouble = append(trouble, line)
+			}
+		}
+		l.t.Logf("replica %d: %d warnings and errors, the last %d:\n%s", i, len(trouble), min(len(trouble), 40),
+			strings.Join(trouble[max(0, len(trouble)-40):], "\n"))
+	}
 }
 
 // killing kills victim at a random moment (at a random time, inside a

@@ -465,7 +465,7 @@ func (d *demo) run(ctx context.Context) (Result, error) {
 	}
 	d.out.line(d.clock.Now(), "campaign %s pushed to %s/%s: campaigns/%s.yaml", name, owner, repo, name)
 
-	tick := time.NewTicker(100 * time.Millisecond)
+	tick := time.NewTicker(250 * time.Millisecond)
 	defer tick.Stop()
 	var last rollout.State
 	for {
