@@ -58,7 +58,7 @@ func sharedWaveCluster(t *testing.T, p *rollout.Plan) (rollout.Wave, rollout.Wav
 // stays at 1.29 in EKS and on main.
 func TestDemoPreflightHolds(t *testing.T) {
 	t.Parallel()
-	s := newScenario(t, "{envs: [dev, staging]}")
+	s := newScenario(t, "{envs: [dev]}")
 	s.withBudget(t, "1")
 	w, held := sharedWaveCluster(t, s.plan)
 	res, out, dir := s.runHolding(t, held.Name)
@@ -96,7 +96,7 @@ func TestDemoPreflightHolds(t *testing.T) {
 // and the campaign resumed, and the cluster is upgraded with its wave.
 func TestDemoPreflightRetry(t *testing.T) {
 	t.Parallel()
-	s := newScenario(t, "{envs: [dev, staging]}")
+	s := newScenario(t, "{envs: [dev]}")
 	s.withBudget(t, "0")
 	w := s.plan.Waves[1]
 	held := w.Clusters[0]
@@ -136,7 +136,7 @@ func TestDemoPreflightRetry(t *testing.T) {
 // upgraded with its wave.
 func TestDemoPreflightJoins(t *testing.T) {
 	t.Parallel()
-	s := newScenario(t, "{envs: [dev, staging]}")
+	s := newScenario(t, "{envs: [dev]}")
 	s.withBudget(t, "1")
 	w, held := sharedWaveCluster(t, s.plan)
 	dir := t.TempDir()
