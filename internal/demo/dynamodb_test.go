@@ -30,7 +30,7 @@ func TestDemoDynamoDB(t *testing.T) {
 		Owners: true, Accounts: true, CanaryTenants: 1, OneFleet: true, NoLabels: true}))
 	var out bytes.Buffer
 	res, err := demo.Run(t.Context(), demo.Options{
-		FleetDir: fleet, CampaignFile: budgetCampaign(t), Out: &out, Speed: 1200, Dir: t.TempDir(),
+		FleetDir: fleet, CampaignFile: budgetCampaign(t), Out: &out, Speed: 600, Dir: t.TempDir(),
 		Timeout:   10 * time.Minute,
 		OpenStore: func() (store.Store, error) { return dynamostore.New(client, table), nil },
 	})
