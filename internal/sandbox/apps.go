@@ -136,8 +136,7 @@ func (s *Server) getUser(c *call) (int, any, error) {
 // rateLimit: GET /rate_limit (docs: rate-limit/rate-limit#get-rate-limit-status-for-the-authenticated-user).
 // Calling it does not count against the limit, as on GitHub.
 func (s *Server) rateLimit(c *call) (int, any, error) {
-	used, reset := s.limits.status(c.who.budget())
-	limit := s.limits.limit
+	limit, used, reset := s.limits.status(c.who.budget())
 	rate := obj{"limit": limit, "remaining": max(limit-used, 0), "reset": reset.Unix(), "used": used, "resource": "core"}
 	return http.StatusOK, obj{"rate": rate, "resources": obj{"core": rate, "search": obj{"limit": 30, "remaining": 30,
 		"reset": reset.Unix(), "used": 0, "resource": "search"}}}, nil

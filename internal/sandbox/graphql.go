@@ -52,7 +52,7 @@ func (s *Server) serveGraphQL(w http.ResponseWriter, r *http.Request) {
 	// these calls against the installation's one budget, which only
 	// makes a budget test stricter.
 	budget := meter{key: who.budget(), counted: true}
-	if !s.limits.admit(budget.key) {
+	if !s.limits.admit(&budget) {
 		s.refuse(w, r, who, budget.key)
 		return
 	}

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 )
@@ -24,13 +25,18 @@ const rateLimitRoute = "GET /rate_limit"
 type meter struct {
 	key     string
 	counted bool
+	hour    int64 // the hour of the rate clock admit counted it in
 }
+
+// installationBudget starts the name of an installation's budget; no login
+// can, having a space.
+const installationBudget = "installation "
 
 // budget names the rate limit the principal's requests count against: each
 // installation has its own, as on GitHub, whatever login its token acts as.
 func (p *principal) budget() string {
 	if p.inst != nil {
-		return fmt.Sprintf("installation %d", p.inst.ID)
+		return fmt.Sprintf("%s%d", installationBudget, p.inst.ID)
 	}
 	return p.login
 }
@@ -51,8 +57,9 @@ type Usage struct {
 
 // limits counts requests per budget per hour of its clock.
 type limits struct {
-	limit int
-	clock func() time.Time
+	installation int // each installation's hourly limit
+	user         int // each user's and the App's
+	clock        func() time.Time
 
 	mu    sync.Mutex
 	hours map[usageKey]*Usage
@@ -63,14 +70,21 @@ type usageKey struct {
 	hour   int64
 }
 
-func newLimits(limit int, clock func() time.Time) *limits {
-	return &limits{limit: limit, clock: clock, hours: map[usageKey]*Usage{}}
+func newLimits(installation, user int, clock func() time.Time) *limits {
+	return &limits{installation: installation, user: user, clock: clock, hours: map[usageKey]*Usage{}}
 }
 
-// usage returns the current hour's usage of budget, made on first use; the
-// caller holds l.mu.
-func (l *limits) usage(budget string) *Usage {
-	hour := l.clock().Unix() / 3600
+// of returns budget's hourly limit.
+func (l *limits) of(budget string) int {
+	if strings.HasPrefix(budget, installationBudget) {
+		return l.installation
+	}
+	return l.user
+}
+
+// usage returns budget's usage in hour, made on first use; the caller
+// holds l.mu.
+func (l *limits) usage(budget string, hour int64) *Usage {
 	k := usageKey{budget, hour}
 	u := l.hours[k]
 	if u == nil {
@@ -80,17 +94,22 @@ func (l *limits) usage(budget string) *Usage {
 	return u
 }
 
-// admit counts one request against budget and reports true, or, the
-// budget spent this hour, counts a refusal and reports false. An empty
-// budget is always admitted and counts nothing.
-func (l *limits) admit(budget string) bool {
-	if budget == "" {
+// now returns the current hour of the rate clock.
+func (l *limits) now() int64 { return l.clock().Unix() / 3600 }
+
+// admit counts one request against m's budget in the current hour, noting
+// the hour in m, and reports true, or, the budget spent this hour, counts a
+// refusal and reports false. An empty budget is always admitted and counts
+// nothing.
+func (l *limits) admit(m *meter) bool {
+	if m.key == "" {
 		return true
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	u := l.usage(budget)
-	if u.Requests >= l.limit {
+	m.hour = l.now()
+	u := l.usage(m.key, m.hour)
+	if u.Requests >= l.of(m.key) {
 		u.Refused++
 		return false
 	}
@@ -98,24 +117,26 @@ func (l *limits) admit(budget string) bool {
 	return true
 }
 
-// giveBack returns a request admit counted: its answer turned out free.
-func (l *limits) giveBack(budget string) {
+// giveBack returns a request admit counted, to the hour it was counted in:
+// its answer turned out free.
+func (l *limits) giveBack(m meter) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if u := l.usage(budget); u.Requests > 0 {
+	if u := l.usage(m.key, m.hour); u.Requests > 0 {
 		u.Requests--
 	}
 }
 
-// status returns what budget used this hour and when the hour ends.
-func (l *limits) status(budget string) (used int, reset time.Time) {
+// status returns budget's hourly limit, what it used this hour and when the
+// hour ends.
+func (l *limits) status(budget string) (limit, used int, reset time.Time) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	u := l.usage(budget)
+	u := l.usage(budget, l.now())
 	if budget == "" {
-		return 0, u.Hour.Add(time.Hour)
+		return l.user, 0, u.Hour.Add(time.Hour)
 	}
-	return u.Requests, u.Hour.Add(time.Hour)
+	return l.of(budget), u.Requests, u.Hour.Add(time.Hour)
 }
 
 // RateUsage returns what each budget spent, per hour of the rate clock, by
@@ -139,10 +160,10 @@ func (s *Server) RateUsage() []Usage {
 // rateHeaders sets GitHub's rate-limit headers for budget.
 // https://docs.github.com/rest/using-the-rest-api/rate-limits-for-the-rest-api#checking-the-status-of-your-rate-limit
 func (s *Server) rateHeaders(w http.ResponseWriter, budget string) {
-	used, reset := s.limits.status(budget)
+	limit, used, reset := s.limits.status(budget)
 	h := w.Header()
-	h.Set("X-RateLimit-Limit", strconv.Itoa(s.limits.limit))
-	h.Set("X-RateLimit-Remaining", strconv.Itoa(max(s.limits.limit-used, 0)))
+	h.Set("X-RateLimit-Limit", strconv.Itoa(limit))
+	h.Set("X-RateLimit-Remaining", strconv.Itoa(max(limit-used, 0)))
 	h.Set("X-RateLimit-Used", strconv.Itoa(used))
 	h.Set("X-RateLimit-Reset", strconv.FormatInt(reset.Unix(), 10))
 	h.Set("X-RateLimit-Resource", "core")

@@ -651,3 +651,49 @@ func TestRateLimitRefuses(t *testing.T) {
 		{Budget: "installation " + inst, Hour: hour(11), Requests: 1},
 	}, installations())
 }
+
+// TestUserRateLimit: users (and the App's JWT) have a limit of their own,
+// apart from the installations', so a test can starve the bot's
+// installation while the people and the CI it plays keep theirs.
+func TestUserRateLimit(t *testing.T) {
+	t.Parallel()
+	e := newEnvWith(t, "", func(c *Config) {
+		c.RateLimit = 2
+		c.UserRateLimit = 4
+	})
+	e.createRepo("acme", "fleet", true)
+	auth := "token " + e.installationToken("acme")
+	for range 2 {
+		e.must(http.StatusOK, req{method: "GET", path: "/repos/acme/fleet", auth: auth})
+	}
+	e.must(http.StatusForbidden, req{method: "GET", path: "/repos/acme/fleet", auth: auth})
+	user := e.must(http.StatusOK, req{method: "GET", path: "/repos/acme/fleet"})
+	assert.Equal(t, "4", user.header.Get("X-RateLimit-Limit"))
+	rl := e.must(http.StatusOK, req{method: "GET", path: "/rate_limit"}).obj(t)["rate"].(map[string]any)
+	assert.EqualValues(t, 4, rl["limit"])
+	assert.EqualValues(t, 2, rl["remaining"], "creating the repository and one read")
+	for range 2 {
+		e.must(http.StatusOK, req{method: "GET", path: "/repos/acme/fleet"})
+	}
+	e.must(http.StatusForbidden, req{method: "GET", path: "/repos/acme/fleet"})
+	_, err := New(Config{Dir: t.TempDir(), Token: "t", UserRateLimit: -1})
+	assert.ErrorContains(t, err, "user rate limit -1 is negative")
+}
+
+// TestGiveBackToItsHour: a request counted in one hour and answered 304
+// after the hour turned is given back to the hour that counted it, not
+// taken off the next one's.
+func TestGiveBackToItsHour(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 5, 4, 10, 59, 59, 0, time.UTC)
+	l := newLimits(10, 10, func() time.Time { return now })
+	a := meter{key: "installation 1", counted: true}
+	require.True(t, l.admit(&a))
+	now = now.Add(2 * time.Second)
+	b := meter{key: "installation 1", counted: true}
+	require.True(t, l.admit(&b))
+	l.giveBack(a)
+	assert.Equal(t, []Usage{
+		{Budget: "installation 1", Hour: time.Date(2026, 5, 4, 11, 0, 0, 0, time.UTC), Requests: 1},
+	}, (&Server{limits: l}).RateUsage())
+}

@@ -48,10 +48,13 @@ type Config struct {
 	BaseURL string
 	// Clock tells the time; default time.Now.
 	Clock func() time.Time
-	// RateLimit is how many requests an hour each installation, user and
-	// the App may make (X-RateLimit-Limit); past it the sandbox refuses
-	// requests as GitHub does. Default DefaultRateLimit.
+	// RateLimit is how many requests an hour each installation may make
+	// (X-RateLimit-Limit); past it the sandbox refuses requests as GitHub
+	// does. Default DefaultRateLimit.
 	RateLimit int
+	// UserRateLimit is the same for each user and for the App's JWT.
+	// Default DefaultRateLimit.
+	UserRateLimit int
 	// RateClock is the clock whose hours RateLimit counts; default Clock.
 	// A stack whose bot runs on compressed time gives it that clock, while
 	// tokens and JWTs keep the wall clock the libraries minting them read.
@@ -88,8 +91,14 @@ func New(cfg Config) (*Server, error) {
 	if cfg.RateLimit < 0 {
 		return nil, fmt.Errorf("sandbox config: rate limit %d is negative", cfg.RateLimit)
 	}
+	if cfg.UserRateLimit < 0 {
+		return nil, fmt.Errorf("sandbox config: user rate limit %d is negative", cfg.UserRateLimit)
+	}
 	if cfg.RateLimit == 0 {
 		cfg.RateLimit = DefaultRateLimit
+	}
+	if cfg.UserRateLimit == 0 {
+		cfg.UserRateLimit = DefaultRateLimit
 	}
 	if cfg.AppSlug == "" {
 		cfg.AppSlug = "fleetbot"
@@ -110,7 +119,7 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, st: st, app: app, limits: newLimits(cfg.RateLimit, cfg.RateClock)}
+	s := &Server{cfg: cfg, st: st, app: app, limits: newLimits(cfg.RateLimit, cfg.UserRateLimit, cfg.RateClock)}
 	s.hooks = newHookQueue(cfg)
 	s.git = gitrepo.NewHTTP(s.reposRoot(), s.authorizeGit, s.onPush)
 	s.routes()
@@ -217,7 +226,7 @@ func (s *Server) handle(pattern string, acc access, h handler) {
 		}
 		// Asking for the limit is free, as on GitHub.
 		budget := meter{key: who.budget(), counted: pattern != rateLimitRoute}
-		if budget.counted && !s.limits.admit(budget.key) {
+		if budget.counted && !s.limits.admit(&budget) {
 			s.refuse(w, r, who, budget.key)
 			return
 		}
@@ -323,7 +332,7 @@ func (s *Server) writeJSON(w http.ResponseWriter, r *http.Request, budget meter,
 		w.Header().Set("ETag", etag)
 		if match := r.Header.Get("If-None-Match"); match != "" && etagMatches(match, etag) {
 			if budget.counted {
-				s.limits.giveBack(budget.key)
+				s.limits.giveBack(budget)
 			}
 			s.rateHeaders(w, budget.key)
 			w.WriteHeader(http.StatusNotModified)

@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -38,6 +39,10 @@ var dyn struct {
 	err      error
 	proc     *os.Process
 	exited   chan error
+	// up is set once dynalite answered, stopping once Stop kills it: an
+	// exit between the two is reported, with dynalite's output, since
+	// every test using it fails afterwards.
+	up, stopping atomic.Bool
 }
 
 // Dynalite returns the endpoint of a local DynamoDB for the test binary: one
@@ -69,6 +74,7 @@ func DynamoDB(t testing.TB) *dynamodb.Client {
 // Stop ends what Dynalite started. Call it from TestMain after m.Run.
 func Stop() {
 	if dyn.proc != nil {
+		dyn.stopping.Store(true)
 		_ = dyn.proc.Kill()
 		<-dyn.exited //nolint:errcheck // killed on purpose: the exit status says so and nothing more
 	}
@@ -111,12 +117,21 @@ func runDynalite() (string, error) {
 		return "", fmt.Errorf("start dynalite: %w", err)
 	}
 	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait(); close(exited) }()
 	url := "http://127.0.0.1:" + strconv.Itoa(port)
+	go func() {
+		err := cmd.Wait()
+		if dyn.up.Load() && !dyn.stopping.Load() {
+			fmt.Fprintf(os.Stderr, "testenv: dynalite on %s (pid %d) exited while the tests ran: %v; its output:\n%s\n",
+				url, cmd.Process.Pid, err, out.String())
+		}
+		exited <- err
+		close(exited)
+	}()
 	ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
 	defer cancel()
 	for {
 		if healthy(ctx, url) {
+			dyn.up.Store(true)
 			dyn.proc, dyn.exited = cmd.Process, exited
 			return url, nil
 		}
