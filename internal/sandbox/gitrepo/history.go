@@ -7,7 +7,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 )
 
 // FileChange is one file that differs between two trees. Status is "added",
@@ -60,7 +59,7 @@ func (r *Repo) MergeTree(ctx context.Context, base, head string) (tree string, c
 	var out []byte
 	err = r.write(ctx, func() error {
 		var err error
-		out, err = r.git(ctx, nil, "merge-tree", "--write-tree", "--name-only", "--no-messages", "-z", shas[0], shas[1])
+		out, err = r.gitFixed(ctx, "merge-tree", "--write-tree", "--name-only", "--no-messages", "-z", shas[0], shas[1])
 		return err
 	})
 	if err != nil && exitCode(err) != 1 {
@@ -94,7 +93,7 @@ func (r *Repo) MergeBase(ctx context.Context, a, b string) (string, error) {
 	if err != nil {
 		return "", r.errorf(op, err)
 	}
-	out, err := r.git(ctx, nil, "merge-base", shas[0], shas[1])
+	out, err := r.gitFixed(ctx, "merge-base", shas[0], shas[1])
 	if exitCode(err) == 1 {
 		return "", r.errorf(op, fmt.Errorf("no common history: %w", ErrNotFound))
 	}
@@ -112,7 +111,7 @@ func (r *Repo) IsAncestor(ctx context.Context, ancestor, descendant string) (boo
 	if err != nil {
 		return false, r.errorf(op, err)
 	}
-	_, err = r.git(ctx, nil, "merge-base", "--is-ancestor", shas[0], shas[1])
+	_, err = r.gitFixed(ctx, "merge-base", "--is-ancestor", shas[0], shas[1])
 	switch {
 	case err == nil:
 		return true, nil
@@ -131,7 +130,7 @@ func (r *Repo) AheadBehind(ctx context.Context, base, head string) (ahead, behin
 	if err != nil {
 		return 0, 0, r.errorf(op, err)
 	}
-	out, err := r.git(ctx, nil, "rev-list", "--left-right", "--count", shas[0]+"..."+shas[1])
+	out, err := r.gitFixed(ctx, "rev-list", "--left-right", "--count", shas[0]+"..."+shas[1])
 	if err != nil {
 		return 0, 0, r.errorf(op, err)
 	}
@@ -164,7 +163,7 @@ func (r *Repo) Log(ctx context.Context, base, head string) ([]CommitInfo, error)
 	if base != "" {
 		args = append(args, "^"+shas[1])
 	}
-	out, err := r.git(ctx, nil, args...)
+	out, err := r.gitFixed(ctx, args...)
 	if err != nil {
 		return nil, r.errorf(op, err)
 	}
@@ -179,30 +178,49 @@ func (r *Repo) Log(ctx context.Context, base, head string) ([]CommitInfo, error)
 	return commits, nil
 }
 
-// readCommits reads many commits by full SHA in one git process.
+// readCommits reads many commits by full SHA in one git process, or none
+// when the memo holds them all.
 func (r *Repo) readCommits(ctx context.Context, shas []string) ([]CommitInfo, error) {
-	in := strings.Join(shas, "\n") + "\n"
-	out, err := r.git(ctx, []byte(in), "cat-file", "--batch")
-	if err != nil {
-		return nil, err
+	raw := make([][]byte, len(shas))
+	var in strings.Builder
+	for i, sha := range shas {
+		if o, content, ok := r.knownObject(sha, true); ok && o.typ == "commit" {
+			raw[i] = content
+			continue
+		}
+		in.WriteString(sha)
+		in.WriteByte('\n')
+	}
+	if in.Len() > 0 {
+		out, err := r.git(ctx, []byte(in.String()), "cat-file", "--batch")
+		if err != nil {
+			return nil, err
+		}
+		for i, sha := range shas {
+			if raw[i] != nil {
+				continue
+			}
+			header, rest, ok := bytes.Cut(out, []byte("\n"))
+			f := strings.Fields(string(header))
+			if !ok || len(f) != 3 || f[0] != sha || f[1] != "commit" {
+				return nil, fmt.Errorf("git cat-file: unexpected header %q for %s", header, sha)
+			}
+			size, err := strconv.Atoi(f[2])
+			if err != nil || size+1 > len(rest) {
+				return nil, fmt.Errorf("git cat-file: unexpected header %q", header)
+			}
+			raw[i] = rest[:size]
+			r.foundObject(sha, object{sha: sha, typ: "commit", size: int64(size)}, raw[i])
+			out = rest[size+1:]
+		}
 	}
 	commits := make([]CommitInfo, 0, len(shas))
-	for _, sha := range shas {
-		header, rest, ok := bytes.Cut(out, []byte("\n"))
-		f := strings.Fields(string(header))
-		if !ok || len(f) != 3 || f[0] != sha || f[1] != "commit" {
-			return nil, fmt.Errorf("git cat-file: unexpected header %q for %s", header, sha)
-		}
-		size, err := strconv.Atoi(f[2])
-		if err != nil || size+1 > len(rest) {
-			return nil, fmt.Errorf("git cat-file: unexpected header %q", header)
-		}
-		c, err := parseCommit(sha, rest[:size])
+	for i, sha := range shas {
+		c, err := parseCommit(sha, raw[i])
 		if err != nil {
 			return nil, err
 		}
 		commits = append(commits, c)
-		out = rest[size+1:]
 	}
 	return commits, nil
 }
@@ -235,45 +253,27 @@ func (r *Repo) ChangedFiles(ctx context.Context, from, to string) ([]FileChange,
 	if from != "" {
 		fromTree = objs[1].sha
 	}
-	if files, ok := diffs.get(fromTree, toTree); ok {
-		return files, nil
+	key := memoKey("", fromTree, toTree)
+	if files, ok := diffs.get(key); ok {
+		return slices.Clone(files), nil
 	}
 	files, err := r.diffTrees(ctx, fromTree, toTree)
 	if err != nil {
 		return nil, r.errorf(op, err)
 	}
-	diffs.put(fromTree, toTree, files)
+	diffs.put(key, files)
 	return slices.Clone(files), nil
 }
 
-// diffMemo remembers ChangedFiles' answers by their two trees: a tree is
-// named by its content, so the answer never changes, and the sandbox lists
-// a pull request's files for each listing, event and merge. It keeps at
-// most diffMemoSize answers and starts over when full.
-type diffMemo struct {
-	mu sync.Mutex
-	m  map[[2]string][]FileChange
-}
-
-const diffMemoSize = 512
-
-var diffs = &diffMemo{m: map[[2]string][]FileChange{}}
-
-func (d *diffMemo) get(from, to string) ([]FileChange, bool) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	files, ok := d.m[[2]string{from, to}]
-	return slices.Clone(files), ok
-}
-
-func (d *diffMemo) put(from, to string, files []FileChange) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if len(d.m) >= diffMemoSize {
-		clear(d.m)
+// diffs remembers ChangedFiles' answers by their two trees, in any
+// repository: a tree is named by its content, so the answer never changes.
+var diffs = newMemo(func(files []FileChange) int {
+	n := 0
+	for _, f := range files {
+		n += len(f.Patch)
 	}
-	d.m[[2]string{from, to}] = files
-}
+	return n
+})
 
 // diffTrees lists the files that differ from the tree from to the tree to,
 // with their patches, as git diff-tree finds them.

@@ -43,28 +43,51 @@ type object struct {
 	size int64
 }
 
-// lookup resolves revision expressions to objects in one git process. A name
-// git cannot resolve, or resolves ambiguously, yields a zero object.
+// lookup resolves revision expressions to objects in one git process, or
+// none when the memo knows them all. A name git cannot resolve, or resolves
+// ambiguously, yields a zero object.
 func (r *Repo) lookup(ctx context.Context, names ...string) ([]object, error) {
+	objs := make([]object, len(names))
 	var in bytes.Buffer
-	for _, n := range names {
+	var asked []int      // the indexes of the names git is asked
+	var askedAs []string // and what git is asked for each
+	for i, n := range names {
 		if err := checkRev("object name", n); err != nil {
 			return nil, err
 		}
+		// A ref, maybe peeled, is read from its file: what git is asked,
+		// if anything, is the object it holds.
+		if ref, peel, ok := refAndPeel(n); ok {
+			if sha, ok := r.refFromFiles(ref); ok {
+				if sha == "" {
+					continue // no such ref
+				}
+				n = sha + peel
+			}
+		}
+		if o, _, ok := r.knownObject(n, false); ok {
+			objs[i] = o
+			continue
+		}
+		asked = append(asked, i)
+		askedAs = append(askedAs, n)
 		in.WriteString(n)
 		in.WriteByte('\n')
+	}
+	if len(asked) == 0 {
+		return objs, nil
 	}
 	out, err := r.git(ctx, in.Bytes(), "cat-file", "--batch-check")
 	if err != nil {
 		return nil, err
 	}
 	lines := strings.Split(strings.TrimSuffix(string(out), "\n"), "\n")
-	if len(lines) != len(names) {
-		return nil, fmt.Errorf("git cat-file answered %d lines for %d names", len(lines), len(names))
+	if len(lines) != len(asked) {
+		return nil, fmt.Errorf("git cat-file answered %d lines for %d names", len(lines), len(asked))
 	}
-	objs := make([]object, len(names))
-	for i, line := range lines {
-		if line == names[i]+" missing" || line == names[i]+" ambiguous" {
+	for j, line := range lines {
+		i, n := asked[j], askedAs[j]
+		if line == n+" missing" || line == n+" ambiguous" {
 			continue
 		}
 		f := strings.Fields(line)
@@ -76,6 +99,7 @@ func (r *Repo) lookup(ctx context.Context, names ...string) ([]object, error) {
 			return nil, fmt.Errorf("git cat-file: unexpected line %q", line)
 		}
 		objs[i] = object{sha: f[0], typ: f[1], size: size}
+		r.foundObject(n, objs[i], nil)
 	}
 	return objs, nil
 }
@@ -116,6 +140,9 @@ func (r *Repo) readObject(ctx context.Context, name string) (sha, typ string, co
 	if err := checkRev("object name", name); err != nil {
 		return "", "", nil, err
 	}
+	if o, content, ok := r.knownObject(name, true); ok {
+		return o.sha, o.typ, content, nil
+	}
 	out, err := r.git(ctx, []byte(name+"\n"), "cat-file", "--batch")
 	if err != nil {
 		return "", "", nil, err
@@ -135,6 +162,7 @@ func (r *Repo) readObject(ctx context.Context, name string) (sha, typ string, co
 	if err != nil || size > len(body) {
 		return "", "", nil, fmt.Errorf("git cat-file: unexpected header %q", header)
 	}
+	r.foundObject(name, object{sha: f[0], typ: f[1], size: int64(size)}, body[:size])
 	return f[0], f[1], body[:size], nil
 }
 

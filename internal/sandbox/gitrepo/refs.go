@@ -87,6 +87,9 @@ func (r *Repo) Snapshot(ctx context.Context) (map[string]string, error) {
 }
 
 func (r *Repo) refs(ctx context.Context) ([]Ref, error) {
+	if refs, ok := r.refsFromFiles(); ok {
+		return refs, nil
+	}
 	out, err := r.git(ctx, nil, "for-each-ref", "--format=%(objectname) %(refname)")
 	if err != nil {
 		return nil, err
@@ -108,6 +111,9 @@ func (r *Repo) refs(ctx context.Context) ([]Ref, error) {
 
 // readRef returns the value of the full ref name, "" when it does not exist.
 func (r *Repo) readRef(ctx context.Context, name string) (string, error) {
+	if sha, ok := r.refFromFiles(name); ok {
+		return sha, nil
+	}
 	out, err := r.git(ctx, nil, "for-each-ref", "--format=%(objectname) %(refname)", name)
 	if err != nil {
 		return "", err

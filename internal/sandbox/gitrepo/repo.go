@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -197,7 +198,7 @@ func (e *gitError) Unwrap() error { return e.err }
 // exitCode returns the exit status of a failed git process, or -1 when the
 // error is not an exit.
 func exitCode(err error) int {
-	var ee *exec.ExitError
+	var ee interface{ ExitCode() int } // *exec.ExitError, or a remembered exitStatus
 	if errors.As(err, &ee) {
 		return ee.ExitCode()
 	}
@@ -210,6 +211,7 @@ func runGit(ctx context.Context, gitDir string, stdin []byte, extraEnv []string,
 	if gitDir != "" {
 		args = append([]string{"--git-dir=" + gitDir}, args...)
 	}
+	gitProcesses.Add(1)
 	cmd := exec.CommandContext(ctx, "git", args...)
 	cmd.Env = append(gitEnv(), extraEnv...)
 	cmd.Dir = os.TempDir()
@@ -225,6 +227,10 @@ func runGit(ctx context.Context, gitDir string, stdin []byte, extraEnv []string,
 	}
 	return stdout.Bytes(), nil
 }
+
+// gitProcesses counts the git processes started, for the tests of what
+// saves them.
+var gitProcesses atomic.Int64
 
 var (
 	homeOnce sync.Once
