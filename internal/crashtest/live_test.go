@@ -24,6 +24,7 @@ import (
 	"text/template"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/fleetbot/fleetbot/bot/wave"
@@ -592,6 +593,52 @@ func (l *live) logTrouble() {
 		l.t.Logf("replica %d: %d warnings and errors, the last %d:\n%s", i, len(trouble), min(len(trouble), 40),
 			strings.Join(trouble[max(0, len(trouble)-40):], "\n"))
 	}
+	// A campaign that does not move while no replica complains may be a
+	// step blocked while its lease is kept: the stacks of the bot's
+	// goroutines say where (SIGQUIT makes a Go program print them and
+	// exit).
+	for i, r := range l.replicas {
+		r.mu.Lock()
+		p := r.proc
+		r.mu.Unlock()
+		if p == nil {
+			continue
+		}
+		_ = syscall.Kill(p.PID, syscall.SIGQUIT)
+		select {
+		case <-p.Exited():
+		case <-time.After(10 * time.Second):
+			l.t.Logf("replica %d did not exit on SIGQUIT", i)
+			continue
+		}
+		l.t.Logf("replica %d: the bot's goroutines at the end:\n%s", i, botStacks(p.Lines(), 800))
+	}
+}
+
+// botStacks keeps, of a Go program's goroutine dump among lines, the
+// goroutines whose stacks pass through fleetbot's own packages, at most
+// limit lines.
+func botStacks(lines []string, limit int) string {
+	var out, goroutine []string
+	ours := false
+	flush := func() {
+		if ours {
+			out = append(out, goroutine...)
+		}
+		goroutine, ours = nil, false
+	}
+	for _, line := range lines {
+		if strings.HasPrefix(line, "goroutine ") {
+			flush()
+		}
+		if strings.HasPrefix(line, "{") {
+			continue // a log line
+		}
+		goroutine = append(goroutine, line)
+		ours = ours || strings.Contains(line, "github.com/fleetbot/fleetbot/")
+	}
+	flush()
+	return strings.Join(out[:min(len(out), limit)], "\n")
 }
 
 // killing kills victim at a random moment (at a random time, inside a
@@ -691,4 +738,24 @@ func (l *live) checkEnd() {
 			}
 		}
 	}
+}
+
+// TestBotStacks: of a goroutine dump, the goroutines through fleetbot's
+// packages are kept, log lines and the runtime's own goroutines left out.
+func TestBotStacks(t *testing.T) {
+	t.Parallel()
+	dump := []string{
+		`{"level":"INFO","msg":"reconcile"}`,
+		"SIGQUIT: quit",
+		"goroutine 1 [select]:",
+		"runtime.gopark(...)",
+		"goroutine 7 [semacquire, 3 minutes]:",
+		"sync.(*Mutex).Lock(...)",
+		"github.com/fleetbot/fleetbot/bot.(*Bot).step(...)",
+		"",
+		"goroutine 9 [IO wait]:",
+		"internal/poll.runtime_pollWait(...)",
+	}
+	assert.Equal(t, "goroutine 7 [semacquire, 3 minutes]:\nsync.(*Mutex).Lock(...)\ngithub.com/fleetbot/fleetbot/bot.(*Bot).step(...)\n", botStacks(dump, 100))
+	assert.Equal(t, "goroutine 7 [semacquire, 3 minutes]:", botStacks(dump, 1))
 }
