@@ -121,7 +121,7 @@ func runBudget(t *testing.T, limit int) (demo.Result, budgetUse) {
 	for _, n := range res.GitHub.Paced {
 		use.paced += n
 	}
-	byEndpoint, byStatus := map[string]int{}, map[string]int{}
+	byEndpoint, byStatus, failed := map[string]int{}, map[string]int{}, map[string]int{}
 	pulls := 0
 	notModified := 0
 	for _, c := range res.GitHub.Calls {
@@ -131,6 +131,9 @@ func runBudget(t *testing.T, limit int) (demo.Result, budgetUse) {
 		}
 		byEndpoint[c.Method+" "+c.Endpoint] += c.Count
 		byStatus[c.Status] += c.Count
+		if c.Status == "error" {
+			failed[c.Method+" "+c.Endpoint] += c.Count
+		}
 		if c.Method == "POST" && c.Endpoint == "/repos/{owner}/{repo}/pulls" && c.Status == "201" {
 			pulls += c.Count
 		}
@@ -152,6 +155,15 @@ func runBudget(t *testing.T, limit int) (demo.Result, budgetUse) {
 		fmt.Fprintf(&report, " %s %d", st, byStatus[st])
 	}
 	fmt.Fprintln(&report)
+	if len(failed) > 0 {
+		// An attempt with no answer counts where the sandbox admitted it
+		// before the bot gave up on it, not otherwise.
+		fmt.Fprint(&report, "attempts that ended in a transport error, by endpoint:")
+		for _, e := range slices.Sorted(maps.Keys(failed)) {
+			fmt.Fprintf(&report, " %s %d;", e, failed[e])
+		}
+		fmt.Fprintln(&report)
+	}
 	writeHours(&report, use.hours)
 	endpoints := make([]string, 0, len(byEndpoint))
 	for e := range byEndpoint {
