@@ -127,6 +127,11 @@ type Bot struct {
 	ownMu sync.Mutex
 	owned map[string]store.Lease
 
+	// approvalsMu serialises the approvals this replica records: several
+	// `/fleet approve` carried out at once would otherwise race on the one
+	// record of a pull request's approvals (recordApproval).
+	approvalsMu sync.Mutex
+
 	mu      sync.Mutex
 	warned  map[string]bool // messages logged once per process
 	scanned string          // campaign repository head last scanned

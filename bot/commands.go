@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"slices"
 	"strings"
 	"time"
@@ -407,7 +408,20 @@ func planTable(p *rollout.Plan) string {
 // those the store keeps for it.
 func (b *Bot) recordApproval(ctx context.Context, name string, on commandPR, login string) error {
 	key := approvalsKey(name, on.repo, on.number)
-	for range 5 { // another approval of the same pull request may race this one
+	b.approvalsMu.Lock()
+	defer b.approvalsMu.Unlock()
+	// Another replica's approval of the same pull request may still race
+	// this one: each conflict means the other was written, so try again
+	// after a pause of up to 10, 20, ... 320 ms, chosen at random.
+	for attempt := range approvalAttempts {
+		if attempt > 0 {
+			pause := time.Duration(rand.Int64N(int64(10*time.Millisecond) << min(attempt-1, 5)))
+			select {
+			case <-ctx.Done():
+				return context.Cause(ctx)
+			case <-time.After(pause):
+			}
+		}
 		var list []commandApproval
 		version, err := getJSON(ctx, b.cfg.Store, key, &list)
 		if err != nil && !errors.Is(err, store.ErrNotFound) {
@@ -419,8 +433,12 @@ func (b *Bot) recordApproval(ctx context.Context, name string, on commandPR, log
 			return err
 		}
 	}
-	return fmt.Errorf("%s kept changing", key)
+	return fmt.Errorf("%s kept changing: %d tries", key, approvalAttempts)
 }
+
+// approvalAttempts bounds the tries to record an approval that other
+// replicas' approvals keep overtaking.
+const approvalAttempts = 20
 
 // commandApprovals returns the approvals given with `/fleet approve` on a
 // pull request.

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -513,4 +514,33 @@ func TestDashboardGolden(t *testing.T) {
 		require.NoError(t, err, "run go test -update to create %s", path)
 		assert.Equal(t, string(want), got, path)
 	}
+}
+
+// TestApprovalsAtOnce: many `/fleet approve` of one pull request carried
+// out at once, by the workers of two replicas on one store, are each
+// recorded; five tries without a pause used to lose some to the others
+// and refuse them.
+func TestApprovalsAtOnce(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	replicas := []*Bot{w.bot(t, "a", nil), w.bot(t, "b", nil)}
+	on := commandPR{repo: repoName{"acme", "fleet"}, number: 2, head: strings.Repeat("a", 40)}
+	const each = 16
+	var wg sync.WaitGroup
+	errs := make(chan error, len(replicas)*each)
+	for r, b := range replicas {
+		for i := range each {
+			wg.Go(func() {
+				errs <- b.recordApproval(t.Context(), "eks-1-30", on, fmt.Sprintf("owner-%d-%d", r, i))
+			})
+		}
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		require.NoError(t, err)
+	}
+	list, err := replicas[0].commandApprovals(t.Context(), "eks-1-30", on.repo, on.number)
+	require.NoError(t, err)
+	assert.Len(t, list, len(replicas)*each)
 }

@@ -275,17 +275,20 @@ func killed(t *testing.T, bin string, seed uint64, n, kills int) {
 		assert.True(t, claim.Answered, "comment of %s answered", c.user)
 		require.Len(t, claim.Commands, 1, "comment of %s", c.user)
 		outcome := string(claim.Commands[0].Outcome)
+		if d := claim.Commands[0].Detail; d != "" {
+			outcome += ": " + d // says why, in every message below
+		}
 		want := "+1"
-		if outcome == "unknown" {
+		if claim.Commands[0].Outcome == "unknown" {
 			unknown++
 			want = "confused"
 		}
 		if c == cut {
-			assert.Equal(t, "unknown", outcome, "the command cut short")
+			assert.Equal(t, "unknown", string(claim.Commands[0].Outcome), "the command cut short")
 			assert.Zero(t, approvedBy[c.user], "the approval cut short is not run again")
 		}
 		if c.body == "/fleet approve" {
-			if outcome == "unknown" {
+			if claim.Commands[0].Outcome == "unknown" {
 				assert.LessOrEqual(t, approvedBy[c.user], 1, "approvals of %s, cut short", c.user)
 			} else {
 				assert.Equal(t, 1, approvedBy[c.user], "approvals of %s (%s)", c.user, outcome)
