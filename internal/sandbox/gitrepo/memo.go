@@ -12,8 +12,9 @@ import (
 // objects named by their content and of history between such objects. The
 // sandbox asks the same of the same commits and trees for every listing,
 // event and merge; each answer was a git process. It keeps at most
-// memoEntries answers and memoBytes of their size, and starts over when
-// either is full. Values are shared: callers copy what they hand out.
+// memoEntries answers and memoBytes of their size (none over an eighth of
+// that), and starts over when either is full. Values are shared: callers
+// copy what they hand out.
 type memo[V any] struct {
 	size func(V) int
 
@@ -45,6 +46,10 @@ func (m *memo[V]) put(key string, v V) {
 		m.bytes -= m.size(old)
 	}
 	n := m.size(v)
+	if n > memoBytes/8 {
+		delete(m.m, key) // too large to keep: asked again each time
+		return
+	}
 	if len(m.m) >= memoEntries || m.bytes+n > memoBytes {
 		clear(m.m)
 		m.bytes = 0

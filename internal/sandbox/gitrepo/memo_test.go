@@ -2,6 +2,7 @@ package gitrepo
 
 import (
 	"context"
+	"fmt"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -149,4 +150,34 @@ func TestHistoryMemo(t *testing.T) {
 	wantErr(t, again.noBase, ErrNotFound)
 	again.noBase = first.noBase
 	assert.Equal(t, first, again)
+}
+
+// TestMemoBounds: the memo starts over when full, by count or by size,
+// and keeps no value over an eighth of its size.
+func TestMemoBounds(t *testing.T) {
+	t.Parallel()
+	m := newMemo(func(b []byte) int { return len(b) })
+	for i := range memoEntries {
+		m.put(fmt.Sprint(i), nil)
+	}
+	_, ok := m.get("0")
+	assert.True(t, ok, "full, not over")
+	m.put("one more", nil)
+	_, ok = m.get("0")
+	assert.False(t, ok, "started over")
+	_, ok = m.get("one more")
+	assert.True(t, ok)
+
+	big := make([]byte, memoBytes/8+1)
+	m.put("big", big)
+	_, ok = m.get("big")
+	assert.False(t, ok, "too large to keep")
+	for i := range 9 {
+		m.put(fmt.Sprint("eighth ", i), big[:memoBytes/8])
+	}
+	assert.LessOrEqual(t, m.bytes, memoBytes)
+	_, ok = m.get("eighth 0")
+	assert.False(t, ok, "over the size: started over")
+	_, ok = m.get("eighth 8")
+	assert.True(t, ok)
 }
