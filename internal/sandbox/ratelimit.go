@@ -132,10 +132,7 @@ func (l *limits) giveBack(m meter) {
 func (l *limits) status(budget string) (limit, used int, reset time.Time) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	u := l.usage(budget, l.now())
-	if budget == "" {
-		return l.user, 0, u.Hour.Add(time.Hour)
-	}
+	u := l.usage(budget, l.now()) // an empty budget counts nothing: 0 used
 	return l.of(budget), u.Requests, u.Hour.Add(time.Hour)
 }
 

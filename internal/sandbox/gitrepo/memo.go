@@ -102,8 +102,11 @@ func (r *Repo) knownObject(name string, withContent bool) (object, []byte, bool)
 		return object{}, nil, false
 	}
 	e, ok := objects.get(memoKey(r.path, name))
-	if !ok || (withContent && e.content == nil) {
+	switch {
+	case !ok || withContent && e.content == nil:
 		return object{}, nil, false
+	case !withContent:
+		return e.obj, nil, true
 	}
 	return e.obj, bytes.Clone(e.content), true
 }
@@ -144,11 +147,8 @@ func (r *Repo) gitFixed(ctx context.Context, args ...string) ([]byte, error) {
 		return bytes.Clone(a.out), exitStatus(a.status).err()
 	}
 	out, err := r.git(ctx, nil, args...)
-	switch code := exitCode(err); {
-	case err == nil:
-		answers.put(key, gitAnswer{out: bytes.Clone(out)})
-	case code == 1:
-		answers.put(key, gitAnswer{out: bytes.Clone(out), status: 1})
+	if code := exitCode(err); err == nil || code == 1 {
+		answers.put(key, gitAnswer{out: bytes.Clone(out), status: max(code, 0)})
 	}
 	return out, err
 }

@@ -20,20 +20,13 @@ import (
 // both files whole and renames them into place, so a read sees a value the
 // ref held; and the sandbox reads and writes a repository under its lock.
 func (r *Repo) refFromFiles(name string) (sha string, ok bool) {
-	if checkRefName(name) != nil {
-		return "", false
-	}
-	if _, err := os.Lstat(filepath.Join(r.path, "reftable")); !errors.Is(err, fs.ErrNotExist) {
+	if checkRefName(name) != nil || !r.refFiles() {
 		return "", false
 	}
 	data, err := os.ReadFile(filepath.Join(r.path, filepath.FromSlash(name)))
 	switch {
 	case err == nil:
-		value := strings.TrimSuffix(string(data), "\n")
-		if !isSHA(value) {
-			return "", false // symbolic, or not a ref git wrote
-		}
-		return strings.ToLower(value), true
+		return looseValue(data)
 	case errors.Is(err, fs.ErrNotExist), errors.Is(err, syscall.EISDIR), errors.Is(err, syscall.ENOTDIR):
 		// No loose file (a directory of that name holds other refs).
 	default:
@@ -47,6 +40,23 @@ func (r *Repo) refFromFiles(name string) (sha string, ok bool) {
 		return true
 	})
 	return sha, ok
+}
+
+// refFiles reports whether the repository keeps its refs in files, not in
+// a reftable.
+func (r *Repo) refFiles() bool {
+	_, err := os.Lstat(filepath.Join(r.path, "reftable"))
+	return errors.Is(err, fs.ErrNotExist)
+}
+
+// looseValue reads a loose ref file's content; false for a symbolic ref or
+// anything git would not write as a ref's value.
+func looseValue(data []byte) (sha string, ok bool) {
+	value := strings.TrimSuffix(string(data), "\n")
+	if !isSHA(value) {
+		return "", false
+	}
+	return strings.ToLower(value), true
 }
 
 // packedRefs calls each with the refs of packed-refs, in its order, until
@@ -81,7 +91,7 @@ func (r *Repo) packedRefs(each func(name, sha string) bool) bool {
 // for-each-ref would; ok is false when only git can tell (see
 // refFromFiles).
 func (r *Repo) refsFromFiles() (refs []Ref, ok bool) {
-	if _, err := os.Lstat(filepath.Join(r.path, "reftable")); !errors.Is(err, fs.ErrNotExist) {
+	if !r.refFiles() {
 		return nil, false
 	}
 	loose := map[string]bool{}
@@ -104,12 +114,12 @@ func (r *Repo) refsFromFiles() (refs []Ref, ok bool) {
 		if err != nil {
 			return err
 		}
-		value := strings.TrimSuffix(string(data), "\n")
-		if !isSHA(value) {
+		sha, ok := looseValue(data)
+		if !ok {
 			return errNotFiles
 		}
 		loose[name] = true
-		refs = append(refs, Ref{Name: name, SHA: strings.ToLower(value)})
+		refs = append(refs, Ref{Name: name, SHA: sha})
 		return nil
 	})
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
