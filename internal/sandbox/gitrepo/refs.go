@@ -140,6 +140,9 @@ func (r *Repo) UpdateRef(ctx context.Context, name, newSHA, oldSHA string) error
 		return r.errorf(op, err)
 	}
 	expect := zeroSHA
+	if oldSHA == zeroSHA {
+		oldSHA = "" // the ref must not exist: casError reads "" as absent
+	}
 	if oldSHA != "" {
 		if oldSHA, err = checkSHA("old value", oldSHA); err != nil {
 			return r.errorf(op, err)
@@ -154,7 +157,7 @@ func (r *Repo) UpdateRef(ctx context.Context, name, newSHA, oldSHA string) error
 		return r.errorf(op, fmt.Errorf("a branch must point at a commit, not a %s: %w", o.typ, ErrInvalid))
 	}
 	return r.write(ctx, func() error {
-		_, err := r.git(ctx, nil, "update-ref", "--no-deref", name, newSHA, expect)
+		_, err := r.gitRefWrite(ctx, "update-ref", "--no-deref", name, newSHA, expect)
 		if err != nil {
 			return r.errorf(op, r.casError(ctx, name, oldSHA, err))
 		}
@@ -189,7 +192,7 @@ func (r *Repo) DeleteRef(ctx context.Context, name, oldSHA string) error {
 		}
 		// Deleting only if the ref still holds what was just read keeps the
 		// check honest against writers outside this process.
-		if _, err := r.git(ctx, nil, "update-ref", "--no-deref", "-d", name, cur); err != nil {
+		if _, err := r.gitRefWrite(ctx, "update-ref", "--no-deref", "-d", name, cur); err != nil {
 			return r.errorf(op, r.casError(ctx, name, cur, err))
 		}
 		return nil

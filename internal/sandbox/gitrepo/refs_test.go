@@ -4,10 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"maps"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 func TestResolveRef(t *testing.T) {
@@ -278,5 +282,75 @@ func TestWritesWaitForEachOther(t *testing.T) {
 	}
 	if len(log) != writers {
 		t.Errorf("main gained %d commits, want %d", len(log), writers)
+	}
+}
+
+// TestRefWriteOutlivesCancel cancels a ref write while git holds the ref's
+// lock file (a reference-transaction hook keeps it there until told): the
+// write finishes and leaves no lock, so later writes of that ref succeed.
+// A git process killed inside that window would leave the lock behind and
+// refuse every later write of the ref.
+func TestRefWriteOutlivesCancel(t *testing.T) {
+	t.Parallel()
+	r := newRepo(t)
+	a := commitFiles(t, r, "", 0, "a", map[string]string{"f": "a"})
+	b := commitFiles(t, r, a, 1, "b", map[string]string{"f": "b"})
+	dir := t.TempDir()
+	held, release := filepath.Join(dir, "held"), filepath.Join(dir, "release")
+	hook := "#!/bin/sh\n[ \"$1\" = prepared ] || exit 0\n: > '" + held + "'\n" +
+		"while [ ! -e '" + release + "' ]; do sleep 0.01; done\n"
+	if err := os.WriteFile(filepath.Join(r.Path(), "hooks", "reference-transaction"), []byte(hook), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	const ref = "refs/heads/fleetbot/x"
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- r.UpdateRef(ctx, ref, a, "") }()
+	for {
+		if _, err := os.Stat(held); err == nil {
+			break
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	lock := filepath.Join(r.Path(), filepath.FromSlash(ref)+".lock")
+	if _, err := os.Stat(lock); err != nil {
+		t.Fatalf("git should hold %s while the hook waits: %v", lock, err)
+	}
+	cancel()
+	time.Sleep(50 * time.Millisecond) // a killed git would be gone by now
+	if err := os.WriteFile(release, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err != nil {
+		t.Fatalf("the write begun before the cancel: %v", err)
+	}
+	if _, err := os.Stat(lock); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("%s left behind (%v)", lock, err)
+	}
+	if err := r.UpdateRef(t.Context(), ref, b, a); err != nil {
+		t.Fatalf("the next write of %s: %v", ref, err)
+	}
+	// A write asked for with a context already ended does not start.
+	if err := r.UpdateRef(ctx, ref, a, b); !errors.Is(err, context.Canceled) {
+		t.Fatalf("write with an ended context: %v, want context.Canceled", err)
+	}
+}
+
+// TestCreateRefLocked: a ref that cannot be created for another reason
+// than being there (a lock file git will not take) is not reported as
+// existing, whether "must not exist" is asked as "" or as git's zero ID.
+func TestCreateRefLocked(t *testing.T) {
+	t.Parallel()
+	r := newRepo(t)
+	a := commitFiles(t, r, "", 0, "a", map[string]string{"f": "a"})
+	const ref = "refs/heads/locked"
+	if err := os.WriteFile(filepath.Join(r.Path(), "refs", "heads", "locked.lock"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, old := range []string{"", zeroSHA} {
+		err := r.UpdateRef(t.Context(), ref, a, old)
+		if err == nil || errors.Is(err, ErrStale) || !strings.Contains(err.Error(), "lock") {
+			t.Errorf("create %s with old %q under a lock: %v, want git's own error about the lock", ref, old, err)
+		}
 	}
 }

@@ -154,7 +154,7 @@ func (r *Repo) SetDefaultBranch(ctx context.Context, branch string) error {
 		return r.errorf(op, err)
 	}
 	return r.write(ctx, func() error {
-		if _, err := r.git(ctx, nil, "symbolic-ref", "HEAD", "refs/heads/"+branch); err != nil {
+		if _, err := r.gitRefWrite(ctx, "symbolic-ref", "HEAD", "refs/heads/"+branch); err != nil {
 			return r.errorf(op, err)
 		}
 		return nil
@@ -169,6 +169,17 @@ func (r *Repo) errorf(op string, err error) error {
 // git runs git on the repository and returns its standard output.
 func (r *Repo) git(ctx context.Context, stdin []byte, args ...string) ([]byte, error) {
 	return runGit(ctx, r.path, stdin, nil, args...)
+}
+
+// gitRefWrite runs a git process that writes a ref. Once started it runs to
+// its end even if ctx ends meanwhile: git takes a ref's lock file and
+// removes it when it is done, and a process killed in between leaves the
+// lock behind, which refuses every later write of that ref.
+func (r *Repo) gitRefWrite(ctx context.Context, args ...string) ([]byte, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	return runGit(context.WithoutCancel(ctx), r.path, nil, nil, args...)
 }
 
 // gitError is a git process that exited with an error; it carries git's own
