@@ -138,6 +138,22 @@ func runBudget(t *testing.T, limit int) (demo.Result, budgetUse) {
 			pulls += c.Count
 		}
 	}
+	// Every call the bot made is counted by exactly one budget: its
+	// installation's, or the App's for those signed with its JWT; an
+	// attempt that got no answer may or may not have reached the count.
+	appCalls, lost := 0, 0
+	for _, c := range res.GitHub.Calls {
+		switch {
+		case c.Status == "error":
+			lost += c.Count
+		case c.Status == "304":
+		case strings.HasPrefix(c.Endpoint, "/app") || c.Endpoint == "/repos/{owner}/{repo}/installation":
+			appCalls += c.Count
+		}
+	}
+	counted := sumRequests(use.hours)
+	assert.LessOrEqual(t, counted, use.calls-notModified-appCalls, "the installation counted a call the bot did not make")
+	assert.GreaterOrEqual(t, counted, use.calls-notModified-appCalls-lost, "the installation did not count a call the bot made")
 	var report strings.Builder
 	fmt.Fprintf(&report, "%d clusters, %d tenants, budget %d/h, speed %gx, %s of wall time, %d simulated hours\n",
 		*budgetClusters, *budgetTenants, limit, *budgetSpeed, time.Since(started).Round(time.Second),
@@ -145,7 +161,7 @@ func runBudget(t *testing.T, limit int) (demo.Result, budgetUse) {
 	fmt.Fprintf(&report, "peak hour %d requests (%s), refused %d, held back %d\n", use.peak.Requests, use.peak.Hour.Format(hourFormat), use.refused, use.paced)
 	fmt.Fprintf(&report, "calls %d (%d of them free 304s), reconcile passes %d, pull requests opened %d\n", use.calls, notModified, res.GitHub.Passes, pulls)
 	fmt.Fprintf(&report, "the installation's budget counted %d of the %d calls that are not 304s; other budgets (the App's own JWT calls, the owners the demo plays, the simulated Terraform CI) counted:",
-		sumRequests(use.hours), use.calls-notModified)
+		counted, use.calls-notModified)
 	for _, name := range slices.Sorted(maps.Keys(use.others)) {
 		fmt.Fprintf(&report, " %s %d", name, use.others[name])
 	}

@@ -84,6 +84,12 @@ func (d *demo) finish(ctx context.Context, st rollout.State) (Result, error) {
 	}
 	r := result(st, d.s.plan, d.version, d.label)
 	r.Pulls, r.Halts = pulls, d.halts
+	// The bot stops before its calls are counted: a request it has sent
+	// and not yet had answered is counted by the sandbox and not yet by
+	// the bot, and one it sends meanwhile by whichever is read later.
+	if err := d.stack.StopBot(ctx); err != nil {
+		return Result{}, fmt.Errorf("stop the bot: %w", err)
+	}
 	passes, err := d.stack.Counter("fleetbot_reconcile_total")
 	if err != nil {
 		return Result{}, err
