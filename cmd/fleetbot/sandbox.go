@@ -39,7 +39,9 @@ func newSandboxCmd() *cobra.Command {
 		Short: "Run a local GitHub sandbox for demos and tests",
 		Long: `Serve, on loopback only, the part of GitHub's REST API that fleetbot uses,
 over real git repositories kept in DIR (state.json and repos/OWNER/REPO.git).
-Restarting on the same DIR continues where it stopped.
+Restarting on the same DIR continues where it stopped; one sandbox at a time
+may run on a DIR. A sandbox killed while git wrote a branch leaves git's lock
+file behind; the next start removes it and logs its name.
 
 Authenticate with "Authorization: Bearer TOKEN" (the --token, a site admin;
 a random one is printed when none is given), with the App's JWT on /app

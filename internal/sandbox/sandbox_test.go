@@ -13,6 +13,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/fleetbot/fleetbot/internal/sandbox/gitrepo"
 )
 
 // TestPullRequestFlow walks the bot's path through one pull request: push a
@@ -428,8 +430,12 @@ func TestRestart(t *testing.T) {
 	token := e.installationToken("acme")
 	e.waitHooks()
 	e.srv.Close()
+	// A sandbox killed while git wrote branch two left git's lock file.
+	stale := filepath.Join(gitrepo.RepoPath(filepath.Join(dir, "repos"), "acme", "fleet"), "refs", "heads", "two.lock")
+	require.NoError(t, os.WriteFile(stale, nil, 0o644))
 
 	e2 := newEnv(t, dir)
+	assert.NoFileExists(t, stale, "the restarted sandbox removes the lock file")
 	pr := e2.must(http.StatusOK, req{method: "GET", path: "/repos/acme/fleet/pulls/1"}).obj(t)
 	assert.Equal(t, "one", pr["title"])
 	e2.must(http.StatusOK, req{method: "GET", path: "/repos/acme/fleet", auth: "token " + token})
@@ -441,6 +447,24 @@ func TestRestart(t *testing.T) {
 	c2 := e2.must(http.StatusCreated, req{method: "POST", path: "/repos/acme/fleet/issues/1/comments", body: map[string]any{"body": "again"}}).obj(t)
 	assert.Greater(t, c2["id"].(float64), c1["id"].(float64))
 	assert.Greater(t, pr2["id"].(float64), pr["id"].(float64))
+}
+
+// TestDirInUse: a second sandbox on the directory of a running one is
+// refused, naming it; once the first is closed it starts.
+func TestDirInUse(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	cfg := Config{Dir: dir, Token: testToken}
+	first, err := New(cfg)
+	require.NoError(t, err)
+	_, err = New(cfg)
+	require.Error(t, err)
+	assert.Equal(t, "sandbox dir "+dir+" is in use by another sandbox", err.Error())
+	first.Close()
+	first.Close() // twice is harmless
+	second, err := New(cfg)
+	require.NoError(t, err)
+	second.Close()
 }
 
 // TestWebhookDeliveries: failures are recorded and not retried, redelivery

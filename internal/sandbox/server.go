@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -72,6 +73,9 @@ type Server struct {
 	hooks  *hookQueue
 	app    deploy.Manifest // the App's permissions and events, as registered
 	limits *limits
+	// dirLock is Config.Dir's lock file, held locked until Close.
+	dirLock  *os.File
+	closeDir sync.Once
 }
 
 // New opens (or creates) the sandbox in cfg.Dir.
@@ -110,16 +114,29 @@ func New(cfg Config) (*Server, error) {
 	if err := os.MkdirAll(filepath.Join(cfg.Dir, "repos"), 0o755); err != nil {
 		return nil, fmt.Errorf("create sandbox dir: %w", err)
 	}
-	st, err := loadState(cfg.Dir)
+	dirLock, err := os.OpenFile(filepath.Join(cfg.Dir, dirLockFile), os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
+		return nil, fmt.Errorf("lock sandbox dir: %w", err)
+	}
+	if err := lockDir(cfg.Dir, dirLock); err != nil {
+		_ = dirLock.Close()
+		return nil, err
+	}
+	st, err := loadState(cfg.Dir)
+	if err == nil {
+		err = clearStaleLocks(cfg.Dir, st)
+	}
+	if err != nil {
+		_ = dirLock.Close()
 		return nil, err
 	}
 	st.account(AdminLogin, cfg.Clock()).SiteAdmin = true
 	app, err := deploy.AppManifest()
 	if err != nil {
+		_ = dirLock.Close()
 		return nil, err
 	}
-	s := &Server{cfg: cfg, st: st, app: app, limits: newLimits(cfg.RateLimit, cfg.UserRateLimit, cfg.RateClock)}
+	s := &Server{cfg: cfg, st: st, app: app, limits: newLimits(cfg.RateLimit, cfg.UserRateLimit, cfg.RateClock), dirLock: dirLock}
 	s.hooks = newHookQueue(cfg)
 	s.git = gitrepo.NewHTTP(s.reposRoot(), s.authorizeGit, s.onPush)
 	s.routes()
@@ -129,8 +146,37 @@ func New(cfg Config) (*Server, error) {
 // Handler serves the REST API and git smart HTTP.
 func (s *Server) Handler() http.Handler { return http.HandlerFunc(s.serveHTTP) }
 
-// Close waits for the webhook deliveries in flight and stops delivering.
-func (s *Server) Close() { s.hooks.close() }
+// Close waits for the webhook deliveries in flight, stops delivering and
+// lets another server take the directory.
+func (s *Server) Close() {
+	s.hooks.close()
+	s.closeDir.Do(func() { _ = s.dirLock.Close() })
+}
+
+// dirLockFile is the file in Config.Dir a server holds locked while it runs.
+const dirLockFile = "sandbox.lock"
+
+// clearStaleLocks removes the lock files that git processes of a sandbox
+// stopped while they wrote (killed, or its machine gone) left in the
+// repositories of st, saying which: each would refuse every later write of
+// its ref. No git process writes them while the directory is locked and no
+// server runs on it yet.
+func clearStaleLocks(dir string, st *state) error {
+	for _, rs := range st.Repos {
+		repo, err := gitrepo.Open(gitrepo.RepoPath(filepath.Join(dir, "repos"), rs.Owner, rs.Name))
+		if err != nil {
+			return err
+		}
+		removed, err := repo.ClearStaleLocks()
+		for _, p := range removed {
+			slog.Warn("sandbox: removed a git lock file a stopped sandbox left", "repo", rs.fullName(), "file", p)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
 
 func (s *Server) reposRoot() string { return filepath.Join(s.cfg.Dir, "repos") }
 

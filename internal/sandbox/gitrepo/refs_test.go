@@ -8,6 +8,7 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -352,5 +353,40 @@ func TestCreateRefLocked(t *testing.T) {
 		if err == nil || errors.Is(err, ErrStale) || !strings.Contains(err.Error(), "lock") {
 			t.Errorf("create %s with old %q under a lock: %v, want git's own error about the lock", ref, old, err)
 		}
+	}
+}
+
+// TestClearStaleLocks: the lock files a killed git left refuse the writes
+// of their refs until ClearStaleLocks removes them; it removes nothing else.
+func TestClearStaleLocks(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	r := newRepo(t)
+	a := commitFiles(t, r, "", 0, "a", map[string]string{"f": "a"})
+	wantErr(t, r.UpdateRef(ctx, "refs/heads/main", a, ""), nil)
+	locks := []string{
+		filepath.Join(r.Path(), "refs", "heads", "fleetbot", "x.lock"),
+		filepath.Join(r.Path(), "packed-refs.lock"),
+	}
+	wantErr(t, os.MkdirAll(filepath.Dir(locks[0]), 0o755), nil)
+	for _, l := range locks {
+		wantErr(t, os.WriteFile(l, nil, 0o644), nil)
+	}
+	if err := r.UpdateRef(ctx, "refs/heads/fleetbot/x", a, ""); err == nil {
+		t.Fatal("git wrote a ref whose lock file is there")
+	}
+	removed, err := r.ClearStaleLocks()
+	wantErr(t, err, nil)
+	slices.Sort(removed)
+	want := slices.Sorted(slices.Values(locks))
+	if !slices.Equal(removed, want) {
+		t.Fatalf("removed %q, want %q", removed, want)
+	}
+	wantErr(t, r.UpdateRef(ctx, "refs/heads/fleetbot/x", a, ""), nil)
+	if got, _ := r.ResolveRef(ctx, "refs/heads/main"); got != a {
+		t.Fatalf("main = %s, want %s", got, a)
+	}
+	if again, err := r.ClearStaleLocks(); err != nil || len(again) != 0 {
+		t.Fatalf("a second clearing removed %q (%v)", again, err)
 	}
 }
