@@ -1,0 +1,70 @@
+package rollout
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+)
+
+// TestTroubles: a failing action becomes shown after TroubleAttempts
+// failures over TroubleAfter, keeps the start of its run of failures and the
+// last error, and is forgotten at its first success; other waves and
+// actions are apart.
+func TestTroubles(t *testing.T) {
+	t.Parallel()
+	t0 := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
+	open2, open3 := OpenWave{Wave: 2}, OpenWave{Wave: 3}
+	gates2 := RunGates{Wave: 2}
+	openA := OpenWave{Wave: 1, PRs: []PRRequest{{Tenant: "tenant-a"}}}
+	openB := OpenWave{Wave: 1, PRs: []PRRequest{{Tenant: "tenant-b"}}}
+	refused := errors.New("a ref named refs/heads/x already exists")
+	type attempt struct {
+		at  time.Duration
+		a   Action
+		err error
+	}
+	for _, tc := range []struct {
+		name     string
+		attempts []attempt
+		at       time.Duration
+		want     []Trouble
+	}{
+		{"no attempt", nil, time.Hour, nil},
+		{"failing, not long enough", []attempt{{0, open2, refused}, {time.Minute, open2, refused}, {2 * time.Minute, open2, refused}}, 4 * time.Minute, nil},
+		{"failing long enough, too few attempts", []attempt{{0, open2, refused}, {10 * time.Minute, open2, refused}}, 10 * time.Minute, nil},
+		{"failing long enough", []attempt{{0, open2, refused}, {time.Minute, open2, errors.New("first")}, {6 * time.Minute, open2, refused}}, 6 * time.Minute,
+			[]Trouble{{Action: "open-wave", Wave: 2, What: "open the pull requests of wave 2", Err: refused.Error(), Since: t0, Attempts: 3}}},
+		{"a success ends it", []attempt{{0, open2, refused}, {time.Minute, open2, refused}, {6 * time.Minute, open2, refused}, {7 * time.Minute, open2, nil}}, 8 * time.Minute, nil},
+		{"a success starts a new run", []attempt{{0, open2, refused}, {time.Minute, open2, nil}, {2 * time.Minute, open2, refused}, {3 * time.Minute, open2, refused}, {6 * time.Minute, open2, refused}}, 6 * time.Minute, nil},
+		{"another wave or action does not end it", []attempt{
+			{0, open2, refused}, {0, gates2, refused}, {time.Minute, open3, nil}, {time.Minute, gates2, nil},
+			{2 * time.Minute, open2, refused}, {5 * time.Minute, open2, refused},
+		}, 5 * time.Minute, []Trouble{{Action: "open-wave", Wave: 2, What: "open the pull requests of wave 2", Err: refused.Error(), Since: t0, Attempts: 3}}},
+		{"one tenant's pull request apart from another's", []attempt{
+			{0, openB, refused}, {0, openA, nil}, {3 * time.Minute, openB, refused}, {3 * time.Minute, openA, nil}, {5 * time.Minute, openB, refused},
+		}, 5 * time.Minute, []Trouble{{Action: "open-wave", Wave: 1, What: "open the pull request of tenant-b in wave 1", Err: refused.Error(), Since: t0, Attempts: 3}}},
+		{"by wave, then action", []attempt{
+			{0, open3, refused}, {0, gates2, refused}, {0, open2, refused},
+			{time.Minute, open3, refused}, {time.Minute, gates2, refused}, {time.Minute, open2, refused},
+			{5 * time.Minute, open3, refused}, {5 * time.Minute, gates2, refused}, {5 * time.Minute, open2, refused},
+		}, 5 * time.Minute, []Trouble{
+			{Action: "open-wave", Wave: 2, What: "open the pull requests of wave 2", Err: refused.Error(), Since: t0, Attempts: 3},
+			{Action: "run-gates", Wave: 2, What: "run the gates of wave 2", Err: refused.Error(), Since: t0, Attempts: 3},
+			{Action: "open-wave", Wave: 3, What: "open the pull requests of wave 3", Err: refused.Error(), Since: t0, Attempts: 3},
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			var tr Troubles
+			for _, at := range tc.attempts {
+				before := len(tr)
+				next := tr.Note(at.a, at.err, t0.Add(at.at))
+				assert.Len(t, tr, before, "Note changed the troubles it was given")
+				tr = next
+			}
+			assert.Equal(t, tc.want, tr.Shown(t0.Add(tc.at)))
+		})
+	}
+}
