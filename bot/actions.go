@@ -113,7 +113,7 @@ func (r *run) openWave(ctx context.Context, n int, reqs []rollout.PRRequest) err
 	errs := make([]error, 0, len(out))
 	for _, o := range out {
 		if o.unsent {
-			errs = append(errs, o.err)
+			errs = append(errs, &tenantError{n, o.req.Tenant, o.err})
 			continue
 		}
 		errs = append(errs, r.record(ctx, n, o))
@@ -160,6 +160,20 @@ func (r *run) ensure(ctx context.Context, c *rollout.Campaign, n, planWave int, 
 	return res, err
 }
 
+// tenantError is what kept one tenant's pull request of wave n from
+// going up.
+type tenantError struct {
+	wave   int
+	tenant string
+	err    error
+}
+
+func (e *tenantError) Error() string {
+	return fmt.Sprintf("wave %d, tenant %s: %v", e.wave, e.tenant, e.err)
+}
+
+func (e *tenantError) Unwrap() error { return e.err }
+
 // record feeds back what became of one tenant's pull request.
 func (r *run) record(ctx context.Context, n int, o opened) error {
 	req, h, repo, res, err := o.req, o.h, o.repo, o.res, o.err
@@ -178,9 +192,9 @@ func (r *run) record(ctx context.Context, n int, o opened) error {
 		// cannot be regenerated, and a person decides (skip its clusters,
 		// or close it and retry once the plan is right).
 		t := prTarget{api: h.api, repo: repo, number: res.Number}
-		return errors.Join(fmt.Errorf("wave %d, tenant %s: %w", n, req.Tenant, err), r.upsertComment(ctx, t, regeneratedComment(r.name, h.branch, h.sha, res)))
+		return errors.Join(&tenantError{n, req.Tenant, err}, r.upsertComment(ctx, t, regeneratedComment(r.name, h.branch, h.sha, res)))
 	case err != nil:
-		return fmt.Errorf("wave %d, tenant %s: %w", n, req.Tenant, err)
+		return &tenantError{n, req.Tenant, err}
 	case res.Merged:
 		return r.feedMerged(ctx, h, n, req.Tenant, res.Number)
 	}

@@ -150,6 +150,10 @@ type Bot struct {
 	// prsListed holds, by campaign and repository, the time (GitHub's)
 	// from which the next pass lists pull requests (reconcile.go).
 	prsListed map[string]time.Time
+	// troubles holds, by campaign, the actions of this replica's steps
+	// that keep failing: the dashboard issue, which the replica holding
+	// the campaign writes, shows them (step.go).
+	troubles map[string]rollout.Troubles
 	// sooner is signalled when a campaign's wait gets an end earlier than
 	// the one it had.
 	sooner chan struct{}
@@ -199,7 +203,7 @@ func New(cfg Config) (*Bot, error) {
 	case len(cfg.Repositories) == 0:
 		return nil, errors.New("new bot: no blueprint repositories")
 	}
-	b := &Bot{cfg: cfg, owned: map[string]store.Lease{}, warned: map[string]bool{}, swept: map[string]bool{}, noIssues: map[string]bool{}, settled: map[string]bool{}, waitsEnd: map[string]time.Time{}, sooner: make(chan struct{}, 1), prsListed: map[string]time.Time{}, inventories: map[string]*gitops.Inventory{}, records: map[string]decoded[record]{}, states: map[string]decoded[rollout.State]{}}
+	b := &Bot{cfg: cfg, owned: map[string]store.Lease{}, warned: map[string]bool{}, swept: map[string]bool{}, noIssues: map[string]bool{}, settled: map[string]bool{}, waitsEnd: map[string]time.Time{}, sooner: make(chan struct{}, 1), prsListed: map[string]time.Time{}, troubles: map[string]rollout.Troubles{}, inventories: map[string]*gitops.Inventory{}, records: map[string]decoded[record]{}, states: map[string]decoded[rollout.State]{}}
 	var err error
 	if b.camps, err = parseRepo(cfg.CampaignRepo); err != nil {
 		return nil, fmt.Errorf("new bot: campaigns: %w", err)

@@ -269,7 +269,7 @@ func (r *run) dashboardLabels() []string {
 // what it waits for: when that is the schedule, the calendar says until
 // when, or why no time can be named.
 func (r *run) dashboardBody() (string, error) {
-	v := dashboardView{Repo: r.rec.Repo, Rec: r.rec, St: r.st, Wait: r.st.Waiting(time.Time{})}
+	v := dashboardView{Repo: r.rec.Repo, Rec: r.rec, St: r.st, Wait: r.st.Waiting(time.Time{}), Troubles: r.b.shownTroubles(r.name)}
 	if v.Wait.Kind == rollout.WaitWindow {
 		if ok, reason := r.schedule(); !ok {
 			next, _ := nextWindow(r.rec, r.st, r.b.now()) // schedule said why, when it names no time

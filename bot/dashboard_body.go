@@ -29,6 +29,8 @@ type dashboardView struct {
 	Wait rollout.Wait
 	// Held says why the schedule holds the next wave back, when it does.
 	Held string
+	// Troubles are the actions that keep failing (rollout.Troubles.Shown).
+	Troubles []rollout.Trouble
 }
 
 // renderDashboard writes the dashboard issue's body: the campaign's phase
@@ -117,6 +119,10 @@ func (v dashboardView) waiting() string {
 	if v.Held != "" {
 		fmt.Fprintf(&b, "The schedule holds it back: %s.\n", strings.TrimSuffix(v.Held, "."))
 	}
+	for _, t := range v.Troubles {
+		fmt.Fprintf(&b, "\n> **fleetbot cannot %s:** every attempt since %s failed, the last with `%s`. It tries again on every pass; the error may need a person (a branch, a permission, GitHub's limits).\n",
+			t.What, stamp(t.Since), troubleError(t.Err))
+	}
 	if len(w.Commands) > 0 {
 		cmds := make([]string, len(w.Commands))
 		for i, c := range w.Commands {
@@ -125,6 +131,18 @@ func (v dashboardView) waiting() string {
 		fmt.Fprintf(&b, "\n**Commands that apply now:** %s\n", strings.Join(cmds, " · "))
 	}
 	return b.String()
+}
+
+// maxTroubleError bounds the error a dashboard quotes.
+const maxTroubleError = 400
+
+// troubleError makes an error fit one code span of a Markdown line.
+func troubleError(s string) string {
+	s = strings.Join(strings.Fields(strings.ReplaceAll(s, "`", "'")), " ")
+	if r := []rune(s); len(r) > maxTroubleError {
+		s = string(r[:maxTroubleError]) + "…"
+	}
+	return s
 }
 
 // summary says how the campaign ended: when, after how long, by whom when a

@@ -1,6 +1,7 @@
 package bot
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"os"
@@ -543,4 +544,38 @@ func TestApprovalsAtOnce(t *testing.T) {
 	list, err := replicas[0].commandApprovals(t.Context(), "eks-1-30", on.repo, on.number)
 	require.NoError(t, err)
 	assert.Len(t, list, len(replicas)*each)
+}
+
+// TestDashboardShowsAFailingAction: a pull request GitHub keeps refusing
+// shows on the dashboard issue, with the error, once it has failed three
+// times over five minutes; passes that change nothing else then send
+// nothing; its first success takes it off.
+func TestDashboardShowsAFailingAction(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, "eks-1-30.yaml")
+	b := w.bot(t, "r1", nil)
+	require.NoError(t, b.Handle(t.Context(), pushOf("campaigns/eks-1-30.yaml")))
+	refused := errors.New("validation failed: A ref named \"refs/heads/fleetbot/eks-1-30/1/tenant-b\" already exists")
+	const shown = "> **fleetbot cannot open the pull request of tenant-b in wave 1:** every attempt since 2026-12-01 09:00 UTC failed, the last with `"
+	for i, wantShown := range []bool{false, false, false, true, true} {
+		w.ensure.fail["tenant-b"] = refused
+		require.ErrorContains(t, b.Reconcile(t.Context()), "already exists")
+		body := dashboardOf(t, w).Body
+		if !wantShown {
+			assert.NotContains(t, body, "fleetbot cannot", "attempt %d", i+1)
+		} else {
+			assert.Contains(t, body, shown+`validation failed: A ref named "refs/heads/fleetbot/eks-1-30/1/tenant-b" already exists`+"`.", "attempt %d", i+1)
+		}
+		if i == 3 {
+			edits := w.api.issueCalls("EditIssue")
+			defer func() {
+				assert.Equal(t, edits, w.api.issueCalls("EditIssue")-1, "one edit when it ends, none while it lasts")
+			}()
+		}
+		w.clock.add(2 * time.Minute)
+	}
+	require.NoError(t, b.Reconcile(t.Context()))
+	st, _ := w.state(t, campaign)
+	assert.Equal(t, "tenant-a:Open#1 tenant-b:Open#2", prStatuses(st.Waves[0]))
+	assert.NotContains(t, dashboardOf(t, w).Body, "fleetbot cannot")
 }

@@ -2,6 +2,7 @@ package bot
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -258,7 +259,61 @@ func (r *run) drain(ctx context.Context) error {
 				break // the lease changed hands: stop acting at once
 			}
 		}
+		if ctx.Err() == nil {
+			// An attempt cut short by shutdown says nothing of the action.
+			r.b.noteTroubles(r.name, a, err)
+		}
 		r.b.metrics.actions.WithLabelValues(a.Kind(), outcome).Inc()
 	}
 	return errors.Join(errs...)
+}
+
+// noteTroubles records the outcome of an attempt at action a of campaign
+// name (rollout.Troubles): a wave's pull requests one by one, since each
+// tenant's succeeds or fails apart (tenantError), other actions whole.
+func (b *Bot) noteTroubles(name string, a rollout.Action, err error) {
+	now := b.now()
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	t := b.troubles[name]
+	if ow, ok := a.(rollout.OpenWave); ok {
+		failed := map[string]error{}
+		var all []error // what failed the whole wave
+		for _, e := range joined(err) {
+			if te := (*tenantError)(nil); errors.As(e, &te) {
+				failed[te.tenant] = te.err
+			} else {
+				all = append(all, e)
+			}
+		}
+		for _, pr := range ow.PRs {
+			t = t.Note(rollout.OpenWave{Wave: ow.Wave, PRs: []rollout.PRRequest{pr}}, cmp.Or(failed[pr.Tenant], errors.Join(all...)), now)
+		}
+	} else {
+		t = t.Note(a, err, now)
+	}
+	if len(t) > 0 {
+		b.troubles[name] = t
+	} else {
+		delete(b.troubles, name)
+	}
+}
+
+// joined returns the errors err joins, or err alone.
+func joined(err error) []error {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		return j.Unwrap()
+	}
+	if err == nil {
+		return nil
+	}
+	return []error{err}
+}
+
+// shownTroubles returns the failing actions of campaign name to show now.
+func (b *Bot) shownTroubles(name string) []rollout.Trouble {
+	now := b.now()
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.troubles[name].Shown(now)
 }
