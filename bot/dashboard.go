@@ -56,6 +56,9 @@ type dashboardIssue struct {
 	Number int    `json:"number"`
 	Digest string `json:"digest"`
 	Closed bool   `json:"closed,omitempty"`
+	// Troubles are the failing actions the body shows, as the replica
+	// that owns the campaign saw them: the others show the same.
+	Troubles []rollout.Trouble `json:"troubles,omitempty"`
 }
 
 // issueClient opens, finds and edits the dashboard issue: dashboard.go and
@@ -107,7 +110,14 @@ func (r *run) syncDashboard(ctx context.Context) error {
 	if !found && final {
 		return nil
 	}
-	body, err := r.dashboardBody()
+	// The replica that owns the campaign reconciles it, so it knows which
+	// actions keep failing; another one, stepping it on a webhook, shows
+	// what the owner last showed.
+	troubles := d.Troubles
+	if r.b.owns(r.name) {
+		troubles = r.b.shownTroubles(r.name)
+	}
+	body, err := r.dashboardBody(troubles)
 	if err != nil {
 		return err
 	}
@@ -121,7 +131,7 @@ func (r *run) syncDashboard(ctx context.Context) error {
 	}
 	log := r.b.log.With("campaign", r.name, "repo", repo.String())
 	if !found {
-		if d, version, err = r.openDashboard(ctx, api, repo, body); err != nil || d.Number == 0 {
+		if d, version, err = r.openDashboard(ctx, api, repo, body, troubles); err != nil || d.Number == 0 {
 			return err
 		}
 		if d.Digest == digest {
@@ -146,7 +156,7 @@ func (r *run) syncDashboard(ctx context.Context) error {
 	if edit.State != nil {
 		log.Info("dashboard issue closed", "number", d.Number, "reason", *edit.StateReason)
 	}
-	d.Digest, d.Closed = digest, d.Closed || final
+	d.Digest, d.Closed, d.Troubles = digest, d.Closed || final, troubles
 	_, err = putJSON(ctx, r.b.cfg.Store, dashboardKey(r.name), d, version, r.fence)
 	return err
 }
@@ -155,9 +165,9 @@ func (r *run) syncDashboard(ctx context.Context) error {
 // opens it with body, and keeps its number in the store at once, so a
 // failure after it never opens a second one. The issue's number is 0 when
 // the repository has issues turned off.
-func (r *run) openDashboard(ctx context.Context, api issueClient, repo repoName, body string) (dashboardIssue, int64, error) {
+func (r *run) openDashboard(ctx context.Context, api issueClient, repo repoName, body string, troubles []rollout.Trouble) (dashboardIssue, int64, error) {
 	log := r.b.log.With("campaign", r.name, "repo", repo.String())
-	d := dashboardIssue{Repo: repo.String()}
+	d := dashboardIssue{Repo: repo.String(), Troubles: troubles}
 	n, err := findDashboard(ctx, api, repo, r.name)
 	switch {
 	case err != nil:
@@ -268,8 +278,8 @@ func (r *run) dashboardLabels() []string {
 // dashboardBody renders the dashboard of the campaign as it stands, with
 // what it waits for: when that is the schedule, the calendar says until
 // when, or why no time can be named.
-func (r *run) dashboardBody() (string, error) {
-	v := dashboardView{Repo: r.rec.Repo, Rec: r.rec, St: r.st, Wait: r.st.Waiting(time.Time{}), Troubles: r.b.shownTroubles(r.name)}
+func (r *run) dashboardBody(troubles []rollout.Trouble) (string, error) {
+	v := dashboardView{Repo: r.rec.Repo, Rec: r.rec, St: r.st, Wait: r.st.Waiting(time.Time{}), Troubles: troubles}
 	if v.Wait.Kind == rollout.WaitWindow {
 		if ok, reason := r.schedule(); !ok {
 			next, _ := nextWindow(r.rec, r.st, r.b.now()) // schedule said why, when it names no time

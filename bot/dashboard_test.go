@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/fleetbot/fleetbot/bot/gh"
+	"github.com/fleetbot/fleetbot/bot/wave"
 	"github.com/fleetbot/fleetbot/rollout"
 	"github.com/fleetbot/fleetbot/rollout/store"
 	"github.com/fleetbot/fleetbot/webhooks"
@@ -577,5 +578,40 @@ func TestDashboardShowsAFailingAction(t *testing.T) {
 	require.NoError(t, b.Reconcile(t.Context()))
 	st, _ := w.state(t, campaign)
 	assert.Equal(t, "tenant-a:Open#1 tenant-b:Open#2", prStatuses(st.Waves[0]))
+	assert.NotContains(t, dashboardOf(t, w).Body, "fleetbot cannot")
+}
+
+// TestDashboardFailingActionAcrossReplicas: a replica that does not own the
+// campaign, stepping it on webhooks, shows the failures the owner showed
+// rather than taking them off; once it carried the action out itself and
+// the pull request merged, the owner's next pass, which no longer attempts
+// it, takes them off.
+func TestDashboardFailingActionAcrossReplicas(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, "eks-1-30.yaml")
+	owner := w.bot(t, "r1", nil)
+	require.NoError(t, owner.Handle(t.Context(), pushOf("campaigns/eks-1-30.yaml")))
+	for range 4 {
+		w.ensure.fail["tenant-b"] = errors.New("github is down")
+		require.Error(t, owner.Reconcile(t.Context()))
+		w.clock.add(2 * time.Minute)
+	}
+	require.True(t, owner.owns(campaign))
+	const line = "> **fleetbot cannot open the pull request of tenant-b in wave 1:** every attempt since 2026-12-01 09:00 UTC failed, the last with `github is down`."
+	require.Contains(t, dashboardOf(t, w).Body, line)
+
+	other := w.bot(t, "r2", nil)
+	require.False(t, other.owns(campaign))
+	require.NoError(t, other.Handle(t.Context(), prWebhook("synchronize", 1, wave.Branch(campaign, 1, "tenant-a"), "")))
+	st, _ := w.state(t, campaign)
+	assert.Equal(t, "tenant-a:Open#1 tenant-b:Open#2", prStatuses(st.Waves[0]), "the other replica opened it")
+	body := dashboardOf(t, w).Body
+	assert.Contains(t, body, "#2 tenant-b: open")
+	assert.Contains(t, body, line, "shown as the owner showed it")
+
+	// Merged: the owner has nothing left to do for it, and lets it go.
+	mergeNumbers(t, w, other, 2)
+	assert.Contains(t, dashboardOf(t, w).Body, line)
+	require.NoError(t, owner.Reconcile(t.Context()))
 	assert.NotContains(t, dashboardOf(t, w).Body, "fleetbot cannot")
 }

@@ -167,7 +167,9 @@ func (b *Bot) reconcileCampaign(ctx context.Context, name string, phase rollout.
 		}
 	}
 	var listed map[string]time.Time
+	started := b.now()
 	st, err := b.step(ctx, name, func(ctx context.Context, r *run) error {
+		r.passStarted = started
 		evs, cursors, err := r.githubEvents(ctx)
 		listed = cursors
 		before := maps.Clone(r.fed)

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/fleetbot/fleetbot/rollout"
 	"github.com/fleetbot/fleetbot/rollout/store"
@@ -38,6 +39,10 @@ type run struct {
 	// for the wave being opened: its pull requests are opened on one head,
 	// read once (actions.go).
 	bases map[repoName]headRef
+	// passStarted is when the reconcile pass this step is part of began
+	// (zero for a step of a webhook): the failing actions the pass did not
+	// attempt again are forgotten before the dashboard shows them.
+	passStarted time.Time
 }
 
 // step acts on a campaign under its lease: pass feeds events, then the
@@ -79,6 +84,9 @@ func (b *Bot) stepLeased(ctx context.Context, name string, pass func(ctx context
 		}
 		r.outstanding()
 		errs = append(errs, r.drain(ctx))
+		if !r.passStarted.IsZero() {
+			b.troublesAttemptedSince(name, r.passStarted)
+		}
 		// The check runs show the state the step leaves, whatever moved it.
 		errs = append(errs, r.checkRuns(ctx))
 		if r.st.Phase.Final() {
@@ -308,6 +316,18 @@ func joined(err error) []error {
 		return nil
 	}
 	return []error{err}
+}
+
+// troublesAttemptedSince forgets the failing actions of campaign name not
+// attempted since at.
+func (b *Bot) troublesAttemptedSince(name string, at time.Time) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if t := b.troubles[name].AttemptedSince(at); len(t) > 0 {
+		b.troubles[name] = t
+	} else {
+		delete(b.troubles, name)
+	}
 }
 
 // shownTroubles returns the failing actions of campaign name to show now.

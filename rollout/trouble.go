@@ -19,6 +19,7 @@ type Trouble struct {
 	What     string    `json:"what"`
 	Err      string    `json:"error"`
 	Since    time.Time `json:"since"`
+	Last     time.Time `json:"last"`
 	Attempts int       `json:"attempts"`
 }
 
@@ -53,9 +54,19 @@ func (t Troubles) Note(a Action, err error, now time.Time) Troubles {
 	if !ok {
 		tr = Trouble{Action: a.Kind(), Wave: wave, What: what, Since: now}
 	}
-	tr.Err = err.Error()
+	tr.Err, tr.Last = err.Error(), now
 	tr.Attempts++
 	out[key] = tr
+	return out
+}
+
+// AttemptedSince returns the troubles attempted at or after at: an action
+// that a pass of the campaign no longer attempts is no longer asked for
+// (another replica carried it out, or the campaign moved on), so its
+// failures are not news any more. t is not changed.
+func (t Troubles) AttemptedSince(at time.Time) Troubles {
+	out := maps.Clone(t)
+	maps.DeleteFunc(out, func(_ string, tr Trouble) bool { return tr.Last.Before(at) })
 	return out
 }
 

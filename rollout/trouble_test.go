@@ -35,24 +35,24 @@ func TestTroubles(t *testing.T) {
 		{"failing, not long enough", []attempt{{0, open2, refused}, {time.Minute, open2, refused}, {2 * time.Minute, open2, refused}}, 4 * time.Minute, nil},
 		{"failing long enough, too few attempts", []attempt{{0, open2, refused}, {10 * time.Minute, open2, refused}}, 10 * time.Minute, nil},
 		{"failing long enough", []attempt{{0, open2, refused}, {time.Minute, open2, errors.New("first")}, {6 * time.Minute, open2, refused}}, 6 * time.Minute,
-			[]Trouble{{Action: "open-wave", Wave: 2, What: "open the pull requests of wave 2", Err: refused.Error(), Since: t0, Attempts: 3}}},
+			[]Trouble{{Action: "open-wave", Wave: 2, What: "open the pull requests of wave 2", Err: refused.Error(), Since: t0, Last: t0.Add(6 * time.Minute), Attempts: 3}}},
 		{"a success ends it", []attempt{{0, open2, refused}, {time.Minute, open2, refused}, {6 * time.Minute, open2, refused}, {7 * time.Minute, open2, nil}}, 8 * time.Minute, nil},
 		{"a success starts a new run", []attempt{{0, open2, refused}, {time.Minute, open2, nil}, {2 * time.Minute, open2, refused}, {3 * time.Minute, open2, refused}, {6 * time.Minute, open2, refused}}, 6 * time.Minute, nil},
 		{"another wave or action does not end it", []attempt{
 			{0, open2, refused}, {0, gates2, refused}, {time.Minute, open3, nil}, {time.Minute, gates2, nil},
 			{2 * time.Minute, open2, refused}, {5 * time.Minute, open2, refused},
-		}, 5 * time.Minute, []Trouble{{Action: "open-wave", Wave: 2, What: "open the pull requests of wave 2", Err: refused.Error(), Since: t0, Attempts: 3}}},
+		}, 5 * time.Minute, []Trouble{{Action: "open-wave", Wave: 2, What: "open the pull requests of wave 2", Err: refused.Error(), Since: t0, Last: t0.Add(5 * time.Minute), Attempts: 3}}},
 		{"one tenant's pull request apart from another's", []attempt{
 			{0, openB, refused}, {0, openA, nil}, {3 * time.Minute, openB, refused}, {3 * time.Minute, openA, nil}, {5 * time.Minute, openB, refused},
-		}, 5 * time.Minute, []Trouble{{Action: "open-wave", Wave: 1, What: "open the pull request of tenant-b in wave 1", Err: refused.Error(), Since: t0, Attempts: 3}}},
+		}, 5 * time.Minute, []Trouble{{Action: "open-wave", Wave: 1, What: "open the pull request of tenant-b in wave 1", Err: refused.Error(), Since: t0, Last: t0.Add(5 * time.Minute), Attempts: 3}}},
 		{"by wave, then action", []attempt{
 			{0, open3, refused}, {0, gates2, refused}, {0, open2, refused},
 			{time.Minute, open3, refused}, {time.Minute, gates2, refused}, {time.Minute, open2, refused},
 			{5 * time.Minute, open3, refused}, {5 * time.Minute, gates2, refused}, {5 * time.Minute, open2, refused},
 		}, 5 * time.Minute, []Trouble{
-			{Action: "open-wave", Wave: 2, What: "open the pull requests of wave 2", Err: refused.Error(), Since: t0, Attempts: 3},
-			{Action: "run-gates", Wave: 2, What: "run the gates of wave 2", Err: refused.Error(), Since: t0, Attempts: 3},
-			{Action: "open-wave", Wave: 3, What: "open the pull requests of wave 3", Err: refused.Error(), Since: t0, Attempts: 3},
+			{Action: "open-wave", Wave: 2, What: "open the pull requests of wave 2", Err: refused.Error(), Since: t0, Last: t0.Add(5 * time.Minute), Attempts: 3},
+			{Action: "run-gates", Wave: 2, What: "run the gates of wave 2", Err: refused.Error(), Since: t0, Last: t0.Add(5 * time.Minute), Attempts: 3},
+			{Action: "open-wave", Wave: 3, What: "open the pull requests of wave 3", Err: refused.Error(), Since: t0, Last: t0.Add(5 * time.Minute), Attempts: 3},
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -67,4 +67,21 @@ func TestTroubles(t *testing.T) {
 			assert.Equal(t, tc.want, tr.Shown(t0.Add(tc.at)))
 		})
 	}
+}
+
+// TestTroublesAttemptedSince: the troubles of actions not attempted since a
+// moment are dropped, the others kept whole.
+func TestTroublesAttemptedSince(t *testing.T) {
+	t.Parallel()
+	t0 := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
+	failed := errors.New("github is down")
+	tr := Troubles{}.
+		Note(OpenWave{Wave: 1, PRs: []PRRequest{{Tenant: "tenant-a"}}}, failed, t0).
+		Note(OpenWave{Wave: 1, PRs: []PRRequest{{Tenant: "tenant-b"}}}, failed, t0).
+		Note(OpenWave{Wave: 1, PRs: []PRRequest{{Tenant: "tenant-b"}}}, failed, t0.Add(time.Minute))
+	kept := tr.AttemptedSince(t0.Add(time.Minute))
+	assert.Len(t, tr, 2, "AttemptedSince changed the troubles it was given")
+	assert.Equal(t, Troubles{"open-wave/1/open the pull request of tenant-b in wave 1": {Action: "open-wave", Wave: 1,
+		What: "open the pull request of tenant-b in wave 1", Err: failed.Error(), Since: t0, Last: t0.Add(time.Minute), Attempts: 2}}, kept)
+	assert.Empty(t, tr.AttemptedSince(t0.Add(2*time.Minute)))
 }
