@@ -300,6 +300,11 @@ func (b *Bot) noteTroubles(name string, a rollout.Action, err error) {
 	} else {
 		t = t.Note(a, err, now)
 	}
+	b.setTroubles(name, t)
+}
+
+// setTroubles keeps t as the failing actions of campaign name; b.mu held.
+func (b *Bot) setTroubles(name string, t rollout.Troubles) {
 	if len(t) > 0 {
 		b.troubles[name] = t
 	} else {
@@ -323,11 +328,7 @@ func joined(err error) []error {
 func (b *Bot) troublesAttemptedSince(name string, at time.Time) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if t := b.troubles[name].AttemptedSince(at); len(t) > 0 {
-		b.troubles[name] = t
-	} else {
-		delete(b.troubles, name)
-	}
+	b.setTroubles(name, b.troubles[name].AttemptedSince(at))
 }
 
 // shownTroubles returns the failing actions of campaign name to show now.
