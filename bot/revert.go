@@ -20,7 +20,7 @@ import (
 func (r *run) revertPR(ctx context.Context, n int, rq rollout.PRRequest) error {
 	pr, planWave, repo, h, err := r.tenantBase(ctx, n, rq.Tenant)
 	if err != nil {
-		return err
+		return &tenantError{n, rq.Tenant, err}
 	}
 	reverted := r.st.Waves[r.st.Waves[n-1].Reverts-1]
 	req := wave.RevertRequest{
@@ -60,7 +60,7 @@ func (r *run) revertPR(ctx context.Context, n int, rq rollout.PRRequest) error {
 		log.Warn("nothing to revert: every file of the pull request holds its old value or changed since the campaign wrote it", "kept", len(req.Kept), "sha", h.sha)
 		return r.feed(ctx, rollout.PRMerged{Wave: n, Tenant: rq.Tenant, SHA: h.sha})
 	case err != nil:
-		return fmt.Errorf("wave %d, tenant %s: %w", n, rq.Tenant, err)
+		return &tenantError{n, rq.Tenant, err}
 	case res.Merged:
 		return r.feedMerged(ctx, h, n, rq.Tenant, res.Number)
 	}

@@ -118,8 +118,13 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("lock sandbox dir: %w", err)
 	}
+	started := false
+	defer func() {
+		if !started {
+			_ = dirLock.Close()
+		}
+	}()
 	if err := lockDir(cfg.Dir, dirLock); err != nil {
-		_ = dirLock.Close()
 		return nil, err
 	}
 	st, err := loadState(cfg.Dir)
@@ -127,19 +132,18 @@ func New(cfg Config) (*Server, error) {
 		err = clearStaleLocks(cfg.Dir, st)
 	}
 	if err != nil {
-		_ = dirLock.Close()
 		return nil, err
 	}
 	st.account(AdminLogin, cfg.Clock()).SiteAdmin = true
 	app, err := deploy.AppManifest()
 	if err != nil {
-		_ = dirLock.Close()
 		return nil, err
 	}
 	s := &Server{cfg: cfg, st: st, app: app, limits: newLimits(cfg.RateLimit, cfg.UserRateLimit, cfg.RateClock), dirLock: dirLock}
 	s.hooks = newHookQueue(cfg)
 	s.git = gitrepo.NewHTTP(s.reposRoot(), s.authorizeGit, s.onPush)
 	s.routes()
+	started = true
 	return s, nil
 }
 
