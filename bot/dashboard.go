@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -87,6 +88,25 @@ func (b *Bot) loadDashboard(ctx context.Context, name string) (d dashboardIssue,
 func (r *run) dashboard(ctx context.Context) {
 	if err := r.syncDashboard(ctx); err != nil {
 		r.b.log.Warn("dashboard issue not brought up to date; the next step tries again", "campaign", r.name, "err", err)
+	}
+}
+
+// dashboardFirst opens the dashboard issue of a campaign that has none
+// before the step opens pull requests, so the issue, where the campaign is
+// followed and steered, comes before the campaign's first pull request
+// whichever step opens it: the start's own, or a reconcile pass or a
+// webhook that stepped the campaign first. A step that opens none leaves
+// the dashboard to its end.
+func (r *run) dashboardFirst(ctx context.Context) {
+	if !slices.ContainsFunc(r.queue, func(a rollout.Action) bool {
+		_, ok := a.(rollout.OpenWave)
+		return ok
+	}) {
+		return
+	}
+	_, _, found, err := r.b.loadDashboard(ctx, r.name)
+	if err == nil && !found {
+		r.dashboard(ctx)
 	}
 }
 

@@ -107,6 +107,34 @@ func TestDashboardFollowsTheCampaign(t *testing.T) {
 	assert.Equal(t, calls, w.api.issueCalls("EditIssue")+w.api.issueCalls("Issues")+w.api.issueCalls("CreateIssue"))
 }
 
+// TestDashboardBeforeThePullRequests: when the start could not open the
+// dashboard issue, the step that opens the first wave opens it before the
+// wave's pull requests.
+func TestDashboardBeforeThePullRequests(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, "eks-1-30.yaml")
+	b := w.bot(t, "r1", nil)
+	w.api.mu.Lock()
+	w.api.issues.fail = map[string]error{"CreateIssue": &gh.Error{Status: http.StatusBadGateway, Message: "Server Error"}}
+	w.api.mu.Unlock()
+	require.NoError(t, b.Handle(t.Context(), pushOf("campaigns/eks-1-30.yaml")))
+	require.Empty(t, w.api.dashboards(), "the start's attempt failed")
+
+	// The first pull request waits until the test has counted the
+	// dashboard issues.
+	w.ensure.enter, w.ensure.block = make(chan struct{}, 8), make(chan struct{})
+	dashboards := make(chan int, 1)
+	go func() {
+		<-w.ensure.enter
+		dashboards <- len(w.api.dashboards())
+		close(w.ensure.block)
+	}()
+	require.NoError(t, b.Reconcile(t.Context()))
+	assert.Equal(t, 1, <-dashboards, "the dashboard issue opened before the first pull request")
+	assert.Len(t, w.ensure.calls(), 2)
+	assert.Contains(t, dashboardOf(t, w).Body, "#1 tenant-a: open<br>#2 tenant-b: open", "and shows them once they are open")
+}
+
 // TestDashboardFoundAgainByItsMarker: when the store lost the dashboard's
 // number, the issue the bot opened is found by its marker, never a second
 // one opened, and a person's issue carrying the same marker is not taken

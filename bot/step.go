@@ -83,6 +83,7 @@ func (b *Bot) stepLeased(ctx context.Context, name string, pass func(ctx context
 			errs = append(errs, pass(ctx, r))
 		}
 		r.outstanding()
+		r.dashboardFirst(ctx)
 		errs = append(errs, r.drain(ctx))
 		if !r.passStarted.IsZero() {
 			b.troublesAttemptedSince(name, r.passStarted)
