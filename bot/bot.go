@@ -154,6 +154,9 @@ type Bot struct {
 	// that keep failing: the dashboard issue, which the replica holding
 	// the campaign writes, shows them (step.go).
 	troubles map[string]rollout.Troubles
+	// troublesKept holds, by campaign, the failing actions this replica
+	// last wrote to the store, and their version there (step.go).
+	troublesKept map[string]keptTroubles
 	// sooner is signalled when a campaign's wait gets an end earlier than
 	// the one it had.
 	sooner chan struct{}
@@ -203,7 +206,7 @@ func New(cfg Config) (*Bot, error) {
 	case len(cfg.Repositories) == 0:
 		return nil, errors.New("new bot: no blueprint repositories")
 	}
-	b := &Bot{cfg: cfg, owned: map[string]store.Lease{}, warned: map[string]bool{}, swept: map[string]bool{}, noIssues: map[string]bool{}, settled: map[string]bool{}, waitsEnd: map[string]time.Time{}, sooner: make(chan struct{}, 1), prsListed: map[string]time.Time{}, troubles: map[string]rollout.Troubles{}, inventories: map[string]*gitops.Inventory{}, records: map[string]decoded[record]{}, states: map[string]decoded[rollout.State]{}}
+	b := &Bot{cfg: cfg, owned: map[string]store.Lease{}, warned: map[string]bool{}, swept: map[string]bool{}, noIssues: map[string]bool{}, settled: map[string]bool{}, waitsEnd: map[string]time.Time{}, sooner: make(chan struct{}, 1), prsListed: map[string]time.Time{}, troubles: map[string]rollout.Troubles{}, troublesKept: map[string]keptTroubles{}, inventories: map[string]*gitops.Inventory{}, records: map[string]decoded[record]{}, states: map[string]decoded[rollout.State]{}}
 	var err error
 	if b.camps, err = parseRepo(cfg.CampaignRepo); err != nil {
 		return nil, fmt.Errorf("new bot: campaigns: %w", err)

@@ -57,9 +57,6 @@ type dashboardIssue struct {
 	Number int    `json:"number"`
 	Digest string `json:"digest"`
 	Closed bool   `json:"closed,omitempty"`
-	// Troubles are the failing actions the body shows, as the replica
-	// that owns the campaign saw them: the others show the same.
-	Troubles []rollout.Trouble `json:"troubles,omitempty"`
 }
 
 // issueClient opens, finds and edits the dashboard issue: dashboard.go and
@@ -132,10 +129,12 @@ func (r *run) syncDashboard(ctx context.Context) error {
 	}
 	// The replica that owns the campaign reconciles it, so it knows which
 	// actions keep failing; another one, stepping it on a webhook, shows
-	// what the owner last showed.
-	troubles := d.Troubles
+	// what the owner last wrote to the store.
+	var troubles []rollout.Trouble
 	if r.b.owns(r.name) {
 		troubles = r.b.shownTroubles(r.name)
+	} else if troubles, err = r.b.storedTroubles(ctx, r.name); err != nil {
+		return err
 	}
 	body, err := r.dashboardBody(troubles)
 	if err != nil {
@@ -151,7 +150,7 @@ func (r *run) syncDashboard(ctx context.Context) error {
 	}
 	log := r.b.log.With("campaign", r.name, "repo", repo.String())
 	if !found {
-		if d, version, err = r.openDashboard(ctx, api, repo, body, troubles); err != nil || d.Number == 0 {
+		if d, version, err = r.openDashboard(ctx, api, repo, body); err != nil || d.Number == 0 {
 			return err
 		}
 		if d.Digest == digest {
@@ -176,7 +175,7 @@ func (r *run) syncDashboard(ctx context.Context) error {
 	if edit.State != nil {
 		log.Info("dashboard issue closed", "number", d.Number, "reason", *edit.StateReason)
 	}
-	d.Digest, d.Closed, d.Troubles = digest, d.Closed || final, troubles
+	d.Digest, d.Closed = digest, d.Closed || final
 	_, err = putJSON(ctx, r.b.cfg.Store, dashboardKey(r.name), d, version, r.fence)
 	return err
 }
@@ -185,9 +184,9 @@ func (r *run) syncDashboard(ctx context.Context) error {
 // opens it with body, and keeps its number in the store at once, so a
 // failure after it never opens a second one. The issue's number is 0 when
 // the repository has issues turned off.
-func (r *run) openDashboard(ctx context.Context, api issueClient, repo repoName, body string, troubles []rollout.Trouble) (dashboardIssue, int64, error) {
+func (r *run) openDashboard(ctx context.Context, api issueClient, repo repoName, body string) (dashboardIssue, int64, error) {
 	log := r.b.log.With("campaign", r.name, "repo", repo.String())
-	d := dashboardIssue{Repo: repo.String(), Troubles: troubles}
+	d := dashboardIssue{Repo: repo.String()}
 	n, err := findDashboard(ctx, api, repo, r.name)
 	switch {
 	case err != nil:

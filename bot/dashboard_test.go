@@ -584,16 +584,23 @@ func TestDashboardShowsAFailingAction(t *testing.T) {
 	w := newWorld(t, "eks-1-30.yaml")
 	b := w.bot(t, "r1", nil)
 	require.NoError(t, b.Handle(t.Context(), pushOf("campaigns/eks-1-30.yaml")))
+	// The status page, which any replica serves, shows them too.
+	page := statusServer(t, w.bot(t, "r2", nil), StatusConfig{})
 	refused := errors.New("validation failed: A ref named \"refs/heads/fleetbot/eks-1-30/1/tenant-b\" already exists")
 	const shown = "> **fleetbot cannot open the pull request of tenant-b in wave 1:** every attempt since 2026-12-01 09:00 UTC failed, the last with `"
 	for i, wantShown := range []bool{false, false, false, true, true} {
 		w.ensure.fail["tenant-b"] = refused
 		require.ErrorContains(t, b.Reconcile(t.Context()), "already exists")
 		body := dashboardOf(t, w).Body
+		failing := viewOf(t, page).Campaigns[0].Failing
 		if !wantShown {
 			assert.NotContains(t, body, "fleetbot cannot", "attempt %d", i+1)
+			assert.Empty(t, failing, "attempt %d", i+1)
 		} else {
 			assert.Contains(t, body, shown+`validation failed: A ref named "refs/heads/fleetbot/eks-1-30/1/tenant-b" already exists`+"`.", "attempt %d", i+1)
+			require.Len(t, failing, 1, "attempt %d", i+1)
+			assert.Equal(t, rollout.Trouble{Action: "open-wave", Wave: 1, What: "open the pull request of tenant-b in wave 1", Err: refused.Error(),
+				Since: time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC), Last: w.clock.now(), Attempts: i + 1}, failing[0], "attempt %d", i+1)
 		}
 		if i == 3 {
 			edits := w.api.issueCalls("EditIssue")
@@ -607,6 +614,9 @@ func TestDashboardShowsAFailingAction(t *testing.T) {
 	st, _ := w.state(t, campaign)
 	assert.Equal(t, "tenant-a:Open#1 tenant-b:Open#2", prStatuses(st.Waves[0]))
 	assert.NotContains(t, dashboardOf(t, w).Body, "fleetbot cannot")
+	assert.Empty(t, viewOf(t, page).Campaigns[0].Failing)
+	_, err := w.store.Get(t.Context(), troublesKey(campaign))
+	assert.ErrorIs(t, err, store.ErrNotFound, "none left in the store")
 }
 
 // TestDashboardFailingActionAcrossReplicas: a replica that does not own the

@@ -170,6 +170,7 @@ func (a *statusAPI) campaignInputs(ctx context.Context, now time.Time) ([]status
 		return nil, nil, fmt.Errorf("list campaigns: %w", err)
 	}
 	recs, states, dashboards := map[string]*record{}, map[string]rollout.State{}, map[string]statuspage.Issue{}
+	troubles := map[string][]rollout.Trouble{}
 	var names, problems []string
 	for _, e := range entries {
 		rest := strings.TrimPrefix(e.Key, "campaigns/")
@@ -194,6 +195,13 @@ func (a *statusAPI) campaignInputs(ctx context.Context, now time.Time) ([]status
 				continue
 			}
 			states[name] = st
+		case "troubles":
+			var shown []rollout.Trouble
+			if err := json.Unmarshal(e.Value, &shown); err != nil {
+				problems = append(problems, fmt.Sprintf("campaign %s: the failing actions %s do not decode: %v", name, e.Key, err))
+				continue
+			}
+			troubles[name] = shown
 		case "dashboard":
 			var d dashboardIssue
 			if err := json.Unmarshal(e.Value, &d); err != nil {
@@ -211,7 +219,7 @@ func (a *statusAPI) campaignInputs(ctx context.Context, now time.Time) ([]status
 			continue
 		}
 		in, ps := a.campaignInput(recs[name], st, now)
-		in.Dashboard = dashboards[name]
+		in.Dashboard, in.Troubles = dashboards[name], troubles[name]
 		out = append(out, in)
 		problems = append(problems, ps...)
 	}

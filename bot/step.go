@@ -88,6 +88,11 @@ func (b *Bot) stepLeased(ctx context.Context, name string, pass func(ctx context
 		if !r.passStarted.IsZero() {
 			b.troublesAttemptedSince(name, r.passStarted)
 		}
+		if b.owns(name) {
+			if err := r.keepTroubles(ctx); err != nil {
+				b.log.Warn("failing actions not written to the store; the next step tries again", "campaign", name, "err", err)
+			}
+		}
 		// The check runs show the state the step leaves, whatever moved it.
 		errs = append(errs, r.checkRuns(ctx))
 		if r.st.Phase.Final() {
@@ -330,6 +335,64 @@ func (b *Bot) troublesAttemptedSince(name string, at time.Time) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.setTroubles(name, b.troubles[name].AttemptedSince(at))
+}
+
+// troublesKey is where the store keeps the failing actions of a campaign
+// to show: the replica that holds the campaign writes them; the others'
+// dashboard edits and every replica's status page read them.
+func troublesKey(name string) string { return "campaigns/" + name + "/troubles" }
+
+// keptTroubles are the failing actions a replica last wrote to the store,
+// and their version there (0: none stored).
+type keptTroubles struct {
+	version int64
+	shown   []rollout.Trouble
+}
+
+// keepTroubles writes the failing actions of the campaign to show now to
+// the store when they differ from what this replica last wrote there (the
+// first time, from what the store holds), and removes them once there are
+// none. A write that fails is forgotten, so the next step reads again.
+func (r *run) keepTroubles(ctx context.Context) error {
+	shown := r.b.shownTroubles(r.name)
+	r.b.mu.Lock()
+	kept, known := r.b.troublesKept[r.name]
+	delete(r.b.troublesKept, r.name)
+	r.b.mu.Unlock()
+	if !known {
+		v, err := getJSON(ctx, r.b.cfg.Store, troublesKey(r.name), &kept.shown)
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+		kept.version = v
+	}
+	if !slices.EqualFunc(kept.shown, shown, rollout.Trouble.Same) {
+		var err error
+		if len(shown) == 0 {
+			err = r.b.cfg.Store.Delete(ctx, troublesKey(r.name), kept.version, r.fence)
+			kept.version = 0
+		} else {
+			kept.version, err = putJSON(ctx, r.b.cfg.Store, troublesKey(r.name), shown, kept.version, r.fence)
+		}
+		if err != nil {
+			return err
+		}
+		kept.shown = shown
+	}
+	r.b.mu.Lock()
+	r.b.troublesKept[r.name] = kept
+	r.b.mu.Unlock()
+	return nil
+}
+
+// storedTroubles reads the failing actions of campaign name the store
+// holds: those the replica holding it last wrote.
+func (b *Bot) storedTroubles(ctx context.Context, name string) ([]rollout.Trouble, error) {
+	var shown []rollout.Trouble
+	if _, err := getJSON(ctx, b.cfg.Store, troublesKey(name), &shown); err != nil && !errors.Is(err, store.ErrNotFound) {
+		return nil, err
+	}
+	return shown, nil
 }
 
 // shownTroubles returns the failing actions of campaign name to show now.

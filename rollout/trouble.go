@@ -23,6 +23,13 @@ type Trouble struct {
 	Attempts int       `json:"attempts"`
 }
 
+// Same reports whether t and u say the same: the same action, error and
+// attempts, at the same instants.
+func (t Trouble) Same(u Trouble) bool {
+	return t.Action == u.Action && t.Wave == u.Wave && t.What == u.What && t.Err == u.Err &&
+		t.Since.Equal(u.Since) && t.Last.Equal(u.Last) && t.Attempts == u.Attempts
+}
+
 // An action's failures are shown once it has failed TroubleAttempts times
 // in a row over at least TroubleAfter: a passing hiccup of GitHub's, which
 // the next pass gets over, is not news.

@@ -49,4 +49,5 @@ func TestPageInBrowser(t *testing.T) {
 		}
 	}
 	assert.Equal(t, 11, strings.Count(dom, `class="cluster `), "every cluster, the missing one included")
+	assert.Contains(t, dom, `<p class="failing" data-action="post-report" data-wave="2">`, "the action that keeps failing")
 }

@@ -128,7 +128,10 @@ type Campaign struct {
 	// Waiting is what the campaign waits for next (rollout.State.Waiting).
 	Waiting    rollout.Wait `json:"waiting"`
 	HaltReason string       `json:"haltReason,omitempty"`
-	Waves      []Wave       `json:"waves"`
+	// Failing are the actions of a running campaign that keep failing,
+	// as its dashboard issue shows them (rollout.Troubles.Shown).
+	Failing []rollout.Trouble `json:"failing,omitempty"`
+	Waves   []Wave            `json:"waves"`
 	// DashboardIssue is the URL of the campaign's dashboard issue, when it
 	// has one.
 	DashboardIssue string `json:"dashboardIssue,omitempty"`
@@ -202,6 +205,8 @@ type CampaignInput struct {
 	NextWindow time.Time
 	// Dashboard is the campaign's dashboard issue, when it has one.
 	Dashboard Issue
+	// Troubles are the failing actions the dashboard issue shows.
+	Troubles []rollout.Trouble
 }
 
 // Issue is an issue of a repository (owner/name); Number 0 is none.
@@ -267,6 +272,9 @@ func BuildCampaign(c CampaignInput, repoURL func(string) string) Campaign {
 	}
 	if base := repoURL(c.File.Repo); base != "" {
 		out.File.URL = base + "/blob/" + c.File.SHA + "/" + c.File.Path
+	}
+	if out.Running {
+		out.Failing = c.Troubles
 	}
 	if base := repoURL(c.Dashboard.Repo); base != "" && c.Dashboard.Number > 0 {
 		out.DashboardIssue = fmt.Sprintf("%s/issues/%d", base, c.Dashboard.Number)

@@ -62,7 +62,8 @@ func repoURL(repo string) string {
 
 // fixture is a fleet of three tenants over dev, staging and prod, with a
 // running EKS campaign in its second wave (one pull request merged, its
-// clusters verified, one failed within the budget, one pull request open), a cluster it holds that the
+// clusters verified, one failed within the budget, one pull request open, an
+// action that keeps failing), a cluster it holds that the
 // repositories no longer describe, a disabled cluster, and an ended label
 // campaign.
 func fixture(t *testing.T) Input {
@@ -98,6 +99,9 @@ func fixture(t *testing.T) Input {
 		step{-2960, rollout.Tick{}},
 	)
 	repos := map[string]string{"payments": "acme/fleet", "search": "acme/fleet"}
+	failing := rollout.Trouble{Action: "post-report", Wave: 2, What: "post the halt report on the pull requests of wave 2",
+		Err:   "POST https://api.github.example/repos/acme/fleet/issues/21/comments: 403 Resource not accessible by integration: the installation lacks the issues:write permission on acme/fleet (request id ABCD:1234:5678:9ABC:DEF0)",
+		Since: at(72), Last: at(89), Attempts: 18}
 	prod := cluster("payments-prod-eu-west-1-blue", "payments", "prod", "1.29")
 	prod.Canary = true
 	off := cluster("ml-prod-legacy", "ml", "prod", "1.28")
@@ -120,11 +124,13 @@ func fixture(t *testing.T) Input {
 		},
 		Campaigns: []CampaignInput{
 			{State: ended, Change: rollout.PlanChange{Kind: rollout.KindLabel, Path: "team", To: "ml-platform", Revertible: true}, StartedAt: at(-3000),
-				File:  Source{Repo: "acme/fleet", Path: "campaigns/addons-r1.yaml", SHA: "c0ffee"},
-				Waves: []PlannedWave{{Env: "dev", Repos: map[string]string{"ml": "acme/fleet"}}}},
+				File:     Source{Repo: "acme/fleet", Path: "campaigns/addons-r1.yaml", SHA: "c0ffee"},
+				Waves:    []PlannedWave{{Env: "dev", Repos: map[string]string{"ml": "acme/fleet"}}},
+				Troubles: []rollout.Trouble{failing}},
 			{State: running, Change: rollout.PlanChange{Kind: rollout.KindEKSVersion, To: "1.30", Hops: []string{"1.30"}}, StartedAt: at(0),
-				File:  Source{Repo: "acme/fleet", Path: "campaigns/eks-1-30.yaml", SHA: "beef"},
-				Waves: []PlannedWave{{Env: "dev", Canary: true, Repos: repos}, {Env: "staging", Repos: repos}, {Env: "prod", Step: "green", Repos: repos}}},
+				File:     Source{Repo: "acme/fleet", Path: "campaigns/eks-1-30.yaml", SHA: "beef"},
+				Waves:    []PlannedWave{{Env: "dev", Canary: true, Repos: repos}, {Env: "staging", Repos: repos}, {Env: "prod", Step: "green", Repos: repos}},
+				Troubles: []rollout.Trouble{failing}},
 		},
 		RepoURL: repoURL,
 	}
@@ -149,6 +155,9 @@ func TestBuild(t *testing.T) {
 	}, c.Waves[1].PullRequests)
 	assert.Equal(t, []Count{{State: "InPR", N: 1}, {State: "Succeeded", N: 1}, {State: "Failed", N: 1}}, c.Waves[1].Clusters)
 	assert.Equal(t, "green", c.Waves[2].Step, "a blue-green step says which")
+	require.Len(t, c.Failing, 1, "the action that keeps failing")
+	assert.Equal(t, "post the halt report on the pull requests of wave 2", c.Failing[0].What)
+	assert.Empty(t, v.Campaigns[1].Failing, "an ended campaign acts no more")
 
 	f := v.Fleet
 	assert.Equal(t, []string{"dev", "staging", "prod", "sandbox"}, f.Envs, "the campaigns' order, then the others by name")
