@@ -85,3 +85,30 @@ func TestTroublesAttemptedSince(t *testing.T) {
 		What: "open the pull request of tenant-b in wave 1", Err: failed.Error(), Since: t0, Last: t0.Add(time.Minute), Attempts: 2}}, kept)
 	assert.Empty(t, tr.AttemptedSince(t0.Add(2*time.Minute)))
 }
+
+// TestTroubleSame: two troubles are the same when every field is, instants
+// compared as instants (a trouble read back from the store has another
+// location than the one in memory).
+func TestTroubleSame(t *testing.T) {
+	t.Parallel()
+	t0 := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
+	base := Trouble{Action: "open-wave", Wave: 2, What: "open the pull request of tenant-b in wave 2", Err: "refused", Since: t0, Last: t0.Add(time.Minute), Attempts: 3}
+	for name, tc := range map[string]struct {
+		edit func(*Trouble)
+		same bool
+	}{
+		"equal":            {func(*Trouble) {}, true},
+		"another location": {func(u *Trouble) { u.Since = u.Since.In(time.FixedZone("CET", 3600)) }, true},
+		"another action":   {func(u *Trouble) { u.Action = "run-gates" }, false},
+		"another wave":     {func(u *Trouble) { u.Wave = 3 }, false},
+		"another what":     {func(u *Trouble) { u.What = "open the pull request of tenant-a in wave 2" }, false},
+		"another error":    {func(u *Trouble) { u.Err = "refused again" }, false},
+		"a later first":    {func(u *Trouble) { u.Since = u.Since.Add(time.Second) }, false},
+		"a later last":     {func(u *Trouble) { u.Last = u.Last.Add(time.Second) }, false},
+		"one attempt more": {func(u *Trouble) { u.Attempts++ }, false},
+	} {
+		u := base
+		tc.edit(&u)
+		assert.Equal(t, tc.same, base.Same(u), name)
+	}
+}
