@@ -43,7 +43,8 @@ With --hierarchy and --key, it lists instead, for each cluster, the value
 the key path takes in that hierarchy of the layout (labels, or one of its
 hierarchies): the most specific file that sets it wins, as Helm merges
 valueFiles; the file and line it comes from are shown.`,
-		Args: cobra.NoArgs,
+		Args:        cobra.NoArgs,
+		Annotations: map[string]string{loadsFleet: "yes"},
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runInventory(cmd, opts)
 		},
