@@ -23,3 +23,11 @@ func lockDir(dir string, f *os.File) error {
 	}
 	return nil
 }
+
+// unlockDir lets go of the lock before f is closed. Closing alone is not
+// enough: the lock belongs to the open file, which a process this one is
+// starting (a git, forked but not yet executing) shares for a moment, and
+// it would hold the lock until then.
+func unlockDir(f *os.File) {
+	_ = syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
+}

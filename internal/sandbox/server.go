@@ -118,15 +118,16 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("lock sandbox dir: %w", err)
 	}
+	if err := lockDir(cfg.Dir, dirLock); err != nil {
+		_ = dirLock.Close()
+		return nil, err
+	}
 	started := false
 	defer func() {
 		if !started {
-			_ = dirLock.Close()
+			releaseDir(dirLock)
 		}
 	}()
-	if err := lockDir(cfg.Dir, dirLock); err != nil {
-		return nil, err
-	}
 	st, err := loadState(cfg.Dir)
 	if err == nil {
 		err = clearStaleLocks(cfg.Dir, st)
@@ -154,7 +155,13 @@ func (s *Server) Handler() http.Handler { return http.HandlerFunc(s.serveHTTP) }
 // lets another server take the directory.
 func (s *Server) Close() {
 	s.hooks.close()
-	s.closeDir.Do(func() { _ = s.dirLock.Close() })
+	s.closeDir.Do(func() { releaseDir(s.dirLock) })
+}
+
+// releaseDir unlocks and closes Config.Dir's lock file.
+func releaseDir(f *os.File) {
+	unlockDir(f)
+	_ = f.Close()
 }
 
 // dirLockFile is the file in Config.Dir a server holds locked while it runs.
