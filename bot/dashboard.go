@@ -133,7 +133,7 @@ func (r *run) syncDashboard(ctx context.Context) error {
 	var troubles []rollout.Trouble
 	if r.b.owns(r.name) {
 		troubles = r.b.shownTroubles(r.name)
-	} else if troubles, err = r.b.storedTroubles(ctx, r.name); err != nil {
+	} else if troubles, _, err = r.b.storedTroubles(ctx, r.name); err != nil {
 		return err
 	}
 	body, err := r.dashboardBody(troubles)

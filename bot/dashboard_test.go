@@ -653,3 +653,53 @@ func TestDashboardFailingActionAcrossReplicas(t *testing.T) {
 	require.NoError(t, owner.Reconcile(t.Context()))
 	assert.NotContains(t, dashboardOf(t, w).Body, "fleetbot cannot")
 }
+
+// TestFailingActionsInTheStore: the owner writes the failing actions it
+// shows to the store, and removes them once an attempt succeeds; a replica
+// that takes the campaign over starts its count anew and takes the
+// owner's away until its own attempts make them news again.
+func TestFailingActionsInTheStore(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, "eks-1-30.yaml")
+	r1 := w.bot(t, "r1", nil)
+	require.NoError(t, r1.Handle(t.Context(), pushOf("campaigns/eks-1-30.yaml")))
+	stored := func() ([]rollout.Trouble, int64) {
+		t.Helper()
+		shown, version, err := r1.storedTroubles(t.Context(), campaign)
+		require.NoError(t, err)
+		return shown, version
+	}
+	fail := func(b *Bot, n int) {
+		t.Helper()
+		for range n {
+			w.ensure.fail["tenant-b"] = errors.New("github is down")
+			require.Error(t, b.Reconcile(t.Context()))
+			w.clock.add(2 * time.Minute)
+		}
+	}
+	fail(r1, 3)
+	shown, _ := stored()
+	assert.Empty(t, shown, "not news before 3 attempts over 5 minutes")
+	fail(r1, 2)
+	shown, _ = stored()
+	require.Len(t, shown, 1)
+	assert.Equal(t, 5, shown[0].Attempts)
+	assert.Equal(t, "github is down", shown[0].Err)
+
+	r1.disown(t.Context())
+	r2 := w.bot(t, "r2", nil)
+	fail(r2, 1)
+	require.True(t, r2.owns(campaign))
+	shown, _ = stored()
+	assert.Empty(t, shown, "the new owner's count starts anew")
+	assert.NotContains(t, dashboardOf(t, w).Body, "fleetbot cannot")
+	fail(r2, 3)
+	shown, _ = stored()
+	require.Len(t, shown, 1)
+	assert.Equal(t, 4, shown[0].Attempts, "the new owner's attempts")
+
+	require.NoError(t, r2.Reconcile(t.Context()), "tenant-b's pull request opens")
+	shown, version := stored()
+	assert.Empty(t, shown)
+	assert.Zero(t, version, "removed from the store")
+}

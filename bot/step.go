@@ -360,11 +360,10 @@ func (r *run) keepTroubles(ctx context.Context) error {
 	delete(r.b.troublesKept, r.name)
 	r.b.mu.Unlock()
 	if !known {
-		v, err := getJSON(ctx, r.b.cfg.Store, troublesKey(r.name), &kept.shown)
-		if err != nil && !errors.Is(err, store.ErrNotFound) {
+		var err error
+		if kept.shown, kept.version, err = r.b.storedTroubles(ctx, r.name); err != nil {
 			return err
 		}
-		kept.version = v
 	}
 	if !slices.EqualFunc(kept.shown, shown, rollout.Trouble.Same) {
 		var err error
@@ -386,13 +385,15 @@ func (r *run) keepTroubles(ctx context.Context) error {
 }
 
 // storedTroubles reads the failing actions of campaign name the store
-// holds: those the replica holding it last wrote.
-func (b *Bot) storedTroubles(ctx context.Context, name string) ([]rollout.Trouble, error) {
+// holds, those the replica holding it last wrote, and their version there
+// (0 when it holds none).
+func (b *Bot) storedTroubles(ctx context.Context, name string) ([]rollout.Trouble, int64, error) {
 	var shown []rollout.Trouble
-	if _, err := getJSON(ctx, b.cfg.Store, troublesKey(name), &shown); err != nil && !errors.Is(err, store.ErrNotFound) {
-		return nil, err
+	version, err := getJSON(ctx, b.cfg.Store, troublesKey(name), &shown)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, 0, nil
 	}
-	return shown, nil
+	return shown, version, err
 }
 
 // shownTroubles returns the failing actions of campaign name to show now.
