@@ -141,6 +141,9 @@ func (a *statusAPI) campaign(w http.ResponseWriter, r *http.Request) {
 	} else if ok {
 		in.Dashboard = statuspage.Issue{Repo: d.Repo, Number: d.Number}
 	}
+	if in.Troubles, _, err = a.bot.storedTroubles(ctx, name); err != nil {
+		problems = append(problems, fmt.Sprintf("campaign %s: its failing actions: %v", name, err))
+	}
 	for _, p := range problems {
 		a.bot.warnOnce("status/"+p, "status API", "problem", p)
 	}

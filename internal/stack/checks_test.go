@@ -55,11 +55,13 @@ func waitCheck(t *testing.T, s *stack.Stack, sha, name, what string, ok func(che
 	})
 }
 
-func firstOr(runs []checkRunView) checkRunView {
-	if len(runs) == 0 {
-		return checkRunView{}
+// firstOr returns the first of xs, or the zero value when there is none.
+func firstOr[T any](xs []T) T {
+	var zero T
+	if len(xs) == 0 {
+		return zero
 	}
-	return runs[0]
+	return xs[0]
 }
 
 // TestEndToEndCheckRun follows the fleetbot check run on the heads of a

@@ -1,0 +1,94 @@
+package stack_test
+
+import (
+	"encoding/json"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/fleetbot/fleetbot/bot/statuspage"
+	"github.com/fleetbot/fleetbot/bot/wave"
+	"github.com/fleetbot/fleetbot/internal/fleetsim"
+	"github.com/fleetbot/fleetbot/internal/stack"
+	"github.com/fleetbot/fleetbot/internal/testenv"
+	"github.com/fleetbot/fleetbot/rollout"
+)
+
+// TestEndToEndFailingAction: a branch of the name the first wave's last
+// tenant's pull request needs is there already, made by a person, so every
+// attempt to open that pull request fails. The dashboard issue and the
+// status page say so, naming the tenant, the wave and GitHub's answer, once
+// the attempts have failed for five minutes; once the person's branch is
+// deleted, the pull request opens and both stop saying it. The bot's clock
+// runs 600 times faster than the wall's.
+func TestEndToEndFailingAction(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	fleetDir := filepath.Join(testenv.ModuleRoot(t), "examples", "fleet")
+	src, err := os.ReadFile(filepath.Join("testdata", "eks-1-30.yaml"))
+	require.NoError(t, err)
+	plan, _ := expectedPlan(t, src, fleetDir)
+	clock := fleetsim.NewClock(time.Now().UTC().Truncate(time.Second), 600)
+	s, err := stack.Start(ctx, stack.Options{Dir: t.TempDir(), Fleet: fleetDir, ReconcileInterval: 300 * time.Millisecond,
+		Now: clock.Now, Real: clock.Real, Logger: testLogger(t)})
+	require.NoError(t, err)
+	t.Cleanup(s.Close)
+
+	first := plan.Waves[0]
+	require.GreaterOrEqual(t, len(first.PullRequests), 2)
+	tenant := first.PullRequests[len(first.PullRequests)-1].Tenant
+	branch := wave.Branch(plan.Campaign, first.Index, tenant)
+	_, err = s.Do(ctx, http.MethodPost, "/repos/acme/fleet/git/refs", "", map[string]any{"ref": "refs/heads/" + branch, "sha": mainHead(t, s)}, nil)
+	require.NoError(t, err, "a person's branch")
+	require.NoError(t, s.PushCampaign(ctx, plan.Campaign, src))
+
+	what := "open the pull request of " + tenant + " in wave 1"
+	failing := waitFor(t, "the status page to show the failing action", func() ([]rollout.Trouble, bool) {
+		c := statusCampaign(t, s, plan.Campaign)
+		return c.Failing, len(c.Failing) > 0
+	})
+	require.Len(t, failing, 1)
+	assert.Equal(t, what, failing[0].What)
+	assert.Contains(t, failing[0].Err, branch+" is at ")
+	assert.Contains(t, failing[0].Err, "no pull request holds it")
+	assert.GreaterOrEqual(t, failing[0].Attempts, rollout.TroubleAttempts)
+	assert.GreaterOrEqual(t, failing[0].Last.Sub(failing[0].Since), rollout.TroubleAfter)
+	_, page := httpGet(t, s.BotURL+"/")
+	assert.Contains(t, page, "<strong>fleetbot cannot "+what+":</strong>")
+
+	is := waitFor(t, "the dashboard issue to say it", func() (issue, bool) {
+		ds := dashboards(t, s, plan.Campaign)
+		return firstOr(ds), len(ds) == 1 && strings.Contains(ds[0].Body, "**fleetbot cannot "+what+":**")
+	})
+	assert.Contains(t, is.Body, "no pull request holds it")
+
+	// The person's branch goes: the pull request opens, and neither says
+	// it any more.
+	_, err = s.Do(ctx, http.MethodDelete, "/repos/acme/fleet/git/refs/heads/"+branch, "", nil, nil)
+	require.NoError(t, err)
+	prs := waitForWave(t, s, plan.Campaign, first, "acme/fleet")
+	assert.Len(t, prs, len(first.PullRequests))
+	waitFor(t, "the status page to stop showing it", func() (struct{}, bool) {
+		return struct{}{}, len(statusCampaign(t, s, plan.Campaign).Failing) == 0
+	})
+	dashboardWhen(t, s, is.Number, "no failing action", func(is issue) bool { return !strings.Contains(is.Body, "fleetbot cannot") })
+}
+
+// statusCampaign reads campaign name from the status page's JSON.
+func statusCampaign(t *testing.T, s *stack.Stack, name string) statuspage.Campaign {
+	t.Helper()
+	code, body := httpGet(t, s.BotURL+"/api/v1/campaigns/"+name)
+	if code == http.StatusNotFound {
+		return statuspage.Campaign{} // not started yet
+	}
+	require.Equal(t, http.StatusOK, code, body)
+	var c statuspage.Campaign
+	require.NoError(t, json.Unmarshal([]byte(body), &c))
+	return c
+}
