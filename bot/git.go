@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/fleetbot/fleetbot/rollout/store"
@@ -88,6 +89,13 @@ func (b *Bot) baseTree(ctx context.Context, h headRef) string {
 // then matches store.ErrLost; the fenced writes f makes meanwhile are
 // refused.
 func (b *Bot) withLease(ctx context.Context, name string, f func(ctx context.Context, l store.Lease) error) error {
+	// The lease keeps other replicas off; within this one, the webhook
+	// workers and the reconcile loop take turns, since they share the
+	// replica's lease (a second Acquire by the same replica would fence
+	// the first holder's writes).
+	mu, _ := b.stepping.LoadOrStore(name, &sync.Mutex{})
+	mu.(*sync.Mutex).Lock()
+	defer mu.(*sync.Mutex).Unlock()
 	l, err := b.cfg.Store.Acquire(ctx, leaseName(name), b.cfg.ReplicaID, b.cfg.LeaseTTL)
 	if err != nil {
 		if errors.Is(err, store.ErrHeld) {

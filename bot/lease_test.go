@@ -2,6 +2,7 @@ package bot
 
 import (
 	"context"
+	"sync"
 	"testing"
 	"time"
 
@@ -82,4 +83,30 @@ func TestLeaseLostStopsTheStep(t *testing.T) {
 	require.ErrorIs(t, writeAfter, store.ErrFenced, "a write after the lease was lost")
 	other := <-taken
 	require.NoError(t, frozen.Release(t.Context(), other), "the new holder still holds it: the loser did not release it")
+}
+
+// TestConcurrentStarts: the same campaign file, read at once by webhook
+// workers and the reconcile loop of one replica, starts the campaign once,
+// and none of them fails for it.
+func TestConcurrentStarts(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, "eks-1-30.yaml")
+	b := w.bot(t, "r1", nil)
+	var wg sync.WaitGroup
+	errs := make(chan error, 8)
+	for i := range 8 {
+		wg.Go(func() {
+			if i%2 == 0 {
+				errs <- b.Handle(t.Context(), pushOf("campaigns/eks-1-30.yaml"))
+			} else {
+				errs <- b.Reconcile(t.Context())
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		assert.NoError(t, err)
+	}
+	assert.Len(t, w.api.dashboards(), 1, "one dashboard issue")
 }

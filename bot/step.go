@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"sync"
 	"time"
 
 	"github.com/fleetbot/fleetbot/rollout"
@@ -62,12 +61,6 @@ func (b *Bot) step(ctx context.Context, name string, pass func(ctx context.Conte
 // stepLeased is step, returning an error matching store.ErrHeld when
 // another replica holds the campaign's lease, for callers that wait for it.
 func (b *Bot) stepLeased(ctx context.Context, name string, pass func(ctx context.Context, r *run) error) (rollout.State, error) {
-	// The lease keeps other replicas off; within this one, the webhook
-	// workers and the reconcile loop take turns, since they share the
-	// replica's lease.
-	mu, _ := b.stepping.LoadOrStore(name, &sync.Mutex{})
-	mu.(*sync.Mutex).Lock()
-	defer mu.(*sync.Mutex).Unlock()
 	var out rollout.State
 	err := b.withLease(ctx, name, func(ctx context.Context, l store.Lease) error {
 		rec, ok, err := b.loadRecord(ctx, name)
