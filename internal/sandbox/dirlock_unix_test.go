@@ -19,7 +19,7 @@ func TestDirFreedWhileAChildHoldsIt(t *testing.T) {
 	require.NoError(t, err)
 	child, err := syscall.Dup(int(first.dirLock.Fd()))
 	require.NoError(t, err)
-	defer syscall.Close(child)
+	defer func() { _ = syscall.Close(child) }()
 	first.Close()
 	second, err := New(cfg)
 	require.NoError(t, err, "the directory is free once the first server closed")
