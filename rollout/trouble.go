@@ -77,7 +77,9 @@ func (t Troubles) AttemptedSince(at time.Time) Troubles {
 	return out
 }
 
-// Shown returns the troubles to show at now, by wave, then action.
+// Shown returns the troubles to show at now, by wave, then action, then
+// what they do: the same troubles always in the same order, so a dashboard
+// that shows them is not edited, nor the store written, for an order alone.
 func (t Troubles) Shown(now time.Time) []Trouble {
 	var out []Trouble
 	for _, tr := range t {
@@ -85,7 +87,9 @@ func (t Troubles) Shown(now time.Time) []Trouble {
 			out = append(out, tr)
 		}
 	}
-	slices.SortFunc(out, func(a, b Trouble) int { return cmp.Or(cmp.Compare(a.Wave, b.Wave), cmp.Compare(a.Action, b.Action)) })
+	slices.SortFunc(out, func(a, b Trouble) int {
+		return cmp.Or(cmp.Compare(a.Wave, b.Wave), cmp.Compare(a.Action, b.Action), cmp.Compare(a.What, b.What))
+	})
 	return out
 }
 

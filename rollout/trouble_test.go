@@ -45,6 +45,13 @@ func TestTroubles(t *testing.T) {
 		{"one tenant's pull request apart from another's", []attempt{
 			{0, openB, refused}, {0, openA, nil}, {3 * time.Minute, openB, refused}, {3 * time.Minute, openA, nil}, {5 * time.Minute, openB, refused},
 		}, 5 * time.Minute, []Trouble{{Action: "open-wave", Wave: 1, What: "open the pull request of tenant-b in wave 1", Err: refused.Error(), Since: t0, Last: t0.Add(5 * time.Minute), Attempts: 3}}},
+		{"two tenants of a wave, by what they do", []attempt{
+			{0, openB, refused}, {0, openA, refused}, {3 * time.Minute, openB, refused}, {3 * time.Minute, openA, refused},
+			{5 * time.Minute, openB, refused}, {5 * time.Minute, openA, refused},
+		}, 5 * time.Minute, []Trouble{
+			{Action: "open-wave", Wave: 1, What: "open the pull request of tenant-a in wave 1", Err: refused.Error(), Since: t0, Last: t0.Add(5 * time.Minute), Attempts: 3},
+			{Action: "open-wave", Wave: 1, What: "open the pull request of tenant-b in wave 1", Err: refused.Error(), Since: t0, Last: t0.Add(5 * time.Minute), Attempts: 3},
+		}},
 		{"by wave, then action", []attempt{
 			{0, open3, refused}, {0, gates2, refused}, {0, open2, refused},
 			{time.Minute, open3, refused}, {time.Minute, gates2, refused}, {time.Minute, open2, refused},
