@@ -170,9 +170,9 @@ type Bot struct {
 	// layouts holds the layout of a repository at a commit, read once:
 	// who owns what is asked on every reconcile pass (roles.go).
 	layouts map[string]*gitops.Layout
-	// stepping holds a *sync.Mutex per campaign: one holder of its lease
+	// leasing holds a *sync.Mutex per campaign: one holder of its lease
 	// in this replica at a time, a step or a start (withLease).
-	stepping sync.Map
+	leasing sync.Map
 	// reporting lets one report on campaign files run at a time
 	// (campaignfile.go).
 	reporting sync.Mutex

@@ -93,7 +93,7 @@ func (b *Bot) withLease(ctx context.Context, name string, f func(ctx context.Con
 	// workers and the reconcile loop take turns, since they share the
 	// replica's lease (a second Acquire by the same replica would fence
 	// the first holder's writes).
-	mu, _ := b.stepping.LoadOrStore(name, &sync.Mutex{})
+	mu, _ := b.leasing.LoadOrStore(name, &sync.Mutex{})
 	mu.(*sync.Mutex).Lock()
 	defer mu.(*sync.Mutex).Unlock()
 	l, err := b.cfg.Store.Acquire(ctx, leaseName(name), b.cfg.ReplicaID, b.cfg.LeaseTTL)
