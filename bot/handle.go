@@ -14,9 +14,21 @@ import (
 // Handle acts on one webhook event. It is idempotent: a delivery handled
 // twice feeds the campaign the same facts, which the machine ignores the
 // second time. Events about campaigns or branches that are not the bot's
-// are ignored with a nil error; an error means a retry may succeed.
+// are ignored with a nil error; an error means a retry may succeed: the
+// event's facts were not all taken in. An action of a campaign that fails
+// in the step an event made (a pull request GitHub refuses to open, even
+// one the event asked for) is the campaign's failing action, logged here,
+// counted in fleetbot_actions_total, shown on its dashboard issue and
+// status page once it lasts, and tried again by the reconcile pass; it
+// fails no delivery, which would only try it again sooner and raise the
+// webhook alert for what the campaign's own alerts say.
 func (b *Bot) Handle(ctx context.Context, ev webhooks.Event) error {
 	acted, err := b.handle(ctx, ev)
+	err, failed := splitActionsFailed(err)
+	if failed != nil {
+		b.log.Warn("event taken in; actions of its campaign failed, and the reconcile pass tries them again",
+			"event", ev.Info().Name, "action", ev.Info().Action, "err", failed)
+	}
 	result := "ignored"
 	switch {
 	case err != nil:
@@ -198,4 +210,26 @@ func (b *Bot) onCommit(ctx context.Context, sha, branch string, prs []int) (bool
 		errs = append(errs, err)
 	}
 	return len(names) > 0, errors.Join(errs...)
+}
+
+// splitActionsFailed parts err, as errors.Join made it, into what failed
+// the event and the failures of carrying out campaign actions (those that
+// wrap an *actionsFailed, at any depth of joins); either may be nil.
+func splitActionsFailed(err error) (event, actions error) {
+	j, ok := err.(interface{ Unwrap() []error })
+	switch {
+	case err == nil:
+		return nil, nil
+	case ok:
+	case errors.As(err, new(*actionsFailed)):
+		return nil, err
+	default:
+		return err, nil
+	}
+	var events, acts []error
+	for _, e := range j.Unwrap() {
+		ev, ac := splitActionsFailed(e)
+		events, acts = append(events, ev), append(acts, ac)
+	}
+	return errors.Join(events...), errors.Join(acts...)
 }

@@ -77,7 +77,9 @@ func (b *Bot) stepLeased(ctx context.Context, name string, pass func(ctx context
 		}
 		r.outstanding()
 		r.dashboardFirst(ctx)
-		errs = append(errs, r.drain(ctx))
+		if err := r.drain(ctx); err != nil {
+			errs = append(errs, &actionsFailed{err})
+		}
 		if !r.passStarted.IsZero() {
 			b.troublesAttemptedSince(name, r.passStarted)
 		}
@@ -274,6 +276,16 @@ func (r *run) drain(ctx context.Context) error {
 	}
 	return errors.Join(errs...)
 }
+
+// actionsFailed is what failed while a step carried out the campaign's
+// actions. The step's state says what is still outstanding, the failures
+// are its troubles (noteTroubles), and the next reconcile pass tries them
+// again: they are the campaign's failures, not those of the webhook event
+// whose step met them (Handle).
+type actionsFailed struct{ err error }
+
+func (e *actionsFailed) Error() string { return e.err.Error() }
+func (e *actionsFailed) Unwrap() error { return e.err }
 
 // noteTroubles records the outcome of an attempt at action a of campaign
 // name (rollout.Troubles): a wave's pull requests one by one, since each

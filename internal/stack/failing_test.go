@@ -25,8 +25,9 @@ import (
 // attempt to open that pull request fails. The dashboard issue and the
 // status page say so, naming the tenant, the wave and GitHub's answer, once
 // the attempts have failed for five minutes; once the person's branch is
-// deleted, the pull request opens and both stop saying it. The bot's clock
-// runs 600 times faster than the wall's.
+// deleted, the pull request opens and both stop saying it. No webhook
+// delivery fails meanwhile: the failing action is the campaign's. The bot's
+// clock runs 600 times faster than the wall's.
 func TestEndToEndFailingAction(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
@@ -78,6 +79,14 @@ func TestEndToEndFailingAction(t *testing.T) {
 		return struct{}{}, len(statusCampaign(t, s, plan.Campaign).Failing) == 0
 	})
 	dashboardWhen(t, s, is.Number, "no failing action", func(is issue) bool { return !strings.Contains(is.Body, "fleetbot cannot") })
+
+	// The deliveries of the other pull requests' events, whose steps
+	// tried the failing one again, were taken in: not one failed.
+	m := scrape(t, s)
+	m.atLeast(t, 1, "fleetbot_bot_webhook_events_total", "event", "pull_request", "result", "acted")
+	m.atLeast(t, rollout.TroubleAttempts, "fleetbot_campaign_actions_total", "action", "open-wave", "outcome", "error")
+	assert.Empty(t, m.values("fleetbot_bot_webhook_events_total", "result", "error"), "events the bot failed")
+	assert.Empty(t, m.values("fleetbot_webhook_deliveries_total", "result", "failed"), "deliveries left pending")
 }
 
 // statusCampaign reads campaign name from the status page's JSON.
