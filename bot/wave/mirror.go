@@ -65,6 +65,9 @@ type Mirror struct {
 
 	mu    sync.Mutex
 	repos map[string]*mirrorRepo
+	// durable makes the files written under a directory durable; a tree
+	// is renamed into place only once it returned (durableTree).
+	durable func(dir string) error
 }
 
 // mirrorRepo is one mirrored repository; mu serialises every use of it.
@@ -84,7 +87,7 @@ type AuthFunc func(ctx context.Context, cloneURL string) (user, password string,
 // nil, is called at every HTTP(S) fetch, because tokens expire, with the
 // clone URL being fetched.
 func NewMirror(dir string, auth AuthFunc) *Mirror {
-	return &Mirror{dir: dir, auth: auth, repos: map[string]*mirrorRepo{}}
+	return &Mirror{dir: dir, auth: auth, repos: map[string]*mirrorRepo{}, durable: durableTree}
 }
 
 // Checkout returns a directory holding exactly the files of commit wantSHA
@@ -139,7 +142,7 @@ func (m *Mirror) Checkout(ctx context.Context, cloneURL, branch, wantSHA string)
 		if err != nil {
 			return &readError{fmt.Errorf("read commit %s of %s: %w", wantSHA, redact(cloneURL), err)}
 		}
-		if err := writeTree(commit, r.root, tree); err != nil {
+		if err := writeTree(commit, r.root, tree, m.durable); err != nil {
 			return &readError{fmt.Errorf("check out %s of %s: %w", wantSHA, redact(cloneURL), err)}
 		}
 		return nil
@@ -427,9 +430,10 @@ func verify(repo *git.Repository) error {
 }
 
 // writeTree writes the files of commit into dst through a temporary
-// directory renamed into place, so dst is either absent or complete, even
-// after a crash.
-func writeTree(commit *object.Commit, root, dst string) error {
+// directory renamed into place once durable says its files are on disk,
+// so dst is either absent or complete, even after a crash or a power loss
+// (a tree present is trusted from then on, by this process and the next).
+func writeTree(commit *object.Commit, root, dst string, durable func(dir string) error) error {
 	tree, err := commit.Tree()
 	if err != nil {
 		return err
@@ -448,13 +452,27 @@ func writeTree(commit *object.Commit, root, dst string) error {
 	if err != nil {
 		return err
 	}
+	if err := durable(tmp); err != nil {
+		return fmt.Errorf("make the files written durable: %w", err)
+	}
 	if err := os.Rename(tmp, dst); err != nil {
 		if _, serr := os.Stat(dst); serr == nil {
 			return nil // written meanwhile by a previous process
 		}
 		return err
 	}
-	return nil
+	// The rename itself, in the directory that holds the trees.
+	return syncDir(filepath.Dir(dst))
+}
+
+// syncDir makes the entries of directory dir durable.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	err = d.Sync()
+	return errors.Join(err, d.Close())
 }
 
 // writeFile writes one file of a tree under dir, refusing paths that would

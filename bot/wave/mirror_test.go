@@ -24,12 +24,12 @@ import (
 // origin is a bare repository made with the git CLI, and a work tree that
 // pushes commits to it.
 type origin struct {
-	t    *testing.T
+	t    testing.TB
 	bare string
 	work string
 }
 
-func newOrigin(t *testing.T) *origin {
+func newOrigin(t testing.TB) *origin {
 	t.Helper()
 	root := t.TempDir()
 	o := &origin{t: t, bare: filepath.Join(root, "origin.git"), work: filepath.Join(root, "work")}
@@ -401,4 +401,46 @@ func TestMirrorTree(t *testing.T) {
 	assert.Equal(t, o.git(o.work, "rev-parse", sha+"^{tree}"), tree)
 	_, err = m.Tree(t.Context(), o.url(), "not-a-sha")
 	assert.Error(t, err)
+}
+
+// TestMirrorTreeDurableBeforeItIsThere: a tree is made durable whole
+// before it is renamed into place, since a tree present is trusted from
+// then on, after a power loss too; one that cannot be made durable is not
+// put in place, and leaves nothing behind.
+func TestMirrorTreeDurableBeforeItIsThere(t *testing.T) {
+	t.Parallel()
+	o := newOrigin(t)
+	files := map[string]string{"tenants/tenant-a/dev.yaml": "version: \"1.29\"\n", "README.md": "fleet\n"}
+	sha := o.commit("main", files)
+	dir := t.TempDir()
+	m := NewMirror(dir, nil)
+	tree := filepath.Join(dir, SafeName(o.url()), "trees", sha)
+
+	lost := errors.New("input/output error")
+	m.durable = func(tmp string) error {
+		assert.Equal(t, files, readTree(t, tmp), "every file is written before it is made durable")
+		assert.NoDirExists(t, tree, "not in place before it is durable")
+		return lost
+	}
+	_, err := m.Checkout(t.Context(), o.url(), "main", sha)
+	require.ErrorIs(t, err, lost)
+	assert.NoDirExists(t, tree)
+	left, err := filepath.Glob(filepath.Join(dir, "*", ".checkout-*"))
+	require.NoError(t, err)
+	assert.Empty(t, left, "no temporary directory left")
+
+	calls := 0
+	m.durable = func(tmp string) error {
+		calls++
+		assert.Equal(t, files, readTree(t, tmp))
+		assert.NoDirExists(t, tree)
+		return durableTree(tmp)
+	}
+	got, err := m.Checkout(t.Context(), o.url(), "main", sha)
+	require.NoError(t, err)
+	assert.Equal(t, tree, got)
+	assert.Equal(t, files, readTree(t, got))
+	_, err = m.Checkout(t.Context(), o.url(), "main", sha)
+	require.NoError(t, err)
+	assert.Equal(t, 1, calls, "a tree in place is not written again")
 }
