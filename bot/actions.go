@@ -34,9 +34,9 @@ func (r *run) act(ctx context.Context, a rollout.Action) error {
 	case rollout.ClosePRs:
 		return r.closePRs(ctx, a)
 	case rollout.PostReport:
-		return r.report(ctx, a)
+		return r.posted(ctx, a.Seq, r.comment(ctx, a.Wave, reportComment(r.name, a)))
 	case rollout.RequestApproval:
-		return r.requestApproval(ctx, a)
+		return r.posted(ctx, a.Seq, r.comment(ctx, a.On, approvalComment(r.name, a)))
 	case rollout.RunGates:
 		return r.runGates(ctx, a.Wave, a.Clusters)
 	case rollout.RunPreflight:
@@ -342,31 +342,14 @@ func openedRefs(w rollout.WaveState) []rollout.PRRef {
 	return refs
 }
 
-// lastOpened is the number of the last wave that opened, 0 when none did.
-func lastOpened(st rollout.State) int {
-	n := 0
-	for _, w := range st.Waves {
-		if w.Phase != rollout.WavePending {
-			n = w.Number
-		}
+// posted tells the machine that post seq (a report or an approval
+// request it keeps until then, rollout.Post) is on its pull requests,
+// when err says it is; until then every step asks for it again.
+func (r *run) posted(ctx context.Context, seq int, err error) error {
+	if err != nil || seq == 0 {
+		return err
 	}
-	return n
-}
-
-// report posts a report on the pull requests of its wave (the last opened
-// wave when it names none), editing the bot's status comment on each.
-func (r *run) report(ctx context.Context, a rollout.PostReport) error {
-	n := a.Wave
-	if n == 0 {
-		n = lastOpened(r.st)
-	}
-	return r.comment(ctx, n, reportComment(r.name, a))
-}
-
-// requestApproval asks for the approval of a wave that has not opened, on
-// the pull requests of the wave before it.
-func (r *run) requestApproval(ctx context.Context, a rollout.RequestApproval) error {
-	return r.comment(ctx, lastOpened(r.st), approvalComment(r.name, a))
+	return r.feed(ctx, rollout.Posted{Seq: seq})
 }
 
 // comment puts body in the bot's status comment of every pull request of

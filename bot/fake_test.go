@@ -2,6 +2,7 @@ package bot
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io/fs"
 	"os"
@@ -59,6 +60,21 @@ type fakeAPI struct {
 	listed  []gh.PullRequestFilter
 	// refReads counts the reads of a branch's head.
 	refReads int
+	// commentFails fails the next writes of comments whose body holds the
+	// key, as many as its value.
+	commentFails map[string]int
+}
+
+// failComment fails the next n writes of a comment whose body holds sub;
+// f.mu held.
+func (f *fakeAPI) failComment(body string) error {
+	for sub, n := range f.commentFails {
+		if n > 0 && strings.Contains(body, sub) {
+			f.commentFails[sub] = n - 1
+			return errors.New("github is down")
+		}
+	}
+	return nil
 }
 
 // touch stamps pull request i as updated now, by GitHub's clock.
@@ -79,7 +95,7 @@ type fakeCheck struct {
 }
 
 func newFakeAPI() *fakeAPI {
-	return &fakeAPI{files: map[string][]byte{}, comments: map[int][]gh.Comment{}, reviews: map[int][]gh.Review{}, statuses: map[string][]gh.Status{}, reactions: map[int64][]string{}}
+	return &fakeAPI{files: map[string][]byte{}, comments: map[int][]gh.Comment{}, reviews: map[int][]gh.Review{}, statuses: map[string][]gh.Status{}, reactions: map[int64][]string{}, commentFails: map[string]int{}}
 }
 
 func (f *fakeAPI) Repository(_ context.Context, owner, repo string) (gh.Repository, error) {
@@ -165,6 +181,9 @@ func (f *fakeAPI) Comments(_ context.Context, _, _ string, number int) ([]gh.Com
 func (f *fakeAPI) CreateComment(_ context.Context, _, _ string, number int, body string) (gh.Comment, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if err := f.failComment(body); err != nil {
+		return gh.Comment{}, err
+	}
 	f.nextID++
 	c := gh.Comment{ID: f.nextID, User: "fleetbot[bot]", Body: body}
 	f.comments[number] = append(f.comments[number], c)
@@ -174,6 +193,9 @@ func (f *fakeAPI) CreateComment(_ context.Context, _, _ string, number int, body
 func (f *fakeAPI) EditComment(_ context.Context, _, _ string, id int64, body string) (gh.Comment, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if err := f.failComment(body); err != nil {
+		return gh.Comment{}, err
+	}
 	for n, cs := range f.comments {
 		for i := range cs {
 			if cs[i].ID == id {

@@ -46,7 +46,7 @@ func (b *Bot) Reconcile(ctx context.Context) error {
 			errs = append(errs, b.observeStored(ctx, name, byName[name]))
 			continue
 		}
-		st, err := b.reconcileCampaign(ctx, name, byName[name].Phase)
+		st, err := b.reconcileCampaign(ctx, name, byName[name].Phase, len(byName[name].Posts) > 0)
 		if err != nil {
 			errs = append(errs, err)
 		}
@@ -148,14 +148,17 @@ func (b *Bot) observe(name string, st rollout.State, rec *record) {
 // alone: an aborted or rolled-back one has its pull requests looked at, to
 // close any that a crash left open; the check runs of any catch up with
 // its end (a write that failed as it ended); one whose dashboard issue a
-// failure left open is stepped until it is closed.
-func (b *Bot) reconcileCampaign(ctx context.Context, name string, phase rollout.CampaignPhase) (rollout.State, error) {
+// failure left open, or with posts not yet posted (its last report), is
+// stepped until it is closed and they are posted.
+func (b *Bot) reconcileCampaign(ctx context.Context, name string, phase rollout.CampaignPhase, posting bool) (rollout.State, error) {
 	if phase.Final() {
 		b.mu.Lock()
 		swept := b.swept[name]
 		b.swept[name] = true
 		b.mu.Unlock()
 		switch {
+		case swept && posting:
+			return b.step(ctx, name, nil)
 		case swept:
 			open, err := b.dashboardOpen(ctx, name)
 			if err != nil || !open {
@@ -306,7 +309,7 @@ func (b *Bot) reconcileWhere(ctx context.Context, match func(st rollout.State) b
 	names, err := b.campaignsWhere(ctx, match)
 	errs := []error{err}
 	for _, name := range names {
-		if _, err := b.reconcileCampaign(ctx, name, rollout.CampaignRunning); err != nil {
+		if _, err := b.reconcileCampaign(ctx, name, rollout.CampaignRunning, false); err != nil {
 			errs = append(errs, err)
 		}
 	}

@@ -195,7 +195,8 @@ func (r *run) feedChecked(ctx context.Context, events ...rollout.Event) error {
 }
 
 // queueNew queues the actions no queued action covers already: the work a
-// state says is due (rollout.Due), the open pull requests to check again
+// state says is due (rollout.Due: pull requests, gates, pre-flight checks,
+// posts not yet posted), the open pull requests to check again
 // (rollout.Refresh). Both are safe to repeat, so asking again after a crash
 // loses nothing. It returns the actions it queued.
 func (r *run) queueNew(acts []rollout.Action) []rollout.Action {
@@ -214,6 +215,10 @@ func (r *run) queueNew(acts []rollout.Action) []rollout.Action {
 		case rollout.RunPreflight:
 			for _, c := range a.Clusters {
 				queued[key("preflight", a.Wave, c)] = true
+			}
+		case rollout.PostReport, rollout.RequestApproval:
+			if seq := postSeq(a); seq != 0 {
+				queued[key("post", seq, "")] = true
 			}
 		}
 	}
@@ -235,9 +240,26 @@ func (r *run) queueNew(acts []rollout.Action) []rollout.Action {
 			if len(a.Clusters) > 0 {
 				r.queue = append(r.queue, a)
 			}
+		case rollout.PostReport, rollout.RequestApproval:
+			if k := key("post", postSeq(a), ""); !queued[k] {
+				queued[k] = true
+				r.queue = append(r.queue, a)
+			}
 		}
 	}
 	return r.queue[n:]
+}
+
+// postSeq returns the number of a report or an approval request among the
+// posts its campaign keeps until they are posted (rollout.Post).
+func postSeq(a rollout.Action) int {
+	switch a := a.(type) {
+	case rollout.PostReport:
+		return a.Seq
+	case rollout.RequestApproval:
+		return a.Seq
+	}
+	return 0
 }
 
 // outstanding queues the pull requests asked for and never reported open

@@ -7,9 +7,16 @@ package rollout
 // clusters still waiting on their gates and for the succeeded clusters of a
 // baking wave, and a RunPreflight per wave for the clusters whose pre-flight
 // check has no verdict yet (gates are polled: a waiting result is asked again, and a
-// failure during the bake fails the wave). Carrying either out again is
-// safe: a pull request is ensured, not created twice, and gates only read.
+// failure during the bake fails the wave); last, in any phase, the reports
+// and approval requests not yet reported posted (State.Posts). Carrying any
+// out again is safe: a pull request is ensured, not created twice, gates
+// only read, and a post edits the one status comment it would have written.
 func Due(s State, gates bool) []Action {
+	return append(s.due(gates), s.posts()...)
+}
+
+// due is Due but the posts.
+func (s State) due(gates bool) []Action {
 	var out []Action
 	if s.Phase.acting() {
 		out = s.openWaves(PRStatusRequested, true)

@@ -180,6 +180,11 @@ type State struct {
 	// History records the campaign's own steps: schedule, pause, resume,
 	// halt, abort, rollback, the end.
 	History []Evidence `json:"history"`
+	// Posts are the reports and approval requests asked for and not yet
+	// reported posted, oldest first; PostSeq is the number of the last
+	// one asked for.
+	Posts   []Post `json:"posts,omitempty"`
+	PostSeq int    `json:"postSeq,omitempty"`
 }
 
 // WaveState is one wave of a campaign.
@@ -499,6 +504,7 @@ func (s State) clone() State {
 	// with s, and the first append to it copies them away, so neither state
 	// sees the other's additions.
 	n.History = slices.Clip(s.History)
+	n.Posts = slices.Clone(s.Posts)
 	n.Waves = slices.Clone(s.Waves)
 	for i := range n.Waves {
 		w := &n.Waves[i]

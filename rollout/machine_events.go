@@ -110,6 +110,12 @@ type Rollback struct {
 	By string `json:"by,omitempty"`
 }
 
+// Posted reports that the post numbered Seq (a PostReport or a
+// RequestApproval of State.Posts) is on its pull requests.
+type Posted struct {
+	Seq int `json:"seq"`
+}
+
 // Kind implements Event.
 func (ScheduleCampaign) Kind() string { return "schedule" }
 
@@ -149,6 +155,9 @@ func (SkipCluster) Kind() string { return "skip" }
 // Kind implements Event.
 func (Rollback) Kind() string { return "rollback" }
 
+// Kind implements Event.
+func (Posted) Kind() string { return "posted" }
+
 func (ScheduleCampaign) event() {}
 func (Tick) event()             {}
 func (PROpened) event()         {}
@@ -162,6 +171,7 @@ func (Abort) event()            {}
 func (Retry) event()            {}
 func (SkipCluster) event()      {}
 func (Rollback) event()         {}
+func (Posted) event()           {}
 
 // Action is work Transition asks the caller to carry out: it is data, and the
 // bot executes it against GitHub.
@@ -201,10 +211,15 @@ type RunPreflight struct {
 	Clusters []string `json:"clusters"`
 }
 
-// RequestApproval asks fleet admins to approve a wave before it opens.
+// RequestApproval asks fleet admins to approve a wave before it opens, on
+// the pull requests of wave On (the last wave opened; 0 when none has,
+// and there is nothing to post it on). Seq numbers it among the campaign's
+// posts (State.Posts) when it waits to be posted; 0 otherwise.
 type RequestApproval struct {
 	Wave     int      `json:"wave"`
 	Clusters []string `json:"clusters"`
+	On       int      `json:"on,omitempty"`
+	Seq      int      `json:"seq,omitempty"`
 }
 
 // ClosePRs asks for a wave's unmerged pull requests to be closed. A PRRef
@@ -237,10 +252,14 @@ const (
 	ReportPRClosed    ReportKind = "pr-closed"
 )
 
-// PostReport asks for a report on the campaign's dashboard issue.
+// PostReport asks for a report on the pull requests of wave Wave: the wave
+// it is about, or else the last wave opened when the machine asked for it
+// (0 when none has, and there is nothing to post it on). Seq numbers it
+// among the campaign's posts (State.Posts) when it waits to be posted.
 type PostReport struct {
 	About    ReportKind `json:"about"`
 	Wave     int        `json:"wave,omitempty"`
+	Seq      int        `json:"seq,omitempty"`
 	Summary  string     `json:"summary"`
 	Clusters []string   `json:"clusters,omitempty"`
 	Failures []Failure  `json:"failures,omitempty"`

@@ -92,7 +92,7 @@ func TestPreflight(t *testing.T) {
 				timedEvent{1, preflight("c1", GatePassed, "ready")},
 				timedEvent{1, preflight("c3", GatePassed, "ready")}),
 			last: held,
-			want: []Action{PostReport{About: ReportHalted, Summary: "Campaign eks-130 halted: 1 cluster failed or timed out, over the budget of 0. No new pull requests open until failures are retried or skipped and the campaign is resumed.",
+			want: []Action{PostReport{About: ReportHalted, Wave: 1, Seq: 1, Summary: "Campaign eks-130 halted: 1 cluster failed or timed out, over the budget of 0. No new pull requests open until failures are retried or skipped and the campaign is resumed.",
 				Failures: []Failure{{Wave: 1, Cluster: "c2", Tenant: "t1", Phase: ClusterFailed, Gate: GatePreflight, Detail: held.Detail}}}},
 			phases: map[string]ClusterPhase{"c2": ClusterFailed},
 			phase:  CampaignHalted,

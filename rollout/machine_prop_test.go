@@ -145,6 +145,8 @@ func (p *machineRun) randomEvent() Event {
 	switch k := r.IntN(100); {
 	case k < 5 && s.Phase == CampaignPending:
 		return ScheduleCampaign{By: who}
+	case k < 8 && len(s.Posts) > 0:
+		return Posted{Seq: s.Posts[r.IntN(len(s.Posts))].seq()}
 	case k < 25:
 		return Tick{CanOpen: r.IntN(10) < 7}
 	case k < 35:
@@ -227,6 +229,24 @@ func (p *machineRun) check(old State, oldJSON string, n State, acts []Action, er
 	}
 	if active > 1 {
 		p.fail("%d waves in flight at once", active)
+	}
+	// Posts kept: one per wave at most, on a wave there is, numbered in
+	// order; Posted takes its one off.
+	on := map[int]bool{}
+	for i, post := range n.Posts {
+		if w := post.on(); w < 1 || w > len(n.Waves) || on[w] {
+			p.fail("post %d kept for wave %d (kept: %v)", post.seq(), w, on)
+		}
+		on[post.on()] = true
+		if post.seq() > n.PostSeq || i > 0 && post.seq() <= n.Posts[i-1].seq() {
+			p.fail("post %d out of order (last numbered %d)", post.seq(), n.PostSeq)
+		}
+	}
+	if e, ok := p.event.(Posted); ok {
+		if slices.ContainsFunc(n.Posts, func(q Post) bool { return q.seq() == e.Seq }) {
+			p.fail("posted %d, and still kept", e.Seq)
+		}
+		p.seen["posted"]++
 	}
 	// Over budget never runs.
 	if n.Phase == CampaignRunning && len(n.Failures()) > n.Policy.MaxFailures {
@@ -466,7 +486,7 @@ func TestTransitionProperties(t *testing.T) {
 			t.Errorf("no sequence ended %s (ends: %v)", ph, finals)
 		}
 	}
-	for _, path := range []string{"ask", "held", "join", "later step", "step reverted"} {
+	for _, path := range []string{"ask", "held", "join", "later step", "step reverted", "posted"} {
 		if seen[path] == 0 {
 			t.Errorf("no sequence took the path %q (%v)", path, seen)
 		}

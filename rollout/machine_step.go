@@ -25,7 +25,7 @@ func ignore(format string, args ...any) *EventError {
 	return &EventError{Reason: fmt.Sprintf(format, args...), Err: ErrIgnored}
 }
 
-func (m *machine) emit(a Action) { m.actions = append(m.actions, a) }
+func (m *machine) emit(a Action) { m.actions = append(m.actions, m.post(a)) }
 
 // note records a step of the campaign itself.
 func (m *machine) note(ev Evidence) {
@@ -85,6 +85,8 @@ func (m *machine) apply(e Event) *EventError {
 		return m.skip(e)
 	case Rollback:
 		return m.rollback(e)
+	case Posted:
+		return m.posted(e)
 	}
 	return refuse("unknown event %T", e)
 }
@@ -97,6 +99,8 @@ func (m *machine) afterEnd(e Event) (err *EventError, done bool) {
 	switch e := e.(type) {
 	case Tick:
 		return nil, true
+	case Posted:
+		return nil, false // an end's report is posted after it
 	case Abort:
 		if m.s.Phase == CampaignAborted {
 			return ignore("already aborted"), true

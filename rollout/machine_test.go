@@ -150,15 +150,19 @@ func machineJSON(t *testing.T, v any) string {
 }
 
 // withoutSummaries blanks the text of reports, which the golden scenario
-// checks.
+// checks, and the numbers of posts, which TestPosts checks.
 func withoutSummaries(acts []Action) []Action {
 	if len(acts) == 0 {
 		return nil
 	}
 	out := make([]Action, len(acts))
 	for i, a := range acts {
-		if r, ok := a.(PostReport); ok {
-			r.Summary = ""
+		switch r := a.(type) {
+		case PostReport:
+			r.Summary, r.Seq = "", 0
+			a = r
+		case RequestApproval:
+			r.Seq = 0
 			a = r
 		}
 		out[i] = a
@@ -336,7 +340,7 @@ func TestTransition(t *testing.T) {
 
 		// Approvals
 		{name: "approval/wave 3 asks for approval", from: stBaking2, at: 127, event: Tick{CanOpen: true}, want: await3,
-			actions: []Action{RequestApproval{Wave: 3, Clusters: []string{"c4"}}}},
+			actions: []Action{RequestApproval{Wave: 3, Clusters: []string{"c4"}, On: 2}}},
 		{name: "approval/asked once", from: stAwaitApproval, at: 130, event: Tick{CanOpen: true}, want: await3},
 		{name: "approval/approved wave opens on the next tick", from: machineSeq(stAwaitApproval, timedEvent{128, Approve{Wave: 3, By: "alice"}}), at: 129, event: Tick{CanOpen: true},
 			want:    "Running | Succeeded Succeeded Open | c1=Succeeded c2=Succeeded c3=Succeeded c4=Pending",
@@ -399,7 +403,7 @@ func TestTransition(t *testing.T) {
 		// Abort
 		{name: "abort/closes the open pull requests", from: stInPR1, at: 5, event: Abort{By: "ops", Reason: "bad release"},
 			want:    strings.Replace(inPR1, "Running", "Aborted", 1),
-			actions: []Action{ClosePRs{Wave: 1, PRs: []PRRef{{Tenant: "t1", Number: 101, Clusters: []string{"c1"}}}, Reason: "the campaign was aborted by ops: bad release"}, PostReport{About: ReportAborted}}},
+			actions: []Action{ClosePRs{Wave: 1, PRs: []PRRef{{Tenant: "t1", Number: 101, Clusters: []string{"c1"}}}, Reason: "the campaign was aborted by ops: bad release"}, PostReport{About: ReportAborted, Wave: 1}}},
 		{name: "abort/twice ignored", from: machineSeq(stInPR1, timedEvent{5, Abort{}}), event: Abort{}, wantErr: "already aborted", ignored: true, want: strings.Replace(inPR1, "Running", "Aborted", 1)},
 		{name: "abort/late pr is closed", from: machineSeq(stOpen1, timedEvent{5, Abort{}}), at: 6, event: PROpened{Wave: 1, Tenant: "t1", Number: 101},
 			want:    strings.Replace(open1, "Running", "Aborted", 1),
@@ -418,7 +422,7 @@ func TestTransition(t *testing.T) {
 		{name: "rollback/opens the first revert wave at once", from: stMerged2, at: 71, event: Rollback{By: "ops"},
 			want: "RollingBack | Succeeded Merged Pending Open Pending | c1=Succeeded c2=Applied c3=Applied c4=Pending c2=Pending c3=Pending c1=Pending",
 			actions: []Action{
-				PostReport{About: ReportRollingBack},
+				PostReport{About: ReportRollingBack, Wave: 2},
 				OpenWave{Wave: 4, PRs: []PRRequest{{Tenant: "t1", Clusters: []string{"c2"}, Attempt: 1}, {Tenant: "t2", Clusters: []string{"c3"}, Attempt: 1}}},
 			},
 			check: func(t *testing.T, s State) {
@@ -432,13 +436,13 @@ func TestTransition(t *testing.T) {
 			want: "RollingBack | Succeeded Open Pending Open Pending | c1=Succeeded c2=Applied c3=Pending c4=Pending c2=Pending c1=Pending",
 			actions: []Action{
 				ClosePRs{Wave: 2, PRs: []PRRef{{Tenant: "t2", Clusters: []string{"c3"}}}, Reason: "the campaign is rolled back"},
-				PostReport{About: ReportRollingBack},
+				PostReport{About: ReportRollingBack, Wave: 2},
 				OpenWave{Wave: 4, PRs: []PRRequest{{Tenant: "t1", Clusters: []string{"c2"}, Attempt: 1}}},
 			}},
 		{name: "rollback/after success", from: stDone, at: 300, event: Rollback{},
 			want: "RollingBack | Succeeded Succeeded Succeeded Open Pending Pending | c1=Succeeded c2=Succeeded c3=Succeeded c4=Succeeded c4=Pending c2=Pending c3=Pending c1=Pending",
 			actions: []Action{
-				PostReport{About: ReportRollingBack},
+				PostReport{About: ReportRollingBack, Wave: 3},
 				OpenWave{Wave: 4, PRs: []PRRequest{{Tenant: "t2", Clusters: []string{"c4"}, Attempt: 1}}},
 			}},
 		{name: "rollback/twice ignored", from: machineSeq(stDone, timedEvent{300, Rollback{}}), event: Rollback{}, wantErr: "already rolling back", ignored: true,
@@ -449,7 +453,7 @@ func TestTransition(t *testing.T) {
 
 		// Succeeded
 		{name: "succeeded/last bake ends the campaign", from: stDone[:len(stDone)-1], at: 191, event: Tick{}, want: done,
-			actions: []Action{PostReport{About: ReportSucceeded}}},
+			actions: []Action{PostReport{About: ReportSucceeded, Wave: 3}}},
 		{name: "succeeded/gate result refused", from: stDone, event: GateResult{Cluster: "c4", Gate: "eks", Outcome: GateFailed}, wantErr: "takes no more steps", want: done},
 		{name: "succeeded/abort refused", from: stDone, event: Abort{}, wantErr: "takes no more steps", want: done},
 		{name: "succeeded/tick does nothing", from: stDone, at: 999, event: Tick{CanOpen: true}, want: done},

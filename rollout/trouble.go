@@ -106,11 +106,11 @@ func actionWhat(a Action) (int, string) {
 	case RunPreflight:
 		return a.Wave, fmt.Sprintf("run the pre-flight checks of wave %d", a.Wave)
 	case RequestApproval:
-		return a.Wave, fmt.Sprintf("ask for the approval of wave %d", a.Wave)
+		return a.Wave, fmt.Sprintf("ask for the approval of wave %d on the pull requests of wave %d", a.Wave, a.On)
 	case ClosePRs:
 		return a.Wave, fmt.Sprintf("close the pull requests of wave %d", a.Wave)
 	case PostReport:
-		return a.Wave, fmt.Sprintf("post the %s report on its dashboard issue", a.About)
+		return a.Wave, fmt.Sprintf("post the %s report on the pull requests of wave %d", a.About, a.Wave)
 	}
 	return 0, "carry out " + a.Kind()
 }

@@ -1,0 +1,104 @@
+package rollout
+
+import "slices"
+
+// Post is a report or an approval request the machine asked for that is
+// not yet reported posted: exactly one of Report and Approval is set, with
+// its Seq and the wave whose pull requests carry it. Due asks for it again
+// until Posted says it is there, so a post GitHub refused once, or one a
+// crash cut short, is not lost.
+type Post struct {
+	Report   *PostReport      `json:"report,omitempty"`
+	Approval *RequestApproval `json:"approval,omitempty"`
+}
+
+// action returns the action that posts p.
+func (p Post) action() Action {
+	if p.Report != nil {
+		return *p.Report
+	}
+	return *p.Approval
+}
+
+// seq and on return the number of p and the wave its pull requests are.
+func (p Post) seq() int {
+	if p.Report != nil {
+		return p.Report.Seq
+	}
+	return p.Approval.Seq
+}
+
+func (p Post) on() int {
+	if p.Report != nil {
+		return p.Report.Wave
+	}
+	return p.Approval.On
+}
+
+// post settles where a report or an approval request goes (the wave it
+// names, or the last wave opened) and numbers it among the posts that
+// wait, where it replaces any older post to the same pull requests (each
+// carries one status comment of the campaign, so the newer says all).
+// Other actions, and posts with no pull request to go to, are returned
+// as they are.
+func (m *machine) post(a Action) Action {
+	var p Post
+	switch a := a.(type) {
+	case PostReport:
+		if a.Wave == 0 {
+			a.Wave = m.s.lastOpened()
+		}
+		p.Report = &a
+	case RequestApproval:
+		a.On = m.s.lastOpened()
+		p.Approval = &a
+	default:
+		return a
+	}
+	on := p.on()
+	if on == 0 {
+		return p.action()
+	}
+	m.s.PostSeq++
+	if p.Report != nil {
+		p.Report.Seq = m.s.PostSeq
+	} else {
+		p.Approval.Seq = m.s.PostSeq
+	}
+	m.s.Posts = append(slices.DeleteFunc(m.s.Posts, func(q Post) bool { return q.on() == on }), p)
+	return p.action()
+}
+
+// posted takes a post off the ones that wait.
+func (m *machine) posted(e Posted) *EventError {
+	i := slices.IndexFunc(m.s.Posts, func(p Post) bool { return p.seq() == e.Seq })
+	if i < 0 {
+		return ignore("post %d does not wait to be posted", e.Seq)
+	}
+	m.s.Posts = slices.Delete(m.s.Posts, i, i+1)
+	if len(m.s.Posts) == 0 {
+		m.s.Posts = nil // as a state without posts reads back
+	}
+	return nil
+}
+
+// lastOpened returns the number of the last wave that opened, 0 when none
+// has.
+func (s State) lastOpened() int {
+	n := 0
+	for _, w := range s.Waves {
+		if w.Phase != WavePending {
+			n = w.Number
+		}
+	}
+	return n
+}
+
+// posts returns the actions of the posts that wait, oldest first.
+func (s State) posts() []Action {
+	out := make([]Action, 0, len(s.Posts))
+	for _, p := range s.Posts {
+		out = append(out, p.action())
+	}
+	return out
+}
