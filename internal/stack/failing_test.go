@@ -1,11 +1,15 @@
 package stack_test
 
 import (
+	"bytes"
 	"encoding/json"
+	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -100,4 +104,64 @@ func statusCampaign(t *testing.T, s *stack.Stack, name string) statuspage.Campai
 	var c statuspage.Campaign
 	require.NoError(t, json.Unmarshal([]byte(body), &c))
 	return c
+}
+
+// TestEndToEndReportPostedAfterRefusals: GitHub answers 502 to the first
+// three writes of the abort's report on the first wave's pull requests; the
+// campaign, aborted from its dashboard issue, still ends with the report in
+// the status comment of each of them, since the state keeps it until it is
+// posted and the passes after the end post it.
+func TestEndToEndReportPostedAfterRefusals(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	fleetDir := filepath.Join(testenv.ModuleRoot(t), "examples", "fleet")
+	src, err := os.ReadFile(filepath.Join("testdata", "eks-1-30.yaml"))
+	require.NoError(t, err)
+	plan, _ := expectedPlan(t, src, fleetDir)
+	heading := "### Campaign `" + plan.Campaign + "`: aborted"
+	var refused atomic.Int32
+	refuse := func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.Method == http.MethodPost || r.Method == http.MethodPatch {
+				body, err := io.ReadAll(r.Body)
+				if err != nil {
+					http.Error(w, err.Error(), http.StatusBadRequest)
+					return
+				}
+				r.Body = io.NopCloser(bytes.NewReader(body))
+				if strings.Contains(r.URL.Path, "/comments") && bytes.Contains(body, []byte(heading)) {
+					if refused.Add(1) <= 3 {
+						http.Error(w, `{"message":"Server Error"}`, http.StatusBadGateway)
+						return
+					}
+				}
+			}
+			next.ServeHTTP(w, r)
+		})
+	}
+	s, err := stack.Start(ctx, stack.Options{Dir: t.TempDir(), Fleet: fleetDir, ReconcileInterval: 300 * time.Millisecond,
+		Logger: testLogger(t), WrapSandbox: refuse})
+	require.NoError(t, err)
+	t.Cleanup(s.Close)
+	require.NoError(t, s.PushCampaign(ctx, plan.Campaign, src))
+	prs := waitForWave(t, s, plan.Campaign, plan.Waves[0], "acme/fleet")
+	ds := waitFor(t, "the dashboard issue", func() ([]issue, bool) {
+		ds := dashboards(t, s, plan.Campaign)
+		return ds, len(ds) == 1
+	})
+
+	comment(t, s, ds[0].Number, "pat", `/fleet abort --reason "wrong version"`)
+	waitFor(t, "the campaign to be aborted", func() (struct{}, bool) {
+		return struct{}{}, phase(t, s, plan.Campaign).Phase == rollout.CampaignAborted
+	})
+	for _, pr := range prs {
+		waitFor(t, fmt.Sprintf("the report on #%d", pr.Number), func() (string, bool) {
+			c := statusComment(t, s, pr.Number)
+			return c, strings.Contains(c, heading)
+		})
+	}
+	assert.Greater(t, refused.Load(), int32(3), "refused three times, then taken")
+	waitFor(t, "the report to wait no more", func() (struct{}, bool) {
+		return struct{}{}, len(phase(t, s, plan.Campaign).Posts) == 0
+	})
 }
