@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -20,7 +18,6 @@ import (
 	"github.com/fleetbot/fleetbot/bot/wave"
 	"github.com/fleetbot/fleetbot/internal/fleetsim"
 	"github.com/fleetbot/fleetbot/internal/stack"
-	"github.com/fleetbot/fleetbot/internal/testenv"
 	"github.com/fleetbot/fleetbot/rollout"
 )
 
@@ -35,21 +32,15 @@ import (
 func TestEndToEndFailingAction(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
-	fleetDir := filepath.Join(testenv.ModuleRoot(t), "examples", "fleet")
-	src, err := os.ReadFile(filepath.Join("testdata", "eks-1-30.yaml"))
-	require.NoError(t, err)
-	plan, _ := expectedPlan(t, src, fleetDir)
 	clock := fleetsim.NewClock(time.Now().UTC().Truncate(time.Second), 600)
-	s, err := stack.Start(ctx, stack.Options{Dir: t.TempDir(), Fleet: fleetDir, ReconcileInterval: 300 * time.Millisecond,
-		Now: clock.Now, Real: clock.Real, Logger: testLogger(t)})
-	require.NoError(t, err)
-	t.Cleanup(s.Close)
+	s, plan, src := startedFor(t, "eks-1-30.yaml", stack.Options{Dir: t.TempDir(), ReconcileInterval: 300 * time.Millisecond,
+		Now: clock.Now, Real: clock.Real})
 
 	first := plan.Waves[0]
 	require.GreaterOrEqual(t, len(first.PullRequests), 2)
 	tenant := first.PullRequests[len(first.PullRequests)-1].Tenant
 	branch := wave.Branch(plan.Campaign, first.Index, tenant)
-	_, err = s.Do(ctx, http.MethodPost, "/repos/acme/fleet/git/refs", "", map[string]any{"ref": "refs/heads/" + branch, "sha": mainHead(t, s)}, nil)
+	_, err := s.Do(ctx, http.MethodPost, "/repos/acme/fleet/git/refs", "", map[string]any{"ref": "refs/heads/" + branch, "sha": mainHead(t, s)}, nil)
 	require.NoError(t, err, "a person's branch")
 	require.NoError(t, s.PushCampaign(ctx, plan.Campaign, src))
 
@@ -113,13 +104,8 @@ func statusCampaign(t *testing.T, s *stack.Stack, name string) statuspage.Campai
 // posted and the passes after the end post it.
 func TestEndToEndReportPostedAfterRefusals(t *testing.T) {
 	t.Parallel()
-	ctx := t.Context()
-	fleetDir := filepath.Join(testenv.ModuleRoot(t), "examples", "fleet")
-	src, err := os.ReadFile(filepath.Join("testdata", "eks-1-30.yaml"))
-	require.NoError(t, err)
-	plan, _ := expectedPlan(t, src, fleetDir)
-	heading := "### Campaign `" + plan.Campaign + "`: aborted"
 	var refused atomic.Int32
+	var heading atomic.Value // the report's, once the plan names the campaign
 	refuse := func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if r.Method == http.MethodPost || r.Method == http.MethodPatch {
@@ -129,7 +115,7 @@ func TestEndToEndReportPostedAfterRefusals(t *testing.T) {
 					return
 				}
 				r.Body = io.NopCloser(bytes.NewReader(body))
-				if strings.Contains(r.URL.Path, "/comments") && bytes.Contains(body, []byte(heading)) {
+				if h, _ := heading.Load().(string); h != "" && strings.Contains(r.URL.Path, "/comments") && bytes.Contains(body, []byte(h)) {
 					if refused.Add(1) <= 3 {
 						http.Error(w, `{"message":"Server Error"}`, http.StatusBadGateway)
 						return
@@ -139,11 +125,10 @@ func TestEndToEndReportPostedAfterRefusals(t *testing.T) {
 			next.ServeHTTP(w, r)
 		})
 	}
-	s, err := stack.Start(ctx, stack.Options{Dir: t.TempDir(), Fleet: fleetDir, ReconcileInterval: 300 * time.Millisecond,
-		Logger: testLogger(t), WrapSandbox: refuse})
-	require.NoError(t, err)
-	t.Cleanup(s.Close)
-	require.NoError(t, s.PushCampaign(ctx, plan.Campaign, src))
+	s, plan, src := startedFor(t, "eks-1-30.yaml", stack.Options{Dir: t.TempDir(), ReconcileInterval: 300 * time.Millisecond, WrapSandbox: refuse})
+	aborted := "### Campaign `" + plan.Campaign + "`: aborted"
+	heading.Store(aborted)
+	require.NoError(t, s.PushCampaign(t.Context(), plan.Campaign, src))
 	prs := waitForWave(t, s, plan.Campaign, plan.Waves[0], "acme/fleet")
 	ds := waitFor(t, "the dashboard issue", func() ([]issue, bool) {
 		ds := dashboards(t, s, plan.Campaign)
@@ -157,7 +142,7 @@ func TestEndToEndReportPostedAfterRefusals(t *testing.T) {
 	for _, pr := range prs {
 		waitFor(t, fmt.Sprintf("the report on #%d", pr.Number), func() (string, bool) {
 			c := statusComment(t, s, pr.Number)
-			return c, strings.Contains(c, heading)
+			return c, strings.Contains(c, aborted)
 		})
 	}
 	assert.Greater(t, refused.Load(), int32(3), "refused three times, then taken")

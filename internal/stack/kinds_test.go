@@ -41,15 +41,26 @@ func mergeAsOwner(t *testing.T, s *stack.Stack, number int, owner string) {
 // stack and the plan the bot should follow.
 func running(t *testing.T, file, dir string, every time.Duration) (*stack.Stack, *rollout.Plan) {
 	t.Helper()
-	fleetDir := filepath.Join(testenv.ModuleRoot(t), "examples", "fleet")
-	src, err := os.ReadFile(filepath.Join("testdata", file))
-	require.NoError(t, err)
-	plan, _ := expectedPlan(t, src, fleetDir)
-	s, err := stack.Start(t.Context(), stack.Options{Dir: dir, Fleet: fleetDir, ReconcileInterval: every, Logger: testLogger(t)})
-	require.NoError(t, err)
-	t.Cleanup(s.Close)
+	s, plan, src := startedFor(t, file, stack.Options{Dir: dir, ReconcileInterval: every})
 	require.NoError(t, s.PushCampaign(t.Context(), plan.Campaign, src))
 	return s, plan
+}
+
+// startedFor starts a stack with opts on the example fleet, and returns
+// it with the plan of testdata/file and the file, not pushed yet.
+func startedFor(t *testing.T, file string, opts stack.Options) (*stack.Stack, *rollout.Plan, []byte) {
+	t.Helper()
+	opts.Fleet = filepath.Join(testenv.ModuleRoot(t), "examples", "fleet")
+	if opts.Logger == nil {
+		opts.Logger = testLogger(t)
+	}
+	src, err := os.ReadFile(filepath.Join("testdata", file))
+	require.NoError(t, err)
+	plan, _ := expectedPlan(t, src, opts.Fleet)
+	s, err := stack.Start(t.Context(), opts)
+	require.NoError(t, err)
+	t.Cleanup(s.Close)
+	return s, plan, src
 }
 
 // cloneMain clones the fleet repository's main branch as it is now.
