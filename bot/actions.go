@@ -536,7 +536,7 @@ func (r *run) gateTargets(n int, clusters []string) (targets []gate.Target, of m
 		t := gate.Target{
 			Campaign: r.name, Cluster: sub.Cluster, Tenant: wc.Tenant, Env: wc.Env, Fleet: wc.Fleet,
 			Region: r.rec.Clusters[name].Region, Account: r.rec.Clusters[name].Account,
-			Change: change.Kind, Gone: sub.Gone, New: sub.New,
+			Change: change.Kind, Gone: sub.Gone, New: sub.New, Traffic: sub.Traffic,
 		}
 		for _, pr := range w.PRs {
 			if pr.Tenant == key {

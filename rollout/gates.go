@@ -88,6 +88,7 @@ func (v TemplateVars) escaped() TemplateVars {
 	return TemplateVars{
 		Cluster: escapePattern(v.Cluster), Tenant: escapePattern(v.Tenant), Env: escapePattern(v.Env),
 		Region: escapePattern(v.Region), Account: escapePattern(v.Account), Fleet: escapePattern(v.Fleet),
+		Traffic: v.Traffic,
 	}
 }
 
@@ -176,7 +177,9 @@ type EKSGate struct {
 }
 
 // TemplateVars are the values a gate template may use: {{ .Cluster }},
-// {{ .Tenant }}, {{ .Env }}, {{ .Region }}, {{ .Account }}, {{ .Fleet }}.
+// {{ .Tenant }}, {{ .Env }}, {{ .Region }}, {{ .Account }}, {{ .Fleet }},
+// and {{ .Traffic }}, the share of traffic in percent the cluster looked at
+// carries once the wave merged (Subject.Traffic).
 type TemplateVars struct {
 	Cluster string
 	Tenant  string
@@ -184,16 +187,17 @@ type TemplateVars struct {
 	Region  string
 	Account string
 	Fleet   string
+	Traffic int
 }
 
 // templateFields are the names of TemplateVars' fields.
-var templateFields = []string{"Cluster", "Tenant", "Env", "Region", "Account", "Fleet"}
+var templateFields = []string{"Cluster", "Tenant", "Env", "Region", "Account", "Fleet", "Traffic"}
 
 // sampleVars fill a template once at load time, so a template that cannot be
 // executed is refused then rather than at the first cluster.
 var sampleVars = TemplateVars{
 	Cluster: "dev-cpu-1", Tenant: "tenant-a", Env: "dev",
-	Region: "eu-west-1", Account: "123456789012", Fleet: "cpu",
+	Region: "eu-west-1", Account: "123456789012", Fleet: "cpu", Traffic: 50,
 }
 
 // Template is a text/template over TemplateVars, kept with its source text.

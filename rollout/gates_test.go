@@ -49,7 +49,7 @@ var gateErrorCases = []campaignErrorCase{
 	{name: "terraform check bad pattern", src: gatesCampaign(`terraform: {checks: ["tf/[a-"]}`),
 		want: `c.yaml:8: spec.gates.terraform.checks[0]: "tf/[a-" is not a valid pattern: syntax error in pattern`, schema: schemaAccepts},
 	{name: "terraform check bad template", src: gatesCampaign(`terraform: {checks: ["apply ({{ .Clustr }})"]}`),
-		want: `c.yaml:8: spec.gates.terraform.checks[0]: "apply ({{ .Clustr }})": .Clustr is not a field: use .Cluster, .Tenant, .Env, .Region, .Account or .Fleet`, schema: schemaAccepts},
+		want: `c.yaml:8: spec.gates.terraform.checks[0]: "apply ({{ .Clustr }})": .Clustr is not a field: use .Cluster, .Tenant, .Env, .Region, .Account, .Fleet or .Traffic`, schema: schemaAccepts},
 	{name: "terraform check template syntax", src: gatesCampaign(`terraform: {checks: [plan, "apply ({{ .Cluster )"]}`),
 		want: `c.yaml:8: spec.gates.terraform.checks[1]: "apply ({{ .Cluster )" is not a template: unexpected right paren`, schema: schemaAccepts},
 	{name: "terraform check renders a bad pattern", src: gatesCampaign(`terraform: {checks: ["apply [{{ .Cluster }}"]}`),
@@ -109,11 +109,11 @@ var gateErrorCases = []campaignErrorCase{
 	{name: "query empty", src: gatesCampaign(promGate("query: \" \"\n      success: result > 0")),
 		want: `c.yaml:12: spec.gates.prometheus.queries[0].query: is empty: write the PromQL query`},
 	{name: "query unknown template field", src: gatesCampaign(promGate("query: 'up{cluster=\"{{ .Clustr }}\"}'\n      success: result > 0")),
-		want: `c.yaml:12: spec.gates.prometheus.queries[0].query: "up{cluster=\"{{ .Clustr }}\"}": .Clustr is not a field: use .Cluster, .Tenant, .Env, .Region, .Account or .Fleet`, schema: schemaAccepts},
+		want: `c.yaml:12: spec.gates.prometheus.queries[0].query: "up{cluster=\"{{ .Clustr }}\"}": .Clustr is not a field: use .Cluster, .Tenant, .Env, .Region, .Account, .Fleet or .Traffic`, schema: schemaAccepts},
 	{name: "query template field of a field", src: gatesCampaign(promGate("query: 'up{cluster=\"{{ .Cluster.Name }}\"}'\n      success: result > 0")),
 		want: `c.yaml:12: spec.gates.prometheus.queries[0].query: "up{cluster=\"{{ .Cluster.Name }}\"}": .Cluster.Name: .Cluster is a string and has no fields`, schema: schemaAccepts},
 	{name: "query template field in a block", src: gatesCampaign(promGate("query: '{{ if eq .Env \"prod\" }}{{ $.Acount }}{{ end }}'\n      success: result > 0")),
-		want: `c.yaml:12: spec.gates.prometheus.queries[0].query: "{{ if eq .Env \"prod\" }}{{ $.Acount }}{{ end }}": .Acount is not a field: use .Cluster, .Tenant, .Env, .Region, .Account or .Fleet`, schema: schemaAccepts},
+		want: `c.yaml:12: spec.gates.prometheus.queries[0].query: "{{ if eq .Env \"prod\" }}{{ $.Acount }}{{ end }}": .Acount is not a field: use .Cluster, .Tenant, .Env, .Region, .Account, .Fleet or .Traffic`, schema: schemaAccepts},
 	{name: "query template syntax", src: gatesCampaign(promGate("query: 'up{cluster=\"{{ .Cluster }\"}'\n      success: result > 0")),
 		want: `c.yaml:12: spec.gates.prometheus.queries[0].query: "up{cluster=\"{{ .Cluster }\"}" is not a template: unexpected "}" in operand`, schema: schemaAccepts},
 	{name: "query template function", src: gatesCampaign(promGate("query: '{{ upper .Cluster }}'\n      success: result > 0")),
@@ -151,7 +151,7 @@ var gateErrorCases = []campaignErrorCase{
 	{name: "eks roleARN a user", src: gatesCampaign("eks: {roleARN: \"arn:aws:iam::{{ .Account }}:user/bot\"}"),
 		want: `c.yaml:8: spec.gates.eks.roleARN: "arn:aws:iam::{{ .Account }}:user/bot" is not an IAM role ARN such as arn:aws:iam::{{ .Account }}:role/fleetbot-verify`, schema: schemaAccepts},
 	{name: "eks roleARN template field", src: gatesCampaign("eks: {roleARN: \"arn:aws:iam::{{ .AccountID }}:role/x\"}"),
-		want: `c.yaml:8: spec.gates.eks.roleARN: "arn:aws:iam::{{ .AccountID }}:role/x": .AccountID is not a field: use .Cluster, .Tenant, .Env, .Region, .Account or .Fleet`, schema: schemaAccepts},
+		want: `c.yaml:8: spec.gates.eks.roleARN: "arn:aws:iam::{{ .AccountID }}:role/x": .AccountID is not a field: use .Cluster, .Tenant, .Env, .Region, .Account, .Fleet or .Traffic`, schema: schemaAccepts},
 	{name: "eks externalID", src: gatesCampaign("eks: {roleARN: \"arn:aws:iam::{{ .Account }}:role/x\", externalID: \"a b\"}"),
 		want: `c.yaml:8: spec.gates.eks.externalID: is not an STS external ID: use 2 to 1224 letters, digits and any of _+=,.@:/-`},
 	{name: "eks nodegroups", src: gatesCampaign("eks: {roleARN: \"arn:aws:iam::{{ .Account }}:role/x\", nodegroups: \"yes\"}"),
@@ -283,11 +283,11 @@ func TestCondition(t *testing.T) {
 
 func TestTemplate(t *testing.T) {
 	t.Parallel()
-	tmpl, err := rollout.ParseTemplate(`{{ .Cluster }}/{{ .Tenant }}/{{ .Env }}/{{ .Region }}/{{ .Account }}/{{ .Fleet }}`)
+	tmpl, err := rollout.ParseTemplate(`{{ .Cluster }}/{{ .Tenant }}/{{ .Env }}/{{ .Region }}/{{ .Account }}/{{ .Fleet }}/{{ .Traffic }}`)
 	require.NoError(t, err)
-	got, err := tmpl.Execute(rollout.TemplateVars{Cluster: "c", Tenant: "t", Env: "e", Region: "r", Account: "a", Fleet: "f"})
+	got, err := tmpl.Execute(rollout.TemplateVars{Cluster: "c", Tenant: "t", Env: "e", Region: "r", Account: "a", Fleet: "f", Traffic: 50})
 	require.NoError(t, err)
-	assert.Equal(t, "c/t/e/r/a/f", got)
+	assert.Equal(t, "c/t/e/r/a/f/50", got)
 
 	var zero rollout.Template
 	got, err = zero.Execute(rollout.TemplateVars{Cluster: "c"})

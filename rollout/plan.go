@@ -499,6 +499,13 @@ type Subject struct {
 	// green one once its step is reverted. New says the wave creates it
 	// (the green cluster added): not there yet is not a failure.
 	Gone, New bool
+	// Traffic is the share of traffic, in percent, the cluster should
+	// carry once the wave merged: a traffic step's share for the green
+	// cluster; for the blue one, once a traffic step is reverted, what the
+	// traffic step before it left it (100 when none did); 0 for a cluster
+	// added, or gone; 100 for a cluster changed in place, which keeps all
+	// of its own.
+	Traffic int
 }
 
 // GateSubject returns what the gates of plan wave idx (reverted, when
@@ -513,16 +520,31 @@ func (p *Plan) GateSubject(idx int, name string, revert bool) (WaveCluster, Subj
 	if !ok {
 		return WaveCluster{}, Subject{}, false
 	}
-	sub := Subject{Cluster: name, Value: value}
+	sub := Subject{Cluster: name, Value: value, Traffic: 100}
 	switch step := p.Waves[idx-1].Step; {
 	case step == StepGreen && revert:
-		sub.Cluster, sub.Gone = wc.Green, true
+		sub.Cluster, sub.Gone, sub.Traffic = wc.Green, true, 0
 	case step == StepGreen:
-		sub.Cluster, sub.New = wc.Green, true
+		sub.Cluster, sub.New, sub.Traffic = wc.Green, true, 0
 	case step == StepTraffic && !revert:
-		sub.Cluster = wc.Green
+		sub.Cluster, sub.Traffic = wc.Green, p.Waves[idx-1].Traffic
+	case step == StepTraffic:
+		sub.Traffic = 100 - p.trafficBefore(idx, name)
 	case step == StepRetire:
-		sub.Gone = true
+		sub.Gone, sub.Traffic = true, 0
 	}
 	return wc, sub, true
+}
+
+// trafficBefore returns the green cluster's share of traffic, in percent,
+// that the traffic step of cluster name before plan wave idx moved it to:
+// 0 when none did.
+func (p *Plan) trafficBefore(idx int, name string) int {
+	for i := idx - 2; i >= 0; i-- {
+		w := p.Waves[i]
+		if w.Step == StepTraffic && slices.ContainsFunc(w.Clusters, func(c WaveCluster) bool { return c.Name == name }) {
+			return w.Traffic
+		}
+	}
+	return 0
 }

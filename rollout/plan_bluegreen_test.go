@@ -287,12 +287,14 @@ func TestGateSubject(t *testing.T) {
 		revert  bool
 		want    Subject
 	}{
-		{1, "a-dev-cpu-1", false, Subject{Cluster: "a-dev-cpu-1", Value: "1.30"}},
+		{1, "a-dev-cpu-1", false, Subject{Cluster: "a-dev-cpu-1", Value: "1.30", Traffic: 100}},
 		{7, "a-prod-cpu-1", false, Subject{Cluster: "a-prod-cpu-1-g1", Value: "1.30", New: true}},
 		{7, "a-prod-cpu-1", true, Subject{Cluster: "a-prod-cpu-1-g1", Value: "1.29", Gone: true}},
-		{8, "a-prod-cpu-1", false, Subject{Cluster: "a-prod-cpu-1-g1", Value: "1.30"}},
-		{8, "a-prod-cpu-1", true, Subject{Cluster: "a-prod-cpu-1", Value: "1.29"}},
-		{9, "a-prod-gpu-1", true, Subject{Cluster: "a-prod-gpu-1", Value: "1.29"}},
+		{8, "a-prod-cpu-1", false, Subject{Cluster: "a-prod-cpu-1-g1", Value: "1.30", Traffic: 50}},
+		{8, "a-prod-cpu-1", true, Subject{Cluster: "a-prod-cpu-1", Value: "1.29", Traffic: 100}},
+		{9, "a-prod-cpu-1", false, Subject{Cluster: "a-prod-cpu-1-g1", Value: "1.30", Traffic: 100}},
+		{9, "a-prod-gpu-1", true, Subject{Cluster: "a-prod-gpu-1", Value: "1.29", Traffic: 50}},
+		{17, "c-prod-gpu-1", true, Subject{Cluster: "c-prod-gpu-1", Value: "1.29", Traffic: 50}},
 		{10, "a-prod-cpu-1", false, Subject{Cluster: "a-prod-cpu-1", Value: "1.30", Gone: true}},
 	} {
 		_, got, ok := p.GateSubject(tc.wave, tc.cluster, tc.revert)

@@ -183,8 +183,9 @@ func TestDemoBlueGreenRollback(t *testing.T) {
 // TestDemoBlueGreenPrometheus upgrades tenant-c's prod blue-green with the
 // prometheus gate between traffic steps, asking a real Prometheus that
 // scrapes what the simulated fleet's services report: each green cluster
-// passes a traffic step only once it carries traffic and answers without
-// errors, and the steps that add or remove a cluster do not ask it.
+// passes a traffic step only once it carries the step's share of traffic
+// ({{ .Traffic }}) and answers without errors, and the steps that add or
+// remove a cluster do not ask it.
 func TestDemoBlueGreenPrometheus(t *testing.T) {
 	t.Parallel()
 	metrics, err := net.Listen("tcp", "127.0.0.1:0")
@@ -200,9 +201,9 @@ func TestDemoBlueGreenPrometheus(t *testing.T) {
       count: 3
       inconclusiveLimit: 500
       queries:
-        - name: carries-traffic
-          query: 'fleetsim_traffic_share{cluster="{{ .Cluster }}"}'
-          success: result > 0
+        - name: carries-its-share
+          query: 'fleetsim_traffic_share{cluster="{{ .Cluster }}"} >= bool {{ .Traffic }}'
+          success: result == 1
           failure: result < 0
         - name: error-ratio
           query: 'fleetsim_error_ratio{cluster="{{ .Cluster }}"}'
@@ -227,6 +228,8 @@ func TestDemoBlueGreenPrometheus(t *testing.T) {
 			}
 			require.True(t, asked, "wave %d (traffic) did not ask prometheus about %s", w.Number, c.Name)
 			assert.Equal(t, rollout.GatePassed, rec.Outcome, "wave %d %s: %s", w.Number, c.Name, rec.Detail)
+			share := s.plan.Waves[w.Number-1].Traffic
+			assert.Contains(t, rec.Detail, fmt.Sprintf("} >= bool %d]", share), "wave %d (%d%%) asked for its share", w.Number, share)
 		}
 	}
 	assert.Contains(t, out, "prometheus passed: c-prod-cpu-1-g1: ")

@@ -34,6 +34,9 @@ type Target struct {
 	Version string
 	// Labels are the label values a label change wants on the cluster.
 	Labels map[string]string
+	// Traffic is the share of traffic, in percent, the cluster should
+	// carry once the change merged (rollout.Subject.Traffic).
+	Traffic int
 	// Gone says the change removes the cluster (a blue cluster retired, a
 	// green one rolled back): the gate passes once the cluster is gone
 	// from what it watches, or on its way out.
@@ -51,7 +54,7 @@ type Target struct {
 func (t Target) Vars() rollout.TemplateVars {
 	return rollout.TemplateVars{
 		Cluster: t.Cluster, Tenant: t.Tenant, Env: t.Env,
-		Region: t.Region, Account: t.Account, Fleet: t.Fleet,
+		Region: t.Region, Account: t.Account, Fleet: t.Fleet, Traffic: t.Traffic,
 	}
 }
 
