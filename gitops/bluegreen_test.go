@@ -339,4 +339,30 @@ func TestFleetBlueGreen(t *testing.T) {
 			assert.Equal(t, tc.green, r.GreenLabels)
 		})
 	}
+
+	t.Run("values of other hierarchies", func(t *testing.T) {
+		t.Parallel()
+		dir := t.TempDir()
+		writeFile(t, dir, LayoutFile, layoutHead+"blueprints:\n  paths: [t/*.yaml]\n  tenant: tenant\n  env: env\n  clusters: clusters\n"+
+			"  blueGreen:\n    name: \"{cluster}-g{n}\"\n    traffic: weight\n"+
+			"hierarchies:\n"+
+			"  addons:\n    paths: [addons/defaults.yaml, \"addons/{tenant}/{cluster}/values.yaml\", \"addons/{tenant}/{env}.yaml\"]\n"+
+			"  cni:\n    paths: [\"cni/{cluster}.yaml\"]\n"+
+			"  dns:\n    paths: [dns/defaults.yaml, \"dns/{tenant}.yaml\"]\n")
+		writeFile(t, dir, "t/a.yaml", "tenant: a\nenv: dev\nclusters:\n  c1: {version: \"1.29\", weight: 0}\n  c2: {version: \"1.29\", weight: 0}\n")
+		writeFile(t, dir, "addons/defaults.yaml", "x: 1\n")
+		writeFile(t, dir, "addons/a/c1/values.yaml", "x: 2\n")
+		writeFile(t, dir, "cni/c2.yaml", "x: 3\n")
+		writeFile(t, dir, "dns/a.yaml", "x: 4\n")
+		inv, err := Load(t.Context(), []string{dir})
+		require.NoError(t, err)
+		f, err := inv.Fleet()
+		require.NoError(t, err)
+		require.Len(t, f.Clusters, 2)
+		// The most specific level that names the cluster, when the
+		// cluster has a file there; a hierarchy with no such level has
+		// none.
+		assert.Equal(t, []rollout.OwnFile{{Hierarchy: "addons", Blue: "addons/a/c1/values.yaml", Green: "addons/a/c1-g1/values.yaml"}}, f.Clusters[0].BlueGreen.Values)
+		assert.Equal(t, []rollout.OwnFile{{Hierarchy: "cni", Blue: "cni/c2.yaml", Green: "cni/c2-g1.yaml"}}, f.Clusters[1].BlueGreen.Values)
+	})
 }

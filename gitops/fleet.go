@@ -156,7 +156,35 @@ func (inv *Inventory) replacement(c *Cluster, consume bool) *rollout.Replacement
 			}
 		}
 	}
+	r.Values = ownValues(l, c, r.Green)
 	return r
+}
+
+// ownValues returns the files of c's own of the hierarchies of layout l
+// other than the labels that exist, each with the green cluster's path:
+// the most specific level of each hierarchy whose template names the
+// cluster, rendered for c and for green.
+func ownValues(l *Layout, c *Cluster, green string) []rollout.OwnFile {
+	var out []rollout.OwnFile
+	for _, name := range l.HierarchyNames() {
+		if name == LabelsHierarchy {
+			continue
+		}
+		for _, t := range slices.Backward(l.all[name].templates) {
+			if !t.uses(fieldCluster) {
+				continue
+			}
+			blue, ok := t.render(c)
+			g := *c
+			g.Name = green
+			gp, gok := t.render(&g)
+			if ok && gok && fileExists(joinRepo(c.Repo, blue)) {
+				out = append(out, rollout.OwnFile{Hierarchy: name, Blue: blue, Green: gp})
+			}
+			break
+		}
+	}
+	return out
 }
 
 // levelMaps holds the labels and lines of each label file, made once per

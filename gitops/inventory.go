@@ -177,6 +177,10 @@ type Inventory struct {
 	// plan's edits; only Prepare has Load record them, for an EKS or a
 	// label change.
 	spots map[repoFile]*fileSpots
+	// owners caches fileOwners for the inventory as Load made it; nil
+	// for an Inventory made otherwise, whose owners are worked out on
+	// each call.
+	owners *ownersOnce
 }
 
 // Err returns the error diagnostics as a Diagnostics error, or nil. Callers
@@ -269,7 +273,7 @@ func Load(ctx context.Context, repos []string, opts ...Option) (*Inventory, erro
 		}
 		seen[clean] = r
 	}
-	inv := &Inventory{Repos: slices.Clone(repos), Layouts: map[string]*Layout{}}
+	inv := &Inventory{Repos: slices.Clone(repos), Layouts: map[string]*Layout{}, owners: &ownersOnce{}}
 	var shared *Layout
 	if o.layout != "" {
 		l, err := ReadLayout(o.layout)

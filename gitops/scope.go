@@ -4,6 +4,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/fleetbot/fleetbot/rollout"
 )
@@ -82,6 +83,22 @@ func (o *fileOwner) widen(other *fileOwner) {
 // A file several templates render to is owned by what they agree on and
 // serves the clusters of all of them.
 func (inv *Inventory) fileOwners() map[fileKey]*fileOwner {
+	if inv.owners == nil {
+		return inv.workOutOwners()
+	}
+	inv.owners.once.Do(func() { inv.owners.m = inv.workOutOwners() })
+	return inv.owners.m
+}
+
+// ownersOnce holds the owners of an inventory's files, worked out once:
+// callers only read them.
+type ownersOnce struct {
+	once sync.Once
+	m    map[fileKey]*fileOwner
+}
+
+// workOutOwners is fileOwners, worked out anew.
+func (inv *Inventory) workOutOwners() map[fileKey]*fileOwner {
 	out := map[fileKey]*fileOwner{}
 	byRepo := map[string][]*Cluster{}
 	for i := range inv.Clusters {
@@ -184,6 +201,21 @@ func templateOwners(t template, cs []*Cluster) map[string]*fileOwner {
 	}
 	for p, o := range out {
 		out[p] = clusterOwner(byName[o.reach[0]])
+	}
+	return out
+}
+
+// TenantFiles returns the files of repo that the layout gives to tenant,
+// whether they exist yet or not: the blueprints and fleet-member files
+// that declare its clusters and no other tenant's, and the hierarchy
+// files (the labels' included, an add-on's values too) that serve its
+// clusters and no other tenant's.
+func (inv *Inventory) TenantFiles(repo, tenant string) map[string]bool {
+	out := map[string]bool{}
+	for k, o := range inv.fileOwners() {
+		if k.repo == repo && o.tenant == tenant && tenant != "" {
+			out[k.file] = true
+		}
 	}
 	return out
 }

@@ -256,3 +256,35 @@ func TestSharedFiles(t *testing.T) {
 	}
 	assert.False(t, shared["addons/defaults/values.yaml-not-a-file"])
 }
+
+// TestTenantFiles: a tenant's files are the blueprints and fleet-member
+// files of its clusters, and the files of every hierarchy (labels,
+// add-on values) that serve its clusters alone, whether they exist or
+// not; not another tenant's, nor what tenants share.
+func TestTenantFiles(t *testing.T) {
+	t.Parallel()
+	inv, err := Load(t.Context(), []string{scopesRepo})
+	require.NoError(t, err)
+	a := inv.TenantFiles(scopesRepo, "tenant-a")
+	for _, f := range []string{
+		"tenants/tenant-a/dev.yaml", "tenants/tenant-a/prod.yaml",
+		"addons/tenants/tenant-a/values.yaml", "addons/tenants/tenant-a/clusters/a-dev-2/values.yaml",
+		"addons/tenants/tenant-a/clusters/a-dev-1/values.yaml", // not there yet
+		"labels/tenant-a/dev/a-dev-1.yaml",
+		"clusters/ad1/addons-config.yaml", // a record narrows it to one cluster
+	} {
+		assert.True(t, a[f], "%s is tenant-a's", f)
+	}
+	for _, f := range []string{
+		"addons/defaults/values.yaml", "addons/environments/dev/values.yaml", "environments/dev/addons/addons-config.yaml",
+		"labels/defaults.yaml", "fleet/members/hub-1/b-dev.yaml", "addons/tenants/tenant-b/values.yaml",
+	} {
+		assert.False(t, a[f], "%s is not tenant-a's", f)
+	}
+	b := inv.TenantFiles(scopesRepo, "tenant-b")
+	assert.True(t, b["fleet/members/hub-1/b-dev.yaml"], "a fleet-member file is its cluster's tenant's")
+	assert.True(t, b["addons/tenants/tenant-b/values.yaml"])
+	assert.Empty(t, inv.TenantFiles(scopesRepo, ""), "no file is the empty tenant's")
+	assert.Empty(t, inv.TenantFiles("elsewhere", "tenant-a"))
+}
+

@@ -80,6 +80,20 @@ type Replacement struct {
 	// BlueLabels is the cluster's own label file when it exists: it is
 	// copied to GreenLabels, and removed with the cluster.
 	BlueLabels string
+	// Values are the cluster's own files of the layout's other hierarchies
+	// (an add-on's values at the level of one cluster) that exist, by
+	// hierarchy: each is copied to its Green path, and removed with the
+	// cluster, as its own label file is.
+	Values []OwnFile
+}
+
+// OwnFile is a cluster's own file of a hierarchy (the most specific level
+// of one cluster's files), and where the green cluster that replaces it
+// has its own.
+type OwnFile struct {
+	Hierarchy string
+	Blue      string
+	Green     string
 }
 
 // Location is a scalar's place: repository, file, key path inside the file,

@@ -132,8 +132,8 @@ func inEntry(cl *Cluster, at Location) []string {
 }
 
 // greenEdits add cl's green cluster: its entry copied from cl's, at
-// version to with none of the traffic, and its own label file copied
-// from cl's.
+// version to with none of the traffic, and its own label and values files
+// copied from cl's.
 func greenEdits(cl *Cluster, to string) []fileEdit {
 	r := cl.BlueGreen
 	out := []fileEdit{
@@ -145,6 +145,12 @@ func greenEdits(cl *Cluster, to string) []fileEdit {
 		out = append(out, fileEdit{
 			repo: cmp.Or(r.Entry.Repo, cl.Repo), tenant: cl.Tenant, file: r.GreenLabels,
 			create: true, copyOf: r.BlueLabels, edit: Edit{Op: OpCreate},
+		})
+	}
+	for _, v := range r.Values {
+		out = append(out, fileEdit{
+			repo: cmp.Or(r.Entry.Repo, cl.Repo), tenant: cl.Tenant, file: v.Green,
+			create: true, copyOf: v.Blue, edit: Edit{Op: OpCreate},
 		})
 	}
 	return out
@@ -166,13 +172,20 @@ func trafficEdits(cl *Cluster, prev, share int) []fileEdit {
 	}
 }
 
-// retireEdits remove the blue cluster cl: its entry and its own label file.
+// retireEdits remove the blue cluster cl: its entry and its own label and
+// values files.
 func retireEdits(cl *Cluster) []fileEdit {
 	r := cl.BlueGreen
 	out := []fileEdit{entryEdit(cl, Edit{Path: slices.Clone(r.Entry.Path), Op: OpRemove, From: cl.Name, Line: r.Entry.Line})}
 	if r.BlueLabels != "" {
 		out = append(out, fileEdit{
 			repo: cmp.Or(r.Entry.Repo, cl.Repo), tenant: cl.Tenant, file: r.BlueLabels,
+			delete: true, edit: Edit{Op: OpRemove},
+		})
+	}
+	for _, v := range r.Values {
+		out = append(out, fileEdit{
+			repo: cmp.Or(r.Entry.Repo, cl.Repo), tenant: cl.Tenant, file: v.Blue,
 			delete: true, edit: Edit{Op: OpRemove},
 		})
 	}

@@ -10,7 +10,8 @@ import (
 
 // blueGreenFleet is newTestFleet with every prod cluster replaceable
 // blue-green: a traffic_weight of 100 in its entry, its green named
-// NAME-g1; a-prod-cpu-1 has a label file of its own.
+// NAME-g1; a-prod-cpu-1 has a label file of its own, a-prod-gpu-1 an
+// add-on values file of its own.
 func blueGreenFleet() Fleet {
 	b := newTestFleet()
 	b.setLabel(clusterFile("tenant-a", "prod", "a-prod-cpu-1"), "team", "payments")
@@ -33,9 +34,15 @@ func blueGreenFleet() Fleet {
 		if own := c.LabelChain[len(c.LabelChain)-1]; own.Exists {
 			c.BlueGreen.BlueLabels = own.File
 		}
+		if c.Name == "a-prod-gpu-1" {
+			c.BlueGreen.Values = []OwnFile{{Hierarchy: "addons", Blue: valuesFile(c.Name), Green: valuesFile(c.Name + "-g1")}}
+		}
 	}
 	return f
 }
+
+// valuesFile is a cluster's own add-on values file in blueGreenFleet.
+func valuesFile(cluster string) string { return "addons/tenant-a/clusters/" + cluster + "/values.yaml" }
 
 func blueGreenCampaign(traffic ...int) *Campaign {
 	c := testCampaign(eksTo("1.30"))
@@ -106,6 +113,7 @@ func TestPlanBlueGreenEdits(t *testing.T) {
 		files []FileChange
 	}{
 		{7, []FileChange{
+			{Path: valuesFile("a-prod-gpu-1-g1"), Create: true, CopyOf: valuesFile("a-prod-gpu-1"), Edits: []Edit{{Op: OpCreate}}},
 			{Path: green, Create: true, CopyOf: own, Edits: []Edit{{Op: OpCreate}}},
 			{Path: bp, Edits: []Edit{
 				{Path: entry("a-prod-cpu-1-g1"), Op: OpCopy, From: "a-prod-cpu-1", Line: cpu.BlueGreen.Entry.Line},
@@ -129,6 +137,7 @@ func TestPlanBlueGreenEdits(t *testing.T) {
 			{Path: entry("a-prod-gpu-1-g1", "traffic_weight"), Op: OpSet, From: "50", To: "100"},
 		}}}},
 		{10, []FileChange{
+			{Path: valuesFile("a-prod-gpu-1"), Delete: true, Edits: []Edit{{Op: OpRemove}}},
 			{Path: own, Delete: true, Edits: []Edit{{Op: OpRemove}}},
 			{Path: bp, Edits: []Edit{
 				{Path: entry("a-prod-cpu-1"), Op: OpRemove, From: "a-prod-cpu-1", Line: cpu.BlueGreen.Entry.Line},
@@ -196,7 +205,7 @@ func TestPlanBlueGreenSkipsHops(t *testing.T) {
 	if w.Step != StepGreen || w.Clusters[0].Name != "a-prod-cpu-1" || w.Clusters[0].From != "1.28" || w.Clusters[0].To != "1.30" {
 		t.Errorf("wave 7: %+v, want a-prod-cpu-1's green from 1.28 to 1.30", w)
 	}
-	edit := w.PullRequests[0].Files[1].Edits[2] // after the label file copied
+	edit := w.PullRequests[0].Files[2].Edits[2] // after the values and label files copied
 	if edit.From != "1.28" || edit.To != "1.30" {
 		t.Errorf("green version edit %+v, want 1.28 -> 1.30", edit)
 	}
@@ -248,15 +257,17 @@ func TestInverseBlueGreenSteps(t *testing.T) {
 		return append([]string{"services", "eks", "config", name}, rest...)
 	}
 
-	// The green step: the label file copied is deleted, the entry
-	// removed with the values set in it.
+	// The green step: the values and label files copied are deleted, the
+	// entry removed with the values set in it.
 	green := files(7)
-	back, err := Inverse(green[0])
-	if err != nil || !back.Delete || back.Content != "" || back.Path != green[0].Path {
-		t.Errorf("inverse of the green label file: %+v, %v; want it deleted", back, err)
+	for _, fc := range green[:2] {
+		back, err := Inverse(fc)
+		if err != nil || !back.Delete || back.Content != "" || back.Path != fc.Path {
+			t.Errorf("inverse of the green cluster's file %s: %+v, %v; want it deleted", fc.Path, back, err)
+		}
 	}
-	back, err = Inverse(green[1])
-	want := FileChange{Path: green[1].Path, Edits: []Edit{
+	back, err := Inverse(green[2])
+	want := FileChange{Path: green[2].Path, Edits: []Edit{
 		{Path: entry("a-prod-gpu-1-g1"), Op: OpRemove, From: "a-prod-gpu-1-g1"},
 		{Path: entry("a-prod-cpu-1-g1"), Op: OpRemove, From: "a-prod-cpu-1-g1"},
 	}}

@@ -210,6 +210,11 @@ func fileOwners(f Fleet) map[string]string {
 		if r := c.BlueGreen; r != nil && r.GreenLabels != "" {
 			own[fileKey(c.Repo, r.GreenLabels)] = c.Tenant
 		}
+		if r := c.BlueGreen; r != nil {
+			for _, v := range r.Values {
+				own[fileKey(c.Repo, v.Blue)], own[fileKey(c.Repo, v.Green)] = c.Tenant, c.Tenant
+			}
+		}
 	}
 	return own
 }

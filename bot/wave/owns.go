@@ -3,25 +3,25 @@ package wave
 import "github.com/fleetbot/fleetbot/gitops"
 
 // TenantFiles returns the Owns rule of tenant's pull requests in repo (the
-// repository as given to gitops.Load): the files that declare the tenant's
-// clusters, and the levels of their label hierarchy that are the tenant's
-// own (not shared with other tenants), whether those files exist yet or not.
+// repository as given to gitops.Load): the files the layout gives the
+// tenant (gitops.Inventory.TenantFiles: those that declare its clusters,
+// the levels of its label and values hierarchies no other tenant loads),
+// whether they exist yet or not, and the own files of the green clusters
+// that replace its clusters blue-green.
 func TenantFiles(inv *gitops.Inventory, repo, tenant string) func(path string) bool {
-	own := map[string]bool{}
-	for _, c := range inv.Clusters {
+	own := inv.TenantFiles(repo, tenant)
+	for i := range inv.Clusters {
+		c := &inv.Clusters[i]
 		if c.Repo != repo || c.Tenant != tenant {
 			continue
 		}
-		if c.File != "" {
-			own[c.File] = true
-		}
-		for _, l := range c.LabelChain {
-			if !l.Shared {
-				own[l.Path] = true
+		if r := inv.Replacement(c); r != nil {
+			if r.GreenLabels != "" {
+				own[r.GreenLabels] = true // created by a blue-green replacement
 			}
-		}
-		if r := inv.Replacement(&c); r != nil && r.GreenLabels != "" {
-			own[r.GreenLabels] = true // created by a blue-green replacement
+			for _, v := range r.Values {
+				own[v.Green] = true
+			}
 		}
 	}
 	return func(path string) bool { return own[path] }

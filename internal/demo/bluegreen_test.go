@@ -45,11 +45,26 @@ func mainFiles(t *testing.T, dir string) (*gitops.Inventory, func(string) string
 // blue-green, traffic in two steps: each prod wave takes four pull requests
 // (green, 50%, 100%, retire), each merged, gated and baked before the
 // next; at the end every green cluster runs 1.30 in EKS and Argo CD, with
-// all of the traffic and its blue one's labels, and every blue cluster is
-// gone from EKS, Argo CD and the blueprint.
+// all of the traffic and its blue one's labels and add-on values, and
+// every blue cluster is gone from EKS, Argo CD and the blueprint, its own
+// files with it.
 func TestDemoBlueGreen(t *testing.T) {
 	t.Parallel()
 	s := blueGreenScenario(t, "[staging, prod]")
+	// The fleet keeps add-on values in a hierarchy of its own too, and the
+	// canary has a values file of its own.
+	values := "addons/tenants/tenant-c/environments/prod/clusters/c-prod-cpu-1/metrics-server/values.yaml"
+	greenValues := strings.Replace(values, "c-prod-cpu-1", "c-prod-cpu-1-g1", 1)
+	fleet := filepath.Join(t.TempDir(), "fleet")
+	require.NoError(t, os.CopyFS(fleet, os.DirFS(s.fleet)))
+	layout, err := os.ReadFile(filepath.Join(fleet, gitops.LayoutFile))
+	require.NoError(t, err)
+	layout = append(layout, "\nhierarchies:\n  metrics-server:\n    paths:\n      - addons/tenants/{tenant}/environments/{env}/clusters/{cluster}/metrics-server/values.yaml\n"...)
+	require.NoError(t, os.WriteFile(filepath.Join(fleet, gitops.LayoutFile), layout, 0o644))
+	require.NoError(t, os.MkdirAll(filepath.Dir(filepath.Join(fleet, values)), 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(fleet, values), []byte("# c-prod-cpu-1's own\nreplicas: 3\n"), 0o644))
+	s.fleet = fleet
+	s.replan(t)
 	var steps []string
 	var blues []rollout.WaveCluster
 	for _, w := range s.plan.Waves {
@@ -68,7 +83,7 @@ func TestDemoBlueGreen(t *testing.T) {
 		assert.Equal(t, []string{"green", "traffic 50%", "traffic 100%", "retire"}, steps[i:i+4])
 	}
 	seed := map[string]string{}
-	for _, rel := range []string{"tenants/tenant-c/prod.yaml", "addons/tenants/tenant-c/environments/prod/clusters/c-prod-cpu-1/fleet/fleet-secret/values.yaml"} {
+	for _, rel := range []string{"tenants/tenant-c/prod.yaml", "addons/tenants/tenant-c/environments/prod/clusters/c-prod-cpu-1/fleet/fleet-secret/values.yaml", values} {
 		b, err := os.ReadFile(filepath.Join(s.fleet, rel))
 		require.NoError(t, err)
 		seed[rel] = string(b)
@@ -117,6 +132,8 @@ func TestDemoBlueGreen(t *testing.T) {
 	assert.Equal(t, "(missing)", read("addons/tenants/tenant-c/environments/prod/clusters/c-prod-cpu-1/fleet/fleet-secret/values.yaml"))
 	assert.Equal(t, seed["addons/tenants/tenant-c/environments/prod/clusters/c-prod-cpu-1/fleet/fleet-secret/values.yaml"],
 		read("addons/tenants/tenant-c/environments/prod/clusters/c-prod-cpu-1-g1/fleet/fleet-secret/values.yaml"))
+	assert.Equal(t, "(missing)", read(values), "the blue cluster's add-on values went with it")
+	assert.Equal(t, seed[values], read(greenValues), "the green cluster has its blue one's add-on values")
 
 	for _, want := range []string{
 		"(prod, canary, blue-green green) opens:",

@@ -144,3 +144,54 @@ func runEnvWide(t *testing.T, src []byte) {
 		assert.Equal(t, strings.Replace(string(before), `"3.11.0"`, `"3.12.2"`, 1), string(got), "%s: only the version moved", rel)
 	}
 }
+
+// TestEndToEndTenantValuesFile changes an add-on's values kept in one file
+// per tenant and environment, a hierarchy of the layout: the file is its
+// tenant's, so it moves in that tenant's pull request of the first wave
+// holding one of its clusters there, which serve opens and asks the
+// tenant's owners to review (it used to refuse it: the layout gave a
+// tenant only its blueprints and label files).
+func TestEndToEndTenantValuesFile(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	dir := filepath.Join(t.TempDir(), "fleet")
+	require.NoError(t, os.CopyFS(dir, os.DirFS(filepath.Join(testenv.ModuleRoot(t), "examples", "fleet"))))
+	layout := filepath.Join(dir, ".fleetbot.yaml")
+	b, err := os.ReadFile(layout)
+	require.NoError(t, err)
+	b = append(b, []byte(`
+# Add-on values: one file per tenant and environment.
+hierarchies:
+  addons:
+    paths:
+      - addons/tenants/{tenant}/environments/{env}/addons.yaml
+`)...)
+	require.NoError(t, os.WriteFile(layout, b, 0o644))
+	for _, tenant := range []string{"tenant-a", "tenant-b", "tenant-c", "tenant-d"} {
+		for _, env := range []string{"dev", "staging", "prod"} {
+			p := filepath.Join(dir, "addons", "tenants", tenant, "environments", env, "addons.yaml")
+			require.NoError(t, os.MkdirAll(filepath.Dir(p), 0o755))
+			require.NoError(t, os.WriteFile(p, []byte("metricsServer:\n  version: \"3.11.0\"\n"), 0o644))
+		}
+	}
+	src := []byte(fmt.Sprintf(envWideCampaign, "      hierarchy: addons\n      level: env\n"))
+	plan, layouts := expectedPlan(t, src, dir)
+	first := plan.Waves[0]
+	require.NotEmpty(t, first.PullRequests)
+	for _, pr := range first.PullRequests {
+		require.False(t, pr.Admin, "a tenant's pull request")
+		for _, f := range pr.Files {
+			require.True(t, strings.HasPrefix(f.Path, "addons/tenants/"+pr.Tenant+"/"), f.Path)
+		}
+	}
+
+	s, err := stack.Start(ctx, stack.Options{Dir: t.TempDir(), Fleet: dir, ReconcileInterval: 300 * time.Millisecond, Logger: testLogger(t)})
+	require.NoError(t, err)
+	t.Cleanup(s.Close)
+	require.NoError(t, s.PushCampaign(ctx, plan.Campaign, src))
+	prs := waitForWave(t, s, plan.Campaign, first, "acme/fleet")
+	for _, p := range prs {
+		tenant := p.Head.Ref[strings.LastIndex(p.Head.Ref, "/")+1:]
+		checkPull(t, s, p, first, dir, tenant, layouts[dir].Owners[tenant])
+	}
+}
