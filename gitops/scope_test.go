@@ -287,4 +287,3 @@ func TestTenantFiles(t *testing.T) {
 	assert.Empty(t, inv.TenantFiles(scopesRepo, ""), "no file is the empty tenant's")
 	assert.Empty(t, inv.TenantFiles("elsewhere", "tenant-a"))
 }
-
