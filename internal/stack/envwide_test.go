@@ -22,23 +22,32 @@ import (
 // layout's hierarchy "addons" says.
 func envWideFleet(t *testing.T) string {
 	t.Helper()
-	dir := filepath.Join(t.TempDir(), "fleet")
-	require.NoError(t, os.CopyFS(dir, os.DirFS(filepath.Join(testenv.ModuleRoot(t), "examples", "fleet"))))
-	layout := filepath.Join(dir, ".fleetbot.yaml")
-	b, err := os.ReadFile(layout)
-	require.NoError(t, err)
-	b = append(b, []byte(`
+	files := map[string]string{}
+	for _, env := range []string{"dev", "staging", "prod"} {
+		files[filepath.Join("environments", env, "addons", "addons-config.yaml")] = fmt.Sprintf("# Add-ons of every %s cluster.\nmetricsServer:\n  enabled: true\n  version: \"3.11.0\"   # chart version\n", env)
+	}
+	return fleetWith(t, `
 # Add-on values: one file per environment, for every tenant.
 hierarchies:
   addons:
     paths:
       - environments/{env}/addons/addons-config.yaml
-`)...)
-	require.NoError(t, os.WriteFile(layout, b, 0o644))
-	for _, env := range []string{"dev", "staging", "prod"} {
-		p := filepath.Join(dir, "environments", env, "addons", "addons-config.yaml")
+`, files)
+}
+
+// fleetWith is a copy of the example fleet whose layout ends with layout,
+// holding files (relative path -> content) too.
+func fleetWith(t *testing.T, layout string, files map[string]string) string {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "fleet")
+	require.NoError(t, os.CopyFS(dir, os.DirFS(filepath.Join(testenv.ModuleRoot(t), "examples", "fleet"))))
+	b, err := os.ReadFile(filepath.Join(dir, ".fleetbot.yaml"))
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(filepath.Join(dir, ".fleetbot.yaml"), append(b, layout...), 0o644))
+	for rel, content := range files {
+		p := filepath.Join(dir, rel)
 		require.NoError(t, os.MkdirAll(filepath.Dir(p), 0o755))
-		require.NoError(t, os.WriteFile(p, fmt.Appendf(nil, "# Add-ons of every %s cluster.\nmetricsServer:\n  enabled: true\n  version: \"3.11.0\"   # chart version\n", env), 0o644))
+		require.NoError(t, os.WriteFile(p, []byte(content), 0o644))
 	}
 	return dir
 }
@@ -154,26 +163,19 @@ func runEnvWide(t *testing.T, src []byte) {
 func TestEndToEndTenantValuesFile(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
-	dir := filepath.Join(t.TempDir(), "fleet")
-	require.NoError(t, os.CopyFS(dir, os.DirFS(filepath.Join(testenv.ModuleRoot(t), "examples", "fleet"))))
-	layout := filepath.Join(dir, ".fleetbot.yaml")
-	b, err := os.ReadFile(layout)
-	require.NoError(t, err)
-	b = append(b, []byte(`
+	files := map[string]string{}
+	for _, tenant := range []string{"tenant-a", "tenant-b", "tenant-c", "tenant-d"} {
+		for _, env := range []string{"dev", "staging", "prod"} {
+			files[filepath.Join("addons", "tenants", tenant, "environments", env, "addons.yaml")] = "metricsServer:\n  version: \"3.11.0\"\n"
+		}
+	}
+	dir := fleetWith(t, `
 # Add-on values: one file per tenant and environment.
 hierarchies:
   addons:
     paths:
       - addons/tenants/{tenant}/environments/{env}/addons.yaml
-`)...)
-	require.NoError(t, os.WriteFile(layout, b, 0o644))
-	for _, tenant := range []string{"tenant-a", "tenant-b", "tenant-c", "tenant-d"} {
-		for _, env := range []string{"dev", "staging", "prod"} {
-			p := filepath.Join(dir, "addons", "tenants", tenant, "environments", env, "addons.yaml")
-			require.NoError(t, os.MkdirAll(filepath.Dir(p), 0o755))
-			require.NoError(t, os.WriteFile(p, []byte("metricsServer:\n  version: \"3.11.0\"\n"), 0o644))
-		}
-	}
+`, files)
 	src := []byte(fmt.Sprintf(envWideCampaign, "      hierarchy: addons\n      level: env\n"))
 	plan, layouts := expectedPlan(t, src, dir)
 	first := plan.Waves[0]
