@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"slices"
 
 	"github.com/fleetbot/fleetbot/bot/wave"
 	"github.com/fleetbot/fleetbot/gitops"
@@ -42,6 +43,7 @@ func (r *run) revertPR(ctx context.Context, n int, rq rollout.PRRequest) error {
 		var owns func(string) bool
 		owns, req.Reviewers = prOwners(inv, dirs[0], pr)
 		req.Files, req.Kept = inverse(gitops.DirReader(dirs[0]), pr, owns)
+		req.Reach = revertReach(pr, req.Files)
 		res, err = wave.Revert(ctx, h.api, req)
 		return err
 	})
@@ -120,4 +122,16 @@ func inverseFile(read gitops.ReadFunc, pr rollout.PullRequest, fc rollout.FileCh
 		return gitops.FileResult{}, err.Error()
 	}
 	return out[0], ""
+}
+
+// revertReach describes, for each file of pr that serves many clusters and
+// that the revert writes, which clusters it reaches.
+func revertReach(pr rollout.PullRequest, written []gitops.FileResult) []string {
+	var out []string
+	for _, f := range pr.Files {
+		if r := f.DescribeReach(); r != "" && slices.ContainsFunc(written, func(w gitops.FileResult) bool { return w.Path == f.Path }) {
+			out = append(out, r)
+		}
+	}
+	return out
 }

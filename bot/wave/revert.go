@@ -58,6 +58,10 @@ type RevertRequest struct {
 	Reverts int
 	// Clusters are the clusters the reverted pull request changed.
 	Clusters []string
+	// Reach says, for each file the revert writes that serves many
+	// clusters, which ones it takes back at once (rollout.FileChange's
+	// DescribeReach).
+	Reach []string
 	// Owner and Repo name the GitHub repository; BaseBranch and BaseSHA
 	// its base branch and the head the files were read at.
 	Owner, Repo, BaseBranch, BaseSHA string
@@ -202,6 +206,13 @@ func RevertBody(r RevertRequest) string {
 	fmt.Fprintf(&b, "Reverts #%d: wave **%d** of campaign **%s** for **%s**, rolled back.\n\n", r.Reverts, r.Wave, r.Campaign, r.Tenant)
 	if len(r.Clusters) > 0 {
 		fmt.Fprintf(&b, "Clusters taken back to their value before the campaign: %s.\n\n", CodeList(r.Clusters))
+	}
+	if len(r.Reach) > 0 {
+		b.WriteString("**Shared files**: each one takes every cluster it serves back at once.\n")
+		for _, line := range r.Reach {
+			fmt.Fprintf(&b, "- %s\n", line)
+		}
+		b.WriteString("\n")
 	}
 	b.WriteString("| File | Change |\n| --- | --- |\n")
 	for _, f := range r.Files {

@@ -14,6 +14,7 @@ func TestRevertBodyGolden(t *testing.T) {
 	req := RevertRequest{
 		Campaign: "addons-release2", Wave: 3, Tenant: "tenant-a", Reverts: 41,
 		Clusters: []string{"a-dev-1", "a-dev-2"},
+		Reach:    []string{"labels/tenant-a/dev.yaml reaches 2 clusters: a-dev-1, a-dev-2"},
 		Files: []gitops.FileResult{
 			{Path: "labels/tenant-a/dev.yaml", Old: []byte("a: release2\n"), New: []byte("a: release1\n")},
 			{Path: "labels/tenant-a/clusters/a-dev-1.yaml", Old: []byte("a: release2\n")},

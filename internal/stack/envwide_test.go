@@ -197,3 +197,45 @@ hierarchies:
 		checkPull(t, s, p, first, dir, tenant, layouts[dir].Owners[tenant])
 	}
 }
+
+// TestEndToEndEnvironmentWideRollback rolls the campaign back once the dev
+// environment's file merged: the fleet admins' revert pull request takes
+// the file back and says which clusters that reaches, as the change's did.
+func TestEndToEndEnvironmentWideRollback(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	src := []byte(fmt.Sprintf(envWideCampaign, "      hierarchy: addons\n      level: env\n"))
+	fleetDir := envWideFleet(t)
+	plan, layouts := expectedPlan(t, src, fleetDir)
+	file := plan.Waves[0].PullRequests[0].Files[0]
+	require.NotEmpty(t, file.Reach)
+	s, err := stack.Start(ctx, stack.Options{Dir: t.TempDir(), Fleet: fleetDir, ReconcileInterval: 300 * time.Millisecond, Logger: testLogger(t)})
+	require.NoError(t, err)
+	t.Cleanup(s.Close)
+	require.NoError(t, s.PushCampaign(ctx, plan.Campaign, src))
+	prs := waitForWave(t, s, plan.Campaign, plan.Waves[0], "acme/fleet")
+	mergeAsOwner(t, s, prs[0].Number, layouts[fleetDir].Admins.Users[0])
+	waitFor(t, "the merge to be recorded", func() (struct{}, bool) {
+		return struct{}{}, phase(t, s, plan.Campaign).Waves[0].PRs[0].Status == rollout.PRStatusMerged
+	})
+
+	comment(t, s, prs[0].Number, "pat", "/fleet rollback")
+	revert := waitFor(t, "the revert pull request", func() (pull, bool) {
+		var open []pull
+		_, err := s.Do(ctx, http.MethodGet, "/repos/acme/fleet/pulls?state=open&per_page=100", "", nil, &open)
+		require.NoError(t, err)
+		for _, p := range open {
+			if p.Head.Ref == fmt.Sprintf("fleetbot/%s/revert-1/_admins", plan.Campaign) {
+				return p, true
+			}
+		}
+		return pull{}, false
+	})
+	var body struct {
+		Body string `json:"body"`
+	}
+	_, err = s.Do(ctx, http.MethodGet, fmt.Sprintf("/repos/acme/fleet/pulls/%d", revert.Number), "", nil, &body)
+	require.NoError(t, err)
+	assert.Contains(t, body.Body, "**Shared files**: each one takes every cluster it serves back at once.\n- "+file.DescribeReach()+"\n")
+}
+
