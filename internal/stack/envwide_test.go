@@ -238,4 +238,3 @@ func TestEndToEndEnvironmentWideRollback(t *testing.T) {
 	require.NoError(t, err)
 	assert.Contains(t, body.Body, "**Shared files**: each one takes every cluster it serves back at once.\n- "+file.DescribeReach()+"\n")
 }
-
