@@ -18,8 +18,8 @@ import (
 // event's facts were not all taken in. An action of a campaign that fails
 // in the step an event made (a pull request GitHub refuses to open, even
 // one the event asked for) is the campaign's failing action, logged here,
-// counted in fleetbot_actions_total, shown on its dashboard issue and
-// status page once it lasts, and tried again by the reconcile pass; it
+// counted in fleetbot_campaign_actions_total, shown on its dashboard issue
+// and status page once it lasts, and tried again by the reconcile pass; it
 // fails no delivery, which would only try it again sooner and raise the
 // webhook alert for what the campaign's own alerts say.
 func (b *Bot) Handle(ctx context.Context, ev webhooks.Event) error {

@@ -1,6 +1,10 @@
 package rollout
 
-import "slices"
+import (
+	"encoding/json"
+	"fmt"
+	"slices"
+)
 
 // Post is a report or an approval request the machine asked for that is
 // not yet reported posted: exactly one of Report and Approval is set, with
@@ -10,6 +14,21 @@ import "slices"
 type Post struct {
 	Report   *PostReport      `json:"report,omitempty"`
 	Approval *RequestApproval `json:"approval,omitempty"`
+}
+
+// UnmarshalJSON reads a post, refusing one that holds not exactly one of
+// a report and an approval request.
+func (p *Post) UnmarshalJSON(b []byte) error {
+	type plain Post
+	var q plain
+	if err := json.Unmarshal(b, &q); err != nil {
+		return err
+	}
+	if (q.Report == nil) == (q.Approval == nil) {
+		return fmt.Errorf("post %s: want exactly one of report and approval", b)
+	}
+	*p = Post(q)
+	return nil
 }
 
 // action returns the action that posts p.

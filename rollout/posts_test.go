@@ -8,6 +8,18 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
+// post is a post that waits: its number and wave.
+type post struct{ Seq, On int }
+
+// seqsOf lists the posts that wait in s.
+func seqsOf(s State) []post {
+	var out []post
+	for _, p := range s.Posts {
+		out = append(out, post{p.seq(), p.on()})
+	}
+	return out
+}
+
 // TestPosts: each report and approval request with pull requests to go to
 // is numbered and waits in the state until Posted says it is there; a newer
 // one to the same wave's pull requests replaces it, one to another wave
@@ -15,15 +27,6 @@ import (
 // wait.
 func TestPosts(t *testing.T) {
 	t.Parallel()
-	// seqs lists the posts that wait: number and wave.
-	type post struct{ Seq, On int }
-	seqs := func(s State) []post {
-		var out []post
-		for _, p := range s.Posts {
-			out = append(out, post{p.seq(), p.on()})
-		}
-		return out
-	}
 	tests := []struct {
 		name    string
 		from    []timedEvent
@@ -72,7 +75,7 @@ func TestPosts(t *testing.T) {
 				}
 			}
 			assert.Equal(t, tc.actions, blanked, "actions")
-			assert.Equal(t, tc.want, seqs(next), "posts that wait")
+			assert.Equal(t, tc.want, seqsOf(next), "posts that wait")
 			assert.Equal(t, tc.wantSeq, next.PostSeq)
 			if len(posts) > 0 && len(tc.want) > 0 {
 				assert.Equal(t, posts[len(posts)-1], next.Posts[len(next.Posts)-1].action(), "the post that waits is the action asked for")
@@ -86,5 +89,19 @@ func TestPosts(t *testing.T) {
 			assert.Equal(t, next.Posts, back.Posts)
 			assert.Equal(t, next.posts(), back.posts())
 		})
+	}
+}
+
+// TestPostReadBack: a stored post holds exactly one of a report and an
+// approval request; one with neither or both is refused, naming it.
+func TestPostReadBack(t *testing.T) {
+	t.Parallel()
+	var s State
+	require.NoError(t, json.Unmarshal([]byte(`{"posts":[{"report":{"about":"halted","wave":1,"seq":1,"summary":"x"}},{"approval":{"wave":3,"clusters":["c4"],"on":2,"seq":2}}]}`), &s))
+	assert.Equal(t, []post{{1, 1}, {2, 2}}, seqsOf(s))
+	for _, bad := range []string{`{}`, `{"report":{"about":"halted","seq":1},"approval":{"wave":3,"seq":1}}`} {
+		err := json.Unmarshal([]byte(`{"posts":[`+bad+`]}`), &s)
+		require.ErrorContains(t, err, "want exactly one of report and approval", bad)
+		assert.ErrorContains(t, err, bad)
 	}
 }
