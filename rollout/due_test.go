@@ -28,9 +28,9 @@ func TestDue(t *testing.T) {
 			want: []Action{OpenWave{Wave: 4, PRs: []PRRequest{{Tenant: "t1", Clusters: []string{"c1"}, Attempt: 1}}}, PostReport{About: ReportRollingBack, Wave: 1}}},
 		{name: "rolling back, the report posted", from: machineSeq(stBaking1, timedEvent{5, Rollback{}}, timedEvent{5, Posted{Seq: 1}}), gates: true,
 			want: []Action{OpenWave{Wave: 4, PRs: []PRRequest{{Tenant: "t1", Clusters: []string{"c1"}, Attempt: 1}}}}},
-		{name: "succeeded: the approval request and the report not yet posted", from: stDone, gates: true,
-			want: []Action{RequestApproval{Wave: 3, Clusters: []string{"c4"}, On: 2}, PostReport{About: ReportSucceeded, Wave: 3}}},
-		{name: "succeeded, both posted: nothing", from: machineSeq(stDone, timedEvent{200, Posted{Seq: 2}}, timedEvent{200, Posted{Seq: 1}})},
+		{name: "succeeded: the report not yet posted", from: stDone, gates: true,
+			want: []Action{PostReport{About: ReportSucceeded, Wave: 3}}},
+		{name: "succeeded, the report posted: nothing", from: machineSeq(stDone, timedEvent{200, Posted{Seq: 2}})},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

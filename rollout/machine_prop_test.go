@@ -238,6 +238,12 @@ func (p *machineRun) check(old State, oldJSON string, n State, acts []Action, er
 			p.fail("post %d kept for wave %d (kept: %v)", post.seq(), w, on)
 		}
 		on[post.on()] = true
+		if a := post.Approval; a != nil && n.Waves[a.Wave-1].ApprovedBy != "" {
+			p.fail("the request for wave %d's approval waits to be posted, though %s gave it", a.Wave, n.Waves[a.Wave-1].ApprovedBy)
+		}
+		if r := post.Report; r != nil && r.About == ReportHalted && old.Phase == CampaignHalted && n.Phase != CampaignHalted && !n.Phase.Final() {
+			p.fail("a halt report waits to be posted after the campaign went on as %s", n.Phase)
+		}
 		if post.seq() > n.PostSeq || i > 0 && post.seq() <= n.Posts[i-1].seq() {
 			p.fail("post %d out of order (last numbered %d)", post.seq(), n.PostSeq)
 		}

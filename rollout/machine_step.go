@@ -552,6 +552,8 @@ func (m *machine) approve(e Approve) *EventError {
 	for i := range w.Clusters {
 		m.record(&w.Clusters[i], "", Evidence{Event: e.Kind(), By: e.By})
 	}
+	// A request for this approval not posted yet would ask for what is given.
+	m.dropPosts(func(p Post) bool { return p.Approval != nil && p.Approval.Wave == e.Wave })
 	return nil
 }
 
@@ -602,6 +604,8 @@ func (m *machine) resume(e Resume) *EventError {
 		}
 		m.s.HaltReason = ""
 		m.setPhase(m.actingPhase(), e.Kind(), e.By, "")
+		// A halt report not posted yet would say the campaign is halted.
+		m.dropPosts(func(p Post) bool { return p.Report != nil && p.Report.About == ReportHalted })
 		return nil
 	case CampaignRunning, CampaignScheduled, CampaignRollingBack:
 		return ignore("the campaign is %s, neither paused nor halted", m.s.Phase)
@@ -815,6 +819,11 @@ func (m *machine) retryOne(w *WaveState, c *ClusterState, reopen bool, e Retry) 
 		return
 	}
 	if reopen {
+		// A report of the closed pull request not posted yet would ask
+		// for the retry this is.
+		m.dropPosts(func(p Post) bool {
+			return p.Report != nil && p.Report.About == ReportPRClosed && p.Report.Wave == w.Number
+		})
 		// The pull request carries every waiting cluster of the tenant, so
 		// they all go back to Pending together.
 		for j := range w.PRs {

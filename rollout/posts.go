@@ -88,16 +88,22 @@ func (m *machine) post(a Action) Action {
 	return p.action()
 }
 
+// dropPosts takes off the posts that wait those that drop says no longer
+// say what is so (a request for an approval given, a halt report after the
+// resume).
+func (m *machine) dropPosts(drop func(Post) bool) {
+	if m.s.Posts = slices.DeleteFunc(m.s.Posts, drop); len(m.s.Posts) == 0 {
+		m.s.Posts = nil
+	}
+}
+
 // posted takes a post off the ones that wait.
 func (m *machine) posted(e Posted) *EventError {
 	i := slices.IndexFunc(m.s.Posts, func(p Post) bool { return p.seq() == e.Seq })
 	if i < 0 {
 		return ignore("post %d does not wait to be posted", e.Seq)
 	}
-	m.s.Posts = slices.Delete(m.s.Posts, i, i+1)
-	if len(m.s.Posts) == 0 {
-		m.s.Posts = nil // as a state without posts reads back
-	}
+	m.dropPosts(func(p Post) bool { return p.seq() == e.Seq })
 	return nil
 }
 

@@ -24,7 +24,9 @@ func seqsOf(s State) []post {
 // is numbered and waits in the state until Posted says it is there; a newer
 // one to the same wave's pull requests replaces it, one to another wave
 // does not; one with no wave opened yet has nowhere to go and does not
-// wait.
+// wait; one that no longer says what is so (the approval given, the
+// campaign resumed, the closed pull request asked for again) waits no
+// more.
 func TestPosts(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
@@ -46,9 +48,15 @@ func TestPosts(t *testing.T) {
 			actions: []Action{PostReport{About: ReportAborted, Wave: 1, Seq: 2}}, want: []post{{2, 1}}, wantSeq: 2},
 		{name: "an approval request goes on the last wave opened", from: stBaking2, at: 127, event: Tick{CanOpen: true},
 			actions: []Action{RequestApproval{Wave: 3, Clusters: []string{"c4"}, On: 2, Seq: 1}}, want: []post{{1, 2}}, wantSeq: 1},
-		{name: "a post to another wave does not replace it", from: machineSeq(stDone, timedEvent{192, Posted{Seq: 2}}), at: 193,
-			event: Rollback{By: "ops"}, actions: []Action{PostReport{About: ReportRollingBack, Wave: 3, Seq: 3}}, want: []post{{1, 2}, {3, 3}}, wantSeq: 3},
-		{name: "an ended campaign's report is posted after its end", from: stDone, at: 192, event: Posted{Seq: 2}, want: []post{{1, 2}}, wantSeq: 2},
+		{name: "a post to another wave does not replace it",
+			from: machineSeq(stDone, timedEvent{192, Posted{Seq: 2}}, timedEvent{193, Rollback{By: "ops"}}, timedEvent{194, PROpened{Wave: 4, Tenant: "t2", Number: 401}}), at: 195,
+			event: PRClosed{Wave: 4, Tenant: "t2", Number: 401}, actions: []Action{PostReport{About: ReportPRClosed, Wave: 4, Seq: 4, Clusters: []string{"c4"}}},
+			want: []post{{3, 3}, {4, 4}}, wantSeq: 4},
+		{name: "an ended campaign's report is posted after its end", from: stDone, at: 192, event: Posted{Seq: 2}, wantSeq: 2},
+		{name: "the approval given, its request is not posted", from: stAwaitApproval, at: 128, event: Approve{Wave: 3, By: "alice"}, wantSeq: 1},
+		{name: "resumed, the halt report is not posted", from: machineSeq(stHalted1, timedEvent{6, Retry{Cluster: "c1", By: "ops"}}), at: 7,
+			event: Resume{By: "ops"}, wantSeq: 1},
+		{name: "the closed pull request asked for again, its report is not posted", from: stClosed1, at: 3, event: Retry{Cluster: "c1", By: "ops"}, wantSeq: 1},
 		{name: "no wave opened: nowhere to post, nothing waits", event: Abort{By: "ops", Reason: "wrong target"},
 			actions: []Action{PostReport{About: ReportAborted}}},
 	}
