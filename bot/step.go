@@ -217,7 +217,7 @@ func (r *run) queueNew(acts []rollout.Action) []rollout.Action {
 				queued[key("preflight", a.Wave, c)] = true
 			}
 		case rollout.PostReport, rollout.RequestApproval:
-			if seq := postSeq(a); seq != 0 {
+			if seq := rollout.PostSeq(a); seq != 0 {
 				queued[key("post", seq, "")] = true
 			}
 		}
@@ -241,25 +241,13 @@ func (r *run) queueNew(acts []rollout.Action) []rollout.Action {
 				r.queue = append(r.queue, a)
 			}
 		case rollout.PostReport, rollout.RequestApproval:
-			if k := key("post", postSeq(a), ""); !queued[k] {
+			if k := key("post", rollout.PostSeq(a), ""); !queued[k] {
 				queued[k] = true
 				r.queue = append(r.queue, a)
 			}
 		}
 	}
 	return r.queue[n:]
-}
-
-// postSeq returns the number of a report or an approval request among the
-// posts its campaign keeps until they are posted (rollout.Post).
-func postSeq(a rollout.Action) int {
-	switch a := a.(type) {
-	case rollout.PostReport:
-		return a.Seq
-	case rollout.RequestApproval:
-		return a.Seq
-	}
-	return 0
 }
 
 // outstanding queues the pull requests asked for and never reported open

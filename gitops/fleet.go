@@ -3,6 +3,7 @@ package gitops
 import (
 	"context"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -142,21 +143,22 @@ func (inv *Inventory) replacement(c *Cluster, consume bool) *rollout.Replacement
 		}
 		r.TrafficAt = rollout.Location{Repo: c.Repo, File: c.File, Path: path, Line: c.Sources.Get("traffic").Line, Document: c.Document}
 	}
+	// The green's own files are rendered with the green's name and the
+	// blue's other values (tenant, environment).
+	green := *c
+	green.Name = r.Green
 	if lb := l.Labels; lb != nil {
-		// The green's own file is at the most specific level of one
-		// cluster's files, rendered with the green's name and the blue's
-		// other values (tenant, environment).
+		// Its label file is at the most specific level of one cluster's
+		// files.
 		for level, t := range slices.Backward(lb.templates) {
 			if t.uses(fieldCluster) {
-				green := *c
-				green.Name = r.Green
 				r.GreenLabels, _ = t.render(&green) // labels use tenant, env and cluster: always set
 				r.BlueLabels, _ = c.levelFile(level)
 				break
 			}
 		}
 	}
-	r.Values = ownValues(l, c, r.Green)
+	r.Values = ownValues(l, c, &green)
 	return r
 }
 
@@ -164,20 +166,15 @@ func (inv *Inventory) replacement(c *Cluster, consume bool) *rollout.Replacement
 // other than the labels that exist, each with the green cluster's path:
 // the most specific level of each hierarchy whose template names the
 // cluster, rendered for c and for green.
-func ownValues(l *Layout, c *Cluster, green string) []rollout.OwnFile {
+func ownValues(l *Layout, c, green *Cluster) []rollout.OwnFile {
 	var out []rollout.OwnFile
-	for _, name := range l.HierarchyNames() {
-		if name == LabelsHierarchy {
-			continue
-		}
-		for _, t := range slices.Backward(l.all[name].templates) {
+	for _, name := range slices.Sorted(maps.Keys(l.Hierarchies)) {
+		for _, t := range slices.Backward(l.Hierarchies[name].templates) {
 			if !t.uses(fieldCluster) {
 				continue
 			}
 			blue, ok := t.render(c)
-			g := *c
-			g.Name = green
-			gp, gok := t.render(&g)
+			gp, gok := t.render(green)
 			if ok && gok && fileExists(joinRepo(c.Repo, blue)) {
 				out = append(out, rollout.OwnFile{Hierarchy: name, Blue: blue, Green: gp})
 			}

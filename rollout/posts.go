@@ -40,18 +40,26 @@ func (p Post) action() Action {
 }
 
 // seq and on return the number of p and the wave its pull requests are.
-func (p Post) seq() int {
-	if p.Report != nil {
-		return p.Report.Seq
-	}
-	return p.Approval.Seq
-}
+func (p Post) seq() int { return PostSeq(p.action()) }
 
 func (p Post) on() int {
 	if p.Report != nil {
 		return p.Report.Wave
 	}
 	return p.Approval.On
+}
+
+// PostSeq returns the number of a report or an approval request among the
+// posts its campaign keeps until they are posted (State.Posts); 0 for any
+// other action, and for a post that is not kept.
+func PostSeq(a Action) int {
+	switch a := a.(type) {
+	case PostReport:
+		return a.Seq
+	case RequestApproval:
+		return a.Seq
+	}
+	return 0
 }
 
 // post settles where a report or an approval request goes (the wave it
