@@ -235,6 +235,9 @@ func checkOwnership(t *testing.T, p *Plan, f Fleet) {
 				if owner != pr.Tenant || pr.Admin != (owner == "") {
 					t.Errorf("wave %d: pull request for tenant %q (admin %v) edits %s, owned by %q", w.Index, pr.Tenant, pr.Admin, file.Path, owner)
 				}
+				if pr.Admin && len(file.Reach) == 0 {
+					t.Errorf("wave %d: the fleet admins' pull request edits %s, shared by every tenant, without naming the clusters it reaches", w.Index, file.Path)
+				}
 			}
 		}
 	}

@@ -405,12 +405,7 @@ func (pl *planner) sharedTargets(h *hierarchy, initial []slot, targets map[int][
 			d = &waveDraft{env: env, shared: true}
 			groups[k] = d
 		}
-		e := pl.labelFileEdit(h, initial, labelEdit{li, want}, path)
-		for _, ci := range lv.clusters {
-			e.reach = append(e.reach, pl.clusters[ci].Name)
-		}
-		slices.Sort(e.reach)
-		d.extra = append(d.extra, e)
+		d.extra = append(d.extra, pl.labelFileEdit(h, initial, labelEdit{li, want}, path))
 		d.steps = append(d.steps, targets[li]...)
 	}
 	tail = map[string][]waveDraft{}
@@ -439,6 +434,14 @@ func (pl *planner) labelFileEdit(h *hierarchy, st []slot, e labelEdit, path []st
 	lv := h.levels[e.level]
 	cur := st[e.level]
 	fe := fileEdit{repo: lv.repo, tenant: lv.tenant, admin: lv.shared, file: lv.file}
+	if lv.shared {
+		// A file every tenant shares names the clusters it serves, in the
+		// change waves and the clean-up alike.
+		for _, ci := range lv.clusters {
+			fe.reach = append(fe.reach, pl.clusters[ci].Name)
+		}
+		slices.Sort(fe.reach)
+	}
 	ed := Edit{Path: path, To: e.to.value, Quote: e.to.has && !pl.keepQuoting && needsQuote(e.to.value)}
 	switch {
 	case !e.to.has && !lv.exists:
