@@ -376,8 +376,9 @@ func (r *run) upsertComment(ctx context.Context, t prTarget, body string) error 
 
 // upsertMarked edits the comment whose first line is marker to say body,
 // or, when there is none and create says so, posts it. body starts with
-// marker.
+// marker; one longer than GitHub takes is cut, the marker kept.
 func upsertMarked(ctx context.Context, t prTarget, marker, body string, create bool) error {
+	body = clipAt(body, maxIssueBody)
 	// GET /repos/{owner}/{repo}/issues/{issue_number}/comments
 	// https://docs.github.com/rest/issues/comments#list-issue-comments
 	comments, err := t.api.Comments(ctx, t.repo.Owner, t.repo.Name, t.number)

@@ -231,7 +231,7 @@ func (b *Bot) campaignCheck(vs []fileVerdict) gh.NewCheckRun {
 	if n > gh.MaxAnnotations {
 		fmt.Fprintf(&s, "\nThe first %d of %d problems are annotated on their lines; the list above has every one.\n", gh.MaxAnnotations, n)
 	}
-	out.Summary = clipOutput(s.String())
+	out.Summary = clipAt(s.String(), maxOutput)
 	return out
 }
 

@@ -279,7 +279,7 @@ func (r *run) waveCheck(n int, tenant string) (gh.NewCheckRun, error) {
 		}
 		fmt.Fprintln(&t)
 	}
-	return gh.NewCheckRun{Conclusion: v.Conclusion, Title: v.Title, Summary: clipOutput(b.String()), Text: clipOutput(t.String())}, nil
+	return gh.NewCheckRun{Conclusion: v.Conclusion, Title: v.Title, Summary: clipAt(b.String(), maxOutput), Text: clipAt(t.String(), maxOutput)}, nil
 }
 
 // waveSentence says what a wave does to its clusters.
@@ -362,13 +362,14 @@ func evidenceLine(ev rollout.Evidence) string {
 	return line
 }
 
-// clipOutput cuts s to GitHub's limit on a check run's summary or text.
-func clipOutput(s string) string {
+// clipAt cuts s to n bytes, GitHub's limit on a check run's summary or
+// text (maxOutput) or on a comment (maxIssueBody), saying so at the cut.
+func clipAt(s string, n int) string {
 	const more = "\n\n…(cut at GitHub's limit)\n"
-	if len(s) <= maxOutput {
+	if len(s) <= n {
 		return s
 	}
-	cut := maxOutput - len(more)
+	cut := n - len(more)
 	for cut > 0 && !utf8.RuneStart(s[cut]) {
 		cut--
 	}

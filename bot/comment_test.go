@@ -65,3 +65,27 @@ func TestCommentsGolden(t *testing.T) {
 		assert.False(t, hasMarker(p, statusMarker("eks-1-31")))
 	}
 }
+
+// TestStatusCommentFitsGitHub: a status comment longer than GitHub takes
+// (a report naming thousands of clusters) is cut at the limit, saying so,
+// with its marker kept, rather than refused again on every pass; once
+// posted it is edited in place.
+func TestStatusCommentFitsGitHub(t *testing.T) {
+	t.Parallel()
+	api := newFakeAPI()
+	target := prTarget{api: api, repo: repoName{Owner: "acme", Name: "fleet"}, number: 7}
+	marker := statusMarker("big")
+	body := marker + "\n" + strings.Repeat("| `a-cluster-with-a-long-name` | failed |\n", 3000)
+	require.Greater(t, len(body), maxIssueBody)
+	require.NoError(t, upsertMarked(t.Context(), target, marker, body, true))
+	got, err := api.Comments(t.Context(), "acme", "fleet", 7)
+	require.NoError(t, err)
+	require.Len(t, got, 1)
+	assert.LessOrEqual(t, len(got[0].Body), maxIssueBody)
+	assert.True(t, strings.HasPrefix(got[0].Body, marker+"\n"), "the marker stays")
+	assert.True(t, strings.HasSuffix(got[0].Body, "…(cut at GitHub's limit)\n"))
+	require.NoError(t, upsertMarked(t.Context(), target, marker, body+"more\n", true))
+	got, err = api.Comments(t.Context(), "acme", "fleet", 7)
+	require.NoError(t, err)
+	assert.Len(t, got, 1, "the one status comment is edited")
+}

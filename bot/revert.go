@@ -126,11 +126,11 @@ func inverseFile(read gitops.ReadFunc, pr rollout.PullRequest, fc rollout.FileCh
 
 // revertReach describes, for each file of pr that serves many clusters and
 // that the revert writes, which clusters it reaches.
-func revertReach(pr rollout.PullRequest, written []gitops.FileResult) []string {
-	var out []string
+func revertReach(pr rollout.PullRequest, written []gitops.FileResult) []rollout.FileChange {
+	var out []rollout.FileChange
 	for _, f := range pr.Files {
-		if r := f.DescribeReach(); r != "" && slices.ContainsFunc(written, func(w gitops.FileResult) bool { return w.Path == f.Path }) {
-			out = append(out, r)
+		if len(f.Reach) > 0 && slices.ContainsFunc(written, func(w gitops.FileResult) bool { return w.Path == f.Path }) {
+			out = append(out, f)
 		}
 	}
 	return out

@@ -114,10 +114,23 @@ func RenderTable(p *Plan) string {
 // DescribeReach says which clusters a file serving many clusters reaches,
 // in one line; it is empty for other files.
 func (f FileChange) DescribeReach() string {
+	return f.DescribeReachUpTo(len(f.Reach))
+}
+
+// DescribeReachUpTo is DescribeReach naming at most n clusters, the first
+// in name order, and counting the others.
+func (f FileChange) DescribeReachUpTo(n int) string {
 	if len(f.Reach) == 0 {
 		return ""
 	}
-	return fmt.Sprintf("%s reaches %s: %s", f.Path, count(len(f.Reach), "cluster"), strings.Join(f.Reach, ", "))
+	names := strings.Join(f.Reach[:min(max(n, 0), len(f.Reach))], ", ")
+	if more := len(f.Reach) - n; more > 0 {
+		if names != "" {
+			names += ", "
+		}
+		names += fmt.Sprintf("and %d more", more)
+	}
+	return fmt.Sprintf("%s reaches %s: %s", f.Path, count(len(f.Reach), "cluster"), names)
 }
 
 // writeReach lists, wave by wave, the files serving many clusters that the

@@ -32,6 +32,9 @@ type bodyData struct {
 	// For names who the pull request is for; Tenant is its branch segment.
 	For, Tenant string
 	Clusters    []bodyCluster
+	// More is how many clusters the table leaves out to fit GitHub's
+	// limit on a body.
+	More int
 	// Step says what a blue-green step does; Steps lists the steps of the
 	// replacement, this one marked.
 	Step  string
@@ -108,9 +111,75 @@ func Body(req Request) (string, error) {
 	if req.Campaign != nil && req.Campaign.Spec.Merge == rollout.MergeAuto {
 		d.Merge = "fleetbot merges once the owners approve and the checks pass"
 	}
+	return d.fit(req.PR.Files)
+}
+
+// maxBody is the longest pull request body GitHub takes, in characters;
+// counting bytes stays within it.
+const maxBody = 65536
+
+// reachNames is how many clusters a shared file's line names in a body too
+// long for GitHub; the plan and `/fleet status` list them all.
+const reachNames = 20
+
+// fit renders the body within GitHub's limit: when it is longer, each
+// shared file names its first clusters and counts the others, then the
+// cluster table keeps its first rows and says how many it leaves out (a
+// shared wave's pull request on a large fleet holds thousands).
+func (d bodyData) fit(files []rollout.FileChange) (string, error) {
+	// Each row of the table is at least 13 characters ("| a | b | c |\n"):
+	// a table of more rows than maxBody/13 is not rendered whole.
+	const rowsAtMost = maxBody / 13
+	if len(d.Clusters) <= rowsAtMost {
+		if body, err := d.render(); err != nil || len(body) <= maxBody {
+			return body, err
+		}
+	}
+	d.Reach = d.Reach[:0:0]
+	for _, f := range files {
+		if r := f.DescribeReachUpTo(reachNames); r != "" {
+			d.Reach = append(d.Reach, r)
+		}
+	}
+	if len(d.Clusters) <= rowsAtMost {
+		if body, err := d.render(); err != nil || len(body) <= maxBody {
+			return body, err
+		}
+	}
+	all := d.Clusters
+	rows := func(n int) (string, error) {
+		d.Clusters, d.More = all[:n], len(all)-n
+		return d.render()
+	}
+	// The most rows that fit: renders grow with rows.
+	lo, hi := 0, min(len(all), rowsAtMost)
+	for lo < hi {
+		mid := (lo + hi + 1) / 2
+		b, err := rows(mid)
+		if err != nil {
+			return "", err
+		}
+		if len(b) <= maxBody {
+			lo = mid
+		} else {
+			hi = mid - 1
+		}
+	}
+	body, err := rows(lo)
+	if err != nil {
+		return "", err
+	}
+	if len(body) > maxBody {
+		return "", fmt.Errorf("pull request body of wave %d for %s: %d characters without a cluster, over GitHub's limit of %d", d.Wave, d.For, len(body), maxBody)
+	}
+	return body, nil
+}
+
+// render executes the body template on d.
+func (d bodyData) render() (string, error) {
 	var b strings.Builder
 	if err := bodyTemplate().Execute(&b, d); err != nil {
-		return "", fmt.Errorf("pull request body of wave %d for %s: %w", req.Wave, d.For, err)
+		return "", fmt.Errorf("pull request body of wave %d for %s: %w", d.Wave, d.For, err)
 	}
 	return b.String(), nil
 }

@@ -2,11 +2,13 @@ package wave
 
 import (
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -117,6 +119,64 @@ func TestBodySharedGolden(t *testing.T) {
 	require.NoError(t, err)
 	assert.Contains(t, got, "- environments/prod/addons/addons-config.yaml reaches 4 clusters: a-prod-1, b-prod-1, b-prod-2, c-prod-1\n")
 	golden(t, filepath.Join("testdata", "ami-v2-wave-2-admins.md"), got)
+}
+
+// TestBodyFitsGitHub: the fleet admins' pull request of a shared wave on
+// a large fleet lists thousands of clusters, twice (the wave's table and
+// the file's reach), far over what GitHub takes for a body. The body keeps
+// within 65,536 characters, names the first clusters of the file and says
+// how many it counts, keeps as many of the table's rows as fit and says
+// how many it leaves out and where they all are.
+func TestBodyFitsGitHub(t *testing.T) {
+	t.Parallel()
+	for _, n := range []int{100, 5000, 100000} {
+		t.Run(fmt.Sprint(n), func(t *testing.T) {
+			t.Parallel()
+			var reach []string
+			var clusters []rollout.WaveCluster
+			for i := range n {
+				name := fmt.Sprintf("t%05d-prod-cluster", i)
+				reach = append(reach, name)
+				clusters = append(clusters, rollout.WaveCluster{Name: name, Tenant: fmt.Sprintf("tenant-%05d", i), Env: "prod", From: "v1", To: "v2"})
+			}
+			file := rollout.FileChange{
+				Path:  "environments/prod/addons/addons-config.yaml",
+				Edits: []rollout.Edit{{Path: []string{"amiRelease"}, Op: rollout.OpSet, From: "v1", To: "v2", Line: 3}},
+				Reach: reach,
+			}
+			pr := rollout.PullRequest{Repo: "org/fleet", Admin: true, Files: []rollout.FileChange{file}}
+			p := &rollout.Plan{
+				Campaign: "ami-v2",
+				Change:   rollout.PlanChange{Kind: rollout.KindField, Files: "environments/**/*.yaml", Path: "amiRelease", To: "v2", Revertible: true},
+				Waves:    []rollout.Wave{{Index: 1, Env: "prod", Shared: true, Clusters: clusters, PullRequests: []rollout.PullRequest{pr}}},
+			}
+			got, err := Body(Request{Plan: p, Wave: 1, PR: pr})
+			require.NoError(t, err)
+			assert.LessOrEqual(t, utf8.RuneCountInString(got), 65536)
+			rows := strings.Count(got, "| prod | v1 -> v2 |")
+			has(t, got, "<!-- fleetbot campaign=ami-v2 wave=1")
+			if n == 100 {
+				assert.Equal(t, n, rows, "a body that fits is whole")
+				has(t, got, file.DescribeReach())
+				assert.False(t, strings.Contains(got, "more clusters"), "a body that fits says nothing is left out")
+				return
+			}
+			has(t, got, fmt.Sprintf("reaches %d clusters: t00000-prod-cluster, t00001-prod-cluster,", n))
+			has(t, got, fmt.Sprintf(", t00019-prod-cluster, and %d more\n", n-20))
+			assert.Greater(t, rows, 500, "as many rows as fit")
+			assert.Less(t, rows, n)
+			has(t, got, fmt.Sprintf("…and %d more clusters, left out to fit GitHub's limit on a pull request's length: `/fleet status` lists every cluster of the wave.", n-rows))
+			assert.Greater(t, len(got), 60000, "no more is left out than needed")
+		})
+	}
+}
+
+// has is assert.Contains without printing a body of 64 KB.
+func has(t *testing.T, got, want string) {
+	t.Helper()
+	if !strings.Contains(got, want) {
+		t.Errorf("the body (%d bytes, ending %q) does not hold %q", len(got), got[max(0, len(got)-300):], want)
+	}
 }
 
 // TestBodyBlueGreen is the body of each step of a blue-green replacement

@@ -9,6 +9,7 @@ import (
 
 	"github.com/fleetbot/fleetbot/bot/gh"
 	"github.com/fleetbot/fleetbot/gitops"
+	"github.com/fleetbot/fleetbot/rollout"
 )
 
 // revertPrefix starts the wave part of a revert branch. A wave branch's
@@ -58,10 +59,9 @@ type RevertRequest struct {
 	Reverts int
 	// Clusters are the clusters the reverted pull request changed.
 	Clusters []string
-	// Reach says, for each file the revert writes that serves many
-	// clusters, which ones it takes back at once (rollout.FileChange's
-	// DescribeReach).
-	Reach []string
+	// Reach are the files the revert writes that serve many clusters, with
+	// the clusters each one takes back at once (rollout.FileChange.Reach).
+	Reach []rollout.FileChange
 	// Owner and Repo name the GitHub repository; BaseBranch and BaseSHA
 	// its base branch and the head the files were read at.
 	Owner, Repo, BaseBranch, BaseSHA string
@@ -201,15 +201,34 @@ func (r RevertRequest) labels() []string {
 // RevertBody is the description of a revert pull request: what it reverts,
 // the clusters it takes back, the files it changes and the files it leaves
 // as they are, with the reason.
+// A body longer than GitHub takes names the first clusters of the list and
+// of each shared file, and counts the others.
 func RevertBody(r RevertRequest) string {
+	if b := r.body(-1); len(b) <= maxBody {
+		return b
+	}
+	return r.body(reachNames)
+}
+
+// body is RevertBody naming at most names clusters in each list, or every
+// one when names is negative.
+func (r RevertRequest) body(names int) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "Reverts #%d: wave **%d** of campaign **%s** for **%s**, rolled back.\n\n", r.Reverts, r.Wave, r.Campaign, r.Tenant)
 	if len(r.Clusters) > 0 {
-		fmt.Fprintf(&b, "Clusters taken back to their value before the campaign: %s.\n\n", CodeList(r.Clusters))
+		list := CodeList(r.Clusters)
+		if names >= 0 && len(r.Clusters) > names {
+			list = fmt.Sprintf("%s and %d more (`/fleet status` lists them)", CodeList(r.Clusters[:names]), len(r.Clusters)-names)
+		}
+		fmt.Fprintf(&b, "Clusters taken back to their value before the campaign: %s.\n\n", list)
 	}
 	if len(r.Reach) > 0 {
 		b.WriteString("**Shared files**: each one takes every cluster it serves back at once.\n")
-		for _, line := range r.Reach {
+		for _, f := range r.Reach {
+			line := f.DescribeReach()
+			if names >= 0 {
+				line = f.DescribeReachUpTo(names)
+			}
 			fmt.Fprintf(&b, "- %s\n", line)
 		}
 		b.WriteString("\n")

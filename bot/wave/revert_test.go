@@ -1,12 +1,14 @@
 package wave
 
 import (
+	"fmt"
 	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 
 	"github.com/fleetbot/fleetbot/gitops"
+	"github.com/fleetbot/fleetbot/rollout"
 )
 
 func TestRevertBodyGolden(t *testing.T) {
@@ -14,7 +16,7 @@ func TestRevertBodyGolden(t *testing.T) {
 	req := RevertRequest{
 		Campaign: "addons-release2", Wave: 3, Tenant: "tenant-a", Reverts: 41,
 		Clusters: []string{"a-dev-1", "a-dev-2"},
-		Reach:    []string{"labels/tenant-a/dev.yaml reaches 2 clusters: a-dev-1, a-dev-2"},
+		Reach:    []rollout.FileChange{{Path: "labels/tenant-a/dev.yaml", Reach: []string{"a-dev-1", "a-dev-2"}}},
 		Files: []gitops.FileResult{
 			{Path: "labels/tenant-a/dev.yaml", Old: []byte("a: release2\n"), New: []byte("a: release1\n")},
 			{Path: "labels/tenant-a/clusters/a-dev-1.yaml", Old: []byte("a: release2\n")},
@@ -22,6 +24,29 @@ func TestRevertBodyGolden(t *testing.T) {
 		Kept: []KeptFile{{Path: "labels/tenant-a/clusters/a-dev-2.yaml", Reason: "the campaign created it, and it changed since;\ndelete it by hand"}},
 	}
 	golden(t, filepath.Join("testdata", "revert-addons-release2-wave-3-tenant-a.md"), RevertBody(req))
+}
+
+// TestRevertBodyFitsGitHub: the revert of a shared wave on a large fleet
+// names its first clusters and counts the rest, within GitHub's limit.
+func TestRevertBodyFitsGitHub(t *testing.T) {
+	t.Parallel()
+	var names []string
+	for i := range 20000 {
+		names = append(names, fmt.Sprintf("t%05d-prod-cluster", i))
+	}
+	req := RevertRequest{
+		Campaign: "ami-v2", Wave: 2, Tenant: AdminTenant, Reverts: 7, Clusters: names,
+		Reach: []rollout.FileChange{{Path: "environments/prod/values.yaml", Reach: names}},
+		Files: []gitops.FileResult{{Path: "environments/prod/values.yaml", Old: []byte("a: v2\n"), New: []byte("a: v1\n")}},
+	}
+	got := RevertBody(req)
+	assert.LessOrEqual(t, len(got), maxBody)
+	has(t, got, "`t00019-prod-cluster` and 19980 more (`/fleet status` lists them).")
+	has(t, got, "- environments/prod/values.yaml reaches 20000 clusters: t00000-prod-cluster, ")
+	has(t, got, ", t00019-prod-cluster, and 19980 more\n")
+	has(t, got, "<!-- fleetbot revert campaign=ami-v2 wave=2")
+	req.Clusters, req.Reach[0].Reach = names[:3], names[:3]
+	has(t, RevertBody(req), "Clusters taken back to their value before the campaign: `t00000-prod-cluster`, `t00001-prod-cluster`, `t00002-prod-cluster`.\n")
 }
 
 func TestRevertRefusesBadRequests(t *testing.T) {

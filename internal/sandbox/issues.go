@@ -66,6 +66,9 @@ func (s *Server) createIssue(c *call) (int, any, error) {
 	if in.Title == "" {
 		return 0, nil, invalid("Issue", "title", "missing_field", "")
 	}
+	if err := tooLong("Issue", &in.Body); err != nil {
+		return 0, nil, err
+	}
 	now := s.now()
 	is := &issue{ID: s.st.newID(), Number: c.rs.NextNumber, Title: in.Title, Body: in.Body, User: c.who.login,
 		State: "open", Labels: []string{}, CreatedAt: now, UpdatedAt: now}
@@ -160,6 +163,9 @@ func (s *Server) editIssue(c *call) (int, any, error) {
 		StateReason *string `json:"state_reason"`
 	}
 	if err := c.decode(&in); err != nil {
+		return 0, nil, err
+	}
+	if err := tooLong("Issue", in.Body); err != nil {
 		return 0, nil, err
 	}
 	reason := ""
@@ -380,6 +386,9 @@ func (s *Server) createComment(c *call) (int, any, error) {
 	if in.Body == "" {
 		return 0, nil, invalid("IssueComment", "body", "missing_field", "")
 	}
+	if err := tooLong("IssueComment", &in.Body); err != nil {
+		return 0, nil, err
+	}
 	now := s.now()
 	cm := &comment{ID: s.st.newID(), Number: is.Number, User: c.who.login, Body: in.Body, CreatedAt: now, UpdatedAt: now,
 		Reactions: []*reaction{}}
@@ -425,6 +434,9 @@ func (s *Server) editComment(c *call) (int, any, error) {
 	}
 	if in.Body == "" {
 		return 0, nil, invalid("IssueComment", "body", "missing_field", "")
+	}
+	if err := tooLong("IssueComment", &in.Body); err != nil {
+		return 0, nil, err
 	}
 	from := cm.Body
 	cm.Body, cm.UpdatedAt = in.Body, s.now()

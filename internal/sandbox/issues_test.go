@@ -1,6 +1,8 @@
 package sandbox
 
 import (
+	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -115,6 +117,28 @@ func TestIssueValuesGitHubRefuses(t *testing.T) {
 	assert.Contains(t, rec.Body.String(), "state_reason must be")
 	rec = send("GET", "/repos/acme/fleet/issues/1", "")
 	assert.Contains(t, rec.Body.String(), `"state":"open"`, "a refused edit changes nothing")
+
+	// A body of 65,536 characters is taken, one more is not: for an issue,
+	// its edit, a comment and its edit (a pull request's go the same way).
+	fits, over := strings.Repeat("é", maxBody), strings.Repeat("é", maxBody+1)
+	for _, tc := range []struct{ method, path, body string }{
+		{"POST", "/repos/acme/fleet/issues", `{"title":"q","body":%q}`},
+		{"PATCH", "/repos/acme/fleet/issues/1", `{"body":%q}`},
+		{"POST", "/repos/acme/fleet/issues/1/comments", `{"body":%q}`},
+	} {
+		rec = send(tc.method, tc.path, fmt.Sprintf(tc.body, over))
+		assert.Equal(t, http.StatusUnprocessableEntity, rec.Code, "%s %s", tc.method, tc.path)
+		assert.Contains(t, rec.Body.String(), "body is too long (maximum is 65536 characters)")
+		rec = send(tc.method, tc.path, fmt.Sprintf(tc.body, fits))
+		assert.Less(t, rec.Code, 300, "%s %s: %s", tc.method, tc.path, rec.Body.String())
+	}
+	rec = send("GET", "/repos/acme/fleet/issues/1/comments", "")
+	require.Equal(t, http.StatusOK, rec.Code)
+	var comments []struct{ ID int64 }
+	require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &comments))
+	require.Len(t, comments, 1)
+	rec = send("PATCH", fmt.Sprintf("/repos/acme/fleet/issues/comments/%d", comments[0].ID), fmt.Sprintf(`{"body":%q}`, over))
+	assert.Equal(t, http.StatusUnprocessableEntity, rec.Code)
 }
 
 // TestBotClientIssues drives the sandbox's issues with the bot's own client:

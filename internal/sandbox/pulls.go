@@ -225,6 +225,9 @@ func (s *Server) createPull(c *call) (int, any, error) {
 	if in.Title == "" {
 		return 0, nil, invalid("PullRequest", "title", "missing_field", "")
 	}
+	if err := tooLong("PullRequest", &in.Body); err != nil {
+		return 0, nil, err
+	}
 	head := in.Head
 	if owner, branch, ok := strings.Cut(head, ":"); ok {
 		if owner != c.rs.Owner {
@@ -286,6 +289,9 @@ func (s *Server) editPull(c *call) (int, any, error) {
 		Base  *string `json:"base"`
 	}
 	if err := c.decode(&in); err != nil {
+		return 0, nil, err
+	}
+	if err := tooLong("PullRequest", in.Body); err != nil {
 		return 0, nil, err
 	}
 	changes := editText(is, in.Title, in.Body)

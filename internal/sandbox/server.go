@@ -17,6 +17,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/fleetbot/fleetbot/deploy"
 	"github.com/fleetbot/fleetbot/internal/sandbox/gitrepo"
@@ -226,6 +227,19 @@ func invalid(resource, field, code, message string) *apiError {
 		e["message"] = message
 	}
 	return &apiError{status: http.StatusUnprocessableEntity, message: "Validation Failed", errors: []map[string]any{e}}
+}
+
+// maxBody is the longest body GitHub takes for an issue, a pull request or
+// a comment, in characters.
+const maxBody = 65536
+
+// tooLong refuses, as GitHub does, a body longer than it takes; nil for one
+// that fits.
+func tooLong(resource string, body *string) *apiError {
+	if body == nil || utf8.RuneCountInString(*body) <= maxBody {
+		return nil
+	}
+	return invalid(resource, "body", "custom", fmt.Sprintf("body is too long (maximum is %d characters)", maxBody))
 }
 
 // call is one REST request being answered.
