@@ -133,14 +133,18 @@ func (f FileChange) DescribeReachUpTo(n int) string {
 	return fmt.Sprintf("%s reaches %s: %s", f.Path, count(len(f.Reach), "cluster"), names)
 }
 
+// ReachShown is how many clusters a shared file's line of the plan's table
+// names; the JSON plan lists every one.
+const ReachShown = 50
+
 // writeReach lists, wave by wave, the files serving many clusters that the
-// plan changes and the clusters each one reaches.
+// plan changes and the clusters each one reaches (the first ReachShown).
 func writeReach(b *strings.Builder, waves []Wave) {
 	var lines []string
 	for _, w := range waves {
 		for _, pr := range w.PullRequests {
 			for _, f := range pr.Files {
-				if r := f.DescribeReach(); r != "" {
+				if r := f.DescribeReachUpTo(ReachShown); r != "" {
 					lines = append(lines, fmt.Sprintf("  wave %d: %s\n", w.Index, r))
 				}
 			}

@@ -6,6 +6,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/stretchr/testify/assert"
 )
 
 // goldenEKS is an EKS plan with a cluster two minors behind (two hops), a
@@ -177,4 +179,33 @@ func TestRenderTableEmpty(t *testing.T) {
 	if got != want {
 		t.Errorf("got:\n%s\nwant:\n%s", got, want)
 	}
+}
+
+func TestDescribeReachUpTo(t *testing.T) {
+	t.Parallel()
+	f := FileChange{Path: "env/prod.yaml", Reach: []string{"a", "b", "c"}}
+	for _, tc := range []struct {
+		n    int
+		want string
+	}{
+		{3, "env/prod.yaml reaches 3 clusters: a, b, c"},
+		{10, "env/prod.yaml reaches 3 clusters: a, b, c"},
+		{2, "env/prod.yaml reaches 3 clusters: a, b, and 1 more"},
+		{0, "env/prod.yaml reaches 3 clusters: and 3 more"},
+	} {
+		assert.Equal(t, tc.want, f.DescribeReachUpTo(tc.n), "n=%d", tc.n)
+	}
+	assert.Equal(t, f.DescribeReachUpTo(3), f.DescribeReach())
+	assert.Empty(t, FileChange{Path: "x"}.DescribeReachUpTo(5), "a file of one cluster reaches none")
+
+	// The plan's table names the first ReachShown clusters of a file.
+	var names []string
+	for i := range ReachShown + 7 {
+		names = append(names, fmt.Sprintf("c%03d", i))
+	}
+	p := &Plan{Campaign: "c", Change: PlanChange{Kind: KindField, Path: "a", To: "2"}, Waves: []Wave{{Index: 1, Shared: true,
+		PullRequests: []PullRequest{{Admin: true, Files: []FileChange{{Path: "global.yaml", Reach: names}}}}}}}
+	table := RenderTable(p)
+	assert.Contains(t, table, fmt.Sprintf("  wave 1: global.yaml reaches %d clusters: c000, c001,", ReachShown+7))
+	assert.Contains(t, table, fmt.Sprintf(", c%03d, and 7 more\n", ReachShown-1))
 }

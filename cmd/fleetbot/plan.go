@@ -215,7 +215,7 @@ func writePlanDiff(w io.Writer, p *rollout.Plan, files [][][]gitops.FileResult) 
 			}
 			fmt.Fprintf(w, "\n# wave %d, %s (%s)\n", wave.Index, owner, pr.Repo)
 			for _, f := range pr.Files {
-				if r := f.DescribeReach(); r != "" {
+				if r := f.DescribeReachUpTo(rollout.ReachShown); r != "" {
 					fmt.Fprintf(w, "# %s\n", r)
 				}
 			}
