@@ -33,6 +33,34 @@ func DirReader(dir string) ReadFunc {
 	}
 }
 
+// listedReader is DirReader for a repository whose files Load's walk
+// listed: a file not listed, and not behind a listed entry that is no
+// directory (a symbolic link), is not there, and the disk is not asked.
+// With listed nil it is DirReader.
+func listedReader(dir string, listed map[string]bool) ReadFunc {
+	read := DirReader(dir)
+	if listed == nil {
+		return read
+	}
+	return func(path string) ([]byte, error) {
+		if !listed[path] && !behindListed(path, listed) {
+			return nil, &fs.PathError{Op: "open", Path: filepath.Join(dir, filepath.FromSlash(path)), Err: fs.ErrNotExist}
+		}
+		return read(path)
+	}
+}
+
+// behindListed reports whether a directory of path is a listed file: a
+// symbolic link the walk did not follow, which the disk may resolve.
+func behindListed(path string, listed map[string]bool) bool {
+	for i := range len(path) {
+		if path[i] == '/' && listed[path[:i]] {
+			return true
+		}
+	}
+	return false
+}
+
 // Apply carries out the edits of one planned pull request on the files read
 // by read, through the minimal-diff editor: every byte outside the edited
 // scalars stays as it is. It checks each edit's expected old value, so a
@@ -69,6 +97,16 @@ func prOwner(pr rollout.PullRequest) string {
 // first run of sets whose every scalar has one is made without parsing
 // the file at all (applySpotChanges), when it still holds those bytes.
 func applyChanges(read ReadFunc, fcs []rollout.FileChange, known *fileSpots) ([]FileResult, int, error) {
+	if known != nil && known.data != nil {
+		// The file as Load parsed it: the plan was made from these bytes.
+		disk := read
+		read = func(path string) ([]byte, error) {
+			if path == fcs[0].Path {
+				return known.data, nil
+			}
+			return disk(path)
+		}
+	}
 	out := make([]FileResult, 0, len(fcs))
 	var (
 		cur  []byte

@@ -203,7 +203,7 @@ func TestApplyPlanFirstRefusal(t *testing.T) {
 	assert.Equal(t, string(files[0][0][0].New), string(files[1][0][0].Old), "wave 2 starts from what wave 1 left")
 	assert.Equal(t, "c1:\n  version: \"1.30\"\nc2:\n  version: \"1.30\"\n", string(files[1][0][0].New))
 	assert.Equal(t, "c3:\n  version: \"1.30\"\n", string(files[1][0][1].New))
-	none, err := applyPlan(good, false, nil)
+	none, err := applyPlan(good, false, nil, nil)
 	require.NoError(t, err)
 	assert.Nil(t, none)
 
@@ -367,7 +367,7 @@ func TestApplyPlanOneFileTwiceInAPullRequest(t *testing.T) {
 	assert.Equal(t, "c1: \"1.29\"\nc2: \"1.28\"\n", string(files[0][0][0].New))
 	assert.Equal(t, "c1: \"1.28\"\nc2: \"1.29\"\n", string(files[0][0][1].New), "from the file before the pull request")
 	assert.Equal(t, "c1: \"1.28\"\nc2: \"1.30\"\n", string(files[1][0][0].New), "from what the second change made")
-	none, err := applyPlan(plan, false, nil)
+	none, err := applyPlan(plan, false, nil, nil)
 	require.NoError(t, err)
 	assert.Nil(t, none)
 }

@@ -177,6 +177,10 @@ type Inventory struct {
 	// plan's edits; only Prepare has Load record them, for an EKS or a
 	// label change.
 	spots map[repoFile]*fileSpots
+	// listed holds, by repository, every file Load's walk found, for a
+	// label change (Prepare): the plan's check knows from it that a label
+	// file the plan creates is not there yet, without asking the disk.
+	listed map[string]map[string]bool
 	// owners caches fileOwners for the inventory as Load made it; nil
 	// for an Inventory made otherwise, whose owners are worked out on
 	// each call.
@@ -323,6 +327,12 @@ func Load(ctx context.Context, repos []string, opts ...Option) (*Inventory, erro
 		return nil, err
 	}
 	for _, s := range scans {
+		if s.spotLabel != "" {
+			if inv.listed == nil {
+				inv.listed = map[string]map[string]bool{}
+			}
+			inv.listed[s.root] = s.files
+		}
 		for rel, pf := range s.parsed {
 			if pf.spots != nil {
 				if inv.spots == nil {

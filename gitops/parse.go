@@ -127,6 +127,9 @@ func (j parseJob) run() error {
 	if roles&roleLabels != 0 {
 		p.labels(docs, s.layout.Labels, s.spotLabel)
 	}
+	if pf.spots != nil && roles&(roleBlueprint|roleMember) == 0 {
+		pf.spots.data = data // a label file: a few lines, kept for the plan's check
+	}
 	return nil
 }
 

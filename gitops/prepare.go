@@ -44,7 +44,9 @@ type Prepared struct {
 // rule refuses it), the state machine's policy and waves
 // (rollout.StartState: gates present, approvals, each cluster in one wave,
 // one repository per tenant), and that every edit of every wave, clean-up
-// waves included, applies to the real files in plan order. The edits are
+// waves included, applies to the real files in plan order (for a label
+// change, the label files as Load read them and the files its walk found:
+// the plan was made from them, and the disk is not asked again). The edits are
 // checked before the machine, so that a *StartError comes with the Plan and
 // Files filled in: the plan is sound, only serve cannot run it. locks maps a cluster to
 // the campaign holding it; opts are Load's.
@@ -125,7 +127,7 @@ func Prepare(ctx context.Context, repos []string, c *rollout.Campaign, locks map
 		return prep, err
 	}
 	prep.Plan = p
-	if prep.Files, err = applyPlan(p, !o.dropFiles, inv.spots); err != nil {
+	if prep.Files, err = applyPlan(p, !o.dropFiles, inv.spots, inv.listed); err != nil {
 		return prep, err
 	}
 	if prep.State, err = rollout.StartState(c, p); err != nil {
@@ -146,7 +148,7 @@ func campaignDiagnostic(e *rollout.FieldError) Diagnostic {
 // request by wave, or the first edit the editor refuses, naming the wave,
 // the repository, the file and the line.
 func ApplyPlan(p *rollout.Plan) ([][][]FileResult, error) {
-	return applyPlan(p, true, nil)
+	return applyPlan(p, true, nil, nil)
 }
 
 // applyPlan is ApplyPlan; with keep false it only checks that every edit
@@ -157,8 +159,9 @@ func ApplyPlan(p *rollout.Plan) ([][][]FileResult, error) {
 // parsed YAML from one edit to the next; the first refusal in plan order
 // is the one returned, as if the pull requests had been applied one after
 // the other. spots are Load's, by file: where it found the scalars the
-// plan may edit.
-func applyPlan(p *rollout.Plan, keep bool, spots map[repoFile]*fileSpots) ([][][]FileResult, error) {
+// plan may edit (and a label file's bytes); listed, by repository, the
+// files Load's walk found: a file not listed is not there.
+func applyPlan(p *rollout.Plan, keep bool, spots map[repoFile]*fileSpots, listed map[string]map[string]bool) ([][][]FileResult, error) {
 	var (
 		out    = planResults(p, keep)
 		files  []repoFile
@@ -206,7 +209,7 @@ func applyPlan(p *rollout.Plan, keep bool, spots map[repoFile]*fileSpots) ([][][
 				for k, st := range steps[id] {
 					fcs[k] = p.Waves[st.wave].PullRequests[st.pr].Files[st.file]
 				}
-				rs, at, err := applyChanges(DirReader(id.repo), fcs, spots[id])
+				rs, at, err := applyChanges(listedReader(id.repo, listed[id.repo]), fcs, spots[id])
 				if err != nil {
 					fails[n] = &planFailure{at: steps[id][at], err: err}
 				}

@@ -63,7 +63,7 @@ func TestSamplesPrepare(t *testing.T) {
 			default:
 				assert.Zero(t, spots, "spots of a change that edits no version")
 			}
-			plain, err := applyPlan(prep.Plan, true, nil)
+			plain, err := applyPlan(prep.Plan, true, nil, nil)
 			require.NoError(t, err)
 			assert.Equal(t, plain, prep.Files)
 		})

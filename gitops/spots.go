@@ -14,7 +14,11 @@ import (
 // instead of parsing it again, when it still holds those bytes.
 type fileSpots struct {
 	sum [sha256.Size]byte
-	at  []pathSpot
+	// data is the file as Load parsed it, kept for a label file (a few
+	// lines): the plan's check starts from it instead of reading the file
+	// again. Nil for a blueprint, whose check reads it and compares sum.
+	data []byte
+	at   []pathSpot
 }
 
 // pathSpot is the spot of the scalar at one key path.
