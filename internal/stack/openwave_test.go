@@ -141,3 +141,74 @@ func callsByEndpoint(s *stack.Stack) map[string]int {
 	}
 	return out
 }
+
+const sharedWaveCampaign = `apiVersion: fleetbot.io/v1alpha1
+kind: Campaign
+metadata:
+  name: metrics-off
+spec:
+  change:
+    label:
+      key: enable_metrics_server
+      to: "false"
+      level: global
+  selector: {}
+  strategy:
+    order: [dev, prod]
+    canary: false
+    maxConcurrency: 100%
+    maxPerTenant: 10
+    maxFailures: 0
+    bake: 0s
+    progressDeadline: 2h
+  gates:
+    terraform:
+      checks: [terraform-apply]
+  merge: owners
+`
+
+// TestEndToEndSharedWaveOnALargeFleet: a label moved in the fleet's own
+// file on 2,000 clusters is one shared wave, the fleet admins' pull request
+// of that one file, which every cluster is gated on. Its body would list
+// the 2,000 clusters twice, over what GitHub takes (the sandbox refuses a
+// body of more than 65,536 characters, as GitHub does): it opened never.
+// It opens, within the limit, naming the first clusters and counting the
+// others.
+func TestEndToEndSharedWaveOnALargeFleet(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	fleetDir := filepath.Join(t.TempDir(), "fleet")
+	fo := benchfleet.Options{Tenants: 100, PerEnv: 10, Owners: true}
+	require.NoError(t, benchfleet.Generate(fleetDir, fo))
+	require.Equal(t, 2000, fo.Clusters())
+	s, err := stack.Start(ctx, stack.Options{Dir: t.TempDir(), Fleet: fleetDir, ReconcileInterval: time.Second, Logger: testLogger(t)})
+	require.NoError(t, err)
+	t.Cleanup(s.Close)
+	require.NoError(t, s.PushCampaign(ctx, "metrics-off", []byte(sharedWaveCampaign)))
+
+	type withBody struct {
+		pull
+		Body string `json:"body"`
+	}
+	var prs []withBody
+	deadline := time.Now().Add(2 * time.Minute)
+	for len(prs) == 0 {
+		require.True(t, time.Now().Before(deadline), "the shared wave's pull request did not open in 2 minutes")
+		time.Sleep(250 * time.Millisecond)
+		_, err := s.Do(ctx, http.MethodGet, "/repos/acme/fleet/pulls?state=open&per_page=100", "", nil, &prs)
+		require.NoError(t, err)
+	}
+	require.Len(t, prs, 1, "one pull request: the fleet admins'")
+	pr := prs[0]
+	assert.Equal(t, "fleetbot/metrics-off/1/_admins", pr.Head.Ref)
+	assert.LessOrEqual(t, len(pr.Body), 65536)
+	for _, want := range []string{
+		"Wave **1 of 1** · shared files · for **fleet admins**.",
+		"| t000-dev-00 | dev | true -> false |",
+		"- addons/tenants/defaults/fleet/fleet-secret/values.yaml reaches 2000 clusters: t000-dev-00, t000-dev-01,",
+		"and 1980 more\n",
+		"more clusters, left out to fit GitHub's limit on a pull request's length: `/fleet status` lists every cluster of the wave.",
+	} {
+		assert.True(t, strings.Contains(pr.Body, want), "the body (%d bytes) lacks %q", len(pr.Body), want)
+	}
+}
