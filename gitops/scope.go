@@ -207,14 +207,23 @@ func templateOwners(t template, cs []*Cluster) map[string]*fileOwner {
 
 // TenantFiles returns the files of repo that the layout gives to tenant,
 // whether they exist yet or not: the blueprints and fleet-member files
-// that declare its clusters and no other tenant's, and the hierarchy
-// files (the labels' included, an add-on's values too) that serve its
-// clusters and no other tenant's.
+// that declare its clusters (a file declaring clusters of several tenants
+// is each one's: each one's pull request edits its own clusters there),
+// and the hierarchy files (the labels' included, an add-on's values too)
+// that serve its clusters and no other tenant's.
 func (inv *Inventory) TenantFiles(repo, tenant string) map[string]bool {
 	out := map[string]bool{}
+	if tenant == "" {
+		return out
+	}
 	for k, o := range inv.fileOwners() {
-		if k.repo == repo && o.tenant == tenant && tenant != "" {
+		if k.repo == repo && o.tenant == tenant {
 			out[k.file] = true
+		}
+	}
+	for i := range inv.Clusters {
+		if c := &inv.Clusters[i]; c.Repo == repo && c.Tenant == tenant && c.File != "" {
+			out[c.File] = true
 		}
 	}
 	return out

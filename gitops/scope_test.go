@@ -2,6 +2,8 @@ package gitops
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -286,4 +288,23 @@ func TestTenantFiles(t *testing.T) {
 	assert.True(t, b["addons/tenants/tenant-b/values.yaml"])
 	assert.Empty(t, inv.TenantFiles(scopesRepo, ""), "no file is the empty tenant's")
 	assert.Empty(t, inv.TenantFiles("elsewhere", "tenant-a"))
+
+	// A fleet-member file declaring clusters of two tenants, one per
+	// document, is each one's: each one's pull request edits its own
+	// documents there (the planner refuses a plan that has both edit it).
+	dir := copyTree(t, scopesRepo)
+	shared := filepath.Join(dir, "fleet", "members", "hub-1", "b-dev.yaml")
+	src, err := os.ReadFile(shared)
+	require.NoError(t, err)
+	mixed := strings.Replace(string(src), "tenant: tenant-b\nclusterName: b-dev-2", "tenant: tenant-c\nclusterName: c-dev-9", 1)
+	require.NotEqual(t, string(src), mixed)
+	require.NoError(t, os.WriteFile(shared, []byte(mixed), 0o644))
+	inv, err = Load(t.Context(), []string{dir})
+	require.NoError(t, err)
+	require.NoError(t, inv.Err())
+	for _, tenant := range []string{"tenant-b", "tenant-c"} {
+		assert.True(t, inv.TenantFiles(dir, tenant)["fleet/members/hub-1/b-dev.yaml"], "the two-tenant member file is %s's", tenant)
+	}
+	assert.False(t, inv.TenantFiles(dir, "tenant-a")["fleet/members/hub-1/b-dev.yaml"])
+	assert.False(t, inv.SharedFiles(dir)["fleet/members/hub-1/b-dev.yaml"], "nor is it the fleet admins'")
 }
