@@ -115,6 +115,11 @@ func duration(m *decode.Map, key string, def time.Duration) Duration {
 	return v
 }
 
+// MaxCampaignName is the longest campaign name: the bot labels the
+// campaign's pull requests and dashboard issue campaign:NAME, and GitHub
+// takes labels of up to 50 characters.
+const MaxCampaignName = 50 - len("campaign:")
+
 // The regular expressions of rollout compile on first use, not when the
 // program starts: every command of the CLI links this package, and `fleetbot
 // set`, which uses none of them, would pay for them all.
@@ -152,8 +157,11 @@ func (d *campaignDecoder) campaign(root *yaml.Node) *Campaign {
 	}
 	if meta := m.Object("metadata", true, "name"); meta != nil {
 		if s, n := meta.RequiredString("name"); n != nil {
-			if !campaignNameRE().MatchString(s) {
-				d.Failf(n.Line, meta.Field("name"), "%q is not a DNS label (it names branches): use up to 63 lower-case letters, digits and '-', starting and ending with a letter or digit", s)
+			switch {
+			case !campaignNameRE().MatchString(s):
+				d.Failf(n.Line, meta.Field("name"), "%q is not a DNS label (it names branches): use up to 41 lower-case letters, digits and '-', starting and ending with a letter or digit", s)
+			case len(s) > MaxCampaignName:
+				d.Failf(n.Line, meta.Field("name"), "%q is %d characters: use at most %d, so that the label campaign:NAME on its pull requests fits GitHub's limit of 50 on a label", s, len(s), MaxCampaignName)
 			}
 			c.Metadata.Name = s
 		}

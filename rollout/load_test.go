@@ -73,8 +73,10 @@ var campaignErrorCases = []campaignErrorCase{
 		want: `c.yaml:2: kind: "Rollout" is not a campaign: use Campaign`},
 	{name: "metadata missing", src: "apiVersion: fleetbot.io/v1alpha1\nkind: Campaign\nspec:\n" + campaignBody,
 		want: "c.yaml:1: metadata: is required"},
+	{name: "name too long for its label", src: strings.Replace(campaignHead, "name: c", "name: eks-1-30-for-every-cluster-of-the-fleet-a1", 1) + campaignBody,
+		want: `c.yaml:3: metadata.name: "eks-1-30-for-every-cluster-of-the-fleet-a1" is 42 characters: use at most 41, so that the label campaign:NAME on its pull requests fits GitHub's limit of 50 on a label`},
 	{name: "name not a DNS label", src: strings.Replace(campaignHead, "name: c", "name: EKS_1.30", 1) + campaignBody,
-		want: `c.yaml:3: metadata.name: "EKS_1.30" is not a DNS label (it names branches): use up to 63 lower-case letters, digits and '-', starting and ending with a letter or digit`},
+		want: `c.yaml:3: metadata.name: "EKS_1.30" is not a DNS label (it names branches): use up to 41 lower-case letters, digits and '-', starting and ending with a letter or digit`},
 	{name: "name a number", src: strings.Replace(campaignHead, "name: c", "name: 130", 1) + campaignBody,
 		want: "c.yaml:3: metadata.name: must be a string, not the number 130: quote it"},
 	{name: "unknown field with a near name", src: campaignHead + campaignBody + "  stratgy: {}\n",
@@ -277,7 +279,7 @@ var campaignErrorCases = []campaignErrorCase{
 		src: "apiVersion: fleetbot.io/v1alpha1\nkind: Campaign\nmetadata:\n  name: Big_Campaign\nspec:\n" +
 			"  change:\n    eksVersion: {to: 1.30}\n  strategy:\n    order: [dev, prod]\n    maxConcurrency: \"25 %\"\n" +
 			"    approvals: [staging]\n  merge: sometimes\n",
-		want: `c.yaml:4: metadata.name: "Big_Campaign" is not a DNS label (it names branches): use up to 63 lower-case letters, digits and '-', starting and ending with a letter or digit
+		want: `c.yaml:4: metadata.name: "Big_Campaign" is not a DNS label (it names branches): use up to 41 lower-case letters, digits and '-', starting and ending with a letter or digit
 c.yaml:7: spec.change.eksVersion.to: unquoted 1.30 is the number 1.3 to YAML: quote it, "1.30"
 c.yaml:10: spec.strategy.maxConcurrency: "25 %" is neither a count nor a percentage
 c.yaml:11: spec.strategy.approvals[0]: "staging" is not in spec.strategy.order

@@ -2,10 +2,12 @@ package sandbox
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"slices"
 	"sort"
 	"strings"
+	"unicode/utf8"
 )
 
 func (s *Server) issueRoutes() {
@@ -67,6 +69,9 @@ func (s *Server) createIssue(c *call) (int, any, error) {
 		return 0, nil, invalid("Issue", "title", "missing_field", "")
 	}
 	if err := tooLong("Issue", &in.Body); err != nil {
+		return 0, nil, err
+	}
+	if err := labelTooLong(in.Labels...); err != nil {
 		return 0, nil, err
 	}
 	now := s.now()
@@ -283,6 +288,9 @@ func (s *Server) addLabels(c *call) (int, any, error) {
 			names = append(names, name)
 		}
 	}
+	if err := labelTooLong(names...); err != nil {
+		return 0, nil, err
+	}
 	var added []*label
 	for _, name := range names {
 		l := s.ensureLabel(c.rs, name)
@@ -337,6 +345,9 @@ func (s *Server) createLabel(c *call) (int, any, error) {
 	}
 	if in.Name == "" {
 		return 0, nil, invalid("Label", "name", "missing_field", "")
+	}
+	if utf8.RuneCountInString(in.Name) > maxLabel {
+		return 0, nil, invalid("Label", "name", "custom", fmt.Sprintf("name is too long (maximum is %d characters)", maxLabel))
 	}
 	if c.rs.label(in.Name) != nil {
 		return 0, nil, invalid("Label", "name", "already_exists", "")

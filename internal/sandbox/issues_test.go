@@ -139,6 +139,23 @@ func TestIssueValuesGitHubRefuses(t *testing.T) {
 	require.Len(t, comments, 1)
 	rec = send("PATCH", fmt.Sprintf("/repos/acme/fleet/issues/comments/%d", comments[0].ID), fmt.Sprintf(`{"body":%q}`, over))
 	assert.Equal(t, http.StatusUnprocessableEntity, rec.Code)
+
+	// A label of 50 characters is taken, one of 51 is not: created, added
+	// to an issue, or given with a new issue.
+	fifty, long := strings.Repeat("l", 50), strings.Repeat("l", 51)
+	for _, tc := range []struct{ method, path, body string }{
+		{"POST", "/repos/acme/fleet/labels", `{"name":%q}`},
+		{"POST", "/repos/acme/fleet/issues/1/labels", `{"labels":[%q]}`},
+		{"POST", "/repos/acme/fleet/issues", `{"title":"q","labels":[%q]}`},
+	} {
+		rec = send(tc.method, tc.path, fmt.Sprintf(tc.body, long))
+		assert.Equal(t, http.StatusUnprocessableEntity, rec.Code, "%s %s", tc.method, tc.path)
+		rec = send(tc.method, tc.path, fmt.Sprintf(tc.body, fifty))
+		assert.Less(t, rec.Code, 300, "%s %s: %s", tc.method, tc.path, rec.Body.String())
+		if tc.path == "/repos/acme/fleet/labels" {
+			send("DELETE", "/repos/acme/fleet/labels/"+fifty, "")
+		}
+	}
 }
 
 // TestBotClientIssues drives the sandbox's issues with the bot's own client:

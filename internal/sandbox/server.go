@@ -242,6 +242,21 @@ func tooLong(resource string, body *string) *apiError {
 	return invalid(resource, "body", "custom", fmt.Sprintf("body is too long (maximum is %d characters)", maxBody))
 }
 
+// maxLabel is the longest label name GitHub takes, in characters.
+const maxLabel = 50
+
+// labelTooLong refuses, as GitHub does, a label name longer than it takes,
+// whether the label is created or added to an issue; nil for one that fits.
+func labelTooLong(names ...string) *apiError {
+	for _, n := range names {
+		if utf8.RuneCountInString(n) > maxLabel {
+			return &apiError{status: http.StatusUnprocessableEntity, message: "Validation Failed", errors: []map[string]any{
+				{"value": n, "resource": "Label", "field": "name", "code": "invalid"}}}
+		}
+	}
+	return nil
+}
+
 // call is one REST request being answered.
 type call struct {
 	w    http.ResponseWriter
