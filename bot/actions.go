@@ -202,6 +202,9 @@ func (r *run) record(ctx context.Context, n int, o opened) error {
 	// can be on the head yet (a retry's may reuse its branch's commit).
 	r.sawHead(n, req.Tenant, res.Number, res.HeadSHA, res.Regenerated || (res.Opened && req.Attempt <= 1))
 	log.Info("wave pull request up", "number", res.Number, "url", res.URL, "opened", res.Opened, "regenerated", res.Regenerated, "calls", res.Calls)
+	for _, s := range res.Skipped {
+		log.Warn("a reviewer was not asked", "number", res.Number, "reviewer", s)
+	}
 	var errs []error
 	if res.Regenerated || (res.Opened && len(res.Kept) > 0) {
 		for _, k := range res.Kept {

@@ -68,6 +68,9 @@ func (r *run) revertPR(ctx context.Context, n int, rq rollout.PRRequest) error {
 	}
 	r.sawHead(n, rq.Tenant, res.Number, res.HeadSHA, res.Opened && rq.Attempt <= 1)
 	log.Info("revert pull request up", "number", res.Number, "url", res.URL, "branch", res.Branch, "opened", res.Opened, "calls", res.Calls)
+	for _, s := range res.Skipped {
+		log.Warn("a reviewer was not asked", "number", res.Number, "reviewer", s)
+	}
 	return r.feed(ctx, rollout.PROpened{Wave: n, Tenant: rq.Tenant, Number: res.Number})
 }
 

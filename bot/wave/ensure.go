@@ -620,11 +620,6 @@ func planHash(pr rollout.PullRequest) string {
 // reviewers splits owners into the logins and team slugs GitHub accepts on a
 // pull request of org, and the ones skipped with the reason.
 func reviewers(org string, o Owners) (users, teams, skipped []string) {
-	for _, u := range o.Users {
-		if !slices.Contains(users, u) {
-			users = append(users, u)
-		}
-	}
 	for _, t := range o.Teams {
 		teamOrg, slug, ok := strings.Cut(t, "/")
 		switch {
@@ -636,8 +631,32 @@ func reviewers(org string, o Owners) (users, teams, skipped []string) {
 			teams = append(teams, slug)
 		}
 	}
+	for _, u := range o.Users {
+		if !slices.Contains(users, u) {
+			users = append(users, u)
+		}
+	}
+	// GitHub asks at most maxReviewers at once: teams first, each asks
+	// many people, then users while there is room.
+	over := func(kind string, names []string) {
+		for _, n := range names {
+			skipped = append(skipped, fmt.Sprintf("%s %s: GitHub asks at most %d reviewers at once; an owner not asked may still approve", kind, n, maxReviewers))
+		}
+	}
+	if len(teams) > maxReviewers {
+		over("team", teams[maxReviewers:])
+		teams = teams[:maxReviewers]
+	}
+	if room := maxReviewers - len(teams); len(users) > room {
+		over("user", users[room:])
+		users = users[:room]
+	}
 	return users, teams, skipped
 }
+
+// maxReviewers is the most users and teams GitHub asks to review in one
+// request.
+const maxReviewers = 15
 
 func hasAll(have, want []string) bool {
 	for _, w := range want {

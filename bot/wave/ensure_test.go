@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -862,4 +863,28 @@ func TestEnsureClusterJoins(t *testing.T) {
 	assert.Equal(t, "1.30", lookup(t, tenantA, files[tenantA], "services", "eks", "config", "a-dev-gpu-1", "version"))
 	assert.Contains(t, f.prs[0].Body, "| a-dev-gpu-1 | dev |")
 	assertNoWrite(t, f, req)
+}
+
+// TestReviewersAtMost15: GitHub asks at most 15 users and teams to review
+// at once. A tenant with more owners gets its teams asked first (each asks
+// many people), then its users while there is room; the others are listed
+// as not asked, with the reason.
+func TestReviewersAtMost15(t *testing.T) {
+	t.Parallel()
+	var o Owners
+	for i := range 20 {
+		o.Users = append(o.Users, fmt.Sprintf("user-%02d", i))
+	}
+	o.Teams = []string{"acme/sre", "acme/payments", "other/ops", "acme/sre"}
+	users, teams, skipped := reviewers("acme", o)
+	assert.Equal(t, []string{"sre", "payments"}, teams)
+	assert.Equal(t, o.Users[:13], users)
+	assert.Len(t, skipped, 1+7)
+	assert.Contains(t, skipped, "team other/ops: not in acme, the repository's organisation")
+	assert.Contains(t, skipped, "user user-13: GitHub asks at most 15 reviewers at once; an owner not asked may still approve")
+
+	users, teams, skipped = reviewers("acme", Owners{Users: []string{"a", "b", "a"}, Teams: []string{"acme/sre"}})
+	assert.Equal(t, []string{"a", "b"}, users)
+	assert.Equal(t, []string{"sre"}, teams)
+	assert.Empty(t, skipped)
 }

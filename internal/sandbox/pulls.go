@@ -532,6 +532,9 @@ func (s *Server) getReviewers(c *call) (int, any, error) {
 
 // requestReviewers: POST .../pulls/{pull_number}/requested_reviewers (docs:
 // pulls/review-requests#request-reviewers-for-a-pull-request).
+// maxReviewers is the most users and teams one review request asks.
+const maxReviewers = 15
+
 func (s *Server) requestReviewers(c *call) (int, any, error) {
 	is, err := c.pull()
 	if err != nil {
@@ -542,6 +545,9 @@ func (s *Server) requestReviewers(c *call) (int, any, error) {
 		return 0, nil, err
 	}
 	p := is.Pull
+	if n := len(in.Reviewers) + len(in.TeamReviewers); n > maxReviewers {
+		return 0, nil, invalid("PullRequest", "reviewers", "custom", fmt.Sprintf("%d reviewers requested: at most %d may be requested at once", n, maxReviewers))
+	}
 	for _, u := range in.Reviewers {
 		if u == is.User {
 			return 0, nil, invalid("PullRequest", "reviewers", "custom", "Review cannot be requested from pull request author.")

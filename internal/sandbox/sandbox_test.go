@@ -2,6 +2,7 @@ package sandbox
 
 import (
 	"encoding/base64"
+	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -58,6 +59,12 @@ func TestPullRequestFlow(t *testing.T) {
 	e.must(http.StatusCreated, req{method: "POST", path: "/orgs/acme/teams", body: map[string]any{"name": "Tenant A"}})
 	e.must(http.StatusCreated, req{method: "POST", path: "/repos/acme/fleet/pulls/1/requested_reviewers",
 		body: map[string]any{"reviewers": []string{"alice"}, "team_reviewers": []string{"tenant-a"}}})
+	sixteen := make([]string, 16)
+	for i := range sixteen {
+		sixteen[i] = fmt.Sprintf("user-%d", i)
+	}
+	e.must(http.StatusUnprocessableEntity, req{method: "POST", path: "/repos/acme/fleet/pulls/1/requested_reviewers",
+		body: map[string]any{"reviewers": sixteen}}) // GitHub asks at most 15 at once
 	reviewers := e.must(http.StatusOK, req{method: "GET", path: "/repos/acme/fleet/pulls/1/requested_reviewers"}).obj(t)
 	assert.Len(t, reviewers["users"], 1)
 	assert.Len(t, reviewers["teams"], 1)

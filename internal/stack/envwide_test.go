@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -237,4 +238,55 @@ func TestEndToEndEnvironmentWideRollback(t *testing.T) {
 	_, err = s.Do(ctx, http.MethodGet, fmt.Sprintf("/repos/acme/fleet/pulls/%d", revert.Number), "", nil, &body)
 	require.NoError(t, err)
 	assert.Contains(t, body.Body, "**Shared files**: each one takes every cluster it serves back at once.\n- "+file.DescribeReach()+"\n")
+}
+
+// TestEndToEndManyOwners: tenant-a has 16 users and a team as owners; GitHub
+// asks at most 15 reviewers at once (the sandbox refuses more, as GitHub
+// does). The pull request asked them all in one request, refused on every
+// pass: no owner was asked and the labels never came. It opens with the
+// team and the first 14 users asked.
+func TestEndToEndManyOwners(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	files := map[string]string{}
+	for _, tenant := range []string{"tenant-a", "tenant-b", "tenant-c", "tenant-d"} {
+		for _, env := range []string{"dev", "staging", "prod"} {
+			files[filepath.Join("addons", "tenants", tenant, "environments", env, "addons.yaml")] = "metricsServer:\n  version: \"3.11.0\"\n"
+		}
+	}
+	dir := fleetWith(t, `
+hierarchies:
+  addons:
+    paths:
+      - addons/tenants/{tenant}/environments/{env}/addons.yaml
+`, files)
+	var many []string
+	for i := range 16 {
+		many = append(many, fmt.Sprintf("owner-%02d", i))
+	}
+	layoutFile := filepath.Join(dir, ".fleetbot.yaml")
+	layout, err := os.ReadFile(layoutFile)
+	require.NoError(t, err)
+	wider := strings.Replace(string(layout), "users: [alice, arjun]", "users: ["+strings.Join(many, ", ")+"]", 1)
+	require.NotEqual(t, string(layout), wider, "the example layout's owners of tenant-a changed")
+	require.NoError(t, os.WriteFile(layoutFile, []byte(wider), 0o644))
+
+	src := []byte(fmt.Sprintf(envWideCampaign, "      hierarchy: addons\n      level: env\n"))
+	plan, layouts := expectedPlan(t, src, dir)
+	first := plan.Waves[0]
+	require.True(t, slices.ContainsFunc(first.PullRequests, func(pr rollout.PullRequest) bool { return pr.Tenant == "tenant-a" }), "tenant-a is in the first wave")
+	s, err := stack.Start(ctx, stack.Options{Dir: t.TempDir(), Fleet: dir, ReconcileInterval: 300 * time.Millisecond, Logger: testLogger(t)})
+	require.NoError(t, err)
+	t.Cleanup(s.Close)
+	require.NoError(t, s.PushCampaign(ctx, plan.Campaign, src))
+	prs := waitForWave(t, s, plan.Campaign, first, "acme/fleet")
+	for _, p := range prs {
+		tenant := p.Head.Ref[strings.LastIndex(p.Head.Ref, "/")+1:]
+		owners := layouts[dir].Owners[tenant]
+		if tenant == "tenant-a" {
+			require.Len(t, owners.Teams, 1)
+			owners.Users = many[:14] // the team first, then users while there is room
+		}
+		checkPull(t, s, p, first, dir, tenant, owners)
+	}
 }
