@@ -163,20 +163,7 @@ func runEnvWide(t *testing.T, src []byte) {
 // tenant only its blueprints and label files).
 func TestEndToEndTenantValuesFile(t *testing.T) {
 	t.Parallel()
-	ctx := t.Context()
-	files := map[string]string{}
-	for _, tenant := range []string{"tenant-a", "tenant-b", "tenant-c", "tenant-d"} {
-		for _, env := range []string{"dev", "staging", "prod"} {
-			files[filepath.Join("addons", "tenants", tenant, "environments", env, "addons.yaml")] = "metricsServer:\n  version: \"3.11.0\"\n"
-		}
-	}
-	dir := fleetWith(t, `
-# Add-on values: one file per tenant and environment.
-hierarchies:
-  addons:
-    paths:
-      - addons/tenants/{tenant}/environments/{env}/addons.yaml
-`, files)
+	dir := tenantValuesFleet(t)
 	src := []byte(fmt.Sprintf(envWideCampaign, "      hierarchy: addons\n      level: env\n"))
 	plan, layouts := expectedPlan(t, src, dir)
 	first := plan.Waves[0]
@@ -188,15 +175,22 @@ hierarchies:
 		}
 	}
 
-	s, err := stack.Start(ctx, stack.Options{Dir: t.TempDir(), Fleet: dir, ReconcileInterval: 300 * time.Millisecond, Logger: testLogger(t)})
-	require.NoError(t, err)
-	t.Cleanup(s.Close)
-	require.NoError(t, s.PushCampaign(ctx, plan.Campaign, src))
-	prs := waitForWave(t, s, plan.Campaign, first, "acme/fleet")
+	s, prs := firstWaveOpened(t, dir, plan, src)
 	for _, p := range prs {
 		tenant := p.Head.Ref[strings.LastIndex(p.Head.Ref, "/")+1:]
 		checkPull(t, s, p, first, dir, tenant, layouts[dir].Owners[tenant])
 	}
+}
+
+// firstWaveOpened starts serve on the fleet at dir, pushes the campaign src
+// and waits for the pull requests of the plan's first wave.
+func firstWaveOpened(t *testing.T, dir string, plan *rollout.Plan, src []byte) (*stack.Stack, []pull) {
+	t.Helper()
+	s, err := stack.Start(t.Context(), stack.Options{Dir: t.TempDir(), Fleet: dir, ReconcileInterval: 300 * time.Millisecond, Logger: testLogger(t)})
+	require.NoError(t, err)
+	t.Cleanup(s.Close)
+	require.NoError(t, s.PushCampaign(t.Context(), plan.Campaign, src))
+	return s, waitForWave(t, s, plan.Campaign, plan.Waves[0], "acme/fleet")
 }
 
 // TestEndToEndEnvironmentWideRollback rolls the campaign back once the dev
@@ -240,6 +234,25 @@ func TestEndToEndEnvironmentWideRollback(t *testing.T) {
 	assert.Contains(t, body.Body, "**Shared files**: each one takes every cluster it serves back at once.\n- "+file.DescribeReach()+"\n")
 }
 
+// tenantValuesFleet is the example fleet with a hierarchy of add-on values
+// of one file per tenant and environment.
+func tenantValuesFleet(t *testing.T) string {
+	t.Helper()
+	files := map[string]string{}
+	for _, tenant := range []string{"tenant-a", "tenant-b", "tenant-c", "tenant-d"} {
+		for _, env := range []string{"dev", "staging", "prod"} {
+			files[filepath.Join("addons", "tenants", tenant, "environments", env, "addons.yaml")] = "metricsServer:\n  version: \"3.11.0\"\n"
+		}
+	}
+	return fleetWith(t, `
+# Add-on values: one file per tenant and environment.
+hierarchies:
+  addons:
+    paths:
+      - addons/tenants/{tenant}/environments/{env}/addons.yaml
+`, files)
+}
+
 // TestEndToEndManyOwners: tenant-a has 16 users and a team as owners; GitHub
 // asks at most 15 reviewers at once (the sandbox refuses more, as GitHub
 // does). The pull request asked them all in one request, refused on every
@@ -247,19 +260,7 @@ func TestEndToEndEnvironmentWideRollback(t *testing.T) {
 // team and the first 14 users asked.
 func TestEndToEndManyOwners(t *testing.T) {
 	t.Parallel()
-	ctx := t.Context()
-	files := map[string]string{}
-	for _, tenant := range []string{"tenant-a", "tenant-b", "tenant-c", "tenant-d"} {
-		for _, env := range []string{"dev", "staging", "prod"} {
-			files[filepath.Join("addons", "tenants", tenant, "environments", env, "addons.yaml")] = "metricsServer:\n  version: \"3.11.0\"\n"
-		}
-	}
-	dir := fleetWith(t, `
-hierarchies:
-  addons:
-    paths:
-      - addons/tenants/{tenant}/environments/{env}/addons.yaml
-`, files)
+	dir := tenantValuesFleet(t)
 	var many []string
 	for i := range 16 {
 		many = append(many, fmt.Sprintf("owner-%02d", i))
@@ -275,11 +276,7 @@ hierarchies:
 	plan, layouts := expectedPlan(t, src, dir)
 	first := plan.Waves[0]
 	require.True(t, slices.ContainsFunc(first.PullRequests, func(pr rollout.PullRequest) bool { return pr.Tenant == "tenant-a" }), "tenant-a is in the first wave")
-	s, err := stack.Start(ctx, stack.Options{Dir: t.TempDir(), Fleet: dir, ReconcileInterval: 300 * time.Millisecond, Logger: testLogger(t)})
-	require.NoError(t, err)
-	t.Cleanup(s.Close)
-	require.NoError(t, s.PushCampaign(ctx, plan.Campaign, src))
-	prs := waitForWave(t, s, plan.Campaign, first, "acme/fleet")
+	s, prs := firstWaveOpened(t, dir, plan, src)
 	for _, p := range prs {
 		tenant := p.Head.Ref[strings.LastIndex(p.Head.Ref, "/")+1:]
 		owners := layouts[dir].Owners[tenant]
