@@ -87,6 +87,16 @@ type Replacement struct {
 	Values []OwnFile
 }
 
+// ownFiles returns the blue cluster's own files that go with it: its own
+// label file when it exists (with GreenLabels, where the green's goes),
+// then Values.
+func (r *Replacement) ownFiles() []OwnFile {
+	if r.BlueLabels == "" {
+		return r.Values
+	}
+	return append([]OwnFile{{Hierarchy: "labels", Blue: r.BlueLabels, Green: r.GreenLabels}}, r.Values...)
+}
+
 // OwnFile is a cluster's own file of a hierarchy (the most specific level
 // of one cluster's files), and where the green cluster that replaces it
 // has its own.

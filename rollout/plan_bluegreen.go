@@ -141,13 +141,10 @@ func greenEdits(cl *Cluster, to string) []fileEdit {
 		entryEdit(cl, Edit{Path: greenPath(cl, inEntry(cl, cl.VersionAt)), Op: OpSet, From: cl.Version, To: to, Quote: true}),
 		entryEdit(cl, Edit{Path: greenPath(cl, inEntry(cl, r.TrafficAt)), Op: OpSet, From: r.Traffic, To: "0"}),
 	}
-	if r.BlueLabels != "" && r.GreenLabels != "" {
-		out = append(out, fileEdit{
-			repo: cmp.Or(r.Entry.Repo, cl.Repo), tenant: cl.Tenant, file: r.GreenLabels,
-			create: true, copyOf: r.BlueLabels, edit: Edit{Op: OpCreate},
-		})
-	}
-	for _, v := range r.Values {
+	for _, v := range r.ownFiles() {
+		if v.Green == "" {
+			continue
+		}
 		out = append(out, fileEdit{
 			repo: cmp.Or(r.Entry.Repo, cl.Repo), tenant: cl.Tenant, file: v.Green,
 			create: true, copyOf: v.Blue, edit: Edit{Op: OpCreate},
@@ -177,13 +174,7 @@ func trafficEdits(cl *Cluster, prev, share int) []fileEdit {
 func retireEdits(cl *Cluster) []fileEdit {
 	r := cl.BlueGreen
 	out := []fileEdit{entryEdit(cl, Edit{Path: slices.Clone(r.Entry.Path), Op: OpRemove, From: cl.Name, Line: r.Entry.Line})}
-	if r.BlueLabels != "" {
-		out = append(out, fileEdit{
-			repo: cmp.Or(r.Entry.Repo, cl.Repo), tenant: cl.Tenant, file: r.BlueLabels,
-			delete: true, edit: Edit{Op: OpRemove},
-		})
-	}
-	for _, v := range r.Values {
+	for _, v := range r.ownFiles() {
 		out = append(out, fileEdit{
 			repo: cmp.Or(r.Entry.Repo, cl.Repo), tenant: cl.Tenant, file: v.Blue,
 			delete: true, edit: Edit{Op: OpRemove},

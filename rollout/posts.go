@@ -107,11 +107,10 @@ func (m *machine) dropPosts(drop func(Post) bool) {
 
 // posted takes a post off the ones that wait.
 func (m *machine) posted(e Posted) *EventError {
-	i := slices.IndexFunc(m.s.Posts, func(p Post) bool { return p.seq() == e.Seq })
-	if i < 0 {
+	n := len(m.s.Posts)
+	if m.dropPosts(func(p Post) bool { return p.seq() == e.Seq }); len(m.s.Posts) == n {
 		return ignore("post %d does not wait to be posted", e.Seq)
 	}
-	m.dropPosts(func(p Post) bool { return p.seq() == e.Seq })
 	return nil
 }
 
