@@ -67,5 +67,5 @@ func (a *AppGitHub) client(ctx context.Context, owner, repo string) (*gh.Client,
 		a.inst[key] = id
 		a.mu.Unlock()
 	}
-	return a.app.Client(id), nil
+	return a.app.Client(id)
 }

@@ -13,7 +13,7 @@ import (
 
 	"github.com/bradleyfalzon/ghinstallation/v2"
 	"github.com/golang-jwt/jwt/v4"
-	"github.com/google/go-github/v60/github"
+	"github.com/google/go-github/v88/github"
 	// ghinstallation is built on a newer go-github; only its token options
 	// type is needed from it.
 	tokenOptions "github.com/google/go-github/v88/github"
@@ -57,7 +57,9 @@ func NewApp(cfg Config) (*App, error) {
 	}
 	a := &App{id: cfg.AppID, key: key, base: base, chain: ch, clients: make(map[int64]*Client)}
 	jwtTransport := a.appsTransport(ch.transport(appIdentity))
-	a.gh = newGitHub(&http.Client{Transport: jwtTransport}, base, ch.userAgent)
+	if a.gh, err = newGitHub(&http.Client{Transport: jwtTransport}, base, ch.userAgent); err != nil {
+		return nil, fmt.Errorf("github app %d: %w", cfg.AppID, err)
+	}
 	return a, nil
 }
 
@@ -70,11 +72,11 @@ func (a *App) appsTransport(tr http.RoundTripper) *ghinstallation.AppsTransport 
 }
 
 // Client returns the Client of one installation, the same one on every call.
-func (a *App) Client(installationID int64) *Client {
+func (a *App) Client(installationID int64) (*Client, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if c, ok := a.clients[installationID]; ok {
-		return c
+		return c, nil
 	}
 	// Each installation gets its own AppsTransport: ghinstallation writes to
 	// it while renewing a token, so sharing one would race.
@@ -83,12 +85,13 @@ func (a *App) Client(installationID int64) *Client {
 	// an object, so send an empty one (a token for every repository and
 	// permission of the installation).
 	itr.InstallationTokenOptions = &tokenOptions.InstallationTokenOptions{}
-	c := &Client{
-		gh:    newGitHub(&http.Client{Transport: itr}, a.base, a.chain.userAgent),
-		token: itr.Token,
+	gh, err := newGitHub(&http.Client{Transport: itr}, a.base, a.chain.userAgent)
+	if err != nil {
+		return nil, fmt.Errorf("installation %d: %w", installationID, err)
 	}
+	c := &Client{gh: gh, token: itr.Token}
 	a.clients[installationID] = c
-	return c
+	return c, nil
 }
 
 // Installations lists the App's installations.
@@ -109,7 +112,7 @@ func (a *App) Installations(ctx context.Context) ([]Installation, error) {
 // repository, or an error matching ErrNotFound.
 // https://docs.github.com/rest/apps/apps#get-a-repository-installation-for-the-authenticated-app
 func (a *App) InstallationFor(ctx context.Context, owner, repo string) (int64, error) {
-	inst, _, err := a.gh.Apps.FindRepositoryInstallation(ctx, owner, repo)
+	inst, _, err := a.gh.Apps.GetRepositoryInstallation(ctx, owner, repo)
 	if err != nil {
 		return 0, mapError("find installation for "+repoPath(owner, repo), err)
 	}

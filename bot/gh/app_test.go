@@ -178,12 +178,15 @@ func TestInstallationTokensAreCachedPerInstallation(t *testing.T) {
 	t.Parallel()
 	s := newAppServer(t, "")
 	app, m, _ := newTestApp(t, s)
-	require.Same(t, app.Client(1), app.Client(1))
+	require.Same(t, installation(t, app, 1), installation(t, app, 1))
 	var wg sync.WaitGroup
 	for range 5 {
 		for _, id := range []int64{1, 2} {
 			wg.Go(func() {
-				assert.NoError(t, getRepo(t.Context(), app.Client(id)))
+				c, err := app.Client(id)
+				if assert.NoError(t, err) {
+					assert.NoError(t, getRepo(t.Context(), c))
+				}
 			})
 		}
 	}
@@ -192,7 +195,7 @@ func TestInstallationTokensAreCachedPerInstallation(t *testing.T) {
 	assert.Equal(t, map[int64]int{1: 1, 2: 1}, minted, "one token per installation")
 	assert.Equal(t, []string{"ghs_1_1", "ghs_1_1", "ghs_1_1", "ghs_1_1", "ghs_1_1"}, used["1"])
 	assert.Equal(t, []string{"ghs_2_1", "ghs_2_1", "ghs_2_1", "ghs_2_1", "ghs_2_1"}, used["2"])
-	tok, err := app.Client(2).Token(t.Context())
+	tok, err := installation(t, app, 2).Token(t.Context())
 	require.NoError(t, err)
 	assert.Equal(t, "ghs_2_1", tok)
 	assert.Contains(t, m.Calls(), Call{Endpoint: tokenEndpoint, Method: "POST", Status: "201", Count: 2})
@@ -211,7 +214,7 @@ func TestInstallationTokenRenewedNearExpiry(t *testing.T) {
 		return time.Now().Add(time.Hour)
 	}
 	app, _, _ := newTestApp(t, s)
-	c := app.Client(7)
+	c := installation(t, app, 7)
 	for range 3 {
 		require.NoError(t, getRepo(t.Context(), c))
 	}
@@ -226,7 +229,7 @@ func TestAppJWTClaims(t *testing.T) {
 	app, _, _ := newTestApp(t, s)
 	_, err := app.Installations(t.Context())
 	require.NoError(t, err)
-	require.NoError(t, getRepo(t.Context(), app.Client(1)))
+	require.NoError(t, getRepo(t.Context(), installation(t, app, 1)))
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	require.Len(t, s.claims, 3, "two pages of installations and one token")
@@ -261,7 +264,7 @@ func TestEnterpriseBaseURL(t *testing.T) {
 	t.Parallel()
 	s := newAppServer(t, "/api/v3")
 	app, m, _ := newTestApp(t, s)
-	require.NoError(t, getRepo(t.Context(), app.Client(4)))
+	require.NoError(t, getRepo(t.Context(), installation(t, app, 4)))
 	_, err := app.Installations(t.Context())
 	require.NoError(t, err)
 	minted, _ := s.snapshot()
@@ -284,14 +287,14 @@ func TestTokenMintFailure(t *testing.T) {
 		return 0
 	}
 	app, _, clock := newTestApp(t, s)
-	err := getRepo(t.Context(), app.Client(9))
+	err := getRepo(t.Context(), installation(t, app, 9))
 	require.ErrorIs(t, err, ErrNotFound)
 	require.EqualError(t, err, "get repository acme/fleet: not found: installation 9 token: 404 Not Found")
-	_, err = app.Client(9).Token(t.Context())
+	_, err = installation(t, app, 9).Token(t.Context())
 	require.EqualError(t, err, "get installation token: not found: installation 9 token: 404 Not Found")
 
 	// Minting is a POST, but a second token harms nothing: a 502 is retried.
-	require.NoError(t, getRepo(t.Context(), app.Client(1)))
+	require.NoError(t, getRepo(t.Context(), installation(t, app, 1)))
 	minted, _ := s.snapshot()
 	assert.Equal(t, 2, minted[1])
 	assert.Len(t, clock.sleeps(), 1)
@@ -317,13 +320,13 @@ func TestInstallationsHaveTheirOwnLimitsAndCache(t *testing.T) {
 	}
 	app, m, clk := newTestApp(t, s)
 	clock = clk
-	require.NoError(t, getRepo(t.Context(), app.Client(1))) // spends installation 1's limit
-	require.NoError(t, getRepo(t.Context(), app.Client(2)))
+	require.NoError(t, getRepo(t.Context(), installation(t, app, 1))) // spends installation 1's limit
+	require.NoError(t, getRepo(t.Context(), installation(t, app, 2)))
 	assert.Empty(t, clock.sleeps(), "installation 2 does not wait for installation 1")
 	assert.Equal(t, map[string]int{"1": 0, "2": 100, "app": 4990}, m.RateLimitRemaining(),
 		"token mints count against the App, not the installation")
 
-	require.NoError(t, getRepo(t.Context(), app.Client(1)))
+	require.NoError(t, getRepo(t.Context(), installation(t, app, 1)))
 	assert.Equal(t, []time.Duration{90 * time.Second}, clock.sleeps())
 
 	calls := m.Calls()
@@ -364,5 +367,13 @@ func TestNewAppAcceptsPKCS8(t *testing.T) {
 	s := newAppServer(t, "")
 	app, err := NewApp(Config{BaseURL: s.baseURL(), AppID: testAppID, PrivateKey: pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})})
 	require.NoError(t, err)
-	require.NoError(t, getRepo(t.Context(), app.Client(1)))
+	require.NoError(t, getRepo(t.Context(), installation(t, app, 1)))
+}
+
+// installation is app's Client of one installation.
+func installation(t *testing.T, app *App, id int64) *Client {
+	t.Helper()
+	c, err := app.Client(id)
+	require.NoError(t, err)
+	return c
 }

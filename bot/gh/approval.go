@@ -7,7 +7,7 @@ import (
 	"slices"
 	"time"
 
-	"github.com/google/go-github/v60/github"
+	"github.com/google/go-github/v88/github"
 )
 
 // Review is a pull request review. State is APPROVED, CHANGES_REQUESTED,
@@ -46,7 +46,7 @@ func (c *Client) Reviews(ctx context.Context, owner, repo string, number int) ([
 // CreateStatus posts a commit status.
 // https://docs.github.com/rest/commits/statuses#create-a-commit-status
 func (c *Client) CreateStatus(ctx context.Context, owner, repo, sha string, s Status) (Status, error) {
-	in := &github.RepoStatus{
+	in := github.RepoStatus{
 		State:       &s.State,
 		Context:     optional(s.Context),
 		Description: optional(s.Description),

@@ -4,7 +4,7 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/google/go-github/v60/github"
+	"github.com/google/go-github/v88/github"
 )
 
 // CheckRuns lists the check runs on a commit, every page.
@@ -123,12 +123,12 @@ func (c *Client) UpdateCheckRun(ctx context.Context, owner, repo string, id int6
 	if len(nc.Annotations) > MaxAnnotations {
 		return CheckRun{}, fmt.Errorf("%s: %d annotations, GitHub takes %d at a time", op, len(nc.Annotations), MaxAnnotations)
 	}
-	req, err := c.gh.NewRequest("PATCH", fmt.Sprintf("repos/%s/%s/check-runs/%d", esc(owner), esc(repo), id), body)
+	req, err := c.gh.NewRequest(ctx, "PATCH", fmt.Sprintf("repos/%s/%s/check-runs/%d", esc(owner), esc(repo), id), body)
 	if err != nil {
 		return CheckRun{}, fmt.Errorf("%s: %w", op, err)
 	}
 	var r github.CheckRun
-	if _, err := c.gh.Do(ctx, req, &r); err != nil {
+	if _, err := c.gh.Do(req, &r); err != nil {
 		return CheckRun{}, mapError(op, err)
 	}
 	return checkRun(&r), nil

@@ -6,7 +6,7 @@ import (
 	"net/http"
 	"net/url"
 
-	"github.com/google/go-github/v60/github"
+	"github.com/google/go-github/v88/github"
 )
 
 // Client makes the GitHub calls fleetbot needs, over go-github, for one
@@ -30,19 +30,23 @@ func NewTokenClient(cfg Config, token string) (*Client, error) {
 		return nil, err
 	}
 	hc := &http.Client{Transport: ch.transport("token")}
-	gh := newGitHub(hc, base, ch.userAgent).WithAuthToken(token)
+	gh, err := newGitHub(hc, base, ch.userAgent, github.WithAuthToken(token))
+	if err != nil {
+		return nil, err
+	}
 	return &Client{gh: gh, token: func(context.Context) (string, error) { return token, nil }}, nil
 }
 
-// newGitHub returns a go-github client rooted at base.
-func newGitHub(hc *http.Client, base *url.URL, userAgent string) *github.Client {
-	gh := github.NewClient(hc)
-	root := *base
-	gh.BaseURL = &root
-	upload := *base
-	gh.UploadURL = &upload
-	gh.UserAgent = userAgent
-	return gh
+// newGitHub returns a go-github client rooted at base (API and uploads).
+func newGitHub(hc *http.Client, base *url.URL, userAgent string, opts ...github.ClientOptionsFunc) (*github.Client, error) {
+	root := base.String()
+	gh, err := github.NewClient(append([]github.ClientOptionsFunc{
+		github.WithHTTPClient(hc), github.WithURLs(&root, &root), github.WithUserAgent(userAgent),
+	}, opts...)...)
+	if err != nil {
+		return nil, fmt.Errorf("github client for %s: %w", root, err)
+	}
+	return gh, nil
 }
 
 // Token returns the token the client sends: the current installation token,

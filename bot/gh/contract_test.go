@@ -313,7 +313,7 @@ func TestClientAgainstGitHubDescription(t *testing.T) {
 	require.NoError(t, err)
 	_, err = app.InstallationFor(t.Context(), "acme", "fleet")
 	require.NoError(t, err)
-	c := app.Client(1)
+	c := installation(t, app, 1)
 	for _, tc := range apiCases {
 		_, err := tc.call(t.Context(), c)
 		assert.NoError(t, err, "%s against the documented example", tc.name)

@@ -7,7 +7,7 @@ import (
 	"strings"
 
 	"github.com/bradleyfalzon/ghinstallation/v2"
-	"github.com/google/go-github/v60/github"
+	"github.com/google/go-github/v88/github"
 )
 
 // Error is an answer GitHub gave with an error status. It wraps ErrNotFound,

@@ -5,7 +5,7 @@ import (
 	"encoding/base64"
 	"fmt"
 
-	"github.com/google/go-github/v60/github"
+	"github.com/google/go-github/v88/github"
 )
 
 // Repository returns a repository's metadata.
@@ -46,7 +46,7 @@ func (c *Client) Ref(ctx context.Context, owner, repo, branch string) (string, e
 // https://docs.github.com/rest/git/refs#create-a-reference
 func (c *Client) CreateRef(ctx context.Context, owner, repo, branch, sha string) error {
 	ref := "refs/heads/" + branch
-	_, _, err := c.gh.Git.CreateRef(ctx, owner, repo, &github.Reference{Ref: &ref, Object: &github.GitObject{SHA: &sha}})
+	_, _, err := c.gh.Git.CreateRef(ctx, owner, repo, github.CreateRef{Ref: ref, SHA: sha})
 	return mapError(fmt.Sprintf("create ref %s in %s", ref, repoPath(owner, repo)), err)
 }
 
@@ -55,7 +55,7 @@ func (c *Client) CreateRef(ctx context.Context, owner, repo, branch, sha string)
 // https://docs.github.com/rest/git/refs#update-a-reference
 func (c *Client) UpdateRef(ctx context.Context, owner, repo, branch, sha string, force bool) error {
 	ref := "refs/heads/" + branch
-	_, _, err := c.gh.Git.UpdateRef(ctx, owner, repo, &github.Reference{Ref: &ref, Object: &github.GitObject{SHA: &sha}}, force)
+	_, _, err := c.gh.Git.UpdateRef(ctx, owner, repo, ref, github.UpdateRef{SHA: sha, Force: &force})
 	return mapError(fmt.Sprintf("update ref %s in %s", ref, repoPath(owner, repo)), err)
 }
 
@@ -84,7 +84,7 @@ func commit(c *github.Commit) Commit {
 func (c *Client) CreateBlob(ctx context.Context, owner, repo string, content []byte) (string, error) {
 	encoded := base64.StdEncoding.EncodeToString(content)
 	encoding := "base64"
-	b, _, err := c.gh.Git.CreateBlob(ctx, owner, repo, &github.Blob{Content: &encoded, Encoding: &encoding})
+	b, _, err := c.gh.Git.CreateBlob(ctx, owner, repo, github.Blob{Content: &encoded, Encoding: &encoding})
 	if err != nil {
 		return "", mapError("create blob in "+repoPath(owner, repo), err)
 	}
@@ -132,7 +132,7 @@ func treeEntry(e TreeEntry) *github.TreeEntry {
 // committer, GitHub signs it and marks it Verified.
 // https://docs.github.com/rest/git/commits#create-a-commit
 func (c *Client) CreateCommit(ctx context.Context, owner, repo string, nc NewCommit) (Commit, error) {
-	in := &github.Commit{
+	in := github.Commit{
 		Message: &nc.Message,
 		Tree:    &github.Tree{SHA: &nc.Tree},
 		Parents: convert(nc.Parents, func(sha string) *github.Commit { return &github.Commit{SHA: &sha} }),

@@ -34,9 +34,12 @@ type graphqlError struct {
 // for the caller to read with the data.
 // https://docs.github.com/graphql/guides/forming-calls-with-graphql
 func (c *Client) graphql(ctx context.Context, op, query string, vars map[string]any, out any) ([]graphqlError, error) {
-	base := c.gh.BaseURL
+	base, err := url.Parse(c.gh.BaseURL())
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", op, err)
+	}
 	u := url.URL{Scheme: base.Scheme, Host: base.Host, Path: graphqlPath(base.Path)}
-	req, err := c.gh.NewRequest("POST", u.String(), map[string]any{"query": query, "variables": vars})
+	req, err := c.gh.NewRequest(ctx, "POST", u.String(), map[string]any{"query": query, "variables": vars})
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", op, err)
 	}
@@ -44,7 +47,7 @@ func (c *Client) graphql(ctx context.Context, op, query string, vars map[string]
 		Data   json.RawMessage `json:"data"`
 		Errors []graphqlError  `json:"errors"`
 	}
-	if _, err := c.gh.Do(ctx, req, &answer); err != nil {
+	if _, err := c.gh.Do(req, &answer); err != nil {
 		return nil, mapError(op, err)
 	}
 	if len(answer.Data) == 0 || string(answer.Data) == "null" {

@@ -4,7 +4,7 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/google/go-github/v60/github"
+	"github.com/google/go-github/v88/github"
 )
 
 // AddLabels puts labels on an issue or pull request. It sends the object form
@@ -16,14 +16,14 @@ func (c *Client) AddLabels(ctx context.Context, owner, repo string, number int, 
 		return nil
 	}
 	op := "add labels to " + issuePath(owner, repo, number)
-	req, err := c.gh.NewRequest("POST", fmt.Sprintf("repos/%s/%s/issues/%d/labels", esc(owner), esc(repo), number),
+	req, err := c.gh.NewRequest(ctx, "POST", fmt.Sprintf("repos/%s/%s/issues/%d/labels", esc(owner), esc(repo), number),
 		struct {
 			Labels []string `json:"labels"`
 		}{labels})
 	if err != nil {
 		return fmt.Errorf("%s: %w", op, err)
 	}
-	_, err = c.gh.Do(ctx, req, nil)
+	_, err = c.gh.Do(req, nil)
 	return mapError(op, err)
 }
 

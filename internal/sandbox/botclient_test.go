@@ -131,5 +131,7 @@ func (e *env) botClient(owner, repo string) *gh.Client {
 	require.NoError(t, err)
 	id, err := app.InstallationFor(t.Context(), owner, repo)
 	require.NoError(t, err)
-	return app.Client(id)
+	c, err := app.Client(id)
+	require.NoError(t, err)
+	return c
 }
