@@ -13,8 +13,7 @@ import (
 // repository with thousands of cluster directories, opening them is most of
 // the cost of a walk.
 func listFiles(ctx context.Context, root string, workers int) (map[string]bool, error) {
-	w := &walker{ctx: ctx, root: root, sem: make(chan struct{}, max(1, workers)*2), files: map[string]bool{},
-		shortIsEnd: shortReadEnds(root)}
+	w := &walker{ctx: ctx, root: root, sem: make(chan struct{}, max(1, workers)*2), files: map[string]bool{}}
 	w.wg.Add(1)
 	w.dir("")
 	w.wg.Wait()
@@ -36,9 +35,6 @@ type walker struct {
 	root string
 	sem  chan struct{}
 	wg   sync.WaitGroup
-	// shortIsEnd says that a directory read that leaves room in its buffer
-	// is the directory's last (shortReadEnds).
-	shortIsEnd bool
 
 	mu    sync.Mutex
 	files map[string]bool
@@ -62,7 +58,7 @@ func (w *walker) dir(rel string) {
 		w.fail(err)
 		return
 	}
-	entries, err := readDir(filepath.Join(w.root, filepath.FromSlash(rel)), w.shortIsEnd)
+	entries, err := readDir(filepath.Join(w.root, filepath.FromSlash(rel)))
 	if err != nil && !errors.Is(err, io.EOF) {
 		w.fail(err)
 		return

@@ -4,11 +4,8 @@ package gitops
 
 import "os"
 
-// shortReadEnds is false: readDir reads each directory to its end.
-func shortReadEnds(string) bool { return false }
-
 // readDir returns the entries of the directory at path.
-func readDir(path string, _ bool) ([]dirEntry, error) {
+func readDir(path string) ([]dirEntry, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err

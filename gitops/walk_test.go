@@ -41,27 +41,25 @@ func TestReadDir(t *testing.T) {
 		{"longer than a buffer", long},
 	}
 	for _, tt := range tests {
-		for _, shortIsEnd := range []bool{false, shortReadEnds(root)} {
-			t.Run(fmt.Sprintf("%s/short read is the end %v", tt.name, shortIsEnd), func(t *testing.T) {
-				t.Parallel()
-				got, err := readDir(tt.dir, shortIsEnd)
-				require.NoError(t, err)
-				want, err := os.ReadDir(tt.dir)
-				require.NoError(t, err)
-				var wantEntries []dirEntry
-				for _, e := range want {
-					wantEntries = append(wantEntries, dirEntry{name: e.Name(), dir: e.IsDir()})
-				}
-				byName := func(a, b dirEntry) int { return strings.Compare(a.name, b.name) }
-				slices.SortFunc(got, byName)
-				assert.Equal(t, wantEntries, got)
-			})
-		}
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			got, err := readDir(tt.dir)
+			require.NoError(t, err)
+			want, err := os.ReadDir(tt.dir)
+			require.NoError(t, err)
+			var wantEntries []dirEntry
+			for _, e := range want {
+				wantEntries = append(wantEntries, dirEntry{name: e.Name(), dir: e.IsDir()})
+			}
+			byName := func(a, b dirEntry) int { return strings.Compare(a.name, b.name) }
+			slices.SortFunc(got, byName)
+			assert.Equal(t, wantEntries, got)
+		})
 	}
-	_, err := readDir(filepath.Join(root, "missing"), false)
+	_, err := readDir(filepath.Join(root, "missing"))
 	require.ErrorIs(t, err, fs.ErrNotExist)
 	assert.ErrorContains(t, err, "open "+filepath.Join(root, "missing"))
-	_, err = readDir(filepath.Join(mixed, "a.yaml"), false)
+	_, err = readDir(filepath.Join(mixed, "a.yaml"))
 	assert.Error(t, err, "a file is not a directory")
 }
 
