@@ -560,6 +560,12 @@ func (r *recogniser) blueprintSection(b *layoutText) {
 	b.key("canary", in[fieldCanary])
 	b.key("version", in[fieldVersion])
 	b.key("enabled", in[fieldEnabled])
+	if len(in[fieldVersion]) > 0 {
+		b.WriteString("  # To replace clusters blue-green rather than upgrade them in place (a\n" +
+			"  # campaign's strategy.method), name the key of each entry that holds the\n" +
+			"  # cluster's share of traffic and uncomment; see docs/layout.md#bluegreen:\n" +
+			"  #\n  # blueGreen:\n  #   name: \"{cluster}-g{n}\"\n  #   traffic: traffic_weight\n")
+	}
 	r.rec.Found = append(r.rec.Found, fmt.Sprintf("tenant blueprints: %d files (%s), %d clusters under %s",
 		len(r.blueprints), strings.Join(paths, ", "), len(entries), s.clusters))
 	for _, e := range entries {
