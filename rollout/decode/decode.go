@@ -60,6 +60,14 @@ func (d *Decoder) Documents(src []byte) (docs []*yaml.Node, ok bool) {
 // in the stream counted from 0, empty documents included: the index an
 // editor addresses a document by (yamledit's Document).
 func (d *Decoder) Stream(src []byte) (docs []*yaml.Node, index []int, ok bool) {
+	if root, ok := wordTree(src); ok {
+		return []*yaml.Node{root}, []int{0}, true
+	}
+	return d.parse(src)
+}
+
+// parse is Stream through the YAML parser.
+func (d *Decoder) parse(src []byte) (docs []*yaml.Node, index []int, ok bool) {
 	dec := yaml.NewDecoder(bytes.NewReader(src))
 	for i := 0; ; i++ {
 		var doc yaml.Node
