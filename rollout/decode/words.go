@@ -11,9 +11,10 @@ import "go.yaml.in/yaml/v3"
 // (a cluster's label file), and the YAML parser's fixed cost per file, its
 // buffers and its token queue, is most of what reading one costs. wordTree
 // reads a file of that shape itself: one document of block mappings whose
-// keys and values are words. It builds the nodes the parser would, line and
-// column included, and declines anything else, which the parser then reads:
-// a comment, a quote, a flow collection, a blank line, a tab, a key without
+// keys are words and whose values are words or quoted text without escapes
+// ("true", 'a b'). It builds the nodes the parser would, line and column
+// included, and declines anything else, which the parser then reads: a
+// comment, an escape, a flow collection, a blank line, a tab, a key without
 // a value, a word YAML reads as other than a string. FuzzWordTree holds it
 // to the parser.
 
@@ -56,11 +57,20 @@ func wordTree(src []byte) (root *yaml.Node, ok bool) {
 		if colon <= 0 || !isWord(text[:colon]) {
 			return nil, false
 		}
-		var value []byte
+		var (
+			value []byte
+			style yaml.Style
+		)
 		switch rest := text[colon+1:]; {
 		case len(rest) == 0:
 		case len(rest) > 1 && rest[0] == ' ' && isWord(rest[1:]):
 			value = rest[1:]
+		case len(rest) > 1 && rest[0] == ' ' && isQuoted(rest[1:]):
+			value = rest[1:]
+			style = yaml.DoubleQuotedStyle
+			if value[0] == '\'' {
+				style = yaml.SingleQuotedStyle
+			}
 		default:
 			return nil, false
 		}
@@ -94,8 +104,12 @@ func wordTree(src []byte) (root *yaml.Node, ok bool) {
 			pending, pendAt = key, indent
 			continue
 		}
+		v := word(value, line, indent+1+colon+2)
+		if style != 0 {
+			v.Style, v.Value = style, string(value[1:len(value)-1])
+		}
 		top := open[len(open)-1].m
-		top.Content = append(top.Content, key, word(value, line, indent+1+colon+2))
+		top.Content = append(top.Content, key, v)
 	}
 	if pending != nil || root == nil {
 		return nil, false
@@ -130,6 +144,21 @@ func isWord(b []byte) bool {
 	switch string(lower[:len(b)]) {
 	case "y", "n", "yes", "no", "on", "off", "true", "false", "null":
 		return false
+	}
+	return true
+}
+
+// isQuoted reports whether b is a quoted scalar, in double or single
+// quotes, whose text needs no unescaping: printable ASCII without a
+// backslash or the quote itself.
+func isQuoted(b []byte) bool {
+	if len(b) < 2 || (b[0] != '"' && b[0] != '\'') || b[len(b)-1] != b[0] {
+		return false
+	}
+	for _, c := range b[1 : len(b)-1] {
+		if c < ' ' || c > '~' || c == b[0] || c == '\\' {
+			return false
+		}
 	}
 	return true
 }

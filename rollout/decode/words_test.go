@@ -34,6 +34,7 @@ func TestWordTree(t *testing.T) {
 		"enable_metrics_server: enabled\nmonitoringRelease: tenant-912\npath: a/b.c_d-e\n",
 		"Yesterday: Nobody\nnull_value: offline\ntrue1: n0\nNULLS: Ons\n",
 		"a: b\na: c\n", // repeated keys are the caller's to report, as with the parser
+		"labels:\n  enable_x: \"true\"\n  release: '1.30'\n  empty: \"\"\n  spaced: ' a: b # c '\n",
 	}
 	for _, src := range accepted {
 		assert.True(t, agreesWithParser(t, src), "declined:\n%s", src)
@@ -43,8 +44,13 @@ func TestWordTree(t *testing.T) {
 		"a: b":                     "no final newline",
 		"# c\na: b\n":              "a comment",
 		"a: b # c\n":               "a comment after a value",
-		"a: \"b\"\n":               "a quoted value",
-		"a: 'b'\n":                 "a single-quoted value",
+		"a: \"b\\n\"\n":            "an escape",
+		"a: 'it''s'\n":             "a quote in single quotes",
+		"a: \"b\" c\n":             "text after a quoted value",
+		"a: \"b\n":                 "an unterminated quote",
+		"a: \"b'\n":                "quotes that do not match",
+		"a: \"\xc3\xa4\"\n":        "quoted text outside ASCII",
+		"\"a\": b\n":               "a quoted key",
 		"a: [b]\n":                 "a flow sequence",
 		"a: {b: c}\n":              "a flow mapping",
 		"a:\n  - b\n":              "a block sequence",
@@ -105,7 +111,10 @@ func TestWordTreeAgreesWithParser(t *testing.T) {
 	t.Parallel()
 	r := rand.New(rand.NewPCG(1, 2))
 	pieces := []string{"a", "b", "release2", "tenant-912", "x.y", "p/q", "A_B", "Yes", "no", "ON", "nul", "nulls",
-		"e1", "E", "y", "n", "N0", "NaN", "inf", "Infinity", "t1_", "v1.30", "off-peak", "truex", "o"}
+		"e1", "E", "y", "n", "N0", "NaN", "inf", "Infinity", "t1_", "v1.30", "off-peak", "truex", "o",
+	}
+	quoted := []string{`"true"`, `'1.30'`, `""`, `" a "`, `"a: b"`, `'#x'`, `"it's"`, `'say "hi"'`, `"a\tb"`, `'a''b'`, `"\"`}
+	pieces = append(pieces, quoted...)
 	accepted := 0
 	for range 20000 {
 		var b strings.Builder
@@ -123,7 +132,7 @@ func TestWordTreeAgreesWithParser(t *testing.T) {
 				indent += 1 // an indent that matches no level
 			}
 			b.WriteString(strings.Repeat(" ", indent))
-			b.WriteString(pieces[r.IntN(len(pieces))])
+			b.WriteString(pieces[r.IntN(len(pieces)-len(quoted))]) // a key: a word, or almost
 			if r.IntN(3) == 0 && i < lines-1 {
 				b.WriteString(":\n")
 				depth++
@@ -143,6 +152,7 @@ func FuzzWordTree(f *testing.F) {
 	for _, s := range []string{
 		"externalSecret:\n  labels:\n    addonsRelease: release2\n", "a:\n b: c\nd: e\n", "a: b\r\n", "a: yes\n",
 		"a:\n  b: c\n d: e\n", "a: b\n---\n", "k: v\n  x: y\n",
+		"a:\n  b: \"true\"\n  c: 'x y'\n", "a: \"\"\n",
 	} {
 		f.Add(s)
 	}
