@@ -4,13 +4,14 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"regexp"
 	"strconv"
 	"sync"
 	"unicode/utf8"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/fleetbot/fleetbot/rollout/decode"
 )
 
 // source is one parsed file: its bytes, where each line starts, and its
@@ -33,23 +34,15 @@ func parse(file string, src []byte) (*source, error) {
 	if !utf8.Valid(src) {
 		return nil, &Error{File: file, Kind: KindSyntax, Reason: "file is not valid UTF-8"}
 	}
-	s := &source{file: file, src: src}
-	dec := yaml.NewDecoder(bytes.NewReader(src))
-	for {
-		doc := new(yaml.Node)
-		err := dec.Decode(doc)
-		if errors.Is(err, io.EOF) {
-			break
+	docs, err := decode.Nodes(src)
+	if err != nil {
+		e := &Error{File: file, Kind: KindSyntax, Reason: "not valid YAML: " + err.Error()}
+		if m := yamlLine().FindStringSubmatch(err.Error()); m != nil {
+			e.Line, _ = strconv.Atoi(m[1])
 		}
-		if err != nil {
-			e := &Error{File: file, Kind: KindSyntax, Reason: "not valid YAML: " + err.Error()}
-			if m := yamlLine().FindStringSubmatch(err.Error()); m != nil {
-				e.Line, _ = strconv.Atoi(m[1])
-			}
-			return nil, e
-		}
-		s.docs = append(s.docs, doc)
+		return nil, e
 	}
+	s := &source{file: file, src: src, docs: docs}
 	s.indexLines()
 	return s, nil
 }

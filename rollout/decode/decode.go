@@ -60,29 +60,44 @@ func (d *Decoder) Documents(src []byte) (docs []*yaml.Node, ok bool) {
 // in the stream counted from 0, empty documents included: the index an
 // editor addresses a document by (yamledit's Document).
 func (d *Decoder) Stream(src []byte) (docs []*yaml.Node, index []int, ok bool) {
-	if root, ok := wordTree(src); ok {
-		return []*yaml.Node{root}, []int{0}, true
+	nodes, err := Nodes(src)
+	if err != nil {
+		d.syntax(err, src)
+		return nil, nil, false
 	}
-	return d.parse(src)
-}
-
-// parse is Stream through the YAML parser.
-func (d *Decoder) parse(src []byte) (docs []*yaml.Node, index []int, ok bool) {
-	dec := yaml.NewDecoder(bytes.NewReader(src))
-	for i := 0; ; i++ {
-		var doc yaml.Node
-		err := dec.Decode(&doc)
-		if errors.Is(err, io.EOF) {
-			return docs, index, true
-		}
-		if err != nil {
-			d.syntax(err, src)
-			return nil, nil, false
-		}
+	for i, doc := range nodes {
 		if len(doc.Content) > 0 && !IsNull(doc.Content[0]) {
 			docs = append(docs, doc.Content[0])
 			index = append(index, i)
 		}
+	}
+	return docs, index, true
+}
+
+// Nodes returns the document node of every document of src, empty ones
+// included, or the YAML parser's error. A file of block mappings of words
+// (wordTree) is read without the parser, into the same nodes.
+func Nodes(src []byte) ([]*yaml.Node, error) {
+	if doc, ok := wordTree(src); ok {
+		return []*yaml.Node{doc}, nil
+	}
+	return parseNodes(src)
+}
+
+// parseNodes is Nodes through the YAML parser.
+func parseNodes(src []byte) ([]*yaml.Node, error) {
+	dec := yaml.NewDecoder(bytes.NewReader(src))
+	var docs []*yaml.Node
+	for {
+		doc := new(yaml.Node)
+		err := dec.Decode(doc)
+		if errors.Is(err, io.EOF) {
+			return docs, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		docs = append(docs, doc)
 	}
 }
 

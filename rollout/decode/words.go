@@ -18,10 +18,10 @@ import "go.yaml.in/yaml/v3"
 // a value, a word YAML reads as other than a string. FuzzWordTree holds it
 // to the parser.
 
-// wordTree returns the root of src when src is one document of block
-// mappings of words, as the YAML parser would build it; ok is false for
-// any other src.
-func wordTree(src []byte) (root *yaml.Node, ok bool) {
+// wordTree returns the document node of src when src is one document of
+// block mappings of words, as the YAML parser would build it; ok is false
+// for any other src.
+func wordTree(src []byte) (doc *yaml.Node, ok bool) {
 	if len(src) == 0 || src[len(src)-1] != '\n' {
 		return nil, false
 	}
@@ -32,6 +32,7 @@ func wordTree(src []byte) (root *yaml.Node, ok bool) {
 		indent int
 	}
 	var (
+		root    *yaml.Node
 		open    []level
 		pending *yaml.Node // the last key, when it has no value on its line
 		pendAt  int        // its indent
@@ -114,7 +115,7 @@ func wordTree(src []byte) (root *yaml.Node, ok bool) {
 	if pending != nil || root == nil {
 		return nil, false
 	}
-	return root, true
+	return &yaml.Node{Kind: yaml.DocumentNode, Line: 1, Column: 1, Content: []*yaml.Node{root}}, true
 }
 
 // word is the node of a plain scalar that YAML reads as a string.
