@@ -1,6 +1,10 @@
 package decode
 
-import "go.yaml.in/yaml/v3"
+import (
+	"bytes"
+
+	"go.yaml.in/yaml/v3"
+)
 
 // A fleet holds tens of thousands of files like
 //
@@ -8,19 +12,22 @@ import "go.yaml.in/yaml/v3"
 //	  labels:
 //	    addonsRelease: release2
 //
-// (a cluster's label file), and the YAML parser's fixed cost per file, its
-// buffers and its token queue, is most of what reading one costs. wordTree
-// reads a file of that shape itself: one document of block mappings whose
-// keys are words and whose values are words or quoted text without escapes
-// ("true", 'a b'). It builds the nodes the parser would, line and column
-// included, and declines anything else, which the parser then reads: a
-// comment, an escape, a flow collection, a blank line, a tab, a key without
-// a value, a word YAML reads as other than a string. FuzzWordTree holds it
-// to the parser.
+// (a cluster's label file), and thousands of blueprints of a few kilobytes
+// made of the same few things, and the YAML parser's cost per file (its
+// buffers, its token queue, a node built in several steps) is most of what
+// reading one costs. wordTree reads a file of that shape itself: one
+// document of block mappings whose keys are words and whose values are
+// words, quoted text without escapes ("true", 'a b'), whole numbers,
+// true or false, or a one-line list of words ([a, b]), under comment lines
+// at the top of the file. It builds the nodes the parser would, line,
+// column and comment included, and declines anything else, which the
+// parser then reads: another comment, an escape, a flow mapping, a blank
+// line, a tab, a key without a value, a word YAML reads as other than a
+// string. FuzzWordTree holds it to the parser.
 
 // wordTree returns the document node of src when src is one document of
-// block mappings of words, as the YAML parser would build it; ok is false
-// for any other src.
+// the shape above, as the YAML parser would build it; ok is false for any
+// other src.
 func wordTree(src []byte) (doc *yaml.Node, ok bool) {
 	if len(src) == 0 || src[len(src)-1] != '\n' {
 		return nil, false
@@ -31,13 +38,19 @@ func wordTree(src []byte) (doc *yaml.Node, ok bool) {
 		m      *yaml.Node
 		indent int
 	}
+	nodes := make(slab, 0, 2*bytes.Count(src, []byte{'\n'})+bytes.Count(src, []byte{','})+bytes.Count(src, []byte{'['})+2)
 	var (
 		root    *yaml.Node
 		open    []level
 		pending *yaml.Node // the last key, when it has no value on its line
 		pendAt  int        // its indent
 	)
-	for line, pos := 1, 0; pos < len(src); line++ {
+	head, pos, line, ok := topComments(src)
+	if !ok {
+		return nil, false
+	}
+	first := line
+	for ; pos < len(src); line++ {
 		end := pos
 		for src[end] != '\n' {
 			end++
@@ -58,31 +71,24 @@ func wordTree(src []byte) (doc *yaml.Node, ok bool) {
 		if colon <= 0 || !isWord(text[:colon]) {
 			return nil, false
 		}
-		var (
-			value []byte
-			style yaml.Style
-		)
+		var value *yaml.Node
 		switch rest := text[colon+1:]; {
 		case len(rest) == 0:
-		case len(rest) > 1 && rest[0] == ' ' && isWord(rest[1:]):
-			value = rest[1:]
-		case len(rest) > 1 && rest[0] == ' ' && isQuoted(rest[1:]):
-			value = rest[1:]
-			style = yaml.DoubleQuotedStyle
-			if value[0] == '\'' {
-				style = yaml.SingleQuotedStyle
+		case len(rest) > 1 && rest[0] == ' ':
+			if value = nodes.scalarOrList(rest[1:], line, indent+1+colon+2); value == nil {
+				return nil, false
 			}
 		default:
 			return nil, false
 		}
-		key := word(text[:colon], line, indent+1)
+		key := nodes.word(text[:colon], line, indent+1)
 		switch {
 		case pending != nil:
 			// the line opens the mapping of the key before it
 			if indent <= pendAt {
 				return nil, false // that key's value is null
 			}
-			m := &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", Line: line, Column: indent + 1}
+			m := nodes.add(yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", Line: line, Column: indent + 1})
 			top := open[len(open)-1].m
 			top.Content = append(top.Content, pending, m)
 			open = append(open, level{m, indent})
@@ -90,8 +96,9 @@ func wordTree(src []byte) (doc *yaml.Node, ok bool) {
 			if indent != 0 {
 				return nil, false
 			}
-			root = &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", Line: line, Column: 1}
+			root = nodes.add(yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", Line: line, Column: 1})
 			open = append(open, level{root, 0})
+			key.HeadComment = head
 		default:
 			for len(open) > 0 && open[len(open)-1].indent > indent {
 				open = open[:len(open)-1]
@@ -105,22 +112,135 @@ func wordTree(src []byte) (doc *yaml.Node, ok bool) {
 			pending, pendAt = key, indent
 			continue
 		}
-		v := word(value, line, indent+1+colon+2)
-		if style != 0 {
-			v.Style, v.Value = style, string(value[1:len(value)-1])
-		}
 		top := open[len(open)-1].m
-		top.Content = append(top.Content, key, v)
+		top.Content = append(top.Content, key, value)
 	}
 	if pending != nil || root == nil {
 		return nil, false
 	}
-	return &yaml.Node{Kind: yaml.DocumentNode, Line: 1, Column: 1, Content: []*yaml.Node{root}}, true
+	return nodes.add(yaml.Node{Kind: yaml.DocumentNode, Line: first, Column: 1, Content: []*yaml.Node{root}}), true
+}
+
+// topComments reads the comment lines at the top of src (which ends in a
+// line break): each '#' in the first column, then printable ASCII not
+// ending in a blank. It returns them as the parser keeps them (the first
+// key's head comment), and the offset and the number of the line after
+// them; ok is false when a line that starts with '#' is not such a comment.
+func topComments(src []byte) (head string, pos, line int, ok bool) {
+	pos, line = 0, 1
+	for pos < len(src) && src[pos] == '#' {
+		end := pos
+		for src[end] != '\n' {
+			if c := src[end]; c < ' ' || c > '~' {
+				return "", 0, 0, false
+			}
+			end++
+		}
+		if src[end-1] == ' ' {
+			return "", 0, 0, false
+		}
+		pos, line = end+1, line+1
+	}
+	if pos > 0 {
+		head = string(src[:pos-1])
+	}
+	return head, pos, line, true
+}
+
+// scalarOrList returns the node of a value that starts at column on line,
+// as the parser builds it, or nil when b is not one wordTree reads.
+func (nodes *slab) scalarOrList(b []byte, line, column int) *yaml.Node {
+	switch {
+	case isWord(b):
+		return nodes.word(b, line, column)
+	case b[0] == '[':
+		return nodes.list(b, line, column)
+	}
+	return nodes.scalar(b, line, column)
+}
+
+// scalar returns the node of a quoted string without escapes, a whole
+// number or a boolean, or nil.
+func (nodes *slab) scalar(b []byte, line, column int) *yaml.Node {
+	switch {
+	case isQuoted(b):
+		style := yaml.DoubleQuotedStyle
+		if b[0] == '\'' {
+			style = yaml.SingleQuotedStyle
+		}
+		return nodes.add(yaml.Node{Kind: yaml.ScalarNode, Style: style, Tag: "!!str", Value: string(b[1 : len(b)-1]), Line: line, Column: column})
+	case isWholeNumber(b):
+		return nodes.add(yaml.Node{Kind: yaml.ScalarNode, Tag: "!!int", Value: string(b), Line: line, Column: column})
+	case string(b) == "true" || string(b) == "false":
+		return nodes.add(yaml.Node{Kind: yaml.ScalarNode, Tag: "!!bool", Value: string(b), Line: line, Column: column})
+	}
+	return nil
+}
+
+// list returns the node of a flow sequence of words on one line, "[]" or
+// "[a, b]" with one blank after each comma, or nil.
+func (nodes *slab) list(b []byte, line, column int) *yaml.Node {
+	if len(b) < 2 || b[0] != '[' || b[len(b)-1] != ']' {
+		return nil
+	}
+	seq := nodes.add(yaml.Node{Kind: yaml.SequenceNode, Style: yaml.FlowStyle, Tag: "!!seq", Line: line, Column: column})
+	items := b[1 : len(b)-1]
+	for at := 1; len(items) > 0; {
+		n := len(items)
+		for i := 0; i+1 < len(items); i++ {
+			if items[i] == ',' && items[i+1] == ' ' {
+				n = i
+				break
+			}
+		}
+		if !isWord(items[:n]) {
+			return nil
+		}
+		seq.Content = append(seq.Content, nodes.word(items[:n], line, column+at))
+		if n == len(items) {
+			break
+		}
+		items, at = items[n+2:], at+n+2
+		if len(items) == 0 {
+			return nil // a comma at the end
+		}
+	}
+	return seq
+}
+
+// isWholeNumber reports whether b is a whole number YAML reads as one: 0,
+// or up to nine digits not starting with 0.
+func isWholeNumber(b []byte) bool {
+	if len(b) == 0 || len(b) > 9 || (b[0] == '0' && len(b) > 1) {
+		return false
+	}
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 // word is the node of a plain scalar that YAML reads as a string.
-func word(b []byte, line, column int) *yaml.Node {
-	return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: string(b), Line: line, Column: column}
+func (nodes *slab) word(b []byte, line, column int) *yaml.Node {
+	return nodes.add(yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: string(b), Line: line, Column: column})
+}
+
+// slab holds the nodes of one file in one allocation: wordTree sizes it
+// for every node the file can have (two a line, one a list item).
+type slab []yaml.Node
+
+// add returns a node of the slab set to n; a new node should the slab be
+// full, which its size rules out.
+func (nodes *slab) add(n yaml.Node) *yaml.Node {
+	if len(*nodes) == cap(*nodes) {
+		p := new(yaml.Node)
+		*p = n
+		return p
+	}
+	*nodes = append(*nodes, n)
+	return &(*nodes)[len(*nodes)-1]
 }
 
 // isWord reports whether b is a plain scalar that YAML reads as the string
