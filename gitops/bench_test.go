@@ -17,6 +17,7 @@ import (
 
 	"github.com/fleetbot/fleetbot/internal/benchfleet"
 	"github.com/fleetbot/fleetbot/rollout"
+	"github.com/fleetbot/fleetbot/rollout/decode"
 )
 
 const (
@@ -220,6 +221,10 @@ func BenchmarkParseOnly100k(b *testing.B) {
 	benchmarkParseOnly(b, benchDir(b, benchTenants100k, false))
 }
 
+// benchmarkParseOnly reads and parses every YAML file under dir, one after
+// the other: with the YAML parser ("parser", the floor the issue set), and
+// as the inventory reads them ("nodes": decode.Nodes, which reads a file of
+// block mappings of words without the parser).
 func benchmarkParseOnly(b *testing.B, dir string) {
 	var paths []string
 	err := filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
@@ -231,29 +236,45 @@ func benchmarkParseOnly(b *testing.B, dir string) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	runtime.GC()
-	b.ReportAllocs()
-	b.ResetTimer()
-	cpu := startCPU()
-	for b.Loop() {
-		for _, p := range paths {
-			data, err := os.ReadFile(p)
-			if err != nil {
-				b.Fatal(err)
-			}
-			dec := yaml.NewDecoder(bytes.NewReader(data))
-			for {
-				var n yaml.Node
-				if err := dec.Decode(&n); errors.Is(err, io.EOF) {
-					break
-				} else if err != nil {
-					b.Fatal(err)
-				}
+	parser := func(data []byte) error {
+		dec := yaml.NewDecoder(bytes.NewReader(data))
+		for {
+			var n yaml.Node
+			if err := dec.Decode(&n); errors.Is(err, io.EOF) {
+				return nil
+			} else if err != nil {
+				return err
 			}
 		}
 	}
-	cpu.report(b)
-	b.ReportMetric(float64(len(paths)), "files")
+	nodes := func(data []byte) error {
+		_, err := decode.Nodes(data)
+		return err
+	}
+	for _, bc := range []struct {
+		name  string
+		parse func([]byte) error
+	}{{"parser", parser}, {"nodes", nodes}} {
+		b.Run(bc.name, func(b *testing.B) {
+			runtime.GC()
+			b.ReportAllocs()
+			b.ResetTimer()
+			cpu := startCPU()
+			for b.Loop() {
+				for _, p := range paths {
+					data, err := os.ReadFile(p)
+					if err != nil {
+						b.Fatal(err)
+					}
+					if err := bc.parse(data); err != nil {
+						b.Fatal(err)
+					}
+				}
+			}
+			cpu.report(b)
+			b.ReportMetric(float64(len(paths)), "files")
+		})
+	}
 }
 
 // cpuClock measures the CPU time (user and system) of the process, which,
