@@ -14,9 +14,6 @@ import (
 	"github.com/bradleyfalzon/ghinstallation/v2"
 	"github.com/golang-jwt/jwt/v4"
 	"github.com/google/go-github/v88/github"
-	// ghinstallation is built on a newer go-github; only its token options
-	// type is needed from it.
-	tokenOptions "github.com/google/go-github/v88/github"
 )
 
 // App is a GitHub App: it lists its installations and hands out a Client per
@@ -84,7 +81,7 @@ func (a *App) Client(installationID int64) (*Client, error) {
 	// Without options ghinstallation sends the body "null"; GitHub documents
 	// an object, so send an empty one (a token for every repository and
 	// permission of the installation).
-	itr.InstallationTokenOptions = &tokenOptions.InstallationTokenOptions{}
+	itr.InstallationTokenOptions = &github.InstallationTokenOptions{}
 	gh, err := newGitHub(&http.Client{Transport: itr}, a.base, a.chain.userAgent)
 	if err != nil {
 		return nil, fmt.Errorf("installation %d: %w", installationID, err)

@@ -92,8 +92,8 @@ func (c *Client) CreateCheckRun(ctx context.Context, owner, repo string, nc NewC
 		opts.Output = &github.CheckRunOutput{Title: &out.Title, Summary: &out.Summary, Text: optional(out.Text)}
 		for _, a := range out.Annotations {
 			opts.Output.Annotations = append(opts.Output.Annotations, &github.CheckRunAnnotation{
-				Path: github.String(a.Path), StartLine: github.Int(a.StartLine), EndLine: github.Int(a.EndLine),
-				AnnotationLevel: github.String(a.AnnotationLevel), Title: optional(a.Title), Message: github.String(a.Message),
+				Path: github.Ptr(a.Path), StartLine: github.Ptr(a.StartLine), EndLine: github.Ptr(a.EndLine),
+				AnnotationLevel: github.Ptr(a.AnnotationLevel), Title: optional(a.Title), Message: github.Ptr(a.Message),
 			})
 		}
 	}
