@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"io"
-	"path/filepath"
 	"sync"
 )
 
@@ -13,9 +12,13 @@ import (
 // repository with thousands of cluster directories, opening them is most of
 // the cost of a walk.
 func listFiles(ctx context.Context, root string, workers int) (map[string]bool, error) {
-	w := &walker{ctx: ctx, root: root, sem: make(chan struct{}, max(1, workers)*2), files: map[string]bool{}}
+	w := &walker{ctx: ctx, sem: make(chan struct{}, max(1, workers)*2), files: map[string]bool{}}
+	top, err := openDirHandle(root)
+	if err != nil {
+		return nil, err
+	}
 	w.wg.Add(1)
-	w.dir("")
+	w.dir("", top)
 	w.wg.Wait()
 	if w.err != nil {
 		return nil, w.err
@@ -31,10 +34,9 @@ type dirEntry struct {
 }
 
 type walker struct {
-	ctx  context.Context
-	root string
-	sem  chan struct{}
-	wg   sync.WaitGroup
+	ctx context.Context
+	sem chan struct{}
+	wg  sync.WaitGroup
 
 	mu    sync.Mutex
 	files map[string]bool
@@ -49,16 +51,17 @@ func (w *walker) fail(err error) {
 	w.mu.Unlock()
 }
 
-// dir reads one directory (rel is slash-separated, "" for the root), records
-// its files and hands its subdirectories to other goroutines while there is
-// room, reading them itself otherwise.
-func (w *walker) dir(rel string) {
+// dir reads one directory, d, which it closes (rel is slash-separated, ""
+// for the root), records its files and hands its subdirectories to other
+// goroutines while there is room, reading them itself otherwise.
+func (w *walker) dir(rel string, d dirHandle) {
 	defer w.wg.Done()
+	defer d.close()
 	if err := w.ctx.Err(); err != nil {
 		w.fail(err)
 		return
 	}
-	entries, err := readDir(filepath.Join(w.root, filepath.FromSlash(rel)))
+	entries, err := d.read()
 	if err != nil && !errors.Is(err, io.EOF) {
 		w.fail(err)
 		return
@@ -77,15 +80,20 @@ func (w *walker) dir(rel string) {
 		if e.name == ".git" {
 			continue
 		}
+		sub, err := d.sub(e.name)
+		if err != nil {
+			w.fail(err)
+			return
+		}
 		w.wg.Add(1)
 		select {
 		case w.sem <- struct{}{}:
 			go func() {
 				defer func() { <-w.sem }()
-				w.dir(p)
+				w.dir(p, sub)
 			}()
 		default:
-			w.dir(p)
+			w.dir(p, sub)
 		}
 	}
 	w.mu.Lock()

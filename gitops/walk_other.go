@@ -2,7 +2,23 @@
 
 package gitops
 
-import "os"
+import (
+	"os"
+	"path/filepath"
+)
+
+// dirHandle names a directory; it is opened when read.
+type dirHandle struct{ path string }
+
+func openDirHandle(path string) (dirHandle, error) { return dirHandle{path: path}, nil }
+
+func (d dirHandle) sub(name string) (dirHandle, error) {
+	return dirHandle{path: filepath.Join(d.path, name)}, nil
+}
+
+func (d dirHandle) close() {}
+
+func (d dirHandle) read() ([]dirEntry, error) { return readDir(d.path) }
 
 // readDir returns the entries of the directory at path.
 func readDir(path string) ([]dirEntry, error) {
