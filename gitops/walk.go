@@ -26,6 +26,16 @@ func listFiles(ctx context.Context, root string, workers int) (map[string]bool, 
 	return w.files, nil
 }
 
+// readDir returns the entries of the directory at path, without sorting.
+func readDir(path string) ([]dirEntry, error) {
+	d, err := openDirHandle(path)
+	if err != nil {
+		return nil, err
+	}
+	defer d.close()
+	return d.read()
+}
+
 // dirEntry is one entry of a directory: a name and whether it is a
 // directory (a symbolic link is not, whatever it points to).
 type dirEntry struct {

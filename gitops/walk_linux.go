@@ -53,16 +53,6 @@ func (d dirHandle) sub(name string) (dirHandle, error) {
 
 func (d dirHandle) close() { _ = syscall.Close(d.fd) } // read only: nothing to flush
 
-// readDir returns the entries of the directory at path, without sorting.
-func readDir(path string) ([]dirEntry, error) {
-	d, err := openDirHandle(path)
-	if err != nil {
-		return nil, err
-	}
-	defer d.close()
-	return d.read()
-}
-
 // read returns the entries of d, without sorting.
 func (d dirHandle) read() ([]dirEntry, error) {
 	fd, path := d.fd, d.path

@@ -18,11 +18,9 @@ func (d dirHandle) sub(name string) (dirHandle, error) {
 
 func (d dirHandle) close() {}
 
-func (d dirHandle) read() ([]dirEntry, error) { return readDir(d.path) }
-
-// readDir returns the entries of the directory at path.
-func readDir(path string) ([]dirEntry, error) {
-	f, err := os.Open(path)
+// read returns the entries of d.
+func (d dirHandle) read() ([]dirEntry, error) {
+	f, err := os.Open(d.path)
 	if err != nil {
 		return nil, err
 	}

@@ -38,7 +38,6 @@ func wordTree(src []byte) (doc *yaml.Node, ok bool) {
 		m      *yaml.Node
 		indent int
 	}
-	nodes := make(slab, 0, 2*bytes.Count(src, []byte{'\n'})+bytes.Count(src, []byte{','})+bytes.Count(src, []byte{'['})+2)
 	var (
 		root    *yaml.Node
 		open    []level
@@ -49,6 +48,10 @@ func wordTree(src []byte) (doc *yaml.Node, ok bool) {
 	if !ok {
 		return nil, false
 	}
+	// Sized for every node the file can have (two a line, one a list
+	// item), up to maxSlab: a larger file, rarely of this shape and often
+	// declined further down, takes the rest one at a time.
+	nodes := make(slab, 0, min(maxSlab, 2*bytes.Count(src, []byte{'\n'})+bytes.Count(src, []byte{','})+bytes.Count(src, []byte{'['})+2))
 	first := line
 	for ; pos < len(src); line++ {
 		end := pos
@@ -227,9 +230,12 @@ func (nodes *slab) word(b []byte, line, column int) *yaml.Node {
 	return nodes.add(yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: string(b), Line: line, Column: column})
 }
 
-// slab holds the nodes of one file in one allocation: wordTree sizes it
-// for every node the file can have (two a line, one a list item).
+// slab holds the nodes of one file in one allocation.
 type slab []yaml.Node
+
+// maxSlab is the most nodes wordTree allocates at once: a blueprint of 250
+// lines.
+const maxSlab = 512
 
 // add returns a node of the slab set to n; a new node should the slab be
 // full, which its size rules out.
