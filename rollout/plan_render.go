@@ -3,10 +3,10 @@ package rollout
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"slices"
 	"strconv"
 	"strings"
-	"text/tabwriter"
 )
 
 // RenderJSON returns the plan as indented JSON ending in a newline. Every list
@@ -50,65 +50,76 @@ func (c PlanChange) Describe() string {
 // the clusters each reaches, then the skipped clusters and why.
 func RenderTable(p *Plan) string {
 	var b strings.Builder
+	_ = WriteTable(&b, p) // a strings.Builder does not fail
+	return b.String()
+}
+
+// WriteTable writes RenderTable's text to w as it goes: a plan of 100,000
+// clusters is 11 MB of it, which is never held whole. No line ends in a
+// space.
+func WriteTable(w io.Writer, p *Plan) error {
+	t := &trimWriter{w: w}
 	clusters, prs := 0, 0
 	for _, w := range p.Waves {
 		clusters += len(w.Clusters)
 		prs += len(w.PullRequests)
 	}
-	fmt.Fprintf(&b, "Campaign %s: %s\n", p.Campaign, p.Change.Describe())
-	fmt.Fprintf(&b, "%s, %s, %s, %s skipped\n\n", count(len(p.Waves), "wave"),
+	fmt.Fprintf(t, "Campaign %s: %s\n", p.Campaign, p.Change.Describe())
+	fmt.Fprintf(t, "%s, %s, %s, %s skipped\n\n", count(len(p.Waves), "wave"),
 		count(clusters, "cluster step"), count(prs, "pull request"), strconv.Itoa(len(p.Skipped)))
 
 	if len(p.Waves) == 0 {
-		b.WriteString(nothingToDo(p))
-		writeSkipped(&b, p.Skipped)
-		return trimLines(b.String())
+		_, _ = io.WriteString(t, nothingToDo(p))
+		writeSkipped(t, p.Skipped)
+		return t.err
 	}
 	hops := p.Change.Kind == KindEKSVersion
-	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
-	head := []string{"WAVE", "ENV", "FLAGS", "CLUSTER", "TENANT", "FLEET", "FROM -> TO", "PRS"}
-	if hops {
-		head = slices.Insert(head, 1, "HOP")
-	}
-	row := func(cells ...string) {
-		if !hops {
-			cells = slices.Delete(cells, 1, 2)
-		}
-		fmt.Fprintln(tw, strings.Join(cells, "\t"))
-	}
-	fmt.Fprintln(tw, strings.Join(head, "\t"))
 	picked := false
-	for _, w := range p.Waves {
-		index, hop, env, flags, nprs := strconv.Itoa(w.Index), "", w.Env, strings.Join(waveFlags(w), ","), strconv.Itoa(len(w.PullRequests))
-		if w.Hop > 0 {
-			hop = strconv.Itoa(w.Hop)
+	writeAligned(t, func(row func(cells ...string)) {
+		head := []string{"WAVE", "ENV", "FLAGS", "CLUSTER", "TENANT", "FLEET", "FROM -> TO", "PRS"}
+		if hops {
+			head = slices.Insert(head, 1, "HOP")
 		}
-		if env == "" {
-			env = "-"
-		}
-		if len(w.Clusters) == 0 {
-			row(index, hop, env, flags, cleanupSummary(w), "", "", "", nprs)
-			continue
-		}
-		for i, c := range w.Clusters {
-			name := c.Name
-			if c.PickedCanary {
-				name += " *"
-				picked = true
+		row(head...)
+		cells := make([]string, 0, 9)
+		line := func(index, hop, env, flags, cluster, tenant, fleet, change, nprs string) {
+			cells = append(cells[:0], index, hop, env, flags, cluster, tenant, fleet, change, nprs)
+			if !hops {
+				cells = slices.Delete(cells, 1, 2)
 			}
-			if i > 0 {
-				index, hop, env, flags, nprs = "", "", "", "", ""
-			}
-			row(index, hop, env, flags, name, c.Tenant, c.Fleet, w.ClusterChange(c), nprs)
+			row(cells...)
 		}
-	}
-	_ = tw.Flush()
+		for _, w := range p.Waves {
+			index, hop, env, flags, nprs := strconv.Itoa(w.Index), "", w.Env, strings.Join(waveFlags(w), ","), strconv.Itoa(len(w.PullRequests))
+			if w.Hop > 0 {
+				hop = strconv.Itoa(w.Hop)
+			}
+			if env == "" {
+				env = "-"
+			}
+			if len(w.Clusters) == 0 {
+				line(index, hop, env, flags, cleanupSummary(w), "", "", "", nprs)
+				continue
+			}
+			for i, c := range w.Clusters {
+				name := c.Name
+				if c.PickedCanary {
+					name += " *"
+					picked = true
+				}
+				if i > 0 {
+					index, hop, env, flags, nprs = "", "", "", "", ""
+				}
+				line(index, hop, env, flags, name, c.Tenant, c.Fleet, w.ClusterChange(c), nprs)
+			}
+		}
+	})
 	if picked {
-		b.WriteString("\n* canary picked by the planner: its fleet has no cluster flagged is_canary here\n")
+		_, _ = io.WriteString(t, "\n* canary picked by the planner: its fleet has no cluster flagged is_canary here\n")
 	}
-	writeReach(&b, p.Waves)
-	writeSkipped(&b, p.Skipped)
-	return trimLines(b.String())
+	writeReach(t, p.Waves)
+	writeSkipped(t, p.Skipped)
+	return t.err
 }
 
 // DescribeReach says which clusters a file serving many clusters reaches,
@@ -139,7 +150,7 @@ const ReachShown = 50
 
 // writeReach lists, wave by wave, the files serving many clusters that the
 // plan changes and the clusters each one reaches (the first ReachShown).
-func writeReach(b *strings.Builder, waves []Wave) {
+func writeReach(b io.Writer, waves []Wave) {
 	var lines []string
 	for _, w := range waves {
 		for _, pr := range w.PullRequests {
@@ -153,23 +164,23 @@ func writeReach(b *strings.Builder, waves []Wave) {
 	if len(lines) == 0 {
 		return
 	}
-	b.WriteString("\nShared files, changed by the fleet admins' pull request of their wave:\n")
+	_, _ = io.WriteString(b, "\nShared files, changed by the fleet admins' pull request of their wave:\n")
 	for _, l := range lines {
-		b.WriteString(l)
+		_, _ = io.WriteString(b, l)
 	}
 }
 
-func writeSkipped(b *strings.Builder, skipped []SkippedCluster) {
+func writeSkipped(b io.Writer, skipped []SkippedCluster) {
 	if len(skipped) == 0 {
 		return
 	}
-	b.WriteString("\nSkipped:\n")
-	tw := tabwriter.NewWriter(b, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "CLUSTER\tTENANT\tENV\tREASON\tDETAIL")
-	for _, s := range skipped {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", s.Name, s.Tenant, s.Env, s.Reason, s.Detail)
-	}
-	_ = tw.Flush()
+	_, _ = io.WriteString(b, "\nSkipped:\n")
+	writeAligned(b, func(row func(cells ...string)) {
+		row("CLUSTER", "TENANT", "ENV", "REASON", "DETAIL")
+		for _, s := range skipped {
+			row(s.Name, s.Tenant, s.Env, s.Reason, s.Detail)
+		}
+	})
 }
 
 // nothingToDo says why a plan has no wave: every selected cluster is
@@ -187,15 +198,6 @@ func nothingToDo(p *Plan) string {
 		parts = append(parts, fmt.Sprintf("%d %s", counts[r], r))
 	}
 	return fmt.Sprintf("Nothing to do: all %s selected are skipped (%s).\n", count(len(p.Skipped), "cluster"), strings.Join(parts, ", "))
-}
-
-// trimLines drops the padding tabwriter leaves after a row's last cell.
-func trimLines(s string) string {
-	lines := strings.Split(s, "\n")
-	for i, l := range lines {
-		lines[i] = strings.TrimRight(l, " ")
-	}
-	return strings.Join(lines, "\n")
 }
 
 // cleanupSummary says what a wave without cluster steps does to the files.
