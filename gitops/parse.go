@@ -112,6 +112,9 @@ func (j parseJob) run() error {
 	p := &fileParser{root: s.root, rel: pf.rel, file: path, out: pf, d: decode.New(path), records: s.layout.records, data: data}
 	defer p.flush()
 	docs, index, ok := p.d.Stream(data)
+	// What the file says is copied out of its nodes (names, values, lines):
+	// the next file read reuses them.
+	defer p.d.Release()
 	if !ok {
 		return nil
 	}

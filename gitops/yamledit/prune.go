@@ -5,6 +5,8 @@ import (
 	"reflect"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/fleetbot/fleetbot/rollout/decode"
 )
 
 // Prune removes the `key: scalar` entry at path like Delete, and also the
@@ -143,12 +145,18 @@ func verifyPruned(doc *yaml.Node, out []byte, removed Path) error {
 	return nil
 }
 
-// decodeBoth decodes the original, from its parse doc, and the edited file.
+// decodeBoth decodes the original, from its parse doc, and the edited
+// file's first document, as yaml.Unmarshal would (its nodes read as the
+// editor reads a file: a file of words without the parser).
 func decodeBoth(doc *yaml.Node, out []byte) (before, after any, err error) {
 	if err := doc.Decode(&before); err != nil {
 		return nil, nil, err
 	}
-	if err := yaml.Unmarshal(out, &after); err != nil {
+	docs, err := decode.Nodes(out)
+	if err == nil && len(docs) > 0 {
+		err = docs[0].Decode(&after)
+	}
+	if err != nil {
 		return nil, nil, fmt.Errorf("the result is not valid YAML: %w", err)
 	}
 	return before, after, nil

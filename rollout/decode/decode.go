@@ -20,6 +20,7 @@ import (
 type Decoder struct {
 	file string
 	errs Errors
+	held *slab // the nodes of what Stream returned, until Release
 }
 
 // New returns a Decoder whose problems name file.
@@ -60,7 +61,23 @@ func (d *Decoder) Documents(src []byte) (docs []*yaml.Node, ok bool) {
 // in the stream counted from 0, empty documents included: the index an
 // editor addresses a document by (yamledit's Document).
 func (d *Decoder) Stream(src []byte) (docs []*yaml.Node, index []int, ok bool) {
-	nodes, err := Nodes(src)
+	var nodes []*yaml.Node
+	var err error
+	if d.held == nil {
+		// The nodes come from a released file's slab when they can.
+		d.held = slabs.Get().(*slab)
+		if cap(*d.held) == 0 {
+			*d.held = make(slab, 0, maxSlab)
+		}
+		if doc, ok := readWords(src, d.held); ok {
+			nodes = []*yaml.Node{doc}
+		} else {
+			d.Release()
+			nodes, err = parseNodes(src)
+		}
+	} else {
+		nodes, err = Nodes(src)
+	}
 	if err != nil {
 		d.syntax(err, src)
 		return nil, nil, false
@@ -72,6 +89,26 @@ func (d *Decoder) Stream(src []byte) (docs []*yaml.Node, index []int, ok bool) {
 		}
 	}
 	return docs, index, true
+}
+
+// slabs are the node slabs of files whose nodes were released, for the
+// next file Stream reads: a fleet's inventory reads tens of thousands of
+// files, each only for as long as it takes to take its clusters out.
+var slabs = sync.Pool{New: func() any { return new(slab) }}
+
+// Release hands the nodes of what Stream returned back for the next file
+// read, to be overwritten: no node Stream returned may be used after it,
+// nor held (what they say is to be copied out first: strings, lines,
+// columns). A Decoder whose nodes are not released keeps them.
+func (d *Decoder) Release() {
+	if d.held == nil {
+		return
+	}
+	n := d.held
+	d.held = nil
+	clear(*n) // what the nodes point to need not outlive them
+	*n = (*n)[:0]
+	slabs.Put(n)
 }
 
 // Nodes returns the document node of every document of src, empty ones

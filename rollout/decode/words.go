@@ -29,6 +29,16 @@ import (
 // the shape above, as the YAML parser would build it; ok is false for any
 // other src.
 func wordTree(src []byte) (doc *yaml.Node, ok bool) {
+	var nodes slab
+	return readWords(src, &nodes)
+}
+
+// readWords is wordTree building its nodes in nodes, which it makes when
+// it has no room: sized for every node the file can have (two a line, one
+// a list item), up to maxSlab; a larger file, rarely of this shape and
+// often declined further down, takes the rest one at a time. The nodes
+// are made only once the comments at the top are read.
+func readWords(src []byte, nodes *slab) (doc *yaml.Node, ok bool) {
 	if len(src) == 0 || src[len(src)-1] != '\n' {
 		return nil, false
 	}
@@ -48,10 +58,9 @@ func wordTree(src []byte) (doc *yaml.Node, ok bool) {
 	if !ok {
 		return nil, false
 	}
-	// Sized for every node the file can have (two a line, one a list
-	// item), up to maxSlab: a larger file, rarely of this shape and often
-	// declined further down, takes the rest one at a time.
-	nodes := make(slab, 0, min(maxSlab, 2*bytes.Count(src, []byte{'\n'})+bytes.Count(src, []byte{','})+bytes.Count(src, []byte{'['})+2))
+	if cap(*nodes) == 0 {
+		*nodes = make(slab, 0, min(maxSlab, 2*bytes.Count(src, []byte{'\n'})+bytes.Count(src, []byte{','})+bytes.Count(src, []byte{'['})+2))
+	}
 	first := line
 	for ; pos < len(src); line++ {
 		end := pos

@@ -1,6 +1,7 @@
 package decode
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"strconv"
 	"strings"
@@ -245,4 +246,45 @@ func TestSlabFull(t *testing.T) {
 	assert.Equal(t, []string{"a", "b", "c"}, []string{a.Value, b.Value, c.Value})
 	assert.NotSame(t, b, c)
 	assert.Same(t, a, &nodes[0])
+}
+
+// Nodes Stream reads a file of words into are handed back by Release, and
+// cleared then: what a caller still holds reads as nothing, not as another
+// file's nodes. A Decoder that does not release keeps its nodes.
+func TestReleaseClearsNodes(t *testing.T) {
+	t.Parallel()
+	first := []byte("a:\n  b: one\n")
+	d := New("a.yaml")
+	docs, _, ok := d.Stream(first)
+	if !ok || len(docs) != 1 || docs[0].Content[1].Content[1].Value != "one" {
+		t.Fatalf("Stream: %v %v", ok, docs)
+	}
+	// A second stream before Release does not touch the first's nodes.
+	again, _, ok := d.Stream([]byte("c: two\n"))
+	if !ok || again[0].Content[1].Value != "two" || docs[0].Content[1].Content[1].Value != "one" {
+		t.Fatal("a second Stream changed the first's nodes")
+	}
+	kept := docs[0]
+	d.Release()
+	if kept.Kind != 0 || kept.Content != nil {
+		t.Fatalf("a released node still reads as %v with %d children", kept.Kind, len(kept.Content))
+	}
+	if again[0].Content[1].Value != "two" {
+		t.Fatal("Release cleared nodes it did not hand out")
+	}
+	d.Release() // nothing held: nothing happens
+	// Read again after Release, the decoder's nodes are a file's own.
+	for i := range 50 {
+		src := fmt.Appendf(nil, "k%d:\n  v: x%d\n", i, i)
+		docs, _, ok := d.Stream(src)
+		if !ok || docs[0].Content[0].Value != fmt.Sprintf("k%d", i) || docs[0].Content[1].Content[1].Value != fmt.Sprintf("x%d", i) {
+			t.Fatalf("file %d read as %v", i, docs)
+		}
+		d.Release()
+	}
+	// A file the reader declines goes to the parser and holds no slab.
+	docs, _, ok = d.Stream([]byte("a: {b: c}\n"))
+	if !ok || d.held != nil || docs[0].Content[1].Content[1].Value != "c" {
+		t.Fatalf("a flow mapping: %v, held %v", docs, d.held != nil)
+	}
 }
