@@ -102,4 +102,3 @@ func TestWriteTableSaysWhyItStopped(t *testing.T) {
 		t.Fatalf("WriteTable: %v, or its text differs from RenderTable's", err)
 	}
 }
-
