@@ -605,6 +605,7 @@ func (s *repoScan) hierarchyJobs() []parseJob {
 		jobs   []parseJob
 		shared = map[string]*chainFiles{} // by the files' paths, NUL-separated
 		key    []byte
+		path   []byte // a level's path, rendered
 		cf     chainFiles
 	)
 	for i := range s.clusters {
@@ -614,26 +615,27 @@ func (s *repoScan) hierarchyJobs() []parseJob {
 		}
 		key, cf = key[:0], chainFiles{levels: cf.levels[:0], files: cf.files[:0]}
 		for j, t := range lb.templates {
-			p, _ := t.render(c) // labels use tenant, env and cluster: always set
-			exists := s.files[p]
-			if !s.noChains {
-				c.LabelChain[j] = LabelLevel{Template: t.text, Path: p, Exists: exists, Shared: t.shared()}
+			path, _ = t.appendRender(path[:0], c) // labels use tenant, env and cluster: always set
+			exists := s.files[string(path)]
+			if !s.noChains && !exists {
+				c.LabelChain[j] = LabelLevel{Template: t.text, Path: string(path), Shared: t.shared()}
 			}
 			if !exists {
 				continue
 			}
 			s.levelFound[j] = true
-			pf, ok := s.parsed[p]
+			pf, ok := s.parsed[string(path)]
 			if !ok {
-				pf = &parsedFile{rel: p}
-				s.parsed[p] = pf
+				pf = &parsedFile{rel: string(path)}
+				s.parsed[pf.rel] = pf
+			}
+			if !s.noChains {
+				// The clusters that share a file share its path's bytes.
+				c.LabelChain[j] = LabelLevel{Template: t.text, Path: pf.rel, Exists: true, Shared: t.shared()}
 			}
 			if s.noChains {
 				cf.levels, cf.files = append(cf.levels, j), append(cf.files, pf)
 				key = append(append(key, pf.rel...), 0)
-			} else {
-				// The clusters that share a file share its path's bytes.
-				c.LabelChain[j].Path = pf.rel
 			}
 			if pf.roles&roleLabels != 0 {
 				continue

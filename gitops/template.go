@@ -56,8 +56,16 @@ func (t template) render(c *Cluster) (string, bool) {
 	if len(t.parts) == 1 && t.parts[0].field == "" {
 		return t.text, true
 	}
-	var b strings.Builder
-	b.Grow(len(t.text) + len(c.Tenant) + len(c.Env) + len(c.Name))
+	b, ok := t.appendRender(make([]byte, 0, len(t.text)+len(c.Tenant)+len(c.Env)+len(c.Name)), c)
+	if !ok {
+		return "", false
+	}
+	return string(b), true
+}
+
+// appendRender is render appending to b: a caller that only looks the path
+// up (in a map, with string(b)) makes no string of it.
+func (t template) appendRender(b []byte, c *Cluster) ([]byte, bool) {
 	for _, p := range t.parts {
 		v := p.lit
 		switch p.field {
@@ -77,11 +85,11 @@ func (t template) render(c *Cluster) (string, bool) {
 			v = c.Record[p.record.String()]
 		}
 		if v == "" {
-			return "", false
+			return b, false
 		}
-		b.WriteString(v)
+		b = append(b, v...)
 	}
-	return b.String(), true
+	return b, true
 }
 
 // uses reports whether the template has the placeholder field.

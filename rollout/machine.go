@@ -366,7 +366,7 @@ func NewState(campaign string, p Policy, waves []WaveSpec) (State, error) {
 		if spec.Cleanup {
 			w.Kind = WaveCleanup
 		}
-		seen := map[string]bool{}
+		seen := make(map[string]bool, len(refs))
 		for j, r := range refs {
 			switch {
 			case r.Name == "":

@@ -13,15 +13,21 @@ import (
 // SharedTenant when a pull request of shared files carries the clean-up;
 // a cluster neither touches is not in the wave.
 func StateWaves(p *Plan) ([]WaveSpec, error) {
-	var changed []ClusterRef // in the order they first change
-	seen := map[ClusterRef]bool{}
+	n := 0
+	for _, w := range p.Waves {
+		if !w.Cleanup {
+			n += len(w.Clusters)
+		}
+	}
+	changed := make([]ClusterRef, 0, n) // in the order they first change
+	seen := make(map[ClusterRef]bool, n)
 	out := make([]WaveSpec, 0, len(p.Waves))
 	for i, w := range p.Waves {
 		if w.Index != i+1 {
 			return nil, fmt.Errorf("plan wave %d is numbered %d", i+1, w.Index)
 		}
 		if !w.Cleanup {
-			spec := WaveSpec{Step: w.Step}
+			spec := WaveSpec{Step: w.Step, Clusters: make([]ClusterRef, 0, len(w.Clusters))}
 			for _, c := range w.Clusters {
 				ref := ClusterRef{Name: c.Name, Tenant: c.Tenant}
 				if w.Shared {

@@ -121,8 +121,13 @@ func Nodes(src []byte) ([]*yaml.Node, error) {
 	return parseNodes(src)
 }
 
-// parseNodes is Nodes through the YAML parser.
+// parseNodes is Nodes through the YAML parser, which finds no document in
+// an empty file: one a removal emptied is not worth its buffers (a parser
+// is about 20 KB).
 func parseNodes(src []byte) ([]*yaml.Node, error) {
+	if len(src) == 0 {
+		return nil, nil
+	}
 	dec := yaml.NewDecoder(bytes.NewReader(src))
 	var docs []*yaml.Node
 	for {

@@ -2,6 +2,7 @@ package decode
 
 import (
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"strconv"
 	"strings"
@@ -287,4 +288,20 @@ func TestReleaseClearsNodes(t *testing.T) {
 	if !ok || d.held != nil || docs[0].Content[1].Content[1].Value != "c" {
 		t.Fatalf("a flow mapping: %v, held %v", docs, d.held != nil)
 	}
+}
+
+// An empty file has no document: parseNodes says so without a parser, as
+// the parser itself does.
+func TestParseNodesOfEmptyFile(t *testing.T) {
+	t.Parallel()
+	var doc yaml.Node
+	require.ErrorIs(t, yaml.NewDecoder(strings.NewReader("")).Decode(&doc), io.EOF, "the parser finds a document in an empty file")
+	for _, src := range [][]byte{nil, {}} {
+		docs, err := Nodes(src)
+		require.NoError(t, err)
+		assert.Empty(t, docs)
+	}
+	docs, err := Nodes([]byte("\n"))
+	require.NoError(t, err)
+	assert.Empty(t, docs, "a blank line is no document either")
 }
