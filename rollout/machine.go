@@ -331,11 +331,8 @@ type WaveSpec struct {
 // at most once per wave; it may appear in several waves (one per EKS hop,
 // and again in the clean-up waves that verify it).
 func NewState(campaign string, p Policy, waves []WaveSpec) (State, error) {
-	if err := CheckPolicy(p, len(waves)); err != nil {
-		return State{}, fmt.Errorf("new state of campaign %q: %w", campaign, err)
-	}
-	if campaign == "" {
-		return State{}, errors.New("new state: empty campaign name")
+	if err := checkNewState(campaign, p, waves); err != nil {
+		return State{}, err
 	}
 	s := State{Campaign: campaign, Phase: CampaignPending, Policy: p, Waves: make([]WaveState, len(waves)), History: []Evidence{}}
 	s.Policy.Gates = append([]string(nil), p.Gates...)
@@ -350,39 +347,56 @@ func NewState(campaign string, p Policy, waves []WaveSpec) (State, error) {
 		}
 	}
 	for i, spec := range waves {
-		refs := spec.Clusters
-		if len(refs) == 0 {
-			return State{}, fmt.Errorf("new state of campaign %q: wave %d: no clusters", campaign, i+1)
-		}
-		w := WaveState{Number: i + 1, Phase: WavePending, Step: spec.Step, Clusters: make([]ClusterState, len(refs)), PRs: []PRState{}}
-		switch spec.Step {
-		case "", StepGreen, StepTraffic, StepRetire:
-		default:
-			return State{}, fmt.Errorf("new state of campaign %q: wave %d: unknown step %q", campaign, i+1, spec.Step)
-		}
-		if spec.Step != "" && spec.Cleanup {
-			return State{}, fmt.Errorf("new state of campaign %q: wave %d: a clean-up wave takes no blue-green step", campaign, i+1)
-		}
+		w := WaveState{Number: i + 1, Phase: WavePending, Step: spec.Step, Clusters: make([]ClusterState, len(spec.Clusters)), PRs: []PRState{}}
 		if spec.Cleanup {
 			w.Kind = WaveCleanup
 		}
-		seen := make(map[string]bool, len(refs))
-		for j, r := range refs {
-			switch {
-			case r.Name == "":
-				return State{}, fmt.Errorf("new state of campaign %q: wave %d cluster %d: empty name", campaign, i+1, j+1)
-			case r.Tenant == "":
-				return State{}, fmt.Errorf("new state of campaign %q: wave %d cluster %q: empty tenant", campaign, i+1, r.Name)
-			}
-			if seen[r.Name] {
-				return State{}, fmt.Errorf("new state of campaign %q: cluster %q is twice in wave %d", campaign, r.Name, i+1)
-			}
-			seen[r.Name] = true
+		for j, r := range spec.Clusters {
 			w.Clusters[j] = ClusterState{Name: r.Name, Tenant: r.Tenant, Phase: ClusterPending, Evidence: []Evidence{}}
 		}
 		s.Waves[i] = w
 	}
 	return s, nil
+}
+
+// checkNewState refuses what NewState refuses: a policy CheckPolicy
+// refuses, no campaign name, a wave without clusters or with an unknown
+// step, a cluster without a name or tenant or twice in one wave.
+func checkNewState(campaign string, p Policy, waves []WaveSpec) error {
+	if err := CheckPolicy(p, len(waves)); err != nil {
+		return fmt.Errorf("new state of campaign %q: %w", campaign, err)
+	}
+	if campaign == "" {
+		return errors.New("new state: empty campaign name")
+	}
+	for i, spec := range waves {
+		refs := spec.Clusters
+		if len(refs) == 0 {
+			return fmt.Errorf("new state of campaign %q: wave %d: no clusters", campaign, i+1)
+		}
+		switch spec.Step {
+		case "", StepGreen, StepTraffic, StepRetire:
+		default:
+			return fmt.Errorf("new state of campaign %q: wave %d: unknown step %q", campaign, i+1, spec.Step)
+		}
+		if spec.Step != "" && spec.Cleanup {
+			return fmt.Errorf("new state of campaign %q: wave %d: a clean-up wave takes no blue-green step", campaign, i+1)
+		}
+		seen := make(map[string]bool, len(refs))
+		for j, r := range refs {
+			switch {
+			case r.Name == "":
+				return fmt.Errorf("new state of campaign %q: wave %d cluster %d: empty name", campaign, i+1, j+1)
+			case r.Tenant == "":
+				return fmt.Errorf("new state of campaign %q: wave %d cluster %q: empty tenant", campaign, i+1, r.Name)
+			}
+			if seen[r.Name] {
+				return fmt.Errorf("new state of campaign %q: cluster %q is twice in wave %d", campaign, r.Name, i+1)
+			}
+			seen[r.Name] = true
+		}
+	}
+	return nil
 }
 
 // CheckPolicy refuses a policy the machine cannot run over the given number

@@ -538,6 +538,7 @@ func TestNewStateRejects(t *testing.T) {
 			_, err := NewState("c", tc.policy, changeWaves(tc.waves...))
 			require.Error(t, err)
 			assert.Contains(t, err.Error(), tc.wantErr)
+			assert.Equal(t, err, checkNewState("c", tc.policy, changeWaves(tc.waves...)), "the check alone")
 		})
 	}
 	t.Run("empty name", func(t *testing.T) {

@@ -48,18 +48,35 @@ func NewPolicy(c *Campaign, p *Plan) Policy {
 // tenants along with clusters, or a tenant whose clusters of one wave are
 // spread over pull requests in several repositories.
 func StartState(c *Campaign, p *Plan) (State, error) {
-	for i := range p.Waves {
-		if w := &p.Waves[i]; !w.Cleanup {
-			if err := checkWavePRs(w); err != nil {
-				return State{}, err
-			}
-		}
-	}
-	waves, err := StateWaves(p)
+	waves, err := startWaves(p)
 	if err != nil {
 		return State{}, err
 	}
 	return NewState(c.Metadata.Name, NewPolicy(c, p), waves)
+}
+
+// CheckStart refuses what StartState refuses, without making the state:
+// what a plan is asked before serve would start it (a state holds every
+// cluster of every wave).
+func CheckStart(c *Campaign, p *Plan) error {
+	waves, err := startWaves(p)
+	if err != nil {
+		return err
+	}
+	return checkNewState(c.Metadata.Name, NewPolicy(c, p), waves)
+}
+
+// startWaves is StateWaves of a plan whose waves' pull requests the
+// machine can follow (checkWavePRs).
+func startWaves(p *Plan) ([]WaveSpec, error) {
+	for i := range p.Waves {
+		if w := &p.Waves[i]; !w.Cleanup {
+			if err := checkWavePRs(w); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return StateWaves(p)
 }
 
 // checkWavePRs refuses what the machine cannot follow yet: a tenant's

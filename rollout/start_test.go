@@ -1,6 +1,7 @@
 package rollout
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -118,6 +119,10 @@ func TestStartState(t *testing.T) {
 				tt.edit(c, p)
 			}
 			s, err := StartState(c, p)
+			// CheckStart refuses what StartState refuses, with its words.
+			if checked := CheckStart(c, p); fmt.Sprint(checked) != fmt.Sprint(err) {
+				t.Errorf("CheckStart: %v; StartState: %v", checked, err)
+			}
 			switch {
 			case tt.err == "" && err != nil:
 				t.Fatalf("unexpected error: %v", err)
