@@ -193,7 +193,10 @@ func (pl *planner) finish(drafts []waveDraft) error {
 		for _, s := range d.steps {
 			n += len(s.edits)
 		}
-		edits := make([]fileEdit, 0, n)
+		edits := d.extra // a clean-up wave's, as they are
+		if len(d.steps) > 0 {
+			edits = make([]fileEdit, 0, n)
+		}
 		for _, s := range d.steps {
 			cl := s.cluster
 			w.Clusters = append(w.Clusters, WaveCluster{
@@ -207,7 +210,9 @@ func (pl *planner) finish(drafts []waveDraft) error {
 				edits = append(edits, e)
 			}
 		}
-		edits = append(edits, d.extra...)
+		if len(d.steps) > 0 {
+			edits = append(edits, d.extra...)
+		}
 		prs, err := own.pullRequests(edits)
 		if err != nil {
 			return fmt.Errorf("wave %d: %w", w.Index, err)
