@@ -678,7 +678,7 @@ func deletionWaves(h *hierarchy, base, desired []slot, deletions []labelEdit) []
 		g.clusters = append(g.clusters, lv.clusters...)
 	}
 	var pending []*delGroup
-	reach := map[int][]*delGroup{} // cluster -> groups whose files it inherits from
+	reach := make([][]*delGroup, len(desired)) // cluster -> groups whose files it inherits from
 	for _, k := range sortedKeys(byPR) {
 		g := byPR[k]
 		slices.Sort(g.clusters)
@@ -703,7 +703,11 @@ func deletionWaves(h *hierarchy, base, desired []slot, deletions []labelEdit) []
 		if len(wave) == 0 {
 			break
 		}
-		var edits []labelEdit
+		n := 0
+		for _, g := range wave {
+			n += len(g.edits)
+		}
+		edits := make([]labelEdit, 0, n)
 		for _, g := range wave {
 			edits = append(edits, g.edits...)
 			g.inWave = false
@@ -722,7 +726,7 @@ func deletionWaves(h *hierarchy, base, desired []slot, deletions []labelEdit) []
 // requests that reach the cluster, merged together with g on top of state st,
 // leaves the cluster at its desired value. Subsets without g were checked
 // when their members joined.
-func safeWith(h *hierarchy, st, desired []slot, reach map[int][]*delGroup, g *delGroup) bool {
+func safeWith(h *hierarchy, st, desired []slot, reach [][]*delGroup, g *delGroup) bool {
 	var overlay []levelSlot
 	var others []*delGroup
 	for _, ci := range g.clusters {

@@ -51,7 +51,13 @@ func StateWaves(p *Plan) ([]WaveSpec, error) {
 				own[pr.Tenant] = true
 			}
 		}
-		spec := WaveSpec{Cleanup: true}
+		kept := 0
+		for _, c := range changed {
+			if own[c.Tenant] || shared {
+				kept++
+			}
+		}
+		spec := WaveSpec{Cleanup: true, Clusters: make([]ClusterRef, 0, kept)}
 		for _, c := range changed {
 			switch {
 			case own[c.Tenant]:

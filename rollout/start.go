@@ -85,7 +85,7 @@ func startWaves(p *Plan) ([]WaveSpec, error) {
 // clusters through tenants' pull requests, or a tenant's pull request in a
 // shared wave (whose clusters wait on the fleet admins' one).
 func checkWavePRs(w *Wave) error {
-	seen := map[string]string{}
+	seen := make(map[string]string, len(w.PullRequests))
 	for _, pr := range w.PullRequests {
 		tenant := pr.Tenant
 		switch {
