@@ -193,25 +193,25 @@ func (pl *planner) finish(drafts []waveDraft) error {
 		for _, s := range d.steps {
 			n += len(s.edits)
 		}
-		edits := d.extra // a clean-up wave's, as they are
-		if len(d.steps) > 0 {
-			edits = make([]fileEdit, 0, n)
-		}
+		// The wave's edits stay where the steps hold them (each step's
+		// own, dropped below once the pull requests are made).
+		edits := make([]*fileEdit, 0, n)
 		for _, s := range d.steps {
 			cl := s.cluster
 			w.Clusters = append(w.Clusters, WaveCluster{
 				Name: cl.Name, Tenant: cl.Tenant, Env: cl.Env, Fleet: cl.Fleet,
 				Canary: s.canary, PickedCanary: s.picked, From: s.from, To: s.to, Green: s.green,
 			})
-			for _, e := range s.edits {
+			for k := range s.edits {
+				e := &s.edits[k]
 				if len(e.reach) == 0 {
 					e.edit.Cluster = cl.Name
 				}
 				edits = append(edits, e)
 			}
 		}
-		if len(d.steps) > 0 {
-			edits = append(edits, d.extra...)
+		for k := range d.extra {
+			edits = append(edits, &d.extra[k])
 		}
 		prs, err := own.pullRequests(edits)
 		if err != nil {
@@ -237,33 +237,32 @@ type fileID struct{ repo, file string }
 
 func fileKey(repo, file string) string { return repo + "\x00" + file }
 
-func (o owners) claim(e fileEdit) error {
+func (o owners) claim(e *fileEdit) error {
 	owner := e.tenant
 	if e.admin {
 		owner = ""
 	}
 	k := fileID{e.repo, e.file}
-	if prev, ok := o[k]; ok && prev != owner {
+	prev, ok := o[k]
+	switch {
+	case !ok:
+		o[k] = owner
+	case prev != owner:
 		return fmt.Errorf("file %s in %s belongs to tenant %q and tenant %q: mark it shared or split it",
 			e.file, e.repo, prev, owner)
 	}
-	o[k] = owner
 	return nil
 }
 
-// pullRequests groups edits into one pull request per (repository, tenant),
-// admin pull requests apart, everything sorted. The edits are put in that
-// order, each pull request's files and each file's edits then lie side by
-// side: no map of files for each pull request.
-func (o owners) pullRequests(edits []fileEdit) ([]PullRequest, error) {
-	for _, e := range edits {
+// pullRequests groups the edits of order into one pull request per
+// (repository, tenant), admin pull requests apart, everything sorted. order
+// is sorted so, in place: each pull request's files and each file's edits
+// then lie side by side, no map of files for each pull request.
+func (o owners) pullRequests(order []*fileEdit) ([]PullRequest, error) {
+	for _, e := range order {
 		if err := o.claim(e); err != nil {
 			return nil, err
 		}
-	}
-	order := make([]*fileEdit, len(edits))
-	for i := range edits {
-		order[i] = &edits[i]
 	}
 	// Stable: a file's first edit says whether it is created, and with
 	// what content.
