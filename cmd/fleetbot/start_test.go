@@ -2,6 +2,7 @@ package main
 
 import (
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -20,7 +21,7 @@ import (
 func TestStartBuildsNoSDKSchemaTables(t *testing.T) {
 	t.Parallel()
 	list := exec.CommandContext(t.Context(), "go", "list", "-deps", ".")
-	list.Dir = testenv.ModuleRoot(t) + "/cmd/fleetbot"
+	list.Dir = filepath.Join(testenv.ModuleRoot(t), "cmd", "fleetbot")
 	out, err := list.Output()
 	if err != nil {
 		t.Fatalf("go list -deps: %v", err)
