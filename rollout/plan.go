@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 )
 
 // Plan is the whole rollout of a campaign: its waves in order, the pull
@@ -339,8 +340,11 @@ type planner struct {
 	opts     options
 	plan     *Plan
 	// files caches the content of a new label file by value: every file
-	// the campaign creates for one label holds the same bytes.
-	files map[string]string
+	// the campaign creates for one label holds the same bytes. A label
+	// change's clean-up waves are planned on a goroutine of their own:
+	// filesMu guards it.
+	files   map[string]string
+	filesMu sync.Mutex
 	// keepQuoting leaves the quoting of a set value to the file (a field
 	// of a hierarchy), where a label is always written as a string.
 	keepQuoting bool

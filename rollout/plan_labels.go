@@ -299,6 +299,11 @@ func (pl *planner) planHierarchy(hc *hierChange) error {
 			after[h.chains[ci][levelPosition(h, h.chains[ci], hc.level)]] = want
 		}
 	}
+	// The clean-up waves are planned while the change waves are: they read
+	// what the change leaves (after, desired, planned), never the change
+	// waves, and a large fleet's take a quarter of a second.
+	cleanupDone := make(chan []waveDraft, 1)
+	go func() { cleanupDone <- pl.labelCleanup(h, after, desired, planned, want, hc.path) }()
 	tail, last := pl.sharedTargets(h, initial, targets, want, hc.path)
 	drafts := pl.buildWaves(steps, 0, tail)
 	err = canariesFirst(hc.key, steps, func(s *step) string {
@@ -321,7 +326,7 @@ func (pl *planner) planHierarchy(hc *hierChange) error {
 	if len(last) > 0 && approvals {
 		last[0].approval = true
 	}
-	cleanup := pl.labelCleanup(h, after, desired, planned, want, hc.path)
+	cleanup := <-cleanupDone
 	if len(cleanup) > 0 && approvals {
 		cleanup[0].approval = true
 	}
@@ -468,6 +473,8 @@ func (pl *planner) labelFileEdit(h *hierarchy, st []slot, e labelEdit, path []st
 // labelFile is the content of a new label file holding one label, made
 // once per value.
 func (pl *planner) labelFile(path []string, value string) string {
+	pl.filesMu.Lock()
+	defer pl.filesMu.Unlock()
 	if c, ok := pl.files[value]; ok {
 		return c
 	}
