@@ -551,6 +551,7 @@ func (l *live) run(blows int, seed uint64, strike disturbance) runResult {
 			t.Fatalf("blow %d of %d: %v; last states %s", k+1, blows, ctx.Err(), describe(last))
 		case <-time.After(time.Duration(200+rng.IntN(1800)) * time.Millisecond):
 		}
+		l.checkUp()
 		// Counted before it strikes: a blow waiting for the opening of
 		// a pull request lets the wave before it merge meanwhile.
 		struck.Add(1)
@@ -569,6 +570,7 @@ func (l *live) run(blows int, seed uint64, strike disturbance) runResult {
 		if ended == len(last) {
 			break
 		}
+		l.checkUp()
 		select {
 		case <-ctx.Done():
 			l.logTrouble()
@@ -578,6 +580,23 @@ func (l *live) run(blows int, seed uint64, strike disturbance) runResult {
 	}
 	res.wall = time.Since(began)
 	return res
+}
+
+// checkUp fails the test when a replica's serve exited although the test
+// did not kill it: a crash, which the other replica would otherwise hide
+// by carrying the campaigns on.
+func (l *live) checkUp() {
+	for _, r := range l.replicas {
+		r.mu.Lock()
+		p := r.proc
+		r.mu.Unlock()
+		if p == nil {
+			continue
+		}
+		if gone := p.Gone(); gone != "" {
+			l.t.Fatalf("replica %s: serve exited on its own%s", r.name, gone)
+		}
+	}
 }
 
 // logTrouble logs the last warnings and errors of each replica, which say

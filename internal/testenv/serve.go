@@ -194,7 +194,7 @@ func (s *Serve) Lines() []string {
 func (s *Serve) Kill(t testing.TB) {
 	t.Helper()
 	if err := s.cmd.Process.Signal(syscall.SIGKILL); err != nil {
-		t.Fatalf("kill serve: %v", err)
+		t.Fatalf("kill serve: %v%s", err, s.Gone())
 	}
 	<-s.exited
 }
@@ -204,15 +204,28 @@ func (s *Serve) Kill(t testing.TB) {
 func (s *Serve) Pause(t testing.TB) {
 	t.Helper()
 	if err := s.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
-		t.Fatalf("pause serve: %v", err)
+		t.Fatalf("pause serve: %v%s", err, s.Gone())
 	}
+}
+
+// Gone says, once serve exited, how it exited and what it wrote last (""
+// while it runs): for a failure that finds it gone when it should run.
+func (s *Serve) Gone() string {
+	select {
+	case <-s.exited:
+	default:
+		return ""
+	}
+	lines := s.Lines()
+	lines = lines[max(0, len(lines)-40):]
+	return fmt.Sprintf(" (it exited: %v; its last %d lines:)\n%s", s.err, len(lines), strings.Join(lines, "\n"))
 }
 
 // Resume lets a paused serve go on with SIGCONT.
 func (s *Serve) Resume(t testing.TB) {
 	t.Helper()
 	if err := s.cmd.Process.Signal(syscall.SIGCONT); err != nil {
-		t.Fatalf("resume serve: %v", err)
+		t.Fatalf("resume serve: %v%s", err, s.Gone())
 	}
 }
 
@@ -224,7 +237,7 @@ func (s *Serve) Exited() <-chan struct{} { return s.exited }
 func (s *Serve) Stop(t testing.TB, wait time.Duration) error {
 	t.Helper()
 	if err := s.cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatalf("stop serve: %v", err)
+		t.Fatalf("stop serve: %v%s", err, s.Gone())
 	}
 	select {
 	case <-s.exited:
