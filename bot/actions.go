@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"sync"
@@ -106,6 +107,15 @@ func (r *run) openWave(ctx context.Context, n int, reqs []rollout.PRRequest) err
 			defer func() { <-limit }()
 			defer turns.pass(i)
 			o := &out[i]
+			// A panic here would stop the process, where the same one in
+			// the caller's goroutine is the delivery's or the pass's error.
+			// The stack goes to the log; the error is shown to people.
+			defer func() {
+				if p := recover(); p != nil {
+					r.b.log.Error("opening a wave pull request panicked", "campaign", r.name, "wave", n, "tenant", req.Tenant, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+					o.err = fmt.Errorf("opening the pull request panicked: %v (the log has where)", p)
+				}
+			}()
 			o.res, o.err = r.ensure(ctx, c, n, planWave, pr, req, o.h, turns.in(i))
 		}()
 	}

@@ -281,6 +281,27 @@ func TestOutstandingPullRequestIsAskedAgain(t *testing.T) {
 	assert.Equal(t, 1.0, testutil.ToFloat64(b.metrics.recovered.WithLabelValues("open-wave")))
 }
 
+// TestPanicOpeningAPullRequestFailsThePass: a panic while one tenant's
+// pull request opens (on a goroutine of its own) is that pull request's
+// failure, as an error would be, not the end of the process; the next pass
+// opens it.
+func TestPanicOpeningAPullRequestFailsThePass(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, "eks-1-30.yaml")
+	b := w.bot(t, "r1", nil)
+	require.NoError(t, b.Handle(t.Context(), pushOf("campaigns/eks-1-30.yaml")))
+	w.ensure.panic["tenant-b"] = "index out of range"
+
+	err := b.Reconcile(t.Context())
+	require.ErrorContains(t, err, "opening the pull request panicked: index out of range")
+	st, _ := w.state(t, campaign)
+	assert.Equal(t, "tenant-a:Open#1 tenant-b:Requested#0", prStatuses(st.Waves[0]))
+
+	require.NoError(t, b.Reconcile(t.Context()))
+	st, _ = w.state(t, campaign)
+	assert.Equal(t, "tenant-a:Open#1 tenant-b:Open#2", prStatuses(st.Waves[0]))
+}
+
 func TestClosedPullRequestIsReported(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t, "eks-1-30.yaml")

@@ -421,6 +421,7 @@ type fakeEnsure struct {
 	// as it is: the reconcile loop's checks for a moved base.
 	kept  []wave.Request
 	fail  map[string]error // tenant -> error of the next call
+	panic map[string]any   // tenant -> what the next call panics with
 	block chan struct{}    // when set, each call waits for it to close
 	enter chan struct{}    // when set, each call signals it started
 }
@@ -454,7 +455,12 @@ func (e *fakeEnsure) ensureNow(req wave.Request) (wave.Result, error) {
 	e.reqs = append(e.reqs, req)
 	err := e.fail[req.PR.Tenant]
 	delete(e.fail, req.PR.Tenant)
+	p, panics := e.panic[req.PR.Tenant]
+	delete(e.panic, req.PR.Tenant)
 	e.mu.Unlock()
+	if panics {
+		panic(p)
+	}
 	if err != nil {
 		return wave.Result{}, err
 	}
@@ -540,7 +546,7 @@ func newWorld(t *testing.T, campaigns ...string) *world {
 	w := &world{
 		api:    api,
 		mirror: &fakeMirror{dir: dir},
-		ensure: &fakeEnsure{api: api, fail: map[string]error{}},
+		ensure: &fakeEnsure{api: api, fail: map[string]error{}, panic: map[string]any{}},
 		clock:  &clock{t: time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)},
 		path:   filepath.Join(t.TempDir(), "state.db"),
 	}
