@@ -302,6 +302,31 @@ func TestPanicOpeningAPullRequestFailsThePass(t *testing.T) {
 	assert.Equal(t, "tenant-a:Open#1 tenant-b:Open#2", prStatuses(st.Waves[0]))
 }
 
+// TestPanicInAPassIsAnError: a panic in a pass is its error, not the end
+// of the process, and leaves nothing held: in the reading of the campaign
+// files, the pass's; while a campaign is reconciled (the checkout before
+// its wave opens, on the pass's own goroutine), that campaign's. The next
+// pass opens the wave.
+func TestPanicInAPassIsAnError(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, "eks-1-30.yaml")
+	b := w.bot(t, "r1", nil)
+	require.NoError(t, b.Handle(t.Context(), pushOf("campaigns/eks-1-30.yaml")))
+	w.mirror.mu.Lock()
+	n := w.mirror.checkouts
+	w.mirror.panicOn = map[int]bool{n + 1: true, n + 3: true}
+	w.mirror.mu.Unlock()
+
+	err := b.Reconcile(t.Context())
+	require.ErrorContains(t, err, "reconcile panicked: checkout went wrong")
+	require.NotContains(t, err.Error(), "campaign "+campaign)
+	err = b.Reconcile(t.Context())
+	require.ErrorContains(t, err, "campaign "+campaign+": reconcile panicked: checkout went wrong")
+	require.NoError(t, b.Reconcile(t.Context()))
+	st, _ := w.state(t, campaign)
+	assert.Equal(t, "tenant-a:Open#1 tenant-b:Open#2", prStatuses(st.Waves[0]))
+}
+
 func TestClosedPullRequestIsReported(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t, "eks-1-30.yaml")

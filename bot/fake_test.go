@@ -393,6 +393,10 @@ type fakeMirror struct {
 	dir     string
 	mu      sync.Mutex
 	fetches int
+	// checkouts counts the checkouts; those whose number panicOn holds
+	// panic (1 is the first).
+	checkouts int
+	panicOn   map[int]bool
 }
 
 func (m *fakeMirror) Fetch(context.Context, string) error {
@@ -405,6 +409,13 @@ func (m *fakeMirror) Fetch(context.Context, string) error {
 func (m *fakeMirror) Checkout(_ context.Context, _, branch, sha string) (string, error) {
 	if branch != "main" || sha != headSHA {
 		return "", fmt.Errorf("checkout %s at %s: not the head GitHub reported", branch, sha)
+	}
+	m.mu.Lock()
+	m.checkouts++
+	panics := m.panicOn[m.checkouts]
+	m.mu.Unlock()
+	if panics {
+		panic("checkout went wrong")
 	}
 	return m.dir, nil
 }

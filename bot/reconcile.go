@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"time"
@@ -23,7 +24,15 @@ import (
 // Each pass also sets the gauges of /metrics that are read off the stored
 // states, for the campaigns it did not step too (ended, or stepped by
 // another replica), and drops those of campaigns the store no longer holds.
-func (b *Bot) Reconcile(ctx context.Context) error {
+// A panic is the pass's error (a campaign's only that campaign's), with the
+// stack in the log, as a webhook handler's is: the process goes on.
+func (b *Bot) Reconcile(ctx context.Context) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			b.log.Error("reconcile panicked", "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+			err = fmt.Errorf("reconcile panicked: %v (the log has where)", p)
+		}
+	}()
 	b.metrics.reconciles.Inc()
 	var errs []error
 	if err := b.scanCampaigns(ctx); err != nil {
@@ -149,8 +158,16 @@ func (b *Bot) observe(name string, st rollout.State, rec *record) {
 // close any that a crash left open; the check runs of any catch up with
 // its end (a write that failed as it ended); one whose dashboard issue a
 // failure left open, or with posts not yet posted (its last report), is
-// stepped until it is closed and they are posted.
-func (b *Bot) reconcileCampaign(ctx context.Context, name string, phase rollout.CampaignPhase, posting bool) (rollout.State, error) {
+// stepped until it is closed and they are posted. A panic is the
+// campaign's error, with the stack in the log, as a webhook handler's is:
+// the other campaigns go on, and the next pass tries it again.
+func (b *Bot) reconcileCampaign(ctx context.Context, name string, phase rollout.CampaignPhase, posting bool) (_ rollout.State, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			b.log.Error("reconcile panicked", "campaign", name, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+			err = fmt.Errorf("campaign %s: reconcile panicked: %v (the log has where)", name, p)
+		}
+	}()
 	if phase.Final() {
 		b.mu.Lock()
 		swept := b.swept[name]

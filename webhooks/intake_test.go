@@ -1,6 +1,7 @@
 package webhooks
 
 import (
+	"bytes"
 	"context"
 	"crypto/hmac"
 	"crypto/sha1"
@@ -8,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -580,6 +582,10 @@ func TestRetries(t *testing.T) {
 		h.fail = func(Event, int) error { panic("nil map") }
 		cfg := testConfig(t, s, h)
 		cfg.Attempts = 1
+		var logs bytes.Buffer
+		// The handler writes a line at a time under its lock; logs is read
+		// once the workers stopped.
+		cfg.Logger = slog.New(slog.NewJSONHandler(&logs, nil))
 		in := startIntake(t, cfg)
 		postAll(t, in, []string{"boom"})
 		if err := in.Shutdown(t.Context()); err != nil {
@@ -587,6 +593,19 @@ func TestRetries(t *testing.T) {
 		}
 		if got := pendingIDs(t, s); !slices.Equal(got, []string{"boom"}) {
 			t.Errorf("pending = %v, want [boom]", got)
+		}
+		// The log says where: the panic and the handler's frame.
+		var logged bool
+		for line := range strings.SplitSeq(logs.String(), "\n") {
+			if strings.Contains(line, `"msg":"webhook handler panicked"`) {
+				logged = true
+				if !strings.Contains(line, `"panic":"nil map"`) || !strings.Contains(line, "fakeHandler).Handle") {
+					t.Errorf("the panic's log line has no panic or stack: %s", line)
+				}
+			}
+		}
+		if !logged {
+			t.Errorf("no log line of the panic in:\n%s", logs.String())
 		}
 	})
 	t.Run("each call has its own deadline", func(t *testing.T) {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime/debug"
 	"time"
 
 	"github.com/fleetbot/fleetbot/rollout/store"
@@ -186,6 +187,7 @@ func (in *Intake) handle(ctx context.Context, ev Event) (err error) {
 	start := time.Now()
 	defer func() {
 		if p := recover(); p != nil {
+			in.log.Error("webhook handler panicked", "event", ev.Info().Name, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
 			err = fmt.Errorf("handler panicked: %v", p)
 		}
 		in.metrics.processing.WithLabelValues(ev.Info().Name).Observe(time.Since(start).Seconds())
