@@ -263,43 +263,38 @@ func TestLeaseKeepsASecondBotOff(t *testing.T) {
 	assert.Len(t, w.ensure.calls(), 2, "b opened nothing that was up already")
 }
 
+// TestOutstandingPullRequestIsAskedAgain: a tenant's pull request that
+// failed to open, by an error or by a panic (on the goroutine it opens on:
+// that pull request's failure, not the end of the process), is asked for
+// again on the next pass.
 func TestOutstandingPullRequestIsAskedAgain(t *testing.T) {
 	t.Parallel()
-	w := newWorld(t, "eks-1-30.yaml")
-	b := w.bot(t, "r1", nil)
-	require.NoError(t, b.Handle(t.Context(), pushOf("campaigns/eks-1-30.yaml")))
-	w.ensure.fail["tenant-b"] = errors.New("github is down")
+	for _, tc := range []struct {
+		name string
+		fail func(*fakeEnsure)
+		want string
+	}{
+		{"an error", func(e *fakeEnsure) { e.fail["tenant-b"] = errors.New("github is down") }, "github is down"},
+		{"a panic", func(e *fakeEnsure) { e.panic["tenant-b"] = "index out of range" }, "opening the pull request panicked: index out of range"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			w := newWorld(t, "eks-1-30.yaml")
+			b := w.bot(t, "r1", nil)
+			require.NoError(t, b.Handle(t.Context(), pushOf("campaigns/eks-1-30.yaml")))
+			tc.fail(w.ensure)
 
-	err := b.Reconcile(t.Context())
-	require.ErrorContains(t, err, "github is down")
-	st, _ := w.state(t, campaign)
-	assert.Equal(t, "tenant-a:Open#1 tenant-b:Requested#0", prStatuses(st.Waves[0]))
+			err := b.Reconcile(t.Context())
+			require.ErrorContains(t, err, tc.want)
+			st, _ := w.state(t, campaign)
+			assert.Equal(t, "tenant-a:Open#1 tenant-b:Requested#0", prStatuses(st.Waves[0]))
 
-	require.NoError(t, b.Reconcile(t.Context()))
-	st, _ = w.state(t, campaign)
-	assert.Equal(t, "tenant-a:Open#1 tenant-b:Open#2", prStatuses(st.Waves[0]))
-	assert.Equal(t, 1.0, testutil.ToFloat64(b.metrics.recovered.WithLabelValues("open-wave")))
-}
-
-// TestPanicOpeningAPullRequestFailsThePass: a panic while one tenant's
-// pull request opens (on a goroutine of its own) is that pull request's
-// failure, as an error would be, not the end of the process; the next pass
-// opens it.
-func TestPanicOpeningAPullRequestFailsThePass(t *testing.T) {
-	t.Parallel()
-	w := newWorld(t, "eks-1-30.yaml")
-	b := w.bot(t, "r1", nil)
-	require.NoError(t, b.Handle(t.Context(), pushOf("campaigns/eks-1-30.yaml")))
-	w.ensure.panic["tenant-b"] = "index out of range"
-
-	err := b.Reconcile(t.Context())
-	require.ErrorContains(t, err, "opening the pull request panicked: index out of range")
-	st, _ := w.state(t, campaign)
-	assert.Equal(t, "tenant-a:Open#1 tenant-b:Requested#0", prStatuses(st.Waves[0]))
-
-	require.NoError(t, b.Reconcile(t.Context()))
-	st, _ = w.state(t, campaign)
-	assert.Equal(t, "tenant-a:Open#1 tenant-b:Open#2", prStatuses(st.Waves[0]))
+			require.NoError(t, b.Reconcile(t.Context()))
+			st, _ = w.state(t, campaign)
+			assert.Equal(t, "tenant-a:Open#1 tenant-b:Open#2", prStatuses(st.Waves[0]))
+			assert.Equal(t, 1.0, testutil.ToFloat64(b.metrics.recovered.WithLabelValues("open-wave")))
+		})
+	}
 }
 
 // TestPanicInAPassIsAnError: a panic in a pass is its error, not the end

@@ -254,6 +254,14 @@ func (r *replica) kill() {
 	r.mu.Unlock()
 }
 
+// running returns the replica's serve process, nil while the test has it
+// down.
+func (r *replica) running() *testenv.Serve {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.proc
+}
+
 // url returns the replica's base URL, "" while it is down.
 func (r *replica) url() string {
 	r.mu.Lock()
@@ -587,9 +595,7 @@ func (l *live) run(blows int, seed uint64, strike disturbance) runResult {
 // by carrying the campaigns on.
 func (l *live) checkUp() {
 	for _, r := range l.replicas {
-		r.mu.Lock()
-		p := r.proc
-		r.mu.Unlock()
+		p := r.running()
 		if p == nil {
 			continue
 		}
@@ -617,9 +623,7 @@ func (l *live) logTrouble() {
 	// goroutines say where (SIGQUIT makes a Go program print them and
 	// exit).
 	for i, r := range l.replicas {
-		r.mu.Lock()
-		p := r.proc
-		r.mu.Unlock()
+		p := r.running()
 		if p == nil {
 			continue
 		}
