@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"runtime/debug"
 	"slices"
 	"strings"
 	"sync"
@@ -112,8 +111,7 @@ func (r *run) openWave(ctx context.Context, n int, reqs []rollout.PRRequest) err
 			// The stack goes to the log; the error is shown to people.
 			defer func() {
 				if p := recover(); p != nil {
-					r.b.log.Error("opening a wave pull request panicked", "campaign", r.name, "wave", n, "tenant", req.Tenant, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
-					o.err = fmt.Errorf("opening the pull request panicked: %v (the log has where)", p)
+					o.err = r.b.panicked(panicOpen, "opening the pull request", p, "campaign", r.name, "wave", n, "tenant", req.Tenant)
 				}
 			}()
 			o.res, o.err = r.ensure(ctx, c, n, planWave, pr, req, o.h, turns.in(i))

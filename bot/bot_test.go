@@ -293,6 +293,11 @@ func TestOutstandingPullRequestIsAskedAgain(t *testing.T) {
 			st, _ = w.state(t, campaign)
 			assert.Equal(t, "tenant-a:Open#1 tenant-b:Open#2", prStatuses(st.Waves[0]))
 			assert.Equal(t, 1.0, testutil.ToFloat64(b.metrics.recovered.WithLabelValues("open-wave")))
+			panics := 0.0
+			if tc.name == "a panic" {
+				panics = 1
+			}
+			assert.InDelta(t, panics, testutil.ToFloat64(b.metrics.panics.WithLabelValues(panicOpen)), 0)
 		})
 	}
 }
@@ -317,6 +322,30 @@ func TestPanicInAPassIsAnError(t *testing.T) {
 	require.NotContains(t, err.Error(), "campaign "+campaign)
 	err = b.Reconcile(t.Context())
 	require.ErrorContains(t, err, "campaign "+campaign+": reconcile panicked: checkout went wrong")
+	require.NoError(t, b.Reconcile(t.Context()))
+	st, _ := w.state(t, campaign)
+	assert.Equal(t, "tenant-a:Open#1 tenant-b:Open#2", prStatuses(st.Waves[0]))
+	assert.InDelta(t, 2.0, testutil.ToFloat64(b.metrics.panics.WithLabelValues(panicReconcile)), 0)
+	assert.InDelta(t, 0.0, testutil.ToFloat64(b.metrics.panics.WithLabelValues(panicWebhook)), 0)
+}
+
+// TestPanicInAHandlerIsTheDeliverysError: a panic while the bot handles a
+// webhook event is the event's error (the delivery is tried again), counted
+// as one; the next delivery of it starts the campaign.
+func TestPanicInAHandlerIsTheDeliverysError(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, "eks-1-30.yaml")
+	b := w.bot(t, "r1", nil)
+	w.mirror.mu.Lock()
+	w.mirror.panicOn = map[int]bool{w.mirror.checkouts + 1: true}
+	w.mirror.mu.Unlock()
+
+	err := b.Handle(t.Context(), pushOf("campaigns/eks-1-30.yaml"))
+	require.ErrorContains(t, err, "the push handler panicked: checkout went wrong")
+	assert.InDelta(t, 1.0, testutil.ToFloat64(b.metrics.panics.WithLabelValues(panicWebhook)), 0)
+	assert.InDelta(t, 1.0, testutil.ToFloat64(b.metrics.webhooks.WithLabelValues("push", "error")), 0)
+
+	require.NoError(t, b.Handle(t.Context(), pushOf("campaigns/eks-1-30.yaml")))
 	require.NoError(t, b.Reconcile(t.Context()))
 	st, _ := w.state(t, campaign)
 	assert.Equal(t, "tenant-a:Open#1 tenant-b:Open#2", prStatuses(st.Waves[0]))

@@ -23,7 +23,7 @@ import (
 // fails no delivery, which would only try it again sooner and raise the
 // webhook alert for what the campaign's own alerts say.
 func (b *Bot) Handle(ctx context.Context, ev webhooks.Event) error {
-	acted, err := b.handle(ctx, ev)
+	acted, err := b.handleRecovered(ctx, ev)
 	err, failed := splitActionsFailed(err)
 	if failed != nil {
 		b.log.Warn("event taken in; actions of its campaign failed, and the reconcile pass tries them again",
@@ -38,6 +38,16 @@ func (b *Bot) Handle(ctx context.Context, ev webhooks.Event) error {
 	}
 	b.metrics.webhooks.WithLabelValues(ev.Info().Name, result).Inc()
 	return err
+}
+
+// handleRecovered is handle, with a panic turned into its error.
+func (b *Bot) handleRecovered(ctx context.Context, ev webhooks.Event) (acted bool, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			acted, err = false, b.panicked(panicWebhook, "the "+ev.Info().Name+" handler", p, "delivery", ev.Info().Delivery)
+		}
+	}()
+	return b.handle(ctx, ev)
 }
 
 func (b *Bot) handle(ctx context.Context, ev webhooks.Event) (bool, error) {

@@ -29,6 +29,7 @@ type metrics struct {
 	gateResults   *prometheus.CounterVec
 	gateDuration  *prometheus.HistogramVec
 	verdicts      *prometheus.HistogramVec
+	panics        *prometheus.CounterVec
 	fleet         *fleetGauges
 }
 
@@ -97,9 +98,12 @@ func newMetrics(reg prometheus.Registerer, now func() time.Time) (*metrics, erro
 			Name: "fleetbot_merge_to_verdict_seconds", Help: "Time from the merge of a cluster's pull request to the gates' verdict on it (passed: every gate passed; failed: a gate failed), by verdict.",
 			Buckets: []float64{30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 14400, 28800, 86400},
 		}, []string{"verdict"}),
+		panics: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "fleetbot_panics_total", Help: "Panics (bugs) recovered, by where: webhook (a delivery's handler), reconcile (a pass, or a campaign's part of one), open-pull-request (a wave pull request's opening). Each is an error of its own and logged with its stack.",
+		}, []string{"where"}),
 		fleet: newFleetGauges(now),
 	}
-	for _, c := range []prometheus.Collector{m.reconciles, m.recovered, m.campaigns, m.campaignFiles, m.events, m.actions, m.webhooks, m.commands, m.leaseHeld, m.gateErrors, m.gateResults, m.gateDuration, m.verdicts, m.fleet} {
+	for _, c := range []prometheus.Collector{m.reconciles, m.recovered, m.campaigns, m.campaignFiles, m.events, m.actions, m.webhooks, m.commands, m.leaseHeld, m.gateErrors, m.gateResults, m.gateDuration, m.verdicts, m.panics, m.fleet} {
 		if err := reg.Register(c); err != nil {
 			var are prometheus.AlreadyRegisteredError
 			if errors.As(err, &are) {
@@ -113,6 +117,9 @@ func newMetrics(reg prometheus.Registerer, now func() time.Time) (*metrics, erro
 	}
 	for _, v := range []rollout.Outcome{rollout.GatePassed, rollout.GateFailed} {
 		m.verdicts.WithLabelValues(string(v))
+	}
+	for _, w := range []string{panicWebhook, panicReconcile, panicOpen} {
+		m.panics.WithLabelValues(w)
 	}
 	return m, nil
 }

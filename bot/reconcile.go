@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"runtime/debug"
 	"slices"
 	"strings"
 	"time"
@@ -29,8 +28,7 @@ import (
 func (b *Bot) Reconcile(ctx context.Context) (err error) {
 	defer func() {
 		if p := recover(); p != nil {
-			b.log.Error("reconcile panicked", "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
-			err = fmt.Errorf("reconcile panicked: %v (the log has where)", p)
+			err = b.panicked(panicReconcile, "reconcile", p)
 		}
 	}()
 	b.metrics.reconciles.Inc()
@@ -164,8 +162,7 @@ func (b *Bot) observe(name string, st rollout.State, rec *record) {
 func (b *Bot) reconcileCampaign(ctx context.Context, name string, phase rollout.CampaignPhase, posting bool) (_ rollout.State, err error) {
 	defer func() {
 		if p := recover(); p != nil {
-			b.log.Error("reconcile panicked", "campaign", name, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
-			err = fmt.Errorf("campaign %s: reconcile panicked: %v (the log has where)", name, p)
+			err = fmt.Errorf("campaign %s: %w", name, b.panicked(panicReconcile, "reconcile", p, "campaign", name))
 		}
 	}()
 	if phase.Final() {
