@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"sync"
@@ -111,7 +112,7 @@ func (r *run) openWave(ctx context.Context, n int, reqs []rollout.PRRequest) err
 			// The stack goes to the log; the error is shown to people.
 			defer func() {
 				if p := recover(); p != nil {
-					o.err = r.b.panicked(panicOpen, "opening the pull request", p, "campaign", r.name, "wave", n, "tenant", req.Tenant)
+					o.err = r.b.panicked(panicOpen, "opening the pull request", p, debug.Stack(), "campaign", r.name, "wave", n, "tenant", req.Tenant)
 				}
 			}()
 			o.res, o.err = r.ensure(ctx, c, n, planWave, pr, req, o.h, turns.in(i))
@@ -510,6 +511,10 @@ func (r *run) gateEvents(n int, of map[string]string, results []gate.Result, use
 			// waits, and the error is kept as what the gate saw.
 			r.b.metrics.gateErrors.WithLabelValues(res.Gate).Inc()
 			detail = "provider error: " + res.Err.Error()
+			// A gate's panic (the runner recovered it) is a bug too.
+			if pe := (*gate.PanicError)(nil); errors.As(res.Err, &pe) {
+				_ = r.b.panicked(panicGate, "gate "+pe.Gate, pe.Value, pe.Stack, "campaign", r.name, "wave", n, "cluster", res.Cluster)
+			}
 		}
 		cluster := res.Cluster
 		if c, ok := of[cluster]; ok && c != cluster {

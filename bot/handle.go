@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime/debug"
 	"slices"
 
 	"github.com/fleetbot/fleetbot/bot/wave"
@@ -44,7 +45,7 @@ func (b *Bot) Handle(ctx context.Context, ev webhooks.Event) error {
 func (b *Bot) handleRecovered(ctx context.Context, ev webhooks.Event) (acted bool, err error) {
 	defer func() {
 		if p := recover(); p != nil {
-			acted, err = false, b.panicked(panicWebhook, "the "+ev.Info().Name+" handler", p, "delivery", ev.Info().Delivery)
+			acted, err = false, b.panicked(panicWebhook, "the "+ev.Info().Name+" handler", p, debug.Stack(), "delivery", ev.Info().Delivery)
 		}
 	}()
 	return b.handle(ctx, ev)

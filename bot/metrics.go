@@ -99,7 +99,7 @@ func newMetrics(reg prometheus.Registerer, now func() time.Time) (*metrics, erro
 			Buckets: []float64{30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 14400, 28800, 86400},
 		}, []string{"verdict"}),
 		panics: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "fleetbot_panics_total", Help: "Panics (bugs) recovered, by where: webhook (a delivery's handler), reconcile (a pass, or a campaign's part of one), open-pull-request (a wave pull request's opening). Each is an error of its own and logged with its stack.",
+			Name: "fleetbot_panics_total", Help: "Panics (bugs) recovered, by where: webhook (a delivery's handler), reconcile (a pass, or a campaign's part of one), open-pull-request (a wave pull request's opening), gate (a gate's check: a waiting result). Each is an error of its own and logged with its stack.",
 		}, []string{"where"}),
 		fleet: newFleetGauges(now),
 	}
@@ -118,7 +118,7 @@ func newMetrics(reg prometheus.Registerer, now func() time.Time) (*metrics, erro
 	for _, v := range []rollout.Outcome{rollout.GatePassed, rollout.GateFailed} {
 		m.verdicts.WithLabelValues(string(v))
 	}
-	for _, w := range []string{panicWebhook, panicReconcile, panicOpen} {
+	for _, w := range []string{panicWebhook, panicReconcile, panicOpen, panicGate} {
 		m.panics.WithLabelValues(w)
 	}
 	return m, nil

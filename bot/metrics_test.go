@@ -1,12 +1,15 @@
 package bot
 
 import (
+	"bytes"
 	"context"
+	"log/slog"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -271,4 +274,34 @@ func TestTimedGate(t *testing.T) {
 	assert.Equal(t, map[string]float64{"gate=terraform": 2}, samples(t, reg, "took_seconds"))
 	runner.Reset("a")
 	assert.Equal(t, []string{"a"}, inner.reset)
+}
+
+// panickingGate panics on every check.
+type panickingGate struct{}
+
+func (panickingGate) Name() string { return rollout.GateTerraform }
+
+func (panickingGate) Check(context.Context, gate.Target) gate.Result { panic("no check runs in reply") }
+
+// TestGatePanicIsCounted: a gate's panic, which the runner turns into a
+// waiting result, reaches the campaign as a provider error and is counted
+// and logged with its stack as the bot's other recovered panics are.
+func TestGatePanicIsCounted(t *testing.T) {
+	t.Parallel()
+	var logs bytes.Buffer
+	b := newWorld(t, "eks-1-30.yaml").bot(t, "r1", nil)
+	b.log = slog.New(slog.NewJSONHandler(&logs, nil))
+	r := &run{b: b, name: "eks-1-30"}
+	results := gate.NewRunner([]gate.Gate{panickingGate{}}, nil).Run(t.Context(), []gate.Target{{Cluster: "a-dev-1"}})
+	evs := r.gateEvents(1, nil, results, []string{rollout.GateTerraform})
+
+	require.Len(t, evs, 1)
+	res, ok := evs[0].(rollout.GateResult)
+	require.True(t, ok, "%T", evs[0])
+	assert.Equal(t, rollout.GateWaiting, res.Outcome)
+	assert.Contains(t, res.Detail, "provider error: gate terraform panicked: no check runs in reply")
+	assert.InDelta(t, 1.0, testutil.ToFloat64(b.metrics.panics.WithLabelValues(panicGate)), 0)
+	assert.InDelta(t, 1.0, testutil.ToFloat64(b.metrics.gateErrors.WithLabelValues(rollout.GateTerraform)), 0)
+	assert.Contains(t, logs.String(), `"msg":"gate terraform panicked"`)
+	assert.Contains(t, logs.String(), "panickingGate.Check", "the log has the gate's stack")
 }

@@ -1,9 +1,6 @@
 package bot
 
-import (
-	"fmt"
-	"runtime/debug"
-)
+import "fmt"
 
 // Where a panic was recovered: the values of fleetbot_panics_total's
 // label.
@@ -11,16 +8,17 @@ const (
 	panicWebhook   = "webhook"
 	panicReconcile = "reconcile"
 	panicOpen      = "open-pull-request"
+	panicGate      = "gate"
 )
 
 // panicked turns p, a panic recovered where (panicWebhook, ...), into the
 // error of what panicked (a phrase: "reconcile"), counts it and logs it at
-// error level with its stack and attrs. Called from the deferred function
-// that recovered it, so the stack shows where it was raised. A panic is a
-// bug; serve goes on, and the work it cut short is tried again as after an
-// error.
-func (b *Bot) panicked(where, what string, p any, attrs ...any) error {
+// error level with attrs and stack: debug.Stack() taken in the deferred
+// function that recovered it, which shows where it was raised. A panic is
+// a bug; serve goes on, and the work it cut short is tried again as after
+// an error.
+func (b *Bot) panicked(where, what string, p any, stack []byte, attrs ...any) error {
 	b.metrics.panics.WithLabelValues(where).Inc()
-	b.log.Error(what+" panicked", append(attrs, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))...)
+	b.log.Error(what+" panicked", append(attrs, "panic", fmt.Sprint(p), "stack", string(stack))...)
 	return fmt.Errorf("%s panicked: %v (the log has where)", what, p)
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"time"
@@ -28,7 +29,7 @@ import (
 func (b *Bot) Reconcile(ctx context.Context) (err error) {
 	defer func() {
 		if p := recover(); p != nil {
-			err = b.panicked(panicReconcile, "reconcile", p)
+			err = b.panicked(panicReconcile, "reconcile", p, debug.Stack())
 		}
 	}()
 	b.metrics.reconciles.Inc()
@@ -162,7 +163,7 @@ func (b *Bot) observe(name string, st rollout.State, rec *record) {
 func (b *Bot) reconcileCampaign(ctx context.Context, name string, phase rollout.CampaignPhase, posting bool) (_ rollout.State, err error) {
 	defer func() {
 		if p := recover(); p != nil {
-			err = fmt.Errorf("campaign %s: %w", name, b.panicked(panicReconcile, "reconcile", p, "campaign", name))
+			err = fmt.Errorf("campaign %s: %w", name, b.panicked(panicReconcile, "reconcile", p, debug.Stack(), "campaign", name))
 		}
 	}()
 	if phase.Final() {
