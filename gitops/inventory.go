@@ -629,13 +629,12 @@ func (s *repoScan) hierarchyJobs() []parseJob {
 				pf = &parsedFile{rel: string(path)}
 				s.parsed[pf.rel] = pf
 			}
-			if !s.noChains {
-				// The clusters that share a file share its path's bytes.
-				c.LabelChain[j] = LabelLevel{Template: t.text, Path: pf.rel, Exists: true, Shared: t.shared()}
-			}
 			if s.noChains {
 				cf.levels, cf.files = append(cf.levels, j), append(cf.files, pf)
 				key = append(append(key, pf.rel...), 0)
+			} else {
+				// The clusters that share a file share its path's bytes.
+				c.LabelChain[j] = LabelLevel{Template: t.text, Path: pf.rel, Exists: true, Shared: t.shared()}
 			}
 			if pf.roles&roleLabels != 0 {
 				continue
