@@ -2,7 +2,7 @@
 SHELL := /usr/bin/env bash
 GO ?= go
 GOLANGCI_LINT_VERSION := v2.15.0
-BIN := bin/fleetbot
+BINDIR := bin
 PKGS := ./...
 IMAGE ?= ghcr.io/fleetbot/fleetbot
 
@@ -12,7 +12,8 @@ IMAGE ?= ghcr.io/fleetbot/fleetbot
 VERSION := $(shell cat VERSION)
 COMMIT ?= $(shell git rev-parse HEAD 2>/dev/null)$(if $(shell git status --porcelain --untracked-files=no 2>/dev/null),-modified)
 BUILD_DATE ?= $(shell date -u +%Y-%m-%dT%H:%M:%SZ)
-LDFLAGS := -X main.version=$(VERSION) -X main.commit=$(COMMIT) -X main.date=$(BUILD_DATE)
+CLI := github.com/fleetbot/fleetbot/internal/cli
+LDFLAGS := -X $(CLI).version=$(VERSION) -X $(CLI).commit=$(COMMIT) -X $(CLI).date=$(BUILD_DATE)
 
 .DEFAULT_GOAL := help
 
@@ -28,8 +29,8 @@ deps: ## Install what the tests use: npm tools (dynalite, GitHub's OpenAPI descr
 	fi
 
 .PHONY: build
-build: ## Build bin/fleetbot, with its version, commit and build date
-	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/fleetbot
+build: ## Build bin/fleetbot and bin/fleetbot-server (which fleetbot runs for serve, store, campaign, sandbox, demo), with their version, commit and build date
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BINDIR)/ ./cmd/fleetbot ./cmd/fleetbot-server
 
 .PHONY: image
 image: ## Build the container image ghcr.io/fleetbot/fleetbot:VERSION (IMAGE= to rename it)
@@ -79,7 +80,7 @@ crashtest: ## Run a three-wave campaign through fleetbot serve killed 40 times i
 
 .PHONY: killtest
 killtest: ## Kill fleetbot serve with SIGKILL while 1,000 deliveries are handled, 3 times in each of 5 runs; prints what was taken up again after a kill
-	$(GO) test -count=1 -timeout 30m -run '^TestServeKilled$$' -v ./cmd/fleetbot -args -killtest.deliveries=1000 -killtest.seeds=5 -killtest.kills=3
+	$(GO) test -count=1 -timeout 30m -run '^TestServeKilled$$' -v ./cmd/fleetbot-server -args -killtest.deliveries=1000 -killtest.seeds=5 -killtest.kills=3
 
 .PHONY: bench
 bench: deps ## Run the benchmarks (results are kept in BENCHMARKS.md)
@@ -91,7 +92,7 @@ screenshots: ## Rewrite docs/img/status-page*.png: the status page after two wav
 
 .PHONY: demo
 demo: ## Run the sample EKS 1.29 -> 1.30 campaign end to end on this machine: local GitHub, simulated fleet, the real bot
-	$(GO) run ./cmd/fleetbot demo
+	$(GO) run ./cmd/fleetbot-server demo
 
 .PHONY: tidy-check
 tidy-check: ## Check that go mod tidy leaves no diff, in both modules

@@ -6,7 +6,7 @@ require (
 	github.com/aws/aws-sdk-go-v2 v1.47.7
 	github.com/aws/aws-sdk-go-v2/config v1.33.15
 	github.com/aws/aws-sdk-go-v2/credentials v1.20.15
-	github.com/aws/aws-sdk-go-v2/service/dynamodb v1.68.0 // held below v1.69, whose schema tables every command builds at start (BENCHMARKS.md, CLI start)
+	github.com/aws/aws-sdk-go-v2/service/dynamodb v1.68.0 // held below v1.69, whose schema tables every fleetbot-server command builds at start (BENCHMARKS.md, CLI start)
 	github.com/aws/aws-sdk-go-v2/service/eks v1.99.0 // held below v1.100, for the same reason
 	github.com/aws/aws-sdk-go-v2/service/sts v1.51.8
 	github.com/aws/smithy-go v1.28.8

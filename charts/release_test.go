@@ -59,26 +59,29 @@ func TestVersionsAgree(t *testing.T) {
 	}
 }
 
-// TestBinaryVersion builds fleetbot as `make build` does and asks it its
-// version: the VERSION file's, the chart's appVersion.
+// TestBinaryVersion builds fleetbot and fleetbot-server as `make build`
+// does and asks each its version: the VERSION file's, the chart's
+// appVersion.
 func TestBinaryVersion(t *testing.T) {
 	t.Parallel()
-	bin := filepath.Join(t.TempDir(), "fleetbot")
-	build := exec.CommandContext(t.Context(), "make", "-s", "-C", "..", "build", "BIN="+bin)
+	dir := t.TempDir()
+	build := exec.CommandContext(t.Context(), "make", "-s", "-C", "..", "build", "BINDIR="+dir)
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("make build: %v\n%s", err, out)
 	}
-	for _, args := range [][]string{{"version"}, {"--version"}} {
-		out, err := exec.CommandContext(t.Context(), bin, args...).Output()
-		if err != nil {
-			t.Fatalf("fleetbot %s: %v", args[0], err)
-		}
-		first, _, _ := strings.Cut(string(out), "\n")
-		if want := "fleetbot " + appVersion; first != want {
-			t.Errorf("fleetbot %s: %q, want %q", args[0], first, want)
-		}
-		if !strings.Contains(string(out), "\ncommit: ") || !regexp.MustCompile(`\nbuilt: +\d{4}-\d\d-\d\dT`).Match(out) {
-			t.Errorf("fleetbot %s: no commit, or no build date:\n%s", args[0], out)
+	for _, name := range []string{"fleetbot", "fleetbot-server"} {
+		for _, args := range [][]string{{"version"}, {"--version"}} {
+			out, err := exec.CommandContext(t.Context(), filepath.Join(dir, name), args...).Output()
+			if err != nil {
+				t.Fatalf("%s %s: %v", name, args[0], err)
+			}
+			first, _, _ := strings.Cut(string(out), "\n")
+			if want := "fleetbot " + appVersion; first != want {
+				t.Errorf("%s %s: %q, want %q", name, args[0], first, want)
+			}
+			if !strings.Contains(string(out), "\ncommit: ") || !regexp.MustCompile(`\nbuilt: +\d{4}-\d\d-\d\dT`).Match(out) {
+				t.Errorf("%s %s: no commit, or no build date:\n%s", name, args[0], out)
+			}
 		}
 	}
 }
@@ -103,25 +106,27 @@ func TestDockerfileBuildsTheVersion(t *testing.T) {
 			run = cmd
 		}
 	}
-	if run == "" || !strings.Contains(run, "-o /out/fleetbot") {
-		t.Fatalf("the Dockerfile has no RUN step building /out/fleetbot:\n%s", b)
+	if run == "" || !strings.Contains(run, "-o /out/ ./cmd/fleetbot ./cmd/fleetbot-server") {
+		t.Fatalf("the Dockerfile has no RUN step building fleetbot and fleetbot-server into /out/:\n%s", b)
 	}
-	bin := filepath.Join(t.TempDir(), "fleetbot")
-	run = strings.Replace(run, "-o /out/fleetbot", "-o "+bin, 1)
+	dir := t.TempDir()
+	run = strings.Replace(run, "-o /out/", "-o "+dir+"/", 1)
 	build := exec.CommandContext(t.Context(), "sh", "-c", run)
 	build.Dir = ".." // the build stage's WORKDIR holds the repository
 	build.Env = append(os.Environ(), "COMMIT=0123abc", "BUILD_DATE=2026-12-04T10:00:00Z")
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("%s: %v\n%s", run, err, out)
 	}
-	out, err := exec.CommandContext(t.Context(), bin, "version").Output()
-	if err != nil {
-		t.Fatalf("fleetbot version: %v", err)
-	}
-	// The commit line may add what Go stamped from git: when it was
-	// committed, whether the tree was modified.
-	lines := strings.Split(string(out), "\n")
-	if len(lines) < 3 || lines[0] != "fleetbot "+appVersion || !strings.HasPrefix(lines[1], "commit: 0123abc") || lines[2] != "built:  2026-12-04T10:00:00Z" {
-		t.Errorf("the image's fleetbot says:\n%s\nwant: fleetbot %s, commit 0123abc, built 2026-12-04T10:00:00Z", out, appVersion)
+	for _, name := range []string{"fleetbot", "fleetbot-server"} {
+		out, err := exec.CommandContext(t.Context(), filepath.Join(dir, name), "version").Output()
+		if err != nil {
+			t.Fatalf("%s version: %v", name, err)
+		}
+		// The commit line may add what Go stamped from git: when it was
+		// committed, whether the tree was modified.
+		lines := strings.Split(string(out), "\n")
+		if len(lines) < 3 || lines[0] != "fleetbot "+appVersion || !strings.HasPrefix(lines[1], "commit: 0123abc") || lines[2] != "built:  2026-12-04T10:00:00Z" {
+			t.Errorf("the image's %s says:\n%s\nwant: fleetbot %s, commit 0123abc, built 2026-12-04T10:00:00Z", name, out, appVersion)
+		}
 	}
 }

@@ -10,7 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-const adoptFixtures = "../cmd/fleetbot/testdata/adopting/"
+const adoptFixtures = "../internal/cli/testdata/adopting/"
 
 func TestReadRecords(t *testing.T) {
 	t.Parallel()

@@ -1,5 +1,5 @@
-// Command fleetbot upgrades fleets of Amazon EKS clusters through Git. Each
-// sub-command lives in a file of its own (options, newXCmd, runX) and only
-// wires the packages together: gitops reads and edits the fleet's files,
-// rollout plans and decides. Run `fleetbot --help` for the list.
+// Command fleetbot upgrades fleets of Amazon EKS clusters through Git. It
+// carries out the commands that read and edit a fleet's files (package
+// cli) and runs fleetbot-server, installed beside it, for those that talk
+// to GitHub, AWS, Prometheus or a store. Run `fleetbot --help` for the list.
 package main

@@ -1,17 +1,9 @@
 package main
 
 import (
-	"fmt"
 	"os"
+
+	"github.com/fleetbot/fleetbot/internal/cli"
 )
 
-func main() {
-	root := newRootCmd()
-	if cmd, _, err := root.Find(os.Args[1:]); err == nil && cmd.Annotations[loadsFleet] != "" {
-		_, _ = limitMemory()
-	}
-	if err := root.Execute(); err != nil {
-		fmt.Fprintln(os.Stderr, "fleetbot:", err)
-		os.Exit(exitCode(err))
-	}
-}
+func main() { (&cli.Program{}).Main(os.Args[1:]) }

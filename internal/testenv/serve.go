@@ -69,12 +69,15 @@ reconcileInterval: 1h
 	return dir, secret
 }
 
-// BuildFleetbot builds cmd/fleetbot as it ships (no race detector, whatever
-// the test runs with) and returns the binary's path.
+// BuildFleetbot builds fleetbot and fleetbot-server as they ship, side by
+// side (no race detector, whatever the test runs with), and returns
+// fleetbot's path: it runs fleetbot-server for serve, as it does for a
+// person.
 func BuildFleetbot(t testing.TB) string {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "fleetbot")
-	build := exec.CommandContext(context.Background(), "go", "build", "-o", bin, "./cmd/fleetbot")
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "fleetbot")
+	build := exec.CommandContext(context.Background(), "go", "build", "-o", dir+string(filepath.Separator), "./cmd/fleetbot", "./cmd/fleetbot-server")
 	build.Dir = ModuleRoot(t)
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)

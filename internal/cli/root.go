@@ -1,0 +1,109 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"runtime/debug"
+
+	"github.com/spf13/cobra"
+
+	"github.com/fleetbot/fleetbot/gitops"
+	"github.com/fleetbot/fleetbot/rollout"
+)
+
+// exitError carries a process exit code through cobra's error return.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string { return e.err.Error() }
+func (e *exitError) Unwrap() error { return e.err }
+
+// Exit is err with the process exit code code.
+func Exit(code int, err error) error { return &exitError{code: code, err: err} }
+
+// ExitCode maps an error from a command to the process exit code: 1 unless
+// the command asked for another one.
+func ExitCode(err error) int {
+	var ee *exitError
+	if errors.As(err, &ee) {
+		return ee.code
+	}
+	return 1
+}
+
+// PreflightFunc answers `plan --preflight`: it asks EKS whether each
+// cluster of plan p is ready for its first hop and writes the answers to w.
+// fleetbot-server has it; it links the EKS client.
+type PreflightFunc func(ctx context.Context, w io.Writer, c *rollout.Campaign, p *rollout.Plan, clusters []gitops.Cluster) error
+
+// Program is one of fleetbot's two programs: fleetbot, the Program with no
+// Server commands, carries out the commands that read and edit a fleet's
+// files and runs fleetbot-server for the others; fleetbot-server carries
+// out both.
+type Program struct {
+	// Server are fleetbot-server's own commands.
+	Server []*cobra.Command
+	// Preflight answers plan --preflight.
+	Preflight PreflightFunc
+
+	info buildInfo
+	args []string
+	// exec replaces the process with another program: syscall.Exec.
+	exec func(path string, argv, env []string) error
+}
+
+// Root is the command tree of p for the command line args.
+func (p *Program) Root(args []string) *cobra.Command {
+	p.info = readBuildInfo(debug.ReadBuildInfo)
+	p.args = args
+	root := &cobra.Command{
+		Use:           "fleetbot",
+		Short:         "Upgrade fleets of EKS clusters through Git, wave by wave",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		// --version prints what `fleetbot version` prints.
+		Version: p.info.String(),
+	}
+	root.SetVersionTemplate("{{.Version}}")
+	root.Flags().BoolP("version", "v", false, "print the version, commit, build date and Go version")
+	root.AddCommand(
+		newInventoryCmd(),
+		newInitCmd(),
+		newAdoptCmd(),
+		newValidateCmd(),
+		newSetCmd(),
+		newPlanCmd(p.Preflight, p.runServer),
+		newAppCmd(),
+		newVersionCmd(p.info),
+	)
+	if p.Server != nil {
+		root.AddCommand(p.Server...)
+	} else {
+		for _, c := range serverCommands {
+			root.AddCommand(p.inServer(c.use, c.short))
+		}
+	}
+	root.SetArgs(args)
+	return root
+}
+
+// Main carries out the command line args and exits.
+func (p *Program) Main(args []string) {
+	root := p.Root(args)
+	err := p.checkBuild()
+	if err == nil {
+		if cmd, _, ferr := root.Find(args); ferr == nil && cmd.Annotations[loadsFleet] != "" {
+			_, _ = limitMemory()
+		}
+		err = root.Execute()
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "fleetbot:", err)
+		os.Exit(ExitCode(err))
+	}
+}
