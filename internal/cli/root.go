@@ -96,7 +96,9 @@ func (p *Program) Root(args []string) *cobra.Command {
 func (p *Program) Main(args []string) {
 	root := p.Root(args)
 	err := p.checkBuild()
-	if err == nil {
+	if err == nil && p.completesInServer(root, args) {
+		err = p.runServer()
+	} else if err == nil {
 		if cmd, _, ferr := root.Find(args); ferr == nil && cmd.Annotations[loadsFleet] != "" {
 			_, _ = limitMemory()
 		}

@@ -68,6 +68,17 @@ func (p *Program) inServer(use, short string) *cobra.Command {
 	return cmd
 }
 
+// completesInServer says whether args ask the shell completion of
+// cobra for a command line of fleetbot-server's (`__complete serve --c`):
+// fleetbot-server knows its flags and arguments.
+func (p *Program) completesInServer(root *cobra.Command, args []string) bool {
+	if p.Server != nil || len(args) < 2 || (args[0] != cobra.ShellCompRequestCmd && args[0] != cobra.ShellCompNoDescRequestCmd) {
+		return false
+	}
+	cmd, _, err := root.Find(args[1:])
+	return err == nil && cmd != root && cmd.DisableFlagParsing
+}
+
 // runServer replaces this process with fleetbot-server, given the same
 // arguments: the same process id, signals and exit status, as if fleetbot
 // had carried the command out itself. It returns only when fleetbot-server

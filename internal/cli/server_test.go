@@ -81,6 +81,30 @@ func TestServerCommandsRunInFleetbotServer(t *testing.T) {
 	}
 }
 
+// The shell's completion of a command line of fleetbot-server is
+// fleetbot-server's; of fleetbot's own, fleetbot's.
+func TestServerCompletes(t *testing.T) {
+	fakeServer(t)
+	for _, tc := range []struct {
+		args     []string
+		inServer bool
+	}{
+		{[]string{"__complete", "serve", "--c"}, true},
+		{[]string{"__completeNoDesc", "campaign", "st"}, true},
+		{[]string{"__complete", "set", "--q"}, false},
+		{[]string{"__complete", "se"}, false},
+		{[]string{"__complete", ""}, false},
+	} {
+		var ran bool
+		p := &Program{exec: func(string, []string, []string) error { ran = true; return nil }}
+		root := p.Root(tc.args)
+		if p.completesInServer(root, tc.args) {
+			require.NoError(t, p.runServer())
+		}
+		assert.Equal(t, tc.inServer, ran, tc.args)
+	}
+}
+
 // fleetbot --help lists fleetbot-server's commands beside its own.
 func TestHelpListsServerCommands(t *testing.T) {
 	_, out, err := runFleetbot(t, "--help")
