@@ -17,10 +17,6 @@ import (
 // usage line and summary fleetbot-server has for it, and nothing else.
 func TestFleetbotStandsForEachServerCommand(t *testing.T) {
 	t.Parallel()
-	own := map[string]bool{}
-	for _, c := range (&cli.Program{}).Root(nil).Commands() {
-		own[c.Name()] = true
-	}
 	server := map[string]string{}
 	for _, c := range program().Server {
 		server[c.Name()] = c.Use + "\t" + c.Short
