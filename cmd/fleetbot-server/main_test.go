@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"flag"
 	"os"
 	"testing"
@@ -45,11 +44,5 @@ func runCLI(t *testing.T, args ...string) (stdout, stderr string, code int) {
 // stderr and the error the command returned.
 func execCLI(t *testing.T, args ...string) (stdout, stderr string, err error) {
 	t.Helper()
-	root := newRootCmd()
-	var out, errOut bytes.Buffer
-	root.SetOut(&out)
-	root.SetErr(&errOut)
-	root.SetArgs(args)
-	err = root.ExecuteContext(t.Context())
-	return out.String(), errOut.String(), err
+	return testenv.Execute(t, newRootCmd(), args...)
 }

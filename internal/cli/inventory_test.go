@@ -41,13 +41,7 @@ func newRootCmd() *cobra.Command { return (&Program{}).Root(nil) }
 // the error the command returned.
 func execCLI(t *testing.T, args ...string) (stdout, stderr string, err error) {
 	t.Helper()
-	root := newRootCmd()
-	var out, errOut bytes.Buffer
-	root.SetOut(&out)
-	root.SetErr(&errOut)
-	root.SetArgs(args)
-	err = root.ExecuteContext(t.Context())
-	return out.String(), errOut.String(), err
+	return testenv.Execute(t, newRootCmd(), args...)
 }
 
 func TestInventoryCommand(t *testing.T) {
