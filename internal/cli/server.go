@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"syscall"
 
 	"github.com/spf13/cobra"
 )
@@ -81,8 +80,9 @@ func (p *Program) completesInServer(root *cobra.Command, args []string) bool {
 
 // runServer replaces this process with fleetbot-server, given the same
 // arguments: the same process id, signals and exit status, as if fleetbot
-// had carried the command out itself. It returns only when fleetbot-server
-// cannot be run.
+// had carried the command out itself (on Windows, which cannot replace a
+// process, fleetbot runs it as a child and exits with its status). It
+// returns only when fleetbot-server cannot be run.
 func (p *Program) runServer() error {
 	path, err := serverPath()
 	if err != nil {
@@ -92,7 +92,7 @@ func (p *Program) runServer() error {
 	env = append(env, buildEnv+"="+p.info.build())
 	run := p.exec
 	if run == nil {
-		run = syscall.Exec
+		run = replaceProcess
 	}
 	if err := run(path, append([]string{ServerName}, p.args...), env); err != nil {
 		return &exitError{code: 2, err: fmt.Errorf("run %s: %w", path, err)}
