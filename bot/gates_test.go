@@ -13,7 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	v1 "github.com/prometheus/client_golang/api/prometheus/v1"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/prometheus/common/model"
@@ -244,7 +243,7 @@ func TestGatesReachTheirProviders(t *testing.T) {
 	b.cfg.Gates, b.cfg.GitHub = nil, hub
 	b.cfg.GateOptions = GateOptions{
 		Getenv:     tokenEnv(argoToken),
-		EKS:        []gate.EKSOption{gate.WithEKSEndpoint(eksSrv.URL), gate.WithSTSEndpoint(eksSrv.URL), gate.WithAWSConfig(aws.Config{Credentials: fakeeks.BaseCredentials(), RetryMaxAttempts: 1})},
+		EKS:        []gate.EKSOption{gate.WithEKSEndpoint(eksSrv.URL), gate.WithSTSEndpoint(eksSrv.URL), gate.WithAWSConfig(fakeeks.BaseConfig())},
 		Prometheus: []gate.PrometheusOption{gate.WithQuerier(prom)},
 	}
 	gates := strings.Join([]string{testGates.terraform, fmt.Sprintf(testGates.argocd, argoSrv.URL), testGates.prometheus, testGates.eks}, "\n")

@@ -15,8 +15,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-
 	"github.com/fleetbot/fleetbot/bot"
 	"github.com/fleetbot/fleetbot/gitops"
 	"github.com/fleetbot/fleetbot/internal/fakeargocd"
@@ -405,7 +403,7 @@ func gateOptions(c *rollout.Campaign, argoURL, eksURL string) (bot.GateOptions, 
 	}
 	o.EKS = []gate.EKSOption{
 		gate.WithEKSEndpoint(eksURL), gate.WithSTSEndpoint(eksURL),
-		gate.WithAWSConfig(aws.Config{Credentials: fakeeks.BaseCredentials(), RetryMaxAttempts: 1}),
+		gate.WithAWSConfig(fakeeks.BaseConfig()),
 	}
 	return o, nil
 }

@@ -39,7 +39,8 @@ func start(t *testing.T, s *fakeeks.Server) string {
 
 // eksAs returns an EKS client that assumes role through the fake's STS.
 func eksAs(url, role string) (*eks.Client, *sts.Client) {
-	base := aws.Config{Region: region, Credentials: fakeeks.BaseCredentials(), RetryMaxAttempts: 1}
+	base := fakeeks.BaseConfig()
+	base.Region = region
 	st := sts.NewFromConfig(base, func(o *sts.Options) { o.BaseEndpoint = aws.String(url) })
 	creds := aws.NewCredentialsCache(stscreds.NewAssumeRoleProvider(st, role))
 	return eks.NewFromConfig(base, func(o *eks.Options) {
@@ -159,20 +160,22 @@ func TestRefusals(t *testing.T) {
 		assert.Equal(t, "ValidationError", apiCode(t, err))
 	})
 	t.Run("base credentials on EKS", func(t *testing.T) {
-		c := eks.NewFromConfig(aws.Config{Region: region, Credentials: fakeeks.BaseCredentials(), RetryMaxAttempts: 1},
+		base := fakeeks.BaseConfig()
+		base.Region = region
+		c := eks.NewFromConfig(base,
 			func(o *eks.Options) { o.BaseEndpoint = aws.String(url) })
 		_, err := c.DescribeCluster(ctx, in)
 		assert.Equal(t, "AccessDeniedException", apiCode(t, err))
 	})
 	t.Run("wrong secret for STS", func(t *testing.T) {
-		st := sts.NewFromConfig(aws.Config{Region: region, RetryMaxAttempts: 1,
+		st := sts.NewFromConfig(aws.Config{Region: region, RetryMaxAttempts: 1, HTTPClient: fakeeks.HTTPClient(),
 			Credentials: credentials.NewStaticCredentialsProvider(fakeeks.BaseAccessKeyID, "guessed", "")},
 			func(o *sts.Options) { o.BaseEndpoint = aws.String(url) })
 		_, err := st.AssumeRole(ctx, &sts.AssumeRoleInput{RoleArn: aws.String(role), RoleSessionName: aws.String("x")})
 		assert.Equal(t, "SignatureDoesNotMatch", apiCode(t, err))
 	})
 	t.Run("made-up access key", func(t *testing.T) {
-		c := eks.NewFromConfig(aws.Config{Region: region, RetryMaxAttempts: 1,
+		c := eks.NewFromConfig(aws.Config{Region: region, RetryMaxAttempts: 1, HTTPClient: fakeeks.HTTPClient(),
 			Credentials: credentials.NewStaticCredentialsProvider("ASIAFAKE000000000042", "s", "t")},
 			func(o *eks.Options) { o.BaseEndpoint = aws.String(url) })
 		_, err := c.DescribeCluster(ctx, in)

@@ -13,7 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -104,7 +103,7 @@ func start(t *testing.T, mark ...string) *world {
 	require.NoError(t, err)
 	w.eksGate, err = gate.NewEKS(rollout.EKSGate{RoleARN: role, Nodegroups: true},
 		gate.WithEKSEndpoint(eksSrv.URL), gate.WithSTSEndpoint(eksSrv.URL),
-		gate.WithAWSConfig(aws.Config{Credentials: fakeeks.BaseCredentials(), RetryMaxAttempts: 1}))
+		gate.WithAWSConfig(fakeeks.BaseConfig()))
 	require.NoError(t, err)
 	return w
 }

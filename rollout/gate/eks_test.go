@@ -32,7 +32,7 @@ func startEKS(t *testing.T, fake *fakeeks.Server, nodegroups bool) *gate.EKS {
 	require.NoError(t, err)
 	g, err := gate.NewEKS(rollout.EKSGate{RoleARN: role, ExternalID: "fleetbot-ext", Nodegroups: nodegroups},
 		gate.WithEKSEndpoint(srv.URL), gate.WithSTSEndpoint(srv.URL),
-		gate.WithAWSConfig(aws.Config{Credentials: fakeeks.BaseCredentials(), RetryMaxAttempts: 1}))
+		gate.WithAWSConfig(fakeeks.BaseConfig()))
 	require.NoError(t, err)
 	return g
 }

@@ -24,7 +24,7 @@ func startPreflight(t *testing.T, fake *fakeeks.Server) *gate.Preflight {
 	t.Cleanup(srv.Close)
 	g, err := gate.NewPreflight(rollout.EKSGate{RoleARN: mustTemplate(t, roleTmpl), ExternalID: "fleetbot-ext", Preflight: true},
 		gate.WithEKSEndpoint(srv.URL), gate.WithSTSEndpoint(srv.URL),
-		gate.WithAWSConfig(aws.Config{Credentials: fakeeks.BaseCredentials(), RetryMaxAttempts: 1}))
+		gate.WithAWSConfig(fakeeks.BaseConfig()))
 	require.NoError(t, err)
 	return g
 }
