@@ -94,18 +94,23 @@ func (p *Program) Root(args []string) *cobra.Command {
 
 // Main carries out the command line args and exits.
 func (p *Program) Main(args []string) {
-	root := p.Root(args)
-	err := p.checkBuild()
-	if err == nil && p.completesInServer(root, args) {
-		err = p.runServer()
-	} else if err == nil {
-		if cmd, _, ferr := root.Find(args); ferr == nil && cmd.Annotations[loadsFleet] != "" {
-			_, _ = limitMemory()
-		}
-		err = root.Execute()
-	}
-	if err != nil {
+	if err := p.run(p.Root(args), args); err != nil {
 		fmt.Fprintln(os.Stderr, "fleetbot:", err)
 		os.Exit(ExitCode(err))
 	}
+}
+
+// run carries out the command line args with root, p's command tree for
+// them.
+func (p *Program) run(root *cobra.Command, args []string) error {
+	if err := p.checkBuild(); err != nil {
+		return err
+	}
+	if p.answeredByServer(root, args) {
+		return p.runServer()
+	}
+	if cmd, _, err := root.Find(args); err == nil && cmd.Annotations[loadsFleet] != "" {
+		_, _ = limitMemory()
+	}
+	return root.ExecuteContext(context.Background())
 }

@@ -49,29 +49,28 @@ func ServerCommand(cmd *cobra.Command) *cobra.Command {
 }
 
 // inServer is the command of fleetbot that stands for a command of
-// fleetbot-server: it takes the command line as it is, flags and help
-// included, and runs fleetbot-server with it.
+// fleetbot-server: it takes the command line as it is, flags and
+// --help included, and runs fleetbot-server with it.
 func (p *Program) inServer(use, short string) *cobra.Command {
-	cmd := &cobra.Command{
+	return &cobra.Command{
 		Use:                use,
 		Short:              short,
 		DisableFlagParsing: true,
 		RunE:               func(*cobra.Command, []string) error { return p.runServer() },
 	}
-	// `fleetbot help serve` is fleetbot-server's to answer too.
-	cmd.SetHelpFunc(func(c *cobra.Command, _ []string) {
-		if err := p.runServer(); err != nil {
-			fmt.Fprintln(c.ErrOrStderr(), "fleetbot:", err)
-		}
-	})
-	return cmd
 }
 
-// completesInServer says whether args ask the shell completion of
-// cobra for a command line of fleetbot-server's (`__complete serve --c`):
-// fleetbot-server knows its flags and arguments.
-func (p *Program) completesInServer(root *cobra.Command, args []string) bool {
-	if p.Server != nil || len(args) < 2 || (args[0] != cobra.ShellCompRequestCmd && args[0] != cobra.ShellCompNoDescRequestCmd) {
+// answeredByServer says whether args ask, of a command of
+// fleetbot-server's, its help (`help serve`) or the shell's completion of
+// its command line (`__complete serve --c`): fleetbot-server knows its
+// flags and arguments.
+func (p *Program) answeredByServer(root *cobra.Command, args []string) bool {
+	if p.Server != nil || len(args) < 2 {
+		return false
+	}
+	switch args[0] {
+	case "help", cobra.ShellCompRequestCmd, cobra.ShellCompNoDescRequestCmd:
+	default:
 		return false
 	}
 	cmd, _, err := root.Find(args[1:])

@@ -30,8 +30,8 @@ func fakeServer(t *testing.T) string {
 	return path
 }
 
-// runFleetbot carries out args as fleetbot does, recording the program it
-// would replace itself with.
+// runFleetbot carries out args as fleetbot's Main does, recording the
+// program it would replace itself with.
 func runFleetbot(t *testing.T, args ...string) (execCall, string, error) {
 	var call execCall
 	p := &Program{exec: func(path string, argv, env []string) error {
@@ -42,7 +42,7 @@ func runFleetbot(t *testing.T, args ...string) (execCall, string, error) {
 	var out strings.Builder
 	root.SetOut(&out)
 	root.SetErr(&out)
-	err := root.ExecuteContext(t.Context())
+	err := p.run(root, args)
 	return call, out.String(), err
 }
 
@@ -54,7 +54,6 @@ func TestServerCommandsRunInFleetbotServer(t *testing.T) {
 	for _, args := range [][]string{
 		{"serve", "--config", "fleetbot.yaml"},
 		{"serve", "--help"},
-		{"help", "serve"},
 		{"campaign", "status", "--server", "https://fleetbot.example", "eks-1-30"},
 		{"store", "init", "--config", "fleetbot.yaml"},
 		{"sandbox", "--dir", "x", "--addr", "127.0.0.1:0"},
@@ -81,27 +80,32 @@ func TestServerCommandsRunInFleetbotServer(t *testing.T) {
 	}
 }
 
-// The shell's completion of a command line of fleetbot-server is
-// fleetbot-server's; of fleetbot's own, fleetbot's.
-func TestServerCompletes(t *testing.T) {
+// The help of a command of fleetbot-server, and the shell's completion of
+// its command line, are fleetbot-server's; of fleetbot's own, fleetbot's.
+func TestServerAnswersHelpAndCompletion(t *testing.T) {
 	fakeServer(t)
 	for _, tc := range []struct {
 		args     []string
 		inServer bool
 	}{
+		{[]string{"help", "serve"}, true},
+		{[]string{"help", "campaign", "status"}, true},
 		{[]string{"__complete", "serve", "--c"}, true},
 		{[]string{"__completeNoDesc", "campaign", "st"}, true},
+		{[]string{"help", "plan"}, false},
+		{[]string{"help"}, false},
 		{[]string{"__complete", "set", "--q"}, false},
 		{[]string{"__complete", "se"}, false},
 		{[]string{"__complete", ""}, false},
 	} {
-		var ran bool
-		p := &Program{exec: func(string, []string, []string) error { ran = true; return nil }}
-		root := p.Root(tc.args)
-		if p.completesInServer(root, tc.args) {
-			require.NoError(t, p.runServer())
+		call, out, err := runFleetbot(t, tc.args...)
+		require.NoError(t, err, tc.args)
+		assert.Equal(t, tc.inServer, call.ran, tc.args)
+		if tc.inServer {
+			assert.Equal(t, append([]string{ServerName}, tc.args...), call.argv)
+		} else {
+			assert.NotEmpty(t, out, tc.args)
 		}
-		assert.Equal(t, tc.inServer, ran, tc.args)
 	}
 }
 
@@ -121,12 +125,14 @@ func TestServerMissing(t *testing.T) {
 	t.Setenv("PATH", t.TempDir())
 	self, err := os.Executable()
 	require.NoError(t, err)
-	call, _, err := runFleetbot(t, "serve", "--config", "fleetbot.yaml")
-	require.Error(t, err)
-	assert.False(t, call.ran)
-	assert.Equal(t, 2, ExitCode(err))
-	assert.Equal(t, "this command runs in fleetbot-server, which is neither at "+filepath.Join(filepath.Dir(self), ServerName)+
-		" nor on PATH: install it beside fleetbot (make build, or go install github.com/fleetbot/fleetbot/cmd/...@VERSION)", err.Error())
+	for _, args := range [][]string{{"serve", "--config", "fleetbot.yaml"}, {"help", "serve"}, {"plan", "--repo", exampleFleet, "--campaign", eksCampaign, "--preflight"}} {
+		call, _, err := runFleetbot(t, args...)
+		require.Error(t, err, args)
+		assert.False(t, call.ran)
+		assert.Equal(t, 2, ExitCode(err), args)
+		assert.Equal(t, "this command runs in fleetbot-server, which is neither at "+filepath.Join(filepath.Dir(self), ServerName)+
+			" nor on PATH: install it beside fleetbot (make build, or go install github.com/fleetbot/fleetbot/cmd/...@VERSION)", err.Error())
+	}
 }
 
 // fleetbot-server refuses a command line fleetbot of another build handed
