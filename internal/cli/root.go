@@ -53,7 +53,8 @@ type Program struct {
 
 	info buildInfo
 	args []string
-	// exec replaces the process with another program: syscall.Exec.
+	// exec replaces the process with another program (nil:
+	// replaceProcess); tests record what it would run.
 	exec func(path string, argv, env []string) error
 }
 
@@ -92,7 +93,8 @@ func (p *Program) Root(args []string) *cobra.Command {
 	return root
 }
 
-// Main carries out the command line args and exits.
+// Main carries out the command line args, exiting with the status of a
+// command that failed.
 func (p *Program) Main(args []string) {
 	if err := p.run(p.Root(args), args); err != nil {
 		fmt.Fprintln(os.Stderr, "fleetbot:", err)
