@@ -1,10 +1,7 @@
 package main
 
 import (
-	"os/exec"
-	"path/filepath"
 	"regexp"
-	"strings"
 	"testing"
 
 	"github.com/fleetbot/fleetbot/internal/testenv"
@@ -20,15 +17,9 @@ import (
 // costs (BENCHMARKS.md, CLI start).
 func TestStartBuildsNoSDKSchemaTables(t *testing.T) {
 	t.Parallel()
-	list := exec.CommandContext(t.Context(), "go", "list", "-deps", ".")
-	list.Dir = filepath.Join(testenv.ModuleRoot(t), "cmd", "fleetbot-server")
-	out, err := list.Output()
-	if err != nil {
-		t.Fatalf("go list -deps: %v", err)
-	}
 	heavy := regexp.MustCompile(`^github\.com/aws/aws-sdk-go-v2/service/(dynamodb|eks)/schemas$`)
-	for pkg := range strings.Lines(string(out)) {
-		if pkg = strings.TrimSpace(pkg); heavy.MatchString(pkg) {
+	for _, pkg := range testenv.Deps(t, "cmd/fleetbot-server") {
+		if heavy.MatchString(pkg) {
 			t.Errorf("fleetbot-server links %s, whose tables every command builds at start: keep the client below the version that brought them (go.mod)", pkg)
 		}
 	}

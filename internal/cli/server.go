@@ -40,7 +40,7 @@ var serverCommands = []struct{ use, short string }{
 // make.
 func ServerCommand(cmd *cobra.Command) *cobra.Command {
 	for _, c := range serverCommands {
-		if (&cobra.Command{Use: c.use}).Name() == cmd.Use {
+		if name, _, _ := strings.Cut(c.use, " "); name == cmd.Use {
 			cmd.Use, cmd.Short = c.use, c.short
 			return cmd
 		}

@@ -1,8 +1,6 @@
 package cli
 
 import (
-	"os/exec"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -27,14 +25,7 @@ var linkable = regexp.MustCompile(`^(` +
 
 func TestFleetbotLinksOnlyWhatItsCommandsUse(t *testing.T) {
 	t.Parallel()
-	list := exec.CommandContext(t.Context(), "go", "list", "-deps", ".")
-	list.Dir = filepath.Join(testenv.ModuleRoot(t), "cmd", "fleetbot")
-	out, err := list.Output()
-	if err != nil {
-		t.Fatalf("go list -deps: %v", err)
-	}
-	for pkg := range strings.Lines(string(out)) {
-		pkg = strings.TrimSpace(pkg)
+	for _, pkg := range testenv.Deps(t, "cmd/fleetbot") {
 		first, _, _ := strings.Cut(pkg, "/")
 		if !strings.Contains(first, ".") {
 			continue // the standard library

@@ -162,22 +162,21 @@ func TestRefusals(t *testing.T) {
 	t.Run("base credentials on EKS", func(t *testing.T) {
 		base := fakeeks.BaseConfig()
 		base.Region = region
-		c := eks.NewFromConfig(base,
-			func(o *eks.Options) { o.BaseEndpoint = aws.String(url) })
+		c := eks.NewFromConfig(base, func(o *eks.Options) { o.BaseEndpoint = aws.String(url) })
 		_, err := c.DescribeCluster(ctx, in)
 		assert.Equal(t, "AccessDeniedException", apiCode(t, err))
 	})
 	t.Run("wrong secret for STS", func(t *testing.T) {
-		st := sts.NewFromConfig(aws.Config{Region: region, RetryMaxAttempts: 1, HTTPClient: fakeeks.HTTPClient(),
-			Credentials: credentials.NewStaticCredentialsProvider(fakeeks.BaseAccessKeyID, "guessed", "")},
-			func(o *sts.Options) { o.BaseEndpoint = aws.String(url) })
+		cfg := fakeeks.BaseConfig()
+		cfg.Region, cfg.Credentials = region, credentials.NewStaticCredentialsProvider(fakeeks.BaseAccessKeyID, "guessed", "")
+		st := sts.NewFromConfig(cfg, func(o *sts.Options) { o.BaseEndpoint = aws.String(url) })
 		_, err := st.AssumeRole(ctx, &sts.AssumeRoleInput{RoleArn: aws.String(role), RoleSessionName: aws.String("x")})
 		assert.Equal(t, "SignatureDoesNotMatch", apiCode(t, err))
 	})
 	t.Run("made-up access key", func(t *testing.T) {
-		c := eks.NewFromConfig(aws.Config{Region: region, RetryMaxAttempts: 1, HTTPClient: fakeeks.HTTPClient(),
-			Credentials: credentials.NewStaticCredentialsProvider("ASIAFAKE000000000042", "s", "t")},
-			func(o *eks.Options) { o.BaseEndpoint = aws.String(url) })
+		cfg := fakeeks.BaseConfig()
+		cfg.Region, cfg.Credentials = region, credentials.NewStaticCredentialsProvider("ASIAFAKE000000000042", "s", "t")
+		c := eks.NewFromConfig(cfg, func(o *eks.Options) { o.BaseEndpoint = aws.String(url) })
 		_, err := c.DescribeCluster(ctx, in)
 		assert.Equal(t, "InvalidSignatureException", apiCode(t, err))
 	})

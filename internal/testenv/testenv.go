@@ -1,9 +1,12 @@
 package testenv
 
 import (
+	"context"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 )
@@ -58,4 +61,17 @@ func nodeModule(root, name string) (string, error) {
 		return "", fmt.Errorf("npm package %s is not installed in %s: run `make deps` (npm ci in tools/npm)", name, filepath.Dir(dir))
 	}
 	return dir, nil
+}
+
+// Deps lists the packages the main package in dir (a path under the module
+// root, such as cmd/fleetbot) links, as `go list -deps` prints them.
+func Deps(t testing.TB, dir string) []string {
+	t.Helper()
+	list := exec.CommandContext(context.Background(), "go", "list", "-deps", ".")
+	list.Dir = filepath.Join(ModuleRoot(t), dir)
+	out, err := list.Output()
+	if err != nil {
+		t.Fatalf("go list -deps: %v", err)
+	}
+	return strings.Fields(string(out))
 }
