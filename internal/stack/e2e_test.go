@@ -222,23 +222,33 @@ func checkPull(t *testing.T, s *stack.Stack, p pull, w rollout.Wave, dir, tenant
 	}
 	assert.ElementsMatch(t, want, got, "files of %s in %s", p.Head.Ref, p.Repo)
 
-	var rr struct {
-		Users []struct {
-			Login string `json:"login"`
-		} `json:"users"`
-		Teams []struct {
-			Slug string `json:"slug"`
-		} `json:"teams"`
-	}
-	_, err = s.Do(t.Context(), http.MethodGet, fmt.Sprintf("/repos/%s/pulls/%d/requested_reviewers", p.Repo, p.Number), "", nil, &rr)
-	require.NoError(t, err)
+	// The bot asks for the reviews once the pull request is open, and the
+	// wave counts as open from the pull requests alone: wait for them (the
+	// assertions below show what was asked if they never come).
 	org, _, _ := strings.Cut(p.Repo, "/")
+	sorted := func(v []string) []string { return slices.Sorted(slices.Values(v)) }
 	var users, teams []string
-	for _, u := range rr.Users {
-		users = append(users, u.Login)
-	}
-	for _, tm := range rr.Teams {
-		teams = append(teams, org+"/"+tm.Slug)
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(100 * time.Millisecond) {
+		var rr struct {
+			Users []struct {
+				Login string `json:"login"`
+			} `json:"users"`
+			Teams []struct {
+				Slug string `json:"slug"`
+			} `json:"teams"`
+		}
+		_, err = s.Do(t.Context(), http.MethodGet, fmt.Sprintf("/repos/%s/pulls/%d/requested_reviewers", p.Repo, p.Number), "", nil, &rr)
+		require.NoError(t, err)
+		users, teams = nil, nil
+		for _, u := range rr.Users {
+			users = append(users, u.Login)
+		}
+		for _, tm := range rr.Teams {
+			teams = append(teams, org+"/"+tm.Slug)
+		}
+		if slices.Equal(sorted(users), sorted(owners.Users)) && slices.Equal(sorted(teams), sorted(owners.Teams)) || time.Now().After(deadline) {
+			break
+		}
 	}
 	assert.ElementsMatch(t, owners.Users, users, "users asked to review %s in %s", p.Head.Ref, p.Repo)
 	assert.ElementsMatch(t, owners.Teams, teams, "teams asked to review %s in %s", p.Head.Ref, p.Repo)
