@@ -286,7 +286,8 @@ func (b *Bot) Run(ctx context.Context) error {
 }
 
 // keepOwning claims (renews and takes) the campaigns' ownership every
-// third of the lease's duration until ctx ends.
+// third of the lease's duration until ctx ends. A claim that panics is
+// logged and counted as a failed one is, and tried again at the next.
 func (b *Bot) keepOwning(ctx context.Context) {
 	t := time.NewTicker(b.cfg.LeaseTTL / 3)
 	defer t.Stop()
@@ -296,10 +297,13 @@ func (b *Bot) keepOwning(ctx context.Context) {
 			return
 		case <-t.C:
 		}
-		names, err := b.campaignNames(ctx)
-		if err == nil {
-			err = b.claim(ctx, names)
-		}
+		err := b.recovered(panicLease, "campaign ownership", func() error {
+			names, err := b.campaignNames(ctx)
+			if err != nil {
+				return err
+			}
+			return b.claim(ctx, names)
+		})
 		if err != nil && ctx.Err() == nil {
 			b.log.Warn("campaign ownership", "err", err)
 		}

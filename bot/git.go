@@ -134,8 +134,8 @@ func (b *Bot) withLease(ctx context.Context, name string, f func(ctx context.Con
 
 // keepLease renews l every third of the lease's duration until stop is
 // closed; a renewal that finds it lost cancels ctx with the cause. Other
-// renewal errors are logged and tried again: until the lease expires, it
-// is still this replica's.
+// renewal errors, a panic among them, are logged and tried again: until the
+// lease expires, it is still this replica's.
 func (b *Bot) keepLease(ctx context.Context, l store.Lease, lose context.CancelCauseFunc, stop <-chan struct{}) {
 	every := b.cfg.LeaseTTL / 3
 	t := time.NewTicker(every)
@@ -148,7 +148,11 @@ func (b *Bot) keepLease(ctx context.Context, l store.Lease, lose context.CancelC
 			return
 		case <-t.C:
 		}
-		renewed, err := b.cfg.Store.Renew(ctx, l, b.cfg.LeaseTTL)
+		var renewed store.Lease
+		err := b.recovered(panicLease, "renew campaign lease", func() (err error) {
+			renewed, err = b.cfg.Store.Renew(ctx, l, b.cfg.LeaseTTL)
+			return err
+		}, "lease", l.Name)
 		switch {
 		case errors.Is(err, store.ErrLost):
 			b.log.Warn("campaign lease lost: another replica took it; this replica stops acting on the campaign", "lease", l.Name, "token", l.Token, "err", err)

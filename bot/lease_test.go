@@ -1,11 +1,15 @@
 package bot
 
 import (
+	"bytes"
 	"context"
+	"log/slog"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -83,6 +87,83 @@ func TestLeaseLostStopsTheStep(t *testing.T) {
 	require.ErrorIs(t, writeAfter, store.ErrFenced, "a write after the lease was lost")
 	other := <-taken
 	require.NoError(t, frozen.Release(t.Context(), other), "the new holder still holds it: the loser did not release it")
+}
+
+// panicking is a store whose Renew and List panic at their first call, as a
+// bug in a store's client would.
+type panicking struct {
+	store.Store
+	renews, lists atomic.Int32
+}
+
+func (s *panicking) Renew(ctx context.Context, l store.Lease, ttl time.Duration) (store.Lease, error) {
+	if s.renews.Add(1) == 1 {
+		panic("renew: assignment to entry in nil map")
+	}
+	return s.Store.Renew(ctx, l, ttl)
+}
+
+func (s *panicking) List(ctx context.Context, prefix string) ([]store.Entry, error) {
+	if s.lists.Add(1) == 1 {
+		panic("list: index out of range")
+	}
+	return s.Store.List(ctx, prefix)
+}
+
+// TestLeaseRenewalPanics: a renewal that panics is a failed renewal: the
+// process goes on, the next renewal keeps the lease, so no other replica
+// takes the campaign during the step, and the panic is logged with its
+// stack and counted as the bot's other recovered panics are.
+func TestLeaseRenewalPanics(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	p := &panicking{Store: w.store}
+	w.store = p
+	b := w.bot(t, "r1", nil)
+	var logs bytes.Buffer
+	b.log = slog.New(slog.NewJSONHandler(&logs, nil))
+	b.cfg.LeaseTTL = 1500 * time.Millisecond // renewed every 500 ms: the second renewal has a second of slack
+	err := b.withLease(t.Context(), "c", func(ctx context.Context, l store.Lease) error {
+		deadline := time.Now().Add(2 * b.cfg.LeaseTTL)
+		for time.Now().Before(deadline) {
+			_, err := w.store.Acquire(ctx, leaseName("c"), "r2", time.Second)
+			require.ErrorIs(t, err, store.ErrHeld, "the lease changed hands during the step")
+			time.Sleep(50 * time.Millisecond)
+		}
+		return ctx.Err()
+	})
+	require.NoError(t, err)
+	assert.GreaterOrEqual(t, p.renews.Load(), int32(3), "renewed after the panic")
+	assert.InDelta(t, 1.0, testutil.ToFloat64(b.metrics.panics.WithLabelValues(panicLease)), 0)
+	assert.Contains(t, logs.String(), `"msg":"renew campaign lease panicked"`)
+	assert.Contains(t, logs.String(), "(*panicking).Renew", "the log has the stack")
+}
+
+// TestOwnershipClaimPanics: a claim of the campaigns' ownership that
+// panics (here in listing the campaigns) is logged, counted and tried
+// again at the next tick: the process goes on claiming.
+func TestOwnershipClaimPanics(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	p := &panicking{Store: w.store}
+	w.store = p
+	b := w.bot(t, "r1", nil)
+	var logs bytes.Buffer
+	b.log = slog.New(slog.NewJSONHandler(&logs, nil))
+	b.cfg.LeaseTTL = 150 * time.Millisecond // a claim every 50 ms
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		b.keepOwning(ctx)
+	}()
+	require.Eventually(t, func() bool { return p.lists.Load() >= 3 }, 30*time.Second, 10*time.Millisecond,
+		"claims go on after the one that panicked")
+	cancel()
+	<-done
+	assert.InDelta(t, 1.0, testutil.ToFloat64(b.metrics.panics.WithLabelValues(panicLease)), 0)
+	assert.Contains(t, logs.String(), `"msg":"campaign ownership panicked"`)
+	assert.Contains(t, logs.String(), "(*panicking).List", "the log has the stack")
 }
 
 // TestConcurrentStarts: the same campaign file, read at once by webhook

@@ -118,7 +118,7 @@ func newMetrics(reg prometheus.Registerer, now func() time.Time) (*metrics, erro
 	for _, v := range []rollout.Outcome{rollout.GatePassed, rollout.GateFailed} {
 		m.verdicts.WithLabelValues(string(v))
 	}
-	for _, w := range []string{panicWebhook, panicReconcile, panicOpen, panicGate} {
+	for _, w := range []string{panicWebhook, panicReconcile, panicOpen, panicGate, panicLease} {
 		m.panics.WithLabelValues(w)
 	}
 	return m, nil
