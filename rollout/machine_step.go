@@ -722,7 +722,7 @@ func retryable(w *WaveState, c *ClusterState) (ok, reopen bool) {
 
 func (m *machine) retry(e Retry) *EventError {
 	switch m.s.Phase {
-	case CampaignRunning, CampaignPaused, CampaignHalted:
+	case CampaignRunning, CampaignPaused, CampaignHalted, CampaignRollingBack:
 	default:
 		return refuse("nothing to retry while the campaign is %s", m.s.Phase)
 	}
