@@ -1,6 +1,7 @@
 package charts
 
 import (
+	"log/slog"
 	"os"
 	"path"
 	"path/filepath"
@@ -43,6 +44,7 @@ type rendered struct {
 	serviceAccount string
 	appID          int64
 	dynamoDBTable  string // empty: the bbolt store
+	logLevel       slog.Level
 	apiToken       bool   // the operations API is on
 	ingressHost    string // empty: no Ingress
 }
@@ -73,6 +75,7 @@ func valueSets() []valueSet {
 			serviceAccount: "fleetbot",
 			appID:          42,
 			dynamoDBTable:  "fleetbot",
+			logLevel:       slog.LevelDebug,
 		},
 	}, {
 		name: "existing-secret",
@@ -387,6 +390,9 @@ func checkConfig(t *testing.T, objs []object, pod corev1.PodTemplateSpec, claims
 	want := v.want
 	if cfg.AppID != want.appID {
 		t.Errorf("appID %d, want %d", cfg.AppID, want.appID)
+	}
+	if cfg.LogLevel != want.logLevel {
+		t.Errorf("log level %s, want %s", cfg.LogLevel, want.logLevel)
 	}
 	if got := len(cfg.API.Token) > 0; got != want.apiToken {
 		t.Errorf("operations API on: %v, want %v", got, want.apiToken)
