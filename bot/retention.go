@@ -28,13 +28,11 @@ type Retention struct {
 }
 
 // prune runs the retention pass when it is due: it removes the deliveries
-// older than the retention and the records of the ended campaigns
-// rollout.Prunable lets go.
+// older than the retention, the records of the ended campaigns
+// rollout.Prunable lets go and the heartbeats of replicas long stopped,
+// which go whatever the retention says: each start of a replica leaves one.
 func (b *Bot) prune(ctx context.Context) error {
 	r := b.cfg.Retention
-	if r.Deliveries <= 0 && r.Campaigns <= 0 {
-		return nil
-	}
 	every := r.Every
 	if every <= 0 {
 		every = time.Hour

@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/fleetbot/fleetbot/rollout"
+	"github.com/fleetbot/fleetbot/rollout/store"
 )
 
 // TestRetentionKeepsTheStoreBounded streams three days of deliveries, one
@@ -80,4 +81,25 @@ func TestRetentionPrunesEndedCampaigns(t *testing.T) {
 	_, ok, err := b.State(ctx, "eks-1-30")
 	require.NoError(t, err)
 	assert.False(t, ok)
+}
+
+// TestRetentionPrunesStaleHeartbeats: the heartbeats of replicas silent for
+// more than a day go, even when the retention keeps deliveries and
+// campaigns for ever; a recent one stays.
+func TestRetentionPrunesStaleHeartbeats(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	b := w.bot(t, "r1", nil)
+	b.cfg.Retention = Retention{} // keep deliveries and campaigns for ever
+	ctx := t.Context()
+	now := w.clock.now()
+	for replica, at := range map[string]time.Time{"gone": now.Add(-staleHeartbeat - time.Minute), "alive": now.Add(-time.Minute)} {
+		_, err := putJSON(ctx, w.store, heartbeatKey(replica), heartbeat{Replica: replica, At: at}, 0, store.Fence{})
+		require.NoError(t, err)
+	}
+	require.NoError(t, b.prune(ctx))
+	_, err := w.store.Get(ctx, heartbeatKey("gone"))
+	require.ErrorIs(t, err, store.ErrNotFound, "a day-old heartbeat is pruned")
+	_, err = w.store.Get(ctx, heartbeatKey("alive"))
+	require.NoError(t, err, "a recent heartbeat stays")
 }
