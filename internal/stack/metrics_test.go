@@ -330,7 +330,7 @@ func TestAlertRules(t *testing.T) {
 	t.Parallel()
 	dir := filepath.Join(testenv.ModuleRoot(t), alertsDir)
 	out := testenv.Promtool(t, dir, "check", "rules", alertsFile)
-	assert.Contains(t, out, "SUCCESS: 6 rules found")
+	assert.Contains(t, out, "SUCCESS: 7 rules found")
 	out = testenv.Promtool(t, dir, "test", "rules", alertsTestFile)
 	assert.Contains(t, out, "SUCCESS")
 }
