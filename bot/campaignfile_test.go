@@ -113,6 +113,29 @@ func TestRefusedCampaignFileIsReportedByTheScan(t *testing.T) {
 	assert.Len(t, c.Annotations, 1, "an update adds no annotation")
 }
 
+// TestScheduleThatNeverOpensIsRefused: a campaign whose schedule allows no
+// wave within two years (a blackout over every window) does not start and
+// lock its clusters to wait for nothing: the check run names
+// spec.schedule at its line.
+func TestScheduleThatNeverOpensIsRefused(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	src := []byte(strings.Replace(string(campaignSrc(t, testGates.terraform)), "    timezone: UTC\n",
+		"    timezone: UTC\n    windows: [{days: [Sun], start: \"01:00\", end: \"02:00\"}]\n    blackouts: [{from: \"2026-01-01\", to: \"2030-12-31\"}]\n", 1))
+	require.Contains(t, string(src), "blackouts")
+	writeCampaign(t, w, "eks-1-30.yaml", src)
+	b := w.bot(t, "r1", nil)
+
+	require.NoError(t, b.Reconcile(t.Context()))
+	_, started, err := b.loadRecord(t.Context(), campaign)
+	require.NoError(t, err)
+	assert.False(t, started, "a campaign whose schedule never opens does not start")
+	c := onlyCheckNamed(t, w, headSHA, CampaignCheckName)
+	assert.Equal(t, rollout.CheckFailure, c.Run.Conclusion)
+	line := 1 + strings.Count(string(src[:strings.Index(string(src), "schedule:")]), "\n")
+	assert.Contains(t, c.Run.Summary, fmt.Sprintf("- `campaigns/eks-1-30.yaml:%d` `spec.schedule`: from 2026-12-01 09:00 UTC to 2028-12-01 09:00 UTC: the schedule allows no wave: change its windows or blackouts", line))
+}
+
 // TestCampaignPullRequestIsVetted: a pull request that adds a campaign
 // file gets the check run on its head before it merges, with a comment
 // listing the problems; once a new head fixes them, the check run on that

@@ -236,6 +236,9 @@ func (b *Bot) start(ctx context.Context, c *rollout.Campaign, rec *record) error
 // plan plans c into rec and builds the machine's first state from it: the
 // checks a campaign passes before it starts, but its gates and its locks.
 func (b *Bot) plan(ctx context.Context, c *rollout.Campaign, rec *record) (rollout.State, error) {
+	if err := rollout.CheckSchedule(c, b.now()); err != nil {
+		return rollout.State{}, &refusal{err}
+	}
 	if err := b.planRecord(ctx, c, rec); err != nil {
 		return rollout.State{}, err
 	}

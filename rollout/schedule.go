@@ -183,6 +183,20 @@ func (c *Calendar) Next(now time.Time, st ScheduleState) (time.Time, error) {
 	return time.Time{}, fmt.Errorf("from %s to %s: %w", c.format(now), c.format(limit), ErrNoWindow)
 }
 
+// CheckSchedule refuses campaign c when its schedule allows no wave within
+// ScheduleHorizon of now, or of its notBefore (a blackout over every
+// window, say): started, it would hold its clusters and wait for nothing.
+func CheckSchedule(c *Campaign, now time.Time) error {
+	cal, err := c.Spec.Schedule.Compile()
+	if err != nil {
+		return &FieldError{Field: "spec.schedule", Reason: err.Error()}
+	}
+	if _, err := cal.Next(now, ScheduleState{}); errors.Is(err, ErrNoWindow) {
+		return &FieldError{Field: "spec.schedule", Reason: err.Error() + ": change its windows or blackouts"}
+	}
+	return nil
+}
+
 // WindowEnd returns the first instant at or after t when notBefore, the
 // windows or the blackouts stop allowing a wave: t itself when they do not
 // allow one at t, and the zero Time when nothing closes within

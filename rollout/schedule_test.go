@@ -552,3 +552,38 @@ func BenchmarkParseCampaign(b *testing.B) {
 		}
 	}
 }
+
+// TestCheckSchedule: a campaign whose schedule allows no wave within the
+// horizon is refused, naming spec.schedule; one that allows a wave, however
+// far ahead within it, is not.
+func TestCheckSchedule(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name     string
+		schedule rollout.Schedule
+		want     string
+	}{
+		{"no schedule", rollout.Schedule{}, ""},
+		{"a window next week", rollout.Schedule{Timezone: berlin, Windows: []rollout.Window{window(sunday, "01:00", "02:00")}}, ""},
+		{"notBefore a year ahead", rollout.Schedule{NotBefore: timePtr(t, "2027-12-01T00:00:00Z")}, ""},
+		{"notBefore three years ahead: the horizon starts there", rollout.Schedule{NotBefore: timePtr(t, "2029-12-01T00:00:00Z")}, ""},
+		{"a blackout over every window", rollout.Schedule{Timezone: berlin, Windows: []rollout.Window{window(sunday, "01:00", "02:00")},
+			Blackouts: []rollout.Blackout{{From: "2026-01-01", To: "2030-12-31"}}},
+			"spec.schedule: from 2026-12-01 01:00 CET to 2028-12-01 01:00 CET: the schedule allows no wave: change its windows or blackouts"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			c := &rollout.Campaign{Spec: rollout.Spec{Schedule: tc.schedule}}
+			err := rollout.CheckSchedule(c, instant(t, "2026-12-01T00:00:00Z"))
+			if tc.want == "" {
+				require.NoError(t, err)
+				return
+			}
+			var fe *rollout.FieldError
+			require.ErrorAs(t, err, &fe)
+			assert.Equal(t, "spec.schedule", fe.Field)
+			assert.Equal(t, tc.want, err.Error())
+		})
+	}
+}

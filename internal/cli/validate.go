@@ -3,6 +3,8 @@ package cli
 import (
 	"errors"
 	"fmt"
+	"os"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -53,6 +55,12 @@ func runValidate(cmd *cobra.Command, opts *validateOptions) error {
 		c, err := loadCampaign(path)
 		if err != nil {
 			fmt.Fprintln(out, err)
+			bad++
+			continue
+		}
+		if err := rollout.CheckSchedule(c, time.Now()); err != nil {
+			src, _ := os.ReadFile(path) // read a moment ago: its lines place the problem
+			fmt.Fprintln(out, rollout.CampaignProblems(path, src, err))
 			bad++
 			continue
 		}
