@@ -34,6 +34,13 @@ func (p CampaignPhase) Final() bool {
 // acting reports whether the campaign opens waves and asks for work.
 func (p CampaignPhase) acting() bool { return p == CampaignRunning || p == CampaignRollingBack }
 
+// HaltDue is a halt waiting for the campaign to act again: the wave whose
+// pull request asked for it, and why.
+type HaltDue struct {
+	Wave   int    `json:"wave"`
+	Reason string `json:"reason"`
+}
+
 // WaveKind says what a wave does.
 type WaveKind string
 
@@ -177,6 +184,10 @@ type State struct {
 	PausedAt   time.Time     `json:"pausedAt,omitzero"`
 	// HaltReason says why the campaign halted, while it is Halted.
 	HaltReason string `json:"haltReason,omitempty"`
+	// HaltDue is a halt a pull request merged without an owner's approval
+	// asked for while the campaign did not act (Paused or Halted): the
+	// Resume that would make it act halts it instead.
+	HaltDue *HaltDue `json:"haltDue,omitempty"`
 	// History records the campaign's own steps: schedule, pause, resume,
 	// halt, abort, rollback, the end.
 	History []Evidence `json:"history"`

@@ -333,19 +333,41 @@ func (m *machine) prMerged(e PRMerged) *EventError {
 
 // unapproved halts an acting campaign whose pull request merged without an
 // approval by an owner of its tenant, when the policy says so: a change went
-// out that nobody responsible for it reviewed.
+// out that nobody responsible for it reviewed. A campaign that does not act
+// (Paused, Halted) halts when a Resume would make it act (HaltDue).
 func (m *machine) unapproved(w *WaveState, e PRMerged) {
-	if !m.s.Policy.HaltUnapproved || !m.s.Phase.acting() {
+	if !m.s.Policy.HaltUnapproved {
 		return
 	}
 	reason := fmt.Sprintf("tenant %s's pull request #%d of wave %d merged without an approval by an owner of %s (%s)", e.Tenant, e.Number, w.Number, e.Tenant, e.Unapproved)
+	switch {
+	case m.s.Phase.acting():
+		m.halt(w.Number, reason)
+	case m.s.Phase == CampaignPaused || m.s.Phase == CampaignHalted:
+		if m.s.HaltDue == nil { // the first such merge is the one reported
+			m.s.HaltDue = &HaltDue{Wave: w.Number, Reason: reason}
+		}
+	}
+}
+
+// halt halts the campaign for an unapproved merge in wave n and reports it.
+func (m *machine) halt(n int, reason string) {
 	m.s.HaltReason = reason
 	m.setPhase(CampaignHalted, "halt", "", reason)
 	m.emit(PostReport{
 		About:   ReportHalted,
-		Wave:    w.Number,
+		Wave:    n,
 		Summary: fmt.Sprintf("Campaign %s halted: %s. Its clusters are verified as usual; resume once the change is reviewed, or roll back.", m.s.Campaign, reason),
 	})
+}
+
+// haltDue carries out a halt asked for while the campaign did not act, now
+// that a Resume makes it act: it halts again instead, and says why.
+func (m *machine) haltDue() {
+	if d := m.s.HaltDue; d != nil && m.s.Phase.acting() {
+		m.s.HaltDue = nil
+		m.halt(d.Wave, d.Reason)
+	}
 }
 
 func (m *machine) prClosed(e PRClosed) *EventError {
@@ -594,6 +616,7 @@ func (m *machine) resume(e Resume) *EventError {
 		}
 		m.s.PausedFrom, m.s.PausedAt = "", time.Time{}
 		m.setPhase(to, e.Kind(), e.By, "")
+		m.haltDue()
 		return nil
 	case CampaignHalted:
 		if f := m.s.Failures(); len(f) > m.s.Policy.MaxFailures {
@@ -606,6 +629,7 @@ func (m *machine) resume(e Resume) *EventError {
 		m.setPhase(m.actingPhase(), e.Kind(), e.By, "")
 		// A halt report not posted yet would say the campaign is halted.
 		m.dropPosts(func(p Post) bool { return p.Report != nil && p.Report.About == ReportHalted })
+		m.haltDue()
 		return nil
 	case CampaignRunning, CampaignScheduled, CampaignRollingBack:
 		return ignore("the campaign is %s, neither paused nor halted", m.s.Phase)
@@ -689,7 +713,7 @@ func (m *machine) abort(e Abort) *EventError {
 		reason += ": " + e.Reason
 	}
 	m.closeUnmerged("the campaign was " + reason)
-	m.s.HaltReason, m.s.PausedFrom, m.s.PausedAt = "", "", time.Time{}
+	m.s.HaltReason, m.s.HaltDue, m.s.PausedFrom, m.s.PausedAt = "", nil, "", time.Time{}
 	m.setPhase(CampaignAborted, e.Kind(), e.By, e.Reason)
 	m.emit(PostReport{
 		About:    ReportAborted,
@@ -953,7 +977,8 @@ func (m *machine) rollback(e Rollback) *EventError {
 		plan[i] = fmt.Sprintf("wave %d reverts wave %d", reverts[i].Number, reverts[i].Reverts)
 		m.s.Waves = append(m.s.Waves, reverts[i])
 	}
-	m.s.HaltReason, m.s.PausedFrom, m.s.PausedAt = "", "", time.Time{}
+	// A rollback reverts the unapproved merge too: no halt is due.
+	m.s.HaltReason, m.s.HaltDue, m.s.PausedFrom, m.s.PausedAt = "", nil, "", time.Time{}
 	m.setPhase(CampaignRollingBack, e.Kind(), e.By, "")
 	summary := fmt.Sprintf("Campaign %s is rolling back, one revert wave at a time (%s); each is merged, gated and baked before the next opens.", m.s.Campaign, strings.Join(plan, "; "))
 	if len(stay) > 0 {

@@ -73,3 +73,78 @@ func TestMergeApproval(t *testing.T) {
 		})
 	}
 }
+
+// TestUnapprovedMergeWhileNotActing: a pull request merged without an
+// owner's approval while the campaign is paused or halted halts it when a
+// Resume would make it act again, with the report the halt would have
+// had; a rollback reverts the merge and drops the halt.
+func TestUnapprovedMergeWhileNotActing(t *testing.T) {
+	t.Parallel()
+	halt := machinePolicy()
+	halt.HaltUnapproved = true
+	bypass1 := PRMerged{Wave: 1, Tenant: "t1", Number: 101, SHA: "aaa", By: "root", Unapproved: "no approval by an owner of the tenant"}
+	bypass2 := PRMerged{Wave: 2, Tenant: "t2", Number: 202, SHA: "ccc", By: "root", Unapproved: "no approval by an owner of the tenant"}
+	halted2 := machineSeq(stOpen2,
+		timedEvent{65, PROpened{Wave: 2, Tenant: "t1", Number: 201}},
+		timedEvent{65, PROpened{Wave: 2, Tenant: "t2", Number: 202}},
+		timedEvent{66, PRMerged{Wave: 2, Tenant: "t1", Number: 201, SHA: "bbb", ApprovedBy: "alice"}},
+		timedEvent{67, GateResult{Cluster: "c2", Gate: "eks", Outcome: GateFailed, Detail: "version 1.29"}})
+	tests := []struct {
+		name   string
+		from   []timedEvent
+		merge  PRMerged
+		then   []Event // after the merge; the last is the Resume
+		halts  string
+		report int // the wave of the halt report
+	}{
+		{name: "paused", from: stPausedInPR1, merge: bypass1, then: []Event{Resume{By: "ops"}}, report: 1,
+			halts: "tenant t1's pull request #101 of wave 1 merged without an approval by an owner of t1 (no approval by an owner of the tenant)"},
+		{name: "halted", from: halted2, merge: bypass2, then: []Event{Retry{Cluster: "c2", By: "ops"}, Resume{By: "ops"}}, report: 2,
+			halts: "tenant t2's pull request #202 of wave 2 merged without an approval by an owner of t2 (no approval by an owner of the tenant)"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			s := driveMachine(t, newMachineState(t, halt), tc.from)
+			before := s.Phase
+			require.Contains(t, []CampaignPhase{CampaignPaused, CampaignHalted}, before)
+			s, acts, err := Transition(s, tc.merge, minute(70))
+			require.NoError(t, err)
+			assert.Equal(t, before, s.Phase, "the merge changes no phase while the campaign does not act")
+			assert.Equal(t, &HaltDue{Wave: tc.merge.Wave, Reason: tc.halts}, s.HaltDue)
+			assert.False(t, haltReported(acts), "no halt report yet")
+
+			rolled, _, err := Transition(s, Rollback{By: "ops"}, minute(71))
+			require.NoError(t, err)
+			assert.Nil(t, rolled.HaltDue, "a rollback reverts the merge: no halt is due")
+
+			for i, ev := range tc.then {
+				s, acts, err = Transition(s, ev, minute(72+i))
+				require.NoError(t, err, "%T", ev)
+			}
+			assert.Equal(t, CampaignHalted, s.Phase, "the resume halts")
+			assert.Equal(t, tc.halts, s.HaltReason)
+			assert.Nil(t, s.HaltDue)
+			require.True(t, haltReported(acts), "the resume reports the halt")
+			for _, a := range acts {
+				if r, ok := a.(PostReport); ok && r.About == ReportHalted {
+					assert.Equal(t, tc.report, r.Wave)
+				}
+			}
+
+			s, _, err = Transition(s, Resume{By: "ops"}, minute(80))
+			require.NoError(t, err)
+			assert.Equal(t, CampaignRunning, s.Phase, "a second resume goes on")
+		})
+	}
+}
+
+// haltReported says whether acts post a halt report.
+func haltReported(acts []Action) bool {
+	for _, a := range acts {
+		if r, ok := a.(PostReport); ok && r.About == ReportHalted {
+			return true
+		}
+	}
+	return false
+}
