@@ -349,10 +349,10 @@ func Load(ctx context.Context, repos []string, opts ...Option) (*Inventory, erro
 		inv.Diagnostics = append(inv.Diagnostics, s.diags...)
 	}
 	inv.Clusters = allClusters(scans)
-	inv.Diagnostics = append(inv.Diagnostics, duplicateClusters(inv.Clusters)...)
 	slices.SortStableFunc(inv.Clusters, func(a, b Cluster) int {
 		return cmp.Or(cmp.Compare(a.Name, b.Name), cmp.Compare(a.Repo, b.Repo), cmp.Compare(a.File, b.File))
 	})
+	inv.Diagnostics = append(inv.Diagnostics, duplicateClusters(inv.Clusters)...)
 	inv.Diagnostics = sortDiagnostics(inv.Diagnostics)
 	return inv, nil
 }
@@ -728,28 +728,32 @@ func (s *repoScan) layoutName() string {
 }
 
 // duplicateClusters reports every place a cluster name is declared more
-// than once, naming the other places.
+// than once, naming the other places. cs is sorted by name: the clusters of
+// one name are side by side.
 func duplicateClusters(cs []Cluster) Diagnostics {
-	byName := map[string][]*Cluster{}
-	for i := range cs {
-		byName[cs[i].Name] = append(byName[cs[i].Name], &cs[i])
-	}
 	var ds Diagnostics
-	for name, group := range byName {
+	for i := 0; i < len(cs); {
+		j := i + 1
+		for j < len(cs) && cs[j].Name == cs[i].Name {
+			j++
+		}
+		group := cs[i:j]
+		i = j
 		if len(group) < 2 {
 			continue
 		}
-		for _, c := range group {
+		for k := range group {
+			c := &group[k]
 			var others []string
-			for _, o := range group {
-				if o != c {
-					others = append(others, o.Sources.Get("name").String())
+			for l := range group {
+				if l != k {
+					others = append(others, group[l].Sources.Get("name").String())
 				}
 			}
 			src := c.Sources.Get("name")
 			ds = append(ds, Diagnostic{
 				Severity: SeverityError, File: joinRepo(c.Repo, src.File), Line: src.Line,
-				Message: fmt.Sprintf("cluster %s is declared more than once: also at %s", name, strings.Join(others, ", ")),
+				Message: fmt.Sprintf("cluster %s is declared more than once: also at %s", c.Name, strings.Join(others, ", ")),
 			})
 		}
 	}

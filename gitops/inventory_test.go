@@ -430,3 +430,28 @@ func TestLoadAccount(t *testing.T) {
 		})
 	}
 }
+
+// TestDuplicateClustersGroupsNeighbours: in clusters sorted by name, each
+// name declared three times gets one error per place naming the two others,
+// in order; a name declared once gets none.
+func TestDuplicateClustersGroupsNeighbours(t *testing.T) {
+	t.Parallel()
+	at := func(name, file string, line int) Cluster {
+		c := Cluster{Name: name, Repo: "r", File: file}
+		c.Sources.Set("name", Source{Repo: "r", File: file, Line: line})
+		return c
+	}
+	ds := duplicateClusters([]Cluster{at("a", "1.yaml", 1), at("a", "2.yaml", 2), at("a", "3.yaml", 3), at("b", "1.yaml", 4), at("c", "4.yaml", 5), at("c", "5.yaml", 6)})
+	var got []string
+	for _, d := range ds {
+		got = append(got, d.String())
+	}
+	r := func(f string) string { return filepath.Join("r", f) }
+	assert.Equal(t, []string{
+		r("1.yaml") + ":1: error: cluster a is declared more than once: also at " + r("2.yaml") + ":2, " + r("3.yaml") + ":3",
+		r("2.yaml") + ":2: error: cluster a is declared more than once: also at " + r("1.yaml") + ":1, " + r("3.yaml") + ":3",
+		r("3.yaml") + ":3: error: cluster a is declared more than once: also at " + r("1.yaml") + ":1, " + r("2.yaml") + ":2",
+		r("4.yaml") + ":5: error: cluster c is declared more than once: also at " + r("5.yaml") + ":6",
+		r("5.yaml") + ":6: error: cluster c is declared more than once: also at " + r("4.yaml") + ":5",
+	}, got)
+}
