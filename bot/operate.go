@@ -14,6 +14,11 @@ import (
 // ErrNoCampaign is returned for a campaign the store holds no record of.
 var ErrNoCampaign = errors.New("no such campaign")
 
+// ErrNotTaken marks an operation's error from before the campaign took it:
+// reading the campaign, waiting for its lease, writing its state. The
+// campaign is as it was; asking again is safe.
+var ErrNotTaken = errors.New("not taken (the campaign is as it was; asking again is safe)")
+
 // Backoff of Operate while another replica holds the campaign's lease: a
 // step holds it for seconds at most, so the wait starts short and stays so.
 const (
@@ -33,20 +38,27 @@ const (
 // A rollback of a campaign already rolled back asks again for the revert
 // pull requests its state records: opening them is safe to repeat, so this
 // completes a rollback a crash or a GitHub outage cut short.
+//
+// An error from before the campaign took the operation (its lease not
+// had before ctx ended, its state not read or not written) matches
+// ErrNotTaken; any other error came after: the operation is in the state,
+// and carrying out its actions failed.
 func (b *Bot) Operate(ctx context.Context, name string, op rollout.Event) (rollout.State, error) {
 	if !isOperation(op) {
 		return rollout.State{}, fmt.Errorf("campaign %s: %T is not an operation", name, op)
 	}
 	var (
-		found bool
-		opErr error
+		found, taken bool
+		opErr        error
 	)
 	pass := func(ctx context.Context, r *run) error {
 		found = true
 		opErr = nil
 		rejected := len(r.rejected)
-		before := r.st
-		if err := r.feed(ctx, op); err != nil {
+		before, version := r.st, r.version
+		err := r.feed(ctx, op)
+		taken = r.version != version // the state with the operation is stored
+		if err != nil {
 			return err
 		}
 		if len(r.rejected) > rejected {
@@ -70,6 +82,8 @@ func (b *Bot) Operate(ctx context.Context, name string, op rollout.Event) (rollo
 			return st, fmt.Errorf("campaign %s: %w", name, ErrNoCampaign)
 		case err == nil:
 			return st, opErr
+		case opErr == nil && !taken:
+			return st, fmt.Errorf("campaign %s: %s %w: %w", name, op.Kind(), ErrNotTaken, err)
 		case opErr == nil:
 			return st, err
 		default:
@@ -78,7 +92,7 @@ func (b *Bot) Operate(ctx context.Context, name string, op rollout.Event) (rollo
 		b.log.Info("waiting for another replica to let go of the campaign", "campaign", name, "operation", op.Kind(), "err", err)
 		select {
 		case <-ctx.Done():
-			return st, fmt.Errorf("%w; gave up waiting: %w", err, context.Cause(ctx))
+			return st, fmt.Errorf("campaign %s: %s %w: %w; gave up waiting: %w", name, op.Kind(), ErrNotTaken, err, context.Cause(ctx))
 		case <-time.After(wait):
 		}
 		wait = min(2*wait, operateMaxWait)

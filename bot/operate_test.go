@@ -230,4 +230,5 @@ func TestOperateWaitsForTheLease(t *testing.T) {
 	_, err = b.Operate(short, campaign, rollout.Resume{By: "pat"})
 	require.ErrorIs(t, err, store.ErrHeld)
 	assert.ErrorIs(t, err, context.Canceled)
+	assert.ErrorIs(t, err, ErrNotTaken, "the campaign never took the resume")
 }

@@ -109,17 +109,22 @@ const (
 	OutcomeIgnored = "ignored"
 	// OutcomeRefused: the machine refused it (409); Reason says why.
 	OutcomeRefused = "refused"
+	// OutcomeNotTaken: the campaign did not take it (502): its lease,
+	// state or store failed first; Error says how. Asking again is safe.
+	OutcomeNotTaken = "not-taken"
 )
 
 // OperationResult is the answer of the operations API to an operation:
 // 200 when applied or ignored, 409 when refused, 502 when the machine took
 // it but carrying out its actions on GitHub failed (ActionsError says how;
-// asking again is safe). Before and State are the campaign's state before
-// and after; Reason is the machine's when it refused or ignored.
+// asking again is safe) or when it was not taken (Error says why; asking
+// again is safe). Before and State are the campaign's state before and
+// after; Reason is the machine's when it refused or ignored.
 type OperationResult struct {
 	Outcome      string         `json:"outcome"`
 	Reason       string         `json:"reason,omitempty"`
 	ActionsError string         `json:"actionsError,omitempty"`
+	Error        string         `json:"error,omitempty"`
 	Before       *rollout.State `json:"before,omitempty"`
 	State        *rollout.State `json:"state,omitempty"`
 }
@@ -225,7 +230,7 @@ func (a *opsAPI) operate(w http.ResponseWriter, r *http.Request) {
 	before, ok, err := a.bot.State(ctx, name)
 	switch {
 	case err != nil:
-		writeJSON(w, http.StatusInternalServerError, apiError{fmt.Sprintf("read campaign %s: %v", name, err)})
+		writeJSON(w, http.StatusBadGateway, OperationResult{Outcome: OutcomeNotTaken, Error: fmt.Sprintf("read campaign %s: %v", name, err)})
 		return
 	case !ok:
 		writeJSON(w, http.StatusNotFound, apiError{fmt.Sprintf("campaign %s: %v", name, ErrNoCampaign)})
@@ -238,6 +243,9 @@ func (a *opsAPI) operate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	code, res := operationAnswer(err)
+	if res.Error != "" {
+		a.log.Warn("operations API: operation not taken", "campaign", name, "operation", op.Kind, "err", err)
+	}
 	if res.ActionsError != "" {
 		a.log.Error("operations API: carrying out the operation", "campaign", name, "operation", op.Kind, "err", err)
 	}
@@ -246,9 +254,9 @@ func (a *opsAPI) operate(w http.ResponseWriter, r *http.Request) {
 }
 
 // operationAnswer maps Operate's error to the answer's status and result.
-// Errors other than the machine's come after it took the operation
-// (persisting, carrying out its actions on GitHub) or from the store and
-// the lease before it: as for `fleetbot campaign`, both say "asking again
+// Errors other than the machine's come from the store and the lease before
+// it took the operation (ErrNotTaken: not-taken) or after it (carrying out
+// its actions on GitHub: applied with ActionsError); both say "asking again
 // is safe", with 502.
 func operationAnswer(err error) (int, OperationResult) {
 	var machine *rollout.EventError
@@ -256,6 +264,8 @@ func operationAnswer(err error) (int, OperationResult) {
 	switch {
 	case err == nil:
 		return http.StatusOK, OperationResult{Outcome: OutcomeApplied}
+	case errors.Is(err, ErrNotTaken):
+		return http.StatusBadGateway, OperationResult{Outcome: OutcomeNotTaken, Error: err.Error()}
 	case answered && !errors.Is(err, rollout.ErrIgnored):
 		return http.StatusConflict, OperationResult{Outcome: OutcomeRefused, Reason: machine.Reason}
 	case answered:

@@ -2,6 +2,7 @@ package bot
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -10,6 +11,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -271,6 +273,55 @@ func TestOpsAPIActionsFailed(t *testing.T) {
 	assert.Contains(t, res.ActionsError, "github is down")
 	require.NotNil(t, res.State)
 	assert.Equal(t, 2, res.State.Waves[0].PRs[0].Attempt, "the machine took the retry")
+}
+
+// failingStateWrites is a store whose writes of campaign states fail while
+// failing is set, as a store that stopped answering would.
+type failingStateWrites struct {
+	store.Store
+	failing atomic.Bool
+}
+
+func (s *failingStateWrites) Put(ctx context.Context, key string, value []byte, version int64, fence store.Fence) (int64, error) {
+	if s.failing.Load() && strings.HasSuffix(key, "/state") {
+		return 0, errors.New("store unavailable")
+	}
+	return s.Store.Put(ctx, key, value, version, fence)
+}
+
+// TestOpsAPINotTaken: an operation whose state the store does not write was
+// not taken: 502 with outcome not-taken and why, the stored state as it
+// was, and the client's error matching ErrNotTaken, not an operation taken
+// whose actions failed.
+func TestOpsAPINotTaken(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, "eks-1-30.yaml")
+	fs := &failingStateWrites{Store: w.store}
+	w.store = fs
+	b := w.bot(t, "r1", nil)
+	started(t, w, b)
+	url, _ := opsServer(t, b, testToken)
+	fs.failing.Store(true)
+
+	code, body := call(t, http.MethodPost, url+"/api/v1/campaigns/eks-1-30/operations", "Bearer "+testToken, `{"kind":"pause","by":"pat"}`)
+	require.Equal(t, http.StatusBadGateway, code, body)
+	var res OperationResult
+	require.NoError(t, json.Unmarshal([]byte(body), &res))
+	assert.Equal(t, OutcomeNotTaken, res.Outcome)
+	assert.Contains(t, res.Error, "store unavailable")
+	assert.Empty(t, res.ActionsError)
+	st, _ := w.state(t, campaign)
+	assert.Equal(t, rollout.CampaignRunning, st.Phase, "the pause is not in the store")
+
+	client, err := NewOpsClient(url, []byte(testToken), nil)
+	require.NoError(t, err)
+	_, _, err = client.Operate(t.Context(), campaign, rollout.Pause{By: "pat"})
+	require.ErrorIs(t, err, ErrNotTaken)
+	assert.ErrorContains(t, err, "store unavailable")
+
+	fs.failing.Store(false)
+	_, _, err = client.Operate(t.Context(), campaign, rollout.Pause{By: "pat"})
+	require.NoError(t, err, "asked again once the store answers, it is taken")
 }
 
 // TestOpsAPICommands: the commands run on a campaign are listed through the

@@ -121,6 +121,8 @@ func (c *OpsClient) Operate(ctx context.Context, name string, ev rollout.Event) 
 	}
 	var errs []error
 	switch res.Outcome {
+	case OutcomeNotTaken:
+		return before, after, fmt.Errorf("campaign %s: %s %w: server: %s", name, op.Kind, ErrNotTaken, res.Error)
 	case OutcomeRefused:
 		errs = append(errs, &rollout.EventError{Campaign: name, Event: op.Kind, Phase: after.Phase, Reason: res.Reason})
 	case OutcomeIgnored:

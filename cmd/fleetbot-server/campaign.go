@@ -222,7 +222,7 @@ func runCampaignOperation(cmd *cobra.Command, opts *campaignOptions, name string
 		var machine *rollout.EventError
 		answered := errors.As(err, &machine)
 		switch {
-		case errors.Is(err, bot.ErrAPIUnusable), errors.Is(err, bot.ErrUnanswered), errors.As(err, new(*notTaken)):
+		case errors.Is(err, bot.ErrAPIUnusable), errors.Is(err, bot.ErrUnanswered), errors.Is(err, bot.ErrNotTaken), errors.As(err, new(*notTaken)):
 			return err
 		case errors.Is(err, bot.ErrNoCampaign):
 			return fmt.Errorf("no campaign %s in the store", name)
