@@ -25,7 +25,7 @@ func (r *run) revertPR(ctx context.Context, n int, rq rollout.PRRequest) error {
 	}
 	reverted := r.st.Waves[r.st.Waves[n-1].Reverts-1]
 	req := wave.RevertRequest{
-		Campaign: r.name, Wave: planWave, Tenant: rq.Tenant, Clusters: rq.Clusters,
+		Campaign: r.name, Wave: planWave, Tenant: rq.Tenant, Clusters: rq.Clusters, Attempt: rq.Attempt,
 		Owner: repo.Owner, Repo: repo.Name, BaseBranch: h.branch, BaseSHA: h.sha, BaseTree: r.b.baseTree(ctx, h), RepoID: h.nodeID,
 		Labels: r.b.cfg.Labels,
 	}

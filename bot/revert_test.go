@@ -447,6 +447,56 @@ func TestRollbackCompletesAfterAFailure(t *testing.T) {
 	require.ErrorIs(t, err, rollout.ErrIgnored)
 }
 
+// TestRetryOpensAClosedRevertAgain: a revert pull request a person closed
+// without merge holds its wave; /fleet retry opens a new one on the same
+// branch (attempt 2), asking again does not open a third, and the rollback
+// completes once it merges.
+func TestRetryOpensAClosedRevertAgain(t *testing.T) {
+	t.Parallel()
+	w, g, b := labelWorld(t)
+	const name = "addons-r2"
+	ctx := t.Context()
+	require.NoError(t, b.Handle(ctx, pushOf("campaigns/addons-r2.yaml")))
+	require.NoError(t, b.Reconcile(ctx))
+	mergeWave(t, w, b, w.ensure.calls(), "aaaa", "bbbb")
+	_, err := b.Operate(ctx, name, rollout.Rollback{By: "pat"})
+	require.NoError(t, err)
+	reverts := func() []gh.PullRequest {
+		w.api.mu.Lock()
+		defer w.api.mu.Unlock()
+		var out []gh.PullRequest
+		for _, p := range w.api.prs {
+			if _, _, _, ok := wave.ParseRevertBranch(p.HeadRef); ok {
+				out = append(out, p)
+			}
+		}
+		return out
+	}
+	first := reverts()
+	require.Len(t, first, 2, "the revert of wave 1, one pull request per tenant")
+	closed := w.api.close(t, first[0].Number)
+	require.NoError(t, b.Reconcile(ctx))
+	st, _ := w.state(t, name)
+	require.Equal(t, rollout.CampaignRollingBack, st.Phase)
+	assert.Equal(t, rollout.WaitRetry, st.Waiting(time.Time{}).Kind, "the closed revert holds its wave")
+	require.NoError(t, b.Reconcile(ctx))
+	assert.Len(t, reverts(), 2, "a closed revert is not opened again by itself")
+
+	_, err = b.Operate(ctx, name, rollout.Retry{By: "pat"})
+	require.NoError(t, err)
+	again := reverts()
+	require.Len(t, again, 3, "the retry opens a new revert pull request")
+	reopened := again[2]
+	assert.Equal(t, closed.HeadRef, reopened.HeadRef, "on the same branch")
+	assert.Contains(t, reopened.Body, "attempt=2 -->")
+	require.NoError(t, b.Reconcile(ctx))
+	assert.Len(t, reverts(), 3, "asking again opens no third one")
+
+	mergeReverts(t, w, g, b, []gh.PullRequest{reopened, first[1]}, "r1", "r2")
+	st, _ = w.state(t, name)
+	assert.Equal(t, rollout.CampaignRolledBack, st.Phase)
+}
+
 // downGit fails writing trees while fail is set.
 type downGit struct {
 	*gitFake

@@ -208,9 +208,10 @@ func waveFlags(p *rollout.Plan, w *rollout.Wave) []string {
 	return flags
 }
 
-// markerAttempt matches the attempt in the hidden marker of a body.
+// markerAttempt matches the attempt in the hidden marker of a body, a
+// wave pull request's or a revert pull request's.
 var markerAttempt = sync.OnceValue(func() *regexp.Regexp {
-	return regexp.MustCompile(`<!-- fleetbot campaign=\S+ wave=\d+ tenant=\S+ attempt=(\d+) -->`)
+	return regexp.MustCompile(`<!-- fleetbot (?:revert )?campaign=\S+ wave=\d+ tenant=\S+ (?:reverts=\d+ )?attempt=(\d+) -->`)
 })
 
 // bodyAttempt is the attempt a pull request was opened for, read from its

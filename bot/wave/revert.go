@@ -57,6 +57,9 @@ type RevertRequest struct {
 	// Tenant owns the reverted pull request; Reverts is its number.
 	Tenant  string
 	Reverts int
+	// Attempt counts the revert pull requests opened for this wave and
+	// tenant: more than one after a retry of a closed one (0 counts as 1).
+	Attempt int
 	// Clusters are the clusters the reverted pull request changed.
 	Clusters []string
 	// Reach are the files the revert writes that serve many clusters, with
@@ -83,13 +86,16 @@ type RevertRequest struct {
 }
 
 // Revert makes sure the revert pull request of req exists on GitHub and
-// opens it at most once: a revert pull request found on the branch, open or
-// merged, is returned as it is (Reused, and Merged when merged), and one a
-// person closed returns ErrClosed, so asking again never makes a second one
-// and never reopens one a person closed. Otherwise the files are committed on BaseSHA through the Git Data
-// API, the branch created (or moved, when a crash left it holding a commit
-// of ours), the pull request opened, reviewers requested and labels added.
-// With no file to write it returns ErrNoChange and calls nothing.
+// opens it at most once per attempt: a revert pull request found on the
+// branch, open or merged, is returned as it is (Reused, and Merged when
+// merged), and one a person closed on this attempt or a later one returns
+// ErrClosed, so asking again never makes a second one and never reopens
+// one a person closed; a retry asks for the next attempt. Otherwise the
+// files are committed on BaseSHA through the Git Data API, the branch
+// created (or moved, when it holds a commit of ours: a closed attempt's, or
+// one a crash left), the pull request opened, reviewers requested and
+// labels added. With no file to write it returns ErrNoChange and calls
+// nothing.
 func Revert(ctx context.Context, api RevertClient, req RevertRequest) (Result, error) {
 	c := &counter{api: api}
 	res, err := revert(ctx, c, req)
@@ -109,15 +115,25 @@ func revert(ctx context.Context, c RevertClient, req RevertRequest) (Result, err
 	if err != nil {
 		return res, fmt.Errorf("list pull requests of %s: %w", branch, err)
 	}
-	for _, pr := range prs {
-		if pr.HeadRef == branch {
+	var closed *gh.PullRequest
+	closedAttempt := 0
+	for i := range prs {
+		pr := &prs[i]
+		if pr.HeadRef != branch {
+			continue
+		}
+		if pr.Merged || pr.State == "open" {
 			res.Number, res.HeadSHA, res.URL = pr.Number, pr.HeadSHA, pr.HTMLURL
 			res.Reused, res.Merged = true, pr.Merged
-			if pr.State == "closed" && !pr.Merged {
-				return res, ErrClosed
-			}
 			return res, nil
 		}
+		if a := bodyAttempt(pr.Body); a >= closedAttempt {
+			closed, closedAttempt = pr, a
+		}
+	}
+	if closed != nil && max(req.Attempt, 1) <= closedAttempt {
+		res.Number, res.HeadSHA, res.URL, res.Reused = closed.Number, closed.HeadSHA, closed.HTMLURL, true
+		return res, ErrClosed
 	}
 	if len(req.Files) == 0 {
 		return res, fmt.Errorf("revert of #%d: %w", req.Reverts, ErrNoChange)
@@ -253,8 +269,8 @@ func (r RevertRequest) body(names int) string {
 	}
 	fmt.Fprintf(&b, "\n%s approves (the `fleetbot/approval` status turns green) and merges, or fleetbot merges once approved when the campaign says `merge: auto`. "+
 		"Once merged, the clusters are verified at their old values and the wave bakes; then the revert of the wave before it opens. A merge without an approval is recorded and, unless the campaign says `unapprovedMerge: record`, halts the rollback.\n\n---\n", who)
-	fmt.Fprintf(&b, "<sub>Branch `%s`.</sub>\n", RevertBranch(r.Campaign, r.Wave, r.Tenant))
-	fmt.Fprintf(&b, "<!-- fleetbot revert campaign=%s wave=%d tenant=%s reverts=%d -->\n", r.Campaign, r.Wave, r.Tenant, r.Reverts)
+	fmt.Fprintf(&b, "<sub>Branch `%s`, attempt %d.</sub>\n", RevertBranch(r.Campaign, r.Wave, r.Tenant), max(r.Attempt, 1))
+	fmt.Fprintf(&b, "<!-- fleetbot revert campaign=%s wave=%d tenant=%s reverts=%d attempt=%d -->\n", r.Campaign, r.Wave, r.Tenant, r.Reverts, max(r.Attempt, 1))
 	return b.String()
 }
 
