@@ -158,7 +158,7 @@ func (r *run) ensure(ctx context.Context, c *rollout.Campaign, n, planWave int, 
 			Read:       gitops.DirReader(dirs[0]),
 			Owns:       owns,
 			Reviewers:  owners,
-			Gates:      r.st.Policy.Gates,
+			Gates:      r.st.WaveGates(n), // a clean-up or blue-green step's, not the campaign's
 			Preflight:  r.preflightSaid(n, clusters),
 			Attempt:    req.Attempt,
 			Labels:     r.b.cfg.Labels,

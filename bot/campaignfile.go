@@ -260,7 +260,7 @@ func (b *Bot) writeFileVerdict(s *strings.Builder, v fileVerdict) {
 	case fileStarted:
 		fmt.Fprintln(s, "Its first wave opens when its schedule allows; each wave pull request carries the `fleetbot` check run.")
 	case fileChanged:
-		fmt.Fprintln(s, "A campaign's file is read once, when it starts. To change course, abort it with `/fleet abort` and start a new campaign under a new name.")
+		fmt.Fprintln(s, "A campaign's file is read once, when it starts. To change course, abort it with `/fleet abort` in a comment on its dashboard issue (or on one of its pull requests) and start a new campaign under a new name.")
 	case fileInvalid, fileRefused:
 		for _, p := range v.Problems {
 			fmt.Fprintf(s, "- %s\n", b.problemLine(p))

@@ -324,6 +324,12 @@ func TestRollbackOpensRevertPullRequests(t *testing.T) {
 	mergeWave(t, w, b, w.ensure.calls()[5:], "ffff", "gggg")
 	st, _ = w.state(t, name)
 	require.Equal(t, rollout.CampaignSucceeded, st.Phase)
+	// Each pull request names the gates its wave runs: a clean-up wave runs
+	// the clean-up gates, none for this terraform-only campaign.
+	calls := w.ensure.calls()
+	assert.Equal(t, []string{"terraform"}, calls[0].Gates)
+	assert.Equal(t, st.WaveGates(3), calls[4].Gates)
+	assert.Empty(t, calls[4].Gates, "the clean-up's pull request promises no terraform gate")
 
 	// Someone edits a file the campaign created, after the merge.
 	edited := "labels/tenant-a/clusters/a-dev-2.yaml"

@@ -354,10 +354,14 @@ func (m *machine) unapproved(w *WaveState, e PRMerged) {
 func (m *machine) halt(n int, reason string) {
 	m.s.HaltReason = reason
 	m.setPhase(CampaignHalted, "halt", "", reason)
+	next := "resume once the change is reviewed"
+	if m.s.rollbackOffered() {
+		next += ", or roll back"
+	}
 	m.emit(PostReport{
 		About:   ReportHalted,
 		Wave:    n,
-		Summary: fmt.Sprintf("Campaign %s halted: %s. Its clusters are verified as usual; resume once the change is reviewed, or roll back.", m.s.Campaign, reason),
+		Summary: fmt.Sprintf("Campaign %s halted: %s. Its clusters are verified as usual; %s.", m.s.Campaign, reason, next),
 	})
 }
 
@@ -920,8 +924,7 @@ func (m *machine) rollback(e Rollback) *EventError {
 	if m.s.RollingBack() {
 		return ignore("the campaign is already rolling back")
 	}
-	steps := slices.ContainsFunc(m.s.Waves, func(w WaveState) bool { return w.Step == StepGreen || w.Step == StepTraffic })
-	if !m.s.Policy.Revertible && !steps {
+	if !m.s.Policy.Revertible && !m.s.blueGreenSteps() {
 		err := refuse("%s", forwardOnly(m.s.Policy.Change))
 		err.Err = ErrForwardOnly
 		return err
@@ -995,6 +998,12 @@ func (m *machine) rollback(e Rollback) *EventError {
 // a retire step never, a change in place when the change is revertible.
 func Revertible(step string, p Policy) bool {
 	return step == StepGreen || step == StepTraffic || (step == "" && p.Revertible)
+}
+
+// blueGreenSteps says whether the campaign has blue-green steps a rollback
+// undoes (green and traffic steps), whatever its change.
+func (s State) blueGreenSteps() bool {
+	return slices.ContainsFunc(s.Waves, func(w WaveState) bool { return w.Step == StepGreen || w.Step == StepTraffic })
 }
 
 // retired maps each cluster whose blue-green retire step merged (its blue

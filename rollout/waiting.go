@@ -45,8 +45,32 @@ type Wait struct {
 	Commands []string `json:"commands,omitempty"`
 }
 
-// haltCommands are what a person does about a halted campaign.
-var haltCommands = []string{"/fleet retry [cluster]", "/fleet skip <cluster> --reason \"...\"", "/fleet resume", "/fleet rollback", "/fleet abort"}
+// rollbackCommand is offered by the waits only when the campaign can roll
+// back (State.rollbackOffered).
+const rollbackCommand = "/fleet rollback"
+
+// commands lists cmds as the commands that apply now, leaving out
+// rollbackCommand when a rollback would be refused or ignored.
+func (s State) commands(cmds ...string) []string {
+	if s.rollbackOffered() {
+		return cmds
+	}
+	return slices.DeleteFunc(cmds, func(c string) bool { return c == rollbackCommand })
+}
+
+// rollbackOffered says whether a rollback would be taken now, as far as the
+// waits need to know: the campaign is not rolling back, its change can be
+// reverted (or its blue-green steps undone), and a pull request has merged.
+// The machine still refuses what it cannot revert (clusters whose blue one
+// is gone), saying why.
+func (s State) rollbackOffered() bool {
+	if s.RollingBack() || (!s.Policy.Revertible && !s.blueGreenSteps()) {
+		return false
+	}
+	return slices.ContainsFunc(s.Waves, func(w WaveState) bool {
+		return slices.ContainsFunc(w.PRs, func(p PRState) bool { return p.Status == PRStatusMerged })
+	})
+}
 
 // Waiting says what the campaign waits for next. nextWindow is when the
 // schedule next lets a wave open, zero when it allows one now (the caller
@@ -66,7 +90,8 @@ func (s State) Waiting(nextWindow time.Time) Wait {
 	case CampaignPaused:
 		return Wait{Kind: WaitResume, Since: s.PausedAt, Text: "a person to resume it (paused)", Commands: []string{"/fleet resume", "/fleet abort"}}
 	case CampaignHalted:
-		return Wait{Kind: WaitPerson, Since: since, Text: "a person: " + s.HaltReason, Commands: haltCommands}
+		return Wait{Kind: WaitPerson, Since: since, Text: "a person: " + s.HaltReason,
+			Commands: s.commands("/fleet retry [cluster]", "/fleet skip <cluster> --reason \"...\"", "/fleet resume", rollbackCommand, "/fleet abort")}
 	}
 	for _, w := range s.Waves {
 		if !s.live(w) || w.Phase == WaveSucceeded || w.Phase == WaveSkipped {
@@ -112,6 +137,12 @@ func (s State) waveWait(w WaveState, nextWindow, since time.Time) Wait {
 		if held {
 			continue // every cluster of the tenant was held back by pre-flight
 		}
+		skipped := pr.Status == PRStatusClosed && !slices.ContainsFunc(w.Clusters, func(c ClusterState) bool {
+			return c.Tenant == pr.Tenant && !c.Phase.settled()
+		})
+		if skipped {
+			continue // every cluster of the closed pull request was skipped: it holds nothing back
+		}
 		byStatus[pr.Status] = append(byStatus[pr.Status], pr)
 	}
 	if closed := byStatus[PRStatusClosed]; len(closed) > 0 {
@@ -139,13 +170,13 @@ func (s State) waveWait(w WaveState, nextWindow, since time.Time) Wait {
 	if w.Phase == WaveBaking {
 		return Wait{Kind: WaitBake, Wave: w.Number, Since: w.BakeStart, Until: w.BakeUntil,
 			Text:     fmt.Sprintf("wave %d to bake until %s", w.Number, w.BakeUntil.UTC().Format(time.RFC3339)),
-			Commands: []string{"/fleet pause", "/fleet rollback", "/fleet abort"}}
+			Commands: s.commands("/fleet pause", rollbackCommand, "/fleet abort")}
 	}
 	pending := waveClusters(w, func(c ClusterState) bool { return !c.Phase.settled() })
 	merged := earliest(w.PRs, func(p PRState) time.Time { return p.MergedAt })
 	return Wait{Kind: WaitGates, Wave: w.Number, Since: merged, Until: gatesDeadline(w), Clusters: pending,
 		Text:     fmt.Sprintf("wave %d: the gates (%s) to pass on %s", w.Number, strings.Join(s.WaveGates(w.Number), ", "), strings.Join(pending, ", ")),
-		Commands: []string{"/fleet pause", "/fleet rollback", "/fleet abort"}}
+		Commands: s.commands("/fleet pause", rollbackCommand, "/fleet abort")}
 }
 
 // gatesDeadline is when the last cluster of w that the gates have not

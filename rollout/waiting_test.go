@@ -1,6 +1,7 @@
 package rollout
 
 import (
+	"slices"
 	"testing"
 	"time"
 
@@ -27,6 +28,13 @@ func TestWaiting(t *testing.T) {
 		{name: "closed without merge", from: stClosed1, want: Wait{Kind: WaitRetry, Wave: 1, Since: minute(2), PRs: []int{101}, Clusters: []string{"c1"},
 			Text:     "wave 1: #101 (t1) closed without merge; a retry opens it again, a skip leaves its clusters out",
 			Commands: []string{"/fleet retry [cluster]", "/fleet skip <cluster> --reason \"...\"", "/fleet abort"}}},
+		{name: "closed, its clusters skipped: the other tenant's merge", from: machineSeq(stOpen2,
+			timedEvent{65, PROpened{Wave: 2, Tenant: "t1", Number: 201}},
+			timedEvent{65, PROpened{Wave: 2, Tenant: "t2", Number: 202}},
+			timedEvent{66, PRClosed{Wave: 2, Tenant: "t1", Number: 201}},
+			timedEvent{67, SkipCluster{Cluster: "c2", Reason: "decommissioned", By: "ops"}}),
+			want: Wait{Kind: WaitMerge, Wave: 2, Since: minute(65), PRs: []int{202},
+				Text: "wave 2: #202 (t2) to be approved by the tenant's owners and merged", Commands: []string{"/fleet approve", "/fleet pause", "/fleet abort"}}},
 		{name: "merged: gates", from: stVerify1, want: Wait{Kind: WaitGates, Wave: 1, Since: minute(2), Until: minute(32), Clusters: []string{"c1"},
 			Text: "wave 1: the gates (argocd, eks) to pass on c1", Commands: []string{"/fleet pause", "/fleet rollback", "/fleet abort"}}},
 		{name: "baking", from: stBaking1, want: Wait{Kind: WaitBake, Wave: 1, Since: minute(4), Until: minute(64),
@@ -55,7 +63,43 @@ func TestWaitingHalted(t *testing.T) {
 	require.Equal(t, WaitPerson, w.Kind)
 	assert.Contains(t, w.Text, s.HaltReason)
 	assert.Equal(t, minute(5), w.Since)
-	assert.Equal(t, haltCommands, w.Commands)
+	assert.Equal(t, []string{"/fleet retry [cluster]", "/fleet skip <cluster> --reason \"...\"", "/fleet resume", "/fleet rollback", "/fleet abort"}, w.Commands)
+}
+
+// TestWaitingOffersRollbackWhenTaken: the waits offer /fleet rollback
+// exactly when the machine would take it: not for a forward-only change,
+// nor while rolling back already.
+func TestWaitingOffersRollbackWhenTaken(t *testing.T) {
+	t.Parallel()
+	eks := machinePolicy()
+	eks.Revertible, eks.Change = false, KindEKSVersion
+	rolling := machineSeq(stMerged2, timedEvent{71, Rollback{By: "ops"}},
+		timedEvent{72, PROpened{Wave: 4, Tenant: "t1", Number: 401}}, timedEvent{73, PRMerged{Wave: 4, Tenant: "t1", Number: 401, SHA: "r41"}})
+	tests := []struct {
+		name   string
+		policy Policy
+		from   []timedEvent
+		offers bool
+	}{
+		{"gates, revertible", machinePolicy(), stVerify1, true},
+		{"gates, forward-only", eks, stVerify1, false},
+		{"bake, revertible", machinePolicy(), stBaking1, true},
+		{"bake, forward-only", eks, stBaking1, false},
+		{"halted, revertible", machinePolicy(), stHalted1, true},
+		{"halted, forward-only", eks, stHalted1, false},
+		{"a revert wave's gates", machinePolicy(), rolling, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			s := driveMachine(t, newMachineState(t, tc.policy), tc.from)
+			w := s.Waiting(time.Time{})
+			require.NotEmpty(t, w.Commands, w.Text)
+			_, _, err := Transition(s, Rollback{By: "ops"}, minute(200))
+			assert.Equal(t, err == nil, tc.offers, "the machine takes the rollback: %v", err)
+			assert.Equal(t, tc.offers, slices.Contains(w.Commands, "/fleet rollback"), "%s: %v", w.Text, w.Commands)
+		})
+	}
 }
 
 // TestWaitingGatesUntil checks when a wait for the gates ends by itself:
