@@ -623,11 +623,8 @@ func (m *machine) resume(e Resume) *EventError {
 		m.haltDue()
 		return nil
 	case CampaignHalted:
-		if f := m.s.Failures(); len(f) > m.s.Policy.MaxFailures {
-			return refuse("%s failed or timed out (%s), over the budget of %d: retry or skip them first", clusters(len(f)), failureNames(f), m.s.Policy.MaxFailures)
-		}
-		if w := m.current(); w != nil && w.Phase == WaveFailed {
-			return refuse("wave %d failed: retry or skip its failed clusters first", w.Number)
+		if why := m.s.resumeRefused(); why != "" {
+			return refuse("%s", why)
 		}
 		m.s.HaltReason = ""
 		m.setPhase(m.actingPhase(), e.Kind(), e.By, "")
@@ -670,10 +667,26 @@ func (m *machine) actingPhase() CampaignPhase {
 func (p WavePhase) done() bool { return p == WaveSucceeded || p == WaveSkipped }
 
 // current is the wave in flight: the first live one not done, once opened.
-func (m *machine) current() *WaveState {
-	for i := range m.s.Waves {
-		w := &m.s.Waves[i]
-		if !m.s.live(*w) {
+func (m *machine) current() *WaveState { return m.s.current() }
+
+// resumeRefused says why a halted campaign cannot resume yet, "" when it
+// can: failures over the budget, or its current wave failed.
+func (s State) resumeRefused() string {
+	if f := s.Failures(); len(f) > s.Policy.MaxFailures {
+		return fmt.Sprintf("%s failed or timed out (%s), over the budget of %d: retry or skip them first", clusters(len(f)), failureNames(f), s.Policy.MaxFailures)
+	}
+	if w := s.current(); w != nil && w.Phase == WaveFailed {
+		return fmt.Sprintf("wave %d failed: retry or skip its failed clusters first", w.Number)
+	}
+	return ""
+}
+
+// current is the live wave under way: opened and not done; nil when none
+// is (the next one has not opened).
+func (s State) current() *WaveState {
+	for i := range s.Waves {
+		w := &s.Waves[i]
+		if !s.live(*w) {
 			continue
 		}
 		if !w.Phase.done() {

@@ -90,8 +90,11 @@ func (s State) Waiting(nextWindow time.Time) Wait {
 	case CampaignPaused:
 		return Wait{Kind: WaitResume, Since: s.PausedAt, Text: "a person to resume it (paused)", Commands: []string{"/fleet resume", "/fleet abort"}}
 	case CampaignHalted:
-		return Wait{Kind: WaitPerson, Since: since, Text: "a person: " + s.HaltReason,
-			Commands: s.commands("/fleet retry [cluster]", "/fleet skip <cluster> --reason \"...\"", "/fleet resume", rollbackCommand, "/fleet abort")}
+		cmds := []string{"/fleet retry [cluster]", "/fleet skip <cluster> --reason \"...\"", "/fleet resume", rollbackCommand, "/fleet abort"}
+		if s.resumeRefused() != "" {
+			cmds = slices.DeleteFunc(cmds, func(c string) bool { return c == "/fleet resume" }) // once retries or skips bring it within budget
+		}
+		return Wait{Kind: WaitPerson, Since: since, Text: "a person: " + s.HaltReason, Commands: s.commands(cmds...)}
 	}
 	for _, w := range s.Waves {
 		if !s.live(w) || w.Phase == WaveSucceeded || w.Phase == WaveSkipped {

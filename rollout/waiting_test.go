@@ -63,7 +63,17 @@ func TestWaitingHalted(t *testing.T) {
 	require.Equal(t, WaitPerson, w.Kind)
 	assert.Contains(t, w.Text, s.HaltReason)
 	assert.Equal(t, minute(5), w.Since)
-	assert.Equal(t, []string{"/fleet retry [cluster]", "/fleet skip <cluster> --reason \"...\"", "/fleet resume", "/fleet rollback", "/fleet abort"}, w.Commands)
+	assert.Equal(t, []string{"/fleet retry [cluster]", "/fleet skip <cluster> --reason \"...\"", "/fleet rollback", "/fleet abort"}, w.Commands,
+		"over budget: no resume until a retry or a skip")
+	_, _, err := Transition(s, Resume{By: "ops"}, minute(6))
+	require.Error(t, err, "the machine refuses the resume, as the wait says")
+
+	s, _, err = Transition(s, Retry{Cluster: "c1", By: "ops"}, minute(6))
+	require.NoError(t, err)
+	assert.Equal(t, []string{"/fleet retry [cluster]", "/fleet skip <cluster> --reason \"...\"", "/fleet resume", "/fleet rollback", "/fleet abort"}, s.Waiting(time.Time{}).Commands,
+		"within budget again: resume applies")
+	_, _, err = Transition(s, Resume{By: "ops"}, minute(7))
+	require.NoError(t, err)
 }
 
 // TestWaitingOffersRollbackWhenTaken: the waits offer /fleet rollback
