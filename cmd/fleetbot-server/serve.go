@@ -54,12 +54,16 @@ the field. docs/serve.md describes the configuration file.`,
 			return runServe(ctx, cmd, opts)
 		},
 	})
-	cmd.Flags().StringVar(&opts.config, "config", "", "configuration file (YAML)")
-	_ = cmd.MarkFlagRequired("config")
+	// Not cobra's required flag, whose error exits 1: a missing
+	// configuration is a configuration problem, which the help says exits 2.
+	cmd.Flags().StringVar(&opts.config, "config", "", "configuration file (YAML, required)")
 	return cmd
 }
 
 func runServe(ctx context.Context, cmd *cobra.Command, opts *serveOptions) error {
+	if opts.config == "" {
+		return cli.Exit(2, errors.New("--config FILE is required: serve's configuration file (docs/serve.md describes it)"))
+	}
 	cfg, err := config.Load(opts.config)
 	if err != nil {
 		return cli.Exit(2, err)

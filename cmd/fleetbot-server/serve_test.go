@@ -21,11 +21,13 @@ import (
 	"github.com/fleetbot/fleetbot/internal/testenv"
 )
 
-// TestServeConfigErrors runs serve on broken configuration files: each gives
-// exit status 2 and a message naming the file, the line and the field.
+// TestServeConfigErrors runs serve on broken configuration files, and on
+// none: each gives exit status 2 and a message naming the file, the line
+// and the field, or the flag.
 func TestServeConfigErrors(t *testing.T) {
 	t.Parallel()
 	cases := []string{
+		"", // no --config at all
 		"missing.yaml",
 		"not-yaml.yaml",
 		"missing-fields.yaml",
@@ -39,11 +41,15 @@ func TestServeConfigErrors(t *testing.T) {
 		root := newRootCmd()
 		root.SetOut(io.Discard)
 		root.SetErr(io.Discard)
-		root.SetArgs([]string{"serve", "--config", "testdata/serve/" + c})
+		args, name := []string{"serve", "--config", "testdata/serve/" + c}, c
+		if c == "" {
+			args, name = args[:1], "no --config"
+		}
+		root.SetArgs(args)
 		err := root.ExecuteContext(t.Context())
-		require.Error(t, err, c)
-		assert.Equal(t, 2, cli.ExitCode(err), c)
-		fmt.Fprintf(&got, "== %s\n%s\n", c, err)
+		require.Error(t, err, name)
+		assert.Equal(t, 2, cli.ExitCode(err), name)
+		fmt.Fprintf(&got, "== %s\n%s\n", name, err)
 	}
 	testenv.CheckGolden(t, "serve/errors.txt", got.String())
 }

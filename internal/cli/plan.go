@@ -6,12 +6,14 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/fleetbot/fleetbot/gitops"
 	"github.com/fleetbot/fleetbot/rollout"
+	"github.com/fleetbot/fleetbot/rollout/decode"
 )
 
 // planOptions are the flags of `fleetbot plan`.
@@ -51,7 +53,11 @@ tenant with its edits. Clusters left out are listed with the reason.
 applying the edits, wave after wave, to the files as they are now.
 --at TIME shows when each wave could start under the campaign's schedule,
 counting --per-wave (default: the bake time plus the progress deadline) for
-each wave. A refused plan exits with status 2 and the rule it breaks.
+each wave. --diff and --at print text after the plan, so they go with the
+table format only, not with json or mermaid. A refused plan (a safety rule,
+a selector naming what the fleet does not have, an edit the editor cannot
+make) exits with status 2 and the rule it breaks; so does a plan serve would
+not start (no gates, a schedule that allows no wave), after it is shown.
 
 plan and inventory keep their memory under a soft limit: 256 MiB, or a
 quarter above the heap found live when more is (a fleet of 100,000 clusters
@@ -90,6 +96,19 @@ func runPlan(cmd *cobra.Command, opts *planOptions, preflight PreflightFunc) err
 	if opts.format != "table" && opts.format != "json" && opts.format != "mermaid" {
 		return fmt.Errorf("--format %q: want table, json or mermaid", opts.format)
 	}
+	// Both print text after the plan, which a json or mermaid plan's
+	// reader could no longer parse.
+	var textFlags []string
+	if opts.diff {
+		textFlags = append(textFlags, "--diff")
+	}
+	if opts.at != "" {
+		textFlags = append(textFlags, "--at")
+	}
+	if opts.format != "table" && len(textFlags) > 0 {
+		return fmt.Errorf("--format %s with %s: --diff and --at print text after the plan, which would no longer parse as %s; use them with --format table",
+			opts.format, strings.Join(textFlags, " and "), opts.format)
+	}
 	var at time.Time
 	if opts.at != "" {
 		t, err := time.Parse(time.RFC3339, opts.at)
@@ -106,6 +125,9 @@ func runPlan(cmd *cobra.Command, opts *planOptions, preflight PreflightFunc) err
 		return fmt.Errorf("--preflight: %s: pre-flight asks EKS about an eksVersion change through spec.gates.eks's role; this campaign has no %s",
 			opts.campaign, map[bool]string{true: "eksVersion change", false: "spec.gates.eks"}[c.Spec.Change.EKSVersion == nil])
 	}
+	// serve refuses a campaign whose schedule never lets a wave start
+	// (bot's plan checks it first); the plan is still worth showing.
+	scheduleErr := rollout.CheckSchedule(c, time.Now())
 	prep, startErr, err := prepareCampaign(cmd, c, opts.repos, opts.layout, opts.diff, opts.preflight)
 	if err != nil {
 		return err
@@ -140,7 +162,9 @@ func runPlan(cmd *cobra.Command, opts *planOptions, preflight PreflightFunc) err
 		}
 	}
 	if !at.IsZero() {
-		if err := writeWaveStarts(out, c, p, at, opts.perWave); err != nil {
+		// A schedule that allows no wave places none; the refusal below
+		// says why.
+		if err := writeWaveStarts(out, c, p, at, opts.perWave); err != nil && scheduleErr == nil {
 			return err
 		}
 	}
@@ -159,16 +183,34 @@ func runPlan(cmd *cobra.Command, opts *planOptions, preflight PreflightFunc) err
 			return err
 		}
 	}
+	// The plan is sound and shown; serve would still refuse it, the
+	// schedule first, as serve checks it first.
+	if scheduleErr != nil {
+		return &exitError{code: 2, err: fmt.Errorf("%s: fleetbot serve would not start this campaign: %w", placeOf(opts.campaign, "spec.schedule"), scheduleErr)}
+	}
 	if startErr != nil {
-		// The plan is sound and shown; serve would still refuse it.
 		return &exitError{code: 2, err: fmt.Errorf("%s: fleetbot serve would not start this campaign: %w", opts.campaign, startErr.Err)}
 	}
 	return nil
 }
 
+// placeOf returns file:line of field in the campaign file, or the file
+// alone when the file cannot be read again or holds no such field.
+func placeOf(file, field string) string {
+	src, err := os.ReadFile(file)
+	if err != nil {
+		return file
+	}
+	if line := decode.Line(src, field); line > 0 {
+		return fmt.Sprintf("%s:%d", file, line)
+	}
+	return file
+}
+
 // prepareCampaign runs every check serve runs before it starts c
 // (gitops.Prepare) on the repositories. Warnings go to stderr. A plan a
-// safety rule refuses and an edit the editor cannot make exit with status 2.
+// safety rule refuses, a selector naming what the fleet does not have and an
+// edit the editor cannot make exit with status 2.
 // A plan the state machine cannot start (no gates) comes back with the
 // *gitops.StartError, so that it can be shown before the command fails.
 // Prepared.Files, what each pull request makes of its files, is kept only
@@ -194,13 +236,17 @@ func prepareCampaign(cmd *cobra.Command, c *rollout.Campaign, repos []string, la
 		}
 	}
 	var (
-		refused *rollout.RefusedError
-		apply   *gitops.ApplyError
-		start   *gitops.StartError
+		refused  *rollout.RefusedError
+		apply    *gitops.ApplyError
+		start    *gitops.StartError
+		selector rollout.ErrorList // rollout.CheckSelector's, one problem a line
 	)
 	switch {
 	case errors.As(err, &start):
 		return prep, start, nil
+	case errors.As(err, &selector):
+		// Each line names the campaign file, line and field already.
+		return nil, nil, &exitError{code: 2, err: err}
 	case errors.As(err, &refused) || errors.As(err, &apply):
 		return nil, nil, &exitError{code: 2, err: fmt.Errorf("plan refused: %w", err)}
 	}

@@ -149,7 +149,7 @@ func TestPlanCommandTwoHops(t *testing.T) {
 	var stdout strings.Builder
 	root.SetOut(&stdout)
 	root.SetErr(io.Discard)
-	root.SetArgs([]string{"plan", "--repo", exampleFleet, "--campaign", campaign, "--format", "json", "--diff"})
+	root.SetArgs([]string{"plan", "--repo", exampleFleet, "--campaign", campaign, "--diff"})
 	// serve runs a cluster once per hop: the plan is what it starts.
 	require.NoError(t, root.ExecuteContext(t.Context()))
 	out := stdout.String()
@@ -184,12 +184,77 @@ spec:
 	assert.Contains(t, out, "-    addonsRelease: dev\n+    addonsRelease: release2")
 }
 
+// TestPlanCommandRefusedByServe: a campaign serve would refuse is refused
+// by plan with status 2, as its help says; one serve would plan but not
+// start is shown first.
+func TestPlanCommandRefusedByServe(t *testing.T) {
+	t.Parallel()
+	table, err := os.ReadFile("testdata/plan/eks-1-30.txt")
+	require.NoError(t, err)
+	tests := []struct {
+		name, from, to string
+		wantPlan       bool
+		wantErr        string
+	}{
+		{
+			// rollout.CheckSchedule, which serve and validate run.
+			name:     "schedule allows no wave",
+			from:     "{from: 2026-12-20, to: 2027-01-05, reason: year-end freeze}",
+			to:       "{from: 2020-01-01, to: 2099-12-31, reason: frozen}",
+			wantPlan: true,
+			wantErr:  ":37: fleetbot serve would not start this campaign: spec.schedule: from ",
+		},
+		{
+			// rollout.CheckSelector, through gitops.Prepare.
+			name:    "unknown tenant",
+			from:    "selector: {}",
+			to:      "selector: {tenants: [tenant-zz]}",
+			wantErr: `:17: spec.selector.tenants[0]: no tenant "tenant-zz" in the fleet (did you mean "tenant-a"?)`,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			campaign := writeCampaign(t, tt.from, tt.to)
+			out, _, err := execCLI(t, "plan", "--repo", exampleFleet, "--campaign", campaign)
+			require.Error(t, err)
+			assert.Equal(t, 2, ExitCode(err), "%v", err)
+			assert.Truef(t, strings.HasPrefix(err.Error(), campaign+tt.wantErr), "error %q does not start with %q", err, campaign+tt.wantErr)
+			if tt.wantPlan {
+				assert.Equal(t, string(table), out)
+			} else {
+				assert.Empty(t, out)
+			}
+		})
+	}
+}
+
+// TestPlanCommandBadFlags: a flag plan cannot honour fails before any
+// output, with status 1, naming the flag.
 func TestPlanCommandBadFlags(t *testing.T) {
 	t.Parallel()
-	_, _, code := runCLI(t, "plan", "--repo", exampleFleet, "--campaign", eksCampaign, "--format", "yaml")
-	assert.NotEqual(t, 0, code)
-	_, _, code = runCLI(t, "plan", "--repo", exampleFleet, "--campaign", eksCampaign, "--at", "tomorrow")
-	assert.NotEqual(t, 0, code)
+	tests := []struct {
+		args    []string
+		wantErr string
+	}{
+		{[]string{"--format", "yaml"}, `--format "yaml": want table, json or mermaid`},
+		{[]string{"--at", "tomorrow"}, `--at "tomorrow": want an RFC 3339 time`},
+		// --diff and --at print text after the plan: the JSON or the
+		// mermaid chart would no longer parse.
+		{[]string{"--format", "json", "--diff"}, "--format json with --diff: "},
+		{[]string{"--format", "json", "--at", "2026-12-01T00:00:00Z"}, "--format json with --at: "},
+		{[]string{"--format", "mermaid", "--diff", "--at", "2026-12-01T00:00:00Z"}, "--format mermaid with --diff and --at: "},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			t.Parallel()
+			out, _, err := execCLI(t, append([]string{"plan", "--repo", exampleFleet, "--campaign", eksCampaign}, tt.args...)...)
+			require.Error(t, err)
+			assert.Equal(t, 1, ExitCode(err))
+			assert.Contains(t, err.Error(), tt.wantErr)
+			assert.Empty(t, out)
+		})
+	}
 }
 
 // TestWritePlanDiffReach checks that the diff of a shared wave's pull

@@ -32,7 +32,7 @@ numbers to index sequences. The value keeps the scalar's quoting; an edit
 that would change how the value is read (a plain 1.30 is the number 1.3) is
 refused unless --quote asks for a quoted string. The file is replaced
 atomically, or left untouched when the edit is refused.`,
-		Example: `  fleetbot set blueprints/tenant-a/dev.yaml services.eks.config.dev-cpu-1.version 1.30 --expect 1.29
+		Example: `  fleetbot set tenants/tenant-a/dev.yaml services.eks.config.a-dev-cpu-1.version 1.30 --expect 1.29
   fleetbot set values.yaml 'metadata.annotations.example\.com/team' payments`,
 		Args: cobra.ExactArgs(3),
 		RunE: func(cmd *cobra.Command, args []string) error {

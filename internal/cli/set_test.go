@@ -6,6 +6,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 const setInput = "# tenant-a dev\nservices:\n  eks:\n    version: \"1.29\"   # EKS\n    replicas: 3\n    pinned: 1.29\n"
@@ -140,4 +143,27 @@ func TestSetFollowsSymlink(t *testing.T) {
 	if got, _ := os.ReadFile(real); string(got) != "a: \"2\"\n" {
 		t.Errorf("target holds %q", got)
 	}
+}
+
+// TestSetHelpExample runs the first example of set's help in a copy of
+// examples/fleet, as a reader there would: its file and key must exist.
+func TestSetHelpExample(t *testing.T) {
+	t.Parallel()
+	first, _, _ := strings.Cut(strings.TrimSpace(newSetCmd().Example), "\n")
+	example := strings.Fields(first)
+	require.Greater(t, len(example), 3, "example %q", first)
+	require.Equal(t, []string{"fleetbot", "set"}, example[:2])
+	dir := t.TempDir()
+	require.NoError(t, os.CopyFS(dir, os.DirFS(exampleFleet)))
+	file := filepath.Join(dir, example[2])
+	before, err := os.ReadFile(file)
+	require.NoError(t, err, "examples/fleet has no %s", example[2])
+
+	out, _, err := execCLI(t, append([]string{"set", file}, example[3:]...)...)
+	require.NoError(t, err)
+	assert.Equal(t, file+": "+example[3]+" = "+example[4]+"\n", out)
+	after, err := os.ReadFile(file)
+	require.NoError(t, err)
+	// a-dev-cpu-1 is the file's first cluster.
+	assert.Equal(t, strings.Replace(string(before), `version: "1.29"`, `version: "1.30"`, 1), string(after))
 }

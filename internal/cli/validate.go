@@ -32,7 +32,8 @@ not a string) do not. --campaign checks campaign files: every problem is
 printed as file:line: field: reason. With --repo too, each campaign gets
 every check fleetbot serve runs before it starts one: its selector against
 the fleet, the plan, the gates and waves the rollout needs, and that every
-edit of every wave applies to the files.`,
+edit of every wave applies to the files; when the fleet has errors, each
+campaign is named as not checked against it.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runValidate(cmd, opts)
@@ -92,11 +93,15 @@ func runValidate(cmd *cobra.Command, opts *validateOptions) error {
 	fmt.Fprintf(out, "%s in %s: %s, %s\n",
 		plural(len(inv.Clusters), "cluster"), pluralRepos(len(inv.Repos)),
 		plural(errs, "error"), plural(warns, "warning"))
-	if errs == 0 {
-		for i, c := range campaigns {
-			if !validateAgainstFleet(cmd, files[i], c, opts) {
-				bad++
-			}
+	for i, c := range campaigns {
+		if errs > 0 {
+			// gitops.Prepare stops at the inventory's errors: each
+			// campaign would only repeat them. Say so, not nothing.
+			fmt.Fprintf(out, "%s: campaign not checked against the fleet: the fleet has errors (fix them and validate again)\n", files[i])
+			continue
+		}
+		if !validateAgainstFleet(cmd, files[i], c, opts) {
+			bad++
 		}
 	}
 	switch {

@@ -52,6 +52,14 @@ func TestValidateCommand(t *testing.T) {
 			golden:   "validate/duplicates.txt",
 			wantCode: 1,
 		},
+		{
+			// The campaign checks need a fleet without errors; each
+			// campaign file is named as not checked, not left out.
+			name:     "campaigns not checked against a fleet with errors",
+			args:     []string{"validate", "--repo", "../../gitops/testdata/validate/duplicate-cluster", "--campaign", eksCampaign, "--campaign", labelCampaign},
+			golden:   "validate/duplicates-campaigns.txt",
+			wantCode: 1,
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
