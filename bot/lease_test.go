@@ -41,8 +41,18 @@ func TestLeaseRenewedDuringAStep(t *testing.T) {
 	w := newWorld(t)
 	b := w.bot(t, "r1", nil)
 	b.cfg.LeaseTTL = 1500 * time.Millisecond
-	err := b.withLease(t.Context(), "c", func(ctx context.Context, l store.Lease) error {
-		deadline := time.Now().Add(3 * b.cfg.LeaseTTL)
+	require.NoError(t, stepHoldingTheLease(t, w, b, 3*b.cfg.LeaseTTL))
+	l, err := w.store.Acquire(t.Context(), leaseName("c"), "r2", time.Second)
+	require.NoError(t, err, "released at the end of the step")
+	assert.Equal(t, "r2", l.Holder)
+}
+
+// stepHoldingTheLease runs a step of d under campaign c's lease on b,
+// checking every 50 ms that another replica cannot take the lease meanwhile.
+func stepHoldingTheLease(t *testing.T, w *world, b *Bot, d time.Duration) error {
+	t.Helper()
+	return b.withLease(t.Context(), "c", func(ctx context.Context, _ store.Lease) error {
+		deadline := time.Now().Add(d)
 		for time.Now().Before(deadline) {
 			_, err := w.store.Acquire(ctx, leaseName("c"), "r2", time.Second)
 			require.ErrorIs(t, err, store.ErrHeld, "the lease changed hands during the step")
@@ -50,10 +60,6 @@ func TestLeaseRenewedDuringAStep(t *testing.T) {
 		}
 		return ctx.Err()
 	})
-	require.NoError(t, err)
-	l, err := w.store.Acquire(t.Context(), leaseName("c"), "r2", time.Second)
-	require.NoError(t, err, "released at the end of the step")
-	assert.Equal(t, "r2", l.Holder)
 }
 
 // TestLeaseLostStopsTheStep: a replica whose renewals stop (it froze)
@@ -123,16 +129,7 @@ func TestLeaseRenewalPanics(t *testing.T) {
 	var logs bytes.Buffer
 	b.log = slog.New(slog.NewJSONHandler(&logs, nil))
 	b.cfg.LeaseTTL = 1500 * time.Millisecond // renewed every 500 ms: the second renewal has a second of slack
-	err := b.withLease(t.Context(), "c", func(ctx context.Context, l store.Lease) error {
-		deadline := time.Now().Add(2 * b.cfg.LeaseTTL)
-		for time.Now().Before(deadline) {
-			_, err := w.store.Acquire(ctx, leaseName("c"), "r2", time.Second)
-			require.ErrorIs(t, err, store.ErrHeld, "the lease changed hands during the step")
-			time.Sleep(50 * time.Millisecond)
-		}
-		return ctx.Err()
-	})
-	require.NoError(t, err)
+	require.NoError(t, stepHoldingTheLease(t, w, b, 2*b.cfg.LeaseTTL))
 	assert.GreaterOrEqual(t, p.renews.Load(), int32(3), "renewed after the panic")
 	assert.InDelta(t, 1.0, testutil.ToFloat64(b.metrics.panics.WithLabelValues(panicLease)), 0)
 	assert.Contains(t, logs.String(), `"msg":"renew campaign lease panicked"`)

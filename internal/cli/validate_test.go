@@ -108,28 +108,15 @@ spec:
   gates:
     terraform: {checks: [terraform-apply]}
 `), 0o644))
-	closed := filepath.Join(t.TempDir(), "closed.yaml")
-	require.NoError(t, os.WriteFile(closed, []byte(`apiVersion: fleetbot.io/v1alpha1
-kind: Campaign
-metadata: {name: eks-1-30}
-spec:
-  change:
-    eksVersion: {to: "1.30"}
-  strategy:
-    order: [dev]
-  gates:
-    terraform: {checks: [terraform-apply]}
-  schedule:
-    windows: [{days: [Sun], start: "01:00", end: "02:00"}]
-    blackouts: [{from: "2020-01-01", to: "2099-12-31"}]
-`), 0o644))
+	// A blackout over every window of the example campaign's schedule.
+	closed := writeCampaign(t, "{from: 2026-12-20, to: 2027-01-05, reason: year-end freeze}", "{from: 2020-01-01, to: 2099-12-31, reason: never}")
 	tests := []struct {
 		name string
 		args []string
 		code int
 		want []string
 	}{
-		{"a schedule that never opens", []string{"--campaign", closed}, 1, []string{closed + ":11: spec.schedule: from ", ": the schedule allows no wave: change its windows or blackouts"}},
+		{"a schedule that never opens", []string{"--campaign", closed}, 1, []string{closed + ":37: spec.schedule: from ", ": the schedule allows no wave: change its windows or blackouts"}},
 		{"valid campaign alone", []string{"--campaign", eksCampaign}, 0, []string{eksCampaign + ": campaign is valid (give --repo to check it against the fleet)"}},
 		{"unquoted version", []string{"--campaign", bad}, 1, []string{bad + ":6: spec.change.eksVersion.to:"}},
 		{"no gates", []string{"--campaign", noGates}, 1, []string{noGates + ": the campaign cannot start: policy: no gates"}},
