@@ -22,7 +22,7 @@ func (f *fakeAPI) mergedPR(branch, sha string) int {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	n := len(f.prs) + 1
-	f.prs = append(f.prs, gh.PullRequest{Number: n, State: "closed", Merged: true, MergeCommitSHA: sha, HeadRef: branch, BaseRef: "main", HeadSHA: branch + "-head", User: "pat"})
+	f.prs = append(f.prs, gh.PullRequest{Number: n, State: "closed", Merged: true, MergeCommitSHA: sha, HeadRef: branch, HeadRepo: "acme/fleet", BaseRef: "main", HeadSHA: branch + "-head", User: "pat"})
 	return n
 }
 

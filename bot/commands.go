@@ -211,7 +211,9 @@ func (b *Bot) runCommands(ctx context.Context, e *webhooks.Comment) (bool, error
 
 // commandOnPR reads the pull request a comment was written on: the
 // campaign its branch names, its tenant and head; ok is false for a pull
-// request that is not the bot's.
+// request that is not the bot's: its branch is not of the bot's form, or
+// is in another repository (a fork's branch may take any name; the bot's
+// are in the repository itself).
 func commandOnPR(ctx context.Context, api Client, e *webhooks.Comment) (string, commandPR, bool, error) {
 	// GET /repos/{owner}/{repo}/pulls/{pull_number}
 	// https://docs.github.com/rest/pulls/pulls#get-a-pull-request
@@ -220,6 +222,7 @@ func commandOnPR(ctx context.Context, api Client, e *webhooks.Comment) (string, 
 		return "", commandPR{}, false, fmt.Errorf("read pull request #%d: %w", e.Number, err)
 	}
 	name, _, tenant, _, ok := wave.ParseAnyBranch(pr.HeadRef)
+	ok = ok && strings.EqualFold(pr.HeadRepo, e.Owner+"/"+e.Repo)
 	on := commandPR{repo: repoName{e.Owner, e.Repo}, number: e.Number, tenant: tenant, head: pr.HeadSHA}
 	return name, on, ok, nil
 }

@@ -11,6 +11,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/fleetbot/fleetbot/bot/gh"
+	"github.com/fleetbot/fleetbot/bot/wave"
 	"github.com/fleetbot/fleetbot/rollout"
 	"github.com/fleetbot/fleetbot/rollout/store"
 	"github.com/fleetbot/fleetbot/webhooks"
@@ -109,6 +111,37 @@ func TestMadeUpCommandsAddNoSeries(t *testing.T) {
 		return
 	}
 	t.Fatal("no fleetbot_commands_total series")
+}
+
+// TestCommandsOnAForkAreNotRead: a pull request from a fork whose branch
+// takes the form of the bot's is not the bot's: a fleet admin's command on
+// it is not read (no step, no answer, no reaction); on the bot's own pull
+// request the same command is.
+func TestCommandsOnAForkAreNotRead(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, "eks-1-30.yaml")
+	b := w.bot(t, "r1", nil)
+	started(t, w, b)
+	st, _ := w.state(t, campaign)
+	own := st.Waves[0].PRs[0]
+	w.api.mu.Lock()
+	w.api.prs = append(w.api.prs, gh.PullRequest{Number: 999, State: "open", HeadRef: wave.Branch(campaign, 1, own.Tenant),
+		HeadRepo: "mallory/fleet", BaseRef: "main", HeadSHA: "fork-head", User: "mallory"})
+	w.api.mu.Unlock()
+
+	_, err := b.onComment(t.Context(), commentOf(999, 91, "pat", "/fleet pause"))
+	require.NoError(t, err)
+	st, _ = w.state(t, campaign)
+	assert.Equal(t, rollout.CampaignRunning, st.Phase, "a command on a fork's pull request is not read")
+	w.api.mu.Lock()
+	assert.Empty(t, w.api.reactions[91], "no reaction")
+	assert.Empty(t, w.api.comments[999], "no answer")
+	w.api.mu.Unlock()
+
+	_, err = b.onComment(t.Context(), commentOf(own.Number, 92, "pat", "/fleet pause"))
+	require.NoError(t, err)
+	st, _ = w.state(t, campaign)
+	assert.Equal(t, rollout.CampaignPaused, st.Phase, "on the bot's own pull request it is")
 }
 
 // TestCommandsPerComment: the first rollout.MaxCommands lines of a comment

@@ -334,7 +334,7 @@ func (f *fakeAPI) open(branch string) int {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	n := len(f.prs) + 1
-	f.prs = append(f.prs, gh.PullRequest{Number: n, State: "open", HeadRef: branch, BaseRef: "main", HeadSHA: fmt.Sprintf("head-%d", n), User: "fleetbot[bot]"})
+	f.prs = append(f.prs, gh.PullRequest{Number: n, State: "open", HeadRef: branch, HeadRepo: "acme/fleet", BaseRef: "main", HeadSHA: fmt.Sprintf("head-%d", n), User: "fleetbot[bot]"})
 	f.touch(len(f.prs) - 1)
 	return n
 }

@@ -111,7 +111,7 @@ func (g *gitFake) CreatePullRequest(_ context.Context, _, _ string, p gh.NewPull
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	n := len(f.prs) + 1
-	pr := gh.PullRequest{Number: n, State: "open", Title: p.Title, Body: p.Body, HeadRef: p.Head, HeadSHA: head, BaseRef: p.Base,
+	pr := gh.PullRequest{Number: n, State: "open", Title: p.Title, Body: p.Body, HeadRef: p.Head, HeadRepo: "acme/fleet", HeadSHA: head, BaseRef: p.Base,
 		HTMLURL: fmt.Sprintf("https://github.test/acme/fleet/pull/%d", n)}
 	f.prs = append(f.prs, pr)
 	return pr, nil

@@ -103,6 +103,10 @@ type PullRequest struct {
 	UpdatedAt      time.Time
 	MergedAt       time.Time
 	ClosedAt       time.Time
+	// HeadRepo is owner/name of the repository the head branch is in: the
+	// base repository, or a fork; empty when GitHub no longer has it (a
+	// deleted fork).
+	HeadRepo string
 }
 
 // NewPullRequest is a pull request to open.

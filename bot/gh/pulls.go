@@ -50,6 +50,7 @@ func pullRequest(p *github.PullRequest) PullRequest {
 		MergeableState: p.GetMergeableState(),
 		HeadRef:        p.GetHead().GetRef(),
 		HeadSHA:        p.GetHead().GetSHA(),
+		HeadRepo:       p.GetHead().GetRepo().GetFullName(),
 		BaseRef:        p.GetBase().GetRef(),
 		BaseSHA:        p.GetBase().GetSHA(),
 		Labels:         convert(p.Labels, func(l *github.Label) string { return l.GetName() }),
