@@ -116,18 +116,26 @@ func (s *panicking) List(ctx context.Context, prefix string) ([]store.Entry, err
 	return s.Store.List(ctx, prefix)
 }
 
+// panickingBot is a bot on a store whose first Renew and first List panic,
+// logging in JSON to logs.
+func panickingBot(t *testing.T) (*world, *panicking, *Bot, *bytes.Buffer) {
+	t.Helper()
+	w := newWorld(t)
+	p := &panicking{Store: w.store}
+	w.store = p
+	b := w.bot(t, "r1", nil)
+	logs := &bytes.Buffer{}
+	b.log = slog.New(slog.NewJSONHandler(logs, nil))
+	return w, p, b, logs
+}
+
 // TestLeaseRenewalPanics: a renewal that panics is a failed renewal: the
 // process goes on, the next renewal keeps the lease, so no other replica
 // takes the campaign during the step, and the panic is logged with its
 // stack and counted as the bot's other recovered panics are.
 func TestLeaseRenewalPanics(t *testing.T) {
 	t.Parallel()
-	w := newWorld(t)
-	p := &panicking{Store: w.store}
-	w.store = p
-	b := w.bot(t, "r1", nil)
-	var logs bytes.Buffer
-	b.log = slog.New(slog.NewJSONHandler(&logs, nil))
+	w, p, b, logs := panickingBot(t)
 	b.cfg.LeaseTTL = 1500 * time.Millisecond // renewed every 500 ms: the second renewal has a second of slack
 	require.NoError(t, stepHoldingTheLease(t, w, b, 2*b.cfg.LeaseTTL))
 	assert.GreaterOrEqual(t, p.renews.Load(), int32(3), "renewed after the panic")
@@ -141,12 +149,7 @@ func TestLeaseRenewalPanics(t *testing.T) {
 // again at the next tick: the process goes on claiming.
 func TestOwnershipClaimPanics(t *testing.T) {
 	t.Parallel()
-	w := newWorld(t)
-	p := &panicking{Store: w.store}
-	w.store = p
-	b := w.bot(t, "r1", nil)
-	var logs bytes.Buffer
-	b.log = slog.New(slog.NewJSONHandler(&logs, nil))
+	_, p, b, logs := panickingBot(t)
 	b.cfg.LeaseTTL = 150 * time.Millisecond // a claim every 50 ms
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan struct{})
