@@ -230,7 +230,8 @@ func (a *opsAPI) operate(w http.ResponseWriter, r *http.Request) {
 	before, ok, err := a.bot.State(ctx, name)
 	switch {
 	case err != nil:
-		writeJSON(w, http.StatusBadGateway, OperationResult{Outcome: OutcomeNotTaken, Error: fmt.Sprintf("read campaign %s: %v", name, err)})
+		code, res := operationAnswer(fmt.Errorf("read campaign %s: %w: %w", name, ErrNotTaken, err))
+		writeJSON(w, code, res)
 		return
 	case !ok:
 		writeJSON(w, http.StatusNotFound, apiError{fmt.Sprintf("campaign %s: %v", name, ErrNoCampaign)})

@@ -3,7 +3,6 @@ package cli
 import (
 	"errors"
 	"fmt"
-	"os"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -60,8 +59,7 @@ func runValidate(cmd *cobra.Command, opts *validateOptions) error {
 			continue
 		}
 		if err := rollout.CheckSchedule(c, time.Now()); err != nil {
-			src, _ := os.ReadFile(path) // read a moment ago: its lines place the problem
-			fmt.Fprintln(out, rollout.CampaignProblems(path, src, err))
+			fmt.Fprintf(out, "%s: %v\n", placeOf(path, "spec.schedule"), err)
 			bad++
 			continue
 		}
