@@ -66,7 +66,7 @@ func TestDashboardFollowsTheCampaign(t *testing.T) {
 	assert.Contains(t, is.Body, "## Campaign `eks-1-30` is Running")
 	assert.Contains(t, is.Body, "| 1 | dev | Open | #1 tenant-a: open<br>#2 tenant-b: open | 2026-12-01 09:00 UTC | - |")
 	assert.Contains(t, is.Body, "Wave 1: #1 (tenant-a), #2 (tenant-b) to be approved by the tenant's owners and merged")
-	assert.Contains(t, is.Body, "**Commands that apply now:** `/fleet approve` · `/fleet pause` · `/fleet abort`")
+	assert.Contains(t, is.Body, "**Commands that apply now:** `/fleet pause` · `/fleet abort`")
 
 	// Passes that change nothing send nothing.
 	edits := w.api.issueCalls("EditIssue")

@@ -167,8 +167,10 @@ func (s State) waveWait(w WaveState, nextWindow, since time.Time) Wait {
 	}
 	if open := byStatus[PRStatusOpen]; len(open) > 0 {
 		return Wait{Kind: WaitMerge, Wave: w.Number, Since: earliest(open, func(p PRState) time.Time { return p.OpenedAt }), PRs: prNumbers(open),
-			Text:     fmt.Sprintf("wave %d: %s to be approved by the tenant's owners and merged", w.Number, prList(open)),
-			Commands: []string{"/fleet approve", "/fleet pause", "/fleet abort"}}
+			Text: fmt.Sprintf("wave %d: %s to be approved by the tenant's owners and merged", w.Number, prList(open)),
+			// An owner's /fleet approve is written on the pull request, not
+			// where the campaign's commands go (the dashboard).
+			Commands: []string{"/fleet pause", "/fleet abort"}}
 	}
 	if w.Phase == WaveBaking {
 		return Wait{Kind: WaitBake, Wave: w.Number, Since: w.BakeStart, Until: w.BakeUntil,

@@ -107,7 +107,7 @@ func TestEndToEndDashboard(t *testing.T) {
 	assert.Contains(t, is.Body, "## Campaign `eks-chatops` is Running")
 	assert.Contains(t, is.Body, "| 2 | staging (approval) | Pending | - | - | - |")
 	assert.Contains(t, is.Body, "to be approved by the tenant's owners and merged, since ")
-	assert.Contains(t, is.Body, "**Commands that apply now:** `/fleet approve` · `/fleet pause` · `/fleet abort`")
+	assert.Contains(t, is.Body, "**Commands that apply now:** `/fleet pause` · `/fleet abort`")
 	for _, c := range plan.Waves[0].Clusters {
 		assert.Regexp(t, regexp.QuoteMeta(fmt.Sprintf("| 1 | `%s` | %s | %s → 1.30 | InPR | - | ", c.Name, c.Tenant, c.From)), is.Body)
 	}
