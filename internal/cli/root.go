@@ -72,16 +72,25 @@ func (p *Program) Root(args []string) *cobra.Command {
 	}
 	root.SetVersionTemplate("{{.Version}}")
 	root.Flags().BoolP("version", "v", false, "print the version, commit, build date and Go version")
-	root.AddCommand(
-		newInventoryCmd(),
-		newInitCmd(),
-		newAdoptCmd(),
-		newValidateCmd(),
-		newSetCmd(),
-		newPlanCmd(p.Preflight, p.runServer),
-		newAppCmd(),
-		newVersionCmd(p.info),
-	)
+	root.SetArgs(args)
+	own := p.ownCommands()
+	if len(args) > 0 {
+		if build := own[args[0]]; build != nil {
+			// One of the commands on a fleet's files, asked neither for
+			// help nor for a completion (those name help or __complete
+			// first): its tree holds it alone. Building the others, and
+			// cobra's completion commands, cost about a millisecond of
+			// every `fleetbot set` (BENCHMARKS.md, CLI start).
+			if cmd := build(); !cmd.HasSubCommands() {
+				root.CompletionOptions.DisableDefaultCmd = true
+				root.AddCommand(cmd)
+				return root
+			}
+		}
+	}
+	for _, name := range ownOrder {
+		root.AddCommand(own[name]())
+	}
 	if p.Server != nil {
 		root.AddCommand(p.Server...)
 	} else {
@@ -89,8 +98,26 @@ func (p *Program) Root(args []string) *cobra.Command {
 			root.AddCommand(p.inServer(c.use, c.short))
 		}
 	}
-	root.SetArgs(args)
 	return root
+}
+
+// ownOrder is the order of the Program's own commands (ownCommands) in
+// its help.
+var ownOrder = []string{"inventory", "init", "adopt", "validate", "set", "plan", "app", "version"}
+
+// ownCommands builds each of the commands both programs carry out, by
+// name.
+func (p *Program) ownCommands() map[string]func() *cobra.Command {
+	return map[string]func() *cobra.Command{
+		"inventory": newInventoryCmd,
+		"init":      newInitCmd,
+		"adopt":     newAdoptCmd,
+		"validate":  newValidateCmd,
+		"set":       newSetCmd,
+		"plan":      func() *cobra.Command { return newPlanCmd(p.Preflight, p.runServer) },
+		"app":       newAppCmd,
+		"version":   func() *cobra.Command { return newVersionCmd(p.info) },
+	}
 }
 
 // Main carries out the command line args, exiting with the status of a
