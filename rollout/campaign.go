@@ -338,7 +338,7 @@ type Duration struct {
 // "1h30m", "0s".
 func ParseDuration(s string) (Duration, error) {
 	if !durationRE().MatchString(s) {
-		return Duration{}, fmt.Errorf("%q is not a duration like 30m, 2h or 1h30m (units h, m, s, ms)", s)
+		return Duration{}, fmt.Errorf("%q is not a duration like 30m, 2h or 1h30m (units h, m, s, ms, us, ns)", s)
 	}
 	d, err := time.ParseDuration(s)
 	if err != nil {

@@ -615,7 +615,7 @@ func checkTemplate(s string) (Template, string) {
 func (d *campaignDecoder) argoCDGate(m *decode.Map) *ArgoCDGate {
 	g := &ArgoCDGate{}
 	if s, n := m.RequiredString("server"); n != nil {
-		if p := baseURLProblem(s); p != "" {
+		if p := baseURLProblem(s, "https://argocd.example.com"); p != "" {
 			d.Failf(n.Line, m.Field("server"), "%s", p)
 		}
 		g.Server = s
@@ -641,7 +641,7 @@ func (d *campaignDecoder) argoCDGate(m *decode.Map) *ArgoCDGate {
 func (d *campaignDecoder) prometheusGate(m *decode.Map, deadline time.Duration) *PrometheusGate {
 	g := &PrometheusGate{Count: DefaultPrometheusCount}
 	if s, n := m.RequiredString("address"); n != nil {
-		if p := baseURLProblem(s); p != "" {
+		if p := baseURLProblem(s, "https://prometheus.example.com"); p != "" {
 			d.Failf(n.Line, m.Field("address"), "%s", p)
 		}
 		g.Address = s
@@ -739,18 +739,19 @@ func (d *campaignDecoder) eksGate(m *decode.Map) *EKSGate {
 	return g
 }
 
-// baseURLProblem says why s is not an http(s) base URL, or "".
-func baseURLProblem(s string) string {
+// baseURLProblem says why s is not an http(s) base URL such as example,
+// or "".
+func baseURLProblem(s, example string) string {
 	u, err := url.Parse(s)
 	switch {
 	case err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https"):
-		return fmt.Sprintf("%q is not an http or https URL such as https://prometheus.example.com", s)
+		return fmt.Sprintf("%q is not an http or https URL such as %s", s, example)
 	case u.User != nil:
 		return "holds credentials: never write them in the file; the URL is the server's address alone"
 	case u.RawQuery != "" || u.Fragment != "" || strings.HasSuffix(s, "?") || strings.HasSuffix(s, "#"):
 		return fmt.Sprintf("%q is a base URL: leave out the query and fragment", s)
 	case !baseURLRE().MatchString(s):
-		return fmt.Sprintf("%q is not an http or https URL such as https://prometheus.example.com", s)
+		return fmt.Sprintf("%q is not an http or https URL such as %s", s, example)
 	}
 	return ""
 }
