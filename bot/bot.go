@@ -366,6 +366,10 @@ type heartbeat struct {
 // the replica out of service; the reconcile loop retries.
 func (b *Bot) Ready(ctx context.Context) error { return b.heartbeat(ctx, heartbeatEvery) }
 
+// ReplicaID is the name this replica holds leases under: the configured
+// one, else its host name and process id.
+func (b *Bot) ReplicaID() string { return b.cfg.ReplicaID }
+
 // beatNow writes the heartbeat now, as a probe would, whenever the last.
 func (b *Bot) beatNow(ctx context.Context) error { return b.heartbeat(ctx, 0) }
 

@@ -3,6 +3,8 @@ package bot
 import (
 	"context"
 	"errors"
+	"fmt"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -531,4 +533,15 @@ func TestWaveReadsItsBaseOnce(t *testing.T) {
 	w.api.mu.Lock()
 	defer w.api.mu.Unlock()
 	assert.Equal(t, 2, w.api.refReads-before, "the campaign repository's head for the pass, the base for the wave")
+}
+
+// A replica not given a name holds its leases under its host name and
+// process id, and says so.
+func TestReplicaIDDefault(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	host, err := os.Hostname()
+	require.NoError(t, err)
+	assert.Equal(t, fmt.Sprintf("%s-%d", host, os.Getpid()), w.bot(t, "", nil).ReplicaID())
+	assert.Equal(t, "r1", w.bot(t, "r1", nil).ReplicaID())
 }

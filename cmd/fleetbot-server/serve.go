@@ -121,7 +121,7 @@ func serve(ctx context.Context, cfg *config.Serve, log *slog.Logger, out io.Writ
 	if len(listeners) > 1 {
 		fmt.Fprintf(out, "fleetbot serve: /metrics on %s\n", listeners[1].Addr())
 	}
-	log.Info("serving", "listen", ln.Addr().String(), "metrics", listeners[len(listeners)-1].Addr().String(), "replica", cfg.ReplicaID, "campaigns", cfg.Campaigns.Repository+"/"+cfg.Campaigns.Path)
+	log.Info("serving", "listen", ln.Addr().String(), "metrics", listeners[len(listeners)-1].Addr().String(), "replica", svc.Bot().ReplicaID(), "campaigns", cfg.Campaigns.Repository+"/"+cfg.Campaigns.Path)
 
 	var serveErr error
 	select {
