@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"slices"
 	"strings"
@@ -329,6 +330,10 @@ func (b *Bot) runCommand(ctx context.Context, name string, rec *record, actor ro
 	return res
 }
 
+// leftOut stands for what a command shows when the comment has no room
+// left for it.
+const leftOut = "left out to fit GitHub's limit on a comment's length; ask for it in a comment of its own.\n"
+
 // commandsComment is the bot's answer to one comment's commands, in its
 // status comment on the pull request.
 func commandsComment(campaign string, rec CommandRecord) string {
@@ -344,15 +349,41 @@ func commandsComment(campaign string, rec CommandRecord) string {
 		}
 		fmt.Fprintf(&b, "| `%s` | %s: %s |\n", cell(strings.TrimSpace(c.Raw)), c.Outcome, cell(c.Detail))
 	}
-	for _, c := range rec.Commands {
-		if c.Show != "" {
-			fmt.Fprintf(&b, "\n`%s`:\n\n%s", strings.TrimSpace(c.Raw), c.Show)
+	// Each show left out still says so: room is kept for those after it.
+	shortShow := func(c CommandResult) string { return fmt.Sprintf("\n`%s`: %s", strings.TrimSpace(c.Raw), leftOut) }
+	for i, c := range rec.Commands {
+		if c.Show == "" {
+			continue
 		}
+		after := 0
+		for _, next := range rec.Commands[i+1:] {
+			if next.Show != "" {
+				after += len(shortShow(next))
+			}
+		}
+		show := fmt.Sprintf("\n`%s`:\n\n%s", strings.TrimSpace(c.Raw), c.Show)
+		if b.Len()+len(show)+after > maxIssueBody {
+			show = shortShow(c)
+		}
+		b.WriteString(show)
 	}
 	return b.String()
 }
 
-// statusTable shows a campaign's waves for /fleet status.
+// maxShown bounds what one /fleet status or /fleet plan shows: one
+// comment answers all of a comment's commands, in at most GitHub's
+// maxIssueBody characters.
+const maxShown = 24 << 10
+
+// maxNamed is how many clusters or pull requests a cell of a table too
+// large to name every one names (failed clusters, pull requests not
+// merged).
+const maxNamed = 5
+
+// statusTable shows a campaign's waves for /fleet status: each cluster and
+// pull request by name, or, when that would pass maxShown, counted by phase
+// and status with the failed clusters and the pull requests not merged
+// named.
 func statusTable(st rollout.State) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "Campaign **%s** is **%s**", st.Campaign, st.Phase)
@@ -360,51 +391,138 @@ func statusTable(st rollout.State) string {
 		fmt.Fprintf(&b, ": %s", st.HaltReason)
 	}
 	b.WriteString(".\n\n| wave | kind | phase | pull requests | clusters |\n|---|---|---|---|---|\n")
-	for _, w := range st.Waves {
-		kind := "change"
-		switch w.Kind {
-		case rollout.WaveCleanup:
-			kind = "clean-up"
-		case rollout.WaveRevert:
-			kind = fmt.Sprintf("revert of %d", w.Reverts)
-		}
-		var prs, clusters []string
-		for _, pr := range w.PRs {
-			if pr.Number > 0 {
-				prs = append(prs, fmt.Sprintf("#%d %s (%s)", pr.Number, pr.Tenant, pr.Status))
+	head := b.String()
+	rows := func(counted bool) []string {
+		out := make([]string, 0, len(st.Waves))
+		for _, w := range st.Waves {
+			kind := "change"
+			switch w.Kind {
+			case rollout.WaveCleanup:
+				kind = "clean-up"
+			case rollout.WaveRevert:
+				kind = fmt.Sprintf("revert of %d", w.Reverts)
 			}
+			var prs, clusters []string
+			prStatus, clusterPhase := map[string]int{}, map[string]int{}
+			for _, pr := range w.PRs {
+				if pr.Number == 0 {
+					continue
+				}
+				prStatus[string(pr.Status)]++
+				if !counted || (pr.Status != rollout.PRStatusMerged && len(prs) < maxNamed) {
+					prs = append(prs, fmt.Sprintf("#%d %s (%s)", pr.Number, pr.Tenant, pr.Status))
+				}
+			}
+			for _, c := range w.Clusters {
+				clusterPhase[string(c.Phase)]++
+				if !counted || (c.Phase == rollout.ClusterFailed && len(clusters) < maxNamed) {
+					clusters = append(clusters, fmt.Sprintf("`%s` %s", c.Name, c.Phase))
+				}
+			}
+			prCell, clusterCell := strings.Join(prs, ", "), strings.Join(clusters, ", ")
+			if counted {
+				prCell = counts(prStatus, prs)
+				clusterCell = counts(clusterPhase, clusters)
+			}
+			out = append(out, fmt.Sprintf("| %d | %s | %s | %s | %s |\n", w.Number, kind, w.Phase, cell(prCell), cell(clusterCell)))
 		}
-		for _, c := range w.Clusters {
-			clusters = append(clusters, fmt.Sprintf("`%s` %s", c.Name, c.Phase))
-		}
-		fmt.Fprintf(&b, "| %d | %s | %s | %s | %s |\n", w.Number, kind, w.Phase, cell(strings.Join(prs, ", ")), cell(strings.Join(clusters, ", ")))
+		return out
 	}
-	return b.String()
+	return fitTable(head, rows, "waves", "each wave's pull requests are counted by status, those not merged named, and its clusters by phase, the failed ones named; the status page and `fleetbot campaign status` list every one")
 }
 
-// planTable shows a campaign's plan for /fleet plan.
-func planTable(p *rollout.Plan) string {
-	var b strings.Builder
-	b.WriteString("| wave | environment | clusters | pull requests |\n|---|---|---|---|\n")
-	for _, w := range p.Waves {
-		env := w.Env
-		if w.Cleanup {
-			env = "clean-up"
-		}
-		if w.Step != "" {
-			env += " · " + w.StepName()
-		}
-		var names []string
-		for _, c := range w.Clusters {
-			change := c.From + " → " + c.To
-			if w.Step != "" {
-				change = w.ClusterChange(c)
-			}
-			names = append(names, fmt.Sprintf("`%s` %s", c.Name, change))
-		}
-		fmt.Fprintf(&b, "| %d | %s | %s | %d |\n", w.Index, cell(env), cell(strings.Join(names, ", ")), len(w.PullRequests))
+// counts says how many of each kind there are, then the named ones: "3:
+// 2 Succeeded, 1 Failed (`a` Failed)".
+func counts(by map[string]int, named []string) string {
+	total := 0
+	parts := make([]string, 0, len(by))
+	for _, k := range slices.Sorted(maps.Keys(by)) {
+		total += by[k]
+		parts = append(parts, fmt.Sprintf("%d %s", by[k], k))
 	}
-	return b.String()
+	if total == 0 {
+		return ""
+	}
+	out := fmt.Sprintf("%d: %s", total, strings.Join(parts, ", "))
+	if len(named) > 0 {
+		out += " (" + strings.Join(named, ", ") + ")"
+	}
+	return out
+}
+
+// fitTable is head and the rows rows(false) gives when they fit in
+// maxShown; else those of rows(true), which stand for many by counting
+// them (why says how), as many as fit, with a note saying what was cut.
+func fitTable(head string, rows func(counted bool) []string, what, why string) string {
+	all := rows(false)
+	if len(head)+lenAll(all) <= maxShown {
+		return head + strings.Join(all, "")
+	}
+	all = rows(true)
+	note := fmt.Sprintf("\nToo many to name here: %s.\n", why)
+	n, size := 0, len(head)+len(note)+len(cutNote(what, len(all), len(all)))
+	for n < len(all) && size+len(all[n]) <= maxShown {
+		size += len(all[n])
+		n++
+	}
+	if n < len(all) {
+		note += cutNote(what, n, len(all))
+	}
+	return head + strings.Join(all[:n], "") + note
+}
+
+// cutNote says that only the first n of total rows are shown.
+func cutNote(what string, n, total int) string {
+	return fmt.Sprintf("Only the first %d of %d %s fit in a comment.\n", n, total, what)
+}
+
+// lenAll is the length of rows joined.
+func lenAll(rows []string) int {
+	n := 0
+	for _, r := range rows {
+		n += len(r)
+	}
+	return n
+}
+
+// planTable shows a campaign's plan for /fleet plan: each wave's clusters
+// by name, or, when that would pass maxShown, counted with the first few
+// named.
+func planTable(p *rollout.Plan) string {
+	head := "| wave | environment | clusters | pull requests |\n|---|---|---|---|\n"
+	rows := func(counted bool) []string {
+		out := make([]string, 0, len(p.Waves))
+		for _, w := range p.Waves {
+			env := w.Env
+			if w.Cleanup {
+				env = "clean-up"
+			}
+			if w.Step != "" {
+				env += " · " + w.StepName()
+			}
+			var names []string
+			for _, c := range w.Clusters {
+				if counted && len(names) == maxNamed {
+					break
+				}
+				change := c.From + " → " + c.To
+				if w.Step != "" {
+					change = w.ClusterChange(c)
+				}
+				names = append(names, fmt.Sprintf("`%s` %s", c.Name, change))
+			}
+			clusters := strings.Join(names, ", ")
+			if counted && len(w.Clusters) > 0 {
+				clusters = fmt.Sprintf("%d: %s", len(w.Clusters), clusters)
+				if len(w.Clusters) > len(names) {
+					clusters += ", …"
+				}
+			}
+			out = append(out, fmt.Sprintf("| %d | %s | %s | %d |\n", w.Index, cell(env), cell(clusters), len(w.PullRequests)))
+		}
+		return out
+	}
+	return fitTable(head, rows, "waves", fmt.Sprintf("each wave's clusters are counted, the first %d named; `fleetbot plan` lists every one", maxNamed))
 }
 
 // recordApproval adds login's approval of pull request on, at its head, to

@@ -2,6 +2,7 @@ package bot
 
 import (
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -88,4 +89,75 @@ func TestStatusCommentFitsGitHub(t *testing.T) {
 	got, err = api.Comments(t.Context(), "acme", "fleet", 7)
 	require.NoError(t, err)
 	assert.Len(t, got, 1, "the one status comment is edited")
+}
+
+// bigState is a campaign of waves waves of clusters clusters each, one
+// pull request per 10 clusters, wave 1's first cluster failed and its
+// first pull request open.
+func bigState(waves, clusters int) rollout.State {
+	st := rollout.State{Campaign: "big", Phase: rollout.CampaignRunning}
+	for n := 1; n <= waves; n++ {
+		w := rollout.WaveState{Number: n, Phase: rollout.WaveOpen}
+		for i := range clusters {
+			c := rollout.ClusterState{Name: fmt.Sprintf("w%d-a-cluster-with-a-long-name-%04d", n, i), Tenant: fmt.Sprintf("t%03d", i/10), Phase: rollout.ClusterSucceeded}
+			if n == 1 && i == 0 {
+				c.Phase = rollout.ClusterFailed
+			}
+			w.Clusters = append(w.Clusters, c)
+			if i%10 == 0 {
+				pr := rollout.PRState{Tenant: c.Tenant, Number: n*1000 + i/10, Status: rollout.PRStatusMerged}
+				if n == 1 && i == 0 {
+					pr.Status = rollout.PRStatusOpen
+				}
+				w.PRs = append(w.PRs, pr)
+			}
+		}
+		st.Waves = append(st.Waves, w)
+	}
+	return st
+}
+
+// TestStatusTableFitsAComment: /fleet status names every cluster while
+// that fits; on a large campaign it counts them per wave, naming the failed
+// clusters and the pull requests not merged, and still shows every wave;
+// with more waves than fit, it says how many it shows. A comment with ten
+// of them keeps each answer whole or says it was left out.
+func TestStatusTableFitsAComment(t *testing.T) {
+	t.Parallel()
+	small := statusTable(bigState(2, 3))
+	assert.Contains(t, small, "| 1 | change | Open | #1000 t000 (Open) | `w1-a-cluster-with-a-long-name-0000` Failed, `w1-a-cluster-with-a-long-name-0001` Succeeded, `w1-a-cluster-with-a-long-name-0002` Succeeded |")
+	assert.NotContains(t, small, "Too many")
+
+	big := statusTable(bigState(8, 400))
+	assert.LessOrEqual(t, len(big), maxShown)
+	assert.Contains(t, big, "| 1 | change | Open | 40: 39 Merged, 1 Open (#1000 t000 (Open)) | 400: 1 Failed, 399 Succeeded (`w1-a-cluster-with-a-long-name-0000` Failed) |")
+	assert.Contains(t, big, "| 8 | change | Open | 40: 40 Merged | 400: 400 Succeeded |")
+	assert.Contains(t, big, "Too many to name here")
+	assert.NotContains(t, big, "Only the first")
+
+	huge := statusTable(bigState(600, 2))
+	assert.LessOrEqual(t, len(huge), maxShown)
+	assert.Contains(t, huge, "| 1 | change |")
+	assert.Regexp(t, `Only the first \d+ of 600 waves fit in a comment\.`, huge)
+
+	plan := &rollout.Plan{}
+	for n := 1; n <= 8; n++ {
+		w := rollout.Wave{Index: n, Env: "prod"}
+		for i := range 400 {
+			w.Clusters = append(w.Clusters, rollout.WaveCluster{Name: fmt.Sprintf("w%d-a-cluster-with-a-long-name-%04d", n, i), From: "1.29", To: "1.30"})
+		}
+		plan.Waves = append(plan.Waves, w)
+	}
+	shownPlan := planTable(plan)
+	assert.LessOrEqual(t, len(shownPlan), maxShown)
+	assert.Contains(t, shownPlan, "| 8 | prod | 400: `w8-a-cluster-with-a-long-name-0000` 1.29 → 1.30, `w8-a-cluster-with-a-long-name-0001` 1.29 → 1.30, `w8-a-cluster-with-a-long-name-0002` 1.29 → 1.30, `w8-a-cluster-with-a-long-name-0003` 1.29 → 1.30, `w8-a-cluster-with-a-long-name-0004` 1.29 → 1.30, … | 0 |")
+
+	rec := CommandRecord{By: "pat"}
+	for i := range rollout.MaxCommands {
+		rec.Commands = append(rec.Commands, CommandResult{Line: i + 1, Raw: "/fleet status", Outcome: rollout.CommandShown, Detail: "below", Show: huge})
+	}
+	body := commandsComment("big", rec)
+	assert.LessOrEqual(t, len(body), maxIssueBody)
+	assert.Equal(t, 2, strings.Count(body, "| 1 | change | Open |"), "two whole answers fit")
+	assert.Equal(t, rollout.MaxCommands-2, strings.Count(body, "`/fleet status`: "+leftOut))
 }
