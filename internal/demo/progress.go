@@ -117,7 +117,16 @@ func (p *progress) wave(w rollout.WaveState) []event {
 	var evs []event
 	if !p.opened[w.Number] && w.AllUp() {
 		p.opened[w.Number] = true
-		evs = append(evs, event{w.OpenedAt, p.opening(w)})
+		// The wave opened when its last pull request did: after EKS's
+		// pre-flight answers, which come between the wave's start and its
+		// pull requests.
+		at := w.OpenedAt
+		for _, pr := range w.PRs {
+			if pr.OpenedAt.After(at) {
+				at = pr.OpenedAt
+			}
+		}
+		evs = append(evs, event{at, p.opening(w)})
 	}
 	for _, c := range w.Clusters {
 		evs = append(evs, p.cluster(w.Number, c)...)

@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -72,4 +73,24 @@ func TestRedirect(t *testing.T) {
 	_, err = c.Get("https://example.com/")
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "example.com is not served here; only argocd.fleet.example is")
+}
+
+// A wave's opening is printed when its last pull request opened: after
+// EKS's pre-flight answers, which come between the wave's start and its
+// pull requests, and which are printed first.
+func TestProgressWaveOpensAfterPreflight(t *testing.T) {
+	t.Parallel()
+	start := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
+	var out strings.Builder
+	p := newProgress(&out, start, &rollout.Plan{Waves: []rollout.Wave{{Index: 1, Env: "dev"}}})
+	w := rollout.WaveState{Number: 1, Phase: rollout.WaveOpen, OpenedAt: start.Add(time.Minute),
+		Clusters: []rollout.ClusterState{{Name: "a-dev-1", Tenant: "a", Phase: rollout.ClusterPending,
+			Gates: map[string]rollout.GateRecord{rollout.GatePreflight: {Outcome: rollout.GatePassed, Detail: "ready", At: start.Add(2 * time.Minute)}}}},
+		PRs: []rollout.PRState{{Tenant: "a", Status: rollout.PRStatusPending}}}
+	p.observe(rollout.State{Waves: []rollout.WaveState{w}})
+	w.PRs[0] = rollout.PRState{Tenant: "a", Status: rollout.PRStatusOpen, Number: 2, OpenedAt: start.Add(3 * time.Minute)}
+	p.observe(rollout.State{Waves: []rollout.WaveState{w}})
+	assert.Equal(t, "+0:02:00  a-dev-1  preflight passed: ready\n"+
+		"          [..............................] 0/0 clusters upgraded\n"+
+		"+0:03:00  wave 1/1 (dev) opens: #2 a (a-dev-1)\n", out.String())
 }
