@@ -41,13 +41,20 @@ type dashboardView struct {
 // under way (done, skipped or not opened yet) are left out first, failed
 // ones kept, then the last rows, each time with a note saying so.
 func renderDashboard(v dashboardView) (string, error) {
-	waves, err := v.waves()
+	waves, err := v.waves(false)
 	if err != nil {
 		return "", err
 	}
 	head := v.head() + v.waiting() + waves
 	rows := v.clusterRows(false)
 	foot := v.foot()
+	if len(head)+len(clusterTable(nil, rowsCutNote(len(rows), len(rows))))+len(foot) > maxIssueBody {
+		// Too many pull requests to list, beside even one cluster.
+		if waves, err = v.waves(true); err != nil {
+			return "", err
+		}
+		head = v.head() + v.waiting() + waves
+	}
 	body := head + clusterTable(rows, "") + foot
 	if len(body) <= maxIssueBody {
 		return body, nil
@@ -57,9 +64,7 @@ func renderDashboard(v dashboardView) (string, error) {
 	if body = head + clusterTable(open, note) + foot; len(body) <= maxIssueBody {
 		return body, nil
 	}
-	cut := func(n int) string {
-		return fmt.Sprintf("Only the first %d of %d rows fit GitHub's limit on an issue's length; `/fleet status` shows every wave.\n", n, len(rows))
-	}
+	cut := func(n int) string { return rowsCutNote(n, len(rows)) }
 	// As many rows as fit beside a note no shorter than the one written.
 	size, n := len(head)+len(clusterTable(nil, cut(len(open))))+len(foot), 0
 	for n < len(open) && size+len(open[n])+1 <= maxIssueBody {
@@ -70,6 +75,12 @@ func renderDashboard(v dashboardView) (string, error) {
 		return "", fmt.Errorf("dashboard of campaign %s: %d characters without a cluster, over GitHub's limit of %d", v.St.Campaign, len(body), maxIssueBody)
 	}
 	return body, nil
+}
+
+// rowsCutNote says that only the first n of total rows of the clusters
+// table fit.
+func rowsCutNote(n, total int) string {
+	return fmt.Sprintf("Only the first %d of %d rows fit GitHub's limit on an issue's length; `/fleet status` shows every wave.\n", n, total)
 }
 
 // head is the marker, the campaign's phase and its change.
@@ -249,7 +260,7 @@ func tallyPRs(st rollout.State) string {
 
 // waves is the table of waves: what each one changes where, its state, its
 // pull requests and when it opened and finished.
-func (v dashboardView) waves() (string, error) {
+func (v dashboardView) waves(counted bool) (string, error) {
 	var b strings.Builder
 	b.WriteString("\n### Waves\n\n| Wave | Environment | State | Pull requests | Opened | Finished |\n|---|---|---|---|---|---|\n")
 	for _, w := range v.St.Waves {
@@ -258,14 +269,27 @@ func (v dashboardView) waves() (string, error) {
 			return "", err
 		}
 		var prs []string
+		byStatus := map[string]int{}
 		for _, pr := range w.PRs {
+			status := strings.ToLower(string(pr.Status))
+			byStatus[status]++
+			if counted && (pr.Status == rollout.PRStatusMerged || len(prs) == maxNamed) {
+				continue
+			}
 			ref, err := v.prRef(w.Number, pr)
 			if err != nil {
 				return "", err
 			}
-			prs = append(prs, fmt.Sprintf("%s %s: %s", ref, pr.Tenant, strings.ToLower(string(pr.Status))))
+			prs = append(prs, fmt.Sprintf("%s %s: %s", ref, pr.Tenant, status))
 		}
-		fmt.Fprintf(&b, "| %d | %s | %s | %s | %s | %s |\n", w.Number, cell(env), cell(waveState(w)), cell(strings.Join(prs, "<br>")), stampOr(w.OpenedAt), stampOr(w.FinishedAt))
+		list := strings.Join(prs, "<br>")
+		if counted {
+			list = counts(byStatus, prs)
+		}
+		fmt.Fprintf(&b, "| %d | %s | %s | %s | %s | %s |\n", w.Number, cell(env), cell(waveState(w)), cell(list), stampOr(w.OpenedAt), stampOr(w.FinishedAt))
+	}
+	if counted {
+		fmt.Fprintf(&b, "\nToo many pull requests to list each here: each wave's are counted by status, the first %d not merged named; the status page lists every one.\n", maxNamed)
 	}
 	return b.String(), nil
 }

@@ -703,3 +703,50 @@ func TestFailingActionsInTheStore(t *testing.T) {
 	assert.Empty(t, shown)
 	assert.Zero(t, version, "removed from the store")
 }
+
+// TestDashboardCountsPullRequests: a campaign with more pull requests than
+// the waves table can list beside its clusters counts each wave's by
+// status, naming the first not merged, and keeps every wave's row.
+func TestDashboardCountsPullRequests(t *testing.T) {
+	t.Parallel()
+	rec := &record{Campaign: "big", Repo: "acme/fleet", File: "campaigns/big.yaml", SHA: headSHA,
+		Plan: &rollout.Plan{Campaign: "big", Change: rollout.PlanChange{Kind: rollout.KindEKSVersion, To: "1.30"}}}
+	const waves, tenants = 6, 600
+	var specs []rollout.WaveSpec
+	for i := range waves {
+		pw := rollout.Wave{Index: i + 1, Env: "prod"}
+		var refs []rollout.ClusterRef
+		for j := range tenants {
+			name, tenant := fmt.Sprintf("cluster-%d-%04d", i+1, j), fmt.Sprintf("tenant-%04d", j)
+			refs = append(refs, rollout.ClusterRef{Name: name, Tenant: tenant})
+			pw.Clusters = append(pw.Clusters, rollout.WaveCluster{Name: name, Tenant: tenant, From: "1.29", To: "1.30"})
+			pw.PullRequests = append(pw.PullRequests, rollout.PullRequest{Repo: "acme/fleet", Tenant: tenant})
+		}
+		rec.Plan.Waves = append(rec.Plan.Waves, pw)
+		specs = append(specs, rollout.WaveSpec{Clusters: refs})
+	}
+	st, err := rollout.NewState("big", rollout.Policy{Gates: []string{"terraform"}}, specs)
+	require.NoError(t, err)
+	st.Phase = rollout.CampaignRunning
+	for i := range st.Waves {
+		w := &st.Waves[i]
+		w.Phase = rollout.WaveOpen
+		w.PRs = nil
+		for j := range tenants {
+			pr := rollout.PRState{Tenant: fmt.Sprintf("tenant-%04d", j), Number: (i+1)*1000 + j, Status: rollout.PRStatusMerged}
+			if j >= tenants-2 {
+				pr.Status = rollout.PRStatusOpen
+			}
+			w.PRs = append(w.PRs, pr)
+		}
+	}
+	body, err := renderDashboard(dashboardView{Repo: "acme/fleet", Rec: rec, St: st, Wait: st.Waiting(time.Time{})})
+	require.NoError(t, err)
+	assert.LessOrEqual(t, len(body), maxIssueBody)
+	for i := range waves {
+		assert.Contains(t, body, fmt.Sprintf("| %d | prod | Open | 600: 598 merged, 2 open (#%d tenant-0598: open, #%d tenant-0599: open) |", i+1, (i+1)*1000+598, (i+1)*1000+599))
+	}
+	assert.Contains(t, body, "Too many pull requests to list each here")
+	assert.Contains(t, body, "`cluster-1-0000`", "clusters still fill the room left")
+	assert.True(t, strings.HasSuffix(body, "</sub>\n"), "the footer is kept")
+}

@@ -129,7 +129,7 @@ func (s State) waveWait(w WaveState, nextWindow, since time.Time) Wait {
 	}
 	if asked := waveClusters(w, func(c ClusterState) bool { return c.Phase == ClusterPreflight }); len(asked) > 0 {
 		return Wait{Kind: WaitPreflight, Wave: w.Number, Since: w.OpenedAt, Clusters: asked,
-			Text:     fmt.Sprintf("wave %d: EKS's pre-flight answers on %s, before its pull requests open", w.Number, strings.Join(asked, ", ")),
+			Text:     fmt.Sprintf("wave %d: EKS's pre-flight answers on %s, before its pull requests open", w.Number, someOf(asked)),
 			Commands: []string{"/fleet pause", "/fleet abort"}}
 	}
 	byStatus := map[PRStatus][]PRState{}
@@ -163,7 +163,7 @@ func (s State) waveWait(w WaveState, nextWindow, since time.Time) Wait {
 			tenants[i] = pr.Tenant
 		}
 		return Wait{Kind: WaitOpen, Wave: w.Number, Since: w.OpenedAt,
-			Text: fmt.Sprintf("wave %d: the pull requests of %s to open", w.Number, strings.Join(tenants, ", ")), Commands: []string{"/fleet pause", "/fleet abort"}}
+			Text: fmt.Sprintf("wave %d: the pull requests of %s to open", w.Number, someOf(tenants)), Commands: []string{"/fleet pause", "/fleet abort"}}
 	}
 	if open := byStatus[PRStatusOpen]; len(open) > 0 {
 		return Wait{Kind: WaitMerge, Wave: w.Number, Since: earliest(open, func(p PRState) time.Time { return p.OpenedAt }), PRs: prNumbers(open),
@@ -180,7 +180,7 @@ func (s State) waveWait(w WaveState, nextWindow, since time.Time) Wait {
 	pending := waveClusters(w, func(c ClusterState) bool { return !c.Phase.settled() })
 	merged := earliest(w.PRs, func(p PRState) time.Time { return p.MergedAt })
 	return Wait{Kind: WaitGates, Wave: w.Number, Since: merged, Until: gatesDeadline(w), Clusters: pending,
-		Text:     fmt.Sprintf("wave %d: the gates (%s) to pass on %s", w.Number, strings.Join(s.WaveGates(w.Number), ", "), strings.Join(pending, ", ")),
+		Text:     fmt.Sprintf("wave %d: the gates (%s) to pass on %s", w.Number, strings.Join(s.WaveGates(w.Number), ", "), someOf(pending)),
 		Commands: s.commands("/fleet pause", rollbackCommand, "/fleet abort")}
 }
 
@@ -238,7 +238,22 @@ func prList(prs []PRState) string {
 	for i, pr := range prs {
 		parts[i] = fmt.Sprintf("#%d (%s)", pr.Number, pr.Tenant)
 	}
-	return strings.Join(parts, ", ")
+	return someOf(parts)
+}
+
+// waitNamed is how many clusters, tenants or pull requests a wait's text
+// names; Wait's lists hold every one. The text is a check run's title and
+// a line of the dashboard: a wave of thousands named each would pass
+// GitHub's limits.
+const waitNamed = 10
+
+// someOf joins the first waitNamed of names and counts the others:
+// "a, b and 3 more".
+func someOf(names []string) string {
+	if len(names) <= waitNamed {
+		return strings.Join(names, ", ")
+	}
+	return fmt.Sprintf("%s and %d more", strings.Join(names[:waitNamed], ", "), len(names)-waitNamed)
 }
 
 // earliest returns the earliest non-zero time f gives of prs, or zero.

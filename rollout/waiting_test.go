@@ -1,6 +1,7 @@
 package rollout
 
 import (
+	"fmt"
 	"slices"
 	"testing"
 	"time"
@@ -148,4 +149,34 @@ func TestWaitingGatesUntil(t *testing.T) {
 			assert.Equal(t, tc.clusters, w.Clusters)
 		})
 	}
+}
+
+// A wait's text names the first waitNamed pull requests or clusters and
+// counts the others; its lists hold every one.
+func TestWaitingNamesSome(t *testing.T) {
+	t.Parallel()
+	w := WaveState{Number: 1, Phase: WaveOpen}
+	for i := range 12 {
+		tenant := fmt.Sprintf("t%02d", i)
+		w.Clusters = append(w.Clusters, ClusterState{Name: fmt.Sprintf("c%02d", i), Tenant: tenant, Phase: ClusterInPR})
+		w.PRs = append(w.PRs, PRState{Tenant: tenant, Number: 100 + i, Status: PRStatusOpen})
+	}
+	st := State{Campaign: "c", Phase: CampaignRunning, Policy: Policy{Gates: []string{"terraform"}}, Waves: []WaveState{w}}
+	got := st.Waiting(time.Time{})
+	assert.Equal(t, WaitMerge, got.Kind)
+	assert.Len(t, got.PRs, 12)
+	assert.Equal(t, "wave 1: #100 (t00), #101 (t01), #102 (t02), #103 (t03), #104 (t04), #105 (t05), #106 (t06), #107 (t07), #108 (t08), #109 (t09) and 2 more to be approved by the tenant's owners and merged", got.Text)
+
+	for i := range w.PRs {
+		w.PRs[i].Status = PRStatusMerged
+		w.Clusters[i].Phase = ClusterVerifying
+	}
+	w.Phase = WaveVerifying
+	st.Waves[0] = w
+	got = st.Waiting(time.Time{})
+	assert.Equal(t, WaitGates, got.Kind)
+	assert.Len(t, got.Clusters, 12)
+	assert.Equal(t, "wave 1: the gates (terraform) to pass on c00, c01, c02, c03, c04, c05, c06, c07, c08, c09 and 2 more", got.Text)
+
+	assert.Equal(t, "a, b", someOf([]string{"a", "b"}))
 }
