@@ -19,6 +19,10 @@ func hasMarker(body, marker string) bool {
 	return strings.TrimSpace(first) == marker
 }
 
+// commentNames is how many clusters a report or an approval request names;
+// a wave of thousands named each would pass GitHub's limit on a comment.
+const commentNames = 50
+
 // reportComment words a report of the machine for a pull request.
 func reportComment(campaign string, a rollout.PostReport) string {
 	var b strings.Builder
@@ -36,7 +40,7 @@ func reportComment(campaign string, a rollout.PostReport) string {
 	}
 	fmt.Fprintf(&b, "### Campaign `%s`: %s\n\n%s\n", campaign, title, a.Summary)
 	if len(a.Clusters) > 0 {
-		fmt.Fprintf(&b, "\nClusters: %s\n", wave.CodeList(a.Clusters))
+		fmt.Fprintf(&b, "\nClusters: %s\n", wave.CodeListUpTo(a.Clusters, commentNames))
 	}
 	if len(a.Failures) > 0 {
 		fmt.Fprintln(&b)
@@ -60,7 +64,7 @@ func approvalComment(campaign string, a rollout.RequestApproval) string {
 	var b strings.Builder
 	fmt.Fprintln(&b, statusMarker(campaign))
 	fmt.Fprintf(&b, "### Campaign `%s`: wave %d waits for an approval\n\n", campaign, a.Wave)
-	fmt.Fprintf(&b, "Wave %d changes %s. A fleet admin approves it with `/fleet approve %d`.\n", a.Wave, wave.CodeList(a.Clusters), a.Wave)
+	fmt.Fprintf(&b, "Wave %d changes %s. A fleet admin approves it with `/fleet approve %d`.\n", a.Wave, wave.CodeListUpTo(a.Clusters, commentNames), a.Wave)
 	return b.String()
 }
 

@@ -161,3 +161,22 @@ func TestStatusTableFitsAComment(t *testing.T) {
 	assert.Equal(t, 2, strings.Count(body, "| 1 | change | Open |"), "two whole answers fit")
 	assert.Equal(t, rollout.MaxCommands-2, strings.Count(body, "`/fleet status`: "+leftOut))
 }
+
+// A report or an approval request of a wave of thousands names its first
+// clusters and counts the others, rather than being cut at GitHub's limit.
+func TestCommentsNameSomeClusters(t *testing.T) {
+	t.Parallel()
+	var names []string
+	for i := range 5000 {
+		names = append(names, fmt.Sprintf("a-cluster-with-a-long-name-%04d", i))
+	}
+	for _, body := range []string{
+		reportComment("big", rollout.PostReport{About: rollout.ReportPRClosed, Wave: 1, Summary: "closed", Clusters: names}),
+		approvalComment("big", rollout.RequestApproval{Wave: 2, Clusters: names}),
+	} {
+		assert.Less(t, len(body), 4000)
+		assert.Contains(t, body, "`a-cluster-with-a-long-name-0049` and 4950 more (`/fleet status` lists them)")
+		assert.NotContains(t, body, "a-cluster-with-a-long-name-0050")
+	}
+	assert.Equal(t, "`a`, `b`", wave.CodeListUpTo([]string{"a", "b"}, 2))
+}

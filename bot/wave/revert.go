@@ -233,8 +233,8 @@ func (r RevertRequest) body(names int) string {
 	fmt.Fprintf(&b, "Reverts #%d: wave **%d** of campaign **%s** for **%s**, rolled back.\n\n", r.Reverts, r.Wave, r.Campaign, r.Tenant)
 	if len(r.Clusters) > 0 {
 		list := CodeList(r.Clusters)
-		if names >= 0 && len(r.Clusters) > names {
-			list = fmt.Sprintf("%s and %d more (`/fleet status` lists them)", CodeList(r.Clusters[:names]), len(r.Clusters)-names)
+		if names >= 0 {
+			list = CodeListUpTo(r.Clusters, names)
 		}
 		fmt.Fprintf(&b, "Clusters taken back to their value before the campaign: %s.\n\n", list)
 	}
@@ -272,6 +272,15 @@ func (r RevertRequest) body(names int) string {
 	fmt.Fprintf(&b, "<sub>Branch `%s`, attempt %d.</sub>\n", RevertBranch(r.Campaign, r.Wave, r.Tenant), max(r.Attempt, 1))
 	fmt.Fprintf(&b, "<!-- fleetbot revert campaign=%s wave=%d tenant=%s reverts=%d attempt=%d -->\n", r.Campaign, r.Wave, r.Tenant, r.Reverts, max(r.Attempt, 1))
 	return b.String()
+}
+
+// CodeListUpTo is CodeList of the first n names, counting the others:
+// "`a`, `b` and 3 more (`/fleet status` lists them)".
+func CodeListUpTo(names []string, n int) string {
+	if len(names) <= n {
+		return CodeList(names)
+	}
+	return fmt.Sprintf("%s and %d more (`/fleet status` lists them)", CodeList(names[:n]), len(names)-n)
 }
 
 // CodeList writes names as a comma-separated list of Markdown code spans.
