@@ -365,11 +365,19 @@ func (r *run) posted(ctx context.Context, seq int, err error) error {
 }
 
 // comment puts body in the bot's status comment of every pull request of
-// machine wave n.
+// machine wave n, or, for n 0 (before any pull request, as when the first
+// wave waits for an approval), of the campaign's dashboard issue, opened
+// first when it has none.
 func (r *run) comment(ctx context.Context, n int, body string) error {
 	if n == 0 {
-		r.b.log.Info("no pull request to comment on yet; the report is in the log only", "campaign", r.name, "report", body)
-		return nil
+		t, ok, err := r.dashboardTarget(ctx)
+		if err != nil || !ok {
+			if err == nil {
+				r.b.log.Info("no pull request and no dashboard issue to comment on; the report is in the log only", "campaign", r.name, "report", body)
+			}
+			return err
+		}
+		return r.upsertComment(ctx, t, body)
 	}
 	targets, err := r.wavePRs(ctx, n, openedRefs(r.st.Waves[n-1]), "all")
 	errs := []error{err}

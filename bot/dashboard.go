@@ -107,6 +107,29 @@ func (r *run) dashboardFirst(ctx context.Context) {
 	}
 }
 
+// dashboardTarget is the campaign's open dashboard issue, brought up to
+// date (opened when it has none); ok is false when it has none: its
+// repository has issues turned off, or the campaign ended before it had
+// one.
+func (r *run) dashboardTarget(ctx context.Context) (t prTarget, ok bool, err error) {
+	if err := r.syncDashboard(ctx); err != nil {
+		return t, false, err
+	}
+	d, _, found, err := r.b.loadDashboard(ctx, r.name)
+	if err != nil || !found || d.Number == 0 || d.Closed {
+		return t, false, err
+	}
+	repo, err := parseRepo(d.Repo)
+	if err != nil {
+		return t, false, fmt.Errorf("dashboard repository: %w", err)
+	}
+	api, err := r.b.cfg.GitHub.API(ctx, repo.Owner, repo.Name)
+	if err != nil {
+		return t, false, err
+	}
+	return prTarget{api: api, repo: repo, number: d.Number}, true, nil
+}
+
 // syncDashboard opens the dashboard issue of a campaign that has none (or
 // finds it again by its marker), and edits it when its body or state
 // changed: closed, with its summary, once the campaign ended. A campaign

@@ -750,3 +750,23 @@ func TestDashboardCountsPullRequests(t *testing.T) {
 	assert.Contains(t, body, "`cluster-1-0000`", "clusters still fill the room left")
 	assert.True(t, strings.HasSuffix(body, "</sub>\n"), "the footer is kept")
 }
+
+// TestFirstWaveApprovalOnTheDashboard: a first wave that waits for an
+// approval has no pull request to ask on; the request goes to the
+// dashboard issue, where a fleet admin steers the campaign, once.
+func TestFirstWaveApprovalOnTheDashboard(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	writeCampaign(t, w, "eks-1-30.yaml", campaignSrc(t, testGates.terraform, "approvals: [dev]"))
+	b := w.bot(t, "r1", nil)
+	require.NoError(t, b.Handle(t.Context(), pushOf("campaigns/eks-1-30.yaml")))
+	require.NoError(t, b.Reconcile(t.Context()))
+	dash := dashboardOf(t, w)
+	comments, err := w.api.Comments(t.Context(), "acme", "fleet", dash.Number)
+	require.NoError(t, err)
+	require.Len(t, comments, 1)
+	assert.Contains(t, comments[0].Body, "### Campaign `eks-1-30`: wave 1 waits for an approval")
+	assert.Contains(t, comments[0].Body, "A fleet admin approves it with `/fleet approve 1`.")
+	st, _ := w.state(t, campaign)
+	assert.Empty(t, st.Posts, "the request is posted, not asked for again")
+}
