@@ -11,7 +11,6 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -87,6 +86,26 @@ func startDynalite() (string, error) {
 	return runDynalite()
 }
 
+// dynaliteMain runs dynalite (its module's directory and the port are its
+// arguments) in memory on 127.0.0.1, its tables created and deleted at
+// once. dynalite throws from a request's error event, so a client that
+// drops a request before its body arrived (an SDK giving up on a loaded
+// machine) stopped the server, and every test after it failed: such a
+// request is dropped instead, saying so.
+const dynaliteMain = `
+const [dir, port] = process.argv.slice(1);
+process.on('uncaughtException', (err) => {
+  if (err && (err.code === 'ECONNRESET' || err.message === 'aborted')) {
+    console.error('dropped a request its client abandoned: ' + err.message);
+    return;
+  }
+  console.error(err);
+  process.exit(1);
+});
+const server = require(dir)({createTableMs: 0, deleteTableMs: 0, updateTableMs: 0});
+server.listen(Number(port), '127.0.0.1', () => console.log('Dynalite listening at: http://127.0.0.1:' + port));
+`
+
 // runDynalite starts dynalite in memory on a free loopback port and waits
 // until it answers.
 func runDynalite() (string, error) {
@@ -107,9 +126,7 @@ func runDynalite() (string, error) {
 		return "", fmt.Errorf("start dynalite: %w", err)
 	}
 	out := &lockedWriter{}
-	cmd := exec.Command(node, filepath.Join(dir, "cli.js"),
-		"--host", "127.0.0.1", "--port", strconv.Itoa(port),
-		"--createTableMs", "0", "--deleteTableMs", "0", "--updateTableMs", "0")
+	cmd := exec.Command(node, "-e", dynaliteMain, dir, strconv.Itoa(port))
 	cmd.Stdout = out
 	cmd.Stderr = out
 	dieWithParent(cmd)

@@ -3,8 +3,10 @@ package testenv
 import (
 	"context"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -100,4 +102,25 @@ func TestDynaliteConditions(t *testing.T) {
 	var ccf *types.ConditionalCheckFailedException
 	require.ErrorAs(t, fenced("9"), &ccf, "earlier token")
 	assert.Equal(t, "12", getItem(t, client, table, "a")["fence"].(*types.AttributeValueMemberN).Value)
+}
+
+// TestDynaliteOutlivesAnAbandonedRequest: a client that drops a request
+// before its body arrived (an SDK timing out on a loaded machine) leaves
+// dynalite answering the others; dynalite's own handler threw, and every
+// test after it failed.
+func TestDynaliteOutlivesAnAbandonedRequest(t *testing.T) {
+	t.Parallel()
+	client := DynamoDB(t)
+	url := Dynalite(t)
+	for range 3 {
+		conn, err := net.Dial("tcp", strings.TrimPrefix(url, "http://"))
+		require.NoError(t, err)
+		_, err = fmt.Fprint(conn, "POST / HTTP/1.1\r\nHost: dynalite\r\nContent-Type: application/x-amz-json-1.0\r\nX-Amz-Target: DynamoDB_20120810.ListTables\r\nContent-Length: 100\r\n\r\n{")
+		require.NoError(t, err)
+		require.NoError(t, conn.Close())
+	}
+	time.Sleep(200 * time.Millisecond) // the server reads the close
+	_, err := client.ListTables(t.Context(), &dynamodb.ListTablesInput{})
+	require.NoError(t, err, "dynalite still answers")
+	require.True(t, healthy(t.Context(), url))
 }
