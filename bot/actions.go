@@ -201,7 +201,7 @@ func (r *run) record(ctx context.Context, n int, o opened) error {
 		// cannot be regenerated, and a person decides (skip its clusters,
 		// or close it and retry once the plan is right).
 		t := prTarget{api: h.api, repo: repo, number: res.Number}
-		return errors.Join(&tenantError{n, req.Tenant, err}, r.upsertComment(ctx, t, regeneratedComment(r.name, h.branch, h.sha, res)))
+		return errors.Join(&tenantError{n, req.Tenant, err}, r.upsertComment(ctx, t, regeneratedComment(r.name, h.branch, h.sha, req.Clusters, res)))
 	case err != nil:
 		return &tenantError{n, req.Tenant, err}
 	case res.Merged:
@@ -220,7 +220,7 @@ func (r *run) record(ctx context.Context, n int, o opened) error {
 			log.Warn("a file changed by hand since the plan is left as it is", "file", k.Path, "reason", k.Reason)
 		}
 		t := prTarget{api: h.api, repo: repo, number: res.Number}
-		errs = append(errs, r.upsertComment(ctx, t, regeneratedComment(r.name, h.branch, h.sha, res)))
+		errs = append(errs, r.upsertComment(ctx, t, regeneratedComment(r.name, h.branch, h.sha, req.Clusters, res)))
 	}
 	errs = append(errs, r.feed(ctx, rollout.PROpened{Wave: n, Tenant: req.Tenant, Number: res.Number}))
 	return errors.Join(errs...)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -544,4 +545,33 @@ func TestReplicaIDDefault(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, fmt.Sprintf("%s-%d", host, os.Getpid()), w.bot(t, "", nil).ReplicaID())
 	assert.Equal(t, "r1", w.bot(t, "r1", nil).ReplicaID())
+}
+
+// A skip of every cluster of an open wave pull request closes it, saying
+// why: merged, it would change clusters the campaign no longer verifies.
+func TestSkipClosesAPullRequestOfSkippedClusters(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, "eks-1-30.yaml")
+	b := w.bot(t, "r1", nil)
+	started(t, w, b)
+	st, _ := w.state(t, campaign)
+	pr := st.Waves[0].PRs[0]
+	require.Equal(t, rollout.PRStatusOpen, pr.Status)
+	var last error
+	for _, c := range st.Waves[0].Clusters {
+		if c.Tenant == pr.Tenant {
+			_, last = b.Operate(t.Context(), campaign, rollout.SkipCluster{Cluster: c.Name, Reason: "decommissioned", By: "pat"})
+			require.NoError(t, last)
+		}
+	}
+	st, _ = w.state(t, campaign)
+	assert.Equal(t, rollout.PRStatusClosed, st.Waves[0].PRs[0].Status)
+	w.api.mu.Lock()
+	defer w.api.mu.Unlock()
+	i := slices.IndexFunc(w.api.prs, func(p gh.PullRequest) bool { return p.Number == pr.Number })
+	require.GreaterOrEqual(t, i, 0)
+	assert.Equal(t, "closed", w.api.prs[i].State)
+	require.NotEmpty(t, w.api.comments[pr.Number])
+	assert.Contains(t, w.api.comments[pr.Number][len(w.api.comments[pr.Number])-1].Body,
+		"fleetbot closes this pull request of wave 1: every cluster it changes was skipped.")
 }

@@ -73,20 +73,24 @@ func closeComment(campaign string, a rollout.ClosePRs) string {
 	var b strings.Builder
 	fmt.Fprintln(&b, statusMarker(campaign))
 	fmt.Fprintf(&b, "### Campaign `%s`: closing this pull request\n\n", campaign)
+	if len(a.PRs) == 1 {
+		fmt.Fprintf(&b, "fleetbot closes this pull request of wave %d: %s.\n", a.Wave, a.Reason)
+		return b.String()
+	}
 	fmt.Fprintf(&b, "fleetbot closes the unmerged pull requests of wave %d: %s.\n", a.Wave, a.Reason)
 	return b.String()
 }
 
-// regeneratedComment says that a wave pull request was rebuilt on its base
-// branch's new head, and names the files a person changed since the plan,
-// which it leaves as they are.
-func regeneratedComment(campaign, branch, sha string, res wave.Result) string {
+// regeneratedComment says that a wave pull request was rebuilt, on its base
+// branch's new head or for the clusters it now carries, and names the
+// files a person changed since the plan, which it leaves as they are.
+func regeneratedComment(campaign, branch, sha string, clusters []string, res wave.Result) string {
 	var b strings.Builder
 	fmt.Fprintln(&b, statusMarker(campaign))
 	switch {
 	case res.Replanned:
 		fmt.Fprintf(&b, "### Campaign `%s`: regenerated on `%s` at %s\n\n", campaign, branch, shortSHA(sha))
-		fmt.Fprintln(&b, "A cluster held back by its pre-flight check passed it on a retry and joins this pull request, so fleetbot applied the planned edits of every cluster it now carries again on the head, each checked against the value it expects to replace, and rewrote the description. Nothing was rebased and no second pull request was opened; approve the new commit.")
+		fmt.Fprintf(&b, "The clusters this pull request changes are now %s: a cluster held back by its pre-flight check joined it after passing a retry, or a cluster was skipped and left it. fleetbot applied the planned edits of these clusters again on the head, each checked against the value it expects to replace, and rewrote the description. Nothing was rebased and no second pull request was opened; approve the new commit.\n", wave.CodeListUpTo(clusters, commentNames))
 	case res.Regenerated:
 		fmt.Fprintf(&b, "### Campaign `%s`: regenerated on `%s` at %s\n\n", campaign, branch, shortSHA(sha))
 		fmt.Fprintln(&b, "The base branch moved and this pull request no longer merged cleanly, so fleetbot applied the planned edits again on the new head, each checked against the value it expects to replace. Nothing was rebased and no second pull request was opened.")

@@ -48,7 +48,8 @@ func TestCommentsGolden(t *testing.T) {
 			{Line: 3, Raw: "/fleet rollbak", Outcome: rollout.CommandRefused, Detail: `"rollbak" is not a command (did you mean "rollback"?); usage: /fleet rollback`},
 			{Line: 4, Raw: "/fleet help", Outcome: rollout.CommandShown, Detail: "below", Show: rollout.Help()},
 		}}),
-		regeneratedComment("eks-1-30", "main", "0123456789abcdef", wave.Result{Regenerated: true, Kept: []wave.KeptFile{
+		regeneratedComment("eks-1-30", "main", "0123456789abcdef", []string{"a-prod-1"}, wave.Result{Replanned: true, Regenerated: true}),
+		regeneratedComment("eks-1-30", "main", "0123456789abcdef", nil, wave.Result{Regenerated: true, Kept: []wave.KeptFile{
 			{Path: "tenants/tenant-a/prod.yaml", Reason: `line 12: value is "1.31", expected "1.29"; the file changed since it was read`},
 		}}),
 	}

@@ -110,6 +110,9 @@ func (s State) openWaves(status PRStatus, reverts bool) []Action {
 					req.Clusters = append(req.Clusters, c.Name)
 				}
 			})
+			if len(req.Clusters) == 0 && w.Kind == WaveChange {
+				continue // every cluster skipped: no clusters would ask for every edit
+			}
 			ow.PRs = append(ow.PRs, req)
 		}
 		if len(ow.PRs) > 0 {

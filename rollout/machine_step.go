@@ -324,6 +324,10 @@ func (m *machine) prMerged(e PRMerged) *EventError {
 		case c.Phase == ClusterPending || c.Phase == ClusterInPR:
 			m.record(c, ClusterApplied, ev)
 			m.record(c, ClusterSucceeded, Evidence{Event: "no-gates", Detail: "no gate of the campaign applies to this wave: its merge is all there is to verify"})
+		case c.Phase == ClusterSkipped:
+			skipped := ev
+			skipped.Detail = strings.TrimPrefix(ev.Detail+"; ", "; ") + "the cluster was skipped before: the campaign does not verify it"
+			m.record(c, "", skipped)
 		default:
 			m.record(c, "", ev)
 		}
@@ -919,6 +923,7 @@ func (m *machine) skip(e SkipCluster) *EventError {
 		if o.w.Phase == WaveFailed {
 			m.reopenWave(o.w)
 		}
+		m.closeSkippedPR(o.w, c.Tenant)
 		n++
 	}
 	switch {
@@ -928,6 +933,32 @@ func (m *machine) skip(e SkipCluster) *EventError {
 		return ignore("cluster %s is already skipped: %s", e.Cluster, already)
 	}
 	return refuse("cluster %s already succeeded; there is nothing to skip", e.Cluster)
+}
+
+// closeSkippedPR closes tenant's open pull request of change wave w once
+// every cluster it carried is skipped: merged, it would change clusters
+// the campaign no longer verifies. One with a cluster still in it is
+// rebuilt without the skipped ones' edits when it is ensured again
+// (Refresh).
+func (m *machine) closeSkippedPR(w *WaveState, tenant string) {
+	if w.Kind != WaveChange {
+		return
+	}
+	i := slices.IndexFunc(w.PRs, func(pr PRState) bool { return pr.Tenant == tenant })
+	if i < 0 || w.PRs[i].Status != PRStatusOpen {
+		return
+	}
+	ref := PRRef{Tenant: tenant, Number: w.PRs[i].Number}
+	carried := false
+	tenantClusters(w, tenant, func(c *ClusterState) {
+		carried = carried || c.Phase == ClusterPending || c.Phase == ClusterInPR
+		ref.Clusters = append(ref.Clusters, c.Name)
+	})
+	if carried {
+		return
+	}
+	w.PRs[i].Status, w.PRs[i].ClosedAt = PRStatusClosed, m.now
+	m.emit(ClosePRs{Wave: w.Number, PRs: []PRRef{ref}, Reason: "every cluster it changes was skipped"})
 }
 
 func (m *machine) rollback(e Rollback) *EventError {
