@@ -282,7 +282,7 @@ func TestTransition(t *testing.T) {
 		{name: "open/skip the only cluster finishes the wave", from: stClosed1, at: 3, event: SkipCluster{Cluster: "c1", Reason: "owner refuses"},
 			want: "Running | Succeeded Pending Pending | c1=Skipped c2=Pending c3=Pending c4=Pending"},
 		{name: "open/skip every cluster of an open pr closes it", from: stInPR1, at: 3, event: SkipCluster{Cluster: "c1", Reason: "owner refuses"},
-			want: "Running | Succeeded Pending Pending | c1=Skipped c2=Pending c3=Pending c4=Pending",
+			want:    "Running | Succeeded Pending Pending | c1=Skipped c2=Pending c3=Pending c4=Pending",
 			actions: []Action{ClosePRs{Wave: 1, PRs: []PRRef{{Tenant: "t1", Number: 101, Clusters: []string{"c1"}}}, Reason: "every cluster it changes was skipped"}},
 			check: func(t *testing.T, s State) {
 				assert.Equal(t, PRStatusClosed, s.Waves[0].PRs[0].Status)
@@ -293,7 +293,7 @@ func TestTransition(t *testing.T) {
 			want: "Running | Succeeded Pending Pending | c1=Skipped c2=Pending c3=Pending c4=Pending"},
 		{name: "open/a merge after the skip says the campaign does not verify it", from: machineSeq(stInPR1, timedEvent{3, SkipCluster{Cluster: "c1", Reason: "r"}}), at: 4,
 			event: PRMerged{Wave: 1, Tenant: "t1", Number: 101, SHA: "aaa", ApprovedBy: "alice"},
-			want: "Running | Succeeded Pending Pending | c1=Skipped c2=Pending c3=Pending c4=Pending",
+			want:  "Running | Succeeded Pending Pending | c1=Skipped c2=Pending c3=Pending c4=Pending",
 			check: func(t *testing.T, s State) {
 				ev := s.Waves[0].Clusters[0].Evidence
 				assert.Equal(t, Evidence{At: minute(4), Event: "pr-merged", PR: 101, SHA: "aaa", Detail: "approved by alice; the cluster was skipped before: the campaign does not verify it"}, ev[len(ev)-1])
