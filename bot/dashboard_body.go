@@ -204,10 +204,19 @@ func tallyClusters(st rollout.State) string {
 	var parts []string
 	for _, p := range []rollout.ClusterPhase{rollout.ClusterSucceeded, rollout.ClusterSkipped, rollout.ClusterFailed, rollout.ClusterTimedOut} {
 		if count[p] > 0 {
-			parts = append(parts, fmt.Sprintf("%d %s", count[p], strings.ToLower(string(p))))
+			word := strings.ToLower(string(p))
+			if p == rollout.ClusterTimedOut {
+				word = "timed out"
+			}
+			parts = append(parts, fmt.Sprintf("%d %s", count[p], word))
 		}
 	}
-	if rest := len(names) - count[rollout.ClusterSucceeded] - count[rollout.ClusterSkipped] - count[rollout.ClusterFailed] - count[rollout.ClusterTimedOut]; rest > 0 {
+	// A campaign that ended (aborted) with merges not verified yet: those
+	// clusters carry the change, unverified.
+	if merged := count[rollout.ClusterApplied] + count[rollout.ClusterVerifying]; merged > 0 {
+		parts = append(parts, fmt.Sprintf("%d merged, not verified", merged))
+	}
+	if rest := len(names) - count[rollout.ClusterSucceeded] - count[rollout.ClusterSkipped] - count[rollout.ClusterFailed] - count[rollout.ClusterTimedOut] - count[rollout.ClusterApplied] - count[rollout.ClusterVerifying]; rest > 0 {
 		parts = append(parts, fmt.Sprintf("%d not reached", rest))
 	}
 	out := fmt.Sprintf("%s of %d", strings.Join(parts, ", "), len(names))

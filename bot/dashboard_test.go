@@ -770,3 +770,27 @@ func TestFirstWaveApprovalOnTheDashboard(t *testing.T) {
 	st, _ := w.state(t, campaign)
 	assert.Empty(t, st.Posts, "the request is posted, not asked for again")
 }
+
+// tallyClusters tells a change merged and not verified (a campaign aborted
+// mid-wave) from one never reached.
+func TestTallyClusters(t *testing.T) {
+	t.Parallel()
+	wave := func(phases ...rollout.ClusterPhase) rollout.WaveState {
+		w := rollout.WaveState{Kind: rollout.WaveChange}
+		for i, p := range phases {
+			w.Clusters = append(w.Clusters, rollout.ClusterState{Name: fmt.Sprintf("c%d-%s", i, p), Phase: p})
+		}
+		return w
+	}
+	for _, tc := range []struct {
+		waves []rollout.WaveState
+		want  string
+	}{
+		{[]rollout.WaveState{wave(rollout.ClusterSucceeded, rollout.ClusterSucceeded)}, "2 succeeded of 2"},
+		{[]rollout.WaveState{wave(rollout.ClusterSkipped, rollout.ClusterSkipped, rollout.ClusterVerifying, rollout.ClusterInPR)}, "2 skipped, 1 merged, not verified, 1 not reached of 4"},
+		{[]rollout.WaveState{wave(rollout.ClusterSucceeded, rollout.ClusterApplied), wave(rollout.ClusterPending)}, "1 succeeded, 1 merged, not verified, 1 not reached of 3"},
+		{[]rollout.WaveState{wave(rollout.ClusterFailed, rollout.ClusterTimedOut, rollout.ClusterPending)}, "1 failed, 1 timed out, 1 not reached of 3"},
+	} {
+		assert.Equal(t, tc.want, tallyClusters(rollout.State{Waves: tc.waves}))
+	}
+}
