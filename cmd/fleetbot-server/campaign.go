@@ -298,8 +298,7 @@ func printStatus(out io.Writer, st rollout.State) error {
 	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "WAVE\tPHASE\tPULL REQUEST\tTENANT\tSTATUS\tCLUSTER\tPHASE\tGATE\tDETAIL")
 	for _, w := range st.Waves {
-		rows := max(len(w.PRs), len(w.Clusters))
-		for i := range rows {
+		for i, row := range statusRows(w) {
 			var cells [9]string
 			for k := range cells {
 				cells[k] = "-"
@@ -321,14 +320,12 @@ func printStatus(out io.Writer, st rollout.State) error {
 			} else {
 				cells[0], cells[1] = "", ""
 			}
-			if i < len(w.PRs) {
-				pr := w.PRs[i]
+			if pr := row.pr; pr != nil {
 				cells[2], cells[3], cells[4] = prNumber(pr.Number), pr.Tenant, string(pr.Status)
 			} else {
 				cells[2], cells[3], cells[4] = "", "", ""
 			}
-			if i < len(w.Clusters) {
-				c := w.Clusters[i]
+			if c := row.c; c != nil {
 				cells[5], cells[6] = c.Name, string(c.Phase)
 				if c.FailedGate != "" {
 					cells[7] = c.FailedGate
@@ -339,11 +336,50 @@ func printStatus(out io.Writer, st rollout.State) error {
 				case c.SkipReason != "":
 					cells[8] = "skipped: " + oneLine(c.SkipReason)
 				}
+			} else {
+				cells[5], cells[6] = "", ""
 			}
 			fmt.Fprintln(tw, strings.Join(cells[:], "\t"))
 		}
 	}
 	return tw.Flush()
+}
+
+// statusRow is one line of a wave in printStatus: a pull request (on the
+// first line of its tenant's clusters), a cluster, or both.
+type statusRow struct {
+	pr *rollout.PRState
+	c  *rollout.ClusterState
+}
+
+// statusRows lays out wave w: each pull request beside its tenant's
+// clusters, then the clusters of tenants without one (a wave not opened).
+func statusRows(w rollout.WaveState) []statusRow {
+	var rows []statusRow
+	placed := make([]bool, len(w.Clusters))
+	for i := range w.PRs {
+		pr := &w.PRs[i]
+		first := len(rows)
+		for j := range w.Clusters {
+			if c := &w.Clusters[j]; !placed[j] && c.Tenant == pr.Tenant {
+				placed[j] = true
+				rows = append(rows, statusRow{c: c})
+			}
+		}
+		if len(rows) == first {
+			rows = append(rows, statusRow{})
+		}
+		rows[first].pr = pr
+	}
+	for j := range w.Clusters {
+		if !placed[j] {
+			rows = append(rows, statusRow{c: &w.Clusters[j]})
+		}
+	}
+	if len(rows) == 0 {
+		rows = append(rows, statusRow{})
+	}
+	return rows
 }
 
 func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
