@@ -39,7 +39,7 @@ var commands = map[string]commandSpec{
 	"pause":    {"/fleet pause", "stops the campaign from opening pull requests and asking for gates", "admins"},
 	"resume":   {"/fleet resume", "continues a paused campaign, or a halted one back within its failure budget", "admins"},
 	"abort":    {`/fleet abort [--reason "..."]`, "ends the campaign and closes its unmerged pull requests", "admins"},
-	"retry":    {"/fleet retry [CLUSTER]", "verifies a failed or timed-out cluster again, or reopens a closed pull request (every such cluster when none is named)", "owners"},
+	"retry":    {"/fleet retry [CLUSTER]", "verifies a failed or timed-out cluster again, or opens a new pull request for one closed without merge (every such cluster when none is named)", "owners"},
 	"skip":     {`/fleet skip CLUSTER --reason "..."`, "leaves a cluster out of the campaign, with a reason", "owners"},
 	"rollback": {"/fleet rollback", "reverts the merged waves, last first, one revert wave at a time", "admins"},
 }

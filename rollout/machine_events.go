@@ -87,8 +87,8 @@ type Abort struct {
 	Reason string `json:"reason,omitempty"`
 }
 
-// Retry verifies a Failed or TimedOut cluster again, or reopens the pull
-// request of a cluster whose pull request was closed without merge. An empty
+// Retry verifies a Failed or TimedOut cluster again, or opens a new pull
+// request for a cluster whose pull request was closed without merge. An empty
 // Cluster retries every such cluster of the campaign.
 type Retry struct {
 	Cluster string `json:"cluster,omitempty"`
@@ -182,8 +182,8 @@ type Action interface {
 }
 
 // OpenWave asks for pull requests of a wave, one per tenant, each changing
-// only the clusters it lists. A PRRequest with Attempt above 1 reopens a pull
-// request that was closed without merge.
+// only the clusters it lists. A PRRequest with Attempt above 1 opens a new pull
+// request for one that was closed without merge.
 type OpenWave struct {
 	Wave int         `json:"wave"`
 	PRs  []PRRequest `json:"prs"`
