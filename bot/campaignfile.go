@@ -302,7 +302,11 @@ func (b *Bot) campaignsComment(sha string, vs []fileVerdict) string {
 	for _, v := range vs {
 		b.writeFileVerdict(&s, v)
 	}
-	fmt.Fprintf(&s, "The `%s` check run on %s points at each line.\n", CampaignCheckName, shortSHA(sha))
+	if failed > 0 {
+		fmt.Fprintf(&s, "The `%s` check run on %s points at each line.\n", CampaignCheckName, shortSHA(sha))
+	} else {
+		fmt.Fprintf(&s, "The `%s` check run on %s says the same.\n", CampaignCheckName, shortSHA(sha))
+	}
 	return s.String()
 }
 

@@ -177,6 +177,8 @@ func TestCampaignPullRequestIsVetted(t *testing.T) {
 	body, n = campaignsCommentOf(w, 1)
 	require.Equal(t, 1, n, "the comment is edited, not doubled")
 	assert.Contains(t, body, "### fleetbot: the campaign files of pr-head can start")
+	assert.Contains(t, body, "The `fleetbot/campaigns` check run on pr-head says the same.")
+	assert.NotContains(t, body, "points at each line")
 
 	_, started, err := b.loadRecord(t.Context(), campaign)
 	require.NoError(t, err)

@@ -172,5 +172,5 @@ func TestCommandsPerComment(t *testing.T) {
 		}
 	}
 	answer := w.api.comments[number][len(w.api.comments[number])-1].Body
-	assert.Contains(t, answer, "| 5 more lines | refused: a comment runs at most 10 commands; put this one in a comment of its own |")
+	assert.Contains(t, answer, "| 5 more lines | refused: a comment runs at most 10 commands; write the others in another comment |")
 }

@@ -296,7 +296,7 @@ func (s State) AwaitingApproval() int {
 const MaxCommands = 10
 
 // TooManyCommands is the refusal of a line past MaxCommands.
-var TooManyCommands = fmt.Sprintf("a comment runs at most %d commands; put this one in a comment of its own", MaxCommands)
+var TooManyCommands = fmt.Sprintf("a comment runs at most %d commands; write the others in another comment", MaxCommands)
 
 // CommandOutcome is what became of one command: taken, refused (with why),
 // or shown.
