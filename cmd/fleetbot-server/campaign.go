@@ -20,6 +20,7 @@ import (
 	"github.com/fleetbot/fleetbot/internal/cli"
 	"github.com/fleetbot/fleetbot/internal/config"
 	"github.com/fleetbot/fleetbot/rollout"
+	"github.com/fleetbot/fleetbot/rollout/store/boltstore"
 )
 
 // Exit codes of the campaign commands besides 0 (done, or nothing to do)
@@ -169,6 +170,9 @@ func withBot(cmd *cobra.Command, cfg *config.Serve, f func(ctx context.Context, 
 	ctx := cmd.Context()
 	log := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), nil))
 	st, err := openStore(ctx, cfg)
+	if errors.Is(err, boltstore.ErrLocked) {
+		return fmt.Errorf("%w; while serve holds it, send the command to serve: --server URL --token-file FILE (or api.url and api.tokenFile in the configuration)", err)
+	}
 	if err != nil {
 		return err
 	}

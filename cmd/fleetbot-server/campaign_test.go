@@ -29,6 +29,7 @@ import (
 	"github.com/fleetbot/fleetbot/internal/sandbox"
 	"github.com/fleetbot/fleetbot/internal/testenv"
 	"github.com/fleetbot/fleetbot/rollout"
+	"github.com/fleetbot/fleetbot/rollout/store/boltstore"
 )
 
 // campaignEnv is a sandboxed GitHub holding the test fleet with the
@@ -191,6 +192,17 @@ func TestCampaignCommands(t *testing.T) {
 
 	_, _, err = e.run(t, "approve", "eks-1-30", "two")
 	require.ErrorContains(t, err, `WAVE "two"`)
+
+	// While another process (serve) holds the bbolt file, the command says
+	// how to reach that process instead.
+	cfg, err := config.Load(e.config)
+	require.NoError(t, err)
+	held, err := openStore(t.Context(), cfg)
+	require.NoError(t, err)
+	_, _, err = e.run(t, "status", "eks-1-30")
+	require.NoError(t, held.Close())
+	require.ErrorIs(t, err, boltstore.ErrLocked)
+	assert.Contains(t, err.Error(), "send the command to serve: --server URL --token-file FILE")
 
 	for _, args := range [][]string{{"status", "nope"}, {"pause", "nope"}} {
 		_, _, err = e.run(t, args...)

@@ -60,6 +60,9 @@ func WithLockTimeout(d time.Duration) Option {
 // payloads of pending deliveries are kept, outside the file.
 func PayloadDir(path string) string { return path + ".payloads" }
 
+// ErrLocked is Open's error when another process holds the state file.
+var ErrLocked = errors.New("another process holds it")
+
 // Open opens or creates the state file at path, and the payloads beside it
 // (PayloadDir), removing those no pending delivery needs any more.
 func Open(path string, opts ...Option) (*Store, error) {
@@ -72,7 +75,7 @@ func Open(path string, opts ...Option) (*Store, error) {
 	}
 	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: o.lockTimeout})
 	if errors.Is(err, bolterrors.ErrTimeout) {
-		return nil, fmt.Errorf("open state file %s: another process holds it (waited %s); stop it or use another file", path, o.lockTimeout)
+		return nil, fmt.Errorf("open state file %s: %w (waited %s); stop it or use another file", path, ErrLocked, o.lockTimeout)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("open state file %s: %w", path, err)
