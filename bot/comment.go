@@ -29,6 +29,7 @@ func reportComment(campaign string, a rollout.PostReport) string {
 	fmt.Fprintln(&b, statusMarker(campaign))
 	title := map[rollout.ReportKind]string{
 		rollout.ReportHalted:      "halted",
+		rollout.ReportResumed:     "resumed",
 		rollout.ReportSucceeded:   "succeeded",
 		rollout.ReportAborted:     "aborted",
 		rollout.ReportRollingBack: "rolling back",

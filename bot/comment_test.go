@@ -37,6 +37,11 @@ func TestCommentsGolden(t *testing.T) {
 			Summary:  "Tenant tenant-b closed pull request #2 of wave 1 without merging it.",
 			Clusters: []string{"b-dev-1"},
 		}),
+		reportComment("eks-1-30", rollout.PostReport{
+			About:   rollout.ReportResumed,
+			Wave:    1,
+			Summary: "Campaign eks-1-30 was resumed by pat and is Running again; it had halted: 1 cluster failed or timed out, over the budget of 0.",
+		}),
 		approvalComment("eks-1-30", rollout.RequestApproval{Wave: 2, Clusters: []string{"a-prod-1", "b-prod-1"}}),
 		closeComment("eks-1-30", rollout.ClosePRs{Wave: 1, Reason: "the campaign was aborted by pat"}),
 		reportComment("eks-1-30", rollout.PostReport{

@@ -184,6 +184,9 @@ type State struct {
 	PausedAt   time.Time     `json:"pausedAt,omitzero"`
 	// HaltReason says why the campaign halted, while it is Halted.
 	HaltReason string `json:"haltReason,omitempty"`
+	// HaltedOn is the wave whose pull requests got the halt's report,
+	// while it is Halted: the resume's report goes there too.
+	HaltedOn int `json:"haltedOn,omitempty"`
 	// HaltDue is a halt a pull request merged without an owner's approval
 	// asked for while the campaign did not act (Paused or Halted): the
 	// Resume that would make it act halts it instead.

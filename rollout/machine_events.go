@@ -245,6 +245,7 @@ type ReportKind string
 // Report kinds.
 const (
 	ReportHalted      ReportKind = "halted"
+	ReportResumed     ReportKind = "resumed"
 	ReportSucceeded   ReportKind = "succeeded"
 	ReportAborted     ReportKind = "aborted"
 	ReportRollingBack ReportKind = "rolling-back"

@@ -1,6 +1,7 @@
 package rollout
 
 import (
+	"cmp"
 	"fmt"
 	"maps"
 	"slices"
@@ -367,6 +368,7 @@ func (m *machine) halt(n int, reason string) {
 		Wave:    n,
 		Summary: fmt.Sprintf("Campaign %s halted: %s. Its clusters are verified as usual; %s.", m.s.Campaign, reason, next),
 	})
+	m.s.HaltedOn = cmp.Or(n, m.s.lastOpened())
 }
 
 // haltDue carries out a halt asked for while the campaign did not act, now
@@ -630,10 +632,23 @@ func (m *machine) resume(e Resume) *EventError {
 		if why := m.s.resumeRefused(); why != "" {
 			return refuse("%s", why)
 		}
-		m.s.HaltReason = ""
+		why, on := m.s.HaltReason, m.s.HaltedOn
+		m.s.HaltReason, m.s.HaltedOn = "", 0
 		m.setPhase(m.actingPhase(), e.Kind(), e.By, "")
-		// A halt report not posted yet would say the campaign is halted.
-		m.dropPosts(func(p Post) bool { return p.Report != nil && p.Report.About == ReportHalted })
+		// A halt report not posted yet would say the campaign is halted:
+		// it is dropped. One posted is followed by the resume's, on the
+		// same pull requests, so that they no longer say halted.
+		halted := func(p Post) bool { return p.Report != nil && p.Report.About == ReportHalted }
+		if slices.ContainsFunc(m.s.Posts, halted) {
+			m.dropPosts(halted)
+		} else {
+			by := ""
+			if e.By != "" {
+				by = " by " + e.By
+			}
+			m.emit(PostReport{About: ReportResumed, Wave: on,
+				Summary: fmt.Sprintf("Campaign %s was resumed%s and is %s again; it had halted: %s.", m.s.Campaign, by, m.s.Phase, why)})
+		}
 		m.haltDue()
 		return nil
 	case CampaignRunning, CampaignScheduled, CampaignRollingBack:
@@ -1233,6 +1248,7 @@ func (m *machine) checkBudget() {
 		Summary:  fmt.Sprintf("Campaign %s halted: %s. No new pull requests open until failures are retried or skipped and the campaign is resumed.", m.s.Campaign, reason),
 		Failures: f,
 	})
+	m.s.HaltedOn = cmp.Or(wave, m.s.lastOpened())
 }
 
 // openNext opens the next wave once the one before it baked, the wave is
