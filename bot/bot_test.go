@@ -557,11 +557,10 @@ func TestSkipClosesAPullRequestOfSkippedClusters(t *testing.T) {
 	st, _ := w.state(t, campaign)
 	pr := st.Waves[0].PRs[0]
 	require.Equal(t, rollout.PRStatusOpen, pr.Status)
-	var last error
 	for _, c := range st.Waves[0].Clusters {
 		if c.Tenant == pr.Tenant {
-			_, last = b.Operate(t.Context(), campaign, rollout.SkipCluster{Cluster: c.Name, Reason: "decommissioned", By: "pat"})
-			require.NoError(t, last)
+			_, err := b.Operate(t.Context(), campaign, rollout.SkipCluster{Cluster: c.Name, Reason: "decommissioned", By: "pat"})
+			require.NoError(t, err)
 		}
 	}
 	st, _ = w.state(t, campaign)
