@@ -246,12 +246,15 @@ func revertedWaves(st rollout.State) string {
 // tallyPRs counts the campaign's pull requests by what became of them.
 func tallyPRs(st rollout.State) string {
 	count := map[rollout.PRStatus]int{}
-	total := 0
+	total, retried := 0, 0
 	for _, w := range st.Waves {
 		for _, pr := range w.PRs {
 			if pr.Number > 0 {
 				count[pr.Status]++
 				total++
+				// Each attempt after the first followed one closed
+				// without merge; the state keeps the latest.
+				retried += max(pr.Attempt-1, 0)
 			}
 		}
 	}
@@ -263,6 +266,9 @@ func tallyPRs(st rollout.State) string {
 		if count[s] > 0 {
 			parts = append(parts, fmt.Sprintf("%d %s", count[s], strings.ToLower(string(s))))
 		}
+	}
+	if retried > 0 {
+		parts = append(parts, fmt.Sprintf("%d more closed without merge and opened again", retried))
 	}
 	return strings.Join(parts, ", ")
 }

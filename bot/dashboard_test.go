@@ -794,3 +794,16 @@ func TestTallyClusters(t *testing.T) {
 		assert.Equal(t, tc.want, tallyClusters(rollout.State{Waves: tc.waves}))
 	}
 }
+
+// tallyPRs counts a pull request closed without merge and opened again
+// (a retry), which the state keeps only as its latest attempt.
+func TestTallyPRs(t *testing.T) {
+	t.Parallel()
+	st := rollout.State{Waves: []rollout.WaveState{{PRs: []rollout.PRState{
+		{Tenant: "a", Number: 2, Status: rollout.PRStatusMerged, Attempt: 1},
+		{Tenant: "b", Number: 5, Status: rollout.PRStatusMerged, Attempt: 2},
+		{Tenant: "c", Number: 6, Status: rollout.PRStatusClosed, Attempt: 1},
+	}}}}
+	assert.Equal(t, "2 merged, 1 closed, 1 more closed without merge and opened again", tallyPRs(st))
+	assert.Equal(t, "none opened", tallyPRs(rollout.State{}))
+}
