@@ -278,6 +278,7 @@ func (m *machine) prOpened(e PROpened) *EventError {
 			m.record(c, "", ev)
 		}
 	})
+	m.closeSkippedPR(w, e.Tenant) // its clusters were skipped while it opened
 	return nil
 }
 

@@ -288,6 +288,10 @@ func TestTransition(t *testing.T) {
 				assert.Equal(t, PRStatusClosed, s.Waves[0].PRs[0].Status)
 				assert.Empty(t, Refresh(s), "a pull request of skipped clusters is not ensured again with every edit")
 			}},
+		{name: "open/a pr opening when its clusters were skipped is closed", from: machineSeq(stOpen1, timedEvent{1, SkipCluster{Cluster: "c1", Reason: "r"}}), at: 2,
+			event:   PROpened{Wave: 1, Tenant: "t1", Number: 101},
+			want:    "Running | Succeeded Pending Pending | c1=Skipped c2=Pending c3=Pending c4=Pending",
+			actions: []Action{ClosePRs{Wave: 1, PRs: []PRRef{{Tenant: "t1", Number: 101, Clusters: []string{"c1"}}}, Reason: "every cluster it changes was skipped"}}},
 		{name: "open/the closing of a skipped pr ignored", from: machineSeq(stInPR1, timedEvent{3, SkipCluster{Cluster: "c1", Reason: "r"}}), at: 4,
 			event: PRClosed{Wave: 1, Tenant: "t1", Number: 101}, wantErr: "already recorded closed", ignored: true,
 			want: "Running | Succeeded Pending Pending | c1=Skipped c2=Pending c3=Pending c4=Pending"},
