@@ -27,7 +27,7 @@ func (r *run) revertPR(ctx context.Context, n int, rq rollout.PRRequest) error {
 	req := wave.RevertRequest{
 		Campaign: r.name, Wave: planWave, Tenant: rq.Tenant, Clusters: rq.Clusters, Attempt: rq.Attempt,
 		Owner: repo.Owner, Repo: repo.Name, BaseBranch: h.branch, BaseSHA: h.sha, BaseTree: r.b.baseTree(ctx, h), RepoID: h.nodeID,
-		Labels: r.b.cfg.Labels,
+		Labels: r.b.cfg.Labels, Cleanup: reverted.Kind == rollout.WaveCleanup,
 	}
 	for _, p := range reverted.PRs {
 		if p.Tenant == rq.Tenant {

@@ -62,6 +62,10 @@ type RevertRequest struct {
 	Attempt int
 	// Clusters are the clusters the reverted pull request changed.
 	Clusters []string
+	// Cleanup says the reverted pull request was a label clean-up's: it
+	// moved values between files and changed no cluster's value, and
+	// neither does its revert.
+	Cleanup bool
 	// Reach are the files the revert writes that serve many clusters, with
 	// the clusters each one takes back at once (rollout.FileChange.Reach).
 	Reach []rollout.FileChange
@@ -236,10 +240,18 @@ func (r RevertRequest) body(names int) string {
 		if names >= 0 {
 			list = CodeListUpTo(r.Clusters, names)
 		}
-		fmt.Fprintf(&b, "Clusters taken back to their value before the campaign: %s.\n\n", list)
+		if r.Cleanup {
+			fmt.Fprintf(&b, "The clean-up moved values between files and changed no cluster's value; its revert puts the files back as they were before it, and changes no value either. Clusters whose files it touches: %s.\n\n", list)
+		} else {
+			fmt.Fprintf(&b, "Clusters taken back to their value before the campaign: %s.\n\n", list)
+		}
 	}
 	if len(r.Reach) > 0 {
-		b.WriteString("**Shared files**: each one takes every cluster it serves back at once.\n")
+		if r.Cleanup {
+			b.WriteString("**Shared files**, with the clusters each one serves:\n")
+		} else {
+			b.WriteString("**Shared files**: each one takes every cluster it serves back at once.\n")
+		}
 		for _, f := range r.Reach {
 			line := f.DescribeReach()
 			if names >= 0 {

@@ -24,6 +24,13 @@ func TestRevertBodyGolden(t *testing.T) {
 		Kept: []KeptFile{{Path: "labels/tenant-a/clusters/a-dev-2.yaml", Reason: "the campaign created it, and it changed since;\ndelete it by hand"}},
 	}
 	golden(t, filepath.Join("testdata", "revert-addons-release2-wave-3-tenant-a.md"), RevertBody(req))
+
+	// The revert of a clean-up changes no value, as the clean-up did not.
+	req.Cleanup = true
+	body := RevertBody(req)
+	has(t, body, "The clean-up moved values between files and changed no cluster's value; its revert puts the files back as they were before it, and changes no value either. Clusters whose files it touches: `a-dev-1`, `a-dev-2`.\n")
+	has(t, body, "**Shared files**, with the clusters each one serves:\n")
+	assert.NotContains(t, body, "taken back")
 }
 
 // TestRevertBodyFitsGitHub: the revert of a shared wave on a large fleet
