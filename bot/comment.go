@@ -74,11 +74,11 @@ func closeComment(campaign string, a rollout.ClosePRs) string {
 	var b strings.Builder
 	fmt.Fprintln(&b, statusMarker(campaign))
 	fmt.Fprintf(&b, "### Campaign `%s`: closing this pull request\n\n", campaign)
+	which := "the unmerged pull requests"
 	if len(a.PRs) == 1 {
-		fmt.Fprintf(&b, "fleetbot closes this pull request of wave %d: %s.\n", a.Wave, a.Reason)
-		return b.String()
+		which = "this pull request"
 	}
-	fmt.Fprintf(&b, "fleetbot closes the unmerged pull requests of wave %d: %s.\n", a.Wave, a.Reason)
+	fmt.Fprintf(&b, "fleetbot closes %s of wave %d: %s.\n", which, a.Wave, a.Reason)
 	return b.String()
 }
 

@@ -202,23 +202,20 @@ func tallyClusters(st rollout.State) string {
 		count[last[n]]++
 	}
 	var parts []string
-	for _, p := range []rollout.ClusterPhase{rollout.ClusterSucceeded, rollout.ClusterSkipped, rollout.ClusterFailed, rollout.ClusterTimedOut} {
-		if count[p] > 0 {
-			word := strings.ToLower(string(p))
-			if p == rollout.ClusterTimedOut {
-				word = "timed out"
-			}
-			parts = append(parts, fmt.Sprintf("%d %s", count[p], word))
+	counted := 0
+	add := func(n int, what string) {
+		if n > 0 {
+			parts, counted = append(parts, fmt.Sprintf("%d %s", n, what)), counted+n
 		}
 	}
+	add(count[rollout.ClusterSucceeded], "succeeded")
+	add(count[rollout.ClusterSkipped], "skipped")
+	add(count[rollout.ClusterFailed], "failed")
+	add(count[rollout.ClusterTimedOut], "timed out")
 	// A campaign that ended (aborted) with merges not verified yet: those
 	// clusters carry the change, unverified.
-	if merged := count[rollout.ClusterApplied] + count[rollout.ClusterVerifying]; merged > 0 {
-		parts = append(parts, fmt.Sprintf("%d merged, not verified", merged))
-	}
-	if rest := len(names) - count[rollout.ClusterSucceeded] - count[rollout.ClusterSkipped] - count[rollout.ClusterFailed] - count[rollout.ClusterTimedOut] - count[rollout.ClusterApplied] - count[rollout.ClusterVerifying]; rest > 0 {
-		parts = append(parts, fmt.Sprintf("%d not reached", rest))
-	}
+	add(count[rollout.ClusterApplied]+count[rollout.ClusterVerifying], "merged, not verified")
+	add(len(names)-counted, "not reached")
 	out := fmt.Sprintf("%s of %d", strings.Join(parts, ", "), len(names))
 	if reverted := revertedWaves(st); reverted != "" {
 		out += "; " + reverted + " reverted"
