@@ -390,7 +390,11 @@ func statusTable(st rollout.State) string {
 	if st.HaltReason != "" {
 		fmt.Fprintf(&b, ": %s", st.HaltReason)
 	}
-	b.WriteString(".\n\n| wave | kind | phase | pull requests | clusters |\n|---|---|---|---|---|\n")
+	b.WriteString(".")
+	if w := st.Waiting(time.Time{}); w.Kind != rollout.WaitNothing && w.Kind != rollout.WaitPerson {
+		fmt.Fprintf(&b, " Waiting for %s.", w.Text)
+	}
+	b.WriteString("\n\n| wave | kind | phase | pull requests | clusters |\n|---|---|---|---|---|\n")
 	head := b.String()
 	rows := func(counted bool) []string {
 		out := make([]string, 0, len(st.Waves))

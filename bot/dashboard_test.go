@@ -442,7 +442,7 @@ func TestCommandsOnTheDashboard(t *testing.T) {
 	answer := statusOn(t, w, dash)
 	assert.Contains(t, answer, "| `/fleet approve` | refused: off a pull request, approve names the wave it releases; usage: /fleet approve WAVE |")
 	assert.Contains(t, answer, "| `/fleet pause` | taken: the campaign went from Running to Paused |")
-	assert.Contains(t, answer, "Campaign **eks-1-30** is **Running**")
+	assert.Contains(t, answer, "Campaign **eks-1-30** is **Running**. Waiting for wave 1: ", "what it waits for")
 	st, _ := w.state(t, campaign)
 	assert.Equal(t, rollout.CampaignPaused, st.Phase)
 	assert.Contains(t, dashboardOf(t, w).Body, "## Campaign `eks-1-30` is Paused", "the dashboard follows")

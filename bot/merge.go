@@ -23,7 +23,10 @@ type mergeClient interface {
 // its tenant, and every check the base branch requires passed on its head.
 // It merges exactly the head it checked; a head that moved (409) or a
 // merge GitHub refuses (405) is looked at again on the next pass, never
-// retried blindly.
+// retried blindly. Why an approved pull request is not merged (a required
+// check failed or has not finished, GitHub refused the merge) goes into
+// the campaign's state (rollout.MergeHeld), and from there into what the
+// campaign waits for: its check run, dashboard and status.
 func (r *run) autoMerge(ctx context.Context, n int, tenant string, a rollout.Approval, v prView, method string) error {
 	api, repo := v.api, v.repo
 	// GET /repos/{owner}/{repo}/branches/{branch}/protection/required_status_checks
@@ -45,7 +48,11 @@ func (r *run) autoMerge(ctx context.Context, n int, tenant string, a rollout.App
 	ready, why := rollout.MergeReady(a, ApprovalContext, required, gate.States(runs, statuses))
 	if !ready {
 		log.Debug("not merging yet", "why", why)
-		return nil
+		if !a.Approved {
+			why = "" // the wait for an approval says it already
+		}
+		_, err := r.holdMerge(ctx, n, tenant, v.Number, why)
+		return err
 	}
 	// PUT /repos/{owner}/{repo}/pulls/{pull_number}/merge
 	// https://docs.github.com/rest/pulls/pulls#merge-a-pull-request
@@ -56,11 +63,25 @@ func (r *run) autoMerge(ctx context.Context, n int, tenant string, a rollout.App
 		log.Info("the head moved since it was checked; looking again on the next pass", "err", err)
 		return nil
 	case errors.As(err, &ge) && ge.Status == http.StatusMethodNotAllowed:
-		log.Warn("GitHub refuses the merge; looking again on the next pass", "err", err)
-		return nil
+		news, err := r.holdMerge(ctx, n, tenant, v.Number, "GitHub refuses the merge: "+ge.Message)
+		if news {
+			log.Warn("GitHub refuses the merge; looking again on every pass", "err", ge)
+		}
+		return err
 	case err != nil:
 		return fmt.Errorf("merge #%d: %w", v.Number, err)
 	}
 	log.Info("merged", "why", why, "method", method, "sha", sha)
 	return r.feed(ctx, rollout.PRMerged{Wave: n, Tenant: tenant, Number: v.Number, SHA: sha})
+}
+
+// holdMerge records why the bot has not merged tenant's approved pull
+// request number of machine wave n, or that nothing holds it back (why
+// empty), when the state does not know it yet; news says it did not.
+func (r *run) holdMerge(ctx context.Context, n int, tenant string, number int, why string) (news bool, err error) {
+	ev := r.st.MergeHeldNews(rollout.MergeHeld{Wave: n, Tenant: tenant, Number: number, Why: why})
+	if ev == nil {
+		return false, nil
+	}
+	return true, r.feed(ctx, ev)
 }

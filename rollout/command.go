@@ -33,7 +33,7 @@ type commandSpec struct {
 // commands are the `/fleet` commands, by name.
 var commands = map[string]commandSpec{
 	"help":     {"/fleet help", "lists the commands and who may run them", "anyone"},
-	"status":   {"/fleet status", "shows the campaign's waves, pull requests and clusters", "anyone"},
+	"status":   {"/fleet status", "shows what the campaign waits for, and its waves, pull requests and clusters", "anyone"},
 	"plan":     {"/fleet plan", "shows the campaign's plan: its waves and the clusters of each", "anyone"},
 	"approve":  {"/fleet approve [WAVE]", "with a wave, releases that wave (fleet admins); without one, on a pull request, approves it for its tenant (its owners) or releases the wave waiting for an approval (fleet admins)", "approvers"},
 	"pause":    {"/fleet pause", "stops the campaign from opening pull requests and asking for gates", "admins"},

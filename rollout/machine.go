@@ -250,6 +250,9 @@ type PRState struct {
 	MergedBy   string          `json:"mergedBy,omitempty"`
 	ApprovedBy string          `json:"approvedBy,omitempty"`
 	Reviews    []ReviewVerdict `json:"reviews,omitempty"`
+	// MergeHeld says why the bot, under `merge: auto`, has not merged the
+	// open pull request an owner approved (MergeHeld, the event).
+	MergeHeld string `json:"mergeHeld,omitempty"`
 }
 
 // ClusterState is one cluster of a campaign with the evidence of every step

@@ -110,6 +110,18 @@ type Rollback struct {
 	By string `json:"by,omitempty"`
 }
 
+// MergeHeld reports why the bot, under `merge: auto`, has not merged the
+// open pull request Number of tenant in a wave although an owner of the
+// tenant approved it: a required check failed or has not finished, or
+// GitHub refused the merge. An empty Why says nothing holds the merge back
+// any more (the approval was withdrawn, or the merge is due).
+type MergeHeld struct {
+	Wave   int    `json:"wave"`
+	Tenant string `json:"tenant"`
+	Number int    `json:"number"`
+	Why    string `json:"why,omitempty"`
+}
+
 // Posted reports that the post numbered Seq (a PostReport or a
 // RequestApproval of State.Posts) is on its pull requests.
 type Posted struct {
@@ -158,6 +170,9 @@ func (Rollback) Kind() string { return "rollback" }
 // Kind implements Event.
 func (Posted) Kind() string { return "posted" }
 
+// Kind implements Event.
+func (MergeHeld) Kind() string { return "merge-held" }
+
 func (ScheduleCampaign) event() {}
 func (Tick) event()             {}
 func (PROpened) event()         {}
@@ -172,6 +187,7 @@ func (Retry) event()            {}
 func (SkipCluster) event()      {}
 func (Rollback) event()         {}
 func (Posted) event()           {}
+func (MergeHeld) event()        {}
 
 // Action is work Transition asks the caller to carry out: it is data, and the
 // bot executes it against GitHub.

@@ -88,6 +88,8 @@ func (m *machine) apply(e Event) *EventError {
 		return m.rollback(e)
 	case Posted:
 		return m.posted(e)
+	case MergeHeld:
+		return m.mergeHeld(e)
 	}
 	return refuse("unknown event %T", e)
 }
@@ -119,6 +121,8 @@ func (m *machine) afterEnd(e Event) (err *EventError, done bool) {
 		if ended {
 			return ignore("the campaign closed its pull requests when it ended"), true
 		}
+	case MergeHeld:
+		return ignore("the campaign is %s and merges nothing more", m.s.Phase), true
 	case PRMerged:
 		if ended {
 			return refuse("the campaign has ended, so the merge of tenant %s's pull request in wave %d is not verified by it: revert the merge or start a new campaign", e.Tenant, e.Wave), true
@@ -305,7 +309,7 @@ func (m *machine) prMerged(e PRMerged) *EventError {
 	if e.Number > 0 {
 		pr.Number = e.Number
 	}
-	pr.Status, pr.SHA, pr.MergedAt = PRStatusMerged, e.SHA, m.now
+	pr.Status, pr.SHA, pr.MergedAt, pr.MergeHeld = PRStatusMerged, e.SHA, m.now, ""
 	pr.MergedBy, pr.ApprovedBy, pr.Reviews = e.By, e.ApprovedBy, slices.Clone(e.Reviews)
 	ev := Evidence{Event: e.Kind(), PR: pr.Number, SHA: e.SHA, By: e.By}
 	if e.ApprovedBy != "" {
@@ -381,6 +385,23 @@ func (m *machine) haltDue() {
 	}
 }
 
+// mergeHeld records why the bot has not merged an approved open pull
+// request, or that nothing holds it back any more.
+func (m *machine) mergeHeld(e MergeHeld) *EventError {
+	_, pr, err := m.pr(e.Wave, e.Tenant)
+	if err != nil {
+		return err
+	}
+	switch {
+	case pr.Status != PRStatusOpen || pr.Number != e.Number:
+		return ignore("pull request #%d is not tenant %s's open pull request in wave %d", e.Number, e.Tenant, e.Wave)
+	case pr.MergeHeld == e.Why:
+		return ignore("pull request #%d: already known", e.Number)
+	}
+	pr.MergeHeld = e.Why
+	return nil
+}
+
 func (m *machine) prClosed(e PRClosed) *EventError {
 	w, pr, err := m.pr(e.Wave, e.Tenant)
 	if err != nil {
@@ -397,7 +418,7 @@ func (m *machine) prClosed(e PRClosed) *EventError {
 	if pr.Number == 0 {
 		pr.Number = e.Number
 	}
-	pr.Status, pr.ClosedAt = PRStatusClosed, m.now
+	pr.Status, pr.ClosedAt, pr.MergeHeld = PRStatusClosed, m.now, ""
 	var waiting []string
 	tenantClusters(w, e.Tenant, func(c *ClusterState) {
 		if c.Phase == ClusterPending || c.Phase == ClusterInPR {

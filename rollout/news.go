@@ -49,6 +49,21 @@ func (s State) News(f PRFact) Event {
 	return nil
 }
 
+// MergeHeldNews returns e when it tells the state something it does not
+// know: a new reason why the bot has not merged tenant's approved open pull
+// request, or that nothing holds it back any more. Otherwise nil.
+func (s State) MergeHeldNews(e MergeHeld) Event {
+	if e.Wave < 1 || e.Wave > len(s.Waves) {
+		return nil
+	}
+	for _, pr := range s.Waves[e.Wave-1].PRs {
+		if pr.Tenant == e.Tenant && pr.Status == PRStatusOpen && pr.Number == e.Number && pr.MergeHeld != e.Why {
+			return e
+		}
+	}
+	return nil
+}
+
 // superseded reports whether pull request number of tenant in w was given up
 // by a retry, which asks for a new one.
 func superseded(w WaveState, tenant string, number int) bool {

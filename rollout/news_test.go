@@ -34,3 +34,35 @@ func TestNews(t *testing.T) {
 		})
 	}
 }
+
+func TestMergeHeldNews(t *testing.T) {
+	t.Parallel()
+	held := machineSeq(stInPR1, timedEvent{2, MergeHeld{Wave: 1, Tenant: "t1", Number: 101, Why: "required checks failed: plan"}})
+	tests := []struct {
+		name string
+		from []timedEvent
+		ev   MergeHeld
+		news bool
+	}{
+		{name: "open, held", from: stInPR1, ev: MergeHeld{Wave: 1, Tenant: "t1", Number: 101, Why: "waiting for required checks: plan"}, news: true},
+		{name: "open, nothing holds it", from: stInPR1, ev: MergeHeld{Wave: 1, Tenant: "t1", Number: 101}},
+		{name: "held, for the same reason", from: held, ev: MergeHeld{Wave: 1, Tenant: "t1", Number: 101, Why: "required checks failed: plan"}},
+		{name: "held, for another reason", from: held, ev: MergeHeld{Wave: 1, Tenant: "t1", Number: 101, Why: "GitHub refuses the merge: no"}, news: true},
+		{name: "held, no longer", from: held, ev: MergeHeld{Wave: 1, Tenant: "t1", Number: 101}, news: true},
+		{name: "another number", from: stInPR1, ev: MergeHeld{Wave: 1, Tenant: "t1", Number: 99, Why: "x"}},
+		{name: "merged", from: stMerged1, ev: MergeHeld{Wave: 1, Tenant: "t1", Number: 101, Why: "x"}},
+		{name: "no such wave", from: stInPR1, ev: MergeHeld{Wave: 9, Tenant: "t1", Number: 101, Why: "x"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			s := driveMachine(t, newMachineState(t, machinePolicy()), tc.from)
+			got := s.MergeHeldNews(tc.ev)
+			if tc.news {
+				assert.Equal(t, tc.ev, got)
+			} else {
+				assert.Nil(t, got)
+			}
+		})
+	}
+}

@@ -167,7 +167,7 @@ func (s State) waveWait(w WaveState, nextWindow, since time.Time) Wait {
 	}
 	if open := byStatus[PRStatusOpen]; len(open) > 0 {
 		return Wait{Kind: WaitMerge, Wave: w.Number, Since: earliest(open, func(p PRState) time.Time { return p.OpenedAt }), PRs: prNumbers(open),
-			Text: fmt.Sprintf("wave %d: %s to be approved by the tenant's owners and merged", w.Number, prList(open)),
+			Text: fmt.Sprintf("wave %d: %s", w.Number, mergeWait(open)),
 			// An owner's /fleet approve is written on the pull request, not
 			// where the campaign's commands go (the dashboard).
 			Commands: []string{"/fleet pause", "/fleet abort"}}
@@ -230,6 +230,34 @@ func prNumbers(prs []PRState) []int {
 		out[i] = pr.Number
 	}
 	return out
+}
+
+// mergeWait says what open pull requests wait for: an approval by their
+// tenant's owners and a merge, or, approved under `merge: auto`, what holds
+// the bot's merge back (PRState.MergeHeld), pull requests held for the same
+// reason named together.
+func mergeWait(open []PRState) string {
+	var waiting []PRState
+	var reasons []string
+	held := map[string][]PRState{}
+	for _, pr := range open {
+		if pr.MergeHeld == "" {
+			waiting = append(waiting, pr)
+			continue
+		}
+		if held[pr.MergeHeld] == nil {
+			reasons = append(reasons, pr.MergeHeld)
+		}
+		held[pr.MergeHeld] = append(held[pr.MergeHeld], pr)
+	}
+	var parts []string
+	if len(waiting) > 0 {
+		parts = append(parts, prList(waiting)+" to be approved by the tenant's owners and merged")
+	}
+	for _, why := range reasons {
+		parts = append(parts, fmt.Sprintf("%s approved, not merged: %s", prList(held[why]), why))
+	}
+	return strings.Join(parts, "; ")
 }
 
 // prList names pull requests as "#12 (tenant-a), #13 (tenant-b)".

@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/fleetbot/fleetbot/bot"
 	"github.com/fleetbot/fleetbot/internal/stack"
 	"github.com/fleetbot/fleetbot/internal/testenv"
 	"github.com/fleetbot/fleetbot/rollout"
@@ -61,15 +62,35 @@ func TestEndToEndAutoMerge(t *testing.T) {
 	settle()
 	assert.False(t, merged(), "not merged before an owner approved")
 
-	// An approval with a failing required check does not either.
+	// An approval with a failing required check does not either, and the
+	// check run and the dashboard say why.
 	lint("failure")
 	approve(t, s, "acme/fleet", pr.Number, "alice")
 	waitApproval(t, s, pr.Number, "success")
-	settle()
-	assert.False(t, merged(), "not merged while ci/lint fails")
+	held := func(why string) {
+		t.Helper()
+		want := fmt.Sprintf("#%d (tenant-a) approved, not merged: %s", pr.Number, why)
+		waitCheck(t, s, prHead(t, s, pr.Number).SHA, bot.CheckName, "held: "+why, func(c checkRunView) bool {
+			return c.Output.Title == "Waiting for wave 1: "+want
+		})
+		ds := dashboards(t, s, plan.Campaign)
+		require.Len(t, ds, 1)
+		dashboardWhen(t, s, ds[0].Number, "held: "+why, func(is issue) bool { return strings.Contains(is.Body, want) })
+		assert.False(t, merged(), "not merged while held: %s", why)
+	}
+	held("required checks failed: ci/lint")
 
-	// Approved and green: merged by the bot, squashed.
+	// Green, but the repository no longer takes squash merges: GitHub's
+	// refusal is what holds it.
+	_, err = s.Do(ctx, http.MethodPatch, "/repos/acme/fleet", "", map[string]any{"allow_squash_merge": false}, nil)
+	require.NoError(t, err)
 	lint("success")
+	held("GitHub refuses the merge: Squash merges are not allowed on this repository.")
+
+	// Approved and green, squash merges allowed again: merged by the bot,
+	// squashed.
+	_, err = s.Do(ctx, http.MethodPatch, "/repos/acme/fleet", "", map[string]any{"allow_squash_merge": true}, nil)
+	require.NoError(t, err)
 	waitFor(t, "the bot to merge", func() (bool, bool) { m := merged(); return m, m })
 	st := waitFor(t, "the campaign to record the merge", func() (rollout.State, bool) {
 		st := phase(t, s, plan.Campaign)
