@@ -129,9 +129,10 @@ func (b *Bot) report(ctx context.Context, sha string, vs []fileVerdict, pr *prTa
 	b.log.Info("campaign files check run", "sha", sha, "conclusion", out.Conclusion, "title", out.Title)
 
 	var errs []error
-	failed := false
+	failed, noted := false, false
 	for _, v := range vs {
 		failed = failed || v.failed()
+		noted = noted || v.Result == fileChanged || v.Result == fileRemoved
 	}
 	targets := []prTarget{}
 	switch {
@@ -150,7 +151,9 @@ func (b *Bot) report(ctx context.Context, sha string, vs []fileVerdict, pr *prTa
 	}
 	body := b.campaignsComment(sha, vs)
 	for _, t := range targets {
-		errs = append(errs, upsertMarked(ctx, t, campaignsMarker, body, failed))
+		// A pull request is told what it would not do too: a change to a
+		// running campaign's file, or its removal.
+		errs = append(errs, upsertMarked(ctx, t, campaignsMarker, body, failed || (pr != nil && noted)))
 	}
 	if pr == nil {
 		for _, v := range vs {
@@ -178,13 +181,15 @@ func (b *Bot) putFileReport(ctx context.Context, v fileVerdict, sha string, fenc
 // campaign file itself, as an annotation on its line.
 func (b *Bot) campaignCheck(vs []fileVerdict) gh.NewCheckRun {
 	var out gh.NewCheckRun
-	failed, changed := 0, 0
+	failed, changed, removed := 0, 0, 0
 	for _, v := range vs {
 		switch {
 		case v.failed():
 			failed++
 		case v.Result == fileChanged:
 			changed++
+		case v.Result == fileRemoved:
+			removed++
 		}
 	}
 	switch {
@@ -198,10 +203,17 @@ func (b *Bot) campaignCheck(vs []fileVerdict) gh.NewCheckRun {
 				}
 			}
 		}
+	case changed > 0 && removed > 0:
+		out.Conclusion, out.Title = rollout.CheckNeutral, fmt.Sprintf("%d campaign files changed and %d removed after their campaign started: not applied", changed, removed)
 	case changed > 0:
 		out.Conclusion, out.Title = rollout.CheckNeutral, fmt.Sprintf("%d campaign files changed after their campaign started: not applied", changed)
 		if len(vs) == 1 {
 			out.Title = vs[0].File + " changed after its campaign started: not applied"
+		}
+	case removed > 0:
+		out.Conclusion, out.Title = rollout.CheckNeutral, fmt.Sprintf("%d campaign files removed while their campaign runs: the campaigns go on", removed)
+		if len(vs) == 1 {
+			out.Title = fmt.Sprintf("%s removed while campaign %s runs: the campaign goes on", vs[0].File, vs[0].Campaign)
 		}
 	default:
 		out.Conclusion, out.Title = rollout.CheckSuccess, "Every campaign file can start or runs"
@@ -244,6 +256,8 @@ func fileSentence(v fileVerdict) string {
 		return fmt.Sprintf("campaign %s runs from it", v.Campaign)
 	case fileChanged:
 		return fmt.Sprintf("campaign %s started from %s; this change is not applied", v.Campaign, v.From)
+	case fileRemoved:
+		return fmt.Sprintf("campaign %s started from %s and goes on; removing the file does not stop it", v.Campaign, v.From)
 	case fileCanRun:
 		return fmt.Sprintf("campaign %s can start once this is merged", v.Campaign)
 	case fileInvalid:
@@ -261,6 +275,8 @@ func (b *Bot) writeFileVerdict(s *strings.Builder, v fileVerdict) {
 		fmt.Fprintln(s, "Its first wave opens when its schedule allows; each wave pull request carries the `fleetbot` check run.")
 	case fileChanged:
 		fmt.Fprintln(s, "A campaign's file is read once, when it starts. To change course, abort it with `/fleet abort` in a comment on its dashboard issue (or on one of its pull requests) and start a new campaign under a new name.")
+	case fileRemoved:
+		fmt.Fprintln(s, "A campaign's file is read once, when it starts. To stop it, abort it with `/fleet abort` in a comment on its dashboard issue (or on one of its pull requests); merged changes stay.")
 	case fileInvalid, fileRefused:
 		for _, p := range v.Problems {
 			fmt.Fprintf(s, "- %s\n", b.problemLine(p))
@@ -288,16 +304,22 @@ func (b *Bot) problemLine(p *rollout.FieldError) string {
 func (b *Bot) campaignsComment(sha string, vs []fileVerdict) string {
 	var s strings.Builder
 	fmt.Fprintln(&s, campaignsMarker)
-	failed := 0
+	failed, noted := 0, 0
 	for _, v := range vs {
-		if v.failed() {
+		switch {
+		case v.failed():
 			failed++
+		case v.Result == fileChanged || v.Result == fileRemoved:
+			noted++
 		}
 	}
-	if failed == 0 {
-		fmt.Fprintf(&s, "### fleetbot: the campaign files of %s can start\n\n", shortSHA(sha))
-	} else {
+	switch {
+	case failed > 0:
 		fmt.Fprintf(&s, "### fleetbot: %s of %s cannot start\n\n", count(failed, "campaign file"), shortSHA(sha))
+	case noted > 0:
+		fmt.Fprintf(&s, "### fleetbot: %s of %s changed or removed under a running campaign\n\n", count(noted, "campaign file"), shortSHA(sha))
+	default:
+		fmt.Fprintf(&s, "### fleetbot: the campaign files of %s can start\n\n", shortSHA(sha))
 	}
 	for _, v := range vs {
 		b.writeFileVerdict(&s, v)
@@ -336,13 +358,17 @@ func (b *Bot) onCampaignPR(ctx context.Context, e *webhooks.PullRequest) (bool, 
 	if err != nil {
 		return false, fmt.Errorf("list the files of #%d: %w", e.Number, err)
 	}
-	var files []string
+	var files, removed []string
 	for _, f := range changed {
-		if b.isCampaignFile(f.Filename) && f.Status != "removed" {
+		switch {
+		case !b.isCampaignFile(f.Filename):
+		case f.Status == "removed":
+			removed = append(removed, f.Filename)
+		default:
 			files = append(files, f.Filename)
 		}
 	}
-	if len(files) == 0 {
+	if len(files) == 0 && len(removed) == 0 {
 		return false, nil
 	}
 	// GET /repos/{owner}/{repo}
@@ -379,6 +405,13 @@ func (b *Bot) onCampaignPR(ctx context.Context, e *webhooks.PullRequest) (bool, 
 			return true, fmt.Errorf("vet %s: %w", f, err)
 		}
 		vs = append(vs, v)
+	}
+	gone, err := b.removedCampaigns(ctx, removed)
+	if err != nil {
+		return true, fmt.Errorf("the campaigns of the files #%d removes: %w", e.Number, err)
+	}
+	if vs = append(vs, gone...); len(vs) == 0 {
+		return true, nil // it removes files no running campaign started from
 	}
 	return true, b.reportCampaignFiles(ctx, e.HeadSHA, vs, &prTarget{api: api, repo: b.camps, number: e.Number})
 }

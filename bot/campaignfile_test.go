@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -253,4 +254,56 @@ func TestInReposNamesRepositories(t *testing.T) {
 	assert.EqualError(t, applyErr, "wave 2 cannot be applied in other/blueprints: line 4: stale")
 	other := fmt.Errorf("plan: no cluster")
 	assert.Equal(t, other, inRepos(other, dirs))
+}
+
+// TestRunningCampaignFilePullRequests: a pull request that changes or
+// removes the file of a running campaign gets a neutral check run on its
+// head and a comment saying that merging it changes or stops nothing; a
+// pull request removing a file no running campaign started from is left
+// alone.
+func TestRunningCampaignFilePullRequests(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, "eks-1-30.yaml")
+	b := w.bot(t, "r1", nil)
+	started(t, w, b)
+	const file = "campaigns/eks-1-30.yaml"
+	w.api.mu.Lock()
+	changed := append(slices.Clone(w.api.files[file]), []byte("# a note\n")...)
+	w.api.prs = append(w.api.prs,
+		gh.PullRequest{Number: 11, State: "open", HeadRef: "edit", BaseRef: "main", HeadSHA: "edit-head", User: "pat"},
+		gh.PullRequest{Number: 12, State: "open", HeadRef: "drop", BaseRef: "main", HeadSHA: "drop-head", User: "pat"},
+		gh.PullRequest{Number: 13, State: "open", HeadRef: "tidy", BaseRef: "main", HeadSHA: "tidy-head", User: "pat"})
+	w.api.prFiles = map[int][]gh.ChangedFile{
+		11: {{Filename: file, Status: "modified"}},
+		12: {{Filename: file, Status: "removed"}},
+		13: {{Filename: "campaigns/old.yaml", Status: "removed"}},
+	}
+	w.api.atRef = map[string]map[string][]byte{"edit-head": {file: changed}}
+	w.api.mu.Unlock()
+	open := func(number int, head string) {
+		require.NoError(t, b.Handle(t.Context(), &webhooks.PullRequest{Meta: webhooks.Meta{Name: "pull_request", Action: "opened", Owner: "acme", Repo: "fleet"},
+			Number: number, State: "open", HeadRef: head, HeadSHA: head + "-head", BaseRef: "main"}))
+	}
+
+	open(11, "edit")
+	c := onlyCheckNamed(t, w, "edit-head", CampaignCheckName)
+	assert.Equal(t, rollout.CheckNeutral, c.Run.Conclusion)
+	assert.Equal(t, file+" changed after its campaign started: not applied", c.Run.Title)
+	body, n := campaignsCommentOf(w, 11)
+	require.Equal(t, 1, n, "a change to a running campaign's file is told on the pull request")
+	assert.Contains(t, body, "### fleetbot: 1 campaign file of edit-he changed or removed under a running campaign")
+	assert.Contains(t, body, "this change is not applied")
+
+	open(12, "drop")
+	c = onlyCheckNamed(t, w, "drop-head", CampaignCheckName)
+	assert.Equal(t, rollout.CheckNeutral, c.Run.Conclusion)
+	assert.Equal(t, file+" removed while campaign eks-1-30 runs: the campaign goes on", c.Run.Title)
+	body, n = campaignsCommentOf(w, 12)
+	require.Equal(t, 1, n)
+	assert.Contains(t, body, "removing the file does not stop it")
+
+	open(13, "tidy")
+	assert.Empty(t, w.api.checkRunsOn("tidy-head", CampaignCheckName), "no running campaign started from it")
+	_, n = campaignsCommentOf(w, 13)
+	assert.Zero(t, n)
 }

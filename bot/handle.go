@@ -105,13 +105,16 @@ func (b *Bot) onPush(ctx context.Context, e *webhooks.Push) (bool, error) {
 				vs = append(vs, v)
 			}
 		}
+		removed, err := b.removedCampaigns(ctx, e.Removed)
+		errs = append(errs, err)
+		for _, v := range removed {
+			acted = true
+			b.metrics.campaignFiles.WithLabelValues(fileRemoved).Inc()
+			b.log.Warn("campaign file removed: its campaign keeps running; abort it with /fleet abort", "campaign", v.Campaign, "file", v.File, "sha", e.After)
+		}
+		vs = append(vs, removed...)
 		if len(vs) > 0 {
 			errs = append(errs, b.reportCampaignFiles(ctx, e.After, vs, nil))
-		}
-		for _, f := range e.Removed {
-			if b.isCampaignFile(f) {
-				b.log.Warn("campaign file removed: a started campaign keeps running; abort it with /fleet abort", "file", f, "sha", e.After)
-			}
 		}
 	}
 	if slices.Contains(b.repos, pushed) {

@@ -93,6 +93,7 @@ const (
 	fileStarted = "started"   // the campaign started from it
 	fileRunning = "running"   // its campaign started from it before
 	fileChanged = "changed"   // changed after its campaign started; not applied
+	fileRemoved = "removed"   // removed while its campaign runs, which goes on
 	fileInvalid = "invalid"   // it does not parse
 	fileRefused = "refused"   // the planner, the machine's policy or the gates refused it
 	fileCanRun  = "can start" // a pull request's file, vetted: it would start once merged
@@ -148,6 +149,44 @@ func (b *Bot) considerCampaign(ctx context.Context, file, sha string, src []byte
 			"campaign", v.Campaign, "file", file, "sha", sha, "started_from", v.From)
 	}
 	return v, err
+}
+
+// removedCampaigns says what becomes of the campaign files among removed,
+// repository-relative paths a commit removes: each one a campaign that has
+// not ended started from goes on (fileRemoved). A file no running campaign
+// started from is left out.
+func (b *Bot) removedCampaigns(ctx context.Context, removed []string) ([]fileVerdict, error) {
+	removed = slices.DeleteFunc(slices.Clone(removed), func(f string) bool { return !b.isCampaignFile(f) })
+	if len(removed) == 0 {
+		return nil, nil
+	}
+	names, err := b.campaignNames(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []fileVerdict
+	for _, name := range names {
+		rec, ok, err := b.loadRecord(ctx, name)
+		if err != nil {
+			return out, err
+		}
+		if !ok || !slices.Contains(removed, rec.File) {
+			continue
+		}
+		stored, err := b.cfg.Store.Get(ctx, stateKey(name))
+		if err != nil {
+			return out, fmt.Errorf("state of campaign %s: %w", name, err)
+		}
+		st, err := b.storedState(stateKey(name), stored.Value)
+		if err != nil {
+			return out, err
+		}
+		if st.Phase.Final() {
+			continue
+		}
+		out = append(out, fileVerdict{File: rec.File, Digest: rec.Digest, Campaign: name, Result: fileRemoved, From: rec.File + "@" + shortSHA(rec.SHA)})
+	}
+	return out, nil
 }
 
 // readCampaign parses a campaign file and, when it parses and its campaign

@@ -236,6 +236,24 @@ func TestEndToEndRefusedCampaignFile(t *testing.T) {
 // API, as a person's push would, on a new branch, and returns the commit.
 func commitOnBranch(t *testing.T, s *stack.Stack, branch, path, content string) string {
 	t.Helper()
+	var blob struct {
+		SHA string `json:"sha"`
+	}
+	_, err := s.Do(t.Context(), http.MethodPost, "/repos/acme/fleet/git/blobs", "pat", map[string]any{"content": content, "encoding": "utf-8"}, &blob)
+	require.NoError(t, err)
+	return treeOnBranch(t, s, branch, "Add "+path, map[string]any{"path": path, "mode": "100644", "type": "blob", "sha": blob.SHA})
+}
+
+// removeOnBranch commits the removal of path on top of main, as
+// commitOnBranch commits a file.
+func removeOnBranch(t *testing.T, s *stack.Stack, branch, path string) string {
+	t.Helper()
+	return treeOnBranch(t, s, branch, "Remove "+path, map[string]any{"path": path, "mode": "100644", "type": "blob", "sha": nil})
+}
+
+// treeOnBranch commits main's tree with entry changed, on a new branch.
+func treeOnBranch(t *testing.T, s *stack.Stack, branch, message string, entry map[string]any) string {
+	t.Helper()
 	ctx := t.Context()
 	main := mainHead(t, s)
 	var commit struct {
@@ -246,19 +264,66 @@ func commitOnBranch(t *testing.T, s *stack.Stack, branch, path, content string) 
 	}
 	_, err := s.Do(ctx, http.MethodGet, "/repos/acme/fleet/git/commits/"+main, "", nil, &commit)
 	require.NoError(t, err)
-	var blob, tree, next struct {
+	var tree, next struct {
 		SHA string `json:"sha"`
 	}
-	_, err = s.Do(ctx, http.MethodPost, "/repos/acme/fleet/git/blobs", "pat", map[string]any{"content": content, "encoding": "utf-8"}, &blob)
+	_, err = s.Do(ctx, http.MethodPost, "/repos/acme/fleet/git/trees", "pat", map[string]any{"base_tree": commit.Tree.SHA, "tree": []map[string]any{entry}}, &tree)
 	require.NoError(t, err)
-	_, err = s.Do(ctx, http.MethodPost, "/repos/acme/fleet/git/trees", "pat", map[string]any{"base_tree": commit.Tree.SHA,
-		"tree": []map[string]any{{"path": path, "mode": "100644", "type": "blob", "sha": blob.SHA}}}, &tree)
-	require.NoError(t, err)
-	_, err = s.Do(ctx, http.MethodPost, "/repos/acme/fleet/git/commits", "pat", map[string]any{"message": "Add " + path, "tree": tree.SHA, "parents": []string{main}}, &next)
+	_, err = s.Do(ctx, http.MethodPost, "/repos/acme/fleet/git/commits", "pat", map[string]any{"message": message, "tree": tree.SHA, "parents": []string{main}}, &next)
 	require.NoError(t, err)
 	_, err = s.Do(ctx, http.MethodPost, "/repos/acme/fleet/git/refs", "pat", map[string]any{"ref": "refs/heads/" + branch, "sha": next.SHA}, nil)
 	require.NoError(t, err)
 	return next.SHA
+}
+
+// TestEndToEndRemovedCampaignFile: a pull request that removes the file of
+// a running campaign is told, on its head's fleetbot/campaigns check run
+// and in a comment, that merging it does not stop the campaign; merged,
+// its commit says so too, and the campaign goes on.
+func TestEndToEndRemovedCampaignFile(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	fleetDir := filepath.Join(testenv.ModuleRoot(t), "examples", "fleet")
+	src, err := os.ReadFile(filepath.Join("testdata", "eks-automerge.yaml"))
+	require.NoError(t, err)
+	plan, _ := expectedPlan(t, src, fleetDir)
+	s, err := stack.Start(ctx, stack.Options{Dir: t.TempDir(), Fleet: fleetDir, ReconcileInterval: 300 * time.Millisecond, Logger: testLogger(t)})
+	require.NoError(t, err)
+	t.Cleanup(s.Close)
+	require.NoError(t, s.PushCampaign(ctx, plan.Campaign, src))
+	waitForWave(t, s, plan.Campaign, plan.Waves[0], "acme/fleet")
+	file := "campaigns/" + plan.Campaign + ".yaml"
+	title := fmt.Sprintf("%s removed while campaign %s runs: the campaign goes on", file, plan.Campaign)
+
+	head := removeOnBranch(t, s, "drop-campaign", file)
+	var opened struct {
+		Number int `json:"number"`
+	}
+	_, err = s.Do(ctx, http.MethodPost, "/repos/acme/fleet/pulls", "pat", map[string]any{"title": "Drop the campaign", "head": "drop-campaign", "base": "main"}, &opened)
+	require.NoError(t, err)
+	c := waitCheck(t, s, head, bot.CampaignCheckName, "the pull request's verdict", func(checkRunView) bool { return true })
+	assert.Equal(t, "neutral", c.Conclusion)
+	assert.Equal(t, title, c.Output.Title)
+	body := waitFor(t, "the comment on the pull request", func() (string, bool) {
+		b, n := campaignsComments(t, s, opened.Number)
+		return b, n == 1
+	})
+	assert.Contains(t, body, "### fleetbot: 1 campaign file of "+head[:7]+" changed or removed under a running campaign")
+	assert.Contains(t, body, "removing the file does not stop it")
+	assert.Contains(t, body, "`/fleet abort`")
+
+	var merged struct {
+		SHA string `json:"sha"`
+	}
+	_, err = s.Do(ctx, http.MethodPut, fmt.Sprintf("/repos/acme/fleet/pulls/%d/merge", opened.Number), "pat", map[string]any{}, &merged)
+	require.NoError(t, err)
+	c = waitCheck(t, s, merged.SHA, bot.CampaignCheckName, "the merge commit's verdict", func(checkRunView) bool { return true })
+	assert.Equal(t, "neutral", c.Conclusion)
+	assert.Equal(t, title, c.Output.Title)
+	st, ok, err := s.State(ctx, plan.Campaign)
+	require.NoError(t, err)
+	require.True(t, ok)
+	assert.Equal(t, rollout.CampaignRunning, st.Phase, "the campaign goes on")
 }
 
 // campaignsComments returns the bot's comment about campaign files on a
