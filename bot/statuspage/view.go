@@ -328,17 +328,72 @@ type holding struct {
 	env      string
 }
 
+// envColumns orders the environments envs (sorted) as the campaigns roll
+// them out: rollouts holds each campaign's environments in the order of
+// its waves, newest campaign first. An environment comes after every one a
+// campaign rolled out before it, so a campaign of prod alone does not put
+// prod first; among those free to come next, the one the newest campaigns
+// name first goes first, then the others by name. Campaigns that disagree
+// (one rolls out dev before staging, another staging before dev) leave
+// those in the order of the newest.
+func envColumns(rollouts [][]string, envs []string) []string {
+	rank := map[string]int{}
+	after := map[string][]string{} // env -> the environments rolled out before it
+	for _, order := range rollouts {
+		for i, e := range order {
+			if _, ok := rank[e]; !ok {
+				rank[e] = len(rank)
+			}
+			if i > 0 && !slices.Contains(after[e], order[i-1]) {
+				after[e] = append(after[e], order[i-1])
+			}
+		}
+	}
+	first := func(a, b string) int {
+		ra, oka := rank[a]
+		rb, okb := rank[b]
+		switch {
+		case oka && okb:
+			return cmp.Compare(ra, rb)
+		case oka != okb:
+			if oka {
+				return -1
+			}
+			return 1
+		}
+		return cmp.Compare(a, b)
+	}
+	out := make([]string, 0, len(envs))
+	left := slices.SortedFunc(slices.Values(envs), first)
+	for len(left) > 0 {
+		// The first environment none of whose predecessors is still to
+		// place; on a cycle, the first of all.
+		next := 0
+		for i, e := range left {
+			if !slices.ContainsFunc(after[e], func(p string) bool { return slices.Contains(left, p) }) {
+				next = i
+				break
+			}
+		}
+		out = append(out, left[next])
+		left = slices.Delete(left, next, next+1)
+	}
+	return out
+}
+
 // buildFleet lays the inventory out by tenant and environment, each
 // cluster with its step in the running campaign that holds it.
 func buildFleet(in FleetInput, campaigns []CampaignInput) Fleet {
 	held := map[string]holding{}
-	var envOrder []string
+	var rollouts [][]string
 	for _, c := range campaigns {
+		var order []string
 		for _, w := range c.Waves {
-			if w.Env != "" && !slices.Contains(envOrder, w.Env) {
-				envOrder = append(envOrder, w.Env)
+			if w.Env != "" && !slices.Contains(order, w.Env) {
+				order = append(order, w.Env)
 			}
 		}
+		rollouts = append(rollouts, order)
 		if c.State.Phase.Final() {
 			continue
 		}
@@ -390,17 +445,7 @@ func buildFleet(in FleetInput, campaigns []CampaignInput) Fleet {
 		}
 	}
 
-	f := Fleet{Repositories: in.Repositories, ReadAt: in.ReadAt, Envs: []string{}, Tenants: []Tenant{}}
-	for _, e := range envOrder {
-		if envs[e] {
-			f.Envs = append(f.Envs, e)
-		}
-	}
-	for _, e := range slices.Sorted(maps.Keys(envs)) {
-		if !slices.Contains(f.Envs, e) {
-			f.Envs = append(f.Envs, e)
-		}
-	}
+	f := Fleet{Repositories: in.Repositories, ReadAt: in.ReadAt, Envs: envColumns(rollouts, slices.Sorted(maps.Keys(envs))), Tenants: []Tenant{}}
 	byState := map[string]int{}
 	for _, t := range slices.Sorted(maps.Keys(tenants)) {
 		row := Tenant{Name: t, Cells: make([]Cell, len(f.Envs))}

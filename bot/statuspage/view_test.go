@@ -239,3 +239,35 @@ func golden(t *testing.T, name, got string) {
 	require.NoError(t, err, "read golden file (run go test -update to create it)")
 	assert.Equal(t, string(want), got, "golden file %s differs; run go test -update and review the diff", path)
 }
+
+func TestEnvColumns(t *testing.T) {
+	t.Parallel()
+	fleet := []string{"dev", "prod", "sandbox", "staging"}
+	tests := []struct {
+		name     string
+		rollouts [][]string
+		envs     []string
+		want     []string
+	}{
+		{name: "no campaign: by name", envs: fleet, want: fleet},
+		{name: "one campaign's order, then the others by name", rollouts: [][]string{{"dev", "staging", "prod"}}, envs: fleet,
+			want: []string{"dev", "staging", "prod", "sandbox"}},
+		{name: "the newest rolls out prod alone: it stays after dev and staging", rollouts: [][]string{{"prod"}, {"dev", "staging", "prod"}}, envs: fleet,
+			want: []string{"dev", "staging", "prod", "sandbox"}},
+		{name: "campaigns of one environment each: the newest first", rollouts: [][]string{{"staging"}, {"dev"}}, envs: fleet,
+			want: []string{"staging", "dev", "prod", "sandbox"}},
+		{name: "orders that join up", rollouts: [][]string{{"staging", "prod"}, {"dev", "staging"}}, envs: fleet,
+			want: []string{"dev", "staging", "prod", "sandbox"}},
+		{name: "orders that disagree: the newest's", rollouts: [][]string{{"staging", "dev"}, {"dev", "staging"}}, envs: []string{"dev", "staging"},
+			want: []string{"staging", "dev"}},
+		{name: "an environment no longer in the fleet", rollouts: [][]string{{"qa", "prod"}}, envs: []string{"dev", "prod"},
+			want: []string{"prod", "dev"}},
+		{name: "no environment", rollouts: [][]string{{"dev"}}, envs: nil, want: []string{}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			assert.Equal(t, tc.want, envColumns(tc.rollouts, tc.envs))
+		})
+	}
+}
