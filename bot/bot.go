@@ -137,6 +137,9 @@ type Bot struct {
 	scanned string          // campaign repository head last scanned
 	swept   map[string]bool // final campaigns whose pull requests were closed
 	pruned  time.Time       // when the last retention pass ran
+	// commentsScanned is when this replica last read the repositories'
+	// comments for commands no webhook brought (catchup.go).
+	commentsScanned time.Time
 	// waitsEnd holds, by campaign, when what it waits for ends by the
 	// clock (a bake, a window, a gate's deadline); zero when nothing
 	// does.

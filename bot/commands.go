@@ -98,8 +98,10 @@ type commandApproval struct {
 // GitHub's teams, lets rollout decide what each command may do, carries the
 // taken ones out through Operate under the campaign's lease, reacts to the
 // comment and answers in the bot's status comment on the pull request or
-// issue. A comment elsewhere is not the bot's business.
-func (b *Bot) runCommands(ctx context.Context, e *webhooks.Comment) (bool, error) {
+// issue. A comment elsewhere is not the bot's business. A late comment
+// (late, rollout.LateComment's answer) has each line answered with late,
+// none carried out.
+func (b *Bot) runCommands(ctx context.Context, e *webhooks.Comment, late string) (bool, error) {
 	api, err := b.cfg.GitHub.API(ctx, e.Owner, e.Repo)
 	if err != nil {
 		return false, err
@@ -161,6 +163,8 @@ func (b *Bot) runCommands(ctx context.Context, e *webhooks.Comment) (bool, error
 		switch {
 		case i >= rollout.MaxCommands:
 			res = CommandResult{Line: line.Line, Raw: line.Raw, Outcome: rollout.CommandRefused, Detail: rollout.TooManyCommands}
+		case late != "":
+			res = CommandResult{Line: line.Line, Raw: line.Raw, Outcome: rollout.CommandRefused, Detail: late}
 		case claim.Running == line.Line:
 			res = CommandResult{Line: line.Line, Raw: line.Raw, Outcome: rollout.CommandUnknown,
 				Detail: "fleetbot stopped while carrying it out, so whether it took effect is not known: see `/fleet status`, and run it again if it did not"}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -176,6 +177,23 @@ func (f *fakeAPI) Comments(_ context.Context, _, _ string, number int) ([]gh.Com
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return slices.Clone(f.comments[number]), nil
+}
+
+// RepoComments lists the comments written at or after since (those the
+// bot writes carry no time: never), by number.
+func (f *fakeAPI) RepoComments(_ context.Context, _, _ string, since time.Time) ([]gh.Comment, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []gh.Comment
+	for _, n := range slices.Sorted(maps.Keys(f.comments)) {
+		for _, c := range f.comments[n] {
+			if !c.Created.IsZero() && !c.Created.Before(since) {
+				c.Number = n
+				out = append(out, c)
+			}
+		}
+	}
+	return out, nil
 }
 
 func (f *fakeAPI) CreateComment(_ context.Context, _, _ string, number int, body string) (gh.Comment, error) {

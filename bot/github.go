@@ -2,6 +2,7 @@ package bot
 
 import (
 	"context"
+	"time"
 
 	"github.com/fleetbot/fleetbot/bot/gh"
 	"github.com/fleetbot/fleetbot/bot/wave"
@@ -61,6 +62,8 @@ type commenter interface {
 type commandClient interface {
 	AddReaction(ctx context.Context, owner, repo string, commentID int64, content string) error
 	TeamMember(ctx context.Context, org, team, user string) (bool, error)
+	// RepoComments finds the comments no webhook brought: catchup.go.
+	RepoComments(ctx context.Context, owner, repo string, since time.Time) ([]gh.Comment, error)
 }
 
 // prClient is what the bot does to a pull request of a campaign once it is

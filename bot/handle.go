@@ -188,7 +188,7 @@ func (b *Bot) onComment(ctx context.Context, e *webhooks.Comment) (bool, error) 
 	if len(e.Commands) == 0 || e.Action != "created" {
 		return false, nil
 	}
-	return b.runCommands(ctx, e)
+	return b.runCommands(ctx, e, "")
 }
 
 // onCommit acts on what a check run, check suite, status or review says to

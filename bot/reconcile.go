@@ -66,9 +66,15 @@ func (b *Bot) Reconcile(ctx context.Context) (err error) {
 	}
 	count := map[rollout.CampaignPhase]int{}
 	names := map[string]bool{}
+	running := false
 	for name, st := range byName {
 		count[st.Phase]++
 		names[name] = true
+		running = running || !st.Phase.Final()
+	}
+	if running {
+		// Commands written while no webhook reached a replica.
+		errs = append(errs, b.scanComments(ctx))
 	}
 	b.metrics.setPhases(count)
 	b.metrics.fleet.keep(names, mark)

@@ -67,6 +67,7 @@ var installationNeeds = map[string]string{
 	"GET /repos/{owner}/{repo}/issues/{issue_number}":                               "issues:read",
 	"PATCH /repos/{owner}/{repo}/issues/{issue_number}":                             "issues:write",
 	"POST /repos/{owner}/{repo}/issues/{issue_number}/labels":                       "issues:write | pull_requests:write",
+	"GET /repos/{owner}/{repo}/issues/comments":                                     "issues:read | pull_requests:read",
 	"GET /repos/{owner}/{repo}/issues/{issue_number}/comments":                      "issues:read | pull_requests:read",
 	"POST /repos/{owner}/{repo}/issues/{issue_number}/comments":                     "issues:write | pull_requests:write",
 	"PATCH /repos/{owner}/{repo}/issues/comments/{comment_id}":                      "issues:write | pull_requests:write",

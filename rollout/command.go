@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/fleetbot/fleetbot/rollout/decode"
 )
@@ -297,6 +298,24 @@ const MaxCommands = 10
 
 // TooManyCommands is the refusal of a line past MaxCommands.
 var TooManyCommands = fmt.Sprintf("a comment runs at most %d commands; write the others in another comment", MaxCommands)
+
+// CommandCatchUp is how late the commands of a comment whose webhook never
+// came (written while no replica took deliveries, or a delivery GitHub
+// gave up on) are still carried out once the bot finds the comment itself:
+// a command found later than that may no longer be what its author wants,
+// and is answered instead (LateComment).
+const CommandCatchUp = 15 * time.Minute
+
+// LateComment says whether the commands of a comment written at written,
+// which the bot found at now without its webhook, come too late to carry
+// out, and, when they do, the answer each of its lines gets.
+func LateComment(written, now time.Time) (late bool, answer string) {
+	if written.IsZero() || now.Sub(written) <= CommandCatchUp {
+		return false, ""
+	}
+	return true, fmt.Sprintf("not run: written at %s while fleetbot received no webhooks, and found %s later, past the %s within which a missed command is still carried out; write it again if it is still wanted",
+		written.UTC().Format(time.RFC3339), now.Sub(written).Round(time.Minute), CommandCatchUp)
+}
 
 // CommandOutcome is what became of one command: taken, refused (with why),
 // or shown.

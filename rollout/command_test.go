@@ -2,6 +2,7 @@ package rollout
 
 import (
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -128,4 +129,30 @@ func TestCommandEvent(t *testing.T) {
 	assert.False(t, Command{Name: "approve", Tenant: SharedTenant}.ApprovesPR(owner))
 	assert.True(t, Command{Name: "approve", Tenant: SharedTenant}.ApprovesPR(Actor{Login: "pat", Admin: true}))
 	assert.False(t, Command{Name: "approve"}.ApprovesPR(owner), "off a pull request")
+}
+
+func TestLateComment(t *testing.T) {
+	t.Parallel()
+	written := time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)
+	tests := []struct {
+		name    string
+		written time.Time
+		now     time.Time
+		late    bool
+		answer  string
+	}{
+		{name: "found at once", written: written, now: written},
+		{name: "found within the catch-up", written: written, now: written.Add(CommandCatchUp)},
+		{name: "found later", written: written, now: written.Add(3*time.Hour + 20*time.Second), late: true,
+			answer: "not run: written at 2026-03-02T10:00:00Z while fleetbot received no webhooks, and found 3h0m0s later, past the 15m0s within which a missed command is still carried out; write it again if it is still wanted"},
+		{name: "no time known", now: written},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			late, answer := LateComment(tc.written, tc.now)
+			assert.Equal(t, tc.late, late)
+			assert.Equal(t, tc.answer, answer)
+		})
+	}
 }

@@ -169,6 +169,11 @@ type Comment struct {
 	ID   int64
 	User string
 	Body string
+	// Number is the issue or pull request the comment is on, PullRequest
+	// whether it is a pull request; Created is when it was written.
+	Number      int
+	PullRequest bool
+	Created     time.Time
 }
 
 // CheckRun is a check run on a commit. Status is queued, in_progress or

@@ -237,6 +237,21 @@ var apiCases = []apiCase{
 		want:   []Comment{{ID: 11, User: "bob", Body: "/fleetbot pause"}},
 	},
 	{
+		name: "RepoComments", method: "GET", path: "/repos/acme/fleet/issues/comments",
+		query: "direction=asc&per_page=100&since=2026-03-02T10%3A00%3A00Z&sort=created", status: 200,
+		call: func(ctx context.Context, c *Client) (any, error) {
+			return c.RepoComments(ctx, "acme", "fleet", time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC))
+		},
+		answer: `[{"id":11,"user":{"login":"bob"},"body":"/fleet pause","created_at":"2026-03-02T10:01:00Z",
+			"issue_url":"https://api.github.com/repos/acme/fleet/issues/7","html_url":"https://github.com/acme/fleet/pull/7#issuecomment-11"},
+			{"id":12,"user":{"login":"pat"},"body":"hi","created_at":"2026-03-02T10:02:00Z",
+			"issue_url":"https://api.github.com/repos/acme/fleet/issues/3","html_url":"https://github.com/acme/fleet/issues/3#issuecomment-12"}]`,
+		want: []Comment{
+			{ID: 11, User: "bob", Body: "/fleet pause", Number: 7, PullRequest: true, Created: time.Date(2026, 3, 2, 10, 1, 0, 0, time.UTC)},
+			{ID: 12, User: "pat", Body: "hi", Number: 3, Created: time.Date(2026, 3, 2, 10, 2, 0, 0, time.UTC)},
+		},
+	},
+	{
 		name: "CreateComment", method: "POST", path: "/repos/acme/fleet/issues/7/comments", status: 201,
 		body: `{"body":"Paused."}`,
 		call: func(ctx context.Context, c *Client) (any, error) {

@@ -3,6 +3,9 @@ package gh
 import (
 	"context"
 	"fmt"
+	"strconv"
+	"strings"
+	"time"
 
 	"github.com/google/go-github/v88/github"
 )
@@ -40,8 +43,28 @@ func (c *Client) Comments(ctx context.Context, owner, repo string, number int) (
 	return convert(list, comment), nil
 }
 
+// RepoComments lists the comments on a repository's issues and pull
+// requests created or edited at or after since, oldest first, every page.
+// https://docs.github.com/rest/issues/comments#list-issue-comments-for-a-repository
+func (c *Client) RepoComments(ctx context.Context, owner, repo string, since time.Time) ([]Comment, error) {
+	sort, dir := "created", "asc"
+	list, err := collect("list comments in "+repoPath(owner, repo), func(o github.ListOptions) ([]*github.IssueComment, *github.Response, error) {
+		return c.gh.Issues.ListComments(ctx, owner, repo, 0, &github.IssueListCommentsOptions{Sort: &sort, Direction: &dir, Since: &since, ListOptions: o})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return convert(list, comment), nil
+}
+
 func comment(c *github.IssueComment) Comment {
-	return Comment{ID: c.GetID(), User: c.GetUser().GetLogin(), Body: c.GetBody()}
+	out := Comment{ID: c.GetID(), User: c.GetUser().GetLogin(), Body: c.GetBody(), Created: c.GetCreatedAt().Time}
+	// .../issues/{number}; a pull request's comment is at .../pull/{number}#...
+	if u := c.GetIssueURL(); u != "" {
+		out.Number, _ = strconv.Atoi(u[strings.LastIndexByte(u, '/')+1:])
+	}
+	out.PullRequest = strings.Contains(c.GetHTMLURL(), "/pull/")
+	return out
 }
 
 // CreateComment comments on an issue or pull request.

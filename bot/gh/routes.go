@@ -50,6 +50,7 @@ var routes = compileRoutes(
 	"/repos/{owner}/{repo}/pulls/{pull_number}/requested_reviewers",
 	"/repos/{owner}/{repo}/pulls/{pull_number}/reviews",
 	"/repos/{owner}/{repo}/issues",
+	"/repos/{owner}/{repo}/issues/comments",
 	"/repos/{owner}/{repo}/issues/{issue_number}",
 	"/repos/{owner}/{repo}/issues/{issue_number}/labels",
 	"/repos/{owner}/{repo}/issues/{issue_number}/comments",

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"time"
 	"unicode/utf8"
 )
 
@@ -19,6 +20,7 @@ func (s *Server) issueRoutes() {
 	// .../issues/comments/{id} overlap as mux patterns; one route sorts them.
 	s.handle("GET /repos/{owner}/{repo}/issues/{a}/{b}", accessUser, s.issueSubGet)
 	s.handle("POST /repos/{owner}/{repo}/issues/{number}/labels", accessUser, s.addLabels)
+	s.handle("GET /repos/{owner}/{repo}/issues/comments", accessUser, s.listRepoComments)
 	s.handle("POST /repos/{owner}/{repo}/issues/{number}/comments", accessUser, s.createComment)
 	s.handle("PATCH /repos/{owner}/{repo}/issues/comments/{id}", accessUser, s.editComment)
 	s.handle("POST /repos/{owner}/{repo}/issues/comments/{id}/reactions", accessUser, s.createReaction)
@@ -376,6 +378,54 @@ func (s *Server) listComments(c *call) (int, any, error) {
 		out = []obj{}
 	}
 	return http.StatusOK, paginate(c, s.cfg.BaseURL, out), nil
+}
+
+// listRepoComments: GET /repos/{owner}/{repo}/issues/comments (docs:
+// issues/comments#list-issue-comments-for-a-repository). The comments on
+// every issue and pull request, since (updated at or after) filtering
+// them, by creation (the default) or last update, ascending unless
+// direction is desc.
+func (s *Server) listRepoComments(c *call) (int, any, error) {
+	q := c.r.URL.Query()
+	var since time.Time
+	if v := q.Get("since"); v != "" {
+		t, err := time.Parse(time.RFC3339, v)
+		if err != nil {
+			return 0, nil, invalid("IssueComment", "since", "invalid", "since must be an ISO 8601 timestamp: YYYY-MM-DDTHH:MM:SSZ")
+		}
+		since = t
+	}
+	key, dir := q.Get("sort"), q.Get("direction")
+	switch {
+	case key != "" && key != "created" && key != "updated":
+		return 0, nil, invalid("IssueComment", "sort", "invalid", "sort must be created or updated")
+	case dir != "" && dir != "asc" && dir != "desc":
+		return 0, nil, invalid("IssueComment", "direction", "invalid", "direction must be asc or desc")
+	}
+	var list []*comment
+	for _, cm := range c.rs.Comments {
+		if !cm.UpdatedAt.Before(since) {
+			list = append(list, cm)
+		}
+	}
+	less := func(a, b *comment) bool {
+		if key == "updated" && !a.UpdatedAt.Equal(b.UpdatedAt) {
+			return a.UpdatedAt.Before(b.UpdatedAt)
+		}
+		return a.ID < b.ID
+	}
+	sort.SliceStable(list, func(i, j int) bool {
+		if dir == "desc" {
+			return less(list[j], list[i])
+		}
+		return less(list[i], list[j])
+	})
+	page := paginate(c, s.cfg.BaseURL, list)
+	out := make([]obj, 0, len(page))
+	for _, cm := range page {
+		out = append(out, s.commentJSON(c.rs, cm))
+	}
+	return http.StatusOK, out, nil
 }
 
 func (s *Server) commentPayload(c *call, is *issue, cm *comment) obj {

@@ -6,7 +6,9 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -195,4 +197,42 @@ func TestBotClientIssues(t *testing.T) {
 	require.Len(t, open, 1, "open issues by default")
 	_, err = c.Issue(ctx, "acme", "fleet", 9)
 	assert.ErrorIs(t, err, gh.ErrNotFound)
+}
+
+// TestRepoComments: the comments of a repository's issues and pull
+// requests, filtered by since and ordered as asked; a pull request's
+// comment links to the pull request, as GitHub's do.
+func TestRepoComments(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)
+	var mu sync.Mutex
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	tick := func() { mu.Lock(); defer mu.Unlock(); now = now.Add(time.Minute) }
+	e := newEnvWith(t, "", func(c *Config) { c.Clock = clock })
+	e.createRepo("acme", "fleet", true)
+	main := e.branchSHA("acme/fleet", "main")
+	e.branchFrom("acme/fleet", "one", e.commitFile("acme/fleet", main, "1.txt", "1", "1", ""))
+	e.must(http.StatusCreated, req{method: "POST", path: "/repos/acme/fleet/pulls", body: map[string]any{"title": "one", "head": "one", "base": "main"}})
+	e.must(http.StatusCreated, req{method: "POST", path: "/repos/acme/fleet/issues", body: map[string]any{"title": "an issue"}})
+	var ids []float64
+	for _, on := range []int{1, 2, 1} {
+		tick()
+		c := e.must(http.StatusCreated, req{method: "POST", path: fmt.Sprintf("/repos/acme/fleet/issues/%d/comments", on), body: map[string]any{"body": "hi"}}).obj(t)
+		ids = append(ids, c["id"].(float64))
+	}
+	idsOf := func(list []map[string]any) []float64 {
+		var out []float64
+		for _, c := range list {
+			out = append(out, c["id"].(float64))
+		}
+		return out
+	}
+	all := e.must(http.StatusOK, req{method: "GET", path: "/repos/acme/fleet/issues/comments"}).list(t)
+	assert.Equal(t, ids, idsOf(all))
+	assert.Contains(t, all[0]["html_url"], "/acme/fleet/pull/1#issuecomment-")
+	assert.Contains(t, all[1]["html_url"], "/acme/fleet/issues/2#issuecomment-")
+	since := e.must(http.StatusOK, req{method: "GET", path: "/repos/acme/fleet/issues/comments?sort=created&direction=asc&since=2026-03-02T10:02:00Z"}).list(t)
+	assert.Equal(t, ids[1:], idsOf(since), "updated at or after since")
+	desc := e.must(http.StatusOK, req{method: "GET", path: "/repos/acme/fleet/issues/comments?sort=created&direction=desc&per_page=2"}).list(t)
+	assert.Equal(t, []float64{ids[2], ids[1]}, idsOf(desc))
 }

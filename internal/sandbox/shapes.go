@@ -269,9 +269,13 @@ func reactionRollup(url string, rs []*reaction) obj {
 // commentJSON is an issue-comment.
 func (s *Server) commentJSON(rs *repoState, c *comment) obj {
 	u := s.api("/repos/%s/issues/comments/%d", rs.fullName(), c.ID)
+	kind := "issues"
+	if is := rs.issue(c.Number); is != nil && is.Pull != nil {
+		kind = "pull" // as GitHub links a pull request's comment
+	}
 	return obj{
 		"id": c.ID, "node_id": nodeID("IssueComment", c.ID), "url": u,
-		"html_url":  s.api("/%s/issues/%d#issuecomment-%d", rs.fullName(), c.Number, c.ID),
+		"html_url":  s.api("/%s/%s/%d#issuecomment-%d", rs.fullName(), kind, c.Number, c.ID),
 		"issue_url": s.api("/repos/%s/issues/%d", rs.fullName(), c.Number),
 		"body":      c.Body, "user": s.userJSON(c.User), "created_at": ts(c.CreatedAt), "updated_at": ts(c.UpdatedAt),
 		"author_association": s.association(rs, c.User), "reactions": reactionRollup(u+"/reactions", c.Reactions),

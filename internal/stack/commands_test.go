@@ -175,3 +175,22 @@ func TestEndToEndCommands(t *testing.T) {
 	st := phase(t, s, plan.Campaign)
 	assert.Equal(t, "pat", st.Waves[1].ApprovedBy)
 }
+
+// TestEndToEndCommandWithoutWebhook: a command written while the bot was
+// stopped, whose webhook therefore reached no one, is carried out once the
+// bot runs again, answered and reacted to once.
+func TestEndToEndCommandWithoutWebhook(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	s, plan := running(t, "eks-approvals.yaml", t.TempDir(), 300*time.Millisecond)
+	pr := waitForWave(t, s, plan.Campaign, plan.Waves[0], "acme/fleet")[0].Number
+	require.NoError(t, s.StopBot(ctx))
+	id := comment(t, s, pr, "pat", "/fleet pause")
+	require.NoError(t, s.StartBot(ctx))
+	reaction, answer := answered(t, s, pr, id)
+	assert.Equal(t, "+1", reaction)
+	assert.Contains(t, answer, "| `/fleet pause` | taken: the campaign went from Running to Paused |")
+	assert.Equal(t, rollout.CampaignPaused, phase(t, s, plan.Campaign).Phase)
+	time.Sleep(2 * time.Second) // several passes, and comment reads, of the loop
+	assert.Equal(t, map[string]int{"+1": 1}, reactions(t, s, id), "carried out once")
+}

@@ -1,0 +1,64 @@
+package bot
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/fleetbot/fleetbot/bot/gh"
+	"github.com/fleetbot/fleetbot/rollout"
+)
+
+// TestCommandsNoWebhookBrought: commands written while no replica took
+// webhooks are found by the reconcile loop's read of the repository's
+// comments: one written shortly before is carried out, one written too
+// long before is answered and not carried out, and neither runs twice,
+// on later passes or when its webhook comes after all.
+func TestCommandsNoWebhookBrought(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, "eks-1-30.yaml")
+	b := w.bot(t, "r1", nil)
+	started(t, w, b)
+	dash := dashboardOf(t, w).Number
+	scanned := w.clock.now() // the first pass read the comments up to here
+
+	// Every replica is down for an hour; two comments are written.
+	w.clock.add(time.Hour)
+	write := func(id int64, at time.Time, body string) {
+		w.api.mu.Lock()
+		defer w.api.mu.Unlock()
+		w.api.comments[dash] = append(w.api.comments[dash], gh.Comment{ID: id, User: "pat", Body: body, Created: at})
+	}
+	write(901, scanned.Add(5*time.Minute), "/fleet abort --reason \"wrong target\"")
+	write(902, w.clock.now().Add(-2*time.Minute), "/fleet pause")
+	require.NoError(t, b.Reconcile(t.Context()))
+
+	st, _ := w.state(t, campaign)
+	assert.Equal(t, rollout.CampaignPaused, st.Phase, "the recent pause ran, the old abort did not")
+	assert.Equal(t, []string{reactionRefused}, w.api.reactionsTo(901))
+	assert.Equal(t, []string{reactionTaken}, w.api.reactionsTo(902))
+	assert.Contains(t, statusOn(t, w, dash), "| `/fleet pause` | taken: the campaign went from Running to Paused |")
+	records, err := b.Commands(t.Context(), campaign)
+	require.NoError(t, err)
+	require.Len(t, records, 2)
+	assert.Equal(t, int64(901), records[0].Comment)
+	require.Len(t, records[0].Commands, 1)
+	assert.Equal(t, rollout.CommandRefused, records[0].Commands[0].Outcome)
+	assert.Contains(t, records[0].Commands[0].Detail, "not run: written at 2026-12-01T09:05:00Z while fleetbot received no webhooks, and found 55m0s later")
+
+	// Later passes, and the pause's webhook after all: nothing runs twice.
+	for range 3 {
+		w.clock.add(10 * time.Minute)
+		require.NoError(t, b.Reconcile(t.Context()))
+	}
+	acted, err := b.onComment(t.Context(), dashboardComment(902, dash, "pat", "/fleet pause"))
+	require.NoError(t, err)
+	assert.False(t, acted)
+	records, err = b.Commands(t.Context(), campaign)
+	require.NoError(t, err)
+	assert.Len(t, records, 2)
+	assert.Equal(t, []string{reactionRefused}, w.api.reactionsTo(901))
+	assert.Equal(t, []string{reactionTaken}, w.api.reactionsTo(902))
+}
