@@ -396,7 +396,7 @@ func statusTable(st rollout.State) string {
 	}
 	b.WriteString(".")
 	if w := st.Waiting(time.Time{}); w.Kind != rollout.WaitNothing && w.Kind != rollout.WaitPerson {
-		fmt.Fprintf(&b, " Waiting for %s.", w.Text)
+		fmt.Fprintf(&b, " Waiting for %s.", strings.TrimSuffix(w.Text, "."))
 	}
 	b.WriteString("\n\n| wave | kind | phase | pull requests | clusters |\n|---|---|---|---|---|\n")
 	head := b.String()

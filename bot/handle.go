@@ -70,7 +70,7 @@ func (b *Bot) handle(ctx context.Context, ev webhooks.Event) (bool, error) {
 	case *webhooks.CheckSuite:
 		return b.onCommit(ctx, e.HeadSHA, e.HeadBranch, nil)
 	case *webhooks.Status:
-		return b.onCommit(ctx, e.SHA, "", nil)
+		return b.onStatus(ctx, e)
 	case *webhooks.Installation, *webhooks.InstallationRepositories:
 		if r, ok := b.cfg.GitHub.(interface{ RefreshInstallations() }); ok {
 			r.RefreshInstallations()
@@ -189,6 +189,26 @@ func (b *Bot) onComment(ctx context.Context, e *webhooks.Comment) (bool, error) 
 		return false, nil
 	}
 	return b.runCommands(ctx, e, "")
+}
+
+// onStatus acts on a commit status as onCommit does: for the campaign pull
+// requests of the bot's branches GitHub names as holding the commit (its
+// head, when CI reports on a pull request), else for the merge commit it
+// may be.
+func (b *Bot) onStatus(ctx context.Context, e *webhooks.Status) (bool, error) {
+	var acted bool
+	var errs []error
+	for _, br := range e.Branches {
+		if _, _, _, ok := wave.ParseBranch(br); !ok {
+			continue
+		}
+		a, err := b.onCommit(ctx, e.SHA, br, nil)
+		acted, errs = acted || a, append(errs, err)
+	}
+	if len(errs) > 0 {
+		return acted, errors.Join(errs...)
+	}
+	return b.onCommit(ctx, e.SHA, "", nil)
 }
 
 // onCommit acts on what a check run, check suite, status or review says to

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 
 	"github.com/fleetbot/fleetbot/bot/gh"
 	"github.com/fleetbot/fleetbot/rollout"
@@ -63,7 +64,8 @@ func (r *run) autoMerge(ctx context.Context, n int, tenant string, a rollout.App
 		log.Info("the head moved since it was checked; looking again on the next pass", "err", err)
 		return nil
 	case errors.As(err, &ge) && ge.Status == http.StatusMethodNotAllowed:
-		news, err := r.holdMerge(ctx, n, tenant, v.Number, "GitHub refuses the merge: "+ge.Message)
+		// GitHub's message ends its sentence; the texts that quote it go on.
+		news, err := r.holdMerge(ctx, n, tenant, v.Number, "GitHub refuses the merge: "+strings.TrimSuffix(strings.TrimSpace(ge.Message), "."))
 		if news {
 			log.Warn("GitHub refuses the merge; looking again on every pass", "err", ge)
 		}
