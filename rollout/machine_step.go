@@ -1023,7 +1023,7 @@ func (m *machine) rollback(e Rollback) *EventError {
 				continue
 			}
 			tenantClusters(w, pr.Tenant, func(c *ClusterState) {
-				if !slices.ContainsFunc(c.Evidence, func(ev Evidence) bool { return ev.Event == "pr-requested" }) {
+				if !slices.ContainsFunc(c.Evidence, func(ev Evidence) bool { return ev.Event == "pr-requested" }) || skippedBeforeMerge(*c) {
 					return
 				}
 				if !revertible || retired[c.Name] > 0 {
@@ -1071,6 +1071,21 @@ func (m *machine) rollback(e Rollback) *EventError {
 	}
 	m.emit(PostReport{About: ReportRollingBack, Summary: summary})
 	return nil
+}
+
+// skippedBeforeMerge reports whether c was skipped before its pull request
+// merged: the merge left its change out (or, in a file serving many
+// clusters, the campaign does not verify it), so a revert has nothing of
+// it to take back and no gate of it to wait for.
+func skippedBeforeMerge(c ClusterState) bool {
+	if c.Phase != ClusterSkipped {
+		return false
+	}
+	skip := slices.IndexFunc(c.Evidence, func(ev Evidence) bool { return ev.Event == (SkipCluster{}).Kind() })
+	merge := slices.IndexFunc(c.Evidence, func(ev Evidence) bool {
+		return ev.Event == (PRMerged{}).Kind() || ev.Event == "pr-merged-unapproved"
+	})
+	return skip >= 0 && (merge < 0 || skip < merge)
 }
 
 // Revertible reports whether a rollback may revert a merged wave taking
