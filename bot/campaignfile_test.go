@@ -307,3 +307,24 @@ func TestRunningCampaignFilePullRequests(t *testing.T) {
 	_, n = campaignsCommentOf(w, 13)
 	assert.Zero(t, n)
 }
+
+// TestCampaignThatChangesNothingDoesNotStart: a campaign whose every
+// selected cluster is skipped (here: already at the target) is refused at
+// its selector, saying why, instead of starting and ending at once.
+func TestCampaignThatChangesNothingDoesNotStart(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	src := strings.Replace(string(campaignSrc(t, testGates.terraform)), `to: "1.30"`, `to: "1.29"`, 1)
+	require.Contains(t, src, `to: "1.29"`)
+	w.api.mu.Lock()
+	w.api.files["campaigns/eks-1-30.yaml"] = []byte(src)
+	w.api.mu.Unlock()
+	b := w.bot(t, "r1", nil)
+	require.NoError(t, b.Handle(t.Context(), pushOf("campaigns/eks-1-30.yaml")))
+	c := onlyCheckNamed(t, w, headSHA, CampaignCheckName)
+	assert.Equal(t, rollout.CheckFailure, c.Run.Conclusion)
+	assert.Regexp(t, "`spec.selector`: nothing to do: all 5 clusters selected are skipped \\(5 at-target\\); a campaign that changes no cluster does not start", c.Run.Summary)
+	_, started, err := b.loadRecord(t.Context(), campaign)
+	require.NoError(t, err)
+	assert.False(t, started)
+}

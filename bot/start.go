@@ -281,6 +281,9 @@ func (b *Bot) plan(ctx context.Context, c *rollout.Campaign, rec *record) (rollo
 	if err := b.planRecord(ctx, c, rec); err != nil {
 		return rollout.State{}, err
 	}
+	if err := rec.Plan.Idle(); err != nil {
+		return rollout.State{}, &refusal{err}
+	}
 	st, err := newState(c, rec)
 	if err != nil {
 		return rollout.State{}, &refusal{err}

@@ -183,6 +183,18 @@ func writeSkipped(b io.Writer, skipped []SkippedCluster) {
 	})
 }
 
+// Idle refuses a plan that changes no cluster, saying why at the
+// campaign's selector; nil when the plan has a wave. serve does not start
+// a campaign that would do nothing (it would end at once, having done
+// nothing), and validate says so; plan prints the plan's nothing to do.
+func (p *Plan) Idle() error {
+	if len(p.Waves) > 0 {
+		return nil
+	}
+	why := strings.TrimSuffix(nothingToDo(p), ".\n")
+	return &FieldError{Field: "spec.selector", Reason: strings.ToLower(why[:1]) + why[1:] + "; a campaign that changes no cluster does not start"}
+}
+
 // nothingToDo says why a plan has no wave: every selected cluster is
 // skipped, counted by reason.
 func nothingToDo(p *Plan) string {

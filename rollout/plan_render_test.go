@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // goldenEKS is an EKS plan with a cluster two minors behind (two hops), a
@@ -208,4 +209,16 @@ func TestDescribeReachUpTo(t *testing.T) {
 	table := RenderTable(p)
 	assert.Contains(t, table, fmt.Sprintf("  wave 1: global.yaml reaches %d clusters: c000, c001,", ReachShown+7))
 	assert.Contains(t, table, fmt.Sprintf(", c%03d, and 7 more\n", ReachShown-1))
+}
+
+func TestPlanIdle(t *testing.T) {
+	t.Parallel()
+	assert.NoError(t, (&Plan{Waves: []Wave{{}}}).Idle())
+	err := (&Plan{Skipped: []SkippedCluster{{Name: "a", Reason: ReasonAtTarget}, {Name: "b", Reason: ReasonAtTarget}, {Name: "c", Reason: ReasonLocked}}}).Idle()
+	var fe *FieldError
+	require.ErrorAs(t, err, &fe)
+	assert.Equal(t, "spec.selector", fe.Field)
+	assert.Equal(t, "nothing to do: all 3 clusters selected are skipped (2 at-target, 1 locked); a campaign that changes no cluster does not start", fe.Reason)
+	require.ErrorAs(t, (&Plan{}).Idle(), &fe)
+	assert.Equal(t, "nothing to do: the plan changes no cluster; a campaign that changes no cluster does not start", fe.Reason)
 }

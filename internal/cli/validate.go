@@ -136,6 +136,10 @@ func validateAgainstFleet(cmd *cobra.Command, file string, c *rollout.Campaign, 
 		}
 		return false
 	}
+	if err := prep.Plan.Idle(); err != nil {
+		fmt.Fprintf(out, "%s: %v\n", file, err)
+		return false
+	}
 	clusters := 0
 	for _, w := range prep.Plan.Waves {
 		clusters += len(w.Clusters)
