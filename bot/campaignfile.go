@@ -132,7 +132,7 @@ func (b *Bot) report(ctx context.Context, sha string, vs []fileVerdict, pr *prTa
 	failed, noted := false, false
 	for _, v := range vs {
 		failed = failed || v.failed()
-		noted = noted || v.Result == fileChanged || v.Result == fileRemoved
+		noted = noted || v.Result == fileChanged || v.Result == fileRemoved || v.Result == fileEnded
 	}
 	targets := []prTarget{}
 	switch {
@@ -181,7 +181,7 @@ func (b *Bot) putFileReport(ctx context.Context, v fileVerdict, sha string, fenc
 // campaign file itself, as an annotation on its line.
 func (b *Bot) campaignCheck(vs []fileVerdict) gh.NewCheckRun {
 	var out gh.NewCheckRun
-	failed, changed, removed := 0, 0, 0
+	failed, changed, removed, ended := 0, 0, 0, 0
 	for _, v := range vs {
 		switch {
 		case v.failed():
@@ -190,6 +190,8 @@ func (b *Bot) campaignCheck(vs []fileVerdict) gh.NewCheckRun {
 			changed++
 		case v.Result == fileRemoved:
 			removed++
+		case v.Result == fileEnded:
+			ended++
 		}
 	}
 	switch {
@@ -202,6 +204,11 @@ func (b *Bot) campaignCheck(vs []fileVerdict) gh.NewCheckRun {
 					out.Title = fmt.Sprintf("%s cannot start: %s", v.File, count(len(v.Problems), "problem"))
 				}
 			}
+		}
+	case ended > 0 && changed+removed == 0:
+		out.Conclusion, out.Title = rollout.CheckNeutral, fmt.Sprintf("%d campaign files of campaigns that ended: they start nothing", ended)
+		if len(vs) == 1 {
+			out.Title = vs[0].File + ": " + fileSentence(vs[0])
 		}
 	case changed > 0 && removed > 0:
 		out.Conclusion, out.Title = rollout.CheckNeutral, fmt.Sprintf("%d campaign files changed and %d removed after their campaign started: not applied", changed, removed)
@@ -258,6 +265,8 @@ func fileSentence(v fileVerdict) string {
 		return fmt.Sprintf("campaign %s started from %s; this change is not applied", v.Campaign, v.From)
 	case fileRemoved:
 		return fmt.Sprintf("campaign %s started from %s and goes on; removing the file does not stop it", v.Campaign, v.From)
+	case fileEnded:
+		return fmt.Sprintf("campaign %s, started from %s, ended (%s); this file starts nothing", v.Campaign, v.From, v.Ended)
 	case fileCanRun:
 		return fmt.Sprintf("campaign %s can start once this is merged", v.Campaign)
 	case fileInvalid:
@@ -277,6 +286,8 @@ func (b *Bot) writeFileVerdict(s *strings.Builder, v fileVerdict) {
 		fmt.Fprintln(s, "A campaign's file is read once, when it starts. To change course, abort it with `/fleet abort` in a comment on its dashboard issue (or on one of its pull requests) and start a new campaign under a new name.")
 	case fileRemoved:
 		fmt.Fprintln(s, "A campaign's file is read once, when it starts. To stop it, abort it with `/fleet abort` in a comment on its dashboard issue (or on one of its pull requests); merged changes stay.")
+	case fileEnded:
+		fmt.Fprintln(s, "A campaign runs once. To run a change again, give the campaign a new `metadata.name`.")
 	case fileInvalid, fileRefused:
 		for _, p := range v.Problems {
 			fmt.Fprintf(s, "- %s\n", b.problemLine(p))
@@ -309,7 +320,7 @@ func (b *Bot) campaignsComment(sha string, vs []fileVerdict) string {
 		switch {
 		case v.failed():
 			failed++
-		case v.Result == fileChanged || v.Result == fileRemoved:
+		case v.Result == fileChanged || v.Result == fileRemoved || v.Result == fileEnded:
 			noted++
 		}
 	}
@@ -317,7 +328,11 @@ func (b *Bot) campaignsComment(sha string, vs []fileVerdict) string {
 	case failed > 0:
 		fmt.Fprintf(&s, "### fleetbot: %s of %s cannot start\n\n", count(failed, "campaign file"), shortSHA(sha))
 	case noted > 0:
-		fmt.Fprintf(&s, "### fleetbot: %s of %s changed or removed under a running campaign\n\n", count(noted, "campaign file"), shortSHA(sha))
+		verb := "change"
+		if noted == 1 {
+			verb = "changes"
+		}
+		fmt.Fprintf(&s, "### fleetbot: %s of %s %s no campaign\n\n", count(noted, "campaign file"), shortSHA(sha), verb)
 	default:
 		fmt.Fprintf(&s, "### fleetbot: the campaign files of %s can start\n\n", shortSHA(sha))
 	}

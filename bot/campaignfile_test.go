@@ -291,7 +291,7 @@ func TestRunningCampaignFilePullRequests(t *testing.T) {
 	assert.Equal(t, file+" changed after its campaign started: not applied", c.Run.Title)
 	body, n := campaignsCommentOf(w, 11)
 	require.Equal(t, 1, n, "a change to a running campaign's file is told on the pull request")
-	assert.Contains(t, body, "### fleetbot: 1 campaign file of edit-he changed or removed under a running campaign")
+	assert.Contains(t, body, "### fleetbot: 1 campaign file of edit-he changes no campaign")
 	assert.Contains(t, body, "this change is not applied")
 
 	open(12, "drop")
@@ -327,4 +327,32 @@ func TestCampaignThatChangesNothingDoesNotStart(t *testing.T) {
 	_, started, err := b.loadRecord(t.Context(), campaign)
 	require.NoError(t, err)
 	assert.False(t, started)
+}
+
+// TestEndedCampaignFile: the file of a campaign that ended, changed or
+// added again, starts nothing, and its check run and a pull request say
+// so (not that the campaign runs, nor to abort it).
+func TestEndedCampaignFile(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, "eks-1-30.yaml")
+	b := w.bot(t, "r1", nil)
+	started(t, w, b)
+	_, err := b.Operate(t.Context(), campaign, rollout.Abort{By: "pat", Reason: "wrong target"})
+	require.NoError(t, err)
+	const file = "campaigns/eks-1-30.yaml"
+	w.api.mu.Lock()
+	changed := append(slices.Clone(w.api.files[file]), []byte("# again\n")...)
+	w.api.prs = append(w.api.prs, gh.PullRequest{Number: 21, State: "open", HeadRef: "again", BaseRef: "main", HeadSHA: "again-head", User: "pat"})
+	w.api.prFiles = map[int][]gh.ChangedFile{21: {{Filename: file, Status: "modified"}}}
+	w.api.atRef = map[string]map[string][]byte{"again-head": {file: changed}}
+	w.api.mu.Unlock()
+	require.NoError(t, b.Handle(t.Context(), &webhooks.PullRequest{Meta: webhooks.Meta{Name: "pull_request", Action: "opened", Owner: "acme", Repo: "fleet"},
+		Number: 21, State: "open", HeadRef: "again", HeadSHA: "again-head", BaseRef: "main"}))
+	c := onlyCheckNamed(t, w, "again-head", CampaignCheckName)
+	assert.Equal(t, rollout.CheckNeutral, c.Run.Conclusion)
+	assert.Equal(t, file+": campaign eks-1-30, started from "+file+"@1111111, ended (Aborted); this file starts nothing", c.Run.Title)
+	body, n := campaignsCommentOf(w, 21)
+	require.Equal(t, 1, n)
+	assert.Contains(t, body, "give the campaign a new `metadata.name`")
+	assert.NotContains(t, body, "/fleet abort")
 }

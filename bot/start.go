@@ -94,6 +94,7 @@ const (
 	fileRunning = "running"   // its campaign started from it before
 	fileChanged = "changed"   // changed after its campaign started; not applied
 	fileRemoved = "removed"   // removed while its campaign runs, which goes on
+	fileEnded   = "ended"     // its campaign ended: the file starts nothing
 	fileInvalid = "invalid"   // it does not parse
 	fileRefused = "refused"   // the planner, the machine's policy or the gates refused it
 	fileCanRun  = "can start" // a pull request's file, vetted: it would start once merged
@@ -107,6 +108,8 @@ type fileVerdict struct {
 	Result   string
 	// From is where a running or changed campaign started from: file@sha.
 	From string
+	// Ended is the phase its campaign ended in, for fileEnded.
+	Ended rollout.CampaignPhase
 	// Problems say why an invalid or refused file cannot start, each with
 	// file, line and field.
 	Problems rollout.ErrorList
@@ -143,6 +146,8 @@ func (b *Bot) considerCampaign(ctx context.Context, file, sha string, src []byte
 	case fileInvalid:
 		b.metrics.campaignFiles.WithLabelValues(fileInvalid).Inc()
 		b.log.Error("invalid campaign file", "repo", b.camps.String(), "file", file, "sha", sha, "err", v.Problems)
+	case fileEnded:
+		b.metrics.campaignFiles.WithLabelValues(fileEnded).Inc()
 	case fileChanged:
 		b.metrics.campaignFiles.WithLabelValues(fileChanged).Inc()
 		b.warnOnce("changed/"+v.Campaign+"/"+file+"/"+v.Digest, "campaign file changed after the campaign started; the change is not applied: start a new campaign under a new name",
@@ -209,6 +214,20 @@ func (b *Bot) readCampaign(ctx context.Context, file string, src []byte, next fu
 		return next(c, v)
 	}
 	v.Result, v.From = fileRunning, rec.File+"@"+shortSHA(rec.SHA)
+	stored, err := b.cfg.Store.Get(ctx, stateKey(c.Metadata.Name))
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return v, fmt.Errorf("state of campaign %s: %w", c.Metadata.Name, err)
+	}
+	if err == nil {
+		st, err := b.storedState(stateKey(c.Metadata.Name), stored.Value)
+		if err != nil {
+			return v, err
+		}
+		if st.Phase.Final() {
+			v.Result, v.Ended = fileEnded, st.Phase
+			return v, nil
+		}
+	}
 	if rec.Digest != v.Digest || rec.File != file {
 		v.Result = fileChanged
 	}

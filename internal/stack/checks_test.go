@@ -308,7 +308,7 @@ func TestEndToEndRemovedCampaignFile(t *testing.T) {
 		b, n := campaignsComments(t, s, opened.Number)
 		return b, n == 1
 	})
-	assert.Contains(t, body, "### fleetbot: 1 campaign file of "+head[:7]+" changed or removed under a running campaign")
+	assert.Contains(t, body, "### fleetbot: 1 campaign file of "+head[:7]+" changes no campaign")
 	assert.Contains(t, body, "removing the file does not stop it")
 	assert.Contains(t, body, "`/fleet abort`")
 
