@@ -132,8 +132,9 @@ func (r *run) dashboardTarget(ctx context.Context) (t prTarget, ok bool, err err
 
 // syncDashboard opens the dashboard issue of a campaign that has none (or
 // finds it again by its marker), and edits it when its body or state
-// changed: closed, with its summary, once the campaign ended. A campaign
-// that ended before it had one gets none.
+// changed: closed, with its summary, once the campaign ended, and opened
+// again when a campaign that succeeded rolls back. A campaign that ended
+// before it had one gets none.
 func (r *run) syncDashboard(ctx context.Context) error {
 	repo, err := parseRepo(r.rec.Repo)
 	if err != nil {
@@ -181,8 +182,14 @@ func (r *run) syncDashboard(ctx context.Context) error {
 		}
 	}
 	edit := gh.IssueEdit{Body: &body}
-	if final && !d.Closed {
+	switch {
+	case final && !d.Closed:
 		state, reason := "closed", closeReason(r.st.Phase)
+		edit.State, edit.StateReason = &state, &reason
+	case !final && d.Closed:
+		// Ended and closed, then rolled back: open while it rolls back,
+		// closed again, as not planned, once the rollback ends.
+		state, reason := "open", "reopened"
 		edit.State, edit.StateReason = &state, &reason
 	}
 	// PATCH /repos/{owner}/{repo}/issues/{issue_number}
@@ -196,9 +203,9 @@ func (r *run) syncDashboard(ctx context.Context) error {
 		return fmt.Errorf("edit the dashboard issue #%d: %w", d.Number, err)
 	}
 	if edit.State != nil {
-		log.Info("dashboard issue closed", "number", d.Number, "reason", *edit.StateReason)
+		log.Info("dashboard issue "+*edit.State, "number", d.Number, "reason", *edit.StateReason)
 	}
-	d.Digest, d.Closed = digest, d.Closed || final
+	d.Digest, d.Closed = digest, final
 	_, err = putJSON(ctx, r.b.cfg.Store, dashboardKey(r.name), d, version, r.fence)
 	return err
 }

@@ -324,6 +324,18 @@ func TestRollbackOpensRevertPullRequests(t *testing.T) {
 	mergeWave(t, w, b, w.ensure.calls()[5:], "ffff", "gggg")
 	st, _ = w.state(t, name)
 	require.Equal(t, rollout.CampaignSucceeded, st.Phase)
+	dashboard := func() (string, string) {
+		t.Helper()
+		for _, is := range w.api.dashboards() {
+			if isDashboard(is, name) {
+				return is.State, is.StateReason
+			}
+		}
+		t.Fatal("no dashboard issue")
+		return "", ""
+	}
+	state, reason := dashboard()
+	assert.Equal(t, []string{"closed", "completed"}, []string{state, reason})
 	// Each pull request names the gates its wave runs: a clean-up wave runs
 	// the clean-up gates, none for this terraform-only campaign.
 	calls := w.ensure.calls()
@@ -340,6 +352,9 @@ func TestRollbackOpensRevertPullRequests(t *testing.T) {
 	assert.Equal(t, rollout.CampaignRollingBack, st.Phase)
 	require.Len(t, st.Waves, 8)
 	assert.Equal(t, []int{4, 3, 2, 1}, []int{st.Waves[4].Reverts, st.Waves[5].Reverts, st.Waves[6].Reverts, st.Waves[7].Reverts}, "last wave first")
+	require.NoError(t, b.Reconcile(t.Context()))
+	state, reason = dashboard()
+	assert.Equal(t, []string{"open", "reopened"}, []string{state, reason}, "the dashboard opens again while the campaign rolls back")
 
 	reverts := func() []gh.PullRequest {
 		var out []gh.PullRequest
@@ -365,6 +380,8 @@ func TestRollbackOpensRevertPullRequests(t *testing.T) {
 	}
 	st, _ = w.state(t, name)
 	assert.Equal(t, rollout.CampaignRolledBack, st.Phase)
+	state, reason = dashboard()
+	assert.Equal(t, []string{"closed", "not_planned"}, []string{state, reason})
 	all := reverts()[3:]
 	require.Len(t, all, 4)
 
