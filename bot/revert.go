@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io/fs"
 	"slices"
+	"strings"
 
 	"github.com/fleetbot/fleetbot/bot/wave"
 	"github.com/fleetbot/fleetbot/gitops"
@@ -88,11 +89,11 @@ func inverse(read gitops.ReadFunc, pr rollout.PullRequest, owns func(string) boo
 			continue
 		}
 		f, reason := inverseFile(read, pr, fc)
-		switch {
-		case reason != "":
+		if reason != "" {
 			kept = append(kept, wave.KeptFile{Path: fc.Path, Reason: reason})
-		case f.New == nil || !bytes.Equal(f.Old, f.New):
-			files = append(files, f)
+		}
+		if f.Path != "" && (f.New == nil || !bytes.Equal(f.Old, f.New)) {
+			files = append(files, f) // reverted, or partly: what kept says is left
 		}
 	}
 	return files, kept
@@ -121,10 +122,43 @@ func inverseFile(read gitops.ReadFunc, pr rollout.PullRequest, fc rollout.FileCh
 		return gitops.FileResult{}, "the campaign created it, and it changed since; delete it by hand if it is no longer wanted"
 	}
 	out, err := gitops.Apply(read, rollout.PullRequest{Repo: pr.Repo, Tenant: pr.Tenant, Admin: pr.Admin, Files: []rollout.FileChange{back}})
-	if err != nil {
+	if err == nil {
+		return out[0], ""
+	}
+	if back.Create || back.Delete || len(back.Edits) < 2 {
 		return gitops.FileResult{}, err.Error()
 	}
-	return out[0], ""
+	return inverseEdits(read, pr, back, cur, err)
+}
+
+// inverseEdits reverts the edits of back one by one on cur, the file as it
+// is, when they do not all apply (err): a person changed one value of the
+// file since, not the others, and those still go back. It returns the file
+// with the edits that applied, and names the others, or, when none
+// applied, only err.
+func inverseEdits(read gitops.ReadFunc, pr rollout.PullRequest, back rollout.FileChange, cur []byte, err error) (gitops.FileResult, string) {
+	now := cur
+	var left []string
+	for _, e := range back.Edits {
+		one := back
+		one.Edits = []rollout.Edit{e}
+		readNow := func(p string) ([]byte, error) {
+			if p == back.Path {
+				return now, nil
+			}
+			return read(p)
+		}
+		out, err := gitops.Apply(readNow, rollout.PullRequest{Repo: pr.Repo, Tenant: pr.Tenant, Admin: pr.Admin, Files: []rollout.FileChange{one}})
+		if err != nil {
+			left = append(left, fmt.Sprintf("`%s` left as it is: %v", strings.Join(e.Path, "."), err))
+			continue
+		}
+		now = out[0].New
+	}
+	if len(left) == len(back.Edits) {
+		return gitops.FileResult{}, err.Error()
+	}
+	return gitops.FileResult{Path: back.Path, Old: cur, New: now}, "partly reverted: " + strings.Join(left, "; ")
 }
 
 // revertReach describes, for each file of pr that serves many clusters and

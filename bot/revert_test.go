@@ -289,6 +289,37 @@ func TestInverse(t *testing.T) {
 	}
 }
 
+// TestInversePartly: a person changed one of the values a file's revert
+// sets back; the others still go back, and the one left is named.
+func TestInversePartly(t *testing.T) {
+	t.Parallel()
+	const file = "ami.yaml"
+	read := func(p string) ([]byte, error) {
+		if p != file {
+			return nil, fmt.Errorf("%s: %w", p, fs.ErrNotExist)
+		}
+		return []byte("ami:\n  gpu: v2 # new\n  cpu: mine\n"), nil
+	}
+	pr := rollout.PullRequest{Repo: "acme/fleet", Tenant: "tenant-a", Files: []rollout.FileChange{{Path: file, Edits: []rollout.Edit{
+		{Path: []string{"ami", "gpu"}, Op: rollout.OpSet, From: "v1", To: "v2"},
+		{Path: []string{"ami", "cpu"}, Op: rollout.OpSet, From: "v1", To: "v2"},
+	}}}}
+	got, kept := inverse(read, pr, nil)
+	require.Len(t, got, 1)
+	assert.Equal(t, "ami:\n  gpu: v1 # new\n  cpu: mine\n", string(got[0].New))
+	require.Len(t, kept, 1)
+	assert.Equal(t, file, kept[0].Path)
+	assert.Contains(t, kept[0].Reason, "partly reverted: `ami.cpu` left as it is: ")
+	assert.Contains(t, kept[0].Reason, `expected "v2"`)
+
+	// Neither applies: the file is kept whole, as before.
+	pr.Files[0].Edits[0].To = "v3"
+	got, kept = inverse(read, pr, nil)
+	assert.Empty(t, got)
+	require.Len(t, kept, 1)
+	assert.NotContains(t, kept[0].Reason, "partly")
+}
+
 func ptr(s string) *string { return &s }
 
 var testTime = time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
