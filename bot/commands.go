@@ -315,7 +315,7 @@ func (b *Bot) runCommand(ctx context.Context, name string, rec *record, actor ro
 	if err != nil {
 		return refuse(err)
 	}
-	before := st.Phase
+	before := st
 	after, err := b.Operate(ctx, name, ev)
 	var ee *rollout.EventError
 	switch {
@@ -326,10 +326,7 @@ func (b *Bot) runCommand(ctx context.Context, name string, rec *record, actor ro
 	case err != nil:
 		res.Outcome, res.Detail = rollout.CommandTaken, fmt.Sprintf("taken, but carrying it out on GitHub failed (the next pass tries again): %v", err)
 	default:
-		res.Outcome, res.Detail = rollout.CommandTaken, fmt.Sprintf("the campaign is %s", after.Phase)
-		if after.Phase != before {
-			res.Detail = fmt.Sprintf("the campaign went from %s to %s", before, after.Phase)
-		}
+		res.Outcome, res.Detail = rollout.CommandTaken, rollout.TakenDetail(before, after, ev)
 	}
 	return res
 }

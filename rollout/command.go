@@ -299,6 +299,26 @@ const MaxCommands = 10
 // TooManyCommands is the refusal of a line past MaxCommands.
 var TooManyCommands = fmt.Sprintf("a comment runs at most %d commands; write the others in another comment", MaxCommands)
 
+// TakenDetail says, in the answer to a command, what the event it made did
+// to the campaign: before and after are its state around the event. An
+// approval of a wave that has not asked for one yet says it holds ahead
+// of its turn; any other event says the campaign's phase, or how it moved.
+func TakenDetail(before, after State, ev Event) string {
+	moved := fmt.Sprintf("the campaign is %s", after.Phase)
+	if after.Phase != before.Phase {
+		moved = fmt.Sprintf("the campaign went from %s to %s", before.Phase, after.Phase)
+	}
+	a, ok := ev.(Approve)
+	if !ok || a.Wave < 1 || a.Wave > len(after.Waves) {
+		return moved
+	}
+	w := after.Waves[a.Wave-1]
+	if w.Phase == WavePending && !w.ApprovalRequested {
+		return fmt.Sprintf("wave %d approved ahead of its turn: it opens without another approval once the waves before it are done; %s", a.Wave, moved)
+	}
+	return fmt.Sprintf("wave %d approved; %s", a.Wave, moved)
+}
+
 // CommandCatchUp is how late the commands of a comment whose webhook never
 // came (written while no replica took deliveries, or a delivery GitHub
 // gave up on) are still carried out once the bot finds the comment itself:

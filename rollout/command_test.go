@@ -156,3 +156,31 @@ func TestLateComment(t *testing.T) {
 		})
 	}
 }
+
+func TestTakenDetail(t *testing.T) {
+	t.Parallel()
+	running := driveMachine(t, newMachineState(t, machinePolicy()), stInPR1)
+	paused := driveMachine(t, newMachineState(t, machinePolicy()), machineSeq(stInPR1, timedEvent{2, Pause{By: "ops"}}))
+	early := driveMachine(t, newMachineState(t, machinePolicy()), machineSeq(stInPR1, timedEvent{2, Approve{Wave: 3, By: "ops"}}))
+	asked := running
+	asked.Waves = append([]WaveState(nil), running.Waves...)
+	asked.Waves[2].ApprovalRequested = true
+	tests := []struct {
+		name          string
+		before, after State
+		ev            Event
+		want          string
+	}{
+		{name: "a pause", before: running, after: paused, ev: Pause{By: "ops"}, want: "the campaign went from Running to Paused"},
+		{name: "no move", before: running, after: running, ev: Retry{}, want: "the campaign is Running"},
+		{name: "an approval ahead of its turn", before: running, after: early, ev: Approve{Wave: 3, By: "ops"},
+			want: "wave 3 approved ahead of its turn: it opens without another approval once the waves before it are done; the campaign is Running"},
+		{name: "an approval asked for", before: asked, after: asked, ev: Approve{Wave: 3, By: "ops"}, want: "wave 3 approved; the campaign is Running"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			assert.Equal(t, tc.want, TakenDetail(tc.before, tc.after, tc.ev))
+		})
+	}
+}

@@ -141,7 +141,7 @@ func TestEndToEndDashboard(t *testing.T) {
 	assert.Equal(t, "+1", reaction)
 	assert.Contains(t, answer, "### Campaign `eks-chatops`: commands of @pat")
 	assert.Contains(t, answer, "| `/fleet status` | shown")
-	assert.Contains(t, answer, "| `/fleet approve 2` | taken: the campaign is Running |")
+	assert.Contains(t, answer, "| `/fleet approve 2` | taken: wave 2 approved; the campaign is Running |")
 	assert.Equal(t, 1, strings.Count(answer, "<!-- fleetbot:status"))
 	wave2 := waitForWave(t, s, name, plan.Waves[1], "acme/fleet")
 	is = dashboardWhen(t, s, dash.Number, "wave 2 open", func(is issue) bool {
