@@ -305,7 +305,8 @@ func (b *Bot) runCommand(ctx context.Context, name string, rec *record, actor ro
 		case "help":
 			res.Show = rollout.Help()
 		case "status":
-			res.Show = statusTable(st)
+			next, _ := nextWindow(rec, st, b.now()) // a schedule that names no time says the wave waits for it
+			res.Show = statusTable(st, next)
 		case "plan":
 			res.Show = planTable(rec.Plan)
 		}
@@ -381,18 +382,19 @@ const maxShown = 24 << 10
 // merged).
 const maxNamed = 5
 
-// statusTable shows a campaign's waves for /fleet status: each cluster and
-// pull request by name, or, when that would pass maxShown, counted by phase
-// and status with the failed clusters and the pull requests not merged
-// named.
-func statusTable(st rollout.State) string {
+// statusTable shows a campaign's waves for /fleet status, after what it
+// waits for (nextWindow: when its schedule next lets a wave open, zero
+// when now or unknown): each cluster and pull request by name, or, when
+// that would pass maxShown, counted by phase and status with the failed
+// clusters and the pull requests not merged named.
+func statusTable(st rollout.State, nextWindow time.Time) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "Campaign **%s** is **%s**", st.Campaign, st.Phase)
 	if st.HaltReason != "" {
 		fmt.Fprintf(&b, ": %s", st.HaltReason)
 	}
 	b.WriteString(".")
-	if w := st.Waiting(time.Time{}); w.Kind != rollout.WaitNothing && w.Kind != rollout.WaitPerson {
+	if w := st.Waiting(nextWindow); w.Kind != rollout.WaitNothing && w.Kind != rollout.WaitPerson {
 		fmt.Fprintf(&b, " Waiting for %s.", strings.TrimSuffix(w.Text, "."))
 	}
 	b.WriteString("\n\n| wave | kind | phase | pull requests | clusters |\n|---|---|---|---|---|\n")

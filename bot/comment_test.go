@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -130,18 +131,18 @@ func bigState(waves, clusters int) rollout.State {
 // of them keeps each answer whole or says it was left out.
 func TestStatusTableFitsAComment(t *testing.T) {
 	t.Parallel()
-	small := statusTable(bigState(2, 3))
+	small := statusTable(bigState(2, 3), time.Time{})
 	assert.Contains(t, small, "| 1 | change | Open | #1000 t000 (Open) | `w1-a-cluster-with-a-long-name-0000` Failed, `w1-a-cluster-with-a-long-name-0001` Succeeded, `w1-a-cluster-with-a-long-name-0002` Succeeded |")
 	assert.NotContains(t, small, "Too many")
 
-	big := statusTable(bigState(8, 400))
+	big := statusTable(bigState(8, 400), time.Time{})
 	assert.LessOrEqual(t, len(big), maxShown)
 	assert.Contains(t, big, "| 1 | change | Open | 40: 39 Merged, 1 Open (#1000 t000 (Open)) | 400: 1 Failed, 399 Succeeded (`w1-a-cluster-with-a-long-name-0000` Failed) |")
 	assert.Contains(t, big, "| 8 | change | Open | 40: 40 Merged | 400: 400 Succeeded |")
 	assert.Contains(t, big, "Too many to name here")
 	assert.NotContains(t, big, "Only the first")
 
-	huge := statusTable(bigState(600, 2))
+	huge := statusTable(bigState(600, 2), time.Time{})
 	assert.LessOrEqual(t, len(huge), maxShown)
 	assert.Contains(t, huge, "| 1 | change |")
 	assert.Regexp(t, `Only the first \d+ of 600 waves fit in a comment\.`, huge)

@@ -240,9 +240,14 @@ func TestDashboardAbortedAndScheduled(t *testing.T) {
 	assert.Contains(t, body, "The maintenance window at 2026-12-01T22:00:00Z to open wave 1, since 2026-12-01 09:00 UTC.\n"+
 		"The schedule holds it back: outside the maintenance windows.\n")
 	assert.Contains(t, body, "**Commands that apply now:** `/fleet pause` · `/fleet abort`")
+	dash := dashboardOf(t, w).Number
+	_, err := b.onComment(t.Context(), dashboardComment(1, dash, "eve", "/fleet status"))
+	require.NoError(t, err)
+	assert.Contains(t, statusOn(t, w, dash), "Campaign **eks-1-30** is **Scheduled**. Waiting for the maintenance window at 2026-12-01T22:00:00Z to open wave 1.",
+		"/fleet status says when too")
 
 	w.clock.add(time.Hour)
-	_, err := b.Operate(t.Context(), campaign, rollout.Abort{By: "pat", Reason: "wrong version"})
+	_, err = b.Operate(t.Context(), campaign, rollout.Abort{By: "pat", Reason: "wrong version"})
 	require.NoError(t, err)
 	is := dashboardOf(t, w)
 	assert.Equal(t, "closed", is.State)
