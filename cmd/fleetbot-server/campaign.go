@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/spf13/cobra"
@@ -283,8 +284,9 @@ func prNumber(n int) string {
 	return "#" + strconv.Itoa(n)
 }
 
-// printStatus prints a campaign's phase, why it halted, and a table with a
-// row per pull request and cluster of each wave.
+// printStatus prints a campaign's phase, why it halted, what it waits for
+// (the status page and the dashboard name a maintenance window's time),
+// and a table with a row per pull request and cluster of each wave.
 func printStatus(out io.Writer, st rollout.State) error {
 	revertible := "forward-only"
 	if st.Policy.Revertible {
@@ -297,6 +299,9 @@ func printStatus(out io.Writer, st rollout.State) error {
 	}
 	if st.Phase == rollout.CampaignPaused {
 		fmt.Fprintf(out, "Paused from %s\n", st.PausedFrom)
+	}
+	if w := st.Waiting(time.Time{}); w.Kind != rollout.WaitNothing && w.Kind != rollout.WaitPerson {
+		fmt.Fprintf(out, "Waiting for %s\n", oneLine(w.Text))
 	}
 	fmt.Fprintln(out)
 	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
