@@ -928,9 +928,15 @@ func (m *machine) retryOne(w *WaveState, c *ClusterState, reopen bool, e Retry) 
 }
 
 // reopenWave takes a Failed or Baking wave back to Verifying after one of its
-// clusters was retried or skipped; the bake starts again once all settle.
+// clusters was retried or skipped; the bake starts again once all settle. A
+// Succeeded wave no later wave has opened after goes back too: its bake ran
+// out while a cluster of it had failed (the campaign halted over its
+// budget), and the retried cluster bakes before the next wave opens.
 func (m *machine) reopenWave(w *WaveState) {
-	if w.Phase == WaveFailed || w.Phase == WaveBaking {
+	last := w.Phase == WaveSucceeded && !slices.ContainsFunc(m.s.Waves[w.Number:], func(l WaveState) bool {
+		return m.s.live(l) && l.Phase != WavePending && l.Phase != WaveSkipped
+	})
+	if w.Phase == WaveFailed || w.Phase == WaveBaking || last {
 		w.Phase = WaveVerifying
 		w.BakeStart, w.BakeUntil, w.FinishedAt = time.Time{}, time.Time{}, time.Time{}
 	}

@@ -456,6 +456,16 @@ func TestTransition(t *testing.T) {
 		{name: "abort/skip refused", from: machineSeq(stInPR1, timedEvent{5, Abort{}}), event: SkipCluster{Cluster: "c2", Reason: "r"}, wantErr: "takes no more steps", want: strings.Replace(inPR1, "Running", "Aborted", 1)},
 
 		// Rollback
+		{name: "halted/retry after the bake ran out bakes the wave again", from: machineSeq(stMerged2,
+			timedEvent{67, GateResult{Cluster: "c2", Gate: "eks", Outcome: GatePassed}},
+			timedEvent{67, GateResult{Cluster: "c2", Gate: "argocd", Outcome: GatePassed}},
+			timedEvent{68, GateResult{Cluster: "c3", Gate: "eks", Outcome: GateFailed, Detail: "x"}},
+			timedEvent{200, Tick{CanOpen: true}}), at: 201, event: Retry{Cluster: "c3"},
+			want:    "Halted | Succeeded Verifying Pending | c1=Succeeded c2=Succeeded c3=Verifying c4=Pending",
+			actions: []Action{RunGates{Wave: 2, Clusters: []string{"c3"}}},
+			check: func(t *testing.T, s State) {
+				assert.True(t, s.Waves[1].BakeUntil.IsZero(), "the bake starts again once c3 settles")
+			}},
 		{name: "rollback/eks refused", policy: eks, from: stBaking1, event: Rollback{}, wantErr: "EKS cannot downgrade a control plane. Fix forward", want: baking1},
 		{name: "rollback/forward-only field refused", policy: field, from: stBaking1, event: Rollback{}, wantErr: "declares its field change forward-only", want: baking1},
 		{name: "rollback/nothing merged refused", from: stInPR1, event: Rollback{}, wantErr: "nothing to revert; abort instead", want: inPR1},
