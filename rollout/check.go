@@ -43,8 +43,11 @@ func CheckVerdict(s State, n int, tenant string) (WaveCheck, error) {
 	label := waveLabel(w)
 	by := s.revertedBy(n)
 	rolled := ""
-	if by > 0 {
+	switch {
+	case by > 0 && s.Waves[by-1].Phase == WaveSucceeded:
 		rolled = fmt.Sprintf("; rolled back by wave %d", by)
+	case by > 0:
+		rolled = fmt.Sprintf("; wave %d rolls it back", by)
 	}
 	skipped, skipReason := tenantSkipped(w, tenant)
 	switch {

@@ -57,8 +57,8 @@ func TestCheckVerdict(t *testing.T) {
 			want: WaveCheck{CheckSuccess, "Wave 1 succeeded"}},
 		{name: "rolled back before it succeeded", from: rolledBack, wave: 2, tenant: "t2",
 			want: WaveCheck{CheckFailure, "Wave 2 was rolled back by wave 4 before it succeeded"}},
-		{name: "succeeded, rolled back since", from: rolledBack, wave: 1, tenant: "t1",
-			want: WaveCheck{CheckSuccess, "Wave 1 succeeded; rolled back by wave 5"}},
+		{name: "succeeded, rolling back", from: rolledBack, wave: 1, tenant: "t1",
+			want: WaveCheck{CheckSuccess, "Wave 1 succeeded; wave 5 rolls it back"}},
 		{name: "a revert wave opens", from: machineSeq(rolledBack, timedEvent{71, Tick{}}), wave: 4, tenant: "t1",
 			want: WaveCheck{CheckNeutral, "Waiting for wave 4: the pull requests of t1, t2 to open"}},
 	}
@@ -75,6 +75,12 @@ func TestCheckVerdict(t *testing.T) {
 			assert.Equal(t, tc.want, got, "campaign %s", machineSummary(s))
 		})
 	}
+	// Once its revert wave succeeded, it was rolled back.
+	s := driveMachine(t, newMachineState(t, machinePolicy()), rolledBack)
+	s.Waves[4].Phase = WaveSucceeded
+	got, err := CheckVerdict(s, 1, "t1")
+	require.NoError(t, err)
+	assert.Equal(t, WaveCheck{CheckSuccess, "Wave 1 succeeded; rolled back by wave 5"}, got)
 }
 
 func TestCheckVerdictHaltedWaveBakes(t *testing.T) {

@@ -81,8 +81,12 @@ func (s State) Waiting(nextWindow time.Time) Wait {
 		since = s.History[len(s.History)-1].At
 	}
 	switch s.Phase {
-	case CampaignSucceeded, CampaignAborted, CampaignRolledBack:
-		return Wait{Kind: WaitNothing, Since: since, Text: fmt.Sprintf("nothing: the campaign %s", strings.ToLower(string(s.Phase)))}
+	case CampaignSucceeded:
+		return Wait{Kind: WaitNothing, Since: since, Text: "nothing: the campaign succeeded"}
+	case CampaignAborted:
+		return Wait{Kind: WaitNothing, Since: since, Text: "nothing: the campaign was aborted"}
+	case CampaignRolledBack:
+		return Wait{Kind: WaitNothing, Since: since, Text: "nothing: the campaign was rolled back"}
 	case CampaignPending:
 		return Wait{Kind: WaitStart, Text: "the campaign to be scheduled"}
 	case CampaignScheduled:

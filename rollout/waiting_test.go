@@ -57,6 +57,7 @@ func TestWaiting(t *testing.T) {
 			Text: "a fleet admin to approve wave 3", Commands: []string{"/fleet approve 3", "/fleet pause", "/fleet abort"}}},
 		{name: "paused", from: stPausedInPR1, want: Wait{Kind: WaitResume, Since: minute(10), Text: "a person to resume it (paused)", Commands: []string{"/fleet resume", "/fleet abort"}}},
 		{name: "succeeded", from: stDone, want: Wait{Kind: WaitNothing, Since: minute(191), Text: "nothing: the campaign succeeded"}},
+		{name: "aborted", from: machineSeq(stInPR1, timedEvent{5, Abort{By: "ops"}}), want: Wait{Kind: WaitNothing, Since: minute(5), Text: "nothing: the campaign was aborted"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
