@@ -67,7 +67,7 @@ func newMetrics(reg prometheus.Registerer, now func() time.Time) (*metrics, erro
 			Name: "fleetbot_campaigns", Help: "Campaigns by phase, as of the last reconcile pass.",
 		}, []string{"phase"}),
 		campaignFiles: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "fleetbot_campaign_files_total", Help: "Campaign files read, by result: started, invalid, refused (the plan or the machine refused it), changed (after the campaign started; not applied), removed (while its campaign runs, which goes on), ended (the file of a campaign that ended: it starts nothing).",
+			Name: "fleetbot_campaign_files_total", Help: "Campaign files read, by result: started, invalid, refused (the plan or the machine refused it), changed (after the campaign started; not applied), removed (while its campaign runs, which goes on).",
 		}, []string{"result"}),
 		events: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "fleetbot_campaign_events_total", Help: "Events fed to campaigns, by event and outcome (applied, ignored, refused).",

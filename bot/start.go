@@ -146,8 +146,6 @@ func (b *Bot) considerCampaign(ctx context.Context, file, sha string, src []byte
 	case fileInvalid:
 		b.metrics.campaignFiles.WithLabelValues(fileInvalid).Inc()
 		b.log.Error("invalid campaign file", "repo", b.camps.String(), "file", file, "sha", sha, "err", v.Problems)
-	case fileEnded:
-		b.metrics.campaignFiles.WithLabelValues(fileEnded).Inc()
 	case fileChanged:
 		b.metrics.campaignFiles.WithLabelValues(fileChanged).Inc()
 		b.warnOnce("changed/"+v.Campaign+"/"+file+"/"+v.Digest, "campaign file changed after the campaign started; the change is not applied: start a new campaign under a new name",
