@@ -132,7 +132,7 @@ func (b *Bot) report(ctx context.Context, sha string, vs []fileVerdict, pr *prTa
 	failed, noted := false, false
 	for _, v := range vs {
 		failed = failed || v.failed()
-		noted = noted || v.Result == fileChanged || v.Result == fileRemoved || v.Result == fileEnded
+		noted = noted || v.unapplied()
 	}
 	targets := []prTarget{}
 	switch {
@@ -320,7 +320,7 @@ func (b *Bot) campaignsComment(sha string, vs []fileVerdict) string {
 		switch {
 		case v.failed():
 			failed++
-		case v.Result == fileChanged || v.Result == fileRemoved || v.Result == fileEnded:
+		case v.unapplied():
 			noted++
 		}
 	}

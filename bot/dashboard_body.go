@@ -104,7 +104,7 @@ func (v dashboardView) head() string {
 	}
 	fmt.Fprintf(&b, "**Change:** %s · **Gates:** %s · **Failure budget:** %s", v.Rec.Plan.Change.Describe(), strings.Join(st.Policy.Gates, ", "), budget)
 	if st.Policy.Bake > 0 {
-		fmt.Fprintf(&b, " · **Bake:** %s", exactSpan(st.Policy.Bake))
+		fmt.Fprintf(&b, " · **Bake:** %s", rollout.Duration{Duration: st.Policy.Bake})
 	}
 	fmt.Fprintf(&b, "\n**Started** %s from `%s` at `%s`.\n", stamp(v.Rec.StartedAt), v.Rec.File, shortSHA(v.Rec.SHA))
 	if st.Phase == rollout.CampaignHalted && st.HaltReason != "" {
@@ -538,19 +538,6 @@ func span(d time.Duration) string {
 		return fmt.Sprintf("%dh", int(d.Hours()))
 	}
 	return fmt.Sprintf("%dh%dm", int(d.Hours()), int(d.Minutes())%60)
-}
-
-// exactSpan writes a duration a campaign file gave as it was given, not
-// rounded as span rounds what elapsed: "30s", "1m30s", "45m", "1h".
-func exactSpan(d time.Duration) string {
-	s := d.String()
-	if strings.HasSuffix(s, "m0s") {
-		s = s[:len(s)-2]
-	}
-	if strings.HasSuffix(s, "h0m") {
-		s = s[:len(s)-2]
-	}
-	return s
 }
 
 // upperFirst capitalizes the first letter of s.

@@ -196,16 +196,16 @@ func (b *Bot) onComment(ctx context.Context, e *webhooks.Comment) (bool, error) 
 // head, when CI reports on a pull request), else for the merge commit it
 // may be.
 func (b *Bot) onStatus(ctx context.Context, e *webhooks.Status) (bool, error) {
-	var acted bool
+	var acted, onBranch bool
 	var errs []error
 	for _, br := range e.Branches {
 		if _, _, _, ok := wave.ParseBranch(br); !ok {
 			continue
 		}
 		a, err := b.onCommit(ctx, e.SHA, br, nil)
-		acted, errs = acted || a, append(errs, err)
+		acted, onBranch, errs = acted || a, true, append(errs, err)
 	}
-	if len(errs) > 0 {
+	if onBranch {
 		return acted, errors.Join(errs...)
 	}
 	return b.onCommit(ctx, e.SHA, "", nil)

@@ -118,6 +118,12 @@ type fileVerdict struct {
 // failed reports whether the file cannot start.
 func (v fileVerdict) failed() bool { return v.Result == fileInvalid || v.Result == fileRefused }
 
+// unapplied reports whether the file changes no campaign: a change or a
+// removal of a running campaign's file, or the file of one that ended.
+func (v fileVerdict) unapplied() bool {
+	return v.Result == fileChanged || v.Result == fileRemoved || v.Result == fileEnded
+}
+
 // considerCampaign starts the campaign in src, read from file at commit sha,
 // unless it started before, and says what became of the file. An invalid
 // file or one that is refused is logged and counted, and its problems
@@ -176,13 +182,9 @@ func (b *Bot) removedCampaigns(ctx context.Context, removed []string) ([]fileVer
 		if !ok || !slices.Contains(removed, rec.File) {
 			continue
 		}
-		stored, err := b.cfg.Store.Get(ctx, stateKey(name))
+		st, _, err := b.State(ctx, name)
 		if err != nil {
 			return out, fmt.Errorf("state of campaign %s: %w", name, err)
-		}
-		st, err := b.storedState(stateKey(name), stored.Value)
-		if err != nil {
-			return out, err
 		}
 		if st.Phase.Final() {
 			continue
@@ -212,19 +214,13 @@ func (b *Bot) readCampaign(ctx context.Context, file string, src []byte, next fu
 		return next(c, v)
 	}
 	v.Result, v.From = fileRunning, rec.File+"@"+shortSHA(rec.SHA)
-	stored, err := b.cfg.Store.Get(ctx, stateKey(c.Metadata.Name))
-	if err != nil && !errors.Is(err, store.ErrNotFound) {
+	st, _, err := b.State(ctx, c.Metadata.Name)
+	if err != nil {
 		return v, fmt.Errorf("state of campaign %s: %w", c.Metadata.Name, err)
 	}
-	if err == nil {
-		st, err := b.storedState(stateKey(c.Metadata.Name), stored.Value)
-		if err != nil {
-			return v, err
-		}
-		if st.Phase.Final() {
-			v.Result, v.Ended = fileEnded, st.Phase
-			return v, nil
-		}
+	if st.Phase.Final() {
+		v.Result, v.Ended = fileEnded, st.Phase
+		return v, nil
 	}
 	if rec.Digest != v.Digest || rec.File != file {
 		v.Result = fileChanged
