@@ -318,6 +318,9 @@ func Load(ctx context.Context, repos []string, opts ...Option) (*Inventory, erro
 	if err := runJobs(ctx, jobs, o.workers, func(j parseJob) { j.scan.take(j.file) }); err != nil {
 		return nil, err
 	}
+	for _, s := range scans {
+		s.ahead = nil
+	}
 	// Second pass: hierarchy files outside the label globs.
 	jobs = jobs[:0]
 	for _, s := range scans {
@@ -387,7 +390,8 @@ func joinRepo(repo, rel string) string {
 type repoScan struct {
 	root   string
 	layout *Layout
-	files  map[string]bool // every regular file, repository-relative
+	files  map[string]bool   // every regular file, repository-relative
+	ahead  map[string][]byte // the files the walk read, until the first pass
 	parsed map[string]*parsedFile
 	diags  Diagnostics
 
@@ -516,11 +520,17 @@ func newRepoScan(ctx context.Context, root string, shared *Layout, workers int) 
 			s.layout = l
 		}
 	}
-	files, err := listFiles(ctx, root, workers)
+	// The label files are read as the walk lists them: a fleet has one
+	// in each of thousands of deep directories.
+	var labels func(string) bool
+	if l := s.layout.Labels; l != nil {
+		labels = l.globs.match
+	}
+	files, ahead, err := walkFiles(ctx, root, workers, labels)
 	if err != nil {
 		return nil, fmt.Errorf("walk %s: %w", root, err)
 	}
-	s.files = files
+	s.files, s.ahead = files, ahead
 	return s, nil
 }
 

@@ -292,6 +292,31 @@ labels:
 	assert.Equal(t, "l/t/dev/c2.yaml", inv.Clusters[1].Sources.Get("labels.b").File)
 }
 
+// TestLoadLabelFilesNotReadAhead loads label files the walk leaves to be
+// read by their path: one larger than it reads ahead, and a symbolic link.
+func TestLoadLabelFilesNotReadAhead(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	writeFile(t, dir, LayoutFile, layoutHead+`blueprints:
+  paths: [bp/*.yaml]
+labels:
+  key: fleet.labels
+  hierarchy:
+    - l/all.yaml
+    - l/{tenant}.yaml
+`)
+	writeFile(t, dir, "bp/t.yaml", "tenant: t\nenv: dev\nservices:\n  eks:\n    config:\n      c1: {version: \"1.29\"}\n")
+	writeFile(t, dir, "l/all.yaml", strings.Repeat("# padding\n", aheadFileMax/10+1)+"fleet:\n  labels:\n    a: one\n")
+	writeFile(t, dir, "shared/t.yaml", "fleet:\n  labels:\n    b: two\n")
+	require.NoError(t, os.Symlink("../shared/t.yaml", filepath.Join(dir, "l", "t.yaml")))
+	inv, err := Load(t.Context(), []string{dir})
+	require.NoError(t, err)
+	assert.Empty(t, inv.Diagnostics)
+	require.Len(t, inv.Clusters, 1)
+	assert.Equal(t, map[string]string{"a": "one", "b": "two"}, inv.Clusters[0].Labels)
+	assert.Equal(t, aheadFileMax/10+4, inv.Clusters[0].Sources.Get("labels.a").Line, "the padding, then fleet, labels, a")
+}
+
 func TestLoadMembersWithVersion(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()

@@ -94,9 +94,12 @@ func runJobs(ctx context.Context, jobs []parseJob, workers int, done func(parseJ
 func (j parseJob) run() error {
 	s, pf := j.scan, j.file
 	path := joinRepo(s.root, pf.rel)
-	data, err := readFile(path)
-	if err != nil {
-		return fmt.Errorf("read %s: %w", path, err)
+	data, ok := s.ahead[pf.rel]
+	if !ok {
+		var err error
+		if data, err = readFile(path); err != nil {
+			return fmt.Errorf("read %s: %w", path, err)
+		}
 	}
 	roles := pf.roles
 	if j.labelsOnly {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io/fs"
 	"os"
+	"slices"
 	"sync"
 	"syscall"
 	"unsafe"
@@ -95,6 +96,8 @@ func (d dirHandle) read() ([]dirEntry, error) {
 			switch typ {
 			case syscall.DT_DIR:
 				e.dir = true
+			case syscall.DT_REG:
+				e.regular = true
 			case syscall.DT_UNKNOWN: // a file system that does not say
 				info, err := os.Lstat(path + "/" + e.name)
 				if err != nil {
@@ -103,10 +106,59 @@ func (d dirHandle) read() ([]dirEntry, error) {
 					}
 					return nil, err
 				}
-				e.dir = info.IsDir()
+				e.dir, e.regular = info.IsDir(), info.Mode().IsRegular()
 			}
 			out = append(out, e)
 		}
+	}
+}
+
+// aheadBufs holds the buffers dirHandle.readFile reads into.
+var aheadBufs = sync.Pool{New: func() any { return new([]byte) }}
+
+// errTooLarge refuses a file larger than dirHandle.readFile's limit.
+var errTooLarge = errors.New("file too large to read ahead")
+
+// readFile returns the bytes of the regular file name of d, at most limit:
+// four system calls, against five for readFile by path. A symbolic link
+// (O_NOFOLLOW) or a FIFO (O_NONBLOCK) that took the file's place since it
+// was listed is refused, not followed or waited on.
+func (d dirHandle) readFile(name string, limit int) ([]byte, error) {
+	var fd int
+	for {
+		var err error
+		fd, err = syscall.Openat(d.fd, name, syscall.O_RDONLY|syscall.O_CLOEXEC|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
+		if errors.Is(err, syscall.EINTR) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		break
+	}
+	defer func() { _ = syscall.Close(fd) }() // read only: nothing to flush
+	bufp := aheadBufs.Get().(*[]byte)
+	defer aheadBufs.Put(bufp)
+	if cap(*bufp) < limit+1 {
+		*bufp = make([]byte, limit+1)
+	}
+	buf := (*bufp)[:limit+1] // one byte more: a file of limit bytes fits
+	n := 0
+	for {
+		if n == len(buf) {
+			return nil, errTooLarge
+		}
+		m, err := syscall.Read(fd, buf[n:])
+		if errors.Is(err, syscall.EINTR) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		if m == 0 {
+			return slices.Clone(buf[:n:n]), nil
+		}
+		n += m
 	}
 }
 

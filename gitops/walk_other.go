@@ -3,6 +3,8 @@
 package gitops
 
 import (
+	"errors"
+	"io"
 	"os"
 	"path/filepath"
 )
@@ -28,9 +30,26 @@ func (d dirHandle) read() ([]dirEntry, error) {
 	entries, err := f.ReadDir(-1)
 	out := make([]dirEntry, len(entries))
 	for i, e := range entries {
-		out[i] = dirEntry{name: e.Name(), dir: e.IsDir()}
+		out[i] = dirEntry{name: e.Name(), dir: e.IsDir(), regular: e.Type().IsRegular()}
 	}
 	return out, err
+}
+
+// errTooLarge refuses a file larger than dirHandle.readFile's limit.
+var errTooLarge = errors.New("file too large to read ahead")
+
+// readFile returns the bytes of the file name of d, at most limit.
+func (d dirHandle) readFile(name string, limit int) ([]byte, error) {
+	f, err := os.Open(filepath.Join(d.path, name))
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, int64(limit)+1))
+	if err == nil && len(data) > limit {
+		return nil, errTooLarge
+	}
+	return data, err
 }
 
 // readFile is os.ReadFile.

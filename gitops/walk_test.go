@@ -49,7 +49,7 @@ func TestReadDir(t *testing.T) {
 			require.NoError(t, err)
 			var wantEntries []dirEntry
 			for _, e := range want {
-				wantEntries = append(wantEntries, dirEntry{name: e.Name(), dir: e.IsDir()})
+				wantEntries = append(wantEntries, dirEntry{name: e.Name(), dir: e.IsDir(), regular: e.Type().IsRegular()})
 			}
 			byName := func(a, b dirEntry) int { return strings.Compare(a.name, b.name) }
 			slices.SortFunc(got, byName)
