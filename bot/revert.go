@@ -56,11 +56,17 @@ func (r *run) revertPR(ctx context.Context, n int, rq rollout.PRRequest) error {
 	case errors.Is(err, wave.ErrClosed):
 		log.Info("revert pull request was closed without merge", "number", res.Number)
 		return r.feed(ctx, rollout.PRClosed{Wave: n, Tenant: rq.Tenant, Number: res.Number})
+	case errors.Is(err, wave.ErrNoChange) && len(req.Kept) > 0:
+		// What is left to revert a person changed since the campaign
+		// wrote it: the clusters are not back where they were, and
+		// recording a revert would say they are. It stays a trouble of
+		// the wave until a person reverts the files or skips the
+		// clusters.
+		return &tenantError{n, rq.Tenant, unrevertable(req.Reverts, rq.Clusters, req.Kept)}
 	case errors.Is(err, wave.ErrNoChange):
 		// Every file already holds what it held before the campaign (a
-		// person reverted by hand) or changed since: the base is where
-		// the revert stands.
-		log.Warn("nothing to revert: every file of the pull request holds its old value or changed since the campaign wrote it", "kept", len(req.Kept), "sha", h.sha)
+		// person reverted by hand): the base is where the revert stands.
+		log.Info("nothing to revert: every file of the pull request holds its old value", "sha", h.sha)
 		return r.feed(ctx, rollout.PRMerged{Wave: n, Tenant: rq.Tenant, SHA: h.sha})
 	case err != nil:
 		return &tenantError{n, rq.Tenant, err}
@@ -73,6 +79,26 @@ func (r *run) revertPR(ctx context.Context, n int, rq rollout.PRRequest) error {
 		log.Warn("a reviewer was not asked", "number", res.Number, "reviewer", s)
 	}
 	return r.feed(ctx, rollout.PROpened{Wave: n, Tenant: rq.Tenant, Number: res.Number})
+}
+
+// unrevertable says why nothing of pull request number (0: not known) can
+// be reverted for clusters, what a person does about it, and then each file
+// left to revert that is kept, and why: a dashboard quotes the start of a
+// long error.
+func unrevertable(number int, clusters []string, kept []wave.KeptFile) error {
+	var b strings.Builder
+	b.WriteString("nothing of the pull request")
+	if number > 0 {
+		fmt.Fprintf(&b, " #%d", number)
+	}
+	fmt.Fprintf(&b, " can be reverted: revert its files by hand, and the next pass records the revert, or skip %s (/fleet skip CLUSTER REASON). Kept: ", strings.Join(clusters, ", "))
+	for i, k := range kept {
+		if i > 0 {
+			b.WriteString("; ")
+		}
+		fmt.Fprintf(&b, "%s (%s)", k.Path, k.Reason)
+	}
+	return errors.New(b.String())
 }
 
 // inverse computes the revert of a planned pull request on the files read

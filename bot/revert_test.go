@@ -4,8 +4,11 @@ import (
 	"context"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -549,6 +552,72 @@ func TestRetryOpensAClosedRevertAgain(t *testing.T) {
 	mergeReverts(t, w, g, b, []gh.PullRequest{reopened, first[1]}, "r1", "r2")
 	st, _ = w.state(t, name)
 	assert.Equal(t, rollout.CampaignRolledBack, st.Phase)
+}
+
+// TestRevertOfHandEditedFilesIsNotRecorded: when every file a tenant's
+// pull request wrote was changed by hand since, nothing can be reverted,
+// and the clusters are not back where they were. The revert is not
+// recorded: it stays a trouble that names the files and what to do, the
+// campaign does not end rolled back, and skipping the cluster lets it.
+func TestRevertOfHandEditedFilesIsNotRecorded(t *testing.T) {
+	t.Parallel()
+	w, g, b := labelWorld(t)
+	const name = "addons-r2"
+	ctx := t.Context()
+	require.NoError(t, b.Handle(ctx, pushOf("campaigns/addons-r2.yaml")))
+	require.NoError(t, b.Reconcile(ctx))
+	wave1 := w.ensure.calls()
+	mergeWave(t, w, b, wave1, "aaaa", "bbbb")
+	require.Equal(t, "tenant-a", wave1[0].PR.Tenant)
+	// A person edits every file tenant-a's pull request created.
+	const byHand = "externalSecret:\n  labels:\n    addonsRelease: release9\n"
+	var edited []string
+	for _, fc := range wave1[0].PR.Files {
+		edited = append(edited, fc.Path)
+		require.NoError(t, os.WriteFile(filepath.Join(w.mirror.dir, fc.Path), []byte(byHand), 0o644))
+	}
+	require.Equal(t, []string{"labels/tenant-a/clusters/a-dev-1.yaml", "labels/tenant-a/clusters/a-dev-2.yaml"}, edited)
+	require.Equal(t, []string{"a-dev-1", "a-dev-2"}, wave1[0].Clusters)
+
+	_, err := b.Operate(ctx, name, rollout.Rollback{By: "pat"})
+	require.ErrorContains(t, err, "tenant tenant-a: nothing of the pull request #")
+	var reverts []gh.PullRequest
+	for _, p := range w.api.prs {
+		if _, _, _, ok := wave.ParseRevertBranch(p.HeadRef); ok {
+			reverts = append(reverts, p)
+		}
+	}
+	require.Len(t, reverts, 1, "tenant-b's revert opens; tenant-a's has nothing to change")
+	assert.Equal(t, wave.RevertBranch(name, 1, "tenant-b"), reverts[0].HeadRef)
+	for path, content := range g.written(t, reverts[0].HeadRef) {
+		require.NoError(t, os.WriteFile(filepath.Join(w.mirror.dir, filepath.FromSlash(path)), content, 0o644))
+	}
+	w.api.merge(t, reverts[0].Number, "r1")
+	for range 2 { // the merge and gates, then the bake
+		require.ErrorContains(t, b.Reconcile(ctx), "tenant tenant-a: nothing of the pull request #", "tried again on every pass")
+	}
+
+	st, _ := w.state(t, name)
+	assert.Equal(t, rollout.CampaignRollingBack, st.Phase, "a-dev-1 is not reverted")
+	b.mu.Lock()
+	troubles := slices.Collect(maps.Values(b.troubles[name]))
+	b.mu.Unlock()
+	require.Len(t, troubles, 1)
+	assert.Equal(t, "open the pull request of tenant-a in wave 5", troubles[0].What)
+	const why = " (the campaign created it, and it changed since; delete it by hand if it is no longer wanted)"
+	assert.Regexp(t, `^nothing of the pull request #\d+ can be reverted: revert its files by hand, and the next pass records the revert, or skip a-dev-1, a-dev-2 \(/fleet skip CLUSTER REASON\)\. Kept: `+
+		regexp.QuoteMeta(edited[0]+why+"; "+edited[1]+why)+`$`, troubles[0].Err)
+
+	_, err = b.Operate(ctx, name, rollout.SkipCluster{Cluster: "a-dev-1", Reason: "kept at release9 by hand", By: "pat"})
+	require.ErrorContains(t, err, "or skip a-dev-2 (", "the skip is taken; the other cluster is still not reverted")
+	_, err = b.Operate(ctx, name, rollout.SkipCluster{Cluster: "a-dev-2", Reason: "kept at release9 by hand", By: "pat"})
+	require.NoError(t, err)
+	require.NoError(t, b.Reconcile(ctx))
+	st, _ = w.state(t, name)
+	assert.Equal(t, rollout.CampaignRolledBack, st.Phase)
+	for _, p := range edited {
+		assert.Equal(t, byHand, readFile(t, w, p), "the hand edit stands")
+	}
 }
 
 // downGit fails writing trees while fail is set.
