@@ -176,10 +176,21 @@ func (r *run) approvalStatuses(ctx context.Context) error {
 // `merge: auto`, merges those that are ready.
 func (r *run) approvalsOf(ctx context.Context, c *rollout.Campaign, prs []rollout.WavePR) error {
 	var errs []error
+	acting := r.st.Phase == rollout.CampaignRunning || r.st.Phase == rollout.CampaignRollingBack
 	for _, pr := range prs {
 		a, v, err := r.approvalStatus(ctx, pr.Wave, pr.Tenant, pr.Number)
-		if err == nil && c.Spec.Merge == rollout.MergeAuto && (r.st.Phase == rollout.CampaignRunning || r.st.Phase == rollout.CampaignRollingBack) {
+		switch {
+		case err != nil || !acting:
+		case c.Spec.Merge == rollout.MergeAuto:
 			err = r.autoMerge(ctx, pr.Wave, pr.Tenant, a, v, c.Spec.MergeMethod)
+		default:
+			// Approved, it waits for an owner's merge, no longer for an
+			// approval.
+			why := ""
+			if a.Approved {
+				why = rollout.OwnersMerge
+			}
+			_, err = r.holdMerge(ctx, pr.Wave, pr.Tenant, pr.Number, why)
 		}
 		errs = append(errs, err)
 	}

@@ -55,7 +55,7 @@ func TestWaveCheckRuns(t *testing.T) {
 		c := onlyCheck(t, w, head)
 		assert.Equal(t, "completed", c.Run.Status)
 		assert.Equal(t, rollout.CheckNeutral, c.Run.Conclusion)
-		assert.Equal(t, "Waiting for wave 1: #1 (tenant-a), #2 (tenant-b) to be approved by the tenant's owners and merged", c.Run.Title)
+		assert.Equal(t, "Waiting for wave 1: #1 (tenant-a), #2 (tenant-b) approved, to be merged by the tenant's owners", c.Run.Title)
 	}
 	w.api.mu.Lock()
 	assert.Equal(t, []string{headSHA}, w.api.lookedAt, "a pull request just opened has no check run to look for (the campaign file's commit has)")
@@ -74,7 +74,7 @@ func TestWaveCheckRuns(t *testing.T) {
 	require.NoError(t, b.Handle(t.Context(), prWebhook("closed", 1, p.HeadRef, "aaaa")))
 	a = onlyCheck(t, w, "head-1")
 	assert.Equal(t, rollout.CheckNeutral, a.Run.Conclusion)
-	assert.Equal(t, "Waiting for wave 1: #2 (tenant-b) to be approved by the tenant's owners and merged", a.Run.Title)
+	assert.Equal(t, "Waiting for wave 1: #2 (tenant-b) approved, to be merged by the tenant's owners", a.Run.Title)
 	assert.Contains(t, a.Run.Summary, "| `a-dev-1` | terraform | passed | checks succeeded on aaaa |")
 	assert.Contains(t, a.Run.Summary, "| `a-dev-1` | 1.29 → 1.30 | Succeeded |")
 	assert.Equal(t, a.Run.Title, onlyCheck(t, w, "head-2").Run.Title, "every pull request of the wave waits for the same")

@@ -67,6 +67,9 @@ func TestDashboardFollowsTheCampaign(t *testing.T) {
 	assert.Contains(t, is.Body, "| 1 | dev | Open | #1 tenant-a: open<br>#2 tenant-b: open | 2026-12-01 09:00 UTC | - |")
 	assert.Contains(t, is.Body, "Wave 1: #1 (tenant-a), #2 (tenant-b) to be approved by the tenant's owners and merged")
 	assert.Contains(t, is.Body, "**Commands that apply now:** `/fleet pause` · `/fleet abort`")
+	// The next pass finds them approved: they wait for an owner's merge.
+	require.NoError(t, b.Reconcile(t.Context()))
+	assert.Contains(t, dashboardOf(t, w).Body, "Wave 1: #1 (tenant-a), #2 (tenant-b) approved, to be merged by the tenant's owners, since 2026-12-01 09:00 UTC.")
 
 	// Passes that change nothing send nothing.
 	edits := w.api.issueCalls("EditIssue")
@@ -272,7 +275,7 @@ func TestDashboardLinksOtherRepositories(t *testing.T) {
 	body, err := renderDashboard(dashboardView{Repo: "acme/campaigns", Rec: rec, St: st, Wait: st.Waiting(time.Time{})})
 	require.NoError(t, err)
 	assert.Contains(t, body, "| 1 | dev | Open | acme/fleet#1 tenant-a: open<br>acme/fleet#2 tenant-b: open |")
-	assert.Contains(t, body, "Wave 1: acme/fleet#1 (tenant-a), acme/fleet#2 (tenant-b) to be approved")
+	assert.Contains(t, body, "Wave 1: acme/fleet#1 (tenant-a), acme/fleet#2 (tenant-b) approved, to be merged")
 }
 
 // TestDashboardFitsGitHub: a fleet too large for one issue shows the

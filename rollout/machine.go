@@ -250,8 +250,8 @@ type PRState struct {
 	MergedBy   string          `json:"mergedBy,omitempty"`
 	ApprovedBy string          `json:"approvedBy,omitempty"`
 	Reviews    []ReviewVerdict `json:"reviews,omitempty"`
-	// MergeHeld says why the bot, under `merge: auto`, has not merged the
-	// open pull request an owner approved (MergeHeld, the event).
+	// MergeHeld says why the open pull request an owner approved is not
+	// merged (MergeHeld, the event).
 	MergeHeld string `json:"mergeHeld,omitempty"`
 }
 

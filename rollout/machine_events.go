@@ -110,17 +110,23 @@ type Rollback struct {
 	By string `json:"by,omitempty"`
 }
 
-// MergeHeld reports why the bot, under `merge: auto`, has not merged the
-// open pull request Number of tenant in a wave although an owner of the
-// tenant approved it: a required check failed or has not finished, or
-// GitHub refused the merge. An empty Why says nothing holds the merge back
-// any more (the approval was withdrawn, or the merge is due).
+// MergeHeld reports why the open pull request Number of tenant in a wave
+// is not merged although an owner of the tenant approved it: under `merge:
+// auto`, a required check failed or has not finished, or GitHub refused
+// the bot's merge; under `merge: owners`, OwnersMerge. An empty Why says
+// nothing holds the merge back any more (the approval was withdrawn, or
+// the merge is due).
 type MergeHeld struct {
 	Wave   int    `json:"wave"`
 	Tenant string `json:"tenant"`
 	Number int    `json:"number"`
 	Why    string `json:"why,omitempty"`
 }
+
+// OwnersMerge is MergeHeld's Why for an approved pull request of a
+// campaign whose tenants' owners merge (`merge: owners`): it waits for an
+// owner's merge, no longer for an approval.
+const OwnersMerge = "the tenant's owners merge it"
 
 // Posted reports that the post numbered Seq (a PostReport or a
 // RequestApproval of State.Posts) is on its pull requests.

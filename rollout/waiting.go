@@ -237,9 +237,10 @@ func prNumbers(prs []PRState) []int {
 }
 
 // mergeWait says what open pull requests wait for: an approval by their
-// tenant's owners and a merge, or, approved under `merge: auto`, what holds
-// the bot's merge back (PRState.MergeHeld), pull requests held for the same
-// reason named together.
+// tenant's owners and a merge; approved, under `merge: owners` an owner's
+// merge, under `merge: auto` what holds the bot's merge back
+// (PRState.MergeHeld); pull requests held for the same reason named
+// together.
 func mergeWait(open []PRState) string {
 	var waiting []PRState
 	var reasons []string
@@ -259,6 +260,10 @@ func mergeWait(open []PRState) string {
 		parts = append(parts, prList(waiting)+" to be approved by the tenant's owners and merged")
 	}
 	for _, why := range reasons {
+		if why == OwnersMerge {
+			parts = append(parts, prList(held[why])+" approved, to be merged by the tenant's owners")
+			continue
+		}
 		parts = append(parts, fmt.Sprintf("%s approved, not merged: %s", prList(held[why]), why))
 	}
 	return strings.Join(parts, "; ")

@@ -116,8 +116,13 @@ func TestEndToEndCheckRun(t *testing.T) {
 	assert.Equal(t, "neutral", c.Conclusion)
 	assert.Equal(t, fmt.Sprintf("Waiting for wave 1: #%d (tenant-b) to be approved by the tenant's owners and merged", b.Number), c.Output.Title)
 
-	// Tenant b merges, and Terraform CI fails: the campaign halts.
+	// Tenant b's owner approves: the wave waits for an owner's merge, no
+	// longer for an approval.
 	approve(t, s, "acme/fleet", b.Number, "bruno")
+	want := fmt.Sprintf("Waiting for wave 1: #%d (tenant-b) approved, to be merged by the tenant's owners", b.Number)
+	waitCheck(t, s, heads["tenant-b"], bot.CheckName, "tenant b's approval", func(c checkRunView) bool { return c.Output.Title == want })
+
+	// Tenant b merges, and Terraform CI fails: the campaign halts.
 	var merged struct {
 		SHA string `json:"sha"`
 	}
