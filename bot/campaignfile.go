@@ -132,7 +132,7 @@ func (b *Bot) report(ctx context.Context, sha string, vs []fileVerdict, pr *prTa
 	failed, noted := false, false
 	for _, v := range vs {
 		failed = failed || v.failed()
-		noted = noted || v.unapplied()
+		noted = noted || v.unapplied() || len(v.Warnings) > 0
 	}
 	targets := []prTarget{}
 	switch {
@@ -246,6 +246,12 @@ func (b *Bot) campaignCheck(vs []fileVerdict) gh.NewCheckRun {
 			}
 			out.Annotations = append(out.Annotations, gh.Annotation{Path: v.File, StartLine: max(p.Line, 1), Level: "failure", Title: title, Message: p.Reason})
 		}
+		for _, w := range v.Warnings {
+			if w.File != b.camps.String()+"/"+v.File || len(out.Annotations) == gh.MaxAnnotations {
+				continue
+			}
+			out.Annotations = append(out.Annotations, gh.Annotation{Path: v.File, StartLine: max(w.Line, 1), Level: "warning", Title: v.File, Message: w.Message})
+		}
 	}
 	if n > gh.MaxAnnotations {
 		fmt.Fprintf(&s, "\nThe first %d of %d problems are annotated on their lines; the list above has every one.\n", gh.MaxAnnotations, n)
@@ -293,6 +299,12 @@ func (b *Bot) writeFileVerdict(s *strings.Builder, v fileVerdict) {
 			fmt.Fprintf(s, "- %s\n", b.problemLine(p))
 		}
 		fmt.Fprintln(s, "\n`fleetbot validate` and `fleetbot plan` run the same checks before a push.")
+	}
+	if len(v.Warnings) > 0 {
+		fmt.Fprintf(s, "\n%s:\n\n", count(len(v.Warnings), "warning"))
+		for _, w := range v.Warnings {
+			fmt.Fprintf(s, "- %s\n", b.problemLine(&rollout.FieldError{File: w.File, Line: w.Line, Reason: w.Message}))
+		}
 	}
 	fmt.Fprintln(s)
 }
@@ -404,7 +416,7 @@ func (b *Bot) onCampaignPR(ctx context.Context, e *webhooks.PullRequest) (bool, 
 			return true, fmt.Errorf("read %s at %s: %w", f, e.HeadSHA, err)
 		}
 		v, err := b.readCampaign(ctx, f, src, func(c *rollout.Campaign, v fileVerdict) (fileVerdict, error) {
-			err := b.vet(ctx, c)
+			warnings, err := b.vet(ctx, c)
 			var r *refusal
 			switch {
 			case errors.As(err, &r):
@@ -412,7 +424,7 @@ func (b *Bot) onCampaignPR(ctx context.Context, e *webhooks.PullRequest) (bool, 
 			case err != nil:
 				return v, err
 			default:
-				v.Result = fileCanRun
+				v.Result, v.Warnings = fileCanRun, warnings
 			}
 			return v, nil
 		})

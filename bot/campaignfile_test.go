@@ -356,3 +356,46 @@ func TestEndedCampaignFile(t *testing.T) {
 	assert.Contains(t, body, "give the campaign a new `metadata.name`")
 	assert.NotContains(t, body, "/fleet abort")
 }
+
+// TestCampaignFileWarnings: what the checks warn of in a file that can
+// start (here an approval for an environment the selector leaves out, so
+// never asked for) is listed in the fleetbot/campaigns check run and
+// annotated on its line as a warning, on the pull request that proposes the
+// file (with a comment) and on the push that starts it. The campaign
+// starts all the same.
+func TestCampaignFileWarnings(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	src := strings.Replace(string(campaignSrc(t, testGates.terraform)), "  selector: {}\n", "  selector:\n    envs: [dev]\n", 1)
+	src = strings.Replace(src, "    canary: false\n", "    canary: false\n    approvals: [prod]\n", 1)
+	require.Contains(t, src, "approvals: [prod]")
+	require.Contains(t, src, "envs: [dev]")
+	const warning = "`campaigns/eks-1-30.yaml:15`: spec.strategy.approvals[0]: no wave of the plan changes a cluster of prod, so no approval is asked for it"
+	w.api.mu.Lock()
+	w.api.files["campaigns/eks-1-30.yaml"] = []byte(src)
+	w.api.prs = append(w.api.prs, gh.PullRequest{Number: 1, State: "open", HeadRef: "eks-campaign", BaseRef: "main", HeadSHA: "pr-head-1", User: "pat"})
+	w.api.prFiles = map[int][]gh.ChangedFile{1: {{Filename: "campaigns/eks-1-30.yaml", Status: "added"}}}
+	w.api.atRef = map[string]map[string][]byte{"pr-head-1": {"campaigns/eks-1-30.yaml": []byte(src)}}
+	w.api.mu.Unlock()
+	b := w.bot(t, "r1", nil)
+
+	require.NoError(t, b.Handle(t.Context(), &webhooks.PullRequest{Meta: webhooks.Meta{Name: "pull_request", Action: "opened", Owner: "acme", Repo: "fleet"},
+		Number: 1, State: "open", HeadRef: "eks-campaign", HeadSHA: "pr-head-1", BaseRef: "main"}))
+	for _, head := range []string{"pr-head-1", headSHA} {
+		if head == headSHA {
+			require.NoError(t, b.Handle(t.Context(), pushOf("campaigns/eks-1-30.yaml")))
+		}
+		c := onlyCheckNamed(t, w, head, CampaignCheckName)
+		assert.Equal(t, rollout.CheckSuccess, c.Run.Conclusion, head)
+		assert.Contains(t, c.Run.Summary, "1 warning:\n\n- "+warning+"\n", head)
+		require.Len(t, c.Annotations, 1, head)
+		assert.Equal(t, gh.Annotation{Path: "campaigns/eks-1-30.yaml", StartLine: 15, Level: "warning", Title: "campaigns/eks-1-30.yaml",
+			Message: "spec.strategy.approvals[0]: no wave of the plan changes a cluster of prod, so no approval is asked for it"}, c.Annotations[0])
+	}
+	body, n := campaignsCommentOf(w, 1)
+	require.Equal(t, 1, n, "the pull request is told")
+	assert.Contains(t, body, "no approval is asked for it")
+	_, started, err := b.loadRecord(t.Context(), campaign)
+	require.NoError(t, err)
+	assert.True(t, started, "a warning does not hold the campaign back")
+}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/fleetbot/fleetbot/bot/wave"
+	"github.com/fleetbot/fleetbot/gitops"
 	"github.com/fleetbot/fleetbot/rollout"
 	"github.com/fleetbot/fleetbot/rollout/store"
 )
@@ -41,6 +42,9 @@ type record struct {
 	// Clusters holds what the gates need of each planned cluster that the
 	// plan does not say: where it runs.
 	Clusters map[string]clusterInfo `json:"clusters,omitempty"`
+	// warnings are what the checks before the start warned of, for the
+	// campaign file's check run; not kept.
+	warnings []gitops.Diagnostic
 }
 
 // clusterInfo is where a cluster runs, from its blueprint.

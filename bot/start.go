@@ -113,6 +113,9 @@ type fileVerdict struct {
 	// Problems say why an invalid or refused file cannot start, each with
 	// file, line and field.
 	Problems rollout.ErrorList
+	// Warnings are what the checks warn of in a file that starts or can:
+	// an exclusion with no effect, an approval never asked for.
+	Warnings []gitops.Diagnostic
 }
 
 // failed reports whether the file cannot start.
@@ -132,7 +135,8 @@ func (v fileVerdict) unapplied() bool {
 // store); a verdict without a result is a file another replica is starting.
 func (b *Bot) considerCampaign(ctx context.Context, file, sha string, src []byte) (fileVerdict, error) {
 	v, err := b.readCampaign(ctx, file, src, func(c *rollout.Campaign, v fileVerdict) (fileVerdict, error) {
-		err := b.start(ctx, c, &record{Campaign: c.Metadata.Name, Repo: b.camps.String(), File: file, SHA: sha, Digest: v.Digest, Source: string(src)})
+		rec := &record{Campaign: c.Metadata.Name, Repo: b.camps.String(), File: file, SHA: sha, Digest: v.Digest, Source: string(src)}
+		err := b.start(ctx, c, rec)
 		var r *refusal
 		switch {
 		case errors.As(err, &r):
@@ -142,7 +146,7 @@ func (b *Bot) considerCampaign(ctx context.Context, file, sha string, src []byte
 		case errors.Is(err, store.ErrHeld):
 			// Another replica is starting it, and reports it.
 		case err == nil:
-			v.Result = fileStarted
+			v.Result, v.Warnings = fileStarted, rec.warnings
 		default:
 			return v, err
 		}
@@ -307,15 +311,17 @@ func (b *Bot) plan(ctx context.Context, c *rollout.Campaign, rec *record) (rollo
 // vet runs the checks start runs on a campaign that has not started,
 // starting nothing: its gates are built and dropped, it is planned on the
 // blueprint repositories' heads with the clusters other campaigns hold left
-// out. A campaign start would refuse returns a *refusal.
-func (b *Bot) vet(ctx context.Context, c *rollout.Campaign) error {
+// out. It returns what the checks warn of; a campaign start would refuse
+// returns a *refusal.
+func (b *Bot) vet(ctx context.Context, c *rollout.Campaign) ([]gitops.Diagnostic, error) {
 	if b.cfg.Gates == nil {
 		if _, err := buildGates(c.Spec.Gates, gateInstallations(b.cfg.GitHub), b.now, b.cfg.GateOptions, b.metrics.gateDuration); err != nil {
-			return &refusal{err}
+			return nil, &refusal{err}
 		}
 	}
-	_, err := b.plan(ctx, c, &record{Campaign: c.Metadata.Name})
-	return err
+	rec := &record{Campaign: c.Metadata.Name}
+	_, err := b.plan(ctx, c, rec)
+	return rec.warnings, err
 }
 
 // createState schedules the campaign's first state and stores it.
@@ -397,7 +403,7 @@ func (b *Bot) planRecord(ctx context.Context, c *rollout.Campaign, rec *record) 
 				w.PullRequests[j].Repo = byDir[w.PullRequests[j].Repo]
 			}
 		}
-		rec.Plan = p
+		rec.Plan, rec.warnings = p, prep.Diagnostics
 		replaced := map[string]bool{}
 		for _, w := range p.Waves {
 			for _, c := range w.Clusters {

@@ -125,6 +125,9 @@ func Prepare(ctx context.Context, repos []string, c *rollout.Campaign, locks map
 		return prep, err
 	}
 	prep.Plan = p
+	for _, w := range rollout.CheckApprovals(c, p) {
+		prep.Diagnostics = append(prep.Diagnostics, campaignDiagnostic(w))
+	}
 	// What the machine would start from is checked while the edits are:
 	// both only read the plan, and at 100,000 clusters each takes about a
 	// third of a second, the check on one core.

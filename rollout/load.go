@@ -70,6 +70,8 @@ type campaignSource struct {
 	selector int                      // line of spec.selector, or of spec when absent
 	items    map[string][]decode.Item // selector list key -> its entries, in Selector order
 	labels   map[string]decode.Item   // selector label key -> its entry
+	// approvals are the entries of spec.strategy.approvals.
+	approvals []decode.Item
 }
 
 // document parses src and returns its one document's root node, or nil after
@@ -555,6 +557,7 @@ func (d *campaignDecoder) strategy(m *decode.Map, s *Strategy) []decode.Item {
 	}
 	approvals := m.Names("approvals", nil)
 	s.Approvals = decode.Values(approvals)
+	d.src.approvals = approvals
 	s.UnapprovedMerge = m.OneOf("unapprovedMerge", "choice for an unapproved merge", UnapprovedHalt, UnapprovedRecord)
 	if s.UnapprovedMerge == "" {
 		s.UnapprovedMerge = UnapprovedHalt

@@ -168,3 +168,31 @@ func suggest(v string, known map[string]bool) string {
 	}
 	return ""
 }
+
+// CheckApprovals warns of each environment spec.strategy.approvals names in
+// which no wave of p asks for an approval: none of its clusters is
+// selected or changed, so the approval it names is never asked for.
+func CheckApprovals(c *Campaign, p *Plan) (warnings ErrorList) {
+	src := c.src
+	if src == nil {
+		src = &campaignSource{}
+	}
+	asked := map[string]bool{}
+	for _, w := range p.Waves {
+		if w.Approval {
+			asked[w.Env] = true
+		}
+	}
+	for i, env := range c.Spec.Strategy.Approvals {
+		if asked[env] {
+			continue
+		}
+		it := decode.Item{Value: env, Field: decode.Index("spec.strategy.approvals", i)}
+		if i < len(src.approvals) && src.approvals[i].Value == env {
+			it = src.approvals[i]
+		}
+		warnings = append(warnings, &FieldError{File: src.file, Line: it.Line, Field: it.Field,
+			Reason: fmt.Sprintf("no wave of the plan changes a cluster of %s, so no approval is asked for it", env)})
+	}
+	return warnings
+}

@@ -125,3 +125,53 @@ func TestCheckSelectorWithoutSource(t *testing.T) {
 		t.Fatalf("errors %v, want %q", errs, want)
 	}
 }
+
+// TestCheckApprovals warns of an approval named for an environment in which
+// the plan opens no wave, at the entry's line.
+func TestCheckApprovals(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name, selector, approvals string
+		warnings                  []string
+	}{
+		{name: "none named", selector: "    {}", approvals: "[]"},
+		{name: "every one asked", selector: "    {}", approvals: "[staging, prod]"},
+		{
+			name: "an environment the selector leaves out", selector: "    envs: [dev, staging]", approvals: "\n      - staging\n      - prod",
+			warnings: []string{`campaigns/x.yaml:14: spec.strategy.approvals[1]: no wave of the plan changes a cluster of prod, so no approval is asked for it`},
+		},
+		{
+			name: "an environment with no cluster in the fleet", selector: "    {}", approvals: "[qa]",
+			warnings: []string{`campaigns/x.yaml:12: spec.strategy.approvals[0]: no wave of the plan changes a cluster of qa, so no approval is asked for it`},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			src := `apiVersion: fleetbot.io/v1alpha1
+kind: Campaign
+metadata:
+  name: approvals-test
+spec:
+  change:
+    eksVersion: {to: "1.30"}
+  selector:
+` + tt.selector + `
+  strategy:
+    order: [dev, staging, prod, qa]
+    approvals: ` + tt.approvals + `
+`
+			c, err := ParseCampaign("campaigns/x.yaml", []byte(src))
+			if err != nil {
+				t.Fatalf("parse: %v", err)
+			}
+			p, err := PlanCampaign(c, newTestFleet().build())
+			if err != nil {
+				t.Fatalf("plan: %v", err)
+			}
+			if got, want := lines(CheckApprovals(c, p)), strings.Join(tt.warnings, "\n"); got != want {
+				t.Errorf("warnings:\n%s\nwant:\n%s", got, want)
+			}
+		})
+	}
+}
