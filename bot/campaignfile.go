@@ -247,8 +247,8 @@ func (b *Bot) campaignCheck(vs []fileVerdict) gh.NewCheckRun {
 			out.Annotations = append(out.Annotations, gh.Annotation{Path: v.File, StartLine: max(p.Line, 1), Level: "failure", Title: title, Message: p.Reason})
 		}
 		for _, w := range v.Warnings {
-			if w.File != b.camps.String()+"/"+v.File || len(out.Annotations) == gh.MaxAnnotations {
-				continue
+			if w.File != b.camps.String()+"/"+v.File || w.Line == 0 || len(out.Annotations) == gh.MaxAnnotations {
+				continue // a warning about the fleet, not a line
 			}
 			out.Annotations = append(out.Annotations, gh.Annotation{Path: v.File, StartLine: max(w.Line, 1), Level: "warning", Title: v.File, Message: w.Message})
 		}
@@ -301,7 +301,10 @@ func (b *Bot) writeFileVerdict(s *strings.Builder, v fileVerdict) {
 		fmt.Fprintln(s, "\n`fleetbot validate` and `fleetbot plan` run the same checks before a push.")
 	}
 	if len(v.Warnings) > 0 {
-		fmt.Fprintf(s, "\n%s:\n\n", count(len(v.Warnings), "warning"))
+		if !strings.HasSuffix(s.String(), "\n\n") {
+			s.WriteString("\n")
+		}
+		fmt.Fprintf(s, "%s:\n\n", count(len(v.Warnings), "warning"))
 		for _, w := range v.Warnings {
 			fmt.Fprintf(s, "- %s\n", b.problemLine(&rollout.FieldError{File: w.File, Line: w.Line, Reason: w.Message}))
 		}
@@ -416,7 +419,7 @@ func (b *Bot) onCampaignPR(ctx context.Context, e *webhooks.PullRequest) (bool, 
 			return true, fmt.Errorf("read %s at %s: %w", f, e.HeadSHA, err)
 		}
 		v, err := b.readCampaign(ctx, f, src, func(c *rollout.Campaign, v fileVerdict) (fileVerdict, error) {
-			warnings, err := b.vet(ctx, c)
+			warnings, err := b.vet(ctx, f, c)
 			var r *refusal
 			switch {
 			case errors.As(err, &r):

@@ -359,7 +359,7 @@ func TestEndedCampaignFile(t *testing.T) {
 
 // TestCampaignFileWarnings: what the checks warn of in a file that can
 // start (here an approval for an environment the selector leaves out, so
-// never asked for) is listed in the fleetbot/campaigns check run and
+// never asked for, and clusters on an EKS version out of support) is listed in the fleetbot/campaigns check run and
 // annotated on its line as a warning, on the pull request that proposes the
 // file (with a comment) and on the push that starts it. The campaign
 // starts all the same.
@@ -387,8 +387,10 @@ func TestCampaignFileWarnings(t *testing.T) {
 		}
 		c := onlyCheckNamed(t, w, head, CampaignCheckName)
 		assert.Equal(t, rollout.CheckSuccess, c.Run.Conclusion, head)
-		assert.Contains(t, c.Run.Summary, "1 warning:\n\n- "+warning+"\n", head)
-		require.Len(t, c.Annotations, 1, head)
+		assert.Contains(t, c.Run.Summary, "\n\n2 warnings:\n\n- "+warning+"\n"+
+			"- `campaigns/eks-1-30.yaml`: 3 cluster(s) run EKS 1.29 (a-dev-1, a-dev-2, b-dev-1), whose standard support ended on 2025-03-23 and extended support on 2026-03-23: EKS upgrades such clusters itself\n", head)
+		assert.NotContains(t, c.Run.Summary, "\n\n\n", head)
+		require.Len(t, c.Annotations, 1, "the warning about the fleet has no line: %s", head)
 		assert.Equal(t, gh.Annotation{Path: "campaigns/eks-1-30.yaml", StartLine: 15, Level: "warning", Title: "campaigns/eks-1-30.yaml",
 			Message: "spec.strategy.approvals[0]: no wave of the plan changes a cluster of prod, so no approval is asked for it"}, c.Annotations[0])
 	}

@@ -146,7 +146,7 @@ func (b *Bot) considerCampaign(ctx context.Context, file, sha string, src []byte
 		case errors.Is(err, store.ErrHeld):
 			// Another replica is starting it, and reports it.
 		case err == nil:
-			v.Result, v.Warnings = fileStarted, rec.warnings
+			v.Result, v.Warnings = fileStarted, b.warnings(file, rec)
 		default:
 			return v, err
 		}
@@ -311,17 +311,33 @@ func (b *Bot) plan(ctx context.Context, c *rollout.Campaign, rec *record) (rollo
 // vet runs the checks start runs on a campaign that has not started,
 // starting nothing: its gates are built and dropped, it is planned on the
 // blueprint repositories' heads with the clusters other campaigns hold left
-// out. It returns what the checks warn of; a campaign start would refuse
-// returns a *refusal.
-func (b *Bot) vet(ctx context.Context, c *rollout.Campaign) ([]gitops.Diagnostic, error) {
+// out. It returns what the checks warn of in file, c's; a campaign start
+// would refuse returns a *refusal.
+func (b *Bot) vet(ctx context.Context, file string, c *rollout.Campaign) ([]gitops.Diagnostic, error) {
 	if b.cfg.Gates == nil {
 		if _, err := buildGates(c.Spec.Gates, gateInstallations(b.cfg.GitHub), b.now, b.cfg.GateOptions, b.metrics.gateDuration); err != nil {
 			return nil, &refusal{err}
 		}
 	}
 	rec := &record{Campaign: c.Metadata.Name}
-	_, err := b.plan(ctx, c, rec)
-	return rec.warnings, err
+	if _, err := b.plan(ctx, c, rec); err != nil {
+		return nil, err
+	}
+	return b.warnings(file, rec), nil
+}
+
+// warnings are what the checks warned of when the campaign of file was
+// planned into rec, and, as fleetbot plan prints them, the clusters it
+// changes from an EKS version past standard support.
+func (b *Bot) warnings(file string, rec *record) []gitops.Diagnostic {
+	out := rec.warnings
+	if rec.Plan == nil {
+		return out
+	}
+	for _, w := range rollout.SupportWarnings(rec.Plan, rollout.EKSReleases, b.now()) {
+		out = append(out, gitops.Diagnostic{Severity: gitops.SeverityWarning, File: b.camps.String() + "/" + file, Message: w.String()})
+	}
+	return out
 }
 
 // createState schedules the campaign's first state and stores it.
