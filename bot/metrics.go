@@ -45,7 +45,7 @@ var phases = []rollout.CampaignPhase{
 var (
 	wavePhases = []rollout.WavePhase{
 		rollout.WavePending, rollout.WaveOpen, rollout.WaveMerged, rollout.WaveVerifying,
-		rollout.WaveBaking, rollout.WaveSucceeded, rollout.WaveFailed, rollout.WaveSkipped,
+		rollout.WaveBaking, rollout.WaveSucceeded, rollout.WaveFailed, rollout.WaveSkipped, rollout.WaveStopped,
 	}
 	clusterPhases = []rollout.ClusterPhase{
 		rollout.ClusterPending, rollout.ClusterPreflight, rollout.ClusterInPR, rollout.ClusterApplied, rollout.ClusterVerifying,

@@ -67,6 +67,7 @@ const (
 	WaveSucceeded WavePhase = "Succeeded" // baked without a failure
 	WaveFailed    WavePhase = "Failed"    // a failure during the bake, or no cluster passed
 	WaveSkipped   WavePhase = "Skipped"   // never opened, for the reason the wave records
+	WaveStopped   WavePhase = "Stopped"   // in flight when the campaign was aborted or rolled back: it goes no further
 )
 
 // ClusterPhase is where one cluster of a campaign stands.

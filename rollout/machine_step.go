@@ -771,6 +771,7 @@ func (m *machine) abort(e Abort) *EventError {
 		reason += ": " + e.Reason
 	}
 	m.closeUnmerged("the campaign was " + reason)
+	m.stopInFlight()
 	m.s.HaltReason, m.s.HaltDue, m.s.PausedFrom, m.s.PausedAt = "", nil, "", time.Time{}
 	m.setPhase(CampaignAborted, e.Kind(), e.By, e.Reason)
 	m.emit(PostReport{
@@ -779,6 +780,20 @@ func (m *machine) abort(e Abort) *EventError {
 		Failures: m.s.Failures(),
 	})
 	return nil
+}
+
+// stopInFlight stops the waves in flight (opened, not settled) the
+// campaign leaves as it ends or turns to roll back: nothing moves them on
+// any more, and a wave left Baking or Open would say it still bakes or
+// waits for its merges.
+func (m *machine) stopInFlight() {
+	for i := range m.s.Waves {
+		w := &m.s.Waves[i]
+		switch w.Phase {
+		case WaveOpen, WaveMerged, WaveVerifying, WaveBaking:
+			w.Phase, w.FinishedAt = WaveStopped, m.now
+		}
+	}
 }
 
 // retryable says whether Retry applies to c, and whether it reopens c's
@@ -1061,6 +1076,7 @@ func (m *machine) rollback(e Rollback) *EventError {
 		return refuse("no pull request has merged, so there is nothing to revert; abort instead")
 	}
 	m.closeUnmerged("the campaign is rolled back")
+	m.stopInFlight()
 	plan := make([]string, len(reverts))
 	for i := range reverts {
 		reverts[i].Number = len(m.s.Waves) + 1

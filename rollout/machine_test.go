@@ -194,6 +194,9 @@ func TestTransition(t *testing.T) {
 		await3    = "Running | Succeeded Succeeded Pending | c1=Succeeded c2=Succeeded c3=Succeeded c4=Pending"
 		done      = "Succeeded | Succeeded Succeeded Succeeded | c1=Succeeded c2=Succeeded c3=Succeeded c4=Succeeded"
 		paused1   = "Paused | Open Pending Pending | c1=InPR c2=Pending c3=Pending c4=Pending"
+		// An abort stops the wave in flight.
+		abortedOpen1 = "Aborted | Stopped Pending Pending | c1=Pending c2=Pending c3=Pending c4=Pending"
+		abortedInPR1 = "Aborted | Stopped Pending Pending | c1=InPR c2=Pending c3=Pending c4=Pending"
 	)
 	c1Failed := []Failure{{Wave: 1, Cluster: "c1", Tenant: "t1", Phase: ClusterFailed, Gate: "eks", Detail: "version 1.29"}}
 
@@ -274,7 +277,7 @@ func TestTransition(t *testing.T) {
 			event: MergeHeld{Wave: 1, Tenant: "t1", Number: 101}, want: inPR1,
 			check: func(t *testing.T, s State) { assert.Empty(t, s.Waves[0].PRs[0].MergeHeld) }},
 		{name: "open/merge held after an abort ignored", from: machineSeq(stInPR1, timedEvent{2, Abort{By: "ops"}}), event: MergeHeld{Wave: 1, Tenant: "t1", Number: 101, Why: "x"},
-			wantErr: "merges nothing more", ignored: true, want: "Aborted | Open Pending Pending | c1=InPR c2=Pending c3=Pending c4=Pending"},
+			wantErr: "merges nothing more", ignored: true, want: abortedInPR1},
 		{name: "open/merge held of another number ignored", from: stInPR1, event: MergeHeld{Wave: 1, Tenant: "t1", Number: 99, Why: "x"},
 			wantErr: "not tenant t1's open pull request", ignored: true, want: inPR1},
 		{name: "open/merge held, then merged: cleared", from: machineSeq(stInPR1, timedEvent{2, MergeHeld{Wave: 1, Tenant: "t1", Number: 101, Why: "x"}}),
@@ -442,18 +445,20 @@ func TestTransition(t *testing.T) {
 
 		// Abort
 		{name: "abort/closes the open pull requests", from: stInPR1, at: 5, event: Abort{By: "ops", Reason: "bad release"},
-			want:    strings.Replace(inPR1, "Running", "Aborted", 1),
+			want:    abortedInPR1,
 			actions: []Action{ClosePRs{Wave: 1, PRs: []PRRef{{Tenant: "t1", Number: 101, Clusters: []string{"c1"}}}, Reason: "the campaign was aborted by ops: bad release"}, PostReport{About: ReportAborted, Wave: 1}}},
-		{name: "abort/twice ignored", from: machineSeq(stInPR1, timedEvent{5, Abort{}}), event: Abort{}, wantErr: "already aborted", ignored: true, want: strings.Replace(inPR1, "Running", "Aborted", 1)},
+		{name: "abort/stops a baking wave: its bake no longer ends", from: machineSeq(stBaking1, timedEvent{10, Abort{By: "ops"}}), at: 500, event: Tick{CanOpen: true},
+			want: "Aborted | Stopped Pending Pending | c1=Succeeded c2=Pending c3=Pending c4=Pending"},
+		{name: "abort/twice ignored", from: machineSeq(stInPR1, timedEvent{5, Abort{}}), event: Abort{}, wantErr: "already aborted", ignored: true, want: abortedInPR1},
 		{name: "abort/late pr is closed", from: machineSeq(stOpen1, timedEvent{5, Abort{}}), at: 6, event: PROpened{Wave: 1, Tenant: "t1", Number: 101},
-			want:    strings.Replace(open1, "Running", "Aborted", 1),
+			want:    abortedOpen1,
 			actions: []Action{ClosePRs{Wave: 1, PRs: []PRRef{{Tenant: "t1", Number: 101, Clusters: []string{"c1"}}}, Reason: "the campaign is Aborted"}}},
 		{name: "abort/late merge refused", from: machineSeq(stInPR1, timedEvent{5, Abort{}}), event: PRMerged{Wave: 1, Tenant: "t1", SHA: "aaa"},
-			wantErr: "revert the merge or start a new campaign", want: strings.Replace(inPR1, "Running", "Aborted", 1)},
+			wantErr: "revert the merge or start a new campaign", want: abortedInPR1},
 		{name: "abort/late close ignored", from: machineSeq(stInPR1, timedEvent{5, Abort{}}), event: PRClosed{Wave: 1, Tenant: "t1"},
-			wantErr: "closed its pull requests", ignored: true, want: strings.Replace(inPR1, "Running", "Aborted", 1)},
-		{name: "abort/tick does nothing", from: machineSeq(stInPR1, timedEvent{5, Abort{}}), at: 500, event: Tick{CanOpen: true}, want: strings.Replace(inPR1, "Running", "Aborted", 1)},
-		{name: "abort/skip refused", from: machineSeq(stInPR1, timedEvent{5, Abort{}}), event: SkipCluster{Cluster: "c2", Reason: "r"}, wantErr: "takes no more steps", want: strings.Replace(inPR1, "Running", "Aborted", 1)},
+			wantErr: "closed its pull requests", ignored: true, want: abortedInPR1},
+		{name: "abort/tick does nothing", from: machineSeq(stInPR1, timedEvent{5, Abort{}}), at: 500, event: Tick{CanOpen: true}, want: abortedInPR1},
+		{name: "abort/skip refused", from: machineSeq(stInPR1, timedEvent{5, Abort{}}), event: SkipCluster{Cluster: "c2", Reason: "r"}, wantErr: "takes no more steps", want: abortedInPR1},
 
 		// Rollback
 		{name: "halted/retry after the bake ran out bakes the wave again", from: machineSeq(stMerged2,
@@ -470,7 +475,7 @@ func TestTransition(t *testing.T) {
 		{name: "rollback/forward-only field refused", policy: field, from: stBaking1, event: Rollback{}, wantErr: "declares its field change forward-only", want: baking1},
 		{name: "rollback/nothing merged refused", from: stInPR1, event: Rollback{}, wantErr: "nothing to revert; abort instead", want: inPR1},
 		{name: "rollback/opens the first revert wave at once", from: stMerged2, at: 71, event: Rollback{By: "ops"},
-			want: "RollingBack | Succeeded Merged Pending Open Pending | c1=Succeeded c2=Applied c3=Applied c4=Pending c2=Pending c3=Pending c1=Pending",
+			want: "RollingBack | Succeeded Stopped Pending Open Pending | c1=Succeeded c2=Applied c3=Applied c4=Pending c2=Pending c3=Pending c1=Pending",
 			actions: []Action{
 				PostReport{About: ReportRollingBack, Wave: 2},
 				OpenWave{Wave: 4, PRs: []PRRequest{{Tenant: "t1", Clusters: []string{"c2"}, Attempt: 1}, {Tenant: "t2", Clusters: []string{"c3"}, Attempt: 1}}},
@@ -483,7 +488,7 @@ func TestTransition(t *testing.T) {
 				assert.True(t, s.Waves[2].RevertedAt.IsZero(), "wave 3 never merged")
 			}},
 		{name: "rollback/closes unmerged and reverts merged", from: machineSeq(stOpen2, timedEvent{65, PROpened{Wave: 2, Tenant: "t1", Number: 201}}, timedEvent{66, PRMerged{Wave: 2, Tenant: "t1", SHA: "bbb"}}), at: 70, event: Rollback{},
-			want: "RollingBack | Succeeded Open Pending Open Pending | c1=Succeeded c2=Applied c3=Pending c4=Pending c2=Pending c1=Pending",
+			want: "RollingBack | Succeeded Stopped Pending Open Pending | c1=Succeeded c2=Applied c3=Pending c4=Pending c2=Pending c1=Pending",
 			actions: []Action{
 				ClosePRs{Wave: 2, PRs: []PRRef{{Tenant: "t2", Clusters: []string{"c3"}}}, Reason: "the campaign is rolled back"},
 				PostReport{About: ReportRollingBack, Wave: 2},
@@ -498,22 +503,22 @@ func TestTransition(t *testing.T) {
 		{name: "rollback/retry reopens a closed revert pr", from: machineSeq(stMerged2, timedEvent{71, Rollback{By: "ops"}},
 			timedEvent{72, PROpened{Wave: 4, Tenant: "t1", Number: 401}}, timedEvent{73, PRClosed{Wave: 4, Tenant: "t1", Number: 401}}),
 			at: 74, event: Retry{Cluster: "c2", By: "ops"},
-			want:    "RollingBack | Succeeded Merged Pending Open Pending | c1=Succeeded c2=Applied c3=Applied c4=Pending c2=Pending c3=Pending c1=Pending",
+			want:    "RollingBack | Succeeded Stopped Pending Open Pending | c1=Succeeded c2=Applied c3=Applied c4=Pending c2=Pending c3=Pending c1=Pending",
 			actions: []Action{OpenWave{Wave: 4, PRs: []PRRequest{{Tenant: "t1", Clusters: []string{"c2"}, Attempt: 2}}}}},
 		{name: "rollback/retry verifies a failed revert cluster again", policy: budget1, from: machineSeq(stMerged2, timedEvent{71, Rollback{By: "ops"}},
 			timedEvent{72, PROpened{Wave: 4, Tenant: "t1", Number: 401}}, timedEvent{73, PRMerged{Wave: 4, Tenant: "t1", SHA: "r41"}},
 			timedEvent{74, GateResult{Wave: 4, Cluster: "c2", Gate: "argocd", Outcome: GateFailed, Detail: "app degraded"}}),
 			at: 75, event: Retry{Cluster: "c2", By: "ops"},
-			want:    "RollingBack | Succeeded Merged Pending Open Pending | c1=Succeeded c2=Applied c3=Applied c4=Pending c2=Verifying c3=Pending c1=Pending",
+			want:    "RollingBack | Succeeded Stopped Pending Open Pending | c1=Succeeded c2=Applied c3=Applied c4=Pending c2=Verifying c3=Pending c1=Pending",
 			actions: []Action{RunGates{Wave: 4, Clusters: []string{"c2"}}}},
 		{name: "rollback/retry of a change wave's cluster refused", policy: budget1, from: machineSeq(stMerged2, timedEvent{71, Rollback{By: "ops"}}),
 			at: 72, event: Retry{Cluster: "c4", By: "ops"}, wantErr: `no cluster "c4" in this campaign`,
-			want: "RollingBack | Succeeded Merged Pending Open Pending | c1=Succeeded c2=Applied c3=Applied c4=Pending c2=Pending c3=Pending c1=Pending"},
+			want: "RollingBack | Succeeded Stopped Pending Open Pending | c1=Succeeded c2=Applied c3=Applied c4=Pending c2=Pending c3=Pending c1=Pending"},
 		{name: "rollback/twice ignored", from: machineSeq(stDone, timedEvent{300, Rollback{}}), event: Rollback{}, wantErr: "already rolling back", ignored: true,
 			want: "RollingBack | Succeeded Succeeded Succeeded Open Pending Pending | c1=Succeeded c2=Succeeded c3=Succeeded c4=Succeeded c4=Pending c2=Pending c3=Pending c1=Pending"},
 		{name: "rollback/a gate result of a change wave is no longer news", from: machineSeq(stOpen2, timedEvent{65, PROpened{Wave: 2, Tenant: "t1", Number: 201}}, timedEvent{66, PRMerged{Wave: 2, Tenant: "t1", SHA: "bbb"}}, timedEvent{70, Rollback{}}),
 			at: 71, event: GateResult{Wave: 2, Cluster: "c2", Gate: "eks", Outcome: GatePassed}, wantErr: "wave 2 is no longer verified", ignored: true,
-			want: "RollingBack | Succeeded Open Pending Open Pending | c1=Succeeded c2=Applied c3=Pending c4=Pending c2=Pending c1=Pending"},
+			want: "RollingBack | Succeeded Stopped Pending Open Pending | c1=Succeeded c2=Applied c3=Pending c4=Pending c2=Pending c1=Pending"},
 
 		// Succeeded
 		{name: "succeeded/last bake ends the campaign", from: stDone[:len(stDone)-1], at: 191, event: Tick{}, want: done,

@@ -229,6 +229,7 @@ func TestCampaignCommands(t *testing.T) {
 	require.NoError(t, err, stderr)
 	assert.Equal(t, strings.Join([]string{
 		"Campaign eks-1-30: Paused -> Aborted (abort)",
+		"  wave 1: Open -> Stopped",
 		"  wave 1, tenant-a pull request #2: Open -> Closed",
 		"  wave 1, tenant-b pull request #3: Open -> Closed",
 		"",
