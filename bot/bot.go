@@ -161,8 +161,10 @@ type Bot struct {
 	// last wrote to the store, and their version there (step.go).
 	troublesKept map[string]keptTroubles
 	// sooner is signalled when a campaign's wait gets an end earlier than
-	// the one it had.
+	// the one it had, or a pass is due now (passDue).
 	sooner chan struct{}
+	// passDue asks the reconcile loop for a pass now: a campaign started.
+	passDue bool
 	// noIssues holds the repositories found with their issues turned
 	// off: no dashboard issue is asked for there again (dashboard.go).
 	noIssues map[string]bool
@@ -340,6 +342,10 @@ func (b *Bot) untilNextPass() time.Duration {
 	now := b.now()
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	if b.passDue {
+		b.passDue = false
+		return 0
+	}
 	for _, until := range b.waitsEnd {
 		if until.After(now) {
 			// A millisecond past the end, so the pass sees it ended.
@@ -347,6 +353,19 @@ func (b *Bot) untilNextPass() time.Duration {
 		}
 	}
 	return wait
+}
+
+// passNow has the reconcile loop make its next pass now rather than at
+// the end of its interval: a campaign just started opens its first wave
+// at once when its schedule allows it, not up to an interval later.
+func (b *Bot) passNow() {
+	b.mu.Lock()
+	b.passDue = true
+	b.mu.Unlock()
+	select {
+	case b.sooner <- struct{}{}:
+	default: // a signal is waiting already
+	}
 }
 
 // heartbeatEvery is how often Ready writes the replica's heartbeat at

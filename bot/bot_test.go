@@ -64,7 +64,10 @@ func TestPushPlansAndSchedules(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	b := w.bot(t, "r1", reg)
 
+	assert.Positive(t, b.untilNextPass(), "no pass due before the push")
 	require.NoError(t, b.Handle(t.Context(), pushOf("campaigns/eks-1-30.yaml", "campaigns/broken.yaml", "README.md")))
+	assert.Zero(t, b.untilNextPass(), "the start brings the loop's next pass forward to now")
+	assert.Positive(t, b.untilNextPass(), "once")
 
 	st, _ := w.state(t, campaign)
 	assert.Equal(t, rollout.CampaignScheduled, st.Phase)

@@ -283,8 +283,10 @@ func (b *Bot) start(ctx context.Context, c *rollout.Campaign, rec *record) error
 		b.forgetGates(name)
 	} else {
 		// Its dashboard issue opens now; a step carries nothing else out
-		// for a campaign just scheduled.
+		// for a campaign just scheduled. The loop's next pass, brought
+		// forward, opens its first wave when the schedule allows.
 		_, err = b.step(ctx, name, nil)
+		b.passNow()
 	}
 	return err
 }
