@@ -591,23 +591,16 @@ func (r *run) preflightSaid(n int, clusters []string) map[string]string {
 	out := map[string]string{}
 	for _, c := range r.st.Waves[n-1].Clusters {
 		if rec, ok := c.Gates[rollout.GatePreflight]; ok && slices.Contains(clusters, c.Name) {
-			out[c.Name] = gateSummary(rec.Detail)
+			out[c.Name] = rollout.GateSentence(rec.Detail)
 		}
 	}
 	return out
 }
 
-// gateSummary is a gate's detail without the evidence evidenceDetail
-// appended: the sentence alone.
-func gateSummary(detail string) string {
-	if i := strings.Index(detail, " [check="); i >= 0 {
-		return detail[:i]
-	}
-	return detail
-}
-
 // evidenceDetail appends what a gate saw to its detail, so the cluster's
-// evidence keeps it: which check, which revision, which value.
+// evidence keeps it: which check, which revision, which value. Every
+// piece of evidence names its check, so each group starts with
+// rollout.EvidenceMark, where rollout.GateSentence cuts.
 func evidenceDetail(detail string, ev []gate.Evidence) string {
 	parts := []string{}
 	if detail != "" {

@@ -252,7 +252,7 @@ func (r *run) waveCheck(n int, tenant string) (gh.NewCheckRun, error) {
 				rec, ok := c.Gates[g]
 				switch {
 				case ok:
-					fmt.Fprintf(&b, "| `%s` | %s | %s | %s | %s |\n", c.Name, g, rec.Outcome, cell(rec.Detail), rec.At.UTC().Format(time.RFC3339))
+					fmt.Fprintf(&b, "| `%s` | %s | %s | %s | %s |\n", c.Name, g, rec.Outcome, cell(rollout.GateSentence(rec.Detail)), rec.At.UTC().Format(time.RFC3339))
 				case c.Phase == rollout.ClusterPending || c.Phase == rollout.ClusterPreflight || c.Phase == rollout.ClusterInPR:
 					fmt.Fprintf(&b, "| `%s` | %s | after the merge | - | - |\n", c.Name, g)
 				default:

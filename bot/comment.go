@@ -56,7 +56,7 @@ func writeFailures(b *strings.Builder, fs []rollout.Failure) {
 	fmt.Fprintln(b, "| Wave | Cluster | Tenant | State | Gate | What the gate saw |")
 	fmt.Fprintln(b, "|---|---|---|---|---|---|")
 	for _, f := range fs {
-		fmt.Fprintf(b, "| %d | `%s` | %s | %s | %s | %s |\n", f.Wave, f.Cluster, f.Tenant, f.Phase, cell(f.Gate), cell(f.Detail))
+		fmt.Fprintf(b, "| %d | `%s` | %s | %s | %s | %s |\n", f.Wave, f.Cluster, f.Tenant, f.Phase, cell(f.Gate), cell(rollout.GateSentence(f.Detail)))
 	}
 }
 

@@ -489,7 +489,7 @@ func (v dashboardView) gates(n int, c rollout.ClusterState) string {
 		}
 		s := gateMark[rec.Outcome] + " " + g
 		if rec.Outcome != rollout.GatePassed && rec.Detail != "" {
-			s += ": " + clip(rec.Detail, 160)
+			s += ": " + clip(rollout.GateSentence(rec.Detail), 160)
 		}
 		out = append(out, s)
 	}

@@ -577,13 +577,18 @@ func TestCheckEventAsksOnlyItsWave(t *testing.T) {
 	assert.Empty(t, gates.takeAsked())
 }
 
-func TestGateSummary(t *testing.T) {
+// TestGateSentenceOfEvidenceDetail: what evidenceDetail appends to a
+// gate's sentence, rollout.GateSentence cuts off, whatever the evidence
+// holds.
+func TestGateSentenceOfEvidenceDetail(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct{ detail, want string }{
 		{evidenceDetail("cluster c-1 is ready for 1.30 (0 insights)", []gate.Evidence{{Check: "eks cluster c-1", Value: "version 1.29"}}), "cluster c-1 is ready for 1.30 (0 insights)"},
+		{evidenceDetail("error rate 0.2 over 0.05", []gate.Evidence{{Check: "errors", Revision: "1a2b3c4", Value: "0.2", Source: `sum(rate(http{code=~"5.."}[5m]))`},
+			{Check: "latency", Value: "120ms"}}), "error rate 0.2 over 0.05"},
 		{evidenceDetail("provider error: throttled", nil), "provider error: throttled"},
 		{"", ""},
 	} {
-		assert.Equal(t, tc.want, gateSummary(tc.detail), tc.detail)
+		assert.Equal(t, tc.want, rollout.GateSentence(tc.detail), tc.detail)
 	}
 }

@@ -1,5 +1,7 @@
 package rollout
 
+import "strings"
+
 // Event is one fact or command fed to Transition: a webhook the bot
 // translated, a `/fleet` command, or a tick of the reconcile loop.
 type Event interface {
@@ -62,6 +64,22 @@ type GateResult struct {
 	Gate    string  `json:"gate"`
 	Outcome Outcome `json:"outcome"`
 	Detail  string  `json:"detail,omitempty"` // what the gate saw
+}
+
+// EvidenceMark starts what a gate saw, appended to a GateResult's Detail
+// after its sentence: " [check=NAME revision=REV value=VALUE source=URL]",
+// one such group a piece of evidence.
+const EvidenceMark = " [check="
+
+// GateSentence is a gate result's detail as a person reads it: the
+// sentence, without the evidence groups appended to it, which the
+// cluster's evidence keeps. A detail that quotes another (a deadline's
+// "last saw: ...") loses the quoted evidence too.
+func GateSentence(detail string) string {
+	if i := strings.Index(detail, EvidenceMark); i >= 0 {
+		return detail[:i]
+	}
+	return detail
 }
 
 // Approve lets a wave that needs an approval open.

@@ -466,6 +466,6 @@ func buildFleet(in FleetInput, campaigns []CampaignInput) Fleet {
 // apply shows the holding on a cluster of the grid.
 func (h holding) apply(cl *Cluster) {
 	cl.State = string(h.step.Phase)
-	cl.Campaign, cl.Wave, cl.Detail = h.campaign, h.step.Wave, h.step.Detail
+	cl.Campaign, cl.Wave, cl.Detail = h.campaign, h.step.Wave, rollout.GateSentence(h.step.Detail)
 	cl.Target = h.target
 }

@@ -221,7 +221,7 @@ func (p *progress) cluster(n int, c rollout.ClusterState) []event {
 		if rec.Outcome == rollout.GateWaiting {
 			continue
 		}
-		evs = append(evs, event{rec.At, fmt.Sprintf("%s  %-9s %s: %s", c.Name, g, rec.Outcome, summary(rec.Detail))})
+		evs = append(evs, event{rec.At, fmt.Sprintf("%s  %-9s %s: %s", c.Name, g, rec.Outcome, rollout.GateSentence(rec.Detail))})
 	}
 	ckey := fmt.Sprintf("%d/%s", n, c.Name)
 	prev := p.clusters[ckey]
@@ -235,7 +235,7 @@ func (p *progress) cluster(n int, c rollout.ClusterState) []event {
 	}
 	switch c.Phase {
 	case rollout.ClusterTimedOut:
-		evs = append(evs, event{at, fmt.Sprintf("%s  timed out: %s", c.Name, orNone(summary(c.FailedDetail)))})
+		evs = append(evs, event{at, fmt.Sprintf("%s  timed out: %s", c.Name, orNone(rollout.GateSentence(c.FailedDetail)))})
 	case rollout.ClusterSkipped:
 		by := ""
 		if n := len(c.Evidence); n > 0 && c.Evidence[n-1].By != "" {
@@ -268,7 +268,7 @@ func (p *progress) campaign(st rollout.State) []event {
 				fmt.Fprintf(&b, " at the %s gate", f.Gate)
 			}
 			if f.Detail != "" {
-				fmt.Fprintf(&b, ", which saw: %s", summary(f.Detail))
+				fmt.Fprintf(&b, ", which saw: %s", rollout.GateSentence(f.Detail))
 			}
 		}
 		return []event{{at, b.String()}}
@@ -333,16 +333,6 @@ func (p *progress) progressBar(st rollout.State) string {
 		s += fmt.Sprintf(", %d skipped", skipped)
 	}
 	return s
-}
-
-// summary is a gate detail without the evidence the bot appends to it
-// ("[check=... revision=... value=...]"): the sentence a person reads. The
-// whole detail stays in the campaign's evidence.
-func summary(detail string) string {
-	if i := strings.Index(detail, " [check="); i >= 0 {
-		return detail[:i]
-	}
-	return detail
 }
 
 func boolInt(b bool) int {

@@ -46,13 +46,6 @@ func TestProgressBar(t *testing.T) {
 	}
 }
 
-func TestSummaryDropsEvidence(t *testing.T) {
-	t.Parallel()
-	assert.Equal(t, "terraform-apply (a) succeeded on 1a2b3c4",
-		summary("terraform-apply (a) succeeded on 1a2b3c4 [check=check run terraform-apply (a) revision=1a2b value=success]"))
-	assert.Equal(t, "no evidence", summary("no evidence"))
-}
-
 // TestRedirect checks that the Argo CD client reaches the campaign's
 // server through the fake, and nothing else.
 func TestRedirect(t *testing.T) {

@@ -115,6 +115,8 @@ func TestEndToEndCheckRun(t *testing.T) {
 	})
 	assert.Equal(t, "neutral", c.Conclusion)
 	assert.Equal(t, fmt.Sprintf("Waiting for wave 1: #%d (tenant-b) to be approved by the tenant's owners and merged", b.Number), c.Output.Title)
+	assert.NotContains(t, c.Output.Summary, "[check=", "the gates table says what the gate saw in a sentence")
+	assert.Contains(t, c.Output.Text, "[check=", "the clusters' evidence keeps which check, revision and value")
 
 	// Tenant b's owner approves: the wave waits for an owner's merge, no
 	// longer for an approval.
