@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/fleetbot/fleetbot/bot/gh"
@@ -107,6 +108,9 @@ func (b *Bot) report(ctx context.Context, sha string, vs []fileVerdict, pr *prTa
 	if err != nil {
 		return err
 	}
+	if vs, err = b.withDashboards(ctx, vs); err != nil {
+		return err
+	}
 	out := b.campaignCheck(vs)
 	out.Name, out.HeadSHA, out.Status = CampaignCheckName, sha, "completed"
 	digest := checkDigest(out)
@@ -162,6 +166,28 @@ func (b *Bot) report(ctx context.Context, sha string, vs []fileVerdict, pr *prTa
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// withDashboards fills in the dashboard issue of each verdict's campaign
+// that started, for the check run and the comment to link: where it is
+// followed, and where its commands go.
+func (b *Bot) withDashboards(ctx context.Context, vs []fileVerdict) ([]fileVerdict, error) {
+	out := slices.Clone(vs)
+	for i, v := range out {
+		switch v.Result {
+		case fileStarted, fileRunning, fileChanged, fileRemoved, fileEnded:
+		default:
+			continue
+		}
+		d, _, ok, err := b.loadDashboard(ctx, v.Campaign)
+		if err != nil {
+			return vs, fmt.Errorf("dashboard of campaign %s: %w", v.Campaign, err)
+		}
+		if ok && d.Repo == b.camps.String() {
+			out[i].Dashboard = d.Number
+		}
+	}
+	return out, nil
 }
 
 // putFileReport remembers what was reported of a default branch's file.
@@ -285,15 +311,26 @@ func fileSentence(v fileVerdict) string {
 // each naming file, line and field.
 func (b *Bot) writeFileVerdict(s *strings.Builder, v fileVerdict) {
 	fmt.Fprintf(s, "#### `%s`: %s\n\n", v.File, fileSentence(v))
+	dashboard := "its dashboard issue"
+	if v.Dashboard > 0 {
+		dashboard = fmt.Sprintf("its dashboard issue #%d", v.Dashboard)
+	}
 	switch v.Result {
 	case fileStarted:
-		fmt.Fprintln(s, "Its first wave opens when its schedule allows; each wave pull request carries the `fleetbot` check run.")
+		fmt.Fprintf(s, "Its first wave opens when its schedule allows. %s follows it, and each wave pull request carries the `fleetbot` check run.\n", upperFirst(dashboard))
+	case fileRunning:
+		if v.Dashboard > 0 {
+			fmt.Fprintf(s, "%s follows it.\n", upperFirst(dashboard))
+		}
 	case fileChanged:
-		fmt.Fprintln(s, "A campaign's file is read once, when it starts. To change course, abort it with `/fleet abort` in a comment on its dashboard issue (or on one of its pull requests) and start a new campaign under a new name.")
+		fmt.Fprintf(s, "A campaign's file is read once, when it starts. To change course, abort it with `/fleet abort` in a comment on %s (or on one of its pull requests) and start a new campaign under a new name.\n", dashboard)
 	case fileRemoved:
-		fmt.Fprintln(s, "A campaign's file is read once, when it starts. To stop it, abort it with `/fleet abort` in a comment on its dashboard issue (or on one of its pull requests); merged changes stay.")
+		fmt.Fprintf(s, "A campaign's file is read once, when it starts. To stop it, abort it with `/fleet abort` in a comment on %s (or on one of its pull requests); merged changes stay.\n", dashboard)
 	case fileEnded:
 		fmt.Fprintln(s, "A campaign runs once. To run a change again, give the campaign a new `metadata.name`.")
+		if v.Dashboard > 0 {
+			fmt.Fprintf(s, "%s has how it ended.\n", upperFirst(dashboard))
+		}
 	case fileInvalid, fileRefused:
 		for _, p := range v.Problems {
 			fmt.Fprintf(s, "- %s\n", b.problemLine(p))

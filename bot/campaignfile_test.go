@@ -293,6 +293,9 @@ func TestRunningCampaignFilePullRequests(t *testing.T) {
 	require.Equal(t, 1, n, "a change to a running campaign's file is told on the pull request")
 	assert.Contains(t, body, "### fleetbot: 1 campaign file of edit-he changes no campaign")
 	assert.Contains(t, body, "this change is not applied")
+	dashboard := dashboardOf(t, w).Number
+	require.Positive(t, dashboard)
+	assert.Contains(t, body, fmt.Sprintf("abort it with `/fleet abort` in a comment on its dashboard issue #%d (or on one of its pull requests)", dashboard))
 
 	open(12, "drop")
 	c = onlyCheckNamed(t, w, "drop-head", CampaignCheckName)
@@ -301,6 +304,7 @@ func TestRunningCampaignFilePullRequests(t *testing.T) {
 	body, n = campaignsCommentOf(w, 12)
 	require.Equal(t, 1, n)
 	assert.Contains(t, body, "removing the file does not stop it")
+	assert.Contains(t, c.Run.Summary, fmt.Sprintf("To stop it, abort it with `/fleet abort` in a comment on its dashboard issue #%d", dashboard))
 
 	open(13, "tidy")
 	assert.Empty(t, w.api.checkRunsOn("tidy-head", CampaignCheckName), "no running campaign started from it")
@@ -400,4 +404,6 @@ func TestCampaignFileWarnings(t *testing.T) {
 	_, started, err := b.loadRecord(t.Context(), campaign)
 	require.NoError(t, err)
 	assert.True(t, started, "a warning does not hold the campaign back")
+	c := onlyCheckNamed(t, w, headSHA, CampaignCheckName)
+	assert.Contains(t, c.Run.Summary, fmt.Sprintf("Its first wave opens when its schedule allows. Its dashboard issue #%d follows it,", dashboardOf(t, w).Number))
 }

@@ -116,6 +116,9 @@ type fileVerdict struct {
 	// Warnings are what the checks warn of in a file that starts or can:
 	// an exclusion with no effect, an approval never asked for.
 	Warnings []gitops.Diagnostic
+	// Dashboard is the number of its campaign's dashboard issue in the
+	// campaign repository, once it started (0: none).
+	Dashboard int
 }
 
 // failed reports whether the file cannot start.
