@@ -31,14 +31,22 @@ const commentScanPasses = 5
 // comment saved while the last scan read.
 const commentScanOverlap = 2 * time.Minute
 
+// commentRetryFor is how long after a comment was written the scans try
+// again to carry out or answer one whose commands failed (its answer
+// cannot be posted, GitHub refuses to say who wrote it): then it is given
+// up with a warning, and the scans read on from after it.
+const commentRetryFor = time.Hour
+
 // commentScanKey keeps when the comments of a repository were last read,
 // for every replica.
 func commentScanKey(repo repoName) string { return "comment-scans/" + repo.String() }
 
 // commentScan is what commentScanKey keeps.
 type commentScan struct {
-	// Read is when the last scan started: every comment written before
-	// it was read.
+	// Read is when the last scan started, or, when a comment's commands
+	// failed, a little after that comment was written (commentScanOverlap
+	// before Read is read again): every comment written before it was
+	// read and carried out.
 	Read time.Time `json:"read"`
 }
 
@@ -90,6 +98,7 @@ func (b *Bot) scanRepoComments(ctx context.Context, repo repoName, now time.Time
 		return fmt.Errorf("read the comments of %s: %w", repo, err)
 	}
 	var errs []error
+	mark := now // the next scan reads from here, less the overlap
 	for _, c := range comments {
 		cmds := webhooks.ParseCommands(c.Body)
 		if len(cmds) == 0 || c.Created.Before(since) {
@@ -102,18 +111,25 @@ func (b *Bot) scanRepoComments(ctx context.Context, repo repoName, now time.Time
 		switch {
 		case errors.Is(err, errCommandsRunning):
 			continue // its webhook is being handled
+		case err != nil && now.Sub(c.Created) > commentRetryFor:
+			b.log.Warn("gave up on a comment whose commands kept failing; the scans read on without it",
+				"repo", repo.String(), "number", c.Number, "comment", c.ID, "by", c.User, "written", c.Created, "err", err)
 		case err != nil:
 			errs = append(errs, fmt.Errorf("comment %d on %s#%d: %w", c.ID, repo, c.Number, err))
+			// Read again from it: the comments before it are done.
+			if at := c.Created.Add(commentScanOverlap); at.Before(mark) {
+				mark = at
+			}
 		case acted:
 			b.log.Info("carried out a comment no webhook brought", "repo", repo.String(), "number", c.Number, "comment", c.ID, "by", c.User, "written", c.Created, "late", answer != "")
 		}
 	}
-	if err := errors.Join(errs...); err != nil {
-		return err // read again from the same point on the next scan
+	if mark.After(last.Read) {
+		_, err = putJSON(ctx, b.cfg.Store, commentScanKey(repo), commentScan{Read: mark}, version, store.Fence{})
+		if errors.Is(err, store.ErrConflict) {
+			err = nil // another replica scanned meanwhile
+		}
+		errs = append(errs, err)
 	}
-	_, err = putJSON(ctx, b.cfg.Store, commentScanKey(repo), commentScan{Read: now}, version, store.Fence{})
-	if errors.Is(err, store.ErrConflict) {
-		return nil // another replica scanned meanwhile
-	}
-	return err
+	return errors.Join(errs...)
 }

@@ -1,6 +1,7 @@
 package bot
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -61,4 +62,47 @@ func TestCommandsNoWebhookBrought(t *testing.T) {
 	assert.Len(t, records, 2)
 	assert.Equal(t, []string{reactionRefused}, w.api.reactionsTo(901))
 	assert.Equal(t, []string{reactionTaken}, w.api.reactionsTo(902))
+}
+
+// TestCommentThatKeepsFailing: a comment whose answer cannot be posted is
+// tried again by the next scans, which read from it, not from further
+// back; an hour after it was written it is given up, and the scans read
+// on from after it.
+func TestCommentThatKeepsFailing(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, "eks-1-30.yaml")
+	b := w.bot(t, "r1", nil)
+	started(t, w, b)
+	dash := dashboardOf(t, w).Number
+	mark := func() time.Time {
+		t.Helper()
+		var scan commentScan
+		_, err := getJSON(t.Context(), b.cfg.Store, commentScanKey(repoName{"acme", "fleet"}), &scan)
+		require.NoError(t, err)
+		return scan.Read
+	}
+
+	w.clock.add(10 * time.Minute)
+	written := w.clock.now().Add(-5 * time.Minute)
+	w.api.mu.Lock()
+	w.api.comments[dash] = append(w.api.comments[dash], gh.Comment{ID: 903, User: "pat", Body: "/fleet pause", Created: written})
+	w.api.commentFails["`/fleet pause`"] = 1000 // its answer cannot be posted
+	w.api.mu.Unlock()
+	require.ErrorContains(t, b.Reconcile(t.Context()), fmt.Sprintf("comment 903 on acme/fleet#%d", dash))
+	st, _ := w.state(t, campaign)
+	assert.Equal(t, rollout.CampaignPaused, st.Phase, "carried out; its answer failed")
+	assert.Equal(t, written.Add(commentScanOverlap), mark(), "the next scan reads from the comment on")
+
+	w.clock.add(30 * time.Minute)
+	require.ErrorContains(t, b.Reconcile(t.Context()), "comment 903", "tried again")
+	assert.Equal(t, written.Add(commentScanOverlap), mark())
+
+	w.clock.add(time.Hour)
+	require.NoError(t, b.Reconcile(t.Context()), "given up an hour after it was written")
+	assert.Equal(t, w.clock.now(), mark(), "the scans read on")
+	records, err := b.Commands(t.Context(), campaign)
+	require.NoError(t, err)
+	require.Len(t, records, 1)
+	assert.False(t, records[0].Answered)
+	require.Len(t, records[0].Commands, 1, "run once")
 }
