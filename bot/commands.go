@@ -192,7 +192,11 @@ func (b *Bot) runCommands(ctx context.Context, e *webhooks.Comment, late string)
 	// The answer first, then the reaction that says it is there.
 	t := prTarget{api: api, repo: repoName{e.Owner, e.Repo}, number: e.Number}
 	r := &run{b: b, name: name}
-	errs = append(errs, r.upsertComment(ctx, t, commandsComment(name, claim)))
+	earlier, err := b.earlierCommands(ctx, name, claim)
+	if err != nil {
+		b.log.Warn("the answer leaves out the earlier commands of this pull request", "campaign", name, "pr", claim.PR, "err", err)
+	}
+	errs = append(errs, r.upsertComment(ctx, t, commandsComment(name, claim, earlier)))
 	reaction := reactionTaken
 	if refused {
 		reaction = reactionRefused
@@ -338,7 +342,7 @@ const leftOut = "left out to fit GitHub's limit on a comment's length; ask for i
 
 // commandsComment is the bot's answer to one comment's commands, in its
 // status comment on the pull request.
-func commandsComment(campaign string, rec CommandRecord) string {
+func commandsComment(campaign string, rec CommandRecord, earlier []CommandRecord) string {
 	var b strings.Builder
 	fmt.Fprintln(&b, statusMarker(campaign))
 	fmt.Fprintf(&b, "### Campaign `%s`: commands of @%s\n\n", campaign, rec.By)
@@ -350,6 +354,26 @@ func commandsComment(campaign string, rec CommandRecord) string {
 			break
 		}
 		fmt.Fprintf(&b, "| `%s` | %s: %s |\n", cell(strings.TrimSpace(c.Raw)), c.Outcome, cell(c.Detail))
+	}
+	if len(earlier) > 0 {
+		start := b.Len()
+		fmt.Fprintf(&b, "\n<details><summary>Earlier commands here (%d)</summary>\n\n", len(earlier))
+		fmt.Fprintln(&b, "| at | by | command | result |")
+		fmt.Fprintln(&b, "|---|---|---|---|")
+	rows:
+		for _, r := range earlier {
+			for i, c := range r.Commands {
+				if i == rollout.MaxCommands || b.Len()-start > maxEarlierText {
+					break rows // the rest of the room is this comment's answers'
+				}
+				result := string(c.Outcome) // what a show showed was then, and is not kept
+				if c.Outcome != rollout.CommandShown && c.Detail != "" {
+					result += ": " + cell(clip(c.Detail, 160))
+				}
+				fmt.Fprintf(&b, "| %s | @%s | `%s` | %s |\n", stamp(r.At), r.By, cell(strings.TrimSpace(c.Raw)), result)
+			}
+		}
+		fmt.Fprintln(&b, "\n</details>")
 	}
 	// Each show left out still says so: room is kept for those after it.
 	shortShow := func(c CommandResult) string { return fmt.Sprintf("\n`%s`: %s", strings.TrimSpace(c.Raw), leftOut) }
@@ -370,6 +394,32 @@ func commandsComment(campaign string, rec CommandRecord) string {
 		b.WriteString(show)
 	}
 	return b.String()
+}
+
+// maxEarlier is how many earlier comments' commands an answer lists, in
+// about maxEarlierText characters at most: the rest of the comment's room
+// is for the answers of the comment itself.
+const (
+	maxEarlier     = 10
+	maxEarlierText = 8 << 10
+)
+
+// earlierCommands returns the commands of the comments before rec's on
+// the same pull request or dashboard issue, newest first, at most
+// maxEarlier of them: one answer comment per campaign and pull request is
+// edited with each new comment's answer, and keeps these.
+func (b *Bot) earlierCommands(ctx context.Context, name string, rec CommandRecord) ([]CommandRecord, error) {
+	all, err := b.Commands(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	var out []CommandRecord
+	for _, r := range slices.Backward(all) {
+		if r.PR == rec.PR && r.Comment != rec.Comment && len(r.Commands) > 0 && !r.At.After(rec.At) && len(out) < maxEarlier {
+			out = append(out, r)
+		}
+	}
+	return out, nil
 }
 
 // maxShown bounds what one /fleet status or /fleet plan shows: one

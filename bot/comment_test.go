@@ -53,7 +53,10 @@ func TestCommentsGolden(t *testing.T) {
 			{Line: 2, Raw: "/fleet pause", Outcome: rollout.CommandTaken, Detail: "the campaign went from Running to Paused"},
 			{Line: 3, Raw: "/fleet rollbak", Outcome: rollout.CommandRefused, Detail: `"rollbak" is not a command (did you mean "rollback"?); usage: /fleet rollback`},
 			{Line: 4, Raw: "/fleet help", Outcome: rollout.CommandShown, Detail: "below", Show: rollout.Help()},
-		}}),
+		}}, []CommandRecord{
+			{By: "bruno", At: time.Date(2026, 12, 1, 9, 30, 0, 0, time.UTC), Commands: []CommandResult{{Line: 1, Raw: "/fleet approve", Outcome: rollout.CommandTaken, Detail: "approved #2 at 1111111 for tenant-b"}}},
+			{By: "pat", At: time.Date(2026, 12, 1, 9, 10, 0, 0, time.UTC), Commands: []CommandResult{{Line: 1, Raw: "/fleet status", Outcome: rollout.CommandShown, Detail: "below", Show: "a table"}}},
+		}),
 		regeneratedComment("eks-1-30", "main", "0123456789abcdef", []string{"a-prod-1"}, wave.Result{Replanned: true, Regenerated: true}),
 		regeneratedComment("eks-1-30", "main", "0123456789abcdef", nil, wave.Result{Regenerated: true, Kept: []wave.KeptFile{
 			{Path: "tenants/tenant-a/prod.yaml", Reason: `line 12: value is "1.31", expected "1.29"; the file changed since it was read`},
@@ -163,9 +166,18 @@ func TestStatusTableFitsAComment(t *testing.T) {
 	for i := range rollout.MaxCommands {
 		rec.Commands = append(rec.Commands, CommandResult{Line: i + 1, Raw: "/fleet status", Outcome: rollout.CommandShown, Detail: "below", Show: huge})
 	}
-	body := commandsComment("big", rec)
+	var earlier []CommandRecord
+	for range maxEarlier {
+		r := CommandRecord{By: "pat"}
+		for i := range rollout.MaxCommands {
+			r.Commands = append(r.Commands, CommandResult{Line: i + 1, Raw: "/fleet skip " + strings.Repeat("x", 200), Outcome: rollout.CommandRefused, Detail: strings.Repeat("why ", 100)})
+		}
+		earlier = append(earlier, r)
+	}
+	body := commandsComment("big", rec, earlier)
 	assert.LessOrEqual(t, len(body), maxIssueBody)
-	assert.Equal(t, 2, strings.Count(body, "| 1 | change | Open |"), "two whole answers fit")
+	assert.Equal(t, 2, strings.Count(body, "| 1 | change | Open |"), "two whole answers fit beside the earlier commands")
+	assert.Contains(t, body, "Earlier commands here (10)")
 	assert.Equal(t, rollout.MaxCommands-2, strings.Count(body, "`/fleet status`: "+leftOut))
 }
 
