@@ -106,24 +106,3 @@ func TestCommentThatKeepsFailing(t *testing.T) {
 	assert.False(t, records[0].Answered)
 	require.Len(t, records[0].Commands, 1, "run once")
 }
-
-// TestAnswerKeepsEarlierCommands: the one answer comment on a pull request
-// or dashboard issue, edited for each new comment's commands, lists the
-// commands of the comments before it there too, newest first.
-func TestAnswerKeepsEarlierCommands(t *testing.T) {
-	t.Parallel()
-	w := newWorld(t, "eks-1-30.yaml")
-	b := w.bot(t, "r1", nil)
-	started(t, w, b)
-	dash := dashboardOf(t, w).Number
-	for i, line := range []string{"/fleet pause", "/fleet resume", "/fleet status"} {
-		w.clock.add(time.Minute)
-		_, err := b.onComment(t.Context(), dashboardComment(int64(950+i), dash, "pat", line))
-		require.NoError(t, err)
-	}
-	body := statusOn(t, w, dash)
-	assert.Contains(t, body, "### Campaign `eks-1-30`: commands of @pat\n\n| command | result |\n|---|---|\n| `/fleet status` | shown: below |")
-	assert.Contains(t, body, "<details><summary>Earlier commands here (2)</summary>\n\n| at | by | command | result |\n|---|---|---|---|\n"+
-		"| 2026-12-01 09:02 UTC | @pat | `/fleet resume` | taken: the campaign went from Paused to Running |\n"+
-		"| 2026-12-01 09:01 UTC | @pat | `/fleet pause` | taken: the campaign went from Running to Paused |\n")
-}
