@@ -91,7 +91,7 @@ func unrevertable(number int, clusters []string, kept []wave.KeptFile) error {
 	if number > 0 {
 		fmt.Fprintf(&b, " #%d", number)
 	}
-	fmt.Fprintf(&b, " can be reverted: revert its files by hand, and the next pass records the revert, or skip %s (/fleet skip CLUSTER REASON). Kept: ", strings.Join(clusters, ", "))
+	fmt.Fprintf(&b, " can be reverted: revert its files by hand, and the next pass records the revert, or skip %s (/fleet skip CLUSTER --reason \"...\"). Kept: ", strings.Join(clusters, ", "))
 	for i, k := range kept {
 		if i > 0 {
 			b.WriteString("; ")
@@ -136,6 +136,8 @@ func inverseFile(read gitops.ReadFunc, pr rollout.PullRequest, fc rollout.FileCh
 	case back.Create && err == nil:
 		return gitops.FileResult{}, "the campaign removed it, and it exists again; leave it as it is"
 	case back.Create && errors.Is(err, fs.ErrNotExist):
+	case back.Delete && errors.Is(err, fs.ErrNotExist):
+		return gitops.FileResult{}, "" // the file the campaign created is gone: reverted already
 	case errors.Is(err, fs.ErrNotExist):
 		return gitops.FileResult{}, "it no longer exists"
 	case err != nil:

@@ -605,7 +605,7 @@ func TestRevertOfHandEditedFilesIsNotRecorded(t *testing.T) {
 	require.Len(t, troubles, 1)
 	assert.Equal(t, "open the pull request of tenant-a in wave 5", troubles[0].What)
 	const why = " (the campaign created it, and it changed since; delete it by hand if it is no longer wanted)"
-	assert.Regexp(t, `^nothing of the pull request #\d+ can be reverted: revert its files by hand, and the next pass records the revert, or skip a-dev-1, a-dev-2 \(/fleet skip CLUSTER REASON\)\. Kept: `+
+	assert.Regexp(t, `^nothing of the pull request #\d+ can be reverted: revert its files by hand, and the next pass records the revert, or skip a-dev-1, a-dev-2 \(/fleet skip CLUSTER --reason "\.\.\."\)\. Kept: `+
 		regexp.QuoteMeta(edited[0]+why+"; "+edited[1]+why)+`$`, troubles[0].Err)
 
 	_, err = b.Operate(ctx, name, rollout.SkipCluster{Cluster: "a-dev-1", Reason: "kept at release9 by hand", By: "pat"})
@@ -618,6 +618,39 @@ func TestRevertOfHandEditedFilesIsNotRecorded(t *testing.T) {
 	for _, p := range edited {
 		assert.Equal(t, byHand, readFile(t, w, p), "the hand edit stands")
 	}
+}
+
+// TestRevertOfFilesRevertedByHand: a file the campaign created that a
+// person deleted since is reverted already; with every file of a tenant's
+// pull request so, the revert is recorded at the base's head, and no pull
+// request opens for it.
+func TestRevertOfFilesRevertedByHand(t *testing.T) {
+	t.Parallel()
+	w, _, b := labelWorld(t)
+	const name = "addons-r2"
+	ctx := t.Context()
+	require.NoError(t, b.Handle(ctx, pushOf("campaigns/addons-r2.yaml")))
+	require.NoError(t, b.Reconcile(ctx))
+	wave1 := w.ensure.calls()
+	mergeWave(t, w, b, wave1, "aaaa", "bbbb")
+	require.Equal(t, "tenant-a", wave1[0].PR.Tenant)
+	for _, fc := range wave1[0].PR.Files {
+		require.True(t, fc.Create, fc.Path)
+		require.NoError(t, os.Remove(filepath.Join(w.mirror.dir, fc.Path)))
+	}
+
+	st, err := b.Operate(ctx, name, rollout.Rollback{By: "pat"})
+	require.NoError(t, err)
+	revert := st.Waves[len(st.Waves)-1]
+	require.Equal(t, rollout.WaveRevert, revert.Kind)
+	byTenant := map[string]rollout.PRStatus{}
+	for _, pr := range revert.PRs {
+		byTenant[pr.Tenant] = pr.Status
+	}
+	assert.Equal(t, map[string]rollout.PRStatus{"tenant-a": rollout.PRStatusMerged, "tenant-b": rollout.PRStatusOpen}, byTenant, "tenant-a's revert is recorded without a pull request")
+	b.mu.Lock()
+	assert.Empty(t, b.troubles[name])
+	b.mu.Unlock()
 }
 
 // downGit fails writing trees while fail is set.
