@@ -77,7 +77,9 @@ func TestWaveKinds(t *testing.T) {
 			want: "Running | Succeeded Succeeded Open Pending | c1=Succeeded c2=Succeeded c1=Pending c2=Pending"},
 		{name: "hops/skip leaves every hop still to come", policy: eks, waves: hopWaves, from: machineSeq(hop1, timedEvent{24, Tick{CanOpen: true}}), at: 25,
 			event: SkipCluster{Cluster: "c1", Reason: "decommissioned"},
-			want:  "Running | Succeeded Succeeded Succeeded Pending | c1=Succeeded c2=Succeeded c1=Skipped c2=Pending"},
+			want:  "Running | Succeeded Succeeded Succeeded Pending | c1=Succeeded c2=Succeeded c1=Skipped c2=Pending",
+			// Its pull request, asked for, is closed by its branch should it be open.
+			actions: []Action{ClosePRs{Wave: 3, PRs: []PRRef{{Tenant: "t1", Clusters: []string{"c1"}}}, Reason: "every cluster it changes was skipped"}}},
 		{name: "hops/a cluster that did not make hop 1 is skipped in hop 2", policy: Policy{Bake: 10 * time.Minute, MaxFailures: 1, Gates: gates, Change: KindEKSVersion},
 			waves: changeWaves([]ClusterRef{{Name: "c1", Tenant: "t1"}, {Name: "c2", Tenant: "t2"}}, []ClusterRef{{Name: "c1", Tenant: "t1"}, {Name: "c2", Tenant: "t2"}}),
 			from: machineSeq(start, timedEvent{1, PRMerged{Wave: 1, Tenant: "t1", SHA: "a"}}, timedEvent{1, PRMerged{Wave: 1, Tenant: "t2", SHA: "b"}},

@@ -993,17 +993,26 @@ func (m *machine) skip(e SkipCluster) *EventError {
 	return refuse("cluster %s already succeeded; there is nothing to skip", e.Cluster)
 }
 
-// closeSkippedPR closes tenant's open pull request of change wave w once
-// every cluster it carried is skipped: merged, it would change clusters
-// the campaign no longer verifies. One with a cluster still in it is
-// rebuilt without the skipped ones' edits when it is ensured again
-// (Refresh).
+// closeSkippedPR closes tenant's pull request of change or revert wave w,
+// open or only asked for, once every cluster it carries is skipped:
+// merged, it would change clusters the campaign no longer verifies, and
+// it holds its wave back for nothing (a revert that cannot be made, a
+// cluster a person changed by hand). One asked for but not reported open
+// is closed by its branch, should it be open; one never asked for is
+// dropped. One with a cluster still in it is rebuilt without the skipped
+// ones' edits when it is ensured again (Refresh).
 func (m *machine) closeSkippedPR(w *WaveState, tenant string) {
-	if w.Kind != WaveChange {
+	if w.Kind == WaveCleanup {
 		return
 	}
 	i := slices.IndexFunc(w.PRs, func(pr PRState) bool { return pr.Tenant == tenant })
-	if i < 0 || w.PRs[i].Status != PRStatusOpen {
+	if i < 0 {
+		return
+	}
+	asked := w.PRs[i].Status
+	switch asked {
+	case PRStatusOpen, PRStatusRequested, PRStatusPending:
+	default:
 		return
 	}
 	ref := PRRef{Tenant: tenant, Number: w.PRs[i].Number}
@@ -1016,7 +1025,9 @@ func (m *machine) closeSkippedPR(w *WaveState, tenant string) {
 		return
 	}
 	w.PRs[i].Status, w.PRs[i].ClosedAt = PRStatusClosed, m.now
-	m.emit(ClosePRs{Wave: w.Number, PRs: []PRRef{ref}, Reason: "every cluster it changes was skipped"})
+	if asked != PRStatusPending {
+		m.emit(ClosePRs{Wave: w.Number, PRs: []PRRef{ref}, Reason: "every cluster it changes was skipped"})
+	}
 }
 
 func (m *machine) rollback(e Rollback) *EventError {
