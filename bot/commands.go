@@ -329,7 +329,7 @@ func (b *Bot) runCommand(ctx context.Context, name string, rec *record, actor ro
 	case errors.As(err, &ee):
 		return refuse(errors.New(ee.Reason))
 	case err != nil:
-		res.Outcome, res.Detail = rollout.CommandTaken, fmt.Sprintf("taken, but carrying it out on GitHub failed (the next pass tries again): %v", err)
+		res.Outcome, res.Detail = rollout.CommandTaken, fmt.Sprintf("carrying it out on GitHub failed, and the next pass tries again: %v", err)
 	default:
 		res.Outcome, res.Detail = rollout.CommandTaken, rollout.TakenDetail(before, after, ev)
 	}
