@@ -29,7 +29,8 @@ type WaveCheck struct {
 // opened) is a failure with the halt's reason, whatever else holds; a wave
 // that succeeded is a success, unless every cluster of the pull request was
 // skipped; one that failed, or was rolled back before it succeeded, a
-// failure; one the campaign was aborted before it finished, cancelled.
+// failure; one the campaign was aborted before it finished, or that
+// stopped when the campaign turned to roll back, cancelled.
 // Everything else is neutral, titled with what the campaign waits for
 // (State.Waiting). A wave it has no pull request of tenant for is an error.
 func CheckVerdict(s State, n int, tenant string) (WaveCheck, error) {
@@ -59,10 +60,16 @@ func CheckVerdict(s State, n int, tenant string) (WaveCheck, error) {
 		return WaveCheck{CheckSuccess, label + " succeeded" + rolled}, nil
 	case w.Phase == WaveFailed:
 		return WaveCheck{CheckFailure, label + " failed" + rolled}, nil
-	case by > 0:
+	case by > 0 && s.Waves[by-1].Phase == WaveSucceeded:
 		return WaveCheck{CheckFailure, fmt.Sprintf("%s was rolled back by wave %d before it succeeded", label, by)}, nil
+	case by > 0:
+		return WaveCheck{CheckFailure, fmt.Sprintf("%s stopped before it succeeded; wave %d rolls it back", label, by)}, nil
 	case s.Phase == CampaignAborted:
 		return WaveCheck{CheckCancelled, fmt.Sprintf("Aborted before %s finished", strings.ToLower(label[:1])+label[1:])}, nil
+	case w.Phase == WaveStopped && s.Phase == CampaignRolledBack:
+		return WaveCheck{CheckCancelled, label + " stopped before it finished: the campaign was rolled back"}, nil
+	case w.Phase == WaveStopped:
+		return WaveCheck{CheckCancelled, label + " stopped before it finished: the campaign rolls back"}, nil
 	case skipped:
 		return WaveCheck{CheckSkipped, "Skipped: " + skipReason}, nil
 	}
