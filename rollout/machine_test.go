@@ -475,8 +475,8 @@ func TestTransition(t *testing.T) {
 		{name: "rollback/forward-only field refused", policy: field, from: stBaking1, event: Rollback{}, wantErr: "declares its field change forward-only", want: baking1},
 		{name: "rollback/nothing merged refused", from: stInPR1, event: Rollback{}, wantErr: "nothing to revert; abort instead", want: inPR1},
 		{name: "rollback/a skip closes a revert asked for that has no cluster left", from: machineSeq(stMerged2, timedEvent{71, Rollback{By: "ops"}}), at: 72,
-			event: SkipCluster{Cluster: "c3", Reason: "its file was changed by hand", By: "ops"},
-			want:  "RollingBack | Succeeded Stopped Pending Open Pending | c1=Succeeded c2=Applied c3=Applied c4=Pending c2=Pending c3=Skipped c1=Pending",
+			event:   SkipCluster{Cluster: "c3", Reason: "its file was changed by hand", By: "ops"},
+			want:    "RollingBack | Succeeded Stopped Pending Open Pending | c1=Succeeded c2=Applied c3=Applied c4=Pending c2=Pending c3=Skipped c1=Pending",
 			actions: []Action{ClosePRs{Wave: 4, PRs: []PRRef{{Tenant: "t2", Clusters: []string{"c3"}}}, Reason: "every cluster it changes was skipped"}},
 			check: func(t *testing.T, s State) {
 				assert.Equal(t, []PRStatus{PRStatusRequested, PRStatusClosed}, []PRStatus{s.Waves[3].PRs[0].Status, s.Waves[3].PRs[1].Status})
