@@ -84,8 +84,10 @@ func (b *Bot) owns(name string) bool {
 	return ok
 }
 
-// disown lets go of every campaign this replica owns, as it stops: the
-// others take them at their next claim instead of after the leases expire.
+// disown lets go of every campaign this replica owns, as it stops, and
+// removes its heartbeat: the others, and the replica that replaces it,
+// take them at their next claim instead of after the leases expire, and
+// no longer count it among the replicas they share the campaigns with.
 func (b *Bot) disown(ctx context.Context) {
 	b.ownMu.Lock()
 	defer b.ownMu.Unlock()
@@ -94,6 +96,14 @@ func (b *Bot) disown(ctx context.Context) {
 			b.log.Warn("let go of a campaign's ownership", "campaign", name, "err", err)
 		}
 		delete(b.owned, name)
+	}
+	var h heartbeat
+	version, err := getJSON(ctx, b.cfg.Store, heartbeatKey(b.cfg.ReplicaID), &h)
+	if err == nil {
+		err = b.cfg.Store.Delete(ctx, heartbeatKey(b.cfg.ReplicaID), version, store.Fence{})
+	}
+	if err != nil && !errors.Is(err, store.ErrNotFound) && !errors.Is(err, store.ErrConflict) {
+		b.log.Warn("remove the replica's heartbeat; the others count it until it is a lease old", "replica", b.cfg.ReplicaID, "err", err)
 	}
 }
 
