@@ -140,6 +140,10 @@ func validateAgainstFleet(cmd *cobra.Command, file string, c *rollout.Campaign, 
 		fmt.Fprintf(out, "%s: %v\n", file, err)
 		return false
 	}
+	// As plan prints them, and serve's fleetbot/campaigns check run.
+	for _, w := range rollout.SupportWarnings(prep.Plan, rollout.EKSReleases, time.Now()) {
+		fmt.Fprintf(out, "%s: warning: %s\n", file, w)
+	}
 	clusters := 0
 	for _, w := range prep.Plan.Waves {
 		clusters += len(w.Clusters)

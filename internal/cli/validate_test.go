@@ -120,7 +120,7 @@ spec:
 		{"valid campaign alone", []string{"--campaign", eksCampaign}, 0, []string{eksCampaign + ": campaign is valid (give --repo to check it against the fleet)"}},
 		{"unquoted version", []string{"--campaign", bad}, 1, []string{bad + ":6: spec.change.eksVersion.to:"}},
 		{"no gates", []string{"--campaign", noGates}, 1, []string{noGates + ": the campaign cannot start: policy: no gates"}},
-		{"campaign with repository", []string{"--campaign", eksCampaign, "--repo", exampleFleet}, 0, []string{eksCampaign + ": campaign is ready to start: 14 waves", "30 clusters"}},
+		{"campaign with repository", []string{"--campaign", eksCampaign, "--repo", exampleFleet}, 0, []string{eksCampaign + ": campaign is ready to start: 14 waves", "30 clusters", eksCampaign + ": warning: 27 cluster(s) run EKS 1.29 (a-dev-cpu-1, "}},
 		{"unknown tenant", []string{"--campaign", typo, "--repo", exampleFleet}, 1, []string{typo + `:8: spec.selector.tenants[1]: no tenant "tenant-z" in the fleet (did you mean "tenant-a"?)`}},
 	}
 	for _, tt := range tests {
