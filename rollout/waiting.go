@@ -166,8 +166,15 @@ func (s State) waveWait(w WaveState, nextWindow, since time.Time) Wait {
 		for i, pr := range asked {
 			tenants[i] = pr.Tenant
 		}
-		return Wait{Kind: WaitOpen, Wave: w.Number, Since: w.OpenedAt,
+		out := Wait{Kind: WaitOpen, Wave: w.Number, Since: w.OpenedAt,
 			Text: fmt.Sprintf("wave %d: the pull requests of %s to open", w.Number, someOf(tenants)), Commands: []string{"/fleet pause", "/fleet abort"}}
+		if open := byStatus[PRStatusOpen]; len(open) > 0 {
+			// The open ones wait for their reviews meanwhile: each pull
+			// request's check run says what its own owners are to do.
+			out.PRs = prNumbers(open)
+			out.Text += "; " + mergeWait(open)
+		}
+		return out
 	}
 	if open := byStatus[PRStatusOpen]; len(open) > 0 {
 		return Wait{Kind: WaitMerge, Wave: w.Number, Since: earliest(open, func(p PRState) time.Time { return p.OpenedAt }), PRs: prNumbers(open),
