@@ -132,7 +132,7 @@ func (b *Bot) runCommands(ctx context.Context, e *webhooks.Comment, late string)
 		}
 		switch {
 		case claim.Answered:
-			b.log.Info("commands of this comment ran already", "campaign", name, "comment", e.CommentID)
+			b.log.Debug("commands of this comment ran already", "campaign", name, "comment", e.CommentID)
 			return false, nil
 		case claim.Running != 0 && b.now().Sub(claim.WrittenAt) < commandStall:
 			return false, fmt.Errorf("comment %d: %w", e.CommentID, errCommandsRunning)
