@@ -26,6 +26,9 @@ var pageTemplate = sync.OnceValue(func() *template.Template {
 		"iso":   func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
 		"when":  func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") },
 		"short": func(sha string) string { return sha[:min(len(sha), 7)] },
+		// ended is what an ended campaign's wait says: "the campaign
+		// succeeded", without "nothing: ".
+		"ended": func(text string) string { return strings.TrimPrefix(text, "nothing: ") },
 	}).Parse(pageSource))
 })
 
