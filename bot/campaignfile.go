@@ -317,7 +317,7 @@ func (b *Bot) writeFileVerdict(s *strings.Builder, v fileVerdict) {
 	}
 	switch v.Result {
 	case fileStarted:
-		fmt.Fprintf(s, "Its first wave opens when its schedule allows. %s follows it, and each wave pull request carries the `fleetbot` check run.\n", upperFirst(dashboard))
+		fmt.Fprintf(s, "Its first wave opens at once, or when its schedule allows. %s follows it, and each wave pull request carries the `fleetbot` check run.\n", upperFirst(dashboard))
 	case fileRunning:
 		if v.Dashboard > 0 {
 			fmt.Fprintf(s, "%s follows it.\n", upperFirst(dashboard))

@@ -405,5 +405,5 @@ func TestCampaignFileWarnings(t *testing.T) {
 	require.NoError(t, err)
 	assert.True(t, started, "a warning does not hold the campaign back")
 	c := onlyCheckNamed(t, w, headSHA, CampaignCheckName)
-	assert.Contains(t, c.Run.Summary, fmt.Sprintf("Its first wave opens when its schedule allows. Its dashboard issue #%d follows it,", dashboardOf(t, w).Number))
+	assert.Contains(t, c.Run.Summary, fmt.Sprintf("Its first wave opens at once, or when its schedule allows. Its dashboard issue #%d follows it,", dashboardOf(t, w).Number))
 }
