@@ -335,7 +335,7 @@ func (b *Bot) vet(ctx context.Context, file string, c *rollout.Campaign) ([]gito
 // planned into rec, and, as fleetbot plan prints them, the clusters it
 // changes from an EKS version past standard support.
 func (b *Bot) warnings(file string, rec *record) []gitops.Diagnostic {
-	out := rec.warnings
+	out := slices.Clip(rec.warnings)
 	if rec.Plan == nil {
 		return out
 	}
