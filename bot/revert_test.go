@@ -554,6 +554,20 @@ func TestRetryOpensAClosedRevertAgain(t *testing.T) {
 	assert.Equal(t, rollout.CampaignRolledBack, st.Phase)
 }
 
+// labelWave1Merged starts the label world's campaign and merges its wave
+// 1, whose first pull request is tenant-a's; it returns the world and wave
+// 1's requests.
+func labelWave1Merged(t *testing.T) (*world, *gitFake, *Bot, []wave.Request) {
+	t.Helper()
+	w, g, b := labelWorld(t)
+	require.NoError(t, b.Handle(t.Context(), pushOf("campaigns/addons-r2.yaml")))
+	require.NoError(t, b.Reconcile(t.Context()))
+	wave1 := w.ensure.calls()
+	mergeWave(t, w, b, wave1, "aaaa", "bbbb")
+	require.Equal(t, "tenant-a", wave1[0].PR.Tenant)
+	return w, g, b, wave1
+}
+
 // TestRevertOfHandEditedFilesIsNotRecorded: when every file a tenant's
 // pull request wrote was changed by hand since, nothing can be reverted,
 // and the clusters are not back where they were. The revert is not
@@ -561,14 +575,9 @@ func TestRetryOpensAClosedRevertAgain(t *testing.T) {
 // campaign does not end rolled back, and skipping the cluster lets it.
 func TestRevertOfHandEditedFilesIsNotRecorded(t *testing.T) {
 	t.Parallel()
-	w, g, b := labelWorld(t)
+	w, g, b, wave1 := labelWave1Merged(t)
 	const name = "addons-r2"
 	ctx := t.Context()
-	require.NoError(t, b.Handle(ctx, pushOf("campaigns/addons-r2.yaml")))
-	require.NoError(t, b.Reconcile(ctx))
-	wave1 := w.ensure.calls()
-	mergeWave(t, w, b, wave1, "aaaa", "bbbb")
-	require.Equal(t, "tenant-a", wave1[0].PR.Tenant)
 	// A person edits every file tenant-a's pull request created.
 	const byHand = "externalSecret:\n  labels:\n    addonsRelease: release9\n"
 	var edited []string
@@ -626,14 +635,9 @@ func TestRevertOfHandEditedFilesIsNotRecorded(t *testing.T) {
 // request opens for it.
 func TestRevertOfFilesRevertedByHand(t *testing.T) {
 	t.Parallel()
-	w, _, b := labelWorld(t)
+	w, _, b, wave1 := labelWave1Merged(t)
 	const name = "addons-r2"
 	ctx := t.Context()
-	require.NoError(t, b.Handle(ctx, pushOf("campaigns/addons-r2.yaml")))
-	require.NoError(t, b.Reconcile(ctx))
-	wave1 := w.ensure.calls()
-	mergeWave(t, w, b, wave1, "aaaa", "bbbb")
-	require.Equal(t, "tenant-a", wave1[0].PR.Tenant)
 	for _, fc := range wave1[0].PR.Files {
 		require.True(t, fc.Create, fc.Path)
 		require.NoError(t, os.Remove(filepath.Join(w.mirror.dir, fc.Path)))
