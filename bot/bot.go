@@ -165,6 +165,10 @@ type Bot struct {
 	sooner chan struct{}
 	// passDue asks the reconcile loop for a pass now: a campaign started.
 	passDue bool
+	// passErr is the last pass error logged at error level, at passErrAt
+	// (logPassError).
+	passErr   string
+	passErrAt time.Time
 	// noIssues holds the repositories found with their issues turned
 	// off: no dashboard issue is asked for there again (dashboard.go).
 	noIssues map[string]bool
@@ -281,13 +285,43 @@ func (b *Bot) Run(ctx context.Context) error {
 		b.disown(context.WithoutCancel(ctx))
 	}()
 	for {
-		if err := b.Reconcile(ctx); err != nil && ctx.Err() == nil {
-			b.log.Error("reconcile", "err", err)
+		if err := b.Reconcile(ctx); ctx.Err() == nil {
+			b.logPassError(err)
 		}
 		if !b.waitForPass(ctx) {
 			return nil
 		}
 	}
+}
+
+// samePassErrorQuiet is how long a pass's error is logged at debug level
+// once logged, as long as each pass fails the same way: a lasting trouble
+// (a revert that cannot be made, a permission missing) is said again at
+// error level every samePassErrorQuiet, not on every pass.
+const samePassErrorQuiet = time.Hour
+
+// logPassError logs a reconcile pass's error: at error level when it is
+// not the last one logged so, or that one is samePassErrorQuiet old. A
+// pass without an error (nil) ends the quiet: the next error is news.
+func (b *Bot) logPassError(err error) {
+	if err == nil {
+		b.mu.Lock()
+		b.passErr = ""
+		b.mu.Unlock()
+		return
+	}
+	now, msg := b.now(), err.Error()
+	b.mu.Lock()
+	same := msg == b.passErr && now.Sub(b.passErrAt) < samePassErrorQuiet
+	if !same {
+		b.passErr, b.passErrAt = msg, now
+	}
+	b.mu.Unlock()
+	if same {
+		b.log.Debug("reconcile: the same error as the passes before", "err", err)
+		return
+	}
+	b.log.Error("reconcile", "err", err)
 }
 
 // keepOwning claims (renews and takes) the campaigns' ownership every

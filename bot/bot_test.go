@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"slices"
 	"strings"
@@ -580,4 +581,42 @@ func TestSkipClosesAPullRequestOfSkippedClusters(t *testing.T) {
 	require.NotEmpty(t, w.api.comments[pr.Number])
 	assert.Contains(t, w.api.comments[pr.Number][len(w.api.comments[pr.Number])-1].Body,
 		"fleetbot closes this pull request of wave 1: every cluster it changes was skipped.")
+}
+
+// TestPassErrorLoggedOnce: a pass that fails as the one before it is
+// logged at debug level, for an hour; a new error, an hour gone by or a
+// pass without an error in between log at error level again.
+func TestPassErrorLoggedOnce(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	b := w.bot(t, "r1", nil)
+	logs := &logBuffer{}
+	b.log = slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	stuck, other := errors.New("campaign x: open-wave: stuck"), errors.New("campaign y: down")
+	levels := func() []string {
+		var out []string
+		for _, l := range strings.Split(strings.TrimSpace(logs.String()), "\n") {
+			_, rest, _ := strings.Cut(l, "level=")
+			level, _, _ := strings.Cut(rest, " ")
+			out = append(out, level)
+		}
+		logs.mu.Lock()
+		logs.buf.Reset()
+		logs.mu.Unlock()
+		return out
+	}
+	b.logPassError(stuck)
+	b.logPassError(stuck)
+	w.clock.add(30 * time.Minute)
+	b.logPassError(stuck)
+	assert.Equal(t, []string{"ERROR", "DEBUG", "DEBUG"}, levels())
+	b.logPassError(other)
+	b.logPassError(stuck)
+	assert.Equal(t, []string{"ERROR", "ERROR"}, levels(), "a different error is news, and so is the first again")
+	w.clock.add(time.Hour)
+	b.logPassError(stuck)
+	assert.Equal(t, []string{"ERROR"}, levels(), "said again after an hour")
+	b.logPassError(nil)
+	b.logPassError(stuck)
+	assert.Equal(t, []string{"ERROR"}, levels(), "after a pass without an error")
 }
