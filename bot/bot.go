@@ -165,10 +165,9 @@ type Bot struct {
 	sooner chan struct{}
 	// passDue asks the reconcile loop for a pass now: a campaign started.
 	passDue bool
-	// passErr is the last pass error logged at error level, at passErrAt
-	// (logPassError).
-	passErr   string
-	passErrAt time.Time
+	// loggedErrs are the errors last logged at their full level, by what
+	// failed (repeated).
+	loggedErrs map[string]loggedErr
 	// noIssues holds the repositories found with their issues turned
 	// off: no dashboard issue is asked for there again (dashboard.go).
 	noIssues map[string]bool
@@ -294,34 +293,50 @@ func (b *Bot) Run(ctx context.Context) error {
 	}
 }
 
-// samePassErrorQuiet is how long a pass's error is logged at debug level
-// once logged, as long as each pass fails the same way: a lasting trouble
-// (a revert that cannot be made, a permission missing) is said again at
-// error level every samePassErrorQuiet, not on every pass.
-const samePassErrorQuiet = time.Hour
+// sameErrorQuiet is how long an error that repeats is logged at debug
+// level once logged at its own: a lasting trouble (a revert that cannot be
+// made, a permission missing) is said again every sameErrorQuiet, not on
+// every pass or webhook.
+const sameErrorQuiet = time.Hour
 
-// logPassError logs a reconcile pass's error: at error level when it is
-// not the last one logged so, or that one is samePassErrorQuiet old. A
-// pass without an error (nil) ends the quiet: the next error is news.
-func (b *Bot) logPassError(err error) {
-	if err == nil {
-		b.mu.Lock()
-		b.passErr = ""
-		b.mu.Unlock()
-		return
-	}
-	now, msg := b.now(), err.Error()
+// loggedErr is an error logged at its full level, and when.
+type loggedErr struct {
+	msg string
+	at  time.Time
+}
+
+// repeated reports whether err says what the error last logged under key
+// said, less than sameErrorQuiet ago; otherwise err is remembered as the
+// one logged. A nil err forgets key's: the next error is news.
+func (b *Bot) repeated(key string, err error) bool {
+	now := b.now()
 	b.mu.Lock()
-	same := msg == b.passErr && now.Sub(b.passErrAt) < samePassErrorQuiet
-	if !same {
-		b.passErr, b.passErrAt = msg, now
+	defer b.mu.Unlock()
+	if err == nil {
+		delete(b.loggedErrs, key)
+		return false
 	}
-	b.mu.Unlock()
-	if same {
+	last, ok := b.loggedErrs[key]
+	if ok && last.msg == err.Error() && now.Sub(last.at) < sameErrorQuiet {
+		return true
+	}
+	if b.loggedErrs == nil {
+		b.loggedErrs = map[string]loggedErr{}
+	}
+	b.loggedErrs[key] = loggedErr{err.Error(), now}
+	return false
+}
+
+// logPassError logs a reconcile pass's error at error level, or at debug
+// level when it repeats (repeated). A pass without an error (nil) ends the
+// quiet.
+func (b *Bot) logPassError(err error) {
+	switch {
+	case b.repeated("reconcile", err):
 		b.log.Debug("reconcile: the same error as the passes before", "err", err)
-		return
+	case err != nil:
+		b.log.Error("reconcile", "err", err)
 	}
-	b.log.Error("reconcile", "err", err)
 }
 
 // keepOwning claims (renews and takes) the campaigns' ownership every

@@ -619,4 +619,9 @@ func TestPassErrorLoggedOnce(t *testing.T) {
 	b.logPassError(nil)
 	b.logPassError(stuck)
 	assert.Equal(t, []string{"ERROR"}, levels(), "after a pass without an error")
+
+	// The webhooks' failed actions are kept apart from the passes'.
+	assert.False(t, b.repeated("webhook actions", stuck))
+	assert.True(t, b.repeated("webhook actions", stuck))
+	assert.True(t, b.repeated("reconcile", stuck))
 }

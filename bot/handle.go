@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"runtime/debug"
 	"slices"
 
@@ -27,7 +28,11 @@ func (b *Bot) Handle(ctx context.Context, ev webhooks.Event) error {
 	acted, err := b.handleRecovered(ctx, ev)
 	err, failed := splitActionsFailed(err)
 	if failed != nil {
-		b.log.Warn("event taken in; actions of its campaign failed, and the reconcile pass tries them again",
+		level := slog.LevelWarn
+		if b.repeated("webhook actions", failed) {
+			level = slog.LevelDebug // said at warning level within the hour
+		}
+		b.log.Log(ctx, level, "event taken in; actions of its campaign failed, and the reconcile pass tries them again",
 			"event", ev.Info().Name, "action", ev.Info().Action, "err", failed)
 	}
 	result := "ignored"
