@@ -131,7 +131,7 @@ func (v dashboardView) waiting() string {
 		fmt.Fprintf(&b, "The schedule holds it back: %s.\n", strings.TrimSuffix(v.Held, "."))
 	}
 	for _, t := range v.Troubles {
-		fmt.Fprintf(&b, "\n> **fleetbot cannot %s:** every attempt since %s failed, the last with `%s`. It tries again on every pass; the error may need a person (a branch, a permission, GitHub's limits).\n",
+		fmt.Fprintf(&b, "\n> **fleetbot cannot %s:** every attempt since %s failed, the last with `%s`. It tries again on every pass; what the error says may need a person (a branch, a permission, GitHub's limits, files changed by hand).\n",
 			t.What, stamp(t.Since), troubleError(t.Err))
 	}
 	if len(w.Commands) > 0 {
