@@ -507,8 +507,19 @@ func lastChange(c rollout.ClusterState) time.Time {
 	return c.Evidence[len(c.Evidence)-1].At
 }
 
-// foot says what the issue is and how to use it.
+// foot says what the issue is and how to use it: once the campaign ended,
+// that it takes no more commands but a rollback, when one can still be
+// asked for.
 func (v dashboardView) foot() string {
+	if v.St.Phase.Final() {
+		s := "\n---\n<sub>fleetbot closed this issue when the campaign ended."
+		if v.St.Phase != rollout.CampaignRolledBack && v.St.RollbackOffered() {
+			s += " `/fleet rollback` in a comment here still rolls back what it merged; it takes no other command."
+		} else {
+			s += " It takes no more commands."
+		}
+		return s + "</sub>\n"
+	}
 	return "\n---\n<sub>fleetbot edits this issue as the campaign moves and closes it when the campaign ends. " +
 		"Comment `/fleet` commands here, one per line (`/fleet help` lists them); " +
 		"`/fleet approve` without a wave approves a pull request for its tenant, written on that pull request.</sub>\n"

@@ -370,6 +370,16 @@ func TestRollbackOpensRevertPullRequests(t *testing.T) {
 	}
 	state, reason := dashboard()
 	assert.Equal(t, []string{"closed", "completed"}, []string{state, reason})
+	body := func() string {
+		t.Helper()
+		for _, is := range w.api.dashboards() {
+			if isDashboard(is, name) {
+				return is.Body
+			}
+		}
+		return ""
+	}
+	assert.Contains(t, body(), "fleetbot closed this issue when the campaign ended. `/fleet rollback` in a comment here still rolls back what it merged; it takes no other command.")
 	// Each pull request names the gates its wave runs: a clean-up wave runs
 	// the clean-up gates, none for this terraform-only campaign.
 	calls := w.ensure.calls()
@@ -416,6 +426,7 @@ func TestRollbackOpensRevertPullRequests(t *testing.T) {
 	assert.Equal(t, rollout.CampaignRolledBack, st.Phase)
 	state, reason = dashboard()
 	assert.Equal(t, []string{"closed", "not_planned"}, []string{state, reason})
+	assert.Contains(t, body(), "fleetbot closed this issue when the campaign ended. It takes no more commands.")
 	all := reverts()[3:]
 	require.Len(t, all, 4)
 

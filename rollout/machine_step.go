@@ -365,7 +365,7 @@ func (m *machine) halt(n int, reason string) {
 	m.s.HaltReason = reason
 	m.setPhase(CampaignHalted, "halt", "", reason)
 	next := "resume once the change is reviewed"
-	if m.s.rollbackOffered() {
+	if m.s.RollbackOffered() {
 		next += ", or roll back"
 	}
 	m.emit(PostReport{

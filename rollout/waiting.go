@@ -46,24 +46,24 @@ type Wait struct {
 }
 
 // rollbackCommand is offered by the waits only when the campaign can roll
-// back (State.rollbackOffered).
+// back (State.RollbackOffered).
 const rollbackCommand = "/fleet rollback"
 
 // commands lists cmds as the commands that apply now, leaving out
 // rollbackCommand when a rollback would be refused or ignored.
 func (s State) commands(cmds ...string) []string {
-	if s.rollbackOffered() {
+	if s.RollbackOffered() {
 		return cmds
 	}
 	return slices.DeleteFunc(cmds, func(c string) bool { return c == rollbackCommand })
 }
 
-// rollbackOffered says whether a rollback would be taken now, as far as the
-// waits need to know: the campaign is not rolling back, its change can be
+// RollbackOffered says whether a rollback would be taken now, as far as the
+// waits and the dashboard need to know: the campaign is not rolling back, its change can be
 // reverted (or its blue-green steps undone), and a pull request has merged.
 // The machine still refuses what it cannot revert (clusters whose blue one
 // is gone), saying why.
-func (s State) rollbackOffered() bool {
+func (s State) RollbackOffered() bool {
 	if s.RollingBack() || (!s.Policy.Revertible && !s.blueGreenSteps()) {
 		return false
 	}
