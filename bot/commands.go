@@ -415,7 +415,10 @@ func (b *Bot) earlierCommands(ctx context.Context, name string, rec CommandRecor
 	}
 	var out []CommandRecord
 	for _, r := range slices.Backward(all) {
-		if r.PR == rec.PR && r.Comment != rec.Comment && len(r.Commands) > 0 && !r.At.After(rec.At) && len(out) < maxEarlier {
+		if len(out) == maxEarlier {
+			break
+		}
+		if r.PR == rec.PR && r.Comment != rec.Comment && len(r.Commands) > 0 && !r.At.After(rec.At) {
 			out = append(out, r)
 		}
 	}

@@ -513,7 +513,7 @@ func lastChange(c rollout.ClusterState) time.Time {
 func (v dashboardView) foot() string {
 	if v.St.Phase.Final() {
 		s := "\n---\n<sub>fleetbot closed this issue when the campaign ended."
-		if v.St.Phase != rollout.CampaignRolledBack && v.St.RollbackOffered() {
+		if v.St.RollbackOffered() {
 			s += " `/fleet rollback` in a comment here still rolls back what it merged; it takes no other command."
 		} else {
 			s += " It takes no more commands."

@@ -25,6 +25,9 @@ const (
 	aheadFileMax = 64 << 10
 )
 
+// errTooLarge refuses a file larger than dirHandle.readFile's limit.
+var errTooLarge = errors.New("file too large to read ahead")
+
 // walkFiles is listFiles that also reads the regular files for which ahead
 // is true while it has their directory open: opening a file relative to
 // its directory spares the kernel resolving its whole path again, which on

@@ -116,9 +116,6 @@ func (d dirHandle) read() ([]dirEntry, error) {
 // aheadBufs holds the buffers dirHandle.readFile reads into.
 var aheadBufs = sync.Pool{New: func() any { return new([]byte) }}
 
-// errTooLarge refuses a file larger than dirHandle.readFile's limit.
-var errTooLarge = errors.New("file too large to read ahead")
-
 // readFile returns the bytes of the regular file name of d, at most limit:
 // four system calls, against five for readFile by path. A symbolic link
 // (O_NOFOLLOW) or a FIFO (O_NONBLOCK) that took the file's place since it

@@ -3,7 +3,6 @@
 package gitops
 
 import (
-	"errors"
 	"io"
 	"os"
 	"path/filepath"
@@ -34,9 +33,6 @@ func (d dirHandle) read() ([]dirEntry, error) {
 	}
 	return out, err
 }
-
-// errTooLarge refuses a file larger than dirHandle.readFile's limit.
-var errTooLarge = errors.New("file too large to read ahead")
 
 // readFile returns the bytes of the file name of d, at most limit.
 func (d dirHandle) readFile(name string, limit int) ([]byte, error) {

@@ -59,12 +59,12 @@ func (s State) commands(cmds ...string) []string {
 }
 
 // RollbackOffered says whether a rollback would be taken now, as far as the
-// waits and the dashboard need to know: the campaign is not rolling back, its change can be
-// reverted (or its blue-green steps undone), and a pull request has merged.
-// The machine still refuses what it cannot revert (clusters whose blue one
-// is gone), saying why.
+// waits and the dashboard need to know: the campaign is not rolling back
+// nor rolled back, its change can be reverted (or its blue-green steps
+// undone), and a pull request has merged. The machine still refuses what
+// it cannot revert (clusters whose blue one is gone), saying why.
 func (s State) RollbackOffered() bool {
-	if s.RollingBack() || (!s.Policy.Revertible && !s.blueGreenSteps()) {
+	if s.RollingBack() || s.Phase == CampaignRolledBack || (!s.Policy.Revertible && !s.blueGreenSteps()) {
 		return false
 	}
 	return slices.ContainsFunc(s.Waves, func(w WaveState) bool {
