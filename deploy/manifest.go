@@ -6,12 +6,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"html/template"
+	"html"
 	"io"
 	"net/url"
 	"slices"
 	"strings"
-	"sync"
 	"unicode/utf8"
 )
 
@@ -166,21 +165,24 @@ func RegisterURL(web, org, state string) (string, error) {
 }
 
 // form is the page that starts the manifest flow: GitHub takes the manifest
-// only as the "manifest" field of a form POSTed from the browser.
-var form = sync.OnceValue(func() *template.Template {
-	return template.Must(template.New("form").Parse(`<!DOCTYPE html>
+// only as the "manifest" field of a form POSTed from the browser. Its verbs
+// take the name, the webhook URL, the form's action and the manifest's JSON,
+// each escaped for HTML (html.EscapeString, which quotes both kinds of
+// quote: every value sits in text or a double-quoted attribute). The page is
+// written without html/template, whose package start every run of fleetbot,
+// set included, would pay (BENCHMARKS.md, CLI start).
+const form = `<!DOCTYPE html>
 <html lang="en">
-<head><meta charset="utf-8"><title>Register {{.Name}}</title></head>
+<head><meta charset="utf-8"><title>Register %[1]s</title></head>
 <body>
-<form action="{{.Action}}" method="post">
-<p>Registers the GitHub App <b>{{.Name}}</b> with webhooks to <code>{{.Hook}}</code>.</p>
-<input type="hidden" name="manifest" value="{{.Manifest}}">
-<button type="submit">Register {{.Name}} on GitHub</button>
+<form action="%[3]s" method="post">
+<p>Registers the GitHub App <b>%[1]s</b> with webhooks to <code>%[2]s</code>.</p>
+<input type="hidden" name="manifest" value="%[4]s">
+<button type="submit">Register %[1]s on GitHub</button>
 </form>
 </body>
 </html>
-`))
-})
+`
 
 // WriteForm writes an HTML page whose button POSTs the manifest to action
 // (a RegisterURL).
@@ -189,7 +191,7 @@ func (m Manifest) WriteForm(w io.Writer, action string) error {
 	if err != nil {
 		return fmt.Errorf("encode app manifest: %w", err)
 	}
-	return form().Execute(w, struct{ Name, Hook, Manifest, Action string }{
-		m.Name, m.HookAttributes.URL, string(data), action,
-	})
+	_, err = fmt.Fprintf(w, form, html.EscapeString(m.Name), html.EscapeString(m.HookAttributes.URL),
+		html.EscapeString(action), html.EscapeString(string(data)))
+	return err
 }

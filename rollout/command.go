@@ -297,7 +297,7 @@ func (s State) AwaitingApproval() int {
 const MaxCommands = 10
 
 // TooManyCommands is the refusal of a line past MaxCommands.
-var TooManyCommands = fmt.Sprintf("a comment runs at most %d commands; write the others in another comment", MaxCommands)
+var TooManyCommands = "a comment runs at most " + strconv.Itoa(MaxCommands) + " commands; write the others in another comment"
 
 // TakenDetail says, in the answer to a command, what the event it made did
 // to the campaign: before and after are its state around the event. An

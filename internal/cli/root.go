@@ -51,7 +51,7 @@ type Program struct {
 	// Preflight answers plan --preflight.
 	Preflight PreflightFunc
 
-	info buildInfo
+	info *buildInfo // about's, once read
 	args []string
 	// exec replaces the process with another program (nil:
 	// replaceProcess); tests record what it would run.
@@ -60,17 +60,13 @@ type Program struct {
 
 // Root is the command tree of p for the command line args.
 func (p *Program) Root(args []string) *cobra.Command {
-	p.info = readBuildInfo(debug.ReadBuildInfo)
 	p.args = args
 	root := &cobra.Command{
 		Use:           "fleetbot",
 		Short:         "Upgrade fleets of EKS clusters through Git, wave by wave",
 		SilenceUsage:  true,
 		SilenceErrors: true,
-		// --version prints what `fleetbot version` prints.
-		Version: p.info.String(),
 	}
-	root.SetVersionTemplate("{{.Version}}")
 	root.Flags().BoolP("version", "v", false, "print the version, commit, build date and Go version")
 	root.SetArgs(args)
 	own := p.ownCommands()
@@ -88,6 +84,10 @@ func (p *Program) Root(args []string) *cobra.Command {
 			}
 		}
 	}
+	// --version prints what `fleetbot version` prints. Only the whole
+	// tree's root takes it (a command's tree names the command first).
+	root.Version = p.about().String()
+	root.SetVersionTemplate("{{.Version}}")
 	for _, name := range ownOrder {
 		root.AddCommand(own[name]())
 	}
@@ -99,6 +99,15 @@ func (p *Program) Root(args []string) *cobra.Command {
 		}
 	}
 	return root
+}
+
+// about says which fleetbot this is, read from the build once it is asked.
+func (p *Program) about() buildInfo {
+	if p.info == nil {
+		b := readBuildInfo(debug.ReadBuildInfo)
+		p.info = &b
+	}
+	return *p.info
 }
 
 // ownOrder is the order of the Program's own commands (ownCommands) in
@@ -116,7 +125,7 @@ func (p *Program) ownCommands() map[string]func() *cobra.Command {
 		"set":       newSetCmd,
 		"plan":      func() *cobra.Command { return newPlanCmd(p.Preflight, p.runServer) },
 		"app":       newAppCmd,
-		"version":   func() *cobra.Command { return newVersionCmd(p.info) },
+		"version":   func() *cobra.Command { return newVersionCmd(p.about()) },
 	}
 }
 

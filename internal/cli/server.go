@@ -88,7 +88,7 @@ func (p *Program) runServer() error {
 		return err
 	}
 	env := slices.DeleteFunc(os.Environ(), func(kv string) bool { return strings.HasPrefix(kv, buildEnv+"=") })
-	env = append(env, buildEnv+"="+p.info.build())
+	env = append(env, buildEnv+"="+p.about().build())
 	run := p.exec
 	if run == nil {
 		run = replaceProcess
@@ -132,7 +132,7 @@ func (p *Program) checkBuild() error {
 	if err := os.Unsetenv(buildEnv); err != nil {
 		return err
 	}
-	if own := p.info.build(); from != own {
+	if own := p.about().build(); from != own {
 		return &exitError{code: 2, err: fmt.Errorf("%s is %s but the fleetbot that ran it is %s: install both from the same build", ServerName, own, from)}
 	}
 	return nil

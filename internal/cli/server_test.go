@@ -144,11 +144,11 @@ func TestServerChecksTheBuild(t *testing.T) {
 	err := p.checkBuild()
 	require.Error(t, err)
 	assert.Equal(t, 2, ExitCode(err))
-	assert.Equal(t, "fleetbot-server is "+p.info.build()+" but the fleetbot that ran it is 0.0.9, commit 0123abc: install both from the same build", err.Error())
+	assert.Equal(t, "fleetbot-server is "+p.about().build()+" but the fleetbot that ran it is 0.0.9, commit 0123abc: install both from the same build", err.Error())
 	_, set := os.LookupEnv(buildEnv)
 	assert.False(t, set, "what fleetbot-server runs does not inherit the check")
 
-	t.Setenv(buildEnv, p.info.build())
+	t.Setenv(buildEnv, p.about().build())
 	require.NoError(t, p.checkBuild())
 	require.NoError(t, p.checkBuild(), "run by no fleetbot at all")
 }
