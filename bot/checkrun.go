@@ -233,11 +233,7 @@ func (r *run) waveCheck(n int, tenant string) (gh.NewCheckRun, error) {
 	fmt.Fprintln(&b, "\n| Cluster | Change | State |")
 	fmt.Fprintln(&b, "|---|---|---|")
 	for _, c := range mine {
-		state := string(c.Phase)
-		if c.SkipReason != "" {
-			state += ": " + c.SkipReason
-		}
-		fmt.Fprintf(&b, "| `%s` | %s | %s |\n", c.Name, cell(r.clusterChange(pw, c.Name, revert, w.Kind == rollout.WaveCleanup)), cell(state))
+		fmt.Fprintf(&b, "| `%s` | %s | %s |\n", c.Name, cell(r.clusterChange(pw, c.Name, revert, w.Kind == rollout.WaveCleanup)), cell(clusterState(c)))
 	}
 
 	gates := r.st.WaveGates(n)
@@ -253,6 +249,8 @@ func (r *run) waveCheck(n int, tenant string) (gh.NewCheckRun, error) {
 				switch {
 				case ok:
 					fmt.Fprintf(&b, "| `%s` | %s | %s | %s | %s |\n", c.Name, g, rec.Outcome, cell(rollout.GateSentence(rec.Detail)), rec.At.UTC().Format(time.RFC3339))
+				case c.Phase == rollout.ClusterStopped:
+					fmt.Fprintf(&b, "| `%s` | %s | not run: the wave stopped | - | - |\n", c.Name, g)
 				case c.Phase == rollout.ClusterPending || c.Phase == rollout.ClusterPreflight || c.Phase == rollout.ClusterInPR:
 					fmt.Fprintf(&b, "| `%s` | %s | after the merge | - | - |\n", c.Name, g)
 				default:

@@ -184,7 +184,7 @@ func (v dashboardView) summary() string {
 // tallyClusters counts the campaign's clusters by the phase each ended in:
 // its last change or clean-up wave's.
 func tallyClusters(st rollout.State) string {
-	last := map[string]rollout.ClusterPhase{}
+	last := map[string]rollout.ClusterState{}
 	var names []string
 	for _, w := range st.Waves {
 		if w.Kind == rollout.WaveRevert {
@@ -194,12 +194,17 @@ func tallyClusters(st rollout.State) string {
 			if _, seen := last[c.Name]; !seen {
 				names = append(names, c.Name)
 			}
-			last[c.Name] = c.Phase
+			last[c.Name] = c
 		}
 	}
 	count := map[rollout.ClusterPhase]int{}
+	stoppedMerged := 0
 	for _, n := range names {
-		count[last[n]]++
+		if c := last[n]; c.Phase == rollout.ClusterStopped && c.Merged() {
+			stoppedMerged++
+		} else {
+			count[c.Phase]++
+		}
 	}
 	var parts []string
 	counted := 0
@@ -214,7 +219,7 @@ func tallyClusters(st rollout.State) string {
 	add(count[rollout.ClusterTimedOut], "timed out")
 	// A campaign that ended (aborted) with merges not verified yet: those
 	// clusters carry the change, unverified.
-	add(count[rollout.ClusterApplied]+count[rollout.ClusterVerifying], "merged, not verified")
+	add(count[rollout.ClusterApplied]+count[rollout.ClusterVerifying]+stoppedMerged, "merged, not verified")
 	add(len(names)-counted, "not reached")
 	out := fmt.Sprintf("%s of %d", strings.Join(parts, ", "), len(names))
 	if reverted := revertedWaves(st); reverted != "" {
@@ -463,14 +468,18 @@ func orNone(s string) string {
 	return s
 }
 
-// clusterState is a cluster's phase, with the gate that failed it or why
-// it was skipped.
+// clusterState is a cluster's phase, with the gate that failed it, why it
+// was skipped, or whether it had merged when its wave stopped.
 func clusterState(c rollout.ClusterState) string {
 	switch {
 	case c.FailedGate != "":
 		return fmt.Sprintf("%s (%s)", c.Phase, c.FailedGate)
 	case c.Phase == rollout.ClusterSkipped && c.SkipReason != "":
 		return fmt.Sprintf("%s: %s", c.Phase, c.SkipReason)
+	case c.Phase == rollout.ClusterStopped && c.Merged():
+		return fmt.Sprintf("%s: merged, not verified", c.Phase)
+	case c.Phase == rollout.ClusterStopped:
+		return fmt.Sprintf("%s: not merged", c.Phase)
 	}
 	return string(c.Phase)
 }

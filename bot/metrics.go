@@ -49,7 +49,7 @@ var (
 	}
 	clusterPhases = []rollout.ClusterPhase{
 		rollout.ClusterPending, rollout.ClusterPreflight, rollout.ClusterInPR, rollout.ClusterApplied, rollout.ClusterVerifying,
-		rollout.ClusterSucceeded, rollout.ClusterFailed, rollout.ClusterTimedOut, rollout.ClusterSkipped,
+		rollout.ClusterSucceeded, rollout.ClusterFailed, rollout.ClusterTimedOut, rollout.ClusterSkipped, rollout.ClusterStopped,
 	}
 	// outcomes are the gates' verdicts.
 	outcomes = []rollout.Outcome{rollout.GatePassed, rollout.GateFailed, rollout.GateWaiting}

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -231,4 +232,29 @@ func TestOperateWaitsForTheLease(t *testing.T) {
 	require.ErrorIs(t, err, store.ErrHeld)
 	assert.ErrorIs(t, err, context.Canceled)
 	assert.ErrorIs(t, err, ErrNotTaken, "the campaign never took the resume")
+}
+
+// TestAbortStopsClustersWhereTheyStood: an abort leaves no cluster InPR or
+// Verifying. Those of the stopped wave are Stopped, and the dashboard and
+// the metrics say so, with whether each had merged.
+func TestAbortStopsClustersWhereTheyStood(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, "eks-1-30.yaml")
+	reg := prometheus.NewRegistry()
+	b := w.bot(t, "r1", reg)
+	b.cfg.Gates = &scriptedGates{outcome: map[string]rollout.Outcome{"a-dev-1": rollout.GateWaiting, "a-dev-2": rollout.GateWaiting}}
+	started(t, w, b)
+	p := w.api.merge(t, 1, "aaaa")
+	require.NoError(t, b.Handle(t.Context(), prWebhook("closed", 1, p.HeadRef, "aaaa")))
+	const c = "campaign=" + campaign
+	require.Equal(t, map[string]float64{c + ",phase=Verifying": 2, c + ",phase=InPR": 1, c + ",phase=Pending": 2}, nonZero(samples(t, reg, "fleetbot_clusters")))
+
+	_, err := b.Operate(t.Context(), campaign, rollout.Abort{By: "pat", Reason: "wrong target version"})
+	require.NoError(t, err)
+	assert.Equal(t, map[string]float64{c + ",phase=Stopped": 3, c + ",phase=Pending": 2}, nonZero(samples(t, reg, "fleetbot_clusters")),
+		"the clusters of the stopped wave; wave 2's were never reached")
+	body := dashboardOf(t, w).Body
+	assert.Contains(t, body, "| 1 | `a-dev-1` | tenant-a | 1.29 → 1.30 | Stopped: merged, not verified |")
+	assert.Contains(t, body, "| 1 | `b-dev-1` | tenant-b | 1.29 → 1.30 | Stopped: not merged |")
+	assert.Contains(t, body, "Clusters: 2 merged, not verified, 3 not reached of 5.")
 }

@@ -85,12 +85,16 @@ const (
 	ClusterFailed    ClusterPhase = "Failed"    // a gate failed
 	ClusterTimedOut  ClusterPhase = "TimedOut"  // not Succeeded by its progress deadline
 	ClusterSkipped   ClusterPhase = "Skipped"   // left out by a person, with a reason
+	// ClusterStopped: its wave stopped before it settled, as the campaign
+	// was aborted or turned to roll back; Merged says whether its pull
+	// request had merged (its files carry the change, not verified).
+	ClusterStopped ClusterPhase = "Stopped"
 )
 
 // settled reports whether a cluster in phase p no longer holds its wave back.
 func (p ClusterPhase) settled() bool {
 	switch p {
-	case ClusterSucceeded, ClusterFailed, ClusterTimedOut, ClusterSkipped:
+	case ClusterSucceeded, ClusterFailed, ClusterTimedOut, ClusterSkipped, ClusterStopped:
 		return true
 	}
 	return false

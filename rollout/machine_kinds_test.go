@@ -101,7 +101,7 @@ func TestWaveKinds(t *testing.T) {
 				timedEvent{2, SkipCluster{Cluster: "c2", Reason: "frozen"}},
 				timedEvent{3, PRMerged{Wave: 1, Tenant: "t1", Number: 101, SHA: "a"}}),
 			at: 4, event: Rollback{},
-			want:    "RollingBack | Stopped Open | c1=Applied c2=Skipped c1=Pending",
+			want:    "RollingBack | Stopped Open | c1=Stopped c2=Skipped c1=Pending",
 			actions: []Action{PostReport{About: ReportRollingBack, Wave: 1}, OpenWave{Wave: 2, PRs: []PRRequest{{Tenant: "t1", Clusters: []string{"c1"}, Attempt: 1}}}}},
 		{name: "rollback/a cluster skipped after the merge is reverted", policy: label,
 			waves: changeWaves([]ClusterRef{{Name: "c1", Tenant: "t1"}, {Name: "c2", Tenant: "t1"}}),
@@ -109,7 +109,7 @@ func TestWaveKinds(t *testing.T) {
 				timedEvent{3, PRMerged{Wave: 1, Tenant: "t1", Number: 101, SHA: "a"}},
 				timedEvent{4, SkipCluster{Cluster: "c2", Reason: "frozen"}}),
 			at: 5, event: Rollback{},
-			want:    "RollingBack | Stopped Open | c1=Applied c2=Skipped c1=Pending c2=Pending",
+			want:    "RollingBack | Stopped Open | c1=Stopped c2=Skipped c1=Pending c2=Pending",
 			actions: []Action{PostReport{About: ReportRollingBack, Wave: 1}, OpenWave{Wave: 2, PRs: []PRRequest{{Tenant: "t1", Clusters: []string{"c1", "c2"}, Attempt: 1}}}}},
 
 		{name: "cleanup/opens once every cluster carries the value", policy: label, waves: cleanupWaves, from: changed, at: 24, event: Tick{CanOpen: true},
@@ -143,7 +143,7 @@ func TestWaveKinds(t *testing.T) {
 		{name: "cleanup/rollback reverts the clean-up first", policy: label, waves: cleanupWaves,
 			from: machineSeq(changed, timedEvent{24, Tick{CanOpen: true}}, timedEvent{25, PRMerged{Wave: 3, Tenant: SharedTenant, SHA: "fold"}}),
 			at:   26, event: Rollback{},
-			want: "RollingBack | Succeeded Succeeded Stopped Open Pending Pending | c1=Succeeded c2=Succeeded c1=Applied c2=Applied c1=Pending c2=Pending c2=Pending c1=Pending",
+			want: "RollingBack | Succeeded Succeeded Stopped Open Pending Pending | c1=Succeeded c2=Succeeded c1=Stopped c2=Stopped c1=Pending c2=Pending c2=Pending c1=Pending",
 			actions: []Action{PostReport{About: ReportRollingBack, Wave: 3},
 				OpenWave{Wave: 4, PRs: []PRRequest{{Tenant: SharedTenant, Clusters: []string{"c1", "c2"}, Attempt: 1}}}}},
 	}

@@ -771,7 +771,7 @@ func (m *machine) abort(e Abort) *EventError {
 		reason += ": " + e.Reason
 	}
 	m.closeUnmerged("the campaign was " + reason)
-	m.stopInFlight()
+	m.stopInFlight(Evidence{Event: e.Kind(), By: e.By, Detail: e.Reason})
 	m.s.HaltReason, m.s.HaltDue, m.s.PausedFrom, m.s.PausedAt = "", nil, "", time.Time{}
 	m.setPhase(CampaignAborted, e.Kind(), e.By, e.Reason)
 	m.emit(PostReport{
@@ -785,13 +785,24 @@ func (m *machine) abort(e Abort) *EventError {
 // stopInFlight stops the waves in flight (opened, not settled) the
 // campaign leaves as it ends or turns to roll back: nothing moves them on
 // any more, and a wave left Baking or Open would say it still bakes or
-// waits for its merges.
-func (m *machine) stopInFlight() {
+// waits for its merges. Their clusters that had not settled, and those of
+// a failed wave, are Stopped, with ev: one left InPR or Verifying would
+// say its pull request is up or its gates answer.
+func (m *machine) stopInFlight(ev Evidence) {
 	for i := range m.s.Waves {
 		w := &m.s.Waves[i]
 		switch w.Phase {
 		case WaveOpen, WaveMerged, WaveVerifying, WaveBaking:
 			w.Phase, w.FinishedAt = WaveStopped, m.now
+		case WaveFailed:
+		default:
+			continue
+		}
+		for j := range w.Clusters {
+			if c := &w.Clusters[j]; !c.Phase.settled() {
+				c.GatesDue, c.PreflightDue, c.JoinDue, c.Joining, c.Deadline = false, false, false, false, time.Time{}
+				m.record(c, ClusterStopped, ev)
+			}
 		}
 	}
 }
@@ -1087,7 +1098,7 @@ func (m *machine) rollback(e Rollback) *EventError {
 		return refuse("no pull request has merged, so there is nothing to revert; abort instead")
 	}
 	m.closeUnmerged("the campaign is rolled back")
-	m.stopInFlight()
+	m.stopInFlight(Evidence{Event: e.Kind(), By: e.By})
 	plan := make([]string, len(reverts))
 	for i := range reverts {
 		reverts[i].Number = len(m.s.Waves) + 1
@@ -1115,11 +1126,19 @@ func skippedBeforeMerge(c ClusterState) bool {
 		return false
 	}
 	skip := slices.IndexFunc(c.Evidence, func(ev Evidence) bool { return ev.Event == (SkipCluster{}).Kind() })
-	merge := slices.IndexFunc(c.Evidence, func(ev Evidence) bool {
-		return ev.Event == (PRMerged{}).Kind() || ev.Event == "pr-merged-unapproved"
-	})
+	merge := slices.IndexFunc(c.Evidence, mergedBy)
 	return skip >= 0 && (merge < 0 || skip < merge)
 }
+
+// mergedBy says whether evidence ev is the merge of a cluster's pull
+// request.
+func mergedBy(ev Evidence) bool {
+	return ev.Event == (PRMerged{}).Kind() || ev.Event == "pr-merged-unapproved"
+}
+
+// Merged reports whether c's pull request of its wave merged: its files
+// carry the wave's change.
+func (c ClusterState) Merged() bool { return slices.ContainsFunc(c.Evidence, mergedBy) }
 
 // Revertible reports whether a rollback may revert a merged wave taking
 // blue-green step step ("" for a change made in place) under policy p: a

@@ -195,8 +195,8 @@ func TestTransition(t *testing.T) {
 		done      = "Succeeded | Succeeded Succeeded Succeeded | c1=Succeeded c2=Succeeded c3=Succeeded c4=Succeeded"
 		paused1   = "Paused | Open Pending Pending | c1=InPR c2=Pending c3=Pending c4=Pending"
 		// An abort stops the wave in flight.
-		abortedOpen1 = "Aborted | Stopped Pending Pending | c1=Pending c2=Pending c3=Pending c4=Pending"
-		abortedInPR1 = "Aborted | Stopped Pending Pending | c1=InPR c2=Pending c3=Pending c4=Pending"
+		abortedOpen1 = "Aborted | Stopped Pending Pending | c1=Stopped c2=Pending c3=Pending c4=Pending"
+		abortedInPR1 = "Aborted | Stopped Pending Pending | c1=Stopped c2=Pending c3=Pending c4=Pending"
 	)
 	c1Failed := []Failure{{Wave: 1, Cluster: "c1", Tenant: "t1", Phase: ClusterFailed, Gate: "eks", Detail: "version 1.29"}}
 
@@ -446,7 +446,23 @@ func TestTransition(t *testing.T) {
 		// Abort
 		{name: "abort/closes the open pull requests", from: stInPR1, at: 5, event: Abort{By: "ops", Reason: "bad release"},
 			want:    abortedInPR1,
-			actions: []Action{ClosePRs{Wave: 1, PRs: []PRRef{{Tenant: "t1", Number: 101, Clusters: []string{"c1"}}}, Reason: "the campaign was aborted by ops: bad release"}, PostReport{About: ReportAborted, Wave: 1}}},
+			actions: []Action{ClosePRs{Wave: 1, PRs: []PRRef{{Tenant: "t1", Number: 101, Clusters: []string{"c1"}}}, Reason: "the campaign was aborted by ops: bad release"}, PostReport{About: ReportAborted, Wave: 1}},
+			check: func(t *testing.T, s State) {
+				c := s.Waves[0].Clusters[0]
+				last := c.Evidence[len(c.Evidence)-1]
+				assert.Equal(t, Evidence{At: minute(5), Event: "abort", From: "InPR", To: "Stopped", By: "ops", Detail: "bad release"}, last)
+				assert.False(t, c.Merged(), "its pull request was closed unmerged")
+			}},
+		{name: "abort/stops merged clusters not verified yet, and says they merged", from: stMerged2, at: 70, event: Abort{By: "ops"},
+			want:    "Aborted | Succeeded Stopped Pending | c1=Succeeded c2=Stopped c3=Stopped c4=Pending",
+			actions: []Action{PostReport{About: ReportAborted, Wave: 2}},
+			check: func(t *testing.T, s State) {
+				for _, c := range s.Waves[1].Clusters {
+					assert.True(t, c.Merged(), c.Name)
+					assert.False(t, c.GatesDue || !c.Deadline.IsZero(), "%s is no longer verified", c.Name)
+				}
+				assert.False(t, s.Waves[0].Clusters[0].Phase == ClusterStopped, "a succeeded cluster keeps its phase")
+			}},
 		{name: "abort/stops a baking wave: its bake no longer ends", from: machineSeq(stBaking1, timedEvent{10, Abort{By: "ops"}}), at: 500, event: Tick{CanOpen: true},
 			want: "Aborted | Stopped Pending Pending | c1=Succeeded c2=Pending c3=Pending c4=Pending"},
 		{name: "abort/twice ignored", from: machineSeq(stInPR1, timedEvent{5, Abort{}}), event: Abort{}, wantErr: "already aborted", ignored: true, want: abortedInPR1},
@@ -476,14 +492,14 @@ func TestTransition(t *testing.T) {
 		{name: "rollback/nothing merged refused", from: stInPR1, event: Rollback{}, wantErr: "nothing to revert; abort instead", want: inPR1},
 		{name: "rollback/a skip closes a revert asked for that has no cluster left", from: machineSeq(stMerged2, timedEvent{71, Rollback{By: "ops"}}), at: 72,
 			event:   SkipCluster{Cluster: "c3", Reason: "its file was changed by hand", By: "ops"},
-			want:    "RollingBack | Succeeded Stopped Pending Open Pending | c1=Succeeded c2=Applied c3=Applied c4=Pending c2=Pending c3=Skipped c1=Pending",
+			want:    "RollingBack | Succeeded Stopped Pending Open Pending | c1=Succeeded c2=Stopped c3=Stopped c4=Pending c2=Pending c3=Skipped c1=Pending",
 			actions: []Action{ClosePRs{Wave: 4, PRs: []PRRef{{Tenant: "t2", Clusters: []string{"c3"}}}, Reason: "every cluster it changes was skipped"}},
 			check: func(t *testing.T, s State) {
 				assert.Equal(t, []PRStatus{PRStatusRequested, PRStatusClosed}, []PRStatus{s.Waves[3].PRs[0].Status, s.Waves[3].PRs[1].Status})
 				assert.Equal(t, "wave 4: the pull requests of t1 to open", s.Waiting(time.Time{}).Text, "the skipped tenant's revert holds nothing back")
 			}},
 		{name: "rollback/opens the first revert wave at once", from: stMerged2, at: 71, event: Rollback{By: "ops"},
-			want: "RollingBack | Succeeded Stopped Pending Open Pending | c1=Succeeded c2=Applied c3=Applied c4=Pending c2=Pending c3=Pending c1=Pending",
+			want: "RollingBack | Succeeded Stopped Pending Open Pending | c1=Succeeded c2=Stopped c3=Stopped c4=Pending c2=Pending c3=Pending c1=Pending",
 			actions: []Action{
 				PostReport{About: ReportRollingBack, Wave: 2},
 				OpenWave{Wave: 4, PRs: []PRRequest{{Tenant: "t1", Clusters: []string{"c2"}, Attempt: 1}, {Tenant: "t2", Clusters: []string{"c3"}, Attempt: 1}}},
@@ -496,7 +512,7 @@ func TestTransition(t *testing.T) {
 				assert.True(t, s.Waves[2].RevertedAt.IsZero(), "wave 3 never merged")
 			}},
 		{name: "rollback/closes unmerged and reverts merged", from: machineSeq(stOpen2, timedEvent{65, PROpened{Wave: 2, Tenant: "t1", Number: 201}}, timedEvent{66, PRMerged{Wave: 2, Tenant: "t1", SHA: "bbb"}}), at: 70, event: Rollback{},
-			want: "RollingBack | Succeeded Stopped Pending Open Pending | c1=Succeeded c2=Applied c3=Pending c4=Pending c2=Pending c1=Pending",
+			want: "RollingBack | Succeeded Stopped Pending Open Pending | c1=Succeeded c2=Stopped c3=Stopped c4=Pending c2=Pending c1=Pending",
 			actions: []Action{
 				ClosePRs{Wave: 2, PRs: []PRRef{{Tenant: "t2", Clusters: []string{"c3"}}}, Reason: "the campaign is rolled back"},
 				PostReport{About: ReportRollingBack, Wave: 2},
@@ -511,22 +527,22 @@ func TestTransition(t *testing.T) {
 		{name: "rollback/retry reopens a closed revert pr", from: machineSeq(stMerged2, timedEvent{71, Rollback{By: "ops"}},
 			timedEvent{72, PROpened{Wave: 4, Tenant: "t1", Number: 401}}, timedEvent{73, PRClosed{Wave: 4, Tenant: "t1", Number: 401}}),
 			at: 74, event: Retry{Cluster: "c2", By: "ops"},
-			want:    "RollingBack | Succeeded Stopped Pending Open Pending | c1=Succeeded c2=Applied c3=Applied c4=Pending c2=Pending c3=Pending c1=Pending",
+			want:    "RollingBack | Succeeded Stopped Pending Open Pending | c1=Succeeded c2=Stopped c3=Stopped c4=Pending c2=Pending c3=Pending c1=Pending",
 			actions: []Action{OpenWave{Wave: 4, PRs: []PRRequest{{Tenant: "t1", Clusters: []string{"c2"}, Attempt: 2}}}}},
 		{name: "rollback/retry verifies a failed revert cluster again", policy: budget1, from: machineSeq(stMerged2, timedEvent{71, Rollback{By: "ops"}},
 			timedEvent{72, PROpened{Wave: 4, Tenant: "t1", Number: 401}}, timedEvent{73, PRMerged{Wave: 4, Tenant: "t1", SHA: "r41"}},
 			timedEvent{74, GateResult{Wave: 4, Cluster: "c2", Gate: "argocd", Outcome: GateFailed, Detail: "app degraded"}}),
 			at: 75, event: Retry{Cluster: "c2", By: "ops"},
-			want:    "RollingBack | Succeeded Stopped Pending Open Pending | c1=Succeeded c2=Applied c3=Applied c4=Pending c2=Verifying c3=Pending c1=Pending",
+			want:    "RollingBack | Succeeded Stopped Pending Open Pending | c1=Succeeded c2=Stopped c3=Stopped c4=Pending c2=Verifying c3=Pending c1=Pending",
 			actions: []Action{RunGates{Wave: 4, Clusters: []string{"c2"}}}},
 		{name: "rollback/retry of a change wave's cluster refused", policy: budget1, from: machineSeq(stMerged2, timedEvent{71, Rollback{By: "ops"}}),
 			at: 72, event: Retry{Cluster: "c4", By: "ops"}, wantErr: `no cluster "c4" in this campaign`,
-			want: "RollingBack | Succeeded Stopped Pending Open Pending | c1=Succeeded c2=Applied c3=Applied c4=Pending c2=Pending c3=Pending c1=Pending"},
+			want: "RollingBack | Succeeded Stopped Pending Open Pending | c1=Succeeded c2=Stopped c3=Stopped c4=Pending c2=Pending c3=Pending c1=Pending"},
 		{name: "rollback/twice ignored", from: machineSeq(stDone, timedEvent{300, Rollback{}}), event: Rollback{}, wantErr: "already rolling back", ignored: true,
 			want: "RollingBack | Succeeded Succeeded Succeeded Open Pending Pending | c1=Succeeded c2=Succeeded c3=Succeeded c4=Succeeded c4=Pending c2=Pending c3=Pending c1=Pending"},
 		{name: "rollback/a gate result of a change wave is no longer news", from: machineSeq(stOpen2, timedEvent{65, PROpened{Wave: 2, Tenant: "t1", Number: 201}}, timedEvent{66, PRMerged{Wave: 2, Tenant: "t1", SHA: "bbb"}}, timedEvent{70, Rollback{}}),
 			at: 71, event: GateResult{Wave: 2, Cluster: "c2", Gate: "eks", Outcome: GatePassed}, wantErr: "wave 2 is no longer verified", ignored: true,
-			want: "RollingBack | Succeeded Stopped Pending Open Pending | c1=Succeeded c2=Applied c3=Pending c4=Pending c2=Pending c1=Pending"},
+			want: "RollingBack | Succeeded Stopped Pending Open Pending | c1=Succeeded c2=Stopped c3=Stopped c4=Pending c2=Pending c1=Pending"},
 
 		// Succeeded
 		{name: "succeeded/last bake ends the campaign", from: stDone[:len(stDone)-1], at: 191, event: Tick{}, want: done,

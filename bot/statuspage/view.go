@@ -111,6 +111,12 @@ var Legend = []string{
 	string(rollout.ClusterTimedOut), string(rollout.ClusterSkipped), StateIdle, StateDisabled,
 }
 
+// wavePhases lists the phases a wave's clusters are counted in, in the
+// order a cluster goes through them: the grid's, and Stopped, which the
+// grid never shows (a campaign that stopped a wave has ended, or holds its
+// clusters in its revert waves).
+var wavePhases = append(slices.Clone(Legend[:slices.Index(Legend, StateIdle)]), string(rollout.ClusterStopped))
+
 // Campaign is one campaign, and the answer of
 // GET /api/v1/campaigns/{name}.
 type Campaign struct {
@@ -303,16 +309,17 @@ func BuildCampaign(c CampaignInput, repoURL func(string) string) Campaign {
 		for _, cl := range w.Clusters {
 			byPhase[string(cl.Phase)]++
 		}
-		wv.Clusters = counts(byPhase)
+		wv.Clusters = counts(wavePhases, byPhase)
 		out.Waves[i] = wv
 	}
 	return out
 }
 
-// counts lists the states of byPhase in the legend's order.
-func counts(byState map[string]int) []Count {
+// counts lists the states of byState in order, leaving out those no
+// cluster is in.
+func counts(order []string, byState map[string]int) []Count {
 	out := []Count{}
-	for _, s := range Legend {
+	for _, s := range order {
 		if n := byState[s]; n > 0 {
 			out = append(out, Count{State: s, N: n})
 		}
@@ -459,7 +466,7 @@ func buildFleet(in FleetInput, campaigns []CampaignInput) Fleet {
 		}
 		f.Tenants = append(f.Tenants, row)
 	}
-	f.States = counts(byState)
+	f.States = counts(Legend, byState)
 	return f
 }
 
