@@ -326,7 +326,8 @@ func (r *run) dashboardLabels() []string {
 
 // dashboardBody renders the dashboard of the campaign as it stands, with
 // what it waits for: when that is the schedule, the calendar says until
-// when, or why no time can be named.
+// when, or why no time can be named. The commands that apply are those of
+// the wait beside the troubles shown.
 func (r *run) dashboardBody(troubles []rollout.Trouble) (string, error) {
 	v := dashboardView{Repo: r.rec.Repo, Rec: r.rec, St: r.st, Wait: r.st.Waiting(time.Time{}), Troubles: troubles}
 	if v.Wait.Kind == rollout.WaitWindow {
@@ -336,6 +337,7 @@ func (r *run) dashboardBody(troubles []rollout.Trouble) (string, error) {
 			v.Held = reason
 		}
 	}
+	v.Wait = v.Wait.Beside(troubles)
 	return renderDashboard(v)
 }
 

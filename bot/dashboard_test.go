@@ -24,9 +24,15 @@ import (
 // dashboardOf returns the world's one dashboard issue.
 func dashboardOf(t *testing.T, w *world) gh.Issue {
 	t.Helper()
+	return dashboardFor(t, w, campaign)
+}
+
+// dashboardFor returns the one dashboard issue of the campaign name.
+func dashboardFor(t *testing.T, w *world, name string) gh.Issue {
+	t.Helper()
 	var found []gh.Issue
 	for _, is := range w.api.dashboards() {
-		if isDashboard(is, campaign) {
+		if isDashboard(is, name) {
 			found = append(found, is)
 		}
 	}

@@ -627,6 +627,12 @@ func TestRevertOfHandEditedFilesIsNotRecorded(t *testing.T) {
 	const why = " (the campaign created it, and it changed since; delete it by hand if it is no longer wanted)"
 	assert.Regexp(t, `^nothing of the pull request #\d+ can be reverted: revert its files by hand, and the next pass records the revert, or skip a-dev-1, a-dev-2 \(/fleet skip CLUSTER --reason "\.\.\."\)\. Kept: `+
 		regexp.QuoteMeta(edited[0]+why+"; "+edited[1]+why)+`$`, troubles[0].Err)
+	w.clock.add(rollout.TroubleAfter)
+	require.ErrorContains(t, b.Reconcile(ctx), "tenant tenant-a: nothing of the pull request #")
+	body := dashboardFor(t, w, name).Body
+	assert.Contains(t, body, "> **fleetbot cannot open the pull request of tenant-a in wave 5:**")
+	assert.Contains(t, body, "**Commands that apply now:** `/fleet pause` · `/fleet skip <cluster> --reason \"...\"` · `/fleet abort`",
+		"the skip the trouble names applies now")
 
 	_, err = b.Operate(ctx, name, rollout.SkipCluster{Cluster: "a-dev-1", Reason: "kept at release9 by hand", By: "pat"})
 	require.ErrorContains(t, err, "or skip a-dev-2 (", "the skip is taken; the other cluster is still not reverted")

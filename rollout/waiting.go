@@ -49,6 +49,28 @@ type Wait struct {
 // back (State.RollbackOffered).
 const rollbackCommand = "/fleet rollback"
 
+// skipCommand is the /fleet skip of a cluster, as the waits list it.
+const skipCommand = `/fleet skip <cluster> --reason "..."`
+
+// Beside returns w with the commands that apply beside troubles, the
+// failing actions a dashboard shows with it: a wave's pull request that
+// cannot be opened (its open-wave keeps failing, as a revert whose files
+// were all changed by hand since) is given up by skipping its clusters,
+// which closes the request, so the skip applies then too. w is not
+// changed.
+func (w Wait) Beside(troubles []Trouble) Wait {
+	opening := slices.ContainsFunc(troubles, func(t Trouble) bool { return t.Action == (OpenWave{}).Kind() })
+	if !opening || len(w.Commands) == 0 || slices.Contains(w.Commands, skipCommand) {
+		return w
+	}
+	at := slices.Index(w.Commands, "/fleet abort")
+	if at < 0 {
+		at = len(w.Commands)
+	}
+	w.Commands = slices.Insert(slices.Clone(w.Commands), at, skipCommand)
+	return w
+}
+
 // commands lists cmds as the commands that apply now, leaving out
 // rollbackCommand when a rollback would be refused or ignored.
 func (s State) commands(cmds ...string) []string {
@@ -94,7 +116,7 @@ func (s State) Waiting(nextWindow time.Time) Wait {
 	case CampaignPaused:
 		return Wait{Kind: WaitResume, Since: s.PausedAt, Text: "a person to resume it (paused)", Commands: []string{"/fleet resume", "/fleet abort"}}
 	case CampaignHalted:
-		cmds := []string{"/fleet retry [cluster]", "/fleet skip <cluster> --reason \"...\"", "/fleet resume", rollbackCommand, "/fleet abort"}
+		cmds := []string{"/fleet retry [cluster]", skipCommand, "/fleet resume", rollbackCommand, "/fleet abort"}
 		if s.resumeRefused() != "" {
 			cmds = slices.DeleteFunc(cmds, func(c string) bool { return c == "/fleet resume" }) // once retries or skips bring it within budget
 		}
@@ -154,7 +176,7 @@ func (s State) waveWait(w WaveState, nextWindow, since time.Time) Wait {
 	}
 	if closed := byStatus[PRStatusClosed]; len(closed) > 0 {
 		out := Wait{Kind: WaitRetry, Wave: w.Number, Since: closed[0].ClosedAt, PRs: prNumbers(closed),
-			Commands: []string{"/fleet retry [cluster]", "/fleet skip <cluster> --reason \"...\"", "/fleet abort"}}
+			Commands: []string{"/fleet retry [cluster]", skipCommand, "/fleet abort"}}
 		out.Clusters = waveClusters(w, func(c ClusterState) bool {
 			return slices.ContainsFunc(closed, func(p PRState) bool { return p.Tenant == c.Tenant }) && !c.Phase.settled()
 		})

@@ -206,3 +206,35 @@ func TestWaitingNamesSome(t *testing.T) {
 
 	assert.Equal(t, "a, b", someOf([]string{"a", "b"}))
 }
+
+// TestWaitBesideTroubles: a pull request that keeps failing to open is
+// given up by skipping its clusters, so the skip is among the commands
+// that apply beside that trouble; other troubles add nothing.
+func TestWaitBesideTroubles(t *testing.T) {
+	t.Parallel()
+	open := Trouble{Action: "open-wave", Wave: 4, What: "open the pull request of t1 in wave 4"}
+	gates := Trouble{Action: "run-gates", Wave: 4, What: "run the gates of wave 4"}
+	skip := `/fleet skip <cluster> --reason "..."`
+	cases := []struct {
+		name     string
+		wait     Wait
+		troubles []Trouble
+		want     []string
+	}{
+		{"no trouble", Wait{Commands: []string{"/fleet pause", "/fleet abort"}}, nil, []string{"/fleet pause", "/fleet abort"}},
+		{"a pull request that cannot open: skip, before abort", Wait{Commands: []string{"/fleet pause", "/fleet abort"}}, []Trouble{gates, open},
+			[]string{"/fleet pause", skip, "/fleet abort"}},
+		{"skip listed already", Wait{Commands: []string{"/fleet retry [cluster]", skip, "/fleet abort"}}, []Trouble{open},
+			[]string{"/fleet retry [cluster]", skip, "/fleet abort"}},
+		{"another trouble", Wait{Commands: []string{"/fleet pause", "/fleet abort"}}, []Trouble{gates}, []string{"/fleet pause", "/fleet abort"}},
+		{"no commands apply (ended)", Wait{}, []Trouble{open}, nil},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			before := slices.Clone(tc.wait.Commands)
+			assert.Equal(t, tc.want, tc.wait.Beside(tc.troubles).Commands)
+			assert.Equal(t, before, tc.wait.Commands, "the wait is not changed")
+		})
+	}
+}
