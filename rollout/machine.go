@@ -151,6 +151,11 @@ type Policy struct {
 	// Change is the change's kind (KindEKSVersion, KindLabel or KindField);
 	// it words the refusal of a rollback.
 	Change string `json:"change"`
+	// Described says the change in one line (PlanChange.Describe: its
+	// target, and whether it reverts), for what shows a campaign from its
+	// state alone, as `fleetbot campaign status`. Empty in a state stored
+	// before it was kept.
+	Described string `json:"described,omitempty"`
 	// Revertible says whether Rollback may revert merged waves.
 	Revertible bool `json:"revertible"`
 	// HaltUnapproved halts the campaign when a pull request merges without

@@ -34,7 +34,7 @@ func NewPolicy(c *Campaign, p *Plan) Policy {
 		}
 	}
 	pol.MaxFailures = c.Spec.Strategy.MaxFailures.Of(len(selected))
-	pol.Change = p.Change.Kind
+	pol.Change, pol.Described = p.Change.Kind, p.Change.Describe()
 	pol.HaltUnapproved = c.Spec.Strategy.UnapprovedMerge != UnapprovedRecord
 	pol.Revertible = p.Change.Kind != KindEKSVersion && p.Change.Revertible
 	pol.Preflight = p.Change.Kind == KindEKSVersion && c.Spec.Gates.EKS != nil && c.Spec.Gates.EKS.Preflight

@@ -271,7 +271,7 @@ func printChanges(out io.Writer, ev rollout.Event, before, after rollout.State) 
 		}
 		for j, c := range w.Clusters {
 			if j < len(was.Clusters) && c.Phase != was.Clusters[j].Phase {
-				fmt.Fprintf(out, "  cluster %s: %s -> %s\n", c.Name, was.Clusters[j].Phase, c.Phase)
+				fmt.Fprintf(out, "  wave %d, cluster %s: %s -> %s\n", w.Number, c.Name, was.Clusters[j].Phase, c.Phase)
 			}
 		}
 	}
@@ -293,7 +293,11 @@ func printStatus(out io.Writer, st rollout.State) error {
 		revertible = "revertible"
 	}
 	fmt.Fprintf(out, "Campaign %s: %s\n", st.Campaign, st.Phase)
-	fmt.Fprintf(out, "Change: %s, %s; failure budget %d\n", st.Policy.Change, revertible, st.Policy.MaxFailures)
+	change := st.Policy.Described
+	if change == "" { // a state stored before it kept the change's words
+		change = st.Policy.Change + ", " + revertible
+	}
+	fmt.Fprintf(out, "Change: %s; failure budget %d\n", change, st.Policy.MaxFailures)
 	if st.HaltReason != "" {
 		fmt.Fprintf(out, "Halted: %s\n", oneLine(st.HaltReason))
 	}

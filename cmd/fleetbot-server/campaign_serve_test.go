@@ -124,6 +124,9 @@ func TestCampaignCommandsThroughServe(t *testing.T) {
 		"  wave 1: Open -> Stopped",
 		"  wave 1, tenant-a pull request #2: Open -> Closed",
 		"  wave 1, tenant-b pull request #3: Open -> Closed",
+		"  wave 1, cluster a-dev-1: InPR -> Stopped",
+		"  wave 1, cluster a-dev-2: InPR -> Stopped",
+		"  wave 1, cluster b-dev-1: InPR -> Stopped",
 		"",
 	}, "\n"), out)
 

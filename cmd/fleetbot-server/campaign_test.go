@@ -232,6 +232,9 @@ func TestCampaignCommands(t *testing.T) {
 		"  wave 1: Open -> Stopped",
 		"  wave 1, tenant-a pull request #2: Open -> Closed",
 		"  wave 1, tenant-b pull request #3: Open -> Closed",
+		"  wave 1, cluster a-dev-1: InPR -> Stopped",
+		"  wave 1, cluster a-dev-2: InPR -> Stopped",
+		"  wave 1, cluster b-dev-1: InPR -> Stopped",
 		"",
 	}, "\n"), out)
 	for _, n := range []int{2, 3} { // #1 is the campaign's dashboard issue
