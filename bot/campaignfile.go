@@ -276,7 +276,11 @@ func (b *Bot) campaignCheck(vs []fileVerdict) gh.NewCheckRun {
 			if w.File != b.camps.String()+"/"+v.File || w.Line == 0 || len(out.Annotations) == gh.MaxAnnotations {
 				continue // a warning about the fleet, not a line
 			}
-			out.Annotations = append(out.Annotations, gh.Annotation{Path: v.File, StartLine: max(w.Line, 1), Level: "warning", Title: v.File, Message: w.Message})
+			title := w.Field
+			if title == "" {
+				title = v.File
+			}
+			out.Annotations = append(out.Annotations, gh.Annotation{Path: v.File, StartLine: max(w.Line, 1), Level: "warning", Title: title, Message: w.Message})
 		}
 	}
 	if n > gh.MaxAnnotations {
@@ -343,7 +347,7 @@ func (b *Bot) writeFileVerdict(s *strings.Builder, v fileVerdict) {
 		}
 		fmt.Fprintf(s, "%s:\n\n", count(len(v.Warnings), "warning"))
 		for _, w := range v.Warnings {
-			fmt.Fprintf(s, "- %s\n", b.problemLine(&rollout.FieldError{File: w.File, Line: w.Line, Reason: w.Message}))
+			fmt.Fprintf(s, "- %s\n", b.problemLine(&rollout.FieldError{File: w.File, Line: w.Line, Field: w.Field, Reason: w.Message}))
 		}
 	}
 	fmt.Fprintln(s)

@@ -374,7 +374,7 @@ func TestCampaignFileWarnings(t *testing.T) {
 	src = strings.Replace(src, "    canary: false\n", "    canary: false\n    approvals: [prod]\n", 1)
 	require.Contains(t, src, "approvals: [prod]")
 	require.Contains(t, src, "envs: [dev]")
-	const warning = "`campaigns/eks-1-30.yaml:15`: spec.strategy.approvals[0]: no wave of the plan changes a cluster of prod, so no approval is asked for it"
+	const warning = "`campaigns/eks-1-30.yaml:15` `spec.strategy.approvals[0]`: no wave of the plan changes a cluster of prod, so no approval is asked for it"
 	w.api.mu.Lock()
 	w.api.files["campaigns/eks-1-30.yaml"] = []byte(src)
 	w.api.prs = append(w.api.prs, gh.PullRequest{Number: 1, State: "open", HeadRef: "eks-campaign", BaseRef: "main", HeadSHA: "pr-head-1", User: "pat"})
@@ -395,8 +395,8 @@ func TestCampaignFileWarnings(t *testing.T) {
 			"- `campaigns/eks-1-30.yaml`: 3 cluster(s) run EKS 1.29 (a-dev-1, a-dev-2, b-dev-1), whose standard support ended on 2025-03-23 and extended support on 2026-03-23: EKS upgrades such clusters itself\n", head)
 		assert.NotContains(t, c.Run.Summary, "\n\n\n", head)
 		require.Len(t, c.Annotations, 1, "the warning about the fleet has no line: %s", head)
-		assert.Equal(t, gh.Annotation{Path: "campaigns/eks-1-30.yaml", StartLine: 15, Level: "warning", Title: "campaigns/eks-1-30.yaml",
-			Message: "spec.strategy.approvals[0]: no wave of the plan changes a cluster of prod, so no approval is asked for it"}, c.Annotations[0])
+		assert.Equal(t, gh.Annotation{Path: "campaigns/eks-1-30.yaml", StartLine: 15, Level: "warning", Title: "spec.strategy.approvals[0]",
+			Message: "no wave of the plan changes a cluster of prod, so no approval is asked for it"}, c.Annotations[0])
 	}
 	body, n := campaignsCommentOf(w, 1)
 	require.Equal(t, 1, n, "the pull request is told")

@@ -466,7 +466,7 @@ func inRepos(err error, byDir map[string]string) error {
 	if errors.As(err, &ds) {
 		var out rollout.ErrorList
 		for _, d := range ds.Errors() {
-			out = append(out, &rollout.FieldError{File: repoPath(d.File), Line: d.Line, Reason: d.Message})
+			out = append(out, &rollout.FieldError{File: repoPath(d.File), Line: d.Line, Field: d.Field, Reason: d.Message})
 		}
 		if len(out) > 0 {
 			return fmt.Errorf("the inventory has errors:\n%w", out)

@@ -20,21 +20,32 @@ const (
 // Diagnostic is one problem found in a layout, blueprint, member or label
 // file. File is the path a person would open: the repository as given joined
 // with the repository-relative path. Line is 1-based, 0 when the problem
-// concerns the whole file.
+// concerns the whole file. Field is the dotted path of the field the problem
+// is in (such as spec.strategy.approvals[0]), empty when none is named.
 type Diagnostic struct {
 	Severity Severity `json:"severity"`
 	File     string   `json:"file"`
 	Line     int      `json:"line,omitempty"`
+	Field    string   `json:"field,omitempty"`
 	Message  string   `json:"message"`
+}
+
+// What says the problem without its place: "field: message", or the
+// message alone when no field is named.
+func (d Diagnostic) What() string {
+	if d.Field == "" {
+		return d.Message
+	}
+	return d.Field + ": " + d.Message
 }
 
 // String formats d as "file:line: severity: message", the form editors and CI
 // log viewers link to the place.
 func (d Diagnostic) String() string {
 	if d.Line > 0 {
-		return fmt.Sprintf("%s:%d: %s: %s", d.File, d.Line, d.Severity, d.Message)
+		return fmt.Sprintf("%s:%d: %s: %s", d.File, d.Line, d.Severity, d.What())
 	}
-	return fmt.Sprintf("%s: %s: %s", d.File, d.Severity, d.Message)
+	return fmt.Sprintf("%s: %s: %s", d.File, d.Severity, d.What())
 }
 
 // Diagnostics is a list of Diagnostic; as an error it lists every one of them.
@@ -65,7 +76,7 @@ func (ds Diagnostics) bySeverity(sev Severity) Diagnostics {
 	return out
 }
 
-// sortDiagnostics orders by file, line, then message, so output is stable
+// sortDiagnostics orders by file, line, severity, then what they say, so output is stable
 // whatever order files were parsed in, and drops exact repeats.
 func sortDiagnostics(ds Diagnostics) Diagnostics {
 	slices.SortStableFunc(ds, func(a, b Diagnostic) int {
@@ -73,7 +84,7 @@ func sortDiagnostics(ds Diagnostics) Diagnostics {
 			cmp.Compare(a.File, b.File),
 			cmp.Compare(a.Line, b.Line),
 			cmp.Compare(a.Severity, b.Severity),
-			cmp.Compare(a.Message, b.Message),
+			cmp.Compare(a.What(), b.What()),
 		)
 	})
 	return slices.Compact(ds)

@@ -281,7 +281,7 @@ func ParseLayout(file string, data []byte) (*Layout, error) {
 func decodeDiagnostics(errs decode.Errors, sev Severity) Diagnostics {
 	out := make(Diagnostics, len(errs))
 	for i, e := range errs {
-		out[i] = Diagnostic{Severity: sev, File: e.File, Line: e.Line, Message: e.Message()}
+		out[i] = Diagnostic{Severity: sev, File: e.File, Line: e.Line, Field: e.Field, Message: e.Reason}
 	}
 	return out
 }

@@ -152,7 +152,7 @@ func Prepare(ctx context.Context, repos []string, c *rollout.Campaign, locks map
 
 // campaignDiagnostic turns a campaign problem into a warning diagnostic.
 func campaignDiagnostic(e *rollout.FieldError) Diagnostic {
-	return Diagnostic{Severity: SeverityWarning, File: e.File, Line: e.Line, Message: e.Message()}
+	return Diagnostic{Severity: SeverityWarning, File: e.File, Line: e.Line, Field: e.Field, Message: e.Reason}
 }
 
 // ApplyPlan applies every pull request of p to the files of its repository
