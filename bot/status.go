@@ -243,6 +243,11 @@ func (a *statusAPI) campaignInput(rec *record, st rollout.State, now time.Time) 
 		Waves:     make([]statuspage.PlannedWave, len(st.Waves)),
 	}
 	var problems []string
+	if c, err := rec.campaign(); err != nil {
+		problems = append(problems, err.Error())
+	} else {
+		in.Order = c.Spec.Strategy.Order
+	}
 	for i, w := range st.Waves {
 		pw, _, err := rec.planWave(st, w.Number)
 		if err != nil {

@@ -206,6 +206,9 @@ type CampaignInput struct {
 	// says: the environment, the canary flag and the repository of each
 	// tenant's pull request.
 	Waves []PlannedWave
+	// Order is the campaign file's strategy.order: the environments in
+	// rollout order, those no wave of the campaign changes too.
+	Order []string
 	// NextWindow is when the schedule next lets a wave open, zero when it
 	// lets one open now.
 	NextWindow time.Time
@@ -388,19 +391,27 @@ func envColumns(rollouts [][]string, envs []string) []string {
 	return out
 }
 
+// rolloutOrder is the order campaign c rolls environments out in: its
+// strategy.order, which names those its waves leave alone too (a campaign
+// of dev alone still says staging comes before prod), then any its waves
+// name that the order does not.
+func rolloutOrder(c CampaignInput) []string {
+	order := slices.Clone(c.Order)
+	for _, w := range c.Waves {
+		if w.Env != "" && !slices.Contains(order, w.Env) {
+			order = append(order, w.Env)
+		}
+	}
+	return order
+}
+
 // buildFleet lays the inventory out by tenant and environment, each
 // cluster with its step in the running campaign that holds it.
 func buildFleet(in FleetInput, campaigns []CampaignInput) Fleet {
 	held := map[string]holding{}
 	var rollouts [][]string
 	for _, c := range campaigns {
-		var order []string
-		for _, w := range c.Waves {
-			if w.Env != "" && !slices.Contains(order, w.Env) {
-				order = append(order, w.Env)
-			}
-		}
-		rollouts = append(rollouts, order)
+		rollouts = append(rollouts, rolloutOrder(c))
 		if c.State.Phase.Final() {
 			continue
 		}

@@ -240,6 +240,38 @@ func golden(t *testing.T, name, got string) {
 	assert.Equal(t, string(want), got, "golden file %s differs; run go test -update and review the diff", path)
 }
 
+// TestRolloutOrder: a campaign's environments come in its strategy.order,
+// those its waves leave alone too, then any its waves name that the order
+// does not (a state stored before the order was given).
+func TestRolloutOrder(t *testing.T) {
+	t.Parallel()
+	waves := func(envs ...string) []PlannedWave {
+		out := make([]PlannedWave, len(envs))
+		for i, e := range envs {
+			out[i] = PlannedWave{Env: e}
+		}
+		return out
+	}
+	tests := []struct {
+		name string
+		in   CampaignInput
+		want []string
+	}{
+		{"dev alone, ordered dev, staging, prod", CampaignInput{Order: []string{"dev", "staging", "prod"}, Waves: waves("dev")}, []string{"dev", "staging", "prod"}},
+		{"no order: the waves'", CampaignInput{Waves: waves("dev", "dev", "", "prod")}, []string{"dev", "prod"}},
+		{"a wave's environment the order lacks comes last", CampaignInput{Order: []string{"dev"}, Waves: waves("dev", "qa")}, []string{"dev", "qa"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			assert.Equal(t, tc.want, rolloutOrder(tc.in))
+		})
+	}
+	fleet := []string{"dev", "prod", "staging"}
+	assert.Equal(t, []string{"dev", "staging", "prod"}, envColumns([][]string{rolloutOrder(tests[0].in)}, fleet),
+		"the columns of a fleet whose one campaign changes dev alone")
+}
+
 func TestEnvColumns(t *testing.T) {
 	t.Parallel()
 	fleet := []string{"dev", "prod", "sandbox", "staging"}
