@@ -27,6 +27,12 @@ const campaignsMarker = "<!-- fleetbot:campaign-files -->"
 // campaign-file check run on commit sha.
 func campaignCheckKey(sha string) string { return "campaign-checks/" + sha }
 
+// campaignChecksLease is the lease a replica holds while it reports on the
+// campaign files of a commit, whichever commit: one lease for them all, so
+// the store keeps one, not one per commit for ever (a lease stays to keep
+// its tokens growing). Reports are few, and brief.
+const campaignChecksLease = "campaign-checks"
+
 // campaignFileKey is where the bot keeps what it last reported of a
 // campaign file of the default branch, so a file is reported once per
 // content and result.
@@ -84,13 +90,13 @@ func (b *Bot) reportUnreported(ctx context.Context, sha string, vs []fileVerdict
 	})
 }
 
-// reportingOn runs f while no other report on commit sha runs: in this
+// reportingOn runs f while no other report on campaign files runs: in this
 // process (a push and the reconcile loop's scan of the same commit) and in
-// another replica (the commit's lease, whose fence f's writes carry).
+// another replica (campaignChecksLease, whose fence f's writes carry).
 func (b *Bot) reportingOn(ctx context.Context, sha string, f func(store.Fence) error) error {
 	b.reporting.Lock()
 	defer b.reporting.Unlock()
-	l, err := b.cfg.Store.Acquire(ctx, campaignCheckKey(sha), b.cfg.ReplicaID, b.cfg.LeaseTTL)
+	l, err := b.cfg.Store.Acquire(ctx, campaignChecksLease, b.cfg.ReplicaID, b.cfg.LeaseTTL)
 	if err != nil {
 		return fmt.Errorf("lease the report on %s: %w", sha, err)
 	}
@@ -126,7 +132,7 @@ func (b *Bot) report(ctx context.Context, sha string, vs []fileVerdict, pr *prTa
 	if err != nil {
 		return fmt.Errorf("check run %s on %s: %w", CampaignCheckName, sha, err)
 	}
-	rec := checkRecord{Repo: b.camps.String(), Head: sha, ID: id, Digest: digest}
+	rec := checkRecord{Repo: b.camps.String(), Head: sha, ID: id, Digest: digest, At: b.now()}
 	if _, err := putJSON(ctx, b.cfg.Store, campaignCheckKey(sha), rec, version, fence); err != nil {
 		return err
 	}

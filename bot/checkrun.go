@@ -47,6 +47,9 @@ type checkRecord struct {
 	Head   string `json:"head"`
 	ID     int64  `json:"id"`
 	Digest string `json:"digest"`
+	// At is when a campaign-file check record was last written: the
+	// retention pass lets it go after the deliveries' retention.
+	At time.Time `json:"at,omitzero"`
 }
 
 // prKey names a pull request of the campaign in checks records and head

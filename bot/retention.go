@@ -28,7 +28,8 @@ type Retention struct {
 }
 
 // prune runs the retention pass when it is due: it removes the deliveries
-// older than the retention, the records of the ended campaigns
+// older than the retention and the campaign-file check records written
+// before then, the records of the ended campaigns
 // rollout.Prunable lets go and the heartbeats of replicas long stopped,
 // which go whatever the retention says: each start of a replica leaves one.
 func (b *Bot) prune(ctx context.Context) error {
@@ -54,6 +55,7 @@ func (b *Bot) prune(ctx context.Context) error {
 		if n > 0 {
 			b.log.Info("pruned old webhook deliveries", "count", n, "older_than", r.Deliveries)
 		}
+		errs = append(errs, b.pruneCampaignChecks(ctx, now.Add(-r.Deliveries)))
 	}
 	if r.Campaigns > 0 {
 		errs = append(errs, b.pruneCampaigns(ctx, now, r.Campaigns))
@@ -120,6 +122,43 @@ func (b *Bot) pruneCampaigns(ctx context.Context, now time.Time, keep time.Durat
 			}
 		}
 		b.log.Info("pruned an ended campaign's records", "campaign", name, "records", len(byName[name]), "why", why)
+	}
+	return errors.Join(errs...)
+}
+
+// pruneCampaignChecks removes the records of the campaign-file check runs
+// written before before (one per commit that touched campaign files), and
+// those of an earlier version, which did not say when. The push of such a
+// commit is no longer redelivered, and the campaign files of the default
+// branch's head are reported once per content (campaignFileKey) whatever
+// the commit's record holds.
+func (b *Bot) pruneCampaignChecks(ctx context.Context, before time.Time) error {
+	entries, err := b.cfg.Store.List(ctx, campaignCheckKey(""))
+	if err != nil {
+		return fmt.Errorf("list campaign-file check records: %w", err)
+	}
+	var errs []error
+	n := 0
+	for _, e := range entries {
+		var rec checkRecord
+		if err := json.Unmarshal(e.Value, &rec); err != nil {
+			errs = append(errs, fmt.Errorf("decode %s: %w", e.Key, err))
+			continue
+		}
+		if !rec.At.IsZero() && !rec.At.Before(before) {
+			continue
+		}
+		switch err := b.cfg.Store.Delete(ctx, e.Key, e.Version, store.Fence{}); {
+		case err == nil:
+			n++
+		case errors.Is(err, store.ErrNotFound), errors.Is(err, store.ErrConflict):
+			// gone, or written again meanwhile: no longer old
+		default:
+			errs = append(errs, fmt.Errorf("delete %s: %w", e.Key, err))
+		}
+	}
+	if n > 0 {
+		b.log.Info("pruned old campaign-file check records", "count", n, "written_before", before)
 	}
 	return errors.Join(errs...)
 }

@@ -103,3 +103,43 @@ func TestRetentionPrunesStaleHeartbeats(t *testing.T) {
 	_, err = w.store.Get(ctx, heartbeatKey("alive"))
 	require.NoError(t, err, "a recent heartbeat stays")
 }
+
+// TestRetentionPrunesCampaignCheckRecords: the record of a commit's
+// fleetbot/campaigns check run says when it was written, and goes once the
+// deliveries' retention passed, as do records that do not say; a recent
+// one stays.
+func TestRetentionPrunesCampaignCheckRecords(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	b := w.bot(t, "r1", nil)
+	b.cfg.Retention = Retention{Deliveries: 7 * 24 * time.Hour}
+	ctx := t.Context()
+	w.api.mu.Lock()
+	w.api.files["campaigns/eks-1-30.yaml"] = campaignSrc(t, testGates.terraform)
+	w.api.mu.Unlock()
+	require.NoError(t, b.Handle(ctx, pushOf("campaigns/eks-1-30.yaml")))
+	var reported checkRecord
+	_, err := getJSON(ctx, w.store, campaignCheckKey(headSHA), &reported)
+	require.NoError(t, err, "the push's report is recorded")
+	assert.Equal(t, w.clock.now(), reported.At)
+
+	w.clock.add(6 * 24 * time.Hour)
+	now := w.clock.now()
+	for sha, at := range map[string]time.Time{"old": now.Add(-8 * 24 * time.Hour), "recent": now.Add(-time.Hour), "unstamped": {}} {
+		_, err := putJSON(ctx, w.store, campaignCheckKey(sha), checkRecord{Repo: "acme/fleet", Head: sha, ID: 7, At: at}, 0, store.Fence{})
+		require.NoError(t, err)
+	}
+	require.NoError(t, b.prune(ctx))
+	for sha, kept := range map[string]bool{"old": false, "unstamped": false, "recent": true, headSHA: true} {
+		_, err := w.store.Get(ctx, campaignCheckKey(sha))
+		if kept {
+			assert.NoError(t, err, sha)
+		} else {
+			assert.ErrorIs(t, err, store.ErrNotFound, sha)
+		}
+	}
+	w.clock.add(2 * 24 * time.Hour)
+	require.NoError(t, b.prune(ctx))
+	_, err = w.store.Get(ctx, campaignCheckKey(headSHA))
+	assert.ErrorIs(t, err, store.ErrNotFound, "the push's record goes 8 days on")
+}
