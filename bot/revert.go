@@ -11,6 +11,7 @@ import (
 
 	"github.com/fleetbot/fleetbot/bot/wave"
 	"github.com/fleetbot/fleetbot/gitops"
+	"github.com/fleetbot/fleetbot/gitops/yamledit"
 	"github.com/fleetbot/fleetbot/rollout"
 )
 
@@ -30,9 +31,10 @@ func (r *run) revertPR(ctx context.Context, n int, rq rollout.PRRequest) error {
 		Owner: repo.Owner, Repo: repo.Name, BaseBranch: h.branch, BaseSHA: h.sha, BaseTree: r.b.baseTree(ctx, h), RepoID: h.nodeID,
 		Labels: r.b.cfg.Labels, Cleanup: reverted.Kind == rollout.WaveCleanup,
 	}
+	var merge string // the commit that merged the reverted pull request
 	for _, p := range reverted.PRs {
 		if p.Tenant == rq.Tenant {
-			req.Reverts = p.Number
+			req.Reverts, merge = p.Number, p.SHA
 		}
 	}
 	var res wave.Result
@@ -43,7 +45,7 @@ func (r *run) revertPR(ctx context.Context, n int, rq rollout.PRRequest) error {
 		}
 		var owns func(string) bool
 		owns, req.Reviewers = prOwners(inv, dirs[0], pr)
-		req.Files, req.Kept = inverse(gitops.DirReader(dirs[0]), pr, owns)
+		req.Files, req.Kept = inverse(gitops.DirReader(dirs[0]), r.b.readBefore(ctx, h, merge), pr, owns)
 		req.Reach = revertReach(pr, req.Files)
 		res, err = wave.Revert(ctx, h.api, req)
 		return err
@@ -81,6 +83,23 @@ func (r *run) revertPR(ctx context.Context, n int, rq rollout.PRRequest) error {
 	return r.feed(ctx, rollout.PROpened{Wave: n, Tenant: rq.Tenant, Number: res.Number})
 }
 
+// priorReader is a Mirror that can read a file as it was before a commit
+// (wave.Mirror).
+type priorReader interface {
+	FileBefore(ctx context.Context, cloneURL, sha, file string) ([]byte, error)
+}
+
+// readBefore reads the files of h's repository as they were before commit
+// merge, the merge of a pull request a revert undoes; nil when the mirror
+// cannot, or no merge is known.
+func (b *Bot) readBefore(ctx context.Context, h headRef, merge string) gitops.ReadFunc {
+	m, ok := b.cfg.Mirror.(priorReader)
+	if !ok || merge == "" {
+		return nil
+	}
+	return func(file string) ([]byte, error) { return m.FileBefore(ctx, h.cloneURL, merge, file) }
+}
+
 // unrevertable says why nothing of pull request number (0: not known) can
 // be reverted for clusters, what a person does about it, and then each file
 // left to revert that is kept, and why: a dashboard quotes the start of a
@@ -108,13 +127,13 @@ func unrevertable(number int, clusters []string, kept []wave.KeptFile) error {
 // and checks that each file still holds what the campaign wrote: a file
 // that does not (someone changed it since), or that owns no longer gives to
 // the tenant, is left out and returned in kept with the reason.
-func inverse(read gitops.ReadFunc, pr rollout.PullRequest, owns func(string) bool) (files []gitops.FileResult, kept []wave.KeptFile) {
+func inverse(read, was gitops.ReadFunc, pr rollout.PullRequest, owns func(string) bool) (files []gitops.FileResult, kept []wave.KeptFile) {
 	for _, fc := range pr.Files {
 		if owns != nil && !owns(fc.Path) {
 			kept = append(kept, wave.KeptFile{Path: fc.Path, Reason: fmt.Sprintf("the layout no longer gives this file to %s", pr.Tenant)})
 			continue
 		}
-		f, reason := inverseFile(read, pr, fc)
+		f, reason := inverseFile(read, was, pr, fc)
 		if reason != "" {
 			kept = append(kept, wave.KeptFile{Path: fc.Path, Reason: reason})
 		}
@@ -125,8 +144,10 @@ func inverse(read gitops.ReadFunc, pr rollout.PullRequest, owns func(string) boo
 	return files, kept
 }
 
-// inverseFile reverts one file change, or says why it cannot.
-func inverseFile(read gitops.ReadFunc, pr rollout.PullRequest, fc rollout.FileChange) (gitops.FileResult, string) {
+// inverseFile reverts one file change, or says why it cannot. was, when
+// not nil, reads the files as they were before the change merged: a key
+// the change deleted goes back where it stood (inPlace).
+func inverseFile(read, was gitops.ReadFunc, pr rollout.PullRequest, fc rollout.FileChange) (gitops.FileResult, string) {
 	back, err := rollout.Inverse(fc)
 	if err != nil {
 		return gitops.FileResult{}, err.Error()
@@ -149,6 +170,9 @@ func inverseFile(read gitops.ReadFunc, pr rollout.PullRequest, fc rollout.FileCh
 	case back.Delete && string(cur) != fc.Content:
 		return gitops.FileResult{}, "the campaign created it, and it changed since; delete it by hand if it is no longer wanted"
 	}
+	if err == nil {
+		back = inPlace(back, was, cur)
+	}
 	out, err := gitops.Apply(read, rollout.PullRequest{Repo: pr.Repo, Tenant: pr.Tenant, Admin: pr.Admin, Files: []rollout.FileChange{back}})
 	if err == nil {
 		return out[0], ""
@@ -157,6 +181,55 @@ func inverseFile(read gitops.ReadFunc, pr rollout.PullRequest, fc rollout.FileCh
 		return gitops.FileResult{}, err.Error()
 	}
 	return inverseEdits(read, pr, back, cur, err)
+}
+
+// inPlace sets, for each key back inserts again (one the campaign
+// deleted), the key it goes before (Edit.Before): the first key after it
+// in its mapping, in the file as it was before the campaign's merge (was),
+// that cur, the file as it is, has, or that an earlier insert of back puts
+// back. A key with none goes at the end of its mapping, and so does every
+// key when the file before cannot be read. back is not changed.
+func inPlace(back rollout.FileChange, was gitops.ReadFunc, cur []byte) rollout.FileChange {
+	if was == nil || !slices.ContainsFunc(back.Edits, func(e rollout.Edit) bool { return e.Op == rollout.OpInsert }) {
+		return back
+	}
+	old, err := was(back.Path)
+	if err != nil {
+		return back
+	}
+	oldDoc, err := yamledit.Parse(back.Path, old)
+	if err != nil {
+		return back
+	}
+	curDoc, err := yamledit.Parse(back.Path, cur)
+	if err != nil {
+		return back
+	}
+	back.Edits = slices.Clone(back.Edits)
+	for i, e := range back.Edits {
+		if e.Op != rollout.OpInsert || len(e.Path) == 0 {
+			continue
+		}
+		mapping := yamledit.Path(e.Path[:len(e.Path)-1])
+		then, _ := oldDoc.Keys(mapping, e.Document)
+		now, _ := curDoc.Keys(mapping, e.Document)
+		at := slices.Index(then, e.Path[len(e.Path)-1])
+		if at < 0 {
+			continue
+		}
+		putBack := func(key string) bool {
+			return slices.ContainsFunc(back.Edits[:i], func(p rollout.Edit) bool {
+				return p.Op == rollout.OpInsert && p.Document == e.Document && slices.Equal(p.Path, append(slices.Clone(e.Path[:len(e.Path)-1]), key))
+			})
+		}
+		for _, next := range then[at+1:] {
+			if slices.Contains(now, next) || putBack(next) {
+				back.Edits[i].Before = next
+				break
+			}
+		}
+	}
+	return back
 }
 
 // inverseEdits reverts the edits of back one by one on cur, the file as it

@@ -222,21 +222,34 @@ func readFile(t *testing.T, w *world, path string) string {
 func TestInverse(t *testing.T) {
 	t.Parallel()
 	files := map[string]string{
-		"set.yaml":      "labels:\n  release: 'release2' # pinned\n  team: a\n",
-		"inserted.yaml": "# mine\nlabels:\n  team: a\n  release: release2\n",
-		"deleted.yaml":  "labels:\n  team: a\n",
-		"created.yaml":  "labels:\n  release: \"release2\"\n",
-		"moved.yaml":    "labels:\n  release: release3\n",
-		"grown.yaml":    "labels:\n  release: \"release2\"\n  extra: x\n",
-		"theirs.yaml":   "labels:\n  release: release2\n",
+		"set.yaml":       "labels:\n  release: 'release2' # pinned\n  team: a\n",
+		"inserted.yaml":  "# mine\nlabels:\n  team: a\n  release: release2\n",
+		"deleted.yaml":   "labels:\n  team: a\n",
+		"created.yaml":   "labels:\n  release: \"release2\"\n",
+		"moved.yaml":     "labels:\n  release: release3\n",
+		"grown.yaml":     "labels:\n  release: \"release2\"\n  extra: x\n",
+		"theirs.yaml":    "labels:\n  release: release2\n",
+		"placed.yaml":    "labels:\n  team: a # ours\n  zone: b\n",
+		"two.yaml":       "labels:\n  a: x\n  d: y\n",
+		"next-gone.yaml": "labels:\n  team: a\n",
 	}
-	read := func(p string) ([]byte, error) {
-		s, ok := files[p]
-		if !ok {
-			return nil, fmt.Errorf("%s: %w", p, fs.ErrNotExist)
+	// before is what the files held before the campaign's merge, for
+	// those whose deleted keys go back where they stood.
+	before := map[string]string{
+		"placed.yaml":    "labels:\n  team: a # ours\n  release: release1\n  zone: b\n",
+		"two.yaml":       "labels:\n  a: x\n  b: one\n  c: two\n  d: y\n",
+		"next-gone.yaml": "labels:\n  release: release1\n  zone: b\n  team: a\n",
+	}
+	reader := func(files map[string]string) gitops.ReadFunc {
+		return func(p string) ([]byte, error) {
+			s, ok := files[p]
+			if !ok {
+				return nil, fmt.Errorf("%s: %w", p, fs.ErrNotExist)
+			}
+			return []byte(s), nil
 		}
-		return []byte(s), nil
 	}
+	read, was := reader(files), reader(before)
 	path := []string{"labels", "release"}
 	tests := []struct {
 		name   string
@@ -250,9 +263,21 @@ func TestInverse(t *testing.T) {
 		{name: "insert is deleted",
 			change: rollout.FileChange{Path: "inserted.yaml", Edits: []rollout.Edit{{Path: path, Op: rollout.OpInsert, To: "release2"}}},
 			want:   ptr("# mine\nlabels:\n  team: a\n")},
-		{name: "delete is inserted again",
+		{name: "delete is inserted again, at the end when the file before cannot be read",
 			change: rollout.FileChange{Path: "deleted.yaml", Edits: []rollout.Edit{{Path: path, Op: rollout.OpDelete, From: "release1"}}},
 			want:   ptr("labels:\n  team: a\n  release: release1\n")},
+		{name: "delete goes back where it stood",
+			change: rollout.FileChange{Path: "placed.yaml", Edits: []rollout.Edit{{Path: path, Op: rollout.OpDelete, From: "release1"}}},
+			want:   ptr("labels:\n  team: a # ours\n  release: release1\n  zone: b\n")},
+		{name: "deletes side by side go back in their order",
+			change: rollout.FileChange{Path: "two.yaml", Edits: []rollout.Edit{
+				{Path: []string{"labels", "b"}, Op: rollout.OpDelete, From: "one"},
+				{Path: []string{"labels", "c"}, Op: rollout.OpDelete, From: "two"},
+			}},
+			want: ptr("labels:\n  a: x\n  b: one\n  c: two\n  d: y\n")},
+		{name: "delete whose next keys are gone since goes before the first that is left",
+			change: rollout.FileChange{Path: "next-gone.yaml", Edits: []rollout.Edit{{Path: path, Op: rollout.OpDelete, From: "release1"}}},
+			want:   ptr("labels:\n  release: release1\n  team: a\n")},
 		{name: "created file is deleted",
 			change: rollout.FileChange{Path: "created.yaml", Create: true, Content: files["created.yaml"], Edits: []rollout.Edit{{Path: path, Op: rollout.OpCreate, To: "release2"}}}},
 		{name: "value changed since is kept",
@@ -272,7 +297,7 @@ func TestInverse(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			pr := rollout.PullRequest{Repo: "acme/fleet", Tenant: "tenant-a", Files: []rollout.FileChange{tt.change}}
-			got, kept := inverse(read, pr, func(p string) bool { return p != "theirs.yaml" })
+			got, kept := inverse(read, was, pr, func(p string) bool { return p != "theirs.yaml" })
 			if tt.kept != "" {
 				assert.Empty(t, got)
 				require.Len(t, kept, 1)
@@ -307,7 +332,7 @@ func TestInversePartly(t *testing.T) {
 		{Path: []string{"ami", "gpu"}, Op: rollout.OpSet, From: "v1", To: "v2"},
 		{Path: []string{"ami", "cpu"}, Op: rollout.OpSet, From: "v1", To: "v2"},
 	}}}}
-	got, kept := inverse(read, pr, nil)
+	got, kept := inverse(read, nil, pr, nil)
 	require.Len(t, got, 1)
 	assert.Equal(t, "ami:\n  gpu: v1 # new\n  cpu: mine\n", string(got[0].New))
 	require.Len(t, kept, 1)
@@ -317,7 +342,7 @@ func TestInversePartly(t *testing.T) {
 
 	// Neither applies: the file is kept whole, as before.
 	pr.Files[0].Edits[0].To = "v3"
-	got, kept = inverse(read, pr, nil)
+	got, kept = inverse(read, nil, pr, nil)
 	assert.Empty(t, got)
 	require.Len(t, kept, 1)
 	assert.NotContains(t, kept[0].Reason, "partly")
@@ -704,4 +729,41 @@ func TestParseRevertBranch(t *testing.T) {
 		_, _, _, ok = wave.ParseRevertBranch(other)
 		assert.False(t, ok, other)
 	}
+}
+
+// priorMirror is a fakeMirror that reads files as they were before a
+// commit, from before (sha -> path -> content).
+type priorMirror struct {
+	*fakeMirror
+	before map[string]map[string]string
+}
+
+func (m priorMirror) FileBefore(_ context.Context, cloneURL, sha, file string) ([]byte, error) {
+	s, ok := m.before[cloneURL+"@"+sha][file]
+	if !ok {
+		return nil, fmt.Errorf("%s before %s: %w", file, sha, fs.ErrNotExist)
+	}
+	return []byte(s), nil
+}
+
+// TestReadBefore: a revert reads the files as they were before the merge
+// it undoes from a mirror that can; from one that cannot, or without the
+// merge's commit, it reads nothing (a deleted key then goes back at the end
+// of its mapping).
+func TestReadBefore(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	b := w.bot(t, "r1", nil)
+	h := headRef{cloneURL: "https://github.test/acme/fleet.git", sha: headSHA}
+	assert.Nil(t, b.readBefore(t.Context(), h, "m1"), "the fake mirror cannot")
+
+	b.cfg.Mirror = priorMirror{fakeMirror: w.mirror, before: map[string]map[string]string{h.cloneURL + "@m1": {"a.yaml": "a: 1\n"}}}
+	assert.Nil(t, b.readBefore(t.Context(), h, ""), "no merge commit recorded")
+	read := b.readBefore(t.Context(), h, "m1")
+	require.NotNil(t, read)
+	got, err := read("a.yaml")
+	require.NoError(t, err)
+	assert.Equal(t, "a: 1\n", string(got))
+	_, err = read("b.yaml")
+	assert.ErrorIs(t, err, fs.ErrNotExist)
 }

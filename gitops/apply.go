@@ -344,7 +344,14 @@ func applyEdit(file string, src []byte, doc *yamledit.Doc, e rollout.Edit) ([]by
 		if len(p) == 0 {
 			return nil, fmt.Errorf("%s: insert with an empty key path", file)
 		}
-		return yamledit.Insert(file, src, p[:len(p)-1], p[len(p)-1], e.To)
+		out, err := yamledit.InsertBefore(file, src, p[:len(p)-1], p[len(p)-1], e.To, e.Before)
+		var ye *yamledit.Error
+		if e.Before != "" && errors.As(err, &ye) && (ye.Kind == yamledit.KindNotFound || ye.Kind == yamledit.KindLayout || ye.Kind == yamledit.KindVerify) {
+			// Where the key stood is a courtesy (a revert's): the entry
+			// goes at the end of its mapping when it cannot go there.
+			return yamledit.Insert(file, src, p[:len(p)-1], p[len(p)-1], e.To)
+		}
+		return out, err
 	case rollout.OpDelete:
 		d := doc
 		if d == nil || !bytes.Equal(d.Bytes(), src) {

@@ -155,6 +155,10 @@ type Edit struct {
 	// Document is the index of the YAML document to edit in a file that
 	// holds several, counted from 0 (the first).
 	Document int `json:"document,omitempty"`
+	// Before is, for an insert, the key of the same mapping the entry goes
+	// before; empty adds it at the end. A revert sets it to put a deleted
+	// key back where it stood.
+	Before string `json:"before,omitempty"`
 	// Cluster is the cluster the edit moves, when it moves that one alone
 	// (its entry's key, its own label file); empty for an edit of a file
 	// that serves many clusters.

@@ -221,6 +221,45 @@ func (m *Mirror) Tree(ctx context.Context, cloneURL, sha string) (string, error)
 	return tree, err
 }
 
+// FileBefore returns the file at path (slash-separated, from the
+// repository's root) as it was just before commit sha, at its first
+// parent: what a merge commit changed the base branch's file from. The
+// mirror must hold sha (a fetch after the merge put it there). It returns
+// an error wrapping fs.ErrNotExist when the parent has no such file.
+func (m *Mirror) FileBefore(ctx context.Context, cloneURL, sha, file string) ([]byte, error) {
+	if !plumbing.IsHash(sha) {
+		return nil, fmt.Errorf("%s before %s: commit %q is not a full SHA-1", file, redact(cloneURL), sha)
+	}
+	r := m.repo(cloneURL)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []byte
+	err := m.recovering(r, func() error {
+		if _, err := m.open(ctx, r); err != nil {
+			return err
+		}
+		c, err := r.repo.CommitObject(plumbing.NewHash(strings.ToLower(sha)))
+		if err != nil {
+			return fmt.Errorf("commit %s of %s: %w", sha, redact(cloneURL), err)
+		}
+		parent, err := c.Parent(0)
+		if err != nil {
+			return fmt.Errorf("parent of commit %s of %s: %w", sha, redact(cloneURL), err)
+		}
+		f, err := parent.File(file)
+		if errors.Is(err, object.ErrFileNotFound) {
+			return fmt.Errorf("%s at %s: %w", file, parent.Hash, fs.ErrNotExist)
+		}
+		if err != nil {
+			return fmt.Errorf("%s at %s: %w", file, parent.Hash, err)
+		}
+		text, err := f.Contents()
+		out = []byte(text)
+		return err
+	})
+	return out, err
+}
+
 // head reads refs/remotes/origin/branch.
 func (r *mirrorRepo) head(branch string) (string, error) {
 	ref, err := r.repo.Reference(plumbing.NewRemoteReferenceName(git.DefaultRemoteName, branch), true)

@@ -166,6 +166,27 @@ func TestMirrorFetch(t *testing.T) {
 	assert.Error(t, err, "a deleted branch is pruned")
 }
 
+// TestMirrorFileBefore reads a file as it was before a commit, at its first
+// parent: what the commit changed it from.
+func TestMirrorFileBefore(t *testing.T) {
+	t.Parallel()
+	o := newOrigin(t)
+	o.commit("main", map[string]string{"labels/a.yaml": "a: 1\nb: 2\n"})
+	sha := o.commit("main", map[string]string{"labels/a.yaml": "a: 1\n", "new.yaml": "n: 1\n"})
+	m := NewMirror(t.TempDir(), nil)
+	ctx := t.Context()
+	require.NoError(t, m.Fetch(ctx, o.url()))
+	was, err := m.FileBefore(ctx, o.url(), sha, "labels/a.yaml")
+	require.NoError(t, err)
+	assert.Equal(t, "a: 1\nb: 2\n", string(was))
+	_, err = m.FileBefore(ctx, o.url(), sha, "new.yaml")
+	require.ErrorIs(t, err, fs.ErrNotExist, "the commit created it")
+	_, err = m.FileBefore(ctx, o.url(), strings.Repeat("0", 40), "labels/a.yaml")
+	require.Error(t, err, "a commit the mirror does not hold")
+	_, err = m.FileBefore(ctx, o.url(), "main", "labels/a.yaml")
+	require.ErrorContains(t, err, "is not a full SHA-1")
+}
+
 // TestMirrorReopen checks that a second process reuses what the first left:
 // trees and objects, without the remote when nothing new is asked for.
 func TestMirrorReopen(t *testing.T) {

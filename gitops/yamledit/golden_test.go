@@ -27,6 +27,7 @@ type goldenOp struct {
 		Mapping string `json:"mapping"`
 		Key     string `json:"key"`
 		Value   string `json:"value"`
+		Before  string `json:"before"`
 	} `json:"insert"`
 	Delete string `json:"delete"`
 	Copy   *struct {
@@ -48,6 +49,10 @@ func runGolden(t *testing.T, input []byte, op goldenOp) ([]byte, string, error) 
 		var mp Path
 		if op.Insert.Mapping != "" {
 			mp = mustPath(t, op.Insert.Mapping)
+		}
+		if op.Insert.Before != "" {
+			out, err := InsertBefore(file, input, mp, op.Insert.Key, op.Insert.Value, op.Insert.Before)
+			return out, "inserted before " + op.Insert.Before + "\n", err
 		}
 		out, err := Insert(file, input, mp, op.Insert.Key, op.Insert.Value)
 		return out, "inserted\n", err

@@ -18,6 +18,16 @@ import (
 // endings follow the file (CR LF when it uses CR LF) and every other byte is
 // kept. The file must hold one document; the key must not exist yet.
 func Insert(file string, src []byte, mapping Path, key, value string) ([]byte, error) {
+	return InsertBefore(file, src, mapping, key, value, "")
+}
+
+// InsertBefore is Insert with the entry written on the lines just before
+// the key before of the same block mapping, which must exist, at its
+// indentation: a revert puts back a key that was deleted where it stood.
+// An empty before adds the entry at the end, as Insert does. A key that
+// does not start its line (the first of a sequence entry's mapping) is
+// refused (KindLayout).
+func InsertBefore(file string, src []byte, mapping Path, key, value, before string) ([]byte, error) {
 	s, err := parse(file, src)
 	if err != nil {
 		return nil, err
@@ -29,7 +39,7 @@ func Insert(file string, src []byte, mapping Path, key, value string) ([]byte, e
 	if len(s.docs) > 1 {
 		return nil, s.fail(nil, full, KindAmbiguous, "file has %d documents; entries are added only to single-document files", len(s.docs))
 	}
-	ins, err := s.placeInsert(mapping, full)
+	ins, err := s.placeInsert(mapping, full, before)
 	if err != nil {
 		return nil, err
 	}
@@ -71,13 +81,18 @@ func Insert(file string, src []byte, mapping Path, key, value string) ([]byte, e
 		free: map[*yaml.Node]bool{},
 		skip: func(a, _ *yaml.Node) (int, int, bool) {
 			if a == ins.mapping {
-				return -1, len(a.Content), true
+				return -1, ins.at, true
 			}
 			return 0, 0, false
 		},
 	}
 	if ins.empty != nil {
 		c.free[ins.empty] = true
+	}
+	if ins.mapping != nil && ins.at == 0 {
+		// The new first entry starts where the old one did, and so do the
+		// mapping and, for the root's, the document.
+		c.stays = map[*yaml.Node]bool{ins.mapping: true, s.docs[0]: s.docs[0].Line == ins.mapping.Line}
 	}
 	if err := s.verifyAgainst(out, c, full, value); err != nil {
 		return nil, err
@@ -92,10 +107,43 @@ type insertion struct {
 	indent  int        // spaces before the first new line
 	step    int        // spaces per level for the mappings Insert creates
 	mapping *yaml.Node // the mapping that gets a new entry, nil when none exists
+	at      int        // the index of the new key in mapping's content, once written
 	empty   *yaml.Node // the empty value that becomes a mapping, if any
 }
 
-func (s *source) placeInsert(mapping, full Path) (insertion, error) {
+func (s *source) placeInsert(mapping, full Path, before string) (insertion, error) {
+	ins, err := s.placeAtEnd(mapping, full)
+	if err != nil || before == "" {
+		return ins, err
+	}
+	at := append(slices.Clone(mapping), before)
+	if ins.mapping == nil || ins.depth != len(full)-1 {
+		var n *yaml.Node // the value that is empty, or the root
+		switch {
+		case ins.empty != nil:
+			n = ins.empty
+		case len(s.docs) > 0 && len(s.docs[0].Content) > 0:
+			n = s.docs[0].Content[0]
+		}
+		return ins, s.fail(n, at, KindNotFound, "no key %s to insert %s before: its mapping is empty or missing", at, full)
+	}
+	k, _, err := s.lookupKey(ins.mapping, at, before)
+	if err != nil {
+		return ins, err
+	}
+	start, _ := s.offset(k.Line, 1)
+	keyAt := mustOffset(s, k)
+	if strings.TrimLeft(string(s.src[start:keyAt]), " ") != "" {
+		return ins, s.fail(k, at, KindLayout, "key %s does not start its line; cannot insert %s before it", at, full)
+	}
+	ins.offset, ins.indent = start, k.Column-1
+	ins.at = slices.Index(ins.mapping.Content, k)
+	return ins, nil
+}
+
+// placeAtEnd places the entry full at the end of the block mapping at
+// mapping, creating the mappings on the way that do not exist.
+func (s *source) placeAtEnd(mapping, full Path) (insertion, error) {
 	ins := insertion{step: s.indentStep()}
 	if len(s.docs) == 0 || len(s.docs[0].Content) == 0 {
 		ins.offset = len(s.src)
@@ -141,6 +189,7 @@ func (s *source) placeInsert(mapping, full Path) (insertion, error) {
 	first := cur.Content[0]
 	ins.indent = first.Column - 1
 	ins.offset = s.entryEnd(cur)
+	ins.at = len(cur.Content)
 	return ins, nil
 }
 

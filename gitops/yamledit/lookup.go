@@ -62,3 +62,32 @@ func (d *Doc) Lookup(path Path, doc int) (Value, error) {
 }
 
 func asError(err error, target **Error) bool { return errors.As(err, target) }
+
+// Keys lists the keys of the mapping at path in document doc (-1: the only
+// document that has path), in the file's order; an empty path names the
+// document's root (doc -1: the first).
+func (d *Doc) Keys(path Path, doc int) ([]string, error) {
+	s := d.s
+	var n *yaml.Node
+	if len(path) == 0 {
+		doc = max(doc, 0)
+		if doc >= len(s.docs) || len(s.docs[doc].Content) == 0 {
+			return nil, s.fail(nil, path, KindNotFound, "document %d is empty or does not exist", doc)
+		}
+		n = s.docs[doc].Content[0]
+	} else {
+		t, err := s.pick(path, doc)
+		if err != nil {
+			return nil, err
+		}
+		n = t.node
+	}
+	if n.Kind != yaml.MappingNode {
+		return nil, s.fail(n, path, KindLayout, "not a mapping")
+	}
+	keys := make([]string, 0, len(n.Content)/2)
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		keys = append(keys, n.Content[i].Value)
+	}
+	return keys, nil
+}

@@ -2,6 +2,7 @@ package yamledit
 
 import (
 	"errors"
+	"strings"
 	"testing"
 )
 
@@ -76,5 +77,34 @@ func TestLookup(t *testing.T) {
 				t.Fatalf("got %+v\nwant %+v", got, tt.want)
 			}
 		})
+	}
+}
+
+func TestKeys(t *testing.T) {
+	t.Parallel()
+	src := []byte("a: 1\nlabels:\n  z: x\n  b: y\n  # c\n  c: [1]\nlist: [1]\n")
+	d, err := Parse("f.yaml", src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		path    Path
+		want    string
+		wantErr string
+	}{
+		{path: nil, want: "a labels list"},
+		{path: Path{"labels"}, want: "z b c"}, // in the file's order
+		{path: Path{"list"}, wantErr: "f.yaml:7:7: list: not a mapping"},
+		{path: Path{"missing"}, wantErr: "not found"},
+	} {
+		keys, err := d.Keys(tc.path, -1)
+		switch {
+		case tc.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErr)):
+			t.Errorf("Keys(%s): error %v, want one containing %q", tc.path, err, tc.wantErr)
+		case tc.wantErr == "" && err != nil:
+			t.Errorf("Keys(%s): %v", tc.path, err)
+		case tc.wantErr == "" && strings.Join(keys, " ") != tc.want:
+			t.Errorf("Keys(%s) = %q, want %q", tc.path, keys, tc.want)
+		}
 	}
 }

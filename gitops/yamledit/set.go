@@ -310,6 +310,7 @@ type comparer struct {
 	shift    func(line, col int) int                                         // where an original column went
 	skip     func(orig, edited *yaml.Node) (origIdx, editedIdx int, ok bool) // an entry added or removed
 	free     map[*yaml.Node]bool                                             // original nodes replaced as a whole
+	stays    map[*yaml.Node]bool                                             // original nodes that keep their line whatever line moves (a mapping with a new first entry)
 	comments bool
 }
 
@@ -349,7 +350,9 @@ func (c *comparer) node(a, b *yaml.Node) error {
 		return c.differ(a, "style", wantStyle, b.Style)
 	case a.Anchor != b.Anchor:
 		return c.differ(a, "anchor", a.Anchor, b.Anchor)
-	case c.line(a.Line) != b.Line:
+	case c.stays[a] && a.Line != b.Line:
+		return c.differ(a, "line", a.Line, b.Line)
+	case !c.stays[a] && c.line(a.Line) != b.Line:
 		return c.differ(a, "line", c.line(a.Line), b.Line)
 	case c.shift != nil && c.shift(a.Line, a.Column) != b.Column:
 		return c.differ(a, "column", c.shift(a.Line, a.Column), b.Column)
