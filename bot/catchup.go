@@ -101,8 +101,10 @@ func (b *Bot) scanRepoComments(ctx context.Context, repo repoName, now time.Time
 	mark := now // the next scan reads from here, less the overlap
 	for _, c := range comments {
 		cmds := webhooks.ParseCommands(c.Body)
-		if len(cmds) == 0 || c.Created.Before(since) {
-			continue // no command, or written before and edited since: edits run nothing
+		if len(cmds) == 0 || c.Created.Before(since) || c.Edited() {
+			// No command, or edited: edits run nothing, and what an
+			// edited comment said when it was written is not known.
+			continue
 		}
 		e := &webhooks.Comment{Meta: webhooks.Meta{Name: "issue_comment", Action: "created", Owner: repo.Owner, Repo: repo.Name},
 			Number: c.Number, PullRequest: c.PullRequest, CommentID: c.ID, Body: c.Body, User: c.User, Commands: cmds}

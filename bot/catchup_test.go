@@ -64,6 +64,31 @@ func TestCommandsNoWebhookBrought(t *testing.T) {
 	assert.Equal(t, []string{reactionTaken}, w.api.reactionsTo(902))
 }
 
+// TestEditedCommentRunsNothing: a comment written without a command and
+// edited into one before the next scan runs nothing, as its edit's webhook
+// runs nothing: the scan sees the edit, not what was written.
+func TestEditedCommentRunsNothing(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, "eks-1-30.yaml")
+	b := w.bot(t, "r1", nil)
+	started(t, w, b)
+	dash := dashboardOf(t, w).Number
+	w.clock.add(time.Minute)
+	written := w.clock.now()
+	w.api.mu.Lock()
+	w.api.comments[dash] = append(w.api.comments[dash], gh.Comment{ID: 903, User: "pat", Body: "/fleet pause", Created: written, Updated: written.Add(20 * time.Second)})
+	w.api.mu.Unlock()
+	w.clock.add(10 * time.Minute)
+	require.NoError(t, b.Reconcile(t.Context()))
+
+	st, _ := w.state(t, campaign)
+	assert.Equal(t, rollout.CampaignRunning, st.Phase, "the edited pause did not run")
+	assert.Empty(t, w.api.reactionsTo(903))
+	records, err := b.Commands(t.Context(), campaign)
+	require.NoError(t, err)
+	assert.Empty(t, records)
+}
+
 // TestCommentThatKeepsFailing: a comment whose answer cannot be posted is
 // tried again by the next scans, which read from it, not from further
 // back; an hour after it was written it is given up, and the scans read

@@ -170,11 +170,16 @@ type Comment struct {
 	User string
 	Body string
 	// Number is the issue or pull request the comment is on, PullRequest
-	// whether it is a pull request; Created is when it was written.
+	// whether it is a pull request; Created is when it was written,
+	// Updated when it was last edited (Created when it was not).
 	Number      int
 	PullRequest bool
 	Created     time.Time
+	Updated     time.Time
 }
+
+// Edited reports whether the comment was changed after it was written.
+func (c Comment) Edited() bool { return c.Updated.After(c.Created) }
 
 // CheckRun is a check run on a commit. Status is queued, in_progress or
 // completed; Conclusion is set once completed (success, failure, cancelled,

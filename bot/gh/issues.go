@@ -58,7 +58,7 @@ func (c *Client) RepoComments(ctx context.Context, owner, repo string, since tim
 }
 
 func comment(c *github.IssueComment) Comment {
-	out := Comment{ID: c.GetID(), User: c.GetUser().GetLogin(), Body: c.GetBody(), Created: c.GetCreatedAt().Time}
+	out := Comment{ID: c.GetID(), User: c.GetUser().GetLogin(), Body: c.GetBody(), Created: c.GetCreatedAt().Time, Updated: c.GetUpdatedAt().Time}
 	// .../issues/{number}; a pull request's comment is at .../pull/{number}#...
 	if u := c.GetIssueURL(); u != "" {
 		out.Number, _ = strconv.Atoi(u[strings.LastIndexByte(u, '/')+1:])
