@@ -176,13 +176,25 @@ func (v dashboardView) summary() string {
 	if last.Detail != "" {
 		fmt.Fprintf(&b, ": %s", strings.TrimSuffix(last.Detail, "."))
 	}
+	if st.Phase == rollout.CampaignRolledBack {
+		// The end is the last revert wave's; the rollback was asked for.
+		for _, h := range slices.Backward(st.History) {
+			if h.To == string(rollout.CampaignRollingBack) {
+				if h.By != "" && h.By != "fleetbot" {
+					fmt.Fprintf(&b, "; @%s asked for the rollback on %s", h.By, stamp(h.At))
+				}
+				break
+			}
+		}
+	}
 	b.WriteString(".\n\n")
 	fmt.Fprintf(&b, "Clusters: %s. Pull requests: %s.", tallyClusters(st), tallyPRs(st))
 	return b.String()
 }
 
 // tallyClusters counts the campaign's clusters by the phase each ended in:
-// its last change or clean-up wave's.
+// its last change or clean-up wave's, or reverted when a revert wave took
+// it back.
 func tallyClusters(st rollout.State) string {
 	last := map[string]rollout.ClusterState{}
 	var names []string
@@ -197,12 +209,27 @@ func tallyClusters(st rollout.State) string {
 			last[c.Name] = c
 		}
 	}
+	// A cluster a revert wave took back ended reverted, whatever its
+	// change wave said.
+	reverted := map[string]bool{}
+	for _, w := range st.Waves {
+		if w.Kind == rollout.WaveRevert {
+			for _, c := range w.Clusters {
+				reverted[c.Name] = reverted[c.Name] || c.Phase == rollout.ClusterSucceeded
+			}
+		}
+	}
 	count := map[rollout.ClusterPhase]int{}
-	stoppedMerged := 0
+	stoppedMerged, stoppedUnmerged, undone := 0, 0, 0
 	for _, n := range names {
-		if c := last[n]; c.Phase == rollout.ClusterStopped && c.Merged() {
+		switch c := last[n]; {
+		case reverted[n]:
+			undone++
+		case c.Phase == rollout.ClusterStopped && c.Merged():
 			stoppedMerged++
-		} else {
+		case c.Phase == rollout.ClusterStopped:
+			stoppedUnmerged++
+		default:
 			count[c.Phase]++
 		}
 	}
@@ -220,6 +247,8 @@ func tallyClusters(st rollout.State) string {
 	// A campaign that ended (aborted) with merges not verified yet: those
 	// clusters carry the change, unverified.
 	add(count[rollout.ClusterApplied]+count[rollout.ClusterVerifying]+stoppedMerged, "merged, not verified")
+	add(undone, "reverted")
+	add(stoppedUnmerged, "stopped before the merge")
 	add(len(names)-counted, "not reached")
 	out := fmt.Sprintf("%s of %d", strings.Join(parts, ", "), len(names))
 	if reverted := revertedWaves(st); reverted != "" {

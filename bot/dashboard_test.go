@@ -401,14 +401,18 @@ func TestDashboardSummaryOfARollback(t *testing.T) {
 				PRs: []rollout.PRState{{Tenant: "tenant-a", Number: 3, Status: rollout.PRStatusMerged}}},
 			{Number: 3, Kind: rollout.WaveRevert, Reverts: 2, Phase: rollout.WaveSucceeded, Clusters: []rollout.ClusterState{{Name: "a-prod-1", Phase: ok}},
 				PRs: []rollout.PRState{{Tenant: "tenant-a", Number: 4, Status: rollout.PRStatusMerged}}},
-			{Number: 4, Kind: rollout.WaveRevert, Reverts: 1, Phase: rollout.WaveSucceeded, Clusters: []rollout.ClusterState{{Name: "a-dev-1", Phase: ok}, {Name: "b-dev-1", Phase: ok}},
+			{Number: 4, Kind: rollout.WaveRevert, Reverts: 1, Phase: rollout.WaveSucceeded, Clusters: []rollout.ClusterState{{Name: "a-dev-1", Phase: ok}, {Name: "b-dev-1", Phase: rollout.ClusterSkipped}},
 				PRs: []rollout.PRState{{Tenant: "tenant-a", Number: 5, Status: rollout.PRStatusMerged}, {Tenant: "tenant-b", Number: 6, Status: rollout.PRStatusClosed}}},
 		},
-		History: []rollout.Evidence{{At: start.Add(4*time.Hour + 30*time.Minute), Event: "rolled-back", By: "fleetbot"}},
+		History: []rollout.Evidence{
+			{At: start.Add(3 * time.Hour), Event: "rollback", From: "Halted", To: "RollingBack", By: "pat"},
+			{At: start.Add(4*time.Hour + 30*time.Minute), Event: "rolled-back", By: "fleetbot"},
+		},
 	}
 	v := dashboardView{Rec: &record{StartedAt: start}, St: st}
-	assert.Equal(t, "Rolled back on 2026-12-01 13:30 UTC, 4h30m after it started.\n\n"+
-		"Clusters: 2 succeeded, 1 failed of 3; waves 2, 1 reverted. Pull requests: 5 merged, 1 closed.", v.summary())
+	assert.Equal(t, "Rolled back on 2026-12-01 13:30 UTC, 4h30m after it started; @pat asked for the rollback on 2026-12-01 12:00 UTC.\n\n"+
+		"Clusters: 1 succeeded, 2 reverted of 3; waves 2, 1 reverted. Pull requests: 5 merged, 1 closed.", v.summary(),
+		"a cluster whose revert was skipped keeps what its change wave made of it")
 }
 
 // dashboardComment is a person's comment with commands on issue number.

@@ -256,5 +256,5 @@ func TestAbortStopsClustersWhereTheyStood(t *testing.T) {
 	body := dashboardOf(t, w).Body
 	assert.Contains(t, body, "| 1 | `a-dev-1` | tenant-a | 1.29 → 1.30 | Stopped: merged, not verified |")
 	assert.Contains(t, body, "| 1 | `b-dev-1` | tenant-b | 1.29 → 1.30 | Stopped: not merged |")
-	assert.Contains(t, body, "Clusters: 2 merged, not verified, 3 not reached of 5.")
+	assert.Contains(t, body, "Clusters: 2 merged, not verified, 1 stopped before the merge, 2 not reached of 5.")
 }
