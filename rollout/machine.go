@@ -158,6 +158,10 @@ type Policy struct {
 	Described string `json:"described,omitempty"`
 	// Revertible says whether Rollback may revert merged waves.
 	Revertible bool `json:"revertible"`
+	// AutoMerge says that the bot merges a wave pull request once the
+	// tenant's owners approved it and its checks pass (merge: auto); the
+	// owners merge it otherwise. It words what a wave waits for.
+	AutoMerge bool `json:"autoMerge,omitempty"`
 	// HaltUnapproved halts the campaign when a pull request merges without
 	// an approval by an owner of its tenant; otherwise the merge is only
 	// recorded.

@@ -17,6 +17,7 @@ func NewPolicy(c *Campaign, p *Plan) Policy {
 		ProgressDeadline: c.Spec.Strategy.ProgressDeadline.Duration,
 		Gates:            gates,
 		CleanupGates:     CleanupGates(gates),
+		AutoMerge:        c.Spec.Merge == MergeAuto,
 	}
 	if p == nil {
 		return pol

@@ -194,13 +194,13 @@ func (s State) waveWait(w WaveState, nextWindow, since time.Time) Wait {
 			// The open ones wait for their reviews meanwhile: each pull
 			// request's check run says what its own owners are to do.
 			out.PRs = prNumbers(open)
-			out.Text += "; " + mergeWait(open)
+			out.Text += "; " + mergeWait(open, s.Policy.AutoMerge)
 		}
 		return out
 	}
 	if open := byStatus[PRStatusOpen]; len(open) > 0 {
 		return Wait{Kind: WaitMerge, Wave: w.Number, Since: earliest(open, func(p PRState) time.Time { return p.OpenedAt }), PRs: prNumbers(open),
-			Text: fmt.Sprintf("wave %d: %s", w.Number, mergeWait(open)),
+			Text: fmt.Sprintf("wave %d: %s", w.Number, mergeWait(open, s.Policy.AutoMerge)),
 			// An owner's /fleet approve is written on the pull request, not
 			// where the campaign's commands go (the dashboard).
 			Commands: []string{"/fleet pause", "/fleet abort"}}
@@ -270,7 +270,7 @@ func prNumbers(prs []PRState) []int {
 // merge, under `merge: auto` what holds the bot's merge back
 // (PRState.MergeHeld); pull requests held for the same reason named
 // together.
-func mergeWait(open []PRState) string {
+func mergeWait(open []PRState, auto bool) string {
 	var waiting []PRState
 	var reasons []string
 	held := map[string][]PRState{}
@@ -285,7 +285,10 @@ func mergeWait(open []PRState) string {
 		held[pr.MergeHeld] = append(held[pr.MergeHeld], pr)
 	}
 	var parts []string
-	if len(waiting) > 0 {
+	switch {
+	case len(waiting) > 0 && auto:
+		parts = append(parts, prList(waiting)+" to be approved by the tenant's owners, then merged by fleetbot")
+	case len(waiting) > 0:
 		parts = append(parts, prList(waiting)+" to be approved by the tenant's owners and merged")
 	}
 	for _, why := range reasons {

@@ -83,6 +83,18 @@ func TestWaiting(t *testing.T) {
 	}
 }
 
+// TestWaitingUnderAutoMerge: under merge: auto an open pull request waits
+// for its owners' approval, and fleetbot merges it then.
+func TestWaitingUnderAutoMerge(t *testing.T) {
+	t.Parallel()
+	p := machinePolicy()
+	p.AutoMerge = true
+	s := driveMachine(t, newMachineState(t, p), stInPR1)
+	assert.Equal(t, "wave 1: #101 (t1) to be approved by the tenant's owners, then merged by fleetbot", s.Waiting(time.Time{}).Text)
+	s = driveMachine(t, newMachineState(t, p), machineSeq(stInPR1, timedEvent{2, MergeHeld{Wave: 1, Tenant: "t1", Number: 101, Why: "required checks failed: plan"}}))
+	assert.Equal(t, "wave 1: #101 (t1) approved, not merged: required checks failed: plan", s.Waiting(time.Time{}).Text)
+}
+
 func TestWaitingHalted(t *testing.T) {
 	t.Parallel()
 	s := driveMachine(t, newMachineState(t, machinePolicy()), stHalted1)
