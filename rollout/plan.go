@@ -227,11 +227,33 @@ type RefusedError struct {
 	Rule     string
 	Clusters []string
 	Message  string
+	// At is the field of the campaign file to change, when the rule alone
+	// does not say (Field).
+	At string
 }
 
 // Error names the rule and says what to change.
 func (e *RefusedError) Error() string {
 	return fmt.Sprintf("plan refused (%s): %s", e.Rule, e.Message)
+}
+
+// sayHeld adds to a refusal naming clusters the plan leaves alone which of
+// them another campaign holds: selecting them, as the refusal asks, does
+// not take them while it runs.
+func (pl *planner) sayHeld(err error) {
+	var refused *RefusedError
+	if !errors.As(err, &refused) {
+		return
+	}
+	var held []string
+	for _, name := range refused.Clusters {
+		if holder, ok := pl.fleet.Locks[name]; ok && holder != pl.campaign.Metadata.Name {
+			held = append(held, fmt.Sprintf("%s by %s", name, holder))
+		}
+	}
+	if len(held) > 0 {
+		refused.Message += fmt.Sprintf("; running campaigns hold %s, which this campaign cannot take until they end", strings.Join(held, ", "))
+	}
 }
 
 // Option tunes the planner.
@@ -328,6 +350,7 @@ func PlanCampaign(c *Campaign, f Fleet, opts ...Option) (*Plan, error) {
 		err = errors.New("spec.change names no change (eksVersion, label or field)")
 	}
 	if err != nil {
+		pl.sayHeld(err)
 		return nil, fmt.Errorf("plan %s: %w", c.Metadata.Name, err)
 	}
 	slices.SortFunc(p.Skipped, func(a, b SkippedCluster) int {

@@ -180,7 +180,7 @@ func (pl *planner) planField(ch *FieldChange) error {
 		}
 	}
 	if len(files) > 0 {
-		return scopeRefusal(ch.Path, files, outside, "give them a value of their own (cluster entries or cluster-level files)")
+		return scopeRefusal(ch.Path, files, outside, "give them a value of their own (cluster entries or cluster-level files)", "spec.change.field.files")
 	}
 	if len(last) > 0 && len(pl.campaign.Spec.Strategy.Approvals) > 0 {
 		last[0].approval = true
@@ -189,12 +189,14 @@ func (pl *planner) planField(ch *FieldChange) error {
 }
 
 // scopeRefusal refuses files that would move clusters outside the plan
-// (rule field-scope); hint says what else than selecting them would do.
-func scopeRefusal(path string, files, outside []string, hint string) error {
+// (rule field-scope); hint says what else than selecting them would do,
+// field the field of the campaign file that chose the files.
+func scopeRefusal(path string, files, outside []string, hint, field string) error {
 	slices.Sort(outside)
 	outside = slices.Compact(outside)
 	return &RefusedError{
 		Rule:     RuleFieldScope,
+		At:       field,
 		Clusters: outside,
 		Message: fmt.Sprintf("%s in %s also applies to clusters the plan leaves alone (%s): select them too, or %s",
 			path, strings.Join(files, ", "), strings.Join(outside, ", "), hint),

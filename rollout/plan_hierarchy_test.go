@@ -7,6 +7,9 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // hierarchyKey is where the test hierarchy holds the field: the label
@@ -298,6 +301,40 @@ func TestPlanHierarchyFieldRefused(t *testing.T) {
 			if re.Rule != tc.rule || !slices.Equal(re.Clusters, tc.names) || !strings.Contains(re.Message, tc.message) {
 				t.Errorf("refused (%s) %v: %s\nwant (%s) %v containing %q", re.Rule, re.Clusters, re.Message, tc.rule, tc.names, tc.message)
 			}
+		})
+	}
+}
+
+// TestScopeRefusalNamesItsFieldAndHolders: a level's file that would move a
+// cluster outside the plan is refused at the field that named the level,
+// the label's or the hierarchy field's; a cluster left out because another
+// campaign holds it is named as held, since selecting it does not help.
+func TestScopeRefusalNamesItsFieldAndHolders(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name   string
+		change Change
+		opts   []Option
+		field  string
+	}{
+		{"hierarchy field", fieldOf(LevelEnv, "", "release2"), []Option{WithFieldKey(hierarchyKey...)}, "spec.change.field.level"},
+		{"label", Change{Label: &LabelChange{Key: "addonsRelease", To: "release2", Level: LevelEnv}}, nil, "spec.change.label.level"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			c := testCampaign(tc.change)
+			c.Spec.Strategy.Canary = false
+			c.Spec.Selector.Tenants = []string{"tenant-a"}
+			c.Spec.Selector.Envs = []string{"staging"}
+			f := hierarchyFleet(newTestFleet())
+			f.Locks = map[string]string{"a-staging-gpu-1": "eks-1-30"}
+			_, err := PlanCampaign(c, f, tc.opts...)
+			var re *RefusedError
+			require.ErrorAs(t, err, &re)
+			assert.Equal(t, RuleFieldScope, re.Rule)
+			assert.Equal(t, []string{"a-staging-gpu-1"}, re.Clusters)
+			assert.Equal(t, tc.field, re.Field())
+			assert.Contains(t, re.Message, "; running campaigns hold a-staging-gpu-1 by eks-1-30, which this campaign cannot take until they end")
 		})
 	}
 }

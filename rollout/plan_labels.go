@@ -290,7 +290,11 @@ func (pl *planner) planHierarchy(hc *hierChange) error {
 	if err := pl.checkOrder(steps); err != nil {
 		return err
 	}
-	if err := checkTargets(h, initial, planned, pl.clusters, targets, want, hc.key); err != nil {
+	levelField := "spec.change.field.level"
+	if pl.campaign.Spec.Change.Label != nil {
+		levelField = "spec.change.label.level"
+	}
+	if err := checkTargets(h, initial, planned, pl.clusters, targets, want, hc.key, levelField); err != nil {
 		return err
 	}
 	after := slices.Clone(initial)
@@ -365,8 +369,9 @@ func sortedLevels(h *hierarchy, targets map[int][]*step) []int {
 }
 
 // checkTargets refuses a file the change waves edit for several clusters
-// when the edit would also move a cluster outside the plan.
-func checkTargets(h *hierarchy, initial []slot, planned []bool, clusters []*Cluster, targets map[int][]*step, want slot, key string) error {
+// when the edit would also move a cluster outside the plan; levelField is
+// the field of the campaign file that named the level.
+func checkTargets(h *hierarchy, initial []slot, planned []bool, clusters []*Cluster, targets map[int][]*step, want slot, key, levelField string) error {
 	var files, outside []string
 	for _, li := range sortedLevels(h, targets) {
 		moved := false
@@ -386,7 +391,7 @@ func checkTargets(h *hierarchy, initial []slot, planned []bool, clusters []*Clus
 	if len(files) == 0 {
 		return nil
 	}
-	return scopeRefusal(key, files, outside, "name a more specific level")
+	return scopeRefusal(key, files, outside, "name a more specific level", levelField)
 }
 
 // sharedTargets plans the files every tenant shares that the change waves

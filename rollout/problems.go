@@ -10,9 +10,12 @@ import (
 // Field returns the field of the campaign file that decides whether the rule
 // holds, the one a person changes to satisfy it: spec.change.eksVersion.hops
 // for one minor per hop, spec.strategy.order for the environment order,
-// spec.change.field.files for a field change's reach; empty for a rule it
-// does not know.
+// spec.change.field.files for a field change's reach, or the field the
+// refusal names (At); empty for a rule it does not know.
 func (e *RefusedError) Field() string {
+	if e.At != "" {
+		return e.At
+	}
 	switch e.Rule {
 	case RuleOneMinorPerHop:
 		return "spec.change.eksVersion.hops"
