@@ -498,11 +498,14 @@ func orNone(s string) string {
 }
 
 // clusterState is a cluster's phase, with the gate that failed it, why it
-// was skipped, or whether it had merged when its wave stopped.
+// was skipped (and that it was after the merge: its files carry the
+// change), or whether it had merged when its wave stopped.
 func clusterState(c rollout.ClusterState) string {
 	switch {
 	case c.FailedGate != "":
 		return fmt.Sprintf("%s (%s)", c.Phase, c.FailedGate)
+	case c.Phase == rollout.ClusterSkipped && c.SkipReason != "" && c.Merged():
+		return fmt.Sprintf("%s after the merge: %s", c.Phase, c.SkipReason)
 	case c.Phase == rollout.ClusterSkipped && c.SkipReason != "":
 		return fmt.Sprintf("%s: %s", c.Phase, c.SkipReason)
 	case c.Phase == rollout.ClusterStopped && c.Merged():
@@ -520,10 +523,11 @@ var gateMark = map[rollout.Outcome]string{rollout.GatePassed: "✅", rollout.Gat
 // gate that did not pass saw; "-" before any gate reported.
 func (v dashboardView) gates(n int, c rollout.ClusterState) string {
 	var out []string
+	settled := c.Phase == rollout.ClusterSkipped || c.Phase == rollout.ClusterStopped
 	for _, g := range v.St.WaveGates(n) {
 		rec, ok := c.Gates[g]
-		if !ok {
-			continue
+		if !ok || (settled && rec.Outcome == rollout.GateWaiting) {
+			continue // a skipped or stopped cluster waits for no gate
 		}
 		s := gateMark[rec.Outcome] + " " + g
 		if rec.Outcome != rollout.GatePassed && rec.Detail != "" {

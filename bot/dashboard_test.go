@@ -837,3 +837,22 @@ func TestBakeAsWritten(t *testing.T) {
 		assert.Equal(t, want, rollout.Duration{Duration: d}.String(), "%v", d)
 	}
 }
+
+// TestDashboardSkippedClusterWaitsForNoGate: a cluster skipped after its
+// merge says so, and shows the verdicts its gates gave, not the one they
+// were still waiting on.
+func TestDashboardSkippedClusterWaitsForNoGate(t *testing.T) {
+	t.Parallel()
+	c := rollout.ClusterState{Name: "d-prod-gpu-2", Phase: rollout.ClusterSkipped, SkipReason: "node pool being replaced",
+		Evidence: []rollout.Evidence{{Event: "pr-merged"}, {Event: "skip"}},
+		Gates: map[string]rollout.GateRecord{
+			"terraform": {Outcome: rollout.GateWaiting, Detail: "no check run or status matches yet"},
+			"argocd":    {Outcome: rollout.GatePassed},
+		}}
+	st := rollout.State{Policy: rollout.Policy{Gates: []string{"argocd", "terraform"}}, Waves: []rollout.WaveState{{Number: 1, Clusters: []rollout.ClusterState{c}}}}
+	v := dashboardView{St: st}
+	assert.Equal(t, "✅ argocd", v.gates(1, c))
+	assert.Equal(t, "Skipped after the merge: node pool being replaced", clusterState(c))
+	c.Evidence = c.Evidence[1:]
+	assert.Equal(t, "Skipped: node pool being replaced", clusterState(c), "skipped before its merge")
+}
