@@ -19,6 +19,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/assert"
@@ -245,6 +246,10 @@ func TestCampaignCommands(t *testing.T) {
 		assert.Equal(t, "closed", pr.State, "pull request #%d", n)
 	}
 
+	out, _, err = e.run(t, "status", "eks-1-30")
+	require.NoError(t, err)
+	assert.Regexp(t, `\nAborted on \S+Z by \S+: wrong version\n`, out, "who aborted it and why")
+
 	_, _, err = e.run(t, "resume", "eks-1-30")
 	require.Error(t, err)
 	assert.Equal(t, 1, cli.ExitCode(err))
@@ -262,10 +267,11 @@ func TestPrintStatusWaveKinds(t *testing.T) {
 		{Number: 3, Kind: rollout.WaveRevert, Reverts: 1, Phase: rollout.WaveOpen,
 			PRs:      []rollout.PRState{{Tenant: "t1", Status: rollout.PRStatusOpen, Number: 7}},
 			Clusters: []rollout.ClusterState{{Name: "a-1", Tenant: "t1", Phase: rollout.ClusterInPR}}},
-	}}
+	}, History: []rollout.Evidence{{At: time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC), Event: "rollback", From: "Running", To: "RollingBack", By: "pat"}}}
 	var out strings.Builder
 	require.NoError(t, printStatus(&out, st))
 	assert.Contains(t, out.String(), "Campaign addons-r2: RollingBack\n")
+	assert.Contains(t, out.String(), "\nRollback asked for on 2026-12-01T10:00:00Z by pat\n")
 	assert.Contains(t, out.String(), "2 clean-up")
 	assert.Contains(t, out.String(), "skipped: not every cluster carries the new value (b-1)")
 	assert.Contains(t, out.String(), "3 revert of 1")
