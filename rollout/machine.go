@@ -198,6 +198,9 @@ type State struct {
 	PausedAt   time.Time     `json:"pausedAt,omitzero"`
 	// HaltReason says why the campaign halted, while it is Halted.
 	HaltReason string `json:"haltReason,omitempty"`
+	// HaltedForFailures says that it halted over its failure budget or for
+	// a failed wave, which retries and skips resolve, not for a merge.
+	HaltedForFailures bool `json:"haltedForFailures,omitempty"`
 	// HaltedOn is the wave whose pull requests got the halt's report,
 	// while it is Halted: the resume's report goes there too.
 	HaltedOn int `json:"haltedOn,omitempty"`

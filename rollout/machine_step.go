@@ -362,7 +362,7 @@ func (m *machine) unapproved(w *WaveState, e PRMerged) {
 
 // halt halts the campaign for an unapproved merge in wave n and reports it.
 func (m *machine) halt(n int, reason string) {
-	m.s.HaltReason = reason
+	m.s.HaltReason, m.s.HaltedForFailures = reason, false
 	m.setPhase(CampaignHalted, "halt", "", reason)
 	next := "resume once the change is reviewed"
 	if m.s.RollbackOffered() {
@@ -655,7 +655,7 @@ func (m *machine) resume(e Resume) *EventError {
 			return refuse("%s", why)
 		}
 		why, on := m.s.HaltReason, m.s.HaltedOn
-		m.s.HaltReason, m.s.HaltedOn = "", 0
+		m.s.HaltReason, m.s.HaltedOn, m.s.HaltedForFailures = "", 0, false
 		m.setPhase(m.actingPhase(), e.Kind(), e.By, "")
 		// A halt report not posted yet would say the campaign is halted:
 		// it is dropped. One posted is followed by the resume's, on the
@@ -772,7 +772,7 @@ func (m *machine) abort(e Abort) *EventError {
 	}
 	m.closeUnmerged("the campaign was " + reason)
 	m.stopInFlight(Evidence{Event: e.Kind(), By: e.By, Detail: e.Reason})
-	m.s.HaltReason, m.s.HaltDue, m.s.PausedFrom, m.s.PausedAt = "", nil, "", time.Time{}
+	m.s.HaltReason, m.s.HaltedForFailures, m.s.HaltDue, m.s.PausedFrom, m.s.PausedAt = "", false, nil, "", time.Time{}
 	m.setPhase(CampaignAborted, e.Kind(), e.By, e.Reason)
 	m.emit(PostReport{
 		About:    ReportAborted,
@@ -1106,7 +1106,7 @@ func (m *machine) rollback(e Rollback) *EventError {
 		m.s.Waves = append(m.s.Waves, reverts[i])
 	}
 	// A rollback reverts the unapproved merge too: no halt is due.
-	m.s.HaltReason, m.s.HaltDue, m.s.PausedFrom, m.s.PausedAt = "", nil, "", time.Time{}
+	m.s.HaltReason, m.s.HaltedForFailures, m.s.HaltDue, m.s.PausedFrom, m.s.PausedAt = "", false, nil, "", time.Time{}
 	m.setPhase(CampaignRollingBack, e.Kind(), e.By, "")
 	summary := fmt.Sprintf("Campaign %s is rolling back, one revert wave at a time (%s); each is merged, gated and baked before the next opens.", m.s.Campaign, strings.Join(plan, "; "))
 	if len(stay) > 0 {
@@ -1329,7 +1329,7 @@ func (m *machine) checkBudget() {
 	if reason == "" {
 		return
 	}
-	m.s.HaltReason = reason
+	m.s.HaltReason, m.s.HaltedForFailures = reason, true
 	m.setPhase(CampaignHalted, "halt", "", reason)
 	m.emit(PostReport{
 		About:    ReportHalted,

@@ -120,7 +120,12 @@ func (s State) Waiting(nextWindow time.Time) Wait {
 		if s.resumeRefused() != "" {
 			cmds = slices.DeleteFunc(cmds, func(c string) bool { return c == "/fleet resume" }) // once retries or skips bring it within budget
 		}
-		return Wait{Kind: WaitPerson, Since: since, Text: "a person: " + s.HaltReason, Commands: s.commands(cmds...)}
+		text := "a person: " + s.HaltReason
+		if s.HaltedForFailures && s.resumeRefused() == "" {
+			// Retries and skips since resolved what halted it.
+			text = "a person to resume it (halted: " + s.HaltReason + "; retried or skipped since)"
+		}
+		return Wait{Kind: WaitPerson, Since: since, Text: text, Commands: s.commands(cmds...)}
 	}
 	for _, w := range s.Waves {
 		if !s.live(w) || w.Phase == WaveSucceeded || w.Phase == WaveSkipped {
