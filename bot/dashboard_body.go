@@ -178,13 +178,8 @@ func (v dashboardView) summary() string {
 	}
 	if st.Phase == rollout.CampaignRolledBack {
 		// The end is the last revert wave's; the rollback was asked for.
-		for _, h := range slices.Backward(st.History) {
-			if h.To == string(rollout.CampaignRollingBack) {
-				if h.By != "" && h.By != "fleetbot" {
-					fmt.Fprintf(&b, "; @%s asked for the rollback on %s", h.By, stamp(h.At))
-				}
-				break
-			}
+		if h, ok := st.Entered(rollout.CampaignRollingBack); ok && h.By != "" && h.By != "fleetbot" {
+			fmt.Fprintf(&b, "; @%s asked for the rollback on %s", h.By, stamp(h.At))
 		}
 	}
 	b.WriteString(".\n\n")

@@ -144,6 +144,11 @@ func (r *record) calendar() (*rollout.Calendar, error) {
 	if err != nil {
 		return nil, fmt.Errorf("stored campaign file: %w", err)
 	}
+	return calendarOf(c)
+}
+
+// calendarOf compiles campaign c's schedule.
+func calendarOf(c *rollout.Campaign) (*rollout.Calendar, error) {
 	cal, err := c.Spec.Schedule.Compile()
 	if err != nil {
 		return nil, fmt.Errorf("schedule: %w", err)

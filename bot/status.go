@@ -243,8 +243,9 @@ func (a *statusAPI) campaignInput(rec *record, st rollout.State, now time.Time) 
 		Waves:     make([]statuspage.PlannedWave, len(st.Waves)),
 	}
 	var problems []string
-	if c, err := rec.campaign(); err != nil {
-		problems = append(problems, err.Error())
+	c, err := rec.campaign() // once, for its order and its schedule
+	if err != nil {
+		problems = append(problems, fmt.Sprintf("campaign %s: stored campaign file: %v", st.Campaign, err))
 	} else {
 		in.Order = c.Spec.Strategy.Order
 	}
@@ -264,12 +265,14 @@ func (a *statusAPI) campaignInput(rec *record, st rollout.State, now time.Time) 
 		}
 		in.Waves[i] = planned
 	}
-	if !st.Phase.Final() {
-		next, err := nextWindow(rec, st, now)
+	if c != nil && !st.Phase.Final() {
+		cal, err := calendarOf(c)
+		if err == nil {
+			in.NextWindow, err = windowAfter(cal, st, now)
+		}
 		if err != nil {
 			problems = append(problems, fmt.Sprintf("campaign %s: %v", st.Campaign, err))
 		}
-		in.NextWindow = next
 	}
 	return in, problems
 }
@@ -283,6 +286,11 @@ func nextWindow(rec *record, st rollout.State, now time.Time) (time.Time, error)
 	if err != nil {
 		return time.Time{}, err
 	}
+	return windowAfter(cal, st, now)
+}
+
+// windowAfter is nextWindow from the campaign's compiled calendar.
+func windowAfter(cal *rollout.Calendar, st rollout.State, now time.Time) (time.Time, error) {
 	next, err := cal.Next(now, st.ScheduleState())
 	switch {
 	case errors.Is(err, rollout.ErrTooManyOpenPRs):

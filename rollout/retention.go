@@ -2,6 +2,7 @@ package rollout
 
 import (
 	"fmt"
+	"slices"
 	"time"
 )
 
@@ -11,15 +12,24 @@ func (s State) Ended() (time.Time, bool) {
 	if !s.Phase.Final() {
 		return time.Time{}, false
 	}
-	for i := len(s.History) - 1; i >= 0; i-- {
-		if s.History[i].To == string(s.Phase) {
-			return s.History[i].At, true
-		}
+	if h, ok := s.Entered(s.Phase); ok {
+		return h.At, true
 	}
 	if len(s.History) > 0 {
 		return s.History[len(s.History)-1].At, true
 	}
 	return time.Time{}, true
+}
+
+// Entered returns the last step of the campaign's history that took it to
+// phase p: when, by whom and why; false when none did.
+func (s State) Entered(p CampaignPhase) (Evidence, bool) {
+	for _, h := range slices.Backward(s.History) {
+		if h.To == string(p) {
+			return h, true
+		}
+	}
+	return Evidence{}, false
 }
 
 // Prunable decides whether a campaign's records may be removed from the

@@ -117,11 +117,12 @@ func (s State) Waiting(nextWindow time.Time) Wait {
 		return Wait{Kind: WaitResume, Since: s.PausedAt, Text: "a person to resume it (paused)", Commands: []string{"/fleet resume", "/fleet abort"}}
 	case CampaignHalted:
 		cmds := []string{"/fleet retry [cluster]", skipCommand, "/fleet resume", rollbackCommand, "/fleet abort"}
-		if s.resumeRefused() != "" {
+		refused := s.resumeRefused()
+		if refused != "" {
 			cmds = slices.DeleteFunc(cmds, func(c string) bool { return c == "/fleet resume" }) // once retries or skips bring it within budget
 		}
 		text := "a person: " + s.HaltReason
-		if s.HaltedForFailures && s.resumeRefused() == "" {
+		if s.HaltedForFailures && refused == "" {
 			// Retries and skips since resolved what halted it.
 			text = "a person to resume it (halted: " + s.HaltReason + "; retried or skipped since)"
 		}

@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"os"
 	"os/user"
-	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -305,25 +304,20 @@ func printStatus(out io.Writer, st rollout.State) error {
 	if st.Phase == rollout.CampaignPaused {
 		fmt.Fprintf(out, "Paused from %s\n", st.PausedFrom)
 	}
-	if st.Phase == rollout.CampaignAborted || st.RollingBack() || st.Phase == rollout.CampaignRolledBack {
-		// Who ended it, or asked for the rollback, and why.
-		asked := rollout.CampaignAborted
-		if st.Phase != rollout.CampaignAborted {
-			asked = rollout.CampaignRollingBack
+	// Who ended it, or asked for the rollback, and why.
+	asked, what := rollout.CampaignRollingBack, "Rollback asked for"
+	if st.Phase == rollout.CampaignAborted {
+		asked, what = rollout.CampaignAborted, "Aborted"
+	}
+	if h, ok := st.Entered(asked); ok {
+		line := fmt.Sprintf("%s on %s", what, h.At.UTC().Format(time.RFC3339))
+		if h.By != "" {
+			line += " by " + h.By
 		}
-		for _, h := range slices.Backward(st.History) {
-			if h.To == string(asked) {
-				line := fmt.Sprintf("%s on %s", map[rollout.CampaignPhase]string{rollout.CampaignAborted: "Aborted", rollout.CampaignRollingBack: "Rollback asked for"}[asked], h.At.UTC().Format(time.RFC3339))
-				if h.By != "" {
-					line += " by " + h.By
-				}
-				if h.Detail != "" {
-					line += ": " + oneLine(h.Detail)
-				}
-				fmt.Fprintln(out, line)
-				break
-			}
+		if h.Detail != "" {
+			line += ": " + oneLine(h.Detail)
 		}
+		fmt.Fprintln(out, line)
 	}
 	if w := st.Waiting(time.Time{}); w.Kind != rollout.WaitNothing && w.Kind != rollout.WaitPerson {
 		fmt.Fprintf(out, "Waiting for %s\n", oneLine(w.Text))
