@@ -2,6 +2,7 @@ package rollout
 
 import (
 	"cmp"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -29,6 +30,19 @@ func (t Trouble) Same(u Trouble) bool {
 	return t.Action == u.Action && t.Wave == u.Wave && t.What == u.What && t.Err == u.Err &&
 		t.Since.Equal(u.Since) && t.Last.Equal(u.Last) && t.Attempts == u.Attempts
 }
+
+// SetupError is the failure of a wave's pull request that is open on
+// GitHub as Number when what follows its opening failed: Step, such as
+// asking its owners for reviews or labelling it. Its trouble says so, not
+// that the pull request cannot be opened.
+type SetupError struct {
+	Number int
+	Step   string // what failed, to follow "fleetbot cannot" and precede "pull request #N": "ask for reviews on"
+	Err    error
+}
+
+func (e *SetupError) Error() string { return e.Err.Error() }
+func (e *SetupError) Unwrap() error { return e.Err }
 
 // An action's failures are shown once it has failed TroubleAttempts times
 // in a row over at least TroubleAfter: a passing hiccup of GitHub's, which
@@ -61,7 +75,14 @@ func (t Troubles) Note(a Action, err error, now time.Time) Troubles {
 	if !ok {
 		tr = Trouble{Action: a.Kind(), Wave: wave, What: what, Since: now}
 	}
-	tr.Err, tr.Last = err.Error(), now
+	tr.What, tr.Err, tr.Last = what, err.Error(), now
+	if se := (*SetupError)(nil); errors.As(err, &se) {
+		if ow, ok := a.(OpenWave); ok && len(ow.PRs) == 1 {
+			// The same action, so the same run of failures: what failed
+			// is the step after the opening.
+			tr.What = fmt.Sprintf("%s pull request #%d of %s in wave %d", se.Step, se.Number, ow.PRs[0].Tenant, ow.Wave)
+		}
+	}
 	tr.Attempts++
 	out[key] = tr
 	return out

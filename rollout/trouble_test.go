@@ -2,6 +2,7 @@ package rollout
 
 import (
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -51,6 +52,17 @@ func TestTroubles(t *testing.T) {
 		}, 5 * time.Minute, []Trouble{
 			{Action: "open-wave", Wave: 1, What: "open the pull request of tenant-a in wave 1", Err: refused.Error(), Since: t0, Last: t0.Add(5 * time.Minute), Attempts: 3},
 			{Action: "open-wave", Wave: 1, What: "open the pull request of tenant-b in wave 1", Err: refused.Error(), Since: t0, Last: t0.Add(5 * time.Minute), Attempts: 3},
+		}},
+		{"an open pull request whose setup fails, after failing to open", []attempt{
+			{0, openA, refused}, {3 * time.Minute, openA, &SetupError{Number: 12, Step: "ask for reviews on", Err: errors.New("request reviews on pull request #12: 422")}},
+			{5 * time.Minute, openA, fmt.Errorf("wave 1: %w", &SetupError{Number: 12, Step: "label", Err: errors.New("label pull request #12: 403")})},
+		}, 5 * time.Minute, []Trouble{
+			{Action: "open-wave", Wave: 1, What: "label pull request #12 of tenant-a in wave 1", Err: "wave 1: label pull request #12: 403", Since: t0, Last: t0.Add(5 * time.Minute), Attempts: 3},
+		}},
+		{"a setup that failed, then the opening", []attempt{
+			{0, openA, &SetupError{Number: 12, Step: "ask for reviews", Err: errors.New("422")}}, {3 * time.Minute, openA, refused}, {5 * time.Minute, openA, refused},
+		}, 5 * time.Minute, []Trouble{
+			{Action: "open-wave", Wave: 1, What: "open the pull request of tenant-a in wave 1", Err: refused.Error(), Since: t0, Last: t0.Add(5 * time.Minute), Attempts: 3},
 		}},
 		{"by wave, then action", []attempt{
 			{0, open3, refused}, {0, gates2, refused}, {0, open2, refused},

@@ -440,13 +440,13 @@ func (e *ensurer) finish(ctx context.Context, number int) error {
 		// POST /repos/{owner}/{repo}/pulls/{pull_number}/requested_reviewers
 		// (https://docs.github.com/rest/pulls/review-requests#request-reviewers-for-a-pull-request)
 		if err := e.c.RequestReviewers(ctx, r.Owner, r.Repo, number, users, teams); err != nil {
-			return fmt.Errorf("request reviews on pull request #%d: %w", number, err)
+			return &rollout.SetupError{Number: number, Step: "ask for reviews on", Err: fmt.Errorf("request reviews on pull request #%d: %w", number, err)}
 		}
 	}
 	// POST /repos/{owner}/{repo}/issues/{issue_number}/labels
 	// (https://docs.github.com/rest/issues/labels#add-labels-to-an-issue)
 	if err := e.c.AddLabels(ctx, r.Owner, r.Repo, number, r.labels(e.name)); err != nil {
-		return fmt.Errorf("label pull request #%d: %w", number, err)
+		return &rollout.SetupError{Number: number, Step: "label", Err: fmt.Errorf("label pull request #%d: %w", number, err)}
 	}
 	return nil
 }

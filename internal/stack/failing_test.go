@@ -84,6 +84,60 @@ func TestEndToEndFailingAction(t *testing.T) {
 	assert.Empty(t, m.values("fleetbot_webhook_deliveries_total", "result", "failed"), "deliveries left pending")
 }
 
+// TestEndToEndPullRequestSetupRefused: GitHub refuses to label the first
+// wave's pull requests, which open. The dashboard issue and the status page
+// say that fleetbot cannot label each of them, naming its number, tenant
+// and wave, not that it cannot open them; once GitHub takes the labels,
+// neither says it any more. The bot's clock runs 600 times faster than the
+// wall's.
+func TestEndToEndPullRequestSetupRefused(t *testing.T) {
+	t.Parallel()
+	var refusing atomic.Bool
+	refusing.Store(true)
+	refuse := func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if refusing.Load() && r.Method == http.MethodPost && strings.HasPrefix(r.URL.Path, "/repos/acme/fleet/issues/") && strings.HasSuffix(r.URL.Path, "/labels") {
+				http.Error(w, `{"message":"Resource not accessible by integration"}`, http.StatusForbidden)
+				return
+			}
+			next.ServeHTTP(w, r)
+		})
+	}
+	clock := fleetsim.NewClock(time.Now().UTC().Truncate(time.Second), 600)
+	s, plan, src := startedFor(t, "eks-1-30.yaml", stack.Options{Dir: t.TempDir(), ReconcileInterval: 300 * time.Millisecond,
+		Now: clock.Now, Real: clock.Real, WrapSandbox: refuse})
+	require.NoError(t, s.PushCampaign(t.Context(), plan.Campaign, src))
+	first := plan.Waves[0]
+	prs := waitForWave(t, s, plan.Campaign, first, "acme/fleet")
+
+	var want []string
+	for _, pr := range prs {
+		tenant := strings.TrimPrefix(pr.Head.Ref, fmt.Sprintf("fleetbot/%s/%d/", plan.Campaign, first.Index))
+		want = append(want, fmt.Sprintf("label pull request #%d of %s in wave 1", pr.Number, tenant))
+	}
+	failing := waitFor(t, "the status page to show the refused labels", func() ([]rollout.Trouble, bool) {
+		c := statusCampaign(t, s, plan.Campaign)
+		return c.Failing, len(c.Failing) == len(prs)
+	})
+	var what []string
+	for _, f := range failing {
+		what = append(what, f.What)
+		assert.Contains(t, f.Err, "Resource not accessible by integration")
+	}
+	assert.ElementsMatch(t, want, what)
+	is := waitFor(t, "the dashboard issue to say it", func() (issue, bool) {
+		ds := dashboards(t, s, plan.Campaign)
+		return firstOr(ds), len(ds) == 1 && strings.Contains(ds[0].Body, "**fleetbot cannot "+want[0]+":**")
+	})
+	assert.NotContains(t, is.Body, "fleetbot cannot open")
+
+	refusing.Store(false)
+	waitFor(t, "the status page to stop showing it", func() (struct{}, bool) {
+		return struct{}{}, len(statusCampaign(t, s, plan.Campaign).Failing) == 0
+	})
+	dashboardWhen(t, s, is.Number, "no failing action", func(is issue) bool { return !strings.Contains(is.Body, "fleetbot cannot") })
+}
+
 // statusCampaign reads campaign name from the status page's JSON.
 func statusCampaign(t *testing.T, s *stack.Stack, name string) statuspage.Campaign {
 	t.Helper()
