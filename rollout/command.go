@@ -308,6 +308,19 @@ func TakenDetail(before, after State, ev Event) string {
 	if after.Phase != before.Phase {
 		moved = fmt.Sprintf("the campaign went from %s to %s", before.Phase, after.Phase)
 	}
+	if after.Phase == CampaignHalted {
+		if why := after.resumeRefused(); why != "" {
+			moved += " (" + why + ")"
+		} else {
+			moved += " (/fleet resume goes on)"
+		}
+	}
+	if r, ok := ev.(Retry); ok {
+		if what := retried(before, after, r); what != "" {
+			return what + "; " + moved
+		}
+		return moved
+	}
 	a, ok := ev.(Approve)
 	if !ok || a.Wave < 1 || a.Wave > len(after.Waves) {
 		return moved
@@ -317,6 +330,53 @@ func TakenDetail(before, after State, ev Event) string {
 		return fmt.Sprintf("wave %d approved ahead of its turn: it opens without another approval once the waves before it are done; %s", a.Wave, moved)
 	}
 	return fmt.Sprintf("wave %d approved; %s", a.Wave, moved)
+}
+
+// retried says what became of the clusters retry e asked again, from
+// their state before it to after it (and the pass that followed, whose
+// gates may fail a cluster again at once): "a-dev-cpu-1 failed again
+// (argocd: ...)", "a-dev-cpu-1 is Verifying", at most five, then how many
+// more. A cluster that was not retryable before, or that the retry did
+// not record a step of, is not named.
+func retried(before, after State, e Retry) string {
+	const named = 5
+	var out []string
+	n := 0
+	for i, w := range before.Waves {
+		if i >= len(after.Waves) {
+			break
+		}
+		for j, c := range w.Clusters {
+			if (e.Cluster != "" && c.Name != e.Cluster) || j >= len(after.Waves[i].Clusters) {
+				continue
+			}
+			now := after.Waves[i].Clusters[j]
+			if ok, _ := retryable(&w, &c); !ok || now.Name != c.Name || len(now.Evidence) == len(c.Evidence) {
+				continue // not retried
+			}
+			n++
+			if len(out) == named {
+				continue
+			}
+			switch {
+			case now.Phase.failed():
+				what := fmt.Sprintf("%s failed again", now.Name)
+				if now.Phase == ClusterTimedOut {
+					what = fmt.Sprintf("%s timed out again", now.Name)
+				}
+				if now.FailedGate != "" {
+					what += fmt.Sprintf(" (%s: %s)", now.FailedGate, now.FailedDetail)
+				}
+				out = append(out, what)
+			default:
+				out = append(out, fmt.Sprintf("%s is %s", now.Name, now.Phase))
+			}
+		}
+	}
+	if n > named {
+		out = append(out, fmt.Sprintf("and %d more", n-named))
+	}
+	return strings.Join(out, ", ")
 }
 
 // CommandCatchUp is how late the commands of a comment whose webhook never

@@ -165,12 +165,24 @@ func TestTakenDetail(t *testing.T) {
 	asked := running
 	asked.Waves = append([]WaveState(nil), running.Waves...)
 	asked.Waves[2].ApprovalRequested = true
+	halted := driveMachine(t, newMachineState(t, machinePolicy()), stHalted1)
+	retried := driveMachine(t, newMachineState(t, machinePolicy()), machineSeq(stHalted1, timedEvent{6, Retry{Cluster: "c1", By: "ops"}}))
+	again := driveMachine(t, newMachineState(t, machinePolicy()), machineSeq(stHalted1, timedEvent{6, Retry{Cluster: "c1", By: "ops"}},
+		timedEvent{6, GateResult{Cluster: "c1", Gate: "eks", Outcome: GateFailed, Detail: "version 1.29"}}))
 	tests := []struct {
 		name          string
 		before, after State
 		ev            Event
 		want          string
 	}{
+		{name: "a retry", before: halted, after: retried, ev: Retry{Cluster: "c1", By: "ops"},
+			want: "c1 is Verifying; the campaign is Halted (/fleet resume goes on)"},
+		{name: "a retry of every cluster", before: halted, after: retried, ev: Retry{By: "ops"},
+			want: "c1 is Verifying; the campaign is Halted (/fleet resume goes on)"},
+		{name: "a retry failed again at once", before: halted, after: again, ev: Retry{Cluster: "c1", By: "ops"},
+			want: "c1 failed again (eks: version 1.29); the campaign is Halted (1 cluster failed or timed out (c1), over the budget of 0: retry or skip them first)"},
+		{name: "a retry of another cluster", before: halted, after: retried, ev: Retry{Cluster: "c2", By: "ops"},
+			want: "the campaign is Halted (/fleet resume goes on)"},
 		{name: "a pause", before: running, after: paused, ev: Pause{By: "ops"}, want: "the campaign went from Running to Paused"},
 		{name: "no move", before: running, after: running, ev: Retry{}, want: "the campaign is Running"},
 		{name: "an approval ahead of its turn", before: running, after: early, ev: Approve{Wave: 3, By: "ops"},

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -156,6 +157,11 @@ func TestEndToEndCheckRun(t *testing.T) {
 	id := comment(t, s, b.Number, "pat", "/fleet retry\n/fleet resume")
 	reaction, answer := answered(t, s, b.Number, id)
 	require.Equal(t, "+1", reaction, answer)
+	// The retry's answer says what became of each cluster it asked again.
+	for _, wc := range clusters["tenant-b"] {
+		assert.Regexp(t, regexp.QuoteMeta(wc.Name)+" is (Verifying|Succeeded)", answer)
+	}
+	assert.Contains(t, answer, "the campaign is Halted (/fleet resume goes on)", "the retry's answer, before the resume")
 	for tenant, head := range heads {
 		c := waitCheck(t, s, head, bot.CheckName, "the wave's success", func(c checkRunView) bool { return c.Conclusion == "success" })
 		assert.Equal(t, "Wave 1 succeeded", c.Output.Title, tenant)
