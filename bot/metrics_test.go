@@ -149,6 +149,14 @@ func TestMetricsFollowTheCampaign(t *testing.T) {
 	}
 	assert.Equal(t, map[string]float64{c + ",for=person,wave=": 60}, samples(t, reg2, "fleetbot_campaign_waiting_seconds"))
 
+	// Aborted: the wave it never opened, and its clusters, are not
+	// reached, no longer pending.
+	_, err := b2.Operate(t.Context(), campaign, rollout.Abort{By: "ops", Reason: "wrong version"})
+	require.NoError(t, err)
+	assert.Equal(t, map[string]float64{c + ",phase=Succeeded": 1, c + ",phase=NotReached": 1}, nonZero(samples(t, reg2, "fleetbot_waves")))
+	assert.Equal(t, map[string]float64{c + ",phase=Succeeded": 2, c + ",phase=Failed": 1, c + ",phase=NotReached": 2}, nonZero(samples(t, reg2, "fleetbot_clusters")))
+	assert.Equal(t, map[string]float64{c + ",phase=Aborted": 1}, nonZero(samples(t, reg2, "fleetbot_campaign_phase")))
+
 	// A campaign the store no longer holds takes its series with it.
 	for _, key := range []string{stateKey(campaign), recordKey(campaign)} {
 		rec, err := w.store.Get(t.Context(), key)

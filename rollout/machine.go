@@ -517,6 +517,11 @@ func (s State) RollingBack() bool {
 	return slices.ContainsFunc(s.Waves, func(w WaveState) bool { return w.Kind == WaveRevert })
 }
 
+// NotReached says whether wave w of s will never open: the campaign ended
+// (aborted, rolled back) before the wave's turn. The wave and its clusters
+// keep the phase Pending they started with.
+func (s State) NotReached(w WaveState) bool { return s.Phase.Final() && w.Phase == WavePending }
+
 // live reports whether w is one of the waves the campaign drives now: its
 // revert waves once it rolls back, its other waves until then.
 func (s State) live(w WaveState) bool { return (w.Kind == WaveRevert) == s.RollingBack() }

@@ -723,3 +723,26 @@ func TestScenarioGolden(t *testing.T) {
 	machineGolden(t, "scenario.txt", b.String())
 	machineGolden(t, "scenario-state.json", string(state)+"\n")
 }
+
+// TestNotReached: only a pending wave of a campaign that ended is not
+// reached; a running campaign's pending waves are still to come.
+func TestNotReached(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		campaign CampaignPhase
+		wave     WavePhase
+		want     bool
+	}{
+		{CampaignAborted, WavePending, true},
+		{CampaignRolledBack, WavePending, true},
+		{CampaignSucceeded, WavePending, true},
+		{CampaignAborted, WaveSucceeded, false},
+		{CampaignAborted, WaveStopped, false},
+		{CampaignRunning, WavePending, false},
+		{CampaignHalted, WavePending, false},
+		{CampaignScheduled, WavePending, false},
+	} {
+		s := State{Phase: tc.campaign}
+		assert.Equal(t, tc.want, s.NotReached(WaveState{Phase: tc.wave}), "%s campaign, %s wave", tc.campaign, tc.wave)
+	}
+}
