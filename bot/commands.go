@@ -280,6 +280,9 @@ func (b *Bot) runCommand(ctx context.Context, name string, rec *record, actor ro
 		res.Outcome, res.Detail = rollout.CommandRefused, err.Error()
 		return res
 	}
+	if line.Unclosed != 0 {
+		return refuse(rollout.UnclosedQuote(line.Name, line.Unclosed))
+	}
 	c, err := rollout.ParseCommand(line.Name, line.Args)
 	if err != nil {
 		return refuse(err)

@@ -195,3 +195,26 @@ func TestAnswerKeepsEarlierCommands(t *testing.T) {
 		"| 2026-12-01 09:02 UTC | @pat | `/fleet resume` | taken: the campaign went from Paused to Running |\n"+
 		"| 2026-12-01 09:01 UTC | @pat | `/fleet pause` | taken: the campaign went from Running to Paused |\n")
 }
+
+// TestUnclosedQuoteRunsNothing: an abort whose reason's quote is never
+// closed is refused with the quote and the usage; the campaign runs on.
+// The next line, written right, runs.
+func TestUnclosedQuoteRunsNothing(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, "eks-1-30.yaml")
+	b := w.bot(t, "r1", nil)
+	started(t, w, b)
+	st, _ := w.state(t, "eks-1-30")
+	number := st.Waves[0].PRs[0].Number
+	_, err := b.onComment(t.Context(), commentOf(number, 92, "pat", `/fleet abort --reason "wrong version`, `/fleet pause`))
+	require.NoError(t, err)
+	var rec CommandRecord
+	_, err = getJSON(t.Context(), w.store, commandsKey("eks-1-30", 92), &rec)
+	require.NoError(t, err)
+	require.Len(t, rec.Commands, 2)
+	assert.Equal(t, rollout.CommandRefused, rec.Commands[0].Outcome)
+	assert.Equal(t, `the " quote this line opens is never closed; nothing of it ran; usage: /fleet abort [--reason "..."]`, rec.Commands[0].Detail)
+	assert.Equal(t, rollout.CommandTaken, rec.Commands[1].Outcome)
+	st, _ = w.state(t, "eks-1-30")
+	assert.Equal(t, rollout.CampaignPaused, st.Phase, "paused, not aborted")
+}

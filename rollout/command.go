@@ -65,6 +65,19 @@ func (e *UsageError) Error() string {
 	return fmt.Sprintf("%s; usage: %s", e.Reason, e.Usage)
 }
 
+// UnclosedQuote is the refusal of a `/fleet` line that opens quote (' or
+// ") and never closes it: the words a shell would not take are not run,
+// since what the line would do may not be what its author wrote (a reason
+// cut where the quote was meant to close, or a cluster name swallowed
+// into it).
+func UnclosedQuote(name string, quote byte) error {
+	usage := "/fleet help"
+	if spec, ok := commands[name]; ok {
+		usage = spec.usage
+	}
+	return &UsageError{Reason: fmt.Sprintf("the %c quote this line opens is never closed; nothing of it ran", quote), Usage: usage}
+}
+
 // IsCommand reports whether name is a `/fleet` command.
 func IsCommand(name string) bool { _, ok := commands[name]; return ok }
 

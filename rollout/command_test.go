@@ -196,3 +196,23 @@ func TestTakenDetail(t *testing.T) {
 		})
 	}
 }
+
+// TestUnclosedQuote: a line with a quote left open is refused with the
+// quote and the usage of its command, or of help for a name that is none.
+func TestUnclosedQuote(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name  string
+		quote byte
+		want  string
+	}{
+		{"abort", '"', `the " quote this line opens is never closed; nothing of it ran; usage: /fleet abort [--reason "..."]`},
+		{"skip", '\'', `the ' quote this line opens is never closed; nothing of it ran; usage: /fleet skip CLUSTER --reason "..."`},
+		{"re try", '"', `the " quote this line opens is never closed; nothing of it ran; usage: /fleet help`},
+	} {
+		err := UnclosedQuote(tc.name, tc.quote)
+		var ue *UsageError
+		require.ErrorAs(t, err, &ue)
+		assert.Equal(t, tc.want, err.Error(), tc.name)
+	}
+}

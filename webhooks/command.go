@@ -101,7 +101,9 @@ func hexRune(h []byte) (rune, bool) {
 // quote, where a backslash escapes only `"`, `\`, `$` and "`"; outside
 // quotes a backslash keeps the next character as it is. Quoted and unquoted
 // parts next to each other form one word, and "" is an empty word. An
-// unterminated quote keeps the rest of the line as one word.
+// unterminated quote keeps the rest of the line as one word, and the
+// command says which quote was left open (Unclosed), as a shell would
+// refuse the line.
 func ParseCommands(body string) []Command {
 	var (
 		out   []Command
@@ -125,7 +127,9 @@ func ParseCommands(body string) []Command {
 			continue
 		}
 		cmd := Command{Line: i + 1, Raw: line}
-		if words := splitWords(rest); len(words) > 0 {
+		words, unclosed := splitWords(rest)
+		cmd.Unclosed = unclosed
+		if len(words) > 0 {
 			cmd.Name = words[0]
 			if len(words) > 1 {
 				cmd.Args = words[1:]
@@ -168,12 +172,12 @@ func closesFence(line, fence string) bool {
 
 func isBlank(c byte) bool { return c == ' ' || c == '\t' }
 
-// splitWords splits s into words as a POSIX shell does, without expansions.
-func splitWords(s string) []string {
+// splitWords splits s into words as a POSIX shell does, without
+// expansions, and returns the quote s leaves open (0 for none).
+func splitWords(s string) (words []string, unclosed byte) {
 	var (
-		words []string
-		word  strings.Builder
-		open  bool // a word has begun, possibly empty (from "")
+		word strings.Builder
+		open bool // a word has begun, possibly empty (from "")
 	)
 	end := func() {
 		if open {
@@ -192,14 +196,16 @@ func splitWords(s string) []string {
 			j := strings.IndexByte(s[i+1:], '\'')
 			if j < 0 {
 				word.WriteString(s[i+1:])
-				i = len(s)
+				i, unclosed = len(s), '\''
 				break
 			}
 			word.WriteString(s[i+1 : i+1+j])
 			i += j + 1
 		case c == '"':
 			open = true
-			i = readDoubleQuoted(s, i+1, &word)
+			if i = readDoubleQuoted(s, i+1, &word); i == len(s) {
+				unclosed = '"'
+			}
 		case c == '\\' && i+1 < len(s):
 			open = true
 			word.WriteByte(s[i+1])
@@ -210,7 +216,7 @@ func splitWords(s string) []string {
 		}
 	}
 	end()
-	return words
+	return words, unclosed
 }
 
 // readDoubleQuoted writes the double-quoted text that starts at s[i] to w

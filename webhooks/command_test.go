@@ -82,11 +82,19 @@ func TestParseCommands(t *testing.T) {
 		},
 		{
 			"unterminated double quote keeps the rest", `/fleet skip c1 --reason "broken  node 'x`,
-			[]Command{{Line: 1, Name: "skip", Args: []string{"c1", "--reason", "broken  node 'x"}, Raw: `/fleet skip c1 --reason "broken  node 'x`}},
+			[]Command{{Line: 1, Name: "skip", Args: []string{"c1", "--reason", "broken  node 'x"}, Raw: `/fleet skip c1 --reason "broken  node 'x`, Unclosed: '"'}},
 		},
 		{
 			"unterminated single quote keeps the rest", `/fleet skip 'a "b`,
-			[]Command{{Line: 1, Name: "skip", Args: []string{`a "b`}, Raw: `/fleet skip 'a "b`}},
+			[]Command{{Line: 1, Name: "skip", Args: []string{`a "b`}, Raw: `/fleet skip 'a "b`, Unclosed: '\''}},
+		},
+		{
+			"a quote closed at the end", `/fleet abort --reason "x y"`,
+			[]Command{{Line: 1, Name: "abort", Args: []string{"--reason", "x y"}, Raw: `/fleet abort --reason "x y"`}},
+		},
+		{
+			"an escaped quote closes nothing", `/fleet abort --reason "x\"`,
+			[]Command{{Line: 1, Name: "abort", Args: []string{"--reason", `x"`}, Raw: `/fleet abort --reason "x\"`, Unclosed: '"'}},
 		},
 		{
 			"quoted name", `/fleet "re try" x`,

@@ -85,11 +85,14 @@ type Comment struct {
 // Command is one `/fleet` line of a comment: Line is 1-based within the
 // body, Name the first word after /fleet ("" when the line has none), Args
 // the words after it (quoted words kept whole), Raw the line as written.
+// Unclosed is the quote (' or ") the line opens and never closes, 0 when
+// every quote is closed: such a line is refused, not run.
 type Command struct {
-	Line int
-	Name string
-	Args []string
-	Raw  string
+	Line     int
+	Name     string
+	Args     []string
+	Raw      string
+	Unclosed byte
 }
 
 // CheckRun is a check_run event (created, completed, rerequested, ...).
