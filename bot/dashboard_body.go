@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/fleetbot/fleetbot/gitops"
 	"github.com/fleetbot/fleetbot/rollout"
 )
 
@@ -171,7 +172,7 @@ func (v dashboardView) summary() string {
 		fmt.Fprintf(&b, ", %s after it started", span(last.At.Sub(v.Rec.StartedAt)))
 	}
 	if last.By != "" && last.By != "fleetbot" {
-		fmt.Fprintf(&b, ", by @%s", last.By)
+		fmt.Fprintf(&b, ", by %s", mention(last.By))
 	}
 	if last.Detail != "" {
 		fmt.Fprintf(&b, ": %s", strings.TrimSuffix(last.Detail, "."))
@@ -179,12 +180,23 @@ func (v dashboardView) summary() string {
 	if st.Phase == rollout.CampaignRolledBack {
 		// The end is the last revert wave's; the rollback was asked for.
 		if h, ok := st.Entered(rollout.CampaignRollingBack); ok && h.By != "" && h.By != "fleetbot" {
-			fmt.Fprintf(&b, "; @%s asked for the rollback on %s", h.By, stamp(h.At))
+			fmt.Fprintf(&b, "; %s asked for the rollback on %s", mention(h.By), stamp(h.At))
 		}
 	}
 	b.WriteString(".\n\n")
 	fmt.Fprintf(&b, "Clusters: %s. Pull requests: %s.", tallyClusters(st), tallyPRs(st))
 	return b.String()
+}
+
+// mention names who did something: @login for a GitHub login, which
+// GitHub links, else the name as code, such as `cli:pat` for an operation
+// of `fleetbot campaign` or the operations API's `by`, which must not
+// mention a GitHub user whose login it starts with.
+func mention(by string) string {
+	if gitops.IsLogin(by) || (strings.HasSuffix(by, "[bot]") && gitops.IsLogin(strings.TrimSuffix(by, "[bot]"))) {
+		return "@" + by
+	}
+	return "`" + strings.ReplaceAll(by, "`", "'") + "`"
 }
 
 // tallyClusters counts the campaign's clusters by the phase each ended in:
@@ -377,7 +389,7 @@ func waveState(w rollout.WaveState) string {
 		s += ", waiting for an approval"
 	}
 	if w.ApprovedBy != "" {
-		s += fmt.Sprintf(", approved by @%s", w.ApprovedBy)
+		s += fmt.Sprintf(", approved by %s", mention(w.ApprovedBy))
 	}
 	return s
 }

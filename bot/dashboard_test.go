@@ -413,6 +413,10 @@ func TestDashboardSummaryOfARollback(t *testing.T) {
 	assert.Equal(t, "Rolled back on 2026-12-01 13:30 UTC, 4h30m after it started; @pat asked for the rollback on 2026-12-01 12:00 UTC.\n\n"+
 		"Clusters: 1 succeeded, 2 reverted of 3; waves 2, 1 reverted. Pull requests: 5 merged, 1 closed.", v.summary(),
 		"a cluster whose revert was skipped keeps what its change wave made of it")
+
+	// Asked for from fleetbot campaign: the name is not a login to mention.
+	v.St.History[0].By = "cli:pat"
+	assert.Contains(t, v.summary(), "; `cli:pat` asked for the rollback on 2026-12-01 12:00 UTC.")
 }
 
 // dashboardComment is a person's comment with commands on issue number.
@@ -855,4 +859,26 @@ func TestDashboardSkippedClusterWaitsForNoGate(t *testing.T) {
 	assert.Equal(t, "Skipped after the merge: node pool being replaced", clusterState(c))
 	c.Evidence = c.Evidence[1:]
 	assert.Equal(t, "Skipped: node pool being replaced", clusterState(c), "skipped before its merge")
+}
+
+// TestMention: a GitHub login is mentioned; anything else (an operation of
+// fleetbot campaign, the operations API's by) is code, so that "cli:pat"
+// does not mention a user named cli.
+func TestMention(t *testing.T) {
+	t.Parallel()
+	for by, want := range map[string]string{
+		"pat":           "@pat",
+		"a-b9":          "@a-b9",
+		"fleetbot[bot]": "@fleetbot[bot]",
+		"cli:pat":       "`cli:pat`",
+		"cli":           "@cli",
+		"ops team":      "`ops team`",
+		"-x":            "`-x`",
+		"a`b":           "`a'b`",
+		"[bot]":         "`[bot]`",
+		"x@example.com": "`x@example.com`",
+		"way-too-long-login-name-past-39-characters": "`way-too-long-login-name-past-39-characters`",
+	} {
+		assert.Equal(t, want, mention(by), by)
+	}
 }

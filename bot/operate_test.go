@@ -251,7 +251,7 @@ func TestAbortStopsClustersWhereTheyStood(t *testing.T) {
 
 	_, err := b.Operate(t.Context(), campaign, rollout.Abort{By: "pat", Reason: "wrong target version"})
 	require.NoError(t, err)
-	assert.Equal(t, map[string]float64{c + ",phase=Stopped": 3, c + ",phase=Pending": 2}, nonZero(samples(t, reg, "fleetbot_clusters")),
+	assert.Equal(t, map[string]float64{c + ",phase=Stopped": 3, c + ",phase=NotReached": 2}, nonZero(samples(t, reg, "fleetbot_clusters")),
 		"the clusters of the stopped wave; wave 2's were never reached")
 	body := dashboardOf(t, w).Body
 	assert.Contains(t, body, "| 1 | `a-dev-1` | tenant-a | 1.29 → 1.30 | Stopped: merged, not verified |")

@@ -506,6 +506,10 @@ func checkTemplate(t string, known []string, records bool) error {
 	return nil
 }
 
+// IsLogin reports whether s is written as a GitHub user's login: letters,
+// digits and hyphens, at most 39 characters, not starting with a hyphen.
+func IsLogin(s string) bool { return githubLogin().MatchString(s) }
+
 var (
 	githubLogin = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$`) })
 	githubTeam  = sync.OnceValue(func() *regexp.Regexp {
@@ -530,7 +534,7 @@ func (d *layoutDecoder) ownerSet(m *decode.Map) Owners {
 	}
 	return Owners{
 		Users: decode.Values(m.Names("users", func(u string) string {
-			if !githubLogin().MatchString(u) {
+			if !IsLogin(u) {
 				return fmt.Sprintf("%q is not a GitHub login (write teams under teams, as org/team)", u)
 			}
 			return ""

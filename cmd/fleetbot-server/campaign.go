@@ -161,7 +161,10 @@ func defaultActor() string {
 	if u, err := user.Current(); err == nil && u.Username != "" {
 		return "cli:" + u.Username
 	}
-	return "cli"
+	if u := os.Getenv("USER"); u != "" {
+		return "cli:" + u
+	}
+	return "cli:unknown" // not a GitHub login, which the dashboard would mention
 }
 
 // withBot opens the store and builds a bot as serve does, under its own
