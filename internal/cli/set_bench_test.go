@@ -25,10 +25,11 @@ import (
 //
 // Starting a process costs very different times on different days of a
 // shared machine, so after each `set` it runs, in turn and untimed by ns/op,
-// two programs of testdata/start built the same way: one that does nothing
-// (nothing-ms, its median wall time; above-nothing-ms, set's median less
-// that one) and one that links what `fleetbot` links apart from the
-// command-line library and does nothing (packages-ms).
+// three programs of testdata/start built the same way: one that does
+// nothing (nothing-ms, its median wall time; above-nothing-ms, set's median
+// less that one), one that links what `fleetbot` links apart from the
+// command-line library and does nothing (packages-ms), and one that links
+// the YAML parser alone and does nothing (yaml-ms).
 func BenchmarkSetProcess(b *testing.B) {
 	dir := b.TempDir()
 	bin := filepath.Join(dir, "fleetbot")
@@ -82,12 +83,14 @@ func BenchmarkSetProcess(b *testing.B) {
 	b.ReportMetric(medianMS(floorWall[0]), "nothing-ms")
 	b.ReportMetric(medianMS(wall)-medianMS(floorWall[0]), "above-nothing-ms")
 	b.ReportMetric(medianMS(floorWall[1]), "packages-ms")
+	b.ReportMetric(medianMS(floorWall[2]), "yaml-ms")
 }
 
 // startFloor builds the programs of testdata/start into dir as `make
 // build` builds fleetbot and returns their paths: the one that does
-// nothing, then the one that links fleetbot's packages without the
-// command-line library, after checking that it links just that: every
+// nothing, the one that links fleetbot's packages without the command-line
+// library, after checking that it links just that, and the one that links
+// the YAML parser alone. fleetbot's packages are every
 // package outside the standard library that cmd/fleetbot links, but cobra,
 // pflag and internal/cli.
 func startFloor(b *testing.B, dir string) []string {
@@ -111,7 +114,7 @@ func startFloor(b *testing.B, dir string) []string {
 		"testdata/start/packages must link what fleetbot links but the command-line library")
 
 	var progs []string
-	for _, name := range []string{"nothing", "packages"} {
+	for _, name := range []string{"nothing", "packages", "yaml"} {
 		out := filepath.Join(dir, "start-"+name)
 		build := exec.CommandContext(b.Context(), "go", "build", "-trimpath", "-o", out, "./internal/cli/testdata/start/"+name)
 		build.Dir = root
