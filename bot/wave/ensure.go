@@ -434,21 +434,31 @@ func newBranch(ctx context.Context, c BranchCommitter, owner, repo, repoID, bran
 // pull request whose setup is complete.
 func (e *ensurer) finish(ctx context.Context, number int) error {
 	r := e.req
-	users, teams, skipped := reviewers(r.Owner, r.Reviewers)
+	skipped, err := finishPR(ctx, e.c, r.Owner, r.Repo, number, r.Reviewers, r.labels(e.name))
 	e.res.Skipped = skipped
+	return err
+}
+
+// finishPR sets up open pull request number: asks owners for reviews, then
+// puts labels on it. The labels mark a pull request whose setup is
+// complete, so one found without them is finished again. skipped are the
+// owners GitHub cannot be asked for; an error is a rollout.SetupError,
+// since the pull request is open.
+func finishPR(ctx context.Context, c Opener, owner, repo string, number int, owners Owners, labels []string) (skipped []string, err error) {
+	users, teams, skipped := reviewers(owner, owners)
 	if len(users)+len(teams) > 0 {
 		// POST /repos/{owner}/{repo}/pulls/{pull_number}/requested_reviewers
 		// (https://docs.github.com/rest/pulls/review-requests#request-reviewers-for-a-pull-request)
-		if err := e.c.RequestReviewers(ctx, r.Owner, r.Repo, number, users, teams); err != nil {
-			return &rollout.SetupError{Number: number, Step: "ask for reviews on", Err: fmt.Errorf("request reviews on pull request #%d: %w", number, err)}
+		if err := c.RequestReviewers(ctx, owner, repo, number, users, teams); err != nil {
+			return skipped, &rollout.SetupError{Number: number, Step: "ask for reviews on", Err: fmt.Errorf("request reviews on pull request #%d: %w", number, err)}
 		}
 	}
 	// POST /repos/{owner}/{repo}/issues/{issue_number}/labels
 	// (https://docs.github.com/rest/issues/labels#add-labels-to-an-issue)
-	if err := e.c.AddLabels(ctx, r.Owner, r.Repo, number, r.labels(e.name)); err != nil {
-		return &rollout.SetupError{Number: number, Step: "label", Err: fmt.Errorf("label pull request #%d: %w", number, err)}
+	if err := c.AddLabels(ctx, owner, repo, number, labels); err != nil {
+		return skipped, &rollout.SetupError{Number: number, Step: "label", Err: fmt.Errorf("label pull request #%d: %w", number, err)}
 	}
-	return nil
+	return skipped, nil
 }
 
 // commit writes the changed files as one commit on BaseSHA and returns it.

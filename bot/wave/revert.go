@@ -129,6 +129,12 @@ func revert(ctx context.Context, c RevertClient, req RevertRequest) (Result, err
 		if pr.Merged || pr.State == "open" {
 			res.Number, res.HeadSHA, res.URL = pr.Number, pr.HeadSHA, pr.HTMLURL
 			res.Reused, res.Merged = true, pr.Merged
+			if !pr.Merged && !hasAll(pr.Labels, req.labels()) {
+				// Opened by an attempt whose review request or labels
+				// failed: its setup is finished now.
+				res.Skipped, err = finishPR(ctx, c, req.Owner, req.Repo, pr.Number, req.Reviewers, req.labels())
+				return res, err
+			}
 			return res, nil
 		}
 		if a := bodyAttempt(pr.Body); a >= closedAttempt {
@@ -164,21 +170,8 @@ func revert(ctx context.Context, c RevertClient, req RevertRequest) (Result, err
 		return res, fmt.Errorf("open pull request from %s: %w", branch, err)
 	}
 	res.Number, res.HeadSHA, res.URL, res.Opened = pr.Number, sha, pr.HTMLURL, true
-	users, teams, skipped := reviewers(req.Owner, req.Reviewers)
-	res.Skipped = skipped
-	if len(users)+len(teams) > 0 {
-		// POST /repos/{owner}/{repo}/pulls/{pull_number}/requested_reviewers
-		// (https://docs.github.com/rest/pulls/review-requests#request-reviewers-for-a-pull-request)
-		if err := c.RequestReviewers(ctx, req.Owner, req.Repo, pr.Number, users, teams); err != nil {
-			return res, fmt.Errorf("request reviews on pull request #%d: %w", pr.Number, err)
-		}
-	}
-	// POST /repos/{owner}/{repo}/issues/{issue_number}/labels
-	// (https://docs.github.com/rest/issues/labels#add-labels-to-an-issue)
-	if err := c.AddLabels(ctx, req.Owner, req.Repo, pr.Number, req.labels()); err != nil {
-		return res, fmt.Errorf("label pull request #%d: %w", pr.Number, err)
-	}
-	return res, nil
+	res.Skipped, err = finishPR(ctx, c, req.Owner, req.Repo, pr.Number, req.Reviewers, req.labels())
+	return res, err
 }
 
 // check refuses a request that would name a branch badly or lacks a part.

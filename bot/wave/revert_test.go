@@ -1,11 +1,13 @@
 package wave
 
 import (
+	"errors"
 	"fmt"
 	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/fleetbot/fleetbot/gitops"
 	"github.com/fleetbot/fleetbot/rollout"
@@ -70,5 +72,47 @@ func TestRevertRefusesBadRequests(t *testing.T) {
 		r := ok
 		mutate(&r)
 		assert.Error(t, r.check(), name)
+	}
+}
+
+// TestRevertSetupFinishedLater: a revert pull request that opened while
+// GitHub refused its review request or its labels is set up by the next
+// attempt, which finds it open on its branch without the labels; the error
+// of the first says the pull request is open (rollout.SetupError).
+func TestRevertSetupFinishedLater(t *testing.T) {
+	t.Parallel()
+	for _, failAt := range []string{"RequestReviewers", "AddLabels"} {
+		t.Run(failAt, func(t *testing.T) {
+			t.Parallel()
+			f := newFakeGitHub("acme", "fleet", map[string][]byte{"labels/tenant-a/dev.yaml": []byte("a: release2\n")})
+			req := RevertRequest{
+				Campaign: "addons-r2", Wave: 3, Tenant: "tenant-a", Reverts: 41, Clusters: []string{"a-dev-1"},
+				Owner: "acme", Repo: "fleet", BaseBranch: "main", BaseSHA: f.refs["main"],
+				Files:     []gitops.FileResult{{Path: "labels/tenant-a/dev.yaml", Old: []byte("a: release2\n"), New: []byte("a: release1\n")}},
+				Reviewers: Owners{Users: []string{"alice"}},
+			}
+			f.fail[failAt] = errors.New("403 Resource not accessible by integration")
+			res, err := Revert(t.Context(), f, req)
+			var se *rollout.SetupError
+			require.ErrorAs(t, err, &se)
+			assert.Equal(t, res.Number, se.Number)
+			require.Len(t, f.prs, 1)
+			assert.Empty(t, f.prs[0].Labels)
+			f.take()
+
+			delete(f.fail, failAt)
+			again, err := Revert(t.Context(), f, req)
+			require.NoError(t, err)
+			assert.True(t, again.Reused)
+			assert.Equal(t, res.Number, again.Number)
+			assert.Equal(t, []string{"PullRequests", "RequestReviewers", "AddLabels"}, f.take())
+			assert.Equal(t, []string{"fleetbot", "campaign:addons-r2", "revert"}, f.prs[0].Labels)
+			assert.Equal(t, [][2][]string{{{"alice"}, nil}}, f.reviewRequests[res.Number][len(f.reviewRequests[res.Number])-1:])
+
+			// Set up: the attempt after reuses it and calls nothing more.
+			_, err = Revert(t.Context(), f, req)
+			require.NoError(t, err)
+			assert.Equal(t, []string{"PullRequests"}, f.take())
+		})
 	}
 }
