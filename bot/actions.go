@@ -201,7 +201,7 @@ func (r *run) record(ctx context.Context, n int, o opened) error {
 		// cannot be regenerated, and a person decides (skip its clusters,
 		// or close it and retry once the plan is right).
 		t := prTarget{api: h.api, repo: repo, number: res.Number}
-		return errors.Join(&tenantError{n, req.Tenant, err}, r.upsertComment(ctx, t, regeneratedComment(r.name, h.branch, h.sha, req.Clusters, res)))
+		return errors.Join(&tenantError{n, req.Tenant, err}, r.upsertComment(ctx, t, setupComment(r.name, h.branch, h.sha, req.Clusters, res)))
 	case err != nil:
 		return &tenantError{n, req.Tenant, err}
 	case res.Merged:
@@ -215,12 +215,12 @@ func (r *run) record(ctx context.Context, n int, o opened) error {
 		log.Warn("a reviewer was not asked", "number", res.Number, "reviewer", s)
 	}
 	var errs []error
-	if res.Regenerated || (res.Opened && len(res.Kept) > 0) {
+	if res.Regenerated || (res.Opened && len(res.Kept)+len(res.Skipped) > 0) {
 		for _, k := range res.Kept {
 			log.Warn("a file changed by hand since the plan is left as it is", "file", k.Path, "reason", k.Reason)
 		}
 		t := prTarget{api: h.api, repo: repo, number: res.Number}
-		errs = append(errs, r.upsertComment(ctx, t, regeneratedComment(r.name, h.branch, h.sha, req.Clusters, res)))
+		errs = append(errs, r.upsertComment(ctx, t, setupComment(r.name, h.branch, h.sha, req.Clusters, res)))
 	}
 	errs = append(errs, r.feed(ctx, rollout.PROpened{Wave: n, Tenant: req.Tenant, Number: res.Number}))
 	return errors.Join(errs...)

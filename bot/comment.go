@@ -82,10 +82,12 @@ func closeComment(campaign string, a rollout.ClosePRs) string {
 	return b.String()
 }
 
-// regeneratedComment says that a wave pull request was rebuilt, on its base
-// branch's new head or for the clusters it now carries, and names the
-// files a person changed since the plan, which it leaves as they are.
-func regeneratedComment(campaign, branch, sha string, clusters []string, res wave.Result) string {
+// setupComment says what people should know of how a wave pull request
+// was put up: that it was rebuilt, on its base branch's new head or for the
+// clusters it now carries; the files a person changed since the plan,
+// which it leaves as they are; and the owners GitHub could not be asked to
+// review.
+func setupComment(campaign, branch, sha string, clusters []string, res wave.Result) string {
 	var b strings.Builder
 	fmt.Fprintln(&b, statusMarker(campaign))
 	switch {
@@ -95,17 +97,26 @@ func regeneratedComment(campaign, branch, sha string, clusters []string, res wav
 	case res.Regenerated:
 		fmt.Fprintf(&b, "### Campaign `%s`: regenerated on `%s` at %s\n\n", campaign, branch, shortSHA(sha))
 		fmt.Fprintln(&b, "The base branch moved and this pull request no longer merged cleanly, so fleetbot applied the planned edits again on the new head, each checked against the value it expects to replace. Nothing was rebased and no second pull request was opened.")
-	default:
+	case len(res.Kept) > 0:
 		fmt.Fprintf(&b, "### Campaign `%s`: files left as they are\n", campaign)
-		if len(res.Kept) > 0 && res.Number > 0 && !res.Opened {
+		if res.Number > 0 && !res.Opened {
 			fmt.Fprintln(&b, "\nEvery file this pull request plans to change was changed on the base branch since the plan, so it cannot be regenerated. Skip its clusters with a reason, or close it.")
 		}
+	default:
+		fmt.Fprintf(&b, "### Campaign `%s`: owners not asked to review\n", campaign)
 	}
 	if len(res.Kept) > 0 {
 		fmt.Fprintln(&b, "\nA person changed these files on the base branch since the plan; fleetbot does not overwrite them, and the gates show whether their clusters reach the target:")
 		fmt.Fprintln(&b)
 		for _, k := range res.Kept {
 			fmt.Fprintf(&b, "- `%s`: %s\n", k.Path, k.Reason)
+		}
+	}
+	if len(res.Skipped) > 0 {
+		fmt.Fprintln(&b, "\nfleetbot could not ask these owners of the layout to review; any owner may still approve:")
+		fmt.Fprintln(&b)
+		for _, s := range res.Skipped {
+			fmt.Fprintf(&b, "- %s\n", s)
 		}
 	}
 	return b.String()

@@ -57,9 +57,13 @@ func TestCommentsGolden(t *testing.T) {
 			{By: "bruno", At: time.Date(2026, 12, 1, 9, 30, 0, 0, time.UTC), Commands: []CommandResult{{Line: 1, Raw: "/fleet approve", Outcome: rollout.CommandTaken, Detail: "approved #2 at 1111111 for tenant-b"}}},
 			{By: "pat", At: time.Date(2026, 12, 1, 9, 10, 0, 0, time.UTC), Commands: []CommandResult{{Line: 1, Raw: "/fleet status", Outcome: rollout.CommandShown, Detail: "below", Show: "a table"}}},
 		}),
-		regeneratedComment("eks-1-30", "main", "0123456789abcdef", []string{"a-prod-1"}, wave.Result{Replanned: true, Regenerated: true}),
-		regeneratedComment("eks-1-30", "main", "0123456789abcdef", nil, wave.Result{Regenerated: true, Kept: []wave.KeptFile{
+		setupComment("eks-1-30", "main", "0123456789abcdef", []string{"a-prod-1"}, wave.Result{Replanned: true, Regenerated: true}),
+		setupComment("eks-1-30", "main", "0123456789abcdef", nil, wave.Result{Regenerated: true, Kept: []wave.KeptFile{
 			{Path: "tenants/tenant-a/prod.yaml", Reason: `line 12: value is "1.31", expected "1.29"; the file changed since it was read`},
+		}}),
+		setupComment("eks-1-30", "main", "0123456789abcdef", nil, wave.Result{Opened: true, Number: 3, Skipped: []string{
+			"user gone: GitHub refused to ask for a review: request reviewers on acme/fleet#3: 422 Reviews may only be requested from collaborators.",
+			"team other/platform: not in acme, the repository's organisation",
 		}}),
 	}
 	got := strings.Join(parts, "\n---\n\n")

@@ -80,7 +80,12 @@ func (r *run) revertPR(ctx context.Context, n int, rq rollout.PRRequest) error {
 	for _, s := range res.Skipped {
 		log.Warn("a reviewer was not asked", "number", res.Number, "reviewer", s)
 	}
-	return r.feed(ctx, rollout.PROpened{Wave: n, Tenant: rq.Tenant, Number: res.Number})
+	var errs []error
+	if len(res.Skipped) > 0 {
+		t := prTarget{api: h.api, repo: repo, number: res.Number}
+		errs = append(errs, r.upsertComment(ctx, t, setupComment(r.name, h.branch, h.sha, rq.Clusters, wave.Result{Skipped: res.Skipped})))
+	}
+	return errors.Join(append(errs, r.feed(ctx, rollout.PROpened{Wave: n, Tenant: rq.Tenant, Number: res.Number}))...)
 }
 
 // priorReader is a Mirror that can read a file as it was before a commit

@@ -449,9 +449,26 @@ func finishPR(ctx context.Context, c Opener, owner, repo string, number int, own
 	if len(users)+len(teams) > 0 {
 		// POST /repos/{owner}/{repo}/pulls/{pull_number}/requested_reviewers
 		// (https://docs.github.com/rest/pulls/review-requests#request-reviewers-for-a-pull-request)
-		if err := c.RequestReviewers(ctx, owner, repo, number, users, teams); err != nil {
-			return skipped, &rollout.SetupError{Number: number, Step: "ask for reviews on", Err: fmt.Errorf("request reviews on pull request #%d: %w", number, err)}
+		err = c.RequestReviewers(ctx, owner, repo, number, users, teams)
+	}
+	if errors.Is(err, gh.ErrInvalid) {
+		// GitHub refuses the whole request when one of them cannot be
+		// asked (not a collaborator of the repository, the pull
+		// request's author): each is asked alone, and those refused are
+		// skipped with GitHub's answer, so the others are asked and the
+		// pull request is set up.
+		err = nil
+		for _, one := range slices.Concat(reviewRequests(users, false), reviewRequests(teams, true)) {
+			e := c.RequestReviewers(ctx, owner, repo, number, one.users, one.teams)
+			if errors.Is(e, gh.ErrInvalid) {
+				skipped = append(skipped, fmt.Sprintf("%s: GitHub refused to ask for a review: %v", one.name, e))
+			} else if err = e; err != nil {
+				break
+			}
 		}
+	}
+	if err != nil {
+		return skipped, &rollout.SetupError{Number: number, Step: "ask for reviews on", Err: fmt.Errorf("request reviews on pull request #%d: %w", number, err)}
 	}
 	// POST /repos/{owner}/{repo}/issues/{issue_number}/labels
 	// (https://docs.github.com/rest/issues/labels#add-labels-to-an-issue)
@@ -662,6 +679,25 @@ func reviewers(org string, o Owners) (users, teams, skipped []string) {
 		users = users[:room]
 	}
 	return users, teams, skipped
+}
+
+// reviewRequest asks one user or team for a review.
+type reviewRequest struct {
+	name         string // "user alice", "team sre"
+	users, teams []string
+}
+
+// reviewRequests makes a request of each of names, users or teams.
+func reviewRequests(names []string, teams bool) []reviewRequest {
+	out := make([]reviewRequest, 0, len(names))
+	for _, n := range names {
+		if teams {
+			out = append(out, reviewRequest{name: "team " + n, teams: []string{n}})
+		} else {
+			out = append(out, reviewRequest{name: "user " + n, users: []string{n}})
+		}
+	}
+	return out
 }
 
 // maxReviewers is the most users and teams GitHub asks to review in one

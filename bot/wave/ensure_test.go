@@ -888,3 +888,35 @@ func TestReviewersAtMost15(t *testing.T) {
 	assert.Equal(t, []string{"sre"}, teams)
 	assert.Empty(t, skipped)
 }
+
+// TestEnsureReviewerGitHubRefuses: GitHub refuses a review request that
+// names one user who cannot review (not a collaborator); the others are
+// asked one by one, the refused one is skipped with GitHub's answer, and the
+// pull request is labelled: set up, not failing for ever.
+func TestEnsureReviewerGitHubRefuses(t *testing.T) {
+	t.Parallel()
+	p := examplePlan(t, "eks-1-30")
+	f := newFakeGitHub("acme", "fleet", exampleFiles(t))
+	f.cannotReview = map[string]bool{"gone": true}
+	req := p.request(t, f, 1, "tenant-a")
+	req.Reviewers = Owners{Users: []string{"alice", "gone"}, Teams: []string{"acme/sre"}}
+	res, err := Ensure(t.Context(), f, req)
+	require.NoError(t, err)
+	assert.Equal(t, [][2][]string{{{"alice"}, nil}, {nil, {"sre"}}}, f.reviewRequests[res.Number])
+	require.Len(t, res.Skipped, 1)
+	assert.Contains(t, res.Skipped[0], "user gone: GitHub refused to ask for a review: ")
+	assert.Contains(t, res.Skipped[0], "Reviews may only be requested from collaborators")
+	assert.Equal(t, []string{"fleetbot", "campaign:eks-1-30", "wave:1"}, f.prs[0].Labels)
+
+	// A label GitHub refuses after that fails the setup, and says the pull
+	// request is open.
+	f2 := newFakeGitHub("acme", "fleet", exampleFiles(t))
+	f2.cannotReview = map[string]bool{"gone": true}
+	req2 := p.request(t, f2, 1, "tenant-a")
+	req2.Reviewers = req.Reviewers
+	f2.fail["AddLabels"] = errors.New("502 Bad Gateway")
+	res2, err := Ensure(t.Context(), f2, req2)
+	var se *rollout.SetupError
+	require.ErrorAs(t, err, &se)
+	assert.Equal(t, rollout.SetupError{Number: res2.Number, Step: "label", Err: se.Err}, *se)
+}

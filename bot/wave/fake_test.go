@@ -35,6 +35,9 @@ type fakeGitHub struct {
 	// reviewRequests and unknownMergeable shape answers.
 	reviewRequests   map[int][][2][]string
 	unknownMergeable bool
+	// cannotReview are the users and teams GitHub refuses to ask for a
+	// review (not collaborators): a request naming one is refused whole.
+	cannotReview map[string]bool
 }
 
 // writes are the methods that change something on GitHub.
@@ -363,6 +366,11 @@ func (f *fakeGitHub) RequestReviewers(_ context.Context, owner, repo string, num
 	defer f.mu.Unlock()
 	if err := f.call("RequestReviewers", owner, repo); err != nil {
 		return err
+	}
+	for _, who := range slices.Concat(users, teams) {
+		if f.cannotReview[who] {
+			return fmt.Errorf("request reviewers: Reviews may only be requested from collaborators (%s): %w", who, gh.ErrInvalid)
+		}
 	}
 	f.reviewRequests[number] = append(f.reviewRequests[number], [2][]string{users, teams})
 	return nil

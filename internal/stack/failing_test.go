@@ -138,6 +138,62 @@ func TestEndToEndPullRequestSetupRefused(t *testing.T) {
 	dashboardWhen(t, s, is.Number, "no failing action", func(is issue) bool { return !strings.Contains(is.Body, "fleetbot cannot") })
 }
 
+// TestEndToEndTeamsGitHubWillNotAsk: GitHub refuses every review request
+// that names a team, as it does for a team that is not a collaborator of
+// the repository. The first wave's pull requests still open, labelled, with
+// their owners' users asked to review; each one's status comment lists the
+// team not asked, with GitHub's answer; nothing shows as failing.
+func TestEndToEndTeamsGitHubWillNotAsk(t *testing.T) {
+	t.Parallel()
+	refuse := func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/requested_reviewers") {
+				var body struct {
+					Teams []string `json:"team_reviewers"`
+				}
+				raw, err := io.ReadAll(r.Body)
+				if err != nil || json.Unmarshal(raw, &body) != nil {
+					http.Error(w, "bad body", http.StatusBadRequest)
+					return
+				}
+				if len(body.Teams) > 0 {
+					http.Error(w, `{"message":"Reviews may only be requested from collaborators. One or more of the users or teams you specified is not a collaborator of the acme/fleet repository."}`, http.StatusUnprocessableEntity)
+					return
+				}
+				r.Body = io.NopCloser(bytes.NewReader(raw))
+			}
+			next.ServeHTTP(w, r)
+		})
+	}
+	s, plan, src := startedFor(t, "eks-1-30.yaml", stack.Options{Dir: t.TempDir(), ReconcileInterval: 300 * time.Millisecond, WrapSandbox: refuse})
+	require.NoError(t, s.PushCampaign(t.Context(), plan.Campaign, src))
+	prs := waitForWave(t, s, plan.Campaign, plan.Waves[0], "acme/fleet")
+	for _, pr := range prs {
+		c := waitFor(t, fmt.Sprintf("the status comment of #%d", pr.Number), func() (string, bool) {
+			c := statusComment(t, s, pr.Number)
+			return c, strings.Contains(c, "owners not asked to review")
+		})
+		assert.Regexp(t, "- team [a-z-]+: GitHub refused to ask for a review: .*Reviews may only be requested from collaborators", c)
+		var labels []struct {
+			Name string `json:"name"`
+		}
+		_, err := s.Do(t.Context(), http.MethodGet, fmt.Sprintf("/repos/acme/fleet/issues/%d/labels", pr.Number), "", nil, &labels)
+		require.NoError(t, err)
+		assert.Contains(t, labels, struct {
+			Name string `json:"name"`
+		}{"fleetbot"}, "#%d is labelled", pr.Number)
+		var asked struct {
+			Users []struct {
+				Login string `json:"login"`
+			} `json:"users"`
+		}
+		_, err = s.Do(t.Context(), http.MethodGet, fmt.Sprintf("/repos/acme/fleet/pulls/%d/requested_reviewers", pr.Number), "", nil, &asked)
+		require.NoError(t, err)
+		assert.NotEmpty(t, asked.Users, "#%d: the owners' users are asked", pr.Number)
+	}
+	assert.Empty(t, statusCampaign(t, s, plan.Campaign).Failing)
+}
+
 // statusCampaign reads campaign name from the status page's JSON.
 func statusCampaign(t *testing.T, s *stack.Stack, name string) statuspage.Campaign {
 	t.Helper()
