@@ -215,7 +215,9 @@ func (r *run) record(ctx context.Context, n int, o opened) error {
 		log.Warn("a reviewer was not asked", "number", res.Number, "reviewer", s)
 	}
 	var errs []error
-	if res.Regenerated || (res.Opened && len(res.Kept)+len(res.Skipped) > 0) {
+	// Owners not asked are known only when the setup ran: at the opening,
+	// or a later pass that finished it.
+	if res.Regenerated || (res.Opened && len(res.Kept) > 0) || len(res.Skipped) > 0 {
 		for _, k := range res.Kept {
 			log.Warn("a file changed by hand since the plan is left as it is", "file", k.Path, "reason", k.Reason)
 		}
