@@ -339,7 +339,11 @@ func (v dashboardView) waves(counted bool) (string, error) {
 		if counted {
 			list = counts(byStatus, prs)
 		}
-		fmt.Fprintf(&b, "| %d | %s | %s | %s | %s | %s |\n", w.Number, cell(env), cell(waveState(w)), cell(list), stampOr(w.OpenedAt), stampOr(w.FinishedAt))
+		state := waveState(w)
+		if v.St.NotReached(w) {
+			state = "Not reached" // Pending for ever: the campaign ended first
+		}
+		fmt.Fprintf(&b, "| %d | %s | %s | %s | %s | %s |\n", w.Number, cell(env), cell(state), cell(list), stampOr(w.OpenedAt), stampOr(w.FinishedAt))
 	}
 	if counted {
 		fmt.Fprintf(&b, "\nToo many pull requests to list each here: each wave's are counted by status, the first %d not merged named; the status page lists every one.\n", maxNamed)

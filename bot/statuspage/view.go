@@ -111,11 +111,16 @@ var Legend = []string{
 	string(rollout.ClusterTimedOut), string(rollout.ClusterSkipped), StateIdle, StateDisabled,
 }
 
+// stateNotReached counts the clusters of a wave the campaign ended before
+// opening (rollout.State.NotReached), which stay Pending in its state.
+const stateNotReached = "NotReached"
+
 // wavePhases lists the phases a wave's clusters are counted in, in the
-// order a cluster goes through them: the grid's, and Stopped, which the
-// grid never shows (a campaign that stopped a wave has ended, or holds its
-// clusters in its revert waves).
-var wavePhases = append(slices.Clone(Legend[:slices.Index(Legend, StateIdle)]), string(rollout.ClusterStopped))
+// order a cluster goes through them: the grid's, and Stopped and
+// NotReached, which the grid never shows (a campaign that stopped a wave,
+// or never opened it, has ended, or holds its clusters in its revert
+// waves).
+var wavePhases = append(slices.Clone(Legend[:slices.Index(Legend, StateIdle)]), string(rollout.ClusterStopped), stateNotReached)
 
 // Campaign is one campaign, and the answer of
 // GET /api/v1/campaigns/{name}.
@@ -159,6 +164,10 @@ type Wave struct {
 	Canary  bool              `json:"canary,omitempty"`
 	Step    string            `json:"step,omitempty"` // the blue-green step, such as "traffic 50%"
 	Phase   rollout.WavePhase `json:"phase"`
+	// NotReached is true for a wave the campaign ended (aborted, rolled
+	// back) before opening: Pending for ever, its clusters counted
+	// NotReached.
+	NotReached bool `json:"notReached,omitempty"`
 	// Approval is "asked" while the wave waits for a fleet admin's
 	// approval and "approved by LOGIN" once given; empty when the wave
 	// needs none.
@@ -294,7 +303,7 @@ func BuildCampaign(c CampaignInput, repoURL func(string) string) Campaign {
 			plan = c.Waves[i]
 		}
 		wv := Wave{Number: w.Number, Kind: w.Kind, Reverts: w.Reverts, Env: plan.Env, Canary: plan.Canary, Step: plan.Step,
-			Phase: w.Phase, SkipReason: w.SkipReason, PullRequests: make([]PullRequest, len(w.PRs))}
+			Phase: w.Phase, NotReached: st.NotReached(w), SkipReason: w.SkipReason, PullRequests: make([]PullRequest, len(w.PRs))}
 		switch {
 		case w.ApprovedBy != "":
 			wv.Approval = "approved by " + w.ApprovedBy
@@ -310,7 +319,11 @@ func BuildCampaign(c CampaignInput, repoURL func(string) string) Campaign {
 		}
 		byPhase := map[string]int{}
 		for _, cl := range w.Clusters {
-			byPhase[string(cl.Phase)]++
+			if wv.NotReached {
+				byPhase[stateNotReached]++
+			} else {
+				byPhase[string(cl.Phase)]++
+			}
 		}
 		wv.Clusters = counts(wavePhases, byPhase)
 		out.Waves[i] = wv

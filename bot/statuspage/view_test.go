@@ -303,3 +303,28 @@ func TestEnvColumns(t *testing.T) {
 		})
 	}
 }
+
+// TestNotReachedWave: a wave an aborted campaign never opened is not
+// reached, its clusters counted so, and the page says so; its phase stays
+// the state's. The wave the abort stopped is not.
+func TestNotReachedWave(t *testing.T) {
+	t.Parallel()
+	p := rollout.Policy{Gates: []string{"argocd"}, Change: rollout.KindLabel, Revertible: true}
+	st := drive(t, "addons-r2", p, [][]rollout.ClusterRef{{ref("a-dev-1", "a")}, {ref("a-prod-1", "a"), ref("a-prod-2", "a")}},
+		step{0, rollout.ScheduleCampaign{}}, step{0, rollout.Tick{CanOpen: true}},
+		step{1, rollout.PROpened{Wave: 1, Tenant: "a", Number: 7}}, step{2, rollout.Abort{By: "pat"}})
+	v := Build(Input{At: at(3), RepoURL: repoURL, Campaigns: []CampaignInput{{State: st, StartedAt: at(0)}}})
+	require.Len(t, v.Campaigns, 1)
+	waves := v.Campaigns[0].Waves
+	require.Len(t, waves, 2)
+	assert.False(t, waves[0].NotReached)
+	assert.Equal(t, []Count{{State: "Stopped", N: 1}}, waves[0].Clusters)
+	assert.True(t, waves[1].NotReached)
+	assert.Equal(t, rollout.WavePending, waves[1].Phase)
+	assert.Equal(t, []Count{{State: "NotReached", N: 2}}, waves[1].Clusters)
+
+	var b bytes.Buffer
+	require.NoError(t, Render(&b, v, 0))
+	assert.Contains(t, b.String(), `<span class="badge ph-notreached">not reached</span>`)
+	assert.Contains(t, b.String(), `<span class="chip st-notreached">2 NotReached</span>`)
+}
