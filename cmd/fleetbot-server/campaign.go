@@ -345,6 +345,9 @@ func printStatus(out io.Writer, st rollout.State) error {
 				if !w.RevertedAt.IsZero() {
 					cells[1] += " (reverted)"
 				}
+				if st.NotReached(w) {
+					cells[1] += " (not reached)"
+				}
 				if w.SkipReason != "" {
 					cells[8] = "skipped: " + oneLine(w.SkipReason)
 				}

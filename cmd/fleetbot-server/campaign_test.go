@@ -249,6 +249,7 @@ func TestCampaignCommands(t *testing.T) {
 	out, _, err = e.run(t, "status", "eks-1-30")
 	require.NoError(t, err)
 	assert.Regexp(t, `\nAborted on \S+Z by \S+: wrong version\n`, out, "who aborted it and why")
+	assert.Regexp(t, `\n2 +Pending \(not reached\) `, out, "the wave it never opened")
 
 	_, _, err = e.run(t, "resume", "eks-1-30")
 	require.Error(t, err)
