@@ -22,10 +22,14 @@ func (s State) Ended() (time.Time, bool) {
 }
 
 // Entered returns the last step of the campaign's history that took it to
-// phase p: when, by whom and why; false when none did.
+// phase p: when, by whom and why; false when none did. A resume that took
+// it back to p after a halt or a pause met in p does not count: a rollback
+// halted by a revert merged without approval and resumed was asked for by
+// whoever asked for the rollback, not by who resumed it.
 func (s State) Entered(p CampaignPhase) (Evidence, bool) {
+	resume := (Resume{}).Kind()
 	for _, h := range slices.Backward(s.History) {
-		if h.To == string(p) {
+		if h.To == string(p) && h.Event != resume {
 			return h, true
 		}
 	}

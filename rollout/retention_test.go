@@ -41,3 +41,38 @@ func TestPrunable(t *testing.T) {
 		})
 	}
 }
+
+// TestEntered: the step that took a campaign to a phase, not a resume that
+// took it back there after a halt met in it.
+func TestEntered(t *testing.T) {
+	t.Parallel()
+	t0 := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
+	h := func(min int, event, from, to, by string) Evidence {
+		return Evidence{At: t0.Add(time.Duration(min) * time.Minute), Event: event, From: from, To: to, By: by}
+	}
+	rolledBack := []Evidence{
+		h(0, "schedule", "Pending", "Running", "fleetbot"),
+		h(10, "halt", "Running", "Halted", "fleetbot"),
+		h(20, "rollback", "Halted", "RollingBack", "pat"),
+		h(30, "halt", "RollingBack", "Halted", "fleetbot"),
+		h(40, "resume", "Halted", "RollingBack", "zoe"),
+		h(50, "rolled-back", "RollingBack", "RolledBack", "fleetbot"),
+	}
+	for _, tc := range []struct {
+		name    string
+		history []Evidence
+		phase   CampaignPhase
+		want    Evidence
+		ok      bool
+	}{
+		{"the rollback, not the resume after its halt", rolledBack, CampaignRollingBack, rolledBack[2], true},
+		{"the end", rolledBack, CampaignRolledBack, rolledBack[5], true},
+		{"the last halt", rolledBack, CampaignHalted, rolledBack[3], true},
+		{"never entered", rolledBack, CampaignAborted, Evidence{}, false},
+		{"entered by a resume only", []Evidence{h(0, "resume", "Paused", "Running", "pat")}, CampaignRunning, Evidence{}, false},
+	} {
+		got, ok := State{History: tc.history}.Entered(tc.phase)
+		assert.Equal(t, tc.ok, ok, tc.name)
+		assert.Equal(t, tc.want, got, tc.name)
+	}
+}
