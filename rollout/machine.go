@@ -246,6 +246,8 @@ type WaveState struct {
 	BakeStart  time.Time `json:"bakeStart,omitzero"`
 	BakeUntil  time.Time `json:"bakeUntil,omitzero"`
 	FinishedAt time.Time `json:"finishedAt,omitzero"`
+	// RevertedAt is when a rollback asked for the wave's revert; the
+	// revert is done once its revert wave succeeded (State.Reverted).
 	RevertedAt time.Time `json:"revertedAt,omitzero"`
 }
 
@@ -515,6 +517,14 @@ func (s State) Failures() []Failure {
 // rollback on, only they move.
 func (s State) RollingBack() bool {
 	return slices.ContainsFunc(s.Waves, func(w WaveState) bool { return w.Kind == WaveRevert })
+}
+
+// Reverted says whether a revert wave of s took wave w back: it
+// succeeded. A rollback asks for it first (WaveState.RevertedAt).
+func (s State) Reverted(w WaveState) bool {
+	return slices.ContainsFunc(s.Waves, func(r WaveState) bool {
+		return r.Kind == WaveRevert && r.Reverts == w.Number && r.Phase == WaveSucceeded
+	})
 }
 
 // NotReached says whether wave w of s will never open: the campaign ended

@@ -746,3 +746,24 @@ func TestNotReached(t *testing.T) {
 		assert.Equal(t, tc.want, s.NotReached(WaveState{Phase: tc.wave}), "%s campaign, %s wave", tc.campaign, tc.wave)
 	}
 }
+
+// TestReverted: a wave is reverted once a revert wave of it succeeded, not
+// when the rollback asked for it.
+func TestReverted(t *testing.T) {
+	t.Parallel()
+	asked := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		revert WavePhase
+		want   bool
+	}{
+		{WavePending, false}, {WaveOpen, false}, {WaveBaking, false}, {WaveFailed, false}, {WaveSucceeded, true},
+	} {
+		s := State{Waves: []WaveState{
+			{Number: 1, Phase: WaveSucceeded, RevertedAt: asked},
+			{Number: 2, Phase: WaveSucceeded},
+			{Number: 3, Kind: WaveRevert, Reverts: 1, Phase: tc.revert},
+		}}
+		assert.Equal(t, tc.want, s.Reverted(s.Waves[0]), "revert wave %s", tc.revert)
+		assert.False(t, s.Reverted(s.Waves[1]), "a wave no revert names")
+	}
+}

@@ -342,8 +342,11 @@ func printStatus(out io.Writer, st rollout.State) error {
 				case rollout.WaveRevert:
 					cells[0] += fmt.Sprintf(" revert of %d", w.Reverts)
 				}
-				if !w.RevertedAt.IsZero() {
+				switch {
+				case st.Reverted(w):
 					cells[1] += " (reverted)"
+				case !w.RevertedAt.IsZero():
+					cells[1] += " (revert asked)"
 				}
 				if st.NotReached(w) {
 					cells[1] += " (not reached)"

@@ -262,7 +262,8 @@ func TestCampaignCommands(t *testing.T) {
 func TestPrintStatusWaveKinds(t *testing.T) {
 	t.Parallel()
 	st := rollout.State{Campaign: "addons-r2", Phase: rollout.CampaignRollingBack, Policy: rollout.Policy{Change: rollout.KindLabel, Revertible: true}, Waves: []rollout.WaveState{
-		{Number: 1, Phase: rollout.WaveSucceeded, Clusters: []rollout.ClusterState{{Name: "a-1", Tenant: "t1", Phase: rollout.ClusterSucceeded}}},
+		{Number: 1, Phase: rollout.WaveSucceeded, RevertedAt: time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC),
+			Clusters: []rollout.ClusterState{{Name: "a-1", Tenant: "t1", Phase: rollout.ClusterSucceeded}}},
 		{Number: 2, Kind: rollout.WaveCleanup, Phase: rollout.WaveSkipped, SkipReason: "not every cluster carries the new value (b-1)",
 			Clusters: []rollout.ClusterState{{Name: "a-1", Tenant: rollout.SharedTenant, Phase: rollout.ClusterPending}}},
 		{Number: 3, Kind: rollout.WaveRevert, Reverts: 1, Phase: rollout.WaveOpen,
@@ -277,4 +278,10 @@ func TestPrintStatusWaveKinds(t *testing.T) {
 	assert.Contains(t, out.String(), "skipped: not every cluster carries the new value (b-1)")
 	assert.Contains(t, out.String(), "3 revert of 1")
 	assert.Contains(t, out.String(), "#7")
+	assert.Regexp(t, `\n1 +Succeeded \(revert asked\) `, out.String(), "its revert wave is still open")
+
+	st.Waves[2].Phase = rollout.WaveSucceeded
+	out.Reset()
+	require.NoError(t, printStatus(&out, st))
+	assert.Regexp(t, `\n1 +Succeeded \(reverted\) `, out.String())
 }

@@ -82,7 +82,7 @@ func (w *writer) wave(wv Wave) {
 	add("baked from", wv.BakeStart)
 	add("until", wv.BakeUntil)
 	add("finished", wv.FinishedAt)
-	add("reverted", wv.RevertedAt)
+	add("revert asked", wv.RevertedAt)
 	if wv.SkipReason != "" {
 		facts = append(facts, "skipped: "+cell(wv.SkipReason))
 	}
