@@ -455,8 +455,12 @@ func (v dashboardView) clusterRows(underWay bool) []string {
 			if err == nil {
 				step = clusterStep(pw, revert, c.Name)
 			}
+			state := clusterState(c)
+			if v.St.NotReached(w) {
+				state = "Not reached"
+			}
 			rows = append(rows, fmt.Sprintf("| %d | `%s` | %s | %s | %s | %s | %s |", w.Number, c.Name, cell(c.Tenant), cell(step),
-				cell(clusterState(c)), cell(v.gates(w.Number, c)), stampOr(lastChange(c))))
+				cell(state), cell(v.gates(w.Number, c)), stampOr(lastChange(c))))
 		}
 	}
 	return rows

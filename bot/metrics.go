@@ -40,23 +40,16 @@ var phases = []rollout.CampaignPhase{
 	rollout.CampaignRolledBack,
 }
 
-// A wave, and its clusters, that an ended campaign never opened
-// (rollout.State.NotReached) are gauged apart from those still to come.
-const (
-	waveNotReached    rollout.WavePhase    = "NotReached"
-	clusterNotReached rollout.ClusterPhase = "NotReached"
-)
-
 // wavePhases and clusterPhases list every wave and cluster phase, so the
 // gauges show zeros too.
 var (
 	wavePhases = []rollout.WavePhase{
 		rollout.WavePending, rollout.WaveOpen, rollout.WaveMerged, rollout.WaveVerifying,
-		rollout.WaveBaking, rollout.WaveSucceeded, rollout.WaveFailed, rollout.WaveSkipped, rollout.WaveStopped, waveNotReached,
+		rollout.WaveBaking, rollout.WaveSucceeded, rollout.WaveFailed, rollout.WaveSkipped, rollout.WaveStopped, rollout.WaveNotReached,
 	}
 	clusterPhases = []rollout.ClusterPhase{
 		rollout.ClusterPending, rollout.ClusterPreflight, rollout.ClusterInPR, rollout.ClusterApplied, rollout.ClusterVerifying,
-		rollout.ClusterSucceeded, rollout.ClusterFailed, rollout.ClusterTimedOut, rollout.ClusterSkipped, rollout.ClusterStopped, clusterNotReached,
+		rollout.ClusterSucceeded, rollout.ClusterFailed, rollout.ClusterTimedOut, rollout.ClusterSkipped, rollout.ClusterStopped, rollout.ClusterNotReached,
 	}
 	// outcomes are the gates' verdicts.
 	outcomes = []rollout.Outcome{rollout.GatePassed, rollout.GateFailed, rollout.GateWaiting}
@@ -245,8 +238,8 @@ func (f *fleetGauges) set(name string, st rollout.State, w rollout.Wait) {
 	for _, wave := range st.Waves {
 		if st.NotReached(wave) {
 			// Pending for ever otherwise: the campaign ended first.
-			v.waves[waveNotReached]++
-			v.clusters[clusterNotReached] += len(wave.Clusters)
+			v.waves[rollout.WaveNotReached]++
+			v.clusters[rollout.ClusterNotReached] += len(wave.Clusters)
 			continue
 		}
 		v.waves[wave.Phase]++

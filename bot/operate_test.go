@@ -258,4 +258,5 @@ func TestAbortStopsClustersWhereTheyStood(t *testing.T) {
 	assert.Contains(t, body, "| 1 | `b-dev-1` | tenant-b | 1.29 → 1.30 | Stopped: not merged |")
 	assert.Contains(t, body, "Clusters: 2 merged, not verified, 1 stopped before the merge, 2 not reached of 5.")
 	assert.Regexp(t, `\| 2 \| [^|]+ \| Not reached \|`, body, "the wave the campaign never opened")
+	assert.Regexp(t, "\\| 2 \\| `[a-z0-9-]+` \\| [^|]+ \\| [^|]+ \\| Not reached \\|", body, "its clusters")
 }

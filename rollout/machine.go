@@ -91,6 +91,15 @@ const (
 	ClusterStopped ClusterPhase = "Stopped"
 )
 
+// NotReached is not a phase the state machine gives: it is how a wave an
+// ended campaign never opened (State.NotReached), and its clusters, which
+// stay Pending in the state, are shown and counted (Steps, Progress, the
+// status page, metrics).
+const (
+	WaveNotReached    WavePhase    = "NotReached"
+	ClusterNotReached ClusterPhase = "NotReached"
+)
+
 // settled reports whether a cluster in phase p no longer holds its wave back.
 func (p ClusterPhase) settled() bool {
 	switch p {

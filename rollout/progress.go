@@ -44,6 +44,9 @@ func (s State) Steps() []Step {
 				continue // it stands in an earlier wave
 			}
 			out[i].Wave, out[i].Phase, out[i].Detail = w.Number, c.Phase, stepDetail(c)
+			if s.NotReached(w) {
+				out[i].Phase = ClusterNotReached
+			}
 		}
 	}
 	return out

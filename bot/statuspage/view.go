@@ -111,16 +111,12 @@ var Legend = []string{
 	string(rollout.ClusterTimedOut), string(rollout.ClusterSkipped), StateIdle, StateDisabled,
 }
 
-// stateNotReached counts the clusters of a wave the campaign ended before
-// opening (rollout.State.NotReached), which stay Pending in its state.
-const stateNotReached = "NotReached"
-
 // wavePhases lists the phases a wave's clusters are counted in, in the
 // order a cluster goes through them: the grid's, and Stopped and
 // NotReached, which the grid never shows (a campaign that stopped a wave,
 // or never opened it, has ended, or holds its clusters in its revert
 // waves).
-var wavePhases = append(slices.Clone(Legend[:slices.Index(Legend, StateIdle)]), string(rollout.ClusterStopped), stateNotReached)
+var wavePhases = append(slices.Clone(Legend[:slices.Index(Legend, StateIdle)]), string(rollout.ClusterStopped), string(rollout.ClusterNotReached))
 
 // Campaign is one campaign, and the answer of
 // GET /api/v1/campaigns/{name}.
@@ -320,7 +316,7 @@ func BuildCampaign(c CampaignInput, repoURL func(string) string) Campaign {
 		byPhase := map[string]int{}
 		for _, cl := range w.Clusters {
 			if wv.NotReached {
-				byPhase[stateNotReached]++
+				byPhase[string(rollout.ClusterNotReached)]++
 			} else {
 				byPhase[string(cl.Phase)]++
 			}

@@ -364,6 +364,9 @@ func printStatus(out io.Writer, st rollout.State) error {
 			}
 			if c := row.c; c != nil {
 				cells[5], cells[6] = c.Name, string(c.Phase)
+				if st.NotReached(w) {
+					cells[6] = string(rollout.ClusterNotReached)
+				}
 				if c.FailedGate != "" {
 					cells[7] = c.FailedGate
 				}

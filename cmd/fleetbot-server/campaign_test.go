@@ -250,6 +250,7 @@ func TestCampaignCommands(t *testing.T) {
 	require.NoError(t, err)
 	assert.Regexp(t, `\nAborted on \S+Z by \S+: wrong version\n`, out, "who aborted it and why")
 	assert.Regexp(t, `\n2 +Pending \(not reached\) `, out, "the wave it never opened")
+	assert.Regexp(t, ` a-prod-1 +NotReached `, out, "its clusters")
 
 	_, _, err = e.run(t, "resume", "eks-1-30")
 	require.Error(t, err)

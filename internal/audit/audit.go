@@ -50,6 +50,9 @@ type Wave struct {
 	// Kind is change, cleanup or revert.
 	Kind  string `json:"kind"`
 	Phase string `json:"phase"`
+	// NotReached is true for a wave the campaign ended before opening
+	// (its phase stays Pending).
+	NotReached bool `json:"notReached,omitempty"`
 	// Reverts is the number of the wave a revert wave reverts.
 	Reverts    int        `json:"reverts,omitempty"`
 	SkipReason string     `json:"skipReason,omitempty"`
@@ -145,7 +148,7 @@ func New(st rollout.State, cmds []bot.CommandRecord) Report {
 			kind = "change"
 		}
 		rw := Wave{
-			Number: w.Number, Kind: kind, Phase: string(w.Phase), Reverts: w.Reverts, SkipReason: w.SkipReason,
+			Number: w.Number, Kind: kind, Phase: string(w.Phase), NotReached: st.NotReached(w), Reverts: w.Reverts, SkipReason: w.SkipReason,
 			ApprovedBy: w.ApprovedBy, ApprovedAt: when(w.ApprovedAt), OpenedAt: when(w.OpenedAt),
 			BakeStart: when(w.BakeStart), BakeUntil: when(w.BakeUntil), FinishedAt: when(w.FinishedAt), RevertedAt: when(w.RevertedAt),
 			PRs: make([]PR, 0, len(w.PRs)), Clusters: make([]Cluster, 0, len(w.Clusters)),

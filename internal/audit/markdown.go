@@ -67,7 +67,11 @@ func (w *writer) wave(wv Wave) {
 	case "revert":
 		title += fmt.Sprintf(" (revert of wave %d)", wv.Reverts)
 	}
-	w.linef("## %s: %s", title, wv.Phase)
+	phase := wv.Phase
+	if wv.NotReached {
+		phase += " (not reached)"
+	}
+	w.linef("## %s: %s", title, phase)
 	w.linef("")
 	var facts []string
 	add := func(what string, t *time.Time) {
