@@ -378,7 +378,7 @@ func retried(before, after State, e Retry) string {
 					what = fmt.Sprintf("%s timed out again", now.Name)
 				}
 				if now.FailedGate != "" {
-					what += fmt.Sprintf(" (%s: %s)", now.FailedGate, now.FailedDetail)
+					what += fmt.Sprintf(" (%s: %s)", now.FailedGate, GateSentence(now.FailedDetail))
 				}
 				out = append(out, what)
 			default:

@@ -168,7 +168,7 @@ func TestTakenDetail(t *testing.T) {
 	halted := driveMachine(t, newMachineState(t, machinePolicy()), stHalted1)
 	retried := driveMachine(t, newMachineState(t, machinePolicy()), machineSeq(stHalted1, timedEvent{6, Retry{Cluster: "c1", By: "ops"}}))
 	again := driveMachine(t, newMachineState(t, machinePolicy()), machineSeq(stHalted1, timedEvent{6, Retry{Cluster: "c1", By: "ops"}},
-		timedEvent{6, GateResult{Cluster: "c1", Gate: "eks", Outcome: GateFailed, Detail: "version 1.29"}}))
+		timedEvent{6, GateResult{Cluster: "c1", Gate: "eks", Outcome: GateFailed, Detail: "version 1.29" + EvidenceMark + "eks revision=x value=1.29]"}}))
 	tests := []struct {
 		name          string
 		before, after State
