@@ -446,12 +446,22 @@ const maxNamed = 5
 func statusTable(st rollout.State, nextWindow time.Time) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "Campaign **%s** is **%s**", st.Campaign, st.Phase)
-	if st.HaltReason != "" {
-		fmt.Fprintf(&b, ": %s", st.HaltReason)
-	}
-	b.WriteString(".")
-	if w := st.Waiting(nextWindow); w.Kind != rollout.WaitNothing && w.Kind != rollout.WaitPerson {
-		fmt.Fprintf(&b, " Waiting for %s.", strings.TrimSuffix(w.Text, "."))
+	w := st.Waiting(nextWindow)
+	switch {
+	case st.Phase == rollout.CampaignHalted:
+		// The wait names the halt's reason and whether a resume is what
+		// is left, as the dashboard says it.
+		fmt.Fprintf(&b, ". Waiting for %s.", strings.TrimSuffix(w.Text, "."))
+	case w.Kind != rollout.WaitNothing && w.Kind != rollout.WaitPerson:
+		if st.HaltReason != "" {
+			fmt.Fprintf(&b, ": %s", st.HaltReason)
+		}
+		fmt.Fprintf(&b, ". Waiting for %s.", strings.TrimSuffix(w.Text, "."))
+	default:
+		if st.HaltReason != "" {
+			fmt.Fprintf(&b, ": %s", st.HaltReason)
+		}
+		b.WriteString(".")
 	}
 	b.WriteString("\n\n| wave | kind | phase | pull requests | clusters |\n|---|---|---|---|---|\n")
 	head := b.String()

@@ -203,3 +203,19 @@ func TestCommentsNameSomeClusters(t *testing.T) {
 	}
 	assert.Equal(t, "`a`, `b`", wave.CodeListUpTo([]string{"a", "b"}, 2))
 }
+
+// TestStatusTableHalted: /fleet status of a halted campaign says what it
+// waits for as the dashboard does: the halt's reason, and once its
+// failures were retried or skipped, that a resume is what is left.
+func TestStatusTableHalted(t *testing.T) {
+	t.Parallel()
+	st := rollout.State{Campaign: "eks-1-30", Phase: rollout.CampaignHalted, HaltReason: "1 cluster failed or timed out, over the budget of 0",
+		HaltedForFailures: true, Waves: []rollout.WaveState{{Number: 1, Phase: rollout.WaveSucceeded,
+			Clusters: []rollout.ClusterState{{Name: "a-dev-1", Tenant: "tenant-a", Phase: rollout.ClusterSucceeded}}}}}
+	assert.True(t, strings.HasPrefix(statusTable(st, time.Time{}),
+		"Campaign **eks-1-30** is **Halted**. Waiting for a person to resume it (halted: 1 cluster failed or timed out, over the budget of 0; retried or skipped since).\n"))
+
+	st.Waves[0].Clusters[0].Phase, st.Waves[0].Phase = rollout.ClusterFailed, rollout.WaveFailed
+	assert.True(t, strings.HasPrefix(statusTable(st, time.Time{}),
+		"Campaign **eks-1-30** is **Halted**. Waiting for a person: 1 cluster failed or timed out, over the budget of 0.\n"), statusTable(st, time.Time{}))
+}

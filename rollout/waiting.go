@@ -121,6 +121,9 @@ func (s State) Waiting(nextWindow time.Time) Wait {
 		if refused != "" {
 			cmds = slices.DeleteFunc(cmds, func(c string) bool { return c == "/fleet resume" }) // once retries or skips bring it within budget
 		}
+		if !s.anyRetryable() {
+			cmds = slices.DeleteFunc(cmds, func(c string) bool { return c == "/fleet retry [cluster]" }) // nothing failed, or all retried
+		}
 		text := "a person: " + s.HaltReason
 		if s.HaltedForFailures && refused == "" {
 			// Retries and skips since resolved what halted it.
@@ -135,6 +138,22 @@ func (s State) Waiting(nextWindow time.Time) Wait {
 		return s.waveWait(w, nextWindow, since)
 	}
 	return Wait{Kind: WaitNothing, Since: since, Text: "nothing: every wave settled"}
+}
+
+// anyRetryable says whether /fleet retry applies to a cluster of a live
+// wave: one failed or timed out, or waiting on a closed pull request.
+func (s State) anyRetryable() bool {
+	for _, w := range s.Waves {
+		if !s.live(w) {
+			continue
+		}
+		for _, c := range w.Clusters {
+			if ok, _ := retryable(&w, &c); ok {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // windowWait is the wait for the schedule before wave n opens.

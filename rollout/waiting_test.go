@@ -110,8 +110,8 @@ func TestWaitingHalted(t *testing.T) {
 	s, _, err = Transition(s, Retry{Cluster: "c1", By: "ops"}, minute(6))
 	require.NoError(t, err)
 	w = s.Waiting(time.Time{})
-	assert.Equal(t, []string{"/fleet retry [cluster]", "/fleet skip <cluster> --reason \"...\"", "/fleet resume", "/fleet rollback", "/fleet abort"}, w.Commands,
-		"within budget again: resume applies")
+	assert.Equal(t, []string{"/fleet skip <cluster> --reason \"...\"", "/fleet resume", "/fleet rollback", "/fleet abort"}, w.Commands,
+		"within budget again: resume applies; nothing is left to retry")
 	assert.Equal(t, "a person to resume it (halted: 1 cluster failed or timed out, over the budget of 0; retried or skipped since)", w.Text,
 		"the halt's reason is resolved, and the wait says so")
 	_, _, err = Transition(s, Resume{By: "ops"}, minute(7))
