@@ -44,7 +44,7 @@ func TestCheckVerdict(t *testing.T) {
 		{name: "halted on the wave", from: stHalted1, wave: 1, tenant: "t1",
 			want: WaveCheck{CheckFailure, "Halted: 1 cluster failed or timed out, over the budget of 0"}},
 		{name: "failed wave within the budget", policy: &budget1, from: stHalted1, wave: 1, tenant: "t1",
-			want: WaveCheck{CheckFailure, "Halted: wave 1 failed: a cluster failed during its bake, or none of its clusters passed"}},
+			want: WaveCheck{CheckFailure, "Halted: wave 1 failed: none of its clusters passed (c1 failed)"}},
 		{name: "skipped after a failure, resumed", from: skippedBaked, wave: 2, tenant: "t1",
 			want: WaveCheck{CheckSkipped, "Skipped: decommissioned"}},
 		{name: "the other pull request of that wave", from: skippedBaked, wave: 2, tenant: "t2",

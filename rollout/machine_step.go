@@ -1321,7 +1321,7 @@ func (m *machine) checkBudget() {
 	wave := 0
 	if w := m.current(); w != nil && w.Phase == WaveFailed {
 		wave = w.Number
-		reason = fmt.Sprintf("wave %d failed: a cluster failed during its bake, or none of its clusters passed", w.Number)
+		reason = waveFailed(w)
 	}
 	if len(f) > m.s.Policy.MaxFailures {
 		reason = fmt.Sprintf("%s failed or timed out, over the budget of %d", clusters(len(f)), m.s.Policy.MaxFailures)
@@ -1338,6 +1338,33 @@ func (m *machine) checkBudget() {
 		Failures: f,
 	})
 	m.s.HaltedOn = cmp.Or(wave, m.s.lastOpened())
+}
+
+// waveFailed says why wave w failed: a cluster failed during its bake,
+// after others had passed, or none of its clusters passed; naming the
+// clusters (five at most) and whether each failed or timed out.
+func waveFailed(w *WaveState) string {
+	const named = 5
+	var failed []string
+	passed := false
+	for _, c := range w.Clusters {
+		switch {
+		case c.Phase == ClusterTimedOut:
+			failed = append(failed, c.Name+" timed out")
+		case c.Phase == ClusterFailed:
+			failed = append(failed, c.Name+" failed")
+		case c.Phase == ClusterSucceeded:
+			passed = true
+		}
+	}
+	what := strings.Join(failed[:min(len(failed), named)], ", ")
+	if len(failed) > named {
+		what += fmt.Sprintf(" and %d more", len(failed)-named)
+	}
+	if passed {
+		return fmt.Sprintf("wave %d failed: %s during its bake", w.Number, what)
+	}
+	return fmt.Sprintf("wave %d failed: none of its clusters passed (%s)", w.Number, what)
 }
 
 // openNext opens the next wave once the one before it baked, the wave is

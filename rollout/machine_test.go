@@ -767,3 +767,25 @@ func TestReverted(t *testing.T) {
 		assert.False(t, s.Reverted(s.Waves[1]), "a wave no revert names")
 	}
 }
+
+// TestWaveFailed: a failed wave's halt reason says which of the two ways
+// it failed, and names its failed clusters.
+func TestWaveFailed(t *testing.T) {
+	t.Parallel()
+	c := func(name string, p ClusterPhase) ClusterState { return ClusterState{Name: name, Phase: p} }
+	many := WaveState{Number: 3}
+	for i := range 7 {
+		many.Clusters = append(many.Clusters, c(fmt.Sprintf("c%d", i), ClusterFailed))
+	}
+	for _, tc := range []struct {
+		w    WaveState
+		want string
+	}{
+		{WaveState{Number: 1, Clusters: []ClusterState{c("a", ClusterSucceeded), c("b", ClusterFailed)}}, "wave 1 failed: b failed during its bake"},
+		{WaveState{Number: 2, Clusters: []ClusterState{c("a", ClusterTimedOut), c("b", ClusterFailed), c("s", ClusterSkipped)}},
+			"wave 2 failed: none of its clusters passed (a timed out, b failed)"},
+		{many, "wave 3 failed: none of its clusters passed (c0 failed, c1 failed, c2 failed, c3 failed, c4 failed and 2 more)"},
+	} {
+		assert.Equal(t, tc.want, waveFailed(&tc.w))
+	}
+}
