@@ -103,7 +103,8 @@ func hexRune(h []byte) (rune, bool) {
 // parts next to each other form one word, and "" is an empty word. An
 // unterminated quote keeps the rest of the line as one word, and the
 // command says which quote was left open (Unclosed), as a shell would
-// refuse the line.
+// refuse the line. Typographic quotes, “ ” and ‘ ’ as phones type them,
+// quote as single quotes do, each up to its closing mark.
 func ParseCommands(body string) []Command {
 	var (
 		out   []Command
@@ -172,6 +173,34 @@ func closesFence(line, fence string) bool {
 
 func isBlank(c byte) bool { return c == ' ' || c == '\t' }
 
+// closingMark returns where closing closes the quote in rest, -1 for
+// nowhere. A right single quote followed by a letter or a digit is an
+// apostrophe ("it’s"), not the close.
+func closingMark(rest, closing string) int {
+	for from := 0; ; {
+		j := strings.Index(rest[from:], closing)
+		if j < 0 {
+			return -1
+		}
+		j += from
+		after := j + len(closing)
+		if closing != rightSingle || after == len(rest) || !isWordByte(rest[after]) {
+			return j
+		}
+		from = after
+	}
+}
+
+func isWordByte(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
+}
+
+// The typographic quotes a /fleet line may quote words with.
+const (
+	leftDouble, rightDouble = "\u201c", "\u201d" // “ ”
+	leftSingle, rightSingle = "\u2018", "\u2019" // ‘ ’
+)
+
 // splitWords splits s into words as a POSIX shell does, without
 // expansions, and returns the quote s leaves open (0 for none).
 func splitWords(s string) (words []string, unclosed byte) {
@@ -206,6 +235,23 @@ func splitWords(s string) (words []string, unclosed byte) {
 			if i = readDoubleQuoted(s, i+1, &word); i == len(s) {
 				unclosed = '"'
 			}
+		case strings.HasPrefix(s[i:], leftDouble) || strings.HasPrefix(s[i:], leftSingle):
+			// Typographic quotes, as phones and some editors type them,
+			// quote as ' does: up to their closing mark.
+			open = true
+			opening, closing, as := leftDouble, rightDouble, byte('"')
+			if strings.HasPrefix(s[i:], leftSingle) {
+				opening, closing, as = leftSingle, rightSingle, '\''
+			}
+			rest := s[i+len(opening):]
+			j := closingMark(rest, closing)
+			if j < 0 {
+				word.WriteString(rest)
+				i, unclosed = len(s), as
+				break
+			}
+			word.WriteString(rest[:j])
+			i += len(opening) + j + len(closing) - 1
 		case c == '\\' && i+1 < len(s):
 			open = true
 			word.WriteByte(s[i+1])

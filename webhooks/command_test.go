@@ -97,6 +97,15 @@ func TestParseCommands(t *testing.T) {
 			[]Command{{Line: 1, Name: "abort", Args: []string{"--reason", `x"`}, Raw: `/fleet abort --reason "x\"`, Unclosed: '"'}},
 		},
 		{
+			"typographic quotes", `/fleet skip c1 --reason “being decommissioned” ‘it’s old’ “a "b"”`,
+			[]Command{{Line: 1, Name: "skip", Args: []string{"c1", "--reason", "being decommissioned", "it’s old", `a "b"`},
+				Raw: `/fleet skip c1 --reason “being decommissioned” ‘it’s old’ “a "b"”`}},
+		},
+		{
+			"a typographic quote never closed", `/fleet abort --reason “wrong version`,
+			[]Command{{Line: 1, Name: "abort", Args: []string{"--reason", "wrong version"}, Raw: `/fleet abort --reason “wrong version`, Unclosed: '"'}},
+		},
+		{
 			"quoted name", `/fleet "re try" x`,
 			[]Command{{Line: 1, Name: "re try", Args: []string{"x"}, Raw: `/fleet "re try" x`}},
 		},
