@@ -299,6 +299,9 @@ func (b *Bot) runCommand(ctx context.Context, name string, rec *record, actor ro
 		return refuse(err)
 	}
 	if c.ApprovesPR(actor) {
+		if why := st.ApprovalRefused(on.tenant, on.number); why != "" {
+			return refuse(errors.New(why))
+		}
 		if err := b.recordApproval(ctx, name, on, actor.Login); err != nil {
 			return refuse(fmt.Errorf("the approval could not be recorded now: %w", err))
 		}

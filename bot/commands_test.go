@@ -218,3 +218,29 @@ func TestUnclosedQuoteRunsNothing(t *testing.T) {
 	st, _ = w.state(t, "eks-1-30")
 	assert.Equal(t, rollout.CampaignPaused, st.Phase, "paused, not aborted")
 }
+
+// TestApproveMergedPullRequestRefused: an owner's /fleet approve on their
+// tenant's pull request is refused once it merged, and not recorded.
+func TestApproveMergedPullRequestRefused(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, "eks-1-30.yaml")
+	b := w.bot(t, "r1", nil)
+	started(t, w, b)
+	st, _ := w.state(t, "eks-1-30")
+	pr := st.Waves[0].PRs[0]
+	owner := map[string]string{"tenant-a": "alice", "tenant-b": "bruno"}[pr.Tenant]
+	p := w.api.merge(t, pr.Number, "aaaa")
+	require.NoError(t, b.Handle(t.Context(), prWebhook("closed", pr.Number, p.HeadRef, "aaaa")))
+
+	_, err := b.onComment(t.Context(), commentOf(pr.Number, 93, owner, "/fleet approve"))
+	require.NoError(t, err)
+	var rec CommandRecord
+	_, err = getJSON(t.Context(), w.store, commandsKey("eks-1-30", 93), &rec)
+	require.NoError(t, err)
+	require.Len(t, rec.Commands, 1)
+	assert.Equal(t, rollout.CommandRefused, rec.Commands[0].Outcome)
+	assert.Equal(t, fmt.Sprintf("pull request #%d merged already: there is nothing left to approve", pr.Number), rec.Commands[0].Detail)
+	list, err := b.commandApprovals(t.Context(), "eks-1-30", repoName{"acme", "fleet"}, pr.Number)
+	require.NoError(t, err)
+	assert.Empty(t, list)
+}

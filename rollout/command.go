@@ -194,6 +194,26 @@ func (c Command) ApprovesPR(a Actor) bool {
 	return slices.Contains(a.Tenants, c.Tenant)
 }
 
+// ApprovalRefused says why an approval of tenant's pull request number
+// is refused in state s: the pull request merged, or was closed without
+// merge; "" when it may be approved (open, or not known to the state).
+func (s State) ApprovalRefused(tenant string, number int) string {
+	for _, w := range s.Waves {
+		for _, pr := range w.PRs {
+			if pr.Tenant != tenant || pr.Number != number {
+				continue
+			}
+			switch pr.Status {
+			case PRStatusMerged:
+				return fmt.Sprintf("pull request #%d merged already: there is nothing left to approve", number)
+			case PRStatusClosed:
+				return fmt.Sprintf("pull request #%d was closed without merge: /fleet retry opens a new one, to approve then", number)
+			}
+		}
+	}
+	return ""
+}
+
 // Authorize decides whether a may run c on the campaign in state s. The
 // refusal names who may.
 func Authorize(c Command, a Actor, s State) error {

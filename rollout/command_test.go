@@ -216,3 +216,26 @@ func TestUnclosedQuote(t *testing.T) {
 		assert.Equal(t, tc.want, err.Error(), tc.name)
 	}
 }
+
+// TestApprovalRefused: an owner's approval of a merged or closed pull
+// request is refused; an open one, or one the state does not know, is not.
+func TestApprovalRefused(t *testing.T) {
+	t.Parallel()
+	s := State{Waves: []WaveState{
+		{Number: 1, PRs: []PRState{{Tenant: "t1", Number: 4, Status: PRStatusMerged}, {Tenant: "t2", Number: 5, Status: PRStatusClosed}}},
+		{Number: 2, PRs: []PRState{{Tenant: "t1", Number: 9, Status: PRStatusOpen}}},
+	}}
+	for _, tc := range []struct {
+		tenant string
+		number int
+		want   string
+	}{
+		{"t1", 4, "pull request #4 merged already: there is nothing left to approve"},
+		{"t2", 5, "pull request #5 was closed without merge: /fleet retry opens a new one, to approve then"},
+		{"t1", 9, ""},
+		{"t2", 4, ""},
+		{"t1", 77, ""},
+	} {
+		assert.Equal(t, tc.want, s.ApprovalRefused(tc.tenant, tc.number), "%s #%d", tc.tenant, tc.number)
+	}
+}
