@@ -30,7 +30,7 @@ func TestCheckVerdict(t *testing.T) {
 		{name: "open: review and merge", from: stInPR1, wave: 1, tenant: "t1",
 			want: WaveCheck{CheckNeutral, "Waiting for wave 1: #101 (t1) to be approved by the tenant's owners and merged"}},
 		{name: "closed without merge", from: stClosed1, wave: 1, tenant: "t1",
-			want: WaveCheck{CheckNeutral, "Waiting for wave 1: #101 (t1) closed without merge; a retry opens it again, a skip leaves its clusters out"}},
+			want: WaveCheck{CheckNeutral, "Waiting for wave 1: #101 (t1) closed without merge; a retry opens a new one, a skip leaves its clusters out"}},
 		{name: "merged: the gates", from: stVerify1, wave: 1, tenant: "t1",
 			want: WaveCheck{CheckNeutral, "Waiting for wave 1: the gates (argocd, eks) to pass on c1"}},
 		{name: "baking", from: stBaking1, wave: 1, tenant: "t1",

@@ -402,7 +402,13 @@ func retried(before, after State, e Retry) string {
 				}
 				out = append(out, what)
 			default:
-				out = append(out, fmt.Sprintf("%s is %s", now.Name, now.Phase))
+				what := fmt.Sprintf("%s is %s", now.Name, now.Phase)
+				for _, pr := range after.Waves[i].PRs {
+					if pr.Tenant == now.Tenant && pr.Number > 0 && pr.Status == PRStatusOpen {
+						what += fmt.Sprintf(" in #%d", pr.Number) // a closed one's retry opened it
+					}
+				}
+				out = append(out, what)
 			}
 		}
 	}

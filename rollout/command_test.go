@@ -167,6 +167,9 @@ func TestTakenDetail(t *testing.T) {
 	asked.Waves[2].ApprovalRequested = true
 	halted := driveMachine(t, newMachineState(t, machinePolicy()), stHalted1)
 	retried := driveMachine(t, newMachineState(t, machinePolicy()), machineSeq(stHalted1, timedEvent{6, Retry{Cluster: "c1", By: "ops"}}))
+	closed := driveMachine(t, newMachineState(t, machinePolicy()), stClosed1)
+	reopened := driveMachine(t, newMachineState(t, machinePolicy()), machineSeq(stClosed1, timedEvent{3, Retry{Cluster: "c1", By: "ops"}},
+		timedEvent{3, PROpened{Wave: 1, Tenant: "t1", Number: 111}}))
 	again := driveMachine(t, newMachineState(t, machinePolicy()), machineSeq(stHalted1, timedEvent{6, Retry{Cluster: "c1", By: "ops"}},
 		timedEvent{6, GateResult{Cluster: "c1", Gate: "eks", Outcome: GateFailed, Detail: "version 1.29" + EvidenceMark + "eks revision=x value=1.29]"}}))
 	tests := []struct {
@@ -181,6 +184,8 @@ func TestTakenDetail(t *testing.T) {
 			want: "c1 is Verifying; the campaign is Halted (/fleet resume goes on)"},
 		{name: "a retry failed again at once", before: halted, after: again, ev: Retry{Cluster: "c1", By: "ops"},
 			want: "c1 failed again (eks: version 1.29); the campaign is Halted (1 cluster failed or timed out (c1), over the budget of 0: retry or skip them first)"},
+		{name: "a retry of a closed pull request", before: closed, after: reopened, ev: Retry{Cluster: "c1", By: "ops"},
+			want: "c1 is InPR in #111; the campaign is Running"},
 		{name: "a retry of another cluster", before: halted, after: retried, ev: Retry{Cluster: "c2", By: "ops"},
 			want: "the campaign is Halted (/fleet resume goes on)"},
 		{name: "a pause", before: running, after: paused, ev: Pause{By: "ops"}, want: "the campaign went from Running to Paused"},

@@ -255,7 +255,7 @@ func (m *machine) prOpened(e PROpened) *EventError {
 	case PRStatusClosed:
 		// A pull request closed before it was reported open has no number yet.
 		if pr.Number != 0 && pr.Number != e.Number {
-			return refuse("tenant %s's pull request #%d in wave %d was closed; retry to reopen it", e.Tenant, pr.Number, e.Wave)
+			return refuse("tenant %s's pull request #%d in wave %d was closed; a retry opens a new one", e.Tenant, pr.Number, e.Wave)
 		}
 		ev.Event = "pr-reopened"
 	}
@@ -429,7 +429,7 @@ func (m *machine) prClosed(e PRClosed) *EventError {
 	m.emit(PostReport{
 		About:    ReportPRClosed,
 		Wave:     e.Wave,
-		Summary:  fmt.Sprintf("Tenant %s closed pull request #%d of wave %d without merging it. Its clusters (%s) hold the wave back: retry to reopen it, or skip them with a reason.", e.Tenant, pr.Number, e.Wave, strings.Join(waiting, ", ")),
+		Summary:  fmt.Sprintf("Tenant %s closed pull request #%d of wave %d without merging it. Its clusters (%s) hold the wave back: a retry opens a new pull request for them, or skip them with a reason.", e.Tenant, pr.Number, e.Wave, strings.Join(waiting, ", ")),
 		Clusters: waiting,
 	})
 	return nil

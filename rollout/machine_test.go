@@ -293,7 +293,7 @@ func TestTransition(t *testing.T) {
 		{name: "open/pr closed without merge", from: stInPR1, at: 2, event: PRClosed{Wave: 1, Tenant: "t1", Number: 101}, want: inPR1,
 			actions: []Action{PostReport{About: ReportPRClosed, Wave: 1, Clusters: []string{"c1"}}}},
 		{name: "open/pr closed twice ignored", from: stClosed1, event: PRClosed{Wave: 1, Tenant: "t1"}, wantErr: "already recorded closed", ignored: true, want: inPR1},
-		{name: "open/new pr after close refused", from: stClosed1, event: PROpened{Wave: 1, Tenant: "t1", Number: 111}, wantErr: "retry to reopen", want: inPR1},
+		{name: "open/new pr after close refused", from: stClosed1, event: PROpened{Wave: 1, Tenant: "t1", Number: 111}, wantErr: "a retry opens a new one", want: inPR1},
 		{name: "open/closed pr reopened on GitHub", from: stClosed1, at: 3, event: PROpened{Wave: 1, Tenant: "t1", Number: 101}, want: inPR1,
 			check: func(t *testing.T, s State) { assert.Equal(t, "pr-reopened", s.Waves[0].Clusters[0].Evidence[3].Event) }},
 		{name: "open/retry reopens a closed pr", from: stClosed1, at: 3, event: Retry{Cluster: "c1", By: "ops"}, want: open1,

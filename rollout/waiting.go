@@ -205,7 +205,7 @@ func (s State) waveWait(w WaveState, nextWindow, since time.Time) Wait {
 		out.Clusters = waveClusters(w, func(c ClusterState) bool {
 			return slices.ContainsFunc(closed, func(p PRState) bool { return p.Tenant == c.Tenant }) && !c.Phase.settled()
 		})
-		out.Text = fmt.Sprintf("wave %d: %s closed without merge; a retry opens it again, a skip leaves its clusters out", w.Number, prList(closed))
+		out.Text = fmt.Sprintf("wave %d: %s closed without merge; a retry opens a new one, a skip leaves its clusters out", w.Number, prList(closed))
 		return out
 	}
 	if asked := append(byStatus[PRStatusPending], byStatus[PRStatusRequested]...); len(asked) > 0 {

@@ -52,7 +52,7 @@ func TestWaiting(t *testing.T) {
 				Text:     "wave 2: #201 (t1) to be approved by the tenant's owners and merged; #202 (t2) approved, not merged: GitHub refuses the merge: Merge commits are not allowed on this repository",
 				Commands: []string{"/fleet pause", "/fleet abort"}}},
 		{name: "closed without merge", from: stClosed1, want: Wait{Kind: WaitRetry, Wave: 1, Since: minute(2), PRs: []int{101}, Clusters: []string{"c1"},
-			Text:     "wave 1: #101 (t1) closed without merge; a retry opens it again, a skip leaves its clusters out",
+			Text:     "wave 1: #101 (t1) closed without merge; a retry opens a new one, a skip leaves its clusters out",
 			Commands: []string{"/fleet retry [cluster]", "/fleet skip <cluster> --reason \"...\"", "/fleet abort"}}},
 		{name: "closed, its clusters skipped: the other tenant's merge", from: machineSeq(stOpen2,
 			timedEvent{65, PROpened{Wave: 2, Tenant: "t1", Number: 201}},
