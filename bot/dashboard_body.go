@@ -391,6 +391,9 @@ func waveState(w rollout.WaveState) string {
 		s += " until " + stamp(w.BakeUntil)
 	case w.Phase == rollout.WavePending && w.ApprovalRequested && w.ApprovedBy == "":
 		s += ", waiting for an approval"
+	case w.Phase == rollout.WaveSucceeded && len(w.Clusters) > 0 &&
+		!slices.ContainsFunc(w.Clusters, func(c rollout.ClusterState) bool { return c.Phase != rollout.ClusterSkipped }):
+		s += ": every cluster skipped"
 	}
 	if w.ApprovedBy != "" {
 		s += fmt.Sprintf(", approved by %s", mention(w.ApprovedBy))
@@ -565,16 +568,17 @@ func lastChange(c rollout.ClusterState) time.Time {
 }
 
 // foot says what the issue is and how to use it: once the campaign ended,
-// that it takes no more commands but a rollback, when one can still be
-// asked for.
+// that no command changes it but a rollback, when one can still be asked
+// for, and that the commands that only show still answer.
 func (v dashboardView) foot() string {
 	if v.St.Phase.Final() {
 		s := "\n---\n<sub>fleetbot closed this issue when the campaign ended."
 		if v.St.RollbackOffered() {
-			s += " `/fleet rollback` in a comment here still rolls back what it merged; it takes no other command."
+			s += " `/fleet rollback` in a comment here still rolls back what it merged; no other command changes it any more."
 		} else {
-			s += " It takes no more commands."
+			s += " No command changes it any more."
 		}
+		s += " `/fleet status`, `/fleet plan` and `/fleet help` still answer."
 		return s + "</sub>\n"
 	}
 	return "\n---\n<sub>fleetbot edits this issue as the campaign moves and closes it when the campaign ends. " +

@@ -882,3 +882,25 @@ func TestMention(t *testing.T) {
 		assert.Equal(t, want, mention(by), by)
 	}
 }
+
+// TestWaveState: a wave's phase in the dashboard's table, with what a
+// person wants to know of it.
+func TestWaveState(t *testing.T) {
+	t.Parallel()
+	skipped := rollout.ClusterState{Name: "a", Phase: rollout.ClusterSkipped}
+	ok := rollout.ClusterState{Name: "b", Phase: rollout.ClusterSucceeded}
+	until := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		w    rollout.WaveState
+		want string
+	}{
+		{rollout.WaveState{Phase: rollout.WaveSucceeded, Clusters: []rollout.ClusterState{skipped, skipped}}, "Succeeded: every cluster skipped"},
+		{rollout.WaveState{Phase: rollout.WaveSucceeded, Clusters: []rollout.ClusterState{skipped, ok}}, "Succeeded"},
+		{rollout.WaveState{Phase: rollout.WaveSkipped, SkipReason: "nothing to fold"}, "Skipped: nothing to fold"},
+		{rollout.WaveState{Phase: rollout.WaveBaking, BakeUntil: until}, "Baking until 2026-12-01 10:00 UTC"},
+		{rollout.WaveState{Phase: rollout.WavePending, ApprovalRequested: true}, "Pending, waiting for an approval"},
+		{rollout.WaveState{Phase: rollout.WaveOpen, ApprovedBy: "cli:pat"}, "Open, approved by `cli:pat`"},
+	} {
+		assert.Equal(t, tc.want, waveState(tc.w))
+	}
+}

@@ -404,7 +404,7 @@ func TestRollbackOpensRevertPullRequests(t *testing.T) {
 		}
 		return ""
 	}
-	assert.Contains(t, body(), "fleetbot closed this issue when the campaign ended. `/fleet rollback` in a comment here still rolls back what it merged; it takes no other command.")
+	assert.Contains(t, body(), "fleetbot closed this issue when the campaign ended. `/fleet rollback` in a comment here still rolls back what it merged; no other command changes it any more. `/fleet status`, `/fleet plan` and `/fleet help` still answer.")
 	// Each pull request names the gates its wave runs: a clean-up wave runs
 	// the clean-up gates, none for this terraform-only campaign.
 	calls := w.ensure.calls()
@@ -451,7 +451,7 @@ func TestRollbackOpensRevertPullRequests(t *testing.T) {
 	assert.Equal(t, rollout.CampaignRolledBack, st.Phase)
 	state, reason = dashboard()
 	assert.Equal(t, []string{"closed", "not_planned"}, []string{state, reason})
-	assert.Contains(t, body(), "fleetbot closed this issue when the campaign ended. It takes no more commands.")
+	assert.Contains(t, body(), "fleetbot closed this issue when the campaign ended. No command changes it any more. `/fleet status`, `/fleet plan` and `/fleet help` still answer.")
 	all := reverts()[3:]
 	require.Len(t, all, 4)
 

@@ -56,14 +56,15 @@ func auditState() rollout.State {
 }
 
 // auditCommands are the commands run on the audited campaign: one taken,
-// one refused.
+// one refused, one shown (its table was in the answer, not in the export).
 func auditCommands() []bot.CommandRecord {
 	at := func(m int) time.Time { return time.Date(2026, 12, 1, 9, m, 0, 0, time.UTC) }
 	return []bot.CommandRecord{
 		{Comment: 11, PR: "acme/fleet#1", By: "eve", At: at(8), Commands: []bot.CommandResult{
 			{Line: 1, Raw: "/fleet skip a-dev-1 --reason x", Outcome: rollout.CommandRefused, Detail: "@eve may not run skip on a-dev-1: fleet admins and the owners of tenant-a may"}}},
 		{Comment: 12, PR: "acme/fleet#1", By: "pat", At: at(21), Commands: []bot.CommandResult{
-			{Line: 1, Raw: "/fleet resume", Outcome: rollout.CommandTaken, Detail: "the campaign went from Halted to Running"}}},
+			{Line: 1, Raw: "/fleet resume", Outcome: rollout.CommandTaken, Detail: "the campaign went from Halted to Running"},
+			{Line: 2, Raw: "/fleet status", Outcome: rollout.CommandShown, Detail: "below", Show: "a table"}}},
 	}
 }
 

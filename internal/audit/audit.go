@@ -139,7 +139,11 @@ func New(st rollout.State, cmds []bot.CommandRecord) Report {
 	}
 	for _, rec := range cmds {
 		for _, c := range rec.Commands {
-			r.Commands = append(r.Commands, Command{At: rec.At, By: rec.By, PR: rec.PR, Line: strings.TrimSpace(c.Raw), Outcome: string(c.Outcome), Detail: c.Detail})
+			detail := c.Detail
+			if c.Outcome == rollout.CommandShown {
+				detail = "" // "below" in the answer, where it was shown; nothing below here
+			}
+			r.Commands = append(r.Commands, Command{At: rec.At, By: rec.By, PR: rec.PR, Line: strings.TrimSpace(c.Raw), Outcome: string(c.Outcome), Detail: detail})
 		}
 	}
 	for _, w := range st.Waves {
