@@ -1348,12 +1348,12 @@ func waveFailed(w *WaveState) string {
 	var failed []string
 	passed := false
 	for _, c := range w.Clusters {
-		switch {
-		case c.Phase == ClusterTimedOut:
+		switch c.Phase {
+		case ClusterTimedOut:
 			failed = append(failed, c.Name+" timed out")
-		case c.Phase == ClusterFailed:
+		case ClusterFailed:
 			failed = append(failed, c.Name+" failed")
-		case c.Phase == ClusterSucceeded:
+		case ClusterSucceeded:
 			passed = true
 		}
 	}
