@@ -35,6 +35,7 @@ func reportComment(campaign string, a rollout.PostReport) string {
 		rollout.ReportRollingBack: "rolling back",
 		rollout.ReportRolledBack:  "rolled back",
 		rollout.ReportPRClosed:    "a pull request was closed",
+		rollout.ReportApproved:    "a wave was approved",
 	}[a.About]
 	if title == "" {
 		title = string(a.About)

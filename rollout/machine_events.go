@@ -291,6 +291,7 @@ const (
 	ReportRollingBack ReportKind = "rolling-back"
 	ReportRolledBack  ReportKind = "rolled-back"
 	ReportPRClosed    ReportKind = "pr-closed"
+	ReportApproved    ReportKind = "approved" // a wave's approval, once its request was posted
 )
 
 // PostReport asks for a report on the pull requests of wave Wave: the wave

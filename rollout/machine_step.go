@@ -606,8 +606,16 @@ func (m *machine) approve(e Approve) *EventError {
 	for i := range w.Clusters {
 		m.record(&w.Clusters[i], "", Evidence{Event: e.Kind(), By: e.By})
 	}
-	// A request for this approval not posted yet would ask for what is given.
-	m.dropPosts(func(p Post) bool { return p.Approval != nil && p.Approval.Wave == e.Wave })
+	// A request for this approval not posted yet would ask for what is
+	// given: it is dropped. One posted is followed by the approval, on
+	// the same pull requests, so that they no longer ask for it.
+	requested := func(p Post) bool { return p.Approval != nil && p.Approval.Wave == e.Wave }
+	if slices.ContainsFunc(m.s.Posts, requested) {
+		m.dropPosts(requested)
+	} else if w.ApprovalRequested {
+		m.emit(PostReport{About: ReportApproved, Wave: m.s.lastOpened(),
+			Summary: fmt.Sprintf("Wave %d was approved by %s; it opens once the waves before it are done and the schedule allows.", e.Wave, e.By)})
+	}
 	return nil
 }
 

@@ -789,3 +789,31 @@ func TestWaveFailed(t *testing.T) {
 		assert.Equal(t, tc.want, waveFailed(&tc.w))
 	}
 }
+
+// TestApprovalAfterItsRequest: an approval given before its request was
+// posted drops the request; one given after it is posted on the same pull
+// requests, which no longer ask for it.
+func TestApprovalAfterItsRequest(t *testing.T) {
+	t.Parallel()
+	asked := driveMachine(t, newMachineState(t, machinePolicy()), stAwaitApproval)
+	require.Len(t, asked.Posts, 1)
+	request := asked.Posts[0]
+	require.NotNil(t, request.Approval)
+
+	s, acts, err := Transition(asked, Approve{Wave: 3, By: "alice"}, minute(128))
+	require.NoError(t, err)
+	assert.Empty(t, acts, "the request was not posted: nothing to answer")
+	assert.Empty(t, s.Posts)
+
+	posted := driveMachine(t, newMachineState(t, machinePolicy()), machineSeq(stAwaitApproval, timedEvent{128, Posted{Seq: request.seq()}}))
+	require.Empty(t, posted.Posts)
+	s, acts, err = Transition(posted, Approve{Wave: 3, By: "alice"}, minute(129))
+	require.NoError(t, err)
+	require.Len(t, acts, 1)
+	r, ok := acts[0].(PostReport)
+	require.True(t, ok, "%#v", acts[0])
+	assert.Equal(t, ReportApproved, r.About)
+	assert.Equal(t, request.on(), r.Wave, "on the pull requests the request went to")
+	assert.Equal(t, "Wave 3 was approved by alice; it opens once the waves before it are done and the schedule allows.", r.Summary)
+	assert.Len(t, s.Posts, 1, "kept until posted")
+}
