@@ -354,6 +354,12 @@ func TakenDetail(before, after State, ev Event) string {
 		}
 		return moved
 	}
+	if sk, ok := ev.(SkipCluster); ok {
+		if what := skipped(before, after, sk); what != "" {
+			return what + "; " + moved
+		}
+		return moved
+	}
 	a, ok := ev.(Approve)
 	if !ok || a.Wave < 1 || a.Wave > len(after.Waves) {
 		return moved
@@ -416,6 +422,36 @@ func retried(before, after State, e Retry) string {
 		out = append(out, fmt.Sprintf("and %d more", n-named))
 	}
 	return strings.Join(out, ", ")
+}
+
+// skipped says what skip e did: the cluster skipped, in which waves, and
+// the pull requests it closed (those that carried nothing else).
+func skipped(before, after State, e SkipCluster) string {
+	var waves, closed []string
+	for i, w := range before.Waves {
+		if i >= len(after.Waves) {
+			break
+		}
+		now := after.Waves[i]
+		for j, c := range w.Clusters {
+			if c.Name == e.Cluster && j < len(now.Clusters) && c.Phase != ClusterSkipped && now.Clusters[j].Phase == ClusterSkipped {
+				waves = append(waves, strconv.Itoa(w.Number))
+			}
+		}
+		for j, pr := range w.PRs {
+			if j < len(now.PRs) && pr.Number > 0 && pr.Status != PRStatusClosed && now.PRs[j].Status == PRStatusClosed {
+				closed = append(closed, fmt.Sprintf("#%d", pr.Number))
+			}
+		}
+	}
+	if len(waves) == 0 {
+		return ""
+	}
+	what := fmt.Sprintf("%s is Skipped in wave %s", e.Cluster, strings.Join(waves, ", "))
+	if len(closed) > 0 {
+		what += fmt.Sprintf("; pull request %s closes: every cluster it changes is skipped", strings.Join(closed, ", "))
+	}
+	return what
 }
 
 // CommandCatchUp is how late the commands of a comment whose webhook never

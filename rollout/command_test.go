@@ -167,6 +167,8 @@ func TestTakenDetail(t *testing.T) {
 	asked.Waves[2].ApprovalRequested = true
 	halted := driveMachine(t, newMachineState(t, machinePolicy()), stHalted1)
 	retried := driveMachine(t, newMachineState(t, machinePolicy()), machineSeq(stHalted1, timedEvent{6, Retry{Cluster: "c1", By: "ops"}}))
+	skippedC1 := driveMachine(t, newMachineState(t, machinePolicy()), machineSeq(stInPR1, timedEvent{2, SkipCluster{Cluster: "c1", Reason: "r", By: "ops"}}))
+	skippedC4 := driveMachine(t, newMachineState(t, machinePolicy()), machineSeq(stInPR1, timedEvent{2, SkipCluster{Cluster: "c4", Reason: "r", By: "ops"}}))
 	closed := driveMachine(t, newMachineState(t, machinePolicy()), stClosed1)
 	reopened := driveMachine(t, newMachineState(t, machinePolicy()), machineSeq(stClosed1, timedEvent{3, Retry{Cluster: "c1", By: "ops"}},
 		timedEvent{3, PROpened{Wave: 1, Tenant: "t1", Number: 111}}))
@@ -184,6 +186,10 @@ func TestTakenDetail(t *testing.T) {
 			want: "c1 is Verifying; the campaign is Halted (/fleet resume goes on)"},
 		{name: "a retry failed again at once", before: halted, after: again, ev: Retry{Cluster: "c1", By: "ops"},
 			want: "c1 failed again (eks: version 1.29); the campaign is Halted (1 cluster failed or timed out (c1), over the budget of 0: retry or skip them first)"},
+		{name: "a skip that closes a pull request", before: running, after: skippedC1, ev: SkipCluster{Cluster: "c1", Reason: "r", By: "ops"},
+			want: "c1 is Skipped in wave 1; pull request #101 closes: every cluster it changes is skipped; the campaign is Running"},
+		{name: "a skip of a cluster not started", before: running, after: skippedC4, ev: SkipCluster{Cluster: "c4", Reason: "r", By: "ops"},
+			want: "c4 is Skipped in wave 3; the campaign is Running"},
 		{name: "a retry of a closed pull request", before: closed, after: reopened, ev: Retry{Cluster: "c1", By: "ops"},
 			want: "c1 is InPR in #111; the campaign is Running"},
 		{name: "a retry of another cluster", before: halted, after: retried, ev: Retry{Cluster: "c2", By: "ops"},
