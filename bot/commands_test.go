@@ -28,6 +28,18 @@ func commentOf(number int, id int64, user string, lines ...string) *webhooks.Com
 	}
 }
 
+// commented has b take comment id on pull request number by user, with
+// lines, and returns what the store recorded of its commands.
+func commented(t *testing.T, w *world, b *Bot, number int, id int64, user string, lines ...string) CommandRecord {
+	t.Helper()
+	_, err := b.onComment(t.Context(), commentOf(number, id, user, lines...))
+	require.NoError(t, err)
+	var rec CommandRecord
+	_, err = getJSON(t.Context(), w.store, commandsKey("eks-1-30", id), &rec)
+	require.NoError(t, err)
+	return rec
+}
+
 // TestCommandsCutShort: a comment's commands run at most once each. A run
 // cut short after its first command and while carrying out its second is
 // finished by the next delivery: the first is not run again, the second
@@ -157,11 +169,7 @@ func TestCommandsPerComment(t *testing.T) {
 	for i := range lines {
 		lines[i] = "/fleet status"
 	}
-	_, err := b.onComment(t.Context(), commentOf(number, 91, "pat", lines...))
-	require.NoError(t, err)
-	var rec CommandRecord
-	_, err = getJSON(t.Context(), w.store, commandsKey("eks-1-30", 91), &rec)
-	require.NoError(t, err)
+	rec := commented(t, w, b, number, 91, "pat", lines...)
 	require.Len(t, rec.Commands, len(lines))
 	for i, c := range rec.Commands {
 		if i < rollout.MaxCommands {
@@ -206,11 +214,7 @@ func TestUnclosedQuoteRunsNothing(t *testing.T) {
 	started(t, w, b)
 	st, _ := w.state(t, "eks-1-30")
 	number := st.Waves[0].PRs[0].Number
-	_, err := b.onComment(t.Context(), commentOf(number, 92, "pat", `/fleet abort --reason "wrong version`, `/fleet pause`))
-	require.NoError(t, err)
-	var rec CommandRecord
-	_, err = getJSON(t.Context(), w.store, commandsKey("eks-1-30", 92), &rec)
-	require.NoError(t, err)
+	rec := commented(t, w, b, number, 92, "pat", `/fleet abort --reason "wrong version`, `/fleet pause`)
 	require.Len(t, rec.Commands, 2)
 	assert.Equal(t, rollout.CommandRefused, rec.Commands[0].Outcome)
 	assert.Equal(t, `the " quote this line opens is never closed; nothing of it ran; usage: /fleet abort [--reason "..."]`, rec.Commands[0].Detail)
@@ -232,11 +236,7 @@ func TestApproveMergedPullRequestRefused(t *testing.T) {
 	p := w.api.merge(t, pr.Number, "aaaa")
 	require.NoError(t, b.Handle(t.Context(), prWebhook("closed", pr.Number, p.HeadRef, "aaaa")))
 
-	_, err := b.onComment(t.Context(), commentOf(pr.Number, 93, owner, "/fleet approve"))
-	require.NoError(t, err)
-	var rec CommandRecord
-	_, err = getJSON(t.Context(), w.store, commandsKey("eks-1-30", 93), &rec)
-	require.NoError(t, err)
+	rec := commented(t, w, b, pr.Number, 93, owner, "/fleet approve")
 	require.Len(t, rec.Commands, 1)
 	assert.Equal(t, rollout.CommandRefused, rec.Commands[0].Outcome)
 	assert.Equal(t, fmt.Sprintf("pull request #%d merged already: there is nothing left to approve", pr.Number), rec.Commands[0].Detail)
