@@ -598,7 +598,11 @@ func planTable(p *rollout.Plan) string {
 		}
 		return out
 	}
-	return fitTable(head, rows, "waves", fmt.Sprintf("each wave's clusters are counted, the first %d named; `fleetbot plan` lists every one", maxNamed))
+	out := fitTable(head, rows, "waves", fmt.Sprintf("each wave's clusters are counted, the first %d named; `fleetbot plan` lists every one", maxNamed))
+	if left := p.LeftOut(leftOutNamed); left != "" {
+		out += fmt.Sprintf("\nLeft out by the plan: %s.\n", left)
+	}
+	return out
 }
 
 // recordApproval adds login's approval of pull request on, at its head, to

@@ -108,11 +108,18 @@ func (v dashboardView) head() string {
 		fmt.Fprintf(&b, " · **Bake:** %s", rollout.Duration{Duration: st.Policy.Bake})
 	}
 	fmt.Fprintf(&b, "\n**Started** %s from `%s` at `%s`.\n", stamp(v.Rec.StartedAt), v.Rec.File, shortSHA(v.Rec.SHA))
+	if left := v.Rec.Plan.LeftOut(leftOutNamed); left != "" {
+		fmt.Fprintf(&b, "**Left out by the plan:** %s.\n", left)
+	}
 	if st.Phase == rollout.CampaignHalted && st.HaltReason != "" {
 		fmt.Fprintf(&b, "\n> **Halted:** %s\n", st.HaltReason)
 	}
 	return b.String()
 }
+
+// leftOutNamed is how many clusters held by other campaigns the dashboard
+// and /fleet plan name; the others are counted.
+const leftOutNamed = 20
 
 // waiting says what the campaign waits for and the commands that apply;
 // once it ended, its summary.

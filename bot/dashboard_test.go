@@ -904,3 +904,26 @@ func TestWaveState(t *testing.T) {
 		assert.Equal(t, tc.want, waveState(tc.w))
 	}
 }
+
+// TestDashboardNamesClustersLeftOut: the clusters the plan left alone are
+// counted by reason under the campaign's start, those another campaign
+// holds named with it, on the dashboard and in /fleet plan's answer: a
+// person expects the campaign to upgrade them.
+func TestDashboardNamesClustersLeftOut(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, "eks-1-30.yaml")
+	b := w.bot(t, "r1", nil)
+	started(t, w, b)
+	rec, ok, err := b.loadRecord(t.Context(), campaign)
+	require.NoError(t, err)
+	require.True(t, ok)
+	st, _ := w.state(t, campaign)
+	rec.Plan.Skipped = append(rec.Plan.Skipped,
+		rollout.SkippedCluster{Name: "d-prod-1", Reason: rollout.ReasonLocked, Detail: "held by campaign blk-d"},
+		rollout.SkippedCluster{Name: "a-dev-9", Reason: rollout.ReasonAtTarget})
+	const left = "1 held by other campaigns (`d-prod-1`: held by campaign blk-d), 1 at-target"
+	body, err := renderDashboard(dashboardView{Repo: "acme/fleet", Rec: rec, St: st, Wait: st.Waiting(time.Time{})})
+	require.NoError(t, err)
+	assert.Contains(t, body, "\n**Left out by the plan:** "+left+".\n")
+	assert.Contains(t, planTable(rec.Plan), "\nLeft out by the plan: "+left+".\n")
+}

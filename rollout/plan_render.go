@@ -212,6 +212,55 @@ func nothingToDo(p *Plan) string {
 	return fmt.Sprintf("Nothing to do: all %s selected are skipped (%s).\n", count(len(p.Skipped), "cluster"), strings.Join(parts, ", "))
 }
 
+// LeftOut says which selected clusters the plan leaves alone, counted by
+// reason; those another campaign holds are named with it (at most named of
+// them), since a person expects the campaign to upgrade them: "3 held by
+// other campaigns (`d-prod-1`, `d-prod-2`: held by campaign blk-d), 2
+// at-target". "" when it leaves none.
+func (p *Plan) LeftOut(named int) string {
+	if len(p.Skipped) == 0 {
+		return ""
+	}
+	counts := map[string]int{}
+	byHolder := map[string][]string{}
+	var holders []string
+	for _, s := range p.Skipped {
+		counts[s.Reason]++
+		if s.Reason != ReasonLocked {
+			continue
+		}
+		if _, seen := byHolder[s.Detail]; !seen {
+			holders = append(holders, s.Detail)
+		}
+		byHolder[s.Detail] = append(byHolder[s.Detail], s.Name)
+	}
+	var parts []string
+	if n := counts[ReasonLocked]; n > 0 {
+		var held []string
+		left := named
+		for _, h := range holders {
+			names := byHolder[h]
+			shown := names[:min(len(names), max(left, 0))]
+			left -= len(shown)
+			list := make([]string, len(shown))
+			for i, name := range shown {
+				list[i] = "`" + name + "`"
+			}
+			if more := len(names) - len(shown); more > 0 {
+				list = append(list, fmt.Sprintf("%d more", more))
+			}
+			held = append(held, strings.Join(list, ", ")+": "+h)
+		}
+		parts = append(parts, fmt.Sprintf("%d held by other campaigns (%s)", n, strings.Join(held, "; ")))
+	}
+	for _, r := range sortedKeys(counts) {
+		if r != ReasonLocked {
+			parts = append(parts, fmt.Sprintf("%d %s", counts[r], r))
+		}
+	}
+	return strings.Join(parts, ", ")
+}
+
 // cleanupSummary says what a wave without cluster steps does to the files.
 func cleanupSummary(w Wave) string {
 	set, del := 0, 0

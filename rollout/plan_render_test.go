@@ -222,3 +222,20 @@ func TestPlanIdle(t *testing.T) {
 	require.ErrorAs(t, (&Plan{}).Idle(), &fe)
 	assert.Equal(t, "nothing to do: the plan changes no cluster; a campaign that changes no cluster does not start", fe.Reason)
 }
+
+// TestLeftOut: the clusters a plan leaves alone, by reason, those held by
+// other campaigns named with the campaign, up to a number.
+func TestLeftOut(t *testing.T) {
+	t.Parallel()
+	locked := func(name, holder string) SkippedCluster {
+		return SkippedCluster{Name: name, Reason: ReasonLocked, Detail: "held by campaign " + holder}
+	}
+	p := &Plan{Skipped: []SkippedCluster{
+		locked("d-prod-1", "blk-d"), {Name: "a-dev-1", Reason: ReasonAtTarget}, locked("d-prod-2", "blk-d"),
+		locked("c-stg-1", "eks-1-30"), {Name: "b-dev-1", Reason: ReasonExcluded}, {Name: "a-dev-2", Reason: ReasonAtTarget},
+	}}
+	assert.Equal(t, "3 held by other campaigns (`d-prod-1`, `d-prod-2`: held by campaign blk-d; `c-stg-1`: held by campaign eks-1-30), 2 at-target, 1 excluded", p.LeftOut(10))
+	assert.Equal(t, "3 held by other campaigns (`d-prod-1`, 1 more: held by campaign blk-d; 1 more: held by campaign eks-1-30), 2 at-target, 1 excluded", p.LeftOut(1))
+	assert.Equal(t, "1 at-target", (&Plan{Skipped: []SkippedCluster{{Name: "x", Reason: ReasonAtTarget}}}).LeftOut(10))
+	assert.Empty(t, (&Plan{}).LeftOut(10))
+}
