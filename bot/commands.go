@@ -489,10 +489,15 @@ func statusTable(st rollout.State, nextWindow time.Time) string {
 					prs = append(prs, fmt.Sprintf("#%d %s (%s)", pr.Number, pr.Tenant, pr.Status))
 				}
 			}
+			notReached := st.NotReached(w)
 			for _, c := range w.Clusters {
-				clusterPhase[string(c.Phase)]++
-				if !counted || (c.Phase == rollout.ClusterFailed && len(clusters) < maxNamed) {
-					clusters = append(clusters, fmt.Sprintf("`%s` %s", c.Name, c.Phase))
+				phase := c.Phase
+				if notReached {
+					phase = rollout.ClusterNotReached
+				}
+				clusterPhase[string(phase)]++
+				if !counted || (phase == rollout.ClusterFailed && len(clusters) < maxNamed) {
+					clusters = append(clusters, fmt.Sprintf("`%s` %s", c.Name, phase))
 				}
 			}
 			prCell, clusterCell := strings.Join(prs, ", "), strings.Join(clusters, ", ")
@@ -500,7 +505,11 @@ func statusTable(st rollout.State, nextWindow time.Time) string {
 				prCell = counts(prStatus, prs)
 				clusterCell = counts(clusterPhase, clusters)
 			}
-			out = append(out, fmt.Sprintf("| %d | %s | %s | %s | %s |\n", w.Number, kind, w.Phase, cell(prCell), cell(clusterCell)))
+			phase := string(w.Phase)
+			if notReached {
+				phase = "Not reached"
+			}
+			out = append(out, fmt.Sprintf("| %d | %s | %s | %s | %s |\n", w.Number, kind, phase, cell(prCell), cell(clusterCell)))
 		}
 		return out
 	}

@@ -219,3 +219,16 @@ func TestStatusTableHalted(t *testing.T) {
 	assert.True(t, strings.HasPrefix(statusTable(st, time.Time{}),
 		"Campaign **eks-1-30** is **Halted**. Waiting for a person: 1 cluster failed or timed out, over the budget of 0.\n"), statusTable(st, time.Time{}))
 }
+
+// TestStatusTableNotReached: /fleet status of an aborted campaign says its
+// waves never opened were not reached, and so were their clusters.
+func TestStatusTableNotReached(t *testing.T) {
+	t.Parallel()
+	st := rollout.State{Campaign: "eks-1-30", Phase: rollout.CampaignAborted, Waves: []rollout.WaveState{
+		{Number: 1, Phase: rollout.WaveStopped, Clusters: []rollout.ClusterState{{Name: "a-dev-1", Tenant: "tenant-a", Phase: rollout.ClusterStopped}}},
+		{Number: 2, Phase: rollout.WavePending, Clusters: []rollout.ClusterState{{Name: "a-prod-1", Tenant: "tenant-a", Phase: rollout.ClusterPending}}},
+	}}
+	table := statusTable(st, time.Time{})
+	assert.Contains(t, table, "| 1 | change | Stopped | - | `a-dev-1` Stopped |")
+	assert.Contains(t, table, "| 2 | change | Not reached | - | `a-prod-1` NotReached |")
+}

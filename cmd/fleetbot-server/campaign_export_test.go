@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/fleetbot/fleetbot/bot"
@@ -81,4 +82,19 @@ func TestCampaignExportGolden(t *testing.T) {
 			testenv.CheckGolden(t, tt.golden, out.String())
 		})
 	}
+}
+
+// TestExportNotReached: the export of an aborted campaign says its wave
+// never opened was not reached, and so were its clusters.
+func TestExportNotReached(t *testing.T) {
+	t.Parallel()
+	st := rollout.State{Campaign: "eks-1-30", Phase: rollout.CampaignAborted, Policy: rollout.Policy{Change: rollout.KindEKSVersion}, Waves: []rollout.WaveState{
+		{Number: 1, Phase: rollout.WavePending, Clusters: []rollout.ClusterState{{Name: "a-prod-1", Tenant: "tenant-a", Phase: rollout.ClusterPending}}},
+	}}
+	var md, js strings.Builder
+	require.NoError(t, writeExport(&md, st, nil, exportMarkdown))
+	assert.Contains(t, md.String(), "## Wave 1: Pending (not reached)\n")
+	assert.Contains(t, md.String(), "| a-prod-1 | tenant-a | NotReached |")
+	require.NoError(t, writeExport(&js, st, nil, exportJSON))
+	assert.Contains(t, js.String(), `"notReached": true`)
 }

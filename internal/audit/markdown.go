@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/fleetbot/fleetbot/rollout"
 )
 
 // Markdown writes the report for a person: the campaign's summary, a section
@@ -114,6 +116,8 @@ func (w *writer) wave(wv Wave) {
 	for _, c := range wv.Clusters {
 		phase := c.Phase
 		switch {
+		case wv.NotReached:
+			phase = string(rollout.ClusterNotReached) // Pending in the state: the campaign ended first
 		case c.FailedGate != "":
 			phase += " (" + c.FailedGate + ")"
 		case c.SkipReason != "":
