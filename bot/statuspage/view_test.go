@@ -328,3 +328,19 @@ func TestNotReachedWave(t *testing.T) {
 	assert.Contains(t, b.String(), `<span class="badge ph-notreached">not reached</span>`)
 	assert.Contains(t, b.String(), `<span class="chip st-notreached">2 NotReached</span>`)
 }
+
+// TestRollingBackProgress: a campaign rolling back counts the clusters
+// its revert waves took back, not clusters through.
+func TestRollingBackProgress(t *testing.T) {
+	t.Parallel()
+	p := rollout.Policy{Gates: []string{"argocd"}, Change: rollout.KindLabel, Revertible: true}
+	st := drive(t, "addons-r3", p, [][]rollout.ClusterRef{{ref("a-dev-1", "a")}},
+		step{0, rollout.ScheduleCampaign{}}, step{0, rollout.Tick{CanOpen: true}},
+		step{1, rollout.PROpened{Wave: 1, Tenant: "a", Number: 7}}, step{2, rollout.PRMerged{Wave: 1, Tenant: "a", Number: 7, SHA: "m"}},
+		step{3, rollout.Rollback{By: "pat"}})
+	require.Equal(t, rollout.CampaignRollingBack, st.Phase)
+	var b bytes.Buffer
+	require.NoError(t, Render(&b, Build(Input{At: at(4), RepoURL: repoURL, Campaigns: []CampaignInput{{State: st, StartedAt: at(0)}}}), 0))
+	assert.Contains(t, b.String(), "<span>0 of 1 clusters taken back, 0 of 1 revert waves done</span>")
+	assert.NotContains(t, b.String(), "clusters through")
+}
