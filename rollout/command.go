@@ -203,10 +203,15 @@ func (s State) ApprovalRefused(tenant string, number int) string {
 			if pr.Tenant != tenant || pr.Number != number {
 				continue
 			}
-			switch pr.Status {
-			case PRStatusMerged:
+			switch {
+			case pr.Status == PRStatusMerged:
 				return fmt.Sprintf("pull request #%d merged already: there is nothing left to approve", number)
-			case PRStatusClosed:
+			case pr.Status != PRStatusClosed:
+			case s.Phase.Final():
+				return fmt.Sprintf("pull request #%d was closed when campaign %s ended (%s): there is nothing left to approve", number, s.Campaign, s.Phase)
+			case !slices.ContainsFunc(w.Clusters, func(c ClusterState) bool { return c.Tenant == tenant && c.Phase != ClusterSkipped }):
+				return fmt.Sprintf("pull request #%d was closed: every cluster it changes was skipped", number)
+			default:
 				return fmt.Sprintf("pull request #%d was closed without merge: /fleet retry opens a new one, to approve then", number)
 			}
 		}

@@ -232,9 +232,11 @@ func TestUnclosedQuote(t *testing.T) {
 // request is refused; an open one, or one the state does not know, is not.
 func TestApprovalRefused(t *testing.T) {
 	t.Parallel()
-	s := State{Waves: []WaveState{
-		{Number: 1, PRs: []PRState{{Tenant: "t1", Number: 4, Status: PRStatusMerged}, {Tenant: "t2", Number: 5, Status: PRStatusClosed}}},
-		{Number: 2, PRs: []PRState{{Tenant: "t1", Number: 9, Status: PRStatusOpen}}},
+	s := State{Campaign: "eks-1-30", Phase: CampaignRunning, Waves: []WaveState{
+		{Number: 1, PRs: []PRState{{Tenant: "t1", Number: 4, Status: PRStatusMerged}, {Tenant: "t2", Number: 5, Status: PRStatusClosed}},
+			Clusters: []ClusterState{{Name: "c2", Tenant: "t2", Phase: ClusterInPR}}},
+		{Number: 2, PRs: []PRState{{Tenant: "t1", Number: 9, Status: PRStatusOpen}, {Tenant: "t2", Number: 10, Status: PRStatusClosed}},
+			Clusters: []ClusterState{{Name: "c3", Tenant: "t2", Phase: ClusterSkipped}}},
 	}}
 	for _, tc := range []struct {
 		tenant string
@@ -246,7 +248,10 @@ func TestApprovalRefused(t *testing.T) {
 		{"t1", 9, ""},
 		{"t2", 4, ""},
 		{"t1", 77, ""},
+		{"t2", 10, "pull request #10 was closed: every cluster it changes was skipped"},
 	} {
 		assert.Equal(t, tc.want, s.ApprovalRefused(tc.tenant, tc.number), "%s #%d", tc.tenant, tc.number)
 	}
+	s.Phase = CampaignAborted
+	assert.Equal(t, "pull request #5 was closed when campaign eks-1-30 ended (Aborted): there is nothing left to approve", s.ApprovalRefused("t2", 5))
 }
