@@ -111,6 +111,11 @@ func (v dashboardView) head() string {
 	if left := v.Rec.Plan.LeftOut(leftOutNamed); left != "" {
 		fmt.Fprintf(&b, "**Left out by the plan:** %s.\n", left)
 	}
+	if st.RollingBack() && !st.Phase.Final() {
+		if h, ok := st.Entered(rollout.CampaignRollingBack); ok && h.By != "" {
+			fmt.Fprintf(&b, "\n> **Rolling back**, asked for by %s on %s.\n", mention(h.By), stamp(h.At))
+		}
+	}
 	if st.Phase == rollout.CampaignHalted && st.HaltReason != "" {
 		fmt.Fprintf(&b, "\n> **Halted:** %s\n", st.HaltReason)
 	}

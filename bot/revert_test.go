@@ -424,6 +424,7 @@ func TestRollbackOpensRevertPullRequests(t *testing.T) {
 	require.NoError(t, b.Reconcile(t.Context()))
 	state, reason = dashboard()
 	assert.Equal(t, []string{"open", "reopened"}, []string{state, reason}, "the dashboard opens again while the campaign rolls back")
+	assert.Regexp(t, `\n> \*\*Rolling back\*\*, asked for by @pat on \d{4}-\d\d-\d\d \d\d:\d\d UTC\.\n`, body(), "who asked, while it rolls back")
 
 	reverts := func() []gh.PullRequest {
 		var out []gh.PullRequest
