@@ -315,8 +315,8 @@ func (b *Bot) runCommand(ctx context.Context, name string, rec *record, actor ro
 		case "help":
 			res.Show = rollout.Help()
 		case "status":
-			next, _ := nextWindow(rec, st, b.now()) // a schedule that names no time says the wave waits for it
-			res.Show = statusTable(st, next)
+			next, held := heldBack(rec, st, b.now())
+			res.Show = statusTable(st, next, held)
 		case "plan":
 			res.Show = planTable(rec.Plan)
 		}
@@ -443,10 +443,11 @@ const maxNamed = 5
 
 // statusTable shows a campaign's waves for /fleet status, after what it
 // waits for (nextWindow: when its schedule next lets a wave open, zero
-// when now or unknown): each cluster and pull request by name, or, when
-// that would pass maxShown, counted by phase and status with the failed
-// clusters and the pull requests not merged named.
-func statusTable(st rollout.State, nextWindow time.Time) string {
+// when now or unknown; held: why the schedule holds it back, heldBack):
+// each cluster and pull request by name, or, when that would pass
+// maxShown, counted by phase and status with the failed clusters and the
+// pull requests not merged named.
+func statusTable(st rollout.State, nextWindow time.Time, held string) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "Campaign **%s** is **%s**", st.Campaign, st.Phase)
 	w := st.Waiting(nextWindow)
@@ -460,6 +461,9 @@ func statusTable(st rollout.State, nextWindow time.Time) string {
 			fmt.Fprintf(&b, ": %s", st.HaltReason)
 		}
 		fmt.Fprintf(&b, ". Waiting for %s.", strings.TrimSuffix(w.Text, "."))
+		if held != "" {
+			fmt.Fprintf(&b, " The schedule holds it back: %s.", strings.TrimSuffix(held, "."))
+		}
 	default:
 		if st.HaltReason != "" {
 			fmt.Fprintf(&b, ": %s", st.HaltReason)

@@ -138,18 +138,18 @@ func bigState(waves, clusters int) rollout.State {
 // of them keeps each answer whole or says it was left out.
 func TestStatusTableFitsAComment(t *testing.T) {
 	t.Parallel()
-	small := statusTable(bigState(2, 3), time.Time{})
+	small := statusTable(bigState(2, 3), time.Time{}, "")
 	assert.Contains(t, small, "| 1 | change | Open | #1000 t000 (Open) | `w1-a-cluster-with-a-long-name-0000` Failed, `w1-a-cluster-with-a-long-name-0001` Succeeded, `w1-a-cluster-with-a-long-name-0002` Succeeded |")
 	assert.NotContains(t, small, "Too many")
 
-	big := statusTable(bigState(8, 400), time.Time{})
+	big := statusTable(bigState(8, 400), time.Time{}, "")
 	assert.LessOrEqual(t, len(big), maxShown)
 	assert.Contains(t, big, "| 1 | change | Open | 40: 39 Merged, 1 Open (#1000 t000 (Open)) | 400: 1 Failed, 399 Succeeded (`w1-a-cluster-with-a-long-name-0000` Failed) |")
 	assert.Contains(t, big, "| 8 | change | Open | 40: 40 Merged | 400: 400 Succeeded |")
 	assert.Contains(t, big, "Too many to name here")
 	assert.NotContains(t, big, "Only the first")
 
-	huge := statusTable(bigState(600, 2), time.Time{})
+	huge := statusTable(bigState(600, 2), time.Time{}, "")
 	assert.LessOrEqual(t, len(huge), maxShown)
 	assert.Contains(t, huge, "| 1 | change |")
 	assert.Regexp(t, `Only the first \d+ of 600 waves fit in a comment\.`, huge)
@@ -212,12 +212,12 @@ func TestStatusTableHalted(t *testing.T) {
 	st := rollout.State{Campaign: "eks-1-30", Phase: rollout.CampaignHalted, HaltReason: "1 cluster failed or timed out, over the budget of 0",
 		HaltedForFailures: true, Waves: []rollout.WaveState{{Number: 1, Phase: rollout.WaveSucceeded,
 			Clusters: []rollout.ClusterState{{Name: "a-dev-1", Tenant: "tenant-a", Phase: rollout.ClusterSucceeded}}}}}
-	assert.True(t, strings.HasPrefix(statusTable(st, time.Time{}),
+	assert.True(t, strings.HasPrefix(statusTable(st, time.Time{}, ""),
 		"Campaign **eks-1-30** is **Halted**. Waiting for a person to resume it (halted: 1 cluster failed or timed out, over the budget of 0; retried or skipped since).\n"))
 
 	st.Waves[0].Clusters[0].Phase, st.Waves[0].Phase = rollout.ClusterFailed, rollout.WaveFailed
-	assert.True(t, strings.HasPrefix(statusTable(st, time.Time{}),
-		"Campaign **eks-1-30** is **Halted**. Waiting for a person: 1 cluster failed or timed out, over the budget of 0.\n"), statusTable(st, time.Time{}))
+	assert.True(t, strings.HasPrefix(statusTable(st, time.Time{}, ""),
+		"Campaign **eks-1-30** is **Halted**. Waiting for a person: 1 cluster failed or timed out, over the budget of 0.\n"), statusTable(st, time.Time{}, ""))
 }
 
 // TestStatusTableNotReached: /fleet status of an aborted campaign says its
@@ -228,7 +228,7 @@ func TestStatusTableNotReached(t *testing.T) {
 		{Number: 1, Phase: rollout.WaveStopped, Clusters: []rollout.ClusterState{{Name: "a-dev-1", Tenant: "tenant-a", Phase: rollout.ClusterStopped}}},
 		{Number: 2, Phase: rollout.WavePending, Clusters: []rollout.ClusterState{{Name: "a-prod-1", Tenant: "tenant-a", Phase: rollout.ClusterPending}}},
 	}}
-	table := statusTable(st, time.Time{})
+	table := statusTable(st, time.Time{}, "")
 	assert.Contains(t, table, "| 1 | change | Stopped | - | `a-dev-1` Stopped |")
 	assert.Contains(t, table, "| 2 | change | Not reached | - | `a-prod-1` NotReached |")
 }

@@ -330,12 +330,8 @@ func (r *run) dashboardLabels() []string {
 // the wait beside the troubles shown.
 func (r *run) dashboardBody(troubles []rollout.Trouble) (string, error) {
 	v := dashboardView{Repo: r.rec.Repo, Rec: r.rec, St: r.st, Wait: r.st.Waiting(time.Time{}), Troubles: troubles}
-	if v.Wait.Kind == rollout.WaitWindow {
-		if ok, reason := r.schedule(); !ok {
-			next, _ := nextWindow(r.rec, r.st, r.b.now()) // schedule said why, when it names no time
-			v.Wait = r.st.Waiting(next)
-			v.Held = reason
-		}
+	if next, held := heldBack(r.rec, r.st, r.b.now()); held != "" {
+		v.Wait, v.Held = r.st.Waiting(next), held
 	}
 	v.Wait = v.Wait.Beside(troubles)
 	return renderDashboard(v)

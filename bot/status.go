@@ -289,6 +289,26 @@ func nextWindow(rec *record, st rollout.State, now time.Time) (time.Time, error)
 	return windowAfter(cal, st, now)
 }
 
+// heldBack is what a campaign waiting for its schedule waits for at now:
+// when the schedule next lets a wave open (zero when it names no time)
+// and why it holds the wave back; "" and the zero time when it does not,
+// or the campaign waits for something else.
+func heldBack(rec *record, st rollout.State, now time.Time) (time.Time, string) {
+	if st.Waiting(time.Time{}).Kind != rollout.WaitWindow {
+		return time.Time{}, ""
+	}
+	cal, err := rec.calendar()
+	if err != nil {
+		return time.Time{}, "the campaign's schedule cannot be read"
+	}
+	ok, why := cal.Allowed(now, st.ScheduleState())
+	if ok {
+		return time.Time{}, ""
+	}
+	next, _ := windowAfter(cal, st, now) // a schedule that names no time says the wave waits for it
+	return next, why
+}
+
 // windowAfter is nextWindow from the campaign's compiled calendar.
 func windowAfter(cal *rollout.Calendar, st rollout.State, now time.Time) (time.Time, error) {
 	next, err := cal.Next(now, st.ScheduleState())

@@ -271,3 +271,30 @@ func TestNextWindow(t *testing.T) {
 		})
 	}
 }
+
+// TestStatusSaysWhyTheScheduleHolds: /fleet status of a campaign the
+// schedule holds back says why, with the blackout's reason, as the
+// dashboard does.
+func TestStatusSaysWhyTheScheduleHolds(t *testing.T) {
+	t.Parallel()
+	b, err := os.ReadFile("testdata/campaigns/eks-1-30.yaml")
+	require.NoError(t, err)
+	src := strings.Replace(string(b), "schedule:\n    timezone: UTC\n",
+		"schedule:\n    timezone: UTC\n    blackouts: [{from: 2026-11-30, to: 2026-12-02, reason: change freeze for the payments launch}]\n", 1)
+	require.NotEqual(t, string(b), src)
+	now := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
+	st := rollout.State{Campaign: "eks-1-30", Phase: rollout.CampaignRunning, Waves: []rollout.WaveState{
+		{Number: 1, Phase: rollout.WaveSucceeded, OpenedAt: now.Add(-2 * time.Hour), FinishedAt: now.Add(-time.Hour),
+			Clusters: []rollout.ClusterState{{Name: "a", Tenant: "t", Phase: rollout.ClusterSucceeded}}},
+		{Number: 2, Phase: rollout.WavePending, Clusters: []rollout.ClusterState{{Name: "c", Tenant: "t", Phase: rollout.ClusterPending}}},
+	}}
+	rec := &record{Repo: "acme/fleet", File: "campaigns/eks-1-30.yaml", Source: src}
+	next, held := heldBack(rec, st, now)
+	require.Contains(t, held, "change freeze for the payments launch")
+	table := statusTable(st, next, held)
+	assert.Contains(t, table, "Waiting for the maintenance window at 2026-12-03T00:00:00Z to open wave 2. The schedule holds it back: ")
+	assert.Contains(t, table, "change freeze for the payments launch")
+
+	_, held = heldBack(rec, st, time.Date(2026, 12, 4, 9, 0, 0, 0, time.UTC))
+	assert.Empty(t, held, "after the blackout")
+}
