@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"os/user"
+	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -322,7 +323,10 @@ func printStatus(out io.Writer, st rollout.State) error {
 		}
 		fmt.Fprintln(out, line)
 	}
-	if w := st.Waiting(time.Time{}); w.Kind != rollout.WaitNothing && w.Kind != rollout.WaitPerson {
+	if w := st.Waiting(time.Time{}); w.Kind != rollout.WaitNothing &&
+		(w.Kind != rollout.WaitPerson || (st.HaltedForFailures && slices.Contains(w.Commands, "/fleet resume"))) {
+		// A halt for failures since retried or skipped waits for a resume,
+		// which the halt's line above does not say.
 		fmt.Fprintf(out, "Waiting for %s\n", oneLine(w.Text))
 	}
 	fmt.Fprintln(out)
@@ -347,6 +351,9 @@ func printStatus(out io.Writer, st rollout.State) error {
 					cells[1] += " (reverted)"
 				case !w.RevertedAt.IsZero():
 					cells[1] += " (revert asked)"
+				case w.Phase == rollout.WaveSucceeded && len(w.Clusters) > 0 &&
+					!slices.ContainsFunc(w.Clusters, func(c rollout.ClusterState) bool { return c.Phase != rollout.ClusterSkipped }):
+					cells[1] += " (every cluster skipped)"
 				}
 				if st.NotReached(w) {
 					cells[1] += " (not reached)"

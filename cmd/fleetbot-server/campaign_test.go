@@ -286,3 +286,25 @@ func TestPrintStatusWaveKinds(t *testing.T) {
 	require.NoError(t, printStatus(&out, st))
 	assert.Regexp(t, `\n1 +Succeeded \(reverted\) `, out.String())
 }
+
+// TestPrintStatusHaltedAndSkipped: a campaign halted for failures since
+// retried says a resume is what is left; a wave whose every cluster was
+// skipped says so.
+func TestPrintStatusHaltedAndSkipped(t *testing.T) {
+	t.Parallel()
+	st := rollout.State{Campaign: "eks-1-30", Phase: rollout.CampaignHalted, HaltReason: "1 cluster failed or timed out, over the budget of 0",
+		HaltedForFailures: true, Policy: rollout.Policy{Change: rollout.KindEKSVersion}, Waves: []rollout.WaveState{
+			{Number: 1, Phase: rollout.WaveSucceeded, Clusters: []rollout.ClusterState{{Name: "a-1", Tenant: "t1", Phase: rollout.ClusterSucceeded}}},
+			{Number: 2, Phase: rollout.WaveSucceeded, Clusters: []rollout.ClusterState{{Name: "b-1", Tenant: "t1", Phase: rollout.ClusterSkipped, SkipReason: "gone"}}},
+		}}
+	var out strings.Builder
+	require.NoError(t, printStatus(&out, st))
+	assert.Contains(t, out.String(), "\nHalted: 1 cluster failed or timed out, over the budget of 0\n")
+	assert.Contains(t, out.String(), "\nWaiting for a person to resume it (halted: 1 cluster failed or timed out, over the budget of 0; retried or skipped since)\n")
+	assert.Regexp(t, `\n2 +Succeeded \(every cluster skipped\) `, out.String())
+
+	st.Waves[0].Clusters[0].Phase = rollout.ClusterFailed
+	out.Reset()
+	require.NoError(t, printStatus(&out, st))
+	assert.NotContains(t, out.String(), "Waiting for", "the halt's line says it all while it fails")
+}
