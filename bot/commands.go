@@ -450,25 +450,18 @@ const maxNamed = 5
 func statusTable(st rollout.State, nextWindow time.Time, held string) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "Campaign **%s** is **%s**", st.Campaign, st.Phase)
-	w := st.Waiting(nextWindow)
-	switch {
-	case st.Phase == rollout.CampaignHalted:
-		// The wait names the halt's reason and whether a resume is what
-		// is left, as the dashboard says it.
-		fmt.Fprintf(&b, ". Waiting for %s.", strings.TrimSuffix(w.Text, "."))
-	case w.Kind != rollout.WaitNothing && w.Kind != rollout.WaitPerson:
-		if st.HaltReason != "" {
-			fmt.Fprintf(&b, ": %s", st.HaltReason)
-		}
-		fmt.Fprintf(&b, ". Waiting for %s.", strings.TrimSuffix(w.Text, "."))
-		if held != "" {
-			fmt.Fprintf(&b, " The schedule holds it back: %s.", strings.TrimSuffix(held, "."))
-		}
-	default:
-		if st.HaltReason != "" {
-			fmt.Fprintf(&b, ": %s", st.HaltReason)
-		}
-		b.WriteString(".")
+	halted := st.Phase == rollout.CampaignHalted
+	if st.HaltReason != "" && !halted {
+		fmt.Fprintf(&b, ": %s", st.HaltReason)
+	}
+	b.WriteString(".")
+	// A halted campaign's wait names the halt's reason and whether a
+	// resume is what is left, as the dashboard says it.
+	if w := st.Waiting(nextWindow); halted || (w.Kind != rollout.WaitNothing && w.Kind != rollout.WaitPerson) {
+		fmt.Fprintf(&b, " Waiting for %s.", strings.TrimSuffix(w.Text, "."))
+	}
+	if held != "" {
+		fmt.Fprintf(&b, " The schedule holds it back: %s.", strings.TrimSuffix(held, "."))
 	}
 	b.WriteString("\n\n| wave | kind | phase | pull requests | clusters |\n|---|---|---|---|---|\n")
 	head := b.String()
@@ -493,12 +486,8 @@ func statusTable(st rollout.State, nextWindow time.Time, held string) string {
 					prs = append(prs, fmt.Sprintf("#%d %s (%s)", pr.Number, pr.Tenant, pr.Status))
 				}
 			}
-			notReached := st.NotReached(w)
 			for _, c := range w.Clusters {
-				phase := c.Phase
-				if notReached {
-					phase = rollout.ClusterNotReached
-				}
+				phase := st.ClusterPhaseShown(w, c)
 				clusterPhase[string(phase)]++
 				if !counted || (phase == rollout.ClusterFailed && len(clusters) < maxNamed) {
 					clusters = append(clusters, fmt.Sprintf("`%s` %s", c.Name, phase))
@@ -510,8 +499,8 @@ func statusTable(st rollout.State, nextWindow time.Time, held string) string {
 				clusterCell = counts(clusterPhase, clusters)
 			}
 			phase := string(w.Phase)
-			if notReached {
-				phase = "Not reached"
+			if st.NotReached(w) {
+				phase = notReached
 			}
 			out = append(out, fmt.Sprintf("| %d | %s | %s | %s | %s |\n", w.Number, kind, phase, cell(prCell), cell(clusterCell)))
 		}

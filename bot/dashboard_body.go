@@ -122,6 +122,10 @@ func (v dashboardView) head() string {
 	return b.String()
 }
 
+// notReached is how a person reads the phase of a wave, or a cluster of
+// it, that an ended campaign never opened (rollout.State.NotReached).
+const notReached = "Not reached"
+
 // leftOutNamed is how many clusters held by other campaigns the dashboard
 // and /fleet plan name; the others are counted.
 const leftOutNamed = 20
@@ -353,7 +357,7 @@ func (v dashboardView) waves(counted bool) (string, error) {
 		}
 		state := waveState(w)
 		if v.St.NotReached(w) {
-			state = "Not reached" // Pending for ever: the campaign ended first
+			state = notReached // Pending for ever: the campaign ended first
 		}
 		fmt.Fprintf(&b, "| %d | %s | %s | %s | %s | %s |\n", w.Number, cell(env), cell(state), cell(list), stampOr(w.OpenedAt), stampOr(w.FinishedAt))
 	}
@@ -403,8 +407,7 @@ func waveState(w rollout.WaveState) string {
 		s += " until " + stamp(w.BakeUntil)
 	case w.Phase == rollout.WavePending && w.ApprovalRequested && w.ApprovedBy == "":
 		s += ", waiting for an approval"
-	case w.Phase == rollout.WaveSucceeded && len(w.Clusters) > 0 &&
-		!slices.ContainsFunc(w.Clusters, func(c rollout.ClusterState) bool { return c.Phase != rollout.ClusterSkipped }):
+	case w.Phase == rollout.WaveSucceeded && w.AllSkipped():
 		s += ": every cluster skipped"
 	}
 	if w.ApprovedBy != "" {
@@ -472,7 +475,7 @@ func (v dashboardView) clusterRows(underWay bool) []string {
 			}
 			state := clusterState(c)
 			if v.St.NotReached(w) {
-				state = "Not reached"
+				state = notReached
 			}
 			rows = append(rows, fmt.Sprintf("| %d | `%s` | %s | %s | %s | %s | %s |", w.Number, c.Name, cell(c.Tenant), cell(step),
 				cell(state), cell(v.gates(w.Number, c)), stampOr(lastChange(c))))

@@ -271,6 +271,17 @@ func TestDashboardAbortedAndScheduled(t *testing.T) {
 // campaign waits for.
 func TestDashboardLinksOtherRepositories(t *testing.T) {
 	t.Parallel()
+	rec, st := startedRecord(t)
+	body, err := renderDashboard(dashboardView{Repo: "acme/campaigns", Rec: rec, St: st, Wait: st.Waiting(time.Time{})})
+	require.NoError(t, err)
+	assert.Contains(t, body, "| 1 | dev | Open | acme/fleet#1 tenant-a: open<br>acme/fleet#2 tenant-b: open |")
+	assert.Contains(t, body, "Wave 1: acme/fleet#1 (tenant-a), acme/fleet#2 (tenant-b) approved, to be merged")
+}
+
+// startedRecord starts the eks-1-30 campaign in a new world and returns
+// its record and state.
+func startedRecord(t *testing.T) (*record, rollout.State) {
+	t.Helper()
 	w := newWorld(t, "eks-1-30.yaml")
 	b := w.bot(t, "r1", nil)
 	started(t, w, b)
@@ -278,10 +289,7 @@ func TestDashboardLinksOtherRepositories(t *testing.T) {
 	require.NoError(t, err)
 	require.True(t, ok)
 	st, _ := w.state(t, campaign)
-	body, err := renderDashboard(dashboardView{Repo: "acme/campaigns", Rec: rec, St: st, Wait: st.Waiting(time.Time{})})
-	require.NoError(t, err)
-	assert.Contains(t, body, "| 1 | dev | Open | acme/fleet#1 tenant-a: open<br>acme/fleet#2 tenant-b: open |")
-	assert.Contains(t, body, "Wave 1: acme/fleet#1 (tenant-a), acme/fleet#2 (tenant-b) approved, to be merged")
+	return rec, st
 }
 
 // TestDashboardFitsGitHub: a fleet too large for one issue shows the
@@ -911,13 +919,7 @@ func TestWaveState(t *testing.T) {
 // person expects the campaign to upgrade them.
 func TestDashboardNamesClustersLeftOut(t *testing.T) {
 	t.Parallel()
-	w := newWorld(t, "eks-1-30.yaml")
-	b := w.bot(t, "r1", nil)
-	started(t, w, b)
-	rec, ok, err := b.loadRecord(t.Context(), campaign)
-	require.NoError(t, err)
-	require.True(t, ok)
-	st, _ := w.state(t, campaign)
+	rec, st := startedRecord(t)
 	rec.Plan.Skipped = append(rec.Plan.Skipped,
 		rollout.SkippedCluster{Name: "d-prod-1", Reason: rollout.ReasonLocked, Detail: "held by campaign blk-d"},
 		rollout.SkippedCluster{Name: "a-dev-9", Reason: rollout.ReasonAtTarget})

@@ -236,15 +236,9 @@ func newFleetGauges(now func() time.Time) *fleetGauges {
 func (f *fleetGauges) set(name string, st rollout.State, w rollout.Wait) {
 	v := campaignView{phase: st.Phase, waves: map[rollout.WavePhase]int{}, clusters: map[rollout.ClusterPhase]int{}, wait: w}
 	for _, wave := range st.Waves {
-		if st.NotReached(wave) {
-			// Pending for ever otherwise: the campaign ended first.
-			v.waves[rollout.WaveNotReached]++
-			v.clusters[rollout.ClusterNotReached] += len(wave.Clusters)
-			continue
-		}
-		v.waves[wave.Phase]++
+		v.waves[st.WavePhaseShown(wave)]++
 		for _, c := range wave.Clusters {
-			v.clusters[c.Phase]++
+			v.clusters[st.ClusterPhaseShown(wave, c)]++
 		}
 	}
 	f.mu.Lock()

@@ -541,6 +541,32 @@ func (s State) Reverted(w WaveState) bool {
 // keep the phase Pending they started with.
 func (s State) NotReached(w WaveState) bool { return s.Phase.Final() && w.Phase == WavePending }
 
+// WavePhaseShown is the phase wave w is shown and counted in:
+// WaveNotReached for a wave the campaign ended before opening, its own
+// otherwise.
+func (s State) WavePhaseShown(w WaveState) WavePhase {
+	if s.NotReached(w) {
+		return WaveNotReached
+	}
+	return w.Phase
+}
+
+// ClusterPhaseShown is the phase cluster c of wave w is shown and counted
+// in: ClusterNotReached in a wave the campaign ended before opening, its
+// own otherwise.
+func (s State) ClusterPhaseShown(w WaveState, c ClusterState) ClusterPhase {
+	if s.NotReached(w) {
+		return ClusterNotReached
+	}
+	return c.Phase
+}
+
+// AllSkipped reports whether every cluster of wave w was skipped: a wave
+// that succeeded so changed nothing.
+func (w WaveState) AllSkipped() bool {
+	return len(w.Clusters) > 0 && !slices.ContainsFunc(w.Clusters, func(c ClusterState) bool { return c.Phase != ClusterSkipped })
+}
+
 // live reports whether w is one of the waves the campaign drives now: its
 // revert waves once it rolls back, its other waves until then.
 func (s State) live(w WaveState) bool { return (w.Kind == WaveRevert) == s.RollingBack() }

@@ -43,10 +43,7 @@ func (s State) Steps() []Step {
 			case !done(out[i].Phase):
 				continue // it stands in an earlier wave
 			}
-			out[i].Wave, out[i].Phase, out[i].Detail = w.Number, c.Phase, stepDetail(c)
-			if s.NotReached(w) {
-				out[i].Phase = ClusterNotReached
-			}
+			out[i].Wave, out[i].Phase, out[i].Detail = w.Number, s.ClusterPhaseShown(w, c), stepDetail(c)
 		}
 	}
 	return out

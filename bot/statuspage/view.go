@@ -315,11 +315,7 @@ func BuildCampaign(c CampaignInput, repoURL func(string) string) Campaign {
 		}
 		byPhase := map[string]int{}
 		for _, cl := range w.Clusters {
-			if wv.NotReached {
-				byPhase[string(rollout.ClusterNotReached)]++
-			} else {
-				byPhase[string(cl.Phase)]++
-			}
+			byPhase[string(st.ClusterPhaseShown(w, cl))]++
 		}
 		wv.Clusters = counts(wavePhases, byPhase)
 		out.Waves[i] = wv

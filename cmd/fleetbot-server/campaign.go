@@ -351,8 +351,7 @@ func printStatus(out io.Writer, st rollout.State) error {
 					cells[1] += " (reverted)"
 				case !w.RevertedAt.IsZero():
 					cells[1] += " (revert asked)"
-				case w.Phase == rollout.WaveSucceeded && len(w.Clusters) > 0 &&
-					!slices.ContainsFunc(w.Clusters, func(c rollout.ClusterState) bool { return c.Phase != rollout.ClusterSkipped }):
+				case w.Phase == rollout.WaveSucceeded && w.AllSkipped():
 					cells[1] += " (every cluster skipped)"
 				}
 				if st.NotReached(w) {
@@ -370,10 +369,7 @@ func printStatus(out io.Writer, st rollout.State) error {
 				cells[2], cells[3], cells[4] = "", "", ""
 			}
 			if c := row.c; c != nil {
-				cells[5], cells[6] = c.Name, string(c.Phase)
-				if st.NotReached(w) {
-					cells[6] = string(rollout.ClusterNotReached)
-				}
+				cells[5], cells[6] = c.Name, string(st.ClusterPhaseShown(w, *c))
 				if c.FailedGate != "" {
 					cells[7] = c.FailedGate
 				}
